@@ -1,0 +1,54 @@
+"""The values the engine produces: findings, their fixes and the text edits of a fix."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Safety(str, enum.Enum):
+    """How far a fix can be trusted (the split Ruff users know).
+
+    SAFE fixes keep the program's behaviour and are applied by ``--fix``; UNSAFE fixes change
+    object identity or lifetime and are applied only with ``--unsafe-fixes``.
+    """
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``source[start:end]`` (character offsets) with ``content``."""
+
+    start: int
+    end: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    safety: Safety
+    description: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding. Lines and columns are 1-based; the end is exclusive."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    message: str
+    fix: Fix | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+
+class SourceError(Exception):
+    """A file that cannot be checked: the message is one line, shown to the user as is."""

@@ -1,0 +1,17 @@
+"""Output formats: each reporter writes a run's diagnostics to a stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+from loopcheck.diagnostics import Diagnostic
+from loopcheck.reporters.json import report_json
+from loopcheck.reporters.text import report_text
+
+Reporter = Callable[[list[Diagnostic], dict[str, str], TextIO], None]
+
+REPORTERS: dict[str, Reporter] = {
+    "text": report_text,
+    "json": report_json,
+}

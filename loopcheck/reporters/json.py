@@ -1,0 +1,58 @@
+"""JSON output: a list of findings, each with its fix and the fix's edits.
+
+Schema (stable; lines and columns 1-based, end exclusive)::
+
+    [{"code": "LCK101", "message": "...", "filename": "app.py",
+      "location": {"row": 3, "column": 9}, "end_location": {"row": 3, "column": 23},
+      "fix": null | {"applicability": "safe" | "unsafe", "message": "...",
+                     "edits": [{"content": "...", "location": {...}, "end_location": {...}}]}}]
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from typing import Any, TextIO
+
+from loopcheck.diagnostics import Diagnostic
+
+
+def _locator(source: str):  # type: ignore[no-untyped-def]
+    starts = [0] + [i + 1 for i, char in enumerate(source) if char == "\n"]
+
+    def locate(offset: int) -> dict[str, int]:
+        row = bisect.bisect_right(starts, offset) - 1
+        return {"row": row + 1, "column": offset - starts[row] + 1}
+
+    return locate
+
+
+def as_json(diagnostic: Diagnostic, source: str) -> dict[str, Any]:
+    fix = None
+    if diagnostic.fix is not None:
+        locate = _locator(source)
+        fix = {
+            "applicability": diagnostic.fix.safety.value,
+            "message": diagnostic.fix.description,
+            "edits": [
+                {
+                    "content": edit.content,
+                    "location": locate(edit.start),
+                    "end_location": locate(edit.end),
+                }
+                for edit in diagnostic.fix.edits
+            ],
+        }
+    return {
+        "code": diagnostic.code,
+        "message": diagnostic.message,
+        "filename": diagnostic.path,
+        "location": {"row": diagnostic.line, "column": diagnostic.column},
+        "end_location": {"row": diagnostic.end_line, "column": diagnostic.end_column},
+        "fix": fix,
+    }
+
+
+def report_json(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
+    json.dump([as_json(d, sources.get(d.path, "")) for d in diagnostics], stream, indent=2)
+    stream.write("\n")

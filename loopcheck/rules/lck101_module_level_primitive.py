@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from loopcheck.analysis import CreationSite, SiteKind, sole_module_binding, statement_line
+from loopcheck.diagnostics import Fix, Safety
+from loopcheck.fixes import FixBuilder
+from loopcheck.primitive_rules import PrimitiveCreationRule, accessor_code, snake_case
+from loopcheck.rule import RuleDocs
+
+
+class ModuleLevelPrimitive(PrimitiveCreationRule):
+    code = "LCK101"
+    name = "module-level-asyncio-primitive"
+    summary = "asyncio primitive created at module level"
+    kind = SiteKind.MODULE
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds asyncio primitives (`Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`,
+`Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`, `Future`) created at module level, that is when
+the module is imported, where no event loop runs.""",
+        why_is_this_bad="""\
+An asyncio primitive belongs to the event loop that first makes it wait. A module-level object is
+shared by every loop of the process: the second `asyncio.run()`, the next Celery task, a worker
+thread with its own loop, the next test under pytest-asyncio. As soon as two tasks contend for it
+under a second loop, it fails with `RuntimeError: <asyncio.locks.Lock ...> is bound to a different
+event loop`. Uncontended use never fails, so the bug hides until the service is under load.
+
+A module-level `asyncio.Future()` is worse: it binds to a loop made up at import time and fails
+the first time it is awaited (`... attached to a different loop`, or `The future belongs to a
+different loop than the one specified as the loop argument`).""",
+        example="""\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def refresh_token():
+    async with _lock:
+        ...""",
+        use_instead="""\
+Create the object for the loop that uses it. The fix generates a per-loop accessor:
+
+```python
+import asyncio
+
+"""
+        + accessor_code("_lock_by_loop", "_get_lock", "lock", "asyncio.Lock()")
+        + """
+
+async def refresh_token():
+    async with _get_lock():
+        ...
+```
+
+A `weakref.WeakKeyDictionary` keyed by the loop does not do this job: the lock holds a strong
+reference to its loop, so the key never dies. Where the object only guards synchronous code
+(`with _lock:` in a plain function), use `threading.Lock` instead: the asyncio lock cannot work
+there at all.""",
+        fix_safety="""\
+Unsafe (applied with `--fix --unsafe-fixes`). The per-loop accessor is offered when every use of
+the name is inside a coroutine in the same module; it renames the object, so code in other modules
+that imports it must be updated by hand. The `threading` replacement is offered when every use is
+`with obj:` or a supported method call in synchronous code. Otherwise no fix is offered.""",
+        affected_versions="""\
+All supported versions. On Python 3.10 and newer, locks, events, conditions, semaphores, barriers
+and queues bind lazily, on first contended use, so the first loop works and the second fails; on
+3.9 and older they bound at creation and failed under the first `asyncio.run()` already. Futures
+bind at creation everywhere (3.12 and newer also warn `DeprecationWarning: There is no current
+event loop`).""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-sync.html",
+            "https://docs.python.org/3/library/asyncio-queue.html",
+        ),
+    )
+    invalid = (
+        "import asyncio\nLOCK = asyncio.Lock()\n",
+        "from asyncio import Queue\njobs = Queue()\n",
+        "import asyncio as aio\nready = aio.Event()\n",
+    )
+    valid = (
+        "import asyncio\nasync def main():\n    lock = asyncio.Lock()\n",
+        "import threading\nLOCK = threading.Lock()\n",
+        "import asyncio\nlock: asyncio.Lock\n",
+        "import asyncio\nif __name__ == '__main__':\n    stop = asyncio.Event()\n",
+    )
+
+    def message_for(self, site: CreationSite) -> str:
+        return (
+            f"asyncio.{site.primitive.name} created at module level is shared by every event "
+            f"loop; a second loop fails with '{site.primitive.error}'"
+        )
+
+    def fix_for(self, site: CreationSite) -> Fix | None:
+        line = statement_line(self, site.call)
+        if line is None or not isinstance(line.body[0], (cst.Assign, cst.AnnAssign)):
+            return None
+        statement = line.body[0]
+        if statement.value is not site.call:
+            return None
+        targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
+        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name):
+            return None
+        name = targets[0].target.value
+        references = sole_module_binding(self, name)
+        if references is None:
+            return None
+        if not self.all_in_coroutines(references):
+            return self.threading_twin_fix(site, references)
+        if not self.is_top_level(line):
+            return None
+        accessor, statements = self.accessor_statements(
+            site, snake_case(name), private=name.startswith("_")
+        )
+        builder = FixBuilder(self.context)
+        self.place_at_top_level(builder, line, statements, where="instead")
+        for reference in references:
+            builder.replace(reference, self.accessor_call(accessor))
+        builder.add_import("asyncio")
+        return builder.build(
+            Safety.UNSAFE, f"Create one {site.primitive.name} per event loop with `{accessor}()`"
+        )

@@ -1,0 +1,39 @@
+"""``# noqa`` comments, as flake8 reads them: bare ``# noqa`` silences every code on its line,
+``# noqa: LCK101, LCK102`` only those codes (or prefixes). (The flake8 plugin leaves this to flake8.)"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+
+NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
+ALL_CODES = None
+
+
+def noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
+    """Line number → the codes suppressed there (``None``: all)."""
+    found: dict[int, frozenset[str] | None] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = NOQA.search(token.string)
+            if match is None:
+                continue
+            line = token.start[0]
+            if match.group("codes") is None:
+                found[line] = ALL_CODES
+            elif found.get(line, frozenset()) is not ALL_CODES:
+                codes = frozenset(c.upper() for c in re.split(r"[,\s]+", match.group("codes")) if c)
+                found[line] = found.get(line, frozenset()) | codes
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the parser has already accepted the file; keep what was read
+    return found
+
+
+def is_suppressed(noqa: dict[int, frozenset[str] | None], line: int, code: str) -> bool:
+    if line not in noqa:
+        return False
+    codes = noqa[line]
+    return codes is ALL_CODES or any(code.startswith(prefix) for prefix in codes)
