@@ -54,6 +54,14 @@ def accessor_code(cache: str, accessor: str, what: str, constructor: str) -> str
     ).rstrip("\n")
 
 
+def keep_comments(old: cst.BaseStatement, new: cst.BaseStatement) -> cst.BaseStatement:
+    """``new`` with the comment lines above ``old`` and, for simple lines, its trailing comment."""
+    new = new.with_changes(leading_lines=[*old.leading_lines, *new.leading_lines])
+    if isinstance(old, cst.SimpleStatementLine) and isinstance(new, cst.SimpleStatementLine):
+        new = new.with_changes(trailing_whitespace=old.trailing_whitespace)
+    return new
+
+
 def snake_case(name: str) -> str:
     return re.sub(r"_+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).strip("_").lower()
 
@@ -168,10 +176,12 @@ class PrimitiveCreationRule(Rule):
             )
             return
         if where == "after":
-            statements[0] = statements[0].with_changes(leading_lines=two_blank)
+            statements[0] = statements[0].with_changes(
+                leading_lines=[*two_blank, *statements[0].leading_lines]
+            )
             builder.insert_after(anchor, statements)
         else:
-            statements[0] = statements[0].with_changes(leading_lines=anchor.leading_lines)
+            statements[0] = keep_comments(anchor, statements[0])
             builder.replace(anchor, cst.FlattenSentinel(statements))
         if index + 1 < len(body):
             following = body[index + 1]

@@ -8,6 +8,7 @@ from loopcheck.fixes import FixBuilder
 from loopcheck.primitive_rules import (
     PrimitiveCreationRule,
     class_attribute_references,
+    keep_comments,
     snake_case,
 )
 from loopcheck.rule import RuleDocs
@@ -109,11 +110,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         base = f"{snake_case(class_def.name.value)}_{snake_case(attribute)}"
         accessor, statements = self.accessor_statements(site, base)
         comments = [empty for empty in line.leading_lines if empty.comment is not None]
+        statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
         builder = FixBuilder(self.context).replace(line, cst.RemoveFromParent())
         self.place_at_top_level(builder, class_def, statements, where="after")
-        statements[0] = statements[0].with_changes(
-            leading_lines=[*statements[0].leading_lines, *comments]
-        )
         for reference in references:
             builder.replace(reference, self.accessor_call(accessor))
         builder.add_import("asyncio")

@@ -17,7 +17,12 @@ from loopcheck.analysis import (
 )
 from loopcheck.diagnostics import Fix, Safety
 from loopcheck.fixes import FixBuilder
-from loopcheck.primitive_rules import DOCSTRING, PrimitiveCreationRule, snake_case
+from loopcheck.primitive_rules import (
+    DOCSTRING,
+    PrimitiveCreationRule,
+    keep_comments,
+    snake_case,
+)
 from loopcheck.rule import RuleDocs
 
 # Expressions that pass a value through unchanged on its way to an assignment target.
@@ -198,7 +203,7 @@ All supported versions; the failure appears under the second loop that uses the 
         _, statements = self.accessor_statements(site, snake_case(getter))
         cache, accessor = statements[0], statements[1]
         assert isinstance(accessor, cst.FunctionDef)
-        cache = cache.with_changes(leading_lines=initial.leading_lines)
+        cache = keep_comments(initial, cache)
         body = list(function.body.body)
         docstring = body[:1] if body and m.matches(body[0], DOCSTRING) else []
         new_body = [*docstring, *accessor.body.body[1:]]
