@@ -188,9 +188,8 @@ def _main(
     result = run(list(paths) or ["."], Linter(enabled), fix=fix, unsafe=unsafe_fixes, diff=diff)
     for path, reason in result.errors:
         click.echo(_error_line(path, reason), err=True)
-    stream = click.get_text_stream("stdout")
     if not diff or output_format != "text":
-        REPORTERS[output_format](result.diagnostics, result.sources, stream)
+        REPORTERS[output_format](result.diagnostics, result.sources, sys.stdout)
     if output_format == "text":
         click.echo(_summary(result, fix=fix, unsafe=unsafe_fixes, diff=diff), err=diff)
     if result.errors:

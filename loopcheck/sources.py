@@ -83,9 +83,13 @@ def decode_source(path: str, data: bytes) -> SourceFile:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"bad encoding declaration: {error}") from None
+        if "invalid or missing encoding declaration" not in str(error):
+            raise SourceError(f"bad encoding declaration: {error}") from None
+        encoding = "utf-8"  # undeclared and not UTF-8: say where, below
     try:
         text = data.decode(encoding)
+    except LookupError:
+        raise SourceError(f"bad encoding declaration: unknown encoding {encoding}") from None
     except UnicodeDecodeError as error:
         raise SourceError(
             f"not valid {encoding}: byte 0x{data[error.start]:02x} at offset {error.start}"

@@ -1,0 +1,47 @@
+"""Rule classes: their embedded examples, their generated documentation, the registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from loopcheck.docs import expected_pages
+from loopcheck.engine import Linter
+from loopcheck.rules import all_rules
+
+RULES = all_rules()
+RULES_DIR = Path(__file__).parent.parent / "rules"
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_invalid_examples_are_reported(code):
+    rule = RULES[code]
+    assert rule.invalid, f"{code} has no invalid example"
+    for example in rule.invalid:
+        found = [d.code for d in Linter(list(RULES.values())).lint_source(example)]
+        assert code in found, f"{code} missed:\n{example}"
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_valid_examples_are_silent(code):
+    rule = RULES[code]
+    assert rule.valid, f"{code} has no valid example"
+    for example in rule.valid:
+        assert Linter(list(RULES.values())).lint_source(example) == [], example
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_documentation_example_is_reported(code):
+    found = Linter([RULES[code]]).lint_source(RULES[code].docs.example + "\n")
+    assert [d.code for d in found] == [code]
+
+
+def test_generated_rule_pages_are_current():
+    pages = expected_pages()
+    on_disk = {p.name for p in RULES_DIR.glob("*.md")}
+    assert on_disk == set(pages), "run: python -m loopcheck.docs rules"
+    for name, text in pages.items():
+        assert (RULES_DIR / name).read_text("utf-8") == text, (
+            f"rules/{name} is stale: run `python -m loopcheck.docs rules`"
+        )
