@@ -9,6 +9,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
 
@@ -46,3 +48,12 @@ def interpreters() -> dict[str, str | None]:
         candidates = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
         found[version] = candidates[-1] if candidates else shutil.which(f"python{version}")
     return found
+
+
+@pytest.fixture(params=sorted(interpreters()), ids=lambda v: f"py{v}")
+def python(request):
+    """Each supported interpreter; skipped (not passed) where the machine has none."""
+    path = interpreters()[request.param]
+    if path is None:
+        pytest.skip(f"no Python {request.param} on this machine")
+    return path

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
-
 from loopcheck.primitive_rules import accessor_code
-from tests.helpers import interpreters
-
-INTERPRETERS = interpreters()
+from tests.helpers import python  # noqa: F401 (a fixture)
 
 # A WeakKeyDictionary keyed by the loop keeps every loop alive (a bound lock holds its loop), while
 # the generated accessor evicts closed loops: after three asyncio.run() calls it holds one entry.
@@ -39,14 +35,6 @@ for _ in range(3):
 gc.collect()
 print(len(weak), len(_lock_by_loop))
 """
-
-
-@pytest.fixture(params=sorted(INTERPRETERS), ids=lambda v: f"py{v}")
-def python(request):
-    path = INTERPRETERS[request.param]
-    if path is None:
-        pytest.skip(f"no Python {request.param} on this machine")
-    return path
 
 
 def test_weak_keys_keep_loops_alive_and_the_accessor_does_not(python):

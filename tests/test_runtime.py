@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import FIXTURES, fixture_codes, interpreters
+from tests.helpers import FIXTURES, fixture_codes, interpreters, python  # noqa: F401
 
 HARNESS = Path(__file__).parent / "runtime_harness.py"
 INTERPRETERS = interpreters()
@@ -29,14 +29,6 @@ def run_harness(python: str, path: Path) -> dict:
 def expectation(doc: str) -> str | None:
     match = re.search(r"expect:\s*(.+)", doc)
     return match.group(1).strip() if match else None
-
-
-@pytest.fixture(params=sorted(INTERPRETERS), ids=lambda v: f"py{v}")
-def python(request):
-    path = INTERPRETERS[request.param]
-    if path is None:
-        pytest.skip(f"no Python {request.param} on this machine")
-    return path
 
 
 def test_the_running_interpreter_is_in_the_matrix():
