@@ -47,4 +47,4 @@ def test_stdlib_asyncio_is_checked_without_crashing():
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="run ../shared/bench/corpus.sh first")
 def test_benchmark_corpus_is_checked_without_crashing():
     files, _ = check_tree(CORPUS)
-    assert files > 1000
+    assert files > 50
