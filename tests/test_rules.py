@@ -45,3 +45,9 @@ def test_generated_rule_pages_are_current():
         assert (RULES_DIR / name).read_text("utf-8") == text, (
             f"rules/{name} is stale: run `python -m loopcheck.docs rules`"
         )
+
+
+def test_readme_lists_every_rule_with_its_summary():
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    for code, rule in RULES.items():
+        assert f"| [{code}](rules/{code}.md) | {rule.summary} |" in readme, code
