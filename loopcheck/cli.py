@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 
@@ -135,23 +136,11 @@ def _list_rules() -> None:
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule code and exit.")
 @click.version_option(__version__, prog_name="loopcheck")
-def main(
-    paths: tuple[str, ...],
-    fix: bool,
-    unsafe_fixes: bool,
-    diff: bool,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    output_format: str,
-    explain: str | None,
-    list_rules: bool,
-) -> None:
+def main(**options: Any) -> None:
     """Find asyncio objects shared across event loops in PATHS (default: .), and fix them."""
     try:
-        sys.exit(_main(paths, fix, unsafe_fixes, diff, select, ignore, output_format, explain, list_rules))
-    except click.exceptions.Exit:
-        raise
-    except click.ClickException:
+        sys.exit(_main(**options))
+    except (click.exceptions.Exit, click.ClickException):
         raise
     except Exception as error:  # never a traceback: one line and exit status 2
         click.echo(f"loopcheck: internal error: {type(error).__name__}: {error}", err=True)

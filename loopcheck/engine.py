@@ -104,11 +104,17 @@ class Linter:
     def fix_source(self, source: str, path: str = "<stdin>", *, unsafe: bool = False) -> FixOutcome:
         """Apply every applicable fix, pass after pass, until none is left.
 
-        Raises SourceError (and changes nothing) if a fix produced code that does not parse.
+        Every pass re-checks the previous pass's output, so the result always parses: a fix that
+        produced invalid code raises SourceError, and the caller writes nothing.
         """
         fixed = 0
         for _ in range(MAX_FIX_PASSES):
-            diagnostics = self.lint_source(source, path)
+            try:
+                diagnostics = self.lint_source(source, path)
+            except SourceError as error:
+                if fixed == 0:
+                    raise  # the file as given is broken: not a fix's doing
+                raise SourceError(f"a fix produced invalid code, file left unchanged ({error})")
             fixes = [
                 d.fix
                 for d in diagnostics
@@ -117,12 +123,6 @@ class Linter:
             if not fixes:
                 return FixOutcome(source, fixed, diagnostics)
             chosen = select_compatible(fixes)
-            candidate = apply_fixes(source, chosen)
-            try:
-                check_syntax(candidate, path)
-                cst.parse_module(candidate)
-            except (SourceError, cst.ParserSyntaxError) as error:
-                raise SourceError(f"a fix produced invalid code, file left unchanged ({error})")
-            source = candidate
+            source = apply_fixes(source, chosen)
             fixed += len(chosen)
         raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")

@@ -57,9 +57,6 @@ class FixBuilder:
             self.changes[original] = lambda updated: change(earlier(updated))  # type: ignore[arg-type]
         return self
 
-    def insert_before(self, statement: cst.BaseStatement, new: list[cst.BaseStatement]) -> FixBuilder:
-        return self.change(statement, lambda updated: cst.FlattenSentinel([*new, updated]))
-
     def insert_after(self, statement: cst.BaseStatement, new: list[cst.BaseStatement]) -> FixBuilder:
         return self.change(statement, lambda updated: cst.FlattenSentinel([updated, *new]))
 

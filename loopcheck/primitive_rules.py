@@ -102,9 +102,6 @@ class PrimitiveCreationRule(Rule):
 
     # -- helpers for the fixes -------------------------------------------------------------
 
-    def constructor_name(self, site: CreationSite) -> str:
-        return f"asyncio.{site.primitive.name}"
-
     def fresh_module_name(self, wanted: str) -> str:
         scope = module_scope(self)
         given = self.context.memo.setdefault("names_given", set())
@@ -224,12 +221,13 @@ def top_level_statement(rule: Rule, node: cst.CSTNode) -> cst.BaseStatement:
     raise ValueError("node is not in the module")
 
 
-SELF_OR_CLASS = (
-    m.Name("self")
-    | m.Name("cls")
+# The class itself, from inside its methods; with ``self`` too, the attribute as instances see it.
+CLASS_RECEIVERS = (
+    m.Name("cls")
     | m.Attribute(value=m.Name("self"), attr=m.Name("__class__"))
     | m.Call(func=m.Name("type"), args=[m.Arg(value=m.Name("self"))])
 )
+SELF_OR_CLASS = m.Name("self") | CLASS_RECEIVERS
 
 
 def class_attribute_references(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
@@ -36,6 +37,7 @@ def fixture_codes() -> list[str]:
     return sorted(p.stem for p in FIXTURES.glob("LCK*.py"))
 
 
+@functools.cache
 def interpreters() -> dict[str, str | None]:
     """'3.10' → path of a CPython 3.10 (pyenv's or on PATH), or None where there is none."""
     found: dict[str, str | None] = {}

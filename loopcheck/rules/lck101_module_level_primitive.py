@@ -55,9 +55,9 @@ async def refresh_token():
 ```
 
 A `weakref.WeakKeyDictionary` keyed by the loop does not do this job: once a task has waited on
-it, the lock holds a strong reference to its loop, so the key never dies (checked on 3.10-3.13). Where the object only guards synchronous code
-(`with _lock:` in a plain function), use `threading.Lock` instead: the asyncio lock cannot work
-there at all.""",
+it, the lock holds a strong reference to its loop, so the key never dies (checked on 3.10-3.13).
+Where the object only guards synchronous code (`with _lock:` in a plain function), use
+`threading.Lock` instead: the asyncio lock cannot work there at all.""",
         fix_safety="""\
 Unsafe (applied with `--fix --unsafe-fixes`). The per-loop accessor is offered when every use of
 the name is inside a coroutine in the same module; it renames the object, so code in other modules

@@ -18,6 +18,7 @@ from loopcheck.analysis import (
 from loopcheck.diagnostics import Fix, Safety
 from loopcheck.fixes import FixBuilder
 from loopcheck.primitive_rules import (
+    CLASS_RECEIVERS,
     DOCSTRING,
     PrimitiveCreationRule,
     keep_comments,
@@ -27,11 +28,6 @@ from loopcheck.rule import RuleDocs
 
 # Expressions that pass a value through unchanged on its way to an assignment target.
 PASS_THROUGH = (cst.BooleanOperation, cst.IfExp, cst.ParenthesizedWhitespace)
-CLASS_RECEIVERS = (
-    m.Name("cls")
-    | m.Attribute(value=m.Name("self"), attr=m.Name("__class__"))
-    | m.Call(func=m.Name("type"), args=[m.Arg(value=m.Name("self"))])
-)
 RUNNING_LOOP = frozenset({"asyncio.get_running_loop", "asyncio.events.get_running_loop"})
 
 
