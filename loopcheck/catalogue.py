@@ -40,3 +40,39 @@ def primitives() -> dict[str, Primitive]:
         for qualified_name in primitive.qualified_names:
             by_name[qualified_name] = primitive
     return by_name
+
+
+@dataclass(frozen=True)
+class LoopApi:
+    new_loop: frozenset[str]
+    current_loop: frozenset[str]
+    running_loop: frozenset[str]
+    set_loop: frozenset[str]
+    run: frozenset[str]
+    nest: frozenset[str]
+    future_factories: frozenset[str]
+    run_method: str
+    serve_method: str
+    close_methods: frozenset[str]
+    shutdown_methods: frozenset[str]
+
+
+@cache
+def loop_api() -> LoopApi:
+    """The event-loop calls and methods the LCK2xx rules recognise."""
+    text = resources.files("loopcheck.data").joinpath("loops.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    calls, methods = data["calls"], data["methods"]
+    return LoopApi(
+        new_loop=frozenset(calls["new-loop"]),
+        current_loop=frozenset(calls["current-loop"]),
+        running_loop=frozenset(calls["running-loop"]),
+        set_loop=frozenset(calls["set-loop"]),
+        run=frozenset(calls["run"]),
+        nest=frozenset(calls["nest"]),
+        future_factories=frozenset(calls["future-factories"]),
+        run_method=methods["run"],
+        serve_method=methods["serve"],
+        close_methods=frozenset(methods["close"]),
+        shutdown_methods=frozenset(methods["shutdown"]),
+    )

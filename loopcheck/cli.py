@@ -112,7 +112,7 @@ def _list_rules() -> None:
     rules = all_rules()
     width = max(len(rule.name) for rule in rules.values())
     for code, rule in rules.items():
-        click.echo(f"{code}  {rule.name:<{width}}  fix: {fix_availability(rule):<6.6}  {rule.summary}")
+        click.echo(f"{code}  {rule.name:<{width}}  fix: {fix_availability(rule):<14}  {rule.summary}")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -122,7 +122,9 @@ class Linter:
             ]
             if not fixes:
                 return FixOutcome(source, fixed, diagnostics)
-            chosen = select_compatible(fixes)
+            # Several findings can share one fix (a loop and each of its uses): apply it once,
+            # count every finding it resolves.
+            chosen = select_compatible(dict.fromkeys(fixes))
             source = apply_fixes(source, chosen)
-            fixed += len(chosen)
+            fixed += sum(1 for fix in fixes if fix in chosen)
         raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")

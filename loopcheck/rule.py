@@ -56,6 +56,9 @@ class Rule(cst.BatchableCSTVisitor):
     name: ClassVar[str]
     summary: ClassVar[str]
     docs: ClassVar[RuleDocs]
+    # What --fix can do about a finding: "safe", "unsafe", "safe or unsafe" (depends on the
+    # code), "sometimes unsafe" (no fix for some shapes) or "none".
+    fix_kind: ClassVar[str] = "none"
     # The rule is not run on a file whose text contains none of these words: most files never
     # touch an event loop, and skipping them saves the metadata resolution, the costly part.
     trigger_words: ClassVar[tuple[str, ...]] = ("asyncio",)

@@ -13,6 +13,7 @@ class ModuleLevelPrimitive(PrimitiveCreationRule):
     code = "LCK101"
     name = "module-level-asyncio-primitive"
     summary = "asyncio primitive created at module level"
+    fix_kind = "unsafe"
     kind = SiteKind.MODULE
 
     docs = RuleDocs(

@@ -18,6 +18,7 @@ class ClassAttributePrimitive(PrimitiveCreationRule):
     code = "LCK102"
     name = "class-attribute-asyncio-primitive"
     summary = "asyncio primitive created as a class attribute"
+    fix_kind = "unsafe"
     kind = SiteKind.CLASS
 
     docs = RuleDocs(

@@ -19,6 +19,7 @@ class DefaultArgumentPrimitive(PrimitiveCreationRule):
     code = "LCK103"
     name = "default-argument-asyncio-primitive"
     summary = "asyncio primitive created in a default argument value"
+    fix_kind = "unsafe"
     kind = SiteKind.DEFAULT
 
     docs = RuleDocs(

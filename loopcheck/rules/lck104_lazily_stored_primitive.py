@@ -35,6 +35,7 @@ class LazilyStoredPrimitive(PrimitiveCreationRule):
     code = "LCK104"
     name = "lazily-stored-asyncio-primitive"
     summary = "asyncio primitive created lazily and kept in a global or class attribute"
+    fix_kind = "unsafe"
     kind = SiteKind.FUNCTION
 
     docs = RuleDocs(

@@ -1,0 +1,287 @@
+"""What the LCK2xx rules share: recognising the event-loop API, classifying what code does with a
+loop object, and the rewrites that hand a loop's lifecycle to ``asyncio.run()``.
+
+A *loop reference* is any expression that evaluates to a loop object: a local bound to
+``new_event_loop()``, a module global, ``self._loop``, a getter call. Each one is classified by
+the code around it (:class:`Use`); a rule decides from the set of uses whether the loop is a
+per-call runner that ``asyncio.run()`` can replace, and the fix helpers below do the rewrite.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import ScopeProvider
+
+from loopcheck.analysis import ancestors, parent, qualified_names
+from loopcheck.catalogue import loop_api
+from loopcheck.fixes import FixBuilder
+from loopcheck.rule import Rule
+
+
+def calls_one_of(rule: Rule, node: cst.CSTNode, names: frozenset[str]) -> bool:
+    return isinstance(node, cst.Call) and bool(qualified_names(rule, node.func) & names)
+
+
+def method_call(node: cst.CSTNode, methods: Iterable[str]) -> cst.Call | None:
+    """``node`` when it is a call ``<something>.<method>(...)`` of one of ``methods``."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in methods
+    ):
+        return node
+    return None
+
+
+def expression_statement(rule: Rule, node: cst.CSTNode) -> cst.Expr | None:
+    """The statement ``node`` makes up on its own (``loop.close()``), if it is one."""
+    up = parent(rule, node)
+    return up if isinstance(up, cst.Expr) and up.value is node else None
+
+
+class Use(enum.Enum):
+    RUN = "runs a coroutine on it"  # loop.run_until_complete(x)
+    TEARDOWN = "tears it down"  # loop.close(), loop.run_until_complete(loop.shutdown_asyncgens())
+    SET_CURRENT = "makes it current"  # asyncio.set_event_loop(loop)
+    SERVE = "serves forever on it"  # loop.run_forever(): a long-lived loop, not a runner
+    ESCAPE = "hands it on"  # returned, yielded or stored: its lifetime is managed elsewhere
+    OTHER = "uses it otherwise"
+
+
+@dataclass(frozen=True)
+class LoopUse:
+    kind: Use
+    # RUN: the run_until_complete() call; TEARDOWN and SET_CURRENT: the statement to delete;
+    # otherwise the reference itself.
+    node: cst.CSTNode
+
+
+def _is_shutdown(node: cst.CSTNode) -> bool:
+    return method_call(node, loop_api().shutdown_methods) is not None
+
+
+def classify_use(rule: Rule, ref: cst.CSTNode) -> LoopUse:
+    """What the code around ``ref`` (an expression evaluating to a loop) does with the loop."""
+    api = loop_api()
+    up = parent(rule, ref)
+    if isinstance(up, cst.Attribute) and up.value is ref:
+        call = parent(rule, up)
+        if not (isinstance(call, cst.Call) and call.func is up):
+            return LoopUse(Use.OTHER, ref)
+        method = up.attr.value
+        if method == api.run_method:
+            if len(call.args) == 1 and _is_shutdown(call.args[0].value):
+                statement = expression_statement(rule, call)
+                return LoopUse(Use.TEARDOWN, statement) if statement else LoopUse(Use.OTHER, ref)
+            return LoopUse(Use.RUN, call)
+        if method in api.close_methods:
+            statement = expression_statement(rule, call)
+            return LoopUse(Use.TEARDOWN, statement) if statement else LoopUse(Use.OTHER, ref)
+        if method in api.shutdown_methods:
+            # The inner half of loop.run_until_complete(loop.shutdown_asyncgens()).
+            argument = parent(rule, call)
+            outer = parent(rule, argument) if isinstance(argument, cst.Arg) else None
+            if method_call(outer, (api.run_method,)) is not None:
+                statement = expression_statement(rule, outer)
+                if statement is not None:
+                    return LoopUse(Use.TEARDOWN, statement)
+            return LoopUse(Use.OTHER, ref)
+        if method == api.serve_method:
+            return LoopUse(Use.SERVE, ref)
+        return LoopUse(Use.OTHER, ref)
+    if isinstance(up, cst.Arg) and up.value is ref:
+        call = parent(rule, up)
+        if calls_one_of(rule, call, api.set_loop):
+            statement = expression_statement(rule, call)
+            if statement is not None:
+                return LoopUse(Use.SET_CURRENT, statement)
+        return LoopUse(Use.OTHER, ref)
+    if isinstance(up, (cst.Return, cst.Yield)):
+        return LoopUse(Use.ESCAPE, ref)
+    if isinstance(up, cst.Assign) and up.value is ref:
+        stored = any(not isinstance(t.target, cst.Name) for t in up.targets)
+        return LoopUse(Use.ESCAPE if stored else Use.OTHER, ref)
+    return LoopUse(Use.OTHER, ref)
+
+
+def uses_of(rule: Rule, refs: Iterable[cst.CSTNode]) -> list[LoopUse]:
+    """The distinct uses of a loop (two references can share one teardown statement)."""
+    seen: dict[tuple[Use, int], LoopUse] = {}
+    for ref in refs:
+        use = classify_use(rule, ref)
+        seen.setdefault((use.kind, id(use.node)), use)
+    return list(seen.values())
+
+
+def of_kind(uses: Iterable[LoopUse], *kinds: Use) -> list[LoopUse]:
+    return [use for use in uses if use.kind in kinds]
+
+
+def is_set_current_none(rule: Rule, statement: cst.CSTNode) -> bool:
+    """``asyncio.set_event_loop(None)``: pure lifecycle bookkeeping that asyncio.run() does."""
+    if not isinstance(statement, cst.Expr):
+        return False
+    call = statement.value
+    return (
+        calls_one_of(rule, call, loop_api().set_loop)
+        and isinstance(call, cst.Call)
+        and len(call.args) == 1
+        and isinstance(call.args[0].value, cst.Name)
+        and call.args[0].value.value == "None"
+    )
+
+
+@dataclass(frozen=True)
+class LocalLoop:
+    """``name = <loop expression>`` in a function (or at module level) and the name's reads."""
+
+    name: str
+    assign: cst.Assign
+    scope: cst.metadata.Scope
+    refs: tuple[cst.CSTNode, ...]
+    bindings: int  # how many times the name is bound in its scope
+
+
+def local_binding(rule: Rule, value: cst.CSTNode) -> LocalLoop | None:
+    """The local ``value`` is assigned to, as in ``loop = asyncio.new_event_loop()``."""
+    assign = parent(rule, value)
+    if not (
+        isinstance(assign, cst.Assign)
+        and assign.value is value
+        and len(assign.targets) == 1
+        and isinstance(assign.targets[0].target, cst.Name)
+        and isinstance(parent(rule, assign), cst.SimpleStatementLine)
+    ):
+        return None
+    target = assign.targets[0].target
+    assert isinstance(target, cst.Name)
+    scope = rule.get_metadata(ScopeProvider, target, None)
+    if scope is None:
+        return None
+    assignments = list(scope.assignments[target.value])
+    refs = [access.node for a in assignments for access in a.references]
+    return LocalLoop(target.value, assign, scope, tuple(refs), len(assignments))
+
+
+def enclosing_try_finally(rule: Rule, statement: cst.CSTNode) -> list[cst.Try]:
+    """The ``try`` statements whose ``finally`` block holds ``statement``."""
+    found = []
+    for child, up in ancestors(rule, statement):
+        if isinstance(up, cst.Finally):
+            owner = parent(rule, up)
+            if isinstance(owner, cst.Try):
+                found.append(owner)
+        if isinstance(up, (cst.FunctionDef, cst.ClassDef)):
+            break
+    return found
+
+
+def in_try_body(rule: Rule, node: cst.CSTNode) -> bool:
+    """Whether an exception raised at ``node`` may be caught by an enclosing ``try``."""
+    for child, up in ancestors(rule, node):
+        if isinstance(up, (cst.FunctionDef, cst.Lambda)):
+            return False
+        if isinstance(up, cst.Try) and child is up.body and up.handlers:
+            return True
+    return False
+
+
+def _collapse_empty_finally(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel:
+    assert isinstance(updated, cst.Try)
+    if updated.finalbody is None or updated.finalbody.body.body:
+        return updated
+    if updated.handlers:
+        return updated.with_changes(finalbody=None)
+    # try/finally with nothing left to finalise: its body takes its place (and its comments).
+    body = list(updated.body.body)
+    if body:
+        body[0] = body[0].with_changes(
+            leading_lines=[*updated.leading_lines, *body[0].leading_lines]
+        )
+    return cst.FlattenSentinel(body)
+
+
+class LifecycleRewrite:
+    """Rewrites that hand an event loop's lifecycle to asyncio.run(), on one :class:`FixBuilder`."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.builder = FixBuilder(rule.context)
+        self._collapsing: set[int] = set()
+
+    def run_with_asyncio_run(self, run_call: cst.Call) -> None:
+        """``<loop>.run_until_complete(x)`` → ``asyncio.run(x)``."""
+        self.builder.change(
+            run_call,
+            lambda updated: updated.with_changes(
+                func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run"))
+            ),
+        )
+        self.builder.add_import("asyncio")
+
+    def await_instead(self, run_call: cst.Call) -> None:
+        """``<loop>.run_until_complete(x)`` or ``asyncio.run(x)`` → ``await x``."""
+        wrap = isinstance(parent(self.rule, run_call), (cst.Attribute, cst.Subscript, cst.Call))
+
+        def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(updated, cst.Call)
+            awaited = cst.Await(expression=updated.args[0].value)
+            if wrap:
+                awaited = awaited.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return awaited.with_changes(
+                lpar=[*updated.lpar, *awaited.lpar], rpar=[*awaited.rpar, *updated.rpar]
+            )
+
+        self.builder.change(run_call, rewrite)
+
+    def delete(self, statement: cst.BaseSmallStatement) -> None:
+        """Delete a statement; a ``try`` whose ``finally`` it empties is unwrapped."""
+        self.builder.replace(statement, cst.RemoveFromParent())
+        for try_statement in enclosing_try_finally(self.rule, statement):
+            if id(try_statement) not in self._collapsing:
+                self._collapsing.add(id(try_statement))
+                self.builder.change(try_statement, _collapse_empty_finally)
+
+    def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
+        for statement in statements:
+            assert isinstance(statement, cst.BaseSmallStatement)
+            self.delete(statement)
+
+    def delete_set_current_none(self, scope_node: cst.CSTNode) -> None:
+        """Delete ``asyncio.set_event_loop(None)`` statements under ``scope_node``."""
+        for statement in _small_statements(scope_node):
+            if is_set_current_none(self.rule, statement):
+                self.delete(statement)
+
+
+def _small_statements(node: cst.CSTNode) -> Iterable[cst.BaseSmallStatement]:
+    class Collector(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.found: list[cst.BaseSmallStatement] = []
+
+        def visit_Expr(self, expr: cst.Expr) -> None:
+            self.found.append(expr)
+
+        def visit_FunctionDef(self, function: cst.FunctionDef) -> bool:
+            return function is node  # nested functions are not part of this lifecycle
+
+    collector = Collector()
+    node.visit(collector)
+    return collector.found
+
+
+def plain_operand(node: cst.BaseExpression) -> bool:
+    """An operand that ``await`` can take without parentheses: a name, attribute, call, ..."""
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar
+
+
+def coroutine_argument(rule: Rule, node: cst.BaseExpression) -> bool | None:
+    """Whether ``node`` is a coroutine, as asyncio.run() requires: True for a call of anything but
+    a known Future factory, False for those, None (unknown) for any other expression."""
+    if not isinstance(node, cst.Call):
+        return None
+    return not calls_one_of(rule, node, loop_api().future_factories)

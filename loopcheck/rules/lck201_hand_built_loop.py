@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from loopcheck.analysis import declared_global, enclosing_function
+from loopcheck.catalogue import loop_api
+from loopcheck.diagnostics import Fix, Safety
+from loopcheck.loops import (
+    LifecycleRewrite,
+    LocalLoop,
+    LoopUse,
+    Use,
+    calls_one_of,
+    coroutine_argument,
+    local_binding,
+    of_kind,
+    uses_of,
+)
+from loopcheck.rule import Rule, RuleDocs
+
+
+class HandBuiltLoop(Rule):
+    code = "LCK201"
+    name = "hand-built-event-loop"
+    summary = "event loop created, run and closed by hand; use asyncio.run()"
+    fix_kind = "safe or unsafe"
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds functions that build an event loop by hand to run one coroutine:
+`new_event_loop()`, usually `set_event_loop()`, `run_until_complete()` and `close()`, in a
+`try`/`finally` or not.""",
+        why_is_this_bad="""\
+`asyncio.run()` does the same job completely; the hand-written version skips the parts that are
+easy to forget. Tasks the coroutine started and left running are never cancelled: closing the loop
+destroys them mid-flight (`Task was destroyed but it is pending!`, and `coroutine ignored
+GeneratorExit` when their cleanup awaits). Async generators are never finalised, so their
+`finally` blocks do not run. And a loop closed but left as the current loop makes the next
+`asyncio.get_event_loop()` in the thread fail with `RuntimeError: Event loop is closed`. In a
+Celery task, a scheduler job or a thread this runs once per call, so the leaks add up.""",
+        example="""\
+import asyncio
+
+
+def sync_report(job_id):
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(build_report(job_id))
+    finally:
+        loop.close()""",
+        use_instead="""\
+```python
+def sync_report(job_id):
+    return asyncio.run(build_report(job_id))
+```
+
+When one function runs several coroutines that must share the loop (they use the same client or
+lock), run them from one coroutine, or keep the loop in an `asyncio.Runner` (3.11+):
+
+```python
+with asyncio.Runner() as runner:
+    runner.run(connect())
+    runner.run(work())
+```""",
+        fix_safety="""\
+Safe when the loop stays inside the function, is closed there, and runs one coroutine call: the
+statements that only create, set, shut down and close the loop are removed and the
+`run_until_complete()` call becomes `asyncio.run()`. `asyncio.run()` additionally cancels tasks
+left running and unsets the current loop at the end. Unsafe when the function does not close the
+loop (later code may have relied on it staying current), or when the argument is not visibly a
+coroutine call (`asyncio.run()` accepts only coroutines). No fix when the loop is passed on,
+runs more than one coroutine, or when the argument is a Future (`asyncio.gather(...)`).""",
+        affected_versions="""\
+All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",
+            "https://docs.python.org/3/library/asyncio-runner.html#asyncio.Runner",
+        ),
+    )
+    invalid = (
+        "import asyncio\n"
+        "def run(job):\n"
+        "    loop = asyncio.new_event_loop()\n"
+        "    asyncio.set_event_loop(loop)\n"
+        "    try:\n"
+        "        return loop.run_until_complete(job())\n"
+        "    finally:\n"
+        "        loop.close()\n",
+        "from asyncio import new_event_loop\n"
+        "def run(job):\n"
+        "    loop = new_event_loop()\n"
+        "    result = loop.run_until_complete(job(loop))\n"
+        "    loop.close()\n"
+        "    return result\n",
+    )
+    valid = (
+        "import asyncio\ndef run(job):\n    return asyncio.run(job())\n",
+        # A pytest fixture: the loop is handed to the tests and closed after them.
+        "import asyncio, pytest\n"
+        "@pytest.fixture\n"
+        "def event_loop():\n"
+        "    loop = asyncio.new_event_loop()\n"
+        "    loop.run_until_complete(setup())\n"
+        "    yield loop\n"
+        "    loop.close()\n",
+        # A server that runs forever on its own loop.
+        "import asyncio\n"
+        "def serve():\n"
+        "    loop = asyncio.new_event_loop()\n"
+        "    loop.run_until_complete(start())\n"
+        "    loop.run_forever()\n",
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not calls_one_of(self, node, loop_api().new_loop):
+            return
+        function = enclosing_function(self, node)
+        if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
+            return  # module level runs once; inside a coroutine LCK204 reports the run
+        local = local_binding(self, node)
+        if local is None or local.name in declared_global(function):
+            return  # a loop kept beyond the call: LCK202
+        uses = uses_of(self, local.refs)
+        if of_kind(uses, Use.SERVE, Use.ESCAPE):
+            return  # a long-lived loop, or one whose lifetime is managed elsewhere
+        runs = of_kind(uses, Use.RUN)
+        if not runs:
+            return
+        self.report(node, self.message(local, uses), self.fix(function, local, uses))
+
+    def message(self, local: LocalLoop, uses: list[LoopUse]) -> str:
+        closed = "closed " if of_kind(uses, Use.TEARDOWN) else ""
+        return (
+            f"event loop `{local.name}` is created, run and {closed or 'left open '}by hand; "
+            f"asyncio.run() does this and also cancels leftover tasks, finalises async "
+            f"generators and unsets the loop"
+        )
+
+    def fix(self, function: cst.FunctionDef, local: LocalLoop, uses: list[LoopUse]) -> Fix | None:
+        runs = of_kind(uses, Use.RUN)
+        if len(runs) != 1 or of_kind(uses, Use.OTHER) or local.bindings != 1:
+            return None
+        run_call = runs[0].node
+        assert isinstance(run_call, cst.Call)
+        if len(run_call.args) != 1 or run_call.args[0].keyword is not None:
+            return None
+        is_coroutine = coroutine_argument(self, run_call.args[0].value)
+        if is_coroutine is False:
+            return None
+        closed = bool(of_kind(uses, Use.TEARDOWN))
+        safety = Safety.SAFE if closed and is_coroutine else Safety.UNSAFE
+
+        rewrite = LifecycleRewrite(self)
+        rewrite.run_with_asyncio_run(run_call)
+        rewrite.delete(local.assign)
+        rewrite.delete_all(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))
+        rewrite.delete_set_current_none(function)
+        rewrite.builder.drop_imports_used_by(local.assign.value)
+        return rewrite.builder.build(safety, "Run the coroutine with asyncio.run()")
