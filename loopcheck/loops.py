@@ -18,6 +18,7 @@ from libcst.metadata import ScopeProvider
 
 from loopcheck.analysis import ancestors, parent, qualified_names
 from loopcheck.catalogue import loop_api
+from loopcheck.diagnostics import Fix, Safety
 from loopcheck.fixes import FixBuilder
 from loopcheck.rule import Rule
 
@@ -69,10 +70,12 @@ def classify_use(rule: Rule, ref: cst.CSTNode) -> LoopUse:
     api = loop_api()
     up = parent(rule, ref)
     if isinstance(up, cst.Attribute) and up.value is ref:
+        method = up.attr.value
+        if method == api.serve_method:  # called here, or handed to a thread as its target
+            return LoopUse(Use.SERVE, ref)
         call = parent(rule, up)
         if not (isinstance(call, cst.Call) and call.func is up):
             return LoopUse(Use.OTHER, ref)
-        method = up.attr.value
         if method == api.run_method:
             if len(call.args) == 1 and _is_shutdown(call.args[0].value):
                 statement = expression_statement(rule, call)
@@ -90,8 +93,6 @@ def classify_use(rule: Rule, ref: cst.CSTNode) -> LoopUse:
                 if statement is not None:
                     return LoopUse(Use.TEARDOWN, statement)
             return LoopUse(Use.OTHER, ref)
-        if method == api.serve_method:
-            return LoopUse(Use.SERVE, ref)
         return LoopUse(Use.OTHER, ref)
     if isinstance(up, cst.Arg) and up.value is ref:
         call = parent(rule, up)
@@ -212,6 +213,8 @@ class LifecycleRewrite:
         self.rule = rule
         self.builder = FixBuilder(rule.context)
         self._collapsing: set[int] = set()
+        self._deleted_lines: list[cst.BaseStatement] = []
+        self._comment_carriers: list[cst.SimpleStatementLine] = []
 
     def run_with_asyncio_run(self, run_call: cst.Call) -> None:
         """``<loop>.run_until_complete(x)`` → ``asyncio.run(x)``."""
@@ -241,10 +244,44 @@ class LifecycleRewrite:
     def delete(self, statement: cst.BaseSmallStatement) -> None:
         """Delete a statement; a ``try`` whose ``finally`` it empties is unwrapped."""
         self.builder.replace(statement, cst.RemoveFromParent())
+        line = parent(self.rule, statement)
+        if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+            self._deleted_lines.append(line)
+            if isinstance(parent(self.rule, line), cst.IndentedBlock):
+                self._comment_carriers.append(line)  # a step of a function: keep its comments
         for try_statement in enclosing_try_finally(self.rule, statement):
             if id(try_statement) not in self._collapsing:
                 self._collapsing.add(id(try_statement))
                 self.builder.change(try_statement, _collapse_empty_finally)
+
+    def remove(self, statement: cst.BaseStatement) -> None:
+        """Delete a whole statement (a function, a class-body line, an ``if`` block)."""
+        self.builder.replace(statement, cst.RemoveFromParent())
+        self._deleted_lines.append(statement)
+
+    def build(self, safety: Safety, description: str) -> Fix | None:
+        self._keep_comments_of_deleted_lines()
+        return self.builder.build(safety, description)
+
+    def _keep_comments_of_deleted_lines(self) -> None:
+        """Comment lines above a deleted step of a function move to the next statement that stays
+        (definitions that go take their comments with them)."""
+        deleted = {id(line) for line in self._deleted_lines}
+        for line in self._comment_carriers:
+            comments = [empty for empty in line.leading_lines if empty.comment is not None]
+            block = parent(self.rule, line)
+            siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
+            index = next((i for i, s in enumerate(siblings) if s is line), None)
+            if not comments or index is None:
+                continue
+            following = [s for s in siblings[index + 1 :] if id(s) not in deleted]
+            if following:
+                self.builder.change(
+                    following[0],
+                    lambda updated, comments=comments: updated.with_changes(
+                        leading_lines=[*comments, *updated.leading_lines]
+                    ),
+                )
 
     def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
         for statement in statements:

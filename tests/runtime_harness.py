@@ -1,40 +1,109 @@
-"""Runs a fixture (or its fixed snapshot) the way a worker does: each ``exercise_*`` coroutine
-under two successive ``asyncio.run()`` calls. Prints {name: {"doc": ..., "runs": [...]}} as JSON.
+"""Runs a fixture (or its fixed snapshot) the way a worker does, and reports what went wrong.
+
+Each ``exercise_*`` function runs twice, in a process of its own: a coroutine function under two
+successive ``asyncio.run()`` calls (one loop per task, as Celery or a test runner does), a plain
+function by calling it twice (a synchronous task that handles loops itself). A run fails when it
+raises, when asyncio logs an error (``Task was destroyed but it is pending!``), when the
+interpreter swallows an exception (``Exception ignored in ...``), or when it hangs. Prints
+{name: {"doc": ..., "runs": [...]}} as JSON.
 
 Standard library only: it runs under every interpreter of the version matrix."""
 
 import asyncio
+import gc
 import importlib.machinery
 import importlib.util
 import inspect
 import json
+import logging
+import subprocess
 import sys
 import warnings
 
 RUNS = 2
-TIMEOUT = 5
+TIMEOUT = 2  # seconds for one run of a coroutine; a whole exercise gets HANG seconds
+HANG = 6
 
 
-def main(path):
-    warnings.simplefilter("ignore")
+class Problems(logging.Handler):
+    """Collects what asyncio logs and what the interpreter swallows during a run."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.found = []
+
+    def emit(self, record):
+        self.found.append("asyncio logged: " + record.getMessage().splitlines()[0])
+
+    def unraisable(self, info):
+        error = info.exc_value
+        self.found.append(f"exception ignored: {type(error).__name__}: {error}")
+
+
+def run_once(function, problems):
+    problems.found.clear()
+    try:
+        if inspect.iscoroutinefunction(function):
+            asyncio.run(asyncio.wait_for(function(), TIMEOUT))
+        else:
+            function()
+        gc.collect()  # pending tasks and unclosed generators report when they are collected
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return problems.found[0] if problems.found else "ok"
+
+
+def load(path):
     loader = importlib.machinery.SourceFileLoader("fixture_under_test", path)
     spec = importlib.util.spec_from_loader(loader.name, loader)
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
+    return module
+
+
+def exercises(module):
+    return {
+        name: function
+        for name, function in sorted(vars(module).items())
+        if name.startswith("exercise_") and inspect.isfunction(function)
+    }
+
+
+def run_exercise(path, name):
+    """In the child process: one line per run, flushed, so a hang still shows earlier runs."""
+    warnings.simplefilter("ignore")
+    problems = Problems()
+    logging.getLogger("asyncio").addHandler(problems)
+    logging.getLogger("asyncio").propagate = False
+    sys.unraisablehook = problems.unraisable
+    function = exercises(load(path))[name]
+    for _ in range(RUNS):
+        print(run_once(function, problems), flush=True)
+
+
+def main(path):
+    warnings.simplefilter("ignore")
     results = {}
-    for name, function in sorted(vars(module).items()):
-        if not (name.startswith("exercise_") and inspect.iscoroutinefunction(function)):
-            continue
-        runs = []
-        for _ in range(RUNS):
-            try:
-                asyncio.run(asyncio.wait_for(function(), TIMEOUT))
-                runs.append("ok")
-            except Exception as error:
-                runs.append(f"{type(error).__name__}: {error}")
+    for name, function in exercises(load(path)).items():
+        try:
+            child = subprocess.run(
+                [sys.executable, __file__, path, name],
+                capture_output=True, text=True, timeout=HANG,
+            )
+            runs = child.stdout.splitlines()
+            if child.returncode != 0:
+                runs.append(f"crashed: {child.stderr.strip().splitlines()[-1:]}")
+        except subprocess.TimeoutExpired as expired:
+            output = expired.stdout or b""
+            if isinstance(output, bytes):
+                output = output.decode()
+            runs = [*output.splitlines(), f"hang: no result after {HANG} s"]
         results[name] = {"doc": inspect.getdoc(function) or "", "runs": runs}
     json.dump(results, sys.stdout)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) == 3:
+        run_exercise(sys.argv[1], sys.argv[2])
+    else:
+        main(sys.argv[1])

@@ -130,11 +130,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         self.report(node, self.message(local, uses), self.fix(function, local, uses))
 
     def message(self, local: LocalLoop, uses: list[LoopUse]) -> str:
-        closed = "closed " if of_kind(uses, Use.TEARDOWN) else ""
+        lifecycle = "created, run and closed" if of_kind(uses, Use.TEARDOWN) else "created and run"
         return (
-            f"event loop `{local.name}` is created, run and {closed or 'left open '}by hand; "
-            f"asyncio.run() does this and also cancels leftover tasks, finalises async "
-            f"generators and unsets the loop"
+            f"event loop `{local.name}` {lifecycle} by hand; asyncio.run() does this and also "
+            "cancels leftover tasks, finalises async generators and closes the loop"
         )
 
     def fix(self, function: cst.FunctionDef, local: LocalLoop, uses: list[LoopUse]) -> Fix | None:
@@ -157,4 +156,4 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         rewrite.delete_all(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))
         rewrite.delete_set_current_none(function)
         rewrite.builder.drop_imports_used_by(local.assign.value)
-        return rewrite.builder.build(safety, "Run the coroutine with asyncio.run()")
+        return rewrite.build(safety, "Run the coroutine with asyncio.run()")

@@ -157,8 +157,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             reported.add(found.label)
             uses = self.expand(found)
             runs = of_kind(uses, Use.RUN)
-            if not runs or of_kind(uses, Use.SERVE):
-                continue  # not reused by runs, or a long-lived server loop
+            if of_kind(uses, Use.SERVE) or not any(enclosing_function(self, r.node) for r in runs):
+                continue  # a long-lived server loop, or a script's one run at module level
             fix = self.fix(found, uses)
             lines = ", ".join(str(self.line_of(use.node)) for use in runs)
             self.report(
@@ -390,8 +390,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             if isinstance(statement, cst.BaseSmallStatement):
                 rewrite.delete(statement)
             else:
-                rewrite.builder.replace(statement, cst.RemoveFromParent())
+                rewrite.remove(statement)  # type: ignore[arg-type]
         rewrite.builder.drop_imports_used_by(found.created)
-        return rewrite.builder.build(
+        return rewrite.build(
             Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {found.label}"
         )

@@ -140,4 +140,4 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
             rewrite.delete(local.assign)
             rewrite.delete_all(teardown or [])
             rewrite.builder.drop_imports_used_by(local.assign.value)
-        return rewrite.builder.build(Safety.UNSAFE, "Run the coroutine with asyncio.run()")
+        return rewrite.build(Safety.UNSAFE, "Run the coroutine with asyncio.run()")
