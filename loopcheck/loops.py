@@ -318,7 +318,21 @@ def plain_operand(node: cst.BaseExpression) -> bool:
 
 def coroutine_argument(rule: Rule, node: cst.BaseExpression) -> bool | None:
     """Whether ``node`` is a coroutine, as asyncio.run() requires: True for a call of anything but
-    a known Future factory, False for those, None (unknown) for any other expression."""
+    a known Future factory, False for those, None (unknown) for any other expression. A local
+    bound once is followed to its value."""
+    if isinstance(node, cst.Name):
+        value = _sole_local_value(rule, node)
+        return None if value is None else coroutine_argument(rule, value)
     if not isinstance(node, cst.Call):
         return None
     return not calls_one_of(rule, node, loop_api().future_factories)
+
+
+def _sole_local_value(rule: Rule, name: cst.Name) -> cst.BaseExpression | None:
+    scope = rule.get_metadata(ScopeProvider, name, None)
+    assignments = list(scope[name.value]) if scope is not None else []
+    if len(assignments) != 1 or not isinstance(assignments[0].node, cst.Name):
+        return None
+    target = parent(rule, assignments[0].node)
+    assign = parent(rule, target) if isinstance(target, cst.AssignTarget) else None
+    return assign.value if isinstance(assign, cst.Assign) and len(assign.targets) == 1 else None
