@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
 from loopcheck.analysis import ancestors, parent, qualified_names
@@ -168,6 +169,10 @@ def local_binding(rule: Rule, value: cst.CSTNode) -> LocalLoop | None:
     return LocalLoop(target.value, assign, scope, tuple(refs), len(assignments))
 
 
+def within(rule: Rule, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    return any(up is container for _, up in ancestors(rule, node))
+
+
 def enclosing_try_finally(rule: Rule, statement: cst.CSTNode) -> list[cst.Try]:
     """The ``try`` statements whose ``finally`` block holds ``statement``."""
     found = []
@@ -283,6 +288,14 @@ class LifecycleRewrite:
                     ),
                 )
 
+    def discard(self, node: cst.CSTNode) -> None:
+        """Delete a small statement or remove a whole one, whichever ``node`` is."""
+        if isinstance(node, cst.BaseSmallStatement):
+            self.delete(node)
+        else:
+            assert isinstance(node, cst.BaseStatement)
+            self.remove(node)
+
     def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
         for statement in statements:
             assert isinstance(statement, cst.BaseSmallStatement)
@@ -328,11 +341,77 @@ def coroutine_argument(rule: Rule, node: cst.BaseExpression) -> bool | None:
     return not calls_one_of(rule, node, loop_api().future_factories)
 
 
-def _sole_local_value(rule: Rule, name: cst.Name) -> cst.BaseExpression | None:
+def assigned_values(rule: Rule, name: cst.Name) -> list[cst.BaseExpression | None]:
+    """The values the variable ``name`` refers to is bound to, one per binding (None for a
+    binding that is not a plain ``name = value``: a parameter, an import, a loop target...)."""
     scope = rule.get_metadata(ScopeProvider, name, None)
-    assignments = list(scope[name.value]) if scope is not None else []
-    if len(assignments) != 1 or not isinstance(assignments[0].node, cst.Name):
+    values: list[cst.BaseExpression | None] = []
+    for assignment in scope[name.value] if scope is not None else ():
+        bound = assignment.node
+        target = parent(rule, bound) if isinstance(bound, cst.Name) else None
+        assign = parent(rule, target) if isinstance(target, cst.AssignTarget) else None
+        plain = isinstance(assign, cst.Assign) and len(assign.targets) == 1
+        values.append(assign.value if plain else None)  # type: ignore[union-attr]
+    return values
+
+
+def _sole_local_value(rule: Rule, name: cst.Name) -> cst.BaseExpression | None:
+    values = assigned_values(rule, name)
+    return values[0] if len(values) == 1 else None
+
+
+def get_or_create(rule: Rule, local: LocalLoop) -> cst.CSTNode | None:
+    """The statement that gives a local "the current loop, or a new one": either
+
+        try:                                     loop = asyncio.get_event_loop()
+            loop = asyncio.get_event_loop()      if loop.is_closed():
+        except RuntimeError:                         loop = asyncio.new_event_loop()
+            loop = asyncio.new_event_loop()          asyncio.set_event_loop(loop)
+            asyncio.set_event_loop(loop)
+
+    Returns the ``try`` or the ``if`` (the ``if`` form also needs its first assignment deleted);
+    None when ``local`` is bound any other way. asyncio.run() replaces both forms."""
+    if local.bindings != 2:
         return None
-    target = parent(rule, assignments[0].node)
-    assign = parent(rule, target) if isinstance(target, cst.AssignTarget) else None
-    return assign.value if isinstance(assign, cst.Assign) and len(assign.targets) == 1 else None
+    api = loop_api()
+    line = parent(rule, local.assign)
+    block = parent(rule, line)
+    holder = parent(rule, block)
+    new_loop = m.SimpleStatementLine(
+        [m.Assign([m.AssignTarget(m.Name(local.name))], m.MatchIfTrue(
+            lambda value: calls_one_of(rule, value, api.new_loop)
+        ))]
+    )
+    set_loop = m.SimpleStatementLine(
+        [m.Expr(m.Call(args=[m.Arg(m.Name(local.name))]))]
+    )
+
+    def creates(body: cst.BaseSuite) -> bool:
+        statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+        return bool(statements) and m.matches(statements[0], new_loop) and all(
+            m.matches(s, set_loop) and calls_one_of(rule, s.body[0].value, api.set_loop)  # type: ignore[attr-defined]
+            for s in statements[1:]
+        )
+
+    if (
+        isinstance(holder, cst.Try)
+        and block is holder.body
+        and len(block.body) == 1
+        and len(holder.handlers) == 1
+        and holder.orelse is None
+        and holder.finalbody is None
+        and creates(holder.handlers[0].body)
+    ):
+        return holder
+    siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
+    index = next((i for i, s in enumerate(siblings) if s is line), None)
+    following = siblings[index + 1] if index is not None and index + 1 < len(siblings) else None
+    closed_check = m.Call(m.Attribute(m.Name(local.name), m.Name("is_closed")))
+    if (
+        isinstance(following, cst.If)
+        and following.orelse is None
+        and m.matches(following.test, closed_check)
+        and creates(following.body)
+    ):
+        return following
+    return None

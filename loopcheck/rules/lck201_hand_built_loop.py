@@ -10,6 +10,7 @@ from loopcheck.loops import (
     LocalLoop,
     LoopUse,
     Use,
+    assigned_values,
     calls_one_of,
     coroutine_argument,
     local_binding,
@@ -121,6 +122,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         local = local_binding(self, node)
         if local is None or local.name in declared_global(function):
             return  # a loop kept beyond the call: LCK202
+        if self.falls_back_from_current_loop(local):
+            return  # "the current loop, or a new one": LCK203
         uses = uses_of(self, local.refs)
         if of_kind(uses, Use.SERVE, Use.ESCAPE):
             return  # a long-lived loop, or one whose lifetime is managed elsewhere
@@ -128,6 +131,15 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         if not runs:
             return
         self.report(node, self.message(local, uses), self.fix(function, local, uses))
+
+    def falls_back_from_current_loop(self, local: LocalLoop) -> bool:
+        target = local.assign.targets[0].target
+        assert isinstance(target, cst.Name)
+        current = loop_api().current_loop
+        return any(
+            value is not None and calls_one_of(self, value, current)
+            for value in assigned_values(self, target)
+        )
 
     def message(self, local: LocalLoop, uses: list[LoopUse]) -> str:
         lifecycle = "created, run and closed" if of_kind(uses, Use.TEARDOWN) else "created and run"

@@ -182,8 +182,23 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     # -- finding the holder ----------------------------------------------------------------
 
     def persistent_loop(self, call: cst.Call) -> KeptLoop | None:
-        up = parent(self, call)
-        if isinstance(up, cst.Assign) and up.value is call and len(up.targets) == 1:
+        found = self.holder_of(call, call)
+        if found is not None:
+            return found
+        # `loop = asyncio.new_event_loop(); ...; _loop = loop`: the local is a step on the way.
+        local = local_binding(self, call)
+        if local is None or isinstance(local.scope, GlobalScope):
+            return None
+        for ref in local.refs:
+            found = self.holder_of(ref, call)
+            if found is not None:
+                return found
+        return None
+
+    def holder_of(self, value: cst.CSTNode, call: cst.Call) -> KeptLoop | None:
+        """The global or attribute ``value`` (the loop ``call`` made) is stored in."""
+        up = parent(self, value)
+        if isinstance(up, cst.Assign) and up.value is value and len(up.targets) == 1:
             target = up.targets[0].target
             if isinstance(target, cst.Name):
                 return self.global_loop(call, target.value)

@@ -13,9 +13,11 @@ from loopcheck.loops import (
     calls_one_of,
     classify_use,
     coroutine_argument,
+    get_or_create,
     local_binding,
     of_kind,
     uses_of,
+    within,
 )
 from loopcheck.rule import Rule, RuleDocs
 
@@ -97,13 +99,18 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         local = local_binding(self, node)
         if local is None or self.outlives_module_code(local):
             return
-        uses = uses_of(self, local.refs)
+        # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
+        fallback = get_or_create(self, local)
+        refs = [ref for ref in local.refs if fallback is None or not within(self, ref, fallback)]
+        uses = uses_of(self, refs)
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
         if not runs or of_kind(uses, Use.SERVE, Use.ESCAPE):
             return
-        fixable = not of_kind(uses, Use.OTHER) and local.bindings == 1
-        teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
-        fix = self.fix(runs, local, teardown) if fixable else None
+        fixable = not of_kind(uses, Use.OTHER) and (local.bindings == 1 or fallback is not None)
+        retired = [local.assign, *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))]
+        if fallback is not None:
+            retired.append(fallback)
+        fix = self.fix(runs, local, retired) if fixable else None
         self.report(node, self.message(local.name), fix)
 
     def outlives_module_code(self, local: LocalLoop) -> bool:
@@ -124,9 +131,10 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         self,
         runs: list[cst.Call],
         local: LocalLoop | None = None,
-        teardown: list[cst.CSTNode] | None = None,
+        retired: list[cst.CSTNode] | None = None,
     ) -> Fix | None:
-        """Every run becomes asyncio.run(); the local holding the loop goes with its teardown."""
+        """Every run becomes asyncio.run(); the local holding the loop goes with its set-up and
+        teardown (``retired``)."""
         for run_call in runs:
             if len(run_call.args) != 1 or run_call.args[0].keyword is not None:
                 return None
@@ -136,8 +144,9 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         for run_call in runs:
             rewrite.run_with_asyncio_run(run_call)
             rewrite.builder.drop_imports_used_by(run_call.func)
+        for node in retired or ():
+            if not any(within(self, node, other) for other in retired or () if other is not node):
+                rewrite.discard(node)
         if local is not None:
-            rewrite.delete(local.assign)
-            rewrite.delete_all(teardown or [])
             rewrite.builder.drop_imports_used_by(local.assign.value)
         return rewrite.build(Safety.UNSAFE, "Run the coroutine with asyncio.run()")

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from libcst.metadata import ScopeProvider
-
-from loopcheck.analysis import ancestors, in_coroutine, parent
+from loopcheck.analysis import ancestors, in_coroutine
 from loopcheck.catalogue import loop_api
 from loopcheck.diagnostics import Fix, Safety
 from loopcheck.loops import (
     LifecycleRewrite,
     LocalLoop,
     Use,
+    assigned_values,
     calls_one_of,
     in_try_body,
     local_binding,
@@ -127,13 +126,9 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return None
         api = loop_api()
         loop_calls = api.new_loop | api.current_loop | api.running_loop
-        scope = self.get_metadata(ScopeProvider, receiver, None)
-        for assignment in scope[receiver.value] if scope is not None else ():
-            # Assignment.node is the bound Name: Name → AssignTarget → Assign.
-            target = parent(self, assignment.node) if isinstance(assignment.node, cst.Name) else None
-            assign = parent(self, target) if isinstance(target, cst.AssignTarget) else None
-            if isinstance(assign, cst.Assign) and calls_one_of(self, assign.value, loop_calls):
-                return local_binding(self, assign.value)
+        for value in assigned_values(self, receiver):
+            if value is not None and calls_one_of(self, value, loop_calls):
+                return local_binding(self, value)
         return None
 
     def awaitable(self, call: cst.Call) -> bool:
