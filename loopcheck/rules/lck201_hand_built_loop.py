@@ -124,6 +124,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return  # a loop kept beyond the call: LCK202
         if self.falls_back_from_current_loop(local):
             return  # "the current loop, or a new one": LCK203
+        if self.also_given(local):
+            return  # `if loop is None: loop = new_event_loop()`: the caller may own the loop
         uses = uses_of(self, local.refs)
         if of_kind(uses, Use.SERVE, Use.ESCAPE):
             return  # a long-lived loop, or one whose lifetime is managed elsewhere
@@ -132,13 +134,24 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return
         self.report(node, self.message(local, uses), self.fix(function, local, uses))
 
-    def falls_back_from_current_loop(self, local: LocalLoop) -> bool:
+    def bound_values(self, local: LocalLoop) -> list[cst.BaseExpression | None]:
         target = local.assign.targets[0].target
         assert isinstance(target, cst.Name)
+        return assigned_values(self, target)
+
+    def falls_back_from_current_loop(self, local: LocalLoop) -> bool:
         current = loop_api().current_loop
         return any(
             value is not None and calls_one_of(self, value, current)
-            for value in assigned_values(self, target)
+            for value in self.bound_values(local)
+        )
+
+    def also_given(self, local: LocalLoop) -> bool:
+        """The variable can also hold a loop from elsewhere: a parameter, a factory's result."""
+        new_loop = loop_api().new_loop
+        return any(
+            value is None or not calls_one_of(self, value, new_loop)
+            for value in self.bound_values(local)
         )
 
     def message(self, local: LocalLoop, uses: list[LoopUse]) -> str:

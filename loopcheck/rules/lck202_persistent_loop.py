@@ -159,12 +159,14 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             runs = of_kind(uses, Use.RUN)
             if of_kind(uses, Use.SERVE) or not any(enclosing_function(self, r.node) for r in runs):
                 continue  # a long-lived server loop, or a script's one run at module level
+            if self.last_runs(runs, of_kind(uses, Use.TEARDOWN)):
+                continue  # each run closes the loop afterwards: the loop is not reused
             fix = self.fix(found, uses)
             lines = ", ".join(str(self.line_of(use.node)) for use in runs)
             self.report(
                 call,
                 f"event loop kept in {found.label} and reused by run_until_complete() "
-                f"(line {lines}): a second thread fails with 'This event loop is already "
+                f"(line{'s' if len(runs) > 1 else ''} {lines}): a second thread fails with 'This event loop is already "
                 f"running'; run each call with asyncio.run()",
                 fix,
             )
@@ -175,6 +177,11 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                     "use asyncio.run()",
                     fix,
                 )
+
+    def last_runs(self, runs: list[LoopUse], teardowns: list[LoopUse]) -> bool:
+        """Whether every function that runs the loop also closes it (a worker's one run)."""
+        closing = {id(enclosing_function(self, use.node)) for use in teardowns}
+        return all(id(enclosing_function(self, use.node)) in closing for use in runs)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.get_metadata(cst.metadata.PositionProvider, node).start.line
