@@ -86,6 +86,43 @@ def test_fix_applies_unsafe_fixes_only_when_asked(tmp_path):
     assert again.exit_code == 0 and "Fixed 0 findings." in again.output
 
 
+KEPT_LOOP = """\
+import asyncio
+
+_loop = asyncio.new_event_loop()
+
+
+def first(job):
+    return _loop.run_until_complete(job())
+
+
+def second(job):
+    return _loop.run_until_complete(job())
+"""
+
+
+def test_a_fix_shared_by_several_findings_counts_each_of_them(tmp_path):
+    target = write(tmp_path / "tasks.py", KEPT_LOOP)
+    listed = invoke("tasks.py", cwd=tmp_path)
+    assert listed.output.count("LCK202") == 3  # the loop and its two uses
+    result = invoke("--fix", "--unsafe-fixes", "tasks.py", cwd=tmp_path)
+    assert "Fixed 3 findings." in result.output, result.output
+    assert target.read_text().count("asyncio.run(job())") == 2
+    assert "_loop" not in target.read_text()
+
+
+def test_safe_fixes_alone_rewrite_a_local_loop(tmp_path):
+    source = (
+        "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+        "    try:\n        return loop.run_until_complete(job())\n    finally:\n"
+        "        loop.close()\n"
+    )
+    target = write(tmp_path / "task.py", source)
+    result = invoke("--fix", "task.py", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert target.read_text() == "import asyncio\n\n\ndef task(job):\n    return asyncio.run(job())\n"
+
+
 def test_fix_keeps_mode_encoding_and_line_endings(tmp_path):
     source = ("# -*- coding: latin-1 -*-\n# caf\xe9\n" + BAD).replace("\n", "\r\n")
     target = write(tmp_path / "app.py", source.encode("latin-1"))
