@@ -329,6 +329,19 @@ def plain_operand(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar
 
 
+def sole_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The argument of a call that has exactly one, passed by position."""
+    if len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star:
+        return call.args[0].value
+    return None
+
+
+def asyncio_run_accepts(rule: Rule, run_call: cst.Call) -> bool:
+    """Whether ``<loop>.run_until_complete(x)`` can become ``asyncio.run(x)``."""
+    argument = sole_argument(run_call)
+    return argument is not None and coroutine_argument(rule, argument) is not False
+
+
 def coroutine_argument(rule: Rule, node: cst.BaseExpression) -> bool | None:
     """Whether ``node`` is a coroutine, as asyncio.run() requires: True for a call of anything but
     a known Future factory, False for those, None (unknown) for any other expression. A local

@@ -14,7 +14,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from loopcheck.diagnostics import Diagnostic, Fix
+from loopcheck.diagnostics import Fix
 
 if TYPE_CHECKING:
     from loopcheck.engine import LintContext

@@ -11,10 +11,12 @@ from loopcheck.loops import (
     LoopUse,
     Use,
     assigned_values,
+    asyncio_run_accepts,
     calls_one_of,
     coroutine_argument,
     local_binding,
     of_kind,
+    sole_argument,
     uses_of,
 )
 from loopcheck.rule import Rule, RuleDocs
@@ -167,11 +169,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return None
         run_call = runs[0].node
         assert isinstance(run_call, cst.Call)
-        if len(run_call.args) != 1 or run_call.args[0].keyword is not None:
+        argument = sole_argument(run_call)
+        if argument is None or not asyncio_run_accepts(self, run_call):
             return None
-        is_coroutine = coroutine_argument(self, run_call.args[0].value)
-        if is_coroutine is False:
-            return None
+        is_coroutine = coroutine_argument(self, argument)
         closed = bool(of_kind(uses, Use.TEARDOWN))
         safety = Safety.SAFE if closed and is_coroutine else Safety.UNSAFE
 

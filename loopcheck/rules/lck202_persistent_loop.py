@@ -20,7 +20,7 @@ from loopcheck.loops import (
     LoopUse,
     Use,
     calls_one_of,
-    coroutine_argument,
+    asyncio_run_accepts,
     local_binding,
     of_kind,
     uses_of,
@@ -395,16 +395,11 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         gone = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)] + found.retired
         if not all(self.only_teardown(guard, gone) for guard in found.guards):
             return None
-        runs = [use.node for use in of_kind(uses, Use.RUN)]
-        for run in runs:
-            assert isinstance(run, cst.Call)
-            if len(run.args) != 1 or run.args[0].keyword is not None:
-                return None
-            if coroutine_argument(self, run.args[0].value) is False:
-                return None
+        runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
+        if not all(asyncio_run_accepts(self, run) for run in runs):
+            return None
         rewrite = LifecycleRewrite(self)
         for run in runs:
-            assert isinstance(run, cst.Call)
             rewrite.run_with_asyncio_run(run)
         for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT):
             rewrite.delete(use.node)  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ from loopcheck.loops import (
     Use,
     calls_one_of,
     classify_use,
-    coroutine_argument,
+    asyncio_run_accepts,
     get_or_create,
     local_binding,
     of_kind,
@@ -135,11 +135,8 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
     ) -> Fix | None:
         """Every run becomes asyncio.run(); the local holding the loop goes with its set-up and
         teardown (``retired``)."""
-        for run_call in runs:
-            if len(run_call.args) != 1 or run_call.args[0].keyword is not None:
-                return None
-            if coroutine_argument(self, run_call.args[0].value) is False:
-                return None
+        if not all(asyncio_run_accepts(self, run_call) for run_call in runs):
+            return None
         rewrite = LifecycleRewrite(self)
         for run_call in runs:
             rewrite.run_with_asyncio_run(run_call)

@@ -16,6 +16,7 @@ from loopcheck.loops import (
     method_call,
     of_kind,
     plain_operand,
+    sole_argument,
     uses_of,
 )
 from loopcheck.rule import Rule, RuleDocs
@@ -132,8 +133,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         return None
 
     def awaitable(self, call: cst.Call) -> bool:
-        if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
-            return False
-        if not plain_operand(call.args[0].value):
+        argument = sole_argument(call)
+        if argument is None or not plain_operand(argument):
             return False
         return not any(isinstance(up, cst.GeneratorExp) for _, up in ancestors(self, call))
