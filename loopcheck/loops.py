@@ -10,7 +10,8 @@ per-call runner that ``asyncio.run()`` can replace, and the fix helpers below do
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -20,7 +21,7 @@ from libcst.metadata import ScopeProvider
 from loopcheck.analysis import ancestors, parent, qualified_names
 from loopcheck.catalogue import loop_api
 from loopcheck.diagnostics import Fix, Safety
-from loopcheck.fixes import FixBuilder
+from loopcheck.fixes import Change, FixBuilder, Replacement
 from loopcheck.rule import Rule
 
 
@@ -269,24 +270,26 @@ class LifecycleRewrite:
         return self.builder.build(safety, description)
 
     def _keep_comments_of_deleted_lines(self) -> None:
-        """Comment lines above a deleted step of a function move to the next statement that stays
-        (definitions that go take their comments with them)."""
+        """The next statement that stays takes over the blank lines above a deleted statement
+        (so the spacing between statements survives) and, for a deleted step of a function, its
+        comments (definitions that go take their comments with them)."""
         deleted = {id(line) for line in self._deleted_lines}
-        for line in self._comment_carriers:
-            comments = [empty for empty in line.leading_lines if empty.comment is not None]
+        carriers = {id(line) for line in self._comment_carriers}
+        for line in self._deleted_lines:
             block = parent(self.rule, line)
             siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
             index = next((i for i, s in enumerate(siblings) if s is line), None)
-            if not comments or index is None:
+            if index is None:
                 continue
             following = [s for s in siblings[index + 1 :] if id(s) not in deleted]
-            if following:
-                self.builder.change(
-                    following[0],
-                    lambda updated, comments=comments: updated.with_changes(
-                        leading_lines=[*comments, *updated.leading_lines]
-                    ),
-                )
+            if not following:
+                continue
+            if id(line) in carriers:
+                change = functools.partial(_prepend_lines, above=list(line.leading_lines))
+            else:
+                blanks = sum(1 for e in line.leading_lines if e.comment is None)
+                change = functools.partial(_at_least_blank, blanks=blanks)
+            self.builder.change(following[0], _on_first_statement(change))
 
     def discard(self, node: cst.CSTNode) -> None:
         """Delete a small statement or remove a whole one, whichever ``node`` is."""
@@ -306,6 +309,36 @@ class LifecycleRewrite:
         for statement in _small_statements(scope_node):
             if is_set_current_none(self.rule, statement):
                 self.delete(statement)
+
+
+def _on_first_statement(change: Callable[[cst.BaseStatement], cst.BaseStatement]) -> Change:
+    """A change of a statement's leading lines that still applies once an earlier change has
+    unwrapped the statement (a collapsed ``try``) or removed it."""
+
+    def apply(updated: cst.CSTNode) -> Replacement:
+        if isinstance(updated, cst.FlattenSentinel):
+            nodes = list(updated.nodes)
+            if nodes and isinstance(nodes[0], cst.BaseStatement):
+                nodes[0] = change(nodes[0])
+            return cst.FlattenSentinel(nodes)
+        return change(updated) if isinstance(updated, cst.BaseStatement) else updated
+
+    return apply
+
+
+def _prepend_lines(statement: cst.BaseStatement, above: list[cst.EmptyLine]) -> cst.BaseStatement:
+    return statement.with_changes(leading_lines=[*above, *statement.leading_lines])
+
+
+def _at_least_blank(statement: cst.BaseStatement, blanks: int) -> cst.BaseStatement:
+    """``statement`` with blank lines added above it, up to ``blanks`` of them."""
+    have = 0
+    for line in statement.leading_lines:
+        if line.comment is not None:
+            break
+        have += 1
+    extra = [cst.EmptyLine()] * max(0, blanks - have)
+    return statement.with_changes(leading_lines=[*extra, *statement.leading_lines])
 
 
 def _small_statements(node: cst.CSTNode) -> Iterable[cst.BaseSmallStatement]:
