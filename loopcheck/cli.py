@@ -6,75 +6,28 @@ would change a file), 2 on usage errors, unreadable or unparsable input, and int
 
 from __future__ import annotations
 
-import difflib
+import functools
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from collections import Counter
+from typing import Any, TextIO
 
 import click
 
 from loopcheck import __version__
-from loopcheck.diagnostics import Diagnostic, Safety, SourceError
+from loopcheck.config import ConfigError, load_settings
+from loopcheck.diagnostics import Diagnostic, Safety
 from loopcheck.docs import fix_availability, render_rule
-from loopcheck.engine import Linter
 from loopcheck.reporters import REPORTERS
+from loopcheck.reporters.text import report_text
 from loopcheck.rules import all_rules
+from loopcheck.runner import Checker, Mode, RunResult, run_paths, run_stdin
 from loopcheck.selection import SelectionError, parse_codes, select_rules
-from loopcheck.sources import discover, read_source, write_source
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-@dataclass
-class RunResult:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    sources: dict[str, str] = field(default_factory=dict)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    fixed: int = 0
-    changed_files: int = 0
-
-
 def _error_line(path: str, reason: str) -> str:
     return f"loopcheck: {path}: {reason}"
-
-
-def run(
-    paths: list[str], linter: Linter, *, fix: bool, unsafe: bool, diff: bool
-) -> RunResult:
-    files, missing = discover(paths)
-    result = RunResult(errors=list(missing))
-    for path in files:
-        try:
-            source = read_source(path)
-            if fix or diff:
-                outcome = linter.fix_source(source.text, path, unsafe=unsafe)
-                if outcome.source != source.text:
-                    result.changed_files += 1
-                    if diff:
-                        click.echo(_unified_diff(path, source.text, outcome.source), nl=False)
-                    else:
-                        write_source(source, outcome.source)
-                result.fixed += outcome.fixed
-                result.diagnostics.extend(outcome.remaining)
-                result.sources[path] = outcome.source
-            else:
-                result.diagnostics.extend(linter.lint_source(source.text, path))
-                result.sources[path] = source.text
-        except SourceError as error:
-            result.errors.append((path, str(error)))
-        except RecursionError:
-            result.errors.append((path, "too deeply nested to analyse"))
-    return result
-
-
-def _unified_diff(path: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{path}",
-        tofile=f"b/{path}",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 def _summary(result: RunResult, *, fix: bool, unsafe: bool, diff: bool) -> str:
@@ -115,29 +68,58 @@ def _list_rules() -> None:
         click.echo(f"{code}  {rule.name:<{width}}  fix: {fix_availability(rule):<14}  {rule.summary}")
 
 
+def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
+    """Counts per code, most frequent first: ``count  CODE  [*] name`` ([*]: has fixes)."""
+    rules = all_rules()
+    counts = Counter(d.code for d in diagnostics)
+    fixable = {d.code for d in diagnostics if d.fix is not None}
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        mark = "[*]" if code in fixable else "   "
+        stream.write(f"{count:>5}  {code}  {mark} {rules[code].name}\n")
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place (on stdin: print the result).")
 @click.option(
     "--unsafe-fixes",
     is_flag=True,
     help="Also apply (with --fix or --diff) fixes that change object identity or lifetime.",
 )
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
-@click.option("--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (LCK1).")
+@click.option(
+    "--select", multiple=True, metavar="CODES", help="Only these codes or prefixes (LCK1); "
+    "replaces the configured select."
+)
+@click.option(
+    "--extend-select", multiple=True, metavar="CODES", help="Add codes to the selection."
+)
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
 @click.option(
     "--output-format",
-    type=click.Choice(sorted(REPORTERS)),
+    type=click.Choice(list(REPORTERS)),
     default="text",
     show_default=True,
     help="How findings are printed.",
+)
+@click.option("--statistics", is_flag=True, help="Print the number of findings per code.")
+@click.option(
+    "--config",
+    metavar="PATH",
+    help="Read [tool.loopcheck] from this file instead of the nearest pyproject.toml.",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="The name of the file read from standard input (`-`), for messages and configuration.",
 )
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule code and exit.")
 @click.version_option(__version__, prog_name="loopcheck")
 def main(**options: Any) -> None:
-    """Find asyncio objects shared across event loops in PATHS (default: .), and fix them."""
+    """Find asyncio objects shared across event loops in PATHS (default: .), and fix them.
+
+    A PATH of `-` reads standard input."""
     try:
         sys.exit(_main(**options))
     except (click.exceptions.Exit, click.ClickException):
@@ -153,8 +135,12 @@ def _main(
     unsafe_fixes: bool,
     diff: bool,
     select: tuple[str, ...],
+    extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     output_format: str,
+    statistics: bool,
+    config: str | None,
+    stdin_filename: str | None,
     explain: str | None,
     list_rules: bool,
 ) -> int:
@@ -170,19 +156,54 @@ def _main(
         return EXIT_CLEAN
     if fix and diff:
         raise click.UsageError("--fix and --diff cannot be used together")
+    reading_stdin = "-" in paths
+    if reading_stdin and len(paths) > 1:
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
+    names = [stdin_filename] if reading_stdin and stdin_filename else list(paths) or ["."]
     try:
-        enabled = select_rules(rules, parse_codes(select), parse_codes(ignore))
+        settings = load_settings(names, config, rules)
+    except ConfigError as error:
+        click.echo(f"loopcheck: {error}", err=True)
+        return EXIT_ERROR
+    try:
+        enabled = select_rules(
+            rules,
+            parse_codes(select) or settings.select,
+            [*settings.ignore, *parse_codes(ignore)],
+            [*settings.extend_select, *parse_codes(extend_select)],
+        )
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
-    result = run(list(paths) or ["."], Linter(enabled), fix=fix, unsafe=unsafe_fixes, diff=diff)
+    checker = Checker(rules, enabled, settings)
+    mode = Mode(fix=fix, unsafe=unsafe_fixes, diff=diff)
+    show_diff = functools.partial(click.echo, nl=False)
+    if reading_stdin:
+        stdin = click.get_binary_stream("stdin").read()
+        emit = functools.partial(click.echo, nl=False)
+        result = run_stdin(stdin, stdin_filename or "-", checker, mode, emit, show_diff)
+    else:
+        result = run_paths(list(paths) or ["."], checker, mode, show_diff)
     for path, reason in result.errors:
         click.echo(_error_line(path, reason), err=True)
-    if not diff or output_format != "text":
-        REPORTERS[output_format](result.diagnostics, result.sources, sys.stdout)
-    if output_format == "text":
-        click.echo(_summary(result, fix=fix, unsafe=unsafe_fixes, diff=diff), err=diff)
+    _report(result, output_format, statistics, mode, to_stderr=reading_stdin and fix)
     if result.errors:
         return EXIT_ERROR
     if diff:
         return EXIT_FINDINGS if result.changed_files else EXIT_CLEAN
     return EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN
+
+
+def _report(result: RunResult, output_format: str, statistics: bool, mode: Mode, to_stderr: bool) -> None:
+    """Findings to stdout (to stderr when stdout carries the fixed source), summary after them."""
+    stream = sys.stderr if to_stderr else sys.stdout
+    human = output_format in ("text", "concise")
+    if statistics and human:
+        _statistics(result.diagnostics, stream)
+    elif not mode.diff or not human:
+        reporter = REPORTERS[output_format]
+        if output_format == "text" and stream.isatty():
+            reporter = functools.partial(report_text, show_source=True)
+        reporter(result.diagnostics, result.sources, stream)
+    if human:
+        summary = _summary(result, fix=mode.fix, unsafe=mode.unsafe, diff=mode.diff)
+        click.echo(summary, err=mode.diff or to_stderr)

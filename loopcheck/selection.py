@@ -3,7 +3,7 @@ registry so that a typo is an error rather than a silently empty run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from loopcheck.rule import Rule
 
@@ -17,21 +17,35 @@ def parse_codes(values: Iterable[str]) -> list[str]:
     return [c.strip().upper() for value in values for c in value.split(",") if c.strip()]
 
 
-def _matching(rules: dict[str, type[Rule]], selector: str, option: str) -> set[str]:
+def _matching(known: Iterable[str], selector: str, option: str) -> set[str]:
     if selector == "ALL":
-        return set(rules)
-    found = {code for code in rules if code.startswith(selector)}
+        return set(known)
+    found = {code for code in known if code.startswith(selector)}
     if not found:
-        raise SelectionError(f"{option}: unknown rule code or prefix {selector!r}")
+        where = f"{option}: " if option else ""
+        raise SelectionError(f"{where}unknown rule code or prefix {selector!r}")
     return found
 
 
+def validate_codes(known: Iterable[str], codes: Iterable[str], option: str = "") -> None:
+    """Raise SelectionError for a code or prefix that names no rule."""
+    known = list(known)
+    for code in codes:
+        _matching(known, code, option).pop()
+
+
 def select_rules(
-    rules: dict[str, type[Rule]], select: list[str], ignore: list[str]
+    rules: dict[str, type[Rule]],
+    select: Sequence[str] | None,
+    ignore: Sequence[str],
+    extend_select: Sequence[str] = (),
 ) -> list[type[Rule]]:
+    """The rules ``select`` (default: all) plus ``extend_select``, minus ``ignore``."""
     chosen = set(rules)
     if select:
         chosen = set().union(*(_matching(rules, s, "--select") for s in select))
+    for selector in extend_select:
+        chosen |= _matching(rules, selector, "--extend-select")
     for selector in ignore:
         chosen -= _matching(rules, selector, "--ignore")
     return [rules[code] for code in sorted(chosen)]

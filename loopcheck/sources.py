@@ -11,56 +11,42 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from loopcheck.config import Settings
 from loopcheck.diagnostics import SourceError
 
 SOURCE_SUFFIXES = (".py", ".pyi")
-EXCLUDED_DIRECTORIES = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".tox",
-        ".nox",
-        ".venv",
-        "venv",
-        ".eggs",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        "build",
-        "dist",
-        "node_modules",
-        "site-packages",
-    }
-)
 
 
 def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def discover(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, str]]]:
+def discover(
+    paths: Iterable[str], settings: Settings | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """The files to check under ``paths``, and (path, reason) for paths that do not exist.
 
-    Files named explicitly are always checked; directories are walked for ``*.py`` and ``*.pyi``
-    files, skipping version control, caches, build output and virtual environments.
+    Directories are walked for ``*.py`` and ``*.pyi`` files, skipping what ``exclude`` and
+    ``extend-exclude`` name (by default version control, caches, build output) and virtual
+    environments. Files named explicitly are checked unless the configuration excludes them.
     """
+    settings = settings or Settings()
     found: dict[str, None] = {}
     missing: list[tuple[str, str]] = []
     for given in paths:
         path = Path(given)
         if path.is_file():
-            found[str(path)] = None
+            if not settings.excluded_by_user(path):
+                found[str(path)] = None
         elif path.is_dir():
             for root, directories, files in os.walk(path):
                 directories[:] = sorted(
                     d
                     for d in directories
-                    if d not in EXCLUDED_DIRECTORIES and not _is_virtualenv(Path(root, d))
+                    if not settings.excluded(Path(root, d)) and not _is_virtualenv(Path(root, d))
                 )
                 for name in sorted(files):
-                    if name.endswith(SOURCE_SUFFIXES):
+                    if name.endswith(SOURCE_SUFFIXES) and not settings.excluded(Path(root, name)):
                         found[str(Path(root, name))] = None
         elif path.exists():
             missing.append((given, "not a regular file or directory"))

@@ -6,12 +6,17 @@ from collections.abc import Callable
 from typing import TextIO
 
 from loopcheck.diagnostics import Diagnostic
+from loopcheck.reporters.github import report_github
 from loopcheck.reporters.json import report_json
-from loopcheck.reporters.text import report_text
+from loopcheck.reporters.sarif import report_sarif
+from loopcheck.reporters.text import report_concise, report_text
 
 Reporter = Callable[[list[Diagnostic], dict[str, str], TextIO], None]
 
 REPORTERS: dict[str, Reporter] = {
     "text": report_text,
+    "concise": report_concise,
     "json": report_json,
+    "sarif": report_sarif,
+    "github": report_github,
 }

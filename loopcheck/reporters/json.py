@@ -17,7 +17,8 @@ from typing import Any, TextIO
 from loopcheck.diagnostics import Diagnostic
 
 
-def _locator(source: str):  # type: ignore[no-untyped-def]
+def locator(source: str):  # type: ignore[no-untyped-def]
+    """offset → {"row", "column"} (1-based) in ``source``."""
     starts = [0] + [i + 1 for i, char in enumerate(source) if char == "\n"]
 
     def locate(offset: int) -> dict[str, int]:
@@ -30,7 +31,7 @@ def _locator(source: str):  # type: ignore[no-untyped-def]
 def as_json(diagnostic: Diagnostic, source: str) -> dict[str, Any]:
     fix = None
     if diagnostic.fix is not None:
-        locate = _locator(source)
+        locate = locator(source)
         fix = {
             "applicability": diagnostic.fix.safety.value,
             "message": diagnostic.fix.description,

@@ -1,0 +1,121 @@
+"""SARIF 2.1.0 output, as GitHub code scanning and other SARIF viewers read it: one run, the
+rules with their documentation, each finding with its location and, when it has one, its fix.
+
+https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from loopcheck import __version__
+from loopcheck.diagnostics import Diagnostic
+from loopcheck.docs import render_rule
+from loopcheck.reporters.json import locator
+from loopcheck.rules import all_rules
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _uri(path: str) -> str:
+    """A path relative to the working directory (the repository root in CI), with slashes."""
+    relative = os.path.relpath(os.path.abspath(path))
+    if relative.startswith(".."):
+        return Path(os.path.abspath(path)).as_uri()
+    return Path(relative).as_posix()
+
+
+def _rule(code: str) -> dict[str, Any]:
+    rule = all_rules()[code]
+    return {
+        "id": code,
+        "name": rule.name,
+        "shortDescription": {"text": f"{rule.summary[0].upper()}{rule.summary[1:]}."},
+        "fullDescription": {"text": rule.docs.what_it_does.replace("\n", " ")},
+        "help": {"text": rule.docs.why_is_this_bad.replace("\n", " "), "markdown": render_rule(rule)},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["asyncio", "event-loop"], "fix": rule.fix_kind},
+    }
+
+
+def _region(start: dict[str, int], end: dict[str, int]) -> dict[str, int]:
+    return {
+        "startLine": start["row"],
+        "startColumn": start["column"],
+        "endLine": end["row"],
+        "endColumn": end["column"],
+    }
+
+
+def _result(d: Diagnostic, source: str, index: int) -> dict[str, Any]:
+    uri = _uri(d.path)
+    location = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
+    result: dict[str, Any] = {
+        "ruleId": d.code,
+        "ruleIndex": index,
+        "level": "error",
+        "message": {"text": d.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    **location,
+                    "region": _region(
+                        {"row": d.line, "column": d.column},
+                        {"row": d.end_line, "column": d.end_column},
+                    ),
+                }
+            }
+        ],
+    }
+    if d.fix is not None:
+        locate = locator(source)
+        result["fixes"] = [
+            {
+                "description": {"text": f"{d.fix.description} ({d.fix.safety.value} fix)"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": location["artifactLocation"],
+                        "replacements": [
+                            {
+                                "deletedRegion": _region(locate(edit.start), locate(edit.end)),
+                                "insertedContent": {"text": edit.content},
+                            }
+                            for edit in d.fix.edits
+                        ],
+                    }
+                ],
+            }
+        ]
+    return result
+
+
+def report_sarif(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
+    codes = sorted({d.code for d in diagnostics})
+    index = {code: i for i, code in enumerate(codes)}
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "loopcheck",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_rule(code) for code in codes],
+                    }
+                },
+                "originalUriBaseIds": {
+                    "%SRCROOT%": {"uri": Path(os.getcwd()).as_uri() + "/"}
+                },
+                "results": [
+                    _result(d, sources.get(d.path, ""), index[d.code]) for d in diagnostics
+                ],
+            }
+        ],
+    }
+    json.dump(log, stream, indent=2)
+    stream.write("\n")
