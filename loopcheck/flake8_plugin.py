@@ -1,0 +1,51 @@
+"""The flake8 plugin: every LCK code, with the positions and messages of the command line.
+
+flake8 selects, ignores and honours ``# noqa`` itself, so the plugin runs every rule and filters
+nothing. A file that mentions nothing loop-related is skipped after a substring test, and the
+syntax check is left to flake8 (E999).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from loopcheck import __version__
+from loopcheck.diagnostics import SourceError
+from loopcheck.engine import Linter
+from loopcheck.rules import all_rules
+
+LOG = logging.getLogger(__name__)
+
+
+class Plugin:
+    name = "loopcheck"
+    version = __version__
+    _linter: Linter | None = None
+
+    def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
+        # flake8 hands every tree plugin the parsed tree; loopcheck parses with LibCST instead.
+        del tree
+        self.filename = filename
+        self.lines = lines
+
+    @classmethod
+    def linter(cls) -> Linter:
+        if cls._linter is None:
+            cls._linter = Linter(list(all_rules().values()), honour_noqa=False, syntax_check=False)
+        return cls._linter
+
+    def run(self) -> Iterator[tuple[int, int, str, Any]]:
+        source = "".join(self.lines)
+        linter = self.linter()
+        if not linter.active_rules(source):
+            return
+        try:
+            diagnostics = linter.lint_source(source, self.filename)
+        except (SourceError, RecursionError) as error:
+            LOG.warning("loopcheck: %s: %s", self.filename, error)
+            return
+        for d in diagnostics:
+            yield d.line, d.column - 1, f"{d.code} {d.message}", type(self)
