@@ -107,10 +107,14 @@ def find_config(start: Path) -> Path | None:
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
         if candidate.is_file():
+            text = ""
             try:
-                data = tomllib.loads(candidate.read_text("utf-8"))
+                text = candidate.read_text("utf-8")
+                data = tomllib.loads(text)
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue  # not ours to judge unless it configures loopcheck
+                if "tool.loopcheck" in text:
+                    return candidate  # broken, but meant for us: parse_settings says why
+                continue
             if isinstance(data.get("tool"), dict) and "loopcheck" in data["tool"]:
                 return candidate
     return None

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from loopcheck.cli import main
 
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
@@ -58,4 +61,23 @@ def python(request):
     path = interpreters()[request.param]
     if path is None:
         pytest.skip(f"no Python {request.param} on this machine")
+    return path
+
+
+def invoke(*args, cwd: Path, stdin: bytes | str | None = None):
+    """The CLI through click's runner, run from ``cwd``."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args], input=stdin, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
     return path

@@ -7,36 +7,16 @@ import os
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from loopcheck import engine
-from loopcheck.cli import main
 from loopcheck.rules import all_rules
+
+from tests.helpers import invoke, write
 
 BAD = "import asyncio\n\nLOCK = asyncio.Lock()\n\n\nasync def work():\n    async with LOCK:\n        pass\n"
 CLEAN = "import asyncio\n\n\nasync def work():\n    lock = asyncio.Lock()\n    async with lock:\n        pass\n"
-
-
-def invoke(*args, cwd: Path):
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
 
 
 def test_findings_are_path_line_col_code_message(tmp_path):

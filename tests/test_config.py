@@ -1,0 +1,145 @@
+"""[tool.loopcheck] in pyproject.toml: each key changes the result as the README documents, the
+command line overrides it, and every mistake is one line naming the key, with exit status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import invoke, write
+
+MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
+# LCK101 on line 3 and LCK203 on line 7.
+TWO_RULES = MODULE_LOCK + (
+    "\n\ndef fetch(job):\n    return asyncio.get_event_loop().run_until_complete(job())\n"
+)
+
+
+def codes(result) -> list[str]:
+    return sorted(line.split()[1] for line in result.stdout.splitlines() if ": LCK" in line)
+
+
+def project(tmp_path, table: str, files: dict[str, str] | None = None):
+    write(tmp_path / "pyproject.toml", f"[project]\nname = 'app'\n\n[tool.loopcheck]\n{table}\n")
+    for name, text in (files or {"app.py": TWO_RULES}).items():
+        write(tmp_path / name, text)
+    return tmp_path
+
+
+def test_without_configuration_every_rule_runs(tmp_path):
+    write(tmp_path / "app.py", TWO_RULES)
+    assert codes(invoke("app.py", cwd=tmp_path)) == ["LCK101", "LCK203"]
+
+
+def test_select_ignore_and_extend_select(tmp_path):
+    assert codes(invoke("app.py", cwd=project(tmp_path, 'select = ["LCK2"]'))) == ["LCK203"]
+    assert codes(invoke("app.py", cwd=project(tmp_path, 'ignore = ["LCK203"]'))) == ["LCK101"]
+    both = project(tmp_path, 'select = ["LCK1"]\nextend-select = ["LCK203"]')
+    assert codes(invoke("app.py", cwd=both)) == ["LCK101", "LCK203"]
+
+
+def test_the_command_line_overrides_select_and_adds_ignores(tmp_path):
+    root = project(tmp_path, 'select = ["LCK2"]')
+    assert codes(invoke("--select", "LCK1", "app.py", cwd=root)) == ["LCK101"]
+    assert codes(invoke("--ignore", "LCK203", "app.py", cwd=root)) == []
+
+
+def test_the_configuration_is_found_from_a_subdirectory_and_from_the_paths(tmp_path):
+    root = project(tmp_path, 'ignore = ["LCK101"]', {"pkg/app.py": TWO_RULES})
+    assert codes(invoke("app.py", cwd=root / "pkg")) == ["LCK203"]
+    elsewhere = tmp_path.parent
+    assert codes(invoke(root / "pkg" / "app.py", cwd=elsewhere)) == ["LCK203"]
+
+
+def test_a_pyproject_without_the_table_does_not_stop_the_search(tmp_path):
+    root = project(tmp_path, 'ignore = ["LCK101"]', {"pkg/app.py": TWO_RULES})
+    write(root / "pkg" / "pyproject.toml", "[project]\nname = 'inner'\n")
+    assert codes(invoke("app.py", cwd=root / "pkg")) == ["LCK203"]
+
+
+def test_per_file_ignores(tmp_path):
+    root = project(
+        tmp_path,
+        '[tool.loopcheck.per-file-ignores]\n"tests/*" = ["LCK101"]\n"scripts/run.py" = ["LCK2"]',
+        {"tests/test_app.py": TWO_RULES, "scripts/run.py": TWO_RULES, "app.py": TWO_RULES},
+    )
+    result = invoke(".", cwd=root)
+    found = sorted(
+        (line.split(":")[0], line.split()[1]) for line in result.stdout.splitlines() if ": LCK" in line
+    )
+    assert found == [
+        ("app.py", "LCK101"),
+        ("app.py", "LCK203"),
+        ("scripts/run.py", "LCK101"),
+        ("tests/test_app.py", "LCK203"),
+    ]
+
+
+def test_per_file_ignores_are_not_fixed(tmp_path):
+    root = project(tmp_path, '[tool.loopcheck.per-file-ignores]\n"app.py" = ["LCK203"]')
+    invoke("--fix", "--unsafe-fixes", "app.py", cwd=root)
+    assert "get_event_loop().run_until_complete" in (root / "app.py").read_text()
+
+
+def test_exclude_and_extend_exclude(tmp_path):
+    files = {"app.py": MODULE_LOCK, "generated/gen.py": MODULE_LOCK, "build/out.py": MODULE_LOCK}
+    root = project(tmp_path, 'extend-exclude = ["generated"]', files)
+    paths = {line.split(":")[0] for line in invoke(".", cwd=root).stdout.splitlines() if "LCK" in line}
+    assert paths == {"app.py"}  # build/ stays excluded by default
+    root = project(tmp_path, 'exclude = ["generated"]', files)
+    paths = {line.split(":")[0] for line in invoke(".", cwd=root).stdout.splitlines() if "LCK" in line}
+    assert paths == {"app.py", "build/out.py"}  # exclude replaces the default list
+
+
+def test_files_named_explicitly_honour_configured_excludes(tmp_path):
+    """pre-commit names every staged file: the configured excludes must still apply."""
+    root = project(tmp_path, 'extend-exclude = ["generated/*.py"]', {"generated/gen.py": MODULE_LOCK})
+    result = invoke("generated/gen.py", cwd=root)
+    assert result.exit_code == 0 and "LCK" not in result.stdout
+
+
+def test_target_version_sets_the_grammar(tmp_path):
+    newer = "import asyncio\n\nmatch asyncio:\n    case _:\n        pass\n"  # 3.10 syntax
+    root = project(tmp_path, 'target-version = "py39"', {"app.py": newer})
+    result = invoke("app.py", cwd=root)
+    assert result.exit_code == 2 and "syntax error" in result.stderr
+    root = project(tmp_path, 'target-version = "py310"', {"app.py": newer})
+    assert invoke("app.py", cwd=root).exit_code == 0
+
+
+def test_an_explicit_config_file(tmp_path):
+    write(tmp_path / "app.py", TWO_RULES)
+    write(tmp_path / "ci" / "loopcheck.toml", '[tool.loopcheck]\nselect = ["LCK203"]\n')
+    assert codes(invoke("--config", "ci/loopcheck.toml", "app.py", cwd=tmp_path)) == ["LCK203"]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('selekt = ["LCK1"]', "unknown key 'selekt'"),
+        ('per_file_ignores = {}', "did you mean 'per-file-ignores'"),
+        ('select = "LCK101"', "select: must be a list of strings"),
+        ('select = ["LCK999"]', "select: unknown rule code or prefix 'LCK999'"),
+        ('ignore = ["E501"]', "ignore: unknown rule code or prefix 'E501'"),
+        ('target-version = "py27"', "target-version: 'py27' is not one of"),
+        ('extra-clients = ["Client"]', "extra-clients: 'Client' is not a qualified name"),
+        ('per-file-ignores = ["x"]', "per-file-ignores: must be a table"),
+        ('[tool.loopcheck.per-file-ignores]\n"a.py" = ["NOPE"]', "per-file-ignores.'a.py'"),
+        ("select = [", "invalid TOML"),
+    ],
+)
+def test_configuration_mistakes_are_one_line_naming_the_key(tmp_path, table, message):
+    root = project(tmp_path, table)
+    result = invoke("app.py", cwd=root)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "pyproject.toml" in result.stderr and message in result.stderr, result.stderr
+
+
+def test_a_missing_or_tableless_config_file_is_an_error(tmp_path):
+    write(tmp_path / "app.py", TWO_RULES)
+    missing = invoke("--config", "nope.toml", "app.py", cwd=tmp_path)
+    assert missing.exit_code == 2 and "no such configuration file" in missing.stderr
+    write(tmp_path / "other.toml", "[tool.black]\n")
+    tableless = invoke("--config", "other.toml", "app.py", cwd=tmp_path)
+    assert tableless.exit_code == 2 and "no [tool.loopcheck] table" in tableless.stderr
