@@ -178,7 +178,7 @@ def _main(
     mode = Mode(fix=fix, unsafe=unsafe_fixes, diff=diff)
     show_diff = functools.partial(click.echo, nl=False)
     if reading_stdin:
-        stdin = click.get_binary_stream("stdin").read()
+        stdin = sys.stdin.buffer.read()
         emit = functools.partial(click.echo, nl=False)
         result = run_stdin(stdin, stdin_filename or "-", checker, mode, emit, show_diff)
     else:

