@@ -1,0 +1,128 @@
+"""loopcheck as others run it: the flake8 plugin through a real flake8 process, the hooks
+through a real pre-commit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loopcheck import flake8_plugin
+from loopcheck.engine import Linter
+
+from tests.helpers import FIXTURES, all_rules_linter, fixture_codes, write
+
+REPO = Path(__file__).parent.parent
+MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
+
+
+def flake8(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )
+
+
+def lck_lines(output: str) -> set[tuple[int, int, str]]:
+    found = set()
+    for line in output.splitlines():
+        _, row, column, text = line.split(":", 3)
+        found.add((int(row), int(column), text.strip()))
+    return found
+
+
+@pytest.mark.parametrize("code", fixture_codes())
+def test_flake8_reports_what_the_cli_reports(code):
+    path = FIXTURES / f"{code}.py"
+    result = flake8("--select", "LCK", str(path), cwd=REPO)
+    assert result.returncode == 1, result.stderr
+    expected = {
+        (d.line, d.column, f"{d.code} {d.message}")
+        for d in all_rules_linter().lint_source(path.read_text(), str(path))
+    }
+    assert lck_lines(result.stdout) == expected
+
+
+def test_flake8_select_extend_ignore_per_file_ignores_and_noqa(tmp_path):
+    write(tmp_path / "app.py", MODULE_LOCK + "OTHER = asyncio.Lock()  # noqa: LCK101\n")
+    write(tmp_path / "tests" / "test_app.py", MODULE_LOCK)
+    selected = flake8("--select", "LCK", ".", cwd=tmp_path)
+    assert [line.split(":")[:2] for line in selected.stdout.splitlines()] == [
+        ["./app.py", "3"], ["./tests/test_app.py", "3"]
+    ]
+    assert flake8("--select", "LCK2", ".", cwd=tmp_path).stdout == ""
+    ignored = flake8("--select", "LCK", "--extend-ignore", "LCK101", ".", cwd=tmp_path)
+    assert ignored.returncode == 0 and ignored.stdout == ""
+    per_file = flake8("--select", "LCK", "--per-file-ignores", "tests/*:LCK101", ".", cwd=tmp_path)
+    assert [line.split(":")[0] for line in per_file.stdout.splitlines()] == ["./app.py"]
+    no_noqa = flake8("--select", "LCK", "--disable-noqa", "app.py", cwd=tmp_path)
+    assert len(no_noqa.stdout.splitlines()) == 2  # flake8, not the plugin, handles noqa
+
+
+def test_flake8_lists_the_plugin():
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert "loopcheck: " in result.stdout
+
+
+def test_the_plugin_does_not_parse_files_without_loop_words(monkeypatch):
+    def parse_forbidden(self, source, path="<stdin>"):
+        raise AssertionError("the plugin parsed a file that mentions no event loop")
+
+    monkeypatch.setattr(Linter, "lint_source", parse_forbidden)
+    lines = ["import os\n", *(f"value_{i} = os.getcwd()\n" for i in range(5000))]
+    plugin = flake8_plugin.Plugin(tree=None, filename="big.py", lines=lines)
+    assert list(plugin.run()) == []
+
+
+# -- pre-commit ---------------------------------------------------------------------------------
+
+BAD = (
+    "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n    try:\n"
+    "        return loop.run_until_complete(job())\n    finally:\n        loop.close()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def pre_commit_project(tmp_path_factory):
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to test the pre-commit hooks")
+    project = tmp_path_factory.mktemp("project")
+    home = tmp_path_factory.mktemp("pre-commit-home")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "GIT_CONFIG_GLOBAL": os.devnull}
+    for command in (["git", "init", "-q"], ["git", "config", "user.email", "t@example.com"],
+                    ["git", "config", "user.name", "t"]):
+        subprocess.run(command, cwd=project, check=True, env=env)
+    return project, env
+
+
+def try_repo(hook: str, files: list[str], project: Path, env: dict) -> subprocess.CompletedProcess:
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), hook, "--files", *files],
+        cwd=project, capture_output=True, text=True, timeout=900, env=env,
+    )
+
+
+def test_pre_commit_hooks_fail_fix_and_pass(pre_commit_project):
+    project, env = pre_commit_project
+    write(project / "bad.py", BAD)
+    write(project / "good.py", "import asyncio\n\n\ndef task(job):\n    return asyncio.run(job())\n")
+
+    checked = try_repo("loopcheck", ["bad.py", "good.py"], project, env)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "bad.py:5:12: LCK201" in checked.stdout and "good.py" not in checked.stdout
+
+    fixed = try_repo("loopcheck-fix", ["bad.py"], project, env)
+    assert fixed.returncode == 1  # pre-commit fails a hook that modified files
+    assert "files were modified by this hook" in fixed.stdout
+    assert (project / "bad.py").read_text().endswith("    return asyncio.run(job())\n")
+
+    passed = try_repo("loopcheck", ["bad.py", "good.py"], project, env)
+    assert passed.returncode == 0, passed.stdout
+    assert "Passed" in passed.stdout
