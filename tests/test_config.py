@@ -3,6 +3,9 @@ command line overrides it, and every mistake is one line naming the key, with ex
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import invoke, write
@@ -143,3 +146,14 @@ def test_a_missing_or_tableless_config_file_is_an_error(tmp_path):
     write(tmp_path / "other.toml", "[tool.black]\n")
     tableless = invoke("--config", "other.toml", "app.py", cwd=tmp_path)
     assert tableless.exit_code == 2 and "no [tool.loopcheck] table" in tableless.stderr
+
+
+def test_the_readme_example_configuration_is_valid(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    example = re.search(r"```toml\n(\[tool\.loopcheck\].*?)```", readme, re.DOTALL)
+    assert example, "README.md shows a [tool.loopcheck] example"
+    write(tmp_path / "pyproject.toml", example.group(1))
+    write(tmp_path / "app.py", TWO_RULES)
+    result = invoke("app.py", cwd=tmp_path)
+    assert result.exit_code == 1, result.stderr
+    assert codes(result) == ["LCK101"]  # select LCK1 + LCK201/LCK204: LCK203 is not selected
