@@ -248,8 +248,10 @@ class LifecycleRewrite:
         self.builder.change(run_call, rewrite)
 
     def delete(self, statement: cst.BaseSmallStatement) -> None:
-        """Delete a statement; a ``try`` whose ``finally`` it empties is unwrapped."""
+        """Delete a statement, and the imports only it used; a ``try`` whose ``finally`` it
+        empties is unwrapped."""
         self.builder.replace(statement, cst.RemoveFromParent())
+        self.builder.drop_imports_used_by(statement)
         line = parent(self.rule, statement)
         if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
             self._deleted_lines.append(line)
@@ -261,8 +263,10 @@ class LifecycleRewrite:
                 self.builder.change(try_statement, _collapse_empty_finally)
 
     def remove(self, statement: cst.BaseStatement) -> None:
-        """Delete a whole statement (a function, a class-body line, an ``if`` block)."""
+        """Delete a whole statement (a function, a class-body line, an ``if`` block), and the
+        imports only it used."""
         self.builder.replace(statement, cst.RemoveFromParent())
+        self.builder.drop_imports_used_by(statement)
         self._deleted_lines.append(statement)
 
     def build(self, safety: Safety, description: str) -> Fix | None:
@@ -288,7 +292,9 @@ class LifecycleRewrite:
                 change = functools.partial(_prepend_lines, above=list(line.leading_lines))
             else:
                 blanks = sum(1 for e in line.leading_lines if e.comment is None)
-                change = functools.partial(_at_least_blank, blanks=blanks)
+                # The statement that becomes first in its block takes the block's spacing.
+                first = all(id(s) in deleted for s in siblings[:index])
+                change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
             self.builder.change(following[0], _on_first_statement(change))
 
     def discard(self, node: cst.CSTNode) -> None:
@@ -330,15 +336,16 @@ def _prepend_lines(statement: cst.BaseStatement, above: list[cst.EmptyLine]) -> 
     return statement.with_changes(leading_lines=[*above, *statement.leading_lines])
 
 
-def _at_least_blank(statement: cst.BaseStatement, blanks: int) -> cst.BaseStatement:
-    """``statement`` with blank lines added above it, up to ``blanks`` of them."""
+def _blank_lines(statement: cst.BaseStatement, blanks: int, exactly: bool) -> cst.BaseStatement:
+    """``statement`` with ``blanks`` blank lines above its comments (at least that many, unless
+    ``exactly``)."""
+    lines = list(statement.leading_lines)
     have = 0
-    for line in statement.leading_lines:
-        if line.comment is not None:
-            break
+    while have < len(lines) and lines[have].comment is None:
         have += 1
-    extra = [cst.EmptyLine()] * max(0, blanks - have)
-    return statement.with_changes(leading_lines=[*extra, *statement.leading_lines])
+    wanted = blanks if exactly else max(blanks, have)
+    added = [cst.EmptyLine(indent=False)] * max(0, wanted - have)
+    return statement.with_changes(leading_lines=[*added, *lines[: min(have, wanted)], *lines[have:]])
 
 
 def _small_statements(node: cst.CSTNode) -> Iterable[cst.BaseSmallStatement]:

@@ -181,5 +181,4 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         rewrite.delete(local.assign)
         rewrite.delete_all(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))
         rewrite.delete_set_current_none(function)
-        rewrite.builder.drop_imports_used_by(local.assign.value)
         return rewrite.build(safety, "Run the coroutine with asyncio.run()")

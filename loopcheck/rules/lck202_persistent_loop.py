@@ -207,11 +207,17 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         up = parent(self, value)
         if isinstance(up, cst.Assign) and up.value is value and len(up.targets) == 1:
             target = up.targets[0].target
+            if isinstance(target, cst.Name) and self.in_class_body(up):
+                return self.attribute_loop(call, target.value)  # `loop = new_event_loop()`
             if isinstance(target, cst.Name):
                 return self.global_loop(call, target.value)
             if isinstance(target, cst.Attribute) and m.matches(target.value, m.Name("self")):
                 return self.attribute_loop(call, target.attr.value)
         return None
+
+    def in_class_body(self, assign: cst.Assign) -> bool:
+        block = parent(self, parent(self, assign))
+        return isinstance(block, cst.IndentedBlock) and isinstance(parent(self, block), cst.ClassDef)
 
     def global_loop(self, call: cst.Call, name: str) -> KeptLoop | None:
         function = enclosing_function(self, call)
@@ -408,7 +414,6 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 rewrite.delete(statement)
             else:
                 rewrite.remove(statement)  # type: ignore[arg-type]
-        rewrite.builder.drop_imports_used_by(found.created)
         return rewrite.build(
             Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {found.label}"
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import GlobalScope
 
 from loopcheck.analysis import enclosing_function, in_coroutine
@@ -94,7 +95,7 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         if direct.kind is Use.RUN:
             run_call = direct.node
             assert isinstance(run_call, cst.Call)
-            self.report(node, self.message(), self.fix([run_call]))
+            self.report(node, self.message(), self.fix([run_call], self.loop_set_up(node)))
             return
         local = local_binding(self, node)
         if local is None or self.outlives_module_code(local):
@@ -110,8 +111,30 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         retired = [local.assign, *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))]
         if fallback is not None:
             retired.append(fallback)
-        fix = self.fix(runs, local, retired) if fixable else None
+        retired.extend(self.loop_set_up(node))
+        fix = self.fix(runs, retired) if fixable else None
         self.report(node, self.message(local.name), fix)
+
+    def loop_set_up(self, current: cst.Call) -> list[cst.CSTNode]:
+        """``asyncio.set_event_loop(asyncio.new_event_loop())`` statements that only prepared the
+        loop ``current`` fetches: dead once asyncio.run() makes its own loop (kept when the
+        function asks for the current loop anywhere else)."""
+        function = enclosing_function(self, current)
+        if not isinstance(function, cst.FunctionDef):
+            return []
+        api = loop_api()
+        asks = [c for c in m.findall(function.body, m.Call()) if calls_one_of(self, c, api.current_loop)]
+        if len(asks) != 1:
+            return []
+        return [
+            statement
+            for statement in m.findall(function.body, m.Expr(value=m.Call()))
+            if isinstance(statement, cst.Expr)
+            and calls_one_of(self, statement.value, api.set_loop)
+            and isinstance(statement.value, cst.Call)
+            and len(statement.value.args) == 1
+            and calls_one_of(self, statement.value.args[0].value, api.new_loop)
+        ]
 
     def outlives_module_code(self, local: LocalLoop) -> bool:
         """A module-level loop read from functions is a persistent loop: LCK202's business."""
@@ -130,20 +153,17 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
     def fix(
         self,
         runs: list[cst.Call],
-        local: LocalLoop | None = None,
-        retired: list[cst.CSTNode] | None = None,
+        retired: list[cst.CSTNode],
     ) -> Fix | None:
-        """Every run becomes asyncio.run(); the local holding the loop goes with its set-up and
-        teardown (``retired``)."""
+        """Every run becomes asyncio.run(); what only held, set up or tore down the loop
+        (``retired``) goes."""
         if not all(asyncio_run_accepts(self, run_call) for run_call in runs):
             return None
         rewrite = LifecycleRewrite(self)
         for run_call in runs:
             rewrite.run_with_asyncio_run(run_call)
             rewrite.builder.drop_imports_used_by(run_call.func)
-        for node in retired or ():
-            if not any(within(self, node, other) for other in retired or () if other is not node):
+        for node in retired:
+            if not any(within(self, node, other) for other in retired if other is not node):
                 rewrite.discard(node)
-        if local is not None:
-            rewrite.builder.drop_imports_used_by(local.assign.value)
         return rewrite.build(Safety.UNSAFE, "Run the coroutine with asyncio.run()")

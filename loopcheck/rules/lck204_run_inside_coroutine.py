@@ -114,7 +114,6 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         if local is not None:
             rewrite.delete(local.assign)
             rewrite.delete_all(teardown)
-            rewrite.builder.drop_imports_used_by(local.assign.value)
         risky = any(in_try_body(self, run) for run in runs) or "nest_asyncio" in self.context.source
         return rewrite.build(
             Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead"
