@@ -140,13 +140,19 @@ def is_set_current_none(rule: Rule, statement: cst.CSTNode) -> bool:
 
 @dataclass(frozen=True)
 class LocalLoop:
-    """``name = <loop expression>`` in a function (or at module level) and the name's reads."""
+    """A variable holding a loop in a function (or at module level), and the name's reads:
+    ``name = <loop expression>``, or ``with closing(<loop expression>) as name:``."""
 
     name: str
-    assign: cst.Assign
+    target: cst.Name
+    # The statement that binds it: the assignment, or the `with` (whose body stays).
+    binding: cst.Assign | cst.With
     scope: cst.metadata.Scope
     refs: tuple[cst.CSTNode, ...]
     bindings: int  # how many times the name is bound in its scope
+
+
+CLOSING = frozenset({"contextlib.closing"})
 
 
 def local_binding(rule: Rule, value: cst.CSTNode) -> LocalLoop | None:
@@ -162,12 +168,34 @@ def local_binding(rule: Rule, value: cst.CSTNode) -> LocalLoop | None:
         return None
     target = assign.targets[0].target
     assert isinstance(target, cst.Name)
+    return _local(rule, target, assign)
+
+
+def closing_binding(rule: Rule, value: cst.CSTNode) -> LocalLoop | None:
+    """The variable of ``with contextlib.closing(value) as name:`` (the only item)."""
+    argument = parent(rule, value)
+    closing = parent(rule, argument) if isinstance(argument, cst.Arg) else None
+    item = parent(rule, closing) if closing is not None else None
+    statement = parent(rule, item) if isinstance(item, cst.WithItem) else None
+    if not (
+        isinstance(statement, cst.With)
+        and len(statement.items) == 1
+        and statement.asynchronous is None
+        and calls_one_of(rule, closing, CLOSING)
+        and isinstance(item.asname, cst.AsName)  # type: ignore[union-attr]
+        and isinstance(item.asname.name, cst.Name)  # type: ignore[union-attr]
+    ):
+        return None
+    return _local(rule, item.asname.name, statement)  # type: ignore[union-attr]
+
+
+def _local(rule: Rule, target: cst.Name, binding: cst.Assign | cst.With) -> LocalLoop | None:
     scope = rule.get_metadata(ScopeProvider, target, None)
     if scope is None:
         return None
     assignments = list(scope.assignments[target.value])
     refs = [access.node for a in assignments for access in a.references]
-    return LocalLoop(target.value, assign, scope, tuple(refs), len(assignments))
+    return LocalLoop(target.value, target, binding, scope, tuple(refs), len(assignments))
 
 
 def within(rule: Rule, node: cst.CSTNode, container: cst.CSTNode) -> bool:
@@ -297,6 +325,14 @@ class LifecycleRewrite:
                 change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
             self.builder.change(following[0], _on_first_statement(change))
 
+    def retire_binding(self, local: LocalLoop) -> None:
+        """Delete the assignment of a loop variable, or unwrap its ``with closing(...)``."""
+        if isinstance(local.binding, cst.With):
+            self.builder.change(local.binding, _unwrap_with)
+            self.builder.drop_imports_used_by(local.binding.items[0].item)
+        else:
+            self.delete(local.binding)
+
     def discard(self, node: cst.CSTNode) -> None:
         """Delete a small statement or remove a whole one, whichever ``node`` is."""
         if isinstance(node, cst.BaseSmallStatement):
@@ -315,6 +351,17 @@ class LifecycleRewrite:
         for statement in _small_statements(scope_node):
             if is_set_current_none(self.rule, statement):
                 self.delete(statement)
+
+
+def _unwrap_with(updated: cst.CSTNode) -> Replacement:
+    """The body of a ``with`` statement in its place, with the statement's comments."""
+    assert isinstance(updated, cst.With)
+    body = list(updated.body.body) if isinstance(updated.body, cst.IndentedBlock) else []
+    if body:
+        body[0] = body[0].with_changes(
+            leading_lines=[*updated.leading_lines, *body[0].leading_lines]
+        )
+    return cst.FlattenSentinel(body)
 
 
 def _on_first_statement(change: Callable[[cst.BaseStatement], cst.BaseStatement]) -> Change:
@@ -427,7 +474,7 @@ def get_or_create(rule: Rule, local: LocalLoop) -> cst.CSTNode | None:
     if local.bindings != 2:
         return None
     api = loop_api()
-    line = parent(rule, local.assign)
+    line = parent(rule, local.binding)
     block = parent(rule, line)
     holder = parent(rule, block)
     new_loop = m.SimpleStatementLine(

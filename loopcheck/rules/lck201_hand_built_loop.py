@@ -13,6 +13,7 @@ from loopcheck.loops import (
     assigned_values,
     asyncio_run_accepts,
     calls_one_of,
+    closing_binding,
     coroutine_argument,
     local_binding,
     of_kind,
@@ -32,7 +33,7 @@ class HandBuiltLoop(Rule):
         what_it_does="""\
 Finds functions that build an event loop by hand to run one coroutine:
 `new_event_loop()`, usually `set_event_loop()`, `run_until_complete()` and `close()`, in a
-`try`/`finally` or not.""",
+`try`/`finally` or not, or in `with contextlib.closing(asyncio.new_event_loop()) as loop:`.""",
         why_is_this_bad="""\
 `asyncio.run()` does the same job completely; the hand-written version skips the parts that are
 easy to forget. Tasks the coroutine started and left running are never cancelled: closing the loop
@@ -121,12 +122,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         function = enclosing_function(self, node)
         if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
             return  # module level runs once; inside a coroutine LCK204 reports the run
-        local = local_binding(self, node)
+        local = local_binding(self, node) or closing_binding(self, node)
         if local is None or local.name in declared_global(function):
             return  # a loop kept beyond the call: LCK202
-        if self.falls_back_from_current_loop(local):
+        if local.bindings > 1 and self.falls_back_from_current_loop(local):
             return  # "the current loop, or a new one": LCK203
-        if self.also_given(local):
+        if local.bindings > 1 and self.also_given(local):
             return  # `if loop is None: loop = new_event_loop()`: the caller may own the loop
         uses = uses_of(self, local.refs)
         if of_kind(uses, Use.SERVE, Use.ESCAPE):
@@ -136,10 +137,11 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return
         self.report(node, self.message(local, uses), self.fix(function, local, uses))
 
+    def closed(self, local: LocalLoop, uses: list[LoopUse]) -> bool:
+        return bool(of_kind(uses, Use.TEARDOWN)) or isinstance(local.binding, cst.With)
+
     def bound_values(self, local: LocalLoop) -> list[cst.BaseExpression | None]:
-        target = local.assign.targets[0].target
-        assert isinstance(target, cst.Name)
-        return assigned_values(self, target)
+        return assigned_values(self, local.target)
 
     def falls_back_from_current_loop(self, local: LocalLoop) -> bool:
         current = loop_api().current_loop
@@ -157,7 +159,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         )
 
     def message(self, local: LocalLoop, uses: list[LoopUse]) -> str:
-        lifecycle = "created, run and closed" if of_kind(uses, Use.TEARDOWN) else "created and run"
+        lifecycle = "created, run and closed" if self.closed(local, uses) else "created and run"
         return (
             f"event loop `{local.name}` {lifecycle} by hand; asyncio.run() does this and also "
             "cancels leftover tasks, finalises async generators and closes the loop"
@@ -173,12 +175,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         if argument is None or not asyncio_run_accepts(self, run_call):
             return None
         is_coroutine = coroutine_argument(self, argument)
-        closed = bool(of_kind(uses, Use.TEARDOWN))
+        closed = self.closed(local, uses)
         safety = Safety.SAFE if closed and is_coroutine else Safety.UNSAFE
 
         rewrite = LifecycleRewrite(self)
         rewrite.run_with_asyncio_run(run_call)
-        rewrite.delete(local.assign)
+        rewrite.retire_binding(local)
         rewrite.delete_all(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))
         rewrite.delete_set_current_none(function)
         return rewrite.build(safety, "Run the coroutine with asyncio.run()")

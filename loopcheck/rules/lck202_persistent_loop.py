@@ -372,7 +372,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             local = local_binding(self, ref)
             if local is not None and not isinstance(local.scope, GlobalScope) and local.bindings == 1:
                 refs.extend(local.refs)
-                found.retired.append(local.assign)
+                found.retired.append(local.binding)
             else:
                 refs.append(ref)
         return uses_of(self, refs)

@@ -108,7 +108,7 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         if not runs or of_kind(uses, Use.SERVE, Use.ESCAPE):
             return
         fixable = not of_kind(uses, Use.OTHER) and (local.bindings == 1 or fallback is not None)
-        retired = [local.assign, *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))]
+        retired = [local.binding, *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))]
         if fallback is not None:
             retired.append(fallback)
         retired.extend(self.loop_set_up(node))

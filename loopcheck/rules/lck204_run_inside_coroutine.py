@@ -112,7 +112,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             rewrite.await_instead(run)
             rewrite.builder.drop_imports_used_by(run.func)
         if local is not None:
-            rewrite.delete(local.assign)
+            rewrite.retire_binding(local)
             rewrite.delete_all(teardown)
         risky = any(in_try_body(self, run) for run in runs) or "nest_asyncio" in self.context.source
         return rewrite.build(
