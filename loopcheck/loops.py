@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -143,13 +143,16 @@ class LocalLoop:
     """A variable holding a loop in a function (or at module level), and the name's reads:
     ``name = <loop expression>``, or ``with closing(<loop expression>) as name:``."""
 
-    name: str
     target: cst.Name
     # The statement that binds it: the assignment, or the `with` (whose body stays).
     binding: cst.Assign | cst.With
     scope: cst.metadata.Scope
     refs: tuple[cst.CSTNode, ...]
     bindings: int  # how many times the name is bound in its scope
+
+    @property
+    def name(self) -> str:
+        return self.target.value
 
 
 CLOSING = frozenset({"contextlib.closing"})
@@ -195,11 +198,21 @@ def _local(rule: Rule, target: cst.Name, binding: cst.Assign | cst.With) -> Loca
         return None
     assignments = list(scope.assignments[target.value])
     refs = [access.node for a in assignments for access in a.references]
-    return LocalLoop(target.value, target, binding, scope, tuple(refs), len(assignments))
+    return LocalLoop(target, binding, scope, tuple(refs), len(assignments))
 
 
-def within(rule: Rule, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-    return any(up is container for _, up in ancestors(rule, node))
+def within(rule: Rule, node: cst.CSTNode, *containers: cst.CSTNode) -> bool:
+    """Whether ``node`` lies inside one of ``containers``."""
+    return any(up is container for _, up in ancestors(rule, node) for container in containers)
+
+
+def position_in_block(
+    rule: Rule, statement: cst.CSTNode
+) -> tuple[Sequence[cst.BaseStatement], int | None]:
+    """The statements of the block (or module) that holds ``statement``, and its index there."""
+    block = parent(rule, statement)
+    siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
+    return siblings, next((i for i, s in enumerate(siblings) if s is statement), None)
 
 
 def enclosing_try_finally(rule: Rule, statement: cst.CSTNode) -> list[cst.Try]:
@@ -231,11 +244,16 @@ def _collapse_empty_finally(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSe
         return updated
     if updated.handlers:
         return updated.with_changes(finalbody=None)
-    # try/finally with nothing left to finalise: its body takes its place (and its comments).
-    body = list(updated.body.body)
+    # try/finally with nothing left to finalise: its body takes its place.
+    return _body_in_place(updated)
+
+
+def _body_in_place(statement: cst.Try | cst.With) -> cst.FlattenSentinel:
+    """The statements of a block statement's body in its place, with the statement's comments."""
+    body = list(statement.body.body) if isinstance(statement.body, cst.IndentedBlock) else []
     if body:
         body[0] = body[0].with_changes(
-            leading_lines=[*updated.leading_lines, *body[0].leading_lines]
+            leading_lines=[*statement.leading_lines, *body[0].leading_lines]
         )
     return cst.FlattenSentinel(body)
 
@@ -308,9 +326,7 @@ class LifecycleRewrite:
         deleted = {id(line) for line in self._deleted_lines}
         carriers = {id(line) for line in self._comment_carriers}
         for line in self._deleted_lines:
-            block = parent(self.rule, line)
-            siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
-            index = next((i for i, s in enumerate(siblings) if s is line), None)
+            siblings, index = position_in_block(self.rule, line)
             if index is None:
                 continue
             following = [s for s in siblings[index + 1 :] if id(s) not in deleted]
@@ -354,14 +370,8 @@ class LifecycleRewrite:
 
 
 def _unwrap_with(updated: cst.CSTNode) -> Replacement:
-    """The body of a ``with`` statement in its place, with the statement's comments."""
     assert isinstance(updated, cst.With)
-    body = list(updated.body.body) if isinstance(updated.body, cst.IndentedBlock) else []
-    if body:
-        body[0] = body[0].with_changes(
-            leading_lines=[*updated.leading_lines, *body[0].leading_lines]
-        )
-    return cst.FlattenSentinel(body)
+    return _body_in_place(updated)
 
 
 def _on_first_statement(change: Callable[[cst.BaseStatement], cst.BaseStatement]) -> Change:
@@ -503,8 +513,7 @@ def get_or_create(rule: Rule, local: LocalLoop) -> cst.CSTNode | None:
         and creates(holder.handlers[0].body)
     ):
         return holder
-    siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
-    index = next((i for i, s in enumerate(siblings) if s is line), None)
+    siblings, index = position_in_block(rule, line)
     following = siblings[index + 1] if index is not None and index + 1 < len(siblings) else None
     closed_check = m.Call(m.Attribute(m.Name(local.name), m.Name("is_closed")))
     if (

@@ -12,6 +12,7 @@ from loopcheck.analysis import (
     enclosing_function,
     module_scope,
     parent,
+    sole_module_binding,
 )
 from loopcheck.catalogue import loop_api
 from loopcheck.diagnostics import Fix, Safety
@@ -19,11 +20,12 @@ from loopcheck.loops import (
     LifecycleRewrite,
     LoopUse,
     Use,
-    calls_one_of,
     asyncio_run_accepts,
+    calls_one_of,
     local_binding,
     of_kind,
     uses_of,
+    within,
 )
 from loopcheck.primitive_rules import class_attribute_references
 from loopcheck.rule import Rule, RuleDocs
@@ -233,14 +235,14 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         getters = self.global_getters(name)
         for assignment in module_scope(self).assignments[name]:
             for access in assignment.references:
-                if self.inside(access.node, getters):
+                if within(self, access.node, *getters):
                     continue
                 found.refs.append(access.node)
             self.retire_assignment(found, assignment.node, getters)
         for getter in getters:
             self.follow_getter(found, getter, self.module_function_calls(getter))
         for statement in self.global_declarations(name):
-            if not self.inside(statement, getters):
+            if not within(self, statement, *getters):
                 found.retired.append(statement)
         return found
 
@@ -261,7 +263,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         if accesses is None:
             return None
         for access in accesses:
-            if self.inside(access, getters):
+            if within(self, access, *getters):
                 continue
             written = parent(self, access)
             if isinstance(written, cst.AssignTarget):
@@ -291,10 +293,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         return bool(m.findall(function.body, m.Return(value=value)))
 
     def module_function_calls(self, function: cst.FunctionDef) -> list[cst.CSTNode] | None:
-        assignments = list(module_scope(self).assignments[function.name.value])
-        if len(assignments) != 1:
-            return None
-        return [parent(self, access.node) for access in assignments[0].references]
+        references = sole_module_binding(self, function.name.value)
+        return None if references is None else [parent(self, ref) for ref in references]
 
     def follow_getter(
         self,
@@ -323,7 +323,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     def retire_assignment(
         self, found: KeptLoop, bound: cst.CSTNode, getters: list[cst.FunctionDef]
     ) -> None:
-        if self.inside(bound, getters):
+        if within(self, bound, *getters):
             return
         statement = parent(self, bound)
         if isinstance(statement, cst.AssignTarget):
@@ -354,9 +354,6 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             if isinstance(statement, cst.Global)
             and [item.name.value for item in statement.names] == [name]
         ]
-
-    def inside(self, node: cst.CSTNode, containers: list[cst.FunctionDef]) -> bool:
-        return any(up is container for _, up in ancestors(self, node) for container in containers)
 
     # -- uses and the fix ------------------------------------------------------------------
 
@@ -410,10 +407,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT):
             rewrite.delete(use.node)  # type: ignore[arg-type]
         for statement in [*found.retired, *found.guards]:
-            if isinstance(statement, cst.BaseSmallStatement):
-                rewrite.delete(statement)
-            else:
-                rewrite.remove(statement)  # type: ignore[arg-type]
+            rewrite.discard(statement)
         return rewrite.build(
             Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {found.label}"
         )
