@@ -1,11 +1,15 @@
-"""Loads the data files under loopcheck/data/ (the catalogues of loop-bound objects)."""
+"""The catalogues under loopcheck/data/, loaded into one value that reaches the rules through the
+lint context: the loop-bound asyncio primitives, the event-loop API, the seeds of the
+execution-context analysis (and, from configuration, more names to treat as async clients)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,12 +27,77 @@ class Primitive:
     error: str
 
 
-@cache
-def primitives() -> dict[str, Primitive]:
-    """The asyncio primitives, keyed by every qualified name they are reachable as."""
-    text = resources.files("loopcheck.data").joinpath("primitives.toml").read_text("utf-8")
+@dataclass(frozen=True)
+class LoopApi:
+    new_loop: frozenset[str]
+    current_loop: frozenset[str]
+    running_loop: frozenset[str]
+    set_loop: frozenset[str]
+    run: frozenset[str]
+    runner: frozenset[str]
+    nest: frozenset[str]
+    future_factories: frozenset[str]
+    run_method: str
+    serve_method: str
+    close_methods: frozenset[str]
+    shutdown_methods: frozenset[str]
+
+    @property
+    def loop_factories(self) -> frozenset[str]:
+        """Calls that return an event loop to keep."""
+        return self.new_loop | self.current_loop
+
+
+@dataclass(frozen=True)
+class ContextSeed:
+    """One way code hands a callable to something that runs it (see data/contexts.toml)."""
+
+    context: str
+    calls: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()
+    decorators: frozenset[str] = frozenset()
+    decorator_methods: frozenset[str] = frozenset()
+    position: int | None = None
+    keyword: str | None = None
+    first_argument: str | None = None
+    receivers: frozenset[str] = frozenset()
+    receiver_names: frozenset[str] = frozenset()
+    subclass_of: frozenset[str] = frozenset()
+    subclass_methods: frozenset[str] = frozenset()
+    sync_only: bool = False
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    primitives: Mapping[str, Primitive]  # by every qualified name a primitive is reachable as
+    loop_api: LoopApi
+    context_seeds: tuple[ContextSeed, ...]
+    extra_clients: tuple[str, ...] = ()
+
+    @staticmethod
+    @cache
+    def load(extra_clients: tuple[str, ...] = ()) -> Catalogue:
+        return Catalogue(
+            primitives=_primitives(_data("primitives.toml")),
+            loop_api=_loop_api(_data("loops.toml")),
+            context_seeds=_context_seeds(_data("contexts.toml")),
+            extra_clients=extra_clients,
+        )
+
+    def primitive_of(self, qualified_names: frozenset[str]) -> Primitive | None:
+        for name in qualified_names:
+            if name in self.primitives:
+                return self.primitives[name]
+        return None
+
+
+def _data(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("loopcheck.data").joinpath(name).read_text("utf-8"))
+
+
+def _primitives(data: dict[str, Any]) -> dict[str, Primitive]:
     by_name: dict[str, Primitive] = {}
-    for name, entry in tomllib.loads(text).items():
+    for name, entry in data.items():
         primitive = Primitive(
             name=name,
             qualified_names=tuple(entry["qualified-names"]),
@@ -42,26 +111,7 @@ def primitives() -> dict[str, Primitive]:
     return by_name
 
 
-@dataclass(frozen=True)
-class LoopApi:
-    new_loop: frozenset[str]
-    current_loop: frozenset[str]
-    running_loop: frozenset[str]
-    set_loop: frozenset[str]
-    run: frozenset[str]
-    nest: frozenset[str]
-    future_factories: frozenset[str]
-    run_method: str
-    serve_method: str
-    close_methods: frozenset[str]
-    shutdown_methods: frozenset[str]
-
-
-@cache
-def loop_api() -> LoopApi:
-    """The event-loop calls and methods the LCK2xx rules recognise."""
-    text = resources.files("loopcheck.data").joinpath("loops.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+def _loop_api(data: dict[str, Any]) -> LoopApi:
     calls, methods = data["calls"], data["methods"]
     return LoopApi(
         new_loop=frozenset(calls["new-loop"]),
@@ -69,10 +119,32 @@ def loop_api() -> LoopApi:
         running_loop=frozenset(calls["running-loop"]),
         set_loop=frozenset(calls["set-loop"]),
         run=frozenset(calls["run"]),
+        runner=frozenset(calls["runner"]),
         nest=frozenset(calls["nest"]),
         future_factories=frozenset(calls["future-factories"]),
         run_method=methods["run"],
         serve_method=methods["serve"],
         close_methods=frozenset(methods["close"]),
         shutdown_methods=frozenset(methods["shutdown"]),
+    )
+
+
+def _context_seeds(data: dict[str, Any]) -> tuple[ContextSeed, ...]:
+    return tuple(
+        ContextSeed(
+            context=entry["context"],
+            calls=frozenset(entry.get("call", ())),
+            methods=frozenset(entry.get("method", ())),
+            decorators=frozenset(entry.get("decorator", ())),
+            decorator_methods=frozenset(entry.get("decorator-method", ())),
+            position=entry.get("position"),
+            keyword=entry.get("keyword"),
+            first_argument=entry.get("first-argument"),
+            receivers=frozenset(entry.get("receiver", ())),
+            receiver_names=frozenset(entry.get("receiver-names", ())),
+            subclass_of=frozenset(entry.get("subclass-of", ())),
+            subclass_methods=frozenset(entry.get("methods", ())),
+            sync_only=entry.get("sync-only", False),
+        )
+        for entry in data["seed"]
     )

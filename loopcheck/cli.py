@@ -24,6 +24,8 @@ from loopcheck.runner import Checker, Mode, RunResult, run_paths, run_stdin
 from loopcheck.selection import SelectionError, parse_codes, select_rules
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Output formats that print each fix's edits; the others only say whether a fix exists.
+FORMATS_WITH_EDITS = ("json", "sarif")
 
 
 def _error_line(path: str, reason: str) -> str:
@@ -175,7 +177,9 @@ def _main(
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
     checker = Checker(rules, enabled, settings)
-    mode = Mode(fix=fix, unsafe=unsafe_fixes, diff=diff)
+    mode = Mode(
+        fix=fix, unsafe=unsafe_fixes, diff=diff, build_fixes=output_format in FORMATS_WITH_EDITS
+    )
     show_diff = functools.partial(click.echo, nl=False)
     if reading_stdin:
         stdin = sys.stdin.buffer.read()

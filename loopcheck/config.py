@@ -3,6 +3,7 @@ named with ``--config``. Every key is validated; a mistake is a one-line error n
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 import re
@@ -60,6 +61,8 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     extra_clients: tuple[str, ...] = ()
     target_version: tuple[int, int] | None = None
+    # The oldest Python fixes must run on: target-version, else requires-python's floor.
+    fix_target: tuple[int, int] | None = None
 
     def excluded(self, path: str | PurePath) -> bool:
         """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``."""
@@ -130,7 +133,32 @@ def load_settings(paths: Sequence[str], config: str | None, known_codes: Iterabl
     starts = [Path(os.path.abspath(p)) for p in paths if p != "-"] or [Path.cwd()]
     common = Path(os.path.commonpath([str(p) for p in starts]))
     found = find_config(common)
-    return Settings() if found is None else parse_settings(found, known_codes)
+    settings = Settings() if found is None else parse_settings(found, known_codes)
+    # Like Ruff: without target-version, fixes target the project's oldest supported Python.
+    # (Only fixes: an inferred version never turns code the interpreter runs into an error.)
+    return dataclasses.replace(settings, fix_target=settings.target_version or requires_python(common))
+
+
+REQUIRES_PYTHON_FLOOR = re.compile(r"(?:>=|~=|==)\s*3\.(\d+)")
+
+
+def requires_python(start: Path) -> tuple[int, int] | None:
+    """The lower bound of ``[project] requires-python`` in the nearest pyproject.toml that has
+    one (``>=3.11``, ``~=3.11``, ``==3.12.*``); None when there is none or it says no floor."""
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in (directory, *directory.parents):
+        candidate = candidate_dir / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            project = tomllib.loads(candidate.read_text("utf-8")).get("project", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        specifier = project.get("requires-python") if isinstance(project, dict) else None
+        if isinstance(specifier, str):
+            floors = [int(minor) for minor in REQUIRES_PYTHON_FLOOR.findall(specifier)]
+            return (3, min(floors)) if floors else None
+    return None
 
 
 def parse_settings(path: Path, known_codes: Iterable[str], explicit: bool = False) -> Settings:

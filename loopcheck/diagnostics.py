@@ -28,9 +28,12 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
+    """A finding's fix: its safety and title always; its edits only when they were asked for
+    (``--fix``, ``--diff``, JSON and SARIF output), else None."""
+
     safety: Safety
     description: str
-    edits: tuple[Edit, ...]
+    edits: tuple[Edit, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,25 @@
-"""Files → parse once → one batched traversal of the enabled rules → diagnostics → fixes."""
+"""Files → parse once → the enabled rules over one shared analysis → diagnostics → fixes."""
 
 from __future__ import annotations
 
 import ast
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
-from loopcheck.diagnostics import Diagnostic, Safety, SourceError
-from loopcheck.fixes import apply_fixes, select_compatible
+from loopcheck.catalogue import Catalogue
+from loopcheck.context import LintContext
+from loopcheck.diagnostics import Diagnostic, Fix, Safety, SourceError
+from loopcheck.fixes.builder import FixProposal, apply_edits, select_compatible
 from loopcheck.rule import Rule
 from loopcheck.suppression import is_suppressed, noqa_lines
 
 # Each pass applies the fixes that do not overlap, then re-checks the result; a file whose fixes
 # keep producing new fixes past this many passes is left untouched.
 MAX_FIX_PASSES = 100
-
-
-@dataclass
-class LintContext:
-    """What the rules of one run share about the file being checked."""
-
-    path: str
-    source: str
-    wrapper: MetadataWrapper
-    # Answers computed once per file and shared by the rules that ask the same question.
-    memo: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def module(self) -> cst.Module:
-        return self.wrapper.module
 
 
 @dataclass(frozen=True)
@@ -60,6 +46,30 @@ def check_syntax(source: str, path: str, target_version: tuple[int, int] | None 
         raise SourceError(f"cannot be parsed: {error}") from None
 
 
+@dataclass(frozen=True)
+class _Result:
+    """A diagnostic with the fix proposal behind it, while the parsed file is still alive."""
+
+    diagnostic: Diagnostic
+    proposal: FixProposal | None
+
+
+def _with_edits(results: list[_Result]) -> list[Diagnostic]:
+    """The diagnostics with their fixes' edits, each proposal built once."""
+    built: dict[int, tuple] = {}
+    diagnostics = []
+    for result in results:
+        d, proposal = result.diagnostic, result.proposal
+        if proposal is not None:
+            if id(proposal) not in built:
+                built[id(proposal)] = proposal.build()
+            edits = built[id(proposal)]
+            fix = Fix(proposal.safety, proposal.title, edits) if edits else None
+            d = Diagnostic(d.path, d.line, d.column, d.end_line, d.end_column, d.code, d.message, fix)
+        diagnostics.append(d)
+    return diagnostics
+
+
 class Linter:
     """Runs a fixed set of rules over source text."""
 
@@ -70,18 +80,31 @@ class Linter:
         honour_noqa: bool = True,
         syntax_check: bool = True,
         target_version: tuple[int, int] | None = None,
+        fix_target: tuple[int, int] | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.rules = list(rules)
         self.honour_noqa = honour_noqa
         # Off where the host has already compiled the file (flake8 reports E999 itself).
         self.syntax_check = syntax_check
+        # The grammar files are checked with (target-version), and the oldest Python fixes must
+        # run on (target-version, else the project's requires-python).
         self.target_version = target_version
+        self.fix_target = fix_target or target_version
+        self.catalogue = catalogue or Catalogue.load()
 
     def active_rules(self, source: str) -> list[type[Rule]]:
         """The rules whose trigger words occur in ``source``: a plain substring test."""
         return [rule for rule in self.rules if any(w in source for w in rule.trigger_words)]
 
-    def lint_source(self, source: str, path: str = "<stdin>") -> list[Diagnostic]:
+    def lint_source(
+        self, source: str, path: str = "<stdin>", *, build_fixes: bool = False
+    ) -> list[Diagnostic]:
+        """The findings in ``source``; their fixes' edits are built only with ``build_fixes``."""
+        results = self._lint(source, path)
+        return _with_edits(results) if build_fixes else [r.diagnostic for r in results]
+
+    def _lint(self, source: str, path: str) -> list[_Result]:
         if self.syntax_check:
             check_syntax(source, path, self.target_version)
         active = self.active_rules(source)
@@ -91,33 +114,44 @@ class Linter:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
             raise _syntax_error(error.message, error.raw_line, error.raw_column + 1) from None
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        context = LintContext(path, source, wrapper)
-        visitors = [rule(context) for rule in active]
-        wrapper.visit_batched(visitors)
-        positions = wrapper.resolve(PositionProvider)
-        diagnostics = []
-        for visitor in visitors:
-            for finding in visitor.findings:
-                where = positions[finding.node]
-                diagnostics.append(
-                    Diagnostic(
-                        path=path,
-                        line=where.start.line,
-                        column=where.start.column + 1,
-                        end_line=where.end.line,
-                        end_column=where.end.column + 1,
-                        code=visitor.code,
-                        message=finding.message,
-                        fix=finding.fix,
-                    )
-                )
-        if diagnostics and self.honour_noqa:
+        context = LintContext(
+            path,
+            source,
+            MetadataWrapper(module, unsafe_skip_copy=True),
+            self.catalogue,
+            self.fix_target,
+        )
+        rules = [rule(context) for rule in active]
+        for rule in rules:
+            rule.check()
+        findings = [(rule.code, finding) for rule in rules for finding in rule.findings]
+        if not findings:
+            return []
+        positions = context.analysis.positions
+        results = []
+        for code, finding in findings:
+            where = positions[finding.node]
+            proposal = finding.fix
+            fix = None if proposal is None else Fix(proposal.safety, proposal.title)
+            diagnostic = Diagnostic(
+                path=path,
+                line=where.start.line,
+                column=where.start.column + 1,
+                end_line=where.end.line,
+                end_column=where.end.column + 1,
+                code=code,
+                message=finding.message,
+                fix=fix,
+            )
+            results.append(_Result(diagnostic, proposal))
+        if self.honour_noqa:
             noqa = noqa_lines(source)
-            diagnostics = [d for d in diagnostics if not is_suppressed(noqa, d.line, d.code)]
-        return sorted(diagnostics, key=Diagnostic.sort_key)
+            results = [r for r in results if not is_suppressed(noqa, r.diagnostic.line, r.diagnostic.code)]
+        return sorted(results, key=lambda r: r.diagnostic.sort_key())
 
-    def fix_source(self, source: str, path: str = "<stdin>", *, unsafe: bool = False) -> FixOutcome:
+    def fix_source(
+        self, source: str, path: str = "<stdin>", *, unsafe: bool = False, build_fixes: bool = False
+    ) -> FixOutcome:
         """Apply every applicable fix, pass after pass, until none is left.
 
         Every pass re-checks the previous pass's output, so the result always parses: a fix that
@@ -126,21 +160,33 @@ class Linter:
         fixed = 0
         for _ in range(MAX_FIX_PASSES):
             try:
-                diagnostics = self.lint_source(source, path)
+                results = self._lint(source, path)
             except SourceError as error:
                 if fixed == 0:
                     raise  # the file as given is broken: not a fix's doing
                 raise SourceError(f"a fix produced invalid code, file left unchanged ({error})")
-            fixes = [
-                d.fix
-                for d in diagnostics
-                if d.fix is not None and (unsafe or d.fix.safety is Safety.SAFE)
-            ]
-            if not fixes:
-                return FixOutcome(source, fixed, diagnostics)
-            # Several findings can share one fix (a loop and each of its uses): apply it once,
-            # count every finding it resolves.
-            chosen = select_compatible(dict.fromkeys(fixes))
-            source = apply_fixes(source, chosen)
-            fixed += sum(1 for fix in fixes if fix in chosen)
+            remaining = _with_edits(results) if build_fixes else [r.diagnostic for r in results]
+            # Several findings can share one proposal (a loop and each of its uses): build and
+            # apply it once, count every finding it resolves.
+            proposals = list(
+                {
+                    id(r.proposal): r.proposal
+                    for r in results
+                    if r.proposal is not None and (unsafe or r.proposal.safety is Safety.SAFE)
+                }.values()
+            )
+            # Proposals of separate findings that build the same edits are one fix (a loop that
+            # exists only for two runs: either finding's fix rewrites both).
+            by_edits: dict[tuple, list[FixProposal]] = {}
+            for proposal in proposals:
+                edits = proposal.build()
+                if edits:
+                    by_edits.setdefault(edits, []).append(proposal)
+            if not by_edits:
+                return FixOutcome(source, fixed, remaining)
+            groups = list(by_edits.items())
+            chosen = [groups[i] for i in select_compatible(edits for edits, _ in groups)]
+            source = apply_edits(source, [edit for edits, _ in chosen for edit in edits])
+            applied = {id(proposal) for _, group in chosen for proposal in group}
+            fixed += sum(1 for r in results if r.proposal is not None and id(r.proposal) in applied)
         raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")

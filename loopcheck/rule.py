@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
-from libcst.metadata import (
-    ParentNodeProvider,
-    PositionProvider,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
 
-from loopcheck.diagnostics import Fix
+from loopcheck.diagnostics import Edit, Safety
+from loopcheck.fixes.builder import FixProposal
 
 if TYPE_CHECKING:
-    from loopcheck.engine import LintContext
+    from loopcheck.analysis import FileAnalysis
+    from loopcheck.context import LintContext
 
 CODE_PATTERN = re.compile(r"^LCK[0-9]{3}$")
+FIX_KINDS = ("safe", "unsafe", "safe or unsafe", "sometimes unsafe", "none")
 
 
 @dataclass(frozen=True)
@@ -37,19 +35,20 @@ class RuleDocs:
 
 @dataclass(frozen=True)
 class Finding:
-    """What a rule reports during traversal; the engine turns it into a Diagnostic."""
+    """What a rule reports; the engine turns it into a Diagnostic."""
 
     node: cst.CSTNode
     message: str
-    fix: Fix | None = None
+    fix: FixProposal | None = None
 
 
-class Rule(cst.BatchableCSTVisitor):
+class Rule:
     """Base class of all rules: one subclass per module under ``loopcheck/rules/``.
 
-    A rule is a LibCST batchable visitor: the engine runs every enabled rule in one traversal of
-    the file and shares the metadata they declare. A rule reports with :meth:`report`, either while
-    visiting or in :meth:`finish`, which runs when the traversal leaves the module.
+    The engine parses a file once and hands every enabled rule the same :class:`LintContext`;
+    :meth:`check` asks the shared analysis (``self.analysis``) for the constructs the rule starts
+    from and reports with :meth:`report`. A fix is proposed with :meth:`propose`: its safety and
+    title at once, its edits built later, only if someone needs them.
     """
 
     code: ClassVar[str]
@@ -57,21 +56,14 @@ class Rule(cst.BatchableCSTVisitor):
     summary: ClassVar[str]
     docs: ClassVar[RuleDocs]
     # What --fix can do about a finding: "safe", "unsafe", "safe or unsafe" (depends on the
-    # code), "sometimes unsafe" (no fix for some shapes) or "none".
+    # code), "sometimes unsafe" (no fix for some shapes) or "none". Checked against the fixtures.
     fix_kind: ClassVar[str] = "none"
     # The rule is not run on a file whose text contains none of these words: most files never
-    # touch an event loop, and skipping them saves the metadata resolution, the costly part.
+    # touch an event loop, and skipping them saves the parse and the analysis.
     trigger_words: ClassVar[tuple[str, ...]] = ("asyncio",)
     # Fixit-style examples: VALID must stay silent, INVALID must each give at least one finding.
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[str, ...]] = ()
-
-    METADATA_DEPENDENCIES = (
-        PositionProvider,
-        QualifiedNameProvider,
-        ScopeProvider,
-        ParentNodeProvider,
-    )
 
     registry: ClassVar[dict[str, type[Rule]]] = {}
 
@@ -82,21 +74,28 @@ class Rule(cst.BatchableCSTVisitor):
             return
         if not CODE_PATTERN.match(code):
             raise ValueError(f"{cls.__name__}: bad rule code {code!r}")
+        if cls.fix_kind not in FIX_KINDS:
+            raise ValueError(f"{cls.__name__}: fix_kind {cls.fix_kind!r} is not one of {FIX_KINDS}")
         if code in Rule.registry:
             raise ValueError(f"rule code {code} is registered twice")
         Rule.registry[code] = cls
 
     def __init__(self, context: LintContext) -> None:
-        super().__init__()
         self.context = context
         self.findings: list[Finding] = []
 
-    def report(self, node: cst.CSTNode, message: str | None = None, fix: Fix | None = None) -> None:
+    @property
+    def analysis(self) -> FileAnalysis:
+        return self.context.analysis
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+    def report(self, node: cst.CSTNode, message: str | None = None, fix: FixProposal | None = None) -> None:
         self.findings.append(Finding(node, message or self.summary, fix))
 
-    def leave_Module(self, original_node: cst.Module) -> None:
-        # The last step of the traversal, while metadata is still available to the rule.
-        self.finish()
-
-    def finish(self) -> None:
-        """Called once the whole file has been visited; rules that need all of it report here."""
+    @staticmethod
+    def propose(
+        safety: Safety, title: str, build: Callable[[], tuple[Edit, ...]]
+    ) -> FixProposal:
+        return FixProposal(safety, title, build)

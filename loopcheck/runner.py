@@ -7,6 +7,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loopcheck.catalogue import Catalogue
 from loopcheck.config import Settings
 from loopcheck.diagnostics import Diagnostic, SourceError
 from loopcheck.engine import Linter
@@ -29,6 +30,8 @@ class Mode:
     fix: bool = False
     unsafe: bool = False
     diff: bool = False
+    # Build every fix's edits (JSON and SARIF print them); plain checks never build them.
+    build_fixes: bool = False
 
 
 class Checker:
@@ -45,7 +48,12 @@ class Checker:
         chosen = select_rules(self.rules, [r.code for r in self.enabled], ignored) if ignored else self.enabled
         key = tuple(rule.code for rule in chosen)
         if key not in self._linters:
-            self._linters[key] = Linter(chosen, target_version=self.settings.target_version)
+            self._linters[key] = Linter(
+                chosen,
+                target_version=self.settings.target_version,
+                fix_target=self.settings.fix_target,
+                catalogue=Catalogue.load(tuple(self.settings.extra_clients)),
+            )
         return self._linters[key]
 
 
@@ -74,10 +82,10 @@ def check_source(
     path = source.path
     linter = checker.linter_for(path)
     if not (mode.fix or mode.diff):
-        result.diagnostics.extend(linter.lint_source(source.text, path))
+        result.diagnostics.extend(linter.lint_source(source.text, path, build_fixes=mode.build_fixes))
         result.sources[path] = source.text
         return
-    outcome = linter.fix_source(source.text, path, unsafe=mode.unsafe)
+    outcome = linter.fix_source(source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
     if outcome.source != source.text:
         result.changed_files += 1
         if mode.diff:

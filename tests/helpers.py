@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture markers, interpreters of the version matrix."""
+"""Shared test helpers: fixture markers and settings, interpreters of the version matrix."""
 
 from __future__ import annotations
 
@@ -8,36 +8,70 @@ import os
 import re
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from loopcheck.cli import main
-
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"
-# `# error: LCK101` marks a line that must be reported; `nofix` adds that no fix is expected.
-MARKER = re.compile(r"#\s*error:\s*(?P<code>LCK[0-9]{3})(?P<nofix>\s+nofix)?")
+# `# error: LCK101 unsafe` marks a line that must be reported, with the fix the finding must
+# offer: `safe`, `unsafe`, or `nofix` when it must offer none.
+MARKER = re.compile(r"#\s*error:\s*(?P<code>LCK[0-9]{3})(?:\s+(?P<fix>safe|unsafe|nofix)\b)?")
+# `# loopcheck-fixture: target-version = py311` pins the Python the fixture's fixes target;
+# `# loopcheck-fixture: runs-on = py311` says the fixture itself needs that Python to run.
+TARGET = re.compile(r"#\s*loopcheck-fixture:\s*target-version\s*=\s*py3(?P<minor>[0-9]+)")
+RUNS_ON = re.compile(r"#\s*loopcheck-fixture:\s*runs-on\s*=\s*py3(?P<minor>[0-9]+)")
+DEFAULT_TARGET = (3, 10)  # the oldest supported: fixes must not depend on the interpreter
 SUPPORTED_MINORS = (10, 11, 12, 13)
 
 
-def all_rules_linter() -> Linter:
-    return Linter(list(all_rules().values()))
+@dataclass(frozen=True)
+class Marker:
+    line: int
+    code: str
+    fix: str  # "safe", "unsafe" or "nofix"
 
 
-def markers(path: Path) -> list[tuple[int, str, bool]]:
+def markers(path: Path) -> list[Marker]:
     found = []
     for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
         for match in MARKER.finditer(line):
-            found.append((number, match.group("code"), bool(match.group("nofix"))))
+            if match.group("fix") is None:
+                raise AssertionError(f"{path.name}:{number}: say `safe`, `unsafe` or `nofix` after the code")
+            found.append(Marker(number, match.group("code"), match.group("fix")))
     return found
 
 
-def fixture_codes() -> list[str]:
-    return sorted(p.stem for p in FIXTURES.glob("LCK*.py"))
+def target_version(path: Path) -> tuple[int, int]:
+    match = TARGET.search(path.read_text("utf-8"))
+    return (3, int(match.group("minor"))) if match else runs_on(path)
+
+
+def runs_on(path: Path) -> tuple[int, int]:
+    match = RUNS_ON.search(path.read_text("utf-8"))
+    return (3, int(match.group("minor"))) if match else DEFAULT_TARGET
+
+
+def fixtures() -> list[Path]:
+    """Every fixture: LCKxxx.py, and variants LCKxxx_<what>.py."""
+    return sorted(FIXTURES.glob("LCK[0-9][0-9][0-9]*.py"))
+
+
+def fixture_code(path: Path) -> str:
+    return path.name[:6]
+
+
+def fixture_linter(path: Path) -> Linter:
+    return Linter(list(all_rules().values()), target_version=target_version(path))
+
+
+def all_rules_linter() -> Linter:
+    return Linter(list(all_rules().values()), target_version=DEFAULT_TARGET)
 
 
 @functools.cache

@@ -5,7 +5,8 @@ successive ``asyncio.run()`` calls (one loop per task, as Celery or a test runne
 function by calling it twice (a synchronous task that handles loops itself). A run fails when it
 raises, when asyncio logs an error (``Task was destroyed but it is pending!``), when the
 interpreter swallows an exception (``Exception ignored in ...``), or when it hangs. Prints
-{name: {"doc": ..., "runs": [...]}} as JSON.
+{name: {"doc": ..., "runs": [...], "lines": [...]}} as JSON, where "lines" are the lines of the
+fixture the exercise executed (traced in every thread), which tie each finding to an exercise.
 
 Standard library only: it runs under every interpreter of the version matrix."""
 
@@ -16,14 +17,20 @@ import importlib.util
 import inspect
 import json
 import logging
+import os
 import subprocess
 import sys
+import threading
+import time
 import warnings
 
 RUNS = 2
 TIMEOUT = 2  # seconds for one run of a coroutine; a whole exercise gets HANG seconds
 HANG = 6
 HANG_EXPECTED = 2  # for exercises documented to hang: enough to show they do not finish
+LINES = "#lines "  # prefix of the line listing what a run executed
+IMPORT_LINES = "#import-lines "  # ... and what importing the fixture executed
+RUN = "#run "  # prefix of a run's result (the exercise may print too)
 
 
 class Problems(logging.Handler):
@@ -70,6 +77,21 @@ def exercises(module):
     }
 
 
+def trace_lines(path, executed):
+    """Record the lines of ``path`` that run, in this thread and in threads started later."""
+    wanted = os.path.realpath(path)
+
+    def tracer(frame, event, arg):
+        if os.path.realpath(frame.f_code.co_filename) != wanted:
+            return None
+        if event == "line":
+            executed.add(frame.f_lineno)
+        return tracer
+
+    sys.settrace(tracer)
+    threading.settrace(tracer)
+
+
 def run_exercise(path, name):
     """In the child process: one line per run, flushed, so a hang still shows earlier runs."""
     warnings.simplefilter("ignore")
@@ -77,9 +99,40 @@ def run_exercise(path, name):
     logging.getLogger("asyncio").addHandler(problems)
     logging.getLogger("asyncio").propagate = False
     sys.unraisablehook = problems.unraisable
-    function = exercises(load(path))[name]
+    executed = set()
+    trace_lines(path, executed)
+    module = load(path)
+    at_import = set(executed)
+    executed.clear()
+    print(IMPORT_LINES + json.dumps(sorted(at_import)), flush=True)
+    function = exercises(module)[name]
+    report_lines_while_running(executed)
     for _ in range(RUNS):
-        print(run_once(function, problems), flush=True)
+        print(RUN + run_once(function, problems), flush=True)
+        print(LINES + json.dumps(sorted(executed)), flush=True)
+
+
+def report_lines_while_running(executed):
+    """An exercise that hangs never reaches the line after its run: report what it ran so far."""
+
+    def report():
+        while True:
+            time.sleep(HANG_EXPECTED / 4)
+            print(LINES + json.dumps(sorted(executed)), flush=True)
+
+    threading.Thread(target=report, daemon=True).start()
+
+
+def split_output(output):
+    runs, lines, at_import = [], [], []
+    for line in output.splitlines():
+        if line.startswith(LINES):
+            lines = json.loads(line[len(LINES):])
+        elif line.startswith(IMPORT_LINES):
+            at_import = json.loads(line[len(IMPORT_LINES):])
+        elif line.startswith(RUN):
+            runs.append(line[len(RUN):])
+    return runs, lines, at_import
 
 
 def main(path):
@@ -93,15 +146,16 @@ def main(path):
                 [sys.executable, __file__, path, name],
                 capture_output=True, text=True, timeout=limit,
             )
-            runs = child.stdout.splitlines()
+            runs, lines, at_import = split_output(child.stdout)
             if child.returncode != 0:
                 runs.append(f"crashed: {child.stderr.strip().splitlines()[-1:]}")
         except subprocess.TimeoutExpired as expired:
             output = expired.stdout or b""
             if isinstance(output, bytes):
                 output = output.decode()
-            runs = [*output.splitlines(), f"hang: no result after {limit} s"]
-        results[name] = {"doc": doc, "runs": runs}
+            runs, lines, at_import = split_output(output)
+            runs.append(f"hang: no result after {limit} s")
+        results[name] = {"doc": doc, "runs": runs, "lines": lines, "import_lines": at_import}
     json.dump(results, sys.stdout)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 
-from loopcheck.primitive_rules import accessor_code
+from loopcheck.fixes.templates import accessor_code
 from tests.helpers import python  # noqa: F401 (a fixture)
 
 # A WeakKeyDictionary keyed by the loop keeps every loop alive (a bound lock holds its loop), while

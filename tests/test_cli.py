@@ -94,6 +94,7 @@ def test_a_fix_shared_by_several_findings_counts_each_of_them(tmp_path):
 def test_safe_fixes_alone_rewrite_a_local_loop(tmp_path):
     source = (
         "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+        "    asyncio.set_event_loop(loop)\n"
         "    try:\n        return loop.run_until_complete(job())\n    finally:\n"
         "        loop.close()\n"
     )
@@ -128,7 +129,7 @@ def test_diff_prints_and_writes_nothing(tmp_path):
 
 def test_a_fix_that_breaks_the_file_leaves_it_untouched(tmp_path, monkeypatch):
     target = write(tmp_path / "app.py", BAD)
-    monkeypatch.setattr(engine, "apply_fixes", lambda source, fixes: source + "def (:\n")
+    monkeypatch.setattr(engine, "apply_edits", lambda source, edits: source + "def (:\n")
     result = invoke("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
     assert result.exit_code == 2
     assert "a fix produced invalid code, file left unchanged" in result.output

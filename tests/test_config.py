@@ -157,3 +157,39 @@ def test_the_readme_example_configuration_is_valid(tmp_path):
     result = invoke("app.py", cwd=tmp_path)
     assert result.exit_code == 1, result.stderr
     assert codes(result) == ["LCK101"]  # select LCK1 + LCK201/LCK204: LCK203 is not selected
+
+
+HIDDEN_LOOP = (
+    "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+    "    try:\n        return loop.run_until_complete(job())\n    finally:\n        loop.close()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "project, fixed",
+    [
+        ('requires-python = ">=3.12"', "return asyncio.run(job(), loop_factory=asyncio.new_event_loop)"),
+        ('requires-python = ">=3.11"', "with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:"),
+        ('requires-python = ">=3.10"', None),
+    ],
+)
+def test_requires_python_sets_the_target_when_target_version_is_absent(tmp_path, project, fixed):
+    """A loop never made current keeps the caller's loop alone: how depends on the oldest Python."""
+    write(tmp_path / "pyproject.toml", f'[project]\nname = "app"\n{project}\n')
+    target = write(tmp_path / "app.py", HIDDEN_LOOP)
+    result = invoke("--fix", "app.py", cwd=tmp_path)
+    if fixed is None:
+        assert result.exit_code == 1 and target.read_text() == HIDDEN_LOOP
+    else:
+        assert result.exit_code == 0, result.output
+        assert fixed in target.read_text()
+
+
+def test_target_version_wins_over_requires_python(tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "app"\nrequires-python = ">=3.10"\n[tool.loopcheck]\ntarget-version = "py312"\n',
+    )
+    target = write(tmp_path / "app.py", HIDDEN_LOOP)
+    assert invoke("--fix", "app.py", cwd=tmp_path).exit_code == 0
+    assert "loop_factory=asyncio.new_event_loop" in target.read_text()

@@ -14,7 +14,7 @@ import pytest
 from loopcheck import flake8_plugin
 from loopcheck.engine import Linter
 
-from tests.helpers import FIXTURES, all_rules_linter, fixture_codes, write
+from tests.helpers import all_rules_linter, fixtures, write
 
 REPO = Path(__file__).parent.parent
 MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
@@ -35,9 +35,8 @@ def lck_lines(output: str) -> set[tuple[int, int, str]]:
     return found
 
 
-@pytest.mark.parametrize("code", fixture_codes())
-def test_flake8_reports_what_the_cli_reports(code):
-    path = FIXTURES / f"{code}.py"
+@pytest.mark.parametrize("path", fixtures(), ids=lambda p: p.stem)
+def test_flake8_reports_what_the_cli_reports(path):
     result = flake8("--select", "LCK", str(path), cwd=REPO)
     assert result.returncode == 1, result.stderr
     expected = {
@@ -83,7 +82,8 @@ def test_the_plugin_does_not_parse_files_without_loop_words(monkeypatch):
 # -- pre-commit ---------------------------------------------------------------------------------
 
 BAD = (
-    "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n    try:\n"
+    "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+    "    asyncio.set_event_loop(loop)\n    try:\n"
     "        return loop.run_until_complete(job())\n    finally:\n        loop.close()\n"
 )
 

@@ -17,7 +17,8 @@ from tests.helpers import invoke, write
 # LCK101 (unsafe fix) on line 3, LCK201 (safe fix) on line 7.
 SOURCE = (
     "import asyncio\n\nLOCK = asyncio.Lock()\n\n\ndef task(job):\n"
-    "    loop = asyncio.new_event_loop()\n    try:\n        return loop.run_until_complete(job())\n"
+    "    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
+    "    try:\n        return loop.run_until_complete(job())\n"
     "    finally:\n        loop.close()\n\n\nasync def guarded():\n    async with LOCK:\n        pass\n"
 )
 FIXED_TASK = "def task(job):\n    return asyncio.run(job())\n"

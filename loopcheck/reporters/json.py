@@ -41,7 +41,7 @@ def as_json(diagnostic: Diagnostic, source: str) -> dict[str, Any]:
                     "location": locate(edit.start),
                     "end_location": locate(edit.end),
                 }
-                for edit in diagnostic.fix.edits
+                for edit in diagnostic.fix.edits or ()
             ],
         }
     return {

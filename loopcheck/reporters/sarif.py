@@ -83,7 +83,7 @@ def _result(d: Diagnostic, source: str, index: int) -> dict[str, Any]:
                                 "deletedRegion": _region(locate(edit.start), locate(edit.end)),
                                 "insertedContent": {"text": edit.content},
                             }
-                            for edit in d.fix.edits
+                            for edit in d.fix.edits or ()
                         ],
                     }
                 ],

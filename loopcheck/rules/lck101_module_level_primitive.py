@@ -2,19 +2,24 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import CreationSite, SiteKind, sole_module_binding, statement_line
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.fixes import FixBuilder
-from loopcheck.primitive_rules import PrimitiveCreationRule, accessor_code, snake_case
+from loopcheck.analysis import Held
+from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.catalogue import Primitive
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.statements import place_at_top_level
+from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
-class ModuleLevelPrimitive(PrimitiveCreationRule):
+class ModuleLevelPrimitive(PrimitiveRule):
     code = "LCK101"
     name = "module-level-asyncio-primitive"
     summary = "asyncio primitive created at module level"
     fix_kind = "unsafe"
-    kind = SiteKind.MODULE
+    site = Evaluated.MODULE
 
     docs = RuleDocs(
         what_it_does="""\
@@ -63,7 +68,9 @@ Where the object only guards synchronous code (`with _lock:` in a plain function
 Unsafe (applied with `--fix --unsafe-fixes`). The per-loop accessor is offered when every use of
 the name is inside a coroutine in the same module; it renames the object, so code in other modules
 that imports it must be updated by hand. The `threading` replacement is offered when every use is
-`with obj:` or a supported method call in synchronous code. Otherwise no fix is offered.""",
+`with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
+code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
+get_running_loop`); a missing import is added where an import sorter would put it.""",
         affected_versions="""\
 All supported versions. On Python 3.10 and newer, locks, events, conditions, semaphores, barriers
 and queues bind lazily, on first contended use, so the first loop works and the second fails; on
@@ -87,38 +94,44 @@ event loop`).""",
         "import asyncio\nif __name__ == '__main__':\n    stop = asyncio.Event()\n",
     )
 
-    def message_for(self, site: CreationSite) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         return (
-            f"asyncio.{site.primitive.name} created at module level is shared by every event "
-            f"loop; a second loop fails with '{site.primitive.error}'"
+            f"asyncio.{primitive.name} created at module level is shared by every event "
+            f"loop; a second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, site: CreationSite) -> Fix | None:
-        line = statement_line(self, site.call)
-        if line is None or not isinstance(line.body[0], (cst.Assign, cst.AnnAssign)):
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+        tree = self.analysis.tree
+        holder = self.analysis.holders.of(call)
+        line = tree.statement_line(call)
+        if (
+            holder.kind is not Held.MODULE_GLOBAL
+            or holder.value is not call
+            or line is None
+            or line.body[0] is not holder.store
+            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
+            or holder.name is None
+        ):
             return None
-        statement = line.body[0]
-        if statement.value is not site.call:
+        if not holder.followable or holder.writes != [holder.target]:
+            return None  # bound more than once: no single object to replace
+        references = holder.reads
+        fixes = self.fixes
+        if not fixes.all_in_coroutines(references):
+            return fixes.threading_twin(primitive, call, references)
+        if not tree.is_top_level(line):
             return None
-        targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
-        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name):
-            return None
-        name = targets[0].target.value
-        references = sole_module_binding(self, name)
-        if references is None:
-            return None
-        if not self.all_in_coroutines(references):
-            return self.threading_twin_fix(site, references)
-        if not self.is_top_level(line):
-            return None
-        accessor, statements = self.accessor_statements(
-            site, snake_case(name), private=name.startswith("_")
-        )
-        builder = FixBuilder(self.context)
-        self.place_at_top_level(builder, line, statements, where="instead")
-        for reference in references:
-            builder.replace(reference, self.accessor_call(accessor))
-        builder.add_import("asyncio")
-        return builder.build(
-            Safety.UNSAFE, f"Create one {site.primitive.name} per event loop with `{accessor}()`"
+        name = holder.name
+        cache, accessor = fixes.names(snake_case(name), private=name.startswith("_"))
+
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            statements = fixes.accessor_statements(builder, primitive, call, cache, accessor)
+            place_at_top_level(builder, tree, line, statements, where="instead")
+            for reference in references:
+                builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+            return builder.build()
+
+        return self.propose(
+            Safety.UNSAFE, f"Create one {primitive.name} per event loop with `{accessor}()`", build
         )

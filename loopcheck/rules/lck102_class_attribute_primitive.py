@@ -2,24 +2,23 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import CreationSite, SiteKind, parent, statement_line
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.fixes import FixBuilder
-from loopcheck.primitive_rules import (
-    PrimitiveCreationRule,
-    class_attribute_references,
-    keep_comments,
-    snake_case,
-)
+from loopcheck.analysis import Held
+from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.catalogue import Primitive
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.rule import RuleDocs
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
-class ClassAttributePrimitive(PrimitiveCreationRule):
+class ClassAttributePrimitive(PrimitiveRule):
     code = "LCK102"
     name = "class-attribute-asyncio-primitive"
     summary = "asyncio primitive created as a class attribute"
     fix_kind = "unsafe"
-    kind = SiteKind.CLASS
+    site = Evaluated.CLASS_BODY
 
     docs = RuleDocs(
         what_it_does="""\
@@ -77,48 +76,54 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         "import threading\nclass Cache:\n    lock = threading.Lock()\n",
     )
 
-    def message_for(self, site: CreationSite) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         assert isinstance(site.owner, cst.ClassDef)
         return (
-            f"asyncio.{site.primitive.name} created as a class attribute of "
+            f"asyncio.{primitive.name} created as a class attribute of "
             f"{site.owner.name.value} is shared by every instance and every event loop; a "
-            f"second loop fails with '{site.primitive.error}'"
+            f"second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, site: CreationSite) -> Fix | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
         class_def = site.owner
         assert isinstance(class_def, cst.ClassDef)
-        line = statement_line(self, site.call)
-        if line is None or not isinstance(line.body[0], (cst.Assign, cst.AnnAssign)):
-            return None
-        statement = line.body[0]
-        targets = statement.targets if isinstance(statement, cst.Assign) else [statement]
+        tree = self.analysis.tree
+        holder = self.analysis.holders.of(call)
+        line = tree.statement_line(call)
         if (
-            statement.value is not site.call
-            or len(targets) != 1
-            or not isinstance(targets[0].target, cst.Name)
-            or parent(self, parent(self, line)) is not class_def
+            holder.kind is not Held.CLASS_ATTRIBUTE
+            or holder.value is not call
+            or line is None
+            or line.body[0] is not holder.store
+            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
+            or tree.parents.get(tree.parents.get(line)) is not class_def
+            or holder.name is None
+            or not holder.followable
         ):
             return None
-        attribute = targets[0].target.value
-        references = class_attribute_references(self, class_def, attribute)
-        if references is None:
+        if holder.writes != [holder.target]:
+            return None  # assigned elsewhere too: no single object to replace
+        references = holder.reads
+        fixes = self.fixes
+        if not fixes.all_in_coroutines(references):
+            return fixes.threading_twin(primitive, call, references)
+        if not tree.is_top_level(class_def) or len(class_def.body.body) < 2:
             return None
-        if not self.all_in_coroutines(references):
-            return self.threading_twin_fix(site, references)
-        if not self.is_top_level(class_def) or len(class_def.body.body) < 2:
-            return None
-        base = f"{snake_case(class_def.name.value)}_{snake_case(attribute)}"
-        accessor, statements = self.accessor_statements(site, base)
-        comments = [empty for empty in line.leading_lines if empty.comment is not None]
-        statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
-        builder = FixBuilder(self.context).replace(line, cst.RemoveFromParent())
-        self.place_at_top_level(builder, class_def, statements, where="after")
-        for reference in references:
-            builder.replace(reference, self.accessor_call(accessor))
-        builder.add_import("asyncio")
-        return builder.build(
+        cache, accessor = fixes.names(f"{snake_case(class_def.name.value)}_{snake_case(holder.name)}")
+
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            statements = fixes.accessor_statements(builder, primitive, call, cache, accessor)
+            comments = [empty for empty in line.leading_lines if empty.comment is not None]
+            statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
+            builder.replace(line, cst.RemoveFromParent())
+            place_at_top_level(builder, tree, class_def, statements, where="after")
+            for reference in references:
+                builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+            return builder.build()
+
+        return self.propose(
             Safety.UNSAFE,
-            f"Create one {site.primitive.name} per event loop with `{accessor}()`, shared by all "
-            f"instances",
+            f"Create one {primitive.name} per event loop with `{accessor}()`, shared by all instances",
+            build,
         )

@@ -1,26 +1,24 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
-from loopcheck.analysis import CreationSite, SiteKind
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.fixes import FixBuilder, code_of, parse_statements
-from loopcheck.primitive_rules import (
-    DOCSTRING,
-    PrimitiveCreationRule,
-    snake_case,
-    top_level_statement,
-)
+from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
+from loopcheck.catalogue import Primitive
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.statements import place_at_top_level
+from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.rule import RuleDocs
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
-class DefaultArgumentPrimitive(PrimitiveCreationRule):
+class DefaultArgumentPrimitive(PrimitiveRule):
     code = "LCK103"
     name = "default-argument-asyncio-primitive"
     summary = "asyncio primitive created in a default argument value"
     fix_kind = "unsafe"
-    kind = SiteKind.DEFAULT
+    site = Evaluated.DEFAULT
 
     docs = RuleDocs(
         what_it_does="""\
@@ -72,53 +70,51 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         "import asyncio\nasync def outer():\n    def inner(lock=asyncio.Lock()):\n        return lock\n",
     )
 
-    def message_for(self, site: CreationSite) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         assert site.param is not None
         return (
-            f"asyncio.{site.primitive.name} in the default of `{site.param.name.value}` is "
+            f"asyncio.{primitive.name} in the default of `{site.param.name.value}` is "
             f"created once, at definition, and shared by every event loop; a second loop fails "
-            f"with '{site.primitive.error}'"
+            f"with '{primitive.error}'"
         )
 
-    def fix_for(self, site: CreationSite) -> Fix | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
         function, param = site.owner, site.param
         assert isinstance(function, cst.FunctionDef) and param is not None
-        if function.asynchronous is None or param.default is not site.call:
+        if function.asynchronous is None or param.default is not call:
             return None
         if not isinstance(function.body, cst.IndentedBlock):
             return None
+        tree = self.analysis.tree
         name = param.name.value
-        accessor, statements = self.accessor_statements(
-            site, f"{snake_case(function.name.value)}_{snake_case(name)}"
+        cache, accessor = self.fixes.names(f"{snake_case(function.name.value)}_{snake_case(name)}")
+
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            statements = self.fixes.accessor_statements(builder, primitive, call, cache, accessor)
+            guard = parse_statements(f"if {name} is None:\n    {name} = {accessor}()\n")
+
+            def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+                assert isinstance(updated, cst.FunctionDef)
+                body = list(updated.body.body)
+                at = 1 if has_docstring(body) else 0
+                new_params = updated.params.deep_replace(
+                    next(p for p in all_params(updated.params) if p.name.value == name),
+                    _none_default(param),
+                )
+                return updated.with_changes(
+                    params=new_params,
+                    body=updated.body.with_changes(body=[*body[:at], *guard, *body[at:]]),
+                )
+
+            builder.change(function, rewrite)
+            anchor = tree.top_level_statement(function)
+            place_at_top_level(builder, tree, anchor, statements, where="before")
+            return builder.build()
+
+        return self.propose(
+            Safety.UNSAFE, f"Default `{name}` to None and use one {primitive.name} per event loop", build
         )
-        guard = parse_statements(f"if {name} is None:\n    {name} = {accessor}()\n")
-
-        def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
-            assert isinstance(updated, cst.FunctionDef)
-            body = list(updated.body.body)
-            at = 1 if body and m.matches(body[0], DOCSTRING) else 0
-            new_params = updated.params.deep_replace(
-                next(p for p in _all_params(updated.params) if p.name.value == name),
-                _none_default(param),
-            )
-            return updated.with_changes(
-                params=new_params,
-                body=updated.body.with_changes(body=[*body[:at], *guard, *body[at:]]),
-            )
-
-        builder = FixBuilder(self.context).change(function, rewrite)
-        anchor = top_level_statement(self, function)
-        self.place_at_top_level(builder, anchor, statements, where="before")
-        builder.add_import("asyncio")
-        return builder.build(
-            Safety.UNSAFE,
-            f"Default `{name}` to None and use one {site.primitive.name} per event loop",
-        )
-
-
-def _all_params(params: cst.Parameters) -> list[cst.Param]:
-    star = [params.star_arg] if isinstance(params.star_arg, cst.Param) else []
-    return [*params.posonly_params, *params.params, *star, *params.kwonly_params]
 
 
 def _none_default(param: cst.Param) -> cst.Param:

@@ -3,48 +3,43 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from loopcheck.analysis import (
-    CreationSite,
-    SiteKind,
-    ancestors,
-    declared_global,
-    is_cached_function,
-    is_module_global,
-    module_classes,
-    module_scope,
-    parent,
-    qualified_names,
-)
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.fixes import FixBuilder
-from loopcheck.primitive_rules import (
-    CLASS_RECEIVERS,
-    DOCSTRING,
-    PrimitiveCreationRule,
-    keep_comments,
-    snake_case,
-)
+from loopcheck.analysis import Held
+from loopcheck.analysis.holders import Holder
+from loopcheck.analysis.tree import DOCSTRING, Evaluated, Site, has_docstring
+from loopcheck.catalogue import Primitive
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs
+from loopcheck.rules.primitive_base import PrimitiveRule
 
-# Expressions that pass a value through unchanged on its way to an assignment target.
-PASS_THROUGH = (cst.BooleanOperation, cst.IfExp, cst.ParenthesizedWhitespace)
-RUNNING_LOOP = frozenset({"asyncio.get_running_loop", "asyncio.events.get_running_loop"})
+# How the message names each place a lazily made primitive is kept in.
+KEPT_IN = {
+    Held.MODULE_GLOBAL: "the module global",
+    Held.MODULE_CONTAINER: "the module-level container",
+    Held.CLASS_ATTRIBUTE: "the class attribute",
+    Held.CLASS_CONTAINER: "the class-level container",
+    Held.FUNCTION_CACHE: "the cache of",
+}
 
 
-class LazilyStoredPrimitive(PrimitiveCreationRule):
+class LazilyStoredPrimitive(PrimitiveRule):
     code = "LCK104"
     name = "lazily-stored-asyncio-primitive"
     summary = "asyncio primitive created lazily and kept in a global or class attribute"
     fix_kind = "unsafe"
-    kind = SiteKind.FUNCTION
+    site = Evaluated.FUNCTION
 
     docs = RuleDocs(
         what_it_does="""\
 Finds asyncio primitives created inside a function and kept beyond it: in a module global (the
 `global _lock; if _lock is None: _lock = asyncio.Lock()` idiom), in a class attribute
-(`cls._lock = ...`), in a module-level dictionary (`_locks[key] = asyncio.Lock()`,
-`_locks.setdefault(key, asyncio.Lock())`), or as the result of a `functools.cache` /
-`functools.lru_cache` function.""",
+(`cls._lock = ...`), in a module-level or class-level dictionary (`_locks[key] =
+asyncio.Lock()`, `_locks.setdefault(key, asyncio.Lock())`, `cls._locks[key] = asyncio.Lock()`), or
+as the result of a `functools.cache` / `functools.lru_cache` function. A registry keyed by the
+running loop (`_locks[asyncio.get_running_loop()]`) is one object per loop, as it should be, and is
+not reported.""",
         why_is_this_bad="""\
 Creating the object lazily, inside a coroutine, looks like the cure for LCK101, but the object is
 still kept for the life of the process. The first event loop that uses it owns it; every later
@@ -98,133 +93,89 @@ All supported versions; the failure appears under the second loop that uses the 
         "    async with _locks.setdefault(key, asyncio.Lock()):\n        pass\n",
         "import asyncio\nclass Pool:\n    _sem = None\n    @classmethod\n    def sem(cls):\n"
         "        cls._sem = cls._sem or asyncio.Semaphore(4)\n        return cls._sem\n",
+        "import asyncio\nclass Locks:\n    _by_key = {}\n    @classmethod\n    def get(cls, key):\n"
+        "        if key not in cls._by_key:\n            cls._by_key[key] = asyncio.Lock()\n"
+        "        return cls._by_key[key]\n",
     )
     valid = (
         "import asyncio\nasync def work():\n    lock = asyncio.Lock()\n",
         "import asyncio\nclass Worker:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
         "import asyncio\nasync def work():\n    locks = {}\n    locks['a'] = asyncio.Lock()\n",
+        "import asyncio\n_locks = {}\nasync def lock():\n"
+        "    return _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())\n",
     )
 
-    def matches(self, site: CreationSite) -> bool:
-        return site.kind is SiteKind.FUNCTION and self.storage_of(site) is not None
-
-    def storage_of(self, site: CreationSite) -> str | None:
-        """Where the object outlives the call, in words; None when it does not."""
-        function = site.owner
-        assert isinstance(function, cst.FunctionDef)
-        if is_cached_function(self, function):
-            return f"the cache of {function.name.value}()"
-        value: cst.CSTNode = site.call
-        for child, up in ancestors(self, site.call):
-            if isinstance(up, PASS_THROUGH):
-                value = up
-                continue
-            if isinstance(up, cst.Arg) and up.value is child:
-                setdefault = parent(self, up)
-                if m.matches(setdefault, m.Call(func=m.Attribute(attr=m.Name("setdefault")))):
-                    assert isinstance(setdefault, cst.Call)
-                    receiver = setdefault.func.value  # type: ignore[attr-defined]
-                    key = setdefault.args[0].value
-                    if (
-                        isinstance(receiver, cst.Name)
-                        and is_module_global(self, receiver)
-                        and not self.is_running_loop(key, function)
-                    ):
-                        return f"the module-level {receiver.value}"
-                return None
-            if isinstance(up, cst.Assign) and up.value is value:
-                for target in up.targets:
-                    where = self.stored_in(target.target, function)
-                    if where is not None:
-                        return where
-            if isinstance(up, (cst.AnnAssign, cst.AugAssign)) and up.value is value:
-                return self.stored_in(up.target, function)
+    def kept_in(self, call: cst.Call) -> Holder | None:
+        holder = self.analysis.holders.of(call)
+        if holder.kind not in KEPT_IN or holder.keyed_by_loop:
             return None
-        return None
+        return holder
 
-    def stored_in(self, target: cst.BaseExpression, function: cst.FunctionDef) -> str | None:
-        if isinstance(target, cst.Name) and target.value in declared_global(function):
-            return f"the module global {target.value}"
-        if isinstance(target, cst.Attribute):
-            receiver = target.value
-            if m.matches(receiver, CLASS_RECEIVERS) or (
-                isinstance(receiver, cst.Name) and receiver.value in module_classes(self)
-            ):
-                return f"the class attribute {target.attr.value}"
-        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
-            key = target.slice[0].slice if len(target.slice) == 1 else None
-            if is_module_global(self, target.value) and not (
-                isinstance(key, cst.Index) and self.is_running_loop(key.value, function)
-            ):
-                return f"the module-level {target.value.value}"
-        return None
+    def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
+        return self.kept_in(call) is not None
 
-    def is_running_loop(self, key: cst.BaseExpression, function: cst.FunctionDef) -> bool:
-        """Whether ``key`` is the running loop: a registry keyed by it is per loop, as it should be."""
-        if isinstance(key, cst.Call):
-            return bool(qualified_names(self, key.func) & RUNNING_LOOP)
-        if not isinstance(key, cst.Name):
-            return False
-        for assign in m.findall(function.body, m.Assign(targets=[m.AssignTarget(m.Name(key.value))])):
-            assert isinstance(assign, cst.Assign)
-            if isinstance(assign.value, cst.Call) and self.is_running_loop(assign.value, function):
-                return True
-        return False
-
-    def message_for(self, site: CreationSite) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
+        holder = self.kept_in(call)
+        assert holder is not None
+        where = f"the cache of `{holder.name}()`" if holder.kind is Held.FUNCTION_CACHE else (
+            f"{KEPT_IN[holder.kind]} {_named(holder)}"
+        )
         return (
-            f"asyncio.{site.primitive.name} kept in {self.storage_of(site)} outlives the event "
-            f"loop that created it; the next loop fails with '{site.primitive.error}'"
+            f"asyncio.{primitive.name} kept in {where} outlives the event loop that created "
+            f"it; the next loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, site: CreationSite) -> Fix | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
         """The getter idiom only: ``global x`` / ``if x is None: x = Prim()`` / ``return x``."""
         function = site.owner
         assert isinstance(function, cst.FunctionDef)
-        getter = _getter_idiom(function, site.call)
-        if getter is None or not self.is_top_level(function):
+        holder = self.kept_in(call)
+        tree = self.analysis.tree
+        getter = _getter_idiom(function, call)
+        if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
             return None
-        assignments = list(module_scope(self).assignments[getter])
-        module_level = [a for a in assignments if not _inside(self, a.node, function)]
-        if len(assignments) != 2 or len(module_level) != 1:
+        if not tree.is_top_level(function) or not holder.followable:
             return None
-        initial = _statement_of(self, module_level[0].node)
-        if initial is None or not self.is_top_level(initial):
+        outside = [n for n in holder.accesses or () if not tree.within(n, function)]
+        if len(holder.writes) != 2 or len(outside) != 1 or outside[0] not in holder.writes:
+            return None  # the global is read or set elsewhere too: leave it to a person
+        initial = _none_line(tree, outside[0])
+        if initial is None or not tree.is_top_level(initial):
             return None
-        if not all(
-            _inside(self, access.node, function)
-            for assignment in assignments
-            for access in assignment.references
-        ):
-            return None  # the global is read elsewhere too: leave it to a person
-        _, statements = self.accessor_statements(site, snake_case(getter))
-        cache, accessor = statements[0], statements[1]
-        assert isinstance(accessor, cst.FunctionDef)
-        cache = keep_comments(initial, cache)
-        body = list(function.body.body)
-        docstring = body[:1] if body and m.matches(body[0], DOCSTRING) else []
-        new_body = [*docstring, *accessor.body.body[1:]]
-        builder = FixBuilder(self.context).replace(initial, cache)
-        builder.replace(function.body, function.body.with_changes(body=new_body))
-        builder.add_import("asyncio")
-        return builder.build(
+        cache, _ = self.fixes.names(snake_case(getter))
+
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            statements = self.fixes.accessor_statements(builder, primitive, call, cache, function.name.value)
+            cache_line, accessor = statements[0], statements[1]
+            assert isinstance(accessor, cst.FunctionDef)
+            body = list(function.body.body)
+            docstring = body[:1] if has_docstring(body) else []
+            new_body = [*docstring, *accessor.body.body[1:]]
+            builder.replace(initial, keep_comments(initial, cache_line))
+            builder.replace(function.body, function.body.with_changes(body=new_body))
+            return builder.build()
+
+        return self.propose(
             Safety.UNSAFE,
-            f"Make {function.name.value}() return one {site.primitive.name} per event loop",
+            f"Make {function.name.value}() return one {primitive.name} per event loop",
+            build,
         )
 
 
-def _inside(rule: PrimitiveCreationRule, node: cst.CSTNode, container: cst.CSTNode) -> bool:
-    return any(up is container for _, up in ancestors(rule, node))
+def _named(holder: Holder) -> str:
+    if holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
+        return f"`{holder.owner.name.value}.{holder.name}`"
+    return f"`{holder.name}`"
 
 
-def _statement_of(rule: PrimitiveCreationRule, name: cst.CSTNode) -> cst.SimpleStatementLine | None:
+def _none_line(tree, name: cst.CSTNode) -> cst.SimpleStatementLine | None:  # type: ignore[no-untyped-def]
     """The ``name = None`` line that binds ``name`` at module level."""
-    assign = parent(rule, parent(rule, name))
-    if isinstance(parent(rule, name), cst.AnnAssign):
-        assign = parent(rule, name)
+    up = tree.parents.get(name)
+    assign = tree.parents.get(up) if isinstance(up, cst.AssignTarget) else up
     if not m.matches(assign, m.Assign(value=m.Name("None")) | m.AnnAssign(value=m.Name("None"))):
         return None
-    line = parent(rule, assign)
+    line = tree.parents.get(assign)
     return line if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
 
 

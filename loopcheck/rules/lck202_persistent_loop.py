@@ -4,46 +4,31 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope
 
-from loopcheck.analysis import (
-    ancestors,
-    declared_global,
-    enclosing_function,
-    module_scope,
-    parent,
-    sole_module_binding,
-)
-from loopcheck.catalogue import loop_api
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.loops import (
-    LifecycleRewrite,
-    LoopUse,
-    Use,
-    asyncio_run_accepts,
-    calls_one_of,
-    local_binding,
-    of_kind,
-    uses_of,
-    within,
-)
-from loopcheck.primitive_rules import class_attribute_references
+from loopcheck.analysis import Held, Holder, Runs
+from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixProposal
+from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
+# Where a loop outlives the call that made it, so that later calls reuse it.
+KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.CLOSURE)
+# Contexts that run a task at a time per thread, where a kept loop meets a second thread.
+THREADED = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB, Runs.CELERY_TASK)
 NONE = m.Name("None")
 
 
 @dataclass
 class KeptLoop:
-    """A loop kept in a module global or a class attribute, and everything that touches it."""
+    """A loop kept beyond the call that made it, and everything that touches it."""
 
-    label: str  # `_worker_loop` or `Worker._loop`
-    created: cst.Call
-    # Expressions that evaluate to the loop: reads of the holder, getter calls, locals bound to them.
+    holder: Holder
+    # Expressions that evaluate to the loop: reads of the holder, getter calls, local copies.
     refs: list[cst.CSTNode] = field(default_factory=list)
-    # What the fix deletes with the loop: the holder's assignments, `global` lines, getters.
+    # What the fix deletes with the loop: writes of the holder, `global` lines, getters, copies.
     retired: list[cst.CSTNode] = field(default_factory=list)
-    # `if holder is not None:` blocks around teardown code (a shutdown hook).
+    # `if` blocks that only test the holder (`if loop is None:`, `if loop is not None:`).
     guards: list[cst.If] = field(default_factory=list)
     # False when the holder is reached in a way the fix cannot follow.
     followable: bool = True
@@ -57,9 +42,14 @@ class PersistentLoop(Rule):
 
     docs = RuleDocs(
         what_it_does="""\
-Finds event loops created once and kept for reuse in a module global or a class attribute (the
-`_worker_loop` with its `get_worker_loop()` getter, a loop built lazily by a singleton), and the
-`run_until_complete()` calls that reuse them. The loop and each of its uses are reported.""",
+Finds event loops created once and kept for reuse: in a module global (the `_worker_loop` with
+its `get_worker_loop()` getter), a class attribute (`cls._loop`, built lazily or in the class
+body), an instance attribute (`self._loop`), or a closure variable (`nonlocal loop` in a scheduler
+job), and the `run_until_complete()` calls that reuse them, directly, through a getter (one that
+builds the loop or only returns it), a local copy, or `_worker_loop or
+asyncio.get_event_loop()`. The loop and each of its uses are reported. A loop closed after each
+run by the function that runs it is not reused and not reported; a stale loop closed before the
+next one is made is.""",
         why_is_this_bad="""\
 A loop kept for the life of the process belongs to the thread that runs it. As soon as two
 threads need it at once (a threaded Celery pool, APScheduler jobs, a `ThreadPoolExecutor`), the
@@ -130,6 +120,15 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         "        self.loop = asyncio.new_event_loop()\n"
         "    def run(self, x):\n"
         "        return self.loop.run_until_complete(work(x))\n",
+        "import asyncio\n"
+        "def make_job():\n"
+        "    loop = None\n"
+        "    def job():\n"
+        "        nonlocal loop\n"
+        "        if loop is None:\n"
+        "            loop = asyncio.new_event_loop()\n"
+        "        return loop.run_until_complete(refresh())\n"
+        "    return job\n",
     )
     valid = (
         # A dedicated loop thread: the loop runs forever, work is handed to it thread-safely.
@@ -141,273 +140,287 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         "import asyncio\ndef task(x):\n    return asyncio.run(work(x))\n",
     )
 
-    def __init__(self, context):  # type: ignore[no-untyped-def]
-        super().__init__(context)
-        self.candidates: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        api = loop_api()
-        if calls_one_of(self, node, api.new_loop | api.current_loop):
-            self.candidates.append(node)
-
-    def finish(self) -> None:
-        reported: set[str] = set()
-        for call in self.candidates:
-            found = self.persistent_loop(call)
-            if found is None or found.label in reported:
+    def check(self) -> None:
+        api = self.analysis.catalogue.loop_api
+        reported: set[tuple[int, str | None]] = set()
+        for call in self.analysis.names.calls_to(api.loop_factories):
+            holder = self.kept_holder(call)
+            if holder is None:
                 continue
-            reported.add(found.label)
+            key = (id(holder.owner), holder.name) if holder.owner is not None else (0, holder.name)
+            if key in reported:
+                continue
+            reported.add(key)
+            found = self.kept_loop(holder)
             uses = self.expand(found)
             runs = of_kind(uses, Use.RUN)
-            if of_kind(uses, Use.SERVE) or not any(enclosing_function(self, r.node) for r in runs):
+            tree = self.analysis.tree
+            if of_kind(uses, Use.SERVE) or not any(tree.enclosing_function(r.node) for r in runs):
                 continue  # a long-lived server loop, or a script's one run at module level
-            if self.last_runs(runs, of_kind(uses, Use.TEARDOWN)):
+            if self.closed_after_each_run(runs, of_kind(uses, Use.TEARDOWN)):
                 continue  # each run closes the loop afterwards: the loop is not reused
             fix = self.fix(found, uses)
-            lines = ", ".join(str(self.line_of(use.node)) for use in runs)
+            lines = ", ".join(str(self.analysis.line_of(use.node)) for use in runs)
             self.report(
                 call,
-                f"event loop kept in {found.label} and reused by run_until_complete() "
-                f"(line{'s' if len(runs) > 1 else ''} {lines}): a second thread fails with 'This event loop is already "
-                f"running'; run each call with asyncio.run()",
+                f"event loop kept in {self.label(holder)} and reused by run_until_complete() "
+                f"(line{'s' if len(runs) > 1 else ''} {lines}){self.where(runs)}: a second thread "
+                "fails with 'This event loop is already running'; run each call with asyncio.run()",
                 fix,
             )
             for use in runs:
                 self.report(
                     use.node,
-                    f"run_until_complete() reuses the event loop kept in {found.label}; "
+                    f"run_until_complete() reuses the event loop kept in {self.label(holder)}; "
                     "use asyncio.run()",
                     fix,
                 )
 
-    def last_runs(self, runs: list[LoopUse], teardowns: list[LoopUse]) -> bool:
-        """Whether every function that runs the loop also closes it (a worker's one run)."""
-        closing = {id(enclosing_function(self, use.node)) for use in teardowns}
-        return all(id(enclosing_function(self, use.node)) in closing for use in runs)
+    def label(self, holder: Holder) -> str:
+        if holder.kind in (Held.CLASS_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE):
+            return holder.label
+        if holder.kind is Held.MODULE_GLOBAL:
+            return f"the global `{holder.name}`"
+        return holder.label
 
-    def line_of(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(cst.metadata.PositionProvider, node).start.line
+    def where(self, runs: list[LoopUse]) -> str:
+        """Which threaded context runs the loop, where the analysis knows it."""
+        contexts = self.analysis.contexts
+        for run in runs:
+            unit = contexts.unit_of(run.node)
+            for context in contexts.of(unit):
+                if context in THREADED and isinstance(unit, cst.FunctionDef):
+                    return f", by `{unit.name.value}`, which runs {context.description}"
+        return ""
+
+    def closed_after_each_run(self, runs: list[LoopUse], teardowns: list[LoopUse]) -> bool:
+        """Whether every function that runs the loop closes it after the run (a worker's one
+        run); closing a stale loop before making the next one does not count."""
+        tree = self.analysis.tree
+        for run in runs:
+            function = tree.enclosing_function(run.node)
+            if not any(
+                tree.enclosing_function(t.node) is function and tree.precedes(run.node, t.node)
+                for t in teardowns
+            ):
+                return False
+        return True
 
     # -- finding the holder ----------------------------------------------------------------
 
-    def persistent_loop(self, call: cst.Call) -> KeptLoop | None:
-        found = self.holder_of(call, call)
-        if found is not None:
-            return found
-        # `loop = asyncio.new_event_loop(); ...; _loop = loop`: the local is a step on the way.
-        local = local_binding(self, call)
-        if local is None or isinstance(local.scope, GlobalScope):
+    def kept_holder(self, call: cst.Call) -> Holder | None:
+        holders = self.analysis.holders
+        holder = holders.of(call)
+        if holder.kind is Held.LOCAL:
+            # `loop = asyncio.new_event_loop(); ...; _loop = loop`: the local is a step on the way.
+            for read in holder.reads:
+                stored = holders.of(read)
+                if stored.kind in KEPT:
+                    return stored
             return None
-        for ref in local.refs:
-            found = self.holder_of(ref, call)
-            if found is not None:
-                return found
-        return None
-
-    def holder_of(self, value: cst.CSTNode, call: cst.Call) -> KeptLoop | None:
-        """The global or attribute ``value`` (the loop ``call`` made) is stored in."""
-        up = parent(self, value)
-        if isinstance(up, cst.Assign) and up.value is value and len(up.targets) == 1:
-            target = up.targets[0].target
-            if isinstance(target, cst.Name) and self.in_class_body(up):
-                return self.attribute_loop(call, target.value)  # `loop = new_event_loop()`
-            if isinstance(target, cst.Name):
-                return self.global_loop(call, target.value)
-            if isinstance(target, cst.Attribute) and m.matches(target.value, m.Name("self")):
-                return self.attribute_loop(call, target.attr.value)
-        return None
-
-    def in_class_body(self, assign: cst.Assign) -> bool:
-        block = parent(self, parent(self, assign))
-        return isinstance(block, cst.IndentedBlock) and isinstance(parent(self, block), cst.ClassDef)
-
-    def global_loop(self, call: cst.Call, name: str) -> KeptLoop | None:
-        function = enclosing_function(self, call)
-        if function is not None and not (
-            isinstance(function, cst.FunctionDef) and name in declared_global(function)
-        ):
-            return None  # a local: LCK201 or LCK203
-        if function is None and calls_one_of(self, call, loop_api().current_loop):
-            local = local_binding(self, call)
-            if local is None or not isinstance(local.scope, GlobalScope):
+        if holder.kind not in KEPT:
+            return None
+        api = self.analysis.catalogue.loop_api
+        if holder.kind is Held.MODULE_GLOBAL and self.analysis.names.calls(call, api.current_loop):
+            # `loop = asyncio.get_event_loop()` at module level, not an expression around it.
+            if holder.value is not call or self.analysis.tree.enclosing_function(call) is not None:
                 return None
-        found = KeptLoop(f"the global `{name}`", call)
-        getters = self.global_getters(name)
-        for assignment in module_scope(self).assignments[name]:
-            for access in assignment.references:
-                if within(self, access.node, *getters):
-                    continue
-                found.refs.append(access.node)
-            self.retire_assignment(found, assignment.node, getters)
-        for getter in getters:
-            self.follow_getter(found, getter, self.module_function_calls(getter))
-        for statement in self.global_declarations(name):
-            if not within(self, statement, *getters):
-                found.retired.append(statement)
-        return found
+        return holder
 
-    def attribute_loop(self, call: cst.Call, attribute: str) -> KeptLoop | None:
-        class_def = next(
-            (up for _, up in ancestors(self, call) if isinstance(up, cst.ClassDef)), None
-        )
-        if class_def is None:
-            return None
-        found = KeptLoop(f"`{class_def.name.value}.{attribute}`", call)
-        getters = [
-            method
-            for method in class_def.body.body
-            if isinstance(method, cst.FunctionDef)
-            and self.returns(method, m.Attribute(value=m.Name("self"), attr=m.Name(attribute)))
-        ]
-        accesses = class_attribute_references(self, class_def, attribute)
+    def kept_loop(self, holder: Holder) -> KeptLoop:
+        found = KeptLoop(holder)
+        accesses = holder.accesses
         if accesses is None:
-            return None
+            found.followable = False
+            accesses = [holder.target] if holder.target is not None else []
+        holders = self.analysis.holders
+        tree = self.analysis.tree
+        getters = holders.getters(holder) if holder.followable else []
         for access in accesses:
-            if within(self, access, *getters):
+            if tree.within(access, *getters):
                 continue
-            written = parent(self, access)
-            if isinstance(written, cst.AssignTarget):
-                self.retire_write(found, parent(self, written))
+            if access in holder.writes:
+                self.retire_write(found, access)
             else:
                 found.refs.append(access)
-        for line in class_def.body.body:  # `_loop = None` in the class body
-            if m.matches(line, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name(attribute))])])):
-                found.retired.append(line)
         for getter in getters:
-            calls = class_attribute_references(self, class_def, getter.name.value)
-            self.follow_getter(found, getter, None if calls is None else [parent(self, c) for c in calls])
+            self.follow_getter(found, getter)
+        found.retired.extend(self.scope_declarations(holder, getters))
         return found
 
-    def global_getters(self, name: str) -> list[cst.FunctionDef]:
-        """Module functions that build the loop into global ``name`` on demand and return it."""
-        return [
-            statement
-            for statement in self.context.module.body
-            if isinstance(statement, cst.FunctionDef)
-            and statement.asynchronous is None
-            and name in declared_global(statement)
-            and self.returns(statement, m.Name(name))
-        ]
-
-    def returns(self, function: cst.FunctionDef, value: m.BaseMatcherNode) -> bool:
-        return bool(m.findall(function.body, m.Return(value=value)))
-
-    def module_function_calls(self, function: cst.FunctionDef) -> list[cst.CSTNode] | None:
-        references = sole_module_binding(self, function.name.value)
-        return None if references is None else [parent(self, ref) for ref in references]
-
-    def follow_getter(
-        self,
-        found: KeptLoop,
-        getter: cst.FunctionDef,
-        calls: list[cst.CSTNode] | None,
-    ) -> None:
+    def follow_getter(self, found: KeptLoop, getter: cst.FunctionDef) -> None:
         """The getter's calls are loop references; the getter goes with the loop."""
-        if calls is None or not all(isinstance(call, cst.Call) and not call.args for call in calls):
+        calls = self.getter_references(getter)
+        if calls is None or not all(isinstance(c, cst.Call) and not c.args for c in calls):
             found.followable = False  # passed around, or called with arguments
             return
         if self.exported(getter.name.value):
             found.followable = False
-        found.refs.extend(calls)
+        found.refs.extend(calls)  # type: ignore[arg-type]
         found.retired.append(getter)
+
+    def getter_references(self, getter: cst.FunctionDef) -> list[cst.CSTNode] | None:
+        """What each reference to the getter is part of (its call, when it is called)."""
+        tree = self.analysis.tree
+        owner = tree.method_class(getter)
+        if owner is not None:
+            accesses = self.analysis.holders.attribute_accesses(owner, getter.name.value)
+            if accesses is None:
+                return None
+            return [tree.parents[a] for a in accesses if not isinstance(tree.parents.get(a), cst.FunctionDef)]
+        scope = self.analysis.scopes.get(getter)
+        bindings = list(scope[getter.name.value]) if scope is not None else []
+        if len(bindings) != 1:
+            return None
+        return [tree.parents[access.node] for access in bindings[0].references]
 
     def exported(self, name: str) -> bool:
         """Whether ``name`` is listed in ``__all__`` (other modules may call it)."""
-        listing = m.Assign(targets=[m.AssignTarget(m.Name("__all__"))])
-        for assign in m.findall(self.context.module, listing | m.AugAssign(target=m.Name("__all__"))):
-            for string in m.findall(assign, m.SimpleString()):
-                if isinstance(string, cst.SimpleString) and string.evaluated_value == name:
-                    return True
-        return False
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import GatherExportsVisitor
 
-    def retire_assignment(
-        self, found: KeptLoop, bound: cst.CSTNode, getters: list[cst.FunctionDef]
-    ) -> None:
-        if within(self, bound, *getters):
-            return
-        statement = parent(self, bound)
-        if isinstance(statement, cst.AssignTarget):
-            self.retire_write(found, parent(self, statement))
-        elif isinstance(statement, cst.AnnAssign) and statement.target is bound:
-            self.retire_write(found, statement)
-        else:
-            found.followable = False  # bound by an import, a `for`, a `with` ...
+        visitor = GatherExportsVisitor(CodemodContext())
+        self.analysis.module.visit(visitor)
+        return name in visitor.explicit_exported_objects
 
-    def retire_write(self, found: KeptLoop, statement: cst.CSTNode) -> None:
-        """`holder = None` or `holder = <new loop>` goes with the loop; other writes stay."""
-        api = loop_api()
+    def retire_write(self, found: KeptLoop, target: cst.CSTNode) -> None:
+        """`holder = None` or `holder = <new loop>` goes with the loop; other writes stay, and
+        then the loop cannot be followed."""
+        api = self.analysis.catalogue.loop_api
+        tree = self.analysis.tree
+        up = tree.parents.get(target)
+        statement = tree.parents.get(up) if isinstance(up, cst.AssignTarget) else up
+        if isinstance(statement, cst.NameItem):
+            return  # `global loop` / `nonlocal loop`: retired with the declarations
         value = getattr(statement, "value", None)
-        single = not isinstance(statement, cst.Assign) or len(statement.targets) == 1
+        single = isinstance(statement, cst.AnnAssign) or (
+            isinstance(statement, cst.Assign) and len(statement.targets) == 1
+        )
         if single and (
             value is None
             or m.matches(value, NONE)
-            or calls_one_of(self, value, api.new_loop | api.current_loop)
+            or self.analysis.names.calls(value, api.loop_factories)
+            or self.is_local_copy_of_new_loop(value)
         ):
-            found.retired.append(statement)
+            found.retired.append(statement)  # type: ignore[arg-type]
         else:
             found.followable = False
 
-    def global_declarations(self, name: str) -> list[cst.Global]:
-        return [
-            statement
-            for statement in m.findall(self.context.module, m.Global())
-            if isinstance(statement, cst.Global)
-            and [item.name.value for item in statement.names] == [name]
-        ]
+    def is_local_copy_of_new_loop(self, value: cst.CSTNode) -> bool:
+        """``_loop = loop`` where ``loop`` was just bound to a new loop."""
+        if not isinstance(value, cst.Name):
+            return False
+        api = self.analysis.catalogue.loop_api
+        values = self.analysis.holders.assigned_values(value)
+        return bool(values) and all(v is not None and self.analysis.names.calls(v, api.loop_factories) for v in values)
+
+    def scope_declarations(self, holder: Holder, getters: list[cst.FunctionDef]) -> list[cst.CSTNode]:
+        """``global name`` / ``nonlocal name`` statements (naming only the holder), outside the
+        getters that go anyway."""
+        if holder.kind not in (Held.MODULE_GLOBAL, Held.CLOSURE) or holder.name is None:
+            return []
+        kind = cst.Global if holder.kind is Held.MODULE_GLOBAL else cst.Nonlocal
+        tree = self.analysis.tree
+        found: list[cst.CSTNode] = []
+        for statement in self.analysis.index.scope_declarations:
+            if (
+                isinstance(statement, kind)
+                and [item.name.value for item in statement.names] == [holder.name]
+                and not tree.within(statement, *getters)
+                and (holder.kind is Held.MODULE_GLOBAL or tree.within(statement, holder.owner))  # type: ignore[arg-type]
+            ):
+                found.append(statement)
+        return found
 
     # -- uses and the fix ------------------------------------------------------------------
 
     def expand(self, found: KeptLoop) -> list[LoopUse]:
-        """The uses of the loop; a local that only copies the holder (`loop = get_loop()`) is
-        followed, and its assignment retired."""
+        """The uses of the loop; an `if` that only tests it is a guard, and a local that only
+        copies it (`loop = get_loop()`, `loop = _loop or asyncio.get_event_loop()`) is
+        followed, its assignment retired."""
+        holders = self.analysis.holders
         refs: list[cst.CSTNode] = []
         for ref in found.refs:
             guard = self.guard_of(ref)
             if guard is not None:
-                found.guards.append(guard)
+                if not any(g is guard for g in found.guards):
+                    found.guards.append(guard)
                 continue
-            local = local_binding(self, ref)
-            if local is not None and not isinstance(local.scope, GlobalScope) and local.bindings == 1:
-                refs.extend(local.refs)
-                found.retired.append(local.binding)
+            value = holders.outer_value(ref)  # type: ignore[arg-type]
+            copy = holders.of(value)
+            if (
+                copy.kind is Held.LOCAL
+                and isinstance(copy.target, cst.Name)
+                and self.analysis.tree.enclosing_function(value) is not None
+                and self.analysis.flow.sole_binding_of(copy.reads, copy.target)
+            ):
+                refs.extend(copy.reads)
+                found.retired.append(copy.store)  # type: ignore[arg-type]
             else:
-                refs.append(ref)
-        return uses_of(self, refs)
+                refs.append(value)
+        return self.analysis.loop_uses.uses_of(refs)
 
     def guard_of(self, ref: cst.CSTNode) -> cst.If | None:
-        """The ``if`` that ``ref`` is the whole test of (``if loop:``, ``if loop is not None:``)."""
-        test = parent(self, ref)
-        if not m.matches(test, m.Comparison(comparisons=[m.ComparisonTarget(m.IsNot(), NONE)])):
-            test = ref
-        statement = parent(self, test)
+        """The ``if`` whose test only inspects the loop: ``if loop:``, ``if loop is None:``,
+        ``if loop is not None:``, ``if not loop or loop.is_closed():`` and the like."""
+        tree = self.analysis.tree
+        test: cst.CSTNode = ref
+        while True:
+            up = tree.parents.get(test)
+            if isinstance(up, cst.Comparison) and m.matches(
+                up, m.Comparison(comparisons=[m.ComparisonTarget(m.Is() | m.IsNot(), NONE)])
+            ):
+                test = up
+            elif isinstance(up, cst.UnaryOperation) and isinstance(up.operator, cst.Not):
+                test = up
+            elif isinstance(up, cst.Attribute) and up.attr.value == "is_closed":
+                call = tree.parents.get(up)
+                if not isinstance(call, cst.Call):
+                    return None
+                test = call
+            elif isinstance(up, cst.BooleanOperation):
+                test = up
+            else:
+                break
+        statement = tree.parents.get(test)
         if isinstance(statement, cst.If) and statement.test is test and statement.orelse is None:
             return statement
         return None
 
-    def only_teardown(self, guard: cst.If, gone: list[cst.CSTNode]) -> bool:
+    def only_deleted(self, guard: cst.If, gone: list[cst.CSTNode]) -> bool:
         """Whether everything ``guard`` does is deleted by the fix anyway."""
+        deleted = {id(node) for node in gone}
         return all(
             isinstance(line, cst.SimpleStatementLine)
-            and all(any(small is node for node in gone) for small in line.body)
+            and all(id(small) in deleted for small in line.body)
             for line in guard.body.body
         )
 
-    def fix(self, found: KeptLoop, uses: list[LoopUse]) -> Fix | None:
+    def fix(self, found: KeptLoop, uses: list[LoopUse]) -> FixProposal | None:
         if not found.followable or of_kind(uses, Use.OTHER, Use.ESCAPE):
             return None
         gone = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)] + found.retired
-        if not all(self.only_teardown(guard, gone) for guard in found.guards):
+        if not all(self.only_deleted(guard, gone) for guard in found.guards):
             return None
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
-        if not all(asyncio_run_accepts(self, run) for run in runs):
+        if not all(self.analysis.loop_uses.asyncio_run_accepts(run) for run in runs):
             return None
-        rewrite = LifecycleRewrite(self)
-        for run in runs:
-            rewrite.run_with_asyncio_run(run)
-        for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT):
-            rewrite.delete(use.node)  # type: ignore[arg-type]
-        for statement in [*found.retired, *found.guards]:
-            rewrite.discard(statement)
-        return rewrite.build(
-            Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {found.label}"
+        tree = self.analysis.tree
+        retired = [
+            node for node in [*found.retired, *found.guards]
+            if not any(other is not node and tree.within(node, other) for other in [*found.retired, *found.guards])
+        ]
+
+        def build() -> tuple:
+            rewrite = LifecycleRewrite(self.context)
+            for run in runs:
+                rewrite.run_with_asyncio_run(run)
+            for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT):
+                rewrite.statements.discard(use.node)
+            for node in retired:
+                rewrite.statements.discard(node)
+            return rewrite.build()
+
+        return self.propose(
+            Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}", build
         )

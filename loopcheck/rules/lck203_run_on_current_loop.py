@@ -2,24 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope
 
-from loopcheck.analysis import enclosing_function, in_coroutine
-from loopcheck.catalogue import loop_api
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.loops import (
-    LifecycleRewrite,
-    LocalLoop,
-    Use,
-    calls_one_of,
-    classify_use,
-    asyncio_run_accepts,
-    get_or_create,
-    local_binding,
-    of_kind,
-    uses_of,
-    within,
-)
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixProposal
+from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -32,7 +20,9 @@ class RunOnCurrentLoop(Rule):
     docs = RuleDocs(
         what_it_does="""\
 Finds synchronous code that runs a coroutine with
-`asyncio.get_event_loop().run_until_complete(...)`, directly or through a local variable.""",
+`asyncio.get_event_loop().run_until_complete(...)`, directly or through a local variable,
+including the "current loop, or a new one" helpers (`try: get_event_loop() except RuntimeError:
+new_event_loop()` and `if loop.is_closed(): new_event_loop()`).""",
         why_is_this_bad="""\
 `get_event_loop()` does not make a loop for you anywhere but the main thread, and even there only
 until a loop has been set or unset once. In a worker thread (a thread pool, a scheduler job, a
@@ -40,8 +30,13 @@ threaded Celery pool) it raises `RuntimeError: There is no current event loop in
 after an `asyncio.run()` anywhere in the same thread it raises the same error in the main thread;
 after another helper closed the loop it returns that closed loop (`Event loop is closed`). Where it
 does work, every call shares one loop that is never closed, so loop-bound objects from one call
-leak into the next. Python 3.12 and later warn (`DeprecationWarning: There is no current event
-loop`) when the call has to create the loop.""",
+leak into the next. Python 3.12 and 3.13 warn (`DeprecationWarning: There is no current event
+loop`) when the call has to create the loop, and from 3.14 it raises `RuntimeError` whenever no
+loop is current, in the main thread too.
+
+The "current loop, or a new one" helper (`try: loop = get_event_loop() except RuntimeError: loop =
+new_event_loop(); set_event_loop(loop)`) survives the missing loop, but each thread that runs it
+keeps a loop of its own that is never closed, and every object bound to that loop outlives it.""",
         example="""\
 import asyncio
 
@@ -66,7 +61,8 @@ only use. No fix when the argument is a Future (`asyncio.gather(...)`), which `a
 refuses, or when the local is used for anything else.""",
         affected_versions="""\
 All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alike; 3.12 and
-3.13 also warn in the main thread when no loop is set.""",
+3.13 also warn in the main thread when no loop is set; from 3.14 (documented in its changelog, not
+measured here) the call raises in the main thread as well.""",
         references=(
             "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_event_loop",
             "https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",
@@ -88,59 +84,147 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
         "    asyncio.get_event_loop().call_soon(callback)\n",
     )
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if not calls_one_of(self, node, loop_api().current_loop) or in_coroutine(self, node):
-            return
-        direct = classify_use(self, node)
-        if direct.kind is Use.RUN:
-            run_call = direct.node
-            assert isinstance(run_call, cst.Call)
-            self.report(node, self.message(), self.fix([run_call], self.loop_set_up(node)))
-            return
-        local = local_binding(self, node)
-        if local is None or self.outlives_module_code(local):
-            return
-        # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
-        fallback = get_or_create(self, local)
-        refs = [ref for ref in local.refs if fallback is None or not within(self, ref, fallback)]
-        uses = uses_of(self, refs)
-        runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
-        if not runs or of_kind(uses, Use.SERVE, Use.ESCAPE):
-            return
-        fixable = not of_kind(uses, Use.OTHER) and (local.bindings == 1 or fallback is not None)
-        retired = [local.binding, *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT))]
-        if fallback is not None:
-            retired.append(fallback)
-        retired.extend(self.loop_set_up(node))
-        fix = self.fix(runs, retired) if fixable else None
-        self.report(node, self.message(local.name), fix)
+    def check(self) -> None:
+        analysis = self.analysis
+        uses_of = analysis.loop_uses
+        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+            if analysis.tree.in_coroutine(call):
+                continue
+            direct = uses_of.classify(call)
+            if direct.kind is Use.RUN:
+                run_call = direct.node
+                assert isinstance(run_call, cst.Call)
+                self.report(call, self.message(), self.fix([run_call], self.loop_set_up(call)))
+                continue
+            holder = analysis.holders.of(call)
+            if not self.is_local(holder) or holder.value is not call:
+                continue
+            # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
+            fallback = self.get_or_create(holder)
+            if fallback is not None:
+                refs = [r for r in self.name_reads(holder) if not analysis.tree.within(r, fallback)]
+            else:
+                refs = holder.reads
+            uses = uses_of.uses_of(refs)
+            runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
+            if not runs or of_kind(uses, Use.SERVE, Use.ESCAPE):
+                continue
+            exclusive = analysis.flow.sole_binding_of(holder.reads, holder.target)  # type: ignore[arg-type]
+            fixable = not of_kind(uses, Use.OTHER) and (exclusive or fallback is not None)
+            retired: list[cst.CSTNode] = [
+                holder.store,  # type: ignore[list-item]
+                *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)),
+            ]
+            if fallback is not None:
+                retired.append(fallback)
+            retired.extend(self.loop_set_up(call))
+            fix = self.fix(runs, retired) if fixable else None
+            message = self.fallback_message(holder.name) if fallback is not None else self.message(holder.name)
+            self.report(call, message, fix)
+
+    def is_local(self, holder: Holder) -> bool:
+        """A variable of a function, or a module-level one that only module code reads (a
+        module-level loop read from functions is a persistent loop: LCK202's business)."""
+        if not isinstance(holder.target, cst.Name):
+            return False
+        if holder.kind is Held.LOCAL:
+            return True
+        tree = self.analysis.tree
+        return (
+            holder.kind is Held.MODULE_GLOBAL
+            and holder.followable
+            and tree.enclosing_function(holder.value) is None
+            and not any(tree.enclosing_function(ref) is not None for ref in holder.reads)
+        )
+
+    def name_reads(self, holder: Holder) -> list[cst.CSTNode]:
+        """Every read of the variable, whichever binding it sees."""
+        return [
+            access
+            for access in self.analysis.holders._name_accesses(holder.target)  # type: ignore[arg-type]
+            if access not in self.analysis.flow.bindings_of(holder.target)  # type: ignore[arg-type]
+        ]
+
+    def get_or_create(self, holder: Holder) -> cst.CSTNode | None:
+        """The statement that gives a local "the current loop, or a new one": either
+
+            try:                                     loop = asyncio.get_event_loop()
+                loop = asyncio.get_event_loop()      if loop.is_closed():
+            except RuntimeError:                         loop = asyncio.new_event_loop()
+                loop = asyncio.new_event_loop()          asyncio.set_event_loop(loop)
+                asyncio.set_event_loop(loop)
+
+        Returns the ``try`` or the ``if`` (the ``if`` form also needs its first assignment
+        deleted); None when the variable is bound any other way."""
+        analysis = self.analysis
+        tree = analysis.tree
+        target = holder.target
+        assert isinstance(target, cst.Name)
+        if len(analysis.flow.bindings_of(target)) != 2:
+            return None
+        api = analysis.catalogue.loop_api
+        name = target.value
+        line = tree.parents.get(holder.store)  # type: ignore[arg-type]
+        block = tree.parents.get(line) if line is not None else None
+        owner = tree.parents.get(block) if block is not None else None
+        new_loop = m.SimpleStatementLine(
+            [m.Assign([m.AssignTarget(m.Name(name))], m.MatchIfTrue(lambda v: analysis.names.calls(v, api.new_loop)))]
+        )
+        set_loop = m.SimpleStatementLine([m.Expr(m.Call(args=[m.Arg(m.Name(name))]))])
+
+        def creates(body: cst.BaseSuite) -> bool:
+            statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+            return bool(statements) and m.matches(statements[0], new_loop) and all(
+                m.matches(s, set_loop) and analysis.names.calls(s.body[0].value, api.set_loop)  # type: ignore[attr-defined]
+                for s in statements[1:]
+            )
+
+        if (
+            isinstance(owner, cst.Try)
+            and block is owner.body
+            and len(block.body) == 1  # type: ignore[union-attr]
+            and len(owner.handlers) == 1
+            and owner.orelse is None
+            and owner.finalbody is None
+            and creates(owner.handlers[0].body)
+        ):
+            return owner
+        siblings, index = tree.position_in_block(line)  # type: ignore[arg-type]
+        following = siblings[index + 1] if index is not None and index + 1 < len(siblings) else None
+        closed_check = m.Call(m.Attribute(m.Name(name), m.Name("is_closed")))
+        if (
+            isinstance(following, cst.If)
+            and following.orelse is None
+            and m.matches(following.test, closed_check)
+            and creates(following.body)
+        ):
+            return following
+        return None
 
     def loop_set_up(self, current: cst.Call) -> list[cst.CSTNode]:
         """``asyncio.set_event_loop(asyncio.new_event_loop())`` statements that only prepared the
         loop ``current`` fetches: dead once asyncio.run() makes its own loop (kept when the
         function asks for the current loop anywhere else)."""
-        function = enclosing_function(self, current)
+        analysis = self.analysis
+        tree = analysis.tree
+        function = tree.enclosing_function(current)
         if not isinstance(function, cst.FunctionDef):
             return []
-        api = loop_api()
-        asks = [c for c in m.findall(function.body, m.Call()) if calls_one_of(self, c, api.current_loop)]
+        api = analysis.catalogue.loop_api
+        asks = [c for c in analysis.names.calls_to(api.current_loop) if tree.enclosing_function(c) is function]
         if len(asks) != 1:
             return []
-        return [
-            statement
-            for statement in m.findall(function.body, m.Expr(value=m.Call()))
-            if isinstance(statement, cst.Expr)
-            and calls_one_of(self, statement.value, api.set_loop)
-            and isinstance(statement.value, cst.Call)
-            and len(statement.value.args) == 1
-            and calls_one_of(self, statement.value.args[0].value, api.new_loop)
-        ]
-
-    def outlives_module_code(self, local: LocalLoop) -> bool:
-        """A module-level loop read from functions is a persistent loop: LCK202's business."""
-        return isinstance(local.scope, GlobalScope) and any(
-            enclosing_function(self, ref) is not None for ref in local.refs
-        )
+        found: list[cst.CSTNode] = []
+        for call in analysis.names.calls_to(api.set_loop):
+            statement = tree.expression_statement(call)
+            if (
+                statement is not None
+                and tree.enclosing_function(call) is function
+                and len(call.args) == 1
+                and analysis.names.calls(call.args[0].value, api.new_loop)
+            ):
+                found.append(statement)
+        return found
 
     def message(self, name: str | None = None) -> str:
         through = f" (through `{name}`)" if name else ""
@@ -150,20 +234,31 @@ All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alik
             "use asyncio.run()"
         )
 
-    def fix(
-        self,
-        runs: list[cst.Call],
-        retired: list[cst.CSTNode],
-    ) -> Fix | None:
+    def fallback_message(self, name: str | None) -> str:
+        return (
+            f"run_until_complete() on the current loop or a new one (through `{name}`): each "
+            "thread that runs this keeps a loop that is never closed, and the objects bound to "
+            "it outlive it; use asyncio.run()"
+        )
+
+    def fix(self, runs: list[cst.Call], retired: list[cst.CSTNode]) -> FixProposal | None:
         """Every run becomes asyncio.run(); what only held, set up or tore down the loop
         (``retired``) goes."""
-        if not all(asyncio_run_accepts(self, run_call) for run_call in runs):
+        analysis = self.analysis
+        if not all(analysis.loop_uses.asyncio_run_accepts(run_call) for run_call in runs):
             return None
-        rewrite = LifecycleRewrite(self)
-        for run_call in runs:
-            rewrite.run_with_asyncio_run(run_call)
-            rewrite.builder.drop_imports_used_by(run_call.func)
-        for node in retired:
-            if not any(within(self, node, other) for other in retired if other is not node):
-                rewrite.discard(node)
-        return rewrite.build(Safety.UNSAFE, "Run the coroutine with asyncio.run()")
+        tree = analysis.tree
+        outermost = [
+            node for node in retired
+            if not any(other is not node and tree.within(node, other) for other in retired)
+        ]
+
+        def build() -> tuple:
+            rewrite = LifecycleRewrite(self.context)
+            for run_call in runs:
+                rewrite.run_with_asyncio_run(run_call)
+            for node in outermost:
+                rewrite.statements.discard(node)
+            return rewrite.build()
+
+        return self.propose(Safety.UNSAFE, "Run the coroutine with asyncio.run()", build)

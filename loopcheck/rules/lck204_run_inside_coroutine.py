@@ -2,23 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import ancestors, in_coroutine
-from loopcheck.catalogue import loop_api
-from loopcheck.diagnostics import Fix, Safety
-from loopcheck.loops import (
-    LifecycleRewrite,
-    LocalLoop,
-    Use,
-    assigned_values,
-    calls_one_of,
-    in_try_body,
-    local_binding,
-    method_call,
-    of_kind,
-    plain_operand,
-    sole_argument,
-    uses_of,
-)
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.loop_uses import Use, method_call, of_kind, plain_operand, sole_argument
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixProposal
+from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -81,58 +69,69 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         "import asyncio\nif __name__ == '__main__':\n    asyncio.run(main())\n",
     )
 
-    def visit_Call(self, node: cst.Call) -> None:
-        api = loop_api()
-        is_run = calls_one_of(self, node, api.run)
-        if not (is_run or method_call(node, (api.run_method,))) or not in_coroutine(self, node):
-            return
-        what = "asyncio.run()" if is_run else "run_until_complete()"
-        message = (
-            f"{what} inside a coroutine always fails: the thread's loop is already running; "
-            "await the coroutine instead"
-        )
-        self.report(node, message, self.fix(node))
+    def check(self) -> None:
+        analysis = self.analysis
+        api = analysis.catalogue.loop_api
+        runs = analysis.names.calls_to(api.run)
+        methods = [
+            call for call in analysis.index.calls_by_leaf.get(api.run_method, ()) if method_call(call, (api.run_method,))
+        ]
+        for call in sorted({*runs, *methods}, key=analysis.names.index_order):
+            if not analysis.tree.in_coroutine(call):
+                continue
+            what = "asyncio.run()" if call in runs else "run_until_complete()"
+            message = (
+                f"{what} inside a coroutine always fails: the thread's loop is already running; "
+                "await the coroutine instead"
+            )
+            self.report(call, message, self.fix(call))
 
-    def fix(self, call: cst.Call) -> Fix | None:
-        local = self.receiver_local(call)
+    def fix(self, call: cst.Call) -> FixProposal | None:
+        holder = self.receiver_loop(call)
         runs = [call]
         teardown: list[cst.CSTNode] = []
-        if local is not None:
-            uses = uses_of(self, local.refs)
-            if local.bindings == 1 and not of_kind(uses, Use.OTHER, Use.SERVE, Use.ESCAPE):
+        analysis = self.analysis
+        if holder is not None:
+            uses = analysis.loop_uses.uses_of(holder.reads)
+            exclusive = analysis.flow.sole_binding_of(holder.reads, holder.target)  # type: ignore[arg-type]
+            if exclusive and not of_kind(uses, Use.OTHER, Use.SERVE, Use.ESCAPE):
                 # The loop exists only for these calls: all of them become awaits, and it goes.
                 runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
                 teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
             else:
-                local = None
+                holder = None
         if not all(self.awaitable(run) for run in runs):
             return None
-        rewrite = LifecycleRewrite(self)
-        for run in runs:
-            rewrite.await_instead(run)
-            rewrite.builder.drop_imports_used_by(run.func)
-        if local is not None:
-            rewrite.retire_binding(local)
-            rewrite.delete_all(teardown)
-        risky = any(in_try_body(self, run) for run in runs) or "nest_asyncio" in self.context.source
-        return rewrite.build(
-            Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead"
-        )
+        risky = any(analysis.tree.in_try_body(run) for run in runs) or "nest_asyncio" in self.context.source
 
-    def receiver_local(self, call: cst.Call) -> LocalLoop | None:
+        def build() -> tuple:
+            rewrite = LifecycleRewrite(self.context)
+            for run in runs:
+                rewrite.await_instead(run)
+            if holder is not None:
+                rewrite.retire_binding(holder)
+                rewrite.statements.delete_all(teardown)
+            return rewrite.build()
+
+        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead", build)
+
+    def receiver_loop(self, call: cst.Call) -> Holder | None:
         """The local loop a ``loop.run_until_complete()`` runs on, when a loop call made it."""
         receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
         if not isinstance(receiver, cst.Name):
             return None
-        api = loop_api()
-        loop_calls = api.new_loop | api.current_loop | api.running_loop
-        for value in assigned_values(self, receiver):
-            if value is not None and calls_one_of(self, value, loop_calls):
-                return local_binding(self, value)
+        analysis = self.analysis
+        api = analysis.catalogue.loop_api
+        loop_calls = api.loop_factories | api.running_loop
+        for value in analysis.holders.assigned_values(receiver):
+            if value is not None and analysis.names.calls(value, loop_calls):
+                holder = analysis.holders.of(value)
+                if holder.kind is Held.LOCAL and holder.value is value:
+                    return holder
         return None
 
     def awaitable(self, call: cst.Call) -> bool:
         argument = sole_argument(call)
         if argument is None or not plain_operand(argument):
             return False
-        return not any(isinstance(up, cst.GeneratorExp) for _, up in ancestors(self, call))
+        return not self.analysis.tree.in_generator_expression(call)

@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import libcst as cst
-
-from loopcheck.catalogue import loop_api
-from loopcheck.loops import calls_one_of
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -74,8 +70,8 @@ to 3.13).""",
     )
     valid = ("def apply():\n    pass\napply()\n  # nest_asyncio\n",)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if calls_one_of(self, node, loop_api().nest):
+    def check(self) -> None:
+        for node in self.analysis.names.calls_to(self.analysis.catalogue.loop_api.nest):
             self.report(
                 node,
                 "nest_asyncio.apply() patches asyncio so loops can be re-entered: nested runs can "

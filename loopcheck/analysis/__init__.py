@@ -1,0 +1,86 @@
+"""Facts about one file, computed once and shared by every rule: where nodes sit (tree), what names
+refer to (names, definitions), which binding each read sees (flow), where each function runs
+(contexts), and where loop-bound objects are held (holders). Each is computed the first time a
+rule asks, so a file pays only for the facts its candidates need."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata.scope_provider import Scope
+
+from loopcheck.analysis.contexts import ExecutionContexts, Runs
+from loopcheck.analysis.definitions import Definitions
+from loopcheck.analysis.flow import ReachingBindings
+from loopcheck.analysis.holders import Held, Holder, Holders
+from loopcheck.analysis.index import FileIndex
+from loopcheck.analysis.loop_uses import LoopUses
+from loopcheck.analysis.names import ImportTable, Names
+from loopcheck.analysis.tree import Tree
+from loopcheck.catalogue import Catalogue, Primitive
+
+__all__ = ["FileAnalysis", "Held", "Holder", "Runs"]
+
+
+class FileAnalysis:
+    def __init__(self, wrapper: MetadataWrapper, catalogue: Catalogue) -> None:
+        self.wrapper = wrapper
+        self.module = wrapper.module
+        self.catalogue = catalogue
+        self.index = FileIndex()
+        self.module.visit(self.index)
+        self.tree = Tree(self.module, self.index.parents)
+
+    @cached_property
+    def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
+        return self.wrapper.resolve(ScopeProvider)
+
+    @cached_property
+    def positions(self) -> Mapping[cst.CSTNode, cst.metadata.CodeRange]:
+        return self.wrapper.resolve(PositionProvider)
+
+    @cached_property
+    def names(self) -> Names:
+        return Names(self.scopes, self.index)
+
+    @cached_property
+    def imports(self) -> ImportTable:
+        return self.names.module_imports()
+
+    @cached_property
+    def definitions(self) -> Definitions:
+        return Definitions(self.tree, self.names, self.scopes, self.index.classes)
+
+    @cached_property
+    def flow(self) -> ReachingBindings:
+        return ReachingBindings(self.tree, self.scopes)
+
+    @cached_property
+    def contexts(self) -> ExecutionContexts:
+        return ExecutionContexts(
+            self.tree, self.index, self.names, self.definitions, self.catalogue.context_seeds
+        )
+
+    @cached_property
+    def holders(self) -> Holders:
+        return Holders(self)
+
+    @cached_property
+    def primitive_creations(self) -> list[tuple[cst.Call, Primitive]]:
+        """Every construction of a catalogued asyncio primitive, in source order."""
+        found = []
+        for call in self.names.calls_to(self.catalogue.primitives):
+            primitive = self.catalogue.primitive_of(self.names.qualified(call.func))
+            if primitive is not None:
+                found.append((call, primitive))
+        return found
+
+    @cached_property
+    def loop_uses(self) -> LoopUses:
+        return LoopUses(self)
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.line

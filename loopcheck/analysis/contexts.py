@@ -1,0 +1,339 @@
+"""Where each function runs: at import, under ``__main__``, in a coroutine, called from one, in a
+thread, as an executor job, a Celery task, a worker start-up hook, a scheduler job, an ASGI
+lifespan handler, or somewhere unknown.
+
+The seeds are data (``data/contexts.toml``): the calls and decorators that hand a callable to
+something that runs it. Contexts then flow along the calls inside the module to a fixpoint: what a
+thread target calls runs in the thread, a plain function called from a coroutine runs under the
+coroutine's loop. Each context keeps the reason it was reached, for messages.
+
+The analysis is per module. :meth:`ExecutionContexts.summary` gives what another module needs to
+carry it further (the contexts of this module's functions, and the contexts under which this
+module calls imported functions); ``incoming`` seeds a module with what others know about it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from loopcheck.analysis.definitions import Definitions, Function
+from loopcheck.analysis.index import FileIndex, leaf_name
+from loopcheck.analysis.names import Names
+from loopcheck.analysis.tree import Tree
+from loopcheck.catalogue import ContextSeed
+
+
+class Runs(str, enum.Enum):
+    IMPORT = "import"
+    MAIN = "main"
+    COROUTINE = "coroutine"
+    CALLED_FROM_COROUTINE = "called-from-coroutine"
+    THREAD = "thread"
+    EXECUTOR = "executor"
+    CELERY_TASK = "celery-task"
+    WORKER_HOOK = "worker-hook"
+    SCHEDULER_JOB = "scheduler-job"
+    LIFESPAN = "lifespan"
+    UNKNOWN = "unknown"
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    Runs.IMPORT: "at import time",
+    Runs.MAIN: "under `if __name__ == '__main__'`",
+    Runs.COROUTINE: "in a coroutine",
+    Runs.CALLED_FROM_COROUTINE: "called from a coroutine",
+    Runs.THREAD: "in a thread",
+    Runs.EXECUTOR: "as an executor job (in a worker thread)",
+    Runs.CELERY_TASK: "as a Celery task",
+    Runs.WORKER_HOOK: "in a worker start-up hook",
+    Runs.SCHEDULER_JOB: "as a scheduler job",
+    Runs.LIFESPAN: "in an ASGI lifespan or startup handler",
+    Runs.UNKNOWN: "where no caller in this module says",
+}
+
+# Contexts a callee inherits from its caller as they are (a coroutine's callee is told apart below).
+_INHERITED = frozenset(Runs) - {Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE, Runs.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a function runs in a context: a seed (the call or decorator that hands it over) or a
+    caller that runs there."""
+
+    node: cst.CSTNode  # the seed's call or decorator, or the call from the caller
+    caller: Function | None = None
+
+
+class Unit:
+    """Module-level code and code under ``__main__`` are units of their own, like functions."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+MODULE_CODE = Unit("module")
+MAIN_CODE = Unit("main")
+Code = Function | Unit
+
+
+@dataclass
+class ContextSummary:
+    """What other modules need to carry the analysis across imports."""
+
+    # Dotted names of this module's functions and methods ("fetch", "Client.get") → contexts.
+    functions: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Qualified names of imported functions this module calls → the contexts it calls them in.
+    outgoing: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class ExecutionContexts:
+    def __init__(
+        self,
+        tree: Tree,
+        index: FileIndex,
+        names: Names,
+        definitions: Definitions,
+        seeds: Iterable[ContextSeed],
+        incoming: Mapping[str, Collection[str]] | None = None,
+    ) -> None:
+        self.tree = tree
+        self.index = index
+        self.names = names
+        self.definitions = definitions
+        self.contexts: dict[Code, dict[Runs, Reason | None]] = {}
+        self._calls_by_unit: dict[Code, list[tuple[cst.Call, list[Function]]]] = {}
+        self._unresolved: list[tuple[Code, cst.Call]] = []  # calls of things defined elsewhere
+        self._seed(list(seeds))
+        for name, contexts in (incoming or {}).items():
+            for function in self._functions_named(name):
+                for context in contexts:
+                    self._add(function, Runs(context), None)
+        self._propagate()
+
+    # -- queries -------------------------------------------------------------------------
+
+    def of(self, code: Code) -> frozenset[Runs]:
+        """The contexts ``code`` (a function, MODULE_CODE or MAIN_CODE) runs in."""
+        found = frozenset(self.contexts.get(code, ()))
+        if isinstance(code, Unit):
+            return found
+        if not found - {Runs.COROUTINE}:
+            found |= {Runs.UNKNOWN}
+        return found
+
+    def at(self, node: cst.CSTNode) -> frozenset[Runs]:
+        """The contexts of the code that evaluates ``node``."""
+        return self.of(self.unit_of(node))
+
+    def reason(self, code: Code, context: Runs) -> Reason | None:
+        return self.contexts.get(code, {}).get(context)
+
+    def unit_of(self, node: cst.CSTNode) -> Code:
+        function = self.tree.enclosing_function(node)
+        if function is not None:
+            return function
+        return MAIN_CODE if self.tree.guard_of(node) == "main" else MODULE_CODE
+
+    def origin(self, code: Code, context: Runs) -> cst.CSTNode | None:
+        """The seed that put ``code`` (or the caller it inherits from) in ``context``."""
+        seen: set[int] = set()
+        while not isinstance(code, Unit) and id(code) not in seen:
+            seen.add(id(code))
+            reason = self.reason(code, context)
+            if reason is None:
+                return None
+            if reason.caller is None:
+                return reason.node
+            code = reason.caller
+        return None
+
+    def summary(self) -> ContextSummary:
+        summary = ContextSummary()
+        for code in self.contexts:
+            if isinstance(code, cst.FunctionDef):
+                name = self._dotted_name(code)
+                if name is not None:
+                    summary.functions[name] = frozenset(c.value for c in self.of(code))
+        outgoing: dict[str, set[str]] = {}
+        for unit, call in self._unresolved:
+            for name in self.names.qualified(call.func):
+                if "." in name and not name.startswith(("builtins.", "<")):
+                    outgoing.setdefault(name, set()).update(c.value for c in self.of(unit))
+        summary.outgoing = {name: frozenset(contexts) for name, contexts in outgoing.items()}
+        return summary
+
+    # -- seeds ---------------------------------------------------------------------------
+
+    def _add(self, code: Code, context: Runs, reason: Reason | None) -> bool:
+        known = self.contexts.setdefault(code, {})
+        if context in known:
+            return False
+        known[context] = reason
+        return True
+
+    def _seed(self, seeds: list[ContextSeed]) -> None:
+        self.contexts[MODULE_CODE] = {Runs.IMPORT: None}
+        self.contexts[MAIN_CODE] = {Runs.MAIN: None}
+        for function in self.index.functions:
+            if function.asynchronous is not None:
+                self._add(function, Runs.COROUTINE, None)
+        for seed in seeds:
+            context = Runs(seed.context)
+            for node, function in self._seeded(seed):
+                if seed.sync_only and self.tree.is_coroutine_function(function):
+                    continue
+                self._add(function, context, Reason(node))
+
+    def _seeded(self, seed: ContextSeed) -> Iterable[tuple[cst.CSTNode, Function]]:
+        """(the seed's call or decorator, a function it hands over)."""
+        if seed.calls:
+            for call in self.names.calls_to(seed.calls):
+                yield from self._handed_over(seed, call)
+        for method in seed.methods:
+            for call in self.index.calls_by_leaf.get(method, ()):
+                if isinstance(call.func, cst.Attribute) and self._receiver_matches(seed, call.func.value):
+                    yield from self._handed_over(seed, call)
+        if seed.decorators or seed.decorator_methods:
+            for function in self.index.functions:
+                for decorator in function.decorators:
+                    if self._decorator_matches(seed, decorator.decorator):
+                        yield decorator, function
+        if seed.subclass_of:
+            for class_def in self.index.classes:
+                if self.definitions.base_names(class_def) & seed.subclass_of:
+                    for name in seed.subclass_methods:
+                        method = self.definitions.methods(class_def).get(name)
+                        if method is not None:
+                            yield class_def, method
+
+    def _handed_over(self, seed: ContextSeed, call: cst.Call) -> Iterable[tuple[cst.CSTNode, Function]]:
+        if not self._first_argument_matches(seed, call):
+            return
+        positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+        candidates = []
+        if seed.position is not None and seed.position < len(positional):
+            candidates.append(positional[seed.position].value)
+        if seed.keyword is not None:
+            candidates.extend(
+                arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == seed.keyword
+            )
+        for candidate in candidates:
+            for function in self.definitions.functions(candidate):
+                yield call, function
+
+    def _first_argument_matches(self, seed: ContextSeed, call: cst.CSTNode) -> bool:
+        if seed.first_argument is None:
+            return True
+        if not isinstance(call, cst.Call) or not call.args:
+            return False
+        first = call.args[0].value
+        return isinstance(first, cst.SimpleString) and first.evaluated_value == seed.first_argument
+
+    def _decorator_matches(self, seed: ContextSeed, decorator: cst.BaseExpression) -> bool:
+        target = decorator.func if isinstance(decorator, cst.Call) else decorator
+        if seed.decorators and self.names.qualified(target) & seed.decorators:
+            return self._first_argument_matches(seed, decorator)
+        if (
+            isinstance(target, cst.Attribute)
+            and target.attr.value in seed.decorator_methods
+            and self._receiver_matches(seed, target.value)
+        ):
+            return self._first_argument_matches(seed, decorator)
+        return False
+
+    def _receiver_matches(self, seed: ContextSeed, receiver: cst.BaseExpression) -> bool:
+        if not seed.receivers and not seed.receiver_names:
+            return True
+        if seed.receiver_names and leaf_name(receiver) in seed.receiver_names:
+            return True
+        return any(self.names.qualified(part) & seed.receivers for part in self._receiver_parts(receiver))
+
+    def _receiver_parts(self, receiver: cst.BaseExpression) -> Iterable[cst.CSTNode]:
+        """The receiver, the callee of a chain it starts with (``schedule.every(1).do``), and the
+        call a name is bound to (``pool = ThreadPoolExecutor()``, ``with ... as pool``)."""
+        yield receiver
+        node: cst.CSTNode = receiver
+        while isinstance(node, (cst.Attribute, cst.Call)):
+            node = node.value if isinstance(node, cst.Attribute) else node.func
+            if isinstance(node, cst.Call):
+                yield node.func
+        if isinstance(receiver, cst.Name):
+            scope = self.definitions.scopes.get(receiver)
+            for assignment in scope[receiver.value] if scope is not None else ():
+                bound_to = self._bound_value(getattr(assignment, "node", None))
+                if isinstance(bound_to, cst.Call):
+                    yield bound_to.func
+
+    def _bound_value(self, bound: cst.CSTNode) -> cst.CSTNode | None:
+        up = self.tree.parents.get(bound)
+        if isinstance(up, cst.AssignTarget):
+            assign = self.tree.parents.get(up)
+            return assign.value if isinstance(assign, cst.Assign) else None
+        if isinstance(up, cst.AsName):
+            item = self.tree.parents.get(up)
+            return item.item if isinstance(item, cst.WithItem) else None
+        return None
+
+    # -- propagation ---------------------------------------------------------------------
+
+    def _calls_by_code(self) -> dict[Code, list[tuple[cst.Call, list[Function]]]]:
+        """Every call made by each unit of code to something this module defines."""
+        found: dict[Code, list[tuple[cst.Call, list[Function]]]] = {}
+        for calls in self.index.calls_by_leaf.values():
+            for call in calls:
+                callees = self.definitions.callees(call)
+                unit = self.unit_of(call)
+                if callees:
+                    found.setdefault(unit, []).append((call, callees))
+                else:
+                    self._unresolved.append((unit, call))
+        return found
+
+    def _propagate(self) -> None:
+        calls = self._calls_by_code()
+        pending = list(self.contexts)
+        while pending:
+            caller = pending.pop()
+            for call, callees in calls.get(caller, ()):
+                for callee in callees:
+                    if self._inherit(caller, callee, call):
+                        pending.append(callee)
+
+    def _inherit(self, caller: Code, callee: Function, call: cst.Call) -> bool:
+        changed = False
+        callee_is_coroutine = self.tree.is_coroutine_function(callee)
+        caller_function = None if isinstance(caller, Unit) else caller
+        for context in list(self.contexts.get(caller, ())):
+            if context in _INHERITED:
+                inherited = context
+            elif context in (Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE) and not callee_is_coroutine:
+                inherited = Runs.CALLED_FROM_COROUTINE
+            else:
+                continue
+            changed |= self._add(callee, inherited, Reason(call, caller_function))
+        return changed
+
+    # -- names ---------------------------------------------------------------------------
+
+    def _dotted_name(self, function: cst.FunctionDef) -> str | None:
+        parts = [function.name.value]
+        for _, up in self.tree.ancestors(function):
+            if isinstance(up, cst.ClassDef):
+                parts.append(up.name.value)
+            elif isinstance(up, (cst.FunctionDef, cst.Lambda)):
+                return None  # nested functions cannot be reached from other modules
+        return ".".join(reversed(parts))
+
+    def _functions_named(self, dotted: str) -> list[cst.FunctionDef]:
+        return [f for f in self.index.functions if self._dotted_name(f) == dotted]

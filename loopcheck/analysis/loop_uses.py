@@ -1,0 +1,212 @@
+"""What code does with an event loop: each expression that evaluates to a loop (a read of its
+holder, a getter call, a local copy) is classified by the code around it. The LCK2xx rules decide
+from the set of uses whether a loop is a per-call runner that ``asyncio.run()`` can replace."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import libcst as cst
+import libcst.matchers as m
+
+if TYPE_CHECKING:
+    from loopcheck.analysis import FileAnalysis
+
+
+class Use(enum.Enum):
+    RUN = "runs a coroutine on it"  # loop.run_until_complete(x)
+    TEARDOWN = "tears it down"  # loop.close(), loop.run_until_complete(loop.shutdown_asyncgens())
+    SET_CURRENT = "makes it current"  # asyncio.set_event_loop(loop)
+    SERVE = "serves forever on it"  # loop.run_forever(): a long-lived loop, not a runner
+    ESCAPE = "hands it on"  # returned, yielded or stored: its lifetime is managed elsewhere
+    OTHER = "uses it otherwise"
+
+
+@dataclass(frozen=True)
+class LoopUse:
+    kind: Use
+    # RUN: the run_until_complete() call; TEARDOWN and SET_CURRENT: the statement to delete;
+    # otherwise the reference itself.
+    node: cst.CSTNode
+
+
+def method_call(node: cst.CSTNode | None, methods: Iterable[str]) -> cst.Call | None:
+    """``node`` when it is a call ``<something>.<method>(...)`` of one of ``methods``."""
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in methods
+    ):
+        return node
+    return None
+
+
+def of_kind(uses: Iterable[LoopUse], *kinds: Use) -> list[LoopUse]:
+    return [use for use in uses if use.kind in kinds]
+
+
+def sole_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """The argument of a call that has exactly one, passed by position."""
+    if len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star:
+        return call.args[0].value
+    return None
+
+
+def plain_operand(node: cst.BaseExpression) -> bool:
+    """An operand that ``await`` can take without parentheses: a name, attribute, call, ..."""
+    return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar
+
+
+class LoopUses:
+    def __init__(self, analysis: FileAnalysis) -> None:
+        self.analysis = analysis
+        self.tree = analysis.tree
+        self.api = analysis.catalogue.loop_api
+
+    def calls(self, node: cst.CSTNode | None, names: frozenset[str]) -> bool:
+        return node is not None and self.analysis.names.calls(node, names)
+
+    def classify(self, ref: cst.CSTNode) -> LoopUse:
+        """What the code around ``ref`` (an expression evaluating to a loop) does with it."""
+        api, parents = self.api, self.tree.parents
+        up = parents.get(ref)
+        if isinstance(up, cst.Attribute) and up.value is ref:
+            method = up.attr.value
+            if method == api.serve_method:  # called here, or handed to a thread as its target
+                return LoopUse(Use.SERVE, ref)
+            call = parents.get(up)
+            if not (isinstance(call, cst.Call) and call.func is up):
+                return LoopUse(Use.OTHER, ref)
+            if method == api.run_method:
+                if len(call.args) == 1 and method_call(call.args[0].value, api.shutdown_methods):
+                    return self._teardown_statement(call, ref)
+                return LoopUse(Use.RUN, call)
+            if method in api.close_methods:
+                return self._teardown_statement(call, ref)
+            if method in api.shutdown_methods:
+                # The inner half of loop.run_until_complete(loop.shutdown_asyncgens()).
+                argument = parents.get(call)
+                outer = parents.get(argument) if isinstance(argument, cst.Arg) else None
+                if method_call(outer, (api.run_method,)) is not None:
+                    return self._teardown_statement(outer, ref)  # type: ignore[arg-type]
+            return LoopUse(Use.OTHER, ref)
+        if isinstance(up, cst.Arg) and up.value is ref:
+            call = parents.get(up)
+            if self.calls(call, api.set_loop):
+                statement = self.tree.expression_statement(call)  # type: ignore[arg-type]
+                if statement is not None:
+                    return LoopUse(Use.SET_CURRENT, statement)
+            return LoopUse(Use.OTHER, ref)
+        if isinstance(up, (cst.Return, cst.Yield)):
+            return LoopUse(Use.ESCAPE, ref)
+        if isinstance(up, cst.Assign) and up.value is ref:
+            stored = any(not isinstance(t.target, cst.Name) for t in up.targets)
+            return LoopUse(Use.ESCAPE if stored else Use.OTHER, ref)
+        return LoopUse(Use.OTHER, ref)
+
+    def _teardown_statement(self, call: cst.Call, ref: cst.CSTNode) -> LoopUse:
+        statement = self.tree.expression_statement(call)
+        return LoopUse(Use.TEARDOWN, statement) if statement else LoopUse(Use.OTHER, ref)
+
+    def uses_of(self, refs: Iterable[cst.CSTNode]) -> list[LoopUse]:
+        """The distinct uses of a loop (two references can share one teardown statement)."""
+        seen: dict[tuple[Use, int], LoopUse] = {}
+        for ref in refs:
+            use = self.classify(ref)
+            seen.setdefault((use.kind, id(use.node)), use)
+        return list(seen.values())
+
+    def is_set_current_none(self, statement: cst.CSTNode) -> bool:
+        """``asyncio.set_event_loop(None)``: lifecycle bookkeeping that asyncio.run() does."""
+        if not isinstance(statement, cst.Expr):
+            return False
+        call = statement.value
+        return (
+            self.calls(call, self.api.set_loop)
+            and isinstance(call, cst.Call)
+            and len(call.args) == 1
+            and m.matches(call.args[0].value, m.Name("None"))
+        )
+
+    def set_current_none_statements(self, function: cst.CSTNode) -> list[cst.Expr]:
+        """``asyncio.set_event_loop(None)`` statements of ``function`` (not nested functions)."""
+        return [
+            statement
+            for call in self.analysis.names.calls_to(self.api.set_loop)
+            if self.tree.enclosing_function(call) is function
+            and (statement := self.tree.expression_statement(call)) is not None
+            and self.is_set_current_none(statement)
+        ]
+
+    def coroutine_argument(self, node: cst.BaseExpression) -> bool | None:
+        """Whether ``node`` is a coroutine, as asyncio.run() requires: True for a call of anything
+        but a known Future factory, False for those, None (unknown) for any other expression. A
+        variable bound once is followed to its value."""
+        if isinstance(node, cst.Name):
+            values = self.analysis.holders.assigned_values(node)
+            if len(values) != 1 or values[0] is None:
+                return None
+            return self.coroutine_argument(values[0])
+        if not isinstance(node, cst.Call):
+            return None
+        return not self.calls(node, self.api.future_factories)
+
+    def asyncio_run_accepts(self, run_call: cst.Call) -> bool:
+        """Whether ``<loop>.run_until_complete(x)`` can become ``asyncio.run(x)``."""
+        argument = sole_argument(run_call)
+        return argument is not None and self.coroutine_argument(argument) is not False
+
+    def known_running(self, node: cst.CSTNode) -> cst.Call | None:
+        """The ``get_running_loop()`` call whose success shows that a loop is running in this
+        thread where ``node`` runs: later in the same ``try`` body, in its ``else``, or after a
+        ``try`` whose ``except RuntimeError`` leaves the function."""
+        running = self.api.running_loop
+        for child, up in self.tree.ancestors(node):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
+                return None
+            if isinstance(up, cst.Try) and (child is up.body or child is up.orelse):
+                found = self._running_call_in(up.body.body, before=child if child is up.body else None, names=running)
+                if found is not None:
+                    return found
+            if isinstance(up, cst.IndentedBlock):
+                siblings = list(up.body)
+                index = next((i for i, s in enumerate(siblings) if s is child), None)
+                for earlier in reversed(siblings[:index] if index is not None else []):
+                    if isinstance(earlier, cst.Try) and self._handlers_leave(earlier):
+                        found = self._running_call_in(earlier.body.body, before=None, names=running)
+                        if found is not None:
+                            return found
+        return None
+
+    def _running_call_in(
+        self, statements: Iterable[cst.BaseStatement], before: cst.CSTNode | None, names: frozenset[str]
+    ) -> cst.Call | None:
+        for statement in statements:
+            if before is not None and self.tree.within(before, statement):
+                return None
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+                    if value is not None and self.calls(value, names):
+                        return value  # type: ignore[return-value]
+        return None
+
+    def _handlers_leave(self, statement: cst.Try) -> bool:
+        """Every handler of ``statement`` catches RuntimeError (or everything) and leaves the
+        function, so the code after it runs only when the ``try`` body succeeded."""
+        if not statement.handlers:
+            return False
+        for handler in statement.handlers:
+            caught = handler.type
+            if caught is not None and not m.matches(
+                caught, m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
+            ):
+                return False
+            body = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else []
+            last = body[-1] if body else None
+            if not m.matches(last, m.SimpleStatementLine([m.Return() | m.Raise()])):
+                return False
+        return True

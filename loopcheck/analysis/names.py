@@ -1,0 +1,123 @@
+"""What names refer to: qualified names resolved through imports and aliases (``import asyncio as
+aio``, ``from asyncio import Lock``), computed on demand from LibCST's scopes for the nodes a rule
+asks about, and matching calls against the catalogues."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+
+import libcst as cst
+from libcst.metadata import GlobalScope, Scope
+from libcst.metadata.scope_provider import ImportAssignment
+
+from loopcheck.analysis.index import FileIndex, leaf_name
+
+
+class Names:
+    def __init__(self, scopes: Mapping[cst.CSTNode, Scope | None], index: FileIndex) -> None:
+        self.scopes = scopes
+        self.index = index
+        self._qualified: dict[cst.CSTNode, frozenset[str]] = {}
+
+    def qualified(self, node: cst.CSTNode) -> frozenset[str]:
+        """Every qualified name ``node`` (a name or dotted name) may refer to."""
+        found = self._qualified.get(node)
+        if found is None:
+            scope = self.scopes.get(node)
+            names = scope.get_qualified_names_for(node) if scope is not None else ()
+            found = self._qualified[node] = frozenset(q.name for q in names)
+        return found
+
+    def calls(self, call: cst.CSTNode, names: Collection[str]) -> bool:
+        """Whether ``call`` calls something known by one of ``names``."""
+        return isinstance(call, cst.Call) and not self.qualified(call.func).isdisjoint(names)
+
+    def calls_to(self, names: Iterable[str]) -> list[cst.Call]:
+        """The calls of anything known by one of ``names``, in source order. Only calls whose
+        last name (or the local alias of it) matches are resolved, so the cost follows the
+        number of candidates, not the size of the file."""
+        wanted = frozenset(names)
+        leaves = {name.rpartition(".")[2] for name in wanted} | self.aliases_of(wanted)
+        found = [
+            call
+            for leaf in leaves
+            for call in self.index.calls_by_leaf.get(leaf, ())
+            if self.calls(call, wanted)
+        ]
+        return sorted(found, key=self.index_order)
+
+    def index_order(self, node: cst.CSTNode) -> int:
+        return self._order().get(node, 0)
+
+    def _order(self) -> dict[cst.CSTNode, int]:
+        # The parent map is filled in visiting order, so it is the source order of nodes.
+        order = getattr(self, "_order_map", None)
+        if order is None:
+            order = self._order_map = {node: i for i, node in enumerate(self.index.parents)}
+        return order
+
+    def aliases_of(self, names: Collection[str]) -> set[str]:
+        """Local names that imports bind to one of ``names`` under another name
+        (``from asyncio import Lock as AsyncLock`` binds AsyncLock)."""
+        found = set()
+        for statement in self.index.imports:
+            if isinstance(statement, cst.ImportFrom) and not isinstance(statement.names, cst.ImportStar):
+                for alias in statement.names:
+                    if alias.asname is not None and any(
+                        name.endswith("." + alias.evaluated_name) for name in names
+                    ):
+                        found.add(alias.evaluated_alias or "")
+        return found
+
+    def module_imports(self) -> ImportTable:
+        return ImportTable.of_module(self.index.imports, self.index.parents)
+
+
+class ImportTable:
+    """How the module's top-level imports name things: ``asyncio`` may be ``aio``, and
+    ``asyncio.Lock`` may be ``Lock``. Generated code uses these names rather than adding
+    imports the module already has."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, str] = {}  # "asyncio" → the local name of the module
+        self.objects: dict[str, str] = {}  # "asyncio.Lock" → the local name of the object
+
+    @classmethod
+    def of_module(
+        cls, imports: Iterable[cst.Import | cst.ImportFrom], parents: Mapping[cst.CSTNode, cst.CSTNode]
+    ) -> ImportTable:
+        table = cls()
+        for statement in imports:
+            line = parents.get(statement)
+            if not isinstance(line, cst.SimpleStatementLine) or not isinstance(
+                parents.get(line), cst.Module
+            ):
+                continue  # imports inside functions or conditions do not name things everywhere
+            if isinstance(statement, cst.Import):
+                for alias in statement.names:
+                    name = alias.evaluated_name
+                    table.modules.setdefault(name, alias.evaluated_alias or name)
+            elif statement.relative == () and statement.module is not None and not isinstance(
+                statement.names, cst.ImportStar
+            ):
+                module = cst.Module(body=[]).code_for_node(statement.module)
+                for alias in statement.names:
+                    qualified = f"{module}.{alias.evaluated_name}"
+                    table.objects.setdefault(qualified, alias.evaluated_alias or alias.evaluated_name)
+        return table
+
+
+def is_module_global(scopes: Mapping[cst.CSTNode, Scope | None], name: cst.Name) -> bool:
+    """Whether ``name`` (read anywhere) resolves to module-level bindings only."""
+    scope = scopes.get(name)
+    if scope is None:
+        return False
+    found = scope[name.value]
+    return bool(found) and all(isinstance(a.scope, GlobalScope) for a in found)
+
+
+def is_import_binding(assignment: object) -> bool:
+    return isinstance(assignment, ImportAssignment)
+
+
+__all__ = ["ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name"]

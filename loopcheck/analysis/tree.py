@@ -1,0 +1,218 @@
+"""Where a node sits in the tree: its parent, the function or class around it, the statement and
+block that hold it. Every question is answered from LibCST's parent map, resolved once per file."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+FunctionLike = (cst.FunctionDef, cst.Lambda)
+DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
+MAIN_STRING = m.SimpleString(value=m.MatchIfTrue(lambda v: v.strip("'\"") == "__main__"))
+MAIN_GUARD = m.Comparison(
+    left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), MAIN_STRING)]
+) | m.Comparison(left=MAIN_STRING, comparisons=[m.ComparisonTarget(m.Equal(), m.Name("__name__"))])
+TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(attr=m.Name("TYPE_CHECKING"))
+
+
+class Evaluated(enum.Enum):
+    """When an expression is evaluated, as far as the event loop it may meet is concerned."""
+
+    MODULE = "module level"  # at import
+    CLASS_BODY = "class attribute"  # at import, once for the class
+    DEFAULT = "default argument"  # once, when the `def` statement runs
+    FUNCTION = "function body"  # at each call
+    ELSEWHERE = "elsewhere"  # a lambda, a class made at run time, __main__ or TYPE_CHECKING code
+
+
+@dataclass(frozen=True)
+class Site:
+    kind: Evaluated
+    # CLASS_BODY: the class; DEFAULT and FUNCTION: the function.
+    owner: cst.ClassDef | cst.FunctionDef | None = None
+    param: cst.Param | None = None
+
+
+class Tree:
+    """Navigation over one parsed module."""
+
+    def __init__(self, module: cst.Module, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> None:
+        self.module = module
+        self.parents = parents
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode:
+        return self.parents[node]
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
+        """(child, parent) pairs from ``node`` up to the module."""
+        child = node
+        while child is not self.module:
+            up = self.parents[child]
+            yield child, up
+            child = up
+
+    def within(self, node: cst.CSTNode, *containers: cst.CSTNode) -> bool:
+        """Whether ``node`` lies inside (or is) one of ``containers``."""
+        if any(node is container for container in containers):
+            return True
+        return any(up is container for _, up in self.ancestors(node) for container in containers)
+
+    def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | cst.Lambda | None:
+        """The function whose body holds ``node`` (decorators and defaults belong outside)."""
+        for child, up in self.ancestors(node):
+            if isinstance(up, FunctionLike) and child is up.body:
+                return up
+        return None
+
+    def enclosing_class(self, node: cst.CSTNode) -> cst.ClassDef | None:
+        """The class whose body holds ``node`` directly or through its methods."""
+        for child, up in self.ancestors(node):
+            if isinstance(up, cst.ClassDef) and child is up.body:
+                return up
+        return None
+
+    def method_class(self, function: cst.FunctionDef) -> cst.ClassDef | None:
+        """The class ``function`` is a method of (defined directly in the class body)."""
+        block = self.parents.get(function)
+        holder = self.parents.get(block) if block is not None else None
+        return holder if isinstance(holder, cst.ClassDef) else None
+
+    def is_coroutine_function(self, node: cst.CSTNode | None) -> bool:
+        return isinstance(node, cst.FunctionDef) and node.asynchronous is not None
+
+    def in_coroutine(self, node: cst.CSTNode) -> bool:
+        return self.is_coroutine_function(self.enclosing_function(node))
+
+    def guard_of(self, node: cst.CSTNode) -> str | None:
+        """"main" under ``if __name__ == "__main__":``, "type-checking" under ``if
+        TYPE_CHECKING:`` (both outside any function), else None."""
+        for child, up in self.ancestors(node):
+            if isinstance(up, FunctionLike):
+                return None
+            if isinstance(up, cst.If) and child is up.body:
+                if m.matches(up.test, MAIN_GUARD):
+                    return "main"
+                if m.matches(up.test, TYPE_CHECKING):
+                    return "type-checking"
+        return None
+
+    def site(self, node: cst.CSTNode) -> Site:
+        """When ``node`` is evaluated: at import (module level, class body), once at definition
+        (a default), at each call (a function body), or elsewhere."""
+        owner_class: cst.ClassDef | None = None
+        param: cst.Param | None = None
+        for child, up in self.ancestors(node):
+            if isinstance(up, cst.Param) and child is up.default:
+                param = up
+            elif isinstance(up, FunctionLike):
+                if child is up.body:
+                    if owner_class is not None or isinstance(up, cst.Lambda):
+                        return Site(Evaluated.ELSEWHERE)  # a class made at run time, a lambda
+                    return Site(Evaluated.FUNCTION, owner=up)
+                if param is not None and isinstance(up, cst.FunctionDef):
+                    if self.in_coroutine(up):
+                        return Site(Evaluated.ELSEWHERE)  # evaluated under the running loop
+                    return Site(Evaluated.DEFAULT, owner=up, param=param)
+            elif isinstance(up, cst.ClassDef) and child is up.body and owner_class is None:
+                owner_class = up
+            elif isinstance(up, cst.If) and child is up.body:
+                if m.matches(up.test, MAIN_GUARD) or m.matches(up.test, TYPE_CHECKING):
+                    return Site(Evaluated.ELSEWHERE)
+        if owner_class is not None:
+            return Site(Evaluated.CLASS_BODY, owner=owner_class)
+        return Site(Evaluated.MODULE)
+
+    def small_statement(self, node: cst.CSTNode) -> cst.BaseSmallStatement | None:
+        """The small statement (assignment, expression, return...) holding ``node``."""
+        for child, up in self.ancestors(node):
+            if isinstance(child, cst.BaseSmallStatement):
+                return child
+            if isinstance(up, (cst.BaseCompoundStatement, cst.Module)):
+                return None
+        return None
+
+    def statement_line(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
+        """The statement line holding ``node``, when that line holds a single statement."""
+        for _, up in self.ancestors(node):
+            if isinstance(up, cst.SimpleStatementLine):
+                return up if len(up.body) == 1 else None
+            if isinstance(up, cst.BaseCompoundStatement):
+                return None
+        return None
+
+    def top_level_statement(self, node: cst.CSTNode) -> cst.BaseStatement:
+        """The statement of the module's body that holds ``node``."""
+        for child, up in self.ancestors(node):
+            if up is self.module:
+                assert isinstance(child, cst.BaseStatement)
+                return child
+        raise ValueError("node is not in the module")
+
+    def is_top_level(self, statement: cst.CSTNode) -> bool:
+        return any(statement is top for top in self.module.body)
+
+    def position_in_block(
+        self, statement: cst.CSTNode
+    ) -> tuple[Sequence[cst.BaseStatement], int | None]:
+        """The statements of the block (or module) that holds ``statement``, and its index."""
+        block = self.parents.get(statement)
+        siblings = block.body if isinstance(block, (cst.IndentedBlock, cst.Module)) else ()
+        return siblings, next((i for i, s in enumerate(siblings) if s is statement), None)
+
+    def expression_statement(self, node: cst.CSTNode) -> cst.Expr | None:
+        """The statement ``node`` makes up on its own (``loop.close()``), if it is one."""
+        up = self.parents.get(node)
+        return up if isinstance(up, cst.Expr) and up.value is node else None
+
+    def enclosing_try_finally(self, statement: cst.CSTNode) -> list[cst.Try]:
+        """The ``try`` statements of the same function whose ``finally`` holds ``statement``."""
+        found = []
+        for _, up in self.ancestors(statement):
+            if isinstance(up, cst.Finally):
+                owner = self.parents[up]
+                if isinstance(owner, cst.Try):
+                    found.append(owner)
+            if isinstance(up, (cst.FunctionDef, cst.ClassDef)):
+                break
+        return found
+
+    def in_try_body(self, node: cst.CSTNode) -> bool:
+        """Whether an exception raised at ``node`` may be caught by an enclosing ``try``."""
+        for child, up in self.ancestors(node):
+            if isinstance(up, FunctionLike):
+                return False
+            if isinstance(up, cst.Try) and child is up.body and up.handlers:
+                return True
+        return False
+
+    def in_generator_expression(self, node: cst.CSTNode) -> bool:
+        return any(isinstance(up, cst.GeneratorExp) for _, up in self.ancestors(node))
+
+    def precedes(self, first: cst.CSTNode, second: cst.CSTNode) -> bool:
+        """Whether ``first`` comes before ``second`` in the source (a pre-order comparison)."""
+        first_path = [first, *(up for _, up in self.ancestors(first))][::-1]
+        second_path = [second, *(up for _, up in self.ancestors(second))][::-1]
+        for index, (a, b) in enumerate(zip(first_path, second_path)):
+            if a is not b:
+                common = first_path[index - 1]
+                children = list(common.children)
+                return _index(children, a) < _index(children, b)
+        return len(first_path) < len(second_path)  # an ancestor comes before its descendants
+
+
+def _index(nodes: list[cst.CSTNode], node: cst.CSTNode) -> int:
+    return next(i for i, other in enumerate(nodes) if other is node)
+
+
+def has_docstring(body: Sequence[cst.BaseStatement]) -> bool:
+    return bool(body) and m.matches(body[0], DOCSTRING)
+
+
+def all_params(params: cst.Parameters) -> list[cst.Param]:
+    star = [params.star_arg] if isinstance(params.star_arg, cst.Param) else []
+    star_kwarg = [params.star_kwarg] if params.star_kwarg is not None else []
+    return [*params.posonly_params, *params.params, *star, *params.kwonly_params, *star_kwarg]

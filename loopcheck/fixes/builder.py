@@ -1,0 +1,160 @@
+"""A fix as a value (safety, title, and the text edits), built only when someone needs the edits.
+
+A rule proposes a fix with :class:`FixProposal`: its safety and title are known at once, the
+edits are built by a callback, only for ``--fix``, ``--diff``, JSON and SARIF output. Plain checks
+and the flake8 plugin never build them. :class:`FixBuilder` turns node changes on the parsed
+module into text edits, so reporters and the fix loop never need the tree.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import RemoveImportsVisitor
+
+from loopcheck.diagnostics import Edit, Safety
+from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
+
+if TYPE_CHECKING:
+    from loopcheck.context import LintContext
+
+Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+# A change to a node, given the node as already rewritten below it (so that changes nest).
+Change = Callable[[cst.CSTNode], Replacement]
+
+
+@dataclass(eq=False)
+class FixProposal:
+    """A fix a finding offers. Several findings may share one proposal (a loop and each of its
+    uses); the engine builds it once and counts every finding it resolves."""
+
+    safety: Safety
+    title: str
+    build: Callable[[], tuple[Edit, ...]] = field(repr=False)
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, changes: Mapping[cst.CSTNode, Change]) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        change = self.changes.get(original_node)
+        return updated_node if change is None else change(updated_node)
+
+
+def rewrite_subtree(node: cst.CSTNode, changes: Mapping[cst.CSTNode, Change]) -> Replacement:
+    """``node`` with ``changes`` applied to it and below it."""
+    return node.visit(_Replacer(changes))
+
+
+class FixBuilder:
+    """Collects the changes of one fix against the file's parsed module."""
+
+    def __init__(self, context: LintContext) -> None:
+        self.context = context
+        self.changes: dict[cst.CSTNode, Change] = {}
+        self.imports: list[ImportRequest] = []
+        self.unused_import_sources: list[cst.CSTNode] = []
+
+    def replace(self, original: cst.CSTNode, new: Replacement) -> FixBuilder:
+        return self.change(original, lambda _: new)
+
+    def change(self, original: cst.CSTNode, change: Change) -> FixBuilder:
+        """Rewrite ``original``; changes to one node apply in the order they were asked for."""
+        earlier = self.changes.get(original)
+        if earlier is None:
+            self.changes[original] = change
+        else:
+            self.changes[original] = lambda updated: change(earlier(updated))  # type: ignore[arg-type]
+        return self
+
+    def insert_after(self, statement: cst.BaseStatement, new: list[cst.BaseStatement]) -> FixBuilder:
+        return self.change(statement, lambda updated: cst.FlattenSentinel([updated, *new]))
+
+    def name(self, qualified: str) -> str:
+        """How generated code refers to ``qualified`` (``asyncio.run``) in this module: through
+        an import it already has (``aio.run``, ``run``), else through one this fix adds."""
+        text, request = name_for(self.context.analysis.imports, qualified)
+        if request is not None and request not in self.imports:
+            self.imports.append(request)
+        return text
+
+    def expression(self, qualified: str) -> cst.BaseExpression:
+        return cst.parse_expression(self.name(qualified))
+
+    def drop_imports_used_by(self, node: cst.CSTNode) -> FixBuilder:
+        """Remove the imports ``node`` refers to, if nothing else uses them after the fix."""
+        self.unused_import_sources.append(node)
+        return self
+
+    def build(self) -> tuple[Edit, ...]:
+        module = self.context.module
+        tree = module.visit(_Replacer(self.changes))
+        if self.unused_import_sources:
+            codemod = CodemodContext(wrapper=self.context.wrapper)
+            for node in self.unused_import_sources:
+                RemoveImportsVisitor.remove_unused_import_by_node(codemod, node)
+            tree = RemoveImportsVisitor(codemod).transform_module(tree)
+        if self.imports:
+            tree = add_imports(tree, self.imports)
+        return diff_edits(self.context.source, tree.code)
+
+
+_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split only where Python itself ends a line (not at \\f etc.)."""
+    return [line for line in _LINE_END.split(text) if line]
+
+
+def diff_edits(old: str, new: str) -> tuple[Edit, ...]:
+    """The line-granular edits that turn ``old`` into ``new``."""
+    old_lines = split_lines(old)
+    new_lines = split_lines(new)
+    offsets = [0]
+    for line in old_lines:
+        offsets.append(offsets[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    return tuple(
+        Edit(offsets[i1], offsets[i2], "".join(new_lines[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    )
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    # Touching edits count as overlapping: two insertions at one place must not interleave.
+    return a.start <= b.end and b.start <= a.end
+
+
+def select_compatible(edit_sets: Iterable[tuple[Edit, ...]]) -> list[int]:
+    """A greedy choice of edit sets that do not overlap (by index); the rest wait for the next
+    pass."""
+    chosen: list[int] = []
+    taken: list[Edit] = []
+    for index, edits in enumerate(edit_sets):
+        if any(_overlaps(edit, other) for edit in edits for other in taken):
+            continue
+        chosen.append(index)
+        taken.extend(edits)
+    return chosen
+
+
+def apply_edits(source: str, edits: Iterable[Edit]) -> str:
+    """Apply edits that do not overlap."""
+    parts: list[str] = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: e.start):
+        parts.append(source[position : edit.start])
+        parts.append(edit.content)
+        position = edit.end
+    parts.append(source[position:])
+    return "".join(parts)

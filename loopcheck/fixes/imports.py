@@ -1,0 +1,153 @@
+"""Imports for generated code: use what the module already imports (``import asyncio as aio``,
+``from asyncio import Lock``), and put a new import where an import sorter (isort, Ruff's ``I``
+rules, default settings) would: in its section (future, standard library, third party, local),
+plain ``import x`` lines before ``from x import y`` lines, each group sorted by module name."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from loopcheck.analysis.names import ImportTable
+from loopcheck.analysis.tree import DOCSTRING
+
+STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threading", "functools"}
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    module: str
+    name: str | None = None  # None: ``import module``; else ``from module import name``
+
+    def code(self) -> str:
+        return f"import {self.module}" if self.name is None else f"from {self.module} import {self.name}"
+
+
+def name_for(table: ImportTable, qualified: str) -> tuple[str, ImportRequest | None]:
+    """The text that names ``qualified`` in a module importing what ``table`` says, and the
+    import to add when it has none."""
+    if qualified in table.objects:
+        return table.objects[qualified], None
+    module, _, attribute = qualified.rpartition(".")
+    if module in table.modules:
+        return f"{table.modules[module]}.{attribute}", None
+    return qualified, ImportRequest(module)
+
+
+def _import_line(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
+
+
+def _modules(statement: cst.SimpleStatementLine) -> list[tuple[bool, str, int]]:
+    """(is a from-import, module name, relative level) of each import on the line."""
+    found = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            found.extend((False, alias.evaluated_name, 0) for alias in small.names)
+        elif isinstance(small, cst.ImportFrom):
+            module = cst.Module(body=[]).code_for_node(small.module) if small.module else ""
+            found.append((True, module, len(small.relative)))
+    return found
+
+
+def _section(module: str, relative: int) -> int:
+    if relative:
+        return 3
+    if module == "__future__":
+        return 0
+    return 1 if module.partition(".")[0] in STDLIB else 2
+
+
+def _key(statement: cst.SimpleStatementLine) -> tuple[int, bool, str]:
+    is_from, module, relative = _modules(statement)[0]
+    return _section(module, relative), is_from, module.lower()
+
+
+def _satisfied(body: Sequence[cst.BaseStatement], request: ImportRequest) -> bool:
+    for statement in body:
+        if not _import_line(statement):
+            continue
+        for small in statement.body:  # type: ignore[attr-defined]
+            if request.name is None and isinstance(small, cst.Import):
+                if any(a.evaluated_name == request.module and a.asname is None for a in small.names):
+                    return True
+            if request.name is not None and isinstance(small, cst.ImportFrom) and small.module:
+                module = cst.Module(body=[]).code_for_node(small.module)
+                if module == request.module and not isinstance(small.names, cst.ImportStar) and any(
+                    a.evaluated_name == request.name and a.asname is None for a in small.names
+                ):
+                    return True
+    return False
+
+
+def _split_blanks(lines: Sequence[cst.EmptyLine]) -> tuple[list[cst.EmptyLine], list[cst.EmptyLine]]:
+    """Leading blank lines, and what follows them (comments stay with their statement)."""
+    count = 0
+    while count < len(lines) and lines[count].comment is None:
+        count += 1
+    return list(lines[:count]), list(lines[count:])
+
+
+def add_imports(module: cst.Module, requests: Sequence[ImportRequest]) -> cst.Module:
+    body = list(module.body)
+    for request in requests:
+        if not _satisfied(body, request):
+            body = _insert(body, request)
+    return module.with_changes(body=body)
+
+
+def _insert(body: list[cst.BaseStatement], request: ImportRequest) -> list[cst.BaseStatement]:
+    new = cst.parse_statement(request.code())
+    assert isinstance(new, cst.SimpleStatementLine)
+    key = _key(new)
+    first = next((i for i, s in enumerate(body) if _import_line(s)), None)
+    if first is None:
+        return _insert_first_import(body, new)
+    end = first
+    while end < len(body) and _import_line(body[end]):
+        end += 1
+    block = range(first, end)
+    same = [i for i in block if _key(body[i])[0] == key[0]]  # type: ignore[arg-type]
+    if same:
+        after = [i for i in same if _key(body[i]) > key]  # type: ignore[arg-type]
+        if after:
+            return _before(body, after[0], new, separate=False)
+        return [*body[: same[-1] + 1], new, *body[same[-1] + 1 :]]
+    later = [i for i in block if _key(body[i])[0] > key[0]]  # type: ignore[arg-type]
+    if later:
+        return _before(body, later[0], new, separate=True)
+    new = new.with_changes(leading_lines=[cst.EmptyLine()])
+    return [*body[:end], new, *body[end:]]
+
+
+def _before(body: list[cst.BaseStatement], index: int, new: cst.SimpleStatementLine, separate: bool) -> list[cst.BaseStatement]:
+    """``new`` before ``body[index]``, taking over its blank lines; a blank line between them
+    when ``new`` opens a section of its own."""
+    following = body[index]
+    blanks, rest = _split_blanks(following.leading_lines)
+    new = new.with_changes(leading_lines=blanks)
+    following = following.with_changes(leading_lines=[cst.EmptyLine(), *rest] if separate else rest)
+    return [*body[:index], new, following, *body[index + 1 :]]
+
+
+def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
+    """The module's first import: after the docstring, before the code (PEP 8 spacing)."""
+    index = 1 if body and m.matches(body[0], DOCSTRING) else 0
+    if index:
+        new = new.with_changes(leading_lines=[cst.EmptyLine()])
+    if index < len(body):
+        following = body[index]
+        blanks, rest = _split_blanks(following.leading_lines)
+        if not index:
+            new = new.with_changes(leading_lines=blanks)
+        wanted = 2 if isinstance(following, (cst.FunctionDef, cst.ClassDef)) else 1
+        spacing = [cst.EmptyLine()] * max(wanted, len(blanks) if index else wanted)
+        body = [*body[:index], new, following.with_changes(leading_lines=[*spacing, *rest]), *body[index + 1 :]]
+        return body
+    return [*body, new]

@@ -1,0 +1,146 @@
+"""Rewrites that hand an event loop's lifecycle to asyncio: ``run_until_complete(x)`` becomes
+``asyncio.run(x)`` (or, for a loop that was never made current, a runner that leaves the current
+loop alone), or ``await x`` inside a coroutine; the statements that only created, set, shut down
+and closed the loop go."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from loopcheck.diagnostics import Edit
+from loopcheck.fixes.builder import FixBuilder, rewrite_subtree
+from loopcheck.fixes.statements import StatementEditor
+
+if TYPE_CHECKING:
+    from loopcheck.analysis import Holder
+    from loopcheck.context import LintContext
+
+
+class LifecycleRewrite:
+    def __init__(self, context: LintContext) -> None:
+        self.context = context
+        self.tree = context.analysis.tree
+        self.builder = FixBuilder(context)
+        self.statements = StatementEditor(self.builder, self.tree)
+        self._runner_block: tuple[cst.SimpleStatementLine, list[cst.BaseStatement], cst.WithItem] | None = None
+
+    def run_with_asyncio_run(self, run_call: cst.Call, loop_factory: bool = False) -> None:
+        """``<loop>.run_until_complete(x)`` → ``asyncio.run(x)``; with ``loop_factory``,
+        ``asyncio.run(x, loop_factory=asyncio.new_event_loop)`` (3.12+), which never touches the
+        thread's current loop."""
+        run = self.builder.expression("asyncio.run")
+        extra = []
+        if loop_factory:
+            extra = [
+                cst.Arg(
+                    keyword=cst.Name("loop_factory"),
+                    value=self.builder.expression("asyncio.new_event_loop"),
+                    equal=cst.AssignEqual(
+                        whitespace_before=cst.SimpleWhitespace(""),
+                        whitespace_after=cst.SimpleWhitespace(""),
+                    ),
+                )
+            ]
+
+        def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(updated, cst.Call)
+            args = list(updated.args)
+            if extra:
+                args[-1] = args[-1].with_changes(
+                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                )
+            return updated.with_changes(func=run, args=[*args, *extra])
+
+        self.builder.change(run_call, rewrite)
+        self.builder.drop_imports_used_by(run_call.func)
+
+    def run_in_runner(self, run_call: cst.Call, runner: str) -> None:
+        """``<loop>.run_until_complete(x)`` → ``<runner>.run(x)``."""
+        self.builder.change(
+            run_call,
+            lambda updated: updated.with_changes(  # type: ignore[attr-defined]
+                func=cst.Attribute(value=cst.Name(runner), attr=cst.Name("run"))
+            ),
+        )
+
+    def runner_with_item(self, runner: str) -> cst.WithItem:
+        """``asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner`` (3.11+)."""
+        call = cst.parse_expression(
+            f"{self.builder.name('asyncio.Runner')}"
+            f"(loop_factory={self.builder.name('asyncio.new_event_loop')})"
+        )
+        return cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(runner)))
+
+    def wrap_in_runner(self, binding: cst.SimpleStatementLine, last: cst.BaseStatement, runner: str) -> None:
+        """Replace the line that builds the loop, and the statements after it up to ``last``,
+        by ``with asyncio.Runner(...) as runner:`` holding those statements."""
+        siblings, start = self.tree.position_in_block(binding)
+        _, end = self.tree.position_in_block(last)
+        assert start is not None and end is not None
+        self._runner_block = (binding, list(siblings[start + 1 : end + 1]), self.runner_with_item(runner))
+
+    def await_instead(self, run_call: cst.Call) -> None:
+        """``<loop>.run_until_complete(x)`` or ``asyncio.run(x)`` → ``await x``."""
+        wrap = isinstance(self.tree.parents.get(run_call), (cst.Attribute, cst.Subscript, cst.Call))
+
+        def rewrite(updated: cst.CSTNode) -> cst.CSTNode:
+            assert isinstance(updated, cst.Call)
+            awaited = cst.Await(expression=updated.args[0].value)
+            if wrap:
+                awaited = awaited.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            return awaited.with_changes(
+                lpar=[*updated.lpar, *awaited.lpar], rpar=[*awaited.rpar, *updated.rpar]
+            )
+
+        self.builder.change(run_call, rewrite)
+        self.builder.drop_imports_used_by(run_call.func)
+
+    def retire_binding(self, holder: Holder) -> None:
+        """Delete the assignment of a loop variable, or unwrap its ``with closing(...)``."""
+        if isinstance(holder.store, cst.WithItem):
+            statement = self.tree.parents[holder.store]
+            assert isinstance(statement, cst.With)
+            self.statements.unwrap_with(statement)
+        else:
+            assert isinstance(holder.store, cst.BaseSmallStatement)
+            self.statements.delete(holder.store)
+
+    def build(self) -> tuple[Edit, ...]:
+        self.statements.finish()
+        if self._runner_block is not None:
+            self._move_into_runner(*self._runner_block)
+        return self.builder.build()
+
+    def _move_into_runner(
+        self, binding: cst.SimpleStatementLine, covered: list[cst.BaseStatement], item: cst.WithItem
+    ) -> None:
+        # The covered statements move into the `with` as rewritten by every other change.
+        changes = dict(self.builder.changes)
+
+        def moved() -> list[cst.BaseStatement]:
+            body: list[cst.BaseStatement] = []
+            for statement in covered:
+                result = rewrite_subtree(statement, changes)
+                if isinstance(result, cst.FlattenSentinel):
+                    body.extend(result.nodes)  # type: ignore[arg-type]
+                elif isinstance(result, cst.SimpleStatementLine) and not result.body:
+                    continue  # every statement of the line was deleted
+                elif isinstance(result, cst.BaseStatement):
+                    body.append(result)
+            if body:
+                body[0] = body[0].with_changes(
+                    leading_lines=[e for e in body[0].leading_lines if e.comment is not None]
+                )
+            return body or [cst.SimpleStatementLine([cst.Pass()])]
+
+        self.builder.replace(binding, cst.RemoveFromParent())
+        self.builder.change(
+            binding,
+            lambda _: cst.With(
+                items=[item], body=cst.IndentedBlock(body=moved()), leading_lines=binding.leading_lines
+            ),
+        )
+        for statement in covered:
+            self.builder.replace(statement, cst.RemoveFromParent())

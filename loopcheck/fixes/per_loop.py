@@ -1,0 +1,90 @@
+"""The two fixes of a shared asyncio primitive (LCK1xx):
+
+- the per-loop accessor (unsafe): the object is created by, and cached for, the running loop;
+  every read becomes a call of the accessor (or, for an instance attribute, a property keeps
+  the reads as they are);
+- the threading twin (unsafe): where the object only guards synchronous code, the asyncio class
+  is swapped for its ``threading`` counterpart, which works there (the asyncio one cannot).
+Generated code uses only the standard library: the fixed program never imports loopcheck.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from loopcheck.catalogue import Primitive
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.templates import per_loop_accessor
+
+if TYPE_CHECKING:
+    from loopcheck.context import LintContext
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"_+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).strip("_").lower()
+
+
+class PerLoopFixes:
+    def __init__(self, context: LintContext) -> None:
+        self.context = context
+        self.analysis = context.analysis
+        self.tree = context.analysis.tree
+
+    def names(self, base: str, private: bool = True) -> tuple[str, str]:
+        """Fresh module-level names for the cache and the accessor of ``base``."""
+        cache = self.context.fresh_module_name(f"_{base}_by_loop")
+        accessor = self.context.fresh_module_name(f"{'_' if private else ''}get_{base}")
+        return cache, accessor
+
+    def accessor_statements(
+        self, builder: FixBuilder, primitive: Primitive, call: cst.Call, cache: str, accessor: str
+    ) -> list[cst.BaseStatement]:
+        return per_loop_accessor(
+            cache, accessor, primitive.name.lower(), call, builder.name("asyncio.get_running_loop")
+        )
+
+    def all_in_coroutines(self, references: Sequence[cst.CSTNode]) -> bool:
+        """True when every reference runs under a running loop."""
+        return bool(references) and all(self.tree.in_coroutine(ref) for ref in references)
+
+    def threading_twin(
+        self, primitive: Primitive, call: cst.Call, references: Sequence[cst.CSTNode]
+    ) -> FixProposal | None:
+        """Swap in the threading counterpart when every use is synchronous and supported by it."""
+        twin = primitive.threading_twin
+        if twin is None or not references:
+            return None
+        if not all(self.is_sync_use(ref, primitive.sync_methods) for ref in references):
+            return None
+
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            builder.replace(call.func, builder.expression(twin))
+            builder.drop_imports_used_by(call.func)
+            return builder.build()
+
+        return FixProposal(
+            Safety.UNSAFE,
+            f"Use `{twin}`: the object only guards synchronous code, where asyncio's cannot work",
+            build,
+        )
+
+    def is_sync_use(self, ref: cst.CSTNode, methods: frozenset[str]) -> bool:
+        """``with ref:`` or ``ref.method(...)`` (not awaited), outside any coroutine."""
+        parents = self.tree.parents
+        function = self.tree.enclosing_function(ref)
+        if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
+            return False
+        up = parents.get(ref)
+        if isinstance(up, cst.WithItem) and up.item is ref:
+            with_statement = parents.get(up)
+            return isinstance(with_statement, cst.With) and with_statement.asynchronous is None
+        if isinstance(up, cst.Attribute) and up.value is ref and up.attr.value in methods:
+            call = parents.get(up)
+            return isinstance(call, cst.Call) and not isinstance(parents.get(call), cst.Await)
+        return False

@@ -1,0 +1,203 @@
+"""Statement edits on a :class:`FixBuilder`: deleting statements without losing the comments and
+spacing around them, unwrapping a ``try``/``finally`` or ``with`` whose body stays, and placing
+generated top-level code with PEP 8 spacing."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from loopcheck.fixes.builder import Change, FixBuilder, Replacement
+
+if TYPE_CHECKING:
+    from loopcheck.analysis.tree import Tree
+
+TWO_BLANK_LINES = (cst.EmptyLine(), cst.EmptyLine())
+
+
+class StatementEditor:
+    """Deletes statements on one builder, and fixes up what their removal leaves behind."""
+
+    def __init__(self, builder: FixBuilder, tree: Tree) -> None:
+        self.builder = builder
+        self.tree = tree
+        self._collapsing: set[int] = set()
+        self._deleted_lines: list[cst.BaseStatement] = []
+        self._comment_carriers: list[cst.SimpleStatementLine] = []
+        self._deleted: set[int] = set()
+
+    def delete(self, statement: cst.BaseSmallStatement) -> None:
+        """Delete a small statement, and the imports only it used; a ``try`` whose ``finally``
+        it empties is unwrapped."""
+        if id(statement) in self._deleted:
+            return
+        self._deleted.add(id(statement))
+        self.builder.replace(statement, cst.RemoveFromParent())
+        self.builder.drop_imports_used_by(statement)
+        line = self.tree.parents.get(statement)
+        if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+            self._deleted_lines.append(line)
+            block = self.tree.parents.get(line)
+            if isinstance(block, cst.IndentedBlock) and not isinstance(
+                self.tree.parents.get(block), cst.ClassDef
+            ):
+                self._comment_carriers.append(line)  # a step of a function: keep its comments
+        for try_statement in self.tree.enclosing_try_finally(statement):
+            if id(try_statement) not in self._collapsing:
+                self._collapsing.add(id(try_statement))
+                self.builder.change(try_statement, _collapse_empty_finally)
+
+    def remove(self, statement: cst.BaseStatement) -> None:
+        """Delete a whole statement (a function, a class-body line, an ``if`` block), and the
+        imports only it used."""
+        if id(statement) in self._deleted:
+            return
+        self._deleted.add(id(statement))
+        self.builder.replace(statement, cst.RemoveFromParent())
+        self.builder.drop_imports_used_by(statement)
+        self._deleted_lines.append(statement)
+
+    def discard(self, node: cst.CSTNode) -> None:
+        """Delete a small statement or remove a whole one, whichever ``node`` is."""
+        if isinstance(node, cst.BaseSmallStatement):
+            self.delete(node)
+        else:
+            assert isinstance(node, cst.BaseStatement)
+            self.remove(node)
+
+    def unwrap_with(self, statement: cst.With) -> None:
+        """``with x as name:`` whose body stays in its place."""
+        self.builder.change(statement, _unwrap_with)
+        self.builder.drop_imports_used_by(statement.items[0].item)
+
+    def finish(self) -> None:
+        """The next statement that stays takes over the blank lines above a deleted statement
+        (so the spacing between statements survives) and, for a deleted step of a function, its
+        comments (definitions that go take their comments with them)."""
+        deleted = {id(line) for line in self._deleted_lines}
+        carriers = {id(line) for line in self._comment_carriers}
+        for line in self._deleted_lines:
+            siblings, index = self.tree.position_in_block(line)
+            if index is None:
+                continue
+            following = [s for s in siblings[index + 1 :] if id(s) not in deleted]
+            if not following:
+                continue
+            if id(line) in carriers:
+                change = functools.partial(prepend_lines, above=list(line.leading_lines))
+            else:
+                blanks = sum(1 for e in line.leading_lines if e.comment is None)
+                # The statement that becomes first in its block takes the block's spacing.
+                first = all(id(s) in deleted for s in siblings[:index])
+                change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
+            self.builder.change(following[0], _on_first_statement(change))
+
+    def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
+        for statement in statements:
+            self.discard(statement)
+
+
+def _collapse_empty_finally(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel:
+    assert isinstance(updated, cst.Try)
+    if updated.finalbody is None or updated.finalbody.body.body:
+        return updated
+    if updated.handlers:
+        return updated.with_changes(finalbody=None)
+    # try/finally with nothing left to finalise: its body takes its place.
+    return body_in_place(updated)
+
+
+def body_in_place(statement: cst.Try | cst.With) -> cst.FlattenSentinel:
+    """The statements of a block statement's body in its place, with the statement's comments."""
+    body = list(statement.body.body) if isinstance(statement.body, cst.IndentedBlock) else []
+    if body:
+        body[0] = body[0].with_changes(
+            leading_lines=[*statement.leading_lines, *body[0].leading_lines]
+        )
+    return cst.FlattenSentinel(body)
+
+
+def _unwrap_with(updated: cst.CSTNode) -> Replacement:
+    assert isinstance(updated, cst.With)
+    return body_in_place(updated)
+
+
+def _on_first_statement(change: Callable[[cst.BaseStatement], cst.BaseStatement]) -> Change:
+    """A change of a statement's leading lines that still applies once an earlier change has
+    unwrapped the statement (a collapsed ``try``) or removed it."""
+
+    def apply(updated: cst.CSTNode) -> Replacement:
+        if isinstance(updated, cst.FlattenSentinel):
+            nodes = list(updated.nodes)
+            if nodes and isinstance(nodes[0], cst.BaseStatement):
+                nodes[0] = change(nodes[0])
+            return cst.FlattenSentinel(nodes)
+        return change(updated) if isinstance(updated, cst.BaseStatement) else updated
+
+    return apply
+
+
+def prepend_lines(statement: cst.BaseStatement, above: list[cst.EmptyLine]) -> cst.BaseStatement:
+    return statement.with_changes(leading_lines=[*above, *statement.leading_lines])
+
+
+def _blank_lines(statement: cst.BaseStatement, blanks: int, exactly: bool) -> cst.BaseStatement:
+    """``statement`` with ``blanks`` blank lines above its comments (at least that many, unless
+    ``exactly``)."""
+    lines = list(statement.leading_lines)
+    have = 0
+    while have < len(lines) and lines[have].comment is None:
+        have += 1
+    wanted = blanks if exactly else max(blanks, have)
+    added = [cst.EmptyLine(indent=False)] * max(0, wanted - have)
+    return statement.with_changes(leading_lines=[*added, *lines[: min(have, wanted)], *lines[have:]])
+
+
+def keep_comments(old: cst.BaseStatement, new: cst.BaseStatement) -> cst.BaseStatement:
+    """``new`` with the comment lines above ``old`` and, for simple lines, its trailing comment."""
+    new = new.with_changes(leading_lines=[*old.leading_lines, *new.leading_lines])
+    if isinstance(old, cst.SimpleStatementLine) and isinstance(new, cst.SimpleStatementLine):
+        new = new.with_changes(trailing_whitespace=old.trailing_whitespace)
+    return new
+
+
+def place_at_top_level(
+    builder: FixBuilder,
+    tree: Tree,
+    anchor: cst.BaseStatement,
+    statements: list[cst.BaseStatement],
+    *,
+    where: str,
+) -> None:
+    """Put generated top-level ``statements`` before or after ``anchor``, or instead of it,
+    keeping its comments and two blank lines around the generated function (PEP 8)."""
+    body = list(tree.module.body)
+    index = next(i for i, statement in enumerate(body) if statement is anchor)
+    two_blank = list(TWO_BLANK_LINES)
+    statements = list(statements)
+    if where == "before":
+        statements[0] = statements[0].with_changes(leading_lines=anchor.leading_lines)
+        builder.change(
+            anchor,
+            lambda updated: cst.FlattenSentinel(
+                [*statements, updated.with_changes(leading_lines=two_blank)]
+            ),
+        )
+        return
+    if where == "after":
+        statements[0] = statements[0].with_changes(
+            leading_lines=[*two_blank, *statements[0].leading_lines]
+        )
+        builder.insert_after(anchor, statements)
+    else:
+        statements[0] = keep_comments(anchor, statements[0])
+        builder.replace(anchor, cst.FlattenSentinel(statements))
+    if index + 1 < len(body):
+        following = body[index + 1]
+        kept = [line for line in following.leading_lines if line.comment is not None]
+        builder.change(
+            following, lambda updated: updated.with_changes(leading_lines=[*two_blank, *kept])
+        )

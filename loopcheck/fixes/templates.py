@@ -1,0 +1,89 @@
+"""The code fixes generate, as LibCST templates: placeholders are filled with nodes (the user's
+own constructor call, with its formatting and comments), never with pasted text."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.helpers import parse_template_module
+
+# One object per event loop, created by the loop that uses it. The cache evicts closed loops on
+# each lookup: the objects hold their loop strongly, so a WeakKeyDictionary keyed by the loop
+# would keep every dead loop alive.
+PER_LOOP_ACCESSOR = '''\
+{cache} = {}
+
+
+def {accessor}():
+    """The running event loop's WHAT, created on first use under that loop."""
+    loop = {running_loop}()
+    # Forget closed loops: the cached objects hold their loop, so nothing else would free it.
+    for stale in [other for other in list({cache}) if other.is_closed()]:
+        {cache}.pop(stale, None)
+    if loop not in {cache}:
+        {cache}[loop] = {constructor}
+    return {cache}[loop]
+'''
+
+# The same, per instance: a property keeps every `obj.attribute` read working unchanged.
+PER_LOOP_PROPERTY = '''\
+class _:
+    @property
+    def {attribute}(self):
+        """The running event loop's WHAT, created on first use under that loop."""
+        loop = {running_loop}()
+        # Forget closed loops: the cached objects hold their loop, so nothing else would free it.
+        for stale in [other for other in list(self.{cache}) if other.is_closed()]:
+            self.{cache}.pop(stale, None)
+        if loop not in self.{cache}:
+            self.{cache}[loop] = {constructor}
+        return self.{cache}[loop]
+'''
+
+
+def per_loop_accessor(
+    cache: str, accessor: str, what: str, constructor: cst.BaseExpression, running_loop: str
+) -> list[cst.BaseStatement]:
+    """``cache = {}`` and ``def accessor(): ...`` returning the running loop's object."""
+    module = parse_template_module(
+        PER_LOOP_ACCESSOR.replace("WHAT", what),
+        cache=cst.Name(cache),
+        accessor=cst.Name(accessor),
+        constructor=constructor,
+        running_loop=cst.parse_expression(running_loop),
+    )
+    return list(module.body)
+
+
+def per_loop_property(
+    attribute: str, cache: str, what: str, constructor: cst.BaseExpression, running_loop: str
+) -> cst.FunctionDef:
+    """A property ``attribute`` returning the running loop's object, cached in ``self.cache``."""
+    module = parse_template_module(
+        PER_LOOP_PROPERTY.replace("WHAT", what),
+        attribute=cst.Name(attribute),
+        cache=cst.Name(cache),
+        constructor=constructor,
+        running_loop=cst.parse_expression(running_loop),
+    )
+    holder = module.body[0]
+    assert isinstance(holder, cst.ClassDef)
+    method = holder.body.body[0]
+    assert isinstance(method, cst.FunctionDef)
+    return method
+
+
+def accessor_code(cache: str, accessor: str, what: str, constructor: str) -> str:
+    """The per-loop accessor as text, for documentation and tests."""
+    statements = per_loop_accessor(
+        cache, accessor, what, cst.parse_expression(constructor), "asyncio.get_running_loop"
+    )
+    return cst.Module(body=statements).code.rstrip("\n")
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def parse_statements(code: str) -> list[cst.BaseStatement]:
+    """Statements from code (indentation follows the block they are put in)."""
+    return list(cst.parse_module(code).body)

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import BuiltinScope, GlobalScope
+
+from loopcheck.analysis import Held
+from loopcheck.analysis.holders import Holder
+from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.catalogue import Primitive
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.statements import keep_comments
+from loopcheck.fixes.templates import parse_statements, per_loop_property
+from loopcheck.rule import RuleDocs
+from loopcheck.rules.primitive_base import PrimitiveRule
+
+
+class SingletonPrimitive(PrimitiveRule):
+    code = "LCK105"
+    name = "singleton-asyncio-primitive"
+    summary = "asyncio primitive kept by an instance the whole process shares"
+    fix_kind = "unsafe"
+    site = Evaluated.FUNCTION
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds asyncio primitives created in a method (usually `__init__`) and kept on `self`, where the
+instance is shared by the whole process: a module-level instance (`manager =
+ConnectionManager()`), a global singleton made by a getter (`global _client; if _client is None:
+_client = Client()`), an instance cached by `functools.lru_cache`/`cache`, or a class-level
+`_instance`.""",
+        why_is_this_bad="""\
+The object is created once, for the one shared instance, and every event loop of the process then
+uses it: the next `asyncio.run()`, Celery task, worker thread or test. The first loop that makes a
+task wait on it owns it; contended use under any other loop fails with `RuntimeError: ... is
+bound to a different event loop`. Creating the lock in `__init__` looks like the cure for a
+module-level lock (LCK101), but a module-level instance makes it module-level again.
+
+This was the most frequent shape found in real services: a WebSocket `ConnectionManager`, a rate
+limiter or a token cache instantiated at import and used by every request handler.""",
+        example="""\
+import asyncio
+
+
+class ConnectionManager:
+    def __init__(self):
+        self.lock = asyncio.Lock()
+
+    async def broadcast(self, message):
+        async with self.lock:
+            ...
+
+
+manager = ConnectionManager()""",
+        use_instead="""\
+Create the instance per event loop (in the application's lifespan handler, or per task), or keep
+one object per loop on the instance. The fix turns the attribute into a property that does the
+latter, so every `self.lock` and `manager.lock` keeps working:
+
+```python
+class ConnectionManager:
+    def __init__(self):
+        self._lock_by_loop = {}
+
+    @property
+    def lock(self):
+        \"\"\"The running event loop's lock, created on first use under that loop.\"\"\"
+        loop = asyncio.get_running_loop()
+        # Forget closed loops: the cached objects hold their loop, so nothing else would free it.
+        for stale in [other for other in list(self._lock_by_loop) if other.is_closed()]:
+            self._lock_by_loop.pop(stale, None)
+        if loop not in self._lock_by_loop:
+            self._lock_by_loop[loop] = asyncio.Lock()
+        return self._lock_by_loop[loop]
+```
+
+Where the object only guards synchronous code, use the `threading` primitive instead.""",
+        fix_safety="""\
+Unsafe. The property is offered when the attribute is assigned once, in a plain statement of a
+method, with a constructor that uses no local variable of that method, and every read of it
+(through `self`, `cls` or the shared instance, in this module) is inside a coroutine: reading the
+property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
+replacement is offered when every use is synchronous. Attributes read through objects this module
+cannot place, assigned several times, or kept in a registry get no fix.""",
+        affected_versions="""\
+All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
+3.9 and older under the first.""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-sync.html",
+            "https://fastapi.tiangolo.com/advanced/events/",
+        ),
+    )
+    invalid = (
+        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
+        "manager = Manager()\n",
+        "import asyncio, functools\nclass Limiter:\n    def __init__(self):\n"
+        "        self.slots = asyncio.Semaphore(4)\n@functools.lru_cache\ndef get_limiter():\n"
+        "    return Limiter()\n",
+        "import asyncio\nclass Cache:\n    def __init__(self):\n        self.ready = asyncio.Event()\n"
+        "_cache = None\ndef get_cache():\n    global _cache\n    if _cache is None:\n"
+        "        _cache = Cache()\n    return _cache\n",
+    )
+    valid = (
+        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
+        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
+        "async def handler():\n    manager = Manager()\n",
+        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
+        "if __name__ == '__main__':\n    manager = Manager()\n",
+    )
+
+    def kept_by(self, call: cst.Call) -> Holder | None:
+        holder = self.analysis.holders.of(call)
+        if holder.kind is not Held.SINGLETON_ATTRIBUTE or holder.keyed_by_loop:
+            return None
+        return holder
+
+    def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
+        return self.kept_by(call) is not None
+
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
+        holder = self.kept_by(call)
+        assert holder is not None and holder.singleton is not None and isinstance(holder.owner, cst.ClassDef)
+        assert isinstance(site.owner, cst.FunctionDef)
+        kept = "a registry in" if holder.container is not None else "the attribute"
+        return (
+            f"asyncio.{primitive.name} created in {holder.owner.name.value}.{site.owner.name.value}() "
+            f"is kept in {kept} `{holder.name}` of {holder.singleton.label}, which every event "
+            f"loop of the process shares; a second loop fails with '{primitive.error}'"
+        )
+
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+        holder = self.kept_by(call)
+        tree = self.analysis.tree
+        method = site.owner
+        assert holder is not None and isinstance(method, cst.FunctionDef)
+        class_def = holder.owner
+        line = tree.statement_line(call)
+        if (
+            holder.container is not None
+            or holder.value is not call
+            or not isinstance(class_def, cst.ClassDef)
+            or tree.method_class(method) is not class_def
+            or line is None
+            or line.body[0] is not holder.store
+            or not isinstance(holder.store, cst.Assign)
+            or len(holder.store.targets) != 1
+            or tree.parents.get(tree.parents.get(line)) is not method
+            or not holder.followable
+            or holder.writes != [holder.target]
+            or holder.name is None
+        ):
+            return None
+        references = holder.reads
+        fixes = self.fixes
+        if not fixes.all_in_coroutines(references):
+            return fixes.threading_twin(primitive, call, references)
+        attribute = holder.name
+        cache = f"_{attribute.lstrip('_')}_by_loop"
+        taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
+        if (
+            not tree.is_top_level(class_def)
+            or self.analysis.holders.defined_in_class_body(class_def, attribute)
+            or attribute in self.analysis.definitions.methods(class_def)
+            or cache in taken
+            or self.analysis.index.attributes_by_name.get(cache)
+            or not self._self_contained(call, method)
+        ):
+            return None
+
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            receiver = cst.Module(body=[]).code_for_node(holder.target.value)  # type: ignore[union-attr]
+            new_line = parse_statements(f"{receiver}.{cache} = {{}}\n")[0]
+            builder.replace(line, keep_comments(line, new_line))
+            accessor = per_loop_property(
+                attribute, cache, primitive.name.lower(), call, builder.name("asyncio.get_running_loop")
+            )
+            accessor = accessor.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+            builder.insert_after(method, [accessor])
+            return builder.build()
+
+        return self.propose(
+            Safety.UNSAFE,
+            f"Make `{attribute}` a property giving one {primitive.name} per event loop",
+            build,
+        )
+
+    def _self_contained(self, call: cst.Call, method: cst.FunctionDef) -> bool:
+        """Whether ``call`` can move into a property: it names only module globals, builtins and
+        ``self`` (the property has ``self`` too), not the method's other variables."""
+        scopes = self.analysis.scopes
+        for name in m.findall(call, m.Name()):
+            assert isinstance(name, cst.Name)
+            if self.analysis.definitions.is_self(name):
+                continue
+            scope = scopes.get(name)
+            if scope is None:
+                continue  # an attribute name, a keyword: not a variable
+            bindings = scope[name.value]
+            if bindings and not all(isinstance(b.scope, (GlobalScope, BuiltinScope)) for b in bindings):
+                return False
+        return True

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from loopcheck.analysis.loop_uses import method_call
+from loopcheck.rule import Rule, RuleDocs
+
+
+class RunOnRunningLoop(Rule):
+    code = "LCK206"
+    name = "run-on-running-loop"
+    summary = "run_until_complete() or asyncio.run() where a loop is known to be running"
+    fix_kind = "none"
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds synchronous code that runs a coroutine where the code itself has just shown that an event
+loop is running in this thread: `asyncio.get_running_loop().run_until_complete(...)`, a
+`run_until_complete()` on a variable bound to `get_running_loop()`, or `run_until_complete()` /
+`asyncio.run()` after a `get_running_loop()` call that succeeded (later in its `try` block, in its
+`else`, or after a `try` whose `except RuntimeError` returns), or inside `if loop.is_running():`.""",
+        why_is_this_bad="""\
+A thread runs one event loop at a time, and a running loop cannot be re-entered. Once
+`get_running_loop()` has returned, every one of these calls fails: `RuntimeError: This event loop
+is already running` for the running loop, `Cannot run the event loop while another loop is
+running` for a new one, `asyncio.run() cannot be called from a running event loop` for
+`asyncio.run()`. The branch is dead code that crashes the day it is reached, usually when a
+synchronous helper written for scripts is first called from async code.""",
+        example="""\
+import asyncio
+
+
+def run_sync(coro):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)""",
+        use_instead="""\
+Make the caller async and `await` the coroutine. Where a synchronous function really must wait
+for a coroutine while a loop runs in its thread, run the coroutine in a worker thread, where
+`asyncio.run()` can start a loop of its own:
+
+```python
+import concurrent.futures
+
+
+def run_sync(coro):
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+```
+
+Objects bound to the running loop (clients, locks) must not be used by that coroutine: it runs
+on the worker thread's loop.""",
+        fix_safety="""\
+No fix: the right change depends on the callers (make them async, or move the work to a thread).""",
+        affected_versions="""\
+All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_running_loop",
+            "https://docs.python.org/3/library/asyncio-dev.html#concurrency-and-multithreading",
+        ),
+    )
+    invalid = (
+        "import asyncio\ndef wait(coro):\n    return asyncio.get_running_loop().run_until_complete(coro)\n",
+        "import asyncio\n"
+        "def run_sync(coro):\n"
+        "    try:\n"
+        "        asyncio.get_running_loop()\n"
+        "    except RuntimeError:\n"
+        "        return asyncio.run(coro)\n"
+        "    loop = asyncio.new_event_loop()\n"
+        "    return loop.run_until_complete(coro)\n",
+        "import asyncio\n"
+        "def run_sync(coro):\n"
+        "    try:\n"
+        "        asyncio.get_running_loop()\n"
+        "        return asyncio.run(coro)\n"
+        "    except RuntimeError:\n"
+        "        return None\n",
+    )
+    valid = (
+        "import asyncio\n"
+        "def run_sync(coro):\n"
+        "    try:\n"
+        "        asyncio.get_running_loop()\n"
+        "    except RuntimeError:\n"
+        "        return asyncio.run(coro)\n"
+        "    raise RuntimeError('call this from synchronous code only')\n",
+        "import asyncio\ndef schedule(callback):\n    asyncio.get_running_loop().call_soon(callback)\n",
+    )
+
+    def check(self) -> None:
+        analysis = self.analysis
+        api = analysis.catalogue.loop_api
+        tree = analysis.tree
+        candidates = {
+            *analysis.names.calls_to(api.run),
+            *(c for c in analysis.index.calls_by_leaf.get(api.run_method, ()) if method_call(c, (api.run_method,))),
+        }
+        for call in sorted(candidates, key=analysis.names.index_order):
+            if tree.in_coroutine(call):
+                continue  # LCK204
+            what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"
+            if self.on_running_loop(call):
+                self.report(
+                    call,
+                    "run_until_complete() on the running loop always fails with 'This event loop "
+                    "is already running'; make the caller async and await the coroutine",
+                )
+                continue
+            shown = analysis.loop_uses.known_running(call) or self.inside_is_running(call)
+            if shown is not None:
+                self.report(
+                    call,
+                    f"{what} where a loop is known to be running in this thread (line "
+                    f"{analysis.line_of(shown)}) always fails: a running loop cannot be "
+                    "re-entered; make the caller async and await, or run the coroutine in a "
+                    "worker thread",
+                )
+
+    def on_running_loop(self, call: cst.Call) -> bool:
+        """``get_running_loop().run_until_complete()``, or through a variable bound only to it."""
+        if not isinstance(call.func, cst.Attribute):
+            return False
+        analysis = self.analysis
+        running = analysis.catalogue.loop_api.running_loop
+        receiver = call.func.value
+        if analysis.names.calls(receiver, running):
+            return True
+        if isinstance(receiver, cst.Name):
+            values = analysis.holders.assigned_values(receiver)
+            return bool(values) and all(v is not None and analysis.names.calls(v, running) for v in values)
+        return False
+
+    def inside_is_running(self, call: cst.Call) -> cst.CSTNode | None:
+        """The ``loop.is_running()`` test of an ``if`` whose body holds ``call``."""
+        tree = self.analysis.tree
+        for child, up in tree.ancestors(call):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
+                return None
+            if isinstance(up, cst.If) and child is up.body and m.matches(
+                up.test, m.Call(func=m.Attribute(attr=m.Name("is_running")), args=[])
+            ):
+                return up.test
+        return None
