@@ -121,6 +121,9 @@ class Holders:
         self.analysis = analysis
         self.tree = analysis.tree
         self._memo: dict[cst.CSTNode, Holder] = {}
+        # While the shared instances are being found, holders are asked where each instance
+        # goes; they must not ask for the shared instances in turn.
+        self._finding_singletons = False
 
     # -- where a value goes ---------------------------------------------------------------
 
@@ -128,7 +131,9 @@ class Holders:
         """The holder of the object ``creation`` makes (or of any value expression)."""
         found = self._memo.get(creation)
         if found is None:
-            found = self._memo[creation] = self._holder(creation)
+            found = self._holder(creation)
+            if not self._finding_singletons:  # those answers lack the singleton facts
+                self._memo[creation] = found
         return found
 
     def outer_value(self, node: cst.BaseExpression) -> cst.BaseExpression:
@@ -380,6 +385,13 @@ class Holders:
 
     @cached_property
     def _singletons(self) -> dict[cst.ClassDef, Singleton]:
+        self._finding_singletons = True
+        try:
+            return self._find_singletons()
+        finally:
+            self._finding_singletons = False
+
+    def _find_singletons(self) -> dict[cst.ClassDef, Singleton]:
         found: dict[cst.ClassDef, Singleton] = {}
         definitions = self.analysis.definitions
         for class_def in self.analysis.index.classes:
@@ -401,6 +413,8 @@ class Holders:
     def singleton(self, class_def: cst.ClassDef) -> Singleton | None:
         """Why one instance of ``class_def`` is shared by the process: a module-level instance, a
         global singleton getter, a cached factory, a class-level ``_instance``."""
+        if self._finding_singletons:
+            return None
         return self._singletons.get(class_def)
 
     def _shared_instance(self, call: cst.Call) -> Singleton | None:
