@@ -51,3 +51,14 @@ def test_readme_lists_every_rule_with_its_summary():
     readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
     for code, rule in RULES.items():
         assert f"| [{code}](rules/{code}.md) | {rule.summary} | {rule.fix_kind} |" in readme, code
+
+
+def test_awaiting_instead_of_a_nested_run_is_unsafe_where_nest_asyncio_is_applied():
+    """nest_asyncio makes the nested run work; awaiting instead changes what the code does."""
+    body = "\n\nasync def handle():\n    return asyncio.run(load())\n"
+    plain = Linter([RULES["LCK204"]]).lint_source("import asyncio" + body)
+    patched = Linter([RULES["LCK204"]]).lint_source(
+        "import asyncio\nimport nest_asyncio\nnest_asyncio.apply()" + body
+    )
+    assert [d.fix.safety.value for d in plain] == ["safe"]
+    assert [d.fix.safety.value for d in patched] == ["unsafe"]

@@ -1,0 +1,421 @@
+"""The shared analysis, question by question: where each function runs, which binding each read
+sees, where a loop-bound object is held, and how generated code names and imports things."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import libcst.matchers as m
+import pytest
+from libcst.metadata import MetadataWrapper
+
+from loopcheck.analysis import FileAnalysis, Held, Runs
+from loopcheck.analysis.contexts import ExecutionContexts
+from loopcheck.catalogue import Catalogue
+from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
+
+
+def analyse(source: str) -> FileAnalysis:
+    module = cst.parse_module(textwrap.dedent(source))
+    return FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load())
+
+
+def function(analysis: FileAnalysis, name: str) -> cst.FunctionDef:
+    return next(f for f in analysis.index.functions if f.name.value == name)
+
+
+def contexts_of(analysis: FileAnalysis, name: str) -> set[str]:
+    return {c.value for c in analysis.contexts.of(function(analysis, name))}
+
+
+CONTEXTS = """
+import asyncio, functools, threading
+from concurrent.futures import ThreadPoolExecutor
+from celery import Celery, shared_task
+from celery.signals import worker_process_init
+from apscheduler.schedulers.background import BackgroundScheduler
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+import schedule
+
+app = Celery("tasks")
+scheduler = BackgroundScheduler()
+
+def helper():
+    pass
+
+def thread_target():
+    helper()
+
+threading.Thread(target=thread_target).start()
+threading.Timer(5, functools.partial(helper)).start()
+
+class Poller(threading.Thread):
+    def run(self):
+        self.poll()
+
+    def poll(self):
+        pass
+
+@app.task
+def celery_task():
+    asyncio.run(task_body())
+
+async def task_body():
+    sync_step()
+
+def sync_step():
+    pass
+
+@shared_task(bind=True)
+def shared(self):
+    pass
+
+@worker_process_init.connect
+def init_worker(**kwargs):
+    pass
+
+def on_start(**kwargs):
+    pass
+
+worker_process_init.connect(on_start)
+
+def interval_job():
+    pass
+
+scheduler.add_job(interval_job, "interval", seconds=5)
+
+@scheduler.scheduled_job("cron", hour=1)
+def nightly():
+    pass
+
+def every_minute():
+    pass
+
+schedule.every(1).minutes.do(every_minute)
+
+@asynccontextmanager
+async def lifespan(app):
+    yield
+
+api = FastAPI(lifespan=lifespan)
+
+@api.on_event("startup")
+async def startup():
+    pass
+
+@api.get("/sync")
+def sync_endpoint():
+    pass
+
+def pooled():
+    pass
+
+with ThreadPoolExecutor() as pool:
+    pool.submit(pooled)
+
+async def offload():
+    await asyncio.to_thread(blocking)
+    await asyncio.get_running_loop().run_in_executor(None, lambda: blocking())
+
+def blocking():
+    pass
+
+def at_import():
+    pass
+
+at_import()
+
+def script():
+    pass
+
+if __name__ == "__main__":
+    script()
+
+def nobody_calls_me():
+    pass
+"""
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("thread_target", {"thread"}),
+        ("helper", {"thread"}),  # called by a thread target, and handed to a Timer
+        ("run", {"thread"}),
+        ("poll", {"thread"}),
+        ("celery_task", {"celery-task"}),
+        ("task_body", {"coroutine", "celery-task"}),
+        ("sync_step", {"called-from-coroutine", "celery-task"}),
+        ("shared", {"celery-task"}),
+        ("init_worker", {"worker-hook"}),
+        ("on_start", {"worker-hook"}),
+        ("interval_job", {"scheduler-job"}),
+        ("nightly", {"scheduler-job"}),
+        ("every_minute", {"scheduler-job"}),
+        ("lifespan", {"coroutine", "lifespan"}),
+        ("startup", {"coroutine", "lifespan"}),
+        ("sync_endpoint", {"executor"}),
+        ("pooled", {"executor"}),
+        ("blocking", {"executor"}),
+        ("at_import", {"import"}),
+        ("script", {"main"}),
+        ("nobody_calls_me", {"unknown"}),
+    ],
+)
+def test_execution_contexts(name, expected):
+    assert contexts_of(analyse(CONTEXTS), name) == expected
+
+
+def test_a_context_remembers_the_seed_it_came_from():
+    analysis = analyse(CONTEXTS)
+    contexts = analysis.contexts
+    # handed to a Timer directly (a seed of its own), not only called by a thread target
+    assert m.matches(contexts.origin(function(analysis, "helper"), Runs.THREAD), m.Call(func=m.Attribute(attr=m.Name("Timer"))))
+    # two calls away from the decorator that made its caller a Celery task
+    assert m.matches(contexts.origin(function(analysis, "sync_step"), Runs.CELERY_TASK), m.Decorator())
+    assert contexts.reason(function(analysis, "sync_step"), Runs.CELERY_TASK).caller is function(analysis, "task_body")
+
+
+def test_module_code_and_main_code_are_units_of_their_own():
+    analysis = analyse("import asyncio\nx = 1\nif __name__ == '__main__':\n    y = 2\n")
+    statements = list(analysis.module.body)
+    assert analysis.contexts.at(statements[1]) == {Runs.IMPORT}
+    inner = statements[2].body.body[0]  # type: ignore[attr-defined]
+    assert analysis.contexts.at(inner) == {Runs.MAIN}
+
+
+def test_summary_carries_contexts_to_another_module():
+    worker = analyse(
+        "from celery import shared_task\nfrom app import helpers\n"
+        "@shared_task\ndef refresh():\n    helpers.fetch_prices()\n"
+    )
+    summary = worker.contexts.summary()
+    assert summary.functions["refresh"] == {"celery-task"}
+    assert summary.outgoing["app.helpers.fetch_prices"] == {"celery-task"}
+    # The module that defines the helper learns, from that summary, where it runs.
+    helpers = analyse("def fetch_prices():\n    load()\n\ndef load():\n    pass\n")
+    analysis = helpers
+    carried = ExecutionContexts(
+        analysis.tree, analysis.index, analysis.names, analysis.definitions,
+        analysis.catalogue.context_seeds, incoming={"fetch_prices": summary.outgoing["app.helpers.fetch_prices"]},
+    )
+    assert carried.of(function(analysis, "load")) == {Runs.CELERY_TASK}
+
+
+FLOW = """
+import asyncio
+
+def sequential():
+    loop = asyncio.get_event_loop()
+    loop.call_soon(print)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(x())
+
+def branches(flag):
+    if flag:
+        loop = asyncio.new_event_loop()
+        loop.close()
+    else:
+        loop = asyncio.new_event_loop()
+    loop.run_until_complete(x())
+
+def parameter(loop=None):
+    if loop is None:
+        loop = asyncio.new_event_loop()
+    loop.run_until_complete(x())
+
+def returns_early(flag):
+    loop = asyncio.new_event_loop()
+    if flag:
+        loop = None
+        return
+    loop.close()
+
+def closure():
+    loop = None
+    def job():
+        nonlocal loop
+        if loop is None:
+            loop = asyncio.new_event_loop()
+        loop.run_until_complete(x())
+    return job
+
+def looping(items):
+    loop = None
+    for item in items:
+        if loop is None:
+            loop = asyncio.new_event_loop()
+        loop.run_until_complete(item)
+"""
+
+
+def read_lines(analysis: FileAnalysis, function_name: str, binding_index: int) -> list[int]:
+    owner = function(analysis, function_name)
+    targets = [
+        n for n in m.findall(owner, m.AssignTarget(target=m.Name("loop")))
+    ]
+    target = targets[binding_index].target  # type: ignore[attr-defined]
+    return sorted(analysis.line_of(read) for read in analysis.flow.reads_of(target))
+
+
+@pytest.mark.parametrize(
+    "name, binding, lines",
+    [
+        ("sequential", 0, [6]),
+        ("sequential", 1, [8]),
+        ("branches", 0, [13, 16]),
+        ("branches", 1, [16]),
+        ("parameter", 0, [21]),
+        ("returns_early", 0, [28]),
+        ("returns_early", 1, []),
+        ("closure", 0, [34, 36]),
+        ("closure", 1, [34, 36]),
+        ("looping", 1, [42, 44]),
+    ],
+)
+def test_each_read_sees_the_bindings_that_reach_it(name, binding, lines):
+    assert read_lines(analyse(FLOW), name, binding) == lines
+
+
+HOLDERS = """
+import asyncio, functools
+
+module_lock = asyncio.Lock()
+_registry = {}
+_lazy = None
+
+class Service:
+    class_lock = asyncio.Lock()
+    _locks = {}
+
+    def __init__(self):
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    def get(cls, key):
+        cls._locks[key] = asyncio.Lock()
+        cls.shared = asyncio.Event()
+
+service = Service()
+
+class PerCall:
+    def __init__(self):
+        self.lock = asyncio.Lock()
+
+def lazy():
+    global _lazy
+    _lazy = asyncio.Lock()
+    _registry["k"] = asyncio.Lock()
+    _registry[asyncio.get_running_loop()] = asyncio.Lock()
+    local = asyncio.Lock()
+    escaped = register(asyncio.Lock())
+
+@functools.lru_cache
+def cached():
+    return asyncio.Lock()
+
+def default(lock=asyncio.Lock()):
+    pass
+
+def outer():
+    held = None
+    def inner():
+        nonlocal held
+        held = asyncio.Lock()
+    return inner
+
+async def temporary():
+    async with asyncio.Lock():
+        pass
+"""
+
+
+def holder_at(analysis: FileAnalysis, line: int, nth: int = 0):
+    calls = [c for c, _ in analysis.primitive_creations if analysis.line_of(c) == line]
+    return analysis.holders.of(calls[nth])
+
+
+@pytest.mark.parametrize(
+    "line, nth, kind, keyed",
+    [
+        (4, 0, Held.MODULE_GLOBAL, False),
+        (9, 0, Held.CLASS_ATTRIBUTE, False),
+        (13, 0, Held.SINGLETON_ATTRIBUTE, False),
+        (17, 0, Held.CLASS_CONTAINER, False),
+        (18, 0, Held.CLASS_ATTRIBUTE, False),
+        (24, 0, Held.INSTANCE_ATTRIBUTE, False),
+        (28, 0, Held.MODULE_GLOBAL, False),
+        (29, 0, Held.MODULE_CONTAINER, False),
+        (30, 0, Held.MODULE_CONTAINER, True),
+        (31, 0, Held.LOCAL, False),
+        (32, 0, Held.ESCAPES, False),
+        (36, 0, Held.FUNCTION_CACHE, False),
+        (38, 0, Held.DEFAULT_ARGUMENT, False),
+        (45, 0, Held.CLOSURE, False),
+        (49, 0, Held.TEMPORARY, False),
+    ],
+)
+def test_holders(line, nth, kind, keyed):
+    holder = holder_at(analyse(HOLDERS), line, nth)
+    assert (holder.kind, holder.keyed_by_loop) == (kind, keyed)
+
+
+def test_a_singletons_attribute_is_read_through_self_and_through_the_instance():
+    analysis = analyse(HOLDERS + "\nasync def use():\n    async with service.lock:\n        pass\n")
+    holder = holder_at(analysis, 13)
+    assert holder.singleton is not None and "service" in holder.singleton.label
+    assert [analysis.line_of(r) for r in holder.reads] == [53]
+    assert [analysis.line_of(w) for w in holder.writes] == [13]
+
+
+def test_an_access_through_an_unknown_object_makes_a_holder_unfollowable():
+    analysis = analyse(HOLDERS + "\ndef peek(obj):\n    return obj.class_lock\n")
+    assert holder_at(analysis, 9).accesses is None
+
+
+@pytest.mark.parametrize(
+    "imports, wanted, text, added",
+    [
+        ("import asyncio\n", "asyncio.get_running_loop", "asyncio.get_running_loop", None),
+        ("import asyncio as aio\n", "asyncio.get_running_loop", "aio.get_running_loop", None),
+        ("from asyncio import get_running_loop\n", "asyncio.get_running_loop", "get_running_loop", None),
+        ("from asyncio import Lock\n", "asyncio.get_running_loop", "asyncio.get_running_loop", "import asyncio"),
+        ("import threading\n", "threading.Lock", "threading.Lock", None),
+    ],
+)
+def test_generated_code_uses_the_modules_own_names(imports, wanted, text, added):
+    analysis = analyse(imports + "x = 1\n")
+    found, request = name_for(analysis.imports, wanted)
+    assert found == text
+    assert (request.code() if request else None) == added
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        # Into the standard-library section, in order; plain imports before from-imports.
+        (
+            "import json\nimport sys\nfrom typing import Any\n\nimport httpx\n",
+            "import asyncio\nimport json\nimport sys\nfrom typing import Any\n\nimport httpx\n",
+        ),
+        (
+            "import json\nimport time\n",
+            "import json\nimport threading\nimport time\n",
+        ),
+        # A standard-library section of its own before the third-party one.
+        ("import httpx\n\nx = 1\n", "import asyncio\n\nimport httpx\n\nx = 1\n"),
+        # After `from __future__` and the docstring.
+        (
+            '"""Doc."""\nfrom __future__ import annotations\n\nimport httpx\n',
+            '"""Doc."""\nfrom __future__ import annotations\n\nimport asyncio\n\nimport httpx\n',
+        ),
+        # The first import of a module: after the docstring, with PEP 8 spacing.
+        ('"""Doc."""\n\n\ndef f():\n    pass\n', '"""Doc."""\n\nimport asyncio\n\n\ndef f():\n    pass\n'),
+    ],
+)
+def test_new_imports_go_where_an_import_sorter_puts_them(before, after):
+    wanted = "threading" if "import time" in before else "asyncio"
+    result = add_imports(cst.parse_module(before), [ImportRequest(wanted)])
+    assert result.code == after
