@@ -61,6 +61,10 @@ class Rule:
     # The rule is not run on a file whose text contains none of these words: most files never
     # touch an event loop, and skipping them saves the parse and the analysis.
     trigger_words: ClassVar[tuple[str, ...]] = ("asyncio",)
+    # Whether a finding is a failure a program hits at run time (every fixture finding must then
+    # belong to an exercise that fails); False for rules about code that works today but is
+    # deprecated or fragile, whose exercises show that the fix keeps the behaviour.
+    runtime_failure: ClassVar[bool] = True
     # Fixit-style examples: VALID must stay silent, INVALID must each give at least one finding.
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[str, ...]] = ()

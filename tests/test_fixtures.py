@@ -101,7 +101,9 @@ def test_plain_fix_applies_only_safe_fixes(path):
     linter = fixture_linter(path)
     safe = sum(1 for m in markers(path) if m.fix == "safe")
     outcome = linter.fix_source(source, unsafe=False)
-    assert outcome.fixed >= safe
+    # A safe fix may resolve another finding on its way (an awaited run takes its loop variable
+    # with it), so at least one fix per file with safe findings, and none left over.
+    assert (outcome.fixed > 0) == bool(safe)
     assert all(d.fix is None or d.fix.safety is Safety.UNSAFE for d in outcome.remaining)
     assert (outcome.source != source) == bool(safe)
 

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from loopcheck.diagnostics import Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.rule import Rule, RuleDocs
+
+
+class GetEventLoopInCoroutine(Rule):
+    code = "LCK401"
+    name = "get-event-loop-in-coroutine"
+    summary = "asyncio.get_event_loop() inside a coroutine; use asyncio.get_running_loop()"
+    fix_kind = "safe"
+    runtime_failure = False
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds `asyncio.get_event_loop()` called in the body of an `async def`: on its own, as an argument
+(`asyncio.all_tasks(asyncio.get_event_loop())`), or before `.run_in_executor(...)`,
+`.create_future()`, `.time()` and the like.""",
+        why_is_this_bad="""\
+Inside a coroutine there is always a running loop, and `get_event_loop()` returns it, so the code
+works today. But `get_event_loop()` means something else everywhere else (the thread's current
+loop, created on demand in the main thread until 3.12, an error from 3.14), so the same line moved
+into a helper, a callback or a thread silently changes meaning, and readers cannot tell which loop
+it wants. `asyncio.get_running_loop()` says it: the loop running this coroutine, or a clear
+`RuntimeError: no running event loop` where there is none. The asyncio documentation recommends it
+in coroutines and callbacks since Python 3.7.""",
+        example="""\
+import asyncio
+
+
+async def resize(image):
+    loop = asyncio.get_event_loop()
+    return await loop.run_in_executor(None, image.resize, (64, 64))""",
+        use_instead="""\
+```python
+async def resize(image):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, image.resize, (64, 64))
+```""",
+        fix_safety="""\
+Safe: in the body of a coroutine both calls return the running loop. Only calls in the
+coroutine's own body are rewritten, not in functions nested in it, which may run elsewhere. The
+fix names `get_running_loop` the way the module already imports asyncio.""",
+        affected_versions="""\
+All supported versions behave the same inside a coroutine (measured on 3.10 to 3.13); the
+difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402).""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_running_loop",
+            "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_event_loop",
+        ),
+    )
+    invalid = (
+        "import asyncio\nasync def later(cb):\n    asyncio.get_event_loop().call_later(1, cb)\n",
+        "import asyncio\nasync def pending():\n    return asyncio.all_tasks(asyncio.get_event_loop())\n",
+        "from asyncio import get_event_loop\nasync def now():\n    return get_event_loop().time()\n",
+    )
+    valid = (
+        "import asyncio\nasync def now():\n    return asyncio.get_running_loop().time()\n",
+        "import asyncio\nasync def outer():\n    def callback():\n        return asyncio.get_event_loop()\n"
+        "    return callback\n",
+    )
+
+    def check(self) -> None:
+        analysis = self.analysis
+        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+            if analysis.tree.in_coroutine(call) and not call.args:
+                self.report(
+                    call,
+                    "asyncio.get_event_loop() inside a coroutine returns the running loop; "
+                    "asyncio.get_running_loop() says so, and fails clearly where no loop runs",
+                    self.fix(call),
+                )
+
+    def fix(self, call: cst.Call) -> FixProposal:
+        def build() -> tuple:
+            builder = FixBuilder(self.context)
+            builder.replace(call.func, builder.expression("asyncio.get_running_loop"))
+            builder.drop_imports_used_by(call.func)
+            return builder.build()
+
+        return self.propose(Safety.SAFE, "Use asyncio.get_running_loop()", build)

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from loopcheck.analysis import Held, Runs
+from loopcheck.analysis.contexts import Code
+from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.rule import Rule, RuleDocs
+
+# Where a thread has no current event loop unless the code set one.
+NO_CURRENT_LOOP = (
+    Runs.THREAD,
+    Runs.EXECUTOR,
+    Runs.SCHEDULER_JOB,
+    Runs.CELERY_TASK,
+    Runs.WORKER_HOOK,
+    Runs.IMPORT,
+    Runs.MAIN,
+)
+THREADSAFE = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
+CAUGHT = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
+
+
+class GetEventLoopWithoutLoop(Rule):
+    code = "LCK402"
+    name = "get-event-loop-without-current-loop"
+    summary = "asyncio.get_event_loop() in synchronous code that can run with no current loop"
+    fix_kind = "none"
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds `asyncio.get_event_loop()` in synchronous code that runs where the thread may have no
+current event loop: at import time or under `if __name__ == "__main__":`, in a thread target, an
+executor job (`submit`, `run_in_executor`, `asyncio.to_thread`, a plain `def` FastAPI endpoint), a
+scheduler job (APScheduler, `schedule`), a Celery task or worker hook, and the functions of the
+module they call. Calls whose loop runs a coroutine with `run_until_complete()` are LCK203's, and
+calls inside a `try` that catches the `RuntimeError` are left alone.""",
+        why_is_this_bad="""\
+`get_event_loop()` only works where a loop is current. In a worker thread there is none: it
+raises `RuntimeError: There is no current event loop in thread 'ThreadPoolExecutor-0_0'` (3.10 to
+3.13). In the main thread it used to create one, which is why such code "works" in a script:
+that now warns (`DeprecationWarning: There is no current event loop`, 3.12 and 3.13), fails after
+an `asyncio.run()` anywhere in the same thread, and raises everywhere from Python 3.14, where
+`get_event_loop()` no longer creates a loop. Code that works on a developer's machine breaks in a
+thread pool, a scheduler, a Celery worker, or on upgrade.""",
+        example="""\
+import asyncio
+import threading
+
+
+def poll_prices():
+    loop = asyncio.get_event_loop()
+    loop.call_soon(print, "polling")
+
+
+threading.Thread(target=poll_prices).start()""",
+        use_instead="""\
+Do not look the loop up where none may exist. Run coroutines with `asyncio.run()`; inside them,
+use `asyncio.get_running_loop()`. Code that must reach the application's loop from another
+thread should be handed that loop, captured where the application starts:
+
+```python
+async def main():
+    loop = asyncio.get_running_loop()
+    threading.Thread(target=poll_prices, args=(loop,)).start()
+
+
+def poll_prices(loop):
+    loop.call_soon_threadsafe(print, "polling")
+```""",
+        fix_safety="""\
+No fix: which loop the code meant (the application's, or one of its own) is for a person to say.""",
+        affected_versions="""\
+All supported versions, differently: in a thread without a loop it raises on 3.10 to 3.13
+(measured); in the main thread it creates a loop on 3.10 and 3.11, warns `DeprecationWarning:
+There is no current event loop` and creates one on 3.12 and 3.13 (measured), and raises
+`RuntimeError` on 3.14 (the 3.14 documentation: "Raises a RuntimeError if there is no current
+event loop"; 3.14 was not available to measure).""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_event_loop",
+            "https://github.com/python/cpython/pull/126354",
+        ),
+    )
+    invalid = (
+        "import asyncio\nloop = asyncio.get_event_loop()\n",
+        "import asyncio, threading\ndef work():\n    asyncio.get_event_loop().call_soon(print)\n"
+        "threading.Thread(target=work).start()\n",
+        "import asyncio\nfrom celery import shared_task\n@shared_task\ndef task():\n"
+        "    helper()\ndef helper():\n    return asyncio.get_event_loop().time()\n",
+    )
+    valid = (
+        "import asyncio\nasync def main():\n    loop = asyncio.get_running_loop()\n",
+        "import asyncio\ndef helper():\n    return asyncio.get_event_loop()\n",
+        "import asyncio\ntry:\n    loop = asyncio.get_event_loop()\nexcept RuntimeError:\n    loop = None\n",
+    )
+
+    def check(self) -> None:
+        analysis = self.analysis
+        contexts = analysis.contexts
+        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+            unit = contexts.unit_of(call)
+            if analysis.tree.is_coroutine_function(unit):  # type: ignore[arg-type]
+                continue  # LCK401
+            risky = [c for c in contexts.of(unit) if c in NO_CURRENT_LOOP]
+            if not risky or self.caught(call) or self.reported_elsewhere(call):
+                continue
+            self.report(call, self.message(unit, risky))
+
+    def caught(self, call: cst.Call) -> bool:
+        """Inside a ``try`` whose handler takes the RuntimeError: the code expects no loop."""
+        for child, up in self.analysis.tree.ancestors(call):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if isinstance(up, cst.Try) and child is up.body:
+                if any(h.type is None or m.matches(h.type, CAUGHT) for h in up.handlers):
+                    return True
+        return False
+
+    def reported_elsewhere(self, call: cst.Call) -> bool:
+        """The loop runs a coroutine with run_until_complete() here (LCK202, LCK203), or is
+        handed work from other threads (LCK403): those rules say more."""
+        analysis = self.analysis
+        if analysis.loop_uses.classify(call).kind is Use.RUN:
+            return True
+        holder = analysis.holders.of(call)
+        if holder.value is not call or not holder.followable:
+            return False
+        if holder.kind in (Held.LOCAL, Held.MODULE_GLOBAL) and of_kind(
+            analysis.loop_uses.uses_of(holder.reads), Use.RUN
+        ):
+            return True
+        return any(self.threadsafe_receiver(read) for read in holder.reads)
+
+    def threadsafe_receiver(self, read: cst.CSTNode) -> bool:
+        parents = self.analysis.tree.parents
+        up = parents.get(read)
+        if isinstance(up, cst.Attribute) and up.value is read and up.attr.value == "call_soon_threadsafe":
+            return True
+        call = parents.get(up) if isinstance(up, cst.Arg) else None
+        return call is not None and self.analysis.names.calls(call, THREADSAFE)
+
+    def message(self, unit: Code, risky: list[Runs]) -> str:
+        if isinstance(unit, cst.FunctionDef):
+            where = f"in `{unit.name.value}`, which runs {risky[0].description}"
+        else:
+            where = risky[0].description
+        return (
+            f"asyncio.get_event_loop() {where}, where the thread may have no current loop: it "
+            "raises there (3.10-3.13 in worker threads, everywhere from 3.14) and warns in the "
+            "main thread on 3.12-3.13; use asyncio.run(), or pass the running loop in"
+        )

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from loopcheck.analysis import Held, Holder, Runs
+from loopcheck.analysis.loop_uses import Use, method_call, of_kind
+from loopcheck.rule import Rule, RuleDocs
+
+THREADSAFE_CALLS = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
+THREADSAFE_METHODS = ("call_soon_threadsafe",)
+# Where the running application captures its own loop.
+APPLICATION = (Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE, Runs.LIFESPAN)
+KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE)
+
+
+class LoopCapturedForThreads(Rule):
+    code = "LCK403"
+    name = "loop-captured-outside-the-application"
+    summary = "loop captured outside the running application, then handed work from other threads"
+    fix_kind = "none"
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds an event loop captured where the application does not run (at import time, under
+`__main__`, in a thread or a worker hook), kept in a module global or an attribute, and later
+handed work from other threads with `asyncio.run_coroutine_threadsafe(coro, loop)` or
+`loop.call_soon_threadsafe(...)`, when this module never runs that loop itself.""",
+        why_is_this_bad="""\
+`main_loop = asyncio.get_event_loop()` at import returns (or, before 3.12, silently creates) the
+thread's current loop at that moment. The application then runs on another one: `asyncio.run()`
+always makes a new loop, and so do uvicorn, Celery's async integrations and most servers. The
+captured loop is never run, so a coroutine sent to it with `run_coroutine_threadsafe()` never
+starts, and `future.result()` waits forever (or until its timeout); callbacks given to
+`call_soon_threadsafe()` never fire. This is how a stock application's scheduler jobs silently
+stopped delivering their updates.""",
+        example="""\
+import asyncio
+
+main_loop = asyncio.get_event_loop()
+
+
+def on_price(symbol, price):  # called from the broker's thread
+    asyncio.run_coroutine_threadsafe(publish(symbol, price), main_loop)""",
+        use_instead="""\
+Capture the loop the application runs on, where it starts, and hand that one out:
+
+```python
+main_loop = None
+
+
+@asynccontextmanager
+async def lifespan(app):
+    global main_loop
+    main_loop = asyncio.get_running_loop()
+    yield
+
+
+app = FastAPI(lifespan=lifespan)
+```
+
+In a script, do it at the top of the coroutine given to `asyncio.run()` (`main()`). A loop that
+must serve other threads on purpose is created together with the thread that runs it
+(`threading.Thread(target=loop.run_forever)`), which this rule does not report.""",
+        fix_safety="""\
+No fix: the place where the application starts is not in this module, or not for a tool to
+choose.""",
+        affected_versions="""\
+All supported versions (measured on 3.10 to 3.13: the future never completes). From 3.12 the
+import-time `get_event_loop()` also warns, and from 3.14 it raises (LCK402).""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-task.html#asyncio.run_coroutine_threadsafe",
+            "https://docs.python.org/3/library/asyncio-dev.html#concurrency-and-multithreading",
+        ),
+    )
+    invalid = (
+        "import asyncio\nmain_loop = asyncio.get_event_loop()\ndef on_message(m):\n"
+        "    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n",
+        "import asyncio\nloop = asyncio.new_event_loop()\ndef notify():\n"
+        "    loop.call_soon_threadsafe(print, 'hi')\n",
+    )
+    valid = (
+        "import asyncio, threading\n_loop = asyncio.new_event_loop()\n"
+        "threading.Thread(target=_loop.run_forever, daemon=True).start()\n"
+        "def submit(coro):\n    return asyncio.run_coroutine_threadsafe(coro, _loop).result()\n",
+        "import asyncio\nmain_loop = None\nasync def main():\n    global main_loop\n"
+        "    main_loop = asyncio.get_running_loop()\n"
+        "def on_message(m):\n    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n",
+        "import asyncio\ndef notify(loop):\n    loop.call_soon_threadsafe(print, 'hi')\n",
+    )
+
+    def check(self) -> None:
+        handed: dict[int, tuple[Holder, cst.Call, list[cst.CSTNode]]] = {}
+        captured = self.captured_loops()
+        for use, loop in self.threadsafe_uses():
+            found = captured.get(id(loop))
+            if found is not None:
+                holder, creation = found
+                handed.setdefault(id(holder), (holder, creation, []))[2].append(use)
+        for holder, creation, uses in handed.values():
+            lines = ", ".join(str(self.analysis.line_of(use)) for use in uses)
+            where = self.where(creation)
+            self.report(
+                creation,
+                f"event loop captured {where} and kept in {holder.label} is handed work from "
+                f"other threads (line{'s' if len(uses) > 1 else ''} {lines}), but the "
+                "application runs on a loop of its own (asyncio.run() and servers make one): "
+                "that work never runs and its future never completes; capture "
+                "asyncio.get_running_loop() where the application starts",
+            )
+
+    def captured_loops(self) -> dict[int, tuple[Holder, cst.Call]]:
+        """Each read of a kept loop this module never runs, made outside the application."""
+        analysis = self.analysis
+        found: dict[int, tuple[Holder, cst.Call]] = {}
+        for call in analysis.names.calls_to(analysis.catalogue.loop_api.loop_factories):
+            holder = analysis.holders.of(call)
+            if holder.kind not in KEPT or not holder.followable:
+                continue
+            contexts = analysis.contexts.at(call)
+            if contexts & set(APPLICATION) or contexts <= {Runs.UNKNOWN}:
+                continue  # captured by the running application, or by code that may be
+            if of_kind(analysis.loop_uses.uses_of(holder.reads), Use.RUN, Use.SERVE):
+                continue  # this module runs the loop: it is the application's, or a served one
+            for read in holder.reads:
+                found[id(read)] = (holder, call)
+        return found
+
+    def threadsafe_uses(self) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
+        """(the call, the loop expression it hands work to)."""
+        analysis = self.analysis
+        found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
+        for call in analysis.names.calls_to(THREADSAFE_CALLS):
+            positional = [a for a in call.args if a.keyword is None]
+            keyword = [a for a in call.args if a.keyword is not None and a.keyword.value == "loop"]
+            loop = positional[1] if len(positional) > 1 else keyword[0] if keyword else None
+            if loop is not None:
+                found.append((call, loop.value))
+        for method in THREADSAFE_METHODS:
+            for call in analysis.index.calls_by_leaf.get(method, ()):
+                if method_call(call, (method,)):
+                    found.append((call, call.func.value))  # type: ignore[attr-defined]
+        return found
+
+    def where(self, creation: cst.Call) -> str:
+        contexts = self.analysis.contexts
+        unit = contexts.unit_of(creation)
+        known = sorted(c.description for c in contexts.of(unit) if c is not Runs.UNKNOWN)
+        if isinstance(unit, cst.FunctionDef):
+            return f"in `{unit.name.value}` ({', '.join(known)})"
+        return known[0] if known else "outside the application"

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from loopcheck.analysis import Held
+from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.rule import Rule, RuleDocs
+
+
+class LoopGetOrCreateHelper(Rule):
+    code = "LCK405"
+    name = "loop-get-or-create-helper"
+    summary = "helper hands out the current loop, or a new one it sets and never closes"
+    fix_kind = "none"
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds helpers that hand an event loop out for reuse: they return the thread's current (or
+running) loop, or else a new loop they make current and never close, as in
+
+```python
+def always_get_an_event_loop():
+    try:
+        return asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return loop
+```
+
+The finding is at the helper, since every caller inherits the problem.""",
+        why_is_this_bad="""\
+The helper survives "no current loop", which is why it is written (often as the fix for Python
+3.14, where `get_event_loop()` raises). But each thread that calls it gets a loop of its own that
+nobody closes: thread pools and scheduler threads leak one per thread (`ResourceWarning: unclosed
+event loop`). Callers then run coroutines on it with `run_until_complete()`, so every object made
+along the way (clients, locks, futures) is bound to that thread's loop and breaks when used from
+another thread or after `asyncio.run()` (`attached to a different loop`), and pending tasks are
+never cancelled. In a coroutine the helper returns the running loop, so the same call means a
+different loop depending on who calls it.""",
+        example="""\
+import asyncio
+
+
+def get_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return loop""",
+        use_instead="""\
+Do not hand loops out. Synchronous callers run their coroutine with `asyncio.run()` (one loop,
+closed at the end); coroutines use `asyncio.get_running_loop()`. A worker that deliberately keeps
+one loop for its whole life should hold an `asyncio.Runner` it closes at shutdown (see LCK202).""",
+        fix_safety="""\
+No fix: every caller has to change, and how depends on what it does with the loop.""",
+        affected_versions="""\
+All supported versions (measured on 3.10 to 3.13: the loop made in a worker thread is left
+unclosed). From 3.14 the `get_event_loop()` form falls into the `except` branch in every thread
+without a running loop, so it makes even more loops.""",
+        references=(
+            "https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",
+            "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_running_loop",
+        ),
+    )
+    invalid = (
+        docs.example + "\n",
+        "import asyncio\ndef get_loop():\n    loop = asyncio.get_event_loop()\n    if loop.is_closed():\n"
+        "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n    return loop\n",
+    )
+    valid = (
+        "import asyncio\ndef run(coro):\n    return asyncio.run(coro)\n",
+        # A factory of fresh loops is not a get-or-create helper (and its caller closes them).
+        "import asyncio\ndef make_loop():\n    loop = asyncio.new_event_loop()\n    return loop\n",
+    )
+
+    def check(self) -> None:
+        analysis = self.analysis
+        api = analysis.catalogue.loop_api
+        reported: set[int] = set()
+        for call in analysis.names.calls_to(api.new_loop):
+            function = analysis.tree.enclosing_function(call)
+            if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
+                continue
+            holder = analysis.holders.of(call)
+            if holder.kind is not Held.LOCAL or id(function) in reported:
+                continue
+            uses = analysis.loop_uses.uses_of(holder.reads)
+            returned = [u for u in of_kind(uses, Use.ESCAPE) if isinstance(analysis.tree.parents.get(u.node), cst.Return)]
+            if not returned or not of_kind(uses, Use.SET_CURRENT) or of_kind(uses, Use.TEARDOWN):
+                continue
+            if not self.returns_current_loop(function):
+                continue
+            reported.add(id(function))
+            self.report(
+                function.name,
+                f"`{function.name.value}()` hands out the current loop, or a new one it makes "
+                "current and never closes: each thread that calls it keeps a loop of its own, "
+                "never closed, and what is created on it is bound to it; run coroutines with "
+                "asyncio.run() and use asyncio.get_running_loop() inside them",
+            )
+
+    def returns_current_loop(self, function: cst.FunctionDef) -> bool:
+        """Some ``return`` of ``function`` gives the thread's current or running loop."""
+        analysis = self.analysis
+        api = analysis.catalogue.loop_api
+        wanted = api.current_loop | api.running_loop
+        for node in m.findall(function.body, m.Return()):
+            assert isinstance(node, cst.Return)
+            if node.value is None or analysis.tree.enclosing_function(node) is not function:
+                continue
+            if analysis.names.calls(node.value, wanted):
+                return True
+            if isinstance(node.value, cst.Name) and any(
+                v is not None and analysis.names.calls(v, wanted)
+                for v in analysis.holders.assigned_values(node.value)
+            ):
+                return True
+        return False
