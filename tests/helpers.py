@@ -11,7 +11,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from loopcheck.cli import main
@@ -87,15 +86,6 @@ def interpreters() -> dict[str, str | None]:
         candidates = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
         found[version] = candidates[-1] if candidates else shutil.which(f"python{version}")
     return found
-
-
-@pytest.fixture(params=sorted(interpreters()), ids=lambda v: f"py{v}")
-def python(request):
-    """Each supported interpreter; skipped (not passed) where the machine has none."""
-    path = interpreters()[request.param]
-    if path is None:
-        pytest.skip(f"no Python {request.param} on this machine")
-    return path
 
 
 def invoke(*args, cwd: Path, stdin: bytes | str | None = None):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 
 from loopcheck.fixes.templates import accessor_code
-from tests.helpers import python  # noqa: F401 (a fixture)
 
 # A WeakKeyDictionary keyed by the loop keeps every loop alive (a bound lock holds its loop), while
 # the generated accessor evicts closed loops: after three asyncio.run() calls it holds one entry.

@@ -22,14 +22,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.rules import all_rules
-from tests.helpers import (  # noqa: F401 (python is a fixture)
-    fixtures,
-    interpreters,
-    markers,
-    python,
-    runs_on,
-    target_version,
-)
+from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
 
 HARNESS = Path(__file__).parent / "runtime_harness.py"
 RULES = all_rules()

@@ -119,6 +119,19 @@ class LoopUses:
             seen.setdefault((use.kind, id(use.node)), use)
         return list(seen.values())
 
+    def run_calls(self) -> list[cst.Call]:
+        """Every ``asyncio.run(...)`` and ``<loop>.run_until_complete(...)``, in source order."""
+        analysis = self.analysis
+        found = {
+            *analysis.names.calls_to(self.api.run),
+            *(
+                call
+                for call in analysis.index.calls_by_leaf.get(self.api.run_method, ())
+                if method_call(call, (self.api.run_method,))
+            ),
+        }
+        return sorted(found, key=analysis.names.index_order)
+
     def is_set_current_none(self, statement: cst.CSTNode) -> bool:
         """``asyncio.set_event_loop(None)``: lifecycle bookkeeping that asyncio.run() does."""
         if not isinstance(statement, cst.Expr):

@@ -102,19 +102,10 @@ event loop`).""",
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
         tree = self.analysis.tree
-        holder = self.analysis.holders.of(call)
-        line = tree.statement_line(call)
-        if (
-            holder.kind is not Held.MODULE_GLOBAL
-            or holder.value is not call
-            or line is None
-            or line.body[0] is not holder.store
-            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
-            or holder.name is None
-        ):
+        found = self.single_store(call, Held.MODULE_GLOBAL)
+        if found is None:
             return None
-        if not holder.followable or holder.writes != [holder.target]:
-            return None  # bound more than once: no single object to replace
+        holder, line = found
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):

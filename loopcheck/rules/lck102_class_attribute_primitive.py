@@ -88,21 +88,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         class_def = site.owner
         assert isinstance(class_def, cst.ClassDef)
         tree = self.analysis.tree
-        holder = self.analysis.holders.of(call)
-        line = tree.statement_line(call)
-        if (
-            holder.kind is not Held.CLASS_ATTRIBUTE
-            or holder.value is not call
-            or line is None
-            or line.body[0] is not holder.store
-            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
-            or tree.parents.get(tree.parents.get(line)) is not class_def
-            or holder.name is None
-            or not holder.followable
-        ):
+        found = self.single_store(call, Held.CLASS_ATTRIBUTE)
+        if found is None or tree.parents.get(tree.parents.get(found[1])) is not class_def:
             return None
-        if holder.writes != [holder.target]:
-            return None  # assigned elsewhere too: no single object to replace
+        holder, line = found
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):

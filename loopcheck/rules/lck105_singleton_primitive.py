@@ -130,25 +130,19 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         )
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
-        holder = self.kept_by(call)
         tree = self.analysis.tree
         method = site.owner
-        assert holder is not None and isinstance(method, cst.FunctionDef)
+        assert isinstance(method, cst.FunctionDef)
+        found = self.single_store(call, Held.SINGLETON_ATTRIBUTE)
+        if found is None:
+            return None
+        holder, line = found
         class_def = holder.owner
-        line = tree.statement_line(call)
         if (
             holder.container is not None
-            or holder.value is not call
             or not isinstance(class_def, cst.ClassDef)
             or tree.method_class(method) is not class_def
-            or line is None
-            or line.body[0] is not holder.store
-            or not isinstance(holder.store, cst.Assign)
-            or len(holder.store.targets) != 1
             or tree.parents.get(tree.parents.get(line)) is not method
-            or not holder.followable
-            or holder.writes != [holder.target]
-            or holder.name is None
         ):
             return None
         references = holder.reads
@@ -156,6 +150,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
         attribute = holder.name
+        assert attribute is not None
         cache = f"_{attribute.lstrip('_')}_by_loop"
         taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
         if (

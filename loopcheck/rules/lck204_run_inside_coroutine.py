@@ -72,14 +72,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     def check(self) -> None:
         analysis = self.analysis
         api = analysis.catalogue.loop_api
-        runs = analysis.names.calls_to(api.run)
-        methods = [
-            call for call in analysis.index.calls_by_leaf.get(api.run_method, ()) if method_call(call, (api.run_method,))
-        ]
-        for call in sorted({*runs, *methods}, key=analysis.names.index_order):
+        for call in analysis.loop_uses.run_calls():
             if not analysis.tree.in_coroutine(call):
                 continue
-            what = "asyncio.run()" if call in runs else "run_until_complete()"
+            what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"
             message = (
                 f"{what} inside a coroutine always fails: the thread's loop is already running; "
                 "await the coroutine instead"

@@ -100,11 +100,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         analysis = self.analysis
         api = analysis.catalogue.loop_api
         tree = analysis.tree
-        candidates = {
-            *analysis.names.calls_to(api.run),
-            *(c for c in analysis.index.calls_by_leaf.get(api.run_method, ()) if method_call(c, (api.run_method,))),
-        }
-        for call in sorted(candidates, key=analysis.names.index_order):
+        for call in analysis.loop_uses.run_calls():
             if tree.in_coroutine(call):
                 continue  # LCK204
             what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"

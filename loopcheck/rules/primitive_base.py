@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import libcst as cst
 
+from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.catalogue import Primitive
 from loopcheck.fixes.builder import FixProposal
@@ -32,6 +33,25 @@ class PrimitiveRule(Rule):
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
         return True
+
+    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | None:
+        """The holder and the line, when a line of its own stores ``call`` (``name = Prim()``,
+        ``name: T = Prim()``, ``self.name = Prim()``) in a holder of ``kind`` that nothing else
+        writes and whose every access is known: the shape the per-loop fixes rewrite."""
+        holder = self.analysis.holders.of(call)
+        line = self.analysis.tree.statement_line(call)
+        if (
+            holder.kind is not kind
+            or holder.value is not call
+            or line is None
+            or line.body[0] is not holder.store
+            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
+            or holder.name is None
+            or not holder.followable
+            or holder.writes != [holder.target]
+        ):
+            return None
+        return holder, line
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         raise NotImplementedError
