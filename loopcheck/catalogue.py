@@ -68,10 +68,33 @@ class ContextSeed:
 
 
 @dataclass(frozen=True)
+class Client:
+    """An async client that belongs to the event loop it first uses (see data/clients.toml)."""
+
+    key: str
+    display: str
+    constructors: tuple[str, ...]
+    through: tuple[str, ...] = ()
+    binds: str = "first-use"  # or "creation"
+    error: str = "attached to a different loop"
+    close: str | None = None
+    close_awaitable: bool = True
+    async_context_manager: bool = False
+    fix: str = "none"  # "per-loop-factory", "per-call" or "none"
+    references: tuple[str, ...] = ()
+
+    def close_statement(self, name: str) -> str:
+        """The statement that releases the client held by ``name``."""
+        assert self.close is not None
+        return f"{'await ' if self.close_awaitable else ''}{name}.{self.close}()"
+
+
+@dataclass(frozen=True)
 class Catalogue:
     primitives: Mapping[str, Primitive]  # by every qualified name a primitive is reachable as
     loop_api: LoopApi
     context_seeds: tuple[ContextSeed, ...]
+    clients: Mapping[str, Client]  # by every constructor's qualified name
     extra_clients: tuple[str, ...] = ()
 
     @staticmethod
@@ -81,8 +104,15 @@ class Catalogue:
             primitives=_primitives(_data("primitives.toml")),
             loop_api=_loop_api(_data("loops.toml")),
             context_seeds=_context_seeds(_data("contexts.toml")),
+            clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
         )
+
+    def client_of(self, qualified_names: frozenset[str]) -> Client | None:
+        for name in qualified_names:
+            if name in self.clients:
+                return self.clients[name]
+        return None
 
     def primitive_of(self, qualified_names: frozenset[str]) -> Primitive | None:
         for name in qualified_names:
@@ -127,6 +157,31 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
         close_methods=frozenset(methods["close"]),
         shutdown_methods=frozenset(methods["shutdown"]),
     )
+
+
+def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Client]:
+    """The catalogue's clients, and those `extra-clients` names (which the analysis cannot know
+    how to close: they get no fix)."""
+    by_name: dict[str, Client] = {}
+    for key, entry in data.items():
+        client = Client(
+            key=key,
+            display=entry["display"],
+            constructors=tuple(entry["constructors"]),
+            through=tuple(entry.get("through", ())),
+            binds=entry.get("binds", "first-use"),
+            error=entry.get("error", "attached to a different loop"),
+            close=entry.get("close"),
+            close_awaitable=entry.get("close-awaitable", True),
+            async_context_manager=entry.get("async-context-manager", False),
+            fix=entry.get("fix", "none"),
+            references=tuple(entry.get("references", ())),
+        )
+        for name in client.constructors:
+            by_name[name] = client
+    for name in extra:
+        by_name.setdefault(name, Client(key=name, display=name, constructors=(name,)))
+    return by_name
 
 
 def _context_seeds(data: dict[str, Any]) -> tuple[ContextSeed, ...]:

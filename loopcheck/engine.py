@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
+from loopcheck.candidates import Candidates
 from loopcheck.catalogue import Catalogue
 from loopcheck.context import LintContext
 from loopcheck.diagnostics import Diagnostic, Fix, Safety, SourceError
@@ -33,13 +34,14 @@ def _syntax_error(message: str, line: int, column: int) -> SourceError:
     return SourceError(f"syntax error at {line}:{column}: {message}")
 
 
-def check_syntax(source: str, path: str, target_version: tuple[int, int] | None = None) -> None:
+def check_syntax(source: str, path: str, target_version: tuple[int, int] | None = None) -> ast.Module:
     """Reject source the interpreter would not compile (cheap: the C parser), with the grammar of
-    ``target_version`` where given (as far as ``ast.parse(feature_version=...)`` can tell)."""
+    ``target_version`` where given (as far as ``ast.parse(feature_version=...)`` can tell); the
+    parsed tree serves the candidate stage."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            ast.parse(source, filename=path, feature_version=target_version)
+            return ast.parse(source, filename=path, feature_version=target_version)
     except SyntaxError as error:
         raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
     except (ValueError, RecursionError, MemoryError) as error:
@@ -82,6 +84,7 @@ class Linter:
         target_version: tuple[int, int] | None = None,
         fix_target: tuple[int, int] | None = None,
         catalogue: Catalogue | None = None,
+        candidate_stage: bool = True,
     ) -> None:
         self.rules = list(rules)
         self.honour_noqa = honour_noqa
@@ -92,22 +95,41 @@ class Linter:
         self.target_version = target_version
         self.fix_target = fix_target or target_version
         self.catalogue = catalogue or Catalogue.load()
+        # Off only to prove that it never changes a result.
+        self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else None
 
-    def active_rules(self, source: str) -> list[type[Rule]]:
-        """The rules whose trigger words occur in ``source``: a plain substring test."""
-        return [rule for rule in self.rules if any(w in source for w in rule.trigger_words)]
+    def may_match(self, source: str) -> bool:
+        """The candidate stage's text test: whether any rule's words occur in ``source``."""
+        return self.candidates is None or self.candidates.may_match(source)
+
+    def active_rules(self, source: str, tree: ast.AST | None) -> list[type[Rule]]:
+        """The rules whose starts the file holds (all of them without the candidate stage)."""
+        if self.candidates is None:
+            return self.rules
+        if tree is None:
+            tree = ast.parse(source)
+        codes = self.candidates.rules_for(tree)
+        return [rule for rule in self.rules if rule.code in codes]
 
     def lint_source(
-        self, source: str, path: str = "<stdin>", *, build_fixes: bool = False
+        self,
+        source: str,
+        path: str = "<stdin>",
+        *,
+        build_fixes: bool = False,
+        tree: ast.AST | None = None,
     ) -> list[Diagnostic]:
-        """The findings in ``source``; their fixes' edits are built only with ``build_fixes``."""
-        results = self._lint(source, path)
+        """The findings in ``source``; their fixes' edits are built only with ``build_fixes``.
+        ``tree`` is the file as the ``ast`` module parsed it, where the caller has it (flake8)."""
+        results = self._lint(source, path, tree)
         return _with_edits(results) if build_fixes else [r.diagnostic for r in results]
 
-    def _lint(self, source: str, path: str) -> list[_Result]:
+    def _lint(self, source: str, path: str, tree: ast.AST | None = None) -> list[_Result]:
+        if not self.may_match(source):
+            return []  # no rule can report here: not even parsed
         if self.syntax_check:
-            check_syntax(source, path, self.target_version)
-        active = self.active_rules(source)
+            tree = check_syntax(source, path, self.target_version)
+        active = self.active_rules(source, tree)
         if not active:
             return []
         try:

@@ -1,8 +1,8 @@
 """The flake8 plugin: every LCK code, with the positions and messages of the command line.
 
 flake8 selects, ignores and honours ``# noqa`` itself, so the plugin runs every rule and filters
-nothing. A file that mentions nothing loop-related is skipped after a substring test, and the
-syntax check is left to flake8 (E999).
+nothing. The candidate stage skips a file that cannot hold a finding (a text test, then a scan of the tree
+flake8 has already parsed), and the syntax check is left to flake8 (E999).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ class Plugin:
     _linter: Linter | None = None
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
-        # flake8 hands every tree plugin the parsed tree; loopcheck parses with LibCST instead.
-        del tree
+        # flake8 hands every tree plugin the parsed tree: the candidate stage scans it, and
+        # LibCST parses only files where a rule may report.
+        self.tree = tree
         self.filename = filename
         self.lines = lines
 
@@ -40,10 +41,10 @@ class Plugin:
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
         source = "".join(self.lines)
         linter = self.linter()
-        if not linter.active_rules(source):
+        if not linter.may_match(source):
             return
         try:
-            diagnostics = linter.lint_source(source, self.filename)
+            diagnostics = linter.lint_source(source, self.filename, tree=self.tree)
         except (SourceError, RecursionError) as error:
             LOG.warning("loopcheck: %s: %s", self.filename, error)
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
+from loopcheck.candidates import Start
 from loopcheck.diagnostics import Edit, Safety
 from loopcheck.fixes.builder import FixProposal
 
@@ -58,9 +59,9 @@ class Rule:
     # What --fix can do about a finding: "safe", "unsafe", "safe or unsafe" (depends on the
     # code), "sometimes unsafe" (no fix for some shapes) or "none". Checked against the fixtures.
     fix_kind: ClassVar[str] = "none"
-    # The rule is not run on a file whose text contains none of these words: most files never
-    # touch an event loop, and skipping them saves the parse and the analysis.
-    trigger_words: ClassVar[tuple[str, ...]] = ("asyncio",)
+    # What the rule's findings start from: the candidate stage runs the rule only on files that
+    # hold one of these (most files never touch an event loop; they are not even parsed).
+    starts_from: ClassVar[tuple[Start, ...]] = ()
     # Whether a finding is a failure a program hits at run time (every fixture finding must then
     # belong to an exercise that fails); False for rules about code that works today but is
     # deprecated or fragile, whose exercises show that the fix keeps the behaviour.

@@ -13,7 +13,13 @@ from loopcheck.diagnostics import Diagnostic, SourceError
 from loopcheck.engine import Linter
 from loopcheck.rule import Rule
 from loopcheck.selection import select_rules
-from loopcheck.sources import SourceFile, decode_source, discover, read_source, write_source
+from loopcheck.sources import (
+    SourceFile,
+    decode_source,
+    discover,
+    read_source,
+    write_source,
+)
 
 
 @dataclass

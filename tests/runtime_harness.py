@@ -10,8 +10,10 @@ fixture the exercise executed (traced in every thread), which tie each finding t
 
 Standard library only: it runs under every interpreter of the version matrix."""
 
+import ast
 import asyncio
 import gc
+import importlib
 import importlib.machinery
 import importlib.util
 import inspect
@@ -31,6 +33,13 @@ HANG_EXPECTED = 2  # for exercises documented to hang: enough to show they do no
 LINES = "#lines "  # prefix of the line listing what a run executed
 IMPORT_LINES = "#import-lines "  # ... and what importing the fixture executed
 RUN = "#run "  # prefix of a run's result (the exercise may print too)
+OUTPUT = threading.Lock()  # the runs and the line reports are printed from two threads
+
+
+def emit(line):
+    with OUTPUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 class Problems(logging.Handler):
@@ -77,6 +86,24 @@ def exercises(module):
     }
 
 
+def preimport(path):
+    """Import what the fixture imports before tracing starts: tracing slows every call, and the
+    imports of client libraries are many calls that are no part of the exercise."""
+    with open(path, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    for node in tree.body:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass  # the fixture's own import will say what is wrong
+
+
 def trace_lines(path, executed):
     """Record the lines of ``path`` that run, in this thread and in threads started later."""
     wanted = os.path.realpath(path)
@@ -99,17 +126,18 @@ def run_exercise(path, name):
     logging.getLogger("asyncio").addHandler(problems)
     logging.getLogger("asyncio").propagate = False
     sys.unraisablehook = problems.unraisable
+    preimport(path)
     executed = set()
     trace_lines(path, executed)
     module = load(path)
     at_import = set(executed)
     executed.clear()
-    print(IMPORT_LINES + json.dumps(sorted(at_import)), flush=True)
+    emit(IMPORT_LINES + json.dumps(sorted(at_import)))
     function = exercises(module)[name]
     report_lines_while_running(executed)
     for _ in range(RUNS):
-        print(RUN + run_once(function, problems), flush=True)
-        print(LINES + json.dumps(sorted(executed)), flush=True)
+        emit(RUN + run_once(function, problems))
+        emit(LINES + json.dumps(sorted(executed)))
 
 
 def report_lines_while_running(executed):
@@ -118,7 +146,7 @@ def report_lines_while_running(executed):
     def report():
         while True:
             time.sleep(HANG_EXPECTED / 4)
-            print(LINES + json.dumps(sorted(executed)), flush=True)
+            emit(LINES + json.dumps(sorted(executed)))
 
     threading.Thread(target=report, daemon=True).start()
 

@@ -419,3 +419,11 @@ def test_new_imports_go_where_an_import_sorter_puts_them(before, after):
     wanted = "threading" if "import time" in before else "asyncio"
     result = add_imports(cst.parse_module(before), [ImportRequest(wanted)])
     assert result.code == after
+
+
+def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
+    """As when a fix has just removed the import that stood first."""
+    module = cst.parse_module("import functools\n\nimport httpx\n\nx = 1\n")
+    module = module.with_changes(body=module.body[1:])
+    result = add_imports(module, [ImportRequest("asyncio")])
+    assert result.code == "import asyncio\n\nimport httpx\n\nx = 1\n"

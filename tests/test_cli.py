@@ -181,11 +181,19 @@ def test_explain_and_list_rules(tmp_path):
 
 
 BAD_INPUTS = {
-    "syntax.py": (b"def broken(:\n    pass\n", "syntax error at 1:"),
+    "syntax.py": (b"import asyncio\ndef broken(:\n    asyncio.run(main())\n", "syntax error at 2:"),
     "binary.py": (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary file"),
     "latin.py": ("x = 'caf\xe9'\n".encode("latin-1"), "not valid utf-8: byte 0xe9"),
     "badcoding.py": (b"# -*- coding: klingon -*-\nx = 1\n", "bad encoding declaration"),
 }
+
+
+def test_a_file_no_rule_can_report_on_is_not_parsed(tmp_path):
+    """The candidate stage: without a word of the loop API or the catalogues, a file cannot hold
+    a finding, so it is not parsed, and a syntax error there is left to the interpreter."""
+    write(tmp_path / "plain.py", "def broken(:\n    pass\n")
+    result = invoke("plain.py", cwd=tmp_path)
+    assert result.exit_code == 0 and "All checks passed." in result.output
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))

@@ -101,7 +101,7 @@ def test_files_named_explicitly_honour_configured_excludes(tmp_path):
 
 
 def test_target_version_sets_the_grammar(tmp_path):
-    newer = "import asyncio\n\nmatch asyncio:\n    case _:\n        pass\n"  # 3.10 syntax
+    newer = "import asyncio\n\nmatch asyncio:\n    case _:\n        asyncio.run(main())\n"  # 3.10
     root = project(tmp_path, 'target-version = "py39"', {"app.py": newer})
     result = invoke("app.py", cwd=root)
     assert result.exit_code == 2 and "syntax error" in result.stderr

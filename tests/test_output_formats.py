@@ -162,10 +162,10 @@ def test_stdin_honours_per_file_ignores_and_excludes_through_its_name(tmp_path):
 
 
 def test_bad_stdin_is_one_line_and_the_source_comes_back_unchanged(tmp_path):
-    broken = "def broken(:\n"
+    broken = "import asyncio\ndef broken(:\n    asyncio.run(main())\n"
     result = invoke("--fix", "-", cwd=tmp_path, stdin=broken)
     assert result.exit_code == 2 and result.stdout == broken
-    assert result.stderr.startswith("loopcheck: -: syntax error at 1:")
+    assert result.stderr.startswith("loopcheck: -: syntax error at 2:")
     binary = invoke("-", cwd=tmp_path, stdin=b"\x00\x01")
     assert binary.exit_code == 2 and "binary file" in binary.stderr
 

@@ -5,7 +5,8 @@ the machine (the fixed snapshot under those its fixes target). Where a rule has 
 `after fix: <regex>` says how the fixed snapshot still fails. Every marked finding belongs to an
 exercise that fails: the exercise runs the finding's line, or a line that uses what it defines.
 
-Third-party modules a fixture imports (nest_asyncio) are taken from the test environment."""
+Third-party modules fixtures import (async clients, nest_asyncio, Celery) are installed once per
+interpreter (tests/runtime_deps.py); clients talk to real local servers (tests/servers.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from loopcheck.rules import all_rules
+from tests import servers
+from tests.runtime_deps import deps_dir
 from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
 
 HARNESS = Path(__file__).parent / "runtime_harness.py"
@@ -29,8 +32,9 @@ RULES = all_rules()
 INTERPRETERS = interpreters()
 FIXTURES = fixtures()
 
-# Pure-Python modules fixtures may import, shared with every interpreter of the matrix.
-FIXTURE_MODULES = ("nest_asyncio", "tests.fixture_support")
+# Modules of the test suite fixtures import, shared with every interpreter of the matrix; the
+# third-party ones come from tests/runtime_deps.py.
+FIXTURE_MODULES = ("tests.fixture_support",)
 _results: dict[tuple[str, str], dict] = {}
 
 
@@ -39,20 +43,29 @@ def fixture_modules(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("fixture-modules")
     for name in FIXTURE_MODULES:
         spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin, f"{name} is a test dependency: pip install -e .[test]"
+        assert spec is not None and spec.origin
         shutil.copy(spec.origin, directory / Path(spec.origin).name)  # importable by its own name
     return directory
 
 
-def run_harness(python: str, path: Path, modules: Path) -> dict:
+@pytest.fixture(scope="session")
+def local_servers():
+    """The servers the client fixtures talk to, for the whole session."""
+    with servers.http_api() as http_url, servers.redis() as redis_url:
+        yield {servers.HTTP_URL: http_url, servers.REDIS_URL: redis_url}
+
+
+def run_harness(python: str, path: Path, modules: Path, environment: dict[str, str]) -> dict:
     key = (python, str(path))
     if key not in _results:
+        version = next(v for v, p in INTERPRETERS.items() if p == python)
+        path_entries = [str(modules), str(deps_dir(python, version))]
         completed = subprocess.run(
             [python, str(HARNESS), str(path)],
             capture_output=True,
             text=True,
             timeout=300,
-            env={**os.environ, "PYTHONPATH": str(modules)},
+            env={**os.environ, **environment, "PYTHONPATH": os.pathsep.join(path_entries)},
         )
         assert completed.returncode == 0, completed.stderr
         _results[key] = json.loads(completed.stdout)
@@ -86,10 +99,10 @@ def test_the_running_interpreter_is_in_the_matrix():
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_invalid_code_fails_and_fixed_code_runs_clean(path, python, fixture_modules):
+def test_invalid_code_fails_and_fixed_code_runs_clean(path, python, fixture_modules, local_servers):
     if interpreter_version(python) < runs_on(path):
         pytest.skip(f"{path.name} needs Python {'.'.join(map(str, runs_on(path)))}")
-    original = run_harness(python, path, fixture_modules)
+    original = run_harness(python, path, fixture_modules, local_servers)
     assert original, "the fixture has no exercise_* function"
     failing = 0
     for name, result in original.items():
@@ -107,7 +120,7 @@ def test_invalid_code_fails_and_fixed_code_runs_clean(path, python, fixture_modu
 
     if interpreter_version(python) < target_version(path):
         return  # the fixes target a newer Python than this one: the original alone is checked
-    fixed = run_harness(python, Path(f"{path}.fixed"), fixture_modules)
+    fixed = run_harness(python, Path(f"{path}.fixed"), fixture_modules, local_servers)
     assert fixed.keys() == original.keys()
     for name, result in fixed.items():
         still = expectation(result["doc"], "after fix")
@@ -138,14 +151,14 @@ def bound_names(source: str, line: int) -> set[str]:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_every_finding_belongs_to_a_failing_exercise(path, fixture_modules):
+def test_every_finding_belongs_to_a_failing_exercise(path, fixture_modules, local_servers):
     """A finding belongs to a failing exercise that runs its line. A finding whose line runs at
     import belongs to one that uses what the line binds (a module-level lock, a class attribute,
     an instance's attribute, a function with the default); a call run at import for its effect on
     the process (`nest_asyncio.apply()`) belongs to every failing exercise."""
     source = path.read_text()
     text = source.splitlines()
-    results = run_harness(sys.executable, path, fixture_modules)
+    results = run_harness(sys.executable, path, fixture_modules, local_servers)
     failing = failing_exercises(results)
     ran = set().union(*failing.values()) if failing else set()
     imported = {line for result in results.values() for line in result["import_lines"]}

@@ -20,7 +20,7 @@ from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import ImportTable, Names
 from loopcheck.analysis.tree import Tree
-from loopcheck.catalogue import Catalogue, Primitive
+from loopcheck.catalogue import Catalogue, Client, Primitive
 
 __all__ = ["FileAnalysis", "Held", "Holder", "Runs"]
 
@@ -76,6 +76,31 @@ class FileAnalysis:
             primitive = self.catalogue.primitive_of(self.names.qualified(call.func))
             if primitive is not None:
                 found.append((call, primitive))
+        return found
+
+    @cached_property
+    def client_creations(self) -> list[tuple[cst.BaseExpression, Client]]:
+        """Every expression that makes a catalogued async client: the constructor call, or the
+        call of a method the catalogue says gives the client (``async_playwright().start()``)."""
+        found = []
+        for call in self.names.calls_to(self.catalogue.clients):
+            client = self.catalogue.client_of(self.names.qualified(call.func))
+            if client is None:
+                continue
+            creation: cst.BaseExpression = call
+            for method in client.through:
+                attribute = self.tree.parents.get(creation)
+                outer = self.tree.parents.get(attribute) if attribute is not None else None
+                if not (
+                    isinstance(attribute, cst.Attribute)
+                    and attribute.attr.value == method
+                    and isinstance(outer, cst.Call)
+                    and outer.func is attribute
+                ):
+                    break
+                creation = outer
+            else:
+                found.append((creation, client))
         return found
 
     @cached_property

@@ -20,7 +20,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ClassScope, FunctionScope, GlobalScope
 
-from loopcheck.analysis.tree import all_params
+from loopcheck.analysis.tree import DOCSTRING, all_params
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -530,3 +530,28 @@ def _operand(expression: cst.CSTNode, value: cst.CSTNode) -> bool:
     if isinstance(expression, cst.Await):
         return value is expression.expression
     return False
+
+
+def lazy_global_getter(function: cst.FunctionDef, creation: cst.CSTNode) -> str | None:
+    """The global's name when ``function`` is exactly the lazy-getter idiom around ``creation``:
+    ``global name`` / ``if name is None: name = <creation>`` / ``return name``."""
+    body = list(function.body.body)
+    if body and m.matches(body[0], DOCSTRING):
+        body = body[1:]
+    if len(body) != 3:
+        return None
+    declare, check, give = body
+    if not m.matches(declare, m.SimpleStatementLine(body=[m.Global(names=[m.NameItem()])])):
+        return None
+    name = declare.body[0].names[0].name.value  # type: ignore[attr-defined]
+    is_unset = m.Comparison(
+        left=m.Name(name), comparisons=[m.ComparisonTarget(m.Is(), m.Name("None"))]
+    ) | m.UnaryOperation(operator=m.Not(), expression=m.Name(name))
+    store = m.SimpleStatementLine(
+        body=[m.Assign(targets=[m.AssignTarget(m.Name(name))], value=m.MatchIfTrue(lambda v: v is creation))]
+    )
+    if not m.matches(check, m.If(test=is_unset, body=m.IndentedBlock(body=[store]), orelse=None)):
+        return None
+    if not m.matches(give, m.SimpleStatementLine(body=[m.Return(value=m.Name(name))])):
+        return None
+    return name

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 
 import libcst as cst
-from libcst.metadata import GlobalScope, Scope
+import libcst.matchers as m
+from libcst.metadata import BuiltinScope, GlobalScope, Scope
 from libcst.metadata.scope_provider import ImportAssignment
 
 from loopcheck.analysis.index import FileIndex, leaf_name
@@ -67,6 +68,20 @@ class Names:
                         name.endswith("." + alias.evaluated_name) for name in names
                     ):
                         found.add(alias.evaluated_alias or "")
+        return found
+
+    def free_variables(self, expression: cst.CSTNode) -> list[cst.Name]:
+        """The names in ``expression`` bound in a function or class scope (not module globals,
+        builtins, attribute names or keywords): what ties the expression to where it stands."""
+        found = []
+        for name in m.findall(expression, m.Name()):
+            assert isinstance(name, cst.Name)
+            scope = self.scopes.get(name)
+            if scope is None:
+                continue  # an attribute or keyword name, not a variable
+            bindings = scope[name.value]
+            if bindings and not all(isinstance(b.scope, (GlobalScope, BuiltinScope)) for b in bindings):
+                found.append(name)
         return found
 
     def module_imports(self) -> ImportTable:

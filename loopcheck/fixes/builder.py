@@ -18,6 +18,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import RemoveImportsVisitor
 
+from loopcheck.analysis.tree import has_docstring
 from loopcheck.diagnostics import Edit, Safety
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
 
@@ -104,7 +105,22 @@ class FixBuilder:
             tree = RemoveImportsVisitor(codemod).transform_module(tree)
         if self.imports:
             tree = add_imports(tree, self.imports)
+        tree = keep_docstring_spacing(module, tree)
         return diff_edits(self.context.source, tree.code)
+
+
+def keep_docstring_spacing(before: cst.Module, after: cst.Module) -> cst.Module:
+    """The blank line under the module docstring survives removing the statement below it (an
+    import a fix made unused)."""
+    if len(before.body) < 2 or len(after.body) < 2 or not has_docstring(after.body):
+        return after
+    if not any(e.comment is None for e in before.body[1].leading_lines):
+        return after
+    second = after.body[1]
+    if any(e.comment is None for e in second.leading_lines[:1]):
+        return after
+    spaced = second.with_changes(leading_lines=[cst.EmptyLine(), *second.leading_lines])
+    return after.with_changes(body=[after.body[0], spaced, *after.body[2:]])
 
 
 _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")

@@ -131,7 +131,7 @@ def _before(body: list[cst.BaseStatement], index: int, new: cst.SimpleStatementL
     when ``new`` opens a section of its own."""
     following = body[index]
     blanks, rest = _split_blanks(following.leading_lines)
-    new = new.with_changes(leading_lines=blanks)
+    new = new.with_changes(leading_lines=blanks if index else [])  # no blank line atop the file
     following = following.with_changes(leading_lines=[cst.EmptyLine(), *rest] if separate else rest)
     return [*body[:index], new, following, *body[index + 1 :]]
 

@@ -40,6 +40,59 @@ class _:
 '''
 
 
+# One client per event loop: created by the loop that uses it, and closed while that loop still
+# runs. A client of a closed loop can no longer be closed (closing needs its loop), so a task
+# waits on each loop for the end: asyncio.run() and asyncio.Runner cancel it then, and it
+# closes the client in its `finally`.
+PER_LOOP_CLIENT = '''\
+{cache} = {}
+
+
+def {accessor}():
+    """The running loop's WHAT, made on first use and closed when the loop ends."""
+    loop = {running_loop}()
+    # Forget the clients of closed loops: they hold their loop, so nothing else would free it.
+    for stale in [other for other in list({cache}) if other.is_closed()]:
+        {cache}.pop(stale, None)
+    if loop not in {cache}:
+        client = {constructor}
+        {cache}[loop] = client, loop.create_task({closer}(client))
+    return {cache}[loop][0]
+
+
+async def {closer}(client):
+    """Waits until the loop ends (its tasks are cancelled), then closes the client on it."""
+    try:
+        await {event}().wait()
+    finally:
+        {close}
+'''
+
+
+def per_loop_client(
+    cache: str,
+    accessor: str,
+    closer: str,
+    what: str,
+    constructor: cst.BaseExpression,
+    close: str,
+    running_loop: str,
+    event: str,
+) -> list[cst.BaseStatement]:
+    """The per-loop cache, its accessor and the task that closes each loop's client."""
+    module = parse_template_module(
+        PER_LOOP_CLIENT.replace("WHAT", what),
+        cache=cst.Name(cache),
+        accessor=cst.Name(accessor),
+        closer=cst.Name(closer),
+        constructor=constructor,
+        close=cst.parse_statement(close).body[0],  # type: ignore[attr-defined]
+        running_loop=cst.parse_expression(running_loop),
+        event=cst.parse_expression(event),
+    )
+    return list(module.body)
+
+
 def per_loop_accessor(
     cache: str, accessor: str, what: str, constructor: cst.BaseExpression, running_loop: str
 ) -> list[cst.BaseStatement]:

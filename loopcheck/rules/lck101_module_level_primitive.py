@@ -4,6 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixBuilder, FixProposal
@@ -19,6 +20,7 @@ class ModuleLevelPrimitive(PrimitiveRule):
     name = "module-level-asyncio-primitive"
     summary = "asyncio primitive created at module level"
     fix_kind = "unsafe"
+    starts_from = (Start(calls=("primitives",), where=(MODULE,)),)
     site = Evaluated.MODULE
 
     docs = RuleDocs(

@@ -4,6 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.candidates import CLASS, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixBuilder, FixProposal
@@ -18,6 +19,7 @@ class ClassAttributePrimitive(PrimitiveRule):
     name = "class-attribute-asyncio-primitive"
     summary = "asyncio primitive created as a class attribute"
     fix_kind = "unsafe"
+    starts_from = (Start(calls=("primitives",), where=(CLASS,)),)
     site = Evaluated.CLASS_BODY
 
     docs = RuleDocs(

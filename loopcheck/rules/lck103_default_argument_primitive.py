@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
+from loopcheck.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixBuilder, FixProposal
@@ -18,6 +19,7 @@ class DefaultArgumentPrimitive(PrimitiveRule):
     name = "default-argument-asyncio-primitive"
     summary = "asyncio primitive created in a default argument value"
     fix_kind = "unsafe"
+    starts_from = (Start(calls=("primitives",), where=(DEFAULT,)),)
     site = Evaluated.DEFAULT
 
     docs = RuleDocs(

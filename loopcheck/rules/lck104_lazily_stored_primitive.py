@@ -4,8 +4,9 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis import Held
-from loopcheck.analysis.holders import Holder
-from loopcheck.analysis.tree import DOCSTRING, Evaluated, Site, has_docstring
+from loopcheck.analysis.holders import Holder, lazy_global_getter
+from loopcheck.analysis.tree import Evaluated, Site, has_docstring
+from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixBuilder, FixProposal
@@ -29,6 +30,7 @@ class LazilyStoredPrimitive(PrimitiveRule):
     name = "lazily-stored-asyncio-primitive"
     summary = "asyncio primitive created lazily and kept in a global or class attribute"
     fix_kind = "unsafe"
+    starts_from = (Start(calls=("primitives",), where=(FUNCTION, COROUTINE), kept=True),)
     site = Evaluated.FUNCTION
 
     docs = RuleDocs(
@@ -131,7 +133,7 @@ All supported versions; the failure appears under the second loop that uses the 
         assert isinstance(function, cst.FunctionDef)
         holder = self.kept_in(call)
         tree = self.analysis.tree
-        getter = _getter_idiom(function, call)
+        getter = lazy_global_getter(function, call)
         if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
             return None
         if not tree.is_top_level(function) or not holder.followable:
@@ -177,27 +179,3 @@ def _none_line(tree, name: cst.CSTNode) -> cst.SimpleStatementLine | None:  # ty
         return None
     line = tree.parents.get(assign)
     return line if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
-
-
-def _getter_idiom(function: cst.FunctionDef, call: cst.Call) -> str | None:
-    """The global's name when ``function`` is exactly the lazy-getter idiom around ``call``."""
-    body = list(function.body.body)
-    if body and m.matches(body[0], DOCSTRING):
-        body = body[1:]
-    if len(body) != 3:
-        return None
-    declare, check, give = body
-    if not m.matches(declare, m.SimpleStatementLine(body=[m.Global(names=[m.NameItem()])])):
-        return None
-    name = declare.body[0].names[0].name.value  # type: ignore[attr-defined]
-    is_unset = m.Comparison(
-        left=m.Name(name), comparisons=[m.ComparisonTarget(m.Is(), m.Name("None"))]
-    ) | m.UnaryOperation(operator=m.Not(), expression=m.Name(name))
-    store = m.SimpleStatementLine(
-        body=[m.Assign(targets=[m.AssignTarget(m.Name(name))], value=m.MatchIfTrue(lambda v: v is call))]
-    )
-    if not m.matches(check, m.If(test=is_unset, body=m.IndentedBlock(body=[store]), orelse=None)):
-        return None
-    if not m.matches(give, m.SimpleStatementLine(body=[m.Return(value=m.Name(name))])):
-        return None
-    return name

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import BuiltinScope, GlobalScope
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import Holder
 from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixBuilder, FixProposal
@@ -21,6 +20,9 @@ class SingletonPrimitive(PrimitiveRule):
     name = "singleton-asyncio-primitive"
     summary = "asyncio primitive kept by an instance the whole process shares"
     fix_kind = "unsafe"
+    starts_from = (
+        Start(calls=("primitives",), where=(FUNCTION, COROUTINE), on_shared_instance=True),
+    )
     site = Evaluated.FUNCTION
 
     docs = RuleDocs(
@@ -184,15 +186,5 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     def _self_contained(self, call: cst.Call, method: cst.FunctionDef) -> bool:
         """Whether ``call`` can move into a property: it names only module globals, builtins and
         ``self`` (the property has ``self`` too), not the method's other variables."""
-        scopes = self.analysis.scopes
-        for name in m.findall(call, m.Name()):
-            assert isinstance(name, cst.Name)
-            if self.analysis.definitions.is_self(name):
-                continue
-            scope = scopes.get(name)
-            if scope is None:
-                continue  # an attribute name, a keyword: not a variable
-            bindings = scope[name.value]
-            if bindings and not all(isinstance(b.scope, (GlobalScope, BuiltinScope)) for b in bindings):
-                return False
-        return True
+        definitions = self.analysis.definitions
+        return all(definitions.is_self(name) for name in self.analysis.names.free_variables(call))

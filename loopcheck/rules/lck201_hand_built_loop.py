@@ -4,6 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
+from loopcheck.candidates import FUNCTION, Start
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixProposal
 from loopcheck.fixes.lifecycle import LifecycleRewrite
@@ -15,6 +16,7 @@ class HandBuiltLoop(Rule):
     name = "hand-built-event-loop"
     summary = "event loop created, run and closed by hand; use asyncio.run()"
     fix_kind = "safe or unsafe"
+    starts_from = (Start(calls=("loop.new",), where=(FUNCTION,)),)
 
     docs = RuleDocs(
         what_it_does="""\

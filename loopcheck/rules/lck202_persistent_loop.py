@@ -7,6 +7,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind
+from loopcheck.candidates import Start
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixProposal
 from loopcheck.fixes.lifecycle import LifecycleRewrite
@@ -39,6 +40,7 @@ class PersistentLoop(Rule):
     name = "persistent-event-loop"
     summary = "event loop kept in a global or class attribute and reused by run_until_complete()"
     fix_kind = "unsafe"
+    starts_from = (Start(calls=("loop.new", "loop.current"), also=("run_until_complete",)),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -5,6 +5,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixProposal
 from loopcheck.fixes.lifecycle import LifecycleRewrite
@@ -16,6 +17,9 @@ class RunOnCurrentLoop(Rule):
     name = "run-until-complete-on-current-loop"
     summary = "asyncio.get_event_loop().run_until_complete() in synchronous code; use asyncio.run()"
     fix_kind = "unsafe"
+    starts_from = (
+        Start(calls=("loop.current",), where=(MODULE, CLASS, DEFAULT, FUNCTION), also=("run_until_complete",)),
+    )
 
     docs = RuleDocs(
         what_it_does="""\

@@ -3,7 +3,14 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.loop_uses import Use, method_call, of_kind, plain_operand, sole_argument
+from loopcheck.analysis.loop_uses import (
+    Use,
+    method_call,
+    of_kind,
+    plain_operand,
+    sole_argument,
+)
+from loopcheck.candidates import COROUTINE, Start
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixProposal
 from loopcheck.fixes.lifecycle import LifecycleRewrite
@@ -15,6 +22,10 @@ class RunInsideCoroutine(Rule):
     name = "run-inside-coroutine"
     summary = "asyncio.run() or run_until_complete() inside a coroutine; await it instead"
     fix_kind = "safe or unsafe"
+    starts_from = (
+        Start(calls=("loop.run",), where=(COROUTINE,)),
+        Start(methods=("run_until_complete",), where=(COROUTINE,)),
+    )
 
     docs = RuleDocs(
         what_it_does="""\

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from loopcheck.candidates import Start
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -8,7 +9,7 @@ class NestAsyncio(Rule):
     name = "nest-asyncio"
     summary = "nest_asyncio.apply() makes event loops re-entrant and hides loop misuse"
     fix_kind = "none"
-    trigger_words = ("nest_asyncio",)
+    starts_from = (Start(calls=("loop.nest",)),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -4,6 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis.loop_uses import method_call
+from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -12,6 +13,10 @@ class RunOnRunningLoop(Rule):
     name = "run-on-running-loop"
     summary = "run_until_complete() or asyncio.run() where a loop is known to be running"
     fix_kind = "none"
+    starts_from = tuple(
+        Start(calls=("loop.run",), methods=("run_until_complete",), where=(MODULE, CLASS, DEFAULT, FUNCTION), also=(shown,))
+        for shown in ("loop.running", "is_running")
+    )
 
     docs = RuleDocs(
         what_it_does="""\

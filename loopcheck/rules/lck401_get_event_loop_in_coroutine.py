@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from loopcheck.candidates import COROUTINE, Start
 from loopcheck.diagnostics import Safety
 from loopcheck.fixes.builder import FixBuilder, FixProposal
 from loopcheck.rule import Rule, RuleDocs
@@ -12,6 +13,7 @@ class GetEventLoopInCoroutine(Rule):
     name = "get-event-loop-in-coroutine"
     summary = "asyncio.get_event_loop() inside a coroutine; use asyncio.get_running_loop()"
     fix_kind = "safe"
+    starts_from = (Start(calls=("loop.current",), where=(COROUTINE,)),)
     runtime_failure = False
 
     docs = RuleDocs(

@@ -6,6 +6,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Runs
 from loopcheck.analysis.contexts import Code
 from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.rule import Rule, RuleDocs
 
 # Where a thread has no current event loop unless the code set one.
@@ -27,6 +28,9 @@ class GetEventLoopWithoutLoop(Rule):
     name = "get-event-loop-without-current-loop"
     summary = "asyncio.get_event_loop() in synchronous code that can run with no current loop"
     fix_kind = "none"
+    starts_from = (
+        Start(calls=("loop.current",), where=(MODULE, CLASS, DEFAULT, FUNCTION), in_known_context=True),
+    )
 
     docs = RuleDocs(
         what_it_does="""\

@@ -4,6 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import Use, method_call, of_kind
+from loopcheck.candidates import Start
 from loopcheck.rule import Rule, RuleDocs
 
 THREADSAFE_CALLS = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
@@ -18,6 +19,10 @@ class LoopCapturedForThreads(Rule):
     name = "loop-captured-outside-the-application"
     summary = "loop captured outside the running application, then handed work from other threads"
     fix_kind = "none"
+    starts_from = tuple(
+        Start(calls=("loop.new", "loop.current"), also=(handing,))
+        for handing in ("loop.threadsafe", "call_soon_threadsafe")
+    )
 
     docs = RuleDocs(
         what_it_does="""\

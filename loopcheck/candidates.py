@@ -1,0 +1,403 @@
+"""The candidate stage: which rules can report anything in a file, decided before any LibCST
+work. Each rule declares what its findings start from (:class:`Start`: calls of catalogue entries
+or the loop API, method calls, where they stand, how their result is kept); from those
+declarations come
+
+1. a text test: a call of ``asyncio.Lock`` needs the words ``asyncio`` and ``Lock`` in the file
+   (an import names the module, and the call or an import names the object), a method call its
+   name; a file without the words of any start is done;
+2. an ``ast`` scan (the C parser): the calls and methods, resolved through the file's imports, where
+   each stands (module level, class body, default value, function, coroutine), and the shapes some
+   rules need (the result stored beyond the call, a process-wide instance of a class of the file).
+
+Both over-approximate the rules: they may keep a file no rule reports on, never drop one a rule
+would report on (a test runs every fixture, example and the corpus with the stage on and off).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from loopcheck.catalogue import Catalogue
+
+MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE = "module", "class", "default", "function", "coroutine"
+CODE = (MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE)
+FUNCTION_CACHES = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
+# Methods whose call keeps an argument in a container (a registry).
+CONTAINER_STORES = frozenset({"setdefault", "append", "add", "insert", "update"})
+
+
+@dataclass(frozen=True)
+class Start:
+    """Something a rule's findings start from; a file may hold a finding of the rule only if it
+    holds one of the rule's starts.
+
+    ``calls`` are catalogue groups (see :func:`groups`), ``methods`` method names; ``where`` limits
+    them to code of those kinds (empty: anywhere); ``also`` are groups or methods the file must
+    contain somewhere too. ``kept`` asks that the call's result be stored beyond the call (in a
+    global, a class attribute, a container or a function cache), ``on_shared_instance`` that it
+    be stored on ``self`` of a class the file makes a process-wide instance of, and
+    ``in_known_context`` that, in a function, the file hand some callable to a thread, an
+    executor, a scheduler, Celery or an application, or call its own functions at import (the
+    seeds of the execution-context analysis)."""
+
+    calls: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    where: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    kept: bool = False
+    on_shared_instance: bool = False
+    in_known_context: bool = False
+
+
+def groups(catalogue: Catalogue) -> dict[str, frozenset[str]]:
+    """The catalogue groups starts refer to, by name, as qualified names."""
+    api = catalogue.loop_api
+    return {
+        "primitives": frozenset(catalogue.primitives),
+        "clients": frozenset(catalogue.clients),
+        "loop.new": api.new_loop,
+        "loop.current": api.current_loop,
+        "loop.running": api.running_loop,
+        "loop.set": api.set_loop,
+        "loop.run": api.run,
+        "loop.nest": api.nest,
+        "loop.threadsafe": frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"}),
+    }
+
+
+@dataclass(frozen=True)
+class FoundCall:
+    name: str  # qualified
+    where: str
+    kept: bool  # stored beyond the call (not on `self`)
+    on_self: bool  # stored on an attribute (or in a container) of `self`
+    klass: str | None  # the module-level class whose method makes the call
+
+
+@dataclass
+class FileShape:
+    """What the ast scan found in one file."""
+
+    calls: list[FoundCall] = field(default_factory=list)  # calls of catalogued names
+    methods: set[tuple[str, str]] = field(default_factory=set)  # (method name, where)
+    shared_classes: set[str] = field(default_factory=set)  # process-wide instances are made of
+    has_context_seed: bool = False  # some callable is handed to a thread, executor, ...
+
+
+class Candidates:
+    """The candidate stage for a set of rules (each with a ``code`` and ``starts_from``)."""
+
+    def __init__(self, rules: Iterable[object], catalogue: Catalogue) -> None:
+        self.groups = groups(catalogue)
+        self.starts: dict[str, tuple[Start, ...]] = {
+            rule.code: tuple(getattr(rule, "starts_from", ())) for rule in rules  # type: ignore[attr-defined]
+        }
+        names: set[str] = set()
+        methods: set[str] = set()
+        for starts in self.starts.values():
+            for start in starts:
+                for group in (*start.calls, *start.also):
+                    names |= self.groups.get(group, frozenset())
+                    if group not in self.groups:
+                        methods.add(group)  # `also` may name a method
+                methods.update(start.methods)
+        self.names = frozenset(names)
+        self.method_names = frozenset(methods)
+        self.seeds = ContextSeeds(catalogue)
+        # The word test: a call resolved to `redis.asyncio.Redis` needs every part of that name
+        # in the file (imports name the modules, the code or an import names the object).
+        parts: dict[str, set[tuple[str, ...]]] = {}
+        for name in names:
+            root, *rest = name.split(".")
+            parts.setdefault(root, set()).add(tuple(rest))
+        self.parts = {root: tuple(found) for root, found in parts.items()}
+        words = sorted({*parts, *methods})
+        self.words = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
+
+    # -- 1. words -------------------------------------------------------------------------
+
+    def may_match(self, text: str) -> bool:
+        """The text test: every part of some start's name, or some start's method, is in
+        ``text``."""
+        if self.words is None:
+            return False
+        seen: set[str] = set()
+        for match in self.words.finditer(text):
+            word = match.group(0)
+            if word in self.method_names:
+                return True
+            if word in seen:
+                continue
+            seen.add(word)
+            if any(all(part in text for part in rest) for rest in self.parts.get(word, ())):
+                return True
+        return False
+
+    # -- 2. constructs --------------------------------------------------------------------
+
+    def rules_for(self, tree: ast.AST) -> set[str]:
+        """The codes of the rules whose starts the parsed file holds."""
+        shape = scan(tree, self.names, self.method_names, self.seeds)
+        return {code for code, starts in self.starts.items() if any(self.holds(shape, s) for s in starts)}
+
+    def holds(self, shape: FileShape, start: Start) -> bool:
+        if not self._present(shape, start):
+            return False
+        for group in start.also:
+            if group in self.groups:
+                if not any(call.name in self.groups[group] for call in shape.calls):
+                    return False
+            elif not any(method == group for method, _ in shape.methods):
+                return False
+        return True
+
+    def _present(self, shape: FileShape, start: Start) -> bool:
+        where = start.where or CODE
+        wanted = frozenset().union(*(self.groups.get(g, frozenset()) for g in start.calls))
+        for call in shape.calls:
+            if call.name not in wanted or call.where not in where:
+                continue
+            if start.kept and not call.kept:
+                continue
+            if start.on_shared_instance and not (call.on_self and call.klass in shape.shared_classes):
+                continue
+            if start.in_known_context and call.where in (FUNCTION, COROUTINE) and not shape.has_context_seed:
+                continue
+            return True
+        return any(
+            method in start.methods
+            and place in where
+            and not (start.in_known_context and place in (FUNCTION, COROUTINE) and not shape.has_context_seed)
+            for method, place in shape.methods
+        )
+
+
+class ContextSeeds:
+    """The names the execution-context seeds (data/contexts.toml) are recognised by."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        qualified: set[str] = set()
+        methods: set[str] = set()
+        decorator_methods: set[str] = set()
+        for seed in catalogue.context_seeds:
+            qualified |= seed.calls | seed.decorators | seed.subclass_of
+            methods |= seed.methods
+            decorator_methods |= seed.decorator_methods
+        self.qualified = frozenset(qualified)
+        self.methods = frozenset(methods)
+        self.decorator_methods = frozenset(decorator_methods)
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+# Expressions whose frames are kept, to find a value's holder above them.
+PASS_THROUGH_TYPES = frozenset({ast.BoolOp, ast.IfExp, ast.Await, ast.Attribute, ast.Call})
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Frame:
+    """Where a node stands: the kind of code, its parent, the function and class around it."""
+
+    __slots__ = ("where", "parent", "function", "klass")
+
+    def __init__(self, where: str, parent: ast.AST | None, function: ast.AST | None, klass: str | None):
+        self.where = where
+        self.parent = parent
+        self.function = function
+        self.klass = klass
+
+
+def scan(tree: ast.AST, names: frozenset[str], methods: frozenset[str], seeds: ContextSeeds) -> FileShape:
+    """One walk over ``tree`` (an explicit stack: deep code cannot overflow it)."""
+    shape = FileShape()
+    aliases: dict[str, str] = {}
+    calls: list[tuple[str, ast.AST, _Frame]] = []  # dotted names, resolved once imports are known
+    references: list[tuple[str, _Frame]] = []  # decorators and bases, for the context seeds
+    local_classes: set[str] = set()
+    local_functions: set[str] = set()
+    declares_scope: set[int] = set()  # functions with `global`/`nonlocal` statements
+    # the frames of expressions that pass a value on (`x or y`, `await x`, `x.start()`), so that
+    # a call's holder can be looked for above them
+    outer: dict[int, _Frame] = {}
+    stack: list[tuple[ast.AST, _Frame]] = [(tree, _Frame(MODULE, None, None, None))]
+    while stack:
+        node, frame = stack.pop()
+        kind = type(node)
+        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+            if frame.where == MODULE:
+                local_functions.add(node.name)  # type: ignore[attr-defined]
+            inner = _Frame(COROUTINE if kind is ast.AsyncFunctionDef else FUNCTION, node, node, frame.klass)
+            args = node.args  # type: ignore[attr-defined]
+            outer_default = DEFAULT if frame.where in (MODULE, CLASS) else frame.where
+            for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+                stack.append((default, _Frame(outer_default, node, frame.function, frame.klass)))
+            for decorator in node.decorator_list:  # type: ignore[attr-defined]
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                references.append((dotted_name(target) or "", frame))
+                stack.append((decorator, _Frame(frame.where, node, frame.function, frame.klass)))
+            for statement in node.body:  # type: ignore[attr-defined]
+                stack.append((statement, inner))
+            continue
+        if kind is ast.Lambda:
+            stack.append((node.body, _Frame(FUNCTION, node, node, frame.klass)))  # type: ignore[attr-defined]
+            continue
+        if kind is ast.ClassDef:
+            klass = node.name if frame.where == MODULE else frame.klass  # type: ignore[attr-defined]
+            if frame.where == MODULE:
+                local_classes.add(node.name)  # type: ignore[attr-defined]
+            for child in (*node.bases, *node.keywords, *node.decorator_list):  # type: ignore[attr-defined]
+                references.append((dotted_name(child) or "", frame))
+                stack.append((child, _Frame(frame.where, node, frame.function, frame.klass)))
+            inner = CLASS if frame.where in (MODULE, CLASS) else frame.where
+            for statement in node.body:  # type: ignore[attr-defined]
+                stack.append((statement, _Frame(inner, node, frame.function, klass)))
+            continue
+        if kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    root = alias.name.partition(".")[0]
+                    aliases.setdefault(root, root)
+        elif kind is ast.ImportFrom:
+            if node.module and not node.level:  # type: ignore[attr-defined]
+                for alias in node.names:  # type: ignore[attr-defined]
+                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            if frame.function is not None:
+                declares_scope.add(id(frame.function))
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            name = dotted_name(func)
+            if name is not None:
+                calls.append((name, node, frame))
+            if isinstance(func, ast.Attribute):
+                if func.attr in methods:
+                    shape.methods.add((func.attr, frame.where))
+                if func.attr in seeds.methods:
+                    shape.has_context_seed = True
+        if kind in PASS_THROUGH_TYPES:
+            outer[id(node)] = frame
+        child_frame = _Frame(frame.where, node, frame.function, frame.klass)
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, child_frame))
+
+    def qualified(name: str) -> str:
+        first, _, rest = name.partition(".")
+        return aliases.get(first, first) + ("." + rest if rest else "")
+
+    def cached(function: ast.AST | None) -> bool:
+        """Decorated with a function cache (its result outlives the call)."""
+        decorators = getattr(function, "decorator_list", ())
+        return any(
+            qualified(dotted_name(d.func if isinstance(d, ast.Call) else d) or "") in FUNCTION_CACHES
+            for d in decorators
+        )
+
+    for name, call, frame in calls:
+        resolved = qualified(name)
+        frame = _holder_frame(call, frame, outer)
+        kept, on_self = _kept(call, frame, declares_scope, cached)
+        if resolved in names:
+            shape.calls.append(FoundCall(resolved, frame.where, kept, on_self, frame.klass))
+        # A process-wide instance of a class of the file: made at module level or in a class
+        # body, or kept beyond the call that makes it (a singleton getter's global, a cached
+        # factory's return, a class-level `_instance`); `cls()` makes one of its own class.
+        if name in local_classes and (frame.where in (MODULE, CLASS) or _shared(frame, declares_scope, cached)):
+            shape.shared_classes.add(name)
+        elif name == "cls" and frame.klass is not None and _shared(frame, declares_scope, cached):
+            shape.shared_classes.add(frame.klass)
+        if resolved in seeds.qualified or (frame.where == MODULE and name in local_functions):
+            shape.has_context_seed = True
+    if any(
+        qualified(name) in seeds.qualified or name.rpartition(".")[2] in seeds.decorator_methods
+        for name, _ in references
+    ):
+        shape.has_context_seed = True
+    return shape
+
+
+def _holder_frame(node: ast.AST, frame: _Frame, outer: dict[int, _Frame]) -> _Frame:
+    """The frame of the expression a value is stored from: above ``x or <value>``, ``await
+    <value>`` and ``<value>.start()`` (a method of the catalogue's through-chains)."""
+    while id(frame.parent) in outer:
+        parent = frame.parent
+        if isinstance(parent, (ast.BoolOp, ast.IfExp, ast.Await)):
+            node, frame = parent, outer[id(parent)]  # type: ignore[assignment]
+            continue
+        if isinstance(parent, ast.Attribute) and parent.value is node:
+            above = outer[id(parent)]
+            if isinstance(above.parent, ast.Call) and above.parent.func is parent and id(above.parent) in outer:
+                node, frame = above.parent, outer[id(above.parent)]
+                continue
+        break
+    return frame
+
+
+def _kept(
+    call: ast.AST, frame: _Frame, declares_scope: set[int], cached: Callable[[ast.AST | None], bool]
+) -> tuple[bool, bool]:
+    """(stored beyond the call, stored on ``self``), looking at the expression above the value.
+    What the scan cannot tell counts as both."""
+    parent, function = frame.parent, frame.function
+    if isinstance(parent, (ast.BoolOp, ast.IfExp, ast.Await, ast.Attribute)):
+        return True, True
+    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        kept = on_self = False
+        for target in targets:
+            if isinstance(target, ast.Name):
+                kept |= function is None or id(function) in declares_scope
+            elif isinstance(target, ast.Attribute) and _is_self(target.value, function):
+                on_self = True  # self.x: an instance's attribute
+            else:
+                # cls.x, Class.x, registry[key], self.registry[key] (a class-level registry)
+                kept = True
+                on_self |= isinstance(target, ast.Subscript)
+        return kept, on_self
+    if isinstance(parent, ast.Call):
+        func = parent.func
+        stored = isinstance(func, ast.Attribute) and func.attr in CONTAINER_STORES
+        return stored, stored
+    if isinstance(parent, ast.Return):
+        return cached(function), False
+    return False, False
+
+
+def _shared(frame: _Frame, declares_scope: set[int], cached: Callable[[ast.AST | None], bool]) -> bool:
+    """Whether an instance made by ``call`` is kept for the process: in a global, a class
+    attribute, or returned by a decorated (cached) function; not in ``self`` or a registry."""
+    parent, function = frame.parent, frame.function
+    if isinstance(parent, (ast.BoolOp, ast.IfExp, ast.Await, ast.Attribute)):
+        return True
+    if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        return any(
+            (isinstance(t, ast.Name) and (function is None or id(function) in declares_scope))
+            or (isinstance(t, ast.Attribute) and not _is_self(t.value, function))
+            for t in targets
+        )
+    return isinstance(parent, ast.Return) and cached(function)
+
+
+def _is_self(node: ast.AST, function: ast.AST | None) -> bool:
+    """``self``: the first parameter of a method that is not a class method."""
+    if not isinstance(node, ast.Name) or not isinstance(function, FUNCTIONS):
+        return False
+    params = [*function.args.posonlyargs, *function.args.args]
+    if not params or params[0].arg != node.id:
+        return False
+    return not any(dotted_name(d) in ("classmethod", "staticmethod") for d in function.decorator_list)

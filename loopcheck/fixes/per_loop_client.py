@@ -1,0 +1,166 @@
+"""The fixes of an async client shared across event loops (LCK3xx), both unsafe:
+
+- the per-loop factory: the client is created by, and cached for, the running loop, closed when
+  that loop ends, and every read becomes a call of the factory;
+- the per-call client: where one coroutine uses the client, it opens it with ``async with`` for
+  the call, so each call (and each loop) has its own, closed at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from loopcheck.analysis.tree import has_docstring
+from loopcheck.catalogue import Client
+from loopcheck.diagnostics import Edit, Safety
+from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.statements import keep_comments, place_at_top_level
+from loopcheck.fixes.templates import per_loop_client
+
+if TYPE_CHECKING:
+    from loopcheck.context import LintContext
+
+
+class ClientFixes:
+    def __init__(self, context: LintContext) -> None:
+        self.context = context
+        self.analysis = context.analysis
+        self.tree = context.analysis.tree
+
+    def factory(
+        self,
+        client: Client,
+        creation: cst.BaseExpression,
+        name: str,
+        anchor: cst.BaseStatement,
+        references: Sequence[cst.CSTNode],
+    ) -> FixProposal | None:
+        """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
+        factory, and every reference by a call of it."""
+        if client.fix != "per-loop-factory" or client.close is None:
+            return None
+        base = snake_case(name)
+        cache = self.context.fresh_module_name(f"_{base}_by_loop")
+        accessor = self.context.fresh_module_name(f"{'_' if name.startswith('_') else ''}get_{base}")
+        closer = self.context.fresh_module_name(f"_close_{base}")
+
+        def build() -> tuple[Edit, ...]:
+            builder = FixBuilder(self.context)
+            statements = per_loop_client(
+                cache,
+                accessor,
+                closer,
+                client.display,
+                creation,
+                client.close_statement("client"),
+                builder.name("asyncio.get_running_loop"),
+                builder.name("asyncio.Event"),
+            )
+            place_at_top_level(builder, self.tree, anchor, statements, where="instead")
+            for reference in references:
+                builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+            return builder.build()
+
+        return FixProposal(
+            Safety.UNSAFE,
+            f"Create one client per event loop with `{accessor}()`, closed when its loop ends",
+            build,
+        )
+
+    def getter(
+        self,
+        client: Client,
+        creation: cst.BaseExpression,
+        function: cst.FunctionDef,
+        drop_decorators: bool = False,
+        initial: cst.SimpleStatementLine | None = None,
+    ) -> FixProposal | None:
+        """Rewrite a getter that keeps one client into one that keeps a client per loop; it
+        keeps its name (and ``async``), so its callers do not change. ``drop_decorators`` for a
+        cached factory; ``initial``, the ``name = None`` line of a global getter, becomes the
+        per-loop cache."""
+        if client.fix != "per-loop-factory" or client.close is None:
+            return None
+        base = snake_case(function.name.value)
+        cache = self.context.fresh_module_name(f"_{base}_by_loop")
+        closer = self.context.fresh_module_name(f"_close_{base}")
+
+        def build() -> tuple[Edit, ...]:
+            builder = FixBuilder(self.context)
+            cache_line, accessor, closing = per_loop_client(
+                cache,
+                function.name.value,
+                closer,
+                client.display,
+                creation,
+                client.close_statement("client"),
+                builder.name("asyncio.get_running_loop"),
+                builder.name("asyncio.Event"),
+            )
+            assert isinstance(accessor, cst.FunctionDef)
+            original = list(function.body.body)
+            generated = list(accessor.body.body)
+            body = [*original[:1], *generated[1:]] if has_docstring(original) else generated
+            rewritten = function.with_changes(
+                body=function.body.with_changes(body=body),
+                decorators=[] if drop_decorators else function.decorators,
+            )
+            if initial is None:
+                place_at_top_level(
+                    builder, self.tree, function, [cache_line, rewritten, closing], where="instead"
+                )
+            else:
+                builder.replace(initial, keep_comments(initial, cache_line))
+                rewritten = rewritten.with_changes(leading_lines=[])  # it takes the old def's lines
+                place_at_top_level(builder, self.tree, function, [rewritten, closing], where="instead")
+            if drop_decorators:
+                for decorator in function.decorators:
+                    builder.drop_imports_used_by(decorator)
+            return builder.build()
+
+        return FixProposal(
+            Safety.UNSAFE,
+            f"Make {function.name.value}() keep one client per event loop, closed when its loop ends",
+            build,
+        )
+
+    def per_call(
+        self,
+        client: Client,
+        creation: cst.BaseExpression,
+        name: str,
+        line: cst.SimpleStatementLine,
+        function: cst.FunctionDef,
+    ) -> FixProposal | None:
+        """Delete the shared client and open one per call of ``function``, the coroutine that
+        uses it: ``async with <creation> as <name>:`` around its body."""
+        if not client.async_context_manager or not isinstance(function.body, cst.IndentedBlock):
+            return None
+
+        def build() -> tuple[Edit, ...]:
+            builder = FixBuilder(self.context)
+            builder.replace(line, cst.RemoveFromParent())
+
+            def wrap(updated: cst.CSTNode) -> cst.CSTNode:
+                assert isinstance(updated, cst.FunctionDef)
+                body = list(updated.body.body)
+                keep = 1 if has_docstring(body) else 0
+                opened = cst.With(
+                    asynchronous=cst.Asynchronous(),
+                    items=[cst.WithItem(item=creation, asname=cst.AsName(name=cst.Name(name)))],
+                    body=cst.IndentedBlock(body=body[keep:]),
+                )
+                return updated.with_changes(body=updated.body.with_changes(body=[*body[:keep], opened]))
+
+            builder.change(function, wrap)
+            return builder.build()
+
+        return FixProposal(
+            Safety.UNSAFE,
+            f"Open the client for each call of {function.name.value}() with `async with`",
+            build,
+        )

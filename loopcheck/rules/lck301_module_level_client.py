@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.candidates import MODULE, Start
+from loopcheck.catalogue import Client
+from loopcheck.fixes.builder import FixProposal
+from loopcheck.fixes.per_loop_client import ClientFixes
+from loopcheck.rule import RuleDocs
+from loopcheck.rules.client_base import ClientRule
+
+
+class ModuleLevelClient(ClientRule):
+    code = "LCK301"
+    name = "module-level-async-client"
+    summary = "async client created at module level"
+    fix_kind = "unsafe"
+    starts_from = (Start(calls=("clients",), where=(MODULE,)),)
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds async clients created at module level: `aiohttp.ClientSession`, `httpx.AsyncClient`,
+`redis.asyncio` clients and pools, `pymongo.AsyncMongoClient`, Motor, the Neo4j async driver,
+asyncpg pools, SQLAlchemy async engines, `openai.AsyncOpenAI`, `anthropic.AsyncAnthropic`,
+`AsyncElasticsearch`, aiokafka producers and consumers, `grpc.aio` channels, aiobotocore and aioboto3
+clients, Playwright (the catalogue is `loopcheck/data/clients.toml`; `extra-clients` adds more).""",
+        why_is_this_bad="""\
+An async client owns connections, a pool, a transport or background tasks, and all of them belong
+to an event loop: the one it was created under, or the first one that used it. A module-level
+client is shared by every loop of the process: the next `asyncio.run()`, Celery task, scheduler
+job, worker thread or test. The first loop works; after it ends, the client is used under another
+one and fails with `RuntimeError: Event loop is closed`, `... attached to a different loop` or
+`... is bound to a different event loop`, depending on the library, or leaks connections of the
+dead loop. The maintainers of httpx, redis-py, aiohttp, the Neo4j driver, SQLAlchemy and the
+OpenAI SDK all give the same answer: do not share a client across loops.""",
+        example="""\
+import redis.asyncio as redis
+
+_redis = redis.from_url("redis://localhost")
+
+
+async def remember(key, value):
+    await _redis.set(key, value)""",
+        use_instead="""\
+Create the client where the loop runs. Which design fits depends on the program:
+
+- **A web application** (one loop for its life): create it in the lifespan handler and close it
+  there, keeping it on `app.state` or passing it by dependency injection.
+- **Code run by several loops** (Celery tasks with `asyncio.run()`, scheduler jobs, tests): one
+  client per loop. The fix generates a per-loop factory that closes each loop's client when that
+  loop ends:
+
+```python
+import asyncio
+
+import redis.asyncio as redis
+
+_redis_by_loop = {}
+
+
+def _get_redis():
+    \"\"\"The running loop's redis.asyncio.Redis, made on first use and closed when the loop ends.\"\"\"
+    loop = asyncio.get_running_loop()
+    # Forget the clients of closed loops: they hold their loop, so nothing else would free it.
+    for stale in [other for other in list(_redis_by_loop) if other.is_closed()]:
+        _redis_by_loop.pop(stale, None)
+    if loop not in _redis_by_loop:
+        client = redis.from_url("redis://localhost")
+        _redis_by_loop[loop] = client, loop.create_task(_close_redis(client))
+    return _redis_by_loop[loop][0]
+
+
+async def _close_redis(client):
+    \"\"\"Waits until the loop ends (its tasks are cancelled), then closes the client on it.\"\"\"
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await client.aclose()
+```
+
+- **A client used by one coroutine**: open it there, `async with httpx.AsyncClient() as client:`,
+  one per call. The fix does this when a single coroutine uses the client.""",
+        fix_safety="""\
+Unsafe: every loop (or every call) gets a client of its own, so connection pools are no longer
+shared, and state set on the client (headers, cookies) is not carried over. Offered for a client
+bound once, by a line of its own, to a private name (a leading underscore: a public name may be
+imported by other modules, which would keep the shared client), whose every read is in a coroutine
+of this module and whose constructor uses only module-level names; and only for clients the
+catalogue knows how to close. Otherwise the message stays and the rule page says what to do.""",
+        affected_versions="""\
+All supported versions (measured on 3.10 to 3.13 with the clients' current releases against real
+local servers). The error text depends on the library and its version.""",
+        references=(
+            "https://github.com/encode/httpx/discussions/2473",
+            "https://github.com/redis/redis-py/issues/2838",
+            "https://github.com/openai/openai-python/issues/1777",
+        ),
+    )
+    invalid = (
+        "import httpx\nclient = httpx.AsyncClient()\n",
+        "import redis.asyncio as aioredis\n_redis = aioredis.from_url('redis://localhost')\n",
+        "from openai import AsyncOpenAI\nllm = AsyncOpenAI()\n",
+    )
+    valid = (
+        "import httpx\nclient = httpx.Client()\n",
+        "import httpx\nasync def fetch(url):\n    async with httpx.AsyncClient() as client:\n"
+        "        return await client.get(url)\n",
+        "import httpx\nif __name__ == '__main__':\n    client = httpx.AsyncClient()\n",
+    )
+
+    def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
+        return site.kind is Evaluated.MODULE
+
+    def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
+        return (
+            f"{client.display} created at module level is shared by every event loop: "
+            f"{self.consequence(client)}"
+        )
+
+    def fix_for(
+        self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
+    ) -> FixProposal | None:
+        tree = self.analysis.tree
+        line = tree.statement_line(creation)
+        if (
+            holder.kind is not Held.MODULE_GLOBAL
+            or holder.value is not creation
+            or line is None
+            or line.body[0] is not holder.store
+            or not isinstance(holder.store, (cst.Assign, cst.AnnAssign))
+            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
+            or holder.name is None
+            or not holder.name.startswith("_")
+            or not holder.followable
+            or holder.writes != [holder.target]
+            or not tree.is_top_level(line)
+            or self.analysis.names.free_variables(creation)
+        ):
+            return None
+        references = holder.reads
+        if not references or not all(tree.in_coroutine(r) for r in references):
+            return None
+        fixes = ClientFixes(self.context)
+        users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
+        if len(users) == 1:
+            (user,) = users.values()
+            assert isinstance(user, cst.FunctionDef)
+            proposal = fixes.per_call(client, creation, holder.name, line, user)
+            if proposal is not None:
+                return proposal
+        return fixes.factory(client, creation, holder.name, line, references)

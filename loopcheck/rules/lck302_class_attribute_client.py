@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from loopcheck.analysis import Holder
+from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.candidates import CLASS, Start
+from loopcheck.catalogue import Client
+from loopcheck.rule import RuleDocs
+from loopcheck.rules.client_base import ClientRule
+
+
+class ClassAttributeClient(ClientRule):
+    code = "LCK302"
+    name = "class-attribute-async-client"
+    summary = "async client created as a class attribute"
+    fix_kind = "none"
+    starts_from = (Start(calls=("clients",), where=(CLASS,)),)
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds async clients (see LCK301 for the catalogue) created in a class body: one client, made at
+import time, shared by every instance of the class and every event loop of the process.""",
+        why_is_this_bad="""\
+The class body runs once, at import. Every instance then uses the same client under every loop:
+the first loop that uses it owns its connections, and any other loop (the next `asyncio.run()`,
+Celery task, scheduler job, test) fails with `Event loop is closed` or `attached to a different
+loop`, or leaks the dead loop's connections.""",
+        example="""\
+import httpx
+
+
+class WeatherApi:
+    http = httpx.AsyncClient(base_url="https://api.example.com")
+
+    async def today(self, city):
+        return (await self.http.get(f"/today/{city}")).json()""",
+        use_instead="""\
+Give each instance its client, created when the instance is (inside the loop that uses it), and
+close it with the instance:
+
+```python
+class WeatherApi:
+    def __init__(self, http: httpx.AsyncClient):
+        self.http = http
+
+
+async def main():
+    async with httpx.AsyncClient(base_url="https://api.example.com") as http:
+        api = WeatherApi(http)
+        ...
+```
+
+or keep one per event loop with a per-loop factory, as LCK301's fix generates.""",
+        fix_safety="""\
+No fix: who creates the instances, and under which loop, decides where the client belongs.""",
+        affected_versions="""\
+All supported versions (see LCK301).""",
+        references=("https://github.com/encode/httpx/discussions/2473",),
+    )
+    invalid = ("import httpx\nclass Api:\n    http = httpx.AsyncClient()\n",)
+    valid = (
+        "import httpx\nclass Api:\n    def __init__(self, http):\n        self.http = http\n",
+        "import httpx\nclass Api:\n    http = httpx.Client()\n",
+    )
+
+    def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
+        return site.kind is Evaluated.CLASS_BODY
+
+    def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
+        assert isinstance(site.owner, cst.ClassDef)
+        return (
+            f"{client.display} created as a class attribute of {site.owner.name.value} is shared "
+            f"by every instance and every event loop: {self.consequence(client)}"
+        )

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import libcst as cst
+import libcst.matchers as m
+
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.holders import lazy_global_getter
+from loopcheck.analysis.tree import Evaluated, Site, all_params
+from loopcheck.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.catalogue import Client
+from loopcheck.fixes.builder import FixProposal
+from loopcheck.fixes.per_loop_client import ClientFixes
+from loopcheck.rule import RuleDocs
+from loopcheck.rules.client_base import LAZY_HOLDERS, ClientRule
+
+KEPT_IN = {
+    Held.MODULE_GLOBAL: "the module global",
+    Held.MODULE_CONTAINER: "the module-level container",
+    Held.CLASS_ATTRIBUTE: "the class attribute",
+    Held.CLASS_CONTAINER: "the class-level container",
+}
+
+
+class LazilyKeptClient(ClientRule):
+    code = "LCK303"
+    name = "lazily-kept-async-client"
+    summary = "async client created on first use and kept for every later event loop"
+    fix_kind = "sometimes unsafe"
+    starts_from = (Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),)
+
+    docs = RuleDocs(
+        what_it_does="""\
+Finds async clients (see LCK301 for the catalogue) created lazily and kept for the life of the
+process: the singleton getter (`global _client; if _client is None: _client = Client()`, in a plain
+function or a coroutine), a `functools.lru_cache`/`cache` factory (`@lru_cache def get_client():
+return httpx.AsyncClient()`), a class attribute or a registry filled on first use
+(`cls._client = ...`, `_clients[name] = ...`). Worker start-up hooks are LCK304's, and instances
+shared by the process LCK305's.""",
+        why_is_this_bad="""\
+Creating the client on first use looks like the cure for a module-level client (LCK301), but it
+is still kept for the whole process: the first event loop that asks makes it, and every later
+loop gets the same one. A global `redis.asyncio` client reused by every `asyncio.run()` of a
+Celery worker failed exactly so: `Event loop is closed` on the second task. A function cache
+around a client factory is a known open bug in major frameworks for the same reason.""",
+        example="""\
+import functools
+
+import httpx
+
+
+@functools.lru_cache
+def get_http():
+    return httpx.AsyncClient(timeout=10)
+
+
+async def fetch(url):
+    return (await get_http().get(url)).text""",
+        use_instead="""\
+Keep one client per event loop, closed when that loop ends. For the two getter shapes the fix
+rewrites the getter itself, which keeps its name, so callers do not change:
+
+```python
+import asyncio
+
+_get_http_by_loop = {}
+
+
+def get_http():
+    loop = asyncio.get_running_loop()
+    # Forget the clients of closed loops: they hold their loop, so nothing else would free it.
+    for stale in [other for other in list(_get_http_by_loop) if other.is_closed()]:
+        _get_http_by_loop.pop(stale, None)
+    if loop not in _get_http_by_loop:
+        client = httpx.AsyncClient(timeout=10)
+        _get_http_by_loop[loop] = client, loop.create_task(_close_get_http(client))
+    return _get_http_by_loop[loop][0]
+```
+
+(with `_close_get_http` the task that closes the client when its loop ends, as in LCK301). In a
+web application, create the client in the lifespan handler instead.""",
+        fix_safety="""\
+Unsafe, and offered only for the `lru_cache`/`cache` factory without arguments and for the
+singleton getter (`global name` / `if name is None: name = Client()` / `return name`, with `name =
+None` at module level and no other use of the global; a plain function or a coroutine), when every
+call of the getter is in a coroutine of this module: the getter then needs a running loop. Each loop gets its own client,
+so connection pools are no longer shared. Other shapes get no fix.""",
+        affected_versions="""\
+All supported versions (see LCK301).""",
+        references=(
+            "https://github.com/langchain-ai/langchain/issues/35783",
+            "https://github.com/redis/redis-py/issues/2838",
+        ),
+    )
+    invalid = (
+        "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.AsyncClient()\n",
+        "import redis.asyncio as redis\n_client = None\nasync def client():\n    global _client\n"
+        "    if _client is None:\n        _client = redis.Redis()\n    return _client\n",
+    )
+    valid = (
+        "import httpx\nasync def fetch(url):\n    client = httpx.AsyncClient()\n"
+        "    try:\n        return await client.get(url)\n    finally:\n        await client.aclose()\n",
+        "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.Client()\n",
+    )
+
+    def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
+        return (
+            site.kind is Evaluated.FUNCTION
+            and holder.kind in LAZY_HOLDERS
+            and not holder.keyed_by_loop
+            and not self.in_worker_hook(creation)
+        )
+
+    def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
+        if holder.kind is Held.FUNCTION_CACHE:
+            where = f"the cache of `{holder.name}()`"
+        elif holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
+            where = f"{KEPT_IN[holder.kind]} `{holder.owner.name.value}.{holder.name}`"
+        else:
+            where = f"{KEPT_IN[holder.kind]} `{holder.name}`"
+        return (
+            f"{client.display} created on first use and kept in {where} serves every later "
+            f"event loop too: {self.consequence(client)}"
+        )
+
+    def fix_for(
+        self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
+    ) -> FixProposal | None:
+        function = site.owner
+        tree = self.analysis.tree
+        if not isinstance(function, cst.FunctionDef) or not tree.is_top_level(function):
+            return None
+        if self.analysis.names.free_variables(creation) or client.fix != "per-loop-factory":
+            return None
+        calls = list(self.analysis.holders.calls_of(function))
+        if not calls or not all(tree.in_coroutine(c) for c in calls):
+            return None  # the getter will need a running loop
+        fixes = ClientFixes(self.context)
+        if holder.kind is Held.FUNCTION_CACHE:
+            if all_params(function.params):
+                return None  # one client per argument: not a single getter
+            return fixes.getter(client, creation, function, drop_decorators=True)
+        if holder.kind is Held.MODULE_GLOBAL and lazy_global_getter(function, creation) == holder.name:
+            initial = self.sole_initial_none(holder, function)
+            if initial is not None:
+                return fixes.getter(client, creation, function, initial=initial)
+        return None
+
+    def sole_initial_none(self, holder: Holder, function: cst.FunctionDef) -> cst.SimpleStatementLine | None:
+        """The module-level ``name = None`` line, when the getter alone uses the global
+        otherwise."""
+        tree = self.analysis.tree
+        outside = [n for n in holder.accesses or () if not tree.within(n, function)]
+        if not holder.followable or len(holder.writes) != 2 or len(outside) != 1:
+            return None
+        line = tree.statement_line(outside[0])
+        store = line.body[0] if line is not None else None
+        if (
+            line is None
+            or not tree.is_top_level(line)
+            or not isinstance(store, (cst.Assign, cst.AnnAssign))
+            or not m.matches(store.value, m.Name("None"))
+        ):
+            return None
+        return line

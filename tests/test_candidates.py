@@ -1,0 +1,95 @@
+"""The candidate stage decides which rules can report in a file before any LibCST work. It may
+keep files no rule reports on; it must never drop one: findings are identical with it on and off,
+on every fixture, every rule's examples and real code (the whole corpus with `-m slow`)."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from loopcheck.candidates import COROUTINE, Candidates, Start
+from loopcheck.catalogue import Catalogue
+from loopcheck.diagnostics import SourceError
+from loopcheck.engine import Linter
+from loopcheck.rules import all_rules
+from loopcheck.sources import discover, read_source
+from tests.helpers import fixture_linter, fixtures, target_version
+
+RULES = all_rules()
+CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"
+
+
+def both_ways(source: str, target: tuple[int, int] | None = None) -> tuple[list, list]:
+    rules = list(RULES.values())
+    on = Linter(rules, target_version=target).lint_source(source, "x.py")
+    off = Linter(rules, target_version=target, candidate_stage=False).lint_source(source, "x.py")
+    return on, off
+
+
+@pytest.mark.parametrize("path", fixtures(), ids=lambda p: p.stem)
+def test_fixture_findings_are_the_same_with_and_without_the_stage(path):
+    on, off = both_ways(path.read_text(), target_version(path))
+    assert on == off and on
+
+
+def test_rule_examples_give_the_same_findings_with_and_without_the_stage():
+    for rule in RULES.values():
+        for example in (*rule.valid, *rule.invalid, rule.docs.example + "\n"):
+            on, off = both_ways(example)
+            assert on == off, (rule.code, example)
+
+
+def compare_tree(root: Path) -> int:
+    files, _ = discover([str(root)])
+    compared = 0
+    for path in files:
+        try:
+            text = read_source(path).text
+            on, off = both_ways(text)
+        except SourceError:
+            continue
+        assert on == off, path
+        compared += 1
+    return compared
+
+
+def test_real_asyncio_code_gives_the_same_findings_with_and_without_the_stage():
+    assert compare_tree(Path(asyncio.__file__).parent) > 20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="run ../shared/bench/corpus.sh first")
+def test_the_corpus_gives_the_same_findings_with_and_without_the_stage():
+    assert compare_tree(CORPUS) > 1000
+
+
+def test_a_new_rule_joins_the_stage_by_declaring_what_it_starts_from():
+    """Words come from the catalogue groups a rule names, not from a list kept by hand."""
+
+    class TimesRule:
+        code = "LCK999"
+        starts_from = (Start(calls=("loop.current",), where=(COROUTINE,)),)
+
+    candidates = Candidates([TimesRule], Catalogue.load())
+    assert candidates.may_match("import asyncio\nasyncio.get_event_loop()\n")
+    assert not candidates.may_match("import asyncio\nasyncio.sleep(1)\n")  # no get_event_loop
+    assert not candidates.may_match("get_event_loop()\n")  # no module that defines it
+    inside = "import asyncio\nasync def f():\n    asyncio.get_event_loop()\n"
+    outside = "import asyncio\ndef f():\n    asyncio.get_event_loop()\n"
+    aliased = "from asyncio import get_event_loop as gel\nasync def f():\n    gel()\n"
+    assert candidates.rules_for(ast.parse(inside)) == {"LCK999"}
+    assert candidates.rules_for(ast.parse(outside)) == set()
+    assert candidates.rules_for(ast.parse(aliased)) == {"LCK999"}
+
+
+def test_most_asyncio_files_are_decided_without_libcst():
+    """The point of the stage: of the standard library's asyncio package, which mentions asyncio
+    everywhere, only the files with a start of some rule reach LibCST."""
+    linter = Linter(list(RULES.values()))
+    files, _ = discover([str(Path(asyncio.__file__).parent)])
+    kept = [f for f in files if linter.active_rules(read_source(f).text, None)]
+    assert len(kept) < len(files) / 2, kept
