@@ -94,7 +94,7 @@ class Catalogue:
     primitives: Mapping[str, Primitive]  # by every qualified name a primitive is reachable as
     loop_api: LoopApi
     context_seeds: tuple[ContextSeed, ...]
-    clients: Mapping[str, Client]  # by every constructor's qualified name
+    clients: Mapping[str, tuple[Client, ...]]  # by every constructor's qualified name
     extra_clients: tuple[str, ...] = ()
 
     @staticmethod
@@ -108,11 +108,13 @@ class Catalogue:
             extra_clients=extra_clients,
         )
 
-    def client_of(self, qualified_names: frozenset[str]) -> Client | None:
+    def clients_of(self, qualified_names: frozenset[str]) -> tuple[Client, ...]:
+        """The clients a constructor of one of ``qualified_names`` makes (several when their
+        ``through`` methods tell them apart: ``session.client()``, ``session.resource()``)."""
         for name in qualified_names:
             if name in self.clients:
                 return self.clients[name]
-        return None
+        return ()
 
     def primitive_of(self, qualified_names: frozenset[str]) -> Primitive | None:
         for name in qualified_names:
@@ -159,10 +161,10 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
     )
 
 
-def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Client]:
+def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Client, ...]]:
     """The catalogue's clients, and those `extra-clients` names (which the analysis cannot know
     how to close: they get no fix)."""
-    by_name: dict[str, Client] = {}
+    by_name: dict[str, tuple[Client, ...]] = {}
     for key, entry in data.items():
         client = Client(
             key=key,
@@ -178,9 +180,9 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, Client]:
             references=tuple(entry.get("references", ())),
         )
         for name in client.constructors:
-            by_name[name] = client
+            by_name[name] = (*by_name.get(name, ()), client)
     for name in extra:
-        by_name.setdefault(name, Client(key=name, display=name, constructors=(name,)))
+        by_name.setdefault(name, (Client(key=name, display=name, constructors=(name,)),))
     return by_name
 
 

@@ -427,3 +427,22 @@ def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
     module = module.with_changes(body=module.body[1:])
     result = add_imports(module, [ImportRequest("asyncio")])
     assert result.code == "import asyncio\n\nimport httpx\n\nx = 1\n"
+
+
+@pytest.mark.parametrize(
+    "before, names, after",
+    [
+        ("import asyncio\nimport json\nx = json.dumps(1)\n", {"asyncio"}, "import json\nx = json.dumps(1)\n"),
+        (
+            "from asyncio import Lock, get_event_loop\nx = asyncio.get_event_loop\ny = Lock\n",
+            {"get_event_loop"},
+            "from asyncio import Lock\nx = asyncio.get_event_loop\ny = Lock\n",
+        ),
+        ("import asyncio\nx = asyncio.run\n", {"asyncio"}, "import asyncio\nx = asyncio.run\n"),
+        ("import asyncio as aio\n'''aio'''\n", {"aio"}, "import asyncio as aio\n'''aio'''\n"),
+    ],
+)
+def test_imports_a_fix_left_unused_are_removed(before, names, after):
+    from loopcheck.fixes.imports import remove_unused
+
+    assert remove_unused(cst.parse_module(before), names).code == after

@@ -81,27 +81,39 @@ class FileAnalysis:
     @cached_property
     def client_creations(self) -> list[tuple[cst.BaseExpression, Client]]:
         """Every expression that makes a catalogued async client: the constructor call, or the
-        call of a method the catalogue says gives the client (``async_playwright().start()``)."""
+        call of a method the catalogue says gives the client, on the constructor's result or on
+        a variable holding it (``async_playwright().start()``, ``session.create_client(...)``)."""
         found = []
         for call in self.names.calls_to(self.catalogue.clients):
-            client = self.catalogue.client_of(self.names.qualified(call.func))
-            if client is None:
-                continue
-            creation: cst.BaseExpression = call
-            for method in client.through:
-                attribute = self.tree.parents.get(creation)
-                outer = self.tree.parents.get(attribute) if attribute is not None else None
-                if not (
-                    isinstance(attribute, cst.Attribute)
-                    and attribute.attr.value == method
-                    and isinstance(outer, cst.Call)
-                    and outer.func is attribute
-                ):
-                    break
-                creation = outer
-            else:
-                found.append((creation, client))
+            for client in self.catalogue.clients_of(self.names.qualified(call.func)):
+                if not client.through:
+                    found.append((call, client))
+                    continue
+                found.extend((made, client) for made in self._made_through(call, client.through))
         return found
+
+    def _made_through(self, call: cst.Call, methods: tuple[str, ...]) -> list[cst.BaseExpression]:
+        """The calls of ``methods`` (in turn) on what ``call`` returns, inline or through a
+        variable bound to it once."""
+        made: list[cst.BaseExpression] = [call]
+        for method in methods:
+            following: list[cst.BaseExpression] = []
+            for value in made:
+                holder = self.holders.of(value)
+                reads = holder.reads if holder.kind in (Held.LOCAL, Held.MODULE_GLOBAL) else []
+                for receiver in [value, *reads]:
+                    attribute = self.tree.parents.get(receiver)
+                    outer = self.tree.parents.get(attribute) if attribute is not None else None
+                    if (
+                        isinstance(attribute, cst.Attribute)
+                        and attribute.value is receiver
+                        and attribute.attr.value == method
+                        and isinstance(outer, cst.Call)
+                        and outer.func is attribute
+                    ):
+                        following.append(outer)
+            made = following
+        return made
 
     @cached_property
     def loop_uses(self) -> LoopUses:

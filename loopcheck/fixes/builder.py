@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
+import libcst.matchers as m
 
+from loopcheck.analysis.names import is_import_binding
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.diagnostics import Edit, Safety
-from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
+from loopcheck.fixes.imports import ImportRequest, add_imports, name_for, remove_unused
 
 if TYPE_CHECKING:
     from loopcheck.context import LintContext
@@ -90,6 +90,18 @@ class FixBuilder:
     def expression(self, qualified: str) -> cst.BaseExpression:
         return cst.parse_expression(self.name(qualified))
 
+    def _imported_names_in(self, nodes: list[cst.CSTNode]) -> set[str]:
+        """The local names the imports of the module bind that ``nodes`` use."""
+        scopes = self.context.analysis.scopes
+        found: set[str] = set()
+        for node in nodes:
+            for name in m.findall(node, m.Name()):
+                assert isinstance(name, cst.Name)
+                scope = scopes.get(name)
+                if scope is not None and any(is_import_binding(a) for a in scope[name.value]):
+                    found.add(name.value)
+        return found
+
     def drop_imports_used_by(self, node: cst.CSTNode) -> FixBuilder:
         """Remove the imports ``node`` refers to, if nothing else uses them after the fix."""
         self.unused_import_sources.append(node)
@@ -98,11 +110,7 @@ class FixBuilder:
     def build(self) -> tuple[Edit, ...]:
         module = self.context.module
         tree = module.visit(_Replacer(self.changes))
-        if self.unused_import_sources:
-            codemod = CodemodContext(wrapper=self.context.wrapper)
-            for node in self.unused_import_sources:
-                RemoveImportsVisitor.remove_unused_import_by_node(codemod, node)
-            tree = RemoveImportsVisitor(codemod).transform_module(tree)
+        tree = remove_unused(tree, self._imported_names_in(self.unused_import_sources))
         if self.imports:
             tree = add_imports(tree, self.imports)
         tree = keep_docstring_spacing(module, tree)

@@ -5,6 +5,7 @@ plain ``import x`` lines before ``from x import y`` lines, each group sorted by 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,3 +152,73 @@ def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatement
         body = [*body[:index], new, following.with_changes(leading_lines=[*spacing, *rest]), *body[index + 1 :]]
         return body
     return [*body, new]
+
+
+def remove_unused(module: cst.Module, names: set[str]) -> cst.Module:
+    """Drop from ``module``'s imports each of ``names`` (local names an import binds) that its
+    code no longer mentions. A mention in a string or comment keeps the import: the test is on
+    words, which can only keep an import too many, never break code."""
+    if not names:
+        return module
+    unused = {name for name in names if not _mentioned(module, name)}
+    if not unused:
+        return module
+    return module.visit(_DropImports(unused))
+
+
+def _mentioned(module: cst.Module, name: str) -> bool:
+    """Whether ``name`` is a word of ``module`` outside the imports that bind it."""
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")  # not an attribute of something
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        if not word.search(code):
+            continue
+        if _import_line(statement) and all(
+            _binds(small, name) or not word.search(module.code_for_node(small))
+            for small in statement.body  # type: ignore[attr-defined]
+        ):
+            # the only mentions on this line are the imports that bind it
+            if not any(word.search(_without_binding(module, small, name)) for small in statement.body):  # type: ignore[attr-defined]
+                continue
+        return True
+    return False
+
+
+def _binds(statement: cst.BaseSmallStatement, name: str) -> bool:
+    if isinstance(statement, (cst.Import, cst.ImportFrom)) and not isinstance(statement.names, cst.ImportStar):
+        return any((alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) == name for alias in statement.names)
+    return False
+
+
+def _without_binding(module: cst.Module, statement: cst.BaseSmallStatement, name: str) -> str:
+    """The code of an import statement without the alias that binds ``name``."""
+    if not _binds(statement, name):
+        return module.code_for_node(statement)
+    return ""
+
+
+class _DropImports(cst.CSTTransformer):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def _keep(self, alias: cst.ImportAlias) -> bool:
+        bound = alias.evaluated_alias or alias.evaluated_name.partition(".")[0]
+        return bound not in self.names
+
+    def leave_Import(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        return self._filtered(updated_node)
+
+    def leave_ImportFrom(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        if isinstance(updated_node.names, cst.ImportStar):
+            return updated_node
+        return self._filtered(updated_node)
+
+    def _filtered(self, node):  # type: ignore[no-untyped-def]
+        kept = [alias for alias in node.names if self._keep(alias)]
+        if len(kept) == len(node.names):
+            return node
+        if not kept:
+            return cst.RemoveFromParent()
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(names=kept)
