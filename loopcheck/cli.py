@@ -1,54 +1,97 @@
 """The command line: ``loopcheck [OPTIONS] [PATHS]...``.
 
 Exit status: 0 when no finding remains, 1 when findings remain (or, with ``--diff``, when a fix
-would change a file), 2 on usage errors, unreadable or unparsable input, and internal errors.
+would change a file), 2 on usage errors, files that could not be checked, bad configuration and
+internal errors, 130 when interrupted (SIGINT), 143 when terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import signal
 import sys
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
 from loopcheck import __version__
+from loopcheck.cache import default_directory
 from loopcheck.config import ConfigError, load_settings
 from loopcheck.diagnostics import Diagnostic, Safety
-from loopcheck.docs import fix_availability, render_rule
-from loopcheck.reporters import REPORTERS
+from loopcheck.registry import rule_index
+from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
-from loopcheck.rules import all_rules
-from loopcheck.runner import Checker, Mode, RunResult, run_paths, run_stdin
+from loopcheck.runner import FileResult, Job, Mode, check_files, check_stdin, find_files
 from loopcheck.selection import SelectionError, parse_codes, select_rules
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 # Output formats that print each fix's edits; the others only say whether a fix exists.
 FORMATS_WITH_EDITS = ("json", "sarif")
+PROGRESS_AFTER = 0.5  # seconds before a progress line appears (short runs stay quiet)
+
+
+class Terminated(Exception):
+    """SIGTERM: the run ends as an interruption does, cleaning up on its way out."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def _error_line(path: str, reason: str) -> str:
     return f"loopcheck: {path}: {reason}"
 
 
-def _summary(result: RunResult, *, fix: bool, unsafe: bool, diff: bool) -> str:
-    remaining = len(result.diagnostics)
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' * (count != 1)}"
+
+
+@functools.lru_cache(maxsize=None)
+def _default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class Totals:
+    """What the summary line counts, gathered while results stream by."""
+
+    def __init__(self) -> None:
+        self.remaining: list[Diagnostic] = []
+        self.errors = 0
+        self.fixed = 0
+        self.changed = 0
+
+    def add(self, result: FileResult) -> None:
+        self.remaining.extend(result.diagnostics)
+        self.errors += result.error is not None
+        self.fixed += result.fixed
+        self.changed += result.changed
+
+
+def _summary(totals: Totals, *, fix: bool, unsafe: bool, diff: bool) -> str:
+    remaining = len(totals.remaining)
+    unchecked = f" {_plural(totals.errors, 'file')} could not be checked." if totals.errors else ""
     if diff:
         return (
-            f"Would fix {result.fixed} finding{'s' * (result.fixed != 1)} in "
-            f"{result.changed_files} file{'s' * (result.changed_files != 1)}, "
-            f"{remaining} would remain."
+            f"Would fix {_plural(totals.fixed, 'finding')} in {_plural(totals.changed, 'file')}, "
+            f"{remaining} would remain.{unchecked}"
         )
-    safe = sum(1 for d in result.diagnostics if d.fix and d.fix.safety is Safety.SAFE)
-    unsafe_count = sum(1 for d in result.diagnostics if d.fix and d.fix.safety is Safety.UNSAFE)
+    safe = sum(1 for d in totals.remaining if d.fix and d.fix.safety is Safety.SAFE)
+    unsafe_count = sum(1 for d in totals.remaining if d.fix and d.fix.safety is Safety.UNSAFE)
     parts = []
     if fix:
-        parts.append(f"Fixed {result.fixed} finding{'s' * (result.fixed != 1)}.")
+        parts.append(f"Fixed {_plural(totals.fixed, 'finding')}.")
     if remaining == 0:
-        parts.append("All checks passed." if not fix else "No findings remain.")
-        return " ".join(parts)
-    parts.append(f"Found {remaining} finding{'s' * (remaining != 1)}" + (" remaining." if fix else "."))
+        if not totals.errors:  # never "all passed" when some file was not checked at all
+            parts.append("All checks passed." if not fix else "No findings remain.")
+        return (" ".join(parts) + unchecked).strip()
+    parts.append(f"Found {_plural(remaining, 'finding')}" + (" remaining." if fix else "."))
     hints = []
     if safe:
         hints.append(f"{safe} fixable with --fix")
@@ -60,24 +103,50 @@ def _summary(result: RunResult, *, fix: bool, unsafe: bool, diff: bool) -> str:
         )
     if hints and not fix:
         parts.append("[*] " + ", ".join(hints) + ".")
-    return " ".join(parts)
+    return " ".join(parts) + unchecked
 
 
 def _list_rules() -> None:
-    rules = all_rules()
+    rules = rule_index()
     width = max(len(rule.name) for rule in rules.values())
     for code, rule in rules.items():
-        click.echo(f"{code}  {rule.name:<{width}}  fix: {fix_availability(rule):<14}  {rule.summary}")
+        click.echo(f"{code}  {rule.name:<{width}}  fix: {rule.fix_kind:<16}  {rule.summary}")
 
 
 def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     """Counts per code, most frequent first: ``count  CODE  [*] name`` ([*]: has fixes)."""
-    rules = all_rules()
+    rules = rule_index()
     counts = Counter(d.code for d in diagnostics)
     fixable = {d.code for d in diagnostics if d.fix is not None}
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         mark = "[*]" if code in fixable else "   "
         stream.write(f"{count:>5}  {code}  {mark} {rules[code].name}\n")
+
+
+class Progress:
+    """``checked N/M files`` on a terminal's stderr, for long runs; nothing elsewhere."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and total > 1
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.done = 0
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.started > PROGRESS_AFTER and now - self.shown > 0.1:
+            self.shown = now
+            sys.stderr.write(f"\rloopcheck: checked {self.done}/{self.total} files")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,6 +184,19 @@ def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     metavar="PATH",
     help="The name of the file read from standard input (`-`), for messages and configuration.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Check files in this many processes (default: one per core).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
+@click.option(
+    "--cache-dir",
+    metavar="DIR",
+    help="Keep the results cache here (default: .loopcheck_cache, or $LOOPCHECK_CACHE_DIR).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print findings and errors only: no summary, no progress.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule code and exit.")
 @click.version_option(__version__, prog_name="loopcheck")
@@ -122,13 +204,22 @@ def main(**options: Any) -> None:
     """Find asyncio objects shared across event loops in PATHS (default: .), and fix them.
 
     A PATH of `-` reads standard input."""
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         sys.exit(_main(**options))
     except (click.exceptions.Exit, click.ClickException):
         raise
+    except KeyboardInterrupt:
+        click.echo("loopcheck: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Terminated:
+        click.echo("loopcheck: terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
     except Exception as error:  # never a traceback: one line and exit status 2
         click.echo(f"loopcheck: internal error: {type(error).__name__}: {error}", err=True)
         sys.exit(EXIT_ERROR)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _main(
@@ -143,10 +234,14 @@ def _main(
     statistics: bool,
     config: str | None,
     stdin_filename: str | None,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: str | None,
+    quiet: bool,
     explain: str | None,
     list_rules: bool,
 ) -> int:
-    rules = all_rules()
+    rules = rule_index()
     if list_rules:
         _list_rules()
         return EXIT_CLEAN
@@ -154,7 +249,9 @@ def _main(
         code = explain.strip().upper()
         if code not in rules:
             raise click.UsageError(f"--explain: unknown rule code {explain!r} (see --list-rules)")
-        click.echo(render_rule(rules[code]), nl=False)
+        from loopcheck.docs import render_rule
+
+        click.echo(render_rule(rules[code].rule), nl=False)
         return EXIT_CLEAN
     if fix and diff:
         raise click.UsageError("--fix and --diff cannot be used together")
@@ -176,38 +273,65 @@ def _main(
         )
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
-    checker = Checker(rules, enabled, settings)
-    mode = Mode(
-        fix=fix, unsafe=unsafe_fixes, diff=diff, build_fixes=output_format in FORMATS_WITH_EDITS
-    )
-    show_diff = functools.partial(click.echo, nl=False)
-    if reading_stdin:
-        stdin = sys.stdin.buffer.read()
-        emit = functools.partial(click.echo, nl=False)
-        result = run_stdin(stdin, stdin_filename or "-", checker, mode, emit, show_diff)
-    else:
-        result = run_paths(list(paths) or ["."], checker, mode, show_diff)
-    for path, reason in result.errors:
-        click.echo(_error_line(path, reason), err=True)
-    _report(result, output_format, statistics, mode, to_stderr=reading_stdin and fix)
-    if result.errors:
-        return EXIT_ERROR
-    if diff:
-        return EXIT_FINDINGS if result.changed_files else EXIT_CLEAN
-    return EXIT_FINDINGS if result.diagnostics else EXIT_CLEAN
-
-
-def _report(result: RunResult, output_format: str, statistics: bool, mode: Mode, to_stderr: bool) -> None:
-    """Findings to stdout (to stderr when stdout carries the fixed source), summary after them."""
+    to_stderr = reading_stdin and fix  # stdout carries the fixed source
     stream = sys.stderr if to_stderr else sys.stdout
     human = output_format in ("text", "concise")
+    excerpts = output_format == "text" and stream.isatty() and not statistics
+    mode = Mode(
+        fix=fix,
+        unsafe=unsafe_fixes,
+        diff=diff,
+        build_fixes=output_format in FORMATS_WITH_EDITS,
+        keep_sources=excerpts or output_format in FORMATS_WITH_EDITS,
+    )
+    directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
+    job = Job(settings, tuple(rule.code for rule in enabled), mode, directory)
+    reporter = REPORTERS[output_format]
+    if excerpts:
+        reporter = functools.partial(report_text, show_source=True)
+    streaming = output_format in STREAMING and not statistics and not (diff and human)
+    totals = Totals()
+    held: dict[str, str] = {}  # the sources reporters that print at the end need
+
+    def take(result: FileResult) -> None:
+        totals.add(result)
+        if result.error is not None:
+            click.echo(_error_line(result.path, result.error), err=True)
+        if result.diff:
+            click.echo(result.diff, nl=False)
+        sources = {result.path: result.source} if result.source is not None else {}
+        if streaming and result.diagnostics:
+            reporter(result.diagnostics, sources, stream)
+            stream.flush()
+        else:
+            held.update(sources)
+
+    if reading_stdin:
+        result, buffer = check_stdin(sys.stdin.buffer.read(), stdin_filename or "-", job)
+        take(result)
+        if fix:
+            sys.stdout.buffer.write(buffer)
+            sys.stdout.flush()
+    else:
+        files, problems = find_files(list(paths) or ["."], settings)
+        for path, reason in problems:
+            take(FileResult(path, error=reason))
+        progress = Progress(len(files), sys.stderr.isatty() and not quiet)
+        try:
+            for result in check_files(files, job, jobs or _default_jobs()):
+                take(result)
+                progress.step()
+        finally:
+            progress.clear()
+    diagnostics = sorted(totals.remaining, key=Diagnostic.sort_key)
     if statistics and human:
-        _statistics(result.diagnostics, stream)
-    elif not mode.diff or not human:
-        reporter = REPORTERS[output_format]
-        if output_format == "text" and stream.isatty():
-            reporter = functools.partial(report_text, show_source=True)
-        reporter(result.diagnostics, result.sources, stream)
-    if human:
-        summary = _summary(result, fix=mode.fix, unsafe=mode.unsafe, diff=mode.diff)
-        click.echo(summary, err=mode.diff or to_stderr)
+        _statistics(diagnostics, stream)
+    elif not streaming and not (diff and human):
+        reporter(diagnostics, held, stream)
+    if human and not quiet:
+        click.echo(_summary(totals, fix=fix, unsafe=unsafe_fixes, diff=diff), err=diff or to_stderr)
+    if totals.errors:
+        return EXIT_ERROR
+    if diff:
+        return EXIT_FINDINGS if totals.changed else EXIT_CLEAN
+    return EXIT_FINDINGS if totals.remaining else EXIT_CLEAN

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 class Safety(str, enum.Enum):
@@ -34,6 +35,17 @@ class Fix:
     safety: Safety
     description: str
     edits: tuple[Edit, ...] | None = None
+
+
+@dataclass(eq=False)
+class FixProposal:
+    """A fix a finding offers. Several findings may share one proposal (a loop and each of its
+    uses); the engine builds it once and counts every finding it resolves."""
+
+    safety: Safety
+    title: str
+    build: Callable[[], tuple[Edit, ...]] = field(repr=False)
+
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Rule documentation, generated from the rule classes: ``rules/LCKxxx.md`` and ``--explain``.
 
-Regenerate the pages with ``python -m loopcheck.docs [DIR]``; a test fails when they are stale.
+Regenerate the pages, and the rule index ``loopcheck/data/rules.json`` a run reads before it
+needs the rule classes, with ``python -m loopcheck.docs [DIR]``; a test fails when they are stale.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from loopcheck.registry import INDEX, index_of
 from loopcheck.rule import Rule
 from loopcheck.rules import all_rules
 
@@ -57,12 +59,17 @@ def expected_pages() -> dict[str, str]:
     return pages
 
 
+def index_path() -> Path:
+    return Path(__file__).parent / "data" / INDEX
+
+
 def main(argv: list[str]) -> int:
     target = Path(argv[0] if argv else "rules")
     target.mkdir(parents=True, exist_ok=True)
     for name, text in expected_pages().items():
         (target / name).write_text(text, encoding="utf-8")
-    print(f"wrote {len(expected_pages())} pages to {target}/")
+    index_path().write_text(index_of(all_rules()), encoding="utf-8")
+    print(f"wrote {len(expected_pages())} pages to {target}/ and the rule index {index_path()}")
     return 0
 
 

@@ -7,16 +7,21 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
+from typing import TYPE_CHECKING, Union
 
 from loopcheck.candidates import Candidates
 from loopcheck.catalogue import Catalogue
-from loopcheck.context import LintContext
-from loopcheck.diagnostics import Diagnostic, Fix, Safety, SourceError
-from loopcheck.fixes.builder import FixProposal, apply_edits, select_compatible
-from loopcheck.rule import Rule
+from loopcheck.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceError
+from loopcheck.edits import apply_edits, select_compatible
+from loopcheck.registry import RuleInfo
 from loopcheck.suppression import is_suppressed, noqa_lines
+
+if TYPE_CHECKING:
+    from loopcheck.rule import Rule
+
+# A rule as the index describes it (its class is imported only when a file needs it), or the
+# class itself.
+AnyRule = Union[RuleInfo, "type[Rule]"]
 
 # Each pass applies the fixes that do not overlap, then re-checks the result; a file whose fixes
 # keep producing new fixes past this many passes is left untouched.
@@ -77,7 +82,7 @@ class Linter:
 
     def __init__(
         self,
-        rules: Sequence[type[Rule]],
+        rules: Sequence[AnyRule],
         *,
         honour_noqa: bool = True,
         syntax_check: bool = True,
@@ -102,7 +107,7 @@ class Linter:
         """The candidate stage's text test: whether any rule's words occur in ``source``."""
         return self.candidates is None or self.candidates.may_match(source)
 
-    def active_rules(self, source: str, tree: ast.AST | None) -> list[type[Rule]]:
+    def active_rules(self, source: str, tree: ast.AST | None) -> list[AnyRule]:
         """The rules whose starts the file holds (all of them without the candidate stage)."""
         if self.candidates is None:
             return self.rules
@@ -132,6 +137,15 @@ class Linter:
         active = self.active_rules(source, tree)
         if not active:
             return []
+        return self._run_rules(source, path, active)
+
+    def _run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[_Result]:
+        """The LibCST stage, for a file the candidate stage kept: imported on first use."""
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper
+
+        from loopcheck.context import LintContext
+
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
@@ -143,7 +157,7 @@ class Linter:
             self.catalogue,
             self.fix_target,
         )
-        rules = [rule(context) for rule in active]
+        rules = [(rule.rule if isinstance(rule, RuleInfo) else rule)(context) for rule in active]
         for rule in rules:
             rule.check()
         findings = [(rule.code, finding) for rule in rules for finding in rule.findings]

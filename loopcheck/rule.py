@@ -7,13 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-import libcst as cst
-
 from loopcheck.candidates import Start
-from loopcheck.diagnostics import Edit, Safety
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import Edit, FixProposal, Safety
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from loopcheck.analysis import FileAnalysis
     from loopcheck.context import LintContext
 

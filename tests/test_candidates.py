@@ -17,7 +17,7 @@ from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
 from loopcheck.sources import discover, read_source
-from tests.helpers import fixture_linter, fixtures, target_version
+from tests.helpers import fixtures, target_version
 
 RULES = all_rules()
 CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"

@@ -12,7 +12,6 @@ import pytest
 
 from loopcheck import engine
 from loopcheck.rules import all_rules
-
 from tests.helpers import invoke, write
 
 BAD = "import asyncio\n\nLOCK = asyncio.Lock()\n\n\nasync def work():\n    async with LOCK:\n        pass\n"

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.diagnostics import Diagnostic, Safety
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import Diagnostic, FixProposal, Safety
 from loopcheck.rules import all_rules
-
 from tests.helpers import fixture_code, fixture_linter, fixtures, markers
 
 FIXTURES = fixtures()

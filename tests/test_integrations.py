@@ -13,7 +13,6 @@ import pytest
 
 from loopcheck import flake8_plugin
 from loopcheck.engine import Linter
-
 from tests.helpers import all_rules_linter, fixtures, write
 
 REPO = Path(__file__).parent.parent

@@ -47,6 +47,19 @@ def test_generated_rule_pages_are_current():
         )
 
 
+def test_the_rule_index_is_current():
+    """A run reads data/rules.json before it imports any rule class: it must say what they say."""
+    from loopcheck.docs import index_path
+    from loopcheck.registry import index_of, rule_index
+
+    assert index_path().read_text("utf-8") == index_of(RULES), "run: python -m loopcheck.docs rules"
+    for code, info in rule_index().items():
+        rule = RULES[code]
+        assert (info.name, info.summary, info.fix_kind, info.starts_from) == (
+            rule.name, rule.summary, rule.fix_kind, rule.starts_from
+        )
+
+
 def test_readme_lists_every_rule_with_its_summary():
     readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
     for code, rule in RULES.items():

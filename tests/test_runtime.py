@@ -24,8 +24,8 @@ import pytest
 
 from loopcheck.rules import all_rules
 from tests import servers
-from tests.runtime_deps import deps_dir
 from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
+from tests.runtime_deps import deps_dir
 
 HARNESS = Path(__file__).parent / "runtime_harness.py"
 RULES = all_rules()

@@ -8,10 +8,7 @@ module into text edits, so reporters and the fix loop never need the tree.
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Union
 
 import libcst as cst
@@ -19,7 +16,8 @@ import libcst.matchers as m
 
 from loopcheck.analysis.names import is_import_binding
 from loopcheck.analysis.tree import has_docstring
-from loopcheck.diagnostics import Edit, Safety
+from loopcheck.diagnostics import Edit
+from loopcheck.edits import diff_edits
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for, remove_unused
 
 if TYPE_CHECKING:
@@ -28,16 +26,6 @@ if TYPE_CHECKING:
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
 # A change to a node, given the node as already rewritten below it (so that changes nest).
 Change = Callable[[cst.CSTNode], Replacement]
-
-
-@dataclass(eq=False)
-class FixProposal:
-    """A fix a finding offers. Several findings may share one proposal (a loop and each of its
-    uses); the engine builds it once and counts every finding it resolves."""
-
-    safety: Safety
-    title: str
-    build: Callable[[], tuple[Edit, ...]] = field(repr=False)
 
 
 class _Replacer(cst.CSTTransformer):
@@ -129,56 +117,3 @@ def keep_docstring_spacing(before: cst.Module, after: cst.Module) -> cst.Module:
         return after
     spaced = second.with_changes(leading_lines=[cst.EmptyLine(), *second.leading_lines])
     return after.with_changes(body=[after.body[0], spaced, *after.body[2:]])
-
-
-_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split only where Python itself ends a line (not at \\f etc.)."""
-    return [line for line in _LINE_END.split(text) if line]
-
-
-def diff_edits(old: str, new: str) -> tuple[Edit, ...]:
-    """The line-granular edits that turn ``old`` into ``new``."""
-    old_lines = split_lines(old)
-    new_lines = split_lines(new)
-    offsets = [0]
-    for line in old_lines:
-        offsets.append(offsets[-1] + len(line))
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    return tuple(
-        Edit(offsets[i1], offsets[i2], "".join(new_lines[j1:j2]))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-        if tag != "equal"
-    )
-
-
-def _overlaps(a: Edit, b: Edit) -> bool:
-    # Touching edits count as overlapping: two insertions at one place must not interleave.
-    return a.start <= b.end and b.start <= a.end
-
-
-def select_compatible(edit_sets: Iterable[tuple[Edit, ...]]) -> list[int]:
-    """A greedy choice of edit sets that do not overlap (by index); the rest wait for the next
-    pass."""
-    chosen: list[int] = []
-    taken: list[Edit] = []
-    for index, edits in enumerate(edit_sets):
-        if any(_overlaps(edit, other) for edit in edits for other in taken):
-            continue
-        chosen.append(index)
-        taken.extend(edits)
-    return chosen
-
-
-def apply_edits(source: str, edits: Iterable[Edit]) -> str:
-    """Apply edits that do not overlap."""
-    parts: list[str] = []
-    position = 0
-    for edit in sorted(edits, key=lambda e: e.start):
-        parts.append(source[position : edit.start])
-        parts.append(edit.content)
-        position = edit.end
-    parts.append(source[position:])
-    return "".join(parts)

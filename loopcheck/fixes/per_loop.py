@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:

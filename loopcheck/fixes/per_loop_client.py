@@ -15,8 +15,8 @@ import libcst as cst
 
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import Edit, Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import Edit, FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.fixes.templates import per_loop_client

@@ -13,6 +13,9 @@ from loopcheck.reporters.text import report_concise, report_text
 
 Reporter = Callable[[list[Diagnostic], dict[str, str], TextIO], None]
 
+# Formats that can print each file's findings as soon as they come (the others print one document).
+STREAMING = frozenset({"text", "concise", "github"})
+
 REPORTERS: dict[str, Reporter] = {
     "text": report_text,
     "concise": report_concise,

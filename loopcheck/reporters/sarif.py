@@ -13,9 +13,7 @@ from typing import Any, TextIO
 
 from loopcheck import __version__
 from loopcheck.diagnostics import Diagnostic
-from loopcheck.docs import render_rule
 from loopcheck.reporters.json import locator
-from loopcheck.rules import all_rules
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -29,6 +27,9 @@ def _uri(path: str) -> str:
 
 
 def _rule(code: str) -> dict[str, Any]:
+    from loopcheck.docs import render_rule  # the rule classes: only SARIF output needs them
+    from loopcheck.rules import all_rules
+
     rule = all_rules()[code]
     return {
         "id": code,

@@ -6,8 +6,8 @@ from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code

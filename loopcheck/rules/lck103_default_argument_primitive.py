@@ -5,8 +5,8 @@ import libcst as cst
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
 from loopcheck.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements

@@ -8,8 +8,8 @@ from loopcheck.analysis.holders import Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs

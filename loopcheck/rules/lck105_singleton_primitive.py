@@ -7,8 +7,8 @@ from loopcheck.analysis.holders import Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.rule import RuleDocs

@@ -5,8 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.candidates import FUNCTION, Start
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 

@@ -8,8 +8,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind
 from loopcheck.candidates import Start
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 

@@ -6,8 +6,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 

@@ -11,8 +11,7 @@ from loopcheck.analysis.loop_uses import (
     sole_argument,
 )
 from loopcheck.candidates import COROUTINE, Start
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.candidates import COROUTINE, Start
-from loopcheck.diagnostics import Safety
-from loopcheck.fixes.builder import FixBuilder, FixProposal
+from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.fixes.builder import FixBuilder
 from loopcheck.rule import Rule, RuleDocs
 
 

@@ -10,7 +10,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.catalogue import Primitive
-from loopcheck.fixes.builder import FixProposal
+from loopcheck.diagnostics import FixProposal
 from loopcheck.fixes.per_loop import PerLoopFixes
 from loopcheck.rule import Rule
 

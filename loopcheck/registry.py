@@ -1,0 +1,69 @@
+"""What a run needs to know of the rules before any file needs LibCST: each rule's code, name,
+summary, fix kind and what it starts from. It is read from ``data/rules.json``, which
+``python -m loopcheck.docs`` generates from the rule classes (a test fails when it is stale), so
+that a run over files no rule can report on never imports LibCST or a rule module."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from loopcheck.candidates import Start
+
+if TYPE_CHECKING:
+    from loopcheck.rule import Rule
+
+INDEX = "rules.json"
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    code: str
+    name: str
+    summary: str
+    fix_kind: str
+    starts_from: tuple[Start, ...]
+
+    @property
+    def rule(self) -> type[Rule]:
+        """The rule class itself (this imports LibCST and the rule modules)."""
+        from loopcheck.rules import all_rules
+
+        return all_rules()[self.code]
+
+
+@cache
+def rule_index() -> dict[str, RuleInfo]:
+    """Every rule, by code, in code order."""
+    data = json.loads(resources.files("loopcheck.data").joinpath(INDEX).read_text("utf-8"))
+    return {
+        entry["code"]: RuleInfo(
+            code=entry["code"],
+            name=entry["name"],
+            summary=entry["summary"],
+            fix_kind=entry["fix_kind"],
+            starts_from=tuple(Start(**{k: tuple(v) if isinstance(v, list) else v for k, v in start.items()})
+                              for start in entry["starts_from"]),
+        )
+        for entry in data
+    }
+
+
+def index_of(rules: dict[str, type[Rule]]) -> str:
+    """The text of ``data/rules.json`` for the rule classes."""
+    entries: list[dict[str, Any]] = []
+    for code, rule in rules.items():
+        starts = [
+            {field.name: getattr(start, field.name) for field in dataclasses.fields(start)
+             if getattr(start, field.name) != field.default}
+            for start in rule.starts_from
+        ]
+        entries.append(
+            {"code": code, "name": rule.name, "summary": rule.summary, "fix_kind": rule.fix_kind,
+             "starts_from": starts}
+        )
+    return json.dumps(entries, indent=1) + "\n"
