@@ -2,7 +2,7 @@
 
 Exit status: 0 when no finding remains, 1 when findings remain (or, with ``--diff``, when a fix
 would change a file), 2 on usage errors, files that could not be checked, bad configuration and
-internal errors, 130 when interrupted (SIGINT), 143 when terminated (SIGTERM).
+internal errors, 130 when interrupted (SIGINT), 128 + N on SIGTERM (143) and SIGHUP (129).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import functools
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,24 +23,29 @@ from loopcheck import __version__
 from loopcheck.cache import default_directory
 from loopcheck.config import ConfigError, load_settings
 from loopcheck.diagnostics import Diagnostic, Safety
+from loopcheck.limits import describe
 from loopcheck.registry import rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
 from loopcheck.runner import FileResult, Job, Mode, check_files, check_stdin, find_files
 from loopcheck.selection import SelectionError, parse_codes, select_rules
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Output formats that print each fix's edits; the others only say whether a fix exists.
 FORMATS_WITH_EDITS = ("json", "sarif")
 PROGRESS_AFTER = 0.5  # seconds before a progress line appears (short runs stay quiet)
 
 
-class Terminated(Exception):
-    """SIGTERM: the run ends as an interruption does, cleaning up on its way out."""
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwind (removing temporary files) and exit 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise Terminated
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
 
 
 def _error_line(path: str, reason: str) -> str:
@@ -66,10 +72,13 @@ class Totals:
         self.errors = 0
         self.fixed = 0
         self.changed = 0
+        self.unwritten = 0  # files whose fixes could not be written
+        self.skipped = 0  # entries named like Python files that are not files (fifos, links)
 
     def add(self, result: FileResult) -> None:
         self.remaining.extend(result.diagnostics)
         self.errors += result.error is not None
+        self.unwritten += result.write_error is not None
         self.fixed += result.fixed
         self.changed += result.changed
 
@@ -77,6 +86,10 @@ class Totals:
 def _summary(totals: Totals, *, fix: bool, unsafe: bool, diff: bool) -> str:
     remaining = len(totals.remaining)
     unchecked = f" {_plural(totals.errors, 'file')} could not be checked." if totals.errors else ""
+    if totals.unwritten:
+        unchecked += f" {_plural(totals.unwritten, 'fixed file')} could not be written."
+    if totals.skipped:
+        unchecked += f" {_plural(totals.skipped, 'path')} skipped."
     if diff:
         return (
             f"Would fix {_plural(totals.fixed, 'finding')} in {_plural(totals.changed, 'file')}, "
@@ -88,7 +101,7 @@ def _summary(totals: Totals, *, fix: bool, unsafe: bool, diff: bool) -> str:
     if fix:
         parts.append(f"Fixed {_plural(totals.fixed, 'finding')}.")
     if remaining == 0:
-        if not totals.errors:  # never "all passed" when some file was not checked at all
+        if not (totals.errors or totals.unwritten):  # never "all passed" when something failed
             parts.append("All checks passed." if not fix else "No findings remain.")
         return (" ".join(parts) + unchecked).strip()
     parts.append(f"Found {_plural(remaining, 'finding')}" + (" remaining." if fix else "."))
@@ -204,22 +217,48 @@ def main(**options: Any) -> None:
     """Find asyncio objects shared across event loops in PATHS (default: .), and fix them.
 
     A PATH of `-` reads standard input."""
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    sys.exit(_run_guarded(options))
+
+
+def _run_guarded(options: dict[str, Any]) -> int:
+    """``_main`` with every way out turned into an exit status and at most one line: 130 on
+    SIGINT, 128 + N on SIGTERM/SIGHUP, 2 on an internal error, never a traceback."""
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():  # not under a test runner's thread
+        wanted: dict[int, Any] = {signal.SIGINT: signal.default_int_handler}
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                wanted[getattr(signal, name)] = _terminate
+        handlers = {signum: signal.signal(signum, handler) for signum, handler in wanted.items()}
     try:
-        sys.exit(_main(**options))
-    except (click.exceptions.Exit, click.ClickException):
+        return _main(**options)
+    except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
         raise
     except KeyboardInterrupt:
-        click.echo("loopcheck: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Terminated:
-        click.echo("loopcheck: terminated", err=True)
-        sys.exit(EXIT_TERMINATED)
+        _quiet_line("loopcheck: interrupted")
+        return 128 + signal.SIGINT
+    except Terminated as stop:
+        _quiet_line(f"loopcheck: terminated by {signal.Signals(stop.signum).name}")
+        return 128 + stop.signum
+    except BrokenPipeError:
+        # The reader went away (`loopcheck | head`): nothing more can be said on stdout.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
     except Exception as error:  # never a traceback: one line and exit status 2
-        click.echo(f"loopcheck: internal error: {type(error).__name__}: {error}", err=True)
-        sys.exit(EXIT_ERROR)
+        _quiet_line(f"loopcheck: internal error: {describe(error)}")
+        return EXIT_ERROR
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in handlers.items():
+            if handler is not None:  # None: installed outside Python, cannot be put back
+                signal.signal(signum, handler)
+
+
+def _quiet_line(text: str) -> None:
+    try:
+        click.echo(text, err=True)
+    except Exception:
+        pass
 
 
 def _main(
@@ -295,8 +334,9 @@ def _main(
 
     def take(result: FileResult) -> None:
         totals.add(result)
-        if result.error is not None:
-            click.echo(_error_line(result.path, result.error), err=True)
+        for problem in (result.error, result.write_error):
+            if problem is not None:
+                click.echo(_error_line(result.path, problem), err=True)
         if result.diff:
             click.echo(result.diff, nl=False)
         sources = {result.path: result.source} if result.source is not None else {}
@@ -313,12 +353,15 @@ def _main(
             sys.stdout.buffer.write(buffer)
             sys.stdout.flush()
     else:
-        files, problems = find_files(list(paths) or ["."], settings)
-        for path, reason in problems:
+        found = find_files(list(paths) or ["."], settings)
+        for path, reason in found.errors:
             take(FileResult(path, error=reason))
-        progress = Progress(len(files), sys.stderr.isatty() and not quiet)
+        for path, reason in found.skipped:
+            click.echo(_error_line(path, f"skipped: {reason}"), err=True)
+        totals.skipped = len(found.skipped)
+        progress = Progress(len(found.files), sys.stderr.isatty() and not quiet)
         try:
-            for result in check_files(files, job, jobs or _default_jobs()):
+            for result in check_files(found.files, job, jobs or _default_jobs()):
                 take(result)
                 progress.step()
         finally:
@@ -330,7 +373,7 @@ def _main(
         reporter(diagnostics, held, stream)
     if human and not quiet:
         click.echo(_summary(totals, fix=fix, unsafe=unsafe_fixes, diff=diff), err=diff or to_stderr)
-    if totals.errors:
+    if totals.errors or totals.unwritten:
         return EXIT_ERROR
     if diff:
         return EXIT_FINDINGS if totals.changed else EXIT_CLEAN

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 from loopcheck.selection import SelectionError, parse_codes, validate_codes
 
 if sys.version_info >= (3, 11):
@@ -63,6 +64,8 @@ class Settings:
     target_version: tuple[int, int] | None = None
     # The oldest Python fixes must run on: target-version, else requires-python's floor.
     fix_target: tuple[int, int] | None = None
+    # Larger files are not read (one line, exit status 2); None: no limit.
+    max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
     def excluded(self, path: str | PurePath) -> bool:
         """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``."""
@@ -191,6 +194,7 @@ class _Reader:
         "extend-exclude",
         "extra-clients",
         "target-version",
+        "max-file-size",
     )
 
     def __init__(self, path: Path, table: dict[str, Any], known_codes: list[str]) -> None:
@@ -221,6 +225,9 @@ class _Reader:
                 raise self.error(
                     "extra-clients", f"{client!r} is not a qualified name like 'package.Client'"
                 )
+        size = self.table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise self.error("max-file-size", "must be a number of bytes (0: no limit)")
         return Settings(
             root=self.path.parent.resolve(),
             source=self.path,
@@ -232,6 +239,7 @@ class _Reader:
             extend_exclude=tuple(self.strings("extend-exclude")),
             extra_clients=tuple(clients),
             target_version=None if version is None else TARGET_VERSIONS[version],
+            max_file_size=size or None,
         )
 
     def strings(self, key: str, value: Any = None) -> list[str]:

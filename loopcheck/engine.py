@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import ast
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING, Union
 
 from loopcheck.candidates import Candidates
 from loopcheck.catalogue import Catalogue
 from loopcheck.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceError
 from loopcheck.edits import apply_edits, select_compatible
+from loopcheck.limits import TooComplex, check_complexity, interpreter_recursion_limit
 from loopcheck.registry import RuleInfo
 from loopcheck.suppression import is_suppressed, noqa_lines
 
@@ -26,6 +27,7 @@ AnyRule = Union[RuleInfo, "type[Rule]"]
 # Each pass applies the fixes that do not overlap, then re-checks the result; a file whose fixes
 # keep producing new fixes past this many passes is left untouched.
 MAX_FIX_PASSES = 100
+PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 @dataclass(frozen=True)
@@ -40,17 +42,35 @@ def _syntax_error(message: str, line: int, column: int) -> SourceError:
 
 
 def check_syntax(source: str, path: str, target_version: tuple[int, int] | None = None) -> ast.Module:
-    """Reject source the interpreter would not compile (cheap: the C parser), with the grammar of
-    ``target_version`` where given (as far as ``ast.parse(feature_version=...)`` can tell); the
-    parsed tree serves the candidate stage."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+    """Reject exactly what the running interpreter would not compile, and return the file as the
+    ``ast`` module parses it (for the candidate stage and the limits).
+
+    ``compile()``, not only the parser: the symbol table and the code generator reject more (a
+    duplicate argument name, ``nonlocal`` at module level, ``return`` outside a function). It
+    runs with the recursion head-room of ``python file.py``: on 3.10 and 3.11 the compiler's
+    depth limit follows the recursion limit, which the analysis thread raises. With
+    ``target_version``, ``ast.parse(feature_version=...)`` also rejects newer grammar.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences and the like
+        try:
+            with interpreter_recursion_limit():
+                compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
+        except (RecursionError, MemoryError) as error:
+            raise SourceError(
+                f"cannot be compiled: too deeply nested for Python {PYTHON} "
+                f"({type(error).__name__} in the compiler)"
+            ) from None
+        except ValueError as error:
+            raise SourceError(f"cannot be compiled: {error}") from None
+        try:
             return ast.parse(source, filename=path, feature_version=target_version)
-    except SyntaxError as error:
-        raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise SourceError(f"cannot be parsed: {error}") from None
+        except SyntaxError as error:
+            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
+        except (RecursionError, MemoryError):
+            raise TooComplex("too deeply nested to analyse") from None
 
 
 @dataclass(frozen=True)
@@ -134,9 +154,12 @@ class Linter:
             return []  # no rule can report here: not even parsed
         if self.syntax_check:
             tree = check_syntax(source, path, self.target_version)
+        elif tree is None:
+            tree = ast.parse(source)
         active = self.active_rules(source, tree)
         if not active:
             return []
+        check_complexity(tree)  # LibCST's time and stack, bounded before it starts
         return self._run_rules(source, path, active)
 
     def _run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[_Result]:
@@ -149,7 +172,12 @@ class Linter:
         try:
             module = cst.parse_module(source)
         except cst.ParserSyntaxError as error:
-            raise _syntax_error(error.message, error.raw_line, error.raw_column + 1) from None
+            where = f"{error.raw_line}:{error.raw_column + 1}: {error.message}"
+            if self.syntax_check:  # the interpreter has compiled the file
+                raise SourceError(
+                    f"cannot be analysed by LibCST, although Python {PYTHON} compiles it ({where})"
+                ) from None
+            raise SourceError(f"syntax error at {where}") from None
         context = LintContext(
             path,
             source,

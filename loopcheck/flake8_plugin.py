@@ -12,10 +12,10 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from loopcheck import __version__
+from loopcheck import __version__, guard
 from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter
-from loopcheck.rules import all_rules
+from loopcheck.registry import rule_index
 
 LOG = logging.getLogger(__name__)
 
@@ -35,17 +35,15 @@ class Plugin:
     @classmethod
     def linter(cls) -> Linter:
         if cls._linter is None:
-            cls._linter = Linter(list(all_rules().values()), honour_noqa=False, syntax_check=False)
+            # The rule index: a rule's module (and LibCST) is imported only for a file that needs it.
+            cls._linter = Linter(list(rule_index().values()), honour_noqa=False, syntax_check=False)
         return cls._linter
 
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
         source = "".join(self.lines)
-        linter = self.linter()
-        if not linter.may_match(source):
-            return
         try:
-            diagnostics = linter.lint_source(source, self.filename, tree=self.tree)
-        except (SourceError, RecursionError) as error:
+            diagnostics = guard.lint(self.linter(), source, self.filename, tree=self.tree)
+        except SourceError as error:
             LOG.warning("loopcheck: %s: %s", self.filename, error)
             return
         for d in diagnostics:

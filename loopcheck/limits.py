@@ -1,40 +1,198 @@
-"""Running the check of one file where deep code cannot overflow the stack: LibCST's parser and
-visitors recurse once per level of nesting (a 500-branch `elif` chain is 500 levels), so each
-file is checked in a thread with a large stack and a recursion limit to match."""
+"""How far loopcheck goes on one file, and the deep stack its analysis runs on.
+
+LibCST walks its trees recursively, a few Python frames per level of nesting, so valid code that
+nests deeply (a 500-branch ``elif`` chain, a 320-term ``1 + 1 + ...``) overruns the default
+recursion limit of 1000. The analysis therefore runs in one worker thread with a large stack and
+a raised recursion limit (measured on CPython 3.10-3.13: 100,000 frames through C need between 32
+and 64 MiB of stack; the worker has 256 MiB, reserved but only touched as used).
+
+Three limits keep the time per file bounded, each reported in one line when exceeded:
+
+- ``max-file-size`` (configurable, default 1 MiB): checked before the file is read. The largest
+  file of the benchmark corpus is 420 KB.
+- ``MAX_NODES`` syntax-tree nodes: the analysis takes time in proportion to the nodes (about
+  5,000 nodes per CPU-second today), and a small file of tiny statements has many of them. The
+  largest corpus file that reaches LibCST has 49,417.
+- ``MAX_NESTING`` levels of the syntax tree: LibCST's time and memory grow faster than linearly
+  with depth (3,000 nested lambdas: 32 s and 1.7 GB). Python itself compiles up to about 3,000
+  levels (3.10-3.12) or 6,000-10,000 (3.13).
+
+Python 3.12 caps recursion through C at 1,500 calls whatever ``sys.setrecursionlimit`` says
+(3.13: 10,000), so there LibCST gives up earlier (an ``elif`` chain of about 700 branches); that
+is reported in one line as well.
+"""
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import queue
+import signal
 import sys
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from loopcheck.diagnostics import SourceError
+
+DEFAULT_MAX_FILE_SIZE = 1 << 20  # bytes
+MAX_NODES = 200_000
+MAX_NESTING = 1_000
+STACK_SIZE = 256 << 20
+RECURSION_LIMIT = 100_000
+# What `python file.py` compiles with. On 3.10 and 3.11 the compiler's own depth limit is three
+# times the recursion limit, so the syntax check must not run under the raised one.
+INTERPRETER_RECURSION_LIMIT = 1_000
+
+# Signals the worker never takes: they go to the main thread, which blocks them while it writes.
+HANDLED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 T = TypeVar("T")
 
-STACK_SIZE = 512 * 1024 * 1024  # bytes of stack for the checking thread (reserved, not used)
-RECURSION_LIMIT = 200_000
-_configured = False
+
+class TooComplex(SourceError):
+    """The file is beyond one of the limits above; the message is one line."""
 
 
-def run_deep(function: Callable[..., T], *args: object) -> T:
-    """``function(*args)`` in a thread with a deep stack; its exception is raised here."""
-    global _configured
-    if not _configured:
-        threading.stack_size(STACK_SIZE)
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
-        _configured = True
-    outcome: list[object] = []
-    failure: list[BaseException] = []
+def _frame_depth() -> int:
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
 
-    def target() -> None:
+
+@contextlib.contextmanager
+def interpreter_recursion_limit() -> Iterator[None]:
+    """Run with the recursion head-room ``python file.py`` has, whatever the caller's depth."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(INTERPRETER_RECURSION_LIMIT + _frame_depth())
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def tree_size(tree: ast.AST) -> tuple[int, int]:
+    """(nodes, depth) of a syntax tree."""
+    nodes = depth = 0
+    stack = [(tree, 1)]
+    children = ast.iter_child_nodes
+    while stack:
+        node, level = stack.pop()
+        nodes += 1
+        if level > depth:
+            depth = level
+        stack.extend((child, level + 1) for child in children(node))
+    return nodes, depth
+
+
+def check_complexity(tree: ast.AST) -> None:
+    """Raise TooComplex when the analysis of the file parsed as ``tree`` would take unbounded
+    time or stack."""
+    nodes, depth = tree_size(tree)
+    if depth > MAX_NESTING:
+        raise TooComplex(f"too deeply nested to analyse ({depth} levels, limit {MAX_NESTING})")
+    if nodes > MAX_NODES:
+        raise TooComplex(
+            f"too large to analyse ({nodes:,} syntax nodes, limit {MAX_NODES:,}); "
+            "split the file or exclude it"
+        )
+
+
+class _Worker:
+    """One daemon thread with a large stack; runs the calls handed to it, one at a time."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], dict[str, Any], threading.Event]]
+        self.jobs = queue.SimpleQueue()
+        previous = threading.stack_size()
         try:
-            outcome.append(function(*args))
-        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-            failure.append(error)
+            threading.stack_size(STACK_SIZE)
+            self.thread = threading.Thread(target=self._serve, name="loopcheck-analysis", daemon=True)
+            self.thread.start()
+        finally:
+            threading.stack_size(previous)
 
-    thread = threading.Thread(target=target, name="loopcheck-check", daemon=True)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return outcome[0]  # type: ignore[return-value]
+    def _serve(self) -> None:
+        if HANDLED_SIGNALS and hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        while True:
+            call, outcome, done = self.jobs.get()
+            # Process-wide, so only while a job runs (the caller waits meanwhile).
+            previous = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+            try:
+                outcome["value"] = call()
+            except BaseException as error:  # handed to the caller, re-raised there
+                outcome["error"] = error
+            finally:
+                sys.setrecursionlimit(previous)
+                done.set()
+
+    def run(self, call: Callable[[], T]) -> T:
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+        self.jobs.put((call, outcome, done))
+        done.wait()  # interruptible: SIGINT in the main thread raises KeyboardInterrupt here
+        if "error" in outcome:
+            error = outcome.pop("error")
+            try:
+                raise error
+            finally:
+                del error
+        return outcome["value"]
+
+
+_worker: _Worker | None = None
+_worker_lock = threading.Lock()
+
+
+def run_deep(call: Callable[[], T]) -> T:
+    """``call()`` on the deep-stack worker thread; its exception, if any, is raised here."""
+    global _worker
+    if threading.current_thread().name == "loopcheck-analysis":
+        return call()  # already there (nested use)
+    with _worker_lock:
+        if _worker is None or not _worker.thread.is_alive():
+            _worker = _Worker()
+        worker = _worker
+    return worker.run(call)
+
+
+def caused_by_depth(error: BaseException) -> bool:
+    """Whether ``error`` or an exception it was raised while handling is a RecursionError.
+
+    LibCST's position provider turns a RecursionError into a KeyError on the way up, so the
+    whole chain is looked at."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def describe(error: BaseException) -> str:
+    """One short line for an unexpected exception, without calling its ``str()``: the message of
+    a KeyError is the repr of its key, and the repr of a deep LibCST node takes minutes (the
+    "hang" on 3.13) and may itself overflow the stack."""
+    parts = []
+    for arg in error.args[:2]:
+        if isinstance(arg, str):
+            parts.append(arg if len(arg) <= 120 else arg[:117] + "...")
+        elif isinstance(arg, (int, float, bool)) or arg is None:
+            parts.append(repr(arg))
+        else:
+            parts.append(f"<{type(arg).__name__}>")
+    where = ""
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame.f_code
+        where = f" at {frame.co_filename.rsplit('site-packages/', 1)[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    text = f"{type(error).__name__}: {', '.join(parts)}" if parts else type(error).__name__
+    return text.replace("\n", " ") + where

@@ -8,28 +8,33 @@ import difflib
 import json
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loopcheck import guard
 from loopcheck.cache import Cache
 from loopcheck.catalogue import Catalogue
 from loopcheck.config import Settings
 from loopcheck.diagnostics import Diagnostic, SourceError
 from loopcheck.engine import Linter
-from loopcheck.limits import run_deep
+from loopcheck.limits import describe
 from loopcheck.registry import RuleInfo, rule_index
 from loopcheck.selection import select_rules
 from loopcheck.sources import (
+    Discovery,
     SourceFile,
     decode_source,
     discover,
-    read_bytes,
-    remove_stale_temporaries,
-    write_source,
+    read_source,
+    too_large,
 )
+from loopcheck.writing import write_file
 
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
@@ -54,6 +59,7 @@ class FileResult:
     path: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
     error: str | None = None  # why the file could not be checked
+    write_error: str | None = None  # why its fixes could not be written (it was checked)
     source: str | None = None  # its (fixed) text, when Mode.keep_sources and it has findings
     fixed: int = 0
     changed: bool = False
@@ -122,29 +128,46 @@ def unified_diff(path: str, before: str, after: str) -> str:
     )
 
 
+def encode(source: SourceFile, text: str) -> bytes:
+    """A fixed text in the file's own encoding."""
+    try:
+        return text.encode(source.encoding)
+    except UnicodeEncodeError as error:
+        raise SourceError(f"the fix cannot be written in {source.encoding}: {error.reason}") from None
+
+
+def write_source(source: SourceFile, text: str) -> None:
+    """Write a fixed text back (see ``writing``)."""
+    write_file(source.path, encode(source, text), source.identity)
+
+
 def check_source(
     checker: Checker, source: SourceFile, mode: Mode, write: Callable[[SourceFile, str], None]
 ) -> FileResult:
-    """Check (or fix) one decoded file; ``write`` stores a fixed text."""
+    """Check (or fix) one decoded file; ``write`` stores a fixed text, or raises SourceError
+    (the file then keeps its findings, and the result says why it was not written)."""
     path = source.path
     linter = checker.linter(checker.codes_for(path))
     result = FileResult(path)
     if not (mode.fix or mode.diff):
-        result.diagnostics = run_deep(
-            lambda: linter.lint_source(source.text, path, build_fixes=mode.build_fixes)
-        )
+        result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
         if mode.keep_sources and result.diagnostics:
             result.source = source.text
         return result
-    outcome = run_deep(
-        lambda: linter.fix_source(source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
-    )
+    outcome = guard.fix(linter, source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
     if outcome.source != source.text:
-        result.changed = True
         if mode.diff:
             result.diff = unified_diff(path, source.text, outcome.source)
         else:
-            write(source, outcome.source)
+            try:
+                write(source, outcome.source)
+            except SourceError as error:
+                result.write_error = str(error)
+                result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
+                if mode.keep_sources and result.diagnostics:
+                    result.source = source.text
+                return result
+        result.changed = True
     result.fixed = outcome.fixed
     result.diagnostics = outcome.remaining
     if mode.keep_sources and result.diagnostics:
@@ -152,55 +175,79 @@ def check_source(
     return result
 
 
+def _unexpected(error: Exception) -> str:
+    return f"internal error: {describe(error)}"
+
+
 def check_file(checker: Checker, path: str) -> FileResult:
-    """Check one file, from the cache where it can: never raises."""
+    """Check one file, from the cache where it can: never raises (but KeyboardInterrupt)."""
     mode = checker.job.mode
     cache = checker.cache if not (mode.fix or mode.diff) else None
+    needs_text = mode.build_fixes or mode.keep_sources
     codes = checker.codes_for(path)
     try:
         if cache is not None:
             key = cache.unchanged(path, codes)
             if key is not None:
                 found = cache.load(key, path)
-                if found is not None and not (found[0] and (mode.build_fixes or mode.keep_sources)):
+                if found is not None and not (found[0] and needs_text):
                     return FileResult(path, diagnostics=found[0], error=found[1])
-        data = read_bytes(path)
-        key = cache.key(codes, data) if cache is not None else None
+        source = read_source(path, checker.settings.max_file_size)
+        key = cache.key(codes, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
             found = cache.load(key, path)
-            if found is not None and not (found[0] and (mode.build_fixes or mode.keep_sources)):
-                return FileResult(path, diagnostics=found[0], error=found[1], cached=cache.remember(path, codes, key))
-        if mode.fix:
-            remove_stale_temporaries(os.path.dirname(os.path.realpath(path)) or ".")
+            if found is not None and not (found[0] and needs_text):
+                return FileResult(
+                    path, diagnostics=found[0], error=found[1], cached=cache.remember(path, codes, key)
+                )
         try:
-            result = check_source(checker, decode_source(path, data), mode, write_source)
+            result = check_source(checker, source, mode, write_source)
         except SourceError as error:
             result = FileResult(path, error=str(error))
-        except RecursionError:
-            result = FileResult(path, error="too deeply nested to analyse")
-        if cache is not None and key is not None:
+        if cache is not None and key is not None and not isinstance(result.error, str):
             cache.store(key, result.diagnostics, result.error)
             result.cached = cache.remember(path, codes, key)
         return result
     except SourceError as error:
         return FileResult(path, error=str(error))
-    except Exception as error:  # one file's internal error must not end the run
-        return FileResult(path, error=f"internal error: {type(error).__name__}: {error}")
+    except Exception as error:  # one file's bug must not end the run
+        return FileResult(path, error=_unexpected(error))
 
 
 # -- many files ---------------------------------------------------------------------------
 
 _worker_checker: Checker | None = None
+# Held while a worker checks (and perhaps writes) a file: a worker whose parent is gone waits
+# for it, then exits, so no file is left half-done and no worker is left behind.
+_busy = threading.Lock()
+ORPHAN_CHECK_INTERVAL = 0.2  # seconds
 
 
 def _start_worker(job: Job) -> None:
     global _worker_checker
+    # Interruption is the parent's to handle: it stops handing out files and waits for the
+    # workers' current files, so that no fix is cut short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_checker = Checker(job)
+    parent = os.getppid()
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A killed parent (SIGKILL) cannot stop its workers, and they would wait for work forever."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_INTERVAL)
+    with _busy:
+        os._exit(1)
 
 
 def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
     assert _worker_checker is not None
-    return [check_file(_worker_checker, path) for path in paths]
+    results = []
+    for path in paths:
+        with _busy:
+            results.append(check_file(_worker_checker, path))
+    return results
 
 
 def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
@@ -241,34 +288,31 @@ def _save(checker: Checker, updates: dict[str, Any]) -> None:
         checker.cache.save_index(updates)
 
 
-def find_files(paths: list[str], settings: Settings) -> tuple[list[str], list[tuple[str, str]]]:
+def find_files(paths: list[str], settings: Settings) -> Discovery:
     return discover(paths, settings)
 
 
 def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes]:
     """Standard input, named ``filename`` for messages, per-file-ignores and exclusion: the
-    result, and the bytes to give back with ``--fix``: the fixed source, or the input exactly as
-    it came when it cannot be checked or nothing applies (an editor replaces its buffer with
-    what it gets back)."""
+    result, and the bytes to give back with ``--fix``: the fixed source in its own encoding, or
+    the input byte for byte when nothing applies or it cannot be checked (an editor replaces its
+    buffer with what it gets back)."""
     checker = Checker(job)
+    limit = checker.settings.max_file_size
+    fixed: list[bytes] = []
+
+    def keep(source: SourceFile, text: str) -> None:
+        fixed.append(encode(source, text))
+
     try:
+        if limit is not None and len(data) > limit:
+            raise too_large(len(data), limit)
         source = decode_source(filename, data)
+        if checker.settings.excluded_by_user(filename):
+            return FileResult(filename), data
+        result = check_source(checker, source, job.mode, keep)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data
-    if checker.settings.excluded_by_user(filename):
-        return FileResult(filename), data
-    fixed: list[str] = []
-    try:
-        result = check_source(checker, source, job.mode, lambda _, text: fixed.append(text))
-    except SourceError as error:
-        return FileResult(filename, error=str(error)), data
-    except RecursionError:
-        return FileResult(filename, error="too deeply nested to analyse"), data
-    except Exception as error:
-        return FileResult(filename, error=f"internal error: {type(error).__name__}: {error}"), data
-    if not fixed:
-        return result, data
-    try:
-        return result, fixed[-1].encode(source.encoding)
-    except UnicodeEncodeError:
-        return FileResult(filename, error=f"the fix cannot be written in {source.encoding}"), data
+    except Exception as error:  # a bug: one line, and the input back unchanged
+        return FileResult(filename, error=_unexpected(error)), data
+    return result, (fixed[-1] if fixed else data)

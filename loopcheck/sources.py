@@ -1,112 +1,110 @@
-"""Finding the files to check, reading them faithfully and writing fixes back safely.
-
-Discovery never opens what is not a regular file: a fifo, a device, a socket or a broken or
-looping symbolic link is reported in one line, never waited on; symbolic links to directories
-are not followed (no loops).
-
-Writing a fix keeps the file system as it was: a symbolic link is fixed through to its target
-(the link stays a link); owner, group and mode survive; a read-only file is not written. The new
-text goes to a temporary file in the same directory (an unnamed one, O_TMPFILE, where Linux
-allows it, so that no signal, even SIGKILL, can leave it behind while it is written), which then
-replaces the file in one rename. Where a rename would lose something (a file with other hard
-links, a directory that refuses new files, an owner that cannot be given back), the file is
-rewritten in place instead, with SIGINT and SIGTERM held off for the one write.
-"""
+"""Finding the files to check and reading them faithfully (writing fixes back: ``writing``)."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import os
-import signal
 import stat
-import tempfile
-import threading
 import tokenize
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopcheck.config import Settings
 from loopcheck.diagnostics import SourceError
+from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 
 SOURCE_SUFFIXES = (".py", ".pyi")
-TEMPORARY_MARK = ".loopcheck-"  # in the names of loopcheck's temporary files
-KINDS = {
-    stat.S_IFIFO: "a fifo",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
 
 
 def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def not_a_file(path: str) -> str | None:
-    """Why ``path`` is not a regular file loopcheck can read, or None when it is one."""
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a fifo"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _stat(path: str) -> os.stat_result | str:
+    """``os.stat`` (through symbolic links), or why there is nothing to read at ``path``."""
     try:
-        info = os.stat(path)
+        return os.stat(path)
+    except FileNotFoundError:
+        return "broken symbolic link" if os.path.islink(path) else "no such file or directory"
     except OSError as error:
         if error.errno == errno.ELOOP:
             return "symbolic link loop"
-        if os.path.islink(path):
-            return "broken symbolic link"
-        return "no such file or directory" if error.errno == errno.ENOENT else (error.strerror or str(error))
-    if stat.S_ISREG(info.st_mode):
-        return None
-    if stat.S_ISDIR(info.st_mode):
-        return "a directory"
-    return f"not a regular file ({KINDS.get(stat.S_IFMT(info.st_mode), 'special file')})"
+        return f"cannot stat: {error.strerror or error}"
 
 
-def discover(
-    paths: Iterable[str], settings: Settings | None = None
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """The files to check under ``paths``, and (path, reason) for what cannot be checked.
+@dataclass
+class Discovery:
+    """The files to check, the paths that could not be checked (named on the command line, or
+    unreadable directories) and the entries skipped while walking (fifos, devices, sockets,
+    broken or looping symbolic links named like Python files), each with its reason."""
 
-    Directories are walked for ``*.py`` and ``*.pyi`` files, skipping what ``exclude`` and
+    files: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def discover(paths: Iterable[str], settings: Settings | None = None) -> Discovery:
+    """Directories are walked for ``*.py`` and ``*.pyi`` files, skipping what ``exclude`` and
     ``extend-exclude`` name (by default version control, caches, build output) and virtual
-    environments. Files named explicitly are checked unless the configuration excludes them.
-    """
+    environments; symbolic links to directories are not followed. Files named explicitly are
+    checked unless the configuration excludes them. Nothing is opened here: every candidate is
+    looked at with ``stat`` first, so a fifo or a device is never read (a read would block)."""
     settings = settings or Settings()
     found: dict[str, None] = {}
-    problems: list[tuple[str, str]] = []
+    result = Discovery()
     for given in paths:
-        reason = not_a_file(given)
-        if reason is None:
-            if not settings.excluded_by_user(Path(given)):
-                found[given] = None
-        elif reason == "a directory":
-            for path, problem in _walk(Path(given), settings):
-                if problem is None:
-                    found[path] = None
-                else:
-                    problems.append((path, problem))
-        else:
-            problems.append((given, reason))
-    return list(found), problems
+        status = _stat(given)
+        if isinstance(status, str):
+            result.errors.append((given, status))
+        elif stat.S_ISDIR(status.st_mode):
+            _walk(given, settings, found, result)
+        elif not stat.S_ISREG(status.st_mode):
+            result.errors.append((given, f"not a regular file ({_kind(status.st_mode)})"))
+        elif not settings.excluded_by_user(given):
+            found[str(Path(given))] = None
+    result.files = list(found)
+    return result
 
 
-def _walk(top: Path, settings: Settings) -> Iterator[tuple[str, str | None]]:
-    for root, directories, files in os.walk(top):  # links to directories are not followed
+def _walk(top: str, settings: Settings, found: dict[str, None], result: Discovery) -> None:
+    def unreadable(error: OSError) -> None:
+        where = error.filename or top
+        result.errors.append((str(where), f"cannot read directory: {error.strerror or error}"))
+
+    for root, directories, files in os.walk(top, onerror=unreadable):
         directories[:] = sorted(
             d
             for d in directories
             if not settings.excluded(Path(root, d)) and not _is_virtualenv(Path(root, d))
         )
         for name in sorted(files):
-            if not name.endswith(SOURCE_SUFFIXES) or TEMPORARY_MARK in name:
+            if not name.endswith(SOURCE_SUFFIXES):
                 continue
-            path = Path(root, name)
+            path = str(Path(root, name))
             if settings.excluded(path):
                 continue
-            reason = not_a_file(str(path))
-            if reason == "a directory":
-                continue  # a directory named x.py that os.walk lists as a link: not followed
-            yield str(path), reason
+            status = _stat(path)
+            if isinstance(status, str):
+                result.skipped.append((path, status))
+            elif not stat.S_ISREG(status.st_mode):
+                result.skipped.append((path, f"not a regular file ({_kind(status.st_mode)})"))
+            else:
+                found[path] = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +112,21 @@ class SourceFile:
     path: str
     text: str
     encoding: str
+    # (device, inode, size, modification time) when read: a fix is not written over a file that
+    # changed since.
+    identity: tuple[int, int, int, int] | None = None
+    data: bytes | None = None  # the bytes as read
+
+
+def identity_of(status: os.stat_result) -> tuple[int, int, int, int]:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def too_large(size: int, limit: int) -> SourceError:
+    return SourceError(
+        f"{size:,} bytes, larger than max-file-size ({limit:,} bytes); not checked "
+        "(raise max-file-size in [tool.loopcheck] or --max-file-size to check it)"
+    )
 
 
 def decode_source(path: str, data: bytes) -> SourceFile:
@@ -138,154 +151,40 @@ def decode_source(path: str, data: bytes) -> SourceFile:
     return SourceFile(path, text, encoding)
 
 
-def read_bytes(path: str) -> bytes:
-    reason = not_a_file(path)
-    if reason is not None:
-        raise SourceError(reason)
+def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> SourceFile:
+    """Read and decode a regular file of at most ``max_size`` bytes. The file is opened without
+    blocking (a fifo put in its place after discovery does not hang the run) and must still be a
+    regular file once open."""
+    status = _stat(path)
+    if isinstance(status, str):
+        raise SourceError(status)
+    if not stat.S_ISREG(status.st_mode):
+        raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(path, "rb") as stream:
-            return stream.read()
+        handle = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}") from None
-
-
-def read_source(path: str) -> SourceFile:
-    return decode_source(path, read_bytes(path))
-
-
-# -- writing -------------------------------------------------------------------------------
-
-HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block ends (they then take effect), so a file is never
-    left half-written by them."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     try:
-        yield
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
+        if max_size is not None and status.st_size > max_size:
+            raise too_large(status.st_size, max_size)
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(handle, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if max_size is not None and size > max_size:
+                raise too_large(size, max_size)
+        data = b"".join(chunks)
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}") from None
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def write_source(source: SourceFile, text: str) -> None:
-    """Replace the file's content with ``text``, keeping its encoding and the file system's
-    facts about it (see the module's documentation)."""
-    try:
-        data = text.encode(source.encoding)
-    except UnicodeEncodeError as error:
-        raise SourceError(f"the fix cannot be written in {source.encoding}: {error.reason}") from None
-    target = os.path.realpath(source.path)  # a symbolic link is fixed through to its target
-    try:
-        info = os.stat(target)
-    except OSError as error:
-        raise SourceError(f"cannot write: {error.strerror or error}") from None
-    if not info.st_mode & stat.S_IWUSR:
-        raise SourceError("read-only file, not fixed (make it writable to apply fixes)")
-    if info.st_nlink > 1:
-        _rewrite_in_place(target, data)  # a rename would cut the other hard links
-        return
-    try:
-        _replace(target, data, info)
-    except _InPlace:
-        _rewrite_in_place(target, data)
-
-
-class _InPlace(Exception):
-    """A rename cannot keep the file as it was: rewrite it in place."""
-
-
-def _replace(target: str, data: bytes, info: os.stat_result) -> None:
-    directory = os.path.dirname(target) or "."
-    try:
-        handle, temporary = _temporary_file(directory, os.path.basename(target))
-    except PermissionError:
-        raise _InPlace from None  # a read-only directory: the file itself is writable
-    except OSError as error:
-        raise SourceError(f"cannot write: {error.strerror or error}") from None
-    name = temporary
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-            try:
-                os.fchown(stream.fileno(), info.st_uid, info.st_gid)
-            except PermissionError:
-                raise _InPlace from None  # the owner cannot be given back
-            os.fchmod(stream.fileno(), stat.S_IMODE(info.st_mode))
-            with signals_held():
-                name = _name_it(stream.fileno(), temporary, directory, os.path.basename(target))
-                os.replace(name, target)
-    except _InPlace:
-        if name:
-            Path(name).unlink(missing_ok=True)
-        raise
-    except OSError as error:
-        if name:
-            Path(name).unlink(missing_ok=True)
-        raise SourceError(f"cannot write: {error.strerror or error}") from None
-
-
-def _temporary_file(directory: str, name: str) -> tuple[int, str | None]:
-    """An unnamed file in ``directory`` (O_TMPFILE) where the system allows one, else a named
-    one; (descriptor, name or None)."""
-    if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
-        try:
-            return os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o600), None
-        except OSError as error:
-            if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
-                raise
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}{TEMPORARY_MARK}")
-    return handle, temporary
-
-
-def _name_it(descriptor: int, temporary: str | None, directory: str, name: str) -> str:
-    """A name for the temporary file, to rename over the target."""
-    if temporary is not None:
-        return temporary
-    named = os.path.join(directory, f".{name}{TEMPORARY_MARK}{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(named)  # left by a killed run of this same pid number
-    os.link(f"/proc/self/fd/{descriptor}", named, follow_symlinks=True)
-    return named
-
-
-def _rewrite_in_place(target: str, data: bytes) -> None:
-    """Write ``data`` over the file itself: the inode, its links and owner stay. SIGINT and
-    SIGTERM wait for the write; only SIGKILL in its middle could leave it partial."""
-    try:
-        with signals_held(), open(target, "r+b") as stream:
-            stream.write(data)
-            stream.truncate()
-            stream.flush()
-            os.fsync(stream.fileno())
-    except OSError as error:
-        raise SourceError(f"cannot write: {error.strerror or error}") from None
-
-
-def remove_stale_temporaries(directory: str) -> None:
-    """Temporary files a killed run left behind (only possible for a named one): removed when
-    their process is gone."""
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(directory):
-            if TEMPORARY_MARK not in entry.name or not entry.name.startswith("."):
-                continue
-            pid = entry.name.rsplit(TEMPORARY_MARK, 1)[1].split(".")[0]
-            if pid.isdigit() and not _alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.close(handle)
+    decoded = decode_source(path, data)
+    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data)

@@ -27,7 +27,9 @@ def _uri(path: str) -> str:
 
 
 def _rule(code: str) -> dict[str, Any]:
-    from loopcheck.docs import render_rule  # the rule classes: only SARIF output needs them
+    from loopcheck.docs import (
+        render_rule,  # the rule classes: only SARIF output needs them
+    )
     from loopcheck.rules import all_rules
 
     rule = all_rules()[code]

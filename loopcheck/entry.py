@@ -1,0 +1,33 @@
+"""The ``loopcheck`` command (and ``python -m loopcheck``).
+
+Importing the command line takes about half a second (LibCST, click). A signal in that time
+must not print a traceback or exit 1: until ``cli`` takes over, SIGINT, SIGTERM and SIGHUP end
+the process at once with 128 + N. Nothing has been read or written yet, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+EARLY_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _exit_now(signum: int, frame: Any) -> None:
+    os.write(2, b"loopcheck: interrupted\n")
+    os._exit(128 + signum)
+
+
+def main() -> None:
+    for signum in EARLY_SIGNALS:
+        signal.signal(signum, _exit_now)
+    from loopcheck.cli import main as command
+
+    command()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Runs over many files: results in a stable order whatever the parallelism, the results cache
+(hits, misses, configuration, concurrency, --no-cache, --cache-dir, LOOPCHECK_CACHE_DIR), and the
+progress display that only a terminal sees."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from loopcheck import runner
+from tests.helpers import invoke, write
+
+PRIMITIVE = "import asyncio\n\nlock_{i} = asyncio.Lock()\n\n\nasync def use():\n    async with lock_{i}:\n        pass\n"
+CLEAN = "import asyncio\n\n\ndef main_{i}():\n    asyncio.run(work())\n"
+
+
+def project(root: Path, count: int = 60) -> Path:
+    """``count`` files, every third clean, in nested directories (discovery order matters)."""
+    for i in range(count):
+        text = (CLEAN if i % 3 == 0 else PRIMITIVE).format(i=i)  # no two files alike
+        write(root / f"pkg{i % 4}" / f"mod{i:03}.py", text)
+    write(root / "pyproject.toml", "[tool.loopcheck]\n")
+    return root
+
+
+def lines(result) -> list[str]:
+    return [line for line in result.output.splitlines() if ": LCK" in line]
+
+
+def test_parallel_and_serial_runs_report_the_same_findings_in_the_same_order(tmp_path):
+    project(tmp_path)
+    serial = invoke("--no-cache", "-j", "1", ".", cwd=tmp_path)
+    parallel = invoke("--no-cache", "-j", "3", ".", cwd=tmp_path)
+    assert serial.exit_code == parallel.exit_code == 1
+    assert lines(serial) == lines(parallel) == sorted(lines(serial), key=_position)
+    assert len(lines(serial)) == 40
+
+
+def _position(line: str) -> tuple:
+    path, row, column, _ = line.split(":", 3)
+    return (path, int(row), int(column))
+
+
+def test_a_warm_run_gives_the_cold_runs_results_from_the_cache(tmp_path):
+    project(tmp_path)
+    cold = invoke(".", cwd=tmp_path)
+    cache = tmp_path / ".loopcheck_cache"
+    assert cache.is_dir() and (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    entries = sorted(p for p in cache.rglob("*") if p.is_file())
+    warm = invoke(".", cwd=tmp_path)
+    assert lines(warm) == lines(cold) and warm.exit_code == cold.exit_code == 1
+    assert sorted(p for p in cache.rglob("*") if p.is_file()) == entries  # nothing new to store
+
+
+def test_the_cache_is_used_only_where_nothing_that_decides_results_changed(tmp_path, monkeypatch):
+    project(tmp_path, count=6)
+    invoke(".", cwd=tmp_path)
+    checked: list[str] = []
+    original = runner.check_source
+
+    def counting(checker, source, mode, write):
+        checked.append(Path(source.path).name)
+        return original(checker, source, mode, write)
+
+    monkeypatch.setattr(runner, "check_source", counting)
+    invoke(".", cwd=tmp_path)
+    assert checked == []  # all six from the cache
+    changed = tmp_path / "pkg1" / "mod001.py"
+    changed.write_text(changed.read_text() + "\n# edited\n")
+    invoke(".", cwd=tmp_path)
+    assert checked == ["mod001.py"]
+    checked.clear()
+    invoke("--select", "LCK101", ".", cwd=tmp_path)  # other rules: other entries
+    assert len(checked) == 6
+    checked.clear()
+    (tmp_path / "pyproject.toml").write_text('[tool.loopcheck]\nextra-clients = ["shop.Client"]\n')
+    invoke(".", cwd=tmp_path)  # other configuration: other entries
+    assert len(checked) == 6
+    checked.clear()
+    invoke("--no-cache", ".", cwd=tmp_path)
+    assert len(checked) == 6
+
+
+def test_fix_runs_never_take_results_from_the_cache(tmp_path):
+    target = write(tmp_path / "app.py", "import asyncio\n\n\nasync def now():\n    return asyncio.get_event_loop()\n")
+    assert invoke(".", cwd=tmp_path).exit_code == 1
+    assert invoke("--fix", ".", cwd=tmp_path).exit_code == 0
+    assert "get_running_loop" in target.read_text()
+    assert invoke(".", cwd=tmp_path).exit_code == 0
+
+
+def test_the_cache_directory_follows_the_option_then_the_environment(tmp_path, monkeypatch):
+    project(tmp_path, count=3)
+    invoke("--cache-dir", "elsewhere", ".", cwd=tmp_path)
+    assert (tmp_path / "elsewhere" / ".gitignore").is_file()
+    monkeypatch.setenv("LOOPCHECK_CACHE_DIR", str(tmp_path / "from-env"))
+    invoke(".", cwd=tmp_path)
+    assert (tmp_path / "from-env" / ".gitignore").is_file()
+    assert not (tmp_path / ".loopcheck_cache").exists()
+    invoke("--no-cache", ".", cwd=tmp_path)
+    monkeypatch.delenv("LOOPCHECK_CACHE_DIR")
+    invoke("--no-cache", ".", cwd=tmp_path)
+    assert not (tmp_path / ".loopcheck_cache").exists()
+
+
+def test_concurrent_runs_share_one_cache_safely(tmp_path):
+    project(tmp_path, count=40)
+    expected = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", "."], cwd=tmp_path, capture_output=True, timeout=300
+    ).stdout
+
+    def one_run(_: int) -> bytes:
+        return subprocess.run(
+            [sys.executable, "-m", "loopcheck", "-j", "1", "."], cwd=tmp_path, capture_output=True, timeout=300
+        ).stdout
+
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(one_run, range(4)))
+    assert outputs == [expected] * 4
+    assert one_run(0) == expected  # and the cache they left is sound
+
+
+def test_json_output_from_the_cache_still_carries_the_fixes_edits(tmp_path):
+    project(tmp_path, count=3)
+    invoke(".", cwd=tmp_path)  # warms the cache without edits
+    data = json.loads(invoke("--output-format", "json", ".", cwd=tmp_path).output)
+    assert data and all(d["fix"] is None or d["fix"]["edits"] for d in data)
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path):
+    project(tmp_path, count=80)
+    env = dict(os.environ)  # 80 files of findings, one process: past the half second it waits
+    command = [sys.executable, "-m", "loopcheck", "--no-cache", "-j", "1", "."]
+    piped = subprocess.run(command, cwd=tmp_path, capture_output=True, env=env, timeout=300)
+    assert b"checked" not in piped.stderr
+    leader, follower = os.openpty()
+    try:
+        with_terminal = subprocess.run(
+            command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=follower, env=env, timeout=300
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert b"loopcheck: checked" in seen and with_terminal.stdout == piped.stdout
+    quiet = subprocess.run([*command, "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+    assert b"checked" not in quiet.stderr and b"Found" not in quiet.stdout
