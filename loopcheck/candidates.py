@@ -108,33 +108,33 @@ class Candidates:
         self.names = frozenset(names)
         self.method_names = frozenset(methods)
         self.seeds = ContextSeeds(catalogue)
-        # The word test: a call resolved to `redis.asyncio.Redis` needs every part of that name
-        # in the file (imports name the modules, the code or an import names the object).
-        parts: dict[str, set[tuple[str, ...]]] = {}
+        # The text test. Every start is a call, and a call's text ends with the last part of
+        # the name it resolves to, then `(`: `asyncio.Lock(`, `Lock(` after `from asyncio import
+        # Lock`, `locks.Lock(`; only an import alias (`import Lock as L`) calls it otherwise. The
+        # other parts of the name are in the file too (imports name the modules).
+        others: dict[str, set[tuple[str, ...]]] = {name: {()} for name in methods}
         for name in names:
-            root, *rest = name.split(".")
-            parts.setdefault(root, set()).add(tuple(rest))
-        self.parts = {root: tuple(found) for root, found in parts.items()}
-        words = sorted({*parts, *methods})
-        self.words = re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
+            *rest, tail = name.split(".")
+            others.setdefault(tail, set()).add(tuple(rest))
+        self.others = {tail: tuple(found) for tail, found in sorted(others.items())}
+        # Between a name and its call's `(` may stand white space, a line continuation or `)`.
+        # One pattern per name, starting with the name itself: the regular expression engine
+        # then scans for that literal (much faster than one alternation of every name).
+        self.calls = {tail: re.compile(re.escape(tail) + r"[\s\\)]*\(|" + re.escape(tail) + r"\s+as\s") for tail in self.others}
+        # First, cheaply: the files that name none of the modules and methods at all.
+        self.words = tuple(sorted({name.partition(".")[0] for name in names} | methods))
 
     # -- 1. words -------------------------------------------------------------------------
 
     def may_match(self, text: str) -> bool:
-        """The text test: every part of some start's name, or some start's method, is in
-        ``text``."""
-        if self.words is None:
+        """The text test: some start's name (or method) is called, or imported under an alias,
+        and the other parts of its name are in ``text``."""
+        if not any(word in text for word in self.words):
             return False
-        seen: set[str] = set()
-        for match in self.words.finditer(text):
-            word = match.group(0)
-            if word in self.method_names:
-                return True
-            if word in seen:
-                continue
-            seen.add(word)
-            if any(all(part in text for part in rest) for rest in self.parts.get(word, ())):
-                return True
+        for tail, rests in self.others.items():
+            if tail in text and any(all(part in text for part in rest) for rest in rests):
+                if any(_starts_word(text, m.start()) for m in self.calls[tail].finditer(text)):
+                    return True
         return False
 
     # -- 2. constructs --------------------------------------------------------------------
@@ -174,6 +174,10 @@ class Candidates:
             and not (start.in_known_context and place in (FUNCTION, COROUTINE) and not shape.has_context_seed)
             for method, place in shape.methods
         )
+
+
+def _starts_word(text: str, index: int) -> bool:
+    return index == 0 or not (text[index - 1].isalnum() or text[index - 1] == "_")
 
 
 class ContextSeeds:
