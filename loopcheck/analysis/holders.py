@@ -75,6 +75,23 @@ class Holder:
     singleton: Singleton | None = None
     analysis: FileAnalysis | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def per_loop(self) -> bool:
+        """Whether each event loop gets an object of its own: a registry keyed by the running
+        loop, or a holder that is replaced (or cleared) whenever the running loop differs from
+        the loop stored beside it."""
+        return self.keyed_by_loop or self.replaced_when_loop_changes
+
+    @cached_property
+    def replaced_when_loop_changes(self) -> bool:
+        """``if self._sem is None or self._loop is not asyncio.get_running_loop(): self._sem =
+        Semaphore(); self._loop = loop``: some write of the holder (this creation, or a reset
+        elsewhere) runs only when the running loop is not the one the object was made for."""
+        assert self.analysis is not None
+        holders = self.analysis.holders
+        stores = (self.writes if self.followable else []) or [self.value]
+        return any(holders.under_loop_change(store) for store in stores)
+
     # -- reads and writes ----------------------------------------------------------------
 
     @cached_property
@@ -352,6 +369,30 @@ class Holders:
             return bool(values) and all(
                 v is not None and self.analysis.names.calls(v, running) for v in values
             )
+        return False
+
+    def under_loop_change(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` runs only under an ``if`` (of its own function) whose test tells the
+        running loop apart from another one (``stored is not asyncio.get_running_loop()``)."""
+        for child, up in self.tree.ancestors(node):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            if isinstance(up, cst.If) and child is up.body and self.tells_loops_apart(up.test):
+                return True
+        return False
+
+    def tells_loops_apart(self, test: cst.BaseExpression) -> bool:
+        """A comparison ``x is not loop`` / ``x != loop`` (either way round) with the running
+        loop, anywhere in ``test`` (``self._sem is None or self._loop is not loop``)."""
+        for comparison in m.findall(test, m.Comparison()):
+            assert isinstance(comparison, cst.Comparison)
+            left = comparison.left
+            for target in comparison.comparisons:
+                if isinstance(target.operator, (cst.IsNot, cst.NotEqual)) and (
+                    self.is_running_loop(left) or self.is_running_loop(target.comparator)
+                ):
+                    return True
+                left = target.comparator
         return False
 
     def assigned_values(self, name: cst.Name) -> list[cst.BaseExpression | None]:
