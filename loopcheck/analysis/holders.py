@@ -449,11 +449,23 @@ class Holders:
                     reason = self._shared_instance(call)
                     if reason is not None:
                         found.setdefault(class_def, reason)
+            # `def __new__(cls): if cls._instance is None: cls._instance = super().__new__(cls)`
+            for call in self.analysis.index.calls_by_leaf.get("__new__", ()):
+                method = self.tree.enclosing_function(call)
+                if (
+                    isinstance(method, cst.FunctionDef)
+                    and method.name.value == "__new__"
+                    and self.tree.method_class(method) is class_def
+                ):
+                    reason = self._shared_instance(call)
+                    if reason is not None:
+                        found.setdefault(class_def, reason)
         return found
 
     def singleton(self, class_def: cst.ClassDef) -> Singleton | None:
         """Why one instance of ``class_def`` is shared by the process: a module-level instance, a
-        global singleton getter, a cached factory, a class-level ``_instance``."""
+        global singleton getter, a cached factory, a class-level ``_instance`` (set by a
+        classmethod or by ``__new__``)."""
         if self._finding_singletons:
             return None
         return self._singletons.get(class_def)

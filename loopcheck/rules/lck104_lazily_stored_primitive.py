@@ -41,7 +41,9 @@ Finds asyncio primitives created inside a function and kept beyond it: in a modu
 asyncio.Lock()`, `_locks.setdefault(key, asyncio.Lock())`, `cls._locks[key] = asyncio.Lock()`), or
 as the result of a `functools.cache` / `functools.lru_cache` function. A registry keyed by the
 running loop (`_locks[asyncio.get_running_loop()]`) is one object per loop, as it should be, and is
-not reported; nor is an object replaced whenever the running loop is not the one stored beside it
+not reported; nor is an `Event` in a module that never waits on anything (set, cleared and tested
+from synchronous code, an event never binds to a loop); nor is an object replaced whenever the
+running loop is not the one stored beside it
 (`if cls._lock is None or cls._lock_loop is not asyncio.get_running_loop(): cls._lock =
 asyncio.Lock(); cls._lock_loop = loop`).""",
         why_is_this_bad="""\
@@ -120,7 +122,13 @@ All supported versions; the failure appears under the second loop that uses the 
         return holder
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
-        return self.kept_in(call) is not None
+        return self.kept_in(call) is not None and not self.never_waited_event(primitive)
+
+    def never_waited_event(self, primitive: Primitive) -> bool:
+        """An Event binds to a loop only when a task waits on it; ``set()``, ``clear()`` and
+        ``is_set()`` never do. A module that waits on nothing (no ``.wait`` anywhere) only flags
+        with its events."""
+        return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         holder = self.kept_in(call)
