@@ -283,11 +283,16 @@ def scan(tree: ast.AST, names: frozenset[str], methods: frozenset[str], seeds: C
         elif kind is ast.Global or kind is ast.Nonlocal:
             if frame.function is not None:
                 declares_scope.add(id(frame.function))
+        elif kind is ast.Attribute and node.attr in methods and isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
+            # Not only called: `run = loop.run_until_complete` is a bound-method alias.
+            shape.methods.add((node.attr, frame.where))  # type: ignore[attr-defined]
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             name = dotted_name(func)
             if name is not None:
                 calls.append((name, node, frame))
+            elif isinstance(func, ast.Attribute) and func.attr == "__new__":
+                calls.append(("__new__", node, frame))  # `super().__new__(cls)`
             if isinstance(func, ast.Attribute):
                 if func.attr in methods:
                     shape.methods.add((func.attr, frame.where))
@@ -324,6 +329,13 @@ def scan(tree: ast.AST, names: frozenset[str], methods: frozenset[str], seeds: C
             shape.shared_classes.add(name)
         elif name == "cls" and frame.klass is not None and _shared(frame, declares_scope, cached):
             shape.shared_classes.add(frame.klass)
+        elif (
+            name.endswith("__new__")
+            and frame.klass is not None
+            and getattr(frame.function, "name", None) == "__new__"
+            and _shared(frame, declares_scope, cached)
+        ):
+            shape.shared_classes.add(frame.klass)  # `cls._instance = super().__new__(cls)`
         if resolved in seeds.qualified or (frame.where == MODULE and name in local_functions):
             shape.has_context_seed = True
     if any(
@@ -402,6 +414,6 @@ def _is_self(node: ast.AST, function: ast.AST | None) -> bool:
     if not isinstance(node, ast.Name) or not isinstance(function, FUNCTIONS):
         return False
     params = [*function.args.posonlyargs, *function.args.args]
-    if not params or params[0].arg != node.id:
-        return False
+    if not params or params[0].arg != node.id or function.name == "__new__":
+        return False  # `__new__` takes the class, not an instance
     return not any(dotted_name(d) in ("classmethod", "staticmethod") for d in function.decorator_list)

@@ -3,6 +3,8 @@ named with ``--config``. Every key is validated; a mistake is a one-line error n
 
 from __future__ import annotations
 
+import ast
+import configparser
 import dataclasses
 import fnmatch
 import os
@@ -146,21 +148,49 @@ REQUIRES_PYTHON_FLOOR = re.compile(r"(?:>=|~=|==)\s*3\.(\d+)")
 
 
 def requires_python(start: Path) -> tuple[int, int] | None:
-    """The lower bound of ``[project] requires-python`` in the nearest pyproject.toml that has
-    one (``>=3.11``, ``~=3.11``, ``==3.12.*``); None when there is none or it says no floor."""
+    """The lower bound of the project's supported Pythons (``>=3.11``, ``~=3.11``, ``==3.12.*``),
+    from the nearest directory that declares one: ``[project] requires-python`` in
+    pyproject.toml, else ``python_requires`` in setup.cfg's ``[options]`` or in setup.py's
+    ``setup()`` call (projects that never moved to pyproject.toml). None when there is none or it
+    says no floor."""
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
-        candidate = candidate_dir / "pyproject.toml"
-        if not candidate.is_file():
-            continue
-        try:
-            project = tomllib.loads(candidate.read_text("utf-8")).get("project", {})
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        specifier = project.get("requires-python") if isinstance(project, dict) else None
-        if isinstance(specifier, str):
-            floors = [int(minor) for minor in REQUIRES_PYTHON_FLOOR.findall(specifier)]
-            return (3, min(floors)) if floors else None
+        for read in (_pyproject_requires, _setup_cfg_requires, _setup_py_requires):
+            specifier = read(candidate_dir)
+            if specifier is not None:
+                floors = [int(minor) for minor in REQUIRES_PYTHON_FLOOR.findall(specifier)]
+                return (3, min(floors)) if floors else None
+    return None
+
+
+def _pyproject_requires(directory: Path) -> str | None:
+    try:
+        project = tomllib.loads((directory / "pyproject.toml").read_text("utf-8")).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    specifier = project.get("requires-python") if isinstance(project, dict) else None
+    return specifier if isinstance(specifier, str) else None
+
+
+def _setup_cfg_requires(directory: Path) -> str | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string((directory / "setup.cfg").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    return parser.get("options", "python_requires", fallback=None)
+
+
+def _setup_py_requires(directory: Path) -> str | None:
+    """A string literal passed as ``python_requires=`` to any call in setup.py (not run)."""
+    try:
+        tree = ast.parse((directory / "setup.py").read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "python_requires":
+            if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                return node.value.value
     return None
 
 

@@ -413,6 +413,16 @@ def test_generated_code_uses_the_modules_own_names(imports, wanted, text, added)
         ),
         # The first import of a module: after the docstring, with PEP 8 spacing.
         ('"""Doc."""\n\n\ndef f():\n    pass\n', '"""Doc."""\n\nimport asyncio\n\n\ndef f():\n    pass\n'),
+        # Below the module's leading comment block (a licence header); a comment right above an
+        # import stays with that import.
+        (
+            '"""Doc."""\n\n# Copyright (c) Somebody.\n# Licence.\n\nimport os\n',
+            '"""Doc."""\n\n# Copyright (c) Somebody.\n# Licence.\n\nimport asyncio\nimport os\n',
+        ),
+        (
+            '"""Doc."""\n\n# Why we need it.\nimport os\n',
+            '"""Doc."""\n\nimport asyncio\n# Why we need it.\nimport os\n',
+        ),
     ],
 )
 def test_new_imports_go_where_an_import_sorter_puts_them(before, after):

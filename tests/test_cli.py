@@ -14,7 +14,7 @@ from loopcheck import engine
 from loopcheck.rules import all_rules
 from tests.helpers import invoke, write
 
-BAD = "import asyncio\n\nLOCK = asyncio.Lock()\n\n\nasync def work():\n    async with LOCK:\n        pass\n"
+BAD = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def work():\n    async with _lock:\n        pass\n"
 CLEAN = "import asyncio\n\n\nasync def work():\n    lock = asyncio.Lock()\n    async with lock:\n        pass\n"
 
 
@@ -23,7 +23,7 @@ def test_findings_are_path_line_col_code_message(tmp_path):
     result = invoke("app.py", cwd=tmp_path)
     assert result.exit_code == 1
     first = result.output.splitlines()[0]
-    assert first.startswith("app.py:3:8: LCK101 asyncio.Lock created at module level")
+    assert first.startswith("app.py:3:9: LCK101 asyncio.Lock created at module level")
     assert "Found 1 finding." in result.output
     assert "1 fixable with --fix --unsafe-fixes" in result.output
 
@@ -59,7 +59,7 @@ def test_fix_applies_unsafe_fixes_only_when_asked(tmp_path):
     assert result.exit_code == 1 and target.read_text() == BAD
     result = invoke("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
     assert result.exit_code == 0, result.output
-    assert "async with get_lock():" in target.read_text()
+    assert "async with _get_lock():" in target.read_text()
     assert "Fixed 1 finding." in result.output
     again = invoke("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
     assert again.exit_code == 0 and "Fixed 0 findings." in again.output
@@ -110,7 +110,7 @@ def test_fix_keeps_mode_encoding_and_line_endings(tmp_path):
     result = invoke("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     data = target.read_bytes()
-    assert b"caf\xe9" in data and b"async with get_lock():" in data
+    assert b"caf\xe9" in data and b"async with _get_lock():" in data
     assert data.count(b"\r\n") == data.count(b"\n"), "line endings changed"
     assert stat.S_IMODE(target.stat().st_mode) == 0o750
     assert [p.name for p in tmp_path.iterdir()] == ["app.py"], "a temporary file was left"
@@ -120,7 +120,7 @@ def test_diff_prints_and_writes_nothing(tmp_path):
     target = write(tmp_path / "app.py", BAD)
     result = invoke("--diff", "--unsafe-fixes", "app.py", cwd=tmp_path)
     assert result.exit_code == 1
-    assert "--- a/app.py" in result.output and "+def get_lock():" in result.output
+    assert "--- a/app.py" in result.output and "+def _get_lock():" in result.output
     assert target.read_text() == BAD
     write(tmp_path / "app.py", CLEAN)
     assert invoke("--diff", "app.py", cwd=tmp_path).exit_code == 0
@@ -164,7 +164,7 @@ def test_json_output(tmp_path):
     write(tmp_path / "app.py", BAD)
     result = invoke("--output-format", "json", "app.py", cwd=tmp_path)
     [finding] = json.loads(result.output)
-    assert finding["code"] == "LCK101" and finding["location"] == {"row": 3, "column": 8}
+    assert finding["code"] == "LCK101" and finding["location"] == {"row": 3, "column": 9}
     assert finding["fix"]["applicability"] == "unsafe"
     assert finding["fix"]["edits"][0]["location"]["column"] == 1
 
@@ -204,7 +204,7 @@ def test_bad_input_is_one_line_and_exit_2_and_other_files_are_checked(tmp_path, 
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("loopcheck:")]
     assert errors == [errors[0]] and name in errors[0] and reason in errors[0]
-    assert "good.py:3:8: LCK101" in result.output
+    assert "good.py:3:9: LCK101" in result.output
     assert "Traceback" not in result.output
 
 
@@ -231,4 +231,4 @@ def test_the_installed_command_and_module_run(tmp_path):
             [*command, "app.py"], cwd=tmp_path, capture_output=True, text=True
         )
         assert completed.returncode == 1
-        assert "app.py:3:8: LCK101" in completed.stdout
+        assert "app.py:3:9: LCK101" in completed.stdout

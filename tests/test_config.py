@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from loopcheck.config import requires_python
 from tests.helpers import invoke, write
 
 MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
@@ -193,3 +194,36 @@ def test_target_version_wins_over_requires_python(tmp_path):
     target = write(tmp_path / "app.py", HIDDEN_LOOP)
     assert invoke("--fix", "app.py", cwd=tmp_path).exit_code == 0
     assert "loop_factory=asyncio.new_event_loop" in target.read_text()
+
+
+@pytest.mark.parametrize(
+    "files, floor",
+    [
+        ({"setup.cfg": "[metadata]\nname = app\n[options]\npython_requires = >=3.9\n"}, (3, 9)),
+        ({"setup.py": "from setuptools import setup\n\nsetup(name='app', python_requires='>=3.11')\n"}, (3, 11)),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "app"\nrequires-python = ">=3.12"\n',
+                "setup.cfg": "[options]\npython_requires = >=3.9\n",
+            },
+            (3, 12),
+        ),
+        ({"pyproject.toml": "[build-system]\nrequires = []\n", "setup.cfg": "[options]\npython_requires = >=3.8\n"}, (3, 8)),
+        ({"setup.cfg": "[metadata]\nname = app\n"}, None),
+    ],
+)
+def test_requires_python_also_comes_from_setup_cfg_and_setup_py(tmp_path, files, floor):
+    """Projects that never moved to pyproject.toml declare their oldest Python in setup.cfg or
+    setup.py; pyproject.toml's requires-python wins in the same directory."""
+    for name, text in files.items():
+        write(tmp_path / name, text)
+    (tmp_path / "pkg").mkdir()
+    assert requires_python(tmp_path / "pkg") == floor
+
+
+@pytest.mark.parametrize("python_requires, fixed", [(">=3.12", True), (">=3.9", False)])
+def test_setup_cfg_python_requires_sets_the_fix_target(tmp_path, python_requires, fixed):
+    write(tmp_path / "setup.cfg", f"[metadata]\nname = app\n[options]\npython_requires = {python_requires}\n")
+    write(tmp_path / "app.py", HIDDEN_LOOP)
+    diff = invoke("--diff", "app.py", cwd=tmp_path).output
+    assert ("loop_factory=asyncio.new_event_loop" in diff) is fixed

@@ -16,7 +16,7 @@ from loopcheck.engine import Linter
 from tests.helpers import all_rules_linter, fixtures, write
 
 REPO = Path(__file__).parent.parent
-MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
+MODULE_LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n"
 
 
 def flake8(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

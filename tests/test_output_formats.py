@@ -16,10 +16,10 @@ from tests.helpers import invoke, write
 
 # LCK101 (unsafe fix) on line 3, LCK201 (safe fix) on line 7.
 SOURCE = (
-    "import asyncio\n\nLOCK = asyncio.Lock()\n\n\ndef task(job):\n"
+    "import asyncio\n\n_lock = asyncio.Lock()\n\n\ndef task(job):\n"
     "    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
     "    try:\n        return loop.run_until_complete(job())\n"
-    "    finally:\n        loop.close()\n\n\nasync def guarded():\n    async with LOCK:\n        pass\n"
+    "    finally:\n        loop.close()\n\n\nasync def guarded():\n    async with _lock:\n        pass\n"
 )
 FIXED_TASK = "def task(job):\n    return asyncio.run(job())\n"
 
@@ -52,7 +52,7 @@ def test_sarif_is_valid_sarif_2_1_0_with_rules_locations_and_fixes(tmp_path):
     ]
     location = results[0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "src/app.py"  # relative: code scanning needs it
-    assert location["region"] == {"startLine": 3, "startColumn": 8, "endLine": 3, "endColumn": 22}
+    assert location["region"] == {"startLine": 3, "startColumn": 9, "endLine": 3, "endColumn": 23}
     replacement = results[1]["fixes"][0]["artifactChanges"][0]["replacements"][0]
     assert replacement["deletedRegion"]["startLine"] == 7
     assert "asyncio.run(job())" in replacement["insertedContent"]["text"]
@@ -71,7 +71,7 @@ def test_github_annotations(tmp_path):
     write(tmp_path / "app.py", SOURCE)
     lines = invoke("--output-format", "github", "app.py", cwd=tmp_path).stdout.splitlines()
     assert lines[0].startswith(
-        "::error title=loopcheck LCK101,file=app.py,line=3,col=8,endLine=3,endColumn=22::LCK101 "
+        "::error title=loopcheck LCK101,file=app.py,line=3,col=9,endLine=3,endColumn=23::LCK101 "
     )
     assert len(lines) == 2 and lines[1].startswith("::error title=loopcheck LCK201,file=app.py,line=7")
 
@@ -86,7 +86,7 @@ def test_concise_marks_findings_with_a_fix(tmp_path):
     write(tmp_path / "app.py", "import nest_asyncio\n\nnest_asyncio.apply()\n\n\n" + SOURCE)
     lines = invoke("--output-format", "concise", "app.py", cwd=tmp_path).stdout.splitlines()
     assert lines[0].startswith("app.py:3:1: LCK205 nest_asyncio.apply()")  # LCK205 has no fix
-    assert lines[1].startswith("app.py:8:8: LCK101 [*] asyncio.Lock")
+    assert lines[1].startswith("app.py:8:9: LCK101 [*] asyncio.Lock")
     assert lines[3].startswith("Found 3 findings.")
 
 
@@ -128,25 +128,25 @@ def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
     assert lines[:4] == [
         lines[0],
         "  |",
-        "3 | LOCK = asyncio.Lock()",
-        "  |        ^^^^^^^^^^^^^^",
+        "3 | _lock = asyncio.Lock()",
+        "  |         ^^^^^^^^^^^^^^",
     ]
-    assert lines[0].startswith("app.py:3:8: LCK101")
+    assert lines[0].startswith("app.py:3:9: LCK101")
 
 
 def test_stdin_is_checked_under_its_given_name(tmp_path):
     result = invoke("-", "--stdin-filename", "pkg/app.py", cwd=tmp_path, stdin=SOURCE)
     assert result.exit_code == 1
-    assert result.stdout.startswith("pkg/app.py:3:8: LCK101")
+    assert result.stdout.startswith("pkg/app.py:3:9: LCK101")
 
 
 def test_fix_on_stdin_prints_the_fixed_source_and_reports_to_stderr(tmp_path):
     result = invoke("--fix", "-", cwd=tmp_path, stdin=SOURCE)
     assert result.exit_code == 1  # the LCK101 fix is unsafe, so that finding remains
-    assert FIXED_TASK in result.stdout and "LOCK = asyncio.Lock()" in result.stdout
+    assert FIXED_TASK in result.stdout and "_lock = asyncio.Lock()" in result.stdout
     assert "LCK101" in result.stderr and "LCK" not in result.stdout
     clean = invoke("--fix", "--unsafe-fixes", "-", cwd=tmp_path, stdin=SOURCE)
-    assert clean.exit_code == 0 and "async with get_lock():" in clean.stdout
+    assert clean.exit_code == 0 and "async with _get_lock():" in clean.stdout
 
 
 def test_stdin_honours_per_file_ignores_and_excludes_through_its_name(tmp_path):

@@ -75,3 +75,42 @@ def test_awaiting_instead_of_a_nested_run_is_unsafe_where_nest_asyncio_is_applie
     )
     assert [d.fix.safety.value for d in plain] == ["safe"]
     assert [d.fix.safety.value for d in patched] == ["unsafe"]
+
+
+@pytest.mark.parametrize("patch", ["nest_asyncio", "nest_asyncio2"])
+@pytest.mark.parametrize("where", ["module", "function"])
+def test_running_on_the_current_loop_is_left_to_lck205_where_nest_asyncio_is_applied(patch, where):
+    """The code re-enters the (running) current loop on purpose; the patch is the finding."""
+    apply = f"{patch}.apply()"
+    source = (
+        f"import asyncio\nimport {patch}\n"
+        + (f"{apply}\n" if where == "module" else "")
+        + "\n\ndef gather_all(tasks):\n"
+        + (f"    {apply}\n" if where == "function" else "")
+        + "    loop = asyncio.get_event_loop()\n"
+        "    return loop.run_until_complete(asyncio.gather(*tasks))\n"
+        "\n\ndef elsewhere():\n    return asyncio.get_event_loop().run_until_complete(job())\n"
+    )
+    found = [(d.code, d.line) for d in Linter(list(RULES.values())).lint_source(source)]
+    last_line = len(source.splitlines())
+    expected_lck203 = [] if where == "module" else [("LCK203", last_line)]
+    assert sorted(found) == sorted([("LCK205", 3 if where == "module" else 6), *expected_lck203])
+
+
+def test_an_event_nothing_in_the_module_waits_on_is_not_kept_across_loops():
+    """set(), clear() and is_set() never bind an Event to a loop; only wait() does."""
+    flags = (
+        "import asyncio\n\n\nclass Adapter:\n    _stop_events = {}\n\n"
+        "    @classmethod\n    def start(cls, handler_id):\n"
+        "        cls._stop_events[handler_id] = asyncio.Event()\n\n"
+        "    @classmethod\n    def stop(cls, handler_id):\n"
+        "        cls._stop_events[handler_id].set()\n"
+        "        return all(event.is_set() for event in cls._stop_events.values())\n"
+    )
+    waited = flags + (
+        "\n    @classmethod\n    async def stopped(cls, handler_id):\n"
+        "        await cls._stop_events[handler_id].wait()\n"
+    )
+    lint = Linter([RULES["LCK104"]]).lint_source
+    assert lint(flags) == []
+    assert [d.code for d in lint(waited)] == ["LCK104"]

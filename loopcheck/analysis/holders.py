@@ -75,6 +75,23 @@ class Holder:
     singleton: Singleton | None = None
     analysis: FileAnalysis | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def per_loop(self) -> bool:
+        """Whether each event loop gets an object of its own: a registry keyed by the running
+        loop, or a holder that is replaced (or cleared) whenever the running loop differs from
+        the loop stored beside it."""
+        return self.keyed_by_loop or self.replaced_when_loop_changes
+
+    @cached_property
+    def replaced_when_loop_changes(self) -> bool:
+        """``if self._sem is None or self._loop is not asyncio.get_running_loop(): self._sem =
+        Semaphore(); self._loop = loop``: some write of the holder (this creation, or a reset
+        elsewhere) runs only when the running loop is not the one the object was made for."""
+        assert self.analysis is not None
+        holders = self.analysis.holders
+        stores = (self.writes if self.followable else []) or [self.value]
+        return any(holders.under_loop_change(store) for store in stores)
+
     # -- reads and writes ----------------------------------------------------------------
 
     @cached_property
@@ -354,6 +371,30 @@ class Holders:
             )
         return False
 
+    def under_loop_change(self, node: cst.CSTNode) -> bool:
+        """Whether ``node`` runs only under an ``if`` (of its own function) whose test tells the
+        running loop apart from another one (``stored is not asyncio.get_running_loop()``)."""
+        for child, up in self.tree.ancestors(node):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            if isinstance(up, cst.If) and child is up.body and self.tells_loops_apart(up.test):
+                return True
+        return False
+
+    def tells_loops_apart(self, test: cst.BaseExpression) -> bool:
+        """A comparison ``x is not loop`` / ``x != loop`` (either way round) with the running
+        loop, anywhere in ``test`` (``self._sem is None or self._loop is not loop``)."""
+        for comparison in m.findall(test, m.Comparison()):
+            assert isinstance(comparison, cst.Comparison)
+            left = comparison.left
+            for target in comparison.comparisons:
+                if isinstance(target.operator, (cst.IsNot, cst.NotEqual)) and (
+                    self.is_running_loop(left) or self.is_running_loop(target.comparator)
+                ):
+                    return True
+                left = target.comparator
+        return False
+
     def assigned_values(self, name: cst.Name) -> list[cst.BaseExpression | None]:
         """The values each binding of ``name`` (as seen from where it is read) assigns, None for a
         binding that is not ``name = value`` (a parameter, an import, a loop target...)."""
@@ -408,11 +449,23 @@ class Holders:
                     reason = self._shared_instance(call)
                     if reason is not None:
                         found.setdefault(class_def, reason)
+            # `def __new__(cls): if cls._instance is None: cls._instance = super().__new__(cls)`
+            for call in self.analysis.index.calls_by_leaf.get("__new__", ()):
+                method = self.tree.enclosing_function(call)
+                if (
+                    isinstance(method, cst.FunctionDef)
+                    and method.name.value == "__new__"
+                    and self.tree.method_class(method) is class_def
+                ):
+                    reason = self._shared_instance(call)
+                    if reason is not None:
+                        found.setdefault(class_def, reason)
         return found
 
     def singleton(self, class_def: cst.ClassDef) -> Singleton | None:
         """Why one instance of ``class_def`` is shared by the process: a module-level instance, a
-        global singleton getter, a cached factory, a class-level ``_instance``."""
+        global singleton getter, a cached factory, a class-level ``_instance`` (set by a
+        classmethod or by ``__new__``)."""
         if self._finding_singletons:
             return None
         return self._singletons.get(class_def)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
+from loopcheck.analysis.holders import Held
+
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
 
@@ -107,6 +109,25 @@ class LoopUses:
             return LoopUse(Use.ESCAPE if stored else Use.OTHER, ref)
         return LoopUse(Use.OTHER, ref)
 
+    def aliased_runs(self, ref: cst.CSTNode) -> list[cst.Call]:
+        """The calls of a local bound-method alias ``run = loop.run_until_complete``: each one
+        runs a coroutine on the loop. (The alias itself classifies as OTHER, so no rule offers a
+        fix that would leave it naming a loop that is gone.)"""
+        attribute = self.tree.parents.get(ref)
+        if not (
+            isinstance(attribute, cst.Attribute)
+            and attribute.value is ref
+            and attribute.attr.value == self.api.run_method
+        ):
+            return []
+        alias = self.analysis.holders.of(attribute)
+        if alias.kind is not Held.LOCAL or not isinstance(alias.target, cst.Name):
+            return []
+        return [
+            call for read in alias.reads
+            if isinstance(call := self.tree.parents.get(read), cst.Call) and call.func is read
+        ]
+
     def _teardown_statement(self, call: cst.Call, ref: cst.CSTNode) -> LoopUse:
         statement = self.tree.expression_statement(call)
         return LoopUse(Use.TEARDOWN, statement) if statement else LoopUse(Use.OTHER, ref)
@@ -154,6 +175,37 @@ class LoopUses:
             and self.is_set_current_none(statement)
         ]
 
+    def reentry_allowed(self, node: cst.CSTNode) -> bool:
+        """Whether nest_asyncio (or a fork the catalogue knows) is applied at module level or in a
+        function around ``node``: there, running a coroutine on the current (possibly running)
+        loop is what the code asks for; LCK205 reports the patch itself."""
+        tree = self.tree
+        around = {id(up) for _, up in tree.ancestors(node) if isinstance(up, (cst.FunctionDef, cst.Lambda))}
+        for call in self.analysis.names.calls_to(self.api.nest):
+            function = tree.enclosing_function(call)
+            if function is None or id(function) in around:
+                return True
+        return False
+
+    def runs_teardown(self, run_call: cst.Call) -> bool:
+        """``loop.run_until_complete(close_loop())`` where ``close_loop`` is a coroutine (or async
+        generator) function of this module that shuts a loop down (``await
+        loop.shutdown_asyncgens()``): the run tears the loop down rather than doing work. (The
+        function itself may be passed, as real code does by mistake.)"""
+        argument = sole_argument(run_call)
+        if isinstance(argument, cst.Call) and not argument.args:
+            argument = argument.func
+        if not isinstance(argument, cst.Name):
+            return False
+        functions = self.analysis.definitions.functions(argument)
+        return bool(functions) and all(self._shuts_down(f) for f in functions)
+
+    def _shuts_down(self, function: cst.CSTNode) -> bool:
+        if not (isinstance(function, cst.FunctionDef) and function.asynchronous is not None):
+            return False
+        shutdown = m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(n) for n in self.api.shutdown_methods))))
+        return bool(m.findall(function.body, shutdown))
+
     def coroutine_argument(self, node: cst.BaseExpression) -> bool | None:
         """Whether ``node`` is a coroutine, as asyncio.run() requires: True for a call of anything
         but a known Future factory, False for those, None (unknown) for any other expression. A
@@ -168,9 +220,17 @@ class LoopUses:
         return not self.calls(node, self.api.future_factories)
 
     def asyncio_run_accepts(self, run_call: cst.Call) -> bool:
-        """Whether ``<loop>.run_until_complete(x)`` can become ``asyncio.run(x)``."""
+        """Whether ``<loop>.run_until_complete(x)`` may become ``asyncio.run(x)``: ``x`` is not
+        known to be a Future (it may be one when it is a parameter)."""
         argument = sole_argument(run_call)
         return argument is not None and self.coroutine_argument(argument) is not False
+
+    def runs_coroutine_call(self, run_call: cst.Call) -> bool:
+        """Whether ``<loop>.run_until_complete(x)`` visibly runs a coroutine call, so that
+        ``asyncio.run(x)`` accepts it: a helper's parameter may be a Future, which
+        ``run_until_complete()`` takes and ``asyncio.run()`` refuses."""
+        argument = sole_argument(run_call)
+        return argument is not None and self.coroutine_argument(argument) is True
 
     def known_running(self, node: cst.CSTNode) -> cst.Call | None:
         """The ``get_running_loop()`` call whose success shows that a loop is running in this

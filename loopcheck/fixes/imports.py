@@ -88,10 +88,12 @@ def _satisfied(body: Sequence[cst.BaseStatement], request: ImportRequest) -> boo
 
 
 def _split_blanks(lines: Sequence[cst.EmptyLine]) -> tuple[list[cst.EmptyLine], list[cst.EmptyLine]]:
-    """Leading blank lines, and what follows them (comments stay with their statement)."""
-    count = 0
-    while count < len(lines) and lines[count].comment is None:
-        count += 1
+    """The lines above a statement that are not its own (up to its last blank line: blank lines,
+    and comment blocks a blank line separates from it, like a licence header), and the comment
+    lines right above it, which stay with it."""
+    count = len(lines)
+    while count and lines[count - 1].comment is not None:
+        count -= 1
     return list(lines[:count]), list(lines[count:])
 
 

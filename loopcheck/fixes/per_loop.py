@@ -35,10 +35,10 @@ class PerLoopFixes:
         self.analysis = context.analysis
         self.tree = context.analysis.tree
 
-    def names(self, base: str, private: bool = True) -> tuple[str, str]:
-        """Fresh module-level names for the cache and the accessor of ``base``."""
+    def names(self, base: str) -> tuple[str, str]:
+        """Fresh private module-level names for the cache and the accessor of ``base``."""
         cache = self.context.fresh_module_name(f"_{base}_by_loop")
-        accessor = self.context.fresh_module_name(f"{'_' if private else ''}get_{base}")
+        accessor = self.context.fresh_module_name(f"_get_{base}")
         return cache, accessor
 
     def accessor_statements(

@@ -67,9 +67,10 @@ it, the lock holds a strong reference to its loop, so the key never dies (checke
 Where the object only guards synchronous code (`with _lock:` in a plain function), use
 `threading.Lock` instead: the asyncio lock cannot work there at all.""",
         fix_safety="""\
-Unsafe (applied with `--fix --unsafe-fixes`). The per-loop accessor is offered when every use of
-the name is inside a coroutine in the same module; it renames the object, so code in other modules
-that imports it must be updated by hand. The `threading` replacement is offered when every use is
+Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`): a
+public name (`LOCK`, `jobs`) may be imported by other modules, which neither fix can update, so it
+gets no fix and the message says what to do instead. The per-loop accessor is offered when every
+use of the name is inside a coroutine in the same module; it renames the object. The `threading` replacement is offered when every use is
 `with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
 code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
 get_running_loop`); a missing import is added where an import sorter would put it.""",
@@ -85,6 +86,7 @@ event loop`).""",
         ),
     )
     invalid = (
+        "import asyncio\n_lock = asyncio.Lock()\n",
         "import asyncio\nLOCK = asyncio.Lock()\n",
         "from asyncio import Queue\njobs = Queue()\n",
         "import asyncio as aio\nready = aio.Event()\n",
@@ -97,15 +99,32 @@ event loop`).""",
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
-        return (
+        message = (
             f"asyncio.{primitive.name} created at module level is shared by every event "
             f"loop; a second loop fails with '{primitive.error}'"
         )
+        public = self.public_name(call)
+        if public is not None:
+            message += (
+                f"; `{public}` is public, so other modules may import it and no fix is offered: "
+                "create it in the coroutines that use it, or give each event loop its own "
+                "through an accessor, and update the modules that import it"
+            )
+        return message
+
+    def public_name(self, call: cst.Call) -> str | None:
+        """The module global ``call`` is stored in, when its name has no leading underscore: another
+        module may import it, and neither fix (a renamed per-loop accessor, a `threading` object
+        of another type) can update that module."""
+        holder = self.analysis.holders.of(call)
+        if holder.kind is Held.MODULE_GLOBAL and holder.name and not holder.name.startswith("_"):
+            return holder.name
+        return None
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
         tree = self.analysis.tree
         found = self.single_store(call, Held.MODULE_GLOBAL)
-        if found is None:
+        if found is None or self.public_name(call) is not None:
             return None
         holder, line = found
         references = holder.reads
@@ -115,7 +134,7 @@ event loop`).""",
         if not tree.is_top_level(line):
             return None
         name = holder.name
-        cache, accessor = fixes.names(snake_case(name), private=name.startswith("_"))
+        cache, accessor = fixes.names(snake_case(name))
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

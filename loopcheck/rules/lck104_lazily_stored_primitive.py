@@ -41,7 +41,11 @@ Finds asyncio primitives created inside a function and kept beyond it: in a modu
 asyncio.Lock()`, `_locks.setdefault(key, asyncio.Lock())`, `cls._locks[key] = asyncio.Lock()`), or
 as the result of a `functools.cache` / `functools.lru_cache` function. A registry keyed by the
 running loop (`_locks[asyncio.get_running_loop()]`) is one object per loop, as it should be, and is
-not reported.""",
+not reported; nor is an `Event` in a module that never waits on anything (set, cleared and tested
+from synchronous code, an event never binds to a loop); nor is an object replaced whenever the
+running loop is not the one stored beside it
+(`if cls._lock is None or cls._lock_loop is not asyncio.get_running_loop(): cls._lock =
+asyncio.Lock(); cls._lock_loop = loop`).""",
         why_is_this_bad="""\
 Creating the object lazily, inside a coroutine, looks like the cure for LCK101, but the object is
 still kept for the life of the process. The first event loop that uses it owns it; every later
@@ -105,16 +109,26 @@ All supported versions; the failure appears under the second loop that uses the 
         "import asyncio\nasync def work():\n    locks = {}\n    locks['a'] = asyncio.Lock()\n",
         "import asyncio\n_locks = {}\nasync def lock():\n"
         "    return _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())\n",
+        "import asyncio\nclass Cache:\n    _lock = None\n    _lock_loop = None\n    @classmethod\n"
+        "    def lock(cls):\n        loop = asyncio.get_running_loop()\n"
+        "        if cls._lock is None or cls._lock_loop is not loop:\n"
+        "            cls._lock = asyncio.Lock()\n            cls._lock_loop = loop\n        return cls._lock\n",
     )
 
     def kept_in(self, call: cst.Call) -> Holder | None:
         holder = self.analysis.holders.of(call)
-        if holder.kind not in KEPT_IN or holder.keyed_by_loop:
+        if holder.kind not in KEPT_IN or holder.per_loop:
             return None
         return holder
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
-        return self.kept_in(call) is not None
+        return self.kept_in(call) is not None and not self.never_waited_event(primitive)
+
+    def never_waited_event(self, primitive: Primitive) -> bool:
+        """An Event binds to a loop only when a task waits on it; ``set()``, ``clear()`` and
+        ``is_set()`` never do. A module that waits on nothing (no ``.wait`` anywhere) only flags
+        with its events."""
+        return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         holder = self.kept_in(call)

@@ -31,7 +31,9 @@ Finds asyncio primitives created in a method (usually `__init__`) and kept on `s
 instance is shared by the whole process: a module-level instance (`manager =
 ConnectionManager()`), a global singleton made by a getter (`global _client; if _client is None:
 _client = Client()`), an instance cached by `functools.lru_cache`/`cache`, or a class-level
-`_instance`.""",
+`_instance`. An attribute replaced (or cleared) whenever the running loop is not the one stored
+beside it (`if self._sem is None or self._loop is not asyncio.get_running_loop(): ...`) holds one
+object per loop and is not reported.""",
         why_is_this_bad="""\
 The object is created once, for the one shared instance, and every event loop of the process then
 uses it: the next `asyncio.run()`, Celery task, worker thread or test. The first loop that makes a
@@ -109,11 +111,16 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         "async def handler():\n    manager = Manager()\n",
         "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
         "if __name__ == '__main__':\n    manager = Manager()\n",
+        "import asyncio\nclass Gate:\n    def __init__(self):\n        self._sem = self._loop = None\n"
+        "    def current(self):\n        loop = asyncio.get_running_loop()\n"
+        "        if self._sem is None or self._loop is not loop:\n"
+        "            self._sem = asyncio.Semaphore(4)\n            self._loop = loop\n"
+        "        return self._sem\ngate = Gate()\n",
     )
 
     def kept_by(self, call: cst.Call) -> Holder | None:
         holder = self.analysis.holders.of(call)
-        if holder.kind is not Held.SINGLETON_ATTRIBUTE or holder.keyed_by_loop:
+        if holder.kind is not Held.SINGLETON_ATTRIBUTE or holder.per_loop:
             return None
         return holder
 

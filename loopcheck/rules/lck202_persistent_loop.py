@@ -12,8 +12,11 @@ from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
-# Where a loop outlives the call that made it, so that later calls reuse it.
-KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.CLOSURE)
+# Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
+# ordinary instance is not among them: an object that owns a loop for its own life (made in
+# `__init__`/`__enter__`, closed in `close()`/`__exit__`) is what asyncio.Runner is; it becomes a
+# process-wide loop only when the instance is process-wide (SINGLETON_ATTRIBUTE).
+KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.CLOSURE)
 # Contexts that run a task at a time per thread, where a kept loop meets a second thread.
 THREADED = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB, Runs.CELERY_TASK)
 NONE = m.Name("None")
@@ -45,12 +48,15 @@ class PersistentLoop(Rule):
         what_it_does="""\
 Finds event loops created once and kept for reuse: in a module global (the `_worker_loop` with
 its `get_worker_loop()` getter), a class attribute (`cls._loop`, built lazily or in the class
-body), an instance attribute (`self._loop`), or a closure variable (`nonlocal loop` in a scheduler
-job), and the `run_until_complete()` calls that reuse them, directly, through a getter (one that
+body), an attribute (`self._loop`) of an instance the whole process shares (a module-level
+instance, a global singleton, a cached factory's instance; see LCK105), or a closure variable
+(`nonlocal loop` in a scheduler job), and the `run_until_complete()` calls that reuse them, directly, through a getter (one that
 builds the loop or only returns it), a local copy, or `_worker_loop or
 asyncio.get_event_loop()`. The loop and each of its uses are reported. A loop closed after each
 run by the function that runs it is not reused and not reported; a stale loop closed before the
-next one is made is.""",
+next one is made is. Neither is a loop an ordinary object owns, or borrows, for its own life (made
+or taken in `__init__`, `__enter__` or `start()`, closed in `close()` or `__exit__`), as
+`asyncio.Runner` does: each instance has its own loop.""",
         why_is_this_bad="""\
 A loop kept for the life of the process belongs to the thread that runs it. As soon as two
 threads need it at once (a threaded Celery pool, APScheduler jobs, a `ThreadPoolExecutor`), the
@@ -99,10 +105,14 @@ def generate_roadmap(user_id):
         fix_safety="""\
 Unsafe: each use becomes `asyncio.run()`, so every call gets a fresh loop that is closed
 afterwards, and objects the calls used to share through the loop (clients, locks, background
-tasks) no longer carry over. The getter, the global or attribute and the code that created, set
-and closed the loop are removed when nothing else in the file uses them (a getter imported by
-another module would break). No fix when the loop is used for anything other than running,
-setting and closing, or when the argument is a Future.""",
+tasks) no longer carry over. `asyncio.run()` also leaves the thread with no current loop when it
+returns, where the original left its loop (set with `set_event_loop()`) or the caller's loop
+current: a later `asyncio.get_event_loop()` in that thread raises `RuntimeError: There is no
+current event loop` (measured on 3.10 to 3.13). The getter, the global or attribute and the code
+that created, set and closed the loop are removed when nothing else in the file uses them (a
+getter imported by another module would break). No fix when the loop is used for anything other
+than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
+(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
         references=(
@@ -120,7 +130,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         "    def __init__(self):\n"
         "        self.loop = asyncio.new_event_loop()\n"
         "    def run(self, x):\n"
-        "        return self.loop.run_until_complete(work(x))\n",
+        "        return self.loop.run_until_complete(work(x))\n"
+        "worker = Worker()\n",
         "import asyncio\n"
         "def make_job():\n"
         "    loop = None\n"
@@ -139,6 +150,16 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         "def submit(coro):\n"
         "    return asyncio.run_coroutine_threadsafe(coro, _loop).result()\n",
         "import asyncio\ndef task(x):\n    return asyncio.run(work(x))\n",
+        # An object that owns its loop for its own life, like asyncio.Runner.
+        "import asyncio\n"
+        "class Session:\n"
+        "    def __enter__(self):\n"
+        "        self._loop = asyncio.new_event_loop()\n"
+        "        return self\n"
+        "    def call(self, coro):\n"
+        "        return self._loop.run_until_complete(coro)\n"
+        "    def __exit__(self, *exc):\n"
+        "        self._loop.close()\n",
     )
 
     def check(self) -> None:
@@ -404,7 +425,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         if not all(self.only_deleted(guard, gone) for guard in found.guards):
             return None
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
-        if not all(self.analysis.loop_uses.asyncio_run_accepts(run) for run in runs):
+        if not all(self.analysis.loop_uses.runs_coroutine_call(run) for run in runs):
             return None
         tree = self.analysis.tree
         retired = [

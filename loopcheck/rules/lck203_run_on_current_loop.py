@@ -25,7 +25,11 @@ class RunOnCurrentLoop(Rule):
 Finds synchronous code that runs a coroutine with
 `asyncio.get_event_loop().run_until_complete(...)`, directly or through a local variable,
 including the "current loop, or a new one" helpers (`try: get_event_loop() except RuntimeError:
-new_event_loop()` and `if loop.is_closed(): new_event_loop()`).""",
+new_event_loop()` and `if loop.is_closed(): new_event_loop()`). Not reported: code in a module or
+function that applies `nest_asyncio` (or `nest_asyncio2`), which re-enters the current loop on
+purpose (LCK205 reports the patch), and code that only shuts the thread's existing loop down
+(`run_until_complete()` of a coroutine that only awaits `loop.shutdown_asyncgens()`, then
+`loop.close()`), which `asyncio.run()` cannot replace.""",
         why_is_this_bad="""\
 `get_event_loop()` does not make a loop for you anywhere but the main thread, and even there only
 until a loop has been set or unset once. In a worker thread (a thread pool, a scheduler job, a
@@ -59,9 +63,14 @@ itself. Code that deliberately keeps one loop for its whole life should hold an
         fix_safety="""\
 Unsafe: `asyncio.run()` closes its loop after each call, where the original kept reusing the
 thread's current loop, so objects bound to that loop (clients, locks, tasks) no longer carry over
-from one call to the next. The local holding the loop is removed when running coroutines was its
-only use. No fix when the argument is a Future (`asyncio.gather(...)`), which `asyncio.run()`
-refuses, or when the local is used for anything else.""",
+from one call to the next. It also takes the thread's current loop away: when it returns, no loop
+is current, so a caller that had set one up (an application, IPython, a test session) and later
+calls `asyncio.get_event_loop()` in the same thread gets `RuntimeError: There is no current event
+loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left its loop current.
+The local holding the loop is removed when running coroutines was its only use. No fix when the
+argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
+that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
+is used for anything else.""",
         affected_versions="""\
 All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alike; 3.12 and
 3.13 also warn in the main thread when no loop is set; from 3.14 (documented in its changelog, not
@@ -85,19 +94,30 @@ measured here) the call raises in the main thread as well.""",
         "import asyncio\n"
         "def schedule(callback):\n"
         "    asyncio.get_event_loop().call_soon(callback)\n",
+        # Shutting down the thread's existing loop.
+        "import asyncio\n"
+        "def close_current_loop():\n"
+        "    loop = asyncio.get_event_loop()\n"
+        "    async def close_loop():\n"
+        "        await loop.shutdown_asyncgens()\n"
+        "    loop.run_until_complete(close_loop())\n"
+        "    loop.close()\n",
     )
 
     def check(self) -> None:
         analysis = self.analysis
         uses_of = analysis.loop_uses
         for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
-            if analysis.tree.in_coroutine(call):
+            if analysis.tree.in_coroutine(call) or uses_of.reentry_allowed(call):
                 continue
             direct = uses_of.classify(call)
-            if direct.kind is Use.RUN:
+            if direct.kind is Use.RUN and not uses_of.runs_teardown(direct.node):  # type: ignore[arg-type]
                 run_call = direct.node
                 assert isinstance(run_call, cst.Call)
                 self.report(call, self.message(), self.fix([run_call], self.loop_set_up(call)))
+                continue
+            if uses_of.aliased_runs(call):  # `run = asyncio.get_event_loop().run_until_complete`
+                self.report(call, self.message(), None)
                 continue
             holder = analysis.holders.of(call)
             if not self.is_local(holder) or holder.value is not call:
@@ -110,8 +130,9 @@ measured here) the call raises in the main thread as well.""",
                 refs = holder.reads
             uses = uses_of.uses_of(refs)
             runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
-            if not runs or of_kind(uses, Use.SERVE, Use.ESCAPE):
-                continue
+            runs += [alias_run for ref in refs for alias_run in uses_of.aliased_runs(ref)]
+            if of_kind(uses, Use.SERVE, Use.ESCAPE) or all(uses_of.runs_teardown(run) for run in runs):
+                continue  # no runs, or only ones that shut the thread's existing loop down
             exclusive = analysis.flow.sole_binding_of(holder.reads, holder.target)  # type: ignore[arg-type]
             fixable = not of_kind(uses, Use.OTHER) and (exclusive or fallback is not None)
             retired: list[cst.CSTNode] = [
@@ -248,7 +269,7 @@ measured here) the call raises in the main thread as well.""",
         """Every run becomes asyncio.run(); what only held, set up or tore down the loop
         (``retired``) goes."""
         analysis = self.analysis
-        if not all(analysis.loop_uses.asyncio_run_accepts(run_call) for run_call in runs):
+        if not all(analysis.loop_uses.runs_coroutine_call(run_call) for run_call in runs):
             return None
         tree = analysis.tree
         outermost = [

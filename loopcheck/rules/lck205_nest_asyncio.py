@@ -13,7 +13,8 @@ class NestAsyncio(Rule):
 
     docs = RuleDocs(
         what_it_does="""\
-Finds calls of `nest_asyncio.apply()`.""",
+Finds calls of `nest_asyncio.apply()`, and of `nest_asyncio2.apply()` (the maintained fork,
+which patches asyncio the same way).""",
         why_is_this_bad="""\
 `nest_asyncio` patches asyncio so that `run_until_complete()` and `asyncio.run()` work inside a
 running loop. It hides the design problem (synchronous code in the middle of async code, LCK204)
@@ -68,14 +69,17 @@ to 3.13).""",
     invalid = (
         "import nest_asyncio\nnest_asyncio.apply()\n",
         "from nest_asyncio import apply\napply(loop)\n",
+        "import nest_asyncio2\nnest_asyncio2.apply()\n",
     )
     valid = ("def apply():\n    pass\napply()\n  # nest_asyncio\n",)
 
     def check(self) -> None:
-        for node in self.analysis.names.calls_to(self.analysis.catalogue.loop_api.nest):
+        names = self.analysis.names
+        for node in names.calls_to(self.analysis.catalogue.loop_api.nest):
+            patch = min(names.qualified(node.func) & self.analysis.catalogue.loop_api.nest)
             self.report(
                 node,
-                "nest_asyncio.apply() patches asyncio so loops can be re-entered: nested runs can "
+                f"{patch}() patches asyncio so loops can be re-entered: nested runs can "
                 "deadlock and asyncio.run() stops giving a fresh loop; make the caller async and "
                 "await instead",
             )

@@ -106,7 +106,7 @@ All supported versions (see LCK301).""",
         return (
             site.kind is Evaluated.FUNCTION
             and holder.kind in LAZY_HOLDERS
-            and not holder.keyed_by_loop
+            and not holder.per_loop
             and not self.in_worker_hook(creation)
         )
 

@@ -85,7 +85,7 @@ All supported versions (see LCK301).""",
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
         return (
             holder.kind is Held.SINGLETON_ATTRIBUTE
-            and not holder.keyed_by_loop
+            and not holder.per_loop
             and not self.in_worker_hook(creation)
         )
 
