@@ -31,12 +31,18 @@ ENVIRONMENT = "LOOPCHECK_CACHE_DIR"
 
 
 def _data_fingerprint() -> str:
-    """The catalogues and the rule index: a change to them changes every result."""
+    """The catalogues, the rule index and loopcheck's own code (by size and modification time,
+    so that an editable install being worked on never serves results of older code): a change to
+    any of them changes every result."""
     digest = hashlib.sha256()
     data = resources.files("loopcheck.data")
     for name in sorted(entry.name for entry in data.iterdir() if entry.name.endswith((".toml", ".json"))):
         digest.update(name.encode())
         digest.update(data.joinpath(name).read_bytes())
+    package = Path(__file__).parent
+    for module in sorted(package.rglob("*.py")):
+        info = module.stat()
+        digest.update(f"{module.relative_to(package)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     return digest.hexdigest()
 
 

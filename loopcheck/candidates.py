@@ -120,7 +120,13 @@ class Candidates:
         # Between a name and its call's `(` may stand white space, a line continuation or `)`.
         # One pattern per name, starting with the name itself: the regular expression engine
         # then scans for that literal (much faster than one alternation of every name).
-        self.calls = {tail: re.compile(re.escape(tail) + r"[\s\\)]*\(|" + re.escape(tail) + r"\s+as\s") for tail in self.others}
+        # A method counts when merely referenced (`run = loop.run_until_complete`).
+        self.calls = {
+            tail: re.compile(
+                re.escape(tail) + (r"\b" if tail in methods else r"[\s\\)]*\(|" + re.escape(tail) + r"\s+as\s")
+            )
+            for tail in self.others
+        }
         # First, cheaply: the files that name none of the modules and methods at all.
         self.words = tuple(sorted({name.partition(".")[0] for name in names} | methods))
 

@@ -160,3 +160,17 @@ def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path):
     assert b"loopcheck: checked" in seen and with_terminal.stdout == piped.stdout
     quiet = subprocess.run([*command, "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
     assert b"checked" not in quiet.stderr and b"Found" not in quiet.stdout
+
+
+def test_a_change_to_loopcheck_itself_invalidates_the_cache(tmp_path, monkeypatch):
+    from loopcheck import cache
+
+    first = cache._data_fingerprint()
+    rule = Path(cache.__file__).parent / "rules" / "lck101_module_level_primitive.py"
+    info = rule.stat()
+    try:
+        os.utime(rule, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert cache._data_fingerprint() != first
+    finally:
+        os.utime(rule, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert cache._data_fingerprint() == first
