@@ -54,7 +54,11 @@ def _run(argv: list[str | Path], what: str, cwd: Path | None = None) -> str:
 
 
 def _stamp(python: str, requirement_files: list[Path]) -> str:
-    digest = hashlib.sha256(python.encode())
+    # The interpreter by what it is (its version and real executable), not by the path it was
+    # named by: a venv's python, a shim and the real binary are the same interpreter.
+    identity = _run([python, "-c", "import os, sys; print(sys.version, os.path.realpath(sys._base_executable))"],
+                    f"starting {python}")
+    digest = hashlib.sha256(identity.encode())
     for path in requirement_files:
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -128,12 +132,6 @@ def require_flake8_plugins(venv: Venv, expected: set[str], unwanted: set[str]) -
             f"flake8 in {venv.path} has the plugins {sorted(plugins)}; expected {sorted(expected)} "
             f"and none of {sorted(unwanted)}. Delete {venv.path} to have it rebuilt."
         )
-
-
-def help_flags(executable: Path, flags: list[str]) -> dict[str, bool]:
-    """Which of ``flags`` the command's --help advertises."""
-    text = _run([executable, "--help"], f"{executable.name} --help")
-    return {flag: re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text) is not None for flag in flags}
 
 
 def git_revision(repo_root: Path) -> str:

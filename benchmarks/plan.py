@@ -106,29 +106,27 @@ class Planner:
     corpus: FileSet
     corpus_dirs: list[Path]
     venvs: Venvs
-    loopcheck_flags: dict[str, bool]  # which of --no-cache, --cache-dir, --jobs loopcheck has
     runner: Runner
     scratch_dir: Path
     jobs: int
     benchmarks: list[Benchmark] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
 
-    @property
-    def loopcheck(self) -> str:
-        return str(self.venvs.loopcheck.bin("loopcheck"))
-
-    @property
-    def loopcheck_jobs(self) -> list[str]:
-        return ["--jobs", str(self.jobs)] if self.loopcheck_flags["--jobs"] else []
+    def loopcheck_argv(self, *cache_flags: str) -> list[str]:
+        """loopcheck with the same --jobs as flake8, findings only (-q: no summary line)."""
+        return [str(self.venvs.loopcheck.bin("loopcheck")), "-q", "--jobs", str(self.jobs), *cache_flags]
 
     def ruff_argv(self) -> list[str]:
         return [str(self.venvs.peers.bin("ruff")), "check", "--isolated", "--select", RUFF_SELECT,
                 "--no-cache", *self.corpus.arguments]
 
-    def add(self, key: str, label: str, argv: list[str], files: FileSet, check: FailureCheck) -> None:
-        """A benchmark of one command; on a sample of the corpus it is extrapolated."""
+    def add(self, key: str, label: str, argv: list[str], files: FileSet, check: FailureCheck, *,
+            extrapolate: bool = True) -> None:
+        """A benchmark of one command; on a sample of the corpus it is extrapolated per line,
+        unless ``extrapolate`` is false (the scaling runs, which are about the sample itself)."""
+        whole = files.lines == self.corpus.lines
         bench = _benchmark(key, label, argv, files,
-                           extrapolate_to=self.corpus.lines if files.lines != self.corpus.lines else None)
+                           extrapolate_to=None if whole or not extrapolate else self.corpus.lines)
         self.benchmarks.append(bench)
         self.steps.append(Step(key, lambda round_no: self.runner.measure(bench, argv, round_no, check)))
 
@@ -137,52 +135,27 @@ class Planner:
                  self.ruff_argv(), self.corpus, RUFF_CHECK)
 
     def add_cold(self, key: str, label: str, files: FileSet) -> None:
-        """loopcheck with no cache: --no-cache, else an emptied --cache-dir, else plainly."""
-        cold_cache = self.scratch_dir / "cold-cache"
-        if self.loopcheck_flags["--no-cache"]:
-            cache_flags = ["--no-cache"]
-        elif self.loopcheck_flags["--cache-dir"]:
-            cache_flags = ["--cache-dir", str(cold_cache)]
-        else:
-            cache_flags = []
-        argv = [self.loopcheck, *cache_flags, *self.loopcheck_jobs, *files.arguments]
-        bench = _benchmark(key, label, argv, files)
-        self.benchmarks.append(bench)
-
-        def run(round_no: int) -> None:
-            self.runner.measure(bench, argv, round_no, LOOPCHECK_CHECK,
-                                before_each=lambda _: shutil.rmtree(cold_cache, ignore_errors=True))
-
-        self.steps.append(Step(key, run))
-
-    def cold_label(self) -> str:
-        if self.loopcheck_flags["--no-cache"]:
-            return "loopcheck, cold (`--no-cache`)"
-        if self.loopcheck_flags["--cache-dir"]:
-            return "loopcheck, cold (empty `--cache-dir`)"
-        return "loopcheck, cold (it has no cache)"
+        """loopcheck with no cache at all (--no-cache: nothing read, nothing written)."""
+        self.add(key, label, [*self.loopcheck_argv("--no-cache"), *files.arguments], files,
+                 LOOPCHECK_CHECK, extrapolate=False)
 
     def add_cache_runs(self) -> None:
         """loopcheck filling an empty cache, warm, and after 1% of the files changed: on a scratch
         copy of the corpus (the pinned corpus is never changed), with a fresh cache every round."""
-        labels = {
-            "loopcheck-fill": "loopcheck, filling an empty cache",
-            "loopcheck-warm": "loopcheck, warm (cache, nothing changed)",
-            "loopcheck-1%": f"loopcheck, {CHANGED_PERCENT:g}% of the files changed",
-        }
-        if not self.loopcheck_flags["--cache-dir"]:
-            self.benchmarks.extend(
-                _unavailable(key, label, "n/a (no cache)", self.corpus) for key, label in labels.items()
-            )
-            return
         copies = corpus_files.make_scratch_copy(self.corpus_dirs, self.scratch_dir / "corpus")
         copy_files = corpus_files.python_files(copies)
         scratch = corpus_files.whole_corpus(copies, copy_files)
         to_change = corpus_files.files_to_change(copy_files, percent=CHANGED_PERCENT)
-        labels["loopcheck-1%"] += f" ({len(to_change)} files)"
         cache_dir = self.scratch_dir / "cache"
-        argv = [self.loopcheck, "--cache-dir", str(cache_dir), *self.loopcheck_jobs, *scratch.arguments]
-        fill, warm, changed = (_benchmark(key, label, argv, scratch) for key, label in labels.items())
+        argv = [*self.loopcheck_argv("--cache-dir", str(cache_dir)), *scratch.arguments]
+        fill, warm, changed = (
+            _benchmark(key, label, argv, scratch) for key, label in (
+                ("loopcheck-fill", "loopcheck, filling an empty `--cache-dir`"),
+                ("loopcheck-warm", "loopcheck, warm (cache, nothing changed)"),
+                ("loopcheck-1%", f"loopcheck, warm cache, {CHANGED_PERCENT:g}% of the files changed "
+                                 f"({len(to_change)} files)"),
+            )
+        )
         self.benchmarks.extend((fill, warm, changed))
 
         def empty_cache(_: int) -> None:
@@ -239,7 +212,3 @@ def _benchmark(key: str, label: str, argv: Sequence[str], files: FileSet, *,
         extrapolate_to_lines=extrapolate_to,
     )
 
-
-def _unavailable(key: str, label: str, reason: str, files: FileSet) -> Benchmark:
-    return Benchmark(key=key, label=label, command="", files=len(files.files), lines=files.lines,
-                     subset=files.description, unavailable=reason)

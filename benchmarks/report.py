@@ -31,7 +31,6 @@ class Benchmark:
     # Set when the files are a sample standing for the whole corpus: wall and CPU time are
     # scaled per line to this many lines.
     extrapolate_to_lines: int | None = None
-    unavailable: str | None = None  # why this benchmark was not run
     samples: list[Sample] = field(default_factory=list)
 
 
@@ -74,7 +73,7 @@ class Figures:
 
 
 def figures(benchmark: Benchmark) -> Figures | None:
-    if benchmark.unavailable or not benchmark.samples:
+    if not benchmark.samples:
         return None
     walls = [s.wall_s for s in benchmark.samples]
     scale = (benchmark.extrapolate_to_lines or benchmark.lines) / benchmark.lines
@@ -90,12 +89,13 @@ def figures(benchmark: Benchmark) -> Figures | None:
     )
 
 
-def ratio_to_reference(run: BenchmarkRun, benchmark: Benchmark, *, cpu: bool = False) -> float | None:
-    """The benchmark's median wall (or CPU) time over the reference's."""
+def ratio_to_reference(run: BenchmarkRun, benchmark: Benchmark, metric: str = "wall_s") -> float | None:
+    """The benchmark's ``metric`` (a field of Figures: wall_s, cpu_s, peak_rss_mb) over the
+    reference's."""
     mine, reference = figures(benchmark), _figures_of(run, REFERENCE)
     if not mine or not reference:
         return None
-    return mine.cpu_s / reference.cpu_s if cpu else mine.wall_s / reference.wall_s
+    return getattr(mine, metric) / getattr(reference, metric)
 
 
 def overhead_percent(baseline: Figures, measured: Figures) -> tuple[float, float]:
@@ -167,8 +167,6 @@ def _header_lines(header: dict[str, Any]) -> list[str]:
         load += f", {header['load_average_end']:.2f} at the end"
     corpus = header["corpus"]
     settings = header["settings"]
-    flags = header["loopcheck_flags"]
-    advertised = ", ".join(f"`{flag}` {'yes' if present else 'no'}" for flag, present in flags.items())
     busiest = max(machine["load_average"], header.get("load_average_end") or 0)
     busy = []
     if machine["cores"] and busiest > machine["cores"]:
@@ -185,8 +183,9 @@ def _header_lines(header: dict[str, Any]) -> list[str]:
         f"- {settings['rounds']} alternating round{'s' * (settings['rounds'] != 1)}, the order "
         "rotated each round; every figure is the median of all samples (within a round, a "
         f"short run is repeated until it has {settings['max_repeats']} samples or "
-        f"{settings['repeat_budget_s']:g} s). flake8 runs with `-j {settings['jobs']}`.",
-        f"- loopcheck's `--help` advertises: {advertised}.",
+        f"{settings['repeat_budget_s']:g} s).",
+        f"- loopcheck and flake8 run with `--jobs {settings['jobs']}`; loopcheck with `-q` (findings "
+        "only), `--no-cache` for the cold and scaling runs, `--cache-dir` for the cache rows.",
     ]
 
 
@@ -198,9 +197,9 @@ def _main_table(run: BenchmarkRun) -> list[str]:
         f = figures(benchmark)
         mark = " †" if benchmark.extrapolate_to_lines else ""
         if f is None:
-            rows.append([benchmark.label, benchmark.unavailable or "not run"] + ["–"] * 8)
+            rows.append([benchmark.label, "not run"] + ["–"] * 9)
             continue
-        ratio, cpu_ratio = ratio_to_reference(run, benchmark), ratio_to_reference(run, benchmark, cpu=True)
+        ratios = [ratio_to_reference(run, benchmark, metric) for metric in ("wall_s", "cpu_s", "peak_rss_mb")]
         rows.append([
             benchmark.label,
             count(benchmark.files) + mark,
@@ -210,19 +209,18 @@ def _main_table(run: BenchmarkRun) -> list[str]:
             seconds(f.cpu_s),
             count(f.lines_per_s),
             f"{f.peak_rss_mb:.0f}",
-            "–" if ratio is None else times(ratio),
-            "–" if cpu_ratio is None else times(cpu_ratio),
+            *("–" if ratio is None else times(ratio) for ratio in ratios),
         ])
     return _table(
         ["Run", "Files", "Lines", "Wall s", "Wall range", "CPU s", "Lines/s", "Peak MB", "× Ruff wall",
-         "× Ruff CPU"],
+         "× Ruff CPU", "× Ruff MB"],
         rows,
     )
 
 
 def _notes(run: BenchmarkRun) -> list[str]:
     notes = []
-    sampled = [b for b in run.benchmarks if b.extrapolate_to_lines and not b.unavailable]
+    sampled = [b for b in run.benchmarks if b.extrapolate_to_lines and b.samples]
     if sampled:
         b = sampled[0]
         notes.append(
@@ -246,7 +244,8 @@ def _notes(run: BenchmarkRun) -> list[str]:
         "Wall and CPU seconds are the tool's whole process, start-up included; CPU is user + "
         "system time of the tool and of the worker processes it waited for. Peak MB is the "
         "largest resident set of any single process of the tool (`ru_maxrss` from `wait4`): "
-        "for tools with worker processes (flake8 -j, Fixit) it is the biggest process, not the sum."
+        "for tools with worker processes (loopcheck and flake8 with `--jobs`, Fixit) it is the "
+        "biggest process, not the sum."
     )
     return [line for note in notes for line in (note, "")][:-1]
 
@@ -295,7 +294,7 @@ def _targets(run: BenchmarkRun) -> list[str]:
         if value is None:
             rows.append([text, "–", "–"])
         else:
-            rows.append([text, shown(value), "yes" if met(value) else "no"])
+            rows.append([text, shown(value), "✅ pass" if met(value) else "❌ fail"])
 
     def ratio(key: str) -> float | None:
         benchmark = run.get(key)
@@ -322,7 +321,7 @@ def _targets(run: BenchmarkRun) -> list[str]:
         target("memory grows sublinearly (each added line costs less)", last,
                lambda _: f"{first:+.1f} → {last:+.1f} MB per 100 k lines (1/8→1/4, 1/2→all)",
                lambda _: last < first)
-    return _table(["Target", "Measured", "Met"], rows, right_from=3)
+    return _table(["Target", "Measured", "Result"], rows, right_from=3)
 
 
 def _figures_of(run: BenchmarkRun, key: str) -> Figures | None:

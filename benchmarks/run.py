@@ -1,11 +1,20 @@
 """The performance benchmark: loopcheck against Ruff, flake8-async and Fixit on the pinned corpus.
 
-    python benchmarks/run.py            # the full benchmark (see benchmarks/README.md)
-    python benchmarks/run.py --quick    # a smoke run on a small corpus, one round
+    python benchmarks/run.py            # the full benchmark: 3 rounds, about 20 minutes on 2 cores
+    python benchmarks/run.py --quick    # a smoke run: aiohttp + httpx, one round, about 2 minutes
 
-It builds its own virtual environments, fetches the corpus with the shared corpus.sh, runs every
-tool in alternating rounds, and writes a Markdown table and the raw samples as JSON to
-benchmarks/results/.
+Rows: Ruff (`ruff check --select ASYNC,RUF006 --no-cache`, the reference); loopcheck cold
+(`--no-cache`), filling an empty `--cache-dir`, warm, and with 1% of the files changed (on a
+scratch copy); flake8-async and Fixit (on every 32nd file, extrapolated per line); flake8's
+default checks without and with the loopcheck plugin; loopcheck cold on 1/8, 1/4 and 1/2 of the
+corpus. Every figure is a median over alternating rounds: wall s, CPU s, lines/s, peak MB (the
+children's maxrss), each as a ratio to Ruff's, and the targets of issue 12 pass or fail.
+
+It builds its own virtual environments (~/.cache/loopcheck-bench; kept while the pins and the
+interpreter stay the same, loopcheck reinstalled from this tree every run), fetches the corpus
+with ../shared/bench/corpus.sh (kept in ~/.cache/loopcheck-corpus), and writes the Markdown table
+to stdout and, with the raw samples as JSON, to benchmarks/results/. Not part of the test suite;
+see benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from benchmarks.report import BenchmarkRun, render_markdown
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 
-DEFAULT_ROUNDS = 5
+DEFAULT_ROUNDS = 3
 DEFAULT_SAMPLE_EVERY = 32  # flake8-async and Fixit: every 32nd file, about 130 files
 QUICK_SAMPLE_EVERY = 8
 SKIPPABLE = ("cache", "peers", "plugin", "scaling")
@@ -42,15 +51,16 @@ SKIPPABLE = ("cache", "peers", "plugin", "scaling")
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python benchmarks/run.py",
-        description="Benchmark loopcheck against Ruff, flake8-async and Fixit on the pinned corpus.",
+        description=__doc__.split("\n", 1)[0],
+        epilog=__doc__.split("\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: aiohttp + httpx only, one round, a smaller sample")
     parser.add_argument("--rounds", type=_positive, metavar="N",
                         help=f"alternating rounds (default {DEFAULT_ROUNDS}; 1 with --quick)")
     parser.add_argument("--jobs", type=_positive, metavar="N", default=os.cpu_count() or 1,
-                        help="-j for flake8, and for loopcheck once it advertises --jobs "
-                        "(default: the number of cores)")
+                        help="--jobs for loopcheck and for flake8 (default: the number of cores)")
     parser.add_argument("--sample-every", type=_positive, metavar="N",
                         help="flake8-async and Fixit run on every N-th file and are extrapolated "
                         f"(default {DEFAULT_SAMPLE_EVERY}; {QUICK_SAMPLE_EVERY} with --quick)")
@@ -127,12 +137,10 @@ def benchmark(options: argparse.Namespace) -> int:
     progress(f"corpus: {len(corpus.files):,} files, {corpus.lines:,} lines in {len(dirs)} packages")
 
     venvs = _environments(options.env_dir, options.python)
-    flags = environment.help_flags(venvs.loopcheck.bin("loopcheck"), ["--no-cache", "--cache-dir", "--jobs"])
     header = {
         "machine": machine,
         "python": environment.python_version(venvs.loopcheck),
         "versions": _versions(venvs),
-        "loopcheck_flags": flags,
         "corpus": {"description": corpus.description, "files": len(corpus.files),
                    "lines": corpus.lines, "path": str(options.corpus / "src")},
         "settings": {"rounds": options.rounds, "jobs": options.jobs,
@@ -147,11 +155,11 @@ def benchmark(options: argparse.Namespace) -> int:
     work_dir.mkdir(parents=True)
     runner = Runner(work_dir=work_dir, log_dir=options.env_dir / "logs")
     planner = Planner(
-        corpus=corpus, corpus_dirs=dirs, venvs=venvs, loopcheck_flags=flags, runner=runner,
+        corpus=corpus, corpus_dirs=dirs, venvs=venvs, runner=runner,
         scratch_dir=options.env_dir / "scratch", jobs=options.jobs,
     )
     planner.add_reference()
-    planner.add_cold("loopcheck-cold", planner.cold_label(), corpus)
+    planner.add_cold("loopcheck-cold", "loopcheck, cold (`--no-cache`)", corpus)
     if "cache" not in options.skip:
         planner.add_cache_runs()
 
@@ -170,7 +178,7 @@ def benchmark(options: argparse.Namespace) -> int:
     corpus_files.read_all(all_files)
     runner.warm_up(planner.ruff_argv(), RUFF_CHECK)
     runner.warm_up([str(venvs.peers.bin("fixit")), "--version"], FIXIT_CHECK)
-    runner.warm_up([planner.loopcheck, "--version"], LOOPCHECK_CHECK)
+    runner.warm_up([str(venvs.loopcheck.bin("loopcheck")), "--version"], LOOPCHECK_CHECK)
 
     for round_no in range(1, options.rounds + 1):
         round_started = time.monotonic()

@@ -25,12 +25,11 @@ def sample(wall: float, cpu: float = 1.0, mb: float = 50.0, round_no: int = 1) -
 
 
 def bench(key: str, walls: list[float], *, lines: int = 1000, files: int = 10,
-          extrapolate_to: int | None = None, mb: float = 50.0, unavailable: str | None = None) -> Benchmark:
+          extrapolate_to: int | None = None, mb: float = 50.0) -> Benchmark:
     return Benchmark(
         key=key, label=f"label of {key}", command=f"{key} <files>", files=files, lines=lines,
-        subset="every 8th file" if extrapolate_to else "3 packages",
-        extrapolate_to_lines=extrapolate_to, unavailable=unavailable,
-        samples=[] if unavailable else [sample(w, cpu=w * 2, mb=mb, round_no=i + 1) for i, w in enumerate(walls)],
+        subset="every 8th file" if extrapolate_to else "3 packages", extrapolate_to_lines=extrapolate_to,
+        samples=[sample(w, cpu=w * 2, mb=mb, round_no=i + 1) for i, w in enumerate(walls)],
     )
 
 
@@ -40,15 +39,15 @@ def fake_run() -> BenchmarkRun:
         "load_average_end": 0.7,
         "python": "3.11.7",
         "versions": ["loopcheck 0.1.0 (abc1234) with LibCST 1.9.0", "Ruff 0.17.6"],
-        "loopcheck_flags": {"--no-cache": False, "--cache-dir": False, "--jobs": False},
         "corpus": {"description": "3 packages", "files": 40, "lines": 8000, "path": "/corpus/src"},
         "settings": {"rounds": 3, "jobs": 2, "sample_every": 8, "flake8_sample_every": 1,
                      "repeat_budget_s": 3.0, "max_repeats": 5, "skipped": []},
     }
     return BenchmarkRun(date="2026-11-23 12:00 UTC", quick=False, header=header, benchmarks=[
-        bench("ruff", [0.5, 0.4, 0.6], lines=8000, files=40),
+        bench("ruff", [0.5, 0.4, 0.6], lines=8000, files=40, mb=20),
         bench("loopcheck-cold", [4.0, 6.0, 5.0], lines=8000, files=40, mb=200),
-        bench("loopcheck-warm", [], unavailable="n/a (no cache)"),
+        bench("loopcheck-warm", [0.3, 0.4, 0.5], lines=8000, files=40, mb=30),
+        bench("fixit", []),  # not run
         bench("flake8-async", [1.0, 1.2, 0.8], lines=1000, files=5, extrapolate_to=8000),
         bench("flake8-default", [2.0, 2.0, 2.0], lines=8000, files=40),
         bench("flake8-default+loopcheck", [3.0, 3.0, 3.0], lines=8000, files=40),
@@ -70,27 +69,28 @@ def test_figures_are_medians_and_subsets_are_extrapolated_per_line():
     assert sampled.lines_per_s == pytest.approx(1000)  # of the sample itself
     assert sampled.peak_rss_mb == 70  # memory is never extrapolated
 
-    assert figures(bench("loopcheck-warm", [], unavailable="n/a (no cache)")) is None
+    assert figures(bench("fixit", [])) is None  # not run
 
 
 def test_the_report_has_the_header_the_ratios_the_overhead_the_scaling_and_the_targets():
     text = render_markdown(fake_run())
     assert text.startswith("# loopcheck benchmark, 2026-11-23 12:00 UTC")
     assert "Test CPU, 2 cores, 24.0 GiB RAM" in text and "Python 3.11.7" in text
-    assert "Ruff 0.17.6" in text and "`--cache-dir` no" in text
+    assert "Ruff 0.17.6" in text and "run with `--jobs 2`" in text
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
-    assert rows["label of ruff"].endswith("| 1.00 | 1.00 |")  # the reference
-    # Wall 5.0 s against Ruff's 0.5 s; CPU 10 s against 1.0 s.
-    assert rows["label of loopcheck-cold"].endswith("| 10.0 | 10.0 |")
-    assert "| n/a (no cache) |" in rows["label of loopcheck-warm"]
+    assert rows["label of ruff"].endswith("| 1.00 | 1.00 | 1.00 |")  # the reference
+    # Wall 5.0 s against Ruff's 0.5 s; CPU 10 s against 1.0 s; 200 MB against 20 MB.
+    assert rows["label of loopcheck-cold"].endswith("| 10.0 | 10.0 | 10.0 |")
+    assert rows["label of fixit"] == "| label of fixit | not run |" + " – |" * 9
     assert "5 † | 1,000 † | 8.00 |" in rows["label of flake8-async"]  # 1.0 s × 8000/1000 lines
     assert "**+50% wall time (+50% CPU time)**" in text
     assert "extrapolated per line" in text and "not the sum" in text
     assert "| 1/8 | 5 | 1,000 |" in text and "| all | 40 | 8,000 |" in text
-    assert "| cold run ≤ 5× Ruff's wall time | 10.0× | no |" in text
-    assert "| warm run ≤ Ruff's wall time | – | – |" in text
-    assert "| flake8 plugin adds ≤ 10% (wall) | +50% | no |" in text
-    assert "| peak memory < 300 MB (whole corpus) | 200 MB | yes |" in text
+    assert "| cold run ≤ 5× Ruff's wall time | 10.0× | ❌ fail |" in text
+    assert "| warm run ≤ Ruff's wall time | 0.80× | ✅ pass |" in text
+    assert "| ≥ 100× Fixit's lines per second (wall) | – | – |" in text
+    assert "| flake8 plugin adds ≤ 10% (wall) | +50% | ❌ fail |" in text
+    assert "| peak memory < 300 MB (whole corpus) | 200 MB | ✅ pass |" in text
     # MB per 100 k lines: (140-100)/1000 lines first, (200-170)/4000 lines last.
     assert "+4000.0 → +750.0 MB per 100 k lines" in text
 
@@ -154,20 +154,29 @@ def test_changed_files_get_a_new_comment_each_time_and_are_restored(tmp_path):
 
 
 FAKE_LOOPCHECK = """\
-import hashlib, sys
+import argparse, hashlib
 from pathlib import Path
-args = sys.argv[1:]
-cache = Path(args[args.index("--cache-dir") + 1]) / "entries"
-cache.parent.mkdir(parents=True, exist_ok=True)
-cached = set(cache.read_text().splitlines()) if cache.exists() else set()
-seen = {str(p) + ":" + hashlib.sha1(p.read_bytes()).hexdigest() for a in args[2:] for p in sorted(Path(a).rglob("*.py"))}
+parser = argparse.ArgumentParser()
+parser.add_argument("-q", action="store_true", required=True)
+parser.add_argument("--jobs", type=int, required=True)
+parser.add_argument("--no-cache", action="store_true")
+parser.add_argument("--cache-dir", type=Path)
+parser.add_argument("paths", nargs="+", type=Path)
+args = parser.parse_args()
+files = [p for a in args.paths for p in ([a] if a.is_file() else sorted(a.rglob("*.py")))]
+seen = {str(p) + ":" + hashlib.sha1(p.read_bytes()).hexdigest() for p in files}
+cached = set()
+if not args.no_cache:
+    cache = args.cache_dir / "entries"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cached = set(cache.read_text().splitlines()) if cache.exists() else set()
+    cache.write_text("\\n".join(seen))
 print(len(seen - cached), "files analysed")
-cache.write_text("\\n".join(seen))
 """
 
 
-def planner_for(tmp_path: Path, dirs: list[Path], *, cache: bool) -> Planner:
-    """A planner whose loopcheck is FAKE_LOOPCHECK, with or without the cache options."""
+def planner_for(tmp_path: Path, dirs: list[Path]) -> Planner:
+    """A planner whose loopcheck is FAKE_LOOPCHECK."""
     fake = tmp_path / "loopcheck.py"
     fake.write_text(FAKE_LOOPCHECK)
     venv = Venv(tmp_path / "venv")
@@ -178,7 +187,6 @@ def planner_for(tmp_path: Path, dirs: list[Path], *, cache: bool) -> Planner:
         corpus=corpus_files.whole_corpus(dirs, corpus_files.python_files(dirs)),
         corpus_dirs=dirs,
         venvs=Venvs(peers=venv, flake8_alone=venv, loopcheck=venv),
-        loopcheck_flags={"--no-cache": cache, "--cache-dir": cache, "--jobs": False},
         runner=Runner(work_dir=tmp_path, log_dir=tmp_path / "logs"),
         scratch_dir=tmp_path / "scratch",
         jobs=2,
@@ -189,7 +197,7 @@ def test_cache_runs_fill_warm_and_change_one_percent_on_a_scratch_copy(tmp_path,
     monkeypatch.setattr(plan, "MAX_REPEATS", 2)  # repeats, but few: fast
     dirs = make_corpus(tmp_path / "pinned")
     pinned = {p: p.read_bytes() for p in corpus_files.python_files(dirs)}
-    planner = planner_for(tmp_path, dirs, cache=True)
+    planner = planner_for(tmp_path, dirs)
     planner.add_cache_runs()
     assert [b.key for b in planner.benchmarks] == ["loopcheck-fill", "loopcheck-warm", "loopcheck-1%"]
     assert planner.benchmarks[2].label.endswith("(1 files)")
@@ -205,11 +213,20 @@ def test_cache_runs_fill_warm_and_change_one_percent_on_a_scratch_copy(tmp_path,
     assert [p.read_bytes() for p in scratch] == list(pinned.values())  # restored after the run
 
 
-def test_without_cache_options_cold_runs_are_plain_and_cache_runs_unavailable(tmp_path):
-    planner = planner_for(tmp_path, make_corpus(tmp_path), cache=False)
-    planner.add_cache_runs()
-    assert [b.unavailable for b in planner.benchmarks] == ["n/a (no cache)"] * 3 and not planner.steps
-    assert planner.cold_label() == "loopcheck, cold (it has no cache)"
+def test_cold_and_scaling_runs_use_no_cache_and_are_not_extrapolated(tmp_path, monkeypatch):
+    monkeypatch.setattr(plan, "MAX_REPEATS", 1)
+    dirs = make_corpus(tmp_path / "pinned")
+    planner = planner_for(tmp_path, dirs)
+    planner.add_cold("loopcheck-cold", "cold", planner.corpus)
+    planner.add_scaling(corpus_files.python_files(dirs))
+    assert [b.key for b in planner.benchmarks] == ["loopcheck-cold", "loopcheck-1/8", "loopcheck-1/4",
+                                                    "loopcheck-1/2"]
+    assert all(b.extrapolate_to_lines is None for b in planner.benchmarks)
+    assert planner.benchmarks[0].command == "loopcheck -q --jobs 2 --no-cache <2 packages>"
+    for step in planner.steps:
+        step.run(1)
+    assert (tmp_path / "logs" / "loopcheck-1_8.out").read_text() == "3 files analysed\n"
+    assert not (tmp_path / "scratch").exists()  # no cache written anywhere
 
 
 def test_a_crash_fails_loudly_and_findings_do_not(tmp_path):
