@@ -289,29 +289,32 @@ def _targets(run: BenchmarkRun) -> list[str]:
     """Each target of issue 12 with what this run measured ('–' where it cannot be measured)."""
     rows: list[list[str]] = []
 
-    def target(text: str, value: float | None, shown: Callable[[float], str],
-               met: Callable[[float], bool]) -> None:
+    def target(text: str, value: Any, shown: Callable[[Any], str], met: Callable[[Any], bool]) -> None:
         if value is None:
             rows.append([text, "–", "–"])
         else:
             rows.append([text, shown(value), "✅ pass" if met(value) else "❌ fail"])
 
-    def ratio(key: str) -> float | None:
+    def ratio(key: str) -> tuple[float, float] | None:
         benchmark = run.get(key)
-        return ratio_to_reference(run, benchmark) if benchmark else None
+        wall, cpu = (ratio_to_reference(run, benchmark, metric) if benchmark else None
+                     for metric in ("wall_s", "cpu_s"))
+        return (wall, cpu) if wall is not None and cpu is not None else None
 
-    def as_times(value: float) -> str:
-        return f"{times(value)}×"
+    def as_times(value: tuple[float, float]) -> str:
+        return f"{times(value[0])}× (CPU {times(value[1])}×)"
 
-    target("cold run ≤ 5× Ruff's wall time", ratio("loopcheck-cold"), as_times, lambda r: r <= 5)
-    target("warm run ≤ Ruff's wall time", ratio("loopcheck-warm"), as_times, lambda r: r <= 1)
+    # Judged on wall time, as the issue states them; CPU time, the steadier figure on a busy
+    # machine, is shown next to it.
+    target("cold run ≤ 5× Ruff's wall time", ratio("loopcheck-cold"), as_times, lambda r: r[0] <= 5)
+    target("warm run ≤ Ruff's wall time", ratio("loopcheck-warm"), as_times, lambda r: r[0] <= 1)
     for key, name in (("flake8-async", "flake8-async"), ("fixit", "Fixit")):
         target(f"≥ 100× {name}'s lines per second (wall)", _per_line_speedup(run, key), as_times,
-               lambda speedup: speedup >= 100)
+               lambda speedup: speedup[0] >= 100)
     before, after = _figures_of(run, PLUGIN_BASELINE), _figures_of(run, PLUGIN_RUN)
-    target("flake8 plugin adds ≤ 10% (wall)",
-           overhead_percent(before, after)[0] if before and after else None,
-           signed_percent, lambda percent: percent <= 10)
+    target("flake8 plugin adds ≤ 10% (wall)", overhead_percent(before, after) if before and after else None,
+           lambda percent: f"{signed_percent(percent[0])} (CPU {signed_percent(percent[1])})",
+           lambda percent: percent[0] <= 10)
     cold = _figures_of(run, "loopcheck-cold")
     target("peak memory < 300 MB (whole corpus)", cold.peak_rss_mb if cold else None,
            lambda mb: f"{mb:.0f} MB", lambda mb: mb < 300)
@@ -329,10 +332,14 @@ def _figures_of(run: BenchmarkRun, key: str) -> Figures | None:
     return figures(benchmark) if benchmark else None
 
 
-def _per_line_speedup(run: BenchmarkRun, peer_key: str) -> float | None:
-    """How many times loopcheck's cold lines/s the peer's lines/s is."""
+def _per_line_speedup(run: BenchmarkRun, peer_key: str) -> tuple[float, float] | None:
+    """How many times the peer's wall and CPU seconds per line loopcheck's cold run's are."""
     mine, peer = _figures_of(run, "loopcheck-cold"), _figures_of(run, peer_key)
-    return mine.lines_per_s / peer.lines_per_s if mine and peer else None
+    if not mine or not peer:
+        return None
+    # Both are whole-corpus figures (the peer's extrapolated per line), so the ratio of the
+    # times is the ratio of the lines per second.
+    return peer.wall_s / mine.wall_s, peer.cpu_s / mine.cpu_s
 
 
 def _marginal_memory(run: BenchmarkRun) -> tuple[float, float] | None:

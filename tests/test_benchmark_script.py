@@ -86,10 +86,12 @@ def test_the_report_has_the_header_the_ratios_the_overhead_the_scaling_and_the_t
     assert "**+50% wall time (+50% CPU time)**" in text
     assert "extrapolated per line" in text and "not the sum" in text
     assert "| 1/8 | 5 | 1,000 |" in text and "| all | 40 | 8,000 |" in text
-    assert "| cold run ≤ 5× Ruff's wall time | 10.0× | ❌ fail |" in text
-    assert "| warm run ≤ Ruff's wall time | 0.80× | ✅ pass |" in text
+    assert "| cold run ≤ 5× Ruff's wall time | 10.0× (CPU 10.0×) | ❌ fail |" in text
+    assert "| warm run ≤ Ruff's wall time | 0.80× (CPU 0.80×) | ✅ pass |" in text
+    # flake8-async: 8 s and 16 CPU-s extrapolated against loopcheck's 5 s and 10 CPU-s.
+    assert "| ≥ 100× flake8-async's lines per second (wall) | 1.60× (CPU 1.60×) | ❌ fail |" in text
     assert "| ≥ 100× Fixit's lines per second (wall) | – | – |" in text
-    assert "| flake8 plugin adds ≤ 10% (wall) | +50% | ❌ fail |" in text
+    assert "| flake8 plugin adds ≤ 10% (wall) | +50% (CPU +50%) | ❌ fail |" in text
     assert "| peak memory < 300 MB (whole corpus) | 200 MB | ✅ pass |" in text
     # MB per 100 k lines: (140-100)/1000 lines first, (200-170)/4000 lines last.
     assert "+4000.0 → +750.0 MB per 100 k lines" in text
