@@ -1,0 +1,214 @@
+"""What a benchmark run measures: the benchmarks in table order, and the steps a round is made of."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks import corpus as corpus_files
+from benchmarks import environment
+from benchmarks.corpus import FileSet
+from benchmarks.environment import Venv
+from benchmarks.measure import (
+    FIXIT_CHECK,
+    FLAKE8_CHECK,
+    LOOPCHECK_CHECK,
+    RUFF_CHECK,
+    FailureCheck,
+    run_measured,
+)
+from benchmarks.report import Benchmark
+
+# Short runs are noisy (start-up, scheduling): within its round a benchmark is run again until it
+# has this many samples or has taken this long. (A rule on the first run's time alone would be
+# fooled by one slow first run.)
+REPEAT_BUDGET_S = 3.0
+MAX_REPEATS = 5
+
+RUFF_SELECT = "ASYNC,RUF006"
+# flake8's default checks: pycodestyle (E, W), pyflakes (F), mccabe (C90).
+FLAKE8_DEFAULT_SELECT = "E,F,W,C90"
+CHANGED_PERCENT = 1.0
+SCALING_SAMPLES = ((8, "1/8"), (4, "1/4"), (2, "1/2"))
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Runner:
+    """Runs the measured commands: one neutral working directory, a scrubbed environment, and
+    the repetition of short runs."""
+
+    work_dir: Path
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=environment.tool_environment)
+
+    def measure(
+        self,
+        benchmark: Benchmark,
+        argv: Sequence[str],
+        round_no: int,
+        check: FailureCheck,
+        before_each: Callable[[int], None] | None = None,
+    ) -> None:
+        """Adds this round's samples to ``benchmark``; ``before_each(repeat)`` prepares a run."""
+        spent = 0.0
+        for repeat in range(MAX_REPEATS):
+            if before_each:
+                before_each(repeat)
+            sample = run_measured(
+                argv,
+                round_no=round_no,
+                cwd=self.work_dir,
+                env=self.env,
+                log_stem=self.log_dir / benchmark.key.replace("/", "_"),
+                failure_check=check,
+            )
+            benchmark.samples.append(sample)
+            progress(
+                f"  {benchmark.key:<26} {sample.wall_s:8.2f} s wall {sample.cpu_s:8.2f} s CPU "
+                f"{sample.peak_rss_mb:6.0f} MB  exit {sample.exit_code}"
+            )
+            spent += sample.wall_s
+            if spent >= REPEAT_BUDGET_S:
+                break
+
+    def warm_up(self, argv: Sequence[str], check: FailureCheck) -> None:
+        """An untimed run, so that no timed run pays for loading a tool from disk."""
+        run_measured(argv, round_no=0, cwd=self.work_dir, env=self.env,
+                     log_stem=self.log_dir / "warm-up", failure_check=check)
+
+
+@dataclass
+class Step:
+    """A unit of a round: one run, or runs that must follow each other (the cache runs)."""
+
+    name: str
+    run: Callable[[int], None]  # takes the round number
+
+
+@dataclass
+class Venvs:
+    peers: Venv  # Ruff, flake8 + flake8-async, Fixit
+    flake8_alone: Venv  # the baseline of the plugin comparison
+    loopcheck: Venv  # loopcheck from the working tree, with the same flake8
+
+
+@dataclass
+class Planner:
+    """Builds the benchmarks and the steps that measure them."""
+
+    corpus: FileSet
+    corpus_dirs: list[Path]
+    venvs: Venvs
+    runner: Runner
+    scratch_dir: Path
+    jobs: int
+    benchmarks: list[Benchmark] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+    def loopcheck_argv(self, *cache_flags: str) -> list[str]:
+        """loopcheck with the same --jobs as flake8, findings only (-q: no summary line)."""
+        return [str(self.venvs.loopcheck.bin("loopcheck")), "-q", "--jobs", str(self.jobs), *cache_flags]
+
+    def ruff_argv(self) -> list[str]:
+        return [str(self.venvs.peers.bin("ruff")), "check", "--isolated", "--select", RUFF_SELECT,
+                "--no-cache", *self.corpus.arguments]
+
+    def add(self, key: str, label: str, argv: list[str], files: FileSet, check: FailureCheck, *,
+            extrapolate: bool = True) -> None:
+        """A benchmark of one command; on a sample of the corpus it is extrapolated per line,
+        unless ``extrapolate`` is false (the scaling runs, which are about the sample itself)."""
+        whole = files.lines == self.corpus.lines
+        bench = _benchmark(key, label, argv, files,
+                           extrapolate_to=None if whole or not extrapolate else self.corpus.lines)
+        self.benchmarks.append(bench)
+        self.steps.append(Step(key, lambda round_no: self.runner.measure(bench, argv, round_no, check)))
+
+    def add_reference(self) -> None:
+        self.add("ruff", f"`ruff check --select {RUFF_SELECT} --no-cache` (reference)",
+                 self.ruff_argv(), self.corpus, RUFF_CHECK)
+
+    def add_cold(self, key: str, label: str, files: FileSet) -> None:
+        """loopcheck with no cache at all (--no-cache: nothing read, nothing written)."""
+        self.add(key, label, [*self.loopcheck_argv("--no-cache"), *files.arguments], files,
+                 LOOPCHECK_CHECK, extrapolate=False)
+
+    def add_cache_runs(self) -> None:
+        """loopcheck filling an empty cache, warm, and after 1% of the files changed: on a scratch
+        copy of the corpus (the pinned corpus is never changed), with a fresh cache every round."""
+        copies = corpus_files.make_scratch_copy(self.corpus_dirs, self.scratch_dir / "corpus")
+        copy_files = corpus_files.python_files(copies)
+        scratch = corpus_files.whole_corpus(copies, copy_files)
+        to_change = corpus_files.files_to_change(copy_files, percent=CHANGED_PERCENT)
+        cache_dir = self.scratch_dir / "cache"
+        argv = [*self.loopcheck_argv("--cache-dir", str(cache_dir)), *scratch.arguments]
+        fill, warm, changed = (
+            _benchmark(key, label, argv, scratch) for key, label in (
+                ("loopcheck-fill", "loopcheck, filling an empty `--cache-dir`"),
+                ("loopcheck-warm", "loopcheck, warm (cache, nothing changed)"),
+                ("loopcheck-1%", f"loopcheck, warm cache, {CHANGED_PERCENT:g}% of the files changed "
+                                 f"({len(to_change)} files)"),
+            )
+        )
+        self.benchmarks.extend((fill, warm, changed))
+
+        def empty_cache(_: int) -> None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+        def run(round_no: int) -> None:
+            self.runner.measure(fill, argv, round_no, LOOPCHECK_CHECK, before_each=empty_cache)
+            self.runner.measure(warm, argv, round_no, LOOPCHECK_CHECK)
+            with corpus_files.changed_files(to_change) as change:
+                # A new comment each time: every repeat finds the same files changed again.
+                self.runner.measure(changed, argv, round_no, LOOPCHECK_CHECK,
+                                    before_each=lambda repeat: change(f"round {round_no}, run {repeat + 1}"))
+
+        self.steps.append(Step("loopcheck-cache", run))
+
+    def add_peers(self, sample: FileSet) -> None:
+        """flake8-async and Fixit, on a sample of the corpus."""
+        self.add("flake8-async", "`flake8 --select ASYNC` (flake8-async)",
+                 [str(self.venvs.peers.bin("flake8")), "--isolated", f"--jobs={self.jobs}",
+                  "--select", "ASYNC", *sample.arguments], sample, FLAKE8_CHECK)
+        self.add("fixit", "`fixit lint` (its built-in rules)",
+                 [str(self.venvs.peers.bin("fixit")), "lint", *sample.arguments], sample, FIXIT_CHECK)
+
+    def add_plugin_comparison(self, files: FileSet) -> None:
+        """flake8's default checks without and with the loopcheck plugin, on the same files. flake8
+        runs every installed plugin whatever --select says, hence two venvs."""
+        for key, venv, select, label in (
+            ("flake8-default", self.venvs.flake8_alone, FLAKE8_DEFAULT_SELECT, "no plugin"),
+            ("flake8-default+loopcheck", self.venvs.loopcheck, FLAKE8_DEFAULT_SELECT + ",LCK",
+             "loopcheck plugin"),
+        ):
+            self.add(key, f"`flake8 --select {select}` ({label})",
+                     [str(venv.bin("flake8")), "--isolated", f"--jobs={self.jobs}", "--select", select,
+                      *files.arguments], files, FLAKE8_CHECK)
+
+    def add_scaling(self, all_files: Sequence[Path]) -> None:
+        """loopcheck cold on nested samples; the whole corpus is the cold run itself."""
+        for every, part in SCALING_SAMPLES:
+            self.add_cold(f"loopcheck-{part}", f"loopcheck, cold, {part} of the corpus",
+                          corpus_files.every_nth_file(all_files, every))
+
+
+def _benchmark(key: str, label: str, argv: Sequence[str], files: FileSet, *,
+               extrapolate_to: int | None = None) -> Benchmark:
+    # The command as the JSON records it: paths (the corpus, file lists, venvs) left out.
+    shown = [Path(argv[0]).name, *(a for a in argv[1:] if not a.startswith("/"))]
+    return Benchmark(
+        key=key,
+        label=label,
+        command=" ".join(shown) + f" <{files.description}>",
+        files=len(files.files),
+        lines=files.lines,
+        subset=files.description,
+        extrapolate_to_lines=extrapolate_to,
+    )
+
