@@ -4,8 +4,9 @@ interpreter's grammar, and the file's bytes), so a file checked before is not ch
 
 Entries are files written atomically (a temporary file renamed into place), so concurrent runs
 can share a cache: two runs storing one entry store the same thing. A stat index (size, mtime and
-inode of each path, with its entry's key) lets a run that finds a file unchanged skip reading
-it, as Ruff's cache does; a file whose stat changed is read and hashed again.
+inode of each path, with its entry's key and whether the entry is empty) lets a run that finds a
+file unchanged skip reading it, and most entries too, as Ruff's cache does; a file whose stat
+changed is read and hashed again.
 
 The cache lives in ``.loopcheck_cache/`` beside the configuration (or in the working directory),
 with a ``.gitignore`` of its own; ``--cache-dir`` or ``LOOPCHECK_CACHE_DIR`` put it elsewhere and
@@ -58,6 +59,9 @@ class Cache:
         self.base = hashlib.sha256(base.encode()).hexdigest()
         self.directory = directory / self.base[:16]
         self.index_path = self.directory / "index.json"
+        # Keys of files with no finding: most files, kept in one file rather than one each.
+        self.empty_path = self.directory / "empty.json"
+        self.empty_keys: set[str] = set()
         self.index: dict[str, list[Any]] = {}
         self.updates: dict[str, list[Any]] = {}
         self.usable = True
@@ -65,6 +69,10 @@ class Cache:
             self.index = json.loads(self.index_path.read_text("utf-8"))
         except (OSError, ValueError):
             self.index = {}
+        try:
+            self.empty_keys = set(json.loads(self.empty_path.read_text("utf-8")))
+        except (OSError, ValueError, TypeError):
+            self.empty_keys = set()
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -76,27 +84,27 @@ class Cache:
         digest.update(data)
         return digest.hexdigest()
 
-    def unchanged(self, path: str, codes: Iterable[str]) -> str | None:
-        """The entry key of ``path`` when its stat says it has not changed since it was
-        stored with these codes, else None."""
+    def unchanged(self, path: str, codes: Iterable[str]) -> tuple[str, bool] | None:
+        """The entry key of ``path``, and whether the entry is empty (no finding), when its stat
+        says it has not changed since it was stored with these codes, else None."""
         known = self.index.get(os.path.abspath(path))
-        if known is None:
+        if known is None or len(known) != 6:
             return None
         try:
             stat = os.stat(path)
         except OSError:
             return None
-        size, mtime, inode, codes_key, key = known
+        size, mtime, inode, codes_key, key, empty = known
         if (size, mtime, inode, codes_key) != (stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes)):
             return None
-        return key
+        return key, empty
 
-    def remember(self, path: str, codes: Iterable[str], key: str) -> list[Any] | None:
+    def remember(self, path: str, codes: Iterable[str], key: str, empty: bool) -> list[Any] | None:
         try:
             stat = os.stat(path)
         except OSError:
             return None
-        entry = [stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes), key]
+        entry = [stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes), key, empty]
         self.updates[os.path.abspath(path)] = entry
         return entry
 
@@ -106,6 +114,8 @@ class Cache:
         return self.directory / key[:2] / f"{key}.json"
 
     def load(self, key: str, path: str) -> tuple[list[Diagnostic], str | None] | None:
+        if key in self.empty_keys:
+            return [], None
         try:
             data = json.loads(self._entry(key).read_text("utf-8"))
         except (OSError, ValueError):
@@ -114,8 +124,8 @@ class Cache:
         return diagnostics, data["error"]
 
     def store(self, key: str, diagnostics: list[Diagnostic], error: str | None) -> None:
-        if not self.usable:
-            return
+        if not self.usable or not (diagnostics or error):
+            return  # an empty result is remembered in the index (see save_index)
         entry = self._entry(key)
         payload = json.dumps({"diagnostics": [_plain(d) for d in diagnostics], "error": error})
         try:
@@ -133,6 +143,9 @@ class Cache:
             _ignore_in_git(self.directory.parent)
             merged = {**self.index, **updates}
             _write_atomically(self.index_path, json.dumps(merged))
+            empty = self.empty_keys | {entry[4] for entry in updates.values() if entry[5]}
+            if empty != self.empty_keys:
+                _write_atomically(self.empty_path, json.dumps(sorted(empty)))
         except OSError:
             self.usable = False
 

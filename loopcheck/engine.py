@@ -50,12 +50,28 @@ def check_syntax(source: str, path: str, target_version: tuple[int, int] | None 
     runs with the recursion head-room of ``python file.py``: on 3.10 and 3.11 the compiler's
     depth limit follows the recursion limit, which the analysis thread raises. With
     ``target_version``, ``ast.parse(feature_version=...)`` also rejects newer grammar.
+
+    The tree is parsed once and compiled from the tree (the parser's work is not done twice);
+    where the tree is too deep to hand back to the compiler, the source is compiled instead.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escape sequences and the like
         try:
+            tree = ast.parse(source, filename=path, feature_version=target_version)
+        except SyntaxError as error:
+            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
+        except (RecursionError, MemoryError):
+            tree = None  # the compiler below says whether Python itself accepts it
+        except ValueError as error:
+            raise SourceError(f"cannot be compiled: {error}") from None
+        try:
             with interpreter_recursion_limit():
-                compile(source, path, "exec", dont_inherit=True)
+                try:
+                    compile(source if tree is None else tree, path, "exec", dont_inherit=True)
+                except RecursionError:
+                    if tree is None:
+                        raise
+                    compile(source, path, "exec", dont_inherit=True)
         except SyntaxError as error:
             raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
         except (RecursionError, MemoryError) as error:
@@ -65,12 +81,9 @@ def check_syntax(source: str, path: str, target_version: tuple[int, int] | None 
             ) from None
         except ValueError as error:
             raise SourceError(f"cannot be compiled: {error}") from None
-        try:
-            return ast.parse(source, filename=path, feature_version=target_version)
-        except SyntaxError as error:
-            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
-        except (RecursionError, MemoryError):
-            raise TooComplex("too deeply nested to analyse") from None
+    if tree is None:
+        raise TooComplex("too deeply nested to analyse")
+    return tree
 
 
 @dataclass(frozen=True)

@@ -179,34 +179,52 @@ def _unexpected(error: Exception) -> str:
     return f"internal error: {describe(error)}"
 
 
+def cached_result(checker: Checker, path: str) -> FileResult | None:
+    """The result of an unchanged file from the cache's stat index, without reading the file;
+    None when it must be checked (changed, never seen, fixing, or its text is needed)."""
+    mode = checker.job.mode
+    cache = checker.cache
+    if cache is None or mode.fix or mode.diff:
+        return None
+    codes = checker.codes_for(path)
+    known = cache.unchanged(path, codes)
+    if known is None:
+        return None
+    key, empty = known
+    if empty:
+        return FileResult(path)
+    found = cache.load(key, path)
+    if found is None or (found[0] and (mode.build_fixes or mode.keep_sources)):
+        return None
+    return FileResult(path, diagnostics=found[0], error=found[1])
+
+
 def check_file(checker: Checker, path: str) -> FileResult:
     """Check one file, from the cache where it can: never raises (but KeyboardInterrupt)."""
     mode = checker.job.mode
     cache = checker.cache if not (mode.fix or mode.diff) else None
     needs_text = mode.build_fixes or mode.keep_sources
-    codes = checker.codes_for(path)
     try:
-        if cache is not None:
-            key = cache.unchanged(path, codes)
-            if key is not None:
-                found = cache.load(key, path)
-                if found is not None and not (found[0] and needs_text):
-                    return FileResult(path, diagnostics=found[0], error=found[1])
+        known = cached_result(checker, path)
+        if known is not None:
+            return known
+        codes = checker.codes_for(path)
         source = read_source(path, checker.settings.max_file_size)
         key = cache.key(codes, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
             found = cache.load(key, path)
             if found is not None and not (found[0] and needs_text):
+                empty = not found[0] and found[1] is None
                 return FileResult(
-                    path, diagnostics=found[0], error=found[1], cached=cache.remember(path, codes, key)
+                    path, diagnostics=found[0], error=found[1], cached=cache.remember(path, codes, key, empty)
                 )
         try:
             result = check_source(checker, source, mode, write_source)
         except SourceError as error:
             result = FileResult(path, error=str(error))
-        if cache is not None and key is not None and not isinstance(result.error, str):
-            cache.store(key, result.diagnostics, result.error)
-            result.cached = cache.remember(path, codes, key)
+        if cache is not None and key is not None and result.error is None:
+            cache.store(key, result.diagnostics, None)
+            result.cached = cache.remember(path, codes, key, not result.diagnostics)
         return result
     except SourceError as error:
         return FileResult(path, error=str(error))
@@ -252,29 +270,50 @@ def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
 
 def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
-    done; in ``jobs`` processes when there are enough files."""
+    done. Unchanged files come from the cache's stat index here; the others are checked in
+    ``jobs`` processes when there are enough of them."""
     checker = Checker(job)
-    if jobs <= 1 or len(files) < PARALLEL_THRESHOLD:
-        updates: dict[str, Any] = {}
-        for path in files:
-            result = check_file(checker, path)
-            _collect(result, updates)
-            yield result
-        _save(checker, updates)
-        return
-    chunks = [files[i : i + CHUNK] for i in range(0, len(files), CHUNK)]
+    known: dict[str, FileResult] = {}
+    for path in files:
+        result = cached_result(checker, path)
+        if result is not None:
+            known[path] = result
+    todo = [path for path in files if path not in known]
+    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
+        fresh = (check_file(checker, path) for path in todo)
+    else:
+        fresh = _check_in_processes(todo, job, jobs)
+    updates: dict[str, Any] = {}
+    for path in files:
+        result = known.get(path) or next(fresh)
+        _collect(result, updates)
+        yield result
+    _save(checker, updates)
+
+
+def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
+    """The results of ``files`` in their order; the largest files are handed out first, so that
+    one large file does not keep a worker busy after the others are done."""
+    by_size = sorted(files, key=_size, reverse=True)
+    chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    updates = {}
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,)) as pool:
         try:
-            for chunk_results in pool.map(_check_chunk, chunks):
-                for result in chunk_results:
-                    _collect(result, updates)
-                    yield result
+            futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+            where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
+            for path in files:
+                number, place = where[path]
+                yield futures[number].result()[place]
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    _save(checker, updates)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _collect(result: FileResult, updates: dict[str, Any]) -> None:
