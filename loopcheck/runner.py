@@ -284,10 +284,13 @@ def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResul
     else:
         fresh = _check_in_processes(todo, job, jobs)
     updates: dict[str, Any] = {}
-    for path in files:
-        result = known.get(path) or next(fresh)
-        _collect(result, updates)
-        yield result
+    try:
+        for path in files:
+            result = known.get(path) or next(fresh)
+            _collect(result, updates)
+            yield result
+    finally:
+        fresh.close()  # the process pool ends here, not at interpreter exit (a traceback there)
     _save(checker, updates)
 
 

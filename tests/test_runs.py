@@ -174,3 +174,16 @@ def test_a_change_to_loopcheck_itself_invalidates_the_cache(tmp_path, monkeypatc
     finally:
         os.utime(rule, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert cache._data_fingerprint() == first
+
+
+def test_a_parallel_run_over_some_changed_files_ends_cleanly(tmp_path):
+    """Most files from the cache, the changed ones in worker processes: the pool must be shut
+    down by the run, not by the interpreter on its way out (which printed a traceback)."""
+    files = [p for p in project(tmp_path, count=90).rglob("*.py")]
+    command = [sys.executable, "-m", "loopcheck", "-j", "2", "."]
+    for round_ in range(12):
+        for path in files[: 40 + round_]:
+            path.write_text(path.read_text() + "\n")
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=300)
+        assert result.returncode == 1
+        assert b"Traceback" not in result.stderr and b"Exception ignored" not in result.stderr, result.stderr

@@ -53,6 +53,16 @@ class Held(enum.Enum):
         return self not in (Held.LOCAL, Held.TEMPORARY, Held.ESCAPES, Held.INSTANCE_ATTRIBUTE)
 
 
+# How messages name the place a lazily created object is kept in.
+KEPT_IN = {
+    Held.MODULE_GLOBAL: "the module global",
+    Held.MODULE_CONTAINER: "the module-level container",
+    Held.CLASS_ATTRIBUTE: "the class attribute",
+    Held.CLASS_CONTAINER: "the class-level container",
+    Held.FUNCTION_CACHE: "the cache of",
+}
+
+
 @dataclass(frozen=True)
 class Singleton:
     """Why instances of a class are shared by the whole process."""

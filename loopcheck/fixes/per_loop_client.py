@@ -50,16 +50,7 @@ class ClientFixes:
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            statements = per_loop_client(
-                cache,
-                accessor,
-                closer,
-                client.display,
-                creation,
-                client.close_statement("client"),
-                builder.name("asyncio.get_running_loop"),
-                builder.name("asyncio.Event"),
-            )
+            statements = _per_loop_statements(builder, cache, accessor, closer, client, creation)
             place_at_top_level(builder, self.tree, anchor, statements, where="instead")
             for reference in references:
                 builder.replace(reference, cst.Call(func=cst.Name(accessor)))
@@ -91,15 +82,8 @@ class ClientFixes:
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            cache_line, accessor, closing = per_loop_client(
-                cache,
-                function.name.value,
-                closer,
-                client.display,
-                creation,
-                client.close_statement("client"),
-                builder.name("asyncio.get_running_loop"),
-                builder.name("asyncio.Event"),
+            cache_line, accessor, closing = _per_loop_statements(
+                builder, cache, function.name.value, closer, client, creation
             )
             assert isinstance(accessor, cst.FunctionDef)
             original = list(function.body.body)
@@ -164,3 +148,19 @@ class ClientFixes:
             f"Open the client for each call of {function.name.value}() with `async with`",
             build,
         )
+
+
+def _per_loop_statements(
+    builder: FixBuilder, cache: str, accessor: str, closer: str, client: Client, creation: cst.BaseExpression
+) -> list[cst.BaseStatement]:
+    """The per-loop cache, its accessor and the closer, naming asyncio through the module's imports."""
+    return per_loop_client(
+        cache,
+        accessor,
+        closer,
+        client.display,
+        creation,
+        client.close_statement("client"),
+        builder.name("asyncio.get_running_loop"),
+        builder.name("asyncio.Event"),
+    )

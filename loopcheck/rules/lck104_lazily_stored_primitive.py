@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis import Held
-from loopcheck.analysis.holders import Holder, lazy_global_getter
+from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
@@ -16,13 +16,6 @@ from loopcheck.rule import RuleDocs
 from loopcheck.rules.primitive_base import PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.
-KEPT_IN = {
-    Held.MODULE_GLOBAL: "the module global",
-    Held.MODULE_CONTAINER: "the module-level container",
-    Held.CLASS_ATTRIBUTE: "the class attribute",
-    Held.CLASS_CONTAINER: "the class-level container",
-    Held.FUNCTION_CACHE: "the cache of",
-}
 
 
 class LazilyStoredPrimitive(PrimitiveRule):

@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.holders import lazy_global_getter
+from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
@@ -12,13 +12,6 @@ from loopcheck.diagnostics import FixProposal
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import LAZY_HOLDERS, ClientRule
-
-KEPT_IN = {
-    Held.MODULE_GLOBAL: "the module global",
-    Held.MODULE_CONTAINER: "the module-level container",
-    Held.CLASS_ATTRIBUTE: "the class attribute",
-    Held.CLASS_CONTAINER: "the class-level container",
-}
 
 
 class LazilyKeptClient(ClientRule):
