@@ -4,6 +4,7 @@ results on in a stable order as they come. Nothing here prints findings."""
 
 from __future__ import annotations
 
+import concurrent.futures.process
 import difflib
 import json
 import multiprocessing
@@ -246,6 +247,12 @@ def _start_worker(job: Job) -> None:
     # Interruption is the parent's to handle: it stops handing out files and waits for the
     # workers' current files, so that no fix is cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the parent's executor bookkeeping, and the exit hook
+    # multiprocessing runs in the worker (threading._shutdown) would then wake the parent's
+    # executor through a pipe the worker does not own: "Bad file descriptor" tracebacks.
+    inherited = getattr(concurrent.futures.process, "_threads_wakeups", None)
+    if inherited is not None:
+        inherited.clear()
     _worker_checker = Checker(job)
     parent = os.getppid()
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()

@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import BenchmarkError
+from benchmarks import BenchmarkError, plan
 from benchmarks import corpus as corpus_files
-from benchmarks.measure import FIXIT_CHECK, FLAKE8_CHECK, Sample, exit_status_check, run_measured
-from benchmarks.report import Benchmark, BenchmarkRun, figures, render_markdown
-from benchmarks import plan
 from benchmarks.environment import Venv
+from benchmarks.measure import (
+    FIXIT_CHECK,
+    FLAKE8_CHECK,
+    Sample,
+    exit_status_check,
+    run_measured,
+)
 from benchmarks.plan import Planner, Runner, Venvs
+from benchmarks.report import Benchmark, BenchmarkRun, figures, render_markdown
 from benchmarks.run import parse_arguments
 
 

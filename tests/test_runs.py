@@ -187,3 +187,34 @@ def test_a_parallel_run_over_some_changed_files_ends_cleanly(tmp_path):
         result = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=300)
         assert result.returncode == 1
         assert b"Traceback" not in result.stderr and b"Exception ignored" not in result.stderr, result.stderr
+
+
+def _findings_every_way(root: Path, tmp_path: Path) -> None:
+    """The findings over ``root`` are the same in one process without the cache, in several
+    processes filling a cache, and from that cache."""
+    def run(*options: str) -> bytes:
+        result = subprocess.run(
+            [sys.executable, "-m", "loopcheck", "--output-format", "concise", *options, str(root)],
+            capture_output=True, timeout=3600,
+        )
+        assert b"internal error" not in result.stderr and b"Traceback" not in result.stderr
+        return result.stdout
+
+    cache = str(tmp_path / "cache")
+    serial = run("--no-cache", "-j", "1")
+    assert serial.count(b": LCK") > 10
+    assert run("-j", "2", "--cache-dir", cache) == serial  # cold, filling the cache
+    assert run("-j", "2", "--cache-dir", cache) == serial  # warm
+
+
+def test_the_fixtures_give_the_same_findings_with_and_without_cache_and_parallelism(tmp_path):
+    _findings_every_way(Path(__file__).parent / "fixtures", tmp_path)
+
+
+CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="run ../shared/bench/corpus.sh first")
+def test_the_corpus_gives_the_same_findings_with_and_without_cache_and_parallelism(tmp_path):
+    _findings_every_way(CORPUS, tmp_path)
