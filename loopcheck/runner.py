@@ -4,7 +4,6 @@ results on in a stable order as they come. Nothing here prints findings."""
 
 from __future__ import annotations
 
-import concurrent.futures.process
 import difflib
 import json
 import multiprocessing
@@ -247,12 +246,6 @@ def _start_worker(job: Job) -> None:
     # Interruption is the parent's to handle: it stops handing out files and waits for the
     # workers' current files, so that no fix is cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A forked worker inherits the parent's executor bookkeeping, and the exit hook
-    # multiprocessing runs in the worker (threading._shutdown) would then wake the parent's
-    # executor through a pipe the worker does not own: "Bad file descriptor" tracebacks.
-    inherited = getattr(concurrent.futures.process, "_threads_wakeups", None)
-    if inherited is not None:
-        inherited.clear()
     _worker_checker = Checker(job)
     parent = os.getppid()
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
@@ -296,8 +289,10 @@ def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResul
             result = known.get(path) or next(fresh)
             _collect(result, updates)
             yield result
+        for _ in fresh:  # runs the checks' own ending (the process pool shuts down)
+            raise AssertionError("more results than files")
     finally:
-        fresh.close()  # the process pool ends here, not at interpreter exit (a traceback there)
+        fresh.close()
     _save(checker, updates)
 
 
@@ -307,16 +302,18 @@ def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Iterator[F
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,)) as pool:
-        try:
-            futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
-            where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
-            for path in files:
-                number, place = where[path]
-                yield futures[number].result()[place]
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
+    try:
+        futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+        where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
+        for path in files:
+            number, place = where[path]
+            yield futures[number].result()[place]
+    finally:
+        # Always with wait=True, also when interrupted: the executor's manager thread must be
+        # joined here. Left running, it races the interpreter's exit hook for its wake-up pipe
+        # ("Bad file descriptor" at exit). Workers finish the files in hand (no fix cut short).
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _size(path: str) -> int:
