@@ -63,7 +63,6 @@ class Cache:
         self.empty_path = self.directory / "empty.json"
         self.empty_keys: set[str] = set()
         self.index: dict[str, list[Any]] = {}
-        self.updates: dict[str, list[Any]] = {}
         self.usable = True
         try:
             self.index = json.loads(self.index_path.read_text("utf-8"))
@@ -100,34 +99,34 @@ class Cache:
         return key, empty
 
     def remember(self, path: str, codes: Iterable[str], key: str, empty: bool) -> list[Any] | None:
+        """The stat-index entry for ``path`` (the caller hands it to :meth:`save_index`)."""
         try:
             stat = os.stat(path)
         except OSError:
             return None
-        entry = [stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes), key, empty]
-        self.updates[os.path.abspath(path)] = entry
-        return entry
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes), key, empty]
 
     # -- entries ---------------------------------------------------------------------------
 
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def load(self, key: str, path: str) -> tuple[list[Diagnostic], str | None] | None:
+    def load(self, key: str, path: str) -> list[Diagnostic] | None:
+        """The findings stored under ``key`` (files that could not be checked are never
+        stored), or None when there is no entry."""
         if key in self.empty_keys:
-            return [], None
+            return []
         try:
             data = json.loads(self._entry(key).read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        diagnostics = [_diagnostic(path, item) for item in data["diagnostics"]]
-        return diagnostics, data["error"]
+        return [_diagnostic(path, item) for item in data["diagnostics"]]
 
-    def store(self, key: str, diagnostics: list[Diagnostic], error: str | None) -> None:
-        if not self.usable or not (diagnostics or error):
+    def store(self, key: str, diagnostics: list[Diagnostic]) -> None:
+        if not self.usable or not diagnostics:
             return  # an empty result is remembered in the index (see save_index)
         entry = self._entry(key)
-        payload = json.dumps({"diagnostics": [_plain(d) for d in diagnostics], "error": error})
+        payload = json.dumps({"diagnostics": [_plain(d) for d in diagnostics]})
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(entry, payload)

@@ -23,12 +23,13 @@ from loopcheck import __version__
 from loopcheck.cache import default_directory
 from loopcheck.config import ConfigError, load_settings
 from loopcheck.diagnostics import Diagnostic, Safety
-from loopcheck.limits import describe
+from loopcheck.limits import HANDLED_SIGNALS, describe
 from loopcheck.registry import rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
-from loopcheck.runner import FileResult, Job, Mode, check_files, check_stdin, find_files
+from loopcheck.runner import FileResult, Job, Mode, check_files, check_stdin
 from loopcheck.selection import SelectionError, parse_codes, select_rules
+from loopcheck.sources import discover
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Output formats that print each fix's edits; the others only say whether a fix exists.
@@ -56,7 +57,6 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' * (count != 1)}"
 
 
-@functools.lru_cache(maxsize=None)
 def _default_jobs() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -225,11 +225,10 @@ def _run_guarded(options: dict[str, Any]) -> int:
     SIGINT, 128 + N on SIGTERM/SIGHUP, 2 on an internal error, never a traceback."""
     handlers = {}
     if threading.current_thread() is threading.main_thread():  # not under a test runner's thread
-        wanted: dict[int, Any] = {signal.SIGINT: signal.default_int_handler}
-        for name in ("SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
-                wanted[getattr(signal, name)] = _terminate
-        handlers = {signum: signal.signal(signum, handler) for signum, handler in wanted.items()}
+        handlers = {
+            signum: signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else _terminate)
+            for signum in HANDLED_SIGNALS
+        }
     try:
         return _main(**options)
     except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
@@ -323,7 +322,9 @@ def _main(
         build_fixes=output_format in FORMATS_WITH_EDITS,
         keep_sources=excerpts or output_format in FORMATS_WITH_EDITS,
     )
-    directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
+    # Standard input is never cached (nor is the cache's index read for it).
+    use_cache = not (no_cache or reading_stdin)
+    directory = str(Path(cache_dir) if cache_dir else default_directory(settings.root)) if use_cache else None
     job = Job(settings, tuple(rule.code for rule in enabled), mode, directory)
     reporter = REPORTERS[output_format]
     if excerpts:
@@ -353,7 +354,7 @@ def _main(
             sys.stdout.buffer.write(buffer)
             sys.stdout.flush()
     else:
-        found = find_files(list(paths) or ["."], settings)
+        found = discover(list(paths) or ["."], settings)
         for path, reason in found.errors:
             take(FileResult(path, error=reason))
         for path, reason in found.skipped:

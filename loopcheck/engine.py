@@ -96,7 +96,7 @@ def _freeze_imported_objects() -> None:
     classes) would otherwise be traversed by every full collection for the rest of the process,
     which slowed down flake8's own checks by several percent."""
     global _frozen
-    if not _frozen and hasattr(gc, "freeze"):
+    if not _frozen:
         gc.freeze()
         _frozen = True
 

@@ -11,9 +11,8 @@ import os
 import signal
 from typing import Any
 
-EARLY_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+# A light module: nothing of LibCST or click is imported before the handlers are in place.
+from loopcheck.limits import HANDLED_SIGNALS
 
 
 def _exit_now(signum: int, frame: Any) -> None:
@@ -22,7 +21,7 @@ def _exit_now(signum: int, frame: Any) -> None:
 
 
 def main() -> None:
-    for signum in EARLY_SIGNALS:
+    for signum in HANDLED_SIGNALS:
         signal.signal(signum, _exit_now)
     from loopcheck.cli import main as command
 

@@ -27,10 +27,8 @@ from loopcheck.limits import describe
 from loopcheck.registry import RuleInfo, rule_index
 from loopcheck.selection import select_rules
 from loopcheck.sources import (
-    Discovery,
     SourceFile,
     decode_source,
-    discover,
     read_source,
     too_large,
 )
@@ -50,6 +48,11 @@ class Mode:
     build_fixes: bool = False
     # Keep each file's text with its results (for reporters that print source lines).
     keep_sources: bool = False
+
+    @property
+    def needs_text(self) -> bool:
+        """Whether results need the file itself (the cache holds only the findings)."""
+        return self.build_fixes or self.keep_sources
 
 
 @dataclass
@@ -86,8 +89,11 @@ class Checker:
         self.rules: dict[str, RuleInfo] = rule_index()
         self._linters: dict[tuple[str, ...], Linter] = {}
         self.catalogue = Catalogue.load(tuple(self.settings.extra_clients))
+        # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (
-            Cache(Path(job.cache_dir), settings_key(job)) if job.cache_dir is not None else None
+            Cache(Path(job.cache_dir), settings_key(job))
+            if job.cache_dir is not None and not (job.mode.fix or job.mode.diff)
+            else None
         )
 
     def codes_for(self, path: str) -> tuple[str, ...]:
@@ -179,51 +185,43 @@ def _unexpected(error: Exception) -> str:
     return f"internal error: {describe(error)}"
 
 
+def _servable(found: list[Diagnostic] | None, mode: Mode) -> bool:
+    """Whether findings loaded from the cache can stand for checking the file."""
+    return found is not None and not (found and mode.needs_text)
+
+
 def cached_result(checker: Checker, path: str) -> FileResult | None:
     """The result of an unchanged file from the cache's stat index, without reading the file;
-    None when it must be checked (changed, never seen, fixing, or its text is needed)."""
-    mode = checker.job.mode
+    None when it must be checked (changed, never seen, no cache, or its text is needed)."""
     cache = checker.cache
-    if cache is None or mode.fix or mode.diff:
+    if cache is None:
         return None
-    codes = checker.codes_for(path)
-    known = cache.unchanged(path, codes)
+    known = cache.unchanged(path, checker.codes_for(path))
     if known is None:
         return None
     key, empty = known
-    if empty:
-        return FileResult(path)
-    found = cache.load(key, path)
-    if found is None or (found[0] and (mode.build_fixes or mode.keep_sources)):
-        return None
-    return FileResult(path, diagnostics=found[0], error=found[1])
+    found = [] if empty else cache.load(key, path)
+    return FileResult(path, diagnostics=found) if _servable(found, checker.job.mode) else None
 
 
 def check_file(checker: Checker, path: str) -> FileResult:
-    """Check one file, from the cache where it can: never raises (but KeyboardInterrupt)."""
-    mode = checker.job.mode
-    cache = checker.cache if not (mode.fix or mode.diff) else None
-    needs_text = mode.build_fixes or mode.keep_sources
+    """Check one file that :func:`cached_result` did not answer for (the content-addressed
+    entries may still hold its bytes' findings): never raises (but KeyboardInterrupt)."""
+    cache = checker.cache
     try:
-        known = cached_result(checker, path)
-        if known is not None:
-            return known
         codes = checker.codes_for(path)
         source = read_source(path, checker.settings.max_file_size)
         key = cache.key(codes, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
             found = cache.load(key, path)
-            if found is not None and not (found[0] and needs_text):
-                empty = not found[0] and found[1] is None
-                return FileResult(
-                    path, diagnostics=found[0], error=found[1], cached=cache.remember(path, codes, key, empty)
-                )
+            if _servable(found, checker.job.mode):
+                return FileResult(path, diagnostics=found, cached=cache.remember(path, codes, key, not found))
         try:
-            result = check_source(checker, source, mode, write_source)
+            result = check_source(checker, source, checker.job.mode, write_source)
         except SourceError as error:
             result = FileResult(path, error=str(error))
         if cache is not None and key is not None and result.error is None:
-            cache.store(key, result.diagnostics, None)
+            cache.store(key, result.diagnostics)
             result.cached = cache.remember(path, codes, key, not result.diagnostics)
         return result
     except SourceError as error:
@@ -332,10 +330,6 @@ def _collect(result: FileResult, updates: dict[str, Any]) -> None:
 def _save(checker: Checker, updates: dict[str, Any]) -> None:
     if checker.cache is not None:
         checker.cache.save_index(updates)
-
-
-def find_files(paths: list[str], settings: Settings) -> Discovery:
-    return discover(paths, settings)
 
 
 def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes]:
