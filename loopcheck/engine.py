@@ -152,7 +152,7 @@ class Linter:
         self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else None
 
     def may_match(self, source: str) -> bool:
-        """The candidate stage's text test: whether any rule's words occur in ``source``."""
+        """The candidate stage's text test: whether some rule's start is called in ``source``."""
         return self.candidates is None or self.candidates.may_match(source)
 
     def active_rules(self, source: str, tree: ast.AST | None) -> list[AnyRule]:
