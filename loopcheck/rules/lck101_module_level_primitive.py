@@ -105,20 +105,22 @@ event loop`).""",
         )
         public = self.public_name(call)
         if public is not None:
+            listed = " (listed in `__all__`)" if public.startswith("_") else ""
             message += (
-                f"; `{public}` is public, so other modules may import it and no fix is offered: "
+                f"; `{public}` is public{listed}, so other modules may import it and no fix is offered: "
                 "create it in the coroutines that use it, or give each event loop its own "
                 "through an accessor, and update the modules that import it"
             )
         return message
 
     def public_name(self, call: cst.Call) -> str | None:
-        """The module global ``call`` is stored in, when its name has no leading underscore: another
-        module may import it, and neither fix (a renamed per-loop accessor, a `threading` object
-        of another type) can update that module."""
+        """The module global ``call`` is stored in, when its name has no leading underscore or
+        ``__all__`` lists it: another module may import it, and neither fix (a renamed per-loop
+        accessor, a `threading` object of another type) can update that module."""
         holder = self.analysis.holders.of(call)
-        if holder.kind is Held.MODULE_GLOBAL and holder.name and not holder.name.startswith("_"):
-            return holder.name
+        name = holder.name
+        if holder.kind is Held.MODULE_GLOBAL and name and (not name.startswith("_") or name in self.analysis.exports):
+            return name
         return None
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
@@ -134,7 +136,7 @@ event loop`).""",
         if not tree.is_top_level(line):
             return None
         name = holder.name
-        cache, accessor = fixes.names(snake_case(name))
+        cache, accessor = fixes.names(snake_case(name), references)
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

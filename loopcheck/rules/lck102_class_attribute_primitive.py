@@ -100,7 +100,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(class_def) or len(class_def.body.body) < 2:
             return None
-        cache, accessor = fixes.names(f"{snake_case(class_def.name.value)}_{snake_case(holder.name)}")
+        cache, accessor = fixes.names(
+            f"{snake_case(class_def.name.value)}_{snake_case(holder.name)}", references
+        )
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

@@ -89,7 +89,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return None
         tree = self.analysis.tree
         name = param.name.value
-        cache, accessor = self.fixes.names(f"{snake_case(function.name.value)}_{snake_case(name)}")
+        # the guard calls the accessor in the function's own scope
+        cache, accessor = self.fixes.names(
+            f"{snake_case(function.name.value)}_{snake_case(name)}", [function.body]
+        )
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
@@ -102,7 +105,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
                 at = 1 if has_docstring(body) else 0
                 new_params = updated.params.deep_replace(
                     next(p for p in all_params(updated.params) if p.name.value == name),
-                    _none_default(param),
+                    _none_default(param, builder),
                 )
                 return updated.with_changes(
                     params=new_params,
@@ -119,10 +122,24 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         )
 
 
-def _none_default(param: cst.Param) -> cst.Param:
+def _none_default(param: cst.Param, builder: FixBuilder) -> cst.Param:
     annotation = param.annotation
     if annotation is not None and "None" not in code_of(annotation.annotation):
-        annotation = annotation.with_changes(
-            annotation=cst.parse_expression(f"{code_of(annotation.annotation)} | None")
-        )
+        annotation = annotation.with_changes(annotation=_or_none(annotation.annotation, builder))
     return param.with_changes(default=cst.Name("None"), annotation=annotation)
+
+
+def _or_none(annotation: cst.BaseExpression, builder: FixBuilder) -> cst.BaseExpression:
+    """The annotation that also admits None, written so that evaluating it works where the code
+    must run: ``X | None`` needs 3.10 at run time (or postponed annotations), and ``"X" | None``
+    fails everywhere (a str has no ``|``), so a quoted annotation is extended inside its quotes;
+    ``typing.Optional[X]`` otherwise."""
+    context = builder.context
+    union = context.supports((3, 10)) or "__future__.annotations" in context.analysis.imports.objects
+    if union and not isinstance(annotation, cst.BaseString):
+        return cst.parse_expression(f"{code_of(annotation)} | None")
+    if union and isinstance(annotation, cst.SimpleString):
+        quote = annotation.quote
+        return annotation.with_changes(value=f"{annotation.prefix}{quote}{annotation.raw_value} | None{quote}")
+    index = cst.SubscriptElement(cst.Index(annotation))
+    return cst.Subscript(value=builder.expression("typing.Optional"), slice=[index])

@@ -12,7 +12,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class SingletonPrimitive(PrimitiveRule):
@@ -138,7 +138,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"loop of the process shares; a second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
@@ -160,6 +160,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return fixes.threading_twin(primitive, call, references)
         attribute = holder.name
         assert attribute is not None
+        if self.analysis.holders.defined_in_class_body(class_def, "__slots__"):
+            # A property cannot share its name with a slot (ValueError when the class is made),
+            # and the cache needs a slot of its own.
+            return NoFix(f"`{class_def.name.value}` declares `__slots__`")
         cache = f"_{attribute.lstrip('_')}_by_loop"
         taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
         if (
