@@ -67,10 +67,13 @@ it, the lock holds a strong reference to its loop, so the key never dies (checke
 Where the object only guards synchronous code (`with _lock:` in a plain function), use
 `threading.Lock` instead: the asyncio lock cannot work there at all.""",
         fix_safety="""\
-Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`): a
-public name (`LOCK`, `jobs`) may be imported by other modules, which neither fix can update, so it
-gets no fix and the message says what to do instead. The per-loop accessor is offered when every
-use of the name is inside a coroutine in the same module; it renames the object. The `threading` replacement is offered when every use is
+Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`, and
+not listed in `__all__`): a public name (`LOCK`, `jobs`) may be imported by other modules, which
+neither fix can update, so it gets no fix and the message says what to do instead. The per-loop
+accessor is offered when every use of the name is inside a coroutine in the same module; it
+renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
+where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
+renamed where the constructor reads a variable of the same name. The `threading` replacement is offered when every use is
 `with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
 code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
 get_running_loop`); a missing import is added where an import sorter would put it.""",

@@ -54,8 +54,10 @@ async def fetch(url, limit=None):
 with `_get_fetch_limit()` the per-loop accessor described in LCK101.""",
         fix_safety="""\
 Unsafe, and offered only for coroutine functions (whose body runs under a loop). Callers that pass
-`None` explicitly now get the shared object instead of `None`; an annotated parameter becomes
-`X | None`.""",
+`None` explicitly now get the shared object instead of `None`. An annotated parameter becomes
+`X | None` where that can be evaluated on the target Python (3.10 and newer, or a module with
+`from __future__ import annotations`); a quoted annotation becomes `"X | None"` (`"X" | None`
+fails on every version); elsewhere it becomes `typing.Optional[X]`.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",

@@ -78,7 +78,8 @@ For per-key registries, key the registry by the running loop as well, or create 
 coroutine that uses them.""",
         fix_safety="""\
 Unsafe, and offered only for the getter idiom (a `global` name set to `None` at module level,
-created under `if name is None:` and returned). The getter must then be called under a running
+created under `if name is None:` and returned), when `__all__` does not list the global (the fix
+removes it). The getter must then be called under a running
 loop: a call from synchronous code raises `RuntimeError: no running event loop`. Other shapes get
 no fix.""",
         affected_versions="""\

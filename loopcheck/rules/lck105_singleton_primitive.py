@@ -86,7 +86,8 @@ method, with a constructor that uses no local variable of that method, and every
 (through `self`, `cls` or the shared instance, in this module) is inside a coroutine: reading the
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
-cannot place, assigned several times, or kept in a registry get no fix.""",
+cannot place, assigned several times, or kept in a registry get no fix; nor does a class with
+`__slots__` (a property cannot share a slot's name, and its cache would need a slot).""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",
