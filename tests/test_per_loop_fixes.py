@@ -21,7 +21,8 @@ HEADER = re.compile(r"#\s*loopcheck-program:\s*(?P<key>[\w-]+)\s*=\s*(?P<value>.
 
 
 def linter(target: tuple[int, int] = (3, 10)) -> Linter:
-    return Linter(list(all_rules().values()), target_version=target)
+    # The rules alone: the command-line tests below run the whole pipeline.
+    return Linter(list(all_rules().values()), target_version=target, candidate_stage=False)
 
 
 def run_python(path: Path) -> tuple[int, str, str]:
@@ -125,6 +126,66 @@ def test_the_templates_variables_keep_their_names_where_nothing_collides():
     assert "for stale in [other for other in list(_lock_by_loop)" in after
 
 
+# -- the constructor moves into the accessor only where it means the same there, later --------
+
+CANNOT_MOVE = {
+    "a variable of the class body (LCK102)": (
+        "import asyncio\n\nclass Pool:\n    width = 2\n    slots = asyncio.Semaphore(width)\n\n"
+        "    async def free(self):\n        async with self.slots:\n            return self.slots._value\n\n"
+        "print(asyncio.run(Pool().free()))\n",
+        "the constructor reads `width`, which the per-loop accessor cannot see",
+    ),
+    "a variable of the class body, in a method's default (LCK103)": (
+        "import asyncio\n\nclass Fetcher:\n    limit = 3\n\n"
+        "    async def fetch(self, sem=asyncio.Semaphore(limit)):\n        async with sem:\n"
+        "            return sem._value\n\nprint(asyncio.run(Fetcher().fetch()))\n",
+        "the constructor reads `limit`, which the per-loop accessor cannot see",
+    ),
+    "an argument of the enclosing function (LCK103)": (
+        "import asyncio\n\ndef make(n):\n    async def fetch(sem=asyncio.Semaphore(n)):\n"
+        "        async with sem:\n            return sem._value\n    return fetch\n\n"
+        "print(asyncio.run(make(5)()))\n",
+        "the constructor reads `n`, which the per-loop accessor cannot see",
+    ),
+    "a global bound again further down (LCK101)": (
+        "import asyncio\nsize = 1\n_sem = asyncio.Semaphore(size)\nsize = 5\n\n"
+        "async def work():\n    async with _sem:\n        return _sem._value\n\nprint(asyncio.run(work()))\n",
+        "the constructor reads `size`, which the module binds again later",
+    ),
+    "a global a function binds (LCK101)": (
+        "import asyncio\nsize = 1\n_sem = asyncio.Semaphore(size)\n\ndef grow():\n    global size\n    size = 5\n\n"
+        "async def work():\n    grow()\n    async with _sem:\n        return _sem._value\n\nprint(asyncio.run(work()))\n",
+        "the constructor reads `size`, which the module binds again later",
+    ),
+    "a variable of the method other than self (LCK105)": (
+        "import asyncio\n\nclass Limiter:\n    def __init__(self, n):\n        self.slots = asyncio.Semaphore(n)\n\n"
+        "    async def free(self):\n        async with self.slots:\n            return self.slots._value\n\n"
+        "limiter = Limiter(2)\nprint(asyncio.run(limiter.free()))\n",
+        "the constructor reads `n`, which the per-loop property cannot see",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CANNOT_MOVE, ids=list(CANNOT_MOVE))
+def test_no_accessor_for_a_constructor_that_would_mean_something_else_there(tmp_path, case):
+    source, reason = CANNOT_MOVE[case]
+    (finding,) = linter().lint_source(source, "program.py")
+    assert finding.fix is None
+    assert finding.message.endswith(f"; no fix: {reason}")
+    assert fixed(source) == source
+
+
+def test_globals_bound_before_the_constructor_only_let_it_move(tmp_path):
+    source = (
+        "import asyncio\ntry:\n    import uvloop\nexcept ImportError:\n    uvloop = None\n"
+        "size = 1\nsize = size + 1\n_sem = asyncio.Semaphore(size if uvloop is None else size)\n\n"
+        "async def work():\n    async with _sem:\n        return _sem._value\n\nprint(asyncio.run(work()))\n"
+    )
+    after = fixed(source)
+    assert "_get_sem()" in after
+    assert_same_behaviour(tmp_path, source, after)
+
+
 # -- declined fixes: the message says why ---------------------------------------------------
 
 EXPORTED = (
@@ -187,6 +248,7 @@ OWN_PROGRAMS = (
     "lck101_all_exports.py",
     "lck105_slots.py",
     "lck103_annotations.py",
+    "lck101_constructor_scope.py",
 )
 
 

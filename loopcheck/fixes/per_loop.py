@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import GlobalScope
 
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
@@ -48,6 +50,31 @@ class PerLoopFixes:
         return per_loop_accessor(
             cache, accessor, primitive.name.lower(), call, builder.name("asyncio.get_running_loop")
         )
+
+    def cannot_move(self, constructor: cst.Call, keeps_self: bool = False) -> str | None:
+        """Why ``constructor`` cannot move into the accessor (or, with ``keeps_self``, into a
+        property, whose ``self`` it may read), which runs it later, once per loop: it reads a
+        variable of a class body or function the accessor cannot see, or a module global that
+        may hold another value by then (bound again further down, or by a function). None when
+        it can move."""
+        names, definitions = self.analysis.names, self.analysis.definitions
+        for name in names.free_variables(constructor):
+            if not (keeps_self and name.value == "self" and definitions.is_self(name)):
+                where = "property" if keeps_self else "accessor"
+                return f"the constructor reads `{name.value}`, which the per-loop {where} cannot see"
+        scopes, here = self.analysis.scopes, names.index_order(constructor)
+        for name in m.findall(constructor, m.Name()):
+            up = self.tree.parents.get(name)
+            if (isinstance(up, cst.Attribute) and up.attr is name) or (isinstance(up, cst.Arg) and up.keyword is name):
+                continue  # not a variable
+            scope = scopes.get(name)
+            for binding in scope[name.value] if scope is not None else ():  # type: ignore[index]
+                node = getattr(binding, "node", None)  # builtins have none
+                if isinstance(binding.scope, GlobalScope) and node is not None and (
+                    names.index_order(node) > here or self.tree.enclosing_function(node) is not None
+                ):
+                    return f"the constructor reads `{name.value}`, which the module binds again later"
+        return None
 
     def all_in_coroutines(self, references: Sequence[cst.CSTNode]) -> bool:
         """True when every reference runs under a running loop."""

@@ -12,7 +12,7 @@ from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class ModuleLevelPrimitive(PrimitiveRule):
@@ -73,7 +73,9 @@ neither fix can update, so it gets no fix and the message says what to do instea
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
-renamed where the constructor reads a variable of the same name. The `threading` replacement is offered when every use is
+renamed where the constructor reads a variable of the same name. The accessor runs the constructor
+later, once per loop, so it gets no fix when the constructor reads a module global bound again
+further down or by a function (it may hold another value by then). The `threading` replacement is offered when every use is
 `with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
 code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
 get_running_loop`); a missing import is added where an import sorter would put it.""",
@@ -126,7 +128,7 @@ event loop`).""",
             return name
         return None
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
         found = self.single_store(call, Held.MODULE_GLOBAL)
         if found is None or self.public_name(call) is not None:
@@ -138,6 +140,9 @@ event loop`).""",
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(line):
             return None
+        reason = fixes.cannot_move(call)
+        if reason is not None:
+            return NoFix(reason)
         name = holder.name
         cache, accessor = fixes.names(snake_case(name), references)
 

@@ -11,7 +11,7 @@ from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class DefaultArgumentPrimitive(PrimitiveRule):
@@ -53,7 +53,9 @@ async def fetch(url, limit=None):
 
 with `_get_fetch_limit()` the per-loop accessor described in LCK101.""",
         fix_safety="""\
-Unsafe, and offered only for coroutine functions (whose body runs under a loop). Callers that pass
+Unsafe, and offered only for coroutine functions (whose body runs under a loop) whose default reads
+only module globals: the accessor lives at module level and cannot see a class body's or an
+enclosing function's variables. Callers that pass
 `None` explicitly now get the shared object instead of `None`. An annotated parameter becomes
 `X | None` where that can be evaluated on the target Python (3.10 and newer, or a module with
 `from __future__ import annotations`); a quoted annotation becomes `"X | None"` (`"X" | None`
@@ -82,13 +84,16 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         function, param = site.owner, site.param
         assert isinstance(function, cst.FunctionDef) and param is not None
         if function.asynchronous is None or param.default is not call:
             return None
         if not isinstance(function.body, cst.IndentedBlock):
             return None
+        reason = self.fixes.cannot_move(call)
+        if reason is not None:
+            return NoFix(reason)
         tree = self.analysis.tree
         name = param.name.value
         # the guard calls the accessor in the function's own scope

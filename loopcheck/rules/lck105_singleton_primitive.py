@@ -82,7 +82,8 @@ class ConnectionManager:
 Where the object only guards synchronous code, use the `threading` primitive instead.""",
         fix_safety="""\
 Unsafe. The property is offered when the attribute is assigned once, in a plain statement of a
-method, with a constructor that uses no local variable of that method, and every read of it
+method, with a constructor that uses no variable of that method but `self` (nor a module global
+bound again later), and every read of it
 (through `self`, `cls` or the shared instance, in this module) is inside a coroutine: reading the
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
@@ -173,9 +174,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             or attribute in self.analysis.definitions.methods(class_def)
             or cache in taken
             or self.analysis.index.attributes_by_name.get(cache)
-            or not self._self_contained(call, method)
         ):
             return None
+        reason = fixes.cannot_move(call, keeps_self=True)
+        if reason is not None:
+            return NoFix(reason)
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
@@ -194,9 +197,3 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"Make `{attribute}` a property giving one {primitive.name} per event loop",
             build,
         )
-
-    def _self_contained(self, call: cst.Call, method: cst.FunctionDef) -> bool:
-        """Whether ``call`` can move into a property: it names only module globals, builtins and
-        ``self`` (the property has ``self`` too), not the method's other variables."""
-        definitions = self.analysis.definitions
-        return all(definitions.is_self(name) for name in self.analysis.names.free_variables(call))
