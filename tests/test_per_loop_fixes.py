@@ -58,6 +58,26 @@ NAME_TAKEN = {
         "print(asyncio.run(work()))\n",
         "_get_ready_2()",
     ),
+    "variable of the enclosing coroutine": (
+        "import asyncio\n_lock = asyncio.Lock()\n\n"
+        "async def outer():\n    _get_lock = 5\n\n    async def inner():\n"
+        "        async with _lock:\n            return _get_lock\n\n    return await inner()\n\n"
+        "print(asyncio.run(outer()))\n",
+        "_get_lock_2()",
+    ),
+    "class body in a coroutine": (
+        "import asyncio\n_sem = asyncio.Semaphore(2)\n\n"
+        "async def outer():\n    class Holder:\n        _get_sem = 7\n        sem = _sem\n"
+        "        value = _get_sem\n\n    return Holder.value, Holder.sem._value\n\n"
+        "print(asyncio.run(outer()))\n",
+        "_get_sem_2()",
+    ),
+    "global a function binds": (
+        "import asyncio\n_lock = asyncio.Lock()\n\ndef setup():\n    global _get_lock\n    _get_lock = 4\n\n"
+        "async def work():\n    setup()\n    async with _lock:\n        return _get_lock\n\n"
+        "print(asyncio.run(work()))\n",
+        "_get_lock_2()",
+    ),
     "local of a method (LCK102)": (
         "import asyncio\n\nclass Cache:\n    lock = asyncio.Lock()\n\n"
         "    async def hit(self):\n        _get_cache_lock = 1\n"
