@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import GlobalScope
 
+from loopcheck.analysis.names import variable_names
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -63,10 +63,7 @@ class PerLoopFixes:
                 where = "property" if keeps_self else "accessor"
                 return f"the constructor reads `{name.value}`, which the per-loop {where} cannot see"
         scopes, here = self.analysis.scopes, names.index_order(constructor)
-        for name in m.findall(constructor, m.Name()):
-            up = self.tree.parents.get(name)
-            if (isinstance(up, cst.Attribute) and up.attr is name) or (isinstance(up, cst.Arg) and up.keyword is name):
-                continue  # not a variable
+        for name in variable_names(constructor):
             scope = scopes.get(name)
             for binding in scope[name.value] if scope is not None else ():  # type: ignore[index]
                 node = getattr(binding, "node", None)  # builtins have none

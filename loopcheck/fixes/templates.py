@@ -6,6 +6,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.helpers import parse_template_module
 
+from loopcheck.analysis.names import variable_names
+
 # One object per event loop, created by the loop that uses it. The cache evicts closed loops on
 # each lookup: the objects hold their loop strongly, so a WeakKeyDictionary keyed by the loop
 # would keep every dead loop alive.
@@ -101,7 +103,7 @@ def template_locals(filled: list[cst.BaseExpression], taken: set[str]) -> dict[s
     """A name for each of :data:`TEMPLATE_LOCALS` that no variable ``filled`` reads and that is
     not ``taken``: in ``Semaphore(loop)`` with a module global ``loop``, the template's own
     ``loop`` would hide the global (``loop`` becomes ``loop_2``)."""
-    taken = taken | {name for node in filled for name in variables_read(node)}
+    taken = taken | {name.value for node in filled for name in variable_names(node)}
     chosen = {}
     for wanted in TEMPLATE_LOCALS:
         name, number = wanted, 1
@@ -111,26 +113,6 @@ def template_locals(filled: list[cst.BaseExpression], taken: set[str]) -> dict[s
         taken.add(name)
         chosen[wanted] = cst.Name(name)
     return chosen
-
-
-def variables_read(node: cst.CSTNode) -> set[str]:
-    """The names ``node`` uses as variables (not attribute or keyword-argument names)."""
-    found: set[str] = set()
-
-    class Reader(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
-            return False
-
-    node.visit(Reader())
-    return found
 
 
 def per_loop_accessor(

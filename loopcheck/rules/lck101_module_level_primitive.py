@@ -74,9 +74,9 @@ accessor is offered when every use of the name is inside a coroutine in the same
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
 renamed where the constructor reads a variable of the same name. The accessor runs the constructor
-later, once per loop, so it gets no fix when the constructor reads a module global bound again
-further down or by a function (it may hold another value by then). The `threading` replacement is offered when every use is
-`with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
+later, once per loop, so there is no fix when the constructor reads a module global bound again
+further down or by a function (it may hold another value by then). The `threading` replacement is
+offered when every use is `with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
 code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
 get_running_loop`); a missing import is added where an import sorter would put it.""",
         affected_versions="""\
