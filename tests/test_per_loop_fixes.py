@@ -238,7 +238,10 @@ def test_no_property_for_an_attribute_of_a_class_with_slots():
 
 # -- LCK103: an annotation that admits None, evaluable on the target Python ------------------
 
-DEFAULTS = "import asyncio\n\nasync def wait(ready{annotation} = asyncio.Event()):\n    ready.set()\n    await ready.wait()\n    return 1\n\nprint(asyncio.run(wait()))\n"
+DEFAULTS = (
+    "import asyncio\n\nasync def wait(ready{annotation} = asyncio.Event()):\n"
+    "    ready.set()\n    await ready.wait()\n    return 1\n\nprint(asyncio.run(wait()))\n"
+)
 
 
 @pytest.mark.parametrize(

@@ -156,4 +156,6 @@ def is_import_binding(assignment: object) -> bool:
     return isinstance(assignment, ImportAssignment)
 
 
-__all__ = ["ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name", "variable_names"]
+__all__ = [
+    "ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name", "variable_names",
+]

@@ -76,9 +76,10 @@ where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stal
 renamed where the constructor reads a variable of the same name. The accessor runs the constructor
 later, once per loop, so there is no fix when the constructor reads a module global bound again
 further down or by a function (it may hold another value by then). The `threading` replacement is
-offered when every use is `with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
-code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
-get_running_loop`); a missing import is added where an import sorter would put it.""",
+offered when every use is `with obj:` or a supported method call in synchronous code. Otherwise
+no fix is offered. Generated code uses the module's own name for asyncio (`import asyncio as
+aio`, `from asyncio import get_running_loop`); a missing import is added where an import sorter
+would put it.""",
         affected_versions="""\
 All supported versions. On Python 3.10 and newer, locks, events, conditions, semaphores, barriers
 and queues bind lazily, on first contended use, so the first loop works and the second fails; on
@@ -124,7 +125,9 @@ event loop`).""",
         accessor, a `threading` object of another type) can update that module."""
         holder = self.analysis.holders.of(call)
         name = holder.name
-        if holder.kind is Held.MODULE_GLOBAL and name and (not name.startswith("_") or name in self.analysis.exports):
+        if holder.kind is not Held.MODULE_GLOBAL or not name:
+            return None
+        if not name.startswith("_") or name in self.analysis.exports:
             return name
         return None
 

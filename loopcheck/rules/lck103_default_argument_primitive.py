@@ -146,7 +146,7 @@ def _or_none(annotation: cst.BaseExpression, builder: FixBuilder) -> cst.BaseExp
     if union and not isinstance(annotation, cst.BaseString):
         return cst.parse_expression(f"{code_of(annotation)} | None")
     if union and isinstance(annotation, cst.SimpleString):
-        quote = annotation.quote
-        return annotation.with_changes(value=f"{annotation.prefix}{quote}{annotation.raw_value} | None{quote}")
+        prefix, quote = annotation.prefix, annotation.quote
+        return annotation.with_changes(value=f"{prefix}{quote}{annotation.raw_value} | None{quote}")
     index = cst.SubscriptElement(cst.Index(annotation))
     return cst.Subscript(value=builder.expression("typing.Optional"), slice=[index])
