@@ -3,6 +3,7 @@ the catalogues and settings of the run, and the analysis of the file (computed o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -32,11 +33,15 @@ class LintContext:
     def analysis(self) -> FileAnalysis:
         return FileAnalysis(self.wrapper, self.catalogue)
 
-    def fresh_module_name(self, wanted: str) -> str:
-        """``wanted``, or ``wanted_2``..., a name no module-level binding or other fix uses."""
-        scope = self.analysis.scopes[self.module]
+    def fresh_module_name(self, wanted: str, used_at: Iterable[cst.CSTNode] = ()) -> str:
+        """``wanted``, or ``wanted_2``..., a name no module-level binding or other fix uses, and
+        that no binding shadows where generated code will name it (``used_at``: nodes whose scope,
+        a function, class body or comprehension, then reads the new global)."""
+        scopes = self.analysis.scopes
+        seen = [scopes[self.module], *(scopes.get(node) for node in used_at)]
+        where = [scope for scope in seen if scope is not None]
         name, number = wanted, 1
-        while name in scope or name in self.names_given:
+        while any(name in scope for scope in where) or name in self.names_given:
             number += 1
             name = f"{wanted}_{number}"
         self.names_given.add(name)

@@ -43,6 +43,17 @@ class FileAnalysis:
         return self.wrapper.resolve(PositionProvider)
 
     @cached_property
+    def exports(self) -> frozenset[str]:
+        """The names ``__all__`` lists: public whatever their spelling, since ``from module
+        import *`` imports them."""
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import GatherExportsVisitor
+
+        visitor = GatherExportsVisitor(CodemodContext())
+        self.module.visit(visitor)
+        return frozenset(visitor.explicit_exported_objects)
+
+    @cached_property
     def names(self) -> Names:
         return Names(self.scopes, self.index)
 

@@ -131,8 +131,31 @@ def is_module_global(scopes: Mapping[cst.CSTNode, Scope | None], name: cst.Name)
     return bool(found) and all(isinstance(a.scope, GlobalScope) for a in found)
 
 
+def variable_names(node: cst.CSTNode) -> list[cst.Name]:
+    """The names ``node`` uses as variables: not attribute names (``.Lock``) nor keywords of
+    arguments (``maxsize=``)."""
+    found: list[cst.Name] = []
+
+    class Reader(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+    node.visit(Reader())
+    return found
+
+
 def is_import_binding(assignment: object) -> bool:
     return isinstance(assignment, ImportAssignment)
 
 
-__all__ = ["ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name"]
+__all__ = [
+    "ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name", "variable_names",
+]

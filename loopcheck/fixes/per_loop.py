@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.metadata import GlobalScope
 
+from loopcheck.analysis.names import variable_names
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -35,10 +37,11 @@ class PerLoopFixes:
         self.analysis = context.analysis
         self.tree = context.analysis.tree
 
-    def names(self, base: str) -> tuple[str, str]:
-        """Fresh private module-level names for the cache and the accessor of ``base``."""
+    def names(self, base: str, used_at: Sequence[cst.CSTNode] = ()) -> tuple[str, str]:
+        """Fresh private module-level names for the cache and the accessor of ``base``; nothing
+        may shadow the accessor where the fix calls it (``used_at``)."""
         cache = self.context.fresh_module_name(f"_{base}_by_loop")
-        accessor = self.context.fresh_module_name(f"_get_{base}")
+        accessor = self.context.fresh_module_name(f"_get_{base}", used_at)
         return cache, accessor
 
     def accessor_statements(
@@ -47,6 +50,28 @@ class PerLoopFixes:
         return per_loop_accessor(
             cache, accessor, primitive.name.lower(), call, builder.name("asyncio.get_running_loop")
         )
+
+    def cannot_move(self, constructor: cst.Call, keeps_self: bool = False) -> str | None:
+        """Why ``constructor`` cannot move into the accessor (or, with ``keeps_self``, into a
+        property, whose ``self`` it may read), which runs it later, once per loop: it reads a
+        variable of a class body or function the accessor cannot see, or a module global that
+        may hold another value by then (bound again further down, or by a function). None when
+        it can move."""
+        names, definitions = self.analysis.names, self.analysis.definitions
+        for name in names.free_variables(constructor):
+            if not (keeps_self and name.value == "self" and definitions.is_self(name)):
+                where = "property" if keeps_self else "accessor"
+                return f"the constructor reads `{name.value}`, which the per-loop {where} cannot see"
+        scopes, here = self.analysis.scopes, names.index_order(constructor)
+        for name in variable_names(constructor):
+            scope = scopes.get(name)
+            for binding in scope[name.value] if scope is not None else ():  # type: ignore[index]
+                node = getattr(binding, "node", None)  # builtins have none
+                if isinstance(binding.scope, GlobalScope) and node is not None and (
+                    names.index_order(node) > here or self.tree.enclosing_function(node) is not None
+                ):
+                    return f"the constructor reads `{name.value}`, which the module binds again later"
+        return None
 
     def all_in_coroutines(self, references: Sequence[cst.CSTNode]) -> bool:
         """True when every reference runs under a running loop."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.helpers import parse_template_module
 
+from loopcheck.analysis.names import variable_names
+
 # One object per event loop, created by the loop that uses it. The cache evicts closed loops on
 # each lookup: the objects hold their loop strongly, so a WeakKeyDictionary keyed by the loop
 # would keep every dead loop alive.
@@ -15,13 +17,13 @@ PER_LOOP_ACCESSOR = '''\
 
 def {accessor}():
     """The running event loop's WHAT, created on first use under that loop."""
-    loop = {running_loop}()
+    {loop} = {running_loop}()
     # Forget closed loops: the cached objects hold their loop, so nothing else would free it.
-    for stale in [other for other in list({cache}) if other.is_closed()]:
-        {cache}.pop(stale, None)
-    if loop not in {cache}:
-        {cache}[loop] = {constructor}
-    return {cache}[loop]
+    for {stale} in [{other} for {other} in list({cache}) if {other}.is_closed()]:
+        {cache}.pop({stale}, None)
+    if {loop} not in {cache}:
+        {cache}[{loop}] = {constructor}
+    return {cache}[{loop}]
 '''
 
 # The same, per instance: a property keeps every `obj.attribute` read working unchanged.
@@ -30,13 +32,13 @@ class _:
     @property
     def {attribute}(self):
         """The running event loop's WHAT, created on first use under that loop."""
-        loop = {running_loop}()
+        {loop} = {running_loop}()
         # Forget closed loops: the cached objects hold their loop, so nothing else would free it.
-        for stale in [other for other in list(self.{cache}) if other.is_closed()]:
-            self.{cache}.pop(stale, None)
-        if loop not in self.{cache}:
-            self.{cache}[loop] = {constructor}
-        return self.{cache}[loop]
+        for {stale} in [{other} for {other} in list(self.{cache}) if {other}.is_closed()]:
+            self.{cache}.pop({stale}, None)
+        if {loop} not in self.{cache}:
+            self.{cache}[{loop}] = {constructor}
+        return self.{cache}[{loop}]
 '''
 
 
@@ -93,16 +95,38 @@ def per_loop_client(
     return list(module.body)
 
 
+# The variables of the per-loop templates, renamed where the code put into them names the same.
+TEMPLATE_LOCALS = ("loop", "stale", "other")
+
+
+def template_locals(filled: list[cst.BaseExpression], taken: set[str]) -> dict[str, cst.Name]:
+    """A name for each of :data:`TEMPLATE_LOCALS` that no variable ``filled`` reads and that is
+    not ``taken``: in ``Semaphore(loop)`` with a module global ``loop``, the template's own
+    ``loop`` would hide the global (``loop`` becomes ``loop_2``)."""
+    taken = taken | {name.value for node in filled for name in variable_names(node)}
+    chosen = {}
+    for wanted in TEMPLATE_LOCALS:
+        name, number = wanted, 1
+        while name in taken:
+            number += 1
+            name = f"{wanted}_{number}"
+        taken.add(name)
+        chosen[wanted] = cst.Name(name)
+    return chosen
+
+
 def per_loop_accessor(
     cache: str, accessor: str, what: str, constructor: cst.BaseExpression, running_loop: str
 ) -> list[cst.BaseStatement]:
     """``cache = {}`` and ``def accessor(): ...`` returning the running loop's object."""
+    loop_call = cst.parse_expression(running_loop)
     module = parse_template_module(
         PER_LOOP_ACCESSOR.replace("WHAT", what),
         cache=cst.Name(cache),
         accessor=cst.Name(accessor),
         constructor=constructor,
-        running_loop=cst.parse_expression(running_loop),
+        running_loop=loop_call,
+        **template_locals([constructor, loop_call], {cache, accessor}),
     )
     return list(module.body)
 
@@ -111,12 +135,14 @@ def per_loop_property(
     attribute: str, cache: str, what: str, constructor: cst.BaseExpression, running_loop: str
 ) -> cst.FunctionDef:
     """A property ``attribute`` returning the running loop's object, cached in ``self.cache``."""
+    loop_call = cst.parse_expression(running_loop)
     module = parse_template_module(
         PER_LOOP_PROPERTY.replace("WHAT", what),
         attribute=cst.Name(attribute),
         cache=cst.Name(cache),
         constructor=constructor,
-        running_loop=cst.parse_expression(running_loop),
+        running_loop=loop_call,
+        **template_locals([constructor, loop_call], {"self"}),
     )
     holder = module.body[0]
     assert isinstance(holder, cst.ClassDef)

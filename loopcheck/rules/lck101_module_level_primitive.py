@@ -12,7 +12,7 @@ from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class ModuleLevelPrimitive(PrimitiveRule):
@@ -67,13 +67,19 @@ it, the lock holds a strong reference to its loop, so the key never dies (checke
 Where the object only guards synchronous code (`with _lock:` in a plain function), use
 `threading.Lock` instead: the asyncio lock cannot work there at all.""",
         fix_safety="""\
-Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`): a
-public name (`LOCK`, `jobs`) may be imported by other modules, which neither fix can update, so it
-gets no fix and the message says what to do instead. The per-loop accessor is offered when every
-use of the name is inside a coroutine in the same module; it renames the object. The `threading` replacement is offered when every use is
-`with obj:` or a supported method call in synchronous code. Otherwise no fix is offered. Generated
-code uses the module's own name for asyncio (`import asyncio as aio`, `from asyncio import
-get_running_loop`); a missing import is added where an import sorter would put it.""",
+Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`, and
+not listed in `__all__`): a public name (`LOCK`, `jobs`) may be imported by other modules, which
+neither fix can update, so it gets no fix and the message says what to do instead. The per-loop
+accessor is offered when every use of the name is inside a coroutine in the same module; it
+renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
+where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
+renamed where the constructor reads a variable of the same name. The accessor runs the constructor
+later, once per loop, so there is no fix when the constructor reads a module global bound again
+further down or by a function (it may hold another value by then). The `threading` replacement is
+offered when every use is `with obj:` or a supported method call in synchronous code. Otherwise
+no fix is offered. Generated code uses the module's own name for asyncio (`import asyncio as
+aio`, `from asyncio import get_running_loop`); a missing import is added where an import sorter
+would put it.""",
         affected_versions="""\
 All supported versions. On Python 3.10 and newer, locks, events, conditions, semaphores, barriers
 and queues bind lazily, on first contended use, so the first loop works and the second fails; on
@@ -105,23 +111,27 @@ event loop`).""",
         )
         public = self.public_name(call)
         if public is not None:
+            listed = " (listed in `__all__`)" if public.startswith("_") else ""
             message += (
-                f"; `{public}` is public, so other modules may import it and no fix is offered: "
+                f"; `{public}` is public{listed}, so other modules may import it and no fix is offered: "
                 "create it in the coroutines that use it, or give each event loop its own "
                 "through an accessor, and update the modules that import it"
             )
         return message
 
     def public_name(self, call: cst.Call) -> str | None:
-        """The module global ``call`` is stored in, when its name has no leading underscore: another
-        module may import it, and neither fix (a renamed per-loop accessor, a `threading` object
-        of another type) can update that module."""
+        """The module global ``call`` is stored in, when its name has no leading underscore or
+        ``__all__`` lists it: another module may import it, and neither fix (a renamed per-loop
+        accessor, a `threading` object of another type) can update that module."""
         holder = self.analysis.holders.of(call)
-        if holder.kind is Held.MODULE_GLOBAL and holder.name and not holder.name.startswith("_"):
-            return holder.name
+        name = holder.name
+        if holder.kind is not Held.MODULE_GLOBAL or not name:
+            return None
+        if not name.startswith("_") or name in self.analysis.exports:
+            return name
         return None
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
         found = self.single_store(call, Held.MODULE_GLOBAL)
         if found is None or self.public_name(call) is not None:
@@ -133,8 +143,11 @@ event loop`).""",
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(line):
             return None
+        reason = fixes.cannot_move(call)
+        if reason is not None:
+            return NoFix(reason)
         name = holder.name
-        cache, accessor = fixes.names(snake_case(name))
+        cache, accessor = fixes.names(snake_case(name), references)
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

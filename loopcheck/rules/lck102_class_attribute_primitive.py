@@ -11,7 +11,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class ClassAttributePrimitive(PrimitiveRule):
@@ -62,7 +62,9 @@ load), use `threading.Lock()`.""",
 Unsafe. The per-loop accessor is offered when every access to the attribute (through `self`,
 `cls` or the class name, in this module) is a read inside a coroutine; an access through any other
 object, or a subclass overriding the attribute, may see a different object after the fix. The
-`threading` replacement is offered when every use is synchronous.""",
+accessor lives at module level: a constructor reading a variable of the class body
+(`slots = asyncio.Semaphore(width)`) gets no fix. The `threading` replacement is offered when
+every use is synchronous.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",
@@ -86,7 +88,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         class_def = site.owner
         assert isinstance(class_def, cst.ClassDef)
         tree = self.analysis.tree
@@ -100,7 +102,12 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(class_def) or len(class_def.body.body) < 2:
             return None
-        cache, accessor = fixes.names(f"{snake_case(class_def.name.value)}_{snake_case(holder.name)}")
+        reason = fixes.cannot_move(call)
+        if reason is not None:
+            return NoFix(reason)
+        cache, accessor = fixes.names(
+            f"{snake_case(class_def.name.value)}_{snake_case(holder.name)}", references
+        )
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

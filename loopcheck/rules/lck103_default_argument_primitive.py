@@ -11,7 +11,7 @@ from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class DefaultArgumentPrimitive(PrimitiveRule):
@@ -53,9 +53,13 @@ async def fetch(url, limit=None):
 
 with `_get_fetch_limit()` the per-loop accessor described in LCK101.""",
         fix_safety="""\
-Unsafe, and offered only for coroutine functions (whose body runs under a loop). Callers that pass
-`None` explicitly now get the shared object instead of `None`; an annotated parameter becomes
-`X | None`.""",
+Unsafe, and offered only for coroutine functions (whose body runs under a loop). The accessor lives
+at module level and runs the constructor later: a default that reads a variable of a class body or
+of an enclosing function, or a module global bound again later, gets no fix. Callers that pass
+`None` explicitly now get the shared object instead of `None`. An annotated parameter becomes
+`X | None` where that can be evaluated on the target Python (3.10 and newer, or a module with
+`from __future__ import annotations`); a quoted annotation becomes `"X | None"` (`"X" | None`
+fails on every version); elsewhere it becomes `typing.Optional[X]`.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",
@@ -80,16 +84,22 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         function, param = site.owner, site.param
         assert isinstance(function, cst.FunctionDef) and param is not None
         if function.asynchronous is None or param.default is not call:
             return None
         if not isinstance(function.body, cst.IndentedBlock):
             return None
+        reason = self.fixes.cannot_move(call)
+        if reason is not None:
+            return NoFix(reason)
         tree = self.analysis.tree
         name = param.name.value
-        cache, accessor = self.fixes.names(f"{snake_case(function.name.value)}_{snake_case(name)}")
+        # the guard calls the accessor in the function's own scope
+        cache, accessor = self.fixes.names(
+            f"{snake_case(function.name.value)}_{snake_case(name)}", [function.body]
+        )
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
@@ -102,7 +112,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
                 at = 1 if has_docstring(body) else 0
                 new_params = updated.params.deep_replace(
                     next(p for p in all_params(updated.params) if p.name.value == name),
-                    _none_default(param),
+                    _none_default(param, builder),
                 )
                 return updated.with_changes(
                     params=new_params,
@@ -119,10 +129,24 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         )
 
 
-def _none_default(param: cst.Param) -> cst.Param:
+def _none_default(param: cst.Param, builder: FixBuilder) -> cst.Param:
     annotation = param.annotation
     if annotation is not None and "None" not in code_of(annotation.annotation):
-        annotation = annotation.with_changes(
-            annotation=cst.parse_expression(f"{code_of(annotation.annotation)} | None")
-        )
+        annotation = annotation.with_changes(annotation=_or_none(annotation.annotation, builder))
     return param.with_changes(default=cst.Name("None"), annotation=annotation)
+
+
+def _or_none(annotation: cst.BaseExpression, builder: FixBuilder) -> cst.BaseExpression:
+    """The annotation that also admits None, written so that evaluating it works where the code
+    must run: ``X | None`` needs 3.10 at run time (or postponed annotations), and ``"X" | None``
+    fails everywhere (a str has no ``|``), so a quoted annotation is extended inside its quotes;
+    ``typing.Optional[X]`` otherwise."""
+    context = builder.context
+    union = context.supports((3, 10)) or "__future__.annotations" in context.analysis.imports.objects
+    if union and not isinstance(annotation, cst.BaseString):
+        return cst.parse_expression(f"{code_of(annotation)} | None")
+    if union and isinstance(annotation, cst.SimpleString):
+        prefix, quote = annotation.prefix, annotation.quote
+        return annotation.with_changes(value=f"{prefix}{quote}{annotation.raw_value} | None{quote}")
+    index = cst.SubscriptElement(cst.Index(annotation))
+    return cst.Subscript(value=builder.expression("typing.Optional"), slice=[index])

@@ -13,7 +13,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.
 
@@ -78,7 +78,8 @@ For per-key registries, key the registry by the running loop as well, or create 
 coroutine that uses them.""",
         fix_safety="""\
 Unsafe, and offered only for the getter idiom (a `global` name set to `None` at module level,
-created under `if name is None:` and returned). The getter must then be called under a running
+created under `if name is None:` and returned), when `__all__` does not list the global (the fix
+removes it). The getter must then be called under a running
 loop: a call from synchronous code raises `RuntimeError: no running event loop`. Other shapes get
 no fix.""",
         affected_versions="""\
@@ -134,7 +135,7 @@ All supported versions; the failure appears under the second loop that uses the 
             f"it; the next loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         """The getter idiom only: ``global x`` / ``if x is None: x = Prim()`` / ``return x``."""
         function = site.owner
         assert isinstance(function, cst.FunctionDef)
@@ -151,6 +152,8 @@ All supported versions; the failure appears under the second loop that uses the 
         initial = _none_line(tree, outside[0])
         if initial is None or not tree.is_top_level(initial):
             return None
+        if getter in self.analysis.exports:
+            return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))
 
         def build() -> tuple:

@@ -12,7 +12,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
 
 
 class SingletonPrimitive(PrimitiveRule):
@@ -82,11 +82,13 @@ class ConnectionManager:
 Where the object only guards synchronous code, use the `threading` primitive instead.""",
         fix_safety="""\
 Unsafe. The property is offered when the attribute is assigned once, in a plain statement of a
-method, with a constructor that uses no local variable of that method, and every read of it
+method, with a constructor that uses no variable of that method but `self` (nor a module global
+bound again later), and every read of it
 (through `self`, `cls` or the shared instance, in this module) is inside a coroutine: reading the
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
-cannot place, assigned several times, or kept in a registry get no fix.""",
+cannot place, assigned several times, or kept in a registry get no fix; nor does a class with
+`__slots__` (a property cannot share a slot's name, and its cache would need a slot).""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",
@@ -138,7 +140,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"loop of the process shares; a second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
@@ -160,6 +162,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return fixes.threading_twin(primitive, call, references)
         attribute = holder.name
         assert attribute is not None
+        if self.analysis.holders.defined_in_class_body(class_def, "__slots__"):
+            # A property cannot share its name with a slot (ValueError when the class is made),
+            # and the cache needs a slot of its own.
+            return NoFix(f"`{class_def.name.value}` declares `__slots__`")
         cache = f"_{attribute.lstrip('_')}_by_loop"
         taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
         if (
@@ -168,9 +174,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             or attribute in self.analysis.definitions.methods(class_def)
             or cache in taken
             or self.analysis.index.attributes_by_name.get(cache)
-            or not self._self_contained(call, method)
         ):
             return None
+        reason = fixes.cannot_move(call, keeps_self=True)
+        if reason is not None:
+            return NoFix(reason)
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
@@ -189,9 +197,3 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"Make `{attribute}` a property giving one {primitive.name} per event loop",
             build,
         )
-
-    def _self_contained(self, call: cst.Call, method: cst.FunctionDef) -> bool:
-        """Whether ``call`` can move into a property: it names only module globals, builtins and
-        ``self`` (the property has ``self`` too), not the method's other variables."""
-        definitions = self.analysis.definitions
-        return all(definitions.is_self(name) for name in self.analysis.names.free_variables(call))

@@ -298,12 +298,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
 
     def exported(self, name: str) -> bool:
         """Whether ``name`` is listed in ``__all__`` (other modules may call it)."""
-        from libcst.codemod import CodemodContext
-        from libcst.codemod.visitors import GatherExportsVisitor
-
-        visitor = GatherExportsVisitor(CodemodContext())
-        self.analysis.module.visit(visitor)
-        return name in visitor.explicit_exported_objects
+        return name in self.analysis.exports
 
     def retire_write(self, found: KeptLoop, target: cst.CSTNode) -> None:
         """`holder = None` or `holder = <new loop>` goes with the loop; other writes stay, and

@@ -3,6 +3,7 @@ place (module level, class body, default argument, a function that keeps them)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -15,6 +16,13 @@ from loopcheck.fixes.per_loop import PerLoopFixes
 from loopcheck.rule import Rule
 
 
+@dataclass(frozen=True)
+class NoFix:
+    """A fix declined for a reason the message states (one the user can act on)."""
+
+    reason: str
+
+
 class PrimitiveRule(Rule):
     """Reports asyncio primitives constructed where :attr:`site` says."""
 
@@ -25,7 +33,11 @@ class PrimitiveRule(Rule):
         for call, primitive in self.analysis.primitive_creations:
             site = tree.site(call)
             if site.kind is self.site and self.matches(call, primitive, site):
-                self.report(call, self.message_for(call, primitive, site), self.fix_for(call, primitive, site))
+                message = self.message_for(call, primitive, site)
+                fix = self.fix_for(call, primitive, site)
+                if isinstance(fix, NoFix):
+                    message, fix = f"{message}; no fix: {fix.reason}", None
+                self.report(call, message, fix)
 
     @property
     def fixes(self) -> PerLoopFixes:
@@ -56,5 +68,5 @@ class PrimitiveRule(Rule):
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         raise NotImplementedError
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | None:
+    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         return None

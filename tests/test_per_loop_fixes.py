@@ -1,0 +1,310 @@
+"""The unsafe per-loop fixes of LCK101-LCK105 change only what their docs say (one object per
+event loop): a fixed program prints what it printed before. The names the fixes generate hide no
+variable and are hidden by none, names `__all__` exports stay, `__slots__` classes and
+annotations that cannot hold `X | None` on the target Python are respected."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loopcheck.engine import Linter
+from loopcheck.rules import all_rules
+from tests.helpers import write
+
+PROGRAMS = Path(__file__).parent / "programs"
+HEADER = re.compile(r"#\s*loopcheck-program:\s*(?P<key>[\w-]+)\s*=\s*(?P<value>.+)")
+
+
+def linter(target: tuple[int, int] = (3, 10)) -> Linter:
+    # The rules alone: the command-line tests below run the whole pipeline.
+    return Linter(list(all_rules().values()), target_version=target, candidate_stage=False)
+
+
+def run_python(path: Path) -> tuple[int, str, str]:
+    done = subprocess.run(
+        [sys.executable, path.name], cwd=path.parent, capture_output=True, text=True, timeout=20
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def fixed(source: str, target: tuple[int, int] = (3, 10)) -> str:
+    return linter(target).fix_source(source, "program.py", unsafe=True).source
+
+
+def assert_same_behaviour(tmp_path: Path, source: str, after: str) -> None:
+    before = run_python(write(tmp_path / "before" / "program.py", source))
+    assert before[0] == 0, before[2]
+    assert run_python(write(tmp_path / "after" / "program.py", after)) == before, after
+
+
+# -- the accessor's name: free wherever the fix calls it ------------------------------------
+
+NAME_TAKEN = {
+    "local of the coroutine": (
+        "import asyncio\n_lock = asyncio.Lock()\n\n"
+        "async def work():\n    _get_lock = 3\n    async with _lock:\n        return _get_lock\n\n"
+        "print(asyncio.run(work()))\n",
+        "_get_lock_2()",
+    ),
+    "comprehension variable": (
+        "import asyncio\n_ready = asyncio.Event()\n\n"
+        "async def work():\n    _ready.set()\n"
+        "    return [await _ready.wait() for _get_ready in range(2)]\n\n"
+        "print(asyncio.run(work()))\n",
+        "_get_ready_2()",
+    ),
+    "variable of the enclosing coroutine": (
+        "import asyncio\n_lock = asyncio.Lock()\n\n"
+        "async def outer():\n    _get_lock = 5\n\n    async def inner():\n"
+        "        async with _lock:\n            return _get_lock\n\n    return await inner()\n\n"
+        "print(asyncio.run(outer()))\n",
+        "_get_lock_2()",
+    ),
+    "class body in a coroutine": (
+        "import asyncio\n_sem = asyncio.Semaphore(2)\n\n"
+        "async def outer():\n    class Holder:\n        _get_sem = 7\n        sem = _sem\n"
+        "        value = _get_sem\n\n    return Holder.value, Holder.sem._value\n\n"
+        "print(asyncio.run(outer()))\n",
+        "_get_sem_2()",
+    ),
+    "global a function binds": (
+        "import asyncio\n_lock = asyncio.Lock()\n\ndef setup():\n    global _get_lock\n    _get_lock = 4\n\n"
+        "async def work():\n    setup()\n    async with _lock:\n        return _get_lock\n\n"
+        "print(asyncio.run(work()))\n",
+        "_get_lock_2()",
+    ),
+    "local of a method (LCK102)": (
+        "import asyncio\n\nclass Cache:\n    lock = asyncio.Lock()\n\n"
+        "    async def hit(self):\n        _get_cache_lock = 1\n"
+        "        async with self.lock:\n            return _get_cache_lock\n\n"
+        "print(asyncio.run(Cache().hit()))\n",
+        "_get_cache_lock_2()",
+    ),
+    "local of the function whose default it replaces (LCK103)": (
+        "import asyncio\n\nasync def poll(n, ready=asyncio.Event()):\n"
+        "    _get_poll_ready = n\n    ready.set()\n    await ready.wait()\n    return _get_poll_ready\n\n"
+        "print(asyncio.run(poll(3)))\n",
+        "_get_poll_ready_2()",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NAME_TAKEN, ids=list(NAME_TAKEN))
+def test_the_accessor_takes_a_name_no_variable_hides_where_it_is_called(tmp_path, case):
+    source, call = NAME_TAKEN[case]
+    after = fixed(source)
+    assert call in after
+    assert_same_behaviour(tmp_path, source, after)
+
+
+# -- the template's variables: never the names the constructor reads -----------------------
+
+CONSTRUCTOR_NAMES = {
+    "a global named loop": (
+        "import asyncio\nloop = 2\n_sem = asyncio.Semaphore(loop)\n\n"
+        "async def work():\n    async with _sem:\n        return _sem._value\n\n"
+        "print(asyncio.run(work()))\n",
+        "loop_2 = asyncio.get_running_loop()",
+    ),
+    "globals named other and stale": (
+        "import asyncio\nother, stale = 3, 4\n_q = asyncio.Queue(maxsize=other + stale)\n\n"
+        "async def work():\n    return _q.maxsize\n\nprint(asyncio.run(work()))\n",
+        "for stale_2 in [other_2 for other_2 in",
+    ),
+    "asyncio imported as loop": (
+        "import asyncio as loop\n_lock = loop.Lock()\n\n"
+        "async def work():\n    async with _lock:\n        return 1\n\n"
+        "print(loop.run(work()))\n",
+        "loop_2 = loop.get_running_loop()",
+    ),
+    "the property of a shared instance (LCK105)": (
+        "import asyncio\nloop = 2\n\nclass Limiter:\n    def __init__(self):\n"
+        "        self.slots = asyncio.Semaphore(loop)\n\n"
+        "    async def free(self):\n        async with self.slots:\n            return self.slots._value\n\n"
+        "limiter = Limiter()\nprint(asyncio.run(limiter.free()))\n",
+        "loop_2 = asyncio.get_running_loop()",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CONSTRUCTOR_NAMES, ids=list(CONSTRUCTOR_NAMES))
+def test_the_templates_variables_never_hide_what_the_constructor_reads(tmp_path, case):
+    source, line = CONSTRUCTOR_NAMES[case]
+    after = fixed(source)
+    assert line in after
+    assert_same_behaviour(tmp_path, source, after)
+
+
+def test_the_templates_variables_keep_their_names_where_nothing_collides():
+    after = fixed("import asyncio\n_lock = asyncio.Lock()\n\nasync def work():\n    async with _lock:\n        pass\n")
+    assert "    loop = asyncio.get_running_loop()\n" in after
+    assert "for stale in [other for other in list(_lock_by_loop)" in after
+
+
+# -- the constructor moves into the accessor only where it means the same there, later --------
+
+CANNOT_MOVE = {
+    "a variable of the class body (LCK102)": (
+        "import asyncio\n\nclass Pool:\n    width = 2\n    slots = asyncio.Semaphore(width)\n\n"
+        "    async def free(self):\n        async with self.slots:\n            return self.slots._value\n\n"
+        "print(asyncio.run(Pool().free()))\n",
+        "the constructor reads `width`, which the per-loop accessor cannot see",
+    ),
+    "a variable of the class body, in a method's default (LCK103)": (
+        "import asyncio\n\nclass Fetcher:\n    limit = 3\n\n"
+        "    async def fetch(self, sem=asyncio.Semaphore(limit)):\n        async with sem:\n"
+        "            return sem._value\n\nprint(asyncio.run(Fetcher().fetch()))\n",
+        "the constructor reads `limit`, which the per-loop accessor cannot see",
+    ),
+    "an argument of the enclosing function (LCK103)": (
+        "import asyncio\n\ndef make(n):\n    async def fetch(sem=asyncio.Semaphore(n)):\n"
+        "        async with sem:\n            return sem._value\n    return fetch\n\n"
+        "print(asyncio.run(make(5)()))\n",
+        "the constructor reads `n`, which the per-loop accessor cannot see",
+    ),
+    "a global bound again further down (LCK101)": (
+        "import asyncio\nsize = 1\n_sem = asyncio.Semaphore(size)\nsize = 5\n\n"
+        "async def work():\n    async with _sem:\n        return _sem._value\n\nprint(asyncio.run(work()))\n",
+        "the constructor reads `size`, which the module binds again later",
+    ),
+    "a global a function binds (LCK101)": (
+        "import asyncio\nsize = 1\n_sem = asyncio.Semaphore(size)\n\ndef grow():\n    global size\n    size = 5\n\n"
+        "async def work():\n    grow()\n    async with _sem:\n        return _sem._value\n\nprint(asyncio.run(work()))\n",
+        "the constructor reads `size`, which the module binds again later",
+    ),
+    "a variable of the method other than self (LCK105)": (
+        "import asyncio\n\nclass Limiter:\n    def __init__(self, n):\n        self.slots = asyncio.Semaphore(n)\n\n"
+        "    async def free(self):\n        async with self.slots:\n            return self.slots._value\n\n"
+        "limiter = Limiter(2)\nprint(asyncio.run(limiter.free()))\n",
+        "the constructor reads `n`, which the per-loop property cannot see",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CANNOT_MOVE, ids=list(CANNOT_MOVE))
+def test_no_accessor_for_a_constructor_that_would_mean_something_else_there(tmp_path, case):
+    source, reason = CANNOT_MOVE[case]
+    (finding,) = linter().lint_source(source, "program.py")
+    assert finding.fix is None
+    assert finding.message.endswith(f"; no fix: {reason}")
+    assert fixed(source) == source
+
+
+def test_globals_bound_before_the_constructor_only_let_it_move(tmp_path):
+    source = (
+        "import asyncio\ntry:\n    import uvloop\nexcept ImportError:\n    uvloop = None\n"
+        "size = 1\nsize = size + 1\n_sem = asyncio.Semaphore(size if uvloop is None else size)\n\n"
+        "async def work():\n    async with _sem:\n        return _sem._value\n\nprint(asyncio.run(work()))\n"
+    )
+    after = fixed(source)
+    assert "_get_sem()" in after
+    assert_same_behaviour(tmp_path, source, after)
+
+
+# -- declined fixes: the message says why ---------------------------------------------------
+
+EXPORTED = (
+    "import asyncio\n__all__ = ['_lock', '_shared']\n_lock = asyncio.Lock()\n_shared = None\n\n"
+    "def get_shared():\n    global _shared\n    if _shared is None:\n        _shared = asyncio.Lock()\n"
+    "    return _shared\n\n"
+    "async def work():\n    async with _lock:\n        async with get_shared():\n            return 1\n"
+)
+SLOTTED = (
+    "import asyncio\n\nclass Manager:\n    __slots__ = ('lock',)\n\n    def __init__(self):\n"
+    "        self.lock = asyncio.Lock()\n\n    async def send(self):\n        async with self.lock:\n"
+    "            return 1\n\nmanager = Manager()\n"
+)
+
+
+def test_private_names_that_all_exports_are_public_and_keep_their_name():
+    found = {d.code: d for d in linter().lint_source(EXPORTED, "exporter.py")}
+    assert found["LCK101"].fix is None and found["LCK104"].fix is None
+    assert "`_lock` is public (listed in `__all__`), so other modules may import it" in found["LCK101"].message
+    assert found["LCK104"].message.endswith("; no fix: `_shared` is listed in `__all__`, and the fix removes it")
+    assert fixed(EXPORTED) == EXPORTED
+
+
+def test_no_property_for_an_attribute_of_a_class_with_slots():
+    (finding,) = linter().lint_source(SLOTTED, "manager.py")
+    assert finding.code == "LCK105" and finding.fix is None
+    assert finding.message.endswith("; no fix: `Manager` declares `__slots__`")
+    assert fixed(SLOTTED) == SLOTTED
+
+
+# -- LCK103: an annotation that admits None, evaluable on the target Python ------------------
+
+DEFAULTS = (
+    "import asyncio\n\nasync def wait(ready{annotation} = asyncio.Event()):\n"
+    "    ready.set()\n    await ready.wait()\n    return 1\n\nprint(asyncio.run(wait()))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "annotation", "target", "written"),
+    [
+        ("", ': "asyncio.Event"', (3, 10), 'ready: "asyncio.Event | None" = None'),
+        ("", ": 'asyncio.Event'", (3, 9), "ready: typing.Optional['asyncio.Event'] = None"),
+        ("", ": asyncio.Event", (3, 9), "ready: typing.Optional[asyncio.Event] = None"),
+        ("", ": asyncio.Event", (3, 10), "ready: asyncio.Event | None = None"),
+        ("from typing import Optional\n", ": asyncio.Event", (3, 9), "ready: Optional[asyncio.Event] = None"),
+        ("from __future__ import annotations\n", ": asyncio.Event", (3, 9), "ready: asyncio.Event | None = None"),
+        ("from __future__ import annotations\n", ': "asyncio.Event"', (3, 8), 'ready: "asyncio.Event | None" = None'),
+    ],
+)
+def test_the_none_default_keeps_the_annotation_evaluable(tmp_path, header, annotation, target, written):
+    source = header + DEFAULTS.format(annotation=annotation)
+    after = fixed(source, target)
+    assert written in after
+    assert_same_behaviour(tmp_path, source, after)
+
+
+# -- through the command line: the working programs ---------------------------------------
+
+OWN_PROGRAMS = (
+    "lck101_accessor_name_taken.py",
+    "lck101_constructor_names.py",
+    "lck101_all_exports.py",
+    "lck105_slots.py",
+    "lck103_annotations.py",
+    "lck101_constructor_scope.py",
+)
+
+
+def headers(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        match = HEADER.match(line)
+        if match:
+            found[match["key"]] = match["value"].strip()
+    return found
+
+
+@pytest.mark.parametrize("name", OWN_PROGRAMS)
+def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name):
+    program = PROGRAMS / name
+    settings = headers(program)
+    config = write(
+        tmp_path / "config.toml", f'[tool.loopcheck]\ntarget-version = "{settings.get("target-version", "py310")}"\n'
+    )
+    before = run_python(program)
+    assert before[0] == 0, before[2]
+    copy = write(tmp_path / "copy" / name, program.read_text())
+    check = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--config", str(config), str(copy)],
+        capture_output=True, text=True, timeout=120,
+    )
+    reported = set(re.findall(r": (LCK\d{3}) ", check.stdout))
+    assert reported == {code.strip() for code in settings["findings"].split(",")}, check.stdout
+    fix = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--config", str(config), "--fix", "--unsafe-fixes", str(copy)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "Traceback" not in fix.stderr, fix.stderr
+    assert run_python(copy) == before, copy.read_text()
