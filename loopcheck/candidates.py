@@ -251,9 +251,18 @@ def scan(tree: ast.AST, names: frozenset[str], methods: frozenset[str], seeds: C
                 local_functions.add(node.name)  # type: ignore[attr-defined]
             inner = _Frame(COROUTINE if kind is ast.AsyncFunctionDef else FUNCTION, node, node, frame.klass)
             args = node.args  # type: ignore[attr-defined]
-            outer_default = DEFAULT if frame.where in (MODULE, CLASS) else frame.where
+            # A default is evaluated once per `def`: at import, or at each call of the function
+            # around it, so in a plain function it is both (the analysis calls it a default), and
+            # in a coroutine it runs under the running loop.
+            if frame.where in (MODULE, CLASS):
+                default_wheres: tuple[str, ...] = (DEFAULT,)
+            elif frame.where == FUNCTION:
+                default_wheres = (DEFAULT, FUNCTION)
+            else:
+                default_wheres = (frame.where,)
             for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
-                stack.append((default, _Frame(outer_default, node, frame.function, frame.klass)))
+                for where in default_wheres:
+                    stack.append((default, _Frame(where, node, frame.function, frame.klass)))
             for decorator in node.decorator_list:  # type: ignore[attr-defined]
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
                 references.append((dotted_name(target) or "", frame))

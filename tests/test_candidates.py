@@ -43,6 +43,30 @@ def test_rule_examples_give_the_same_findings_with_and_without_the_stage():
             assert on == off, (rule.code, example)
 
 
+# Defaults of a `def` inside a plain function run once per call of that function: the analysis
+# calls them defaults (LCK103), and the stage must keep them as such, not only as function code.
+NESTED_DEFAULTS = (
+    "import asyncio\n"
+    "def outer():\n"
+    "    async def handler(lock=asyncio.Lock()):\n"
+    "        async with lock:\n"
+    "            pass\n"
+    "    return handler\n",
+    "import asyncio\n"
+    "def outer():\n"
+    "    def make(queue=asyncio.Queue()):\n"
+    "        return queue\n"
+    "    return make\n",
+)
+
+
+@pytest.mark.parametrize("source", NESTED_DEFAULTS)
+def test_defaults_of_nested_functions_are_kept_by_the_stage(source):
+    on, off = both_ways(source)
+    assert [d.code for d in off] == ["LCK103"]
+    assert on == off
+
+
 def compare_tree(root: Path) -> int:
     files = discover([str(root)]).files
     compared = 0
