@@ -112,7 +112,9 @@ current event loop` (measured on 3.10 to 3.13). The getter, the global or attrib
 that created, set and closed the loop are removed when nothing else in the file uses them (a
 getter imported by another module would break). No fix when the loop is used for anything other
 than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
-(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses.""",
+(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses. When an
+argument is a call but not provably a coroutine (a call of anything but an `async def` of the
+module), the fix's title says that it may return a Future.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
         references=(
@@ -443,6 +445,9 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 rewrite.statements.discard(node)
             return rewrite.build()
 
+        why = self.analysis.coroutines.unproven_note([run.args[0].value for run in runs])
         return self.propose(
-            Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}", build
+            Safety.UNSAFE,
+            f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",
+            build,
         )

@@ -70,7 +70,8 @@ loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left
 The local holding the loop is removed when running coroutines was its only use. No fix when the
 argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
 that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
-is used for anything else.""",
+is used for anything else. When the argument is a call but not provably a coroutine (a call of
+anything but an `async def` of the module), the fix's title says that it may return a Future.""",
         affected_versions="""\
 All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alike; 3.12 and
 3.13 also warn in the main thread when no loop is set; from 3.14 (documented in its changelog, not
@@ -285,4 +286,5 @@ measured here) the call raises in the main thread as well.""",
                 rewrite.statements.discard(node)
             return rewrite.build()
 
-        return self.propose(Safety.UNSAFE, "Run the coroutine with asyncio.run()", build)
+        why = analysis.coroutines.unproven_note([run_call.args[0].value for run_call in runs])
+        return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build)
