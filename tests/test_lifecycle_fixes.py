@@ -122,6 +122,28 @@ def test_an_argument_that_may_read_the_current_loop_gets_no_fix(argument):
     assert "in the argument would run before asyncio.run() makes its loop current" in finding.message
 
 
+@pytest.mark.parametrize(
+    "between",
+    ["signal = asyncio.Future()\n", "asyncio.get_event_loop().set_debug(True)\n", "prepare(job)\n"],
+)
+def test_code_that_may_read_the_loop_while_it_is_current_means_no_fix(between):
+    source = function(
+        SET_AND_CLOSE + between + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n"
+    )
+    finding = lck201(source)
+    assert finding.fix is None
+    assert "runs while the loop is current and may use it" in finding.message
+
+
+def test_pure_code_while_the_loop_is_current_keeps_the_fix_safe():
+    source = function(
+        SET_AND_CLOSE
+        + "print(len(job))\ntry:\n    print(loop.run_until_complete(work(job)))\nfinally:\n    loop.close()\n"
+        + "print(prepare(job))\n"
+    )
+    assert lck201(source).fix.safety.value == "safe"
+
+
 @pytest.mark.parametrize("argument", ["work(job, len(job), work(job))", "work(lambda: asyncio.Future())"])
 def test_an_argument_built_from_coroutines_and_pure_builtins_stays_safe(argument):
     source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n")
@@ -251,6 +273,7 @@ def loopcheck(*args: object, cwd: Path) -> subprocess.CompletedProcess:
         ("lck201_with_two_managers.py", "no fix: the `with` statement also enters other context managers"),
         ("lck201_loop_in_for.py", "no fix: the loop runs once per iteration of a loop"),
         ("lck201_future_argument.py", "no fix: `asyncio.Future()` in the argument would run before"),
+        ("lck201_future_made_while_current.py", "no fix: `asyncio.Future()` runs while the loop is current"),
         ("lck201_default_executor.py", "no fix: the coroutine hands work to the default executor"),
     ],
 )

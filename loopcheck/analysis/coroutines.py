@@ -5,7 +5,7 @@ argument to ``asyncio.run()`` (or ``await``) keeps a program's behaviour only wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -21,7 +21,7 @@ LOOP_FREE_BUILTINS = frozenset(
     for name in (
         "abs", "bool", "bytes", "dict", "divmod", "enumerate", "float", "format", "frozenset",
         "hash", "id", "int", "isinstance", "len", "list", "max", "min", "range", "repr",
-        "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
+        "print", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
     )
 )
 # Decorators that leave an ``async def`` a coroutine function.
@@ -127,9 +127,12 @@ class Coroutines:
         call = self.call_of(argument)
         if call is None:
             return None
-        for node in _own_nodes(call.args, into_lambdas=False):
-            if not isinstance(node, cst.Call):
-                continue
+        # Not inside lambdas: their code runs later, inside the coroutine.
+        return self.first_loop_dependent(n for n in _own_nodes(call.args) if isinstance(n, cst.Call))
+
+    def first_loop_dependent(self, calls: Iterable[cst.Call]) -> cst.Call | None:
+        """The first of ``calls`` that may consult the current loop, as above."""
+        for node in sorted(calls, key=self.analysis.names.index_order):
             if self.coroutine_functions(node) is not None:
                 continue
             qualified = self.analysis.names.qualified(node.func)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
@@ -88,9 +89,10 @@ or when the function does not close the loop (later code may have relied on it s
 No fix, with the reason in the message, when the fix could change what a working program does:
 the loop runs more than once (in a `for` or `while` loop, a comprehension or a nested function:
 a fresh loop per run would end the tasks an earlier run left running); the `with` that closes it
-also enters other context managers; the loop was made current and the argument calls anything
-but a coroutine function of the module or a plain builtin (`asyncio.Future()` there would run
-before `asyncio.run()` makes its loop current); or the coroutine reaches
+also enters other context managers; the loop was made current and the argument, or other code
+that runs while it is current, calls anything but a coroutine function of the module or a plain
+builtin (`asyncio.Future()` there would belong to another loop once `set_event_loop()` is gone
+and `asyncio.run()` makes its loop current only when it starts); or the coroutine reaches
 `run_in_executor(None, ...)` or `asyncio.to_thread()` in the module (`asyncio.run()` and the
 runner wait for the default executor's threads when they end, where `loop.close()` did not: a
 job left running would make the program hang). Nor when the loop is passed on, the variable may
@@ -257,6 +259,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                     f"`{code(early)}` in the argument would run before asyncio.run() makes its "
                     "loop current, and it may use the current loop"
                 )
+            reader = self.reader_while_current(holder, uses, run_call)
+            if reader is not None:
+                return (
+                    f"`{code(reader)}` runs while the loop is current and may use it, where after "
+                    "the fix no loop would be current there"
+                )
         executor = coroutines.default_executor_use(argument)
         if executor is not None:
             return (
@@ -264,6 +272,28 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 "whose threads asyncio.run() waits for when it ends, where closing the loop did not"
             )
         return None
+
+    def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
+        """A call that runs while the original's loop is current, outside the run (from the
+        first ``set_event_loop()`` to the end of the loop's lifecycle), and may consult it."""
+        tree = self.analysis.tree
+        sets = [use.node for use in of_kind(uses, Use.SET_CURRENT)]
+        teardown = [use.node for use in of_kind(uses, Use.TEARDOWN)]
+        statement = tree.parents.get(holder.store) if isinstance(holder.store, cst.WithItem) else None
+        ends = [statement] if statement is not None else [*teardown, run_call]
+        start = min(sets, key=self.analysis.names.index_order)
+        end = max(ends, key=self.analysis.names.index_order)
+        skip = [*sets, *teardown, run_call]
+        function = tree.enclosing_function(run_call)
+        assert function is not None
+        between = [
+            node
+            for node in m.findall(function.body, m.Call())
+            if tree.precedes(start, node)
+            and (tree.precedes(node, end) or tree.within(node, end))
+            and not tree.within(node, *skip)
+        ]
+        return self.analysis.coroutines.first_loop_dependent(between)
 
     def repeated_by(self, run_call: cst.Call, creation: cst.Call) -> cst.CSTNode | None:
         """The loop statement, comprehension or nested function between the loop's creation and
