@@ -247,6 +247,52 @@ def test_lck202_and_lck203_titles_say_when_the_argument_may_be_a_future():
     )
 
 
+# -- what the fixes leave behind ------------------------------------------------------------
+
+SUPPRESSED_TEARDOWN = (
+    "import asyncio\nimport contextlib\n\n\nasync def work():\n    return 1\n\n\n"
+    "def main():\n    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
+    "    try:\n        return loop.run_until_complete(work())\n    finally:\n"
+    "        with contextlib.suppress(Exception):\n"
+    "            loop.run_until_complete(loop.shutdown_asyncgens())\n        loop.close()\n"
+)
+SET_UP_IN_TRY = (
+    "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+    "def main():\n    try:\n        # Make sure this thread has a loop.\n"
+    "        asyncio.set_event_loop(asyncio.new_event_loop())\n    except RuntimeError:\n        pass\n"
+    "    else:\n        print('made')\n"
+    "    return asyncio.get_event_loop().run_until_complete(work())\n"
+)
+
+
+def test_an_lck201_fix_leaves_no_empty_suppress_block():
+    fixed = Linter(RULES).fix_source(SUPPRESSED_TEARDOWN).source
+    assert fixed == (
+        "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+        "def main():\n    return asyncio.run(work())\n"
+    )
+
+
+def test_an_lck203_fix_drops_an_emptied_try_and_keeps_its_comments():
+    fixed = Linter(RULES).fix_source(SET_UP_IN_TRY, unsafe=True).source
+    assert fixed == (
+        "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+        "def main():\n    # Make sure this thread has a loop.\n    print('made')\n"
+        "    return asyncio.run(work())\n"
+    )
+
+
+def test_the_cli_writes_no_pass_where_a_block_was_emptied(tmp_path):
+    (tmp_path / "a.py").write_text(SUPPRESSED_TEARDOWN)
+    (tmp_path / "b.py").write_text(SET_UP_IN_TRY)
+    result = loopcheck("--fix", "--unsafe-fixes", "a.py", "b.py", cwd=tmp_path)
+    assert result.returncode == 0, result
+    for name in ("a.py", "b.py"):
+        text = (tmp_path / name).read_text()
+        assert "pass" not in text and "suppress" not in text and "try:" not in text, text
+    assert "# Make sure this thread has a loop." in (tmp_path / "b.py").read_text()
+
+
 # -- through the command line, on working programs ------------------------------------------
 
 

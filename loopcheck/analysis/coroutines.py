@@ -15,14 +15,20 @@ from loopcheck.analysis.definitions import Function
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
 
-# Builtins that compute a value from their arguments and never look at an event loop.
-LOOP_FREE_BUILTINS = frozenset(
-    f"builtins.{name}"
-    for name in (
-        "abs", "bool", "bytes", "dict", "divmod", "enumerate", "float", "format", "frozenset",
-        "hash", "id", "int", "isinstance", "len", "list", "max", "min", "range", "repr",
-        "print", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
-    )
+# Calls that never look at an event loop: builtins that compute a value or print one, and
+# contextlib.suppress().
+LOOP_FREE_CALLS = frozenset(
+    {
+        *(
+            f"builtins.{name}"
+            for name in (
+                "abs", "bool", "bytes", "dict", "divmod", "enumerate", "float", "format", "frozenset",
+                "hash", "id", "int", "isinstance", "len", "list", "max", "min", "print", "range",
+                "repr", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "zip",
+            )
+        ),
+        "contextlib.suppress",
+    }
 )
 # Decorators that leave an ``async def`` a coroutine function.
 TRANSPARENT_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod"})
@@ -122,7 +128,7 @@ class Coroutines:
         """A call made while ``argument`` is evaluated that may consult the thread's current
         loop (``asyncio.Future()``, ``get_event_loop()``, a client's method, any function this
         module cannot see into) in the arguments of the call that makes ``argument``: calling
-        a coroutine function runs none of its body, and the builtins in LOOP_FREE_BUILTINS look
+        a coroutine function runs none of its body, and the calls in LOOP_FREE_CALLS look
         at no loop. (Whether the call itself may is what ``proven`` answers.)"""
         call = self.call_of(argument)
         if call is None:
@@ -136,7 +142,7 @@ class Coroutines:
             if self.coroutine_functions(node) is not None:
                 continue
             qualified = self.analysis.names.qualified(node.func)
-            if qualified and qualified <= LOOP_FREE_BUILTINS:
+            if qualified and qualified <= LOOP_FREE_CALLS:
                 continue
             return node
         return None
