@@ -182,6 +182,26 @@ def test_a_coroutine_that_reaches_the_default_executor_gets_no_fix(helper, targe
     assert "no fix: the coroutine hands work to the default executor" in finding.message
 
 
+EXECUTOR_JOB = "async def background():\n    asyncio.get_running_loop().run_in_executor(None, print)\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "source"),
+    [
+        ("LCK203", "def main():\n    return asyncio.get_event_loop().run_until_complete(background())\n"),
+        (
+            "LCK203",
+            "def main():\n    loop = asyncio.get_event_loop()\n    return loop.run_until_complete(background())\n",
+        ),
+        ("LCK202", "_loop = asyncio.new_event_loop()\n\n\ndef main():\n    return _loop.run_until_complete(background())\n"),
+    ],
+)
+def test_lck202_and_lck203_decline_where_asyncio_run_would_wait_for_the_default_executor(code, source):
+    found = [d for d in Linter(RULES).lint_source("import asyncio\n\n\n" + EXECUTOR_JOB + source) if d.code == code]
+    assert found and all(d.fix is None for d in found)
+    assert all("no fix: the coroutine hands work to the default executor (line 5)" in d.message for d in found)
+
+
 def test_a_default_executor_the_coroutine_never_reaches_does_not_matter():
     source = function(
         SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n",
@@ -321,6 +341,7 @@ def loopcheck(*args: object, cwd: Path) -> subprocess.CompletedProcess:
         ("lck201_future_argument.py", "no fix: `asyncio.Future()` in the argument would run before"),
         ("lck201_future_made_while_current.py", "no fix: `asyncio.Future()` runs while the loop is current"),
         ("lck201_default_executor.py", "no fix: the coroutine hands work to the default executor"),
+        ("lck203_default_executor.py", "no fix: the coroutine hands work to the default executor"),
     ],
 )
 def test_the_cli_declines_to_fix_a_working_program_it_would_break(tmp_path, program, reason):

@@ -168,6 +168,18 @@ class Coroutines:
                 return use
         return None
 
+    def executor_wait_reason(self, arguments: Iterable[cst.BaseExpression]) -> str | None:
+        """Why handing ``arguments`` to asyncio.run() could hang a program that exits today,
+        for a finding's "no fix" reason; None when none of them reaches the default executor."""
+        for argument in arguments:
+            use = self.default_executor_use(argument)
+            if use is not None:
+                return (
+                    f"the coroutine hands work to the default executor (line {self.analysis.line_of(use)}), "
+                    "whose threads asyncio.run() waits for when it ends, where the original did not"
+                )
+        return None
+
     def default_executor_calls(self) -> list[cst.Call]:
         analysis = self.analysis
         found = list(analysis.names.calls_to(self.api.default_executor))

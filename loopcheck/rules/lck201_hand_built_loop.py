@@ -265,13 +265,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                     f"`{code(reader)}` runs while the loop is current and may use it, where after "
                     "the fix no loop would be current there"
                 )
-        executor = coroutines.default_executor_use(argument)
-        if executor is not None:
-            return (
-                f"the coroutine hands work to the default executor (line {analysis.line_of(executor)}), "
-                "whose threads asyncio.run() waits for when it ends, where closing the loop did not"
-            )
-        return None
+        return coroutines.executor_wait_reason([argument])
 
     def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
         """A call that runs while the original's loop is current, outside the run (from the
