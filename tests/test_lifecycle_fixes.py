@@ -142,6 +142,11 @@ def test_pure_code_while_the_loop_is_current_keeps_the_fix_safe():
         + "print(prepare(job))\n"
     )
     assert lck201(source).fix.safety.value == "safe"
+    unset_first = function(
+        SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\n"
+        "finally:\n    asyncio.set_event_loop(None)\n    loop.close()\n"
+    )
+    assert lck201(unset_first).fix.safety.value == "safe"
 
 
 @pytest.mark.parametrize("argument", ["work(job, len(job), work(job))", "work(lambda: asyncio.Future())"])
@@ -250,6 +255,8 @@ def test_an_async_method_of_the_class_through_self_is_provably_a_coroutine():
     assert lck201(source).fix.safety.value == "safe"
     overridden = source + "\n\nclass Sync(Job):\n    def build(self):\n        return asyncio.sleep(0)\n"
     assert lck201(overridden).fix.safety.value == "unsafe"
+    replaced = source.replace("class Job:\n", "class Job:\n    def __init__(self, op):\n        self.build = op\n\n")
+    assert lck201(replaced).fix.safety.value == "unsafe"
 
 
 def test_lck202_and_lck203_titles_say_when_the_argument_may_be_a_future():

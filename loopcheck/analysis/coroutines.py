@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import libcst as cst
+import libcst.matchers as m
 
 from loopcheck.analysis.definitions import Function
 
@@ -103,8 +104,8 @@ class Coroutines:
             return None
         name = attribute.attr.value
         method = definitions.method(owner, name)
-        if method is None:
-            return None
+        if method is None or self._attribute_stored(name):
+            return None  # `self.name = ...` somewhere: an instance may hold anything there
         pending, found = [owner], [method]
         while pending:  # an override in a subclass runs for its instances
             for subclass in definitions.subclasses(pending.pop()):
@@ -113,6 +114,24 @@ class Coroutines:
                     found.append(override)
                 pending.append(subclass)
         return found  # type: ignore[return-value]
+
+    def _attribute_stored(self, name: str) -> bool:
+        """Whether the module assigns ``<anything>.name`` or ``name = ...`` in a class body."""
+        parents = self.analysis.tree.parents
+        for attribute in self.analysis.index.attributes_by_name.get(name, ()):
+            up = parents.get(attribute)
+            if isinstance(up, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)) and up.target is attribute:
+                return True
+        for class_def in self.analysis.definitions.classes:
+            for line in class_def.body.body:
+                for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():
+                    if isinstance(small, cst.Assign):
+                        targets = [target.target for target in small.targets]
+                    else:
+                        targets = [small.target] if isinstance(small, cst.AnnAssign) else []
+                    if any(m.matches(target, m.Name(name)) for target in targets):
+                        return True
+        return False
 
     def _coroutine_function(self, node: cst.CSTNode) -> bool:
         if not isinstance(node, cst.FunctionDef) or node.asynchronous is None:

@@ -277,9 +277,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         ends = [statement] if statement is not None else [*teardown, run_call]
         start = min(sets, key=self.analysis.names.index_order)
         end = max(ends, key=self.analysis.names.index_order)
-        skip = [*sets, *teardown, run_call]
         function = tree.enclosing_function(run_call)
         assert function is not None
+        # What the fix deletes does not run afterwards; set_event_loop(None) goes too.
+        skip = [*sets, *teardown, run_call, *self.analysis.loop_uses.set_current_none_statements(function)]
         between = [
             node
             for node in m.findall(function.body, m.Call())
