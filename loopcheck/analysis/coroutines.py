@@ -66,7 +66,10 @@ class Coroutines:
             if not self.proven(argument):
                 call = self.call_of(argument)
                 code = self.analysis.module.code_for_node
-                what = f"`{code(argument)}` may be a Future" if call is None else f"`{code(call.func)}` may return a Future"
+                if call is None:
+                    what = f"`{code(argument)}` may be a Future"
+                else:
+                    what = f"`{code(call.func)}` may return a Future"
                 return f" (unsafe: asyncio.run() accepts only coroutines; {what})"
         return ""
 
