@@ -37,10 +37,13 @@ class LoopApi:
     runner: frozenset[str]
     nest: frozenset[str]
     future_factories: frozenset[str]
+    coroutine_functions: frozenset[str]
+    default_executor: frozenset[str]
     run_method: str
     serve_method: str
     close_methods: frozenset[str]
     shutdown_methods: frozenset[str]
+    executor_method: str
 
     @property
     def loop_factories(self) -> frozenset[str]:
@@ -154,10 +157,13 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
         runner=frozenset(calls["runner"]),
         nest=frozenset(calls["nest"]),
         future_factories=frozenset(calls["future-factories"]),
+        coroutine_functions=frozenset(calls["coroutine-functions"]),
+        default_executor=frozenset(calls["default-executor"]),
         run_method=methods["run"],
         serve_method=methods["serve"],
         close_methods=frozenset(methods["close"]),
         shutdown_methods=frozenset(methods["shutdown"]),
+        executor_method=methods["executor"],
     )
 
 

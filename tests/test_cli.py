@@ -92,7 +92,7 @@ def test_a_fix_shared_by_several_findings_counts_each_of_them(tmp_path):
 
 def test_safe_fixes_alone_rewrite_a_local_loop(tmp_path):
     source = (
-        "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+        "import asyncio\n\n\nasync def job():\n    pass\n\n\ndef task():\n    loop = asyncio.new_event_loop()\n"
         "    asyncio.set_event_loop(loop)\n"
         "    try:\n        return loop.run_until_complete(job())\n    finally:\n"
         "        loop.close()\n"
@@ -100,7 +100,9 @@ def test_safe_fixes_alone_rewrite_a_local_loop(tmp_path):
     target = write(tmp_path / "task.py", source)
     result = invoke("--fix", "task.py", cwd=tmp_path)
     assert result.exit_code == 0, result.output
-    assert target.read_text() == "import asyncio\n\n\ndef task(job):\n    return asyncio.run(job())\n"
+    assert target.read_text() == (
+        "import asyncio\n\n\nasync def job():\n    pass\n\n\ndef task():\n    return asyncio.run(job())\n"
+    )
 
 
 def test_fix_keeps_mode_encoding_and_line_endings(tmp_path):

@@ -161,7 +161,7 @@ def test_the_readme_example_configuration_is_valid(tmp_path):
 
 
 HIDDEN_LOOP = (
-    "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+    "import asyncio\n\n\nasync def job():\n    pass\n\n\ndef task():\n    loop = asyncio.new_event_loop()\n"
     "    try:\n        return loop.run_until_complete(job())\n    finally:\n        loop.close()\n"
 )
 

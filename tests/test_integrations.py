@@ -81,9 +81,10 @@ def test_the_plugin_does_not_parse_files_without_loop_words(monkeypatch):
 # -- pre-commit ---------------------------------------------------------------------------------
 
 BAD = (
-    "import asyncio\n\n\ndef task(job):\n    loop = asyncio.new_event_loop()\n"
+    "import asyncio\n\n\ndef task():\n    loop = asyncio.new_event_loop()\n"
     "    asyncio.set_event_loop(loop)\n    try:\n"
     "        return loop.run_until_complete(job())\n    finally:\n        loop.close()\n"
+    "\n\nasync def job():\n    pass\n"
 )
 
 
@@ -120,7 +121,7 @@ def test_pre_commit_hooks_fail_fix_and_pass(pre_commit_project):
     fixed = try_repo("loopcheck-fix", ["bad.py"], project, env)
     assert fixed.returncode == 1  # pre-commit fails a hook that modified files
     assert "files were modified by this hook" in fixed.stdout
-    assert (project / "bad.py").read_text().endswith("    return asyncio.run(job())\n")
+    assert "    return asyncio.run(job())\n" in (project / "bad.py").read_text()
 
     passed = try_repo("loopcheck", ["bad.py", "good.py"], project, env)
     assert passed.returncode == 0, passed.stdout

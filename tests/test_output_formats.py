@@ -18,10 +18,10 @@ from tests.helpers import invoke, write
 SOURCE = (
     "import asyncio\n\n_lock = asyncio.Lock()\n\n\ndef task(job):\n"
     "    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
-    "    try:\n        return loop.run_until_complete(job())\n"
+    "    try:\n        return loop.run_until_complete(guarded())\n"
     "    finally:\n        loop.close()\n\n\nasync def guarded():\n    async with _lock:\n        pass\n"
 )
-FIXED_TASK = "def task(job):\n    return asyncio.run(job())\n"
+FIXED_TASK = "def task(job):\n    return asyncio.run(guarded())\n"
 
 
 def sarif_schema() -> dict:
@@ -55,7 +55,7 @@ def test_sarif_is_valid_sarif_2_1_0_with_rules_locations_and_fixes(tmp_path):
     assert location["region"] == {"startLine": 3, "startColumn": 9, "endLine": 3, "endColumn": 23}
     replacement = results[1]["fixes"][0]["artifactChanges"][0]["replacements"][0]
     assert replacement["deletedRegion"]["startLine"] == 7
-    assert "asyncio.run(job())" in replacement["insertedContent"]["text"]
+    assert "asyncio.run(guarded())" in replacement["insertedContent"]["text"]
 
 
 def test_sarif_with_no_findings_is_valid_too(tmp_path):

@@ -13,6 +13,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
 from libcst.metadata.scope_provider import Scope
 
 from loopcheck.analysis.contexts import ExecutionContexts, Runs
+from loopcheck.analysis.coroutines import Coroutines
 from loopcheck.analysis.definitions import Definitions
 from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
@@ -129,6 +130,10 @@ class FileAnalysis:
     @cached_property
     def loop_uses(self) -> LoopUses:
         return LoopUses(self)
+
+    @cached_property
+    def coroutines(self) -> Coroutines:
+        return Coroutines(self)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line

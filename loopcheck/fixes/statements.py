@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from loopcheck.analysis.tree import Tree
 
 TWO_BLANK_LINES = (cst.EmptyLine(), cst.EmptyLine())
+SUPPRESS = frozenset({"contextlib.suppress"})
 
 
 class StatementEditor:
@@ -28,6 +29,9 @@ class StatementEditor:
         self._deleted_lines: list[cst.BaseStatement] = []
         self._comment_carriers: list[cst.SimpleStatementLine] = []
         self._deleted: set[int] = set()
+        # `try` and `with contextlib.suppress(...)` statements whose body a deletion may empty.
+        self._owners: dict[int, cst.Try | cst.With] = {}
+        self._carried: dict[int, list[cst.EmptyLine]] = {}
 
     def delete(self, statement: cst.BaseSmallStatement) -> None:
         """Delete a small statement, and the imports only it used; a ``try`` whose ``finally``
@@ -45,6 +49,11 @@ class StatementEditor:
                 self.tree.parents.get(block), cst.ClassDef
             ):
                 self._comment_carriers.append(line)  # a step of a function: keep its comments
+            owner = self.tree.parents.get(block)
+            if (isinstance(owner, cst.Try) and owner.body is block) or (
+                isinstance(owner, cst.With) and self._only_suppresses(owner)
+            ):
+                self._owners[id(owner)] = owner
         for try_statement in self.tree.enclosing_try_finally(statement):
             if id(try_statement) not in self._collapsing:
                 self._collapsing.add(id(try_statement))
@@ -73,10 +82,45 @@ class StatementEditor:
         self.builder.change(statement, _unwrap_with)
         self.builder.drop_imports_used_by(statement.items[0].item)
 
+    def _only_suppresses(self, statement: cst.With) -> bool:
+        """``with contextlib.suppress(...):``: a block that does nothing once its body is gone."""
+        names = self.builder.context.analysis.names
+        return all(
+            isinstance(item.item, cst.Call) and names.calls(item.item, SUPPRESS) and item.asname is None
+            for item in statement.items
+        )
+
+    def _drop_emptied_blocks(self) -> None:
+        """A ``try`` whose body is all deleted cannot raise, so its handlers never run: its
+        ``else`` and ``finally`` statements take its place; a ``with contextlib.suppress()``
+        left empty goes. Their comments, and those of the deleted body, go to what follows
+        (instead of a ``pass`` under the statement)."""
+        deleted = {id(line) for line in self._deleted_lines}
+        for owner in self._owners.values():
+            body = list(owner.body.body) if isinstance(owner.body, cst.IndentedBlock) else []
+            if not body or not all(id(line) in deleted for line in body):
+                continue
+            comments = [*owner.leading_lines, *(e for line in body for e in line.leading_lines if e.comment)]
+            rest: list[cst.BaseStatement] = []
+            if isinstance(owner, cst.Try):
+                for suite in (owner.orelse, owner.finalbody):
+                    if suite is not None and isinstance(suite.body, cst.IndentedBlock):
+                        rest.extend(s for s in suite.body.body if id(s) not in deleted)
+            if rest:
+                self.builder.change(owner, functools.partial(_in_place_of_try, comments=comments))
+                continue
+            self.builder.change(owner, lambda _: cst.RemoveFromParent())
+            self.builder.drop_imports_used_by(owner)
+            self._deleted.add(id(owner))
+            self._deleted_lines.append(owner)
+            self._comment_carriers.append(owner)  # type: ignore[arg-type]
+            self._carried[id(owner)] = comments
+
     def finish(self) -> None:
         """The next statement that stays takes over the blank lines above a deleted statement
         (so the spacing between statements survives) and, for a deleted step of a function, its
         comments (definitions that go take their comments with them)."""
+        self._drop_emptied_blocks()
         deleted = {id(line) for line in self._deleted_lines}
         carriers = {id(line) for line in self._comment_carriers}
         for line in self._deleted_lines:
@@ -87,7 +131,8 @@ class StatementEditor:
             if not following:
                 continue
             if id(line) in carriers:
-                change = functools.partial(prepend_lines, above=list(line.leading_lines))
+                above = self._carried.get(id(line), list(line.leading_lines))
+                change = functools.partial(prepend_lines, above=above)
             else:
                 blanks = sum(1 for e in line.leading_lines if e.comment is None)
                 # The statement that becomes first in its block takes the block's spacing.
@@ -98,6 +143,23 @@ class StatementEditor:
     def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
         for statement in statements:
             self.discard(statement)
+
+
+def _in_place_of_try(updated: cst.CSTNode, comments: list[cst.EmptyLine]) -> Replacement:
+    """The ``else`` and ``finally`` statements left of a ``try`` whose body is gone."""
+    if isinstance(updated, cst.FlattenSentinel):  # the `finally` collapsed already: its body
+        nodes = list(updated.nodes)
+    elif isinstance(updated, cst.Try):
+        nodes = [
+            *(updated.orelse.body.body if updated.orelse is not None else ()),
+            *(updated.finalbody.body.body if updated.finalbody is not None else ()),
+        ]
+    else:
+        return updated
+    if not nodes:
+        return cst.RemoveFromParent()
+    nodes[0] = nodes[0].with_changes(leading_lines=[*comments, *nodes[0].leading_lines])
+    return cst.FlattenSentinel(nodes)
 
 
 def _collapse_empty_finally(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel:

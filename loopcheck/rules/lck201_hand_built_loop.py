@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
@@ -80,12 +81,24 @@ statements that only create, set, shut down and close the loop are removed and t
 `set_event_loop()`), or a runner with `loop_factory=asyncio.new_event_loop` (for a loop that never
 was: `asyncio.run(..., loop_factory=...)` on Python 3.12 and newer, `asyncio.Runner` on 3.11, and
 no fix where the code must run on 3.10, which has neither). Both additionally cancel tasks left
-running. Unsafe when the function does not close the loop (later code may have relied on it
-staying current), or when the argument is not visibly a coroutine call (`asyncio.run()` accepts
-only coroutines). No fix when the loop is passed on, runs more than one coroutine, the variable
-may also hold another loop at the same place, or the argument is a Future
-(`asyncio.gather(...)`). The Python version is `target-version`, else the project's
-`requires-python`, else the running interpreter's.""",
+running. Safe needs the argument to be provably a coroutine: a call of an `async def` the module
+defines (or `self.method()` of an async method of the class), since `asyncio.run()` accepts only
+coroutines. Unsafe, with the title saying why, when it is anything else (a parameter, a call of
+a parameter, an imported function, a client's method, which may return a Future as Motor's do),
+or when the function does not close the loop (later code may have relied on it staying current).
+No fix, with the reason in the message, when the fix could change what a working program does:
+the loop runs more than once (in a `for` or `while` loop, a comprehension or a nested function:
+a fresh loop per run would end the tasks an earlier run left running); the `with` that closes it
+also enters other context managers; the loop was made current and the argument, or other code
+that runs while it is current, calls anything but a coroutine function of the module or a plain
+builtin (`asyncio.Future()` there would belong to another loop once `set_event_loop()` is gone
+and `asyncio.run()` makes its loop current only when it starts); or the coroutine reaches
+`run_in_executor(None, ...)` or `asyncio.to_thread()` in the module (`asyncio.run()` and the
+runner wait for the default executor's threads when they end, where `loop.close()` did not: a
+job left running would make the program hang). Nor when the loop is passed on, the variable may
+also hold another loop at the same place, or the argument is a Future (`asyncio.gather(...)`).
+The Python version is `target-version`, else the project's `requires-python`, else the running
+interpreter's.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).
 `asyncio.Runner` exists from 3.11, `asyncio.run(loop_factory=...)` from 3.12.""",
@@ -159,7 +172,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             runs = of_kind(uses, Use.RUN)
             if not runs or any(analysis.loop_uses.known_running(r.node) for r in runs):
                 continue  # no run, or a run where a loop already runs (LCK206)
-            self.report(call, self.message(holder, uses), self.fix(function, holder, uses, others))
+            message = self.message(holder, uses)
+            declined = self.declined(call, holder, uses, others)
+            if declined is not None:
+                self.report(call, f"{message}; no fix: {declined}")
+            else:
+                self.report(call, message, self.fix(function, holder, uses, others))
 
     def other_bindings(self, holder: Holder) -> set[cst.CSTNode]:
         """The other bindings of the variable that its reads may see."""
@@ -192,20 +210,109 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             "cancels leftover tasks, finalises async generators and closes the loop"
         )
 
-    def fix(
-        self, function: cst.FunctionDef, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]
-    ) -> FixProposal | None:
+    def fixable_run(self, uses: list[LoopUse], others: set[cst.CSTNode]) -> cst.Call | None:
+        """The one run a fix would rewrite, when the loop's uses allow one at all."""
         runs = of_kind(uses, Use.RUN)
         if len(runs) != 1 or of_kind(uses, Use.OTHER) or others:
             return None
         run_call = runs[0].node
         assert isinstance(run_call, cst.Call)
+        if sole_argument(run_call) is None or not self.analysis.loop_uses.asyncio_run_accepts(run_call):
+            return None
+        return run_call
+
+    def declined(
+        self, creation: cst.Call, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]
+    ) -> str | None:
+        """Why a rewrite that looks possible would change what a working program does."""
+        run_call = self.fixable_run(uses, others)
+        if run_call is None:
+            return None
+        analysis = self.analysis
+        code = analysis.module.code_for_node
+        argument = sole_argument(run_call)
+        assert argument is not None
+        repeated = self.repeated_by(run_call, creation)
+        if isinstance(repeated, (cst.For, cst.While, cst.BaseComp)):
+            return (
+                "the loop runs once per iteration of a loop, and a fresh loop per run would end "
+                "the tasks an earlier run left running"
+            )
+        if repeated is not None:
+            return (
+                "the loop runs in a nested function that may be called more than once, and a "
+                "fresh loop per call would end the tasks an earlier call left running"
+            )
+        made_current = bool(of_kind(uses, Use.SET_CURRENT))
+        statement = analysis.tree.parents.get(holder.store) if isinstance(holder.store, cst.WithItem) else None
+        if (
+            isinstance(statement, cst.With)
+            and len(statement.items) > 1
+            and (made_current or self.context.supports((3, 12)))
+        ):
+            return "the `with` statement also enters other context managers"
+        coroutines = analysis.coroutines
+        if made_current:
+            early = coroutines.loop_dependent_call(argument)
+            if early is not None:
+                return (
+                    f"`{code(early)}` in the argument would run before asyncio.run() makes its "
+                    "loop current, and it may use the current loop"
+                )
+            reader = self.reader_while_current(holder, uses, run_call)
+            if reader is not None:
+                return (
+                    f"`{code(reader)}` runs while the loop is current and may use it, where after "
+                    "the fix no loop would be current there"
+                )
+        return coroutines.executor_wait_reason([argument])
+
+    def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
+        """A call that runs while the original's loop is current, outside the run (from the
+        first ``set_event_loop()`` to the end of the loop's lifecycle), and may consult it."""
+        tree = self.analysis.tree
+        sets = [use.node for use in of_kind(uses, Use.SET_CURRENT)]
+        teardown = [use.node for use in of_kind(uses, Use.TEARDOWN)]
+        statement = tree.parents.get(holder.store) if isinstance(holder.store, cst.WithItem) else None
+        ends = [statement] if statement is not None else [*teardown, run_call]
+        start = min(sets, key=self.analysis.names.index_order)
+        end = max(ends, key=self.analysis.names.index_order)
+        function = tree.enclosing_function(run_call)
+        assert function is not None
+        # What the fix deletes does not run afterwards; set_event_loop(None) goes too.
+        skip = [*sets, *teardown, run_call, *self.analysis.loop_uses.set_current_none_statements(function)]
+        between = [
+            node
+            for node in m.findall(function.body, m.Call())
+            if tree.precedes(start, node)
+            and (tree.precedes(node, end) or tree.within(node, end))
+            and not tree.within(node, *skip)
+        ]
+        return self.analysis.coroutines.first_loop_dependent(between)
+
+    def repeated_by(self, run_call: cst.Call, creation: cst.Call) -> cst.CSTNode | None:
+        """The loop statement, comprehension or nested function between the loop's creation and
+        its run: what may run it more than once."""
+        for _, up in self.analysis.tree.ancestors(run_call):
+            if self.analysis.tree.within(creation, up):
+                return None
+            if isinstance(up, (cst.For, cst.While, cst.BaseComp, cst.FunctionDef, cst.Lambda)):
+                return up
+        return None
+
+    def fix(
+        self, function: cst.FunctionDef, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]
+    ) -> FixProposal | None:
+        run_call = self.fixable_run(uses, others)
+        if run_call is None:
+            return None
         loop_uses = self.analysis.loop_uses
         argument = sole_argument(run_call)
-        if argument is None or not loop_uses.asyncio_run_accepts(run_call):
-            return None
-        closed = self.closed(holder, uses)
-        safety = Safety.SAFE if closed and loop_uses.coroutine_argument(argument) else Safety.UNSAFE
+        assert argument is not None
+        coroutines = self.analysis.coroutines
+        proven = coroutines.proven(argument)
+        safety = Safety.SAFE if self.closed(holder, uses) and proven else Safety.UNSAFE
+        why = coroutines.unproven_note([argument])
         made_current = bool(of_kind(uses, Use.SET_CURRENT))
         teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
         if made_current:
@@ -216,7 +323,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 rewrite.statements.delete_all([*teardown, *loop_uses.set_current_none_statements(function)])
                 return rewrite.build()
 
-            return self.propose(safety, "Run the coroutine with asyncio.run()", build)
+            return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build)
         if self.context.supports((3, 12)):
             def build() -> tuple:
                 rewrite = LifecycleRewrite(self.context)
@@ -226,10 +333,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 return rewrite.build()
 
             return self.propose(
-                safety, "Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop)", build
+                safety, f"Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop){why}", build
             )
         if self.context.supports((3, 11)):
-            return self.runner_fix(function, holder, run_call, teardown, safety)
+            return self.runner_fix(function, holder, run_call, teardown, safety, why)
         return None  # Python 3.10 has no runner that leaves the current loop alone
 
     def runner_fix(
@@ -239,6 +346,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         run_call: cst.Call,
         teardown: list[cst.CSTNode],
         safety: Safety,
+        why: str,
     ) -> FixProposal | None:
         """``with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:`` around the
         statements that use the loop (3.11, where asyncio.run() has no loop_factory)."""
@@ -256,7 +364,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 rewrite.statements.delete_all(teardown)
                 return rewrite.build()
 
-            return self.propose(safety, "Run the coroutine in an asyncio.Runner", build_with)
+            return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build_with)
         line = tree.parents.get(holder.store)
         block = tree.parents.get(line) if line is not None else None
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(
@@ -281,7 +389,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             rewrite.wrap_in_runner(line, statements[last], runner)
             return rewrite.build()
 
-        return self.propose(safety, "Run the coroutine in an asyncio.Runner", build)
+        return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build)
 
     def fresh_local(self, function: cst.FunctionDef, wanted: str) -> str:
         scope = self.analysis.scopes.get(function.body.body[0]) if function.body.body else None

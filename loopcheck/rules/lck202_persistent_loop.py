@@ -6,7 +6,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder, Runs
-from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind
+from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.candidates import Start
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
@@ -112,7 +112,12 @@ current event loop` (measured on 3.10 to 3.13). The getter, the global or attrib
 that created, set and closed the loop are removed when nothing else in the file uses them (a
 getter imported by another module would break). No fix when the loop is used for anything other
 than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
-(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses.""",
+(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses. When an
+argument is a call but not provably a coroutine (a call of anything but an `async def` of the
+module), the fix's title says that it may return a Future. No fix, with the reason in the message,
+when a coroutine it runs reaches `run_in_executor(None, ...)` or `asyncio.to_thread()` in the
+module: `asyncio.run()` waits for the default executor's threads when it ends, so a job left
+running there would make a program that exits today hang.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
         references=(
@@ -181,20 +186,24 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 continue  # a long-lived server loop, or a script's one run at module level
             if self.closed_after_each_run(runs, of_kind(uses, Use.TEARDOWN)):
                 continue  # each run closes the loop afterwards: the loop is not reused
-            fix = self.fix(found, uses)
+            # asyncio.run() would wait for a job the coroutine left in the default executor.
+            arguments = [arg for use in runs if isinstance(use.node, cst.Call) and (arg := sole_argument(use.node))]
+            reason = self.analysis.coroutines.executor_wait_reason(arguments)
+            fix = self.fix(found, uses) if reason is None else None
+            no_fix = f"; no fix: {reason}" if reason is not None else ""
             lines = ", ".join(str(self.analysis.line_of(use.node)) for use in runs)
             self.report(
                 call,
                 f"event loop kept in {self.label(holder)} and reused by run_until_complete() "
                 f"(line{'s' if len(runs) > 1 else ''} {lines}){self.where(runs)}: a second thread "
-                "fails with 'This event loop is already running'; run each call with asyncio.run()",
+                f"fails with 'This event loop is already running'; run each call with asyncio.run(){no_fix}",
                 fix,
             )
             for use in runs:
                 self.report(
                     use.node,
                     f"run_until_complete() reuses the event loop kept in {self.label(holder)}; "
-                    "use asyncio.run()",
+                    f"use asyncio.run(){no_fix}",
                     fix,
                 )
 
@@ -438,6 +447,9 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 rewrite.statements.discard(node)
             return rewrite.build()
 
+        why = self.analysis.coroutines.unproven_note([run.args[0].value for run in runs])
         return self.propose(
-            Safety.UNSAFE, f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}", build
+            Safety.UNSAFE,
+            f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",
+            build,
         )

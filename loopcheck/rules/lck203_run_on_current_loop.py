@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
@@ -70,7 +70,11 @@ loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left
 The local holding the loop is removed when running coroutines was its only use. No fix when the
 argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
 that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
-is used for anything else.""",
+is used for anything else. When the argument is a call but not provably a coroutine (a call of
+anything but an `async def` of the module), the fix's title says that it may return a Future.
+No fix, with the reason in the message, when the coroutine reaches `run_in_executor(None, ...)` or
+`asyncio.to_thread()` in the module: `asyncio.run()` waits for the default executor's threads when
+it ends, so a job left running there would make a program that exits today hang.""",
         affected_versions="""\
 All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alike; 3.12 and
 3.13 also warn in the main thread when no loop is set; from 3.14 (documented in its changelog, not
@@ -114,7 +118,7 @@ measured here) the call raises in the main thread as well.""",
             if direct.kind is Use.RUN and not uses_of.runs_teardown(direct.node):  # type: ignore[arg-type]
                 run_call = direct.node
                 assert isinstance(run_call, cst.Call)
-                self.report(call, self.message(), self.fix([run_call], self.loop_set_up(call)))
+                self.report_run(call, self.message(), [run_call], self.loop_set_up(call))
                 continue
             if uses_of.aliased_runs(call):  # `run = asyncio.get_event_loop().run_until_complete`
                 self.report(call, self.message(), None)
@@ -142,9 +146,21 @@ measured here) the call raises in the main thread as well.""",
             if fallback is not None:
                 retired.append(fallback)
             retired.extend(self.loop_set_up(call))
-            fix = self.fix(runs, retired) if fixable else None
             message = self.fallback_message(holder.name) if fallback is not None else self.message(holder.name)
-            self.report(call, message, fix)
+            if fixable:
+                self.report_run(call, message, runs, retired)
+            else:
+                self.report(call, message)
+
+    def report_run(self, call: cst.Call, message: str, runs: list[cst.Call], retired: list[cst.CSTNode]) -> None:
+        """The finding with its fix, or with the reason there is none where asyncio.run() would
+        wait for a job the coroutine left in the default executor (the program would hang)."""
+        arguments = [arg for run in runs if (arg := sole_argument(run)) is not None]
+        reason = self.analysis.coroutines.executor_wait_reason(arguments)
+        if reason is not None:
+            self.report(call, f"{message}; no fix: {reason}")
+        else:
+            self.report(call, message, self.fix(runs, retired))
 
     def is_local(self, holder: Holder) -> bool:
         """A variable of a function, or a module-level one that only module code reads (a
@@ -285,4 +301,5 @@ measured here) the call raises in the main thread as well.""",
                 rewrite.statements.discard(node)
             return rewrite.build()
 
-        return self.propose(Safety.UNSAFE, "Run the coroutine with asyncio.run()", build)
+        why = analysis.coroutines.unproven_note([run_call.args[0].value for run_call in runs])
+        return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build)

@@ -1,0 +1,377 @@
+"""Loop-lifecycle fixes never change what a working program does: where asyncio.run() (or a
+runner) would behave differently, the finding says why and offers no fix, and where the argument
+is not provably a coroutine the fix is unsafe and its title says so. Each case is checked on the
+rule and through the real command line, on the working programs of tests/programs/."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loopcheck.engine import Linter
+from loopcheck.rules import all_rules
+
+PROGRAMS = Path(__file__).parent / "programs"
+RULES = list(all_rules().values())
+HANG_GUARD = 120  # seconds: a program or run that takes longer is a hang
+
+
+def lck201(source: str, target: tuple[int, int] = (3, 10)):
+    found = [d for d in Linter(RULES, target_version=target).lint_source(source) if d.code == "LCK201"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def function(body: str, *, before: str = "") -> str:
+    """A module with a coroutine ``work`` and ``body`` as the body of ``def main(job):``."""
+    indented = "".join(f"    {line}\n" if line else "\n" for line in body.splitlines())
+    return (
+        "import asyncio\nimport contextlib\nimport io\n\n\n"
+        f"{before}"
+        "async def work(*args):\n    await asyncio.sleep(0)\n    return args\n\n\n"
+        f"def main(job):\n{indented}"
+    )
+
+
+SET_AND_CLOSE = "loop = asyncio.new_event_loop()\nasyncio.set_event_loop(loop)\n"
+
+
+# -- rule level ---------------------------------------------------------------------------
+
+
+def test_another_context_manager_in_the_with_means_no_fix():
+    source = function(
+        "with contextlib.closing(asyncio.new_event_loop()) as loop, io.StringIO('x') as fh:\n"
+        "    asyncio.set_event_loop(loop)\n"
+        "    return loop.run_until_complete(work(fh.read()))\n"
+    )
+    for target in ((3, 10), (3, 12)):
+        finding = lck201(source, target)
+        assert finding.fix is None
+        assert finding.message.endswith("no fix: the `with` statement also enters other context managers")
+
+
+def test_a_private_loop_beside_another_context_manager_becomes_a_runner_that_keeps_it():
+    source = function(
+        "with contextlib.closing(asyncio.new_event_loop()) as loop, io.StringIO('x') as fh:\n"
+        "    return loop.run_until_complete(work(fh.read()))\n"
+    )
+    fixed = Linter(RULES, target_version=(3, 11)).fix_source(source).source
+    assert "with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner, io.StringIO('x') as fh:" in fixed
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            SET_AND_CLOSE + "for n in range(2):\n    loop.run_until_complete(work(n))\nloop.close()\n",
+            "no fix: the loop runs once per iteration of a loop",
+        ),
+        (
+            SET_AND_CLOSE + "while job:\n    job = loop.run_until_complete(work())\nloop.close()\n",
+            "no fix: the loop runs once per iteration of a loop",
+        ),
+        (
+            SET_AND_CLOSE + "results = [loop.run_until_complete(work(n)) for n in job]\nloop.close()\n",
+            "no fix: the loop runs once per iteration of a loop",
+        ),
+        (
+            SET_AND_CLOSE
+            + "def step(n):\n    return loop.run_until_complete(work(n))\nstep(1)\nstep(2)\nloop.close()\n",
+            "no fix: the loop runs in a nested function that may be called more than once",
+        ),
+        (
+            SET_AND_CLOSE + "step = lambda n: loop.run_until_complete(work(n))\nstep(1)\nloop.close()\n",
+            "no fix: the loop runs in a nested function that may be called more than once",
+        ),
+    ],
+    ids=["for", "while", "comprehension", "nested-def", "lambda"],
+)
+def test_a_loop_run_more_than_once_gets_no_fix(body, reason):
+    finding = lck201(function(body))
+    assert finding.fix is None
+    assert reason in finding.message
+
+
+def test_a_loop_made_and_run_in_each_iteration_is_still_fixed():
+    body = "for n in range(2):\n" + "".join(
+        f"    {line}\n" for line in (SET_AND_CLOSE + "loop.run_until_complete(work(n))\nloop.close()").splitlines()
+    )
+    finding = lck201(function(body))
+    assert finding.fix is not None and finding.fix.safety.value == "safe"
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "work(asyncio.Future())",
+        "work(asyncio.get_event_loop())",
+        "work(job, asyncio.Queue())",
+        "work(prepare(job))",
+        "work([n for n in job.items()])",
+    ],
+)
+def test_an_argument_that_may_read_the_current_loop_gets_no_fix(argument):
+    source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n")
+    finding = lck201(source)
+    assert finding.fix is None
+    assert "in the argument would run before asyncio.run() makes its loop current" in finding.message
+
+
+@pytest.mark.parametrize(
+    "between",
+    ["signal = asyncio.Future()\n", "asyncio.get_event_loop().set_debug(True)\n", "prepare(job)\n"],
+)
+def test_code_that_may_read_the_loop_while_it_is_current_means_no_fix(between):
+    source = function(
+        SET_AND_CLOSE + between + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n"
+    )
+    finding = lck201(source)
+    assert finding.fix is None
+    assert "runs while the loop is current and may use it" in finding.message
+
+
+def test_pure_code_while_the_loop_is_current_keeps_the_fix_safe():
+    source = function(
+        SET_AND_CLOSE
+        + "print(len(job))\ntry:\n    print(loop.run_until_complete(work(job)))\nfinally:\n    loop.close()\n"
+        + "print(prepare(job))\n"
+    )
+    assert lck201(source).fix.safety.value == "safe"
+    unset_first = function(
+        SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\n"
+        "finally:\n    asyncio.set_event_loop(None)\n    loop.close()\n"
+    )
+    assert lck201(unset_first).fix.safety.value == "safe"
+
+
+@pytest.mark.parametrize("argument", ["work(job, len(job), work(job))", "work(lambda: asyncio.Future())"])
+def test_an_argument_built_from_coroutines_and_pure_builtins_stays_safe(argument):
+    source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n")
+    assert lck201(source).fix.safety.value == "safe"
+
+
+def test_a_private_loop_evaluates_the_argument_as_the_fix_does():
+    """Never made current: the argument sees the caller's loop before and after the fix."""
+    source = function(
+        "loop = asyncio.new_event_loop()\n"
+        "try:\n    return loop.run_until_complete(work(asyncio.Future()))\nfinally:\n    loop.close()\n"
+    )
+    assert lck201(source, (3, 12)).fix.safety.value == "safe"
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "async def background():\n    asyncio.get_running_loop().run_in_executor(None, print)\n\n\n",
+        "async def background():\n    asyncio.get_running_loop().run_in_executor(executor=None, func=print)\n\n\n",
+        "async def background():\n    asyncio.ensure_future(asyncio.to_thread(print))\n\n\n",
+        "def schedule():\n    asyncio.get_running_loop().run_in_executor(None, print)\n\n\n"
+        "async def background():\n    schedule()\n\n\n",
+    ],
+    ids=["run_in_executor", "keywords", "to_thread", "through-a-helper"],
+)
+@pytest.mark.parametrize("target", [(3, 10), (3, 11), (3, 12)])
+def test_a_coroutine_that_reaches_the_default_executor_gets_no_fix(helper, target):
+    body = "loop = asyncio.new_event_loop()\n" + ("asyncio.set_event_loop(loop)\n" if target == (3, 10) else "")
+    source = function(
+        body + "try:\n    return loop.run_until_complete(background())\nfinally:\n    loop.close()\n",
+        before=helper,
+    )
+    finding = lck201(source, target)
+    assert finding.fix is None
+    assert "no fix: the coroutine hands work to the default executor" in finding.message
+
+
+EXECUTOR_JOB = "async def background():\n    asyncio.get_running_loop().run_in_executor(None, print)\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "source"),
+    [
+        ("LCK203", "def main():\n    return asyncio.get_event_loop().run_until_complete(background())\n"),
+        (
+            "LCK203",
+            "def main():\n    loop = asyncio.get_event_loop()\n    return loop.run_until_complete(background())\n",
+        ),
+        ("LCK202", "_loop = asyncio.new_event_loop()\n\n\ndef main():\n    return _loop.run_until_complete(background())\n"),
+    ],
+)
+def test_lck202_and_lck203_decline_where_asyncio_run_would_wait_for_the_default_executor(code, source):
+    found = [d for d in Linter(RULES).lint_source("import asyncio\n\n\n" + EXECUTOR_JOB + source) if d.code == code]
+    assert found and all(d.fix is None for d in found)
+    assert all("no fix: the coroutine hands work to the default executor (line 5)" in d.message for d in found)
+
+
+def test_a_default_executor_the_coroutine_never_reaches_does_not_matter():
+    source = function(
+        SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n",
+        before="async def elsewhere():\n    asyncio.get_running_loop().run_in_executor(None, print)\n\n\n",
+    )
+    assert lck201(source).fix.safety.value == "safe"
+
+
+@pytest.mark.parametrize(
+    ("setup", "argument", "what"),
+    [
+        ("", "job(1)", "`job` may return a Future"),
+        ("", "job", "`job` may be a Future"),
+        ("from motor_like import fetch\n", "fetch(1)", "`fetch` may return a Future"),
+        ("client = object()\n", "client.find_one(1)", "`client.find_one` may return a Future"),
+        ("def sync_work():\n    return asyncio.sleep(0)\n", "sync_work()", "`sync_work` may return a Future"),
+        (
+            "import functools\n@functools.lru_cache\nasync def cached():\n    return 1\n",
+            "cached()",
+            "`cached` may return a Future",
+        ),
+        ("async def rows():\n    yield 1\n", "rows()", "`rows` may return a Future"),
+    ],
+    ids=["call-of-parameter", "parameter", "imported", "client-method", "sync-function", "decorated", "async-generator"],
+)
+def test_an_argument_not_provably_a_coroutine_is_unsafe_and_says_why(setup, argument, what):
+    source = function(
+        SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n",
+        before=setup + "\n\n" if setup else "",
+    )
+    finding = lck201(source)
+    assert finding.fix is not None and finding.fix.safety.value == "unsafe"
+    assert finding.fix.description == (
+        f"Run the coroutine with asyncio.run() (unsafe: asyncio.run() accepts only coroutines; {what})"
+    )
+
+
+def test_an_async_method_of_the_class_through_self_is_provably_a_coroutine():
+    source = (
+        "import asyncio\n\n\nclass Job:\n    async def build(self):\n        return 1\n\n"
+        "    def run(self):\n"
+        "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n"
+        "        try:\n            return loop.run_until_complete(self.build())\n"
+        "        finally:\n            loop.close()\n"
+    )
+    assert lck201(source).fix.safety.value == "safe"
+    overridden = source + "\n\nclass Sync(Job):\n    def build(self):\n        return asyncio.sleep(0)\n"
+    assert lck201(overridden).fix.safety.value == "unsafe"
+    replaced = source.replace("class Job:\n", "class Job:\n    def __init__(self, op):\n        self.build = op\n\n")
+    assert lck201(replaced).fix.safety.value == "unsafe"
+
+
+def test_lck202_and_lck203_titles_say_when_the_argument_may_be_a_future():
+    lck203 = "import asyncio\n\n\ndef run(operation):\n    return asyncio.get_event_loop().run_until_complete(operation())\n"
+    [finding] = [d for d in Linter(RULES).lint_source(lck203) if d.code == "LCK203"]
+    assert finding.fix.description.endswith("(unsafe: asyncio.run() accepts only coroutines; `operation` may return a Future)")
+    lck202 = (
+        "import asyncio\n\n_loop = asyncio.new_event_loop()\n\n\n"
+        "def run(operation):\n    return _loop.run_until_complete(operation())\n"
+    )
+    found = [d for d in Linter(RULES).lint_source(lck202) if d.code == "LCK202"]
+    assert found and all(
+        d.fix.description.endswith("(unsafe: asyncio.run() accepts only coroutines; `operation` may return a Future)")
+        for d in found
+    )
+
+
+# -- what the fixes leave behind ------------------------------------------------------------
+
+SUPPRESSED_TEARDOWN = (
+    "import asyncio\nimport contextlib\n\n\nasync def work():\n    return 1\n\n\n"
+    "def main():\n    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
+    "    try:\n        return loop.run_until_complete(work())\n    finally:\n"
+    "        with contextlib.suppress(Exception):\n"
+    "            loop.run_until_complete(loop.shutdown_asyncgens())\n        loop.close()\n"
+)
+SET_UP_IN_TRY = (
+    "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+    "def main():\n    try:\n        # Make sure this thread has a loop.\n"
+    "        asyncio.set_event_loop(asyncio.new_event_loop())\n    except RuntimeError:\n        pass\n"
+    "    else:\n        print('made')\n"
+    "    return asyncio.get_event_loop().run_until_complete(work())\n"
+)
+
+
+def test_an_lck201_fix_leaves_no_empty_suppress_block():
+    fixed = Linter(RULES).fix_source(SUPPRESSED_TEARDOWN).source
+    assert fixed == (
+        "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+        "def main():\n    return asyncio.run(work())\n"
+    )
+
+
+def test_an_lck203_fix_drops_an_emptied_try_and_keeps_its_comments():
+    fixed = Linter(RULES).fix_source(SET_UP_IN_TRY, unsafe=True).source
+    assert fixed == (
+        "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+        "def main():\n    # Make sure this thread has a loop.\n    print('made')\n"
+        "    return asyncio.run(work())\n"
+    )
+
+
+def test_the_cli_writes_no_pass_where_a_block_was_emptied(tmp_path):
+    (tmp_path / "a.py").write_text(SUPPRESSED_TEARDOWN)
+    (tmp_path / "b.py").write_text(SET_UP_IN_TRY)
+    result = loopcheck("--fix", "--unsafe-fixes", "a.py", "b.py", cwd=tmp_path)
+    assert result.returncode == 0, result
+    for name in ("a.py", "b.py"):
+        text = (tmp_path / name).read_text()
+        assert "pass" not in text and "suppress" not in text and "try:" not in text, text
+    assert "# Make sure this thread has a loop." in (tmp_path / "b.py").read_text()
+
+
+# -- through the command line, on working programs ------------------------------------------
+
+
+def run_program(path: Path) -> tuple[int, str, str]:
+    result = subprocess.run(
+        [sys.executable, path.name], cwd=path.parent, capture_output=True, text=True, timeout=HANG_GUARD
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def loopcheck(*args: object, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+
+
+@pytest.mark.parametrize(
+    ("program", "reason"),
+    [
+        ("lck201_with_two_managers.py", "no fix: the `with` statement also enters other context managers"),
+        ("lck201_loop_in_for.py", "no fix: the loop runs once per iteration of a loop"),
+        ("lck201_future_argument.py", "no fix: `asyncio.Future()` in the argument would run before"),
+        ("lck201_future_made_while_current.py", "no fix: `asyncio.Future()` runs while the loop is current"),
+        ("lck201_default_executor.py", "no fix: the coroutine hands work to the default executor"),
+        ("lck203_default_executor.py", "no fix: the coroutine hands work to the default executor"),
+    ],
+)
+def test_the_cli_declines_to_fix_a_working_program_it_would_break(tmp_path, program, reason):
+    copy = Path(shutil.copy(PROGRAMS / program, tmp_path))
+    before = run_program(copy)
+    assert before[0] == 0, before
+    result = loopcheck("--fix", "--unsafe-fixes", copy.name, cwd=tmp_path)
+    assert result.returncode == 1 and reason in result.stdout, result
+    assert copy.read_text() == (PROGRAMS / program).read_text()
+    assert run_program(copy) == before
+
+
+def test_the_cli_fixes_a_future_returning_operation_only_when_asked_for_unsafe_fixes(tmp_path):
+    program = "lck201_future_returning_operation.py"
+    copy = Path(shutil.copy(PROGRAMS / program, tmp_path))
+    before = run_program(copy)
+    assert before[0] == 0, before
+    result = loopcheck("--fix", copy.name, cwd=tmp_path)
+    assert result.returncode == 1 and "[*]" not in result.stdout
+    assert run_program(copy) == before
+    shown = loopcheck("--output-format", "json", copy.name, cwd=tmp_path)
+    assert '"applicability": "unsafe"' in shown.stdout
+    assert "asyncio.run() accepts only coroutines; `operation_func` may return a Future" in shown.stdout
+    loopcheck("--fix", "--unsafe-fixes", copy.name, cwd=tmp_path)
+    after = run_program(copy)
+    assert after[0] != 0 and "a coroutine was expected" in after[2]  # the documented risk
