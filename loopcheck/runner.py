@@ -8,6 +8,7 @@ import difflib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -121,10 +122,18 @@ def settings_key(job: Job) -> str:
     )
 
 
+# A line as patch tools read one: up to and including LF, or the unterminated rest. (Python
+# also ends lines at a lone CR, git and patch do not: such a line is part of a longer one here.)
+_PATCH_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
+    """A unified diff that ``git apply`` and ``patch`` accept: lines split at LF only (not at
+    the form feeds, U+2028 and other separators ``str.splitlines`` knows), and the marker for
+    a last line without one."""
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
+        _PATCH_LINE.findall(before),
+        _PATCH_LINE.findall(after),
         fromfile=f"a/{path.lstrip('/')}",
         tofile=f"b/{path.lstrip('/')}",
     )

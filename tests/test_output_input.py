@@ -4,6 +4,7 @@ terminal excerpt and the flake8 plugin's configuration."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,69 @@ def test_noqa_holds_for_every_line_ending_in_check_and_fix(tmp_path, ending):
     lines = with_endings(NOQA_SOURCE, ending).split("get_event_loop")
     expected = "get_event_loop".join(lines[:2]) + "get_running_loop" + lines[2]
     assert target.read_bytes() == expected.encode()
+
+
+# -- --diff and patch tools ---------------------------------------------------------------
+
+DIFF_SOURCE = (
+    "import asyncio\n"
+    "\n"
+    "\n"
+    "async def now():  # before{X}after\n"
+    "    return asyncio.get_event_loop().time()  # here{X}too\n"
+)
+# Characters str.splitlines() ends a line at, which are not line ends for Python, git or patch.
+NOT_LINE_ENDS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+def git(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, timeout=HANG_GUARD)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [DIFF_SOURCE.replace("{X}", char) for char in NOT_LINE_ENDS]
+    + [
+        DIFF_SOURCE.replace("{X}", "").replace("\n", "\r\n"),  # CRLF
+        DIFF_SOURCE.replace("{X}", "").replace("\n", "\r"),  # CR: one line for patch tools
+        with_endings(DIFF_SOURCE.replace("{X}", ""), "mixed"),
+        DIFF_SOURCE.replace("{X}", "").rstrip("\n"),  # no final newline
+        DIFF_SOURCE.replace("{X}", "").replace("\n", "\r\n").rstrip("\r\n"),
+        DIFF_SOURCE.replace("{X}", "").rstrip("\n") + "  # end\f",
+    ],
+    ids=[f"U+{ord(char):04X}" for char in NOT_LINE_ENDS]
+    + ["CRLF", "CR", "mixed", "no-final-LF", "CRLF-no-final-CRLF", "ends-with-form-feed"],
+)
+def test_diff_is_a_patch_git_apply_and_patch_accept(tmp_path, source):
+    target = tmp_path / "app.py"
+    target.write_bytes(source.encode())
+    fixed_copy = tmp_path / "fixed" / "app.py"
+    fixed_copy.parent.mkdir()
+    fixed_copy.write_bytes(source.encode())
+    assert run("--fix", fixed_copy, cwd=tmp_path).returncode == 0
+    expected = fixed_copy.read_bytes()
+    assert expected != source.encode()
+
+    diff = run("--diff", "app.py", cwd=tmp_path)
+    no_traceback(diff)
+    assert diff.returncode == 1, diff.stderr.decode()
+    patch_text = diff.stdout
+    assert patch_text.startswith(b"--- a/app.py\n+++ b/app.py\n")
+    if not source.endswith("\n"):
+        assert patch_text.endswith(b"\n\\ No newline at end of file\n")
+
+    git("init", "-q", cwd=tmp_path)
+    checked = git("apply", "--check", "-", cwd=tmp_path, stdin=patch_text)
+    assert checked.returncode == 0, checked.stderr.decode()
+    applied = git("apply", "-", cwd=tmp_path, stdin=patch_text)
+    assert applied.returncode == 0, applied.stderr.decode()
+    assert target.read_bytes() == expected  # the diff says what --fix does
+
+    if shutil.which("patch"):
+        target.write_bytes(source.encode())
+        dry = subprocess.run(
+            ["patch", "-p1", "--dry-run"], cwd=tmp_path, input=patch_text, capture_output=True
+        )
+        assert dry.returncode == 0, dry.stdout.decode() + dry.stderr.decode()
+        patched = subprocess.run(["patch", "-p1", "-s"], cwd=tmp_path, input=patch_text, capture_output=True)
+        assert patched.returncode == 0 and target.read_bytes() == expected, patched.stdout.decode()
