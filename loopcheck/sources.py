@@ -125,7 +125,7 @@ def identity_of(status: os.stat_result) -> tuple[int, int, int, int]:
 def too_large(size: int, limit: int) -> SourceError:
     return SourceError(
         f"{size:,} bytes, larger than max-file-size ({limit:,} bytes); not checked "
-        "(raise max-file-size in [tool.loopcheck] or --max-file-size to check it)"
+        "(to check it, raise max-file-size in [tool.loopcheck], or set it to 0 for no limit)"
     )
 
 

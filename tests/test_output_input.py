@@ -4,6 +4,7 @@ terminal excerpt and the flake8 plugin's configuration."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -137,3 +138,29 @@ def test_diff_is_a_patch_git_apply_and_patch_accept(tmp_path, source):
         assert dry.returncode == 0, dry.stdout.decode() + dry.stderr.decode()
         patched = subprocess.run(["patch", "-p1", "-s"], cwd=tmp_path, input=patch_text, capture_output=True)
         assert patched.returncode == 0 and target.read_bytes() == expected, patched.stdout.decode()
+
+
+# -- the size limit's advice --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
+def test_size_limit_message_names_only_real_options_and_keys(tmp_path, from_stdin):
+    from loopcheck.cli import main
+    from loopcheck.config import _Reader
+
+    (tmp_path / "pyproject.toml").write_text("[tool.loopcheck]\nmax-file-size = 100\n")
+    source = NOQA_SOURCE.encode() * 2
+    (tmp_path / "app.py").write_bytes(source)
+    if from_stdin:
+        result = run("-", "--stdin-filename", "app.py", cwd=tmp_path, stdin=source)
+    else:
+        result = run("app.py", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2
+    [line] = [line for line in result.stderr.decode().splitlines() if "larger than" in line]
+    assert f"app.py: {len(source)} bytes, larger than max-file-size (100 bytes)" in line
+    options = {name for parameter in main.params for name in parameter.opts}
+    named_options = re.findall(r"--[a-z][a-z0-9-]*", line)
+    assert all(option in options for option in named_options), named_options
+    keys = re.findall(r"([a-z][a-z0-9-]*) in \[tool\.loopcheck\]", line)
+    assert keys and all(key in _Reader.KEYS for key in keys), line
