@@ -164,3 +164,58 @@ def test_size_limit_message_names_only_real_options_and_keys(tmp_path, from_stdi
     assert all(option in options for option in named_options), named_options
     keys = re.findall(r"([a-z][a-z0-9-]*) in \[tool\.loopcheck\]", line)
     assert keys and all(key in _Reader.KEYS for key in keys), line
+
+
+# -- SARIF locations ----------------------------------------------------------------------
+
+LOCK = "import asyncio\n\nlock = asyncio.Lock()\n\n\nasync def use():\n    async with lock:\n        pass\n"
+AWKWARD_NAMES = ["a:b.py", "%41.py", "sp ace.py", "h#sh.py", "q?.py", "é.py", "中文.py", "d:ir/x:y.py"]
+
+
+def sarif_uris(stdout: bytes) -> list[str]:
+    """Every artifact location's uri of every result (the finding's and its fix's)."""
+    import json
+
+    log = json.loads(stdout)
+    uris = []
+    for result in log["runs"][0]["results"]:
+        for location in result["locations"]:
+            uris.append(location["physicalLocation"]["artifactLocation"]["uri"])
+        for fix in result.get("fixes", []):
+            uris.extend(change["artifactLocation"]["uri"] for change in fix["artifactChanges"])
+    return uris
+
+
+def test_sarif_uris_are_percent_encoded_relative_references(tmp_path):
+    from urllib.parse import unquote, unquote_to_bytes, urljoin, urlparse
+
+    names = list(AWKWARD_NAMES)
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(LOCK)
+    raw_name = b"\xff-latin.py"  # a name that is not UTF-8
+    if sys.platform != "darwin":  # macOS refuses such names
+        (tmp_path / raw_name.decode(sys.getfilesystemencoding(), "surrogateescape")).write_text(LOCK)
+    result = run("--output-format", "sarif", "--unsafe-fixes", ".", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 1, result.stderr.decode()
+    uris = sarif_uris(result.stdout)
+    assert all(urlparse(uri).scheme == "" for uri in uris), uris
+    # Resolved against %SRCROOT% (the working directory), each names its file.
+    decoded = {unquote(uri, errors="strict") for uri in uris if not uri.startswith("%FF")}
+    assert decoded == set(names)
+    assert all(urljoin("file:///root/", uri).startswith("file:///root/") for uri in uris)
+    if sys.platform != "darwin":
+        assert {unquote_to_bytes(uri) for uri in uris if uri.startswith("%FF")} == {raw_name}
+    assert all(uri.isascii() and " " not in uri for uri in uris)
+
+
+def test_sarif_uri_outside_the_working_directory_is_an_absolute_file_uri(tmp_path):
+    from urllib.parse import unquote, urlparse
+
+    (tmp_path / "a:b c.py").write_text(LOCK)
+    (tmp_path / "work").mkdir()
+    result = run("--output-format", "sarif", "../a:b c.py", cwd=tmp_path / "work")
+    uris = sarif_uris(result.stdout)
+    assert uris and all(urlparse(uri).scheme == "file" for uri in uris)
+    assert {unquote(urlparse(uri).path) for uri in uris} == {str((tmp_path / "a:b c.py").resolve())}
