@@ -219,3 +219,72 @@ def test_sarif_uri_outside_the_working_directory_is_an_absolute_file_uri(tmp_pat
     uris = sarif_uris(result.stdout)
     assert uris and all(urlparse(uri).scheme == "file" for uri in uris)
     assert {unquote(urlparse(uri).path) for uri in uris} == {str((tmp_path / "a:b c.py").resolve())}
+
+
+# -- the flake8 plugin and [tool.loopcheck] -----------------------------------------------
+
+EXTRA_CLIENT_APP = (
+    "import asyncio\n"
+    "\n"
+    "from mycompany.sdk import AsyncClient\n"
+    "\n"
+    "client = AsyncClient()\n"
+    "lock = asyncio.Lock()\n"
+    "\n"
+    "\n"
+    "async def fetch():\n"
+    "    async with lock:\n"
+    "        return await client.get('x')\n"
+)
+
+
+def cli_findings(path: Path, cwd: Path) -> set[tuple[int, int, str]]:
+    import json
+
+    result = run("--output-format", "json", path, cwd=cwd)
+    assert result.returncode == 1, result.stderr.decode()
+    return {
+        (f["location"]["row"], f["location"]["column"], f"{f['code']} {f['message']}")
+        for f in json.loads(result.stdout)
+    }
+
+
+def flake8_findings(path: Path, cwd: Path) -> set[tuple[int, int, str]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "LCK", str(path)],
+        cwd=cwd, capture_output=True, text=True, timeout=HANG_GUARD,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    found = set()
+    for line in result.stdout.splitlines():
+        _, row, column, text = line.split(":", 3)  # the paths here hold no ':'
+        found.add((int(row), int(column), text.strip()))
+    return found
+
+
+def test_flake8_plugin_reads_the_projects_extra_clients(tmp_path):
+    project = tmp_path / "project"
+    (project / "pkg").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[tool.loopcheck]\nextra-clients = ["mycompany.sdk.AsyncClient"]\n'
+    )
+    app = project / "pkg" / "app.py"
+    app.write_text(EXTRA_CLIENT_APP)
+    # From outside the project, from the project, and from the file's directory: the
+    # configuration is found from the file, as the command line finds it.
+    for cwd, path in [(tmp_path, "project/pkg/app.py"), (project, "pkg/app.py"), (app.parent, "app.py")]:
+        expected = cli_findings(Path(path), cwd)
+        assert {code.split()[0] for _, _, code in expected} == {"LCK101", "LCK301"}
+        assert flake8_findings(Path(path), cwd) == expected
+
+
+def test_flake8_plugin_with_a_broken_configuration_warns_and_checks_with_defaults(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.loopcheck]\nextra-clients = 3\n")
+    (tmp_path / "app.py").write_text(EXTRA_CLIENT_APP)
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "LCK", "app.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=HANG_GUARD,
+    )
+    assert "Traceback" not in result.stderr
+    assert "extra-clients: must be a list of strings; checked with the default settings" in result.stderr
+    assert [line.split(": ")[1].split()[0] for line in result.stdout.splitlines()] == ["LCK101"]
