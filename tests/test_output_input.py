@@ -288,3 +288,63 @@ def test_flake8_plugin_with_a_broken_configuration_warns_and_checks_with_default
     assert "Traceback" not in result.stderr
     assert "extra-clients: must be a list of strings; checked with the default settings" in result.stderr
     assert [line.split(": ")[1].split()[0] for line in result.stdout.splitlines()] == ["LCK101"]
+
+
+# -- source encodings ---------------------------------------------------------------------
+
+ENCODED = (
+    "# coding: {}\n"
+    "import asyncio\n"
+    "\n"
+    "\n"
+    "async def now():\n"
+    "    return asyncio.get_event_loop().time()\n"
+)
+# Codecs Python may accept in a declaration but in which a fix cannot be written as written: not
+# text encodings, or ones that rewrite ASCII text (escapes, punycode, shifts, two bytes a char).
+UNFAITHFUL = ["idna", "punycode", "unicode_escape", "raw_unicode_escape", "utf_7", "rot13", "base64", "utf-16"]
+
+
+def unfaithful_file(encoding: str) -> bytes:
+    return ENCODED.format(encoding).encode("ascii")
+
+
+@pytest.mark.parametrize("encoding", UNFAITHFUL)
+def test_unfaithful_source_encodings_are_refused_in_one_line(tmp_path, encoding):
+    data = unfaithful_file(encoding)
+    target = tmp_path / "app.py"
+    target.write_bytes(data)
+    for args in [(), ("--fix",), ("--fix", "--unsafe-fixes"), ("--diff",)]:
+        result = run(*args, "app.py", cwd=tmp_path)
+        no_traceback(result)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert b"LCK" not in result.stdout and b"All checks passed" not in result.stdout
+        [line] = [line for line in result.stderr.decode().splitlines() if "app.py" in line]
+        assert line.startswith(f"loopcheck: app.py: unsupported source encoding '{encoding}'"), line
+        assert target.read_bytes() == data
+    piped = run("--fix", "-", "--stdin-filename", "app.py", cwd=tmp_path, stdin=data)
+    no_traceback(piped)
+    assert piped.returncode == 2 and piped.stdout == data  # the buffer back as it was
+    assert f"unsupported source encoding '{encoding}'" in piped.stderr.decode()
+
+
+def test_a_file_whose_bytes_do_not_round_trip_is_refused_and_left_alone(tmp_path):
+    # In cp932, 0x87 0x90 reads as U+2252, which cp932 writes as 0x81 0xE0.
+    data = ENCODED.format("cp932").encode("ascii") + b"# \x87\x90\n"
+    target = tmp_path / "app.py"
+    target.write_bytes(data)
+    result = run("--fix", "app.py", cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2
+    assert "app.py: unsupported source encoding 'cp932' for this file" in result.stderr.decode()
+    assert target.read_bytes() == data
+
+
+@pytest.mark.parametrize("encoding, comment", [("latin-1", "café"), ("shift_jis", "日本"), ("utf-8", "é")])
+def test_faithful_source_encodings_are_fixed_in_place(tmp_path, encoding, comment):
+    source = ENCODED.format(encoding) + f"# {comment}\n"
+    target = tmp_path / "app.py"
+    target.write_bytes(source.encode(encoding))
+    result = run("--fix", "app.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert target.read_bytes() == source.replace("get_event_loop", "get_running_loop").encode(encoding)
