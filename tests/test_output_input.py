@@ -348,3 +348,69 @@ def test_faithful_source_encodings_are_fixed_in_place(tmp_path, encoding, commen
     result = run("--fix", "app.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr.decode()
     assert target.read_bytes() == source.replace("get_event_loop", "get_running_loop").encode(encoding)
+
+
+# -- the terminal excerpt -----------------------------------------------------------------
+
+EXCERPT_SOURCE = (
+    "import asyncio\n"
+    "# a line separator \u2028 and a form feed \f in a comment end no line\n"
+    "\n"
+    "async def now():\n"
+    '\tlabel = "中文字"; return asyncio.get_event_loop().time()\n'
+)
+
+
+def terminal_output(*args: object, cwd: Path) -> str:
+    """What ``loopcheck ARGS`` prints on a terminal (stdout a pseudo-terminal)."""
+    import os
+
+    leader, follower = os.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
+            cwd=cwd, stdout=follower, stderr=subprocess.PIPE, timeout=HANG_GUARD,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all is read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert process.returncode == 1, process.stderr.decode()
+    return seen.decode().replace("\r\n", "\n")
+
+
+def columns(text: str) -> int:
+    """Terminal columns of ``text`` (no tabs): wide and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("ending", ["\n", "\r"], ids=["LF", "CR"])
+@pytest.mark.parametrize(
+    "source",
+    [EXCERPT_SOURCE, EXCERPT_SOURCE.replace("\u2028", "").replace("\f", "")],
+    ids=["separators", "tab-and-wide"],
+)
+def test_terminal_excerpt_carets_sit_under_the_span(tmp_path, source, ending):
+    (tmp_path / "app.py").write_bytes(source.replace("\n", ending).encode())
+    output = terminal_output("app.py", cwd=tmp_path)
+    lines = output.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("app.py:5:")]
+    # The reported line itself (not the comment line, which str.splitlines would split).
+    excerpt, carets = lines[at + 2], lines[at + 3]
+    assert excerpt.startswith("5 | ") and "get_event_loop" in excerpt, output
+    shown = excerpt[len("5 | "):]
+    assert "\t" not in shown and shown.startswith(" " * 8 + "label")  # a tab to column 8
+    marks = carets[len("  | "):]
+    assert marks.strip(" ") == "^" * len("asyncio.get_event_loop()")
+    assert len(marks) - len(marks.lstrip(" ")) == columns(shown[: shown.index("asyncio")])
