@@ -414,3 +414,34 @@ def test_terminal_excerpt_carets_sit_under_the_span(tmp_path, source, ending):
     marks = carets[len("  | "):]
     assert marks.strip(" ") == "^" * len("asyncio.get_event_loop()")
     assert len(marks) - len(marks.lstrip(" ")) == columns(shown[: shown.index("asyncio")])
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r", "mixed"], ids=["LF", "CRLF", "CR", "mixed"])
+def test_json_fix_edits_are_placed_on_the_lines_findings_are_numbered_by(tmp_path, ending):
+    import json
+
+    source = with_endings(NOQA_SOURCE.replace("  # noqa", ""), ending)
+    target = tmp_path / "app.py"
+    target.write_bytes(source.encode())
+    result = run("--output-format", "json", "app.py", cwd=tmp_path)
+    findings = json.loads(result.stdout)
+    assert [f["location"]["row"] for f in findings] == [5, 9]
+    assert [[e["location"]["row"] for e in f["fix"]["edits"]] for f in findings] == [[5], [9]]
+    # Lines as Python ends them: after LF, CRLF or a lone CR.
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", source)]
+
+    def offset(where: dict[str, int]) -> int:
+        return starts[where["row"] - 1] + where["column"] - 1
+
+    edits = sorted(
+        (offset(e["location"]), offset(e["end_location"]), e["content"])
+        for f in findings
+        for e in f["fix"]["edits"]
+    )
+    for start, end, _ in edits:
+        assert source[start:end].count("get_event_loop") == 1
+    fixed = source
+    for start, end, content in reversed(edits):
+        fixed = fixed[:start] + content + fixed[end:]
+    assert run("--fix", "app.py", cwd=tmp_path).returncode == 0
+    assert fixed.encode() == target.read_bytes()
