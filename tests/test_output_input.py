@@ -106,21 +106,41 @@ def git(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.Complet
     + ["CRLF", "CR", "mixed", "no-final-LF", "CRLF-no-final-CRLF", "ends-with-form-feed"],
 )
 def test_diff_is_a_patch_git_apply_and_patch_accept(tmp_path, source):
+    assert_patch_applies(tmp_path, source.encode())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ("# -*- coding: latin-1 -*-\n" + DIFF_SOURCE.replace("{X}", "é")).encode("latin-1"),
+        ("# -*- coding: shift_jis -*-\n" + DIFF_SOURCE.replace("{X}", "日本")).encode("shift_jis"),
+        # UTF-8 with a BOM, the first line in the hunk
+        "\ufeffimport asyncio\nasync def now():  # é\n    return asyncio.get_event_loop()\n".encode(),
+    ],
+    ids=["latin-1", "shift_jis", "utf-8-bom"],
+)
+def test_diff_is_in_the_files_own_encoding(tmp_path, data):
+    assert_patch_applies(tmp_path, data)
+
+
+def assert_patch_applies(tmp_path: Path, data: bytes) -> None:
+    """``--diff`` on a file of these bytes prints a patch that git apply and patch accept, and
+    that does what ``--fix`` does."""
     target = tmp_path / "app.py"
-    target.write_bytes(source.encode())
+    target.write_bytes(data)
     fixed_copy = tmp_path / "fixed" / "app.py"
     fixed_copy.parent.mkdir()
-    fixed_copy.write_bytes(source.encode())
+    fixed_copy.write_bytes(data)
     assert run("--fix", fixed_copy, cwd=tmp_path).returncode == 0
     expected = fixed_copy.read_bytes()
-    assert expected != source.encode()
+    assert expected != data
 
     diff = run("--diff", "app.py", cwd=tmp_path)
     no_traceback(diff)
     assert diff.returncode == 1, diff.stderr.decode()
     patch_text = diff.stdout
     assert patch_text.startswith(b"--- a/app.py\n+++ b/app.py\n")
-    if not source.endswith("\n"):
+    if not data.endswith(b"\n"):
         assert patch_text.endswith(b"\n\\ No newline at end of file\n")
 
     git("init", "-q", cwd=tmp_path)
@@ -131,7 +151,7 @@ def test_diff_is_a_patch_git_apply_and_patch_accept(tmp_path, source):
     assert target.read_bytes() == expected  # the diff says what --fix does
 
     if shutil.which("patch"):
-        target.write_bytes(source.encode())
+        target.write_bytes(data)
         dry = subprocess.run(
             ["patch", "-p1", "--dry-run"], cwd=tmp_path, input=patch_text, capture_output=True
         )
