@@ -102,13 +102,7 @@ class FixBuilder:
         if self.imports:
             tree = add_imports(tree, self.imports)
         tree = keep_docstring_spacing(module, tree)
-        # LibCST prints a module without its final line ending when that is a lone CR: diff
-        # against what it prints of the module as read (the source minus that CR), so that the
-        # fix keeps the file's last line ending.
-        before = module.code
-        if not self.context.source.startswith(before):
-            return ()  # LibCST would rewrite more than the fix: no fix
-        return diff_edits(before, tree.code)
+        return diff_edits(self.context.source, tree.code)
 
 
 def keep_docstring_spacing(before: cst.Module, after: cst.Module) -> cst.Module:
