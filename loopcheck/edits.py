@@ -19,7 +19,12 @@ def split_lines(text: str) -> list[str]:
 
 
 def diff_edits(old: str, new: str) -> tuple[Edit, ...]:
-    """The line-granular edits that turn ``old`` into ``new``."""
+    """The line-granular edits that turn ``old`` into ``new`` (a module's text as LibCST printed
+    it after a fix)."""
+    if old.endswith("\r") and not new.endswith(("\r", "\n")):
+        # LibCST prints a module without its final line ending when that is a lone CR: that is
+        # its printing, not the fix's change, and the file keeps its last line ending.
+        new += "\r"
     old_lines = split_lines(old)
     new_lines = split_lines(new)
     offsets = [0]

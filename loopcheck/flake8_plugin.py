@@ -1,29 +1,42 @@
 """The flake8 plugin: every LCK code, with the positions and messages of the command line.
 
 flake8 selects, ignores and honours ``# noqa`` itself, so the plugin runs every rule and filters
-nothing. The candidate stage skips a file that cannot hold a finding (a text test, then a scan of the tree
-flake8 has already parsed), and the syntax check is left to flake8 (E999).
+nothing. What decides the findings themselves comes from the project's ``[tool.loopcheck]``, found
+as the command line finds it (the nearest ``pyproject.toml`` with the table, from the file's
+directory up): ``extra-clients``, and ``target-version`` (else ``requires-python``) for the Python
+that fixes, and so the messages' fix notes, target (a broken table: one warning line, and the
+defaults). The candidate stage skips a file that cannot hold a finding (a text test, then a scan
+of the tree flake8 has already parsed), and the syntax check is left to flake8 (E999).
 """
 
 from __future__ import annotations
 
 import ast
 import logging
+import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from loopcheck import __version__, guard
+from loopcheck.catalogue import Catalogue
+from loopcheck.config import ConfigError, Settings, load_settings
 from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter
 from loopcheck.registry import rule_index
 
 LOG = logging.getLogger(__name__)
+# flake8's names for standard input (its default, and what `-` stands for).
+STDIN_NAMES = ("stdin", "-")
 
 
 class Plugin:
     name = "loopcheck"
     version = __version__
-    _linter: Linter | None = None
+    # Per process: the settings of each directory a checked file is in, and one linter per set
+    # of settings that decide findings.
+    _settings: ClassVar[dict[str, Settings]] = {}
+    _linters: ClassVar[dict[tuple[Any, ...], Linter]] = {}
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
         # flake8 hands every tree plugin the parsed tree: the candidate stage scans it, and
@@ -33,16 +46,43 @@ class Plugin:
         self.lines = lines
 
     @classmethod
-    def linter(cls) -> Linter:
-        if cls._linter is None:
+    def settings_for(cls, filename: str) -> Settings:
+        """The settings the command line would use for ``filename`` checked on its own."""
+        if filename in STDIN_NAMES:
+            directory = os.getcwd()
+        else:
+            directory = str(Path(os.path.abspath(filename)).parent)
+        if directory not in cls._settings:
+            try:
+                cls._settings[directory] = load_settings([directory], None, rule_index())
+            except ConfigError as error:
+                # A plugin cannot stop flake8 without a traceback: one line (per process and
+                # directory), and the files are checked as if there were no configuration.
+                LOG.warning("loopcheck: %s; checked with the default settings", error)
+                cls._settings[directory] = Settings()
+        return cls._settings[directory]
+
+    @classmethod
+    def linter(cls, settings: Settings | None = None) -> Linter:
+        settings = settings or Settings()
+        key = (settings.extra_clients, settings.target_version, settings.fix_target)
+        if key not in cls._linters:
             # The rule index: a rule's module (and LibCST) is imported only for a file that needs it.
-            cls._linter = Linter(list(rule_index().values()), honour_noqa=False, syntax_check=False)
-        return cls._linter
+            cls._linters[key] = Linter(
+                list(rule_index().values()),
+                honour_noqa=False,
+                syntax_check=False,
+                target_version=settings.target_version,
+                fix_target=settings.fix_target,
+                catalogue=Catalogue.load(tuple(settings.extra_clients)),
+            )
+        return cls._linters[key]
 
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
         source = "".join(self.lines)
+        linter = self.linter(self.settings_for(self.filename))
         try:
-            diagnostics = guard.lint(self.linter(), source, self.filename, tree=self.tree)
+            diagnostics = guard.lint(linter, source, self.filename, tree=self.tree)
         except SourceError as error:
             LOG.warning("loopcheck: %s: %s", self.filename, error)
             return

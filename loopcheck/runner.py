@@ -8,6 +8,7 @@ import difflib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -66,7 +67,7 @@ class FileResult:
     source: str | None = None  # its (fixed) text, when Mode.keep_sources and it has findings
     fixed: int = 0
     changed: bool = False
-    diff: str | None = None
+    diff: bytes | None = None  # the patch, in the file's own encoding
     cached: list[Any] | None = None  # a stat-index entry for the parent to save
 
 
@@ -121,15 +122,25 @@ def settings_key(job: Job) -> str:
     )
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
-        fromfile=f"a/{path.lstrip('/')}",
-        tofile=f"b/{path.lstrip('/')}",
+# A line as patch tools read one: up to and including LF, or the unterminated rest. (Python
+# also ends lines at a lone CR, git and patch do not: such a line is part of a longer one here.)
+_PATCH_LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
+
+
+def unified_diff(path: str, before: bytes, after: bytes) -> bytes:
+    """A unified diff that ``git apply`` and ``patch`` accept: of the file's bytes (in its own
+    encoding), lines split at LF only (not at the form feeds, U+2028 and other separators
+    ``str.splitlines`` knows), and the marker for a last line without one."""
+    name = os.fsencode(path).lstrip(b"/")
+    lines = difflib.diff_bytes(
+        difflib.unified_diff,
+        _PATCH_LINE.findall(before),
+        _PATCH_LINE.findall(after),
+        fromfile=b"a/" + name,
+        tofile=b"b/" + name,
     )
-    return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+    return b"".join(
+        line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
         for line in lines
     )
 
@@ -162,17 +173,17 @@ def check_source(
         return result
     outcome = guard.fix(linter, source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
     if outcome.source != source.text:
-        if mode.diff:
-            result.diff = unified_diff(path, source.text, outcome.source)
-        else:
-            try:
+        try:
+            if mode.diff:  # the bytes --fix would write (a fix the encoding cannot hold fails)
+                result.diff = unified_diff(path, encode(source, source.text), encode(source, outcome.source))
+            else:
                 write(source, outcome.source)
-            except SourceError as error:
-                result.write_error = str(error)
-                result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
-                if mode.keep_sources and result.diagnostics:
-                    result.source = source.text
-                return result
+        except SourceError as error:
+            result.write_error = str(error)
+            result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
+            if mode.keep_sources and result.diagnostics:
+                result.source = source.text
+            return result
         result.changed = True
     result.fixed = outcome.fixed
     result.diagnostics = outcome.remaining

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
+import functools
 import io
 import os
 import stat
+import string
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -125,12 +128,37 @@ def identity_of(status: os.stat_result) -> tuple[int, int, int, int]:
 def too_large(size: int, limit: int) -> SourceError:
     return SourceError(
         f"{size:,} bytes, larger than max-file-size ({limit:,} bytes); not checked "
-        "(raise max-file-size in [tool.loopcheck] or --max-file-size to check it)"
+        "(to check it, raise max-file-size in [tool.loopcheck], or set it to 0 for no limit)"
     )
 
 
+# ASCII text a source encoding must leave as it is, both ways: the printable characters and
+# whitespace, and what escape-decoding and shifting codecs would read as more than itself.
+_ASCII_PROBES = (string.printable, "\\u0041 \\x41 \\101 \\N{DIGIT ONE} +AEE- xn--a ~{ ~~")
+
+
+@functools.cache
+def _ascii_transparent(codec: str) -> bool:
+    """Whether ``codec`` is a text encoding in which ASCII text is its own bytes. Only then is
+    what a fix inserts written as written (``unicode_escape`` writes a newline as ``\\n``,
+    ``punycode`` and ``idna`` rewrite every word, ``utf-7`` shifts ``+``)."""
+    try:
+        info = codecs.lookup(codec)
+        if not getattr(info, "_is_text_encoding", True):
+            return False
+        return all(
+            probe.encode("ascii").decode(info.name) == probe
+            and probe.encode(info.name) == probe.encode("ascii")
+            for probe in _ASCII_PROBES
+        )
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
+
+
 def decode_source(path: str, data: bytes) -> SourceFile:
-    """Decode Python source the way the interpreter does (BOM, PEP 263 declaration, else UTF-8)."""
+    """Decode Python source the way the interpreter does (BOM, PEP 263 declaration, else UTF-8).
+    Only encodings in which a fixed text can be written back faithfully are accepted: ASCII is
+    itself in them, and the file's bytes decode and encode back to themselves."""
     if b"\0" in data:
         raise SourceError("binary file (contains NUL bytes), not Python source")
     try:
@@ -140,14 +168,32 @@ def decode_source(path: str, data: bytes) -> SourceFile:
             raise SourceError(f"bad encoding declaration: {error}") from None
         encoding = "utf-8"  # undeclared and not UTF-8: say where, below
     try:
-        text = data.decode(encoding)
+        codec = codecs.lookup(encoding).name
     except LookupError:
         raise SourceError(f"bad encoding declaration: unknown encoding {encoding}") from None
+    faithful = codec in ("utf-8", "utf-8-sig")  # the common case, round-trips by definition
+    if not faithful and not _ascii_transparent(codec):
+        raise SourceError(
+            f"unsupported source encoding '{encoding}' (loopcheck reads and writes encodings in"
+            " which ASCII text is itself, such as UTF-8 or Latin-1)"
+        )
+    try:
+        text = data.decode(encoding)
     except UnicodeDecodeError as error:
         raise SourceError(
             f"not valid {encoding}: byte 0x{data[error.start]:02x} at offset {error.start}"
             " (save the file as UTF-8 or declare its encoding, PEP 263)"
         ) from None
+    if not faithful:
+        try:
+            same = text.encode(encoding) == data
+        except UnicodeError:
+            same = False
+        if not same:
+            raise SourceError(
+                f"unsupported source encoding '{encoding}' for this file: its bytes do not"
+                f" decode and encode back to themselves in {encoding}"
+            )
     return SourceFile(path, text, encoding)
 
 

@@ -12,10 +12,12 @@ ALL_CODES = None
 
 
 def noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
-    """Line number → the codes suppressed there (``None``: all)."""
+    """Line number → the codes suppressed there (``None``: all), numbered as findings are: a
+    line ends at CR, LF or CRLF (universal newlines, as for Python and LibCST)."""
     found: dict[int, frozenset[str] | None] = {}
     try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        lines = io.StringIO(source, newline=None)  # a lone CR ends a line too
+        for token in tokenize.generate_tokens(lines.readline):
             if token.type != tokenize.COMMENT:
                 continue
             match = NOQA.search(token.string)

@@ -15,11 +15,15 @@ import json
 from typing import Any, TextIO
 
 from loopcheck.diagnostics import Diagnostic
+from loopcheck.edits import split_lines
 
 
 def locator(source: str):  # type: ignore[no-untyped-def]
-    """offset → {"row", "column"} (1-based) in ``source``."""
-    starts = [0] + [i + 1 for i, char in enumerate(source) if char == "\n"]
+    """offset → {"row", "column"} (1-based) in ``source``, on the lines findings are numbered
+    by (CR, LF and CRLF end a line)."""
+    starts = [0]
+    for line in split_lines(source):
+        starts.append(starts[-1] + len(line))
 
     def locate(offset: int) -> dict[str, int]:
         row = bisect.bisect_right(starts, offset) - 1

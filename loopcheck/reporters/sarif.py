@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from loopcheck import __version__
 from loopcheck.diagnostics import Diagnostic
@@ -19,11 +20,15 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _uri(path: str) -> str:
-    """A path relative to the working directory (the repository root in CI), with slashes."""
-    relative = os.path.relpath(os.path.abspath(path))
-    if relative.startswith(".."):
-        return Path(os.path.abspath(path)).as_uri()
-    return Path(relative).as_posix()
+    """A relative URI reference to the file from the working directory (the repository root in
+    CI), percent-encoded (RFC 3986): a name with ':' does not read as a scheme, '%', '#' or '?'
+    stay part of the name, and bytes that are not UTF-8 are encoded as they are. A file outside
+    the working directory gets an absolute ``file:`` URI."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return Path(absolute).as_uri()
+    return quote(os.fsencode(Path(relative).as_posix()), safe="/")
 
 
 def _rule(code: str) -> dict[str, Any]:
@@ -112,7 +117,7 @@ def report_sarif(diagnostics: list[Diagnostic], sources: dict[str, str], stream:
                     }
                 },
                 "originalUriBaseIds": {
-                    "%SRCROOT%": {"uri": Path(os.getcwd()).as_uri() + "/"}
+                    "%SRCROOT%": {"uri": Path(os.getcwd()).as_uri().rstrip("/") + "/"}
                 },
                 "results": [
                     _result(d, sources.get(d.path, ""), index[d.code]) for d in diagnostics

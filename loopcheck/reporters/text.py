@@ -3,9 +3,11 @@ terminal each finding also shows its source line with a caret under the span (``
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TextIO
 
 from loopcheck.diagnostics import Diagnostic
+from loopcheck.edits import split_lines
 
 
 def report_text(
@@ -21,17 +23,51 @@ def report_text(
             stream.write(source_excerpt(d, sources.get(d.path, "")))
 
 
+TAB_SIZE = 8  # as Python's tokenizer and most terminals count a tab
+
+
+def _char_width(char: str) -> int:
+    """Terminal columns a character takes: two for East Asian wide and full-width characters,
+    none for combining marks and format characters, one otherwise."""
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _display(text: str) -> tuple[str, list[int]]:
+    """``text`` as the excerpt prints it (tabs expanded, other control characters shown as a
+    space, which a terminal would otherwise act on) and the terminal column each character
+    starts at, plus the end."""
+    shown: list[str] = []
+    starts = [0]
+    for char in text:
+        if char == "\t":
+            width = TAB_SIZE - starts[-1] % TAB_SIZE
+            shown.append(" " * width)
+        elif unicodedata.category(char) == "Cc":
+            width = 1
+            shown.append(" ")
+        else:
+            width = _char_width(char)
+            shown.append(char)
+        starts.append(starts[-1] + width)
+    return "".join(shown), starts
+
+
 def source_excerpt(d: Diagnostic, source: str) -> str:
-    """The finding's first source line, numbered, with carets under the reported span."""
-    lines = source.splitlines()
+    """The finding's first source line, numbered, with carets under the reported span, aligned
+    on a terminal: tabs are expanded in both lines, and wide characters take two columns."""
+    lines = split_lines(source)  # numbered as findings are: CR, LF and CRLF end a line
     if not 0 < d.line <= len(lines):
         return ""
-    text = lines[d.line - 1].expandtabs(1)
-    end = d.end_column if d.end_line == d.line else len(text) + 1
-    width = max(1, end - d.column)
+    text = lines[d.line - 1].rstrip("\r\n")
+    shown, starts = _display(text)
+    first = min(max(d.column - 1, 0), len(text))
+    last = min(max(d.end_column - 1, first), len(text)) if d.end_line == d.line else len(text)
+    start, end = starts[first], starts[last]
     gutter = " " * len(str(d.line))
     return (
-        f"{gutter} |\n{d.line} | {text}\n{gutter} | {' ' * (d.column - 1)}{'^' * width}\n\n"
+        f"{gutter} |\n{d.line} | {shown}\n{gutter} | {' ' * start}{'^' * max(1, end - start)}\n\n"
     )
 
 
