@@ -19,7 +19,8 @@ class LintContext:
     source: str
     wrapper: MetadataWrapper
     catalogue: Catalogue
-    # The oldest Python the checked code must run on; None: the running interpreter's.
+    # The oldest Python the checked code must run on; None: the oldest target there is (never the
+    # running interpreter's: a fix must run on every Python the project allows).
     target_version: tuple[int, int] | None = None
     # Names generated fixes have taken, so two fixes in one file never pick the same name.
     names_given: set[str] = field(default_factory=set)
@@ -44,7 +45,7 @@ class LintContext:
 
     def supports(self, version: tuple[int, int]) -> bool:
         """Whether every Python the code targets has ``version``'s features."""
-        import sys
+        from loopcheck.config import OLDEST_TARGET
 
-        target = self.target_version or sys.version_info[:2]
+        target = self.target_version or OLDEST_TARGET
         return tuple(target) >= version
