@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from loopcheck.context import LintContext
 
 
+# What the per-loop client code names (see FixProposal.names).
+CLIENT_NAMES = ("asyncio.get_running_loop", "asyncio.Event")
+
+
 class ClientFixes:
     def __init__(self, context: LintContext) -> None:
         self.context = context
@@ -60,6 +64,7 @@ class ClientFixes:
             Safety.UNSAFE,
             f"Create one client per event loop with `{accessor}()`, closed when its loop ends",
             build,
+            CLIENT_NAMES,
         )
 
     def getter(
@@ -110,6 +115,7 @@ class ClientFixes:
             Safety.UNSAFE,
             f"Make {function.name.value}() keep one client per event loop, closed when its loop ends",
             build,
+            CLIENT_NAMES,
         )
 
     def per_call(

@@ -7,7 +7,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.diagnostics import FixProposal, Safety
-from loopcheck.fixes.lifecycle import LifecycleRewrite
+from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -285,4 +285,4 @@ measured here) the call raises in the main thread as well.""",
                 rewrite.statements.discard(node)
             return rewrite.build()
 
-        return self.propose(Safety.UNSAFE, "Run the coroutine with asyncio.run()", build)
+        return self.propose(Safety.UNSAFE, "Run the coroutine with asyncio.run()", build, RUN_NAMES)
