@@ -88,7 +88,16 @@ shared, and state set on the client (headers, cookies) is not carried over. Offe
 bound once, by a line of its own, to a private name (a leading underscore: a public name may be
 imported by other modules, which would keep the shared client), whose every read is in a coroutine
 of this module and whose constructor uses only module-level names; and only for clients the
-catalogue knows how to close. Otherwise the message stays and the rule page says what to do.""",
+catalogue knows how to close. Otherwise the message stays and the rule page says what to do.
+The per-loop accessor keeps one client per running loop, made on first use under that loop. It
+starts no task: it registers an async generator with the loop, which `loop.shutdown_asyncgens()`
+closes; asyncio.run() and asyncio.Runner call that after cancelling the loop's tasks and before
+closing it, and the generator then closes the client on its loop (so a graceful shutdown that
+waits for every other task does not wait for it). A loop closed by hand without
+`loop.shutdown_asyncgens()` logs nothing; its client is closed at the latest on the next access,
+from the loop making it (closing may fail there, since the client's connections belonged to the
+closed loop: that failure is silent, and the connections' sockets close when they are
+collected). Each access forgets the clients of closed loops, which frees those loops.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13 with the clients' current releases against real
 local servers). The error text depends on the library and its version.""",
