@@ -143,18 +143,25 @@ def load_settings(paths: Sequence[str], config: str | None, known_codes: Iterabl
 OLDEST_TARGET = min(TARGET_VERSIONS.values())
 
 
-def fix_target(start: Path, configured: tuple[int, int] | None = None) -> tuple[int, int]:
+def fix_target(
+    start: Path,
+    configured: tuple[int, int] | None = None,
+    declared: dict[Path, tuple[int, int] | None] | None = None,
+) -> tuple[int, int]:
     """The oldest Python fixes of a file in ``start`` must run on, from the nearest directory
     at or above it that declares one (so each project of a monorepo gets its own): its
     pyproject.toml's ``[tool.loopcheck] target-version``, else its requires-python's lower
     bound, else ``python_requires`` in setup.cfg or setup.py. Where nothing declares one,
     ``configured`` (the run's target-version), else the oldest target: never the running
-    interpreter, since a fix must run on every Python the project allows."""
+    interpreter, since a fix must run on every Python the project allows. ``declared`` keeps
+    what each directory declares across calls (a run asks for many files of few projects)."""
+    known = {} if declared is None else declared
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
-        declared = _declared_target(candidate_dir)
-        if declared is not None:
-            return declared
+        if candidate_dir not in known:
+            known[candidate_dir] = _declared_target(candidate_dir)
+        if known[candidate_dir] is not None:
+            return known[candidate_dir]  # type: ignore[return-value]
     return configured or OLDEST_TARGET
 
 

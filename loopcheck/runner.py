@@ -89,6 +89,7 @@ class Checker:
         self.rules: dict[str, RuleInfo] = rule_index()
         self._linters: dict[tuple[tuple[str, ...], tuple[int, int]], Linter] = {}
         self._targets: dict[str, tuple[int, int]] = {}
+        self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
         self.catalogue = Catalogue.load(tuple(self.settings.extra_clients))
         # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (
@@ -109,7 +110,9 @@ class Checker:
         directory = os.path.dirname(os.path.abspath(path))
         target = self._targets.get(directory)
         if target is None:
-            target = self._targets[directory] = fix_target(Path(directory), self.settings.target_version)
+            target = self._targets[directory] = fix_target(
+                Path(directory), self.settings.target_version, self._declared
+            )
         return target
 
     def profile(self, path: str) -> str:
