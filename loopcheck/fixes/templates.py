@@ -52,7 +52,7 @@ PER_LOOP_CLIENT = '''\
 
 
 def {accessor}():
-    """The running loop's WHAT: made on first use, closed when the loop shuts down."""
+    """The running loop's WHAT: made on first use, closed at its shutdown."""
     loop = {running_loop}()
     # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
     # and close those of loops closed by hand, which did not.

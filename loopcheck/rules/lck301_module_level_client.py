@@ -50,7 +50,7 @@ Create the client where the loop runs. Which design fits depends on the program:
   there, keeping it on `app.state` or passing it by dependency injection.
 - **Code run by several loops** (Celery tasks with `asyncio.run()`, scheduler jobs, tests): one
   client per loop. The fix generates a per-loop factory that closes each loop's client when that
-  loop ends:
+  loop shuts down (see "Fix safety" for how, and for loops closed by hand):
 
 ```python
 import asyncio
@@ -61,23 +61,35 @@ _redis_by_loop = {}
 
 
 def _get_redis():
-    \"\"\"The running loop's redis.asyncio.Redis, made on first use and closed when the loop ends.\"\"\"
+    \"\"\"The running loop's redis.asyncio.Redis: made on first use, closed at its shutdown.\"\"\"
     loop = asyncio.get_running_loop()
-    # Forget the clients of closed loops: they hold their loop, so nothing else would free it.
+    # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
+    # and close those of loops closed by hand, which did not.
     for stale in [other for other in list(_redis_by_loop) if other.is_closed()]:
-        _redis_by_loop.pop(stale, None)
+        entry = _redis_by_loop.pop(stale, None)
+        if entry is not None:  # another thread's loop may have taken it
+            loop.create_task(entry[1].aclose())
     if loop not in _redis_by_loop:
         client = redis.from_url("redis://localhost")
-        _redis_by_loop[loop] = client, loop.create_task(_close_redis(client))
+        closer = _close_redis(loop, client)
+        try:
+            closer.asend(None).send(None)  # to its `yield`: now the loop's shutdown closes it
+        except StopIteration:
+            pass
+        _redis_by_loop[loop] = client, closer
     return _redis_by_loop[loop][0]
 
 
-async def _close_redis(client):
-    \"\"\"Waits until the loop ends (its tasks are cancelled), then closes the client on it.\"\"\"
+async def _close_redis(loop, client):
+    \"\"\"Suspended until the loop shuts down its async generators, then closes the client.\"\"\"
     try:
-        await asyncio.Event().wait()
+        yield
     finally:
-        await client.aclose()
+        try:
+            await client.aclose()
+        except Exception:
+            if not loop.is_closed():
+                raise  # else its connections went with the loop, closed by hand
 ```
 
 - **A client used by one coroutine**: open it there, `async with httpx.AsyncClient() as client:`,
