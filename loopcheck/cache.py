@@ -19,7 +19,6 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -75,17 +74,18 @@ class Cache:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def key(self, codes: Iterable[str], data: bytes) -> str:
-        """The entry key of a file's bytes checked with ``codes``."""
+    def key(self, profile: str, data: bytes) -> str:
+        """The entry key of a file's bytes checked as ``profile`` says (its codes and the
+        Python its fixes target: both decide its findings)."""
         digest = hashlib.sha256(self.base.encode())
-        digest.update(",".join(codes).encode())
+        digest.update(profile.encode())
         digest.update(b"\0")
         digest.update(data)
         return digest.hexdigest()
 
-    def unchanged(self, path: str, codes: Iterable[str]) -> tuple[str, bool] | None:
+    def unchanged(self, path: str, profile: str) -> tuple[str, bool] | None:
         """The entry key of ``path``, and whether the entry is empty (no finding), when its stat
-        says it has not changed since it was stored with these codes, else None."""
+        says it has not changed since it was stored with this profile, else None."""
         known = self.index.get(os.path.abspath(path))
         if known is None or len(known) != 6:
             return None
@@ -93,18 +93,18 @@ class Cache:
             stat = os.stat(path)
         except OSError:
             return None
-        size, mtime, inode, codes_key, key, empty = known
-        if (size, mtime, inode, codes_key) != (stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes)):
+        size, mtime, inode, stored_profile, key, empty = known
+        if (size, mtime, inode, stored_profile) != (stat.st_size, stat.st_mtime_ns, stat.st_ino, profile):
             return None
         return key, empty
 
-    def remember(self, path: str, codes: Iterable[str], key: str, empty: bool) -> list[Any] | None:
+    def remember(self, path: str, profile: str, key: str, empty: bool) -> list[Any] | None:
         """The stat-index entry for ``path`` (the caller hands it to :meth:`save_index`)."""
         try:
             stat = os.stat(path)
         except OSError:
             return None
-        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, ",".join(codes), key, empty]
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, profile, key, empty]
 
     # -- entries ---------------------------------------------------------------------------
 

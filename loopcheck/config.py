@@ -64,8 +64,6 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     extra_clients: tuple[str, ...] = ()
     target_version: tuple[int, int] | None = None
-    # The oldest Python fixes must run on: target-version, else requires-python's floor.
-    fix_target: tuple[int, int] | None = None
     # Larger files are not read (one line, exit status 2); None: no limit.
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
@@ -138,29 +136,138 @@ def load_settings(paths: Sequence[str], config: str | None, known_codes: Iterabl
     starts = [Path(os.path.abspath(p)) for p in paths if p != "-"] or [Path.cwd()]
     common = Path(os.path.commonpath([str(p) for p in starts]))
     found = find_config(common)
-    settings = Settings() if found is None else parse_settings(found, known_codes)
-    # Like Ruff: without target-version, fixes target the project's oldest supported Python.
-    # (Only fixes: an inferred version never turns code the interpreter runs into an error.)
-    return dataclasses.replace(settings, fix_target=settings.target_version or requires_python(common))
+    return Settings() if found is None else parse_settings(found, known_codes)
 
 
-REQUIRES_PYTHON_FLOOR = re.compile(r"(?:>=|~=|==)\s*3\.(\d+)")
+# The oldest Python a fix may have to run on: the oldest target-version there is.
+OLDEST_TARGET = min(TARGET_VERSIONS.values())
+
+
+def fix_target(
+    start: Path,
+    configured: tuple[int, int] | None = None,
+    declared: dict[Path, tuple[int, int] | None] | None = None,
+) -> tuple[int, int]:
+    """The oldest Python fixes of a file in ``start`` must run on, from the nearest directory
+    at or above it that declares one (so each project of a monorepo gets its own): its
+    pyproject.toml's ``[tool.loopcheck] target-version``, else its requires-python's lower
+    bound, else ``python_requires`` in setup.cfg or setup.py. Where nothing declares one,
+    ``configured`` (the run's target-version), else the oldest target: never the running
+    interpreter, since a fix must run on every Python the project allows. ``declared`` keeps
+    what each directory declares across calls (a run asks for many files of few projects)."""
+    known = {} if declared is None else declared
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in (directory, *directory.parents):
+        if candidate_dir not in known:
+            known[candidate_dir] = _declared_target(candidate_dir)
+        if known[candidate_dir] is not None:
+            return known[candidate_dir]  # type: ignore[return-value]
+    return configured or OLDEST_TARGET
+
+
+def _declared_target(directory: Path) -> tuple[int, int] | None:
+    """The target a directory's own project files declare, None when they declare none. A
+    specifier without a readable floor counts as declared: its project allows any Python."""
+    version = _pyproject_loopcheck_target(directory)
+    if version is not None:
+        return version
+    for read in (_pyproject_requires, _setup_cfg_requires, _setup_py_requires):
+        specifier = read(directory)
+        if specifier is not None:
+            return max(python_floor(specifier) or OLDEST_TARGET, OLDEST_TARGET)
+    return None
 
 
 def requires_python(start: Path) -> tuple[int, int] | None:
-    """The lower bound of the project's supported Pythons (``>=3.11``, ``~=3.11``, ``==3.12.*``),
-    from the nearest directory that declares one: ``[project] requires-python`` in
-    pyproject.toml, else ``python_requires`` in setup.cfg's ``[options]`` or in setup.py's
-    ``setup()`` call (projects that never moved to pyproject.toml). None when there is none or it
-    says no floor."""
+    """The lower bound of the project's supported Pythons (see :func:`python_floor`), from the
+    nearest directory that declares one: ``[project] requires-python`` in pyproject.toml, else
+    ``python_requires`` in setup.cfg's ``[options]`` or in setup.py's ``setup()`` call (projects
+    that never moved to pyproject.toml). None when there is none or it says no floor."""
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
         for read in (_pyproject_requires, _setup_cfg_requires, _setup_py_requires):
             specifier = read(candidate_dir)
             if specifier is not None:
-                floors = [int(minor) for minor in REQUIRES_PYTHON_FLOOR.findall(specifier)]
-                return (3, min(floors)) if floors else None
+                return python_floor(specifier)
     return None
+
+
+# One clause of a PEP 440 version specifier: an operator and a release (`3.10`, `3.10.*`);
+# pre-, post- and dev-release suffixes and local labels are read as their release (no target
+# needs finer than a minor version). `===` (arbitrary string equality) matches no release here.
+_CLAUSE = re.compile(
+    r"^(?P<op>~=|==|!=|<=|>=|<|>)\s*v?(?P<release>\d+(?:\.\d+)*)(?P<wildcard>\.\*)?"
+    r"(?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[-_.]?\d*)*(?:\+[a-z0-9.]+)?$",
+    re.IGNORECASE,
+)
+
+
+def python_floor(specifier: str) -> tuple[int, int] | None:
+    """The oldest ``(3, minor)`` with a release the specifier set allows, read as PEP 440 does
+    (``>3.9`` allows 3.9.1, so its floor is 3.9; ``!=3.9.*,>=3.8`` gives 3.8; ``>=3`` gives
+    3.0). None when the specifier cannot be read or allows no Python 3."""
+    clauses = []
+    for text in specifier.split(","):
+        match = _CLAUSE.match(text.strip())
+        if match is None:
+            return None
+        release = tuple(int(part) for part in match["release"].split("."))
+        op, wildcard = match["op"], bool(match["wildcard"])
+        if (wildcard and op not in ("==", "!=")) or (op == "~=" and len(release) < 2):
+            return None
+        clauses.append((op, release, wildcard))
+    if not clauses:
+        return None
+    minors = [release[1] for _, release, _ in clauses if len(release) > 1 and release[0] == 3]
+    for minor in range(0, max(minors, default=0) + 2):
+        if any(all(_allows(clause, version) for clause in clauses) for version in _releases(minor, clauses)):
+            return (3, minor)
+    return None
+
+
+def _releases(minor: int, clauses: list[tuple[str, tuple[int, ...], bool]]) -> list[tuple[int, ...]]:
+    """Releases 3.minor.x on both sides of every bound the clauses set on 3.minor: if any
+    3.minor release is allowed, one of these is."""
+    patches = {0, 10**6}
+    for _, release, _ in clauses:
+        if release[:2] == (3, minor) and len(release) > 2:
+            patches.update((release[2], release[2] + 1))
+    return [(3, minor, patch) for patch in sorted(patches)]
+
+
+def _allows(clause: tuple[str, tuple[int, ...], bool], version: tuple[int, ...]) -> bool:
+    op, release, wildcard = clause
+    if wildcard:
+        prefix = version[: len(release)] + (0,) * (len(release) - len(version))
+        return (prefix == release) == (op == "==")
+    width = max(len(release), len(version))
+    have, want = _padded(version, width), _padded(release, width)
+    if op == "~=":
+        return have >= want and have[: len(release) - 1] == release[:-1]
+    return {
+        "==": have == want,
+        "!=": have != want,
+        "<=": have <= want,
+        ">=": have >= want,
+        "<": have < want,
+        ">": have > want,
+    }[op]
+
+
+def _padded(release: tuple[int, ...], width: int) -> tuple[int, ...]:
+    return release + (0,) * (width - len(release))
+
+
+def _pyproject_loopcheck_target(directory: Path) -> tuple[int, int] | None:
+    """A valid ``[tool.loopcheck] target-version`` in the directory's pyproject.toml."""
+    try:
+        data = tomllib.loads((directory / "pyproject.toml").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tool = data.get("tool")
+    table = tool.get("loopcheck") if isinstance(tool, dict) else None
+    version = table.get("target-version") if isinstance(table, dict) else None
+    return TARGET_VERSIONS.get(version) if isinstance(version, str) else None
 
 
 def _pyproject_requires(directory: Path) -> str | None:

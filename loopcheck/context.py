@@ -12,6 +12,7 @@ from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
 from loopcheck.catalogue import Catalogue
+from loopcheck.fixes.imports import ImportRequest, name_for
 
 
 @dataclass(eq=False)
@@ -20,10 +21,13 @@ class LintContext:
     source: str
     wrapper: MetadataWrapper
     catalogue: Catalogue
-    # The oldest Python the checked code must run on; None: the running interpreter's.
+    # The oldest Python the checked code must run on; None: the oldest target there is (never the
+    # running interpreter's: a fix must run on every Python the project allows).
     target_version: tuple[int, int] | None = None
     # Names generated fixes have taken, so two fixes in one file never pick the same name.
     names_given: set[str] = field(default_factory=set)
+    # How generated code names each standard library object (every fix of the file agrees).
+    spellings: dict[str, tuple[str, ImportRequest | None] | None] = field(default_factory=dict)
 
     @property
     def module(self) -> cst.Module:
@@ -47,9 +51,34 @@ class LintContext:
         self.names_given.add(name)
         return name
 
+    def _free(self, name: str) -> bool:
+        return not self.analysis.bindings.taken(name) and name not in self.names_given
+
+    def spelling(self, qualified: str) -> tuple[str, ImportRequest | None] | None:
+        """How generated code names ``qualified`` (a standard library object) wherever it puts
+        it, and the import that adds the name; None when no spelling is sure (fixes that need
+        it are then declined, see :meth:`unspellable`)."""
+        if qualified not in self.spellings:
+            found = self.spellings[qualified] = name_for(
+                self.analysis.imports, self.analysis.bindings, qualified, self._free
+            )
+            if found is not None and found[1] is not None and found[1].asname is not None:
+                self.names_given.add(found[1].asname)
+            elif found is not None and found[1] is not None and found[1].name is not None:
+                self.names_given.add(found[1].name)
+        return self.spellings[qualified]
+
+    def unspellable(self, qualified_names: tuple[str, ...]) -> str | None:
+        """Why generated code cannot name one of ``qualified_names`` for sure; None if it can."""
+        missing = [name for name in qualified_names if self.spelling(name) is None]
+        if not missing:
+            return None
+        star = self.analysis.bindings.star_imports[0]
+        return f"`{self.module.code_for_node(star).strip()}` may rebind any name given to `{missing[0]}`"
+
     def supports(self, version: tuple[int, int]) -> bool:
         """Whether every Python the code targets has ``version``'s features."""
-        import sys
+        from loopcheck.config import OLDEST_TARGET
 
-        target = self.target_version or sys.version_info[:2]
+        target = self.target_version or OLDEST_TARGET
         return tuple(target) >= version

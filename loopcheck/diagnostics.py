@@ -45,6 +45,9 @@ class FixProposal:
     safety: Safety
     title: str
     build: Callable[[], tuple[Edit, ...]] = field(repr=False)
+    # The standard library objects the edits name (``asyncio.get_running_loop``): a fix that
+    # cannot name one of them for sure is declined when the finding is reported.
+    names: tuple[str, ...] = ()
 
 
 

@@ -144,7 +144,7 @@ class Linter:
         # Off where the host has already compiled the file (flake8 reports E999 itself).
         self.syntax_check = syntax_check
         # The grammar files are checked with (target-version), and the oldest Python fixes must
-        # run on (target-version, else the project's requires-python).
+        # run on (the file's own project's, see config.fix_target; None: the oldest target).
         self.target_version = target_version
         self.fix_target = fix_target or target_version
         self.catalogue = catalogue or Catalogue.load()

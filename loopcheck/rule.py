@@ -96,10 +96,17 @@ class Rule:
         raise NotImplementedError
 
     def report(self, node: cst.CSTNode, message: str | None = None, fix: FixProposal | None = None) -> None:
-        self.findings.append(Finding(node, message or self.summary, fix))
+        message = message or self.summary
+        if fix is not None and fix.names:
+            reason = self.context.unspellable(fix.names)
+            if reason is not None:
+                message, fix = f"{message}; no fix: {reason}", None
+        self.findings.append(Finding(node, message, fix))
 
     @staticmethod
     def propose(
-        safety: Safety, title: str, build: Callable[[], tuple[Edit, ...]]
+        safety: Safety, title: str, build: Callable[[], tuple[Edit, ...]], names: tuple[str, ...] = ()
     ) -> FixProposal:
-        return FixProposal(safety, title, build)
+        """A fix whose edits ``build`` makes later; ``names``: the standard library objects
+        they name (see FixBuilder.name)."""
+        return FixProposal(safety, title, build, names)

@@ -21,7 +21,7 @@ from typing import Any
 from loopcheck import guard
 from loopcheck.cache import Cache
 from loopcheck.catalogue import Catalogue
-from loopcheck.config import Settings
+from loopcheck.config import Settings, fix_target
 from loopcheck.diagnostics import Diagnostic, SourceError
 from loopcheck.engine import Linter
 from loopcheck.limits import describe
@@ -88,7 +88,9 @@ class Checker:
         self.job = job
         self.settings = job.settings
         self.rules: dict[str, RuleInfo] = rule_index()
-        self._linters: dict[tuple[str, ...], Linter] = {}
+        self._linters: dict[tuple[tuple[str, ...], tuple[int, int]], Linter] = {}
+        self._targets: dict[str, tuple[int, int]] = {}
+        self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
         self.catalogue = Catalogue.load(tuple(self.settings.extra_clients))
         # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (
@@ -103,23 +105,41 @@ class Checker:
             return self.job.enabled
         return tuple(r.code for r in select_rules(self.rules, list(self.job.enabled), ignored))
 
-    def linter(self, codes: tuple[str, ...]) -> Linter:
-        if codes not in self._linters:
-            self._linters[codes] = Linter(
+    def fix_target_for(self, path: str) -> tuple[int, int]:
+        """The oldest Python the fixes of ``path`` must run on: its own project's (see
+        config.fix_target), looked up once per directory."""
+        directory = os.path.dirname(os.path.abspath(path))
+        target = self._targets.get(directory)
+        if target is None:
+            target = self._targets[directory] = fix_target(
+                Path(directory), self.settings.target_version, self._declared
+            )
+        return target
+
+    def profile(self, path: str) -> str:
+        """What decides the findings of ``path`` beyond its bytes and the run's settings: its
+        codes and its fix target (the cache keys on both)."""
+        return f"{','.join(self.codes_for(path))}|{'.'.join(map(str, self.fix_target_for(path)))}"
+
+    def linter(self, path: str) -> Linter:
+        """The linter for ``path``: its codes, and the Python its fixes target."""
+        key = (self.codes_for(path), self.fix_target_for(path))
+        if key not in self._linters:
+            codes, target = key
+            self._linters[key] = Linter(
                 [self.rules[code] for code in codes],
                 target_version=self.settings.target_version,
-                fix_target=self.settings.fix_target,
+                fix_target=target,
                 catalogue=self.catalogue,
             )
-        return self._linters[codes]
+        return self._linters[key]
 
 
 def settings_key(job: Job) -> str:
-    """What of the configuration decides a file's findings (per-file codes are keyed apart)."""
+    """What of the configuration decides every file's findings (each file's codes and fix
+    target are keyed apart: see Checker.profile)."""
     settings = job.settings
-    return json.dumps(
-        [settings.target_version, settings.fix_target, list(settings.extra_clients)], default=str
-    )
+    return json.dumps([settings.target_version, list(settings.extra_clients)], default=str)
 
 
 # A line as patch tools read one: up to and including LF, or the unterminated rest. (Python
@@ -164,7 +184,7 @@ def check_source(
     """Check (or fix) one decoded file; ``write`` stores a fixed text, or raises SourceError
     (the file then keeps its findings, and the result says why it was not written)."""
     path = source.path
-    linter = checker.linter(checker.codes_for(path))
+    linter = checker.linter(path)
     result = FileResult(path)
     if not (mode.fix or mode.diff):
         result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
@@ -207,7 +227,7 @@ def cached_result(checker: Checker, path: str) -> FileResult | None:
     cache = checker.cache
     if cache is None:
         return None
-    known = cache.unchanged(path, checker.codes_for(path))
+    known = cache.unchanged(path, checker.profile(path))
     if known is None:
         return None
     key, empty = known
@@ -220,20 +240,20 @@ def check_file(checker: Checker, path: str) -> FileResult:
     entries may still hold its bytes' findings): never raises (but KeyboardInterrupt)."""
     cache = checker.cache
     try:
-        codes = checker.codes_for(path)
+        profile = checker.profile(path)
         source = read_source(path, checker.settings.max_file_size)
-        key = cache.key(codes, source.data) if cache is not None and source.data is not None else None
+        key = cache.key(profile, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
             found = cache.load(key, path)
             if _servable(found, checker.job.mode):
-                return FileResult(path, diagnostics=found, cached=cache.remember(path, codes, key, not found))
+                return FileResult(path, diagnostics=found, cached=cache.remember(path, profile, key, not found))
         try:
             result = check_source(checker, source, checker.job.mode, write_source)
         except SourceError as error:
             result = FileResult(path, error=str(error))
         if cache is not None and key is not None and result.error is None:
             cache.store(key, result.diagnostics)
-            result.cached = cache.remember(path, codes, key, not result.diagnostics)
+            result.cached = cache.remember(path, profile, key, not result.diagnostics)
         return result
     except SourceError as error:
         return FileResult(path, error=str(error))

@@ -49,3 +49,15 @@ def run_in_two_threads(task, *args, started=None):
         thread.join()
     if errors:
         raise errors[0]
+
+
+def run_on_a_loop_closed_by_hand(coroutine):
+    """What an application's own run helper does: a new loop runs ``coroutine`` and is closed,
+    without asyncio.run()'s shutdown (no task cancelled, no async generator closed)."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()

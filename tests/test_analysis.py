@@ -387,7 +387,7 @@ def test_an_access_through_an_unknown_object_makes_a_holder_unfollowable():
 )
 def test_generated_code_uses_the_modules_own_names(imports, wanted, text, added):
     analysis = analyse(imports + "x = 1\n")
-    found, request = name_for(analysis.imports, wanted)
+    found, request = name_for(analysis.imports, analysis.bindings, wanted, lambda name: not analysis.bindings.taken(name))
     assert found == text
     assert (request.code() if request else None) == added
 

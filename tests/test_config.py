@@ -4,11 +4,13 @@ command line overrides it, and every mistake is one line naming the key, with ex
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from loopcheck.config import requires_python
+from loopcheck.config import python_floor, requires_python
 from tests.helpers import invoke, write
 
 MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
@@ -227,3 +229,137 @@ def test_setup_cfg_python_requires_sets_the_fix_target(tmp_path, python_requires
     write(tmp_path / "app.py", HIDDEN_LOOP)
     diff = invoke("--diff", "app.py", cwd=tmp_path).output
     assert ("loop_factory=asyncio.new_event_loop" in diff) is fixed
+
+
+# -- the Python fixes target, through the command line ------------------------------------
+
+
+def cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
+    """``loopcheck ARGS`` in a process of its own (the real entry point)."""
+    return subprocess.run(
+        [sys.executable, "-m", "loopcheck", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# What each declaration lets a hand-built loop that was never made current become: nothing on
+# 3.10 (and older), an asyncio.Runner from 3.11, asyncio.run(loop_factory=...) from 3.12.
+NO_FIX, RUNNER, LOOP_FACTORY = None, "asyncio.Runner(loop_factory=", "loop_factory=asyncio.new_event_loop)"
+
+
+@pytest.mark.parametrize(
+    "specifier, fixed",
+    [
+        (">3.9", NO_FIX),  # 3.9.1 is newer than 3.9 (PEP 440): the floor is 3.9
+        (">=3", NO_FIX),  # no minor version: the oldest target
+        ("~=3.10", NO_FIX),
+        ("==3.11.*", RUNNER),
+        (">=3.9,<4", NO_FIX),
+        ("!=3.9.*,>=3.8", NO_FIX),
+        ("!=3.10.*, !=3.11.*, >=3.10", LOOP_FACTORY),
+        (">3.11.99", RUNNER),
+        ("<4", NO_FIX),  # no floor at all: the oldest target, not the running interpreter
+        ("not a specifier", NO_FIX),
+    ],
+)
+def test_every_requires_python_specifier_sets_a_floor_never_the_running_interpreter(tmp_path, specifier, fixed):
+    write(tmp_path / "pyproject.toml", f'[project]\nname = "app"\nrequires-python = "{specifier}"\n')
+    target = write(tmp_path / "app.py", HIDDEN_LOOP)
+    result = cli("--no-cache", "--fix", "app.py", cwd=tmp_path)
+    assert "Traceback" not in result.stderr
+    if fixed is NO_FIX:
+        assert result.returncode == 1 and target.read_text() == HIDDEN_LOOP, result.stdout
+    else:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert fixed in target.read_text()
+
+
+def test_without_any_declaration_fixes_target_the_oldest_python(tmp_path):
+    target = write(tmp_path / "app.py", HIDDEN_LOOP)
+    result = cli("--no-cache", "--fix", "app.py", cwd=tmp_path)
+    assert result.returncode == 1 and target.read_text() == HIDDEN_LOOP
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("setup.cfg", "[options]\npython_requires = >=3\n"),
+        ("setup.py", "from setuptools import setup\nsetup(python_requires='>3.9')\n"),
+    ],
+)
+def test_python_requires_in_setup_files_is_read_as_a_specifier_too(tmp_path, name, text):
+    write(tmp_path / name, text)
+    target = write(tmp_path / "app.py", HIDDEN_LOOP)
+    assert cli("--no-cache", "--fix", "app.py", cwd=tmp_path).returncode == 1
+    assert target.read_text() == HIDDEN_LOOP
+
+
+SPECIFIERS = [
+    ">3.9", ">=3", "~=3.10", "~=3.10.2", "==3.11.*", ">=3.9,<4", "!=3.9.*,>=3.8", ">=3.10", "==3.12",
+    ">=2.7,!=3.0.*,!=3.1.*,!=3.2.*,!=3.3.*", ">=3.8, !=3.8.*, !=3.9.*", ">3.10.99", "<3.11,>3.10.3",
+    "==3.10.4", "!=3.10.0,!=3.10.1,==3.10.*", ">=3.10.0rc1", "<=3.9", "<3", ">=4", "~=3", "===3.11",
+]
+
+
+@pytest.mark.parametrize("specifier", SPECIFIERS)
+def test_the_floor_is_the_oldest_minor_packaging_allows(specifier):
+    """The small parser agrees with the reference implementation (the `packaging` library,
+    which the tests have but loopcheck does not depend on)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        allowed = SpecifierSet(specifier)
+    except InvalidSpecifier:
+        assert python_floor(specifier) is None
+        return
+    expected = next(
+        (
+            (3, minor)
+            for minor in range(0, 20)
+            if any(allowed.contains(f"3.{minor}.{patch}") for patch in (*range(0, 120), 10**6))
+        ),
+        None,
+    )
+    assert python_floor(specifier) == expected
+
+
+def monorepo(tmp_path: Path, first: str, second: str) -> tuple[Path, Path]:
+    """A top directory with no Python declared, and two projects of their own below it."""
+    write(tmp_path / "pyproject.toml", "[tool.loopcheck]\n")
+    for name, specifier in (("old", first), ("new", second)):
+        write(tmp_path / name / "pyproject.toml", f'[project]\nname = "{name}"\nrequires-python = "{specifier}"\n')
+        write(tmp_path / name / "src" / "app.py", HIDDEN_LOOP)
+    return tmp_path / "old" / "src" / "app.py", tmp_path / "new" / "src" / "app.py"
+
+
+def test_each_file_gets_the_fix_its_own_project_allows(tmp_path):
+    """Run from the top of a monorepo: each file's target is its nearest project's."""
+    old, new = monorepo(tmp_path, ">=3.10", ">=3.12")
+    result = cli("--no-cache", "--fix", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr  # the 3.10 project's stays
+    assert old.read_text() == HIDDEN_LOOP
+    assert LOOP_FACTORY in new.read_text()
+
+
+def test_a_loopcheck_target_version_in_a_subproject_sets_its_files_target(tmp_path):
+    old, new = monorepo(tmp_path, ">=3.10", ">=3.10")
+    write(tmp_path / "new" / "pyproject.toml", '[project]\nname = "new"\n[tool.loopcheck]\ntarget-version = "py311"\n')
+    cli("--no-cache", "--fix", ".", cwd=tmp_path)
+    assert old.read_text() == HIDDEN_LOOP
+    assert RUNNER in new.read_text()
+
+
+def test_the_cache_keys_each_file_on_its_own_target(tmp_path):
+    """A file whose bytes did not change is checked again when its project's floor did."""
+    old, new = monorepo(tmp_path, ">=3.10", ">=3.12")
+    cache = ("--cache-dir", tmp_path / "cache", "--output-format", "concise")
+    fixable = lambda out: sorted(line.split(":")[0] for line in out.splitlines() if ": LCK" in line and "[*]" in line)  # noqa: E731
+    first = cli(*cache, ".", cwd=tmp_path)
+    assert fixable(first.stdout) == ["new/src/app.py"]
+    assert fixable(cli(*cache, ".", cwd=tmp_path).stdout) == ["new/src/app.py"]  # from the cache
+    write(tmp_path / "old" / "pyproject.toml", '[project]\nname = "old"\nrequires-python = ">=3.12"\n')
+    write(tmp_path / "new" / "pyproject.toml", '[project]\nname = "new"\nrequires-python = ">=3.10"\n')
+    assert fixable(cli(*cache, ".", cwd=tmp_path).stdout) == ["old/src/app.py"]

@@ -119,8 +119,8 @@ def test_checking_builds_no_fix(path, monkeypatch):
     built = []
     original = FixProposal.__init__
 
-    def spy(self, safety, title, build):  # type: ignore[no-untyped-def]
-        original(self, safety, title, lambda: built.append(title) or build())
+    def spy(self, safety, title, build, names=()):  # type: ignore[no-untyped-def]
+        original(self, safety, title, lambda: built.append(title) or build(), names)
 
     monkeypatch.setattr(FixProposal, "__init__", spy)
     diagnostics = fixture_linter(path).lint_source(path.read_text(), path.name)

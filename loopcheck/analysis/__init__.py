@@ -19,7 +19,7 @@ from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
 from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.loop_uses import LoopUses
-from loopcheck.analysis.names import ImportTable, Names
+from loopcheck.analysis.names import Bindings, ImportTable, Names
 from loopcheck.analysis.tree import Tree
 from loopcheck.catalogue import Catalogue, Client, Primitive
 
@@ -61,6 +61,10 @@ class FileAnalysis:
     @cached_property
     def imports(self) -> ImportTable:
         return self.names.module_imports()
+
+    @cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.scopes)
 
     @cached_property
     def definitions(self) -> Definitions:

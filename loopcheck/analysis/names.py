@@ -122,6 +122,60 @@ class ImportTable:
         return table
 
 
+class Bindings:
+    """Every binding of every name in the module, in any scope (imports, assignments, parameters,
+    definitions, loop and ``with`` targets...), and every name the module reads: what decides
+    whether a name generated code uses means what it should wherever it is used."""
+
+    def __init__(self, scopes: Mapping[cst.CSTNode, Scope | None]) -> None:
+        self.of: dict[str, list[cst.CSTNode]] = {}
+        self.read: set[str] = set()
+        # `from x import *`: the names it binds are unknown here.
+        self.star_imports: list[cst.ImportFrom] = []
+        for scope in {scope for scope in scopes.values() if scope is not None}:
+            for assignment in scope.assignments:
+                local = assignment.name.partition(".")[0]  # `import a.b` binds `a`
+                node = getattr(assignment, "node", None)
+                if node is not None:
+                    self.of.setdefault(local, []).append(node)
+            for access in scope.accesses:
+                if isinstance(access.node, cst.Name):
+                    self.read.add(access.node.value)
+        for node in scopes:
+            if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
+                self.star_imports.append(node)
+
+    def taken(self, name: str) -> bool:
+        """Whether ``name`` is bound or read anywhere in the module."""
+        return name in self.of or name in self.read
+
+    def only_imports_of(self, name: str, qualified: str) -> bool:
+        """Whether every binding of ``name`` in the module, wherever it is, is an import that
+        binds it to ``qualified`` (a module, or ``module.object``): then ``name`` means that at
+        any place the generated code can be, whatever runs before."""
+        found = self.of.get(name)
+        return bool(found) and all(_imports_as(node, name, qualified) for node in found)
+
+
+def _imports_as(node: cst.CSTNode, name: str, qualified: str) -> bool:
+    if isinstance(node, cst.Import):
+        return any(
+            (alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) == name
+            and (alias.evaluated_name == qualified if alias.asname else name == qualified)
+            for alias in node.names
+        )
+    if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+        if isinstance(node.names, cst.ImportStar):
+            return False
+        module = cst.Module(body=[]).code_for_node(node.module)
+        return any(
+            (alias.evaluated_alias or alias.evaluated_name) == name
+            and f"{module}.{alias.evaluated_name}" == qualified
+            for alias in node.names
+        )
+    return False
+
+
 def is_module_global(scopes: Mapping[cst.CSTNode, Scope | None], name: cst.Name) -> bool:
     """Whether ``name`` (read anywhere) resolves to module-level bindings only."""
     scope = scopes.get(name)
@@ -157,5 +211,6 @@ def is_import_binding(assignment: object) -> bool:
 
 
 __all__ = [
-    "ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name", "variable_names",
+    "Bindings", "ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name",
+    "variable_names",
 ]

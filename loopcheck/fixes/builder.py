@@ -18,7 +18,7 @@ from loopcheck.analysis.names import is_import_binding
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.diagnostics import Edit
 from loopcheck.edits import diff_edits
-from loopcheck.fixes.imports import ImportRequest, add_imports, name_for, remove_unused
+from loopcheck.fixes.imports import ImportRequest, add_imports, remove_unused
 
 if TYPE_CHECKING:
     from loopcheck.context import LintContext
@@ -69,8 +69,13 @@ class FixBuilder:
 
     def name(self, qualified: str) -> str:
         """How generated code refers to ``qualified`` (``asyncio.run``) in this module: through
-        an import it already has (``aio.run``, ``run``), else through one this fix adds."""
-        text, request = name_for(self.context.analysis.imports, qualified)
+        an import it already has (``aio.run``, ``run``) whose name nothing else rebinds, else
+        through one this fix adds (see imports.name_for). The proposal names ``qualified`` in
+        its ``names``, so a fix that cannot name it is declined before it is built."""
+        found = self.context.spelling(qualified)
+        if found is None:
+            raise AssertionError(f"a fix named {qualified} without declaring it in its proposal")
+        text, request = found
         if request is not None and request not in self.imports:
             self.imports.append(request)
         return text

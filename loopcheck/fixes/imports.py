@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
 
-from loopcheck.analysis.names import ImportTable
+from loopcheck.analysis.names import Bindings, ImportTable
 from loopcheck.analysis.tree import DOCSTRING
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threading", "functools"}
@@ -23,20 +23,50 @@ STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threa
 class ImportRequest:
     module: str
     name: str | None = None  # None: ``import module``; else ``from module import name``
+    asname: str | None = None  # ``from module import name as asname``
 
     def code(self) -> str:
-        return f"import {self.module}" if self.name is None else f"from {self.module} import {self.name}"
+        if self.name is None:
+            return f"import {self.module}"
+        alias = f" as {self.asname}" if self.asname else ""
+        return f"from {self.module} import {self.name}{alias}"
 
 
-def name_for(table: ImportTable, qualified: str) -> tuple[str, ImportRequest | None]:
-    """The text that names ``qualified`` in a module importing what ``table`` says, and the
-    import to add when it has none."""
-    if qualified in table.objects:
-        return table.objects[qualified], None
+def name_for(
+    table: ImportTable, bindings: Bindings, qualified: str, free: Callable[[str], bool]
+) -> tuple[str, ImportRequest | None] | None:
+    """The text that names ``qualified`` (``asyncio.get_running_loop``) wherever generated code
+    puts it, and the import to add when the module has none; None when no spelling is sure.
+
+    A name is used only if every binding of it in the module, wherever it is (later imports,
+    assignments, parameters, locals), binds it to what the fix means: ``from compat import
+    asyncio`` after ``import asyncio`` makes ``asyncio`` useless, and so would a parameter called
+    ``asyncio`` where the code goes. Then the object is imported under a name the module does
+    not use (``free``): ``from asyncio import get_running_loop``, else an alias. A star import
+    from elsewhere may bind any name, so then only names that are already sure are used."""
     module, _, attribute = qualified.rpartition(".")
-    if module in table.modules:
-        return f"{table.modules[module]}.{attribute}", None
-    return qualified, ImportRequest(module)
+    local = table.objects.get(qualified)
+    if local is not None and bindings.only_imports_of(local, qualified):
+        return local, None
+    local = table.modules.get(module)
+    if local is not None and bindings.only_imports_of(local, module):
+        return f"{local}.{attribute}", None
+    if any(not _from_module(star, module) for star in bindings.star_imports):
+        return None
+    top = module.partition(".")[0]
+    if bindings.only_imports_of(top, top) or free(top):
+        return qualified, ImportRequest(module)
+    candidates = [attribute, f"_{top}_{attribute}"]
+    candidates += [f"_{top}_{attribute}_{number}" for number in range(2, 100)]
+    for candidate in candidates:
+        if free(candidate):
+            return candidate, ImportRequest(module, attribute, None if candidate == attribute else candidate)
+    return None
+
+
+def _from_module(star: cst.ImportFrom, module: str) -> bool:
+    """Whether the star import is ``from <module> import *`` itself (it binds only its names)."""
+    return not star.relative and star.module is not None and cst.Module(body=[]).code_for_node(star.module) == module
 
 
 def _import_line(statement: cst.CSTNode) -> bool:
@@ -81,7 +111,8 @@ def _satisfied(body: Sequence[cst.BaseStatement], request: ImportRequest) -> boo
             if request.name is not None and isinstance(small, cst.ImportFrom) and small.module:
                 module = cst.Module(body=[]).code_for_node(small.module)
                 if module == request.module and not isinstance(small.names, cst.ImportStar) and any(
-                    a.evaluated_name == request.name and a.asname is None for a in small.names
+                    a.evaluated_name == request.name and a.evaluated_alias == request.asname
+                    for a in small.names
                 ):
                     return True
     return False

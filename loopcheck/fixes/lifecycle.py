@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from loopcheck.context import LintContext
 
 
+# What each rewrite names (see FixProposal.names).
+RUN_NAMES = ("asyncio.run",)
+RUN_WITH_FACTORY_NAMES = ("asyncio.run", "asyncio.new_event_loop")
+RUNNER_NAMES = ("asyncio.Runner", "asyncio.new_event_loop")
+
+
 class LifecycleRewrite:
     def __init__(self, context: LintContext) -> None:
         self.context = context

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from loopcheck.context import LintContext
 
 
+# What the per-loop accessor and property name (see FixProposal.names).
+ACCESSOR_NAMES = ("asyncio.get_running_loop",)
+
+
 def snake_case(name: str) -> str:
     return re.sub(r"_+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).strip("_").lower()
 
@@ -97,6 +101,7 @@ class PerLoopFixes:
             Safety.UNSAFE,
             f"Use `{twin}`: the object only guards synchronous code, where asyncio's cannot work",
             build,
+            (twin,),
         )
 
     def is_sync_use(self, ref: cst.CSTNode, methods: frozenset[str]) -> bool:

@@ -1,7 +1,8 @@
 """The fixes of an async client shared across event loops (LCK3xx), both unsafe:
 
 - the per-loop factory: the client is created by, and cached for, the running loop, closed when
-  that loop ends, and every read becomes a call of the factory;
+  that loop shuts down (see templates.PER_LOOP_CLIENT), and every read becomes a call of the
+  factory;
 - the per-call client: where one coroutine uses the client, it opens it with ``async with`` for
   the call, so each call (and each loop) has its own, closed at the end.
 """
@@ -25,6 +26,38 @@ if TYPE_CHECKING:
     from loopcheck.context import LintContext
 
 
+# What the per-loop client code names (see FixProposal.names).
+CLIENT_NAMES = ("asyncio.get_running_loop",)
+# The accessor's locals: a constructor that reads a global of one of these names would see the
+# local instead.
+ACCESSOR_LOCALS = frozenset({"loop", "stale", "other", "entry", "client", "closer"})
+
+
+def _reads_accessor_locals(creation: cst.BaseExpression) -> bool:
+    reads = _Reads()
+    creation.visit(reads)
+    return not reads.names.isdisjoint(ACCESSOR_LOCALS)
+
+
+class _Reads(cst.CSTVisitor):
+    """The names an expression reads (not attribute names, not keywords)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
 class ClientFixes:
     def __init__(self, context: LintContext) -> None:
         self.context = context
@@ -41,7 +74,7 @@ class ClientFixes:
     ) -> FixProposal | None:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
         factory, and every reference by a call of it."""
-        if client.fix != "per-loop-factory" or client.close is None:
+        if client.fix != "per-loop-factory" or client.close is None or _reads_accessor_locals(creation):
             return None
         base = snake_case(name)
         cache = self.context.fresh_module_name(f"_{base}_by_loop")
@@ -60,6 +93,7 @@ class ClientFixes:
             Safety.UNSAFE,
             f"Create one client per event loop with `{accessor}()`, closed when its loop ends",
             build,
+            CLIENT_NAMES,
         )
 
     def getter(
@@ -74,7 +108,7 @@ class ClientFixes:
         keeps its name (and ``async``), so its callers do not change. ``drop_decorators`` for a
         cached factory; ``initial``, the ``name = None`` line of a global getter, becomes the
         per-loop cache."""
-        if client.fix != "per-loop-factory" or client.close is None:
+        if client.fix != "per-loop-factory" or client.close is None or _reads_accessor_locals(creation):
             return None
         base = snake_case(function.name.value)
         cache = self.context.fresh_module_name(f"_{base}_by_loop")
@@ -110,6 +144,7 @@ class ClientFixes:
             Safety.UNSAFE,
             f"Make {function.name.value}() keep one client per event loop, closed when its loop ends",
             build,
+            CLIENT_NAMES,
         )
 
     def per_call(
@@ -162,5 +197,4 @@ def _per_loop_statements(
         creation,
         client.close_statement("client"),
         builder.name("asyncio.get_running_loop"),
-        builder.name("asyncio.Event"),
     )

@@ -42,32 +42,47 @@ class _:
 '''
 
 
-# One client per event loop: created by the loop that uses it, and closed while that loop still
-# runs. A client of a closed loop can no longer be closed (closing needs its loop), so a task
-# waits on each loop for the end: asyncio.run() and asyncio.Runner cancel it then, and it
-# closes the client in its `finally`.
+# One client per event loop, created by the loop that uses it and closed on it when the loop shuts
+# down. No task waits for that (a task that never ends would hang a graceful shutdown that gathers
+# every task, and be destroyed pending by a loop closed by hand): an async generator, run to its
+# `yield` under the loop, is closed by loop.shutdown_asyncgens(), which asyncio.run() and
+# asyncio.Runner call while the loop still runs, after cancelling its tasks. A loop closed by hand
+# without that call has its client closed on the next access, from whatever loop makes it; the
+# client's connections went with its own loop, so closing it there may fail, and is then quiet.
 PER_LOOP_CLIENT = '''\
 {cache} = {}
 
 
 def {accessor}():
-    """The running loop's WHAT, made on first use and closed when the loop ends."""
+    """The running loop's WHAT: made on first use, closed at its shutdown."""
     loop = {running_loop}()
-    # Forget the clients of closed loops: they hold their loop, so nothing else would free it.
+    # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
+    # and close those of loops closed by hand, which did not.
     for stale in [other for other in list({cache}) if other.is_closed()]:
-        {cache}.pop(stale, None)
+        entry = {cache}.pop(stale, None)
+        if entry is not None:  # another thread's loop may have taken it
+            loop.create_task(entry[1].aclose())
     if loop not in {cache}:
         client = {constructor}
-        {cache}[loop] = client, loop.create_task({closer}(client))
+        closer = {closer}(loop, client)
+        try:
+            closer.asend(None).send(None)  # to its `yield`: now the loop's shutdown closes it
+        except StopIteration:
+            pass
+        {cache}[loop] = client, closer
     return {cache}[loop][0]
 
 
-async def {closer}(client):
-    """Waits until the loop ends (its tasks are cancelled), then closes the client on it."""
+async def {closer}(loop, client):
+    """Suspended until the loop shuts down its async generators, then closes the client."""
     try:
-        await {event}().wait()
+        yield
     finally:
-        {close}
+        try:
+            {close}
+        except Exception:
+            if not loop.is_closed():
+                raise  # else its connections went with the loop, closed by hand
 '''
 
 
@@ -79,9 +94,8 @@ def per_loop_client(
     constructor: cst.BaseExpression,
     close: str,
     running_loop: str,
-    event: str,
 ) -> list[cst.BaseStatement]:
-    """The per-loop cache, its accessor and the task that closes each loop's client."""
+    """The per-loop cache, its accessor and the async generator that closes each loop's client."""
     module = parse_template_module(
         PER_LOOP_CLIENT.replace("WHAT", what),
         cache=cst.Name(cache),
@@ -90,7 +104,6 @@ def per_loop_client(
         constructor=constructor,
         close=cst.parse_statement(close).body[0],  # type: ignore[attr-defined]
         running_loop=cst.parse_expression(running_loop),
-        event=cst.parse_expression(event),
     )
     return list(module.body)
 

@@ -8,7 +8,7 @@ from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
@@ -158,5 +158,5 @@ event loop`).""",
             return builder.build()
 
         return self.propose(
-            Safety.UNSAFE, f"Create one {primitive.name} per event loop with `{accessor}()`", build
+            Safety.UNSAFE, f"Create one {primitive.name} per event loop with `{accessor}()`", build, ACCESSOR_NAMES
         )

@@ -8,7 +8,7 @@ from loopcheck.candidates import CLASS, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
@@ -124,4 +124,5 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             Safety.UNSAFE,
             f"Create one {primitive.name} per event loop with `{accessor}()`, shared by all instances",
             build,
+            ACCESSOR_NAMES,
         )

@@ -7,7 +7,7 @@ from loopcheck.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.rule import RuleDocs
@@ -125,7 +125,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return builder.build()
 
         return self.propose(
-            Safety.UNSAFE, f"Default `{name}` to None and use one {primitive.name} per event loop", build
+            Safety.UNSAFE,
+            f"Default `{name}` to None and use one {primitive.name} per event loop",
+            build,
+            ACCESSOR_NAMES,
         )
 
 

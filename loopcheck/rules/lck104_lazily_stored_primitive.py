@@ -10,7 +10,7 @@ from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
@@ -172,6 +172,7 @@ All supported versions; the failure appears under the second loop that uses the 
             Safety.UNSAFE,
             f"Make {function.name.value}() return one {primitive.name} per event loop",
             build,
+            ACCESSOR_NAMES,
         )
 
 

@@ -9,6 +9,7 @@ from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.rule import RuleDocs
@@ -196,4 +197,5 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             Safety.UNSAFE,
             f"Make `{attribute}` a property giving one {primitive.name} per event loop",
             build,
+            ACCESSOR_NAMES,
         )

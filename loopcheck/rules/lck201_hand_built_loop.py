@@ -7,7 +7,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.candidates import FUNCTION, Start
 from loopcheck.diagnostics import FixProposal, Safety
-from loopcheck.fixes.lifecycle import LifecycleRewrite
+from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -323,7 +323,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 rewrite.statements.delete_all([*teardown, *loop_uses.set_current_none_statements(function)])
                 return rewrite.build()
 
-            return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build)
+            return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
         if self.context.supports((3, 12)):
             def build() -> tuple:
                 rewrite = LifecycleRewrite(self.context)
@@ -333,7 +333,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 return rewrite.build()
 
             return self.propose(
-                safety, f"Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop){why}", build
+                safety,
+                f"Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop){why}",
+                build,
+                RUN_WITH_FACTORY_NAMES,
             )
         if self.context.supports((3, 11)):
             return self.runner_fix(function, holder, run_call, teardown, safety, why)
@@ -364,7 +367,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 rewrite.statements.delete_all(teardown)
                 return rewrite.build()
 
-            return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build_with)
+            return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build_with, RUNNER_NAMES)
         line = tree.parents.get(holder.store)
         block = tree.parents.get(line) if line is not None else None
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(
@@ -389,7 +392,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             rewrite.wrap_in_runner(line, statements[last], runner)
             return rewrite.build()
 
-        return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build)
+        return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build, RUNNER_NAMES)
 
     def fresh_local(self, function: cst.FunctionDef, wanted: str) -> str:
         scope = self.analysis.scopes.get(function.body.body[0]) if function.body.body else None

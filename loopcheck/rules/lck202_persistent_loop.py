@@ -9,7 +9,7 @@ from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.candidates import Start
 from loopcheck.diagnostics import FixProposal, Safety
-from loopcheck.fixes.lifecycle import LifecycleRewrite
+from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
 # Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
@@ -452,4 +452,5 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             Safety.UNSAFE,
             f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",
             build,
+            RUN_NAMES,
         )

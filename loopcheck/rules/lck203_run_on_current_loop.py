@@ -7,7 +7,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.diagnostics import FixProposal, Safety
-from loopcheck.fixes.lifecycle import LifecycleRewrite
+from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
 
@@ -302,4 +302,4 @@ measured here) the call raises in the main thread as well.""",
             return rewrite.build()
 
         why = analysis.coroutines.unproven_note([run_call.args[0].value for run_call in runs])
-        return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build)
+        return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)

@@ -50,7 +50,7 @@ Create the client where the loop runs. Which design fits depends on the program:
   there, keeping it on `app.state` or passing it by dependency injection.
 - **Code run by several loops** (Celery tasks with `asyncio.run()`, scheduler jobs, tests): one
   client per loop. The fix generates a per-loop factory that closes each loop's client when that
-  loop ends:
+  loop shuts down (see "Fix safety" for how, and for loops closed by hand):
 
 ```python
 import asyncio
@@ -61,23 +61,35 @@ _redis_by_loop = {}
 
 
 def _get_redis():
-    \"\"\"The running loop's redis.asyncio.Redis, made on first use and closed when the loop ends.\"\"\"
+    \"\"\"The running loop's redis.asyncio.Redis: made on first use, closed at its shutdown.\"\"\"
     loop = asyncio.get_running_loop()
-    # Forget the clients of closed loops: they hold their loop, so nothing else would free it.
+    # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
+    # and close those of loops closed by hand, which did not.
     for stale in [other for other in list(_redis_by_loop) if other.is_closed()]:
-        _redis_by_loop.pop(stale, None)
+        entry = _redis_by_loop.pop(stale, None)
+        if entry is not None:  # another thread's loop may have taken it
+            loop.create_task(entry[1].aclose())
     if loop not in _redis_by_loop:
         client = redis.from_url("redis://localhost")
-        _redis_by_loop[loop] = client, loop.create_task(_close_redis(client))
+        closer = _close_redis(loop, client)
+        try:
+            closer.asend(None).send(None)  # to its `yield`: now the loop's shutdown closes it
+        except StopIteration:
+            pass
+        _redis_by_loop[loop] = client, closer
     return _redis_by_loop[loop][0]
 
 
-async def _close_redis(client):
-    \"\"\"Waits until the loop ends (its tasks are cancelled), then closes the client on it.\"\"\"
+async def _close_redis(loop, client):
+    \"\"\"Suspended until the loop shuts down its async generators, then closes the client.\"\"\"
     try:
-        await asyncio.Event().wait()
+        yield
     finally:
-        await client.aclose()
+        try:
+            await client.aclose()
+        except Exception:
+            if not loop.is_closed():
+                raise  # else its connections went with the loop, closed by hand
 ```
 
 - **A client used by one coroutine**: open it there, `async with httpx.AsyncClient() as client:`,
@@ -88,7 +100,16 @@ shared, and state set on the client (headers, cookies) is not carried over. Offe
 bound once, by a line of its own, to a private name (a leading underscore: a public name may be
 imported by other modules, which would keep the shared client), whose every read is in a coroutine
 of this module and whose constructor uses only module-level names; and only for clients the
-catalogue knows how to close. Otherwise the message stays and the rule page says what to do.""",
+catalogue knows how to close. Otherwise the message stays and the rule page says what to do.
+The per-loop accessor keeps one client per running loop, made on first use under that loop. It
+starts no task: it registers an async generator with the loop, which `loop.shutdown_asyncgens()`
+closes; asyncio.run() and asyncio.Runner call that after cancelling the loop's tasks and before
+closing it, and the generator then closes the client on its loop (so a graceful shutdown that
+waits for every other task does not wait for it). A loop closed by hand without
+`loop.shutdown_asyncgens()` logs nothing; its client is closed at the latest on the next access,
+from the loop making it (closing may fail there, since the client's connections belonged to the
+closed loop: that failure is silent, and the connections' sockets close when they are
+collected). Each access forgets the clients of closed loops, which frees those loops.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13 with the clients' current releases against real
 local servers). The error text depends on the library and its version.""",

@@ -45,7 +45,10 @@ async def resize(image):
         fix_safety="""\
 Safe: in the body of a coroutine both calls return the running loop. Only calls in the
 coroutine's own body are rewritten, not in functions nested in it, which may run elsewhere. The
-fix names `get_running_loop` the way the module already imports asyncio.""",
+fix names `get_running_loop` the way the module already imports asyncio, unless something else in
+the module binds that name too (`from compat import asyncio`, a parameter called `asyncio`): then
+it imports `get_running_loop` under a name the module does not use. Where a star import from
+another module could rebind any new name, there is no fix.""",
         affected_versions="""\
 All supported versions behave the same inside a coroutine (measured on 3.10 to 3.13); the
 difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402).""",
@@ -83,4 +86,4 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
             builder.drop_imports_used_by(call.func)
             return builder.build()
 
-        return self.propose(Safety.SAFE, "Use asyncio.get_running_loop()", build)
+        return self.propose(Safety.SAFE, "Use asyncio.get_running_loop()", build, ("asyncio.get_running_loop",))
