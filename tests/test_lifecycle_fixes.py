@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from loopcheck.diagnostics import Safety
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
 
@@ -240,7 +241,7 @@ def test_an_argument_not_provably_a_coroutine_is_unsafe_and_says_why(setup, argu
     finding = lck201(source)
     assert finding.fix is not None and finding.fix.safety.value == "unsafe"
     assert finding.fix.description == (
-        f"Run the coroutine with asyncio.run() (unsafe: asyncio.run() accepts only coroutines; {what})"
+        f"Run the coroutine with asyncio.run() (unsafe: asyncio.run() and asyncio.Runner run only coroutines; {what})"
     )
 
 
@@ -262,14 +263,14 @@ def test_an_async_method_of_the_class_through_self_is_provably_a_coroutine():
 def test_lck202_and_lck203_titles_say_when_the_argument_may_be_a_future():
     lck203 = "import asyncio\n\n\ndef run(operation):\n    return asyncio.get_event_loop().run_until_complete(operation())\n"
     [finding] = [d for d in Linter(RULES).lint_source(lck203) if d.code == "LCK203"]
-    assert finding.fix.description.endswith("(unsafe: asyncio.run() accepts only coroutines; `operation` may return a Future)")
+    assert finding.fix.description.endswith("(unsafe: asyncio.run() and asyncio.Runner run only coroutines; `operation` may return a Future)")
     lck202 = (
         "import asyncio\n\n_loop = asyncio.new_event_loop()\n\n\n"
         "def run(operation):\n    return _loop.run_until_complete(operation())\n"
     )
     found = [d for d in Linter(RULES).lint_source(lck202) if d.code == "LCK202"]
     assert found and all(
-        d.fix.description.endswith("(unsafe: asyncio.run() accepts only coroutines; `operation` may return a Future)")
+        d.fix.description.endswith("(unsafe: asyncio.run() and asyncio.Runner run only coroutines; `operation` may return a Future)")
         for d in found
     )
 
@@ -371,7 +372,38 @@ def test_the_cli_fixes_a_future_returning_operation_only_when_asked_for_unsafe_f
     assert run_program(copy) == before
     shown = loopcheck("--output-format", "json", copy.name, cwd=tmp_path)
     assert '"applicability": "unsafe"' in shown.stdout
-    assert "asyncio.run() accepts only coroutines; `operation_func` may return a Future" in shown.stdout
+    assert "asyncio.run() and asyncio.Runner run only coroutines; `operation_func` may return a Future" in shown.stdout
     loopcheck("--fix", "--unsafe-fixes", copy.name, cwd=tmp_path)
     after = run_program(copy)
     assert after[0] != 0 and "a coroutine was expected" in after[2]  # the documented risk
+
+
+# nest_asyncio.apply() replaces asyncio.run() for the whole process: the rewritten run may reuse the
+# caller's running loop (and asyncio.Runner refuses to start in one), so the fix is not safe.
+NESTED_MODULE = """\
+import asyncio
+import nest_asyncio
+
+nest_asyncio.apply()
+
+
+async def work():
+    return 1
+
+
+def run():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(work())
+    finally:
+        loop.close()
+"""
+
+
+@pytest.mark.parametrize("target", [(3, 10), (3, 11), (3, 12)])
+def test_no_safe_fix_where_the_module_applies_nest_asyncio(target):
+    for source in (NESTED_MODULE, NESTED_MODULE.replace("    asyncio.set_event_loop(loop)\n", "")):
+        fix = lck201(source, target).fix
+        if fix is not None:
+            assert fix.safety is Safety.UNSAFE and "nest_asyncio" in fix.description

@@ -70,7 +70,7 @@ class Coroutines:
                     what = f"`{code(argument)}` may be a Future"
                 else:
                     what = f"`{code(call.func)}` may return a Future"
-                return f" (unsafe: asyncio.run() accepts only coroutines; {what})"
+                return f" (unsafe: asyncio.run() and asyncio.Runner run only coroutines; {what})"
         return ""
 
     def coroutine_functions(self, call: cst.Call) -> list[cst.FunctionDef] | None:

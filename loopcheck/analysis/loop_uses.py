@@ -175,6 +175,12 @@ class LoopUses:
             and self.is_set_current_none(statement)
         ]
 
+    def reentry_patched(self) -> bool:
+        """Whether the module applies nest_asyncio (or a fork the catalogue knows) anywhere: the
+        patch replaces asyncio.run() and the loop's run methods for the whole process, so a run
+        rewritten to asyncio.run() may reuse a running loop instead of making its own."""
+        return next(iter(self.analysis.names.calls_to(self.api.nest)), None) is not None
+
     def reentry_allowed(self, node: cst.CSTNode) -> bool:
         """Whether nest_asyncio (or a fork the catalogue knows) is applied at module level or in a
         function around ``node``: there, running a coroutine on the current (possibly running)

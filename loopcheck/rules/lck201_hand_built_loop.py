@@ -11,6 +11,10 @@ from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_
 from loopcheck.rule import Rule, RuleDocs
 
 
+# nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
+REENTRANT_NOTE = " (unsafe: the module applies nest_asyncio, under which the new run may not get a loop of its own)"
+
+
 class HandBuiltLoop(Rule):
     code = "LCK201"
     name = "hand-built-event-loop"
@@ -85,8 +89,9 @@ running. Safe needs the argument to be provably a coroutine: a call of an `async
 defines (or `self.method()` of an async method of the class), since `asyncio.run()` accepts only
 coroutines. Unsafe, with the title saying why, when it is anything else (a parameter, a call of
 a parameter, an imported function, a client's method, which may return a Future as Motor's do),
-or when the function does not close the loop (later code may have relied on it staying current).
-No fix, with the reason in the message, when the fix could change what a working program does:
+when the function does not close the loop (later code may have relied on it staying current), or
+when the module applies `nest_asyncio` (its `asyncio.run()` reuses a running loop, and
+`asyncio.Runner` refuses to start in one). No fix, with the reason in the message, when the fix could change what a working program does:
 the loop runs more than once (in a `for` or `while` loop, a comprehension or a nested function:
 a fresh loop per run would end the tasks an earlier run left running); the `with` that closes it
 also enters other context managers; the loop was made current and the argument, or other code
@@ -97,8 +102,8 @@ and `asyncio.run()` makes its loop current only when it starts); or the coroutin
 runner wait for the default executor's threads when they end, where `loop.close()` did not: a
 job left running would make the program hang). Nor when the loop is passed on, the variable may
 also hold another loop at the same place, or the argument is a Future (`asyncio.gather(...)`).
-The Python version is `target-version`, else the project's `requires-python`, else the running
-interpreter's.""",
+The Python version is the file's own: the nearest `target-version`, `requires-python` or
+`python_requires` above it, else the oldest Python loopcheck supports.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).
 `asyncio.Runner` exists from 3.11, `asyncio.run(loop_factory=...)` from 3.12.""",
@@ -311,8 +316,9 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         assert argument is not None
         coroutines = self.analysis.coroutines
         proven = coroutines.proven(argument)
-        safety = Safety.SAFE if self.closed(holder, uses) and proven else Safety.UNSAFE
-        why = coroutines.unproven_note([argument])
+        reentrant = self.analysis.loop_uses.reentry_patched()
+        safety = Safety.SAFE if self.closed(holder, uses) and proven and not reentrant else Safety.UNSAFE
+        why = coroutines.unproven_note([argument]) or (REENTRANT_NOTE if reentrant else "")
         made_current = bool(of_kind(uses, Use.SET_CURRENT))
         teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
         if made_current:
