@@ -69,9 +69,11 @@ class Settings:
     # Larger files are not read (one line, exit status 2); None: no limit.
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
-    def excluded(self, path: str | PurePath) -> bool:
-        """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``."""
-        return self._matches(path, (*self.exclude, *self.extend_exclude))
+    def excluded(self, path: str | PurePath, *, within_included: bool = False) -> bool:
+        """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``.
+        ``within_included``: its directory was tested and is not excluded, so only what ``path``
+        adds (its name, its own relative path) is tested: a walk stays linear in the depth."""
+        return self._matches(path, (*self.exclude, *self.extend_exclude), within_included)
 
     def excluded_by_user(self, path: str | PurePath) -> bool:
         """Whether ``path`` matches a pattern the configuration sets. Files named on the command
@@ -88,7 +90,7 @@ class Settings:
             for code in codes
         ]
 
-    def _matches(self, path: str | PurePath, patterns: Iterable[str]) -> bool:
+    def _matches(self, path: str | PurePath, patterns: Iterable[str], within_included: bool = False) -> bool:
         """Glob patterns, as in Ruff: a pattern matches the path relative to the configuration's
         directory, one of its leading directories, or the name of any component (so `build`
         matches every directory called build). Outside that directory only the name counts."""
@@ -100,8 +102,11 @@ class Settings:
             relative = None
         if relative is not None:
             parts = relative.parts
-            candidates.update(parts)
-            candidates.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+            if within_included:  # the leading directories' candidates matched nothing
+                candidates.add("/".join(parts))
+            else:
+                candidates.update(parts)
+                candidates.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         return any(
             fnmatch.fnmatchcase(candidate, pattern.rstrip("/"))
             for pattern in patterns
