@@ -298,6 +298,11 @@ def _main(
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
     names = [stdin_filename] if reading_stdin and stdin_filename else list(paths) or ["."]
     try:
+        os.getcwd()  # relative paths, exclusions and the cache all start from it
+    except OSError as error:
+        click.echo(f"loopcheck: cannot use the current directory: {error.strerror or error}", err=True)
+        return EXIT_ERROR
+    try:
         settings = load_settings(names, config, rules)
     except ConfigError as error:
         click.echo(f"loopcheck: {error}", err=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from loopcheck.diagnostics import SourceError
+from loopcheck.files import read_regular
 from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 from loopcheck.selection import SelectionError, parse_codes, validate_codes
 
@@ -48,6 +50,20 @@ DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 class ConfigError(ValueError):
     """A configuration mistake: the message names the file and the key."""
+
+
+# What parsing a hostile but well-formed file can raise besides a syntax error (a TOML array
+# nested 5,000 deep, a setup.py of 100,000 unary minus signs).
+TOO_DEEP = (RecursionError, MemoryError)
+
+
+def _read_found(path: Path) -> bytes | None:
+    """A configuration file the search came across, or None when there is none to read there:
+    missing, unreadable, or not a regular file (a fifo would block the read forever)."""
+    try:
+        return read_regular(str(path))[0]
+    except SourceError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -119,27 +135,26 @@ def find_config(start: Path) -> Path | None:
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
-        if candidate.is_file():
-            text = ""
-            try:
-                text = candidate.read_text("utf-8")
-                data = tomllib.loads(text)
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                if "tool.loopcheck" in text:
-                    return candidate  # broken, but meant for us: parse_settings says why
-                continue
-            if isinstance(data.get("tool"), dict) and "loopcheck" in data["tool"]:
-                return candidate
+        data = _read_found(candidate)
+        if data is None:
+            continue
+        text = ""
+        try:
+            text = data.decode("utf-8")
+            table = tomllib.loads(text)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, *TOO_DEEP):
+            if "tool.loopcheck" in text:
+                return candidate  # broken, but meant for us: parse_settings says why
+            continue
+        if isinstance(table.get("tool"), dict) and "loopcheck" in table["tool"]:
+            return candidate
     return None
 
 
 def load_settings(paths: Sequence[str], config: str | None, known_codes: Iterable[str]) -> Settings:
     """The settings for a run over ``paths``: from ``config`` if given, else discovered."""
     if config is not None:
-        path = Path(config)
-        if not path.is_file():
-            raise ConfigError(f"{config}: no such configuration file")
-        return parse_settings(path, known_codes, explicit=True)
+        return parse_settings(Path(config), known_codes, explicit=True)
     starts = [Path(os.path.abspath(p)) for p in paths if p != "-"] or [Path.cwd()]
     common = Path(os.path.commonpath([str(p) for p in starts]))
     found = find_config(common)
@@ -169,28 +184,37 @@ def requires_python(start: Path) -> tuple[int, int] | None:
 
 
 def _pyproject_requires(directory: Path) -> str | None:
+    data = _read_found(directory / "pyproject.toml")
+    if data is None:
+        return None
     try:
-        project = tomllib.loads((directory / "pyproject.toml").read_text("utf-8")).get("project", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        project = tomllib.loads(data.decode("utf-8")).get("project", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, *TOO_DEEP):
         return None
     specifier = project.get("requires-python") if isinstance(project, dict) else None
     return specifier if isinstance(specifier, str) else None
 
 
 def _setup_cfg_requires(directory: Path) -> str | None:
+    data = _read_found(directory / "setup.cfg")
+    if data is None:
+        return None
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string((directory / "setup.cfg").read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(data.decode("utf-8"))
+    except (UnicodeDecodeError, configparser.Error, *TOO_DEEP):
         return None
     return parser.get("options", "python_requires", fallback=None)
 
 
 def _setup_py_requires(directory: Path) -> str | None:
     """A string literal passed as ``python_requires=`` to any call in setup.py (not run)."""
+    data = _read_found(directory / "setup.py")
+    if data is None:
+        return None
     try:
-        tree = ast.parse((directory / "setup.py").read_bytes())
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, *TOO_DEEP):
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "python_requires":
@@ -201,13 +225,18 @@ def _setup_py_requires(directory: Path) -> str | None:
 
 def parse_settings(path: Path, known_codes: Iterable[str], explicit: bool = False) -> Settings:
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+        data = tomllib.loads(read_regular(str(path))[0].decode("utf-8"))
+    except SourceError as error:
+        reason = str(error)
+        if reason == "no such file or directory":
+            reason = "no such configuration file"
+        raise ConfigError(f"{path}: {reason}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except TOO_DEEP:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to parse") from None
     tool = data.get("tool", {})
     table = tool.get("loopcheck") if isinstance(tool, dict) else None
     if table is None:
@@ -250,6 +279,8 @@ class _Reader:
                 )
         select = self.codes("select") if "select" in self.table else None
         version = self.table.get("target-version")
+        if version is not None and not isinstance(version, str):
+            raise self.error("target-version", f"must be a string, one of {', '.join(TARGET_VERSIONS)}")
         if version is not None and version not in TARGET_VERSIONS:
             raise self.error(
                 "target-version", f"{version!r} is not one of {', '.join(TARGET_VERSIONS)}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import io
 import os
 import stat
@@ -13,6 +12,8 @@ from pathlib import Path
 
 from loopcheck.config import Settings
 from loopcheck.diagnostics import SourceError
+from loopcheck.files import not_regular, read_regular
+from loopcheck.files import stat_or_reason as _stat
 from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 
 SOURCE_SUFFIXES = (".py", ".pyi")
@@ -20,31 +21,6 @@ SOURCE_SUFFIXES = (".py", ".pyi")
 
 def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
-
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a fifo"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
-
-
-def _stat(path: str) -> os.stat_result | str:
-    """``os.stat`` (through symbolic links), or why there is nothing to read at ``path``."""
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return "broken symbolic link" if os.path.islink(path) else "no such file or directory"
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            return "symbolic link loop"
-        return f"cannot stat: {error.strerror or error}"
 
 
 @dataclass
@@ -74,7 +50,7 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
         elif stat.S_ISDIR(status.st_mode):
             _walk(given, settings, found, result)
         elif not stat.S_ISREG(status.st_mode):
-            result.errors.append((given, f"not a regular file ({_kind(status.st_mode)})"))
+            result.errors.append((given, not_regular(status.st_mode)))
         elif not settings.excluded_by_user(given):
             found[str(Path(given))] = None
     result.files = list(found)
@@ -120,7 +96,7 @@ def _walk(top: str, settings: Settings, found: dict[str, None], result: Discover
             if isinstance(status, str):
                 result.skipped.append((path, status))
             elif not stat.S_ISREG(status.st_mode):
-                result.skipped.append((path, f"not a regular file ({_kind(status.st_mode)})"))
+                result.skipped.append((path, not_regular(status.st_mode)))
             else:
                 found[path] = None
         pending.extend((os.path.join(root, name), True) for name in reversed(subdirectories))
@@ -178,39 +154,8 @@ def decode_source(path: str, data: bytes) -> SourceFile:
 
 
 def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> SourceFile:
-    """Read and decode a regular file of at most ``max_size`` bytes. The file is opened without
-    blocking (a fifo put in its place after discovery does not hang the run) and must still be a
-    regular file once open."""
-    status = _stat(path)
-    if isinstance(status, str):
-        raise SourceError(status)
-    if not stat.S_ISREG(status.st_mode):
-        raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        handle = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror or error}") from None
-    try:
-        status = os.fstat(handle)
-        if not stat.S_ISREG(status.st_mode):
-            raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
-        if max_size is not None and status.st_size > max_size:
-            raise too_large(status.st_size, max_size)
-        chunks = []
-        size = 0
-        while True:
-            chunk = os.read(handle, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if max_size is not None and size > max_size:
-                raise too_large(size, max_size)
-        data = b"".join(chunks)
-    except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror or error}") from None
-    finally:
-        os.close(handle)
+    """Read and decode a regular file of at most ``max_size`` bytes (see ``files.read_regular``:
+    a fifo is never waited on)."""
+    data, status = read_regular(path, max_size, too_large)
     decoded = decode_source(path, data)
     return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import write
 
 LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        pass\n"
@@ -57,3 +59,79 @@ def test_a_directory_tree_deeper_than_the_recursion_limit_is_walked(tmp_path):
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     assert result.returncode == 1, result.stderr
     assert "d/" * 1_100 + "bad.py:3:9: LCK101" in result.stdout
+
+
+# -- configuration files ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs fifos")
+@pytest.mark.parametrize("name", ["pyproject.toml", "setup.cfg", "setup.py"])
+@pytest.mark.parametrize("where", ["here", "parent"])
+def test_a_fifo_in_a_configuration_files_place_is_skipped_never_opened(tmp_path, name, where):
+    project = tmp_path / "project"
+    write(project / "bad.py", LOCK)
+    os.mkfifo((project if where == "here" else tmp_path) / name)  # a read would wait forever
+    result = run("bad.py", cwd=project, timeout=30)
+    assert result.returncode == 1, result.stderr
+    assert "bad.py:3:9: LCK101" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs fifos")
+def test_a_fifo_named_by_config_is_a_one_line_error(tmp_path):
+    write(tmp_path / "bad.py", LOCK)
+    os.mkfifo(tmp_path / "loopcheck.toml")
+    result = run("--config", "loopcheck.toml", "bad.py", cwd=tmp_path, timeout=30)
+    one_line_error(result, "loopcheck.toml: not a regular file (a fifo)")
+
+
+def test_a_directory_named_by_config_is_a_one_line_error(tmp_path):
+    write(tmp_path / "bad.py", LOCK)
+    (tmp_path / "conf").mkdir()
+    one_line_error(run("--config", "conf", "bad.py", cwd=tmp_path), "conf: not a regular file (a directory)")
+
+
+DEEP_TOML = "x = " + "[" * 5_000 + "]" * 5_000 + "\n"
+
+
+def test_a_pyproject_nested_too_deeply_without_our_table_is_skipped(tmp_path):
+    write(tmp_path / "pyproject.toml", "[project]\nname = 'x'\n" + DEEP_TOML)
+    write(tmp_path / "bad.py", LOCK)
+    result = run("bad.py", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "bad.py:3:9: LCK101" in result.stdout
+
+
+def test_a_pyproject_nested_too_deeply_with_our_table_is_a_one_line_error(tmp_path):
+    write(tmp_path / "pyproject.toml", "[tool.loopcheck]\nselect = ['LCK1']\n" + DEEP_TOML)
+    write(tmp_path / "bad.py", LOCK)
+    one_line_error(run("bad.py", cwd=tmp_path), "pyproject.toml: invalid TOML: nested too deeply")
+
+
+def test_a_setup_py_too_complex_to_parse_leaves_the_floor_unknown(tmp_path):
+    write(tmp_path / "setup.py", "from setuptools import setup\nsetup(python_requires=" + "-" * 100_000 + "1)\n")
+    write(tmp_path / "bad.py", LOCK)
+    result = run("bad.py", cwd=tmp_path)
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "bad.py:3:9: LCK101" in result.stdout
+
+
+@pytest.mark.parametrize("value", ['["py311"]', "{ version = 'py311' }", "311"])
+def test_a_target_version_of_the_wrong_type_is_a_one_line_error(tmp_path, value):
+    write(tmp_path / "pyproject.toml", f"[tool.loopcheck]\ntarget-version = {value}\n")
+    write(tmp_path / "bad.py", LOCK)
+    one_line_error(run("bad.py", cwd=tmp_path), "pyproject.toml: [tool.loopcheck] target-version: must be a string")
+
+
+def test_a_deleted_working_directory_is_a_one_line_error(tmp_path):
+    write(tmp_path / "bad.py", LOCK)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    process = subprocess.Popen(
+        ["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "$0" -m loopcheck --no-cache "$1"', sys.executable, str(tmp_path / "bad.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = process.communicate(timeout=HANG_GUARD)
+    one_line_error(subprocess.CompletedProcess(process.args, process.returncode, out, err), "current directory")
