@@ -53,6 +53,10 @@ def _error_line(path: str, reason: str) -> str:
     return f"loopcheck: {path}: {reason}"
 
 
+def _note(text: str) -> None:
+    click.echo(f"loopcheck: {text}", err=True)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' * (count != 1)}"
 
@@ -367,7 +371,7 @@ def _main(
         totals.skipped = len(found.skipped)
         progress = Progress(len(found.files), sys.stderr.isatty() and not quiet)
         try:
-            for result in check_files(found.files, job, jobs or _default_jobs()):
+            for result in check_files(found.files, job, jobs or _default_jobs(), _note):
                 take(result)
                 progress.step()
         finally:

@@ -5,6 +5,7 @@ file. Every run has a timeout, so a hang fails the test instead of stalling the 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,93 @@ def test_a_deleted_working_directory_is_a_one_line_error(tmp_path):
     )
     out, err = process.communicate(timeout=HANG_GUARD)
     one_line_error(subprocess.CompletedProcess(process.args, process.returncode, out, err), "current directory")
+
+
+# -- processes, descriptors, memory -----------------------------------------------------------
+
+
+def _limit(kind: int, value: int):
+    def apply() -> None:
+        resource.setrlimit(kind, (value, value))
+
+    return apply
+
+
+def _project_of_many_files(root: Path, count: int) -> None:
+    for number in range(count):
+        write(root / f"m{number}.py", LOCK)
+
+
+def test_too_few_file_descriptors_for_the_workers_falls_back_to_one_process(tmp_path):
+    _project_of_many_files(tmp_path, 400)
+    result = run("-q", "-j", "8", ".", cwd=tmp_path, preexec_fn=_limit(resource.RLIMIT_NOFILE, 24))
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert result.stderr.splitlines() == [
+        "loopcheck: cannot start 8 worker processes (Too many open files); checking in one process"
+    ]
+    assert result.returncode == 1
+    assert result.stdout.count("LCK101") == 400
+
+
+def _loopcheck_with(patch: str) -> list[str]:
+    """``python -c`` running loopcheck's entry point after ``patch``, in the same process."""
+    program = f"{patch}\nimport sys\nsys.argv[0] = 'loopcheck'\nfrom loopcheck.entry import main\nmain()\n"
+    return [sys.executable, "-c", program, "--no-cache"]
+
+
+# What a read-only (or missing) /dev/shm does to multiprocessing: no semaphore can be created.
+NO_SEMAPHORES = """
+import errno, _multiprocessing
+class NoSemaphores(_multiprocessing.SemLock):
+    def __new__(cls, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+_multiprocessing.SemLock = NoSemaphores
+"""
+
+
+def test_no_semaphores_for_the_workers_falls_back_to_one_process(tmp_path):
+    _project_of_many_files(tmp_path, 40)
+    result = subprocess.run(
+        [*_loopcheck_with(NO_SEMAPHORES), "-q", "-j", "2", "."],
+        cwd=tmp_path, capture_output=True, text=True, timeout=HANG_GUARD,
+    )
+    assert result.stderr.splitlines() == [
+        "loopcheck: cannot start 2 worker processes (Read-only file system); checking in one process"
+    ]
+    assert result.returncode == 1
+    assert result.stdout.count("LCK101") == 40
+
+
+# Nested deeply enough to need more than the default recursion limit in LibCST.
+DEEP_ELIF = "import asyncio\n\nx = 0\nif x == 0:\n    pass\n" + "".join(
+    f"elif x == {n}:\n    pass\n" for n in range(1, 400)
+) + "\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        pass\n"
+
+
+def test_too_little_address_space_for_the_analysis_stack_still_gives_results(tmp_path):
+    # 200,000 KiB: no room for a thread with a 256 MiB stack, enough for LibCST on a small file.
+    write(tmp_path / "bad.py", LOCK)
+    result = run("-j", "1", ".", cwd=tmp_path, preexec_fn=_limit(resource.RLIMIT_AS, 200_000 * 1024))
+    assert "Traceback" not in result.stderr and "could not be checked" not in result.stderr, result.stderr
+    assert result.returncode == 1
+    assert "bad.py:3:9: LCK101" in result.stdout
+
+
+NO_THREADS = """
+import threading
+def refuse(self):
+    raise RuntimeError("can't start new thread")
+threading.Thread.start = refuse
+"""
+
+
+def test_no_thread_for_the_analysis_runs_it_on_the_main_thread(tmp_path):
+    write(tmp_path / "bad.py", LOCK)
+    write(tmp_path / "deep.py", DEEP_ELIF)
+    result = subprocess.run(
+        [*_loopcheck_with(NO_THREADS), "-j", "1", "."],
+        cwd=tmp_path, capture_output=True, text=True, timeout=HANG_GUARD,
+    )
+    assert "Traceback" not in result.stderr and "could not be checked" not in result.stderr, result.stderr
+    assert result.returncode == 1
+    assert "bad.py:3:9: LCK101" in result.stdout and "deep.py:805:9: LCK101" in result.stdout
