@@ -226,3 +226,65 @@ def test_no_thread_for_the_analysis_runs_it_on_the_main_thread(tmp_path):
     assert "Traceback" not in result.stderr and "could not be checked" not in result.stderr, result.stderr
     assert result.returncode == 1
     assert "bad.py:3:9: LCK101" in result.stdout and "deep.py:805:9: LCK101" in result.stdout
+
+
+# -- fixing many findings in one file -----------------------------------------------------------
+
+
+def locks_used_once(count: int) -> str:
+    """``count`` private module-level locks, each used by one coroutine: ``count`` LCK101
+    findings whose unsafe fixes are all independent (benchmarks/fix_scaling.py times them)."""
+    lines = ["import asyncio", ""]
+    lines += [f"_lock_{n} = asyncio.Lock()" for n in range(count)]
+    for n in range(count):
+        lines += ["", "", f"async def use_{n}():", f"    async with _lock_{n}:", f"        return {n}"]
+    return "\n".join(lines) + "\n"
+
+
+# Counts, in the loopcheck process: lint passes, and the rewrites and regenerations of the whole
+# module (what made each fix cost as much as the file).
+COUNT_WHOLE_MODULE_WORK = """
+import atexit, sys
+import libcst
+from loopcheck.engine import Linter
+counts = {"passes": 0, "whole-module": 0}
+lint = Linter._lint
+def counted_lint(self, *args, **kwargs):
+    counts["passes"] += 1
+    return lint(self, *args, **kwargs)
+Linter._lint = counted_lint
+for name in ("code",):
+    prop = getattr(libcst.Module, name)
+    def counted_code(self, prop=prop):
+        counts["whole-module"] += 1
+        return prop.fget(self)
+    setattr(libcst.Module, name, property(counted_code))
+visit = libcst.Module.visit
+def counted_visit(self, visitor):
+    if type(visitor).__module__.startswith("loopcheck"):  # not LibCST's metadata providers
+        counts["whole-module"] += 1
+    return visit(self, visitor)
+libcst.Module.visit = counted_visit
+atexit.register(lambda: print("counts", counts["passes"], counts["whole-module"], file=sys.stderr))
+"""
+
+
+def _fix_counts(tmp_path: Path, count: int) -> tuple[int, int]:
+    path = write(tmp_path / f"locks_{count}.py", locks_used_once(count))
+    result = subprocess.run(
+        [*_loopcheck_with(COUNT_WHOLE_MODULE_WORK), "-q", "--fix", "--unsafe-fixes", path.name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert path.read_text().count("_by_loop = {}") == count  # every finding fixed
+    line = next(line for line in result.stderr.splitlines() if line.startswith("counts "))
+    passes, whole = map(int, line.split()[1:])
+    return passes, whole
+
+
+def test_fixing_many_findings_takes_few_passes_and_no_whole_module_work_per_fix(tmp_path):
+    few_passes, few_whole = _fix_counts(tmp_path, 20)
+    passes, whole = _fix_counts(tmp_path, 200)
+    assert passes <= 3
+    # Not one rewrite or regeneration of the module per fix: as many for 200 findings as for 20.
+    assert whole == few_whole
