@@ -288,3 +288,27 @@ def test_fixing_many_findings_takes_few_passes_and_no_whole_module_work_per_fix(
     assert passes <= 3
     # Not one rewrite or regeneration of the module per fix: as many for 200 findings as for 20.
     assert whole == few_whole
+
+
+def test_fix_edits_from_the_changed_statements_equal_those_of_the_whole_module(monkeypatch):
+    """Each fix's edits are built from the statements it changes (``fixes.layout``); they must
+    be the edits that comparing the whole rewritten module with the file gives, placed alike
+    (where an edit could slide over equal lines, the choice decides which fixes share a pass)."""
+    from loopcheck.fixes.builder import FixBuilder
+    from tests.helpers import fixture_linter, fixtures
+
+    built = FixBuilder.build
+    compared, different = [], []
+
+    def both(builder: FixBuilder):
+        edits = built(builder)
+        compared.append(builder.context.path)
+        if edits != builder.build_whole():
+            different.append(builder.context.path)
+        return edits
+
+    monkeypatch.setattr(FixBuilder, "build", both)
+    for path in fixtures():
+        fixture_linter(path).fix_source(path.read_text("utf-8"), path.name, unsafe=True)
+    fixture_linter(fixtures()[0]).fix_source(locks_used_once(30), "locks.py", unsafe=True)
+    assert len(compared) > 50 and not different, sorted(set(different))
