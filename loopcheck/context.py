@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
 from loopcheck.catalogue import Catalogue
-
-if TYPE_CHECKING:
-    from loopcheck.fixes.layout import ModuleText
+from loopcheck.fixes.layout import ModuleText
 
 
 @dataclass(eq=False)
@@ -39,8 +36,6 @@ class LintContext:
     @cached_property
     def module_text(self) -> ModuleText:
         """Where the module's statements are in ``source`` (fixes build their edits from it)."""
-        from loopcheck.fixes.layout import ModuleText
-
         return ModuleText(self.module, self.source)
 
     def fresh_module_name(self, wanted: str) -> str:

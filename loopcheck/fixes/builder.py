@@ -120,14 +120,16 @@ class FixBuilder:
     def _touched(self, text: ModuleText) -> list[int] | None:
         """The positions of the top-level statements holding a changed node (None: a change
         outside any statement)."""
-        tree = self.context.analysis.tree
+        parents = self.context.analysis.tree.parents
+        module = self.context.module
         touched = set()
         for node in self.changes:
-            try:
-                statement = tree.top_level_statement(node)
-            except (KeyError, ValueError):
-                return None
-            touched.add(text.index[id(statement)])
+            while node in parents and parents[node] is not module:
+                node = parents[node]
+            number = text.index.get(id(node))
+            if number is None or text.body[number] is not node:
+                return None  # the module itself, its header or footer, or a node not in it
+            touched.add(number)
         return sorted(touched)
 
     def _build(self, text: ModuleText, touched: list[int]) -> tuple[Edit, ...] | None:
