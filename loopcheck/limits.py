@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import queue
-import resource
 import signal
 import sys
 import threading
@@ -40,6 +39,11 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from loopcheck.diagnostics import SourceError
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
 
 DEFAULT_MAX_FILE_SIZE = 1 << 20  # bytes
 MAX_NODES = 200_000
@@ -183,6 +187,8 @@ def _start_worker() -> _Worker | None:
 def _stack_of_this_thread() -> int:
     if threading.current_thread() is not threading.main_thread():
         return 0  # unknown: no more than the interpreter's own limit
+    if resource is None:
+        return MAIN_THREAD_STACK
     try:
         soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
     except (OSError, ValueError):

@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,7 +280,7 @@ def check_files(
         if result is not None:
             known[path] = result
     todo = [path for path in files if path not in known]
-    fresh: Iterator[FileResult] | None = None
+    fresh: Generator[FileResult, None, None] | None = None
     if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
         try:
             fresh = _check_in_processes(todo, job, jobs)
@@ -297,7 +297,7 @@ def check_files(
         for _ in fresh:  # runs the checks' own ending (the process pool shuts down)
             raise AssertionError("more results than files")
     finally:
-        fresh.close()  # type: ignore[attr-defined]
+        fresh.close()
     _save(checker, updates)
 
 
@@ -306,7 +306,7 @@ class NoWorkers(Exception):
     why in a few words."""
 
 
-def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
+def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[FileResult, None, None]:
     """The results of ``files`` in their order; the largest files are handed out first, so that
     one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
     leaves no process behind) when the pool cannot be started: too few file descriptors, no
@@ -334,21 +334,23 @@ def _why(error: Exception) -> str:
 
 
 def _abandon(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool that could not start all of its workers. Those that did start wait for work
-    that never comes, and the interpreter's exit would wait for them forever: they are killed
-    (they hold no file yet) and reaped."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    for process in processes:
-        process.kill()
-    for process in processes:
-        process.join()
-        process.close()
+    """Stop a pool that could not start all of its workers. Work and the order to stop reach
+    the workers through the pool's manager thread; where it never started (fork: the workers
+    start before it), those that did start would wait forever, and so would the interpreter's
+    exit: they are killed (they hold no file) and reaped."""
+    if getattr(pool, "_executor_manager_thread", None) is None:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join()
+            process.close()
     pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _results(
     pool: ProcessPoolExecutor, futures: list[Any], chunks: list[list[str]], files: Sequence[str]
-) -> Iterator[FileResult]:
+) -> Generator[FileResult, None, None]:
     try:
         where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
         for path in files:
