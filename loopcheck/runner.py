@@ -12,7 +12,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,10 +297,13 @@ def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
     return results
 
 
-def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
+def check_files(
+    files: Sequence[str], job: Job, jobs: int, notify: Callable[[str], None] = lambda note: None
+) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
-    ``jobs`` processes when there are enough of them."""
+    ``jobs`` processes when there are enough of them, else (or when no worker process can be
+    started: ``notify`` is told why) in this one."""
     checker = Checker(job)
     known: dict[str, FileResult] = {}
     for path in files:
@@ -308,10 +311,14 @@ def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResul
         if result is not None:
             known[path] = result
     todo = [path for path in files if path not in known]
-    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
+    fresh: Generator[FileResult, None, None] | None = None
+    if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        try:
+            fresh = _check_in_processes(todo, job, jobs)
+        except NoWorkers as error:
+            notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
+    if fresh is None:
         fresh = (check_file(checker, path) for path in todo)
-    else:
-        fresh = _check_in_processes(todo, job, jobs)
     updates: dict[str, Any] = {}
     try:
         for path in files:
@@ -325,15 +332,57 @@ def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResul
     _save(checker, updates)
 
 
-def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
+class NoWorkers(Exception):
+    """The worker processes could not be started (no file was checked yet); the message says
+    why in a few words."""
+
+
+def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[FileResult, None, None]:
     """The results of ``files`` in their order; the largest files are handed out first, so that
-    one large file does not keep a worker busy after the others are done."""
+    one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
+    leaves no process behind) when the pool cannot be started: too few file descriptors, no
+    semaphores (a read-only /dev/shm), no memory for another process or thread."""
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
     try:
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
+    except (OSError, NotImplementedError, RuntimeError) as error:
+        raise NoWorkers(_why(error)) from None
+    try:
+        # The workers start here (all of them at the first submission with fork).
         futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+    except (OSError, RuntimeError) as error:
+        _abandon(pool)
+        raise NoWorkers(_why(error)) from None
+    return _results(pool, futures, chunks, files)
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror  # "Too many open files", "Read-only file system"
+    return str(error) or type(error).__name__  # "can't start new thread"
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool that could not start all of its workers. Work and the order to stop reach
+    the workers through the pool's manager thread; where it never started (fork: the workers
+    start before it), those that did start would wait forever, and so would the interpreter's
+    exit: they are killed (they hold no file) and reaped."""
+    if getattr(pool, "_executor_manager_thread", None) is None:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join()
+            process.close()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _results(
+    pool: ProcessPoolExecutor, futures: list[Any], chunks: list[list[str]], files: Sequence[str]
+) -> Generator[FileResult, None, None]:
+    try:
         where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
         for path in files:
             number, place = where[path]
