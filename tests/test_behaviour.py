@@ -1,0 +1,193 @@
+"""Fixes keep working programs working: programs are run before and after loopcheck's fixes and
+must do the same (tests/behaviour.py runs and compares them).
+
+- every program of tests/programs/ (convention in tests/programs/README.md): as written, after
+  `--fix`, after `--fix --unsafe-fixes`;
+- every `exercise_*` function of the fixtures that runs clean as written runs clean, printing the
+  same, after `--fix` (tests/runtime_harness.py runs them);
+- generated programs, built from the shapes the fixes rewrite (hypothesis);
+- modules of the benchmark corpus import before and after `--fix`, with the same public names
+  (`-m slow`; by default a few modules of the test suite).
+
+Programs known to break under today's fixes are listed in KNOWN_BROKEN: their tests are strict
+xfails, which fail as soon as the fix is corrected, so that the entry is removed then."""
+
+from __future__ import annotations
+
+import pytest
+
+from loopcheck.fixes.builder import FixBuilder
+from tests.behaviour import (
+    HeaderError,
+    Program,
+    compare_program,
+    interpreter_for,
+    programs,
+    read_program,
+)
+
+# Programs today's fixes break, with what goes wrong.
+KNOWN_BROKEN = {
+    "lck201_loop_reused_in_a_for_loop": (
+        "LCK201 turns one loop run in a for loop into asyncio.run() per iteration, which cancels "
+        "the background task the next iteration awaits (CancelledError)"
+    ),
+}
+
+
+def program_cases() -> list:
+    cases = []
+    for path in programs():
+        marks = []
+        if path.stem in KNOWN_BROKEN:
+            marks.append(pytest.mark.xfail(strict=True, raises=AssertionError, reason=KNOWN_BROKEN[path.stem]))
+        cases.append(pytest.param(path, id=path.stem, marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize("path", program_cases())
+def test_program_does_the_same_after_the_fixes(path, tmp_path):
+    program = read_program(path)
+    if interpreter_for(program.target_version) is None:
+        pytest.skip(f"no Python for {program.target_version} on this machine")
+    comparison = compare_program(program, tmp_path)
+    assert comparison, comparison.report()
+
+
+def test_known_broken_programs_exist():
+    """An entry whose program was renamed or removed would silently stop meaning anything."""
+    assert set(KNOWN_BROKEN) <= {path.stem for path in programs()}
+
+
+# The harness itself: it reads headers strictly and reports every kind of difference.
+
+WORKING = """\
+# Prints a value a coroutine gets from a future of its loop.
+# loopcheck-program: findings = LCK401
+import asyncio
+
+
+async def later(value):
+    loop = asyncio.get_event_loop()
+    future = loop.create_future()
+    loop.call_soon(future.set_result, value)
+    return await future
+
+
+print(asyncio.run(later(1)))
+"""
+
+
+def program_file(tmp_path, text, name="prog.py"):
+    folder = tmp_path / "programs"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("# no header\n", "findings = LCKxxx"),
+        ("# loopcheck-program: findings = E501\n", "findings = LCKxxx"),
+        ("# loopcheck-program: findings = LCK401\n# loopcheck-program: target = py311\n", "unknown header key"),
+        ("# loopcheck-program: findings = LCK401\n# loopcheck-program: target-version = py399\n", "not one of"),
+        ("# loopcheck-program: findings = LCK401\n# loopcheck-program: unsafe-effect = (\n", "not a regular"),
+        ("# loopcheck-program: findings = LCK401\n# loopcheck-program: findings = LCK201\n", "twice"),
+    ],
+    ids=["missing", "not-a-code", "unknown-key", "bad-version", "bad-regex", "twice"],
+)
+def test_header_errors_are_one_clear_line(tmp_path, header, problem):
+    path = program_file(tmp_path, header + "print(1)\n")
+    with pytest.raises(HeaderError, match=problem):
+        read_program(path)
+
+
+def test_header_settings_are_read(tmp_path):
+    path = program_file(
+        tmp_path,
+        "# Something.\n# loopcheck-program: findings = LCK201, LCK101\n"
+        "# loopcheck-program: target-version = py311\n"
+        "# loopcheck-program: unsafe-effect = ^lock: \\d+$\nimport asyncio\n"
+        "# loopcheck-program: findings = LCK999 (not in the header: ignored)\n",
+    )
+    assert read_program(path) == Program(path, ("LCK201", "LCK101"), "py311", r"^lock: \d+$")
+
+
+def test_the_working_program_passes(tmp_path):
+    """The reference for the tests below: the same program with the real fixes compares equal."""
+    comparison = compare_program(read_program(program_file(tmp_path, WORKING)), tmp_path / "work")
+    assert comparison and comparison.runs == 2, comparison.report()
+
+
+def test_a_fix_that_changes_the_output_is_reported(tmp_path):
+    def fixer(directory, unsafe):
+        path = directory / "prog.py"
+        path.write_text(path.read_text().replace("later(1)", "later(2)"))
+
+    comparison = compare_program(read_program(program_file(tmp_path, WORKING)), tmp_path / "work", fixer)
+    report = comparison.report()
+    assert not comparison
+    assert "after `loopcheck --fix` the program does something else" in report
+    assert "after `loopcheck --fix --unsafe-fixes` the program does something else" in report
+    assert "-  1\n+  2" in report  # the outputs, side by side
+    assert "-print(asyncio.run(later(1)))\n+print(asyncio.run(later(2)))" in report  # the fix
+
+
+def test_a_rule_whose_fix_changes_behaviour_is_caught(tmp_path, monkeypatch):
+    """The real command line, with LCK401's rewrite broken on purpose: the coroutine then gets a
+    new loop instead of the running one, and its future belongs to another loop."""
+    expression = FixBuilder.expression
+    monkeypatch.setattr(
+        FixBuilder, "expression",
+        lambda self, name: expression(self, name.replace("get_running_loop", "new_event_loop")),
+    )
+    comparison = compare_program(read_program(program_file(tmp_path, WORKING)), tmp_path / "work")
+    report = comparison.report()
+    assert not comparison
+    assert "+  RuntimeError:" in report and "attached to a different loop" in report
+    assert "+    loop = asyncio.new_event_loop()" in report
+
+
+def test_a_fix_that_hangs_is_reported(tmp_path):
+    def fixer(directory, unsafe):
+        path = directory / "prog.py"
+        path.write_text(path.read_text().replace("print(", "import time\ntime.sleep(60)\nprint("))
+
+    comparison = compare_program(
+        read_program(program_file(tmp_path, WORKING)), tmp_path / "work", fixer, timeout=2
+    )
+    assert not comparison
+    assert "hangs after the fix: no result within 2 s" in comparison.report()
+
+
+def test_unsafe_effect_must_show(tmp_path):
+    """A program whose unsafe fix documents an effect: the output must match it, the safe fix
+    must still keep the output."""
+    header = "# loopcheck-program: unsafe-effect = ^2$\n"
+
+    def fixer(directory, unsafe):
+        if unsafe:
+            path = directory / "prog.py"
+            path.write_text(path.read_text().replace("later(1)", "later(3)"))
+
+    path = program_file(tmp_path, header + WORKING)
+    comparison = compare_program(read_program(path), tmp_path / "work", fixer)
+    assert not comparison
+    assert "does not show the documented effect /^2$/" in comparison.report()
+    assert "after `loopcheck --fix` " not in comparison.report()
+
+
+def test_an_original_that_does_not_run_clean_is_reported(tmp_path):
+    text = WORKING + "import sys\nprint('oops', file=sys.stderr)\n"
+    comparison = compare_program(read_program(program_file(tmp_path, text)), tmp_path / "work")
+    assert not comparison
+    assert "the original does not run clean" in comparison.report()
+
+
+def test_a_program_that_misses_its_findings_is_reported(tmp_path):
+    text = WORKING.replace("findings = LCK401", "findings = LCK401, LCK201")
+    comparison = compare_program(read_program(program_file(tmp_path, text)), tmp_path / "work")
+    assert not comparison
+    assert "not reported for LCK201" in comparison.report()
