@@ -14,17 +14,28 @@ xfails, which fail as soon as the fix is corrected, so that the entry is removed
 
 from __future__ import annotations
 
+import ast
+import re
+import shutil
+
 import pytest
 
 from loopcheck.fixes.builder import FixBuilder
 from tests.behaviour import (
     HeaderError,
     Program,
+    cli_fix,
     compare_program,
+    copy_tree,
+    fix_diff,
     interpreter_for,
     programs,
     read_program,
 )
+from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
+
+# The fixtures' modules and local servers, shared with the runtime tests (and their results).
+from tests.test_runtime import fixture_modules, local_servers, run_harness  # noqa: F401
 
 # Programs today's fixes break, with what goes wrong.
 KNOWN_BROKEN = {
@@ -57,6 +68,60 @@ def test_program_does_the_same_after_the_fixes(path, tmp_path):
 def test_known_broken_programs_exist():
     """An entry whose program was renamed or removed would silently stop meaning anything."""
     assert set(KNOWN_BROKEN) <= {path.stem for path in programs()}
+
+
+# Fixtures: what runs clean as written runs clean after the safe fixes, printing the same.
+
+SAFELY_FIXED = [path for path in fixtures() if any(m.fix == "safe" for m in markers(path))]
+
+
+def clean_exercises(path) -> list[str]:
+    """The exercises documented to run clean: no `expect:` in the docstring (the runtime tests
+    check that they do)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    return sorted(
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("exercise_")
+        and not re.search(r"^expect:", ast.get_docstring(node) or "", re.MULTILINE)
+    )
+
+
+@pytest.mark.parametrize("path", SAFELY_FIXED, ids=lambda p: p.stem)
+def test_clean_exercises_stay_clean_after_the_safe_fixes(path, tmp_path, fixture_modules, local_servers):
+    """Each exercise runs in the process of its own the runtime tests give it, under the Python
+    the fixes target (the fixed snapshot is --unsafe-fixes; this is --fix alone). Exercises that
+    reproduce a bug fail as written: there is nothing of theirs to keep."""
+    version = max(target_version(path), runs_on(path))
+    python = interpreters()[f"{version[0]}.{version[1]}"]
+    if python is None:
+        pytest.skip(f"no Python {version[0]}.{version[1]} on this machine")
+    before = tmp_path / "original"
+    before.mkdir()
+    shutil.copy(path, before / path.name)
+    (before / "pyproject.toml").write_text(f'[tool.loopcheck]\ntarget-version = "py{version[0]}{version[1]}"\n')
+    after = copy_tree(before, tmp_path / "safe")
+    cli_fix(after, unsafe=False)
+    assert (after / path.name).read_text() != path.read_text(), "a safe fix is marked, but --fix changed nothing"
+    clean = clean_exercises(path)
+    if not clean:
+        return  # every exercise reproduces a bug
+    # Copies, run for these exercises only (the runtime tests cache whole fixtures by path).
+    selected = {**local_servers, "LOOPCHECK_EXERCISES": ",".join(clean)}
+    original = run_harness(python, before / path.name, fixture_modules, selected)
+    assert {name: r["runs"] for name, r in original.items()} == {name: ["ok", "ok"] for name in clean}
+    fixed = run_harness(python, after / path.name, fixture_modules, selected)
+    changed = {
+        name: (original[name]["output"], fixed[name]["runs"], fixed[name]["output"])
+        for name in clean
+        if fixed[name]["runs"] != ["ok", "ok"] or fixed[name]["output"] != original[name]["output"]
+    }
+    assert not changed, (
+        "exercises that ran clean as written, after --fix (output before -> runs, output after):\n"
+        + "\n".join(f"  {name}: {old} -> {runs} {new}" for name, (old, runs, new) in changed.items())
+        + "\n\nthe fix:\n" + fix_diff(before, unsafe=False)
+    )
 
 
 # The harness itself: it reads headers strictly and reports every kind of difference.
