@@ -3,33 +3,33 @@
 # loopcheck-program: findings = LCK101, LCK103
 import asyncio
 
-lock = asyncio.Lock()
-ready = asyncio.Event()
-jobs = asyncio.Queue()
-slots = asyncio.Semaphore(2)
+_lock = asyncio.Lock()
+_ready = asyncio.Event()
+_jobs = asyncio.Queue()
+_slots = asyncio.Semaphore(2)
 counts = {"inside": 0, "most": 0}
 
 
 async def guarded(number, log):
-    async with lock:
+    async with _lock:
         log.append(f"start {number}")
         await asyncio.sleep(0)
         log.append(f"end {number}")
 
 
 async def waiter():
-    await ready.wait()
+    await _ready.wait()
     return "event seen"
 
 
 async def producer_consumer():
     for number in range(3):
-        await jobs.put(number)
-    return [await jobs.get() for _ in range(3)]
+        await _jobs.put(number)
+    return [await _jobs.get() for _ in range(3)]
 
 
 async def limited(number):
-    async with slots:
+    async with _slots:
         counts["inside"] += 1
         counts["most"] = max(counts["most"], counts["inside"])
         await asyncio.sleep(0)
@@ -51,7 +51,7 @@ async def with_lock():
 async def with_event():
     task = asyncio.ensure_future(waiter())
     await asyncio.sleep(0)
-    ready.set()
+    _ready.set()
     return await task
 
 
@@ -69,4 +69,4 @@ print("lock:", asyncio.run(with_lock()))
 print("event:", asyncio.run(with_event()))
 print("queue:", asyncio.run(producer_consumer()))
 print("semaphore:", asyncio.run(with_semaphore()), "at most", counts["most"], "inside")
-print("default lock:", asyncio.run(with_default_lock()))
+print("default _lock:", asyncio.run(with_default_lock()))
