@@ -25,6 +25,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from hypothesis import reject
+from hypothesis import strategies as st
+
 from loopcheck.config import TARGET_VERSIONS
 from tests.helpers import interpreters, invoke
 from tests.runtime_deps import REQUIREMENTS, deps_dir
@@ -262,6 +265,7 @@ class Comparison:
     program: Program
     problems: list[str] = dataclasses.field(default_factory=list)
     runs: int = 0  # how many fixed copies were run and compared
+    original: Outcome | None = None  # the run as written (None: not run)
 
     def __bool__(self) -> bool:
         return not self.problems
@@ -292,7 +296,7 @@ def compare_program(
                 "exercise what its header says"
             )
     path = third_party_path(program, python)
-    before = run(original, script, python, timeout, path)
+    before = result.original = run(original, script, python, timeout, path)
     if not before.clean:
         result.problems.append("the original does not run clean:\n" + "\n".join(before.render()))
         return result
@@ -326,3 +330,270 @@ def describe_fix(original: Path, fixed: Path, fixer: Fixer, unsafe: bool) -> str
     if fixer is cli_fix:
         return fix_diff(original, unsafe)
     return tree_diff(original, fixed)
+
+
+# Generated programs: small working programs built from the shapes the fixes rewrite. Each
+# program is a few scenarios, each printing deterministic results from main(); the shapes a
+# program uses are named ("lck201:work=executor") so that known-broken ones can be left out or
+# asked for.
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    text: str
+    target_version: str
+    shapes: frozenset[str]
+
+
+def _block(text: str, indent: int) -> str:
+    pad = " " * indent
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def _pick(draw, shapes: set[str], name: str, options, force: dict):
+    if name in force:
+        value = next(option for option in options if str(option) == str(force[name]))
+    else:
+        value = draw(st.sampled_from(options))
+    shapes.add(f"{name}={value}")
+    return value
+
+
+def shape_choices(shape: str) -> dict[str, str]:
+    """The choices a shape name stands for: "lck201:work=x+for-loop=True" → {"lck201:work": "x",
+    "lck201:for-loop": "True"}."""
+    prefix = shape.split(":")[0]
+    choices = {}
+    for part in shape.split("+"):
+        name, value = part.split("=", 1)
+        choices[name if ":" in name else f"{prefix}:{name}"] = value
+    return choices
+
+
+LCK201_WORK = ("value", "background-finished", "background-handoff", "executor", "future-argument",
+               "future-returning", "gather")
+
+
+@st.composite
+def lck201_scenario(draw, i: int, force: dict):
+    """A function that builds a loop, runs a coroutine on it and closes it, called twice."""
+    shapes: set[str] = set()
+    form = _pick(draw, shapes, "lck201:form", ("sequence", "try-finally", "closing", "closing+cm"), force)
+    current = _pick(draw, shapes, "lck201:set-current", (True, False), force)
+    reset = current and _pick(draw, shapes, "lck201:reset-current", (True, False), force)
+    repeat = _pick(draw, shapes, "lck201:for-loop", (False, True), force)
+    source = _pick(draw, shapes, "lck201:coroutine", ("module", "parameter"), force)
+    work = _pick(draw, shapes, "lck201:work", LCK201_WORK, force)
+    wrapper = _pick(draw, shapes, "lck201:wrapper", ("function", "closure"), force)
+    shapes.add(f"lck201:work={work}+for-loop={repeat}")
+
+    job = "job" if source == "parameter" else f"work_{i}"
+    defs = {
+        "value": f"async def work_{i}(n):\n    await asyncio.sleep(0)\n    return n * 10 + {i}\n",
+        "background-finished": (
+            f"log_{i} = []\n\n\nasync def note_{i}(n):\n    await asyncio.sleep(0)\n    log_{i}.append(n)\n\n\n"
+            f"async def work_{i}(n):\n    asyncio.ensure_future(note_{i}(n))\n    await asyncio.sleep(0)\n"
+            f"    await asyncio.sleep(0)\n    return list(log_{i})\n"
+        ),
+        "background-handoff": (
+            f"pending_{i} = []\n\n\nasync def work_{i}(n):\n    if pending_{i}:\n"
+            f"        return await pending_{i}.pop()\n"
+            f"    pending_{i}.append(asyncio.ensure_future(asyncio.sleep(0.01, result=n)))\n"
+            f"    return 'started'\n"
+        ),
+        "executor": (
+            f"def square_{i}(n):\n    return n * n\n\n\nasync def work_{i}(n):\n"
+            f"    return await asyncio.get_running_loop().run_in_executor(None, square_{i}, n)\n"
+        ),
+        "future-argument": (
+            f"async def work_{i}(n, future):\n    future.get_loop().call_soon(future.set_result, n)\n"
+            f"    return await future\n"
+        ),
+        "future-returning": (
+            f"async def value_{i}(n):\n    await asyncio.sleep(0)\n    return n + {i}\n\n\n"
+            f"def work_{i}(n):\n    return asyncio.ensure_future(value_{i}(n))\n"
+        ),
+        "gather": f"async def work_{i}(n):\n    await asyncio.sleep(0)\n    return -n\n",
+    }[work]
+
+    def call(argument: str) -> str:
+        if work == "future-argument":
+            return f"{job}({argument}, asyncio.Future())"
+        if work == "gather":
+            return f"asyncio.gather({job}({argument}), {job}({argument} + 1))"
+        return f"{job}({argument})"
+
+    if repeat:
+        run = (
+            "results = []\nfor k in range(2):\n"
+            f"    results.append(loop.run_until_complete({call('n + k')}))\n"
+        )
+        result = "results"
+    else:
+        run = f"result = loop.run_until_complete({call('n')})\n"
+        result = "result"
+    set_current = "asyncio.set_event_loop(loop)\n" if current else ""
+    unset = "asyncio.set_event_loop(None)\n" if reset else ""
+    if form == "sequence":
+        body = f"loop = asyncio.new_event_loop()\n{set_current}{run}loop.close()\n{unset}return {result}\n"
+    elif form == "try-finally":
+        inside = run
+        after = f"return {result}\n"
+        if not repeat and _pick(draw, shapes, "lck201:return-inside-try", (False, True), force):
+            inside, after = f"return loop.run_until_complete({call('n')})\n", ""
+        body = (
+            f"loop = asyncio.new_event_loop()\n{set_current}try:\n{_block(inside, 4)}"
+            f"finally:\n    loop.close()\n{_block(unset, 4)}{after}"
+        )
+    else:
+        extra = ""
+        if form == "closing+cm":
+            extra = ", " + _pick(
+                draw, shapes, "lck201:extra-cm",
+                ("contextlib.suppress(LookupError)", "contextlib.nullcontext()"), force,
+            )
+        body = (
+            f"with contextlib.closing(asyncio.new_event_loop()) as loop{extra}:\n"
+            f"{_block(set_current + run, 4)}{unset}return {result}\n"
+        )
+    params = "job, n" if source == "parameter" else "n"
+    if wrapper == "function":
+        runner = f"def run_{i}({params}):\n{_block(body, 4)}"
+    else:
+        runner = (
+            f"def make_run_{i}():\n    def run({params}):\n{_block(body, 8)}\n    return run\n\n\n"
+            f"run_{i} = make_run_{i}()\n"
+        )
+    argument = f"work_{i}, " if source == "parameter" else ""
+    calls = [f"print('run_{i}', run_{i}({argument}{n}))" for n in (1, 2)]
+    return defs + "\n\n" + runner, calls, shapes
+
+
+@st.composite
+def lck204_scenario(draw, i: int, force: dict):
+    """A coroutine driven by hand (no loop runs) that runs its steps with asyncio.run() or a loop
+    of its own: the only place where such calls work."""
+    shapes: set[str] = set()
+    inner = _pick(draw, shapes, "lck204:inner", ("value", "sleep0", "needs-loop"), force)
+    style = _pick(draw, shapes, "lck204:call", ("asyncio.run", "own-loop"), force)
+    body = {
+        "value": "return n * 2\n",
+        "sleep0": "await asyncio.sleep(0)\nreturn n * 2\n",
+        "needs-loop": "await asyncio.sleep(0.001)\nreturn n * 2\n",
+    }[inner]
+    if style == "asyncio.run":
+        step = f"total += asyncio.run(inner_{i}(k))\n"
+    else:
+        step = (
+            f"loop = asyncio.new_event_loop()\ntry:\n    total += loop.run_until_complete(inner_{i}(k))\n"
+            "finally:\n    loop.close()\n"
+        )
+    defs = (
+        f"def drive_{i}(coroutine):\n    try:\n        while True:\n            coroutine.send(None)\n"
+        f"    except StopIteration as stop:\n        return stop.value\n\n\n"
+        f"async def inner_{i}(n):\n{_block(body, 4)}\n\n"
+        f"async def outer_{i}(n):\n    total = 0\n    for k in range(n):\n{_block(step, 8)}    return total\n"
+    )
+    return defs, [f"print('drive_{i}', drive_{i}(outer_{i}(3)))"], shapes
+
+
+@st.composite
+def lck401_scenario(draw, i: int, force: dict):
+    """A coroutine that asks get_event_loop() for its loop, run under two loops."""
+    shapes: set[str] = set()
+    use = _pick(draw, shapes, "lck401:use", ("future", "executor", "identity", "call-later"), force)
+    container = _pick(draw, shapes, "lck401:in", ("coroutine", "async-generator", "method"), force)
+    name = _pick(draw, shapes, "lck401:name", ("asyncio.get_event_loop", "get_event_loop"), force)
+    body = f"loop = {name}()\n" + {
+        "future": "future = loop.create_future()\nloop.call_soon(future.set_result, n)\nVALUE = await future\n",
+        "executor": "VALUE = await loop.run_in_executor(None, pow, n, 2)\n",
+        "identity": "VALUE = loop is asyncio.get_running_loop()\n",
+        "call-later": "future = loop.create_future()\nloop.call_later(0, future.set_result, n)\nVALUE = await future\n",
+    }[use]
+    if container == "coroutine":
+        defs = f"async def ask_{i}(n):\n{_block(body.replace('VALUE =', 'return'), 4)}"
+        use_call = f"await ask_{i}(n)"
+    elif container == "async-generator":
+        defs = f"async def ask_{i}(n):\n{_block(body.replace('VALUE =', 'yield'), 4)}"
+        use_call = f"[value async for value in ask_{i}(n)]"
+    else:
+        defs = f"class Asker_{i}:\n    async def ask(self, n):\n{_block(body.replace('VALUE =', 'return'), 8)}"
+        use_call = f"await Asker_{i}().ask(n)"
+    defs += f"\n\nasync def use_{i}(n):\n    return {use_call}\n"
+    calls = [f"print('ask_{i}', asyncio.run(use_{i}({n})))" for n in (1, 2)]
+    return defs, calls, shapes
+
+
+PRIMITIVES = {
+    # constructor: the body of one use, with P the primitive and n the caller's number
+    "Lock()": "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n",
+    "Semaphore(2)": "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n",
+    "BoundedSemaphore(2)": "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n",
+    "Event()": "if n == 2:\n    P.set()\nawait P.wait()\nlog_I.append(('seen', n))\n",
+    "Condition()": "async with P:\n    if n == 2:\n        P.notify_all()\n    else:\n        await P.wait()\n    log_I.append(('woken', n))\n",
+    "Queue()": "await P.put(n)\nlog_I.append(('got', await P.get()))\n",
+}
+
+
+@st.composite
+def primitive_scenario(draw, i: int, force: dict):
+    """A primitive at module level (LCK101) or in a default argument (LCK103), used by the tasks
+    of one asyncio.run() only."""
+    shapes: set[str] = set()
+    kind = _pick(draw, shapes, "lck1:primitive", tuple(PRIMITIVES), force)
+    holder = _pick(draw, shapes, "lck1:holder", ("module", "default"), force)
+    body = PRIMITIVES[kind].replace("log_I", f"log_{i}")
+    if holder == "module":
+        defs = f"_primitive_{i} = asyncio.{kind}\nlog_{i} = []\n\n\nasync def use_{i}(n):\n"
+        defs += _block(body.replace("P", f"_primitive_{i}"), 4)
+    else:
+        defs = f"log_{i} = []\n\n\nasync def use_{i}(n, primitive=asyncio.{kind}):\n"
+        defs += _block(body.replace("P", "primitive"), 4)
+    defs += (
+        f"\n\nasync def all_{i}():\n    await asyncio.gather(*(use_{i}(n) for n in range(3)))\n"
+        f"    return log_{i}\n"
+    )
+    return defs, [f"print('primitive_{i}', asyncio.run(asyncio.wait_for(all_{i}(), 5)))"], shapes
+
+
+SCENARIOS = (lck201_scenario, lck204_scenario, lck401_scenario, primitive_scenario)
+
+
+@st.composite
+def generated_programs(draw, exclude: frozenset[str] = frozenset(), force: dict | None = None):
+    """A working program of one to three scenarios; ``force`` fixes shape choices (and makes the
+    first scenario an LCK201 one when it names lck201 shapes), ``exclude`` leaves out programs
+    using any of those shapes."""
+    force = force or {}
+    count = draw(st.integers(1, 3))
+    parts, calls, shapes = [], [], set()
+    for i in range(count):
+        if i == 0 and force:
+            prefix = next(iter(force)).split(":")[0]
+            scenario = next(s for s in SCENARIOS if s.__name__.startswith(prefix))
+        else:
+            scenario = draw(st.sampled_from(SCENARIOS))
+        defs, scenario_calls, scenario_shapes = draw(scenario(i, force))
+        parts.append(defs)
+        calls += scenario_calls
+        shapes |= scenario_shapes
+    if shapes & exclude:
+        reject()
+    target = draw(st.sampled_from(("py310", "py311", "py312")))
+    text = (
+        "import asyncio\nimport contextlib\nfrom asyncio import get_event_loop\n\n\n"
+        + "\n\n".join(parts)
+        + "\n\ndef main():\n" + _block("\n".join(calls) + "\n", 4) + "\n\nmain()\n"
+    )
+    return Generated(text, target, frozenset(shapes))
+
+
+def check_generated(generated: Generated, workdir: Path, timeout: float = 10.0) -> Comparison:
+    """Runs a generated program as written and after both fixes (its findings are not checked:
+    a scenario may be fixed away before another one is seen, and that is still a comparison)."""
+    folder = workdir / "generated"
+    folder.mkdir(parents=True)
+    path = folder / "generated.py"
+    path.write_text(generated.text)
+    program = Program(path, ("LCK201",), generated.target_version)
+    return compare_program(program, workdir / "work", timeout=timeout, check_findings=False)

@@ -15,22 +15,29 @@ xfails, which fail as soon as the fix is corrected, so that the entry is removed
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, assume, event, given, settings
 
 from loopcheck.fixes.builder import FixBuilder
 from tests.behaviour import (
     HeaderError,
     Program,
+    check_generated,
     cli_fix,
     compare_program,
     copy_tree,
     fix_diff,
+    generated_programs,
     interpreter_for,
     programs,
     read_program,
+    shape_choices,
 )
 from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
 
@@ -122,6 +129,80 @@ def test_clean_exercises_stay_clean_after_the_safe_fixes(path, tmp_path, fixture
         + "\n".join(f"  {name}: {old} -> {runs} {new}" for name, (old, runs, new) in changed.items())
         + "\n\nthe fix:\n" + fix_diff(before, unsafe=False)
     )
+
+
+# Generated programs: the shapes the fixes rewrite, combined (tests/behaviour.py).
+
+# Shapes of generated programs today's fixes break, with what goes wrong. Left out of the
+# generated programs; each has a strict xfail below that generates programs using it.
+KNOWN_BROKEN_SHAPES = {
+    "lck201:work=background-handoff+for-loop=True": (
+        "LCK201 gives each iteration of a for loop its own asyncio.run(): the task the first "
+        "iteration starts is cancelled before the second awaits it"
+    ),
+    "lck201:work=future-argument": (
+        "LCK201: the run's argument creates asyncio.Future() on the loop made current before the "
+        "run; asyncio.run() runs another loop ('attached to a different loop')"
+    ),
+    "lck201:work=future-returning": (
+        "LCK201: a plain function returning a Future (asyncio.ensure_future) looks like a "
+        "coroutine call, and asyncio.run() refuses it ('a coroutine was expected')"
+    ),
+    "lck204:inner=needs-loop": (
+        "LCK204: a coroutine driven by hand (no loop runs) calls asyncio.run() for a step that "
+        "needs a loop; awaited instead, the step has none ('no running event loop')"
+    ),
+}
+GENERATED = settings(
+    max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+GENERATED_LONG = settings(
+    max_examples=int(os.environ.get("LOOPCHECK_BEHAVIOUR_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+KNOWN_BROKEN_CHECK = settings(
+    max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
+    phases=[Phase.generate],  # no shrinking: the shape is what fails
+)
+
+
+def behaves_the_same(generated):
+    with tempfile.TemporaryDirectory() as directory:
+        comparison = check_generated(generated, Path(directory))
+    assume(comparison.original.clean)  # only programs that work as written
+    event(f"fixed copies run: {comparison.runs}")
+    assert comparison, f"{comparison.report()}\n\nthe program:\n{generated.text}"
+
+
+@GENERATED
+@given(generated_programs(exclude=frozenset(KNOWN_BROKEN_SHAPES)))
+def test_generated_programs_do_the_same_after_the_fixes(generated):
+    behaves_the_same(generated)
+
+
+@pytest.mark.slow
+@GENERATED_LONG
+@given(generated_programs(exclude=frozenset(KNOWN_BROKEN_SHAPES)))
+def test_generated_programs_do_the_same_after_the_fixes_long(generated):
+    behaves_the_same(generated)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(shape, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason))
+        for shape, reason in KNOWN_BROKEN_SHAPES.items()
+    ],
+)
+def test_known_broken_shapes(shape):
+    @KNOWN_BROKEN_CHECK
+    @given(generated_programs(force=shape_choices(shape)))
+    def check(generated):
+        assert shape in generated.shapes
+        behaves_the_same(generated)
+
+    check()
 
 
 # The harness itself: it reads headers strictly and reports every kind of difference.
