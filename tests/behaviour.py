@@ -597,3 +597,77 @@ def check_generated(generated: Generated, workdir: Path, timeout: float = 10.0) 
     path.write_text(generated.text)
     program = Program(path, ("LCK201",), generated.target_version)
     return compare_program(program, workdir / "work", timeout=timeout, check_findings=False)
+
+
+# Modules: importing a module before and after --fix gives the same public names (or the same
+# error). Public names are __all__ where the module defines it, else the names without a leading
+# underscore that the module defines itself: names it imports are left out, since fixes remove
+# imports they leave unused.
+
+IMPORT_SCRIPT = """\
+import importlib, json, sys, types
+sys.path[:0] = json.loads(sys.argv[2])
+try:
+    module = importlib.import_module(sys.argv[1])
+except BaseException as error:
+    print(json.dumps({"error": f"{type(error).__name__}: {str(error).splitlines()[:1]}"}))
+else:
+    def own(name, value):
+        if isinstance(value, types.ModuleType):
+            return False
+        home = getattr(value, "__module__", None) if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)) else None
+        return home in (None, module.__name__)
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n, v in vars(module).items() if not n.startswith("_") and own(n, v)]
+    print(json.dumps({"names": sorted(names)}))
+"""
+
+
+def import_module(module: str, path: list[str], python: str = sys.executable, timeout: float = 60) -> dict:
+    """{"names": [...]} or {"error": "..."}: what importing ``module`` with ``path`` first on
+    sys.path gives, in a process of its own."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    environment.update(PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    try:
+        completed = subprocess.run(
+            [python, "-c", IMPORT_SCRIPT, module, json.dumps(path)], capture_output=True, text=True,
+            timeout=timeout, env=environment, stdin=subprocess.DEVNULL, cwd=path[0],
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"hangs: no result after {timeout:g} s"}
+    if completed.returncode != 0 or not completed.stdout.strip():
+        return {"error": f"exit status {completed.returncode}: {completed.stderr.strip().splitlines()[-1:]}"}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def compare_import(
+    path: Path, root: Path, workdir: Path, extra_path: list[str], target_version: str = DEFAULT_TARGET,
+    python: str = sys.executable,
+) -> tuple[dict, dict, str]:
+    """Imports the module of ``path`` (a file under the sys.path entry ``root``) as it is, and from
+    a copy of its top-level package (or of the file) fixed with --fix. (before, after, fix diff)"""
+    module = module_name(path, root)
+    top = root / path.relative_to(root).parts[0]
+    copy_root = workdir / "fixed"
+    copy_root.mkdir(parents=True)
+    if top.is_dir():
+        shutil.copytree(top, copy_root / top.name, ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copy(top, copy_root / top.name)
+    (copy_root / "pyproject.toml").write_text(f'[tool.loopcheck]\ntarget-version = "{target_version}"\n')
+    relative = str(path.relative_to(root))
+    diff = loopcheck("--diff", relative, cwd=copy_root).stdout
+    fixed = loopcheck("--fix", relative, cwd=copy_root)
+    if fixed.returncode not in (0, 1):
+        raise AssertionError(f"loopcheck --fix {relative} failed:\n{fixed.stdout}{fixed.stderr}")
+    before = import_module(module, [str(root), *extra_path], python)
+    after = import_module(module, [str(copy_root), str(root), *extra_path], python)
+    return before, after, diff

@@ -18,6 +18,7 @@ import ast
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from tests.behaviour import (
     Program,
     check_generated,
     cli_fix,
+    compare_import,
     compare_program,
     copy_tree,
     fix_diff,
@@ -39,7 +41,12 @@ from tests.behaviour import (
     read_program,
     shape_choices,
 )
-from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
+from loopcheck import guard
+from loopcheck.diagnostics import SourceError
+from loopcheck.sources import discover, read_source
+from tests.helpers import FIXTURES, all_rules_linter, fixtures, interpreters, markers, runs_on, target_version
+from tests.runtime_deps import deps_dir
+from tests.test_real_code import CORPUS
 
 # The fixtures' modules and local servers, shared with the runtime tests (and their results).
 from tests.test_runtime import fixture_modules, local_servers, run_harness  # noqa: F401
@@ -203,6 +210,57 @@ def test_known_broken_shapes(shape):
         behaves_the_same(generated)
 
     check()
+
+
+# Modules import the same before and after --fix: the same public names, or the same error.
+
+IMPORTED_FIXTURES = ("LCK201.py", "LCK204.py", "LCK401.py")  # safe fixes; stdlib and fixture_support
+
+
+@pytest.mark.parametrize("name", IMPORTED_FIXTURES)
+def test_fixture_modules_import_the_same_after_the_safe_fixes(name, tmp_path):
+    path = FIXTURES / name
+    version = target_version(path)
+    before, after, diff = compare_import(
+        path, FIXTURES, tmp_path, [str(Path(__file__).parent)], f"py{version[0]}{version[1]}"
+    )
+    assert "names" in before, before
+    assert diff, "--fix changes nothing"
+    assert before == after, diff
+
+
+def corpus_files_the_safe_fixes_change() -> list[tuple[Path, Path]]:
+    """(distribution directory, file) for each corpus file --fix would change."""
+    linter = all_rules_linter()
+    found = []
+    for path in discover([str(CORPUS)]).files:
+        try:
+            source = read_source(path, None)
+            if linter.may_match(source.text) and guard.fix(linter, source.text, path, unsafe=False).fixed:
+                found.append((CORPUS / Path(path).relative_to(CORPUS).parts[0], Path(path)))
+        except SourceError:
+            continue  # the packages' own invalid test data
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="run ../shared/bench/corpus.sh first")
+def test_corpus_modules_import_the_same_after_the_safe_fixes(tmp_path):
+    """Every corpus module --fix changes and that imports as it is (the corpus holds the packages'
+    .py files only: the runtime tests' packages supply compiled dependencies) imports the same
+    after the fix."""
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    path = [str(root) for root in sorted(CORPUS.iterdir())] + [str(deps_dir(sys.executable, version))]
+    compared, differences = [], []
+    for number, (root, file) in enumerate(corpus_files_the_safe_fixes_change()):
+        before, after, diff = compare_import(file, root, tmp_path / str(number), path)
+        if "error" in before:
+            continue
+        compared.append(file)
+        if before != after:
+            differences.append(f"{file}:\n  before: {before}\n  after: {after}\n{diff}")
+    assert compared, "no module --fix changes imports as it is"
+    assert not differences, "\n\n".join(differences)
 
 
 # The harness itself: it reads headers strictly and reports every kind of difference.
