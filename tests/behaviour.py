@@ -52,10 +52,6 @@ class Program:
     unsafe_effect: str | None = None
 
     @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
     def support(self) -> Path:
         return self.path.with_name(self.path.stem + SUPPORT)
 
@@ -198,7 +194,9 @@ def cli_fix(directory: Path, unsafe: bool) -> None:
     """``loopcheck --fix [--unsafe-fixes] .`` in ``directory``."""
     completed = loopcheck("--fix", *(["--unsafe-fixes"] if unsafe else []), ".", cwd=directory)
     if completed.returncode not in (0, 1):
-        raise AssertionError(f"loopcheck --fix failed (exit status {completed.returncode}):\n{completed.stdout}{completed.stderr}")
+        raise AssertionError(
+            f"loopcheck --fix failed (exit status {completed.returncode}):\n{completed.stdout}{completed.stderr}"
+        )
 
 
 Fixer = Callable[[Path, bool], None]  # fixes the files of a directory in place; bool: unsafe too
@@ -524,13 +522,17 @@ def lck401_scenario(draw, i: int, force: dict):
     return defs, calls, shapes
 
 
+_CRITICAL_SECTION = "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n"
 PRIMITIVES = {
     # constructor: the body of one use, with P the primitive and n the caller's number
-    "Lock()": "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n",
-    "Semaphore(2)": "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n",
-    "BoundedSemaphore(2)": "async with P:\n    log_I.append(('in', n))\n    await asyncio.sleep(0)\n    log_I.append(('out', n))\n",
+    "Lock()": _CRITICAL_SECTION,
+    "Semaphore(2)": _CRITICAL_SECTION,
+    "BoundedSemaphore(2)": _CRITICAL_SECTION,
     "Event()": "if n == 2:\n    P.set()\nawait P.wait()\nlog_I.append(('seen', n))\n",
-    "Condition()": "async with P:\n    if n == 2:\n        P.notify_all()\n    else:\n        await P.wait()\n    log_I.append(('woken', n))\n",
+    "Condition()": (
+        "async with P:\n    if n == 2:\n        P.notify_all()\n    else:\n        await P.wait()\n"
+        "    log_I.append(('woken', n))\n"
+    ),
     "Queue()": "await P.put(n)\nlog_I.append(('got', await P.get()))\n",
 }
 
@@ -615,8 +617,9 @@ else:
     def own(name, value):
         if isinstance(value, types.ModuleType):
             return False
-        home = getattr(value, "__module__", None) if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)) else None
-        return home in (None, module.__name__)
+        if not isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+            return True
+        return getattr(value, "__module__", None) in (None, module.__name__)
     names = getattr(module, "__all__", None)
     if names is None:
         names = [n for n, v in vars(module).items() if not n.startswith("_") and own(n, v)]

@@ -103,7 +103,7 @@ def clean_exercises(path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", SAFELY_FIXED, ids=lambda p: p.stem)
-def test_clean_exercises_stay_clean_after_the_safe_fixes(path, tmp_path, fixture_modules, local_servers):
+def test_clean_exercises_stay_clean_after_the_safe_fixes(path, tmp_path, fixture_modules, local_servers):  # noqa: F811
     """Each exercise runs in the process of its own the runtime tests give it, under the Python
     the fixes target (the fixed snapshot is --unsafe-fixes; this is --fix alone). Exercises that
     reproduce a bug fail as written: there is nothing of theirs to keep."""
