@@ -359,12 +359,13 @@ def _pick(draw, shapes: set[str], name: str, options, force: dict):
 
 def shape_choices(shape: str) -> dict[str, str]:
     """The choices a shape name stands for: "lck201:work=x+for-loop=True" → {"lck201:work": "x",
-    "lck201:for-loop": "True"}."""
-    prefix = shape.split(":")[0]
+    "lck201:for-loop": "True"}; "a & b": the choices of both."""
     choices = {}
-    for part in shape.split("+"):
-        name, value = part.split("=", 1)
-        choices[name if ":" in name else f"{prefix}:{name}"] = value
+    for conjunct in shape.split(" & "):
+        prefix = conjunct.split(":")[0]
+        for part in conjunct.split("+"):
+            name, value = part.split("=", 1)
+            choices[name if ":" in name else f"{prefix}:{name}"] = value
     return choices
 
 
@@ -538,7 +539,7 @@ PRIMITIVES = {
 
 
 @st.composite
-def primitive_scenario(draw, i: int, force: dict):
+def lck1_scenario(draw, i: int, force: dict):
     """A primitive at module level (LCK101) or in a default argument (LCK103), used by the tasks
     of one asyncio.run() only."""
     shapes: set[str] = set()
@@ -558,28 +559,44 @@ def primitive_scenario(draw, i: int, force: dict):
     return defs, [f"print('primitive_{i}', asyncio.run(asyncio.wait_for(all_{i}(), 5)))"], shapes
 
 
-SCENARIOS = (lck201_scenario, lck204_scenario, lck401_scenario, primitive_scenario)
+def observe_scenario(i: int, force: dict):
+    """What earlier scenarios left as the thread's current loop (none, closed or open), looked up
+    without creating one or warning."""
+    shapes = {f"observe:current-loop={'after' if i else 'first'}"}
+    defs = (
+        f"def current_loop_{i}():\n    loop = asyncio.get_event_loop_policy()._local._loop\n"
+        f"    return 'none' if loop is None else 'closed' if loop.is_closed() else 'open'\n"
+    )
+    return st.just((defs, [f"print('current_loop_{i}', current_loop_{i}())"], shapes))
+
+
+SCENARIOS = (lck201_scenario, lck204_scenario, lck401_scenario, lck1_scenario, observe_scenario)
+
+
+def broken(shapes: set[str], known: frozenset[str]) -> bool:
+    """Whether a program of ``shapes`` has one of the ``known`` shapes ("a & b": both)."""
+    return any(all(part in shapes for part in key.split(" & ")) for key in known)
 
 
 @st.composite
 def generated_programs(draw, exclude: frozenset[str] = frozenset(), force: dict | None = None):
-    """A working program of one to three scenarios; ``force`` fixes shape choices (and makes the
-    first scenario an LCK201 one when it names lck201 shapes), ``exclude`` leaves out programs
-    using any of those shapes."""
+    """A working program of one to three scenarios. ``force`` fixes shape choices: the first
+    scenario is of the kind they name, and an observer of the current loop comes last when they
+    name one. ``exclude`` leaves out programs with any of those shapes (see ``broken``)."""
     force = force or {}
+    kinds = {name.split(":")[0] for name in force}
+    forced = [scenario for scenario in SCENARIOS if scenario.__name__.split("_")[0] in kinds - {"observe"}]
     count = draw(st.integers(1, 3))
+    chosen = [forced[0] if i == 0 and forced else draw(st.sampled_from(SCENARIOS)) for i in range(count)]
+    if "observe" in kinds:
+        chosen.append(observe_scenario)
     parts, calls, shapes = [], [], set()
-    for i in range(count):
-        if i == 0 and force:
-            prefix = next(iter(force)).split(":")[0]
-            scenario = next(s for s in SCENARIOS if s.__name__.startswith(prefix))
-        else:
-            scenario = draw(st.sampled_from(SCENARIOS))
+    for i, scenario in enumerate(chosen):
         defs, scenario_calls, scenario_shapes = draw(scenario(i, force))
         parts.append(defs)
         calls += scenario_calls
         shapes |= scenario_shapes
-    if shapes & exclude:
+    if broken(shapes, exclude):
         reject()
     target = draw(st.sampled_from(("py310", "py311", "py312")))
     text = (
