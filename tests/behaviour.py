@@ -464,7 +464,24 @@ def lck201_scenario(draw, i: int, force: dict):
             f"run_{i} = make_run_{i}()\n"
         )
     argument = f"work_{i}, " if source == "parameter" else ""
-    calls = [f"print('run_{i}', run_{i}({argument}{n}))" for n in (1, 2)]
+    caller = _pick(draw, shapes, "lck201:caller", ("direct", "worker-thread", "own-current-loop"), force)
+    if caller == "direct":
+        calls = [f"print('run_{i}', run_{i}({argument}{n}))" for n in (1, 2)]
+    elif caller == "worker-thread":
+        calls = [
+            f"with concurrent.futures.ThreadPoolExecutor(1) as pool:\n"
+            f"    print('run_{i}', pool.submit(run_{i}, {argument}{n}).result())"
+            for n in (1, 2)
+        ]
+    else:  # a caller that keeps a current loop of its own around the call
+        runner += (
+            f"\n\ndef call_{i}(*args):\n    callers_loop = asyncio.new_event_loop()\n"
+            f"    asyncio.set_event_loop(callers_loop)\n    try:\n        result = run_{i}(*args)\n"
+            f"        current = asyncio.get_event_loop_policy()._local._loop\n"
+            f"        return result, 'kept' if current is callers_loop else 'none' if current is None else 'replaced'\n"
+            f"    finally:\n        asyncio.set_event_loop(None)\n        callers_loop.close()\n"
+        )
+        calls = [f"print('run_{i}', call_{i}({argument}{n}))" for n in (1, 2)]
     return defs + "\n\n" + runner, calls, shapes
 
 
@@ -500,13 +517,14 @@ def lck204_scenario(draw, i: int, force: dict):
 def lck401_scenario(draw, i: int, force: dict):
     """A coroutine that asks get_event_loop() for its loop, run under two loops."""
     shapes: set[str] = set()
-    use = _pick(draw, shapes, "lck401:use", ("future", "executor", "identity", "call-later"), force)
+    use = _pick(draw, shapes, "lck401:use", ("future", "executor", "identity", "call-later", "is-closed"), force)
     container = _pick(draw, shapes, "lck401:in", ("coroutine", "async-generator", "method"), force)
     name = _pick(draw, shapes, "lck401:name", ("asyncio.get_event_loop", "get_event_loop"), force)
     body = f"loop = {name}()\n" + {
         "future": "future = loop.create_future()\nloop.call_soon(future.set_result, n)\nVALUE = await future\n",
         "executor": "VALUE = await loop.run_in_executor(None, pow, n, 2)\n",
         "identity": "VALUE = loop is asyncio.get_running_loop()\n",
+        "is-closed": "VALUE = loop.is_closed()\n",
         "call-later": "future = loop.create_future()\nloop.call_later(0, future.set_result, n)\nVALUE = await future\n",
     }[use]
     if container == "coroutine":
@@ -519,7 +537,17 @@ def lck401_scenario(draw, i: int, force: dict):
         defs = f"class Asker_{i}:\n    async def ask(self, n):\n{_block(body.replace('VALUE =', 'return'), 8)}"
         use_call = f"await Asker_{i}().ask(n)"
     defs += f"\n\nasync def use_{i}(n):\n    return {use_call}\n"
-    calls = [f"print('ask_{i}', asyncio.run(use_{i}({n})))" for n in (1, 2)]
+    driver = "asyncio.run"
+    if use == "is-closed":
+        driver = _pick(draw, shapes, "lck401:driver", ("asyncio.run", "by-hand"), force)
+    if driver == "asyncio.run":
+        calls = [f"print('ask_{i}', asyncio.run(use_{i}({n})))" for n in (1, 2)]
+    else:  # no loop runs: a synchronous facade sends into the coroutine itself
+        defs += (
+            f"\n\ndef drive_{i}(coroutine):\n    try:\n        while True:\n            coroutine.send(None)\n"
+            f"    except StopIteration as stop:\n        return stop.value\n"
+        )
+        calls = [f"print('ask_{i}', drive_{i}(use_{i}({n})))" for n in (1, 2)]
     return defs, calls, shapes
 
 
@@ -546,11 +574,13 @@ def lck1_scenario(draw, i: int, force: dict):
     kind = _pick(draw, shapes, "lck1:primitive", tuple(PRIMITIVES), force)
     holder = _pick(draw, shapes, "lck1:holder", ("module", "default"), force)
     body = PRIMITIVES[kind].replace("log_I", f"log_{i}")
+    spelled = _pick(draw, shapes, "lck1:spelled", ("asyncio.", "from-import"), force)
+    constructor = f"asyncio.{kind}" if spelled == "asyncio." else kind
     if holder == "module":
-        defs = f"_primitive_{i} = asyncio.{kind}\nlog_{i} = []\n\n\nasync def use_{i}(n):\n"
+        defs = f"_primitive_{i} = {constructor}\nlog_{i} = []\n\n\nasync def use_{i}(n):\n"
         defs += _block(body.replace("P", f"_primitive_{i}"), 4)
     else:
-        defs = f"log_{i} = []\n\n\nasync def use_{i}(n, primitive=asyncio.{kind}):\n"
+        defs = f"log_{i} = []\n\n\nasync def use_{i}(n, primitive={constructor}):\n"
         defs += _block(body.replace("P", "primitive"), 4)
     defs += (
         f"\n\nasync def all_{i}():\n    await asyncio.gather(*(use_{i}(n) for n in range(3)))\n"
@@ -570,6 +600,7 @@ def observe_scenario(i: int, force: dict):
     return st.just((defs, [f"print('current_loop_{i}', current_loop_{i}())"], shapes))
 
 
+PRIMITIVE_CLASSES = sorted({kind.split("(")[0] for kind in PRIMITIVES})
 SCENARIOS = (lck201_scenario, lck204_scenario, lck401_scenario, lck1_scenario, observe_scenario)
 
 
@@ -600,7 +631,8 @@ def generated_programs(draw, exclude: frozenset[str] = frozenset(), force: dict 
         reject()
     target = draw(st.sampled_from(("py310", "py311", "py312")))
     text = (
-        "import asyncio\nimport contextlib\nfrom asyncio import get_event_loop\n\n\n"
+        "import asyncio\nimport concurrent.futures\nimport contextlib\nfrom asyncio import get_event_loop\n"
+        f"from asyncio import {', '.join(PRIMITIVE_CLASSES)}\n\n\n"
         + "\n\n".join(parts)
         + "\n\ndef main():\n" + _block("\n".join(calls) + "\n", 4) + "\n\nmain()\n"
     )

@@ -177,6 +177,14 @@ KNOWN_BROKEN_SHAPES = {
         "current loop (closed); after asyncio.run() there is none, and asyncio.get_event_loop() "
         "raises 'There is no current event loop'"
     ),
+    "lck201:set-current=True & lck201:reset-current=False & lck201:caller=own-current-loop": (
+        "LCK201: the same, seen by a caller with a current loop of its own: the original replaces "
+        "it with its closed loop, asyncio.run() leaves none"
+    ),
+    "lck401:use=is-closed & lck401:driver=by-hand": (
+        "LCK401: in a coroutine driven by hand (no loop runs), get_event_loop() returns the "
+        "thread's loop and get_running_loop() raises 'no running event loop'"
+    ),
     "lck204:inner=needs-loop": (
         "LCK204: a coroutine driven by hand (no loop runs) calls asyncio.run() for a step that "
         "needs a loop; awaited instead, the step has none ('no running event loop')"
@@ -228,7 +236,8 @@ def test_known_broken_shapes(shape):
     @KNOWN_BROKEN_CHECK
     @given(generated_programs(force=shape_choices(shape)))
     def check(generated):
-        assert broken(generated.shapes, frozenset([shape]))
+        if not broken(generated.shapes, frozenset([shape])):  # not an AssertionError: no xfail
+            raise LookupError(f"the program does not have the shape {shape}")
         behaves_the_same(generated)
 
     check()
