@@ -9,8 +9,9 @@ must do the same (tests/behaviour.py runs and compares them).
 - modules of the benchmark corpus import before and after `--fix`, with the same public names
   (`-m slow`; by default a few modules of the test suite).
 
-Programs known to break under today's fixes are listed in KNOWN_BROKEN: their tests are strict
-xfails, which fail as soon as the fix is corrected, so that the entry is removed then."""
+Programs known to break under today's fixes are listed in KNOWN_BROKEN, shapes of generated
+programs in KNOWN_BROKEN_SHAPES: their tests are strict xfails, which fail as soon as the fix is
+corrected, so that the entry is removed then."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 
+from loopcheck import guard
+from loopcheck.diagnostics import SourceError
 from loopcheck.fixes.builder import FixBuilder
+from loopcheck.sources import discover, read_source
 from tests.behaviour import (
     HeaderError,
     Program,
@@ -42,9 +46,6 @@ from tests.behaviour import (
     read_program,
     shape_choices,
 )
-from loopcheck import guard
-from loopcheck.diagnostics import SourceError
-from loopcheck.sources import discover, read_source
 from tests.helpers import FIXTURES, all_rules_linter, fixtures, interpreters, markers, runs_on, target_version
 from tests.runtime_deps import deps_dir
 from tests.test_real_code import CORPUS
