@@ -568,20 +568,38 @@ PRIMITIVES = {
 
 @st.composite
 def lck1_scenario(draw, i: int, force: dict):
-    """A primitive at module level (LCK101) or in a default argument (LCK103), used by the tasks
-    of one asyncio.run() only."""
+    """A primitive at module level (LCK101), in a class attribute (LCK102), in a default argument
+    (LCK103), made by a lazy getter (LCK104) or in a shared instance (LCK105), used by the tasks of
+    one asyncio.run() only."""
     shapes: set[str] = set()
     kind = _pick(draw, shapes, "lck1:primitive", tuple(PRIMITIVES), force)
-    holder = _pick(draw, shapes, "lck1:holder", ("module", "default"), force)
+    holder = _pick(draw, shapes, "lck1:holder", ("module", "class", "default", "getter", "instance"), force)
     body = PRIMITIVES[kind].replace("log_I", f"log_{i}")
     spelled = _pick(draw, shapes, "lck1:spelled", ("asyncio.", "from-import"), force)
     constructor = f"asyncio.{kind}" if spelled == "asyncio." else kind
+    defs = f"log_{i} = []\n\n\n"
     if holder == "module":
-        defs = f"_primitive_{i} = {constructor}\nlog_{i} = []\n\n\nasync def use_{i}(n):\n"
+        defs += f"_primitive_{i} = {constructor}\n\n\nasync def use_{i}(n):\n"
         defs += _block(body.replace("P", f"_primitive_{i}"), 4)
-    else:
-        defs = f"log_{i} = []\n\n\nasync def use_{i}(n, primitive={constructor}):\n"
+    elif holder == "class":
+        defs += f"class Holder_{i}:\n    primitive = {constructor}\n\n\nasync def use_{i}(n):\n"
+        defs += _block(body.replace("P", f"Holder_{i}.primitive"), 4)
+    elif holder == "default":
+        defs += f"async def use_{i}(n, primitive={constructor}):\n"
         defs += _block(body.replace("P", "primitive"), 4)
+    elif holder == "getter":
+        defs += (
+            f"_primitive_{i} = None\n\n\ndef get_primitive_{i}():\n    global _primitive_{i}\n"
+            f"    if _primitive_{i} is None:\n        _primitive_{i} = {constructor}\n    return _primitive_{i}\n\n\n"
+            f"async def use_{i}(n):\n    primitive = get_primitive_{i}()\n"
+        )
+        defs += _block(body.replace("P", "primitive"), 4)
+    else:
+        defs += (
+            f"class Service_{i}:\n    def __init__(self):\n        self.primitive = {constructor}\n\n"
+            f"    async def use(self, n):\n{_block(body.replace('P', 'self.primitive'), 8)}\n\n"
+            f"service_{i} = Service_{i}()\n\n\nasync def use_{i}(n):\n    await service_{i}.use(n)\n"
+        )
     defs += (
         f"\n\nasync def all_{i}():\n    await asyncio.gather(*(use_{i}(n) for n in range(3)))\n"
         f"    return log_{i}\n"
