@@ -30,6 +30,7 @@ from loopcheck import guard
 from loopcheck.diagnostics import SourceError
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.sources import discover, read_source
+from tests import behaviour
 from tests.behaviour import (
     HeaderError,
     Program,
@@ -384,6 +385,39 @@ def test_a_rule_whose_fix_changes_behaviour_is_caught(tmp_path, monkeypatch):
     assert not comparison
     assert "+  RuntimeError:" in report and "attached to a different loop" in report
     assert "+    loop = asyncio.new_event_loop()" in report
+
+
+def test_an_exercise_a_broken_fix_changes_is_reported(tmp_path, monkeypatch, fixture_modules, local_servers):  # noqa: F811
+    """The fixture check, with LCK401's rewrite broken as above: its clean exercise then fails."""
+    expression = FixBuilder.expression
+    monkeypatch.setattr(
+        FixBuilder, "expression",
+        lambda self, name: expression(self, name.replace("get_running_loop", "new_event_loop")),
+    )
+    with pytest.raises(AssertionError, match=r"(?s)exercise_running_loop_is_what_the_code_gets: .*different loop"):
+        test_clean_exercises_stay_clean_after_the_safe_fixes(FIXTURES / "LCK401.py", tmp_path, fixture_modules, local_servers)
+
+
+def test_an_import_a_fix_changes_is_seen(tmp_path, monkeypatch):
+    """A fix that renames a public function, injected after the real one."""
+    root = tmp_path / "src"
+    root.mkdir()
+    module = root / "service.py"
+    module.write_text("import asyncio\n\n\ndef public():\n    pass\n\n\nasync def now():\n    return asyncio.get_event_loop()\n")
+    real = behaviour.loopcheck
+
+    def fix_then_rename(*args, cwd):
+        result = real(*args, cwd=cwd)
+        if "--fix" in args:
+            fixed = cwd / args[-1]
+            fixed.write_text(fixed.read_text().replace("def public", "def renamed"))
+        return result
+
+    monkeypatch.setattr(behaviour, "loopcheck", fix_then_rename)
+    before, after, diff = compare_import(module, root, tmp_path / "work", [])
+    assert before == {"names": ["now", "public"]}
+    assert after == {"names": ["now", "renamed"]}
+    assert "+    return asyncio.get_running_loop()" in diff
 
 
 def test_a_fix_that_hangs_is_reported(tmp_path):
