@@ -370,14 +370,16 @@ def shape_choices(shape: str) -> dict[str, str]:
 
 
 LCK201_WORK = ("value", "background-finished", "background-handoff", "executor", "future-argument",
-               "future-returning", "gather")
+               "future-returning", "gather", "async-generator-left-open")
 
 
 @st.composite
 def lck201_scenario(draw, i: int, force: dict):
     """A function that builds a loop, runs a coroutine on it and closes it, called twice."""
     shapes: set[str] = set()
-    form = _pick(draw, shapes, "lck201:form", ("sequence", "try-finally", "closing", "closing+cm"), force)
+    form = _pick(
+        draw, shapes, "lck201:form", ("sequence", "try-finally", "try-finally+shutdown", "closing", "closing+cm"), force
+    )
     current = _pick(draw, shapes, "lck201:set-current", (True, False), force)
     reset = current and _pick(draw, shapes, "lck201:reset-current", (True, False), force)
     repeat = _pick(draw, shapes, "lck201:for-loop", (False, True), force)
@@ -413,6 +415,11 @@ def lck201_scenario(draw, i: int, force: dict):
             f"def work_{i}(n):\n    return asyncio.ensure_future(value_{i}(n))\n"
         ),
         "gather": f"async def work_{i}(n):\n    await asyncio.sleep(0)\n    return -n\n",
+        "async-generator-left-open": (
+            f"closed_{i} = []\n\n\nasync def rows_{i}(n):\n    try:\n        for k in range(3):\n"
+            f"            yield n + k\n    finally:\n        closed_{i}.append(n)\n\n\n"
+            f"async def work_{i}(n):\n    async for row in rows_{i}(n):\n        return [row, list(closed_{i})]\n"
+        ),
     }[work]
 
     def call(argument: str) -> str:
@@ -435,14 +442,15 @@ def lck201_scenario(draw, i: int, force: dict):
     unset = "asyncio.set_event_loop(None)\n" if reset else ""
     if form == "sequence":
         body = f"loop = asyncio.new_event_loop()\n{set_current}{run}loop.close()\n{unset}return {result}\n"
-    elif form == "try-finally":
+    elif form.startswith("try-finally"):
         inside = run
         after = f"return {result}\n"
+        shutdown = "loop.run_until_complete(loop.shutdown_asyncgens())\n" if form.endswith("shutdown") else ""
         if not repeat and _pick(draw, shapes, "lck201:return-inside-try", (False, True), force):
             inside, after = f"return loop.run_until_complete({call('n')})\n", ""
         body = (
             f"loop = asyncio.new_event_loop()\n{set_current}try:\n{_block(inside, 4)}"
-            f"finally:\n    loop.close()\n{_block(unset, 4)}{after}"
+            f"finally:\n{_block(shutdown, 4)}    loop.close()\n{_block(unset, 4)}{after}"
         )
     else:
         extra = ""
