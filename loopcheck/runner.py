@@ -143,8 +143,8 @@ def encode(source: SourceFile, text: str) -> bytes:
 
 
 def write_source(source: SourceFile, text: str) -> None:
-    """Write a fixed text back (see ``writing``)."""
-    write_file(source.path, encode(source, text), source.identity)
+    """Write a fixed text back (see ``writing``), unless the file is no longer what was read."""
+    write_file(source.path, encode(source, text), source.identity, source.data)
 
 
 def check_source(

@@ -6,6 +6,7 @@ import errno
 import io
 import os
 import stat
+import time
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -107,19 +108,26 @@ def _walk(top: str, settings: Settings, found: dict[str, None], result: Discover
                 found[path] = None
 
 
+# What says a file is still the one that was read: (size, mtime, ctime, device, inode), in
+# nanoseconds. The ctime is set by every change and cannot be put back (os.utime sets only the
+# access and modification times).
+Identity = tuple[int, int, int, int, int]
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: str
     text: str
     encoding: str
-    # (device, inode, size, modification time) when read: a fix is not written over a file that
-    # changed since.
-    identity: tuple[int, int, int, int] | None = None
+    # The open file's identity when read: a fix is not written over a file that changed since,
+    # and the cache's stat index records it.
+    identity: Identity | None = None
     data: bytes | None = None  # the bytes as read
+    read_at: int | None = None  # time.time_ns() just before the identity was taken
 
 
-def identity_of(status: os.stat_result) -> tuple[int, int, int, int]:
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+def identity_of(status: os.stat_result) -> Identity:
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_dev, status.st_ino)
 
 
 def too_large(size: int, limit: int) -> SourceError:
@@ -166,7 +174,8 @@ def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> Sour
     except OSError as error:
         raise SourceError(f"cannot read: {error.strerror or error}") from None
     try:
-        status = os.fstat(handle)
+        read_at = time.time_ns()
+        status = os.fstat(handle)  # before the bytes: a change while reading changes the stat
         if not stat.S_ISREG(status.st_mode):
             raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
         if max_size is not None and status.st_size > max_size:
@@ -187,4 +196,4 @@ def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> Sour
     finally:
         os.close(handle)
     decoded = decode_source(path, data)
-    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data)
+    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at)
