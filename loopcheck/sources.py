@@ -64,9 +64,12 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
     ``extend-exclude`` name (by default version control, caches, build output) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
     checked unless the configuration excludes them. Nothing is opened here: every candidate is
-    looked at with ``stat`` first, so a fifo or a device is never read (a read would block)."""
+    looked at with ``stat`` first, so a fifo or a device is never read (a read would block). A file
+    reached more than once (``a.py``, ``./a.py``, ``dir/../a.py``, its absolute path, a hard or
+    symbolic link, a file named and inside a directory named) is checked once, under the first
+    name it was reached by."""
     settings = settings or Settings()
-    found: dict[str, None] = {}
+    found: dict[tuple[int, int], str] = {}  # (device, inode) -> the first name of the file
     result = Discovery()
     for given in paths:
         status = _stat(given)
@@ -77,12 +80,16 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
         elif not stat.S_ISREG(status.st_mode):
             result.errors.append((given, f"not a regular file ({_kind(status.st_mode)})"))
         elif not settings.excluded_by_user(given):
-            found[str(Path(given))] = None
-    result.files = list(found)
+            found.setdefault(_file_identity(status), str(Path(given)))
+    result.files = list(found.values())
     return result
 
 
-def _walk(top: str, settings: Settings, found: dict[str, None], result: Discovery) -> None:
+def _file_identity(status: os.stat_result) -> tuple[int, int]:
+    return (status.st_dev, status.st_ino)
+
+
+def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], result: Discovery) -> None:
     def unreadable(error: OSError) -> None:
         where = error.filename or top
         result.errors.append((str(where), f"cannot read directory: {error.strerror or error}"))
@@ -105,7 +112,7 @@ def _walk(top: str, settings: Settings, found: dict[str, None], result: Discover
             elif not stat.S_ISREG(status.st_mode):
                 result.skipped.append((path, f"not a regular file ({_kind(status.st_mode)})"))
             else:
-                found[path] = None
+                found.setdefault(_file_identity(status), path)
 
 
 # What says a file is still the one that was read: (size, mtime, ctime, device, inode), in

@@ -52,6 +52,18 @@ def index_of(root: Path) -> dict:
     return json.loads(index.read_text())
 
 
+# -- one file, many names ----------------------------------------------------------------------------
+
+
+def test_a_file_named_several_ways_is_checked_and_reported_once(tmp_path):
+    write(tmp_path / "a.py", BAD)
+    (tmp_path / "dir").mkdir()
+    result = run("--no-cache", "a.py", "./a.py", "dir/../a.py", tmp_path / "a.py", ".", cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines() if "LCK101" in line]
+    assert len(lines) == 1 and lines[0].startswith("a.py:3:8: LCK101"), result.stdout  # the first name
+    assert result.returncode == 1 and "Found 1 finding." in result.stdout
+
+
 # -- --fix and an edit made while it runs ------------------------------------------------------------
 
 
