@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import guard
-from loopcheck.cache import Cache
+from loopcheck.cache import Cache, Remembered
 from loopcheck.catalogue import Catalogue
 from loopcheck.config import Settings
 from loopcheck.diagnostics import Diagnostic, SourceError
@@ -67,7 +67,7 @@ class FileResult:
     fixed: int = 0
     changed: bool = False
     diff: str | None = None
-    cached: list[Any] | None = None  # a stat-index entry for the parent to save
+    cached: Remembered | None = None  # what the cache learned, for the parent to save
 
 
 @dataclass(frozen=True)
@@ -196,11 +196,12 @@ def cached_result(checker: Checker, path: str) -> FileResult | None:
     cache = checker.cache
     if cache is None:
         return None
-    known = cache.unchanged(path, checker.codes_for(path))
+    codes = checker.codes_for(path)
+    known = cache.unchanged(path, codes)
     if known is None:
         return None
     key, empty = known
-    found = [] if empty else cache.load(key, path)
+    found = [] if empty else cache.load(key, path, codes)
     return FileResult(path, diagnostics=found) if _servable(found, checker.job.mode) else None
 
 
@@ -213,16 +214,18 @@ def check_file(checker: Checker, path: str) -> FileResult:
         source = read_source(path, checker.settings.max_file_size)
         key = cache.key(codes, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
-            found = cache.load(key, path)
+            found = cache.load(key, path, codes)
             if _servable(found, checker.job.mode):
-                return FileResult(path, diagnostics=found, cached=cache.remember(path, codes, key, not found))
+                learned = cache.remember(source.identity, source.read_at, codes, key, not found)
+                return FileResult(path, diagnostics=found, cached=learned)
         try:
             result = check_source(checker, source, checker.job.mode, write_source)
         except SourceError as error:
             result = FileResult(path, error=str(error))
         if cache is not None and key is not None and result.error is None:
             cache.store(key, result.diagnostics)
-            result.cached = cache.remember(path, codes, key, not result.diagnostics)
+            # The stat taken when the bytes were read: a file replaced since is checked again.
+            result.cached = cache.remember(source.identity, source.read_at, codes, key, not result.diagnostics)
         return result
     except SourceError as error:
         return FileResult(path, error=str(error))

@@ -52,6 +52,76 @@ def index_of(root: Path) -> dict:
     return json.loads(index.read_text())
 
 
+# -- a file replaced while it is checked --------------------------------------------------------
+
+
+def test_a_file_replaced_while_it_is_checked_is_checked_again_next_run(tmp_path, monkeypatch):
+    target = write(tmp_path / "app.py", BAD)
+    write(tmp_path / "pyproject.toml", "[tool.loopcheck]\n")
+    monkeypatch.setattr(cache, "RACY_MARGIN_NS", 0, raising=False)  # trust every stat here
+    monkeypatch.setattr(cache, "COARSE_RACY_MARGIN_NS", 0, raising=False)
+    original = runner.check_source
+    replaced = []
+
+    def replace_while_checking(checker, source, mode, write_back):
+        result = original(checker, source, mode, write_back)
+        if not replaced:  # between the read and the store: an editor saves by rename
+            fresh = write(tmp_path / "app.py.new", QUIET)
+            os.replace(fresh, target)
+            replaced.append(target.stat().st_ino)
+        return result
+
+    monkeypatch.setattr(runner, "check_source", replace_while_checking)
+    first = invoke("-j", "1", ".", cwd=tmp_path)
+    assert first.exit_code == 1 and "app.py:3:8: LCK101" in first.output  # what was read
+    assert replaced
+    monkeypatch.setattr(runner, "check_source", original)
+    second = invoke("-j", "1", ".", cwd=tmp_path)
+    assert "LCK101" not in second.output and second.exit_code == 0, second.output
+    (entry,) = index_of(tmp_path).values()
+    assert replaced[0] in entry  # the stat of the file now there, read this time
+
+
+def test_a_file_changed_in_the_tick_it_was_read_stays_out_of_the_stat_index(tmp_path, monkeypatch):
+    """A stat taken in the same timestamp tick as a change cannot see a second change in that
+    tick (same size, same times, same inode): such a stat is never trusted."""
+    write(tmp_path / "app.py", BAD)
+    write(tmp_path / "pyproject.toml", "[tool.loopcheck]\n")
+    hour = 3600 * 10**9
+    monkeypatch.setattr(cache, "RACY_MARGIN_NS", hour, raising=False)  # "changed in this tick"
+    monkeypatch.setattr(cache, "COARSE_RACY_MARGIN_NS", hour, raising=False)
+    assert invoke("-j", "1", ".", cwd=tmp_path).exit_code == 1
+    assert index_of(tmp_path) == {}
+    monkeypatch.setattr(cache, "RACY_MARGIN_NS", 0)  # "changed long before"
+    monkeypatch.setattr(cache, "COARSE_RACY_MARGIN_NS", 0)
+    assert invoke("-j", "1", ".", cwd=tmp_path).exit_code == 1
+    assert list(index_of(tmp_path)) == [str(tmp_path / "app.py")]
+    monkeypatch.setattr(cache, "RACY_MARGIN_NS", hour)  # changed again, in the tick of its read
+    monkeypatch.setattr(cache, "COARSE_RACY_MARGIN_NS", hour)
+    (tmp_path / "app.py").write_text(QUIET)
+    assert invoke("-j", "1", ".", cwd=tmp_path).exit_code == 0
+    assert index_of(tmp_path) == {}  # the older, trusted entry is gone too
+
+
+# -- a same-size edit with the mtime put back ----------------------------------------------------------
+
+
+def test_a_same_size_edit_with_its_mtime_restored_is_checked_again(tmp_path):
+    target = write(tmp_path / "app.py", BAD)
+    settle(target)
+    first = run("app.py", cwd=tmp_path)
+    assert first.returncode == 1 and "LCK101" in first.stdout, first.stderr
+    before = target.stat()
+    with open(target, "r+") as stream:  # in place: same inode
+        stream.write(QUIET)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    assert after.st_ctime_ns != before.st_ctime_ns  # what gives the edit away
+    second = run("app.py", cwd=tmp_path)
+    assert "LCK101" not in second.stdout and second.returncode == 0, second.stdout
+
+
 # -- one file, many names ----------------------------------------------------------------------------
 
 
@@ -62,6 +132,110 @@ def test_a_file_named_several_ways_is_checked_and_reported_once(tmp_path):
     lines = [line for line in result.stdout.splitlines() if "LCK101" in line]
     assert len(lines) == 1 and lines[0].startswith("a.py:3:8: LCK101"), result.stdout  # the first name
     assert result.returncode == 1 and "Found 1 finding." in result.stdout
+
+
+# -- cache files of another shape ----------------------------------------------------------------------
+
+# Valid JSON (and some not) that the cache never writes: each must be a miss, never an error.
+NOT_JSON = ["", "{", "\xff", "[" * 100_000]
+INDEX_SHAPES = ["[]", "5", "null", '"index"', '{"x": 5}', *NOT_JSON]
+EMPTY_SHAPES = ["{}", '{"a": 1}', "5", "null", "[1, 2]", "[[1]]", "[null]", *NOT_JSON]
+ENTRY_SHAPES = [
+    "[]",
+    "{}",
+    '{"diagnostics": 5}',
+    '{"diagnostics": []}',
+    '{"diagnostics": [5]}',
+    '{"diagnostics": [{}]}',
+    '{"diagnostics": [{"at": [1, 2], "code": "LCK101", "message": "m", "fix": null}]}',
+    '{"diagnostics": [{"at": [1, 1, 1, 1], "code": 5, "message": "m", "fix": null}]}',
+    '{"diagnostics": [{"at": [1, 1, 1, 1], "code": ["LCK101"], "message": "m", "fix": null}]}',
+    '{"diagnostics": [{"at": [1, 1, 1, 1], "code": "LCK999", "message": "m", "fix": null}]}',
+    '{"diagnostics": [{"at": [1, 1, 1, 1], "code": "LCK101", "message": 5, "fix": null}]}',
+    '{"diagnostics": [{"at": [1, 1, 1, 1], "code": "LCK101", "message": "m", "fix": ["bogus", "x"]}]}',
+    '{"diagnostics": [{"at": [1, 1, 1, 1], "code": "LCK101", "message": "m", "fix": [[], "x"]}]}',
+    '{"diagnostics": [{"at": [true, 1, 1, 1], "code": "LCK101", "message": "m", "fix": null}]}',
+    *NOT_JSON,
+]
+
+
+def _cached_project(root: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    write(root / "bad.py", BAD)
+    write(root / "clean.py", CLEAN)
+    settle(root / "bad.py", root / "clean.py")
+    fresh = run(".", cwd=root)
+    assert fresh.returncode == 1 and "bad.py:3:8: LCK101" in fresh.stdout, fresh.stderr
+    (directory,) = root.glob(".loopcheck_cache/*/")
+    return fresh, directory
+
+
+def _same_as_fresh(fresh: subprocess.CompletedProcess, root: Path) -> None:
+    for _ in range(2):  # the run that meets the bad file, and the one after it
+        again = run(".", cwd=root)
+        assert "internal error" not in again.stderr and "Traceback" not in again.stderr, again.stderr
+        assert (again.returncode, again.stdout) == (fresh.returncode, fresh.stdout)
+
+
+@pytest.mark.parametrize("shape", INDEX_SHAPES, ids=range(len(INDEX_SHAPES)))
+def test_an_index_of_another_shape_is_a_miss_and_is_rewritten(tmp_path, shape):
+    fresh, directory = _cached_project(tmp_path)
+    (directory / "index.json").write_text(shape, errors="surrogateescape")
+    _same_as_fresh(fresh, tmp_path)
+    assert len(json.loads((directory / "index.json").read_text())) == 2
+
+
+def _mutations(entry: list) -> list[list]:
+    """Index entries of the right stat but wrong types, or of the wrong length."""
+    return [
+        [{"a": 1} if isinstance(value, str) else value for value in entry],  # the key is not a string
+        [value if isinstance(value, int) else 5 for value in entry],
+        [str(value) for value in entry],
+        entry[:-1],
+        [*entry, 1],
+        [None if isinstance(value, bool) else value for value in entry],
+    ]
+
+
+def test_index_entries_of_the_wrong_types_are_misses_and_are_rewritten(tmp_path):
+    fresh, directory = _cached_project(tmp_path)
+    index = json.loads((directory / "index.json").read_text())
+    assert len(index) == 2
+    for mutation in range(len(_mutations([]))):
+        wrong = {path: _mutations(entry)[mutation] for path, entry in index.items()}
+        (directory / "index.json").write_text(json.dumps(wrong))
+        _same_as_fresh(fresh, tmp_path)
+        assert json.loads((directory / "index.json").read_text()) == index, mutation
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES, ids=range(len(EMPTY_SHAPES)))
+def test_a_list_of_empty_results_of_another_shape_is_a_miss_and_is_rewritten(tmp_path, shape):
+    fresh, directory = _cached_project(tmp_path)
+    empty = json.loads((directory / "empty.json").read_text())
+    assert len(empty) == 1
+    (directory / "empty.json").write_text(shape, errors="surrogateescape")
+    _same_as_fresh(fresh, tmp_path)
+    assert json.loads((directory / "empty.json").read_text()) == empty
+
+
+@pytest.mark.parametrize("shape", ENTRY_SHAPES, ids=range(len(ENTRY_SHAPES)))
+def test_an_entry_of_another_shape_is_a_miss_and_is_rewritten(tmp_path, shape):
+    fresh, directory = _cached_project(tmp_path)
+    (entry,) = [path for path in directory.glob("*/*.json")]
+    stored = entry.read_text()
+    entry.write_text(shape, errors="surrogateescape")
+    _same_as_fresh(fresh, tmp_path)
+    assert entry.read_text() == stored
+
+
+def test_an_entry_stored_under_another_key_is_a_miss(tmp_path):
+    """A valid entry copied under another file's key (by hand, or a broken copy of the cache)."""
+    write(tmp_path / "one.py", BAD)
+    write(tmp_path / "two.py", BAD.replace("lock", "other"))
+    fresh = run(".", cwd=tmp_path)
+    assert fresh.returncode == 1
+    one, two = sorted(tmp_path.glob(".loopcheck_cache/*/*/*.json"))
+    two.write_text(one.read_text())
+    _same_as_fresh(fresh, tmp_path)
 
 
 # -- --fix and an edit made while it runs ------------------------------------------------------------
