@@ -1,6 +1,7 @@
 """The results cache: what checking a file found, stored under the hash of everything that
-decides it (loopcheck's version and data, the effective configuration for that file, the
-interpreter's grammar, and the file's bytes), so a file checked before is not checked again.
+decides it (loopcheck's version, code and data, LibCST's version, the interpreter's version, the
+effective configuration for that file, and the file's bytes), so a file checked before is not
+checked again.
 
 Entries are files written atomically (a temporary file renamed into place), so concurrent runs
 can share a cache: two runs storing one entry store the same thing. A stat index (size, mtime,
@@ -23,6 +24,7 @@ with a ``.gitignore`` of its own; ``--cache-dir`` or ``LOOPCHECK_CACHE_DIR`` put
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import sys
@@ -47,9 +49,9 @@ COARSE_RACY_MARGIN_NS = 3_000_000_000
 
 
 def _data_fingerprint() -> str:
-    """The catalogues, the rule index and loopcheck's own code (by size and modification time,
-    so that an editable install being worked on never serves results of older code): a change to
-    any of them changes every result."""
+    """The catalogues, the rule index, loopcheck's own code (by size and modification time, so
+    that an editable install being worked on never serves results of older code) and LibCST's
+    version: a change to any of them changes every result."""
     digest = hashlib.sha256()
     data = resources.files("loopcheck.data")
     for name in sorted(entry.name for entry in data.iterdir() if entry.name.endswith((".toml", ".json"))):
@@ -59,7 +61,19 @@ def _data_fingerprint() -> str:
     for module in sorted(package.rglob("*.py")):
         info = module.stat()
         digest.update(f"{module.relative_to(package)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    digest.update(_libcst_version())
     return digest.hexdigest()
+
+
+def _libcst_version() -> bytes:
+    """LibCST's version file, found without importing LibCST (a run that needs no parse never
+    pays for the import): another parser may find other things."""
+    try:
+        spec = importlib.util.find_spec("libcst")
+        origin = spec.origin if spec is not None else None
+        return (Path(origin).parent / "_version.py").read_bytes() if origin else b""
+    except (ImportError, OSError, ValueError):
+        return b""
 
 
 def default_directory(root: Path) -> Path:
@@ -80,8 +94,10 @@ class Remembered:
 
 class Cache:
     def __init__(self, directory: Path, settings_key: str) -> None:
-        # Every key starts with the version, the data and the interpreter's grammar.
-        base = f"{__version__}\0{_data_fingerprint()}\0{sys.version_info[:2]}\0{settings_key}"
+        # Every key starts with the version, the data, LibCST's version and the interpreter (the
+        # grammar, and what compile() accepts, change with it).
+        interpreter = f"{sys.implementation.name}{tuple(sys.version_info[:3])}"
+        base = f"{__version__}\0{_data_fingerprint()}\0{interpreter}\0{settings_key}"
         self.base = hashlib.sha256(base.encode()).hexdigest()
         self.directory = directory / self.base[:16]
         self.index_path = self.directory / "index.json"

@@ -114,10 +114,28 @@ class Checker:
 
 
 def settings_key(job: Job) -> str:
-    """What of the configuration decides a file's findings (per-file codes are keyed apart)."""
+    """What of the configuration decides a file's result, for the cache's key. Keyed here:
+    ``target-version`` (the grammar, and with it syntax errors and fixes), the Python fixes target
+    (which fixes exist, and how safe they are), ``extra-clients`` (what the client rules know)
+    and ``max-file-size`` (a file over the limit is refused, so a cached result must not stand
+    for it: the stat index answers without reading the file). Keyed per file, in the entry key:
+    the codes that apply to it, from ``select``, ``extend-select``, ``ignore``, their command-line
+    options and ``per-file-ignores``.
+
+    Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` (which
+    files are checked, not what a file gives), the configuration's location (``root``,
+    ``source``: patterns are resolved into the codes above), and the options that only choose
+    how results are printed or where the cache is (``--output-format``, ``--statistics``,
+    ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
+    is keyed as above). ``--fix``, ``--unsafe-fixes`` and ``--diff`` do not use the cache, nor
+    does standard input (``-``, ``--stdin-filename``); ``--explain``, ``--list-rules`` and
+    ``--version`` check nothing. Output formats that print fixes' edits or source lines take only
+    empty results from the cache (``Mode.needs_text``). Loopcheck's code and data, LibCST's
+    version and the interpreter's are keyed by the cache itself (``Cache.__init__``)."""
     settings = job.settings
     return json.dumps(
-        [settings.target_version, settings.fix_target, list(settings.extra_clients)], default=str
+        [settings.target_version, settings.fix_target, list(settings.extra_clients), settings.max_file_size],
+        default=str,
     )
 
 

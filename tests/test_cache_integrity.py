@@ -103,6 +103,55 @@ def test_a_file_changed_in_the_tick_it_was_read_stays_out_of_the_stat_index(tmp_
     assert index_of(tmp_path) == {}  # the older, trusted entry is gone too
 
 
+# -- configuration that changes results -----------------------------------------------------------
+
+
+def test_lowering_max_file_size_refuses_a_file_the_cache_knows(tmp_path):
+    target = write(tmp_path / "app.py", BAD)
+    config = write(tmp_path / "pyproject.toml", "[tool.loopcheck]\n")
+    settle(target)
+    first = run(".", cwd=tmp_path)
+    assert first.returncode == 1 and "app.py:3:8: LCK101" in first.stdout, first.stderr
+    assert run(".", cwd=tmp_path).returncode == 1  # from the stat index
+    config.write_text("[tool.loopcheck]\nmax-file-size = 50\n")
+    limited = run(".", cwd=tmp_path)
+    fresh = run("--no-cache", ".", cwd=tmp_path)
+    assert fresh.returncode == 2 and "larger than max-file-size" in fresh.stderr
+    assert (limited.returncode, limited.stdout, limited.stderr) == (2, fresh.stdout, fresh.stderr)
+    config.write_text("[tool.loopcheck]\nmax-file-size = 0\n")
+    assert run(".", cwd=tmp_path).returncode == 1  # no limit: checked again
+
+
+def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
+    from dataclasses import fields, replace
+
+    from loopcheck.config import Settings
+
+    base = runner.Job(Settings(), ("LCK101",), runner.Mode(), None)
+    deciding = {
+        "target_version": (3, 11),
+        "fix_target": (3, 12),
+        "extra_clients": ("shop.Client",),
+        "max_file_size": 10,
+    }
+    not_deciding = {  # what a file is checked for is keyed per file (codes); the rest is not a result
+        "root": Path("/elsewhere"),
+        "source": Path("/elsewhere/pyproject.toml"),
+        "select": ("LCK2",),
+        "extend_select": ("LCK3",),
+        "ignore": ("LCK1",),
+        "per_file_ignores": (("a.py", ("LCK1",)),),
+        "exclude": ("x",),
+        "extend_exclude": ("y",),
+    }
+    assert set(deciding) | set(not_deciding) == {f.name for f in fields(Settings)}  # a new field: decide
+    key = runner.settings_key(base)
+    for name, value in deciding.items():
+        assert runner.settings_key(replace(base, settings=replace(base.settings, **{name: value}))) != key, name
+    for name, value in not_deciding.items():
+        assert runner.settings_key(replace(base, settings=replace(base.settings, **{name: value}))) == key, name
+
+
 # -- a same-size edit with the mtime put back ----------------------------------------------------------
 
 
