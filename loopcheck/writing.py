@@ -29,7 +29,7 @@ read is not written either: its identity (size, mtime, ctime, device, inode) and
 compared with what was read once more immediately before the rename (or the in-place write),
 with the handled signals held. What remains is the time between that comparison and the rename:
 a rename is not a compare-and-swap, so a change another process makes in those few microseconds
-(one system call) is lost. So is a write through a descriptor opened on the old file before the
+(closing the file compared, then the rename; for the in-place write, reserving space) is lost. So is a write through a descriptor opened on the old file before the
 rename: it goes to the old inode, which no name refers to any more.
 """
 
