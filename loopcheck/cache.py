@@ -27,6 +27,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -213,10 +214,18 @@ class Cache:
 
 
 def _read_json(path: Path) -> Any:
-    """The JSON in ``path``, or None when it cannot be read or is not JSON (shape is checked by
-    the caller)."""
+    """The JSON in the regular file ``path``, or None when it cannot be read or is not JSON
+    (shape is checked by the caller). Opened without blocking: a fifo in the cache's place must
+    not hang every run."""
     try:
-        return json.loads(path.read_text("utf-8"))
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
+            return json.loads(stream.read().decode("utf-8"))
     except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested arrays
         return None
 

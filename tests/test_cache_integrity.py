@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -274,6 +275,49 @@ def test_an_entry_of_another_shape_is_a_miss_and_is_rewritten(tmp_path, shape):
     entry.write_text(shape, errors="surrogateescape")
     _same_as_fresh(fresh, tmp_path)
     assert entry.read_text() == stored
+
+
+def _replace_with(path: Path, kind: str) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer forever
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.write_text("")
+
+
+CACHE_PLACES = [
+    ("index.json", "fifo"),
+    ("index.json", "directory"),
+    ("empty.json", "fifo"),
+    ("empty.json", "directory"),
+    ("entry", "fifo"),
+    ("entry", "directory"),
+    ("entries", "file"),  # the directory of an entry
+    ("base", "file"),  # the directory of this configuration's entries
+    (".gitignore", "directory"),
+]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs fifos")
+@pytest.mark.parametrize(("place", "kind"), CACHE_PLACES, ids=[f"{p}-{k}" for p, k in CACHE_PLACES])
+def test_cache_files_of_another_kind_are_misses_never_errors_or_waits(tmp_path, place, kind):
+    fresh, directory = _cached_project(tmp_path)
+    (entry,) = directory.glob("*/*.json")
+    where = {
+        "index.json": directory / "index.json",
+        "empty.json": directory / "empty.json",
+        "entry": entry,
+        "entries": entry.parent,
+        "base": directory,
+        ".gitignore": directory.parent / ".gitignore",
+    }[place]
+    _replace_with(where, kind)
+    _same_as_fresh(fresh, tmp_path)
 
 
 def test_an_entry_stored_under_another_key_is_a_miss(tmp_path):
