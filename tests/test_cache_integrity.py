@@ -215,7 +215,7 @@ def _cached_project(root: Path) -> tuple[subprocess.CompletedProcess, Path]:
     settle(root / "bad.py", root / "clean.py")
     fresh = run(".", cwd=root)
     assert fresh.returncode == 1 and "bad.py:3:8: LCK101" in fresh.stdout, fresh.stderr
-    (directory,) = root.glob(".loopcheck_cache/*/")
+    (directory,) = [path for path in root.glob(".loopcheck_cache/*") if path.is_dir()]
     return fresh, directory
 
 
