@@ -106,9 +106,9 @@ class Cache:
         self.empty_path = self.directory / "empty.json"
         self.usable = True
         loaded = _read_json(self.index_path)
-        self.index: dict[str, list[Any]] = (
-            {path: entry for path, entry in loaded.items() if _index_entry(entry)} if isinstance(loaded, dict) else {}
-        )
+        self.index: dict[str, list[Any]] = {}
+        if isinstance(loaded, dict):  # entries of another shape are dropped (rewritten on save)
+            self.index = {path: entry for path, entry in loaded.items() if _index_entry(entry)}
         loaded = _read_json(self.empty_path)
         valid = type(loaded) is list and all(type(key) is str for key in loaded)
         self.empty_keys: set[str] = set(loaded) if valid else set()

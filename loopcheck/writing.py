@@ -29,8 +29,9 @@ read is not written either: its identity (size, mtime, ctime, device, inode) and
 compared with what was read once more immediately before the rename (or the in-place write),
 with the handled signals held. What remains is the time between that comparison and the rename:
 a rename is not a compare-and-swap, so a change another process makes in those few microseconds
-(closing the file compared, then the rename; for the in-place write, reserving space) is lost. So is a write through a descriptor opened on the old file before the
-rename: it goes to the old inode, which no name refers to any more.
+(closing the file compared, then the rename; for the in-place write, reserving space) is lost.
+So is a write through a descriptor opened on the old file before the rename: it goes to the old
+inode, which no name refers to any more.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
 CHANGED = "changed on disk while loopcheck ran; fix not written"
 
 
-class _Unchanged:
+class _AsRead:
     """What the file was when read: its identity (see ``sources.identity_of``) and its bytes.
     Either may be None (not known: not compared)."""
 
@@ -184,7 +185,7 @@ def write_file(
     replaced. Returns how it was written: "replaced" (rename) or "in place". SourceError when
     refused."""
     target = os.path.realpath(path)
-    was = _Unchanged(expected, original)
+    was = _AsRead(expected, original)
     try:
         status = os.stat(target)
     except OSError as error:
@@ -266,7 +267,7 @@ def _copy_attributes(target: str, handle: int) -> None:
             raise _CannotReplace from None
 
 
-def _replace(target: str, data: bytes, status: os.stat_result, was: _Unchanged) -> None:
+def _replace(target: str, data: bytes, status: os.stat_result, was: _AsRead) -> None:
     global _anonymous_files
     handle, name = _open_temporary(target)
     try:
@@ -306,7 +307,7 @@ def _replace(target: str, data: bytes, status: os.stat_result, was: _Unchanged) 
                 os.unlink(name)
 
 
-def _write_in_place(target: str, data: bytes, status: os.stat_result, was: _Unchanged) -> None:
+def _write_in_place(target: str, data: bytes, status: os.stat_result, was: _AsRead) -> None:
     with signals_held():
         # Open for reading too: the bytes are compared once more through this very handle.
         handle = os.open(target, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
