@@ -8,6 +8,7 @@ import io
 import os
 import stat
 import string
+import time
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,9 +43,12 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
     ``extend-exclude`` name (by default version control, caches, build output) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
     checked unless the configuration excludes them. Nothing is opened here: every candidate is
-    looked at with ``stat`` first, so a fifo or a device is never read (a read would block)."""
+    looked at with ``stat`` first, so a fifo or a device is never read (a read would block). A file
+    reached more than once (``a.py``, ``./a.py``, ``dir/../a.py``, its absolute path, a hard or
+    symbolic link, a file named and inside a directory named) is checked once, under the first
+    name it was reached by."""
     settings = settings or Settings()
-    found: dict[str, None] = {}
+    found: dict[tuple[int, int], str] = {}  # (device, inode) -> the first name of the file
     result = Discovery()
     for given in paths:
         status = _stat(given)
@@ -55,12 +59,16 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
         elif not stat.S_ISREG(status.st_mode):
             result.errors.append((given, not_regular(status.st_mode)))
         elif not settings.excluded_by_user(given):
-            found[str(Path(given))] = None
-    result.files = list(found)
+            found.setdefault(_file_identity(status), str(Path(given)))
+    result.files = list(found.values())
     return result
 
 
-def _walk(top: str, settings: Settings, found: dict[str, None], result: Discovery) -> None:
+def _file_identity(status: os.stat_result) -> tuple[int, int]:
+    return (status.st_dev, status.st_ino)
+
+
+def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], result: Discovery) -> None:
     """Depth first, each directory's files (sorted) before its subdirectories (sorted), as
     ``os.walk`` gives them; iterative, so that no depth of directories overflows the stack
     (``os.walk`` recurses on Python 3.10 and 3.11)."""
@@ -101,7 +109,7 @@ def _walk(top: str, settings: Settings, found: dict[str, None], result: Discover
             elif not stat.S_ISREG(status.st_mode):
                 result.skipped.append((path, not_regular(status.st_mode)))
             else:
-                found[path] = None
+                found.setdefault(_file_identity(status), path)
         pending.extend((os.path.join(root, name), True) for name in reversed(subdirectories))
 
 
@@ -112,19 +120,26 @@ def _is_symlink(entry: os.DirEntry[str]) -> bool:
         return False
 
 
+# What says a file is still the one that was read: (size, mtime, ctime, device, inode), in
+# nanoseconds. The ctime is set by every change and cannot be put back (os.utime sets only the
+# access and modification times).
+Identity = tuple[int, int, int, int, int]
+
+
 @dataclass(frozen=True)
 class SourceFile:
     path: str
     text: str
     encoding: str
-    # (device, inode, size, modification time) when read: a fix is not written over a file that
-    # changed since.
-    identity: tuple[int, int, int, int] | None = None
+    # The open file's identity when read: a fix is not written over a file that changed since,
+    # and the cache's stat index records it.
+    identity: Identity | None = None
     data: bytes | None = None  # the bytes as read
+    read_at: int | None = None  # time.time_ns() just before the identity was taken
 
 
-def identity_of(status: os.stat_result) -> tuple[int, int, int, int]:
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+def identity_of(status: os.stat_result) -> Identity:
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_dev, status.st_ino)
 
 
 def too_large(size: int, limit: int) -> SourceError:
@@ -202,6 +217,7 @@ def decode_source(path: str, data: bytes) -> SourceFile:
 def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> SourceFile:
     """Read and decode a regular file of at most ``max_size`` bytes (see ``files.read_regular``:
     a fifo is never waited on)."""
+    read_at = time.time_ns()  # before the file's stat is taken (see SourceFile.read_at)
     data, status = read_regular(path, max_size, too_large)
     decoded = decode_source(path, data)
-    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data)
+    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at)
