@@ -131,11 +131,12 @@ def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
     base = runner.Job(Settings(), ("LCK101",), runner.Mode(), None)
     deciding = {
         "target_version": (3, 11),
-        "fix_target": (3, 12),
         "extra_clients": ("shop.Client",),
         "max_file_size": 10,
     }
-    not_deciding = {  # what a file is checked for is keyed per file (codes); the rest is not a result
+    # What a file is checked for, and the Python its fixes target, are keyed per file (see
+    # Checker.profile); the rest is not a result.
+    not_deciding = {
         "root": Path("/elsewhere"),
         "source": Path("/elsewhere/pyproject.toml"),
         "select": ("LCK2",),
