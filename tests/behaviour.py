@@ -209,6 +209,20 @@ def reported_codes(directory: Path) -> set[str]:
     return {finding["code"] for finding in json.loads(completed.stdout)}
 
 
+def stated_unsafe_effects(directory: Path) -> list[str]:
+    """The unsafe fixes of the program whose titles state how they change what it does
+    (``... (unsafe: <effect>)``): the change those fixes make is documented, not hidden."""
+    completed = loopcheck("--output-format", "json", ".", cwd=directory)
+    if completed.returncode not in (0, 1):
+        raise AssertionError(f"loopcheck failed (exit status {completed.returncode}):\n{completed.stderr}")
+    fixes = (finding["fix"] for finding in json.loads(completed.stdout))
+    return [
+        fix["message"]
+        for fix in fixes
+        if fix is not None and fix["applicability"] == "unsafe" and "(unsafe: " in fix["message"]
+    ]
+
+
 def fix_diff(directory: Path, unsafe: bool) -> str:
     """What loopcheck's fix does to the program, as ``loopcheck --diff`` prints it."""
     return loopcheck("--diff", *(["--unsafe-fixes"] if unsafe else []), ".", cwd=directory).stdout
@@ -263,6 +277,8 @@ class Comparison:
     program: Program
     problems: list[str] = dataclasses.field(default_factory=list)
     runs: int = 0  # how many fixed copies were run and compared
+    # unsafe fixes that changed the output as their titles state (generated programs only)
+    stated_changes: list[str] = dataclasses.field(default_factory=list)
     original: Outcome | None = None  # the run as written (None: not run)
 
     def __bool__(self) -> bool:
@@ -278,8 +294,11 @@ def compare_program(
     fixer: Fixer = cli_fix,
     timeout: float = TIMEOUT,
     check_findings: bool = True,
+    stated_effects: bool = False,
 ) -> Comparison:
-    """Runs ``program`` as written, after the safe fixes and after every fix, and compares."""
+    """Runs ``program`` as written, after the safe fixes and after every fix, and compares.
+    With ``stated_effects``, the unsafe fixes may change the output where their titles state an
+    effect (a generated program has no header to state one)."""
     result = Comparison(program)
     python = interpreter_for(program.target_version)
     if python is None:
@@ -311,6 +330,10 @@ def compare_program(
                     f"/{effect}/{hangs_note(after)}:\n" + "\n".join(after.render())
                     + "\n\nthe fix:\n" + describe_fix(original, fixed, fixer, unsafe)
                 )
+        elif after != before and unsafe and stated_effects and not after.hangs and (
+            stated := stated_unsafe_effects(original)
+        ):
+            result.stated_changes.extend(stated)
         elif after != before:
             result.problems.append(
                 f"after `loopcheck {label}` the program does something else{hangs_note(after)}:\n"
@@ -675,7 +698,7 @@ def check_generated(generated: Generated, workdir: Path, timeout: float = 10.0) 
     path = folder / "generated.py"
     path.write_text(generated.text)
     program = Program(path, ("LCK201",), generated.target_version)
-    return compare_program(program, workdir / "work", timeout=timeout, check_findings=False)
+    return compare_program(program, workdir / "work", timeout=timeout, check_findings=False, stated_effects=True)
 
 
 # Modules: importing a module before and after --fix gives the same public names (or the same

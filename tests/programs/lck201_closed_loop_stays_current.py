@@ -2,6 +2,7 @@
 # stays current and later code sees it; the fix's asyncio.run() leaves no current loop, and
 # asyncio.get_event_loop() then raises instead.
 # loopcheck-program: findings = LCK201
+# loopcheck-program: unsafe-effect = current loop: none
 import asyncio
 
 

@@ -1,6 +1,7 @@
 # A job runs what a plain function returns, a Future (as Motor's methods do), on a hand-built
 # loop; asyncio.run() of that call refuses it: "a coroutine was expected".
 # loopcheck-program: findings = LCK201
+# loopcheck-program: unsafe-effect = a coroutine was expected
 import asyncio
 
 
