@@ -27,7 +27,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import stat
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -37,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.diagnostics import Diagnostic, Fix, Safety
+from loopcheck.diagnostics import Diagnostic, Fix, Safety, SourceError
+from loopcheck.files import read_regular
 from loopcheck.sources import Identity, identity_of
 
 DIRECTORY = ".loopcheck_cache"
@@ -216,18 +216,12 @@ class Cache:
 
 def _read_json(path: Path) -> Any:
     """The JSON in the regular file ``path``, or None when it cannot be read or is not JSON
-    (shape is checked by the caller). Opened without blocking: a fifo in the cache's place must
-    not hang every run."""
+    (shape is checked by the caller). Read as source files are (``files.read_regular``): a fifo
+    in the cache's place must not hang every run."""
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        with os.fdopen(handle, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                return None
-            return json.loads(stream.read().decode("utf-8"))
-    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+        data, _ = read_regular(str(path))
+        return json.loads(data.decode("utf-8"))
+    except (SourceError, ValueError, RecursionError):  # RecursionError: absurdly nested arrays
         return None
 
 

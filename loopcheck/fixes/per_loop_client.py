@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.catalogue import Client
 from loopcheck.diagnostics import Edit, FixProposal, Safety
@@ -34,28 +35,7 @@ ACCESSOR_LOCALS = frozenset({"loop", "stale", "other", "entry", "client", "close
 
 
 def _reads_accessor_locals(creation: cst.BaseExpression) -> bool:
-    reads = _Reads()
-    creation.visit(reads)
-    return not reads.names.isdisjoint(ACCESSOR_LOCALS)
-
-
-class _Reads(cst.CSTVisitor):
-    """The names an expression reads (not attribute names, not keywords)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
+    return not {name.value for name in variable_names(creation)}.isdisjoint(ACCESSOR_LOCALS)
 
 
 class ClientFixes:
