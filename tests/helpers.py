@@ -7,6 +7,7 @@ import glob
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +106,17 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text)
     return path
+
+
+# A command-line run that takes longer than this is a hang, not a slow run.
+HANG_GUARD = 120  # seconds
+
+
+def run_loopcheck(
+    *args: object, cwd: Path, cache: bool = False, timeout: float = HANG_GUARD, **options
+) -> subprocess.CompletedProcess:
+    """``loopcheck ARGS`` through its real entry point, in a process of its own (without the
+    results cache unless ``cache``); ``options`` go to subprocess.run (``input=``, ``text=``...).
+    A run past ``timeout`` raises TimeoutExpired, which fails the test: a hang."""
+    command = [sys.executable, "-m", "loopcheck", *([] if cache else ["--no-cache"]), *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, timeout=timeout, **options)

@@ -9,14 +9,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from loopcheck import cache, runner, writing
-from tests.helpers import invoke, write
+from tests.helpers import invoke, run_loopcheck, write
 
 BAD = "import asyncio\n\nlock = asyncio.Lock()\n\n\nasync def use():\n    async with lock:\n        pass\n"
 # The same size, and nothing to find: asyncio has no Lonk.
@@ -28,13 +27,7 @@ HANG_GUARD = 120  # seconds
 
 def run(*args: object, cwd: Path) -> subprocess.CompletedProcess:
     """``loopcheck ARGS`` in a process of its own, with the cache (text out)."""
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", "-j", "1", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-    )
+    return run_loopcheck("-j", "1", *args, cwd=cwd, cache=True, text=True)
 
 
 def settle(*paths: Path) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from loopcheck.config import python_floor, requires_python
-from tests.helpers import invoke, write
+from tests.helpers import invoke, run_loopcheck, write
 
 MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
 # LCK101 on line 3 and LCK203 on line 7.
@@ -236,13 +235,7 @@ def test_setup_cfg_python_requires_sets_the_fix_target(tmp_path, python_requires
 
 def cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
     """``loopcheck ARGS`` in a process of its own (the real entry point)."""
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_loopcheck(*args, cwd=cwd, cache=True, text=True)
 
 
 # What each declaration lets a hand-built loop that was never made current become: nothing on

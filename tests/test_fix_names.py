@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write
+from tests.helpers import run_loopcheck, write
 
 # A framework's compatibility module whose `asyncio` is a namespace of helpers (as Tornado's and
 # Django's are), built in memory so that each program stands alone.
@@ -138,10 +138,7 @@ print(run(main()))
 
 
 def loopcheck(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
-    )
+    return run_loopcheck(*args, cwd=cwd, text=True)
 
 
 def python(path: Path) -> subprocess.CompletedProcess:

@@ -15,6 +15,7 @@ import pytest
 from loopcheck.diagnostics import Safety
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
+from tests.helpers import run_loopcheck
 
 PROGRAMS = Path(__file__).parent / "programs"
 RULES = list(all_rules().values())
@@ -333,13 +334,7 @@ def run_program(path: Path) -> tuple[int, str, str]:
 
 
 def loopcheck(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD,
-    )
+    return run_loopcheck(*args, cwd=cwd, text=True)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers import run_loopcheck
 
 HANG_GUARD = 120  # seconds: a run that takes longer is a hang, not a slow run
 
@@ -30,13 +31,7 @@ NOQA_SOURCE = (
 
 def run(*args: object, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """``loopcheck ARGS`` in a process of its own (bytes out)."""
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        timeout=HANG_GUARD,
-    )
+    return run_loopcheck(*args, cwd=cwd, input=stdin)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:

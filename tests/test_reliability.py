@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write
+from tests.helpers import run_loopcheck, write
 
 BAD = "import asyncio\n\nlock = asyncio.Lock()\n\n\nasync def use():\n    async with lock:\n        pass\n"
 IN_COROUTINE = "import asyncio\n\n\nasync def now():\n    return asyncio.get_event_loop().time()\n"
@@ -23,13 +23,7 @@ HANG_GUARD = 120  # seconds: a run that takes longer is a hang, not a slow run
 
 def run(*args: object, cwd: Path, stdin: bytes | None = None, timeout: float = HANG_GUARD):
     """``loopcheck ARGS`` in a process of its own (bytes out)."""
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        timeout=timeout,
-    )
+    return run_loopcheck(*args, cwd=cwd, input=stdin, timeout=timeout)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write
+from tests.helpers import run_loopcheck, write
 
 LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        pass\n"
 HANG_GUARD = 60  # seconds: longer is a hang, not a slow run
@@ -20,14 +20,7 @@ HANG_GUARD = 60  # seconds: longer is a hang, not a slow run
 
 def run(*args: object, cwd: Path, timeout: float = HANG_GUARD, **options) -> subprocess.CompletedProcess:
     """``loopcheck ARGS`` in a process of its own (text out)."""
-    return subprocess.run(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        **options,
-    )
+    return run_loopcheck(*args, cwd=cwd, timeout=timeout, text=True, **options)
 
 
 def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
