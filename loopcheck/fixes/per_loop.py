@@ -19,7 +19,7 @@ from libcst.metadata import GlobalScope
 
 from loopcheck.analysis.names import variable_names
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.templates import per_loop_accessor
 
@@ -83,13 +83,18 @@ class PerLoopFixes:
 
     def threading_twin(
         self, primitive: Primitive, call: cst.Call, references: Sequence[cst.CSTNode]
-    ) -> FixProposal | None:
-        """Swap in the threading counterpart when every use is synchronous and supported by it."""
+    ) -> FixProposal | NoFix:
+        """Swap in the threading counterpart when every use is synchronous and supported by it;
+        else why not (for an object some use of which runs outside a coroutine)."""
         twin = primitive.threading_twin
-        if twin is None or not references:
-            return None
+        if not references:
+            return NoFix("nothing in this module uses it")
+        if twin is None:
+            return NoFix(f"it is used outside coroutines, and asyncio.{primitive.name} has no `threading` counterpart")
+        if any(self.tree.in_coroutine(ref) for ref in references):
+            return NoFix("it is used both in coroutines and in synchronous code")
         if not all(self.is_sync_use(ref, primitive.sync_methods) for ref in references):
-            return None
+            return NoFix(f"a synchronous use of it is not one `{twin}` supports")
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

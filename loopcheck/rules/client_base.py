@@ -9,7 +9,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.tree import Site
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal
+from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.rule import Rule
 
 # Holders the client outlives its loop in when a function fills them lazily.

@@ -6,13 +6,13 @@ from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import NOT_TOP_LEVEL, PrimitiveRule
 
 
 class ModuleLevelPrimitive(PrimitiveRule):
@@ -105,19 +105,10 @@ event loop`).""",
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
-        message = (
+        return (
             f"asyncio.{primitive.name} created at module level is shared by every event "
             f"loop; a second loop fails with '{primitive.error}'"
         )
-        public = self.public_name(call)
-        if public is not None:
-            listed = " (listed in `__all__`)" if public.startswith("_") else ""
-            message += (
-                f"; `{public}` is public{listed}, so other modules may import it and no fix is offered: "
-                "create it in the coroutines that use it, or give each event loop its own "
-                "through an accessor, and update the modules that import it"
-            )
-        return message
 
     def public_name(self, call: cst.Call) -> str | None:
         """The module global ``call`` is stored in, when its name has no leading underscore or
@@ -133,16 +124,20 @@ event loop`).""",
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
+        public = self.public_name(call)
+        if public is not None:
+            listed = " (listed in `__all__`)" if public.startswith("_") else ""
+            return NoFix(f"`{public}` is public{listed}, and the modules that import it need changing too")
         found = self.single_store(call, Held.MODULE_GLOBAL)
-        if found is None or self.public_name(call) is not None:
-            return None
+        if isinstance(found, NoFix):
+            return found
         holder, line = found
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(line):
-            return None
+            return NoFix(NOT_TOP_LEVEL)
         reason = fixes.cannot_move(call)
         if reason is not None:
             return NoFix(reason)

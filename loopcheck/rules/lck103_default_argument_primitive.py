@@ -5,13 +5,13 @@ import libcst as cst
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
 from loopcheck.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
 class DefaultArgumentPrimitive(PrimitiveRule):
@@ -87,10 +87,13 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         function, param = site.owner, site.param
         assert isinstance(function, cst.FunctionDef) and param is not None
-        if function.asynchronous is None or param.default is not call:
-            return None
+        if function.asynchronous is None:
+            # The accessor the fix calls in the body needs a running loop.
+            return NoFix(f"`{function.name.value}()` is not a coroutine, and a per-loop object needs a running loop")
+        if param.default is not call:
+            return NoFix("the default is more than the constructor call")
         if not isinstance(function.body, cst.IndentedBlock):
-            return None
+            return NoFix(f"the body of `{function.name.value}()` is on the `def` line")
         reason = self.fixes.cannot_move(call)
         if reason is not None:
             return NoFix(reason)

@@ -8,12 +8,12 @@ from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.
 
@@ -143,15 +143,19 @@ All supported versions; the failure appears under the second loop that uses the 
         tree = self.analysis.tree
         getter = lazy_global_getter(function, call)
         if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
-            return None
-        if not tree.is_top_level(function) or not holder.followable:
-            return None
+            return NoFix(GETTER_ONLY)
+        name = function.name.value
+        if not tree.is_top_level(function):
+            return NoFix(f"`{name}()` is not defined at the module's top level")
+        if not holder.followable:
+            return NoFix(f"not every use of `{holder.name}` can be found")
         outside = [n for n in holder.accesses or () if not tree.within(n, function)]
         if len(holder.writes) != 2 or len(outside) != 1 or outside[0] not in holder.writes:
-            return None  # the global is read or set elsewhere too: leave it to a person
+            # the global is read or set elsewhere too: leave it to a person
+            return NoFix(f"`{holder.name}` is read or set outside `{name}()` too")
         initial = _none_line(tree, outside[0])
         if initial is None or not tree.is_top_level(initial):
-            return None
+            return NoFix(f"`{holder.name} = None` is not on a line of its own at the module's top level")
         if getter in self.analysis.exports:
             return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))
@@ -174,6 +178,10 @@ All supported versions; the failure appears under the second loop that uses the 
             build,
             ACCESSOR_NAMES,
         )
+
+
+# The one shape the fix rewrites.
+GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
 
 
 def _named(holder: Holder) -> str:

@@ -11,7 +11,7 @@ from loopcheck.analysis.loop_uses import (
     sole_argument,
 )
 from loopcheck.candidates import COROUTINE, Start
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 

@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal
+from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule

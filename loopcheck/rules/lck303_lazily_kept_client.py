@@ -8,7 +8,7 @@ from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal
+from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import LAZY_HOLDERS, ClientRule

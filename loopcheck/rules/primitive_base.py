@@ -3,7 +3,6 @@ place (module level, class body, default argument, a function that keeps them)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -11,16 +10,14 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal
+from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import PerLoopFixes
 from loopcheck.rule import Rule
 
 
-@dataclass(frozen=True)
-class NoFix:
-    """A fix declined for a reason the message states (one the user can act on)."""
-
-    reason: str
+# Why a store the per-loop fixes cannot rewrite gets no fix.
+NOT_ALONE = "the fix needs it assigned to one name, on a line of its own"
+NOT_TOP_LEVEL = "it is created inside a block (`if`, `try`...), not at the module's top level"
 
 
 class PrimitiveRule(Rule):
@@ -34,10 +31,7 @@ class PrimitiveRule(Rule):
             site = tree.site(call)
             if site.kind is self.site and self.matches(call, primitive, site):
                 message = self.message_for(call, primitive, site)
-                fix = self.fix_for(call, primitive, site)
-                if isinstance(fix, NoFix):
-                    message, fix = f"{message}; no fix: {fix.reason}", None
-                self.report(call, message, fix)
+                self.report(call, message, self.fix_for(call, primitive, site))
 
     @property
     def fixes(self) -> PerLoopFixes:
@@ -46,10 +40,11 @@ class PrimitiveRule(Rule):
     def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
         return True
 
-    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | None:
+    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | NoFix:
         """The holder and the line, when a line of its own stores ``call`` (``name = Prim()``,
         ``name: T = Prim()``, ``self.name = Prim()``) in a holder of ``kind`` that nothing else
-        writes and whose every access is known: the shape the per-loop fixes rewrite."""
+        writes and whose every access is known: the shape the per-loop fixes rewrite. Else why
+        not."""
         holder = self.analysis.holders.of(call)
         line = self.analysis.tree.statement_line(call)
         if (
@@ -59,10 +54,12 @@ class PrimitiveRule(Rule):
             or line.body[0] is not holder.store
             or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
             or holder.name is None
-            or not holder.followable
-            or holder.writes != [holder.target]
         ):
-            return None
+            return NoFix(NOT_ALONE)
+        if not holder.followable:
+            return NoFix(f"not every use of `{holder.name}` can be found")
+        if holder.writes != [holder.target]:
+            return NoFix(f"`{holder.name}` is assigned elsewhere too")
         return holder, line
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
