@@ -407,3 +407,51 @@ def test_no_safe_fix_where_the_module_applies_nest_asyncio(target):
         fix = lck201(source, target).fix
         if fix is not None:
             assert fix.safety is Safety.UNSAFE and "nest_asyncio" in fix.description
+
+
+@pytest.mark.parametrize(
+    ("body", "target", "reason"),
+    [
+        (
+            SET_AND_CLOSE + "loop.run_until_complete(work(1))\nloop.run_until_complete(work(2))\nloop.close()\n",
+            (3, 10),
+            "no fix: it runs 2 coroutines that may share its objects; run them from one coroutine",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nloop.run_until_complete(work(loop))\nloop.close()\n",
+            (3, 10),
+            "no fix: `loop` is passed on to other code, which may keep using it",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nloop.call_soon(print)\nloop.run_until_complete(work())\nloop.close()\n",
+            (3, 10),
+            "no fix: `loop.call_soon` uses the loop outside the run",
+        ),
+        (
+            SET_AND_CLOSE + "loop.run_until_complete(asyncio.gather(work(1), work(2)))\nloop.close()\n",
+            (3, 10),
+            "no fix: `asyncio.gather()` returns a Future, which asyncio.run() refuses",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nloop.run_until_complete(work())\nloop.close()\n",
+            (3, 10),
+            "no fix: Python 3.10 has no runner that leaves the current loop alone",
+        ),
+        (
+            "loop = asyncio.new_event_loop(); n = 1\nloop.run_until_complete(work(n))\nloop.close()\n",
+            (3, 11),
+            "no fix: the loop is not created on a line of its own, which the runner's `with` needs",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nif job:\n    loop = asyncio.new_event_loop()\n"
+            "asyncio.set_event_loop(loop)\nloop.run_until_complete(work())\nloop.close()\n",
+            (3, 10),
+            "no fix: `loop` may also hold another loop where it is run",
+        ),
+    ],
+    ids=["two-runs", "passed-on", "other-method", "future", "py310-private", "runner-shared-line", "rebound"],
+)
+def test_a_declined_hand_built_loop_says_why(body, target, reason):
+    finding = lck201(function(body), target)
+    assert finding.fix is None
+    assert finding.message.endswith(reason)

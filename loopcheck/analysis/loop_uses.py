@@ -238,6 +238,23 @@ class LoopUses:
         argument = sole_argument(run_call)
         return argument is not None and self.coroutine_argument(argument) is True
 
+    def refused_by_asyncio_run(self, run_call: cst.Call, unknown: bool = False) -> str | None:
+        """Why ``asyncio.run()`` may not take what ``<loop>.run_until_complete(x)`` runs, for a
+        finding's "no fix" reason; with ``unknown``, also when ``x`` is not visibly a coroutine
+        call (see :meth:`runs_coroutine_call`). None when it takes it."""
+        argument = sole_argument(run_call)
+        if argument is None:
+            return "run_until_complete() is not given exactly one argument"
+        accepted = self.coroutine_argument(argument)
+        if accepted is False:
+            if isinstance(argument, cst.Call):
+                made_by = self.analysis.module.code_for_node(argument.func)
+                return f"`{made_by}()` returns a Future, which asyncio.run() refuses"
+            return "the argument is a Future, which asyncio.run() refuses"
+        if accepted is None and unknown:
+            return "the argument is not a call, and may be a Future, which asyncio.run() refuses"
+        return None
+
     def known_running(self, node: cst.CSTNode) -> cst.Call | None:
         """The ``get_running_loop()`` call whose success shows that a loop is running in this
         thread where ``node`` runs: later in the same ``try`` body, in its ``else``, or after a
