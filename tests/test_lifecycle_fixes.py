@@ -420,12 +420,12 @@ def test_no_safe_fix_where_the_module_applies_nest_asyncio(target):
         (
             "loop = asyncio.new_event_loop()\nloop.run_until_complete(work(loop))\nloop.close()\n",
             (3, 10),
-            "no fix: `loop` is passed on to other code, which may keep using it",
+            "no fix: the loop is passed on to other code, which may keep using it",
         ),
         (
             "loop = asyncio.new_event_loop()\nloop.call_soon(print)\nloop.run_until_complete(work())\nloop.close()\n",
             (3, 10),
-            "no fix: `loop.call_soon` uses the loop outside the run",
+            "no fix: `loop.call_soon` uses the loop outside its runs",
         ),
         (
             SET_AND_CLOSE + "loop.run_until_complete(asyncio.gather(work(1), work(2)))\nloop.close()\n",
@@ -455,3 +455,45 @@ def test_a_declined_hand_built_loop_says_why(body, target, reason):
     finding = lck201(function(body), target)
     assert finding.fix is None
     assert finding.message.endswith(reason)
+
+
+LOOP_RULE_CASES = "import asyncio\n\n\nasync def work(*args):\n    return args\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "reason"),
+    [
+        ("LCK204", "async def f():\n    return asyncio.run(work(), debug=True)\n",
+         "no fix: the call has arguments besides the coroutine"),
+        ("LCK204", "async def f(x):\n    return asyncio.run(x or work())\n",
+         "no fix: the argument would need parentheses after `await`"),
+        ("LCK204", "async def f(x):\n    return list(asyncio.run(work(i)) for i in x)\n",
+         "no fix: `await` in a generator expression would make it an async generator"),
+        ("LCK203", "def f():\n    run = asyncio.get_event_loop().run_until_complete\n    return run(work())\n",
+         "no fix: its `run_until_complete` is kept in a variable and called from there"),
+        ("LCK203", "def f(c):\n    loop = asyncio.get_event_loop()\n    return loop.run_until_complete(c)\n",
+         "no fix: `c` may be a Future (not visibly a coroutine call), which asyncio.run() refuses"),
+        ("LCK203", "def f(c):\n    loop = asyncio.get_event_loop()\n    if c:\n        loop = asyncio.new_event_loop()\n"
+         "    return loop.run_until_complete(work())\n",
+         "no fix: `loop` may also hold another loop where it is run"),
+        ("LCK203", "def f():\n    loop = asyncio.get_event_loop()\n    loop.call_soon(print)\n"
+         "    return loop.run_until_complete(work())\n",
+         "no fix: `loop.call_soon` uses the loop outside its runs"),
+        ("LCK202", "_loop = None\n__all__ = ['get_loop']\ndef get_loop():\n    global _loop\n    if _loop is None:\n"
+         "        _loop = asyncio.new_event_loop()\n    return _loop\ndef f():\n"
+         "    return get_loop().run_until_complete(work())\n",
+         "no fix: its getter `get_loop` is listed in `__all__`, and the fix removes it"),
+        ("LCK202", "_loop = asyncio.new_event_loop()\ndef f():\n    return _loop.run_until_complete(work())\n"
+         "def g():\n    global _loop\n    _loop = 3\n",
+         "no fix: the global `_loop` is also set to something other than a new loop or None"),
+        ("LCK202", "_loop = asyncio.new_event_loop()\ndef f():\n    if _loop.is_closed():\n        print('x')\n"
+         "    return _loop.run_until_complete(work())\n",
+         "no fix: an `if` that tests the loop also does other work"),
+    ],
+    ids=["204-arguments", "204-parentheses", "204-genexp", "203-alias", "203-future", "203-rebound",
+         "203-other-method", "202-exported-getter", "202-other-write", "202-guard"],
+)
+def test_a_declined_loop_fix_says_why(code, source, reason):
+    found = [d for d in Linter(RULES).lint_source(LOOP_RULE_CASES + source) if d.code == code]
+    assert found
+    assert all(d.fix is None and d.message.endswith(reason) for d in found), [d.message for d in found]

@@ -238,6 +238,18 @@ class LoopUses:
         argument = sole_argument(run_call)
         return argument is not None and self.coroutine_argument(argument) is True
 
+    def beyond_runs(self, use: LoopUse) -> str:
+        """What an OTHER use does with the loop, for a finding's "no fix" reason."""
+        up = self.tree.parents.get(use.node)
+        if isinstance(up, cst.Attribute) and up.value is use.node:
+            method = f"`{self.analysis.module.code_for_node(up)}`"
+            if up.attr.value == self.api.run_method:  # not called there: `run = loop.run_until_complete`
+                return f"{method} is kept in a variable or passed on, not called"
+            return f"{method} uses the loop outside its runs"
+        if isinstance(up, cst.Arg):
+            return "the loop is passed on to other code, which may keep using it"
+        return f"line {self.analysis.line_of(use.node)} uses the loop outside its runs"
+
     def refused_by_asyncio_run(self, run_call: cst.Call, unknown: bool = False) -> str | None:
         """Why ``asyncio.run()`` may not take what ``<loop>.run_until_complete(x)`` runs, for a
         finding's "no fix" reason; with ``unknown``, also when ``x`` is not visibly a coroutine
@@ -252,7 +264,8 @@ class LoopUses:
                 return f"`{made_by}()` returns a Future, which asyncio.run() refuses"
             return "the argument is a Future, which asyncio.run() refuses"
         if accepted is None and unknown:
-            return "the argument is not a call, and may be a Future, which asyncio.run() refuses"
+            what = f"`{argument.value}`" if isinstance(argument, cst.Name) else "the argument"
+            return f"{what} may be a Future (not visibly a coroutine call), which asyncio.run() refuses"
         return None
 
     def known_running(self, node: cst.CSTNode) -> cst.Call | None:

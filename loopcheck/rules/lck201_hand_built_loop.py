@@ -217,10 +217,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             return NoFix(f"it runs {len(runs)} coroutines that may share its objects; run them from one coroutine")
         other = of_kind(uses, Use.OTHER)
         if other:
-            up = self.analysis.tree.parents.get(other[0].node)
-            if isinstance(up, cst.Attribute):
-                return NoFix(f"`{holder.name}.{up.attr.value}` uses the loop outside the run")
-            return NoFix(f"`{holder.name}` is passed on to other code, which may keep using it")
+            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
         if others:
             return NoFix(f"`{holder.name}` may also hold another loop where it is run")
         run_call = runs[0].node

@@ -92,7 +92,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             )
             self.report(call, message, self.fix(call))
 
-    def fix(self, call: cst.Call) -> FixProposal | None:
+    def fix(self, call: cst.Call) -> FixProposal | NoFix:
         holder = self.receiver_loop(call)
         runs = [call]
         teardown: list[cst.CSTNode] = []
@@ -106,8 +106,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
             else:
                 holder = None
-        if not all(self.awaitable(run) for run in runs):
-            return None
+        for run in runs:
+            reason = self.not_awaitable(run)
+            if reason is not None:
+                return NoFix(reason)
         risky = any(analysis.tree.in_try_body(run) for run in runs) or "nest_asyncio" in self.context.source
 
         def build() -> tuple:
@@ -136,8 +138,13 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                     return holder
         return None
 
-    def awaitable(self, call: cst.Call) -> bool:
+    def not_awaitable(self, call: cst.Call) -> str | None:
+        """Why ``await`` cannot simply take the call's place; None when it can."""
         argument = sole_argument(call)
-        if argument is None or not plain_operand(argument):
-            return False
-        return not self.analysis.tree.in_generator_expression(call)
+        if argument is None:
+            return "the call has arguments besides the coroutine"
+        if not plain_operand(argument):
+            return "the argument would need parentheses after `await`"
+        if self.analysis.tree.in_generator_expression(call):
+            return "`await` in a generator expression would make it an async generator"
+        return None
