@@ -45,7 +45,7 @@ class ClientRule(Rule):
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix | None:
         return None
 
     def in_worker_hook(self, creation: cst.BaseExpression) -> bool:

@@ -8,11 +8,11 @@ from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, public_reason, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NOT_TOP_LEVEL, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
 class ModuleLevelPrimitive(PrimitiveRule):
@@ -126,8 +126,7 @@ event loop`).""",
         tree = self.analysis.tree
         public = self.public_name(call)
         if public is not None:
-            listed = " (listed in `__all__`)" if public.startswith("_") else ""
-            return NoFix(f"`{public}` is public{listed}, and the modules that import it need changing too")
+            return NoFix(public_reason(public, listed=public.startswith("_")))
         found = self.single_store(call, Held.MODULE_GLOBAL)
         if isinstance(found, NoFix):
             return found

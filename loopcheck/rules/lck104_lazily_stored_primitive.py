@@ -10,7 +10,14 @@ from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
+from loopcheck.fixes.per_loop import (
+    ACCESSOR_NAMES,
+    GETTER_ONLY,
+    initial_none_reason,
+    snake_case,
+    unfollowed_reason,
+    used_outside_getter_reason,
+)
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.primitive_base import PrimitiveRule
@@ -148,14 +155,14 @@ All supported versions; the failure appears under the second loop that uses the 
         if not tree.is_top_level(function):
             return NoFix(f"`{name}()` is not defined at the module's top level")
         if not holder.followable:
-            return NoFix(f"not every use of `{holder.name}` can be found")
+            return NoFix(unfollowed_reason(holder.name))
         outside = [n for n in holder.accesses or () if not tree.within(n, function)]
         if len(holder.writes) != 2 or len(outside) != 1 or outside[0] not in holder.writes:
             # the global is read or set elsewhere too: leave it to a person
-            return NoFix(f"`{holder.name}` is read or set outside `{name}()` too")
+            return NoFix(used_outside_getter_reason(holder.name, name))
         initial = _none_line(tree, outside[0])
         if initial is None or not tree.is_top_level(initial):
-            return NoFix(f"`{holder.name} = None` is not on a line of its own at the module's top level")
+            return NoFix(initial_none_reason(holder.name))
         if getter in self.analysis.exports:
             return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))
@@ -178,10 +185,6 @@ All supported versions; the failure appears under the second loop that uses the 
             build,
             ACCESSOR_NAMES,
         )
-
-
-# The one shape the fix rewrites.
-GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
 
 
 def _named(holder: Holder) -> str:

@@ -7,6 +7,16 @@ from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Client
 from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.fixes.per_loop import (
+    NO_LOOP_THERE,
+    NOT_ALONE,
+    NOT_TOP_LEVEL,
+    UNUSED,
+    hidden_reason,
+    public_reason,
+    rebound_reason,
+    unfollowed_reason,
+)
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule
@@ -142,7 +152,7 @@ local servers). The error text depends on the library and its version.""",
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix:
         tree = self.analysis.tree
         line = tree.statement_line(creation)
         if (
@@ -153,16 +163,24 @@ local servers). The error text depends on the library and its version.""",
             or not isinstance(holder.store, (cst.Assign, cst.AnnAssign))
             or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
             or holder.name is None
-            or not holder.name.startswith("_")
-            or not holder.followable
-            or holder.writes != [holder.target]
-            or not tree.is_top_level(line)
-            or self.analysis.names.free_variables(creation)
         ):
-            return None
+            return NoFix(NOT_ALONE)
+        if not holder.name.startswith("_"):
+            return NoFix(public_reason(holder.name))
+        if not holder.followable:
+            return NoFix(unfollowed_reason(holder.name))
+        if holder.writes != [holder.target]:
+            return NoFix(rebound_reason(holder.name))
+        if not tree.is_top_level(line):
+            return NoFix(NOT_TOP_LEVEL)
+        hidden = self.analysis.names.free_variables(creation)
+        if hidden:
+            return NoFix(hidden_reason(hidden[0].value))
         references = holder.reads
-        if not references or not all(tree.in_coroutine(r) for r in references):
-            return None
+        if not references:
+            return NoFix(UNUSED)
+        if not all(tree.in_coroutine(r) for r in references):
+            return NoFix(NO_LOOP_THERE)
         fixes = ClientFixes(self.context)
         users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
         if len(users) == 1:

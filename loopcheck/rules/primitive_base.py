@@ -11,13 +11,8 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix
-from loopcheck.fixes.per_loop import PerLoopFixes
+from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
 from loopcheck.rule import Rule
-
-
-# Why a store the per-loop fixes cannot rewrite gets no fix.
-NOT_ALONE = "the fix needs it assigned to one name, on a line of its own"
-NOT_TOP_LEVEL = "it is created inside a block (`if`, `try`...), not at the module's top level"
 
 
 class PrimitiveRule(Rule):
@@ -57,9 +52,9 @@ class PrimitiveRule(Rule):
         ):
             return NoFix(NOT_ALONE)
         if not holder.followable:
-            return NoFix(f"not every use of `{holder.name}` can be found")
+            return NoFix(unfollowed_reason(holder.name))
         if holder.writes != [holder.target]:
-            return NoFix(f"`{holder.name}` is assigned elsewhere too")
+            return NoFix(rebound_reason(holder.name))
         return holder, line
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
