@@ -126,14 +126,17 @@ def _fixable_findings_without_reason(linter, source, name="<example>"):
     ]
 
 
-def test_every_declined_fix_says_why_in_the_fixtures():
+def test_every_declined_fix_says_why_in_the_fixtures_examples_and_programs():
     """A rule that offers fixes and declines one says why in the message (`...; no fix: ...`)."""
-    from tests.helpers import fixture_linter, fixtures
+    from tests.helpers import all_rules_linter, fixture_linter, fixtures
 
+    root = Path(__file__).parent.parent
+    others = sorted([*(root / "examples").glob("*.py"), *(root / "tests" / "programs").glob("*.py")])
+    checked = [(fixture_linter(path), path) for path in fixtures()] + [(all_rules_linter(), p) for p in others]
     silent = [
         line
-        for path in fixtures()
-        for line in _fixable_findings_without_reason(fixture_linter(path), path.read_text("utf-8"), path.name)
+        for linter, path in checked
+        for line in _fixable_findings_without_reason(linter, path.read_text("utf-8"), path.name)
     ]
     assert silent == []
 

@@ -69,7 +69,7 @@ Where the object only guards synchronous code (`with _lock:` in a plain function
         fix_safety="""\
 Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`, and
 not listed in `__all__`): a public name (`LOCK`, `jobs`) may be imported by other modules, which
-neither fix can update, so it gets no fix and the message says what to do instead. The per-loop
+neither fix can update, so it gets no fix. The per-loop
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
@@ -77,9 +77,9 @@ renamed where the constructor reads a variable of the same name. The accessor ru
 later, once per loop, so there is no fix when the constructor reads a module global bound again
 further down or by a function (it may hold another value by then). The `threading` replacement is
 offered when every use is `with obj:` or a supported method call in synchronous code. Otherwise
-no fix is offered. Generated code uses the module's own name for asyncio (`import asyncio as
-aio`, `from asyncio import get_running_loop`); a missing import is added where an import sorter
-would put it.""",
+no fix is offered. Where there is no fix, the message says why. Generated code uses the module's
+own name for asyncio (`import asyncio as aio`, `from asyncio import get_running_loop`); a missing
+import is added where an import sorter would put it.""",
         affected_versions="""\
 All supported versions. On Python 3.10 and newer, locks, events, conditions, semaphores, barriers
 and queues bind lazily, on first contended use, so the first loop works and the second fails; on

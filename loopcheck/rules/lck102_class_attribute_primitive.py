@@ -64,7 +64,7 @@ Unsafe. The per-loop accessor is offered when every access to the attribute (thr
 object, or a subclass overriding the attribute, may see a different object after the fix. The
 accessor lives at module level: a constructor reading a variable of the class body
 (`slots = asyncio.Semaphore(width)`) gets no fix. The `threading` replacement is offered when
-every use is synchronous.""",
+every use is synchronous. Where there is no fix, the message says why.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",

@@ -55,7 +55,8 @@ with `_get_fetch_limit()` the per-loop accessor described in LCK101.""",
         fix_safety="""\
 Unsafe, and offered only for coroutine functions (whose body runs under a loop). The accessor lives
 at module level and runs the constructor later: a default that reads a variable of a class body or
-of an enclosing function, or a module global bound again later, gets no fix. Callers that pass
+of an enclosing function, or a module global bound again later, gets no fix (the message says
+why). Callers that pass
 `None` explicitly now get the shared object instead of `None`. An annotated parameter becomes
 `X | None` where that can be evaluated on the target Python (3.10 and newer, or a module with
 `from __future__ import annotations`); a quoted annotation becomes `"X | None"` (`"X" | None`

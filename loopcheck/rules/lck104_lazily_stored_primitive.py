@@ -88,7 +88,7 @@ Unsafe, and offered only for the getter idiom (a `global` name set to `None` at 
 created under `if name is None:` and returned), when `__all__` does not list the global (the fix
 removes it). The getter must then be called under a running
 loop: a call from synchronous code raises `RuntimeError: no running event loop`. Other shapes get
-no fix.""",
+no fix, and the message says why.""",
         affected_versions="""\
 All supported versions; the failure appears under the second loop that uses the object.""",
         references=("https://docs.python.org/3/library/asyncio-sync.html",),

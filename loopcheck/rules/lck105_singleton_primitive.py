@@ -89,7 +89,8 @@ bound again later), and every read of it
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
 cannot place, assigned several times, or kept in a registry get no fix; nor does a class with
-`__slots__` (a property cannot share a slot's name, and its cache would need a slot).""",
+`__slots__` (a property cannot share a slot's name, and its cache would need a slot). Where
+there is no fix, the message says why.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",

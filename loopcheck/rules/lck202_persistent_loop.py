@@ -110,7 +110,8 @@ returns, where the original left its loop (set with `set_event_loop()`) or the c
 current: a later `asyncio.get_event_loop()` in that thread raises `RuntimeError: There is no
 current event loop` (measured on 3.10 to 3.13). The getter, the global or attribute and the code
 that created, set and closed the loop are removed when nothing else in the file uses them (a
-getter imported by another module would break). No fix when the loop is used for anything other
+getter imported by another module would break). No fix (the message says
+why) when the loop is used for anything other
 than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
 (`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses. When an
 argument is a call but not provably a coroutine (a call of anything but an `async def` of the

@@ -71,7 +71,8 @@ from one call to the next. It also takes the thread's current loop away: when it
 is current, so a caller that had set one up (an application, IPython, a test session) and later
 calls `asyncio.get_event_loop()` in the same thread gets `RuntimeError: There is no current event
 loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left its loop current.
-The local holding the loop is removed when running coroutines was its only use. No fix when the
+The local holding the loop is removed when running coroutines was its only use. No fix (the message says
+why) when the
 argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
 that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
 is used for anything else. When the argument is a call but not provably a coroutine (a call of

@@ -56,7 +56,8 @@ result.""",
 Safe: the call can never have succeeded on a standard event loop, and `await x` is what it was
 meant to do. A loop the coroutine created, fetched or closed only for that call goes too. Unsafe
 when the call sits in a `try` block (the `RuntimeError` may have been caught on purpose) or the
-module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No fix for calls
+module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No fix (the message says
+why) for calls
 with more arguments, inside generator expressions, or with an argument that needs parentheses.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).""",

@@ -110,7 +110,8 @@ shared, and state set on the client (headers, cookies) is not carried over. Offe
 bound once, by a line of its own, to a private name (a leading underscore: a public name may be
 imported by other modules, which would keep the shared client), whose every read is in a coroutine
 of this module and whose constructor uses only module-level names; and only for clients the
-catalogue knows how to close. Otherwise the message stays and the rule page says what to do.
+catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
+says what to write instead.
 The per-loop accessor keeps one client per running loop, made on first use under that loop. It
 starts no task: it registers an async generator with the loop, which `loop.shutdown_asyncgens()`
 closes; asyncio.run() and asyncio.Runner call that after cancelling the loop's tasks and before

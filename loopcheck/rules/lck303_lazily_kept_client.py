@@ -83,7 +83,8 @@ Unsafe, and offered only for the `lru_cache`/`cache` factory without arguments a
 singleton getter (`global name` / `if name is None: name = Client()` / `return name`, with `name =
 None` at module level and no other use of the global; a plain function or a coroutine), when every
 call of the getter is in a coroutine of this module: the getter then needs a running loop. Each loop gets its own client,
-so connection pools are no longer shared. Other shapes get no fix. The getter becomes the
+so connection pools are no longer shared. Other shapes get no fix, and the message says why. The
+getter becomes the
 per-loop accessor of LCK301 and keeps its name: a client is closed when its loop shuts down under
 asyncio.run() or asyncio.Runner, and that of a loop closed by hand at the latest on the next call
 from another loop (see LCK301).""",
