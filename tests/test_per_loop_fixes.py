@@ -225,7 +225,7 @@ def test_private_names_that_all_exports_are_public_and_keep_their_name():
     found = {d.code: d for d in linter().lint_source(EXPORTED, "exporter.py")}
     assert found["LCK101"].fix is None and found["LCK104"].fix is None
     assert found["LCK101"].message.endswith(
-        "; no fix: `_lock` is public (listed in `__all__`), and the modules that import it need changing too"
+        "; no fix: `_lock` is public (listed in `__all__`); modules importing it would need changing too"
     )
     assert found["LCK104"].message.endswith("; no fix: `_shared` is listed in `__all__`, and the fix removes it")
     assert fixed(EXPORTED) == EXPORTED
@@ -355,7 +355,7 @@ def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name
         ("LCK301", "import httpx\n_http = httpx.AsyncClient()\ndef f():\n    return _http\n",
          "it is used outside coroutines, where no loop may be running"),
         ("LCK301", "import httpx\nhttp = httpx.AsyncClient()\nasync def f():\n    return await http.get('x')\n",
-         "`http` is public, and the modules that import it need changing too"),
+         "`http` is public; modules importing it would need changing too"),
     ],
     ids=["101-unused", "101-no-twin", "101-mixed", "101-block", "101-two-names", "102-empty-class",
          "103-plain-function", "104-container", "303-try-getter", "303-accessor-local", "303-arguments",

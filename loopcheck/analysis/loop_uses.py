@@ -265,7 +265,7 @@ class LoopUses:
             return "the argument is a Future, which asyncio.run() refuses"
         if accepted is None and unknown:
             what = f"`{argument.value}`" if isinstance(argument, cst.Name) else "the argument"
-            return f"{what} may be a Future (not visibly a coroutine call), which asyncio.run() refuses"
+            return f"{what} may be a Future, which asyncio.run() refuses"
         return None
 
     def known_running(self, node: cst.CSTNode) -> cst.Call | None:

@@ -38,7 +38,7 @@ GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ..
 def public_reason(name: str, listed: bool = False) -> str:
     """A public name's: the fix renames what other modules may import."""
     listed_in = " (listed in `__all__`)" if listed else ""
-    return f"`{name}` is public{listed_in}, and the modules that import it need changing too"
+    return f"`{name}` is public{listed_in}; modules importing it would need changing too"
 
 
 def hidden_reason(name: str, where: str = "accessor") -> str:

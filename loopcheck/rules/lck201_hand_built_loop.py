@@ -233,15 +233,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         assert argument is not None
         repeated = self.repeated_by(run_call, creation)
         if isinstance(repeated, (cst.For, cst.While, cst.BaseComp)):
-            return (
-                "the loop runs once per iteration of a loop, and a fresh loop per run would end "
-                "the tasks an earlier run left running"
-            )
+            # A fresh loop per run would end the tasks an earlier run left running.
+            return "the loop runs once per iteration of a loop"
         if repeated is not None:
-            return (
-                "the loop runs in a nested function that may be called more than once, and a "
-                "fresh loop per call would end the tasks an earlier call left running"
-            )
+            return "the loop runs in a nested function that may be called more than once"
         made_current = bool(of_kind(uses, Use.SET_CURRENT))
         statement = analysis.tree.parents.get(holder.store) if isinstance(holder.store, cst.WithItem) else None
         if (
@@ -254,16 +249,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         if made_current:
             early = coroutines.loop_dependent_call(argument)
             if early is not None:
-                return (
-                    f"`{code(early)}` in the argument would run before asyncio.run() makes its "
-                    "loop current, and it may use the current loop"
-                )
+                return f"`{code(early)}` in the argument would run before asyncio.run() makes its loop current"
             reader = self.reader_while_current(holder, uses, run_call)
             if reader is not None:
-                return (
-                    f"`{code(reader)}` runs while the loop is current and may use it, where after "
-                    "the fix no loop would be current there"
-                )
+                return f"`{code(reader)}` runs while the loop is current and may use it, unlike after the fix"
         return coroutines.executor_wait_reason([argument])
 
     def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
