@@ -225,19 +225,6 @@ class LoopUses:
             return None
         return not self.calls(node, self.api.future_factories)
 
-    def asyncio_run_accepts(self, run_call: cst.Call) -> bool:
-        """Whether ``<loop>.run_until_complete(x)`` may become ``asyncio.run(x)``: ``x`` is not
-        known to be a Future (it may be one when it is a parameter)."""
-        argument = sole_argument(run_call)
-        return argument is not None and self.coroutine_argument(argument) is not False
-
-    def runs_coroutine_call(self, run_call: cst.Call) -> bool:
-        """Whether ``<loop>.run_until_complete(x)`` visibly runs a coroutine call, so that
-        ``asyncio.run(x)`` accepts it: a helper's parameter may be a Future, which
-        ``run_until_complete()`` takes and ``asyncio.run()`` refuses."""
-        argument = sole_argument(run_call)
-        return argument is not None and self.coroutine_argument(argument) is True
-
     def beyond_runs(self, use: LoopUse) -> str:
         """What an OTHER use does with the loop, for a finding's "no fix" reason."""
         up = self.tree.parents.get(use.node)
@@ -251,9 +238,10 @@ class LoopUses:
         return f"line {self.analysis.line_of(use.node)} uses the loop outside its runs"
 
     def refused_by_asyncio_run(self, run_call: cst.Call, unknown: bool = False) -> str | None:
-        """Why ``asyncio.run()`` may not take what ``<loop>.run_until_complete(x)`` runs, for a
-        finding's "no fix" reason; with ``unknown``, also when ``x`` is not visibly a coroutine
-        call (see :meth:`runs_coroutine_call`). None when it takes it."""
+        """Why ``<loop>.run_until_complete(x)`` may not become ``asyncio.run(x)``, for a finding's
+        "no fix" reason: ``x`` is known to be a Future, or with ``unknown``, is not visibly a
+        coroutine call (a helper's parameter may be a Future, which ``run_until_complete()``
+        takes and ``asyncio.run()`` refuses). None when asyncio.run() takes it."""
         argument = sole_argument(run_call)
         if argument is None:
             return "run_until_complete() is not given exactly one argument"
