@@ -497,3 +497,17 @@ def test_a_declined_loop_fix_says_why(code, source, reason):
     found = [d for d in Linter(RULES).lint_source(LOOP_RULE_CASES + source) if d.code == code]
     assert found
     assert all(d.fix is None and d.message.endswith(reason) for d in found), [d.message for d in found]
+
+
+def test_the_command_line_says_why_a_fix_is_declined(tmp_path):
+    """Text and JSON output carry the reason; the finding is not counted as fixable."""
+    import json
+
+    runs = "loop.run_until_complete(work(1))\nloop.run_until_complete(work(2))\nloop.close()\n"
+    source = function(SET_AND_CLOSE + runs)
+    (tmp_path / "app.py").write_text(source)
+    reason = "no fix: it runs 2 coroutines that may share its objects; run them from one coroutine"
+    text = loopcheck("app.py", cwd=tmp_path)
+    assert text.returncode == 1 and reason in text.stdout and "fixable" not in text.stdout, text.stdout
+    found = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
+    assert [(d["code"], d["fix"], d["message"].endswith(reason)) for d in found] == [("LCK201", None, True)]
