@@ -327,7 +327,7 @@ def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name
          "the fix needs it assigned to one name, on a line of its own"),
         ("LCK102", "import asyncio\nclass C:\n    lock = asyncio.Lock()\nasync def f():\n"
          "    async with C.lock:\n        pass\n",
-         "moving it out would leave the body of C empty"),
+         "moving it out would leave the body of `C` empty"),
         ("LCK103", "import asyncio\ndef make(done=asyncio.Event()):\n    return done\n",
          "`make()` is not a coroutine, and a per-loop object needs a running loop"),
         ("LCK104", "import asyncio\n_locks = {}\nasync def f(k):\n"

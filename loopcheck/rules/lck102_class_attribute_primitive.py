@@ -97,15 +97,15 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return found
         holder, line = found
         if tree.parents.get(tree.parents.get(line)) is not class_def:
-            return NoFix(f"it is created in a block of the body of {class_def.name.value}")
+            return NoFix(f"it is created in a block of the body of `{class_def.name.value}`")
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(class_def):
-            return NoFix(f"{class_def.name.value} is not defined at the module's top level")
+            return NoFix(f"`{class_def.name.value}` is not defined at the module's top level")
         if len(class_def.body.body) < 2:
-            return NoFix(f"moving it out would leave the body of {class_def.name.value} empty")
+            return NoFix(f"moving it out would leave the body of `{class_def.name.value}` empty")
         reason = fixes.cannot_move(call)
         if reason is not None:
             return NoFix(reason)

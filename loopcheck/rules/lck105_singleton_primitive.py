@@ -172,11 +172,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         cache = f"_{attribute.lstrip('_')}_by_loop"
         taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
         if not tree.is_top_level(class_def):
-            return NoFix(f"{class_def.name.value} is not defined at the module's top level")
+            return NoFix(f"`{class_def.name.value}` is not defined at the module's top level")
         if self.analysis.holders.defined_in_class_body(class_def, attribute) or attribute in (
             self.analysis.definitions.methods(class_def)
         ):
-            return NoFix(f"the body of {class_def.name.value} also defines `{attribute}`")
+            return NoFix(f"the body of `{class_def.name.value}` also defines `{attribute}`")
         if cache in taken or self.analysis.index.attributes_by_name.get(cache):
             return NoFix(f"the module already uses `{cache}`, the name the fix needs")
         reason = fixes.cannot_move(call, keeps_self=True)

@@ -168,7 +168,7 @@ local servers). The error text depends on the library and its version.""",
             return NoFix(NOT_ALONE)
         if not holder.name.startswith("_"):
             return NoFix(public_reason(holder.name))
-        if not holder.followable:
+        if not holder.followable or holder.target not in holder.writes:
             return NoFix(unfollowed_reason(holder.name))
         if holder.writes != [holder.target]:
             return NoFix(rebound_reason(holder.name))

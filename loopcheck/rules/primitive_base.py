@@ -51,7 +51,7 @@ class PrimitiveRule(Rule):
             or holder.name is None
         ):
             return NoFix(NOT_ALONE)
-        if not holder.followable:
+        if not holder.followable or holder.target not in holder.writes:
             return NoFix(unfollowed_reason(holder.name))
         if holder.writes != [holder.target]:
             return NoFix(rebound_reason(holder.name))
