@@ -100,8 +100,10 @@ builtin (`asyncio.Future()` there would belong to another loop once `set_event_l
 and `asyncio.run()` makes its loop current only when it starts); or the coroutine reaches
 `run_in_executor(None, ...)` or `asyncio.to_thread()` in the module (`asyncio.run()` and the
 runner wait for the default executor's threads when they end, where `loop.close()` did not: a
-job left running would make the program hang). Nor when the loop is passed on, the variable may
-also hold another loop at the same place, or the argument is a Future (`asyncio.gather(...)`).
+job left running would make the program hang). Nor, again with the reason in the message, when
+the function runs the loop more than once (run the coroutines from one coroutine, or keep an
+`asyncio.Runner`, as above), the loop is passed on or used outside the run, the variable may also
+hold another loop at the same place, or the argument is a Future (`asyncio.gather(...)`).
 The Python version is the file's own: the nearest `target-version`, `requires-python` or
 `python_requires` above it, else the oldest Python loopcheck supports.""",
         affected_versions="""\
