@@ -1,12 +1,21 @@
 """The results cache: what checking a file found, stored under the hash of everything that
-decides it (loopcheck's version and data, the effective configuration for that file, the
-interpreter's grammar, and the file's bytes), so a file checked before is not checked again.
+decides it (loopcheck's version, code and data, LibCST's version, the interpreter's version, the
+effective configuration for that file, and the file's bytes), so a file checked before is not
+checked again.
 
 Entries are files written atomically (a temporary file renamed into place), so concurrent runs
-can share a cache: two runs storing one entry store the same thing. A stat index (size, mtime and
-inode of each path, with its entry's key and whether the entry is empty) lets a run that finds a
-file unchanged skip reading it, and most entries too, as Ruff's cache does; a file whose stat
-changed is read and hashed again.
+can share a cache: two runs storing one entry store the same thing. A stat index (size, mtime,
+ctime, device and inode of each path, with its entry's key and whether the entry is empty) lets a
+run that finds a file unchanged skip reading it, and most entries too, as Ruff's cache does; a
+file whose stat changed is read and hashed again. The stat recorded is the one taken on the open
+file when its bytes were read, so a file replaced or edited while it was checked is read again
+next time. The ctime is in it because nothing but a change sets it (``os.utime`` can put an mtime
+back, not a ctime). A stat taken within a timestamp tick of the file's last change cannot tell a
+later change in that tick apart, so such a file is left out of the index until it is older (the
+"racy clean" case Git knows): it is read and hashed again, and its entry still serves.
+
+Everything read from the cache directory is checked for the shape loopcheck writes: anything else
+(a hand-edited, truncated or foreign file) is a miss, and is overwritten, never an error.
 
 The cache lives in ``.loopcheck_cache/`` beside the configuration (or in the working directory),
 with a ``.gitignore`` of its own; ``--cache-dir`` or ``LOOPCHECK_CACHE_DIR`` put it elsewhere and
@@ -15,25 +24,35 @@ with a ``.gitignore`` of its own; ``--cache-dir`` or ``LOOPCHECK_CACHE_DIR`` put
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
+import stat
 import sys
 import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
 from loopcheck.diagnostics import Diagnostic, Fix, Safety
+from loopcheck.sources import Identity, identity_of
 
 DIRECTORY = ".loopcheck_cache"
 ENVIRONMENT = "LOOPCHECK_CACHE_DIR"
+# How long after a file's last change (its ctime) a stat taken of it may be trusted: longer than
+# a file system timestamp tick (the kernel's coarse clock: 1-10 ms) on file systems that keep
+# sub-second times, longer than their 1-2 s granularity on those that do not.
+RACY_MARGIN_NS = 100_000_000
+COARSE_RACY_MARGIN_NS = 3_000_000_000
 
 
 def _data_fingerprint() -> str:
-    """The catalogues, the rule index and loopcheck's own code (by size and modification time,
-    so that an editable install being worked on never serves results of older code): a change to
-    any of them changes every result."""
+    """The catalogues, the rule index, loopcheck's own code (by size and modification time, so
+    that an editable install being worked on never serves results of older code) and LibCST's
+    version: a change to any of them changes every result."""
     digest = hashlib.sha256()
     data = resources.files("loopcheck.data")
     for name in sorted(entry.name for entry in data.iterdir() if entry.name.endswith((".toml", ".json"))):
@@ -43,7 +62,19 @@ def _data_fingerprint() -> str:
     for module in sorted(package.rglob("*.py")):
         info = module.stat()
         digest.update(f"{module.relative_to(package)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    digest.update(_libcst_version())
     return digest.hexdigest()
+
+
+def _libcst_version() -> bytes:
+    """LibCST's version file, found without importing LibCST (a run that needs no parse never
+    pays for the import): another parser may find other things."""
+    try:
+        spec = importlib.util.find_spec("libcst")
+        origin = spec.origin if spec is not None else None
+        return (Path(origin).parent / "_version.py").read_bytes() if origin else b""
+    except (ImportError, OSError, ValueError):
+        return b""
 
 
 def default_directory(root: Path) -> Path:
@@ -51,32 +82,44 @@ def default_directory(root: Path) -> Path:
     return Path(override) if override else root / DIRECTORY
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """What checking a file taught the cache, for the parent to save (see :meth:`Cache.save_index`):
+    the stat-index entry (None when the stat cannot be trusted yet), the entry key and whether
+    the file has no finding."""
+
+    entry: list[Any] | None
+    key: str
+    empty: bool
+
+
 class Cache:
     def __init__(self, directory: Path, settings_key: str) -> None:
-        # Every key starts with the version, the data and the interpreter's grammar.
-        base = f"{__version__}\0{_data_fingerprint()}\0{sys.version_info[:2]}\0{settings_key}"
+        # Every key starts with the version, the data, LibCST's version and the interpreter (the
+        # grammar, and what compile() accepts, change with it).
+        interpreter = f"{sys.implementation.name}{tuple(sys.version_info[:3])}"
+        base = f"{__version__}\0{_data_fingerprint()}\0{interpreter}\0{settings_key}"
         self.base = hashlib.sha256(base.encode()).hexdigest()
         self.directory = directory / self.base[:16]
         self.index_path = self.directory / "index.json"
         # Keys of files with no finding: most files, kept in one file rather than one each.
         self.empty_path = self.directory / "empty.json"
-        self.empty_keys: set[str] = set()
-        self.index: dict[str, list[Any]] = {}
         self.usable = True
-        try:
-            self.index = json.loads(self.index_path.read_text("utf-8"))
-        except (OSError, ValueError):
-            self.index = {}
-        try:
-            self.empty_keys = set(json.loads(self.empty_path.read_text("utf-8")))
-        except (OSError, ValueError, TypeError):
-            self.empty_keys = set()
+        loaded = _read_json(self.index_path)
+        self.index: dict[str, list[Any]] = {}
+        if isinstance(loaded, dict):  # entries of another shape are dropped (rewritten on save)
+            self.index = {path: entry for path, entry in loaded.items() if _index_entry(entry)}
+        loaded = _read_json(self.empty_path)
+        valid = type(loaded) is list and all(type(key) is str for key in loaded)
+        self.empty_keys: set[str] = set(loaded) if valid else set()
+        # A file of another shape is rewritten by the next save, even when nothing is new.
+        self._rewrite_empty = not valid and self.empty_path.exists()
 
     # -- keys ------------------------------------------------------------------------------
 
     def key(self, profile: str, data: bytes) -> str:
         """The entry key of a file's bytes checked as ``profile`` says (its codes and the
-        Python its fixes target: both decide its findings)."""
+        Python its fixes target: see runner.Checker.profile)."""
         digest = hashlib.sha256(self.base.encode())
         digest.update(profile.encode())
         digest.update(b"\0")
@@ -85,68 +128,125 @@ class Cache:
 
     def unchanged(self, path: str, profile: str) -> tuple[str, bool] | None:
         """The entry key of ``path``, and whether the entry is empty (no finding), when its stat
-        says it has not changed since it was stored with this profile, else None."""
+        says it has not changed since it was read and stored with this profile, else None."""
         known = self.index.get(os.path.abspath(path))
-        if known is None or len(known) != 6:
+        if known is None:
             return None
         try:
-            stat = os.stat(path)
+            status = os.stat(path)
         except OSError:
             return None
-        size, mtime, inode, stored_profile, key, empty = known
-        if (size, mtime, inode, stored_profile) != (stat.st_size, stat.st_mtime_ns, stat.st_ino, profile):
+        *identity, stored_profile, key, empty = known
+        if tuple(identity) != identity_of(status) or stored_profile != profile:
             return None
         return key, empty
 
-    def remember(self, path: str, profile: str, key: str, empty: bool) -> list[Any] | None:
-        """The stat-index entry for ``path`` (the caller hands it to :meth:`save_index`)."""
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return None
-        return [stat.st_size, stat.st_mtime_ns, stat.st_ino, profile, key, empty]
+    def remember(
+        self, identity: Identity | None, read_at: int | None, profile: str, key: str, empty: bool
+    ) -> Remembered:
+        """What to save for a file whose bytes (stored under ``key``) were read at ``read_at``
+        (``time.time_ns()`` before its stat ``identity`` was taken). The stat goes into the index
+        only when the file's last change is older than a timestamp tick at that moment: a change
+        in the same tick would leave the stat as it is."""
+        entry = None
+        if identity is not None and read_at is not None:
+            ctime = identity[2]
+            margin = COARSE_RACY_MARGIN_NS if ctime % 1_000_000_000 == 0 else RACY_MARGIN_NS
+            if ctime < read_at - margin:
+                entry = [*identity, profile, key, empty]
+        return Remembered(entry, key, empty)
 
     # -- entries ---------------------------------------------------------------------------
 
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def load(self, key: str, path: str) -> list[Diagnostic] | None:
-        """The findings stored under ``key`` (files that could not be checked are never
-        stored), or None when there is no entry."""
+    def load(self, key: str, path: str, codes: Iterable[str]) -> list[Diagnostic] | None:
+        """The findings stored under ``key`` for a file checked with ``codes`` (files that could
+        not be checked are never stored), or None when there is no entry or it is not one this
+        cache wrote (another shape, another key, a code the file was not checked for)."""
         if key in self.empty_keys:
             return []
-        try:
-            data = json.loads(self._entry(key).read_text("utf-8"))
-        except (OSError, ValueError):
+        data = _read_json(self._entry(key))
+        if not isinstance(data, dict) or data.get("key") != key:
             return None
-        return [_diagnostic(path, item) for item in data["diagnostics"]]
+        items = data.get("diagnostics")
+        if not isinstance(items, list) or not items:  # an empty result is never stored here
+            return None
+        allowed = set(codes)
+        found = [_diagnostic(path, item, allowed) for item in items]
+        return None if None in found else found  # type: ignore[return-value]
 
     def store(self, key: str, diagnostics: list[Diagnostic]) -> None:
         if not self.usable or not diagnostics:
             return  # an empty result is remembered in the index (see save_index)
         entry = self._entry(key)
-        payload = json.dumps({"diagnostics": [_plain(d) for d in diagnostics]})
+        payload = json.dumps({"key": key, "diagnostics": [_plain(d) for d in diagnostics]})
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(entry, payload)
         except OSError:
             self.usable = False  # a read-only cache directory: the run goes on without it
 
-    def save_index(self, updates: dict[str, list[Any]]) -> None:
-        """Merge what this run learned into the stat index (written atomically)."""
-        if not updates or not self.usable:
+    def save_index(self, updates: dict[str, Remembered]) -> None:
+        """Merge what this run learned (by absolute path) into the stat index and the set of
+        empty results (written atomically). A path whose stat cannot be trusted yet leaves the
+        index."""
+        if not self.usable or not (updates or self._rewrite_empty):
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             _ignore_in_git(self.directory.parent)
-            merged = {**self.index, **updates}
+            merged = {**self.index}
+            for path, learned in updates.items():
+                if learned.entry is None:
+                    merged.pop(path, None)
+                else:
+                    merged[path] = learned.entry
             _write_atomically(self.index_path, json.dumps(merged))
-            empty = self.empty_keys | {entry[4] for entry in updates.values() if entry[5]}
-            if empty != self.empty_keys:
+            # Every key known to be empty, also those only the index still holds (a list of
+            # another shape was dropped when read).
+            empty = self.empty_keys | {learned.key for learned in updates.values() if learned.empty}
+            empty.update(entry[6] for entry in merged.values() if entry[7])
+            if empty != self.empty_keys or self._rewrite_empty:
                 _write_atomically(self.empty_path, json.dumps(sorted(empty)))
         except OSError:
             self.usable = False
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in the regular file ``path``, or None when it cannot be read or is not JSON
+    (shape is checked by the caller). Opened without blocking: a fifo in the cache's place must
+    not hang every run."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
+            return json.loads(stream.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+        return None
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # JSON gives exact ints; a bool is not one
+
+
+def _index_entry(entry: Any) -> bool:
+    """Whether ``entry`` is a stat-index entry as :meth:`Cache.remember` makes them: the five
+    numbers of the stat, the codes, the entry key, whether it is empty. (Run on every entry of
+    the index at each run: kept to exact type tests, about 0.5 microseconds an entry.)"""
+    if type(entry) is not list or len(entry) != 8:
+        return False
+    size, mtime, ctime, device, inode, codes, key, empty = entry
+    return (
+        type(size) is type(mtime) is type(ctime) is type(device) is type(inode) is int
+        and type(codes) is type(key) is str
+        and type(empty) is bool
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -171,7 +271,26 @@ def _plain(d: Diagnostic) -> dict[str, Any]:
     return {"at": [d.line, d.column, d.end_line, d.end_column], "code": d.code, "message": d.message, "fix": fix}
 
 
-def _diagnostic(path: str, item: dict[str, Any]) -> Diagnostic:
-    line, column, end_line, end_column = item["at"]
-    fix = None if item["fix"] is None else Fix(Safety(item["fix"][0]), item["fix"][1])
-    return Diagnostic(path, line, column, end_line, end_column, item["code"], item["message"], fix)
+_SAFETIES = {safety.value: safety for safety in Safety}
+
+
+def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
+    """The finding :func:`_plain` stored, or None when ``item`` is not one."""
+    if not isinstance(item, dict) or set(item) != {"at", "code", "message", "fix"}:
+        return None
+    at, code, message, fix = item["at"], item["code"], item["message"], item["fix"]
+    if not (isinstance(at, list) and len(at) == 4 and all(_is_int(n) for n in at)):
+        return None
+    if not isinstance(code, str) or code not in codes or not isinstance(message, str):
+        return None
+    if fix is not None:
+        if not (
+            isinstance(fix, list)
+            and len(fix) == 2
+            and isinstance(fix[0], str)
+            and fix[0] in _SAFETIES
+            and isinstance(fix[1], str)
+        ):
+            return None
+        fix = Fix(_SAFETIES[fix[0]], fix[1])
+    return Diagnostic(path, *at, code, message, fix)

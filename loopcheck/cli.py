@@ -53,6 +53,10 @@ def _error_line(path: str, reason: str) -> str:
     return f"loopcheck: {path}: {reason}"
 
 
+def _note(text: str) -> None:
+    click.echo(f"loopcheck: {text}", err=True)
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' * (count != 1)}"
 
@@ -298,6 +302,11 @@ def _main(
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
     names = [stdin_filename] if reading_stdin and stdin_filename else list(paths) or ["."]
     try:
+        os.getcwd()  # relative paths, exclusions and the cache all start from it
+    except OSError as error:
+        click.echo(f"loopcheck: cannot use the current directory: {error.strerror or error}", err=True)
+        return EXIT_ERROR
+    try:
         settings = load_settings(names, config, rules)
     except ConfigError as error:
         click.echo(f"loopcheck: {error}", err=True)
@@ -362,7 +371,7 @@ def _main(
         totals.skipped = len(found.skipped)
         progress = Progress(len(found.files), sys.stderr.isatty() and not quiet)
         try:
-            for result in check_files(found.files, job, jobs or _default_jobs()):
+            for result in check_files(found.files, job, jobs or _default_jobs(), _note):
                 take(result)
                 progress.step()
         finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import configparser
-import dataclasses
 import fnmatch
 import os
 import re
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from loopcheck.diagnostics import SourceError
+from loopcheck.files import read_regular
 from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 from loopcheck.selection import SelectionError, parse_codes, validate_codes
 
@@ -50,6 +51,20 @@ class ConfigError(ValueError):
     """A configuration mistake: the message names the file and the key."""
 
 
+# What parsing a hostile but well-formed file can raise besides a syntax error (a TOML array
+# nested 5,000 deep, a setup.py of 100,000 unary minus signs).
+TOO_DEEP = (RecursionError, MemoryError)
+
+
+def _read_found(path: Path) -> bytes | None:
+    """A configuration file the search came across, or None when there is none to read there:
+    missing, unreadable, or not a regular file (a fifo would block the read forever)."""
+    try:
+        return read_regular(str(path))[0]
+    except SourceError:
+        return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration of a run (defaults when no file configures loopcheck)."""
@@ -67,9 +82,11 @@ class Settings:
     # Larger files are not read (one line, exit status 2); None: no limit.
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
 
-    def excluded(self, path: str | PurePath) -> bool:
-        """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``."""
-        return self._matches(path, (*self.exclude, *self.extend_exclude))
+    def excluded(self, path: str | PurePath, *, within_included: bool = False) -> bool:
+        """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``.
+        ``within_included``: its directory was tested and is not excluded, so only what ``path``
+        adds (its name, its own relative path) is tested: a walk stays linear in the depth."""
+        return self._matches(path, (*self.exclude, *self.extend_exclude), within_included)
 
     def excluded_by_user(self, path: str | PurePath) -> bool:
         """Whether ``path`` matches a pattern the configuration sets. Files named on the command
@@ -86,7 +103,7 @@ class Settings:
             for code in codes
         ]
 
-    def _matches(self, path: str | PurePath, patterns: Iterable[str]) -> bool:
+    def _matches(self, path: str | PurePath, patterns: Iterable[str], within_included: bool = False) -> bool:
         """Glob patterns, as in Ruff: a pattern matches the path relative to the configuration's
         directory, one of its leading directories, or the name of any component (so `build`
         matches every directory called build). Outside that directory only the name counts."""
@@ -98,8 +115,11 @@ class Settings:
             relative = None
         if relative is not None:
             parts = relative.parts
-            candidates.update(parts)
-            candidates.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+            if within_included:  # the leading directories' candidates matched nothing
+                candidates.add("/".join(parts))
+            else:
+                candidates.update(parts)
+                candidates.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         return any(
             fnmatch.fnmatchcase(candidate, pattern.rstrip("/"))
             for pattern in patterns
@@ -112,27 +132,26 @@ def find_config(start: Path) -> Path | None:
     directory = start if start.is_dir() else start.parent
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
-        if candidate.is_file():
-            text = ""
-            try:
-                text = candidate.read_text("utf-8")
-                data = tomllib.loads(text)
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                if "tool.loopcheck" in text:
-                    return candidate  # broken, but meant for us: parse_settings says why
-                continue
-            if isinstance(data.get("tool"), dict) and "loopcheck" in data["tool"]:
-                return candidate
+        data = _read_found(candidate)
+        if data is None:
+            continue
+        text = ""
+        try:
+            text = data.decode("utf-8")
+            table = tomllib.loads(text)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, *TOO_DEEP):
+            if "tool.loopcheck" in text:
+                return candidate  # broken, but meant for us: parse_settings says why
+            continue
+        if isinstance(table.get("tool"), dict) and "loopcheck" in table["tool"]:
+            return candidate
     return None
 
 
 def load_settings(paths: Sequence[str], config: str | None, known_codes: Iterable[str]) -> Settings:
     """The settings for a run over ``paths``: from ``config`` if given, else discovered."""
     if config is not None:
-        path = Path(config)
-        if not path.is_file():
-            raise ConfigError(f"{config}: no such configuration file")
-        return parse_settings(path, known_codes, explicit=True)
+        return parse_settings(Path(config), known_codes, explicit=True)
     starts = [Path(os.path.abspath(p)) for p in paths if p != "-"] or [Path.cwd()]
     common = Path(os.path.commonpath([str(p) for p in starts]))
     found = find_config(common)
@@ -258,12 +277,21 @@ def _padded(release: tuple[int, ...], width: int) -> tuple[int, ...]:
     return release + (0,) * (width - len(release))
 
 
+def _pyproject_data(directory: Path) -> dict[str, Any] | None:
+    """The directory's pyproject.toml as read by the search: None where there is none to read
+    (see :func:`_read_found`) or it is not TOML loopcheck can parse."""
+    data = _read_found(directory / "pyproject.toml")
+    if data is None:
+        return None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, *TOO_DEEP):
+        return None
+
+
 def _pyproject_loopcheck_target(directory: Path) -> tuple[int, int] | None:
     """A valid ``[tool.loopcheck] target-version`` in the directory's pyproject.toml."""
-    try:
-        data = tomllib.loads((directory / "pyproject.toml").read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    data = _pyproject_data(directory) or {}
     tool = data.get("tool")
     table = tool.get("loopcheck") if isinstance(tool, dict) else None
     version = table.get("target-version") if isinstance(table, dict) else None
@@ -271,28 +299,31 @@ def _pyproject_loopcheck_target(directory: Path) -> tuple[int, int] | None:
 
 
 def _pyproject_requires(directory: Path) -> str | None:
-    try:
-        project = tomllib.loads((directory / "pyproject.toml").read_text("utf-8")).get("project", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
+    project = (_pyproject_data(directory) or {}).get("project", {})
     specifier = project.get("requires-python") if isinstance(project, dict) else None
     return specifier if isinstance(specifier, str) else None
 
 
 def _setup_cfg_requires(directory: Path) -> str | None:
+    data = _read_found(directory / "setup.cfg")
+    if data is None:
+        return None
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string((directory / "setup.cfg").read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(data.decode("utf-8"))
+    except (UnicodeDecodeError, configparser.Error, *TOO_DEEP):
         return None
     return parser.get("options", "python_requires", fallback=None)
 
 
 def _setup_py_requires(directory: Path) -> str | None:
     """A string literal passed as ``python_requires=`` to any call in setup.py (not run)."""
+    data = _read_found(directory / "setup.py")
+    if data is None:
+        return None
     try:
-        tree = ast.parse((directory / "setup.py").read_bytes())
-    except (OSError, SyntaxError, ValueError):
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, *TOO_DEEP):
         return None
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg == "python_requires":
@@ -303,13 +334,18 @@ def _setup_py_requires(directory: Path) -> str | None:
 
 def parse_settings(path: Path, known_codes: Iterable[str], explicit: bool = False) -> Settings:
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+        data = tomllib.loads(read_regular(str(path))[0].decode("utf-8"))
+    except SourceError as error:
+        reason = str(error)
+        if reason == "no such file or directory":
+            reason = "no such configuration file"
+        raise ConfigError(f"{path}: {reason}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except TOO_DEEP:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply to parse") from None
     tool = data.get("tool", {})
     table = tool.get("loopcheck") if isinstance(tool, dict) else None
     if table is None:
@@ -352,6 +388,8 @@ class _Reader:
                 )
         select = self.codes("select") if "select" in self.table else None
         version = self.table.get("target-version")
+        if version is not None and not isinstance(version, str):
+            raise self.error("target-version", f"must be a string, one of {', '.join(TARGET_VERSIONS)}")
         if version is not None and version not in TARGET_VERSIONS:
             raise self.error(
                 "target-version", f"{version!r} is not one of {', '.join(TARGET_VERSIONS)}"

@@ -13,6 +13,7 @@ from libcst.metadata import MetadataWrapper
 from loopcheck.analysis import FileAnalysis
 from loopcheck.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, name_for
+from loopcheck.fixes.layout import ModuleText
 
 
 @dataclass(eq=False)
@@ -36,6 +37,11 @@ class LintContext:
     @cached_property
     def analysis(self) -> FileAnalysis:
         return FileAnalysis(self.wrapper, self.catalogue)
+
+    @cached_property
+    def module_text(self) -> ModuleText:
+        """Where the module's statements are in ``source`` (fixes build their edits from it)."""
+        return ModuleText(self.module, self.source)
 
     def fresh_module_name(self, wanted: str, used_at: Iterable[cst.CSTNode] = ()) -> str:
         """``wanted``, or ``wanted_2``..., a name no module-level binding or other fix uses, and

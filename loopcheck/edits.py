@@ -4,6 +4,7 @@ them, never needs the tree."""
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections.abc import Iterable
@@ -38,22 +39,30 @@ def diff_edits(old: str, new: str) -> tuple[Edit, ...]:
     )
 
 
-def _overlaps(a: Edit, b: Edit) -> bool:
-    # Touching edits count as overlapping: two insertions at one place must not interleave.
-    return a.start <= b.end and b.start <= a.end
-
-
 def select_compatible(edit_sets: Iterable[tuple[Edit, ...]]) -> list[int]:
     """A greedy choice of edit sets that do not overlap (by index); the rest wait for the next
-    pass."""
+    pass. Touching edits count as overlapping: two insertions at one place must not interleave.
+    The chosen edits are kept sorted, so each test is a binary search (a file with a thousand
+    fixes is not a million comparisons)."""
     chosen: list[int] = []
-    taken: list[Edit] = []
+    starts: list[int] = []  # of the chosen edits, which never overlap: their ends sort alike
+    ends: list[int] = []
     for index, edits in enumerate(edit_sets):
-        if any(_overlaps(edit, other) for edit in edits for other in taken):
+        if any(_meets_chosen(edit, starts, ends) for edit in edits):
             continue
         chosen.append(index)
-        taken.extend(edits)
+        for edit in edits:
+            place = bisect.bisect_left(starts, edit.start)
+            starts.insert(place, edit.start)
+            ends.insert(place, edit.end)
     return chosen
+
+
+def _meets_chosen(edit: Edit, starts: list[int], ends: list[int]) -> bool:
+    """Whether ``edit`` overlaps or touches a chosen edit: the last one starting at or before its
+    end is the only one that can."""
+    place = bisect.bisect_right(starts, edit.end) - 1
+    return place >= 0 and ends[place] >= edit.start
 
 
 def apply_edits(source: str, edits: Iterable[Edit]) -> str:

@@ -109,9 +109,10 @@ class _Result:
     proposal: FixProposal | None
 
 
-def _with_edits(results: list[_Result]) -> list[Diagnostic]:
-    """The diagnostics with their fixes' edits, each proposal built once."""
-    built: dict[int, tuple] = {}
+def _with_edits(results: list[_Result], built: dict[int, tuple] | None = None) -> list[Diagnostic]:
+    """The diagnostics with their fixes' edits, each proposal built once (``built``: the edits
+    of proposals already built, by id, and where those built here are kept)."""
+    built = {} if built is None else built
     diagnostics = []
     for result in results:
         d, proposal = result.diagnostic, result.proposal
@@ -258,7 +259,8 @@ class Linter:
                 if fixed == 0:
                     raise  # the file as given is broken: not a fix's doing
                 raise SourceError(f"a fix produced invalid code, file left unchanged ({error})")
-            remaining = _with_edits(results) if build_fixes else [r.diagnostic for r in results]
+            built: dict[int, tuple] = {}  # each proposal is built once per pass
+            remaining = _with_edits(results, built) if build_fixes else [r.diagnostic for r in results]
             # Several findings can share one proposal (a loop and each of its uses): build and
             # apply it once, count every finding it resolves.
             proposals = list(
@@ -272,7 +274,9 @@ class Linter:
             # exists only for two runs: either finding's fix rewrites both).
             by_edits: dict[tuple, list[FixProposal]] = {}
             for proposal in proposals:
-                edits = proposal.build()
+                if id(proposal) not in built:
+                    built[id(proposal)] = proposal.build()
+                edits = built[id(proposal)]
                 if edits:
                     by_edits.setdefault(edits, []).append(proposal)
             if not by_edits:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from loopcheck import __version__, guard
 from loopcheck.catalogue import Catalogue
-from loopcheck.config import ConfigError, Settings, load_settings
+from loopcheck.config import ConfigError, Settings, fix_target, load_settings
 from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter
 from loopcheck.registry import rule_index
@@ -33,9 +33,10 @@ STDIN_NAMES = ("stdin", "-")
 class Plugin:
     name = "loopcheck"
     version = __version__
-    # Per process: the settings of each directory a checked file is in, and one linter per set
-    # of settings that decide findings.
-    _settings: ClassVar[dict[str, Settings]] = {}
+    # Per process: the settings and fix target of each directory a checked file is in, what
+    # each directory declares, and one linter per set of settings that decide findings.
+    _settings: ClassVar[dict[str, tuple[Settings, tuple[int, int]]]] = {}
+    _declared: ClassVar[dict[Path, tuple[int, int] | None]] = {}
     _linters: ClassVar[dict[tuple[Any, ...], Linter]] = {}
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
@@ -46,26 +47,29 @@ class Plugin:
         self.lines = lines
 
     @classmethod
-    def settings_for(cls, filename: str) -> Settings:
-        """The settings the command line would use for ``filename`` checked on its own."""
+    def settings_for(cls, filename: str) -> tuple[Settings, tuple[int, int]]:
+        """The settings the command line would use for ``filename`` checked on its own, and the
+        Python its fixes target (its own project's, see config.fix_target)."""
         if filename in STDIN_NAMES:
             directory = os.getcwd()
         else:
             directory = str(Path(os.path.abspath(filename)).parent)
         if directory not in cls._settings:
             try:
-                cls._settings[directory] = load_settings([directory], None, rule_index())
+                settings = load_settings([directory], None, rule_index())
             except ConfigError as error:
                 # A plugin cannot stop flake8 without a traceback: one line (per process and
                 # directory), and the files are checked as if there were no configuration.
                 LOG.warning("loopcheck: %s; checked with the default settings", error)
-                cls._settings[directory] = Settings()
+                settings = Settings()
+            target = fix_target(Path(directory), settings.target_version, cls._declared)
+            cls._settings[directory] = (settings, target)
         return cls._settings[directory]
 
     @classmethod
-    def linter(cls, settings: Settings | None = None) -> Linter:
+    def linter(cls, settings: Settings | None = None, target: tuple[int, int] | None = None) -> Linter:
         settings = settings or Settings()
-        key = (settings.extra_clients, settings.target_version, settings.fix_target)
+        key = (settings.extra_clients, settings.target_version, target)
         if key not in cls._linters:
             # The rule index: a rule's module (and LibCST) is imported only for a file that needs it.
             cls._linters[key] = Linter(
@@ -73,14 +77,14 @@ class Plugin:
                 honour_noqa=False,
                 syntax_check=False,
                 target_version=settings.target_version,
-                fix_target=settings.fix_target,
+                fix_target=target,
                 catalogue=Catalogue.load(tuple(settings.extra_clients)),
             )
         return cls._linters[key]
 
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
         source = "".join(self.lines)
-        linter = self.linter(self.settings_for(self.filename))
+        linter = self.linter(*self.settings_for(self.filename))
         try:
             diagnostics = guard.lint(linter, source, self.filename, tree=self.tree)
         except SourceError as error:

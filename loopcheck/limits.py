@@ -17,6 +17,11 @@ Three limits keep the time per file bounded, each reported in one line when exce
   with depth (3,000 nested lambdas: 32 s and 1.7 GB). Python itself compiles up to about 3,000
   levels (3.10-3.12) or 6,000-10,000 (3.13).
 
+Where memory is short (``ulimit -v``), no thread with that stack can start: the worker is started
+with a smaller stack, and the recursion limit shrinks with it; if no thread can be started at all,
+the analysis runs on the calling thread, with the limit its own stack allows. Files nested deeply
+enough to need more are then reported as too deeply nested, in one line.
+
 Python 3.12 caps recursion through C at 1,500 calls whatever ``sys.setrecursionlimit`` says
 (3.13: 10,000), so there LibCST gives up earlier (an ``elif`` chain of about 700 branches); that
 is reported in one line as well.
@@ -35,11 +40,22 @@ from typing import Any, TypeVar
 
 from loopcheck.diagnostics import SourceError
 
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
+
 DEFAULT_MAX_FILE_SIZE = 1 << 20  # bytes
 MAX_NODES = 200_000
 MAX_NESTING = 1_000
 STACK_SIZE = 256 << 20
 RECURSION_LIMIT = 100_000
+# Tried in turn when a thread with the full stack cannot start (too little address space).
+SMALLER_STACKS = (64 << 20, 16 << 20, 4 << 20)
+# Stack per frame the recursion limit assumes: four times the most measured (the full stack
+# allows RECURSION_LIMIT frames).
+STACK_PER_FRAME = STACK_SIZE // RECURSION_LIMIT
+MAIN_THREAD_STACK = 8 << 20  # assumed when the stack's size limit is unknown or unlimited
 # What `python file.py` compiles with. On 3.10 and 3.11 the compiler's own depth limit is three
 # times the recursion limit, so the syntax check must not run under the raised one.
 INTERPRETER_RECURSION_LIMIT = 1_000
@@ -101,15 +117,22 @@ def check_complexity(tree: ast.AST) -> None:
         )
 
 
-class _Worker:
-    """One daemon thread with a large stack; runs the calls handed to it, one at a time."""
+def recursion_limit_for(stack: int) -> int:
+    """The recursion limit a thread with ``stack`` bytes of stack can take."""
+    return max(INTERPRETER_RECURSION_LIMIT, min(RECURSION_LIMIT, stack // STACK_PER_FRAME))
 
-    def __init__(self) -> None:
+
+class _Worker:
+    """One daemon thread with a large stack; runs the calls handed to it, one at a time.
+    RuntimeError when the thread cannot start."""
+
+    def __init__(self, stack: int = STACK_SIZE) -> None:
         self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], dict[str, Any], threading.Event]]
         self.jobs = queue.SimpleQueue()
+        self.recursion_limit = recursion_limit_for(stack)
         previous = threading.stack_size()
         try:
-            threading.stack_size(STACK_SIZE)
+            threading.stack_size(stack)
             self.thread = threading.Thread(target=self._serve, name="loopcheck-analysis", daemon=True)
             self.thread.start()
         finally:
@@ -122,7 +145,7 @@ class _Worker:
             call, outcome, done = self.jobs.get()
             # Process-wide, so only while a job runs (the caller waits meanwhile).
             previous = sys.getrecursionlimit()
-            sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+            sys.setrecursionlimit(max(previous, self.recursion_limit))
             try:
                 outcome["value"] = call()
             except BaseException as error:  # handed to the caller, re-raised there
@@ -147,17 +170,54 @@ class _Worker:
 
 _worker: _Worker | None = None
 _worker_lock = threading.Lock()
+_threadless = False  # no analysis thread could be started: run on the caller's
+
+
+def _start_worker() -> _Worker | None:
+    global _threadless
+    for stack in (STACK_SIZE, *SMALLER_STACKS):
+        try:
+            return _Worker(stack)
+        except RuntimeError:  # "can't start new thread": not enough memory for its stack
+            continue
+    _threadless = True
+    return None
+
+
+def _stack_of_this_thread() -> int:
+    if threading.current_thread() is not threading.main_thread():
+        return 0  # unknown: no more than the interpreter's own limit
+    if resource is None:
+        return MAIN_THREAD_STACK
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    except (OSError, ValueError):
+        return MAIN_THREAD_STACK
+    return MAIN_THREAD_STACK if soft == resource.RLIM_INFINITY or soft <= 0 else soft
+
+
+def _run_here(call: Callable[[], T]) -> T:
+    """``call()`` on the calling thread, with the recursion head-room its stack allows."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _frame_depth() + recursion_limit_for(_stack_of_this_thread())))
+    try:
+        return call()
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def run_deep(call: Callable[[], T]) -> T:
-    """``call()`` on the deep-stack worker thread; its exception, if any, is raised here."""
+    """``call()`` on the deep-stack worker thread (or, where none can start, on this one); its
+    exception, if any, is raised here."""
     global _worker
     if threading.current_thread().name == "loopcheck-analysis":
         return call()  # already there (nested use)
     with _worker_lock:
-        if _worker is None or not _worker.thread.is_alive():
-            _worker = _Worker()
-        worker = _worker
+        if not _threadless and (_worker is None or not _worker.thread.is_alive()):
+            _worker = _start_worker()
+        worker = None if _threadless else _worker
+    if worker is None:
+        return _run_here(call)
     return worker.run(call)
 
 

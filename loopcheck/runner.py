@@ -12,14 +12,14 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from loopcheck import guard
-from loopcheck.cache import Cache
+from loopcheck.cache import Cache, Remembered
 from loopcheck.catalogue import Catalogue
 from loopcheck.config import Settings, fix_target
 from loopcheck.diagnostics import Diagnostic, SourceError
@@ -68,7 +68,7 @@ class FileResult:
     fixed: int = 0
     changed: bool = False
     diff: bytes | None = None  # the patch, in the file's own encoding
-    cached: list[Any] | None = None  # a stat-index entry for the parent to save
+    cached: Remembered | None = None  # what the cache learned, for the parent to save
 
 
 @dataclass(frozen=True)
@@ -136,10 +136,26 @@ class Checker:
 
 
 def settings_key(job: Job) -> str:
-    """What of the configuration decides every file's findings (each file's codes and fix
-    target are keyed apart: see Checker.profile)."""
+    """What of the configuration decides a file's result, for the cache's key. Keyed here:
+    ``target-version`` (the grammar, and with it syntax errors and fixes), ``extra-clients`` (what
+    the client rules know) and ``max-file-size`` (a file over the limit is refused, so a cached
+    result must not stand for it: the stat index answers without reading the file). Keyed per
+    file, in the entry key (see Checker.profile): the codes that apply to it, from ``select``,
+    ``extend-select``, ``ignore``, their command-line options and ``per-file-ignores``, and the
+    Python its fixes target (which fixes exist, and how safe they are: its own project's).
+
+    Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` (which
+    files are checked, not what a file gives), the configuration's location (``root``,
+    ``source``: patterns are resolved into the codes above), and the options that only choose
+    how results are printed or where the cache is (``--output-format``, ``--statistics``,
+    ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
+    is keyed as above). ``--fix``, ``--unsafe-fixes`` and ``--diff`` do not use the cache, nor
+    does standard input (``-``, ``--stdin-filename``); ``--explain``, ``--list-rules`` and
+    ``--version`` check nothing. Output formats that print fixes' edits or source lines take only
+    empty results from the cache (``Mode.needs_text``). Loopcheck's code and data, LibCST's
+    version and the interpreter's are keyed by the cache itself (``Cache.__init__``)."""
     settings = job.settings
-    return json.dumps([settings.target_version, list(settings.extra_clients)], default=str)
+    return json.dumps([settings.target_version, list(settings.extra_clients), settings.max_file_size], default=str)
 
 
 # A line as patch tools read one: up to and including LF, or the unterminated rest. (Python
@@ -174,8 +190,8 @@ def encode(source: SourceFile, text: str) -> bytes:
 
 
 def write_source(source: SourceFile, text: str) -> None:
-    """Write a fixed text back (see ``writing``)."""
-    write_file(source.path, encode(source, text), source.identity)
+    """Write a fixed text back (see ``writing``), unless the file is no longer what was read."""
+    write_file(source.path, encode(source, text), source.identity, source.data)
 
 
 def check_source(
@@ -227,11 +243,12 @@ def cached_result(checker: Checker, path: str) -> FileResult | None:
     cache = checker.cache
     if cache is None:
         return None
+    codes = checker.codes_for(path)
     known = cache.unchanged(path, checker.profile(path))
     if known is None:
         return None
     key, empty = known
-    found = [] if empty else cache.load(key, path)
+    found = [] if empty else cache.load(key, path, codes)
     return FileResult(path, diagnostics=found) if _servable(found, checker.job.mode) else None
 
 
@@ -240,20 +257,22 @@ def check_file(checker: Checker, path: str) -> FileResult:
     entries may still hold its bytes' findings): never raises (but KeyboardInterrupt)."""
     cache = checker.cache
     try:
-        profile = checker.profile(path)
+        codes, profile = checker.codes_for(path), checker.profile(path)
         source = read_source(path, checker.settings.max_file_size)
         key = cache.key(profile, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
-            found = cache.load(key, path)
+            found = cache.load(key, path, codes)
             if _servable(found, checker.job.mode):
-                return FileResult(path, diagnostics=found, cached=cache.remember(path, profile, key, not found))
+                learned = cache.remember(source.identity, source.read_at, profile, key, not found)
+                return FileResult(path, diagnostics=found, cached=learned)
         try:
             result = check_source(checker, source, checker.job.mode, write_source)
         except SourceError as error:
             result = FileResult(path, error=str(error))
         if cache is not None and key is not None and result.error is None:
             cache.store(key, result.diagnostics)
-            result.cached = cache.remember(path, profile, key, not result.diagnostics)
+            # The stat taken when the bytes were read: a file replaced since is checked again.
+            result.cached = cache.remember(source.identity, source.read_at, profile, key, not result.diagnostics)
         return result
     except SourceError as error:
         return FileResult(path, error=str(error))
@@ -297,10 +316,13 @@ def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
     return results
 
 
-def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
+def check_files(
+    files: Sequence[str], job: Job, jobs: int, notify: Callable[[str], None] = lambda note: None
+) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
-    ``jobs`` processes when there are enough of them."""
+    ``jobs`` processes when there are enough of them, else (or when no worker process can be
+    started: ``notify`` is told why) in this one."""
     checker = Checker(job)
     known: dict[str, FileResult] = {}
     for path in files:
@@ -308,10 +330,14 @@ def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResul
         if result is not None:
             known[path] = result
     todo = [path for path in files if path not in known]
-    if jobs <= 1 or len(todo) < PARALLEL_THRESHOLD:
+    fresh: Generator[FileResult, None, None] | None = None
+    if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
+        try:
+            fresh = _check_in_processes(todo, job, jobs)
+        except NoWorkers as error:
+            notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
+    if fresh is None:
         fresh = (check_file(checker, path) for path in todo)
-    else:
-        fresh = _check_in_processes(todo, job, jobs)
     updates: dict[str, Any] = {}
     try:
         for path in files:
@@ -325,15 +351,57 @@ def check_files(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResul
     _save(checker, updates)
 
 
-def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Iterator[FileResult]:
+class NoWorkers(Exception):
+    """The worker processes could not be started (no file was checked yet); the message says
+    why in a few words."""
+
+
+def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[FileResult, None, None]:
     """The results of ``files`` in their order; the largest files are handed out first, so that
-    one large file does not keep a worker busy after the others are done."""
+    one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
+    leaves no process behind) when the pool cannot be started: too few file descriptors, no
+    semaphores (a read-only /dev/shm), no memory for another process or thread."""
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
     try:
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
+    except (OSError, NotImplementedError, RuntimeError) as error:
+        raise NoWorkers(_why(error)) from None
+    try:
+        # The workers start here (all of them at the first submission with fork).
         futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
+    except (OSError, RuntimeError) as error:
+        _abandon(pool)
+        raise NoWorkers(_why(error)) from None
+    return _results(pool, futures, chunks, files)
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror  # "Too many open files", "Read-only file system"
+    return str(error) or type(error).__name__  # "can't start new thread"
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool that could not start all of its workers. Work and the order to stop reach
+    the workers through the pool's manager thread; where it never started (fork: the workers
+    start before it), those that did start would wait forever, and so would the interpreter's
+    exit: they are killed (they hold no file) and reaped."""
+    if getattr(pool, "_executor_manager_thread", None) is None:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join()
+            process.close()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _results(
+    pool: ProcessPoolExecutor, futures: list[Any], chunks: list[list[str]], files: Sequence[str]
+) -> Generator[FileResult, None, None]:
+    try:
         where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
         for path in files:
             number, place = where[path]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import codecs
-import errno
 import functools
 import io
 import os
 import stat
 import string
+import time
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +16,8 @@ from pathlib import Path
 
 from loopcheck.config import Settings
 from loopcheck.diagnostics import SourceError
+from loopcheck.files import not_regular, read_regular
+from loopcheck.files import stat_or_reason as _stat
 from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 
 SOURCE_SUFFIXES = (".py", ".pyi")
@@ -23,31 +25,6 @@ SOURCE_SUFFIXES = (".py", ".pyi")
 
 def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
-
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a fifo"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _kind(mode: int) -> str:
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
-
-
-def _stat(path: str) -> os.stat_result | str:
-    """``os.stat`` (through symbolic links), or why there is nothing to read at ``path``."""
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        return "broken symbolic link" if os.path.islink(path) else "no such file or directory"
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            return "symbolic link loop"
-        return f"cannot stat: {error.strerror or error}"
 
 
 @dataclass
@@ -66,9 +43,12 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
     ``extend-exclude`` name (by default version control, caches, build output) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
     checked unless the configuration excludes them. Nothing is opened here: every candidate is
-    looked at with ``stat`` first, so a fifo or a device is never read (a read would block)."""
+    looked at with ``stat`` first, so a fifo or a device is never read (a read would block). A file
+    reached more than once (``a.py``, ``./a.py``, ``dir/../a.py``, its absolute path, a hard or
+    symbolic link, a file named and inside a directory named) is checked once, under the first
+    name it was reached by."""
     settings = settings or Settings()
-    found: dict[str, None] = {}
+    found: dict[tuple[int, int], str] = {}  # (device, inode) -> the first name of the file
     result = Discovery()
     for given in paths:
         status = _stat(given)
@@ -77,37 +57,73 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
         elif stat.S_ISDIR(status.st_mode):
             _walk(given, settings, found, result)
         elif not stat.S_ISREG(status.st_mode):
-            result.errors.append((given, f"not a regular file ({_kind(status.st_mode)})"))
+            result.errors.append((given, not_regular(status.st_mode)))
         elif not settings.excluded_by_user(given):
-            found[str(Path(given))] = None
-    result.files = list(found)
+            found.setdefault(_file_identity(status), str(Path(given)))
+    result.files = list(found.values())
     return result
 
 
-def _walk(top: str, settings: Settings, found: dict[str, None], result: Discovery) -> None:
-    def unreadable(error: OSError) -> None:
-        where = error.filename or top
-        result.errors.append((str(where), f"cannot read directory: {error.strerror or error}"))
+def _file_identity(status: os.stat_result) -> tuple[int, int]:
+    return (status.st_dev, status.st_ino)
 
-    for root, directories, files in os.walk(top, onerror=unreadable):
-        directories[:] = sorted(
-            d
-            for d in directories
-            if not settings.excluded(Path(root, d)) and not _is_virtualenv(Path(root, d))
+
+def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], result: Discovery) -> None:
+    """Depth first, each directory's files (sorted) before its subdirectories (sorted), as
+    ``os.walk`` gives them; iterative, so that no depth of directories overflows the stack
+    (``os.walk`` recurses on Python 3.10 and 3.11)."""
+    # (directory, whether it was tested against the exclusions: the one named was not)
+    pending = [(top, False)]
+    while pending:
+        root, tested = pending.pop()
+        try:
+            with os.scandir(root) as entries:
+                listed = list(entries)
+        except OSError as error:
+            where = error.filename or root
+            result.errors.append((str(where), f"cannot read directory: {error.strerror or error}"))
+            continue
+        directories, files = [], []
+        for entry in listed:
+            try:
+                is_directory = entry.is_dir()  # through symbolic links, as os.walk lists them
+            except OSError:
+                is_directory = False
+            (directories if is_directory else files).append(entry)
+        subdirectories = sorted(
+            entry.name
+            for entry in directories
+            if not _is_symlink(entry)  # listed, but never walked into
+            and not settings.excluded(Path(root, entry.name), within_included=tested)
+            and not _is_virtualenv(Path(root, entry.name))
         )
-        for name in sorted(files):
+        for name in sorted(entry.name for entry in files):
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
             path = str(Path(root, name))
-            if settings.excluded(path):
+            if settings.excluded(path, within_included=tested):
                 continue
             status = _stat(path)
             if isinstance(status, str):
                 result.skipped.append((path, status))
             elif not stat.S_ISREG(status.st_mode):
-                result.skipped.append((path, f"not a regular file ({_kind(status.st_mode)})"))
+                result.skipped.append((path, not_regular(status.st_mode)))
             else:
-                found[path] = None
+                found.setdefault(_file_identity(status), path)
+        pending.extend((os.path.join(root, name), True) for name in reversed(subdirectories))
+
+
+def _is_symlink(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+# What says a file is still the one that was read: (size, mtime, ctime, device, inode), in
+# nanoseconds. The ctime is set by every change and cannot be put back (os.utime sets only the
+# access and modification times).
+Identity = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -115,14 +131,15 @@ class SourceFile:
     path: str
     text: str
     encoding: str
-    # (device, inode, size, modification time) when read: a fix is not written over a file that
-    # changed since.
-    identity: tuple[int, int, int, int] | None = None
+    # The open file's identity when read: a fix is not written over a file that changed since,
+    # and the cache's stat index records it.
+    identity: Identity | None = None
     data: bytes | None = None  # the bytes as read
+    read_at: int | None = None  # time.time_ns() just before the identity was taken
 
 
-def identity_of(status: os.stat_result) -> tuple[int, int, int, int]:
-    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+def identity_of(status: os.stat_result) -> Identity:
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_dev, status.st_ino)
 
 
 def too_large(size: int, limit: int) -> SourceError:
@@ -198,39 +215,9 @@ def decode_source(path: str, data: bytes) -> SourceFile:
 
 
 def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> SourceFile:
-    """Read and decode a regular file of at most ``max_size`` bytes. The file is opened without
-    blocking (a fifo put in its place after discovery does not hang the run) and must still be a
-    regular file once open."""
-    status = _stat(path)
-    if isinstance(status, str):
-        raise SourceError(status)
-    if not stat.S_ISREG(status.st_mode):
-        raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        handle = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror or error}") from None
-    try:
-        status = os.fstat(handle)
-        if not stat.S_ISREG(status.st_mode):
-            raise SourceError(f"not a regular file ({_kind(status.st_mode)})")
-        if max_size is not None and status.st_size > max_size:
-            raise too_large(status.st_size, max_size)
-        chunks = []
-        size = 0
-        while True:
-            chunk = os.read(handle, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if max_size is not None and size > max_size:
-                raise too_large(size, max_size)
-        data = b"".join(chunks)
-    except OSError as error:
-        raise SourceError(f"cannot read: {error.strerror or error}") from None
-    finally:
-        os.close(handle)
+    """Read and decode a regular file of at most ``max_size`` bytes (see ``files.read_regular``:
+    a fifo is never waited on)."""
+    read_at = time.time_ns()  # before the file's stat is taken (see SourceFile.read_at)
+    data, status = read_regular(path, max_size, too_large)
     decoded = decode_source(path, data)
-    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data)
+    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at)

@@ -25,7 +25,13 @@ case where loopcheck is not atomic; it is rare (hard-linked sources, shared grou
 
 Symbolic links are followed: the target is fixed and the link stays a link. A file without any
 write permission bit (0444) is never written, even by root. A file that changed since it was
-read is not written either.
+read is not written either: its identity (size, mtime, ctime, device, inode) and its bytes are
+compared with what was read once more immediately before the rename (or the in-place write),
+with the handled signals held. What remains is the time between that comparison and the rename:
+a rename is not a compare-and-swap, so a change another process makes in those few microseconds
+(closing the file compared, then the rename; for the in-place write, reserving space) is lost.
+So is a write through a descriptor opened on the old file before the rename: it goes to the old
+inode, which no name refers to any more.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from collections.abc import Iterator
 
 from loopcheck.diagnostics import SourceError
 from loopcheck.limits import HANDLED_SIGNALS
+from loopcheck.sources import Identity, identity_of
 
 TEMP_SUFFIX = ".loopcheck-tmp"
 _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")
@@ -116,24 +123,76 @@ def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
-def write_file(path: str, data: bytes, expected: tuple[int, int, int, int] | None = None) -> str:
+CHANGED = "changed on disk while loopcheck ran; fix not written"
+
+
+class _AsRead:
+    """What the file was when read: its identity (see ``sources.identity_of``) and its bytes.
+    Either may be None (not known: not compared)."""
+
+    def __init__(self, identity: Identity | None, data: bytes | None) -> None:
+        self.identity = identity
+        self.data = data
+
+    def verify(self, status: os.stat_result) -> None:
+        if self.identity is not None and identity_of(status) != self.identity:
+            raise SourceError(CHANGED)
+
+    def verify_open(self, handle: int) -> None:
+        """The file open as ``handle`` is still the one read, byte for byte (call with the
+        handled signals held, immediately before replacing it)."""
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise SourceError(CHANGED)
+        self.verify(status)
+        if self.data is not None and _read_all(handle, status.st_size + 1) != self.data:
+            raise SourceError(CHANGED)
+
+    def verify_path(self, target: str) -> None:
+        """The file now at ``target`` is still the one read (see :meth:`verify_open`)."""
+        if self.identity is None and self.data is None:
+            return
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            handle = os.open(target, flags)  # never blocks, even on a fifo put in its place
+        except OSError:
+            raise SourceError(CHANGED) from None
+        try:
+            self.verify_open(handle)
+        finally:
+            os.close(handle)
+
+
+def _read_all(handle: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from the start of ``handle``."""
+    chunks = []
+    offset = 0
+    while offset < limit:
+        chunk = os.pread(handle, min(limit - offset, 1 << 20), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def write_file(
+    path: str, data: bytes, expected: Identity | None = None, original: bytes | None = None
+) -> str:
     """Replace the content of the file at ``path`` (through symbolic links) with ``data``.
-    ``expected``: (device, inode, size, mtime_ns) when read; a file changed since is refused.
-    Returns how it was written: "replaced" (rename) or "in place". SourceError when refused."""
+    ``expected``: its identity when read (``sources.identity_of``), ``original``: its bytes then;
+    a file that no longer matches them is refused, here and again immediately before it is
+    replaced. Returns how it was written: "replaced" (rename) or "in place". SourceError when
+    refused."""
     target = os.path.realpath(path)
+    was = _AsRead(expected, original)
     try:
         status = os.stat(target)
     except OSError as error:
         raise SourceError(f"cannot write: {error.strerror or error}") from None
     if not stat.S_ISREG(status.st_mode):
         raise SourceError("cannot write: no longer a regular file")
-    if expected is not None and expected != (
-        status.st_dev,
-        status.st_ino,
-        status.st_size,
-        status.st_mtime_ns,
-    ):
-        raise SourceError("changed on disk while loopcheck ran; fix not written")
+    was.verify(status)
     if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
         raise SourceError("read-only file; fix not written")
     directory = os.path.dirname(target)
@@ -142,12 +201,12 @@ def write_file(path: str, data: bytes, expected: tuple[int, int, int, int] | Non
         remove_stale_temporaries(directory)
     if status.st_nlink == 1:
         try:
-            _replace(target, data, status)
+            _replace(target, data, status, was)
             return "replaced"
         except _CannotReplace:
             pass
     try:
-        _write_in_place(target, data, status)
+        _write_in_place(target, data, status, was)
     except OSError as error:
         raise SourceError(f"cannot write: {error.strerror or error}") from None
     return "in place"
@@ -208,7 +267,7 @@ def _copy_attributes(target: str, handle: int) -> None:
             raise _CannotReplace from None
 
 
-def _replace(target: str, data: bytes, status: os.stat_result) -> None:
+def _replace(target: str, data: bytes, status: os.stat_result, was: _AsRead) -> None:
     global _anonymous_files
     handle, name = _open_temporary(target)
     try:
@@ -228,7 +287,8 @@ def _replace(target: str, data: bytes, status: os.stat_result) -> None:
                 if not _link_anonymous(handle, name):
                     name = None
                     _anonymous_files = False  # not here: named temporary files from now on
-                    return _replace(target, data, status)
+                    return _replace(target, data, status, was)
+            was.verify_path(target)  # the last look: the rename follows at once
             try:
                 os.replace(name, target)
             except OSError as error:
@@ -247,12 +307,14 @@ def _replace(target: str, data: bytes, status: os.stat_result) -> None:
                 os.unlink(name)
 
 
-def _write_in_place(target: str, data: bytes, status: os.stat_result) -> None:
+def _write_in_place(target: str, data: bytes, status: os.stat_result, was: _AsRead) -> None:
     with signals_held():
-        handle = os.open(target, os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+        # Open for reading too: the bytes are compared once more through this very handle.
+        handle = os.open(target, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
         try:
             if not _same_file(os.fstat(handle), status):
-                raise SourceError("changed on disk while loopcheck ran; fix not written")
+                raise SourceError(CHANGED)
+            was.verify_open(handle)  # the last look: the write follows at once
             if len(data) > status.st_size and hasattr(os, "posix_fallocate"):
                 try:
                     os.posix_fallocate(handle, 0, len(data))

@@ -6,7 +6,9 @@ function by calling it twice (a synchronous task that handles loops itself). A r
 raises, when asyncio logs an error (``Task was destroyed but it is pending!``), when the
 interpreter swallows an exception (``Exception ignored in ...``), or when it hangs. Prints
 {name: {"doc": ..., "runs": [...], "lines": [...]}} as JSON, where "lines" are the lines of the
-fixture the exercise executed (traced in every thread), which tie each finding to an exercise.
+fixture the exercise executed (traced in every thread), which tie each finding to an exercise,
+and "output" the lines the exercise printed itself. LOOPCHECK_EXERCISES (names, comma-separated)
+runs only those exercises.
 
 Standard library only: it runs under every interpreter of the version matrix."""
 
@@ -152,7 +154,7 @@ def report_lines_while_running(executed):
 
 
 def split_output(output):
-    runs, lines, at_import = [], [], []
+    runs, lines, at_import, printed = [], [], [], []
     for line in output.splitlines():
         if line.startswith(LINES):
             lines = json.loads(line[len(LINES):])
@@ -160,13 +162,18 @@ def split_output(output):
             at_import = json.loads(line[len(IMPORT_LINES):])
         elif line.startswith(RUN):
             runs.append(line[len(RUN):])
-    return runs, lines, at_import
+        else:
+            printed.append(line)
+    return runs, lines, at_import, printed
 
 
 def main(path):
     warnings.simplefilter("ignore")
     results = {}
+    wanted = os.environ.get("LOOPCHECK_EXERCISES")
     for name, function in exercises(load(path)).items():
+        if wanted is not None and name not in wanted.split(","):
+            continue
         doc = inspect.getdoc(function) or ""
         limit = HANG_EXPECTED if "expect: hang" in doc else HANG
         try:
@@ -174,16 +181,18 @@ def main(path):
                 [sys.executable, __file__, path, name],
                 capture_output=True, text=True, timeout=limit,
             )
-            runs, lines, at_import = split_output(child.stdout)
+            runs, lines, at_import, printed = split_output(child.stdout)
             if child.returncode != 0:
                 runs.append(f"crashed: {child.stderr.strip().splitlines()[-1:]}")
         except subprocess.TimeoutExpired as expired:
             output = expired.stdout or b""
             if isinstance(output, bytes):
                 output = output.decode()
-            runs, lines, at_import = split_output(output)
+            runs, lines, at_import, printed = split_output(output)
             runs.append(f"hang: no result after {limit} s")
-        results[name] = {"doc": doc, "runs": runs, "lines": lines, "import_lines": at_import}
+        results[name] = {
+            "doc": doc, "runs": runs, "lines": lines, "import_lines": at_import, "output": printed,
+        }
     json.dump(results, sys.stdout)
 
 

@@ -100,7 +100,7 @@ def test_a_loop_run_more_than_once_gets_no_fix(body, reason):
 
 def test_a_loop_made_and_run_in_each_iteration_is_still_fixed():
     body = "for n in range(2):\n" + "".join(
-        f"    {line}\n" for line in (SET_AND_CLOSE + "loop.run_until_complete(work(n))\nloop.close()").splitlines()
+        f"    {line}\n" for line in (SET_AND_CLOSE + "loop.run_until_complete(work(n))\nasyncio.set_event_loop(None)\nloop.close()").splitlines()
     )
     finding = lck201(function(body))
     assert finding.fix is not None and finding.fix.safety.value == "safe"
@@ -117,7 +117,7 @@ def test_a_loop_made_and_run_in_each_iteration_is_still_fixed():
     ],
 )
 def test_an_argument_that_may_read_the_current_loop_gets_no_fix(argument):
-    source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n")
+    source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n")
     finding = lck201(source)
     assert finding.fix is None
     assert "in the argument would run before asyncio.run() makes its loop current" in finding.message
@@ -129,7 +129,7 @@ def test_an_argument_that_may_read_the_current_loop_gets_no_fix(argument):
 )
 def test_code_that_may_read_the_loop_while_it_is_current_means_no_fix(between):
     source = function(
-        SET_AND_CLOSE + between + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n"
+        SET_AND_CLOSE + between + "try:\n    return loop.run_until_complete(work())\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n"
     )
     finding = lck201(source)
     assert finding.fix is None
@@ -139,7 +139,7 @@ def test_code_that_may_read_the_loop_while_it_is_current_means_no_fix(between):
 def test_pure_code_while_the_loop_is_current_keeps_the_fix_safe():
     source = function(
         SET_AND_CLOSE
-        + "print(len(job))\ntry:\n    print(loop.run_until_complete(work(job)))\nfinally:\n    loop.close()\n"
+        + "print(len(job))\ntry:\n    print(loop.run_until_complete(work(job)))\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n"
         + "print(prepare(job))\n"
     )
     assert lck201(source).fix.safety.value == "safe"
@@ -152,7 +152,7 @@ def test_pure_code_while_the_loop_is_current_keeps_the_fix_safe():
 
 @pytest.mark.parametrize("argument", ["work(job, len(job), work(job))", "work(lambda: asyncio.Future())"])
 def test_an_argument_built_from_coroutines_and_pure_builtins_stays_safe(argument):
-    source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n")
+    source = function(SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n")
     assert lck201(source).fix.safety.value == "safe"
 
 
@@ -160,7 +160,7 @@ def test_a_private_loop_evaluates_the_argument_as_the_fix_does():
     """Never made current: the argument sees the caller's loop before and after the fix."""
     source = function(
         "loop = asyncio.new_event_loop()\n"
-        "try:\n    return loop.run_until_complete(work(asyncio.Future()))\nfinally:\n    loop.close()\n"
+        "try:\n    return loop.run_until_complete(work(asyncio.Future()))\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n"
     )
     assert lck201(source, (3, 12)).fix.safety.value == "safe"
 
@@ -180,7 +180,7 @@ def test_a_private_loop_evaluates_the_argument_as_the_fix_does():
 def test_a_coroutine_that_reaches_the_default_executor_gets_no_fix(helper, target):
     body = "loop = asyncio.new_event_loop()\n" + ("asyncio.set_event_loop(loop)\n" if target == (3, 10) else "")
     source = function(
-        body + "try:\n    return loop.run_until_complete(background())\nfinally:\n    loop.close()\n",
+        body + "try:\n    return loop.run_until_complete(background())\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n",
         before=helper,
     )
     finding = lck201(source, target)
@@ -210,7 +210,7 @@ def test_lck202_and_lck203_decline_where_asyncio_run_would_wait_for_the_default_
 
 def test_a_default_executor_the_coroutine_never_reaches_does_not_matter():
     source = function(
-        SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n",
+        SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n",
         before="async def elsewhere():\n    asyncio.get_running_loop().run_in_executor(None, print)\n\n\n",
     )
     assert lck201(source).fix.safety.value == "safe"
@@ -235,7 +235,7 @@ def test_a_default_executor_the_coroutine_never_reaches_does_not_matter():
 )
 def test_an_argument_not_provably_a_coroutine_is_unsafe_and_says_why(setup, argument, what):
     source = function(
-        SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    loop.close()\n",
+        SET_AND_CLOSE + f"try:\n    return loop.run_until_complete({argument})\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n",
         before=setup + "\n\n" if setup else "",
     )
     finding = lck201(source)
@@ -251,7 +251,7 @@ def test_an_async_method_of_the_class_through_self_is_provably_a_coroutine():
         "    def run(self):\n"
         "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n"
         "        try:\n            return loop.run_until_complete(self.build())\n"
-        "        finally:\n            loop.close()\n"
+        "        finally:\n            asyncio.set_event_loop(None)\n            loop.close()\n"
     )
     assert lck201(source).fix.safety.value == "safe"
     overridden = source + "\n\nclass Sync(Job):\n    def build(self):\n        return asyncio.sleep(0)\n"
@@ -282,7 +282,8 @@ SUPPRESSED_TEARDOWN = (
     "def main():\n    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
     "    try:\n        return loop.run_until_complete(work())\n    finally:\n"
     "        with contextlib.suppress(Exception):\n"
-    "            loop.run_until_complete(loop.shutdown_asyncgens())\n        loop.close()\n"
+    "            loop.run_until_complete(loop.shutdown_asyncgens())\n"
+    "        asyncio.set_event_loop(None)\n        loop.close()\n"
 )
 SET_UP_IN_TRY = (
     "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
@@ -511,3 +512,18 @@ def test_the_command_line_says_why_a_fix_is_declined(tmp_path):
     assert text.returncode == 1 and reason in text.stdout and "fixable" not in text.stdout, text.stdout
     found = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
     assert [(d["code"], d["fix"], d["message"].endswith(reason)) for d in found] == [("LCK201", None, True)]
+
+
+# asyncio.run() leaves the thread with no current loop. A loop made current and closed but never
+# unset stays current, closed, and a later get_event_loop() in the thread returns it: the fix
+# changes what that call does, so it is unsafe, and says how to make it safe.
+LEFT_CURRENT = function(SET_AND_CLOSE + "try:\n    return loop.run_until_complete(work())\nfinally:\n    loop.close()\n")
+
+
+def test_a_closed_loop_left_current_makes_the_fix_unsafe():
+    fix = lck201(LEFT_CURRENT).fix
+    assert fix.safety is Safety.UNSAFE
+    assert "left with no current loop" in fix.description and "set_event_loop(None)" in fix.description
+    unset = LEFT_CURRENT.replace("    loop.close()\n", "    asyncio.set_event_loop(None)\n        loop.close()\n")
+    assert "set_event_loop(None)" in unset
+    assert lck201(unset).fix.safety is Safety.SAFE

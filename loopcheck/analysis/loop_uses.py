@@ -175,6 +175,20 @@ class LoopUses:
             and self.is_set_current_none(statement)
         ]
 
+    def own_unsets(self, function: cst.CSTNode, uses: list[LoopUse]) -> list[cst.Expr]:
+        """The ``asyncio.set_event_loop(None)`` statements of ``function`` in a block beside the
+        loop's own setting, running or closing: they run on the loop's path, not another
+        branch's, and leave the thread with no current loop, as asyncio.run() does."""
+        blocks = {id(self._block_of(use.node)) for use in uses if use.kind in (Use.RUN, Use.SET_CURRENT, Use.TEARDOWN)}
+        return [s for s in self.set_current_none_statements(function) if id(self._block_of(s)) in blocks]
+
+    def _block_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The block (an indented suite, or the module) holding the statement that holds ``node``."""
+        for child, up in self.tree.ancestors(node):
+            if isinstance(child, cst.BaseStatement) and isinstance(up, (cst.IndentedBlock, cst.Module)):
+                return up
+        return None
+
     def reentry_patched(self) -> bool:
         """Whether the module applies nest_asyncio (or a fork the catalogue knows) anywhere: the
         patch replaces asyncio.run() and the loop's run methods for the whole process, so a run

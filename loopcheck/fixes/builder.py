@@ -19,6 +19,7 @@ from loopcheck.analysis.tree import has_docstring
 from loopcheck.diagnostics import Edit
 from loopcheck.edits import diff_edits
 from loopcheck.fixes.imports import ImportRequest, add_imports, remove_unused
+from loopcheck.fixes.layout import ModuleText, visit_statements
 
 if TYPE_CHECKING:
     from loopcheck.context import LintContext
@@ -101,6 +102,18 @@ class FixBuilder:
         return self
 
     def build(self) -> tuple[Edit, ...]:
+        """The fix's text edits: only the top-level statements it changes are rewritten and
+        compared with the source (see ``layout``), unless the module's shape needs the whole."""
+        text = self.context.module_text
+        touched = self._touched(text) if text.usable else None
+        if touched is not None:
+            edits = self._build(text, touched)
+            if edits is not None:
+                return edits
+        return self.build_whole()
+
+    def build_whole(self) -> tuple[Edit, ...]:
+        """The same edits, from the whole module rewritten and compared with the source."""
         module = self.context.module
         tree = module.visit(_Replacer(self.changes))
         tree = remove_unused(tree, self._imported_names_in(self.unused_import_sources))
@@ -108,6 +121,31 @@ class FixBuilder:
             tree = add_imports(tree, self.imports)
         tree = keep_docstring_spacing(module, tree)
         return diff_edits(self.context.source, tree.code)
+
+    def _touched(self, text: ModuleText) -> list[int] | None:
+        """The positions of the top-level statements holding a changed node (None: a change
+        outside any statement)."""
+        parents = self.context.analysis.tree.parents
+        module = self.context.module
+        touched = set()
+        for node in self.changes:
+            while node in parents and parents[node] is not module:
+                node = parents[node]
+            number = text.index.get(id(node))
+            if number is None or text.body[number] is not node:
+                return None  # the module itself, its header or footer, or a node not in it
+            touched.add(number)
+        return sorted(touched)
+
+    def _build(self, text: ModuleText, touched: list[int]) -> tuple[Edit, ...] | None:
+        module = self.context.module
+        body = visit_statements(module.body, touched, _Replacer(self.changes))
+        tree = module.with_changes(body=body)
+        tree = remove_unused(tree, self._imported_names_in(self.unused_import_sources), text)
+        if self.imports:
+            tree = add_imports(tree, self.imports)
+        tree = keep_docstring_spacing(module, tree)
+        return text.edits(tree)
 
 
 def keep_docstring_spacing(before: cst.Module, after: cst.Module) -> cst.Module:

@@ -15,6 +15,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis.names import Bindings, ImportTable
 from loopcheck.analysis.tree import DOCSTRING
+from loopcheck.fixes.layout import ModuleText, visit_statements
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threading", "functools"}
 
@@ -187,23 +188,36 @@ def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatement
     return [*body, new]
 
 
-def remove_unused(module: cst.Module, names: set[str]) -> cst.Module:
+def remove_unused(module: cst.Module, names: set[str], text: ModuleText | None = None) -> cst.Module:
     """Drop from ``module``'s imports each of ``names`` (local names an import binds) that its
     code no longer mentions. A mention in a string or comment keeps the import: the test is on
-    words, which can only keep an import too many, never break code."""
+    words, which can only keep an import too many, never break code. With ``text`` (the text of
+    the statements ``module`` shares with the parsed file), statements it knows are not read
+    again, and only those that mention a dropped name are rewritten."""
     if not names:
         return module
-    unused = {name for name in names if not _mentioned(module, name)}
+    unused = {name for name in names if not _mentioned(module, name, text)}
     if not unused:
         return module
-    return module.visit(_DropImports(unused))
+    if text is None:
+        return module.visit(_DropImports(unused))
+    # An import that binds a name mentions it as a word: the other statements are left alone.
+    chosen = [
+        number
+        for number, statement in enumerate(module.body)
+        if (words := text.words_of(statement)) is None or not words.isdisjoint(unused)
+    ]
+    return module.with_changes(body=visit_statements(module.body, chosen, _DropImports(unused)))
 
 
-def _mentioned(module: cst.Module, name: str) -> bool:
+def _mentioned(module: cst.Module, name: str, text: ModuleText | None = None) -> bool:
     """Whether ``name`` is a word of ``module`` outside the imports that bind it."""
     word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")  # not an attribute of something
     for statement in module.body:
-        code = module.code_for_node(statement)
+        words = None if text is None else text.words_of(statement)
+        if words is not None and name not in words:
+            continue
+        code = module.code_for_node(statement) if text is None else text.text_of(statement, module)
         if not word.search(code):
             continue
         if _import_line(statement) and all(

@@ -13,6 +13,11 @@ from loopcheck.rule import Rule, RuleDocs
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
 REENTRANT_NOTE = " (unsafe: the module applies nest_asyncio, under which the new run may not get a loop of its own)"
+LEFT_OPEN_NOTE = " (unsafe: the loop was left open, and asyncio.run() closes it)"
+LEFT_CURRENT_NOTE = (
+    " (unsafe: the thread is then left with no current loop, where the closed loop stayed current;"
+    " unset it with asyncio.set_event_loop(None) first to make this safe)"
+)
 
 
 class HandBuiltLoop(Rule):
@@ -89,8 +94,10 @@ running. Safe needs the argument to be provably a coroutine: a call of an `async
 defines (or `self.method()` of an async method of the class), since `asyncio.run()` accepts only
 coroutines. Unsafe, with the title saying why, when it is anything else (a parameter, a call of
 a parameter, an imported function, a client's method, which may return a Future as Motor's do),
-when the function does not close the loop (later code may have relied on it staying current), or
-when the module applies `nest_asyncio` (its `asyncio.run()` reuses a running loop, and
+when the function does not close the loop (later code may have relied on it staying current), when
+a loop made current is not unset with `asyncio.set_event_loop(None)` beside its close
+(`asyncio.run()` leaves the thread with no current loop, where the original left its closed loop
+current for a later `get_event_loop()` to return), or when the module applies `nest_asyncio` (its `asyncio.run()` reuses a running loop, and
 `asyncio.Runner` refuses to start in one). No fix, with the reason in the message, when the fix could change what a working program does:
 the loop runs more than once (in a `for` or `while` loop, a comprehension or a nested function:
 a fresh loop per run would end the tasks an earlier run left running); the `with` that closes it
@@ -310,16 +317,26 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         coroutines = self.analysis.coroutines
         proven = coroutines.proven(argument)
         reentrant = self.analysis.loop_uses.reentry_patched()
-        safety = Safety.SAFE if self.closed(holder, uses) and proven and not reentrant else Safety.UNSAFE
-        why = coroutines.unproven_note([argument]) or (REENTRANT_NOTE if reentrant else "")
         made_current = bool(of_kind(uses, Use.SET_CURRENT))
+        # asyncio.run() leaves the thread with no current loop; a loop made current and never
+        # unset stays the current one, closed, for later get_event_loop() calls to find.
+        unsets = loop_uses.own_unsets(function, uses)
+        left_current = made_current and not unsets
+        closed = self.closed(holder, uses)
+        safety = Safety.SAFE if closed and proven and not reentrant and not left_current else Safety.UNSAFE
+        why = (
+            coroutines.unproven_note([argument])
+            or (REENTRANT_NOTE if reentrant else "")
+            or ("" if closed else LEFT_OPEN_NOTE)
+            or (LEFT_CURRENT_NOTE if left_current else "")
+        )
         teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
         if made_current:
             def build() -> tuple:
                 rewrite = LifecycleRewrite(self.context)
                 rewrite.run_with_asyncio_run(run_call)
                 rewrite.retire_binding(holder)
-                rewrite.statements.delete_all([*teardown, *loop_uses.set_current_none_statements(function)])
+                rewrite.statements.delete_all([*teardown, *unsets])
                 return rewrite.build()
 
             return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)

@@ -56,9 +56,10 @@ result.""",
 Safe: the call can never have succeeded on a standard event loop, and `await x` is what it was
 meant to do. A loop the coroutine created, fetched or closed only for that call goes too. Unsafe
 when the call sits in a `try` block (the `RuntimeError` may have been caught on purpose) or the
-module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No fix (the message says
-why) for calls
-with more arguments, inside generator expressions, or with an argument that needs parentheses.""",
+module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No fix (the
+message says why) for calls with more arguments, inside generator expressions, or with an argument
+that needs parentheses. Like every safe fix, it assumes the coroutine runs on an event loop: one driven by hand with
+`send()`, where no loop runs, could call `asyncio.run()`, and the awaited code then finds none.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
         references=("https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",),

@@ -48,7 +48,9 @@ coroutine's own body are rewritten, not in functions nested in it, which may run
 fix names `get_running_loop` the way the module already imports asyncio, unless something else in
 the module binds that name too (`from compat import asyncio`, a parameter called `asyncio`): then
 it imports `get_running_loop` under a name the module does not use. Where a star import from
-another module could rebind any new name, there is no fix.""",
+another module could rebind any new name, there is no fix. Like every safe fix, it assumes the
+coroutine runs on an event loop: a coroutine driven by hand with `send()`, where no loop runs,
+gets the thread's current loop from `get_event_loop()` and an error from `get_running_loop()`.""",
         affected_versions="""\
 All supported versions behave the same inside a coroutine (measured on 3.10 to 3.13); the
 difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402).""",
