@@ -37,6 +37,14 @@ class Fix:
     edits: tuple[Edit, ...] | None = None
 
 
+@dataclass(frozen=True)
+class NoFix:
+    """A fix declined for a reason the finding's message states (one the user can act on):
+    ``...; no fix: <reason>``."""
+
+    reason: str
+
+
 @dataclass(eq=False)
 class FixProposal:
     """A fix a finding offers. Several findings may share one proposal (a loop and each of its

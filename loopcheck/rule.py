@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.candidates import Start
-from loopcheck.diagnostics import Edit, FixProposal, Safety
+from loopcheck.diagnostics import Edit, FixProposal, NoFix, Safety
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -95,8 +95,12 @@ class Rule:
     def check(self) -> None:
         raise NotImplementedError
 
-    def report(self, node: cst.CSTNode, message: str | None = None, fix: FixProposal | None = None) -> None:
+    def report(
+        self, node: cst.CSTNode, message: str | None = None, fix: FixProposal | NoFix | None = None
+    ) -> None:
         message = message or self.summary
+        if isinstance(fix, NoFix):
+            message, fix = f"{message}; no fix: {fix.reason}", None
         if fix is not None and fix.names:
             reason = self.context.unspellable(fix.names)
             if reason is not None:

@@ -405,6 +405,110 @@ def test_no_safe_fix_where_the_module_applies_nest_asyncio(target):
             assert fix.safety is Safety.UNSAFE and "nest_asyncio" in fix.description
 
 
+@pytest.mark.parametrize(
+    ("body", "target", "reason"),
+    [
+        (
+            SET_AND_CLOSE + "loop.run_until_complete(work(1))\nloop.run_until_complete(work(2))\nloop.close()\n",
+            (3, 10),
+            "no fix: it runs 2 coroutines that may share its objects; run them from one coroutine",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nloop.run_until_complete(work(loop))\nloop.close()\n",
+            (3, 10),
+            "no fix: the loop is passed on to other code, which may keep using it",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nloop.call_soon(print)\nloop.run_until_complete(work())\nloop.close()\n",
+            (3, 10),
+            "no fix: `loop.call_soon` uses the loop outside its runs",
+        ),
+        (
+            SET_AND_CLOSE + "loop.run_until_complete(asyncio.gather(work(1), work(2)))\nloop.close()\n",
+            (3, 10),
+            "no fix: `asyncio.gather()` returns a Future, which asyncio.run() refuses",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nloop.run_until_complete(work())\nloop.close()\n",
+            (3, 10),
+            "no fix: Python 3.10 has no runner that leaves the current loop alone",
+        ),
+        (
+            "loop = asyncio.new_event_loop(); n = 1\nloop.run_until_complete(work(n))\nloop.close()\n",
+            (3, 11),
+            "no fix: the loop is not created on a line of its own, which the runner's `with` needs",
+        ),
+        (
+            "loop = asyncio.new_event_loop()\nif job:\n    loop = asyncio.new_event_loop()\n"
+            "asyncio.set_event_loop(loop)\nloop.run_until_complete(work())\nloop.close()\n",
+            (3, 10),
+            "no fix: `loop` may also hold another loop where it is run",
+        ),
+    ],
+    ids=["two-runs", "passed-on", "other-method", "future", "py310-private", "runner-shared-line", "rebound"],
+)
+def test_a_declined_hand_built_loop_says_why(body, target, reason):
+    finding = lck201(function(body), target)
+    assert finding.fix is None
+    assert finding.message.endswith(reason)
+
+
+LOOP_RULE_CASES = "import asyncio\n\n\nasync def work(*args):\n    return args\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "reason"),
+    [
+        ("LCK204", "async def f():\n    return asyncio.run(work(), debug=True)\n",
+         "no fix: the call has arguments besides the coroutine"),
+        ("LCK204", "async def f(x):\n    return asyncio.run(x or work())\n",
+         "no fix: the argument would need parentheses after `await`"),
+        ("LCK204", "async def f(x):\n    return list(asyncio.run(work(i)) for i in x)\n",
+         "no fix: `await` in a generator expression would make it an async generator"),
+        ("LCK203", "def f():\n    run = asyncio.get_event_loop().run_until_complete\n    return run(work())\n",
+         "no fix: its `run_until_complete` is kept in a variable and called from there"),
+        ("LCK203", "def f(c):\n    loop = asyncio.get_event_loop()\n    return loop.run_until_complete(c)\n",
+         "no fix: `c` may be a Future, which asyncio.run() refuses"),
+        ("LCK203", "def f(c):\n    loop = asyncio.get_event_loop()\n    if c:\n"
+         "        loop = asyncio.new_event_loop()\n    return loop.run_until_complete(work())\n",
+         "no fix: `loop` may also hold another loop where it is run"),
+        ("LCK203", "def f():\n    loop = asyncio.get_event_loop()\n    loop.call_soon(print)\n"
+         "    return loop.run_until_complete(work())\n",
+         "no fix: `loop.call_soon` uses the loop outside its runs"),
+        ("LCK202", "_loop = None\n__all__ = ['get_loop']\ndef get_loop():\n    global _loop\n    if _loop is None:\n"
+         "        _loop = asyncio.new_event_loop()\n    return _loop\ndef f():\n"
+         "    return get_loop().run_until_complete(work())\n",
+         "no fix: its getter `get_loop` is listed in `__all__`, and the fix removes it"),
+        ("LCK202", "_loop = asyncio.new_event_loop()\ndef f():\n    return _loop.run_until_complete(work())\n"
+         "def g():\n    global _loop\n    _loop = 3\n",
+         "no fix: the global `_loop` is also set to something other than a new loop or None"),
+        ("LCK202", "_loop = asyncio.new_event_loop()\ndef f():\n    if _loop.is_closed():\n        print('x')\n"
+         "    return _loop.run_until_complete(work())\n",
+         "no fix: an `if` that tests the loop also does other work"),
+    ],
+    ids=["204-arguments", "204-parentheses", "204-genexp", "203-alias", "203-future", "203-rebound",
+         "203-other-method", "202-exported-getter", "202-other-write", "202-guard"],
+)
+def test_a_declined_loop_fix_says_why(code, source, reason):
+    found = [d for d in Linter(RULES).lint_source(LOOP_RULE_CASES + source) if d.code == code]
+    assert found
+    assert all(d.fix is None and d.message.endswith(reason) for d in found), [d.message for d in found]
+
+
+def test_the_command_line_says_why_a_fix_is_declined(tmp_path):
+    """Text and JSON output carry the reason; the finding is not counted as fixable."""
+    import json
+
+    runs = "loop.run_until_complete(work(1))\nloop.run_until_complete(work(2))\nloop.close()\n"
+    source = function(SET_AND_CLOSE + runs)
+    (tmp_path / "app.py").write_text(source)
+    reason = "no fix: it runs 2 coroutines that may share its objects; run them from one coroutine"
+    text = loopcheck("app.py", cwd=tmp_path)
+    assert text.returncode == 1 and reason in text.stdout and "fixable" not in text.stdout, text.stdout
+    found = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
+    assert [(d["code"], d["fix"], d["message"].endswith(reason)) for d in found] == [("LCK201", None, True)]
+
+
 # asyncio.run() leaves the thread with no current loop. A loop made current and closed but never
 # unset stays current, closed, and a later get_event_loop() in the thread returns it: the fix
 # changes what that call does, so it is unsafe, and says how to make it safe.

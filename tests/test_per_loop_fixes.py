@@ -224,7 +224,9 @@ SLOTTED = (
 def test_private_names_that_all_exports_are_public_and_keep_their_name():
     found = {d.code: d for d in linter().lint_source(EXPORTED, "exporter.py")}
     assert found["LCK101"].fix is None and found["LCK104"].fix is None
-    assert "`_lock` is public (listed in `__all__`), so other modules may import it" in found["LCK101"].message
+    assert found["LCK101"].message.endswith(
+        "; no fix: `_lock` is public (listed in `__all__`); modules importing it would need changing too"
+    )
     assert found["LCK104"].message.endswith("; no fix: `_shared` is listed in `__all__`, and the fix removes it")
     assert fixed(EXPORTED) == EXPORTED
 
@@ -308,3 +310,59 @@ def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name
     )
     assert "Traceback" not in fix.stderr, fix.stderr
     assert run_python(copy) == before, copy.read_text()
+
+
+@pytest.mark.parametrize(
+    ("code", "source", "reason"),
+    [
+        ("LCK101", "import asyncio\n_lock = asyncio.Lock()\n", "nothing in this module uses it"),
+        ("LCK101", "import asyncio\n_q = asyncio.Queue()\ndef put(x):\n    _q.put_nowait(x)\n",
+         "it is used outside coroutines, and asyncio.Queue has no `threading` counterpart"),
+        ("LCK101", "import asyncio\n_lock = asyncio.Lock()\ndef f():\n    with _lock:\n        pass\n"
+         "async def g():\n    async with _lock:\n        pass\n",
+         "it is used both in coroutines and in synchronous code"),
+        ("LCK101", "import asyncio\nif True:\n    _lock = asyncio.Lock()\nasync def g():\n    async with _lock:\n"
+         "        pass\n", "it is created inside a block (`if`, `try`...), not at the module's top level"),
+        ("LCK101", "import asyncio\n_a = _b = asyncio.Lock()\nasync def g():\n    async with _a:\n        pass\n",
+         "the fix needs it assigned to one name, on a line of its own"),
+        ("LCK102", "import asyncio\nclass C:\n    lock = asyncio.Lock()\nasync def f():\n"
+         "    async with C.lock:\n        pass\n",
+         "moving it out would leave the body of `C` empty"),
+        ("LCK103", "import asyncio\ndef make(done=asyncio.Event()):\n    return done\n",
+         "`make()` is not a coroutine, and a per-loop object needs a running loop"),
+        ("LCK104", "import asyncio\n_locks = {}\nasync def f(k):\n"
+         "    async with _locks.setdefault(k, asyncio.Lock()):\n        pass\n", "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"),
+        ("LCK303", "import httpx\n_client = None\n_error = None\ndef get():\n    global _client, _error\n    try:\n"
+         "        if _client is None:\n            _client = httpx.AsyncClient()\n    except Exception as e:\n"
+         "        _error = e\n    return _client\nasync def f():\n    return await get().get('x')\n",
+         "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"),
+        ("LCK303", "import httpx\nloop = 'x'\n_client = None\ndef get():\n    global _client\n    if _client is None:\n"
+         "        _client = httpx.AsyncClient(base_url=loop)\n    return _client\nasync def f():\n"
+         "    return await get().get('x')\n",
+         "the constructor reads `loop`, a name the per-loop accessor uses as a local"),
+        ("LCK303", "import functools, httpx\n@functools.lru_cache\ndef get(n):\n    return httpx.AsyncClient()\n"
+         "async def f():\n    return await get(1).get('x')\n",
+         "`get()` takes arguments, so it keeps a client per argument"),
+        ("LCK303", "import httpx\n_client = None\ndef get():\n    global _client\n    if _client is None:\n"
+         "        _client = httpx.AsyncClient()\n    return _client\ndef f():\n    return get()\n",
+         "`get()` is called outside coroutines, where no loop may be running"),
+        ("LCK303", "import asyncpg\n_pool = None\nasync def get():\n    global _pool\n    if _pool is None:\n"
+         "        _pool = await asyncpg.create_pool()\n    return _pool\nasync def f():\n    return await get()\n",
+         "loopcheck does not know how to make and close asyncpg.Pool clients per loop"),
+        ("LCK301", "import httpx\nclient = 'x'\n_http = httpx.AsyncClient(base_url=client)\nasync def f():\n"
+         "    return await _http.get('x')\nasync def g():\n    return await _http.get('y')\n",
+         "the constructor reads `client`, a name the per-loop accessor uses as a local"),
+        ("LCK301", "import httpx\n_http = httpx.AsyncClient()\ndef f():\n    return _http\n",
+         "it is used outside coroutines, where no loop may be running"),
+        ("LCK301", "import httpx\nhttp = httpx.AsyncClient()\nasync def f():\n    return await http.get('x')\n",
+         "`http` is public; modules importing it would need changing too"),
+    ],
+    ids=["101-unused", "101-no-twin", "101-mixed", "101-block", "101-two-names", "102-empty-class",
+         "103-plain-function", "104-container", "303-try-getter", "303-accessor-local", "303-arguments",
+         "303-sync-caller", "303-uncatalogued-close", "301-accessor-local", "301-sync-use", "301-public"],
+)
+def test_a_declined_per_loop_fix_says_why(code, source, reason):
+    found = [d for d in linter().lint_source(source, "module.py") if d.code == code]
+    assert len(found) == 1, found
+    assert found[0].fix is None
+    assert found[0].message.endswith(f"; no fix: {reason}")

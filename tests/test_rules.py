@@ -114,3 +114,41 @@ def test_an_event_nothing_in_the_module_waits_on_is_not_kept_across_loops():
     lint = Linter([RULES["LCK104"]]).lint_source
     assert lint(flags) == []
     assert [d.code for d in lint(waited)] == ["LCK104"]
+
+
+def _fixable_findings_without_reason(linter, source, name="<example>"):
+    """Findings of rules that offer fixes which offer none and do not say why."""
+    fixable = {code for code, rule in RULES.items() if rule.fix_kind != "none"}
+    return [
+        f"{name}:{d.line} {d.code} {d.message}"
+        for d in linter.lint_source(source, name)
+        if d.code in fixable and d.fix is None and "; no fix: " not in d.message
+    ]
+
+
+def test_every_declined_fix_says_why_in_the_fixtures_examples_and_programs():
+    """A rule that offers fixes and declines one says why in the message (`...; no fix: ...`)."""
+    from tests.helpers import all_rules_linter, fixture_linter, fixtures
+
+    root = Path(__file__).parent.parent
+    others = sorted([*(root / "examples").glob("*.py"), *(root / "tests" / "programs").glob("*.py")])
+    checked = [(fixture_linter(path), path) for path in fixtures()] + [(all_rules_linter(), p) for p in others]
+    silent = [
+        line
+        for linter, path in checked
+        for line in _fixable_findings_without_reason(linter, path.read_text("utf-8"), path.name)
+    ]
+    assert silent == []
+
+
+def test_every_declined_fix_says_why_in_the_rule_examples():
+    from tests.helpers import all_rules_linter
+
+    linter = all_rules_linter()
+    silent = [
+        line
+        for code, rule in sorted(RULES.items())
+        for number, example in enumerate([*rule.invalid, rule.docs.example + "\n"])
+        for line in _fixable_findings_without_reason(linter, example, f"{code} example {number}")
+    ]
+    assert silent == []

@@ -196,10 +196,8 @@ class Coroutines:
         for argument in arguments:
             use = self.default_executor_use(argument)
             if use is not None:
-                return (
-                    f"the coroutine hands work to the default executor (line {self.analysis.line_of(use)}), "
-                    "whose threads asyncio.run() waits for when it ends, where the original did not"
-                )
+                line = self.analysis.line_of(use)
+                return f"the coroutine hands work to the default executor (line {line}), which asyncio.run() waits for"
         return None
 
     def default_executor_calls(self) -> list[cst.Call]:

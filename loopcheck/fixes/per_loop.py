@@ -19,12 +19,46 @@ from libcst.metadata import GlobalScope
 
 from loopcheck.analysis.names import variable_names
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
     from loopcheck.context import LintContext
+
+
+# Why a per-loop fix is declined, where LCK1xx and LCK3xx rules share the reason.
+NOT_ALONE = "the fix needs it assigned to one name, on a line of its own"
+NOT_TOP_LEVEL = "it is created inside a block (`if`, `try`...), not at the module's top level"
+UNUSED = "nothing in this module uses it"
+NO_LOOP_THERE = "it is used outside coroutines, where no loop may be running"
+GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
+
+
+def public_reason(name: str, listed: bool = False) -> str:
+    """A public name's: the fix renames what other modules may import."""
+    listed_in = " (listed in `__all__`)" if listed else ""
+    return f"`{name}` is public{listed_in}; modules importing it would need changing too"
+
+
+def hidden_reason(name: str, where: str = "accessor") -> str:
+    return f"the constructor reads `{name}`, which the per-loop {where} cannot see"
+
+
+def unfollowed_reason(name: str) -> str:
+    return f"not every use of `{name}` can be found"
+
+
+def rebound_reason(name: str) -> str:
+    return f"`{name}` is assigned elsewhere too"
+
+
+def used_outside_getter_reason(name: str, getter: str) -> str:
+    return f"`{name}` is read or set outside `{getter}()` too"
+
+
+def initial_none_reason(name: str) -> str:
+    return f"`{name} = None` is not on a line of its own at the module's top level"
 
 
 # What the per-loop accessor and property name (see FixProposal.names).
@@ -64,8 +98,7 @@ class PerLoopFixes:
         names, definitions = self.analysis.names, self.analysis.definitions
         for name in names.free_variables(constructor):
             if not (keeps_self and name.value == "self" and definitions.is_self(name)):
-                where = "property" if keeps_self else "accessor"
-                return f"the constructor reads `{name.value}`, which the per-loop {where} cannot see"
+                return hidden_reason(name.value, "property" if keeps_self else "accessor")
         scopes, here = self.analysis.scopes, names.index_order(constructor)
         for name in variable_names(constructor):
             scope = scopes.get(name)
@@ -83,13 +116,18 @@ class PerLoopFixes:
 
     def threading_twin(
         self, primitive: Primitive, call: cst.Call, references: Sequence[cst.CSTNode]
-    ) -> FixProposal | None:
-        """Swap in the threading counterpart when every use is synchronous and supported by it."""
+    ) -> FixProposal | NoFix:
+        """Swap in the threading counterpart when every use is synchronous and supported by it;
+        else why not (for an object some use of which runs outside a coroutine)."""
         twin = primitive.threading_twin
-        if twin is None or not references:
-            return None
+        if not references:
+            return NoFix(UNUSED)
+        if twin is None:
+            return NoFix(f"it is used outside coroutines, and asyncio.{primitive.name} has no `threading` counterpart")
+        if any(self.tree.in_coroutine(ref) for ref in references):
+            return NoFix("it is used both in coroutines and in synchronous code")
         if not all(self.is_sync_use(ref, primitive.sync_methods) for ref in references):
-            return None
+            return NoFix(f"a synchronous use of it is not one `{twin}` supports")
 
         def build() -> tuple:
             builder = FixBuilder(self.context)

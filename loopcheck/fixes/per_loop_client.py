@@ -17,7 +17,7 @@ import libcst as cst
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import Edit, FixProposal, Safety
+from loopcheck.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
@@ -34,8 +34,14 @@ CLIENT_NAMES = ("asyncio.get_running_loop",)
 ACCESSOR_LOCALS = frozenset({"loop", "stale", "other", "entry", "client", "closer"})
 
 
-def _reads_accessor_locals(creation: cst.BaseExpression) -> bool:
-    return not {name.value for name in variable_names(creation)}.isdisjoint(ACCESSOR_LOCALS)
+def unfixable(client: Client, creation: cst.BaseExpression) -> NoFix | None:
+    """Why no per-loop factory can make and close the client ``creation`` makes; None when one can."""
+    if client.fix != "per-loop-factory" or client.close is None:
+        return NoFix(f"loopcheck does not know how to make and close {client.display} clients per loop")
+    clash = sorted({name.value for name in variable_names(creation)} & ACCESSOR_LOCALS)
+    if clash:
+        return NoFix(f"the constructor reads `{clash[0]}`, a name the per-loop accessor uses as a local")
+    return None
 
 
 class ClientFixes:
@@ -51,11 +57,12 @@ class ClientFixes:
         name: str,
         anchor: cst.BaseStatement,
         references: Sequence[cst.CSTNode],
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
         factory, and every reference by a call of it."""
-        if client.fix != "per-loop-factory" or client.close is None or _reads_accessor_locals(creation):
-            return None
+        declined = unfixable(client, creation)
+        if declined is not None:
+            return declined
         base = snake_case(name)
         cache = self.context.fresh_module_name(f"_{base}_by_loop")
         accessor = self.context.fresh_module_name(f"{'_' if name.startswith('_') else ''}get_{base}")
@@ -83,13 +90,14 @@ class ClientFixes:
         function: cst.FunctionDef,
         drop_decorators: bool = False,
         initial: cst.SimpleStatementLine | None = None,
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix:
         """Rewrite a getter that keeps one client into one that keeps a client per loop; it
         keeps its name (and ``async``), so its callers do not change. ``drop_decorators`` for a
         cached factory; ``initial``, the ``name = None`` line of a global getter, becomes the
         per-loop cache."""
-        if client.fix != "per-loop-factory" or client.close is None or _reads_accessor_locals(creation):
-            return None
+        declined = unfixable(client, creation)
+        if declined is not None:
+            return declined
         base = snake_case(function.name.value)
         cache = self.context.fresh_module_name(f"_{base}_by_loop")
         closer = self.context.fresh_module_name(f"_close_{base}")

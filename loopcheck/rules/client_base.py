@@ -9,7 +9,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.tree import Site
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal
+from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.rule import Rule
 
 # Holders the client outlives its loop in when a function fills them lazily.
@@ -45,7 +45,7 @@ class ClientRule(Rule):
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix | None:
         return None
 
     def in_worker_hook(self, creation: cst.BaseExpression) -> bool:

@@ -6,13 +6,13 @@ from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, public_reason, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
 class ModuleLevelPrimitive(PrimitiveRule):
@@ -69,7 +69,7 @@ Where the object only guards synchronous code (`with _lock:` in a plain function
         fix_safety="""\
 Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`, and
 not listed in `__all__`): a public name (`LOCK`, `jobs`) may be imported by other modules, which
-neither fix can update, so it gets no fix and the message says what to do instead. The per-loop
+neither fix can update, so it gets no fix. The per-loop
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
@@ -77,9 +77,9 @@ renamed where the constructor reads a variable of the same name. The accessor ru
 later, once per loop, so there is no fix when the constructor reads a module global bound again
 further down or by a function (it may hold another value by then). The `threading` replacement is
 offered when every use is `with obj:` or a supported method call in synchronous code. Otherwise
-no fix is offered. Generated code uses the module's own name for asyncio (`import asyncio as
-aio`, `from asyncio import get_running_loop`); a missing import is added where an import sorter
-would put it.""",
+no fix is offered. Where there is no fix, the message says why. Generated code uses the module's
+own name for asyncio (`import asyncio as aio`, `from asyncio import get_running_loop`); a missing
+import is added where an import sorter would put it.""",
         affected_versions="""\
 All supported versions. On Python 3.10 and newer, locks, events, conditions, semaphores, barriers
 and queues bind lazily, on first contended use, so the first loop works and the second fails; on
@@ -105,19 +105,10 @@ event loop`).""",
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
-        message = (
+        return (
             f"asyncio.{primitive.name} created at module level is shared by every event "
             f"loop; a second loop fails with '{primitive.error}'"
         )
-        public = self.public_name(call)
-        if public is not None:
-            listed = " (listed in `__all__`)" if public.startswith("_") else ""
-            message += (
-                f"; `{public}` is public{listed}, so other modules may import it and no fix is offered: "
-                "create it in the coroutines that use it, or give each event loop its own "
-                "through an accessor, and update the modules that import it"
-            )
-        return message
 
     def public_name(self, call: cst.Call) -> str | None:
         """The module global ``call`` is stored in, when its name has no leading underscore or
@@ -133,16 +124,19 @@ event loop`).""",
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
+        public = self.public_name(call)
+        if public is not None:
+            return NoFix(public_reason(public, listed=public.startswith("_")))
         found = self.single_store(call, Held.MODULE_GLOBAL)
-        if found is None or self.public_name(call) is not None:
-            return None
+        if isinstance(found, NoFix):
+            return found
         holder, line = found
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
         if not tree.is_top_level(line):
-            return None
+            return NoFix(NOT_TOP_LEVEL)
         reason = fixes.cannot_move(call)
         if reason is not None:
             return NoFix(reason)

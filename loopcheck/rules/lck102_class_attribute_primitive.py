@@ -6,12 +6,12 @@ from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import CLASS, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
 class ClassAttributePrimitive(PrimitiveRule):
@@ -64,7 +64,7 @@ Unsafe. The per-loop accessor is offered when every access to the attribute (thr
 object, or a subclass overriding the attribute, may see a different object after the fix. The
 accessor lives at module level: a constructor reading a variable of the class body
 (`slots = asyncio.Semaphore(width)`) gets no fix. The `threading` replacement is offered when
-every use is synchronous.""",
+every use is synchronous. Where there is no fix, the message says why.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",
@@ -93,15 +93,19 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         assert isinstance(class_def, cst.ClassDef)
         tree = self.analysis.tree
         found = self.single_store(call, Held.CLASS_ATTRIBUTE)
-        if found is None or tree.parents.get(tree.parents.get(found[1])) is not class_def:
-            return None
+        if isinstance(found, NoFix):
+            return found
         holder, line = found
+        if tree.parents.get(tree.parents.get(line)) is not class_def:
+            return NoFix(f"it is created in a block of the body of `{class_def.name.value}`")
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
-        if not tree.is_top_level(class_def) or len(class_def.body.body) < 2:
-            return None
+        if not tree.is_top_level(class_def):
+            return NoFix(f"`{class_def.name.value}` is not defined at the module's top level")
+        if len(class_def.body.body) < 2:
+            return NoFix(f"moving it out would leave the body of `{class_def.name.value}` empty")
         reason = fixes.cannot_move(call)
         if reason is not None:
             return NoFix(reason)

@@ -5,13 +5,13 @@ import libcst as cst
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
 from loopcheck.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
 class DefaultArgumentPrimitive(PrimitiveRule):
@@ -55,7 +55,8 @@ with `_get_fetch_limit()` the per-loop accessor described in LCK101.""",
         fix_safety="""\
 Unsafe, and offered only for coroutine functions (whose body runs under a loop). The accessor lives
 at module level and runs the constructor later: a default that reads a variable of a class body or
-of an enclosing function, or a module global bound again later, gets no fix. Callers that pass
+of an enclosing function, or a module global bound again later, gets no fix (the message says
+why). Callers that pass
 `None` explicitly now get the shared object instead of `None`. An annotated parameter becomes
 `X | None` where that can be evaluated on the target Python (3.10 and newer, or a module with
 `from __future__ import annotations`); a quoted annotation becomes `"X | None"` (`"X" | None`
@@ -87,10 +88,13 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
         function, param = site.owner, site.param
         assert isinstance(function, cst.FunctionDef) and param is not None
-        if function.asynchronous is None or param.default is not call:
-            return None
+        if function.asynchronous is None:
+            # The accessor the fix calls in the body needs a running loop.
+            return NoFix(f"`{function.name.value}()` is not a coroutine, and a per-loop object needs a running loop")
+        if param.default is not call:
+            return NoFix("the default is more than the constructor call")
         if not isinstance(function.body, cst.IndentedBlock):
-            return None
+            return NoFix(f"the body of `{function.name.value}()` is on the `def` line")
         reason = self.fixes.cannot_move(call)
         if reason is not None:
             return NoFix(reason)

@@ -8,12 +8,19 @@ from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
+from loopcheck.fixes.per_loop import (
+    ACCESSOR_NAMES,
+    GETTER_ONLY,
+    initial_none_reason,
+    snake_case,
+    unfollowed_reason,
+    used_outside_getter_reason,
+)
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.
 
@@ -81,7 +88,7 @@ Unsafe, and offered only for the getter idiom (a `global` name set to `None` at 
 created under `if name is None:` and returned), when `__all__` does not list the global (the fix
 removes it). The getter must then be called under a running
 loop: a call from synchronous code raises `RuntimeError: no running event loop`. Other shapes get
-no fix.""",
+no fix, and the message says why.""",
         affected_versions="""\
 All supported versions; the failure appears under the second loop that uses the object.""",
         references=("https://docs.python.org/3/library/asyncio-sync.html",),
@@ -143,15 +150,19 @@ All supported versions; the failure appears under the second loop that uses the 
         tree = self.analysis.tree
         getter = lazy_global_getter(function, call)
         if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
-            return None
-        if not tree.is_top_level(function) or not holder.followable:
-            return None
+            return NoFix(GETTER_ONLY)
+        name = function.name.value
+        if not tree.is_top_level(function):
+            return NoFix(f"`{name}()` is not defined at the module's top level")
+        if not holder.followable:
+            return NoFix(unfollowed_reason(holder.name))
         outside = [n for n in holder.accesses or () if not tree.within(n, function)]
         if len(holder.writes) != 2 or len(outside) != 1 or outside[0] not in holder.writes:
-            return None  # the global is read or set elsewhere too: leave it to a person
+            # the global is read or set elsewhere too: leave it to a person
+            return NoFix(used_outside_getter_reason(holder.name, name))
         initial = _none_line(tree, outside[0])
         if initial is None or not tree.is_top_level(initial):
-            return None
+            return NoFix(initial_none_reason(holder.name))
         if getter in self.analysis.exports:
             return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))

@@ -7,13 +7,13 @@ from loopcheck.analysis.holders import Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.rule import RuleDocs
-from loopcheck.rules.primitive_base import NoFix, PrimitiveRule
+from loopcheck.rules.primitive_base import PrimitiveRule
 
 
 class SingletonPrimitive(PrimitiveRule):
@@ -89,7 +89,8 @@ bound again later), and every read of it
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
 cannot place, assigned several times, or kept in a registry get no fix; nor does a class with
-`__slots__` (a property cannot share a slot's name, and its cache would need a slot).""",
+`__slots__` (a property cannot share a slot's name, and its cache would need a slot). Where
+there is no fix, the message says why.""",
         affected_versions="""\
 All supported versions; from 3.10 the failure appears under the second loop (lazy binding), on
 3.9 and older under the first.""",
@@ -145,18 +146,19 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
+        if self.analysis.holders.of(call).container is not None:
+            return NoFix("it is kept in a registry, not in an attribute of its own")
         found = self.single_store(call, Held.SINGLETON_ATTRIBUTE)
-        if found is None:
-            return None
+        if isinstance(found, NoFix):
+            return found
         holder, line = found
         class_def = holder.owner
         if (
-            holder.container is not None
-            or not isinstance(class_def, cst.ClassDef)
+            not isinstance(class_def, cst.ClassDef)
             or tree.method_class(method) is not class_def
             or tree.parents.get(tree.parents.get(line)) is not method
         ):
-            return None
+            return NoFix("it is not stored in the body of a method of its own class")
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):
@@ -169,14 +171,14 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             return NoFix(f"`{class_def.name.value}` declares `__slots__`")
         cache = f"_{attribute.lstrip('_')}_by_loop"
         taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
-        if (
-            not tree.is_top_level(class_def)
-            or self.analysis.holders.defined_in_class_body(class_def, attribute)
-            or attribute in self.analysis.definitions.methods(class_def)
-            or cache in taken
-            or self.analysis.index.attributes_by_name.get(cache)
+        if not tree.is_top_level(class_def):
+            return NoFix(f"`{class_def.name.value}` is not defined at the module's top level")
+        if self.analysis.holders.defined_in_class_body(class_def, attribute) or attribute in (
+            self.analysis.definitions.methods(class_def)
         ):
-            return None
+            return NoFix(f"the body of `{class_def.name.value}` also defines `{attribute}`")
+        if cache in taken or self.analysis.index.attributes_by_name.get(cache):
+            return NoFix(f"the module already uses `{cache}`, the name the fix needs")
         reason = fixes.cannot_move(call, keeps_self=True)
         if reason is not None:
             return NoFix(reason)

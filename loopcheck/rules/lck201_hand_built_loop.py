@@ -6,7 +6,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.candidates import FUNCTION, Start
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
@@ -107,8 +107,10 @@ builtin (`asyncio.Future()` there would belong to another loop once `set_event_l
 and `asyncio.run()` makes its loop current only when it starts); or the coroutine reaches
 `run_in_executor(None, ...)` or `asyncio.to_thread()` in the module (`asyncio.run()` and the
 runner wait for the default executor's threads when they end, where `loop.close()` did not: a
-job left running would make the program hang). Nor when the loop is passed on, the variable may
-also hold another loop at the same place, or the argument is a Future (`asyncio.gather(...)`).
+job left running would make the program hang). Nor, again with the reason in the message, when
+the function runs the loop more than once (run the coroutines from one coroutine, or keep an
+`asyncio.Runner`, as above), the loop is passed on or used outside the run, the variable may also
+hold another loop at the same place, or the argument is a Future (`asyncio.gather(...)`).
 The Python version is the file's own: the nearest `target-version`, `requires-python` or
 `python_requires` above it, else the oldest Python loopcheck supports.""",
         affected_versions="""\
@@ -184,12 +186,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             runs = of_kind(uses, Use.RUN)
             if not runs or any(analysis.loop_uses.known_running(r.node) for r in runs):
                 continue  # no run, or a run where a loop already runs (LCK206)
-            message = self.message(holder, uses)
-            declined = self.declined(call, holder, uses, others)
-            if declined is not None:
-                self.report(call, f"{message}; no fix: {declined}")
-            else:
-                self.report(call, message, self.fix(function, holder, uses, others))
+            self.report(call, self.message(holder, uses), self.fix(function, call, holder, uses, others))
 
     def other_bindings(self, holder: Holder) -> set[cst.CSTNode]:
         """The other bindings of the variable that its reads may see."""
@@ -222,39 +219,33 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             "cancels leftover tasks, finalises async generators and closes the loop"
         )
 
-    def fixable_run(self, uses: list[LoopUse], others: set[cst.CSTNode]) -> cst.Call | None:
-        """The one run a fix would rewrite, when the loop's uses allow one at all."""
+    def fixable_run(self, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]) -> cst.Call | NoFix:
+        """The one run a fix would rewrite, when the loop's uses allow one at all; else why not."""
         runs = of_kind(uses, Use.RUN)
-        if len(runs) != 1 or of_kind(uses, Use.OTHER) or others:
-            return None
+        if len(runs) != 1:
+            return NoFix(f"it runs {len(runs)} coroutines that may share its objects; run them from one coroutine")
+        other = of_kind(uses, Use.OTHER)
+        if other:
+            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
+        if others:
+            return NoFix(f"`{holder.name}` may also hold another loop where it is run")
         run_call = runs[0].node
         assert isinstance(run_call, cst.Call)
-        if sole_argument(run_call) is None or not self.analysis.loop_uses.asyncio_run_accepts(run_call):
-            return None
-        return run_call
+        refused = self.analysis.loop_uses.refused_by_asyncio_run(run_call)
+        return run_call if refused is None else NoFix(refused)
 
-    def declined(
-        self, creation: cst.Call, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]
-    ) -> str | None:
+    def declined(self, creation: cst.Call, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> str | None:
         """Why a rewrite that looks possible would change what a working program does."""
-        run_call = self.fixable_run(uses, others)
-        if run_call is None:
-            return None
         analysis = self.analysis
         code = analysis.module.code_for_node
         argument = sole_argument(run_call)
         assert argument is not None
         repeated = self.repeated_by(run_call, creation)
         if isinstance(repeated, (cst.For, cst.While, cst.BaseComp)):
-            return (
-                "the loop runs once per iteration of a loop, and a fresh loop per run would end "
-                "the tasks an earlier run left running"
-            )
+            # A fresh loop per run would end the tasks an earlier run left running.
+            return "the loop runs once per iteration of a loop"
         if repeated is not None:
-            return (
-                "the loop runs in a nested function that may be called more than once, and a "
-                "fresh loop per call would end the tasks an earlier call left running"
-            )
+            return "the loop runs in a nested function that may be called more than once"
         made_current = bool(of_kind(uses, Use.SET_CURRENT))
         statement = analysis.tree.parents.get(holder.store) if isinstance(holder.store, cst.WithItem) else None
         if (
@@ -267,16 +258,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         if made_current:
             early = coroutines.loop_dependent_call(argument)
             if early is not None:
-                return (
-                    f"`{code(early)}` in the argument would run before asyncio.run() makes its "
-                    "loop current, and it may use the current loop"
-                )
+                return f"`{code(early)}` in the argument would run before asyncio.run() makes its loop current"
             reader = self.reader_while_current(holder, uses, run_call)
             if reader is not None:
-                return (
-                    f"`{code(reader)}` runs while the loop is current and may use it, where after "
-                    "the fix no loop would be current there"
-                )
+                return f"`{code(reader)}` runs while the loop is current and may use it, unlike after the fix"
         return coroutines.executor_wait_reason([argument])
 
     def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
@@ -313,11 +298,19 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         return None
 
     def fix(
-        self, function: cst.FunctionDef, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]
-    ) -> FixProposal | None:
-        run_call = self.fixable_run(uses, others)
-        if run_call is None:
-            return None
+        self,
+        function: cst.FunctionDef,
+        creation: cst.Call,
+        holder: Holder,
+        uses: list[LoopUse],
+        others: set[cst.CSTNode],
+    ) -> FixProposal | NoFix:
+        run_call = self.fixable_run(holder, uses, others)
+        if isinstance(run_call, NoFix):
+            return run_call
+        declined = self.declined(creation, holder, uses, run_call)
+        if declined is not None:
+            return NoFix(declined)
         loop_uses = self.analysis.loop_uses
         argument = sole_argument(run_call)
         assert argument is not None
@@ -363,7 +356,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             )
         if self.context.supports((3, 11)):
             return self.runner_fix(function, holder, run_call, teardown, safety, why)
-        return None  # Python 3.10 has no runner that leaves the current loop alone
+        return NoFix("Python 3.10 has no runner that leaves the current loop alone")
 
     def runner_fix(
         self,
@@ -373,7 +366,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         teardown: list[cst.CSTNode],
         safety: Safety,
         why: str,
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix:
         """``with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:`` around the
         statements that use the loop (3.11, where asyncio.run() has no loop_factory)."""
         tree = self.analysis.tree
@@ -396,17 +389,17 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(
             block, cst.IndentedBlock
         ):
-            return None
+            return NoFix("the loop is not created on a line of its own, which the runner's `with` needs")
         statements = list(block.body)
         start = next(i for i, s in enumerate(statements) if s is line)
         last = start
         for read in holder.reads:
             if not tree.within(read, block):
-                return None
+                return NoFix("the loop is used outside the block that creates it")
             index = next(i for i, s in enumerate(statements) if tree.within(read, s))
             last = max(last, index)
         if last == start:
-            return None
+            return NoFix("the loop is used only on the line that creates it")
 
         def build() -> tuple:
             rewrite = LifecycleRewrite(self.context)

@@ -8,7 +8,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.candidates import Start
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
@@ -33,8 +33,8 @@ class KeptLoop:
     retired: list[cst.CSTNode] = field(default_factory=list)
     # `if` blocks that only test the holder (`if loop is None:`, `if loop is not None:`).
     guards: list[cst.If] = field(default_factory=list)
-    # False when the holder is reached in a way the fix cannot follow.
-    followable: bool = True
+    # Why the fix cannot follow the holder (None when it can).
+    unfollowable: str | None = None
 
 
 class PersistentLoop(Rule):
@@ -110,7 +110,8 @@ returns, where the original left its loop (set with `set_event_loop()`) or the c
 current: a later `asyncio.get_event_loop()` in that thread raises `RuntimeError: There is no
 current event loop` (measured on 3.10 to 3.13). The getter, the global or attribute and the code
 that created, set and closed the loop are removed when nothing else in the file uses them (a
-getter imported by another module would break). No fix when the loop is used for anything other
+getter imported by another module would break). No fix (the message says
+why) when the loop is used for anything other
 than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
 (`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses. When an
 argument is a call but not provably a coroutine (a call of anything but an `async def` of the
@@ -189,21 +190,20 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             # asyncio.run() would wait for a job the coroutine left in the default executor.
             arguments = [arg for use in runs if isinstance(use.node, cst.Call) and (arg := sole_argument(use.node))]
             reason = self.analysis.coroutines.executor_wait_reason(arguments)
-            fix = self.fix(found, uses) if reason is None else None
-            no_fix = f"; no fix: {reason}" if reason is not None else ""
+            fix = self.fix(found, uses) if reason is None else NoFix(reason)
             lines = ", ".join(str(self.analysis.line_of(use.node)) for use in runs)
             self.report(
                 call,
                 f"event loop kept in {self.label(holder)} and reused by run_until_complete() "
                 f"(line{'s' if len(runs) > 1 else ''} {lines}){self.where(runs)}: a second thread "
-                f"fails with 'This event loop is already running'; run each call with asyncio.run(){no_fix}",
+                f"fails with 'This event loop is already running'; run each call with asyncio.run()",
                 fix,
             )
             for use in runs:
                 self.report(
                     use.node,
                     f"run_until_complete() reuses the event loop kept in {self.label(holder)}; "
-                    f"use asyncio.run(){no_fix}",
+                    "use asyncio.run()",
                     fix,
                 )
 
@@ -262,7 +262,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         found = KeptLoop(holder)
         accesses = holder.accesses
         if accesses is None:
-            found.followable = False
+            found.unfollowable = f"not every use of {self.label(holder)} can be found"
             accesses = [holder.target] if holder.target is not None else []
         holders = self.analysis.holders
         tree = self.analysis.tree
@@ -283,10 +283,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         """The getter's calls are loop references; the getter goes with the loop."""
         calls = self.getter_references(getter)
         if calls is None or not all(isinstance(c, cst.Call) and not c.args for c in calls):
-            found.followable = False  # passed around, or called with arguments
+            found.unfollowable = f"its getter `{getter.name.value}` is passed around or called with arguments"
             return
         if self.exported(getter.name.value):
-            found.followable = False
+            found.unfollowable = f"its getter `{getter.name.value}` is listed in `__all__`, and the fix removes it"
         found.refs.extend(calls)  # type: ignore[arg-type]
         found.retired.append(getter)
 
@@ -330,7 +330,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         ):
             found.retired.append(statement)  # type: ignore[arg-type]
         else:
-            found.followable = False
+            found.unfollowable = f"{self.label(found.holder)} is also set to something other than a new loop or None"
 
     def is_local_copy_of_new_loop(self, value: cst.CSTNode) -> bool:
         """``_loop = loop`` where ``loop`` was just bound to a new loop."""
@@ -422,15 +422,22 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             for line in guard.body.body
         )
 
-    def fix(self, found: KeptLoop, uses: list[LoopUse]) -> FixProposal | None:
-        if not found.followable or of_kind(uses, Use.OTHER, Use.ESCAPE):
-            return None
+    def fix(self, found: KeptLoop, uses: list[LoopUse]) -> FixProposal | NoFix:
+        if found.unfollowable is not None:
+            return NoFix(found.unfollowable)
+        if of_kind(uses, Use.ESCAPE):
+            return NoFix("the loop is handed on (returned or stored), so other code may use it")
+        other = of_kind(uses, Use.OTHER)
+        if other:
+            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
         gone = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)] + found.retired
         if not all(self.only_deleted(guard, gone) for guard in found.guards):
-            return None
+            return NoFix("an `if` that tests the loop also does other work")
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
-        if not all(self.analysis.loop_uses.runs_coroutine_call(run) for run in runs):
-            return None
+        for run in runs:
+            refused = self.analysis.loop_uses.refused_by_asyncio_run(run, unknown=True)
+            if refused is not None:
+                return NoFix(refused)
         tree = self.analysis.tree
         retired = [
             node for node in [*found.retired, *found.guards]

@@ -6,9 +6,13 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
+
+
+# `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
+ALIASED = "its `run_until_complete` is kept in a variable and called from there"
 
 
 class RunOnCurrentLoop(Rule):
@@ -67,7 +71,8 @@ from one call to the next. It also takes the thread's current loop away: when it
 is current, so a caller that had set one up (an application, IPython, a test session) and later
 calls `asyncio.get_event_loop()` in the same thread gets `RuntimeError: There is no current event
 loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left its loop current.
-The local holding the loop is removed when running coroutines was its only use. No fix when the
+The local holding the loop is removed when running coroutines was its only use. No fix (the message says
+why) when the
 argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
 that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
 is used for anything else. When the argument is a call but not provably a coroutine (a call of
@@ -121,7 +126,7 @@ measured here) the call raises in the main thread as well.""",
                 self.report_run(call, self.message(), [run_call], self.loop_set_up(call))
                 continue
             if uses_of.aliased_runs(call):  # `run = asyncio.get_event_loop().run_until_complete`
-                self.report(call, self.message(), None)
+                self.report(call, self.message(), NoFix(ALIASED))
                 continue
             holder = analysis.holders.of(call)
             if not self.is_local(holder) or holder.value is not call:
@@ -138,7 +143,12 @@ measured here) the call raises in the main thread as well.""",
             if of_kind(uses, Use.SERVE, Use.ESCAPE) or all(uses_of.runs_teardown(run) for run in runs):
                 continue  # no runs, or only ones that shut the thread's existing loop down
             exclusive = analysis.flow.sole_binding_of(holder.reads, holder.target)  # type: ignore[arg-type]
-            fixable = not of_kind(uses, Use.OTHER) and (exclusive or fallback is not None)
+            other = of_kind(uses, Use.OTHER)
+            declined = None
+            if other:
+                declined = NoFix(uses_of.beyond_runs(other[0]))
+            elif not exclusive and fallback is None:
+                declined = NoFix(f"`{holder.name}` may also hold another loop where it is run")
             retired: list[cst.CSTNode] = [
                 holder.store,  # type: ignore[list-item]
                 *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)),
@@ -147,20 +157,17 @@ measured here) the call raises in the main thread as well.""",
                 retired.append(fallback)
             retired.extend(self.loop_set_up(call))
             message = self.fallback_message(holder.name) if fallback is not None else self.message(holder.name)
-            if fixable:
+            if declined is None:
                 self.report_run(call, message, runs, retired)
             else:
-                self.report(call, message)
+                self.report(call, message, declined)
 
     def report_run(self, call: cst.Call, message: str, runs: list[cst.Call], retired: list[cst.CSTNode]) -> None:
         """The finding with its fix, or with the reason there is none where asyncio.run() would
         wait for a job the coroutine left in the default executor (the program would hang)."""
         arguments = [arg for run in runs if (arg := sole_argument(run)) is not None]
         reason = self.analysis.coroutines.executor_wait_reason(arguments)
-        if reason is not None:
-            self.report(call, f"{message}; no fix: {reason}")
-        else:
-            self.report(call, message, self.fix(runs, retired))
+        self.report(call, message, self.fix(runs, retired) if reason is None else NoFix(reason))
 
     def is_local(self, holder: Holder) -> bool:
         """A variable of a function, or a module-level one that only module code reads (a
@@ -281,12 +288,14 @@ measured here) the call raises in the main thread as well.""",
             "it outlive it; use asyncio.run()"
         )
 
-    def fix(self, runs: list[cst.Call], retired: list[cst.CSTNode]) -> FixProposal | None:
+    def fix(self, runs: list[cst.Call], retired: list[cst.CSTNode]) -> FixProposal | NoFix:
         """Every run becomes asyncio.run(); what only held, set up or tore down the loop
         (``retired``) goes."""
         analysis = self.analysis
-        if not all(analysis.loop_uses.runs_coroutine_call(run_call) for run_call in runs):
-            return None
+        for run_call in runs:
+            refused = analysis.loop_uses.refused_by_asyncio_run(run_call, unknown=True)
+            if refused is not None:
+                return NoFix(refused)
         tree = analysis.tree
         outermost = [
             node for node in retired

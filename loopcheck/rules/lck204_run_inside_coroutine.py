@@ -11,7 +11,7 @@ from loopcheck.analysis.loop_uses import (
     sole_argument,
 )
 from loopcheck.candidates import COROUTINE, Start
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs
 
@@ -56,9 +56,9 @@ result.""",
 Safe: the call can never have succeeded on a standard event loop, and `await x` is what it was
 meant to do. A loop the coroutine created, fetched or closed only for that call goes too. Unsafe
 when the call sits in a `try` block (the `RuntimeError` may have been caught on purpose) or the
-module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No fix for calls
-with more arguments, inside generator expressions, or with an argument that needs parentheses.
-Like every safe fix, it assumes the coroutine runs on an event loop: one driven by hand with
+module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No fix (the
+message says why) for calls with more arguments, inside generator expressions, or with an argument
+that needs parentheses. Like every safe fix, it assumes the coroutine runs on an event loop: one driven by hand with
 `send()`, where no loop runs, could call `asyncio.run()`, and the awaited code then finds none.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
@@ -94,7 +94,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             )
             self.report(call, message, self.fix(call))
 
-    def fix(self, call: cst.Call) -> FixProposal | None:
+    def fix(self, call: cst.Call) -> FixProposal | NoFix:
         holder = self.receiver_loop(call)
         runs = [call]
         teardown: list[cst.CSTNode] = []
@@ -108,8 +108,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
             else:
                 holder = None
-        if not all(self.awaitable(run) for run in runs):
-            return None
+        for run in runs:
+            reason = self.not_awaitable(run)
+            if reason is not None:
+                return NoFix(reason)
         risky = any(analysis.tree.in_try_body(run) for run in runs) or "nest_asyncio" in self.context.source
 
         def build() -> tuple:
@@ -138,8 +140,13 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                     return holder
         return None
 
-    def awaitable(self, call: cst.Call) -> bool:
+    def not_awaitable(self, call: cst.Call) -> str | None:
+        """Why ``await`` cannot simply take the call's place; None when it can."""
         argument = sole_argument(call)
-        if argument is None or not plain_operand(argument):
-            return False
-        return not self.analysis.tree.in_generator_expression(call)
+        if argument is None:
+            return "the call has arguments besides the coroutine"
+        if not plain_operand(argument):
+            return "the argument would need parentheses after `await`"
+        if self.analysis.tree.in_generator_expression(call):
+            return "`await` in a generator expression would make it an async generator"
+        return None

@@ -6,7 +6,17 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.candidates import MODULE, Start
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal
+from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.fixes.per_loop import (
+    NO_LOOP_THERE,
+    NOT_ALONE,
+    NOT_TOP_LEVEL,
+    UNUSED,
+    hidden_reason,
+    public_reason,
+    rebound_reason,
+    unfollowed_reason,
+)
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule
@@ -100,7 +110,8 @@ shared, and state set on the client (headers, cookies) is not carried over. Offe
 bound once, by a line of its own, to a private name (a leading underscore: a public name may be
 imported by other modules, which would keep the shared client), whose every read is in a coroutine
 of this module and whose constructor uses only module-level names; and only for clients the
-catalogue knows how to close. Otherwise the message stays and the rule page says what to do.
+catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
+says what to write instead.
 The per-loop accessor keeps one client per running loop, made on first use under that loop. It
 starts no task: it registers an async generator with the loop, which `loop.shutdown_asyncgens()`
 closes; asyncio.run() and asyncio.Runner call that after cancelling the loop's tasks and before
@@ -142,7 +153,7 @@ local servers). The error text depends on the library and its version.""",
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix:
         tree = self.analysis.tree
         line = tree.statement_line(creation)
         if (
@@ -153,16 +164,24 @@ local servers). The error text depends on the library and its version.""",
             or not isinstance(holder.store, (cst.Assign, cst.AnnAssign))
             or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
             or holder.name is None
-            or not holder.name.startswith("_")
-            or not holder.followable
-            or holder.writes != [holder.target]
-            or not tree.is_top_level(line)
-            or self.analysis.names.free_variables(creation)
         ):
-            return None
+            return NoFix(NOT_ALONE)
+        if not holder.name.startswith("_"):
+            return NoFix(public_reason(holder.name))
+        if not holder.followable or holder.target not in holder.writes:
+            return NoFix(unfollowed_reason(holder.name))
+        if holder.writes != [holder.target]:
+            return NoFix(rebound_reason(holder.name))
+        if not tree.is_top_level(line):
+            return NoFix(NOT_TOP_LEVEL)
+        hidden = self.analysis.names.free_variables(creation)
+        if hidden:
+            return NoFix(hidden_reason(hidden[0].value))
         references = holder.reads
-        if not references or not all(tree.in_coroutine(r) for r in references):
-            return None
+        if not references:
+            return NoFix(UNUSED)
+        if not all(tree.in_coroutine(r) for r in references):
+            return NoFix(NO_LOOP_THERE)
         fixes = ClientFixes(self.context)
         users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
         if len(users) == 1:

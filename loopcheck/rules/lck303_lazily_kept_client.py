@@ -8,8 +8,15 @@ from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal
-from loopcheck.fixes.per_loop_client import ClientFixes
+from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.fixes.per_loop import (
+    GETTER_ONLY,
+    hidden_reason,
+    initial_none_reason,
+    unfollowed_reason,
+    used_outside_getter_reason,
+)
+from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import LAZY_HOLDERS, ClientRule
 
@@ -76,7 +83,8 @@ Unsafe, and offered only for the `lru_cache`/`cache` factory without arguments a
 singleton getter (`global name` / `if name is None: name = Client()` / `return name`, with `name =
 None` at module level and no other use of the global; a plain function or a coroutine), when every
 call of the getter is in a coroutine of this module: the getter then needs a running loop. Each loop gets its own client,
-so connection pools are no longer shared. Other shapes get no fix. The getter becomes the
+so connection pools are no longer shared. Other shapes get no fix, and the message says why. The
+getter becomes the
 per-loop accessor of LCK301 and keeps its name: a client is closed when its loop shuts down under
 asyncio.run() or asyncio.Runner, and that of a loop closed by hand at the latest on the next call
 from another loop (see LCK301).""",
@@ -120,34 +128,47 @@ All supported versions (see LCK301).""",
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | None:
+    ) -> FixProposal | NoFix:
         function = site.owner
         tree = self.analysis.tree
+        if holder.kind not in (Held.FUNCTION_CACHE, Held.MODULE_GLOBAL):
+            return NoFix("the fix rewrites only an `lru_cache` factory or a getter of a module global")
         if not isinstance(function, cst.FunctionDef) or not tree.is_top_level(function):
-            return None
-        if self.analysis.names.free_variables(creation) or client.fix != "per-loop-factory":
-            return None
+            return NoFix("the function that makes it is not defined at the module's top level")
+        declined = unfixable(client, creation)
+        if declined is not None:
+            return declined
+        hidden = self.analysis.names.free_variables(creation)
+        if hidden:
+            return NoFix(hidden_reason(hidden[0].value))
+        name = function.name.value
         calls = list(self.analysis.holders.calls_of(function))
-        if not calls or not all(tree.in_coroutine(c) for c in calls):
-            return None  # the getter will need a running loop
+        if not calls:
+            return NoFix(f"nothing in this module calls `{name}()`")
+        if not all(tree.in_coroutine(c) for c in calls):
+            # the getter will need a running loop
+            return NoFix(f"`{name}()` is called outside coroutines, where no loop may be running")
         fixes = ClientFixes(self.context)
         if holder.kind is Held.FUNCTION_CACHE:
             if all_params(function.params):
-                return None  # one client per argument: not a single getter
+                return NoFix(f"`{name}()` takes arguments, so it keeps a client per argument")
             return fixes.getter(client, creation, function, drop_decorators=True)
-        if holder.kind is Held.MODULE_GLOBAL and lazy_global_getter(function, creation) == holder.name:
-            initial = self.sole_initial_none(holder, function)
-            if initial is not None:
-                return fixes.getter(client, creation, function, initial=initial)
-        return None
+        if lazy_global_getter(function, creation) != holder.name:
+            return NoFix(GETTER_ONLY)
+        initial = self.sole_initial_none(holder, function)
+        if isinstance(initial, NoFix):
+            return initial
+        return fixes.getter(client, creation, function, initial=initial)
 
-    def sole_initial_none(self, holder: Holder, function: cst.FunctionDef) -> cst.SimpleStatementLine | None:
+    def sole_initial_none(self, holder: Holder, function: cst.FunctionDef) -> cst.SimpleStatementLine | NoFix:
         """The module-level ``name = None`` line, when the getter alone uses the global
-        otherwise."""
+        otherwise; else why not."""
         tree = self.analysis.tree
         outside = [n for n in holder.accesses or () if not tree.within(n, function)]
-        if not holder.followable or len(holder.writes) != 2 or len(outside) != 1:
-            return None
+        if not holder.followable:
+            return NoFix(unfollowed_reason(holder.name))
+        if len(holder.writes) != 2 or len(outside) != 1:
+            return NoFix(used_outside_getter_reason(holder.name, function.name.value))
         line = tree.statement_line(outside[0])
         store = line.body[0] if line is not None else None
         if (
@@ -156,5 +177,5 @@ All supported versions (see LCK301).""",
             or not isinstance(store, (cst.Assign, cst.AnnAssign))
             or not m.matches(store.value, m.Name("None"))
         ):
-            return None
+            return NoFix(initial_none_reason(holder.name))
         return line

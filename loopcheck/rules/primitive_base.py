@@ -3,7 +3,6 @@ place (module level, class body, default argument, a function that keeps them)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
@@ -11,16 +10,9 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal
-from loopcheck.fixes.per_loop import PerLoopFixes
+from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
 from loopcheck.rule import Rule
-
-
-@dataclass(frozen=True)
-class NoFix:
-    """A fix declined for a reason the message states (one the user can act on)."""
-
-    reason: str
 
 
 class PrimitiveRule(Rule):
@@ -34,10 +26,7 @@ class PrimitiveRule(Rule):
             site = tree.site(call)
             if site.kind is self.site and self.matches(call, primitive, site):
                 message = self.message_for(call, primitive, site)
-                fix = self.fix_for(call, primitive, site)
-                if isinstance(fix, NoFix):
-                    message, fix = f"{message}; no fix: {fix.reason}", None
-                self.report(call, message, fix)
+                self.report(call, message, self.fix_for(call, primitive, site))
 
     @property
     def fixes(self) -> PerLoopFixes:
@@ -46,10 +35,11 @@ class PrimitiveRule(Rule):
     def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
         return True
 
-    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | None:
+    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | NoFix:
         """The holder and the line, when a line of its own stores ``call`` (``name = Prim()``,
         ``name: T = Prim()``, ``self.name = Prim()``) in a holder of ``kind`` that nothing else
-        writes and whose every access is known: the shape the per-loop fixes rewrite."""
+        writes and whose every access is known: the shape the per-loop fixes rewrite. Else why
+        not."""
         holder = self.analysis.holders.of(call)
         line = self.analysis.tree.statement_line(call)
         if (
@@ -59,10 +49,12 @@ class PrimitiveRule(Rule):
             or line.body[0] is not holder.store
             or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
             or holder.name is None
-            or not holder.followable
-            or holder.writes != [holder.target]
         ):
-            return None
+            return NoFix(NOT_ALONE)
+        if not holder.followable or holder.target not in holder.writes:
+            return NoFix(unfollowed_reason(holder.name))
+        if holder.writes != [holder.target]:
+            return NoFix(rebound_reason(holder.name))
         return holder, line
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
