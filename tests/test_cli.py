@@ -95,7 +95,7 @@ def test_safe_fixes_alone_rewrite_a_local_loop(tmp_path):
         "import asyncio\n\n\nasync def job():\n    pass\n\n\ndef task():\n    loop = asyncio.new_event_loop()\n"
         "    asyncio.set_event_loop(loop)\n"
         "    try:\n        return loop.run_until_complete(job())\n    finally:\n"
-        "        loop.close()\n"
+        "        asyncio.set_event_loop(None)\n        loop.close()\n"
     )
     target = write(tmp_path / "task.py", source)
     result = invoke("--fix", "task.py", cwd=tmp_path)

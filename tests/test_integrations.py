@@ -83,7 +83,8 @@ def test_the_plugin_does_not_parse_files_without_loop_words(monkeypatch):
 BAD = (
     "import asyncio\n\n\ndef task():\n    loop = asyncio.new_event_loop()\n"
     "    asyncio.set_event_loop(loop)\n    try:\n"
-    "        return loop.run_until_complete(job())\n    finally:\n        loop.close()\n"
+    "        return loop.run_until_complete(job())\n    finally:\n"
+    "        asyncio.set_event_loop(None)\n        loop.close()\n"
     "\n\nasync def job():\n    pass\n"
 )
 
