@@ -82,9 +82,13 @@ class LintContext:
         star = self.analysis.bindings.star_imports[0]
         return f"`{self.module.code_for_node(star).strip()}` may rebind any name given to `{missing[0]}`"
 
-    def supports(self, version: tuple[int, int]) -> bool:
-        """Whether every Python the code targets has ``version``'s features."""
+    @property
+    def oldest_python(self) -> tuple[int, int]:
+        """The oldest Python the code must run on (the fix target)."""
         from loopcheck.config import OLDEST_TARGET
 
-        target = self.target_version or OLDEST_TARGET
-        return tuple(target) >= version
+        return tuple(self.target_version or OLDEST_TARGET)  # type: ignore[return-value]
+
+    def supports(self, version: tuple[int, int]) -> bool:
+        """Whether every Python the code targets has ``version``'s features."""
+        return self.oldest_python >= version

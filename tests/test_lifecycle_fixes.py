@@ -431,7 +431,8 @@ def test_no_safe_fix_where_the_module_applies_nest_asyncio(target):
         (
             "loop = asyncio.new_event_loop()\nloop.run_until_complete(work())\nloop.close()\n",
             (3, 10),
-            "no fix: Python 3.10 has no runner that leaves the current loop alone",
+            "no fix: the code must run on Python 3.10, which has no runner that leaves the current"
+            " loop alone (asyncio.Runner is 3.11+: see target-version)",
         ),
         (
             "loop = asyncio.new_event_loop(); n = 1\nloop.run_until_complete(work(n))\nloop.close()\n",

@@ -356,7 +356,11 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             )
         if self.context.supports((3, 11)):
             return self.runner_fix(function, holder, run_call, teardown, safety, why)
-        return NoFix("Python 3.10 has no runner that leaves the current loop alone")
+        major, minor = self.context.oldest_python
+        return NoFix(
+            f"the code must run on Python {major}.{minor}, which has no runner that leaves the current"
+            " loop alone (asyncio.Runner is 3.11+: see target-version)"
+        )
 
     def runner_fix(
         self,
