@@ -231,14 +231,15 @@ def _is_int(value: Any) -> bool:
 
 def _index_entry(entry: Any) -> bool:
     """Whether ``entry`` is a stat-index entry as :meth:`Cache.remember` makes them: the five
-    numbers of the stat, the codes, the entry key, whether it is empty. (Run on every entry of
-    the index at each run: kept to exact type tests, about 0.5 microseconds an entry.)"""
+    numbers of the stat, the profile (codes and fix target), the entry key, whether it is empty.
+    (Run on every entry of the index at each run: kept to exact type tests, about 0.5
+    microseconds an entry.)"""
     if type(entry) is not list or len(entry) != 8:
         return False
-    size, mtime, ctime, device, inode, codes, key, empty = entry
+    size, mtime, ctime, device, inode, profile, key, empty = entry
     return (
         type(size) is type(mtime) is type(ctime) is type(device) is type(inode) is int
-        and type(codes) is type(key) is str
+        and type(profile) is type(key) is str
         and type(empty) is bool
     )
 

@@ -197,20 +197,6 @@ def _declared_target(directory: Path) -> tuple[int, int] | None:
     return None
 
 
-def requires_python(start: Path) -> tuple[int, int] | None:
-    """The lower bound of the project's supported Pythons (see :func:`python_floor`), from the
-    nearest directory that declares one: ``[project] requires-python`` in pyproject.toml, else
-    ``python_requires`` in setup.cfg's ``[options]`` or in setup.py's ``setup()`` call (projects
-    that never moved to pyproject.toml). None when there is none or it says no floor."""
-    directory = start if start.is_dir() else start.parent
-    for candidate_dir in (directory, *directory.parents):
-        for read in (_pyproject_requires, _setup_cfg_requires, _setup_py_requires):
-            specifier = read(candidate_dir)
-            if specifier is not None:
-                return python_floor(specifier)
-    return None
-
-
 # One clause of a PEP 440 version specifier: an operator and a release (`3.10`, `3.10.*`);
 # pre-, post- and dev-release suffixes and local labels are read as their release (no target
 # needs finer than a minor version). `===` (arbitrary string equality) matches no release here.

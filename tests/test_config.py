@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.config import python_floor, requires_python
+from loopcheck.config import OLDEST_TARGET, fix_target, python_floor
 from tests.helpers import invoke, run_loopcheck, write
 
 MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"
@@ -210,7 +210,7 @@ def test_target_version_wins_over_requires_python(tmp_path):
             (3, 12),
         ),
         ({"pyproject.toml": "[build-system]\nrequires = []\n", "setup.cfg": "[options]\npython_requires = >=3.8\n"}, (3, 8)),
-        ({"setup.cfg": "[metadata]\nname = app\n"}, None),
+        ({"setup.cfg": "[metadata]\nname = app\n"}, OLDEST_TARGET),
     ],
 )
 def test_requires_python_also_comes_from_setup_cfg_and_setup_py(tmp_path, files, floor):
@@ -219,7 +219,7 @@ def test_requires_python_also_comes_from_setup_cfg_and_setup_py(tmp_path, files,
     for name, text in files.items():
         write(tmp_path / name, text)
     (tmp_path / "pkg").mkdir()
-    assert requires_python(tmp_path / "pkg") == floor
+    assert fix_target(tmp_path / "pkg") == floor
 
 
 @pytest.mark.parametrize("python_requires, fixed", [(">=3.12", True), (">=3.9", False)])

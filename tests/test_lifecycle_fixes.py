@@ -523,3 +523,21 @@ def test_a_closed_loop_left_current_makes_the_fix_unsafe():
     unset = LEFT_CURRENT.replace("    loop.close()\n", "    asyncio.set_event_loop(None)\n        loop.close()\n")
     assert "set_event_loop(None)" in unset
     assert lck201(unset).fix.safety is Safety.SAFE
+
+
+def test_only_an_unset_after_the_loops_own_set_counts():
+    # Another loop is set between this loop's close and the unset: the unset is the other's.
+    later = function(
+        SET_AND_CLOSE + "loop.run_until_complete(work())\nloop.close()\n"
+        "other = asyncio.new_event_loop()\nasyncio.set_event_loop(other)\n"
+        "for n in job:\n    other.run_until_complete(work(n))\nother.close()\nasyncio.set_event_loop(None)\n"
+    )
+    found = [d for d in Linter(RULES, target_version=(3, 10)).lint_source(later) if d.code == "LCK201"]
+    first = min(found, key=lambda d: d.line)
+    assert first.fix.safety is Safety.UNSAFE and "no current loop" in first.fix.description
+    fixed = Linter(RULES, target_version=(3, 10)).fix_source(later, unsafe=True).source
+    assert fixed.count("asyncio.set_event_loop(None)") == 1  # the other loop's unset stays
+    # An unset before the loop is made current does not unset it.
+    before = function("asyncio.set_event_loop(None)\n" + SET_AND_CLOSE + "loop.run_until_complete(work())\nloop.close()\n")
+    assert lck201(before).fix.safety is Safety.UNSAFE
+    assert "asyncio.set_event_loop(None)" in Linter(RULES).fix_source(before, unsafe=True).source

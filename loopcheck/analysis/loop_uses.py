@@ -176,11 +176,28 @@ class LoopUses:
         ]
 
     def own_unsets(self, function: cst.CSTNode, uses: list[LoopUse]) -> list[cst.Expr]:
-        """The ``asyncio.set_event_loop(None)`` statements of ``function`` in a block beside the
-        loop's own setting, running or closing: they run on the loop's path, not another
-        branch's, and leave the thread with no current loop, as asyncio.run() does."""
+        """The ``asyncio.set_event_loop(None)`` statements of ``function`` that unset this loop:
+        after its last ``set_event_loop()`` with no other loop set in between, in a block beside
+        the loop's own setting, running or closing (so on the loop's path, not another
+        branch's). Such an unset leaves the thread with no current loop, as asyncio.run() does."""
+        sets = [use.node for use in uses if use.kind is Use.SET_CURRENT]
+        if not sets:
+            return []
+        order = self.analysis.names.index_order
+        last_set = max(sets, key=order)
         blocks = {id(self._block_of(use.node)) for use in uses if use.kind in (Use.RUN, Use.SET_CURRENT, Use.TEARDOWN)}
-        return [s for s in self.set_current_none_statements(function) if id(self._block_of(s)) in blocks]
+        others = [
+            call
+            for call in self.analysis.names.calls_to(self.api.set_loop)
+            if self.tree.enclosing_function(call) is function and not self.tree.within(call, last_set)
+        ]
+        return [
+            statement
+            for statement in self.set_current_none_statements(function)
+            if id(self._block_of(statement)) in blocks
+            and order(statement) > order(last_set)
+            and not any(order(last_set) < order(call) < order(statement) for call in others)
+        ]
 
     def _block_of(self, node: cst.CSTNode) -> cst.CSTNode | None:
         """The block (an indented suite, or the module) holding the statement that holds ``node``."""

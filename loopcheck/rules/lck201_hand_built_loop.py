@@ -16,7 +16,7 @@ REENTRANT_NOTE = " (unsafe: the module applies nest_asyncio, under which the new
 LEFT_OPEN_NOTE = " (unsafe: the loop was left open, and asyncio.run() closes it)"
 LEFT_CURRENT_NOTE = (
     " (unsafe: the thread is then left with no current loop, where the closed loop stayed current;"
-    " unset it with asyncio.set_event_loop(None) first to make this safe)"
+    " an asyncio.set_event_loop(None) beside its close makes this safe)"
 )
 
 
