@@ -116,10 +116,10 @@ class Checker:
             )
         return target
 
-    def profile(self, path: str) -> str:
+    def profile(self, path: str, codes: tuple[str, ...]) -> str:
         """What decides the findings of ``path`` beyond its bytes and the run's settings: its
-        codes and its fix target (the cache keys on both)."""
-        return f"{','.join(self.codes_for(path))}|{'.'.join(map(str, self.fix_target_for(path)))}"
+        ``codes`` (from :meth:`codes_for`) and its fix target (the cache keys on both)."""
+        return f"{','.join(codes)}|{'.'.join(map(str, self.fix_target_for(path)))}"
 
     def linter(self, path: str) -> Linter:
         """The linter for ``path``: its codes, and the Python its fixes target."""
@@ -244,7 +244,7 @@ def cached_result(checker: Checker, path: str) -> FileResult | None:
     if cache is None:
         return None
     codes = checker.codes_for(path)
-    known = cache.unchanged(path, checker.profile(path))
+    known = cache.unchanged(path, checker.profile(path, codes))
     if known is None:
         return None
     key, empty = known
@@ -257,7 +257,8 @@ def check_file(checker: Checker, path: str) -> FileResult:
     entries may still hold its bytes' findings): never raises (but KeyboardInterrupt)."""
     cache = checker.cache
     try:
-        codes, profile = checker.codes_for(path), checker.profile(path)
+        codes = checker.codes_for(path)
+        profile = checker.profile(path, codes)
         source = read_source(path, checker.settings.max_file_size)
         key = cache.key(profile, source.data) if cache is not None and source.data is not None else None
         if cache is not None and key is not None:
