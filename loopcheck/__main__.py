@@ -1,3 +1,3 @@
-from loopcheck.entry import main
+from loopcheck.frontends.entry import main
 
 main()

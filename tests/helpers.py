@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from loopcheck.cli import main
+from loopcheck.frontends.cli import main
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
 

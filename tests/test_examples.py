@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from loopcheck.cli import main
+from loopcheck.frontends.cli import main
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck import flake8_plugin
+from loopcheck.frontends import flake8_plugin
 from loopcheck.engine import Linter
 from tests.helpers import all_rules_linter, fixtures, write
 

@@ -160,7 +160,7 @@ def assert_patch_applies(tmp_path: Path, data: bytes) -> None:
 
 @pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
 def test_size_limit_message_names_only_real_options_and_keys(tmp_path, from_stdin):
-    from loopcheck.cli import main
+    from loopcheck.frontends.cli import main
     from loopcheck.config import _Reader
 
     (tmp_path / "pyproject.toml").write_text("[tool.loopcheck]\nmax-file-size = 100\n")

@@ -160,7 +160,7 @@ def test_too_few_file_descriptors_for_the_workers_falls_back_to_one_process(tmp_
 
 def _loopcheck_with(patch: str) -> list[str]:
     """``python -c`` running loopcheck's entry point after ``patch``, in the same process."""
-    program = f"{patch}\nimport sys\nsys.argv[0] = 'loopcheck'\nfrom loopcheck.entry import main\nmain()\n"
+    program = f"{patch}\nimport sys\nsys.argv[0] = 'loopcheck'\nfrom loopcheck.frontends.entry import main\nmain()\n"
     return [sys.executable, "-c", program, "--no-cache"]
 
 

@@ -23,7 +23,7 @@ def _exit_now(signum: int, frame: Any) -> None:
 def main() -> None:
     for signum in HANDLED_SIGNALS:
         signal.signal(signum, _exit_now)
-    from loopcheck.cli import main as command
+    from loopcheck.frontends.cli import main as command
 
     command()
 

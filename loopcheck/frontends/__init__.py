@@ -1,0 +1,2 @@
+"""The ways in: the ``loopcheck`` command (``entry`` → ``cli``) and the flake8 plugin. Each one
+reads its settings, hands files to ``loopcheck.run`` and its findings to ``loopcheck.reporters``."""
