@@ -85,7 +85,7 @@ class LintContext:
     @property
     def oldest_python(self) -> tuple[int, int]:
         """The oldest Python the code must run on (the fix target)."""
-        from loopcheck.config import OLDEST_TARGET
+        from loopcheck.settings.config import OLDEST_TARGET
 
         return tuple(self.target_version or OLDEST_TARGET)  # type: ignore[return-value]
 

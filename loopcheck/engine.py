@@ -16,7 +16,7 @@ from loopcheck.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceEr
 from loopcheck.edits import apply_edits, select_compatible
 from loopcheck.limits import TooComplex, check_complexity, interpreter_recursion_limit
 from loopcheck.registry import RuleInfo
-from loopcheck.suppression import is_suppressed, noqa_lines
+from loopcheck.settings.suppression import is_suppressed, noqa_lines
 
 if TYPE_CHECKING:
     from loopcheck.rule import Rule

@@ -21,12 +21,12 @@ from typing import Any
 from loopcheck import guard
 from loopcheck.cache import Cache, Remembered
 from loopcheck.catalogue import Catalogue
-from loopcheck.config import Settings, fix_target
+from loopcheck.settings.config import Settings, fix_target
 from loopcheck.diagnostics import Diagnostic, SourceError
 from loopcheck.engine import Linter
 from loopcheck.limits import describe
 from loopcheck.registry import RuleInfo, rule_index
-from loopcheck.selection import select_rules
+from loopcheck.settings.selection import select_rules
 from loopcheck.sources import (
     SourceFile,
     decode_source,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopcheck.config import Settings
+from loopcheck.settings.config import Settings
 from loopcheck.diagnostics import SourceError
 from loopcheck.files import not_regular, read_regular
 from loopcheck.files import stat_or_reason as _stat

@@ -28,7 +28,7 @@ from pathlib import Path
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from loopcheck.config import TARGET_VERSIONS
+from loopcheck.settings.config import TARGET_VERSIONS
 from tests.helpers import interpreters, invoke
 from tests.runtime_deps import REQUIREMENTS, deps_dir
 

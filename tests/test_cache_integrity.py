@@ -119,7 +119,7 @@ def test_lowering_max_file_size_refuses_a_file_the_cache_knows(tmp_path):
 def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
     from dataclasses import fields, replace
 
-    from loopcheck.config import Settings
+    from loopcheck.settings.config import Settings
 
     base = runner.Job(Settings(), ("LCK101",), runner.Mode(), None)
     deciding = {

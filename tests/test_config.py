@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.config import OLDEST_TARGET, fix_target, python_floor
+from loopcheck.settings.config import OLDEST_TARGET, fix_target, python_floor
 from tests.helpers import invoke, run_loopcheck, write
 
 MODULE_LOCK = "import asyncio\n\nLOCK = asyncio.Lock()\n"

@@ -161,7 +161,7 @@ def assert_patch_applies(tmp_path: Path, data: bytes) -> None:
 @pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
 def test_size_limit_message_names_only_real_options_and_keys(tmp_path, from_stdin):
     from loopcheck.frontends.cli import main
-    from loopcheck.config import _Reader
+    from loopcheck.settings.config import _Reader
 
     (tmp_path / "pyproject.toml").write_text("[tool.loopcheck]\nmax-file-size = 100\n")
     source = NOQA_SOURCE.encode() * 2

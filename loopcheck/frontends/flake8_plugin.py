@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from loopcheck import __version__, guard
 from loopcheck.catalogue import Catalogue
-from loopcheck.config import ConfigError, Settings, fix_target, load_settings
+from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
 from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter
 from loopcheck.registry import rule_index

@@ -17,7 +17,7 @@ from typing import Any
 from loopcheck.diagnostics import SourceError
 from loopcheck.files import read_regular
 from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
-from loopcheck.selection import SelectionError, parse_codes, validate_codes
+from loopcheck.settings.selection import SelectionError, parse_codes, validate_codes
 
 if sys.version_info >= (3, 11):
     import tomllib
