@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from loopcheck import guard
 from loopcheck.diagnostics import SourceError
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.sources import discover, read_source
+from loopcheck.run.sources import discover, read_source
 from tests import behaviour
 from tests.behaviour import (
     HeaderError,

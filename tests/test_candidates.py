@@ -16,7 +16,7 @@ from loopcheck.catalogue import Catalogue
 from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter
 from loopcheck.rules import all_rules
-from loopcheck.sources import discover, read_source
+from loopcheck.run.sources import discover, read_source
 from tests.helpers import fixtures, target_version
 
 RULES = all_rules()

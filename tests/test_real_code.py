@@ -12,7 +12,7 @@ import pytest
 
 from loopcheck import guard
 from loopcheck.diagnostics import SourceError
-from loopcheck.sources import discover, read_source
+from loopcheck.run.sources import discover, read_source
 from tests.helpers import all_rules_linter
 
 CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"

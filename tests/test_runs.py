@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck import runner
+from loopcheck.run import runner
 from tests.helpers import invoke, write
 
 PRIMITIVE = "import asyncio\n\nlock_{i} = asyncio.Lock()\n\n\nasync def use():\n    async with lock_{i}:\n        pass\n"
@@ -163,7 +163,7 @@ def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path):
 
 
 def test_a_change_to_loopcheck_itself_invalidates_the_cache(tmp_path, monkeypatch):
-    from loopcheck import cache
+    from loopcheck.run import cache
 
     first = cache._data_fingerprint()
     rule = Path(cache.__file__).parent / "rules" / "lck101_module_level_primitive.py"

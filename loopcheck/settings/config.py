@@ -15,7 +15,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from loopcheck.diagnostics import SourceError
-from loopcheck.files import read_regular
+from loopcheck.run.files import read_regular
 from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
 from loopcheck.settings.selection import SelectionError, parse_codes, validate_codes
 

@@ -37,8 +37,8 @@ from typing import Any
 
 from loopcheck import __version__
 from loopcheck.diagnostics import Diagnostic, Fix, Safety, SourceError
-from loopcheck.files import read_regular
-from loopcheck.sources import Identity, identity_of
+from loopcheck.run.files import read_regular
+from loopcheck.run.sources import Identity, identity_of
 
 DIRECTORY = ".loopcheck_cache"
 ENVIRONMENT = "LOOPCHECK_CACHE_DIR"
@@ -58,7 +58,7 @@ def _data_fingerprint() -> str:
     for name in sorted(entry.name for entry in data.iterdir() if entry.name.endswith((".toml", ".json"))):
         digest.update(name.encode())
         digest.update(data.joinpath(name).read_bytes())
-    package = Path(__file__).parent
+    package = Path(__file__).parents[1]
     for module in sorted(package.rglob("*.py")):
         info = module.stat()
         digest.update(f"{module.relative_to(package)}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())

@@ -49,7 +49,7 @@ from collections.abc import Iterator
 
 from loopcheck.diagnostics import SourceError
 from loopcheck.limits import HANDLED_SIGNALS
-from loopcheck.sources import Identity, identity_of
+from loopcheck.run.sources import Identity, identity_of
 
 TEMP_SUFFIX = ".loopcheck-tmp"
 _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + "$")

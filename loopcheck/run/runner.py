@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import guard
-from loopcheck.cache import Cache, Remembered
+from loopcheck.run.cache import Cache, Remembered
 from loopcheck.catalogue import Catalogue
 from loopcheck.settings.config import Settings, fix_target
 from loopcheck.diagnostics import Diagnostic, SourceError
@@ -27,13 +27,13 @@ from loopcheck.engine import Linter
 from loopcheck.limits import describe
 from loopcheck.registry import RuleInfo, rule_index
 from loopcheck.settings.selection import select_rules
-from loopcheck.sources import (
+from loopcheck.run.sources import (
     SourceFile,
     decode_source,
     read_source,
     too_large,
 )
-from loopcheck.writing import write_file
+from loopcheck.run.writing import write_file
 
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
