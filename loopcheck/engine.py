@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from loopcheck.candidates import Candidates
+from loopcheck.prefilter.candidates import Candidates
 from loopcheck.catalogue import Catalogue
 from loopcheck.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceError
 from loopcheck.edits import apply_edits, select_compatible

@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from loopcheck.candidates import Start
+from loopcheck.prefilter.candidates import Start
 
 if TYPE_CHECKING:
     from loopcheck.rule import Rule

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.candidates import Start
+from loopcheck.prefilter.candidates import Start
 from loopcheck.diagnostics import Edit, FixProposal, NoFix, Safety
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.candidates import COROUTINE, Candidates, Start
+from loopcheck.prefilter.candidates import COROUTINE, Candidates, Start
 from loopcheck.catalogue import Catalogue
 from loopcheck.diagnostics import SourceError
 from loopcheck.engine import Linter

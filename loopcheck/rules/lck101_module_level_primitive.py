@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.candidates import MODULE, Start
+from loopcheck.prefilter.candidates import MODULE, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder

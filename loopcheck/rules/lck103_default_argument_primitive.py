@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
-from loopcheck.candidates import DEFAULT, Start
+from loopcheck.prefilter.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder

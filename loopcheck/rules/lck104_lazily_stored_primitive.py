@@ -6,7 +6,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
-from loopcheck.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder

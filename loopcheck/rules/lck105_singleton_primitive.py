@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import Holder
 from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder

@@ -7,7 +7,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.candidates import Start
+from loopcheck.prefilter.candidates import Start
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs

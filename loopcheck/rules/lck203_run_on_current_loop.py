@@ -5,7 +5,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
-from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
+from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs

@@ -10,7 +10,7 @@ from loopcheck.analysis.loop_uses import (
     plain_operand,
     sole_argument,
 )
-from loopcheck.candidates import COROUTINE, Start
+from loopcheck.prefilter.candidates import COROUTINE, Start
 from loopcheck.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.rule import Rule, RuleDocs

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from loopcheck.candidates import Start
+from loopcheck.prefilter.candidates import Start
 from loopcheck.rule import Rule, RuleDocs
 
 

@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis.loop_uses import method_call
-from loopcheck.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
+from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.rule import Rule, RuleDocs
 
 

@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.candidates import MODULE, Start
+from loopcheck.prefilter.candidates import MODULE, Start
 from loopcheck.catalogue import Client
 from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (

@@ -6,7 +6,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
-from loopcheck.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
 from loopcheck.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (

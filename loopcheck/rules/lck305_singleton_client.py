@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
-from loopcheck.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
 from loopcheck.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule

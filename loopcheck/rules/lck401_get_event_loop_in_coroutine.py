@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.candidates import COROUTINE, Start
+from loopcheck.prefilter.candidates import COROUTINE, Start
 from loopcheck.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.rule import Rule, RuleDocs
