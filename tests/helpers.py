@@ -15,7 +15,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from loopcheck.frontends.cli import main
-from loopcheck.engine import Linter
+from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"

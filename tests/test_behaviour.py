@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 
-from loopcheck import guard
-from loopcheck.diagnostics import SourceError
+from loopcheck.engine import guard
+from loopcheck.engine.diagnostics import SourceError
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.run.sources import discover, read_source
 from tests import behaviour

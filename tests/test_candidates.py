@@ -13,8 +13,8 @@ import pytest
 
 from loopcheck.prefilter.candidates import COROUTINE, Candidates, Start
 from loopcheck.catalogue import Catalogue
-from loopcheck.diagnostics import SourceError
-from loopcheck.engine import Linter
+from loopcheck.engine.diagnostics import SourceError
+from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import fixtures, target_version

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from loopcheck import engine
+from loopcheck.engine import engine
 from loopcheck.rules import all_rules
 from tests.helpers import invoke, write
 

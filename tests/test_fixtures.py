@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.diagnostics import Diagnostic, FixProposal, Safety
+from loopcheck.engine.diagnostics import Diagnostic, FixProposal, Safety
 from loopcheck.rules import all_rules
 from tests.helpers import fixture_code, fixture_linter, fixtures, markers
 

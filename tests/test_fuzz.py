@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, assume, currently_in_test_context, given, settings
 from hypothesis import strategies as st
 
-from loopcheck import guard
-from loopcheck.diagnostics import SourceError
+from loopcheck.engine import guard
+from loopcheck.engine.diagnostics import SourceError
 from tests.helpers import FIXTURES, all_rules_linter
 
 LINTER = all_rules_linter()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.frontends import flake8_plugin
-from loopcheck.engine import Linter
+from loopcheck.engine.engine import Linter
 from tests.helpers import all_rules_linter, fixtures, write
 
 REPO = Path(__file__).parent.parent

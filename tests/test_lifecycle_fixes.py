@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.diagnostics import Safety
-from loopcheck.engine import Linter
+from loopcheck.engine.diagnostics import Safety
+from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
 from tests.helpers import run_loopcheck
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.engine import Linter
+from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
 from tests.helpers import write
 

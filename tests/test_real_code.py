@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck import guard
-from loopcheck.diagnostics import SourceError
+from loopcheck.engine import guard
+from loopcheck.engine.diagnostics import SourceError
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import all_rules_linter
 

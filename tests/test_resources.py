@@ -240,7 +240,7 @@ def locks_used_once(count: int) -> str:
 COUNT_WHOLE_MODULE_WORK = """
 import atexit, sys
 import libcst
-from loopcheck.engine import Linter
+from loopcheck.engine.engine import Linter
 counts = {"passes": 0, "whole-module": 0}
 lint = Linter._lint
 def counted_lint(self, *args, **kwargs):

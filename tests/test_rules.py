@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.docs import expected_pages
-from loopcheck.engine import Linter
+from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
 
 RULES = all_rules()
@@ -50,7 +50,7 @@ def test_generated_rule_pages_are_current():
 def test_the_rule_index_is_current():
     """A run reads data/rules.json before it imports any rule class: it must say what they say."""
     from loopcheck.docs import index_path
-    from loopcheck.registry import index_of, rule_index
+    from loopcheck.engine.registry import index_of, rule_index
 
     assert index_path().read_text("utf-8") == index_of(RULES), "run: python -m loopcheck.docs rules"
     for code, info in rule_index().items():

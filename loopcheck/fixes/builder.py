@@ -16,13 +16,13 @@ import libcst.matchers as m
 
 from loopcheck.analysis.names import is_import_binding
 from loopcheck.analysis.tree import has_docstring
-from loopcheck.diagnostics import Edit
-from loopcheck.edits import diff_edits
+from loopcheck.engine.diagnostics import Edit
+from loopcheck.engine.edits import diff_edits
 from loopcheck.fixes.imports import ImportRequest, add_imports, remove_unused
 from loopcheck.fixes.layout import ModuleText, visit_statements
 
 if TYPE_CHECKING:
-    from loopcheck.context import LintContext
+    from loopcheck.engine.context import LintContext
 
 Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
 # A change to a node, given the node as already rewritten below it (so that changes nest).

@@ -17,8 +17,8 @@ from functools import cached_property
 
 import libcst as cst
 
-from loopcheck.diagnostics import Edit
-from loopcheck.edits import diff_edits, split_lines
+from loopcheck.engine.diagnostics import Edit
+from loopcheck.engine.edits import diff_edits, split_lines
 
 # A word as ``imports._mentioned`` looks for one: not the attribute of something.
 _WORD = re.compile(r"(?<![\w.])\w+")

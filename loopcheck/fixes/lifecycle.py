@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from loopcheck.diagnostics import Edit
+from loopcheck.engine.diagnostics import Edit
 from loopcheck.fixes.builder import FixBuilder, rewrite_subtree
 from loopcheck.fixes.statements import StatementEditor
 
 if TYPE_CHECKING:
     from loopcheck.analysis import Holder
-    from loopcheck.context import LintContext
+    from loopcheck.engine.context import LintContext
 
 
 # What each rewrite names (see FixProposal.names).

@@ -19,12 +19,12 @@ from libcst.metadata import GlobalScope
 
 from loopcheck.analysis.names import variable_names
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
-    from loopcheck.context import LintContext
+    from loopcheck.engine.context import LintContext
 
 
 # Why a per-loop fix is declined, where LCK1xx and LCK3xx rules share the reason.

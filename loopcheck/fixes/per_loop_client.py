@@ -17,14 +17,14 @@ import libcst as cst
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import Edit, FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.fixes.templates import per_loop_client
 
 if TYPE_CHECKING:
-    from loopcheck.context import LintContext
+    from loopcheck.engine.context import LintContext
 
 
 # What the per-loop client code names (see FixProposal.names).

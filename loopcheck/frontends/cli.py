@@ -22,9 +22,9 @@ import click
 from loopcheck import __version__
 from loopcheck.run.cache import default_directory
 from loopcheck.settings.config import ConfigError, load_settings
-from loopcheck.diagnostics import Diagnostic, Safety
-from loopcheck.limits import HANDLED_SIGNALS, describe
-from loopcheck.registry import rule_index
+from loopcheck.engine.diagnostics import Diagnostic, Safety
+from loopcheck.engine.limits import HANDLED_SIGNALS, describe
+from loopcheck.engine.registry import rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
 from loopcheck.run.runner import FileResult, Job, Mode, check_files, check_stdin

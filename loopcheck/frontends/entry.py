@@ -12,7 +12,7 @@ import signal
 from typing import Any
 
 # A light module: nothing of LibCST or click is imported before the handlers are in place.
-from loopcheck.limits import HANDLED_SIGNALS
+from loopcheck.engine.limits import HANDLED_SIGNALS
 
 
 def _exit_now(signum: int, frame: Any) -> None:

@@ -18,12 +18,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from loopcheck import __version__, guard
+from loopcheck.engine import guard
+from loopcheck import __version__
 from loopcheck.catalogue import Catalogue
 from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
-from loopcheck.diagnostics import SourceError
-from loopcheck.engine import Linter
-from loopcheck.registry import rule_index
+from loopcheck.engine.diagnostics import SourceError
+from loopcheck.engine.engine import Linter
+from loopcheck.engine.registry import rule_index
 
 LOG = logging.getLogger(__name__)
 # flake8's names for standard input (its default, and what `-` stands for).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from loopcheck.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.reporters.github import report_github
 from loopcheck.reporters.json import report_json
 from loopcheck.reporters.sarif import report_sarif

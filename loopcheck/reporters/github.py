@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from loopcheck.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic
 
 
 def _escape_data(text: str) -> str:

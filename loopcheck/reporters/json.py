@@ -14,8 +14,8 @@ import bisect
 import json
 from typing import Any, TextIO
 
-from loopcheck.diagnostics import Diagnostic
-from loopcheck.edits import split_lines
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.edits import split_lines
 
 
 def locator(source: str):  # type: ignore[no-untyped-def]

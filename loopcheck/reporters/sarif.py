@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from loopcheck import __version__
-from loopcheck.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.reporters.json import locator
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import unicodedata
 from typing import TextIO
 
-from loopcheck.diagnostics import Diagnostic
-from loopcheck.edits import split_lines
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.edits import split_lines
 
 
 def report_text(

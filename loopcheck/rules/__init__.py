@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from loopcheck.rule import Rule
+from loopcheck.engine.rule import Rule
 
 
 def all_rules() -> dict[str, type[Rule]]:

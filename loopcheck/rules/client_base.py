@@ -9,8 +9,8 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.tree import Site
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal, NoFix
-from loopcheck.rule import Rule
+from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.rule import Rule
 
 # Holders the client outlives its loop in when a function fills them lazily.
 LAZY_HOLDERS = (

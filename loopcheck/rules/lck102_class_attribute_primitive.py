@@ -6,11 +6,11 @@ from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import CLASS, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
-from loopcheck.rule import RuleDocs
+from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.primitive_base import PrimitiveRule
 
 

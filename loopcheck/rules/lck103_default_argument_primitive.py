@@ -5,12 +5,12 @@ import libcst as cst
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
 from loopcheck.prefilter.candidates import DEFAULT, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
-from loopcheck.rule import RuleDocs
+from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.primitive_base import PrimitiveRule
 
 

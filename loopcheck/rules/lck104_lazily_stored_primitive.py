@@ -8,7 +8,7 @@ from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import (
     ACCESSOR_NAMES,
@@ -19,7 +19,7 @@ from loopcheck.fixes.per_loop import (
     used_outside_getter_reason,
 )
 from loopcheck.fixes.statements import keep_comments
-from loopcheck.rule import RuleDocs
+from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.primitive_base import PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.

@@ -8,9 +8,9 @@ import libcst.matchers as m
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.prefilter.candidates import Start
-from loopcheck.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 # Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
 # ordinary instance is not among them: an object that owns a loop for its own life (made in

@@ -11,9 +11,9 @@ from loopcheck.analysis.loop_uses import (
     sole_argument,
 )
 from loopcheck.prefilter.candidates import COROUTINE, Start
-from loopcheck.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 
 class RunInsideCoroutine(Rule):

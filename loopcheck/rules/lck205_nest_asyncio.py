@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from loopcheck.prefilter.candidates import Start
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 
 class NestAsyncio(Rule):

@@ -5,7 +5,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis.loop_uses import method_call
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 
 class RunOnRunningLoop(Rule):

@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import MODULE, Start
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
     NO_LOOP_THERE,
     NOT_ALONE,
@@ -18,7 +18,7 @@ from loopcheck.fixes.per_loop import (
     unfollowed_reason,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.rule import RuleDocs
+from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule
 
 

@@ -8,7 +8,7 @@ from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
-from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
     GETTER_ONLY,
     hidden_reason,
@@ -17,7 +17,7 @@ from loopcheck.fixes.per_loop import (
     used_outside_getter_reason,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
-from loopcheck.rule import RuleDocs
+from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.client_base import LAZY_HOLDERS, ClientRule
 
 

@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.catalogue import Client
-from loopcheck.rule import RuleDocs
+from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule
 
 KEPT = (

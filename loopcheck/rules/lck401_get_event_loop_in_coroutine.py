@@ -3,9 +3,9 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.prefilter.candidates import COROUTINE, Start
-from loopcheck.diagnostics import FixProposal, Safety
+from loopcheck.engine.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 
 class GetEventLoopInCoroutine(Rule):

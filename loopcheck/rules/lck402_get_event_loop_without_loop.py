@@ -7,7 +7,7 @@ from loopcheck.analysis import Held, Runs
 from loopcheck.analysis.contexts import Code
 from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 # Where a thread has no current event loop unless the code set one.
 NO_CURRENT_LOOP = (

@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import Use, method_call, of_kind
 from loopcheck.prefilter.candidates import Start
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 THREADSAFE_CALLS = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
 THREADSAFE_METHODS = ("call_soon_threadsafe",)

@@ -8,7 +8,7 @@ from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.contexts import Code, Unit
 from loopcheck.analysis.loop_uses import method_call
 from loopcheck.prefilter.candidates import Start
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 # Code that runs in a thread of its own, where a loop it starts is not the application's.
 THREADED = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB)

@@ -6,7 +6,7 @@ import libcst.matchers as m
 from loopcheck.analysis import Held
 from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.prefilter.candidates import FUNCTION, Start
-from loopcheck.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Rule, RuleDocs
 
 
 class LoopGetOrCreateHelper(Rule):

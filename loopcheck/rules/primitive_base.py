@@ -10,9 +10,9 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.catalogue import Primitive
-from loopcheck.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
-from loopcheck.rule import Rule
+from loopcheck.engine.rule import Rule
 
 
 class PrimitiveRule(Rule):

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.diagnostics import Diagnostic, Fix, Safety, SourceError
+from loopcheck.engine.diagnostics import Diagnostic, Fix, Safety, SourceError
 from loopcheck.run.files import read_regular
 from loopcheck.run.sources import Identity, identity_of
 

@@ -9,7 +9,7 @@ import os
 import stat
 from collections.abc import Callable
 
-from loopcheck.diagnostics import SourceError
+from loopcheck.engine.diagnostics import SourceError
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loopcheck import guard
+from loopcheck.engine import guard
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.catalogue import Catalogue
 from loopcheck.settings.config import Settings, fix_target
-from loopcheck.diagnostics import Diagnostic, SourceError
-from loopcheck.engine import Linter
-from loopcheck.limits import describe
-from loopcheck.registry import RuleInfo, rule_index
+from loopcheck.engine.diagnostics import Diagnostic, SourceError
+from loopcheck.engine.engine import Linter
+from loopcheck.engine.limits import describe
+from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.settings.selection import select_rules
 from loopcheck.run.sources import (
     SourceFile,

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopcheck.settings.config import Settings
-from loopcheck.diagnostics import SourceError
+from loopcheck.engine.diagnostics import SourceError
 from loopcheck.run.files import not_regular, read_regular
 from loopcheck.run.files import stat_or_reason as _stat
-from loopcheck.limits import DEFAULT_MAX_FILE_SIZE
+from loopcheck.engine.limits import DEFAULT_MAX_FILE_SIZE
 
 SOURCE_SUFFIXES = (".py", ".pyi")
 

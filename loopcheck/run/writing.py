@@ -47,8 +47,8 @@ import sys
 import threading
 from collections.abc import Iterator
 
-from loopcheck.diagnostics import SourceError
-from loopcheck.limits import HANDLED_SIGNALS
+from loopcheck.engine.diagnostics import SourceError
+from loopcheck.engine.limits import HANDLED_SIGNALS
 from loopcheck.run.sources import Identity, identity_of
 
 TEMP_SUFFIX = ".loopcheck-tmp"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from loopcheck.rule import Rule
+from loopcheck.engine.rule import Rule
 
 
 class SelectionError(ValueError):

@@ -21,7 +21,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from loopcheck.diagnostics import Diagnostic, Edit
+from loopcheck.engine.diagnostics import Diagnostic, Edit
 
 _PREFIX = re.compile(r"[ \t\f]*\f")
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")

@@ -20,10 +20,10 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from loopcheck import formfeed
-from loopcheck.diagnostics import Diagnostic, SourceError
-from loopcheck.engine import PYTHON, FixOutcome, Linter, check_syntax
-from loopcheck.limits import caused_by_depth, describe, run_deep
+from loopcheck.engine import formfeed
+from loopcheck.engine.diagnostics import Diagnostic, SourceError
+from loopcheck.engine.engine import PYTHON, FixOutcome, Linter, check_syntax
+from loopcheck.engine.limits import caused_by_depth, describe, run_deep
 
 T = TypeVar("T")
 # Python 3.12 and 3.13 cap recursion through C calls whatever sys.setrecursionlimit() says.

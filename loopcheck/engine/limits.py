@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from loopcheck.diagnostics import SourceError
+from loopcheck.engine.diagnostics import SourceError
 
 try:
     import resource

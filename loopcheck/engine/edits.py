@@ -9,7 +9,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from loopcheck.diagnostics import Edit
+from loopcheck.engine.diagnostics import Edit
 
 _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 

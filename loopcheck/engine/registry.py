@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from loopcheck.prefilter.candidates import Start
 
 if TYPE_CHECKING:
-    from loopcheck.rule import Rule
+    from loopcheck.engine.rule import Rule
 
 INDEX = "rules.json"
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.prefilter.candidates import Start
-from loopcheck.diagnostics import Edit, FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 
 if TYPE_CHECKING:
     import libcst as cst
 
     from loopcheck.analysis import FileAnalysis
-    from loopcheck.context import LintContext
+    from loopcheck.engine.context import LintContext
 
 CODE_PATTERN = re.compile(r"^LCK[0-9]{3}$")
 FIX_KINDS = ("safe", "unsafe", "safe or unsafe", "sometimes unsafe", "none")

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Union
 
 from loopcheck.prefilter.candidates import Candidates
 from loopcheck.catalogue import Catalogue
-from loopcheck.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceError
-from loopcheck.edits import apply_edits, select_compatible
-from loopcheck.limits import TooComplex, check_complexity, interpreter_recursion_limit
-from loopcheck.registry import RuleInfo
+from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceError
+from loopcheck.engine.edits import apply_edits, select_compatible
+from loopcheck.engine.limits import TooComplex, check_complexity, interpreter_recursion_limit
+from loopcheck.engine.registry import RuleInfo
 from loopcheck.settings.suppression import is_suppressed, noqa_lines
 
 if TYPE_CHECKING:
-    from loopcheck.rule import Rule
+    from loopcheck.engine.rule import Rule
 
 # A rule as the index describes it (its class is imported only when a file needs it), or the
 # class itself.
@@ -196,7 +196,7 @@ class Linter:
         import libcst as cst
         from libcst.metadata import MetadataWrapper
 
-        from loopcheck.context import LintContext
+        from loopcheck.engine.context import LintContext
 
         _freeze_imported_objects()
         try:
