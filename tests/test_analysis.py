@@ -12,7 +12,7 @@ from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
 from loopcheck.analysis.contexts import ExecutionContexts
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
 
 

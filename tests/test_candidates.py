@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.prefilter.candidates import COROUTINE, Candidates, Start
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import SourceError
 from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules

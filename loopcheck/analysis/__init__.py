@@ -21,7 +21,7 @@ from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
 from loopcheck.analysis.tree import Tree
-from loopcheck.catalogue import Catalogue, Client, Primitive
+from loopcheck.data.catalogue import Catalogue, Client, Primitive
 
 __all__ = ["FileAnalysis", "Held", "Holder", "Runs"]
 

@@ -24,7 +24,7 @@ from loopcheck.analysis.definitions import Definitions, Function
 from loopcheck.analysis.index import FileIndex, leaf_name
 from loopcheck.analysis.names import Names
 from loopcheck.analysis.tree import Tree
-from loopcheck.catalogue import ContextSeed
+from loopcheck.data.catalogue import ContextSeed
 
 
 class Runs(str, enum.Enum):

@@ -11,7 +11,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, name_for
 from loopcheck.fixes.layout import ModuleText
 

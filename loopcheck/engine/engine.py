@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from loopcheck.prefilter.candidates import Candidates
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal, Safety, SourceError
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.limits import TooComplex, check_complexity, interpreter_recursion_limit

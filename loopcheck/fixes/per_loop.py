@@ -18,7 +18,7 @@ import libcst as cst
 from libcst.metadata import GlobalScope
 
 from loopcheck.analysis.names import variable_names
-from loopcheck.catalogue import Primitive
+from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.templates import per_loop_accessor

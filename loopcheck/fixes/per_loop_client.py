@@ -16,7 +16,7 @@ import libcst as cst
 
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
-from loopcheck.catalogue import Client
+from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import snake_case

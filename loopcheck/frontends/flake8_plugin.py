@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from loopcheck.engine import guard
 from loopcheck import __version__
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
 from loopcheck.engine.diagnostics import SourceError
 from loopcheck.engine.engine import Linter

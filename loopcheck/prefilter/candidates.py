@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 
 MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE = "module", "class", "default", "function", "coroutine"
 CODE = (MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE)

@@ -8,7 +8,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.tree import Site
-from loopcheck.catalogue import Client
+from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.engine.rule import Rule
 

@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import MODULE, Start
-from loopcheck.catalogue import Primitive
+from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, public_reason, snake_case

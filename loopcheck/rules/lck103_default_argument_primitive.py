@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
 from loopcheck.prefilter.candidates import DEFAULT, Start
-from loopcheck.catalogue import Primitive
+from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case

@@ -6,7 +6,7 @@ from loopcheck.analysis import Held
 from loopcheck.analysis.holders import Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
-from loopcheck.catalogue import Primitive
+from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES

@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import MODULE, Start
-from loopcheck.catalogue import Client
+from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
     NO_LOOP_THERE,

@@ -7,7 +7,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
-from loopcheck.catalogue import Client
+from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
     GETTER_ONLY,

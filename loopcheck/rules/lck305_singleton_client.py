@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
-from loopcheck.catalogue import Client
+from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.client_base import ClientRule
 

@@ -9,7 +9,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.catalogue import Primitive
+from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
 from loopcheck.engine.rule import Rule

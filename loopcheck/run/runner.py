@@ -20,7 +20,7 @@ from typing import Any
 
 from loopcheck.engine import guard
 from loopcheck.run.cache import Cache, Remembered
-from loopcheck.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import Settings, fix_target
 from loopcheck.engine.diagnostics import Diagnostic, SourceError
 from loopcheck.engine.engine import Linter
