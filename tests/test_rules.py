@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.docs import expected_pages
+from loopcheck.rules.docs import expected_pages
 from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
 
@@ -40,19 +40,19 @@ def test_documentation_example_is_reported(code):
 def test_generated_rule_pages_are_current():
     pages = expected_pages()
     on_disk = {p.name for p in RULES_DIR.glob("*.md")}
-    assert on_disk == set(pages), "run: python -m loopcheck.docs rules"
+    assert on_disk == set(pages), "run: python -m loopcheck.rules.docs rules"
     for name, text in pages.items():
         assert (RULES_DIR / name).read_text("utf-8") == text, (
-            f"rules/{name} is stale: run `python -m loopcheck.docs rules`"
+            f"rules/{name} is stale: run `python -m loopcheck.rules.docs rules`"
         )
 
 
 def test_the_rule_index_is_current():
     """A run reads data/rules.json before it imports any rule class: it must say what they say."""
-    from loopcheck.docs import index_path
+    from loopcheck.rules.docs import index_path
     from loopcheck.engine.registry import index_of, rule_index
 
-    assert index_path().read_text("utf-8") == index_of(RULES), "run: python -m loopcheck.docs rules"
+    assert index_path().read_text("utf-8") == index_of(RULES), "run: python -m loopcheck.rules.docs rules"
     for code, info in rule_index().items():
         rule = RULES[code]
         assert (info.name, info.summary, info.fix_kind, info.starts_from) == (

@@ -291,7 +291,7 @@ def _main(
         code = explain.strip().upper()
         if code not in rules:
             raise click.UsageError(f"--explain: unknown rule code {explain!r} (see --list-rules)")
-        from loopcheck.docs import render_rule
+        from loopcheck.rules.docs import render_rule
 
         click.echo(render_rule(rules[code].rule), nl=False)
         return EXIT_CLEAN

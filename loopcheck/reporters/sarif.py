@@ -32,7 +32,7 @@ def _uri(path: str) -> str:
 
 
 def _rule(code: str) -> dict[str, Any]:
-    from loopcheck.docs import (
+    from loopcheck.rules.docs import (
         render_rule,  # the rule classes: only SARIF output needs them
     )
     from loopcheck.rules import all_rules

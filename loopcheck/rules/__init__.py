@@ -1,4 +1,12 @@
-"""Rule modules: importing this package imports each module, which registers its rule."""
+"""The rules, one module per rule (``lckNNN_<name>.py``) in a package per family:
+
+- ``primitives/`` LCK1xx: asyncio primitives created once and shared by every loop;
+- ``loops/`` LCK2xx: event loops built, kept or run by hand;
+- ``clients/`` LCK3xx: async clients created once and shared by every loop;
+- ``loop_access/`` LCK4xx: the current loop looked up, captured or reached from other threads.
+
+Importing a rule module registers its rule; ``docs`` renders the rules' pages and ``--explain``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,14 @@ import pkgutil
 
 from loopcheck.engine.rule import Rule
 
+FAMILIES = ("primitives", "loops", "clients", "loop_access")
+
 
 def all_rules() -> dict[str, type[Rule]]:
     """Every registered rule, by code, in code order."""
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    for family in FAMILIES:
+        package = importlib.import_module(f"{__name__}.{family}")
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name.startswith("lck"):
+                importlib.import_module(f"{package.__name__}.{module.name}")
     return dict(sorted(Rule.registry.items()))

@@ -7,7 +7,7 @@ from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import CLASS, Start
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.client_base import ClientRule
+from loopcheck.rules.clients.base import ClientRule
 
 
 class ClassAttributeClient(ClientRule):

@@ -19,7 +19,7 @@ from loopcheck.fixes.per_loop import (
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.client_base import ClientRule
+from loopcheck.rules.clients.base import ClientRule
 
 
 class ModuleLevelClient(ClientRule):

@@ -7,7 +7,7 @@ from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.client_base import ClientRule
+from loopcheck.rules.clients.base import ClientRule
 
 
 class SingletonClient(ClientRule):

@@ -11,7 +11,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitives.base import PrimitiveRule
 
 
 class ClassAttributePrimitive(PrimitiveRule):

@@ -13,7 +13,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitives.base import PrimitiveRule
 
 
 class SingletonPrimitive(PrimitiveRule):

@@ -12,7 +12,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, public_reaso
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitives.base import PrimitiveRule
 
 
 class ModuleLevelPrimitive(PrimitiveRule):

@@ -18,7 +18,7 @@ from loopcheck.fixes.per_loop import (
 )
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.client_base import LAZY_HOLDERS, ClientRule
+from loopcheck.rules.clients.base import LAZY_HOLDERS, ClientRule
 
 
 class LazilyKeptClient(ClientRule):

@@ -20,7 +20,7 @@ from loopcheck.fixes.per_loop import (
 )
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitives.base import PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.
 

@@ -11,7 +11,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.rules.primitive_base import PrimitiveRule
+from loopcheck.rules.primitives.base import PrimitiveRule
 
 
 class DefaultArgumentPrimitive(PrimitiveRule):
