@@ -97,7 +97,8 @@ All supported versions (see LCK301).""",
     )
     invalid = (
         Invalid(
-            "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.AsyncClient()\n",
+            "import httpx, functools\n@functools.lru_cache\ndef get_http():\n"
+            "    return httpx.AsyncClient()\n",
             message=(
                 "4:12 httpx.AsyncClient created on first use and kept in the cache of `get_http()` "
                 "serves every later event loop too: it binds to the first event loop that uses it, "
@@ -119,7 +120,8 @@ All supported versions (see LCK301).""",
     valid = (
         Valid(
             "import httpx\nasync def fetch(url):\n    client = httpx.AsyncClient()\n"
-            "    try:\n        return await client.get(url)\n    finally:\n        await client.aclose()\n",
+            "    try:\n        return await client.get(url)\n    finally:\n"
+            "        await client.aclose()\n",
         ),
         Valid(
             "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.Client()\n",

@@ -84,7 +84,8 @@ All supported versions (see LCK301).""",
             ),
         ),
         Invalid(
-            "import httpx\nclass Api:\n    def __init__(self):\n        self.http = httpx.AsyncClient()\napi = Api()\n",
+            "import httpx\nclass Api:\n    def __init__(self):\n"
+            "        self.http = httpx.AsyncClient()\napi = Api()\n",
             message=(
                 "4:21 httpx.AsyncClient kept in `Api.http` of the module-level instance `api`, "
                 "which every event loop of the process shares: it binds to the first event loop "

@@ -74,7 +74,8 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
             safety="safe",
         ),
         Invalid(
-            "import asyncio\nasync def pending():\n    return asyncio.all_tasks(asyncio.get_event_loop())\n",
+            "import asyncio\nasync def pending():\n"
+            "    return asyncio.all_tasks(asyncio.get_event_loop())\n",
             message=(
                 "3:30 asyncio.get_event_loop() inside a coroutine returns the running loop; "
                 "asyncio.get_running_loop() says so, and fails clearly where no loop runs"
@@ -105,7 +106,8 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
     valid = (
         Valid("import asyncio\nasync def now():\n    return asyncio.get_running_loop().time()\n"),
         Valid(
-            "import asyncio\nasync def outer():\n    def callback():\n        return asyncio.get_event_loop()\n"
+            "import asyncio\nasync def outer():\n    def callback():\n"
+            "        return asyncio.get_event_loop()\n"
             "    return callback\n",
         ),
     )

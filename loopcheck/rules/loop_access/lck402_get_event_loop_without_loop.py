@@ -121,7 +121,8 @@ event loop"; 3.14 was not available to measure).""",
         Valid("import asyncio\nasync def main():\n    loop = asyncio.get_running_loop()\n"),
         Valid("import asyncio\ndef helper():\n    return asyncio.get_event_loop()\n"),
         Valid(
-            "import asyncio\ntry:\n    loop = asyncio.get_event_loop()\nexcept RuntimeError:\n    loop = None\n",
+            "import asyncio\ntry:\n    loop = asyncio.get_event_loop()\nexcept RuntimeError:\n"
+            "    loop = None\n",
         ),
     )
 

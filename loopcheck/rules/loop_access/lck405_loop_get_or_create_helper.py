@@ -78,8 +78,10 @@ without a running loop, so it makes even more loops.""",
             ),
         ),
         Invalid(
-            "import asyncio\ndef get_loop():\n    loop = asyncio.get_event_loop()\n    if loop.is_closed():\n"
-            "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n    return loop\n",
+            "import asyncio\ndef get_loop():\n    loop = asyncio.get_event_loop()\n"
+            "    if loop.is_closed():\n"
+            "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n"
+            "    return loop\n",
             message=(
                 "2:5 `get_loop()` hands out the current loop, or a new one it makes current and "
                 "never closes: each thread that calls it keeps a loop of its own, never closed, "

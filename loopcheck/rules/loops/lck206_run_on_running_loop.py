@@ -74,7 +74,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     )
     invalid = (
         Invalid(
-            "import asyncio\ndef wait(coro):\n    return asyncio.get_running_loop().run_until_complete(coro)\n",
+            "import asyncio\ndef wait(coro):\n"
+            "    return asyncio.get_running_loop().run_until_complete(coro)\n",
             message=(
                 "3:12 run_until_complete() on the running loop always fails with 'This event loop "
                 "is already running'; make the caller async and await the coroutine"
@@ -121,7 +122,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             "    raise RuntimeError('call this from synchronous code only')\n",
         ),
         Valid(
-            "import asyncio\ndef schedule(callback):\n    asyncio.get_running_loop().call_soon(callback)\n",
+            "import asyncio\ndef schedule(callback):\n"
+            "    asyncio.get_running_loop().call_soon(callback)\n",
         ),
     )
 

@@ -111,10 +111,12 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     )
     valid = (
         Valid(
-            "import asyncio\nasync def fetch(url, limit=None):\n    limit = limit or asyncio.Semaphore(10)\n",
+            "import asyncio\nasync def fetch(url, limit=None):\n"
+            "    limit = limit or asyncio.Semaphore(10)\n",
         ),
         Valid(
-            "import asyncio\nasync def outer():\n    def inner(lock=asyncio.Lock()):\n        return lock\n",
+            "import asyncio\nasync def outer():\n    def inner(lock=asyncio.Lock()):\n"
+            "        return lock\n",
         ),
     )
 

@@ -150,7 +150,8 @@ All supported versions; the failure appears under the second loop that uses the 
     valid = (
         Valid("import asyncio\nasync def work():\n    lock = asyncio.Lock()\n"),
         Valid(
-            "import asyncio\nclass Worker:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
+            "import asyncio\nclass Worker:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n",
         ),
         Valid(
             "import asyncio\nasync def work():\n    locks = {}\n    locks['a'] = asyncio.Lock()\n",
@@ -163,7 +164,8 @@ All supported versions; the failure appears under the second loop that uses the 
             "import asyncio\nclass Cache:\n    _lock = None\n    _lock_loop = None\n    @classmethod\n"
             "    def lock(cls):\n        loop = asyncio.get_running_loop()\n"
             "        if cls._lock is None or cls._lock_loop is not loop:\n"
-            "            cls._lock = asyncio.Lock()\n            cls._lock_loop = loop\n        return cls._lock\n",
+            "            cls._lock = asyncio.Lock()\n            cls._lock_loop = loop\n"
+            "        return cls._lock\n",
         ),
     )
 

@@ -101,7 +101,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     )
     invalid = (
         Invalid(
-            "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
             "manager = Manager()\n",
             message=(
                 "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` "
@@ -122,7 +123,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             ),
         ),
         Invalid(
-            "import asyncio\nclass Cache:\n    def __init__(self):\n        self.ready = asyncio.Event()\n"
+            "import asyncio\nclass Cache:\n    def __init__(self):\n"
+            "        self.ready = asyncio.Event()\n"
             "_cache = None\ndef get_cache():\n    global _cache\n    if _cache is None:\n"
             "        _cache = Cache()\n    return _cache\n",
             message=(
@@ -135,18 +137,22 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     )
     valid = (
         Valid(
-            "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n",
         ),
         Valid(
-            "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
             "async def handler():\n    manager = Manager()\n",
         ),
         Valid(
-            "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
             "if __name__ == '__main__':\n    manager = Manager()\n",
         ),
         Valid(
-            "import asyncio\nclass Gate:\n    def __init__(self):\n        self._sem = self._loop = None\n"
+            "import asyncio\nclass Gate:\n    def __init__(self):\n"
+            "        self._sem = self._loop = None\n"
             "    def current(self):\n        loop = asyncio.get_running_loop()\n"
             "        if self._sem is None or self._loop is not loop:\n"
             "            self._sem = asyncio.Semaphore(4)\n            self._loop = loop\n"
