@@ -79,6 +79,16 @@ def test_a_misstated_example_fails_with_a_diff(change, removed, added):
     assert any(line.startswith(added) for line in diff_lines), diff_lines
 
 
+@pytest.mark.parametrize(
+    "stated",
+    [{"fix": "import asyncio\n"}, {"safety": "unsafe"}, {"fix": "import asyncio\n", "safety": "maybe"}],
+    ids=["fix without safety", "safety without fix", "unknown safety"],
+)
+def test_an_invalid_example_states_a_fix_with_its_safety(stated):
+    with pytest.raises(ValueError):
+        Invalid("import asyncio\n", message="1:1 message", **stated)
+
+
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_valid_examples_are_silent(code):
     rule = RULES[code]
