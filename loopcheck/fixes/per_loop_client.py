@@ -19,8 +19,9 @@ from loopcheck.analysis.tree import has_docstring
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
+from loopcheck.fixes.getter import rewrite_getter
 from loopcheck.fixes.per_loop import snake_case
-from loopcheck.fixes.statements import keep_comments, place_at_top_level
+from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import per_loop_client
 
 if TYPE_CHECKING:
@@ -104,28 +105,8 @@ class ClientFixes:
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            cache_line, accessor, closing = _per_loop_statements(
-                builder, cache, function.name.value, closer, client, creation
-            )
-            assert isinstance(accessor, cst.FunctionDef)
-            original = list(function.body.body)
-            generated = list(accessor.body.body)
-            body = [*original[:1], *generated[1:]] if has_docstring(original) else generated
-            rewritten = function.with_changes(
-                body=function.body.with_changes(body=body),
-                decorators=[] if drop_decorators else function.decorators,
-            )
-            if initial is None:
-                place_at_top_level(
-                    builder, self.tree, function, [cache_line, rewritten, closing], where="instead"
-                )
-            else:
-                builder.replace(initial, keep_comments(initial, cache_line))
-                rewritten = rewritten.with_changes(leading_lines=[])  # it takes the old def's lines
-                place_at_top_level(builder, self.tree, function, [rewritten, closing], where="instead")
-            if drop_decorators:
-                for decorator in function.decorators:
-                    builder.drop_imports_used_by(decorator)
+            generated = _per_loop_statements(builder, cache, function.name.value, closer, client, creation)
+            rewrite_getter(builder, self.tree, function, generated, initial, drop_decorators=drop_decorators)
             return builder.build()
 
         return FixProposal(

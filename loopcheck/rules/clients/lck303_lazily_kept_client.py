@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
@@ -9,13 +8,8 @@ from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
-from loopcheck.fixes.per_loop import (
-    GETTER_ONLY,
-    hidden_reason,
-    initial_none_reason,
-    unfollowed_reason,
-    used_outside_getter_reason,
-)
+from loopcheck.fixes.getter import sole_initial_none
+from loopcheck.fixes.per_loop import GETTER_ONLY, hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import LAZY_HOLDERS, ClientRule
@@ -177,27 +171,7 @@ All supported versions (see LCK301).""",
             return fixes.getter(client, creation, function, drop_decorators=True)
         if lazy_global_getter(function, creation) != holder.name:
             return NoFix(GETTER_ONLY)
-        initial = self.sole_initial_none(holder, function)
+        initial = sole_initial_none(tree, holder, function)
         if isinstance(initial, NoFix):
             return initial
         return fixes.getter(client, creation, function, initial=initial)
-
-    def sole_initial_none(self, holder: Holder, function: cst.FunctionDef) -> cst.SimpleStatementLine | NoFix:
-        """The module-level ``name = None`` line, when the getter alone uses the global
-        otherwise; else why not."""
-        tree = self.analysis.tree
-        outside = [n for n in holder.accesses or () if not tree.within(n, function)]
-        if not holder.followable:
-            return NoFix(unfollowed_reason(holder.name))
-        if len(holder.writes) != 2 or len(outside) != 1:
-            return NoFix(used_outside_getter_reason(holder.name, function.name.value))
-        line = tree.statement_line(outside[0])
-        store = line.body[0] if line is not None else None
-        if (
-            line is None
-            or not tree.is_top_level(line)
-            or not isinstance(store, (cst.Assign, cst.AnnAssign))
-            or not m.matches(store.value, m.Name("None"))
-        ):
-            return NoFix(initial_none_reason(holder.name))
-        return line

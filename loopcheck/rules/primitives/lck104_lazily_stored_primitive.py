@@ -1,24 +1,16 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
-from loopcheck.analysis.tree import Evaluated, Site, has_docstring
+from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import (
-    ACCESSOR_NAMES,
-    GETTER_ONLY,
-    initial_none_reason,
-    snake_case,
-    unfollowed_reason,
-    used_outside_getter_reason,
-)
-from loopcheck.fixes.statements import keep_comments
+from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, GETTER_ONLY, snake_case
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
@@ -207,15 +199,9 @@ All supported versions; the failure appears under the second loop that uses the 
         name = function.name.value
         if not tree.is_top_level(function):
             return NoFix(f"`{name}()` is not defined at the module's top level")
-        if not holder.followable:
-            return NoFix(unfollowed_reason(holder.name))
-        outside = [n for n in holder.accesses or () if not tree.within(n, function)]
-        if len(holder.writes) != 2 or len(outside) != 1 or outside[0] not in holder.writes:
-            # the global is read or set elsewhere too: leave it to a person
-            return NoFix(used_outside_getter_reason(holder.name, name))
-        initial = _none_line(tree, outside[0])
-        if initial is None or not tree.is_top_level(initial):
-            return NoFix(initial_none_reason(holder.name))
+        initial = sole_initial_none(tree, holder, function)
+        if isinstance(initial, NoFix):
+            return initial
         if getter in self.analysis.exports:
             return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))
@@ -223,13 +209,7 @@ All supported versions; the failure appears under the second loop that uses the 
         def build() -> tuple:
             builder = FixBuilder(self.context)
             statements = self.fixes.accessor_statements(builder, primitive, call, cache, function.name.value)
-            cache_line, accessor = statements[0], statements[1]
-            assert isinstance(accessor, cst.FunctionDef)
-            body = list(function.body.body)
-            docstring = body[:1] if has_docstring(body) else []
-            new_body = [*docstring, *accessor.body.body[1:]]
-            builder.replace(initial, keep_comments(initial, cache_line))
-            builder.replace(function.body, function.body.with_changes(body=new_body))
+            rewrite_getter(builder, tree, function, statements, initial, generated_docstring=False)
             return builder.build()
 
         return self.propose(
@@ -245,12 +225,3 @@ def _named(holder: Holder) -> str:
         return f"`{holder.owner.name.value}.{holder.name}`"
     return f"`{holder.name}`"
 
-
-def _none_line(tree, name: cst.CSTNode) -> cst.SimpleStatementLine | None:  # type: ignore[no-untyped-def]
-    """The ``name = None`` line that binds ``name`` at module level."""
-    up = tree.parents.get(name)
-    assign = tree.parents.get(up) if isinstance(up, cst.AssignTarget) else up
-    if not m.matches(assign, m.Assign(value=m.Name("None")) | m.AnnAssign(value=m.Name("None"))):
-        return None
-    line = tree.parents.get(assign)
-    return line if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
