@@ -5,6 +5,7 @@ and closed the loop go."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -15,6 +16,7 @@ from loopcheck.fixes.statements import StatementEditor
 
 if TYPE_CHECKING:
     from loopcheck.analysis import Holder
+    from loopcheck.analysis.tree import Tree
     from loopcheck.engine.context import LintContext
 
 
@@ -150,3 +152,25 @@ class LifecycleRewrite:
         )
         for statement in covered:
             self.builder.replace(statement, cst.RemoveFromParent())
+
+
+def outermost(tree: Tree, nodes: Sequence[cst.CSTNode]) -> list[cst.CSTNode]:
+    """``nodes`` without those inside another of them: deleting the outer one deletes them."""
+    return [node for node in nodes if not any(other is not node and tree.within(node, other) for other in nodes)]
+
+
+def asyncio_run_instead(
+    context: LintContext,
+    runs: Sequence[cst.Call],
+    retired: Sequence[cst.CSTNode],
+    teardowns: Sequence[cst.CSTNode] = (),
+) -> tuple[Edit, ...]:
+    """The edits that run each of ``runs`` with ``asyncio.run()`` and delete the statements that
+    only held, set up or tore down the loop: each of ``teardowns`` (a ``finally`` it empties
+    collapses), and of ``retired``, those no other retired statement holds."""
+    rewrite = LifecycleRewrite(context)
+    for run in runs:
+        rewrite.run_with_asyncio_run(run)
+    rewrite.statements.delete_all(teardowns)
+    rewrite.statements.delete_all(outermost(rewrite.tree, retired))
+    return rewrite.build()

@@ -9,7 +9,7 @@ from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.prefilter.candidates import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
-from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
+from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 # Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
@@ -485,7 +485,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         other = of_kind(uses, Use.OTHER)
         if other:
             return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
-        gone = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)] + found.retired
+        teardowns = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
+        gone = teardowns + found.retired
         if not all(self.only_deleted(guard, gone) for guard in found.guards):
             return NoFix("an `if` that tests the loop also does other work")
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
@@ -493,21 +494,10 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             refused = self.analysis.loop_uses.refused_by_asyncio_run(run, unknown=True)
             if refused is not None:
                 return NoFix(refused)
-        tree = self.analysis.tree
-        retired = [
-            node for node in [*found.retired, *found.guards]
-            if not any(other is not node and tree.within(node, other) for other in [*found.retired, *found.guards])
-        ]
+        retired = [*found.retired, *found.guards]
 
         def build() -> tuple:
-            rewrite = LifecycleRewrite(self.context)
-            for run in runs:
-                rewrite.run_with_asyncio_run(run)
-            for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT):
-                rewrite.statements.discard(use.node)
-            for node in retired:
-                rewrite.statements.discard(node)
-            return rewrite.build()
+            return asyncio_run_instead(self.context, runs, retired, teardowns)
 
         why = self.analysis.coroutines.unproven_note([run.args[0].value for run in runs])
         return self.propose(

@@ -7,7 +7,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
-from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
+from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
@@ -325,19 +325,9 @@ measured here) the call raises in the main thread as well.""",
             refused = analysis.loop_uses.refused_by_asyncio_run(run_call, unknown=True)
             if refused is not None:
                 return NoFix(refused)
-        tree = analysis.tree
-        outermost = [
-            node for node in retired
-            if not any(other is not node and tree.within(node, other) for other in retired)
-        ]
 
         def build() -> tuple:
-            rewrite = LifecycleRewrite(self.context)
-            for run_call in runs:
-                rewrite.run_with_asyncio_run(run_call)
-            for node in outermost:
-                rewrite.statements.discard(node)
-            return rewrite.build()
+            return asyncio_run_instead(self.context, runs, retired)
 
         why = analysis.coroutines.unproven_note([run_call.args[0].value for run_call in runs])
         return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
