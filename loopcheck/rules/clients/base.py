@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder, Runs
-from loopcheck.analysis.tree import Site
+from loopcheck.analysis import Held, Runs
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import FixProposal, NoFix
-from loopcheck.engine.rule import Rule
+from loopcheck.rules.creations import CreationRule
 
 # Holders the client outlives its loop in when a function fills them lazily.
 LAZY_HOLDERS = (
@@ -22,31 +20,11 @@ LAZY_HOLDERS = (
 )
 
 
-class ClientRule(Rule):
-    """Reports catalogued async clients whose holder :meth:`matches`."""
+class ClientRule(CreationRule[Client]):
+    """Reports catalogued async clients made where :attr:`site` says whose holder :meth:`matches`."""
 
-    def check(self) -> None:
-        analysis = self.analysis
-        for creation, client in analysis.client_creations:
-            site = analysis.tree.site(creation)
-            holder = analysis.holders.of(creation)
-            if self.matches(creation, client, site, holder):
-                self.report(
-                    creation,
-                    self.message_for(creation, client, site, holder),
-                    self.fix_for(creation, client, site, holder),
-                )
-
-    def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        raise NotImplementedError
-
-    def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
-        raise NotImplementedError
-
-    def fix_for(
-        self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | NoFix | None:
-        return None
+    def creations(self) -> list[tuple[cst.BaseExpression, Client]]:
+        return self.analysis.client_creations
 
     def in_worker_hook(self, creation: cst.BaseExpression) -> bool:
         return Runs.WORKER_HOOK in self.analysis.contexts.at(creation)

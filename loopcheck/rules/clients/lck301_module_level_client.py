@@ -28,6 +28,7 @@ class ModuleLevelClient(ClientRule):
     summary = "async client created at module level"
     fix_kind = "unsafe"
     starts_from = (Start(calls=("clients",), where=(MODULE,)),)
+    site = Evaluated.MODULE
 
     docs = RuleDocs(
         what_it_does="""\
@@ -166,9 +167,6 @@ local servers). The error text depends on the library and its version.""",
         ),
         Valid("import httpx\nif __name__ == '__main__':\n    client = httpx.AsyncClient()\n"),
     )
-
-    def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.MODULE
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         return (

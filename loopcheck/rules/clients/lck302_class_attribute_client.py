@@ -16,6 +16,7 @@ class ClassAttributeClient(ClientRule):
     summary = "async client created as a class attribute"
     fix_kind = "none"
     starts_from = (Start(calls=("clients",), where=(CLASS,)),)
+    site = Evaluated.CLASS_BODY
 
     docs = RuleDocs(
         what_it_does="""\
@@ -74,9 +75,6 @@ All supported versions (see LCK301).""",
         ),
         Valid("import httpx\nclass Api:\n    http = httpx.Client()\n"),
     )
-
-    def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.CLASS_BODY
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         assert isinstance(site.owner, cst.ClassDef)

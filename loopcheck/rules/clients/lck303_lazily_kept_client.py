@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
+from loopcheck.analysis.holders import lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Client
@@ -13,6 +13,7 @@ from loopcheck.fixes.per_loop import GETTER_ONLY, hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import LAZY_HOLDERS, ClientRule
+from loopcheck.rules.creations import kept_in_words
 
 
 class LazilyKeptClient(ClientRule):
@@ -21,6 +22,7 @@ class LazilyKeptClient(ClientRule):
     summary = "async client created on first use and kept for every later event loop"
     fix_kind = "sometimes unsafe"
     starts_from = (Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),)
+    site = Evaluated.FUNCTION
 
     docs = RuleDocs(
         what_it_does="""\
@@ -123,22 +125,11 @@ All supported versions (see LCK301).""",
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return (
-            site.kind is Evaluated.FUNCTION
-            and holder.kind in LAZY_HOLDERS
-            and not holder.per_loop
-            and not self.in_worker_hook(creation)
-        )
+        return holder.kind in LAZY_HOLDERS and not holder.per_loop and not self.in_worker_hook(creation)
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
-        if holder.kind is Held.FUNCTION_CACHE:
-            where = f"the cache of `{holder.name}()`"
-        elif holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
-            where = f"{KEPT_IN[holder.kind]} `{holder.owner.name.value}.{holder.name}`"
-        else:
-            where = f"{KEPT_IN[holder.kind]} `{holder.name}`"
         return (
-            f"{client.display} created on first use and kept in {where} serves every later "
+            f"{client.display} created on first use and kept in {kept_in_words(holder)} serves every later "
             f"event loop too: {self.consequence(client)}"
         )
 

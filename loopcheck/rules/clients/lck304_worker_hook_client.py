@@ -28,6 +28,7 @@ class WorkerHookClient(ClientRule):
         Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),
         Start(calls=("clients",), where=(FUNCTION, COROUTINE), on_shared_instance=True),
     )
+    site = Evaluated.FUNCTION
 
     docs = RuleDocs(
         what_it_does="""\
@@ -102,7 +103,7 @@ All supported versions (see LCK301).""",
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.FUNCTION and holder.kind in KEPT and self.in_worker_hook(creation)
+        return holder.kind in KEPT and self.in_worker_hook(creation)
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         contexts = self.analysis.contexts

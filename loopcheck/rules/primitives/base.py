@@ -3,44 +3,29 @@ place (module level, class body, default argument, a function that keeps them)."
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.data.catalogue import Primitive
-from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import NoFix
 from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
-from loopcheck.engine.rule import Rule
+from loopcheck.rules.creations import CreationRule
 
 
-class PrimitiveRule(Rule):
+class PrimitiveRule(CreationRule[Primitive]):
     """Reports asyncio primitives constructed where :attr:`site` says."""
 
-    site: ClassVar[Evaluated]
-
-    def check(self) -> None:
-        tree = self.analysis.tree
-        for call, primitive in self.analysis.primitive_creations:
-            site = tree.site(call)
-            if site.kind is self.site and self.matches(call, primitive, site):
-                message = self.message_for(call, primitive, site)
-                self.report(call, message, self.fix_for(call, primitive, site))
+    def creations(self) -> list[tuple[cst.Call, Primitive]]:  # type: ignore[override]
+        return self.analysis.primitive_creations
 
     @property
     def fixes(self) -> PerLoopFixes:
         return PerLoopFixes(self.context)
 
-    def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
-        return True
-
-    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | NoFix:
-        """The holder and the line, when a line of its own stores ``call`` (``name = Prim()``,
-        ``name: T = Prim()``, ``self.name = Prim()``) in a holder of ``kind`` that nothing else
-        writes and whose every access is known: the shape the per-loop fixes rewrite. Else why
-        not."""
-        holder = self.analysis.holders.of(call)
+    def single_store(self, call: cst.Call, holder: Holder, kind: Held) -> cst.SimpleStatementLine | NoFix:
+        """The line, when a line of its own stores ``call`` (``name = Prim()``, ``name: T =
+        Prim()``, ``self.name = Prim()``) in its ``holder``, of ``kind``, that nothing else writes
+        and whose every access is known: the shape the per-loop fixes rewrite. Else why not."""
         line = self.analysis.tree.statement_line(call)
         if (
             holder.kind is not kind
@@ -55,10 +40,4 @@ class PrimitiveRule(Rule):
             return NoFix(unfollowed_reason(holder.name))
         if holder.writes != [holder.target]:
             return NoFix(rebound_reason(holder.name))
-        return holder, line
-
-    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
-        raise NotImplementedError
-
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
-        return None
+        return line

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held
+from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import MODULE, Start
 from loopcheck.data.catalogue import Primitive
@@ -132,17 +132,16 @@ event loop`).""",
         Valid("import asyncio\nif __name__ == '__main__':\n    stop = asyncio.Event()\n"),
     )
 
-    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
             f"asyncio.{primitive.name} created at module level is shared by every event "
             f"loop; a second loop fails with '{primitive.error}'"
         )
 
-    def public_name(self, call: cst.Call) -> str | None:
+    def public_name(self, holder: Holder) -> str | None:
         """The module global ``call`` is stored in, when its name has no leading underscore or
         ``__all__`` lists it: another module may import it, and neither fix (a renamed per-loop
         accessor, a `threading` object of another type) can update that module."""
-        holder = self.analysis.holders.of(call)
         name = holder.name
         if holder.kind is not Held.MODULE_GLOBAL or not name:
             return None
@@ -150,15 +149,16 @@ event loop`).""",
             return name
         return None
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
+    def fix_for(
+        self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
-        public = self.public_name(call)
+        public = self.public_name(holder)
         if public is not None:
             return NoFix(public_reason(public, listed=public.startswith("_")))
-        found = self.single_store(call, Held.MODULE_GLOBAL)
-        if isinstance(found, NoFix):
-            return found
-        holder, line = found
+        line = self.single_store(call, holder, Held.MODULE_GLOBAL)
+        if isinstance(line, NoFix):
+            return line
         references = holder.reads
         fixes = self.fixes
         if not fixes.all_in_coroutines(references):

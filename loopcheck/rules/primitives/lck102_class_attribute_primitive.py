@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held
+from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import CLASS, Start
 from loopcheck.data.catalogue import Primitive
@@ -96,7 +96,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         Valid("import threading\nclass Cache:\n    lock = threading.Lock()\n"),
     )
 
-    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         assert isinstance(site.owner, cst.ClassDef)
         return (
             f"asyncio.{primitive.name} created as a class attribute of "
@@ -104,14 +104,15 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
+    def fix_for(
+        self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
         class_def = site.owner
         assert isinstance(class_def, cst.ClassDef)
         tree = self.analysis.tree
-        found = self.single_store(call, Held.CLASS_ATTRIBUTE)
-        if isinstance(found, NoFix):
-            return found
-        holder, line = found
+        line = self.single_store(call, holder, Held.CLASS_ATTRIBUTE)
+        if isinstance(line, NoFix):
+            return line
         if tree.parents.get(tree.parents.get(line)) is not class_def:
             return NoFix(f"it is created in a block of the body of `{class_def.name.value}`")
         references = holder.reads

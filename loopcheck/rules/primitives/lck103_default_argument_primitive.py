@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from loopcheck.analysis import Holder
 from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
 from loopcheck.prefilter.candidates import DEFAULT, Start
 from loopcheck.data.catalogue import Primitive
@@ -120,7 +121,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
     )
 
-    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         assert site.param is not None
         return (
             f"asyncio.{primitive.name} in the default of `{site.param.name.value}` is "
@@ -128,7 +129,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
+    def fix_for(
+        self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
         function, param = site.owner, site.param
         assert isinstance(function, cst.FunctionDef) and param is not None
         if function.asynchronous is None:

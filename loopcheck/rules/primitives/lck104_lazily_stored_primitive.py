@@ -12,9 +12,8 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, GETTER_ONLY, snake_case
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.rules.creations import kept_in_words
 from loopcheck.rules.primitives.base import PrimitiveRule
-
-# How the message names each place a lazily made primitive is kept in.
 
 
 class LazilyStoredPrimitive(PrimitiveRule):
@@ -161,14 +160,9 @@ All supported versions; the failure appears under the second loop that uses the 
         ),
     )
 
-    def kept_in(self, call: cst.Call) -> Holder | None:
-        holder = self.analysis.holders.of(call)
-        if holder.kind not in KEPT_IN or holder.per_loop:
-            return None
-        return holder
-
-    def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
-        return self.kept_in(call) is not None and not self.never_waited_event(primitive)
+    def matches(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> bool:
+        kept = holder.kind in KEPT_IN and not holder.per_loop
+        return kept and not self.never_waited_event(primitive)
 
     def never_waited_event(self, primitive: Primitive) -> bool:
         """An Event binds to a loop only when a task waits on it; ``set()``, ``clear()`` and
@@ -176,25 +170,21 @@ All supported versions; the failure appears under the second loop that uses the 
         with its events."""
         return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
 
-    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
-        holder = self.kept_in(call)
-        assert holder is not None
-        where = f"the cache of `{holder.name}()`" if holder.kind is Held.FUNCTION_CACHE else (
-            f"{KEPT_IN[holder.kind]} {_named(holder)}"
-        )
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
-            f"asyncio.{primitive.name} kept in {where} outlives the event loop that created "
+            f"asyncio.{primitive.name} kept in {kept_in_words(holder)} outlives the event loop that created "
             f"it; the next loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
+    def fix_for(
+        self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
         """The getter idiom only: ``global x`` / ``if x is None: x = Prim()`` / ``return x``."""
         function = site.owner
         assert isinstance(function, cst.FunctionDef)
-        holder = self.kept_in(call)
         tree = self.analysis.tree
         getter = lazy_global_getter(function, call)
-        if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
+        if holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
             return NoFix(GETTER_ONLY)
         name = function.name.value
         if not tree.is_top_level(function):
@@ -218,10 +208,4 @@ All supported versions; the failure appears under the second loop that uses the 
             build,
             ACCESSOR_NAMES,
         )
-
-
-def _named(holder: Holder) -> str:
-    if holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
-        return f"`{holder.owner.name.value}.{holder.name}`"
-    return f"`{holder.name}`"
 

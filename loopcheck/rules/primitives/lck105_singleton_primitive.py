@@ -160,18 +160,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
     )
 
-    def kept_by(self, call: cst.Call) -> Holder | None:
-        holder = self.analysis.holders.of(call)
-        if holder.kind is not Held.SINGLETON_ATTRIBUTE or holder.per_loop:
-            return None
-        return holder
+    def matches(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> bool:
+        return holder.kind is Held.SINGLETON_ATTRIBUTE and not holder.per_loop
 
-    def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
-        return self.kept_by(call) is not None
-
-    def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
-        holder = self.kept_by(call)
-        assert holder is not None and holder.singleton is not None and isinstance(holder.owner, cst.ClassDef)
+    def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
+        assert holder.singleton is not None and isinstance(holder.owner, cst.ClassDef)
         assert isinstance(site.owner, cst.FunctionDef)
         kept = "a registry in" if holder.container is not None else "the attribute"
         return (
@@ -180,16 +173,17 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             f"loop of the process shares; a second loop fails with '{primitive.error}'"
         )
 
-    def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
+    def fix_for(
+        self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
-        if self.analysis.holders.of(call).container is not None:
+        if holder.container is not None:
             return NoFix("it is kept in a registry, not in an attribute of its own")
-        found = self.single_store(call, Held.SINGLETON_ATTRIBUTE)
-        if isinstance(found, NoFix):
-            return found
-        holder, line = found
+        line = self.single_store(call, holder, Held.SINGLETON_ATTRIBUTE)
+        if isinstance(line, NoFix):
+            return line
         class_def = holder.owner
         if (
             not isinstance(class_def, cst.ClassDef)

@@ -1,0 +1,65 @@
+"""What the LCK1xx and LCK3xx families share: each rule reports objects a catalogue knows
+(asyncio primitives, async clients) made in one kind of place and kept where more than one event
+loop reaches them. A family says which creations it looks at (:meth:`CreationRule.creations`); a
+rule says where they are made (:attr:`CreationRule.site`) and, with the same four facts for each
+hook, which ones it reports, in what words, and with what fix."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Generic, TypeVar
+
+import libcst as cst
+
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.holders import KEPT_IN
+from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.rule import Rule
+
+# The catalogue entry of what a creation makes (a Primitive, a Client).
+Made = TypeVar("Made")
+
+
+class CreationRule(Rule, Generic[Made]):
+    """Reports the creations made where :attr:`site` says whose holder :meth:`matches`."""
+
+    # Where the object is made; None: anywhere (the holder alone decides).
+    site: ClassVar[Evaluated | None] = None
+
+    def creations(self) -> list[tuple[cst.BaseExpression, Made]]:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        analysis = self.analysis
+        for creation, made in self.creations():
+            site = analysis.tree.site(creation)
+            if self.site is not None and site.kind is not self.site:
+                continue
+            holder = analysis.holders.of(creation)
+            if self.matches(creation, made, site, holder):
+                self.report(
+                    creation,
+                    self.message_for(creation, made, site, holder),
+                    self.fix_for(creation, made, site, holder),
+                )
+
+    def matches(self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder) -> bool:
+        return True
+
+    def message_for(self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder) -> str:
+        raise NotImplementedError
+
+    def fix_for(
+        self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
+        return None
+
+
+def kept_in_words(holder: Holder) -> str:
+    """Where a function keeps what it made, as the messages say it: ``the module global `_lock```,
+    ``the class attribute `Pool._sem```, ``the cache of `get_client()```."""
+    if holder.kind is Held.FUNCTION_CACHE:
+        return f"the cache of `{holder.name}()`"
+    if holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
+        return f"{KEPT_IN[holder.kind]} `{holder.owner.name.value}.{holder.name}`"
+    return f"{KEPT_IN[holder.kind]} `{holder.name}`"
