@@ -36,11 +36,8 @@ class StatementEditor:
     def delete(self, statement: cst.BaseSmallStatement) -> None:
         """Delete a small statement, and the imports only it used; a ``try`` whose ``finally``
         it empties is unwrapped."""
-        if id(statement) in self._deleted:
+        if not self._take_out(statement):
             return
-        self._deleted.add(id(statement))
-        self.builder.replace(statement, cst.RemoveFromParent())
-        self.builder.drop_imports_used_by(statement)
         line = self.tree.parents.get(statement)
         if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
             self._deleted_lines.append(line)
@@ -62,12 +59,17 @@ class StatementEditor:
     def remove(self, statement: cst.BaseStatement) -> None:
         """Delete a whole statement (a function, a class-body line, an ``if`` block), and the
         imports only it used."""
+        if self._take_out(statement):
+            self._deleted_lines.append(statement)
+
+    def _take_out(self, statement: cst.CSTNode) -> bool:
+        """Remove ``statement`` and the imports only it used; False when it is gone already."""
         if id(statement) in self._deleted:
-            return
+            return False
         self._deleted.add(id(statement))
         self.builder.replace(statement, cst.RemoveFromParent())
         self.builder.drop_imports_used_by(statement)
-        self._deleted_lines.append(statement)
+        return True
 
     def discard(self, node: cst.CSTNode) -> None:
         """Delete a small statement or remove a whole one, whichever ``node`` is."""

@@ -128,18 +128,27 @@ def template_locals(filled: list[cst.BaseExpression], taken: set[str]) -> dict[s
     return chosen
 
 
+def _per_loop_template(
+    template: str, what: str, constructor: cst.BaseExpression, running_loop: str, taken: set[str], **names: str
+) -> cst.Module:
+    """``template`` filled with ``constructor``, the call that gives the running loop, and
+    ``names``; its own locals (:data:`TEMPLATE_LOCALS`) avoid ``taken``."""
+    loop_call = cst.parse_expression(running_loop)
+    return parse_template_module(
+        template.replace("WHAT", what),
+        constructor=constructor,
+        running_loop=loop_call,
+        **{placeholder: cst.Name(name) for placeholder, name in names.items()},
+        **template_locals([constructor, loop_call], taken),
+    )
+
+
 def per_loop_accessor(
     cache: str, accessor: str, what: str, constructor: cst.BaseExpression, running_loop: str
 ) -> list[cst.BaseStatement]:
     """``cache = {}`` and ``def accessor(): ...`` returning the running loop's object."""
-    loop_call = cst.parse_expression(running_loop)
-    module = parse_template_module(
-        PER_LOOP_ACCESSOR.replace("WHAT", what),
-        cache=cst.Name(cache),
-        accessor=cst.Name(accessor),
-        constructor=constructor,
-        running_loop=loop_call,
-        **template_locals([constructor, loop_call], {cache, accessor}),
+    module = _per_loop_template(
+        PER_LOOP_ACCESSOR, what, constructor, running_loop, {cache, accessor}, cache=cache, accessor=accessor
     )
     return list(module.body)
 
@@ -148,14 +157,8 @@ def per_loop_property(
     attribute: str, cache: str, what: str, constructor: cst.BaseExpression, running_loop: str
 ) -> cst.FunctionDef:
     """A property ``attribute`` returning the running loop's object, cached in ``self.cache``."""
-    loop_call = cst.parse_expression(running_loop)
-    module = parse_template_module(
-        PER_LOOP_PROPERTY.replace("WHAT", what),
-        attribute=cst.Name(attribute),
-        cache=cst.Name(cache),
-        constructor=constructor,
-        running_loop=loop_call,
-        **template_locals([constructor, loop_call], {"self"}),
+    module = _per_loop_template(
+        PER_LOOP_PROPERTY, what, constructor, running_loop, {"self"}, attribute=attribute, cache=cache
     )
     holder = module.body[0]
     assert isinstance(holder, cst.ClassDef)
