@@ -128,8 +128,9 @@ All supported versions (see LCK301).""",
         return holder.kind in LAZY_HOLDERS and not holder.per_loop and not self.in_worker_hook(creation)
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
+        where = kept_in_words(holder)
         return (
-            f"{client.display} created on first use and kept in {kept_in_words(holder)} serves every later "
+            f"{client.display} created on first use and kept in {where} serves every later "
             f"event loop too: {self.consequence(client)}"
         )
 

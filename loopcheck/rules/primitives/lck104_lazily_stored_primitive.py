@@ -171,8 +171,9 @@ All supported versions; the failure appears under the second loop that uses the 
         return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
+        where = kept_in_words(holder)
         return (
-            f"asyncio.{primitive.name} kept in {kept_in_words(holder)} outlives the event loop that created "
+            f"asyncio.{primitive.name} kept in {where} outlives the event loop that created "
             f"it; the next loop fails with '{primitive.error}'"
         )
 
