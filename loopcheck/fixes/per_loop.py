@@ -21,9 +21,11 @@ from loopcheck.analysis.names import variable_names
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
+from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
+    from loopcheck.analysis.tree import Tree
     from loopcheck.engine.context import LintContext
 
 
@@ -67,6 +69,23 @@ ACCESSOR_NAMES = ("asyncio.get_running_loop",)
 
 def snake_case(name: str) -> str:
     return re.sub(r"_+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).strip("_").lower()
+
+
+def install_accessor(
+    builder: FixBuilder,
+    tree: Tree,
+    anchor: cst.BaseStatement,
+    statements: list[cst.BaseStatement],
+    references: Sequence[cst.CSTNode],
+    accessor: str,
+    *,
+    where: str = "instead",
+) -> None:
+    """Put the accessor's ``statements`` at the top level, ``where`` says beside ``anchor`` (see
+    ``place_at_top_level``), and make every read of the shared object a call of ``accessor``."""
+    place_at_top_level(builder, tree, anchor, statements, where=where)
+    for reference in references:
+        builder.replace(reference, cst.Call(func=cst.Name(accessor)))
 
 
 class PerLoopFixes:

@@ -20,8 +20,7 @@ from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter
-from loopcheck.fixes.per_loop import snake_case
-from loopcheck.fixes.statements import place_at_top_level
+from loopcheck.fixes.per_loop import install_accessor, snake_case
 from loopcheck.fixes.templates import per_loop_client
 
 if TYPE_CHECKING:
@@ -72,9 +71,7 @@ class ClientFixes:
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
             statements = _per_loop_statements(builder, cache, accessor, closer, client, creation)
-            place_at_top_level(builder, self.tree, anchor, statements, where="instead")
-            for reference in references:
-                builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+            install_accessor(builder, self.tree, anchor, statements, references, accessor)
             return builder.build()
 
         return FixProposal(

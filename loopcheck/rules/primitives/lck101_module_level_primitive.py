@@ -8,8 +8,7 @@ from loopcheck.prefilter.candidates import MODULE, Start
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, public_reason, snake_case
-from loopcheck.fixes.statements import place_at_top_level
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, install_accessor, public_reason, snake_case
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
@@ -174,9 +173,7 @@ event loop`).""",
         def build() -> tuple:
             builder = FixBuilder(self.context)
             statements = fixes.accessor_statements(builder, primitive, call, cache, accessor)
-            place_at_top_level(builder, tree, line, statements, where="instead")
-            for reference in references:
-                builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+            install_accessor(builder, tree, line, statements, references, accessor)
             return builder.build()
 
         return self.propose(

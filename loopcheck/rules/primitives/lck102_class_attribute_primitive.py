@@ -8,8 +8,8 @@ from loopcheck.prefilter.candidates import CLASS, Start
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
-from loopcheck.fixes.statements import keep_comments, place_at_top_level
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, snake_case
+from loopcheck.fixes.statements import keep_comments
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
@@ -136,9 +136,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             comments = [empty for empty in line.leading_lines if empty.comment is not None]
             statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
             builder.replace(line, cst.RemoveFromParent())
-            place_at_top_level(builder, tree, class_def, statements, where="after")
-            for reference in references:
-                builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+            install_accessor(builder, tree, class_def, statements, references, accessor, where="after")
             return builder.build()
 
         return self.propose(
