@@ -366,3 +366,40 @@ def test_a_declined_per_loop_fix_says_why(code, source, reason):
     assert len(found) == 1, found
     assert found[0].fix is None
     assert found[0].message.endswith(f"; no fix: {reason}")
+
+
+# -- the getter rewrite LCK104 and LCK303 share -------------------------------------------
+
+GETTER = "def get():\n    global _x\n    if _x is None:\n        _x = {made}\n    return _x\n"
+IMPORTS = "import asyncio, httpx\n"
+MADE = {"LCK104": "asyncio.Lock()", "LCK303": "httpx.AsyncClient()"}
+USE = "async def use():\n    return get()\n"
+
+
+@pytest.mark.parametrize(
+    ("initial", "elsewhere", "reason"),
+    [
+        ("if True:\n    _x = None\n", "", "`_x = None` is not on a line of its own at the module's top level"),
+        ("_x = None; _y = 1\n", "", "`_x = None` is not on a line of its own at the module's top level"),
+        ("_x: object = 0\n", "", "`_x = None` is not on a line of its own at the module's top level"),
+        ("_x = None\n", "def reset():\n    global _x\n    _x = None\n", "`_x` is read or set outside `get()` too"),
+        ("_x = None\n", "def peek():\n    return _x\n", "`_x` is read or set outside `get()` too"),
+    ],
+    ids=["in-a-block", "shared-line", "not-none", "reset-elsewhere", "read-elsewhere"],
+)
+@pytest.mark.parametrize("code", sorted(MADE))
+def test_both_getter_fixes_decline_a_global_used_beyond_the_getter_alike(code, initial, elsewhere, reason):
+    source = IMPORTS + initial + GETTER.format(made=MADE[code]) + elsewhere + USE
+    found = [d for d in linter().lint_source(source, "module.py") if d.code == code]
+    assert len(found) == 1, found
+    assert found[0].fix is None
+    assert found[0].message.endswith(f"; no fix: {reason}")
+
+
+@pytest.mark.parametrize("code", sorted(MADE))
+def test_the_rewritten_getter_keeps_its_name_its_docstring_and_the_comments_of_its_global(code):
+    getter = GETTER.format(made=MADE[code]).replace("():\n", '():\n    """The one."""\n', 1)
+    after = fixed(IMPORTS + "# kept\n_x = None  # lazily\n\n\n" + getter + "\n\n" + USE)
+    assert re.search(r"# kept\n_\w+_by_loop = \{\}  # lazily\n", after), after
+    assert 'def get():\n    """The one."""\n    loop = ' in after, after
+    assert not re.search(r"\b_x\b", after), after
