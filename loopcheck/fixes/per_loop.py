@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 from libcst.metadata import GlobalScope
 
+from loopcheck.analysis import Held
 from loopcheck.analysis.names import variable_names
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
@@ -25,6 +26,7 @@ from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
+    from loopcheck.analysis import Holder
     from loopcheck.analysis.tree import Tree
     from loopcheck.engine.context import LintContext
 
@@ -61,6 +63,35 @@ def used_outside_getter_reason(name: str, getter: str) -> str:
 
 def initial_none_reason(name: str) -> str:
     return f"`{name} = None` is not on a line of its own at the module's top level"
+
+
+def lone_store(
+    tree: Tree, creation: cst.BaseExpression, holder: Holder, kind: Held
+) -> cst.SimpleStatementLine | NoFix:
+    """The line that stores ``creation`` in its ``holder``, of ``kind``, when that line is one
+    assignment to one name (``name = X()``, ``name: T = X()``, ``self.name = X()``): the shape
+    the per-loop fixes rewrite. Else why not."""
+    line = tree.statement_line(creation)
+    if (
+        holder.kind is not kind
+        or holder.value is not creation
+        or line is None
+        or line.body[0] is not holder.store
+        or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
+        or holder.name is None
+    ):
+        return NoFix(NOT_ALONE)
+    return line
+
+
+def only_written_there(holder: Holder) -> NoFix | None:
+    """Why the per-loop fixes cannot take over ``holder``: not every access to it is known, or
+    something else writes it too; None when its own store is its only write."""
+    if not holder.followable or holder.target not in holder.writes:
+        return NoFix(unfollowed_reason(holder.name))
+    if holder.writes != [holder.target]:
+        return NoFix(rebound_reason(holder.name))
+    return None
 
 
 # What the per-loop accessor and property name (see FixProposal.names).

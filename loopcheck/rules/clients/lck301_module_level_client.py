@@ -9,13 +9,12 @@ from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
     NO_LOOP_THERE,
-    NOT_ALONE,
     NOT_TOP_LEVEL,
     UNUSED,
     hidden_reason,
+    lone_store,
+    only_written_there,
     public_reason,
-    rebound_reason,
-    unfollowed_reason,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
@@ -178,23 +177,15 @@ local servers). The error text depends on the library and its version.""",
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
     ) -> FixProposal | NoFix:
         tree = self.analysis.tree
-        line = tree.statement_line(creation)
-        if (
-            holder.kind is not Held.MODULE_GLOBAL
-            or holder.value is not creation
-            or line is None
-            or line.body[0] is not holder.store
-            or not isinstance(holder.store, (cst.Assign, cst.AnnAssign))
-            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
-            or holder.name is None
-        ):
-            return NoFix(NOT_ALONE)
+        line = lone_store(tree, creation, holder, Held.MODULE_GLOBAL)
+        if isinstance(line, NoFix):
+            return line
+        assert holder.name is not None
         if not holder.name.startswith("_"):
             return NoFix(public_reason(holder.name))
-        if not holder.followable or holder.target not in holder.writes:
-            return NoFix(unfollowed_reason(holder.name))
-        if holder.writes != [holder.target]:
-            return NoFix(rebound_reason(holder.name))
+        declined = only_written_there(holder)
+        if declined is not None:
+            return declined
         if not tree.is_top_level(line):
             return NoFix(NOT_TOP_LEVEL)
         hidden = self.analysis.names.free_variables(creation)

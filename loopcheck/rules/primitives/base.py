@@ -8,7 +8,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import NoFix
-from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
+from loopcheck.fixes.per_loop import PerLoopFixes, lone_store, only_written_there
 from loopcheck.rules.creations import CreationRule
 
 
@@ -26,18 +26,8 @@ class PrimitiveRule(CreationRule[Primitive]):
         """The line, when a line of its own stores ``call`` (``name = Prim()``, ``name: T =
         Prim()``, ``self.name = Prim()``) in its ``holder``, of ``kind``, that nothing else writes
         and whose every access is known: the shape the per-loop fixes rewrite. Else why not."""
-        line = self.analysis.tree.statement_line(call)
-        if (
-            holder.kind is not kind
-            or holder.value is not call
-            or line is None
-            or line.body[0] is not holder.store
-            or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
-            or holder.name is None
-        ):
-            return NoFix(NOT_ALONE)
-        if not holder.followable or holder.target not in holder.writes:
-            return NoFix(unfollowed_reason(holder.name))
-        if holder.writes != [holder.target]:
-            return NoFix(rebound_reason(holder.name))
-        return line
+        line = lone_store(self.analysis.tree, call, holder, kind)
+        if isinstance(line, NoFix):
+            return line
+        declined = only_written_there(holder)
+        return line if declined is None else declined
