@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from loopcheck.fixes.builder import FixBuilder
 
 
-def sole_initial_none(tree: Tree, holder: Holder, function: cst.FunctionDef) -> cst.SimpleStatementLine | NoFix:
+def sole_initial_none(
+    tree: Tree, holder: Holder, function: cst.FunctionDef
+) -> cst.SimpleStatementLine | NoFix:
     """The top-level ``name = None`` line of the global the getter ``function`` keeps, when
     nothing but the getter and that line uses the global; else why not."""
     if not holder.followable:

@@ -156,7 +156,9 @@ class LifecycleRewrite:
 
 def outermost(tree: Tree, nodes: Sequence[cst.CSTNode]) -> list[cst.CSTNode]:
     """``nodes`` without those inside another of them: deleting the outer one deletes them."""
-    return [node for node in nodes if not any(other is not node and tree.within(node, other) for other in nodes)]
+    return [
+        node for node in nodes if not any(other is not node and tree.within(node, other) for other in nodes)
+    ]
 
 
 def asyncio_run_instead(
