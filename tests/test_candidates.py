@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.prefilter.candidates import COROUTINE, Candidates, Start
+from loopcheck.prefilter.candidates import Candidates
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import SourceError
 from loopcheck.engine.engine import Linter
@@ -96,7 +97,7 @@ def test_a_new_rule_joins_the_stage_by_declaring_what_it_starts_from():
 
     class TimesRule:
         code = "LCK999"
-        starts_from = (Start(calls=("loop.current",), where=(COROUTINE,)),)
+        starts_from = (Start(calls=("loop.current",), where=(Where.COROUTINE,)),)
 
     candidates = Candidates([TimesRule], Catalogue.load())
     assert candidates.may_match("import asyncio\nasyncio.get_event_loop()\n")

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.clients.base import ClientRule
@@ -25,8 +25,8 @@ class WorkerHookClient(ClientRule):
     summary = "async client created in a worker start-up hook and kept for the tasks"
     fix_kind = "none"
     starts_from = (
-        Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),
-        Start(calls=("clients",), where=(FUNCTION, COROUTINE), on_shared_instance=True),
+        Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),
+        Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),
     )
 
     docs = RuleDocs(
@@ -90,7 +90,7 @@ All supported versions (see LCK301).""",
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.FUNCTION and holder.kind in KEPT and self.in_worker_hook(creation)
+        return site.kind in self.places and holder.kind in KEPT and self.in_worker_hook(creation)
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         contexts = self.analysis.contexts

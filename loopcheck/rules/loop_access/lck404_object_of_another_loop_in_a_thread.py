@@ -7,7 +7,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.contexts import Code, Unit
 from loopcheck.analysis.loop_uses import method_call
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Rule, RuleDocs
 
 # Code that runs in a thread of its own, where a loop it starts is not the application's.
@@ -31,7 +31,7 @@ class ObjectOfAnotherLoopInAThread(Rule):
     summary = "thread, executor or scheduler job uses an async client or primitive another loop owns"
     fix_kind = "none"
     starts_from = tuple(
-        Start(calls=(group,), where=("module", "class"), in_known_context=True)
+        Start(calls=(group,), where=(Where.MODULE, Where.CLASS))
         for group in ("clients", "primitives")
     )
 

@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis.loop_uses import method_call
-from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Rule, RuleDocs
 
 
@@ -13,9 +13,11 @@ class RunOnRunningLoop(Rule):
     name = "run-on-running-loop"
     summary = "run_until_complete() or asyncio.run() where a loop is known to be running"
     fix_kind = "none"
-    starts_from = tuple(
-        Start(calls=("loop.run",), methods=("run_until_complete",), where=(MODULE, CLASS, DEFAULT, FUNCTION), also=(shown,))
-        for shown in ("loop.running", "is_running")
+    starts_from = (
+        Start(calls=("loop.run",), methods=("run_until_complete",),
+              where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), also_calls=("loop.running",)),
+        Start(calls=("loop.run",), methods=("run_until_complete",),
+              where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), also_methods=("is_running",)),
     )
 
     docs = RuleDocs(
