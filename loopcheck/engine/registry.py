@@ -5,7 +5,6 @@ that a run over files no rule can report on never imports LibCST or a rule modul
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -62,8 +61,7 @@ def _start_of(entry: dict[str, Any]) -> Start:
 
 def _entry_of(start: Start) -> dict[str, Any]:
     """The rules.json entry of a start: the fields it sets."""
-    entry = {field.name: getattr(start, field.name) for field in dataclasses.fields(start)
-             if getattr(start, field.name) != field.default}
+    entry = start.declared()
     if "where" in entry:
         entry["where"] = [place.value for place in start.where]
     return entry

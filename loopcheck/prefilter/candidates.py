@@ -105,8 +105,11 @@ class Candidates:
 
     def rules_for(self, tree: ast.AST) -> set[str]:
         """The codes of the rules whose starts the parsed file holds."""
-        shape = scan(tree, self.names, self.method_names, self.seeds)
+        shape = self.shape_of(tree)
         return {code for code, starts in self.starts.items() if any(self.holds(shape, s) for s in starts)}
+
+    def shape_of(self, tree: ast.AST) -> FileShape:
+        return scan(tree, self.names, self.method_names, self.seeds)
 
     def holds(self, shape: FileShape, start: Start) -> bool:
         if not self._present(shape, start):

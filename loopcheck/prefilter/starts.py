@@ -29,6 +29,9 @@ class Where(enum.Enum):
     # default evaluated in a coroutine. The candidate stage counts these as one of the others.
     ELSEWHERE = "elsewhere"
 
+    def __repr__(self) -> str:
+        return f"Where.{self.name}"
+
 
 # The places a start may name: the candidate stage puts every construct in one of them.
 PLACES = (Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION, Where.COROUTINE)
@@ -81,6 +84,14 @@ class Start:
     @property
     def places(self) -> tuple[Where, ...]:
         return self.where or PLACES
+
+    def declared(self) -> dict[str, object]:
+        """The fields the declaration sets (those that differ from their default)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)
+                if getattr(self, field.name) != field.default}
+
+    def __repr__(self) -> str:
+        return f"Start({', '.join(f'{name}={value!r}' for name, value in self.declared().items())})"
 
 
 def is_loop_method(name: str) -> bool:

@@ -82,7 +82,14 @@ All supported versions (see LCK301).""",
             "https://github.com/neo4j/neo4j-python-driver/issues/1095",
         ),
     )
-    invalid = (docs.example + "\n",)
+    invalid = (
+        docs.example + "\n",
+        "from celery.signals import worker_process_init\nimport httpx\n"
+        "class Services:\n    def __init__(self):\n        self.http = None\n"
+        "    def connect(self):\n        self.http = httpx.AsyncClient()\n"
+        "services = Services()\n"
+        "@worker_process_init.connect\ndef init_worker(**kwargs):\n    services.connect()\n",
+    )
     valid = (
         "from celery.signals import worker_process_init\nimport httpx\nclient = None\n"
         "@worker_process_init.connect\ndef init_worker(**kwargs):\n    global client\n"

@@ -92,7 +92,13 @@ All supported versions (measured on 3.10 to 3.13 against a real redis-server).""
             "https://apscheduler.readthedocs.io/en/3.x/modules/schedulers/asyncio.html",
         ),
     )
-    invalid = (docs.example + "\n",)
+    invalid = (
+        docs.example + "\n",
+        "import asyncio, threading\nlock = asyncio.Lock()\n"
+        "def worker():\n    asyncio.run(guarded())\n"
+        "async def guarded():\n    async with lock:\n        pass\n"
+        "threading.Thread(target=worker).start()\n",
+    )
     valid = (
         "import asyncio, threading\nimport redis.asyncio as redis\n"
         "def job():\n    asyncio.run(store())\n"

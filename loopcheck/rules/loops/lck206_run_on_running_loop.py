@@ -91,6 +91,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         "        return asyncio.run(coro)\n"
         "    except RuntimeError:\n"
         "        return None\n",
+        "import asyncio\n"
+        "def run_sync(coro):\n"
+        "    loop = asyncio.get_event_loop()\n"
+        "    if loop.is_running():\n"
+        "        return loop.run_until_complete(coro)\n"
+        "    return asyncio.run(coro)\n",
     )
     valid = (
         "import asyncio\n"
