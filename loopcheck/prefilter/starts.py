@@ -9,7 +9,6 @@ place or method would otherwise match nothing and switch the rule off without a 
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -96,6 +95,8 @@ class Start:
 
 def is_loop_method(name: str) -> bool:
     """A public method of asyncio's event loop (``run_until_complete``, ``call_soon_threadsafe``)."""
+    import asyncio  # only where rules are declared: a run that needs no rule never imports it
+
     return not name.startswith("_") and callable(getattr(asyncio.AbstractEventLoop, name, None))
 
 
