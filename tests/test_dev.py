@@ -78,13 +78,27 @@ def test_generate_check_lists_stale_files_and_generate_rewrites_them(repository)
     assert (again.returncode, again.stdout) == (0, "")
 
 
-def test_a_readme_without_the_table_markers_is_a_one_line_error(repository):
+NEW_RULE = ["new-rule", "LCK106", "some-primitive", "--family", "primitives"]
+
+
+@pytest.mark.parametrize("args", [["generate"], ["generate", "--check"], NEW_RULE], ids=" ".join)
+def test_a_readme_without_the_table_markers_is_a_one_line_error_and_nothing_is_written(repository, args):
     readme = repository / "README.md"
     readme.write_text(readme.read_text("utf-8").replace("<!-- End of the generated rule table. -->\n", ""))
-    for args in (["generate"], ["generate", "--check"]):
-        result = dev(repository, *args)
-        assert result.returncode == 2
-        assert len(result.stderr.splitlines()) == 1 and "README.md needs the lines" in result.stderr, result.stderr
+    before = files_under(repository)
+    result = dev(repository, *args)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and "README.md needs the lines" in result.stderr, result.stderr
+    assert files_under(repository) == before
+
+
+@pytest.mark.parametrize("args", [["generate"], NEW_RULE], ids=" ".join)
+def test_outside_a_checkout_is_a_one_line_error(repository, args):
+    (repository / "pyproject.toml").unlink()
+    result = dev(repository, *args)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert "loopcheck is not imported from a checkout" in result.stderr
 
 
 def test_a_new_rule_registers_and_fails_its_tests_until_its_placeholders_are_filled(repository):

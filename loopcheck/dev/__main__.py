@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -25,23 +26,27 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; list the stale files and exit 1 if there are any.")
 def generate_command(check: bool) -> None:
     """Write the rule pages, data/rules.json and README.md's rule table from the rule classes."""
-    root = repository_root()
     try:
+        root = repository_root()
         if check:
-            differing, leftover = stale_files(root)
-            for path in differing:
-                click.echo(f"stale: {path.relative_to(root)}")
-            for path in leftover:
-                click.echo(f"no rule generates: {path.relative_to(root)}")
-            if differing or leftover:
-                click.echo(f"run `{COMMAND}`")
-                sys.exit(1)
-            return
+            sys.exit(1 if list_stale_files(root) else 0)
         changed = generate(root)
     except GenerateError as error:
         fail(str(error))
     for path in changed:
         click.echo(f"wrote {path.relative_to(root)}" if path.exists() else f"removed {path.relative_to(root)}")
+
+
+def list_stale_files(root: Path) -> bool:
+    """Prints the stale generated files, and the command that rewrites them; whether there are any."""
+    differing, leftover = stale_files(root)
+    for path in differing:
+        click.echo(f"stale: {path.relative_to(root)}")
+    for path in leftover:
+        click.echo(f"no rule generates: {path.relative_to(root)}")
+    if differing or leftover:
+        click.echo(f"run `{COMMAND}`")
+    return bool(differing or leftover)
 
 
 @main.command("new-rule")
@@ -54,17 +59,17 @@ def new_rule_command(code: str, name: str, family: str) -> None:
     if family not in FAMILIES:
         fail(f"unknown family {family!r}: one of {', '.join(FAMILIES)}")
     rule = NewRule(code, name, family)
-    root = repository_root()
-    reason = refusal(rule, root)
-    if reason:
-        fail(reason)
-    for path in write_rule(rule, root):
-        click.echo(f"wrote {path.relative_to(root)}")
     try:
-        changed = generate(root)
+        root = repository_root()
+        reason = refusal(rule, root)
+        if reason:
+            fail(reason)
+        stale_files(root)  # a README.md the table cannot be written into fails here, before any write
+        written = write_rule(rule, root)
+        written += generate(root)
     except GenerateError as error:
         fail(str(error))
-    for path in changed:
+    for path in written:
         click.echo(f"wrote {path.relative_to(root)}")
     click.echo(f"fill in the lines marked {PLACEHOLDER}; CONTRIBUTING.md lists the rest")
 

@@ -24,7 +24,10 @@ class GenerateError(Exception):
 
 def repository_root() -> Path:
     """The checkout holding the loopcheck package that runs: its generated files belong to it."""
-    return Path(loopcheck.__file__).resolve().parents[1]
+    root = Path(loopcheck.__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").is_file() or not (root / "README.md").is_file():
+        raise GenerateError(f"loopcheck is not imported from a checkout ({root} has no pyproject.toml or README.md)")
+    return root
 
 
 def readme_table(rules: dict[str, type[Rule]]) -> str:
