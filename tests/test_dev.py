@@ -124,7 +124,7 @@ def test_a_new_rule_registers_and_fails_its_tests_until_its_placeholders_are_fil
     )
     assert tests.returncode == 1, tests.stdout
     failed = {line.split()[1].split("[")[0].split("::")[1] for line in tests.stdout.splitlines() if line.startswith("FAILED")}
-    assert {"test_no_placeholder_of_the_scaffold_is_left", "test_invalid_examples_are_reported",
+    assert {"test_no_placeholder_of_the_scaffold_is_left", "test_invalid_examples_give_the_stated_findings_and_fixes",
             "test_findings_match_markers_exactly"} <= failed
     # The failure says what to fill, line by line.
     assert "LCK406: fill in" in tests.stdout and "LCK406.py: fill in" in tests.stdout

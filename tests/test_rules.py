@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 
@@ -10,19 +11,84 @@ import pytest
 from loopcheck.dev.generate import COMMAND, stale_files
 from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
+from loopcheck.engine.rule import Invalid, Rule, Valid
 from loopcheck.rules import all_rules
+from tests.snapshots import assert_same_text
 
 RULES = all_rules()
 ROOT = Path(__file__).parent.parent
 
 
+def stated(example: Invalid) -> str:
+    """What an Invalid example says the rule reports and fixes, as example_outcome renders it."""
+    lines = [*example.messages]
+    if example.fix is None:
+        lines.append("no fix\n")
+    else:
+        lines.append(f"fix ({example.safety}):\n{example.fix}")
+    return "\n".join(lines)
+
+
+def example_outcome(rule: type[Rule], source: str) -> str:
+    """What the rule reports on ``source``: each finding's ``line:col message``, then the source
+    after --fix --unsafe-fixes with the safety of the fixes offered, or ``no fix``."""
+    linter = Linter([rule])
+    found = linter.lint_source(source)
+    lines = [f"{d.line}:{d.column} {d.message}" for d in found]
+    safeties = sorted({d.fix.safety.value for d in found if d.fix is not None})
+    if not safeties:
+        lines.append("no fix\n")
+    else:
+        lines.append(f"fix ({' and '.join(safeties)}):\n{linter.fix_source(source, unsafe=True).source}")
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("code", sorted(RULES))
-def test_invalid_examples_are_reported(code):
+def test_invalid_examples_give_the_stated_findings_and_fixes(code):
     rule = RULES[code]
     assert rule.invalid, f"{code} has no invalid example"
-    for example in rule.invalid:
-        found = [d.code for d in Linter(list(RULES.values())).lint_source(example)]
-        assert code in found, f"{code} missed:\n{example}"
+    for number, example in enumerate(rule.invalid):
+        assert isinstance(example, Invalid), example
+        assert_same_text(stated(example), example_outcome(rule, example.code), f"{code}.invalid[{number}]")
+
+
+LCK101_FIRST = "2:9 asyncio.Lock created at module level is shared by every event loop"
+
+
+@pytest.mark.parametrize(
+    ("change", "removed", "added"),
+    [
+        (
+            {"message": "2:9 asyncio.Lock created inside a function"},
+            "-2:9 asyncio.Lock created inside",
+            f"+{LCK101_FIRST}",
+        ),
+        ({"message": f"3:9 {LCK101_FIRST[4:]}"}, f"-3:9 {LCK101_FIRST[4:]}", f"+{LCK101_FIRST}"),
+        ({"fix": "import asyncio\n_lock = None\n", "safety": "unsafe"}, "-fix (unsafe):", "+no fix"),
+    ],
+    ids=["message", "position", "fix"],
+)
+def test_a_misstated_example_fails_with_a_diff(change, removed, added):
+    rule = RULES["LCK101"]
+    example = rule.invalid[0]
+    assert example.messages[0].startswith(LCK101_FIRST) and example.fix is None
+    misstated = dataclasses.replace(example, **change)
+    with pytest.raises(AssertionError) as failure:
+        assert_same_text(stated(misstated), example_outcome(rule, example.code), "LCK101.invalid[0]")
+    diff_lines = str(failure.value).splitlines()
+    assert diff_lines[0] == "LCK101.invalid[0] differs (- expected, + actual):"
+    assert any(line.startswith(removed) for line in diff_lines), diff_lines
+    assert any(line.startswith(added) for line in diff_lines), diff_lines
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [{"fix": "import asyncio\n"}, {"safety": "unsafe"}, {"fix": "import asyncio\n", "safety": "maybe"}],
+    ids=["fix without safety", "safety without fix", "unknown safety"],
+)
+def test_an_invalid_example_states_a_fix_with_its_safety(stated):
+    with pytest.raises(ValueError):
+        Invalid("import asyncio\n", message="1:1 message", **stated)
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -30,7 +96,8 @@ def test_valid_examples_are_silent(code):
     rule = RULES[code]
     assert rule.valid, f"{code} has no valid example"
     for example in rule.valid:
-        assert Linter(list(RULES.values())).lint_source(example) == [], example
+        assert isinstance(example, Valid), example
+        assert Linter(list(RULES.values())).lint_source(example.code) == [], example.code
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -147,7 +214,7 @@ def test_every_declined_fix_says_why_in_the_rule_examples():
     silent = [
         line
         for code, rule in sorted(RULES.items())
-        for number, example in enumerate([*rule.invalid, rule.docs.example + "\n"])
+        for number, example in enumerate([*(e.code for e in rule.invalid), rule.docs.example + "\n"])
         for line in _fixable_findings_without_reason(linter, example, f"{code} example {number}")
     ]
     assert silent == []
