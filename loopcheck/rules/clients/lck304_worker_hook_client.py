@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
 
 KEPT = (
@@ -83,17 +83,35 @@ All supported versions (see LCK301).""",
         ),
     )
     invalid = (
-        docs.example + "\n",
-        "from celery.signals import worker_process_init\nimport httpx\n"
-        "class Services:\n    def __init__(self):\n        self.http = None\n"
-        "    def connect(self):\n        self.http = httpx.AsyncClient()\n"
-        "services = Services()\n"
-        "@worker_process_init.connect\ndef init_worker(**kwargs):\n    services.connect()\n",
+        Invalid(
+            docs.example + "\n",
+            message=(
+                "12:14 neo4j.AsyncDriver created in the worker start-up hook `init_worker` and "
+                "kept in the module global `driver` for the tasks: each task runs its own event "
+                "loop, and it binds to the first event loop that uses it, and under any other loop "
+                "it fails with 'is bound to a different event loop'"
+            ),
+        ),
+        Invalid(
+            "from celery.signals import worker_process_init\nimport httpx\n"
+            "class Services:\n    def __init__(self):\n        self.http = None\n"
+            "    def connect(self):\n        self.http = httpx.AsyncClient()\n"
+            "services = Services()\n"
+            "@worker_process_init.connect\ndef init_worker(**kwargs):\n    services.connect()\n",
+            message=(
+                "7:21 httpx.AsyncClient created in the worker start-up hook `connect` and kept in "
+                "`Services.http` for the tasks: each task runs its own event loop, and it binds to "
+                "the first event loop that uses it, and under any other loop it fails with 'Event "
+                "loop is closed'"
+            ),
+        ),
     )
     valid = (
-        "from celery.signals import worker_process_init\nimport httpx\nclient = None\n"
-        "@worker_process_init.connect\ndef init_worker(**kwargs):\n    global client\n"
-        "    client = httpx.Client()\n",
+        Valid(
+            "from celery.signals import worker_process_init\nimport httpx\nclient = None\n"
+            "@worker_process_init.connect\ndef init_worker(**kwargs):\n    global client\n"
+            "    client = httpx.Client()\n",
+        ),
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:

@@ -8,7 +8,7 @@ from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.contexts import Code, Unit
 from loopcheck.analysis.loop_uses import method_call
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 # Code that runs in a thread of its own, where a loop it starts is not the application's.
 THREADED = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB)
@@ -93,18 +93,34 @@ All supported versions (measured on 3.10 to 3.13 against a real redis-server).""
         ),
     )
     invalid = (
-        docs.example + "\n",
-        "import asyncio, threading\nlock = asyncio.Lock()\n"
-        "def worker():\n    asyncio.run(guarded())\n"
-        "async def guarded():\n    async with lock:\n        pass\n"
-        "threading.Thread(target=worker).start()\n",
+        Invalid(
+            docs.example + "\n",
+            message=(
+                "15:11 the redis.asyncio.Redis client `cache` is used by `store_quotes`, which "
+                "runs as a scheduler job, on an event loop of that thread; it belongs to the loop "
+                "that used it first, and from here it fails with 'Event loop is closed'"
+            ),
+        ),
+        Invalid(
+            "import asyncio, threading\nlock = asyncio.Lock()\n"
+            "def worker():\n    asyncio.run(guarded())\n"
+            "async def guarded():\n    async with lock:\n        pass\n"
+            "threading.Thread(target=worker).start()\n",
+            message=(
+                "6:16 the asyncio.Lock `lock` is used by `guarded`, which runs in a thread, on an "
+                "event loop of that thread; it belongs to the loop that used it first, and from "
+                "here it fails with 'is bound to a different event loop'"
+            ),
+        ),
     )
     valid = (
-        "import asyncio, threading\nimport redis.asyncio as redis\n"
-        "def job():\n    asyncio.run(store())\n"
-        "async def store():\n    async with redis.from_url('redis://localhost') as cache:\n"
-        "        await cache.set('k', 'v')\n"
-        "threading.Thread(target=job).start()\n",
+        Valid(
+            "import asyncio, threading\nimport redis.asyncio as redis\n"
+            "def job():\n    asyncio.run(store())\n"
+            "async def store():\n    async with redis.from_url('redis://localhost') as cache:\n"
+            "        await cache.set('k', 'v')\n"
+            "threading.Thread(target=job).start()\n",
+        ),
     )
 
     def check(self) -> None:
