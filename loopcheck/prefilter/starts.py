@@ -1,8 +1,8 @@
 """What a rule's findings start from, as the rule declares it (``Rule.starts_from``): calls of
 catalogue groups or event-loop methods, where they sit, how their result is kept. The candidate
 stage (``candidates``) reads these declarations. :class:`Where` is also what the analysis answers
-for a LibCST node (``Tree.site``): a rule states once where its construct sits, and both stages
-read it from there.
+for a LibCST node (``Tree.site``): a rule states once where its construct sits, and the
+candidate stage and the rule's ``check()`` (``Rule.places``) both read it from there.
 
 A declaration is checked when its rule class is defined (:func:`mistakes`): a misspelled group,
 place or method would otherwise match nothing and switch the rule off without a word."""
