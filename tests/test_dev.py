@@ -155,3 +155,39 @@ def test_new_rule_refuses_a_code_whose_fixture_exists(repository):
     (repository / "tests" / "fixtures" / "LCK106.py").write_text("")
     result = dev(repository, "new-rule", "LCK106", "some-primitive", "--family", "primitives")
     assert (result.returncode, result.stderr) == (2, "error: LCK106 exists: tests/fixtures/LCK106.py\n")
+
+
+def committed(repository: Path) -> Path:
+    """The copy as a git repository with everything committed, and the examples beside it."""
+    shutil.copytree(ROOT / "examples", repository / "examples")
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"]):
+        subprocess.run(["git", *argv], cwd=repository, check=True, capture_output=True)
+    return repository
+
+
+def test_compare_findings_says_identical_when_results_did_not_change(repository):
+    committed(repository)
+    result = dev(repository, "compare-findings", "--only", "examples")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == ["examples findings: identical", "examples fixes: identical", "identical to HEAD"]
+
+
+def test_compare_findings_shows_a_changed_message_and_exits_1(repository):
+    committed(repository)
+    rule = repository / "loopcheck" / "rules" / "primitives" / "lck101_module_level_primitive.py"
+    source = rule.read_text("utf-8")
+    assert "created at module level is shared by every event loop" in source
+    rule.write_text(source.replace("created at module level is shared by", "made at import is shared by"), "utf-8")
+    result = dev(repository, "compare-findings", "--only", "examples")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "examples findings: DIFFERENT" in result.stdout
+    assert "examples fixes: identical" in result.stdout
+    assert any(line.startswith("+") and "made at import is shared by" in line for line in result.stdout.splitlines())
+    assert "1 of the outputs differ from HEAD's" in result.stdout
+
+
+def test_compare_findings_names_a_revision_it_cannot_read(repository):
+    committed(repository)
+    result = dev(repository, "compare-findings", "--only", "examples", "--base", "no-such-revision")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot read revision 'no-such-revision'") and "Traceback" not in result.stderr

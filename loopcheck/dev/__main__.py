@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from loopcheck.dev.findings import SHOWN_DIFF_LINES, CompareError, compare, default_corpus, input_names
 from loopcheck.dev.generate import COMMAND, GenerateError, generate, repository_root, stale_files
 from loopcheck.dev.scaffold import PLACEHOLDER, NewRule, refusal, write_rule
 from loopcheck.rules import FAMILIES
@@ -72,6 +73,37 @@ def new_rule_command(code: str, name: str, family: str) -> None:
     for path in written:
         click.echo(f"wrote {path.relative_to(root)}")
     click.echo(f"fill in the lines marked {PLACEHOLDER}; CONTRIBUTING.md lists the rest")
+
+
+@main.command("compare-findings")
+@click.option("--base", default="HEAD", show_default=True, help="The revision to compare with.")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None,
+              help="The corpus's src directory (default: $LOOPCHECK_CORPUS/src, ~/.cache/loopcheck-corpus/src).")
+@click.option("--no-corpus", is_flag=True, help="Only the fixtures, programs and examples.")
+@click.option("--only", multiple=True, type=click.Choice(input_names()), help="Only these inputs (repeatable).")
+def compare_findings_command(base: str, corpus: Path | None, no_corpus: bool, only: tuple[str, ...]) -> None:
+    """Check that findings and fixes are what the BASE revision's code gives, on the same inputs
+    (the base's fixtures, programs and examples, and the pinned corpus); exit 1 on any difference."""
+    if no_corpus or (only and "corpus" not in only):
+        corpus = None
+    else:
+        corpus = corpus or default_corpus()
+        if not corpus.is_dir():
+            fail(f"no corpus at {corpus}: fetch it (benchmarks/README.md), name it with --corpus, or pass --no-corpus")
+    differing = 0
+    try:
+        for name, difference in compare(repository_root(), base, corpus, only):
+            click.echo(f"{name}: {'identical' if difference is None else 'DIFFERENT'}")
+            if difference is not None:
+                differing += 1
+                shown = difference.diff[:SHOWN_DIFF_LINES]
+                click.echo("\n".join(shown))
+                if len(difference.diff) > len(shown):
+                    click.echo(f"... {len(difference.diff) - len(shown)} more lines")
+    except (CompareError, GenerateError) as error:
+        fail(str(error))
+    click.echo(f"{differing} of the outputs differ from {base}'s" if differing else f"identical to {base}")
+    sys.exit(1 if differing else 0)
 
 
 if __name__ == "__main__":
