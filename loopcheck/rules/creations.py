@@ -1,18 +1,18 @@
 """What the LCK1xx and LCK3xx families share: each rule reports objects a catalogue knows
 (asyncio primitives, async clients) made in one kind of place and kept where more than one event
 loop reaches them. A family says which creations it looks at (:meth:`CreationRule.creations`); a
-rule says where they are made (:attr:`CreationRule.site`) and, with the same four facts for each
-hook, which ones it reports, in what words, and with what fix."""
+rule's starts say where they are made (``places``), and its hooks, each given the same four facts,
+which ones it reports, in what words, and with what fix."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import KEPT_IN
-from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.analysis.tree import Site
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.engine.rule import Rule
 
@@ -21,10 +21,8 @@ Made = TypeVar("Made")
 
 
 class CreationRule(Rule, Generic[Made]):
-    """Reports the creations made where :attr:`site` says whose holder :meth:`matches`."""
-
-    # Where the object is made; None: anywhere (the holder alone decides).
-    site: ClassVar[Evaluated | None] = None
+    """Reports the creations made where the rule's starts say (``places``) whose holder
+    :meth:`matches`."""
 
     def creations(self) -> list[tuple[cst.BaseExpression, Made]]:
         raise NotImplementedError
@@ -33,7 +31,7 @@ class CreationRule(Rule, Generic[Made]):
         analysis = self.analysis
         for creation, made in self.creations():
             site = analysis.tree.site(creation)
-            if self.site is not None and site.kind is not self.site:
+            if site.kind not in self.places:
                 continue
             holder = analysis.holders.of(creation)
             if self.matches(creation, made, site, holder):

@@ -21,7 +21,8 @@ LAZY_HOLDERS = (
 
 
 class ClientRule(CreationRule[Client]):
-    """Reports catalogued async clients made where :attr:`site` says whose holder :meth:`matches`."""
+    """Reports catalogued async clients made where the rule's starts say whose holder
+    :meth:`matches`."""
 
     def creations(self) -> list[tuple[cst.BaseExpression, Client]]:
         return self.analysis.client_creations

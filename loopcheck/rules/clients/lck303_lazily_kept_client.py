@@ -4,8 +4,8 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import lazy_global_getter
-from loopcheck.analysis.tree import Evaluated, Site, all_params
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.analysis.tree import Site, all_params
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.getter import sole_initial_none
@@ -21,8 +21,7 @@ class LazilyKeptClient(ClientRule):
     name = "lazily-kept-async-client"
     summary = "async client created on first use and kept for every later event loop"
     fix_kind = "sometimes unsafe"
-    starts_from = (Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),)
-    site = Evaluated.FUNCTION
+    starts_from = (Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -13,7 +13,7 @@ from loopcheck.rules.creations import CreationRule
 
 
 class PrimitiveRule(CreationRule[Primitive]):
-    """Reports asyncio primitives constructed where :attr:`site` says."""
+    """Reports asyncio primitives constructed where the rule's starts say (``places``)."""
 
     def creations(self) -> list[tuple[cst.Call, Primitive]]:  # type: ignore[override]
         return self.analysis.primitive_creations
