@@ -5,7 +5,8 @@
 - ``clients/`` LCK3xx: async clients created once and shared by every loop;
 - ``loop_access/`` LCK4xx: the current loop looked up, captured or reached from other threads.
 
-Importing a rule module registers its rule; ``docs`` renders the rules' pages and ``--explain``.
+Importing a rule module registers its rule; ``docs`` renders the rules' pages and ``--explain``;
+``creations`` is the base the LCK1xx and LCK3xx families share.
 """
 
 from __future__ import annotations
