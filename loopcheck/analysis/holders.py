@@ -581,9 +581,6 @@ class Holders:
                 found.append(function)
         return found
 
-    def defining_parameter(self, function: cst.FunctionDef | cst.Lambda, name: str) -> cst.Param | None:
-        return next((p for p in all_params(function.params) if p.name.value == name), None)
-
 
 def _operand(expression: cst.CSTNode, value: cst.CSTNode) -> bool:
     if isinstance(expression, cst.BooleanOperation):
