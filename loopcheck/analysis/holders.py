@@ -21,16 +21,15 @@ import libcst.matchers as m
 from libcst.metadata import ClassScope, FunctionScope, GlobalScope
 
 from loopcheck.analysis.tree import DOCSTRING, all_params
+from loopcheck.data.catalogue import holder_shapes
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
 
 # Expressions that hand a value on unchanged (one of their operands) on its way to a holder.
 PASS_THROUGH = (cst.BooleanOperation, cst.IfExp, cst.Await)
-FUNCTION_CACHES = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
 CLOSING = frozenset({"contextlib.closing"})
 CLASS_METHOD = frozenset({"builtins.classmethod", "classmethod"})
-CONTAINER_STORES = frozenset({"setdefault", "append", "add", "insert", "update"})
 
 
 class Held(enum.Enum):
@@ -224,8 +223,9 @@ class Holders:
         ``items.append(value)``), or to code that may keep it."""
         call = self.tree.parents[arg]
         assert isinstance(call, cst.Call)
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value in CONTAINER_STORES:
-            key = call.args[0].value if call.func.attr.value == "setdefault" and call.args else None
+        shapes = holder_shapes()
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in shapes.container_stores:
+            key = call.args[0].value if call.func.attr.value == shapes.keyed_store and call.args else None
             return self._container(call.func.value, key, value, call)
         return Holder(Held.ESCAPES, "the call it is passed to", value, store=call, analysis=self.analysis)
 
@@ -430,7 +430,7 @@ class Holders:
             target = decorator.decorator
             if isinstance(target, cst.Call):
                 target = target.func
-            if self.analysis.names.qualified(target) & FUNCTION_CACHES:
+            if self.analysis.names.qualified(target) & holder_shapes().function_caches:
                 return True
         return False
 

@@ -126,6 +126,26 @@ class Catalogue:
         return None
 
 
+@dataclass(frozen=True)
+class HolderShapes:
+    """How a value is kept beyond the call that makes it (data/holders.toml), for both the
+    candidate stage and the holder analysis."""
+
+    function_caches: frozenset[str]
+    container_stores: frozenset[str]
+    keyed_store: str
+
+
+@cache
+def holder_shapes() -> HolderShapes:
+    data = _data("holders.toml")
+    return HolderShapes(
+        function_caches=frozenset(data["function-caches"]),
+        container_stores=frozenset(data["container-stores"]),
+        keyed_store=data["keyed-store"],
+    )
+
+
 def _data(name: str) -> dict[str, Any]:
     return tomllib.loads(resources.files("loopcheck.data").joinpath(name).read_text("utf-8"))
 

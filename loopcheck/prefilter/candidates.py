@@ -21,13 +21,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from loopcheck.data.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue, holder_shapes
 
 MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE = "module", "class", "default", "function", "coroutine"
 CODE = (MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE)
-FUNCTION_CACHES = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
-# Methods whose call keeps an argument in a container (a registry).
-CONTAINER_STORES = frozenset({"setdefault", "append", "add", "insert", "update"})
+# The holder shapes the analysis recognises too (data/holders.toml).
+FUNCTION_CACHES = holder_shapes().function_caches
+CONTAINER_STORES = holder_shapes().container_stores
 
 
 @dataclass(frozen=True)
