@@ -12,6 +12,7 @@ from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
 from loopcheck.analysis.contexts import ExecutionContexts
+from loopcheck.analysis.holders import SharedBy, Singleton
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
 
@@ -359,13 +360,13 @@ def holder_at(analysis: FileAnalysis, line: int, nth: int = 0):
 )
 def test_holders(line, nth, kind, keyed):
     holder = holder_at(analyse(HOLDERS), line, nth)
-    assert (holder.kind, holder.keyed_by_loop) == (kind, keyed)
+    assert (holder.kind, holder.per_loop) == (kind, keyed)
 
 
 def test_a_singletons_attribute_is_read_through_self_and_through_the_instance():
     analysis = analyse(HOLDERS + "\nasync def use():\n    async with service.lock:\n        pass\n")
     holder = holder_at(analysis, 13)
-    assert holder.singleton is not None and "service" in holder.singleton.label
+    assert holder.singleton == Singleton(SharedBy.MODULE_INSTANCE, "service", holder.singleton.node)
     assert [analysis.line_of(r) for r in holder.reads] == [53]
     assert [analysis.line_of(w) for w in holder.writes] == [13]
 

@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder, Runs
+from loopcheck.analysis import Holder, Runs
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.engine.rule import Rule
-
-# Holders the client outlives its loop in when a function fills them lazily.
-LAZY_HOLDERS = (
-    Held.MODULE_GLOBAL,
-    Held.CLASS_ATTRIBUTE,
-    Held.MODULE_CONTAINER,
-    Held.CLASS_CONTAINER,
-    Held.FUNCTION_CACHE,
-)
 
 
 class ClientRule(Rule):

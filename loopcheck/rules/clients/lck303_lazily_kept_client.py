@@ -4,7 +4,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
+from loopcheck.analysis.holders import LAZY_HOLDERS, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, all_params
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Client
@@ -18,7 +18,8 @@ from loopcheck.fixes.per_loop import (
 )
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
-from loopcheck.rules.clients.base import LAZY_HOLDERS, ClientRule
+from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.wording import lazily_kept_in
 
 
 class LazilyKeptClient(ClientRule):
@@ -137,15 +138,9 @@ All supported versions (see LCK301).""",
         )
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
-        if holder.kind is Held.FUNCTION_CACHE:
-            where = f"the cache of `{holder.name}()`"
-        elif holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
-            where = f"{KEPT_IN[holder.kind]} `{holder.owner.name.value}.{holder.name}`"
-        else:
-            where = f"{KEPT_IN[holder.kind]} `{holder.name}`"
         return (
-            f"{client.display} created on first use and kept in {where} serves every later "
-            f"event loop too: {self.consequence(client)}"
+            f"{client.display} created on first use and kept in {lazily_kept_in(holder)} serves "
+            f"every later event loop too: {self.consequence(client)}"
         )
 
     def fix_for(

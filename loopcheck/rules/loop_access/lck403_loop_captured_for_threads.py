@@ -6,6 +6,7 @@ from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import Use, method_call, of_kind
 from loopcheck.prefilter.candidates import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.wording import held_in
 
 THREADSAFE_CALLS = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
 THREADSAFE_METHODS = ("call_soon_threadsafe",)
@@ -126,7 +127,7 @@ import-time `get_event_loop()` also warns, and from 3.14 it raises (LCK402).""",
             where = self.where(creation)
             self.report(
                 creation,
-                f"event loop captured {where} and kept in {holder.label} is handed work from "
+                f"event loop captured {where} and kept in {held_in(holder)} is handed work from "
                 f"other threads (line{'s' if len(uses) > 1 else ''} {lines}), but the "
                 "application runs on a loop of its own (asyncio.run() and servers make one): "
                 "that work never runs and its future never completes; capture "

@@ -11,6 +11,7 @@ from loopcheck.prefilter.candidates import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.wording import held_in
 
 # Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
 # ordinary instance is not among them: an object that owns a loop for its own life (made in
@@ -263,11 +264,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 )
 
     def label(self, holder: Holder) -> str:
-        if holder.kind in (Held.CLASS_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE):
-            return holder.label
-        if holder.kind is Held.MODULE_GLOBAL:
-            return f"the global `{holder.name}`"
-        return holder.label
+        return held_in(holder, module_global="the global")
 
     def where(self, runs: list[LoopUse]) -> str:
         """Which threaded context runs the loop, where the analysis knows it."""

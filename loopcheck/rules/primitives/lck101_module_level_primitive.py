@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held
+from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import MODULE, Start
 from loopcheck.data.catalogue import Primitive
@@ -143,11 +143,10 @@ event loop`).""",
         ``__all__`` lists it: another module may import it, and neither fix (a renamed per-loop
         accessor, a `threading` object of another type) can update that module."""
         holder = self.analysis.holders.of(call)
-        name = holder.name
-        if holder.kind is not Held.MODULE_GLOBAL or not name:
+        if not isinstance(holder, ModuleGlobal):
             return None
-        if not name.startswith("_") or name in self.analysis.exports:
-            return name
+        if not holder.name.startswith("_") or holder.name in self.analysis.exports:
+            return holder.name
         return None
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
@@ -155,7 +154,7 @@ event loop`).""",
         public = self.public_name(call)
         if public is not None:
             return NoFix(public_reason(public, listed=public.startswith("_")))
-        found = self.single_store(call, Held.MODULE_GLOBAL)
+        found = self.single_store(call, ModuleGlobal)
         if isinstance(found, NoFix):
             return found
         holder, line = found

@@ -3,8 +3,7 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from loopcheck.analysis import Held
-from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
+from loopcheck.analysis.holders import LAZY_HOLDERS, Holder, ModuleGlobal, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Primitive
@@ -21,6 +20,7 @@ from loopcheck.fixes.per_loop import (
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.wording import lazily_kept_in
 
 # How the message names each place a lazily made primitive is kept in.
 
@@ -171,7 +171,7 @@ All supported versions; the failure appears under the second loop that uses the 
 
     def kept_in(self, call: cst.Call) -> Holder | None:
         holder = self.analysis.holders.of(call)
-        if holder.kind not in KEPT_IN or holder.per_loop:
+        if holder.kind not in LAZY_HOLDERS or holder.per_loop:
             return None
         return holder
 
@@ -187,11 +187,8 @@ All supported versions; the failure appears under the second loop that uses the 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         holder = self.kept_in(call)
         assert holder is not None
-        where = f"the cache of `{holder.name}()`" if holder.kind is Held.FUNCTION_CACHE else (
-            f"{KEPT_IN[holder.kind]} {_named(holder)}"
-        )
         return (
-            f"asyncio.{primitive.name} kept in {where} outlives the event loop that created "
+            f"asyncio.{primitive.name} kept in {lazily_kept_in(holder)} outlives the event loop that created "
             f"it; the next loop fails with '{primitive.error}'"
         )
 
@@ -202,7 +199,7 @@ All supported versions; the failure appears under the second loop that uses the 
         holder = self.kept_in(call)
         tree = self.analysis.tree
         getter = lazy_global_getter(function, call)
-        if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
+        if not isinstance(holder, ModuleGlobal) or getter != holder.name:
             return NoFix(GETTER_ONLY)
         name = function.name.value
         if not tree.is_top_level(function):
@@ -238,12 +235,6 @@ All supported versions; the failure appears under the second loop that uses the 
             build,
             ACCESSOR_NAMES,
         )
-
-
-def _named(holder: Holder) -> str:
-    if holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
-        return f"`{holder.owner.name.value}.{holder.name}`"
-    return f"`{holder.name}`"
 
 
 def _none_line(tree, name: cst.CSTNode) -> cst.SimpleStatementLine | None:  # type: ignore[no-untyped-def]

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held
-from loopcheck.analysis.holders import Holder
+from loopcheck.analysis.holders import SingletonAttribute, SingletonRegistry
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Primitive
@@ -14,6 +13,7 @@ from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.wording import shared_instance
 
 
 class SingletonPrimitive(PrimitiveRule):
@@ -160,9 +160,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
     )
 
-    def kept_by(self, call: cst.Call) -> Holder | None:
+    def kept_by(self, call: cst.Call) -> SingletonAttribute | SingletonRegistry | None:
         holder = self.analysis.holders.of(call)
-        if holder.kind is not Held.SINGLETON_ATTRIBUTE or holder.per_loop:
+        if not isinstance(holder, (SingletonAttribute, SingletonRegistry)) or holder.per_loop:
             return None
         return holder
 
@@ -171,12 +171,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:
         holder = self.kept_by(call)
-        assert holder is not None and holder.singleton is not None and isinstance(holder.owner, cst.ClassDef)
-        assert isinstance(site.owner, cst.FunctionDef)
-        kept = "a registry in" if holder.container is not None else "the attribute"
+        assert holder is not None and isinstance(site.owner, cst.FunctionDef)
+        kept = "a registry in" if isinstance(holder, SingletonRegistry) else "the attribute"
         return (
             f"asyncio.{primitive.name} created in {holder.owner.name.value}.{site.owner.name.value}() "
-            f"is kept in {kept} `{holder.name}` of {holder.singleton.label}, which every event "
+            f"is kept in {kept} `{holder.name}` of {shared_instance(holder.singleton)}, which every event "
             f"loop of the process shares; a second loop fails with '{primitive.error}'"
         )
 
@@ -184,16 +183,15 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
-        if self.analysis.holders.of(call).container is not None:
+        if isinstance(self.analysis.holders.of(call), SingletonRegistry):
             return NoFix("it is kept in a registry, not in an attribute of its own")
-        found = self.single_store(call, Held.SINGLETON_ATTRIBUTE)
+        found = self.single_store(call, SingletonAttribute)
         if isinstance(found, NoFix):
             return found
         holder, line = found
         class_def = holder.owner
         if (
-            not isinstance(class_def, cst.ClassDef)
-            or tree.method_class(method) is not class_def
+            tree.method_class(method) is not class_def
             or tree.parents.get(tree.parents.get(line)) is not method
         ):
             return NoFix("it is not stored in the body of a method of its own class")
@@ -202,7 +200,6 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
         attribute = holder.name
-        assert attribute is not None
         if self.analysis.holders.defined_in_class_body(class_def, "__slots__"):
             # A property cannot share its name with a slot (ValueError when the class is made),
             # and the cache needs a slot of its own.
@@ -223,7 +220,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
-            receiver = cst.Module(body=[]).code_for_node(holder.target.value)  # type: ignore[union-attr]
+            receiver = cst.Module(body=[]).code_for_node(holder.target.value)
             new_line = parse_statements(f"{receiver}.{cache} = {{}}\n")[0]
             builder.replace(line, keep_comments(line, new_line))
             accessor = per_loop_property(
