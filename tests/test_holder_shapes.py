@@ -69,3 +69,23 @@ def test_an_unlisted_decorator_keeps_nothing_for_either_stage():
     source = cached_method("contextlib.contextmanager")
     assert holder_of_the_lock(source).kind is Held.ESCAPES
     assert codes_with_and_without_the_stage(source) == ([], [])
+
+
+@pytest.mark.parametrize("decorator", sorted(SHAPES.class_methods))
+def test_each_class_method_decorator_makes_cls_the_class_for_both_stages(decorator):
+    source = (
+        "import asyncio\nimport builtins\n\n"
+        f"class Pool:\n    @{decorator}\n    def make(cls):\n        cls._lock = asyncio.Lock()\n"
+    )
+    assert holder_of_the_lock(source).kind is Held.CLASS_ATTRIBUTE
+    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
+
+
+@pytest.mark.parametrize("method", sorted(SHAPES.class_taking_methods))
+def test_each_method_that_takes_the_class_is_class_code_for_both_stages(method):
+    source = (
+        "import asyncio\n\n"
+        f"class Pool:\n    def {method}(cls, *args):\n        cls._lock = asyncio.Lock()\n"
+    )
+    assert holder_of_the_lock(source).kind is Held.CLASS_ATTRIBUTE
+    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])

@@ -134,6 +134,8 @@ class HolderShapes:
     function_caches: frozenset[str]
     container_stores: frozenset[str]
     keyed_store: str
+    class_methods: frozenset[str]
+    class_taking_methods: frozenset[str]
 
 
 @cache
@@ -143,6 +145,8 @@ def holder_shapes() -> HolderShapes:
         function_caches=frozenset(data["function-caches"]),
         container_stores=frozenset(data["container-stores"]),
         keyed_store=data["keyed-store"],
+        class_methods=frozenset(data["class-methods"]),
+        class_taking_methods=frozenset(data["class-taking-methods"]),
     )
 
 

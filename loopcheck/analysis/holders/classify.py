@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 # Expressions that hand a value on unchanged (one of their operands) on its way to a holder.
 PASS_THROUGH = (cst.BooleanOperation, cst.IfExp, cst.Await)
 CLOSING = frozenset({"contextlib.closing"})
-CLASS_METHOD = frozenset({"builtins.classmethod", "classmethod"})
 
 
 class Classifier:
@@ -246,8 +245,9 @@ class Classifier:
             function = self.tree.enclosing_function(function)
         if not isinstance(function, cst.FunctionDef):
             return False
-        return function.name.value in ("__new__", "__init_subclass__", "__class_getitem__") or any(
-            self.analysis.names.qualified(d.decorator) & CLASS_METHOD
+        shapes = holder_shapes()
+        return function.name.value in shapes.class_taking_methods or any(
+            self.analysis.names.qualified(d.decorator) & shapes.class_methods
             or m.matches(d.decorator, m.Name("classmethod"))
             for d in function.decorators
         )
