@@ -1,6 +1,6 @@
 """The candidate stage and the holder analysis read the shapes of a kept value (function caches,
-container stores) from one place, data/holders.toml: for each shape listed there, a file the
-analysis reports on is one the stage keeps, and the analysis names the same holder."""
+container stores, class methods) from one place, data/holders.toml: for each shape listed there,
+a file the analysis reports on is one the stage keeps, and the analysis names the same holder."""
 
 from __future__ import annotations
 
@@ -44,17 +44,25 @@ def stored_in_registry(method: str, key: str = "key") -> str:
     )
 
 
-@pytest.mark.parametrize("decorator", sorted(SHAPES.function_caches))
-def test_each_function_cache_is_a_holder_to_both_stages(decorator):
-    source = cached_method(decorator)
-    assert holder_of_the_lock(source).kind is Held.FUNCTION_CACHE
-    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
+def set_on_cls(method: str) -> str:
+    return f"import asyncio\nimport builtins\n\nclass Pool:\n    {method}:\n        cls._lock = asyncio.Lock()\n"
 
 
-@pytest.mark.parametrize("method", sorted(SHAPES.container_stores))
-def test_each_container_store_is_a_holder_to_both_stages(method):
-    source = stored_in_registry(method)
-    assert holder_of_the_lock(source).kind is Held.MODULE_CONTAINER
+def listed_shapes():
+    """For each entry of data/holders.toml, a file that keeps a lock that way."""
+    for decorator in sorted(SHAPES.function_caches):
+        yield pytest.param(cached_method(decorator), Held.FUNCTION_CACHE, id=decorator)
+    for method in sorted(SHAPES.container_stores):
+        yield pytest.param(stored_in_registry(method), Held.MODULE_CONTAINER, id=method)
+    for decorator in sorted(SHAPES.class_methods):
+        yield pytest.param(set_on_cls(f"@{decorator}\n    def make(cls)"), Held.CLASS_ATTRIBUTE, id=decorator)
+    for method in sorted(SHAPES.class_taking_methods):
+        yield pytest.param(set_on_cls(f"def {method}(cls, *args)"), Held.CLASS_ATTRIBUTE, id=method)
+
+
+@pytest.mark.parametrize("source, kind", list(listed_shapes()))
+def test_each_listed_shape_is_a_holder_to_both_stages(source, kind):
+    assert holder_of_the_lock(source).kind is kind
     assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
 
 
@@ -70,22 +78,3 @@ def test_an_unlisted_decorator_keeps_nothing_for_either_stage():
     assert holder_of_the_lock(source).kind is Held.ESCAPES
     assert codes_with_and_without_the_stage(source) == ([], [])
 
-
-@pytest.mark.parametrize("decorator", sorted(SHAPES.class_methods))
-def test_each_class_method_decorator_makes_cls_the_class_for_both_stages(decorator):
-    source = (
-        "import asyncio\nimport builtins\n\n"
-        f"class Pool:\n    @{decorator}\n    def make(cls):\n        cls._lock = asyncio.Lock()\n"
-    )
-    assert holder_of_the_lock(source).kind is Held.CLASS_ATTRIBUTE
-    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
-
-
-@pytest.mark.parametrize("method", sorted(SHAPES.class_taking_methods))
-def test_each_method_that_takes_the_class_is_class_code_for_both_stages(method):
-    source = (
-        "import asyncio\n\n"
-        f"class Pool:\n    def {method}(cls, *args):\n        cls._lock = asyncio.Lock()\n"
-    )
-    assert holder_of_the_lock(source).kind is Held.CLASS_ATTRIBUTE
-    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
