@@ -196,26 +196,34 @@ class Classifier:
                 return ClassRegistry(**common, name=container.value, owner=None)
             return LocalRegistry(**common, name=container.value)
         if isinstance(container, cst.Attribute):
-            definitions = self.analysis.definitions
-            attribute = container.attr.value
-            owner = definitions.own_class(container)
-            class_level = self.is_class_receiver(container.value) or (
-                definitions.is_self(container.value)
-                and owner is not None
-                and self.defined_in_class_body(owner, attribute)
-            )
-            if class_level and owner is not None:
-                return ClassRegistry(**common, name=attribute, owner=owner)
-            if definitions.is_self(container.value) and owner is not None:
-                singleton = self.shared.singleton(owner)
-                if singleton is not None:
-                    return SingletonRegistry(
-                        **common, name=attribute, owner=owner, singleton=singleton, through=owner.name.value
-                    )
-            classes = definitions.classes_named(container.value)
-            if classes:
-                return ClassRegistry(**common, name=attribute, owner=classes[0])
+            registry = self._registry_attribute(container, common)
+            if registry is not None:
+                return registry
         return Escapes(value=value, store=store, analysis=self.analysis)
+
+    def _registry_attribute(self, container: cst.Attribute, common: dict) -> Holder | None:
+        """A registry in an attribute: of the class (``cls._locks``, ``Class._locks``, or
+        ``self._locks`` declared in the class body), or of a shared instance."""
+        definitions = self.analysis.definitions
+        attribute = container.attr.value
+        owner = definitions.own_class(container)
+        class_level = self.is_class_receiver(container.value) or (
+            definitions.is_self(container.value)
+            and owner is not None
+            and self.defined_in_class_body(owner, attribute)
+        )
+        if class_level and owner is not None:
+            return ClassRegistry(**common, name=attribute, owner=owner)
+        if definitions.is_self(container.value) and owner is not None:
+            singleton = self.shared.singleton(owner)
+            if singleton is not None:
+                return SingletonRegistry(
+                    **common, name=attribute, owner=owner, singleton=singleton, through=owner.name.value
+                )
+        classes = definitions.classes_named(container.value)
+        if classes:
+            return ClassRegistry(**common, name=attribute, owner=classes[0])
+        return None
 
     # -- facts the holders rest on -------------------------------------------------------
 

@@ -4,6 +4,7 @@ An attribute of such an instance is reached by every event loop of the process."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -42,34 +43,37 @@ class SharedInstances:
 
     def _find_singletons(self) -> dict[cst.ClassDef, Singleton]:
         found: dict[cst.ClassDef, Singleton] = {}
-        definitions = self.analysis.definitions
-        calls_by_leaf = self.analysis.index.calls_by_leaf
         for class_def in self.analysis.index.classes:
-            for call in calls_by_leaf.get(class_def.name.value, ()):
-                if class_def not in definitions.classes_named(call.func) and not (
-                    definitions.is_self(call.func) or m.matches(call.func, m.Name("cls"))
-                ):
-                    continue
+            for call in self._instantiations(class_def):
                 reason = self._shared_instance(call)
                 if reason is not None:
                     found.setdefault(class_def, reason)
-            for call in calls_by_leaf.get("cls", ()):
-                if definitions.own_class(call) is class_def:
-                    reason = self._shared_instance(call)
-                    if reason is not None:
-                        found.setdefault(class_def, reason)
-            # `def __new__(cls): if cls._instance is None: cls._instance = super().__new__(cls)`
-            for call in calls_by_leaf.get("__new__", ()):
-                method = self.tree.enclosing_function(call)
-                if (
-                    isinstance(method, cst.FunctionDef)
-                    and method.name.value == "__new__"
-                    and self.tree.method_class(method) is class_def
-                ):
-                    reason = self._shared_instance(call)
-                    if reason is not None:
-                        found.setdefault(class_def, reason)
         return found
+
+    def _instantiations(self, class_def: cst.ClassDef) -> Iterator[cst.Call]:
+        """The calls that make an instance of ``class_def``: ``Class()``, ``cls()`` in its
+        methods, ``super().__new__(cls)`` in its ``__new__``."""
+        definitions = self.analysis.definitions
+        calls_by_leaf = self.analysis.index.calls_by_leaf
+        for call in calls_by_leaf.get(class_def.name.value, ()):
+            if (
+                class_def in definitions.classes_named(call.func)
+                or definitions.is_self(call.func)
+                or m.matches(call.func, m.Name("cls"))
+            ):
+                yield call
+        for call in calls_by_leaf.get("cls", ()):
+            if definitions.own_class(call) is class_def:
+                yield call
+        # `def __new__(cls): if cls._instance is None: cls._instance = super().__new__(cls)`
+        for call in calls_by_leaf.get("__new__", ()):
+            method = self.tree.enclosing_function(call)
+            if (
+                isinstance(method, cst.FunctionDef)
+                and method.name.value == "__new__"
+                and self.tree.method_class(method) is class_def
+            ):
+                yield call
 
     def _shared_instance(self, call: cst.Call) -> Singleton | None:
         if self.tree.guard_of(call) is not None:
