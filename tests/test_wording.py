@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from loopcheck.rules.wording import held_in, lazily_kept_in, shared_instance
+from loopcheck.rules.wording import held_in, kept_in_words, shared_instance
 from tests.test_analysis import HOLDERS, analyse, holder_at
 
 
@@ -26,7 +26,7 @@ from tests.test_analysis import HOLDERS, analyse, holder_at
 )
 def test_each_kind_of_holder_is_named_one_way(line, held, lazily):
     holder = holder_at(analyse(HOLDERS), line)
-    assert (held_in(holder), lazily_kept_in(holder)) == (held, lazily)
+    assert (held_in(holder), kept_in_words(holder)) == (held, lazily)
 
 
 def test_a_rule_may_shorten_the_module_global():

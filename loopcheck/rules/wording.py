@@ -63,7 +63,7 @@ def held_in(holder: Holder, module_global: str = "the module global") -> str:
     return holder.kind.value
 
 
-def lazily_kept_in(holder: Holder) -> str:
+def kept_in_words(holder: Holder) -> str:
     """Where a function that fills its holder lazily keeps the object: ``the cache of
     `get()```, ``the class attribute `Pool._sem```, ``the module-level container `_locks```."""
     if isinstance(holder, FunctionCache):

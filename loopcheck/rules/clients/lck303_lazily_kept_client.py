@@ -19,7 +19,7 @@ from loopcheck.fixes.per_loop import (
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
-from loopcheck.rules.wording import lazily_kept_in
+from loopcheck.rules.wording import kept_in_words
 
 
 class LazilyKeptClient(ClientRule):
@@ -139,7 +139,7 @@ All supported versions (see LCK301).""",
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         return (
-            f"{client.display} created on first use and kept in {lazily_kept_in(holder)} serves "
+            f"{client.display} created on first use and kept in {kept_in_words(holder)} serves "
             f"every later event loop too: {self.consequence(client)}"
         )
 

@@ -3,19 +3,16 @@ place (module level, class body, default argument, a function that keeps them)."
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import libcst as cst
 
-from loopcheck.analysis.holders import ClassAttribute, ModuleGlobal, SingletonAttribute
+from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
 from loopcheck.engine.rule import Rule
-
-# The holders a line of its own can store a primitive in, for the per-loop fixes.
-Stored = TypeVar("Stored", ModuleGlobal, ClassAttribute, SingletonAttribute)
 
 
 class PrimitiveRule(Rule):
@@ -38,7 +35,7 @@ class PrimitiveRule(Rule):
     def matches(self, call: cst.Call, primitive: Primitive, site: Site) -> bool:
         return True
 
-    def single_store(self, call: cst.Call, kind: type[Stored]) -> tuple[Stored, cst.SimpleStatementLine] | NoFix:
+    def single_store(self, call: cst.Call, kind: Held) -> tuple[Holder, cst.SimpleStatementLine] | NoFix:
         """The holder and the line, when a line of its own stores ``call`` (``name = Prim()``,
         ``name: T = Prim()``, ``self.name = Prim()``) in a holder of ``kind`` that nothing else
         writes and whose every access is known: the shape the per-loop fixes rewrite. Else why
@@ -46,11 +43,12 @@ class PrimitiveRule(Rule):
         holder = self.analysis.holders.of(call)
         line = self.analysis.tree.statement_line(call)
         if (
-            not isinstance(holder, kind)
+            holder.kind is not kind
             or holder.value is not call
             or line is None
             or line.body[0] is not holder.store
             or (isinstance(holder.store, cst.Assign) and len(holder.store.targets) != 1)
+            or holder.name is None
         ):
             return NoFix(NOT_ALONE)
         if not holder.followable or holder.target not in holder.writes:

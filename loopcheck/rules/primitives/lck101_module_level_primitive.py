@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from loopcheck.analysis import Held
 from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import MODULE, Start
@@ -154,7 +155,7 @@ event loop`).""",
         public = self.public_name(call)
         if public is not None:
             return NoFix(public_reason(public, listed=public.startswith("_")))
-        found = self.single_store(call, ModuleGlobal)
+        found = self.single_store(call, Held.MODULE_GLOBAL)
         if isinstance(found, NoFix):
             return found
         holder, line = found

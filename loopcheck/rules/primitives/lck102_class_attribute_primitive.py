@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis.holders import ClassAttribute
+from loopcheck.analysis import Held
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import CLASS, Start
 from loopcheck.data.catalogue import Primitive
@@ -108,7 +108,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         class_def = site.owner
         assert isinstance(class_def, cst.ClassDef)
         tree = self.analysis.tree
-        found = self.single_store(call, ClassAttribute)
+        found = self.single_store(call, Held.CLASS_ATTRIBUTE)
         if isinstance(found, NoFix):
             return found
         holder, line = found

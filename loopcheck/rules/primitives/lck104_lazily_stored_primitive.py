@@ -3,7 +3,8 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from loopcheck.analysis.holders import LAZY_HOLDERS, Holder, ModuleGlobal, lazy_global_getter
+from loopcheck.analysis import Held
+from loopcheck.analysis.holders import LAZY_HOLDERS, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Evaluated, Site, has_docstring
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Primitive
@@ -20,9 +21,7 @@ from loopcheck.fixes.per_loop import (
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
-from loopcheck.rules.wording import lazily_kept_in
-
-# How the message names each place a lazily made primitive is kept in.
+from loopcheck.rules.wording import kept_in_words
 
 
 class LazilyStoredPrimitive(PrimitiveRule):
@@ -188,8 +187,8 @@ All supported versions; the failure appears under the second loop that uses the 
         holder = self.kept_in(call)
         assert holder is not None
         return (
-            f"asyncio.{primitive.name} kept in {lazily_kept_in(holder)} outlives the event loop that created "
-            f"it; the next loop fails with '{primitive.error}'"
+            f"asyncio.{primitive.name} kept in {kept_in_words(holder)} outlives the event loop "
+            f"that created it; the next loop fails with '{primitive.error}'"
         )
 
     def fix_for(self, call: cst.Call, primitive: Primitive, site: Site) -> FixProposal | NoFix | None:
@@ -199,7 +198,7 @@ All supported versions; the failure appears under the second loop that uses the 
         holder = self.kept_in(call)
         tree = self.analysis.tree
         getter = lazy_global_getter(function, call)
-        if not isinstance(holder, ModuleGlobal) or getter != holder.name:
+        if holder is None or holder.kind is not Held.MODULE_GLOBAL or getter != holder.name:
             return NoFix(GETTER_ONLY)
         name = function.name.value
         if not tree.is_top_level(function):

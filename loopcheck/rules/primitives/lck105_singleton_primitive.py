@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from loopcheck.analysis import Held
 from loopcheck.analysis.holders import SingletonAttribute, SingletonRegistry
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
@@ -185,13 +186,14 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         assert isinstance(method, cst.FunctionDef)
         if isinstance(self.analysis.holders.of(call), SingletonRegistry):
             return NoFix("it is kept in a registry, not in an attribute of its own")
-        found = self.single_store(call, SingletonAttribute)
+        found = self.single_store(call, Held.SINGLETON_ATTRIBUTE)
         if isinstance(found, NoFix):
             return found
         holder, line = found
         class_def = holder.owner
         if (
-            tree.method_class(method) is not class_def
+            not isinstance(class_def, cst.ClassDef)
+            or tree.method_class(method) is not class_def
             or tree.parents.get(tree.parents.get(line)) is not method
         ):
             return NoFix("it is not stored in the body of a method of its own class")
@@ -200,6 +202,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         if not fixes.all_in_coroutines(references):
             return fixes.threading_twin(primitive, call, references)
         attribute = holder.name
+        assert attribute is not None
         if self.analysis.holders.defined_in_class_body(class_def, "__slots__"):
             # A property cannot share its name with a slot (ValueError when the class is made),
             # and the cache needs a slot of its own.
@@ -220,7 +223,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
-            receiver = cst.Module(body=[]).code_for_node(holder.target.value)
+            receiver = cst.Module(body=[]).code_for_node(holder.target.value)  # type: ignore[union-attr]
             new_line = parse_statements(f"{receiver}.{cache} = {{}}\n")[0]
             builder.replace(line, keep_comments(line, new_line))
             accessor = per_loop_property(
