@@ -20,6 +20,7 @@ from loopcheck.analysis.holders import (
     Singleton,
     SingletonAttribute,
     SingletonRegistry,
+    Temporary,
 )
 
 # How messages name the place a lazily created object is kept in (the kinds of LAZY_HOLDERS).
@@ -60,7 +61,9 @@ def held_in(holder: Holder, module_global: str = "the module global") -> str:
         return holder.name
     if isinstance(holder, FunctionCache):
         return f"the cache of {holder.name}()"
-    return holder.kind.value
+    if isinstance(holder, Temporary):
+        return "nothing"
+    return "code this module does not show"
 
 
 def kept_in_words(holder: Holder) -> str:
