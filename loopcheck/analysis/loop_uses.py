@@ -256,37 +256,6 @@ class LoopUses:
             return None
         return not self.calls(node, self.api.future_factories)
 
-    def beyond_runs(self, use: LoopUse) -> str:
-        """What an OTHER use does with the loop, for a finding's "no fix" reason."""
-        up = self.tree.parents.get(use.node)
-        if isinstance(up, cst.Attribute) and up.value is use.node:
-            method = f"`{self.analysis.module.code_for_node(up)}`"
-            if up.attr.value == self.api.run_method:  # not called there: `run = loop.run_until_complete`
-                return f"{method} is kept in a variable or passed on, not called"
-            return f"{method} uses the loop outside its runs"
-        if isinstance(up, cst.Arg):
-            return "the loop is passed on to other code, which may keep using it"
-        return f"line {self.analysis.line_of(use.node)} uses the loop outside its runs"
-
-    def refused_by_asyncio_run(self, run_call: cst.Call, unknown: bool = False) -> str | None:
-        """Why ``<loop>.run_until_complete(x)`` may not become ``asyncio.run(x)``, for a finding's
-        "no fix" reason: ``x`` is known to be a Future, or with ``unknown``, is not visibly a
-        coroutine call (a helper's parameter may be a Future, which ``run_until_complete()``
-        takes and ``asyncio.run()`` refuses). None when asyncio.run() takes it."""
-        argument = sole_argument(run_call)
-        if argument is None:
-            return "run_until_complete() is not given exactly one argument"
-        accepted = self.coroutine_argument(argument)
-        if accepted is False:
-            if isinstance(argument, cst.Call):
-                made_by = self.analysis.module.code_for_node(argument.func)
-                return f"`{made_by}()` returns a Future, which asyncio.run() refuses"
-            return "the argument is a Future, which asyncio.run() refuses"
-        if accepted is None and unknown:
-            what = f"`{argument.value}`" if isinstance(argument, cst.Name) else "the argument"
-            return f"{what} may be a Future, which asyncio.run() refuses"
-        return None
-
     def known_running(self, node: cst.CSTNode) -> cst.Call | None:
         """The ``get_running_loop()`` call whose success shows that a loop is running in this
         thread where ``node`` runs: later in the same ``try`` body, in its ``else``, or after a

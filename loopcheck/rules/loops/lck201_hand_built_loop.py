@@ -9,6 +9,7 @@ from loopcheck.prefilter.candidates import FUNCTION, Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
@@ -263,12 +264,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             return NoFix(f"it runs {len(runs)} coroutines that may share its objects; run them from one coroutine")
         other = of_kind(uses, Use.OTHER)
         if other:
-            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
+            return NoFix(beyond_runs(self.analysis, other[0]))
         if others:
             return NoFix(f"`{holder.name}` may also hold another loop where it is run")
         run_call = runs[0].node
         assert isinstance(run_call, cst.Call)
-        refused = self.analysis.loop_uses.refused_by_asyncio_run(run_call)
+        refused = refused_by_asyncio_run(self.analysis, run_call)
         return run_call if refused is None else NoFix(refused)
 
     def declined(self, creation: cst.Call, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> str | None:
@@ -299,7 +300,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             reader = self.reader_while_current(holder, uses, run_call)
             if reader is not None:
                 return f"`{code(reader)}` runs while the loop is current and may use it, unlike after the fix"
-        return coroutines.executor_wait_reason([argument])
+        return executor_wait_reason(analysis, [argument])
 
     def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
         """A call that runs while the original's loop is current, outside the run (from the
@@ -362,7 +363,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         closed = self.closed(holder, uses)
         safety = Safety.SAFE if closed and proven and not reentrant and not left_current else Safety.UNSAFE
         why = (
-            coroutines.unproven_note([argument])
+            unproven_note(self.analysis, [argument])
             or (REENTRANT_NOTE if reentrant else "")
             or ("" if closed else LEFT_OPEN_NOTE)
             or (LEFT_CURRENT_NOTE if left_current else "")

@@ -11,6 +11,7 @@ from loopcheck.prefilter.candidates import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 from loopcheck.rules.wording import held_in
 
 # Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
@@ -245,7 +246,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 continue  # each run closes the loop afterwards: the loop is not reused
             # asyncio.run() would wait for a job the coroutine left in the default executor.
             arguments = [arg for use in runs if isinstance(use.node, cst.Call) and (arg := sole_argument(use.node))]
-            reason = self.analysis.coroutines.executor_wait_reason(arguments)
+            reason = executor_wait_reason(self.analysis, arguments)
             fix = self.fix(found, uses) if reason is None else NoFix(reason)
             lines = ", ".join(str(self.analysis.line_of(use.node)) for use in runs)
             self.report(
@@ -481,13 +482,13 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return NoFix("the loop is handed on (returned or stored), so other code may use it")
         other = of_kind(uses, Use.OTHER)
         if other:
-            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
+            return NoFix(beyond_runs(self.analysis, other[0]))
         gone = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)] + found.retired
         if not all(self.only_deleted(guard, gone) for guard in found.guards):
             return NoFix("an `if` that tests the loop also does other work")
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
         for run in runs:
-            refused = self.analysis.loop_uses.refused_by_asyncio_run(run, unknown=True)
+            refused = refused_by_asyncio_run(self.analysis, run, unknown=True)
             if refused is not None:
                 return NoFix(refused)
         tree = self.analysis.tree
@@ -506,7 +507,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 rewrite.statements.discard(node)
             return rewrite.build()
 
-        why = self.analysis.coroutines.unproven_note([run.args[0].value for run in runs])
+        why = unproven_note(self.analysis, [run.args[0].value for run in runs])
         return self.propose(
             Safety.UNSAFE,
             f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",

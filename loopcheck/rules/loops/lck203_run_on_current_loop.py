@@ -9,6 +9,7 @@ from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Sta
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
@@ -175,7 +176,7 @@ measured here) the call raises in the main thread as well.""",
             other = of_kind(uses, Use.OTHER)
             declined = None
             if other:
-                declined = NoFix(uses_of.beyond_runs(other[0]))
+                declined = NoFix(beyond_runs(analysis, other[0]))
             elif not exclusive and fallback is None:
                 declined = NoFix(f"`{holder.name}` may also hold another loop where it is run")
             retired: list[cst.CSTNode] = [
@@ -195,7 +196,7 @@ measured here) the call raises in the main thread as well.""",
         """The finding with its fix, or with the reason there is none where asyncio.run() would
         wait for a job the coroutine left in the default executor (the program would hang)."""
         arguments = [arg for run in runs if (arg := sole_argument(run)) is not None]
-        reason = self.analysis.coroutines.executor_wait_reason(arguments)
+        reason = executor_wait_reason(self.analysis, arguments)
         self.report(call, message, self.fix(runs, retired) if reason is None else NoFix(reason))
 
     def is_local(self, holder: Holder) -> bool:
@@ -322,7 +323,7 @@ measured here) the call raises in the main thread as well.""",
         (``retired``) goes."""
         analysis = self.analysis
         for run_call in runs:
-            refused = analysis.loop_uses.refused_by_asyncio_run(run_call, unknown=True)
+            refused = refused_by_asyncio_run(analysis, run_call, unknown=True)
             if refused is not None:
                 return NoFix(refused)
         tree = analysis.tree
@@ -339,5 +340,5 @@ measured here) the call raises in the main thread as well.""",
                 rewrite.statements.discard(node)
             return rewrite.build()
 
-        why = analysis.coroutines.unproven_note([run_call.args[0].value for run_call in runs])
+        why = unproven_note(analysis, [run_call.args[0].value for run_call in runs])
         return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
