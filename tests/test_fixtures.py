@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.diagnostics import Diagnostic, FixProposal, Safety
 from loopcheck.engine.engine import FixOutcome
 from loopcheck.rules import all_rules
@@ -59,6 +60,13 @@ def test_every_rule_has_a_fixture_and_every_fixture_its_snapshots():
     for path in FIXTURES:
         for suffix in (".fixed", ".snap"):
             assert Path(f"{path}{suffix}").is_file() or UPDATE, f"{path.name}{suffix} is missing"
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_no_placeholder_of_the_scaffold_is_left(path):
+    """`python -m loopcheck.dev new-rule` writes placeholders; a fixture cannot pass with them."""
+    left = placeholders(path)
+    assert not left, f"{path.name}: fill in\n" + "\n".join(left)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)

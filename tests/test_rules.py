@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 
 import pytest
 
-from loopcheck.rules.docs import expected_pages
+from loopcheck.dev.generate import COMMAND, stale_files
+from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Invalid, Rule, Valid
 from loopcheck.rules import all_rules
 from tests.snapshots import assert_same_text
 
 RULES = all_rules()
-RULES_DIR = Path(__file__).parent.parent / "rules"
+ROOT = Path(__file__).parent.parent
 
 
 def stated(example: Invalid) -> str:
@@ -104,22 +106,18 @@ def test_documentation_example_is_reported(code):
     assert found and {d.code for d in found} == {code}
 
 
-def test_generated_rule_pages_are_current():
-    pages = expected_pages()
-    on_disk = {p.name for p in RULES_DIR.glob("*.md")}
-    assert on_disk == set(pages), "run: python -m loopcheck.rules.docs rules"
-    for name, text in pages.items():
-        assert (RULES_DIR / name).read_text("utf-8") == text, (
-            f"rules/{name} is stale: run `python -m loopcheck.rules.docs rules`"
-        )
+def test_generated_files_are_current():
+    """The rule pages, data/rules.json and README.md's rule table say what the rule classes say."""
+    differing, leftover = stale_files(ROOT)
+    assert not differing and not leftover, (
+        f"stale: {', '.join(str(p.relative_to(ROOT)) for p in [*differing, *leftover])}; run `{COMMAND}`"
+    )
 
 
 def test_the_rule_index_is_current():
     """A run reads data/rules.json before it imports any rule class: it must say what they say."""
-    from loopcheck.rules.docs import index_path
-    from loopcheck.engine.registry import index_of, rule_index
+    from loopcheck.engine.registry import rule_index
 
-    assert index_path().read_text("utf-8") == index_of(RULES), "run: python -m loopcheck.rules.docs rules"
     for code, info in rule_index().items():
         rule = RULES[code]
         assert (info.name, info.summary, info.fix_kind, info.starts_from) == (
@@ -127,10 +125,11 @@ def test_the_rule_index_is_current():
         )
 
 
-def test_readme_lists_every_rule_with_its_summary():
-    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
-    for code, rule in RULES.items():
-        assert f"| [{code}](rules/{code}.md) | {rule.summary} | {rule.fix_kind} |" in readme, code
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_no_placeholder_of_the_scaffold_is_left(code):
+    """`python -m loopcheck.dev new-rule` writes placeholders; a rule cannot pass with them."""
+    left = placeholders(Path(inspect.getsourcefile(RULES[code])))
+    assert not left, f"{code}: fill in\n" + "\n".join(left)
 
 
 def test_awaiting_instead_of_a_nested_run_is_unsafe_where_nest_asyncio_is_applied():

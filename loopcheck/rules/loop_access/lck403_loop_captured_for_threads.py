@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder, Runs
 from loopcheck.analysis.loop_uses import Use, method_call, of_kind
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.rules.wording import held_in
 
@@ -20,9 +20,9 @@ class LoopCapturedForThreads(Rule):
     name = "loop-captured-outside-the-application"
     summary = "loop captured outside the running application, then handed work from other threads"
     fix_kind = "none"
-    starts_from = tuple(
-        Start(calls=("loop.new", "loop.current"), also=(handing,))
-        for handing in ("loop.threadsafe", "call_soon_threadsafe")
+    starts_from = (
+        Start(calls=("loop.new", "loop.current"), also_calls=("loop.threadsafe",)),
+        Start(calls=("loop.new", "loop.current"), also_methods=("call_soon_threadsafe",)),
     )
 
     docs = RuleDocs(
