@@ -504,9 +504,9 @@ class Holders:
             return sorted([holder.target, *flow.reads_of(holder.target)], key=self.analysis.names.index_order)
         if kind in (Held.MODULE_GLOBAL, Held.CLOSURE, Held.MODULE_CONTAINER, Held.LOCAL) and holder.name:
             node = holder.target if isinstance(holder.target, cst.Name) else holder.container
-            return self._name_accesses(node) if isinstance(node, cst.Name) else None
+            return self.name_accesses(node) if isinstance(node, cst.Name) else None
         if kind is Held.DEFAULT_ARGUMENT and isinstance(holder.target, cst.Name):
-            return self._name_accesses(holder.target)
+            return self.name_accesses(holder.target)
         if kind in (Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE, Held.CLASS_CONTAINER):
             if isinstance(holder.owner, cst.ClassDef) and holder.name:
                 return self.attribute_accesses(holder.owner, holder.name)
@@ -514,7 +514,7 @@ class Holders:
             return [call for call in self.calls_of(holder.owner)]
         return None
 
-    def _name_accesses(self, name: cst.Name) -> list[cst.CSTNode]:
+    def name_accesses(self, name: cst.Name) -> list[cst.CSTNode]:
         """Every binding and read of the variable ``name`` belongs to, in source order."""
         scope = self.analysis.scopes.get(name)
         found: dict[int, cst.CSTNode] = {}

@@ -188,7 +188,7 @@ measured here) the call raises in the main thread as well.""",
         """Every read of the variable, whichever binding it sees."""
         return [
             access
-            for access in self.analysis.holders._name_accesses(holder.target)  # type: ignore[arg-type]
+            for access in self.analysis.holders.name_accesses(holder.target)  # type: ignore[arg-type]
             if access not in self.analysis.flow.bindings_of(holder.target)  # type: ignore[arg-type]
         ]
 
