@@ -456,3 +456,140 @@ def test_imports_a_fix_left_unused_are_removed(before, names, after):
     from loopcheck.fixes.imports import remove_unused
 
     assert remove_unused(cst.parse_module(before), names).code == after
+
+
+THREAD_REACH = """
+import asyncio, threading
+import redis.asyncio as redis
+from apscheduler.schedulers.background import BackgroundScheduler
+
+cache = redis.from_url("redis://localhost")
+db = cache.client
+lock = asyncio.Lock()
+scheduler = BackgroundScheduler()
+
+def refresh():
+    asyncio.run(store())
+    cache.ping
+
+async def store():
+    await cache.set("k", "v")
+    await db.get("k")
+
+async def handler():
+    await cache.get("k")
+
+def plain():
+    local_lock = asyncio.Lock()
+    return lock
+
+scheduler.add_job(refresh, "interval", seconds=10)
+"""
+
+
+def test_thread_reach_knows_the_objects_every_loop_shares():
+    analysis = analyse(THREAD_REACH)
+    shared = analysis.thread_reach.shared_objects
+    assert [(s.holder.name, type(s.made).__name__) for s in shared] == [("cache", "Client"), ("lock", "Primitive")]
+
+
+def test_thread_reach_follows_module_globals_made_from_a_shared_object():
+    analysis = analyse(THREAD_REACH)
+    cache = analysis.thread_reach.shared_objects[0].holder
+    assert sorted(analysis.line_of(r) for r in analysis.thread_reach.reads(cache)) == [7, 13, 16, 17, 20]
+    assert sorted(analysis.line_of(r) for r in cache.reads) == [7, 13, 16, 20]
+
+
+def test_thread_reach_finds_a_scheduler_jobs_use_on_its_own_loop_only():
+    analysis = analyse(THREAD_REACH)
+    uses = analysis.thread_reach.threaded_uses
+    # `store` runs on the job's loop; `cache.ping` in `refresh` runs outside it; `handler` is the
+    # application's; `plain` is never a job.
+    assert [(u.shared.holder.name, u.unit.name.value, u.context, analysis.line_of(u.read)) for u in uses] == [
+        ("cache", "store", Runs.SCHEDULER_JOB, 16)
+    ]
+    users = analysis.thread_reach.application_users(uses[0].shared.holder, uses[0].unit)
+    assert [f.name.value for f in users] == ["handler"]
+
+
+def test_on_a_loop_is_inside_a_coroutine_or_the_coroutine_a_run_is_given():
+    analysis = analyse(
+        "import asyncio\nx = object()\n"
+        "def sync():\n    asyncio.run(work(x))\n    print(x)\n"
+        "def run_here(loop):\n    loop.run_until_complete(work(x))\n"
+        "async def coro():\n    return x\n"
+    )
+    reach = analysis.thread_reach
+    names = [n for n in m.findall(analysis.module, m.Name("x")) if analysis.line_of(n) > 2]
+    answers = {analysis.line_of(n): reach.on_a_loop(n, analysis.contexts.unit_of(n)) for n in names}
+    assert answers == {4: True, 5: False, 7: True, 9: True}
+
+
+def test_a_task_per_thread_runner_is_a_celery_task_or_a_threads_code():
+    analysis = analyse(
+        "import asyncio\nfrom celery import shared_task\n"
+        "@shared_task\ndef task():\n    loop.run_until_complete(work())\n"
+        "def helper():\n    loop.run_until_complete(work())\n"
+    )
+    runs = analysis.loop_uses.run_calls()
+    runner = analysis.thread_reach.task_per_thread_runner(runs)
+    assert runner is not None and (runner[0].name.value, runner[1]) == ("task", Runs.CELERY_TASK)
+    assert analysis.thread_reach.task_per_thread_runner(runs[1:]) is None
+
+
+HANDOFFS = """
+import asyncio
+_loop = asyncio.new_event_loop()
+
+def submit(coro):
+    asyncio.run_coroutine_threadsafe(coro, _loop)
+    asyncio.run_coroutine_threadsafe(coro, loop=_loop)
+    asyncio.run_coroutine_threadsafe(_loop)
+    _loop.call_soon_threadsafe(print)
+    schedule = _loop.call_soon_threadsafe
+    _loop.call_soon(print)
+"""
+
+
+def test_handoffs_name_the_loop_each_threadsafe_call_hands_work_to():
+    analysis = analyse(HANDOFFS)
+    handoffs = analysis.thread_reach.handoffs
+    assert [(analysis.line_of(call), analysis.module.code_for_node(loop)) for call, loop in handoffs] == [
+        (6, "_loop"),
+        (7, "_loop"),
+        (9, "_loop"),
+    ]
+
+
+def test_handed_work_asks_about_any_argument_and_an_uncalled_method():
+    analysis = analyse(HANDOFFS)
+    names = [n for n in m.findall(analysis.module, m.Name("_loop")) if analysis.line_of(n) > 3]
+    answers = {analysis.line_of(n): analysis.thread_reach.handed_work(n) for n in names}
+    assert answers == {6: True, 7: True, 8: True, 9: True, 10: True, 11: False}
+
+
+def test_a_loop_captured_outside_the_application_and_handed_work_is_found():
+    analysis = analyse(
+        "import asyncio\n_loop = asyncio.get_event_loop()\n"
+        "def on_price(p):\n    asyncio.run_coroutine_threadsafe(handle(p), _loop)\n"
+        "def on_trade(t):\n    _loop.call_soon_threadsafe(print, t)\n"
+    )
+    [captured] = analysis.thread_reach.captured_loops_handed_work
+    assert captured.holder.name == "_loop" and analysis.line_of(captured.creation) == 2
+    assert [analysis.line_of(c) for c in captured.handoffs] == [4, 6]
+
+
+def test_a_loop_the_application_captures_or_this_module_runs_is_not_captured():
+    running = analyse(
+        "import asyncio\nmain_loop = None\nasync def main():\n    global main_loop\n"
+        "    main_loop = asyncio.get_running_loop()\n"
+        "def on_message(m):\n    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n"
+    )
+    served = analyse(
+        "import asyncio, threading\n_loop = asyncio.new_event_loop()\n"
+        "threading.Thread(target=_loop.run_forever).start()\n"
+        "def submit(coro):\n    asyncio.run_coroutine_threadsafe(coro, _loop)\n"
+    )
+    assert running.thread_reach.captured_loops_handed_work == []
+    assert served.thread_reach.captured_loops_handed_work == []
+

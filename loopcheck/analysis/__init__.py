@@ -20,6 +20,7 @@ from loopcheck.analysis.holders import Held, Holder, Holders
 from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
+from loopcheck.analysis.thread_reach import ThreadReach
 from loopcheck.analysis.tree import Tree
 from loopcheck.data.catalogue import Catalogue, Client, Primitive
 
@@ -138,6 +139,10 @@ class FileAnalysis:
     @cached_property
     def coroutines(self) -> Coroutines:
         return Coroutines(self)
+
+    @cached_property
+    def thread_reach(self) -> ThreadReach:
+        return ThreadReach(self)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line

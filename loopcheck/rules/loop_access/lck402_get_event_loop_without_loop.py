@@ -19,7 +19,6 @@ NO_CURRENT_LOOP = (
     Runs.IMPORT,
     Runs.MAIN,
 )
-THREADSAFE = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
 CAUGHT = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
 
 
@@ -134,15 +133,7 @@ event loop"; 3.14 was not available to measure).""",
             analysis.loop_uses.uses_of(holder.reads), Use.RUN
         ):
             return True
-        return any(self.threadsafe_receiver(read) for read in holder.reads)
-
-    def threadsafe_receiver(self, read: cst.CSTNode) -> bool:
-        parents = self.analysis.tree.parents
-        up = parents.get(read)
-        if isinstance(up, cst.Attribute) and up.value is read and up.attr.value == "call_soon_threadsafe":
-            return True
-        call = parents.get(up) if isinstance(up, cst.Arg) else None
-        return call is not None and self.analysis.names.calls(call, THREADSAFE)
+        return any(analysis.thread_reach.handed_work(read) for read in holder.reads)
 
     def message(self, unit: Code, risky: list[Runs]) -> str:
         if isinstance(unit, cst.FunctionDef):
