@@ -593,3 +593,91 @@ def test_a_loop_the_application_captures_or_this_module_runs_is_not_captured():
     assert running.thread_reach.captured_loops_handed_work == []
     assert served.thread_reach.captured_loops_handed_work == []
 
+
+KEPT_LOOP = """
+import asyncio
+
+_worker_loop = None
+
+def get_worker_loop():
+    global _worker_loop
+    if _worker_loop is None or _worker_loop.is_closed():
+        _worker_loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_worker_loop)
+    return _worker_loop
+
+def task(x):
+    loop = get_worker_loop()
+    return loop.run_until_complete(work(x))
+"""
+
+
+def test_a_kept_loop_is_followed_through_its_getter_and_local_copies():
+    from loopcheck.analysis.loop_uses import Use
+
+    analysis = analyse(KEPT_LOOP)
+    [(call, found)] = analysis.kept_loops.all()
+    assert analysis.line_of(call) == 9 and found.holder.name == "_worker_loop"
+    assert found.unfollowable is None
+    assert [analysis.line_of(g) for g in found.guards] == []  # the getter's `if` goes with the getter
+    retired = [type(node).__name__ for node in found.retired]
+    assert retired == ["Assign", "FunctionDef", "Assign"]  # `= None`, the getter, `loop = get_worker_loop()`
+    assert [(u.kind, analysis.line_of(u.node)) for u in found.uses] == [(Use.RUN, 15)]
+    assert not analysis.kept_loops.closed_after_each_run(found)
+
+
+def test_a_loop_closed_after_each_run_is_not_reused():
+    analysis = analyse(
+        "import asyncio\n_loop = None\n"
+        "def task():\n    global _loop\n    _loop = asyncio.new_event_loop()\n"
+        "    _loop.run_until_complete(work())\n    _loop.close()\n"
+    )
+    [(_, found)] = analysis.kept_loops.all()
+    assert analysis.kept_loops.closed_after_each_run(found)
+
+
+def test_only_a_loop_kept_beyond_the_call_is_a_kept_loop():
+    analysis = analyse(
+        "import asyncio\n"
+        "def per_call():\n    loop = asyncio.new_event_loop()\n    loop.run_until_complete(work())\n"
+        "class Session:\n    def __enter__(self):\n        self._loop = asyncio.new_event_loop()\n"
+        "stepped = None\n"
+        "def via_local():\n    global stepped\n    loop = asyncio.new_event_loop()\n    stepped = loop\n"
+        "current = asyncio.get_event_loop() or None\n"
+    )
+    kept = analysis.kept_loops
+    calls = list(analysis.names.calls_to(analysis.catalogue.loop_api.loop_factories))
+    assert [(analysis.line_of(c), h.name if (h := kept.holder_of(c)) else None) for c in calls] == [
+        (3, None),  # a local of one call
+        (7, None),  # an ordinary instance owns it, like asyncio.Runner
+        (11, "stepped"),  # the local is a step on the way to the global
+        (13, None),  # module-level `get_event_loop()` inside an expression
+    ]
+
+
+@pytest.mark.parametrize(
+    "source, obstacle, getter",
+    [
+        (KEPT_LOOP + "__all__ = ['get_worker_loop']\n", "GETTER_EXPORTED", "get_worker_loop"),
+        (KEPT_LOOP + "callbacks = [get_worker_loop]\n", "GETTER_PASSED_ON", "get_worker_loop"),
+        (KEPT_LOOP + "def reset():\n    global _worker_loop\n    _worker_loop = object()\n", "OTHER_WRITE", None),
+        (KEPT_LOOP + "def peek(module):\n    return module._worker_loop\n", None, None),
+        (KEPT_LOOP, None, None),
+    ],
+)
+def test_what_stops_a_kept_loop_from_being_followed(source, obstacle, getter):
+    [(_, found)] = analyse(source).kept_loops.all()
+    assert (found.unfollowable.name if found.unfollowable else None, found.getter) == (obstacle, getter)
+
+
+def test_an_if_that_only_tests_the_loop_is_its_guard():
+    analysis = analyse(
+        "import asyncio\n_loop = asyncio.new_event_loop()\n"
+        "def a():\n    if _loop is not None:\n        _loop.close()\n"
+        "def b():\n    if not _loop or _loop.is_closed():\n        pass\n"
+        "def c():\n    if _loop.is_running():\n        pass\n"
+        "def d():\n    if _loop is None:\n        pass\n    else:\n        pass\n"
+    )
+    names = [n for n in m.findall(analysis.module, m.Name("_loop")) if analysis.line_of(n) > 2]
+    guards = {analysis.line_of(n): analysis.kept_loops.guard_of(n) is not None for n in names}
+    assert guards == {4: True, 5: False, 7: True, 10: False, 13: False}

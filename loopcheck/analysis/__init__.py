@@ -18,6 +18,7 @@ from loopcheck.analysis.definitions import Definitions
 from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
 from loopcheck.analysis.index import FileIndex
+from loopcheck.analysis.kept_loops import KeptLoops
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
 from loopcheck.analysis.thread_reach import ThreadReach
@@ -139,6 +140,10 @@ class FileAnalysis:
     @cached_property
     def coroutines(self) -> Coroutines:
         return Coroutines(self)
+
+    @cached_property
+    def kept_loops(self) -> KeptLoops:
+        return KeptLoops(self)
 
     @cached_property
     def thread_reach(self) -> ThreadReach:
