@@ -681,3 +681,81 @@ def test_an_if_that_only_tests_the_loop_is_its_guard():
     names = [n for n in m.findall(analysis.module, m.Name("_loop")) if analysis.line_of(n) > 2]
     guards = {analysis.line_of(n): analysis.kept_loops.guard_of(n) is not None for n in names}
     assert guards == {4: True, 5: False, 7: True, 10: False, 13: False}
+
+
+CURRENT_OR_NEW = """
+import asyncio
+
+def run_in_try(coro):
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    return loop.run_until_complete(coro)
+
+def run_if_closed(coro):
+    loop = asyncio.get_event_loop()
+    if loop.is_closed():
+        loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
+
+def get_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return loop
+
+def closes_it():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.close()
+        return loop
+
+def does_more(coro):
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        print("made one")
+    return loop.run_until_complete(coro)
+
+def fresh():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+"""
+
+
+def test_the_current_loop_or_a_new_one_in_one_variable():
+    analysis = analyse(CURRENT_OR_NEW)
+    answers = {}
+    for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+        holder = analysis.holders.of(call)
+        statement = analysis.current_or_new.fallback(holder)
+        answers[analysis.tree.enclosing_function(call).name.value] = type(statement).__name__
+    assert answers == {"run_in_try": "Try", "run_if_closed": "If", "does_more": "NoneType"}
+
+
+def test_a_helper_that_hands_out_the_current_loop_or_a_new_one():
+    analysis = analyse(CURRENT_OR_NEW)
+    assert [f.name.value for f in analysis.current_or_new.helpers()] == ["get_loop"]
+    # The one-variable forms do not return the loop; `closes_it` closes the new loop and `fresh`
+    # never returns the current one.
+    [run_in_try] = [each for each in analysis.current_or_new.found if each.helper is None and isinstance(each.statement, cst.Try)]
+    assert run_in_try.variable == "loop" and analysis.line_of(run_in_try.current_line) == 6
+
+
+def test_a_variable_returned_from_both_alternatives_is_a_helper_too():
+    analysis = analyse(
+        "import asyncio\ndef get_loop():\n    try:\n        loop = asyncio.get_event_loop()\n"
+        "    except RuntimeError:\n        loop = asyncio.new_event_loop()\n"
+        "        asyncio.set_event_loop(loop)\n    return loop\n"
+    )
+    [found] = analysis.current_or_new.found
+    assert isinstance(found.statement, cst.Try) and found.helper is function(analysis, "get_loop")

@@ -14,6 +14,7 @@ from libcst.metadata.scope_provider import Scope
 
 from loopcheck.analysis.contexts import ExecutionContexts, Runs
 from loopcheck.analysis.coroutines import Coroutines
+from loopcheck.analysis.current_or_new import CurrentOrNewLoops
 from loopcheck.analysis.definitions import Definitions
 from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
@@ -140,6 +141,10 @@ class FileAnalysis:
     @cached_property
     def coroutines(self) -> Coroutines:
         return Coroutines(self)
+
+    @cached_property
+    def current_or_new(self) -> CurrentOrNewLoops:
+        return CurrentOrNewLoops(self)
 
     @cached_property
     def kept_loops(self) -> KeptLoops:

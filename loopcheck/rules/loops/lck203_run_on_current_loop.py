@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
@@ -132,7 +131,7 @@ measured here) the call raises in the main thread as well.""",
             if not self.is_local(holder) or holder.value is not call:
                 continue
             # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
-            fallback = self.get_or_create(holder)
+            fallback = analysis.current_or_new.fallback(holder)
             if fallback is not None:
                 refs = [r for r in self.name_reads(holder) if not analysis.tree.within(r, fallback)]
             else:
@@ -191,62 +190,6 @@ measured here) the call raises in the main thread as well.""",
             for access in self.analysis.holders.name_accesses(holder.target)  # type: ignore[arg-type]
             if access not in self.analysis.flow.bindings_of(holder.target)  # type: ignore[arg-type]
         ]
-
-    def get_or_create(self, holder: Holder) -> cst.CSTNode | None:
-        """The statement that gives a local "the current loop, or a new one": either
-
-            try:                                     loop = asyncio.get_event_loop()
-                loop = asyncio.get_event_loop()      if loop.is_closed():
-            except RuntimeError:                         loop = asyncio.new_event_loop()
-                loop = asyncio.new_event_loop()          asyncio.set_event_loop(loop)
-                asyncio.set_event_loop(loop)
-
-        Returns the ``try`` or the ``if`` (the ``if`` form also needs its first assignment
-        deleted); None when the variable is bound any other way."""
-        analysis = self.analysis
-        tree = analysis.tree
-        target = holder.target
-        assert isinstance(target, cst.Name)
-        if len(analysis.flow.bindings_of(target)) != 2:
-            return None
-        api = analysis.catalogue.loop_api
-        name = target.value
-        line = tree.parents.get(holder.store)  # type: ignore[arg-type]
-        block = tree.parents.get(line) if line is not None else None
-        owner = tree.parents.get(block) if block is not None else None
-        new_loop = m.SimpleStatementLine(
-            [m.Assign([m.AssignTarget(m.Name(name))], m.MatchIfTrue(lambda v: analysis.names.calls(v, api.new_loop)))]
-        )
-        set_loop = m.SimpleStatementLine([m.Expr(m.Call(args=[m.Arg(m.Name(name))]))])
-
-        def creates(body: cst.BaseSuite) -> bool:
-            statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
-            return bool(statements) and m.matches(statements[0], new_loop) and all(
-                m.matches(s, set_loop) and analysis.names.calls(s.body[0].value, api.set_loop)  # type: ignore[attr-defined]
-                for s in statements[1:]
-            )
-
-        if (
-            isinstance(owner, cst.Try)
-            and block is owner.body
-            and len(block.body) == 1  # type: ignore[union-attr]
-            and len(owner.handlers) == 1
-            and owner.orelse is None
-            and owner.finalbody is None
-            and creates(owner.handlers[0].body)
-        ):
-            return owner
-        siblings, index = tree.position_in_block(line)  # type: ignore[arg-type]
-        following = siblings[index + 1] if index is not None and index + 1 < len(siblings) else None
-        closed_check = m.Call(m.Attribute(m.Name(name), m.Name("is_closed")))
-        if (
-            isinstance(following, cst.If)
-            and following.orelse is None
-            and m.matches(following.test, closed_check)
-            and creates(following.body)
-        ):
-            return following
-        return None
 
     def loop_set_up(self, current: cst.Call) -> list[cst.CSTNode]:
         """``asyncio.set_event_loop(asyncio.new_event_loop())`` statements that only prepared the
