@@ -759,3 +759,38 @@ def test_a_variable_returned_from_both_alternatives_is_a_helper_too():
     )
     [found] = analysis.current_or_new.found
     assert isinstance(found.statement, cst.Try) and found.helper is function(analysis, "get_loop")
+
+
+RUNS_AND_LOOPS = """
+import asyncio
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+
+def sync():
+    made = asyncio.new_event_loop()
+    asyncio.get_event_loop()
+    return asyncio.run(main())
+
+async def coro():
+    asyncio.get_event_loop().run_until_complete(main())
+    asyncio.new_event_loop()
+    helper = lambda: asyncio.new_event_loop()
+"""
+
+
+def test_runs_and_current_loop_calls_in_coroutines_or_outside_them():
+    analysis = analyse(RUNS_AND_LOOPS)
+    uses = analysis.loop_uses
+    lines = lambda calls: [analysis.line_of(c) for c in calls]  # noqa: E731
+    assert lines(uses.run_calls()) == [5, 10, 13]
+    assert lines(uses.run_calls(in_coroutine=True)) == [13]
+    assert lines(uses.run_calls(in_coroutine=False)) == [5, 10]
+    assert lines(uses.current_loop_calls(in_coroutine=True)) == [13]
+    assert lines(uses.current_loop_calls(in_coroutine=False)) == [9]
+
+
+def test_new_loops_in_synchronous_defs_leave_out_module_code_coroutines_and_lambdas():
+    analysis = analyse(RUNS_AND_LOOPS)
+    found = analysis.loop_uses.new_loops_in_synchronous_defs()
+    assert [(analysis.line_of(call), f.name.value) for call, f in found] == [(8, "sync")]

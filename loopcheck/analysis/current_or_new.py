@@ -144,8 +144,8 @@ class CurrentOrNewLoops:
         """The synchronous function that returns the new loop ``creation`` makes (kept in a local,
         made current, never closed) and, somewhere, the current or running loop."""
         analysis = self.analysis
-        function = analysis.tree.enclosing_function(creation)
-        if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
+        function = analysis.tree.synchronous_def(creation)
+        if function is None:
             return None
         holder = analysis.holders.of(creation)
         if holder.kind is not Held.LOCAL:

@@ -140,8 +140,9 @@ class LoopUses:
             seen.setdefault((use.kind, id(use.node)), use)
         return list(seen.values())
 
-    def run_calls(self) -> list[cst.Call]:
-        """Every ``asyncio.run(...)`` and ``<loop>.run_until_complete(...)``, in source order."""
+    def run_calls(self, in_coroutine: bool | None = None) -> list[cst.Call]:
+        """Every ``asyncio.run(...)`` and ``<loop>.run_until_complete(...)``, in source order;
+        with ``in_coroutine``, only those inside coroutines (True) or outside them (False)."""
         analysis = self.analysis
         found = {
             *analysis.names.calls_to(self.api.run),
@@ -151,7 +152,27 @@ class LoopUses:
                 if method_call(call, (self.api.run_method,))
             ),
         }
-        return sorted(found, key=analysis.names.index_order)
+        return self._where(sorted(found, key=analysis.names.index_order), in_coroutine)
+
+    def current_loop_calls(self, in_coroutine: bool | None = None) -> list[cst.Call]:
+        """Every ``asyncio.get_event_loop()``, in source order; with ``in_coroutine``, only those
+        inside coroutines (True) or outside them (False)."""
+        return self._where(self.analysis.names.calls_to(self.api.current_loop), in_coroutine)
+
+    def _where(self, calls: list[cst.Call], in_coroutine: bool | None) -> list[cst.Call]:
+        if in_coroutine is None:
+            return calls
+        return [call for call in calls if self.tree.in_coroutine(call) is in_coroutine]
+
+    def new_loops_in_synchronous_defs(self) -> list[tuple[cst.Call, cst.FunctionDef]]:
+        """Each ``asyncio.new_event_loop()`` in the body of a ``def`` (module code runs once; in a
+        coroutine the run is what is wrong), with that ``def``, in source order."""
+        found = []
+        for call in self.analysis.names.calls_to(self.api.new_loop):
+            function = self.tree.synchronous_def(call)
+            if function is not None:
+                found.append((call, function))
+        return found
 
     def is_set_current_none(self, statement: cst.CSTNode) -> bool:
         """``asyncio.set_event_loop(None)``: lifecycle bookkeeping that asyncio.run() does."""

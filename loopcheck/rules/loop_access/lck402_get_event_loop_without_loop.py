@@ -101,10 +101,8 @@ event loop"; 3.14 was not available to measure).""",
     def check(self) -> None:
         analysis = self.analysis
         contexts = analysis.contexts
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+        for call in analysis.loop_uses.current_loop_calls(in_coroutine=False):  # in one: LCK401
             unit = contexts.unit_of(call)
-            if analysis.tree.is_coroutine_function(unit):  # type: ignore[arg-type]
-                continue  # LCK401
             risky = [c for c in contexts.of(unit) if c in NO_CURRENT_LOOP]
             if not risky or self.caught(call) or self.reported_elsewhere(call):
                 continue

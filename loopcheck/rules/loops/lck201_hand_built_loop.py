@@ -166,10 +166,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
     def check(self) -> None:
         analysis = self.analysis
         tree = analysis.tree
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.new_loop):
-            function = tree.enclosing_function(call)
-            if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
-                continue  # module level runs once; inside a coroutine LCK204 reports the run
+        # Module level runs once; inside a coroutine LCK204 reports the run.
+        for call, function in analysis.loop_uses.new_loops_in_synchronous_defs():
             holder = analysis.holders.of(call)
             if holder.kind is not Held.LOCAL or not isinstance(holder.target, cst.Name):
                 continue  # kept beyond the call (LCK202), or handed on

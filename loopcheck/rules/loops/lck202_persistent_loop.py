@@ -9,6 +9,7 @@ from loopcheck.prefilter.candidates import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION
 
 
 class PersistentLoop(Rule):
@@ -93,8 +94,7 @@ module), the fix's title says that it may return a Future. No fix, with the reas
 when a coroutine it runs reaches `run_in_executor(None, ...)` or `asyncio.to_thread()` in the
 module: `asyncio.run()` waits for the default executor's threads when it ends, so a job left
 running there would make a program that exits today hang.""",
-        affected_versions="""\
-All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        affected_versions=SAME_ON_EVERY_VERSION,
         references=(
             "https://docs.python.org/3/library/asyncio-runner.html#asyncio.Runner",
             "https://docs.python.org/3/library/asyncio-dev.html#concurrency-and-multithreading",

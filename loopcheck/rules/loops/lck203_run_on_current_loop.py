@@ -115,8 +115,8 @@ measured here) the call raises in the main thread as well.""",
     def check(self) -> None:
         analysis = self.analysis
         uses_of = analysis.loop_uses
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
-            if analysis.tree.in_coroutine(call) or uses_of.reentry_allowed(call):
+        for call in uses_of.current_loop_calls(in_coroutine=False):
+            if uses_of.reentry_allowed(call):
                 continue
             direct = uses_of.classify(call)
             if direct.kind is Use.RUN and not uses_of.runs_teardown(direct.node):  # type: ignore[arg-type]

@@ -5,7 +5,6 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import (
     Use,
-    method_call,
     of_kind,
     plain_operand,
     sole_argument,
@@ -14,6 +13,7 @@ from loopcheck.prefilter.candidates import COROUTINE, Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 
 class RunInsideCoroutine(Rule):
@@ -60,8 +60,7 @@ module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No
 message says why) for calls with more arguments, inside generator expressions, or with an argument
 that needs parentheses. Like every safe fix, it assumes the coroutine runs on an event loop: one driven by hand with
 `send()`, where no loop runs, could call `asyncio.run()`, and the awaited code then finds none.""",
-        affected_versions="""\
-All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        affected_versions=SAME_ON_EVERY_VERSION,
         references=("https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",),
     )
     invalid = (
@@ -84,10 +83,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     def check(self) -> None:
         analysis = self.analysis
         api = analysis.catalogue.loop_api
-        for call in analysis.loop_uses.run_calls():
-            if not analysis.tree.in_coroutine(call):
-                continue
-            what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"
+        for call in analysis.loop_uses.run_calls(in_coroutine=True):
+            what = run_name(call, api)
             message = (
                 f"{what} inside a coroutine always fails: the thread's loop is already running; "
                 "await the coroutine instead"

@@ -3,9 +3,9 @@ from __future__ import annotations
 import libcst as cst
 import libcst.matchers as m
 
-from loopcheck.analysis.loop_uses import method_call
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 
 class RunOnRunningLoop(Rule):
@@ -65,8 +65,7 @@ Objects bound to the running loop (clients, locks) must not be used by that coro
 on the worker thread's loop.""",
         fix_safety="""\
 No fix: the right change depends on the callers (make them async, or move the work to a thread).""",
-        affected_versions="""\
-All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        affected_versions=SAME_ON_EVERY_VERSION,
         references=(
             "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_running_loop",
             "https://docs.python.org/3/library/asyncio-dev.html#concurrency-and-multithreading",
@@ -104,11 +103,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     def check(self) -> None:
         analysis = self.analysis
         api = analysis.catalogue.loop_api
-        tree = analysis.tree
-        for call in analysis.loop_uses.run_calls():
-            if tree.in_coroutine(call):
-                continue  # LCK204
-            what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"
+        for call in analysis.loop_uses.run_calls(in_coroutine=False):  # in one: LCK204
+            what = run_name(call, api)
             if self.on_running_loop(call):
                 self.report(
                     call,
