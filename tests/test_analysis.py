@@ -597,17 +597,17 @@ def test_a_loop_the_application_captures_or_this_module_runs_is_not_captured():
 KEPT_LOOP = """
 import asyncio
 
-_worker_loop = None
+_shared = None
 
-def get_worker_loop():
-    global _worker_loop
-    if _worker_loop is None or _worker_loop.is_closed():
-        _worker_loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(_worker_loop)
-    return _worker_loop
+def shared_loop():
+    global _shared
+    if not _shared:
+        _shared = asyncio.new_event_loop()
+    # made once per process
+    return _shared
 
-def task(x):
-    loop = get_worker_loop()
+def job(x):
+    loop = shared_loop()
     return loop.run_until_complete(work(x))
 """
 
@@ -617,11 +617,11 @@ def test_a_kept_loop_is_followed_through_its_getter_and_local_copies():
 
     analysis = analyse(KEPT_LOOP)
     [(call, found)] = analysis.kept_loops.all()
-    assert analysis.line_of(call) == 9 and found.holder.name == "_worker_loop"
+    assert analysis.line_of(call) == 9 and found.holder.name == "_shared"
     assert found.unfollowable is None
     assert [analysis.line_of(g) for g in found.guards] == []  # the getter's `if` goes with the getter
     retired = [type(node).__name__ for node in found.retired]
-    assert retired == ["Assign", "FunctionDef", "Assign"]  # `= None`, the getter, `loop = get_worker_loop()`
+    assert retired == ["Assign", "FunctionDef", "Assign"]  # `= None`, the getter, `loop = shared_loop()`
     assert [(u.kind, analysis.line_of(u.node)) for u in found.uses] == [(Use.RUN, 15)]
     assert not analysis.kept_loops.closed_after_each_run(found)
 
@@ -658,10 +658,10 @@ def test_only_a_loop_kept_beyond_the_call_is_a_kept_loop():
 @pytest.mark.parametrize(
     "source, obstacle, getter",
     [
-        (KEPT_LOOP + "__all__ = ['get_worker_loop']\n", "GETTER_EXPORTED", "get_worker_loop"),
-        (KEPT_LOOP + "callbacks = [get_worker_loop]\n", "GETTER_PASSED_ON", "get_worker_loop"),
-        (KEPT_LOOP + "def reset():\n    global _worker_loop\n    _worker_loop = object()\n", "OTHER_WRITE", None),
-        (KEPT_LOOP + "def peek(module):\n    return module._worker_loop\n", None, None),
+        (KEPT_LOOP + "__all__ = ['shared_loop']\n", "GETTER_EXPORTED", "shared_loop"),
+        (KEPT_LOOP + "callbacks = [shared_loop]\n", "GETTER_PASSED_ON", "shared_loop"),
+        (KEPT_LOOP + "def reset():\n    global _shared\n    _shared = object()\n", "OTHER_WRITE", None),
+        (KEPT_LOOP + "def peek(module):\n    return module._shared\n", None, None),
         (KEPT_LOOP, None, None),
     ],
 )
@@ -702,20 +702,21 @@ def run_if_closed(coro):
 
 def get_loop():
     try:
-        return asyncio.get_running_loop()
+        running = asyncio.get_running_loop()
     except RuntimeError:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        return loop
+        spare = asyncio.new_event_loop()
+        asyncio.set_event_loop(spare)
+        return spare
+    return running
 
 def closes_it():
     try:
-        return asyncio.get_running_loop()
+        return asyncio.get_event_loop()
     except RuntimeError:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        loop.close()
-        return loop
+        spare = asyncio.new_event_loop()
+        asyncio.set_event_loop(spare)
+        spare.close()
+        return spare
 
 def does_more(coro):
     try:
@@ -739,7 +740,7 @@ def test_the_current_loop_or_a_new_one_in_one_variable():
         holder = analysis.holders.of(call)
         statement = analysis.current_or_new.fallback(holder)
         answers[analysis.tree.enclosing_function(call).name.value] = type(statement).__name__
-    assert answers == {"run_in_try": "Try", "run_if_closed": "If", "does_more": "NoneType"}
+    assert answers == {"run_in_try": "Try", "run_if_closed": "If", "closes_it": "NoneType", "does_more": "NoneType"}
 
 
 def test_a_helper_that_hands_out_the_current_loop_or_a_new_one():
