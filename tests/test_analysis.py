@@ -795,3 +795,79 @@ def test_new_loops_in_synchronous_defs_leave_out_module_code_coroutines_and_lamb
     analysis = analyse(RUNS_AND_LOOPS)
     found = analysis.loop_uses.new_loops_in_synchronous_defs()
     assert [(analysis.line_of(call), f.name.value) for call, f in found] == [(8, "sync")]
+
+
+def calls_named(analysis: FileAnalysis, method: str) -> list[cst.Call]:
+    return [c for c in analysis.index.calls_by_leaf.get(method, ())]
+
+
+def test_which_loop_a_call_runs_on():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a(coro):\n    asyncio.get_running_loop().run_until_complete(coro)\n"
+        "def b(coro):\n    loop = asyncio.get_running_loop()\n    loop.run_until_complete(coro)\n"
+        "def c(coro, loop):\n    loop.run_until_complete(coro)\n"
+        "def d(coro):\n    loop = asyncio.new_event_loop()\n    loop.run_until_complete(coro)\n"
+        "def e(coro):\n    self.loop = asyncio.new_event_loop()\n    self.loop.run_until_complete(coro)\n"
+    )
+    uses = analysis.loop_uses
+    runs = {analysis.tree.enclosing_function(c).name.value: c for c in calls_named(analysis, "run_until_complete")}
+    assert {name: uses.on_running_loop(run) for name, run in runs.items()} == {
+        "a": True, "b": True, "c": False, "d": False, "e": False,
+    }
+    receivers = {name: uses.receiver_loop(run) for name, run in runs.items()}
+    assert {name: holder.name for name, holder in receivers.items() if holder} == {"b": "loop", "d": "loop"}
+
+
+def test_a_run_inside_an_is_running_test():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a(loop, coro):\n    if loop.is_running():\n        loop.run_until_complete(coro)\n"
+        "def b(loop, coro):\n    if loop.is_running():\n        pass\n    else:\n        loop.run_until_complete(coro)\n"
+        "def c(loop, coro):\n    if loop.is_running():\n        def later():\n            loop.run_until_complete(coro)\n"
+    )
+    runs = calls_named(analysis, "run_until_complete")
+    assert [analysis.loop_uses.inside_is_running(run) is not None for run in runs] == [True, False, False]
+
+
+def test_a_get_event_loop_whose_runtime_error_is_caught():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a():\n    try:\n        asyncio.get_event_loop()\n    except RuntimeError:\n        pass\n"
+        "def b():\n    try:\n        asyncio.get_event_loop()\n    except:\n        pass\n"
+        "def c():\n    try:\n        asyncio.get_event_loop()\n    except ValueError:\n        pass\n"
+        "def d():\n    try:\n        pass\n    except RuntimeError:\n        asyncio.get_event_loop()\n"
+        "def e():\n    try:\n        def inner():\n            asyncio.get_event_loop()\n    except Exception:\n        pass\n"
+    )
+    calls = analysis.loop_uses.current_loop_calls()
+    assert [analysis.loop_uses.caught_without_loop(c) for c in calls] == [True, True, False, False, False]
+
+
+def test_the_other_bindings_a_loop_variable_may_hold_where_it_is_used():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a(flag):\n    loop = asyncio.new_event_loop()\n    if flag:\n        loop = asyncio.get_event_loop()\n"
+        "    loop.run_until_complete(work())\n"
+        "def b():\n    loop = asyncio.new_event_loop()\n    loop.run_until_complete(work())\n"
+        "    loop = None\n"
+    )
+    uses, api = analysis.loop_uses, analysis.catalogue.loop_api
+    (first, _), (second, _) = uses.new_loops_in_synchronous_defs()
+    others = uses.other_bindings(analysis.holders.of(first))
+    assert [analysis.line_of(b) for b in others] == [5]
+    assert [uses.binds_call(b, api.current_loop) for b in others] == [True]
+    assert [uses.binds_call(b, api.new_loop) for b in others] == [False]
+    assert uses.other_bindings(analysis.holders.of(second)) == set()
+
+
+def test_the_set_up_of_the_loop_get_event_loop_fetches():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a():\n    asyncio.set_event_loop(asyncio.new_event_loop())\n"
+        "    asyncio.get_event_loop().run_until_complete(work())\n"
+        "def b():\n    asyncio.set_event_loop(asyncio.new_event_loop())\n"
+        "    asyncio.get_event_loop().run_until_complete(work())\n    asyncio.get_event_loop().close()\n"
+        "def c(loop):\n    asyncio.set_event_loop(loop)\n    asyncio.get_event_loop().run_until_complete(work())\n"
+    )
+    set_up = [analysis.loop_uses.loop_set_up(call) for call in analysis.loop_uses.current_loop_calls()]
+    assert [[analysis.line_of(s) for s in found] for found in set_up] == [[3], [], [], []]

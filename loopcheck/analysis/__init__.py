@@ -1,7 +1,9 @@
 """Facts about one file, computed once and shared by every rule: where nodes sit (tree), what names
 refer to (names, definitions), which binding each read sees (flow), where each function runs
-(contexts), and where loop-bound objects are held (holders). Each is computed the first time a
-rule asks, so a file pays only for the facts its candidates need."""
+(contexts), where loop-bound objects are held (holders), what code does with a loop (loop_uses),
+which loops are kept for reuse (kept_loops) or got from "the current loop or a new one"
+(current_or_new), and what code running in a thread of its own reaches (thread_reach). Each is
+computed the first time a rule asks, so a file pays only for the facts its candidates need."""
 
 from __future__ import annotations
 

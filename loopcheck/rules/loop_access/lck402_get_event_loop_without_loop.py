@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held, Runs
 from loopcheck.analysis.contexts import Code
@@ -19,7 +18,6 @@ NO_CURRENT_LOOP = (
     Runs.IMPORT,
     Runs.MAIN,
 )
-CAUGHT = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
 
 
 class GetEventLoopWithoutLoop(Rule):
@@ -104,19 +102,9 @@ event loop"; 3.14 was not available to measure).""",
         for call in analysis.loop_uses.current_loop_calls(in_coroutine=False):  # in one: LCK401
             unit = contexts.unit_of(call)
             risky = [c for c in contexts.of(unit) if c in NO_CURRENT_LOOP]
-            if not risky or self.caught(call) or self.reported_elsewhere(call):
+            if not risky or analysis.loop_uses.caught_without_loop(call) or self.reported_elsewhere(call):
                 continue
             self.report(call, self.message(unit, risky))
-
-    def caught(self, call: cst.Call) -> bool:
-        """Inside a ``try`` whose handler takes the RuntimeError: the code expects no loop."""
-        for child, up in self.analysis.tree.ancestors(call):
-            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
-                return False
-            if isinstance(up, cst.Try) and child is up.body:
-                if any(h.type is None or m.matches(h.type, CAUGHT) for h in up.handlers):
-                    return True
-        return False
 
     def reported_elsewhere(self, call: cst.Call) -> bool:
         """The loop runs a coroutine with run_until_complete() here (LCK202, LCK203), or is

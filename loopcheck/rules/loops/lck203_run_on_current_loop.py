@@ -122,7 +122,7 @@ measured here) the call raises in the main thread as well.""",
             if direct.kind is Use.RUN and not uses_of.runs_teardown(direct.node):  # type: ignore[arg-type]
                 run_call = direct.node
                 assert isinstance(run_call, cst.Call)
-                self.report_run(call, self.message(), [run_call], self.loop_set_up(call))
+                self.report_run(call, self.message(), [run_call], uses_of.loop_set_up(call))
                 continue
             if uses_of.aliased_runs(call):  # `run = asyncio.get_event_loop().run_until_complete`
                 self.report(call, self.message(), NoFix(ALIASED))
@@ -154,7 +154,7 @@ measured here) the call raises in the main thread as well.""",
             ]
             if fallback is not None:
                 retired.append(fallback)
-            retired.extend(self.loop_set_up(call))
+            retired.extend(uses_of.loop_set_up(call))
             message = self.fallback_message(holder.name) if fallback is not None else self.message(holder.name)
             if declined is None:
                 self.report_run(call, message, runs, retired)
@@ -190,31 +190,6 @@ measured here) the call raises in the main thread as well.""",
             for access in self.analysis.holders.name_accesses(holder.target)  # type: ignore[arg-type]
             if access not in self.analysis.flow.bindings_of(holder.target)  # type: ignore[arg-type]
         ]
-
-    def loop_set_up(self, current: cst.Call) -> list[cst.CSTNode]:
-        """``asyncio.set_event_loop(asyncio.new_event_loop())`` statements that only prepared the
-        loop ``current`` fetches: dead once asyncio.run() makes its own loop (kept when the
-        function asks for the current loop anywhere else)."""
-        analysis = self.analysis
-        tree = analysis.tree
-        function = tree.enclosing_function(current)
-        if not isinstance(function, cst.FunctionDef):
-            return []
-        api = analysis.catalogue.loop_api
-        asks = [c for c in analysis.names.calls_to(api.current_loop) if tree.enclosing_function(c) is function]
-        if len(asks) != 1:
-            return []
-        found: list[cst.CSTNode] = []
-        for call in analysis.names.calls_to(api.set_loop):
-            statement = tree.expression_statement(call)
-            if (
-                statement is not None
-                and tree.enclosing_function(call) is function
-                and len(call.args) == 1
-                and analysis.names.calls(call.args[0].value, api.new_loop)
-            ):
-                found.append(statement)
-        return found
 
     def message(self, name: str | None = None) -> str:
         through = f" (through `{name}`)" if name else ""

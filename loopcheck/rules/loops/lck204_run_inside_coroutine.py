@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import (
     Use,
     of_kind,
@@ -92,7 +91,7 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
             self.report(call, message, self.fix(call))
 
     def fix(self, call: cst.Call) -> FixProposal | NoFix:
-        holder = self.receiver_loop(call)
+        holder = self.analysis.loop_uses.receiver_loop(call)
         runs = [call]
         teardown: list[cst.CSTNode] = []
         analysis = self.analysis
@@ -121,21 +120,6 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
             return rewrite.build()
 
         return self.propose(Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead", build)
-
-    def receiver_loop(self, call: cst.Call) -> Holder | None:
-        """The local loop a ``loop.run_until_complete()`` runs on, when a loop call made it."""
-        receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
-        if not isinstance(receiver, cst.Name):
-            return None
-        analysis = self.analysis
-        api = analysis.catalogue.loop_api
-        loop_calls = api.loop_factories | api.running_loop
-        for value in analysis.holders.assigned_values(receiver):
-            if value is not None and analysis.names.calls(value, loop_calls):
-                holder = analysis.holders.of(value)
-                if holder.kind is Held.LOCAL and holder.value is value:
-                    return holder
-        return None
 
     def not_awaitable(self, call: cst.Call) -> str | None:
         """Why ``await`` cannot simply take the call's place; None when it can."""

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
-
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.engine.rule import Rule, RuleDocs
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
@@ -105,14 +102,14 @@ No fix: the right change depends on the callers (make them async, or move the wo
         api = analysis.catalogue.loop_api
         for call in analysis.loop_uses.run_calls(in_coroutine=False):  # in one: LCK204
             what = run_name(call, api)
-            if self.on_running_loop(call):
+            if analysis.loop_uses.on_running_loop(call):
                 self.report(
                     call,
                     "run_until_complete() on the running loop always fails with 'This event loop "
                     "is already running'; make the caller async and await the coroutine",
                 )
                 continue
-            shown = analysis.loop_uses.known_running(call) or self.inside_is_running(call)
+            shown = analysis.loop_uses.known_running(call) or analysis.loop_uses.inside_is_running(call)
             if shown is not None:
                 self.report(
                     call,
@@ -121,29 +118,3 @@ No fix: the right change depends on the callers (make them async, or move the wo
                     "re-entered; make the caller async and await, or run the coroutine in a "
                     "worker thread",
                 )
-
-    def on_running_loop(self, call: cst.Call) -> bool:
-        """``get_running_loop().run_until_complete()``, or through a variable bound only to it."""
-        if not isinstance(call.func, cst.Attribute):
-            return False
-        analysis = self.analysis
-        running = analysis.catalogue.loop_api.running_loop
-        receiver = call.func.value
-        if analysis.names.calls(receiver, running):
-            return True
-        if isinstance(receiver, cst.Name):
-            values = analysis.holders.assigned_values(receiver)
-            return bool(values) and all(v is not None and analysis.names.calls(v, running) for v in values)
-        return False
-
-    def inside_is_running(self, call: cst.Call) -> cst.CSTNode | None:
-        """The ``loop.is_running()`` test of an ``if`` whose body holds ``call``."""
-        tree = self.analysis.tree
-        for child, up in tree.ancestors(call):
-            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
-                return None
-            if isinstance(up, cst.If) and child is up.body and m.matches(
-                up.test, m.Call(func=m.Attribute(attr=m.Name("is_running")), args=[])
-            ):
-                return up.test
-        return None
