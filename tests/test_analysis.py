@@ -743,6 +743,21 @@ def test_the_current_loop_or_a_new_one_in_one_variable():
     assert answers == {"run_in_try": "Try", "run_if_closed": "If", "closes_it": "NoneType", "does_more": "NoneType"}
 
 
+def test_the_reads_of_a_current_or_new_variable_are_outside_its_fallback():
+    analysis = analyse(CURRENT_OR_NEW + "def twice(coro):\n    loop = asyncio.get_event_loop()\n"
+                       "    if loop.is_closed():\n        loop = asyncio.new_event_loop()\n"
+                       "        asyncio.set_event_loop(loop)\n    loop.run_until_complete(coro)\n    return loop\n")
+    found = {}
+    for call in analysis.loop_uses.current_loop_calls():
+        holder = analysis.holders.of(call)
+        fallback = analysis.current_or_new.fallback(holder)
+        if fallback is not None:
+            reads = analysis.current_or_new.references(holder, fallback)
+            found[analysis.tree.enclosing_function(call).name.value] = [analysis.line_of(r) for r in reads]
+    # Not the `is_closed()` test nor `set_event_loop(loop)`: both are part of the fallback.
+    assert found == {"run_in_try": [10], "run_if_closed": [16], "twice": [53, 54]}
+
+
 def test_a_helper_that_hands_out_the_current_loop_or_a_new_one():
     analysis = analyse(CURRENT_OR_NEW)
     assert [f.name.value for f in analysis.current_or_new.helpers()] == ["get_loop"]

@@ -72,6 +72,20 @@ class CurrentOrNewLoops:
                 return found.statement
         return None
 
+    def references(self, holder: Holder, fallback: cst.CSTNode) -> list[cst.CSTNode]:
+        """The reads of a variable that holds the current loop or a new one (``holder`` binds
+        it to the current loop, ``fallback`` to the new one), outside the fallback: each sees
+        either loop."""
+        analysis = self.analysis
+        target = holder.target
+        assert isinstance(target, cst.Name)
+        bindings = analysis.flow.bindings_of(target)
+        return [
+            access
+            for access in analysis.holders.name_accesses(target)
+            if access not in bindings and not analysis.tree.within(access, fallback)
+        ]
+
     def helpers(self) -> list[cst.FunctionDef]:
         """Functions that hand out the current loop or a new one, each once, in source order."""
         found: list[cst.FunctionDef] = []

@@ -133,7 +133,7 @@ measured here) the call raises in the main thread as well.""",
             # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
             fallback = analysis.current_or_new.fallback(holder)
             if fallback is not None:
-                refs = [r for r in self.name_reads(holder) if not analysis.tree.within(r, fallback)]
+                refs = analysis.current_or_new.references(holder, fallback)
             else:
                 refs = holder.reads
             uses = uses_of.uses_of(refs)
@@ -182,14 +182,6 @@ measured here) the call raises in the main thread as well.""",
             and tree.enclosing_function(holder.value) is None
             and not any(tree.enclosing_function(ref) is not None for ref in holder.reads)
         )
-
-    def name_reads(self, holder: Holder) -> list[cst.CSTNode]:
-        """Every read of the variable, whichever binding it sees."""
-        return [
-            access
-            for access in self.analysis.holders.name_accesses(holder.target)  # type: ignore[arg-type]
-            if access not in self.analysis.flow.bindings_of(holder.target)  # type: ignore[arg-type]
-        ]
 
     def message(self, name: str | None = None) -> str:
         through = f" (through `{name}`)" if name else ""
