@@ -1,47 +1,58 @@
 """Each rule's fixtures, with exact expectations as in Ruff's snapshot tests: every `# error:`
 marker states the code and the fix the finding offers (`safe`, `unsafe`, `nofix`) and nothing
-else is reported; the rendered diagnostics (position, message, fix title and applicability) match
-`<fixture>.snap`; the fixed output matches `<fixture>.fixed`, which is clean, stable and free of
-loopcheck imports; the fix kind a rule documents agrees with its fixtures.
+else is reported; `<fixture>.snap` shows every finding (position, message, source excerpt, fix
+title and safety, the diff of its own fix) and what `--fix` and `--fix --unsafe-fixes` do to the
+file (see tests/snapshots.py); the fixed output matches `<fixture>.fixed`, which is clean, stable
+and free of loopcheck imports; the fix kind a rule documents agrees with its fixtures.
 
 Set LOOPCHECK_UPDATE_SNAPSHOTS=1 to rewrite the snapshots after a deliberate change."""
 
 from __future__ import annotations
 
 import ast
-import os
+import functools
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.diagnostics import Diagnostic, FixProposal, Safety
+from loopcheck.engine.engine import FixOutcome
 from loopcheck.rules import all_rules
 from tests.helpers import fixture_code, fixture_linter, fixtures, markers
+from tests.snapshots import UPDATE, check_snapshot, render_snapshot
 
 FIXTURES = fixtures()
 RULES = all_rules()
-UPDATE = os.environ.get("LOOPCHECK_UPDATE_SNAPSHOTS") == "1"
 
 
 def applicability(d: Diagnostic) -> str:
     return "nofix" if d.fix is None else d.fix.safety.value
 
 
-def render(diagnostics: list[Diagnostic]) -> str:
-    """The diagnostics snapshot: one finding per entry, with its fix's title and safety."""
-    lines = []
-    for d in diagnostics:
-        lines.append(f"{d.line}:{d.column}-{d.end_line}:{d.end_column} {d.code} {d.message}")
-        lines.append(f"    fix ({d.fix.safety.value}): {d.fix.description}" if d.fix else "    no fix")
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class Checked:
+    """A fixture's findings with their fixes built, and the outcomes of --fix with and without
+    --unsafe-fixes: computed once, compared by several tests."""
+
+    source: str
+    diagnostics: list[Diagnostic]
+    safe_fixes: FixOutcome
+    all_fixes: FixOutcome
 
 
-def check_snapshot(path: Path, actual: str) -> None:
-    if UPDATE:
-        path.write_text(actual)
-    assert path.is_file(), f"{path.name} is missing: run with LOOPCHECK_UPDATE_SNAPSHOTS=1"
-    assert actual == path.read_text(), f"{path.name} differs (LOOPCHECK_UPDATE_SNAPSHOTS=1 rewrites it)"
+@functools.cache
+def checked(path: Path) -> Checked:
+    source = path.read_text()
+    linter = fixture_linter(path)
+    return Checked(
+        source,
+        linter.lint_source(source, path.name, build_fixes=True),
+        linter.fix_source(source, path.name, unsafe=False),
+        linter.fix_source(source, path.name, unsafe=True),
+    )
 
 
 def test_every_rule_has_a_fixture_and_every_fixture_its_snapshots():
@@ -52,8 +63,15 @@ def test_every_rule_has_a_fixture_and_every_fixture_its_snapshots():
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_no_placeholder_of_the_scaffold_is_left(path):
+    """`python -m loopcheck.dev new-rule` writes placeholders; a fixture cannot pass with them."""
+    left = placeholders(path)
+    assert not left, f"{path.name}: fill in\n" + "\n".join(left)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_findings_match_markers_exactly(path):
-    diagnostics = fixture_linter(path).lint_source(path.read_text(), path.name)
+    diagnostics = checked(path).diagnostics
     found = sorted((d.line, d.code, applicability(d)) for d in diagnostics)
     expected = sorted((m.line, m.code, m.fix) for m in markers(path))
     assert found == expected
@@ -61,17 +79,19 @@ def test_findings_match_markers_exactly(path):
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
-def test_rendered_diagnostics_match_snapshot(path):
-    diagnostics = fixture_linter(path).lint_source(path.read_text(), path.name)
-    check_snapshot(Path(f"{path}.snap"), render(diagnostics))
+def test_findings_and_fixes_match_snapshot(path):
+    """Position, message, fix title, safety and edits of every finding; what --fix and
+    --fix --unsafe-fixes fix and leave."""
+    run = checked(path)
+    rendered = render_snapshot(run.source, run.diagnostics, run.safe_fixes, run.all_fixes)
+    check_snapshot(Path(f"{path}.snap"), rendered)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_fixed_output_matches_snapshot(path):
-    source = path.read_text()
-    outcome = fixture_linter(path).fix_source(source, path.name, unsafe=True)
-    check_snapshot(Path(f"{path}.fixed"), outcome.source)
-    assert (outcome.source != source) == any(m.fix != "nofix" for m in markers(path))
+    run = checked(path)
+    check_snapshot(Path(f"{path}.fixed"), run.all_fixes.source)
+    assert (run.all_fixes.source != run.source) == any(m.fix != "nofix" for m in markers(path))
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
@@ -95,21 +115,20 @@ def test_snapshot_is_clean_and_stable(path):
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_plain_fix_applies_only_safe_fixes(path):
-    source = path.read_text()
-    linter = fixture_linter(path)
+    """The snapshot states what --fix does exactly; this is what it must do on any file."""
+    run = checked(path)
     safe = sum(1 for m in markers(path) if m.fix == "safe")
-    outcome = linter.fix_source(source, unsafe=False)
+    outcome = run.safe_fixes
     # A safe fix may resolve another finding on its way (an awaited run takes its loop variable
     # with it), so at least one fix per file with safe findings, and none left over.
     assert (outcome.fixed > 0) == bool(safe)
     assert all(d.fix is None or d.fix.safety is Safety.UNSAFE for d in outcome.remaining)
-    assert (outcome.source != source) == bool(safe)
+    assert (outcome.source != run.source) == bool(safe)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
 def test_every_offered_fix_builds(path):
-    diagnostics = fixture_linter(path).lint_source(path.read_text(), path.name, build_fixes=True)
-    for d in diagnostics:
+    for d in checked(path).diagnostics:
         assert d.fix is None or d.fix.edits, f"line {d.line}: {d.code} offers a fix with no edits"
 
 
@@ -155,3 +174,40 @@ def test_documented_fix_kind_matches_the_fixtures(code):
     assert rule.docs.fix_safety.startswith(FIX_SAFETY_OPENING[rule.fix_kind])
     if rule.fix_kind == "safe or unsafe":
         assert "Unsafe" in rule.docs.fix_safety
+
+
+# One expected value of LCK101.py.snap changed, as a changed rule or fix would change the actual.
+MISSTATED = {
+    "message": (
+        "LCK101.py:11:17 LCK101 asyncio.Lock created at module level is shared by every event loop;",
+        "LCK101.py:11:17 LCK101 asyncio.Lock created at module level is shared by all event loops;",
+    ),
+    "position": ("LCK101.py:11:17 LCK101", "LCK101.py:11:18 LCK101"),
+    "title": ("fix: Create one Lock per event loop", "fix: Create a Lock per event loop"),
+    "safety": (
+        "fix: Create one Lock per event loop with `_get_refresh_lock()` (unsafe)",
+        "fix: Create one Lock per event loop with `_get_refresh_lock()` (safe)",
+    ),
+    "edit": ("+    async with _get_refresh_lock():", "+    async with _get_refresh_lock() as lock:"),
+    "fixed count": ("--fix --unsafe-fixes: 5 fixed", "--fix --unsafe-fixes: 6 fixed"),
+}
+
+
+@pytest.mark.parametrize("what", MISSTATED)
+def test_a_changed_value_fails_the_snapshot_with_a_diff(what, tmp_path, monkeypatch):
+    monkeypatch.setattr("tests.snapshots.UPDATE", False)
+    path = next(p for p in FIXTURES if p.name == "LCK101.py")
+    run = checked(path)
+    actual = render_snapshot(run.source, run.diagnostics, run.safe_fixes, run.all_fixes)
+    today, misstated = MISSTATED[what]
+    assert actual.count(today) == 1, f"LCK101.py.snap no longer says {today!r}: update MISSTATED"
+    expected = tmp_path / "LCK101.py.snap"
+    expected.write_text(actual.replace(today, misstated))
+    with pytest.raises(AssertionError) as failure:
+        check_snapshot(expected, actual)
+    diff_lines = str(failure.value).splitlines()
+    assert diff_lines[0].startswith("LCK101.py.snap (LOOPCHECK_UPDATE_SNAPSHOTS=1 rewrites it) differs")
+    assert diff_lines[1:3] == ["--- expected", "+++ actual"]
+    changed = [line for line in diff_lines[3:] if line[:1] in "-+"]
+    assert len(changed) == 2, diff_lines
+    assert changed[0].startswith(f"-{misstated}") and changed[1].startswith(f"+{today}"), changed

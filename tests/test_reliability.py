@@ -197,7 +197,7 @@ def test_an_internal_error_is_one_line_naming_the_file_and_the_run_goes_on(tmp_p
     # A rule that fails on the first file only (loaded through a sitecustomize hook).
     write(
         tmp_path / "hook" / "sitecustomize.py",
-        "from loopcheck.rules import lck101_module_level_primitive as rule\n"
+        "from loopcheck.rules.primitives import lck101_module_level_primitive as rule\n"
         "original = rule.ModuleLevelPrimitive.check\n"
         "def check(self):\n"
         "    if self.context.path.endswith('a.py'):\n"

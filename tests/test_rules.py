@@ -2,25 +2,93 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from pathlib import Path
 
 import pytest
 
-from loopcheck.rules.docs import expected_pages
+from loopcheck.dev.generate import COMMAND, stale_files
+from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
+from loopcheck.engine.rule import Invalid, Rule, Valid
 from loopcheck.rules import all_rules
+from tests.snapshots import assert_same_text
 
 RULES = all_rules()
-RULES_DIR = Path(__file__).parent.parent / "rules"
+ROOT = Path(__file__).parent.parent
+
+
+def stated(example: Invalid) -> str:
+    """What an Invalid example says the rule reports and fixes, as example_outcome renders it."""
+    lines = [*example.messages]
+    if example.fix is None:
+        lines.append("no fix\n")
+    else:
+        lines.append(f"fix ({example.safety}):\n{example.fix}")
+    return "\n".join(lines)
+
+
+def example_outcome(rule: type[Rule], source: str) -> str:
+    """What the rule reports on ``source``: each finding's ``line:col message``, then the source
+    after --fix --unsafe-fixes with the safety of the fixes offered, or ``no fix``."""
+    linter = Linter([rule])
+    found = linter.lint_source(source)
+    lines = [f"{d.line}:{d.column} {d.message}" for d in found]
+    safeties = sorted({d.fix.safety.value for d in found if d.fix is not None})
+    if not safeties:
+        lines.append("no fix\n")
+    else:
+        lines.append(f"fix ({' and '.join(safeties)}):\n{linter.fix_source(source, unsafe=True).source}")
+    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
-def test_invalid_examples_are_reported(code):
+def test_invalid_examples_give_the_stated_findings_and_fixes(code):
     rule = RULES[code]
     assert rule.invalid, f"{code} has no invalid example"
-    for example in rule.invalid:
-        found = [d.code for d in Linter(list(RULES.values())).lint_source(example)]
-        assert code in found, f"{code} missed:\n{example}"
+    for number, example in enumerate(rule.invalid):
+        assert isinstance(example, Invalid), example
+        assert_same_text(stated(example), example_outcome(rule, example.code), f"{code}.invalid[{number}]")
+
+
+LCK101_FIRST = "2:9 asyncio.Lock created at module level is shared by every event loop"
+
+
+@pytest.mark.parametrize(
+    ("change", "removed", "added"),
+    [
+        (
+            {"message": "2:9 asyncio.Lock created inside a function"},
+            "-2:9 asyncio.Lock created inside",
+            f"+{LCK101_FIRST}",
+        ),
+        ({"message": f"3:9 {LCK101_FIRST[4:]}"}, f"-3:9 {LCK101_FIRST[4:]}", f"+{LCK101_FIRST}"),
+        ({"fix": "import asyncio\n_lock = None\n", "safety": "unsafe"}, "-fix (unsafe):", "+no fix"),
+    ],
+    ids=["message", "position", "fix"],
+)
+def test_a_misstated_example_fails_with_a_diff(change, removed, added):
+    rule = RULES["LCK101"]
+    example = rule.invalid[0]
+    assert example.messages[0].startswith(LCK101_FIRST) and example.fix is None
+    misstated = dataclasses.replace(example, **change)
+    with pytest.raises(AssertionError) as failure:
+        assert_same_text(stated(misstated), example_outcome(rule, example.code), "LCK101.invalid[0]")
+    diff_lines = str(failure.value).splitlines()
+    assert diff_lines[0] == "LCK101.invalid[0] differs (- expected, + actual):"
+    assert any(line.startswith(removed) for line in diff_lines), diff_lines
+    assert any(line.startswith(added) for line in diff_lines), diff_lines
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [{"fix": "import asyncio\n"}, {"safety": "unsafe"}, {"fix": "import asyncio\n", "safety": "maybe"}],
+    ids=["fix without safety", "safety without fix", "unknown safety"],
+)
+def test_an_invalid_example_states_a_fix_with_its_safety(stated):
+    with pytest.raises(ValueError):
+        Invalid("import asyncio\n", message="1:1 message", **stated)
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -28,7 +96,8 @@ def test_valid_examples_are_silent(code):
     rule = RULES[code]
     assert rule.valid, f"{code} has no valid example"
     for example in rule.valid:
-        assert Linter(list(RULES.values())).lint_source(example) == [], example
+        assert isinstance(example, Valid), example
+        assert Linter(list(RULES.values())).lint_source(example.code) == [], example.code
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
@@ -37,22 +106,18 @@ def test_documentation_example_is_reported(code):
     assert found and {d.code for d in found} == {code}
 
 
-def test_generated_rule_pages_are_current():
-    pages = expected_pages()
-    on_disk = {p.name for p in RULES_DIR.glob("*.md")}
-    assert on_disk == set(pages), "run: python -m loopcheck.rules.docs rules"
-    for name, text in pages.items():
-        assert (RULES_DIR / name).read_text("utf-8") == text, (
-            f"rules/{name} is stale: run `python -m loopcheck.rules.docs rules`"
-        )
+def test_generated_files_are_current():
+    """The rule pages, data/rules.json and README.md's rule table say what the rule classes say."""
+    differing, leftover = stale_files(ROOT)
+    assert not differing and not leftover, (
+        f"stale: {', '.join(str(p.relative_to(ROOT)) for p in [*differing, *leftover])}; run `{COMMAND}`"
+    )
 
 
 def test_the_rule_index_is_current():
     """A run reads data/rules.json before it imports any rule class: it must say what they say."""
-    from loopcheck.rules.docs import index_path
-    from loopcheck.engine.registry import index_of, rule_index
+    from loopcheck.engine.registry import rule_index
 
-    assert index_path().read_text("utf-8") == index_of(RULES), "run: python -m loopcheck.rules.docs rules"
     for code, info in rule_index().items():
         rule = RULES[code]
         assert (info.name, info.summary, info.fix_kind, info.starts_from) == (
@@ -60,10 +125,11 @@ def test_the_rule_index_is_current():
         )
 
 
-def test_readme_lists_every_rule_with_its_summary():
-    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
-    for code, rule in RULES.items():
-        assert f"| [{code}](rules/{code}.md) | {rule.summary} | {rule.fix_kind} |" in readme, code
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_no_placeholder_of_the_scaffold_is_left(code):
+    """`python -m loopcheck.dev new-rule` writes placeholders; a rule cannot pass with them."""
+    left = placeholders(Path(inspect.getsourcefile(RULES[code])))
+    assert not left, f"{code}: fill in\n" + "\n".join(left)
 
 
 def test_awaiting_instead_of_a_nested_run_is_unsafe_where_nest_asyncio_is_applied():
@@ -148,7 +214,7 @@ def test_every_declined_fix_says_why_in_the_rule_examples():
     silent = [
         line
         for code, rule in sorted(RULES.items())
-        for number, example in enumerate([*rule.invalid, rule.docs.example + "\n"])
+        for number, example in enumerate([*(e.code for e in rule.invalid), rule.docs.example + "\n"])
         for line in _fixable_findings_without_reason(linter, example, f"{code} example {number}")
     ]
     assert silent == []

@@ -1,6 +1,6 @@
 """What a run needs to know of the rules before any file needs LibCST: each rule's code, name,
 summary, fix kind and what it starts from. It is read from ``data/rules.json``, which
-``python -m loopcheck.rules.docs`` generates from the rule classes (a test fails when it is stale), so
+``python -m loopcheck.dev generate`` writes from the rule classes (a test fails when it is stale), so
 that a run over files no rule can report on never imports LibCST or a rule module."""
 
 from __future__ import annotations

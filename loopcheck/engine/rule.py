@@ -34,6 +34,39 @@ class RuleDocs:
 
 
 @dataclass(frozen=True)
+class Valid:
+    """A rule's example on which no rule reports anything."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A rule's example with everything the rule reports on it, as Fixit's inline tests state it.
+
+    ``message``: each finding as ``"line:col message"``, a tuple of them when the example gives
+    several (in the order of their positions). ``fix``: the example after every fix the rule
+    offers on it (``--fix --unsafe-fixes``), None when no finding offers one; ``safety``: the
+    safety of those fixes, "safe" or "unsafe" (an example whose fixes differ is split in two).
+    """
+
+    code: str
+    message: str | tuple[str, ...]
+    fix: str | None = None
+    safety: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.fix is None) != (self.safety is None):
+            raise ValueError("an Invalid example states a fix and its safety, or neither")
+        if self.safety not in (None, "safe", "unsafe"):
+            raise ValueError(f"safety {self.safety!r} is not 'safe' or 'unsafe'")
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return (self.message,) if isinstance(self.message, str) else self.message
+
+
+@dataclass(frozen=True)
 class Finding:
     """What a rule reports; the engine turns it into a Diagnostic."""
 
@@ -65,9 +98,10 @@ class Rule:
     # belong to an exercise that fails); False for rules about code that works today but is
     # deprecated or fragile, whose exercises show that the fix keeps the behaviour.
     runtime_failure: ClassVar[bool] = True
-    # Fixit-style examples: VALID must stay silent, INVALID must each give at least one finding.
-    valid: ClassVar[tuple[str, ...]] = ()
-    invalid: ClassVar[tuple[str, ...]] = ()
+    # Fixit-style examples: no rule reports on a Valid one; on an Invalid one the rule reports
+    # exactly the messages, at the positions, and fixes to exactly the code it states.
+    valid: ClassVar[tuple[Valid, ...]] = ()
+    invalid: ClassVar[tuple[Invalid, ...]] = ()
 
     registry: ClassVar[dict[str, type[Rule]]] = {}
 

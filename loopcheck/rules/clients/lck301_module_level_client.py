@@ -18,7 +18,7 @@ from loopcheck.fixes.per_loop import (
     unfollowed_reason,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
 
 
@@ -131,15 +131,40 @@ local servers). The error text depends on the library and its version.""",
         ),
     )
     invalid = (
-        "import httpx\nclient = httpx.AsyncClient()\n",
-        "import redis.asyncio as aioredis\n_redis = aioredis.from_url('redis://localhost')\n",
-        "from openai import AsyncOpenAI\nllm = AsyncOpenAI()\n",
+        Invalid(
+            "import httpx\nclient = httpx.AsyncClient()\n",
+            message=(
+                "2:10 httpx.AsyncClient created at module level is shared by every event loop: it "
+                "binds to the first event loop that uses it, and under any other loop it fails "
+                "with 'Event loop is closed'; no fix: `client` is public; modules importing it "
+                "would need changing too"
+            ),
+        ),
+        Invalid(
+            "import redis.asyncio as aioredis\n_redis = aioredis.from_url('redis://localhost')\n",
+            message=(
+                "2:10 redis.asyncio.Redis created at module level is shared by every event loop: "
+                "it binds to the first event loop that uses it, and under any other loop it fails "
+                "with 'Event loop is closed'; no fix: nothing in this module uses it"
+            ),
+        ),
+        Invalid(
+            "from openai import AsyncOpenAI\nllm = AsyncOpenAI()\n",
+            message=(
+                "2:7 openai.AsyncOpenAI created at module level is shared by every event loop: it "
+                "binds to the first event loop that uses it, and under any other loop it fails "
+                "with 'Event loop is closed'; no fix: `llm` is public; modules importing it would "
+                "need changing too"
+            ),
+        ),
     )
     valid = (
-        "import httpx\nclient = httpx.Client()\n",
-        "import httpx\nasync def fetch(url):\n    async with httpx.AsyncClient() as client:\n"
-        "        return await client.get(url)\n",
-        "import httpx\nif __name__ == '__main__':\n    client = httpx.AsyncClient()\n",
+        Valid("import httpx\nclient = httpx.Client()\n"),
+        Valid(
+            "import httpx\nasync def fetch(url):\n    async with httpx.AsyncClient() as client:\n"
+            "        return await client.get(url)\n",
+        ),
+        Valid("import httpx\nif __name__ == '__main__':\n    client = httpx.AsyncClient()\n"),
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:

@@ -6,7 +6,7 @@ from loopcheck.analysis import Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import CLASS, Start
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
 
 
@@ -58,10 +58,21 @@ No fix: who creates the instances, and under which loop, decides where the clien
 All supported versions (see LCK301).""",
         references=("https://github.com/encode/httpx/discussions/2473",),
     )
-    invalid = ("import httpx\nclass Api:\n    http = httpx.AsyncClient()\n",)
+    invalid = (
+        Invalid(
+            "import httpx\nclass Api:\n    http = httpx.AsyncClient()\n",
+            message=(
+                "3:12 httpx.AsyncClient created as a class attribute of Api is shared by every "
+                "instance and every event loop: it binds to the first event loop that uses it, and "
+                "under any other loop it fails with 'Event loop is closed'"
+            ),
+        ),
+    )
     valid = (
-        "import httpx\nclass Api:\n    def __init__(self, http):\n        self.http = http\n",
-        "import httpx\nclass Api:\n    http = httpx.Client()\n",
+        Valid(
+            "import httpx\nclass Api:\n    def __init__(self, http):\n        self.http = http\n",
+        ),
+        Valid("import httpx\nclass Api:\n    http = httpx.Client()\n"),
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:

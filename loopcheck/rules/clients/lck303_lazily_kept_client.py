@@ -17,7 +17,7 @@ from loopcheck.fixes.per_loop import (
     used_outside_getter_reason,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import LAZY_HOLDERS, ClientRule
 
 
@@ -96,14 +96,36 @@ All supported versions (see LCK301).""",
         ),
     )
     invalid = (
-        "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.AsyncClient()\n",
-        "import redis.asyncio as redis\n_client = None\nasync def client():\n    global _client\n"
-        "    if _client is None:\n        _client = redis.Redis()\n    return _client\n",
+        Invalid(
+            "import httpx, functools\n@functools.lru_cache\ndef get_http():\n"
+            "    return httpx.AsyncClient()\n",
+            message=(
+                "4:12 httpx.AsyncClient created on first use and kept in the cache of `get_http()` "
+                "serves every later event loop too: it binds to the first event loop that uses it, "
+                "and under any other loop it fails with 'Event loop is closed'; no fix: nothing in "
+                "this module calls `get_http()`"
+            ),
+        ),
+        Invalid(
+            "import redis.asyncio as redis\n_client = None\nasync def client():\n    global _client\n"
+            "    if _client is None:\n        _client = redis.Redis()\n    return _client\n",
+            message=(
+                "6:19 redis.asyncio.Redis created on first use and kept in the module global "
+                "`_client` serves every later event loop too: it binds to the first event loop "
+                "that uses it, and under any other loop it fails with 'Event loop is closed'; no "
+                "fix: nothing in this module calls `client()`"
+            ),
+        ),
     )
     valid = (
-        "import httpx\nasync def fetch(url):\n    client = httpx.AsyncClient()\n"
-        "    try:\n        return await client.get(url)\n    finally:\n        await client.aclose()\n",
-        "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.Client()\n",
+        Valid(
+            "import httpx\nasync def fetch(url):\n    client = httpx.AsyncClient()\n"
+            "    try:\n        return await client.get(url)\n    finally:\n"
+            "        await client.aclose()\n",
+        ),
+        Valid(
+            "import httpx, functools\n@functools.lru_cache\ndef get_http():\n    return httpx.Client()\n",
+        ),
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:

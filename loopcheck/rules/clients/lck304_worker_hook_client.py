@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Evaluated, Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
 
 KEPT = (
@@ -82,11 +82,23 @@ All supported versions (see LCK301).""",
             "https://github.com/neo4j/neo4j-python-driver/issues/1095",
         ),
     )
-    invalid = (docs.example + "\n",)
+    invalid = (
+        Invalid(
+            docs.example + "\n",
+            message=(
+                "12:14 neo4j.AsyncDriver created in the worker start-up hook `init_worker` and "
+                "kept in the module global `driver` for the tasks: each task runs its own event "
+                "loop, and it binds to the first event loop that uses it, and under any other loop "
+                "it fails with 'is bound to a different event loop'"
+            ),
+        ),
+    )
     valid = (
-        "from celery.signals import worker_process_init\nimport httpx\nclient = None\n"
-        "@worker_process_init.connect\ndef init_worker(**kwargs):\n    global client\n"
-        "    client = httpx.Client()\n",
+        Valid(
+            "from celery.signals import worker_process_init\nimport httpx\nclient = None\n"
+            "@worker_process_init.connect\ndef init_worker(**kwargs):\n    global client\n"
+            "    client = httpx.Client()\n",
+        ),
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:

@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
 
 
@@ -74,12 +74,30 @@ All supported versions (see LCK301).""",
         references=("https://github.com/microsoft/playwright-python/issues/2115",),
     )
     invalid = (
-        docs.example + "\n",
-        "import httpx\nclass Api:\n    def __init__(self):\n        self.http = httpx.AsyncClient()\napi = Api()\n",
+        Invalid(
+            docs.example + "\n",
+            message=(
+                "9:33 Playwright kept in `CookieBrowser.playwright` of the module-level instance "
+                "`cookie_browser`, which every event loop of the process shares: it belongs to the "
+                "loop it was created under, and under any other loop it fails with 'Target page, "
+                "context or browser has been closed'"
+            ),
+        ),
+        Invalid(
+            "import httpx\nclass Api:\n    def __init__(self):\n"
+            "        self.http = httpx.AsyncClient()\napi = Api()\n",
+            message=(
+                "4:21 httpx.AsyncClient kept in `Api.http` of the module-level instance `api`, "
+                "which every event loop of the process shares: it binds to the first event loop "
+                "that uses it, and under any other loop it fails with 'Event loop is closed'"
+            ),
+        ),
     )
     valid = (
-        "import httpx\nclass Api:\n    def __init__(self):\n        self.http = httpx.AsyncClient()\n"
-        "async def handler():\n    api = Api()\n",
+        Valid(
+            "import httpx\nclass Api:\n    def __init__(self):\n        self.http = httpx.AsyncClient()\n"
+            "async def handler():\n    api = Api()\n",
+        ),
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:

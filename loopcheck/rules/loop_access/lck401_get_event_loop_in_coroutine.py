@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.prefilter.candidates import COROUTINE, Start
 from loopcheck.engine.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 class GetEventLoopInCoroutine(Rule):
@@ -60,14 +60,56 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
         ),
     )
     invalid = (
-        "import asyncio\nasync def later(cb):\n    asyncio.get_event_loop().call_later(1, cb)\n",
-        "import asyncio\nasync def pending():\n    return asyncio.all_tasks(asyncio.get_event_loop())\n",
-        "from asyncio import get_event_loop\nasync def now():\n    return get_event_loop().time()\n",
+        Invalid(
+            "import asyncio\nasync def later(cb):\n    asyncio.get_event_loop().call_later(1, cb)\n",
+            message=(
+                "3:5 asyncio.get_event_loop() inside a coroutine returns the running loop; "
+                "asyncio.get_running_loop() says so, and fails clearly where no loop runs"
+            ),
+            fix=(
+                "import asyncio\n"
+                "async def later(cb):\n"
+                "    asyncio.get_running_loop().call_later(1, cb)\n"
+            ),
+            safety="safe",
+        ),
+        Invalid(
+            "import asyncio\nasync def pending():\n"
+            "    return asyncio.all_tasks(asyncio.get_event_loop())\n",
+            message=(
+                "3:30 asyncio.get_event_loop() inside a coroutine returns the running loop; "
+                "asyncio.get_running_loop() says so, and fails clearly where no loop runs"
+            ),
+            fix=(
+                "import asyncio\n"
+                "async def pending():\n"
+                "    return asyncio.all_tasks(asyncio.get_running_loop())\n"
+            ),
+            safety="safe",
+        ),
+        Invalid(
+            "from asyncio import get_event_loop\nasync def now():\n    return get_event_loop().time()\n",
+            message=(
+                "3:12 asyncio.get_event_loop() inside a coroutine returns the running loop; "
+                "asyncio.get_running_loop() says so, and fails clearly where no loop runs"
+            ),
+            fix=(
+                "import asyncio\n"
+                "\n"
+                "\n"
+                "async def now():\n"
+                "    return asyncio.get_running_loop().time()\n"
+            ),
+            safety="safe",
+        ),
     )
     valid = (
-        "import asyncio\nasync def now():\n    return asyncio.get_running_loop().time()\n",
-        "import asyncio\nasync def outer():\n    def callback():\n        return asyncio.get_event_loop()\n"
-        "    return callback\n",
+        Valid("import asyncio\nasync def now():\n    return asyncio.get_running_loop().time()\n"),
+        Valid(
+            "import asyncio\nasync def outer():\n    def callback():\n"
+            "        return asyncio.get_event_loop()\n"
+            "    return callback\n",
+        ),
     )
 
     def check(self) -> None:

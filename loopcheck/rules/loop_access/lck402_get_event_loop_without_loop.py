@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Runs
 from loopcheck.analysis.contexts import Code
 from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 # Where a thread has no current event loop unless the code set one.
 NO_CURRENT_LOOP = (
@@ -84,16 +84,43 @@ event loop"; 3.14 was not available to measure).""",
         ),
     )
     invalid = (
-        "import asyncio\nloop = asyncio.get_event_loop()\n",
-        "import asyncio, threading\ndef work():\n    asyncio.get_event_loop().call_soon(print)\n"
-        "threading.Thread(target=work).start()\n",
-        "import asyncio\nfrom celery import shared_task\n@shared_task\ndef task():\n"
-        "    helper()\ndef helper():\n    return asyncio.get_event_loop().time()\n",
+        Invalid(
+            "import asyncio\nloop = asyncio.get_event_loop()\n",
+            message=(
+                "2:8 asyncio.get_event_loop() at import time, where the thread may have no current "
+                "loop: it raises there (3.10-3.13 in worker threads, everywhere from 3.14) and "
+                "warns in the main thread on 3.12-3.13; use asyncio.run(), or pass the running "
+                "loop in"
+            ),
+        ),
+        Invalid(
+            "import asyncio, threading\ndef work():\n    asyncio.get_event_loop().call_soon(print)\n"
+            "threading.Thread(target=work).start()\n",
+            message=(
+                "3:5 asyncio.get_event_loop() in `work`, which runs in a thread, where the thread "
+                "may have no current loop: it raises there (3.10-3.13 in worker threads, "
+                "everywhere from 3.14) and warns in the main thread on 3.12-3.13; use "
+                "asyncio.run(), or pass the running loop in"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nfrom celery import shared_task\n@shared_task\ndef task():\n"
+            "    helper()\ndef helper():\n    return asyncio.get_event_loop().time()\n",
+            message=(
+                "7:12 asyncio.get_event_loop() in `helper`, which runs as a Celery task, where the "
+                "thread may have no current loop: it raises there (3.10-3.13 in worker threads, "
+                "everywhere from 3.14) and warns in the main thread on 3.12-3.13; use "
+                "asyncio.run(), or pass the running loop in"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\nasync def main():\n    loop = asyncio.get_running_loop()\n",
-        "import asyncio\ndef helper():\n    return asyncio.get_event_loop()\n",
-        "import asyncio\ntry:\n    loop = asyncio.get_event_loop()\nexcept RuntimeError:\n    loop = None\n",
+        Valid("import asyncio\nasync def main():\n    loop = asyncio.get_running_loop()\n"),
+        Valid("import asyncio\ndef helper():\n    return asyncio.get_event_loop()\n"),
+        Valid(
+            "import asyncio\ntry:\n    loop = asyncio.get_event_loop()\nexcept RuntimeError:\n"
+            "    loop = None\n",
+        ),
     )
 
     def check(self) -> None:

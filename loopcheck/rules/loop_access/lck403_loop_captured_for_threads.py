@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Runs
 from loopcheck.prefilter.candidates import Start
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 
@@ -72,19 +72,39 @@ import-time `get_event_loop()` also warns, and from 3.14 it raises (LCK402).""",
         ),
     )
     invalid = (
-        "import asyncio\nmain_loop = asyncio.get_event_loop()\ndef on_message(m):\n"
-        "    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n",
-        "import asyncio\nloop = asyncio.new_event_loop()\ndef notify():\n"
-        "    loop.call_soon_threadsafe(print, 'hi')\n",
+        Invalid(
+            "import asyncio\nmain_loop = asyncio.get_event_loop()\ndef on_message(m):\n"
+            "    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n",
+            message=(
+                "2:13 event loop captured at import time and kept in the module global `main_loop` "
+                "is handed work from other threads (line 4), but the application runs on a loop of "
+                "its own (asyncio.run() and servers make one): that work never runs and its future "
+                "never completes; capture asyncio.get_running_loop() where the application starts"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nloop = asyncio.new_event_loop()\ndef notify():\n"
+            "    loop.call_soon_threadsafe(print, 'hi')\n",
+            message=(
+                "2:8 event loop captured at import time and kept in the module global `loop` is "
+                "handed work from other threads (line 4), but the application runs on a loop of "
+                "its own (asyncio.run() and servers make one): that work never runs and its future "
+                "never completes; capture asyncio.get_running_loop() where the application starts"
+            ),
+        ),
     )
     valid = (
-        "import asyncio, threading\n_loop = asyncio.new_event_loop()\n"
-        "threading.Thread(target=_loop.run_forever, daemon=True).start()\n"
-        "def submit(coro):\n    return asyncio.run_coroutine_threadsafe(coro, _loop).result()\n",
-        "import asyncio\nmain_loop = None\nasync def main():\n    global main_loop\n"
-        "    main_loop = asyncio.get_running_loop()\n"
-        "def on_message(m):\n    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n",
-        "import asyncio\ndef notify(loop):\n    loop.call_soon_threadsafe(print, 'hi')\n",
+        Valid(
+            "import asyncio, threading\n_loop = asyncio.new_event_loop()\n"
+            "threading.Thread(target=_loop.run_forever, daemon=True).start()\n"
+            "def submit(coro):\n    return asyncio.run_coroutine_threadsafe(coro, _loop).result()\n",
+        ),
+        Valid(
+            "import asyncio\nmain_loop = None\nasync def main():\n    global main_loop\n"
+            "    main_loop = asyncio.get_running_loop()\n"
+            "def on_message(m):\n    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n",
+        ),
+        Valid("import asyncio\ndef notify(loop):\n    loop.call_soon_threadsafe(print, 'hi')\n"),
     )
 
     def check(self) -> None:

@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis.thread_reach import ThreadedUse
 from loopcheck.data.catalogue import Client
 from loopcheck.prefilter.candidates import Start
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 class ObjectOfAnotherLoopInAThread(Rule):
@@ -75,13 +75,24 @@ All supported versions (measured on 3.10 to 3.13 against a real redis-server).""
             "https://apscheduler.readthedocs.io/en/3.x/modules/schedulers/asyncio.html",
         ),
     )
-    invalid = (docs.example + "\n",)
+    invalid = (
+        Invalid(
+            docs.example + "\n",
+            message=(
+                "15:11 the redis.asyncio.Redis client `cache` is used by `store_quotes`, which "
+                "runs as a scheduler job, on an event loop of that thread; it belongs to the loop "
+                "that used it first, and from here it fails with 'Event loop is closed'"
+            ),
+        ),
+    )
     valid = (
-        "import asyncio, threading\nimport redis.asyncio as redis\n"
-        "def job():\n    asyncio.run(store())\n"
-        "async def store():\n    async with redis.from_url('redis://localhost') as cache:\n"
-        "        await cache.set('k', 'v')\n"
-        "threading.Thread(target=job).start()\n",
+        Valid(
+            "import asyncio, threading\nimport redis.asyncio as redis\n"
+            "def job():\n    asyncio.run(store())\n"
+            "async def store():\n    async with redis.from_url('redis://localhost') as cache:\n"
+            "        await cache.set('k', 'v')\n"
+            "threading.Thread(target=job).start()\n",
+        ),
     )
 
     def check(self) -> None:

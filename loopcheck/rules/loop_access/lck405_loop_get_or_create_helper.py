@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from loopcheck.prefilter.candidates import FUNCTION, Start
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 class LoopGetOrCreateHelper(Rule):
@@ -63,14 +63,34 @@ without a running loop, so it makes even more loops.""",
         ),
     )
     invalid = (
-        docs.example + "\n",
-        "import asyncio\ndef get_loop():\n    loop = asyncio.get_event_loop()\n    if loop.is_closed():\n"
-        "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n    return loop\n",
+        Invalid(
+            docs.example + "\n",
+            message=(
+                "4:5 `get_loop()` hands out the current loop, or a new one it makes current and "
+                "never closes: each thread that calls it keeps a loop of its own, never closed, "
+                "and what is created on it is bound to it; run coroutines with asyncio.run() and "
+                "use asyncio.get_running_loop() inside them"
+            ),
+        ),
+        Invalid(
+            "import asyncio\ndef get_loop():\n    loop = asyncio.get_event_loop()\n"
+            "    if loop.is_closed():\n"
+            "        loop = asyncio.new_event_loop()\n        asyncio.set_event_loop(loop)\n"
+            "    return loop\n",
+            message=(
+                "2:5 `get_loop()` hands out the current loop, or a new one it makes current and "
+                "never closes: each thread that calls it keeps a loop of its own, never closed, "
+                "and what is created on it is bound to it; run coroutines with asyncio.run() and "
+                "use asyncio.get_running_loop() inside them"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\ndef run(coro):\n    return asyncio.run(coro)\n",
+        Valid("import asyncio\ndef run(coro):\n    return asyncio.run(coro)\n"),
         # A factory of fresh loops is not a get-or-create helper (and its caller closes them).
-        "import asyncio\ndef make_loop():\n    loop = asyncio.new_event_loop()\n    return loop\n",
+        Valid(
+            "import asyncio\ndef make_loop():\n    loop = asyncio.new_event_loop()\n    return loop\n",
+        ),
     )
 
     def check(self) -> None:

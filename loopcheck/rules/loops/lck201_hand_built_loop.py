@@ -8,7 +8,7 @@ from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.prefilter.candidates import FUNCTION, Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
@@ -122,45 +122,82 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         ),
     )
     invalid = (
-        "import asyncio\n"
-        "def run(job):\n"
-        "    loop = asyncio.new_event_loop()\n"
-        "    asyncio.set_event_loop(loop)\n"
-        "    try:\n"
-        "        return loop.run_until_complete(job())\n"
-        "    finally:\n"
-        "        loop.close()\n",
-        "from asyncio import new_event_loop\n"
-        "def run(job):\n"
-        "    loop = new_event_loop()\n"
-        "    result = loop.run_until_complete(job(loop))\n"
-        "    loop.close()\n"
-        "    return result\n",
+        Invalid(
+            "import asyncio\n"
+            "def run(job):\n"
+            "    loop = asyncio.new_event_loop()\n"
+            "    asyncio.set_event_loop(loop)\n"
+            "    try:\n"
+            "        return loop.run_until_complete(job())\n"
+            "    finally:\n"
+            "        loop.close()\n",
+            message=(
+                "3:12 event loop `loop` created, run and closed by hand; asyncio.run() does this "
+                "and also cancels leftover tasks, finalises async generators and closes the loop"
+            ),
+            fix=(
+                "import asyncio\n"
+                "def run(job):\n"
+                "    return asyncio.run(job())\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "from asyncio import new_event_loop\n"
+            "def run(job):\n"
+            "    loop = new_event_loop()\n"
+            "    result = loop.run_until_complete(job(loop))\n"
+            "    loop.close()\n"
+            "    return result\n",
+            message=(
+                "3:12 event loop `loop` created, run and closed by hand; asyncio.run() does this "
+                "and also cancels leftover tasks, finalises async generators and closes the loop; "
+                "no fix: the loop is passed on to other code, which may keep using it"
+            ),
+        ),
         # Bound twice: the second binding is a loop of its own.
-        "import asyncio\n"
-        "def run(job):\n"
-        "    loop = asyncio.get_event_loop()\n"
-        "    loop.call_soon(print)\n"
-        "    loop = asyncio.new_event_loop()\n"
-        "    asyncio.set_event_loop(loop)\n"
-        "    return loop.run_until_complete(job())\n",
+        Invalid(
+            "import asyncio\n"
+            "def run(job):\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    loop.call_soon(print)\n"
+            "    loop = asyncio.new_event_loop()\n"
+            "    asyncio.set_event_loop(loop)\n"
+            "    return loop.run_until_complete(job())\n",
+            message=(
+                "5:12 event loop `loop` created and run by hand; asyncio.run() does this and also "
+                "cancels leftover tasks, finalises async generators and closes the loop"
+            ),
+            fix=(
+                "import asyncio\n"
+                "def run(job):\n"
+                "    loop = asyncio.get_event_loop()\n"
+                "    loop.call_soon(print)\n"
+                "    return asyncio.run(job())\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
-        "import asyncio\ndef run(job):\n    return asyncio.run(job())\n",
+        Valid("import asyncio\ndef run(job):\n    return asyncio.run(job())\n"),
         # A pytest fixture: the loop is handed to the tests and closed after them.
-        "import asyncio, pytest\n"
-        "@pytest.fixture\n"
-        "def event_loop():\n"
-        "    loop = asyncio.new_event_loop()\n"
-        "    loop.run_until_complete(setup())\n"
-        "    yield loop\n"
-        "    loop.close()\n",
+        Valid(
+            "import asyncio, pytest\n"
+            "@pytest.fixture\n"
+            "def event_loop():\n"
+            "    loop = asyncio.new_event_loop()\n"
+            "    loop.run_until_complete(setup())\n"
+            "    yield loop\n"
+            "    loop.close()\n",
+        ),
         # A server that runs forever on its own loop.
-        "import asyncio\n"
-        "def serve():\n"
-        "    loop = asyncio.new_event_loop()\n"
-        "    loop.run_until_complete(start())\n"
-        "    loop.run_forever()\n",
+        Valid(
+            "import asyncio\n"
+            "def serve():\n"
+            "    loop = asyncio.new_event_loop()\n"
+            "    loop.run_until_complete(start())\n"
+            "    loop.run_forever()\n",
+        ),
     )
 
     def check(self) -> None:

@@ -8,7 +8,7 @@ from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.prefilter.candidates import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION
 
 
@@ -101,45 +101,100 @@ running there would make a program that exits today hang.""",
         ),
     )
     invalid = (
-        "import asyncio\n"
-        "_loop = asyncio.new_event_loop()\n"
-        "def task(x):\n"
-        "    return _loop.run_until_complete(work(x))\n",
-        "import asyncio\n"
-        "class Worker:\n"
-        "    def __init__(self):\n"
-        "        self.loop = asyncio.new_event_loop()\n"
-        "    def run(self, x):\n"
-        "        return self.loop.run_until_complete(work(x))\n"
-        "worker = Worker()\n",
-        "import asyncio\n"
-        "def make_job():\n"
-        "    loop = None\n"
-        "    def job():\n"
-        "        nonlocal loop\n"
-        "        if loop is None:\n"
-        "            loop = asyncio.new_event_loop()\n"
-        "        return loop.run_until_complete(refresh())\n"
-        "    return job\n",
+        Invalid(
+            "import asyncio\n"
+            "_loop = asyncio.new_event_loop()\n"
+            "def task(x):\n"
+            "    return _loop.run_until_complete(work(x))\n",
+            message=(
+                "2:9 event loop kept in the global `_loop` and reused by run_until_complete() "
+                "(line 4): a second thread fails with 'This event loop is already running'; run "
+                "each call with asyncio.run()",
+                "4:12 run_until_complete() reuses the event loop kept in the global `_loop`; use "
+                "asyncio.run()",
+            ),
+            fix=(
+                "import asyncio\n"
+                "def task(x):\n"
+                "    return asyncio.run(work(x))\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "import asyncio\n"
+            "class Worker:\n"
+            "    def __init__(self):\n"
+            "        self.loop = asyncio.new_event_loop()\n"
+            "    def run(self, x):\n"
+            "        return self.loop.run_until_complete(work(x))\n"
+            "worker = Worker()\n",
+            message=(
+                "4:21 event loop kept in `Worker.loop` and reused by run_until_complete() (line "
+                "6): a second thread fails with 'This event loop is already running'; run each "
+                "call with asyncio.run()",
+                "6:16 run_until_complete() reuses the event loop kept in `Worker.loop`; use "
+                "asyncio.run()",
+            ),
+            fix=(
+                "import asyncio\n"
+                "class Worker:\n"
+                "    def __init__(self):\n"
+                "        pass\n"
+                "    def run(self, x):\n"
+                "        return asyncio.run(work(x))\n"
+                "worker = Worker()\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "import asyncio\n"
+            "def make_job():\n"
+            "    loop = None\n"
+            "    def job():\n"
+            "        nonlocal loop\n"
+            "        if loop is None:\n"
+            "            loop = asyncio.new_event_loop()\n"
+            "        return loop.run_until_complete(refresh())\n"
+            "    return job\n",
+            message=(
+                "7:20 event loop kept in the closure variable `loop` and reused by "
+                "run_until_complete() (line 8): a second thread fails with 'This event loop is "
+                "already running'; run each call with asyncio.run()",
+                "8:16 run_until_complete() reuses the event loop kept in the closure variable "
+                "`loop`; use asyncio.run()",
+            ),
+            fix=(
+                "import asyncio\n"
+                "def make_job():\n"
+                "    def job():\n"
+                "        return asyncio.run(refresh())\n"
+                "    return job\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         # A dedicated loop thread: the loop runs forever, work is handed to it thread-safely.
-        "import asyncio, threading\n"
-        "_loop = asyncio.new_event_loop()\n"
-        "threading.Thread(target=_loop.run_forever, daemon=True).start()\n"
-        "def submit(coro):\n"
-        "    return asyncio.run_coroutine_threadsafe(coro, _loop).result()\n",
-        "import asyncio\ndef task(x):\n    return asyncio.run(work(x))\n",
+        Valid(
+            "import asyncio, threading\n"
+            "_loop = asyncio.new_event_loop()\n"
+            "threading.Thread(target=_loop.run_forever, daemon=True).start()\n"
+            "def submit(coro):\n"
+            "    return asyncio.run_coroutine_threadsafe(coro, _loop).result()\n",
+        ),
+        Valid("import asyncio\ndef task(x):\n    return asyncio.run(work(x))\n"),
         # An object that owns its loop for its own life, like asyncio.Runner.
-        "import asyncio\n"
-        "class Session:\n"
-        "    def __enter__(self):\n"
-        "        self._loop = asyncio.new_event_loop()\n"
-        "        return self\n"
-        "    def call(self, coro):\n"
-        "        return self._loop.run_until_complete(coro)\n"
-        "    def __exit__(self, *exc):\n"
-        "        self._loop.close()\n",
+        Valid(
+            "import asyncio\n"
+            "class Session:\n"
+            "    def __enter__(self):\n"
+            "        self._loop = asyncio.new_event_loop()\n"
+            "        return self\n"
+            "    def call(self, coro):\n"
+            "        return self._loop.run_until_complete(coro)\n"
+            "    def __exit__(self, *exc):\n"
+            "        self._loop.close()\n",
+        ),
     )
 
     def check(self) -> None:

@@ -7,7 +7,7 @@ from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
@@ -89,27 +89,56 @@ measured here) the call raises in the main thread as well.""",
         ),
     )
     invalid = (
-        "import asyncio\n"
-        "def fetch(symbols):\n"
-        "    return asyncio.get_event_loop().run_until_complete(download(symbols))\n",
-        "import asyncio\n"
-        "def fetch(symbols):\n"
-        "    loop = asyncio.get_event_loop()\n"
-        "    return loop.run_until_complete(download(symbols))\n",
+        Invalid(
+            "import asyncio\n"
+            "def fetch(symbols):\n"
+            "    return asyncio.get_event_loop().run_until_complete(download(symbols))\n",
+            message=(
+                "3:12 run_until_complete() on asyncio.get_event_loop() in synchronous code: there "
+                "is no current loop in worker threads or after asyncio.run(); use asyncio.run()"
+            ),
+            fix=(
+                "import asyncio\n"
+                "def fetch(symbols):\n"
+                "    return asyncio.run(download(symbols))\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "import asyncio\n"
+            "def fetch(symbols):\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    return loop.run_until_complete(download(symbols))\n",
+            message=(
+                "3:12 run_until_complete() on asyncio.get_event_loop() (through `loop`) in "
+                "synchronous code: there is no current loop in worker threads or after "
+                "asyncio.run(); use asyncio.run()"
+            ),
+            fix=(
+                "import asyncio\n"
+                "def fetch(symbols):\n"
+                "    return asyncio.run(download(symbols))\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
-        "import asyncio\ndef fetch(symbols):\n    return asyncio.run(download(symbols))\n",
-        "import asyncio\n"
-        "def schedule(callback):\n"
-        "    asyncio.get_event_loop().call_soon(callback)\n",
+        Valid("import asyncio\ndef fetch(symbols):\n    return asyncio.run(download(symbols))\n"),
+        Valid(
+            "import asyncio\n"
+            "def schedule(callback):\n"
+            "    asyncio.get_event_loop().call_soon(callback)\n",
+        ),
         # Shutting down the thread's existing loop.
-        "import asyncio\n"
-        "def close_current_loop():\n"
-        "    loop = asyncio.get_event_loop()\n"
-        "    async def close_loop():\n"
-        "        await loop.shutdown_asyncgens()\n"
-        "    loop.run_until_complete(close_loop())\n"
-        "    loop.close()\n",
+        Valid(
+            "import asyncio\n"
+            "def close_current_loop():\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    async def close_loop():\n"
+            "        await loop.shutdown_asyncgens()\n"
+            "    loop.run_until_complete(close_loop())\n"
+            "    loop.close()\n",
+        ),
     )
 
     def check(self) -> None:

@@ -11,7 +11,7 @@ from loopcheck.analysis.loop_uses import (
 from loopcheck.prefilter.candidates import COROUTINE, Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 
@@ -63,20 +63,44 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
         references=("https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",),
     )
     invalid = (
-        "import asyncio\nasync def handle(r):\n    return asyncio.run(load(r))\n",
-        "import asyncio\n"
-        "async def handle(r):\n"
-        "    loop = asyncio.get_event_loop()\n"
-        "    return loop.run_until_complete(load(r))\n",
+        Invalid(
+            "import asyncio\nasync def handle(r):\n    return asyncio.run(load(r))\n",
+            message=(
+                "3:12 asyncio.run() inside a coroutine always fails: the thread's loop is already "
+                "running; await the coroutine instead"
+            ),
+            fix=(
+                "async def handle(r):\n"
+                "    return await load(r)\n"
+            ),
+            safety="safe",
+        ),
+        Invalid(
+            "import asyncio\n"
+            "async def handle(r):\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    return loop.run_until_complete(load(r))\n",
+            message=(
+                "4:12 run_until_complete() inside a coroutine always fails: the thread's loop is "
+                "already running; await the coroutine instead"
+            ),
+            fix=(
+                "async def handle(r):\n"
+                "    return await load(r)\n"
+            ),
+            safety="safe",
+        ),
     )
     valid = (
-        "import asyncio\nasync def handle(r):\n    return await load(r)\n",
-        "import asyncio\n"
-        "async def handle(r):\n"
-        "    def blocking():\n"
-        "        return asyncio.run(load(r))\n"
-        "    return await asyncio.to_thread(blocking)\n",
-        "import asyncio\nif __name__ == '__main__':\n    asyncio.run(main())\n",
+        Valid("import asyncio\nasync def handle(r):\n    return await load(r)\n"),
+        Valid(
+            "import asyncio\n"
+            "async def handle(r):\n"
+            "    def blocking():\n"
+            "        return asyncio.run(load(r))\n"
+            "    return await asyncio.to_thread(blocking)\n",
+        ),
+        Valid("import asyncio\nif __name__ == '__main__':\n    asyncio.run(main())\n"),
     )
 
     def check(self) -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from loopcheck.prefilter.candidates import Start
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
 class NestAsyncio(Rule):
@@ -67,11 +67,34 @@ to 3.13).""",
         ),
     )
     invalid = (
-        "import nest_asyncio\nnest_asyncio.apply()\n",
-        "from nest_asyncio import apply\napply(loop)\n",
-        "import nest_asyncio2\nnest_asyncio2.apply()\n",
+        Invalid(
+            "import nest_asyncio\nnest_asyncio.apply()\n",
+            message=(
+                "2:1 nest_asyncio.apply() patches asyncio so loops can be re-entered: nested runs "
+                "can deadlock and asyncio.run() stops giving a fresh loop; make the caller async "
+                "and await instead"
+            ),
+        ),
+        Invalid(
+            "from nest_asyncio import apply\napply(loop)\n",
+            message=(
+                "2:1 nest_asyncio.apply() patches asyncio so loops can be re-entered: nested runs "
+                "can deadlock and asyncio.run() stops giving a fresh loop; make the caller async "
+                "and await instead"
+            ),
+        ),
+        Invalid(
+            "import nest_asyncio2\nnest_asyncio2.apply()\n",
+            message=(
+                "2:1 nest_asyncio2.apply() patches asyncio so loops can be re-entered: nested runs "
+                "can deadlock and asyncio.run() stops giving a fresh loop; make the caller async "
+                "and await instead"
+            ),
+        ),
     )
-    valid = ("def apply():\n    pass\napply()\n  # nest_asyncio\n",)
+    valid = (
+        Valid("def apply():\n    pass\napply()\n  # nest_asyncio\n"),
+    )
 
     def check(self) -> None:
         names = self.analysis.names

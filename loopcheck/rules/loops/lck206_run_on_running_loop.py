@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
-from loopcheck.engine.rule import Rule, RuleDocs
+from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 
@@ -69,32 +69,58 @@ No fix: the right change depends on the callers (make them async, or move the wo
         ),
     )
     invalid = (
-        "import asyncio\ndef wait(coro):\n    return asyncio.get_running_loop().run_until_complete(coro)\n",
-        "import asyncio\n"
-        "def run_sync(coro):\n"
-        "    try:\n"
-        "        asyncio.get_running_loop()\n"
-        "    except RuntimeError:\n"
-        "        return asyncio.run(coro)\n"
-        "    loop = asyncio.new_event_loop()\n"
-        "    return loop.run_until_complete(coro)\n",
-        "import asyncio\n"
-        "def run_sync(coro):\n"
-        "    try:\n"
-        "        asyncio.get_running_loop()\n"
-        "        return asyncio.run(coro)\n"
-        "    except RuntimeError:\n"
-        "        return None\n",
+        Invalid(
+            "import asyncio\ndef wait(coro):\n"
+            "    return asyncio.get_running_loop().run_until_complete(coro)\n",
+            message=(
+                "3:12 run_until_complete() on the running loop always fails with 'This event loop "
+                "is already running'; make the caller async and await the coroutine"
+            ),
+        ),
+        Invalid(
+            "import asyncio\n"
+            "def run_sync(coro):\n"
+            "    try:\n"
+            "        asyncio.get_running_loop()\n"
+            "    except RuntimeError:\n"
+            "        return asyncio.run(coro)\n"
+            "    loop = asyncio.new_event_loop()\n"
+            "    return loop.run_until_complete(coro)\n",
+            message=(
+                "8:12 run_until_complete() where a loop is known to be running in this thread "
+                "(line 4) always fails: a running loop cannot be re-entered; make the caller async "
+                "and await, or run the coroutine in a worker thread"
+            ),
+        ),
+        Invalid(
+            "import asyncio\n"
+            "def run_sync(coro):\n"
+            "    try:\n"
+            "        asyncio.get_running_loop()\n"
+            "        return asyncio.run(coro)\n"
+            "    except RuntimeError:\n"
+            "        return None\n",
+            message=(
+                "5:16 asyncio.run() where a loop is known to be running in this thread (line 4) "
+                "always fails: a running loop cannot be re-entered; make the caller async and "
+                "await, or run the coroutine in a worker thread"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\n"
-        "def run_sync(coro):\n"
-        "    try:\n"
-        "        asyncio.get_running_loop()\n"
-        "    except RuntimeError:\n"
-        "        return asyncio.run(coro)\n"
-        "    raise RuntimeError('call this from synchronous code only')\n",
-        "import asyncio\ndef schedule(callback):\n    asyncio.get_running_loop().call_soon(callback)\n",
+        Valid(
+            "import asyncio\n"
+            "def run_sync(coro):\n"
+            "    try:\n"
+            "        asyncio.get_running_loop()\n"
+            "    except RuntimeError:\n"
+            "        return asyncio.run(coro)\n"
+            "    raise RuntimeError('call this from synchronous code only')\n",
+        ),
+        Valid(
+            "import asyncio\ndef schedule(callback):\n"
+            "    asyncio.get_running_loop().call_soon(callback)\n",
+        ),
     )
 
     def check(self) -> None:

@@ -11,7 +11,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, public_reason, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import accessor_code
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
 
@@ -92,16 +92,44 @@ event loop`).""",
         ),
     )
     invalid = (
-        "import asyncio\n_lock = asyncio.Lock()\n",
-        "import asyncio\nLOCK = asyncio.Lock()\n",
-        "from asyncio import Queue\njobs = Queue()\n",
-        "import asyncio as aio\nready = aio.Event()\n",
+        Invalid(
+            "import asyncio\n_lock = asyncio.Lock()\n",
+            message=(
+                "2:9 asyncio.Lock created at module level is shared by every event loop; a second "
+                "loop fails with 'is bound to a different event loop'; no fix: nothing in this "
+                "module uses it"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nLOCK = asyncio.Lock()\n",
+            message=(
+                "2:8 asyncio.Lock created at module level is shared by every event loop; a second "
+                "loop fails with 'is bound to a different event loop'; no fix: `LOCK` is public; "
+                "modules importing it would need changing too"
+            ),
+        ),
+        Invalid(
+            "from asyncio import Queue\njobs = Queue()\n",
+            message=(
+                "2:8 asyncio.Queue created at module level is shared by every event loop; a second "
+                "loop fails with 'is bound to a different event loop'; no fix: `jobs` is public; "
+                "modules importing it would need changing too"
+            ),
+        ),
+        Invalid(
+            "import asyncio as aio\nready = aio.Event()\n",
+            message=(
+                "2:9 asyncio.Event created at module level is shared by every event loop; a second "
+                "loop fails with 'is bound to a different event loop'; no fix: `ready` is public; "
+                "modules importing it would need changing too"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\nasync def main():\n    lock = asyncio.Lock()\n",
-        "import threading\nLOCK = threading.Lock()\n",
-        "import asyncio\nlock: asyncio.Lock\n",
-        "import asyncio\nif __name__ == '__main__':\n    stop = asyncio.Event()\n",
+        Valid("import asyncio\nasync def main():\n    lock = asyncio.Lock()\n"),
+        Valid("import threading\nLOCK = threading.Lock()\n"),
+        Valid("import asyncio\nlock: asyncio.Lock\n"),
+        Valid("import asyncio\nif __name__ == '__main__':\n    stop = asyncio.Event()\n"),
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:

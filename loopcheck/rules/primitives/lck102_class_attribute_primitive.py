@@ -10,7 +10,7 @@ from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
 
@@ -71,13 +71,29 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         references=("https://docs.python.org/3/library/asyncio-sync.html",),
     )
     invalid = (
-        "import asyncio\nclass Cache:\n    lock = asyncio.Lock()\n",
-        "import asyncio\nclass Worker:\n    jobs: asyncio.Queue = asyncio.Queue()\n",
+        Invalid(
+            "import asyncio\nclass Cache:\n    lock = asyncio.Lock()\n",
+            message=(
+                "3:12 asyncio.Lock created as a class attribute of Cache is shared by every "
+                "instance and every event loop; a second loop fails with 'is bound to a different "
+                "event loop'; no fix: nothing in this module uses it"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nclass Worker:\n    jobs: asyncio.Queue = asyncio.Queue()\n",
+            message=(
+                "3:27 asyncio.Queue created as a class attribute of Worker is shared by every "
+                "instance and every event loop; a second loop fails with 'is bound to a different "
+                "event loop'; no fix: nothing in this module uses it"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\nclass Cache:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
-        "import asyncio\nclass Cache:\n    lock: asyncio.Lock\n",
-        "import threading\nclass Cache:\n    lock = threading.Lock()\n",
+        Valid(
+            "import asyncio\nclass Cache:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
+        ),
+        Valid("import asyncio\nclass Cache:\n    lock: asyncio.Lock\n"),
+        Valid("import threading\nclass Cache:\n    lock = threading.Lock()\n"),
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:

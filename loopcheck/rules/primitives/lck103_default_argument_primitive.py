@@ -10,7 +10,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
 
@@ -69,12 +69,55 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
     )
     invalid = (
-        "import asyncio\nasync def fetch(url, limit=asyncio.Semaphore(10)):\n    pass\n",
-        "import asyncio\ndef make(done=asyncio.Event()):\n    return done\n",
+        Invalid(
+            "import asyncio\nasync def fetch(url, limit=asyncio.Semaphore(10)):\n    pass\n",
+            message=(
+                "2:28 asyncio.Semaphore in the default of `limit` is created once, at definition, "
+                "and shared by every event loop; a second loop fails with 'is bound to a different "
+                "event loop'"
+            ),
+            fix=(
+                "import asyncio\n"
+                "_fetch_limit_by_loop = {}\n"
+                "\n"
+                "\n"
+                "def _get_fetch_limit():\n"
+                '    """The running event loop\'s semaphore, created on first use under that loop."""\n'
+                "    loop = asyncio.get_running_loop()\n"
+                "    # Forget closed loops: the cached objects hold their loop, so nothing else would free it.\n"
+                "    for stale in [other for other in list(_fetch_limit_by_loop) if other.is_closed()]:\n"
+                "        _fetch_limit_by_loop.pop(stale, None)\n"
+                "    if loop not in _fetch_limit_by_loop:\n"
+                "        _fetch_limit_by_loop[loop] = asyncio.Semaphore(10)\n"
+                "    return _fetch_limit_by_loop[loop]\n"
+                "\n"
+                "\n"
+                "async def fetch(url, limit=None):\n"
+                "    if limit is None:\n"
+                "        limit = _get_fetch_limit()\n"
+                "    pass\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "import asyncio\ndef make(done=asyncio.Event()):\n    return done\n",
+            message=(
+                "2:15 asyncio.Event in the default of `done` is created once, at definition, and "
+                "shared by every event loop; a second loop fails with 'is bound to a different "
+                "event loop'; no fix: `make()` is not a coroutine, and a per-loop object needs a "
+                "running loop"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\nasync def fetch(url, limit=None):\n    limit = limit or asyncio.Semaphore(10)\n",
-        "import asyncio\nasync def outer():\n    def inner(lock=asyncio.Lock()):\n        return lock\n",
+        Valid(
+            "import asyncio\nasync def fetch(url, limit=None):\n"
+            "    limit = limit or asyncio.Semaphore(10)\n",
+        ),
+        Valid(
+            "import asyncio\nasync def outer():\n    def inner(lock=asyncio.Lock()):\n"
+            "        return lock\n",
+        ),
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site) -> str:

@@ -19,7 +19,7 @@ from loopcheck.fixes.per_loop import (
     used_outside_getter_reason,
 )
 from loopcheck.fixes.statements import keep_comments
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
 # How the message names each place a lazily made primitive is kept in.
@@ -94,26 +94,79 @@ All supported versions; the failure appears under the second loop that uses the 
         references=("https://docs.python.org/3/library/asyncio-sync.html",),
     )
     invalid = (
-        "import asyncio\n_lock = None\ndef get_lock():\n    global _lock\n    if _lock is None:\n"
-        "        _lock = asyncio.Lock()\n    return _lock\n",
-        "import asyncio\n_locks = {}\nasync def work(key):\n"
-        "    async with _locks.setdefault(key, asyncio.Lock()):\n        pass\n",
-        "import asyncio\nclass Pool:\n    _sem = None\n    @classmethod\n    def sem(cls):\n"
-        "        cls._sem = cls._sem or asyncio.Semaphore(4)\n        return cls._sem\n",
-        "import asyncio\nclass Locks:\n    _by_key = {}\n    @classmethod\n    def get(cls, key):\n"
-        "        if key not in cls._by_key:\n            cls._by_key[key] = asyncio.Lock()\n"
-        "        return cls._by_key[key]\n",
+        Invalid(
+            "import asyncio\n_lock = None\ndef get_lock():\n    global _lock\n    if _lock is None:\n"
+            "        _lock = asyncio.Lock()\n    return _lock\n",
+            message=(
+                "6:17 asyncio.Lock kept in the module global `_lock` outlives the event loop that "
+                "created it; the next loop fails with 'is bound to a different event loop'"
+            ),
+            fix=(
+                "import asyncio\n"
+                "_lock_by_loop = {}\n"
+                "def get_lock():\n"
+                "    loop = asyncio.get_running_loop()\n"
+                "    # Forget closed loops: the cached objects hold their loop, so nothing else would free it.\n"
+                "    for stale in [other for other in list(_lock_by_loop) if other.is_closed()]:\n"
+                "        _lock_by_loop.pop(stale, None)\n"
+                "    if loop not in _lock_by_loop:\n"
+                "        _lock_by_loop[loop] = asyncio.Lock()\n"
+                "    return _lock_by_loop[loop]\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "import asyncio\n_locks = {}\nasync def work(key):\n"
+            "    async with _locks.setdefault(key, asyncio.Lock()):\n        pass\n",
+            message=(
+                "4:39 asyncio.Lock kept in the module-level container `_locks` outlives the event "
+                "loop that created it; the next loop fails with 'is bound to a different event "
+                "loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x = "
+                "...`, `return x`)"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nclass Pool:\n    _sem = None\n    @classmethod\n    def sem(cls):\n"
+            "        cls._sem = cls._sem or asyncio.Semaphore(4)\n        return cls._sem\n",
+            message=(
+                "6:32 asyncio.Semaphore kept in the class attribute `Pool._sem` outlives the event "
+                "loop that created it; the next loop fails with 'is bound to a different event "
+                "loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x = "
+                "...`, `return x`)"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nclass Locks:\n    _by_key = {}\n    @classmethod\n    def get(cls, key):\n"
+            "        if key not in cls._by_key:\n            cls._by_key[key] = asyncio.Lock()\n"
+            "        return cls._by_key[key]\n",
+            message=(
+                "7:32 asyncio.Lock kept in the class-level container `Locks._by_key` outlives the "
+                "event loop that created it; the next loop fails with 'is bound to a different "
+                "event loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x "
+                "= ...`, `return x`)"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\nasync def work():\n    lock = asyncio.Lock()\n",
-        "import asyncio\nclass Worker:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
-        "import asyncio\nasync def work():\n    locks = {}\n    locks['a'] = asyncio.Lock()\n",
-        "import asyncio\n_locks = {}\nasync def lock():\n"
-        "    return _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())\n",
-        "import asyncio\nclass Cache:\n    _lock = None\n    _lock_loop = None\n    @classmethod\n"
-        "    def lock(cls):\n        loop = asyncio.get_running_loop()\n"
-        "        if cls._lock is None or cls._lock_loop is not loop:\n"
-        "            cls._lock = asyncio.Lock()\n            cls._lock_loop = loop\n        return cls._lock\n",
+        Valid("import asyncio\nasync def work():\n    lock = asyncio.Lock()\n"),
+        Valid(
+            "import asyncio\nclass Worker:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n",
+        ),
+        Valid(
+            "import asyncio\nasync def work():\n    locks = {}\n    locks['a'] = asyncio.Lock()\n",
+        ),
+        Valid(
+            "import asyncio\n_locks = {}\nasync def lock():\n"
+            "    return _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())\n",
+        ),
+        Valid(
+            "import asyncio\nclass Cache:\n    _lock = None\n    _lock_loop = None\n    @classmethod\n"
+            "    def lock(cls):\n        loop = asyncio.get_running_loop()\n"
+            "        if cls._lock is None or cls._lock_loop is not loop:\n"
+            "            cls._lock = asyncio.Lock()\n            cls._lock_loop = loop\n"
+            "        return cls._lock\n",
+        ),
     )
 
     def kept_in(self, call: cst.Call) -> Holder | None:

@@ -12,7 +12,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
-from loopcheck.engine.rule import RuleDocs
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
 
 
@@ -100,26 +100,64 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
     )
     invalid = (
-        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
-        "manager = Manager()\n",
-        "import asyncio, functools\nclass Limiter:\n    def __init__(self):\n"
-        "        self.slots = asyncio.Semaphore(4)\n@functools.lru_cache\ndef get_limiter():\n"
-        "    return Limiter()\n",
-        "import asyncio\nclass Cache:\n    def __init__(self):\n        self.ready = asyncio.Event()\n"
-        "_cache = None\ndef get_cache():\n    global _cache\n    if _cache is None:\n"
-        "        _cache = Cache()\n    return _cache\n",
+        Invalid(
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
+            "manager = Manager()\n",
+            message=(
+                "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` "
+                "of the module-level instance `manager`, which every event loop of the process "
+                "shares; a second loop fails with 'is bound to a different event loop'; no fix: "
+                "nothing in this module uses it"
+            ),
+        ),
+        Invalid(
+            "import asyncio, functools\nclass Limiter:\n    def __init__(self):\n"
+            "        self.slots = asyncio.Semaphore(4)\n@functools.lru_cache\ndef get_limiter():\n"
+            "    return Limiter()\n",
+            message=(
+                "4:22 asyncio.Semaphore created in Limiter.__init__() is kept in the attribute "
+                "`slots` of the instance cached by `get_limiter()`, which every event loop of the "
+                "process shares; a second loop fails with 'is bound to a different event loop'; no "
+                "fix: nothing in this module uses it"
+            ),
+        ),
+        Invalid(
+            "import asyncio\nclass Cache:\n    def __init__(self):\n"
+            "        self.ready = asyncio.Event()\n"
+            "_cache = None\ndef get_cache():\n    global _cache\n    if _cache is None:\n"
+            "        _cache = Cache()\n    return _cache\n",
+            message=(
+                "4:22 asyncio.Event created in Cache.__init__() is kept in the attribute `ready` "
+                "of the global singleton `_cache`, which every event loop of the process shares; a "
+                "second loop fails with 'is bound to a different event loop'; no fix: nothing in "
+                "this module uses it"
+            ),
+        ),
     )
     valid = (
-        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
-        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
-        "async def handler():\n    manager = Manager()\n",
-        "import asyncio\nclass Manager:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n"
-        "if __name__ == '__main__':\n    manager = Manager()\n",
-        "import asyncio\nclass Gate:\n    def __init__(self):\n        self._sem = self._loop = None\n"
-        "    def current(self):\n        loop = asyncio.get_running_loop()\n"
-        "        if self._sem is None or self._loop is not loop:\n"
-        "            self._sem = asyncio.Semaphore(4)\n            self._loop = loop\n"
-        "        return self._sem\ngate = Gate()\n",
+        Valid(
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n",
+        ),
+        Valid(
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
+            "async def handler():\n    manager = Manager()\n",
+        ),
+        Valid(
+            "import asyncio\nclass Manager:\n    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
+            "if __name__ == '__main__':\n    manager = Manager()\n",
+        ),
+        Valid(
+            "import asyncio\nclass Gate:\n    def __init__(self):\n"
+            "        self._sem = self._loop = None\n"
+            "    def current(self):\n        loop = asyncio.get_running_loop()\n"
+            "        if self._sem is None or self._loop is not loop:\n"
+            "            self._sem = asyncio.Semaphore(4)\n            self._loop = loop\n"
+            "        return self._sem\ngate = Gate()\n",
+        ),
     )
 
     def kept_by(self, call: cst.Call) -> Holder | None:
