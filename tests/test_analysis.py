@@ -616,7 +616,7 @@ def test_a_kept_loop_is_followed_through_its_getter_and_local_copies():
     from loopcheck.analysis.loop_uses import Use
 
     analysis = analyse(KEPT_LOOP)
-    [(call, found)] = analysis.kept_loops.all()
+    [(call, found)] = analysis.kept_loops.found
     assert analysis.line_of(call) == 9 and found.holder.name == "_shared"
     assert found.unfollowable is None
     assert [analysis.line_of(g) for g in found.guards] == []  # the getter's `if` goes with the getter
@@ -632,7 +632,7 @@ def test_a_loop_closed_after_each_run_is_not_reused():
         "def task():\n    global _loop\n    _loop = asyncio.new_event_loop()\n"
         "    _loop.run_until_complete(work())\n    _loop.close()\n"
     )
-    [(_, found)] = analysis.kept_loops.all()
+    [(_, found)] = analysis.kept_loops.found
     assert analysis.kept_loops.closed_after_each_run(found)
 
 
@@ -666,7 +666,7 @@ def test_only_a_loop_kept_beyond_the_call_is_a_kept_loop():
     ],
 )
 def test_what_stops_a_kept_loop_from_being_followed(source, obstacle, getter):
-    [(_, found)] = analyse(source).kept_loops.all()
+    [(_, found)] = analyse(source).kept_loops.found
     assert (found.unfollowable.name if found.unfollowable else None, found.getter) == (obstacle, getter)
 
 

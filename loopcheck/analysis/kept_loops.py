@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -60,7 +61,8 @@ class KeptLoops:
     def __init__(self, analysis: FileAnalysis) -> None:
         self.analysis = analysis
 
-    def all(self) -> list[tuple[cst.Call, KeptLoop]]:
+    @cached_property
+    def found(self) -> list[tuple[cst.Call, KeptLoop]]:
         """Each kept loop once, with the first loop call (``new_event_loop()``,
         ``get_event_loop()``, ...) whose result it keeps, in source order."""
         analysis = self.analysis

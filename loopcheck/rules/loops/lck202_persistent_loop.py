@@ -198,7 +198,7 @@ running there would make a program that exits today hang.""",
     )
 
     def check(self) -> None:
-        for call, found in self.analysis.kept_loops.all():
+        for call, found in self.analysis.kept_loops.found:
             holder, uses = found.holder, found.uses
             runs = of_kind(uses, Use.RUN)
             tree = self.analysis.tree
