@@ -886,3 +886,15 @@ def test_the_set_up_of_the_loop_get_event_loop_fetches():
     )
     set_up = [analysis.loop_uses.loop_set_up(call) for call in analysis.loop_uses.current_loop_calls()]
     assert [[analysis.line_of(s) for s in found] for found in set_up] == [[3], [], [], []]
+
+
+@pytest.mark.parametrize(
+    "source, exports",
+    [
+        ("__all__ = ['get_loop', '_lock']\n", {"get_loop", "_lock"}),
+        ("__all__ = ('a',)\n__all__ += ['b']\n", {"a", "b"}),
+        ("names = ['get_loop']\n", set()),
+    ],
+)
+def test_exports_are_the_names_all_lists(source, exports):
+    assert analyse(source).exports == exports
