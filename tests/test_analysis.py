@@ -8,12 +8,13 @@ import textwrap
 import libcst as cst
 import libcst.matchers as m
 import pytest
-from libcst.metadata import MetadataWrapper
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
 from loopcheck.analysis.contexts import ExecutionContexts
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
+from loopcheck.prefilter.starts import Where
 
 
 def analyse(source: str) -> FileAnalysis:
@@ -898,3 +899,38 @@ def test_the_set_up_of_the_loop_get_event_loop_fetches():
 )
 def test_exports_are_the_names_all_lists(source, exports):
     assert analyse(source).exports == exports
+
+
+PLACED = '''\
+import asyncio
+module_lock = asyncio.Lock()
+class Box:
+    class_lock = asyncio.Lock()
+    def method(self, default_lock=asyncio.Lock()):
+        function_lock = asyncio.Lock()
+    async def coroutine(self, late_lock=asyncio.Lock()):
+        coroutine_lock = asyncio.Lock()
+handler = lambda: asyncio.Lock()
+if __name__ == "__main__":
+    main_lock = asyncio.Lock()
+'''
+
+
+def test_a_construct_sits_where_the_rules_declare_it():
+    """Tree.site answers in the vocabulary of the rules' starts (Where), a coroutine's body apart
+    from a plain function's; what the candidate stage cannot tell apart is ELSEWHERE."""
+    analysis = analyse(PLACED)
+    position = analysis.wrapper.resolve(PositionProvider)
+    sites = {
+        position[call].start.line: analysis.tree.site(call).kind for call, _ in analysis.primitive_creations
+    }
+    assert sites == {
+        2: Where.MODULE,
+        4: Where.CLASS,
+        5: Where.DEFAULT,
+        6: Where.FUNCTION,
+        7: Where.DEFAULT,  # evaluated by the `def`, at import, not under a loop
+        8: Where.COROUTINE,
+        9: Where.ELSEWHERE,
+        11: Where.ELSEWHERE,
+    }

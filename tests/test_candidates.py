@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.prefilter.candidates import COROUTINE, Candidates, Start
+from loopcheck.prefilter.candidates import Candidates
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import SourceError
 from loopcheck.engine.engine import Linter
+from loopcheck.engine.rule import Rule
 from loopcheck.rules import all_rules
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import fixtures, target_version
@@ -96,7 +98,7 @@ def test_a_new_rule_joins_the_stage_by_declaring_what_it_starts_from():
 
     class TimesRule:
         code = "LCK999"
-        starts_from = (Start(calls=("loop.current",), where=(COROUTINE,)),)
+        starts_from = (Start(calls=("loop.current",), where=(Where.COROUTINE,)),)
 
     candidates = Candidates([TimesRule], Catalogue.load())
     assert candidates.may_match("import asyncio\nasyncio.get_event_loop()\n")
@@ -117,3 +119,78 @@ def test_most_asyncio_files_are_decided_without_libcst():
     files = discover([str(Path(asyncio.__file__).parent)]).files
     kept = [f for f in files if linter.active_rules(read_source(f).text, None)]
     assert len(kept) < len(files) / 2, kept
+
+
+# -- the rules' declarations ------------------------------------------------------------------
+
+WRONG_STARTS = [
+    ((Start(calls=("primitive",)),), "starts_from[0]: calls: unknown group 'primitive'"),
+    ((Start(calls=("loop.new",), also_calls=("loop.sett",)),), "also_calls: unknown group 'loop.sett'"),
+    ((Start(methods=("run_until_completed",)),), "methods: 'run_until_completed' is not a method of asyncio's event loop"),
+    # a group where a method belongs: it would be looked for as a method name
+    ((Start(calls=("loop.new",), also_methods=("loop.set",)),), "also_methods: 'loop.set' is not a method"),
+    ((Start(calls=("primitives",), where=("module", "class")),), "where: 'module' is not one of Where.MODULE"),
+    ((Start(calls=("primitives",), where=(Where.ELSEWHERE,)),), "where: Where.ELSEWHERE is not one of"),
+    ((Start(calls="primitives"),), "calls must be a tuple, not 'primitives'"),
+    ((Start(calls=("primitives",), kept="yes"),), "kept must be True or False, not 'yes'"),
+    ((Start(where=(Where.MODULE,)),), "no calls and no methods: it matches nothing"),
+    ((Start(methods=("run_until_complete",), kept=True),), "kept and on_shared_instance apply to calls only"),
+    (
+        (Start(calls=("clients",), where=(Where.MODULE, Where.CLASS), in_known_context=True),),
+        "in_known_context narrows calls in functions and coroutines only",
+    ),
+    ((Start(calls=("clients",)), "loop.new"), "starts_from[1]: 'loop.new' is not a Start"),
+    (Start(calls=("clients",)), "starts_from must be a tuple of Start, not Start(calls=('clients',))"),
+]
+
+
+@pytest.mark.parametrize(("starts", "message"), WRONG_STARTS, ids=[m for _, m in WRONG_STARTS])
+def test_a_rule_with_a_wrong_start_is_refused_where_it_is_declared(starts, message):
+    """A misspelled group, place or method would match nothing, and switch the rule off."""
+    with pytest.raises(ValueError) as raised:
+
+        class WronglyDeclared(Rule):
+            code = "LCK990"
+            starts_from = starts
+
+    assert str(raised.value).startswith("WronglyDeclared (LCK990): ")
+    assert message in str(raised.value)
+    assert "LCK990" not in Rule.registry
+
+
+def test_a_rule_states_once_where_its_construct_sits():
+    """The places the analysis's sites are compared with are those of the rule's starts."""
+    assert RULES["LCK101"].places == {Where.MODULE}
+    assert RULES["LCK104"].places == {Where.FUNCTION, Where.COROUTINE}
+    assert RULES["LCK205"].places == set(Where) - {Where.ELSEWHERE}  # no `where`: anywhere
+
+
+def unreached_starts(rule: object, candidates: Candidates) -> list[str]:
+    """The starts of ``rule`` none of its invalid examples holds, as the stage sees them."""
+    examples = [getattr(example, "code", example) for example in rule.invalid]  # type: ignore[attr-defined]
+    shapes = [candidates.shape_of(ast.parse(example)) for example in examples]
+    return [
+        f"{rule.code}: no invalid example holds starts_from[{position}] = {start}"  # type: ignore[attr-defined]
+        for position, start in enumerate(rule.starts_from)  # type: ignore[attr-defined]
+        if not any(candidates.holds(shape, start) for shape in shapes)
+    ]
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_start_of_a_rule_is_held_by_one_of_its_invalid_examples(code):
+    """A start no example holds is a start nothing tests: the stage could drop the files it
+    stands for unnoticed."""
+    assert unreached_starts(RULES[code], Candidates(RULES.values(), Catalogue.load())) == []
+
+
+def test_a_start_no_invalid_example_holds_is_named():
+    class DefaultsToo:
+        code = "LCK999"
+        starts_from = (
+            Start(calls=("primitives",), where=(Where.MODULE,)),
+            Start(calls=("primitives",), where=(Where.DEFAULT,)),
+        )
+        invalid = ("import asyncio\nlock = asyncio.Lock()\n",)
+
+    found = unreached_starts(DefaultsToo, Candidates([DefaultsToo], Catalogue.load()))
+    assert found == [f"LCK999: no invalid example holds starts_from[1] = {DefaultsToo.starts_from[1]}"]

@@ -3,12 +3,13 @@ block that hold it. Every question is answered from LibCST's parent map, resolve
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 import libcst.matchers as m
+
+from loopcheck.prefilter.starts import Where
 
 FunctionLike = (cst.FunctionDef, cst.Lambda)
 DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
@@ -19,20 +20,10 @@ MAIN_GUARD = m.Comparison(
 TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(attr=m.Name("TYPE_CHECKING"))
 
 
-class Evaluated(enum.Enum):
-    """When an expression is evaluated, as far as the event loop it may meet is concerned."""
-
-    MODULE = "module level"  # at import
-    CLASS_BODY = "class attribute"  # at import, once for the class
-    DEFAULT = "default argument"  # once, when the `def` statement runs
-    FUNCTION = "function body"  # at each call
-    ELSEWHERE = "elsewhere"  # a lambda, a class made at run time, __main__ or TYPE_CHECKING code
-
-
 @dataclass(frozen=True)
 class Site:
-    kind: Evaluated
-    # CLASS_BODY: the class; DEFAULT and FUNCTION: the function.
+    kind: Where
+    # CLASS: the class; DEFAULT, FUNCTION and COROUTINE: the function.
     owner: cst.ClassDef | cst.FunctionDef | None = None
     param: cst.Param | None = None
 
@@ -108,8 +99,9 @@ class Tree:
         return None
 
     def site(self, node: cst.CSTNode) -> Site:
-        """When ``node`` is evaluated: at import (module level, class body), once at definition
-        (a default), at each call (a function body), or elsewhere."""
+        """Where ``node`` sits, that is when it is evaluated: at import (module level, class
+        body), once at definition (a default), at each call (the body of a function or a
+        coroutine), or elsewhere."""
         owner_class: cst.ClassDef | None = None
         param: cst.Param | None = None
         for child, up in self.ancestors(node):
@@ -118,20 +110,20 @@ class Tree:
             elif isinstance(up, FunctionLike):
                 if child is up.body:
                     if owner_class is not None or isinstance(up, cst.Lambda):
-                        return Site(Evaluated.ELSEWHERE)  # a class made at run time, a lambda
-                    return Site(Evaluated.FUNCTION, owner=up)
+                        return Site(Where.ELSEWHERE)  # a class made at run time, a lambda
+                    return Site(Where.COROUTINE if self.is_coroutine_function(up) else Where.FUNCTION, owner=up)
                 if param is not None and isinstance(up, cst.FunctionDef):
                     if self.in_coroutine(up):
-                        return Site(Evaluated.ELSEWHERE)  # evaluated under the running loop
-                    return Site(Evaluated.DEFAULT, owner=up, param=param)
+                        return Site(Where.ELSEWHERE)  # evaluated under the running loop
+                    return Site(Where.DEFAULT, owner=up, param=param)
             elif isinstance(up, cst.ClassDef) and child is up.body and owner_class is None:
                 owner_class = up
             elif isinstance(up, cst.If) and child is up.body:
                 if m.matches(up.test, MAIN_GUARD) or m.matches(up.test, TYPE_CHECKING):
-                    return Site(Evaluated.ELSEWHERE)
+                    return Site(Where.ELSEWHERE)
         if owner_class is not None:
-            return Site(Evaluated.CLASS_BODY, owner=owner_class)
-        return Site(Evaluated.MODULE)
+            return Site(Where.CLASS, owner=owner_class)
+        return Site(Where.MODULE)
 
     def small_statement(self, node: cst.CSTNode) -> cst.BaseSmallStatement | None:
         """The small statement (assignment, expression, return...) holding ``node``."""

@@ -5,14 +5,13 @@ that a run over files no rule can report on never imports LibCST or a rule modul
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start, Where
 
 if TYPE_CHECKING:
     from loopcheck.engine.rule import Rule
@@ -46,22 +45,33 @@ def rule_index() -> dict[str, RuleInfo]:
             name=entry["name"],
             summary=entry["summary"],
             fix_kind=entry["fix_kind"],
-            starts_from=tuple(Start(**{k: tuple(v) if isinstance(v, list) else v for k, v in start.items()})
-                              for start in entry["starts_from"]),
+            starts_from=tuple(_start_of(start) for start in entry["starts_from"]),
         )
         for entry in data
     }
+
+
+def _start_of(entry: dict[str, Any]) -> Start:
+    """A start from its rules.json entry (lists for tuples, places by their value)."""
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in entry.items()}
+    if "where" in values:
+        values["where"] = tuple(Where(place) for place in values["where"])
+    return Start(**values)
+
+
+def _entry_of(start: Start) -> dict[str, Any]:
+    """The rules.json entry of a start: the fields it sets."""
+    entry = start.declared()
+    if "where" in entry:
+        entry["where"] = [place.value for place in start.where]
+    return entry
 
 
 def index_of(rules: dict[str, type[Rule]]) -> str:
     """The text of ``data/rules.json`` for the rule classes."""
     entries: list[dict[str, Any]] = []
     for code, rule in rules.items():
-        starts = [
-            {field.name: getattr(start, field.name) for field in dataclasses.fields(start)
-             if getattr(start, field.name) != field.default}
-            for start in rule.starts_from
-        ]
+        starts = [_entry_of(start) for start in rule.starts_from]
         entries.append(
             {"code": code, "name": rule.name, "summary": rule.summary, "fix_kind": rule.fix_kind,
              "starts_from": starts}

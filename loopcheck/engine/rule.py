@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start, Where, mistakes
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 
 if TYPE_CHECKING:
@@ -94,6 +94,9 @@ class Rule:
     # What the rule's findings start from: the candidate stage runs the rule only on files that
     # hold one of these (most files never touch an event loop; they are not even parsed).
     starts_from: ClassVar[tuple[Start, ...]] = ()
+    # Where the constructs the rule reports sit: every place its starts name (derived from
+    # ``starts_from``, so that a rule states it once).
+    places: ClassVar[frozenset[Where]] = frozenset()
     # Whether a finding is a failure a program hits at run time (every fixture finding must then
     # belong to an exercise that fails); False for rules about code that works today but is
     # deprecated or fragile, whose exercises show that the fix keeps the behaviour.
@@ -114,9 +117,24 @@ class Rule:
             raise ValueError(f"{cls.__name__}: bad rule code {code!r}")
         if cls.fix_kind not in FIX_KINDS:
             raise ValueError(f"{cls.__name__}: fix_kind {cls.fix_kind!r} is not one of {FIX_KINDS}")
+        cls._check_starts(code)
+        cls.places = frozenset(place for start in cls.starts_from for place in start.places)
         if code in Rule.registry:
             raise ValueError(f"rule code {code} is registered twice")
         Rule.registry[code] = cls
+
+    @classmethod
+    def _check_starts(cls, code: str) -> None:
+        """A wrong declaration would keep the rule from running on the files it is about. (No
+        start at all is let through: a new rule imports, and its examples' test says it reports
+        nothing.)"""
+        starts = cls.starts_from
+        if not isinstance(starts, tuple):
+            raise ValueError(f"{cls.__name__} ({code}): starts_from must be a tuple of Start, not {starts!r}")
+        found = [f"starts_from[{position}]: {mistake}" for position, start in enumerate(starts)
+                 for mistake in mistakes(start)]
+        if found:
+            raise ValueError(f"{cls.__name__} ({code}): " + "; ".join(found))
 
     def __init__(self, context: LintContext) -> None:
         self.context = context

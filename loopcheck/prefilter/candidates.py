@@ -1,5 +1,5 @@
 """The candidate stage: which rules can report anything in a file, decided before any LibCST
-work. Each rule declares what its findings start from (:class:`Start`: calls of catalogue entries
+work. Each rule declares what its findings start from (``starts.Start``: calls of catalogue entries
 or the loop API, method calls, where they stand, how their result is kept); from those
 declarations come
 
@@ -22,57 +22,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from loopcheck.data.catalogue import Catalogue
+from loopcheck.prefilter.starts import FUNCTION_BODIES, Start, Where, groups
 
-MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE = "module", "class", "default", "function", "coroutine"
-CODE = (MODULE, CLASS, DEFAULT, FUNCTION, COROUTINE)
 FUNCTION_CACHES = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
 # Methods whose call keeps an argument in a container (a registry).
 CONTAINER_STORES = frozenset({"setdefault", "append", "add", "insert", "update"})
 
 
 @dataclass(frozen=True)
-class Start:
-    """Something a rule's findings start from; a file may hold a finding of the rule only if it
-    holds one of the rule's starts.
-
-    ``calls`` are catalogue groups (see :func:`groups`), ``methods`` method names; ``where`` limits
-    them to code of those kinds (empty: anywhere); ``also`` are groups or methods the file must
-    contain somewhere too. ``kept`` asks that the call's result be stored beyond the call (in a
-    global, a class attribute, a container or a function cache), ``on_shared_instance`` that it
-    be stored on ``self`` of a class the file makes a process-wide instance of, and
-    ``in_known_context`` that, in a function, the file hand some callable to a thread, an
-    executor, a scheduler, Celery or an application, or call its own functions at import (the
-    seeds of the execution-context analysis)."""
-
-    calls: tuple[str, ...] = ()
-    methods: tuple[str, ...] = ()
-    where: tuple[str, ...] = ()
-    also: tuple[str, ...] = ()
-    kept: bool = False
-    on_shared_instance: bool = False
-    in_known_context: bool = False
-
-
-def groups(catalogue: Catalogue) -> dict[str, frozenset[str]]:
-    """The catalogue groups starts refer to, by name, as qualified names."""
-    api = catalogue.loop_api
-    return {
-        "primitives": frozenset(catalogue.primitives),
-        "clients": frozenset(catalogue.clients),
-        "loop.new": api.new_loop,
-        "loop.current": api.current_loop,
-        "loop.running": api.running_loop,
-        "loop.set": api.set_loop,
-        "loop.run": api.run,
-        "loop.nest": api.nest,
-        "loop.threadsafe": frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"}),
-    }
-
-
-@dataclass(frozen=True)
 class FoundCall:
     name: str  # qualified
-    where: str
+    where: Where
     kept: bool  # stored beyond the call (not on `self`)
     on_self: bool  # stored on an attribute (or in a container) of `self`
     klass: str | None  # the module-level class whose method makes the call
@@ -83,7 +43,7 @@ class FileShape:
     """What the ast scan found in one file."""
 
     calls: list[FoundCall] = field(default_factory=list)  # calls of catalogued names
-    methods: set[tuple[str, str]] = field(default_factory=set)  # (method name, where)
+    methods: set[tuple[str, Where]] = field(default_factory=set)  # (method name, where)
     shared_classes: set[str] = field(default_factory=set)  # process-wide instances are made of
     has_context_seed: bool = False  # some callable is handed to a thread, executor, ...
 
@@ -100,11 +60,9 @@ class Candidates:
         methods: set[str] = set()
         for starts in self.starts.values():
             for start in starts:
-                for group in (*start.calls, *start.also):
-                    names |= self.groups.get(group, frozenset())
-                    if group not in self.groups:
-                        methods.add(group)  # `also` may name a method
-                methods.update(start.methods)
+                for group in (*start.calls, *start.also_calls):
+                    names |= self.groups[group]
+                methods.update(start.methods, start.also_methods)
         self.names = frozenset(names)
         self.method_names = frozenset(methods)
         self.seeds = ContextSeeds(catalogue)
@@ -147,23 +105,23 @@ class Candidates:
 
     def rules_for(self, tree: ast.AST) -> set[str]:
         """The codes of the rules whose starts the parsed file holds."""
-        shape = scan(tree, self.names, self.method_names, self.seeds)
+        shape = self.shape_of(tree)
         return {code for code, starts in self.starts.items() if any(self.holds(shape, s) for s in starts)}
+
+    def shape_of(self, tree: ast.AST) -> FileShape:
+        return scan(tree, self.names, self.method_names, self.seeds)
 
     def holds(self, shape: FileShape, start: Start) -> bool:
         if not self._present(shape, start):
             return False
-        for group in start.also:
-            if group in self.groups:
-                if not any(call.name in self.groups[group] for call in shape.calls):
-                    return False
-            elif not any(method == group for method, _ in shape.methods):
+        for group in start.also_calls:
+            if not any(call.name in self.groups[group] for call in shape.calls):
                 return False
-        return True
+        return all(any(method == name for method, _ in shape.methods) for name in start.also_methods)
 
     def _present(self, shape: FileShape, start: Start) -> bool:
-        where = start.where or CODE
-        wanted = frozenset().union(*(self.groups.get(g, frozenset()) for g in start.calls))
+        where = start.places
+        wanted = frozenset().union(*(self.groups[group] for group in start.calls))
         for call in shape.calls:
             if call.name not in wanted or call.where not in where:
                 continue
@@ -171,13 +129,13 @@ class Candidates:
                 continue
             if start.on_shared_instance and not (call.on_self and call.klass in shape.shared_classes):
                 continue
-            if start.in_known_context and call.where in (FUNCTION, COROUTINE) and not shape.has_context_seed:
+            if start.in_known_context and call.where in FUNCTION_BODIES and not shape.has_context_seed:
                 continue
             return True
         return any(
             method in start.methods
             and place in where
-            and not (start.in_known_context and place in (FUNCTION, COROUTINE) and not shape.has_context_seed)
+            and not (start.in_known_context and place in FUNCTION_BODIES and not shape.has_context_seed)
             for method, place in shape.methods
         )
 
@@ -223,7 +181,7 @@ class _Frame:
 
     __slots__ = ("where", "parent", "function", "klass")
 
-    def __init__(self, where: str, parent: ast.AST | None, function: ast.AST | None, klass: str | None):
+    def __init__(self, where: Where, parent: ast.AST | None, function: ast.AST | None, klass: str | None):
         self.where = where
         self.parent = parent
         self.function = function
@@ -231,134 +189,203 @@ class _Frame:
 
 
 def scan(tree: ast.AST, names: frozenset[str], methods: frozenset[str], seeds: ContextSeeds) -> FileShape:
-    """One walk over ``tree`` (an explicit stack: deep code cannot overflow it)."""
-    shape = FileShape()
-    aliases: dict[str, str] = {}
-    calls: list[tuple[str, ast.AST, _Frame]] = []  # dotted names, resolved once imports are known
-    references: list[tuple[str, _Frame]] = []  # decorators and bases, for the context seeds
-    local_classes: set[str] = set()
-    local_functions: set[str] = set()
-    declares_scope: set[int] = set()  # functions with `global`/`nonlocal` statements
-    # the frames of expressions that pass a value on (`x or y`, `await x`, `x.start()`), so that
-    # a call's holder can be looked for above them
-    outer: dict[int, _Frame] = {}
-    stack: list[tuple[ast.AST, _Frame]] = [(tree, _Frame(MODULE, None, None, None))]
-    while stack:
-        node, frame = stack.pop()
-        kind = type(node)
-        if kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
-            if frame.where == MODULE:
-                local_functions.add(node.name)  # type: ignore[attr-defined]
-            inner = _Frame(COROUTINE if kind is ast.AsyncFunctionDef else FUNCTION, node, node, frame.klass)
-            args = node.args  # type: ignore[attr-defined]
-            # A default is evaluated once per `def`: at import, or at each call of the function
-            # around it, so in a plain function it is both (the analysis calls it a default), and
-            # in a coroutine it runs under the running loop.
-            if frame.where in (MODULE, CLASS):
-                default_wheres: tuple[str, ...] = (DEFAULT,)
-            elif frame.where == FUNCTION:
-                default_wheres = (DEFAULT, FUNCTION)
+    """The shape of ``tree``: one walk over it, then the calls it found, resolved through the
+    file's imports (``names``: the qualified names to look for, ``methods``: the method names)."""
+    walk = _Walk(methods, seeds)
+    walk.walk(tree)
+    return walk.resolve(names)
+
+
+def _default_places(where: Where) -> tuple[Where, ...]:
+    """Where the defaults of a `def` that stands in ``where`` run. A default is evaluated once per
+    `def`: at import, or at each call of the function around it, so in a plain function it is
+    both (the analysis calls it a default), and in a coroutine it runs under the running loop."""
+    if where in (Where.MODULE, Where.CLASS):
+        return (Where.DEFAULT,)
+    if where is Where.FUNCTION:
+        return (Where.DEFAULT, Where.FUNCTION)
+    return (where,)
+
+
+class _Walk:
+    """The walk of :func:`scan` (an explicit stack: deep code cannot overflow it). Functions,
+    lambdas and classes give their parts frames of their own; other nodes are noted (imports,
+    scope declarations, method references, calls), then their children walked in their frame."""
+
+    def __init__(self, methods: frozenset[str], seeds: ContextSeeds) -> None:
+        self.methods = methods
+        self.seeds = seeds
+        self.shape = FileShape()
+        self.aliases: dict[str, str] = {}
+        self.calls: list[tuple[str, ast.AST, _Frame]] = []  # dotted names, resolved once imports are known
+        self.references: list[tuple[str, _Frame]] = []  # decorators and bases, for the context seeds
+        self.local_classes: set[str] = set()
+        self.local_functions: set[str] = set()
+        self.declares_scope: set[int] = set()  # functions with `global`/`nonlocal` statements
+        # the frames of expressions that pass a value on (`x or y`, `await x`, `x.start()`), so that
+        # a call's holder can be looked for above them
+        self.outer: dict[int, _Frame] = {}
+        self.stack: list[tuple[ast.AST, _Frame]] = []
+        self.scopes: dict[type, Callable[..., None]] = {
+            ast.FunctionDef: self.enter_function,
+            ast.AsyncFunctionDef: self.enter_function,
+            ast.Lambda: self.enter_lambda,
+            ast.ClassDef: self.enter_class,
+        }
+        self.notes: dict[type, Callable[..., None]] = {
+            ast.Import: self.note_import,
+            ast.ImportFrom: self.note_import_from,
+            ast.Global: self.note_scope_declaration,
+            ast.Nonlocal: self.note_scope_declaration,
+            ast.Attribute: self.note_method_reference,
+            ast.Call: self.note_call,
+        }
+
+    def walk(self, tree: ast.AST) -> None:
+        stack, scopes, notes, outer = self.stack, self.scopes, self.notes, self.outer
+        stack.append((tree, _Frame(Where.MODULE, None, None, None)))
+        while stack:
+            node, frame = stack.pop()
+            kind = type(node)
+            enter = scopes.get(kind)
+            if enter is not None:
+                enter(node, frame)
+                continue
+            note = notes.get(kind)
+            if note is not None:
+                note(node, frame)
+            if kind in PASS_THROUGH_TYPES:
+                outer[id(node)] = frame
+            child_frame = _Frame(frame.where, node, frame.function, frame.klass)
+            for child in ast.iter_child_nodes(node):
+                stack.append((child, child_frame))
+
+    # -- scopes ---------------------------------------------------------------------------
+
+    def enter_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, frame: _Frame) -> None:
+        if frame.where is Where.MODULE:
+            self.local_functions.add(node.name)
+        stack = self.stack
+        args = node.args
+        for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
+            for where in _default_places(frame.where):
+                stack.append((default, _Frame(where, node, frame.function, frame.klass)))
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            self.references.append((dotted_name(target) or "", frame))
+            stack.append((decorator, _Frame(frame.where, node, frame.function, frame.klass)))
+        body = Where.COROUTINE if type(node) is ast.AsyncFunctionDef else Where.FUNCTION
+        inner = _Frame(body, node, node, frame.klass)
+        for statement in node.body:
+            stack.append((statement, inner))
+
+    def enter_lambda(self, node: ast.Lambda, frame: _Frame) -> None:
+        self.stack.append((node.body, _Frame(Where.FUNCTION, node, node, frame.klass)))
+
+    def enter_class(self, node: ast.ClassDef, frame: _Frame) -> None:
+        at_module = frame.where is Where.MODULE
+        if at_module:
+            self.local_classes.add(node.name)
+        for child in (*node.bases, *node.keywords, *node.decorator_list):
+            self.references.append((dotted_name(child) or "", frame))
+            self.stack.append((child, _Frame(frame.where, node, frame.function, frame.klass)))
+        body = Where.CLASS if frame.where in (Where.MODULE, Where.CLASS) else frame.where
+        inner = _Frame(body, node, frame.function, node.name if at_module else frame.klass)
+        for statement in node.body:
+            self.stack.append((statement, inner))
+
+    # -- notes ----------------------------------------------------------------------------
+
+    def note_import(self, node: ast.Import, frame: _Frame) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
             else:
-                default_wheres = (frame.where,)
-            for default in (*args.defaults, *(d for d in args.kw_defaults if d is not None)):
-                for where in default_wheres:
-                    stack.append((default, _Frame(where, node, frame.function, frame.klass)))
-            for decorator in node.decorator_list:  # type: ignore[attr-defined]
-                target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                references.append((dotted_name(target) or "", frame))
-                stack.append((decorator, _Frame(frame.where, node, frame.function, frame.klass)))
-            for statement in node.body:  # type: ignore[attr-defined]
-                stack.append((statement, inner))
-            continue
-        if kind is ast.Lambda:
-            stack.append((node.body, _Frame(FUNCTION, node, node, frame.klass)))  # type: ignore[attr-defined]
-            continue
-        if kind is ast.ClassDef:
-            klass = node.name if frame.where == MODULE else frame.klass  # type: ignore[attr-defined]
-            if frame.where == MODULE:
-                local_classes.add(node.name)  # type: ignore[attr-defined]
-            for child in (*node.bases, *node.keywords, *node.decorator_list):  # type: ignore[attr-defined]
-                references.append((dotted_name(child) or "", frame))
-                stack.append((child, _Frame(frame.where, node, frame.function, frame.klass)))
-            inner = CLASS if frame.where in (MODULE, CLASS) else frame.where
-            for statement in node.body:  # type: ignore[attr-defined]
-                stack.append((statement, _Frame(inner, node, frame.function, klass)))
-            continue
-        if kind is ast.Import:
-            for alias in node.names:  # type: ignore[attr-defined]
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    root = alias.name.partition(".")[0]
-                    aliases.setdefault(root, root)
-        elif kind is ast.ImportFrom:
-            if node.module and not node.level:  # type: ignore[attr-defined]
-                for alias in node.names:  # type: ignore[attr-defined]
-                    aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"  # type: ignore[attr-defined]
-        elif kind is ast.Global or kind is ast.Nonlocal:
-            if frame.function is not None:
-                declares_scope.add(id(frame.function))
-        elif kind is ast.Attribute and node.attr in methods and isinstance(node.ctx, ast.Load):  # type: ignore[attr-defined]
-            # Not only called: `run = loop.run_until_complete` is a bound-method alias.
-            shape.methods.add((node.attr, frame.where))  # type: ignore[attr-defined]
-        elif kind is ast.Call:
-            func = node.func  # type: ignore[attr-defined]
-            name = dotted_name(func)
-            if name is not None:
-                calls.append((name, node, frame))
-            elif isinstance(func, ast.Attribute) and func.attr == "__new__":
-                calls.append(("__new__", node, frame))  # `super().__new__(cls)`
-            if isinstance(func, ast.Attribute):
-                if func.attr in methods:
-                    shape.methods.add((func.attr, frame.where))
-                if func.attr in seeds.methods:
-                    shape.has_context_seed = True
-        if kind in PASS_THROUGH_TYPES:
-            outer[id(node)] = frame
-        child_frame = _Frame(frame.where, node, frame.function, frame.klass)
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, child_frame))
+                root = alias.name.partition(".")[0]
+                self.aliases.setdefault(root, root)
 
-    def qualified(name: str) -> str:
+    def note_import_from(self, node: ast.ImportFrom, frame: _Frame) -> None:
+        if node.module and not node.level:
+            for alias in node.names:
+                self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def note_scope_declaration(self, node: ast.AST, frame: _Frame) -> None:
+        if frame.function is not None:
+            self.declares_scope.add(id(frame.function))
+
+    def note_method_reference(self, node: ast.Attribute, frame: _Frame) -> None:
+        # Not only called: `run = loop.run_until_complete` is a bound-method alias.
+        if node.attr in self.methods and isinstance(node.ctx, ast.Load):
+            self.shape.methods.add((node.attr, frame.where))
+
+    def note_call(self, node: ast.Call, frame: _Frame) -> None:
+        func = node.func
+        name = dotted_name(func)
+        if name is not None:
+            self.calls.append((name, node, frame))
+        elif isinstance(func, ast.Attribute) and func.attr == "__new__":
+            self.calls.append(("__new__", node, frame))  # `super().__new__(cls)`
+        if isinstance(func, ast.Attribute):
+            if func.attr in self.methods:
+                self.shape.methods.add((func.attr, frame.where))
+            if func.attr in self.seeds.methods:
+                self.shape.has_context_seed = True
+
+    # -- after the walk, when the imports are known ----------------------------------------
+
+    def qualified(self, name: str) -> str:
         first, _, rest = name.partition(".")
-        return aliases.get(first, first) + ("." + rest if rest else "")
+        return self.aliases.get(first, first) + ("." + rest if rest else "")
 
-    def cached(function: ast.AST | None) -> bool:
+    def cached(self, function: ast.AST | None) -> bool:
         """Decorated with a function cache (its result outlives the call)."""
         decorators = getattr(function, "decorator_list", ())
         return any(
-            qualified(dotted_name(d.func if isinstance(d, ast.Call) else d) or "") in FUNCTION_CACHES
+            self.qualified(dotted_name(d.func if isinstance(d, ast.Call) else d) or "") in FUNCTION_CACHES
             for d in decorators
         )
 
-    for name, call, frame in calls:
-        resolved = qualified(name)
-        frame = _holder_frame(call, frame, outer)
-        kept, on_self = _kept(call, frame, declares_scope, cached)
-        if resolved in names:
-            shape.calls.append(FoundCall(resolved, frame.where, kept, on_self, frame.klass))
-        # A process-wide instance of a class of the file: made at module level or in a class
-        # body, or kept beyond the call that makes it (a singleton getter's global, a cached
-        # factory's return, a class-level `_instance`); `cls()` makes one of its own class.
-        if name in local_classes and (frame.where in (MODULE, CLASS) or _shared(frame, declares_scope, cached)):
-            shape.shared_classes.add(name)
-        elif name == "cls" and frame.klass is not None and _shared(frame, declares_scope, cached):
-            shape.shared_classes.add(frame.klass)
-        elif (
+    def resolve(self, names: frozenset[str]) -> FileShape:
+        """The shape, once every call found is resolved through the file's imports."""
+        shape, seeds = self.shape, self.seeds
+        for name, call, frame in self.calls:
+            resolved = self.qualified(name)
+            frame = _holder_frame(call, frame, self.outer)
+            if resolved in names:
+                kept, on_self = _kept(call, frame, self.declares_scope, self.cached)
+                shape.calls.append(FoundCall(resolved, frame.where, kept, on_self, frame.klass))
+            shared = self.shared_class(name, frame)
+            if shared is not None:
+                shape.shared_classes.add(shared)
+            if resolved in seeds.qualified or (frame.where is Where.MODULE and name in self.local_functions):
+                shape.has_context_seed = True
+        if any(
+            self.qualified(name) in seeds.qualified or name.rpartition(".")[2] in seeds.decorator_methods
+            for name, _ in self.references
+        ):
+            shape.has_context_seed = True
+        return shape
+
+    def shared_class(self, name: str, frame: _Frame) -> str | None:
+        """The class of the file a call of ``name`` makes a process-wide instance of: made at
+        module level or in a class body, or kept beyond the call that makes it (a singleton
+        getter's global, a cached factory's return, a class-level `_instance`); `cls()` makes one
+        of its own class."""
+        if name in self.local_classes and (frame.where in (Where.MODULE, Where.CLASS) or self.shared(frame)):
+            return name
+        if name == "cls" and frame.klass is not None and self.shared(frame):
+            return frame.klass
+        if (
             name.endswith("__new__")
             and frame.klass is not None
             and getattr(frame.function, "name", None) == "__new__"
-            and _shared(frame, declares_scope, cached)
+            and self.shared(frame)
         ):
-            shape.shared_classes.add(frame.klass)  # `cls._instance = super().__new__(cls)`
-        if resolved in seeds.qualified or (frame.where == MODULE and name in local_functions):
-            shape.has_context_seed = True
-    if any(
-        qualified(name) in seeds.qualified or name.rpartition(".")[2] in seeds.decorator_methods
-        for name, _ in references
-    ):
-        shape.has_context_seed = True
-    return shape
+            return frame.klass  # `cls._instance = super().__new__(cls)`
+        return None
+
+    def shared(self, frame: _Frame) -> bool:
+        return _shared(frame, self.declares_scope, self.cached)
 
 
 def _holder_frame(node: ast.AST, frame: _Frame, outer: dict[int, _Frame]) -> _Frame:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import MODULE, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
@@ -27,7 +27,7 @@ class ModuleLevelClient(ClientRule):
     name = "module-level-async-client"
     summary = "async client created at module level"
     fix_kind = "unsafe"
-    starts_from = (Start(calls=("clients",), where=(MODULE,)),)
+    starts_from = (Start(calls=("clients",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(
         what_it_does="""\
@@ -168,7 +168,7 @@ local servers). The error text depends on the library and its version.""",
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.MODULE
+        return site.kind in self.places
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         return (

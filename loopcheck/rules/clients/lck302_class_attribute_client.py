@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Holder
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import CLASS, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
@@ -15,7 +15,7 @@ class ClassAttributeClient(ClientRule):
     name = "class-attribute-async-client"
     summary = "async client created as a class attribute"
     fix_kind = "none"
-    starts_from = (Start(calls=("clients",), where=(CLASS,)),)
+    starts_from = (Start(calls=("clients",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(
         what_it_does="""\
@@ -76,7 +76,7 @@ All supported versions (see LCK301).""",
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.CLASS_BODY
+        return site.kind in self.places
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         assert isinstance(site.owner, cst.ClassDef)

@@ -5,8 +5,8 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import KEPT_IN, lazy_global_getter
-from loopcheck.analysis.tree import Evaluated, Site, all_params
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.analysis.tree import Site, all_params
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
@@ -26,7 +26,7 @@ class LazilyKeptClient(ClientRule):
     name = "lazily-kept-async-client"
     summary = "async client created on first use and kept for every later event loop"
     fix_kind = "sometimes unsafe"
-    starts_from = (Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),)
+    starts_from = (Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(
         what_it_does="""\
@@ -130,7 +130,7 @@ All supported versions (see LCK301).""",
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
         return (
-            site.kind is Evaluated.FUNCTION
+            site.kind in self.places
             and holder.kind in LAZY_HOLDERS
             and not holder.per_loop
             and not self.in_worker_hook(creation)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
@@ -25,8 +25,8 @@ class WorkerHookClient(ClientRule):
     summary = "async client created in a worker start-up hook and kept for the tasks"
     fix_kind = "none"
     starts_from = (
-        Start(calls=("clients",), where=(FUNCTION, COROUTINE), kept=True),
-        Start(calls=("clients",), where=(FUNCTION, COROUTINE), on_shared_instance=True),
+        Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),
+        Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),
     )
 
     docs = RuleDocs(
@@ -92,6 +92,19 @@ All supported versions (see LCK301).""",
                 "it fails with 'is bound to a different event loop'"
             ),
         ),
+        Invalid(
+            "from celery.signals import worker_process_init\nimport httpx\n"
+            "class Services:\n    def __init__(self):\n        self.http = None\n"
+            "    def connect(self):\n        self.http = httpx.AsyncClient()\n"
+            "services = Services()\n"
+            "@worker_process_init.connect\ndef init_worker(**kwargs):\n    services.connect()\n",
+            message=(
+                "7:21 httpx.AsyncClient created in the worker start-up hook `connect` and kept in "
+                "`Services.http` for the tasks: each task runs its own event loop, and it binds to "
+                "the first event loop that uses it, and under any other loop it fails with 'Event "
+                "loop is closed'"
+            ),
+        ),
     )
     valid = (
         Valid(
@@ -102,7 +115,7 @@ All supported versions (see LCK301).""",
     )
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
-        return site.kind is Evaluated.FUNCTION and holder.kind in KEPT and self.in_worker_hook(creation)
+        return site.kind in self.places and holder.kind in KEPT and self.in_worker_hook(creation)
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         contexts = self.analysis.contexts

@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
@@ -16,7 +16,7 @@ class SingletonClient(ClientRule):
     summary = "async client kept by an instance the whole process shares"
     fix_kind = "none"
     starts_from = (
-        Start(calls=("clients",), where=(FUNCTION, COROUTINE), on_shared_instance=True),
+        Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),
     )
 
     docs = RuleDocs(

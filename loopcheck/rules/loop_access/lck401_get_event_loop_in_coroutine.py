@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.prefilter.candidates import COROUTINE, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
@@ -13,7 +13,7 @@ class GetEventLoopInCoroutine(Rule):
     name = "get-event-loop-in-coroutine"
     summary = "asyncio.get_event_loop() inside a coroutine; use asyncio.get_running_loop()"
     fix_kind = "safe"
-    starts_from = (Start(calls=("loop.current",), where=(COROUTINE,)),)
+    starts_from = (Start(calls=("loop.current",), where=(Where.COROUTINE,)),)
     runtime_failure = False
 
     docs = RuleDocs(

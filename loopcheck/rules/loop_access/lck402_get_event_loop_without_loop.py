@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Runs
 from loopcheck.analysis.contexts import Code
 from loopcheck.analysis.loop_uses import Use, of_kind
-from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 # Where a thread has no current event loop unless the code set one.
@@ -26,7 +26,7 @@ class GetEventLoopWithoutLoop(Rule):
     summary = "asyncio.get_event_loop() in synchronous code that can run with no current loop"
     fix_kind = "none"
     starts_from = (
-        Start(calls=("loop.current",), where=(MODULE, CLASS, DEFAULT, FUNCTION), in_known_context=True),
+        Start(calls=("loop.current",), where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), in_known_context=True),
     )
 
     docs = RuleDocs(

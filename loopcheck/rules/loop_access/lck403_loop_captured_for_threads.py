@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Runs
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
@@ -13,9 +13,9 @@ class LoopCapturedForThreads(Rule):
     name = "loop-captured-outside-the-application"
     summary = "loop captured outside the running application, then handed work from other threads"
     fix_kind = "none"
-    starts_from = tuple(
-        Start(calls=("loop.new", "loop.current"), also=(handing,))
-        for handing in ("loop.threadsafe", "call_soon_threadsafe")
+    starts_from = (
+        Start(calls=("loop.new", "loop.current"), also_calls=("loop.threadsafe",)),
+        Start(calls=("loop.new", "loop.current"), also_methods=("call_soon_threadsafe",)),
     )
 
     docs = RuleDocs(

@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis.thread_reach import ThreadedUse
 from loopcheck.data.catalogue import Client
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
@@ -14,7 +14,7 @@ class ObjectOfAnotherLoopInAThread(Rule):
     summary = "thread, executor or scheduler job uses an async client or primitive another loop owns"
     fix_kind = "none"
     starts_from = tuple(
-        Start(calls=(group,), where=("module", "class"), in_known_context=True)
+        Start(calls=(group,), where=(Where.MODULE, Where.CLASS))
         for group in ("clients", "primitives")
     )
 
@@ -82,6 +82,17 @@ All supported versions (measured on 3.10 to 3.13 against a real redis-server).""
                 "15:11 the redis.asyncio.Redis client `cache` is used by `store_quotes`, which "
                 "runs as a scheduler job, on an event loop of that thread; it belongs to the loop "
                 "that used it first, and from here it fails with 'Event loop is closed'"
+            ),
+        ),
+        Invalid(
+            "import asyncio, threading\nlock = asyncio.Lock()\n"
+            "def worker():\n    asyncio.run(guarded())\n"
+            "async def guarded():\n    async with lock:\n        pass\n"
+            "threading.Thread(target=worker).start()\n",
+            message=(
+                "6:16 the asyncio.Lock `lock` is used by `guarded`, which runs in a thread, on an "
+                "event loop of that thread; it belongs to the loop that used it first, and from "
+                "here it fails with 'is bound to a different event loop'"
             ),
         ),
     )

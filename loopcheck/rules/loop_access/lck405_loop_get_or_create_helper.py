@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from loopcheck.prefilter.candidates import FUNCTION, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 
@@ -9,7 +9,7 @@ class LoopGetOrCreateHelper(Rule):
     name = "loop-get-or-create-helper"
     summary = "helper hands out the current loop, or a new one it sets and never closes"
     fix_kind = "none"
-    starts_from = (Start(calls=("loop.new",), where=(FUNCTION,), also=("loop.set",)),)
+    starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,), also_calls=("loop.set",)),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -5,7 +5,7 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.prefilter.candidates import FUNCTION, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
@@ -25,7 +25,7 @@ class HandBuiltLoop(Rule):
     name = "hand-built-event-loop"
     summary = "event loop created, run and closed by hand; use asyncio.run()"
     fix_kind = "safe or unsafe"
-    starts_from = (Start(calls=("loop.new",), where=(FUNCTION,)),)
+    starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,)),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
@@ -17,7 +17,7 @@ class PersistentLoop(Rule):
     name = "persistent-event-loop"
     summary = "event loop kept in a global or class attribute and reused by run_until_complete()"
     fix_kind = "unsafe"
-    starts_from = (Start(calls=("loop.new", "loop.current"), also=("run_until_complete",)),)
+    starts_from = (Start(calls=("loop.new", "loop.current"), also_methods=("run_until_complete",)),)
 
     docs = RuleDocs(
         what_it_does="""\

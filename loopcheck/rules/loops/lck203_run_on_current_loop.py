@@ -4,7 +4,7 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
-from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
@@ -20,7 +20,8 @@ class RunOnCurrentLoop(Rule):
     summary = "asyncio.get_event_loop().run_until_complete() in synchronous code; use asyncio.run()"
     fix_kind = "unsafe"
     starts_from = (
-        Start(calls=("loop.current",), where=(MODULE, CLASS, DEFAULT, FUNCTION), also=("run_until_complete",)),
+        Start(calls=("loop.current",), where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION),
+              also_methods=("run_until_complete",)),
     )
 
     docs = RuleDocs(

@@ -8,7 +8,7 @@ from loopcheck.analysis.loop_uses import (
     plain_operand,
     sole_argument,
 )
-from loopcheck.prefilter.candidates import COROUTINE, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
@@ -21,8 +21,8 @@ class RunInsideCoroutine(Rule):
     summary = "asyncio.run() or run_until_complete() inside a coroutine; await it instead"
     fix_kind = "safe or unsafe"
     starts_from = (
-        Start(calls=("loop.run",), where=(COROUTINE,)),
-        Start(methods=("run_until_complete",), where=(COROUTINE,)),
+        Start(calls=("loop.run",), where=(Where.COROUTINE,)),
+        Start(methods=("run_until_complete",), where=(Where.COROUTINE,)),
     )
 
     docs = RuleDocs(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from loopcheck.prefilter.candidates import Start
+from loopcheck.prefilter.starts import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
 

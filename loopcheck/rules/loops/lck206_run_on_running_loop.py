@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from loopcheck.prefilter.candidates import CLASS, DEFAULT, FUNCTION, MODULE, Start
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
@@ -10,9 +10,11 @@ class RunOnRunningLoop(Rule):
     name = "run-on-running-loop"
     summary = "run_until_complete() or asyncio.run() where a loop is known to be running"
     fix_kind = "none"
-    starts_from = tuple(
-        Start(calls=("loop.run",), methods=("run_until_complete",), where=(MODULE, CLASS, DEFAULT, FUNCTION), also=(shown,))
-        for shown in ("loop.running", "is_running")
+    starts_from = (
+        Start(calls=("loop.run",), methods=("run_until_complete",),
+              where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), also_calls=("loop.running",)),
+        Start(calls=("loop.run",), methods=("run_until_complete",),
+              where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), also_methods=("is_running",)),
     )
 
     docs = RuleDocs(
@@ -104,6 +106,19 @@ No fix: the right change depends on the callers (make them async, or move the wo
                 "5:16 asyncio.run() where a loop is known to be running in this thread (line 4) "
                 "always fails: a running loop cannot be re-entered; make the caller async and "
                 "await, or run the coroutine in a worker thread"
+            ),
+        ),
+        Invalid(
+            "import asyncio\n"
+            "def run_sync(coro):\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    if loop.is_running():\n"
+            "        return loop.run_until_complete(coro)\n"
+            "    return asyncio.run(coro)\n",
+            message=(
+                "5:16 run_until_complete() where a loop is known to be running in this thread "
+                "(line 4) always fails: a running loop cannot be re-entered; make the caller async "
+                "and await, or run the coroutine in a worker thread"
             ),
         ),
     )

@@ -3,12 +3,10 @@ place (module level, class body, default argument, a function that keeps them)."
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.tree import Evaluated, Site
+from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import NOT_ALONE, PerLoopFixes, rebound_reason, unfollowed_reason
@@ -16,15 +14,13 @@ from loopcheck.engine.rule import Rule
 
 
 class PrimitiveRule(Rule):
-    """Reports asyncio primitives constructed where :attr:`site` says."""
-
-    site: ClassVar[Evaluated]
+    """Reports asyncio primitives constructed where the rule's starts say (:attr:`places`)."""
 
     def check(self) -> None:
         tree = self.analysis.tree
         for call, primitive in self.analysis.primitive_creations:
             site = tree.site(call)
-            if site.kind is self.site and self.matches(call, primitive, site):
+            if site.kind in self.places and self.matches(call, primitive, site):
                 message = self.message_for(call, primitive, site)
                 self.report(call, message, self.fix_for(call, primitive, site))
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import MODULE, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -20,8 +20,7 @@ class ModuleLevelPrimitive(PrimitiveRule):
     name = "module-level-asyncio-primitive"
     summary = "asyncio primitive created at module level"
     fix_kind = "unsafe"
-    starts_from = (Start(calls=("primitives",), where=(MODULE,)),)
-    site = Evaluated.MODULE
+    starts_from = (Start(calls=("primitives",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(
         what_it_does="""\

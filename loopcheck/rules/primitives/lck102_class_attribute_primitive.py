@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import CLASS, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -19,8 +19,7 @@ class ClassAttributePrimitive(PrimitiveRule):
     name = "class-attribute-asyncio-primitive"
     summary = "asyncio primitive created as a class attribute"
     fix_kind = "unsafe"
-    starts_from = (Start(calls=("primitives",), where=(CLASS,)),)
-    site = Evaluated.CLASS_BODY
+    starts_from = (Start(calls=("primitives",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis.tree import Evaluated, Site, all_params, has_docstring
-from loopcheck.prefilter.candidates import DEFAULT, Start
+from loopcheck.analysis.tree import Site, all_params, has_docstring
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -19,8 +19,7 @@ class DefaultArgumentPrimitive(PrimitiveRule):
     name = "default-argument-asyncio-primitive"
     summary = "asyncio primitive created in a default argument value"
     fix_kind = "unsafe"
-    starts_from = (Start(calls=("primitives",), where=(DEFAULT,)),)
-    site = Evaluated.DEFAULT
+    starts_from = (Start(calls=("primitives",), where=(Where.DEFAULT,)),)
 
     docs = RuleDocs(
         what_it_does="""\

@@ -5,8 +5,8 @@ import libcst.matchers as m
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
-from loopcheck.analysis.tree import Evaluated, Site, has_docstring
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.analysis.tree import Site, has_docstring
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -30,8 +30,7 @@ class LazilyStoredPrimitive(PrimitiveRule):
     name = "lazily-stored-asyncio-primitive"
     summary = "asyncio primitive created lazily and kept in a global or class attribute"
     fix_kind = "unsafe"
-    starts_from = (Start(calls=("primitives",), where=(FUNCTION, COROUTINE), kept=True),)
-    site = Evaluated.FUNCTION
+    starts_from = (Start(calls=("primitives",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(
         what_it_does="""\

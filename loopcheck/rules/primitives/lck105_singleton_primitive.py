@@ -4,8 +4,8 @@ import libcst as cst
 
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import Holder
-from loopcheck.analysis.tree import Evaluated, Site
-from loopcheck.prefilter.candidates import COROUTINE, FUNCTION, Start
+from loopcheck.analysis.tree import Site
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
@@ -22,9 +22,8 @@ class SingletonPrimitive(PrimitiveRule):
     summary = "asyncio primitive kept by an instance the whole process shares"
     fix_kind = "unsafe"
     starts_from = (
-        Start(calls=("primitives",), where=(FUNCTION, COROUTINE), on_shared_instance=True),
+        Start(calls=("primitives",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),
     )
-    site = Evaluated.FUNCTION
 
     docs = RuleDocs(
         what_it_does="""\
