@@ -204,17 +204,16 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
     def check(self) -> None:
         analysis = self.analysis
         tree = analysis.tree
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.new_loop):
-            function = tree.enclosing_function(call)
-            if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
-                continue  # module level runs once; inside a coroutine LCK204 reports the run
+        # Module level runs once; inside a coroutine LCK204 reports the run.
+        for call, function in analysis.loop_uses.new_loops_in_synchronous_defs():
             holder = analysis.holders.of(call)
             if holder.kind is not Held.LOCAL or not isinstance(holder.target, cst.Name):
                 continue  # kept beyond the call (LCK202), or handed on
-            others = self.other_bindings(holder)
-            if any(self.binds_current_loop(b) for b in others):
+            others = analysis.loop_uses.other_bindings(holder)
+            api = analysis.catalogue.loop_api
+            if any(analysis.loop_uses.binds_call(b, api.current_loop) for b in others):
                 continue  # "the current loop, or a new one": LCK203
-            if any(not self.binds_new_loop(b) for b in others):
+            if any(not analysis.loop_uses.binds_call(b, api.new_loop) for b in others):
                 continue  # `if loop is None: loop = new_event_loop()`: the caller may own the loop
             if any(tree.precedes(other, call) for other in others):
                 continue  # one lifecycle with several creations: reported at the first
@@ -225,27 +224,6 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             if not runs or any(analysis.loop_uses.known_running(r.node) for r in runs):
                 continue  # no run, or a run where a loop already runs (LCK206)
             self.report(call, self.message(holder, uses), self.fix(function, call, holder, uses, others))
-
-    def other_bindings(self, holder: Holder) -> set[cst.CSTNode]:
-        """The other bindings of the variable that its reads may see."""
-        flow = self.analysis.flow
-        seen: set[cst.CSTNode] = set()
-        for read in holder.reads:
-            if isinstance(read, cst.Name):
-                seen |= flow.reaching(read)
-        seen.discard(holder.target)  # type: ignore[arg-type]
-        return seen
-
-    def bound_value(self, binding: cst.CSTNode) -> cst.BaseExpression | None:
-        return self.analysis.holders.value_bound_by(binding)
-
-    def binds_current_loop(self, binding: cst.CSTNode) -> bool:
-        value = self.bound_value(binding)
-        return value is not None and self.analysis.names.calls(value, self.analysis.catalogue.loop_api.current_loop)
-
-    def binds_new_loop(self, binding: cst.CSTNode) -> bool:
-        value = self.bound_value(binding)
-        return value is not None and self.analysis.names.calls(value, self.analysis.catalogue.loop_api.new_loop)
 
     def closed(self, holder: Holder, uses: list[LoopUse]) -> bool:
         return bool(of_kind(uses, Use.TEARDOWN)) or isinstance(holder.store, cst.WithItem)
