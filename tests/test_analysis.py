@@ -12,6 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
 from loopcheck.analysis.contexts import ExecutionContexts
+from loopcheck.analysis.holders import SharedBy, Singleton
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
 from loopcheck.prefilter.starts import Where
@@ -360,13 +361,13 @@ def holder_at(analysis: FileAnalysis, line: int, nth: int = 0):
 )
 def test_holders(line, nth, kind, keyed):
     holder = holder_at(analyse(HOLDERS), line, nth)
-    assert (holder.kind, holder.keyed_by_loop) == (kind, keyed)
+    assert (holder.kind, holder.per_loop) == (kind, keyed)
 
 
 def test_a_singletons_attribute_is_read_through_self_and_through_the_instance():
     analysis = analyse(HOLDERS + "\nasync def use():\n    async with service.lock:\n        pass\n")
     holder = holder_at(analysis, 13)
-    assert holder.singleton is not None and "service" in holder.singleton.label
+    assert holder.singleton == Singleton(SharedBy.MODULE_INSTANCE, "service", holder.singleton.node)
     assert [analysis.line_of(r) for r in holder.reads] == [53]
     assert [analysis.line_of(w) for w in holder.writes] == [13]
 
@@ -457,6 +458,448 @@ def test_imports_a_fix_left_unused_are_removed(before, names, after):
     from loopcheck.fixes.imports import remove_unused
 
     assert remove_unused(cst.parse_module(before), names).code == after
+
+
+THREAD_REACH = """
+import asyncio, threading
+import redis.asyncio as redis
+from apscheduler.schedulers.background import BackgroundScheduler
+
+cache = redis.from_url("redis://localhost")
+db = cache.client
+lock = asyncio.Lock()
+scheduler = BackgroundScheduler()
+
+def refresh():
+    asyncio.run(store())
+    cache.ping
+
+async def store():
+    await cache.set("k", "v")
+    await db.get("k")
+
+async def handler():
+    await cache.get("k")
+
+def plain():
+    local_lock = asyncio.Lock()
+    return lock
+
+scheduler.add_job(refresh, "interval", seconds=10)
+"""
+
+
+def test_thread_reach_knows_the_objects_every_loop_shares():
+    analysis = analyse(THREAD_REACH)
+    shared = analysis.thread_reach.shared_objects
+    assert [(s.holder.name, type(s.made).__name__) for s in shared] == [("cache", "Client"), ("lock", "Primitive")]
+
+
+def test_thread_reach_follows_module_globals_made_from_a_shared_object():
+    analysis = analyse(THREAD_REACH)
+    cache = analysis.thread_reach.shared_objects[0].holder
+    assert sorted(analysis.line_of(r) for r in analysis.thread_reach.reads(cache)) == [7, 13, 16, 17, 20]
+    assert sorted(analysis.line_of(r) for r in cache.reads) == [7, 13, 16, 20]
+
+
+def test_thread_reach_finds_a_scheduler_jobs_use_on_its_own_loop_only():
+    analysis = analyse(THREAD_REACH)
+    uses = analysis.thread_reach.threaded_uses
+    # `store` runs on the job's loop; `cache.ping` in `refresh` runs outside it; `handler` is the
+    # application's; `plain` is never a job.
+    assert [(u.shared.holder.name, u.unit.name.value, u.context, analysis.line_of(u.read)) for u in uses] == [
+        ("cache", "store", Runs.SCHEDULER_JOB, 16)
+    ]
+    users = analysis.thread_reach.application_users(uses[0].shared.holder, uses[0].unit)
+    assert [f.name.value for f in users] == ["handler"]
+
+
+def test_on_a_loop_is_inside_a_coroutine_or_the_coroutine_a_run_is_given():
+    analysis = analyse(
+        "import asyncio\nx = object()\n"
+        "def sync():\n    asyncio.run(work(x))\n    print(x)\n"
+        "def run_here(loop):\n    loop.run_until_complete(work(x))\n"
+        "async def coro():\n    return x\n"
+    )
+    reach = analysis.thread_reach
+    names = [n for n in m.findall(analysis.module, m.Name("x")) if analysis.line_of(n) > 2]
+    answers = {analysis.line_of(n): reach.on_a_loop(n, analysis.contexts.unit_of(n)) for n in names}
+    assert answers == {4: True, 5: False, 7: True, 9: True}
+
+
+def test_a_task_per_thread_runner_is_a_celery_task_or_a_threads_code():
+    analysis = analyse(
+        "import asyncio\nfrom celery import shared_task\n"
+        "@shared_task\ndef task():\n    loop.run_until_complete(work())\n"
+        "def helper():\n    loop.run_until_complete(work())\n"
+    )
+    runs = analysis.loop_uses.run_calls()
+    runner = analysis.thread_reach.task_per_thread_runner(runs)
+    assert runner is not None and (runner[0].name.value, runner[1]) == ("task", Runs.CELERY_TASK)
+    assert analysis.thread_reach.task_per_thread_runner(runs[1:]) is None
+
+
+HANDOFFS = """
+import asyncio
+_loop = asyncio.new_event_loop()
+
+def submit(coro):
+    asyncio.run_coroutine_threadsafe(coro, _loop)
+    asyncio.run_coroutine_threadsafe(coro, loop=_loop)
+    asyncio.run_coroutine_threadsafe(_loop)
+    _loop.call_soon_threadsafe(print)
+    schedule = _loop.call_soon_threadsafe
+    _loop.call_soon(print)
+"""
+
+
+def test_handoffs_name_the_loop_each_threadsafe_call_hands_work_to():
+    analysis = analyse(HANDOFFS)
+    handoffs = analysis.thread_reach.handoffs
+    assert [(analysis.line_of(call), analysis.module.code_for_node(loop)) for call, loop in handoffs] == [
+        (6, "_loop"),
+        (7, "_loop"),
+        (9, "_loop"),
+    ]
+
+
+def test_handed_work_asks_about_any_argument_and_an_uncalled_method():
+    analysis = analyse(HANDOFFS)
+    names = [n for n in m.findall(analysis.module, m.Name("_loop")) if analysis.line_of(n) > 3]
+    answers = {analysis.line_of(n): analysis.thread_reach.handed_work(n) for n in names}
+    assert answers == {6: True, 7: True, 8: True, 9: True, 10: True, 11: False}
+
+
+def test_a_loop_captured_outside_the_application_and_handed_work_is_found():
+    analysis = analyse(
+        "import asyncio\n_loop = asyncio.get_event_loop()\n"
+        "def on_price(p):\n    asyncio.run_coroutine_threadsafe(handle(p), _loop)\n"
+        "def on_trade(t):\n    _loop.call_soon_threadsafe(print, t)\n"
+    )
+    [captured] = analysis.thread_reach.captured_loops_handed_work
+    assert captured.holder.name == "_loop" and analysis.line_of(captured.creation) == 2
+    assert [analysis.line_of(c) for c in captured.handoffs] == [4, 6]
+
+
+def test_a_loop_the_application_captures_or_this_module_runs_is_not_captured():
+    running = analyse(
+        "import asyncio\nmain_loop = None\nasync def main():\n    global main_loop\n"
+        "    main_loop = asyncio.get_running_loop()\n"
+        "def on_message(m):\n    asyncio.run_coroutine_threadsafe(handle(m), main_loop)\n"
+    )
+    served = analyse(
+        "import asyncio, threading\n_loop = asyncio.new_event_loop()\n"
+        "threading.Thread(target=_loop.run_forever).start()\n"
+        "def submit(coro):\n    asyncio.run_coroutine_threadsafe(coro, _loop)\n"
+    )
+    assert running.thread_reach.captured_loops_handed_work == []
+    assert served.thread_reach.captured_loops_handed_work == []
+
+
+KEPT_LOOP = """
+import asyncio
+
+_shared = None
+
+def shared_loop():
+    global _shared
+    if not _shared:
+        _shared = asyncio.new_event_loop()
+    # made once per process
+    return _shared
+
+def job(x):
+    loop = shared_loop()
+    return loop.run_until_complete(work(x))
+"""
+
+
+def test_a_kept_loop_is_followed_through_its_getter_and_local_copies():
+    from loopcheck.analysis.loop_uses import Use
+
+    analysis = analyse(KEPT_LOOP)
+    [(call, found)] = analysis.kept_loops.found
+    assert analysis.line_of(call) == 9 and found.holder.name == "_shared"
+    assert found.unfollowable is None
+    assert [analysis.line_of(g) for g in found.guards] == []  # the getter's `if` goes with the getter
+    retired = [type(node).__name__ for node in found.retired]
+    assert retired == ["Assign", "FunctionDef", "Assign"]  # `= None`, the getter, `loop = shared_loop()`
+    assert [(u.kind, analysis.line_of(u.node)) for u in found.uses] == [(Use.RUN, 15)]
+    assert not analysis.kept_loops.closed_after_each_run(found)
+
+
+def test_a_loop_closed_after_each_run_is_not_reused():
+    analysis = analyse(
+        "import asyncio\n_loop = None\n"
+        "def task():\n    global _loop\n    _loop = asyncio.new_event_loop()\n"
+        "    _loop.run_until_complete(work())\n    _loop.close()\n"
+    )
+    [(_, found)] = analysis.kept_loops.found
+    assert analysis.kept_loops.closed_after_each_run(found)
+
+
+def test_only_a_loop_kept_beyond_the_call_is_a_kept_loop():
+    analysis = analyse(
+        "import asyncio\n"
+        "def per_call():\n    loop = asyncio.new_event_loop()\n    loop.run_until_complete(work())\n"
+        "class Session:\n    def __enter__(self):\n        self._loop = asyncio.new_event_loop()\n"
+        "stepped = None\n"
+        "def via_local():\n    global stepped\n    loop = asyncio.new_event_loop()\n    stepped = loop\n"
+        "current = asyncio.get_event_loop() or None\n"
+    )
+    kept = analysis.kept_loops
+    calls = list(analysis.names.calls_to(analysis.catalogue.loop_api.loop_factories))
+    assert [(analysis.line_of(c), h.name if (h := kept.holder_of(c)) else None) for c in calls] == [
+        (3, None),  # a local of one call
+        (7, None),  # an ordinary instance owns it, like asyncio.Runner
+        (11, "stepped"),  # the local is a step on the way to the global
+        (13, None),  # module-level `get_event_loop()` inside an expression
+    ]
+
+
+@pytest.mark.parametrize(
+    "source, obstacle, getter",
+    [
+        (KEPT_LOOP + "__all__ = ['shared_loop']\n", "GETTER_EXPORTED", "shared_loop"),
+        (KEPT_LOOP + "callbacks = [shared_loop]\n", "GETTER_PASSED_ON", "shared_loop"),
+        (KEPT_LOOP + "def reset():\n    global _shared\n    _shared = object()\n", "OTHER_WRITE", None),
+        (KEPT_LOOP + "def peek(module):\n    return module._shared\n", None, None),
+        (KEPT_LOOP, None, None),
+    ],
+)
+def test_what_stops_a_kept_loop_from_being_followed(source, obstacle, getter):
+    [(_, found)] = analyse(source).kept_loops.found
+    assert (found.unfollowable.name if found.unfollowable else None, found.getter) == (obstacle, getter)
+
+
+def test_an_if_that_only_tests_the_loop_is_its_guard():
+    analysis = analyse(
+        "import asyncio\n_loop = asyncio.new_event_loop()\n"
+        "def a():\n    if _loop is not None:\n        _loop.close()\n"
+        "def b():\n    if not _loop or _loop.is_closed():\n        pass\n"
+        "def c():\n    if _loop.is_running():\n        pass\n"
+        "def d():\n    if _loop is None:\n        pass\n    else:\n        pass\n"
+    )
+    names = [n for n in m.findall(analysis.module, m.Name("_loop")) if analysis.line_of(n) > 2]
+    guards = {analysis.line_of(n): analysis.kept_loops.guard_of(n) is not None for n in names}
+    assert guards == {4: True, 5: False, 7: True, 10: False, 13: False}
+
+
+CURRENT_OR_NEW = """
+import asyncio
+
+def run_in_try(coro):
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+    return loop.run_until_complete(coro)
+
+def run_if_closed(coro):
+    loop = asyncio.get_event_loop()
+    if loop.is_closed():
+        loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
+
+def get_loop():
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        spare = asyncio.new_event_loop()
+        asyncio.set_event_loop(spare)
+        return spare
+    return running
+
+def closes_it():
+    try:
+        return asyncio.get_event_loop()
+    except RuntimeError:
+        spare = asyncio.new_event_loop()
+        asyncio.set_event_loop(spare)
+        spare.close()
+        return spare
+
+def does_more(coro):
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        print("made one")
+    return loop.run_until_complete(coro)
+
+def fresh():
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+"""
+
+
+def test_the_current_loop_or_a_new_one_in_one_variable():
+    analysis = analyse(CURRENT_OR_NEW)
+    answers = {}
+    for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+        holder = analysis.holders.of(call)
+        statement = analysis.current_or_new.fallback(holder)
+        answers[analysis.tree.enclosing_function(call).name.value] = type(statement).__name__
+    assert answers == {"run_in_try": "Try", "run_if_closed": "If", "closes_it": "NoneType", "does_more": "NoneType"}
+
+
+def test_the_reads_of_a_current_or_new_variable_are_outside_its_fallback():
+    analysis = analyse(CURRENT_OR_NEW + "def twice(coro):\n    loop = asyncio.get_event_loop()\n"
+                       "    if loop.is_closed():\n        loop = asyncio.new_event_loop()\n"
+                       "        asyncio.set_event_loop(loop)\n    loop.run_until_complete(coro)\n    return loop\n")
+    found = {}
+    for call in analysis.loop_uses.current_loop_calls():
+        holder = analysis.holders.of(call)
+        fallback = analysis.current_or_new.fallback(holder)
+        if fallback is not None:
+            reads = analysis.current_or_new.references(holder, fallback)
+            found[analysis.tree.enclosing_function(call).name.value] = [analysis.line_of(r) for r in reads]
+    # Not the `is_closed()` test nor `set_event_loop(loop)`: both are part of the fallback.
+    assert found == {"run_in_try": [10], "run_if_closed": [16], "twice": [53, 54]}
+
+
+def test_a_helper_that_hands_out_the_current_loop_or_a_new_one():
+    analysis = analyse(CURRENT_OR_NEW)
+    assert [f.name.value for f in analysis.current_or_new.helpers()] == ["get_loop"]
+    # The one-variable forms do not return the loop; `closes_it` closes the new loop and `fresh`
+    # never returns the current one.
+    [run_in_try] = [each for each in analysis.current_or_new.found if each.helper is None and isinstance(each.statement, cst.Try)]
+    assert run_in_try.variable == "loop" and analysis.line_of(run_in_try.current_line) == 6
+
+
+def test_a_variable_returned_from_both_alternatives_is_a_helper_too():
+    analysis = analyse(
+        "import asyncio\ndef get_loop():\n    try:\n        loop = asyncio.get_event_loop()\n"
+        "    except RuntimeError:\n        loop = asyncio.new_event_loop()\n"
+        "        asyncio.set_event_loop(loop)\n    return loop\n"
+    )
+    [found] = analysis.current_or_new.found
+    assert isinstance(found.statement, cst.Try) and found.helper is function(analysis, "get_loop")
+
+
+RUNS_AND_LOOPS = """
+import asyncio
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+
+def sync():
+    made = asyncio.new_event_loop()
+    asyncio.get_event_loop()
+    return asyncio.run(main())
+
+async def coro():
+    asyncio.get_event_loop().run_until_complete(main())
+    asyncio.new_event_loop()
+    helper = lambda: asyncio.new_event_loop()
+"""
+
+
+def test_runs_and_current_loop_calls_in_coroutines_or_outside_them():
+    analysis = analyse(RUNS_AND_LOOPS)
+    uses = analysis.loop_uses
+    lines = lambda calls: [analysis.line_of(c) for c in calls]  # noqa: E731
+    assert lines(uses.run_calls()) == [5, 10, 13]
+    assert lines(uses.run_calls(in_coroutine=True)) == [13]
+    assert lines(uses.run_calls(in_coroutine=False)) == [5, 10]
+    assert lines(uses.current_loop_calls(in_coroutine=True)) == [13]
+    assert lines(uses.current_loop_calls(in_coroutine=False)) == [9]
+
+
+def test_new_loops_in_synchronous_defs_leave_out_module_code_coroutines_and_lambdas():
+    analysis = analyse(RUNS_AND_LOOPS)
+    found = analysis.loop_uses.new_loops_in_synchronous_defs()
+    assert [(analysis.line_of(call), f.name.value) for call, f in found] == [(8, "sync")]
+
+
+def calls_named(analysis: FileAnalysis, method: str) -> list[cst.Call]:
+    return [c for c in analysis.index.calls_by_leaf.get(method, ())]
+
+
+def test_which_loop_a_call_runs_on():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a(coro):\n    asyncio.get_running_loop().run_until_complete(coro)\n"
+        "def b(coro):\n    loop = asyncio.get_running_loop()\n    loop.run_until_complete(coro)\n"
+        "def c(coro, loop):\n    loop.run_until_complete(coro)\n"
+        "def d(coro):\n    loop = asyncio.new_event_loop()\n    loop.run_until_complete(coro)\n"
+        "def e(coro):\n    self.loop = asyncio.new_event_loop()\n    self.loop.run_until_complete(coro)\n"
+    )
+    uses = analysis.loop_uses
+    runs = {analysis.tree.enclosing_function(c).name.value: c for c in calls_named(analysis, "run_until_complete")}
+    assert {name: uses.on_running_loop(run) for name, run in runs.items()} == {
+        "a": True, "b": True, "c": False, "d": False, "e": False,
+    }
+    receivers = {name: uses.receiver_loop(run) for name, run in runs.items()}
+    assert {name: holder.name for name, holder in receivers.items() if holder} == {"b": "loop", "d": "loop"}
+
+
+def test_a_run_inside_an_is_running_test():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a(loop, coro):\n    if loop.is_running():\n        loop.run_until_complete(coro)\n"
+        "def b(loop, coro):\n    if loop.is_running():\n        pass\n    else:\n        loop.run_until_complete(coro)\n"
+        "def c(loop, coro):\n    if loop.is_running():\n        def later():\n            loop.run_until_complete(coro)\n"
+    )
+    runs = calls_named(analysis, "run_until_complete")
+    assert [analysis.loop_uses.inside_is_running(run) is not None for run in runs] == [True, False, False]
+
+
+def test_a_get_event_loop_whose_runtime_error_is_caught():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a():\n    try:\n        asyncio.get_event_loop()\n    except RuntimeError:\n        pass\n"
+        "def b():\n    try:\n        asyncio.get_event_loop()\n    except:\n        pass\n"
+        "def c():\n    try:\n        asyncio.get_event_loop()\n    except ValueError:\n        pass\n"
+        "def d():\n    try:\n        pass\n    except RuntimeError:\n        asyncio.get_event_loop()\n"
+        "def e():\n    try:\n        def inner():\n            asyncio.get_event_loop()\n    except Exception:\n        pass\n"
+    )
+    calls = analysis.loop_uses.current_loop_calls()
+    assert [analysis.loop_uses.caught_without_loop(c) for c in calls] == [True, True, False, False, False]
+
+
+def test_the_other_bindings_a_loop_variable_may_hold_where_it_is_used():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a(flag):\n    loop = asyncio.new_event_loop()\n    if flag:\n        loop = asyncio.get_event_loop()\n"
+        "    loop.run_until_complete(work())\n"
+        "def b():\n    loop = asyncio.new_event_loop()\n    loop.run_until_complete(work())\n"
+        "    loop = None\n"
+    )
+    uses, api = analysis.loop_uses, analysis.catalogue.loop_api
+    (first, _), (second, _) = uses.new_loops_in_synchronous_defs()
+    others = uses.other_bindings(analysis.holders.of(first))
+    assert [analysis.line_of(b) for b in others] == [5]
+    assert [uses.binds_call(b, api.current_loop) for b in others] == [True]
+    assert [uses.binds_call(b, api.new_loop) for b in others] == [False]
+    assert uses.other_bindings(analysis.holders.of(second)) == set()
+
+
+def test_the_set_up_of_the_loop_get_event_loop_fetches():
+    analysis = analyse(
+        "import asyncio\n"
+        "def a():\n    asyncio.set_event_loop(asyncio.new_event_loop())\n"
+        "    asyncio.get_event_loop().run_until_complete(work())\n"
+        "def b():\n    asyncio.set_event_loop(asyncio.new_event_loop())\n"
+        "    asyncio.get_event_loop().run_until_complete(work())\n    asyncio.get_event_loop().close()\n"
+        "def c(loop):\n    asyncio.set_event_loop(loop)\n    asyncio.get_event_loop().run_until_complete(work())\n"
+    )
+    set_up = [analysis.loop_uses.loop_set_up(call) for call in analysis.loop_uses.current_loop_calls()]
+    assert [[analysis.line_of(s) for s in found] for found in set_up] == [[3], [], [], []]
+
+
+@pytest.mark.parametrize(
+    "source, exports",
+    [
+        ("__all__ = ['get_loop', '_lock']\n", {"get_loop", "_lock"}),
+        ("__all__ = ('a',)\n__all__ += ['b']\n", {"a", "b"}),
+        ("names = ['get_loop']\n", set()),
+    ],
+)
+def test_exports_are_the_names_all_lists(source, exports):
+    assert analyse(source).exports == exports
 
 
 PLACED = '''\

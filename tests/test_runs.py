@@ -166,7 +166,7 @@ def test_a_change_to_loopcheck_itself_invalidates_the_cache(tmp_path, monkeypatc
     from loopcheck.run import cache
 
     first = cache._data_fingerprint()
-    rule = Path(cache.__file__).parent / "rules" / "lck101_module_level_primitive.py"
+    rule = Path(cache.__file__).parents[1] / "rules" / "primitives" / "lck101_module_level_primitive.py"
     info = rule.stat()
     try:
         os.utime(rule, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))

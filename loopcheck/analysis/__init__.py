@@ -1,7 +1,9 @@
 """Facts about one file, computed once and shared by every rule: where nodes sit (tree), what names
 refer to (names, definitions), which binding each read sees (flow), where each function runs
-(contexts), and where loop-bound objects are held (holders). Each is computed the first time a
-rule asks, so a file pays only for the facts its candidates need."""
+(contexts), where loop-bound objects are held (holders), what code does with a loop (loop_uses),
+which loops are kept for reuse (kept_loops) or got from "the current loop or a new one"
+(current_or_new), and what code running in a thread of its own reaches (thread_reach). Each is
+computed the first time a rule asks, so a file pays only for the facts its candidates need."""
 
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ from libcst.metadata.scope_provider import Scope
 
 from loopcheck.analysis.contexts import ExecutionContexts, Runs
 from loopcheck.analysis.coroutines import Coroutines
+from loopcheck.analysis.current_or_new import CurrentOrNewLoops
 from loopcheck.analysis.definitions import Definitions
 from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
 from loopcheck.analysis.index import FileIndex
+from loopcheck.analysis.kept_loops import KeptLoops
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
+from loopcheck.analysis.thread_reach import ThreadReach
 from loopcheck.analysis.tree import Tree
 from loopcheck.data.catalogue import Catalogue, Client, Primitive
 
@@ -138,6 +143,18 @@ class FileAnalysis:
     @cached_property
     def coroutines(self) -> Coroutines:
         return Coroutines(self)
+
+    @cached_property
+    def current_or_new(self) -> CurrentOrNewLoops:
+        return CurrentOrNewLoops(self)
+
+    @cached_property
+    def kept_loops(self) -> KeptLoops:
+        return KeptLoops(self)
+
+    @cached_property
+    def thread_reach(self) -> ThreadReach:
+        return ThreadReach(self)
 
     def line_of(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line

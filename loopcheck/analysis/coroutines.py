@@ -59,20 +59,6 @@ class Coroutines:
         call = self.call_of(argument)
         return call is not None and self.coroutine_functions(call) is not None
 
-    def unproven_note(self, arguments: list[cst.BaseExpression]) -> str:
-        """For the title of a fix that hands ``arguments`` to asyncio.run(): why it is unsafe
-        when one of them is not provably a coroutine, else nothing."""
-        for argument in arguments:
-            if not self.proven(argument):
-                call = self.call_of(argument)
-                code = self.analysis.module.code_for_node
-                if call is None:
-                    what = f"`{code(argument)}` may be a Future"
-                else:
-                    what = f"`{code(call.func)}` may return a Future"
-                return f" (unsafe: asyncio.run() and asyncio.Runner run only coroutines; {what})"
-        return ""
-
     def coroutine_functions(self, call: cst.Call) -> list[cst.FunctionDef] | None:
         """The ``async def`` functions of this module ``call`` runs, when every one it may run
         is one (and none is an async generator or wrapped by a decorator), or a coroutine
@@ -188,16 +174,6 @@ class Coroutines:
         for use in uses:
             if tree.within(use, *reached):
                 return use
-        return None
-
-    def executor_wait_reason(self, arguments: Iterable[cst.BaseExpression]) -> str | None:
-        """Why handing ``arguments`` to asyncio.run() could hang a program that exits today,
-        for a finding's "no fix" reason; None when none of them reaches the default executor."""
-        for argument in arguments:
-            use = self.default_executor_use(argument)
-            if use is not None:
-                line = self.analysis.line_of(use)
-                return f"the coroutine hands work to the default executor (line {line}), which asyncio.run() waits for"
         return None
 
     def default_executor_calls(self) -> list[cst.Call]:

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 import libcst as cst
 import libcst.matchers as m
 
-from loopcheck.analysis.holders import Held
+from loopcheck.analysis.holders import Held, Holder
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
+
+# What `except` takes a missing or running loop's RuntimeError with.
+RUNTIME_ERROR = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
 
 
 class Use(enum.Enum):
@@ -55,6 +58,11 @@ def sole_argument(call: cst.Call) -> cst.BaseExpression | None:
     if len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star:
         return call.args[0].value
     return None
+
+
+def catches_runtime_error(handler: cst.ExceptHandler) -> bool:
+    """``except:``, ``except RuntimeError:`` or a handler of a base class of it."""
+    return handler.type is None or m.matches(handler.type, RUNTIME_ERROR)
 
 
 def plain_operand(node: cst.BaseExpression) -> bool:
@@ -140,8 +148,9 @@ class LoopUses:
             seen.setdefault((use.kind, id(use.node)), use)
         return list(seen.values())
 
-    def run_calls(self) -> list[cst.Call]:
-        """Every ``asyncio.run(...)`` and ``<loop>.run_until_complete(...)``, in source order."""
+    def run_calls(self, in_coroutine: bool | None = None) -> list[cst.Call]:
+        """Every ``asyncio.run(...)`` and ``<loop>.run_until_complete(...)``, in source order;
+        with ``in_coroutine``, only those inside coroutines (True) or outside them (False)."""
         analysis = self.analysis
         found = {
             *analysis.names.calls_to(self.api.run),
@@ -151,7 +160,27 @@ class LoopUses:
                 if method_call(call, (self.api.run_method,))
             ),
         }
-        return sorted(found, key=analysis.names.index_order)
+        return self._where(sorted(found, key=analysis.names.index_order), in_coroutine)
+
+    def current_loop_calls(self, in_coroutine: bool | None = None) -> list[cst.Call]:
+        """Every ``asyncio.get_event_loop()``, in source order; with ``in_coroutine``, only those
+        inside coroutines (True) or outside them (False)."""
+        return self._where(self.analysis.names.calls_to(self.api.current_loop), in_coroutine)
+
+    def _where(self, calls: list[cst.Call], in_coroutine: bool | None) -> list[cst.Call]:
+        if in_coroutine is None:
+            return calls
+        return [call for call in calls if self.tree.in_coroutine(call) is in_coroutine]
+
+    def new_loops_in_synchronous_defs(self) -> list[tuple[cst.Call, cst.FunctionDef]]:
+        """Each ``asyncio.new_event_loop()`` in the body of a ``def`` (module code runs once; in a
+        coroutine the run is what is wrong), with that ``def``, in source order."""
+        found = []
+        for call in self.analysis.names.calls_to(self.api.new_loop):
+            function = self.tree.synchronous_def(call)
+            if function is not None:
+                found.append((call, function))
+        return found
 
     def is_set_current_none(self, statement: cst.CSTNode) -> bool:
         """``asyncio.set_event_loop(None)``: lifecycle bookkeeping that asyncio.run() does."""
@@ -256,37 +285,6 @@ class LoopUses:
             return None
         return not self.calls(node, self.api.future_factories)
 
-    def beyond_runs(self, use: LoopUse) -> str:
-        """What an OTHER use does with the loop, for a finding's "no fix" reason."""
-        up = self.tree.parents.get(use.node)
-        if isinstance(up, cst.Attribute) and up.value is use.node:
-            method = f"`{self.analysis.module.code_for_node(up)}`"
-            if up.attr.value == self.api.run_method:  # not called there: `run = loop.run_until_complete`
-                return f"{method} is kept in a variable or passed on, not called"
-            return f"{method} uses the loop outside its runs"
-        if isinstance(up, cst.Arg):
-            return "the loop is passed on to other code, which may keep using it"
-        return f"line {self.analysis.line_of(use.node)} uses the loop outside its runs"
-
-    def refused_by_asyncio_run(self, run_call: cst.Call, unknown: bool = False) -> str | None:
-        """Why ``<loop>.run_until_complete(x)`` may not become ``asyncio.run(x)``, for a finding's
-        "no fix" reason: ``x`` is known to be a Future, or with ``unknown``, is not visibly a
-        coroutine call (a helper's parameter may be a Future, which ``run_until_complete()``
-        takes and ``asyncio.run()`` refuses). None when asyncio.run() takes it."""
-        argument = sole_argument(run_call)
-        if argument is None:
-            return "run_until_complete() is not given exactly one argument"
-        accepted = self.coroutine_argument(argument)
-        if accepted is False:
-            if isinstance(argument, cst.Call):
-                made_by = self.analysis.module.code_for_node(argument.func)
-                return f"`{made_by}()` returns a Future, which asyncio.run() refuses"
-            return "the argument is a Future, which asyncio.run() refuses"
-        if accepted is None and unknown:
-            what = f"`{argument.value}`" if isinstance(argument, cst.Name) else "the argument"
-            return f"{what} may be a Future, which asyncio.run() refuses"
-        return None
-
     def known_running(self, node: cst.CSTNode) -> cst.Call | None:
         """The ``get_running_loop()`` call whose success shows that a loop is running in this
         thread where ``node`` runs: later in the same ``try`` body, in its ``else``, or after a
@@ -328,13 +326,103 @@ class LoopUses:
         if not statement.handlers:
             return False
         for handler in statement.handlers:
-            caught = handler.type
-            if caught is not None and not m.matches(
-                caught, m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
-            ):
+            if not catches_runtime_error(handler):
                 return False
             body = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else []
             last = body[-1] if body else None
             if not m.matches(last, m.SimpleStatementLine([m.Return() | m.Raise()])):
                 return False
         return True
+
+    def inside_is_running(self, call: cst.Call) -> cst.CSTNode | None:
+        """The ``loop.is_running()`` test of an ``if`` whose body holds ``call`` (in the same
+        function)."""
+        for child, up in self.tree.ancestors(call):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
+                return None
+            if isinstance(up, cst.If) and child is up.body and m.matches(
+                up.test, m.Call(func=m.Attribute(attr=m.Name("is_running")), args=[])
+            ):
+                return up.test
+        return None
+
+    def on_running_loop(self, call: cst.Call) -> bool:
+        """``get_running_loop().<method>()``, or through a variable bound only to it."""
+        if not isinstance(call.func, cst.Attribute):
+            return False
+        analysis = self.analysis
+        running = self.api.running_loop
+        receiver = call.func.value
+        if analysis.names.calls(receiver, running):
+            return True
+        if isinstance(receiver, cst.Name):
+            values = analysis.holders.assigned_values(receiver)
+            return bool(values) and all(v is not None and analysis.names.calls(v, running) for v in values)
+        return False
+
+    def receiver_loop(self, call: cst.Call) -> Holder | None:
+        """The local loop a ``loop.<method>()`` call runs on, when a loop call (a new, current or
+        running loop) made it."""
+        receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+        if not isinstance(receiver, cst.Name):
+            return None
+        analysis = self.analysis
+        loop_calls = self.api.loop_factories | self.api.running_loop
+        for value in analysis.holders.assigned_values(receiver):
+            if value is not None and analysis.names.calls(value, loop_calls):
+                holder = analysis.holders.of(value)
+                if holder.kind is Held.LOCAL and holder.value is value:
+                    return holder
+        return None
+
+    def caught_without_loop(self, call: cst.Call) -> bool:
+        """``call`` is in the body of a ``try`` (in the same function) whose handler takes the
+        RuntimeError of a missing loop: the code expects to find none."""
+        for child, up in self.tree.ancestors(call):
+            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if isinstance(up, cst.Try) and child is up.body:
+                if any(catches_runtime_error(h) for h in up.handlers):
+                    return True
+        return False
+
+    def other_bindings(self, holder: Holder) -> set[cst.CSTNode]:
+        """The other bindings of the holder's variable that its reads may see (another loop, or
+        something else, where the loop is used)."""
+        flow = self.analysis.flow
+        seen: set[cst.CSTNode] = set()
+        for read in holder.reads:
+            if isinstance(read, cst.Name):
+                seen |= flow.reaching(read)
+        seen.discard(holder.target)  # type: ignore[arg-type]
+        return seen
+
+    def binds_call(self, binding: cst.CSTNode, names: frozenset[str]) -> bool:
+        """The binding gives its variable the result of a call of one of ``names``."""
+        value = self.analysis.holders.value_bound_by(binding)
+        return value is not None and self.analysis.names.calls(value, names)
+
+    def loop_set_up(self, current: cst.Call) -> list[cst.CSTNode]:
+        """``asyncio.set_event_loop(asyncio.new_event_loop())`` statements that only prepared the
+        loop ``current`` (a ``get_event_loop()``) fetches: in its ``def``, when that asks for the
+        current loop nowhere else."""
+        analysis = self.analysis
+        tree = self.tree
+        function = tree.enclosing_function(current)
+        if not isinstance(function, cst.FunctionDef):
+            return []
+        api = self.api
+        asks = [c for c in analysis.names.calls_to(api.current_loop) if tree.enclosing_function(c) is function]
+        if len(asks) != 1:
+            return []
+        found: list[cst.CSTNode] = []
+        for call in analysis.names.calls_to(api.set_loop):
+            statement = tree.expression_statement(call)
+            if (
+                statement is not None
+                and tree.enclosing_function(call) is function
+                and len(call.args) == 1
+                and analysis.names.calls(call.args[0].value, api.new_loop)
+            ):
+                found.append(statement)
+        return found

@@ -78,6 +78,13 @@ class Tree:
     def in_coroutine(self, node: cst.CSTNode) -> bool:
         return self.is_coroutine_function(self.enclosing_function(node))
 
+    def synchronous_def(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The ``def`` whose body holds ``node``; None in a coroutine, a lambda or module code."""
+        function = self.enclosing_function(node)
+        if isinstance(function, cst.FunctionDef) and function.asynchronous is None:
+            return function
+        return None
+
     def guard_of(self, node: cst.CSTNode) -> str | None:
         """"main" under ``if __name__ == "__main__":``, "type-checking" under ``if
         TYPE_CHECKING:`` (both outside any function), else None."""

@@ -126,6 +126,30 @@ class Catalogue:
         return None
 
 
+@dataclass(frozen=True)
+class HolderShapes:
+    """How a value is kept beyond the call that makes it (data/holders.toml), for both the
+    candidate stage and the holder analysis."""
+
+    function_caches: frozenset[str]
+    container_stores: frozenset[str]
+    keyed_store: str
+    class_methods: frozenset[str]
+    class_taking_methods: frozenset[str]
+
+
+@cache
+def holder_shapes() -> HolderShapes:
+    data = _data("holders.toml")
+    return HolderShapes(
+        function_caches=frozenset(data["function-caches"]),
+        container_stores=frozenset(data["container-stores"]),
+        keyed_store=data["keyed-store"],
+        class_methods=frozenset(data["class-methods"]),
+        class_taking_methods=frozenset(data["class-taking-methods"]),
+    )
+
+
 def _data(name: str) -> dict[str, Any]:
     return tomllib.loads(resources.files("loopcheck.data").joinpath(name).read_text("utf-8"))
 

@@ -21,12 +21,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from loopcheck.data.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue, holder_shapes
 from loopcheck.prefilter.starts import FUNCTION_BODIES, Start, Where, groups
 
-FUNCTION_CACHES = frozenset({"functools.lru_cache", "functools.cache", "functools.cached_property"})
-# Methods whose call keeps an argument in a container (a registry).
-CONTAINER_STORES = frozenset({"setdefault", "append", "add", "insert", "update"})
+# The holder shapes the analysis recognises too (data/holders.toml).
+FUNCTION_CACHES = holder_shapes().function_caches
+CONTAINER_STORES = holder_shapes().container_stores
+# Methods whose first parameter is not an instance.
+NOT_ON_AN_INSTANCE = holder_shapes().class_methods | {"staticmethod"}
 
 
 @dataclass(frozen=True)
@@ -456,6 +458,6 @@ def _is_self(node: ast.AST, function: ast.AST | None) -> bool:
     if not isinstance(node, ast.Name) or not isinstance(function, FUNCTIONS):
         return False
     params = [*function.args.posonlyargs, *function.args.args]
-    if not params or params[0].arg != node.id or function.name == "__new__":
-        return False  # `__new__` takes the class, not an instance
-    return not any(dotted_name(d) in ("classmethod", "staticmethod") for d in function.decorator_list)
+    if not params or params[0].arg != node.id or function.name in holder_shapes().class_taking_methods:
+        return False  # `__new__`, `__init_subclass__`... take the class, not an instance
+    return not any(dotted_name(d) in NOT_ON_AN_INSTANCE for d in function.decorator_list)

@@ -10,8 +10,7 @@ from typing import Generic, TypeVar
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.holders import KEPT_IN
+from loopcheck.analysis import Holder
 from loopcheck.analysis.tree import Site
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.engine.rule import Rule
@@ -52,12 +51,3 @@ class CreationRule(Rule, Generic[Made]):
     ) -> FixProposal | NoFix | None:
         return None
 
-
-def kept_in_words(holder: Holder) -> str:
-    """Where a function keeps what it made, as the messages say it: ``the module global `_lock```,
-    ``the class attribute `Pool._sem```, ``the cache of `get_client()```."""
-    if holder.kind is Held.FUNCTION_CACHE:
-        return f"the cache of `{holder.name}()`"
-    if holder.kind in (Held.CLASS_ATTRIBUTE, Held.CLASS_CONTAINER) and isinstance(holder.owner, cst.ClassDef):
-        return f"{KEPT_IN[holder.kind]} `{holder.owner.name.value}.{holder.name}`"
-    return f"{KEPT_IN[holder.kind]} `{holder.name}`"

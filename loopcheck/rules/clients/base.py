@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Runs
+from loopcheck.analysis import Runs
 from loopcheck.data.catalogue import Client
 from loopcheck.rules.creations import CreationRule
-
-# Holders the client outlives its loop in when a function fills them lazily.
-LAZY_HOLDERS = (
-    Held.MODULE_GLOBAL,
-    Held.CLASS_ATTRIBUTE,
-    Held.MODULE_CONTAINER,
-    Held.CLASS_CONTAINER,
-    Held.FUNCTION_CACHE,
-)
 
 
 class ClientRule(CreationRule[Client]):

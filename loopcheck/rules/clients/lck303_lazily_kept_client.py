@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.holders import lazy_global_getter
+from loopcheck.analysis.holders import LAZY_HOLDERS, lazy_global_getter
 from loopcheck.analysis.tree import Site, all_params
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
@@ -12,8 +12,8 @@ from loopcheck.fixes.getter import sole_initial_none
 from loopcheck.fixes.per_loop import GETTER_ONLY, hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
-from loopcheck.rules.clients.base import LAZY_HOLDERS, ClientRule
-from loopcheck.rules.creations import kept_in_words
+from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.wording import kept_in_words
 
 
 class LazilyKeptClient(ClientRule):
@@ -127,10 +127,9 @@ All supported versions (see LCK301).""",
         return holder.kind in LAZY_HOLDERS and not holder.per_loop and not self.in_worker_hook(creation)
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
-        where = kept_in_words(holder)
         return (
-            f"{client.display} created on first use and kept in {where} serves every later "
-            f"event loop too: {self.consequence(client)}"
+            f"{client.display} created on first use and kept in {kept_in_words(holder)} serves "
+            f"every later event loop too: {self.consequence(client)}"
         )
 
     def fix_for(

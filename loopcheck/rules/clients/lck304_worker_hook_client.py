@@ -8,6 +8,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.wording import held_in
 
 KEPT = (
     Held.MODULE_GLOBAL,
@@ -123,6 +124,6 @@ All supported versions (see LCK301).""",
         hook = unit.name.value if isinstance(unit, cst.FunctionDef) else "the hook"
         return (
             f"{client.display} created in the worker start-up hook `{hook}` and kept in "
-            f"{holder.label} for the tasks: each task runs its own event loop, and "
+            f"{held_in(holder)} for the tasks: each task runs its own event loop, and "
             f"{self.consequence(client)}"
         )

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder
+from loopcheck.analysis import Holder
+from loopcheck.analysis.holders import SingletonAttribute, SingletonRegistry
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.wording import held_in, shared_instance
 
 
 class SingletonClient(ClientRule):
@@ -102,14 +104,14 @@ All supported versions (see LCK301).""",
 
     def matches(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> bool:
         return (
-            holder.kind is Held.SINGLETON_ATTRIBUTE
+            isinstance(holder, (SingletonAttribute, SingletonRegistry))
             and not holder.per_loop
             and not self.in_worker_hook(creation)
         )
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
-        assert holder.singleton is not None
+        assert isinstance(holder, (SingletonAttribute, SingletonRegistry))
         return (
-            f"{client.display} kept in {holder.label} of {holder.singleton.label}, which every "
-            f"event loop of the process shares: {self.consequence(client)}"
+            f"{client.display} kept in {held_in(holder)} of {shared_instance(holder.singleton)}, "
+            f"which every event loop of the process shares: {self.consequence(client)}"
         )

@@ -114,8 +114,8 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
 
     def check(self) -> None:
         analysis = self.analysis
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
-            if analysis.tree.in_coroutine(call) and not call.args:
+        for call in analysis.loop_uses.current_loop_calls(in_coroutine=True):
+            if not call.args:
                 self.report(
                     call,
                     "asyncio.get_event_loop() inside a coroutine returns the running loop; "

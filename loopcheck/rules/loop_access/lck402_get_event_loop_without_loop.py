@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held, Runs
 from loopcheck.analysis.contexts import Code
@@ -19,8 +18,6 @@ NO_CURRENT_LOOP = (
     Runs.IMPORT,
     Runs.MAIN,
 )
-THREADSAFE = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
-CAUGHT = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
 
 
 class GetEventLoopWithoutLoop(Rule):
@@ -129,24 +126,12 @@ event loop"; 3.14 was not available to measure).""",
     def check(self) -> None:
         analysis = self.analysis
         contexts = analysis.contexts
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
+        for call in analysis.loop_uses.current_loop_calls(in_coroutine=False):  # in one: LCK401
             unit = contexts.unit_of(call)
-            if analysis.tree.is_coroutine_function(unit):  # type: ignore[arg-type]
-                continue  # LCK401
             risky = [c for c in contexts.of(unit) if c in NO_CURRENT_LOOP]
-            if not risky or self.caught(call) or self.reported_elsewhere(call):
+            if not risky or analysis.loop_uses.caught_without_loop(call) or self.reported_elsewhere(call):
                 continue
             self.report(call, self.message(unit, risky))
-
-    def caught(self, call: cst.Call) -> bool:
-        """Inside a ``try`` whose handler takes the RuntimeError: the code expects no loop."""
-        for child, up in self.analysis.tree.ancestors(call):
-            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
-                return False
-            if isinstance(up, cst.Try) and child is up.body:
-                if any(h.type is None or m.matches(h.type, CAUGHT) for h in up.handlers):
-                    return True
-        return False
 
     def reported_elsewhere(self, call: cst.Call) -> bool:
         """The loop runs a coroutine with run_until_complete() here (LCK202, LCK203), or is
@@ -161,15 +146,7 @@ event loop"; 3.14 was not available to measure).""",
             analysis.loop_uses.uses_of(holder.reads), Use.RUN
         ):
             return True
-        return any(self.threadsafe_receiver(read) for read in holder.reads)
-
-    def threadsafe_receiver(self, read: cst.CSTNode) -> bool:
-        parents = self.analysis.tree.parents
-        up = parents.get(read)
-        if isinstance(up, cst.Attribute) and up.value is read and up.attr.value == "call_soon_threadsafe":
-            return True
-        call = parents.get(up) if isinstance(up, cst.Arg) else None
-        return call is not None and self.analysis.names.calls(call, THREADSAFE)
+        return any(analysis.thread_reach.handed_work(read) for read in holder.reads)
 
     def message(self, unit: Code, risky: list[Runs]) -> str:
         if isinstance(unit, cst.FunctionDef):

@@ -2,16 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder, Runs
-from loopcheck.analysis.loop_uses import Use, method_call, of_kind
+from loopcheck.analysis import Runs
 from loopcheck.prefilter.starts import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.wording import held_in
 
-THREADSAFE_CALLS = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
-THREADSAFE_METHODS = ("call_soon_threadsafe",)
-# Where the running application captures its own loop.
-APPLICATION = (Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE, Runs.LIFESPAN)
-KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE)
 
 
 class LoopCapturedForThreads(Rule):
@@ -114,57 +109,18 @@ import-time `get_event_loop()` also warns, and from 3.14 it raises (LCK402).""",
     )
 
     def check(self) -> None:
-        handed: dict[int, tuple[Holder, cst.Call, list[cst.CSTNode]]] = {}
-        captured = self.captured_loops()
-        for use, loop in self.threadsafe_uses():
-            found = captured.get(id(loop))
-            if found is not None:
-                holder, creation = found
-                handed.setdefault(id(holder), (holder, creation, []))[2].append(use)
-        for holder, creation, uses in handed.values():
+        for captured in self.analysis.thread_reach.captured_loops_handed_work:
+            holder, creation, uses = captured.holder, captured.creation, captured.handoffs
             lines = ", ".join(str(self.analysis.line_of(use)) for use in uses)
             where = self.where(creation)
             self.report(
                 creation,
-                f"event loop captured {where} and kept in {holder.label} is handed work from "
+                f"event loop captured {where} and kept in {held_in(holder)} is handed work from "
                 f"other threads (line{'s' if len(uses) > 1 else ''} {lines}), but the "
                 "application runs on a loop of its own (asyncio.run() and servers make one): "
                 "that work never runs and its future never completes; capture "
                 "asyncio.get_running_loop() where the application starts",
             )
-
-    def captured_loops(self) -> dict[int, tuple[Holder, cst.Call]]:
-        """Each read of a kept loop this module never runs, made outside the application."""
-        analysis = self.analysis
-        found: dict[int, tuple[Holder, cst.Call]] = {}
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.loop_factories):
-            holder = analysis.holders.of(call)
-            if holder.kind not in KEPT or not holder.followable:
-                continue
-            contexts = analysis.contexts.at(call)
-            if contexts & set(APPLICATION) or contexts <= {Runs.UNKNOWN}:
-                continue  # captured by the running application, or by code that may be
-            if of_kind(analysis.loop_uses.uses_of(holder.reads), Use.RUN, Use.SERVE):
-                continue  # this module runs the loop: it is the application's, or a served one
-            for read in holder.reads:
-                found[id(read)] = (holder, call)
-        return found
-
-    def threadsafe_uses(self) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
-        """(the call, the loop expression it hands work to)."""
-        analysis = self.analysis
-        found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
-        for call in analysis.names.calls_to(THREADSAFE_CALLS):
-            positional = [a for a in call.args if a.keyword is None]
-            keyword = [a for a in call.args if a.keyword is not None and a.keyword.value == "loop"]
-            loop = positional[1] if len(positional) > 1 else keyword[0] if keyword else None
-            if loop is not None:
-                found.append((call, loop.value))
-        for method in THREADSAFE_METHODS:
-            for call in analysis.index.calls_by_leaf.get(method, ()):
-                if method_call(call, (method,)):
-                    found.append((call, call.func.value))  # type: ignore[attr-defined]
-        return found
 
     def where(self, creation: cst.Call) -> str:
         contexts = self.analysis.contexts

@@ -1,28 +1,11 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder, Runs
-from loopcheck.analysis.contexts import Code, Unit
-from loopcheck.analysis.loop_uses import method_call
+from loopcheck.analysis.thread_reach import ThreadedUse
+from loopcheck.data.catalogue import Client
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-
-# Code that runs in a thread of its own, where a loop it starts is not the application's.
-THREADED = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB)
-# Where loop-bound objects are shared by every loop of the process.
-SHARED = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE)
-
-
-@dataclass(frozen=True)
-class Shared:
-    """A loop-bound object the whole process shares."""
-
-    holder: Holder
-    what: str  # "the redis.asyncio.Redis client", "the asyncio.Lock"
-    error: str
 
 
 class ObjectOfAnotherLoopInAThread(Rule):
@@ -124,87 +107,22 @@ All supported versions (measured on 3.10 to 3.13 against a real redis-server).""
     )
 
     def check(self) -> None:
-        for shared in self.shared_objects():
-            reported: set[int] = set()
-            for read in self.reads(shared.holder):
-                unit = self.analysis.contexts.unit_of(read)
-                contexts = self.analysis.contexts.of(unit)
-                threaded = [c for c in THREADED if c in contexts]
-                if not threaded or id(unit) in reported or not self.on_a_loop(read, unit):
-                    continue
-                reported.add(id(unit))
-                self.report(read, self.message(shared, unit, threaded[0]))
+        for use in self.analysis.thread_reach.threaded_uses:
+            self.report(use.read, self.message(use))
 
-    def shared_objects(self) -> list[Shared]:
-        analysis = self.analysis
-        found: list[Shared] = []
-        for creation, client in analysis.client_creations:
-            holder = analysis.holders.of(creation)
-            if holder.kind in SHARED and analysis.tree.enclosing_function(creation) is None:
-                found.append(Shared(holder, f"the {client.display} client", client.error))
-        for call, primitive in analysis.primitive_creations:
-            holder = analysis.holders.of(call)
-            if holder.kind in SHARED and analysis.tree.enclosing_function(call) is None:
-                found.append(Shared(holder, f"the asyncio.{primitive.name}", primitive.error))
-        return found
-
-    def reads(self, holder: Holder) -> list[cst.CSTNode]:
-        """The holder's reads, and the reads of module globals derived from it (``db =
-        client.trading``: a part of the client is the client's)."""
-        found = list(holder.reads)
-        holders = self.analysis.holders
-        for read in holder.reads:
-            if self.analysis.tree.enclosing_function(read) is not None:
-                continue
-            part = read
-            while isinstance(self.analysis.tree.parents.get(part), (cst.Attribute, cst.Subscript)):
-                part = self.analysis.tree.parents[part]
-            derived = holders.of(part)  # type: ignore[arg-type]
-            if part is not read and derived.kind is Held.MODULE_GLOBAL and derived.followable:
-                found.extend(derived.reads)
-        return found
-
-    def on_a_loop(self, read: cst.CSTNode, unit: Code) -> bool:
-        """The read runs under an event loop of the thread: in a coroutine, or inside the
-        coroutine handed to ``run_until_complete()``/``asyncio.run()``."""
-        if self.analysis.tree.is_coroutine_function(unit):  # type: ignore[arg-type]
-            return True
-        api = self.analysis.catalogue.loop_api
-        for _, up in self.analysis.tree.ancestors(read):
-            if up is unit:
-                break
-            if isinstance(up, cst.Call) and (
-                method_call(up, (api.run_method,)) or self.analysis.names.calls(up, api.run)
-            ):
-                return True
-        return False
-
-    def message(self, shared: Shared, unit: Code, context: Runs) -> str:
+    def message(self, use: ThreadedUse) -> str:
+        shared, unit = use.shared, use.unit
         name = unit.name.value if isinstance(unit, cst.FunctionDef) else "this code"
-        owners = self.application_users(shared, unit)
+        owners = self.analysis.thread_reach.application_users(shared.holder, unit)
         owner = (
-            f"the application's loop (`{owners[0]}` uses it there)"
+            f"the application's loop (`{owners[0].name.value}` uses it there)"
             if owners
             else "the loop that used it first"
         )
+        made = shared.made
+        what = f"the {made.display} client" if isinstance(made, Client) else f"the asyncio.{made.name}"
         return (
-            f"{shared.what} `{shared.holder.name}` is used by `{name}`, which runs {context.description}, on an "
+            f"{what} `{shared.holder.name}` is used by `{name}`, which runs {use.context.description}, on an "
             f"event loop of that thread; it belongs to {owner}, and from here it fails "
-            f"with '{shared.error}'"
+            f"with '{made.error}'"
         )
-
-    def application_users(self, shared: Shared, unit: Code) -> list[str]:
-        """Coroutines using the object outside the threaded code: the application's."""
-        contexts = self.analysis.contexts
-        found = []
-        for read in self.reads(shared.holder):
-            other = contexts.unit_of(read)
-            if (
-                other is not unit
-                and not isinstance(other, Unit)
-                and self.analysis.tree.is_coroutine_function(other)
-                and not contexts.of(other) & set(THREADED)
-                and isinstance(other, cst.FunctionDef)
-            ):
-                found.append(other.name.value)
-        return found

@@ -1,10 +1,5 @@
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
-
-from loopcheck.analysis import Held
-from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 
@@ -99,23 +94,7 @@ without a running loop, so it makes even more loops.""",
     )
 
     def check(self) -> None:
-        analysis = self.analysis
-        api = analysis.catalogue.loop_api
-        reported: set[int] = set()
-        for call in analysis.names.calls_to(api.new_loop):
-            function = analysis.tree.enclosing_function(call)
-            if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
-                continue
-            holder = analysis.holders.of(call)
-            if holder.kind is not Held.LOCAL or id(function) in reported:
-                continue
-            uses = analysis.loop_uses.uses_of(holder.reads)
-            returned = [u for u in of_kind(uses, Use.ESCAPE) if isinstance(analysis.tree.parents.get(u.node), cst.Return)]
-            if not returned or not of_kind(uses, Use.SET_CURRENT) or of_kind(uses, Use.TEARDOWN):
-                continue
-            if not self.returns_current_loop(function):
-                continue
-            reported.add(id(function))
+        for function in self.analysis.current_or_new.helpers():
             self.report(
                 function.name,
                 f"`{function.name.value}()` hands out the current loop, or a new one it makes "
@@ -123,21 +102,3 @@ without a running loop, so it makes even more loops.""",
                 "never closed, and what is created on it is bound to it; run coroutines with "
                 "asyncio.run() and use asyncio.get_running_loop() inside them",
             )
-
-    def returns_current_loop(self, function: cst.FunctionDef) -> bool:
-        """Some ``return`` of ``function`` gives the thread's current or running loop."""
-        analysis = self.analysis
-        api = analysis.catalogue.loop_api
-        wanted = api.current_loop | api.running_loop
-        for node in m.findall(function.body, m.Return()):
-            assert isinstance(node, cst.Return)
-            if node.value is None or analysis.tree.enclosing_function(node) is not function:
-                continue
-            if analysis.names.calls(node.value, wanted):
-                return True
-            if isinstance(node.value, cst.Name) and any(
-                v is not None and analysis.names.calls(v, wanted)
-                for v in analysis.holders.assigned_values(node.value)
-            ):
-                return True
-        return False

@@ -9,6 +9,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
@@ -203,17 +204,16 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
     def check(self) -> None:
         analysis = self.analysis
         tree = analysis.tree
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.new_loop):
-            function = tree.enclosing_function(call)
-            if not isinstance(function, cst.FunctionDef) or function.asynchronous is not None:
-                continue  # module level runs once; inside a coroutine LCK204 reports the run
+        # Module level runs once; inside a coroutine LCK204 reports the run.
+        for call, function in analysis.loop_uses.new_loops_in_synchronous_defs():
             holder = analysis.holders.of(call)
             if holder.kind is not Held.LOCAL or not isinstance(holder.target, cst.Name):
                 continue  # kept beyond the call (LCK202), or handed on
-            others = self.other_bindings(holder)
-            if any(self.binds_current_loop(b) for b in others):
+            others = analysis.loop_uses.other_bindings(holder)
+            api = analysis.catalogue.loop_api
+            if any(analysis.loop_uses.binds_call(b, api.current_loop) for b in others):
                 continue  # "the current loop, or a new one": LCK203
-            if any(not self.binds_new_loop(b) for b in others):
+            if any(not analysis.loop_uses.binds_call(b, api.new_loop) for b in others):
                 continue  # `if loop is None: loop = new_event_loop()`: the caller may own the loop
             if any(tree.precedes(other, call) for other in others):
                 continue  # one lifecycle with several creations: reported at the first
@@ -224,27 +224,6 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             if not runs or any(analysis.loop_uses.known_running(r.node) for r in runs):
                 continue  # no run, or a run where a loop already runs (LCK206)
             self.report(call, self.message(holder, uses), self.fix(function, call, holder, uses, others))
-
-    def other_bindings(self, holder: Holder) -> set[cst.CSTNode]:
-        """The other bindings of the variable that its reads may see."""
-        flow = self.analysis.flow
-        seen: set[cst.CSTNode] = set()
-        for read in holder.reads:
-            if isinstance(read, cst.Name):
-                seen |= flow.reaching(read)
-        seen.discard(holder.target)  # type: ignore[arg-type]
-        return seen
-
-    def bound_value(self, binding: cst.CSTNode) -> cst.BaseExpression | None:
-        return self.analysis.holders.value_bound_by(binding)
-
-    def binds_current_loop(self, binding: cst.CSTNode) -> bool:
-        value = self.bound_value(binding)
-        return value is not None and self.analysis.names.calls(value, self.analysis.catalogue.loop_api.current_loop)
-
-    def binds_new_loop(self, binding: cst.CSTNode) -> bool:
-        value = self.bound_value(binding)
-        return value is not None and self.analysis.names.calls(value, self.analysis.catalogue.loop_api.new_loop)
 
     def closed(self, holder: Holder, uses: list[LoopUse]) -> bool:
         return bool(of_kind(uses, Use.TEARDOWN)) or isinstance(holder.store, cst.WithItem)
@@ -263,12 +242,12 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             return NoFix(f"it runs {len(runs)} coroutines that may share its objects; run them from one coroutine")
         other = of_kind(uses, Use.OTHER)
         if other:
-            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
+            return NoFix(beyond_runs(self.analysis, other[0]))
         if others:
             return NoFix(f"`{holder.name}` may also hold another loop where it is run")
         run_call = runs[0].node
         assert isinstance(run_call, cst.Call)
-        refused = self.analysis.loop_uses.refused_by_asyncio_run(run_call)
+        refused = refused_by_asyncio_run(self.analysis, run_call)
         return run_call if refused is None else NoFix(refused)
 
     def declined(self, creation: cst.Call, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> str | None:
@@ -299,7 +278,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             reader = self.reader_while_current(holder, uses, run_call)
             if reader is not None:
                 return f"`{code(reader)}` runs while the loop is current and may use it, unlike after the fix"
-        return coroutines.executor_wait_reason([argument])
+        return executor_wait_reason(analysis, [argument])
 
     def reader_while_current(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call) -> cst.Call | None:
         """A call that runs while the original's loop is current, outside the run (from the
@@ -362,7 +341,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         closed = self.closed(holder, uses)
         safety = Safety.SAFE if closed and proven and not reentrant and not left_current else Safety.UNSAFE
         why = (
-            coroutines.unproven_note([argument])
+            unproven_note(self.analysis, [argument])
             or (REENTRANT_NOTE if reentrant else "")
             or ("" if closed else LEFT_OPEN_NOTE)
             or (LEFT_CURRENT_NOTE if left_current else "")

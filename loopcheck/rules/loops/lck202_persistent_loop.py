@@ -1,40 +1,17 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import libcst as cst
-import libcst.matchers as m
 
-from loopcheck.analysis import Held, Holder, Runs
+from loopcheck.analysis import Holder
+from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.prefilter.starts import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-
-# Where a loop outlives the call that made it, so that later calls reuse it. An attribute of an
-# ordinary instance is not among them: an object that owns a loop for its own life (made in
-# `__init__`/`__enter__`, closed in `close()`/`__exit__`) is what asyncio.Runner is; it becomes a
-# process-wide loop only when the instance is process-wide (SINGLETON_ATTRIBUTE).
-KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.CLOSURE)
-# Contexts that run a task at a time per thread, where a kept loop meets a second thread.
-THREADED = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB, Runs.CELERY_TASK)
-NONE = m.Name("None")
-
-
-@dataclass
-class KeptLoop:
-    """A loop kept beyond the call that made it, and everything that touches it."""
-
-    holder: Holder
-    # Expressions that evaluate to the loop: reads of the holder, getter calls, local copies.
-    refs: list[cst.CSTNode] = field(default_factory=list)
-    # What the fix deletes with the loop: writes of the holder, `global` lines, getters, copies.
-    retired: list[cst.CSTNode] = field(default_factory=list)
-    # `if` blocks that only test the holder (`if loop is None:`, `if loop is not None:`).
-    guards: list[cst.If] = field(default_factory=list)
-    # Why the fix cannot follow the holder (None when it can).
-    unfollowable: str | None = None
+from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION
+from loopcheck.rules.wording import held_in
 
 
 class PersistentLoop(Rule):
@@ -119,8 +96,7 @@ module), the fix's title says that it may return a Future. No fix, with the reas
 when a coroutine it runs reaches `run_in_executor(None, ...)` or `asyncio.to_thread()` in the
 module: `asyncio.run()` waits for the default executor's threads when it ends, so a job left
 running there would make a program that exits today hang.""",
-        affected_versions="""\
-All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        affected_versions=SAME_ON_EVERY_VERSION,
         references=(
             "https://docs.python.org/3/library/asyncio-runner.html#asyncio.Runner",
             "https://docs.python.org/3/library/asyncio-dev.html#concurrency-and-multithreading",
@@ -224,27 +200,17 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     )
 
     def check(self) -> None:
-        api = self.analysis.catalogue.loop_api
-        reported: set[tuple[int, str | None]] = set()
-        for call in self.analysis.names.calls_to(api.loop_factories):
-            holder = self.kept_holder(call)
-            if holder is None:
-                continue
-            key = (id(holder.owner), holder.name) if holder.owner is not None else (0, holder.name)
-            if key in reported:
-                continue
-            reported.add(key)
-            found = self.kept_loop(holder)
-            uses = self.expand(found)
+        for call, found in self.analysis.kept_loops.found:
+            holder, uses = found.holder, found.uses
             runs = of_kind(uses, Use.RUN)
             tree = self.analysis.tree
             if of_kind(uses, Use.SERVE) or not any(tree.enclosing_function(r.node) for r in runs):
                 continue  # a long-lived server loop, or a script's one run at module level
-            if self.closed_after_each_run(runs, of_kind(uses, Use.TEARDOWN)):
+            if self.analysis.kept_loops.closed_after_each_run(found):
                 continue  # each run closes the loop afterwards: the loop is not reused
             # asyncio.run() would wait for a job the coroutine left in the default executor.
             arguments = [arg for use in runs if isinstance(use.node, cst.Call) and (arg := sole_argument(use.node))]
-            reason = self.analysis.coroutines.executor_wait_reason(arguments)
+            reason = executor_wait_reason(self.analysis, arguments)
             fix = self.fix(found, uses) if reason is None else NoFix(reason)
             lines = ", ".join(str(self.analysis.line_of(use.node)) for use in runs)
             self.report(
@@ -263,210 +229,28 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                 )
 
     def label(self, holder: Holder) -> str:
-        if holder.kind in (Held.CLASS_ATTRIBUTE, Held.INSTANCE_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE):
-            return holder.label
-        if holder.kind is Held.MODULE_GLOBAL:
-            return f"the global `{holder.name}`"
-        return holder.label
+        return held_in(holder, module_global="the global")
 
     def where(self, runs: list[LoopUse]) -> str:
         """Which threaded context runs the loop, where the analysis knows it."""
-        contexts = self.analysis.contexts
-        for run in runs:
-            unit = contexts.unit_of(run.node)
-            for context in contexts.of(unit):
-                if context in THREADED and isinstance(unit, cst.FunctionDef):
-                    return f", by `{unit.name.value}`, which runs {context.description}"
-        return ""
+        runner = self.analysis.thread_reach.task_per_thread_runner([run.node for run in runs])
+        if runner is None:
+            return ""
+        unit, context = runner
+        return f", by `{unit.name.value}`, which runs {context.description}"
 
-    def closed_after_each_run(self, runs: list[LoopUse], teardowns: list[LoopUse]) -> bool:
-        """Whether every function that runs the loop closes it after the run (a worker's one
-        run); closing a stale loop before making the next one does not count."""
-        tree = self.analysis.tree
-        for run in runs:
-            function = tree.enclosing_function(run.node)
-            if not any(
-                tree.enclosing_function(t.node) is function and tree.precedes(run.node, t.node)
-                for t in teardowns
-            ):
-                return False
-        return True
+    def unfollowable(self, found: KeptLoop) -> str | None:
+        """Why the fix cannot follow the loop's holder, in words; None when it can."""
+        label, getter = self.label(found.holder), found.getter
+        return {
+            None: None,
+            Obstacle.ACCESSES_UNKNOWN: f"not every use of {label} can be found",
+            Obstacle.GETTER_PASSED_ON: f"its getter `{getter}` is passed around or called with arguments",
+            Obstacle.GETTER_EXPORTED: f"its getter `{getter}` is listed in `__all__`, and the fix removes it",
+            Obstacle.OTHER_WRITE: f"{label} is also set to something other than a new loop or None",
+        }[found.unfollowable]
 
-    # -- finding the holder ----------------------------------------------------------------
-
-    def kept_holder(self, call: cst.Call) -> Holder | None:
-        holders = self.analysis.holders
-        holder = holders.of(call)
-        if holder.kind is Held.LOCAL:
-            # `loop = asyncio.new_event_loop(); ...; _loop = loop`: the local is a step on the way.
-            for read in holder.reads:
-                stored = holders.of(read)
-                if stored.kind in KEPT:
-                    return stored
-            return None
-        if holder.kind not in KEPT:
-            return None
-        api = self.analysis.catalogue.loop_api
-        if holder.kind is Held.MODULE_GLOBAL and self.analysis.names.calls(call, api.current_loop):
-            # `loop = asyncio.get_event_loop()` at module level, not an expression around it.
-            if holder.value is not call or self.analysis.tree.enclosing_function(call) is not None:
-                return None
-        return holder
-
-    def kept_loop(self, holder: Holder) -> KeptLoop:
-        found = KeptLoop(holder)
-        accesses = holder.accesses
-        if accesses is None:
-            found.unfollowable = f"not every use of {self.label(holder)} can be found"
-            accesses = [holder.target] if holder.target is not None else []
-        holders = self.analysis.holders
-        tree = self.analysis.tree
-        getters = holders.getters(holder) if holder.followable else []
-        for access in accesses:
-            if tree.within(access, *getters):
-                continue
-            if access in holder.writes:
-                self.retire_write(found, access)
-            else:
-                found.refs.append(access)
-        for getter in getters:
-            self.follow_getter(found, getter)
-        found.retired.extend(self.scope_declarations(holder, getters))
-        return found
-
-    def follow_getter(self, found: KeptLoop, getter: cst.FunctionDef) -> None:
-        """The getter's calls are loop references; the getter goes with the loop."""
-        calls = self.getter_references(getter)
-        if calls is None or not all(isinstance(c, cst.Call) and not c.args for c in calls):
-            found.unfollowable = f"its getter `{getter.name.value}` is passed around or called with arguments"
-            return
-        if self.exported(getter.name.value):
-            found.unfollowable = f"its getter `{getter.name.value}` is listed in `__all__`, and the fix removes it"
-        found.refs.extend(calls)  # type: ignore[arg-type]
-        found.retired.append(getter)
-
-    def getter_references(self, getter: cst.FunctionDef) -> list[cst.CSTNode] | None:
-        """What each reference to the getter is part of (its call, when it is called)."""
-        tree = self.analysis.tree
-        owner = tree.method_class(getter)
-        if owner is not None:
-            accesses = self.analysis.holders.attribute_accesses(owner, getter.name.value)
-            if accesses is None:
-                return None
-            return [tree.parents[a] for a in accesses if not isinstance(tree.parents.get(a), cst.FunctionDef)]
-        scope = self.analysis.scopes.get(getter)
-        bindings = list(scope[getter.name.value]) if scope is not None else []
-        if len(bindings) != 1:
-            return None
-        return [tree.parents[access.node] for access in bindings[0].references]
-
-    def exported(self, name: str) -> bool:
-        """Whether ``name`` is listed in ``__all__`` (other modules may call it)."""
-        return name in self.analysis.exports
-
-    def retire_write(self, found: KeptLoop, target: cst.CSTNode) -> None:
-        """`holder = None` or `holder = <new loop>` goes with the loop; other writes stay, and
-        then the loop cannot be followed."""
-        api = self.analysis.catalogue.loop_api
-        tree = self.analysis.tree
-        up = tree.parents.get(target)
-        statement = tree.parents.get(up) if isinstance(up, cst.AssignTarget) else up
-        if isinstance(statement, cst.NameItem):
-            return  # `global loop` / `nonlocal loop`: retired with the declarations
-        value = getattr(statement, "value", None)
-        single = isinstance(statement, cst.AnnAssign) or (
-            isinstance(statement, cst.Assign) and len(statement.targets) == 1
-        )
-        if single and (
-            value is None
-            or m.matches(value, NONE)
-            or self.analysis.names.calls(value, api.loop_factories)
-            or self.is_local_copy_of_new_loop(value)
-        ):
-            found.retired.append(statement)  # type: ignore[arg-type]
-        else:
-            found.unfollowable = f"{self.label(found.holder)} is also set to something other than a new loop or None"
-
-    def is_local_copy_of_new_loop(self, value: cst.CSTNode) -> bool:
-        """``_loop = loop`` where ``loop`` was just bound to a new loop."""
-        if not isinstance(value, cst.Name):
-            return False
-        api = self.analysis.catalogue.loop_api
-        values = self.analysis.holders.assigned_values(value)
-        return bool(values) and all(v is not None and self.analysis.names.calls(v, api.loop_factories) for v in values)
-
-    def scope_declarations(self, holder: Holder, getters: list[cst.FunctionDef]) -> list[cst.CSTNode]:
-        """``global name`` / ``nonlocal name`` statements (naming only the holder), outside the
-        getters that go anyway."""
-        if holder.kind not in (Held.MODULE_GLOBAL, Held.CLOSURE) or holder.name is None:
-            return []
-        kind = cst.Global if holder.kind is Held.MODULE_GLOBAL else cst.Nonlocal
-        tree = self.analysis.tree
-        found: list[cst.CSTNode] = []
-        for statement in self.analysis.index.scope_declarations:
-            if (
-                isinstance(statement, kind)
-                and [item.name.value for item in statement.names] == [holder.name]
-                and not tree.within(statement, *getters)
-                and (holder.kind is Held.MODULE_GLOBAL or tree.within(statement, holder.owner))  # type: ignore[arg-type]
-            ):
-                found.append(statement)
-        return found
-
-    # -- uses and the fix ------------------------------------------------------------------
-
-    def expand(self, found: KeptLoop) -> list[LoopUse]:
-        """The uses of the loop; an `if` that only tests it is a guard, and a local that only
-        copies it (`loop = get_loop()`, `loop = _loop or asyncio.get_event_loop()`) is
-        followed, its assignment retired."""
-        holders = self.analysis.holders
-        refs: list[cst.CSTNode] = []
-        for ref in found.refs:
-            guard = self.guard_of(ref)
-            if guard is not None:
-                if not any(g is guard for g in found.guards):
-                    found.guards.append(guard)
-                continue
-            value = holders.outer_value(ref)  # type: ignore[arg-type]
-            copy = holders.of(value)
-            if (
-                copy.kind is Held.LOCAL
-                and isinstance(copy.target, cst.Name)
-                and self.analysis.tree.enclosing_function(value) is not None
-                and self.analysis.flow.sole_binding_of(copy.reads, copy.target)
-            ):
-                refs.extend(copy.reads)
-                found.retired.append(copy.store)  # type: ignore[arg-type]
-            else:
-                refs.append(value)
-        return self.analysis.loop_uses.uses_of(refs)
-
-    def guard_of(self, ref: cst.CSTNode) -> cst.If | None:
-        """The ``if`` whose test only inspects the loop: ``if loop:``, ``if loop is None:``,
-        ``if loop is not None:``, ``if not loop or loop.is_closed():`` and the like."""
-        tree = self.analysis.tree
-        test: cst.CSTNode = ref
-        while True:
-            up = tree.parents.get(test)
-            if isinstance(up, cst.Comparison) and m.matches(
-                up, m.Comparison(comparisons=[m.ComparisonTarget(m.Is() | m.IsNot(), NONE)])
-            ):
-                test = up
-            elif isinstance(up, cst.UnaryOperation) and isinstance(up.operator, cst.Not):
-                test = up
-            elif isinstance(up, cst.Attribute) and up.attr.value == "is_closed":
-                call = tree.parents.get(up)
-                if not isinstance(call, cst.Call):
-                    return None
-                test = call
-            elif isinstance(up, cst.BooleanOperation):
-                test = up
-            else:
-                break
-        statement = tree.parents.get(test)
-        if isinstance(statement, cst.If) and statement.test is test and statement.orelse is None:
-            return statement
-        return None
+    # -- the fix ---------------------------------------------------------------------------
 
     def only_deleted(self, guard: cst.If, gone: list[cst.CSTNode]) -> bool:
         """Whether everything ``guard`` does is deleted by the fix anyway."""
@@ -478,20 +262,21 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         )
 
     def fix(self, found: KeptLoop, uses: list[LoopUse]) -> FixProposal | NoFix:
-        if found.unfollowable is not None:
-            return NoFix(found.unfollowable)
+        unfollowable = self.unfollowable(found)
+        if unfollowable is not None:
+            return NoFix(unfollowable)
         if of_kind(uses, Use.ESCAPE):
             return NoFix("the loop is handed on (returned or stored), so other code may use it")
         other = of_kind(uses, Use.OTHER)
         if other:
-            return NoFix(self.analysis.loop_uses.beyond_runs(other[0]))
+            return NoFix(beyond_runs(self.analysis, other[0]))
         teardowns = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
         gone = teardowns + found.retired
         if not all(self.only_deleted(guard, gone) for guard in found.guards):
             return NoFix("an `if` that tests the loop also does other work")
         runs = [use.node for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call)]
         for run in runs:
-            refused = self.analysis.loop_uses.refused_by_asyncio_run(run, unknown=True)
+            refused = refused_by_asyncio_run(self.analysis, run, unknown=True)
             if refused is not None:
                 return NoFix(refused)
         retired = [*found.retired, *found.guards]
@@ -499,7 +284,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
         def build() -> tuple:
             return asyncio_run_instead(self.context, runs, retired, teardowns)
 
-        why = self.analysis.coroutines.unproven_note([run.args[0].value for run in runs])
+        why = unproven_note(self.analysis, [run.args[0].value for run in runs])
         return self.propose(
             Safety.UNSAFE,
             f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",

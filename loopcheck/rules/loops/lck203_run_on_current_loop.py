@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
@@ -9,6 +8,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
@@ -146,14 +146,14 @@ measured here) the call raises in the main thread as well.""",
     def check(self) -> None:
         analysis = self.analysis
         uses_of = analysis.loop_uses
-        for call in analysis.names.calls_to(analysis.catalogue.loop_api.current_loop):
-            if analysis.tree.in_coroutine(call) or uses_of.reentry_allowed(call):
+        for call in uses_of.current_loop_calls(in_coroutine=False):
+            if uses_of.reentry_allowed(call):
                 continue
             direct = uses_of.classify(call)
             if direct.kind is Use.RUN and not uses_of.runs_teardown(direct.node):  # type: ignore[arg-type]
                 run_call = direct.node
                 assert isinstance(run_call, cst.Call)
-                self.report_run(call, self.message(), [run_call], self.loop_set_up(call))
+                self.report_run(call, self.message(), [run_call], uses_of.loop_set_up(call))
                 continue
             if uses_of.aliased_runs(call):  # `run = asyncio.get_event_loop().run_until_complete`
                 self.report(call, self.message(), NoFix(ALIASED))
@@ -162,9 +162,9 @@ measured here) the call raises in the main thread as well.""",
             if not self.is_local(holder) or holder.value is not call:
                 continue
             # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
-            fallback = self.get_or_create(holder)
+            fallback = analysis.current_or_new.fallback(holder)
             if fallback is not None:
-                refs = [r for r in self.name_reads(holder) if not analysis.tree.within(r, fallback)]
+                refs = analysis.current_or_new.references(holder, fallback)
             else:
                 refs = holder.reads
             uses = uses_of.uses_of(refs)
@@ -176,7 +176,7 @@ measured here) the call raises in the main thread as well.""",
             other = of_kind(uses, Use.OTHER)
             declined = None
             if other:
-                declined = NoFix(uses_of.beyond_runs(other[0]))
+                declined = NoFix(beyond_runs(analysis, other[0]))
             elif not exclusive and fallback is None:
                 declined = NoFix(f"`{holder.name}` may also hold another loop where it is run")
             retired: list[cst.CSTNode] = [
@@ -185,7 +185,7 @@ measured here) the call raises in the main thread as well.""",
             ]
             if fallback is not None:
                 retired.append(fallback)
-            retired.extend(self.loop_set_up(call))
+            retired.extend(uses_of.loop_set_up(call))
             message = self.fallback_message(holder.name) if fallback is not None else self.message(holder.name)
             if declined is None:
                 self.report_run(call, message, runs, retired)
@@ -196,7 +196,7 @@ measured here) the call raises in the main thread as well.""",
         """The finding with its fix, or with the reason there is none where asyncio.run() would
         wait for a job the coroutine left in the default executor (the program would hang)."""
         arguments = [arg for run in runs if (arg := sole_argument(run)) is not None]
-        reason = self.analysis.coroutines.executor_wait_reason(arguments)
+        reason = executor_wait_reason(self.analysis, arguments)
         self.report(call, message, self.fix(runs, retired) if reason is None else NoFix(reason))
 
     def is_local(self, holder: Holder) -> bool:
@@ -213,95 +213,6 @@ measured here) the call raises in the main thread as well.""",
             and tree.enclosing_function(holder.value) is None
             and not any(tree.enclosing_function(ref) is not None for ref in holder.reads)
         )
-
-    def name_reads(self, holder: Holder) -> list[cst.CSTNode]:
-        """Every read of the variable, whichever binding it sees."""
-        return [
-            access
-            for access in self.analysis.holders._name_accesses(holder.target)  # type: ignore[arg-type]
-            if access not in self.analysis.flow.bindings_of(holder.target)  # type: ignore[arg-type]
-        ]
-
-    def get_or_create(self, holder: Holder) -> cst.CSTNode | None:
-        """The statement that gives a local "the current loop, or a new one": either
-
-            try:                                     loop = asyncio.get_event_loop()
-                loop = asyncio.get_event_loop()      if loop.is_closed():
-            except RuntimeError:                         loop = asyncio.new_event_loop()
-                loop = asyncio.new_event_loop()          asyncio.set_event_loop(loop)
-                asyncio.set_event_loop(loop)
-
-        Returns the ``try`` or the ``if`` (the ``if`` form also needs its first assignment
-        deleted); None when the variable is bound any other way."""
-        analysis = self.analysis
-        tree = analysis.tree
-        target = holder.target
-        assert isinstance(target, cst.Name)
-        if len(analysis.flow.bindings_of(target)) != 2:
-            return None
-        api = analysis.catalogue.loop_api
-        name = target.value
-        line = tree.parents.get(holder.store)  # type: ignore[arg-type]
-        block = tree.parents.get(line) if line is not None else None
-        owner = tree.parents.get(block) if block is not None else None
-        new_loop = m.SimpleStatementLine(
-            [m.Assign([m.AssignTarget(m.Name(name))], m.MatchIfTrue(lambda v: analysis.names.calls(v, api.new_loop)))]
-        )
-        set_loop = m.SimpleStatementLine([m.Expr(m.Call(args=[m.Arg(m.Name(name))]))])
-
-        def creates(body: cst.BaseSuite) -> bool:
-            statements = list(body.body) if isinstance(body, cst.IndentedBlock) else []
-            return bool(statements) and m.matches(statements[0], new_loop) and all(
-                m.matches(s, set_loop) and analysis.names.calls(s.body[0].value, api.set_loop)  # type: ignore[attr-defined]
-                for s in statements[1:]
-            )
-
-        if (
-            isinstance(owner, cst.Try)
-            and block is owner.body
-            and len(block.body) == 1  # type: ignore[union-attr]
-            and len(owner.handlers) == 1
-            and owner.orelse is None
-            and owner.finalbody is None
-            and creates(owner.handlers[0].body)
-        ):
-            return owner
-        siblings, index = tree.position_in_block(line)  # type: ignore[arg-type]
-        following = siblings[index + 1] if index is not None and index + 1 < len(siblings) else None
-        closed_check = m.Call(m.Attribute(m.Name(name), m.Name("is_closed")))
-        if (
-            isinstance(following, cst.If)
-            and following.orelse is None
-            and m.matches(following.test, closed_check)
-            and creates(following.body)
-        ):
-            return following
-        return None
-
-    def loop_set_up(self, current: cst.Call) -> list[cst.CSTNode]:
-        """``asyncio.set_event_loop(asyncio.new_event_loop())`` statements that only prepared the
-        loop ``current`` fetches: dead once asyncio.run() makes its own loop (kept when the
-        function asks for the current loop anywhere else)."""
-        analysis = self.analysis
-        tree = analysis.tree
-        function = tree.enclosing_function(current)
-        if not isinstance(function, cst.FunctionDef):
-            return []
-        api = analysis.catalogue.loop_api
-        asks = [c for c in analysis.names.calls_to(api.current_loop) if tree.enclosing_function(c) is function]
-        if len(asks) != 1:
-            return []
-        found: list[cst.CSTNode] = []
-        for call in analysis.names.calls_to(api.set_loop):
-            statement = tree.expression_statement(call)
-            if (
-                statement is not None
-                and tree.enclosing_function(call) is function
-                and len(call.args) == 1
-                and analysis.names.calls(call.args[0].value, api.new_loop)
-            ):
-                found.append(statement)
-        return found
 
     def message(self, name: str | None = None) -> str:
         through = f" (through `{name}`)" if name else ""
@@ -323,12 +234,12 @@ measured here) the call raises in the main thread as well.""",
         (``retired``) goes."""
         analysis = self.analysis
         for run_call in runs:
-            refused = analysis.loop_uses.refused_by_asyncio_run(run_call, unknown=True)
+            refused = refused_by_asyncio_run(analysis, run_call, unknown=True)
             if refused is not None:
                 return NoFix(refused)
 
         def build() -> tuple:
             return asyncio_run_instead(self.context, runs, retired)
 
-        why = analysis.coroutines.unproven_note([run_call.args[0].value for run_call in runs])
+        why = unproven_note(analysis, [run_call.args[0].value for run_call in runs])
         return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import (
     Use,
-    method_call,
     of_kind,
     plain_operand,
     sole_argument,
@@ -14,6 +12,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 
 class RunInsideCoroutine(Rule):
@@ -60,8 +59,7 @@ module applies `nest_asyncio` (which makes re-entrant runs work, see LCK205). No
 message says why) for calls with more arguments, inside generator expressions, or with an argument
 that needs parentheses. Like every safe fix, it assumes the coroutine runs on an event loop: one driven by hand with
 `send()`, where no loop runs, could call `asyncio.run()`, and the awaited code then finds none.""",
-        affected_versions="""\
-All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        affected_versions=SAME_ON_EVERY_VERSION,
         references=("https://docs.python.org/3/library/asyncio-runner.html#asyncio.run",),
     )
     invalid = (
@@ -108,10 +106,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     def check(self) -> None:
         analysis = self.analysis
         api = analysis.catalogue.loop_api
-        for call in analysis.loop_uses.run_calls():
-            if not analysis.tree.in_coroutine(call):
-                continue
-            what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"
+        for call in analysis.loop_uses.run_calls(in_coroutine=True):
+            what = run_name(call, api)
             message = (
                 f"{what} inside a coroutine always fails: the thread's loop is already running; "
                 "await the coroutine instead"
@@ -119,7 +115,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             self.report(call, message, self.fix(call))
 
     def fix(self, call: cst.Call) -> FixProposal | NoFix:
-        holder = self.receiver_loop(call)
+        holder = self.analysis.loop_uses.receiver_loop(call)
         runs = [call]
         teardown: list[cst.CSTNode] = []
         analysis = self.analysis
@@ -148,21 +144,6 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
             return rewrite.build()
 
         return self.propose(Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead", build)
-
-    def receiver_loop(self, call: cst.Call) -> Holder | None:
-        """The local loop a ``loop.run_until_complete()`` runs on, when a loop call made it."""
-        receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
-        if not isinstance(receiver, cst.Name):
-            return None
-        analysis = self.analysis
-        api = analysis.catalogue.loop_api
-        loop_calls = api.loop_factories | api.running_loop
-        for value in analysis.holders.assigned_values(receiver):
-            if value is not None and analysis.names.calls(value, loop_calls):
-                holder = analysis.holders.of(value)
-                if holder.kind is Held.LOCAL and holder.value is value:
-                    return holder
-        return None
 
     def not_awaitable(self, call: cst.Call) -> str | None:
         """Why ``await`` cannot simply take the call's place; None when it can."""

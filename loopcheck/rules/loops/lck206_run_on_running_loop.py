@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import libcst as cst
-import libcst.matchers as m
-
-from loopcheck.analysis.loop_uses import method_call
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 
 class RunOnRunningLoop(Rule):
@@ -67,8 +64,7 @@ Objects bound to the running loop (clients, locks) must not be used by that coro
 on the worker thread's loop.""",
         fix_safety="""\
 No fix: the right change depends on the callers (make them async, or move the work to a thread).""",
-        affected_versions="""\
-All supported versions (measured on 3.10 to 3.13: the same messages on each).""",
+        affected_versions=SAME_ON_EVERY_VERSION,
         references=(
             "https://docs.python.org/3/library/asyncio-eventloop.html#asyncio.get_running_loop",
             "https://docs.python.org/3/library/asyncio-dev.html#concurrency-and-multithreading",
@@ -145,19 +141,16 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
     def check(self) -> None:
         analysis = self.analysis
         api = analysis.catalogue.loop_api
-        tree = analysis.tree
-        for call in analysis.loop_uses.run_calls():
-            if tree.in_coroutine(call):
-                continue  # LCK204
-            what = "run_until_complete()" if method_call(call, (api.run_method,)) else "asyncio.run()"
-            if self.on_running_loop(call):
+        for call in analysis.loop_uses.run_calls(in_coroutine=False):  # in one: LCK204
+            what = run_name(call, api)
+            if analysis.loop_uses.on_running_loop(call):
                 self.report(
                     call,
                     "run_until_complete() on the running loop always fails with 'This event loop "
                     "is already running'; make the caller async and await the coroutine",
                 )
                 continue
-            shown = analysis.loop_uses.known_running(call) or self.inside_is_running(call)
+            shown = analysis.loop_uses.known_running(call) or analysis.loop_uses.inside_is_running(call)
             if shown is not None:
                 self.report(
                     call,
@@ -166,29 +159,3 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each)."""
                     "re-entered; make the caller async and await, or run the coroutine in a "
                     "worker thread",
                 )
-
-    def on_running_loop(self, call: cst.Call) -> bool:
-        """``get_running_loop().run_until_complete()``, or through a variable bound only to it."""
-        if not isinstance(call.func, cst.Attribute):
-            return False
-        analysis = self.analysis
-        running = analysis.catalogue.loop_api.running_loop
-        receiver = call.func.value
-        if analysis.names.calls(receiver, running):
-            return True
-        if isinstance(receiver, cst.Name):
-            values = analysis.holders.assigned_values(receiver)
-            return bool(values) and all(v is not None and analysis.names.calls(v, running) for v in values)
-        return False
-
-    def inside_is_running(self, call: cst.Call) -> cst.CSTNode | None:
-        """The ``loop.is_running()`` test of an ``if`` whose body holds ``call``."""
-        tree = self.analysis.tree
-        for child, up in tree.ancestors(call):
-            if isinstance(up, (cst.FunctionDef, cst.Lambda)):
-                return None
-            if isinstance(up, cst.If) and child is up.body and m.matches(
-                up.test, m.Call(func=m.Attribute(attr=m.Name("is_running")), args=[])
-            ):
-                return up.test
-        return None

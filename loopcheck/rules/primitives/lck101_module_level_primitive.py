@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
@@ -140,11 +141,10 @@ event loop`).""",
         """The module global ``call`` is stored in, when its name has no leading underscore or
         ``__all__`` lists it: another module may import it, and neither fix (a renamed per-loop
         accessor, a `threading` object of another type) can update that module."""
-        name = holder.name
-        if holder.kind is not Held.MODULE_GLOBAL or not name:
+        if not isinstance(holder, ModuleGlobal):
             return None
-        if not name.startswith("_") or name in self.analysis.exports:
-            return name
+        if not holder.name.startswith("_") or holder.name in self.analysis.exports:
+            return holder.name
         return None
 
     def fix_for(

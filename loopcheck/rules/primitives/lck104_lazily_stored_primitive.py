@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held
-from loopcheck.analysis.holders import KEPT_IN, Holder, lazy_global_getter
+from loopcheck.analysis.holders import LAZY_HOLDERS, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
@@ -12,8 +12,8 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, GETTER_ONLY, snake_case
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
-from loopcheck.rules.creations import kept_in_words
 from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.wording import kept_in_words
 
 
 class LazilyStoredPrimitive(PrimitiveRule):
@@ -160,7 +160,7 @@ All supported versions; the failure appears under the second loop that uses the 
     )
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> bool:
-        kept = holder.kind in KEPT_IN and not holder.per_loop
+        kept = holder.kind in LAZY_HOLDERS and not holder.per_loop
         return kept and not self.never_waited_event(primitive)
 
     def never_waited_event(self, primitive: Primitive) -> bool:
@@ -170,10 +170,9 @@ All supported versions; the failure appears under the second loop that uses the 
         return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
-        where = kept_in_words(holder)
         return (
-            f"asyncio.{primitive.name} kept in {where} outlives the event loop that created "
-            f"it; the next loop fails with '{primitive.error}'"
+            f"asyncio.{primitive.name} kept in {kept_in_words(holder)} outlives the event loop "
+            f"that created it; the next loop fails with '{primitive.error}'"
         )
 
     def fix_for(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Held
-from loopcheck.analysis.holders import Holder
+from loopcheck.analysis.holders import Holder, SingletonAttribute, SingletonRegistry
 from loopcheck.analysis.tree import Site
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
@@ -14,6 +14,7 @@ from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.wording import shared_instance
 
 
 class SingletonPrimitive(PrimitiveRule):
@@ -160,15 +161,14 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     )
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> bool:
-        return holder.kind is Held.SINGLETON_ATTRIBUTE and not holder.per_loop
+        return isinstance(holder, (SingletonAttribute, SingletonRegistry)) and not holder.per_loop
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
-        assert holder.singleton is not None and isinstance(holder.owner, cst.ClassDef)
         assert isinstance(site.owner, cst.FunctionDef)
-        kept = "a registry in" if holder.container is not None else "the attribute"
+        kept = "a registry in" if isinstance(holder, SingletonRegistry) else "the attribute"
         return (
             f"asyncio.{primitive.name} created in {holder.owner.name.value}.{site.owner.name.value}() "
-            f"is kept in {kept} `{holder.name}` of {holder.singleton.label}, which every event "
+            f"is kept in {kept} `{holder.name}` of {shared_instance(holder.singleton)}, which every event "
             f"loop of the process shares; a second loop fails with '{primitive.error}'"
         )
 
@@ -178,7 +178,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
-        if holder.container is not None:
+        if isinstance(holder, SingletonRegistry):
             return NoFix("it is kept in a registry, not in an attribute of its own")
         line = self.single_store(call, holder, Held.SINGLETON_ATTRIBUTE)
         if isinstance(line, NoFix):

@@ -1,0 +1,155 @@
+"""Every place that reads or rewrites a holder: the bindings and reads of a variable, the
+accesses of an attribute of a class, the calls of a cached function; the getters that hand the
+held object out, and the lazy-getter idiom (``global x`` / ``if x is None: x = ...`` /
+``return x``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import libcst as cst
+import libcst.matchers as m
+
+from loopcheck.analysis.holders.kinds import (
+    ClassAttribute,
+    ClassRegistry,
+    ClosureVariable,
+    DefaultArgument,
+    FunctionCache,
+    Holder,
+    InstanceAttribute,
+    LocalRegistry,
+    LocalVariable,
+    ModuleGlobal,
+    ModuleRegistry,
+    SingletonAttribute,
+    SingletonRegistry,
+)
+from loopcheck.analysis.tree import DOCSTRING, all_params
+
+if TYPE_CHECKING:
+    from loopcheck.analysis import FileAnalysis
+    from loopcheck.analysis.holders.classify import Classifier
+
+
+class Accesses:
+    def __init__(self, analysis: FileAnalysis, classifier: Classifier) -> None:
+        self.analysis = analysis
+        self.tree = analysis.tree
+        self.classifier = classifier
+
+    def of(self, holder: Holder) -> list[cst.CSTNode] | None:
+        """Every expression that names ``holder``, in source order; None when some access cannot
+        be told apart."""
+        if isinstance(holder, LocalVariable):
+            reads = self.analysis.flow.reads_of(holder.target)
+            return sorted([holder.target, *reads], key=self.analysis.names.index_order)
+        if isinstance(holder, (ModuleGlobal, ClosureVariable, DefaultArgument)):
+            return self.name_accesses(holder.target)
+        if isinstance(holder, (ModuleRegistry, LocalRegistry)):
+            container = holder.container
+            return self.name_accesses(container) if isinstance(container, cst.Name) else None
+        if isinstance(holder, (ClassAttribute, InstanceAttribute, SingletonAttribute, SingletonRegistry)):
+            return self.attribute_accesses(holder.owner, holder.name)
+        if isinstance(holder, ClassRegistry) and holder.owner is not None:
+            return self.attribute_accesses(holder.owner, holder.name)
+        if isinstance(holder, FunctionCache):
+            return list(self.calls_of(holder.owner))
+        return None
+
+    def name_accesses(self, name: cst.Name) -> list[cst.CSTNode]:
+        """Every binding and read of the variable ``name`` belongs to, in source order."""
+        scope = self.analysis.scopes.get(name)
+        found: dict[int, cst.CSTNode] = {}
+        for assignment in scope[name.value] if scope is not None else ():
+            if isinstance(getattr(assignment, "node", None), cst.Name):
+                found[id(assignment.node)] = assignment.node
+            for access in assignment.references:
+                found[id(access.node)] = access.node
+        return sorted(found.values(), key=self.analysis.names.index_order)
+
+    def attribute_accesses(self, class_def: cst.ClassDef, name: str) -> list[cst.CSTNode] | None:
+        """``self.name``/``cls.name``/``Class.name``/``instance.name`` for ``class_def`` (and
+        ``name = ...`` in its body); None when some ``x.name`` goes through an object that may be
+        an instance of it, or through a subclass."""
+        definitions = self.analysis.definitions
+        related = {id(class_def)} | {id(c) for c in definitions.subclasses(class_def)}
+        found: list[cst.CSTNode] = []
+        for attribute in self.analysis.index.attributes_by_name.get(name, ()):
+            classes = definitions.receiver_classes(attribute.value)
+            if self.classifier.is_class_receiver(attribute.value):
+                owner = definitions.own_class(attribute)
+                classes = [owner] if owner is not None else []
+            if not classes:
+                return None  # through an object this analysis cannot place
+            if any(id(c) in related for c in classes):
+                if any(id(c) != id(class_def) for c in classes):
+                    return None  # a subclass: it may override the attribute
+                found.append(attribute)
+        for line in class_def.body.body:
+            if isinstance(line, cst.SimpleStatementLine):
+                for small in line.body:
+                    targets = small.targets if isinstance(small, cst.Assign) else [small] if isinstance(small, cst.AnnAssign) else []
+                    for target in targets:
+                        if m.matches(target.target, m.Name(name)):
+                            found.append(target.target)
+        return sorted(found, key=self.analysis.names.index_order)
+
+    def calls_of(self, function: cst.FunctionDef) -> Iterator[cst.Call]:
+        for call in self.analysis.index.calls_by_leaf.get(function.name.value, ()):
+            if any(f is function for f in self.analysis.definitions.functions(call.func)):
+                yield call
+
+    def getters(self, holder: Holder) -> list[cst.FunctionDef]:
+        """Functions and methods that hand the held object out: they take no argument but
+        ``self``/``cls``, and every ``return`` of theirs returns a read of the holder."""
+        reads = {id(read) for read in holder.reads}
+        found: list[cst.FunctionDef] = []
+        for read in holder.reads:
+            function = self.tree.enclosing_function(read)
+            if (
+                not isinstance(self.tree.parents.get(read), cst.Return)
+                or not isinstance(function, cst.FunctionDef)
+                or any(f is function for f in found)
+            ):
+                continue
+            method = self.tree.method_class(function) is not None
+            if len(all_params(function.params)) > (1 if method else 0):
+                continue
+            returns = [
+                r for r in m.findall(function.body, m.Return())
+                if self.tree.enclosing_function(r) is function
+            ]
+            if all(isinstance(r, cst.Return) and id(r.value) in reads for r in returns):
+                found.append(function)
+        return found
+
+
+def lazy_global_getter(function: cst.FunctionDef, creation: cst.CSTNode) -> str | None:
+    """The global's name when ``function`` is exactly the lazy-getter idiom around ``creation``:
+    ``global name`` / ``if name is None: name = <creation>`` / ``return name``."""
+    body = list(function.body.body)
+    if body and m.matches(body[0], DOCSTRING):
+        body = body[1:]
+    if len(body) != 3:
+        return None
+    declare, check, give = body
+    if not (
+        isinstance(declare, cst.SimpleStatementLine)
+        and m.matches(declare, m.SimpleStatementLine(body=[m.Global(names=[m.NameItem()])]))
+        and isinstance(declare.body[0], cst.Global)
+    ):
+        return None
+    name = declare.body[0].names[0].name.value
+    is_unset = m.Comparison(
+        left=m.Name(name), comparisons=[m.ComparisonTarget(m.Is(), m.Name("None"))]
+    ) | m.UnaryOperation(operator=m.Not(), expression=m.Name(name))
+    store = m.SimpleStatementLine(
+        body=[m.Assign(targets=[m.AssignTarget(m.Name(name))], value=m.MatchIfTrue(lambda v: v is creation))]
+    )
+    if not m.matches(check, m.If(test=is_unset, body=m.IndentedBlock(body=[store]), orelse=None)):
+        return None
+    if not m.matches(give, m.SimpleStatementLine(body=[m.Return(value=m.Name(name))])):
+        return None
+    return name
