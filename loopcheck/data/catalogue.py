@@ -37,6 +37,7 @@ class LoopApi:
     runner: frozenset[str]
     nest: frozenset[str]
     future_factories: frozenset[str]
+    schedule_on_current_loop: frozenset[str]
     coroutine_functions: frozenset[str]
     default_executor: frozenset[str]
     run_method: str
@@ -181,6 +182,7 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
         runner=frozenset(calls["runner"]),
         nest=frozenset(calls["nest"]),
         future_factories=frozenset(calls["future-factories"]),
+        schedule_on_current_loop=frozenset(calls["schedule-on-current-loop"]),
         coroutine_functions=frozenset(calls["coroutine-functions"]),
         default_executor=frozenset(calls["default-executor"]),
         run_method=methods["run"],
