@@ -541,3 +541,26 @@ def test_only_an_unset_after_the_loops_own_set_counts():
     before = function("asyncio.set_event_loop(None)\n" + SET_AND_CLOSE + "loop.run_until_complete(work())\nloop.close()\n")
     assert lck201(before).fix.safety is Safety.UNSAFE
     assert "asyncio.set_event_loop(None)" in Linter(RULES).fix_source(before, unsafe=True).source
+
+
+@pytest.mark.parametrize(
+    "header",
+    ['"""Reports."""\n# generated-by: reports\n\n', '"""Reports."""\n\n# generated-by: reports\n\n', '"""Reports."""\n\n'],
+    ids=["comment-under-docstring", "blank-then-comment", "blank"],
+)
+def test_a_fix_leaves_the_lines_under_the_module_docstring_as_they_were(tmp_path, header):
+    body = (
+        "import asyncio\n\n\n"
+        "async def build():\n    return 1\n\n\n"
+        "def report():\n"
+        "    loop = asyncio.new_event_loop()\n"
+        "    try:\n        return loop.run_until_complete(build())\n"
+        "    finally:\n        loop.close()\n"
+    )
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "reports"\nrequires-python = ">=3.11"\n')
+    (tmp_path / "reports.py").write_text(header + body)
+    result = run_loopcheck("--fix", "reports.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixed = (tmp_path / "reports.py").read_text()
+    assert fixed.startswith(header + "import asyncio\n"), fixed
+    assert "runner.run(build())" in fixed

@@ -150,10 +150,11 @@ class FixBuilder:
 
 def keep_docstring_spacing(before: cst.Module, after: cst.Module) -> cst.Module:
     """The blank line under the module docstring survives removing the statement below it (an
-    import a fix made unused)."""
+    import a fix made unused). Only a blank line that stood right under the docstring is put
+    back: a comment there (a header) keeps its place, with nothing added above it."""
     if len(before.body) < 2 or len(after.body) < 2 or not has_docstring(after.body):
         return after
-    if not any(e.comment is None for e in before.body[1].leading_lines):
+    if not any(e.comment is None for e in before.body[1].leading_lines[:1]):
         return after
     second = after.body[1]
     if any(e.comment is None for e in second.leading_lines[:1]):
