@@ -11,7 +11,7 @@ Generated code uses only the standard library: the fixed program never imports l
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -39,10 +39,14 @@ NO_LOOP_THERE = "it is used outside coroutines, where no loop may be running"
 GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
 
 
-def public_reason(name: str, listed: bool = False) -> str:
-    """A public name's: the fix renames what other modules may import."""
-    listed_in = " (listed in `__all__`)" if listed else ""
-    return f"`{name}` is public{listed_in}; modules importing it would need changing too"
+def public_reason(name: str, exports: Collection[str]) -> NoFix | None:
+    """Why a module global may not be renamed or replaced, when its name has no leading
+    underscore or ``__all__`` (``exports``) lists it: another module may import it, and the fix
+    cannot update that module."""
+    if name.startswith("_") and name not in exports:
+        return None
+    listed_in = " (listed in `__all__`)" if name.startswith("_") else ""
+    return NoFix(f"`{name}` is public{listed_in}; modules importing it would need changing too")
 
 
 def hidden_reason(name: str, where: str = "accessor") -> str:

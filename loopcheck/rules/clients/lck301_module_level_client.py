@@ -106,8 +106,8 @@ async def _close_redis(loop, client):
         fix_safety="""\
 Unsafe: every loop (or every call) gets a client of its own, so connection pools are no longer
 shared, and state set on the client (headers, cookies) is not carried over. Offered for a client
-bound once, by a line of its own, to a private name (a leading underscore: a public name may be
-imported by other modules, which would keep the shared client), whose every read is in a coroutine
+bound once, by a line of its own, to a private name (a leading underscore, and not listed in
+`__all__`: a public name may be imported by other modules, which would keep the shared client), whose every read is in a coroutine
 of this module and whose constructor uses only module-level names; and only for clients the
 catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
 says what to write instead.
@@ -156,6 +156,17 @@ local servers). The error text depends on the library and its version.""",
                 "need changing too"
             ),
         ),
+        # A private name that __all__ lists is imported elsewhere too.
+        Invalid(
+            "import httpx\n\n__all__ = ['_client']\n_client = httpx.AsyncClient()\n\n\n"
+            "async def fetch(url):\n    return await _client.get(url)\n",
+            message=(
+                "4:11 httpx.AsyncClient created at module level is shared by every event loop: it "
+                "binds to the first event loop that uses it, and under any other loop it fails "
+                "with 'Event loop is closed'; no fix: `_client` is public (listed in `__all__`); "
+                "modules importing it would need changing too"
+            ),
+        ),
     )
     valid = (
         Valid("import httpx\nclient = httpx.Client()\n"),
@@ -180,8 +191,9 @@ local servers). The error text depends on the library and its version.""",
         if isinstance(line, NoFix):
             return line
         assert holder.name is not None
-        if not holder.name.startswith("_"):
-            return NoFix(public_reason(holder.name))
+        public = public_reason(holder.name, self.analysis.exports)
+        if public is not None:
+            return public
         declined = only_written_there(holder)
         if declined is not None:
             return declined

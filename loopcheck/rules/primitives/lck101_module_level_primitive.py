@@ -137,23 +137,15 @@ event loop`).""",
             f"loop; a second loop fails with '{primitive.error}'"
         )
 
-    def public_name(self, holder: Holder) -> str | None:
-        """The module global ``call`` is stored in, when its name has no leading underscore or
-        ``__all__`` lists it: another module may import it, and neither fix (a renamed per-loop
-        accessor, a `threading` object of another type) can update that module."""
-        if not isinstance(holder, ModuleGlobal):
-            return None
-        if not holder.name.startswith("_") or holder.name in self.analysis.exports:
-            return holder.name
-        return None
-
     def fix_for(
         self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
     ) -> FixProposal | NoFix | None:
         tree = self.analysis.tree
-        public = self.public_name(holder)
+        # Neither fix (a renamed per-loop accessor, a `threading` object of another type) can
+        # update a module that imports the name.
+        public = public_reason(holder.name, self.analysis.exports) if isinstance(holder, ModuleGlobal) else None
         if public is not None:
-            return NoFix(public_reason(public, listed=public.startswith("_")))
+            return public
         line = self.single_store(call, holder, Held.MODULE_GLOBAL)
         if isinstance(line, NoFix):
             return line
