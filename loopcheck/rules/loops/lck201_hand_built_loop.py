@@ -327,17 +327,32 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         declined = self.declined(creation, holder, uses, run_call)
         if declined is not None:
             return NoFix(declined)
-        loop_uses = self.analysis.loop_uses
-        argument = sole_argument(run_call)
-        assert argument is not None
-        coroutines = self.analysis.coroutines
-        proven = coroutines.proven(argument)
-        reentrant = self.analysis.loop_uses.reentry_patched()
         made_current = bool(of_kind(uses, Use.SET_CURRENT))
         # asyncio.run() leaves the thread with no current loop; a loop made current and never
         # unset stays the current one, closed, for later get_event_loop() calls to find.
-        unsets = loop_uses.own_unsets(function, uses)
-        left_current = made_current and not unsets
+        unsets = self.analysis.loop_uses.own_unsets(function, uses)
+        safety, why = self.safety(holder, uses, run_call, left_current=made_current and not unsets)
+        teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
+        if made_current:
+            return self.asyncio_run_fix(run_call, holder, [*teardown, *unsets], safety, why, loop_factory=False)
+        if self.context.supports((3, 12)):
+            return self.asyncio_run_fix(run_call, holder, teardown, safety, why, loop_factory=True)
+        if self.context.supports((3, 11)):
+            return self.runner_fix(function, holder, run_call, teardown, safety, why)
+        major, minor = self.context.oldest_python
+        return NoFix(
+            f"the code must run on Python {major}.{minor}, which has no runner that leaves the current"
+            " loop alone (asyncio.Runner is 3.11+: see target-version)"
+        )
+
+    def safety(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call, left_current: bool) -> tuple[Safety, str]:
+        """Safe when the argument is provably a coroutine, the loop is closed, nothing patches
+        asyncio for re-entry and no closed loop is left current; else unsafe, with the title's
+        note saying why."""
+        argument = sole_argument(run_call)
+        assert argument is not None
+        proven = self.analysis.coroutines.proven(argument)
+        reentrant = self.analysis.loop_uses.reentry_patched()
         closed = self.closed(holder, uses)
         safety = Safety.SAFE if closed and proven and not reentrant and not left_current else Safety.UNSAFE
         why = (
@@ -346,37 +361,31 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             or ("" if closed else LEFT_OPEN_NOTE)
             or (LEFT_CURRENT_NOTE if left_current else "")
         )
-        teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
-        if made_current:
-            def build() -> tuple:
-                rewrite = LifecycleRewrite(self.context)
-                rewrite.run_with_asyncio_run(run_call)
-                rewrite.retire_binding(holder)
-                rewrite.statements.delete_all([*teardown, *unsets])
-                return rewrite.build()
+        return safety, why
 
-            return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
-        if self.context.supports((3, 12)):
-            def build() -> tuple:
-                rewrite = LifecycleRewrite(self.context)
-                rewrite.run_with_asyncio_run(run_call, loop_factory=True)
-                rewrite.retire_binding(holder)
-                rewrite.statements.delete_all(teardown)
-                return rewrite.build()
+    def asyncio_run_fix(
+        self,
+        run_call: cst.Call,
+        holder: Holder,
+        deleted: list[cst.CSTNode],
+        safety: Safety,
+        why: str,
+        loop_factory: bool,
+    ) -> FixProposal:
+        """``asyncio.run()`` (with ``loop_factory=asyncio.new_event_loop`` where the loop was
+        never made current: 3.12+) in place of the run, the loop's binding and ``deleted``."""
 
-            return self.propose(
-                safety,
-                f"Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop){why}",
-                build,
-                RUN_WITH_FACTORY_NAMES,
-            )
-        if self.context.supports((3, 11)):
-            return self.runner_fix(function, holder, run_call, teardown, safety, why)
-        major, minor = self.context.oldest_python
-        return NoFix(
-            f"the code must run on Python {major}.{minor}, which has no runner that leaves the current"
-            " loop alone (asyncio.Runner is 3.11+: see target-version)"
-        )
+        def build() -> tuple:
+            rewrite = LifecycleRewrite(self.context)
+            rewrite.run_with_asyncio_run(run_call, loop_factory=loop_factory)
+            rewrite.retire_binding(holder)
+            rewrite.statements.delete_all(deleted)
+            return rewrite.build()
+
+        if loop_factory:
+            title = "Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop)"
+            return self.propose(safety, f"{title}{why}", build, RUN_WITH_FACTORY_NAMES)
+        return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
 
     def runner_fix(
         self,
