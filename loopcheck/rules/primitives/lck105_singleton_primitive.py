@@ -191,28 +191,45 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ):
             return NoFix("it is not stored in the body of a method of its own class")
         references = holder.reads
-        fixes = self.fixes
-        if not fixes.all_in_coroutines(references):
-            return fixes.threading_twin(primitive, call, references)
+        if not self.fixes.all_in_coroutines(references):
+            return self.fixes.threading_twin(primitive, call, references)
         attribute = holder.name
         assert attribute is not None
-        if self.analysis.holders.defined_in_class_body(class_def, "__slots__"):
+        cache = f"_{attribute.lstrip('_')}_by_loop"
+        declined = self.property_declined(call, class_def, attribute, cache)
+        if declined is not None:
+            return NoFix(declined)
+        return self.property_fix(call, primitive, holder, line, method, cache)
+
+    def property_declined(self, call: cst.Call, class_def: cst.ClassDef, attribute: str, cache: str) -> str | None:
+        """Why ``attribute`` cannot become a per-loop property of ``class_def`` kept in
+        ``cache``, if it cannot."""
+        holders, definitions = self.analysis.holders, self.analysis.definitions
+        if holders.defined_in_class_body(class_def, "__slots__"):
             # A property cannot share its name with a slot (ValueError when the class is made),
             # and the cache needs a slot of its own.
-            return NoFix(f"`{class_def.name.value}` declares `__slots__`")
-        cache = f"_{attribute.lstrip('_')}_by_loop"
-        taken = set(self.analysis.definitions.methods(class_def)) | {attribute}
-        if not tree.is_top_level(class_def):
-            return NoFix(f"`{class_def.name.value}` is not defined at the module's top level")
-        if self.analysis.holders.defined_in_class_body(class_def, attribute) or attribute in (
-            self.analysis.definitions.methods(class_def)
-        ):
-            return NoFix(f"the body of `{class_def.name.value}` also defines `{attribute}`")
-        if cache in taken or self.analysis.index.attributes_by_name.get(cache):
-            return NoFix(f"the module already uses `{cache}`, the name the fix needs")
-        reason = fixes.cannot_move(call, keeps_self=True)
-        if reason is not None:
-            return NoFix(reason)
+            return f"`{class_def.name.value}` declares `__slots__`"
+        if not self.analysis.tree.is_top_level(class_def):
+            return f"`{class_def.name.value}` is not defined at the module's top level"
+        methods = set(definitions.methods(class_def))
+        if holders.defined_in_class_body(class_def, attribute) or attribute in methods:
+            return f"the body of `{class_def.name.value}` also defines `{attribute}`"
+        if cache in methods | {attribute} or self.analysis.index.attributes_by_name.get(cache):
+            return f"the module already uses `{cache}`, the name the fix needs"
+        return self.fixes.cannot_move(call, keeps_self=True)
+
+    def property_fix(
+        self,
+        call: cst.Call,
+        primitive: Primitive,
+        holder: Holder,
+        line: cst.SimpleStatementLine,
+        method: cst.FunctionDef,
+        cache: str,
+    ) -> FixProposal:
+        """The attribute becomes a property giving one object per running loop, kept in
+        ``cache``, which the method that stored the object now sets to an empty dict."""
+        attribute = holder.name
 
         def build() -> tuple:
             builder = FixBuilder(self.context)
