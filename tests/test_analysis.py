@@ -11,7 +11,6 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
-from loopcheck.analysis.contexts import ExecutionContexts
 from loopcheck.analysis.holders import SharedBy, Singleton
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
@@ -170,40 +169,12 @@ def test_execution_contexts(name, expected):
     assert contexts_of(analyse(CONTEXTS), name) == expected
 
 
-def test_a_context_remembers_the_seed_it_came_from():
-    analysis = analyse(CONTEXTS)
-    contexts = analysis.contexts
-    # handed to a Timer directly (a seed of its own), not only called by a thread target
-    assert m.matches(contexts.origin(function(analysis, "helper"), Runs.THREAD), m.Call(func=m.Attribute(attr=m.Name("Timer"))))
-    # two calls away from the decorator that made its caller a Celery task
-    assert m.matches(contexts.origin(function(analysis, "sync_step"), Runs.CELERY_TASK), m.Decorator())
-    assert contexts.reason(function(analysis, "sync_step"), Runs.CELERY_TASK).caller is function(analysis, "task_body")
-
-
 def test_module_code_and_main_code_are_units_of_their_own():
     analysis = analyse("import asyncio\nx = 1\nif __name__ == '__main__':\n    y = 2\n")
     statements = list(analysis.module.body)
     assert analysis.contexts.at(statements[1]) == {Runs.IMPORT}
     inner = statements[2].body.body[0]  # type: ignore[attr-defined]
     assert analysis.contexts.at(inner) == {Runs.MAIN}
-
-
-def test_summary_carries_contexts_to_another_module():
-    worker = analyse(
-        "from celery import shared_task\nfrom app import helpers\n"
-        "@shared_task\ndef refresh():\n    helpers.fetch_prices()\n"
-    )
-    summary = worker.contexts.summary()
-    assert summary.functions["refresh"] == {"celery-task"}
-    assert summary.outgoing["app.helpers.fetch_prices"] == {"celery-task"}
-    # The module that defines the helper learns, from that summary, where it runs.
-    helpers = analyse("def fetch_prices():\n    load()\n\ndef load():\n    pass\n")
-    analysis = helpers
-    carried = ExecutionContexts(
-        analysis.tree, analysis.index, analysis.names, analysis.definitions,
-        analysis.catalogue.context_seeds, incoming={"fetch_prices": summary.outgoing["app.helpers.fetch_prices"]},
-    )
-    assert carried.of(function(analysis, "load")) == {Runs.CELERY_TASK}
 
 
 FLOW = """

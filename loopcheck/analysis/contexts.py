@@ -5,18 +5,13 @@ lifespan handler, or somewhere unknown.
 The seeds are data (``data/contexts.toml``): the calls and decorators that hand a callable to
 something that runs it. Contexts then flow along the calls inside the module to a fixpoint: what a
 thread target calls runs in the thread, a plain function called from a coroutine runs under the
-coroutine's loop. Each context keeps the reason it was reached, for messages.
-
-The analysis is per module. :meth:`ExecutionContexts.summary` gives what another module needs to
-carry it further (the contexts of this module's functions, and the contexts under which this
-module calls imported functions); ``incoming`` seeds a module with what others know about it.
+coroutine's loop. The analysis is per module.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import libcst as cst
 
@@ -63,15 +58,6 @@ _DESCRIPTIONS = {
 _INHERITED = frozenset(Runs) - {Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE, Runs.UNKNOWN}
 
 
-@dataclass(frozen=True)
-class Reason:
-    """Why a function runs in a context: a seed (the call or decorator that hands it over) or a
-    caller that runs there."""
-
-    node: cst.CSTNode  # the seed's call or decorator, or the call from the caller
-    caller: Function | None = None
-
-
 class Unit:
     """Module-level code and code under ``__main__`` are units of their own, like functions."""
 
@@ -87,16 +73,6 @@ MAIN_CODE = Unit("main")
 Code = Function | Unit
 
 
-@dataclass
-class ContextSummary:
-    """What other modules need to carry the analysis across imports."""
-
-    # Dotted names of this module's functions and methods ("fetch", "Client.get") → contexts.
-    functions: dict[str, frozenset[str]] = field(default_factory=dict)
-    # Qualified names of imported functions this module calls → the contexts it calls them in.
-    outgoing: dict[str, frozenset[str]] = field(default_factory=dict)
-
-
 class ExecutionContexts:
     def __init__(
         self,
@@ -105,20 +81,13 @@ class ExecutionContexts:
         names: Names,
         definitions: Definitions,
         seeds: Iterable[ContextSeed],
-        incoming: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.tree = tree
         self.index = index
         self.names = names
         self.definitions = definitions
-        self.contexts: dict[Code, dict[Runs, Reason | None]] = {}
-        self._calls_by_unit: dict[Code, list[tuple[cst.Call, list[Function]]]] = {}
-        self._unresolved: list[tuple[Code, cst.Call]] = []  # calls of things defined elsewhere
+        self.contexts: dict[Code, set[Runs]] = {}
         self._seed(list(seeds))
-        for name, contexts in (incoming or {}).items():
-            for function in self._functions_named(name):
-                for context in contexts:
-                    self._add(function, Runs(context), None)
         self._propagate()
 
     # -- queries -------------------------------------------------------------------------
@@ -136,67 +105,36 @@ class ExecutionContexts:
         """The contexts of the code that evaluates ``node``."""
         return self.of(self.unit_of(node))
 
-    def reason(self, code: Code, context: Runs) -> Reason | None:
-        return self.contexts.get(code, {}).get(context)
-
     def unit_of(self, node: cst.CSTNode) -> Code:
         function = self.tree.enclosing_function(node)
         if function is not None:
             return function
         return MAIN_CODE if self.tree.guard_of(node) == "main" else MODULE_CODE
 
-    def origin(self, code: Code, context: Runs) -> cst.CSTNode | None:
-        """The seed that put ``code`` (or the caller it inherits from) in ``context``."""
-        seen: set[int] = set()
-        while not isinstance(code, Unit) and id(code) not in seen:
-            seen.add(id(code))
-            reason = self.reason(code, context)
-            if reason is None:
-                return None
-            if reason.caller is None:
-                return reason.node
-            code = reason.caller
-        return None
-
-    def summary(self) -> ContextSummary:
-        summary = ContextSummary()
-        for code in self.contexts:
-            if isinstance(code, cst.FunctionDef):
-                name = self._dotted_name(code)
-                if name is not None:
-                    summary.functions[name] = frozenset(c.value for c in self.of(code))
-        outgoing: dict[str, set[str]] = {}
-        for unit, call in self._unresolved:
-            for name in self.names.qualified(call.func):
-                if "." in name and not name.startswith(("builtins.", "<")):
-                    outgoing.setdefault(name, set()).update(c.value for c in self.of(unit))
-        summary.outgoing = {name: frozenset(contexts) for name, contexts in outgoing.items()}
-        return summary
-
     # -- seeds ---------------------------------------------------------------------------
 
-    def _add(self, code: Code, context: Runs, reason: Reason | None) -> bool:
-        known = self.contexts.setdefault(code, {})
+    def _add(self, code: Code, context: Runs) -> bool:
+        known = self.contexts.setdefault(code, set())
         if context in known:
             return False
-        known[context] = reason
+        known.add(context)
         return True
 
     def _seed(self, seeds: list[ContextSeed]) -> None:
-        self.contexts[MODULE_CODE] = {Runs.IMPORT: None}
-        self.contexts[MAIN_CODE] = {Runs.MAIN: None}
+        self.contexts[MODULE_CODE] = {Runs.IMPORT}
+        self.contexts[MAIN_CODE] = {Runs.MAIN}
         for function in self.index.functions:
             if function.asynchronous is not None:
-                self._add(function, Runs.COROUTINE, None)
+                self._add(function, Runs.COROUTINE)
         for seed in seeds:
             context = Runs(seed.context)
-            for node, function in self._seeded(seed):
+            for function in self._seeded(seed):
                 if seed.sync_only and self.tree.is_coroutine_function(function):
                     continue
-                self._add(function, context, Reason(node))
+                self._add(function, context)
 
-    def _seeded(self, seed: ContextSeed) -> Iterable[tuple[cst.CSTNode, Function]]:
-        """(the seed's call or decorator, a function it hands over)."""
+    def _seeded(self, seed: ContextSeed) -> Iterable[Function]:
+        """The functions the seed's calls and decorators hand over."""
         if seed.calls:
             for call in self.names.calls_to(seed.calls):
                 yield from self._handed_over(seed, call)
@@ -208,16 +146,16 @@ class ExecutionContexts:
             for function in self.index.functions:
                 for decorator in function.decorators:
                     if self._decorator_matches(seed, decorator.decorator):
-                        yield decorator, function
+                        yield function
         if seed.subclass_of:
             for class_def in self.index.classes:
                 if self.definitions.base_names(class_def) & seed.subclass_of:
                     for name in seed.subclass_methods:
                         method = self.definitions.methods(class_def).get(name)
                         if method is not None:
-                            yield class_def, method
+                            yield method
 
-    def _handed_over(self, seed: ContextSeed, call: cst.Call) -> Iterable[tuple[cst.CSTNode, Function]]:
+    def _handed_over(self, seed: ContextSeed, call: cst.Call) -> Iterable[Function]:
         if not self._first_argument_matches(seed, call):
             return
         positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
@@ -229,8 +167,7 @@ class ExecutionContexts:
                 arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == seed.keyword
             )
         for candidate in candidates:
-            for function in self.definitions.functions(candidate):
-                yield call, function
+            yield from self.definitions.functions(candidate)
 
     def _first_argument_matches(self, seed: ContextSeed, call: cst.CSTNode) -> bool:
         if seed.first_argument is None:
@@ -293,11 +230,8 @@ class ExecutionContexts:
         for calls in self.index.calls_by_leaf.values():
             for call in calls:
                 callees = self.definitions.callees(call)
-                unit = self.unit_of(call)
                 if callees:
-                    found.setdefault(unit, []).append((call, callees))
-                else:
-                    self._unresolved.append((unit, call))
+                    found.setdefault(self.unit_of(call), []).append((call, callees))
         return found
 
     def _propagate(self) -> None:
@@ -305,15 +239,14 @@ class ExecutionContexts:
         pending = list(self.contexts)
         while pending:
             caller = pending.pop()
-            for call, callees in calls.get(caller, ()):
+            for _, callees in calls.get(caller, ()):
                 for callee in callees:
-                    if self._inherit(caller, callee, call):
+                    if self._inherit(caller, callee):
                         pending.append(callee)
 
-    def _inherit(self, caller: Code, callee: Function, call: cst.Call) -> bool:
+    def _inherit(self, caller: Code, callee: Function) -> bool:
         changed = False
         callee_is_coroutine = self.tree.is_coroutine_function(callee)
-        caller_function = None if isinstance(caller, Unit) else caller
         for context in list(self.contexts.get(caller, ())):
             if context in _INHERITED:
                 inherited = context
@@ -321,19 +254,5 @@ class ExecutionContexts:
                 inherited = Runs.CALLED_FROM_COROUTINE
             else:
                 continue
-            changed |= self._add(callee, inherited, Reason(call, caller_function))
+            changed |= self._add(callee, inherited)
         return changed
-
-    # -- names ---------------------------------------------------------------------------
-
-    def _dotted_name(self, function: cst.FunctionDef) -> str | None:
-        parts = [function.name.value]
-        for _, up in self.tree.ancestors(function):
-            if isinstance(up, cst.ClassDef):
-                parts.append(up.name.value)
-            elif isinstance(up, (cst.FunctionDef, cst.Lambda)):
-                return None  # nested functions cannot be reached from other modules
-        return ".".join(reversed(parts))
-
-    def _functions_named(self, dotted: str) -> list[cst.FunctionDef]:
-        return [f for f in self.index.functions if self._dotted_name(f) == dotted]

@@ -125,15 +125,6 @@ class Tree:
             return Site(Where.CLASS, owner=owner_class)
         return Site(Where.MODULE)
 
-    def small_statement(self, node: cst.CSTNode) -> cst.BaseSmallStatement | None:
-        """The small statement (assignment, expression, return...) holding ``node``."""
-        for child, up in self.ancestors(node):
-            if isinstance(child, cst.BaseSmallStatement):
-                return child
-            if isinstance(up, (cst.BaseCompoundStatement, cst.Module)):
-                return None
-        return None
-
     def statement_line(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
         """The statement line holding ``node``, when that line holds a single statement."""
         for _, up in self.ancestors(node):
