@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from loopcheck.engine import engine
+from loopcheck.engine import pipeline
 from loopcheck.rules import all_rules
 from tests.helpers import invoke, write
 
@@ -130,10 +130,20 @@ def test_diff_prints_and_writes_nothing(tmp_path):
 
 def test_a_fix_that_breaks_the_file_leaves_it_untouched(tmp_path, monkeypatch):
     target = write(tmp_path / "app.py", BAD)
-    monkeypatch.setattr(engine, "apply_edits", lambda source, edits: source + "def (:\n")
+    monkeypatch.setattr(pipeline, "apply_edits", lambda source, edits: source + "def (:\n")
     result = invoke("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
     assert result.exit_code == 2
     assert "a fix produced invalid code, file left unchanged" in result.output
+    assert target.read_text() == BAD
+
+
+def test_a_fix_that_breaks_the_file_and_removes_every_start_leaves_it_untouched(tmp_path, monkeypatch):
+    # No rule's start is left for the next pass to parse: the fixed text is compiled at the end.
+    target = write(tmp_path / "app.py", BAD)
+    monkeypatch.setattr(pipeline, "apply_edits", lambda source, edits: "def (:\n")
+    result = invoke("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "a fix produced invalid code, file left unchanged (syntax error at 1:5" in result.output
     assert target.read_text() == BAD
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, currently_in_test_context, given, settings
 from hypothesis import strategies as st
 
-from loopcheck.engine import guard
+from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import SourceError
 from tests.helpers import FIXTURES, all_rules_linter
 
@@ -72,7 +72,7 @@ def check_like_the_interpreter(text: str) -> None:
     needs(LINTER.may_match(text))
     valid = compiles(text)
     try:
-        guard.lint(LINTER, text, "fuzzed.py")
+        pipeline.check_file(LINTER, text, "fuzzed.py")
     except SourceError as error:
         message = str(error)
         assert "internal error" not in message, message
@@ -81,9 +81,9 @@ def check_like_the_interpreter(text: str) -> None:
         assert message.startswith("syntax error") == (not valid), (message, text)
         return
     assert valid, f"accepted, but compile() refuses:\n{text}"
-    fixed = guard.fix(LINTER, text, "fuzzed.py", unsafe=True)
+    fixed = pipeline.fix_file(LINTER, text, "fuzzed.py", unsafe=True)
     assert compiles(fixed.source), fixed.source
-    again = guard.fix(LINTER, fixed.source, "fuzzed.py", unsafe=True)
+    again = pipeline.fix_file(LINTER, fixed.source, "fuzzed.py", unsafe=True)
     assert (again.fixed, again.source) == (0, fixed.source)
 
 

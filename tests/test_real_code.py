@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.engine import guard
+from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import SourceError
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import all_rules_linter
@@ -28,14 +28,14 @@ def check_tree(root: Path) -> tuple[int, int]:
     for path in files:
         try:
             source = read_source(path, None)
-            found = guard.lint(linter, source.text, path)
-            outcome = guard.fix(linter, source.text, path, unsafe=True)
+            found = pipeline.check_file(linter, source.text, path)
+            outcome = pipeline.fix_file(linter, source.text, path, unsafe=True)
         except SourceError as error:
             assert "internal error" not in str(error), (path, str(error))
             continue  # the packages' own invalid test data: reported in one line
         findings += len(found)
         compile(outcome.source, path, "exec")
-        again = guard.fix(linter, outcome.source, path, unsafe=True)
+        again = pipeline.fix_file(linter, outcome.source, path, unsafe=True)
         assert (again.fixed, again.source) == (0, outcome.source), path
         before = Counter(d.code for d in found)
         assert not Counter(d.code for d in outcome.remaining) - before, path

@@ -240,13 +240,13 @@ def locks_used_once(count: int) -> str:
 COUNT_WHOLE_MODULE_WORK = """
 import atexit, sys
 import libcst
-from loopcheck.engine.engine import Linter
+from loopcheck.engine import pipeline
 counts = {"passes": 0, "whole-module": 0}
-lint = Linter._lint
-def counted_lint(self, *args, **kwargs):
+lint = pipeline._findings
+def counted_lint(*args, **kwargs):
     counts["passes"] += 1
-    return lint(self, *args, **kwargs)
-Linter._lint = counted_lint
+    return lint(*args, **kwargs)
+pipeline._findings = counted_lint
 for name in ("code",):
     prop = getattr(libcst.Module, name)
     def counted_code(self, prop=prop):

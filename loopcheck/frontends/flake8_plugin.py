@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from loopcheck.engine import guard
+from loopcheck.engine import pipeline
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
@@ -87,7 +87,7 @@ class Plugin:
         source = "".join(self.lines)
         linter = self.linter(*self.settings_for(self.filename))
         try:
-            diagnostics = guard.lint(linter, source, self.filename, tree=self.tree)
+            diagnostics = pipeline.check_file(linter, source, self.filename, tree=self.tree)
         except SourceError as error:
             LOG.warning("loopcheck: %s: %s", self.filename, error)
             return

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loopcheck.engine import guard
+from loopcheck.engine import pipeline
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import Settings, fix_target
@@ -203,28 +203,23 @@ def check_source(
     linter = checker.linter(path)
     result = FileResult(path)
     if not (mode.fix or mode.diff):
-        result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
-        if mode.keep_sources and result.diagnostics:
-            result.source = source.text
-        return result
-    outcome = guard.fix(linter, source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
-    if outcome.source != source.text:
-        try:
-            if mode.diff:  # the bytes --fix would write (a fix the encoding cannot hold fails)
-                result.diff = unified_diff(path, encode(source, source.text), encode(source, outcome.source))
-            else:
-                write(source, outcome.source)
-        except SourceError as error:
-            result.write_error = str(error)
-            result.diagnostics = guard.lint(linter, source.text, path, build_fixes=mode.build_fixes)
-            if mode.keep_sources and result.diagnostics:
-                result.source = source.text
-            return result
-        result.changed = True
-    result.fixed = outcome.fixed
-    result.diagnostics = outcome.remaining
+        shown = source.text
+        result.diagnostics = pipeline.check_file(linter, shown, path, build_fixes=mode.build_fixes)
+    else:
+        outcome = pipeline.fix_file(linter, source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
+        shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
+        if outcome.source != source.text:
+            try:
+                if mode.diff:  # the bytes --fix would write (a fix the encoding cannot hold fails)
+                    result.diff = unified_diff(path, encode(source, source.text), encode(source, outcome.source))
+                else:
+                    write(source, outcome.source)
+                result.changed = True
+            except SourceError as error:
+                result.write_error = str(error)
+                shown, result.diagnostics, result.fixed = source.text, outcome.found, 0
     if mode.keep_sources and result.diagnostics:
-        result.source = outcome.source
+        result.source = shown
     return result
 
 

@@ -6,6 +6,12 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from loopcheck.engine.diagnostics import Diagnostic
+
+T = TypeVar("T")
 
 NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
 ALL_CODES = None
@@ -39,3 +45,17 @@ def is_suppressed(noqa: dict[int, frozenset[str] | None], line: int, code: str) 
         return False
     codes = noqa[line]
     return codes is ALL_CODES or any(code.startswith(prefix) for prefix in codes)
+
+
+def unsuppressed(found: Sequence[T], source: str, diagnostic: Callable[[T], Diagnostic]) -> list[T]:
+    """``found`` without what a ``# noqa`` comment in ``source`` silences (``diagnostic``: the
+    finding each item stands for)."""
+    noqa = noqa_lines(source)
+    if not noqa:
+        return list(found)
+    kept = []
+    for item in found:
+        d = diagnostic(item)
+        if not is_suppressed(noqa, d.line, d.code):
+            kept.append(item)
+    return kept

@@ -1,0 +1,179 @@
+"""One file's way through the engine, top to bottom. Every way in (the command line's files and
+standard input, the flake8 plugin) calls :func:`check_file` or :func:`fix_file`; the runner reads
+the file before and writes it after. Each stage is entered once per pass:
+
+1. the text test (``prefilter``): a file in which no rule's start is called ends here, unparsed
+   (most files);
+2. form feeds in indentation hidden from LibCST (``formfeed``);
+
+then under the guard (``guard``, applied once: the deep stack, every failure one line):
+
+3. the parse: the interpreter's syntax check, which gives the ``ast`` tree (``syntax``);
+4. the ``ast`` pre-filter: the rules whose starts the tree holds (``prefilter``);
+5. the limits: nodes and nesting, bounded before LibCST starts (``limits``);
+6. LibCST, the shared analysis and the rules (``engine``);
+7. ``# noqa`` (``suppression``);
+8. with fixing: the compatible fixes applied (``edits``), then 3-7 again over the result, pass
+   after pass until no fix is left, and the fixed text compiled;
+9. form feeds put back, and positions mapped to the text as given.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from operator import attrgetter
+
+from loopcheck.engine import formfeed, guard
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety, SourceError
+from loopcheck.engine.edits import apply_edits, select_compatible
+from loopcheck.engine.engine import Linter, Result
+from loopcheck.engine.limits import check_complexity
+from loopcheck.engine.syntax import check_syntax
+from loopcheck.settings.suppression import unsuppressed
+
+# Each pass applies the fixes that do not overlap, then re-checks the result; a file whose fixes
+# keep producing new fixes past this many passes is left untouched.
+MAX_FIX_PASSES = 100
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    source: str  # the fixed text (it compiles)
+    fixed: int  # findings the fixes resolved
+    remaining: list[Diagnostic]  # the findings in ``source``
+    found: list[Diagnostic] = field(default_factory=list)  # the findings in the text as given
+
+
+def check_file(
+    linter: Linter, text: str, path: str, *, build_fixes: bool = False, tree: ast.AST | None = None
+) -> list[Diagnostic]:
+    """The findings in ``text``; their fixes' edits are built only with ``build_fixes``.
+    ``tree``: the file as the ``ast`` module parsed it, where the caller has it (flake8)."""
+    if not linter.may_match(text):
+        return []
+    return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree))
+
+
+def _check(linter: Linter, text: str, path: str, build_fixes: bool, tree: ast.AST | None) -> list[Diagnostic]:
+    normalised = formfeed.normalise(text)
+    if normalised is not None:
+        text, tree = normalised.text, None  # a given tree is of the text with its form feeds
+    found = _findings(linter, text, path, tree)
+    diagnostics = _with_edits(found, {}) if build_fixes else [r.diagnostic for r in found]
+    return diagnostics if normalised is None else [normalised.diagnostic(d) for d in diagnostics]
+
+
+def fix_file(linter: Linter, text: str, path: str, *, unsafe: bool, build_fixes: bool = False) -> FixOutcome:
+    """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
+    left. The result compiles: a fix that produced invalid code raises SourceError, and the
+    caller writes nothing."""
+    if not linter.may_match(text):
+        return FixOutcome(text, 0, [], [])
+    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes))
+
+
+def _fix(linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool) -> FixOutcome:
+    normalised = formfeed.normalise(text)
+    source = text if normalised is None else normalised.text
+    results = _findings(linter, source, path)  # of the text as given: its errors are its own
+    compiled = source if linter.syntax_check else None  # the last text the passes compiled
+    found: list[Diagnostic] | None = None
+    fixed = 0
+    for number in range(MAX_FIX_PASSES):
+        if number:  # the previous pass's output (the fixes may have removed every start)
+            matched = linter.may_match(source)
+            try:
+                results = _findings(linter, source, path) if matched else []
+            except SourceError as error:
+                raise _invalid_fix(error) from None
+            if matched and linter.syntax_check:
+                compiled = source
+        built: dict[int, tuple[Edit, ...]] = {}  # each proposal is built once per pass
+        remaining = _with_edits(results, built) if build_fixes else [r.diagnostic for r in results]
+        found = remaining if found is None else found
+        edits, resolved = _compatible_fixes(results, unsafe, built)
+        if not edits:
+            break
+        source = apply_edits(source, edits)
+        fixed += resolved
+    else:
+        raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")
+    assert found is not None
+    if normalised is not None:
+        restored = formfeed.restore(normalised, source)
+        found = [normalised.diagnostic(d) for d in found]
+        remaining = [restored.diagnostic(d) for d in remaining]
+        source = restored.original
+    if source != text and source != compiled:  # the passes have not compiled it as it is
+        try:
+            check_syntax(source, path, linter.target_version)
+        except SourceError as error:
+            raise _invalid_fix(error) from None
+    return FixOutcome(source, fixed, remaining, found)
+
+
+def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None) -> list[Result]:
+    """One pass over a text the text test kept: parse, ``ast`` pre-filter, limits, LibCST and
+    the rules, ``# noqa``."""
+    if linter.syntax_check:
+        tree = check_syntax(text, path, linter.target_version)
+    elif tree is None:
+        tree = ast.parse(text)
+    active = linter.active_rules(tree)
+    if not active:
+        return []
+    check_complexity(tree)  # LibCST's time and stack, bounded before it starts
+    found = linter.run_rules(text, path, active)
+    return unsuppressed(found, text, attrgetter("diagnostic")) if linter.honour_noqa else found
+
+
+def _with_edits(results: list[Result], built: dict[int, tuple[Edit, ...]]) -> list[Diagnostic]:
+    """The diagnostics with their fixes' edits, each proposal built once (``built``: the edits
+    of proposals already built, by id, and where those built here are kept)."""
+    diagnostics = []
+    for d, proposal in results:
+        if proposal is not None:
+            edits = _built(proposal, built)
+            fix = Fix(proposal.safety, proposal.title, edits) if edits else None
+            d = Diagnostic(d.path, d.line, d.column, d.end_line, d.end_column, d.code, d.message, fix)
+        diagnostics.append(d)
+    return diagnostics
+
+
+def _built(proposal: FixProposal, built: dict[int, tuple[Edit, ...]]) -> tuple[Edit, ...]:
+    if id(proposal) not in built:
+        built[id(proposal)] = proposal.build()
+    return built[id(proposal)]
+
+
+def _compatible_fixes(
+    results: list[Result], unsafe: bool, built: dict[int, tuple[Edit, ...]]
+) -> tuple[list[Edit], int]:
+    """The edits of one pass: of the fixes ``unsafe`` allows, those that do not overlap; and how
+    many findings they resolve."""
+    # Several findings can share one proposal (a loop and each of its uses): build and apply it
+    # once, count every finding it resolves.
+    proposals = list(
+        {
+            id(r.proposal): r.proposal
+            for r in results
+            if r.proposal is not None and (unsafe or r.proposal.safety is Safety.SAFE)
+        }.values()
+    )
+    # Proposals of separate findings that build the same edits are one fix (a loop that exists
+    # only for two runs: either finding's fix rewrites both).
+    by_edits: dict[tuple[Edit, ...], list[FixProposal]] = {}
+    for proposal in proposals:
+        edits = _built(proposal, built)
+        if edits:
+            by_edits.setdefault(edits, []).append(proposal)
+    groups = list(by_edits.items())
+    chosen = [groups[i] for i in select_compatible(edits for edits, _ in groups)]
+    applied = {id(proposal) for _, group in chosen for proposal in group}
+    resolved = sum(1 for r in results if r.proposal is not None and id(r.proposal) in applied)
+    return [edit for edits, _ in chosen for edit in edits], resolved
+
+
+def _invalid_fix(error: SourceError) -> SourceError:
+    return SourceError(f"a fix produced invalid code, file left unchanged ({error})")

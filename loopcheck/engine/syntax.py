@@ -1,0 +1,63 @@
+"""The parse stage: the file as the interpreter reads it. A file Python would not compile is a
+syntax error here, whatever LibCST would make of it; the ``ast`` tree it gives is what the
+candidate stage scans and the limits measure."""
+
+from __future__ import annotations
+
+import ast
+import sys
+import warnings
+
+from loopcheck.engine.diagnostics import SourceError
+from loopcheck.engine.limits import TooComplex, interpreter_recursion_limit
+
+PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _syntax_error(message: str, line: int, column: int) -> SourceError:
+    return SourceError(f"syntax error at {line}:{column}: {message}")
+
+
+def check_syntax(source: str, path: str, target_version: tuple[int, int] | None = None) -> ast.Module:
+    """Reject exactly what the running interpreter would not compile, and return the file as the
+    ``ast`` module parses it (for the candidate stage and the limits).
+
+    ``compile()``, not only the parser: the symbol table and the code generator reject more (a
+    duplicate argument name, ``nonlocal`` at module level, ``return`` outside a function). It
+    runs with the recursion head-room of ``python file.py``: on 3.10 and 3.11 the compiler's
+    depth limit follows the recursion limit, which the analysis thread raises. With
+    ``target_version``, ``ast.parse(feature_version=...)`` also rejects newer grammar.
+
+    The tree is parsed once and compiled from the tree (the parser's work is not done twice);
+    where the tree is too deep to hand back to the compiler, the source is compiled instead.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid escape sequences and the like
+        try:
+            tree = ast.parse(source, filename=path, feature_version=target_version)
+        except SyntaxError as error:
+            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
+        except (RecursionError, MemoryError):
+            tree = None  # the compiler below says whether Python itself accepts it
+        except ValueError as error:
+            raise SourceError(f"cannot be compiled: {error}") from None
+        try:
+            with interpreter_recursion_limit():
+                try:
+                    compile(source if tree is None else tree, path, "exec", dont_inherit=True)
+                except RecursionError:
+                    if tree is None:
+                        raise
+                    compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
+        except (RecursionError, MemoryError) as error:
+            raise SourceError(
+                f"cannot be compiled: too deeply nested for Python {PYTHON} "
+                f"({type(error).__name__} in the compiler)"
+            ) from None
+        except ValueError as error:
+            raise SourceError(f"cannot be compiled: {error}") from None
+    if tree is None:
+        raise TooComplex("too deeply nested to analyse")
+    return tree
