@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import gc
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from loopcheck.prefilter.candidates import Candidates
@@ -16,7 +17,6 @@ from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
 
 if TYPE_CHECKING:
-    from loopcheck.engine.pipeline import FixOutcome
     from loopcheck.engine.rule import Rule
 
 # A rule as the index describes it (its class is imported only when a file needs it), or the
@@ -36,6 +36,29 @@ def _freeze_imported_objects() -> None:
     if not _frozen:
         gc.freeze()
         _frozen = True
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What fixing a file gave (see ``pipeline.fix_file``)."""
+
+    source: str  # the fixed text (it compiles)
+    fixed: int  # findings the fixes resolved
+    remaining: list[Diagnostic]  # the findings in ``source``
+    found: list[Diagnostic] = field(default_factory=list)  # the findings in the text as given
+
+
+class EveryRule:
+    """The candidate stage switched off: every file may hold a finding of every rule."""
+
+    def __init__(self, rules: Sequence[AnyRule]) -> None:
+        self.codes = {rule.code for rule in rules}
+
+    def may_match(self, text: str) -> bool:
+        return True
+
+    def rules_for(self, tree: ast.AST) -> set[str]:
+        return self.codes
 
 
 class Result(NamedTuple):
@@ -69,17 +92,14 @@ class Linter:
         self.fix_target = fix_target or target_version
         self.catalogue = catalogue or Catalogue.load()
         # Off only to prove that it never changes a result.
-        self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else None
+        self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else EveryRule(self.rules)
 
     def may_match(self, source: str) -> bool:
         """The candidate stage's text test: whether some rule's start is called in ``source``."""
-        return self.candidates is None or self.candidates.may_match(source)
+        return self.candidates.may_match(source)
 
     def active_rules(self, tree: ast.AST) -> list[AnyRule]:
-        """The rules whose starts the file parsed as ``tree`` holds (all of them without the
-        candidate stage)."""
-        if self.candidates is None:
-            return self.rules
+        """The rules whose starts the file parsed as ``tree`` holds."""
         codes = self.candidates.rules_for(tree)
         return [rule for rule in self.rules if rule.code in codes]
 
@@ -112,6 +132,7 @@ class Linter:
         from libcst.metadata import MetadataWrapper
 
         from loopcheck.engine.context import LintContext
+        from loopcheck.engine.rule import run_rules
 
         _freeze_imported_objects()
         try:
@@ -130,16 +151,8 @@ class Linter:
             self.catalogue,
             self.fix_target,
         )
-        rules = [(rule.rule if isinstance(rule, RuleInfo) else rule)(context) for rule in active]
-        for rule in rules:
-            rule.check()
-        findings = [(rule.code, finding) for rule in rules for finding in rule.findings]
-        if not findings:
-            return []
-        positions = context.analysis.positions
         results = []
-        for code, finding in findings:
-            where = positions[finding.node]
+        for code, finding, where in run_rules(context, active):
             proposal = finding.fix
             fix = None if proposal is None else Fix(proposal.safety, proposal.title)
             diagnostic = Diagnostic(

@@ -21,13 +21,12 @@ then under the guard (``guard``, applied once: the deep stack, every failure one
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 from operator import attrgetter
 
 from loopcheck.engine import formfeed, guard
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety, SourceError
 from loopcheck.engine.edits import apply_edits, select_compatible
-from loopcheck.engine.engine import Linter, Result
+from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
 from loopcheck.engine.syntax import check_syntax
 from loopcheck.settings.suppression import unsuppressed
@@ -37,20 +36,12 @@ from loopcheck.settings.suppression import unsuppressed
 MAX_FIX_PASSES = 100
 
 
-@dataclass(frozen=True)
-class FixOutcome:
-    source: str  # the fixed text (it compiles)
-    fixed: int  # findings the fixes resolved
-    remaining: list[Diagnostic]  # the findings in ``source``
-    found: list[Diagnostic] = field(default_factory=list)  # the findings in the text as given
-
-
 def check_file(
     linter: Linter, text: str, path: str, *, build_fixes: bool = False, tree: ast.AST | None = None
 ) -> list[Diagnostic]:
     """The findings in ``text``; their fixes' edits are built only with ``build_fixes``.
     ``tree``: the file as the ``ast`` module parsed it, where the caller has it (flake8)."""
-    if not linter.may_match(text):
+    if not linter.candidates.may_match(text):
         return []
     return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree))
 
@@ -68,7 +59,7 @@ def fix_file(linter: Linter, text: str, path: str, *, unsafe: bool, build_fixes:
     """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
     left. The result compiles: a fix that produced invalid code raises SourceError, and the
     caller writes nothing."""
-    if not linter.may_match(text):
+    if not linter.candidates.may_match(text):
         return FixOutcome(text, 0, [], [])
     return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes))
 
@@ -82,7 +73,7 @@ def _fix(linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool) 
     fixed = 0
     for number in range(MAX_FIX_PASSES):
         if number:  # the previous pass's output (the fixes may have removed every start)
-            matched = linter.may_match(source)
+            matched = linter.candidates.may_match(source)
             try:
                 results = _findings(linter, source, path) if matched else []
             except SourceError as error:
@@ -120,7 +111,8 @@ def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None)
         tree = check_syntax(text, path, linter.target_version)
     elif tree is None:
         tree = ast.parse(text)
-    active = linter.active_rules(tree)
+    codes = linter.candidates.rules_for(tree)
+    active = [rule for rule in linter.rules if rule.code in codes]
     if not active:
         return []
     check_complexity(tree)  # LibCST's time and stack, bounded before it starts
@@ -169,7 +161,7 @@ def _compatible_fixes(
         if edits:
             by_edits.setdefault(edits, []).append(proposal)
     groups = list(by_edits.items())
-    chosen = [groups[i] for i in select_compatible(edits for edits, _ in groups)]
+    chosen = [groups[i] for i in select_compatible([edits for edits, _ in groups])]
     applied = {id(proposal) for _, group in chosen for proposal in group}
     resolved = sum(1 for r in results if r.proposal is not None and id(r.proposal) in applied)
     return [edit for edits, _ in chosen for edit in edits], resolved

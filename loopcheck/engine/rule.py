@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -12,9 +12,11 @@ from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 
 if TYPE_CHECKING:
     import libcst as cst
+    from libcst.metadata import CodeRange
 
     from loopcheck.analysis import FileAnalysis
     from loopcheck.engine.context import LintContext
+    from loopcheck.engine.registry import RuleInfo
 
 CODE_PATTERN = re.compile(r"^LCK[0-9]{3}$")
 FIX_KINDS = ("safe", "unsafe", "safe or unsafe", "sometimes unsafe", "none")
@@ -166,3 +168,20 @@ class Rule:
         """A fix whose edits ``build`` makes later; ``names``: the standard library objects
         they name (see FixBuilder.name)."""
         return FixProposal(safety, title, build, names)
+
+
+def run_rules(
+    context: LintContext, rules: Iterable[RuleInfo | type[Rule]]
+) -> list[tuple[str, Finding, CodeRange]]:
+    """Each of ``rules`` (a class, or the index's entry for it) over one file's ``context``, in
+    turn: every finding, with its rule's code and its node's position."""
+    checked = []
+    for rule in rules:
+        check = (rule if isinstance(rule, type) else rule.rule)(context)
+        check.check()
+        checked.append(check)
+    found = [(check.code, finding) for check in checked for finding in check.findings]
+    if not found:
+        return []
+    positions = context.analysis.positions
+    return [(code, finding, positions[finding.node]) for code, finding in found]
