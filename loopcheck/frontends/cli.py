@@ -21,10 +21,10 @@ import click
 
 from loopcheck import __version__
 from loopcheck.run.cache import default_directory
-from loopcheck.settings.config import ConfigError, load_settings
+from loopcheck.settings.config import ConfigError, Settings, load_settings
 from loopcheck.engine.diagnostics import Diagnostic, Safety
 from loopcheck.engine.limits import HANDLED_SIGNALS, describe
-from loopcheck.engine.registry import rule_index
+from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
 from loopcheck.run.runner import FileResult, Job, Mode, check_files, check_stdin
@@ -192,9 +192,7 @@ class Progress:
 )
 @click.option("--statistics", is_flag=True, help="Print the number of findings per code.")
 @click.option(
-    "--config",
-    metavar="PATH",
-    help="Read [tool.loopcheck] from this file instead of the nearest pyproject.toml.",
+    "--config", metavar="PATH", help="Read [tool.loopcheck] from this file instead of the nearest pyproject.toml."
 )
 @click.option(
     "--stdin-filename",
@@ -288,31 +286,85 @@ def _main(
         _list_rules()
         return EXIT_CLEAN
     if explain is not None:
-        code = explain.strip().upper()
-        if code not in rules:
-            raise click.UsageError(f"--explain: unknown rule code {explain!r} (see --list-rules)")
-        from loopcheck.rules.docs import render_rule
-
-        click.echo(render_rule(rules[code].rule), nl=False)
+        _explain(rules, explain)
         return EXIT_CLEAN
+    reading_stdin = _reads_stdin(paths, fix=fix, diff=diff)
+    names = [stdin_filename] if reading_stdin and stdin_filename else list(paths) or ["."]
+    settings = _settings(names, config, rules)
+    if settings is None:
+        return EXIT_ERROR
+    enabled = _enabled_rules(rules, settings, select, extend_select, ignore)
+    report = Report(
+        output_format,
+        statistics=statistics,
+        quiet=quiet,
+        fix=fix,
+        unsafe=unsafe_fixes,
+        diff=diff,
+        to_stderr=reading_stdin and fix,  # stdout carries the fixed source
+    )
+    mode = Mode(
+        fix=fix,
+        unsafe=unsafe_fixes,
+        diff=diff,
+        build_fixes=output_format in FORMATS_WITH_EDITS,
+        keep_sources=report.excerpts or output_format in FORMATS_WITH_EDITS,
+    )
+    # Standard input is never cached (nor is the cache's index read for it).
+    use_cache = not (no_cache or reading_stdin)
+    directory = str(Path(cache_dir) if cache_dir else default_directory(settings.root)) if use_cache else None
+    job = Job(settings, tuple(rule.code for rule in enabled), mode, directory)
+    if reading_stdin:
+        _check_stdin(job, stdin_filename, report, give_back=fix)
+    else:
+        _check_paths(list(paths) or ["."], settings, job, jobs or _default_jobs(), report)
+    return report.finish()
+
+
+def _explain(rules: dict[str, RuleInfo], explain: str) -> None:
+    code = explain.strip().upper()
+    if code not in rules:
+        raise click.UsageError(f"--explain: unknown rule code {explain!r} (see --list-rules)")
+    from loopcheck.rules.docs import render_rule
+
+    click.echo(render_rule(rules[code].rule), nl=False)
+
+
+def _reads_stdin(paths: tuple[str, ...], *, fix: bool, diff: bool) -> bool:
+    """Whether the run reads standard input (``-``); UsageError for options that cannot go
+    together."""
     if fix and diff:
         raise click.UsageError("--fix and --diff cannot be used together")
     reading_stdin = "-" in paths
     if reading_stdin and len(paths) > 1:
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
-    names = [stdin_filename] if reading_stdin and stdin_filename else list(paths) or ["."]
+    return reading_stdin
+
+
+def _settings(names: list[str], config: str | None, rules: dict[str, RuleInfo]) -> Settings | None:
+    """The configuration for ``names``; None (the reason said in one line) when there is none."""
     try:
         os.getcwd()  # relative paths, exclusions and the cache all start from it
     except OSError as error:
         click.echo(f"loopcheck: cannot use the current directory: {error.strerror or error}", err=True)
-        return EXIT_ERROR
+        return None
     try:
-        settings = load_settings(names, config, rules)
+        return load_settings(names, config, rules)
     except ConfigError as error:
         click.echo(f"loopcheck: {error}", err=True)
-        return EXIT_ERROR
+        return None
+
+
+def _enabled_rules(
+    rules: dict[str, RuleInfo],
+    settings: Settings,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+) -> list[RuleInfo]:
+    """The rules the configuration and the command line's codes select."""
     try:
-        enabled = select_rules(
+        return select_rules(
             rules,
             parse_codes(select) or settings.select,
             [*settings.ignore, *parse_codes(ignore)],
@@ -320,71 +372,89 @@ def _main(
         )
     except SelectionError as error:
         raise click.UsageError(str(error)) from None
-    to_stderr = reading_stdin and fix  # stdout carries the fixed source
-    stream = sys.stderr if to_stderr else sys.stdout
-    human = output_format in ("text", "concise")
-    excerpts = output_format == "text" and stream.isatty() and not statistics
-    mode = Mode(
-        fix=fix,
-        unsafe=unsafe_fixes,
-        diff=diff,
-        build_fixes=output_format in FORMATS_WITH_EDITS,
-        keep_sources=excerpts or output_format in FORMATS_WITH_EDITS,
-    )
-    # Standard input is never cached (nor is the cache's index read for it).
-    use_cache = not (no_cache or reading_stdin)
-    directory = str(Path(cache_dir) if cache_dir else default_directory(settings.root)) if use_cache else None
-    job = Job(settings, tuple(rule.code for rule in enabled), mode, directory)
-    reporter = REPORTERS[output_format]
-    if excerpts:
-        reporter = functools.partial(report_text, show_source=True)
-    streaming = output_format in STREAMING and not statistics and not (diff and human)
-    totals = Totals()
-    held: dict[str, str] = {}  # the sources reporters that print at the end need
 
-    def take(result: FileResult) -> None:
-        totals.add(result)
+
+def _check_stdin(job: Job, stdin_filename: str | None, report: Report, *, give_back: bool) -> None:
+    result, buffer = check_stdin(sys.stdin.buffer.read(), stdin_filename or "-", job)
+    report.take(result)
+    if give_back:
+        sys.stdout.buffer.write(buffer)
+        sys.stdout.flush()
+
+
+def _check_paths(paths: list[str], settings: Settings, job: Job, jobs: int, report: Report) -> None:
+    found = discover(paths, settings)
+    for path, reason in found.errors:
+        report.take(FileResult(path, error=reason))
+    for path, reason in found.skipped:
+        click.echo(_error_line(path, f"skipped: {reason}"), err=True)
+    report.totals.skipped = len(found.skipped)
+    progress = Progress(len(found.files), sys.stderr.isatty() and not report.quiet)
+    try:
+        for result in check_files(found.files, job, jobs, _note):
+            report.take(result)
+            progress.step()
+    finally:
+        progress.clear()
+
+
+class Report:
+    """Where the results go as they come (findings to ``stream``, errors and diffs on their
+    own), and at the end the findings held back, the summary line and the exit status."""
+
+    def __init__(
+        self,
+        output_format: str,
+        *,
+        statistics: bool,
+        quiet: bool,
+        fix: bool,
+        unsafe: bool,
+        diff: bool,
+        to_stderr: bool,
+    ) -> None:
+        self.statistics = statistics
+        self.quiet = quiet
+        self.fix, self.unsafe, self.diff = fix, unsafe, diff
+        self.to_stderr = to_stderr
+        self.stream = sys.stderr if to_stderr else sys.stdout
+        self.human = output_format in ("text", "concise")
+        # Source lines under each finding: for a reader at a terminal.
+        self.excerpts = output_format == "text" and self.stream.isatty() and not statistics
+        self.reporter = REPORTERS[output_format]
+        if self.excerpts:
+            self.reporter = functools.partial(report_text, show_source=True)
+        self.streaming = output_format in STREAMING and not statistics and not (diff and self.human)
+        self.totals = Totals()
+        self.held: dict[str, str] = {}  # the sources reporters that print at the end need
+
+    def take(self, result: FileResult) -> None:
+        self.totals.add(result)
         for problem in (result.error, result.write_error):
             if problem is not None:
                 click.echo(_error_line(result.path, problem), err=True)
         if result.diff:
             click.echo(result.diff, nl=False)
         sources = {result.path: result.source} if result.source is not None else {}
-        if streaming and result.diagnostics:
-            reporter(result.diagnostics, sources, stream)
-            stream.flush()
+        if self.streaming and result.diagnostics:
+            self.reporter(result.diagnostics, sources, self.stream)
+            self.stream.flush()
         else:
-            held.update(sources)
+            self.held.update(sources)
 
-    if reading_stdin:
-        result, buffer = check_stdin(sys.stdin.buffer.read(), stdin_filename or "-", job)
-        take(result)
-        if fix:
-            sys.stdout.buffer.write(buffer)
-            sys.stdout.flush()
-    else:
-        found = discover(list(paths) or ["."], settings)
-        for path, reason in found.errors:
-            take(FileResult(path, error=reason))
-        for path, reason in found.skipped:
-            click.echo(_error_line(path, f"skipped: {reason}"), err=True)
-        totals.skipped = len(found.skipped)
-        progress = Progress(len(found.files), sys.stderr.isatty() and not quiet)
-        try:
-            for result in check_files(found.files, job, jobs or _default_jobs(), _note):
-                take(result)
-                progress.step()
-        finally:
-            progress.clear()
-    diagnostics = sorted(totals.remaining, key=Diagnostic.sort_key)
-    if statistics and human:
-        _statistics(diagnostics, stream)
-    elif not streaming and not (diff and human):
-        reporter(diagnostics, held, stream)
-    if human and not quiet:
-        click.echo(_summary(totals, fix=fix, unsafe=unsafe_fixes, diff=diff), err=diff or to_stderr)
-    if totals.errors or totals.unwritten:
-        return EXIT_ERROR
-    if diff:
-        return EXIT_FINDINGS if totals.changed else EXIT_CLEAN
-    return EXIT_FINDINGS if totals.remaining else EXIT_CLEAN
+    def finish(self) -> int:
+        """Print what was held back and the summary; the exit status."""
+        totals = self.totals
+        diagnostics = sorted(totals.remaining, key=Diagnostic.sort_key)
+        if self.statistics and self.human:
+            _statistics(diagnostics, self.stream)
+        elif not self.streaming and not (self.diff and self.human):
+            self.reporter(diagnostics, self.held, self.stream)
+        if self.human and not self.quiet:
+            summary = _summary(totals, fix=self.fix, unsafe=self.unsafe, diff=self.diff)
+            click.echo(summary, err=self.diff or self.to_stderr)
+        if totals.errors or totals.unwritten:
+            return EXIT_ERROR
+        if self.diff:
+            return EXIT_FINDINGS if totals.changed else EXIT_CLEAN
+        return EXIT_FINDINGS if totals.remaining else EXIT_CLEAN
