@@ -69,7 +69,7 @@ def compiles(text: str) -> bool:
 
 def check_like_the_interpreter(text: str) -> None:
     """The properties, for one text."""
-    needs(LINTER.may_match(text))
+    needs(LINTER.candidates.may_match(text))
     valid = compiles(text)
     try:
         pipeline.check_file(LINTER, text, "fuzzed.py")

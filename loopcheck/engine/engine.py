@@ -94,15 +94,6 @@ class Linter:
         # Off only to prove that it never changes a result.
         self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else EveryRule(self.rules)
 
-    def may_match(self, source: str) -> bool:
-        """The candidate stage's text test: whether some rule's start is called in ``source``."""
-        return self.candidates.may_match(source)
-
-    def active_rules(self, tree: ast.AST) -> list[AnyRule]:
-        """The rules whose starts the file parsed as ``tree`` holds."""
-        codes = self.candidates.rules_for(tree)
-        return [rule for rule in self.rules if rule.code in codes]
-
     def lint_source(
         self,
         source: str,
