@@ -66,10 +66,31 @@ def fix_file(linter: Linter, text: str, path: str, *, unsafe: bool, build_fixes:
 
 def _fix(linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool) -> FixOutcome:
     normalised = formfeed.normalise(text)
-    source = text if normalised is None else normalised.text
+    given = text if normalised is None else normalised.text
+    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes)
+    if normalised is not None:
+        restored = formfeed.restore(normalised, outcome.source)
+        outcome = FixOutcome(
+            restored.original,
+            outcome.fixed,
+            [restored.diagnostic(d) for d in outcome.remaining],
+            [normalised.diagnostic(d) for d in outcome.found],
+        )
+    if outcome.source != text and outcome.source != compiled:  # no pass compiled it as it is
+        try:
+            check_syntax(outcome.source, path, linter.target_version)
+        except SourceError as error:
+            raise _invalid_fix(error) from None
+    return outcome
+
+
+def _fix_passes(
+    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool
+) -> tuple[FixOutcome, str | None]:
+    """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     results = _findings(linter, source, path)  # of the text as given: its errors are its own
-    compiled = source if linter.syntax_check else None  # the last text the passes compiled
-    found: list[Diagnostic] | None = None
+    compiled = source if linter.syntax_check else None
+    found: list[Diagnostic] = []
     fixed = 0
     for number in range(MAX_FIX_PASSES):
         if number:  # the previous pass's output (the fixes may have removed every start)
@@ -82,26 +103,13 @@ def _fix(linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool) 
                 compiled = source
         built: dict[int, tuple[Edit, ...]] = {}  # each proposal is built once per pass
         remaining = _with_edits(results, built) if build_fixes else [r.diagnostic for r in results]
-        found = remaining if found is None else found
+        found = found if number else remaining
         edits, resolved = _compatible_fixes(results, unsafe, built)
         if not edits:
-            break
+            return FixOutcome(source, fixed, remaining, found), compiled
         source = apply_edits(source, edits)
         fixed += resolved
-    else:
-        raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")
-    assert found is not None
-    if normalised is not None:
-        restored = formfeed.restore(normalised, source)
-        found = [normalised.diagnostic(d) for d in found]
-        remaining = [restored.diagnostic(d) for d in remaining]
-        source = restored.original
-    if source != text and source != compiled:  # the passes have not compiled it as it is
-        try:
-            check_syntax(source, path, linter.target_version)
-        except SourceError as error:
-            raise _invalid_fix(error) from None
-    return FixOutcome(source, fixed, remaining, found)
+    raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")
 
 
 def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None) -> list[Result]:
