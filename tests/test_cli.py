@@ -147,6 +147,17 @@ def test_a_fix_that_breaks_the_file_and_removes_every_start_leaves_it_untouched(
     assert target.read_text() == BAD
 
 
+def test_a_fixed_file_that_cannot_be_written_keeps_the_findings_of_the_file_as_read(tmp_path):
+    source = "import asyncio\n\n\nasync def now():\n    return asyncio.get_event_loop().time()\n"
+    target = write(tmp_path / "module.py", source)
+    target.chmod(0o444)
+    result = invoke("--fix", "module.py", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "module.py: read-only file; fix not written" in result.output
+    assert "module.py:5:12: LCK401" in result.output  # the safe fix was not written: it remains
+    assert "Fixed 0 findings." in result.output
+
+
 def test_select_and_ignore_take_codes_and_prefixes(tmp_path):
     write(tmp_path / "app.py", BAD)
     assert invoke("--ignore", "LCK1", "app.py", cwd=tmp_path).exit_code == 0
