@@ -114,17 +114,6 @@ def test_generated_files_are_current():
     )
 
 
-def test_the_rule_index_is_current():
-    """A run reads data/rules.json before it imports any rule class: it must say what they say."""
-    from loopcheck.engine.registry import rule_index
-
-    for code, info in rule_index().items():
-        rule = RULES[code]
-        assert (info.name, info.summary, info.fix_kind, info.starts_from) == (
-            rule.name, rule.summary, rule.fix_kind, rule.starts_from
-        )
-
-
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_no_placeholder_of_the_scaffold_is_left(code):
     """`python -m loopcheck.dev new-rule` writes placeholders; a rule cannot pass with them."""

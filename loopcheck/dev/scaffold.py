@@ -22,10 +22,6 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 FAMILY_DIGITS = dict(zip(FAMILIES, "1234"))
 
 
-class ScaffoldError(Exception):
-    """The new rule cannot be written (its code or name is taken or malformed)."""
-
-
 @dataclass(frozen=True)
 class NewRule:
     code: str

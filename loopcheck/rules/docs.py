@@ -1,7 +1,7 @@
 """Rule documentation, generated from the rule classes: ``rules/LCKxxx.md`` and ``--explain``.
 
-``python -m loopcheck.dev generate`` (or ``python -m loopcheck.rules.docs``, as before) writes the
-pages with the other files generated from the rule classes; a test fails when they are stale.
+``python -m loopcheck.dev generate`` writes the pages with the other files generated from the rule
+classes; a test fails when they are stale.
 """
 
 from __future__ import annotations
@@ -50,9 +50,3 @@ def expected_pages() -> dict[str, str]:
     pages["README.md"] = HEADER + render_index()
     return pages
 
-
-
-if __name__ == "__main__":  # the former command, kept: it regenerates every generated file
-    from loopcheck.dev.__main__ import main
-
-    main(["generate"])

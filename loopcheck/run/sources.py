@@ -16,8 +16,7 @@ from pathlib import Path
 
 from loopcheck.settings.config import Settings
 from loopcheck.engine.diagnostics import SourceError
-from loopcheck.run.files import not_regular, read_regular
-from loopcheck.run.files import stat_or_reason as _stat
+from loopcheck.run.files import not_regular, read_regular, stat_or_reason
 from loopcheck.engine.limits import DEFAULT_MAX_FILE_SIZE
 
 SOURCE_SUFFIXES = (".py", ".pyi")
@@ -51,7 +50,7 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
     found: dict[tuple[int, int], str] = {}  # (device, inode) -> the first name of the file
     result = Discovery()
     for given in paths:
-        status = _stat(given)
+        status = stat_or_reason(given)
         if isinstance(status, str):
             result.errors.append((given, status))
         elif stat.S_ISDIR(status.st_mode):
@@ -103,7 +102,7 @@ def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], resul
             path = str(Path(root, name))
             if settings.excluded(path, within_included=tested):
                 continue
-            status = _stat(path)
+            status = stat_or_reason(path)
             if isinstance(status, str):
                 result.skipped.append((path, status))
             elif not stat.S_ISREG(status.st_mode):
