@@ -3,17 +3,19 @@ the catalogues and settings of the run, and the analysis of the file (computed o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.fixes.imports import ImportRequest, name_for
-from loopcheck.fixes.layout import ModuleText
+
+if TYPE_CHECKING:
+    from loopcheck.fixes.layout import ModuleText
+    from loopcheck.fixes.naming import FixNaming
 
 
 @dataclass(eq=False)
@@ -25,10 +27,6 @@ class LintContext:
     # The oldest Python the checked code must run on; None: the oldest target there is (never the
     # running interpreter's: a fix must run on every Python the project allows).
     target_version: tuple[int, int] | None = None
-    # Names generated fixes have taken, so two fixes in one file never pick the same name.
-    names_given: set[str] = field(default_factory=set)
-    # How generated code names each standard library object (every fix of the file agrees).
-    spellings: dict[str, tuple[str, ImportRequest | None] | None] = field(default_factory=dict)
 
     @property
     def module(self) -> cst.Module:
@@ -41,46 +39,16 @@ class LintContext:
     @cached_property
     def module_text(self) -> ModuleText:
         """Where the module's statements are in ``source`` (fixes build their edits from it)."""
+        from loopcheck.fixes.layout import ModuleText  # the fixes sit above the engine
+
         return ModuleText(self.module, self.source)
 
-    def fresh_module_name(self, wanted: str, used_at: Iterable[cst.CSTNode] = ()) -> str:
-        """``wanted``, or ``wanted_2``..., a name no module-level binding or other fix uses, and
-        that no binding shadows where generated code will name it (``used_at``: nodes whose scope,
-        a function, class body or comprehension, then reads the new global)."""
-        scopes = self.analysis.scopes
-        seen = [scopes[self.module], *(scopes.get(node) for node in used_at)]
-        where = [scope for scope in seen if scope is not None]
-        name, number = wanted, 1
-        while any(name in scope for scope in where) or name in self.names_given:
-            number += 1
-            name = f"{wanted}_{number}"
-        self.names_given.add(name)
-        return name
+    @cached_property
+    def naming(self) -> FixNaming:
+        """The names the fixes of this file give and use (made on first use)."""
+        from loopcheck.fixes.naming import FixNaming  # the fixes sit above the engine
 
-    def _free(self, name: str) -> bool:
-        return not self.analysis.bindings.taken(name) and name not in self.names_given
-
-    def spelling(self, qualified: str) -> tuple[str, ImportRequest | None] | None:
-        """How generated code names ``qualified`` (a standard library object) wherever it puts
-        it, and the import that adds the name; None when no spelling is sure (fixes that need
-        it are then declined, see :meth:`unspellable`)."""
-        if qualified not in self.spellings:
-            found = self.spellings[qualified] = name_for(
-                self.analysis.imports, self.analysis.bindings, qualified, self._free
-            )
-            if found is not None and found[1] is not None and found[1].asname is not None:
-                self.names_given.add(found[1].asname)
-            elif found is not None and found[1] is not None and found[1].name is not None:
-                self.names_given.add(found[1].name)
-        return self.spellings[qualified]
-
-    def unspellable(self, qualified_names: tuple[str, ...]) -> str | None:
-        """Why generated code cannot name one of ``qualified_names`` for sure; None if it can."""
-        missing = [name for name in qualified_names if self.spelling(name) is None]
-        if not missing:
-            return None
-        star = self.analysis.bindings.star_imports[0]
-        return f"`{self.module.code_for_node(star).strip()}` may rebind any name given to `{missing[0]}`"
+        return FixNaming(self)
 
     @property
     def oldest_python(self) -> tuple[int, int]:

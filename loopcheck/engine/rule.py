@@ -156,7 +156,7 @@ class Rule:
         if isinstance(fix, NoFix):
             message, fix = f"{message}; no fix: {fix.reason}", None
         if fix is not None and fix.names:
-            reason = self.context.unspellable(fix.names)
+            reason = self.context.naming.unspellable(fix.names)
             if reason is not None:
                 message, fix = f"{message}; no fix: {reason}", None
         self.findings.append(Finding(node, message, fix))

@@ -73,7 +73,7 @@ class FixBuilder:
         an import it already has (``aio.run``, ``run``) whose name nothing else rebinds, else
         through one this fix adds (see imports.name_for). The proposal names ``qualified`` in
         its ``names``, so a fix that cannot name it is declined before it is built."""
-        found = self.context.spelling(qualified)
+        found = self.context.naming.spelling(qualified)
         if found is None:
             raise AssertionError(f"a fix named {qualified} without declaring it in its proposal")
         text, request = found

@@ -132,8 +132,8 @@ class PerLoopFixes:
     def names(self, base: str, used_at: Sequence[cst.CSTNode] = ()) -> tuple[str, str]:
         """Fresh private module-level names for the cache and the accessor of ``base``; nothing
         may shadow the accessor where the fix calls it (``used_at``)."""
-        cache = self.context.fresh_module_name(f"_{base}_by_loop")
-        accessor = self.context.fresh_module_name(f"_get_{base}", used_at)
+        cache = self.context.naming.fresh_module_name(f"_{base}_by_loop")
+        accessor = self.context.naming.fresh_module_name(f"_get_{base}", used_at)
         return cache, accessor
 
     def accessor_statements(

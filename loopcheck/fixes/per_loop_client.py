@@ -64,9 +64,9 @@ class ClientFixes:
         if declined is not None:
             return declined
         base = snake_case(name)
-        cache = self.context.fresh_module_name(f"_{base}_by_loop")
-        accessor = self.context.fresh_module_name(f"{'_' if name.startswith('_') else ''}get_{base}")
-        closer = self.context.fresh_module_name(f"_close_{base}")
+        cache = self.context.naming.fresh_module_name(f"_{base}_by_loop")
+        accessor = self.context.naming.fresh_module_name(f"{'_' if name.startswith('_') else ''}get_{base}")
+        closer = self.context.naming.fresh_module_name(f"_close_{base}")
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
@@ -97,8 +97,8 @@ class ClientFixes:
         if declined is not None:
             return declined
         base = snake_case(function.name.value)
-        cache = self.context.fresh_module_name(f"_{base}_by_loop")
-        closer = self.context.fresh_module_name(f"_close_{base}")
+        cache = self.context.naming.fresh_module_name(f"_{base}_by_loop")
+        closer = self.context.naming.fresh_module_name(f"_close_{base}")
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)

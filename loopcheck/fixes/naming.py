@@ -1,0 +1,61 @@
+"""The names the fixes of one file give and use: new module-level names no binding or other fix
+takes, and how generated code spells a standard library object (every fix of the file agrees)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from loopcheck.fixes.imports import ImportRequest, name_for
+
+if TYPE_CHECKING:
+    from loopcheck.engine.context import LintContext
+
+
+class FixNaming:
+    def __init__(self, context: LintContext) -> None:
+        self.context = context
+        # Names generated fixes have taken, so two fixes in one file never pick the same name.
+        self.names_given: set[str] = set()
+        # How generated code names each standard library object.
+        self.spellings: dict[str, tuple[str, ImportRequest | None] | None] = {}
+
+    def fresh_module_name(self, wanted: str, used_at: Iterable[cst.CSTNode] = ()) -> str:
+        """``wanted``, or ``wanted_2``..., a name no module-level binding or other fix uses, and
+        that no binding shadows where generated code will name it (``used_at``: nodes whose scope,
+        a function, class body or comprehension, then reads the new global)."""
+        scopes = self.context.analysis.scopes
+        seen = [scopes[self.context.module], *(scopes.get(node) for node in used_at)]
+        where = [scope for scope in seen if scope is not None]
+        name, number = wanted, 1
+        while any(name in scope for scope in where) or name in self.names_given:
+            number += 1
+            name = f"{wanted}_{number}"
+        self.names_given.add(name)
+        return name
+
+    def _free(self, name: str) -> bool:
+        return not self.context.analysis.bindings.taken(name) and name not in self.names_given
+
+    def spelling(self, qualified: str) -> tuple[str, ImportRequest | None] | None:
+        """How generated code names ``qualified`` (a standard library object) wherever it puts
+        it, and the import that adds the name; None when no spelling is sure (fixes that need
+        it are then declined, see :meth:`unspellable`)."""
+        if qualified not in self.spellings:
+            analysis = self.context.analysis
+            found = self.spellings[qualified] = name_for(analysis.imports, analysis.bindings, qualified, self._free)
+            if found is not None and found[1] is not None and found[1].asname is not None:
+                self.names_given.add(found[1].asname)
+            elif found is not None and found[1] is not None and found[1].name is not None:
+                self.names_given.add(found[1].name)
+        return self.spellings[qualified]
+
+    def unspellable(self, qualified_names: tuple[str, ...]) -> str | None:
+        """Why generated code cannot name one of ``qualified_names`` for sure; None if it can."""
+        missing = [name for name in qualified_names if self.spelling(name) is None]
+        if not missing:
+            return None
+        star = self.context.analysis.bindings.star_imports[0]
+        return f"`{self.context.module.code_for_node(star).strip()}` may rebind any name given to `{missing[0]}`"
