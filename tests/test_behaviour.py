@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 
 from loopcheck.engine import pipeline
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.run.sources import discover, read_source
 from tests import behaviour

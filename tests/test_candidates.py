@@ -14,7 +14,7 @@ import pytest
 from loopcheck.prefilter.candidates import Candidates
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Rule
 from loopcheck.rules import all_rules

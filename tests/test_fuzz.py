@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, currently_in_test_context, given, se
 from hypothesis import strategies as st
 
 from loopcheck.engine import pipeline
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from tests.helpers import FIXTURES, all_rules_linter
 
 LINTER = all_rules_linter()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.engine import pipeline
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import all_rules_linter
 

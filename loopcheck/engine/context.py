@@ -12,6 +12,7 @@ from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
 from loopcheck.data.catalogue import Catalogue
+from loopcheck.settings.config import OLDEST_TARGET
 
 if TYPE_CHECKING:
     from loopcheck.fixes.layout import ModuleText
@@ -53,8 +54,6 @@ class LintContext:
     @property
     def oldest_python(self) -> tuple[int, int]:
         """The oldest Python the code must run on (the fix target)."""
-        from loopcheck.settings.config import OLDEST_TARGET
-
         return tuple(self.target_version or OLDEST_TARGET)  # type: ignore[return-value]
 
     def supports(self, version: tuple[int, int]) -> bool:

@@ -74,7 +74,3 @@ class Diagnostic:
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
-
-
-class SourceError(Exception):
-    """A file that cannot be checked: the message is one line, shown to the user as is."""

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, NamedTuple, Union
 
 from loopcheck.prefilter.candidates import Candidates
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal, SourceError
+from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal
+from loopcheck.files import SourceError
 from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
 

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.engine.limits import caused_by_depth, describe, run_deep
 from loopcheck.engine.syntax import PYTHON
 

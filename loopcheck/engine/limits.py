@@ -8,8 +8,8 @@ and 64 MiB of stack; the worker has 256 MiB, reserved but only touched as used).
 
 Three limits keep the time per file bounded, each reported in one line when exceeded:
 
-- ``max-file-size`` (configurable, default 1 MiB): checked before the file is read. The largest
-  file of the benchmark corpus is 420 KB.
+- ``max-file-size`` (configurable, default 1 MiB, see ``loopcheck/files.py``): checked before the
+  file is read. The largest file of the benchmark corpus is 420 KB.
 - ``MAX_NODES`` syntax-tree nodes: the analysis takes time in proportion to the nodes (about
   5,000 nodes per CPU-second today), and a small file of tiny statements has many of them. The
   largest corpus file that reaches LibCST has 49,417.
@@ -38,14 +38,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 
 try:
     import resource
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
-DEFAULT_MAX_FILE_SIZE = 1 << 20  # bytes
 MAX_NODES = 200_000
 MAX_NESTING = 1_000
 STACK_SIZE = 256 << 20

@@ -24,7 +24,8 @@ import ast
 from operator import attrgetter
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety, SourceError
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
+from loopcheck.files import SourceError
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity

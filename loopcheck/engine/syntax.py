@@ -8,7 +8,7 @@ import ast
 import sys
 import warnings
 
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.engine.limits import TooComplex, interpreter_recursion_limit
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"

@@ -22,7 +22,7 @@ from loopcheck.engine import pipeline
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.registry import rule_index
 

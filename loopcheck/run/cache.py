@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.engine.diagnostics import Diagnostic, Fix, Safety, SourceError
-from loopcheck.run.files import read_regular
+from loopcheck.engine.diagnostics import Diagnostic, Fix, Safety
+from loopcheck.files import SourceError, read_regular
 from loopcheck.run.sources import Identity, identity_of
 
 DIRECTORY = ".loopcheck_cache"

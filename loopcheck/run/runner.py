@@ -22,7 +22,8 @@ from loopcheck.engine import pipeline
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import Settings, fix_target
-from loopcheck.engine.diagnostics import Diagnostic, SourceError
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.files import SourceError
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index

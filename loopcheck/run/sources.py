@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopcheck.settings.config import Settings
-from loopcheck.engine.diagnostics import SourceError
-from loopcheck.run.files import not_regular, read_regular, stat_or_reason
-from loopcheck.engine.limits import DEFAULT_MAX_FILE_SIZE
+from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, not_regular, read_regular, stat_or_reason
 
 SOURCE_SUFFIXES = (".py", ".pyi")
 

@@ -47,7 +47,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
-from loopcheck.engine.diagnostics import SourceError
+from loopcheck.files import SourceError
 from loopcheck.engine.limits import HANDLED_SIGNALS
 from loopcheck.run.sources import Identity, identity_of
 

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from loopcheck.engine.diagnostics import SourceError
-from loopcheck.run.files import read_regular
-from loopcheck.engine.limits import DEFAULT_MAX_FILE_SIZE
+from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, read_regular
 from loopcheck.settings.selection import SelectionError, parse_codes, validate_codes
 
 if sys.version_info >= (3, 11):

@@ -4,8 +4,10 @@ registry so that a typo is an error rather than a silently empty run."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from loopcheck.engine.rule import Rule
+if TYPE_CHECKING:
+    from loopcheck.engine.rule import Rule
 
 
 class SelectionError(ValueError):

@@ -7,9 +7,10 @@ import io
 import re
 import tokenize
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from loopcheck.engine.diagnostics import Diagnostic
+if TYPE_CHECKING:
+    from loopcheck.engine.diagnostics import Diagnostic
 
 T = TypeVar("T")
 

@@ -1,6 +1,7 @@
 """Looking at a path before reading it, and reading only regular files, without blocking: a
 fifo, a device or a socket named like a source or configuration file is never opened for a read
-that would wait forever."""
+that would wait forever. Below every package: the run reads sources with it, the settings
+configuration files, and the engine raises ``SourceError`` too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import os
 import stat
 from collections.abc import Callable
 
-from loopcheck.engine.diagnostics import SourceError
+DEFAULT_MAX_FILE_SIZE = 1 << 20  # bytes; ``max-file-size``, see engine/limits.py
+
+
+class SourceError(Exception):
+    """A file that cannot be checked: the message is one line, shown to the user as is."""
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
