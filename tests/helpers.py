@@ -15,7 +15,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from loopcheck.frontends.cli import main
-from loopcheck.engine.engine import Linter
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.engine import FixOutcome, Linter
+from loopcheck.engine.pipeline import check_file, fix_file
 from loopcheck.rules import all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -72,6 +74,18 @@ def fixture_linter(path: Path) -> Linter:
 
 def all_rules_linter() -> Linter:
     return Linter(list(all_rules().values()), target_version=DEFAULT_TARGET)
+
+
+def check_text(linter: Linter, source: str, path: str = "<stdin>", *, build_fixes: bool = False) -> list[Diagnostic]:
+    """The findings in ``source``, as every way in gets them (``pipeline.check_file``)."""
+    return check_file(linter, source, path, build_fixes=build_fixes)
+
+
+def fix_text(
+    linter: Linter, source: str, path: str = "<stdin>", *, unsafe: bool = False, build_fixes: bool = False
+) -> FixOutcome:
+    """``source`` with its fixes applied (the unsafe ones too with ``unsafe``): ``pipeline.fix_file``."""
+    return fix_file(linter, source, path, unsafe=unsafe, build_fixes=build_fixes)
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Rule
 from loopcheck.rules import all_rules
 from loopcheck.run.sources import discover, read_source
-from tests.helpers import fixtures, target_version
+from tests.helpers import check_text, fixtures, target_version
 
 RULES = all_rules()
 CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"
@@ -27,8 +27,8 @@ CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck
 
 def both_ways(source: str, target: tuple[int, int] | None = None) -> tuple[list, list]:
     rules = list(RULES.values())
-    on = Linter(rules, target_version=target).lint_source(source, "x.py")
-    off = Linter(rules, target_version=target, candidate_stage=False).lint_source(source, "x.py")
+    on = check_text(Linter(rules, target_version=target), source, "x.py")
+    off = check_text(Linter(rules, target_version=target, candidate_stage=False), source, "x.py")
     return on, off
 
 

@@ -21,7 +21,7 @@ from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.diagnostics import Diagnostic, FixProposal, Safety
 from loopcheck.engine.engine import FixOutcome
 from loopcheck.rules import all_rules
-from tests.helpers import fixture_code, fixture_linter, fixtures, markers
+from tests.helpers import check_text, fix_text, fixture_code, fixture_linter, fixtures, markers
 from tests.snapshots import UPDATE, check_snapshot, render_snapshot
 
 FIXTURES = fixtures()
@@ -49,9 +49,9 @@ def checked(path: Path) -> Checked:
     linter = fixture_linter(path)
     return Checked(
         source,
-        linter.lint_source(source, path.name, build_fixes=True),
-        linter.fix_source(source, path.name, unsafe=False),
-        linter.fix_source(source, path.name, unsafe=True),
+        check_text(linter, source, path.name, build_fixes=True),
+        fix_text(linter, source, path.name, unsafe=False),
+        fix_text(linter, source, path.name, unsafe=True),
     )
 
 
@@ -99,10 +99,10 @@ def test_snapshot_is_clean_and_stable(path):
     fixed = Path(f"{path}.fixed").read_text()
     compile(fixed, f"{path.name}.fixed", "exec")
     linter = fixture_linter(path)
-    remaining = Counter(d.code for d in linter.lint_source(fixed))
+    remaining = Counter(d.code for d in check_text(linter, fixed))
     unfixable = Counter(m.code for m in markers(path) if m.fix == "nofix")
     assert remaining == unfixable, "a fix left its finding, or introduced a new one"
-    second = linter.fix_source(fixed, unsafe=True)
+    second = fix_text(linter, fixed, unsafe=True)
     assert second.source == fixed and second.fixed == 0, "a second --fix pass changed the file"
     imported = {
         alias.name if isinstance(node, ast.Import) else node.module or ""
@@ -142,7 +142,7 @@ def test_checking_builds_no_fix(path, monkeypatch):
         original(self, safety, title, lambda: built.append(title) or build(), names)
 
     monkeypatch.setattr(FixProposal, "__init__", spy)
-    diagnostics = fixture_linter(path).lint_source(path.read_text(), path.name)
+    diagnostics = check_text(fixture_linter(path), path.read_text(), path.name)
     assert any(d.fix for d in diagnostics) or all(m.fix == "nofix" for m in markers(path))
     assert built == []
 

@@ -12,6 +12,7 @@ from loopcheck.analysis import FileAnalysis, Held
 from loopcheck.data.catalogue import Catalogue, holder_shapes
 from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
+from tests.helpers import check_text
 
 SHAPES = holder_shapes()
 
@@ -24,8 +25,8 @@ def holder_of_the_lock(source: str):
 
 def codes_with_and_without_the_stage(source: str) -> tuple[list[str], list[str]]:
     rules = list(all_rules().values())
-    on = Linter(rules).lint_source(source, "x.py")
-    off = Linter(rules, candidate_stage=False).lint_source(source, "x.py")
+    on = check_text(Linter(rules), source, "x.py")
+    off = check_text(Linter(rules, candidate_stage=False), source, "x.py")
     return [d.code for d in on], [d.code for d in off]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from loopcheck.frontends import flake8_plugin
 from loopcheck.engine import pipeline
-from tests.helpers import all_rules_linter, fixtures, write
+from tests.helpers import all_rules_linter, check_text, fixtures, write
 
 REPO = Path(__file__).parent.parent
 MODULE_LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n"
@@ -40,7 +40,7 @@ def test_flake8_reports_what_the_cli_reports(path):
     assert result.returncode == 1, result.stderr
     expected = {
         (d.line, d.column, f"{d.code} {d.message}")
-        for d in all_rules_linter().lint_source(path.read_text(), str(path))
+        for d in check_text(all_rules_linter(), path.read_text(), str(path))
     }
     assert lck_lines(result.stdout) == expected
 

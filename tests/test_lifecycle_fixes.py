@@ -15,7 +15,7 @@ import pytest
 from loopcheck.engine.diagnostics import Safety
 from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
-from tests.helpers import run_loopcheck
+from tests.helpers import check_text, fix_text, run_loopcheck
 
 PROGRAMS = Path(__file__).parent / "programs"
 RULES = list(all_rules().values())
@@ -23,7 +23,7 @@ HANG_GUARD = 120  # seconds: a program or run that takes longer is a hang
 
 
 def lck201(source: str, target: tuple[int, int] = (3, 10)):
-    found = [d for d in Linter(RULES, target_version=target).lint_source(source) if d.code == "LCK201"]
+    found = [d for d in check_text(Linter(RULES, target_version=target), source) if d.code == "LCK201"]
     assert len(found) == 1, found
     return found[0]
 
@@ -62,7 +62,7 @@ def test_a_private_loop_beside_another_context_manager_becomes_a_runner_that_kee
         "with contextlib.closing(asyncio.new_event_loop()) as loop, io.StringIO('x') as fh:\n"
         "    return loop.run_until_complete(work(fh.read()))\n"
     )
-    fixed = Linter(RULES, target_version=(3, 11)).fix_source(source).source
+    fixed = fix_text(Linter(RULES, target_version=(3, 11)), source).source
     assert "with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner, io.StringIO('x') as fh:" in fixed
 
 
@@ -204,7 +204,7 @@ EXECUTOR_JOB = "async def background():\n    asyncio.get_running_loop().run_in_e
     ],
 )
 def test_lck202_and_lck203_decline_where_asyncio_run_would_wait_for_the_default_executor(code, source):
-    found = [d for d in Linter(RULES).lint_source("import asyncio\n\n\n" + EXECUTOR_JOB + source) if d.code == code]
+    found = [d for d in check_text(Linter(RULES), "import asyncio\n\n\n" + EXECUTOR_JOB + source) if d.code == code]
     assert found and all(d.fix is None for d in found)
     assert all("no fix: the coroutine hands work to the default executor (line 5)" in d.message for d in found)
 
@@ -263,13 +263,13 @@ def test_an_async_method_of_the_class_through_self_is_provably_a_coroutine():
 
 def test_lck202_and_lck203_titles_say_when_the_argument_may_be_a_future():
     lck203 = "import asyncio\n\n\ndef run(operation):\n    return asyncio.get_event_loop().run_until_complete(operation())\n"
-    [finding] = [d for d in Linter(RULES).lint_source(lck203) if d.code == "LCK203"]
+    [finding] = [d for d in check_text(Linter(RULES), lck203) if d.code == "LCK203"]
     assert finding.fix.description.endswith("(unsafe: asyncio.run() and asyncio.Runner run only coroutines; `operation` may return a Future)")
     lck202 = (
         "import asyncio\n\n_loop = asyncio.new_event_loop()\n\n\n"
         "def run(operation):\n    return _loop.run_until_complete(operation())\n"
     )
-    found = [d for d in Linter(RULES).lint_source(lck202) if d.code == "LCK202"]
+    found = [d for d in check_text(Linter(RULES), lck202) if d.code == "LCK202"]
     assert found and all(
         d.fix.description.endswith("(unsafe: asyncio.run() and asyncio.Runner run only coroutines; `operation` may return a Future)")
         for d in found
@@ -296,7 +296,7 @@ SET_UP_IN_TRY = (
 
 
 def test_an_lck201_fix_leaves_no_empty_suppress_block():
-    fixed = Linter(RULES).fix_source(SUPPRESSED_TEARDOWN).source
+    fixed = fix_text(Linter(RULES), SUPPRESSED_TEARDOWN).source
     assert fixed == (
         "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
         "def main():\n    return asyncio.run(work())\n"
@@ -304,7 +304,7 @@ def test_an_lck201_fix_leaves_no_empty_suppress_block():
 
 
 def test_an_lck203_fix_drops_an_emptied_try_and_keeps_its_comments():
-    fixed = Linter(RULES).fix_source(SET_UP_IN_TRY, unsafe=True).source
+    fixed = fix_text(Linter(RULES), SET_UP_IN_TRY, unsafe=True).source
     assert fixed == (
         "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
         "def main():\n    # Make sure this thread has a loop.\n    print('made')\n"
@@ -491,7 +491,7 @@ LOOP_RULE_CASES = "import asyncio\n\n\nasync def work(*args):\n    return args\n
          "203-other-method", "202-exported-getter", "202-other-write", "202-guard"],
 )
 def test_a_declined_loop_fix_says_why(code, source, reason):
-    found = [d for d in Linter(RULES).lint_source(LOOP_RULE_CASES + source) if d.code == code]
+    found = [d for d in check_text(Linter(RULES), LOOP_RULE_CASES + source) if d.code == code]
     assert found
     assert all(d.fix is None and d.message.endswith(reason) for d in found), [d.message for d in found]
 
@@ -532,15 +532,15 @@ def test_only_an_unset_after_the_loops_own_set_counts():
         "other = asyncio.new_event_loop()\nasyncio.set_event_loop(other)\n"
         "for n in job:\n    other.run_until_complete(work(n))\nother.close()\nasyncio.set_event_loop(None)\n"
     )
-    found = [d for d in Linter(RULES, target_version=(3, 10)).lint_source(later) if d.code == "LCK201"]
+    found = [d for d in check_text(Linter(RULES, target_version=(3, 10)), later) if d.code == "LCK201"]
     first = min(found, key=lambda d: d.line)
     assert first.fix.safety is Safety.UNSAFE and "no current loop" in first.fix.description
-    fixed = Linter(RULES, target_version=(3, 10)).fix_source(later, unsafe=True).source
+    fixed = fix_text(Linter(RULES, target_version=(3, 10)), later, unsafe=True).source
     assert fixed.count("asyncio.set_event_loop(None)") == 1  # the other loop's unset stays
     # An unset before the loop is made current does not unset it.
     before = function("asyncio.set_event_loop(None)\n" + SET_AND_CLOSE + "loop.run_until_complete(work())\nloop.close()\n")
     assert lck201(before).fix.safety is Safety.UNSAFE
-    assert "asyncio.set_event_loop(None)" in Linter(RULES).fix_source(before, unsafe=True).source
+    assert "asyncio.set_event_loop(None)" in fix_text(Linter(RULES), before, unsafe=True).source
 
 
 @pytest.mark.parametrize(

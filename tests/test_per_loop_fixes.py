@@ -14,7 +14,7 @@ import pytest
 
 from loopcheck.engine.engine import Linter
 from loopcheck.rules import all_rules
-from tests.helpers import write
+from tests.helpers import check_text, fix_text, write
 
 PROGRAMS = Path(__file__).parent / "programs"
 HEADER = re.compile(r"#\s*loopcheck-program:\s*(?P<key>[\w-]+)\s*=\s*(?P<value>.+)")
@@ -33,7 +33,7 @@ def run_python(path: Path) -> tuple[int, str, str]:
 
 
 def fixed(source: str, target: tuple[int, int] = (3, 10)) -> str:
-    return linter(target).fix_source(source, "program.py", unsafe=True).source
+    return fix_text(linter(target), source, "program.py", unsafe=True).source
 
 
 def assert_same_behaviour(tmp_path: Path, source: str, after: str) -> None:
@@ -189,7 +189,7 @@ CANNOT_MOVE = {
 @pytest.mark.parametrize("case", CANNOT_MOVE, ids=list(CANNOT_MOVE))
 def test_no_accessor_for_a_constructor_that_would_mean_something_else_there(tmp_path, case):
     source, reason = CANNOT_MOVE[case]
-    (finding,) = linter().lint_source(source, "program.py")
+    (finding,) = check_text(linter(), source, "program.py")
     assert finding.fix is None
     assert finding.message.endswith(f"; no fix: {reason}")
     assert fixed(source) == source
@@ -222,7 +222,7 @@ SLOTTED = (
 
 
 def test_private_names_that_all_exports_are_public_and_keep_their_name():
-    found = {d.code: d for d in linter().lint_source(EXPORTED, "exporter.py")}
+    found = {d.code: d for d in check_text(linter(), EXPORTED, "exporter.py")}
     assert found["LCK101"].fix is None and found["LCK104"].fix is None
     assert found["LCK101"].message.endswith(
         "; no fix: `_lock` is public (listed in `__all__`); modules importing it would need changing too"
@@ -232,7 +232,7 @@ def test_private_names_that_all_exports_are_public_and_keep_their_name():
 
 
 def test_no_property_for_an_attribute_of_a_class_with_slots():
-    (finding,) = linter().lint_source(SLOTTED, "manager.py")
+    (finding,) = check_text(linter(), SLOTTED, "manager.py")
     assert finding.code == "LCK105" and finding.fix is None
     assert finding.message.endswith("; no fix: `Manager` declares `__slots__`")
     assert fixed(SLOTTED) == SLOTTED
@@ -362,7 +362,7 @@ def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name
          "303-sync-caller", "303-uncatalogued-close", "301-accessor-local", "301-sync-use", "301-public"],
 )
 def test_a_declined_per_loop_fix_says_why(code, source, reason):
-    found = [d for d in linter().lint_source(source, "module.py") if d.code == code]
+    found = [d for d in check_text(linter(), source, "module.py") if d.code == code]
     assert len(found) == 1, found
     assert found[0].fix is None
     assert found[0].message.endswith(f"; no fix: {reason}")
@@ -390,7 +390,7 @@ USE = "async def use():\n    return get()\n"
 @pytest.mark.parametrize("code", sorted(MADE))
 def test_both_getter_fixes_decline_a_global_used_beyond_the_getter_alike(code, initial, elsewhere, reason):
     source = IMPORTS + initial + GETTER.format(made=MADE[code]) + elsewhere + USE
-    found = [d for d in linter().lint_source(source, "module.py") if d.code == code]
+    found = [d for d in check_text(linter(), source, "module.py") if d.code == code]
     assert len(found) == 1, found
     assert found[0].fix is None
     assert found[0].message.endswith(f"; no fix: {reason}")

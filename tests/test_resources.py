@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_loopcheck, write
+from tests.helpers import fix_text, run_loopcheck, write
 
 LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        pass\n"
 HANG_GUARD = 60  # seconds: longer is a hang, not a slow run
@@ -303,6 +303,6 @@ def test_fix_edits_from_the_changed_statements_equal_those_of_the_whole_module(m
 
     monkeypatch.setattr(FixBuilder, "build", both)
     for path in fixtures():
-        fixture_linter(path).fix_source(path.read_text("utf-8"), path.name, unsafe=True)
-    fixture_linter(fixtures()[0]).fix_source(locks_used_once(30), "locks.py", unsafe=True)
+        fix_text(fixture_linter(path), path.read_text("utf-8"), path.name, unsafe=True)
+    fix_text(fixture_linter(fixtures()[0]), locks_used_once(30), "locks.py", unsafe=True)
     assert len(compared) > 50 and not different, sorted(set(different))

@@ -13,6 +13,7 @@ from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Invalid, Rule, Valid
 from loopcheck.rules import all_rules
+from tests.helpers import check_text, fix_text
 from tests.snapshots import assert_same_text
 
 RULES = all_rules()
@@ -33,13 +34,13 @@ def example_outcome(rule: type[Rule], source: str) -> str:
     """What the rule reports on ``source``: each finding's ``line:col message``, then the source
     after --fix --unsafe-fixes with the safety of the fixes offered, or ``no fix``."""
     linter = Linter([rule])
-    found = linter.lint_source(source)
+    found = check_text(linter, source)
     lines = [f"{d.line}:{d.column} {d.message}" for d in found]
     safeties = sorted({d.fix.safety.value for d in found if d.fix is not None})
     if not safeties:
         lines.append("no fix\n")
     else:
-        lines.append(f"fix ({' and '.join(safeties)}):\n{linter.fix_source(source, unsafe=True).source}")
+        lines.append(f"fix ({' and '.join(safeties)}):\n{fix_text(linter, source, unsafe=True).source}")
     return "\n".join(lines)
 
 
@@ -97,12 +98,12 @@ def test_valid_examples_are_silent(code):
     assert rule.valid, f"{code} has no valid example"
     for example in rule.valid:
         assert isinstance(example, Valid), example
-        assert Linter(list(RULES.values())).lint_source(example.code) == [], example.code
+        assert check_text(Linter(list(RULES.values())), example.code) == [], example.code
 
 
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_documentation_example_is_reported(code):
-    found = Linter([RULES[code]]).lint_source(RULES[code].docs.example + "\n")
+    found = check_text(Linter([RULES[code]]), RULES[code].docs.example + "\n")
     assert found and {d.code for d in found} == {code}
 
 
@@ -124,8 +125,8 @@ def test_no_placeholder_of_the_scaffold_is_left(code):
 def test_awaiting_instead_of_a_nested_run_is_unsafe_where_nest_asyncio_is_applied():
     """nest_asyncio makes the nested run work; awaiting instead changes what the code does."""
     body = "\n\nasync def handle():\n    return asyncio.run(load())\n"
-    plain = Linter([RULES["LCK204"]]).lint_source("import asyncio" + body)
-    patched = Linter([RULES["LCK204"]]).lint_source(
+    plain = check_text(Linter([RULES["LCK204"]]), "import asyncio" + body)
+    patched = check_text(Linter([RULES["LCK204"]]),
         "import asyncio\nimport nest_asyncio\nnest_asyncio.apply()" + body
     )
     assert [d.fix.safety.value for d in plain] == ["safe"]
@@ -146,7 +147,7 @@ def test_running_on_the_current_loop_is_left_to_lck205_where_nest_asyncio_is_app
         "    return loop.run_until_complete(asyncio.gather(*tasks))\n"
         "\n\ndef elsewhere():\n    return asyncio.get_event_loop().run_until_complete(job())\n"
     )
-    found = [(d.code, d.line) for d in Linter(list(RULES.values())).lint_source(source)]
+    found = [(d.code, d.line) for d in check_text(Linter(list(RULES.values())), source)]
     last_line = len(source.splitlines())
     expected_lck203 = [] if where == "module" else [("LCK203", last_line)]
     assert sorted(found) == sorted([("LCK205", 3 if where == "module" else 6), *expected_lck203])
@@ -166,9 +167,9 @@ def test_an_event_nothing_in_the_module_waits_on_is_not_kept_across_loops():
         "\n    @classmethod\n    async def stopped(cls, handler_id):\n"
         "        await cls._stop_events[handler_id].wait()\n"
     )
-    lint = Linter([RULES["LCK104"]]).lint_source
-    assert lint(flags) == []
-    assert [d.code for d in lint(waited)] == ["LCK104"]
+    linter = Linter([RULES["LCK104"]])
+    assert check_text(linter, flags) == []
+    assert [d.code for d in check_text(linter, waited)] == ["LCK104"]
 
 
 def _fixable_findings_without_reason(linter, source, name="<example>"):
@@ -176,7 +177,7 @@ def _fixable_findings_without_reason(linter, source, name="<example>"):
     fixable = {code for code, rule in RULES.items() if rule.fix_kind != "none"}
     return [
         f"{name}:{d.line} {d.code} {d.message}"
-        for d in linter.lint_source(source, name)
+        for d in check_text(linter, source, name)
         if d.code in fixable and d.fix is None and "; no fix: " not in d.message
     ]
 

@@ -95,27 +95,6 @@ class Linter:
         # Off only to prove that it never changes a result.
         self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else EveryRule(self.rules)
 
-    def lint_source(
-        self,
-        source: str,
-        path: str = "<stdin>",
-        *,
-        build_fixes: bool = False,
-        tree: ast.AST | None = None,
-    ) -> list[Diagnostic]:
-        """``pipeline.check_file`` with this linter."""
-        from loopcheck.engine.pipeline import check_file
-
-        return check_file(self, source, path, build_fixes=build_fixes, tree=tree)
-
-    def fix_source(
-        self, source: str, path: str = "<stdin>", *, unsafe: bool = False, build_fixes: bool = False
-    ) -> FixOutcome:
-        """``pipeline.fix_file`` with this linter."""
-        from loopcheck.engine.pipeline import fix_file
-
-        return fix_file(self, source, path, unsafe=unsafe, build_fixes=build_fixes)
-
     def run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first
         use): the module parsed, the rules in ``active`` run over one shared analysis, their
