@@ -16,7 +16,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.files import SourceError
 from loopcheck.engine.engine import Linter
-from loopcheck.engine.rule import Rule
+from loopcheck.engine.rule import Invalid, Rule
 from loopcheck.rules import all_rules
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import check_text, fixtures, target_version
@@ -151,6 +151,7 @@ def test_a_rule_with_a_wrong_start_is_refused_where_it_is_declared(starts, messa
 
         class WronglyDeclared(Rule):
             code = "LCK990"
+            name = "wrongly-declared"
             starts_from = starts
 
     assert str(raised.value).startswith("WronglyDeclared (LCK990): ")
@@ -165,32 +166,33 @@ def test_a_rule_states_once_where_its_construct_sits():
     assert RULES["LCK205"].places == set(Where) - {Where.ELSEWHERE}  # no `where`: anywhere
 
 
-def unreached_starts(rule: object, candidates: Candidates) -> list[str]:
-    """The starts of ``rule`` none of its invalid examples holds, as the stage sees them."""
-    examples = [getattr(example, "code", example) for example in rule.invalid]  # type: ignore[attr-defined]
-    shapes = [candidates.shape_of(ast.parse(example)) for example in examples]
-    return [
-        f"{rule.code}: no invalid example holds starts_from[{position}] = {start}"  # type: ignore[attr-defined]
-        for position, start in enumerate(rule.starts_from)  # type: ignore[attr-defined]
-        if not any(candidates.holds(shape, start) for shape in shapes)
-    ]
-
-
-@pytest.mark.parametrize("code", sorted(RULES))
-def test_every_start_of_a_rule_is_held_by_one_of_its_invalid_examples(code):
+def test_a_rule_whose_start_no_invalid_example_holds_is_refused_where_it_is_declared():
     """A start no example holds is a start nothing tests: the stage could drop the files it
     stands for unnoticed."""
-    assert unreached_starts(RULES[code], Candidates(RULES.values(), Catalogue.load())) == []
+    class_start = Start(calls=("primitives",), where=(Where.CLASS,))
+    with pytest.raises(ValueError) as raised:
+
+        class ModuleLockOnly(Rule):
+            code = "LCK990"
+            name = "module-lock-only"
+            starts_from = (Start(calls=("primitives",), where=(Where.MODULE,)), class_start)
+            invalid = (Invalid("import asyncio\nlock = asyncio.Lock()\n", message="2:8 a lock"),)
+
+    assert str(raised.value) == (
+        f"ModuleLockOnly (LCK990): no invalid example holds starts_from[1] = {class_start}"
+    )
+    assert "LCK990" not in Rule.registry
 
 
-def test_a_start_no_invalid_example_holds_is_named():
-    class DefaultsToo:
-        code = "LCK999"
-        starts_from = (
-            Start(calls=("primitives",), where=(Where.MODULE,)),
-            Start(calls=("primitives",), where=(Where.DEFAULT,)),
-        )
-        invalid = ("import asyncio\nlock = asyncio.Lock()\n",)
+def test_a_rule_with_starts_and_no_invalid_example_is_refused():
+    with pytest.raises(ValueError) as raised:
 
-    found = unreached_starts(DefaultsToo, Candidates([DefaultsToo], Catalogue.load()))
-    assert found == [f"LCK999: no invalid example holds starts_from[1] = {DefaultsToo.starts_from[1]}"]
+        class NoExample(Rule):
+            code = "LCK990"
+            name = "no-example"
+            starts_from = (Start(calls=("primitives",)),)
+
+    assert str(raised.value) == (
+        "NoExample (LCK990): starts_from is declared but no Invalid example shows a finding"
+    )
+    assert "LCK990" not in Rule.registry

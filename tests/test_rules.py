@@ -92,6 +92,30 @@ def test_an_invalid_example_states_a_fix_with_its_safety(stated):
         Invalid("import asyncio\n", message="1:1 message", **stated)
 
 
+WRONG_DECLARATIONS = [
+    ({"name": "Module_Lock"}, "Misdeclared (LCK990): bad rule name 'Module_Lock': lower-case words joined by dashes"),
+    ({"name": "two--dashes"}, "Misdeclared (LCK990): bad rule name 'two--dashes'"),
+    ({}, "Misdeclared (LCK990): bad rule name None"),
+    ({"name": "nest-asyncio"}, "Misdeclared (LCK990): the name nest-asyncio is taken by LCK205"),
+    (
+        {"name": "misdeclared", "invalid": (Invalid("import asyncio\n", message=("1:1 first", "second")),)},
+        "Misdeclared (LCK990): invalid[0]: message 'second' does not start with the finding's 'line:col '",
+    ),
+    (
+        {"name": "misdeclared", "invalid": (Invalid("import asyncio\n", message="1:1message"),)},
+        "Misdeclared (LCK990): invalid[0]: message '1:1message' does not start with the finding's 'line:col '",
+    ),
+]
+
+
+@pytest.mark.parametrize(("declared", "message"), WRONG_DECLARATIONS, ids=[m for _, m in WRONG_DECLARATIONS])
+def test_a_misdeclared_rule_is_refused_where_it_is_declared(declared, message):
+    with pytest.raises(ValueError) as raised:
+        type("Misdeclared", (Rule,), {"code": "LCK990", **declared})
+    assert str(raised.value).startswith(message), str(raised.value)
+    assert "LCK990" not in Rule.registry
+
+
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_valid_examples_are_silent(code):
     rule = RULES[code]

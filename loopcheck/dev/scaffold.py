@@ -7,17 +7,15 @@ The templates hold the rule declaration as loopcheck writes it today; when that 
 from __future__ import annotations
 
 import importlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from loopcheck.engine.rule import CODE_PATTERN
+from loopcheck.engine.rule import CODE_PATTERN, NAME_PATTERN
 from loopcheck.rules import FAMILIES, all_rules
 
 PLACEHOLDER = "TODO(new-rule)"
 TEMPLATES = Path(__file__).parent / "templates"
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 # The hundreds digit of a code names its family: LCK1xx primitives, LCK2xx loops, ...
 FAMILY_DIGITS = dict(zip(FAMILIES, "1234"))
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.prefilter.starts import Start, Where, mistakes
+from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 
 if TYPE_CHECKING:
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from loopcheck.engine.registry import RuleInfo
 
 CODE_PATTERN = re.compile(r"^LCK[0-9]{3}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+# An Invalid example's message: each finding's 1-based line and column, then what it says.
+POSITIONED_MESSAGE = re.compile(r"^[0-9]+:[0-9]+ ")
 FIX_KINDS = ("safe", "unsafe", "safe or unsafe", "sometimes unsafe", "none")
 
 
@@ -119,22 +122,50 @@ class Rule:
             raise ValueError(f"{cls.__name__}: bad rule code {code!r}")
         if cls.fix_kind not in FIX_KINDS:
             raise ValueError(f"{cls.__name__}: fix_kind {cls.fix_kind!r} is not one of {FIX_KINDS}")
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise ValueError(
+                f"{cls.__name__} ({code}): bad rule name {name!r}: lower-case words joined by dashes"
+                " (module-level-async-client)"
+            )
+        cls._check_examples(code)
         cls._check_starts(code)
         cls.places = frozenset(place for start in cls.starts_from for place in start.places)
         if code in Rule.registry:
             raise ValueError(f"rule code {code} is registered twice")
+        taken = next((known for known in Rule.registry.values() if known.name == name), None)
+        if taken is not None:
+            raise ValueError(f"{cls.__name__} ({code}): the name {name} is taken by {taken.code}")
         Rule.registry[code] = cls
 
     @classmethod
+    def _check_examples(cls, code: str) -> None:
+        """An Invalid's message states where each finding is, as the test of the examples
+        compares it."""
+        for position, example in enumerate(cls.invalid):
+            for message in getattr(example, "messages", ()):
+                if not POSITIONED_MESSAGE.match(message):
+                    raise ValueError(
+                        f"{cls.__name__} ({code}): invalid[{position}]: message {message!r} does not start"
+                        " with the finding's 'line:col '"
+                    )
+
+    @classmethod
     def _check_starts(cls, code: str) -> None:
-        """A wrong declaration would keep the rule from running on the files it is about. (No
-        start at all is let through: a new rule imports, and its examples' test says it reports
+        """A wrong declaration would keep the rule from running on the files it is about, and so
+        would a start none of the rule's Invalid examples holds: nothing would test it. (No start
+        at all is let through: a new rule imports, and its examples' test says it reports
         nothing.)"""
         starts = cls.starts_from
         if not isinstance(starts, tuple):
             raise ValueError(f"{cls.__name__} ({code}): starts_from must be a tuple of Start, not {starts!r}")
         found = [f"starts_from[{position}]: {mistake}" for position, start in enumerate(starts)
                  for mistake in mistakes(start)]
+        if not found and starts:
+            if not cls.invalid:
+                found = ["starts_from is declared but no Invalid example shows a finding"]
+            else:
+                found = unreached(starts, tuple(example.code for example in cls.invalid))
         if found:
             raise ValueError(f"{cls.__name__} ({code}): " + "; ".join(found))
 

@@ -131,3 +131,24 @@ def mistakes(start: object) -> list[str]:
     if start.in_known_context and not any(place in FUNCTION_BODIES for place in start.places):
         found.append("in_known_context narrows calls in functions and coroutines only, and where holds neither")
     return found
+
+
+def unreached(starts: tuple[Start, ...], examples: tuple[str, ...]) -> list[str]:
+    """The starts none of ``examples`` (source texts) holds, as the candidate stage sees them:
+    a start no example holds is one nothing tests, and the stage could drop the files it stands
+    for unnoticed."""
+    import ast
+
+    from loopcheck.prefilter.candidates import Candidates  # it reads the starts of this module
+
+    class Declared:
+        code = ""
+        starts_from = starts
+
+    candidates = Candidates([Declared], Catalogue.load())
+    shapes = [candidates.shape_of(ast.parse(example)) for example in examples]
+    return [
+        f"no invalid example holds starts_from[{position}] = {start}"
+        for position, start in enumerate(starts)
+        if not any(candidates.holds(shape, start) for shape in shapes)
+    ]
