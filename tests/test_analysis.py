@@ -12,7 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
 from loopcheck.analysis.holders import SharedBy, Singleton
-from loopcheck.data.catalogue import Catalogue
+from loopcheck.data.catalogue import SEED_CONTEXTS, Catalogue, CatalogueError, context_seeds, tomllib
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
 from loopcheck.prefilter.starts import Where
 
@@ -167,6 +167,34 @@ def nobody_calls_me():
 )
 def test_execution_contexts(name, expected):
     assert contexts_of(analyse(CONTEXTS), name) == expected
+
+
+BAD_CONTEXT_SEEDS = [
+    ('[[seed]]\ncontext = "thread"\ncalls = ["threading.Thread"]\n',
+     "contexts.toml: [[seed]] #1 (context 'thread'): unknown key 'calls' (known: context, call, "),
+    ('[[seed]]\ncontext = "thread"\n[[seed]]\ncontext = "threads"\ncall = ["threading.Thread"]\n',
+     "contexts.toml: [[seed]] #2 (context 'threads'): key 'context': unknown context (known: thread, executor, "),
+    ('[[seed]]\ncontext = "thread"\ncall = "threading.Thread"\n',
+     "contexts.toml: [[seed]] #1 (context 'thread'): key 'call' must be a list of strings, not 'threading.Thread'"),
+    ('[[seed]]\ncontext = "thread"\ncall = ["threading.Thread"]\nposition = true\n',
+     "contexts.toml: [[seed]] #1 (context 'thread'): key 'position' must be an integer, not True"),
+    ('[[seed]]\ncontext = "thread"\nsync-only = 1\n',
+     "contexts.toml: [[seed]] #1 (context 'thread'): key 'sync-only' must be true or false, not 1"),
+    ('[[seed]]\ncall = ["threading.Thread"]\n', "contexts.toml: [[seed]] #1: no key 'context'"),
+    ('[[seeds]]\ncontext = "thread"\n', "contexts.toml: unknown table 'seeds' (known: seed)"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_CONTEXT_SEEDS, ids=[m for _, m in BAD_CONTEXT_SEEDS])
+def test_a_wrong_context_seed_is_refused_when_the_catalogue_loads(text, message):
+    with pytest.raises(CatalogueError) as raised:
+        context_seeds(tomllib.loads(text))
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_the_contexts_a_seed_names_are_execution_contexts():
+    assert set(SEED_CONTEXTS) <= {context.value for context in Runs}
+    assert {seed.context for seed in Catalogue.load().context_seeds} == set(SEED_CONTEXTS)
 
 
 def test_module_code_and_main_code_are_units_of_their_own():

@@ -107,7 +107,7 @@ class Catalogue:
         return Catalogue(
             primitives=_primitives(_data("primitives.toml")),
             loop_api=_loop_api(_data("loops.toml")),
-            context_seeds=_context_seeds(_data("contexts.toml")),
+            context_seeds=context_seeds(_data("contexts.toml")),
             clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
         )
@@ -218,22 +218,61 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
     return by_name
 
 
-def _context_seeds(data: dict[str, Any]) -> tuple[ContextSeed, ...]:
-    return tuple(
-        ContextSeed(
-            context=entry["context"],
-            calls=frozenset(entry.get("call", ())),
-            methods=frozenset(entry.get("method", ())),
-            decorators=frozenset(entry.get("decorator", ())),
-            decorator_methods=frozenset(entry.get("decorator-method", ())),
-            position=entry.get("position"),
-            keyword=entry.get("keyword"),
-            first_argument=entry.get("first-argument"),
-            receivers=frozenset(entry.get("receiver", ())),
-            receiver_names=frozenset(entry.get("receiver-names", ())),
-            subclass_of=frozenset(entry.get("subclass-of", ())),
-            subclass_methods=frozenset(entry.get("methods", ())),
-            sync_only=entry.get("sync-only", False),
-        )
-        for entry in data["seed"]
-    )
+class CatalogueError(ValueError):
+    """A catalogue under loopcheck/data/ says something loopcheck cannot read."""
+
+
+# The contexts a seed may hand a callable to (the values of ``analysis.contexts.Runs`` that only
+# a seed gives; a test keeps the two in step).
+SEED_CONTEXTS = ("thread", "executor", "celery-task", "worker-hook", "scheduler-job", "lifespan")
+# The keys of a [[seed]] of data/contexts.toml: the ContextSeed field each fills and its type
+# (a list is one of strings, kept as a frozenset).
+SEED_KEYS: dict[str, tuple[str, type]] = {
+    "context": ("context", str),
+    "call": ("calls", list),
+    "method": ("methods", list),
+    "decorator": ("decorators", list),
+    "decorator-method": ("decorator_methods", list),
+    "position": ("position", int),
+    "keyword": ("keyword", str),
+    "first-argument": ("first_argument", str),
+    "receiver": ("receivers", list),
+    "receiver-names": ("receiver_names", list),
+    "subclass-of": ("subclass_of", list),
+    "methods": ("subclass_methods", list),
+    "sync-only": ("sync_only", bool),
+}
+_TYPE_NAMES = {str: "a string", list: "a list of strings", int: "an integer", bool: "true or false"}
+
+
+def context_seeds(data: dict[str, Any], source: str = "contexts.toml") -> tuple[ContextSeed, ...]:
+    """The seeds of ``data`` (read from ``source``); a :class:`CatalogueError` names the file, the
+    seed and the key of the first thing wrong: a misspelled key or an unknown context would
+    otherwise be ignored, or fail only when a file is checked."""
+    unknown = sorted(set(data) - {"seed"})
+    if unknown:
+        raise CatalogueError(f"{source}: unknown table {unknown[0]!r} (known: seed)")
+    entries = data.get("seed", [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{source}: seed must be an array of tables ([[seed]])")
+    return tuple(_context_seed(entry, f"{source}: [[seed]] #{number}") for number, entry in enumerate(entries, 1))
+
+
+def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
+    if "context" not in entry:
+        raise CatalogueError(f"{where}: no key 'context'")
+    where = f"{where} (context {entry['context']!r})"
+    values: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key not in SEED_KEYS:
+            raise CatalogueError(f"{where}: unknown key {key!r} (known: {', '.join(SEED_KEYS)})")
+        field_name, kind = SEED_KEYS[key]
+        wrong = isinstance(value, bool) != (kind is bool) or not isinstance(value, kind)
+        if not wrong and kind is list:
+            wrong = not all(isinstance(item, str) for item in value)
+        if wrong:
+            raise CatalogueError(f"{where}: key {key!r} must be {_TYPE_NAMES[kind]}, not {value!r}")
+        values[field_name] = frozenset(value) if kind is list else value
+    if values["context"] not in SEED_CONTEXTS:
+        raise CatalogueError(f"{where}: key 'context': unknown context (known: {', '.join(SEED_CONTEXTS)})")
+    return ContextSeed(**values)
