@@ -92,6 +92,26 @@ def test_an_invalid_example_states_a_fix_with_its_safety(stated):
         Invalid("import asyncio\n", message="1:1 message", **stated)
 
 
+# The safeties a rule's fix_kind names: its Invalid examples show a fix of each.
+SAFETIES_OF_FIX_KIND = {
+    "safe": {"safe"},
+    "unsafe": {"unsafe"},
+    "safe or unsafe": {"safe", "unsafe"},
+    "sometimes unsafe": {"unsafe"},
+    "none": set(),
+}
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_invalid_examples_show_each_safety_the_fix_kind_names(code):
+    """The examples are the rule's documentation in code: its main fix belongs among them."""
+    rule = RULES[code]
+    shown = {example.safety for example in rule.invalid if example.safety is not None}
+    assert shown >= SAFETIES_OF_FIX_KIND[rule.fix_kind], f"{code} ({rule.fix_kind!r}): examples show {shown or 'no fix'}"
+    if rule.fix_kind == "none":
+        assert not shown, f"{code} offers no fix, but its examples show {shown}"
+
+
 WRONG_DECLARATIONS = [
     ({"name": "Module_Lock"}, "Misdeclared (LCK990): bad rule name 'Module_Lock': lower-case words joined by dashes"),
     ({"name": "two--dashes"}, "Misdeclared (LCK990): bad rule name 'two--dashes'"),

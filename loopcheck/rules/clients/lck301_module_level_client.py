@@ -167,6 +167,24 @@ local servers). The error text depends on the library and its version.""",
                 "modules importing it would need changing too"
             ),
         ),
+        Invalid(
+            "import redis.asyncio as redis\n"
+            '_redis = redis.from_url("redis://localhost")\n'
+            "async def remember(key, value):\n"
+            "    await _redis.set(key, value)\n",
+            message=(
+                "2:10 redis.asyncio.Redis created at module level is shared by every event loop: it binds "
+                "to the first event loop that uses it, and under any other loop it fails with 'Event loop "
+                "is closed'"
+            ),
+            fix=(
+                "import redis.asyncio as redis\n"
+                "async def remember(key, value):\n"
+                '    async with redis.from_url("redis://localhost") as _redis:\n'
+                "        await _redis.set(key, value)\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         Valid("import httpx\nclient = httpx.Client()\n"),

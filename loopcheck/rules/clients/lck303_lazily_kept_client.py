@@ -111,6 +111,61 @@ All supported versions (see LCK301).""",
                 "fix: nothing in this module calls `client()`"
             ),
         ),
+        Invalid(
+            "import functools\n"
+            "import httpx\n"
+            "@functools.cache\n"
+            "def get_http():\n"
+            "    return httpx.AsyncClient()\n"
+            "async def fetch(url):\n"
+            "    return (await get_http().get(url)).text\n",
+            message=(
+                "5:12 httpx.AsyncClient created on first use and kept in the cache of `get_http()` serves "
+                "every later event loop too: it binds to the first event loop that uses it, and under any "
+                "other loop it fails with 'Event loop is closed'"
+            ),
+            fix=(
+                "import asyncio\n"
+                "\n"
+                "import httpx\n"
+                "_get_http_by_loop = {}\n"
+                "def get_http():\n"
+                '    """The running loop\'s httpx.AsyncClient: made on first use, closed at its shutdown."""\n'
+                "    loop = asyncio.get_running_loop()\n"
+                "    # Forget the clients of closed loops (they hold their loop, so nothing else would free it),\n"
+                "    # and close those of loops closed by hand, which did not.\n"
+                "    for stale in [other for other in list(_get_http_by_loop) if other.is_closed()]:\n"
+                "        entry = _get_http_by_loop.pop(stale, None)\n"
+                "        if entry is not None:  # another thread's loop may have taken it\n"
+                "            loop.create_task(entry[1].aclose())\n"
+                "    if loop not in _get_http_by_loop:\n"
+                "        client = httpx.AsyncClient()\n"
+                "        closer = _close_get_http(loop, client)\n"
+                "        try:\n"
+                "            closer.asend(None).send(None)  # to its `yield`: now the loop's shutdown closes it\n"
+                "        except StopIteration:\n"
+                "            pass\n"
+                "        _get_http_by_loop[loop] = client, closer\n"
+                "    return _get_http_by_loop[loop][0]\n"
+                "\n"
+                "\n"
+                "async def _close_get_http(loop, client):\n"
+                '    """Suspended until the loop shuts down its async generators, then closes the client."""\n'
+                "    try:\n"
+                "        yield\n"
+                "    finally:\n"
+                "        try:\n"
+                "            await client.aclose()\n"
+                "        except Exception:\n"
+                "            if not loop.is_closed():\n"
+                "                raise  # else its connections went with the loop, closed by hand\n"
+                "\n"
+                "\n"
+                "async def fetch(url):\n"
+                "    return (await get_http().get(url)).text\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         Valid(

@@ -178,6 +178,32 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             ),
             safety="unsafe",
         ),
+        # A coroutine of the module, on a loop closed and unset here: nothing else can tell.
+        Invalid(
+            "import asyncio\n"
+            "async def job():\n"
+            "    await asyncio.sleep(0)\n"
+            "def run():\n"
+            "    loop = asyncio.new_event_loop()\n"
+            "    asyncio.set_event_loop(loop)\n"
+            "    try:\n"
+            "        return loop.run_until_complete(job())\n"
+            "    finally:\n"
+            "        loop.close()\n"
+            "        asyncio.set_event_loop(None)\n",
+            message=(
+                "5:12 event loop `loop` created, run and closed by hand; asyncio.run() does this and also "
+                "cancels leftover tasks, finalises async generators and closes the loop"
+            ),
+            fix=(
+                "import asyncio\n"
+                "async def job():\n"
+                "    await asyncio.sleep(0)\n"
+                "def run():\n"
+                "    return asyncio.run(job())\n"
+            ),
+            safety="safe",
+        ),
     )
     valid = (
         Valid("import asyncio\ndef run(job):\n    return asyncio.run(job())\n"),

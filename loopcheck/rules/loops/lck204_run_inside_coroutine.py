@@ -90,6 +90,27 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
             ),
             safety="safe",
         ),
+        # In a try block: the RuntimeError the call always raised may have been caught on purpose.
+        Invalid(
+            "import asyncio\n"
+            "async def handle(user_id):\n"
+            "    try:\n"
+            "        return asyncio.run(load_user(user_id))\n"
+            "    except RuntimeError:\n"
+            "        return None\n",
+            message=(
+                "4:16 asyncio.run() inside a coroutine always fails: the thread's loop is already "
+                "running; await the coroutine instead"
+            ),
+            fix=(
+                "async def handle(user_id):\n"
+                "    try:\n"
+                "        return await load_user(user_id)\n"
+                "    except RuntimeError:\n"
+                "        return None\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         Valid("import asyncio\nasync def handle(r):\n    return await load(r)\n"),

@@ -123,6 +123,38 @@ event loop`).""",
                 "modules importing it would need changing too"
             ),
         ),
+        Invalid(
+            "import asyncio\n"
+            "_lock = asyncio.Lock()\n"
+            "async def refresh():\n"
+            "    async with _lock:\n"
+            "        ...\n",
+            message=(
+                "2:9 asyncio.Lock created at module level is shared by every event loop; a second loop "
+                "fails with 'is bound to a different event loop'"
+            ),
+            fix=(
+                "import asyncio\n"
+                "_lock_by_loop = {}\n"
+                "\n"
+                "\n"
+                "def _get_lock():\n"
+                '    """The running event loop\'s lock, created on first use under that loop."""\n'
+                "    loop = asyncio.get_running_loop()\n"
+                "    # Forget closed loops: the cached objects hold their loop, so nothing else would free it.\n"
+                "    for stale in [other for other in list(_lock_by_loop) if other.is_closed()]:\n"
+                "        _lock_by_loop.pop(stale, None)\n"
+                "    if loop not in _lock_by_loop:\n"
+                "        _lock_by_loop[loop] = asyncio.Lock()\n"
+                "    return _lock_by_loop[loop]\n"
+                "\n"
+                "\n"
+                "async def refresh():\n"
+                "    async with _get_lock():\n"
+                "        ...\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         Valid("import asyncio\nasync def main():\n    lock = asyncio.Lock()\n"),

@@ -86,6 +86,40 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
                 "event loop'; no fix: nothing in this module uses it"
             ),
         ),
+        Invalid(
+            "import asyncio\n"
+            "class TokenCache:\n"
+            "    _lock = asyncio.Lock()\n"
+            "    async def refresh(self):\n"
+            "        async with self._lock:\n"
+            "            ...\n",
+            message=(
+                "3:13 asyncio.Lock created as a class attribute of TokenCache is shared by every instance "
+                "and every event loop; a second loop fails with 'is bound to a different event loop'"
+            ),
+            fix=(
+                "import asyncio\n"
+                "class TokenCache:\n"
+                "    async def refresh(self):\n"
+                "        async with _get_token_cache_lock():\n"
+                "            ...\n"
+                "\n"
+                "\n"
+                "_token_cache_lock_by_loop = {}\n"
+                "\n"
+                "\n"
+                "def _get_token_cache_lock():\n"
+                '    """The running event loop\'s lock, created on first use under that loop."""\n'
+                "    loop = asyncio.get_running_loop()\n"
+                "    # Forget closed loops: the cached objects hold their loop, so nothing else would free it.\n"
+                "    for stale in [other for other in list(_token_cache_lock_by_loop) if other.is_closed()]:\n"
+                "        _token_cache_lock_by_loop.pop(stale, None)\n"
+                "    if loop not in _token_cache_lock_by_loop:\n"
+                "        _token_cache_lock_by_loop[loop] = asyncio.Lock()\n"
+                "    return _token_cache_lock_by_loop[loop]\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         Valid(

@@ -134,6 +134,43 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
                 "this module uses it"
             ),
         ),
+        Invalid(
+            "import asyncio\n"
+            "class Manager:\n"
+            "    def __init__(self):\n"
+            "        self.lock = asyncio.Lock()\n"
+            "    async def broadcast(self):\n"
+            "        async with self.lock:\n"
+            "            ...\n"
+            "manager = Manager()\n",
+            message=(
+                "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` of the "
+                "module-level instance `manager`, which every event loop of the process shares; a second "
+                "loop fails with 'is bound to a different event loop'"
+            ),
+            fix=(
+                "import asyncio\n"
+                "class Manager:\n"
+                "    def __init__(self):\n"
+                "        self._lock_by_loop = {}\n"
+                "\n"
+                "    @property\n"
+                "    def lock(self):\n"
+                '        """The running event loop\'s lock, created on first use under that loop."""\n'
+                "        loop = asyncio.get_running_loop()\n"
+                "        # Forget closed loops: the cached objects hold their loop, so nothing else would free it.\n"
+                "        for stale in [other for other in list(self._lock_by_loop) if other.is_closed()]:\n"
+                "            self._lock_by_loop.pop(stale, None)\n"
+                "        if loop not in self._lock_by_loop:\n"
+                "            self._lock_by_loop[loop] = asyncio.Lock()\n"
+                "        return self._lock_by_loop[loop]\n"
+                "    async def broadcast(self):\n"
+                "        async with self.lock:\n"
+                "            ...\n"
+                "manager = Manager()\n"
+            ),
+            safety="unsafe",
+        ),
     )
     valid = (
         Valid(
