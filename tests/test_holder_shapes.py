@@ -4,13 +4,17 @@ a file the analysis reports on is one the stage keeps, and the analysis names th
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis, Held
+from loopcheck.analysis.holders import classify
 from loopcheck.data.catalogue import Catalogue, holder_shapes
 from loopcheck.engine.engine import Linter
+from loopcheck.prefilter import candidates
 from loopcheck.rules import all_rules
 from tests.helpers import check_text
 
@@ -79,3 +83,65 @@ def test_an_unlisted_decorator_keeps_nothing_for_either_stage():
     assert holder_of_the_lock(source).kind is Held.ESCAPES
     assert codes_with_and_without_the_stage(source) == ([], [])
 
+
+
+def kept_through(expression: str) -> str:
+    return (
+        "import asyncio\nimport contextlib\n_lock = None\n\n"
+        f"async def lock(flag):\n    global _lock\n    _lock = {expression}\n    return _lock\n"
+    )
+
+
+PASSED_THROUGH = {
+    "boolean-operation": "_lock or asyncio.Lock()",
+    "conditional": "asyncio.Lock() if flag else None",
+    "await": "await asyncio.Lock()",
+}
+
+
+@pytest.mark.parametrize("name", SHAPES.pass_through_expressions)
+def test_each_pass_through_expression_hands_the_value_to_its_holder_in_both_stages(name):
+    source = kept_through(PASSED_THROUGH[name])
+    assert holder_of_the_lock(source).kind is Held.MODULE_GLOBAL
+    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
+
+
+def test_each_stage_knows_the_nodes_of_every_pass_through_expression():
+    assert set(candidates.NODES_OF_PASS_THROUGH) == set(classify.NODES_OF_PASS_THROUGH) == set(
+        SHAPES.pass_through_expressions
+    ) == set(PASSED_THROUGH)
+
+
+@pytest.mark.parametrize("call", sorted(SHAPES.pass_through_calls))
+def test_each_pass_through_call_hands_its_argument_to_the_holder(call):
+    module, _, name = call.rpartition(".")
+    source = kept_through(f"{module}.{name}(asyncio.Lock())")
+    assert holder_of_the_lock(source).kind is Held.MODULE_GLOBAL
+    # The analysis only: the candidate stage does not look through these calls (it keeps the
+    # file only when something else in it is a start).
+    assert codes_with_and_without_the_stage(source)[1] == ["LCK104"]
+
+
+def found_lock(source: str) -> candidates.FoundCall:
+    stage = candidates.Candidates(all_rules().values(), Catalogue.load())
+    [call] = [c for c in stage.shape_of(ast.parse(source)).calls if c.name == "asyncio.Lock"]
+    return call
+
+
+@pytest.mark.parametrize("decorator", sorted(SHAPES.static_methods))
+def test_the_first_parameter_of_a_static_method_is_no_instance_to_the_stage(decorator):
+    method = "class Pool:\n    {}def make(self):\n        self._lock = asyncio.Lock()\n"
+    plain = found_lock("import asyncio\n" + method.format(""))
+    static = found_lock("import asyncio\nimport builtins\n" + method.format(f"@{decorator}\n    "))
+    assert (plain.kept, plain.on_self) == (False, True)
+    assert (static.kept, static.on_self) == (True, False)
+
+
+@pytest.mark.parametrize("call", sorted(Catalogue.load().loop_api.threadsafe))
+def test_each_threadsafe_call_hands_work_to_a_captured_loop_in_both_stages(call):
+    module, _, name = call.rpartition(".")
+    source = (
+        f"import asyncio\nimport {module}\nmain_loop = asyncio.get_event_loop()\n\n"
+        f"def on_message(m):\n    {module}.{name}(handle(m), main_loop)\n"
+    )
+    assert codes_with_and_without_the_stage(source) == (["LCK403"], ["LCK403"])

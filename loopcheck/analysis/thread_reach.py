@@ -25,8 +25,7 @@ OWN_THREAD = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB)
 TASK_PER_THREAD = (*OWN_THREAD, Runs.CELERY_TASK)
 # Where loop-bound objects are shared by every loop of the process.
 SHARED = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE)
-# Calls and loop methods that hand work to a loop from another thread.
-THREADSAFE_CALLS = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
+# Loop methods that hand work to a loop from another thread (the calls: LoopApi.threadsafe).
 THREADSAFE_METHODS = ("call_soon_threadsafe",)
 # Where the running application captures its own loop.
 APPLICATION = (Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE, Runs.LIFESPAN)
@@ -169,7 +168,7 @@ class ThreadReach:
         ``run_coroutine_threadsafe(coro, loop)`` (or ``loop=loop``), ``loop.call_soon_threadsafe(...)``."""
         analysis = self.analysis
         found: list[tuple[cst.Call, cst.BaseExpression]] = []
-        for call in analysis.names.calls_to(THREADSAFE_CALLS):
+        for call in analysis.names.calls_to(analysis.catalogue.loop_api.threadsafe):
             positional = [a for a in call.args if a.keyword is None]
             keyword = [a for a in call.args if a.keyword is not None and a.keyword.value == "loop"]
             loop = positional[1] if len(positional) > 1 else keyword[0] if keyword else None
@@ -190,7 +189,7 @@ class ThreadReach:
         if isinstance(up, cst.Attribute) and up.value is read and up.attr.value in THREADSAFE_METHODS:
             return True
         call = parents.get(up) if isinstance(up, cst.Arg) else None
-        return call is not None and self.analysis.names.calls(call, THREADSAFE_CALLS)
+        return call is not None and self.analysis.names.calls(call, self.analysis.catalogue.loop_api.threadsafe)
 
     @cached_property
     def captured_loops_handed_work(self) -> list[CapturedLoop]:

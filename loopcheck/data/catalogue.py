@@ -40,6 +40,7 @@ class LoopApi:
     schedule_on_current_loop: frozenset[str]
     coroutine_functions: frozenset[str]
     default_executor: frozenset[str]
+    threadsafe: frozenset[str]
     run_method: str
     serve_method: str
     close_methods: frozenset[str]
@@ -137,6 +138,9 @@ class HolderShapes:
     keyed_store: str
     class_methods: frozenset[str]
     class_taking_methods: frozenset[str]
+    static_methods: frozenset[str]
+    pass_through_expressions: tuple[str, ...]
+    pass_through_calls: frozenset[str]
 
 
 @cache
@@ -148,6 +152,9 @@ def holder_shapes() -> HolderShapes:
         keyed_store=data["keyed-store"],
         class_methods=frozenset(data["class-methods"]),
         class_taking_methods=frozenset(data["class-taking-methods"]),
+        static_methods=frozenset(data["static-methods"]),
+        pass_through_expressions=tuple(data["pass-through-expressions"]),
+        pass_through_calls=frozenset(data["pass-through-calls"]),
     )
 
 
@@ -185,6 +192,7 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
         schedule_on_current_loop=frozenset(calls["schedule-on-current-loop"]),
         coroutine_functions=frozenset(calls["coroutine-functions"]),
         default_executor=frozenset(calls["default-executor"]),
+        threadsafe=frozenset(calls["threadsafe"]),
         run_method=methods["run"],
         serve_method=methods["serve"],
         close_methods=frozenset(methods["close"]),

@@ -28,7 +28,12 @@ from loopcheck.prefilter.starts import FUNCTION_BODIES, Start, Where, groups
 FUNCTION_CACHES = holder_shapes().function_caches
 CONTAINER_STORES = holder_shapes().container_stores
 # Methods whose first parameter is not an instance.
-NOT_ON_AN_INSTANCE = holder_shapes().class_methods | {"staticmethod"}
+NOT_ON_AN_INSTANCE = holder_shapes().class_methods | holder_shapes().static_methods
+# The nodes of the expressions that hand a value on unchanged (data/holders.toml names them).
+NODES_OF_PASS_THROUGH = {"boolean-operation": ast.BoolOp, "conditional": ast.IfExp, "await": ast.Await}
+PASS_THROUGH = tuple(NODES_OF_PASS_THROUGH[name] for name in holder_shapes().pass_through_expressions)
+# Expressions above a value that leave its holder untold (`value.attribute`): it counts as any.
+UNFOLLOWED = (*PASS_THROUGH, ast.Attribute)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def dotted_name(node: ast.AST) -> str | None:
 
 
 # Expressions whose frames are kept, to find a value's holder above them.
-PASS_THROUGH_TYPES = frozenset({ast.BoolOp, ast.IfExp, ast.Await, ast.Attribute, ast.Call})
+PASS_THROUGH_TYPES = frozenset({*PASS_THROUGH, ast.Attribute, ast.Call})
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -395,7 +400,7 @@ def _holder_frame(node: ast.AST, frame: _Frame, outer: dict[int, _Frame]) -> _Fr
     <value>`` and ``<value>.start()`` (a method of the catalogue's through-chains)."""
     while id(frame.parent) in outer:
         parent = frame.parent
-        if isinstance(parent, (ast.BoolOp, ast.IfExp, ast.Await)):
+        if isinstance(parent, PASS_THROUGH):
             node, frame = parent, outer[id(parent)]  # type: ignore[assignment]
             continue
         if isinstance(parent, ast.Attribute) and parent.value is node:
@@ -413,7 +418,7 @@ def _kept(
     """(stored beyond the call, stored on ``self``), looking at the expression above the value.
     What the scan cannot tell counts as both."""
     parent, function = frame.parent, frame.function
-    if isinstance(parent, (ast.BoolOp, ast.IfExp, ast.Await, ast.Attribute)):
+    if isinstance(parent, UNFOLLOWED):
         return True, True
     if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
@@ -441,7 +446,7 @@ def _shared(frame: _Frame, declares_scope: set[int], cached: Callable[[ast.AST |
     """Whether an instance made by ``call`` is kept for the process: in a global, a class
     attribute, or returned by a decorated (cached) function; not in ``self`` or a registry."""
     parent, function = frame.parent, frame.function
-    if isinstance(parent, (ast.BoolOp, ast.IfExp, ast.Await, ast.Attribute)):
+    if isinstance(parent, UNFOLLOWED):
         return True
     if isinstance(parent, (ast.Assign, ast.AnnAssign)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]

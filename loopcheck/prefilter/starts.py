@@ -47,9 +47,7 @@ GROUPS: dict[str, Callable[[Catalogue], frozenset[str]]] = {
     "loop.run": lambda catalogue: catalogue.loop_api.run,
     "loop.nest": lambda catalogue: catalogue.loop_api.nest,
     "loop.schedule": lambda catalogue: catalogue.loop_api.schedule_on_current_loop,
-    "loop.threadsafe": lambda _: frozenset(
-        {"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"}
-    ),
+    "loop.threadsafe": lambda catalogue: catalogue.loop_api.threadsafe,
 }
 
 

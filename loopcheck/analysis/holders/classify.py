@@ -37,9 +37,11 @@ from loopcheck.data.catalogue import holder_shapes
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
 
-# Expressions that hand a value on unchanged (one of their operands) on its way to a holder.
-PASS_THROUGH = (cst.BooleanOperation, cst.IfExp, cst.Await)
-CLOSING = frozenset({"contextlib.closing"})
+# The nodes of the expressions that hand a value on unchanged on its way to a holder
+# (data/holders.toml names them; _operand says which operand passes), and the calls that do.
+NODES_OF_PASS_THROUGH = {"boolean-operation": cst.BooleanOperation, "conditional": cst.IfExp, "await": cst.Await}
+PASS_THROUGH = tuple(NODES_OF_PASS_THROUGH[name] for name in holder_shapes().pass_through_expressions)
+PASS_THROUGH_CALLS = holder_shapes().pass_through_calls
 
 
 class Classifier:
@@ -66,17 +68,17 @@ class Classifier:
             up = self.tree.parents.get(value)
             if isinstance(up, PASS_THROUGH) and _operand(up, value):
                 value = up
-            elif isinstance(up, cst.Arg) and self._is_closing_argument(up):
+            elif isinstance(up, cst.Arg) and self._is_passed_through(up):
                 value = self.tree.parents[up]  # contextlib.closing(loop) is the loop
             else:
                 return value
 
-    def _is_closing_argument(self, arg: cst.Arg) -> bool:
+    def _is_passed_through(self, arg: cst.Arg) -> bool:
         call = self.tree.parents.get(arg)
         return (
             isinstance(call, cst.Call)
             and len(call.args) == 1
-            and self.analysis.names.calls(call, CLOSING)
+            and self.analysis.names.calls(call, PASS_THROUGH_CALLS)
         )
 
     def classify(self, creation: cst.BaseExpression) -> Holder:
