@@ -20,6 +20,7 @@ import ast
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from loopcheck.data.catalogue import Catalogue, holder_shapes
 from loopcheck.prefilter.starts import FUNCTION_BODIES, Start, Where, groups
@@ -82,18 +83,24 @@ class Candidates:
             *rest, tail = name.split(".")
             others.setdefault(tail, set()).add(tuple(rest))
         self.others = {tail: tuple(found) for tail, found in sorted(others.items())}
+        # First, cheaply: the files that name none of the modules and methods at all.
+        self.words = tuple(sorted({name.partition(".")[0] for name in names} | methods))
+
+    @cached_property
+    def calls(self) -> dict[str, re.Pattern[str]]:
+        """The text test's pattern for each last part of a name (built on first use: a rule's
+        declaration, checked against its examples, needs only the ``ast`` scan)."""
         # Between a name and its call's `(` may stand white space, a line continuation or `)`.
         # One pattern per name, starting with the name itself: the regular expression engine
         # then scans for that literal (much faster than one alternation of every name).
         # A method counts when merely referenced (`run = loop.run_until_complete`).
-        self.calls = {
+        methods = self.method_names
+        return {
             tail: re.compile(
                 re.escape(tail) + (r"\b" if tail in methods else r"[\s\\)]*\(|" + re.escape(tail) + r"\s+as\s")
             )
             for tail in self.others
         }
-        # First, cheaply: the files that name none of the modules and methods at all.
-        self.words = tuple(sorted({name.partition(".")[0] for name in names} | methods))
 
     # -- 1. words -------------------------------------------------------------------------
 
