@@ -117,9 +117,7 @@ def test_each_pass_through_call_hands_its_argument_to_the_holder(call):
     module, _, name = call.rpartition(".")
     source = kept_through(f"{module}.{name}(asyncio.Lock())")
     assert holder_of_the_lock(source).kind is Held.MODULE_GLOBAL
-    # The analysis only: the candidate stage does not look through these calls (it keeps the
-    # file only when something else in it is a start).
-    assert codes_with_and_without_the_stage(source)[1] == ["LCK104"]
+    assert codes_with_and_without_the_stage(source) == (["LCK104"], ["LCK104"])
 
 
 def found_lock(source: str) -> candidates.FoundCall:
@@ -145,3 +143,15 @@ def test_each_threadsafe_call_hands_work_to_a_captured_loop_in_both_stages(call)
         f"def on_message(m):\n    {module}.{name}(handle(m), main_loop)\n"
     )
     assert codes_with_and_without_the_stage(source) == (["LCK403"], ["LCK403"])
+
+
+@pytest.mark.parametrize("decorator", sorted(SHAPES.static_methods))
+def test_a_static_method_of_a_shared_instance_keeps_nothing_on_it_for_either_stage(decorator):
+    source = (
+        "import asyncio\nimport builtins\n\n\nclass Pool:\n"
+        f"    @{decorator}\n    def make(self):\n        self._lock = asyncio.Lock()\n\n\n"
+        "pool = Pool()\n"
+    )
+    assert codes_with_and_without_the_stage(source) == ([], [])
+    plain = source.replace(f"    @{decorator}\n", "")
+    assert codes_with_and_without_the_stage(plain) == (["LCK105"], ["LCK105"])

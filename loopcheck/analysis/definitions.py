@@ -11,6 +11,7 @@ from libcst.metadata import GlobalScope, Scope
 
 from loopcheck.analysis.names import Names
 from loopcheck.analysis.tree import Tree
+from loopcheck.data.catalogue import holder_shapes
 
 Function = cst.FunctionDef | cst.Lambda
 PARTIAL = frozenset({"functools.partial"})
@@ -103,10 +104,19 @@ class Definitions:
         function = self.tree.enclosing_function(node)
         while function is not None:
             if isinstance(function, cst.FunctionDef) and self.tree.method_class(function):
+                if self._static(function):
+                    return False  # its first parameter is whatever the caller passes
                 params = function.params.params or function.params.posonly_params
                 return bool(params) and params[0].name.value == node.value
             function = self.tree.enclosing_function(function)
         return False
+
+    def _static(self, function: cst.FunctionDef) -> bool:
+        static = holder_shapes().static_methods
+        return any(
+            self.names.qualified(d.decorator) & {*static, *(f"builtins.{name}" for name in static)}
+            for d in function.decorators
+        )
 
     def instance_classes(self, node: cst.BaseExpression) -> list[cst.ClassDef]:
         """The module classes of which ``node`` (a module-level name) is an instance, when every

@@ -33,6 +33,9 @@ NOT_ON_AN_INSTANCE = holder_shapes().class_methods | holder_shapes().static_meth
 # The nodes of the expressions that hand a value on unchanged (data/holders.toml names them).
 NODES_OF_PASS_THROUGH = {"boolean-operation": ast.BoolOp, "conditional": ast.IfExp, "await": ast.Await}
 PASS_THROUGH = tuple(NODES_OF_PASS_THROUGH[name] for name in holder_shapes().pass_through_expressions)
+# Calls that hand their argument on (`contextlib.closing(x)`), by their last name: the stage
+# resolves no import here, and looking through one call too many only keeps a file more.
+PASS_THROUGH_CALL_NAMES = frozenset(name.rpartition(".")[2] for name in holder_shapes().pass_through_calls)
 # Expressions above a value that leave its holder untold (`value.attribute`): it counts as any.
 UNFOLLOWED = (*PASS_THROUGH, ast.Attribute)
 
@@ -404,10 +407,11 @@ class _Walk:
 
 def _holder_frame(node: ast.AST, frame: _Frame, outer: dict[int, _Frame]) -> _Frame:
     """The frame of the expression a value is stored from: above ``x or <value>``, ``await
-    <value>`` and ``<value>.start()`` (a method of the catalogue's through-chains)."""
+    <value>``, ``contextlib.closing(<value>)`` and ``<value>.start()`` (a method of the
+    catalogue's through-chains)."""
     while id(frame.parent) in outer:
         parent = frame.parent
-        if isinstance(parent, PASS_THROUGH):
+        if isinstance(parent, PASS_THROUGH) or _passes_on(parent, node):
             node, frame = parent, outer[id(parent)]  # type: ignore[assignment]
             continue
         if isinstance(parent, ast.Attribute) and parent.value is node:
@@ -417,6 +421,14 @@ def _holder_frame(node: ast.AST, frame: _Frame, outer: dict[int, _Frame]) -> _Fr
                 continue
         break
     return frame
+
+
+def _passes_on(parent: ast.AST | None, node: ast.AST) -> bool:
+    """Whether ``parent`` is a pass-through call with ``node`` as its sole argument."""
+    if not isinstance(parent, ast.Call) or len(parent.args) != 1 or parent.args[0] is not node:
+        return False
+    name = dotted_name(parent.func)
+    return name is not None and name.rpartition(".")[2] in PASS_THROUGH_CALL_NAMES
 
 
 def _kept(
