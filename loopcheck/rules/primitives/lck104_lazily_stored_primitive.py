@@ -75,8 +75,8 @@ For per-key registries, key the registry by the running loop as well, or create 
 coroutine that uses them.""",
         fix_safety="""\
 Unsafe, and offered only for the getter idiom (a `global` name set to `None` at module level,
-created under `if name is None:` and returned), when `__all__` does not list the global (the fix
-removes it). The getter must then be called under a running
+created under `if name is None:` and returned), when the global is private (a leading underscore,
+and not listed in `__all__`: the fix removes it). The getter must then be called under a running
 loop: a call from synchronous code raises `RuntimeError: no running event loop`. Other shapes get
 no fix, and the message says why.""",
         affected_versions="""\
@@ -188,11 +188,9 @@ All supported versions; the failure appears under the second loop that uses the 
         name = function.name.value
         if not tree.is_top_level(function):
             return NoFix(f"`{name}()` is not defined at the module's top level")
-        initial = sole_initial_none(tree, holder, function)
+        initial = sole_initial_none(tree, holder, function, self.analysis.exports)
         if isinstance(initial, NoFix):
             return initial
-        if getter in self.analysis.exports:
-            return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))
 
         def build() -> tuple:
