@@ -160,14 +160,7 @@ All supported versions; the failure appears under the second loop that uses the 
     )
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> bool:
-        kept = holder.kind in LAZY_HOLDERS and not holder.per_loop
-        return kept and not self.never_waited_event(primitive)
-
-    def never_waited_event(self, primitive: Primitive) -> bool:
-        """An Event binds to a loop only when a task waits on it; ``set()``, ``clear()`` and
-        ``is_set()`` never do. A module that waits on nothing (no ``.wait`` anywhere) only flags
-        with its events."""
-        return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
+        return holder.kind in LAZY_HOLDERS and not holder.per_loop
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
