@@ -24,12 +24,12 @@ RUNTIME_ERROR = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseExcep
 
 
 class Use(enum.Enum):
-    RUN = "runs a coroutine on it"  # loop.run_until_complete(x)
-    TEARDOWN = "tears it down"  # loop.close(), loop.run_until_complete(loop.shutdown_asyncgens())
-    SET_CURRENT = "makes it current"  # asyncio.set_event_loop(loop)
-    SERVE = "serves forever on it"  # loop.run_forever(): a long-lived loop, not a runner
-    ESCAPE = "hands it on"  # returned, yielded or stored: its lifetime is managed elsewhere
-    OTHER = "uses it otherwise"
+    RUN = enum.auto()  # runs a coroutine on it: loop.run_until_complete(x)
+    TEARDOWN = enum.auto()  # loop.close(), loop.run_until_complete(loop.shutdown_asyncgens())
+    SET_CURRENT = enum.auto()  # makes it current: asyncio.set_event_loop(loop)
+    SERVE = enum.auto()  # loop.run_forever(): a long-lived loop, not a runner
+    ESCAPE = enum.auto()  # returned, yielded or stored: its lifetime is managed elsewhere
+    OTHER = enum.auto()  # uses it otherwise
 
 
 @dataclass(frozen=True)

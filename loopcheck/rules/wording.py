@@ -3,6 +3,7 @@ process shares: one wording for every rule that names them."""
 
 from __future__ import annotations
 
+from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.holders import (
     ClassAttribute,
     ClassRegistry,
@@ -30,6 +31,21 @@ KEPT_IN = {
     Held.CLASS_ATTRIBUTE: "the class attribute",
     Held.CLASS_CONTAINER: "the class-level container",
     Held.FUNCTION_CACHE: "the cache of",
+}
+
+# How messages say where code runs.
+RUNS_WHERE = {
+    Runs.IMPORT: "at import time",
+    Runs.MAIN: "under `if __name__ == '__main__'`",
+    Runs.COROUTINE: "in a coroutine",
+    Runs.CALLED_FROM_COROUTINE: "called from a coroutine",
+    Runs.THREAD: "in a thread",
+    Runs.EXECUTOR: "as an executor job (in a worker thread)",
+    Runs.CELERY_TASK: "as a Celery task",
+    Runs.WORKER_HOOK: "in a worker start-up hook",
+    Runs.SCHEDULER_JOB: "as a scheduler job",
+    Runs.LIFESPAN: "in an ASGI lifespan or startup handler",
+    Runs.UNKNOWN: "where no caller in this module says",
 }
 
 SHARED_INSTANCE = {

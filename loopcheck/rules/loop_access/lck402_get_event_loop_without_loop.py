@@ -6,6 +6,7 @@ from loopcheck.analysis import Runs
 from loopcheck.analysis.contexts import Code
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.wording import RUNS_WHERE
 
 # Where a thread has no current event loop unless the code set one.
 NO_CURRENT_LOOP = (
@@ -137,9 +138,9 @@ event loop"; 3.14 was not available to measure).""",
 
     def message(self, unit: Code, risky: list[Runs]) -> str:
         if isinstance(unit, cst.FunctionDef):
-            where = f"in `{unit.name.value}`, which runs {risky[0].description}"
+            where = f"in `{unit.name.value}`, which runs {RUNS_WHERE[risky[0]]}"
         else:
-            where = risky[0].description
+            where = RUNS_WHERE[risky[0]]
         return (
             f"asyncio.get_event_loop() {where}, where the thread may have no current loop: it "
             "raises there (3.10-3.13 in worker threads, everywhere from 3.14) and warns in the "
