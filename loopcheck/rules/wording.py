@@ -48,6 +48,12 @@ RUNS_WHERE = {
     Runs.UNKNOWN: "where no caller in this module says",
 }
 
+# Why a per-loop fix of LCK1xx and LCK3xx is declined, where the rules find it (the checks of the
+# shapes the fixes rewrite say theirs in fixes/per_loop.py).
+NOT_TOP_LEVEL = "it is created inside a block (`if`, `try`...), not at the module's top level"
+NO_LOOP_THERE = "it is used outside coroutines, where no loop may be running"
+GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
+
 SHARED_INSTANCE = {
     SharedBy.MODULE_INSTANCE: "the module-level instance `{}`",
     SharedBy.GLOBAL_SINGLETON: "the global singleton `{}`",

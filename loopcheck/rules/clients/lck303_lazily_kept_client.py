@@ -9,11 +9,11 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.getter import sole_initial_none
-from loopcheck.fixes.per_loop import GETTER_ONLY, hidden_reason
+from loopcheck.fixes.per_loop import hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
-from loopcheck.rules.wording import kept_in_words
+from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
 
 class LazilyKeptClient(ClientRule):

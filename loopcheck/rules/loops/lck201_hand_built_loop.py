@@ -9,7 +9,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.

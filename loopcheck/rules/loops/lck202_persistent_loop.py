@@ -9,8 +9,13 @@ from loopcheck.prefilter.starts import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
-from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION
+from loopcheck.rules.loops.wording import (
+    SAME_ON_EVERY_VERSION,
+    beyond_runs,
+    executor_wait_reason,
+    refused_by_asyncio_run,
+    unproven_note,
+)
 from loopcheck.rules.wording import RUNS_WHERE, held_in
 
 

@@ -9,10 +9,11 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, install_accessor, public_reason, snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_reason, snake_case
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.wording import NOT_TOP_LEVEL
 
 
 class ModuleLevelPrimitive(PrimitiveRule):

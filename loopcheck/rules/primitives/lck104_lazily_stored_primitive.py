@@ -10,10 +10,10 @@ from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, GETTER_ONLY, snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
-from loopcheck.rules.wording import kept_in_words
+from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
 
 class LazilyStoredPrimitive(PrimitiveRule):
