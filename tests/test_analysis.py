@@ -934,3 +934,31 @@ def test_a_construct_sits_where_the_rules_declare_it():
         9: Where.ELSEWHERE,
         11: Where.ELSEWHERE,
     }
+
+
+@pytest.mark.parametrize(
+    ("source", "never_waited"),
+    [
+        ("import asyncio\nready = asyncio.Event()\nasync def go():\n    ready.set()\n", [True]),
+        ("import asyncio\nready = asyncio.Event()\nasync def go():\n    await ready.wait()\n", [False]),
+        ("import asyncio\nready, lock = asyncio.Event(), asyncio.Lock()\n", [True, False]),
+    ],
+    ids=["only-set", "waited", "not-an-event"],
+)
+def test_an_event_nothing_waits_on_never_binds_to_a_loop(source, never_waited):
+    analysis = analyse(source)
+    assert [analysis.never_waited_event(made) for _, made in analysis.primitive_creations] == never_waited
+
+
+@pytest.mark.parametrize(
+    ("source", "runs"),
+    [
+        ("import asyncio\nloop = asyncio.new_event_loop()\nloop.run_until_complete(main())\n", True),
+        ("import asyncio\nloop = asyncio.new_event_loop()\nloop.run_forever()\n", True),
+        ("import asyncio\ndef serve(loop):\n    loop.run_forever()\n", False),
+        ("import asyncio\nasyncio.run(main())\n", False),
+    ],
+    ids=["runs", "serves", "in-a-function", "asyncio-run"],
+)
+def test_whether_importing_the_module_runs_a_loop(source, runs):
+    assert analyse(source).loop_uses.import_runs_a_loop is runs

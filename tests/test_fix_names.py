@@ -83,19 +83,14 @@ from compat_threading import threading  # noqa: E402
 
 import asyncio  # noqa: E402
 
-_READY = asyncio.Event()
+_GUARD = asyncio.Lock()
 
 
-def mark():
-    _READY.set()
+def busy():
+    return _GUARD.locked(), threading.name
 
 
-def ready():
-    return _READY.is_set(), threading.name
-
-
-mark()
-print(ready())
+print(busy())
 ''',
     # The per-loop client accessor (a stand-in client under redis.asyncio's name).
     "LCK301": SHIM.format(stdlib="from asyncio import run, sleep") + '''

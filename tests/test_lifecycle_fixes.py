@@ -564,3 +564,17 @@ def test_a_fix_leaves_the_lines_under_the_module_docstring_as_they_were(tmp_path
     fixed = (tmp_path / "reports.py").read_text()
     assert fixed.startswith(header + "import asyncio\n"), fixed
     assert "runner.run(build())" in fixed
+
+
+def test_runners_of_two_fixes_in_one_file_take_different_names():
+    """The runner's name is taken like every name a fix gives (FixNaming.names_given)."""
+    run_once = (
+        "    loop = asyncio.new_event_loop()\n"
+        "    try:\n        return loop.run_until_complete(work())\n    finally:\n        loop.close()\n"
+    )
+    source = (
+        "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
+        f"def first():\n{run_once}\n\ndef second():\n{run_once}"
+    )
+    fixed = fix_text(Linter(RULES, target_version=(3, 11)), source).source
+    assert fixed.count("as runner:") == 1 and fixed.count("as runner_2:") == 1, fixed

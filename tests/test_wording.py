@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from loopcheck.rules.wording import held_in, kept_in_words, shared_instance
+from loopcheck.analysis import Runs
+from loopcheck.rules.wording import RUNS_WHERE, held_in, kept_in_words, shared_instance
 from tests.test_analysis import HOLDERS, analyse, holder_at
 
 
@@ -91,3 +92,8 @@ class Shared:
 def test_each_way_of_sharing_an_instance_is_named_one_way(line, held, shared):
     holder = holder_at(analyse(SHARED), line)
     assert (held_in(holder), shared_instance(holder.singleton)) == (held, shared)
+
+
+def test_every_execution_context_has_its_words():
+    assert set(RUNS_WHERE) == set(Runs)
+    assert RUNS_WHERE[Runs.EXECUTOR] == "as an executor job (in a worker thread)"

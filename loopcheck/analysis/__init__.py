@@ -99,6 +99,12 @@ class FileAnalysis:
                 found.append((call, primitive))
         return found
 
+    def never_waited_event(self, primitive: Primitive) -> bool:
+        """Whether ``primitive`` is an Event no code of this file waits on (no ``.wait``
+        anywhere): an Event binds to a loop only in ``wait()``; ``set()``, ``clear()`` and
+        ``is_set()`` never bind, so such an Event only flags, under any number of loops."""
+        return primitive.name == "Event" and not self.index.attributes_by_name.get("wait")
+
     @cached_property
     def client_creations(self) -> list[tuple[cst.BaseExpression, Client]]:
         """Every expression that makes a catalogued async client: the constructor call, or the

@@ -35,25 +35,6 @@ class Runs(str, enum.Enum):
     LIFESPAN = "lifespan"
     UNKNOWN = "unknown"
 
-    @property
-    def description(self) -> str:
-        return _DESCRIPTIONS[self]
-
-
-_DESCRIPTIONS = {
-    Runs.IMPORT: "at import time",
-    Runs.MAIN: "under `if __name__ == '__main__'`",
-    Runs.COROUTINE: "in a coroutine",
-    Runs.CALLED_FROM_COROUTINE: "called from a coroutine",
-    Runs.THREAD: "in a thread",
-    Runs.EXECUTOR: "as an executor job (in a worker thread)",
-    Runs.CELERY_TASK: "as a Celery task",
-    Runs.WORKER_HOOK: "in a worker start-up hook",
-    Runs.SCHEDULER_JOB: "as a scheduler job",
-    Runs.LIFESPAN: "in an ASGI lifespan or startup handler",
-    Runs.UNKNOWN: "where no caller in this module says",
-}
-
 # Contexts a callee inherits from its caller as they are (a coroutine's callee is told apart below).
 _INHERITED = frozenset(Runs) - {Runs.COROUTINE, Runs.CALLED_FROM_COROUTINE, Runs.UNKNOWN}
 

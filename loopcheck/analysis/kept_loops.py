@@ -99,6 +99,22 @@ class KeptLoops:
                 return None
         return holder
 
+    def run_in_place(self, holder: Holder) -> bool:
+        """Whether a loop in ``holder`` is used where it is made rather than kept for later
+        calls: a variable of a function, or a module-level one that only module code reads (a
+        module-level loop read from functions is a kept loop)."""
+        if not isinstance(holder.target, cst.Name):
+            return False
+        if holder.kind is Held.LOCAL:
+            return True
+        tree = self.analysis.tree
+        return (
+            holder.kind is Held.MODULE_GLOBAL
+            and holder.followable
+            and tree.enclosing_function(holder.value) is None
+            and not any(tree.enclosing_function(ref) is not None for ref in holder.reads)
+        )
+
     def kept_loop(self, holder: Holder) -> KeptLoop:
         found = KeptLoop(holder)
         accesses = holder.accesses

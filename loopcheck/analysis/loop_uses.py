@@ -7,12 +7,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis.holders import Held, Holder
+from loopcheck.prefilter.starts import Where
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -22,12 +24,12 @@ RUNTIME_ERROR = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseExcep
 
 
 class Use(enum.Enum):
-    RUN = "runs a coroutine on it"  # loop.run_until_complete(x)
-    TEARDOWN = "tears it down"  # loop.close(), loop.run_until_complete(loop.shutdown_asyncgens())
-    SET_CURRENT = "makes it current"  # asyncio.set_event_loop(loop)
-    SERVE = "serves forever on it"  # loop.run_forever(): a long-lived loop, not a runner
-    ESCAPE = "hands it on"  # returned, yielded or stored: its lifetime is managed elsewhere
-    OTHER = "uses it otherwise"
+    RUN = enum.auto()  # runs a coroutine on it: loop.run_until_complete(x)
+    TEARDOWN = enum.auto()  # loop.close(), loop.run_until_complete(loop.shutdown_asyncgens())
+    SET_CURRENT = enum.auto()  # makes it current: asyncio.set_event_loop(loop)
+    SERVE = enum.auto()  # loop.run_forever(): a long-lived loop, not a runner
+    ESCAPE = enum.auto()  # returned, yielded or stored: its lifetime is managed elsewhere
+    OTHER = enum.auto()  # uses it otherwise
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,31 @@ class LoopUses:
             ),
         }
         return self._where(sorted(found, key=analysis.names.index_order), in_coroutine)
+
+    @cached_property
+    def import_runs_a_loop(self) -> bool:
+        """Whether importing the module runs a loop itself (a script that drives its own loop):
+        a task scheduled at import then runs on it."""
+        return any(
+            self.tree.site(call).kind is Where.MODULE
+            for method in (self.api.run_method, self.api.serve_method)
+            for call in self.analysis.index.calls_by_leaf.get(method, ())
+            if isinstance(call.func, cst.Attribute)
+        )
+
+    def runs_or_is_handed_work(self, call: cst.Call) -> bool:
+        """Whether the loop ``call`` gives runs a coroutine with run_until_complete(), directly
+        or through the local or module global it is stored in, or is handed work from other
+        threads."""
+        analysis = self.analysis
+        if self.classify(call).kind is Use.RUN:
+            return True
+        holder = analysis.holders.of(call)
+        if holder.value is not call or not holder.followable:
+            return False
+        if holder.kind in (Held.LOCAL, Held.MODULE_GLOBAL) and of_kind(self.uses_of(holder.reads), Use.RUN):
+            return True
+        return any(analysis.thread_reach.handed_work(read) for read in holder.reads)
 
     def current_loop_calls(self, in_coroutine: bool | None = None) -> list[cst.Call]:
         """Every ``asyncio.get_event_loop()``, in source order; with ``in_coroutine``, only those

@@ -5,6 +5,7 @@ cached factory) becomes one that keeps an object per event loop. It keeps its na
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -12,7 +13,12 @@ import libcst.matchers as m
 
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.engine.diagnostics import NoFix
-from loopcheck.fixes.per_loop import initial_none_reason, unfollowed_reason, used_outside_getter_reason
+from loopcheck.fixes.per_loop import (
+    initial_none_reason,
+    public_reason,
+    unfollowed_reason,
+    used_outside_getter_reason,
+)
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 
 if TYPE_CHECKING:
@@ -22,10 +28,11 @@ if TYPE_CHECKING:
 
 
 def sole_initial_none(
-    tree: Tree, holder: Holder, function: cst.FunctionDef
+    tree: Tree, holder: Holder, function: cst.FunctionDef, exports: Collection[str]
 ) -> cst.SimpleStatementLine | NoFix:
     """The top-level ``name = None`` line of the global the getter ``function`` keeps, when
-    nothing but the getter and that line uses the global; else why not."""
+    nothing but the getter and that line uses the global; else why not. The rewrite removes the
+    global, so a public one (see ``public_reason``; ``exports`` is ``__all__``) stays."""
     if not holder.followable:
         return NoFix(unfollowed_reason(holder.name))
     outside = [n for n in holder.accesses or () if not tree.within(n, function)]
@@ -34,7 +41,7 @@ def sole_initial_none(
     line = _none_line(tree, outside[0])
     if line is None or not tree.is_top_level(line):
         return NoFix(initial_none_reason(holder.name))
-    return line
+    return public_reason(holder.name, exports) or line
 
 
 def _none_line(tree: Tree, target: cst.CSTNode) -> cst.SimpleStatementLine | None:

@@ -27,7 +27,16 @@ class FixNaming:
         that no binding shadows where generated code will name it (``used_at``: nodes whose scope,
         a function, class body or comprehension, then reads the new global)."""
         scopes = self.context.analysis.scopes
-        seen = [scopes[self.context.module], *(scopes.get(node) for node in used_at)]
+        return self._fresh_name(wanted, [scopes[self.context.module], *(scopes.get(node) for node in used_at)])
+
+    def fresh_local_name(self, wanted: str, function: cst.FunctionDef) -> str:
+        """``wanted``, or ``wanted_2``..., a name no binding of ``function`` or other fix uses."""
+        body = function.body.body
+        return self._fresh_name(wanted, [self.context.analysis.scopes.get(body[0])] if body else [])
+
+    def _fresh_name(self, wanted: str, seen: list) -> str:
+        """``wanted``, or the first of ``wanted_2``, ``wanted_3``... that none of the scopes
+        ``seen`` (None: no scope) binds and no other fix of the file has taken; it is taken."""
         where = [scope for scope in seen if scope is not None]
         name, number = wanted, 1
         while any(name in scope for scope in where) or name in self.names_given:

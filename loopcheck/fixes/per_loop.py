@@ -31,12 +31,10 @@ if TYPE_CHECKING:
     from loopcheck.engine.context import LintContext
 
 
-# Why a per-loop fix is declined, where LCK1xx and LCK3xx rules share the reason.
+# Why a per-loop fix is declined, where the checks of the shapes the fixes rewrite (here and in
+# getter.py) find it; the reasons only rules give are in rules/wording.py.
 NOT_ALONE = "the fix needs it assigned to one name, on a line of its own"
-NOT_TOP_LEVEL = "it is created inside a block (`if`, `try`...), not at the module's top level"
 UNUSED = "nothing in this module uses it"
-NO_LOOP_THERE = "it is used outside coroutines, where no loop may be running"
-GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
 
 
 def public_reason(name: str, exports: Collection[str]) -> NoFix | None:

@@ -3,6 +3,7 @@ process shares: one wording for every rule that names them."""
 
 from __future__ import annotations
 
+from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.holders import (
     ClassAttribute,
     ClassRegistry,
@@ -31,6 +32,27 @@ KEPT_IN = {
     Held.CLASS_CONTAINER: "the class-level container",
     Held.FUNCTION_CACHE: "the cache of",
 }
+
+# How messages say where code runs.
+RUNS_WHERE = {
+    Runs.IMPORT: "at import time",
+    Runs.MAIN: "under `if __name__ == '__main__'`",
+    Runs.COROUTINE: "in a coroutine",
+    Runs.CALLED_FROM_COROUTINE: "called from a coroutine",
+    Runs.THREAD: "in a thread",
+    Runs.EXECUTOR: "as an executor job (in a worker thread)",
+    Runs.CELERY_TASK: "as a Celery task",
+    Runs.WORKER_HOOK: "in a worker start-up hook",
+    Runs.SCHEDULER_JOB: "as a scheduler job",
+    Runs.LIFESPAN: "in an ASGI lifespan or startup handler",
+    Runs.UNKNOWN: "where no caller in this module says",
+}
+
+# Why a per-loop fix of LCK1xx and LCK3xx is declined, where the rules find it (the checks of the
+# shapes the fixes rewrite say theirs in fixes/per_loop.py).
+NOT_TOP_LEVEL = "it is created inside a block (`if`, `try`...), not at the module's top level"
+NO_LOOP_THERE = "it is used outside coroutines, where no loop may be running"
+GETTER_ONLY = "the fix rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
 
 SHARED_INSTANCE = {
     SharedBy.MODULE_INSTANCE: "the module-level instance `{}`",

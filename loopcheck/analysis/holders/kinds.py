@@ -16,18 +16,18 @@ if TYPE_CHECKING:
 
 
 class Held(enum.Enum):
-    LOCAL = "a local variable"
-    MODULE_GLOBAL = "a module global"
-    CLASS_ATTRIBUTE = "a class attribute"
-    INSTANCE_ATTRIBUTE = "an instance attribute"
-    SINGLETON_ATTRIBUTE = "an attribute of a process-wide instance"
-    MODULE_CONTAINER = "a module-level container"
-    CLASS_CONTAINER = "a class-level container"
-    FUNCTION_CACHE = "a function cache"
-    DEFAULT_ARGUMENT = "a default argument"
-    CLOSURE = "a closure variable"
-    TEMPORARY = "nothing: it is used where it is made"
-    ESCAPES = "code this module does not show"
+    LOCAL = enum.auto()
+    MODULE_GLOBAL = enum.auto()
+    CLASS_ATTRIBUTE = enum.auto()
+    INSTANCE_ATTRIBUTE = enum.auto()
+    SINGLETON_ATTRIBUTE = enum.auto()  # an attribute of a process-wide instance
+    MODULE_CONTAINER = enum.auto()
+    CLASS_CONTAINER = enum.auto()
+    FUNCTION_CACHE = enum.auto()
+    DEFAULT_ARGUMENT = enum.auto()
+    CLOSURE = enum.auto()
+    TEMPORARY = enum.auto()  # nothing: it is used where it is made
+    ESCAPES = enum.auto()  # kept by code this module does not show
 
     @property
     def outlives_a_call(self) -> bool:

@@ -8,8 +8,6 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.per_loop import (
-    NO_LOOP_THERE,
-    NOT_TOP_LEVEL,
     UNUSED,
     hidden_reason,
     lone_store,
@@ -19,6 +17,7 @@ from loopcheck.fixes.per_loop import (
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
 
 
 class ModuleLevelClient(ClientRule):

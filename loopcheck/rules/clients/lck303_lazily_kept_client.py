@@ -9,11 +9,11 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.getter import sole_initial_none
-from loopcheck.fixes.per_loop import GETTER_ONLY, hidden_reason
+from loopcheck.fixes.per_loop import hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.clients.base import ClientRule
-from loopcheck.rules.wording import kept_in_words
+from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
 
 class LazilyKeptClient(ClientRule):
@@ -76,7 +76,8 @@ web application, create the client in the lifespan handler instead.""",
         fix_safety="""\
 Unsafe, and offered only for the `lru_cache`/`cache` factory without arguments and for the
 singleton getter (`global name` / `if name is None: name = Client()` / `return name`, with `name =
-None` at module level and no other use of the global; a plain function or a coroutine), when every
+None` at module level and no other use of the global, which is private: a leading underscore and
+not listed in `__all__`, since the fix removes it; a plain function or a coroutine), when every
 call of the getter is in a coroutine of this module: the getter then needs a running loop. Each loop gets its own client,
 so connection pools are no longer shared. Other shapes get no fix, and the message says why. The
 getter becomes the
@@ -166,6 +167,18 @@ All supported versions (see LCK301).""",
             ),
             safety="unsafe",
         ),
+        # The fix removes the global, which __all__ offers to other modules.
+        Invalid(
+            "import httpx\n__all__ = ['_http']\n_http = None\ndef get_http():\n    global _http\n"
+            "    if _http is None:\n        _http = httpx.AsyncClient()\n    return _http\n"
+            "async def fetch(url):\n    return await get_http().get(url)\n",
+            message=(
+                "7:17 httpx.AsyncClient created on first use and kept in the module global `_http` "
+                "serves every later event loop too: it binds to the first event loop that uses it, "
+                "and under any other loop it fails with 'Event loop is closed'; no fix: `_http` is "
+                "public (listed in `__all__`); modules importing it would need changing too"
+            ),
+        ),
     )
     valid = (
         Valid(
@@ -216,7 +229,7 @@ All supported versions (see LCK301).""",
             return fixes.getter(client, creation, function, drop_decorators=True)
         if lazy_global_getter(function, creation) != holder.name:
             return NoFix(GETTER_ONLY)
-        initial = sole_initial_none(tree, holder, function)
+        initial = sole_initial_none(tree, holder, function, self.analysis.exports)
         if isinstance(initial, NoFix):
             return initial
         return fixes.getter(client, creation, function, initial=initial)

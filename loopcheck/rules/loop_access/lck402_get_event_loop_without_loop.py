@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Runs
+from loopcheck.analysis import Runs
 from loopcheck.analysis.contexts import Code
-from loopcheck.analysis.loop_uses import Use, of_kind
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.wording import RUNS_WHERE
 
 # Where a thread has no current event loop unless the code set one.
 NO_CURRENT_LOOP = (
@@ -129,30 +129,18 @@ event loop"; 3.14 was not available to measure).""",
         for call in analysis.loop_uses.current_loop_calls(in_coroutine=False):  # in one: LCK401
             unit = contexts.unit_of(call)
             risky = [c for c in contexts.of(unit) if c in NO_CURRENT_LOOP]
-            if not risky or analysis.loop_uses.caught_without_loop(call) or self.reported_elsewhere(call):
+            uses = analysis.loop_uses
+            # A loop that runs a coroutine here (LCK202, LCK203) or is handed work from other
+            # threads (LCK403): those rules say more.
+            if not risky or uses.caught_without_loop(call) or uses.runs_or_is_handed_work(call):
                 continue
             self.report(call, self.message(unit, risky))
 
-    def reported_elsewhere(self, call: cst.Call) -> bool:
-        """The loop runs a coroutine with run_until_complete() here (LCK202, LCK203), or is
-        handed work from other threads (LCK403): those rules say more."""
-        analysis = self.analysis
-        if analysis.loop_uses.classify(call).kind is Use.RUN:
-            return True
-        holder = analysis.holders.of(call)
-        if holder.value is not call or not holder.followable:
-            return False
-        if holder.kind in (Held.LOCAL, Held.MODULE_GLOBAL) and of_kind(
-            analysis.loop_uses.uses_of(holder.reads), Use.RUN
-        ):
-            return True
-        return any(analysis.thread_reach.handed_work(read) for read in holder.reads)
-
     def message(self, unit: Code, risky: list[Runs]) -> str:
         if isinstance(unit, cst.FunctionDef):
-            where = f"in `{unit.name.value}`, which runs {risky[0].description}"
+            where = f"in `{unit.name.value}`, which runs {RUNS_WHERE[risky[0]]}"
         else:
-            where = risky[0].description
+            where = RUNS_WHERE[risky[0]]
         return (
             f"asyncio.get_event_loop() {where}, where the thread may have no current loop: it "
             "raises there (3.10-3.13 in worker threads, everywhere from 3.14) and warns in the "

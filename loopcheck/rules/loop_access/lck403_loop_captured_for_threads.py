@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Runs
 from loopcheck.prefilter.starts import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.rules.wording import held_in
+from loopcheck.rules.wording import RUNS_WHERE, held_in
 
 
 
@@ -125,7 +125,7 @@ import-time `get_event_loop()` also warns, and from 3.14 it raises (LCK402).""",
     def where(self, creation: cst.Call) -> str:
         contexts = self.analysis.contexts
         unit = contexts.unit_of(creation)
-        known = sorted(c.description for c in contexts.of(unit) if c is not Runs.UNKNOWN)
+        known = sorted(RUNS_WHERE[c] for c in contexts.of(unit) if c is not Runs.UNKNOWN)
         if isinstance(unit, cst.FunctionDef):
             return f"in `{unit.name.value}` ({', '.join(known)})"
         return known[0] if known else "outside the application"

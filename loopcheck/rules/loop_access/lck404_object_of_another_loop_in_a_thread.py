@@ -6,6 +6,7 @@ from loopcheck.analysis.thread_reach import ThreadedUse
 from loopcheck.data.catalogue import Client
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.rules.wording import RUNS_WHERE
 
 
 class ObjectOfAnotherLoopInAThread(Rule):
@@ -122,7 +123,7 @@ All supported versions (measured on 3.10 to 3.13 against a real redis-server).""
         made = shared.made
         what = f"the {made.display} client" if isinstance(made, Client) else f"the asyncio.{made.name}"
         return (
-            f"{what} `{shared.holder.name}` is used by `{name}`, which runs {use.context.description}, on an "
+            f"{what} `{shared.holder.name}` is used by `{name}`, which runs {RUNS_WHERE[use.context]}, on an "
             f"event loop of that thread; it belongs to {owner}, and from here it fails "
             f"with '{made.error}'"
         )

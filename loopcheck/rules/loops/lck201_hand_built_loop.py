@@ -9,7 +9,7 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
@@ -425,7 +425,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         """``with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:`` around the
         statements that use the loop (3.11, where asyncio.run() has no loop_factory)."""
         tree = self.analysis.tree
-        runner = self.fresh_local(function, "runner")
+        runner = self.context.naming.fresh_local_name("runner", function)
         if isinstance(holder.store, cst.WithItem):
             statement = tree.parents[holder.store]
             assert isinstance(statement, cst.With)
@@ -464,11 +464,3 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             return rewrite.build()
 
         return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build, RUNNER_NAMES)
-
-    def fresh_local(self, function: cst.FunctionDef, wanted: str) -> str:
-        scope = self.analysis.scopes.get(function.body.body[0]) if function.body.body else None
-        name, number = wanted, 1
-        while scope is not None and name in scope:
-            number += 1
-            name = f"{wanted}_{number}"
-        return name

@@ -9,9 +9,14 @@ from loopcheck.prefilter.starts import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
-from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION
-from loopcheck.rules.wording import held_in
+from loopcheck.rules.loops.wording import (
+    SAME_ON_EVERY_VERSION,
+    beyond_runs,
+    executor_wait_reason,
+    refused_by_asyncio_run,
+    unproven_note,
+)
+from loopcheck.rules.wording import RUNS_WHERE, held_in
 
 
 class PersistentLoop(Rule):
@@ -237,7 +242,7 @@ running there would make a program that exits today hang.""",
         if runner is None:
             return ""
         unit, context = runner
-        return f", by `{unit.name.value}`, which runs {context.description}"
+        return f", by `{unit.name.value}`, which runs {RUNS_WHERE[context]}"
 
     def unfollowable(self, found: KeptLoop) -> str | None:
         """Why the fix cannot follow the loop's holder, in words; None when it can."""

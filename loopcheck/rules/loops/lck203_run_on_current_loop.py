@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.rules.loops.reasons import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
 
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
@@ -159,7 +158,7 @@ measured here) the call raises in the main thread as well.""",
                 self.report(call, self.message(), NoFix(ALIASED))
                 continue
             holder = analysis.holders.of(call)
-            if not self.is_local(holder) or holder.value is not call:
+            if not analysis.kept_loops.run_in_place(holder) or holder.value is not call:
                 continue
             # `try: loop = get_event_loop() except RuntimeError: loop = new_event_loop() ...`
             fallback = analysis.current_or_new.fallback(holder)
@@ -198,21 +197,6 @@ measured here) the call raises in the main thread as well.""",
         arguments = [arg for run in runs if (arg := sole_argument(run)) is not None]
         reason = executor_wait_reason(self.analysis, arguments)
         self.report(call, message, self.fix(runs, retired) if reason is None else NoFix(reason))
-
-    def is_local(self, holder: Holder) -> bool:
-        """A variable of a function, or a module-level one that only module code reads (a
-        module-level loop read from functions is a persistent loop: LCK202's business)."""
-        if not isinstance(holder.target, cst.Name):
-            return False
-        if holder.kind is Held.LOCAL:
-            return True
-        tree = self.analysis.tree
-        return (
-            holder.kind is Held.MODULE_GLOBAL
-            and holder.followable
-            and tree.enclosing_function(holder.value) is None
-            and not any(tree.enclosing_function(ref) is not None for ref in holder.reads)
-        )
 
     def message(self, name: str | None = None) -> str:
         through = f" (through `{name}`)" if name else ""

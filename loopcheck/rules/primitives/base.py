@@ -16,7 +16,9 @@ class PrimitiveRule(CreationRule[Primitive]):
     """Reports asyncio primitives constructed where the rule's starts say (``places``)."""
 
     def creations(self) -> list[tuple[cst.Call, Primitive]]:  # type: ignore[override]
-        return self.analysis.primitive_creations
+        """The primitives that bind to a loop: an Event nothing waits on never does."""
+        analysis = self.analysis
+        return [(call, made) for call, made in analysis.primitive_creations if not analysis.never_waited_event(made)]
 
     @property
     def fixes(self) -> PerLoopFixes:

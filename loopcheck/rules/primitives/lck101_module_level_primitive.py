@@ -9,10 +9,11 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, NOT_TOP_LEVEL, install_accessor, public_reason, snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_reason, snake_case
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.wording import NOT_TOP_LEVEL
 
 
 class ModuleLevelPrimitive(PrimitiveRule):
@@ -26,7 +27,8 @@ class ModuleLevelPrimitive(PrimitiveRule):
         what_it_does="""\
 Finds asyncio primitives (`Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`,
 `Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`, `Future`) created at module level, that is when
-the module is imported, where no event loop runs.""",
+the module is imported, where no event loop runs. An `Event` in a module that never waits on anything is not reported: set, cleared and
+tested, an event never binds to a loop.""",
         why_is_this_bad="""\
 An asyncio primitive belongs to the event loop that first makes it wait. A module-level object is
 shared by every loop of the process: the second `asyncio.run()`, the next Celery task, a worker
@@ -116,7 +118,7 @@ event loop`).""",
             ),
         ),
         Invalid(
-            "import asyncio as aio\nready = aio.Event()\n",
+            "import asyncio as aio\nready = aio.Event()\nasync def started():\n    await ready.wait()\n",
             message=(
                 "2:9 asyncio.Event created at module level is shared by every event loop; a second "
                 "loop fails with 'is bound to a different event loop'; no fix: `ready` is public; "
@@ -161,6 +163,11 @@ event loop`).""",
         Valid("import threading\nLOCK = threading.Lock()\n"),
         Valid("import asyncio\nlock: asyncio.Lock\n"),
         Valid("import asyncio\nif __name__ == '__main__':\n    stop = asyncio.Event()\n"),
+        # An Event binds to a loop only in wait(): set, cleared and tested, it is a flag.
+        Valid(
+            "import asyncio\n_stopping = asyncio.Event()\nasync def stop():\n    _stopping.set()\n"
+            "async def running():\n    return not _stopping.is_set()\n"
+        ),
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:

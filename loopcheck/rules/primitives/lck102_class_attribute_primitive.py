@@ -24,7 +24,8 @@ class ClassAttributePrimitive(PrimitiveRule):
     docs = RuleDocs(
         what_it_does="""\
 Finds asyncio primitives created in a class body: one object, made at import time and shared by
-every instance of the class and every event loop of the process.""",
+every instance of the class and every event loop of the process. An `Event` in a module that never waits on anything is not reported: set, cleared and
+tested, an event never binds to a loop.""",
         why_is_this_bad="""\
 A class attribute is evaluated once, when the class statement runs at import. `self._lock` then
 names the same lock in every instance, under every loop: the first loop that makes a task wait on
@@ -127,6 +128,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
         Valid("import asyncio\nclass Cache:\n    lock: asyncio.Lock\n"),
         Valid("import threading\nclass Cache:\n    lock = threading.Lock()\n"),
+        # An Event binds to a loop only in wait(): set, cleared and tested, it is a flag.
+        Valid(
+            "import asyncio\nclass Service:\n    stopping = asyncio.Event()\n"
+            "    async def stop(self):\n        self.stopping.set()\n"
+        ),
     )
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:

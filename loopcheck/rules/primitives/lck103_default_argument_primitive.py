@@ -25,7 +25,8 @@ class DefaultArgumentPrimitive(PrimitiveRule):
     docs = RuleDocs(
         what_it_does="""\
 Finds asyncio primitives created in the default value of a function parameter, as in
-`async def fetch(url, limit=asyncio.Semaphore(10))`.""",
+`async def fetch(url, limit=asyncio.Semaphore(10))`. An `Event` in a module that never waits on anything is not reported: set, cleared and
+tested, an event never binds to a loop.""",
         why_is_this_bad="""\
 A default value is evaluated once, when the `def` statement runs (usually at import), and the same
 object is passed to every call that omits the argument. Every event loop of the process then shares
@@ -100,7 +101,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             safety="unsafe",
         ),
         Invalid(
-            "import asyncio\ndef make(done=asyncio.Event()):\n    return done\n",
+            "import asyncio\ndef make(done=asyncio.Event()):\n    return done\n"
+            "async def finished():\n    await make().wait()\n",
             message=(
                 "2:15 asyncio.Event in the default of `done` is created once, at definition, and "
                 "shared by every event loop; a second loop fails with 'is bound to a different "
@@ -110,6 +112,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         ),
     )
     valid = (
+        # An Event binds to a loop only in wait(): set, cleared and tested, it is a flag.
+        Valid("import asyncio\nasync def finish(done=asyncio.Event()):\n    done.set()\n"),
         Valid(
             "import asyncio\nasync def fetch(url, limit=None):\n"
             "    limit = limit or asyncio.Semaphore(10)\n",

@@ -10,10 +10,10 @@ from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, GETTER_ONLY, snake_case
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.rules.primitives.base import PrimitiveRule
-from loopcheck.rules.wording import kept_in_words
+from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
 
 class LazilyStoredPrimitive(PrimitiveRule):
@@ -75,8 +75,8 @@ For per-key registries, key the registry by the running loop as well, or create 
 coroutine that uses them.""",
         fix_safety="""\
 Unsafe, and offered only for the getter idiom (a `global` name set to `None` at module level,
-created under `if name is None:` and returned), when `__all__` does not list the global (the fix
-removes it). The getter must then be called under a running
+created under `if name is None:` and returned), when the global is private (a leading underscore,
+and not listed in `__all__`: the fix removes it). The getter must then be called under a running
 loop: a call from synchronous code raises `RuntimeError: no running event loop`. Other shapes get
 no fix, and the message says why.""",
         affected_versions="""\
@@ -160,14 +160,7 @@ All supported versions; the failure appears under the second loop that uses the 
     )
 
     def matches(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> bool:
-        kept = holder.kind in LAZY_HOLDERS and not holder.per_loop
-        return kept and not self.never_waited_event(primitive)
-
-    def never_waited_event(self, primitive: Primitive) -> bool:
-        """An Event binds to a loop only when a task waits on it; ``set()``, ``clear()`` and
-        ``is_set()`` never do. A module that waits on nothing (no ``.wait`` anywhere) only flags
-        with its events."""
-        return primitive.name == "Event" and not self.analysis.index.attributes_by_name.get("wait")
+        return holder.kind in LAZY_HOLDERS and not holder.per_loop
 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
@@ -188,11 +181,9 @@ All supported versions; the failure appears under the second loop that uses the 
         name = function.name.value
         if not tree.is_top_level(function):
             return NoFix(f"`{name}()` is not defined at the module's top level")
-        initial = sole_initial_none(tree, holder, function)
+        initial = sole_initial_none(tree, holder, function, self.analysis.exports)
         if isinstance(initial, NoFix):
             return initial
-        if getter in self.analysis.exports:
-            return NoFix(f"`{getter}` is listed in `__all__`, and the fix removes it")
         cache, _ = self.fixes.names(snake_case(getter))
 
         def build() -> tuple:

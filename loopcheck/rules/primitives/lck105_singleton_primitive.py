@@ -34,7 +34,8 @@ ConnectionManager()`), a global singleton made by a getter (`global _client; if 
 _client = Client()`), an instance cached by `functools.lru_cache`/`cache`, or a class-level
 `_instance`. An attribute replaced (or cleared) whenever the running loop is not the one stored
 beside it (`if self._sem is None or self._loop is not asyncio.get_running_loop(): ...`) holds one
-object per loop and is not reported.""",
+object per loop and is not reported. An `Event` in a module that never waits on anything is not reported: set, cleared and
+tested, an event never binds to a loop.""",
         why_is_this_bad="""\
 The object is created once, for the one shared instance, and every event loop of the process then
 uses it: the next `asyncio.run()`, Celery task, worker thread or test. The first loop that makes a
@@ -126,12 +127,13 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "import asyncio\nclass Cache:\n    def __init__(self):\n"
             "        self.ready = asyncio.Event()\n"
             "_cache = None\ndef get_cache():\n    global _cache\n    if _cache is None:\n"
-            "        _cache = Cache()\n    return _cache\n",
+            "        _cache = Cache()\n    return _cache\n"
+            "async def loaded():\n    await get_cache().ready.wait()\n",
             message=(
                 "4:22 asyncio.Event created in Cache.__init__() is kept in the attribute `ready` "
                 "of the global singleton `_cache`, which every event loop of the process shares; a "
-                "second loop fails with 'is bound to a different event loop'; no fix: nothing in "
-                "this module uses it"
+                "second loop fails with 'is bound to a different event loop'; no fix: not every "
+                "use of `ready` can be found"
             ),
         ),
         Invalid(
@@ -194,6 +196,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "        if self._sem is None or self._loop is not loop:\n"
             "            self._sem = asyncio.Semaphore(4)\n            self._loop = loop\n"
             "        return self._sem\ngate = Gate()\n",
+        ),
+        # An Event binds to a loop only in wait(): set, cleared and tested, it is a flag.
+        Valid(
+            "import asyncio\nclass Worker:\n    def __init__(self):\n        self.stopping = asyncio.Event()\n"
+            "    async def stop(self):\n        self.stopping.set()\nworker = Worker()\n"
         ),
     )
 

@@ -145,7 +145,7 @@ documentation and changelog say, so there the import itself fails.""",
 
     def check(self) -> None:
         analysis = self.analysis
-        if self.import_runs_a_loop():
+        if analysis.loop_uses.import_runs_a_loop:
             return
         scheduling = analysis.catalogue.loop_api.schedule_on_current_loop
         for call in analysis.names.calls_to(scheduling):
@@ -159,18 +159,6 @@ documentation and changelog say, so there the import itself fails.""",
                 "import, which never runs it; awaited under another loop it fails with 'attached "
                 "to a different loop'",
             )
-
-    def import_runs_a_loop(self) -> bool:
-        """Whether importing the module runs a loop itself (a script that drives its own loop):
-        a task scheduled at import then runs on it."""
-        api = self.analysis.catalogue.loop_api
-        methods = (api.run_method, api.serve_method)
-        return any(
-            self.analysis.tree.site(call).kind is Where.MODULE
-            for method in methods
-            for call in self.analysis.index.calls_by_leaf.get(method, ())
-            if isinstance(call.func, cst.Attribute)
-        )
 
 
 def _is_keyword(arg: cst.Arg, name: str) -> bool:
