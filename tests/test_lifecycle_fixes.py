@@ -566,15 +566,18 @@ def test_a_fix_leaves_the_lines_under_the_module_docstring_as_they_were(tmp_path
     assert "runner.run(build())" in fixed
 
 
-def test_runners_of_two_fixes_in_one_file_take_different_names():
-    """The runner's name is taken like every name a fix gives (FixNaming.names_given)."""
+def test_runners_take_a_name_free_in_their_own_function():
+    """Each function's runner is `runner` (another function's is no clash); a second fix in the
+    same function, or a local `runner` already there, gives `runner_2`."""
     run_once = (
         "    loop = asyncio.new_event_loop()\n"
         "    try:\n        return loop.run_until_complete(work())\n    finally:\n        loop.close()\n"
     )
     source = (
         "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
-        f"def first():\n{run_once}\n\ndef second():\n{run_once}"
+        f"def first():\n{run_once}\n\ndef second():\n    runner = None\n{run_once}"
     )
     fixed = fix_text(Linter(RULES, target_version=(3, 11)), source).source
-    assert fixed.count("as runner:") == 1 and fixed.count("as runner_2:") == 1, fixed
+    first, second = fixed.split("def second():")
+    assert first.count("as runner:") == 1 and "runner_2" not in first, fixed
+    assert second.count("as runner_2:") == 1, fixed

@@ -19,6 +19,8 @@ class FixNaming:
         self.context = context
         # Names generated fixes have taken, so two fixes in one file never pick the same name.
         self.names_given: set[str] = set()
+        # Local names the fixes gave, by function: another function may take the same.
+        self.local_names_given: dict[cst.FunctionDef, set[str]] = {}
         # How generated code names each standard library object.
         self.spellings: dict[str, tuple[str, ImportRequest | None] | None] = {}
 
@@ -27,22 +29,25 @@ class FixNaming:
         that no binding shadows where generated code will name it (``used_at``: nodes whose scope,
         a function, class body or comprehension, then reads the new global)."""
         scopes = self.context.analysis.scopes
-        return self._fresh_name(wanted, [scopes[self.context.module], *(scopes.get(node) for node in used_at)])
+        seen = [scopes[self.context.module], *(scopes.get(node) for node in used_at)]
+        return self._fresh_name(wanted, seen, self.names_given)
 
     def fresh_local_name(self, wanted: str, function: cst.FunctionDef) -> str:
         """``wanted``, or ``wanted_2``..., a name no binding of ``function`` or other fix uses."""
         body = function.body.body
-        return self._fresh_name(wanted, [self.context.analysis.scopes.get(body[0])] if body else [])
+        given = self.local_names_given.setdefault(function, set())
+        return self._fresh_name(wanted, [self.context.analysis.scopes.get(body[0])] if body else [], given)
 
-    def _fresh_name(self, wanted: str, seen: list) -> str:
+    def _fresh_name(self, wanted: str, seen: list, given: set[str]) -> str:
         """``wanted``, or the first of ``wanted_2``, ``wanted_3``... that none of the scopes
-        ``seen`` (None: no scope) binds and no other fix of the file has taken; it is taken."""
+        ``seen`` (None: no scope) binds and no other fix has taken, at module level or in
+        ``given``; it is added to ``given``."""
         where = [scope for scope in seen if scope is not None]
         name, number = wanted, 1
-        while any(name in scope for scope in where) or name in self.names_given:
+        while any(name in scope for scope in where) or name in self.names_given or name in given:
             number += 1
             name = f"{wanted}_{number}"
-        self.names_given.add(name)
+        given.add(name)
         return name
 
     def _free(self, name: str) -> bool:
