@@ -32,9 +32,8 @@ if __package__ in (None, ""):
     # Run as a script (python benchmarks/run.py): make the benchmarks package importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import BenchmarkError
+from benchmarks import BenchmarkError, environment
 from benchmarks import corpus as corpus_files
-from benchmarks import environment
 from benchmarks.measure import FIXIT_CHECK, LOOPCHECK_CHECK, RUFF_CHECK
 from benchmarks.plan import MAX_REPEATS, REPEAT_BUDGET_S, Planner, Runner, Venvs, progress
 from benchmarks.report import BenchmarkRun, render_markdown

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from loopcheck.frontends.cli import main
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import FixOutcome, Linter
 from loopcheck.engine.pipeline import check_file, fix_file
+from loopcheck.frontends.cli import main
 from loopcheck.rules import all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.run import runner
-from loopcheck.run import cache
-from loopcheck.run import writing
+from loopcheck.run import cache, runner, writing
 from tests.helpers import invoke, run_loopcheck, write
 
 BAD = "import asyncio\n\nlock = asyncio.Lock()\n\n\nasync def use():\n    async with lock:\n        pass\n"

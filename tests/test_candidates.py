@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.prefilter.candidates import Candidates
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.files import SourceError
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Invalid, Rule
+from loopcheck.files import SourceError
+from loopcheck.prefilter.candidates import Candidates
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules import all_rules
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import check_text, fixtures, target_version

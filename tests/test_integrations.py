@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.frontends import flake8_plugin
 from loopcheck.engine import pipeline
+from loopcheck.frontends import flake8_plugin
 from tests.helpers import all_rules_linter, check_text, fixtures, write
 
 REPO = Path(__file__).parent.parent

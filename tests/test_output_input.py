@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.helpers import run_loopcheck
 
 HANG_GUARD = 120  # seconds: a run that takes longer is a hang, not a slow run

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
-from loopcheck.prefilter.candidates import Candidates
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal
-from loopcheck.files import SourceError
 from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
+from loopcheck.files import SourceError
+from loopcheck.prefilter.candidates import Candidates
 
 if TYPE_CHECKING:
     from loopcheck.engine.rule import Rule

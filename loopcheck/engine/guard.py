@@ -20,9 +20,9 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from loopcheck.files import SourceError
 from loopcheck.engine.limits import caused_by_depth, describe, run_deep
 from loopcheck.engine.syntax import PYTHON
+from loopcheck.files import SourceError
 
 T = TypeVar("T")
 # Python 3.12 and 3.13 cap recursion through C calls whatever sys.setrecursionlimit() says.

@@ -25,11 +25,11 @@ from operator import attrgetter
 
 from loopcheck.engine import formfeed, guard
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
-from loopcheck.files import SourceError
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
 from loopcheck.engine.syntax import check_syntax
+from loopcheck.files import SourceError
 from loopcheck.settings.suppression import unsuppressed
 
 # Each pass applies the fixes that do not overlap, then re-checks the result; a file whose fixes

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
+from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 
 if TYPE_CHECKING:
     import libcst as cst

@@ -8,8 +8,8 @@ import ast
 import sys
 import warnings
 
-from loopcheck.files import SourceError
 from loopcheck.engine.limits import TooComplex, interpreter_recursion_limit
+from loopcheck.files import SourceError
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

@@ -20,16 +20,16 @@ from typing import Any, TextIO
 import click
 
 from loopcheck import __version__
-from loopcheck.run.cache import default_directory
-from loopcheck.settings.config import ConfigError, Settings, load_settings
 from loopcheck.engine.diagnostics import Diagnostic, Safety
 from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
+from loopcheck.run.cache import default_directory
 from loopcheck.run.runner import FileResult, Job, Mode, check_files, check_stdin
-from loopcheck.settings.selection import SelectionError, parse_codes, select_rules
 from loopcheck.run.sources import discover
+from loopcheck.settings.config import ConfigError, Settings, load_settings
+from loopcheck.settings.selection import SelectionError, parse_codes, select_rules
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Output formats that print each fix's edits; the others only say whether a fix exists.

@@ -18,13 +18,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from loopcheck.engine import pipeline
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
-from loopcheck.files import SourceError
+from loopcheck.engine import pipeline
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.registry import rule_index
+from loopcheck.files import SourceError
+from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
 
 LOG = logging.getLogger(__name__)
 # flake8's names for standard input (its default, and what `-` stands for).

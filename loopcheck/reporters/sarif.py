@@ -32,10 +32,10 @@ def _uri(path: str) -> str:
 
 
 def _rule(code: str) -> dict[str, Any]:
+    from loopcheck.rules import all_rules
     from loopcheck.rules.docs import (
         render_rule,  # the rule classes: only SARIF output needs them
     )
-    from loopcheck.rules import all_rules
 
     rule = all_rules()[code]
     return {

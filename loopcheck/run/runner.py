@@ -18,16 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loopcheck.engine import pipeline
-from loopcheck.run.cache import Cache, Remembered
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.settings.config import Settings, fix_target
+from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import Diagnostic
-from loopcheck.files import SourceError
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
-from loopcheck.settings.selection import select_rules
+from loopcheck.files import SourceError
+from loopcheck.run.cache import Cache, Remembered
 from loopcheck.run.sources import (
     SourceFile,
     decode_source,
@@ -35,6 +33,8 @@ from loopcheck.run.sources import (
     too_large,
 )
 from loopcheck.run.writing import write_file
+from loopcheck.settings.config import Settings, fix_target
+from loopcheck.settings.selection import select_rules
 
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopcheck.settings.config import Settings
 from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, not_regular, read_regular, stat_or_reason
+from loopcheck.settings.config import Settings
 
 SOURCE_SUFFIXES = (".py", ".pyi")
 

@@ -47,8 +47,8 @@ import sys
 import threading
 from collections.abc import Iterator
 
-from loopcheck.files import SourceError
 from loopcheck.engine.limits import HANDLED_SIGNALS
+from loopcheck.files import SourceError
 from loopcheck.run.sources import Identity, identity_of
 
 TEMP_SUFFIX = ".loopcheck-tmp"

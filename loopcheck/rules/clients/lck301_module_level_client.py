@@ -4,9 +4,9 @@ import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.per_loop import (
     UNUSED,
     hidden_reason,
@@ -15,7 +15,7 @@ from loopcheck.fixes.per_loop import (
     public_reason,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
 

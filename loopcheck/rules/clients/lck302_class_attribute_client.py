@@ -4,9 +4,9 @@ import libcst as cst
 
 from loopcheck.analysis import Holder
 from loopcheck.analysis.tree import Site
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 
 

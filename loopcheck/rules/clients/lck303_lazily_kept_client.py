@@ -5,13 +5,13 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import LAZY_HOLDERS, lazy_global_getter
 from loopcheck.analysis.tree import Site, all_params
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.getter import sole_initial_none
 from loopcheck.fixes.per_loop import hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
-from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, Safety
-from loopcheck.fixes.builder import FixBuilder
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.fixes.builder import FixBuilder
+from loopcheck.prefilter.starts import Start, Where
 
 
 class GetEventLoopInCoroutine(Rule):

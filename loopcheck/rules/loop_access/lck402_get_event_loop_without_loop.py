@@ -4,8 +4,8 @@ import libcst as cst
 
 from loopcheck.analysis import Runs
 from loopcheck.analysis.contexts import Code
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.wording import RUNS_WHERE
 
 # Where a thread has no current event loop unless the code set one.

@@ -3,10 +3,9 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Runs
-from loopcheck.prefilter.starts import Start
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start
 from loopcheck.rules.wording import RUNS_WHERE, held_in
-
 
 
 class LoopCapturedForThreads(Rule):

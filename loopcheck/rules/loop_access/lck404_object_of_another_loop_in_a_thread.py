@@ -4,8 +4,8 @@ import libcst as cst
 
 from loopcheck.analysis.thread_reach import ThreadedUse
 from loopcheck.data.catalogue import Client
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.wording import RUNS_WHERE
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 
 
 class LoopGetOrCreateHelper(Rule):

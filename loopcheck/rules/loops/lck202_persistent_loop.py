@@ -5,10 +5,10 @@ import libcst as cst
 from loopcheck.analysis import Holder
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.prefilter.starts import Start
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
-from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
+from loopcheck.prefilter.starts import Start
 from loopcheck.rules.loops.wording import (
     SAME_ON_EVERY_VERSION,
     beyond_runs,

@@ -3,12 +3,11 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
-from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
-
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
 ALIASED = "its `run_until_complete` is kept in a variable and called from there"

@@ -8,10 +8,10 @@ from loopcheck.analysis.loop_uses import (
     plain_operand,
     sole_argument,
 )
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
-from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
+from loopcheck.fixes.lifecycle import LifecycleRewrite
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
 

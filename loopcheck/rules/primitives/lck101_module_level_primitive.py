@@ -5,13 +5,13 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Site
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_reason, snake_case
 from loopcheck.fixes.templates import accessor_code
-from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
 from loopcheck.rules.wording import NOT_TOP_LEVEL
 

@@ -4,14 +4,14 @@ import libcst as cst
 
 from loopcheck.analysis import Holder
 from loopcheck.analysis.tree import Site, all_params, has_docstring
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
-from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
 
 

@@ -5,13 +5,13 @@ import libcst as cst
 from loopcheck.analysis import Held
 from loopcheck.analysis.holders import LAZY_HOLDERS, Holder, lazy_global_getter
 from loopcheck.analysis.tree import Site
-from loopcheck.prefilter.starts import Start, Where
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
-from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
 from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
