@@ -12,6 +12,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis.definitions import Function
+from loopcheck.analysis.tree import argument
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -182,10 +183,7 @@ class Coroutines:
         for call in analysis.index.calls_by_leaf.get(self.api.executor_method, ()):
             if not isinstance(call.func, cst.Attribute) or call.func.attr.value != self.api.executor_method:
                 continue
-            executor = next(
-                (a.value for a in call.args if a.keyword is not None and a.keyword.value == "executor"),
-                call.args[0].value if call.args and call.args[0].keyword is None else None,
-            )
+            executor = argument(call, 0, "executor")
             if executor is None or (isinstance(executor, cst.Name) and executor.value == "None"):
                 found.append(call)
         return found

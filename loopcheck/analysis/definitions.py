@@ -113,10 +113,7 @@ class Definitions:
 
     def _static(self, function: cst.FunctionDef) -> bool:
         static = holder_shapes().static_methods
-        return any(
-            self.names.qualified(d.decorator) & {*static, *(f"builtins.{name}" for name in static)}
-            for d in function.decorators
-        )
+        return any(self.names.qualified(d.decorator) & static for d in function.decorators)
 
     def instance_classes(self, node: cst.BaseExpression) -> list[cst.ClassDef]:
         """The module classes of which ``node`` (a module-level name) is an instance, when every

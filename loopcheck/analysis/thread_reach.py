@@ -13,6 +13,7 @@ import libcst as cst
 from loopcheck.analysis.contexts import Code, Runs, Unit
 from loopcheck.analysis.holders import Held, Holder
 from loopcheck.analysis.loop_uses import Use, method_call, of_kind
+from loopcheck.analysis.tree import argument
 from loopcheck.data.catalogue import Client, Primitive
 
 if TYPE_CHECKING:
@@ -169,11 +170,9 @@ class ThreadReach:
         analysis = self.analysis
         found: list[tuple[cst.Call, cst.BaseExpression]] = []
         for call in analysis.names.calls_to(analysis.catalogue.loop_api.threadsafe):
-            positional = [a for a in call.args if a.keyword is None]
-            keyword = [a for a in call.args if a.keyword is not None and a.keyword.value == "loop"]
-            loop = positional[1] if len(positional) > 1 else keyword[0] if keyword else None
+            loop = argument(call, 1, "loop")
             if loop is not None:
-                found.append((call, loop.value))
+                found.append((call, loop))
         for method in THREADSAFE_METHODS:
             for call in analysis.index.calls_by_leaf.get(method, ()):
                 if method_call(call, (method,)):

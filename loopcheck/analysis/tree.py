@@ -198,6 +198,16 @@ def _index(nodes: list[cst.CSTNode], node: cst.CSTNode) -> int:
     return next(i for i, other in enumerate(nodes) if other is node)
 
 
+def argument(call: cst.Call, position: int | None = None, keyword: str | None = None) -> cst.BaseExpression | None:
+    """What ``call`` passes for a parameter: its ``position``-th positional argument (a starred
+    one counts as one) or the argument named ``keyword``; None where it passes neither."""
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if position is not None and position < len(positional):
+        return positional[position].value
+    named = [arg for arg in call.args if arg.keyword is not None and arg.keyword.value == keyword]
+    return named[0].value if keyword is not None and named else None
+
+
 def has_docstring(body: Sequence[cst.BaseStatement]) -> bool:
     return bool(body) and m.matches(body[0], DOCSTRING)
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-import libcst as cst
-
+from loopcheck.analysis.tree import argument
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.prefilter.starts import Start, Where
 
@@ -150,7 +149,7 @@ documentation and changelog say, so there the import itself fails.""",
         scheduling = analysis.catalogue.loop_api.schedule_on_current_loop
         for call in analysis.names.calls_to(scheduling):
             place = analysis.tree.site(call).kind
-            if place not in self.places or any(_is_keyword(arg, "loop") for arg in call.args):
+            if place not in self.places or argument(call, keyword="loop") is not None:
                 continue
             function = min(analysis.names.qualified(call.func) & scheduling).replace(".tasks.", ".")
             self.report(
@@ -160,6 +159,3 @@ documentation and changelog say, so there the import itself fails.""",
                 "to a different loop'",
             )
 
-
-def _is_keyword(arg: cst.Arg, name: str) -> bool:
-    return arg.keyword is not None and arg.keyword.value == name
