@@ -219,7 +219,23 @@ def main(**options: Any) -> None:
     """Find asyncio objects shared across event loops in PATHS (default: .), and fix them.
 
     A PATH of `-` reads standard input."""
-    sys.exit(_run_guarded(options))
+    status = _run_guarded(options)
+    if status > 128 and threading.current_thread() is threading.main_thread():
+        _leave_at_once(status)
+    sys.exit(status)
+
+
+def _leave_at_once(status: int) -> None:
+    """Exit after a signal without finalising the interpreter. The analysis thread may still be
+    inside LibCST's native parser; finalisation stops such a daemon thread by unwinding its
+    stack, which native frames turn into an abort (exit -6 instead of 128 + N, seen on 3.10).
+    Files are already whole and temporary files removed: the stack has unwound up to here."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 def _run_guarded(options: dict[str, Any]) -> int:
