@@ -73,6 +73,33 @@ class ContextSeed:
 
 
 @dataclass(frozen=True)
+class LoopStart:
+    """A call that runs code on an event loop, and how long that loop lives (data/entries.toml)."""
+
+    name: str
+    lifetime: str  # "per-call" or "kept"
+    describe: str
+    calls: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()
+    receivers: frozenset[str] = frozenset()
+    position: int | None = None
+    keyword: str | None = None
+    callable: bool = False
+    loop_position: int | None = None
+    loop_keyword: str | None = None
+
+
+@dataclass(frozen=True)
+class ContextRuns:
+    """How an execution context runs the functions handed to it (data/entries.toml)."""
+
+    context: str
+    repeats: bool
+    loop: str  # "server" or "none"
+    describe: str
+
+
+@dataclass(frozen=True)
 class Client:
     """An async client that belongs to the event loop it first uses (see data/clients.toml)."""
 
@@ -99,6 +126,8 @@ class Catalogue:
     primitives: Mapping[str, Primitive]  # by every qualified name a primitive is reachable as
     loop_api: LoopApi
     context_seeds: tuple[ContextSeed, ...]
+    loop_starts: tuple[LoopStart, ...]
+    context_runs: Mapping[str, ContextRuns]
     clients: Mapping[str, tuple[Client, ...]]  # by every constructor's qualified name
     extra_clients: tuple[str, ...] = ()
 
@@ -109,6 +138,8 @@ class Catalogue:
             primitives=_primitives(_data("primitives.toml")),
             loop_api=_loop_api(_data("loops.toml")),
             context_seeds=context_seeds(_data("contexts.toml")),
+            loop_starts=loop_starts(_data("entries.toml")),
+            context_runs=context_runs(_data("entries.toml")),
             clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
         )
@@ -270,17 +301,94 @@ def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
     if "context" not in entry:
         raise CatalogueError(f"{where}: no key 'context'")
     where = f"{where} (context {entry['context']!r})"
+    values = _typed(entry, SEED_KEYS, where)
+    if values["context"] not in SEED_CONTEXTS:
+        raise CatalogueError(f"{where}: key 'context': unknown context (known: {', '.join(SEED_CONTEXTS)})")
+    return ContextSeed(**values)
+
+
+LIFETIMES = ("per-call", "kept")
+CONTEXT_LOOPS = ("server", "none")
+# The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
+START_KEYS: dict[str, tuple[str, type]] = {
+    "name": ("name", str),
+    "lifetime": ("lifetime", str),
+    "describe": ("describe", str),
+    "call": ("calls", list),
+    "method": ("methods", list),
+    "receiver": ("receivers", list),
+    "position": ("position", int),
+    "keyword": ("keyword", str),
+    "callable": ("callable", bool),
+    "loop-position": ("loop_position", int),
+    "loop-keyword": ("loop_keyword", str),
+}
+CONTEXT_RUNS_KEYS: dict[str, tuple[str, type]] = {
+    "repeats": ("repeats", bool),
+    "loop": ("loop", str),
+    "describe": ("describe", str),
+}
+
+
+def loop_starts(data: dict[str, Any], source: str = "entries.toml") -> tuple[LoopStart, ...]:
+    """The [[start]] entries of ``data``; a :class:`CatalogueError` names the first thing wrong."""
+    unknown = sorted(set(data) - {"start", "context"})
+    if unknown:
+        raise CatalogueError(f"{source}: unknown table {unknown[0]!r} (known: start, context)")
+    entries = data.get("start", [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{source}: start must be an array of tables ([[start]])")
+    starts = []
+    for number, entry in enumerate(entries, 1):
+        where = f"{source}: [[start]] #{number}"
+        values = _typed(entry, START_KEYS, where)
+        for required in ("name", "lifetime", "describe"):
+            if required not in values:
+                raise CatalogueError(f"{where}: no key {required!r}")
+        if values["lifetime"] not in LIFETIMES:
+            raise CatalogueError(f"{where}: key 'lifetime' must be one of {', '.join(LIFETIMES)}")
+        if not values.get("calls") and not values.get("methods"):
+            raise CatalogueError(f"{where}: needs 'call' or 'method'")
+        starts.append(LoopStart(**values))
+    return tuple(starts)
+
+
+def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str, ContextRuns]:
+    """The [context.NAME] tables of ``data``: one for every context a seed may name."""
+    tables = data.get("context", {})
+    if not isinstance(tables, dict):
+        raise CatalogueError(f"{source}: context must be a table of tables ([context.NAME])")
+    runs = {}
+    for context, entry in tables.items():
+        where = f"{source}: [context.{context}]"
+        if context not in SEED_CONTEXTS:
+            raise CatalogueError(f"{where}: unknown context (known: {', '.join(SEED_CONTEXTS)})")
+        values = _typed(entry, CONTEXT_RUNS_KEYS, where)
+        missing = [key for key in CONTEXT_RUNS_KEYS if CONTEXT_RUNS_KEYS[key][0] not in values]
+        if missing:
+            raise CatalogueError(f"{where}: no key {missing[0]!r}")
+        if values["loop"] not in CONTEXT_LOOPS:
+            raise CatalogueError(f"{where}: key 'loop' must be one of {', '.join(CONTEXT_LOOPS)}")
+        runs[context] = ContextRuns(context=context, **values)
+    absent = [context for context in SEED_CONTEXTS if context not in runs]
+    if absent:
+        raise CatalogueError(f"{source}: no [context.{absent[0]}] table")
+    return runs
+
+
+def _typed(entry: Any, keys: dict[str, tuple[str, type]], where: str) -> dict[str, Any]:
+    """``entry``'s values by field name, each checked against its key's type."""
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: must be a table")
     values: dict[str, Any] = {}
     for key, value in entry.items():
-        if key not in SEED_KEYS:
-            raise CatalogueError(f"{where}: unknown key {key!r} (known: {', '.join(SEED_KEYS)})")
-        field_name, kind = SEED_KEYS[key]
+        if key not in keys:
+            raise CatalogueError(f"{where}: unknown key {key!r} (known: {', '.join(keys)})")
+        field_name, kind = keys[key]
         wrong = isinstance(value, bool) != (kind is bool) or not isinstance(value, kind)
         if not wrong and kind is list:
             wrong = not all(isinstance(item, str) for item in value)
         if wrong:
             raise CatalogueError(f"{where}: key {key!r} must be {_TYPE_NAMES[kind]}, not {value!r}")
         values[field_name] = frozenset(value) if kind is list else value
-    if values["context"] not in SEED_CONTEXTS:
-        raise CatalogueError(f"{where}: key 'context': unknown context (known: {', '.join(SEED_CONTEXTS)})")
-    return ContextSeed(**values)
+    return values

@@ -1,0 +1,123 @@
+"""What one module says about event loops: the records of the project model.
+
+Every record is frozen and made of strings, numbers and tuples, so that a summary pickles small
+and can be cached by the content of its module. Names are kept *as written* in the module
+(``helpers.run_async``, ``self.pool.acquire``); the model resolves them across modules. Lines are
+1-based and columns 0-based, as ``ast`` gives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The name of the pseudo-function that holds a module's top-level code (run once, at import).
+MODULE_CODE = "<module>"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A name a function calls or reads, as written: ``helpers.run_async``, ``client``,
+    ``self.pool.acquire``, ``RedisClient.get_instance``. ``called``: it is called here."""
+
+    dotted: str
+    line: int
+    column: int
+    called: bool = True
+
+
+@dataclass(frozen=True)
+class LoopStart:
+    """A place where an event loop starts running code: ``asyncio.run(main())``,
+    ``_worker_loop.run_until_complete(job())``, ``run_coroutine_threadsafe(work(), loop)``.
+
+    ``entry``: the name of the data/entries.toml entry that matched. ``lifetime``: how long the
+    loop lives (``per-call``: a fresh loop each time the call runs; ``kept``: a loop kept in
+    ``loop``; ``server``: the process's server loop). ``loop``: for a kept loop, the loop as
+    written (``_worker_loop``, ``get_worker_loop()``, ``self.loop``), else None. ``runs``: what the
+    loop runs, as written: the callee of the coroutine expression (``main`` for ``main()``), or the
+    parameter passed through (``coro``), one reference per awaitable the call is given."""
+
+    entry: str
+    lifetime: str
+    loop: str | None
+    runs: tuple[Reference, ...]
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A name that keeps a loop-bound object longer than one loop can be assumed to live.
+
+    ``name``: ``client`` (module global), ``Manager.pool`` (class attribute, or an instance
+    attribute set on ``self`` in a method of ``Manager``). ``kind``: ``primitive``, ``client``,
+    ``future`` or ``loop``. ``what``: how messages name it (``asyncio.Lock``,
+    ``redis.asyncio.Redis``). ``how``: ``global``, ``lazy-global`` (a global set on first use
+    inside a function), ``class-attribute``, ``registry`` (a dict or list kept at module or class
+    level that calls store into), ``instance-attribute``. ``line``/``column``: the expression
+    that creates the object (where the per-file rules report it)."""
+
+    name: str
+    kind: str
+    what: str
+    how: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function or method of the module, or ``<module>`` for its top-level code.
+
+    ``name``: qualified within the module (``run``, ``Worker.run``, ``outer.inner``).
+    ``contexts``: the execution contexts of data/contexts.toml that run it (``celery-task``,
+    ``thread``, ``lifespan``, ...). ``references``: the names it calls or reads, in source order.
+    ``starts``: the loops it starts running code on. ``parameters``: its parameter names, in order
+    (``self`` included), so that a loop start that runs a parameter can be followed to callers."""
+
+    name: str
+    is_async: bool
+    line: int
+    column: int
+    contexts: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+    starts: tuple[LoopStart, ...] = ()
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Class:
+    """A class of the module: its bases as written and its methods' names."""
+
+    name: str
+    bases: tuple[str, ...]
+    methods: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    """One module, as the project model sees it.
+
+    ``imports``: each name the module binds by importing, to the absolute dotted name it stands
+    for (``from .redis import client as rc`` in ``app.services.x`` gives ``rc`` ->
+    ``app.services.redis.client``; ``import app.db`` gives ``app`` -> ``app``).
+    ``instances``: module-level names bound to a call of a class or factory, to that callee as
+    written (``redis_client = RedisClient()`` gives ``redis_client`` -> ``RedisClient``).
+    ``functions``, ``classes``, ``holders``: by qualified name within the module."""
+
+    module: str
+    path: str
+    is_package: bool
+    imports: tuple[tuple[str, str], ...]
+    star_imports: tuple[str, ...]
+    functions: tuple[Function, ...]
+    classes: tuple[Class, ...]
+    holders: tuple[Holder, ...]
+    instances: tuple[tuple[str, str], ...]
+
+    def function(self, name: str) -> Function | None:
+        return next((f for f in self.functions if f.name == name), None)
+
+    def holder(self, name: str) -> Holder | None:
+        return next((h for h in self.holders if h.name == name), None)
