@@ -1,7 +1,8 @@
 """The packages of loopcheck import downwards only, in the order below.
 
 A file goes frontends → settings → run → prefilter → engine → rules → analysis/fixes →
-reporters; the imports follow that pipeline except where a lower stage is the vocabulary of a
+reporters, and the run builds the project model (``project``) before the rules' findings get
+their evidence from it; the imports follow that pipeline except where a lower stage is the vocabulary of a
 higher one: the rules and the fixes import the engine (its ``Rule``, ``LintContext`` and
 diagnostics; the engine finds the rules through its registry when a file needs them), the run
 and the reporters import its diagnostics, and the engine reads the settings. Only module-level
@@ -23,6 +24,7 @@ LAYERS = (
     ("run",),  # files found, read, cached, checked, written back
     ("reporters",),  # output formats
     ("rules",),
+    ("project",),  # the project model: which loops reach which objects, across modules
     ("fixes",),  # fix builders
     ("engine",),  # one file's text → findings and fixes
     ("settings",),  # what the user decided
