@@ -60,6 +60,28 @@ class FixProposal:
 
 
 @dataclass(frozen=True)
+class Location:
+    """A place in a file, with what happens there. Lines and columns are 1-based."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One event loop that reaches a finding's object, from the project model: ``message`` says
+    which loop and how (``reached from the Celery task 'sync' (asyncio.run: a new event loop per
+    call) via tasks.run_async -> notify.publish``), ``location`` is where the loop starts running
+    code, ``steps`` are the calls from there to the object, in order (the entry point first)."""
+
+    message: str
+    location: Location
+    steps: tuple[Location, ...] = ()
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding. Lines and columns are 1-based; the end is exclusive."""
 
@@ -71,6 +93,7 @@ class Diagnostic:
     code: str
     message: str
     fix: Fix | None = None
+    evidence: tuple[Evidence, ...] = ()  # the loops that reach the object, where the model knows
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)
