@@ -21,6 +21,7 @@ then under the guard (``guard``, applied once: the deep stack, every failure one
 from __future__ import annotations
 
 import ast
+import dataclasses
 from operator import attrgetter
 
 from loopcheck.engine import formfeed, guard
@@ -137,7 +138,7 @@ def _with_edits(results: list[Result], built: dict[int, tuple[Edit, ...]]) -> li
         if proposal is not None:
             edits = _built(proposal, built)
             fix = Fix(proposal.safety, proposal.title, edits) if edits else None
-            d = Diagnostic(d.path, d.line, d.column, d.end_line, d.end_column, d.code, d.message, fix)
+            d = dataclasses.replace(d, fix=fix)
         diagnostics.append(d)
     return diagnostics
 

@@ -7,6 +7,10 @@ directory up): ``extra-clients``, and ``target-version`` (else ``requires-python
 that fixes, and so the messages' fix notes, target (a broken table: one warning line, and the
 defaults). The candidate stage skips a file that cannot hold a finding (a text test, then a scan
 of the tree flake8 has already parsed), and the syntax check is left to flake8 (E999).
+
+flake8 shows one line per finding, so a finding's evidence is cut to a short tail on its message:
+the first loop that reaches the object, and how many more (``[reached from the Celery task 'sync'
+and 1 more]``); the command line's text, JSON and SARIF output show all of it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, ClassVar
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
+from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.registry import rule_index
 from loopcheck.files import SourceError
@@ -92,4 +97,27 @@ class Plugin:
             LOG.warning("loopcheck: %s: %s", self.filename, error)
             return
         for d in diagnostics:
-            yield d.line, d.column - 1, f"{d.code} {d.message}", type(self)
+            yield d.line, d.column - 1, f"{d.code} {d.message}{evidence_tail(d)}", type(self)
+
+
+def evidence_tail(d: Diagnostic) -> str:
+    """`` [reached from LOOP and N more]``: the first evidence's message without its call chain
+    (`` via ...``) and the parenthesis on how the loop runs; nothing without evidence."""
+    if not d.evidence:
+        return ""
+    loop = d.evidence[0].message.split(" via ", 1)[0]
+    loop = _without_closing_parenthesis(loop)
+    more = f" and {len(d.evidence) - 1} more" if len(d.evidence) > 1 else ""
+    return f" [{loop}{more}]"
+
+
+def _without_closing_parenthesis(text: str) -> str:
+    """``text`` without the parenthesis that closes it (nested ones included), if it has one."""
+    if not text.endswith(")"):
+        return text
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[:index].rstrip() or text
+    return text  # unbalanced: kept as it is

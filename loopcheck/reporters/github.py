@@ -1,4 +1,5 @@
-"""GitHub Actions workflow commands: each finding becomes an annotation on the pull request.
+"""GitHub Actions workflow commands: each finding becomes an annotation on the pull request, its
+message followed by the finding's evidence lines as the text output prints them.
 
 https://docs.github.com/actions/reference/workflow-commands-for-github-actions#setting-an-error-message
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.reporters.text import evidence_lines
 
 
 def _escape_data(text: str) -> str:
@@ -32,4 +34,5 @@ def report_github(diagnostics: list[Diagnostic], sources: dict[str, str], stream
                 ("endColumn", d.end_column),
             )
         )
-        stream.write(f"::error {properties}::{_escape_data(f'{d.code} {d.message}')}\n")
+        message = f"{d.code} {d.message}\n{evidence_lines(d)}".rstrip("\n")
+        stream.write(f"::error {properties}::{_escape_data(message)}\n")

@@ -4,6 +4,9 @@ Schema (stable; lines and columns 1-based, end exclusive)::
 
     [{"code": "LCK101", "message": "...", "filename": "app.py",
       "location": {"row": 3, "column": 9}, "end_location": {"row": 3, "column": 23},
+      "evidence": [{"message": "reached from ...",
+                    "location": {"path": "tasks.py", "line": 12, "column": 5},
+                    "steps": [{"path": "...", "line": 4, "column": 9, "message": "..."}]}],
       "fix": null | {"applicability": "safe" | "unsafe", "message": "...",
                      "edits": [{"content": "...", "location": {...}, "end_location": {...}}]}}]
 """
@@ -14,7 +17,7 @@ import bisect
 import json
 from typing import Any, TextIO
 
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Evidence
 from loopcheck.engine.edits import split_lines
 
 
@@ -54,7 +57,22 @@ def as_json(diagnostic: Diagnostic, source: str) -> dict[str, Any]:
         "filename": diagnostic.path,
         "location": {"row": diagnostic.line, "column": diagnostic.column},
         "end_location": {"row": diagnostic.end_line, "column": diagnostic.end_column},
+        "evidence": [_evidence(e) for e in diagnostic.evidence],
         "fix": fix,
+    }
+
+
+def _evidence(evidence: Evidence) -> dict[str, Any]:
+    """One loop that reaches the finding's object: where it starts (its message says which loop
+    and through which calls) and each call from there, in order."""
+    where = evidence.location
+    return {
+        "message": evidence.message,
+        "location": {"path": where.path, "line": where.line, "column": where.column},
+        "steps": [
+            {"path": step.path, "line": step.line, "column": step.column, "message": step.message}
+            for step in evidence.steps
+        ],
     }
 
 

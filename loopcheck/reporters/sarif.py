@@ -1,6 +1,11 @@
 """SARIF 2.1.0 output, as GitHub code scanning and other SARIF viewers read it: one run, the
 rules with their documentation, each finding with its location and, when it has one, its fix.
 
+A finding's evidence (the loops that reach its object) becomes ``relatedLocations``, one per loop
+at the place the loop starts, each linked from the result's message (code scanning shows related
+locations only through such links, §3.11.6), and ``codeFlows``, one per loop that reaches the
+object through calls, each step a ``threadFlowLocation``.
+
 https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
 """
 
@@ -13,7 +18,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from loopcheck import __version__
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
 from loopcheck.reporters.json import locator
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -58,14 +63,57 @@ def _region(start: dict[str, int], end: dict[str, int]) -> dict[str, int]:
     }
 
 
+def _artifact(path: str) -> dict[str, str]:
+    return {"uri": _uri(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _physical(where: Location) -> dict[str, Any]:
+    return {
+        "artifactLocation": _artifact(where.path),
+        "region": {"startLine": where.line, "startColumn": where.column},
+    }
+
+
+def _escaped(text: str) -> str:
+    """Plain text as a message with embedded links needs it (§3.11.6): literal square brackets
+    and backslashes escaped with a backslash."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def _message(d: Diagnostic) -> str:
+    """The finding's message and, when it has evidence, a link to each related location (the
+    link target is the related location's id)."""
+    if not d.evidence:
+        return d.message
+    links = "; ".join(f"[{_escaped(e.message)}]({number})" for number, e in enumerate(d.evidence, 1))
+    return f"{_escaped(d.message)} ({links})"
+
+
+def _related(number: int, evidence: Evidence) -> dict[str, Any]:
+    """Where one loop that reaches the object starts; the message says which loop and how."""
+    return {
+        "id": number,
+        "physicalLocation": _physical(evidence.location),
+        "message": {"text": evidence.message},
+    }
+
+
+def _code_flow(evidence: Evidence) -> dict[str, Any]:
+    """The calls by which one loop reaches the object, from its entry point."""
+    steps = [
+        {"location": {"physicalLocation": _physical(step), "message": {"text": step.message}}}
+        for step in evidence.steps
+    ]
+    return {"message": {"text": evidence.message}, "threadFlows": [{"locations": steps}]}
+
+
 def _result(d: Diagnostic, source: str, index: int) -> dict[str, Any]:
-    uri = _uri(d.path)
-    location = {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}}
+    location = {"artifactLocation": _artifact(d.path)}
     result: dict[str, Any] = {
         "ruleId": d.code,
         "ruleIndex": index,
         "level": "error",
-        "message": {"text": d.message},
+        "message": {"text": _message(d)},
         "locations": [
             {
                 "physicalLocation": {
@@ -78,6 +126,11 @@ def _result(d: Diagnostic, source: str, index: int) -> dict[str, Any]:
             }
         ],
     }
+    if d.evidence:
+        result["relatedLocations"] = [_related(number, e) for number, e in enumerate(d.evidence, 1)]
+    flows = [_code_flow(e) for e in d.evidence if e.steps]
+    if flows:
+        result["codeFlows"] = flows
     if d.fix is not None:
         locate = locator(source)
         result["fixes"] = [

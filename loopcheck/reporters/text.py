@@ -1,4 +1,6 @@
-"""Text output: ``path:line:col: CODE message`` per finding, the format editors and CI parse. On a
+"""Text output: ``path:line:col: CODE message`` per finding, the format editors and CI parse, and
+under it one indented ``path:line:col: message`` line per loop that reaches the finding's object
+(its evidence: where the loop starts, and the calls it goes through in the message). On a
 terminal each finding also shows its source line with a caret under the span (``show_source``)."""
 
 from __future__ import annotations
@@ -19,8 +21,17 @@ def report_text(
 ) -> None:
     for d in diagnostics:
         stream.write(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}\n")
+        stream.write(evidence_lines(d))
         if show_source:
             stream.write(source_excerpt(d, sources.get(d.path, "")))
+
+
+def evidence_lines(d: Diagnostic) -> str:
+    """One indented line per evidence: where the loop starts and how it reaches the object (the
+    steps are not listed: the message names the calls, ``via a.f -> b.g``)."""
+    return "".join(
+        f"    {e.location.path}:{e.location.line}:{e.location.column}: {e.message}\n" for e in d.evidence
+    )
 
 
 TAB_SIZE = 8  # as Python's tokenizer and most terminals count a tab

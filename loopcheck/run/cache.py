@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.engine.diagnostics import Diagnostic, Fix, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety
 from loopcheck.files import SourceError, read_regular
 from loopcheck.run.sources import Identity, identity_of
 
@@ -47,6 +47,9 @@ ENVIRONMENT = "LOOPCHECK_CACHE_DIR"
 # sub-second times, longer than their 1-2 s granularity on those that do not.
 RACY_MARGIN_NS = 100_000_000
 COARSE_RACY_MARGIN_NS = 3_000_000_000
+# The shape of a stored finding (see _plain): raised when it changes, so that a run never reads
+# entries an older loopcheck wrote as misses one by one (2: with the finding's evidence).
+ENTRY_FORMAT = 2
 
 
 def _data_fingerprint() -> str:
@@ -95,10 +98,10 @@ class Remembered:
 
 class Cache:
     def __init__(self, directory: Path, settings_key: str) -> None:
-        # Every key starts with the version, the data, LibCST's version and the interpreter (the
-        # grammar, and what compile() accepts, change with it).
+        # Every key starts with the version, the entry format, the data, LibCST's version and the
+        # interpreter (the grammar, and what compile() accepts, change with it).
         interpreter = f"{sys.implementation.name}{tuple(sys.version_info[:3])}"
-        base = f"{__version__}\0{_data_fingerprint()}\0{interpreter}\0{settings_key}"
+        base = f"{__version__}\0{ENTRY_FORMAT}\0{_data_fingerprint()}\0{interpreter}\0{settings_key}"
         self.base = hashlib.sha256(base.encode()).hexdigest()
         self.directory = directory / self.base[:16]
         self.index_path = self.directory / "index.json"
@@ -263,7 +266,20 @@ def _ignore_in_git(directory: Path) -> None:
 
 def _plain(d: Diagnostic) -> dict[str, Any]:
     fix = None if d.fix is None else [d.fix.safety.value, d.fix.description]
-    return {"at": [d.line, d.column, d.end_line, d.end_column], "code": d.code, "message": d.message, "fix": fix}
+    return {
+        "at": [d.line, d.column, d.end_line, d.end_column],
+        "code": d.code,
+        "message": d.message,
+        "fix": fix,
+        "evidence": [
+            [e.message, _plain_location(e.location), [_plain_location(step) for step in e.steps]]
+            for e in d.evidence
+        ],
+    }
+
+
+def _plain_location(location: Location) -> list[Any]:
+    return [location.path, location.line, location.column, location.message]
 
 
 _SAFETIES = {safety.value: safety for safety in Safety}
@@ -271,7 +287,7 @@ _SAFETIES = {safety.value: safety for safety in Safety}
 
 def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
     """The finding :func:`_plain` stored, or None when ``item`` is not one."""
-    if not isinstance(item, dict) or set(item) != {"at", "code", "message", "fix"}:
+    if not isinstance(item, dict) or set(item) != {"at", "code", "message", "fix", "evidence"}:
         return None
     at, code, message, fix = item["at"], item["code"], item["message"], item["fix"]
     if not (isinstance(at, list) and len(at) == 4 and all(_is_int(n) for n in at)):
@@ -288,4 +304,34 @@ def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
         ):
             return None
         fix = Fix(_SAFETIES[fix[0]], fix[1])
-    return Diagnostic(path, *at, code, message, fix)
+    evidence = _evidence(item["evidence"])
+    if evidence is None:
+        return None
+    return Diagnostic(path, *at, code, message, fix, evidence)
+
+
+def _evidence(items: Any) -> tuple[Evidence, ...] | None:
+    """The evidence :func:`_plain` stored, or None when ``items`` is not what it stores."""
+    if not isinstance(items, list):
+        return None
+    evidence = []
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
+            return None
+        message, location, steps = item
+        if not isinstance(steps, list):
+            return None
+        places = [_location(place) for place in (location, *steps)]
+        if None in places:
+            return None
+        evidence.append(Evidence(message, places[0], tuple(places[1:])))  # type: ignore[arg-type]
+    return tuple(evidence)
+
+
+def _location(item: Any) -> Location | None:
+    if not (isinstance(item, list) and len(item) == 4):
+        return None
+    path, line, column, message = item
+    if not (isinstance(path, str) and _is_int(line) and _is_int(column) and isinstance(message, str)):
+        return None
+    return Location(path, line, column, message)
