@@ -18,8 +18,9 @@ from loopcheck.engine.pipeline import _with_edits
 from loopcheck.frontends.flake8_plugin import evidence_tail
 from loopcheck.reporters import REPORTERS
 from loopcheck.reporters.text import report_text
-from loopcheck.run import cache
+from loopcheck.run import cache, runner
 from loopcheck.settings.suppression import unsuppressed
+from tests.helpers import invoke, write
 from tests.test_output_formats import sarif_schema
 
 CELERY = Evidence(
@@ -272,3 +273,24 @@ def test_the_entry_format_is_part_of_the_cache_key(tmp_path, monkeypatch):
     before = cache.Cache(tmp_path, "settings").base
     monkeypatch.setattr(cache, "ENTRY_FORMAT", cache.ENTRY_FORMAT + 1)
     assert cache.Cache(tmp_path, "settings").base != before
+
+
+def test_the_command_line_prints_evidence_as_found_and_as_served_from_the_cache(tmp_path, monkeypatch):
+    """Through the runner and the cache, in the run that finds the evidence and in the next one,
+    which reads the finding back from the cache without checking the file."""
+    write(tmp_path / "app.py", SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        pass\n")
+    checked = runner.pipeline.check_file
+
+    def with_evidence(*args, **kwargs):
+        return [dataclasses.replace(d, evidence=(CELERY, WORKER)) for d in checked(*args, **kwargs)]
+
+    def never(*args, **kwargs):
+        raise AssertionError("checked again: the cache was not used")
+
+    options = ("--cache-dir", tmp_path / "cache", "-j", "1", "-q", "app.py")
+    monkeypatch.setattr(runner.pipeline, "check_file", with_evidence)
+    found = invoke(*options, cwd=tmp_path).output.splitlines()
+    monkeypatch.setattr(runner.pipeline, "check_file", never)
+    served = invoke(*options, cwd=tmp_path).output.splitlines()
+    assert found[1:] == [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
+    assert served == found
