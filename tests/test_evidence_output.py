@@ -275,22 +275,37 @@ def test_the_entry_format_is_part_of_the_cache_key(tmp_path, monkeypatch):
     assert cache.Cache(tmp_path, "settings").base != before
 
 
+USES_LOCK = SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        pass\n"
+EVIDENCE_LINES = [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
+
+
+CHECK_FILE = runner.pipeline.check_file
+
+
+def _found_with_evidence(*args, **kwargs):
+    """The findings of the file, each given the evidence the project model would attach."""
+    return [dataclasses.replace(d, evidence=(CELERY, WORKER)) for d in CHECK_FILE(*args, **kwargs)]
+
+
 def test_the_command_line_prints_evidence_as_found_and_as_served_from_the_cache(tmp_path, monkeypatch):
     """Through the runner and the cache, in the run that finds the evidence and in the next one,
     which reads the finding back from the cache without checking the file."""
-    write(tmp_path / "app.py", SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        pass\n")
-    checked = runner.pipeline.check_file
-
-    def with_evidence(*args, **kwargs):
-        return [dataclasses.replace(d, evidence=(CELERY, WORKER)) for d in checked(*args, **kwargs)]
+    write(tmp_path / "app.py", USES_LOCK)
 
     def never(*args, **kwargs):
         raise AssertionError("checked again: the cache was not used")
 
     options = ("--cache-dir", tmp_path / "cache", "-j", "1", "-q", "app.py")
-    monkeypatch.setattr(runner.pipeline, "check_file", with_evidence)
+    monkeypatch.setattr(runner.pipeline, "check_file", _found_with_evidence)
     found = invoke(*options, cwd=tmp_path).output.splitlines()
     monkeypatch.setattr(runner.pipeline, "check_file", never)
     served = invoke(*options, cwd=tmp_path).output.splitlines()
-    assert found[1:] == [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
+    assert found[1:] == EVIDENCE_LINES
     assert served == found
+
+
+def test_standard_input_keeps_the_evidence(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner.pipeline, "check_file", _found_with_evidence)
+    result = invoke("-q", "--stdin-filename", "app.py", "-", cwd=tmp_path, stdin=USES_LOCK)
+    assert result.output.splitlines()[0].startswith("app.py:3:9: LCK101 ")
+    assert result.output.splitlines()[1:] == EVIDENCE_LINES
