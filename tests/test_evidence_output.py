@@ -4,6 +4,7 @@ results cache."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import io
 import json
@@ -42,6 +43,15 @@ EVIDENCED = Diagnostic(
 )
 PLAIN = Diagnostic("app/client.py", 8, 1, 8, 4, "LCK101", "asyncio.Lock() at module level")
 SOURCES = {"app/client.py": "import asyncio\n\n_lock = asyncio.Lock()\n"}
+# A file with a finding, for the runs through the command line and the flake8 plugin.
+USES_LOCK = SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        pass\n"
+EVIDENCE_LINES = [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
+CHECK_FILE = runner.pipeline.check_file
+
+
+def _found_with_evidence(*args, **kwargs):
+    """The findings of the file, each given the evidence the project model would attach."""
+    return [dataclasses.replace(d, evidence=(CELERY, WORKER)) for d in CHECK_FILE(*args, **kwargs)]
 
 
 def report(format_name: str, diagnostics: list[Diagnostic]) -> str:
@@ -185,6 +195,17 @@ def test_flake8_gets_a_short_tail_naming_the_first_loop():
     assert evidence_tail(dataclasses.replace(EVIDENCED, evidence=(CELERY,))) == " [reached from the Celery task 'sync']"
 
 
+def test_the_flake8_plugin_appends_the_tail_to_each_message(tmp_path, monkeypatch):
+    from loopcheck.frontends import flake8_plugin
+
+    path = write(tmp_path / "app.py", USES_LOCK)
+    monkeypatch.setattr(flake8_plugin.pipeline, "check_file", _found_with_evidence)
+    plugin = flake8_plugin.Plugin(ast.parse(USES_LOCK), str(path), USES_LOCK.splitlines(keepends=True))
+    ((line, column, message, _),) = plugin.run()
+    assert (line, column) == (3, 8)
+    assert message.startswith("LCK101 ") and message.endswith(" [reached from the Celery task 'sync' and 1 more]")
+
+
 @pytest.mark.parametrize(
     ("message", "tail"),
     [
@@ -273,18 +294,6 @@ def test_the_entry_format_is_part_of_the_cache_key(tmp_path, monkeypatch):
     before = cache.Cache(tmp_path, "settings").base
     monkeypatch.setattr(cache, "ENTRY_FORMAT", cache.ENTRY_FORMAT + 1)
     assert cache.Cache(tmp_path, "settings").base != before
-
-
-USES_LOCK = SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        pass\n"
-EVIDENCE_LINES = [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
-
-
-CHECK_FILE = runner.pipeline.check_file
-
-
-def _found_with_evidence(*args, **kwargs):
-    """The findings of the file, each given the evidence the project model would attach."""
-    return [dataclasses.replace(d, evidence=(CELERY, WORKER)) for d in CHECK_FILE(*args, **kwargs)]
 
 
 def test_the_command_line_prints_evidence_as_found_and_as_served_from_the_cache(tmp_path, monkeypatch):
