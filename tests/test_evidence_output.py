@@ -104,13 +104,13 @@ def test_json_lists_each_evidence_with_its_location_and_steps():
     assert evidenced["evidence"] == [
         {
             "message": CELERY.message,
-            "location": {"path": "app/tasks.py", "line": 12, "column": 5},
+            "location": {"path": "app/tasks.py", "row": 12, "column": 5},
             "steps": [
-                {"path": "app/tasks.py", "line": 13, "column": 12, "message": "asyncio.run(run_async())"},
-                {"path": "app/adapter.py", "line": 4, "column": 9, "message": "run_async calls notify.publish"},
+                {"path": "app/tasks.py", "row": 13, "column": 12, "message": "asyncio.run(run_async())"},
+                {"path": "app/adapter.py", "row": 4, "column": 9, "message": "run_async calls notify.publish"},
             ],
         },
-        {"message": WORKER.message, "location": {"path": "app/worker.py", "line": 3, "column": 1}, "steps": []},
+        {"message": WORKER.message, "location": {"path": "app/worker.py", "row": 3, "column": 1}, "steps": []},
     ]
     assert plain["evidence"] == []
     # The rest of the finding is as before.

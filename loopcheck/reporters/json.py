@@ -5,8 +5,8 @@ Schema (stable; lines and columns 1-based, end exclusive)::
     [{"code": "LCK101", "message": "...", "filename": "app.py",
       "location": {"row": 3, "column": 9}, "end_location": {"row": 3, "column": 23},
       "evidence": [{"message": "reached from ...",
-                    "location": {"path": "tasks.py", "line": 12, "column": 5},
-                    "steps": [{"path": "...", "line": 4, "column": 9, "message": "..."}]}],
+                    "location": {"path": "tasks.py", "row": 12, "column": 5},
+                    "steps": [{"path": "...", "row": 4, "column": 9, "message": "..."}]}],
       "fix": null | {"applicability": "safe" | "unsafe", "message": "...",
                      "edits": [{"content": "...", "location": {...}, "end_location": {...}}]}}]
 """
@@ -68,9 +68,9 @@ def _evidence(evidence: Evidence) -> dict[str, Any]:
     where = evidence.location
     return {
         "message": evidence.message,
-        "location": {"path": where.path, "line": where.line, "column": where.column},
+        "location": {"path": where.path, "row": where.line, "column": where.column},
         "steps": [
-            {"path": step.path, "line": step.line, "column": step.column, "message": step.message}
+            {"path": step.path, "row": step.line, "column": step.column, "message": step.message}
             for step in evidence.steps
         ],
     }
