@@ -57,19 +57,32 @@ def _check(linter: Linter, text: str, path: str, build_fixes: bool, tree: ast.AS
     return diagnostics if normalised is None else [normalised.diagnostic(d) for d in diagnostics]
 
 
-def fix_file(linter: Linter, text: str, path: str, *, unsafe: bool, build_fixes: bool = False) -> FixOutcome:
+def fix_file(
+    linter: Linter,
+    text: str,
+    path: str,
+    *,
+    unsafe: bool,
+    build_fixes: bool = False,
+    held_back: frozenset[int] = frozenset(),
+) -> FixOutcome:
     """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
     left. The result compiles: a fix that produced invalid code raises SourceError, and the
-    caller writes nothing."""
+    caller writes nothing. ``held_back``: lines of ``text`` whose findings are neither fixed nor
+    reported (objects the project model shows one loop only reaches)."""
     if not linter.candidates.may_match(text):
         return FixOutcome(text, 0, [], [])
-    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes))
+    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back))
 
 
-def _fix(linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool) -> FixOutcome:
+def _fix(
+    linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool, held_back: frozenset[int]
+) -> FixOutcome:
     normalised = formfeed.normalise(text)
     given = text if normalised is None else normalised.text
-    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes)
+    # By the lines' text: the fixes of one pass move the lines below them.
+    kept_lines = _line_texts(given, held_back)
+    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines)
     if normalised is not None:
         restored = formfeed.restore(normalised, outcome.source)
         outcome = FixOutcome(
@@ -86,11 +99,24 @@ def _fix(linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool) 
     return outcome
 
 
+def _line_texts(text: str, numbers: frozenset[int]) -> frozenset[str]:
+    lines = text.splitlines()
+    return frozenset(lines[n - 1].strip() for n in numbers if 0 < n <= len(lines))
+
+
+def _not_held_back(results: list[Result], source: str, held_back: frozenset[str]) -> list[Result]:
+    if not held_back or not results:
+        return results
+    lines = source.splitlines()
+    return [r for r in results if not 0 < r.diagnostic.line <= len(lines) or lines[r.diagnostic.line - 1].strip() not in held_back]
+
+
 def _fix_passes(
-    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool
+    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool, held_back: frozenset[str]
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
-    results = _findings(linter, source, path)  # of the text as given: its errors are its own
+    # Of the text as given: its errors are its own.
+    results = _not_held_back(_findings(linter, source, path), source, held_back)
     compiled = source if linter.syntax_check else None
     found: list[Diagnostic] = []
     fixed = 0
@@ -98,7 +124,7 @@ def _fix_passes(
         if number:  # the previous pass's output (the fixes may have removed every start)
             matched = linter.candidates.may_match(source)
             try:
-                results = _findings(linter, source, path) if matched else []
+                results = _not_held_back(_findings(linter, source, path), source, held_back) if matched else []
             except SourceError as error:
                 raise _invalid_fix(error) from None
             if matched and linter.syntax_check:

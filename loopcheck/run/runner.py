@@ -12,9 +12,9 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
 from loopcheck.run.cache import Cache, Remembered
+from loopcheck.run.project import ProjectView, project_view
 from loopcheck.run.sources import (
     SourceFile,
     decode_source,
@@ -80,6 +81,9 @@ class Job:
     enabled: tuple[str, ...]
     mode: Mode
     cache_dir: str | None
+    # Lines of each file (by absolute path) whose findings are about objects one loop only
+    # reaches: with fixing, neither fixed nor reported (see run/project.py).
+    held_back: Mapping[str, frozenset[int]] = field(default_factory=dict)
 
 
 class Checker:
@@ -207,7 +211,14 @@ def check_source(
         shown = source.text
         result.diagnostics = pipeline.check_file(linter, shown, path, build_fixes=mode.build_fixes)
     else:
-        outcome = pipeline.fix_file(linter, source.text, path, unsafe=mode.unsafe, build_fixes=mode.build_fixes)
+        outcome = pipeline.fix_file(
+            linter,
+            source.text,
+            path,
+            unsafe=mode.unsafe,
+            build_fixes=mode.build_fixes,
+            held_back=checker.job.held_back.get(os.path.abspath(path), frozenset()),
+        )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:
             try:
@@ -319,8 +330,13 @@ def check_files(
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
-    started: ``notify`` is told why) in this one."""
+    started: ``notify`` is told why) in this one. The project model is built first: it gives
+    the findings their evidence, and with fixing it decides which findings are not fixed."""
     checker = Checker(job)
+    view = project_view(files, checker.catalogue, job.enabled, job.cache_dir, notify)
+    if job.mode.fix or job.mode.diff:
+        job = replace(job, held_back=view.held_back())
+        checker = Checker(job)
     known: dict[str, FileResult] = {}
     for path in files:
         result = cached_result(checker, path)
@@ -340,12 +356,18 @@ def check_files(
         for path in files:
             result = known.get(path) or next(fresh)
             _collect(result, updates)
-            yield result
+            yield _finished(result, view)
         for _ in fresh:  # runs the checks' own ending (the process pool shuts down)
             raise AssertionError("more results than files")
     finally:
         fresh.close()
     _save(checker, updates)
+
+
+def _finished(result: FileResult, view: ProjectView) -> FileResult:
+    if result.error is None:
+        result.diagnostics = view.finish(result.diagnostics, result.path)
+    return result
 
 
 class NoWorkers(Exception):

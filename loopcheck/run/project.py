@@ -1,0 +1,74 @@
+"""The project model in a run: built once, before any file's findings are shown, from the files
+the run checks and the rest of the projects they belong to.
+
+It changes a file's result in three ways (:meth:`ProjectView.finish`): findings about an object
+get the loops that reach it as evidence; findings about an object one loop only ever reaches are
+dropped (a single-loop design, not a bug); and the project rules add what only the model can see.
+With fixing, the confined objects' findings must not be fixed either: :meth:`held_back` gives the
+lines the pipeline leaves alone in each file.
+
+The per-file results cache keeps findings without evidence (evidence depends on other files):
+evidence is attached here, after the cache, on every run; the model caches its own summaries.
+A model that cannot be built (an unexpected error) costs the evidence, never the findings: the
+run says so in one line and goes on as before.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loopcheck.data.catalogue import Catalogue
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.limits import describe
+from loopcheck.project.evidence import attach, confined_lines
+from loopcheck.project.model import ProjectModel, build_model
+from loopcheck.project.reach import Reach, compute_reach
+from loopcheck.rules.project import check_project
+
+
+@dataclass
+class ProjectView:
+    """What the model says about the files of one run."""
+
+    model: ProjectModel | None = None
+    reach: Reach | None = None
+    # Findings of the project rules, by absolute path.
+    found: Mapping[str, list[Diagnostic]] = field(default_factory=dict)
+
+    def finish(self, diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:
+        """``diagnostics`` of ``path`` with their evidence, without those about confined objects,
+        with the project rules' findings in ``path``; in the order findings are shown."""
+        if self.reach is None:
+            return diagnostics
+        attached = attach(diagnostics, self.reach)
+        extra = self.found.get(os.path.abspath(path), [])
+        return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached
+
+    def held_back(self) -> dict[str, frozenset[int]]:
+        """The lines of each file (by absolute path) whose findings the fixes leave alone."""
+        return confined_lines(self.reach) if self.reach is not None else {}
+
+
+def project_view(
+    files: Sequence[str],
+    catalogue: Catalogue,
+    enabled: Sequence[str],
+    cache_dir: str | None,
+    notify: Callable[[str], None],
+    texts: Mapping[str, str] | None = None,
+) -> ProjectView:
+    """The model of the projects ``files`` belong to, and the reach over it. ``texts``: files
+    whose text is not on disk (standard input), by absolute path."""
+    try:
+        model = build_model(files, catalogue, Path(cache_dir) if cache_dir else None, texts=texts)
+        reach = compute_reach(model, catalogue)
+        found: dict[str, list[Diagnostic]] = {}
+        for d in check_project(model, reach, catalogue, frozenset(enabled)):
+            found.setdefault(os.path.abspath(d.path), []).append(d)
+        return ProjectView(model, reach, found)
+    except Exception as error:  # the findings stand without evidence
+        notify(f"the project model could not be built ({describe(error)}); findings carry no evidence")
+        return ProjectView()
