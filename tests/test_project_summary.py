@@ -132,6 +132,7 @@ def cached_lock():
 
 
 def test_each_way_of_keeping_a_loop_bound_object_is_a_holder_at_its_creation():
+    """In source order of the creations: the order is the same in every process."""
     assert summary(HOLDERS).holders == (
         Holder("lock", "primitive", "asyncio.Lock", "global", 8, 7),
         Holder("client", "client", "httpx.AsyncClient", "global", 9, 25),
@@ -142,8 +143,8 @@ def test_each_way_of_keeping_a_loop_bound_object_is_a_holder_at_its_creation():
         Holder("Manager.session", "client", "httpx.AsyncClient", "instance-attribute", 22, 23),
         Holder("Manager.db", "client", "asyncpg.Pool", "instance-attribute", 25, 24),
         Holder("Manager.browser", "client", "Playwright", "instance-attribute", 26, 29),
-        Holder("_client", "client", "httpx.AsyncClient", "lazy-global", 35, 18),
         Holder("Manager._registry", "client", "httpx.AsyncClient", "registry", 30, 30),
+        Holder("_client", "client", "httpx.AsyncClient", "lazy-global", 35, 18),
         Holder("_pools", "client", "asyncpg.Pool", "registry", 39, 24),
         Holder("cached_client", "client", "httpx.AsyncClient", "cached", 46, 11),
         Holder("cached_lock", "primitive", "asyncio.Lock", "cached", 50, 11),

@@ -79,7 +79,7 @@ class _Code:
     locals: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
     references: list[tuple[str, int, int, bool]] = field(default_factory=list)
-    calls: list[ast.Call] = field(default_factory=list)
+    calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)  # with the callee as written
     bindings: list[tuple[str, ast.expr, int]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
     decorators: list[ast.expr] = field(default_factory=list)
@@ -147,6 +147,26 @@ class _Walker(ast.NodeVisitor):
         self.module_containers: set[str] = set()
         self.class_containers: dict[str, set[str]] = {}
         self.module_values: dict[str, ast.expr] = {}
+        self._handlers: dict[type, object] = {}
+
+    # -- dispatch: NodeVisitor's, with each node class's handler looked up once --------
+
+    def visit(self, node: ast.AST) -> None:
+        handler = self._handlers.get(node.__class__)
+        if handler is None:
+            handler = getattr(self, f"visit_{node.__class__.__name__}", self.generic_visit)
+            self._handlers[node.__class__] = handler
+        handler(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.visit(item)
+            elif isinstance(value, ast.AST):
+                self.visit(value)
 
     # -- scopes ------------------------------------------------------------------------
 
@@ -305,8 +325,8 @@ class _Walker(ast.NodeVisitor):
         self.visit(node.value)
 
     def visit_Call(self, node: ast.Call) -> None:
-        self.code.calls.append(node)
         dotted = dotted_name(node.func)
+        self.code.calls.append((node, dotted))
         if dotted is not None:
             self._reference(dotted, node, True)
         else:
@@ -356,6 +376,9 @@ class _Walker(ast.NodeVisitor):
     def visit_arg(self, node: ast.arg) -> None:
         pass  # parameters are bound by their function; annotations are not references
 
+    def visit_Constant(self, node: ast.Constant) -> None:
+        pass  # nothing to collect (and NodeVisitor's own visit_Constant is slow)
+
     def _store(self, target: ast.expr, value: ast.expr) -> None:
         """Note an assignment that may keep a loop-bound object, bind a local, or make a container."""
         code = self.code
@@ -401,13 +424,26 @@ class _Resolver:
         self.functions = {code.name: code for code in walker.codes if code.is_function}
         self.class_names = {name for name, _, _ in walker.classes}
         self.holders: dict[str, Holder] = {}
+        self._qualified: dict[str, str] = {}
+        # Every call, by the qualified name of its callee and by the method it calls: the seeds
+        # and loop starts look their names up here instead of testing every call.
+        self.calls_to: dict[str, list[tuple[ast.Call, _Code]]] = {}
+        self.method_calls: dict[str, list[tuple[ast.Call, _Code]]] = {}
+        for code in walker.codes:
+            for call, dotted in code.calls:
+                if dotted is not None:
+                    self.calls_to.setdefault(self.qualify(dotted), []).append((call, code))
+                if isinstance(call.func, ast.Attribute):
+                    self.method_calls.setdefault(call.func.attr, []).append((call, code))
 
     def qualify(self, dotted: str) -> str:
-        head, dot, rest = dotted.partition(".")
-        imported = self.w.imports.get(head)
-        if imported is None:
-            return dotted
-        return f"{imported}{dot}{rest}"
+        found = self._qualified.get(dotted)
+        if found is None:
+            head, dot, rest = dotted.partition(".")
+            imported = self.w.imports.get(head)
+            found = dotted if imported is None else f"{imported}{dot}{rest}"
+            self._qualified[dotted] = found
+        return found
 
     def qualified(self, node: ast.expr) -> str | None:
         dotted = dotted_name(node)
@@ -480,19 +516,18 @@ class _Resolver:
                 callee = dotted_name(value.func)
                 if callee is not None and name not in dict(instances):
                     instances.append((name, callee))
-        for container, value, code in self.w.subscript_stores:
+        stores = list(self.w.subscript_stores)
+        for method in self.shapes.container_stores:
+            position = 1 if method == self.shapes.keyed_store else 0
+            for call, code in self.method_calls.get(method, ()):
+                if len(call.args) > position:
+                    stores.append((call.func.value, call.args[position], code))  # type: ignore[attr-defined]
+        for container, value, code in sorted(stores, key=lambda store: (store[1].lineno, store[1].col_offset)):
             name = self.container(container, code)
             if name is not None:
                 self.add_holder(name, "registry", value, code)
         for code in self.w.codes:
-            for call in code.calls:
-                func = call.func
-                if isinstance(func, ast.Attribute) and func.attr in self.shapes.container_stores:
-                    position = 1 if func.attr == self.shapes.keyed_store else 0
-                    name = self.container(func.value, code)
-                    if name is not None and len(call.args) > position:
-                        self.add_holder(name, "registry", call.args[position], code)
-            if code.is_function and self.is_cached(code):
+            if code.is_function and code.decorators and self.is_cached(code):
                 for value in code.returns:
                     if isinstance(value, ast.Name):
                         value = code.binding(value.id, value.lineno) or value
@@ -544,19 +579,16 @@ class _Resolver:
 
     def seeded(self, seed: ContextSeed) -> list[str]:
         names: list[str] = []
-        for code in self.w.codes:
-            for call in code.calls:
-                func = call.func
-                if seed.calls and self.qualified(func) in seed.calls:
+        for callee in seed.calls:
+            for call, code in self.calls_to.get(callee, ()):
+                names.extend(self.handed_over(seed, call, code))
+        for method in seed.methods:
+            for call, code in self.method_calls.get(method, ()):
+                if self.receiver_matches(seed, call.func.value, code):  # type: ignore[attr-defined]
                     names.extend(self.handed_over(seed, call, code))
-                elif (
-                    isinstance(func, ast.Attribute)
-                    and func.attr in seed.methods
-                    and self.receiver_matches(seed, func.value, code)
-                ):
-                    names.extend(self.handed_over(seed, call, code))
-            if code.is_function and (seed.decorators or seed.decorator_methods):
-                if any(self.decorator_matches(seed, d, code.parent) for d in code.decorators):
+        if seed.decorators or seed.decorator_methods:
+            for code in self.w.codes:
+                if code.decorators and any(self.decorator_matches(seed, d, code.parent) for d in code.decorators):
                     names.append(code.name)
         if seed.subclass_of:
             for name, _, bases in self.w.classes:
@@ -661,31 +693,28 @@ class _Resolver:
 
     # -- loop starts -------------------------------------------------------------------
 
-    def starts(self, code: _Code) -> tuple[LoopStart, ...]:
-        found = []
-        for call in code.calls:
-            for entry in self.catalogue.loop_starts:
-                loop = self.start_loop(entry, call, code)
-                if loop is False:
-                    continue
-                found.append(self.start(entry, call, loop, code))
-                break
-        return tuple(found)
-
-    def start_loop(self, entry: StartEntry, call: ast.Call, code: _Code) -> ast.expr | None | bool:
-        """False when ``call`` is not ``entry``; else the loop expression it runs on (or None)."""
-        func = call.func
-        if entry.calls and self.qualified(func) in entry.calls:
-            if entry.loop_position is None and entry.loop_keyword is None:
-                return None
-            return _argument(call, entry.loop_position, entry.loop_keyword)
-        if isinstance(func, ast.Attribute) and func.attr in entry.methods:
-            if entry.receivers:
-                parts = self.receiver_parts(func.value, code)
-                if not any(self.qualified(part) in entry.receivers for part in parts):
-                    return False
-            return func.value
-        return False
+    def starts(self) -> dict[_Code, tuple[LoopStart, ...]]:
+        """Each code's loop starts, in source order (a call is the first entry it matches)."""
+        found: dict[ast.Call, tuple[_Code, LoopStart]] = {}
+        for entry in self.catalogue.loop_starts:
+            for callee in entry.calls:
+                for call, code in self.calls_to.get(callee, ()):
+                    if call not in found:
+                        loop = _argument(call, entry.loop_position, entry.loop_keyword)
+                        found[call] = code, self.start(entry, call, loop, code)
+            for method in entry.methods:
+                for call, code in self.method_calls.get(method, ()):
+                    receiver = call.func.value  # type: ignore[attr-defined]
+                    if call in found or (
+                        entry.receivers
+                        and not any(self.qualified(p) in entry.receivers for p in self.receiver_parts(receiver, code))
+                    ):
+                        continue
+                    found[call] = code, self.start(entry, call, receiver, code)
+        by_code: dict[_Code, list[LoopStart]] = {}
+        for code, start in sorted(found.values(), key=lambda item: (item[1].line, item[1].column)):
+            by_code.setdefault(code, []).append(start)
+        return {code: tuple(starts) for code, starts in by_code.items()}
 
     def start(self, entry: StartEntry, call: ast.Call, loop: ast.expr | None, code: _Code) -> LoopStart:
         lifetime, written = entry.lifetime, None
@@ -778,6 +807,7 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
     resolver = _Resolver(walker, catalogue)
     instances = resolver.collect_holders()
     contexts = resolver.contexts()
+    starts = resolver.starts()
     functions = []
     for code in walker.codes:
         node = code.node
@@ -789,7 +819,7 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
                 column=node.col_offset if node is not None else 0,
                 contexts=tuple(sorted(contexts.get(code.name, ()))),
                 references=resolver.references(code),
-                starts=resolver.starts(code),
+                starts=starts.get(code, ()),
                 parameters=code.parameters,
             )
         )
@@ -810,6 +840,6 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         star_imports=tuple(walker.star_imports),
         functions=tuple(functions),
         classes=classes,
-        holders=tuple(resolver.holders.values()),
+        holders=tuple(sorted(resolver.holders.values(), key=lambda h: (h.line, h.column))),
         instances=tuple(instances),
     )
