@@ -156,6 +156,14 @@ def test_module_level_instances_are_the_calls_that_keep_no_loop_bound_object():
     assert found.instances == (("wrapped", "Wrapper"), ("redis_client", "RedisClient"), ("service", "app.Service"))
 
 
+def test_an_attribute_set_on_cls_in_a_class_method_is_a_class_attribute():
+    found = summary(
+        "import asyncio\nclass Pool:\n    @classmethod\n    def get(cls):\n        cls.lock = asyncio.Lock()\n"
+        "    @staticmethod\n    def make(other):\n        other.lock = asyncio.Lock()\n"
+    )
+    assert found.holders == (Holder("Pool.lock", "primitive", "asyncio.Lock", "class-attribute", 5, 19),)
+
+
 def test_a_registry_is_filled_by_its_store_methods():
     found = summary(
         "import asyncio\nimport httpx\n_clients = {}\n_locks = []\n"
@@ -233,6 +241,7 @@ def test_references_are_calls_and_reads_of_names_not_bound_in_the_function():
 
 CONTEXTS = """
 import threading
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from celery import Celery
 from fastapi import FastAPI, APIRouter
@@ -281,7 +290,15 @@ def sync_index():
 async def lifespan(app):
     yield
 
+def later(delay):
+    pass
+
+def from_lambda():
+    pass
+
 threading.Thread(target=target).start()
+threading.Timer(5, partial(later, 1)).start()
+loop.run_in_executor(None, lambda: from_lambda())
 """
 
 
@@ -297,6 +314,8 @@ def test_the_contexts_seeds_and_served_routes_put_functions_in():
         "health": ("server",),
         "sync_index": ("executor",),
         "lifespan": ("lifespan",),
+        "later": ("thread",),
+        "from_lambda": ("executor",),
     }
 
 
