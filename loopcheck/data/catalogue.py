@@ -359,12 +359,8 @@ def loop_starts(data: dict[str, Any], source: str = "entries.toml") -> tuple[Loo
     unknown = sorted(set(data) - set(ENTRY_TABLES))
     if unknown:
         raise CatalogueError(f"{source}: unknown table {unknown[0]!r} (known: {', '.join(ENTRY_TABLES)})")
-    entries = data.get("start", [])
-    if not isinstance(entries, list):
-        raise CatalogueError(f"{source}: start must be an array of tables ([[start]])")
     starts = []
-    for number, entry in enumerate(entries, 1):
-        where = f"{source}: [[start]] #{number}"
+    for where, entry in _array_of_tables(data, "start", source):
         values = _typed(entry, START_KEYS, where)
         for required in ("name", "lifetime", "describe"):
             if required not in values:
@@ -403,17 +399,21 @@ def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str
 def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[ContextSeed, ...]:
     """The [[served]] entries of ``data``, as seeds of the ``server`` context (for `async def`
     only); a :class:`CatalogueError` names the first thing wrong."""
-    entries = data.get("served", [])
-    if not isinstance(entries, list):
-        raise CatalogueError(f"{source}: served must be an array of tables ([[served]])")
     served = []
-    for number, entry in enumerate(entries, 1):
-        where = f"{source}: [[served]] #{number}"
+    for where, entry in _array_of_tables(data, "served", source):
         values = _typed(entry, SERVED_KEYS, where)
         if not values.get("decorator_methods"):
             raise CatalogueError(f"{where}: no key 'decorator-method'")
         served.append(ContextSeed(context=SERVED_CONTEXT, **values))
     return tuple(served)
+
+
+def _array_of_tables(data: dict[str, Any], key: str, source: str) -> list[tuple[str, Any]]:
+    """The entries of the array of tables ``[[key]]``, each with where it is for messages."""
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{source}: {key} must be an array of tables ([[{key}]])")
+    return [(f"{source}: [[{key}]] #{number}", entry) for number, entry in enumerate(entries, 1)]
 
 
 def _typed(entry: Any, keys: dict[str, tuple[str, type]], where: str) -> dict[str, Any]:
