@@ -358,6 +358,8 @@ def from_helper():
 
 def threadsafe(self):
     asyncio.run_coroutine_threadsafe(work(), self.loop)
+    loop = self._other_loop
+    loop.run_until_complete(loop.create_task(other()))
 
 def with_runner():
     with asyncio.Runner() as runner:
@@ -409,22 +411,23 @@ def test_a_kept_loop_is_named_as_written_and_gather_runs_each_coroutine():
     )
     assert start("threadsafe") == (
         LoopStart("run_coroutine_threadsafe", "kept", "self.loop", (Reference("work", 32, 37),), 32, 4),
+        LoopStart("run_until_complete", "kept", "self._other_loop", (Reference("other", 34, 45),), 34, 4),
     )
 
 
 def test_a_runner_made_in_the_function_is_a_fresh_loop_per_call():
-    assert start("with_runner") == (LoopStart("Runner.run", "per-call", None, (Reference("work", 36, 19),), 36, 8),)
+    assert start("with_runner") == (LoopStart("Runner.run", "per-call", None, (Reference("work", 38, 19),), 38, 8),)
 
 
 def test_callable_starts_run_the_function_they_are_given():
     assert start("sync_wrapper") == (
-        LoopStart("async_to_sync", "per-call", None, (Reference("fetch", 39, 25),), 39, 11),
+        LoopStart("async_to_sync", "per-call", None, (Reference("fetch", 41, 25),), 41, 11),
     )
-    assert start("with_anyio") == (LoopStart("anyio.run", "per-call", None, (Reference("main", 42, 14),), 42, 4),)
+    assert start("with_anyio") == (LoopStart("anyio.run", "per-call", None, (Reference("main", 44, 14),), 44, 4),)
 
 
 def test_a_loop_made_at_module_level_is_kept_under_its_global_name():
-    assert start(MODULE_CODE) == (LoopStart("run_until_complete", "kept", "loop", (Reference("main", 45, 24),), 45, 0),)
+    assert start(MODULE_CODE) == (LoopStart("run_until_complete", "kept", "loop", (Reference("main", 47, 24),), 47, 0),)
 
 
 # -- input --------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ _CONTAINER_CALLS = frozenset(
      "weakref.WeakValueDictionary", "weakref.WeakKeyDictionary", "defaultdict", "OrderedDict"}
 )
 _PARTIAL = "functools.partial"
+# Methods of a loop that wrap the coroutine they are given in a task.
+_LOOP_SCHEDULERS = ("create_task", "ensure_future")
 _TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 
 
@@ -391,7 +393,8 @@ class _Walker(ast.NodeVisitor):
                     self.class_containers.setdefault(self.class_body, set()).add(name)
             elif not code.is_function:
                 self.candidates.append(("global", name, value, code))
-                self.module_values.setdefault(name, value)
+                if isinstance(value, ast.Call) or name not in self.module_values:
+                    self.module_values[name] = value  # `_loop = None` first, a call later
                 if self._is_container(value):
                     self.module_containers.add(name)
             elif name in code.globals:
@@ -481,7 +484,7 @@ class _Resolver:
                     through = [c for c in self.catalogue.clients_of(frozenset({made_by})) if func.attr in c.through]
                     if through:
                         return "client", through[0].display, value
-            if func.attr in ("create_task", "ensure_future") and self.is_loop(func.value, code):
+            if func.attr in _LOOP_SCHEDULERS and self.is_loop(func.value, code):
                 return "future", f"{ast.unparse(func.value)}.{func.attr}", value
         return None
 
@@ -722,12 +725,11 @@ class _Resolver:
             written = ast.unparse(loop)
             if isinstance(loop, ast.Name) and code.is_function and code.is_local(loop.id):
                 bound = code.binding(loop.id, call.lineno)
-                if isinstance(bound, ast.Call):
-                    made_by = self.qualified(bound.func)
-                    if made_by in self.api.new_loop or made_by in entry.receivers:
-                        lifetime, written = "per-call", None
-                    else:
-                        written = ast.unparse(bound)
+                made_by = self.qualified(bound.func) if isinstance(bound, ast.Call) else None
+                if made_by is not None and (made_by in self.api.new_loop or made_by in entry.receivers):
+                    lifetime, written = "per-call", None
+                elif bound is not None:
+                    written = ast.unparse(bound)  # the loop the local stands for: `self._loop`
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
         return LoopStart(entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset)
@@ -740,7 +742,11 @@ class _Resolver:
             if is_callable and callee == _PARTIAL and node.args:
                 return self.runs(node.args[0], True, code)
             if not is_callable:
-                if callee in self.api.future_factories or callee in self.api.coroutine_functions:
+                if (
+                    callee in self.api.future_factories
+                    or callee in self.api.coroutine_functions
+                    or (isinstance(node.func, ast.Attribute) and node.func.attr in _LOOP_SCHEDULERS)
+                ):
                     return [r for a in node.args for r in self.runs(a, False, code)]
                 written = dotted_name(node.func)
                 return [Reference(written, node.lineno, node.col_offset)] if written is not None else []
@@ -797,8 +803,10 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
     """The summary of the module ``module`` (at ``path``; ``is_package``: it is a package's
     ``__init__``) whose source is ``text``.
 
-    Raises SyntaxError (or ValueError, for a null byte) when ``ast`` rejects the text: the caller
-    skips such a file, which the per-file stage reports.
+    Raises SyntaxError (or ValueError, for a null byte) when ``ast`` rejects the text, and
+    RecursionError when the module nests deeper than the recursion limit lets ``ast.parse`` or the
+    walk (two frames a level) go: the caller skips such a file, which the per-file stage reports
+    (or runs this under the deep stack of ``engine/limits``).
     """
     tree = ast.parse(text, filename=path)
     walker = _Walker(module, is_package)
