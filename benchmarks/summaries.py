@@ -2,11 +2,11 @@
 
     python benchmarks/summaries.py [CORPUS_DIR]     # default: ~/.cache/loopcheck-corpus
 
-Reads every .py file of the corpus's packages once, then (in this one process, on one core;
-CPU time, so that other processes on the machine do not count) times ``ast.parse`` alone and ``summarise`` (which parses too) over all of them, and reports the
-pickle size of the summaries. A file that does not decode or parse is counted and skipped, as the
-model skips it; any other exception is a crash and ends the run with its file named. Not part of
-the test suite.
+Reads every .py file of the corpus's packages once, then, in this one process, times (in CPU
+time, which other processes on the machine do not inflate) ``ast.parse`` alone and ``summarise``
+(which parses too) over all of them, and reports the pickle size of the summaries. A file that
+does not decode or parse is counted and skipped, as the model skips it; any other exception is a
+crash and ends the run with its file named. Not part of the test suite.
 """
 
 from __future__ import annotations

@@ -164,6 +164,19 @@ def test_an_attribute_set_on_cls_in_a_class_method_is_a_class_attribute():
     assert found.holders == (Holder("Pool.lock", "primitive", "asyncio.Lock", "class-attribute", 5, 19),)
 
 
+def test_a_creation_handed_on_by_an_expression_or_a_call_is_kept_by_its_holder():
+    found = summary(
+        "import asyncio, contextlib, httpx\n_client = None\n"
+        "def get():\n    global _client\n    _client = _client or httpx.AsyncClient()\n    return _client\n"
+        "loop = contextlib.closing(asyncio.new_event_loop())\nlock = asyncio.Lock() if True else None\n"
+    )
+    assert found.holders == (
+        Holder("_client", "client", "httpx.AsyncClient", "lazy-global", 5, 25),
+        Holder("loop", "loop", "asyncio.new_event_loop", "global", 7, 26),
+        Holder("lock", "primitive", "asyncio.Lock", "global", 8, 7),
+    )
+
+
 def test_a_registry_is_filled_by_its_store_methods():
     found = summary(
         "import asyncio\nimport httpx\n_clients = {}\n_locks = []\n"

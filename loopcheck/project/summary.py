@@ -22,7 +22,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field
 
-from loopcheck.data.catalogue import Catalogue, ContextSeed, LoopStart as StartEntry, holder_shapes
+from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, ContextSeed, LoopStart as StartEntry, holder_shapes
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
@@ -33,7 +33,6 @@ from loopcheck.project.records import (
     Reference,
 )
 
-SERVER = "server"
 _BUILTINS = frozenset(dir(builtins))
 _RECEIVER_PARAMETERS = ("self", "cls")
 # Calls whose result is a container a registry can be kept in (besides literals).
@@ -44,6 +43,12 @@ _CONTAINER_CALLS = frozenset(
 _PARTIAL = "functools.partial"
 # Methods of a loop that wrap the coroutine they are given in a task.
 _LOOP_SCHEDULERS = ("create_task", "ensure_future")
+# The node types of holders.toml's pass-through expressions, and the operands they hand on.
+_PASS_THROUGH = {
+    "boolean-operation": (ast.BoolOp, lambda node: node.values),
+    "conditional": (ast.IfExp, lambda node: (node.body, node.orelse)),
+    "await": (ast.Await, lambda node: (node.value,)),
+}
 _TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 
 
@@ -424,6 +429,7 @@ class _Resolver:
         self.catalogue = catalogue
         self.api = catalogue.loop_api
         self.shapes = holder_shapes()
+        self.pass_through = [_PASS_THROUGH[name] for name in self.shapes.pass_through_expressions]
         self.functions = {code.name: code for code in walker.codes if code.is_function}
         self.class_names = {name for name, _, _ in walker.classes}
         self.holders: dict[str, Holder] = {}
@@ -455,11 +461,15 @@ class _Resolver:
     # -- holders -----------------------------------------------------------------------
 
     def creation(self, value: ast.expr, code: _Code) -> tuple[str, str, ast.Call] | None:
-        """(kind, what, call) when ``value`` makes a loop-bound object."""
-        if isinstance(value, ast.Await):
-            value = value.value
+        """(kind, what, call) when ``value`` makes a loop-bound object, or hands one on
+        (``_client or Client()``, ``await create_pool()``, ``contextlib.closing(loop)``)."""
+        for node_type, operands in self.pass_through:
+            if isinstance(value, node_type):
+                return next(filter(None, (self.creation(v, code) for v in operands(value))), None)
         if not isinstance(value, ast.Call):
             return None
+        if value.args and self.qualified(value.func) in self.shapes.pass_through_calls:
+            return self.creation(value.args[0], code)
         func = value.func
         qualified = self.qualified(func)
         if qualified is not None:
@@ -567,7 +577,7 @@ class _Resolver:
         """The contexts the module's seeds (and its served routes) put each function in."""
         found: dict[str, set[str]] = {}
         seeds = [*((seed, seed.context) for seed in self.catalogue.context_seeds),
-                 *((seed, SERVER) for seed in self.catalogue.served)]
+                 *((seed, SERVED_CONTEXT) for seed in self.catalogue.served)]
         for seed, context in seeds:
             for name in self.seeded(seed):
                 function = self.functions.get(name)
@@ -575,7 +585,7 @@ class _Resolver:
                     continue
                 if seed.sync_only and function.is_async:
                     continue
-                if context == SERVER and not function.is_async:
+                if context == SERVED_CONTEXT and not function.is_async:
                     continue
                 found.setdefault(name, set()).add(context)
         return found
