@@ -151,12 +151,8 @@ class ExecutionContexts:
             yield from self.definitions.functions(candidate)
 
     def _first_argument_matches(self, seed: ContextSeed, call: cst.CSTNode) -> bool:
-        if seed.first_argument is None:
-            return True
-        if not isinstance(call, cst.Call) or not call.args:
-            return False
-        first = call.args[0].value
-        return isinstance(first, cst.SimpleString) and first.evaluated_value == seed.first_argument
+        first = call.args[0].value if isinstance(call, cst.Call) and call.args else None
+        return seed.first_argument_matches(first.evaluated_value if isinstance(first, cst.SimpleString) else None)
 
     def _decorator_matches(self, seed: ContextSeed, decorator: cst.BaseExpression) -> bool:
         target = decorator.func if isinstance(decorator, cst.Call) else decorator
@@ -173,9 +169,8 @@ class ExecutionContexts:
     def _receiver_matches(self, seed: ContextSeed, receiver: cst.BaseExpression) -> bool:
         if not seed.receivers and not seed.receiver_names:
             return True
-        if seed.receiver_names and leaf_name(receiver) in seed.receiver_names:
-            return True
-        return any(self.names.qualified(part) & seed.receivers for part in self._receiver_parts(receiver))
+        qualified = {name for part in self._receiver_parts(receiver) for name in self.names.qualified(part)}
+        return seed.receiver_matches(leaf_name(receiver), qualified)
 
     def _receiver_parts(self, receiver: cst.BaseExpression) -> Iterable[cst.CSTNode]:
         """The receiver, the callee of a chain it starts with (``schedule.every(1).do``), and the

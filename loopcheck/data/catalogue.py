@@ -71,6 +71,20 @@ class ContextSeed:
     subclass_methods: frozenset[str] = frozenset()
     sync_only: bool = False
 
+    def first_argument_matches(self, first: str | None) -> bool:
+        """Whether a call (or decorator call) whose first argument is the string ``first`` (None:
+        no string there) meets the seed's ``first-argument``."""
+        return self.first_argument is None or first == self.first_argument
+
+    def receiver_matches(self, leaf: str | None, qualified_names: set[str] | frozenset[str]) -> bool:
+        """Whether a receiver whose last name is ``leaf`` and whose parts (the receiver, the calls
+        of its chain, the call it is bound to) resolve to ``qualified_names`` meets the seed."""
+        if not self.receivers and not self.receiver_names:
+            return True
+        if leaf is not None and leaf in self.receiver_names:
+            return True
+        return bool(self.receivers & qualified_names)
+
 
 @dataclass(frozen=True)
 class LoopStart:
@@ -130,6 +144,8 @@ class Catalogue:
     context_runs: Mapping[str, ContextRuns]
     clients: Mapping[str, tuple[Client, ...]]  # by every constructor's qualified name
     extra_clients: tuple[str, ...] = ()
+    # The decorators that make an `async def` a route handler run on the server loop.
+    served: tuple[ContextSeed, ...] = ()
 
     @staticmethod
     @cache
@@ -142,6 +158,7 @@ class Catalogue:
             context_runs=context_runs(_data("entries.toml")),
             clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
+            served=served_routes(_data("entries.toml")),
         )
 
     def clients_of(self, qualified_names: frozenset[str]) -> tuple[Client, ...]:
@@ -308,6 +325,13 @@ def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
 
 
 LIFETIMES = ("per-call", "kept")
+ENTRY_TABLES = ("start", "context", "served")
+# The context of an `async def` a [[served]] entry names: it runs on the server's loop.
+SERVED_CONTEXT = "server"
+# Every context data/entries.toml says how it runs: the seeds' and the served routes'.
+ENTRY_CONTEXTS = (*SEED_CONTEXTS, SERVED_CONTEXT)
+# The keys of a [[served]] of data/entries.toml (as in a [[seed]] of contexts.toml).
+SERVED_KEYS = {key: SEED_KEYS[key] for key in ("decorator-method", "receiver", "receiver-names")}
 CONTEXT_LOOPS = ("server", "none")
 # The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
 START_KEYS: dict[str, tuple[str, type]] = {
@@ -332,15 +356,11 @@ CONTEXT_RUNS_KEYS: dict[str, tuple[str, type]] = {
 
 def loop_starts(data: dict[str, Any], source: str = "entries.toml") -> tuple[LoopStart, ...]:
     """The [[start]] entries of ``data``; a :class:`CatalogueError` names the first thing wrong."""
-    unknown = sorted(set(data) - {"start", "context"})
+    unknown = sorted(set(data) - set(ENTRY_TABLES))
     if unknown:
-        raise CatalogueError(f"{source}: unknown table {unknown[0]!r} (known: start, context)")
-    entries = data.get("start", [])
-    if not isinstance(entries, list):
-        raise CatalogueError(f"{source}: start must be an array of tables ([[start]])")
+        raise CatalogueError(f"{source}: unknown table {unknown[0]!r} (known: {', '.join(ENTRY_TABLES)})")
     starts = []
-    for number, entry in enumerate(entries, 1):
-        where = f"{source}: [[start]] #{number}"
+    for where, entry in _array_of_tables(data, "start", source):
         values = _typed(entry, START_KEYS, where)
         for required in ("name", "lifetime", "describe"):
             if required not in values:
@@ -361,8 +381,8 @@ def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str
     runs = {}
     for context, entry in tables.items():
         where = f"{source}: [context.{context}]"
-        if context not in SEED_CONTEXTS:
-            raise CatalogueError(f"{where}: unknown context (known: {', '.join(SEED_CONTEXTS)})")
+        if context not in ENTRY_CONTEXTS:
+            raise CatalogueError(f"{where}: unknown context (known: {', '.join(ENTRY_CONTEXTS)})")
         values = _typed(entry, CONTEXT_RUNS_KEYS, where)
         missing = [key for key in CONTEXT_RUNS_KEYS if CONTEXT_RUNS_KEYS[key][0] not in values]
         if missing:
@@ -370,10 +390,30 @@ def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str
         if values["loop"] not in CONTEXT_LOOPS:
             raise CatalogueError(f"{where}: key 'loop' must be one of {', '.join(CONTEXT_LOOPS)}")
         runs[context] = ContextRuns(context=context, **values)
-    absent = [context for context in SEED_CONTEXTS if context not in runs]
+    absent = [context for context in ENTRY_CONTEXTS if context not in runs]
     if absent:
         raise CatalogueError(f"{source}: no [context.{absent[0]}] table")
     return runs
+
+
+def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[ContextSeed, ...]:
+    """The [[served]] entries of ``data``, as seeds of the ``server`` context (for `async def`
+    only); a :class:`CatalogueError` names the first thing wrong."""
+    served = []
+    for where, entry in _array_of_tables(data, "served", source):
+        values = _typed(entry, SERVED_KEYS, where)
+        if not values.get("decorator_methods"):
+            raise CatalogueError(f"{where}: no key 'decorator-method'")
+        served.append(ContextSeed(context=SERVED_CONTEXT, **values))
+    return tuple(served)
+
+
+def _array_of_tables(data: dict[str, Any], key: str, source: str) -> list[tuple[str, Any]]:
+    """The entries of the array of tables ``[[key]]``, each with where it is for messages."""
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{source}: {key} must be an array of tables ([[{key}]])")
+    return [(f"{source}: [[{key}]] #{number}", entry) for number, entry in enumerate(entries, 1)]
 
 
 def _typed(entry: Any, keys: dict[str, tuple[str, type]], where: str) -> dict[str, Any]:

@@ -54,8 +54,9 @@ class Holder:
     ``future`` or ``loop``. ``what``: how messages name it (``asyncio.Lock``,
     ``redis.asyncio.Redis``). ``how``: ``global``, ``lazy-global`` (a global set on first use
     inside a function), ``class-attribute``, ``registry`` (a dict or list kept at module or class
-    level that calls store into), ``instance-attribute``. ``line``/``column``: the expression
-    that creates the object (where the per-file rules report it)."""
+    level that calls store into), ``instance-attribute``, ``cached`` (what a function under
+    ``functools.cache``/``lru_cache`` returns; ``name`` is the function's). ``line``/``column``:
+    the expression that creates the object (where the per-file rules report it)."""
 
     name: str
     kind: str

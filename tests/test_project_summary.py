@@ -1,0 +1,498 @@
+"""One module's summary (loopcheck/project/summary.py): one small source per shape, asserting the
+exact records the project model reads."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from loopcheck.data.catalogue import Catalogue, CatalogueError, context_runs, loop_starts, served_routes, tomllib
+from loopcheck.project.records import MODULE_CODE, Class, Holder, LoopStart, ModuleSummary, Reference
+from loopcheck.project.summary import summarise
+
+CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"
+
+
+def summary(source: str, module: str = "app.m", is_package: bool = False) -> ModuleSummary:
+    return summarise(textwrap.dedent(source), module, "m.py", is_package, Catalogue.load())
+
+
+def function(source: str, name: str, **kwargs):
+    found = summary(source, **kwargs).function(name)
+    assert found is not None, name
+    return found
+
+
+# -- imports ------------------------------------------------------------------------------------
+
+IMPORTS = """
+import os.path
+import redis.asyncio as aioredis
+from asyncio import Lock as L, Event
+from . import sibling
+from .clients import redis_client as rc
+from ..core import settings
+from .. import top
+from ... import above_the_root
+from .star import *
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from heavy import Thing
+try:
+    import ujson as json
+except ImportError:
+    import json
+
+def late():
+    from app.lazy import thing
+"""
+
+
+def test_imports_of_a_module_resolve_relative_names_against_its_package():
+    found = summary(IMPORTS, module="app.services.m")
+    assert found.imports == (
+        ("os", "os"),
+        ("aioredis", "redis.asyncio"),
+        ("L", "asyncio.Lock"),
+        ("Event", "asyncio.Event"),
+        ("sibling", "app.services.sibling"),
+        ("rc", "app.services.clients.redis_client"),
+        ("settings", "app.core.settings"),
+        ("top", "app.top"),
+        ("TYPE_CHECKING", "typing.TYPE_CHECKING"),
+        ("json", "ujson"),  # the first binding of the try: the preferred module
+        ("thing", "app.lazy.thing"),  # a function's import is recorded module-wide
+    )
+    assert found.star_imports == ("app.services.star",)
+
+
+def test_imports_of_a_package_resolve_relative_names_against_the_package_itself():
+    found = summary("from . import x\nfrom .q import r\nfrom .. import up\n", module="app.services", is_package=True)
+    assert found.imports == (("x", "app.services.x"), ("r", "app.services.q.r"), ("up", "app.up"))
+
+
+# -- holders ------------------------------------------------------------------------------------
+
+HOLDERS = """
+import asyncio
+import httpx as hx
+from functools import lru_cache, cache
+from asyncpg import create_pool
+from playwright.async_api import async_playwright
+
+lock = asyncio.Lock()
+client: hx.AsyncClient = hx.AsyncClient()
+task = asyncio.ensure_future(asyncio.sleep(1))
+loop = asyncio.new_event_loop()
+background = loop.create_task(asyncio.sleep(1))
+wrapped = Wrapper(asyncio.Lock())
+_client = None
+_pools = {}
+
+class Manager:
+    pool = asyncio.Semaphore(3)
+    _registry: dict = {}
+
+    def __init__(self):
+        self.session = hx.AsyncClient()
+
+    async def connect(self):
+        self.db = await create_pool("dsn")
+        self.browser = await async_playwright().start()
+
+    @classmethod
+    def register(cls, name):
+        cls._registry[name] = hx.AsyncClient()
+
+def get_client():
+    global _client
+    if _client is None:
+        _client = hx.AsyncClient()
+    return _client
+
+async def pool_for(key):
+    _pools[key] = await create_pool(key)
+
+def add(key):
+    _pools.setdefault(key, hx.AsyncClient())
+
+@lru_cache(maxsize=None)
+def cached_client():
+    return hx.AsyncClient()
+
+@cache
+def cached_lock():
+    made = asyncio.Lock()
+    return made
+"""
+
+
+def test_each_way_of_keeping_a_loop_bound_object_is_a_holder_at_its_creation():
+    """In source order of the creations: the order is the same in every process."""
+    assert summary(HOLDERS).holders == (
+        Holder("lock", "primitive", "asyncio.Lock", "global", 8, 7),
+        Holder("client", "client", "httpx.AsyncClient", "global", 9, 25),
+        Holder("task", "future", "asyncio.ensure_future", "global", 10, 7),
+        Holder("loop", "loop", "asyncio.new_event_loop", "global", 11, 7),
+        Holder("background", "future", "loop.create_task", "global", 12, 13),
+        Holder("Manager.pool", "primitive", "asyncio.Semaphore", "class-attribute", 18, 11),
+        Holder("Manager.session", "client", "httpx.AsyncClient", "instance-attribute", 22, 23),
+        Holder("Manager.db", "client", "asyncpg.Pool", "instance-attribute", 25, 24),
+        Holder("Manager.browser", "client", "Playwright", "instance-attribute", 26, 29),
+        Holder("Manager._registry", "client", "httpx.AsyncClient", "registry", 30, 30),
+        Holder("_client", "client", "httpx.AsyncClient", "lazy-global", 35, 18),
+        Holder("_pools", "client", "asyncpg.Pool", "registry", 39, 24),
+        Holder("cached_client", "client", "httpx.AsyncClient", "cached", 46, 11),
+        Holder("cached_lock", "primitive", "asyncio.Lock", "cached", 50, 11),
+    )
+
+
+def test_module_level_instances_are_the_calls_that_keep_no_loop_bound_object():
+    found = summary(HOLDERS + "redis_client = RedisClient(url)\nservice = app.Service()\nname = 'x'\n")
+    assert found.instances == (("wrapped", "Wrapper"), ("redis_client", "RedisClient"), ("service", "app.Service"))
+
+
+def test_an_attribute_set_on_cls_in_a_class_method_is_a_class_attribute():
+    found = summary(
+        "import asyncio\nclass Pool:\n    @classmethod\n    def get(cls):\n        cls.lock = asyncio.Lock()\n"
+        "    @staticmethod\n    def make(other):\n        other.lock = asyncio.Lock()\n"
+    )
+    assert found.holders == (Holder("Pool.lock", "primitive", "asyncio.Lock", "class-attribute", 5, 19),)
+
+
+def test_a_creation_handed_on_by_an_expression_or_a_call_is_kept_by_its_holder():
+    found = summary(
+        "import asyncio, contextlib, httpx\n_client = None\n"
+        "def get():\n    global _client\n    _client = _client or httpx.AsyncClient()\n    return _client\n"
+        "loop = contextlib.closing(asyncio.new_event_loop())\nlock = asyncio.Lock() if True else None\n"
+    )
+    assert found.holders == (
+        Holder("_client", "client", "httpx.AsyncClient", "lazy-global", 5, 25),
+        Holder("loop", "loop", "asyncio.new_event_loop", "global", 7, 26),
+        Holder("lock", "primitive", "asyncio.Lock", "global", 8, 7),
+    )
+
+
+def test_a_registry_is_filled_by_its_store_methods():
+    found = summary(
+        "import asyncio\nimport httpx\n_clients = {}\n_locks = []\n"
+        "def add(k):\n    _clients.setdefault(k, httpx.AsyncClient())\n    _locks.append(asyncio.Lock())\n"
+    )
+    assert found.holders == (
+        Holder("_clients", "client", "httpx.AsyncClient", "registry", 6, 27),
+        Holder("_locks", "primitive", "asyncio.Lock", "registry", 7, 18),
+    )
+
+
+def test_a_local_variable_named_like_a_container_is_no_registry():
+    found = summary("import asyncio\n_locks = {}\ndef f(k):\n    _locks = {}\n    _locks[k] = asyncio.Lock()\n")
+    assert found.holders == ()
+
+
+def test_a_client_made_through_a_module_level_session_is_a_holder():
+    found = summary("import aioboto3\nsession = aioboto3.Session()\ns3 = session.client('s3')\n")
+    assert found.holders == (Holder("s3", "client", "aioboto3 client", "global", 3, 5),)
+    assert found.instances == (("session", "aioboto3.Session"),)
+
+
+# -- functions, references, classes ------------------------------------------------------------
+
+NESTING = """
+import helpers
+from app import db
+
+class Outer:
+    class Inner:
+        def method(self, x):
+            return self.pool.acquire(x)
+
+    async def run(self, *args, key=None, **options):
+        def inner(item):
+            local = item
+            return helpers.run_async(local, db.engine, self.name)
+        return inner
+
+def outer(flag):
+    values = [v for v in range(3)]
+    print(values, flag, missing_global)
+    return len(values)
+
+if __name__ == "__main__":
+    outer(True)
+"""
+
+
+def test_functions_are_named_within_the_module_and_keep_their_parameters():
+    found = summary(NESTING)
+    assert [(f.name, f.is_async, f.line, f.parameters) for f in found.functions] == [
+        (MODULE_CODE, False, 1, ()),
+        ("Outer.Inner.method", False, 7, ("self", "x")),
+        ("Outer.run", True, 10, ("self", "args", "key", "options")),
+        ("Outer.run.inner", False, 11, ("item",)),
+        ("outer", False, 16, ("flag",)),
+    ]
+    assert found.classes == (Class("Outer", (), ("run",), 5), Class("Outer.Inner", (), ("method",), 6))
+
+
+def test_references_are_calls_and_reads_of_names_not_bound_in_the_function():
+    found = summary(NESTING)
+    assert found.function("Outer.Inner.method").references == (Reference("self.pool.acquire", 8, 19),)
+    assert found.function("Outer.run.inner").references == (
+        Reference("helpers.run_async", 13, 19),
+        Reference("db.engine", 13, 44, called=False),
+        Reference("self.name", 13, 55, called=False),
+    )
+    assert found.function("outer").references == (Reference("missing_global", 18, 24, called=False),)
+    assert found.function(MODULE_CODE).references == (Reference("outer", 22, 4),)
+
+
+# -- contexts -----------------------------------------------------------------------------------
+
+CONTEXTS = """
+import threading
+from functools import partial
+from concurrent.futures import ThreadPoolExecutor
+from celery import Celery
+from fastapi import FastAPI, APIRouter
+from aiohttp import web
+
+celery_app = Celery("x")
+app = FastAPI(lifespan=lifespan)
+router = APIRouter()
+routes = web.RouteTableDef()
+pool = ThreadPoolExecutor()
+
+@celery_app.task(bind=True)
+def send(self, to):
+    pass
+
+def target():
+    pass
+
+def job():
+    pass
+
+class Worker(threading.Thread):
+    def run(self):
+        pass
+
+    def start_jobs(self):
+        threading.Thread(target=self.run).start()
+        pool.submit(job)
+
+@app.get("/")
+async def index():
+    pass
+
+@router.post("/items")
+async def create():
+    pass
+
+@routes.get("/health")
+async def health(request):
+    pass
+
+@app.get("/sync")
+def sync_index():
+    pass
+
+async def lifespan(app):
+    yield
+
+def later(delay):
+    pass
+
+def from_lambda():
+    pass
+
+threading.Thread(target=target).start()
+threading.Timer(5, partial(later, 1)).start()
+loop.run_in_executor(None, lambda: from_lambda())
+"""
+
+
+def test_the_contexts_seeds_and_served_routes_put_functions_in():
+    found = summary(CONTEXTS)
+    assert {f.name: f.contexts for f in found.functions if f.contexts} == {
+        "send": ("celery-task",),
+        "target": ("thread",),
+        "job": ("executor",),
+        "Worker.run": ("thread",),
+        "index": ("server",),
+        "create": ("server",),
+        "health": ("server",),
+        "sync_index": ("executor",),
+        "lifespan": ("lifespan",),
+        "later": ("thread",),
+        "from_lambda": ("executor",),
+    }
+
+
+def test_a_served_decorator_on_an_unknown_receiver_is_no_route():
+    found = summary("import x\nthing = x.Thing()\n@thing.get('/')\nasync def index():\n    pass\n")
+    assert found.function("index").contexts == ()
+
+
+# -- loop starts --------------------------------------------------------------------------------
+
+STARTS = """
+import asyncio
+import anyio
+from asgiref.sync import async_to_sync
+
+_worker_loop = asyncio.new_event_loop()
+
+def run_main():
+    asyncio.run(main())
+
+def run_given(coro):
+    return asyncio.run(coro)
+
+def helper(coro):
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+def current():
+    loop = asyncio.get_event_loop()
+    loop.run_until_complete(work())
+
+def kept():
+    return _worker_loop.run_until_complete(asyncio.gather(a(), b()))
+
+def from_helper():
+    get_worker_loop().run_until_complete(work())
+
+def threadsafe(self):
+    asyncio.run_coroutine_threadsafe(work(), self.loop)
+    loop = self._other_loop
+    loop.run_until_complete(loop.create_task(other()))
+
+def with_runner():
+    with asyncio.Runner() as runner:
+        runner.run(work())
+
+def sync_wrapper(x):
+    return async_to_sync(fetch)(x)
+
+def with_anyio():
+    anyio.run(main)
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+"""
+
+
+def start(name: str) -> tuple[LoopStart, ...]:
+    return function(STARTS, name).starts
+
+
+def test_asyncio_run_is_a_fresh_loop_per_call_running_the_callee():
+    assert start("run_main") == (LoopStart("asyncio.run", "per-call", None, (Reference("main", 9, 16),), 9, 4),)
+
+
+def test_a_parameter_passed_to_asyncio_run_is_followed_to_callers():
+    assert start("run_given") == (
+        LoopStart("asyncio.run", "per-call", None, (Reference("coro", 12, 23, called=False),), 12, 11),
+    )
+
+
+def test_a_new_event_loop_helper_runs_each_call_on_a_fresh_loop():
+    assert start("helper") == (
+        LoopStart("run_until_complete", "per-call", None, (Reference("coro", 17, 39, called=False),), 17, 15),
+    )
+
+
+def test_run_until_complete_on_the_current_loop_keeps_that_loop():
+    assert start("current") == (
+        LoopStart("run_until_complete", "kept", "asyncio.get_event_loop()", (Reference("work", 23, 28),), 23, 4),
+    )
+
+
+def test_a_kept_loop_is_named_as_written_and_gather_runs_each_coroutine():
+    assert start("kept") == (
+        LoopStart("run_until_complete", "kept", "_worker_loop", (Reference("a", 26, 58), Reference("b", 26, 63)), 26, 11),
+    )
+    assert start("from_helper") == (
+        LoopStart("run_until_complete", "kept", "get_worker_loop()", (Reference("work", 29, 41),), 29, 4),
+    )
+    assert start("threadsafe") == (
+        LoopStart("run_coroutine_threadsafe", "kept", "self.loop", (Reference("work", 32, 37),), 32, 4),
+        LoopStart("run_until_complete", "kept", "self._other_loop", (Reference("other", 34, 45),), 34, 4),
+    )
+
+
+def test_a_runner_made_in_the_function_is_a_fresh_loop_per_call():
+    assert start("with_runner") == (LoopStart("Runner.run", "per-call", None, (Reference("work", 38, 19),), 38, 8),)
+
+
+def test_callable_starts_run_the_function_they_are_given():
+    assert start("sync_wrapper") == (
+        LoopStart("async_to_sync", "per-call", None, (Reference("fetch", 41, 25),), 41, 11),
+    )
+    assert start("with_anyio") == (LoopStart("anyio.run", "per-call", None, (Reference("main", 44, 14),), 44, 4),)
+
+
+def test_a_loop_made_at_module_level_is_kept_under_its_global_name():
+    assert start(MODULE_CODE) == (LoopStart("run_until_complete", "kept", "loop", (Reference("main", 47, 24),), 47, 0),)
+
+
+# -- input --------------------------------------------------------------------------------------
+
+
+def test_text_the_parser_rejects_raises_syntax_error_for_the_caller_to_skip():
+    with pytest.raises(SyntaxError):
+        summary("def f(:\n")
+
+
+def test_a_summary_pickles_and_compares_equal():
+    found = summary(HOLDERS + STARTS + CONTEXTS)
+    assert pickle.loads(pickle.dumps(found)) == found
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}: run ../shared/bench/corpus.sh first")
+def test_corpus_files_are_summarised_without_crashing():
+    """A short sample of the pinned benchmark corpus (benchmarks/summaries.py summarises it all);
+    reported as skipped, with the reason, where the corpus is absent."""
+    files = sorted(CORPUS.rglob("*.py"))[::150][:30]
+    summarised = 0
+    for path in files:
+        try:
+            text = path.read_text("utf-8")
+            summarise(text, path.stem, str(path), path.name == "__init__.py", Catalogue.load())
+        except (SyntaxError, ValueError, UnicodeDecodeError):
+            continue
+        summarised += 1
+    assert summarised >= 20
+
+
+# -- the served routes and the contexts' table as data -------------------------------------------
+
+BAD_ENTRIES = [
+    ('[[served]]\ndecorator-methods = ["get"]\n', "entries.toml: [[served]] #1: unknown key 'decorator-methods'"),
+    ('[[served]]\nreceiver = ["fastapi.FastAPI"]\n', "entries.toml: [[served]] #1: no key 'decorator-method'"),
+    ('served = 1\n', "entries.toml: served must be an array of tables"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_ENTRIES, ids=[m for _, m in BAD_ENTRIES])
+def test_a_wrong_served_entry_is_refused_when_the_catalogue_loads(text, message):
+    with pytest.raises(CatalogueError) as raised:
+        served_routes(tomllib.loads(text))
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_entries_toml_says_how_the_server_context_runs_and_refuses_unknown_tables():
+    data = tomllib.loads(Path(__file__).parent.parent.joinpath("loopcheck/data/entries.toml").read_text("utf-8"))
+    assert context_runs(data)["server"].loop == "server"
+    del data["context"]["server"]
+    with pytest.raises(CatalogueError, match=r"no \[context.server\] table"):
+        context_runs(data)
+    with pytest.raises(CatalogueError, match="unknown table 'serve'"):
+        loop_starts({"serve": []})
