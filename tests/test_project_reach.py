@@ -354,3 +354,16 @@ def test_attach_matches_paths_as_given_and_shows_them_relative(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path / "real" / "app")
     (elsewhere,) = attach([finding(str(tmp_path / "link" / "app" / "client.py"), 10)], reach)
     assert elsewhere.evidence[0].location.path == "tasks.py"
+
+
+def test_each_function_is_walked_once_per_loop(monkeypatch):
+    # Walked once, ``ping`` and ``client.get_redis`` are two visits; walked again on each of
+    # its calls to itself, the global would be past the bound.
+    monkeypatch.setattr(reach_module, "MAX_VISITS", 2)
+    app = mod(
+        "app.tasks",
+        fn("job", "ping()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "ping", 2)]),
+        afn("ping", "ping()", "ping()", "ping()", "client.get_redis()", line=4),
+        imports=["client"],
+    )
+    assert object_reach(reach_of(app, CLIENT), "_redis").verdict == SHARED
