@@ -157,18 +157,19 @@ class _Reacher:
         self._resolved: dict[tuple[str, str, str | None], Target | None] = {}
         self._callers: dict[FunctionKey, tuple[tuple[FunctionKey, Reference], ...]] = {}
         self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
+        self._edges: dict[FunctionKey, tuple[tuple[bool, tuple[str, str], Reference], ...]] = {}
+        self._classes_of: dict[FunctionKey, str | None] = {}
 
     # Names
 
     def class_of(self, key: FunctionKey) -> str | None:
         """The class a method belongs to (the longest prefix of its name that is a class)."""
-        parts = key[1].split(".")
-        classes = self.classes.get(key[0], frozenset())
-        for cut in range(len(parts) - 1, 0, -1):
-            prefix = ".".join(parts[:cut])
-            if prefix in classes:
-                return prefix
-        return None
+        if key not in self._classes_of:
+            parts = key[1].split(".")
+            classes = self.classes.get(key[0], frozenset())
+            prefixes = (".".join(parts[:cut]) for cut in range(len(parts) - 1, 0, -1))
+            self._classes_of[key] = next((prefix for prefix in prefixes if prefix in classes), None)
+        return self._classes_of[key]
 
     def resolve(self, module: str, dotted: str, within: str | None) -> Target | None:
         memo = (module, dotted, within)
@@ -368,37 +369,69 @@ class _Reacher:
 
     # The walk
 
+    def edges(self, key: FunctionKey) -> tuple[tuple[bool, tuple[str, str], Reference], ...]:
+        """What function ``key`` leads to, resolved once for every loop: (is a holder, the holder
+        or the function called, the reference)."""
+        known = self._edges.get(key)
+        if known is not None:
+            return known
+        edges = []
+        for reference in self.functions[key].references:
+            target = self.use(key, reference)
+            if target is None:
+                continue
+            if target.kind == "holder":
+                edges.append((True, (target.module, target.name), reference))
+                continue
+            callee = self.callee(key, reference, target)
+            if callee is not None:
+                edges.append((False, callee, reference))
+        known = self._edges[key] = tuple(edges)
+        return known
+
     def walk(self, roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]], found: dict) -> None:
-        """Breadth first from ``roots`` (all on one loop key): each function once, chains as
-        short as the walk finds them, into ``found[holder][loop key]``."""
+        """Breadth first from ``roots`` (all on one loop key): each function once, the first
+        chain to each holder (the shortest, breadth first) into ``found[holder][loop key]``."""
+        # A node: (function, parent node or the root's index as -1 - index, reference from the
+        # parent, calls so far); chains are built from the parents only for the holders reached.
+        nodes: list[tuple[FunctionKey, int, Reference | None, int]] = []
         visited: set[FunctionKey] = set()
-        queue: deque[tuple[Loop, tuple[FunctionKey, ...], tuple[Location, ...]]] = deque()
-        for loop, key, steps in roots:
+        for index, (_loop, key, steps) in enumerate(roots):
             if key not in visited:
                 visited.add(key)
-                queue.append((loop, (key,), steps))
-        visits = 0
-        while queue and visits < MAX_VISITS:
-            loop, path, steps = queue.popleft()
-            key = path[-1]
-            visits += 1
-            for reference in self.functions[key].references:
-                target = self.use(key, reference)
-                if target is None:
-                    continue
-                if target.kind == "holder":
-                    chains = found.setdefault((target.module, target.name), {})
-                    known = chains.get(loop.key)
-                    if known is None or len(known.steps) > len(steps) + 1:
-                        step = self.site(key[0], reference.line, reference.column, f"uses {reference.dotted}")
-                        chains[loop.key] = Chain(loop, steps + (step,), tuple(map(self.named, path)))
-                    continue
-                callee = self.callee(key, reference, target)
-                if callee is None or callee in visited or len(steps) >= MAX_DEPTH:
-                    continue
-                visited.add(callee)
-                step = self.site(key[0], reference.line, reference.column, f"calls {self.named(callee)}")
-                queue.append((loop, path + (callee,), steps + (step,)))
+                nodes.append((key, -1 - index, None, len(steps)))
+        loop_key = roots[0][0].key
+        edges = self.edges
+        position = 0
+        while position < len(nodes) and position < MAX_VISITS:
+            key, _parent, _reference, depth = nodes[position]
+            deeper = depth < MAX_DEPTH
+            for is_holder, to, reference in edges(key):
+                if is_holder:
+                    chains = found.get(to)
+                    if chains is None:
+                        chains = found[to] = {}
+                    if loop_key not in chains:
+                        chains[loop_key] = self.chain(roots, nodes, position, reference)
+                elif deeper and to not in visited:
+                    visited.add(to)
+                    nodes.append((to, position, reference, depth + 1))
+            position += 1
+
+    def chain(self, roots: list, nodes: list, position: int, use: Reference) -> Chain:
+        """The chain from a root to node ``position``, which uses a holder by ``use``."""
+        key = nodes[position][0]
+        steps = [self.site(key[0], use.line, use.column, f"uses {use.dotted}")]
+        through = []
+        while position >= 0:
+            key, parent, reference, _depth = nodes[position]
+            through.append(self.named(key))
+            if parent >= 0:
+                caller = nodes[parent][0]
+                steps.append(self.site(caller[0], reference.line, reference.column, f"calls {self.named(key)}"))
+            position = parent
+        loop, _key, root_steps = roots[-1 - position]
+        return Chain(loop, root_steps + tuple(reversed(steps)), tuple(reversed(through)))
 
     # Verdicts
 
