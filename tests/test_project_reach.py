@@ -287,7 +287,7 @@ def test_attach_adds_one_evidence_per_loop_with_its_chain():
     (evidence,) = diagnostic.evidence
     assert evidence.message == (
         "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call) via adapter.fetch -> "
-        'client.get_redis; a new loop on each run: "Event loop is closed" from the second run on'
+        'client.get_redis; each run is a new loop; a later run fails with "Event loop is closed"'
     )
     assert (evidence.location.path, evidence.location.line) == ("/project/app/tasks.py", 5)
     assert [s.line for s in evidence.steps] == [5, 3, 12]
@@ -298,7 +298,7 @@ def test_attach_names_the_failure_of_two_loops():
     reach = reach_of(worker_module("app.tasks_a"), worker_module("app.tasks_b"), SERVICES)
     (diagnostic,) = attach([finding("/project/app/services.py", 4)], reach)
     assert len(diagnostic.evidence) == 2
-    assert diagnostic.evidence[0].message.endswith('2 loops use it: "Event loop is closed" on all but the first')
+    assert diagnostic.evidence[0].message.endswith('2 loops use it; the first binds it, the others fail with "Event loop is closed"')
 
 
 def test_attach_drops_a_finding_about_a_confined_object_only():
@@ -367,3 +367,44 @@ def test_each_function_is_walked_once_per_loop(monkeypatch):
         imports=["client"],
     )
     assert object_reach(reach_of(app, CLIENT), "_redis").verdict == SHARED
+
+
+def test_a_loop_kept_on_the_instance_is_keyed_by_its_attribute():
+    worker = mod(
+        "app.worker",
+        fn("Worker.run", "self.work()", line=3, starts=[start("run_until_complete", "kept", "self.work", 4, loop="self.loop")]),
+        afn("Worker.work", "client.get_redis()", line=6),
+        holders=[holder("Worker.loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="instance-attribute")],
+        classes=[Class("Worker", (), ("run", "work"), 1)],
+        imports=["client"],
+    )
+    (chain,) = object_reach(reach_of(worker, CLIENT), "_redis").chains
+    assert chain.loop.key == "holder:app.worker:Worker.loop"
+    assert chain.through == ("worker.Worker.work", "client.get_redis")
+
+
+def test_a_kept_loop_the_model_cannot_name_is_keyed_by_its_site():
+    app = mod("app.jobs", fn("job", "work()", line=1, starts=[start("run_until_complete", "kept", "work", 2, loop="loop")]), afn("work", "_lock", line=4), holders=[holder("_lock", 9, kind="primitive", what="asyncio.Lock")])
+    (chain,) = object_reach(reach_of(app), "_lock").chains
+    assert chain.loop.key == "site:/project/app/jobs.py:2:12"
+
+
+def test_a_loop_built_at_import_runs_once():
+    boot = mod(
+        "app.boot",
+        fn(MODULE_CODE, "init()", line=1, starts=[start("run_until_complete", "per-call", "init", 2)]),
+        afn("init", "client.get_redis()", line=5),
+        imports=["client"],
+    )
+    (chain,) = object_reach(reach_of(boot, CLIENT), "_redis").chains
+    assert chain.loop.describe == "the import of app.boot (run_until_complete: a new event loop per call)"
+    assert not chain.loop.repeats
+
+
+def test_attach_names_the_failure_of_a_loop_new_on_each_run_at_its_start():
+    reach = reach_of(celery_task(), ADAPTER, CLIENT)
+    (diagnostic,) = attach([finding("/project/app/tasks.py", 5, "LCK201", "asyncio.run in a task")], reach)
+    assert diagnostic.evidence[0].message == (
+        "this loop reaches redis.asyncio.Redis '_redis' (/project/app/client.py:10), "
+        'each run is a new loop; a later run fails with "Event loop is closed"'
+    )

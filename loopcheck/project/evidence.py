@@ -66,11 +66,11 @@ def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
 
 
 def _failure(chain: Chain, reached: ObjectReach) -> str:
-    """What the program sees: on a loop new on each run, the object fails from the second run;
-    with several loops, the loop that did not bind it fails."""
+    """What the program sees (the object's error from the catalogue): the first loop to use the
+    object binds it, and the others, or the later runs of a loop new on each run, fail."""
     if len(reached.chains) >= 2:
-        return f'{len(reached.chains)} loops use it: "{reached.error}" on all but the first'
-    return f'a new loop on each run: "{reached.error}" from the second run on'
+        return f'{len(reached.chains)} loops use it; the first binds it, the others fail with "{reached.error}"'
+    return f'each run is a new loop; a later run fails with "{reached.error}"'
 
 
 def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:

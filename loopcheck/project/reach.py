@@ -243,8 +243,6 @@ class _Reacher:
 
     def repeats(self, key: FunctionKey) -> bool:
         """Whether function ``key`` runs many times in one process (see the module docstring)."""
-        if key[1] == MODULE_CODE:
-            return False
         runs = self.catalogue.context_runs
         if any(runs[c].repeats for c in self.contexts(key) if c in runs):
             return True
