@@ -120,7 +120,8 @@ class ObjectReach:
 class Reach:
     """The loops of a project and the holders they reach. ``objects``: every holder the model
     knows, with its verdict. ``loops``: every loop seen. ``starts``: by (path, line) of a loop's
-    start, the shared holders that loop reaches, each with the chain from that loop."""
+    start, the shared holders that loop reaches, each with one chain on that loop (the loop, not
+    the start alone: starts with one key are one loop, walked together)."""
 
     objects: tuple[ObjectReach, ...]
     loops: tuple[Loop, ...]
@@ -291,18 +292,14 @@ class _Reacher:
         for _ in range(MAX_GETTER_DEPTH):
             following = []
             for function in level:
-                for reference in self.functions[function].references:
-                    target = self.use(function, reference)
-                    if target is None:
-                        continue
-                    if target.kind == "holder":
-                        holder = self.model.modules[target.module].holder(target.name)
+                for is_holder, to, _reference in self.edges(function):
+                    if is_holder:
+                        holder = self.model.modules[to[0]].holder(to[1])
                         if holder is not None and holder.kind == "loop":
-                            return f"holder:{target.module}:{target.name}"
-                    callee = self.callee(function, reference, target)
-                    if callee is not None and callee not in seen:
-                        seen.add(callee)
-                        following.append(callee)
+                            return f"holder:{to[0]}:{to[1]}"
+                    elif to not in seen:
+                        seen.add(to)
+                        following.append(to)
             level = following
         return None
 
@@ -327,23 +324,26 @@ class _Reacher:
             module = key[0]
             served = [c for c in function.contexts if c in self.server_contexts]
             if served and key[1] != MODULE_CODE:
-                describe = self.catalogue.context_runs.get(served[0])
-                named = describe.describe if describe is not None else "the server loop"
-                location = self.site(module, function.line, function.column, f"{named} runs {key[1]}")
-                loop = Loop(SERVER, SERVER, False, f"{named} '{key[1].rsplit('.', 1)[-1]}' (the server's loop)", location)
+                runs = self.catalogue.context_runs.get(served[0])
+                who = runs.describe if runs is not None else "the server"
+                location = self.site(module, function.line, function.column, f"{who} runs {key[1]}")
+                loop = Loop(SERVER, SERVER, False, f"{who} '{key[1].rsplit('.', 1)[-1]}' (the server's loop)", location)
                 roots.append((loop, key, ()))
+            within = self.class_of(key)
             for start in function.starts:
-                within = self.class_of(key)
+                passed = False
                 for run in start.runs:
                     head = run.dotted.split(".", 1)[0]
                     if head in function.parameters and head not in ("self", "cls"):
-                        roots.extend(self.passed_in(key, start))
+                        passed = True
                         continue
                     target = self.resolve(module, run.dotted, within)
                     callee = self.callee(key, run, target) if target is not None else None
                     if callee is not None:
                         step = self.site(module, run.line, run.column, f"runs {self.named(callee)}")
                         roots.append((self.loop(key, start, key, None), callee, (step,)))
+                if passed:
+                    roots.extend(self.passed_in(key, start))
         return roots
 
     def passed_in(self, helper: FunctionKey, start: LoopStart) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
@@ -352,10 +352,8 @@ class _Reacher:
         roots = []
         for caller in dict.fromkeys(caller for caller, _reference in self.callers(helper)):
             loop = self.loop(helper, start, caller, helper)
-            for reference in self.functions[caller].references:
-                target = self.use(caller, reference)
-                callee = self.callee(caller, reference, target) if target is not None else None
-                if callee is None or callee == helper or not self.functions[callee].is_async:
+            for is_holder, callee, reference in self.edges(caller):
+                if is_holder or callee == helper or not self.functions[callee].is_async:
                     continue
                 step = self.site(caller[0], reference.line, reference.column, f"runs {self.named(callee)}")
                 roots.append((loop, callee, (step,)))
