@@ -89,7 +89,14 @@ def worker_module(name):
     """A task module keeping its own ``_worker_loop`` that runs work using services.redis_client."""
     return mod(
         name,
-        fn("job", "_worker_loop", "work()", line=4, contexts=["celery-task"], starts=[start("run_until_complete", "kept", "work", 6, loop="_worker_loop")]),
+        fn(
+            "job",
+            "_worker_loop",
+            "work()",
+            line=4,
+            contexts=["celery-task"],
+            starts=[start("run_until_complete", "kept", "work", 6, loop="_worker_loop")],
+        ),
         afn("work", "services.redis_client.get()", line=8),
         holders=[holder("_worker_loop", 2, kind="loop", what="asyncio.AbstractEventLoop")],
         imports=["services"],
@@ -151,18 +158,25 @@ def test_an_object_only_the_server_loop_reaches_is_confined():
     assert {c.loop.key for c in found.chains} == {"server"}
 
 
+def to_browser_loop(runs, line):
+    return start("run_coroutine_threadsafe", "kept", runs, line, loop="browser.get_browser_loop()")
+
+
 def test_run_coroutine_threadsafe_always_to_one_getter_loop_is_confined():
     browser = mod(
         "app.browser",
         fn("get_browser_loop", "_loop", line=5),
         afn("shot", "_browser", line=9),
         afn("scrape_page", "_browser", line=12),
-        holders=[holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="lazy-global"), holder("_browser", 3, what="playwright.Browser")],
+        holders=[
+            holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="lazy-global"),
+            holder("_browser", 3, what="playwright.Browser"),
+        ],
     )
     caller = mod(
         "app.jobs",
-        fn("take", "browser.shot()", line=3, contexts=["thread"], starts=[start("run_coroutine_threadsafe", "kept", "browser.shot", 4, loop="browser.get_browser_loop()")]),
-        fn("scrape", "browser.scrape_page()", line=7, contexts=["celery-task"], starts=[start("run_coroutine_threadsafe", "kept", "browser.scrape_page", 8, loop="browser.get_browser_loop()")]),
+        fn("take", "browser.shot()", line=3, contexts=["thread"], starts=[to_browser_loop("browser.shot", 4)]),
+        fn("scrape", "browser.scrape_page()", line=7, contexts=["celery-task"], starts=[to_browser_loop("browser.scrape_page", 8)]),
         imports=["browser"],
     )
     found = object_reach(reach_of(caller, browser), "_browser")
@@ -372,7 +386,7 @@ def test_each_function_is_walked_once_per_loop(monkeypatch):
 def test_a_loop_kept_on_the_instance_is_keyed_by_its_attribute():
     worker = mod(
         "app.worker",
-        fn("Worker.run", "self.work()", line=3, starts=[start("run_until_complete", "kept", "self.work", 4, loop="self.loop")]),
+        fn("Worker.run", "self.work()", line=3, starts=[start("run_until_complete", "kept", "self.work", 4, "self.loop")]),
         afn("Worker.work", "client.get_redis()", line=6),
         holders=[holder("Worker.loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="instance-attribute")],
         classes=[Class("Worker", (), ("run", "work"), 1)],
@@ -384,7 +398,12 @@ def test_a_loop_kept_on_the_instance_is_keyed_by_its_attribute():
 
 
 def test_a_kept_loop_the_model_cannot_name_is_keyed_by_its_site():
-    app = mod("app.jobs", fn("job", "work()", line=1, starts=[start("run_until_complete", "kept", "work", 2, loop="loop")]), afn("work", "_lock", line=4), holders=[holder("_lock", 9, kind="primitive", what="asyncio.Lock")])
+    app = mod(
+        "app.jobs",
+        fn("job", "work()", line=1, starts=[start("run_until_complete", "kept", "work", 2, loop="loop")]),
+        afn("work", "_lock", line=4),
+        holders=[holder("_lock", 9, kind="primitive", what="asyncio.Lock")],
+    )
     (chain,) = object_reach(reach_of(app), "_lock").chains
     assert chain.loop.key == "site:/project/app/jobs.py:2:12"
 
@@ -408,3 +427,20 @@ def test_attach_names_the_failure_of_a_loop_new_on_each_run_at_its_start():
         "this loop reaches redis.asyncio.Redis '_redis' (/project/app/client.py:10), "
         'each run is a new loop; a later run fails with "Event loop is closed"'
     )
+
+
+def test_attach_neither_drops_nor_notes_a_finding_about_a_kept_loop():
+    browser = mod(
+        "app.browser",
+        fn("get_browser_loop", "_loop", line=5),
+        afn("shot", "_loop", line=9),
+        holders=[holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="lazy-global")],
+    )
+    caller = mod("app.jobs", fn("take", "browser.shot()", line=3, starts=[to_browser_loop("browser.shot", 4)]), imports=["browser"])
+    reach = reach_of(caller, browser)
+    assert object_reach(reach, "_loop").verdict == CONFINED
+    (diagnostic,) = attach([finding("/project/app/browser.py", 2, "LCK402", "the loop looked up at import")], reach)
+    assert diagnostic.message == "the loop looked up at import" and len(diagnostic.evidence) == 1
+    unread = reach_of(mod("app.browser", holders=[holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop")]), celery_task(), ADAPTER, CLIENT)
+    assert unread.saw_loops
+    assert attach([finding("/project/app/browser.py", 2, "LCK402", "looked up")], unread)[0].message == "looked up"

@@ -6,7 +6,10 @@ gets one :class:`~loopcheck.engine.diagnostics.Evidence` per loop that reaches i
 starts, and the calls from there to the use). A finding about a *confined* holder (one loop only
 ever uses it) is dropped: it is not a bug in this program. A finding about an *unreached* holder
 keeps its message and says that no loop was seen reaching it, when the project has a loop at all
-(a library with no loop anywhere reads as before). A finding of a loop rule (LCK2xx) on the line
+(a library with no loop anywhere reads as before). A finding about a holder of a loop itself
+(``_loop = asyncio.get_event_loop()``) is about how the loop was looked up, not about which loops
+use it: it is never dropped nor noted, only given the evidence of the loops that read it. A
+finding of a loop rule (LCK2xx) on the line
 where a loop starts gets one evidence per shared object that loop reaches.
 
 Findings and summaries are matched by real path and line; evidence paths are shown as findings'
@@ -26,6 +29,8 @@ from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach
 OBJECT_FAMILIES = ("LCK1", "LCK3", "LCK4")
 # The rule family whose findings are about the loop started on their line.
 LOOP_FAMILY = "LCK2"
+# The kind of holder that keeps a loop: what a finding says of it is not about which loops use it.
+LOOP = "loop"
 UNREACHED_NOTE = " (no event loop in the checked code was seen reaching it)"
 
 
@@ -42,12 +47,14 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach) -> list[Diagnostic]:
         family = diagnostic.code[:4]
         if family in OBJECT_FAMILIES and at in objects:
             about = objects[at]
-            if all(reached.verdict == CONFINED for reached in about):
+            loops = [reached for reached in about if reached.holder.kind == LOOP]
+            if not loops and all(reached.verdict == CONFINED for reached in about):
                 continue
-            evidence = tuple(_reached_from(chain, reached) for reached in about if reached.verdict != CONFINED for chain in reached.chains)
+            judged = loops or [reached for reached in about if reached.verdict != CONFINED]
+            evidence = tuple(_reached_from(chain, reached) for reached in judged for chain in reached.chains)
             if evidence:
                 diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
-            elif reach.saw_loops:
+            elif reach.saw_loops and not loops:
                 diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
         elif family == LOOP_FAMILY and at in starts:
             evidence = tuple(_loop_reaches(reached, chain) for reached, chain in starts[at])
