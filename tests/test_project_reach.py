@@ -45,7 +45,7 @@ def holder(name, line, kind="client", what="redis.asyncio.Redis", how="global") 
 
 def mod(name, *functions, holders=(), imports=(), instances=(), classes=(), path=None) -> ModuleSummary:
     path = path or "/project/" + name.replace(".", "/") + ".py"
-    imports = tuple((alias, f"app.{alias}") for alias in imports)
+    imports = tuple(alias if isinstance(alias, tuple) else (alias, f"app.{alias}") for alias in imports)
     return ModuleSummary(name, path, False, imports, (), tuple(functions), tuple(classes), tuple(holders), tuple(instances))
 
 
@@ -444,3 +444,26 @@ def test_attach_neither_drops_nor_notes_a_finding_about_a_kept_loop():
     unread = reach_of(mod("app.browser", holders=[holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop")]), celery_task(), ADAPTER, CLIENT)
     assert unread.saw_loops
     assert attach([finding("/project/app/browser.py", 2, "LCK402", "looked up")], unread)[0].message == "looked up"
+
+
+def loop_written(loop, function="job", line=1, contexts=()):
+    runs = f"work_{function}"
+    return [
+        fn(function, f"{runs}()", line=line, contexts=contexts, starts=[start("run_until_complete", "kept", runs, line + 1, loop)]),
+        afn(runs, "client.get_redis()", line=line + 3),
+    ]
+
+
+def test_the_threads_current_loop_is_one_loop_for_every_start():
+    both = [*loop_written("asyncio.get_event_loop()"), *loop_written("asyncio.get_event_loop()", "other", 10)]
+    jobs = mod("app.jobs", *both, imports=["client", ("asyncio", "asyncio")])
+    found = object_reach(reach_of(jobs, CLIENT), "_redis")
+    assert found.verdict == CONFINED and found.chains[0].loop.key == reach_module.CURRENT_LOOP
+
+
+def test_a_loop_built_inline_is_a_new_loop_per_call():
+    task = loop_written("asyncio.new_event_loop()", contexts=["celery-task"])
+    jobs = mod("app.jobs", *task, imports=["client", ("asyncio", "asyncio")])
+    (chain,) = object_reach(reach_of(jobs, CLIENT), "_redis").chains
+    assert chain.loop.lifetime == "per-call" and chain.loop.repeats
+    assert chain.loop.describe == "the Celery task 'job' (run_until_complete: a new event loop per call)"

@@ -21,8 +21,10 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
 - a ``kept`` start (``_worker_loop.run_until_complete(...)``, ``run_coroutine_threadsafe(...,
   get_browser_loop())``) runs on the loop it names: its key is the holder that loop is kept in
   (``_worker_loop``; ``self.loop`` -> the instance attribute; ``get_worker_loop()`` -> the loop
-  holder the getter, or a function it calls, reads), or the start's site when that cannot be
-  resolved.
+  holder the getter, or a function it calls, reads; ``asyncio.get_event_loop()`` -> the thread's
+  current loop, one loop for every such start, as a worker process runs them on its main
+  thread), or the start's site when that cannot be resolved. A loop built in the call itself
+  (``asyncio.new_event_loop().run_until_complete(...)``) is a new loop per call.
 - a function run by a server context (``lifespan``) runs on the server's one loop: key ``server``.
 
 What a loop runs: the start's ``runs`` references, resolved in the start's module. When one is a
@@ -72,6 +74,9 @@ SINGLETON_METHODS = frozenset({"__new__", "get_instance", "instance", "get_or_cr
 # The context name a summary may give a function served on the server's loop, besides those
 # data/entries.toml says run on the server loop.
 SERVER = "server"
+# The key of the loop ``asyncio.get_event_loop()`` returns outside a running loop: the one loop the
+# thread keeps as its current loop (the main thread's, in a worker process).
+CURRENT_LOOP = "current-loop"
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
@@ -148,7 +153,9 @@ class _Reacher:
         # The references of every function by the last part of their name: a function's callers
         # are found among the references that end with its name, resolved only then.
         self.by_last: dict[str, list[tuple[FunctionKey, Reference]]] = {}
+        self.imports: dict[str, dict[str, str]] = {}
         for summary in model.modules.values():
+            self.imports[summary.module] = dict(summary.imports)
             self.classes[summary.module] = frozenset(c.name for c in summary.classes)
             for function in summary.functions:
                 key = (summary.module, function.name)
@@ -261,22 +268,27 @@ class _Reacher:
                 return named if function == key else f"{module}.{name}, called from {named}"
         return f"{module}.{name}"
 
-    def describe(self, key: FunctionKey, start: LoopStart, helper: FunctionKey | None) -> str:
+    def describe(self, runner: FunctionKey, start: LoopStart, helper: FunctionKey | None, fresh: bool) -> str:
+        """``the Celery task 'x' (asyncio.run in run_async: a new event loop per call)``."""
         entry = self.entries.get(start.entry)
         what = entry.describe if entry is not None else start.lifetime
-        if start.lifetime == "per-call" and (entry is None or entry.lifetime != "per-call"):
+        if fresh and (entry is None or entry.lifetime != "per-call"):
             what = "a new event loop per call"
         how = start.entry if helper is None else f"{start.entry} in {helper[1]}"
-        return f"{self.who(key)} ({how}: {what})"
+        return f"{self.who(runner)} ({how}: {what})"
 
     def kept_key(self, key: FunctionKey, start: LoopStart) -> str | None:
-        """The holder a kept loop is kept in, as a key; None when the model cannot tell."""
+        """The holder a kept loop is kept in, as a key (:data:`CURRENT_LOOP` for the thread's
+        current loop); None when the model cannot tell."""
         written = start.loop
         if not written:
             return None
         within = self.class_of(key)
-        if written.endswith("()"):
-            getter = self.resolve(key[0], written[:-2], within)
+        if written.endswith(")"):
+            called = written.partition("(")[0]
+            if self.qualify(key[0], called) in self.catalogue.loop_api.current_loop:
+                return CURRENT_LOOP
+            getter = self.resolve(key[0], called, within)
             if getter is None or getter.kind != "function":
                 return None
             return self.loop_holder_of((getter.module, getter.name))
@@ -284,6 +296,20 @@ class _Reacher:
         if target is not None and target.kind == "holder":
             return f"holder:{target.module}:{target.name}"
         return None
+
+    def qualify(self, module: str, dotted: str) -> str:
+        """``dotted`` with its first name replaced by what ``module`` imports it as."""
+        head, dot, rest = dotted.partition(".")
+        imported = self.imports[module].get(head)
+        return dotted if imported is None else f"{imported}{dot}{rest}"
+
+    def fresh(self, key: FunctionKey, start: LoopStart) -> bool:
+        """Whether a start runs on a loop built right there (``asyncio.new_event_loop()
+        .run_until_complete(...)``): a new loop on each call."""
+        if start.lifetime == "per-call":
+            return True
+        written = start.loop or ""
+        return written.endswith(")") and self.qualify(key[0], written.partition("(")[0]) in self.catalogue.loop_api.new_loop
 
     def loop_holder_of(self, getter: FunctionKey) -> str | None:
         """The loop holder a getter (or a function it calls) reads: the loop it returns."""
@@ -310,8 +336,9 @@ class _Reacher:
         site = f"site:{location.path}:{location.line}:{location.column}"
         if helper is not None:
             site += f"<-{runner[0]}.{runner[1]}"
-        describe = self.describe(runner, start, helper)
-        if start.lifetime == "per-call":
+        fresh = self.fresh(key, start)
+        describe = self.describe(runner, start, helper, fresh)
+        if fresh:
             return Loop(site, "per-call", self.repeats(runner), describe, location)
         if start.lifetime == SERVER:
             return Loop(SERVER, SERVER, False, describe, location)
