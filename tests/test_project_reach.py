@@ -247,6 +247,13 @@ def test_an_unresolved_reference_ends_its_branch():
     assert reach.saw_loops
 
 
+def test_a_loop_start_running_a_library_function_counts_as_a_loop_seen():
+    app = mod("app.cli", fn("main", "lib.main()", line=1, starts=[start("asyncio.run", "per-call", "lib.main", 2)]))
+    reach = reach_of(app, CLIENT)
+    assert reach.loops == () and reach.saw_loops
+    assert not reach_of(CLIENT).saw_loops
+
+
 def test_a_cycle_of_calls_ends_and_reaches_what_it_uses():
     app = mod(
         "app.tasks",

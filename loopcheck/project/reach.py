@@ -131,10 +131,12 @@ class Reach:
     objects: tuple[ObjectReach, ...]
     loops: tuple[Loop, ...]
     starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = field(default_factory=dict)
+    # How many places the model saw a loop start running code, those it could not follow included.
+    loop_starts: int = 0
 
     @property
     def saw_loops(self) -> bool:
-        return bool(self.loops)
+        return self.loop_starts > 0 or bool(self.loops)
 
 
 def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:
@@ -520,4 +522,5 @@ class _Reacher:
                 for loop, _key, _steps in by_key[chain.loop.key]:
                     at = starts.setdefault((loop.location.path, loop.location.line), {})
                     at.setdefault(id(reached), (reached, chain))
-        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()})
+        seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
+        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen)
