@@ -40,8 +40,11 @@ functions, methods (``self.m``, ``redis_client.get`` on a module-level instance)
 holder ``self.pool``) is recorded with the chain of steps that led there. A reference the project
 does not define (a library, a dynamic call) ends its branch. Bounds: :data:`MAX_DEPTH` calls from
 the start, :data:`MAX_VISITS` function visits per loop; each function is walked once per loop
-(loops with one key are walked together), so a cycle of calls ends. Past a bound the walk stops:
-an object it would have reached is then reported as unreached (its finding keeps today's message).
+(loops with one key are walked together), so a cycle of calls ends, and each function's
+references are resolved once for all loops. Past a bound the walk stops: an object only reached
+beyond it is unreached (its finding keeps its message, with a note that no loop was seen reaching
+it). The work is the number of loop keys times the functions each reaches, at most
+:data:`MAX_VISITS` (benchmarks/reach_scaling.py measures it).
 
 An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
@@ -51,7 +54,6 @@ never judged shared or confined (verdict unreached, with the chains that reach i
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 from loopcheck.data.catalogue import Catalogue
