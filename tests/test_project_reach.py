@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.project import reach as reach_module
