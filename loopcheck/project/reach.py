@@ -83,6 +83,9 @@ CURRENT_LOOP = "current-loop"
 DEFAULT_ERROR = "attached to a different loop"
 
 FunctionKey = tuple[str, str]  # (module, qualified name in the module)
+HolderKey = tuple[str, str]  # (module, the holder's name)
+# What a function leads to: the holders it uses and the functions it calls, with a reference each.
+Edges = tuple[tuple[tuple[HolderKey, Reference], ...], tuple[tuple[FunctionKey, Reference], ...]]
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class _Reacher:
         self._resolved: dict[tuple[str, str, str | None], Target | None] = {}
         self._callers: dict[FunctionKey, tuple[tuple[FunctionKey, Reference], ...]] = {}
         self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
-        self._edges: dict[FunctionKey, tuple[tuple[bool, tuple[str, str], Reference], ...]] = {}
+        self._edges: dict[FunctionKey, Edges] = {}
         self._classes_of: dict[FunctionKey, str | None] = {}
 
     # Names
@@ -322,14 +325,15 @@ class _Reacher:
         for _ in range(MAX_GETTER_DEPTH):
             following = []
             for function in level:
-                for is_holder, to, _reference in self.edges(function):
-                    if is_holder:
-                        holder = self.model.modules[to[0]].holder(to[1])
-                        if holder is not None and holder.kind == "loop":
-                            return f"holder:{to[0]}:{to[1]}"
-                    elif to not in seen:
-                        seen.add(to)
-                        following.append(to)
+                holders, calls = self.edges(function)
+                for (module, name), _reference in holders:
+                    holder = self.model.modules[module].holder(name)
+                    if holder is not None and holder.kind == "loop":
+                        return f"holder:{module}:{name}"
+                for callee, _reference in calls:
+                    if callee not in seen:
+                        seen.add(callee)
+                        following.append(callee)
             level = following
         return None
 
@@ -383,8 +387,8 @@ class _Reacher:
         roots = []
         for caller in dict.fromkeys(caller for caller, _reference in self.callers(helper)):
             loop = self.loop(helper, start, caller, helper)
-            for is_holder, callee, reference in self.edges(caller):
-                if is_holder or callee == helper or not self.functions[callee].is_async:
+            for callee, reference in self.edges(caller)[1]:
+                if callee == helper or not self.functions[callee].is_async:
                     continue
                 step = self.site(caller[0], reference.line, reference.column, f"runs {self.named(callee)}")
                 roots.append((loop, callee, (step,)))
@@ -396,24 +400,25 @@ class _Reacher:
 
     # The walk
 
-    def edges(self, key: FunctionKey) -> tuple[tuple[bool, tuple[str, str], Reference], ...]:
-        """What function ``key`` leads to, resolved once for every loop: (is a holder, the holder
-        or the function called, the reference)."""
+    def edges(self, key: FunctionKey) -> Edges:
+        """What function ``key`` leads to, resolved once for every loop: the holders it uses and
+        the functions it calls, each with its first reference."""
         known = self._edges.get(key)
         if known is not None:
             return known
-        edges = []
+        holders: dict[HolderKey, Reference] = {}
+        calls: dict[FunctionKey, Reference] = {}
         for reference in self.functions[key].references:
             target = self.use(key, reference)
             if target is None:
                 continue
             if target.kind == "holder":
-                edges.append((True, (target.module, target.name), reference))
+                holders.setdefault((target.module, target.name), reference)
                 continue
             callee = self.callee(key, reference, target)
             if callee is not None:
-                edges.append((False, callee, reference))
-        known = self._edges[key] = tuple(edges)
+                calls.setdefault(callee, reference)
+        known = self._edges[key] = (tuple(holders.items()), tuple(calls.items()))
         return known
 
     def walk(self, roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]], found: dict) -> None:
@@ -432,17 +437,18 @@ class _Reacher:
         position = 0
         while position < len(nodes) and position < MAX_VISITS:
             key, _parent, _reference, depth = nodes[position]
-            deeper = depth < MAX_DEPTH
-            for is_holder, to, reference in edges(key):
-                if is_holder:
-                    chains = found.get(to)
-                    if chains is None:
-                        chains = found[to] = {}
-                    if loop_key not in chains:
-                        chains[loop_key] = self.chain(roots, nodes, position, reference)
-                elif deeper and to not in visited:
-                    visited.add(to)
-                    nodes.append((to, position, reference, depth + 1))
+            holders, calls = edges(key)
+            for to, reference in holders:
+                chains = found.get(to)
+                if chains is None:
+                    chains = found[to] = {}
+                if loop_key not in chains:
+                    chains[loop_key] = self.chain(roots, nodes, position, reference)
+            if depth < MAX_DEPTH:
+                for to, reference in calls:
+                    if to not in visited:
+                        visited.add(to)
+                        nodes.append((to, position, reference, depth + 1))
             position += 1
 
     def chain(self, roots: list, nodes: list, position: int, use: Reference) -> Chain:
