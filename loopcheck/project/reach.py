@@ -5,16 +5,87 @@ An object made once per process (a module global, a class attribute, an attribut
 module-level instance, a lazily kept global) is *shared* when two different loops reach it, or
 when a loop that is new on each call (``asyncio.run`` in a function that runs many times) reaches
 it; *confined* when one loop only ever reaches it; *unreached* when no loop the model sees does.
+
+The loops. Every :class:`~loopcheck.project.records.LoopStart` of every function (and of a
+module's top-level code) is a loop, and so is every function an execution context runs on the
+server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
+
+- a ``per-call`` start (``asyncio.run``, ``anyio.run``, ``async_to_sync``, ``new_event_loop()``
+  and ``run_until_complete()`` in one function) is a new loop each time it runs: its key is the
+  start's site. It *repeats* when the function holding it runs many times in one process: that
+  function, or one of its callers up to :data:`MAX_CALLER_DEPTH` calls up, is run by a context
+  that repeats (a Celery task, a thread, an executor or scheduler job), or the function is called
+  from two or more places in the project (each call is another loop in the same process). A
+  function called once (a command line's ``main()``) or top-level code (run once, at import) does
+  not repeat: one loop, not shared by itself.
+- a ``kept`` start (``_worker_loop.run_until_complete(...)``, ``run_coroutine_threadsafe(...,
+  get_browser_loop())``) runs on the loop it names: its key is the holder that loop is kept in
+  (``_worker_loop``; ``self.loop`` -> the instance attribute; ``get_worker_loop()`` -> the loop
+  holder the getter, or a function it calls, reads; ``asyncio.get_event_loop()`` -> the thread's
+  current loop, one loop for every such start, as a worker process runs them on its main
+  thread), or the start's site when that cannot be resolved. A loop built in the call itself
+  (``asyncio.new_event_loop().run_until_complete(...)``) is a new loop per call.
+- a function run by a server context (``lifespan``) runs on the server's one loop: key ``server``.
+
+What a loop runs: the start's ``runs`` references, resolved in the start's module. When one is a
+parameter of the function holding the start (``def run_async(coro): return asyncio.run(coro)``),
+the loop runs what the callers pass: for every caller of that helper, the ``async`` functions the
+caller references (in a sync function, a coroutine function named there is all but always handed
+to the runner), one loop per caller (a new loop per call, or the one kept loop), described and
+judged by the caller's own contexts.
+
+From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`:
+functions, methods (``self.m``, ``redis_client.get`` on a module-level instance), classes called
+(into their ``__init__``); a reference that resolves to a holder (``self.pool.acquire`` uses the
+holder ``self.pool``) is recorded with the chain of steps that led there. A reference the project
+does not define (a library, a dynamic call) ends its branch. Bounds: :data:`MAX_DEPTH` calls from
+the start, :data:`MAX_VISITS` function visits per loop; each function is walked once per loop
+(loops with one key are walked together), so a cycle of calls ends, and each function's
+references are resolved once for all loops. Past a bound the walk stops: an object only reached
+beyond it is unreached (its finding keeps its message, with a note that no loop was seen reaching
+it). The work is the number of loop keys times the functions each reaches, at most
+:data:`MAX_VISITS` (benchmarks/reach_scaling.py measures it).
+
+An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
+class has a module-level instance or is a singleton (it defines ``__new__`` or one of
+:data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
+never judged shared or confined (verdict unreached, with the chains that reach it kept).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Location
-from loopcheck.project.records import Holder
+from loopcheck.project.model import ProjectModel, Target
+from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
+
+# How many calls a chain may have from the loop's start to the use of an object.
+MAX_DEPTH = 10
+# How many functions one loop's walk visits at most.
+MAX_VISITS = 5_000
+# How many calls up the callers of a function are followed to find the contexts that run it.
+MAX_CALLER_DEPTH = 10
+# How many calls a loop getter (``get_worker_loop()``) is followed to the loop holder it returns.
+MAX_GETTER_DEPTH = 3
+# Methods that make a class a process-wide singleton (its instance attributes live as long).
+SINGLETON_METHODS = frozenset({"__new__", "get_instance", "instance", "get_or_create", "singleton"})
+# The context name a summary may give a function served on the server's loop, besides those
+# data/entries.toml says run on the server loop.
+SERVER = "server"
+# The key of the loop ``asyncio.get_event_loop()`` returns outside a running loop: the one loop the
+# thread keeps as its current loop (the main thread's, in a worker process).
+CURRENT_LOOP = "current-loop"
+# The failure when the catalogue has no error for an object.
+DEFAULT_ERROR = "attached to a different loop"
+
+FunctionKey = tuple[str, str]  # (module, qualified name in the module)
+HolderKey = tuple[str, str]  # (module, the holder's name)
+# What a function leads to: the holders it uses and the functions it calls, with a reference each.
+Edges = tuple[tuple[tuple[HolderKey, Reference], ...], tuple[tuple[FunctionKey, Reference], ...]]
 
 
 @dataclass(frozen=True)
@@ -37,11 +108,14 @@ class Chain:
 
     loop: Loop
     steps: tuple[Location, ...]
+    # The functions the chain goes through, as ``module.function`` (``tasks.run_async``).
+    through: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ObjectReach:
-    """The loops that reach one holder (one chain per loop), and the verdict with its reason."""
+    """The loops that reach one holder (one chain per loop), and the verdict with its reason.
+    ``error``: what the object's misuse reads as, from the catalogue (its first line)."""
 
     module: str
     path: str
@@ -49,3 +123,412 @@ class ObjectReach:
     chains: tuple[Chain, ...]
     verdict: str
     why: str
+    error: str = DEFAULT_ERROR
+
+
+@dataclass
+class Reach:
+    """The loops of a project and the holders they reach. ``objects``: every holder the model
+    knows, with its verdict. ``loops``: every loop seen. ``starts``: by (path, line) of a loop's
+    start, the shared holders that loop reaches, each with one chain on that loop (the loop, not
+    the start alone: starts with one key are one loop, walked together)."""
+
+    objects: tuple[ObjectReach, ...]
+    loops: tuple[Loop, ...]
+    starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = field(default_factory=dict)
+    # How many places the model saw a loop start running code, those it could not follow included.
+    loop_starts: int = 0
+
+    @property
+    def saw_loops(self) -> bool:
+        return self.loop_starts > 0 or bool(self.loops)
+
+
+def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:
+    """Every loop of ``model``, walked to the holders it reaches, and each holder's verdict."""
+    return _Reacher(model, catalogue).run()
+
+
+class _Reacher:
+    def __init__(self, model: ProjectModel, catalogue: Catalogue) -> None:
+        self.model = model
+        self.catalogue = catalogue
+        self.entries = {entry.name: entry for entry in catalogue.loop_starts}
+        self.server_contexts = {SERVER} | {c for c, runs in catalogue.context_runs.items() if runs.loop == "server"}
+        self.functions: dict[FunctionKey, Function] = {}
+        self.classes: dict[str, frozenset[str]] = {}
+        # The references of every function by the last part of their name: a function's callers
+        # are found among the references that end with its name, resolved only then.
+        self.by_last: dict[str, list[tuple[FunctionKey, Reference]]] = {}
+        self.imports: dict[str, dict[str, str]] = {}
+        for summary in model.modules.values():
+            self.imports[summary.module] = dict(summary.imports)
+            self.classes[summary.module] = frozenset(c.name for c in summary.classes)
+            for function in summary.functions:
+                key = (summary.module, function.name)
+                self.functions[key] = function
+                for reference in function.references:
+                    self.by_last.setdefault(reference.dotted.rsplit(".", 1)[-1], []).append((key, reference))
+        self._resolved: dict[tuple[str, str, str | None], Target | None] = {}
+        self._callers: dict[FunctionKey, tuple[tuple[FunctionKey, Reference], ...]] = {}
+        self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
+        self._edges: dict[FunctionKey, Edges] = {}
+        self._classes_of: dict[FunctionKey, str | None] = {}
+
+    # Names
+
+    def class_of(self, key: FunctionKey) -> str | None:
+        """The class a method belongs to (the longest prefix of its name that is a class)."""
+        if key not in self._classes_of:
+            parts = key[1].split(".")
+            classes = self.classes.get(key[0], frozenset())
+            prefixes = (".".join(parts[:cut]) for cut in range(len(parts) - 1, 0, -1))
+            self._classes_of[key] = next((prefix for prefix in prefixes if prefix in classes), None)
+        return self._classes_of[key]
+
+    def resolve(self, module: str, dotted: str, within: str | None) -> Target | None:
+        memo = (module, dotted, within)
+        if memo not in self._resolved:
+            self._resolved[memo] = self.model.resolve(module, dotted, within)
+        return self._resolved[memo]
+
+    def use(self, key: FunctionKey, reference: Reference) -> Target | None:
+        """What ``reference`` in function ``key`` stands for; failing that, the holder a prefix of
+        it names (``self.pool.acquire`` -> the holder ``self.pool``)."""
+        within = self.class_of(key)
+        target = self.resolve(key[0], reference.dotted, within)
+        if target is not None:
+            return target
+        parts = reference.dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = self.resolve(key[0], ".".join(parts[:cut]), within)
+            if prefix is not None:
+                return prefix if prefix.kind == "holder" else None
+        return None
+
+    def callee(self, key: FunctionKey, reference: Reference, target: Target) -> FunctionKey | None:
+        """The function a reference runs: the function itself, or a called class's ``__init__``."""
+        if target.kind == "function":
+            return (target.module, target.name)
+        if target.kind == "class" and reference.called:
+            init = self.resolve(key[0], f"{reference.dotted}.__init__", self.class_of(key))
+            if init is not None and init.kind == "function":
+                return (init.module, init.name)
+        return None
+
+    def callers(self, key: FunctionKey) -> tuple[tuple[FunctionKey, Reference], ...]:
+        """Every (function, reference) of the project that calls function ``key``."""
+        if key not in self._callers:
+            found = []
+            for caller, reference in self.by_last.get(key[1].rsplit(".", 1)[-1], ()):
+                if not reference.called:
+                    continue
+                target = self.use(caller, reference)
+                if target is not None and self.callee(caller, reference, target) == key:
+                    found.append((caller, reference))
+            self._callers[key] = tuple(found)
+        return self._callers[key]
+
+    def contexts(self, key: FunctionKey) -> dict[str, FunctionKey]:
+        """The contexts that run function ``key``, its own or a caller's (up to
+        :data:`MAX_CALLER_DEPTH` calls up), each with the nearest function it runs."""
+        if key not in self._contexts:
+            found: dict[str, FunctionKey] = {}
+            seen = {key}
+            level = [key]
+            for _ in range(MAX_CALLER_DEPTH + 1):
+                following = []
+                for function in level:
+                    for context in self.functions[function].contexts:
+                        found.setdefault(context, function)
+                    for caller, _reference in self.callers(function):
+                        if caller not in seen:
+                            seen.add(caller)
+                            following.append(caller)
+                level = following
+                if not level:
+                    break
+            self._contexts[key] = found
+        return self._contexts[key]
+
+    # Loops
+
+    def site(self, module: str, line: int, column: int, message: str) -> Location:
+        return Location(self.model.modules[module].path, line, column + 1, message)
+
+    def repeats(self, key: FunctionKey) -> bool:
+        """Whether function ``key`` runs many times in one process (see the module docstring)."""
+        runs = self.catalogue.context_runs
+        if any(runs[c].repeats for c in self.contexts(key) if c in runs):
+            return True
+        return len({(caller, r.line, r.column) for caller, r in self.callers(key)}) >= 2
+
+    def who(self, key: FunctionKey) -> str:
+        """How a description names the function a loop is started from."""
+        module, name = key
+        if name == MODULE_CODE:
+            return f"the import of {module}"
+        runs = self.catalogue.context_runs
+        for context, function in self.contexts(key).items():
+            if context in runs:
+                named = f"{runs[context].describe} '{function[1].rsplit('.', 1)[-1]}'"
+                return named if function == key else f"{module}.{name}, called from {named}"
+        return f"{module}.{name}"
+
+    def describe(self, runner: FunctionKey, start: LoopStart, helper: FunctionKey | None, fresh: bool) -> str:
+        """``the Celery task 'x' (asyncio.run in run_async: a new event loop per call)``."""
+        entry = self.entries.get(start.entry)
+        what = entry.describe if entry is not None else start.lifetime
+        if fresh and (entry is None or entry.lifetime != "per-call"):
+            what = "a new event loop per call"
+        how = start.entry if helper is None else f"{start.entry} in {helper[1]}"
+        return f"{self.who(runner)} ({how}: {what})"
+
+    def kept_key(self, key: FunctionKey, start: LoopStart) -> str | None:
+        """The holder a kept loop is kept in, as a key (:data:`CURRENT_LOOP` for the thread's
+        current loop); None when the model cannot tell."""
+        written = start.loop
+        if not written:
+            return None
+        within = self.class_of(key)
+        if written.endswith(")"):
+            called = written.partition("(")[0]
+            if self.qualify(key[0], called) in self.catalogue.loop_api.current_loop:
+                return CURRENT_LOOP
+            getter = self.resolve(key[0], called, within)
+            if getter is None or getter.kind != "function":
+                return None
+            return self.loop_holder_of((getter.module, getter.name))
+        target = self.resolve(key[0], written, within)
+        if target is not None and target.kind == "holder":
+            return f"holder:{target.module}:{target.name}"
+        return None
+
+    def qualify(self, module: str, dotted: str) -> str:
+        """``dotted`` with its first name replaced by what ``module`` imports it as."""
+        head, dot, rest = dotted.partition(".")
+        imported = self.imports[module].get(head)
+        return dotted if imported is None else f"{imported}{dot}{rest}"
+
+    def fresh(self, key: FunctionKey, start: LoopStart) -> bool:
+        """Whether a start runs on a loop built right there (``asyncio.new_event_loop()
+        .run_until_complete(...)``): a new loop on each call."""
+        if start.lifetime == "per-call":
+            return True
+        written = start.loop or ""
+        return written.endswith(")") and self.qualify(key[0], written.partition("(")[0]) in self.catalogue.loop_api.new_loop
+
+    def loop_holder_of(self, getter: FunctionKey) -> str | None:
+        """The loop holder a getter (or a function it calls) reads: the loop it returns."""
+        seen = {getter}
+        level = [getter]
+        for _ in range(MAX_GETTER_DEPTH):
+            following = []
+            for function in level:
+                holders, calls = self.edges(function)
+                for (module, name), _reference in holders:
+                    holder = self.model.modules[module].holder(name)
+                    if holder is not None and holder.kind == "loop":
+                        return f"holder:{module}:{name}"
+                for callee, _reference in calls:
+                    if callee not in seen:
+                        seen.add(callee)
+                        following.append(callee)
+            level = following
+        return None
+
+    def loop(self, key: FunctionKey, start: LoopStart, runner: FunctionKey, helper: FunctionKey | None) -> Loop:
+        """The loop ``start`` (in function ``key``) runs code on, as called from ``runner`` (the
+        function holding the start, or the caller of the helper that holds it)."""
+        location = self.site(key[0], start.line, start.column, f"{start.entry} starts running code")
+        site = f"site:{location.path}:{location.line}:{location.column}"
+        if helper is not None:
+            site += f"<-{runner[0]}.{runner[1]}"
+        fresh = self.fresh(key, start)
+        describe = self.describe(runner, start, helper, fresh)
+        if fresh:
+            return Loop(site, "per-call", self.repeats(runner), describe, location)
+        if start.lifetime == SERVER:
+            return Loop(SERVER, SERVER, False, describe, location)
+        return Loop(self.kept_key(key, start) or site, start.lifetime, False, describe, location)
+
+    def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+        """Every loop with each function it runs first and the steps that led there."""
+        roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]] = []
+        for key, function in self.functions.items():
+            module = key[0]
+            served = [c for c in function.contexts if c in self.server_contexts]
+            if served and key[1] != MODULE_CODE:
+                runs = self.catalogue.context_runs.get(served[0])
+                who = runs.describe if runs is not None else "the server"
+                location = self.site(module, function.line, function.column, f"{who} runs {key[1]}")
+                loop = Loop(SERVER, SERVER, False, f"{who} '{key[1].rsplit('.', 1)[-1]}' (the server's loop)", location)
+                roots.append((loop, key, ()))
+            within = self.class_of(key)
+            for start in function.starts:
+                passed = False
+                for run in start.runs:
+                    head = run.dotted.split(".", 1)[0]
+                    if head in function.parameters and head not in ("self", "cls"):
+                        passed = True
+                        continue
+                    target = self.resolve(module, run.dotted, within)
+                    callee = self.callee(key, run, target) if target is not None else None
+                    if callee is not None:
+                        step = self.site(module, run.line, run.column, f"runs {self.named(callee)}")
+                        roots.append((self.loop(key, start, key, None), callee, (step,)))
+                if passed:
+                    roots.extend(self.passed_in(key, start))
+        return roots
+
+    def passed_in(self, helper: FunctionKey, start: LoopStart) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+        """The loops a helper that runs its parameter starts: one per caller, running the
+        ``async`` functions that caller names."""
+        roots = []
+        for caller in dict.fromkeys(caller for caller, _reference in self.callers(helper)):
+            loop = self.loop(helper, start, caller, helper)
+            for callee, reference in self.edges(caller)[1]:
+                if callee == helper or not self.functions[callee].is_async:
+                    continue
+                step = self.site(caller[0], reference.line, reference.column, f"runs {self.named(callee)}")
+                roots.append((loop, callee, (step,)))
+        return roots
+
+    @staticmethod
+    def named(key: FunctionKey) -> str:
+        return f"{key[0].rsplit('.', 1)[-1]}.{key[1]}"
+
+    # The walk
+
+    def edges(self, key: FunctionKey) -> Edges:
+        """What function ``key`` leads to, resolved once for every loop: the holders it uses and
+        the functions it calls, each with its first reference."""
+        known = self._edges.get(key)
+        if known is not None:
+            return known
+        holders: dict[HolderKey, Reference] = {}
+        calls: dict[FunctionKey, Reference] = {}
+        for reference in self.functions[key].references:
+            target = self.use(key, reference)
+            if target is None:
+                continue
+            if target.kind == "holder":
+                holders.setdefault((target.module, target.name), reference)
+                continue
+            callee = self.callee(key, reference, target)
+            if callee is not None:
+                calls.setdefault(callee, reference)
+        known = self._edges[key] = (tuple(holders.items()), tuple(calls.items()))
+        return known
+
+    def walk(self, roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]], found: dict) -> None:
+        """Breadth first from ``roots`` (all on one loop key): each function once, the first
+        chain to each holder (the shortest, breadth first) into ``found[holder][loop key]``."""
+        # A node: (function, parent node or the root's index as -1 - index, reference from the
+        # parent, calls so far); chains are built from the parents only for the holders reached.
+        nodes: list[tuple[FunctionKey, int, Reference | None, int]] = []
+        visited: set[FunctionKey] = set()
+        for index, (_loop, key, steps) in enumerate(roots):
+            if key not in visited:
+                visited.add(key)
+                nodes.append((key, -1 - index, None, len(steps)))
+        loop_key = roots[0][0].key
+        edges = self.edges
+        position = 0
+        while position < len(nodes) and position < MAX_VISITS:
+            key, _parent, _reference, depth = nodes[position]
+            holders, calls = edges(key)
+            for to, reference in holders:
+                chains = found.get(to)
+                if chains is None:
+                    chains = found[to] = {}
+                if loop_key not in chains:
+                    chains[loop_key] = self.chain(roots, nodes, position, reference)
+            if depth < MAX_DEPTH:
+                for to, reference in calls:
+                    if to not in visited:
+                        visited.add(to)
+                        nodes.append((to, position, reference, depth + 1))
+            position += 1
+
+    def chain(self, roots: list, nodes: list, position: int, use: Reference) -> Chain:
+        """The chain from a root to node ``position``, which uses a holder by ``use``."""
+        key = nodes[position][0]
+        steps = [self.site(key[0], use.line, use.column, f"uses {use.dotted}")]
+        through = []
+        while position >= 0:
+            key, parent, reference, _depth = nodes[position]
+            through.append(self.named(key))
+            if parent >= 0:
+                caller = nodes[parent][0]
+                steps.append(self.site(caller[0], reference.line, reference.column, f"calls {self.named(key)}"))
+            position = parent
+        loop, _key, root_steps = roots[-1 - position]
+        return Chain(loop, root_steps + tuple(reversed(steps)), tuple(reversed(through)))
+
+    # Verdicts
+
+    def singletons(self) -> set[tuple[str, str]]:
+        """The classes whose instances live as long as the process: a module-level instance of
+        them exists, or they are written as singletons."""
+        found = set()
+        for summary in self.model.modules.values():
+            for _name, callee in summary.instances:
+                target = self.resolve(summary.module, callee, None)
+                if target is not None and target.kind == "class":
+                    found.add((target.module, target.name))
+            for record in summary.classes:
+                if SINGLETON_METHODS & set(record.methods):
+                    found.add((summary.module, record.name))
+        return found
+
+    def error(self, holder: Holder) -> str:
+        primitive = self.catalogue.primitives.get(holder.what)
+        if primitive is not None:
+            return primitive.error
+        for clients in self.catalogue.clients.values():
+            for client in clients:
+                if holder.what in (client.display, client.key):
+                    return client.error
+        return DEFAULT_ERROR
+
+    def verdict(self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set) -> tuple[str, str]:
+        if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:
+            return UNREACHED, "an instance per call is possible: no instance kept for the process was seen"
+        if not chains:
+            return UNREACHED, "no event loop the model sees reaches it"
+        if len(chains) >= 2:
+            return SHARED, f"reached by {len(chains)} event loops"
+        loop = chains[0].loop
+        if loop.lifetime == "per-call" and loop.repeats:
+            return SHARED, f"a new event loop on each run of {loop.describe}"
+        return CONFINED, f"only {loop.describe} reaches it"
+
+    def run(self) -> Reach:
+        by_key: dict[str, list[tuple[Loop, FunctionKey, tuple[Location, ...]]]] = {}
+        loops: dict[Loop, None] = {}
+        for root in self.starts():
+            by_key.setdefault(root[0].key, []).append(root)
+            loops[root[0]] = None
+        found: dict[tuple[str, str], dict[str, Chain]] = {}
+        for roots in by_key.values():
+            self.walk(roots, found)
+        singletons = self.singletons()
+        objects = []
+        for summary in self.model.modules.values():
+            for holder in summary.holders:
+                reached = found.get((summary.module, holder.name), {})
+                chains = tuple(sorted(reached.values(), key=lambda c: (c.loop.location.path, c.loop.location.line, c.loop.key)))
+                verdict, why = self.verdict(summary.module, holder, chains, singletons)
+                objects.append(ObjectReach(summary.module, summary.path, holder, chains, verdict, why, self.error(holder)))
+        # Each start of a loop reaches what its loop (its key) reaches.
+        starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
+        for reached in objects:
+            if reached.verdict != SHARED:
+                continue
+            for chain in reached.chains:
+                for loop, _key, _steps in by_key[chain.loop.key]:
+                    at = starts.setdefault((loop.location.path, loop.location.line), {})
+                    at.setdefault(id(reached), (reached, chain))
+        seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
+        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen)

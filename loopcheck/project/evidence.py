@@ -1,0 +1,104 @@
+"""The reach of a finding's object, as evidence under the finding.
+
+A finding of a rule about an object kept too long (LCK1xx primitives, LCK3xx clients, LCK4xx loop
+lookups) is about the holder created on its line: when the reach knows that holder, the finding
+gets one :class:`~loopcheck.engine.diagnostics.Evidence` per loop that reaches it (where the loop
+starts, and the calls from there to the use). A finding about a *confined* holder (one loop only
+ever uses it) is dropped: it is not a bug in this program. A finding about an *unreached* holder
+keeps its message and says that no loop was seen reaching it, when the project has a loop at all
+(a library with no loop anywhere reads as before). A finding about a holder of a loop itself
+(``_loop = asyncio.get_event_loop()``) is about how the loop was looked up, not about which loops
+use it: it is never dropped nor noted, only given the evidence of the loops that read it. A
+finding of a loop rule (LCK2xx) on the line
+where a loop starts gets one evidence per shared object that loop reaches.
+
+Findings and summaries are matched by real path and line; evidence paths are shown as findings'
+paths are: relative to the working directory when the file is under it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Iterable
+
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
+from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach
+
+# The rule families whose findings are about the object created on their line.
+OBJECT_FAMILIES = ("LCK1", "LCK3", "LCK4")
+# The rule family whose findings are about the loop started on their line.
+LOOP_FAMILY = "LCK2"
+# The kind of holder that keeps a loop: what a finding says of it is not about which loops use it.
+LOOP = "loop"
+UNREACHED_NOTE = " (no event loop in the checked code was seen reaching it)"
+
+
+def attach(diagnostics: Iterable[Diagnostic], reach: Reach) -> list[Diagnostic]:
+    """``diagnostics`` with the evidence ``reach`` has for them; those about confined objects
+    left out."""
+    objects: dict[tuple[str, int], list[ObjectReach]] = {}
+    for reached in reach.objects:
+        objects.setdefault((_real(reached.path), reached.holder.line), []).append(reached)
+    starts = {(_real(path), line): found for (path, line), found in reach.starts.items()}
+    attached = []
+    for diagnostic in diagnostics:
+        at = (_real(diagnostic.path), diagnostic.line)
+        family = diagnostic.code[:4]
+        if family in OBJECT_FAMILIES and at in objects:
+            about = objects[at]
+            loops = [reached for reached in about if reached.holder.kind == LOOP]
+            if not loops and all(reached.verdict == CONFINED for reached in about):
+                continue
+            judged = loops or [reached for reached in about if reached.verdict != CONFINED]
+            evidence = tuple(_reached_from(chain, reached) for reached in judged for chain in reached.chains)
+            if evidence:
+                diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
+            elif reach.saw_loops and not loops:
+                diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
+        elif family == LOOP_FAMILY and at in starts:
+            evidence = tuple(_loop_reaches(reached, chain) for reached, chain in starts[at])
+            diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
+        attached.append(diagnostic)
+    return attached
+
+
+def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
+    """``reached from the Celery task 'x' (asyncio.run: a new event loop per call) via a.f ->
+    b.g``, and how that fails when the object is shared."""
+    message = f"reached from {chain.loop.describe} via {' -> '.join(chain.through)}"
+    if reached.verdict == SHARED:
+        message += f"; {_failure(chain, reached)}"
+    return Evidence(message, _shown(chain.loop.location), tuple(map(_shown, chain.steps)))
+
+
+def _failure(chain: Chain, reached: ObjectReach) -> str:
+    """What the program sees (the object's error from the catalogue): the first loop to use the
+    object binds it, and the others, or the later runs of a loop new on each run, fail."""
+    if len(reached.chains) >= 2:
+        return f'{len(reached.chains)} loops use it; the first binds it, the others fail with "{reached.error}"'
+    return f'each run is a new loop; a later run fails with "{reached.error}"'
+
+
+def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
+    """``this loop reaches redis.asyncio.Redis 'client' (services/redis.py:12), also reached by
+    ...``, located at the object."""
+    holder = reached.holder
+    created = _shown(Location(reached.path, holder.line, holder.column + 1, f"{holder.what} '{holder.name}' is created here"))
+    others = [other.loop.describe for other in reached.chains if other.loop.key != chain.loop.key]
+    also = f"also reached by {others[0]}" if others else _failure(chain, reached)
+    message = f"this loop reaches {holder.what} '{holder.name}' ({created.path}:{created.line}), {also}"
+    return Evidence(message, created, tuple(map(_shown, chain.steps)))
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(os.path.abspath(path))
+
+
+def _shown(location: Location) -> Location:
+    """``location`` with its path relative to the working directory when the file is under it."""
+    absolute = os.path.abspath(location.path)
+    relative = os.path.relpath(absolute)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return replace(location, path=absolute)
+    return replace(location, path=relative)

@@ -1,0 +1,474 @@
+"""Loop reach over hand-written summaries, and the evidence it attaches to findings."""
+
+from __future__ import annotations
+
+import os
+
+from loopcheck.data.catalogue import Catalogue
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.project import reach as reach_module
+from loopcheck.project.evidence import UNREACHED_NOTE, attach
+from loopcheck.project.model import ProjectModel
+from loopcheck.project.reach import CONFINED, SHARED, UNREACHED, compute_reach
+from loopcheck.project.records import MODULE_CODE, Class, Function, Holder, LoopStart, ModuleSummary, Reference
+
+CATALOGUE = Catalogue.load()
+
+
+# Summaries written compactly: a reference is "name" (read) or "name()" (called); a function's
+# references sit on the lines after its own, in order.
+
+
+def ref(text: str, line: int = 1, column: int = 4) -> Reference:
+    called = text.endswith("()")
+    return Reference(text[:-2] if called else text, line, column, called)
+
+
+def start(entry: str, lifetime: str, runs: str, line: int, loop: str | None = None) -> LoopStart:
+    return LoopStart(entry, lifetime, loop, (ref(runs + "()", line, 20),), line, 11)
+
+
+def fn(name, *refs, line=1, contexts=(), starts=(), parameters=(), is_async=False) -> Function:
+    references = tuple(ref(text, line + n + 1) for n, text in enumerate(refs))
+    return Function(name, is_async, line, 0, tuple(contexts), references, tuple(starts), tuple(parameters))
+
+
+def afn(name, *refs, **kwargs) -> Function:
+    return fn(name, *refs, is_async=True, **kwargs)
+
+
+def holder(name, line, kind="client", what="redis.asyncio.Redis", how="global") -> Holder:
+    return Holder(name, kind, what, how, line, 10)
+
+
+def mod(name, *functions, holders=(), imports=(), instances=(), classes=(), path=None) -> ModuleSummary:
+    path = path or "/project/" + name.replace(".", "/") + ".py"
+    imports = tuple(alias if isinstance(alias, tuple) else (alias, f"app.{alias}") for alias in imports)
+    return ModuleSummary(name, path, False, imports, (), tuple(functions), tuple(classes), tuple(holders), tuple(instances))
+
+
+def reach_of(*modules):
+    return compute_reach(ProjectModel(modules), CATALOGUE)
+
+
+def object_reach(reach, name):
+    return next(o for o in reach.objects if o.holder.name == name)
+
+
+# The incident: a Celery task runs asyncio.run -> an adapter -> a client module -> a lazy global.
+CLIENT = mod("app.client", fn("get_redis", "_redis", line=11), holders=[holder("_redis", 10, how="lazy-global")])
+ADAPTER = mod("app.adapter", afn("fetch", "client.get_redis()", line=2), imports=["client"])
+
+
+def celery_task(module="app.tasks", task="refresh", runs="adapter.fetch", line=5):
+    return mod(
+        module,
+        fn(task, runs + "()", line=line - 1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", runs, line)]),
+        imports=["adapter"],
+    )
+
+
+def test_celery_task_asyncio_run_reaches_a_lazy_global_through_two_modules():
+    found = object_reach(reach_of(celery_task(), ADAPTER, CLIENT), "_redis")
+    assert found.verdict == SHARED
+    (chain,) = found.chains
+    assert chain.loop.lifetime == "per-call" and chain.loop.repeats
+    assert chain.loop.describe == "the Celery task 'refresh' (asyncio.run: a new event loop per call)"
+    assert [(s.path, s.line, s.column, s.message) for s in chain.steps] == [
+        ("/project/app/tasks.py", 5, 21, "runs adapter.fetch"),
+        ("/project/app/adapter.py", 3, 5, "calls client.get_redis"),
+        ("/project/app/client.py", 12, 5, "uses _redis"),
+    ]
+    assert chain.through == ("adapter.fetch", "client.get_redis")
+    assert found.error == "Event loop is closed"  # redis.asyncio.Redis in data/clients.toml
+
+
+def worker_module(name):
+    """A task module keeping its own ``_worker_loop`` that runs work using services.redis_client."""
+    return mod(
+        name,
+        fn(
+            "job",
+            "_worker_loop",
+            "work()",
+            line=4,
+            contexts=["celery-task"],
+            starts=[start("run_until_complete", "kept", "work", 6, loop="_worker_loop")],
+        ),
+        afn("work", "services.redis_client.get()", line=8),
+        holders=[holder("_worker_loop", 2, kind="loop", what="asyncio.AbstractEventLoop")],
+        imports=["services"],
+    )
+
+
+SERVICES = mod(
+    "app.services",
+    fn("RedisClient.__init__", line=3),
+    afn("RedisClient.get", "self.client.get()", line=6),
+    holders=[holder("RedisClient.client", 4, how="instance-attribute")],
+    classes=[Class("RedisClient", (), ("__init__", "get"), 2)],
+    instances=[("redis_client", "RedisClient")],
+)
+
+
+def test_two_kept_worker_loops_share_a_module_level_instances_client():
+    found = object_reach(reach_of(worker_module("app.tasks_a"), worker_module("app.tasks_b"), SERVICES), "RedisClient.client")
+    assert found.verdict == SHARED
+    assert sorted(c.loop.key for c in found.chains) == ["holder:app.tasks_a:_worker_loop", "holder:app.tasks_b:_worker_loop"]
+    assert all(not c.loop.repeats for c in found.chains)
+    assert found.chains[0].steps[-1].message == "uses self.client.get"
+    assert found.chains[0].through == ("tasks_a.work", "services.RedisClient.get")
+
+
+def test_one_kept_loop_is_confined():
+    found = object_reach(reach_of(worker_module("app.tasks_a"), SERVICES), "RedisClient.client")
+    assert found.verdict == CONFINED
+    assert found.why.startswith("only the Celery task 'job' (run_until_complete: the loop it is called on)")
+
+
+def test_an_instance_attribute_without_a_kept_instance_is_not_judged():
+    services = mod(
+        "app.services",
+        afn("RedisClient.get", "self.client.get()", line=6),
+        holders=[holder("RedisClient.client", 4, how="instance-attribute")],
+        classes=[Class("RedisClient", (), ("get",), 2)],
+    )
+    work = mod(
+        "app.tasks_a",
+        fn("job", "services.RedisClient()", line=4, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "work", 6)]),
+        afn("work", "services.RedisClient.get()", line=8),
+        imports=["services"],
+    )
+    found = object_reach(reach_of(work, services), "RedisClient.client")
+    assert found.verdict == UNREACHED and len(found.chains) == 1
+
+
+def test_an_object_only_the_server_loop_reaches_is_confined():
+    db = mod("app.db", afn("connect", "_pool", line=3), holders=[holder("_pool", 2, what="asyncpg.Pool")])
+    app = mod(
+        "app.main",
+        afn("startup", "db.connect()", line=3, contexts=["lifespan"]),
+        afn("shutdown", "db.connect()", line=7, contexts=["lifespan"]),
+        imports=["db"],
+    )
+    found = object_reach(reach_of(app, db), "_pool")
+    assert found.verdict == CONFINED
+    assert {c.loop.key for c in found.chains} == {"server"}
+
+
+def to_browser_loop(runs, line):
+    return start("run_coroutine_threadsafe", "kept", runs, line, loop="browser.get_browser_loop()")
+
+
+def test_run_coroutine_threadsafe_always_to_one_getter_loop_is_confined():
+    browser = mod(
+        "app.browser",
+        fn("get_browser_loop", "_loop", line=5),
+        afn("shot", "_browser", line=9),
+        afn("scrape_page", "_browser", line=12),
+        holders=[
+            holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="lazy-global"),
+            holder("_browser", 3, what="playwright.Browser"),
+        ],
+    )
+    caller = mod(
+        "app.jobs",
+        fn("take", "browser.shot()", line=3, contexts=["thread"], starts=[to_browser_loop("browser.shot", 4)]),
+        fn("scrape", "browser.scrape_page()", line=7, contexts=["celery-task"], starts=[to_browser_loop("browser.scrape_page", 8)]),
+        imports=["browser"],
+    )
+    found = object_reach(reach_of(caller, browser), "_browser")
+    assert found.verdict == CONFINED
+    assert {c.loop.key for c in found.chains} == {"holder:app.browser:_loop"}
+
+
+def cli(calls_of_main=1):
+    return mod(
+        "app.cli",
+        fn("main", "amain()", line=3, starts=[start("asyncio.run", "per-call", "amain", 4)]),
+        afn("amain", "client.get_redis()", line=6),
+        fn(MODULE_CODE, *["main()"] * calls_of_main, line=10),
+        imports=["client"],
+    )
+
+
+def test_a_command_line_main_running_asyncio_run_once_does_not_share():
+    found = object_reach(reach_of(cli(), CLIENT), "_redis")
+    assert found.verdict == CONFINED
+    assert not found.chains[0].loop.repeats
+
+
+def test_a_function_with_asyncio_run_called_from_two_places_repeats():
+    found = object_reach(reach_of(cli(calls_of_main=2), CLIENT), "_redis")
+    assert found.verdict == SHARED and found.chains[0].loop.repeats
+
+
+HELPERS = mod("app.helpers", fn("run_async", line=2, parameters=["coro"], starts=[start("asyncio.run", "per-call", "coro", 3)]))
+
+
+def tasks_through_helper(*task_names, contexts=("celery-task",)):
+    functions = []
+    for n, task in enumerate(task_names):
+        functions.append(fn(task, "helpers.run_async()", f"fetch_{task}()", line=10 * n + 1, contexts=contexts))
+        functions.append(afn(f"fetch_{task}", "client.get_redis()", line=10 * n + 5))
+    return mod("app.tasks", *functions, imports=["helpers", "client"])
+
+
+def test_a_helper_running_its_parameter_runs_what_each_caller_passes():
+    found = object_reach(reach_of(tasks_through_helper("refresh", "sync"), HELPERS, CLIENT), "_redis")
+    assert found.verdict == SHARED
+    assert len({c.loop.key for c in found.chains}) == 2
+    described = sorted(c.loop.describe for c in found.chains)
+    assert described == [
+        "the Celery task 'refresh' (asyncio.run in run_async: a new event loop per call)",
+        "the Celery task 'sync' (asyncio.run in run_async: a new event loop per call)",
+    ]
+    refresh = next(c for c in found.chains if "refresh" in c.loop.describe)
+    assert refresh.loop.location.path == "/project/app/helpers.py"
+    assert [s.message for s in refresh.steps] == ["runs tasks.fetch_refresh", "calls client.get_redis", "uses _redis"]
+
+
+def test_a_helper_called_once_from_a_function_run_once_is_not_shared():
+    found = object_reach(reach_of(tasks_through_helper("main", contexts=()), HELPERS, CLIENT), "_redis")
+    assert found.verdict == CONFINED
+
+
+def test_an_unresolved_reference_ends_its_branch():
+    app = mod(
+        "app.tasks",
+        fn("job", "work()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "work", 2)]),
+        afn("work", "httpx.get()", "getattr()", "handlers.missing()", "self.x.y()", line=4),
+        imports=["handlers"],
+    )
+    reach = reach_of(app, CLIENT)
+    assert object_reach(reach, "_redis").verdict == UNREACHED
+    assert reach.saw_loops
+
+
+def test_a_loop_start_running_a_library_function_counts_as_a_loop_seen():
+    app = mod("app.cli", fn("main", "lib.main()", line=1, starts=[start("asyncio.run", "per-call", "lib.main", 2)]))
+    reach = reach_of(app, CLIENT)
+    assert reach.loops == () and reach.saw_loops
+    assert not reach_of(CLIENT).saw_loops
+
+
+def test_a_cycle_of_calls_ends_and_reaches_what_it_uses():
+    app = mod(
+        "app.tasks",
+        fn("job", "ping()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "ping", 2)]),
+        afn("ping", "pong()", line=4),
+        afn("pong", "ping()", "client.get_redis()", line=7),
+        imports=["client"],
+    )
+    found = object_reach(reach_of(app, CLIENT), "_redis")
+    assert found.verdict == SHARED
+    assert found.chains[0].through == ("tasks.ping", "tasks.pong", "client.get_redis")
+
+
+def call_chain(length):
+    """A task running f0, which calls f1 ... f{length-1}, the last one using a global."""
+    functions = [fn("job", "f0()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "f0", 2)])]
+    for n in range(length):
+        uses = f"f{n + 1}()" if n + 1 < length else "_lock"
+        functions.append(afn(f"f{n}", uses, line=10 + 3 * n))
+    return mod("app.deep", *functions, holders=[holder("_lock", 5, kind="primitive", what="asyncio.Lock")])
+
+
+def test_the_walk_stops_at_the_depth_bound():
+    # The loop's start running f0 is the first call; MAX_DEPTH calls reach f{MAX_DEPTH-1}.
+    deepest = object_reach(reach_of(call_chain(reach_module.MAX_DEPTH)), "_lock")
+    assert deepest.verdict == SHARED and len(deepest.chains[0].steps) == reach_module.MAX_DEPTH + 1
+    assert object_reach(reach_of(call_chain(reach_module.MAX_DEPTH + 1)), "_lock").verdict == UNREACHED
+
+
+def test_the_walk_stops_at_the_visit_bound(monkeypatch):
+    monkeypatch.setattr(reach_module, "MAX_VISITS", 3)
+    assert object_reach(reach_of(call_chain(4)), "_lock").verdict == UNREACHED
+    assert object_reach(reach_of(call_chain(3)), "_lock").verdict == SHARED
+
+
+def test_a_loop_start_knows_the_shared_objects_it_reaches():
+    reach = reach_of(celery_task(), ADAPTER, CLIENT)
+    ((found, chain),) = reach.starts[("/project/app/tasks.py", 5)]
+    assert found.holder.name == "_redis" and chain.loop.location.line == 5
+
+
+# attach
+
+
+def finding(path, line, code="LCK303", message="redis.asyncio.Redis kept in a global"):
+    return Diagnostic(path, line, 11, line, 20, code, message)
+
+
+def test_attach_adds_one_evidence_per_loop_with_its_chain():
+    reach = reach_of(celery_task(), ADAPTER, CLIENT)
+    (diagnostic,) = attach([finding("/project/app/client.py", 10)], reach)
+    (evidence,) = diagnostic.evidence
+    assert evidence.message == (
+        "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call) via adapter.fetch -> "
+        'client.get_redis; each run is a new loop; a later run fails with "Event loop is closed"'
+    )
+    assert (evidence.location.path, evidence.location.line) == ("/project/app/tasks.py", 5)
+    assert [s.line for s in evidence.steps] == [5, 3, 12]
+    assert diagnostic.message == "redis.asyncio.Redis kept in a global"
+
+
+def test_attach_names_the_failure_of_two_loops():
+    reach = reach_of(worker_module("app.tasks_a"), worker_module("app.tasks_b"), SERVICES)
+    (diagnostic,) = attach([finding("/project/app/services.py", 4)], reach)
+    assert len(diagnostic.evidence) == 2
+    assert diagnostic.evidence[0].message.endswith('2 loops use it; the first binds it, the others fail with "Event loop is closed"')
+
+
+def test_attach_drops_a_finding_about_a_confined_object_only():
+    reach = reach_of(worker_module("app.tasks_a"), SERVICES)
+    kept = finding("/project/app/services.py", 9)
+    assert attach([finding("/project/app/services.py", 4), kept], reach) == [kept]
+
+
+def test_attach_says_no_loop_reaches_an_unreached_object_when_the_project_has_loops():
+    lonely = mod("app.lonely", holders=[holder("_lock", 3, kind="primitive", what="asyncio.Lock")])
+    with_loops = reach_of(celery_task(), ADAPTER, CLIENT, lonely)
+    (diagnostic,) = attach([finding("/project/app/lonely.py", 3, "LCK101", "asyncio.Lock at module level")], with_loops)
+    assert diagnostic.message == "asyncio.Lock at module level" + UNREACHED_NOTE
+    assert diagnostic.evidence == ()
+    without_loops = reach_of(lonely)
+    unchanged = finding("/project/app/lonely.py", 3, "LCK101", "asyncio.Lock at module level")
+    assert attach([unchanged], without_loops) == [unchanged]
+
+
+def test_attach_leaves_other_rules_and_lines_alone():
+    reach = reach_of(celery_task(), ADAPTER, CLIENT)
+    others = [finding("/project/app/client.py", 10, "LCK999"), finding("/project/app/client.py", 11), finding("/project/app/tasks.py", 5, "LCK101")]
+    assert attach(others, reach) == others
+
+
+def test_attach_gives_a_loop_start_finding_the_shared_objects_its_loop_reaches():
+    reach = reach_of(worker_module("app.tasks_a"), worker_module("app.tasks_b"), SERVICES)
+    (diagnostic,) = attach([finding("/project/app/tasks_a.py", 6, "LCK202", "a loop kept in a global")], reach)
+    (evidence,) = diagnostic.evidence
+    assert evidence.message == (
+        "this loop reaches redis.asyncio.Redis 'RedisClient.client' (/project/app/services.py:4), also reached by "
+        "the Celery task 'job' (run_until_complete: the loop it is called on)"
+    )
+    assert (evidence.location.path, evidence.location.line) == ("/project/app/services.py", 4)
+    assert evidence.steps[-1].message == "uses self.client.get"
+
+
+def test_attach_matches_paths_as_given_and_shows_them_relative(tmp_path, monkeypatch):
+    (tmp_path / "real" / "app").mkdir(parents=True)
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    for name in ("tasks", "adapter", "client"):
+        (tmp_path / "real" / "app" / f"{name}.py").write_text("")
+
+    def located(summary):
+        return ModuleSummary(**{**summary.__dict__, "path": str(tmp_path / "real" / "app" / os.path.basename(summary.path))})
+
+    reach = reach_of(located(celery_task()), located(ADAPTER), located(CLIENT))
+    monkeypatch.chdir(tmp_path / "link")
+    (diagnostic,) = attach([finding("app/client.py", 10)], reach)
+    (evidence,) = diagnostic.evidence
+    assert evidence.location.path == os.path.join("app", "tasks.py")
+    assert [s.path for s in evidence.steps] == [os.path.join("app", n + ".py") for n in ("tasks", "adapter", "client")]
+    monkeypatch.chdir(tmp_path / "real" / "app")
+    (elsewhere,) = attach([finding(str(tmp_path / "link" / "app" / "client.py"), 10)], reach)
+    assert elsewhere.evidence[0].location.path == "tasks.py"
+
+
+def test_each_function_is_walked_once_per_loop(monkeypatch):
+    # Walked once, ``ping`` and ``client.get_redis`` are two visits; walked again on each of
+    # its calls to itself, the global would be past the bound.
+    monkeypatch.setattr(reach_module, "MAX_VISITS", 2)
+    app = mod(
+        "app.tasks",
+        fn("job", "ping()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "ping", 2)]),
+        afn("ping", "ping()", "ping()", "ping()", "client.get_redis()", line=4),
+        imports=["client"],
+    )
+    assert object_reach(reach_of(app, CLIENT), "_redis").verdict == SHARED
+
+
+def test_a_loop_kept_on_the_instance_is_keyed_by_its_attribute():
+    worker = mod(
+        "app.worker",
+        fn("Worker.run", "self.work()", line=3, starts=[start("run_until_complete", "kept", "self.work", 4, "self.loop")]),
+        afn("Worker.work", "client.get_redis()", line=6),
+        holders=[holder("Worker.loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="instance-attribute")],
+        classes=[Class("Worker", (), ("run", "work"), 1)],
+        imports=["client"],
+    )
+    (chain,) = object_reach(reach_of(worker, CLIENT), "_redis").chains
+    assert chain.loop.key == "holder:app.worker:Worker.loop"
+    assert chain.through == ("worker.Worker.work", "client.get_redis")
+
+
+def test_a_kept_loop_the_model_cannot_name_is_keyed_by_its_site():
+    app = mod(
+        "app.jobs",
+        fn("job", "work()", line=1, starts=[start("run_until_complete", "kept", "work", 2, loop="loop")]),
+        afn("work", "_lock", line=4),
+        holders=[holder("_lock", 9, kind="primitive", what="asyncio.Lock")],
+    )
+    (chain,) = object_reach(reach_of(app), "_lock").chains
+    assert chain.loop.key == "site:/project/app/jobs.py:2:12"
+
+
+def test_a_loop_built_at_import_runs_once():
+    boot = mod(
+        "app.boot",
+        fn(MODULE_CODE, "init()", line=1, starts=[start("run_until_complete", "per-call", "init", 2)]),
+        afn("init", "client.get_redis()", line=5),
+        imports=["client"],
+    )
+    (chain,) = object_reach(reach_of(boot, CLIENT), "_redis").chains
+    assert chain.loop.describe == "the import of app.boot (run_until_complete: a new event loop per call)"
+    assert not chain.loop.repeats
+
+
+def test_attach_names_the_failure_of_a_loop_new_on_each_run_at_its_start():
+    reach = reach_of(celery_task(), ADAPTER, CLIENT)
+    (diagnostic,) = attach([finding("/project/app/tasks.py", 5, "LCK201", "asyncio.run in a task")], reach)
+    assert diagnostic.evidence[0].message == (
+        "this loop reaches redis.asyncio.Redis '_redis' (/project/app/client.py:10), "
+        'each run is a new loop; a later run fails with "Event loop is closed"'
+    )
+
+
+def test_attach_neither_drops_nor_notes_a_finding_about_a_kept_loop():
+    browser = mod(
+        "app.browser",
+        fn("get_browser_loop", "_loop", line=5),
+        afn("shot", "_loop", line=9),
+        holders=[holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop", how="lazy-global")],
+    )
+    caller = mod("app.jobs", fn("take", "browser.shot()", line=3, starts=[to_browser_loop("browser.shot", 4)]), imports=["browser"])
+    reach = reach_of(caller, browser)
+    assert object_reach(reach, "_loop").verdict == CONFINED
+    (diagnostic,) = attach([finding("/project/app/browser.py", 2, "LCK402", "the loop looked up at import")], reach)
+    assert diagnostic.message == "the loop looked up at import" and len(diagnostic.evidence) == 1
+    unread = reach_of(mod("app.browser", holders=[holder("_loop", 2, kind="loop", what="asyncio.AbstractEventLoop")]), celery_task(), ADAPTER, CLIENT)
+    assert unread.saw_loops
+    assert attach([finding("/project/app/browser.py", 2, "LCK402", "looked up")], unread)[0].message == "looked up"
+
+
+def loop_written(loop, function="job", line=1, contexts=()):
+    runs = f"work_{function}"
+    return [
+        fn(function, f"{runs}()", line=line, contexts=contexts, starts=[start("run_until_complete", "kept", runs, line + 1, loop)]),
+        afn(runs, "client.get_redis()", line=line + 3),
+    ]
+
+
+def test_the_threads_current_loop_is_one_loop_for_every_start():
+    both = [*loop_written("asyncio.get_event_loop()"), *loop_written("asyncio.get_event_loop()", "other", 10)]
+    jobs = mod("app.jobs", *both, imports=["client", ("asyncio", "asyncio")])
+    found = object_reach(reach_of(jobs, CLIENT), "_redis")
+    assert found.verdict == CONFINED and found.chains[0].loop.key == reach_module.CURRENT_LOOP
+
+
+def test_a_loop_built_inline_is_a_new_loop_per_call():
+    task = loop_written("asyncio.new_event_loop()", contexts=["celery-task"])
+    jobs = mod("app.jobs", *task, imports=["client", ("asyncio", "asyncio")])
+    (chain,) = object_reach(reach_of(jobs, CLIENT), "_redis").chains
+    assert chain.loop.lifetime == "per-call" and chain.loop.repeats
+    assert chain.loop.describe == "the Celery task 'job' (run_until_complete: a new event loop per call)"
