@@ -102,3 +102,17 @@ def _shown(location: Location) -> Location:
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
         return replace(location, path=absolute)
     return replace(location, path=relative)
+
+
+def confined_lines(reach: Reach) -> dict[str, frozenset[int]]:
+    """By absolute path, the creation lines of the holders only confined objects are made on:
+    the lines whose findings :func:`attach` drops, and fixes must leave alone."""
+    lines: dict[str, set[int]] = {}
+    judged: dict[tuple[str, int], set[str]] = {}
+    for reached in reach.objects:
+        if reached.holder.kind != LOOP:
+            judged.setdefault((os.path.abspath(reached.path), reached.holder.line), set()).add(reached.verdict)
+    for (path, line), verdicts in judged.items():
+        if verdicts == {CONFINED}:
+            lines.setdefault(path, set()).add(line)
+    return {path: frozenset(found) for path, found in lines.items()}
