@@ -1,0 +1,96 @@
+"""Runs one multi-module scenario of tests/fixtures/projects/ and reports how it ended.
+
+    python projects_harness.py tests/fixtures/projects/<scenario>
+
+In this process (whichever interpreter runs it): the scenario's directory and the stand-ins of
+tests/fixtures/projects/_stubs/ go first on sys.path, the working directory becomes the
+scenario's, and its `main.py` runs as `__main__` (it simulates the worker: tasks called one after
+the other, threads). Then the garbage is collected, since pending tasks and unclosed transports
+report when they are collected. The last line of the output is RESULT followed by JSON:
+
+    error     "Type: message" of the exception main.py ended with (None when it ended cleanly)
+    chain     that exception and the ones it was raised while handling, outermost first
+    problems  what asyncio logged at ERROR ("Task was destroyed but it is pending!", "Exception
+              in callback ..."), what the interpreter swallowed ("Exception ignored in ..."), and
+              ResourceWarnings ("unclosed transport ...")
+
+The scenario's own output comes before it. Standard library only: it runs under every
+interpreter of the version matrix."""
+
+import gc
+import json
+import logging
+import os
+import runpy
+import sys
+import traceback
+import warnings
+
+RESULT = "#scenario-result "
+STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "projects", "_stubs")
+
+
+class Problems(logging.Handler):
+    """What asyncio logs, what the interpreter swallows and the ResourceWarnings, in order."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.found = []
+
+    def emit(self, record):
+        self.found.append("asyncio logged: " + record.getMessage().splitlines()[0])
+
+    def unraisable(self, info):
+        self.found.append(f"exception ignored: {describe(info.exc_value)}")
+
+    def warning(self, message, category, filename, lineno, file=None, line=None):
+        self.found.append(f"{category.__name__}: {str(message).splitlines()[0]}")
+
+
+def describe(error):
+    return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip()
+
+
+def chain(error):
+    """``error`` and the exceptions it was raised from or while handling, outermost first."""
+    seen = []
+    while error is not None and error not in seen:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    return [describe(e) for e in seen]
+
+
+def run(scenario):
+    scenario = os.path.abspath(scenario)
+    sys.path[:0] = [scenario, STUBS]
+    os.chdir(scenario)
+    problems = Problems()
+    logging.getLogger("asyncio").addHandler(problems)
+    logging.getLogger("asyncio").propagate = False
+    sys.unraisablehook = problems.unraisable
+    warnings.simplefilter("always", ResourceWarning)
+    warnings.showwarning = problems.warning
+    error = None
+    try:
+        runpy.run_path(os.path.join(scenario, "main.py"), run_name="__main__")
+    except SystemExit as exit_:
+        if exit_.code not in (None, 0):
+            error = exit_
+    except BaseException as raised:  # noqa: B902 - the scenario's failure is the result
+        error = raised
+        traceback.print_exc()
+    gc.collect()
+    result = {
+        "error": describe(error) if error is not None else None,
+        "chain": chain(error),
+        "problems": problems.found,
+    }
+    sys.stdout.flush()
+    sys.stdout.write("\n" + RESULT + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: projects_harness.py SCENARIO_DIRECTORY")
+    run(sys.argv[1])
