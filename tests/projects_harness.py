@@ -6,7 +6,8 @@ In this process (whichever interpreter runs it): the scenario's directory and th
 tests/fixtures/projects/_stubs/ go first on sys.path, the working directory becomes the
 scenario's, and its `main.py` runs as `__main__` (it simulates the worker: tasks called one after
 the other, threads). Then the garbage is collected, since pending tasks and unclosed transports
-report when they are collected. The last line of the output is RESULT followed by JSON:
+report when they are collected: the scenario's modules are dropped first, so that what they
+kept reports too. The last line of the output is RESULT followed by JSON:
 
     error     "Type: message" of the exception main.py ended with (None when it ended cleanly)
     chain     that exception and the ones it was raised while handling, outermost first
@@ -60,6 +61,16 @@ def chain(error):
     return [describe(e) for e in seen]
 
 
+def forget_modules(scenario):
+    """Drop the scenario's modules and collect the garbage, so that what they kept (a loop never
+    closed, a pending task, an open transport) reports now rather than after the result."""
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if path.startswith((scenario + os.sep, STUBS + os.sep)):
+            del sys.modules[name]
+    gc.collect()
+
+
 def run(scenario):
     scenario = os.path.abspath(scenario)
     sys.path[:0] = [scenario, STUBS]
@@ -79,7 +90,7 @@ def run(scenario):
     except BaseException as raised:  # noqa: B902 - the scenario's failure is the result
         error = raised
         traceback.print_exc()
-    gc.collect()
+    forget_modules(scenario)
     result = {
         "error": describe(error) if error is not None else None,
         "chain": chain(error),
