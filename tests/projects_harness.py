@@ -62,13 +62,15 @@ def chain(error):
 
 
 def forget_modules(scenario):
-    """Drop the scenario's modules and collect the garbage, so that what they kept (a loop never
-    closed, a pending task, an open transport) reports now rather than after the result."""
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None) or ""
-        if path.startswith((scenario + os.sep, STUBS + os.sep)):
-            del sys.modules[name]
-    gc.collect()
+    """Drop the scenario's modules, so that what they kept (a loop never closed, a pending task,
+    an open transport) is garbage the next collection reports, before the result is printed."""
+    names = [
+        name
+        for name, module in list(sys.modules.items())
+        if (getattr(module, "__file__", None) or "").startswith((scenario + os.sep, STUBS + os.sep))
+    ]
+    for name in names:
+        del sys.modules[name]
 
 
 def run(scenario):
@@ -91,6 +93,7 @@ def run(scenario):
         error = raised
         traceback.print_exc()
     forget_modules(scenario)
+    gc.collect()
     result = {
         "error": describe(error) if error is not None else None,
         "chain": chain(error),
