@@ -16,7 +16,8 @@ kept reports too. The last line of the output is RESULT followed by JSON:
               ResourceWarnings ("unclosed transport ...")
 
 The scenario's own output comes before it. Standard library only: it runs under every
-interpreter of the version matrix."""
+interpreter of the version matrix (runtime_harness, whose collector of asyncio logs and
+swallowed exceptions it shares, is too)."""
 
 import gc
 import json
@@ -29,23 +30,6 @@ import warnings
 
 RESULT = "#scenario-result "
 STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "projects", "_stubs")
-
-
-class Problems(logging.Handler):
-    """What asyncio logs, what the interpreter swallows and the ResourceWarnings, in order."""
-
-    def __init__(self):
-        super().__init__(level=logging.ERROR)
-        self.found = []
-
-    def emit(self, record):
-        self.found.append("asyncio logged: " + record.getMessage().splitlines()[0])
-
-    def unraisable(self, info):
-        self.found.append(f"exception ignored: {describe(info.exc_value)}")
-
-    def warning(self, message, category, filename, lineno, file=None, line=None):
-        self.found.append(f"{category.__name__}: {str(message).splitlines()[0]}")
 
 
 def describe(error):
@@ -74,6 +58,9 @@ def forget_modules(scenario):
 
 
 def run(scenario):
+    # What asyncio logs and the interpreter swallows, collected as the fixtures' runs collect them.
+    from runtime_harness import Problems
+
     scenario = os.path.abspath(scenario)
     sys.path[:0] = [scenario, STUBS]
     os.chdir(scenario)
@@ -81,15 +68,19 @@ def run(scenario):
     logging.getLogger("asyncio").addHandler(problems)
     logging.getLogger("asyncio").propagate = False
     sys.unraisablehook = problems.unraisable
+
+    def resource_warning(message, category, filename, lineno, file=None, line=None):
+        problems.found.append(f"{category.__name__}: {str(message).splitlines()[0]}")
+
     warnings.simplefilter("always", ResourceWarning)
-    warnings.showwarning = problems.warning
+    warnings.showwarning = resource_warning
     error = None
     try:
         runpy.run_path(os.path.join(scenario, "main.py"), run_name="__main__")
     except SystemExit as exit_:
         if exit_.code not in (None, 0):
             error = exit_
-    except BaseException as raised:  # noqa: B902 - the scenario's failure is the result
+    except BaseException as raised:  # the scenario's failure is the result
         error = raised
         traceback.print_exc()
     forget_modules(scenario)
@@ -107,4 +98,5 @@ def run(scenario):
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: projects_harness.py SCENARIO_DIRECTORY")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # runtime_harness, under -I too
     run(sys.argv[1])
