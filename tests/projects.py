@@ -1,0 +1,43 @@
+"""The multi-module scenarios of tests/fixtures/projects/: where they are, and what each
+`main.py` docstring says it does (`expect: <regex>` for the exception it ends with, or
+`expect: clean`; `raised while handling: <regex>` for an exception that exception was raised
+while handling)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
+CLEAN = "clean"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    path: Path
+    expect: str  # a regex for the final exception, or CLEAN
+    while_handling: str | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def confined(self) -> bool:
+        return self.expect == CLEAN
+
+
+def scenarios() -> list[Scenario]:
+    """Every scenario: each directory of PROJECTS but those starting with `_` (the stand-ins)."""
+    return [load(path) for path in sorted(PROJECTS.iterdir()) if path.is_dir() and not path.name.startswith("_")]
+
+
+def load(path: Path) -> Scenario:
+    doc = ast.get_docstring(ast.parse((path / "main.py").read_text("utf-8"))) or ""
+    expect = re.search(r"^expect:\s*(.+)$", doc, re.MULTILINE)
+    if expect is None:
+        raise AssertionError(f"{path.name}/main.py: its docstring says no `expect: <regex>` or `expect: clean`")
+    handling = re.search(r"^raised while handling:\s*(.+)$", doc, re.MULTILINE)
+    return Scenario(path, expect.group(1).strip(), handling.group(1).strip() if handling else None)

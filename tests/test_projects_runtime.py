@@ -1,0 +1,132 @@
+"""Each multi-module scenario of tests/fixtures/projects/ does what its `main.py` says, on every
+supported interpreter found on the machine (as in test_runtime.py): the incident shapes end with
+their error, the confined designs exit cleanly with nothing logged by asyncio, nothing swallowed
+by the interpreter and no ResourceWarning (tests/projects_harness.py runs them and reports)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.projects import PROJECTS, Scenario, load, scenarios
+from tests.projects_harness import RESULT
+
+HARNESS = Path(__file__).parent / "projects_harness.py"
+SCENARIOS = scenarios()
+TIMEOUT = 60  # seconds; a scenario takes well under one
+
+
+def run_scenario(python: str, path: Path) -> tuple[dict, str]:
+    """The harness's result for ``path`` under ``python``, and what the scenario wrote to stderr."""
+    # -I: nothing from the environment or the checkout on sys.path but what the harness puts
+    # there; -B: no __pycache__ written into the fixtures.
+    completed = subprocess.run(
+        [python, "-I", "-B", str(HARNESS), str(path)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert completed.returncode == 0, completed.stderr
+    last = completed.stdout.rstrip("\n").splitlines()[-1]
+    assert last.startswith(RESULT), completed.stdout
+    return json.loads(last[len(RESULT):]), completed.stderr
+
+
+def failure(scenario: Scenario, result: dict) -> str | None:
+    """How ``result`` differs from what ``scenario`` expects (None: as expected)."""
+    if scenario.confined:
+        if result["error"] is not None or result["problems"]:
+            return f"expected a clean run, got {result['error']!r} and {result['problems']!r}"
+        return None
+    if result["error"] is None or not re.search(scenario.expect, result["error"]):
+        return f"expected an error matching {scenario.expect!r}, got {result['error']!r}"
+    if scenario.while_handling and not any(re.search(scenario.while_handling, e) for e in result["chain"][1:]):
+        return f"expected it raised while handling {scenario.while_handling!r}, got {result['chain']!r}"
+    return None
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_scenario_runs_as_its_main_says(scenario, python):
+    result, stderr = run_scenario(python, scenario.path)
+    assert failure(scenario, result) is None, failure(scenario, result) + "\n" + stderr
+    if scenario.confined:
+        assert "Traceback" not in stderr, stderr
+
+
+def test_there_are_incident_and_confined_scenarios():
+    assert sum(s.confined for s in SCENARIOS) >= 5 and sum(not s.confined for s in SCENARIOS) >= 8
+
+
+def test_every_scenario_is_in_the_readme_table():
+    readme = (PROJECTS / "README.md").read_text("utf-8")
+    listed = set(re.findall(r"^\| `([a-z0-9_]+)` \|", readme, re.MULTILINE))
+    assert listed == {s.name for s in SCENARIOS}
+
+
+# The checks above can fail: scenarios that end otherwise than they say, and confined designs
+# that leave something behind, are reported.
+
+
+def scenario(tmp_path: Path, main: str, modules: dict[str, str] | None = None) -> Path:
+    root = tmp_path / "scenario"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    for name, text in (modules or {}).items():
+        (root / "app" / name).write_text(text)
+    (root / "main.py").write_text(main)
+    return root
+
+
+LEFT_BEHIND = {
+    "unclosed loop": (
+        '"""expect: clean"""\nfrom app import loop\n',
+        {"loop.py": "import asyncio\n_worker_loop = asyncio.new_event_loop()\n"},
+        "ResourceWarning: unclosed event loop",
+    ),
+    "pending task destroyed": (
+        '"""expect: clean"""\nfrom app import background\nbackground.start()\n',
+        {"background.py": (
+            "import asyncio\n_loop = asyncio.new_event_loop()\n_task = None\n"
+            "def start():\n    global _task\n    _task = _loop.create_task(asyncio.sleep(5))\n"
+            "    _loop.run_until_complete(asyncio.sleep(0))\n    _loop.close()\n"
+        )},
+        "asyncio logged: Task was destroyed but it is pending!",
+    ),
+    "exception ignored": (
+        '"""expect: clean"""\nimport gc\nclass Closer:\n    def __del__(self):\n'
+        '        raise RuntimeError("Event loop is closed")\nCloser()\ngc.collect()\n',
+        {},
+        "exception ignored: RuntimeError: Event loop is closed",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LEFT_BEHIND))
+def test_a_confined_scenario_that_leaves_something_behind_fails(case, tmp_path):
+    main, modules, reported = LEFT_BEHIND[case]
+    path = scenario(tmp_path, main, modules)
+    result, _ = run_scenario(sys.executable, path)
+    assert any(problem.startswith(reported) for problem in result["problems"]), result["problems"]
+    assert failure(load(path), result) is not None
+
+
+def test_a_scenario_that_fails_otherwise_than_it_says_is_reported(tmp_path):
+    path = scenario(tmp_path, '"""expect: Event loop is closed"""\nraise RuntimeError("attached to a different loop")\n')
+    result, _ = run_scenario(sys.executable, path)
+    assert result["error"] == "RuntimeError: attached to a different loop"
+    assert "expected an error matching" in failure(load(path), result)
+
+
+def test_a_scenario_that_runs_clean_but_should_fail_is_reported(tmp_path):
+    path = scenario(tmp_path, '"""expect: Event loop is closed"""\nprint("fine")\n')
+    result, _ = run_scenario(sys.executable, path)
+    assert result == {"error": None, "chain": [], "problems": []}
+    assert failure(load(path), result) is not None
+
+
+def test_a_missing_expectation_is_refused(tmp_path):
+    path = scenario(tmp_path, '"""A worker."""\n')
+    with pytest.raises(AssertionError, match="says no `expect: <regex>`"):
+        load(path)
