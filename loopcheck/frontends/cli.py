@@ -326,10 +326,16 @@ def _main(
         build_fixes=output_format in FORMATS_WITH_EDITS,
         keep_sources=report.excerpts or output_format in FORMATS_WITH_EDITS,
     )
-    # Standard input is never cached (nor is the cache's index read for it).
-    use_cache = not (no_cache or reading_stdin)
-    directory = str(Path(cache_dir) if cache_dir else default_directory(settings.root)) if use_cache else None
-    job = Job(settings, tuple(rule.code for rule in enabled), mode, directory)
+    # Standard input's findings are never cached (nor is the cache's index read for it); the
+    # summaries of the rest of its project are.
+    directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
+    job = Job(
+        settings,
+        tuple(rule.code for rule in enabled),
+        mode,
+        None if reading_stdin else directory,
+        model_cache_dir=directory,
+    )
     if reading_stdin:
         _check_stdin(job, stdin_filename, report, give_back=fix)
     else:

@@ -84,6 +84,8 @@ class Job:
     # Lines of each file (by absolute path) whose findings are about objects one loop only
     # reaches: with fixing, neither fixed nor reported (see run/project.py).
     held_back: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    # Where the project model keeps its summaries (None: built in memory).
+    model_cache_dir: str | None = None
 
 
 class Checker:
@@ -333,7 +335,7 @@ def check_files(
     started: ``notify`` is told why) in this one. The project model is built first: it gives
     the findings their evidence, and with fixing it decides which findings are not fixed."""
     checker = Checker(job)
-    view = project_view(files, checker.catalogue, job.enabled, job.cache_dir, notify)
+    view = project_view(files, checker.catalogue, job.enabled, job.model_cache_dir, notify)
     if job.mode.fix or job.mode.diff:
         job = replace(job, held_back=view.held_back())
         checker = Checker(job)
@@ -468,7 +470,12 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         source = decode_source(filename, data)
         if checker.settings.excluded_by_user(filename):
             return FileResult(filename), data
-        result = check_source(checker, source, job.mode, keep)
+        # The buffer stands for the file of that name in the project's model, whatever is on disk.
+        view = project_view([filename], checker.catalogue, job.enabled, job.model_cache_dir, lambda note: None,
+                            texts={os.path.abspath(filename): source.text})
+        if job.mode.fix or job.mode.diff:
+            checker = Checker(replace(job, held_back=view.held_back()))
+        result = _finished(check_source(checker, source, job.mode, keep), view)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data
     except Exception as error:  # a bug: one line, and the input back unchanged
