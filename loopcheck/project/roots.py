@@ -1,0 +1,251 @@
+"""The directories an import starts from (the project's roots), and each file's module name.
+
+Nothing is imported and nothing is run: the layout is read from the file system and from the
+project's configuration files only.
+
+- A file's package is found by walking up while the directory has an ``__init__.py`` (a regular
+  package); the directory above the top package is a root. A file outside any package (a script
+  named on the command line, a module beside it) is the module of its own stem, with its
+  directory as a root.
+- The project directory is the nearest directory above a file with a ``pyproject.toml``, a
+  ``setup.cfg`` or a ``setup.py``. Its configuration may *declare* roots and package directories:
+  ``[tool.setuptools] package-dir`` (``""`` names a root, any other key a package directory of that
+  name), ``[tool.setuptools.packages.find] where``, Poetry's ``packages = [{include, from}]``,
+  Hatch's ``[tool.hatch.build.targets.wheel] packages`` (each a package directory, its parent a
+  root), ``setup.cfg``'s ``[options] package_dir``; a ``src/`` directory is a declared root too.
+  A ``pyproject.toml`` that cannot be read or parsed declares nothing (its errors are the
+  settings' to report).
+- **Namespace packages.** A directory without ``__init__.py`` is a namespace package when it lies
+  under a declared root (``src/ns/pkg/mod.py`` is ``ns.pkg.mod``): a declared root holds only
+  importable code, as setuptools' ``find_namespace:`` sees it. Anywhere else, such a directory is a
+  plain folder of scripts (``scripts/tool.py`` is the module ``tool``, ``scripts`` its root), unless
+  ``imported`` (given by the model: the top names project modules import) names it, in which
+  case it is a namespace package under the directory above it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What one project directory's configuration declares: import roots, and package
+    directories whose package name is not their directory's name (or is dotted)."""
+
+    roots: frozenset[Path] = frozenset()
+    packages: tuple[tuple[Path, str], ...] = ()
+
+
+@dataclass
+class Roots:
+    """The roots of a set of files' projects, and the module name of each file under them.
+
+    ``projects``: each file's project directory (None: no configuration above it). ``roots``:
+    every import root found. ``declared``: the roots configuration or a ``src/`` layout declares
+    (under them, directories without ``__init__.py`` are namespace packages). ``listed``: the
+    directories whose Python files make up the projects (a project directory; without one, the
+    top package directory, or the directory of a lone script, whose subdirectories are not
+    listed: ``beside``)."""
+
+    roots: set[Path] = field(default_factory=set)
+    declared: set[Path] = field(default_factory=set)
+    packages: dict[Path, str] = field(default_factory=dict)
+    listed: set[Path] = field(default_factory=set)
+    beside: set[Path] = field(default_factory=set)  # of ``listed``: only their own files count
+    # Top-level names project modules import (``import ns.mod`` gives ``ns``): a folder of that
+    # name, without ``__init__.py``, is a namespace package.
+    imported: Callable[[str], bool] = lambda name: False
+    # Whether each directory looked at is a regular package (looked up once per run).
+    regular: dict[Path, bool] = field(default_factory=dict)
+
+    def is_package_directory(self, directory: Path) -> bool:
+        known = self.regular.get(directory)
+        if known is None:
+            known = self.regular[directory] = _is_regular_package(directory)
+        return known
+
+    def module_name(self, path: str | os.PathLike[str]) -> tuple[str, bool] | None:
+        """The dotted module name of the Python file ``path`` and whether it is a package's
+        ``__init__``, or None when it has none (not a ``.py`` file)."""
+        file = Path(os.path.abspath(path))
+        if file.suffix != ".py":
+            return None
+        is_package = file.stem == "__init__"
+        parts: list[str] = [] if is_package else [file.stem]
+        directory = file.parent
+        while True:
+            renamed = self.packages.get(directory)
+            if renamed is not None:
+                return ".".join([renamed, *parts]), is_package
+            if not self.is_package_directory(directory):
+                break
+            parts.insert(0, directory.name)
+            directory = directory.parent
+        # ``directory`` is not a regular package: a root, or a namespace package under one.
+        declared = next((root for root in self.declared if _within(directory, root)), None)
+        if declared is not None:
+            parts[:0] = directory.relative_to(declared).parts
+        else:
+            # A folder a project module imports by name, up to the project's own directory.
+            while (
+                directory.name.isidentifier()
+                and directory not in self.listed
+                and any(_within(directory, listed) for listed in self.listed)
+                and self.imported(directory.name)
+            ):
+                parts.insert(0, directory.name)
+                directory = directory.parent
+        if not parts:  # an __init__.py whose directory is not a package name
+            return None
+        return ".".join(parts), is_package
+
+
+def _within(directory: Path, root: Path) -> bool:
+    """``directory`` is ``root`` or under it (compared as text: this runs for every file)."""
+    inner, outer = str(directory), str(root)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
+def _is_regular_package(directory: Path) -> bool:
+    return directory.name.isidentifier() and (directory / "__init__.py").is_file()
+
+
+def project_of(directory: Path) -> Path | None:
+    """The nearest directory at or above ``directory`` with a project marker."""
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).is_file() for marker in PROJECT_MARKERS):
+            return candidate
+    return None
+
+
+def find_roots(files: Iterable[str], imported: Callable[[str], bool] | None = None) -> Roots:
+    """The roots of the projects ``files`` belong to (see the module's description)."""
+    found = Roots()
+    if imported is not None:
+        found.imported = imported
+    projects: dict[Path, Path | None] = {}
+    layouts: dict[Path, Layout] = {}
+    for given in files:
+        file = Path(os.path.abspath(given))
+        top = file.parent
+        while found.is_package_directory(top):
+            top = top.parent
+        found.roots.add(top)
+        if file.parent not in projects:
+            projects[file.parent] = project_of(file.parent)
+        project = projects[file.parent]
+        if project is None:
+            # No project: its package, or the modules beside a lone script.
+            if top == file.parent:
+                found.beside.add(file.parent)
+            found.listed.add(file.parent if top == file.parent else top / file.relative_to(top).parts[0])
+            continue
+        found.listed.add(project)
+        if project in layouts:
+            continue
+        layout = layouts[project] = read_layout(project)
+        found.roots |= layout.roots
+        found.declared |= layout.roots
+        found.packages.update(layout.packages)
+        for directory, _ in layout.packages:
+            found.roots.add(directory.parent)
+    return found
+
+
+def module_name(path: str | os.PathLike[str]) -> tuple[str, bool] | None:
+    """The dotted module name of ``path`` and whether it is a package's ``__init__``, with the
+    roots its own project declares."""
+    return find_roots([os.fspath(path)]).module_name(path)
+
+
+def read_layout(project: Path) -> Layout:
+    """The roots and package directories ``project``'s configuration declares."""
+    roots: set[Path] = set()
+    packages: dict[Path, str] = {}
+    if (project / "src").is_dir() and not _is_regular_package(project / "src"):
+        roots.add(project / "src")
+    tool = _table(_read_pyproject(project / "pyproject.toml"), "tool")
+    setuptools = _table(tool, "setuptools")
+    _package_dirs(project, setuptools.get("package-dir"), roots, packages)
+    where = _table(_table(setuptools, "packages"), "find").get("where")
+    for directory in where if isinstance(where, list) else ():
+        if isinstance(directory, str):
+            roots.add(_inside(project, directory))
+    poetry = _table(tool, "poetry").get("packages")
+    for entry in poetry if isinstance(poetry, list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("include"), str):
+            base = _inside(project, entry["from"] if isinstance(entry.get("from"), str) else ".")
+            include = entry["include"]
+            if "*" not in include and "/" in include.strip("/"):  # ``ns/pkg``: under a namespace
+                roots.add(base)
+            elif base != project:
+                roots.add(base)
+    hatch = _table(_table(_table(_table(tool, "hatch"), "build"), "targets"), "wheel").get("packages")
+    for directory in hatch if isinstance(hatch, list) else ():
+        if isinstance(directory, str) and directory.strip("/"):
+            roots.add(_inside(project, directory).parent)
+    _package_dirs(project, _setup_cfg_package_dir(project / "setup.cfg"), roots, packages)
+    roots.discard(project)  # the project directory itself is a root found by walking up
+    return Layout(frozenset(roots), tuple(sorted(packages.items())))
+
+
+def _package_dirs(project: Path, mapping: Any, roots: set[Path], packages: dict[Path, str]) -> None:
+    """setuptools' ``package_dir``: ``""`` names the root, any other key a package's directory."""
+    if not isinstance(mapping, dict):
+        return
+    for name, directory in mapping.items():
+        if not (isinstance(name, str) and isinstance(directory, str)):
+            continue
+        if name == "":
+            roots.add(_inside(project, directory))
+        elif all(part.isidentifier() for part in name.split(".")):
+            packages[_inside(project, directory)] = name
+
+
+def _setup_cfg_package_dir(path: Path) -> dict[str, str] | None:
+    """``[options] package_dir`` of a setup.cfg (``=src`` lines, one a mapping)."""
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+        value = parser.get("options", "package_dir", fallback="")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    mapping = {}
+    for line in value.replace(",", "\n").splitlines():
+        name, equals, directory = line.partition("=")
+        if equals:
+            mapping[name.strip()] = directory.strip()
+    return mapping
+
+
+def _read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+        return {}
+
+
+def _table(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _inside(project: Path, directory: str) -> Path:
+    return Path(os.path.normpath(project / directory))
