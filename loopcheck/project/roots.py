@@ -190,9 +190,7 @@ def read_layout(project: Path) -> Layout:
         if isinstance(entry, dict) and isinstance(entry.get("include"), str):
             base = _inside(project, entry["from"] if isinstance(entry.get("from"), str) else ".")
             include = entry["include"]
-            if "*" not in include and "/" in include.strip("/"):  # ``ns/pkg``: under a namespace
-                roots.add(base)
-            elif base != project:
+            if base != project or ("*" not in include and "/" in include.strip("/")):  # ``ns/pkg``
                 roots.add(base)
     hatch = _table(_table(_table(_table(tool, "hatch"), "build"), "targets"), "wheel").get("packages")
     for directory in hatch if isinstance(hatch, list) else ():
