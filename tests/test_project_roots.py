@@ -74,7 +74,9 @@ def test_setup_cfg_package_dir(tmp_path):
     assert module_name(module) == ("ns.mod", False)
 
 
-@pytest.mark.parametrize("broken", ["[tool.setuptools\n", "x = \n", b"\xff\xfe[tool]\n"], ids=["toml", "value", "bytes"])
+@pytest.mark.parametrize(
+    "broken", ["[tool.setuptools\n", "x = \n", b"\xff\xfe[tool]\n"], ids=["toml", "value", "bytes"]
+)
 def test_a_broken_pyproject_declares_nothing_and_raises_nothing(tmp_path, broken):
     write(tmp_path / "pyproject.toml", broken)
     write(tmp_path / "pkg" / "__init__.py", "")
