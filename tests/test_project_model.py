@@ -332,3 +332,23 @@ def test_an_instance_named_like_the_factory_it_was_made_by():
         ]
     )
     assert built.resolve("a", "Client") == Target("instance", "a", "Client", Target("class", "factory", "Client"))
+
+
+def test_an_import_of_another_project_checked_in_the_same_run_is_not_followed(tmp_path, summarised):
+    # Two projects side by side (the first has no marker: its top package is the project).
+    write(tmp_path / "one" / "worker" / "__init__.py", "")
+    job = write(
+        tmp_path / "one" / "worker" / "job.py", "import asyncio\nfrom lib import pool\nasyncio.run(pool.get())\n"
+    )
+    write(tmp_path / "two" / "pyproject.toml", "")
+    write(tmp_path / "two" / "lib" / "__init__.py", "")
+    pool = write(tmp_path / "two" / "lib" / "pool.py", CLIENT)
+    texts = write(tmp_path / "two" / "lib" / "texts.py", "from lib import pool\n")
+    built = build_model([str(job), str(pool), str(texts)], CATALOGUE)
+    assert built.selection is not None and built.selection.on_path == set()
+    assert set(built.modules) == {"worker.job", "lib.pool"}  # checked seeds only
+    # The same packages in one repository: the task's import reaches the pool.
+    (tmp_path / "one" / ".git").mkdir()
+    write(tmp_path / "one" / "lib" / "__init__.py", "")
+    write(tmp_path / "one" / "lib" / "pool.py", CLIENT)
+    assert "lib.pool" in build_model([str(job)], CATALOGUE).selection.on_path

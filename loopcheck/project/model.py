@@ -211,8 +211,10 @@ def build_model(
         named = found.module_name(path)
         if named is not None:
             modules.setdefault(named[0], (path, named[1]))
+    projects = {module: found.project_of_file(path) for module, (path, _) in modules.items()}
     graph = {
-        module: import_edges(known[path].specs, module, package, modules) for module, (path, package) in modules.items()
+        module: import_edges(known[path].specs, module, package, projects, projects[module])
+        for module, (path, package) in modules.items()
     }
     flags = {module: known[path].flags for module, (path, _) in modules.items()}
     checked_paths = set(checked)

@@ -8,7 +8,8 @@ project's configuration files only.
   named on the command line, a module beside it) is the module of its own stem, with its
   directory as a root.
 - The project directory is the nearest directory above a file with a ``pyproject.toml``, a
-  ``setup.cfg`` or a ``setup.py``. Its configuration may *declare* roots and package directories:
+  ``setup.cfg``, a ``setup.py`` or a ``.git`` (a repository's top). Without one, the project is
+  the file's top package (or, for a lone script, the modules beside it). Its configuration may *declare* roots and package directories:
   ``[tool.setuptools] package-dir`` (``""`` names a root, any other key a package directory of that
   name), ``[tool.setuptools.packages.find] where``, Poetry's ``packages = [{include, from}]``,
   Hatch's ``[tool.hatch.build.targets.wheel] packages`` (each a package directory, its parent a
@@ -38,7 +39,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py")
+# A project's directory: its configuration, or the top of its repository.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,7 @@ class Layout:
 class Roots:
     """The roots of a set of files' projects, and the module name of each file under them.
 
-    ``projects``: each file's project directory (None: no configuration above it). ``roots``:
-    every import root found. ``declared``: the roots configuration or a ``src/`` layout declares
+    ``roots``: every import root found. ``declared``: the roots configuration or a ``src/`` layout declares
     (under them, directories without ``__init__.py`` are namespace packages). ``listed``: the
     directories whose Python files make up the projects (a project directory; without one, the
     top package directory, or the directory of a lone script, whose subdirectories are not
@@ -69,8 +70,24 @@ class Roots:
     # Top-level names project modules import (``import ns.mod`` gives ``ns``): a folder of that
     # name, without ``__init__.py``, is a namespace package.
     imported: Callable[[str], bool] = lambda name: False
-    # Whether each directory looked at is a regular package (looked up once per run).
+    # Whether each directory looked at is a regular package, and its project directory (None:
+    # no marker above it), looked up once per run.
     regular: dict[Path, bool] = field(default_factory=dict)
+    projects: dict[Path, Path | None] = field(default_factory=dict)
+
+    def project_of_file(self, path: str | os.PathLike[str]) -> Path:
+        """The project ``path`` belongs to: its project directory, or without one its top package
+        directory (a lone script's own directory). An import resolves to a module of its own
+        project only: another project checked in the same run is not what the import finds when
+        the code runs (that is the installed one)."""
+        file = Path(os.path.abspath(path))
+        project = project_of(file.parent, self.projects)
+        if project is not None:
+            return project
+        top = file.parent
+        while self.is_package_directory(top):
+            top = top.parent
+        return file.parent if top == file.parent else top / file.relative_to(top).parts[0]
 
     def is_package_directory(self, directory: Path) -> bool:
         known = self.regular.get(directory)
@@ -102,10 +119,10 @@ class Roots:
         else:
             # A folder a project module imports by name, up to the project's own directory.
             while (
-                directory.name.isidentifier()
+                self.imported(directory.name)
+                and directory.name.isidentifier()
                 and directory not in self.listed
                 and any(_within(directory, listed) for listed in self.listed)
-                and self.imported(directory.name)
             ):
                 parts.insert(0, directory.name)
                 directory = directory.parent
@@ -124,12 +141,23 @@ def _is_regular_package(directory: Path) -> bool:
     return directory.name.isidentifier() and (directory / "__init__.py").is_file()
 
 
-def project_of(directory: Path) -> Path | None:
-    """The nearest directory at or above ``directory`` with a project marker."""
+def project_of(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+    """The nearest directory at or above ``directory`` with a project marker (``known``: the
+    answers found so far, for every directory looked at on the way up)."""
+    known = {} if known is None else known
+    passed = []
+    found = None
     for candidate in (directory, *directory.parents):
-        if any((candidate / marker).is_file() for marker in PROJECT_MARKERS):
-            return candidate
-    return None
+        if candidate in known:
+            found = known[candidate]
+            break
+        passed.append(candidate)
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            found = candidate
+            break
+    for candidate in passed:
+        known[candidate] = found
+    return found
 
 
 def find_roots(files: Iterable[str], imported: Callable[[str], bool] | None = None) -> Roots:
@@ -137,7 +165,6 @@ def find_roots(files: Iterable[str], imported: Callable[[str], bool] | None = No
     found = Roots()
     if imported is not None:
         found.imported = imported
-    projects: dict[Path, Path | None] = {}
     layouts: dict[Path, Layout] = {}
     for given in files:
         file = Path(os.path.abspath(given))
@@ -145,14 +172,13 @@ def find_roots(files: Iterable[str], imported: Callable[[str], bool] | None = No
         while found.is_package_directory(top):
             top = top.parent
         found.roots.add(top)
-        if file.parent not in projects:
-            projects[file.parent] = project_of(file.parent)
-        project = projects[file.parent]
+        project = project_of(file.parent, found.projects)
         if project is None:
             # No project: its package, or the modules beside a lone script.
-            if top == file.parent:
-                found.beside.add(file.parent)
-            found.listed.add(file.parent if top == file.parent else top / file.relative_to(top).parts[0])
+            package = found.project_of_file(file)
+            found.listed.add(package)
+            if package == file.parent and top == file.parent:
+                found.beside.add(package)
             continue
         found.listed.add(project)
         if project in layouts:

@@ -6,8 +6,9 @@ that can take part in a loop reaching an object are summarised:
 1. **Import graph.** A regular expression over each file's text finds its import lines
    (``import a.b``, ``from a import b, c``, ``from . import x``, parenthesised lists; also those
    inside functions, in strings or under ``if TYPE_CHECKING:``, which only keeps a module more).
-   Each gives edges to the longest prefix of ``a.b``, ``a``, ``a.b``/``a.c`` that is a listed
-   module; relative imports are resolved against the importing module's package.
+   Each gives an edge to the longest prefix of ``a.b`` (``a.b``/``a.c``, else ``a``) that is a
+   listed module of the importing module's own project (``roots.Roots.project_of_file``);
+   relative imports are resolved against the importing module's package.
 2. **Seeds**, three flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
      ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
@@ -78,14 +79,17 @@ def absolute(spec: ImportSpec, module: str, is_package: bool) -> str | None:
     return ".".join([*base, name] if name else base)
 
 
-def import_edges(specs: Iterable[ImportSpec], module: str, is_package: bool, modules: Mapping[str, object]) -> set[str]:
-    """The listed modules ``module``'s imports reach: for each name, its longest listed prefix."""
+def import_edges(
+    specs: Iterable[ImportSpec], module: str, is_package: bool, modules: Mapping[str, object], project: object = None
+) -> set[str]:
+    """The listed modules ``module``'s imports reach: for each name, its longest listed prefix,
+    when that module is of the same project (``modules``: each module's project)."""
     edges: set[str] = set()
     for spec in specs:
         name = absolute(spec, module, is_package)
         while name:
             if name in modules:
-                if name != module:
+                if name != module and modules[name] == project:
                     edges.add(name)
                 break
             name = name.rpartition(".")[0]
