@@ -77,13 +77,7 @@ class SummaryStore:
     def unchanged(self, path: str) -> Known | None:
         """What the index knows of ``path`` when its stat has not changed since."""
         entry = self.index.get(os.path.abspath(path))
-        if entry is None:
-            return None
-        try:
-            status = os.stat(path)
-        except OSError:
-            return None
-        if tuple(entry[:5]) != self._cache.identity_of(status):
+        if entry is None or tuple(entry[:5]) != self._cache.identity_now(path):
             return None
         key, specs, flags = entry[5:]
         return Known(key, tuple((level, name) for level, name in specs), Flags(*flags))
@@ -94,13 +88,9 @@ class SummaryStore:
         if self.directory is None:
             return
         entry = None
-        if identity is not None and read_at is not None:
-            ctime = identity[2]
-            coarse = ctime % 1_000_000_000 == 0
-            margin = self._cache.COARSE_RACY_MARGIN_NS if coarse else self._cache.RACY_MARGIN_NS
-            if ctime < read_at - margin:
-                flags = [known.flags.starts, known.flags.contexts, known.flags.objects]
-                entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
+        if self._cache.trusted(identity, read_at):
+            flags = [known.flags.starts, known.flags.contexts, known.flags.objects]
+            entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
         self.updates[os.path.abspath(path)] = entry
 
     def save_index(self) -> None:
