@@ -133,6 +133,21 @@ def test_a_module_off_every_path_is_summarised_only_when_it_is_a_checked_seed(tm
     assert "app.texts" not in summarised
 
 
+def test_hidden_directories_virtual_environments_and_excluded_directories_are_not_listed(tmp_path):
+    from loopcheck.project.model import _project_files
+    from loopcheck.project.roots import find_roots
+    from loopcheck.settings.config import Settings
+
+    files = project(tmp_path)
+    for directory in (".tox/py311", ".hidden", "env", "build", "node_modules", "generated"):
+        write(tmp_path / directory / "app" / "clients.py", CLIENT)
+    write(tmp_path / "env" / "pyvenv.cfg", "")
+    settings = Settings(root=tmp_path, extend_exclude=("generated",))
+    listed = _project_files([str(files["tasks"])], find_roots([str(files["tasks"])]), settings, ())
+    assert sorted(listed) == sorted(str(path) for path in files.values())
+    assert listed[0] == str(files["tasks"])  # the checked files first
+
+
 def test_without_an_object_nothing_is_on_a_path(tmp_path, summarised):
     files = project(tmp_path)
     write(files["clients"], "client = object()\n")

@@ -266,7 +266,8 @@ def _object_test(catalogue: Catalogue) -> Callable[[str], bool]:
 
 
 def _project_files(checked: list[str], found: Roots, settings: Settings, walked: Iterable[str]) -> list[str]:
-    """The checked files, then every other ``.py`` file of their projects, each once."""
+    """The checked files, then every other ``.py`` file of their projects, each once (the run's
+    walk: its excludes, no virtual environment; and no hidden directory)."""
     from loopcheck.run.sources import discover
 
     listed: dict[str, str] = {}
@@ -278,9 +279,12 @@ def _project_files(checked: list[str], found: Roots, settings: Settings, walked:
         for directory in found.listed - found.beside
         if not any(directory == top or top in directory.parents for top in done)
     )
-    for path in discover(deep, settings).files:
-        if path.endswith(".py"):
-            listed.setdefault(os.path.abspath(path), path)
+    for directory in deep:
+        for path in discover([directory], settings).files:
+            # Hidden directories (tool caches, editor backups) hold no module of the project.
+            inside = os.path.relpath(path, directory).split(os.sep)
+            if path.endswith(".py") and not any(part.startswith(".") for part in inside[:-1]):
+                listed.setdefault(os.path.abspath(path), path)
     for directory in sorted(found.beside):
         try:
             with os.scandir(directory) as entries:
