@@ -367,3 +367,13 @@ def test_an_import_of_another_project_checked_in_the_same_run_is_not_followed(tm
     write(tmp_path / "one" / "lib" / "__init__.py", "")
     write(tmp_path / "one" / "lib" / "pool.py", CLIENT)
     assert "lib.pool" in build_model([str(job)], CATALOGUE).selection.on_path
+
+
+def test_a_folder_a_project_module_imports_is_a_namespace_package_of_the_model(tmp_path, summarised):
+    files = project(tmp_path)
+    write(tmp_path / "jobs" / "nightly.py", CLIENT)
+    write(tmp_path / "scripts" / "once.py", CLIENT)
+    write(files["service"], SERVICE + "from jobs import nightly\n")
+    built = build_model([str(files["tasks"])], CATALOGUE)
+    assert {"jobs.nightly", "once"} <= built.listed  # scripts/ is imported by nobody
+    assert "jobs.nightly" in built.modules and "once" not in built.modules
