@@ -377,3 +377,10 @@ def test_a_folder_a_project_module_imports_is_a_namespace_package_of_the_model(t
     built = build_model([str(files["tasks"])], CATALOGUE)
     assert {"jobs.nightly", "once"} <= built.listed  # scripts/ is imported by nobody
     assert "jobs.nightly" in built.modules and "once" not in built.modules
+
+
+def test_a_dotted_import_whose_package_is_not_summarised():
+    built = ProjectModel([summary("a.b.c", functions=(function("f"),)), summary("main", imports=(("a", "a"),))])
+    assert built.resolve("main", "a.b.c.f") == Target("function", "a.b.c", "f")
+    assert built.resolve("main", "a.b.c") == Target("module", "a.b.c")
+    assert built.resolve("main", "a.x.f") is None

@@ -106,6 +106,10 @@ class ProjectModel:
         """``dotted`` written at the top of ``summary``'s module, ``hops`` aliases deep."""
         head, *rest = dotted.split(".")
         target = self._global(summary, head, hops)
+        imported = dict(summary.imports).get(head)
+        if target is None and rest and imported is not None and hops < MAX_ALIAS_HOPS:
+            # ``import a.b.c`` binds ``a``, whose package the model may not have summarised.
+            return self._absolute(".".join([imported, *rest]), hops + 1)
         for part in rest:
             if target is None:
                 return None
