@@ -90,11 +90,11 @@ def test_a_folder_is_a_namespace_package_when_a_project_module_imports_it_by_nam
     module = write(tmp_path / "jobs" / "nightly.py", "")
     found = find_roots([str(module)])
     assert found.module_name(module) == ("nightly", False)  # a folder of scripts
-    found.imported = {"jobs"}.__contains__
+    found.use_imports({"jobs"})
     assert found.module_name(module) == ("jobs.nightly", False)
     # Never above the project's own directory.
     assert tmp_path in found.listed
-    found.imported = {"jobs", tmp_path.name}.__contains__
+    found.use_imports({"jobs", tmp_path.name})
     assert found.module_name(module) == ("jobs.nightly", False)
 
 

@@ -209,7 +209,7 @@ def build_model(
             store.remember(path, source.identity, source.read_at, entry)
         known[path] = entry
     top_names = {name.partition(".")[0] for entry in known.values() for level, name in entry.specs if not level}
-    found.imported = top_names.__contains__
+    found.use_imports(top_names)
     modules: dict[str, tuple[str, bool]] = {}
     for path in known:  # the checked files first: theirs is the name a module goes by
         named = found.module_name(path)

@@ -20,8 +20,9 @@ project's configuration files only.
   under a declared root (``src/ns/pkg/mod.py`` is ``ns.pkg.mod``): a declared root holds only
   importable code, as setuptools' ``find_namespace:`` sees it. Anywhere else, such a directory is a
   plain folder of scripts (``scripts/tool.py`` is the module ``tool``, ``scripts`` its root), unless
-  ``imported`` (given by the model: the top names project modules import) names it, in which
-  case it is a namespace package under the directory above it.
+  a project module imports it by name (``Roots.use_imports``: the model gives the top names the
+  project's import lines name), in which case it is a namespace package under the directory
+  above it, up to the project's own directory.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from __future__ import annotations
 import configparser
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,26 +69,39 @@ class Roots:
     listed: set[Path] = field(default_factory=set)
     beside: set[Path] = field(default_factory=set)  # of ``listed``: only their own files count
     # Top-level names project modules import (``import ns.mod`` gives ``ns``): a folder of that
-    # name, without ``__init__.py``, is a namespace package.
-    imported: Callable[[str], bool] = lambda name: False
-    # Whether each directory looked at is a regular package, and its project directory (None:
-    # no marker above it), looked up once per run.
+    # name, without ``__init__.py``, is a namespace package (set with ``use_imports``).
+    imported: frozenset[str] = frozenset()
+    # Looked up once per directory and run: whether it is a regular package, its project
+    # directory (None: no marker above it), the project of its files, their package's name.
     regular: dict[Path, bool] = field(default_factory=dict)
     projects: dict[Path, Path | None] = field(default_factory=dict)
+    units: dict[Path, Path] = field(default_factory=dict)
+    prefixes: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+
+    def use_imports(self, names: Iterable[str]) -> None:
+        """The top-level names the project's modules import (they decide namespace packages)."""
+        self.imported = frozenset(names)
+        self.prefixes.clear()
 
     def project_of_file(self, path: str | os.PathLike[str]) -> Path:
         """The project ``path`` belongs to: its project directory, or without one its top package
         directory (a lone script's own directory). An import resolves to a module of its own
         project only: another project checked in the same run is not what the import finds when
         the code runs (that is the installed one)."""
-        file = Path(os.path.abspath(path))
-        project = project_of(file.parent, self.projects)
+        directory = Path(os.path.abspath(path)).parent
+        unit = self.units.get(directory)
+        if unit is None:
+            unit = self.units[directory] = self._unit(directory)
+        return unit
+
+    def _unit(self, directory: Path) -> Path:
+        project = project_of(directory, self.projects)
         if project is not None:
             return project
-        top = file.parent
+        top = directory
         while self.is_package_directory(top):
             top = top.parent
-        return file.parent if top == file.parent else top / file.relative_to(top).parts[0]
+        return directory if top == directory else top / directory.relative_to(top).parts[0]
 
     def is_package_directory(self, directory: Path) -> bool:
         known = self.regular.get(directory)
@@ -101,13 +115,23 @@ class Roots:
         file = Path(os.path.abspath(path))
         if file.suffix != ".py":
             return None
+        prefix = self.prefixes.get(file.parent)
+        if prefix is None:
+            prefix = self.prefixes[file.parent] = self._package_name(file.parent)
         is_package = file.stem == "__init__"
-        parts: list[str] = [] if is_package else [file.stem]
-        directory = file.parent
+        parts = prefix if is_package else (*prefix, file.stem)
+        if not parts:  # an __init__.py whose directory is not a package name
+            return None
+        return ".".join(parts), is_package
+
+    def _package_name(self, directory: Path) -> tuple[str, ...]:
+        """The dotted name of the package the modules in ``directory`` belong to, as parts
+        (none: they are top-level modules)."""
+        parts: list[str] = []
         while True:
             renamed = self.packages.get(directory)
             if renamed is not None:
-                return ".".join([renamed, *parts]), is_package
+                return (*renamed.split("."), *parts)
             if not self.is_package_directory(directory):
                 break
             parts.insert(0, directory.name)
@@ -115,20 +139,17 @@ class Roots:
         # ``directory`` is not a regular package: a root, or a namespace package under one.
         declared = next((root for root in self.declared if _within(directory, root)), None)
         if declared is not None:
-            parts[:0] = directory.relative_to(declared).parts
-        else:
-            # A folder a project module imports by name, up to the project's own directory.
-            while (
-                self.imported(directory.name)
-                and directory.name.isidentifier()
-                and directory not in self.listed
-                and any(_within(directory, listed) for listed in self.listed)
-            ):
-                parts.insert(0, directory.name)
-                directory = directory.parent
-        if not parts:  # an __init__.py whose directory is not a package name
-            return None
-        return ".".join(parts), is_package
+            return (*directory.relative_to(declared).parts, *parts)
+        # A folder a project module imports by name, up to the project's own directory.
+        while (
+            directory.name in self.imported
+            and directory.name.isidentifier()
+            and directory not in self.listed
+            and any(_within(directory, listed) for listed in self.listed)
+        ):
+            parts.insert(0, directory.name)
+            directory = directory.parent
+        return tuple(parts)
 
 
 def _within(directory: Path, root: Path) -> bool:
@@ -147,7 +168,8 @@ def project_of(directory: Path, known: dict[Path, Path | None] | None = None) ->
     known = {} if known is None else known
     passed = []
     found = None
-    for candidate in (directory, *directory.parents):
+    candidate = directory
+    while True:
         if candidate in known:
             found = known[candidate]
             break
@@ -155,16 +177,17 @@ def project_of(directory: Path, known: dict[Path, Path | None] | None = None) ->
         if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
             found = candidate
             break
+        if candidate.parent == candidate:
+            break
+        candidate = candidate.parent
     for candidate in passed:
         known[candidate] = found
     return found
 
 
-def find_roots(files: Iterable[str], imported: Callable[[str], bool] | None = None) -> Roots:
+def find_roots(files: Iterable[str]) -> Roots:
     """The roots of the projects ``files`` belong to (see the module's description)."""
     found = Roots()
-    if imported is not None:
-        found.imported = imported
     layouts: dict[Path, Layout] = {}
     for given in files:
         file = Path(os.path.abspath(given))
