@@ -384,3 +384,15 @@ def test_a_dotted_import_whose_package_is_not_summarised():
     assert built.resolve("main", "a.b.c.f") == Target("function", "a.b.c", "f")
     assert built.resolve("main", "a.b.c") == Target("module", "a.b.c")
     assert built.resolve("main", "a.x.f") is None
+
+
+def test_clients_the_configuration_adds_key_the_summaries_and_the_seeds(tmp_path, summarised, trusted_stats):
+    files = project(tmp_path / "p")
+    write(files["clients"], "from vendor import Pool\n\nclient = Pool()\n")
+    cache = tmp_path / "cache"
+    assert "app.clients" not in build_model([str(files["tasks"])], CATALOGUE, cache).modules
+    with_pool = Catalogue.load(("vendor.Pool",))
+    assert "app.clients" in build_model([str(files["tasks"])], with_pool, cache).modules
+    summarised.clear()
+    assert "app.clients" not in build_model([str(files["tasks"])], CATALOGUE, cache).modules
+    assert summarised == []  # both kept side by side

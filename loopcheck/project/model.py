@@ -194,7 +194,7 @@ def build_model(
     settings = settings or Settings()
     checked = [path for path in files if path.endswith(".py")]
     found = find_roots(checked)
-    store = SummaryStore(cache_dir)
+    store = SummaryStore(cache_dir, repr(sorted(catalogue.extra_clients)))
     seeds = SeedTest(catalogue, _object_test(catalogue))
     known: dict[str, Known] = {}
     for path in _project_files(checked, found, settings, walked):

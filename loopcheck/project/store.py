@@ -2,7 +2,8 @@
 cache, so that a warm run parses no file that did not change.
 
 Under ``CACHE_DIR/summaries/BASE/`` (``BASE``: loopcheck's version, its code and data fingerprint
-and the interpreter, as the results cache keys them):
+and the interpreter, as the results cache keys them, and the clients the configuration adds to
+the catalogue):
 
 - ``index.json``: a stat index, absolute path -> [size, mtime, ctime, device, inode, content key,
   import lines, seed flags]. A file whose stat is unchanged is not read at all: its import lines
@@ -51,14 +52,16 @@ class Known:
 class SummaryStore:
     """The summaries cache of one run (``directory`` None: everything in memory only)."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, catalogue: str = "") -> None:
         # The results cache's helpers: the fingerprint of loopcheck's code and data, atomic
         # writes, reads that never block (imported here: the run sits above the project model).
         from loopcheck.run import cache
 
         self._cache = cache
         interpreter = f"{sys.implementation.name}{tuple(sys.version_info[:3])}"
-        base = hashlib.sha256(f"{__version__}\0{cache._data_fingerprint()}\0{interpreter}".encode()).hexdigest()
+        # ``catalogue``: what the configuration adds to the catalogue (extra clients).
+        identity = f"{__version__}\0{cache._data_fingerprint()}\0{interpreter}\0{catalogue}"
+        base = hashlib.sha256(identity.encode()).hexdigest()
         self.base = base
         self.directory = None if directory is None else Path(directory) / SUBDIRECTORY / base[:16]
         self.usable = self.directory is not None
