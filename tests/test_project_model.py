@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -222,6 +223,12 @@ def test_a_warm_run_reads_and_parses_no_unchanged_file(tmp_path, summarised, tru
     again = build_model([str(files["tasks"])], CATALOGUE, cache)
     assert summarised == ["app.service"] and reads == [str(files["service"])] * 2  # listed, then summarised
     assert [f.name for f in again.modules["app.service"].functions] == ["publish", "more"]
+    # Touched, not changed: read and hashed again, its summary taken from the cache.
+    reads.clear()
+    summarised.clear()
+    os.utime(files["clients"], ns=(1, 1))
+    build_model([str(files["tasks"])], CATALOGUE, cache)
+    assert (summarised, reads) == ([], [str(files["clients"])])
 
 
 def test_damaged_cache_files_are_misses_rebuilt_without_an_error(tmp_path, summarised, trusted_stats):
