@@ -9,6 +9,9 @@ files with ``ast`` only: it never imports or runs the code it describes.
 
 - ``records``: the per-module summary, small and picklable (cached by content).
 - ``roots``: the directories an import starts from, and each file's module name.
+- ``selection``: which modules are summarised: those on an import path from a loop to an object,
+  found from the files' text without parsing.
+- ``store``: the summaries cache, by content, with a stat index.
 - ``summary``: one module's text to its summary.
 - ``model``: the summaries of a project, names resolved across modules.
 - ``reach``: from loop starts to objects, with the chain each step took.

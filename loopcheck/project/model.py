@@ -1,4 +1,4 @@
-"""The summaries of a project's modules, and names resolved across them.
+"""The summaries of a project's modules, and names resolved across them; how they are built.
 
 A name as written in a module (``helpers.run_async``, ``self.pool``, ``redis_client.get``) is
 resolved to what it stands for in the project: a function, a class, a holder of a loop-bound
@@ -8,10 +8,24 @@ library, installed packages) resolve to None: the reach stops there.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from loopcheck.data.catalogue import Catalogue
+from loopcheck.engine.registry import rule_index
+from loopcheck.files import SourceError
+from loopcheck.prefilter.candidates import Candidates
 from loopcheck.project.records import ModuleSummary
+from loopcheck.project.roots import Roots, find_roots
+from loopcheck.project.selection import OBJECT_GROUPS, SeedTest, Selection, import_edges, import_specs, select
+from loopcheck.project.store import Known, SummaryStore
+from loopcheck.settings.config import Settings
+
+if TYPE_CHECKING:
+    from loopcheck.run.sources import SourceFile
 
 # How many re-exports (``from .x import y`` in a package ``__init__``) a name is followed through.
 MAX_ALIAS_HOPS = 8
@@ -33,9 +47,14 @@ class Target:
 class ProjectModel:
     """The summaries of one project, by module name."""
 
-    def __init__(self, summaries: Iterable[ModuleSummary]) -> None:
+    def __init__(
+        self, summaries: Iterable[ModuleSummary], listed: Iterable[str] = (), selection: Selection | None = None
+    ) -> None:
         self.modules: dict[str, ModuleSummary] = {s.module: s for s in summaries}
         self.by_path: dict[str, ModuleSummary] = {s.path: s for s in self.modules.values()}
+        # Every module of the projects, summarised or not (see build_model).
+        self.listed: frozenset[str] = frozenset(listed) | frozenset(self.modules)
+        self.selection = selection  # why each summarised module was chosen, when built so
 
     def resolve(self, module: str, dotted: str, within_class: str | None = None) -> Target | None:
         """What ``dotted``, written in ``module`` (inside a method of ``within_class``, where
@@ -47,13 +66,12 @@ class ProjectModel:
         head, *rest = dotted.split(".")
         if head in ("self", "cls") and within_class is not None:
             start: Target | None = Target("class", module, within_class)
-        else:
-            start = self._global(summary, head, 0)
-        for part in rest:
-            if start is None:
-                return None
-            start = self._member(start, part)
-        return start
+            for part in rest:
+                if start is None:
+                    return None
+                start = self._member(start, part)
+            return start
+        return self._dotted(summary, dotted, 0)
 
     def _global(self, summary: ModuleSummary, name: str, hops: int) -> Target | None:
         """A name bound at the top of ``summary``'s module."""
@@ -64,12 +82,39 @@ class ProjectModel:
         if any(c.name == name for c in summary.classes):
             return Target("class", summary.module, name)
         instance = dict(summary.instances).get(name)
-        if instance is not None:
-            return Target("instance", summary.module, name, self.resolve(summary.module, instance))
         imported = dict(summary.imports).get(name)
+        if instance is not None:
+            made_by = None
+            if instance.partition(".")[0] == name:  # ``client = client()``: the name's import made it
+                if imported is not None and hops < MAX_ALIAS_HOPS:
+                    made_by = self._absolute(f"{imported}{instance[len(name) :]}", hops + 1)
+            elif hops < MAX_ALIAS_HOPS:
+                made_by = self._dotted(summary, instance, hops + 1)
+            return Target("instance", summary.module, name, made_by)
         if imported is not None and hops < MAX_ALIAS_HOPS:
             return self._absolute(imported, hops + 1)
+        if not name.startswith("_") and hops < MAX_ALIAS_HOPS:
+            # ``from module import *`` of a project module: its public names, last import first.
+            for star in reversed(summary.star_imports):
+                source = self.modules.get(star)
+                found = self._global(source, name, hops + 1) if source is not None else None
+                if found is not None:
+                    return found
         return None
+
+    def _dotted(self, summary: ModuleSummary, dotted: str, hops: int) -> Target | None:
+        """``dotted`` written at the top of ``summary``'s module, ``hops`` aliases deep."""
+        head, *rest = dotted.split(".")
+        target = self._global(summary, head, hops)
+        imported = dict(summary.imports).get(head)
+        if target is None and rest and imported is not None and hops < MAX_ALIAS_HOPS:
+            # ``import a.b.c`` binds ``a``, whose package the model may not have summarised.
+            return self._absolute(".".join([imported, *rest]), hops + 1)
+        for part in rest:
+            if target is None:
+                return None
+            target = self._member(target, part, hops)
+        return target
 
     def _absolute(self, dotted: str, hops: int) -> Target | None:
         """An absolute dotted name: the longest module prefix the project has, then its members."""
@@ -121,3 +166,137 @@ class ProjectModel:
                 if member is not None:
                     return member
         return None
+
+
+# What a module that cannot be summarised raises (its syntax, null bytes, absurd nesting): the
+# model skips it, and the per-file stage reports the file.
+UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
+def build_model(
+    files: Iterable[str],
+    catalogue: Catalogue,
+    cache_dir: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    walked: Iterable[str] = (),
+) -> ProjectModel:
+    """The model of the projects ``files`` (the files the run checks, as the runner names them)
+    belong to: their roots are found (``roots``), every Python file under them is listed (as
+    the run's ``discover`` walks, with ``settings``' excludes), and the modules on an import path
+    from a loop to an object are summarised (``selection``), through the summaries cache under
+    ``cache_dir`` (``store``; None: in memory only). Nothing is imported or run; a file that
+    cannot be read or parsed is left out. ``walked``: directories the run has walked already
+    (with the same ``settings``): the files under them are the checked ones, and they are not
+    walked again."""
+    from loopcheck.run.sources import read_source  # the run sits above the model: its reader
+
+    settings = settings or Settings()
+    checked = [path for path in files if path.endswith(".py")]
+    found = find_roots(checked)
+    store = SummaryStore(cache_dir, repr(sorted(catalogue.extra_clients)))
+    seeds = SeedTest(catalogue, _object_test(catalogue))
+    known: dict[str, Known] = {}
+    for path in _project_files(checked, found, settings, walked):
+        entry = store.unchanged(path)
+        if entry is None:
+            try:
+                source = read_source(path, settings.max_file_size)
+            except SourceError:
+                continue
+            assert source.data is not None
+            entry = Known(store.content_key(source.data), tuple(import_specs(source.text)), seeds.flags(source.text))
+            store.remember(path, source.identity, source.read_at, entry)
+        known[path] = entry
+    top_names = {name.partition(".")[0] for entry in known.values() for level, name in entry.specs if not level}
+    found.use_imports(top_names)
+    modules: dict[str, tuple[str, bool]] = {}
+    for path in known:  # the checked files first: theirs is the name a module goes by
+        named = found.module_name(path)
+        if named is not None:
+            modules.setdefault(named[0], (path, named[1]))
+    projects = {module: found.project_of_file(path) for module, (path, _) in modules.items()}
+    graph = {
+        module: import_edges(known[path].specs, module, package, projects, projects[module])
+        for module, (path, package) in modules.items()
+    }
+    flags = {module: known[path].flags for module, (path, _) in modules.items()}
+    checked_paths = set(checked)
+    chosen = select(graph, flags, (module for module, (path, _) in modules.items() if path in checked_paths))
+    summaries = []
+    for module in sorted(chosen.modules):
+        path, package = modules[module]
+        summary = store.load(known[path].key, module, path, package) or _summarise(
+            store, read_source, path, module, package, catalogue, settings
+        )
+        if summary is not None:
+            summaries.append(summary)
+    store.save_index()
+    return ProjectModel(summaries, modules, chosen)
+
+
+def _summarise(
+    store: SummaryStore,
+    read_source: Callable[..., SourceFile],
+    path: str,
+    module: str,
+    package: bool,
+    catalogue: Catalogue,
+    settings: Settings,
+) -> ModuleSummary | None:
+    """The summary of the file at ``path``, read again (only the selected files' texts are
+    needed, so none is kept while all are listed), stored under the key of the bytes read now."""
+    from loopcheck.project.summary import summarise
+
+    try:
+        source = read_source(path, settings.max_file_size)
+        summary = summarise(source.text, module, path, package, catalogue)
+    except (SourceError, *UNPARSABLE):
+        return None
+    assert source.data is not None
+    store.store(store.content_key(source.data), summary)
+    return summary
+
+
+def _object_test(catalogue: Catalogue) -> Callable[[str], bool]:
+    """The candidate stage's text test over the rules whose findings start from a call that makes
+    a loop-bound object: whether a file may create one."""
+    rules = [
+        rule
+        for rule in rule_index().values()
+        if any(OBJECT_GROUPS.intersection(start.calls) for start in rule.starts_from)
+    ]
+    return Candidates(rules, catalogue).may_match
+
+
+def _project_files(checked: list[str], found: Roots, settings: Settings, walked: Iterable[str]) -> list[str]:
+    """The checked files, then every other ``.py`` file of their projects, each once (the run's
+    walk: its excludes, no virtual environment; and no hidden directory)."""
+    from loopcheck.run.sources import discover
+
+    listed: dict[str, str] = {}
+    for path in checked:
+        listed.setdefault(os.path.abspath(path), path)
+    done = [Path(os.path.abspath(directory)) for directory in walked]
+    deep = sorted(
+        str(directory)
+        for directory in found.listed - found.beside
+        if not any(directory == top or top in directory.parents for top in done)
+    )
+    for directory in deep:
+        for path in discover([directory], settings).files:
+            # Hidden directories (tool caches, editor backups) hold no module of the project.
+            inside = os.path.relpath(path, directory).split(os.sep)
+            if path.endswith(".py") and not any(part.startswith(".") for part in inside[:-1]):
+                listed.setdefault(os.path.abspath(path), path)
+    for directory in sorted(found.beside):
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(entry.name for entry in entries if entry.name.endswith(".py") and entry.is_file())
+        except OSError:
+            continue
+        for name in names:
+            path = str(directory / name)
+            if not settings.excluded(path):
+                listed.setdefault(os.path.abspath(path), path)
+    return list(listed.values())

@@ -135,12 +135,8 @@ class Cache:
         known = self.index.get(os.path.abspath(path))
         if known is None:
             return None
-        try:
-            status = os.stat(path)
-        except OSError:
-            return None
         *identity, stored_profile, key, empty = known
-        if tuple(identity) != identity_of(status) or stored_profile != profile:
+        if tuple(identity) != identity_now(path) or stored_profile != profile:
             return None
         return key, empty
 
@@ -151,12 +147,7 @@ class Cache:
         (``time.time_ns()`` before its stat ``identity`` was taken). The stat goes into the index
         only when the file's last change is older than a timestamp tick at that moment: a change
         in the same tick would leave the stat as it is."""
-        entry = None
-        if identity is not None and read_at is not None:
-            ctime = identity[2]
-            margin = COARSE_RACY_MARGIN_NS if ctime % 1_000_000_000 == 0 else RACY_MARGIN_NS
-            if ctime < read_at - margin:
-                entry = [*identity, profile, key, empty]
+        entry = [*identity, profile, key, empty] if trusted(identity, read_at) else None
         return Remembered(entry, key, empty)
 
     # -- entries ---------------------------------------------------------------------------
@@ -215,6 +206,25 @@ class Cache:
                 _write_atomically(self.empty_path, json.dumps(sorted(empty)))
         except OSError:
             self.usable = False
+
+
+def identity_now(path: str) -> Identity | None:
+    """The stat identity of ``path`` now, or None when it cannot be taken."""
+    try:
+        return identity_of(os.stat(path))
+    except OSError:
+        return None
+
+
+def trusted(identity: Identity | None, read_at: int | None) -> bool:
+    """Whether a stat ``identity`` taken after ``read_at`` (``time.time_ns()``) may go into a stat
+    index: the file's last change is older than a timestamp tick at that moment (a change in the
+    same tick would leave the stat as it is)."""
+    if identity is None or read_at is None:
+        return False
+    ctime = identity[2]
+    margin = COARSE_RACY_MARGIN_NS if ctime % 1_000_000_000 == 0 else RACY_MARGIN_NS
+    return ctime < read_at - margin
 
 
 def _read_json(path: Path) -> Any:

@@ -1,0 +1,298 @@
+"""The directories an import starts from (the project's roots), and each file's module name.
+
+Nothing is imported and nothing is run: the layout is read from the file system and from the
+project's configuration files only.
+
+- A file's package is found by walking up while the directory has an ``__init__.py`` (a regular
+  package); the directory above the top package is a root. A file outside any package (a script
+  named on the command line, a module beside it) is the module of its own stem, with its
+  directory as a root.
+- The project directory is the nearest directory above a file with a ``pyproject.toml``, a
+  ``setup.cfg``, a ``setup.py`` or a ``.git`` (a repository's top). Without one, the project is
+  the file's top package (or, for a lone script, the modules beside it). Its configuration may *declare* roots and package directories:
+  ``[tool.setuptools] package-dir`` (``""`` names a root, any other key a package directory of that
+  name), ``[tool.setuptools.packages.find] where``, Poetry's ``packages = [{include, from}]``,
+  Hatch's ``[tool.hatch.build.targets.wheel] packages`` (each a package directory, its parent a
+  root), ``setup.cfg``'s ``[options] package_dir``; a ``src/`` directory is a declared root too.
+  A ``pyproject.toml`` that cannot be read or parsed declares nothing (its errors are the
+  settings' to report).
+- **Namespace packages.** A directory without ``__init__.py`` is a namespace package when it lies
+  under a declared root (``src/ns/pkg/mod.py`` is ``ns.pkg.mod``): a declared root holds only
+  importable code, as setuptools' ``find_namespace:`` sees it. Anywhere else, such a directory is a
+  plain folder of scripts (``scripts/tool.py`` is the module ``tool``, ``scripts`` its root), unless
+  a project module imports it by name (``Roots.use_imports``: the model gives the top names the
+  project's import lines name), in which case it is a namespace package under the directory
+  above it, up to the project's own directory.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+# A project's directory: its configuration, or the top of its repository.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What one project directory's configuration declares: import roots, and package
+    directories whose package name is not their directory's name (or is dotted)."""
+
+    roots: frozenset[Path] = frozenset()
+    packages: tuple[tuple[Path, str], ...] = ()
+
+
+@dataclass
+class Roots:
+    """The roots of a set of files' projects, and the module name of each file under them.
+
+    ``roots``: every import root found. ``declared``: the roots configuration or a ``src/`` layout declares
+    (under them, directories without ``__init__.py`` are namespace packages). ``listed``: the
+    directories whose Python files make up the projects (a project directory; without one, the
+    top package directory, or the directory of a lone script, whose subdirectories are not
+    listed: ``beside``)."""
+
+    roots: set[Path] = field(default_factory=set)
+    declared: set[Path] = field(default_factory=set)
+    packages: dict[Path, str] = field(default_factory=dict)
+    listed: set[Path] = field(default_factory=set)
+    beside: set[Path] = field(default_factory=set)  # of ``listed``: only their own files count
+    # Top-level names project modules import (``import ns.mod`` gives ``ns``): a folder of that
+    # name, without ``__init__.py``, is a namespace package (set with ``use_imports``).
+    imported: frozenset[str] = frozenset()
+    # Looked up once per directory and run: whether it is a regular package, its project
+    # directory (None: no marker above it), the project of its files, their package's name.
+    regular: dict[Path, bool] = field(default_factory=dict)
+    projects: dict[Path, Path | None] = field(default_factory=dict)
+    units: dict[Path, Path] = field(default_factory=dict)
+    prefixes: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+
+    def use_imports(self, names: Iterable[str]) -> None:
+        """The top-level names the project's modules import (they decide namespace packages)."""
+        self.imported = frozenset(names)
+        self.prefixes.clear()
+
+    def project_of_file(self, path: str | os.PathLike[str]) -> Path:
+        """The project ``path`` belongs to: its project directory, or without one its top package
+        directory (a lone script's own directory). An import resolves to a module of its own
+        project only: another project checked in the same run is not what the import finds when
+        the code runs (that is the installed one)."""
+        directory = Path(os.path.abspath(path)).parent
+        unit = self.units.get(directory)
+        if unit is None:
+            unit = self.units[directory] = self._unit(directory)
+        return unit
+
+    def _unit(self, directory: Path) -> Path:
+        project = project_of(directory, self.projects)
+        if project is not None:
+            return project
+        top = directory
+        while self.is_package_directory(top):
+            top = top.parent
+        return directory if top == directory else top / directory.relative_to(top).parts[0]
+
+    def is_package_directory(self, directory: Path) -> bool:
+        known = self.regular.get(directory)
+        if known is None:
+            known = self.regular[directory] = _is_regular_package(directory)
+        return known
+
+    def module_name(self, path: str | os.PathLike[str]) -> tuple[str, bool] | None:
+        """The dotted module name of the Python file ``path`` and whether it is a package's
+        ``__init__``, or None when it has none (not a ``.py`` file)."""
+        file = Path(os.path.abspath(path))
+        if file.suffix != ".py":
+            return None
+        prefix = self.prefixes.get(file.parent)
+        if prefix is None:
+            prefix = self.prefixes[file.parent] = self._package_name(file.parent)
+        is_package = file.stem == "__init__"
+        parts = prefix if is_package else (*prefix, file.stem)
+        if not parts:  # an __init__.py whose directory is not a package name
+            return None
+        return ".".join(parts), is_package
+
+    def _package_name(self, directory: Path) -> tuple[str, ...]:
+        """The dotted name of the package the modules in ``directory`` belong to, as parts
+        (none: they are top-level modules)."""
+        parts: list[str] = []
+        while True:
+            renamed = self.packages.get(directory)
+            if renamed is not None:
+                return (*renamed.split("."), *parts)
+            if not self.is_package_directory(directory):
+                break
+            parts.insert(0, directory.name)
+            directory = directory.parent
+        # ``directory`` is not a regular package: a root, or a namespace package under one.
+        declared = next((root for root in self.declared if _within(directory, root)), None)
+        if declared is not None:
+            return (*directory.relative_to(declared).parts, *parts)
+        # A folder a project module imports by name, up to the project's own directory.
+        while (
+            directory.name in self.imported
+            and directory.name.isidentifier()
+            and directory not in self.listed
+            and any(_within(directory, listed) for listed in self.listed)
+        ):
+            parts.insert(0, directory.name)
+            directory = directory.parent
+        return tuple(parts)
+
+
+def _within(directory: Path, root: Path) -> bool:
+    """``directory`` is ``root`` or under it (compared as text: this runs for every file)."""
+    inner, outer = str(directory), str(root)
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
+
+
+def _is_regular_package(directory: Path) -> bool:
+    return directory.name.isidentifier() and (directory / "__init__.py").is_file()
+
+
+def project_of(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+    """The nearest directory at or above ``directory`` with a project marker (``known``: the
+    answers found so far, for every directory looked at on the way up)."""
+    known = {} if known is None else known
+    passed = []
+    found = None
+    candidate = directory
+    while True:
+        if candidate in known:
+            found = known[candidate]
+            break
+        passed.append(candidate)
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            found = candidate
+            break
+        if candidate.parent == candidate:
+            break
+        candidate = candidate.parent
+    for candidate in passed:
+        known[candidate] = found
+    return found
+
+
+def find_roots(files: Iterable[str]) -> Roots:
+    """The roots of the projects ``files`` belong to (see the module's description)."""
+    found = Roots()
+    layouts: dict[Path, Layout] = {}
+    for given in files:
+        file = Path(os.path.abspath(given))
+        top = file.parent
+        while found.is_package_directory(top):
+            top = top.parent
+        found.roots.add(top)
+        project = project_of(file.parent, found.projects)
+        if project is None:
+            # No project: its package, or the modules beside a lone script.
+            package = found.project_of_file(file)
+            found.listed.add(package)
+            if package == file.parent and top == file.parent:
+                found.beside.add(package)
+            continue
+        found.listed.add(project)
+        if project in layouts:
+            continue
+        layout = layouts[project] = read_layout(project)
+        found.roots |= layout.roots
+        found.declared |= layout.roots
+        found.packages.update(layout.packages)
+        for directory, _ in layout.packages:
+            found.roots.add(directory.parent)
+    return found
+
+
+def module_name(path: str | os.PathLike[str]) -> tuple[str, bool] | None:
+    """The dotted module name of ``path`` and whether it is a package's ``__init__``, with the
+    roots its own project declares."""
+    return find_roots([os.fspath(path)]).module_name(path)
+
+
+def read_layout(project: Path) -> Layout:
+    """The roots and package directories ``project``'s configuration declares."""
+    roots: set[Path] = set()
+    packages: dict[Path, str] = {}
+    if (project / "src").is_dir() and not _is_regular_package(project / "src"):
+        roots.add(project / "src")
+    tool = _table(_read_pyproject(project / "pyproject.toml"), "tool")
+    setuptools = _table(tool, "setuptools")
+    _package_dirs(project, setuptools.get("package-dir"), roots, packages)
+    where = _table(_table(setuptools, "packages"), "find").get("where")
+    for directory in where if isinstance(where, list) else ():
+        if isinstance(directory, str):
+            roots.add(_inside(project, directory))
+    poetry = _table(tool, "poetry").get("packages")
+    for entry in poetry if isinstance(poetry, list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("include"), str):
+            base = _inside(project, entry["from"] if isinstance(entry.get("from"), str) else ".")
+            include = entry["include"]
+            if base != project or ("*" not in include and "/" in include.strip("/")):  # ``ns/pkg``
+                roots.add(base)
+    hatch = _table(_table(_table(_table(tool, "hatch"), "build"), "targets"), "wheel").get("packages")
+    for directory in hatch if isinstance(hatch, list) else ():
+        if isinstance(directory, str) and directory.strip("/"):
+            roots.add(_inside(project, directory).parent)
+    _package_dirs(project, _setup_cfg_package_dir(project / "setup.cfg"), roots, packages)
+    roots.discard(project)  # the project directory itself is a root found by walking up
+    return Layout(frozenset(roots), tuple(sorted(packages.items())))
+
+
+def _package_dirs(project: Path, mapping: Any, roots: set[Path], packages: dict[Path, str]) -> None:
+    """setuptools' ``package_dir``: ``""`` names the root, any other key a package's directory."""
+    if not isinstance(mapping, dict):
+        return
+    for name, directory in mapping.items():
+        if not (isinstance(name, str) and isinstance(directory, str)):
+            continue
+        if name == "":
+            roots.add(_inside(project, directory))
+        elif all(part.isidentifier() for part in name.split(".")):
+            packages[_inside(project, directory)] = name
+
+
+def _setup_cfg_package_dir(path: Path) -> dict[str, str] | None:
+    """``[options] package_dir`` of a setup.cfg (``=src`` lines, one a mapping)."""
+    if not path.is_file():
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+        value = parser.get("options", "package_dir", fallback="")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    mapping = {}
+    for line in value.replace(",", "\n").splitlines():
+        name, equals, directory = line.partition("=")
+        if equals:
+            mapping[name.strip()] = directory.strip()
+    return mapping
+
+
+def _read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+        return {}
+
+
+def _table(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _inside(project: Path, directory: str) -> Path:
+    return Path(os.path.normpath(project / directory))

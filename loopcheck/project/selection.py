@@ -1,0 +1,225 @@
+"""Which modules of a project the model summarises, decided from their text alone (no parse).
+
+Parsing every module of a project costs about ten times a whole Ruff run, so only the modules
+that can take part in a loop reaching an object are summarised:
+
+1. **Import graph.** A regular expression over each file's text finds its import lines
+   (``import a.b``, ``from a import b, c``, ``from . import x``, parenthesised lists; also those
+   inside functions, in strings or under ``if TYPE_CHECKING:``, which only keeps a module more).
+   Each gives an edge to the longest prefix of ``a.b`` (``a.b``/``a.c``, else ``a``) that is a
+   listed module of the importing module's own project (``roots.Roots.project_of_file``);
+   relative imports are resolved against the importing module's package.
+2. **Seeds**, three flags per file:
+   - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
+     ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
+   - *contexts*: it names an execution-context seed of data/contexts.toml (``Thread``,
+     ``.submit(``, ``@app.task``, a route decorator);
+   - *objects*: the candidate stage's text test (``Candidates.may_match``) of the rules that
+     start from a call making a loop-bound object (``OBJECT_GROUPS``: a primitive, a client, a
+     task or future) keeps it.
+3. **Selection**: the modules on an import path from a module with a start or a context to a
+   module with an object (the forward closure of the first ∩ the backward closure of the
+   second: the endpoints included), plus the modules with a start that those modules import
+   (a ``run_async`` helper in a utils module, called from a task on the path), plus the checked
+   files that are seeds of any kind. A module off every such path is never parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from loopcheck.data.catalogue import Catalogue
+from loopcheck.prefilter.candidates import _starts_word
+
+# ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
+IMPORT_LINE = re.compile(
+    r"^[ \t]*(?:from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)|import[ \t]+([^\n#;]+))",
+    re.MULTILINE,
+)
+# One imported name, before any ``as``.
+IMPORTED_NAME = re.compile(r"([\w.]+)(?:\s+as\s+\w+)?")
+
+# The call groups (prefilter/starts.py) whose calls make a loop-bound object: the rules starting
+# from them find objects; the others (``loop.new``, ``loop.run``, ...) find loops.
+OBJECT_GROUPS = frozenset({"primitives", "clients", "loop.schedule"})
+
+# An import as written: how many leading dots, the dotted name after them.
+ImportSpec = tuple[int, str]
+
+
+def import_specs(text: str) -> list[ImportSpec]:
+    """The modules (and possible submodules) the import lines of ``text`` name, as written."""
+    specs: list[ImportSpec] = []
+    for match in IMPORT_LINE.finditer(text):
+        dots, source, names, plain = match.groups()
+        if plain is not None:
+            specs += [(0, name) for name in IMPORTED_NAME.findall(plain) if not name.endswith(".")]
+            continue
+        level = len(dots)
+        if not source and not level:
+            continue
+        # ``from pkg import sub``: the submodule ``pkg.sub`` when there is one, else ``pkg``.
+        names = [name for name in IMPORTED_NAME.findall(names.strip("()")) if "." not in name]
+        specs += [(level, f"{source}.{name}" if source else name) for name in names] or [(level, source)]
+    return specs
+
+
+def absolute(spec: ImportSpec, module: str, is_package: bool) -> str | None:
+    """The absolute dotted name of ``spec`` written in ``module``; None when a relative import
+    climbs above the top package."""
+    level, name = spec
+    if not level:
+        return name
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if level > len(package):  # beyond the top-level package: an ImportError
+        return None
+    base = package[: len(package) - (level - 1)]
+    return ".".join([*base, name] if name else base)
+
+
+def import_edges(
+    specs: Iterable[ImportSpec], module: str, is_package: bool, modules: Mapping[str, object], project: object = None
+) -> set[str]:
+    """The listed modules ``module``'s imports reach: for each name, its longest listed prefix,
+    when that module is of the same project (``modules``: each module's project)."""
+    edges: set[str] = set()
+    for spec in specs:
+        name = absolute(spec, module, is_package)
+        while name:
+            if name in modules:
+                if name != module and modules[name] == project:
+                    edges.add(name)
+                break
+            name = name.rpartition(".")[0]
+    return edges
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What the text of one file may hold (see the module's description)."""
+
+    starts: bool
+    contexts: bool
+    objects: bool
+
+    @property
+    def any(self) -> bool:
+        return self.starts or self.contexts or self.objects
+
+
+class _Words:
+    """Qualified names (``asyncio.run``: the last part as a word, the first part somewhere in the
+    text), method names (``.name`` on something) and decorator methods (``@anything.name``).
+    Each word is looked for as a literal (a substring test, then a pattern that starts with the
+    word, which the regular expression engine scans for quickly); what stands before it is
+    checked at each place it is found."""
+
+    def __init__(self, qualified: Iterable[str], methods: Iterable[str], decorators: Iterable[str] = ()) -> None:
+        self.firsts: dict[str, set[str]] = {}
+        for name in qualified:
+            first, _, last = name.rpartition(".")
+            self.firsts.setdefault(last, set()).add(first.partition(".")[0])
+        self.methods = frozenset(methods)
+        self.decorators = frozenset(decorators)
+        words = sorted({*self.firsts, *self.methods, *self.decorators})
+        self.patterns = {word: re.compile(re.escape(word) + r"\b") for word in words}
+
+    def found_in(self, text: str) -> bool:
+        for word, pattern in self.patterns.items():
+            if word not in text:
+                continue
+            firsts = self.firsts.get(word, ())
+            qualified = any(not first or first in text for first in firsts)
+            if not (qualified or word in self.methods or word in self.decorators):
+                continue
+            for match in pattern.finditer(text):
+                at = match.start()
+                if not _starts_word(text, at):
+                    continue
+                if qualified:
+                    return True
+                before = text[text.rfind("\n", 0, at) + 1 : at]
+                if word in self.methods and before.rstrip(" \t").endswith("."):
+                    return True
+                if word in self.decorators and DECORATOR_BEFORE.match(before):
+                    return True
+        return False
+
+
+# What stands before a decorator method's name on its line: ``@app.``, ``@router .``.
+DECORATOR_BEFORE = re.compile(r"[ \t]*@[\w. \t]*\.[ \t]*$")
+
+
+class SeedTest:
+    """The three seed flags of a file's text, from the catalogue and the candidate stage."""
+
+    def __init__(self, catalogue: Catalogue, may_create_object: Callable[[str], bool]) -> None:
+        self.may_create_object = may_create_object
+        starts_qualified: set[str] = set()
+        starts_methods: set[str] = set()
+        for start in catalogue.loop_starts:
+            starts_qualified |= start.calls
+            if start.receivers:  # ``Runner.run``: the receiver's class is named in the file
+                starts_qualified |= start.receivers
+            else:
+                starts_methods |= start.methods
+        self.starts = _Words(starts_qualified, starts_methods)
+        qualified: set[str] = set()
+        methods: set[str] = set()
+        decorators: set[str] = set()
+        for seed in catalogue.context_seeds:
+            qualified |= seed.calls | seed.decorators | seed.subclass_of
+            if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
+                methods |= seed.methods
+            decorators |= seed.decorator_methods
+        self.contexts = _Words(qualified, methods, decorators)
+
+    def flags(self, text: str) -> Flags:
+        return Flags(
+            starts=self.starts.found_in(text),
+            contexts=self.contexts.found_in(text),
+            objects=self.may_create_object(text),
+        )
+
+
+def closure(start: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
+    """``start`` and every module reachable from it along ``edges``."""
+    seen = set(start)
+    pending = list(seen)
+    while pending:
+        for following in edges.get(pending.pop(), ()):
+            if following not in seen:
+                seen.add(following)
+                pending.append(following)
+    return seen
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The modules to summarise, by why: ``on_path`` (between an entry and an object),
+    ``helpers`` (loop starts those import), ``checked`` (checked files that are seeds)."""
+
+    on_path: frozenset[str]
+    helpers: frozenset[str]
+    checked: frozenset[str]
+
+    @property
+    def modules(self) -> frozenset[str]:
+        return self.on_path | self.helpers | self.checked
+
+
+def select(graph: Mapping[str, set[str]], flags: Mapping[str, Flags], checked: Iterable[str]) -> Selection:
+    """The modules to summarise (see the module's description). ``graph``: each module's import
+    edges; ``flags``: each module's seed flags; ``checked``: the modules of the checked files."""
+    entries = {module for module, flag in flags.items() if flag.starts or flag.contexts}
+    objects = {module for module, flag in flags.items() if flag.objects}
+    importers: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        for target in imported:
+            importers.setdefault(target, set()).add(module)
+    on_path = closure(entries, graph) & closure(objects, importers)
+    helpers = {module for module in closure(on_path, graph) if module in flags and flags[module].starts}
+    seeds = {module for module in checked if module in flags and flags[module].any}
+    return Selection(frozenset(on_path), frozenset(helpers - on_path), frozenset(seeds - on_path - helpers))
