@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 
 from loopcheck.data.catalogue import Catalogue
@@ -229,8 +231,16 @@ def test_a_helper_running_its_parameter_runs_what_each_caller_passes():
 
 
 def test_a_helper_called_once_from_a_function_run_once_is_not_shared():
-    found = object_reach(reach_of(tasks_through_helper("main", contexts=()), HELPERS, CLIENT), "_redis")
+    tasks = tasks_through_helper("main", contexts=())
+    at_import = dataclasses.replace(tasks, functions=(*tasks.functions, fn(MODULE_CODE, "main()", line=30)))
+    found = object_reach(reach_of(at_import, HELPERS, CLIENT), "_redis")
     assert found.verdict == CONFINED
+
+
+def test_a_function_nothing_in_the_project_calls_may_run_many_times():
+    # An API or a command's entry point: its callers are not seen, and may be many.
+    found = object_reach(reach_of(tasks_through_helper("main", contexts=()), HELPERS, CLIENT), "_redis")
+    assert found.verdict == SHARED
 
 
 def test_an_unresolved_reference_ends_its_branch():

@@ -327,14 +327,15 @@ def _main(
         keep_sources=report.excerpts or output_format in FORMATS_WITH_EDITS,
     )
     # Standard input's findings are never cached (nor is the cache's index read for it); the
-    # summaries of the rest of its project are.
+    # summaries of the rest of its project are. Fixing files starts from the files themselves,
+    # the project's included: no cache at all.
     directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
     job = Job(
         settings,
         tuple(rule.code for rule in enabled),
         mode,
         None if reading_stdin else directory,
-        model_cache_dir=directory,
+        model_cache_dir=None if (fix or diff) and not reading_stdin else directory,
     )
     if reading_stdin:
         _check_stdin(job, stdin_filename, report, give_back=fix)

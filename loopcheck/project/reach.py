@@ -15,9 +15,12 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   start's site. It *repeats* when the function holding it runs many times in one process: that
   function, or one of its callers up to :data:`MAX_CALLER_DEPTH` calls up, is run by a context
   that repeats (a Celery task, a thread, an executor or scheduler job), or the function is called
-  from two or more places in the project (each call is another loop in the same process). A
-  function called once (a command line's ``main()``) or top-level code (run once, at import) does
-  not repeat: one loop, not shared by itself.
+  from two or more places in the project (each call is another loop in the same process), or
+  nothing in the project calls it (an API or an entry point: its callers are not seen, and may be
+  many). Only what is known to run once does not repeat: top-level code (run once, at import), a
+  function only a once-per-process context runs (a startup hook), and a function called from one
+  place that runs once itself (a command line's ``main()`` called under ``__main__``): one loop,
+  not shared by itself.
 - a ``kept`` start (``_worker_loop.run_until_complete(...)``, ``run_coroutine_threadsafe(...,
   get_browser_loop())``) runs on the loop it names: its key is the holder that loop is kept in
   (``_worker_loop``; ``self.loop`` -> the instance attribute; ``get_worker_loop()`` -> the loop
@@ -257,11 +260,27 @@ class _Reacher:
         return Location(self.model.modules[module].path, line, column + 1, message)
 
     def repeats(self, key: FunctionKey) -> bool:
-        """Whether function ``key`` runs many times in one process (see the module docstring)."""
-        runs = self.catalogue.context_runs
-        if any(runs[c].repeats for c in self.contexts(key) if c in runs):
+        """Whether function ``key`` may run many times in one process (see the module docstring)."""
+        return not self.runs_once(key, 0)
+
+    def runs_once(self, key: FunctionKey, depth: int) -> bool:
+        """Whether function ``key`` is known to run once per process: top-level code, a function
+        only a once-per-process context runs (a startup hook), or one called from a single place
+        that runs once itself. A function nobody in the project calls may be called from anywhere
+        (an API, a command's entry point): not known to run once."""
+        if key[1] == MODULE_CODE:
             return True
-        return len({(caller, r.line, r.column) for caller, r in self.callers(key)}) >= 2
+        runs = self.catalogue.context_runs
+        own = [context for context in self.functions[key].contexts if context in runs]
+        if any(runs[context].repeats for context in own) or depth > MAX_CALLER_DEPTH:
+            return False
+        calls = {(caller, r.line, r.column) for caller, r in self.callers(key)}
+        if not calls:
+            return bool(own)
+        if len(calls) > 1 or own:
+            return False
+        ((caller, _line, _column),) = calls
+        return self.runs_once(caller, depth + 1)
 
     def who(self, key: FunctionKey) -> str:
         """How a description names the function a loop is started from."""
