@@ -216,6 +216,34 @@ def test_an_event_nothing_in_the_module_waits_on_is_not_kept_across_loops():
     assert [d.code for d in check_text(linter, waited)] == ["LCK104"]
 
 
+QUIET_LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n_n = [0]\n\n\nasync def bump():\n    async with _lock:\n{body}"
+
+
+@pytest.mark.parametrize(
+    ("change", "reported"),
+    [
+        ({}, False),
+        ({"body": "        _n[0] += 1\n        async def later():\n            await later()\n"}, False),
+        ({"body": "        await asyncio.sleep(0)\n"}, True),
+        ({"body": "        async for _ in ticks():\n            pass\n"}, True),
+        ({"body": "        async with other:\n            pass\n"}, True),
+        ({"body": "        yield _n[0]\n"}, True),
+        ({"name": "LOCK"}, True),
+        ({"exports": "__all__ = ['_lock']\n"}, True),
+        ({"tail": "\n\nasync def take():\n    await _lock.acquire()\n    _lock.release()\n"}, True),
+    ],
+)
+def test_a_lock_whose_critical_sections_never_suspend_is_not_kept_across_loops(change, reported):
+    """Since 3.10 a Lock looks its loop up only when acquire() waits; released before any other
+    task runs, it never waits. Awaiting (or yielding) inside, a public name or another use may."""
+    body = change.get("body", "        _n[0] += 1\n")
+    source = QUIET_LOCK.format(body=body) + change.get("tail", "")
+    source = source.replace("_lock", change.get("name", "_lock"))
+    source = source.replace("import asyncio\n", "import asyncio\n" + change.get("exports", ""), 1)
+    found = [d.code for d in check_text(Linter([RULES["LCK101"]]), source)]
+    assert found == (["LCK101"] if reported else []), source
+
+
 def _fixable_findings_without_reason(linter, source, name="<example>"):
     """Findings of rules that offer fixes which offer none and do not say why."""
     fixable = {code for code, rule in RULES.items() if rule.fix_kind != "none"}
