@@ -12,11 +12,11 @@ from loopcheck.dev.generate import COMMAND, stale_files
 from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Invalid, Rule, Valid
-from loopcheck.rules import all_rules
+from loopcheck.rules import file_rules
 from tests.helpers import check_text, fix_text
 from tests.snapshots import assert_same_text
 
-RULES = all_rules()
+RULES = file_rules()  # project rules: tests/test_project_rules.py
 ROOT = Path(__file__).parent.parent
 
 
