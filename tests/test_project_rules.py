@@ -93,7 +93,11 @@ def test_the_class_s_own_module_instance_is_left_to_the_per_file_rules():
 
     from tests.project_records import BROWSER, BROWSER_REACH, reached
 
-    own = replace(BROWSER, instances=(("shared", "CookieBrowser"),))
+    from loopcheck.project.records import Reference
+    from tests.project_records import module_code
+
+    own = replace(BROWSER, instances=(("shared", "CookieBrowser"),),
+                  functions=(*BROWSER.functions, module_code(Reference("CookieBrowser", 13, 9))))
     from loopcheck.project.model import ProjectModel
     from tests.project_records import HandReach
 
@@ -165,3 +169,66 @@ def test_explain_list_select_and_ignore_know_the_project_rules(tmp_path):
 def test_rule_pages_show_the_example_project():
     page = (Path(__file__).parent.parent / "rules" / "LCK307.md").read_text()
     assert "# app/manager.py\nclass ClientManager:" in page and "# noqa: LCK307" in page
+
+
+@pytest.mark.parametrize(
+    ("references", "expected"),
+    [
+        (("asyncio.get_event_loop", "asyncio.new_event_loop", "asyncio.set_event_loop"), "makes current and never closes"),
+        (("asyncio.get_event_loop", "asyncio.new_event_loop"), "or a new one it never closes"),
+        (("asyncio.get_running_loop", "asyncio.new_event_loop"), "or a new one it never closes"),
+        (("asyncio.new_event_loop", "asyncio.set_event_loop"), None),  # always a new loop: LCK2xx's
+        (("asyncio.get_event_loop",), None),
+    ],
+)
+def test_a_get_or_create_helper_is_told_from_its_calls(references, expected):
+    from dataclasses import replace
+
+    from loopcheck.project.model import ProjectModel
+    from loopcheck.project.records import Reference
+    from tests.project_records import CLIENT_MODULE, HELPER, UTILS, HandReach
+
+    helper = replace(HELPER, references=tuple(Reference(name, 6, 8) for name in references))
+    model = ProjectModel([replace(UTILS, functions=(helper,)), CLIENT_MODULE])
+    found = check_project(model, HandReach(), CATALOGUE, {"LCK406"}, {})
+    assert [expected in d.message for d in found] == ([] if expected is None else [True])
+    if expected is not None:
+        assert found[0].message.endswith("no loop-bound object the project keeps is seen reaching it")
+
+
+def test_a_registry_of_the_storing_module_is_left_to_the_per_file_rules():
+    from dataclasses import replace
+
+    from loopcheck.project.model import ProjectModel
+    from loopcheck.project.records import Class
+    from tests.project_records import COUNT_JOBS, POOL, STORE, HandReach, chain, reached
+
+    own_class = replace(STORE, classes=(Class("ClientManager", (), (), 3),), imports=(("asyncpg", "asyncpg"),))
+    own_global = replace(STORE, holders=(replace(POOL, name="_pools"),))
+    for store, holder in ((own_class, POOL), (own_global, replace(POOL, name="_pools"))):
+        reach = HandReach(reached("app.store", holder, chain(COUNT_JOBS)))
+        assert check_project(ProjectModel([store]), reach, CATALOGUE, {"LCK307"}, {}) == []
+
+
+def test_a_global_task_needs_two_loops():
+    """One loop made and closed per call finishes (or cancels) the task before the next call; an
+    asyncio.Future() kept lazily is LCK104's."""
+    from dataclasses import replace
+
+    from loopcheck.project.model import ProjectModel
+    from tests.project_records import REFRESH, SYNC_LOOP, TOKENS, WARM_LOOP, HandReach, chain, reached
+
+    one_loop = HandReach(reached("app.tokens", REFRESH, chain(SYNC_LOOP), chain(SYNC_LOOP)))
+    assert check_project(ProjectModel([TOKENS]), one_loop, CATALOGUE, {"LCK107"}, {}) == []
+    future = replace(REFRESH, what="asyncio.Future")
+    two_loops = HandReach(reached("app.tokens", future, chain(SYNC_LOOP), chain(WARM_LOOP)))
+    assert check_project(ProjectModel([TOKENS]), two_loops, CATALOGUE, {"LCK107"}, {}) == []
+
+
+def test_an_import_time_loop_alone_on_a_shared_object_is_not_reported():
+    from tests.project_records import CLIENT, DB, IMPORT_LOOP, HandReach, chain, reached
+
+    from loopcheck.project.model import ProjectModel
+
+    reach = HandReach(reached("app.db", CLIENT, chain(IMPORT_LOOP), chain(IMPORT_LOOP)))
+    assert check_project(ProjectModel([DB]), reach, CATALOGUE, {"LCK207"}, {}) == []
