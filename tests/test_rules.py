@@ -227,6 +227,8 @@ QUIET_LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n_n = [0]\n\n\nasync def 
         ({"body": "        await asyncio.sleep(0)\n"}, True),
         ({"body": "        async for _ in ticks():\n            pass\n"}, True),
         ({"body": "        async with other:\n            pass\n"}, True),
+        ({"body": "        pass\n", "with": "async with _lock, other:"}, True),
+        ({"body": "        pass\n", "with": "async with other, _lock:"}, False),
         ({"body": "        yield _n[0]\n"}, True),
         ({"name": "LOCK"}, True),
         ({"exports": "__all__ = ['_lock']\n"}, True),
@@ -237,7 +239,8 @@ def test_a_lock_whose_critical_sections_never_suspend_is_not_kept_across_loops(c
     """Since 3.10 a Lock looks its loop up only when acquire() waits; released before any other
     task runs, it never waits. Awaiting (or yielding) inside, a public name or another use may."""
     body = change.get("body", "        _n[0] += 1\n")
-    source = QUIET_LOCK.format(body=body) + change.get("tail", "")
+    source = QUIET_LOCK.format(body=body).replace("async with _lock:", change.get("with", "async with _lock:"))
+    source += change.get("tail", "")
     source = source.replace("_lock", change.get("name", "_lock"))
     source = source.replace("import asyncio\n", "import asyncio\n" + change.get("exports", ""), 1)
     found = [d.code for d in check_text(Linter([RULES["LCK101"]]), source)]

@@ -2,7 +2,8 @@
 
 Since Python 3.10 an ``asyncio.Lock`` looks its loop up only when ``acquire()`` has to wait. A
 lock whose every use is ``async with lock:`` around code that never suspends (no ``await``,
-``async for``, ``async with`` or ``yield`` in the critical section) is released before any other
+``async for``, ``async with`` or ``yield`` in the critical section, and no context manager
+entered after the lock in the same statement) is released before any other
 task runs, so no acquire ever waits: the lock works under any number of loops, one after the
 other. A lock other modules may reach (a public name) or used any other way may wait, and is not
 one of these.
@@ -60,6 +61,7 @@ def never_waits(holder: Holder, tree: Tree, exports: frozenset[str]) -> bool:
             isinstance(statement, cst.With)
             and statement.asynchronous is not None
             and item.item is read
+            and statement.items[-1] is item  # a later item is entered and left holding the lock
             and not suspends(statement.body)
         ):
             return False
