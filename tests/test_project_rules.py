@@ -20,6 +20,10 @@ from tests.project_records import HAND_BUILT, model_and_reach
 
 CATALOGUE = Catalogue.load()
 RULES = project_rules()
+# What the summariser and the reach step do not see yet, as strict expected failures.
+KNOWN_GAPS = {
+    ("LCK307", 0): "the summary records no holder for a store into a registry another module defines",
+}
 EXAMPLES = [(code, number) for code, rule in RULES.items() for number in range(len(rule.examples))]
 
 
@@ -48,11 +52,13 @@ def test_examples_on_hand_built_records(code, number):
 
 
 @pytest.mark.parametrize(("code", "number"), EXAMPLES)
-def test_examples_through_the_model(code, number):
+def test_examples_through_the_model(code, number, request):
     """Each example summarised, modelled and reached as a run does (skipped, and so reported,
     until loopcheck.project.summary and compute_reach exist)."""
     if importlib.util.find_spec("loopcheck.project.summary") is None:
         pytest.skip("loopcheck.project.summary is not there yet: the examples run on hand-built records only")
+    if (code, number) in KNOWN_GAPS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[code, number]))
     from loopcheck.project.model import ProjectModel
     from loopcheck.project.reach import compute_reach
     from loopcheck.project.summary import summarise

@@ -9,3 +9,7 @@ makes. The codes are in the families of the objects they are about (LCK1xx for a
 global, LCK2xx for loops, LCK3xx for clients and other objects kept per process, LCK4xx for loop
 helpers).
 """
+
+from loopcheck.rules.project.checking import check_project
+
+__all__ = ["check_project"]

@@ -14,7 +14,7 @@ from loopcheck.project.records import MODULE_CODE, ModuleSummary
 
 if TYPE_CHECKING:
     from loopcheck.data.catalogue import Catalogue
-    from loopcheck.project.model import ProjectModel
+    from loopcheck.project.model import ProjectModel, Target
     from loopcheck.project.reach import Reach
 
 # A project example's finding: the module's path, the finding's 1-based line and column, then
@@ -86,11 +86,11 @@ class ProjectRule(Rule):
 
 
 def loops_of(chains: Iterable[Chain]) -> list[Loop]:
-    """The distinct loops of ``chains``, in order."""
+    """The distinct loops of ``chains``, in the order of where they start."""
     seen: dict[str, Loop] = {}
     for chain in chains:
         seen.setdefault(chain.loop.key, chain.loop)
-    return list(seen.values())
+    return sorted(seen.values(), key=lambda loop: (loop.location.path, loop.location.line, loop.location.column))
 
 
 def name_loops(loops: list[Loop]) -> str:
@@ -120,21 +120,38 @@ def failure(reached: ObjectReach, catalogue: Catalogue) -> str:
     return FAILURE.get(holder.kind, "attached to a different loop")
 
 
+def objects_of(reach: Reach) -> list[ObjectReach]:
+    """Every object the reach knows (``Reach.objects``, by (module, holder name) or in a tuple)."""
+    objects = reach.objects
+    return list(objects.values()) if isinstance(objects, Mapping) else list(objects)
+
+
 def shared(reach: Reach, how: tuple[str, ...]) -> list[ObjectReach]:
     """The objects kept in one of the ways ``how`` names that reach says are shared across loops,
     in the order of their modules and lines."""
-    found = [o for o in reach.objects.values() if o.verdict == SHARED and o.holder.how in how]
+    found = [o for o in objects_of(reach) if o.verdict == SHARED and o.holder.how in how]
     return sorted(found, key=lambda o: (o.path, o.holder.line, o.holder.column, o.holder.name))
 
 
 def reached_from(reach: Reach, path: str, line: int) -> list[tuple[ObjectReach, Chain]]:
     """The objects the loop started at ``path:line`` reaches, each with that loop's chain."""
     found = []
-    for reached in reach.objects.values():
+    for reached in objects_of(reach):
         chain = next((c for c in reached.chains if (c.loop.location.path, c.loop.location.line) == (path, line)), None)
         if chain is not None:
             found.append((reached, chain))
     return sorted(found, key=lambda pair: (pair[0].path, pair[0].holder.line, pair[0].holder.name))
+
+
+def holder_of(model: ProjectModel, module: str, dotted: str) -> Target | None:
+    """The holder the longest prefix of ``dotted`` (written in ``module``) names:
+    ``client.admin.command`` -> the holder ``client``."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        target = model.resolve(module, ".".join(parts[:cut]))
+        if target is not None and target.kind == "holder":
+            return target
+    return None
 
 
 def qualified(summary: ModuleSummary, dotted: str) -> str:

@@ -70,8 +70,8 @@ def sync_orders():
 
 MESSAGE = (
     "app/tokens.py:13:20 task kept in the module global `_refresh` outlives the loop that made it:"
-    " the Celery task 'warm_up' (run_until_complete: the loop it is called on) and the Celery task"
-    " 'sync_orders' (asyncio.run: a new event loop per call) await it under different loops, and a"
+    " the Celery task 'sync_orders' (asyncio.run: a new event loop per call) and the Celery task"
+    " 'warm_up' (run_until_complete: the loop it is called on) await it under different loops, and a"
     " loop that awaits another loop's pending task fails with 'got Future attached to a different loop'"
 )
 

@@ -7,18 +7,19 @@ from typing import TYPE_CHECKING
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.project.records import MODULE_CODE
+from loopcheck.project.records import MODULE_CODE, LoopStart, ModuleSummary
 from loopcheck.rules.project.base import (
     START_ONLY,
     ProjectExample,
     ProjectRule,
     failure,
+    holder_of,
     loops_of,
     name_loops,
+    objects_of,
     reached_from,
     render_modules,
 )
-from loopcheck.project.reach import SHARED
 
 if TYPE_CHECKING:
     from loopcheck.data.catalogue import Catalogue
@@ -50,8 +51,8 @@ async def orders():
 
 MESSAGE = (
     "app/db.py:8:1 the event loop run here at import binds `client` (motor.motor_asyncio.AsyncIOMotorClient)"
-    " to itself, and never runs it again; the route 'orders' (the server's event loop) uses it later,"
-    " and fails with 'Event loop is closed'"
+    " to itself, and never runs it again; the async route handler 'orders' (the server's loop) uses it"
+    " later, and fails with 'Event loop is closed'"
 )
 
 
@@ -87,18 +88,30 @@ on the loop that uses the object afterwards, or make the object there.""",
         for summary in sorted(model.modules.values(), key=lambda s: s.path):
             code = summary.function(MODULE_CODE)
             for start in code.starts if code is not None else ():
-                yield from self._start(summary.path, start.line, start.column, reach, catalogue)
+                yield from self._start(model, summary, start, reach, catalogue)
 
-    def _start(self, path: str, line: int, column: int, reach: Reach, catalogue: Catalogue) -> Iterator[Diagnostic]:
-        bound = [(o, c) for o, c in reached_from(reach, path, line) if o.verdict == SHARED]
-        for reached, own in bound:
-            later = [chain for chain in reached.chains if chain.loop.key != own.loop.key]
+    def _start(
+        self, model: ProjectModel, summary: ModuleSummary, start: LoopStart, reach: Reach, catalogue: Catalogue
+    ) -> Iterator[Diagnostic]:
+        """The objects the import-time loop uses (what it runs directly, and what the model sees
+        it reach) that other loops use later."""
+        used = {(o.module, o.holder.name): o for o, _ in reached_from(reach, summary.path, start.line)}
+        known = {(o.module, o.holder.name): o for o in objects_of(reach)}
+        for reference in start.runs:
+            target = holder_of(model, summary.module, reference.dotted)
+            if target is not None and (target.module, target.name) in known:
+                used[target.module, target.name] = known[target.module, target.name]
+        here = (summary.path, start.line)
+        for key in sorted(used):
+            reached = used[key]
+            later = [c for c in reached.chains if (c.loop.location.path, c.loop.location.line) != here]
             if not later:
                 continue
+            loops = loops_of(later)
+            one = len(loops) == 1
             message = (
                 f"the event loop run here at import binds `{reached.holder.name}` ({reached.holder.what}) to"
-                f" itself, and never runs it again; {name_loops(loops_of(later))} use"
-                f"{'s' if len(loops_of(later)) == 1 else ''} it later, and fail"
-                f"{'s' if len(loops_of(later)) == 1 else ''} with '{failure(reached, catalogue)}'"
+                f" itself, and never runs it again; {name_loops(loops)} use{'s' if one else ''} it later,"
+                f" and fail{'s' if one else ''} with '{failure(reached, catalogue)}'"
             )
-            yield self.diagnostic(path, line, column, START_ONLY, message, later)
+            yield self.diagnostic(summary.path, start.line, start.column, START_ONLY, message, later)
