@@ -35,6 +35,7 @@ client = AsyncIOMotorClient("mongodb://localhost")
 
 loop = asyncio.new_event_loop()
 loop.run_until_complete(client.admin.command("ping"))
+loop.close()
 '''
 
 API = '''\

@@ -63,7 +63,7 @@ MESSAGE = (
 class RunOnImportedGetOrCreateLoop(ProjectRule):
     code = "LCK406"
     name = "run-on-imported-get-or-create-loop"
-    summary = "run_until_complete() on the loop a get-or-create helper of another module hands out"
+    summary = "loop handed out by a get-or-create helper of another module, then run with run_until_complete()"
     docs = RuleDocs(
         what_it_does="""\
 Finds `loop.run_until_complete(...)` on a loop returned by a helper defined in another module
@@ -74,14 +74,14 @@ the helper does and names the loop-bound objects the project model sees that loo
 Which loop runs the coroutine depends on the thread and on what ran before: the main thread's
 loop, a loop some earlier call made and left current, or a fresh one that is never closed (one
 per thread). Objects used under it bind to whichever loop that is, and fail under the next
-(`attached to a different loop`); `asyncio.get_event_loop()` without a current loop is
-deprecated and, in 3.14, raises.""",
+(`attached to a different loop`); and `asyncio.get_event_loop()` with no current loop warns
+(`DeprecationWarning: There is no current event loop`, 3.12 and 3.13).""",
         example=render_modules({"app/utils.py": UTILS, "app/client.py": CLIENT}),
         use_instead="""\
 `asyncio.run(coro)` in synchronous code (one loop, made and closed per call), with the objects
 it uses made inside it; or one loop kept on purpose (an `asyncio.Runner`) that everything runs on.""",
         fix_safety="No fix: the helper is in another module, and its other callers may rely on the loop it keeps.",
-        affected_versions="All supported versions (3.10-3.13); 3.14 raises where no loop is current.",
+        affected_versions="All supported versions (3.10-3.13).",
     )
     examples = (
         ProjectExample({"app/utils.py": UTILS, "app/client.py": CLIENT}, (MESSAGE,)),
