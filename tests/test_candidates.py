@@ -17,11 +17,11 @@ from loopcheck.engine.rule import Invalid, Rule
 from loopcheck.files import SourceError
 from loopcheck.prefilter.candidates import Candidates
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules import all_rules
+from loopcheck.rules import file_rules
 from loopcheck.run.sources import discover, read_source
 from tests.helpers import check_text, fixtures, target_version
 
-RULES = all_rules()
+RULES = file_rules()  # project rules: tests/test_project_rules.py
 CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"
 
 

@@ -14,7 +14,7 @@ from loopcheck.engine import pipeline
 from loopcheck.rules import all_rules
 from tests.helpers import invoke, write
 
-BAD = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def work():\n    async with _lock:\n        pass\n"
+BAD = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def work():\n    async with _lock:\n        await asyncio.sleep(0)\n"
 CLEAN = "import asyncio\n\n\nasync def work():\n    lock = asyncio.Lock()\n    async with lock:\n        pass\n"
 
 

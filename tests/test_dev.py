@@ -105,33 +105,33 @@ def test_outside_a_checkout_is_a_one_line_error(repository, args):
 
 
 def test_a_new_rule_registers_and_fails_its_tests_until_its_placeholders_are_filled(repository):
-    result = dev(repository, "new-rule", "LCK406", "loop-kept-for-a-thread", "--family", "loop_access")
+    result = dev(repository, "new-rule", "LCK407", "loop-kept-for-a-thread", "--family", "loop_access")
     assert result.returncode == 0, result.stderr
-    module = repository / "loopcheck" / "rules" / "loop_access" / "lck406_loop_kept_for_a_thread.py"
-    fixture = repository / "tests" / "fixtures" / "LCK406.py"
+    module = repository / "loopcheck" / "rules" / "loop_access" / "lck407_loop_kept_for_a_thread.py"
+    fixture = repository / "tests" / "fixtures" / "LCK407.py"
     assert module.is_file() and fixture.is_file()
 
     registered = run(
         repository, "-c",
-        "import inspect; from loopcheck.rules import all_rules; rule = all_rules()['LCK406'];"
+        "import inspect; from loopcheck.rules import all_rules; rule = all_rules()['LCK407'];"
         "print(rule.__name__, rule.name, inspect.getsourcefile(rule))",
     )
     assert registered.stdout.split() == ["LoopKeptForAThread", "loop-kept-for-a-thread", str(module)], registered.stderr
     # The scaffold regenerated: the new rule has its page, its index entry and its README row.
     assert dev(repository, "generate", "--check").returncode == 0
-    assert "| [LCK406](rules/LCK406.md) | TODO(new-rule)" in (repository / "README.md").read_text("utf-8")
+    assert "| [LCK407](rules/LCK407.md) | TODO(new-rule)" in (repository / "README.md").read_text("utf-8")
 
     tests = run(
         repository, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_rules.py",
-        "tests/test_fixtures.py", "-k", "LCK406",
+        "tests/test_fixtures.py", "-k", "LCK407",
     )
     assert tests.returncode == 1, tests.stdout
     failed = {line.split()[1].split("[")[0].split("::")[1] for line in tests.stdout.splitlines() if line.startswith("FAILED")}
     assert {"test_no_placeholder_of_the_scaffold_is_left", "test_invalid_examples_give_the_stated_findings_and_fixes",
             "test_findings_match_markers_exactly"} <= failed
     # The failure says what to fill, line by line.
-    assert "LCK406: fill in" in tests.stdout and "LCK406.py: fill in" in tests.stdout
-    assert 'lck406_loop_kept_for_a_thread.py:' in tests.stdout and 'summary = "TODO(new-rule): what the rule finds' in tests.stdout
+    assert "LCK407: fill in" in tests.stdout and "LCK407.py: fill in" in tests.stdout
+    assert 'lck407_loop_kept_for_a_thread.py:' in tests.stdout and 'summary = "TODO(new-rule): what the rule finds' in tests.stdout
 
 
 @pytest.mark.parametrize(

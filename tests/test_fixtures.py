@@ -20,12 +20,12 @@ import pytest
 from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.diagnostics import Diagnostic, FixProposal, Safety
 from loopcheck.engine.engine import FixOutcome
-from loopcheck.rules import all_rules
+from loopcheck.rules import file_rules
 from tests.helpers import check_text, fix_text, fixture_code, fixture_linter, fixtures, markers
 from tests.snapshots import UPDATE, check_snapshot, render_snapshot
 
 FIXTURES = fixtures()
-RULES = all_rules()
+RULES = file_rules()  # project rules: tests/test_project_rules.py
 
 
 def applicability(d: Diagnostic) -> str:

@@ -19,7 +19,7 @@ SOURCE = (
     "import asyncio\n\n_lock = asyncio.Lock()\n\n\ndef task(job):\n"
     "    loop = asyncio.new_event_loop()\n    asyncio.set_event_loop(loop)\n"
     "    try:\n        return loop.run_until_complete(guarded())\n"
-    "    finally:\n        asyncio.set_event_loop(None)\n        loop.close()\n\n\nasync def guarded():\n    async with _lock:\n        pass\n"
+    "    finally:\n        asyncio.set_event_loop(None)\n        loop.close()\n\n\nasync def guarded():\n    async with _lock:\n        await asyncio.sleep(0)\n"
 )
 FIXED_TASK = "def task(job):\n    return asyncio.run(guarded())\n"
 

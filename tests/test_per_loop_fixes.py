@@ -47,7 +47,7 @@ def assert_same_behaviour(tmp_path: Path, source: str, after: str) -> None:
 NAME_TAKEN = {
     "local of the coroutine": (
         "import asyncio\n_lock = asyncio.Lock()\n\n"
-        "async def work():\n    _get_lock = 3\n    async with _lock:\n        return _get_lock\n\n"
+        "async def work():\n    _get_lock = 3\n    async with _lock:\n        await asyncio.sleep(0)\n        return _get_lock\n\n"
         "print(asyncio.run(work()))\n",
         "_get_lock_2()",
     ),
@@ -61,7 +61,7 @@ NAME_TAKEN = {
     "variable of the enclosing coroutine": (
         "import asyncio\n_lock = asyncio.Lock()\n\n"
         "async def outer():\n    _get_lock = 5\n\n    async def inner():\n"
-        "        async with _lock:\n            return _get_lock\n\n    return await inner()\n\n"
+        "        async with _lock:\n            await asyncio.sleep(0)\n            return _get_lock\n\n    return await inner()\n\n"
         "print(asyncio.run(outer()))\n",
         "_get_lock_2()",
     ),
@@ -74,7 +74,7 @@ NAME_TAKEN = {
     ),
     "global a function binds": (
         "import asyncio\n_lock = asyncio.Lock()\n\ndef setup():\n    global _get_lock\n    _get_lock = 4\n\n"
-        "async def work():\n    setup()\n    async with _lock:\n        return _get_lock\n\n"
+        "async def work():\n    setup()\n    async with _lock:\n        await asyncio.sleep(0)\n        return _get_lock\n\n"
         "print(asyncio.run(work()))\n",
         "_get_lock_2()",
     ),
@@ -118,7 +118,7 @@ CONSTRUCTOR_NAMES = {
     ),
     "asyncio imported as loop": (
         "import asyncio as loop\n_lock = loop.Lock()\n\n"
-        "async def work():\n    async with _lock:\n        return 1\n\n"
+        "async def work():\n    async with _lock:\n        await loop.sleep(0)\n        return 1\n\n"
         "print(loop.run(work()))\n",
         "loop_2 = loop.get_running_loop()",
     ),
@@ -141,7 +141,7 @@ def test_the_templates_variables_never_hide_what_the_constructor_reads(tmp_path,
 
 
 def test_the_templates_variables_keep_their_names_where_nothing_collides():
-    after = fixed("import asyncio\n_lock = asyncio.Lock()\n\nasync def work():\n    async with _lock:\n        pass\n")
+    after = fixed("import asyncio\n_lock = asyncio.Lock()\n\nasync def work():\n    async with _lock:\n        await asyncio.sleep(0)\n        pass\n")
     assert "    loop = asyncio.get_running_loop()\n" in after
     assert "for stale in [other for other in list(_lock_by_loop)" in after
 
@@ -321,11 +321,11 @@ def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name
         ("LCK101", "import asyncio\n_q = asyncio.Queue()\ndef put(x):\n    _q.put_nowait(x)\n",
          "it is used outside coroutines, and asyncio.Queue has no `threading` counterpart"),
         ("LCK101", "import asyncio\n_lock = asyncio.Lock()\ndef f():\n    with _lock:\n        pass\n"
-         "async def g():\n    async with _lock:\n        pass\n",
+         "async def g():\n    async with _lock:\n        await asyncio.sleep(0)\n        pass\n",
          "it is used both in coroutines and in synchronous code"),
         ("LCK101", "import asyncio\nif True:\n    _lock = asyncio.Lock()\nasync def g():\n    async with _lock:\n"
-         "        pass\n", "it is created inside a block (`if`, `try`...), not at the module's top level"),
-        ("LCK101", "import asyncio\n_a = _b = asyncio.Lock()\nasync def g():\n    async with _a:\n        pass\n",
+         "        await asyncio.sleep(0)\n", "it is created inside a block (`if`, `try`...), not at the module's top level"),
+        ("LCK101", "import asyncio\n_a = _b = asyncio.Lock()\nasync def g():\n    async with _a:\n        await asyncio.sleep(0)\n        pass\n",
          "the fix needs it assigned to one name, on a line of its own"),
         ("LCK102", "import asyncio\nclass C:\n    lock = asyncio.Lock()\nasync def f():\n"
          "    async with C.lock:\n        pass\n",

@@ -14,7 +14,7 @@ import pytest
 
 from tests.helpers import fix_text, run_loopcheck, write
 
-LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        pass\n"
+LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        await asyncio.sleep(0)\n"
 HANG_GUARD = 60  # seconds: longer is a hang, not a slow run
 
 
@@ -190,7 +190,7 @@ def test_no_semaphores_for_the_workers_falls_back_to_one_process(tmp_path):
 # Nested deeply enough to need more than the default recursion limit in LibCST.
 DEEP_ELIF = "import asyncio\n\nx = 0\nif x == 0:\n    pass\n" + "".join(
     f"elif x == {n}:\n    pass\n" for n in range(1, 400)
-) + "\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        pass\n"
+) + "\n_lock = asyncio.Lock()\n\n\nasync def use():\n    async with _lock:\n        await asyncio.sleep(0)\n"
 
 
 def test_too_little_address_space_for_the_analysis_stack_still_gives_results(tmp_path):
@@ -231,7 +231,7 @@ def locks_used_once(count: int) -> str:
     lines = ["import asyncio", ""]
     lines += [f"_lock_{n} = asyncio.Lock()" for n in range(count)]
     for n in range(count):
-        lines += ["", "", f"async def use_{n}():", f"    async with _lock_{n}:", f"        return {n}"]
+        lines += ["", "", f"async def use_{n}():", f"    async with _lock_{n}:", "        await asyncio.sleep(0)", f"        return {n}"]
     return "\n".join(lines) + "\n"
 
 

@@ -12,11 +12,11 @@ from loopcheck.dev.generate import COMMAND, stale_files
 from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Invalid, Rule, Valid
-from loopcheck.rules import all_rules
+from loopcheck.rules import file_rules
 from tests.helpers import check_text, fix_text
 from tests.snapshots import assert_same_text
 
-RULES = all_rules()
+RULES = file_rules()  # project rules: tests/test_project_rules.py
 ROOT = Path(__file__).parent.parent
 
 
@@ -214,6 +214,37 @@ def test_an_event_nothing_in_the_module_waits_on_is_not_kept_across_loops():
     linter = Linter([RULES["LCK104"]])
     assert check_text(linter, flags) == []
     assert [d.code for d in check_text(linter, waited)] == ["LCK104"]
+
+
+QUIET_LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n_n = [0]\n\n\nasync def bump():\n    async with _lock:\n{body}"
+
+
+@pytest.mark.parametrize(
+    ("change", "reported"),
+    [
+        ({}, False),
+        ({"body": "        _n[0] += 1\n        async def later():\n            await later()\n"}, False),
+        ({"body": "        await asyncio.sleep(0)\n"}, True),
+        ({"body": "        async for _ in ticks():\n            pass\n"}, True),
+        ({"body": "        async with other:\n            pass\n"}, True),
+        ({"body": "        pass\n", "with": "async with _lock, other:"}, True),
+        ({"body": "        pass\n", "with": "async with other, _lock:"}, False),
+        ({"body": "        yield _n[0]\n"}, True),
+        ({"name": "LOCK"}, True),
+        ({"exports": "__all__ = ['_lock']\n"}, True),
+        ({"tail": "\n\nasync def take():\n    await _lock.acquire()\n    _lock.release()\n"}, True),
+    ],
+)
+def test_a_lock_whose_critical_sections_never_suspend_is_not_kept_across_loops(change, reported):
+    """Since 3.10 a Lock looks its loop up only when acquire() waits; released before any other
+    task runs, it never waits. Awaiting (or yielding) inside, a public name or another use may."""
+    body = change.get("body", "        _n[0] += 1\n")
+    source = QUIET_LOCK.format(body=body).replace("async with _lock:", change.get("with", "async with _lock:"))
+    source += change.get("tail", "")
+    source = source.replace("_lock", change.get("name", "_lock"))
+    source = source.replace("import asyncio\n", "import asyncio\n" + change.get("exports", ""), 1)
+    found = [d.code for d in check_text(Linter([RULES["LCK101"]]), source)]
+    assert found == (["LCK101"] if reported else []), source
 
 
 def _fixable_findings_without_reason(linter, source, name="<example>"):

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.rules import all_rules
+from loopcheck.rules import file_rules
 from tests import servers
 from tests.helpers import fixtures, interpreters, markers, runs_on, target_version
 from tests.runtime_deps import deps_dir
 
 HARNESS = Path(__file__).parent / "runtime_harness.py"
-RULES = all_rules()
+RULES = file_rules()  # project rules: tests/test_project_rules.py
 INTERPRETERS = interpreters()
 FIXTURES = fixtures()
 

@@ -2,7 +2,7 @@
 refer to (names, definitions), which binding each read sees (flow), where each function runs
 (contexts), where loop-bound objects are held (holders), what code does with a loop (loop_uses),
 which loops are kept for reuse (kept_loops) or got from "the current loop or a new one"
-(current_or_new), and what code running in a thread of its own reaches (thread_reach). Each is
+(current_or_new), which locks never wait (quiet_locks), and what code running in a thread of its own reaches (thread_reach). Each is
 computed the first time a rule asks, so a file pays only for the facts its candidates need."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.kept_loops import KeptLoops
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
+from loopcheck.analysis.quiet_locks import never_waits
 from loopcheck.analysis.thread_reach import ThreadReach
 from loopcheck.analysis.tree import Tree
 from loopcheck.data.catalogue import Catalogue, Client, Primitive
@@ -104,6 +105,11 @@ class FileAnalysis:
         anywhere): an Event binds to a loop only in ``wait()``; ``set()``, ``clear()`` and
         ``is_set()`` never bind, so such an Event only flags, under any number of loops."""
         return primitive.name == "Event" and not self.index.attributes_by_name.get("wait")
+
+    def never_waiting_lock(self, creation: cst.Call, primitive: Primitive) -> bool:
+        """Whether ``creation`` makes a Lock that never waits, so never binds to a loop (see
+        ``quiet_locks``)."""
+        return primitive.name == "Lock" and never_waits(self.holders.of(creation), self.tree, self.exports)
 
     @cached_property
     def client_creations(self) -> list[tuple[cst.BaseExpression, Client]]:

@@ -10,7 +10,7 @@ import click
 from loopcheck.dev.findings import SHOWN_DIFF_LINES, CompareError, compare, default_corpus, input_names
 from loopcheck.dev.generate import COMMAND, GenerateError, generate, repository_root, stale_files
 from loopcheck.dev.scaffold import PLACEHOLDER, NewRule, refusal, write_rule
-from loopcheck.rules import FAMILIES
+from loopcheck.rules import FILE_FAMILIES as FAMILIES
 
 
 def fail(message: str) -> None:

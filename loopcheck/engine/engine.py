@@ -83,7 +83,8 @@ class Linter:
         catalogue: Catalogue | None = None,
         candidate_stage: bool = True,
     ) -> None:
-        self.rules = list(rules)
+        # A project rule reads the project model, not one file: the run checks it once, apart.
+        self.rules = [rule for rule in rules if rule.scope == "file"]
         self.honour_noqa = honour_noqa
         # Off where the host has already compiled the file (flake8 reports E999 itself).
         self.syntax_check = syntax_check

@@ -26,6 +26,7 @@ class RuleInfo:
     summary: str
     fix_kind: str
     starts_from: tuple[Start, ...]
+    scope: str = "file"  # or "project": a rule over the project model, never run per file
 
     @property
     def rule(self) -> type[Rule]:
@@ -46,6 +47,7 @@ def rule_index() -> dict[str, RuleInfo]:
             summary=entry["summary"],
             fix_kind=entry["fix_kind"],
             starts_from=tuple(_start_of(start) for start in entry["starts_from"]),
+            scope=entry.get("scope", "file"),
         )
         for entry in data
     }
@@ -72,8 +74,9 @@ def index_of(rules: dict[str, type[Rule]]) -> str:
     entries: list[dict[str, Any]] = []
     for code, rule in rules.items():
         starts = [_entry_of(start) for start in rule.starts_from]
-        entries.append(
-            {"code": code, "name": rule.name, "summary": rule.summary, "fix_kind": rule.fix_kind,
-             "starts_from": starts}
-        )
+        entry: dict[str, Any] = {"code": code, "name": rule.name, "summary": rule.summary,
+                                 "fix_kind": rule.fix_kind, "starts_from": starts}
+        if rule.scope != "file":
+            entry["scope"] = rule.scope
+        entries.append(entry)
     return json.dumps(entries, indent=1) + "\n"

@@ -106,6 +106,9 @@ class Rule:
     # belong to an exercise that fails); False for rules about code that works today but is
     # deprecated or fragile, whose exercises show that the fix keeps the behaviour.
     runtime_failure: ClassVar[bool] = True
+    # What a rule looks at: "file" (one file's LibCST tree, in the per-file stage) or "project"
+    # (the project model and its loop reach, once per run; see loopcheck/rules/project/).
+    scope: ClassVar[str] = "file"
     # Fixit-style examples: no rule reports on a Valid one; on an Invalid one the rule reports
     # exactly the messages, at the positions, and fixes to exactly the code it states.
     valid: ClassVar[tuple[Valid, ...]] = ()

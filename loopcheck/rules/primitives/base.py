@@ -16,9 +16,14 @@ class PrimitiveRule(CreationRule[Primitive]):
     """Reports asyncio primitives constructed where the rule's starts say (``places``)."""
 
     def creations(self) -> list[tuple[cst.Call, Primitive]]:  # type: ignore[override]
-        """The primitives that bind to a loop: an Event nothing waits on never does."""
+        """The primitives that bind to a loop: an Event nothing waits on never does, nor a Lock
+        whose critical sections never suspend."""
         analysis = self.analysis
-        return [(call, made) for call, made in analysis.primitive_creations if not analysis.never_waited_event(made)]
+        return [
+            (call, made)
+            for call, made in analysis.primitive_creations
+            if not analysis.never_waited_event(made) and not analysis.never_waiting_lock(call, made)
+        ]
 
     @property
     def fixes(self) -> PerLoopFixes:

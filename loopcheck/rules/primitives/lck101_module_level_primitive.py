@@ -28,7 +28,8 @@ class ModuleLevelPrimitive(PrimitiveRule):
 Finds asyncio primitives (`Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`,
 `Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`, `Future`) created at module level, that is when
 the module is imported, where no event loop runs. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop.""",
+tested, an event never binds to a loop. Nor is a private `Lock` whose every use is `async with`
+around code that never awaits: no acquire ever has to wait, so it never binds (3.10+).""",
         why_is_this_bad="""\
 An asyncio primitive belongs to the event loop that first makes it wait. A module-level object is
 shared by every loop of the process: the second `asyncio.run()`, the next Celery task, a worker
@@ -47,7 +48,7 @@ _lock = asyncio.Lock()
 
 async def refresh_token():
     async with _lock:
-        ...""",
+        await ...""",
         use_instead="""\
 Create the object for the loop that uses it. The fix generates a per-loop accessor:
 
@@ -60,7 +61,7 @@ import asyncio
 
 async def refresh_token():
     async with _get_lock():
-        ...
+        await ...
 ```
 
 A `weakref.WeakKeyDictionary` keyed by the loop does not do this job: once a task has waited on
@@ -130,7 +131,7 @@ event loop`).""",
             "_lock = asyncio.Lock()\n"
             "async def refresh():\n"
             "    async with _lock:\n"
-            "        ...\n",
+            "        await ...\n",
             message=(
                 "2:9 asyncio.Lock created at module level is shared by every event loop; a second loop "
                 "fails with 'is bound to a different event loop'"
@@ -153,7 +154,7 @@ event loop`).""",
                 "\n"
                 "async def refresh():\n"
                 "    async with _get_lock():\n"
-                "        ...\n"
+                "        await ...\n"
             ),
             safety="unsafe",
         ),

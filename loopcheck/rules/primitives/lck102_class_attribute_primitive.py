@@ -43,7 +43,7 @@ class TokenCache:
 
     async def refresh(self):
         async with self._lock:
-            ...""",
+            await ...""",
         use_instead="""\
 A lock per instance, created in `__init__` (when instances live within one loop), or one per
 event loop, which is what the fix generates (it keeps the "shared by all instances" meaning):
@@ -52,7 +52,7 @@ event loop, which is what the fix generates (it keeps the "shared by all instanc
 class TokenCache:
     async def refresh(self):
         async with _get_token_cache_lock():
-            ...
+            await ...
 ```
 
 with `_get_token_cache_lock()` the per-loop accessor described in LCK101. Where the lock only
@@ -93,7 +93,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "    _lock = asyncio.Lock()\n"
             "    async def refresh(self):\n"
             "        async with self._lock:\n"
-            "            ...\n",
+            "            await ...\n",
             message=(
                 "3:13 asyncio.Lock created as a class attribute of TokenCache is shared by every instance "
                 "and every event loop; a second loop fails with 'is bound to a different event loop'"
@@ -103,7 +103,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
                 "class TokenCache:\n"
                 "    async def refresh(self):\n"
                 "        async with _get_token_cache_lock():\n"
-                "            ...\n"
+                "            await ...\n"
                 "\n"
                 "\n"
                 "_token_cache_lock_by_loop = {}\n"
