@@ -431,3 +431,29 @@ def test_clients_the_configuration_adds_key_the_summaries_and_the_seeds(tmp_path
     summarised.clear()
     assert walked([str(files["tasks"])], cache=cache).modules["app.clients"] == without
     assert summarised == []  # both kept side by side
+
+
+def test_a_text_given_for_a_file_replaces_the_file_on_disk_and_is_never_cached(tmp_path, summarised):
+    files = project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    from_disk = build_model([str(files["tasks"])], CATALOGUE).modules["app.tasks"]
+    buffer = TASKS + "\n\ndef extra():\n    run_async(service.publish())\n"
+    texts = {os.path.abspath(files["tasks"]): buffer, os.path.abspath(files["texts"]): "import asyncio\nasyncio.run(f())\n"}
+    built = build_model([str(files["tasks"])], CATALOGUE, cache, texts=texts)
+    given = built.modules["app.tasks"]
+    assert given != from_disk and "extra" in [f.name for f in given.functions]
+    assert "app.texts" in built.entry_modules()  # its flags are the given text's
+    stored = {json.loads(entry.read_text())[0] for entry in cache.glob("summaries/*/??/*.json")}
+    assert stored == {"app.helpers"}
+
+
+def test_the_callers_of_a_helper_that_runs_its_parameter_are_loaded_from_the_modules_importing_it(tmp_path, summarised):
+    files = project(tmp_path)
+    write(files["tasks"], "from celery import Celery\nfrom app import service\n\napp = Celery()\n\n\n@app.task\ndef sync():\n    service.sync_publish()\n")
+    write(files["service"], SERVICE + "\n\ndef sync_publish():\n    run_async(publish())\n\nfrom app.helpers import run_async\n")
+    built = build_model([str(files["tasks"])], CATALOGUE)
+    assert "app.service" not in built.entry_modules()
+    reach = compute_reach(built, CATALOGUE)
+    (client,) = [o for o in reach.objects if o.holder.name == "client"]
+    assert [chain.through for chain in client.chains] == [("service.publish",)]
+    assert "app.reports" not in built.modules  # it imports the object's module, not the helper's
