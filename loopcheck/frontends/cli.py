@@ -413,7 +413,7 @@ def _check_paths(paths: list[str], settings: Settings, job: Job, jobs: int, repo
     report.totals.skipped = len(found.skipped)
     progress = Progress(len(found.files), sys.stderr.isatty() and not report.quiet)
     try:
-        for result in check_files(found.files, job, jobs, _note):
+        for result in check_files(found.files, job, jobs, _note, walked=paths):
             report.take(result)
             progress.step()
     finally:

@@ -29,6 +29,9 @@ from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.registry import rule_index
 from loopcheck.files import SourceError
+from loopcheck.project.roots import project_of
+from loopcheck.run.cache import default_directory
+from loopcheck.run.project import ProjectView, project_view
 from loopcheck.settings.config import ConfigError, Settings, fix_target, load_settings
 
 LOG = logging.getLogger(__name__)
@@ -44,6 +47,9 @@ class Plugin:
     _settings: ClassVar[dict[str, tuple[Settings, tuple[int, int]]]] = {}
     _declared: ClassVar[dict[Path, tuple[int, int] | None]] = {}
     _linters: ClassVar[dict[tuple[Any, ...], Linter]] = {}
+    # The project model of each project a checked file is in, and each directory's project.
+    _views: ClassVar[dict[Path, ProjectView]] = {}
+    _projects: ClassVar[dict[Path, Path | None]] = {}
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
         # flake8 hands every tree plugin the parsed tree: the candidate stage scans it, and
@@ -96,8 +102,30 @@ class Plugin:
         except SourceError as error:
             LOG.warning("loopcheck: %s: %s", self.filename, error)
             return
+        if self.filename not in STDIN_NAMES:
+            diagnostics = self.project_view(self.filename, *self.settings_for(self.filename)).finish(
+                diagnostics, self.filename
+            )
         for d in diagnostics:
             yield d.line, d.column - 1, f"{d.code} {d.message}{evidence_tail(d)}", type(self)
+
+    @classmethod
+    def project_view(cls, filename: str, settings: Settings, target: tuple[int, int]) -> ProjectView:
+        """The model of ``filename``'s project, built once per process and project: the same
+        model the command line builds (the project's files, not only those flake8 was given),
+        through the same summaries cache."""
+        directory = Path(os.path.abspath(filename)).parent
+        project = project_of(directory, cls._projects) or directory
+        if project not in cls._views:
+            cls._views[project] = project_view(
+                [filename],
+                settings,
+                Catalogue.load(tuple(settings.extra_clients)),
+                tuple(rule_index()),
+                str(default_directory(settings.root)),
+                lambda note: LOG.warning("loopcheck: %s", note),
+            )
+        return cls._views[project]
 
 
 def evidence_tail(d: Diagnostic) -> str:

@@ -27,6 +27,7 @@ from loopcheck.project.evidence import attach, confined_lines
 from loopcheck.project.model import ProjectModel, build_model
 from loopcheck.project.reach import Reach, compute_reach
 from loopcheck.rules.project import check_project
+from loopcheck.settings.config import Settings
 
 
 @dataclass
@@ -54,16 +55,27 @@ class ProjectView:
 
 def project_view(
     files: Sequence[str],
+    settings: Settings,
     catalogue: Catalogue,
     enabled: Sequence[str],
     cache_dir: str | None,
     notify: Callable[[str], None],
+    *,
+    walked: Sequence[str] = (),
     texts: Mapping[str, str] | None = None,
 ) -> ProjectView:
-    """The model of the projects ``files`` belong to, and the reach over it. ``texts``: files
-    whose text is not on disk (standard input), by absolute path."""
+    """The model of the projects ``files`` belong to, and the reach over it. ``walked``: the
+    directories the run has listed already; ``texts``: files whose text is not on disk
+    (standard input), by absolute path."""
     try:
-        model = build_model(files, catalogue, Path(cache_dir) if cache_dir else None, texts=texts)
+        model = build_model(
+            files,
+            catalogue,
+            Path(cache_dir) if cache_dir else None,
+            settings=settings,
+            walked=[path for path in walked if os.path.isdir(path)],
+            **({"texts": texts} if texts else {}),
+        )
         reach = compute_reach(model, catalogue)
         found: dict[str, list[Diagnostic]] = {}
         for d in check_project(model, reach, catalogue, frozenset(enabled)):

@@ -327,7 +327,11 @@ def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
 
 
 def check_files(
-    files: Sequence[str], job: Job, jobs: int, notify: Callable[[str], None] = lambda note: None
+    files: Sequence[str],
+    job: Job,
+    jobs: int,
+    notify: Callable[[str], None] = lambda note: None,
+    walked: Sequence[str] = (),
 ) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
@@ -335,7 +339,7 @@ def check_files(
     started: ``notify`` is told why) in this one. The project model is built first: it gives
     the findings their evidence, and with fixing it decides which findings are not fixed."""
     checker = Checker(job)
-    view = project_view(files, checker.catalogue, job.enabled, job.model_cache_dir, notify)
+    view = project_view(files, job.settings, checker.catalogue, job.enabled, job.model_cache_dir, notify, walked=walked)
     if job.mode.fix or job.mode.diff:
         job = replace(job, held_back=view.held_back())
         checker = Checker(job)
@@ -471,8 +475,15 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         if checker.settings.excluded_by_user(filename):
             return FileResult(filename), data
         # The buffer stands for the file of that name in the project's model, whatever is on disk.
-        view = project_view([filename], checker.catalogue, job.enabled, job.model_cache_dir, lambda note: None,
-                            texts={os.path.abspath(filename): source.text})
+        view = project_view(
+            [filename],
+            job.settings,
+            checker.catalogue,
+            job.enabled,
+            job.model_cache_dir,
+            lambda note: None,
+            texts={os.path.abspath(filename): source.text},
+        )
         if job.mode.fix or job.mode.diff:
             checker = Checker(replace(job, held_back=view.held_back()))
         result = _finished(check_source(checker, source, job.mode, keep), view)
