@@ -123,12 +123,13 @@ def walked(files: list[str], catalogue: Catalogue = CATALOGUE, cache: Path | Non
 def test_the_entry_modules_are_summarised_and_the_others_when_the_walk_reaches_them(tmp_path, summarised):
     files = project(tmp_path)
     built = build_model([str(files["service"])], CATALOGUE)
-    # The task (a context) and the loop-start helper: the entry modules, summarised at once.
-    assert set(built.modules) == built.entry_modules() == {"app.tasks", "app.helpers"}
-    assert sorted(summarised) == ["app.helpers", "app.tasks"]
+    # The loop-start helper: the entry module, summarised at once.
+    assert set(built.modules) == built.entry_modules() == {"app.helpers"}
+    assert summarised == ["app.helpers"]
     compute_reach(built, CATALOGUE)
-    # The task -> service -> clients (the object), reached through two modules. Not reports (no
-    # loop reaches it) nor texts (nothing calls it): never summarised.
+    # The task calling the helper (it imports the helper's module) -> service -> clients (the
+    # object), reached through two modules. Not reports (no loop reaches it) nor texts (nothing
+    # calls it): never summarised.
     assert set(built.modules) == {"app.tasks", "app.service", "app.clients", "app.helpers"}
     assert sorted(summarised) == sorted(built.modules)
     assert {"app.reports", "app.texts", "app"} <= built.listed
@@ -150,10 +151,14 @@ def test_a_module_no_call_reaches_is_never_summarised_nor_cached(tmp_path, summa
     assert summarised.count("app.service") == 1
 
 
-def test_a_module_that_may_start_a_loop_is_an_entry_module_even_unreached(tmp_path, summarised):
+def test_a_module_that_may_start_a_loop_or_serve_on_a_server_loop_is_an_entry_module(tmp_path, summarised):
     files = project(tmp_path)
     write(files["texts"], "import asyncio\n\n\ndef title(text):\n    return asyncio.run(text)\n")
-    assert "app.texts" in build_model([str(files["tasks"])], CATALOGUE).entry_modules()
+    routes = "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\nasync def root():\n    return 1\n"
+    write(files["reports"], routes)
+    entries = build_model([str(files["tasks"])], CATALOGUE).entry_modules()
+    assert {"app.texts", "app.reports"} <= entries
+    assert "app.tasks" not in entries  # a Celery task runs no loop by itself
 
 
 def test_hidden_directories_virtual_environments_and_excluded_directories_are_not_listed(tmp_path):
@@ -286,7 +291,7 @@ def test_a_summary_file_of_the_wrong_shape_is_never_taken(tmp_path, summarised):
     from loopcheck.project.store import decode, encode
 
     files = project(tmp_path)
-    summary = build_model([str(files["tasks"])], CATALOGUE).modules["app.tasks"]
+    summary = walked([str(files["tasks"])]).modules["app.tasks"]
     data = encode(summary)
     assert decode(json.loads(json.dumps(data)), ModuleSummary) == summary
     wrong = json.loads(json.dumps(data))
@@ -436,11 +441,12 @@ def test_clients_the_configuration_adds_key_the_summaries_and_the_seeds(tmp_path
 def test_a_text_given_for_a_file_replaces_the_file_on_disk_and_is_never_cached(tmp_path, summarised):
     files = project(tmp_path / "p")
     cache = tmp_path / "cache"
-    from_disk = build_model([str(files["tasks"])], CATALOGUE).modules["app.tasks"]
+    from_disk = build_model([str(files["tasks"])], CATALOGUE).summary("app.tasks")
     buffer = TASKS + "\n\ndef extra():\n    run_async(service.publish())\n"
     texts = {os.path.abspath(files["tasks"]): buffer, os.path.abspath(files["texts"]): "import asyncio\nasyncio.run(f())\n"}
     built = build_model([str(files["tasks"])], CATALOGUE, cache, texts=texts)
-    given = built.modules["app.tasks"]
+    given = built.summary("app.tasks")
+    assert given is not None and from_disk is not None
     assert given != from_disk and "extra" in [f.name for f in given.functions]
     assert "app.texts" in built.entry_modules()  # its flags are the given text's
     stored = {json.loads(entry.read_text())[0] for entry in cache.glob("summaries/*/??/*.json")}

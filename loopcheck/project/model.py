@@ -65,8 +65,8 @@ class ProjectModel:
         self._importers = {module: frozenset(found) for module, found in (importers or {}).items()}
 
     def entry_modules(self) -> frozenset[str]:
-        """The modules summarised when the model was built: those that may start a loop or hand
-        code to an execution context."""
+        """The modules summarised when the model was built: those whose text may start a loop or
+        run code on a server's loop."""
         return self._entries
 
     def summary(self, module: str) -> ModuleSummary | None:
@@ -217,8 +217,8 @@ def build_model(
     """The model of the projects ``files`` (the files the run checks, as the runner names them)
     belong to: their roots are found (``roots``), every Python file under them is listed (as
     the run's ``discover`` walks, with ``settings``' excludes) with its import lines and seed
-    flags (``selection``), and the *entry modules* (those whose text may start a loop or hand
-    code to an execution context) are summarised; every other module is summarised the first
+    flags (``selection``), and the *entry modules* (those whose text may start a loop or run
+    code on a server's loop) are summarised; every other module is summarised the first
     time a name resolves into it (:meth:`ProjectModel.summary`). Summaries go through the cache
     under ``cache_dir`` (``store``; None: in memory only). Nothing is imported or run; a file
     that cannot be read or parsed is left out. ``walked``: directories the run has walked
@@ -275,7 +275,7 @@ def build_model(
     entries = []
     for module in sorted(modules):
         flags = known[modules[module][0]].flags
-        if flags.starts or flags.contexts:
+        if flags.starts or flags.serves:
             summary = load(module)
             if summary is not None:
                 entries.append(summary)

@@ -47,14 +47,14 @@ it). The work is the number of loop keys times the functions each reaches, at mo
 :data:`MAX_VISITS` (benchmarks/reach_scaling.py measures it).
 
 What the walk sees. The model summarises only its entry modules up front (those whose text may
-start a loop or hand code to an execution context); every other module is summarised the first
-time a name resolves into it. The loops are found in the entry modules, and the walk, the
-holders and their verdicts cover the modules loaded by then: a holder in a module no loop's calls
-resolve into is never loaded, and its findings read as unreached (``Reach.loaded``). The callers
-of a function (for "called from two places", and the contexts above a function) are found among
-the loaded modules, plus, for a helper that runs its parameter (``run_async(coro)``), every
-module whose import lines name the helper's module: a caller in a module nothing loads and that
-does not import the function's module directly (through a package's re-export, say) is not seen.
+start a loop or run code on a server's loop); every other module is summarised the first time a
+name resolves into it. The loops are found in the entry modules, and the walk, the holders and
+their verdicts cover the modules loaded by then: a holder in a module no loop's calls resolve
+into is never loaded, and its findings read as unreached (``Reach.loaded``). The callers of a
+function (for "called from two places", the contexts above a function, the callers of a
+``run_async(coro)`` helper) are looked for in its own module and in the modules whose import
+lines name it, loaded for the question: a caller in any other module (one that reaches the
+function through a package's re-export, say) is seen only when something else loaded it.
 
 An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
@@ -200,15 +200,11 @@ class _Reacher:
         self._indexed = len(loaded)
 
     def load_importers(self, module: str) -> None:
-        """Load the modules that import ``module``, so that its callers there are seen; what was
-        concluded from the callers known before is forgotten when any was new."""
-        before = len(self.model.modules)
+        """Load the modules that import ``module``: a function's callers are in its own module
+        or in those."""
         for importer in sorted(self.model.importers(module)):
             self.model.summary(importer)
-        if len(self.model.modules) != before:
-            self.index_loaded()
-            self._callers.clear()
-            self._contexts.clear()
+        self.index_loaded()
 
     # Names
 
@@ -255,6 +251,7 @@ class _Reacher:
     def callers(self, key: FunctionKey) -> tuple[tuple[FunctionKey, Reference], ...]:
         """Every (function, reference) of the project that calls function ``key``."""
         if key not in self._callers:
+            self.load_importers(key[0])
             found = []
             for caller, reference in self.by_last.get(key[1].rsplit(".", 1)[-1], ()):
                 if not reference.called:
@@ -421,7 +418,6 @@ class _Reacher:
         """The loops a helper that runs its parameter starts: one per caller, running the
         ``async`` functions that caller names."""
         roots = []
-        self.load_importers(helper[0])
         for caller in dict.fromkeys(caller for caller, _reference in self.callers(helper)):
             loop = self.loop(helper, start, caller, helper)
             for callee, reference in self.edges(caller)[1]:

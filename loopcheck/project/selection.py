@@ -1,27 +1,34 @@
-"""Which modules of a project the model summarises, decided from their text alone (no parse).
+"""What the model knows of each module of a project from its text alone (no parse): its imports
+and its seed flags; which modules it summarises up front.
 
-Parsing every module of a project costs about ten times a whole Ruff run, so only the modules
-that can take part in a loop reaching an object are summarised:
+Parsing every module of a project costs about ten times a whole Ruff run, so the model parses
+only the modules a loop can start in when it is built (its *entry modules*), and the others when
+the reach's calls resolve into them (``model.ProjectModel.summary``):
 
 1. **Import graph.** A regular expression over each file's text finds its import lines
    (``import a.b``, ``from a import b, c``, ``from . import x``, parenthesised lists; also those
    inside functions, in strings or under ``if TYPE_CHECKING:``, which only keeps a module more).
    Each gives an edge to the longest prefix of ``a.b`` (``a.b``/``a.c``, else ``a``) that is a
    listed module of the importing module's own project (``roots.Roots.project_of_file``);
-   relative imports are resolved against the importing module's package.
-2. **Seeds**, three flags per file:
+   relative imports are resolved against the importing module's package. The model reads the
+   edges backwards: the modules that import a module are where its callers are looked for.
+2. **Seeds**, four flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
      ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
    - *contexts*: it names an execution-context seed of data/contexts.toml (``Thread``,
      ``.submit(``, ``@app.task``, a route decorator);
+   - *serves*: of those, a context whose code runs on the server's loop (a lifespan handler; a
+     route decorator of data/entries.toml's ``[[served]]``);
    - *objects*: the candidate stage's text test (``Candidates.may_match``) of the rules that
      start from a call making a loop-bound object (``OBJECT_GROUPS``: a primitive, a client, a
      task or future) keeps it.
-3. **Selection**: the modules on an import path from a module with a start or a context to a
-   module with an object (the forward closure of the first ∩ the backward closure of the
-   second: the endpoints included), plus the modules with a start that those modules import
-   (a ``run_async`` helper in a utils module, called from a task on the path), plus the checked
-   files that are seeds of any kind. A module off every such path is never parsed.
+   The entry modules are those with *starts* or *serves*: every loop the reach follows starts in
+   one of them.
+3. **Selection** (:func:`select`, for reports on how the modules connect): the modules on an
+   import path from a module with a start or a context to a module with an object (the forward
+   closure of the first ∩ the backward closure of the second: the endpoints included), plus the
+   modules with a start that those modules import, plus the checked files that are seeds of any
+   kind.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from loopcheck.data.catalogue import Catalogue
+from loopcheck.data.catalogue import Catalogue, ContextSeed
 from loopcheck.prefilter.candidates import _starts_word
 
 # ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
@@ -103,10 +110,13 @@ class Flags:
     starts: bool
     contexts: bool
     objects: bool
+    # It names a context that runs code on the server's loop (a lifespan handler, a served
+    # route): a loop of its own, as a start is.
+    serves: bool = False
 
     @property
     def any(self) -> bool:
-        return self.starts or self.contexts or self.objects
+        return self.starts or self.contexts or self.objects or self.serves
 
 
 class _Words:
@@ -166,22 +176,31 @@ class SeedTest:
             else:
                 starts_methods |= start.methods
         self.starts = _Words(starts_qualified, starts_methods)
-        qualified: set[str] = set()
-        methods: set[str] = set()
-        decorators: set[str] = set()
-        for seed in catalogue.context_seeds:
-            qualified |= seed.calls | seed.decorators | seed.subclass_of
-            if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
-                methods |= seed.methods
-            decorators |= seed.decorator_methods
-        self.contexts = _Words(qualified, methods, decorators)
+        self.contexts = _context_words(catalogue.context_seeds)
+        server = {name for name, runs in catalogue.context_runs.items() if runs.loop == "server"}
+        self.serves = _context_words([s for s in catalogue.context_seeds if s.context in server] + list(catalogue.served))
 
     def flags(self, text: str) -> Flags:
+        contexts = self.contexts.found_in(text)
         return Flags(
             starts=self.starts.found_in(text),
-            contexts=self.contexts.found_in(text),
+            contexts=contexts,
             objects=self.may_create_object(text),
+            serves=contexts and self.serves.found_in(text),
         )
+
+
+def _context_words(seeds: Iterable[ContextSeed]) -> _Words:
+    """The words that may name one of ``seeds`` in a text."""
+    qualified: set[str] = set()
+    methods: set[str] = set()
+    decorators: set[str] = set()
+    for seed in seeds:
+        qualified |= seed.calls | seed.decorators | seed.subclass_of
+        if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
+            methods |= seed.methods
+        decorators |= seed.decorator_methods
+    return _Words(qualified, methods, decorators)
 
 
 def closure(start: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
