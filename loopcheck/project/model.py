@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.registry import rule_index
 from loopcheck.files import SourceError
-from loopcheck.prefilter.candidates import Candidates
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
-from loopcheck.project.selection import OBJECT_GROUPS, SeedTest, import_edges, import_specs
+from loopcheck.project.selection import SeedTest, import_edges, import_specs
 from loopcheck.project.store import Known, SummaryStore
 from loopcheck.settings.config import Settings
 
@@ -233,7 +231,7 @@ def build_model(
     checked = [path for path in files if path.endswith(".py")]
     found = find_roots(checked)
     store = SummaryStore(cache_dir, repr(sorted(catalogue.extra_clients)))
-    seeds = SeedTest(catalogue, _object_test(catalogue))
+    seeds = SeedTest(catalogue)
     known: dict[str, Known] = {}
     for path in _project_files(checked, found, settings, walked):
         text = given.get(os.path.abspath(path))
@@ -274,8 +272,7 @@ def build_model(
 
     entries = []
     for module in sorted(modules):
-        flags = known[modules[module][0]].flags
-        if flags.starts or flags.serves:
+        if known[modules[module][0]].flags.entry:
             summary = load(module)
             if summary is not None:
                 entries.append(summary)
@@ -313,17 +310,6 @@ def _summarise(
         assert source.data is not None
         store.store(store.content_key(source.data), summary)
     return summary
-
-
-def _object_test(catalogue: Catalogue) -> Callable[[str], bool]:
-    """The candidate stage's text test over the rules whose findings start from a call that makes
-    a loop-bound object: whether a file may create one."""
-    rules = [
-        rule
-        for rule in rule_index().values()
-        if any(OBJECT_GROUPS.intersection(start.calls) for start in rule.starts_from)
-    ]
-    return Candidates(rules, catalogue).may_match
 
 
 def _project_files(checked: list[str], found: Roots, settings: Settings, walked: Iterable[str]) -> list[str]:

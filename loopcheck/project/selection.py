@@ -12,32 +12,24 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
    listed module of the importing module's own project (``roots.Roots.project_of_file``);
    relative imports are resolved against the importing module's package. The model reads the
    edges backwards: the modules that import a module are where its callers are looked for.
-2. **Seeds**, four flags per file:
+2. **Seeds**, two flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
      ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
-   - *contexts*: it names an execution-context seed of data/contexts.toml (``Thread``,
-     ``.submit(``, ``@app.task``, a route decorator);
-   - *serves*: of those, a context whose code runs on the server's loop (a lifespan handler; a
-     route decorator of data/entries.toml's ``[[served]]``);
-   - *objects*: the candidate stage's text test (``Candidates.may_match``) of the rules that
-     start from a call making a loop-bound object (``OBJECT_GROUPS``: a primitive, a client, a
-     task or future) keeps it.
-   The entry modules are those with *starts* or *serves*: every loop the reach follows starts in
-   one of them.
-3. **Selection** (:func:`select`, for reports on how the modules connect): the modules on an
-   import path from a module with a start or a context to a module with an object (the forward
-   closure of the first ∩ the backward closure of the second: the endpoints included), plus the
-   modules with a start that those modules import, plus the checked files that are seeds of any
-   kind.
+   - *serves*: it names an execution context whose code runs on the server's loop (a lifespan
+     seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; a route decorator of
+     data/entries.toml's ``[[served]]``: ``@app.get``).
+   The entry modules are those with either: every loop the reach follows starts in one of them.
+   The contexts that run no loop (a thread, a Celery task) and the objects are not looked for:
+   they matter only where the reach's walk or a function's callers lead, loaded then.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from loopcheck.data.catalogue import Catalogue, ContextSeed
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.prefilter.candidates import _starts_word
 
 # ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
@@ -47,10 +39,6 @@ IMPORT_LINE = re.compile(
 )
 # One imported name, before any ``as``.
 IMPORTED_NAME = re.compile(r"([\w.]+)(?:\s+as\s+\w+)?")
-
-# The call groups (prefilter/starts.py) whose calls make a loop-bound object: the rules starting
-# from them find objects; the others (``loop.new``, ``loop.run``, ...) find loops.
-OBJECT_GROUPS = frozenset({"primitives", "clients", "loop.schedule"})
 
 # An import as written: how many leading dots, the dotted name after them.
 ImportSpec = tuple[int, str]
@@ -108,15 +96,11 @@ class Flags:
     """What the text of one file may hold (see the module's description)."""
 
     starts: bool
-    contexts: bool
-    objects: bool
-    # It names a context that runs code on the server's loop (a lifespan handler, a served
-    # route): a loop of its own, as a start is.
-    serves: bool = False
+    serves: bool
 
     @property
-    def any(self) -> bool:
-        return self.starts or self.contexts or self.objects or self.serves
+    def entry(self) -> bool:
+        return self.starts or self.serves
 
 
 class _Words:
@@ -163,10 +147,9 @@ DECORATOR_BEFORE = re.compile(r"[ \t]*@[\w. \t]*\.[ \t]*$")
 
 
 class SeedTest:
-    """The three seed flags of a file's text, from the catalogue and the candidate stage."""
+    """The seed flags of a file's text, from the catalogue."""
 
-    def __init__(self, catalogue: Catalogue, may_create_object: Callable[[str], bool]) -> None:
-        self.may_create_object = may_create_object
+    def __init__(self, catalogue: Catalogue) -> None:
         starts_qualified: set[str] = set()
         starts_methods: set[str] = set()
         for start in catalogue.loop_starts:
@@ -176,69 +159,16 @@ class SeedTest:
             else:
                 starts_methods |= start.methods
         self.starts = _Words(starts_qualified, starts_methods)
-        self.contexts = _context_words(catalogue.context_seeds)
         server = {name for name, runs in catalogue.context_runs.items() if runs.loop == "server"}
-        self.serves = _context_words([s for s in catalogue.context_seeds if s.context in server] + list(catalogue.served))
+        qualified: set[str] = set()
+        methods: set[str] = set()
+        decorators: set[str] = set()
+        for seed in [*(s for s in catalogue.context_seeds if s.context in server), *catalogue.served]:
+            qualified |= seed.calls | seed.decorators | seed.subclass_of
+            if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
+                methods |= seed.methods
+            decorators |= seed.decorator_methods
+        self.serves = _Words(qualified, methods, decorators)
 
     def flags(self, text: str) -> Flags:
-        contexts = self.contexts.found_in(text)
-        return Flags(
-            starts=self.starts.found_in(text),
-            contexts=contexts,
-            objects=self.may_create_object(text),
-            serves=contexts and self.serves.found_in(text),
-        )
-
-
-def _context_words(seeds: Iterable[ContextSeed]) -> _Words:
-    """The words that may name one of ``seeds`` in a text."""
-    qualified: set[str] = set()
-    methods: set[str] = set()
-    decorators: set[str] = set()
-    for seed in seeds:
-        qualified |= seed.calls | seed.decorators | seed.subclass_of
-        if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
-            methods |= seed.methods
-        decorators |= seed.decorator_methods
-    return _Words(qualified, methods, decorators)
-
-
-def closure(start: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
-    """``start`` and every module reachable from it along ``edges``."""
-    seen = set(start)
-    pending = list(seen)
-    while pending:
-        for following in edges.get(pending.pop(), ()):
-            if following not in seen:
-                seen.add(following)
-                pending.append(following)
-    return seen
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The modules to summarise, by why: ``on_path`` (between an entry and an object),
-    ``helpers`` (loop starts those import), ``checked`` (checked files that are seeds)."""
-
-    on_path: frozenset[str]
-    helpers: frozenset[str]
-    checked: frozenset[str]
-
-    @property
-    def modules(self) -> frozenset[str]:
-        return self.on_path | self.helpers | self.checked
-
-
-def select(graph: Mapping[str, set[str]], flags: Mapping[str, Flags], checked: Iterable[str]) -> Selection:
-    """The modules to summarise (see the module's description). ``graph``: each module's import
-    edges; ``flags``: each module's seed flags; ``checked``: the modules of the checked files."""
-    entries = {module for module, flag in flags.items() if flag.starts or flag.contexts}
-    objects = {module for module, flag in flags.items() if flag.objects}
-    importers: dict[str, set[str]] = {}
-    for module, imported in graph.items():
-        for target in imported:
-            importers.setdefault(target, set()).add(module)
-    on_path = closure(entries, graph) & closure(objects, importers)
-    helpers = {module for module in closure(on_path, graph) if module in flags and flags[module].starts}
-    seeds = {module for module in checked if module in flags and flags[module].any}
-    return Selection(frozenset(on_path), frozenset(helpers - on_path), frozenset(seeds - on_path - helpers))
+        return Flags(starts=self.starts.found_in(text), serves=self.serves.found_in(text))
