@@ -43,7 +43,10 @@ class Target:
 
 
 class ProjectModel:
-    """The summaries of one project, by module name."""
+    """The summaries of one project, by module name: those given (the entry modules, when built
+    by :func:`build_model`), and each other listed module once a name resolves into it
+    (``loader``: a module's summary, or None when it cannot be read or parsed). ``importers``:
+    by module, the modules whose import lines name it."""
 
     def __init__(
         self,
