@@ -3,11 +3,13 @@
     python benchmarks/model.py [CORPUS]     # default: ~/.cache/loopcheck-corpus/src
 
 On a scratch copy of the corpus, each in a process of its own: ``ruff check --isolated --select
-ASYNC``; ``build_model`` over every file with an empty cache directory (cold), again with the same
-cache (warm), and after one summarised file changed (warm, one file changed). Prints wall times,
-the time ``build_model`` itself took, the ratio to Ruff's wall time, and how many modules were
-listed and summarised. Reports only: nothing is asserted. Ruff is found on PATH or beside this
-interpreter (``pip install ruff``).
+ASYNC``; ``build_model`` over every file, then ``compute_reach`` over the model (the reach loads
+the modules its calls resolve into), with no cache, with an empty cache directory (cold), again
+with the same cache (warm), and after one module the walk loaded changed (warm, one file
+changed). Prints wall times, the time the build and the reach took, the ratio to Ruff's wall
+time, how many modules were listed, summarised up front (the entry modules) and loaded by the
+walk, and how many loops and objects the reach saw. Reports only: nothing is asserted. Ruff is
+found on PATH or beside this interpreter (``pip install ruff``).
 """
 
 from __future__ import annotations
@@ -25,44 +27,35 @@ CORPUS = Path.home() / ".cache" / "loopcheck-corpus" / "src"
 
 
 def build_once(corpus: str, cache_dir: str | None) -> None:
-    """The worker: build the model over every file of ``corpus``, print what it took as JSON."""
+    """The worker: build the model over every file of ``corpus`` and walk it (the reach loads the
+    modules its calls resolve into), print what each took as JSON."""
     from loopcheck.data.catalogue import Catalogue
     from loopcheck.project.model import build_model
+    from loopcheck.project.reach import compute_reach
     from loopcheck.run.sources import discover
 
-    try:
-        import loopcheck.project.summary  # noqa: F401
-
-        summariser = "loopcheck.project.summary"
-    except ImportError:  # before the summariser exists: parse only, the bulk of its cost
-        import ast
-        import types
-
-        from loopcheck.project.records import ModuleSummary
-
-        def parse_only(text, module, path, is_package, catalogue):  # type: ignore[no-untyped-def]
-            ast.parse(text)
-            return ModuleSummary(module, path, is_package, (), (), (), (), (), ())
-
-        sys.modules["loopcheck.project.summary"] = types.SimpleNamespace(summarise=parse_only)  # type: ignore[assignment]
-        summariser = "a stand-in (ast.parse only)"
     started = time.perf_counter()
     files = discover([corpus]).files
-    model = build_model(files, Catalogue.load(), Path(cache_dir) if cache_dir else None, walked=[corpus])
-    seconds = time.perf_counter() - started
-    selection = model.selection
+    catalogue = Catalogue.load()
+    model = build_model(files, catalogue, Path(cache_dir) if cache_dir else None, walked=[corpus])
+    built = time.perf_counter()
+    entries = len(model.modules)
+    reach = compute_reach(model, catalogue)
+    walked = time.perf_counter()
+    loaded = sorted(set(model.modules) - model.entry_modules())
     print(
         json.dumps(
             {
-                "seconds": seconds,
+                "seconds": walked - started,
+                "build": built - started,
+                "reach": walked - built,
                 "files": len(files),
                 "listed": len(model.listed),
-                "summarised": len(model.modules),
-                "on_path": len(selection.on_path) if selection else None,
-                "helpers": len(selection.helpers) if selection else None,
-                "checked_seeds": len(selection.checked) if selection else None,
-                "any_summarised": sorted(model.modules)[:1],
-                "summariser": summariser,
+                "entries": entries,
+                "loaded": len(loaded),
+                "loops": len(reach.loops),
+                "objects": len(reach.objects),
+                "any_loaded": loaded[:1],
             }
         )
     )
@@ -101,7 +94,7 @@ def main(argv: list[str]) -> int:
         ):
             wall, out = timed([*worker, *extra])
             rows.append((label, wall, json.loads(out), None))
-        changed = rows[-1][2]["any_summarised"]
+        changed = rows[-1][2]["any_loaded"]
         if changed:
             module = changed[0]
             target = next(copy.rglob(module.replace(".", "/") + ".py"), None) or next(
@@ -111,16 +104,15 @@ def main(argv: list[str]) -> int:
                 stream.write("\n# changed\n")
             wall, out = timed([*worker, str(cache)])
             rows.append((f"model, warm, {module} changed", wall, json.loads(out), None))
-    print(f"summaries made by {rows[1][2]['summariser']}")
     print(
-        f"{'run':40} {'wall s':>7} {'build s':>8} {'x ruff':>7}  listed summarised (on path + helpers + checked seeds)"
+        f"{'run':44} {'wall s':>7} {'build s':>8} {'reach s':>8} {'x ruff':>7}  listed entry loaded-by-walk loops objects"
     )
     for label, wall, data, _ in rows:
         if data is None:
-            print(f"{label:40} {wall:7.2f} {'':>8} {1:7.2f}")
+            print(f"{label:44} {wall:7.2f} {'':>8} {'':>8} {1:7.2f}")
             continue
-        counts = f"{data['listed']:6} {data['summarised']:10} ({data['on_path']} + {data['helpers']} + {data['checked_seeds']})"
-        print(f"{label:40} {wall:7.2f} {data['seconds']:8.2f} {wall / ruff_wall:7.2f}  {counts}")
+        counts = f"{data['listed']:6} {data['entries']:5} {data['loaded']:14} {data['loops']:5} {data['objects']:7}"
+        print(f"{label:44} {wall:7.2f} {data['build']:8.2f} {data['reach']:8.2f} {wall / ruff_wall:7.2f}  {counts}")
     return 0
 
 

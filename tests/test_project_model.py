@@ -1,5 +1,6 @@
-"""Building the project model: which modules are summarised (only those on an import path from
-a loop to an object), the summaries cache, and that no user code is ever imported or run."""
+"""Building the project model: which modules are summarised (the entry modules when it is built,
+the others when a name resolves into them), the summaries cache, and that no user code is ever
+imported or run."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.project.model import ProjectModel, Target, build_model
-from loopcheck.project.records import Class, Function, ModuleSummary
+from loopcheck.project.reach import compute_reach
+from loopcheck.project.records import MODULE_CODE, Class, Function, ModuleSummary
 from loopcheck.project.selection import absolute, import_specs
 from loopcheck.run import cache as results_cache
 from loopcheck.run import sources
@@ -108,30 +110,55 @@ def project(root: Path) -> dict[str, Path]:
     return files
 
 
-# -- selection --------------------------------------------------------------------------------
+def walked(files: list[str], catalogue: Catalogue = CATALOGUE, cache: Path | None = None) -> ProjectModel:
+    """The model of ``files``, after the reach has walked it (the modules it loaded)."""
+    built = build_model(files, catalogue, cache)
+    compute_reach(built, catalogue)
+    return built
 
 
-def test_the_modules_on_an_import_path_from_a_loop_to_an_object_are_summarised(tmp_path, summarised):
+# -- which modules are summarised -------------------------------------------------------------
+
+
+def test_the_entry_modules_are_summarised_and_the_others_when_the_walk_reaches_them(tmp_path, summarised):
     files = project(tmp_path)
     built = build_model([str(files["service"])], CATALOGUE)
-    # The task (context and loop start) -> service -> clients (the object); the loop-start helper
-    # the task imports. Not reports (no loop reaches it) nor texts (on no path).
+    # The loop-start helper: the entry module, summarised at once.
+    assert set(built.modules) == built.entry_modules() == {"app.helpers"}
+    assert summarised == ["app.helpers"]
+    compute_reach(built, CATALOGUE)
+    # The task calling the helper (it imports the helper's module) -> service -> clients (the
+    # object), reached through two modules. Not reports (no loop reaches it) nor texts (nothing
+    # calls it): never summarised.
     assert set(built.modules) == {"app.tasks", "app.service", "app.clients", "app.helpers"}
     assert sorted(summarised) == sorted(built.modules)
     assert {"app.reports", "app.texts", "app"} <= built.listed
-    assert built.selection is not None and built.selection.helpers == {"app.helpers"}
     assert built.by_path[str(files["service"])].module == "app.service"  # the path as given
 
 
-def test_a_module_off_every_path_is_summarised_only_when_it_is_a_checked_seed(tmp_path, summarised):
+def test_a_module_no_call_reaches_is_never_summarised_nor_cached(tmp_path, summarised):
     files = project(tmp_path)
-    assert "app.reports" not in build_model([str(files["tasks"])], CATALOGUE).modules
-    # Checked, and it names an object-making call: a seed of its own.
-    write(files["reports"], REPORTS + "\nlock = __import__('asyncio').Lock()\nimport asyncio\nother = asyncio.Lock()\n")
-    assert "app.reports" in build_model([str(files["reports"])], CATALOGUE).modules
-    # Checked, but names no loop, context or object: never parsed.
-    assert "app.texts" not in build_model([str(files["texts"])], CATALOGUE).modules
-    assert "app.texts" not in summarised
+    cache = tmp_path / "cache"
+    # Checked, and it names an object-making call; but no loop's calls resolve into it.
+    write(files["reports"], REPORTS + "\nimport asyncio\nother = asyncio.Lock()\n")
+    built = walked([str(files["reports"]), str(files["texts"])], cache=cache)
+    assert not {"app.reports", "app.texts"} & set(built.modules)
+    assert not {"app.reports", "app.texts"} & set(summarised)
+    stored = {json.loads(entry.read_text())[0] for entry in cache.glob("summaries/*/??/*.json")}
+    assert stored == {"app.tasks", "app.helpers", "app.service", "app.clients"}
+    # A module is summarised once, however many names resolve into it.
+    assert built.resolve("app.tasks", "service.publish") == Target("function", "app.service", "publish")
+    assert summarised.count("app.service") == 1
+
+
+def test_a_module_that_may_start_a_loop_or_serve_on_a_server_loop_is_an_entry_module(tmp_path, summarised):
+    files = project(tmp_path)
+    write(files["texts"], "import asyncio\n\n\ndef title(text):\n    return asyncio.run(text)\n")
+    routes = "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/')\nasync def root():\n    return 1\n"
+    write(files["reports"], routes)
+    entries = build_model([str(files["tasks"])], CATALOGUE).entry_modules()
+    assert {"app.texts", "app.reports"} <= entries
+    assert "app.tasks" not in entries  # a Celery task runs no loop by itself
 
 
 def test_hidden_directories_virtual_environments_and_excluded_directories_are_not_listed(tmp_path):
@@ -149,19 +176,24 @@ def test_hidden_directories_virtual_environments_and_excluded_directories_are_no
     assert listed[0] == str(files["tasks"])  # the checked files first
 
 
-def test_without_an_object_nothing_is_on_a_path(tmp_path, summarised):
+def test_without_a_loop_or_a_context_nothing_is_summarised(tmp_path, summarised):
     files = project(tmp_path)
-    write(files["clients"], "client = object()\n")
-    built = build_model([str(files["service"])], CATALOGUE)
-    assert set(built.modules) == set()
+    write(files["tasks"], "from app import service\n")
+    write(files["helpers"], "def run_async(coro):\n    return coro\n")
+    built = walked([str(files["service"])])
+    assert (set(built.modules), summarised) == (set(), [])
 
 
-def test_relative_imports_and_submodules_make_the_path(tmp_path, summarised):
+def test_relative_imports_and_star_imports_load_the_modules_they_name(tmp_path, summarised):
     files = project(tmp_path)
     write(files["service"], "from . import clients\nfrom .clients import *\n")
-    assert "app.service" in build_model([str(files["tasks"])], CATALOGUE).modules
-    write(files["service"], "from .texts import title\n")  # the path is broken
-    assert "app.service" not in build_model([str(files["tasks"])], CATALOGUE).modules
+    built = build_model([str(files["tasks"])], CATALOGUE)
+    assert built.resolve("app.tasks", "service.client") == Target("holder", "app.clients", "client")
+    assert {"app.service", "app.clients"} <= set(built.modules)
+    write(files["service"], "from .texts import title\n")  # names nothing the task uses
+    built = build_model([str(files["tasks"])], CATALOGUE)
+    assert built.resolve("app.tasks", "service.client") is None
+    assert "app.clients" not in built.modules and "app.texts" not in built.modules
 
 
 def test_import_lines_as_the_selection_reads_them():
@@ -185,7 +217,7 @@ def test_the_model_never_imports_or_runs_the_code_it_describes(tmp_path, summari
         tmp_path / "evil" / "tasks.py",
         "import asyncio, sys\nfrom evil import boom, leave\nsys.exit(4)\n\n\ndef job():\n    asyncio.run(boom.lock.acquire())\n",
     )
-    built = build_model([str(tasks)], CATALOGUE)
+    built = walked([str(tasks)])
     assert {"evil.tasks", "evil.boom"} <= set(built.modules)  # they were read
     assert not marker.exists()
     assert not any(name == "evil" or name.startswith("evil.") for name in sys.modules)
@@ -196,8 +228,8 @@ def test_files_that_cannot_be_read_or_parsed_are_left_out(tmp_path, summarised):
     write(tmp_path / "app" / "latin.py", b"import asyncio\nlock = asyncio.Lock()  # \xe9\n")  # not UTF-8
     write(tmp_path / "app" / "nul.py", b"import asyncio\x00\n")
     write(tmp_path / "app" / "broken.py", "import asyncio\nlock = asyncio.Lock(\n")
-    write(files["service"], SERVICE + "from app import latin, nul, broken\n")
-    built = build_model([str(files["tasks"])], CATALOGUE)
+    write(files["service"], SERVICE + "    latin.lock, nul.lock, broken.lock\n\nfrom app import latin, nul, broken\n")
+    built = walked([str(files["tasks"])])
     assert "app.broken" in summarised  # it was tried
     assert not {"app.latin", "app.nul", "app.broken"} & set(built.modules)
     assert {"app.tasks", "app.service", "app.clients"} <= set(built.modules)
@@ -209,32 +241,32 @@ def test_files_that_cannot_be_read_or_parsed_are_left_out(tmp_path, summarised):
 def test_a_warm_run_reads_and_parses_no_unchanged_file(tmp_path, summarised, trusted_stats, monkeypatch):
     files = project(tmp_path / "p")
     cache = tmp_path / "cache"
-    cold = build_model([str(files["tasks"])], CATALOGUE, cache)
+    cold = walked([str(files["tasks"])], cache=cache)
     assert summarised
     reads: list[str] = []
     original = sources.read_source
     monkeypatch.setattr(sources, "read_source", lambda path, *a: reads.append(path) or original(path, *a))
     summarised.clear()
-    warm = build_model([str(files["tasks"])], CATALOGUE, cache)
+    warm = walked([str(files["tasks"])], cache=cache)
     assert (summarised, reads) == ([], [])
     assert warm.modules == cold.modules
     # One file changed: only it is read and summarised again.
     write(files["service"], SERVICE + "\n\nasync def more():\n    await client.acquire()\n")
-    again = build_model([str(files["tasks"])], CATALOGUE, cache)
+    again = walked([str(files["tasks"])], cache=cache)
     assert summarised == ["app.service"] and reads == [str(files["service"])] * 2  # listed, then summarised
-    assert [f.name for f in again.modules["app.service"].functions] == ["publish", "more"]
+    assert [f.name for f in again.modules["app.service"].functions if f.name != MODULE_CODE] == ["publish", "more"]
     # Touched, not changed: read and hashed again, its summary taken from the cache.
     reads.clear()
     summarised.clear()
     os.utime(files["clients"], ns=(1, 1))
-    build_model([str(files["tasks"])], CATALOGUE, cache)
+    walked([str(files["tasks"])], cache=cache)
     assert (summarised, reads) == ([], [str(files["clients"])])
 
 
 def test_damaged_cache_files_are_misses_rebuilt_without_an_error(tmp_path, summarised, trusted_stats):
     files = project(tmp_path / "p")
     cache = tmp_path / "cache"
-    cold = build_model([str(files["tasks"])], CATALOGUE, cache)
+    cold = walked([str(files["tasks"])], cache=cache)
     entries = sorted(cache.glob("summaries/*/??/*.json"))
     (index,) = cache.glob("summaries/*/index.json")
     assert len(entries) == len(cold.modules) == 4
@@ -246,12 +278,12 @@ def test_damaged_cache_files_are_misses_rebuilt_without_an_error(tmp_path, summa
     entries[3].write_text(json.dumps(stored))
     index.write_text(json.dumps({str(files["tasks"].resolve()): [1, 2, 3], "x": "y"}))
     summarised.clear()
-    rebuilt = build_model([str(files["tasks"])], CATALOGUE, cache)
+    rebuilt = walked([str(files["tasks"])], cache=cache)
     assert rebuilt.modules == cold.modules
     assert sorted(summarised) == sorted(cold.modules)
     # Rewritten: the next run takes them from the cache.
     summarised.clear()
-    assert build_model([str(files["tasks"])], CATALOGUE, cache).modules == cold.modules
+    assert walked([str(files["tasks"])], cache=cache).modules == cold.modules
     assert summarised == []
 
 
@@ -259,7 +291,7 @@ def test_a_summary_file_of_the_wrong_shape_is_never_taken(tmp_path, summarised):
     from loopcheck.project.store import decode, encode
 
     files = project(tmp_path)
-    summary = build_model([str(files["tasks"])], CATALOGUE).modules["app.tasks"]
+    summary = walked([str(files["tasks"])]).modules["app.tasks"]
     data = encode(summary)
     assert decode(json.loads(json.dumps(data)), ModuleSummary) == summary
     wrong = json.loads(json.dumps(data))
@@ -280,7 +312,7 @@ def test_without_a_cache_directory_nothing_is_written(tmp_path, summarised, monk
 def test_a_read_only_cache_directory_turns_the_cache_off(tmp_path, summarised):
     files = project(tmp_path / "p")
     cache = write(tmp_path / "cache", "a file where the directory should be")
-    built = build_model([str(files["tasks"])], CATALOGUE, cache)
+    built = walked([str(files["tasks"])], cache=cache)
     assert "app.clients" in built.modules
 
 
@@ -367,21 +399,21 @@ def test_an_import_of_another_project_checked_in_the_same_run_is_not_followed(tm
     pool = write(tmp_path / "two" / "lib" / "pool.py", CLIENT)
     texts = write(tmp_path / "two" / "lib" / "texts.py", "from lib import pool\n")
     built = build_model([str(job), str(pool), str(texts)], CATALOGUE)
-    assert built.selection is not None and built.selection.on_path == set()
-    assert set(built.modules) == {"worker.job", "lib.pool"}  # checked seeds only
+    assert built.importers("lib.pool") == {"lib.texts"}
+    assert set(built.modules) == {"worker.job"}  # the entry module only
     # The same packages in one repository: the task's import reaches the pool.
     (tmp_path / "one" / ".git").mkdir()
     write(tmp_path / "one" / "lib" / "__init__.py", "")
     write(tmp_path / "one" / "lib" / "pool.py", CLIENT)
-    assert "lib.pool" in build_model([str(job)], CATALOGUE).selection.on_path
+    assert build_model([str(job)], CATALOGUE).importers("lib.pool") == {"worker.job"}
 
 
 def test_a_folder_a_project_module_imports_is_a_namespace_package_of_the_model(tmp_path, summarised):
     files = project(tmp_path)
     write(tmp_path / "jobs" / "nightly.py", CLIENT)
     write(tmp_path / "scripts" / "once.py", CLIENT)
-    write(files["service"], SERVICE + "from jobs import nightly\n")
-    built = build_model([str(files["tasks"])], CATALOGUE)
+    write(files["service"], SERVICE + "    await nightly.client.acquire()\n\nfrom jobs import nightly\n")
+    built = walked([str(files["tasks"])])
     assert {"jobs.nightly", "once"} <= built.listed  # scripts/ is imported by nobody
     assert "jobs.nightly" in built.modules and "once" not in built.modules
 
@@ -397,9 +429,37 @@ def test_clients_the_configuration_adds_key_the_summaries_and_the_seeds(tmp_path
     files = project(tmp_path / "p")
     write(files["clients"], "from vendor import Pool\n\nclient = Pool()\n")
     cache = tmp_path / "cache"
-    assert "app.clients" not in build_model([str(files["tasks"])], CATALOGUE, cache).modules
+    without = walked([str(files["tasks"])], cache=cache).modules["app.clients"]
+    assert without.holders == ()
     with_pool = Catalogue.load(("vendor.Pool",))
-    assert "app.clients" in build_model([str(files["tasks"])], with_pool, cache).modules
+    assert [h.name for h in walked([str(files["tasks"])], with_pool, cache).modules["app.clients"].holders] == ["client"]
     summarised.clear()
-    assert "app.clients" not in build_model([str(files["tasks"])], CATALOGUE, cache).modules
+    assert walked([str(files["tasks"])], cache=cache).modules["app.clients"] == without
     assert summarised == []  # both kept side by side
+
+
+def test_a_text_given_for_a_file_replaces_the_file_on_disk_and_is_never_cached(tmp_path, summarised):
+    files = project(tmp_path / "p")
+    cache = tmp_path / "cache"
+    from_disk = build_model([str(files["tasks"])], CATALOGUE).summary("app.tasks")
+    buffer = TASKS + "\n\ndef extra():\n    run_async(service.publish())\n"
+    texts = {os.path.abspath(files["tasks"]): buffer, os.path.abspath(files["texts"]): "import asyncio\nasyncio.run(f())\n"}
+    built = build_model([str(files["tasks"])], CATALOGUE, cache, texts=texts)
+    given = built.summary("app.tasks")
+    assert given is not None and from_disk is not None
+    assert given != from_disk and "extra" in [f.name for f in given.functions]
+    assert "app.texts" in built.entry_modules()  # its flags are the given text's
+    stored = {json.loads(entry.read_text())[0] for entry in cache.glob("summaries/*/??/*.json")}
+    assert stored == {"app.helpers"}
+
+
+def test_the_callers_of_a_helper_that_runs_its_parameter_are_loaded_from_the_modules_importing_it(tmp_path, summarised):
+    files = project(tmp_path)
+    write(files["tasks"], "from celery import Celery\nfrom app import service\n\napp = Celery()\n\n\n@app.task\ndef sync():\n    service.sync_publish()\n")
+    write(files["service"], SERVICE + "\n\ndef sync_publish():\n    run_async(publish())\n\nfrom app.helpers import run_async\n")
+    built = build_model([str(files["tasks"])], CATALOGUE)
+    assert "app.service" not in built.entry_modules()
+    reach = compute_reach(built, CATALOGUE)
+    (client,) = [o for o in reach.objects if o.holder.name == "client"]
+    assert [chain.through for chain in client.chains] == [("service.publish",)]
+    assert "app.reports" not in built.modules  # it imports the object's module, not the helper's

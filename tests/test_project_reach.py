@@ -482,3 +482,15 @@ def test_a_loop_built_inline_is_a_new_loop_per_call():
     (chain,) = object_reach(reach_of(jobs, CLIENT), "_redis").chains
     assert chain.loop.lifetime == "per-call" and chain.loop.repeats
     assert chain.loop.describe == "the Celery task 'job' (run_until_complete: a new event loop per call)"
+
+
+def test_attach_notes_a_finding_in_a_module_the_model_never_loaded_when_the_project_has_loops():
+    with_loops = reach_of(celery_task(), ADAPTER, CLIENT)
+    lock = finding("/project/app/unreached.py", 3, "LCK101", "asyncio.Lock at module level")
+    (noted,) = attach([lock], with_loops)
+    assert noted.message == "asyncio.Lock at module level" + UNREACHED_NOTE
+    # A loop looked up, in a module never loaded: about the lookup, never noted.
+    lookup = finding("/project/app/unreached.py", 4, "LCK401", "get_event_loop() at import")
+    assert attach([lookup], with_loops) == [lookup]
+    # No loop anywhere: as before.
+    assert attach([lock], reach_of(mod("app.alone"))) == [lock]

@@ -2,15 +2,15 @@
 loops reach which loop-bound objects across modules.
 
 A stage of its own, between the run and the rules' output: the runner builds the model over the
-checked files (and the project modules they import), the reach step follows calls from every place
+checked files (and the modules of their projects, each summarised when first used), the reach step follows calls from every place
 a loop starts running code to the objects it uses, and the findings of the per-file rules get
 their evidence (the loops that reach their object, one call chain each) from it. The model reads
 files with ``ast`` only: it never imports or runs the code it describes.
 
 - ``records``: the per-module summary, small and picklable (cached by content).
 - ``roots``: the directories an import starts from, and each file's module name.
-- ``selection``: which modules are summarised: those on an import path from a loop to an object,
-  found from the files' text without parsing.
+- ``selection``: each file's import lines and seed flags, from its text without parsing: the
+  modules a loop may start in are summarised when the model is built, the others on first use.
 - ``store``: the summaries cache, by content, with a stat index.
 - ``summary``: one module's text to its summary.
 - ``model``: the summaries of a project, names resolved across modules.

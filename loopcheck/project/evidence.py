@@ -6,7 +6,8 @@ gets one :class:`~loopcheck.engine.diagnostics.Evidence` per loop that reaches i
 starts, and the calls from there to the use). A finding about a *confined* holder (one loop only
 ever uses it) is dropped: it is not a bug in this program. A finding about an *unreached* holder
 keeps its message and says that no loop was seen reaching it, when the project has a loop at all
-(a library with no loop anywhere reads as before). A finding about a holder of a loop itself
+(a library with no loop anywhere reads as before); so does a finding in a module the model
+never loaded (no loop's calls resolve into it). A finding about a holder of a loop itself
 (``_loop = asyncio.get_event_loop()``) is about how the loop was looked up, not about which loops
 use it: it is never dropped nor noted, only given the evidence of the loops that read it. A
 finding of a loop rule (LCK2xx) on the line
@@ -27,6 +28,8 @@ from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach
 
 # The rule families whose findings are about the object created on their line.
 OBJECT_FAMILIES = ("LCK1", "LCK3", "LCK4")
+# The object family whose findings are about a loop looked up (a holder of a loop: never noted).
+LOOP_LOOKUPS = "LCK4"
 # The rule family whose findings are about the loop started on their line.
 LOOP_FAMILY = "LCK2"
 # The kind of holder that keeps a loop: what a finding says of it is not about which loops use it.
@@ -56,11 +59,19 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach) -> list[Diagnostic]:
                 diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
             elif reach.saw_loops and not loops:
                 diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
+        elif family in OBJECT_FAMILIES and family != LOOP_LOOKUPS and reach.saw_loops and _unloaded(at[0], reach):
+            # Its module was never loaded: no loop's calls resolve into it.
+            diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
         elif family == LOOP_FAMILY and at in starts:
             evidence = tuple(_loop_reaches(reached, chain) for reached, chain in starts[at])
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
         attached.append(diagnostic)
     return attached
+
+
+def _unloaded(path: str, reach: Reach) -> bool:
+    """Whether the module at (real) ``path`` was never loaded by the model."""
+    return reach.loaded is not None and path not in reach.loaded
 
 
 def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:

@@ -9,18 +9,16 @@ library, installed packages) resolve to None: the reach stops there.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.registry import rule_index
 from loopcheck.files import SourceError
-from loopcheck.prefilter.candidates import Candidates
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
-from loopcheck.project.selection import OBJECT_GROUPS, SeedTest, Selection, import_edges, import_specs, select
+from loopcheck.project.selection import SeedTest, import_edges, import_specs
 from loopcheck.project.store import Known, SummaryStore
 from loopcheck.settings.config import Settings
 
@@ -45,22 +43,55 @@ class Target:
 
 
 class ProjectModel:
-    """The summaries of one project, by module name."""
+    """The summaries of one project, by module name: those given (the entry modules, when built
+    by :func:`build_model`), and each other listed module once a name resolves into it
+    (``loader``: a module's summary, or None when it cannot be read or parsed). ``importers``:
+    by module, the modules whose import lines name it."""
 
     def __init__(
-        self, summaries: Iterable[ModuleSummary], listed: Iterable[str] = (), selection: Selection | None = None
+        self,
+        summaries: Iterable[ModuleSummary],
+        listed: Iterable[str] = (),
+        loader: Callable[[str], ModuleSummary | None] | None = None,
+        importers: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        # The summaries loaded so far: the entry modules, then those a name resolved into.
         self.modules: dict[str, ModuleSummary] = {s.module: s for s in summaries}
         self.by_path: dict[str, ModuleSummary] = {s.path: s for s in self.modules.values()}
         # Every module of the projects, summarised or not (see build_model).
         self.listed: frozenset[str] = frozenset(listed) | frozenset(self.modules)
-        self.selection = selection  # why each summarised module was chosen, when built so
+        self._entries = frozenset(self.modules)
+        self._loader = loader
+        self._tried: set[str] = set(self.modules)
+        self._importers = {module: frozenset(found) for module, found in (importers or {}).items()}
+
+    def entry_modules(self) -> frozenset[str]:
+        """The modules summarised when the model was built: those whose text may start a loop or
+        run code on a server's loop."""
+        return self._entries
+
+    def summary(self, module: str) -> ModuleSummary | None:
+        """The summary of ``module``, made (or taken from the cache) the first time it is asked
+        for; None when the project has no such module or it cannot be read or parsed."""
+        found = self.modules.get(module)
+        if found is not None or self._loader is None or module in self._tried or module not in self.listed:
+            return found
+        self._tried.add(module)
+        found = self._loader(module)
+        if found is not None:
+            self.modules[module] = found
+            self.by_path[found.path] = found
+        return found
+
+    def importers(self, module: str) -> frozenset[str]:
+        """The modules of ``module``'s project whose import lines name it (read from their text)."""
+        return self._importers.get(module, frozenset())
 
     def resolve(self, module: str, dotted: str, within_class: str | None = None) -> Target | None:
         """What ``dotted``, written in ``module`` (inside a method of ``within_class``, where
         ``self.x``/``cls.x`` name the class's members), stands for; None when the project does not
         define it."""
-        summary = self.modules.get(module)
+        summary = self.summary(module)
         if summary is None:
             return None
         head, *rest = dotted.split(".")
@@ -96,7 +127,7 @@ class ProjectModel:
         if not name.startswith("_") and hops < MAX_ALIAS_HOPS:
             # ``from module import *`` of a project module: its public names, last import first.
             for star in reversed(summary.star_imports):
-                source = self.modules.get(star)
+                source = self.summary(star)
                 found = self._global(source, name, hops + 1) if source is not None else None
                 if found is not None:
                     return found
@@ -121,7 +152,7 @@ class ProjectModel:
         parts = dotted.split(".")
         for cut in range(len(parts), 0, -1):
             module = ".".join(parts[:cut])
-            if module in self.modules:
+            if self.summary(module) is not None:
                 target: Target | None = Target("module", module)
                 for part in parts[cut:]:
                     if target is None:
@@ -133,12 +164,12 @@ class ProjectModel:
     def _member(self, target: Target, name: str, hops: int = 0) -> Target | None:
         """``name`` looked up on what ``target`` stands for."""
         if target.kind == "module":
-            summary = self.modules.get(target.module)
+            summary = self.summary(target.module)
             if summary is None:
                 return None
             submodule = f"{target.module}.{name}"
             found = self._global(summary, name, hops)
-            if found is None and submodule in self.modules:
+            if found is None and self.summary(submodule) is not None:
                 return Target("module", submodule)
             return found
         if target.kind == "instance":
@@ -152,7 +183,9 @@ class ProjectModel:
         if (module, cls) in seen:
             return None
         seen.add((module, cls))
-        summary = self.modules[module]
+        summary = self.summary(module)
+        if summary is None:
+            return None
         qualified = f"{cls}.{name}"
         if summary.holder(qualified) is not None:
             return Target("holder", module, qualified)
@@ -180,24 +213,34 @@ def build_model(
     *,
     settings: Settings | None = None,
     walked: Iterable[str] = (),
+    texts: Mapping[str, str] | None = None,
 ) -> ProjectModel:
     """The model of the projects ``files`` (the files the run checks, as the runner names them)
     belong to: their roots are found (``roots``), every Python file under them is listed (as
-    the run's ``discover`` walks, with ``settings``' excludes), and the modules on an import path
-    from a loop to an object are summarised (``selection``), through the summaries cache under
-    ``cache_dir`` (``store``; None: in memory only). Nothing is imported or run; a file that
-    cannot be read or parsed is left out. ``walked``: directories the run has walked already
-    (with the same ``settings``): the files under them are the checked ones, and they are not
-    walked again."""
+    the run's ``discover`` walks, with ``settings``' excludes) with its import lines and seed
+    flags (``selection``), and the *entry modules* (those whose text may start a loop or run
+    code on a server's loop) are summarised; every other module is summarised the first
+    time a name resolves into it (:meth:`ProjectModel.summary`). Summaries go through the cache
+    under ``cache_dir`` (``store``; None: in memory only). Nothing is imported or run; a file
+    that cannot be read or parsed is left out. ``walked``: directories the run has walked
+    already (with the same ``settings``): the files under them are the checked ones, and they
+    are not walked again. ``texts``: files whose text is not on disk (standard input's buffer
+    stands for the file of that name), by absolute path: their facts and summaries are made
+    from that text, never cached."""
     from loopcheck.run.sources import read_source  # the run sits above the model: its reader
 
     settings = settings or Settings()
+    given = {os.path.abspath(path): text for path, text in (texts or {}).items()}
     checked = [path for path in files if path.endswith(".py")]
     found = find_roots(checked)
     store = SummaryStore(cache_dir, repr(sorted(catalogue.extra_clients)))
-    seeds = SeedTest(catalogue, _object_test(catalogue))
+    seeds = SeedTest(catalogue)
     known: dict[str, Known] = {}
     for path in _project_files(checked, found, settings, walked):
+        text = given.get(os.path.abspath(path))
+        if text is not None:
+            known[path] = Known("", tuple(import_specs(text)), seeds.flags(text))
+            continue
         entry = store.unchanged(path)
         if entry is None:
             try:
@@ -216,23 +259,38 @@ def build_model(
         if named is not None:
             modules.setdefault(named[0], (path, named[1]))
     projects = {module: found.project_of_file(path) for module, (path, _) in modules.items()}
-    graph = {
-        module: import_edges(known[path].specs, module, package, projects, projects[module])
-        for module, (path, package) in modules.items()
-    }
-    flags = {module: known[path].flags for module, (path, _) in modules.items()}
-    checked_paths = set(checked)
-    chosen = select(graph, flags, (module for module, (path, _) in modules.items() if path in checked_paths))
-    summaries = []
-    for module in sorted(chosen.modules):
+    importers: dict[str, set[str]] = {}
+    for module, (path, package) in modules.items():
+        for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
+            importers.setdefault(imported, set()).add(module)
+
+    def load(module: str) -> ModuleSummary | None:
         path, package = modules[module]
-        summary = store.load(known[path].key, module, path, package) or _summarise(
+        text = given.get(os.path.abspath(path))
+        if text is not None:
+            return _summarise_text(text, module, path, package, catalogue)
+        return store.load(known[path].key, module, path, package) or _summarise(
             store, read_source, path, module, package, catalogue, settings
         )
-        if summary is not None:
-            summaries.append(summary)
+
+    entries = []
+    for module in sorted(modules):
+        if known[modules[module][0]].flags.entry:
+            summary = load(module)
+            if summary is not None:
+                entries.append(summary)
     store.save_index()
-    return ProjectModel(summaries, modules, chosen)
+    return ProjectModel(entries, modules, load, importers)
+
+
+def _summarise_text(text: str, module: str, path: str, package: bool, catalogue: Catalogue) -> ModuleSummary | None:
+    """The summary of ``text`` as the module at ``path``; None when it cannot be parsed."""
+    from loopcheck.project.summary import summarise
+
+    try:
+        return summarise(text, module, path, package, catalogue)
+    except UNPARSABLE:
+        return None
 
 
 def _summarise(
@@ -244,29 +302,17 @@ def _summarise(
     catalogue: Catalogue,
     settings: Settings,
 ) -> ModuleSummary | None:
-    """The summary of the file at ``path``, read again (only the selected files' texts are
+    """The summary of the file at ``path``, read again (only the texts of the modules used are
     needed, so none is kept while all are listed), stored under the key of the bytes read now."""
-    from loopcheck.project.summary import summarise
-
     try:
         source = read_source(path, settings.max_file_size)
-        summary = summarise(source.text, module, path, package, catalogue)
-    except (SourceError, *UNPARSABLE):
+    except SourceError:
         return None
-    assert source.data is not None
-    store.store(store.content_key(source.data), summary)
+    summary = _summarise_text(source.text, module, path, package, catalogue)
+    if summary is not None:
+        assert source.data is not None
+        store.store(store.content_key(source.data), summary)
     return summary
-
-
-def _object_test(catalogue: Catalogue) -> Callable[[str], bool]:
-    """The candidate stage's text test over the rules whose findings start from a call that makes
-    a loop-bound object: whether a file may create one."""
-    rules = [
-        rule
-        for rule in rule_index().values()
-        if any(OBJECT_GROUPS.intersection(start.calls) for start in rule.starts_from)
-    ]
-    return Candidates(rules, catalogue).may_match
 
 
 def _project_files(checked: list[str], found: Roots, settings: Settings, walked: Iterable[str]) -> list[str]:

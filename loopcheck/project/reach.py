@@ -49,6 +49,16 @@ beyond it is unreached (its finding keeps its message, with a note that no loop 
 it). The work is the number of loop keys times the functions each reaches, at most
 :data:`MAX_VISITS` (benchmarks/reach_scaling.py measures it).
 
+What the walk sees. The model summarises only its entry modules up front (those whose text may
+start a loop or run code on a server's loop); every other module is summarised the first time a
+name resolves into it. The loops are found in the entry modules, and the walk, the holders and
+their verdicts cover the modules loaded by then: a holder in a module no loop's calls resolve
+into is never loaded, and its findings read as unreached (``Reach.loaded``). The callers of a
+function (for "called from two places", the contexts above a function, the callers of a
+``run_async(coro)`` helper) are looked for in its own module and in the modules whose import
+lines name it, loaded for the question: a caller in any other module (one that reaches the
+function through a package's re-export, say) is seen only when something else loaded it.
+
 An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
@@ -57,6 +67,7 @@ never judged shared or confined (verdict unreached, with the chains that reach i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from loopcheck.data.catalogue import Catalogue
@@ -141,6 +152,9 @@ class Reach:
     starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = field(default_factory=dict)
     # How many places the model saw a loop start running code, those it could not follow included.
     loop_starts: int = 0
+    # The real paths of the modules the model loaded (the entry modules and those the walk
+    # resolved into); None: every module's holders are in ``objects``.
+    loaded: frozenset[str] | None = None
 
     @property
     def saw_loops(self) -> bool:
@@ -164,7 +178,21 @@ class _Reacher:
         # are found among the references that end with its name, resolved only then.
         self.by_last: dict[str, list[tuple[FunctionKey, Reference]]] = {}
         self.imports: dict[str, dict[str, str]] = {}
-        for summary in model.modules.values():
+        self._indexed = 0  # how many of the model's loaded modules are indexed above
+        self.index_loaded()
+        self._resolved: dict[tuple[str, str, str | None], Target | None] = {}
+        self._callers: dict[FunctionKey, tuple[tuple[FunctionKey, Reference], ...]] = {}
+        self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
+        self._edges: dict[FunctionKey, Edges] = {}
+        self._classes_of: dict[FunctionKey, str | None] = {}
+
+    def index_loaded(self) -> None:
+        """Index the modules the model has loaded since the last call (the model loads a module
+        the first time a name resolves into it; it only ever adds modules, in order)."""
+        loaded = self.model.modules
+        if len(loaded) == self._indexed:
+            return
+        for summary in list(loaded.values())[self._indexed :]:
             self.imports[summary.module] = dict(summary.imports)
             self.classes[summary.module] = frozenset(c.name for c in summary.classes)
             for function in summary.functions:
@@ -172,11 +200,14 @@ class _Reacher:
                 self.functions[key] = function
                 for reference in function.references:
                     self.by_last.setdefault(reference.dotted.rsplit(".", 1)[-1], []).append((key, reference))
-        self._resolved: dict[tuple[str, str, str | None], Target | None] = {}
-        self._callers: dict[FunctionKey, tuple[tuple[FunctionKey, Reference], ...]] = {}
-        self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
-        self._edges: dict[FunctionKey, Edges] = {}
-        self._classes_of: dict[FunctionKey, str | None] = {}
+        self._indexed = len(loaded)
+
+    def load_importers(self, module: str) -> None:
+        """Load the modules that import ``module``: a function's callers are in its own module
+        or in those."""
+        for importer in sorted(self.model.importers(module)):
+            self.model.summary(importer)
+        self.index_loaded()
 
     # Names
 
@@ -193,6 +224,7 @@ class _Reacher:
         memo = (module, dotted, within)
         if memo not in self._resolved:
             self._resolved[memo] = self.model.resolve(module, dotted, within)
+            self.index_loaded()
         return self._resolved[memo]
 
     def use(self, key: FunctionKey, reference: Reference) -> Target | None:
@@ -222,6 +254,7 @@ class _Reacher:
     def callers(self, key: FunctionKey) -> tuple[tuple[FunctionKey, Reference], ...]:
         """Every (function, reference) of the project that calls function ``key``."""
         if key not in self._callers:
+            self.load_importers(key[0])
             found = []
             for caller, reference in self.by_last.get(key[1].rsplit(".", 1)[-1], ()):
                 if not reference.called:
@@ -374,7 +407,7 @@ class _Reacher:
     def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """Every loop with each function it runs first and the steps that led there."""
         roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]] = []
-        for key, function in self.functions.items():
+        for key, function in list(self.functions.items()):  # the entry modules; resolving loads more
             module = key[0]
             served = [c for c in function.contexts if c in self.server_contexts]
             if served and key[1] != MODULE_CODE:
@@ -491,7 +524,7 @@ class _Reacher:
         """The classes whose instances live as long as the process: a module-level instance of
         them exists, or they are written as singletons."""
         found = set()
-        for summary in self.model.modules.values():
+        for summary in list(self.model.modules.values()):  # resolving may load more
             for _name, callee in summary.instances:
                 target = self.resolve(summary.module, callee, None)
                 if target is not None and target.kind == "class":
@@ -534,7 +567,7 @@ class _Reacher:
             self.walk(roots, found)
         singletons = self.singletons()
         objects = []
-        for summary in self.model.modules.values():
+        for summary in list(self.model.modules.values()):
             for holder in summary.holders:
                 reached = found.get((summary.module, holder.name), {})
                 chains = tuple(sorted(reached.values(), key=lambda c: (c.loop.location.path, c.loop.location.line, c.loop.key)))
@@ -550,4 +583,5 @@ class _Reacher:
                     at = starts.setdefault((loop.location.path, loop.location.line), {})
                     at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
-        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen)
+        loaded = frozenset(os.path.realpath(os.path.abspath(s.path)) for s in self.model.modules.values())
+        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)

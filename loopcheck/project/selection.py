@@ -1,33 +1,32 @@
-"""Which modules of a project the model summarises, decided from their text alone (no parse).
+"""What the model knows of each module of a project from its text alone (no parse): its imports
+and its seed flags; which modules it summarises up front.
 
-Parsing every module of a project costs about ten times a whole Ruff run, so only the modules
-that can take part in a loop reaching an object are summarised:
+Parsing every module of a project costs about ten times a whole Ruff run, so the model parses
+only the modules a loop can start in when it is built (its *entry modules*), and the others when
+the reach's calls resolve into them (``model.ProjectModel.summary``):
 
 1. **Import graph.** A regular expression over each file's text finds its import lines
    (``import a.b``, ``from a import b, c``, ``from . import x``, parenthesised lists; also those
    inside functions, in strings or under ``if TYPE_CHECKING:``, which only keeps a module more).
    Each gives an edge to the longest prefix of ``a.b`` (``a.b``/``a.c``, else ``a``) that is a
    listed module of the importing module's own project (``roots.Roots.project_of_file``);
-   relative imports are resolved against the importing module's package.
-2. **Seeds**, three flags per file:
+   relative imports are resolved against the importing module's package. The model reads the
+   edges backwards: the modules that import a module are where its callers are looked for.
+2. **Seeds**, two flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
      ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
-   - *contexts*: it names an execution-context seed of data/contexts.toml (``Thread``,
-     ``.submit(``, ``@app.task``, a route decorator);
-   - *objects*: the candidate stage's text test (``Candidates.may_match``) of the rules that
-     start from a call making a loop-bound object (``OBJECT_GROUPS``: a primitive, a client, a
-     task or future) keeps it.
-3. **Selection**: the modules on an import path from a module with a start or a context to a
-   module with an object (the forward closure of the first ∩ the backward closure of the
-   second: the endpoints included), plus the modules with a start that those modules import
-   (a ``run_async`` helper in a utils module, called from a task on the path), plus the checked
-   files that are seeds of any kind. A module off every such path is never parsed.
+   - *serves*: it names an execution context whose code runs on the server's loop (a lifespan
+     seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; a route decorator of
+     data/entries.toml's ``[[served]]``: ``@app.get``).
+   The entry modules are those with either: every loop the reach follows starts in one of them.
+   The contexts that run no loop (a thread, a Celery task) and the objects are not looked for:
+   they matter only where the reach's walk or a function's callers lead, loaded then.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import Catalogue
@@ -40,10 +39,6 @@ IMPORT_LINE = re.compile(
 )
 # One imported name, before any ``as``.
 IMPORTED_NAME = re.compile(r"([\w.]+)(?:\s+as\s+\w+)?")
-
-# The call groups (prefilter/starts.py) whose calls make a loop-bound object: the rules starting
-# from them find objects; the others (``loop.new``, ``loop.run``, ...) find loops.
-OBJECT_GROUPS = frozenset({"primitives", "clients", "loop.schedule"})
 
 # An import as written: how many leading dots, the dotted name after them.
 ImportSpec = tuple[int, str]
@@ -101,12 +96,11 @@ class Flags:
     """What the text of one file may hold (see the module's description)."""
 
     starts: bool
-    contexts: bool
-    objects: bool
+    serves: bool
 
     @property
-    def any(self) -> bool:
-        return self.starts or self.contexts or self.objects
+    def entry(self) -> bool:
+        return self.starts or self.serves
 
 
 class _Words:
@@ -153,10 +147,9 @@ DECORATOR_BEFORE = re.compile(r"[ \t]*@[\w. \t]*\.[ \t]*$")
 
 
 class SeedTest:
-    """The three seed flags of a file's text, from the catalogue and the candidate stage."""
+    """The seed flags of a file's text, from the catalogue."""
 
-    def __init__(self, catalogue: Catalogue, may_create_object: Callable[[str], bool]) -> None:
-        self.may_create_object = may_create_object
+    def __init__(self, catalogue: Catalogue) -> None:
         starts_qualified: set[str] = set()
         starts_methods: set[str] = set()
         for start in catalogue.loop_starts:
@@ -166,60 +159,16 @@ class SeedTest:
             else:
                 starts_methods |= start.methods
         self.starts = _Words(starts_qualified, starts_methods)
+        server = {name for name, runs in catalogue.context_runs.items() if runs.loop == "server"}
         qualified: set[str] = set()
         methods: set[str] = set()
         decorators: set[str] = set()
-        for seed in catalogue.context_seeds:
+        for seed in [*(s for s in catalogue.context_seeds if s.context in server), *catalogue.served]:
             qualified |= seed.calls | seed.decorators | seed.subclass_of
             if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
                 methods |= seed.methods
             decorators |= seed.decorator_methods
-        self.contexts = _Words(qualified, methods, decorators)
+        self.serves = _Words(qualified, methods, decorators)
 
     def flags(self, text: str) -> Flags:
-        return Flags(
-            starts=self.starts.found_in(text),
-            contexts=self.contexts.found_in(text),
-            objects=self.may_create_object(text),
-        )
-
-
-def closure(start: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
-    """``start`` and every module reachable from it along ``edges``."""
-    seen = set(start)
-    pending = list(seen)
-    while pending:
-        for following in edges.get(pending.pop(), ()):
-            if following not in seen:
-                seen.add(following)
-                pending.append(following)
-    return seen
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The modules to summarise, by why: ``on_path`` (between an entry and an object),
-    ``helpers`` (loop starts those import), ``checked`` (checked files that are seeds)."""
-
-    on_path: frozenset[str]
-    helpers: frozenset[str]
-    checked: frozenset[str]
-
-    @property
-    def modules(self) -> frozenset[str]:
-        return self.on_path | self.helpers | self.checked
-
-
-def select(graph: Mapping[str, set[str]], flags: Mapping[str, Flags], checked: Iterable[str]) -> Selection:
-    """The modules to summarise (see the module's description). ``graph``: each module's import
-    edges; ``flags``: each module's seed flags; ``checked``: the modules of the checked files."""
-    entries = {module for module, flag in flags.items() if flag.starts or flag.contexts}
-    objects = {module for module, flag in flags.items() if flag.objects}
-    importers: dict[str, set[str]] = {}
-    for module, imported in graph.items():
-        for target in imported:
-            importers.setdefault(target, set()).add(module)
-    on_path = closure(entries, graph) & closure(objects, importers)
-    helpers = {module for module in closure(on_path, graph) if module in flags and flags[module].starts}
-    seeds = {module for module in checked if module in flags and flags[module].any}
-    return Selection(frozenset(on_path), frozenset(helpers - on_path), frozenset(seeds - on_path - helpers))
+        return Flags(starts=self.starts.found_in(text), serves=self.serves.found_in(text))

@@ -7,7 +7,7 @@ the catalogue):
 
 - ``index.json``: a stat index, absolute path -> [size, mtime, ctime, device, inode, content key,
   import lines, seed flags]. A file whose stat is unchanged is not read at all: its import lines
-  and flags are taken from here (the selection needs nothing else). As in the results cache, a
+  and flags are taken from here (the model needs nothing else to list it). As in the results cache, a
   stat taken within a timestamp tick of the file's last change is not trusted.
 - ``XX/KEY.json``: one summary, under the hash of the content key, the module name, the path
   and whether it is a package (a summary records all three). JSON, not pickle: a file planted in
@@ -92,7 +92,7 @@ class SummaryStore:
             return
         entry = None
         if self._cache.trusted(identity, read_at):
-            flags = [known.flags.starts, known.flags.contexts, known.flags.objects]
+            flags = [known.flags.starts, known.flags.serves]
             entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
         self.updates[os.path.abspath(path)] = entry
 
@@ -215,6 +215,6 @@ def _index_entry(entry: Any) -> bool:
             type(spec) is list and len(spec) == 2 and type(spec[0]) is int and type(spec[1]) is str for spec in specs
         )
         and type(flags) is list
-        and len(flags) == 3
+        and len(flags) == 2
         and all(type(flag) is bool for flag in flags)
     )

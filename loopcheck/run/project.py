@@ -74,7 +74,7 @@ def project_view(
             Path(cache_dir) if cache_dir else None,
             settings=settings,
             walked=[path for path in walked if os.path.isdir(path)],
-            **({"texts": texts} if texts else {}),
+            texts=texts,
         )
         reach = compute_reach(model, catalogue)
         found: dict[str, list[Diagnostic]] = {}
