@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loopcheck.files import SourceError, read_regular
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -269,9 +271,10 @@ def _setup_cfg_package_dir(path: Path) -> dict[str, str] | None:
         return None
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        data, _ = read_regular(str(path))
+        parser.read_string(data.decode("utf-8"))
         value = parser.get("options", "package_dir", fallback="")
-    except (configparser.Error, OSError, UnicodeDecodeError):
+    except (configparser.Error, SourceError, UnicodeDecodeError):
         return None
     mapping = {}
     for line in value.replace(",", "\n").splitlines():
@@ -282,10 +285,11 @@ def _setup_cfg_package_dir(path: Path) -> dict[str, str] | None:
 
 
 def _read_pyproject(path: Path) -> dict[str, Any]:
+    # Read as the settings read it: a regular file only (a fifo in its place never blocks).
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
+        data, _ = read_regular(str(path))
+        return tomllib.loads(data.decode("utf-8"))
+    except (SourceError, tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError):
         return {}
 
 
