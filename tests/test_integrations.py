@@ -3,6 +3,7 @@ through a real pre-commit."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from loopcheck.engine import pipeline
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
 from loopcheck.frontends import flake8_plugin
+from loopcheck.frontends.flake8_plugin import evidence_tail
 from tests.helpers import all_rules_linter, check_text, fixtures, write
 
 REPO = Path(__file__).parent.parent
@@ -36,13 +39,21 @@ def lck_lines(output: str) -> set[tuple[int, int, str]]:
 
 @pytest.mark.parametrize("path", fixtures(), ids=lambda p: p.stem)
 def test_flake8_reports_what_the_cli_reports(path):
+    # The same model of the project (this repository) behind both: the same findings, notes and
+    # evidence (cut to its tail on flake8's one line).
     result = flake8("--select", "LCK", str(path), cwd=REPO)
     assert result.returncode == 1, result.stderr
-    expected = {
-        (d.line, d.column, f"{d.code} {d.message}")
-        for d in check_text(all_rules_linter(), path.read_text(), str(path))
-    }
-    assert lck_lines(result.stdout) == expected
+    cli = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--output-format", "json", str(path)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    expected = set()
+    for item in json.loads(cli.stdout):
+        evidence = tuple(Evidence(e["message"], Location("", 0, 0, "")) for e in item["evidence"])
+        finding = Diagnostic("", 0, 0, 0, 0, item["code"], item["message"], evidence=evidence)
+        where = item["location"]
+        expected.add((where["row"], where["column"], f"{item['code']} {item['message']}{evidence_tail(finding)}"))
+    assert expected and lck_lines(result.stdout) == expected
 
 
 def test_flake8_select_extend_ignore_per_file_ignores_and_noqa(tmp_path):

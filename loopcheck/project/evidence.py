@@ -34,7 +34,7 @@ LOOP_LOOKUPS = "LCK4"
 LOOP_FAMILY = "LCK2"
 # The kind of holder that keeps a loop: what a finding says of it is not about which loops use it.
 LOOP = "loop"
-UNREACHED_NOTE = " (no event loop in the checked code was seen reaching it)"
+UNREACHED_NOTE = " (no event loop in this project was seen reaching it)"
 
 
 def attach(diagnostics: Iterable[Diagnostic], reach: Reach) -> list[Diagnostic]:
