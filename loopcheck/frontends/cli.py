@@ -192,6 +192,11 @@ class Progress:
 )
 @click.option("--statistics", is_flag=True, help="Print the number of findings per code.")
 @click.option(
+    "--include-confined",
+    is_flag=True,
+    help="Also report objects the project model shows one event loop only reaches (harmless in this program).",
+)
+@click.option(
     "--config", metavar="PATH", help="Read [tool.loopcheck] from this file instead of the nearest pyproject.toml."
 )
 @click.option(
@@ -288,6 +293,7 @@ def _main(
     ignore: tuple[str, ...],
     output_format: str,
     statistics: bool,
+    include_confined: bool,
     config: str | None,
     stdin_filename: str | None,
     jobs: int | None,
@@ -336,6 +342,7 @@ def _main(
         mode,
         None if reading_stdin else directory,
         model_cache_dir=None if (fix or diff) and not reading_stdin else directory,
+        include_confined=include_confined,
     )
     if reading_stdin:
         _check_stdin(job, stdin_filename, report, give_back=fix)

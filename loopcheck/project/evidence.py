@@ -37,9 +37,9 @@ LOOP = "loop"
 UNREACHED_NOTE = " (no event loop in this project was seen reaching it)"
 
 
-def attach(diagnostics: Iterable[Diagnostic], reach: Reach) -> list[Diagnostic]:
+def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bool = False) -> list[Diagnostic]:
     """``diagnostics`` with the evidence ``reach`` has for them; those about confined objects
-    left out."""
+    left out, or with ``keep_confined`` kept with the one loop that reaches them as evidence."""
     objects: dict[tuple[str, int], list[ObjectReach]] = {}
     for reached in reach.objects:
         objects.setdefault((_real(reached.path), reached.holder.line), []).append(reached)
@@ -51,9 +51,10 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach) -> list[Diagnostic]:
         if family in OBJECT_FAMILIES and at in objects:
             about = objects[at]
             loops = [reached for reached in about if reached.holder.kind == LOOP]
-            if not loops and all(reached.verdict == CONFINED for reached in about):
+            confined = not loops and all(reached.verdict == CONFINED for reached in about)
+            if confined and not keep_confined:
                 continue
-            judged = loops or [reached for reached in about if reached.verdict != CONFINED]
+            judged = loops or [reached for reached in about if confined or reached.verdict != CONFINED]
             evidence = tuple(_reached_from(chain, reached) for reached in judged for chain in reached.chains)
             if evidence:
                 diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
@@ -80,6 +81,8 @@ def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
     message = f"reached from {chain.loop.describe} via {' -> '.join(chain.through)}"
     if reached.verdict == SHARED:
         message += f"; {_failure(chain, reached)}"
+    elif reached.verdict == CONFINED:
+        message += "; the only loop that uses it: harmless in this program"
     return Evidence(message, _shown(chain.loop.location), tuple(map(_shown, chain.steps)))
 
 

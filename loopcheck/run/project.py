@@ -38,19 +38,21 @@ class ProjectView:
     reach: Reach | None = None
     # Findings of the project rules, by absolute path.
     found: Mapping[str, list[Diagnostic]] = field(default_factory=dict)
+    # Report objects one loop only reaches too (``--include-confined``), with that loop.
+    keep_confined: bool = False
 
     def finish(self, diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:
         """``diagnostics`` of ``path`` with their evidence, without those about confined objects,
         with the project rules' findings in ``path``; in the order findings are shown."""
         if self.reach is None:
             return diagnostics
-        attached = attach(diagnostics, self.reach)
+        attached = attach(diagnostics, self.reach, keep_confined=self.keep_confined)
         extra = self.found.get(os.path.abspath(path), [])
         return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached
 
     def held_back(self) -> dict[str, frozenset[int]]:
         """The lines of each file (by absolute path) whose findings the fixes leave alone."""
-        return confined_lines(self.reach) if self.reach is not None else {}
+        return confined_lines(self.reach) if self.reach is not None and not self.keep_confined else {}
 
 
 def project_view(
@@ -63,6 +65,7 @@ def project_view(
     *,
     walked: Sequence[str] = (),
     texts: Mapping[str, str] | None = None,
+    keep_confined: bool = False,
 ) -> ProjectView:
     """The model of the projects ``files`` belong to, and the reach over it. ``walked``: the
     directories the run has listed already; ``texts``: files whose text is not on disk
@@ -80,7 +83,7 @@ def project_view(
         found: dict[str, list[Diagnostic]] = {}
         for d in check_project(model, reach, catalogue, frozenset(enabled)):
             found.setdefault(os.path.abspath(d.path), []).append(d)
-        return ProjectView(model, reach, found)
+        return ProjectView(model, reach, found, keep_confined)
     except Exception as error:  # the findings stand without evidence
         notify(f"the project model could not be built ({describe(error)}); findings carry no evidence")
         return ProjectView()

@@ -86,6 +86,8 @@ class Job:
     held_back: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
     model_cache_dir: str | None = None
+    # Report the objects one loop only reaches too (they are dropped by default).
+    include_confined: bool = False
 
 
 class Checker:
@@ -339,7 +341,16 @@ def check_files(
     started: ``notify`` is told why) in this one. The project model is built first: it gives
     the findings their evidence, and with fixing it decides which findings are not fixed."""
     checker = Checker(job)
-    view = project_view(files, job.settings, checker.catalogue, job.enabled, job.model_cache_dir, notify, walked=walked)
+    view = project_view(
+        files,
+        job.settings,
+        checker.catalogue,
+        job.enabled,
+        job.model_cache_dir,
+        notify,
+        walked=walked,
+        keep_confined=job.include_confined,
+    )
     if job.mode.fix or job.mode.diff:
         job = replace(job, held_back=view.held_back())
         checker = Checker(job)
@@ -483,6 +494,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
             job.model_cache_dir,
             lambda note: None,
             texts={os.path.abspath(filename): source.text},
+            keep_confined=job.include_confined,
         )
         if job.mode.fix or job.mode.diff:
             checker = Checker(replace(job, held_back=view.held_back()))

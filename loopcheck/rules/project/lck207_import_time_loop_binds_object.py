@@ -65,7 +65,7 @@ class ImportTimeLoopBindsObject(ProjectRule):
         what_it_does="""\
 Finds an event loop run by a module's top-level code (`loop = asyncio.new_event_loop();
 loop.run_until_complete(client.admin.command("ping"))`, or `asyncio.run(...)` at import) that
-uses a loop-bound object the process keeps (a module-level client), when the project model sees
+uses an async client the process keeps (a module-level client), when the project model sees
 another loop use that object later. It is reported at the call that runs the loop, naming the
 objects and the loops that use them afterwards.""",
         why_is_this_bad="""\
@@ -105,6 +105,9 @@ on the loop that uses the object afterwards, or make the object there.""",
         here = (summary.path, start.line)
         for key in sorted(used):
             reached = used[key]
+            # Primitives bind only when they wait: LCK101 reports them, with these loops as evidence.
+            if reached.holder.kind != "client":
+                continue
             later = [c for c in reached.chains if (c.loop.location.path, c.loop.location.line) != here]
             if not later:
                 continue
