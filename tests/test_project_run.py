@@ -1,0 +1,132 @@
+"""The project model in a run: confined objects, standard input and the flake8 plugin see the
+same model as the command line, and a model that cannot be built costs only the evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from loopcheck.data.catalogue import Catalogue
+from loopcheck.run import project as run_project
+from loopcheck.run.project import project_view
+from loopcheck.settings.config import Settings
+from tests.helpers import write
+
+ONE_LOOP = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def guarded():
+    async with _lock:
+        await asyncio.sleep(0)
+
+
+asyncio.run(guarded())
+"""
+
+TASK = """\
+import asyncio
+
+from app.store import guarded
+
+
+def task():
+    asyncio.run(guarded())
+"""
+
+STORE = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def guarded():
+    async with _lock:
+        await asyncio.sleep(0)
+"""
+
+
+def loopcheck(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", *args],
+        cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_an_object_one_loop_reaches_is_neither_reported_nor_fixed_unless_asked(tmp_path):
+    app = write(tmp_path / "app.py", ONE_LOOP)
+    assert loopcheck("app.py", cwd=tmp_path).stdout.strip() == "All checks passed."
+    fixed = loopcheck("--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
+    assert fixed.returncode == 0 and app.read_text() == ONE_LOOP
+    shown = loopcheck("--include-confined", "app.py", cwd=tmp_path)
+    assert shown.returncode == 1
+    assert shown.stdout.splitlines()[:2] == [
+        shown.stdout.splitlines()[0],
+        "    app.py:11:1: reached from the import of app (asyncio.run: a new event loop per call) via app.guarded;"
+        " the only loop that uses it: harmless in this program",
+    ]
+    assert shown.stdout.startswith("app.py:3:9: LCK101 ")
+    loopcheck("--include-confined", "--fix", "--unsafe-fixes", "app.py", cwd=tmp_path)
+    assert app.read_text() != ONE_LOOP
+
+
+def project(tmp_path: Path) -> Path:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\nversion = "0"\n')
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "tasks.py", TASK)
+    write(tmp_path / "app" / "store.py", STORE)
+    return tmp_path
+
+
+def test_a_file_checked_alone_sees_the_loops_of_the_rest_of_its_project(tmp_path):
+    root = project(tmp_path)
+    alone = json.loads(loopcheck("--output-format", "json", "app/store.py", cwd=root).stdout)
+    whole = json.loads(loopcheck("--output-format", "json", ".", cwd=root).stdout)
+    assert alone == whole
+    (finding,) = alone
+    assert finding["code"] == "LCK101"
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from app.tasks.task (asyncio.run: a new event loop per call) via store.guarded;"
+        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+    ]
+    assert finding["evidence"][0]["location"] == {"path": "app/tasks.py", "row": 7, "column": 5}
+
+
+def test_standard_input_stands_for_its_file_in_the_model(tmp_path):
+    root = project(tmp_path)
+    whole = json.loads(loopcheck("--output-format", "json", "app/store.py", cwd=root).stdout)
+    piped = loopcheck("--output-format", "json", "--stdin-filename", "app/store.py", "-", cwd=root, stdin=STORE)
+    assert json.loads(piped.stdout) == whole
+    # The buffer, not the file on disk: without the lock's use, no loop reaches it.
+    unused = STORE.replace("    async with _lock:\n        await asyncio.sleep(0)\n", "    await asyncio.sleep(0)\n")
+    piped = loopcheck("--output-format", "json", "--stdin-filename", "app/store.py", "-", cwd=root, stdin=unused)
+    (finding,) = json.loads(piped.stdout)
+    assert finding["evidence"] == [] and finding["message"].endswith("(no event loop in this project was seen reaching it)")
+
+
+def test_the_flake8_plugin_sees_the_rest_of_the_project(tmp_path):
+    root = project(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "LCK", "app/store.py"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("app/store.py:3:9: LCK101 ")
+    assert line.endswith("[reached from app.tasks.task]")
+
+
+def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(run_project, "build_model", broken)
+    notes: list[str] = []
+    view = project_view([str(write(tmp_path / "app.py", ONE_LOOP))], Settings(), Catalogue.load(), (), None, notes.append)
+    (note,) = notes
+    assert note.startswith("the project model could not be built (RuntimeError: boom")
+    assert note.endswith("); findings carry no evidence")
+    assert view.reach is None and view.held_back() == {}
