@@ -44,7 +44,7 @@ EVIDENCED = Diagnostic(
 PLAIN = Diagnostic("app/client.py", 8, 1, 8, 4, "LCK101", "asyncio.Lock() at module level")
 SOURCES = {"app/client.py": "import asyncio\n\n_lock = asyncio.Lock()\n"}
 # A file with a finding, for the runs through the command line and the flake8 plugin.
-USES_LOCK = SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        pass\n"
+USES_LOCK = SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        await asyncio.sleep(0)\n"
 EVIDENCE_LINES = [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
 CHECK_FILE = runner.pipeline.check_file
 

@@ -128,6 +128,8 @@ def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
         process.wait(timeout=60)
     os.close(leader)
     lines = output.decode().replace("\r\n", "\n").splitlines()
+    assert lines[1].startswith("    app.py:10:16: reached from app.task")  # the evidence, then the excerpt
+    del lines[1]
     assert lines[:4] == [
         lines[0],
         "  |",
