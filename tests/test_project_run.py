@@ -130,3 +130,24 @@ def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_
     assert note.startswith("the project model could not be built (RuntimeError: boom")
     assert note.endswith("); findings carry no evidence")
     assert view.reach is None and view.held_back() == {}
+
+
+def test_findings_and_evidence_are_the_same_in_one_process_in_several_and_from_the_cache(tmp_path):
+    root = project(tmp_path)
+    for n in range(40):  # enough files for the runner to use worker processes
+        write(root / "app" / f"filler_{n}.py", f"import asyncio\n\n_lock_{n} = asyncio.Lock()\n")
+
+    def findings(*args: str) -> list:
+        result = subprocess.run(
+            [sys.executable, "-m", "loopcheck", "--output-format", "json", *args, "."],
+            cwd=root, capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 1, result.stderr
+        return json.loads(result.stdout)
+
+    one = findings("--no-cache", "-j", "1")
+    assert [f["evidence"] != [] for f in one].count(True) == 1  # the lock the task reaches
+    assert findings("--no-cache", "-j", "2") == one
+    cache = str(tmp_path / "cache")
+    assert findings("--cache-dir", cache, "-j", "2") == one  # filling the cache
+    assert findings("--cache-dir", cache, "-j", "2") == one  # served from it
