@@ -338,20 +338,26 @@ def check_files(
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
-    started: ``notify`` is told why) in this one. The project model is built first: it gives
-    the findings their evidence, and with fixing it decides which findings are not fixed."""
+    started: ``notify`` is told why) in this one. The project model gives the findings their
+    evidence before any is shown: it is built while the worker processes check the files, or
+    first when fixing (it decides which findings are left unfixed)."""
     checker = Checker(job)
-    view = project_view(
-        files,
-        job.settings,
-        checker.catalogue,
-        job.enabled,
-        job.model_cache_dir,
-        notify,
-        walked=walked,
-        keep_confined=job.include_confined,
-    )
+
+    def model() -> ProjectView:
+        return project_view(
+            files,
+            job.settings,
+            checker.catalogue,
+            job.enabled,
+            job.model_cache_dir,
+            notify,
+            walked=walked,
+            keep_confined=job.include_confined,
+        )
+
+    view = None
     if job.mode.fix or job.mode.diff:
+        view = model()
         job = replace(job, held_back=view.held_back())
         checker = Checker(job)
     known: dict[str, FileResult] = {}
@@ -370,6 +376,7 @@ def check_files(
         fresh = (check_file(checker, path) for path in todo)
     updates: dict[str, Any] = {}
     try:
+        view = view or model()
         for path in files:
             result = known.get(path) or next(fresh)
             _collect(result, updates)
