@@ -30,7 +30,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.prefilter.candidates import _starts_word
 
 # ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
 IMPORT_LINE = re.compile(
@@ -106,44 +105,28 @@ class Flags:
 class _Words:
     """Qualified names (``asyncio.run``: the last part as a word, the first part somewhere in the
     text), method names (``.name`` on something) and decorator methods (``@anything.name``).
-    Each word is looked for as a literal (a substring test, then a pattern that starts with the
-    word, which the regular expression engine scans for quickly); what stands before it is
-    checked at each place it is found."""
+    One pattern per kind, each searched once: the engine scans for the words' literals."""
 
     def __init__(self, qualified: Iterable[str], methods: Iterable[str], decorators: Iterable[str] = ()) -> None:
         self.firsts: dict[str, set[str]] = {}
         for name in qualified:
             first, _, last = name.rpartition(".")
             self.firsts.setdefault(last, set()).add(first.partition(".")[0])
-        self.methods = frozenset(methods)
-        self.decorators = frozenset(decorators)
-        words = sorted({*self.firsts, *self.methods, *self.decorators})
-        self.patterns = {word: re.compile(re.escape(word) + r"\b") for word in words}
+        self.words = {word: re.compile(r"(?<![\w])" + re.escape(word) + r"\b") for word in self.firsts}
+        self.methods = _alternation(r"\.[ \t]*(?:", methods, r")\b", 0)
+        self.decorators = _alternation(r"^[ \t]*@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", re.MULTILINE)
 
     def found_in(self, text: str) -> bool:
-        for word, pattern in self.patterns.items():
-            if word not in text:
-                continue
-            firsts = self.firsts.get(word, ())
-            qualified = any(not first or first in text for first in firsts)
-            if not (qualified or word in self.methods or word in self.decorators):
-                continue
-            for match in pattern.finditer(text):
-                at = match.start()
-                if not _starts_word(text, at):
-                    continue
-                if qualified:
+        for word, pattern in self.words.items():
+            if word in text and any(not first or first in text for first in self.firsts[word]):
+                if pattern.search(text):
                     return True
-                before = text[text.rfind("\n", 0, at) + 1 : at]
-                if word in self.methods and before.rstrip(" \t").endswith("."):
-                    return True
-                if word in self.decorators and DECORATOR_BEFORE.match(before):
-                    return True
-        return False
+        return any(pattern is not None and pattern.search(text) for pattern in (self.methods, self.decorators))
 
 
-# What stands before a decorator method's name on its line: ``@app.``, ``@router .``.
-DECORATOR_BEFORE = re.compile(r"[ \t]*@[\w. \t]*\.[ \t]*$")
+def _alternation(before: str, words: Iterable[str], after: str, flags: int) -> re.Pattern[str] | None:
+    ordered = sorted(set(words), key=lambda word: (-len(word), word))
+    return re.compile(before + "|".join(map(re.escape, ordered)) + after, flags) if ordered else None
 
 
 class SeedTest:
