@@ -40,10 +40,7 @@ UNREACHED_NOTE = " (no event loop in this project was seen reaching it)"
 def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bool = False) -> list[Diagnostic]:
     """``diagnostics`` with the evidence ``reach`` has for them; those about confined objects
     left out, or with ``keep_confined`` kept with the one loop that reaches them as evidence."""
-    objects: dict[tuple[str, int], list[ObjectReach]] = {}
-    for reached in reach.objects:
-        objects.setdefault((_real(reached.path), reached.holder.line), []).append(reached)
-    starts = {(_real(path), line): found for (path, line), found in reach.starts.items()}
+    objects, starts = _indexes(reach)
     attached = []
     for diagnostic in diagnostics:
         at = (_real(diagnostic.path), diagnostic.line)
@@ -68,6 +65,23 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
         attached.append(diagnostic)
     return attached
+
+
+_INDEXES: dict[int, tuple[Reach, dict, dict]] = {}
+
+
+def _indexes(reach: Reach) -> tuple[dict[tuple[str, int], list[ObjectReach]], dict]:
+    """``reach``'s objects and starts by (real path, line), worked out once per reach (a run
+    attaches the evidence of every file with the same reach)."""
+    known = _INDEXES.get(id(reach))
+    if known is None or known[0] is not reach:
+        objects: dict[tuple[str, int], list[ObjectReach]] = {}
+        for reached in reach.objects:
+            objects.setdefault((_real(reached.path), reached.holder.line), []).append(reached)
+        starts = {(_real(path), line): found for (path, line), found in reach.starts.items()}
+        _INDEXES.clear()
+        known = _INDEXES[id(reach)] = (reach, objects, starts)
+    return known[1], known[2]
 
 
 def _unloaded(path: str, reach: Reach) -> bool:

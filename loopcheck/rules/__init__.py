@@ -23,9 +23,9 @@ FILE_FAMILIES = ("primitives", "loops", "clients", "loop_access")
 FAMILIES = (*FILE_FAMILIES, "project")
 
 
-def all_rules() -> dict[str, type[Rule]]:
-    """Every registered rule, by code, in code order."""
-    for family in FAMILIES:
+def all_rules(families: tuple[str, ...] = FAMILIES) -> dict[str, type[Rule]]:
+    """Every registered rule of ``families`` (all by default), by code, in code order."""
+    for family in families:
         package = importlib.import_module(f"{__name__}.{family}")
         for module in pkgutil.iter_modules(package.__path__):
             if module.name.startswith("lck"):
