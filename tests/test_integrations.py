@@ -16,7 +16,7 @@ from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
 from loopcheck.frontends import flake8_plugin
 from loopcheck.frontends.flake8_plugin import evidence_tail
-from tests.helpers import all_rules_linter, check_text, fixtures, write
+from tests.helpers import fixtures, write
 
 REPO = Path(__file__).parent.parent
 MODULE_LOCK = "import asyncio\n\n_lock = asyncio.Lock()\n"

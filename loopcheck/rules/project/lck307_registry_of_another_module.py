@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.rule import RuleDocs
 from loopcheck.rules.project.base import (
-    ProjectExample,
     START_ONLY,
+    ProjectExample,
     ProjectRule,
     failure,
     loops_of,
