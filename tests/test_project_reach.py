@@ -205,6 +205,28 @@ def test_a_function_with_asyncio_run_called_from_two_places_repeats():
     assert found.verdict == SHARED and found.chains[0].loop.repeats
 
 
+def test_a_function_with_asyncio_run_called_in_a_loop_body_repeats():
+    # `for name in names: main(name)` under `__main__`: one call site, many loops.
+    in_loop = cli()
+    top = in_loop.function(MODULE_CODE)
+    looped = dataclasses.replace(top, references=(dataclasses.replace(top.references[0], repeated=True),))
+    in_loop = dataclasses.replace(in_loop, functions=(*in_loop.functions[:-1], looped))
+    found = object_reach(reach_of(in_loop, CLIENT), "_redis")
+    assert found.verdict == SHARED and found.chains[0].loop.repeats
+    assert found.why == "a new event loop on each run of app.cli.main (asyncio.run: a new event loop per call)"
+
+
+def test_asyncio_run_in_a_loop_body_of_code_run_once_repeats():
+    boot = mod(
+        "app.boot",
+        fn(MODULE_CODE, "init()", line=1, starts=[dataclasses.replace(start("asyncio.run", "per-call", "init", 2), repeated=True)]),
+        afn("init", "client.get_redis()", line=5),
+        imports=["client"],
+    )
+    found = object_reach(reach_of(boot, CLIENT), "_redis")
+    assert found.verdict == SHARED and found.chains[0].loop.repeats
+
+
 HELPERS = mod("app.helpers", fn("run_async", line=2, parameters=["coro"], starts=[start("asyncio.run", "per-call", "coro", 3)]))
 
 

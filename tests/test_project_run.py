@@ -130,3 +130,37 @@ def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_
     assert note.startswith("the project model could not be built (RuntimeError: boom")
     assert note.endswith("); findings carry no evidence")
     assert view.reach is None and view.held_back() == {}
+
+
+LOOPED_TASK = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def guarded():
+    async with _lock:
+        await asyncio.sleep(0)
+
+
+def task():
+    return asyncio.run(guarded())
+
+
+if __name__ == "__main__":
+    for _ in range(2):
+        task()
+"""
+
+
+def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
+    write(tmp_path / "app.py", LOOPED_TASK)
+    (finding,) = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
+    assert finding["code"] == "LCK101"
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from app.task (asyncio.run: a new event loop per call) via app.guarded;"
+        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+    ]
+    # Called once, the same task is one loop: nothing to report.
+    write(tmp_path / "app.py", LOOPED_TASK.replace("    for _ in range(2):\n        task()", "    task()"))
+    assert loopcheck("app.py", cwd=tmp_path).stdout.strip() == "All checks passed."

@@ -12,10 +12,12 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
 
 - a ``per-call`` start (``asyncio.run``, ``anyio.run``, ``async_to_sync``, ``new_event_loop()``
   and ``run_until_complete()`` in one function) is a new loop each time it runs: its key is the
-  start's site. It *repeats* when the function holding it runs many times in one process: that
+  start's site. It *repeats* when it sits in the body of a loop or comprehension of its function,
+  or when the function holding it runs many times in one process: that
   function, or one of its callers up to :data:`MAX_CALLER_DEPTH` calls up, is run by a context
   that repeats (a Celery task, a thread, an executor or scheduler job), or the function is called
   from two or more places in the project (each call is another loop in the same process), or
+  from a loop body or comprehension (``for name in names: task(name)``), or
   nothing in the project calls it (an API or an entry point: its callers are not seen, and may be
   many). Only what is known to run once does not repeat: top-level code (run once, at import), a
   function only a once-per-process context runs (a startup hook), and a function called from one
@@ -299,7 +301,7 @@ class _Reacher:
     def runs_once(self, key: FunctionKey, depth: int) -> bool:
         """Whether function ``key`` is known to run once per process: top-level code, a function
         only a once-per-process context runs (a startup hook), or one called from a single place
-        that runs once itself. A function nobody in the project calls may be called from anywhere
+        that runs once itself (not from a loop body). A function nobody in the project calls may be called from anywhere
         (an API, a command's entry point): not known to run once."""
         if key[1] == MODULE_CODE:
             return True
@@ -307,10 +309,11 @@ class _Reacher:
         own = [context for context in self.functions[key].contexts if context in runs]
         if any(runs[context].repeats for context in own) or depth > MAX_CALLER_DEPTH:
             return False
-        calls = {(caller, r.line, r.column) for caller, r in self.callers(key)}
+        found = self.callers(key)
+        calls = {(caller, r.line, r.column) for caller, r in found}
         if not calls:
             return bool(own)
-        if len(calls) > 1 or own:
+        if len(calls) > 1 or own or any(r.repeated for _caller, r in found):
             return False
         ((caller, _line, _column),) = calls
         return self.runs_once(caller, depth + 1)
@@ -399,7 +402,7 @@ class _Reacher:
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
         if fresh:
-            return Loop(site, "per-call", self.repeats(runner), describe, location)
+            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location)
         if start.lifetime == SERVER:
             return Loop(SERVER, SERVER, False, describe, location)
         return Loop(self.kept_key(key, start) or site, start.lifetime, False, describe, location)
