@@ -466,6 +466,29 @@ def test_attach_names_the_failure_of_a_loop_new_on_each_run_at_its_start():
     )
 
 
+def test_attach_finds_the_loop_where_a_local_loop_was_made_and_where_a_kept_loop_is_created():
+    # `loop = asyncio.new_event_loop()` on line 3, `loop.run_until_complete(fetch())` on line 5:
+    # the loop rules report the first line, the start is on the second.
+    hand_built = dataclasses.replace(start("run_until_complete", "per-call", "adapter.fetch", 5), loop_line=3)
+    tasks = mod("app.tasks", fn("refresh", "adapter.fetch()", line=2, contexts=["celery-task"], starts=[hand_built]),
+                imports=["adapter"])
+    # A loop kept in the global `_loop` (created on line 2), run on line 5.
+    jobs = mod(
+        "app.jobs",
+        fn("job", "_loop", "adapter.fetch()", line=4, starts=[start("run_until_complete", "kept", "adapter.fetch", 5, loop="_loop")]),
+        holders=[holder("_loop", 2, kind="loop", what="asyncio.new_event_loop")],
+        imports=["adapter"],
+    )
+    reach = reach_of(tasks, jobs, ADAPTER, CLIENT)
+    found = attach([finding("/project/app/tasks.py", line, "LCK201") for line in (3, 4, 5)]
+                   + [finding("/project/app/jobs.py", line, "LCK202") for line in (2, 5)], reach)
+    assert [(d.path, d.line, len(d.evidence)) for d in found] == [
+        ("/project/app/tasks.py", 3, 1), ("/project/app/tasks.py", 4, 0), ("/project/app/tasks.py", 5, 1),
+        ("/project/app/jobs.py", 2, 1), ("/project/app/jobs.py", 5, 1),
+    ]
+    assert found[0].evidence == found[2].evidence and found[3].evidence == found[4].evidence
+
+
 def test_attach_neither_drops_nor_notes_a_finding_about_a_kept_loop():
     browser = mod(
         "app.browser",

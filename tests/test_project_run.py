@@ -164,3 +164,45 @@ def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
     # Called once, the same task is one loop: nothing to report.
     write(tmp_path / "app.py", LOOPED_TASK.replace("    for _ in range(2):\n        task()", "    task()"))
     assert loopcheck("app.py", cwd=tmp_path).stdout.strip() == "All checks passed."
+
+
+HAND_BUILT = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def guarded():
+    async with _lock:
+        await asyncio.sleep(0)
+
+
+def hand_built():
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(guarded())
+    finally:
+        loop.close()
+
+
+def current():
+    loop = asyncio.get_event_loop()
+    return loop.run_until_complete(guarded())
+
+
+_worker_loop = asyncio.new_event_loop()
+
+
+def kept():
+    return _worker_loop.run_until_complete(guarded())
+"""
+
+
+def test_the_loop_rules_get_the_evidence_of_the_loop_on_the_line_they_report(tmp_path):
+    # LCK201 and LCK203 report where the local loop is made or looked up, LCK202 where the loop
+    # is kept and where it is reused: each line stands for a loop the model follows.
+    write(tmp_path / "app.py", HAND_BUILT)
+    found = json.loads(loopcheck("--output-format", "json", "--select", "LCK2", "app.py", cwd=tmp_path).stdout)
+    lines = {(f["code"], f["location"]["row"]): [e["message"].split(",")[0] for e in f["evidence"]] for f in found}
+    reaches = ["this loop reaches asyncio.Lock '_lock' (app.py:3)"]
+    assert lines == {("LCK201", 12): reaches, ("LCK203", 20): reaches, ("LCK202", 24): reaches, ("LCK202", 28): reaches}

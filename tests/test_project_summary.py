@@ -413,7 +413,7 @@ def test_a_new_event_loop_helper_runs_each_call_on_a_fresh_loop():
 
 def test_run_until_complete_on_the_current_loop_keeps_that_loop():
     assert start("current") == (
-        LoopStart("run_until_complete", "kept", "asyncio.get_event_loop()", (Reference("work", 23, 28),), 23, 4),
+        LoopStart("run_until_complete", "kept", "asyncio.get_event_loop()", (Reference("work", 23, 28),), 23, 4, loop_line=22),
     )
 
 
@@ -426,7 +426,7 @@ def test_a_kept_loop_is_named_as_written_and_gather_runs_each_coroutine():
     )
     assert start("threadsafe") == (
         LoopStart("run_coroutine_threadsafe", "kept", "self.loop", (Reference("work", 32, 37),), 32, 4),
-        LoopStart("run_until_complete", "kept", "self._other_loop", (Reference("other", 34, 45),), 34, 4),
+        LoopStart("run_until_complete", "kept", "self._other_loop", (Reference("other", 34, 45),), 34, 4, loop_line=33),
     )
 
 

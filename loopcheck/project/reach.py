@@ -95,6 +95,8 @@ SERVER = "server"
 # The key of the loop ``asyncio.get_event_loop()`` returns outside a running loop: the one loop the
 # thread keeps as its current loop (the main thread's, in a worker process).
 CURRENT_LOOP = "current-loop"
+# The prefix of the key of a loop kept in a holder: ``holder:module:name``.
+HOLDER = "holder:"
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
@@ -109,13 +111,16 @@ class Loop:
     """One event loop as the model sees it. ``key``: two chains with the same key are on the same
     loop. ``lifetime``: ``per-call``, ``kept`` or ``server``. ``repeats``: a per-call loop that is
     started many times in one process. ``describe``: how evidence names it (``the Celery task
-    'sync' (asyncio.run: a new event loop per call)``). ``location``: where it starts running code."""
+    'sync' (asyncio.run: a new event loop per call)``). ``location``: where it starts running code.
+    ``named_at``: other (path, line)s that stand for this loop, where the loop rules report it:
+    the line a local loop was made or looked up on, the creation of the holder a kept loop is in."""
 
     key: str
     lifetime: str
     repeats: bool
     describe: str
     location: Location
+    named_at: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,7 @@ class ObjectReach:
 class Reach:
     """The loops of a project and the holders they reach. ``objects``: every holder the model
     knows, with its verdict. ``loops``: every loop seen. ``starts``: by (path, line) of a loop's
-    start, the shared holders that loop reaches, each with one chain on that loop (the loop, not
+    start (or of a line that names its loop: ``Loop.named_at``), the shared holders that loop reaches, each with one chain on that loop (the loop, not
     the start alone: starts with one key are one loop, walked together)."""
 
     objects: tuple[ObjectReach, ...]
@@ -356,7 +361,7 @@ class _Reacher:
             return self.loop_holder_of((getter.module, getter.name))
         target = self.resolve(key[0], written, within)
         if target is not None and target.kind == "holder":
-            return f"holder:{target.module}:{target.name}"
+            return f"{HOLDER}{target.module}:{target.name}"
         return None
 
     def qualify(self, module: str, dotted: str) -> str:
@@ -384,7 +389,7 @@ class _Reacher:
                 for (module, name), _reference in holders:
                     holder = self.model.modules[module].holder(name)
                     if holder is not None and holder.kind == "loop":
-                        return f"holder:{module}:{name}"
+                        return f"{HOLDER}{module}:{name}"
                 for callee, _reference in calls:
                     if callee not in seen:
                         seen.add(callee)
@@ -401,11 +406,18 @@ class _Reacher:
             site += f"<-{runner[0]}.{runner[1]}"
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
+        named_at = ((location.path, start.loop_line),) if start.loop_line not in (None, start.line) else ()
         if fresh:
-            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location)
+            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at)
         if start.lifetime == SERVER:
-            return Loop(SERVER, SERVER, False, describe, location)
-        return Loop(self.kept_key(key, start) or site, start.lifetime, False, describe, location)
+            return Loop(SERVER, SERVER, False, describe, location, named_at)
+        kept = self.kept_key(key, start)
+        if kept is not None and kept.startswith(HOLDER):
+            module, name = kept[len(HOLDER) :].split(":", 1)
+            held = self.model.modules[module].holder(name)
+            if held is not None:
+                named_at += ((self.model.modules[module].path, held.line),)
+        return Loop(kept or site, start.lifetime, False, describe, location, named_at)
 
     def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """Every loop with each function it runs first and the steps that led there."""
@@ -583,8 +595,9 @@ class _Reacher:
                 continue
             for chain in reached.chains:
                 for loop, _key, _steps in by_key[chain.loop.key]:
-                    at = starts.setdefault((loop.location.path, loop.location.line), {})
-                    at.setdefault(id(reached), (reached, chain))
+                    for named in ((loop.location.path, loop.location.line), *loop.named_at):
+                        at = starts.setdefault(named, {})
+                        at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
         loaded = frozenset(os.path.realpath(os.path.abspath(s.path)) for s in self.model.modules.values())
         return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)

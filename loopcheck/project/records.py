@@ -40,8 +40,9 @@ class LoopStart:
     loop runs, as written: the callee of the coroutine expression (``main`` for ``main()``), or the
     parameter passed through (``coro``), one reference per awaitable the call is given.
     ``repeated``: the call sits in the body of a loop or comprehension of its function (many
-    loops per run of it). ``loop_line``: for a per-call start on a local loop made in the same
-    function (``loop = asyncio.new_event_loop()``), the line that made it, else None."""
+    loops per run of it). ``loop_line``: for a start on a local loop bound in the same function
+    (``loop = asyncio.new_event_loop()``, ``loop = asyncio.get_event_loop()``), the line that
+    bound it (where the loop rules report), else None."""
 
     entry: str
     lifetime: str

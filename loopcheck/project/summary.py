@@ -773,10 +773,11 @@ class _Resolver:
                 bound = code.binding(loop.id, call.lineno)
                 made_by = self.qualified(bound.func) if isinstance(bound, ast.Call) else None
                 if made_by is not None and (made_by in self.api.new_loop or made_by in entry.receivers):
-                    # The loop rules report where the loop is made: that line names this loop too.
+                    # The loop rules report where a local loop is made or looked up: that line
+                    # names this loop too.
                     lifetime, written, made_at = "per-call", None, bound.lineno  # type: ignore[union-attr]
                 elif bound is not None:
-                    written = ast.unparse(bound)  # the loop the local stands for: `self._loop`
+                    written, made_at = ast.unparse(bound), bound.lineno  # the loop the local stands for: `self._loop`
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
         repeated = call in self.w.repeated_calls
