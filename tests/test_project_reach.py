@@ -227,6 +227,33 @@ def test_asyncio_run_in_a_loop_body_of_code_run_once_repeats():
     assert found.verdict == SHARED and found.chains[0].loop.repeats
 
 
+def test_a_loop_runs_the_async_function_nested_in_its_function_innermost_first():
+    # `def task(): async def run(): ...; asyncio.run(run())`, and a module-level `run` that
+    # the nested one hides; a method's nested function, and a method the class body does not lend.
+    tasks = mod(
+        "app.tasks",
+        fn("task", "run()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "run", 3)]),
+        afn("task.run", "helper()", line=5),
+        fn("task.run.helper", "client.get_redis()", line=7),
+        afn("run", line=9),
+        fn("Worker.go", "run()", line=11, contexts=["thread"], starts=[start("asyncio.run", "per-call", "run", 12)]),
+        afn("Worker.go.run", "beat()", line=14),
+        afn("Worker.beat", "client.get_redis()", line=16),
+        classes=[Class("Worker", (), ("go", "beat"), 10)],
+        imports=["client"],
+    )
+    found = object_reach(reach_of(tasks, CLIENT), "_redis")
+    assert found.verdict == SHARED
+    (chain,) = found.chains
+    assert chain.through == ("tasks.task.run", "tasks.task.run.helper", "client.get_redis")
+    # `Worker.go` runs its own `run`, whose `beat()` is no name of the module (not `Worker.beat`).
+    reach = reach_of(tasks, CLIENT)
+    assert [loop.describe for loop in reach.loops if loop.location.line == 12] == [
+        "the thread target 'go' (asyncio.run: a new event loop per call)"
+    ]
+    assert [c for c in object_reach(reach, "_redis").chains if c.loop.location.line == 12] == []
+
+
 HELPERS = mod("app.helpers", fn("run_async", line=2, parameters=["coro"], starts=[start("asyncio.run", "per-call", "coro", 3)]))
 
 

@@ -206,3 +206,29 @@ def test_the_loop_rules_get_the_evidence_of_the_loop_on_the_line_they_report(tmp
     lines = {(f["code"], f["location"]["row"]): [e["message"].split(",")[0] for e in f["evidence"]] for f in found}
     reaches = ["this loop reaches asyncio.Lock '_lock' (app.py:3)"]
     assert lines == {("LCK201", 12): reaches, ("LCK203", 20): reaches, ("LCK202", 24): reaches, ("LCK202", 28): reaches}
+
+
+NESTED_RUN = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+def task(name):
+    async def run():
+        async with _lock:
+            await asyncio.sleep(0)
+        return name
+
+    return asyncio.run(run())
+"""
+
+
+def test_a_loop_running_an_async_function_nested_in_the_task_is_followed(tmp_path):
+    write(tmp_path / "app.py", NESTED_RUN)
+    (finding,) = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
+    assert finding["code"] == "LCK101"
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from app.task (asyncio.run: a new event loop per call) via app.task.run;"
+        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+    ]

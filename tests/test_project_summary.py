@@ -252,6 +252,34 @@ def test_references_are_calls_and_reads_of_names_not_bound_in_the_function():
     assert found.function(MODULE_CODE).references == (Reference("outer", 22, 4),)
 
 
+NESTED_FUNCTIONS = """
+import asyncio
+
+def task(value):
+    async def run():
+        return await work(value)
+
+    def helper():
+        return run
+
+    helper()
+    asyncio.run(run())
+    local = 1
+    return local
+"""
+
+
+def test_a_function_defined_in_a_function_is_kept_as_a_reference_to_it():
+    found = summary(NESTED_FUNCTIONS)
+    assert found.function("task").references == (
+        Reference("helper", 11, 4),
+        Reference("asyncio.run", 12, 4),
+        Reference("run", 12, 16),
+    )
+    assert found.function("task.helper").references == (Reference("run", 9, 15, called=False),)
+    assert found.function("task").starts[0].runs == (Reference("run", 12, 16),)
+
+
 # -- contexts -----------------------------------------------------------------------------------
 
 CONTEXTS = """

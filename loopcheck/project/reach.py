@@ -39,8 +39,9 @@ caller references (in a sync function, a coroutine function named there is all b
 to the runner), one loop per caller (a new loop per call, or the one kept loop), described and
 judged by the caller's own contexts.
 
-From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`:
-functions, methods (``self.m``, ``redis_client.get`` on a module-level instance), classes called
+From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`
+(a bare name first among the functions nested in the function it is written in, or in those
+around it: ``run`` in ``task`` is ``task.run``): functions, methods (``self.m``, ``redis_client.get`` on a module-level instance), classes called
 (into their ``__init__``); a reference that resolves to a holder (``self.pool.acquire`` uses the
 holder ``self.pool``) is recorded with the chain of steps that led there. A reference the project
 does not define (a library, a dynamic call) ends its branch. Bounds: :data:`MAX_DEPTH` calls from
@@ -234,11 +235,25 @@ class _Reacher:
             self.index_loaded()
         return self._resolved[memo]
 
+    def resolve_in(self, key: FunctionKey, dotted: str, within: str | None) -> Target | None:
+        """What ``dotted``, written in function ``key``, stands for: a function nested in it or in
+        a function around it (``run`` in ``task`` is ``task.run``; innermost first, a class body
+        between them hides nothing: a method does not see its class's names), else what the
+        module's names make of it."""
+        module, scope = key
+        if "." not in dotted and scope != MODULE_CODE:
+            classes = self.classes.get(module, frozenset())
+            while scope:
+                if scope not in classes and (module, f"{scope}.{dotted}") in self.functions:
+                    return Target("function", module, f"{scope}.{dotted}")
+                scope = scope.rpartition(".")[0]
+        return self.resolve(module, dotted, within)
+
     def use(self, key: FunctionKey, reference: Reference) -> Target | None:
         """What ``reference`` in function ``key`` stands for; failing that, the holder a prefix of
         it names (``self.pool.acquire`` -> the holder ``self.pool``)."""
         within = self.class_of(key)
-        target = self.resolve(key[0], reference.dotted, within)
+        target = self.resolve_in(key, reference.dotted, within)
         if target is not None:
             return target
         parts = reference.dotted.split(".")
@@ -439,7 +454,7 @@ class _Reacher:
                     if head in function.parameters and head not in ("self", "cls"):
                         passed = True
                         continue
-                    target = self.resolve(module, run.dotted, within)
+                    target = self.resolve_in(key, run.dotted, within)
                     callee = self.callee(key, run, target) if target is not None else None
                     if callee is not None:
                         step = self.site(module, run.line, run.column, f"runs {self.named(callee)}")

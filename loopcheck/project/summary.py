@@ -8,7 +8,8 @@ Choices the records leave open:
 - imports inside functions and classes are recorded module-wide (a function's references to them
   are kept, not dropped as locals); those under ``if TYPE_CHECKING:`` are skipped;
 - a function's references drop names bound in it or in the functions around it (parameters,
-  assignments, loop and ``with`` targets), keep ``self``/``cls`` chains and drop builtins the
+  assignments, loop and ``with`` targets) but keep the functions defined there (``run`` in
+  ``task`` stands for ``task.run``), keep ``self``/``cls`` chains and drop builtins the
   module does not rebind; annotations are not references;
 - a holder is a direct creation (``Lock()``, ``await create_pool()``, ``Ctor().through()``);
   a creation wrapped in another call (``Wrapper(Lock())``) is not followed;
@@ -829,10 +830,27 @@ class _Resolver:
             head = dotted.partition(".")[0]
             if head in _RECEIVER_PARAMETERS and code.is_function:
                 pass
-            elif code.is_local(head) or (head in _BUILTINS and head not in globals_):
+            elif (code.is_local(head) and not self.nested_function(code, head)) or (
+                head in _BUILTINS and head not in globals_
+            ):
                 continue
             seen[dotted] = Reference(dotted, line, column, called, repeated)
         return tuple(seen.values())
+
+
+    def nested_function(self, code: _Code, name: str) -> bool:
+        """Whether ``name``, read in ``code``, is a function defined in it or in a function around
+        it (the project model resolves it there, as ``outer.name``)."""
+        scope: _Code | None = code
+        while scope is not None and scope.is_function:
+            if name in scope.globals:
+                return False
+            if f"{scope.name}.{name}" in self.functions:
+                return True
+            if name in scope.locals:
+                return False
+            scope = scope.parent
+        return False
 
 
 def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
