@@ -132,16 +132,7 @@ def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_
     assert view.reach is None and view.held_back() == {}
 
 
-LOOPED_TASK = """\
-import asyncio
-
-_lock = asyncio.Lock()
-
-
-async def guarded():
-    async with _lock:
-        await asyncio.sleep(0)
-
+LOOPED_TASK = STORE + """
 
 def task():
     return asyncio.run(guarded())
@@ -153,11 +144,16 @@ if __name__ == "__main__":
 """
 
 
-def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
-    write(tmp_path / "app.py", LOOPED_TASK)
+def lock_evidence(tmp_path: Path, source: str) -> list[str]:
+    """The evidence of the one finding of ``source`` as app.py: LCK101 on its `_lock`."""
+    write(tmp_path / "app.py", source)
     (finding,) = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
-    assert finding["code"] == "LCK101"
-    assert [e["message"] for e in finding["evidence"]] == [
+    assert (finding["code"], finding["location"]["row"]) == ("LCK101", 3)
+    return [e["message"] for e in finding["evidence"]]
+
+
+def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
+    assert lock_evidence(tmp_path, LOOPED_TASK) == [
         "reached from app.task (asyncio.run: a new event loop per call) via app.guarded;"
         ' each run is a new loop; a later run fails with "is bound to a different event loop"'
     ]
@@ -166,16 +162,7 @@ def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
     assert loopcheck("app.py", cwd=tmp_path).stdout.strip() == "All checks passed."
 
 
-HAND_BUILT = """\
-import asyncio
-
-_lock = asyncio.Lock()
-
-
-async def guarded():
-    async with _lock:
-        await asyncio.sleep(0)
-
+HAND_BUILT = STORE + """
 
 def hand_built():
     loop = asyncio.new_event_loop()
@@ -225,10 +212,7 @@ def task(name):
 
 
 def test_a_loop_running_an_async_function_nested_in_the_task_is_followed(tmp_path):
-    write(tmp_path / "app.py", NESTED_RUN)
-    (finding,) = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
-    assert finding["code"] == "LCK101"
-    assert [e["message"] for e in finding["evidence"]] == [
+    assert lock_evidence(tmp_path, NESTED_RUN) == [
         "reached from app.task (asyncio.run: a new event loop per call) via app.task.run;"
         ' each run is a new loop; a later run fails with "is bound to a different event loop"'
     ]
