@@ -41,7 +41,8 @@ judged by the caller's own contexts.
 
 From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`
 (a bare name first among the functions nested in the function it is written in, or in those
-around it: ``run`` in ``task`` is ``task.run``): functions, methods (``self.m``, ``redis_client.get`` on a module-level instance), classes called
+around it: ``run`` in ``task`` is ``task.run``): functions, methods (``self.m``,
+``redis_client.get`` on a module-level instance), classes called
 (into their ``__init__``); a reference that resolves to a holder (``self.pool.acquire`` uses the
 holder ``self.pool``) is recorded with the chain of steps that led there. A reference the project
 does not define (a library, a dynamic call) ends its branch. Bounds: :data:`MAX_DEPTH` calls from
@@ -152,8 +153,9 @@ class ObjectReach:
 class Reach:
     """The loops of a project and the holders they reach. ``objects``: every holder the model
     knows, with its verdict. ``loops``: every loop seen. ``starts``: by (path, line) of a loop's
-    start (or of a line that names its loop: ``Loop.named_at``), the shared holders that loop reaches, each with one chain on that loop (the loop, not
-    the start alone: starts with one key are one loop, walked together)."""
+    start (or of a line that names its loop: ``Loop.named_at``), the shared holders that loop
+    reaches, each with one chain on that loop (the loop, not the start alone: starts with one key
+    are one loop, walked together)."""
 
     objects: tuple[ObjectReach, ...]
     loops: tuple[Loop, ...]
@@ -321,8 +323,8 @@ class _Reacher:
     def runs_once(self, key: FunctionKey, depth: int) -> bool:
         """Whether function ``key`` is known to run once per process: top-level code, a function
         only a once-per-process context runs (a startup hook), or one called from a single place
-        that runs once itself (not from a loop body). A function nobody in the project calls may be called from anywhere
-        (an API, a command's entry point): not known to run once."""
+        that runs once itself (not from a loop body). A function nobody in the project calls may be
+        called from anywhere (an API, a command's entry point): not known to run once."""
         if key[1] == MODULE_CODE:
             return True
         runs = self.catalogue.context_runs

@@ -778,7 +778,8 @@ class _Resolver:
                     # names this loop too.
                     lifetime, written, made_at = "per-call", None, bound.lineno  # type: ignore[union-attr]
                 elif bound is not None:
-                    written, made_at = ast.unparse(bound), bound.lineno  # the loop the local stands for: `self._loop`
+                    # The loop the local stands for: `self._loop`.
+                    written, made_at = ast.unparse(bound), bound.lineno
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
         repeated = call in self.w.repeated_calls
