@@ -205,6 +205,55 @@ def test_a_function_with_asyncio_run_called_from_two_places_repeats():
     assert found.verdict == SHARED and found.chains[0].loop.repeats
 
 
+def test_a_function_with_asyncio_run_called_in_a_loop_body_repeats():
+    # `for name in names: main(name)` under `__main__`: one call site, many loops.
+    in_loop = cli()
+    top = in_loop.function(MODULE_CODE)
+    looped = dataclasses.replace(top, references=(dataclasses.replace(top.references[0], repeated=True),))
+    in_loop = dataclasses.replace(in_loop, functions=(*in_loop.functions[:-1], looped))
+    found = object_reach(reach_of(in_loop, CLIENT), "_redis")
+    assert found.verdict == SHARED and found.chains[0].loop.repeats
+    assert found.why == "a new event loop on each run of app.cli.main (asyncio.run: a new event loop per call)"
+
+
+def test_asyncio_run_in_a_loop_body_of_code_run_once_repeats():
+    boot = mod(
+        "app.boot",
+        fn(MODULE_CODE, "init()", line=1, starts=[dataclasses.replace(start("asyncio.run", "per-call", "init", 2), repeated=True)]),
+        afn("init", "client.get_redis()", line=5),
+        imports=["client"],
+    )
+    found = object_reach(reach_of(boot, CLIENT), "_redis")
+    assert found.verdict == SHARED and found.chains[0].loop.repeats
+
+
+def test_a_loop_runs_the_async_function_nested_in_its_function_innermost_first():
+    # `def task(): async def run(): ...; asyncio.run(run())`, and a module-level `run` that
+    # the nested one hides; a method's nested function, and a method the class body does not lend.
+    tasks = mod(
+        "app.tasks",
+        fn("task", "run()", line=1, contexts=["celery-task"], starts=[start("asyncio.run", "per-call", "run", 3)]),
+        afn("task.run", "helper()", line=5),
+        fn("task.run.helper", "client.get_redis()", line=7),
+        afn("run", line=9),
+        fn("Worker.go", "run()", line=11, contexts=["thread"], starts=[start("asyncio.run", "per-call", "run", 12)]),
+        afn("Worker.go.run", "beat()", line=14),
+        afn("Worker.beat", "client.get_redis()", line=16),
+        classes=[Class("Worker", (), ("go", "beat"), 10)],
+        imports=["client"],
+    )
+    found = object_reach(reach_of(tasks, CLIENT), "_redis")
+    assert found.verdict == SHARED
+    (chain,) = found.chains
+    assert chain.through == ("tasks.task.run", "tasks.task.run.helper", "client.get_redis")
+    # `Worker.go` runs its own `run`, whose `beat()` is no name of the module (not `Worker.beat`).
+    reach = reach_of(tasks, CLIENT)
+    assert [loop.describe for loop in reach.loops if loop.location.line == 12] == [
+        "the thread target 'go' (asyncio.run: a new event loop per call)"
+    ]
+    assert [c for c in object_reach(reach, "_redis").chains if c.loop.location.line == 12] == []
+
+
 HELPERS = mod("app.helpers", fn("run_async", line=2, parameters=["coro"], starts=[start("asyncio.run", "per-call", "coro", 3)]))
 
 
@@ -442,6 +491,29 @@ def test_attach_names_the_failure_of_a_loop_new_on_each_run_at_its_start():
         "this loop reaches redis.asyncio.Redis '_redis' (/project/app/client.py:10), "
         'each run is a new loop; a later run fails with "Event loop is closed"'
     )
+
+
+def test_attach_finds_the_loop_where_a_local_loop_was_made_and_where_a_kept_loop_is_created():
+    # `loop = asyncio.new_event_loop()` on line 3, `loop.run_until_complete(fetch())` on line 5:
+    # the loop rules report the first line, the start is on the second.
+    hand_built = dataclasses.replace(start("run_until_complete", "per-call", "adapter.fetch", 5), loop_line=3)
+    tasks = mod("app.tasks", fn("refresh", "adapter.fetch()", line=2, contexts=["celery-task"], starts=[hand_built]),
+                imports=["adapter"])
+    # A loop kept in the global `_loop` (created on line 2), run on line 5.
+    jobs = mod(
+        "app.jobs",
+        fn("job", "_loop", "adapter.fetch()", line=4, starts=[start("run_until_complete", "kept", "adapter.fetch", 5, loop="_loop")]),
+        holders=[holder("_loop", 2, kind="loop", what="asyncio.new_event_loop")],
+        imports=["adapter"],
+    )
+    reach = reach_of(tasks, jobs, ADAPTER, CLIENT)
+    found = attach([finding("/project/app/tasks.py", line, "LCK201") for line in (3, 4, 5)]
+                   + [finding("/project/app/jobs.py", line, "LCK202") for line in (2, 5)], reach)
+    assert [(d.path, d.line, len(d.evidence)) for d in found] == [
+        ("/project/app/tasks.py", 3, 1), ("/project/app/tasks.py", 4, 0), ("/project/app/tasks.py", 5, 1),
+        ("/project/app/jobs.py", 2, 1), ("/project/app/jobs.py", 5, 1),
+    ]
+    assert found[0].evidence == found[2].evidence and found[3].evidence == found[4].evidence
 
 
 def test_attach_neither_drops_nor_notes_a_finding_about_a_kept_loop():

@@ -151,3 +151,89 @@ def test_findings_and_evidence_are_the_same_in_one_process_in_several_and_from_t
     cache = str(tmp_path / "cache")
     assert findings("--cache-dir", cache, "-j", "2") == one  # filling the cache
     assert findings("--cache-dir", cache, "-j", "2") == one  # served from it
+
+
+LOOPED_TASK = STORE + """
+
+def task():
+    return asyncio.run(guarded())
+
+
+if __name__ == "__main__":
+    for _ in range(2):
+        task()
+"""
+
+
+def lock_evidence(tmp_path: Path, source: str) -> list[str]:
+    """The evidence of the one finding of ``source`` as app.py: LCK101 on its `_lock`."""
+    write(tmp_path / "app.py", source)
+    (finding,) = json.loads(loopcheck("--output-format", "json", "app.py", cwd=tmp_path).stdout)
+    assert (finding["code"], finding["location"]["row"]) == ("LCK101", 3)
+    return [e["message"] for e in finding["evidence"]]
+
+
+def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
+    assert lock_evidence(tmp_path, LOOPED_TASK) == [
+        "reached from app.task (asyncio.run: a new event loop per call) via app.guarded;"
+        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+    ]
+    # Called once, the same task is one loop: nothing to report.
+    write(tmp_path / "app.py", LOOPED_TASK.replace("    for _ in range(2):\n        task()", "    task()"))
+    assert loopcheck("app.py", cwd=tmp_path).stdout.strip() == "All checks passed."
+
+
+HAND_BUILT = STORE + """
+
+def hand_built():
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(guarded())
+    finally:
+        loop.close()
+
+
+def current():
+    loop = asyncio.get_event_loop()
+    return loop.run_until_complete(guarded())
+
+
+_worker_loop = asyncio.new_event_loop()
+
+
+def kept():
+    return _worker_loop.run_until_complete(guarded())
+"""
+
+
+def test_the_loop_rules_get_the_evidence_of_the_loop_on_the_line_they_report(tmp_path):
+    # LCK201 and LCK203 report where the local loop is made or looked up, LCK202 where the loop
+    # is kept and where it is reused: each line stands for a loop the model follows.
+    write(tmp_path / "app.py", HAND_BUILT)
+    found = json.loads(loopcheck("--output-format", "json", "--select", "LCK2", "app.py", cwd=tmp_path).stdout)
+    lines = {(f["code"], f["location"]["row"]): [e["message"].split(",")[0] for e in f["evidence"]] for f in found}
+    reaches = ["this loop reaches asyncio.Lock '_lock' (app.py:3)"]
+    assert lines == {("LCK201", 12): reaches, ("LCK203", 20): reaches, ("LCK202", 24): reaches, ("LCK202", 28): reaches}
+
+
+NESTED_RUN = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+def task(name):
+    async def run():
+        async with _lock:
+            await asyncio.sleep(0)
+        return name
+
+    return asyncio.run(run())
+"""
+
+
+def test_a_loop_running_an_async_function_nested_in_the_task_is_followed(tmp_path):
+    assert lock_evidence(tmp_path, NESTED_RUN) == [
+        "reached from app.task (asyncio.run: a new event loop per call) via app.task.run;"
+        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+    ]

@@ -3,6 +3,7 @@ exact records the project model reads."""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import textwrap
@@ -12,6 +13,7 @@ import pytest
 
 from loopcheck.data.catalogue import Catalogue, CatalogueError, context_runs, loop_starts, served_routes, tomllib
 from loopcheck.project.records import MODULE_CODE, Class, Holder, LoopStart, ModuleSummary, Reference
+from loopcheck.project.store import SummaryStore, decode, encode
 from loopcheck.project.summary import summarise
 
 CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck-corpus")) / "src"
@@ -250,6 +252,34 @@ def test_references_are_calls_and_reads_of_names_not_bound_in_the_function():
     assert found.function(MODULE_CODE).references == (Reference("outer", 22, 4),)
 
 
+NESTED_FUNCTIONS = """
+import asyncio
+
+def task(value):
+    async def run():
+        return await work(value)
+
+    def helper():
+        return run
+
+    helper()
+    asyncio.run(run())
+    local = 1
+    return local
+"""
+
+
+def test_a_function_defined_in_a_function_is_kept_as_a_reference_to_it():
+    found = summary(NESTED_FUNCTIONS)
+    assert found.function("task").references == (
+        Reference("helper", 11, 4),
+        Reference("asyncio.run", 12, 4),
+        Reference("run", 12, 16),
+    )
+    assert found.function("task.helper").references == (Reference("run", 9, 15, called=False),)
+    assert found.function("task").starts[0].runs == (Reference("run", 12, 16),)
+
+
 # -- contexts -----------------------------------------------------------------------------------
 
 CONTEXTS = """
@@ -405,13 +435,13 @@ def test_a_parameter_passed_to_asyncio_run_is_followed_to_callers():
 
 def test_a_new_event_loop_helper_runs_each_call_on_a_fresh_loop():
     assert start("helper") == (
-        LoopStart("run_until_complete", "per-call", None, (Reference("coro", 17, 39, called=False),), 17, 15),
+        LoopStart("run_until_complete", "per-call", None, (Reference("coro", 17, 39, called=False),), 17, 15, loop_line=15),
     )
 
 
 def test_run_until_complete_on_the_current_loop_keeps_that_loop():
     assert start("current") == (
-        LoopStart("run_until_complete", "kept", "asyncio.get_event_loop()", (Reference("work", 23, 28),), 23, 4),
+        LoopStart("run_until_complete", "kept", "asyncio.get_event_loop()", (Reference("work", 23, 28),), 23, 4, loop_line=22),
     )
 
 
@@ -424,12 +454,14 @@ def test_a_kept_loop_is_named_as_written_and_gather_runs_each_coroutine():
     )
     assert start("threadsafe") == (
         LoopStart("run_coroutine_threadsafe", "kept", "self.loop", (Reference("work", 32, 37),), 32, 4),
-        LoopStart("run_until_complete", "kept", "self._other_loop", (Reference("other", 34, 45),), 34, 4),
+        LoopStart("run_until_complete", "kept", "self._other_loop", (Reference("other", 34, 45),), 34, 4, loop_line=33),
     )
 
 
 def test_a_runner_made_in_the_function_is_a_fresh_loop_per_call():
-    assert start("with_runner") == (LoopStart("Runner.run", "per-call", None, (Reference("work", 38, 19),), 38, 8),)
+    assert start("with_runner") == (
+        LoopStart("Runner.run", "per-call", None, (Reference("work", 38, 19),), 38, 8, loop_line=37),
+    )
 
 
 def test_callable_starts_run_the_function_they_are_given():
@@ -441,6 +473,69 @@ def test_callable_starts_run_the_function_they_are_given():
 
 def test_a_loop_made_at_module_level_is_kept_under_its_global_name():
     assert start(MODULE_CODE) == (LoopStart("run_until_complete", "kept", "loop", (Reference("main", 47, 24),), 47, 0),)
+
+
+REPEATED = """
+import asyncio
+
+def once(items):
+    task("once")
+    for item in check(items):
+        task(item)
+    else:
+        after()
+    while pending():
+        asyncio.run(work())
+    [handle(x) for x in source() if keep(x)]
+    return {key(x): value(x) for x in source()}
+
+def nested():
+    for item in items:
+        def inner():
+            inner_call()
+        lam = lambda: in_lambda()
+    outside()
+
+async def iterated():
+    async for item in stream():
+        await handle(item)
+"""
+
+
+def test_a_use_in_a_loop_body_or_a_comprehension_is_repeated():
+    found = summary(REPEATED)
+    repeated = {r.dotted: r.repeated for r in found.function("once").references}
+    assert repeated == {
+        # `task` is called once and in a loop: the reference is repeated.
+        "task": True, "check": False, "after": False, "pending": True, "asyncio.run": True, "work": True,
+        "handle": True, "source": False, "keep": True, "key": True, "value": True,
+    }
+    assert found.function("once").references[0] == Reference("task", 5, 4, repeated=True)
+    (start,) = found.function("once").starts
+    assert start.repeated and start.loop_line is None
+    # A function defined in a loop body is its own code: its body runs once per call of it.
+    assert [r.repeated for r in found.function("nested.inner").references] == [False]
+    assert {r.dotted: r.repeated for r in found.function("nested").references} == {
+        "items": False, "in_lambda": True, "outside": False,
+    }
+    assert {r.dotted: r.repeated for r in found.function("iterated").references} == {"stream": False, "handle": True}
+
+
+def test_the_summaries_cache_reads_the_loop_fields_and_rebuilds_entries_written_without_them(tmp_path):
+    found = summary(REPEATED + STARTS)
+    data = json.loads(json.dumps(encode(found)))
+    assert decode(data, ModuleSummary) == found
+    store = SummaryStore(tmp_path)
+    store.store("key", found)
+    assert store.load("key", found.module, found.path, found.is_package) == found
+    # An entry from before `repeated` and `loop_line`: not the shape of a summary, so a miss.
+    for function_data in data[5]:
+        function_data[5] = [reference[:4] for reference in function_data[5]]
+        function_data[6] = [[*start[:3], [r[:4] for r in start[3]], *start[4:6]] for start in function_data[6]]
+    assert decode(data, ModuleSummary) is None
+    (entry,) = (tmp_path / "summaries").rglob("*/*.json")
+    entry.write_text(json.dumps(data))
+    assert store.load("key", found.module, found.path, found.is_package) is None
 
 
 # -- input --------------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
 
 - a ``per-call`` start (``asyncio.run``, ``anyio.run``, ``async_to_sync``, ``new_event_loop()``
   and ``run_until_complete()`` in one function) is a new loop each time it runs: its key is the
-  start's site. It *repeats* when the function holding it runs many times in one process: that
+  start's site. It *repeats* when it sits in the body of a loop or comprehension of its function,
+  or when the function holding it runs many times in one process: that
   function, or one of its callers up to :data:`MAX_CALLER_DEPTH` calls up, is run by a context
   that repeats (a Celery task, a thread, an executor or scheduler job), or the function is called
   from two or more places in the project (each call is another loop in the same process), or
+  from a loop body or comprehension (``for name in names: task(name)``), or
   nothing in the project calls it (an API or an entry point: its callers are not seen, and may be
   many). Only what is known to run once does not repeat: top-level code (run once, at import), a
   function only a once-per-process context runs (a startup hook), and a function called from one
@@ -37,8 +39,10 @@ caller references (in a sync function, a coroutine function named there is all b
 to the runner), one loop per caller (a new loop per call, or the one kept loop), described and
 judged by the caller's own contexts.
 
-From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`:
-functions, methods (``self.m``, ``redis_client.get`` on a module-level instance), classes called
+From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`
+(a bare name first among the functions nested in the function it is written in, or in those
+around it: ``run`` in ``task`` is ``task.run``): functions, methods (``self.m``,
+``redis_client.get`` on a module-level instance), classes called
 (into their ``__init__``); a reference that resolves to a holder (``self.pool.acquire`` uses the
 holder ``self.pool``) is recorded with the chain of steps that led there. A reference the project
 does not define (a library, a dynamic call) ends its branch. Bounds: :data:`MAX_DEPTH` calls from
@@ -93,6 +97,8 @@ SERVER = "server"
 # The key of the loop ``asyncio.get_event_loop()`` returns outside a running loop: the one loop the
 # thread keeps as its current loop (the main thread's, in a worker process).
 CURRENT_LOOP = "current-loop"
+# The prefix of the key of a loop kept in a holder: ``holder:module:name``.
+HOLDER = "holder:"
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
@@ -107,13 +113,16 @@ class Loop:
     """One event loop as the model sees it. ``key``: two chains with the same key are on the same
     loop. ``lifetime``: ``per-call``, ``kept`` or ``server``. ``repeats``: a per-call loop that is
     started many times in one process. ``describe``: how evidence names it (``the Celery task
-    'sync' (asyncio.run: a new event loop per call)``). ``location``: where it starts running code."""
+    'sync' (asyncio.run: a new event loop per call)``). ``location``: where it starts running code.
+    ``named_at``: other (path, line)s that stand for this loop, where the loop rules report it:
+    the line a local loop was made or looked up on, the creation of the holder a kept loop is in."""
 
     key: str
     lifetime: str
     repeats: bool
     describe: str
     location: Location
+    named_at: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,8 +153,9 @@ class ObjectReach:
 class Reach:
     """The loops of a project and the holders they reach. ``objects``: every holder the model
     knows, with its verdict. ``loops``: every loop seen. ``starts``: by (path, line) of a loop's
-    start, the shared holders that loop reaches, each with one chain on that loop (the loop, not
-    the start alone: starts with one key are one loop, walked together)."""
+    start (or of a line that names its loop: ``Loop.named_at``), the shared holders that loop
+    reaches, each with one chain on that loop (the loop, not the start alone: starts with one key
+    are one loop, walked together)."""
 
     objects: tuple[ObjectReach, ...]
     loops: tuple[Loop, ...]
@@ -227,11 +237,25 @@ class _Reacher:
             self.index_loaded()
         return self._resolved[memo]
 
+    def resolve_in(self, key: FunctionKey, dotted: str, within: str | None) -> Target | None:
+        """What ``dotted``, written in function ``key``, stands for: a function nested in it or in
+        a function around it (``run`` in ``task`` is ``task.run``; innermost first, a class body
+        between them hides nothing: a method does not see its class's names), else what the
+        module's names make of it."""
+        module, scope = key
+        if "." not in dotted and scope != MODULE_CODE:
+            classes = self.classes.get(module, frozenset())
+            while scope:
+                if scope not in classes and (module, f"{scope}.{dotted}") in self.functions:
+                    return Target("function", module, f"{scope}.{dotted}")
+                scope = scope.rpartition(".")[0]
+        return self.resolve(module, dotted, within)
+
     def use(self, key: FunctionKey, reference: Reference) -> Target | None:
         """What ``reference`` in function ``key`` stands for; failing that, the holder a prefix of
         it names (``self.pool.acquire`` -> the holder ``self.pool``)."""
         within = self.class_of(key)
-        target = self.resolve(key[0], reference.dotted, within)
+        target = self.resolve_in(key, reference.dotted, within)
         if target is not None:
             return target
         parts = reference.dotted.split(".")
@@ -299,18 +323,19 @@ class _Reacher:
     def runs_once(self, key: FunctionKey, depth: int) -> bool:
         """Whether function ``key`` is known to run once per process: top-level code, a function
         only a once-per-process context runs (a startup hook), or one called from a single place
-        that runs once itself. A function nobody in the project calls may be called from anywhere
-        (an API, a command's entry point): not known to run once."""
+        that runs once itself (not from a loop body). A function nobody in the project calls may be
+        called from anywhere (an API, a command's entry point): not known to run once."""
         if key[1] == MODULE_CODE:
             return True
         runs = self.catalogue.context_runs
         own = [context for context in self.functions[key].contexts if context in runs]
         if any(runs[context].repeats for context in own) or depth > MAX_CALLER_DEPTH:
             return False
-        calls = {(caller, r.line, r.column) for caller, r in self.callers(key)}
+        found = self.callers(key)
+        calls = {(caller, r.line, r.column) for caller, r in found}
         if not calls:
             return bool(own)
-        if len(calls) > 1 or own:
+        if len(calls) > 1 or own or any(r.repeated for _caller, r in found):
             return False
         ((caller, _line, _column),) = calls
         return self.runs_once(caller, depth + 1)
@@ -353,7 +378,7 @@ class _Reacher:
             return self.loop_holder_of((getter.module, getter.name))
         target = self.resolve(key[0], written, within)
         if target is not None and target.kind == "holder":
-            return f"holder:{target.module}:{target.name}"
+            return f"{HOLDER}{target.module}:{target.name}"
         return None
 
     def qualify(self, module: str, dotted: str) -> str:
@@ -381,7 +406,7 @@ class _Reacher:
                 for (module, name), _reference in holders:
                     holder = self.model.modules[module].holder(name)
                     if holder is not None and holder.kind == "loop":
-                        return f"holder:{module}:{name}"
+                        return f"{HOLDER}{module}:{name}"
                 for callee, _reference in calls:
                     if callee not in seen:
                         seen.add(callee)
@@ -398,11 +423,18 @@ class _Reacher:
             site += f"<-{runner[0]}.{runner[1]}"
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
+        named_at = ((location.path, start.loop_line),) if start.loop_line not in (None, start.line) else ()
         if fresh:
-            return Loop(site, "per-call", self.repeats(runner), describe, location)
+            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at)
         if start.lifetime == SERVER:
-            return Loop(SERVER, SERVER, False, describe, location)
-        return Loop(self.kept_key(key, start) or site, start.lifetime, False, describe, location)
+            return Loop(SERVER, SERVER, False, describe, location, named_at)
+        kept = self.kept_key(key, start)
+        if kept is not None and kept.startswith(HOLDER):
+            module, name = kept[len(HOLDER) :].split(":", 1)
+            held = self.model.modules[module].holder(name)
+            if held is not None:
+                named_at += ((self.model.modules[module].path, held.line),)
+        return Loop(kept or site, start.lifetime, False, describe, location, named_at)
 
     def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """Every loop with each function it runs first and the steps that led there."""
@@ -424,7 +456,7 @@ class _Reacher:
                     if head in function.parameters and head not in ("self", "cls"):
                         passed = True
                         continue
-                    target = self.resolve(module, run.dotted, within)
+                    target = self.resolve_in(key, run.dotted, within)
                     callee = self.callee(key, run, target) if target is not None else None
                     if callee is not None:
                         step = self.site(module, run.line, run.column, f"runs {self.named(callee)}")
@@ -580,8 +612,9 @@ class _Reacher:
                 continue
             for chain in reached.chains:
                 for loop, _key, _steps in by_key[chain.loop.key]:
-                    at = starts.setdefault((loop.location.path, loop.location.line), {})
-                    at.setdefault(id(reached), (reached, chain))
+                    for named in ((loop.location.path, loop.location.line), *loop.named_at):
+                        at = starts.setdefault(named, {})
+                        at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
         loaded = frozenset(os.path.realpath(os.path.abspath(s.path)) for s in self.model.modules.values())
         return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)

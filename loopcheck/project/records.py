@@ -17,12 +17,15 @@ MODULE_CODE = "<module>"
 @dataclass(frozen=True)
 class Reference:
     """A name a function calls or reads, as written: ``helpers.run_async``, ``client``,
-    ``self.pool.acquire``, ``RedisClient.get_instance``. ``called``: it is called here."""
+    ``self.pool.acquire``, ``RedisClient.get_instance``. ``called``: it is called here.
+    ``repeated``: (one of) its uses sits in the body of a ``for``/``while`` loop or in a
+    comprehension of the function: a call there may run many times per run of the function."""
 
     dotted: str
     line: int
     column: int
     called: bool = True
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,11 @@ class LoopStart:
     ``loop``; ``server``: the process's server loop). ``loop``: for a kept loop, the loop as
     written (``_worker_loop``, ``get_worker_loop()``, ``self.loop``), else None. ``runs``: what the
     loop runs, as written: the callee of the coroutine expression (``main`` for ``main()``), or the
-    parameter passed through (``coro``), one reference per awaitable the call is given."""
+    parameter passed through (``coro``), one reference per awaitable the call is given.
+    ``repeated``: the call sits in the body of a loop or comprehension of its function (many
+    loops per run of it). ``loop_line``: for a start on a local loop bound in the same function
+    (``loop = asyncio.new_event_loop()``, ``loop = asyncio.get_event_loop()``), the line that
+    bound it (where the loop rules report), else None."""
 
     entry: str
     lifetime: str
@@ -43,6 +50,8 @@ class LoopStart:
     runs: tuple[Reference, ...]
     line: int
     column: int
+    repeated: bool = False
+    loop_line: int | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ Choices the records leave open:
 - imports inside functions and classes are recorded module-wide (a function's references to them
   are kept, not dropped as locals); those under ``if TYPE_CHECKING:`` are skipped;
 - a function's references drop names bound in it or in the functions around it (parameters,
-  assignments, loop and ``with`` targets), keep ``self``/``cls`` chains and drop builtins the
+  assignments, loop and ``with`` targets) but keep the functions defined there (``run`` in
+  ``task`` stands for ``task.run``), keep ``self``/``cls`` chains and drop builtins the
   module does not rebind; annotations are not references;
 - a holder is a direct creation (``Lock()``, ``await create_pool()``, ``Ctor().through()``);
   a creation wrapped in another call (``Wrapper(Lock())``) is not followed;
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, ContextSeed, LoopStart as StartEntry, holder_shapes
 from loopcheck.project.records import (
@@ -85,7 +86,7 @@ class _Code:
     class_method: bool = False
     locals: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
-    references: list[tuple[str, int, int, bool]] = field(default_factory=list)
+    references: list[tuple[str, int, int, bool, bool]] = field(default_factory=list)  # ..., called, repeated
     calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)  # with the callee as written
     bindings: list[tuple[str, ast.expr, int]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
@@ -154,6 +155,10 @@ class _Walker(ast.NodeVisitor):
         self.module_containers: set[str] = set()
         self.class_containers: dict[str, set[str]] = {}
         self.module_values: dict[str, ast.expr] = {}
+        # How many loop bodies (``for``, ``while``, comprehensions) of the current code enclose
+        # the walk, and the calls made inside one: they may run many times per run of the code.
+        self.repeating = 0
+        self.repeated_calls: set[ast.Call] = set()
         self._handlers: dict[type, object] = {}
 
     # -- dispatch: NodeVisitor's, with each node class's handler looked up once --------
@@ -220,11 +225,11 @@ class _Walker(ast.NodeVisitor):
             if names & shapes.static_methods:
                 code.method_of = None
         self.codes.append(code)
-        saved = (self.code, self.prefix, self.class_body)
-        self.code, self.prefix, self.class_body = code, [*self.prefix, node.name], None
+        saved = (self.code, self.prefix, self.class_body, self.repeating)
+        self.code, self.prefix, self.class_body, self.repeating = code, [*self.prefix, node.name], None, 0
         for statement in node.body:
             self.visit(statement)
-        self.code, self.prefix, self.class_body = saved
+        self.code, self.prefix, self.class_body, self.repeating = saved
 
     def _visit_defaults(self, arguments: ast.arguments) -> None:
         for default in arguments.defaults:
@@ -261,6 +266,36 @@ class _Walker(ast.NodeVisitor):
         for statement in node.body:
             self.visit(statement)
         self.prefix, self.class_body = saved
+
+    # -- loops: what runs many times per run of its code -------------------------------
+
+    def _repeated(self, nodes: list) -> None:
+        self.repeating += 1
+        for node in nodes:
+            self.visit(node)
+        self.repeating -= 1
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)  # evaluated once
+        self.visit(node.target)
+        self._repeated(node.body)
+        for statement in node.orelse:
+            self.visit(statement)
+
+    visit_AsyncFor = visit_For
+
+    def visit_While(self, node: ast.While) -> None:
+        self._repeated([node.test, *node.body])
+        for statement in node.orelse:
+            self.visit(statement)
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        first, *others = node.generators
+        self.visit(first.iter)  # evaluated once, in the enclosing code; the rest once per item
+        elements = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        self._repeated([first.target, *first.ifs, *others, *elements])
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
 
     def visit_Global(self, node: ast.Global) -> None:
         self.code.globals.update(node.names)
@@ -313,7 +348,7 @@ class _Walker(ast.NodeVisitor):
     # -- names, calls and stores -------------------------------------------------------
 
     def _reference(self, dotted: str, node: ast.expr, called: bool) -> None:
-        self.code.references.append((dotted, node.lineno, node.col_offset, called))
+        self.code.references.append((dotted, node.lineno, node.col_offset, called, self.repeating > 0))
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -334,6 +369,8 @@ class _Walker(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         dotted = dotted_name(node.func)
         self.code.calls.append((node, dotted))
+        if self.repeating:
+            self.repeated_calls.add(node)
         if dotted is not None:
             self._reference(dotted, node, True)
         else:
@@ -730,19 +767,23 @@ class _Resolver:
         return {code: tuple(starts) for code, starts in by_code.items()}
 
     def start(self, entry: StartEntry, call: ast.Call, loop: ast.expr | None, code: _Code) -> LoopStart:
-        lifetime, written = entry.lifetime, None
+        lifetime, written, made_at = entry.lifetime, None, None
         if lifetime == "kept" and loop is not None:
             written = ast.unparse(loop)
             if isinstance(loop, ast.Name) and code.is_function and code.is_local(loop.id):
                 bound = code.binding(loop.id, call.lineno)
                 made_by = self.qualified(bound.func) if isinstance(bound, ast.Call) else None
                 if made_by is not None and (made_by in self.api.new_loop or made_by in entry.receivers):
-                    lifetime, written = "per-call", None
+                    # The loop rules report where a local loop is made or looked up: that line
+                    # names this loop too.
+                    lifetime, written, made_at = "per-call", None, bound.lineno  # type: ignore[union-attr]
                 elif bound is not None:
-                    written = ast.unparse(bound)  # the loop the local stands for: `self._loop`
+                    # The loop the local stands for: `self._loop`.
+                    written, made_at = ast.unparse(bound), bound.lineno
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
-        return LoopStart(entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset)
+        repeated = call in self.w.repeated_calls
+        return LoopStart(entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at)
 
     def runs(self, node: ast.expr, is_callable: bool, code: _Code) -> list[Reference]:
         """What a loop start runs: the callee of the coroutine it is given (through ``gather``
@@ -782,16 +823,35 @@ class _Resolver:
     def references(self, code: _Code) -> tuple[Reference, ...]:
         seen: dict[str, Reference] = {}
         globals_ = self.w.module_names
-        for dotted, line, column, called in code.references:
+        for dotted, line, column, called, repeated in code.references:
             if dotted in seen:
+                if repeated and not seen[dotted].repeated:  # one reference a name: repeated if any use is
+                    seen[dotted] = replace(seen[dotted], repeated=True)
                 continue
             head = dotted.partition(".")[0]
             if head in _RECEIVER_PARAMETERS and code.is_function:
                 pass
-            elif code.is_local(head) or (head in _BUILTINS and head not in globals_):
+            elif (code.is_local(head) and not self.nested_function(code, head)) or (
+                head in _BUILTINS and head not in globals_
+            ):
                 continue
-            seen[dotted] = Reference(dotted, line, column, called)
+            seen[dotted] = Reference(dotted, line, column, called, repeated)
         return tuple(seen.values())
+
+
+    def nested_function(self, code: _Code, name: str) -> bool:
+        """Whether ``name``, read in ``code``, is a function defined in it or in a function around
+        it (the project model resolves it there, as ``outer.name``)."""
+        scope: _Code | None = code
+        while scope is not None and scope.is_function:
+            if name in scope.globals:
+                return False
+            if f"{scope.name}.{name}" in self.functions:
+                return True
+            if name in scope.locals:
+                return False
+            scope = scope.parent
+        return False
 
 
 def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
