@@ -130,3 +130,15 @@ def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_
     assert note.startswith("the project model could not be built (RuntimeError: boom")
     assert note.endswith("); findings carry no evidence")
     assert view.reach is None and view.held_back() == {}
+
+
+def test_a_module_in_a_folder_without_init_inside_a_package_is_reached_by_its_dotted_name(tmp_path):
+    # No project file, and ``app/tools`` has no ``__init__.py`` (as in a Docker-shipped app).
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "tasks.py", TASK.replace("from app.store", "from app.tools.store"))
+    write(tmp_path / "app" / "tools" / "store.py", STORE)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert finding["code"] == "LCK101"
+    assert [e["message"].partition(" via ")[0] for e in finding["evidence"]] == [
+        "reached from app.tasks.task (asyncio.run: a new event loop per call)"
+    ]
