@@ -142,3 +142,30 @@ def test_a_module_in_a_folder_without_init_inside_a_package_is_reached_by_its_do
     assert [e["message"].partition(" via ")[0] for e in finding["evidence"]] == [
         "reached from app.tasks.task (asyncio.run: a new event loop per call)"
     ]
+
+
+ROUTES = """\
+from starlette.routing import Route
+
+from app.store import guarded
+
+
+async def events(request):
+    await guarded()
+
+
+routes = [Route("/events", events)]
+"""
+
+
+def test_an_object_only_a_starlette_route_list_reaches_is_confined_to_the_server_loop(tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\nversion = "0"\n')
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "routes.py", ROUTES)
+    write(tmp_path / "app" / "store.py", STORE)
+    assert loopcheck(".", cwd=tmp_path).stdout.strip() == "All checks passed."
+    (finding,) = json.loads(loopcheck("--output-format", "json", "--include-confined", ".", cwd=tmp_path).stdout)
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from the async route handler 'events' (the server's loop) via routes.events -> store.guarded;"
+        " the only loop that uses it: harmless in this program"
+    ]

@@ -332,6 +332,64 @@ def test_the_contexts_seeds_and_served_routes_put_functions_in():
     }
 
 
+ROUTE_LISTS = """
+from fastapi import FastAPI, APIRouter
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route, WebSocketRoute
+
+async def events(request):
+    pass
+
+async def feed(websocket):
+    pass
+
+async def raw(scope, receive, send):
+    pass
+
+async def added(request):
+    pass
+
+async def api(request):
+    pass
+
+async def routed(request):
+    pass
+
+def sync_page(request):
+    pass
+
+async def elsewhere(request):
+    pass
+
+routes = [
+    Route("/events", events),
+    Route("/page", endpoint=sync_page),
+    WebSocketRoute("/ws", feed),
+    Mount("/raw", app=raw),
+]
+app = Starlette(routes=routes)
+app.add_route("/added", added)
+fast = FastAPI()
+fast.add_api_route("/api", api)
+router = APIRouter()
+router.add_route("/routed", endpoint=routed)
+thing = object()
+thing.add_route("/x", elsewhere)
+"""
+
+
+def test_route_lists_and_route_methods_put_async_endpoints_on_the_server():
+    found = summary(ROUTE_LISTS)
+    assert {f.name: f.contexts for f in found.functions if f.contexts} == {
+        "events": ("server",),
+        "feed": ("server",),
+        "raw": ("server",),
+        "added": ("server",),
+        "api": ("server",),
+        "routed": ("server",),
+    }
+
+
 def test_a_served_decorator_on_an_unknown_receiver_is_no_route():
     found = summary("import x\nthing = x.Thing()\n@thing.get('/')\nasync def index():\n    pass\n")
     assert found.function("index").contexts == ()
@@ -476,7 +534,18 @@ def test_corpus_files_are_summarised_without_crashing():
 
 BAD_ENTRIES = [
     ('[[served]]\ndecorator-methods = ["get"]\n', "entries.toml: [[served]] #1: unknown key 'decorator-methods'"),
-    ('[[served]]\nreceiver = ["fastapi.FastAPI"]\n', "entries.toml: [[served]] #1: no key 'decorator-method'"),
+    (
+        '[[served]]\nreceiver = ["fastapi.FastAPI"]\n',
+        "entries.toml: [[served]] #1: needs 'decorator-method', 'call' or 'method'",
+    ),
+    (
+        '[[served]]\ncall = ["starlette.routing.Route"]\n',
+        "entries.toml: [[served]] #1: a 'call' or 'method' needs the endpoint's 'position' or 'keyword'",
+    ),
+    (
+        '[[served]]\nmethod = ["add_route"]\nendpoint-position = 1\n',
+        "entries.toml: [[served]] #1: unknown key 'endpoint-position'",
+    ),
     ('served = 1\n', "entries.toml: served must be an array of tables"),
 ]
 

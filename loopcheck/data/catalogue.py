@@ -331,7 +331,10 @@ SERVED_CONTEXT = "server"
 # Every context data/entries.toml says how it runs: the seeds' and the served routes'.
 ENTRY_CONTEXTS = (*SEED_CONTEXTS, SERVED_CONTEXT)
 # The keys of a [[served]] of data/entries.toml (as in a [[seed]] of contexts.toml).
-SERVED_KEYS = {key: SEED_KEYS[key] for key in ("decorator-method", "receiver", "receiver-names")}
+SERVED_KEYS = {
+    key: SEED_KEYS[key]
+    for key in ("decorator-method", "call", "method", "position", "keyword", "receiver", "receiver-names")
+}
 CONTEXT_LOOPS = ("server", "none")
 # The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
 START_KEYS: dict[str, tuple[str, type]] = {
@@ -402,8 +405,11 @@ def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[C
     served = []
     for where, entry in _array_of_tables(data, "served", source):
         values = _typed(entry, SERVED_KEYS, where)
-        if not values.get("decorator_methods"):
-            raise CatalogueError(f"{where}: no key 'decorator-method'")
+        handed = values.get("calls") or values.get("methods")
+        if not values.get("decorator_methods") and not handed:
+            raise CatalogueError(f"{where}: needs 'decorator-method', 'call' or 'method'")
+        if handed and "position" not in values and "keyword" not in values:
+            raise CatalogueError(f"{where}: a 'call' or 'method' needs the endpoint's 'position' or 'keyword'")
         served.append(ContextSeed(context=SERVED_CONTEXT, **values))
     return tuple(served)
 
