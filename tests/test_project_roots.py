@@ -120,6 +120,12 @@ def test_a_folder_without_init_inside_a_package_is_a_namespace_package_of_it(tmp
     assert found.module_name(tool) == ("mcp_tool", False)  # nothing imports it yet
     found.use_imports({"application.agents.tools.mcp_tool"})
     assert found.module_name(tool) == ("application.agents.tools.mcp_tool", False)
+    # Two folders deep, each imported by its dotted name.
+    deep = write(tmp_path / "application" / "prompts" / "fragments" / "answer.py", "")
+    found = find_roots([str(deep)])
+    assert found.project_of_file(deep) == tmp_path / "application"
+    found.use_imports({"application.prompts.fragments.answer"})
+    assert found.module_name(deep) == ("application.prompts.fragments.answer", False)
 
 
 def test_a_module_never_takes_the_name_of_a_library_it_imports(tmp_path):

@@ -110,9 +110,13 @@ class Roots:
         project = project_of(directory, self.projects)
         if project is not None:
             return project
-        top = directory
-        # A folder inside a regular package is part of that package's tree.
-        while self.is_package_directory(top) or self.is_package_directory(top.parent):
+        # A folder inside a regular package (through folders that could be namespace packages)
+        # is part of that package's tree.
+        inside = directory
+        while not self.is_package_directory(inside) and inside.name.isidentifier() and inside.parent != inside:
+            inside = inside.parent
+        top = inside if self.is_package_directory(inside) else directory
+        while self.is_package_directory(top):
             top = top.parent
         return directory if top == directory else top / directory.relative_to(top).parts[0]
 
