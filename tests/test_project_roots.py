@@ -106,3 +106,37 @@ def test_the_project_directory_is_listed_and_without_one_the_top_package(tmp_pat
     write(tmp_path / "loose" / "lib" / "__init__.py", "")
     module = write(tmp_path / "loose" / "lib" / "m.py", "")
     assert find_roots([str(module)]).listed == {tmp_path / "loose" / "lib"}
+
+
+def test_a_folder_without_init_inside_a_package_is_a_namespace_package_of_it(tmp_path):
+    # Shaped like an application with no project file: ``application/agents/tools`` has no
+    # ``__init__.py`` and ``application.agents.tools.mcp_tool`` is imported by name.
+    write(tmp_path / "application" / "__init__.py", "")
+    write(tmp_path / "application" / "agents" / "__init__.py", "")
+    tool = write(tmp_path / "application" / "agents" / "tools" / "mcp_tool.py", "")
+    worker = write(tmp_path / "application" / "worker.py", "")
+    found = find_roots([str(tool), str(worker)])
+    assert found.project_of_file(tool) == found.project_of_file(worker) == tmp_path / "application"
+    assert found.module_name(tool) == ("mcp_tool", False)  # nothing imports it yet
+    found.use_imports({"application.agents.tools.mcp_tool"})
+    assert found.module_name(tool) == ("application.agents.tools.mcp_tool", False)
+    # Two folders deep, each imported by its dotted name.
+    deep = write(tmp_path / "application" / "prompts" / "fragments" / "answer.py", "")
+    found = find_roots([str(deep)])
+    assert found.project_of_file(deep) == tmp_path / "application"
+    found.use_imports({"application.prompts.fragments.answer"})
+    assert found.module_name(deep) == ("application.prompts.fragments.answer", False)
+
+
+def test_a_module_never_takes_the_name_of_a_library_it_imports(tmp_path):
+    # Shaped like a project with a pyproject.toml: ``frigate/ptz`` has no ``__init__.py`` and
+    # ``ptz/onvif.py`` imports the library ``onvif``.
+    write(tmp_path / "pyproject.toml", "[tool.ruff]\n")
+    write(tmp_path / "frigate" / "__init__.py", "")
+    module = write(tmp_path / "frigate" / "ptz" / "onvif.py", "from onvif import ONVIFCamera\n")
+    found = find_roots([str(module)])
+    found.use_imports({"onvif"})
+    assert found.module_name(module) == ("onvif", False)  # as the folder of scripts it could be
+    assert found.module_name(module, {"onvif"}) == ("frigate.ptz.onvif", False)
+    found.use_imports({"onvif", "frigate.ptz.autotrack"})
+    assert found.module_name(module) == ("frigate.ptz.onvif", False)

@@ -237,3 +237,72 @@ def test_a_loop_running_an_async_function_nested_in_the_task_is_followed(tmp_pat
         "reached from app.task (asyncio.run: a new event loop per call) via app.task.run;"
         ' each run is a new loop; a later run fails with "is bound to a different event loop"'
     ]
+
+
+def test_a_module_in_a_folder_without_init_inside_a_package_is_reached_by_its_dotted_name(tmp_path):
+    # No project file, and ``app/tools`` has no ``__init__.py`` (as in a Docker-shipped app).
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "tasks.py", TASK.replace("from app.store", "from app.tools.store"))
+    write(tmp_path / "app" / "tools" / "store.py", STORE)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert finding["code"] == "LCK101"
+    assert [e["message"].partition(" via ")[0] for e in finding["evidence"]] == [
+        "reached from app.tasks.task (asyncio.run: a new event loop per call)"
+    ]
+
+
+ROUTES = """\
+from starlette.routing import Route
+
+from app.store import guarded
+
+
+async def events(request):
+    await guarded()
+
+
+routes = [Route("/events", events)]
+"""
+
+
+def test_an_object_only_a_starlette_route_list_reaches_is_confined_to_the_server_loop(tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\nversion = "0"\n')
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "routes.py", ROUTES)
+    write(tmp_path / "app" / "store.py", STORE)
+    assert loopcheck(".", cwd=tmp_path).stdout.strip() == "All checks passed."
+    (finding,) = json.loads(loopcheck("--output-format", "json", "--include-confined", ".", cwd=tmp_path).stdout)
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from the async route handler 'events' (the server's loop) via routes.events -> store.guarded;"
+        " the only loop that uses it: harmless in this program"
+    ]
+
+
+FLASK_VIEWS = """\
+from flask import Flask
+
+from app.store import guarded
+
+app = Flask(__name__)
+
+
+@app.route("/")
+async def index():
+    await guarded()
+    return "ok"
+"""
+
+
+def test_a_flask_async_view_runs_on_a_new_loop_per_request_not_on_a_server_loop(tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\nversion = "0"\n')
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "views.py", FLASK_VIEWS)
+    write(tmp_path / "app" / "store.py", STORE)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert finding["code"] == "LCK101"
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from app.views.index (Flask async view: a new event loop per request)"
+        " via views.index -> store.guarded;"
+        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+    ]
+    assert finding["evidence"][0]["location"] == {"path": "app/views.py", "row": 8, "column": 2}

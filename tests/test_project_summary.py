@@ -362,6 +362,104 @@ def test_the_contexts_seeds_and_served_routes_put_functions_in():
     }
 
 
+ROUTE_LISTS = """
+from fastapi import FastAPI, APIRouter
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route, WebSocketRoute
+
+async def events(request):
+    pass
+
+async def feed(websocket):
+    pass
+
+async def raw(scope, receive, send):
+    pass
+
+async def added(request):
+    pass
+
+async def api(request):
+    pass
+
+async def routed(request):
+    pass
+
+def sync_page(request):
+    pass
+
+async def elsewhere(request):
+    pass
+
+routes = [
+    Route("/events", events),
+    Route("/page", endpoint=sync_page),
+    WebSocketRoute("/ws", feed),
+    Mount("/raw", app=raw),
+]
+app = Starlette(routes=routes)
+app.add_route("/added", added)
+fast = FastAPI()
+fast.add_api_route("/api", api)
+router = APIRouter()
+router.add_route("/routed", endpoint=routed)
+thing = object()
+thing.add_route("/x", elsewhere)
+"""
+
+
+def test_route_lists_and_route_methods_put_async_endpoints_on_the_server():
+    found = summary(ROUTE_LISTS)
+    assert {f.name: f.contexts for f in found.functions if f.contexts} == {
+        "events": ("server",),
+        "feed": ("server",),
+        "raw": ("server",),
+        "added": ("server",),
+        "api": ("server",),
+        "routed": ("server",),
+    }
+
+
+FLASK_VIEWS = """
+from fastapi import FastAPI
+from flask import Blueprint, Flask
+
+app = Flask("app")
+bp = Blueprint("bp", __name__)
+
+@app.route("/")
+async def index():
+    pass
+
+@bp.get("/x")
+async def in_blueprint():
+    pass
+
+def serve():
+    @app.route("/", methods=["POST"])
+    async def handle_request():
+        pass
+
+def make_api():
+    app = FastAPI()
+
+    @app.get("/")
+    async def served():
+        pass
+"""
+
+
+def test_a_flask_async_view_is_a_new_loop_per_request_never_the_servers_loop():
+    found = summary(FLASK_VIEWS)
+    starts = {f.name: [(s.entry, s.lifetime, s.runs, s.line) for s in f.starts] for f in found.functions if f.starts}
+    assert starts == {
+        "index": [("Flask async view", "per-call", (), 8)],
+        "in_blueprint": [("Flask async view", "per-call", (), 12)],
+        "serve.handle_request": [("Flask async view", "per-call", (), 17)],
+    }
+    assert {f.name: f.contexts for f in found.functions if f.contexts} == {"make_api.served": ("server",)}
+
+
 def test_a_served_decorator_on_an_unknown_receiver_is_no_route():
     found = summary("import x\nthing = x.Thing()\n@thing.get('/')\nasync def index():\n    pass\n")
     assert found.function("index").contexts == ()
@@ -571,7 +669,22 @@ def test_corpus_files_are_summarised_without_crashing():
 
 BAD_ENTRIES = [
     ('[[served]]\ndecorator-methods = ["get"]\n', "entries.toml: [[served]] #1: unknown key 'decorator-methods'"),
-    ('[[served]]\nreceiver = ["fastapi.FastAPI"]\n', "entries.toml: [[served]] #1: no key 'decorator-method'"),
+    (
+        '[[served]]\nreceiver = ["fastapi.FastAPI"]\n',
+        "entries.toml: [[served]] #1: needs 'decorator-method', 'call' or 'method'",
+    ),
+    (
+        '[[served]]\ncall = ["starlette.routing.Route"]\n',
+        "entries.toml: [[served]] #1: a 'call' or 'method' needs the endpoint's 'position' or 'keyword'",
+    ),
+    (
+        '[[served]]\ndecorator-method = ["get"]\nexcept-receiver = "flask.Flask"\n',
+        "entries.toml: [[served]] #1: key 'except-receiver'",
+    ),
+    (
+        '[[served]]\nmethod = ["add_route"]\nendpoint-position = 1\n',
+        "entries.toml: [[served]] #1: unknown key 'endpoint-position'",
+    ),
     ('served = 1\n', "entries.toml: served must be an array of tables"),
 ]
 
@@ -580,6 +693,24 @@ BAD_ENTRIES = [
 def test_a_wrong_served_entry_is_refused_when_the_catalogue_loads(text, message):
     with pytest.raises(CatalogueError) as raised:
         served_routes(tomllib.loads(text))
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+START = '[[start]]\nname = "view"\nlifetime = "per-call"\ndescribe = "a new loop"\n'
+BAD_STARTS = [
+    (START, "entries.toml: [[start]] #1: needs 'call', 'method' or 'decorator-method'"),
+    (START + 'decorator-method = ["route"]\n', "entries.toml: [[start]] #1: a 'decorator-method' needs a 'receiver'"),
+    (
+        START + 'decorator-methods = ["route"]\nreceiver = ["flask.Flask"]\n',
+        "entries.toml: [[start]] #1: unknown key 'decorator-methods'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_STARTS, ids=[m for _, m in BAD_STARTS])
+def test_a_wrong_start_entry_is_refused_when_the_catalogue_loads(text, message):
+    with pytest.raises(CatalogueError) as raised:
+        loop_starts(tomllib.loads(text))
     assert str(raised.value).startswith(message), str(raised.value)
 
 

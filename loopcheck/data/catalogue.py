@@ -70,6 +70,8 @@ class ContextSeed:
     subclass_of: frozenset[str] = frozenset()
     subclass_methods: frozenset[str] = frozenset()
     sync_only: bool = False
+    # Receivers that never match, whatever their name (a Flask app named ``app``).
+    except_receivers: frozenset[str] = frozenset()
 
     def first_argument_matches(self, first: str | None) -> bool:
         """Whether a call (or decorator call) whose first argument is the string ``first`` (None:
@@ -79,6 +81,8 @@ class ContextSeed:
     def receiver_matches(self, leaf: str | None, qualified_names: set[str] | frozenset[str]) -> bool:
         """Whether a receiver whose last name is ``leaf`` and whose parts (the receiver, the calls
         of its chain, the call it is bound to) resolve to ``qualified_names`` meets the seed."""
+        if self.except_receivers & qualified_names:
+            return False
         if not self.receivers and not self.receiver_names:
             return True
         if leaf is not None and leaf in self.receiver_names:
@@ -95,6 +99,9 @@ class LoopStart:
     describe: str
     calls: frozenset[str] = frozenset()
     methods: frozenset[str] = frozenset()
+    # Decorator methods (on a ``receivers`` instance) whose decorated ``async def`` the start
+    # runs itself, on each call (Flask's async views).
+    decorator_methods: frozenset[str] = frozenset()
     receivers: frozenset[str] = frozenset()
     position: int | None = None
     keyword: str | None = None
@@ -331,7 +338,10 @@ SERVED_CONTEXT = "server"
 # Every context data/entries.toml says how it runs: the seeds' and the served routes'.
 ENTRY_CONTEXTS = (*SEED_CONTEXTS, SERVED_CONTEXT)
 # The keys of a [[served]] of data/entries.toml (as in a [[seed]] of contexts.toml).
-SERVED_KEYS = {key: SEED_KEYS[key] for key in ("decorator-method", "receiver", "receiver-names")}
+SERVED_KEYS = {
+    key: SEED_KEYS[key]
+    for key in ("decorator-method", "call", "method", "position", "keyword", "receiver", "receiver-names")
+} | {"except-receiver": ("except_receivers", list)}
 CONTEXT_LOOPS = ("server", "none")
 # The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
 START_KEYS: dict[str, tuple[str, type]] = {
@@ -340,6 +350,7 @@ START_KEYS: dict[str, tuple[str, type]] = {
     "describe": ("describe", str),
     "call": ("calls", list),
     "method": ("methods", list),
+    "decorator-method": ("decorator_methods", list),
     "receiver": ("receivers", list),
     "position": ("position", int),
     "keyword": ("keyword", str),
@@ -367,8 +378,12 @@ def loop_starts(data: dict[str, Any], source: str = "entries.toml") -> tuple[Loo
                 raise CatalogueError(f"{where}: no key {required!r}")
         if values["lifetime"] not in LIFETIMES:
             raise CatalogueError(f"{where}: key 'lifetime' must be one of {', '.join(LIFETIMES)}")
-        if not values.get("calls") and not values.get("methods"):
-            raise CatalogueError(f"{where}: needs 'call' or 'method'")
+        if not values.get("calls") and not values.get("methods") and not values.get("decorator_methods"):
+            raise CatalogueError(f"{where}: needs 'call', 'method' or 'decorator-method'")
+        if values.get("decorator_methods") and not values.get("receivers"):
+            # A decorator method is matched on a receiver of a known class only: names alone
+            # (``app``) are shared by every framework.
+            raise CatalogueError(f"{where}: a 'decorator-method' needs a 'receiver'")
         starts.append(LoopStart(**values))
     return tuple(starts)
 
@@ -402,8 +417,11 @@ def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[C
     served = []
     for where, entry in _array_of_tables(data, "served", source):
         values = _typed(entry, SERVED_KEYS, where)
-        if not values.get("decorator_methods"):
-            raise CatalogueError(f"{where}: no key 'decorator-method'")
+        handed = values.get("calls") or values.get("methods")
+        if not values.get("decorator_methods") and not handed:
+            raise CatalogueError(f"{where}: needs 'decorator-method', 'call' or 'method'")
+        if handed and "position" not in values and "keyword" not in values:
+            raise CatalogueError(f"{where}: a 'call' or 'method' needs the endpoint's 'position' or 'keyword'")
         served.append(ContextSeed(context=SERVED_CONTEXT, **values))
     return tuple(served)
 

@@ -251,11 +251,10 @@ def build_model(
             entry = Known(store.content_key(source.data), tuple(import_specs(source.text)), seeds.flags(source.text))
             store.remember(path, source.identity, source.read_at, entry)
         known[path] = entry
-    top_names = {name.partition(".")[0] for entry in known.values() for level, name in entry.specs if not level}
-    found.use_imports(top_names)
+    found.use_imports({name for entry in known.values() for level, name in entry.specs if not level})
     modules: dict[str, tuple[str, bool]] = {}
     for path in known:  # the checked files first: theirs is the name a module goes by
-        named = found.module_name(path)
+        named = found.module_name(path, {name.partition(".")[0] for level, name in known[path].specs if not level})
         if named is not None:
             modules.setdefault(named[0], (path, named[1]))
     projects = {module: found.project_of_file(path) for module, (path, _) in modules.items()}

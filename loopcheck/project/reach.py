@@ -450,6 +450,10 @@ class _Reacher:
                 roots.append((loop, key, ()))
             within = self.class_of(key)
             for start in function.starts:
+                entry = self.entries.get(start.entry)
+                if entry is not None and entry.decorator_methods:  # it runs the function it decorates
+                    roots.append((self.loop(key, start, key, None), key, ()))
+                    continue
                 passed = False
                 for run in start.runs:
                     head = run.dotted.split(".", 1)[0]

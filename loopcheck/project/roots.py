@@ -20,9 +20,13 @@ project's configuration files only.
   under a declared root (``src/ns/pkg/mod.py`` is ``ns.pkg.mod``): a declared root holds only
   importable code, as setuptools' ``find_namespace:`` sees it. Anywhere else, such a directory is a
   plain folder of scripts (``scripts/tool.py`` is the module ``tool``, ``scripts`` its root), unless
-  a project module imports it by name (``Roots.use_imports``: the model gives the top names the
-  project's import lines name), in which case it is a namespace package under the directory
-  above it, up to the project's own directory.
+  a project module imports it by name (``Roots.use_imports``: the model gives the dotted names the
+  project's import lines name), in which case it is a namespace package under the package or
+  directory above it, up to the project's own directory: ``app/tools`` in the regular package
+  ``app`` is ``app.tools`` when ``app.tools`` (or ``app.tools.x``) is imported. A folder inside
+  a regular package belongs to that package's project. And a module never takes the top-level
+  name of a library it imports itself (``ptz/onvif.py`` importing ``onvif`` would import
+  itself): its folder inside a package is then a namespace package of it, imported or not.
 """
 
 from __future__ import annotations
@@ -70,8 +74,9 @@ class Roots:
     packages: dict[Path, str] = field(default_factory=dict)
     listed: set[Path] = field(default_factory=set)
     beside: set[Path] = field(default_factory=set)  # of ``listed``: only their own files count
-    # Top-level names project modules import (``import ns.mod`` gives ``ns``): a folder of that
-    # name, without ``__init__.py``, is a namespace package (set with ``use_imports``).
+    # Dotted names project modules import and their prefixes (``import ns.mod`` gives ``ns`` and
+    # ``ns.mod``): a folder of such a name, without ``__init__.py``, is a namespace package (set
+    # with ``use_imports``).
     imported: frozenset[str] = frozenset()
     # Looked up once per directory and run: whether it is a regular package, its project
     # directory (None: no marker above it), the project of its files, their package's name.
@@ -81,8 +86,13 @@ class Roots:
     prefixes: dict[Path, tuple[str, ...]] = field(default_factory=dict)
 
     def use_imports(self, names: Iterable[str]) -> None:
-        """The top-level names the project's modules import (they decide namespace packages)."""
-        self.imported = frozenset(names)
+        """The absolute dotted names the project's modules import (they decide namespace
+        packages)."""
+        prefixes = set()
+        for name in names:
+            parts = name.split(".")
+            prefixes.update(".".join(parts[: end + 1]) for end in range(len(parts)))
+        self.imported = frozenset(prefixes)
         self.prefixes.clear()
 
     def project_of_file(self, path: str | os.PathLike[str]) -> Path:
@@ -100,7 +110,12 @@ class Roots:
         project = project_of(directory, self.projects)
         if project is not None:
             return project
-        top = directory
+        # A folder inside a regular package (through folders that could be namespace packages)
+        # is part of that package's tree.
+        inside = directory
+        while not self.is_package_directory(inside) and inside.name.isidentifier() and inside.parent != inside:
+            inside = inside.parent
+        top = inside if self.is_package_directory(inside) else directory
         while self.is_package_directory(top):
             top = top.parent
         return directory if top == directory else top / directory.relative_to(top).parts[0]
@@ -111,47 +126,53 @@ class Roots:
             known = self.regular[directory] = _is_regular_package(directory)
         return known
 
-    def module_name(self, path: str | os.PathLike[str]) -> tuple[str, bool] | None:
+    def module_name(self, path: str | os.PathLike[str], imports: Iterable[str] = ()) -> tuple[str, bool] | None:
         """The dotted module name of the Python file ``path`` and whether it is a package's
-        ``__init__``, or None when it has none (not a ``.py`` file)."""
+        ``__init__``, or None when it has none (not a ``.py`` file). ``imports``: the top-level
+        names the file itself imports (it never takes one of them as its own name)."""
         file = Path(os.path.abspath(path))
         if file.suffix != ".py":
             return None
-        prefix = self.prefixes.get(file.parent)
-        if prefix is None:
-            prefix = self.prefixes[file.parent] = self._package_name(file.parent)
+        prefix = self._prefix(file.parent)
         is_package = file.stem == "__init__"
+        if not prefix and not is_package and file.stem in set(imports):
+            prefix = self._package_name(file.parent, any_folder=True)
         parts = prefix if is_package else (*prefix, file.stem)
         if not parts:  # an __init__.py whose directory is not a package name
             return None
         return ".".join(parts), is_package
 
-    def _package_name(self, directory: Path) -> tuple[str, ...]:
+    def _prefix(self, directory: Path) -> tuple[str, ...]:
+        prefix = self.prefixes.get(directory)
+        if prefix is None:
+            prefix = self.prefixes[directory] = self._package_name(directory)
+        return prefix
+
+    def _package_name(self, directory: Path, any_folder: bool = False) -> tuple[str, ...]:
         """The dotted name of the package the modules in ``directory`` belong to, as parts
-        (none: they are top-level modules)."""
-        parts: list[str] = []
-        while True:
-            renamed = self.packages.get(directory)
-            if renamed is not None:
-                return (*renamed.split("."), *parts)
-            if not self.is_package_directory(directory):
-                break
-            parts.insert(0, directory.name)
-            directory = directory.parent
+        (none: they are top-level modules). ``any_folder``: ``directory``, inside a package, is
+        a namespace package of it even when no module imports it by name."""
+        renamed = self.packages.get(directory)
+        if renamed is not None:
+            return tuple(renamed.split("."))
+        if self.is_package_directory(directory):
+            return (*self._prefix(directory.parent), directory.name)
         # ``directory`` is not a regular package: a root, or a namespace package under one.
         declared = next((root for root in self.declared if _within(directory, root)), None)
         if declared is not None:
-            return (*directory.relative_to(declared).parts, *parts)
+            return directory.relative_to(declared).parts
         # A folder a project module imports by name, up to the project's own directory.
-        while (
-            directory.name in self.imported
-            and directory.name.isidentifier()
-            and directory not in self.listed
-            and any(_within(directory, listed) for listed in self.listed)
+        if (
+            not directory.name.isidentifier()
+            or directory in self.listed
+            or not any(_within(directory, listed) for listed in self.listed)
         ):
-            parts.insert(0, directory.name)
-            directory = directory.parent
-        return tuple(parts)
+            return ()
+        above = self._prefix(directory.parent)
+        name = (*above, directory.name)
+        if ".".join(name) in self.imported or (any_folder and above):
+            return name
+        return ()
 
 
 def _within(directory: Path, root: Path) -> bool:

@@ -761,10 +761,34 @@ class _Resolver:
                     ):
                         continue
                     found[call] = code, self.start(entry, call, receiver, code)
+        starts = [*found.values(), *self.decorated_starts()]
         by_code: dict[_Code, list[LoopStart]] = {}
-        for code, start in sorted(found.values(), key=lambda item: (item[1].line, item[1].column)):
+        for code, start in sorted(starts, key=lambda item: (item[1].line, item[1].column)):
             by_code.setdefault(code, []).append(start)
         return {code: tuple(starts) for code, starts in by_code.items()}
+
+    def decorated_starts(self) -> list[tuple[_Code, LoopStart]]:
+        """The ``async def`` functions a decorator start runs (``@app.route`` on a Flask app): each
+        is its own start, at its first matching decorator, running nothing else (``runs`` empty:
+        the reach runs the function itself)."""
+        entries = [entry for entry in self.catalogue.loop_starts if entry.decorator_methods]
+        found = []
+        for code in self.w.codes if entries else ():
+            if not code.is_async:
+                continue
+            for decorator in code.decorators:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if not isinstance(target, ast.Attribute):
+                    continue
+                parts = {self.qualified(p) for p in self.receiver_parts(target.value, code.parent)}
+                entry = next(
+                    (e for e in entries if target.attr in e.decorator_methods and e.receivers & parts), None
+                )
+                if entry is not None:
+                    start = LoopStart(entry.name, entry.lifetime, None, (), decorator.lineno, decorator.col_offset)
+                    found.append((code, start))
+                    break
+        return found
 
     def start(self, entry: StartEntry, call: ast.Call, loop: ast.expr | None, code: _Code) -> LoopStart:
         lifetime, written, made_at = entry.lifetime, None, None
