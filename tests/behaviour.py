@@ -178,8 +178,10 @@ def _local(output: bytes | str | None, directory: Path) -> str:
 
 def loopcheck(*args: str, cwd: Path) -> Result:
     """loopcheck's command line, from ``cwd``, without a cache. In this process (click's runner):
-    a process of its own would cost a second per call, importing LibCST."""
-    result = invoke("--no-cache", *args, cwd=cwd)
+    a process of its own would cost a second per call, importing LibCST. A working program runs
+    its objects on one loop, where the project model finds them confined and reports (and fixes)
+    them only with ``--include-confined``: every fix must keep the program's behaviour."""
+    result = invoke("--no-cache", "--include-confined", *args, cwd=cwd)
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
