@@ -92,7 +92,8 @@ def _unloaded(path: str, reach: Reach) -> bool:
 def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
     """``reached from the Celery task 'x' (asyncio.run: a new event loop per call) via a.f ->
     b.g``, and how that fails when the object is shared."""
-    message = f"reached from {chain.loop.describe} via {' -> '.join(chain.through)}"
+    via = f" via {' -> '.join(chain.through)}" if chain.through else ""
+    message = f"reached from {chain.loop.describe}{via}"
     if reached.verdict == SHARED:
         message += f"; {_failure(chain, reached)}"
     elif reached.verdict == CONFINED:

@@ -195,6 +195,8 @@ class _Reacher:
         self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
         self._edges: dict[FunctionKey, Edges] = {}
         self._classes_of: dict[FunctionKey, str | None] = {}
+        # Holders a loop start uses with no call between (``run_until_complete(client.ping())``).
+        self.direct: list[tuple[HolderKey, Loop, Chain]] = []
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -465,9 +467,21 @@ class _Reacher:
                     if callee is not None:
                         step = self.site(module, run.line, run.column, f"runs {self.named(callee)}")
                         roots.append((self.loop(key, start, key, None), callee, (step,)))
+                    elif callee is None:
+                        self.run_directly(key, start, run)
                 if passed:
                     roots.extend(self.passed_in(key, start))
         return roots
+
+    def run_directly(self, key: FunctionKey, start: LoopStart, run: Reference) -> None:
+        """A start that runs a method of a holder itself (``loop.run_until_complete(client.ping())``
+        at import): the loop uses that holder, with no call between."""
+        target = self.use(key, run)
+        if target is not None and target.kind == "holder":
+            loop = self.loop(key, start, key, None)
+            step = self.site(key[0], run.line, run.column, f"uses {run.dotted}")
+            chain = Chain(loop, (step,), ())
+            self.direct.append(((target.module, target.name), loop, chain))
 
     def passed_in(self, helper: FunctionKey, start: LoopStart) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """The loops a helper that runs its parameter starts: one per caller, running the
@@ -599,8 +613,13 @@ class _Reacher:
             by_key.setdefault(root[0].key, []).append(root)
             loops[root[0]] = None
         found: dict[tuple[str, str], dict[str, Chain]] = {}
+        for holder, loop, chain in self.direct:
+            by_key.setdefault(loop.key, [])
+            loops[loop] = None
+            found.setdefault(holder, {}).setdefault(loop.key, chain)
         for roots in by_key.values():
-            self.walk(roots, found)
+            if roots:
+                self.walk(roots, found)
         singletons = self.singletons()
         objects = []
         for summary in list(self.model.modules.values()):

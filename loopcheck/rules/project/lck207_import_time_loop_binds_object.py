@@ -87,6 +87,10 @@ on the loop that uses the object afterwards, or make the object there.""",
 
     def check(self, model: ProjectModel, reach: Reach, catalogue: Catalogue) -> Iterator[Diagnostic]:  # type: ignore[override]
         for summary in sorted(model.modules.values(), key=lambda s: s.path):
+            # A top-level module outside any package (`main.py`, run as `python main.py`) runs
+            # its loop as the program's own, not at the import of a module other loops use.
+            if "." not in summary.module and not summary.is_package:
+                continue
             code = summary.function(MODULE_CODE)
             for start in code.starts if code is not None else ():
                 yield from self._start(model, summary, start, reach, catalogue)
