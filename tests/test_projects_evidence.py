@@ -1,9 +1,6 @@
 """loopcheck's text output on each multi-module scenario of tests/fixtures/projects/ is the
 scenario's expected.txt: the findings, the loops that reach each root object with their call
-chains, and nothing on the confined designs (see the README there).
-
-Until loop reach gives findings their evidence, the scenarios whose expected output differs from
-today's are strict expected failures: each must start passing, and then lose its mark."""
+chains, and nothing about the objects of the confined designs (see the README there)."""
 
 from __future__ import annotations
 
@@ -16,22 +13,6 @@ import pytest
 from tests.projects import scenarios
 
 ROOT = Path(__file__).parent.parent
-REACH = "loop reach: findings carry no evidence yet, and confined objects are still reported"
-AWAITING_REACH = {
-    "celery_asyncio_run_chain": REACH,
-    "class_attribute_driver": REACH,
-    "class_registry_pool": REACH,
-    "confined_server_only": REACH,
-    "confined_single_kept_loop": REACH,
-    "confined_worker_hooks": REACH,
-    "get_or_create_helper": REACH + "; no finding yet on run_until_complete() of the helper's loop",
-    "import_time_loop": REACH + "; no finding yet on the loop made, run and closed at import",
-    "lock_never_awaits": REACH,
-    "module_global_task": REACH + "; no finding yet on the module-global Task",
-    "module_instance_other_module": REACH + "; no finding yet on an instance of a class from another module",
-    "thread_loop_per_call": REACH,
-    "two_kept_loops": REACH + "; no finding yet on an instance of a class from another module",
-}
 
 
 def output(path: Path) -> str:
@@ -45,15 +26,14 @@ def output(path: Path) -> str:
 
 @pytest.mark.parametrize(
     "scenario",
-    [
-        pytest.param(s, marks=[pytest.mark.xfail(strict=True, reason=AWAITING_REACH[s.name])] if s.name in AWAITING_REACH else [])
-        for s in scenarios()
-    ],
+    scenarios(),
     ids=lambda s: s.name,
 )
 def test_findings_and_their_evidence_are_as_expected(scenario):
     assert output(scenario.path) == (scenario.path / "expected.txt").read_text("utf-8")
 
 
-def test_the_marks_name_only_scenarios_that_exist():
-    assert set(AWAITING_REACH) <= {s.name for s in scenarios()}
+def test_every_scenario_has_its_expected_output():
+    names = {s.name for s in scenarios()}
+    assert len(names) >= 14
+    assert all((s.path / "expected.txt").is_file() for s in scenarios())
