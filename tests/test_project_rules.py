@@ -97,10 +97,8 @@ def test_findings_carry_the_chain_of_each_loop():
 def test_the_class_s_own_module_instance_is_left_to_the_per_file_rules():
     from dataclasses import replace
 
-    from tests.project_records import BROWSER, BROWSER_REACH, reached
-
     from loopcheck.project.records import Reference
-    from tests.project_records import module_code
+    from tests.project_records import BROWSER, BROWSER_REACH, module_code, reached
 
     own = replace(BROWSER, instances=(("shared", "CookieBrowser"),),
                   functions=(*BROWSER.functions, module_code(Reference("CookieBrowser", 13, 9))))
@@ -232,9 +230,8 @@ def test_a_global_task_needs_two_loops():
 
 
 def test_an_import_time_loop_alone_on_a_shared_object_is_not_reported():
-    from tests.project_records import CLIENT, DB, IMPORT_LOOP, HandReach, chain, reached
-
     from loopcheck.project.model import ProjectModel
+    from tests.project_records import CLIENT, DB, IMPORT_LOOP, HandReach, chain, reached
 
     reach = HandReach(reached("app.db", CLIENT, chain(IMPORT_LOOP), chain(IMPORT_LOOP)))
     assert check_project(ProjectModel([DB]), reach, CATALOGUE, {"LCK207"}, {}) == []

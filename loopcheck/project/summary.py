@@ -23,7 +23,8 @@ import ast
 import builtins
 from dataclasses import dataclass, field, replace
 
-from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, ContextSeed, LoopStart as StartEntry, holder_shapes
+from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, ContextSeed, holder_shapes
+from loopcheck.data.catalogue import LoopStart as StartEntry
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
