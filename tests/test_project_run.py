@@ -306,3 +306,20 @@ def test_a_flask_async_view_runs_on_a_new_loop_per_request_not_on_a_server_loop(
         ' each run is a new loop; a later run fails with "is bound to a different event loop"'
     ]
     assert finding["evidence"][0]["location"] == {"path": "app/views.py", "row": 8, "column": 2}
+
+
+def test_after_nest_asyncio_apply_asyncio_run_is_the_threads_one_loop(tmp_path):
+    # nest_asyncio patches asyncio.run() to run on the thread's current loop and leave it open:
+    # every run of the task is on one loop, and the lock is confined to it.
+    root = project(tmp_path)
+    tasks = root / "app" / "tasks.py"
+    tasks.write_text("import nest_asyncio\n\nnest_asyncio.apply()\n" + TASK)
+    shown = json.loads(loopcheck("--output-format", "json", ".", cwd=root).stdout)
+    assert [f["code"] for f in shown] == ["LCK205"]  # nest_asyncio itself, not the lock
+    shown = json.loads(loopcheck("--include-confined", "--output-format", "json", ".", cwd=root).stdout)
+    (finding,) = [f for f in shown if f["code"] == "LCK101"]
+    (evidence,) = finding["evidence"]
+    assert evidence["message"] == (
+        "reached from app.tasks.task (asyncio.run after nest_asyncio.apply(): the thread's current loop)"
+        " via store.guarded; the only loop that uses it: harmless in this program"
+    )

@@ -31,6 +31,8 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   thread), or the start's site when that cannot be resolved. A loop built in the call itself
   (``asyncio.new_event_loop().run_until_complete(...)``) is a new loop per call.
 - a function run by a server context (``lifespan``) runs on the server's one loop: key ``server``.
+- where code the model loads calls ``nest_asyncio.apply()``, ``asyncio.run()`` runs on the
+  thread's current loop and leaves it open: one loop, the key of ``get_event_loop()``'s.
 
 What a loop runs: the start's ``runs`` references, resolved in the start's module. When one is a
 parameter of the function holding the start (``def run_async(coro): return asyncio.run(coro)``),
@@ -99,6 +101,9 @@ SERVER = "server"
 CURRENT_LOOP = "current-loop"
 # The prefix of the key of a loop kept in a holder: ``holder:module:name``.
 HOLDER = "holder:"
+# The loop starts nest_asyncio.apply() turns into runs on the thread's current loop (checked on
+# 3.10-3.13: two asyncio.run() calls in one thread then share one loop, left open).
+NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
@@ -197,6 +202,7 @@ class _Reacher:
         self._classes_of: dict[FunctionKey, str | None] = {}
         # Holders a loop start uses with no call between (``run_until_complete(client.ping())``).
         self.direct: list[tuple[HolderKey, Loop, Chain]] = []
+        self._nest: bool | None = None
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -389,6 +395,18 @@ class _Reacher:
         imported = self.imports[module].get(head)
         return dotted if imported is None else f"{imported}{dot}{rest}"
 
+    def applies_nest(self) -> bool:
+        """Whether code the model has loaded calls ``nest_asyncio.apply()`` (the catalogue's
+        ``nest`` calls): it patches ``asyncio.run`` for the whole process."""
+        if self._nest is None:
+            nest = self.catalogue.loop_api.nest
+            self._nest = any(
+                reference.called and self.qualify(key[0], reference.dotted) in nest
+                for key, function in self.functions.items()
+                for reference in function.references
+            )
+        return self._nest
+
     def fresh(self, key: FunctionKey, start: LoopStart) -> bool:
         """Whether a start runs on a loop built right there (``asyncio.new_event_loop()
         .run_until_complete(...)``): a new loop on each call."""
@@ -423,9 +441,13 @@ class _Reacher:
         site = f"site:{location.path}:{location.line}:{location.column}"
         if helper is not None:
             site += f"<-{runner[0]}.{runner[1]}"
+        named_at = ((location.path, start.loop_line),) if start.loop_line not in (None, start.line) else ()
+        if start.entry in NESTED_RUNS and self.applies_nest():
+            # nest_asyncio's asyncio.run() runs on the thread's current loop, and leaves it open.
+            describe = f"{self.who(runner)} ({start.entry} after nest_asyncio.apply(): the thread's current loop)"
+            return Loop(CURRENT_LOOP, "kept", False, describe, location, named_at)
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
-        named_at = ((location.path, start.loop_line),) if start.loop_line not in (None, start.line) else ()
         if fresh:
             return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at)
         if start.lifetime == SERVER:
