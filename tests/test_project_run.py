@@ -323,3 +323,76 @@ def test_after_nest_asyncio_apply_asyncio_run_is_the_threads_one_loop(tmp_path):
         "reached from app.tasks.task (asyncio.run after nest_asyncio.apply(): the thread's current loop)"
         " via store.guarded; the only loop that uses it: harmless in this program"
     )
+
+
+LIFESPAN_CLIENTS = """\
+import redis.asyncio as redis
+
+_client = None
+
+
+async def start():
+    global _client
+    _client = redis.from_url("redis://localhost")
+
+
+async def stop():
+    global _client
+    await _client.aclose()
+    _client = None
+
+
+def get_client():
+    return _client
+"""
+
+LIFESPAN_API = """\
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import clients
+
+
+@asynccontextmanager
+async def lifespan(app):
+    await clients.start()
+    yield
+    await clients.stop()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/")
+async def index():
+    return await clients.get_client().get("k")
+"""
+
+
+LIFESPAN_TASK = """\
+import asyncio
+
+from app.clients import get_client
+
+
+async def fetch():
+    return await get_client().get("k")
+
+
+def task():
+    asyncio.run(fetch())
+"""
+
+
+def test_a_client_the_lifespan_starts_and_stops_is_confined_to_the_server_loop(tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\nversion = "0"\n')
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "clients.py", LIFESPAN_CLIENTS)
+    write(tmp_path / "app" / "api.py", LIFESPAN_API)
+    assert loopcheck(".", cwd=tmp_path).stdout.strip() == "All checks passed."
+    # A Celery task that also uses it makes it shared: the finding comes back, with both loops.
+    write(tmp_path / "app" / "tasks.py", LIFESPAN_TASK)
+    shown = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert [f["code"] for f in shown] == ["LCK303"]
+    assert len(shown[0]["evidence"]) == 2
