@@ -105,7 +105,8 @@ def test_standard_input_stands_for_its_file_in_the_model(tmp_path):
     unused = STORE.replace("    async with _lock:\n        await asyncio.sleep(0)\n", "    await asyncio.sleep(0)\n")
     piped = loopcheck("--output-format", "json", "--stdin-filename", "app/store.py", "-", cwd=root, stdin=unused)
     (finding,) = json.loads(piped.stdout)
-    assert finding["evidence"] == [] and finding["message"].endswith("(no event loop in this project was seen reaching it)")
+    assert finding["evidence"] == []
+    assert finding["message"].endswith("(no event loop in this project was seen reaching it)")
 
 
 def test_the_flake8_plugin_sees_the_rest_of_the_project(tmp_path):
@@ -125,7 +126,8 @@ def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_
 
     monkeypatch.setattr(run_project, "build_model", broken)
     notes: list[str] = []
-    view = project_view([str(write(tmp_path / "app.py", ONE_LOOP))], Settings(), Catalogue.load(), (), None, notes.append)
+    app = str(write(tmp_path / "app.py", ONE_LOOP))
+    view = project_view([app], Settings(), Catalogue.load(), (), None, notes.append)
     (note,) = notes
     assert note.startswith("the project model could not be built (RuntimeError: boom")
     assert note.endswith("); findings carry no evidence")
