@@ -722,3 +722,16 @@ def test_entries_toml_says_how_the_server_context_runs_and_refuses_unknown_table
         context_runs(data)
     with pytest.raises(CatalogueError, match="unknown table 'serve'"):
         loop_starts({"serve": []})
+
+
+def test_a_store_into_a_registry_an_imported_class_keeps_is_held_under_the_name_written():
+    found = summary(
+        "import asyncpg\n"
+        "from app.manager import ClientManager\n"
+        "\n"
+        "async def pool(name):\n"
+        "    ClientManager._pools[name] = await asyncpg.create_pool(dsn=name)\n"
+        "    local = {}\n"
+        "    local[name] = await asyncpg.create_pool(dsn=name)\n"
+    )
+    assert found.holders == (Holder("ClientManager._pools", "client", "asyncpg.Pool", "registry", 5, 39),)

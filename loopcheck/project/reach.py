@@ -267,6 +267,11 @@ class _Reacher:
         if target is not None:
             return target
         parts = reference.dotted.split(".")
+        summary = self.model.modules[key[0]]
+        for cut in range(len(parts), 1, -1):  # a store this module makes into an imported registry
+            stored = summary.holder(".".join(parts[:cut]))
+            if stored is not None and stored.how == "registry":
+                return Target("holder", key[0], stored.name)
         for cut in range(len(parts) - 1, 0, -1):
             prefix = self.resolve(key[0], ".".join(parts[:cut]), within)
             if prefix is not None:

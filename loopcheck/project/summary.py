@@ -597,7 +597,9 @@ class _Resolver:
             if owner == code.receiver_parameter():
                 owner = code.owner_class() or owner
             elif owner not in self.class_names:
-                return None
+                # A store into a container of a class (or module) imported from elsewhere
+                # (`ClientManager._pools[name] = ...`): held here, under the name as written.
+                return f"{owner}.{node.attr}" if owner in self.w.imports and not code.is_local(owner) else None
             if node.attr in self.w.class_containers.get(owner, ()):
                 return f"{owner}.{node.attr}"
         return None
