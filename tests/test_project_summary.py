@@ -138,9 +138,9 @@ def test_each_way_of_keeping_a_loop_bound_object_is_a_holder_at_its_creation():
     assert summary(HOLDERS).holders == (
         Holder("lock", "primitive", "asyncio.Lock", "global", 8, 7),
         Holder("client", "client", "httpx.AsyncClient", "global", 9, 25),
-        Holder("task", "future", "asyncio.ensure_future", "global", 10, 7),
+        Holder("task", "future", "asyncio.Task", "global", 10, 7),
         Holder("loop", "loop", "asyncio.new_event_loop", "global", 11, 7),
-        Holder("background", "future", "loop.create_task", "global", 12, 13),
+        Holder("background", "future", "asyncio.Task", "global", 12, 13),
         Holder("Manager.pool", "primitive", "asyncio.Semaphore", "class-attribute", 18, 11),
         Holder("Manager.session", "client", "httpx.AsyncClient", "instance-attribute", 22, 23),
         Holder("Manager.db", "client", "asyncpg.Pool", "instance-attribute", 25, 24),

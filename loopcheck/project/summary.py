@@ -459,6 +459,12 @@ class _Walker(ast.NodeVisitor):
         return isinstance(value, ast.Call) and dotted_name(value.func) in _CONTAINER_CALLS
 
 
+def _future_made_by(call: str) -> str:
+    """How messages name what a future factory returns: a Task for those that wrap a coroutine
+    in one (``ensure_future``, ``create_task``), else a Future (``gather``, ``shield``)."""
+    return "asyncio.Task" if call.rpartition(".")[2] in ("ensure_future", "create_task") else "asyncio.Future"
+
+
 class _Resolver:
     """What the walk collected, resolved through the module's imports against the catalogue."""
 
@@ -519,7 +525,7 @@ class _Resolver:
             if clients:
                 return "client", clients[0].display, value
             if qualified in self.api.future_factories or qualified in self.api.schedule_on_current_loop:
-                return "future", qualified, value
+                return "future", _future_made_by(qualified), value
             if qualified in self.api.loop_factories:
                 return "loop", qualified, value
         if isinstance(func, ast.Attribute):
@@ -533,7 +539,7 @@ class _Resolver:
                     if through:
                         return "client", through[0].display, value
             if func.attr in _LOOP_SCHEDULERS and self.is_loop(func.value, code):
-                return "future", f"{ast.unparse(func.value)}.{func.attr}", value
+                return "future", _future_made_by(func.attr), value
         return None
 
     def is_loop(self, node: ast.expr, code: _Code) -> bool:
