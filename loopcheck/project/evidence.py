@@ -113,9 +113,15 @@ def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
     """``this loop reaches redis.asyncio.Redis 'client' (services/redis.py:12), also reached by
     ...``, located at the object."""
     holder = reached.holder
-    created = _shown(Location(reached.path, holder.line, holder.column + 1, f"{holder.what} '{holder.name}' is created here"))
+    here = f"{holder.what} '{holder.name}' is created here"
+    created = _shown(Location(reached.path, holder.line, holder.column + 1, here))
     others = [other.loop.describe for other in reached.chains if other.loop.key != chain.loop.key]
-    also = f"also reached by {others[0]}" if others else _failure(chain, reached)
+    # The failure of this process, whatever the loop rule says of threads: two kept loops of a
+    # prefork worker fail on the object they share, not with "already running".
+    if others:
+        also = f'also reached by {others[0]}, and the second to use it fails with "{reached.error}"'
+    else:
+        also = _failure(chain, reached)
     message = f"this loop reaches {holder.what} '{holder.name}' ({created.path}:{created.line}), {also}"
     return Evidence(message, created, tuple(map(_shown, chain.steps)))
 

@@ -176,6 +176,10 @@ class Reach:
         return self.loop_starts > 0 or bool(self.loops)
 
 
+def _chain_order(chain: Chain) -> tuple[str, int, str]:
+    return (chain.loop.location.path, chain.loop.location.line, chain.loop.key)
+
+
 def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:
     """Every loop of ``model``, walked to the holders it reaches, and each holder's verdict."""
     return _Reacher(model, catalogue).run()
@@ -418,7 +422,8 @@ class _Reacher:
         if start.lifetime == "per-call":
             return True
         written = start.loop or ""
-        return written.endswith(")") and self.qualify(key[0], written.partition("(")[0]) in self.catalogue.loop_api.new_loop
+        made_by = self.qualify(key[0], written.partition("(")[0])
+        return written.endswith(")") and made_by in self.catalogue.loop_api.new_loop
 
     def loop_holder_of(self, getter: FunctionKey) -> str | None:
         """The loop holder a getter (or a function it calls) reads: the loop it returns."""
@@ -611,10 +616,16 @@ class _Reacher:
                     found.add((summary.module, record.name))
         return found
 
-    def error(self, holder: Holder) -> str:
+    def error(self, holder: Holder, chains: tuple[Chain, ...] = ()) -> str:
+        """What the object's users see: the primitive's error; a client's, from the catalogue,
+        which is that of a loop closed after its run ("Event loop is closed"), except when no
+        loop that reaches it is closed after its run (kept loops, the server's): then the
+        second loop meets the first one's live objects ("attached to a different loop")."""
         primitive = self.catalogue.primitives.get(holder.what)
         if primitive is not None:
             return primitive.error
+        if chains and all(chain.loop.lifetime != "per-call" for chain in chains):
+            return DEFAULT_ERROR
         for clients in self.catalogue.clients.values():
             for client in clients:
                 if holder.what in (client.display, client.key):
@@ -652,9 +663,10 @@ class _Reacher:
         for summary in list(self.model.modules.values()):
             for holder in summary.holders:
                 reached = found.get((summary.module, holder.name), {})
-                chains = tuple(sorted(reached.values(), key=lambda c: (c.loop.location.path, c.loop.location.line, c.loop.key)))
+                chains = tuple(sorted(reached.values(), key=_chain_order))
                 verdict, why = self.verdict(summary.module, holder, chains, singletons)
-                objects.append(ObjectReach(summary.module, summary.path, holder, chains, verdict, why, self.error(holder)))
+                error = self.error(holder, chains)
+                objects.append(ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error))
         # Each start of a loop reaches what its loop (its key) reaches.
         starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
         for reached in objects:

@@ -9,7 +9,8 @@ project's configuration files only.
   directory as a root.
 - The project directory is the nearest directory above a file with a ``pyproject.toml``, a
   ``setup.cfg``, a ``setup.py`` or a ``.git`` (a repository's top). Without one, the project is
-  the file's top package (or, for a lone script, the modules beside it). Its configuration may *declare* roots and package directories:
+  the file's top package (or, for a lone script, the modules beside it). Its configuration may
+  *declare* roots and package directories:
   ``[tool.setuptools] package-dir`` (``""`` names a root, any other key a package directory of that
   name), ``[tool.setuptools.packages.find] where``, Poetry's ``packages = [{include, from}]``,
   Hatch's ``[tool.hatch.build.targets.wheel] packages`` (each a package directory, its parent a
