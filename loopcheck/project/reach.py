@@ -31,8 +31,8 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   thread), or the start's site when that cannot be resolved. A loop built in the call itself
   (``asyncio.new_event_loop().run_until_complete(...)``) is a new loop per call.
 - a function run by a server context (``lifespan``) runs on the server's one loop: key ``server``.
-- where code the model loads calls ``nest_asyncio.apply()``, ``asyncio.run()`` runs on the
-  thread's current loop and leaves it open: one loop, the key of ``get_event_loop()``'s.
+- where the module of an ``asyncio.run()`` calls ``nest_asyncio.apply()``, that run is on the
+  thread's current loop, left open: one loop, the key of ``get_event_loop()``'s.
 
 What a loop runs: the start's ``runs`` references, resolved in the start's module. When one is a
 parameter of the function holding the start (``def run_async(coro): return asyncio.run(coro)``),
@@ -206,7 +206,7 @@ class _Reacher:
         self._classes_of: dict[FunctionKey, str | None] = {}
         # Holders a loop start uses with no call between (``run_until_complete(client.ping())``).
         self.direct: list[tuple[HolderKey, Loop, Chain]] = []
-        self._nest: bool | None = None
+        self._nest: dict[str, bool] = {}
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -404,17 +404,19 @@ class _Reacher:
         imported = self.imports[module].get(head)
         return dotted if imported is None else f"{imported}{dot}{rest}"
 
-    def applies_nest(self) -> bool:
-        """Whether code the model has loaded calls ``nest_asyncio.apply()`` (the catalogue's
-        ``nest`` calls): it patches ``asyncio.run`` for the whole process."""
-        if self._nest is None:
+    def applies_nest(self, module: str) -> bool:
+        """Whether ``module`` calls ``nest_asyncio.apply()`` (the catalogue's ``nest`` calls),
+        which patches ``asyncio.run`` for the whole process. Only the module of the start is
+        asked: which other modules the model has loaded depends on the walk, and the answer must
+        not."""
+        if module not in self._nest:
             nest = self.catalogue.loop_api.nest
-            self._nest = any(
-                reference.called and self.qualify(key[0], reference.dotted) in nest
-                for key, function in self.functions.items()
+            self._nest[module] = any(
+                reference.called and self.qualify(module, reference.dotted) in nest
+                for function in self.model.modules[module].functions
                 for reference in function.references
             )
-        return self._nest
+        return self._nest[module]
 
     def fresh(self, key: FunctionKey, start: LoopStart) -> bool:
         """Whether a start runs on a loop built right there (``asyncio.new_event_loop()
@@ -452,7 +454,7 @@ class _Reacher:
         if helper is not None:
             site += f"<-{runner[0]}.{runner[1]}"
         named_at = ((location.path, start.loop_line),) if start.loop_line not in (None, start.line) else ()
-        if start.entry in NESTED_RUNS and self.applies_nest():
+        if start.entry in NESTED_RUNS and self.applies_nest(key[0]):
             # nest_asyncio's asyncio.run() runs on the thread's current loop, and leaves it open.
             describe = f"{self.who(runner)} ({start.entry} after nest_asyncio.apply(): the thread's current loop)"
             return Loop(CURRENT_LOOP, "kept", False, describe, location, named_at)
