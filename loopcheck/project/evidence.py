@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
-from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach
+from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, real_path
 
 # The rule families whose findings are about the object created on their line.
 OBJECT_FAMILIES = ("LCK1", "LCK3", "LCK4")
@@ -40,15 +40,15 @@ UNREACHED_NOTE = " (no event loop in this project was seen reaching it)"
 def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bool = False) -> list[Diagnostic]:
     """``diagnostics`` with the evidence ``reach`` has for them; those about confined objects
     left out, or with ``keep_confined`` kept with the one loop that reaches them as evidence."""
-    objects, starts = _indexes(reach)
+    objects, starts = reach.objects_at, reach.starts_at
     attached = []
     for diagnostic in diagnostics:
-        at = (_real(diagnostic.path), diagnostic.line)
+        at = (real_path(diagnostic.path), diagnostic.line)
         family = diagnostic.code[:4]
         if family in OBJECT_FAMILIES and at in objects:
             about = objects[at]
             loops = [reached for reached in about if reached.holder.kind == LOOP]
-            confined = not loops and all(reached.verdict == CONFINED for reached in about)
+            confined = _confined(about)
             if confined and not keep_confined:
                 continue
             judged = loops or [reached for reached in about if confined or reached.verdict != CONFINED]
@@ -65,23 +65,6 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
         attached.append(diagnostic)
     return attached
-
-
-_INDEXES: dict[int, tuple[Reach, dict, dict]] = {}
-
-
-def _indexes(reach: Reach) -> tuple[dict[tuple[str, int], list[ObjectReach]], dict]:
-    """``reach``'s objects and starts by (real path, line), worked out once per reach (a run
-    attaches the evidence of every file with the same reach)."""
-    known = _INDEXES.get(id(reach))
-    if known is None or known[0] is not reach:
-        objects: dict[tuple[str, int], list[ObjectReach]] = {}
-        for reached in reach.objects:
-            objects.setdefault((_real(reached.path), reached.holder.line), []).append(reached)
-        starts = {(_real(path), line): found for (path, line), found in reach.starts.items()}
-        _INDEXES.clear()
-        known = _INDEXES[id(reach)] = (reach, objects, starts)
-    return known[1], known[2]
 
 
 def _unloaded(path: str, reach: Reach) -> bool:
@@ -126,10 +109,6 @@ def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
     return Evidence(message, created, tuple(map(_shown, chain.steps)))
 
 
-def _real(path: str) -> str:
-    return os.path.realpath(os.path.abspath(path))
-
-
 def _shown(location: Location) -> Location:
     """``location`` with its path relative to the working directory when the file is under it."""
     absolute = os.path.abspath(location.path)
@@ -139,15 +118,16 @@ def _shown(location: Location) -> Location:
     return replace(location, path=relative)
 
 
+def _confined(about: list[ObjectReach]) -> bool:
+    """Whether the objects made on one line are all confined (no loop holder among them)."""
+    return all(reached.holder.kind != LOOP and reached.verdict == CONFINED for reached in about)
+
+
 def confined_lines(reach: Reach) -> dict[str, frozenset[int]]:
-    """By absolute path, the creation lines of the holders only confined objects are made on:
-    the lines whose findings :func:`attach` drops, and fixes must leave alone."""
+    """By real path, the creation lines of the holders only confined objects are made on: the
+    lines whose findings :func:`attach` drops, and fixes must leave alone."""
     lines: dict[str, set[int]] = {}
-    judged: dict[tuple[str, int], set[str]] = {}
-    for reached in reach.objects:
-        if reached.holder.kind != LOOP:
-            judged.setdefault((os.path.abspath(reached.path), reached.holder.line), set()).add(reached.verdict)
-    for (path, line), verdicts in judged.items():
-        if verdicts == {CONFINED}:
+    for (path, line), about in reach.objects_at.items():
+        if _confined(about):
             lines.setdefault(path, set()).add(line)
     return {path: frozenset(found) for path, found in lines.items()}

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Location
@@ -171,9 +172,27 @@ class Reach:
     # resolved into); None: every module's holders are in ``objects``.
     loaded: frozenset[str] | None = None
 
+    @cached_property
+    def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
+        """The objects by (real path, creation line): where the per-file rules report them."""
+        found: dict[tuple[str, int], list[ObjectReach]] = {}
+        for reached in self.objects:
+            found.setdefault((real_path(reached.path), reached.holder.line), []).append(reached)
+        return found
+
+    @cached_property
+    def starts_at(self) -> dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]]:
+        """``starts`` by real path and line."""
+        return {(real_path(path), line): found for (path, line), found in self.starts.items()}
+
     @property
     def saw_loops(self) -> bool:
         return self.loop_starts > 0 or bool(self.loops)
+
+
+def real_path(path: str) -> str:
+    """How the reach and the evidence compare paths (a file named two ways is one file)."""
+    return os.path.realpath(os.path.abspath(path))
 
 
 def _chain_order(chain: Chain) -> tuple[str, int, str]:
@@ -680,5 +699,5 @@ class _Reacher:
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
-        loaded = frozenset(os.path.realpath(os.path.abspath(s.path)) for s in self.model.modules.values())
+        loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
         return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)

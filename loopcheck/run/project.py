@@ -51,7 +51,7 @@ class ProjectView:
         return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached
 
     def held_back(self) -> dict[str, frozenset[int]]:
-        """The lines of each file (by absolute path) whose findings the fixes leave alone."""
+        """The lines of each file (by real path) whose findings the fixes leave alone."""
         return confined_lines(self.reach) if self.reach is not None and not self.keep_confined else {}
 
 

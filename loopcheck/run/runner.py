@@ -25,6 +25,7 @@ from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
+from loopcheck.project.reach import real_path
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.run.project import ProjectView, project_view
 from loopcheck.run.sources import (
@@ -81,7 +82,7 @@ class Job:
     enabled: tuple[str, ...]
     mode: Mode
     cache_dir: str | None
-    # Lines of each file (by absolute path) whose findings are about objects one loop only
+    # Lines of each file (by real path) whose findings are about objects one loop only
     # reaches: with fixing, neither fixed nor reported (see run/project.py).
     held_back: Mapping[str, frozenset[int]] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
@@ -221,7 +222,7 @@ def check_source(
             path,
             unsafe=mode.unsafe,
             build_fixes=mode.build_fixes,
-            held_back=checker.job.held_back.get(os.path.abspath(path), frozenset()),
+            held_back=checker.job.held_back.get(real_path(path), frozenset()),
         )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:
