@@ -226,6 +226,8 @@ class _Reacher:
         # Holders a loop start uses with no call between (``run_until_complete(client.ping())``).
         self.direct: list[tuple[HolderKey, Loop, Chain]] = []
         self._nest: dict[str, bool] = {}
+        # The functions each loop's walk visited, by loop key.
+        self.walked: dict[str, set[FunctionKey]] = {}
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -588,6 +590,7 @@ class _Reacher:
                 visited.add(key)
                 nodes.append((key, -1 - index, None, len(steps)))
         loop_key = roots[0][0].key
+        self.walked[loop_key] = visited
         edges = self.edges
         position = 0
         while position < len(nodes) and position < MAX_VISITS:
@@ -653,11 +656,26 @@ class _Reacher:
                     return client.error
         return DEFAULT_ERROR
 
+    def cleared_on_every_loop(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> str | None:
+        """The function that sets the global ``holder`` back to None, when every loop that
+        reaches it calls one (the lifespan's shutdown, a ``finally:`` around the task's work):
+        each loop then starts its own object. None when a loop reaches it without."""
+        clearing = {(module, function) for function in holder.cleared_by}
+        called = [clearing & self.walked.get(chain.loop.key, set()) for chain in chains]
+        if not chains or not all(called):
+            return None
+        return self.named(min(called[0]))
+
     def verdict(self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set) -> tuple[str, str]:
         if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:
             return UNREACHED, "an instance per call is possible: no instance kept for the process was seen"
+        if holder.confined_by:
+            return CONFINED, holder.confined_by
         if not chains:
             return UNREACHED, "no event loop the model sees reaches it"
+        cleared = self.cleared_on_every_loop(module, holder, chains)
+        if cleared is not None:
+            return CONFINED, f"every loop that reaches it calls {cleared}, which sets it back to None"
         if len(chains) >= 2:
             return SHARED, f"reached by {len(chains)} event loops"
         loop = chains[0].loop
