@@ -228,6 +228,8 @@ class _Reacher:
         self._nest: dict[str, bool] = {}
         # The functions each loop's walk visited, by loop key.
         self.walked: dict[str, set[FunctionKey]] = {}
+        self._cleanups: dict[FunctionKey, frozenset[FunctionKey]] = {}
+        self._loop_cleanups: dict[str, frozenset[FunctionKey]] = {}
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -656,12 +658,33 @@ class _Reacher:
                     return client.error
         return DEFAULT_ERROR
 
+    def cleanups(self, key: FunctionKey) -> frozenset[FunctionKey]:
+        """The functions function ``key`` calls however its work ends (``Function.cleanups``)."""
+        found = self._cleanups.get(key)
+        if found is None:
+            within = self.class_of(key)
+            targets = (self.resolve_in(key, dotted, within) for dotted in self.functions[key].cleanups)
+            found = frozenset((t.module, t.name) for t in targets if t is not None and t.kind == "function")
+            self._cleanups[key] = found
+        return found
+
+    def loop_cleanups(self, loop_key: str) -> frozenset[FunctionKey]:
+        """The functions a loop calls however the work of a function it runs ends."""
+        found = self._loop_cleanups.get(loop_key)
+        if found is None:
+            walked = self.walked.get(loop_key, ())
+            found = self._loop_cleanups[loop_key] = frozenset().union(*(self.cleanups(key) for key in walked))
+        return found
+
     def cleared_on_every_loop(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> str | None:
         """The function that sets the global ``holder`` back to None, when every loop that
-        reaches it calls one (the lifespan's shutdown, a ``finally:`` around the task's work):
-        each loop then starts its own object. None when a loop reaches it without."""
+        reaches it calls one however its work ends (in a ``finally:`` around the task's work,
+        in a lifespan's shutdown half): each loop then starts its own object. None when a loop
+        reaches it without."""
         clearing = {(module, function) for function in holder.cleared_by}
-        called = [clearing & self.walked.get(chain.loop.key, set()) for chain in chains]
+        if not clearing:
+            return None
+        called = [clearing & self.loop_cleanups(chain.loop.key) for chain in chains]
         if not chains or not all(called):
             return None
         return self.named(min(called[0]))

@@ -89,7 +89,10 @@ class Function:
     ``contexts``: the execution contexts of data/contexts.toml that run it (``celery-task``,
     ``thread``, ``lifespan``, ...). ``references``: the names it calls or reads, in source order.
     ``starts``: the loops it starts running code on. ``parameters``: its parameter names, in order
-    (``self`` included), so that a loop start that runs a parameter can be followed to callers."""
+    (``self`` included), so that a loop start that runs a parameter can be followed to callers.
+    ``cleanups``: the names it calls where the call runs however its work ends, as written: in a
+    ``finally:`` block, or after the ``yield`` of a context-manager function (a lifespan's
+    shutdown half)."""
 
     name: str
     is_async: bool
@@ -99,6 +102,7 @@ class Function:
     references: tuple[Reference, ...] = ()
     starts: tuple[LoopStart, ...] = ()
     parameters: tuple[str, ...] = ()
+    cleanups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

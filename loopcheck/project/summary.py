@@ -45,6 +45,9 @@ _CONTAINER_CALLS = frozenset(
 _PARTIAL = "functools.partial"
 # Methods of a loop that wrap the coroutine they are given in a task.
 _LOOP_SCHEDULERS = ("create_task", "ensure_future")
+# The decorators that make a generator function a context manager (its code after `yield` is
+# its exit: a lifespan's shutdown).
+_CONTEXT_MANAGERS = frozenset({"contextmanager", "asynccontextmanager"})
 # How a holder is kept when it is a module global (what later code of the module can confine).
 _GLOBAL_HOWS = ("global", "lazy-global")
 # The node types of holders.toml's pass-through expressions, and the operands they hand on.
@@ -94,6 +97,8 @@ class _Code:
     bindings: list[tuple[str, ast.expr, int]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
     decorators: list[ast.expr] = field(default_factory=list)
+    cleanups: list[str] = field(default_factory=list)  # callees that run however the work ends
+    yielded: bool = False  # a context-manager function past its `yield`
 
     @property
     def is_function(self) -> bool:
@@ -166,6 +171,8 @@ class _Walker(ast.NodeVisitor):
         # the walk, and the calls made inside one: they may run many times per run of the code.
         self.repeating = 0
         self.repeated_calls: set[ast.Call] = set()
+        # How many `finally:` blocks of the current code enclose the walk.
+        self.finally_depth = 0
         self._handlers: dict[type, object] = {}
 
     # -- dispatch: NodeVisitor's, with each node class's handler looked up once --------
@@ -232,11 +239,12 @@ class _Walker(ast.NodeVisitor):
             if names & shapes.static_methods:
                 code.method_of = None
         self.codes.append(code)
-        saved = (self.code, self.prefix, self.class_body, self.repeating)
+        saved = (self.code, self.prefix, self.class_body, self.repeating, self.finally_depth)
         self.code, self.prefix, self.class_body, self.repeating = code, [*self.prefix, node.name], None, 0
+        self.finally_depth = 0
         for statement in node.body:
             self.visit(statement)
-        self.code, self.prefix, self.class_body, self.repeating = saved
+        self.code, self.prefix, self.class_body, self.repeating, self.finally_depth = saved
 
     def _visit_defaults(self, arguments: ast.arguments) -> None:
         for default in arguments.defaults:
@@ -303,6 +311,25 @@ class _Walker(ast.NodeVisitor):
         self._repeated([first.target, *first.ifs, *others, *elements])
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
+    def visit_Try(self, node: ast.Try) -> None:
+        for statement in (*node.body, *node.handlers, *node.orelse):
+            self.visit(statement)
+        self.finally_depth += 1
+        for statement in node.finalbody:
+            self.visit(statement)
+        self.finally_depth -= 1
+
+    visit_TryStar = visit_Try
+
+    def visit_Yield(self, node: ast.Yield | ast.YieldFrom) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        code = self.code
+        if code.is_function and any(_leaf(d) in _CONTEXT_MANAGERS for d in code.decorators):
+            code.yielded = True  # what follows is the context's exit
+
+    visit_YieldFrom = visit_Yield
 
     def visit_Global(self, node: ast.Global) -> None:
         self.code.globals.update(node.names)
@@ -380,6 +407,8 @@ class _Walker(ast.NodeVisitor):
             self.repeated_calls.add(node)
         if dotted is not None:
             self._reference(dotted, node, True)
+            if self.finally_depth or self.code.yielded:
+                self.code.cleanups.append(dotted)
         else:
             self.visit(node.func)
         for argument in node.args:
@@ -982,6 +1011,7 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
                 references=resolver.references(code),
                 starts=starts.get(code, ()),
                 parameters=code.parameters,
+                cleanups=tuple(dict.fromkeys(code.cleanups)),
             )
         )
     classes = tuple(
