@@ -287,7 +287,7 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
             async_context_manager=entry.get("async-context-manager", False),
             fix=entry.get("fix", "none"),
             references=tuple(entry.get("references", ())),
-            confined_by=_confinements(entry.get("confined-by", []), f"clients.toml: [{key}] confined-by"),
+            confined_by=client_confinements(entry.get("confined-by", []), f"clients.toml: [{key}] confined-by"),
         )
         for name in client.constructors:
             by_name[name] = (*by_name.get(name, ()), client)
@@ -309,7 +309,7 @@ CONFINEMENT_KEYS: dict[str, tuple[str, type]] = {
 }
 
 
-def _confinements(entries: Any, source: str) -> tuple[Confinement, ...]:
+def client_confinements(entries: Any, source: str) -> tuple[Confinement, ...]:
     """A client's ``confined-by`` list, each entry naming exactly one of an argument and an
     attribute, with the values that confine it and why."""
     if not isinstance(entries, list):
