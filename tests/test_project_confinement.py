@@ -10,6 +10,8 @@ import textwrap
 import pytest
 
 from loopcheck.data.catalogue import Catalogue, CatalogueError, client_confinements, tomllib
+from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.project.evidence import attach
 from loopcheck.project.model import ProjectModel
 from loopcheck.project.reach import CONFINED, SHARED, compute_reach
 from loopcheck.project.records import Function, Holder, LoopStart, ModuleSummary, Reference
@@ -81,7 +83,7 @@ def test_a_wrong_confined_by_entry_is_refused_when_the_catalogue_loads(text, mes
 )
 def test_an_engine_made_with_null_pool_is_noted_confined(source):
     found = holders(source)["engine"]
-    assert found.confined_by.endswith(f"NullPool: {NULLPOOL_WHY}")
+    assert found.confined_by.endswith(f"NullPool ({NULLPOOL_WHY})")
     assert found.confined_by.startswith("poolclass=")
 
 
@@ -122,8 +124,8 @@ def test_a_motor_client_whose_loop_lookup_is_the_running_loop_is_noted_confined(
             return _lazy
         """
     )
-    assert found["client"].confined_by == f"client.get_io_loop = asyncio.get_running_loop: {MOTOR_WHY}"
-    assert found["_lazy"].confined_by == f"_lazy.get_io_loop = asyncio.get_running_loop: {MOTOR_WHY}"
+    assert found["client"].confined_by == f"client.get_io_loop = asyncio.get_running_loop ({MOTOR_WHY})"
+    assert found["_lazy"].confined_by == f"_lazy.get_io_loop = asyncio.get_running_loop ({MOTOR_WHY})"
 
 
 @pytest.mark.parametrize(
@@ -232,23 +234,42 @@ def verdict(*modules: ModuleSummary) -> tuple[str, str]:
     return found.verdict, found.why
 
 
+def evidence(*modules: ModuleSummary) -> list[str]:
+    """The evidence of a finding at the holder's line, confined objects kept."""
+    diagnostic = Diagnostic("/p/app/clients.py", 3, 11, 3, 20, "LCK303", "redis.asyncio.Redis kept in a global")
+    (kept,) = attach([diagnostic], compute_reach(ProjectModel(modules), CATALOGUE), keep_confined=True)
+    return [e.message.rpartition("; ")[2] for e in kept.evidence]
+
+
 CLIENT = Holder("_client", "client", "redis.asyncio.Redis", "lazy-global", 3, 10)
+ENGINE = Holder("_client", "client", "sqlalchemy.ext.asyncio.AsyncEngine", "global", 3, 10, "poolclass=NullPool (x)")
+CLEARED = Holder("_client", "client", "redis.asyncio.Redis", "lazy-global", 3, 10, "", ("stop",))
+STOPS = ("clients.stop",)
 
 
 def test_an_object_made_confined_is_confined_whichever_loops_reach_it():
-    confined = Holder("_client", "client", "sqlalchemy.ext.asyncio.AsyncEngine", "global", 3, 10, "poolclass=NullPool: x")
-    assert verdict(clients(confined), task("app.a", "work"), task("app.b", "work")) == (CONFINED, "poolclass=NullPool: x")
-    assert verdict(clients(CLIENT), task("app.a", "work"), task("app.b", "work"))[0] == SHARED
+    tasks = (task("app.a", "work"), task("app.b", "work"))
+    assert verdict(clients(ENGINE), *tasks) == (CONFINED, "poolclass=NullPool (x)")
+    assert verdict(clients(CLIENT), *tasks)[0] == SHARED
 
 
 def test_a_global_every_loop_clears_however_its_work_ends_is_confined():
-    cleared = Holder("_client", "client", "redis.asyncio.Redis", "lazy-global", 3, 10, "", ("stop",))
-    stops = ("clients.stop",)
-    assert verdict(clients(cleared), task("app.a", "work", cleanups=stops), task("app.b", "work", cleanups=stops)) == (
+    both = (task("app.a", "work", cleanups=STOPS), task("app.b", "work", cleanups=STOPS))
+    assert verdict(clients(CLEARED), *both) == (
         CONFINED,
         "every loop that reaches it calls clients.stop, which sets it back to None",
     )
     # one loop calls stop() only when its work succeeds: the next loop may meet its client
-    assert verdict(clients(cleared), task("app.a", "work", cleanups=stops), task("app.b", "work"))[0] == SHARED
+    assert verdict(clients(CLEARED), task("app.a", "work", cleanups=STOPS), task("app.b", "work"))[0] == SHARED
     # nothing in the module sets the global back to None: stop() does not make a new one
-    assert verdict(clients(CLIENT), task("app.a", "work", cleanups=stops), task("app.b", "work", cleanups=stops))[0] == SHARED
+    assert verdict(clients(CLIENT), *both)[0] == SHARED
+
+
+def test_the_evidence_of_an_object_made_confined_says_how():
+    assert evidence(clients(ENGINE), task("app.a", "work"), task("app.b", "work")) == [
+        "poolclass=NullPool (x): harmless in this program"
+    ] * 2
+    served = Function("route", True, 2, 0, ("server",), (ref("clients.use", 3),))
+    imports = (("clients", "app.clients"),)
+    views = ModuleSummary("app.views", "/p/app/views.py", False, imports, (), (served,), (), (), ())
+    assert evidence(clients(CLIENT), views) == ["the only loop that uses it: harmless in this program"]

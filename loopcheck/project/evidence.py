@@ -80,7 +80,7 @@ def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
     if reached.verdict == SHARED:
         message += f"; {_failure(chain, reached)}"
     elif reached.verdict == CONFINED:
-        message += "; the only loop that uses it: harmless in this program"
+        message += f"; {reached.made_confined or 'the only loop that uses it'}: harmless in this program"
     return Evidence(message, _shown(chain.loop.location), tuple(map(_shown, chain.steps)))
 
 

@@ -144,7 +144,9 @@ class Chain:
 @dataclass(frozen=True)
 class ObjectReach:
     """The loops that reach one holder (one chain per loop), and the verdict with its reason.
-    ``error``: what the object's misuse reads as, from the catalogue (its first line)."""
+    ``error``: what the object's misuse reads as, from the catalogue (its first line).
+    ``made_confined``: for an object confined however many loops reach it (made so that it
+    keeps nothing for another loop, or cleared by every loop that reaches it), the reason."""
 
     module: str
     path: str
@@ -153,6 +155,7 @@ class ObjectReach:
     verdict: str
     why: str
     error: str = DEFAULT_ERROR
+    made_confined: str = ""
 
 
 @dataclass
@@ -689,16 +692,24 @@ class _Reacher:
             return None
         return self.named(min(called[0]))
 
+    def made_confined(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> str:
+        """Why no loop that reaches ``holder`` meets another's object, however many do: how it
+        was made (the catalogue's ``confined-by``), or that every loop clears it; else ""."""
+        if holder.confined_by:
+            return holder.confined_by
+        cleared = self.cleared_on_every_loop(module, holder, chains)
+        if cleared is not None:
+            return f"every loop that reaches it calls {cleared}, which sets it back to None"
+        return ""
+
     def verdict(self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set) -> tuple[str, str]:
         if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:
             return UNREACHED, "an instance per call is possible: no instance kept for the process was seen"
-        if holder.confined_by:
-            return CONFINED, holder.confined_by
+        made_confined = self.made_confined(module, holder, chains)
+        if made_confined:
+            return CONFINED, made_confined
         if not chains:
             return UNREACHED, "no event loop the model sees reaches it"
-        cleared = self.cleared_on_every_loop(module, holder, chains)
-        if cleared is not None:
-            return CONFINED, f"every loop that reaches it calls {cleared}, which sets it back to None"
         if len(chains) >= 2:
             return SHARED, f"reached by {len(chains)} event loops"
         loop = chains[0].loop
@@ -728,7 +739,9 @@ class _Reacher:
                 chains = tuple(sorted(reached.values(), key=_chain_order))
                 verdict, why = self.verdict(summary.module, holder, chains, singletons)
                 error = self.error(holder, chains)
-                objects.append(ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error))
+                made_confined = self.made_confined(summary.module, holder, chains) if verdict == CONFINED else ""
+                reached = ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error, made_confined)
+                objects.append(reached)
         # Each start of a loop reaches what its loop (its key) reaches.
         starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
         for reached in objects:

@@ -67,7 +67,7 @@ class Holder:
     ``functools.cache``/``lru_cache`` returns; ``name`` is the function's). ``line``/``column``:
     the expression that creates the object (where the per-file rules report it).
     ``confined_by``: how it was made so that it keeps nothing for another loop, as written and
-    why (``poolclass=NullPool: no connection is kept ...``, from the catalogue's ``confined-by``),
+    why (``poolclass=NullPool (no connection is kept ...)``, from the catalogue's ``confined-by``),
     else "". ``cleared_by``: for a global, the functions of the module that set it back to None
     (a stop function: the next loop to start it makes a new one)."""
 

@@ -615,11 +615,11 @@ class _Resolver:
         return clients[0].confined_by if clients else ()
 
     def confined_by_argument(self, call: ast.Call) -> str:
-        """``poolclass=NullPool: why`` when a keyword argument of ``call`` confines the client."""
+        """``poolclass=NullPool (why)`` when a keyword argument of ``call`` confines the client."""
         for confinement in self.confinements(call):
             for keyword in call.keywords:
                 if keyword.arg == confinement.argument and self.qualified(keyword.value) in confinement.values:
-                    return f"{keyword.arg}={ast.unparse(keyword.value)}: {confinement.why}"
+                    return f"{keyword.arg}={ast.unparse(keyword.value)} ({confinement.why})"
         return ""
 
     def confine_globals(self) -> None:
@@ -633,7 +633,7 @@ class _Resolver:
             for confinement in self.confinements(self.made_by[name]):
                 if confinement.attribute == attribute and self.qualified(value) in confinement.values:
                     written = f"{name}.{attribute} = {ast.unparse(value)}"
-                    self.holders[name] = replace(held, confined_by=f"{written}: {confinement.why}")
+                    self.holders[name] = replace(held, confined_by=f"{written} ({confinement.why})")
                     break
         for name, function in self.w.cleared_globals:
             held = self.holders.get(name)
