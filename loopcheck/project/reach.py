@@ -65,6 +65,16 @@ function (for "called from two places", the contexts above a function, the calle
 lines name it, loaded for the question: a caller in any other module (one that reaches the
 function through a package's re-export, say) is seen only when something else loaded it.
 
+Some objects are confined however many loops reach them (``ObjectReach.made_confined`` says
+why): one made so that it keeps nothing for another loop (``Holder.confined_by``, from the
+catalogue's ``confined-by``: an async engine with ``poolclass=NullPool``, a Motor client whose
+``get_io_loop`` is ``asyncio.get_running_loop``), and a global that a function of its module sets
+back to None (``Holder.cleared_by``) when every loop that reaches it calls such a function where
+the call runs however the work ends (``Function.cleanups``: a ``finally:`` block around a task's
+work, a lifespan's exit after its ``yield``) in a function the loop's walk visits: each loop then
+makes its own. Loops that would run at once (two threads between the start and the stop) are not
+told apart from loops that follow one another.
+
 An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
