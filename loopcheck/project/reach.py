@@ -108,6 +108,19 @@ NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
+
+def closed_loop_error(catalogue: Catalogue, holder: Holder) -> str:
+    """What a client bound to a loop that was closed after its run meets under the next loop:
+    the catalogue's error for it (or the default). ``holder.what`` is the call that made it, or
+    the client's key or display name."""
+    for client in catalogue.clients.get(holder.what, ()):
+        return client.error
+    for clients in catalogue.clients.values():
+        for client in clients:
+            if holder.what in (client.display, client.key):
+                return client.error
+    return DEFAULT_ERROR
+
 FunctionKey = tuple[str, str]  # (module, qualified name in the module)
 HolderKey = tuple[str, str]  # (module, the holder's name)
 # What a function leads to: the holders it uses and the functions it calls, with a reference each.
@@ -647,11 +660,7 @@ class _Reacher:
             return primitive.error
         if chains and all(chain.loop.lifetime != "per-call" for chain in chains):
             return DEFAULT_ERROR
-        for clients in self.catalogue.clients.values():
-            for client in clients:
-                if holder.what in (client.display, client.key):
-                    return client.error
-        return DEFAULT_ERROR
+        return closed_loop_error(self.catalogue, holder)
 
     def verdict(self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set) -> tuple[str, str]:
         if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:

@@ -24,15 +24,6 @@ PLACED_MESSAGE = re.compile(r"^[^:\s]+\.py:[0-9]+:[0-9]+ ")
 # The width of a finding at a holder's creation: the records keep where it starts, not its end.
 START_ONLY = 1
 
-# The error each kind of loop-bound object raises under a loop it does not belong to (clients
-# name theirs in data/clients.toml).
-FAILURE = {
-    "primitive": "is bound to a different event loop",
-    "future": "attached to a different loop",
-    "loop": "attached to a different loop",
-}
-
-
 @dataclass(frozen=True)
 class ProjectExample:
     """A small project a project rule is shown on: ``modules``, each module's path (as the
@@ -109,15 +100,11 @@ def evidence_of(chains: Iterable[Chain]) -> tuple[Evidence, ...]:
     return tuple(found)
 
 
-def failure(reached: ObjectReach, catalogue: Catalogue) -> str:
-    """The error the object raises under a loop it does not belong to."""
-    holder = reached.holder
-    if holder.kind == "client":
-        for client in catalogue.clients.get(holder.what, ()):
-            return client.error
-        known = next((c for found in catalogue.clients.values() for c in found if c.display == holder.what), None)
-        return known.error if known is not None else "attached to a different loop"
-    return FAILURE.get(holder.kind, "attached to a different loop")
+def failure(reached: ObjectReach) -> str:
+    """The error the object raises under a loop it does not belong to: the reach's, which knows
+    whether the loops that reach it are closed after their run (kept loops meet the first loop's
+    live objects: 'attached to a different loop')."""
+    return reached.error
 
 
 def objects_of(reach: Reach) -> list[ObjectReach]:
