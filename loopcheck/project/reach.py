@@ -208,8 +208,13 @@ def real_path(path: str) -> str:
     return os.path.realpath(os.path.abspath(path))
 
 
-def _chain_order(chain: Chain) -> tuple[str, int, str]:
-    return (chain.loop.location.path, chain.loop.location.line, chain.loop.key)
+def loop_order(loop: Loop) -> tuple[str, int, int, str]:
+    """Loops in the order of where they start, whichever way the run named their files."""
+    return (real_path(loop.location.path), loop.location.line, loop.location.column, loop.key)
+
+
+def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
+    return loop_order(chain.loop)
 
 
 def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:

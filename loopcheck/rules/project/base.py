@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence
 from loopcheck.engine.rule import Rule
-from loopcheck.project.reach import SHARED, Chain, Loop, ObjectReach
+from loopcheck.project.reach import SHARED, Chain, Loop, ObjectReach, loop_order
 from loopcheck.project.records import MODULE_CODE, ModuleSummary
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def loops_of(chains: Iterable[Chain]) -> list[Loop]:
     seen: dict[str, Loop] = {}
     for chain in chains:
         seen.setdefault(chain.loop.key, chain.loop)
-    return sorted(seen.values(), key=lambda loop: (loop.location.path, loop.location.line, loop.location.column))
+    return sorted(seen.values(), key=loop_order)
 
 
 def name_loops(loops: list[Loop]) -> str:
