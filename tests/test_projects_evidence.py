@@ -70,3 +70,27 @@ def test_the_flake8_plugin_reports_what_the_command_line_reports(scenario):
         for path, rest in (line.split(":", 1) for line in plugin.stdout.splitlines())
     )
     assert flake8_lines == sorted(_flake8_line(f) for f in json.loads(command.stdout))
+
+
+@pytest.mark.parametrize("scenario", scenarios(), ids=lambda s: s.name)
+def test_standard_input_reports_what_the_command_line_reports(scenario):
+    """Each file with findings, given on standard input under its name, gets the same findings
+    and evidence as in the run over the whole scenario."""
+    command = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--output-format", "json", "."],
+        cwd=scenario.path, capture_output=True, text=True, timeout=120,
+    )
+    by_file: dict[str, list] = {}
+    for finding in json.loads(command.stdout):
+        by_file.setdefault(os.path.normpath(finding["filename"]), []).append(finding)
+    assert by_file or not (scenario.path / "expected.txt").read_text("utf-8").count(": LCK")
+    for path, findings in by_file.items():
+        piped = subprocess.run(
+            [sys.executable, "-m", "loopcheck", "--no-cache", "--output-format", "json", "--stdin-filename", path, "-"],
+            cwd=scenario.path, input=(scenario.path / path).read_text("utf-8"),
+            capture_output=True, text=True, timeout=120,
+        )
+        got = json.loads(piped.stdout)
+        for finding in got:
+            finding["filename"] = os.path.normpath(finding["filename"])
+        assert got == findings, path

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence
 from loopcheck.engine.rule import Rule
+from loopcheck.project.evidence import shown
 from loopcheck.project.reach import SHARED, Chain, Loop, ObjectReach, loop_order
 from loopcheck.project.records import MODULE_CODE, ModuleSummary
 
@@ -96,7 +97,7 @@ def evidence_of(chains: Iterable[Chain]) -> tuple[Evidence, ...]:
     for chain in chains:
         via = " -> ".join(step.message for step in chain.steps if step.message)
         message = f"reached from {chain.loop.describe}" + (f" via {via}" if via else "")
-        found.append(Evidence(message, chain.loop.location, chain.steps))
+        found.append(Evidence(message, shown(chain.loop.location), tuple(map(shown, chain.steps))))
     return tuple(found)
 
 
