@@ -118,6 +118,19 @@ NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
+
+def closed_loop_error(catalogue: Catalogue, holder: Holder) -> str:
+    """What a client bound to a loop that was closed after its run meets under the next loop:
+    the catalogue's error for it (or the default). ``holder.what`` is the call that made it, or
+    the client's key or display name."""
+    for client in catalogue.clients.get(holder.what, ()):
+        return client.error
+    for clients in catalogue.clients.values():
+        for client in clients:
+            if holder.what in (client.display, client.key):
+                return client.error
+    return DEFAULT_ERROR
+
 FunctionKey = tuple[str, str]  # (module, qualified name in the module)
 HolderKey = tuple[str, str]  # (module, the holder's name)
 # What a function leads to: the holders it uses and the functions it calls, with a reference each.
@@ -208,8 +221,13 @@ def real_path(path: str) -> str:
     return os.path.realpath(os.path.abspath(path))
 
 
-def _chain_order(chain: Chain) -> tuple[str, int, str]:
-    return (chain.loop.location.path, chain.loop.location.line, chain.loop.key)
+def loop_order(loop: Loop) -> tuple[str, int, int, str]:
+    """Loops in the order of where they start, whichever way the run named their files."""
+    return (real_path(loop.location.path), loop.location.line, loop.location.column, loop.key)
+
+
+def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
+    return loop_order(chain.loop)
 
 
 def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:
@@ -665,11 +683,7 @@ class _Reacher:
             return primitive.error
         if chains and all(chain.loop.lifetime != "per-call" for chain in chains):
             return DEFAULT_ERROR
-        for clients in self.catalogue.clients.values():
-            for client in clients:
-                if holder.what in (client.display, client.key):
-                    return client.error
-        return DEFAULT_ERROR
+        return closed_loop_error(self.catalogue, holder)
 
     def cleanups(self, key: FunctionKey) -> frozenset[FunctionKey]:
         """The functions function ``key`` calls however its work ends (``Function.cleanups``)."""
