@@ -208,11 +208,12 @@ def ref(dotted: str, line: int) -> Reference:
     return Reference(dotted, line, 4, True)
 
 
-def task(module: str, runs: str, *, cleanups: tuple[str, ...] = ()) -> ModuleSummary:
-    """A Celery task module running ``runs`` on asyncio.run() per task."""
+def task(module: str, runs: str, *, cleanups: tuple[str, ...] = (), around_the_run: tuple[str, ...] = ()):
+    """A Celery task module running ``runs`` on asyncio.run() per task; ``cleanups``: what
+    ``runs`` calls however its work ends, ``around_the_run``: what the task calls so."""
     start = LoopStart("asyncio.run", "per-call", None, (ref(runs, 3),), 3, 11)
     functions = (
-        Function("job", False, 2, 0, ("celery-task",), (ref(runs, 3),), (start,)),
+        Function("job", False, 2, 0, ("celery-task",), (ref(runs, 3),), (start,), (), around_the_run),
         Function("work", True, 5, 0, (), (ref("clients.start", 6), ref("clients.use", 7), ref("clients.stop", 8)), (),
                  (), cleanups),
     )
@@ -259,6 +260,9 @@ def test_a_global_every_loop_clears_however_its_work_ends_is_confined():
         CONFINED,
         "every loop that reaches it calls clients.stop, which sets it back to None",
     )
+    # a finally: around the asyncio.run() of the task
+    around = task("app.b", "work", around_the_run=STOPS)
+    assert verdict(clients(CLEARED), task("app.a", "work", cleanups=STOPS), around)[0] == CONFINED
     # one loop calls stop() only when its work succeeds: the next loop may meet its client
     assert verdict(clients(CLEARED), task("app.a", "work", cleanups=STOPS), task("app.b", "work"))[0] == SHARED
     # nothing in the module sets the global back to None: stop() does not make a new one

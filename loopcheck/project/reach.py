@@ -71,7 +71,8 @@ catalogue's ``confined-by``: an async engine with ``poolclass=NullPool``, a Moto
 ``get_io_loop`` is ``asyncio.get_running_loop``), and a global that a function of its module sets
 back to None (``Holder.cleared_by``) when every loop that reaches it calls such a function where
 the call runs however the work ends (``Function.cleanups``: a ``finally:`` block around a task's
-work, a lifespan's exit after its ``yield``) in a function the loop's walk visits: each loop then
+work or around the ``asyncio.run()`` itself, a lifespan's exit after its ``yield``) in a function
+the loop's walk visits or in the one that starts the loop: each loop then
 makes its own. Loops that would run at once (two threads between the start and the stop) are not
 told apart from loops that follow one another.
 
@@ -261,6 +262,8 @@ class _Reacher:
         self.walked: dict[str, set[FunctionKey]] = {}
         self._cleanups: dict[FunctionKey, frozenset[FunctionKey]] = {}
         self._loop_cleanups: dict[str, frozenset[FunctionKey]] = {}
+        # The functions that start each loop (or call the helper that does), by loop key.
+        self.runners: dict[str, set[FunctionKey]] = {}
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -502,7 +505,14 @@ class _Reacher:
 
     def loop(self, key: FunctionKey, start: LoopStart, runner: FunctionKey, helper: FunctionKey | None) -> Loop:
         """The loop ``start`` (in function ``key``) runs code on, as called from ``runner`` (the
-        function holding the start, or the caller of the helper that holds it)."""
+        function holding the start, or the caller of the helper that holds it); both are noted
+        as running it (what they do however the run ends is done for every run)."""
+        found = self.new_loop(key, start, runner, helper)
+        self.runners.setdefault(found.key, set()).update((key, runner))
+        return found
+
+    def new_loop(self, key: FunctionKey, start: LoopStart, runner: FunctionKey, helper: FunctionKey | None) -> Loop:
+        """:meth:`loop`'s loop."""
         location = self.site(key[0], start.line, start.column, f"{start.entry} starts running code")
         site = f"site:{location.path}:{location.line}:{location.column}"
         if helper is not None:
@@ -696,11 +706,12 @@ class _Reacher:
         return found
 
     def loop_cleanups(self, loop_key: str) -> frozenset[FunctionKey]:
-        """The functions a loop calls however the work of a function it runs ends."""
+        """The functions called however a run of the loop ends: by a function it runs, or by the
+        function that starts it (``try: asyncio.run(work()) finally: clients.reset()``)."""
         found = self._loop_cleanups.get(loop_key)
         if found is None:
-            walked = self.walked.get(loop_key, ())
-            found = self._loop_cleanups[loop_key] = frozenset().union(*(self.cleanups(key) for key in walked))
+            functions = self.walked.get(loop_key, set()) | self.runners.get(loop_key, set())
+            found = self._loop_cleanups[loop_key] = frozenset().union(*(self.cleanups(key) for key in functions))
         return found
 
     def cleared_on_every_loop(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> str | None:
