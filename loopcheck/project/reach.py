@@ -72,9 +72,9 @@ catalogue's ``confined-by``: an async engine with ``poolclass=NullPool``, a Moto
 back to None (``Holder.cleared_by``) when every loop that reaches it calls such a function where
 the call runs however the work ends (``Function.cleanups``: a ``finally:`` block around a task's
 work or around the ``asyncio.run()`` itself, a lifespan's exit after its ``yield``) in a function
-the loop's walk visits or in the one that starts the loop: each loop then
-makes its own. Loops that would run at once (two threads between the start and the stop) are not
-told apart from loops that follow one another.
+the loop's walk visits or in the one that starts the loop: each loop then makes its own. Loops
+that would run at once (two threads between the start and the stop) are not told apart from
+loops that follow one another.
 
 An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
