@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -120,25 +120,30 @@ def redis() -> Iterator[str]:
         )
     port = free_port()
     with tempfile.TemporaryDirectory() as directory:
-        process = subprocess.Popen(
-            [program, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", directory],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {port}")
-                time.sleep(0.05)
+        command = [program, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", directory]
+        with _running(command, lambda: _answers(port), f"redis-server on port {port}", _die_with_parent, 10):
             yield f"redis://{HOST}:{port}/0"
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+
+
+@contextlib.contextmanager
+def _running(command: list[str], ready: Callable[[], bool], name: str, start: Callable[[], None],
+             stop_timeout: float) -> Iterator[None]:
+    """``command`` running until the block ends (terminated, killed after ``stop_timeout``
+    seconds), once ``ready()`` says so; ``start`` runs in the child before it."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=start)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start")
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def postgresql_programs() -> tuple[str, str] | None:
@@ -187,25 +192,10 @@ def postgresql() -> Iterator[str]:
             [initdb, "-D", data, "-A", "trust", "-U", "postgres"],
             check=True, capture_output=True, timeout=120, preexec_fn=_as_user(user),
         )
-        process = subprocess.Popen(
-            [program, "-D", data, "-p", str(port), "-k", directory, "-c", f"listen_addresses={HOST}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=_as_user(user),
-        )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _postgresql_ready(data):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"PostgreSQL did not start on port {port}")
-                time.sleep(0.05)
+        command = [program, "-D", data, "-p", str(port), "-k", directory, "-c", f"listen_addresses={HOST}"]
+        # SIGTERM is PostgreSQL's smart shutdown: it waits for its clients, then stops.
+        with _running(command, lambda: _postgresql_ready(data), f"PostgreSQL on port {port}", _as_user(user), 30):
             yield f"postgresql+asyncpg://postgres@{HOST}:{port}/postgres"
-        finally:
-            process.terminate()  # a smart shutdown: waits for the clients, then stops
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def _postgresql_ready(data: str) -> bool:
