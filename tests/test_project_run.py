@@ -398,3 +398,41 @@ def test_a_client_the_lifespan_starts_and_stops_is_confined_to_the_server_loop(t
     shown = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
     assert [f["code"] for f in shown] == ["LCK303"]
     assert len(shown[0]["evidence"]) == 2
+
+
+NOTIFY = """\
+from telegram import Bot
+
+bot = Bot("123:abc")
+
+
+async def send(chat, text):
+    await bot.send_message(chat, text)
+"""
+
+ALERTS = """\
+import asyncio
+
+from celery import shared_task
+
+from app.notify import send
+
+
+@shared_task
+def alert(chat):
+    asyncio.run(send(chat, "down"))
+"""
+
+
+def test_a_module_level_telegram_bot_a_celery_task_reaches_fails_as_the_catalogue_says(tmp_path):
+    # python-telegram-bot's Bot keeps its httpx pool on the first loop (data/clients.toml).
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "notify.py", NOTIFY)
+    write(tmp_path / "app" / "tasks.py", ALERTS)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert (finding["code"], finding["location"]["row"]) == ("LCK301", 3)
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from the Celery task 'alert' (asyncio.run: a new event loop per call) via notify.send; each run"
+        " is a new loop; a later run fails with \"Unknown error in HTTP implementation: RuntimeError('Event loop"
+        " is closed')\""
+    ]
