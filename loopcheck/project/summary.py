@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
@@ -375,7 +376,13 @@ class _Walker(ast.NodeVisitor):
         if dotted is not None:
             self._reference(dotted, node, True)
         else:
-            self.visit(node.func)
+            func = node.func
+            made_by = dotted_name(func.value.func) if isinstance(func, ast.Attribute) and isinstance(
+                func.value, ast.Call
+            ) else None
+            if made_by is not None:  # `Deferred(...).start(fn)`: the method on the class called
+                self._reference(f"{made_by}.{func.attr}", node, True)  # type: ignore[union-attr]
+            self.visit(func)
         for argument in node.args:
             self.visit(argument)
         for keyword in node.keywords:
@@ -857,19 +864,56 @@ class _Resolver:
         seen: dict[str, Reference] = {}
         globals_ = self.w.module_names
         for dotted, line, column, called, repeated in code.references:
+            head = dotted.partition(".")[0]
+            if head in _RECEIVER_PARAMETERS and code.is_function:
+                dotted = self.through_instance(dotted, line, code) or dotted
+            elif code.is_local(head) and not self.nested_function(code, head):
+                dotted = self.through_instance(dotted, line, code)  # type: ignore[assignment]
+                if dotted is None:
+                    continue
+            elif head in _BUILTINS and head not in globals_:
+                continue
             if dotted in seen:
                 if repeated and not seen[dotted].repeated:  # one reference a name: repeated if any use is
                     seen[dotted] = replace(seen[dotted], repeated=True)
                 continue
-            head = dotted.partition(".")[0]
-            if head in _RECEIVER_PARAMETERS and code.is_function:
-                pass
-            elif (code.is_local(head) and not self.nested_function(code, head)) or (
-                head in _BUILTINS and head not in globals_
-            ):
-                continue
             seen[dotted] = Reference(dotted, line, column, called, repeated)
         return tuple(seen.values())
+
+    def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
+        """A method or attribute of an object made by a call, written on the call's callee, so
+        that the model can resolve it: ``tool.discover`` after ``tool = MCPTool(...)`` in this
+        function (or one around it) reads ``MCPTool.discover``; ``self.runner.run`` after
+        ``self.runner = Runner(...)`` in a method of the class reads ``Runner.run``. None when
+        the object is not known to be made by a call (or is a holder, whose uses stay as
+        written)."""
+        parts = dotted.split(".")
+        if parts[0] == code.receiver_parameter():
+            attribute = f"{code.owner_class()}.{parts[1]}" if len(parts) > 2 else ""
+            bound = None if attribute in self.holders else self.attribute_values.get(attribute)
+            rest = parts[2:]
+        elif code.is_local(parts[0]):
+            bound, rest = self.bound_value(parts[0], line, code), parts[1:]
+        else:
+            return None
+        if not rest or not isinstance(bound, ast.Call):
+            return None
+        callee = dotted_name(bound.func)
+        if callee is None or code.is_local(callee.partition(".")[0]):
+            return None
+        return ".".join([callee, *rest])
+
+    @cached_property
+    def attribute_values(self) -> dict[str, ast.expr]:
+        """``Class.attribute`` to the call an attribute set on ``self`` is made by, where every
+        call assigned to it has one callee (``self.task = None`` aside)."""
+        found: dict[str, ast.expr] = {}
+        callees: dict[str, set[str | None]] = {}
+        for how, name, value, _code in self.w.candidates:
+            if how == "instance-attribute" and isinstance(value, ast.Call):
+                found.setdefault(name, value)
+                callees.setdefault(name, set()).add(dotted_name(value.func))
+        return {name: value for name, value in found.items() if len(callees[name]) == 1}
 
 
     def nested_function(self, code: _Code, name: str) -> bool:
