@@ -436,3 +436,68 @@ def test_a_module_level_telegram_bot_a_celery_task_reaches_fails_as_the_catalogu
         " is a new loop; a later run fails with \"Unknown error in HTTP implementation: RuntimeError('Event loop"
         " is closed')\""
     ]
+
+
+DATABASE = """\
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.repository import Repository
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+session_factory = async_sessionmaker(engine, expire_on_commit=False)
+repository = Repository(engine)
+"""
+
+REPOSITORY = """\
+import redis.asyncio as aioredis
+
+cache = aioredis.Redis()
+
+
+class Repository:
+    def __init__(self, engine):
+        self.engine = engine
+
+    async def count(self):
+        return await cache.get("count")
+"""
+
+REPORTS = """\
+import asyncio
+
+from celery import shared_task
+
+from app.database import repository, session_factory
+
+
+async def evaluate():
+    async with session_factory() as session:
+        await session.execute("SELECT 1")
+    return await repository.count()
+
+
+@shared_task
+def run_evaluator():
+    return asyncio.run(evaluate())
+"""
+
+
+def test_a_library_object_made_from_a_holder_uses_it_and_a_project_instance_is_followed(tmp_path):
+    # `session_factory = async_sessionmaker(engine)`: a session of it uses the engine's pool.
+    # `repository = Repository(engine)` is a project class's instance: its methods are followed.
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "database.py", DATABASE)
+    write(tmp_path / "app" / "repository.py", REPOSITORY)
+    write(tmp_path / "app" / "reports.py", REPORTS)
+    findings = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    evidence = {
+        (f["filename"].rpartition("/")[2], f["location"]["row"]): [e["message"] for e in f["evidence"]]
+        for f in findings
+    }
+    task = "reached from the Celery task 'run_evaluator' (asyncio.run: a new event loop per call) via "
+    assert evidence == {
+        ("database.py", 5): [task + 'reports.evaluate; each run is a new loop; a later run fails with'
+                             ' "attached to a different loop"'],
+        ("repository.py", 3): [task + 'reports.evaluate -> repository.Repository.count; each run is a new loop;'
+                               ' a later run fails with "Event loop is closed"'],
+    }

@@ -790,3 +790,24 @@ def test_a_method_of_an_object_a_call_made_reads_as_the_callees():
         "Runner.run", "self.step", "self.pool.get", "self.either.run", "Runner.stop",
     ]
     assert found.holder("Agent.pool") is not None
+
+
+DERIVED = """
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from app.db import Repository
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+session_factory = async_sessionmaker(engine, expire_on_commit=False)
+bound = Repository(bind=engine)
+settings = make_settings("x")
+
+def later():
+    local = async_sessionmaker(engine)
+"""
+
+
+def test_a_module_level_object_made_from_a_holder_is_derived_from_it():
+    found = summary(DERIVED)
+    assert [h.name for h in found.holders] == ["engine"]
+    # Given the holder, as an argument or a keyword; a local or a call given no holder is not.
+    assert found.derived == (("session_factory", "engine"), ("bound", "engine"))

@@ -114,7 +114,10 @@ class ModuleSummary:
     ``app.services.redis.client``; ``import app.db`` gives ``app`` -> ``app``).
     ``instances``: module-level names bound to a call of a class or factory, to that callee as
     written (``redis_client = RedisClient()`` gives ``redis_client`` -> ``RedisClient``).
-    ``functions``, ``classes``, ``holders``: by qualified name within the module."""
+    ``functions``, ``classes``, ``holders``: by qualified name within the module.
+    ``derived``: module-level names bound to a call given a holder of the module, to that holder
+    (``session_factory = async_sessionmaker(engine)`` gives ``session_factory`` -> ``engine``):
+    using the one uses the other."""
 
     module: str
     path: str
@@ -125,6 +128,7 @@ class ModuleSummary:
     classes: tuple[Class, ...]
     holders: tuple[Holder, ...]
     instances: tuple[tuple[str, str], ...]
+    derived: tuple[tuple[str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

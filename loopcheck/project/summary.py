@@ -599,6 +599,20 @@ class _Resolver:
                         break
         return [(name, callee) for name, callee in instances if name not in self.holders]
 
+    def derived(self) -> dict[str, str]:
+        """Module-level names bound to a call given a module-level holder of this module as an
+        argument (``session_factory = async_sessionmaker(engine)``), to that holder: what the
+        call makes uses the holder's object (a session of the factory, the engine's pool)."""
+        found: dict[str, str] = {}
+        for how, name, value, _code in self.w.candidates:
+            if how != "global" or name in self.holders or not isinstance(value, ast.Call):
+                continue
+            arguments = [*value.args, *(keyword.value for keyword in value.keywords)]
+            given = [a.id for a in arguments if isinstance(a, ast.Name) and a.id in self.holders]
+            if given:
+                found.setdefault(name, given[0])
+        return found
+
     def container(self, node: ast.expr, code: _Code) -> str | None:
         """The module- or class-level container ``node`` names, as a holder name."""
         if isinstance(node, ast.Name):
@@ -997,4 +1011,5 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         classes=classes,
         holders=tuple(sorted(resolver.holders.values(), key=lambda h: (h.line, h.column))),
         instances=tuple(instances),
+        derived=tuple(resolver.derived().items()),
     )
