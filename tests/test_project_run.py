@@ -501,3 +501,48 @@ def test_a_library_object_made_from_a_holder_uses_it_and_a_project_instance_is_f
         ("repository.py", 3): [task + 'reports.evaluate -> repository.Repository.count; each run is a new loop;'
                                ' a later run fails with "Event loop is closed"'],
     }
+
+
+SCRIPT_DB = """\
+import redis.asyncio as aioredis
+
+client = aioredis.Redis()
+
+
+async def count():
+    return await client.get("n")
+"""
+
+SCRIPT_API = """\
+from fastapi import FastAPI
+
+from app.db import count
+
+app = FastAPI()
+
+
+@app.get("/n")
+async def n():
+    return await count()
+"""
+
+
+def test_a_loop_under_the_main_guard_of_a_package_module_is_its_program_not_its_import(tmp_path):
+    # `python -m app.scripts.report` runs its own loop: LCK207 (a loop run at import that binds
+    # what other loops use later) is only for the module whose import runs one.
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "scripts" / "__init__.py", "")
+    write(tmp_path / "app" / "db.py", SCRIPT_DB)
+    write(tmp_path / "app" / "api.py", SCRIPT_API)
+    run = "import asyncio\n\nfrom app.db import count\n\n"
+    write(tmp_path / "app" / "scripts" / "report.py", run + 'if __name__ == "__main__":\n    asyncio.run(count())\n')
+    write(tmp_path / "app" / "scripts" / "warm.py", run + "asyncio.run(count())\n")
+    findings = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert [(f["code"], f["filename"].rpartition("/")[2]) for f in findings] == [
+        ("LCK301", "db.py"), ("LCK207", "warm.py"),
+    ]
+    assert [e["message"].partition(" via ")[0] for e in findings[0]["evidence"]] == [
+        "reached from the async route handler 'n' (the server's loop)",
+        "reached from app.scripts.report run as a program (asyncio.run: a new event loop per call)",
+        "reached from the import of app.scripts.warm (asyncio.run: a new event loop per call)",
+    ]

@@ -442,7 +442,8 @@ class _Reacher:
         if fresh and (entry is None or entry.lifetime != "per-call"):
             what = "a new event loop per call"
         how = start.entry if helper is None else f"{start.entry} in {helper[1]}"
-        return f"{self.who(runner)} ({how}: {what})"
+        who = f"{runner[0]} run as a program" if start.as_program and helper is None else self.who(runner)
+        return f"{who} ({how}: {what})"
 
     def kept_key(self, key: FunctionKey, start: LoopStart) -> str | None:
         """The holder a kept loop is kept in, as a key (:data:`CURRENT_LOOP` for the thread's

@@ -42,7 +42,8 @@ class LoopStart:
     ``repeated``: the call sits in the body of a loop or comprehension of its function (many
     loops per run of it). ``loop_line``: for a start on a local loop bound in the same function
     (``loop = asyncio.new_event_loop()``, ``loop = asyncio.get_event_loop()``), the line that
-    bound it (where the loop rules report), else None."""
+    bound it (where the loop rules report), else None. ``as_program``: the call sits in the
+    module's ``if __name__ == "__main__":`` block (the module run as a program, not imported)."""
 
     entry: str
     lifetime: str
@@ -52,6 +53,7 @@ class LoopStart:
     column: int
     repeated: bool = False
     loop_line: int | None = None
+    as_program: bool = False
 
 
 @dataclass(frozen=True)

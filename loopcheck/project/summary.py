@@ -172,6 +172,10 @@ class _Walker(ast.NodeVisitor):
         # the walk, and the calls made inside one: they may run many times per run of the code.
         self.repeating = 0
         self.repeated_calls: set[ast.Call] = set()
+        # Calls of the module's top level under `if __name__ == "__main__":`: the module run as
+        # a program, not imported.
+        self.in_main_guard = False
+        self.main_calls: set[ast.Call] = set()
         # How many `finally:` blocks of the current code enclose the walk.
         self.finally_depth = 0
         self._handlers: dict[type, object] = {}
@@ -378,6 +382,15 @@ class _Walker(ast.NodeVisitor):
             for statement in node.orelse:
                 self.visit(statement)
             return
+        if not self.code.is_function and _is_main_guard(node.test):
+            self.visit(node.test)
+            self.in_main_guard = True
+            for statement in node.body:
+                self.visit(statement)
+            self.in_main_guard = False
+            for statement in node.orelse:
+                self.visit(statement)
+            return
         self.generic_visit(node)
 
     # -- names, calls and stores -------------------------------------------------------
@@ -406,6 +419,8 @@ class _Walker(ast.NodeVisitor):
         self.code.calls.append((node, dotted))
         if self.repeating:
             self.repeated_calls.add(node)
+        if self.in_main_guard and not self.code.is_function:
+            self.main_calls.add(node)
         if dotted is not None:
             self._reference(dotted, node, True)
             if self.finally_depth or self.code.yielded:
@@ -916,7 +931,10 @@ class _Resolver:
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
         repeated = call in self.w.repeated_calls
-        return LoopStart(entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at)
+        as_program = call in self.w.main_calls
+        return LoopStart(
+            entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at, as_program
+        )
 
     def runs(self, node: ast.expr, is_callable: bool, code: _Code) -> list[Reference]:
         """What a loop start runs: the callee of the coroutine it is given (through ``gather``
@@ -1022,6 +1040,16 @@ class _Resolver:
                 return False
             scope = scope.parent
         return False
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [side for side in sides if isinstance(side, ast.Name) and side.id == "__name__"]
+    mains = [side for side in sides if isinstance(side, ast.Constant) and side.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
 
 
 def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:

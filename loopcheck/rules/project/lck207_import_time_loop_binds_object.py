@@ -93,7 +93,9 @@ on the loop that uses the object afterwards, or make the object there.""",
                 continue
             code = summary.function(MODULE_CODE)
             for start in code.starts if code is not None else ():
-                yield from self._start(model, summary, start, reach, catalogue)
+                # Nor does a package module's `if __name__ == "__main__":` block (`python -m`).
+                if not start.as_program:
+                    yield from self._start(model, summary, start, reach, catalogue)
 
     def _start(
         self, model: ProjectModel, summary: ModuleSummary, start: LoopStart, reach: Reach, catalogue: Catalogue
