@@ -39,7 +39,14 @@ parameter of the function holding the start (``def run_async(coro): return async
 the loop runs what the callers pass: for every caller of that helper, the ``async`` functions the
 caller references (in a sync function, a coroutine function named there is all but always handed
 to the runner), one loop per caller (a new loop per call, or the one kept loop), described and
-judged by the caller's own contexts.
+judged by the caller's own contexts. The callers of such a caller, up to
+:data:`MAX_HANDOVER_DEPTH` calls up, that hand it an ``async`` function by name (uncalled, on the
+line of the call: ``task.start_task(self._run_task, job)``, where ``start_task`` keeps the callable
+and schedules a coroutine that calls it) run that function on the same loop.
+
+A loop kept in an instance attribute (``self.loop = asyncio.new_event_loop()``) is one loop per
+instance: when its class may have more than one instance (no module-level instance, no singleton
+method), an object it reaches is shared even when no other loop reaches it.
 
 From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`
 (a bare name first among the functions nested in the function it is written in, or in those
@@ -103,6 +110,8 @@ MAX_VISITS = 5_000
 MAX_CALLER_DEPTH = 10
 # How many calls a loop getter (``get_worker_loop()``) is followed to the loop holder it returns.
 MAX_GETTER_DEPTH = 3
+# How many calls up from a loop-running helper an async function handed on by name is looked for.
+MAX_HANDOVER_DEPTH = 3
 # Methods that make a class a process-wide singleton (its instance attributes live as long).
 SINGLETON_METHODS = frozenset({"__new__", "get_instance", "instance", "get_or_create", "singleton"})
 # The context name a summary may give a function served on the server's loop, besides those
@@ -433,7 +442,8 @@ class _Reacher:
         if fresh and (entry is None or entry.lifetime != "per-call"):
             what = "a new event loop per call"
         how = start.entry if helper is None else f"{start.entry} in {helper[1]}"
-        return f"{self.who(runner)} ({how}: {what})"
+        who = f"{runner[0]} run as a program" if start.as_program and helper is None else self.who(runner)
+        return f"{who} ({how}: {what})"
 
     def kept_key(self, key: FunctionKey, start: LoopStart) -> str | None:
         """The holder a kept loop is kept in, as a key (:data:`CURRENT_LOOP` for the thread's
@@ -592,7 +602,45 @@ class _Reacher:
                     continue
                 step = self.site(caller[0], reference.line, reference.column, f"runs {self.named(callee)}")
                 roots.append((loop, callee, (step,)))
+            roots.extend(self.handed_on(caller, loop))
         return roots
+
+    def handed_on(self, function: FunctionKey, loop: Loop) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+        """The ``async`` functions handed by name (not called) to ``function``, which leads to a
+        loop's start, or to one of its callers, up to :data:`MAX_HANDOVER_DEPTH` calls up: they
+        run on that loop (``task.start_task(self._run_task, job)``, where ``start_task`` keeps
+        the callable and schedules a coroutine that calls it on the task's loop). A function
+        counts as handed when it is named, uncalled, on the line of the call."""
+        roots = []
+        seen = {function}
+        level = [function]
+        for _ in range(MAX_HANDOVER_DEPTH):
+            following = []
+            for receiver in level:
+                for caller, call in self.callers(receiver):
+                    for handed, reference in self.handed(caller, call):
+                        message = f"hands {self.named(handed)} to {self.named(receiver)}"
+                        roots.append((loop, handed, (self.site(caller[0], reference.line, reference.column, message),)))
+                    if caller not in seen:
+                        seen.add(caller)
+                        following.append(caller)
+            level = following
+        return roots
+
+    def handed(self, caller: FunctionKey, call: Reference) -> list[tuple[FunctionKey, Reference]]:
+        """The ``async`` functions ``caller`` names without calling them on the line of ``call``."""
+        found = []
+        within = self.class_of(caller)
+        for reference in self.functions[caller].references:
+            if reference.called or reference.line != call.line:
+                continue
+            target = self.resolve_in(caller, reference.dotted, within)
+            if target is None or target.kind != "function":
+                continue
+            handed = (target.module, target.name)
+            if self.functions[handed].is_async:
+                found.append((handed, reference))
+        return found
 
     @staticmethod
     def named(key: FunctionKey) -> str:
@@ -750,7 +798,23 @@ class _Reacher:
         loop = chains[0].loop
         if loop.lifetime == "per-call" and loop.repeats:
             return SHARED, f"a new event loop on each run of {loop.describe}"
+        owner = self.loop_per_instance(loop, singletons)
+        if owner is not None:
+            return SHARED, f"each {owner} keeps its own loop, and more than one may be made"
         return CONFINED, f"only {loop.describe} reaches it"
+
+    def loop_per_instance(self, loop: Loop, singletons: set) -> str | None:
+        """The class whose every instance keeps its own loop, when ``loop`` is kept in an
+        instance attribute (``self.loop = asyncio.new_event_loop()``) of a class that may have
+        more than one instance: many loops, not one."""
+        if not loop.key.startswith(HOLDER):
+            return None
+        module, name = loop.key[len(HOLDER) :].split(":", 1)
+        held = self.model.modules[module].holder(name)
+        owner = name.rpartition(".")[0]
+        if held is None or held.how != "instance-attribute" or (module, owner) in singletons:
+            return None
+        return owner
 
     def run(self) -> Reach:
         by_key: dict[str, list[tuple[Loop, FunctionKey, tuple[Location, ...]]]] = {}

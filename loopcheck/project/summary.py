@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
@@ -171,6 +172,10 @@ class _Walker(ast.NodeVisitor):
         # the walk, and the calls made inside one: they may run many times per run of the code.
         self.repeating = 0
         self.repeated_calls: set[ast.Call] = set()
+        # Calls of the module's top level under `if __name__ == "__main__":`: the module run as
+        # a program, not imported.
+        self.in_main_guard = False
+        self.main_calls: set[ast.Call] = set()
         # How many `finally:` blocks of the current code enclose the walk.
         self.finally_depth = 0
         self._handlers: dict[type, object] = {}
@@ -377,6 +382,15 @@ class _Walker(ast.NodeVisitor):
             for statement in node.orelse:
                 self.visit(statement)
             return
+        if not self.code.is_function and _is_main_guard(node.test):
+            self.visit(node.test)
+            self.in_main_guard = True
+            for statement in node.body:
+                self.visit(statement)
+            self.in_main_guard = False
+            for statement in node.orelse:
+                self.visit(statement)
+            return
         self.generic_visit(node)
 
     # -- names, calls and stores -------------------------------------------------------
@@ -405,12 +419,20 @@ class _Walker(ast.NodeVisitor):
         self.code.calls.append((node, dotted))
         if self.repeating:
             self.repeated_calls.add(node)
+        if self.in_main_guard and not self.code.is_function:
+            self.main_calls.add(node)
         if dotted is not None:
             self._reference(dotted, node, True)
             if self.finally_depth or self.code.yielded:
                 self.code.cleanups.append(dotted)
         else:
-            self.visit(node.func)
+            func = node.func
+            made_by = dotted_name(func.value.func) if isinstance(func, ast.Attribute) and isinstance(
+                func.value, ast.Call
+            ) else None
+            if made_by is not None:  # `Deferred(...).start(fn)`: the method on the class called
+                self._reference(f"{made_by}.{func.attr}", node, True)  # type: ignore[union-attr]
+            self.visit(func)
         for argument in node.args:
             self.visit(argument)
         for keyword in node.keywords:
@@ -671,6 +693,20 @@ class _Resolver:
         self.confine_globals()
         return [(name, callee) for name, callee in instances if name not in self.holders]
 
+    def derived(self) -> dict[str, str]:
+        """Module-level names bound to a call given a module-level holder of this module as an
+        argument (``session_factory = async_sessionmaker(engine)``), to that holder: what the
+        call makes uses the holder's object (a session of the factory, the engine's pool)."""
+        found: dict[str, str] = {}
+        for how, name, value, _code in self.w.candidates:
+            if how != "global" or name in self.holders or not isinstance(value, ast.Call):
+                continue
+            arguments = [*value.args, *(keyword.value for keyword in value.keywords)]
+            given = [a.id for a in arguments if isinstance(a, ast.Name) and a.id in self.holders]
+            if given:
+                found.setdefault(name, given[0])
+        return found
+
     def container(self, node: ast.expr, code: _Code) -> str | None:
         """The module- or class-level container ``node`` names, as a holder name."""
         if isinstance(node, ast.Name):
@@ -895,7 +931,10 @@ class _Resolver:
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
         repeated = call in self.w.repeated_calls
-        return LoopStart(entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at)
+        as_program = call in self.w.main_calls
+        return LoopStart(
+            entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at, as_program
+        )
 
     def runs(self, node: ast.expr, is_callable: bool, code: _Code) -> list[Reference]:
         """What a loop start runs: the callee of the coroutine it is given (through ``gather``
@@ -936,19 +975,56 @@ class _Resolver:
         seen: dict[str, Reference] = {}
         globals_ = self.w.module_names
         for dotted, line, column, called, repeated in code.references:
+            head = dotted.partition(".")[0]
+            if head in _RECEIVER_PARAMETERS and code.is_function:
+                dotted = self.through_instance(dotted, line, code) or dotted
+            elif code.is_local(head) and not self.nested_function(code, head):
+                dotted = self.through_instance(dotted, line, code)  # type: ignore[assignment]
+                if dotted is None:
+                    continue
+            elif head in _BUILTINS and head not in globals_:
+                continue
             if dotted in seen:
                 if repeated and not seen[dotted].repeated:  # one reference a name: repeated if any use is
                     seen[dotted] = replace(seen[dotted], repeated=True)
                 continue
-            head = dotted.partition(".")[0]
-            if head in _RECEIVER_PARAMETERS and code.is_function:
-                pass
-            elif (code.is_local(head) and not self.nested_function(code, head)) or (
-                head in _BUILTINS and head not in globals_
-            ):
-                continue
             seen[dotted] = Reference(dotted, line, column, called, repeated)
         return tuple(seen.values())
+
+    def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
+        """A method or attribute of an object made by a call, written on the call's callee, so
+        that the model can resolve it: ``tool.discover`` after ``tool = MCPTool(...)`` in this
+        function (or one around it) reads ``MCPTool.discover``; ``self.runner.run`` after
+        ``self.runner = Runner(...)`` in a method of the class reads ``Runner.run``. None when
+        the object is not known to be made by a call (or is a holder, whose uses stay as
+        written)."""
+        parts = dotted.split(".")
+        if parts[0] == code.receiver_parameter():
+            attribute = f"{code.owner_class()}.{parts[1]}" if len(parts) > 2 else ""
+            bound = None if attribute in self.holders else self.attribute_values.get(attribute)
+            rest = parts[2:]
+        elif code.is_local(parts[0]):
+            bound, rest = self.bound_value(parts[0], line, code), parts[1:]
+        else:
+            return None
+        if not rest or not isinstance(bound, ast.Call):
+            return None
+        callee = dotted_name(bound.func)
+        if callee is None or code.is_local(callee.partition(".")[0]):
+            return None
+        return ".".join([callee, *rest])
+
+    @cached_property
+    def attribute_values(self) -> dict[str, ast.expr]:
+        """``Class.attribute`` to the call an attribute set on ``self`` is made by, where every
+        call assigned to it has one callee (``self.task = None`` aside)."""
+        found: dict[str, ast.expr] = {}
+        callees: dict[str, set[str | None]] = {}
+        for how, name, value, _code in self.w.candidates:
+            if how == "instance-attribute" and isinstance(value, ast.Call):
+                found.setdefault(name, value)
+                callees.setdefault(name, set()).add(dotted_name(value.func))
+        return {name: value for name, value in found.items() if len(callees[name]) == 1}
 
 
     def nested_function(self, code: _Code, name: str) -> bool:
@@ -964,6 +1040,16 @@ class _Resolver:
                 return False
             scope = scope.parent
         return False
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [side for side in sides if isinstance(side, ast.Name) and side.id == "__name__"]
+    mains = [side for side in sides if isinstance(side, ast.Constant) and side.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
 
 
 def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
@@ -1033,4 +1119,5 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         classes=classes,
         holders=tuple(sorted(resolver.holders.values(), key=lambda h: (h.line, h.column))),
         instances=tuple(instances),
+        derived=tuple(resolver.derived().items()),
     )
