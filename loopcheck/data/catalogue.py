@@ -70,8 +70,27 @@ class ContextSeed:
     subclass_of: frozenset[str] = frozenset()
     subclass_methods: frozenset[str] = frozenset()
     sync_only: bool = False
+    # The seed applies only to ``async def`` functions.
+    async_only: bool = False
     # Receivers that never match, whatever their name (a Flask app named ``app``).
     except_receivers: frozenset[str] = frozenset()
+    # Class-level assignments that hand callables over: in the body of a class named one of
+    # ``class_names``, the value of an attribute named one of ``class_attributes`` (arq's
+    # ``class WorkerSettings: functions = [download]``).
+    class_attributes: frozenset[str] = frozenset()
+    class_names: frozenset[str] = frozenset()
+    # A module-level variable whose value is (or lists) one of ``decorators`` marks every
+    # function of the module whose name starts with ``name_prefix`` (``pytestmark =
+    # pytest.mark.asyncio`` marks the tests).
+    module_variable: str | None = None
+    name_prefix: str | None = None
+    # Calls whose first argument is the callable handed over (``arq.func(download, ...)``), as
+    # ``functools.partial`` is.
+    wrappers: frozenset[str] = frozenset()
+
+    def applies_to(self, is_async: bool) -> bool:
+        """Whether the seed puts a function that is (or is not) ``async def`` in its context."""
+        return not (self.sync_only and is_async) and not (self.async_only and not is_async)
 
     def first_argument_matches(self, first: str | None) -> bool:
         """Whether a call (or decorator call) whose first argument is the string ``first`` (None:
@@ -116,8 +135,15 @@ class ContextRuns:
 
     context: str
     repeats: bool
-    loop: str  # "server" or "none"
+    loop: str  # "server", "per-call" or "none"
     describe: str
+    # How evidence names the loop an ``async def`` of the context runs on.
+    loop_describe: str = ""
+
+    @property
+    def runs_on_loop(self) -> bool:
+        """Whether the ``async def`` functions it runs are awaited on an event loop it provides."""
+        return self.loop != "none"
 
 
 @dataclass(frozen=True)
@@ -287,7 +313,19 @@ class CatalogueError(ValueError):
 
 # The contexts a seed may hand a callable to (the values of ``analysis.contexts.Runs`` that only
 # a seed gives; a test keeps the two in step).
-SEED_CONTEXTS = ("thread", "executor", "celery-task", "worker-hook", "scheduler-job", "lifespan")
+SEED_CONTEXTS = (
+    "thread",
+    "executor",
+    "celery-task",
+    "worker-hook",
+    "scheduler-job",
+    "lifespan",
+    "dramatiq-actor",
+    "dramatiq-async-actor",
+    "arq-job",
+    "loop-scheduler-job",
+    "asyncio-test",
+)
 # The keys of a [[seed]] of data/contexts.toml: the ContextSeed field each fills and its type
 # (a list is one of strings, kept as a frozenset).
 SEED_KEYS: dict[str, tuple[str, type]] = {
@@ -304,6 +342,13 @@ SEED_KEYS: dict[str, tuple[str, type]] = {
     "subclass-of": ("subclass_of", list),
     "methods": ("subclass_methods", list),
     "sync-only": ("sync_only", bool),
+    "async-only": ("async_only", bool),
+    "except-receiver": ("except_receivers", list),
+    "class-attribute": ("class_attributes", list),
+    "class-name": ("class_names", list),
+    "module-variable": ("module_variable", str),
+    "name-prefix": ("name_prefix", str),
+    "wrapper": ("wrappers", list),
 }
 _TYPE_NAMES = {str: "a string", list: "a list of strings", int: "an integer", bool: "true or false"}
 
@@ -328,6 +373,14 @@ def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
     values = _typed(entry, SEED_KEYS, where)
     if values["context"] not in SEED_CONTEXTS:
         raise CatalogueError(f"{where}: key 'context': unknown context (known: {', '.join(SEED_CONTEXTS)})")
+    if values.get("sync_only") and values.get("async_only"):
+        raise CatalogueError(f"{where}: 'sync-only' and 'async-only' exclude each other")
+    if bool(values.get("class_attributes")) != bool(values.get("class_names")):
+        raise CatalogueError(f"{where}: 'class-attribute' and 'class-name' go together")
+    if "module_variable" in values and not values.get("decorators"):
+        raise CatalogueError(f"{where}: a 'module-variable' needs the 'decorator' its value names")
+    if "name_prefix" in values and "module_variable" not in values:
+        raise CatalogueError(f"{where}: a 'name-prefix' needs a 'module-variable'")
     return ContextSeed(**values)
 
 
@@ -342,7 +395,9 @@ SERVED_KEYS = {
     key: SEED_KEYS[key]
     for key in ("decorator-method", "call", "method", "position", "keyword", "receiver", "receiver-names")
 } | {"except-receiver": ("except_receivers", list)}
-CONTEXT_LOOPS = ("server", "none")
+CONTEXT_LOOPS = ("server", "per-call", "none")
+# How evidence names the loop of a context that gives none of its own ``loop-describe``.
+LOOP_DESCRIPTIONS = {"server": "the server's loop", "per-call": "a new event loop per call"}
 # The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
 START_KEYS: dict[str, tuple[str, type]] = {
     "name": ("name", str),
@@ -362,6 +417,7 @@ CONTEXT_RUNS_KEYS: dict[str, tuple[str, type]] = {
     "repeats": ("repeats", bool),
     "loop": ("loop", str),
     "describe": ("describe", str),
+    "loop-describe": ("loop_describe", str),
 }
 
 
@@ -399,11 +455,14 @@ def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str
         if context not in ENTRY_CONTEXTS:
             raise CatalogueError(f"{where}: unknown context (known: {', '.join(ENTRY_CONTEXTS)})")
         values = _typed(entry, CONTEXT_RUNS_KEYS, where)
-        missing = [key for key in CONTEXT_RUNS_KEYS if CONTEXT_RUNS_KEYS[key][0] not in values]
+        missing = [key for key in ("repeats", "loop", "describe") if CONTEXT_RUNS_KEYS[key][0] not in values]
         if missing:
             raise CatalogueError(f"{where}: no key {missing[0]!r}")
         if values["loop"] not in CONTEXT_LOOPS:
             raise CatalogueError(f"{where}: key 'loop' must be one of {', '.join(CONTEXT_LOOPS)}")
+        if values["loop"] == "none" and "loop_describe" in values:
+            raise CatalogueError(f"{where}: a 'loop-describe' needs a 'loop' other than none")
+        values.setdefault("loop_describe", LOOP_DESCRIPTIONS.get(values["loop"], ""))
         runs[context] = ContextRuns(context=context, **values)
     absent = [context for context in ENTRY_CONTEXTS if context not in runs]
     if absent:

@@ -114,7 +114,10 @@ class ModuleSummary:
     ``app.services.redis.client``; ``import app.db`` gives ``app`` -> ``app``).
     ``instances``: module-level names bound to a call of a class or factory, to that callee as
     written (``redis_client = RedisClient()`` gives ``redis_client`` -> ``RedisClient``).
-    ``functions``, ``classes``, ``holders``: by qualified name within the module."""
+    ``functions``, ``classes``, ``holders``: by qualified name within the module.
+    ``handed``: functions of other modules this one hands to an execution context that runs
+    them on a loop, as written, with the context (``path("x/", views.index)`` gives
+    ``views.index`` -> ``server``)."""
 
     module: str
     path: str
@@ -125,6 +128,7 @@ class ModuleSummary:
     classes: tuple[Class, ...]
     holders: tuple[Holder, ...]
     instances: tuple[tuple[str, str], ...]
+    handed: tuple[tuple[str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

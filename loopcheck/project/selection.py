@@ -15,9 +15,10 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
 2. **Seeds**, two flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
      ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
-   - *serves*: it names an execution context whose code runs on the server's loop (a lifespan
-     seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; a route decorator of
-     data/entries.toml's ``[[served]]``: ``@app.get``).
+   - *serves*: it names an execution context whose code runs on a loop it provides (a lifespan
+     seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; an arq
+     ``WorkerSettings``, ``@pytest.mark.asyncio``; a route decorator or URL pattern of
+     data/entries.toml's ``[[served]]``: ``@app.get``, ``path(``).
    The entry modules are those with either: every loop the reach follows starts in one of them.
    The contexts that run no loop (a thread, a Celery task) and the objects are not looked for:
    they matter only where the reach's walk or a function's callers lead, loaded then.
@@ -142,12 +143,12 @@ class SeedTest:
             else:
                 starts_methods |= start.methods
         self.starts = _Words(starts_qualified, starts_methods)
-        server = {name for name, runs in catalogue.context_runs.items() if runs.loop == "server"}
+        server = {name for name, runs in catalogue.context_runs.items() if runs.runs_on_loop}
         qualified: set[str] = set()
         methods: set[str] = set()
         decorators: set[str] = set()
         for seed in [*(s for s in catalogue.context_seeds if s.context in server), *catalogue.served]:
-            qualified |= seed.calls | seed.decorators | seed.subclass_of
+            qualified |= seed.calls | seed.decorators | seed.subclass_of | seed.class_names
             if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
                 methods |= seed.methods
             decorators |= seed.decorator_methods
