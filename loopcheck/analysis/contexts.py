@@ -164,8 +164,8 @@ class ExecutionContexts:
     def _marked(self, seed: ContextSeed) -> Iterable[Function]:
         """The functions a module-level variable marks (``pytestmark = pytest.mark.asyncio``)."""
         for value in self._assigned(self.tree.module.body, frozenset({seed.module_variable})):
-            elements = value.elements if isinstance(value, (cst.List, cst.Tuple)) else (value,)
-            marks = [getattr(element, "value", element) for element in elements]
+            listed = isinstance(value, (cst.List, cst.Tuple))
+            marks = [element.value for element in value.elements] if listed else [value]
             if any(self.names.qualified(mark.func if isinstance(mark, cst.Call) else mark) & seed.decorators for mark in marks):
                 prefix = seed.name_prefix or ""
                 yield from (f for f in self.index.functions if f.name.value.startswith(prefix))
