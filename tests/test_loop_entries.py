@@ -93,6 +93,16 @@ async def test_decorated():
     pass
 
 
+@pytest.mark.asyncio(loop_scope="module")
+async def test_module_scoped():
+    pass
+
+
+@pytest.mark.asyncio(scope="session")
+async def test_session_scoped():
+    pass
+
+
 async def helper():
     pass
 """
@@ -111,6 +121,8 @@ EXPECTED = {
     "never_awaited": {"coroutine", "scheduler-job"},
     "test_marked": {"coroutine", "asyncio-test"},
     "test_decorated": {"coroutine", "asyncio-test"},
+    "test_module_scoped": {"coroutine", "asyncio-module-test"},
+    "test_session_scoped": {"coroutine", "asyncio-session-test"},
     "helper": {"coroutine"},
 }
 
@@ -168,6 +180,8 @@ BAD_SEEDS = [
      "contexts.toml: [[seed]] #1 (context 'asyncio-test'): a 'name-prefix' needs a 'module-variable'"),
     ('[[seed]]\ncontext = "arq-job"\nwrapper = "arq.func"\n',
      "contexts.toml: [[seed]] #1 (context 'arq-job'): key 'wrapper' must be a list of strings"),
+    ('[[seed]]\ncontext = "asyncio-test"\ndecorator = ["pytest.mark.asyncio"]\nkeyword-value = ["loop_scope"]\n',
+     "contexts.toml: [[seed]] #1 (context 'asyncio-test'): key 'keyword-value': 'loop_scope' is not name=value"),
 ]
 
 
@@ -448,4 +462,51 @@ def test_a_django_async_view_and_a_celery_task_share_the_client(tmp_path):
     assert [message.split(" via ")[0] for message in evidence(tmp_path, files)] == [
         "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call)",
         "reached from the async route handler 'my_view' (the server's loop)",
+    ]
+
+
+SCOPED_TESTS = """
+import pytest
+
+from app.clients import fetch
+
+pytestmark = pytest.mark.asyncio(loop_scope="{scope}")
+
+
+async def test_{name}_one():
+    await fetch("a")
+
+
+async def test_{name}_two():
+    await fetch("b")
+"""
+
+
+def test_tests_of_one_module_with_a_module_loop_scope_are_one_loop(tmp_path):
+    files = {"app/test_a.py": SCOPED_TESTS.format(scope="module", name="a")}
+    assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
+        "reached from the pytest-asyncio test 'test_a_one' (the module's loop, by its loop_scope)",
+    ]
+
+
+def test_tests_of_two_modules_with_a_module_loop_scope_are_two_loops(tmp_path):
+    files = {
+        "app/test_a.py": SCOPED_TESTS.format(scope="module", name="a"),
+        "app/test_b.py": SCOPED_TESTS.format(scope="module", name="b"),
+    }
+    found = evidence(tmp_path, files)
+    assert [m.split(" via ")[0] for m in found] == [
+        "reached from the pytest-asyncio test 'test_a_one' (the module's loop, by its loop_scope)",
+        "reached from the pytest-asyncio test 'test_b_one' (the module's loop, by its loop_scope)",
+    ]
+    assert found[0].endswith('2 loops use it; the first binds it, the others fail with "Event loop is closed"')
+
+
+def test_tests_of_two_modules_with_a_session_loop_scope_are_one_loop(tmp_path):
+    files = {
+        "app/test_a.py": SCOPED_TESTS.format(scope="session", name="a"),
+        "app/test_b.py": SCOPED_TESTS.format(scope="session", name="b"),
+    }
+    assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
+        "reached from the pytest-asyncio test 'test_a_one' (the session's loop, by its loop_scope)",
     ]

@@ -39,6 +39,8 @@ class Runs(str, enum.Enum):
     ARQ_JOB = "arq-job"
     LOOP_SCHEDULER_JOB = "loop-scheduler-job"
     ASYNCIO_TEST = "asyncio-test"
+    ASYNCIO_MODULE_TEST = "asyncio-module-test"
+    ASYNCIO_SESSION_TEST = "asyncio-session-test"
     UNKNOWN = "unknown"
 
 # Contexts a callee inherits from its caller as they are (a coroutine's callee is told apart below).
@@ -162,13 +164,20 @@ class ExecutionContexts:
                         yield small.value
 
     def _marked(self, seed: ContextSeed) -> Iterable[Function]:
-        """The functions a module-level variable marks (``pytestmark = pytest.mark.asyncio``)."""
+        """The functions a module-level variable marks (``pytestmark = pytest.mark.asyncio``):
+        those without a mark of their own (the closest mark wins)."""
         for value in self._assigned(self.tree.module.body, frozenset({seed.module_variable})):
             listed = isinstance(value, (cst.List, cst.Tuple))
             marks = [element.value for element in value.elements] if listed else [value]
-            if any(self.names.qualified(mark.func if isinstance(mark, cst.Call) else mark) & seed.decorators for mark in marks):
+            if any(self._decorator_matches(seed, mark) for mark in marks):
                 prefix = seed.name_prefix or ""
-                yield from (f for f in self.index.functions if f.name.value.startswith(prefix))
+                for function in self.index.functions:
+                    if function.name.value.startswith(prefix) and not any(
+                        self.names.qualified(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                        & seed.decorators
+                        for d in function.decorators
+                    ):
+                        yield function
 
     def _handed_over(self, seed: ContextSeed, call: cst.Call) -> Iterable[Function]:
         if not self._first_argument_matches(seed, call):
@@ -186,7 +195,14 @@ class ExecutionContexts:
 
     def _first_argument_matches(self, seed: ContextSeed, call: cst.CSTNode) -> bool:
         first = call.args[0].value if isinstance(call, cst.Call) and call.args else None
-        return seed.first_argument_matches(first.evaluated_value if isinstance(first, cst.SimpleString) else None)
+        if not seed.first_argument_matches(first.evaluated_value if isinstance(first, cst.SimpleString) else None):
+            return False
+        written = frozenset(
+            f"{arg.keyword.value}={arg.value.evaluated_value}"
+            for arg in (call.args if isinstance(call, cst.Call) else ())
+            if arg.keyword is not None and isinstance(arg.value, cst.SimpleString)
+        )
+        return seed.keywords_match(written)
 
     def _decorator_matches(self, seed: ContextSeed, decorator: cst.BaseExpression) -> bool:
         target = decorator.func if isinstance(decorator, cst.Call) else decorator

@@ -87,6 +87,17 @@ class ContextSeed:
     # Calls whose first argument is the callable handed over (``arq.func(download, ...)``), as
     # ``functools.partial`` is.
     wrappers: frozenset[str] = frozenset()
+    # ``name=value`` keywords a decorator (or mark) call must carry one of, and those it must not
+    # (``@pytest.mark.asyncio(loop_scope="module")``).
+    keyword_values: frozenset[str] = frozenset()
+    except_keyword_values: frozenset[str] = frozenset()
+
+    def keywords_match(self, written: frozenset[str]) -> bool:
+        """Whether a decorator call whose string keywords are ``written`` (``name=value``; none
+        for a bare decorator) meets the seed's ``keyword-value`` and ``except-keyword-value``."""
+        if self.keyword_values and not self.keyword_values & written:
+            return False
+        return not self.except_keyword_values & written
 
     def applies_to(self, is_async: bool) -> bool:
         """Whether the seed puts a function that is (or is not) ``async def`` in its context."""
@@ -325,6 +336,8 @@ SEED_CONTEXTS = (
     "arq-job",
     "loop-scheduler-job",
     "asyncio-test",
+    "asyncio-module-test",
+    "asyncio-session-test",
 )
 # The keys of a [[seed]] of data/contexts.toml: the ContextSeed field each fills and its type
 # (a list is one of strings, kept as a frozenset).
@@ -349,6 +362,8 @@ SEED_KEYS: dict[str, tuple[str, type]] = {
     "module-variable": ("module_variable", str),
     "name-prefix": ("name_prefix", str),
     "wrapper": ("wrappers", list),
+    "keyword-value": ("keyword_values", list),
+    "except-keyword-value": ("except_keyword_values", list),
 }
 _TYPE_NAMES = {str: "a string", list: "a list of strings", int: "an integer", bool: "true or false"}
 
@@ -381,6 +396,11 @@ def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
         raise CatalogueError(f"{where}: a 'module-variable' needs the 'decorator' its value names")
     if "name_prefix" in values and "module_variable" not in values:
         raise CatalogueError(f"{where}: a 'name-prefix' needs a 'module-variable'")
+    for key in ("keyword_values", "except_keyword_values"):
+        malformed = sorted(v for v in values.get(key, ()) if not v.partition("=")[0] or "=" not in v)
+        if malformed:
+            name = key.replace("_", "-")[:-1]
+            raise CatalogueError(f"{where}: key {name!r}: {malformed[0]!r} is not name=value")
     return ContextSeed(**values)
 
 
@@ -395,9 +415,13 @@ SERVED_KEYS = {
     key: SEED_KEYS[key]
     for key in ("decorator-method", "call", "method", "position", "keyword", "receiver", "receiver-names")
 } | {"except-receiver": ("except_receivers", list)}
-CONTEXT_LOOPS = ("server", "per-call", "none")
+CONTEXT_LOOPS = ("server", "per-module", "per-call", "none")
 # How evidence names the loop of a context that gives none of its own ``loop-describe``.
-LOOP_DESCRIPTIONS = {"server": "the server's loop", "per-call": "a new event loop per call"}
+LOOP_DESCRIPTIONS = {
+    "server": "the server's loop",
+    "per-module": "one event loop per module",
+    "per-call": "a new event loop per call",
+}
 # The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
 START_KEYS: dict[str, tuple[str, type]] = {
     "name": ("name", str),

@@ -34,7 +34,8 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   dramatiq actor, an AsyncIOScheduler job: the worker's or application's one loop) runs on the
   process's one loop: key ``server`` (a process serves or runs one worker, on one loop); one a
   ``per-call`` context runs (a pytest-asyncio test) runs on a loop of its own: its key is the
-  function's site. A function of another module handed to such a context
+  function's site; one a ``per-module`` context runs (a test with ``loop_scope="module"``) on
+  its module's loop, closed after the module's functions ran: key ``module:`` and the module. A function of another module handed to such a context
   (``ModuleSummary.handed``: Django's ``path("x/", views.index)``) is run by it as well.
 - where the module of an ``asyncio.run()`` calls ``nest_asyncio.apply()``, that run is on the
   thread's current loop, left open: one loop, the key of ``get_event_loop()``'s.
@@ -402,6 +403,8 @@ class _Reacher:
         if runs is not None and runs.loop == "per-call":
             site = f"site:{location.path}:{location.line}:{location.column}"
             return Loop(site, "per-call", runs.repeats, describe, location)
+        if runs is not None and runs.loop == "per-module":  # closed after the module's functions
+            return Loop(f"module:{key[0]}", "per-call", False, describe, location)
         return Loop(SERVER, SERVER, False, describe, location)
 
     def site(self, module: str, line: int, column: int, message: str) -> Location:

@@ -682,10 +682,19 @@ class _Resolver:
                     names.extend(self.callables(value, code, seed.wrappers))
             elif how == "global" and name == seed.module_variable:
                 marks = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
-                if any(self.qualified(m.func if isinstance(m, ast.Call) else m) in seed.decorators for m in marks):
+                if any(self.decorator_matches(seed, mark, code) for mark in marks):
                     prefix = seed.name_prefix or ""
-                    names.extend(f for f in self.functions if f.rpartition(".")[2].startswith(prefix))
+                    names.extend(
+                        name
+                        for name, function in self.functions.items()
+                        if name.rpartition(".")[2].startswith(prefix) and not self.marked_itself(seed, function)
+                    )
         return names
+
+    def marked_itself(self, seed: ContextSeed, code: _Code) -> bool:
+        """Whether a function carries one of the seed's decorators, whatever its arguments: its
+        own mark, which wins over the module's."""
+        return any(self.qualified(d.func if isinstance(d, ast.Call) else d) in seed.decorators for d in code.decorators)
 
     def handed_over(self, seed: ContextSeed, call: ast.Call, code: _Code) -> list[str]:
         if not seed.first_argument_matches(_first_string(call)):
@@ -701,15 +710,13 @@ class _Resolver:
     def decorator_matches(self, seed: ContextSeed, decorator: ast.expr, code: _Code) -> bool:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         first = _first_string(decorator) if isinstance(decorator, ast.Call) else None
-        if seed.decorators and self.qualified(target) in seed.decorators:
-            return seed.first_argument_matches(first)
-        if (
+        if not (seed.decorators and self.qualified(target) in seed.decorators) and not (
             isinstance(target, ast.Attribute)
             and target.attr in seed.decorator_methods
             and self.receiver_matches(seed, target.value, code)
         ):
-            return seed.first_argument_matches(first)
-        return False
+            return False
+        return seed.first_argument_matches(first) and seed.keywords_match(_string_keywords(decorator))
 
     def receiver_matches(self, seed: ContextSeed, receiver: ast.expr, code: _Code) -> bool:
         qualified = {self.qualified(part) for part in self.receiver_parts(receiver, code)}
@@ -941,6 +948,14 @@ def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.
     if keyword is not None:
         return next((k.value for k in call.keywords if k.arg == keyword), None)
     return None
+
+
+def _string_keywords(node: ast.expr) -> frozenset[str]:
+    """The keywords of a call given a string, as ``name=value`` (none for anything else)."""
+    keywords = node.keywords if isinstance(node, ast.Call) else ()
+    return frozenset(
+        f"{k.arg}={k.value.value}" for k in keywords if isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+    )
 
 
 def _first_string(call: ast.Call) -> str | None:
