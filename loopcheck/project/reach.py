@@ -35,8 +35,9 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   process's one loop: key ``server`` (a process serves or runs one worker, on one loop); one a
   ``per-call`` context runs (a pytest-asyncio test) runs on a loop of its own: its key is the
   function's site; one a ``per-module`` context runs (a test with ``loop_scope="module"``) on
-  its module's loop, closed after the module's functions ran: key ``module:`` and the module. A function of another module handed to such a context
-  (``ModuleSummary.handed``: Django's ``path("x/", views.index)``) is run by it as well.
+  its module's loop, closed after the module's functions ran: key ``module:`` and the module.
+  A function of another module handed to such a context (``ModuleSummary.handed``: Django's
+  ``path("x/", views.index)``) is run by it as well.
 - where the module of an ``asyncio.run()`` calls ``nest_asyncio.apply()``, that run is on the
   thread's current loop, left open: one loop, the key of ``get_event_loop()``'s.
 
@@ -749,6 +750,8 @@ class _Reacher:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
-        seen = sum(len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items())
+        seen = sum(
+            len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
+        )
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
         return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)

@@ -784,9 +784,11 @@ class _Resolver:
     def note_imported(self, node: ast.expr, code: _Code) -> None:
         """Keep ``node`` as written when its first name is an import of the module (not rebound
         where it is read): a function of another module handed over."""
+        if self.imported is None:
+            return
         written = dotted_name(node)
         head = (written or "").partition(".")[0]
-        if self.imported is not None and head in self.w.imports and not code.is_local(head):
+        if written is not None and head in self.w.imports and not code.is_local(head):
             self.imported.append(written)
 
     def class_of(self, node: ast.expr, code: _Code) -> str | None:
@@ -954,7 +956,9 @@ def _string_keywords(node: ast.expr) -> frozenset[str]:
     """The keywords of a call given a string, as ``name=value`` (none for anything else)."""
     keywords = node.keywords if isinstance(node, ast.Call) else ()
     return frozenset(
-        f"{k.arg}={k.value.value}" for k in keywords if isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+        f"{k.arg}={k.value.value}"
+        for k in keywords
+        if isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
     )
 
 
