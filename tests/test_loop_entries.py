@@ -167,6 +167,31 @@ def test_get_event_loop_in_a_dramatiq_actor_names_the_worker_thread():
     assert "runs as a dramatiq actor (on a worker thread)" in finding.message, finding.message
 
 
+def test_a_loop_a_dramatiq_actor_keeps_is_named_with_the_actor_and_its_worker_thread():
+    source = textwrap.dedent("""\
+        import asyncio
+
+        import dramatiq
+
+        _loop = asyncio.new_event_loop()
+
+
+        async def work():
+            await asyncio.sleep(0)
+
+
+        @dramatiq.actor
+        def poll():
+            _loop.run_until_complete(work())
+        """)
+    found = [d.message for d in check_text(all_rules_linter(), source) if d.code == "LCK202" and d.line == 5]
+    assert found == [
+        "event loop kept in the global `_loop` and reused by run_until_complete() (line 14), by `poll`, which runs"
+        " as a dramatiq actor (on a worker thread): a second thread fails with 'This event loop is already running';"
+        " run each call with asyncio.run()"
+    ]
+
+
 # -- the catalogue refuses what it cannot read ----------------------------------------------
 
 BAD_SEEDS = [
