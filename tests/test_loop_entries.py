@@ -49,6 +49,11 @@ def plain(to):
 plain_actor = dramatiq.actor(plain)
 
 
+class Poll(dramatiq.GenericActor):
+    def perform(self, url):
+        pass
+
+
 async def download(ctx, url):
     pass
 
@@ -111,6 +116,7 @@ EXPECTED = {
     "send": {"dramatiq-actor"},
     "notify": {"coroutine", "dramatiq-async-actor"},
     "plain": {"dramatiq-actor"},
+    "perform": {"dramatiq-actor"},
     "download": {"coroutine", "arq-job"},
     "nightly": {"coroutine", "arq-job"},
     "startup": {"coroutine", "arq-job"},
@@ -131,8 +137,8 @@ EXPECTED = {
 def test_each_entry_point_gives_its_function_its_context(name, expected):
     # The per-file analysis says where a coroutine nobody in the module runs is awaited: unknown.
     assert contexts_of(analyse(ENTRIES), name) - {"unknown"} == expected
-    found = summarise(textwrap.dedent(ENTRIES), "app.m", "m.py", False, Catalogue.load()).function(name)
-    assert found is not None
+    functions = summarise(textwrap.dedent(ENTRIES), "app.m", "m.py", False, Catalogue.load()).functions
+    (found,) = [f for f in functions if f.name.rpartition(".")[2] == name]
     assert set(found.contexts) == expected - {"coroutine"}
 
 
@@ -468,6 +474,17 @@ def test_a_django_async_view_in_urlpatterns_runs_on_the_server_loop(tmp_path):
         "reached from the async route handler 'my_view' (the server's loop) via views.my_view -> clients.fetch;"
         " the only loop that uses it: harmless in this program",
     ]
+
+
+def test_a_file_checked_alone_sees_the_django_url_patterns_of_its_project(tmp_path):
+    files = {"app/views.py": DJANGO_VIEWS, "app/urls.py": DJANGO_URLS}
+    whole = evidence(tmp_path, files, "--include-confined")
+    piped = loopcheck(
+        "--output-format", "json", "--include-confined", "--stdin-filename", "app/clients.py", "-",
+        cwd=tmp_path, stdin=CLIENTS,
+    )
+    (finding,) = json.loads(piped.stdout)
+    assert [e["message"] for e in finding["evidence"]] == whole != []
 
 
 def test_a_django_async_view_and_a_celery_task_share_the_client(tmp_path):
