@@ -552,3 +552,27 @@ def test_tests_of_two_modules_with_a_session_loop_scope_are_one_loop(tmp_path):
     assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
         "reached from the pytest-asyncio test 'test_a_one' (the session's loop, by its loop_scope)",
     ]
+
+
+def test_a_plain_job_of_another_module_is_not_run_on_the_asyncioschedulers_loop(tmp_path):
+    jobs = """
+    import asyncio
+
+    from app.clients import fetch
+
+
+    def compact():
+        asyncio.run(fetch("k"))
+    """
+    scheduler = """
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from app import jobs
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(jobs.compact, "interval", seconds=60)
+    """
+    assert evidence(tmp_path, {"app/jobs.py": jobs, "app/schedule.py": scheduler}) == [
+        "reached from app.jobs.compact (asyncio.run: a new event loop per call) via clients.fetch;"
+        ' each run is a new loop; a later run fails with "Event loop is closed"',
+    ]

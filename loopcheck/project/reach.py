@@ -382,13 +382,15 @@ class _Reacher:
 
     def hand_over(self) -> None:
         """Resolve the functions the loaded modules hand to a context from another module
-        (``path("x/", views.index)`` in urls.py): resolving loads their modules."""
+        (``path("x/", views.index)`` in urls.py): resolving loads their modules. Only an ``async
+        def`` is awaited on the context's loop (a plain job of an AsyncIOScheduler runs in a
+        thread, a plain view under async_to_sync's thread)."""
         for summary in list(self.model.modules.values()):
             for dotted, context in summary.handed:
                 target = self.resolve(summary.module, dotted, None)
                 if target is not None and target.kind == "function":
                     key = (target.module, target.name)
-                    if context not in self.contexts_of(key):
+                    if self.functions[key].is_async and context not in self.contexts_of(key):
                         self.handed[key] = (*self.handed.get(key, ()), context)
 
     # Loops
