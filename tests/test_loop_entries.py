@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.data.catalogue import Catalogue, CatalogueError, context_runs, context_seeds, tomllib
+from loopcheck.project.selection import SeedTest
 from loopcheck.project.summary import summarise
 from tests.helpers import all_rules_linter, check_text, write
 from tests.test_analysis import analyse, contexts_of
@@ -196,6 +197,17 @@ def test_a_loop_a_dramatiq_actor_keeps_is_named_with_the_actor_and_its_worker_th
         " as a dramatiq actor (on a worker thread): a second thread fails with 'This event loop is already running';"
         " run each call with asyncio.run()"
     ]
+
+
+def test_a_module_is_an_entry_module_for_a_url_pattern_it_calls_not_for_words_of_its_names():
+    seeds = SeedTest(Catalogue.load())
+    urls = 'from django.urls import path\n\nfrom app import views\n\nurlpatterns = [path("x/", views.index)]\n'
+    assert seeds.flags(urls).serves
+    # `django`, `urls` and the word `path` are in most modules of a Django project.
+    helpers = "import os\n\nfrom django.urls import reverse\n\nROOT = os.path.dirname(reverse('home'))\n"
+    assert not seeds.flags(helpers).entry
+    # Every part of the module a name is imported from is written where it is imported.
+    assert not seeds.flags("import django\n\nurlpatterns = [path('x/', index)]\n").serves
 
 
 # -- the catalogue refuses what it cannot read ----------------------------------------------
