@@ -129,7 +129,10 @@ class ModuleSummary:
     ``functions``, ``classes``, ``holders``: by qualified name within the module.
     ``derived``: module-level names bound to a call given a holder of the module, to that holder
     (``session_factory = async_sessionmaker(engine)`` gives ``session_factory`` -> ``engine``):
-    using the one uses the other."""
+    using the one uses the other.
+    ``handed``: functions of other modules this one hands to an execution context that runs
+    them on a loop, as written, with the context (``path("x/", views.index)`` gives
+    ``views.index`` -> ``server``)."""
 
     module: str
     path: str
@@ -141,6 +144,7 @@ class ModuleSummary:
     holders: tuple[Holder, ...]
     instances: tuple[tuple[str, str], ...]
     derived: tuple[tuple[str, str], ...] = ()
+    handed: tuple[tuple[str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)
