@@ -18,7 +18,7 @@ from loopcheck.engine.engine import Result
 from loopcheck.engine.pipeline import _with_edits
 from loopcheck.frontends.flake8_plugin import evidence_tail
 from loopcheck.reporters import REPORTERS
-from loopcheck.reporters.text import report_text
+from loopcheck.reporters.text import SHOWN_EVIDENCE, report_text
 from loopcheck.run import cache, runner
 from loopcheck.settings.suppression import unsuppressed
 from tests.helpers import invoke, write
@@ -70,6 +70,14 @@ def test_text_shows_one_indented_line_per_evidence_under_its_finding():
         f"    app/worker.py:3:1: {WORKER.message}",
         "app/client.py:8:1: LCK101 asyncio.Lock() at module level",
     ]
+
+
+def test_text_shows_the_first_evidence_lines_and_counts_the_others():
+    many = dataclasses.replace(EVIDENCED, evidence=(CELERY,) * (SHOWN_EVIDENCE + 3))
+    lines = report("text", [many]).splitlines()
+    assert lines[1 : SHOWN_EVIDENCE + 1] == [f"    app/tasks.py:12:5: {CELERY.message}"] * SHOWN_EVIDENCE
+    assert lines[SHOWN_EVIDENCE + 1:] == ["    ... and 3 more loops (the JSON and SARIF outputs list every one)"]
+    assert len(json.loads(report("json", [many]))[0]["evidence"]) == SHOWN_EVIDENCE + 3
 
 
 def test_the_source_excerpt_comes_after_the_evidence_lines():

@@ -541,8 +541,32 @@ def test_a_loop_under_the_main_guard_of_a_package_module_is_its_program_not_its_
     assert [(f["code"], f["filename"].rpartition("/")[2]) for f in findings] == [
         ("LCK301", "db.py"), ("LCK207", "warm.py"),
     ]
+    # The program's loop runs in a process of its own: it never meets the server's client.
     assert [e["message"].partition(" via ")[0] for e in findings[0]["evidence"]] == [
         "reached from the async route handler 'n' (the server's loop)",
-        "reached from app.scripts.report run as a program (asyncio.run: a new event loop per call)",
         "reached from the import of app.scripts.warm (asyncio.run: a new event loop per call)",
+    ]
+
+
+TESTED_API = SCRIPT_API + "\n\n@app.get(\"/m\")\nasync def m():\n    return await count()\n"
+
+
+def test_loops_of_the_test_session_and_of_programs_never_meet_the_applications_objects(tmp_path):
+    # The server's client, used by one test's asyncio.run and one program's: one loop in each
+    # process, a single-loop design in every one of them.
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "db.py", SCRIPT_DB)
+    write(tmp_path / "app" / "api.py", TESTED_API)
+    use = "import asyncio\n\nfrom app.db import count\n\n"
+    write(tmp_path / "app" / "report.py", use + 'if __name__ == "__main__":\n    asyncio.run(count())\n')
+    write(tmp_path / "tests" / "test_db.py", use + "def test_count():\n    assert asyncio.run(count()) is None\n")
+    assert json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout) == []
+    # A second test: the test session runs two loops on the one client, which fails there.
+    write(tmp_path / "tests" / "test_db.py", use + "".join(
+        f"def test_count_{n}():\n    assert asyncio.run(count()) is None\n\n\n" for n in (1, 2)
+    ))
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert finding["code"] == "LCK301"
+    assert [e["message"].partition(" via ")[0] for e in finding["evidence"]] == [
+        f"reached from test_db.test_count_{n} (asyncio.run: a new event loop per call)" for n in (1, 2)
     ]

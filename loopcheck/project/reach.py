@@ -134,6 +134,9 @@ HOLDER = "holder:"
 NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
+# The process of loops started in test modules (pytest's default file names, their packages).
+TESTS = "tests"
+TEST_PACKAGES = frozenset({"test", "tests"})
 
 
 def closed_loop_error(catalogue: Catalogue, holder: Holder) -> str:
@@ -169,6 +172,9 @@ class Loop:
     describe: str
     location: Location
     named_at: tuple[tuple[str, int], ...] = ()
+    # The process the loop runs in: the application's (""), the test session's (TESTS), or a
+    # module's run as a program (``program:MODULE``). Loops of different processes never meet.
+    process: str = ""
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,27 @@ def real_path(path: str) -> str:
 def loop_order(loop: Loop) -> tuple[str, int, int, str]:
     """Loops in the order of where they start, whichever way the run named their files."""
     return (real_path(loop.location.path), loop.location.line, loop.location.column, loop.key)
+
+
+def process_of(module: str, as_program: bool) -> str:
+    """The process a loop started in ``module`` runs in: a test module's is the test session
+    (pytest's ``test_*.py``, ``*_test.py``, ``conftest.py``, or a ``tests`` package); a start
+    under the module's ``if __name__ == "__main__":`` is that program's; else the application's."""
+    *packages, name = module.split(".")
+    if TEST_PACKAGES & set(packages) or name.startswith("test_") or name.endswith("_test") or name == "conftest":
+        return TESTS
+    return f"program:{module}" if as_program else ""
+
+
+def is_test_function(key: tuple[str, str]) -> bool:
+    """Whether function ``key`` is a test pytest collects (``test_*`` at the top of a test
+    module, or a method of a ``Test*`` class there): the session runs it once (a parametrized
+    test once per case: not told apart)."""
+    module, name = key
+    *owners, function = name.split(".")
+    if process_of(module, False) != TESTS or not function.startswith("test"):
+        return False
+    return not owners or (len(owners) == 1 and owners[0].startswith("Test"))
 
 
 def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
@@ -432,12 +459,13 @@ class _Reacher:
         which = runs.loop_describe if runs is not None else "the server's loop"
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
         describe = f"{who} '{key[1].rsplit('.', 1)[-1]}' ({which})"
+        process = process_of(key[0], False)
         if runs is not None and runs.loop == "per-call":
             site = f"site:{location.path}:{location.line}:{location.column}"
-            return Loop(site, "per-call", runs.repeats, describe, location)
+            return Loop(site, "per-call", runs.repeats, describe, location, process=process)
         if runs is not None and runs.loop == "per-module":  # closed after the module's functions
-            return Loop(f"module:{key[0]}", "per-call", False, describe, location)
-        return Loop(SERVER, SERVER, False, describe, location)
+            return Loop(f"module:{key[0]}", "per-call", False, describe, location, process=process)
+        return Loop(SERVER, SERVER, False, describe, location, process=process)
 
     def site(self, module: str, line: int, column: int, message: str) -> Location:
         return Location(self.model.modules[module].path, line, column + 1, message)
@@ -451,7 +479,7 @@ class _Reacher:
         only a once-per-process context runs (a startup hook), or one called from a single place
         that runs once itself (not from a loop body). A function nobody in the project calls may be
         called from anywhere (an API, a command's entry point): not known to run once."""
-        if key[1] == MODULE_CODE:
+        if key[1] == MODULE_CODE or is_test_function(key):
             return True
         runs = self.catalogue.context_runs
         own = [context for context in self.contexts_of(key) if context in runs]
@@ -571,23 +599,40 @@ class _Reacher:
         if helper is not None:
             site += f"<-{runner[0]}.{runner[1]}"
         named_at = ((location.path, start.loop_line),) if start.loop_line not in (None, start.line) else ()
+        process = self.process(runner, start.as_program and helper is None)
         if start.entry in NESTED_RUNS and self.applies_nest(key[0]):
             # nest_asyncio's asyncio.run() runs on the thread's current loop, and leaves it open.
             describe = f"{self.who(runner)} ({start.entry} after nest_asyncio.apply(): the thread's current loop)"
-            return Loop(CURRENT_LOOP, "kept", False, describe, location, named_at)
+            return Loop(CURRENT_LOOP, "kept", False, describe, location, named_at, process)
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
         if fresh:
-            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at)
+            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at, process)
         if start.lifetime == SERVER:
-            return Loop(SERVER, SERVER, False, describe, location, named_at)
+            return Loop(SERVER, SERVER, False, describe, location, named_at, process)
         kept = self.kept_key(key, start)
         if kept is not None and kept.startswith(HOLDER):
             module, name = kept[len(HOLDER) :].split(":", 1)
             held = self.model.modules[module].holder(name)
             if held is not None:
                 named_at += ((self.model.modules[module].path, held.line),)
-        return Loop(kept or site, start.lifetime, False, describe, location, named_at)
+        return Loop(kept or site, start.lifetime, False, describe, location, named_at, process)
+
+    def process(self, runner: FunctionKey, as_program: bool) -> str:
+        """The process a loop ``runner`` starts runs in (:func:`process_of`), also when the runner
+        is called only by programs' ``__main__`` blocks (``if __name__ == "__main__": main()``)
+        and tests: a program's, where one calls it, else the test session's."""
+        own = process_of(runner[0], as_program)
+        found = self.callers(runner)
+        if own or not found:
+            return own
+        programs: set[str] = set()
+        for caller, reference in found:
+            if caller[1] == MODULE_CODE and reference.as_program:
+                programs.add(caller[0])
+            elif process_of(caller[0], False) != TESTS:
+                return own  # the application calls it too
+        return process_of(min(programs), True) if programs else TESTS
 
     def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """Every loop with each function it runs first and the steps that led there."""
@@ -825,23 +870,42 @@ class _Reacher:
             return f"every loop that reaches it calls {cleared}, which sets it back to None"
         return ""
 
-    def verdict(self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set) -> tuple[str, str]:
+    def verdict(
+        self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set
+    ) -> tuple[str, str, tuple[Chain, ...]]:
+        """Shared, confined or unreached, why, and the chains that say so: those of the processes
+        where the object meets more than one loop (loops of other processes never meet it)."""
         if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:
-            return UNREACHED, "an instance per call is possible: no instance kept for the process was seen"
+            return UNREACHED, "an instance per call is possible: no instance kept for the process was seen", chains
         made_confined = self.made_confined(module, holder, chains)
         if made_confined:
-            return CONFINED, made_confined
+            return CONFINED, made_confined, chains
         if not chains:
-            return UNREACHED, "no event loop the model sees reaches it"
+            return UNREACHED, "no event loop the model sees reaches it", chains
+        processes: dict[str, list[Chain]] = {}
+        for chain in chains:
+            processes.setdefault(chain.loop.process, []).append(chain)
+        # The application's failure first, then a program's, then the test session's: the
+        # evidence is that of the first process where the object meets more than one loop.
+        for process in sorted(processes, key=lambda p: (p == TESTS, p != "", p)):
+            why = self.shares(processes[process], singletons)
+            if why:
+                return SHARED, why, tuple(processes[process])
+        if len(processes) > 1:
+            return CONFINED, f"one loop in each of the {len(processes)} processes that use it", chains
+        return CONFINED, f"only {chains[0].loop.describe} reaches it", chains
+
+    def shares(self, chains: list[Chain], singletons: set) -> str:
+        """Why the loops of ``chains`` (of one process) share the object; empty when they don't."""
         if len(chains) >= 2:
-            return SHARED, f"reached by {len(chains)} event loops"
+            return f"reached by {len(chains)} event loops"
         loop = chains[0].loop
         if loop.lifetime == "per-call" and loop.repeats:
-            return SHARED, f"a new event loop on each run of {loop.describe}"
+            return f"a new event loop on each run of {loop.describe}"
         owner = self.loop_per_instance(loop, singletons)
         if owner is not None:
-            return SHARED, f"each {owner} keeps its own loop, and more than one may be made"
-        return CONFINED, f"only {loop.describe} reaches it"
+            return f"each {owner} keeps its own loop, and more than one may be made"
+        return ""
 
     def loop_per_instance(self, loop: Loop, singletons: set) -> str | None:
         """The class whose every instance keeps its own loop, when ``loop`` is kept in an
@@ -876,7 +940,7 @@ class _Reacher:
             for holder in summary.holders:
                 reached = found.get((summary.module, holder.name), {})
                 chains = tuple(sorted(reached.values(), key=_chain_order))
-                verdict, why = self.verdict(summary.module, holder, chains, singletons)
+                verdict, why, chains = self.verdict(summary.module, holder, chains, singletons)
                 error = self.error(holder, chains)
                 made_confined = self.made_confined(summary.module, holder, chains) if verdict == CONFINED else ""
                 reached = ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error, made_confined)

@@ -19,13 +19,16 @@ class Reference:
     """A name a function calls or reads, as written: ``helpers.run_async``, ``client``,
     ``self.pool.acquire``, ``RedisClient.get_instance``. ``called``: it is called here.
     ``repeated``: (one of) its uses sits in the body of a ``for``/``while`` loop or in a
-    comprehension of the function: a call there may run many times per run of the function."""
+    comprehension of the function: a call there may run many times per run of the function.
+    ``as_program``: every use sits in the module's ``if __name__ == "__main__":`` block (the
+    module run as a program, not imported)."""
 
     dotted: str
     line: int
     column: int
     called: bool = True
     repeated: bool = False
+    as_program: bool = False
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,8 @@ class _Code:
     class_method: bool = False
     locals: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
-    references: list[tuple[str, int, int, bool, bool]] = field(default_factory=list)  # ..., called, repeated
+    # (dotted, line, column, called, repeated, under the `__main__` guard)
+    references: list[tuple[str, int, int, bool, bool, bool]] = field(default_factory=list)
     calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)  # with the callee as written
     bindings: list[tuple[str, ast.expr, int]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
@@ -399,7 +400,8 @@ class _Walker(ast.NodeVisitor):
     # -- names, calls and stores -------------------------------------------------------
 
     def _reference(self, dotted: str, node: ast.expr, called: bool) -> None:
-        self.code.references.append((dotted, node.lineno, node.col_offset, called, self.repeating > 0))
+        as_program = self.in_main_guard and not self.code.is_function
+        self.code.references.append((dotted, node.lineno, node.col_offset, called, self.repeating > 0, as_program))
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -1030,7 +1032,7 @@ class _Resolver:
     def references(self, code: _Code) -> tuple[Reference, ...]:
         seen: dict[str, Reference] = {}
         globals_ = self.w.module_names
-        for dotted, line, column, called, repeated in code.references:
+        for dotted, line, column, called, repeated, as_program in code.references:
             head = dotted.partition(".")[0]
             if head in _RECEIVER_PARAMETERS and code.is_function:
                 dotted = self.through_instance(dotted, line, code) or dotted
@@ -1040,11 +1042,12 @@ class _Resolver:
                     continue
             elif head in _BUILTINS and head not in globals_:
                 continue
-            if dotted in seen:
-                if repeated and not seen[dotted].repeated:  # one reference a name: repeated if any use is
-                    seen[dotted] = replace(seen[dotted], repeated=True)
+            if dotted in seen:  # one reference a name: repeated if any use is, the program's if all are
+                known = seen[dotted]
+                repeated, as_program = known.repeated or repeated, known.as_program and as_program
+                seen[dotted] = replace(known, repeated=repeated, as_program=as_program)
                 continue
-            seen[dotted] = Reference(dotted, line, column, called, repeated)
+            seen[dotted] = Reference(dotted, line, column, called, repeated, as_program)
         return tuple(seen.values())
 
     def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:

@@ -26,12 +26,22 @@ def report_text(
             stream.write(source_excerpt(d, sources.get(d.path, "")))
 
 
+# The evidence lines text shows under a finding; the rest are counted (JSON and SARIF list all).
+SHOWN_EVIDENCE = 8
+
+
 def evidence_lines(d: Diagnostic) -> str:
     """One indented line per evidence: where the loop starts and how it reaches the object (the
-    steps are not listed: the message names the calls, ``via a.f -> b.g``)."""
-    return "".join(
-        f"    {e.location.path}:{e.location.line}:{e.location.column}: {e.message}\n" for e in d.evidence
+    steps are not listed: the message names the calls, ``via a.f -> b.g``); past
+    :data:`SHOWN_EVIDENCE`, one line that counts the others."""
+    shown = "".join(
+        f"    {e.location.path}:{e.location.line}:{e.location.column}: {e.message}\n"
+        for e in d.evidence[:SHOWN_EVIDENCE]
     )
+    more = len(d.evidence) - SHOWN_EVIDENCE
+    if more > 0:
+        shown += f"    ... and {more} more loop{'s' if more > 1 else ''} (the JSON and SARIF outputs list every one)\n"
+    return shown
 
 
 TAB_SIZE = 8  # as Python's tokenizer and most terminals count a tab
