@@ -209,6 +209,14 @@ def test_an_import_inside_a_parenthesised_list_is_part_of_it():
     assert import_specs(text) == [(0, "x.a"), (0, "x.import"), (0, "x.b"), (0, "c")]
 
 
+def test_a_seed_named_without_its_module_is_not_one():
+    seeds = SeedTest(CATALOGUE)
+    assert seeds.flags("import fastapi\napp = fastapi.FastAPI()\n").serves
+    assert not seeds.flags("app = FastAPI()\n").serves  # some other FastAPI
+    assert seeds.flags("from anyio import run\nrun(main)\n").starts
+    assert not seeds.flags("from runners import run\nrun(main)\n").starts
+
+
 def test_a_route_decorator_serves_only_where_it_starts_a_line():
     seeds = SeedTest(CATALOGUE)
     assert seeds.flags("@app.get('/')\nasync def root(): ...\n").serves

@@ -116,7 +116,7 @@ class Candidates:
         if not present:
             return False
         for tail, rests in self.others.items():
-            if any(_named(rest, present, text) for rest in rests) and tail in text:
+            if any(parts_in(rest, present, text) for rest in rests) and tail in text:
                 if any(_starts_word(text, m.start()) for m in self.calls[tail].finditer(text)):
                     return True
         return False
@@ -160,10 +160,11 @@ class Candidates:
         )
 
 
-def _named(rest: tuple[str, ...], present: set[str], text: str) -> bool:
-    """Whether the parts of a name before its last are all in ``text``; the first one is among
-    the words found ``present`` (``Candidates.words`` holds every name's first part)."""
-    return not rest or (rest[0] in present and all(part in text for part in rest[1:]))
+def parts_in(parts: tuple[str, ...], present: set[str], text: str) -> bool:
+    """Whether the parts of a name before its last (``parts``) are all in ``text``, the first
+    one being looked up among the words already found ``present`` there (each `in` reads the
+    whole text where the word is missing: a first part shared by many names is looked for once)."""
+    return not parts or (parts[0] in present and all(part in text for part in parts[1:]))
 
 
 def _starts_word(text: str, index: int) -> bool:

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import Catalogue
+from loopcheck.prefilter.candidates import parts_in
 
 # ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
 IMPORT_LINE = re.compile(
@@ -145,6 +146,9 @@ class _Words:
             (word, called): re.compile(r"(?<![\w])" + re.escape(word) + (r"[ \t]*\(" if called else r"\b"))
             for word, called in self.firsts
         }
+        # Fewer than the words (``fastapi`` for ``FastAPI``, ``APIRouter``, ``APIRoute``...): looked
+        # for first, once each, as each `in` reads the whole text where the word is missing.
+        self.modules = sorted({parts[0] for found in self.firsts.values() for parts in found if parts})
         self.methods = _alternation(r"\.[ \t]*(?:", methods, r")\b", 0)
         # Only at the start of a line, after its indentation: tested on each match (a pattern
         # that starts with `^` is tried at every position of the text; one that starts with `@`
@@ -152,8 +156,9 @@ class _Words:
         self.decorators = _alternation(r"@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", 0)
 
     def found_in(self, text: str) -> bool:
+        present = {module for module in self.modules if module in text}
         for (word, called), pattern in self.words.items():
-            if word in text and any(all(part in text for part in parts) for parts in self.firsts[word, called]):
+            if any(parts_in(parts, present, text) for parts in self.firsts[word, called]) and word in text:
                 if pattern.search(text):
                     return True
         if self.methods is not None and self.methods.search(text):
