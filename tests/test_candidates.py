@@ -112,6 +112,17 @@ def test_a_new_rule_joins_the_stage_by_declaring_what_it_starts_from():
     assert candidates.rules_for(ast.parse(aliased)) == {"LCK999"}
 
 
+def test_the_text_test_needs_every_part_of_a_name_before_its_call():
+    """``redis.asyncio.Redis()``: a call of ``Redis`` counts only where both ``redis`` and
+    ``asyncio`` are in the file too (``redis.Redis`` is the synchronous client)."""
+    candidates = Linter(list(RULES.values())).candidates
+    assert candidates.may_match("import redis.asyncio\nclient = Redis()\n")
+    assert not candidates.may_match("import redis\nclient = Redis()\n")  # no asyncio
+    assert not candidates.may_match("import asyncio\nclient = Redis()\n")  # no redis
+    assert not candidates.may_match("from redis import asyncio\n")  # no call
+    assert candidates.may_match("loop.run_until_complete(main())\n")  # a method: its name alone
+
+
 def test_most_asyncio_files_are_decided_without_libcst():
     """The point of the stage: of the standard library's asyncio package, which mentions asyncio
     everywhere, only the files with a start of some rule reach LibCST."""

@@ -17,7 +17,7 @@ from loopcheck.data.catalogue import Catalogue
 from loopcheck.project.model import ProjectModel, Target, build_model
 from loopcheck.project.reach import compute_reach
 from loopcheck.project.records import MODULE_CODE, Class, Function, ModuleSummary
-from loopcheck.project.selection import absolute, import_specs
+from loopcheck.project.selection import SeedTest, absolute, import_specs
 from loopcheck.run import cache as results_cache
 from loopcheck.run import sources
 from tests.helpers import write
@@ -202,6 +202,28 @@ def test_import_lines_as_the_selection_reads_them():
     assert absolute((1, "x.y"), "pkg.sub.mod", False) == "pkg.sub.x.y"
     assert absolute((1, "x"), "pkg", True) == "pkg.x"
     assert absolute((2, "q"), "pkg.mod", False) is None  # above the top package
+
+
+def test_an_import_inside_a_parenthesised_list_is_part_of_it():
+    text = "from x import (a,\nimport b)\nimport c; import d\nx = 1; import e\n"
+    assert import_specs(text) == [(0, "x.a"), (0, "x.import"), (0, "x.b"), (0, "c")]
+
+
+def test_a_seed_named_without_its_module_is_not_one():
+    seeds = SeedTest(CATALOGUE)
+    assert seeds.flags("import fastapi\napp = fastapi.FastAPI()\n").serves
+    assert not seeds.flags("app = FastAPI()\n").serves  # some other FastAPI
+    assert seeds.flags("from anyio import run\nrun(main)\n").starts
+    assert not seeds.flags("from runners import run\nrun(main)\n").starts
+
+
+def test_a_route_decorator_serves_only_where_it_starts_a_line():
+    seeds = SeedTest(CATALOGUE)
+    assert seeds.flags("@app.get('/')\nasync def root(): ...\n").serves
+    assert seeds.flags("class A:\n\t @ router . post('/')\n    async def f(self): ...\n").serves
+    assert not seeds.flags("x = a @app.get\n").serves  # a matrix product
+    assert not seeds.flags("# see @app.get\n").serves
+    assert not seeds.flags("@app.getter\ndef f(): ...\n").serves
 
 
 # -- no user code runs ------------------------------------------------------------------------

@@ -24,7 +24,9 @@ def main() -> None:
     for signum in HANDLED_SIGNALS:
         signal.signal(signum, _exit_now)
     from loopcheck.frontends.cli import main as command
+    from loopcheck.run.collector import tune_collector
 
+    tune_collector()
     command()
 
 

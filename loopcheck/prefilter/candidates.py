@@ -110,10 +110,13 @@ class Candidates:
     def may_match(self, text: str) -> bool:
         """The text test: some start's name (or method) is called, or imported under an alias,
         and the other parts of its name are in ``text``."""
-        if not any(word in text for word in self.words):
+        # Each `in` reads the whole text where the word is missing: the first parts of the names
+        # are looked for once, and a last part only where one of its names' first parts is there.
+        present = {word for word in self.words if word in text}
+        if not present:
             return False
         for tail, rests in self.others.items():
-            if tail in text and any(all(part in text for part in rest) for rest in rests):
+            if any(parts_in(rest, present, text) for rest in rests) and tail in text:
                 if any(_starts_word(text, m.start()) for m in self.calls[tail].finditer(text)):
                     return True
         return False
@@ -155,6 +158,13 @@ class Candidates:
             and not (start.in_known_context and place in FUNCTION_BODIES and not shape.has_context_seed)
             for method, place in shape.methods
         )
+
+
+def parts_in(parts: tuple[str, ...], present: set[str], text: str) -> bool:
+    """Whether the parts of a name before its last (``parts``) are all in ``text``, the first
+    one being looked up among the words already found ``present`` there (each `in` reads the
+    whole text where the word is missing: a first part shared by many names is looked for once)."""
+    return not parts or (parts[0] in present and all(part in text for part in parts[1:]))
 
 
 def _starts_word(text: str, index: int) -> bool:

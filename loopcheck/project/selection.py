@@ -28,10 +28,11 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import Catalogue
+from loopcheck.prefilter.candidates import parts_in
 
 # ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
 IMPORT_LINE = re.compile(
@@ -48,7 +49,14 @@ ImportSpec = tuple[int, str]
 def import_specs(text: str) -> list[ImportSpec]:
     """The modules (and possible submodules) the import lines of ``text`` name, as written."""
     specs: list[ImportSpec] = []
-    for match in IMPORT_LINE.finditer(text):
+    end = 0
+    for start in _lines_naming(text, "import"):
+        # As IMPORT_LINE.finditer would find them: each import begins on a line that says
+        # `import`, and none begins inside the one before (a parenthesised list).
+        match = IMPORT_LINE.match(text, start) if start >= end else None
+        if match is None:
+            continue
+        end = match.end()
         dots, source, names, plain = match.groups()
         if plain is not None:
             specs += [(0, name) for name in IMPORTED_NAME.findall(plain) if not name.endswith(".")]
@@ -60,6 +68,19 @@ def import_specs(text: str) -> list[ImportSpec]:
         names = [name for name in IMPORTED_NAME.findall(names.strip("()")) if "." not in name]
         specs += [(level, f"{source}.{name}" if source else name) for name in names] or [(level, source)]
     return specs
+
+
+def _lines_naming(text: str, word: str) -> Iterator[int]:
+    """Where each line of ``text`` that holds ``word`` begins, in order (lines end at LF, as
+    ``^`` sees them in a MULTILINE pattern). The word is looked for as a literal, much faster than
+    trying a pattern at every line."""
+    found = text.find(word)
+    while found != -1:
+        yield text.rfind("\n", 0, found) + 1
+        end = text.find("\n", found)
+        if end == -1:
+            return
+        found = text.find(word, end)
 
 
 def absolute(spec: ImportSpec, module: str, is_package: bool) -> str | None:
@@ -125,15 +146,31 @@ class _Words:
             (word, called): re.compile(r"(?<![\w])" + re.escape(word) + (r"[ \t]*\(" if called else r"\b"))
             for word, called in self.firsts
         }
+        # Fewer than the words (``fastapi`` for ``FastAPI``, ``APIRouter``, ``APIRoute``...): looked
+        # for first, once each, as each `in` reads the whole text where the word is missing.
+        self.modules = sorted({parts[0] for found in self.firsts.values() for parts in found if parts})
         self.methods = _alternation(r"\.[ \t]*(?:", methods, r")\b", 0)
-        self.decorators = _alternation(r"^[ \t]*@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", re.MULTILINE)
+        # Only at the start of a line, after its indentation: tested on each match (a pattern
+        # that starts with `^` is tried at every position of the text; one that starts with `@`
+        # only where there is one).
+        self.decorators = _alternation(r"@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", 0)
 
     def found_in(self, text: str) -> bool:
+        present = {module for module in self.modules if module in text}
         for (word, called), pattern in self.words.items():
-            if word in text and any(all(part in text for part in parts) for parts in self.firsts[word, called]):
+            if any(parts_in(parts, present, text) for parts in self.firsts[word, called]) and word in text:
                 if pattern.search(text):
                     return True
-        return any(pattern is not None and pattern.search(text) for pattern in (self.methods, self.decorators))
+        if self.methods is not None and self.methods.search(text):
+            return True
+        return self.decorators is not None and any(
+            _indentation_only(text, match.start()) for match in self.decorators.finditer(text)
+        )
+
+
+def _indentation_only(text: str, index: int) -> bool:
+    """Whether only spaces and tabs stand between the start of its line and ``index``."""
+    return not text[text.rfind("\n", 0, index) + 1 : index].strip(" \t")
 
 
 def _alternation(before: str, words: Iterable[str], after: str, flags: int) -> re.Pattern[str] | None:

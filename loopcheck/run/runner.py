@@ -27,6 +27,7 @@ from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
 from loopcheck.project.reach import real_path
 from loopcheck.run.cache import Cache, Remembered
+from loopcheck.run.collector import tune_collector
 from loopcheck.run.project import ProjectView, project_view
 from loopcheck.run.sources import (
     SourceFile,
@@ -307,6 +308,7 @@ def _start_worker(job: Job) -> None:
     # Interruption is the parent's to handle: it stops handing out files and waits for the
     # workers' current files, so that no fix is cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_collector()  # forked workers have it from the parent already, spawned ones do not
     _worker_checker = Checker(job)
     parent = os.getppid()
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
