@@ -1,4 +1,5 @@
-"""The ``loopcheck`` command (and ``python -m loopcheck``).
+"""The ``loopcheck`` command (and ``python -m loopcheck``); ``loopcheck server``, the language
+server.
 
 Importing the command line takes about half a second (LibCST, click). A signal in that time
 must not print a traceback or exit 1: until ``cli`` takes over, SIGINT, SIGTERM and SIGHUP end
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from typing import Any
 
 # A light module: nothing of LibCST or click is imported before the handlers are in place.
@@ -23,6 +25,11 @@ def _exit_now(signum: int, frame: Any) -> None:
 def main() -> None:
     for signum in HANDLED_SIGNALS:
         signal.signal(signum, _exit_now)
+    if sys.argv[1:2] == ["server"]:  # `loopcheck server`: a path named so is checked as ./server
+        from loopcheck.frontends.server import main as serve
+
+        serve(sys.argv[2:])
+        return
     from loopcheck.frontends.cli import main as command
     from loopcheck.run.collector import tune_collector
 

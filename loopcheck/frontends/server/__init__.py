@@ -1,0 +1,32 @@
+"""``loopcheck server``: the language server, over standard input and output.
+
+It needs the ``lsp`` extra (pygls and lsprotocol); without it the command says so in one line
+and exits 2. The modules: ``folders`` (what the server knows of each workspace folder: its
+settings, linters and project model; checking and fixing a document's text), ``positions``
+(loopcheck's lines and columns as the client counts them), ``diagnostics`` (findings as LSP
+diagnostics), ``noqa`` (the ``# noqa`` edit and the code under the cursor), ``actions`` (code
+actions and their lazy edits) and ``server`` (the protocol: documents, debouncing, publishing).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+EXIT_ERROR = 2
+
+
+def main(arguments: Sequence[str]) -> None:
+    """Serve one client over stdio until it says ``exit``."""
+    if arguments:
+        sys.stderr.write(f"loopcheck server: unexpected argument {arguments[0]!r} (it takes none)\n")
+        sys.exit(EXIT_ERROR)
+    try:
+        import lsprotocol  # noqa: F401
+        import pygls  # noqa: F401
+    except ImportError:
+        sys.stderr.write("loopcheck server: needs the lsp extra (pip install 'loopcheck[lsp]')\n")
+        sys.exit(EXIT_ERROR)
+    from loopcheck.frontends.server.server import build_server
+
+    build_server().start_io()

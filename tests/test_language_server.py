@@ -1,0 +1,270 @@
+"""``loopcheck server`` through a real client session over stdio (pytest-lsp): diagnostics with
+their evidence, quick fixes resolved lazily and applied, ``# noqa`` actions, fix-all, hover,
+configuration reload, malformed documents, and a clean shutdown. One server serves the module's
+session tests (two workspace folders); each test opens its own documents."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+# The session tests share the module's server, and so its event loop.
+in_session = pytest.mark.asyncio(loop_scope="module")
+
+SERVER = [sys.executable, "-m", "loopcheck", "server"]
+WAIT = 60  # seconds: a guard against a hang, never a measure
+
+TWO_RUNS = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def work():
+    async with _lock:
+        await asyncio.sleep(0)
+
+
+def first():
+    asyncio.run(work())
+
+
+def second():
+    asyncio.run(work())
+"""
+
+CURRENT_LOOP = """\
+import asyncio
+
+
+async def main():
+    loop = asyncio.get_event_loop()
+    return loop
+"""
+
+PYPROJECT = '[project]\nname = "demo"\nrequires-python = ">=3.10"\n\n[tool.loopcheck]\n'
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("workspace")
+    for name in ("a", "b"):
+        (root / name).mkdir()
+        (root / name / "pyproject.toml").write_text(PYPROJECT)
+    return root
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient, workspace: Path):
+    folders = [types.WorkspaceFolder((workspace / name).as_uri(), name) for name in ("a", "b")]
+    lsp_client.registrations = []
+
+    @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(params: types.RegistrationParams) -> None:
+        lsp_client.registrations += params.registrations
+
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=folders,
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def until(client: LanguageClient, ready: Callable[[], bool]) -> None:
+    """Wait for diagnostics until ``ready()``."""
+
+    async def wait() -> None:
+        while not ready():
+            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+
+    await asyncio.wait_for(wait(), WAIT)
+
+
+def codes(client: LanguageClient, uri: str) -> list[str] | None:
+    found = client.diagnostics.get(uri)
+    return None if found is None else [str(d.code) for d in found]
+
+
+async def open_document(client: LanguageClient, path: Path, text: str) -> str:
+    uri = path.as_uri()
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text)))
+    await until(client, lambda: uri in client.diagnostics)
+    return uri
+
+
+def change(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version, uri),
+            [types.TextDocumentContentChangeWholeDocument(text)],
+        )
+    )
+
+
+def offset(text: str, position: types.Position) -> int:
+    lines = text.splitlines(keepends=True)
+    return sum(len(line) for line in lines[: position.line]) + position.character  # ASCII texts
+
+
+def applied(text: str, edit: types.WorkspaceEdit, uri: str) -> str:
+    """``text`` with the edit's changes to ``uri`` (applied from the end)."""
+    (change_,) = edit.document_changes
+    assert change_.text_document.uri == uri
+    for e in sorted(change_.edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[: offset(text, e.range.start)] + e.new_text + text[offset(text, e.range.end) :]
+    return text
+
+
+async def actions_for(client: LanguageClient, uri: str, only: list[str] | None = None) -> list[types.CodeAction]:
+    found = client.diagnostics[uri]
+    whole = types.Range(types.Position(0, 0), types.Position(10_000, 0))
+    return await client.text_document_code_action_async(
+        types.CodeActionParams(types.TextDocumentIdentifier(uri), whole, types.CodeActionContext(found, only=only))
+    )
+
+
+@in_session
+async def test_diagnostic_has_code_link_range_and_evidence(client: LanguageClient, workspace: Path) -> None:
+    uri = await open_document(client, workspace / "a" / "jobs.py", TWO_RUNS)
+    (diagnostic,) = client.diagnostics[uri]
+    assert diagnostic.code == "LCK101"
+    assert diagnostic.source == "loopcheck"
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+    # `asyncio.Lock()` on line 3 (0-based 2), columns 8 to 22.
+    assert diagnostic.range == types.Range(types.Position(2, 8), types.Position(2, 22))
+    assert diagnostic.code_description.href.endswith("/rules/LCK101.md")
+    related = diagnostic.related_information
+    loops = [r for r in related if r.message.startswith("reached from")]
+    assert [r.location.range.start.line for r in loops] == [11, 15]
+    assert "jobs.first (asyncio.run: a new event loop per call) via jobs.work" in loops[0].message
+    assert any(r.message == "via uses _lock" for r in related)
+
+
+@in_session
+async def test_quick_fix_resolved_applied_and_cleared(client: LanguageClient, workspace: Path) -> None:
+    uri = await open_document(client, workspace / "a" / "fixme.py", TWO_RUNS)
+    actions = await actions_for(client, uri)
+    (fix,) = [a for a in actions if a.kind == types.CodeActionKind.QuickFix and "(unsafe)" in a.title]
+    assert fix.title == "Create one Lock per event loop with `_get_lock()` (unsafe)"
+    assert fix.edit is None  # built on resolve
+    resolved = await client.code_action_resolve_async(fix)
+    fixed = applied(TWO_RUNS, resolved.edit, uri)
+    assert "async with _get_lock():" in fixed and "_lock = asyncio.Lock()" not in fixed
+    change(client, uri, 2, fixed)
+    await until(client, lambda: codes(client, uri) == [])
+
+
+@in_session
+async def test_disable_for_this_line_adds_and_merges_noqa(client: LanguageClient, workspace: Path) -> None:
+    for given, expected in [
+        ("_lock = asyncio.Lock()\n", "_lock = asyncio.Lock()  # noqa: LCK101\n"),
+        ("_lock = asyncio.Lock()  # noqa: E501\n", "_lock = asyncio.Lock()  # noqa: E501, LCK101\n"),
+    ]:
+        text = TWO_RUNS.replace("_lock = asyncio.Lock()\n", given)
+        uri = await open_document(client, workspace / "a" / f"noqa{len(given)}.py", text)
+        actions = await actions_for(client, uri)
+        (disable,) = [a for a in actions if a.title == "Disable LCK101 for this line"]
+        fixed = applied(text, (await client.code_action_resolve_async(disable)).edit, uri)
+        assert fixed == TWO_RUNS.replace("_lock = asyncio.Lock()\n", expected)
+        change(client, uri, 2, fixed)
+        await until(client, lambda: codes(client, uri) == [])
+
+
+@in_session
+async def test_fix_all_applies_the_safe_fixes(client: LanguageClient, workspace: Path) -> None:
+    text = TWO_RUNS + "\n\n" + CURRENT_LOOP.replace("import asyncio\n", "")
+    uri = await open_document(client, workspace / "a" / "fixall.py", text)
+    assert sorted(codes(client, uri)) == ["LCK101", "LCK401"]
+    (fix_all,) = await actions_for(client, uri, only=[types.CodeActionKind.SourceFixAll])
+    assert fix_all.kind == "source.fixAll.loopcheck"
+    fixed = applied(text, (await client.code_action_resolve_async(fix_all)).edit, uri)
+    assert "asyncio.get_running_loop()" in fixed
+    assert "_lock = asyncio.Lock()" in fixed  # the unsafe fix is left alone, as --fix does
+    change(client, uri, 2, fixed)
+    await until(client, lambda: codes(client, uri) == ["LCK101"])
+
+
+@in_session
+async def test_hover_on_a_noqa_code_shows_its_explanation(client: LanguageClient, workspace: Path) -> None:
+    text = "x = 1  # noqa: E501, LCK401\n"
+    uri = await open_document(client, workspace / "a" / "hover.py", text)
+    at = text.index("LCK401") + 2
+
+    async def hover(character: int) -> types.Hover | None:
+        return await client.text_document_hover_async(
+            types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(0, character))
+        )
+
+    shown = await hover(at)
+    assert shown.contents.value.startswith("# LCK401: get-event-loop-in-coroutine")
+    assert "## Why is this bad" in shown.contents.value
+    assert await hover(text.index("E501")) is None
+    assert await hover(0) is None
+
+
+@in_session
+async def test_malformed_documents_never_stop_the_server(client: LanguageClient, workspace: Path) -> None:
+    broken = workspace / "a" / "broken.py"
+    uri = broken.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, "def f(:\n  \x00 '''\n"))
+    )
+    for version, text in enumerate(["\udcff = 1\n", "async def f(\n", "\t\f  x = (\n" * 50], start=2):
+        change(client, uri, version, text)
+    change(client, uri, 9, TWO_RUNS)
+    await until(client, lambda: codes(client, uri) == ["LCK101"])
+
+
+@in_session
+async def test_configuration_is_read_again_when_it_changes(client: LanguageClient, workspace: Path) -> None:
+    (watch,) = client.registrations
+    assert watch.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    assert {"**/pyproject.toml"} <= {w["globPattern"] for w in watch.register_options["watchers"]}
+    uri = await open_document(client, workspace / "b" / "jobs.py", TWO_RUNS)
+    assert codes(client, uri) == ["LCK101"]
+    pyproject = workspace / "b" / "pyproject.toml"
+    pyproject.write_text(PYPROJECT + 'ignore = ["LCK101"]\n')
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(pyproject.as_uri(), types.FileChangeType.Changed)])
+    )
+    await until(client, lambda: codes(client, uri) == [])
+    # Folder a keeps its own configuration.
+    other = await open_document(client, workspace / "a" / "still.py", TWO_RUNS)
+    assert codes(client, other) == ["LCK101"]
+
+
+@in_session
+async def test_shutdown_and_exit_end_the_process_cleanly(workspace: Path) -> None:
+    client = await ClientServerConfig(server_command=SERVER).start()
+    await client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=(workspace / "a").as_uri())
+    )
+    await client.shutdown_session()
+    assert client._server.returncode == 0
+    await client.stop()
+
+
+def test_without_the_extra_the_command_says_so_in_one_line() -> None:
+    blocked = "import sys; sys.modules['pygls'] = None; sys.argv = ['loopcheck', 'server']; "
+    done = subprocess.run(
+        [sys.executable, "-c", blocked + "from loopcheck.frontends.entry import main; main()"],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "loopcheck server: needs the lsp extra (pip install 'loopcheck[lsp]')\n"
+    assert done.stdout == ""
