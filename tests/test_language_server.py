@@ -216,6 +216,24 @@ async def test_hover_on_a_noqa_code_shows_its_explanation(client: LanguageClient
 
 
 @in_session
+async def test_saving_rebuilds_the_project_model(client: LanguageClient, workspace: Path) -> None:
+    def loops() -> list[str]:
+        (diagnostic,) = client.diagnostics[uri]
+        return [r.message for r in diagnostic.related_information if r.message.startswith("reached from")]
+
+    one_run = TWO_RUNS.split("\n\ndef second")[0] + "\n"
+    path = workspace / "a" / "saved.py"
+    path.write_text(one_run)
+    uri = await open_document(client, path, one_run)
+    assert [m.split(" via")[0] for m in loops()] == ["reached from saved.first (asyncio.run: a new event loop per call)"]
+    path.write_text(TWO_RUNS)
+    change(client, uri, 2, TWO_RUNS)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+    await until(client, lambda: len(loops()) == 2)
+    assert "saved.second" in loops()[1]
+
+
+@in_session
 async def test_malformed_documents_never_stop_the_server(client: LanguageClient, workspace: Path) -> None:
     broken = workspace / "a" / "broken.py"
     uri = broken.as_uri()
