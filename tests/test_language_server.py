@@ -244,6 +244,14 @@ async def test_malformed_documents_never_stop_the_server(client: LanguageClient,
         change(client, uri, version, text)
     change(client, uri, 9, TWO_RUNS)
     await until(client, lambda: codes(client, uri) == ["LCK101"])
+    # Not Python: never checked, whatever it holds.
+    notes = workspace / "a" / "notes.txt"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(notes.as_uri(), "plaintext", 1, TWO_RUNS))
+    )
+    other = await open_document(client, workspace / "a" / "after_notes.py", TWO_RUNS)
+    assert codes(client, other) == ["LCK101"]
+    assert notes.as_uri() not in client.diagnostics
 
 
 @in_session

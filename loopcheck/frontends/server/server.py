@@ -76,7 +76,7 @@ class LoopcheckServer(LanguageServer):
         texts = {}
         for document in list(self.workspace.text_documents.values()):
             path = _path(document.uri)
-            if path and path.endswith((".py", ".pyi")) and self.root_of(path) == root:
+            if path and _is_python(document.language_id, path) and self.root_of(path) == root:
                 texts[path] = document.source
         return texts
 
@@ -98,7 +98,7 @@ class LoopcheckServer(LanguageServer):
         """Check the document as it is now and publish its findings, unless it changes meanwhile."""
         document = self.workspace.text_documents.get(uri)
         path = _path(uri)
-        if document is None or path is None:
+        if document is None or path is None or not _is_python(document.language_id, path):
             return
         folder = self.folder(self.root_of(path))
         if folder is None:
@@ -150,6 +150,10 @@ class LoopcheckServer(LanguageServer):
 def _path(uri: str) -> str | None:
     path = to_fs_path(uri) if uri.startswith("file:") else None
     return os.path.abspath(path) if path else None
+
+
+def _is_python(language_id: str | None, path: str) -> bool:
+    return language_id == "python" or path.endswith((".py", ".pyi"))
 
 
 def _is_config(uri: str) -> bool:
