@@ -270,11 +270,18 @@ async def test_configuration_is_read_again_when_it_changes(client: LanguageClien
     # Folder a keeps its own configuration.
     other = await open_document(client, workspace / "a" / "still.py", TWO_RUNS)
     assert codes(client, other) == ["LCK101"]
+    # Saving pyproject.toml in the editor reads it again too.
+    pyproject.write_text(PYPROJECT)
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(pyproject.as_uri(), "toml", 1, PYPROJECT))
+    )
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(pyproject.as_uri())))
+    await until(client, lambda: codes(client, uri) == ["LCK101"])
 
 
 @in_session
 async def test_shutdown_and_exit_end_the_process_cleanly(workspace: Path) -> None:
-    client = await ClientServerConfig(server_command=SERVER).start()
+    client = await ClientServerConfig(server_command=[*SERVER, "--stdio"]).start()
     await client.initialize_session(
         types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=(workspace / "a").as_uri())
     )
@@ -294,3 +301,9 @@ def test_without_the_extra_the_command_says_so_in_one_line() -> None:
     assert done.returncode == 2
     assert done.stderr == "loopcheck server: needs the lsp extra (pip install 'loopcheck[lsp]')\n"
     assert done.stdout == ""
+
+
+def test_an_unknown_argument_is_one_line_and_exit_2() -> None:
+    done = subprocess.run([*SERVER, "--tcp"], capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 2
+    assert done.stderr == "loopcheck server: unexpected argument '--tcp' (only --stdio)\n"

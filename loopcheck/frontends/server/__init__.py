@@ -16,10 +16,15 @@ from collections.abc import Sequence
 EXIT_ERROR = 2
 
 
+# What clients may pass: stdio is the only transport, and the one LSP clients name so.
+ACCEPTED = ("--stdio",)
+
+
 def main(arguments: Sequence[str]) -> None:
     """Serve one client over stdio until it says ``exit``."""
-    if arguments:
-        sys.stderr.write(f"loopcheck server: unexpected argument {arguments[0]!r} (it takes none)\n")
+    unexpected = [argument for argument in arguments if argument not in ACCEPTED]
+    if unexpected:
+        sys.stderr.write(f"loopcheck server: unexpected argument {unexpected[0]!r} (only --stdio)\n")
         sys.exit(EXIT_ERROR)
     try:
         import lsprotocol  # noqa: F401
