@@ -66,10 +66,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def client(lsp_client: LanguageClient, workspace: Path):
     folders = [types.WorkspaceFolder((workspace / name).as_uri(), name) for name in ("a", "b")]
     lsp_client.registrations = []
+    registered = asyncio.Event()
 
     @lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)
     def register(params: types.RegistrationParams) -> None:
         lsp_client.registrations += params.registrations
+        registered.set()
 
     await lsp_client.initialize_session(
         types.InitializeParams(
@@ -78,6 +80,7 @@ async def client(lsp_client: LanguageClient, workspace: Path):
             workspace_folders=folders,
         )
     )
+    await asyncio.wait_for(registered.wait(), WAIT)  # the watch on configuration files
     yield
     await lsp_client.shutdown_session()
 
