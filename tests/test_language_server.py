@@ -280,6 +280,15 @@ async def test_configuration_is_read_again_when_it_changes(client: LanguageClien
     )
     client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(pyproject.as_uri())))
     await until(client, lambda: codes(client, uri) == ["LCK101"])
+    # A wrong configuration: said once, and the folder's findings withdrawn.
+    pyproject.write_text(PYPROJECT + "select = 3\n")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent(pyproject.as_uri(), types.FileChangeType.Changed)])
+    )
+    await until(client, lambda: codes(client, uri) == [])
+    (shown,) = client.messages
+    assert shown.type == types.MessageType.Error
+    assert shown.message.startswith("loopcheck: ") and "pyproject.toml" in shown.message and "select" in shown.message
 
 
 @in_session

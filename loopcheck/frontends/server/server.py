@@ -101,7 +101,8 @@ class LoopcheckServer(LanguageServer):
         if document is None or path is None or not _is_python(document.language_id, path):
             return
         folder = self.folder(self.root_of(path))
-        if folder is None:
+        if folder is None:  # its configuration is wrong (said once): no findings to stand by
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, [], document.version))
             return
         text, version = document.source, document.version
         try:
