@@ -105,21 +105,29 @@ class LoopcheckServer(LanguageServer):
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, [], document.version))
             return
         text, version = document.source, document.version
+
+        def job() -> list[Diagnostic] | None:
+            # Typing may have gone on while the job waited for the worker: then it is skipped.
+            return folders.check_text(folder, path, text) if self.version_of(uri) == version else None
+
         try:
-            found: list[Diagnostic] | None = await self.run(lambda: folders.check_text(folder, path, text))
+            found = await self.run(job)
         except SourceError as error:  # a syntax error while typing: the last findings stay
             self.log(f"{path}: {error}")
             return
         except Exception as error:  # a bug: said, and the server goes on
             self.log(f"{path}: internal error: {describe(error)}")
             return
-        current = self.workspace.text_documents.get(uri)
-        if current is None or current.version != version:
+        if found is None or self.version_of(uri) != version:
             return
         lines = Lines(text, self.workspace.position_encoding)
         self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri, [to_lsp(d, lines) for d in found or []], version)
+            types.PublishDiagnosticsParams(uri, [to_lsp(d, lines) for d in found], version)
         )
+
+    def version_of(self, uri: str) -> int | None:
+        document = self.workspace.text_documents.get(uri)
+        return None if document is None else document.version
 
     def check_later(self, uri: str) -> None:
         """Check after typing pauses: a newer change cancels the check waiting."""
