@@ -23,7 +23,7 @@ from pathlib import Path
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.limits import describe
-from loopcheck.project.evidence import attach, confined_lines
+from loopcheck.project.evidence import attach, confined_lines, declined_fixes
 from loopcheck.project.model import ProjectModel, build_model
 from loopcheck.project.reach import Reach, compute_reach
 from loopcheck.rules.project import check_project
@@ -53,6 +53,10 @@ class ProjectView:
     def held_back(self) -> dict[str, frozenset[int]]:
         """The lines of each file (by real path) whose findings the fixes leave alone."""
         return confined_lines(self.reach) if self.reach is not None and not self.keep_confined else {}
+
+    def declined(self) -> dict[str, dict[int, str]]:
+        """The lines of each file (by real path) whose findings keep no fix, with the reason."""
+        return declined_fixes(self.reach) if self.reach is not None and not self.keep_confined else {}
 
 
 def project_view(
