@@ -101,7 +101,10 @@ class Roots:
         directory (a lone script's own directory). An import resolves to a module of its own
         project only: another project checked in the same run is not what the import finds when
         the code runs (that is the installed one)."""
-        directory = Path(os.path.abspath(path)).parent
+        return self.project_of_directory(Path(os.path.dirname(os.path.abspath(path))))
+
+    def project_of_directory(self, directory: Path) -> Path:
+        """The project of the files in ``directory`` (see :meth:`project_of_file`)."""
         unit = self.units.get(directory)
         if unit is None:
             unit = self.units[directory] = self._unit(directory)
@@ -213,18 +216,19 @@ def find_roots(files: Iterable[str]) -> Roots:
     """The roots of the projects ``files`` belong to (see the module's description)."""
     found = Roots()
     layouts: dict[Path, Layout] = {}
-    for given in files:
-        file = Path(os.path.abspath(given))
-        top = file.parent
+    # What follows depends on a file's directory only: each directory is looked at once.
+    for name in dict.fromkeys(os.path.dirname(os.path.abspath(given)) for given in files):
+        directory = Path(name)
+        top = directory
         while found.is_package_directory(top):
             top = top.parent
         found.roots.add(top)
-        project = project_of(file.parent, found.projects)
+        project = project_of(directory, found.projects)
         if project is None:
             # No project: its package, or the modules beside a lone script.
-            package = found.project_of_file(file)
+            package = found.project_of_directory(directory)
             found.listed.add(package)
-            if package == file.parent and top == file.parent:
+            if package == directory and top == directory:
                 found.beside.add(package)
             continue
         found.listed.add(project)
