@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.project.reach import Chain, Loop, ObjectReach, Reach
+from loopcheck.project.roots import directories_of
 from loopcheck.project.store import Identity, catalogue_key, decode, encode, summaries_base
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ class OutcomeStore:
         roots = files.roots
         # What every key starts with: loopcheck, the catalogue, the rules, the working directory,
         # the projects' layout (the project of each directory holding a listed file).
-        directories = dict.fromkeys(os.path.dirname(os.path.abspath(path)) for path in files.paths)
         self._base = [
             FORMAT,
             summaries_base(catalogue_key(catalogue)),
@@ -84,7 +84,7 @@ class OutcomeStore:
             rules,
             [sorted(map(str, found)) for found in (roots.roots, roots.declared, roots.listed, roots.beside)],
             sorted([str(directory), name] for directory, name in roots.packages.items()),
-            [[name, str(roots.project_of_directory(Path(name)))] for name in directories],
+            [[name, str(roots.project_of_directory(Path(name)))] for name in directories_of(files.paths)],
         ]
         self.file = None
         if directory is not None:

@@ -186,7 +186,7 @@ def _within(directory: Path, root: Path) -> bool:
 
 
 def _is_regular_package(directory: Path) -> bool:
-    return directory.name.isidentifier() and (directory / "__init__.py").is_file()
+    return directory.name.isidentifier() and os.path.isfile(os.path.join(directory, "__init__.py"))
 
 
 def project_of(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
@@ -201,7 +201,7 @@ def project_of(directory: Path, known: dict[Path, Path | None] | None = None) ->
             found = known[candidate]
             break
         passed.append(candidate)
-        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+        if any(os.path.exists(os.path.join(candidate, marker)) for marker in PROJECT_MARKERS):
             found = candidate
             break
         if candidate.parent == candidate:
@@ -217,7 +217,7 @@ def find_roots(files: Iterable[str]) -> Roots:
     found = Roots()
     layouts: dict[Path, Layout] = {}
     # What follows depends on a file's directory only: each directory is looked at once.
-    for name in dict.fromkeys(os.path.dirname(os.path.abspath(given)) for given in files):
+    for name in directories_of(files):
         directory = Path(name)
         top = directory
         while found.is_package_directory(top):
@@ -241,6 +241,11 @@ def find_roots(files: Iterable[str]) -> Roots:
         for directory, _ in layout.packages:
             found.roots.add(directory.parent)
     return found
+
+
+def directories_of(files: Iterable[str]) -> list[str]:
+    """The absolute directories of ``files``, each once, in order (made absolute once each)."""
+    return list(dict.fromkeys(os.path.abspath(name) for name in dict.fromkeys(map(os.path.dirname, files))))
 
 
 def module_name(path: str | os.PathLike[str]) -> tuple[str, bool] | None:
