@@ -304,7 +304,7 @@ def list_project(
     identities: dict[str, Identity | None] = {}
     for path in files.paths:
         identities[path] = None
-        text = given.get(os.path.abspath(path))
+        text = given.get(os.path.abspath(path)) if given else None
         if text is not None:
             key = store.content_key(text.encode("utf-8", "surrogatepass"))
             known[path] = Known(key, tuple(import_specs(text)), seeds.flags(text))
@@ -334,7 +334,8 @@ def list_project(
         named = found.module_name(path, {name.partition(".")[0] for level, name in known[path].specs if not level})
         if named is not None:
             modules.setdefault(named[0], (path, named[1]))
-    projects = {module: found.project_of_file(path) for module, (path, _) in modules.items()}
+    # Compared for every import line: as text.
+    projects = {module: str(found.project_of_file(path)) for module, (path, _) in modules.items()}
     importers: dict[str, set[str]] = {}
     for module, (path, package) in modules.items():
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):

@@ -85,6 +85,7 @@ class Roots:
     projects: dict[Path, Path | None] = field(default_factory=dict)
     units: dict[Path, Path] = field(default_factory=dict)
     prefixes: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    directories: dict[str, Path] = field(default_factory=dict)  # each directory's Path, made once
 
     def use_imports(self, names: Iterable[str]) -> None:
         """The absolute dotted names the project's modules import (they decide namespace
@@ -134,14 +135,19 @@ class Roots:
         """The dotted module name of the Python file ``path`` and whether it is a package's
         ``__init__``, or None when it has none (not a ``.py`` file). ``imports``: the top-level
         names the file itself imports (it never takes one of them as its own name)."""
-        file = Path(os.path.abspath(path))
-        if file.suffix != ".py":
+        directory, name = os.path.split(os.path.abspath(path))
+        dot = name.rfind(".")  # the stem and suffix as pathlib splits them
+        stem, suffix = (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
+        if suffix != ".py":
             return None
-        prefix = self._prefix(file.parent)
-        is_package = file.stem == "__init__"
-        if not prefix and not is_package and file.stem in set(imports):
-            prefix = self._package_name(file.parent, any_folder=True)
-        parts = prefix if is_package else (*prefix, file.stem)
+        parent = self.directories.get(directory)
+        if parent is None:
+            parent = self.directories[directory] = Path(directory)
+        prefix = self._prefix(parent)
+        is_package = stem == "__init__"
+        if not prefix and not is_package and stem in set(imports):
+            prefix = self._package_name(parent, any_folder=True)
+        parts = prefix if is_package else (*prefix, stem)
         if not parts:  # an __init__.py whose directory is not a package name
             return None
         return ".".join(parts), is_package

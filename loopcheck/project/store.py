@@ -103,7 +103,7 @@ class SummaryStore:
         if entry is None or tuple(entry[:5]) != self._cache.identity_now(path):
             return None
         key, specs, flags = entry[5:]
-        return Known(key, tuple((level, name) for level, name in specs), Flags(*flags), tuple(entry[:5]))
+        return Known(key, tuple(map(tuple, specs)), Flags(*flags), tuple(entry[:5]))
 
     def remember(self, path: str, identity: tuple[int, ...] | None, read_at: int | None, known: Known) -> None:
         """Record a file that was read (``identity``: its stat as opened, taken after
