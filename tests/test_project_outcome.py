@@ -19,27 +19,7 @@ from loopcheck.run import project as run_project
 from loopcheck.run.project import ProjectView, project_view
 from loopcheck.settings.config import Settings
 from tests.helpers import write
-
-TASK = """\
-import asyncio
-
-from app.store import guarded
-
-
-def task():
-    asyncio.run(guarded())
-"""
-
-STORE = """\
-import asyncio
-
-_lock = asyncio.Lock()
-
-
-async def guarded():
-    async with _lock:
-        await asyncio.sleep(0)
-"""
+from tests.test_project_run import ONE_LOOP, STORE, TASK
 
 # Neither an entry module nor one the reach resolves into: the model never asks for it.
 OTHER = """\
@@ -277,21 +257,6 @@ def test_the_flake8_plugin_reads_the_same_kept_outcome(tmp_path):
     first = flake8()
     assert list((root / ".loopcheck_cache" / SUBDIRECTORY).rglob("*.json"))  # kept by the first
     assert flake8() == first and first[0].endswith("[reached from app.tasks.task]")
-
-
-ONE_LOOP = """\
-import asyncio
-
-_lock = asyncio.Lock()
-
-
-async def guarded():
-    async with _lock:
-        await asyncio.sleep(0)
-
-
-asyncio.run(guarded())
-"""
 
 
 def test_fixes_leave_a_confined_object_alone_with_the_kept_outcome_too(tmp_path):
