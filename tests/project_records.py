@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from loopcheck.engine.diagnostics import Location
 from loopcheck.project.model import ProjectModel
-from loopcheck.project.reach import CONFINED, SHARED, Chain, Loop, ObjectReach
+from loopcheck.project.reach import CONFINED, DEFAULT_ERROR, SHARED, Chain, Loop, ObjectReach
 from loopcheck.project.records import MODULE_CODE, Class, Function, Holder, LoopStart, ModuleSummary, Reference
 
 
@@ -39,9 +39,9 @@ def chain(at, *steps):
     return Chain(at, tuple(Location(path, line, column, name) for path, line, column, name in steps))
 
 
-def reached(module, holder, *chains, verdict=SHARED):
+def reached(module, holder, *chains, verdict=SHARED, error=DEFAULT_ERROR):
     path = module.replace(".", "/") + ".py"
-    return {(module, holder.name): ObjectReach(module, path, holder, tuple(chains), verdict, "by hand")}
+    return {(module, holder.name): ObjectReach(module, path, holder, tuple(chains), verdict, "by hand", error)}
 
 
 CELERY_CRAWL = loop("app.crawl.crawl", "the Celery task 'crawl' (asyncio.run: a new event loop per call)", "app/crawl.py", 11, 12)
@@ -49,6 +49,9 @@ SERVER = loop("server", "the async route handler 'orders' (the server's loop)", 
               repeats=False)
 
 # -- LCK306 -----------------------------------------------------------------------------------
+
+# What the reach says a Playwright object meets under a new loop after the first was closed.
+PLAYWRIGHT_CLOSED = "Target page, context or browser has been closed"
 
 BROWSER = summary(
     "app/browser.py",
@@ -71,9 +74,9 @@ def crawl(instances=True, task=True):
 
 BROWSER_REACH = chain(CELERY_CRAWL, ("app/crawl.py", 11, 24, "crawl.fetch"), ("app/crawl.py", 15, 11, "cookie_browser.start"))
 LCK306 = [
-    ([BROWSER, crawl()], reached("app.browser", BROWSER.holders[0], BROWSER_REACH)),
+    ([BROWSER, crawl()], reached("app.browser", BROWSER.holders[0], BROWSER_REACH, error=PLAYWRIGHT_CLOSED)),
     ([BROWSER, crawl(task=False)], reached("app.browser", BROWSER.holders[0], chain(SERVER), verdict=CONFINED)),
-    ([BROWSER, crawl(instances=False)], reached("app.browser", BROWSER.holders[0], BROWSER_REACH)),
+    ([BROWSER, crawl(instances=False)], reached("app.browser", BROWSER.holders[0], BROWSER_REACH, error=PLAYWRIGHT_CLOSED)),
 ]
 
 # -- LCK307 -----------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ REQUIREMENTS = (
 CACHE = Path(os.environ.get("LOOPCHECK_TEST_DEPS", Path.home() / ".cache" / "loopcheck-test-deps"))
 
 
-def deps_dir(python: str, version: str) -> Path:
-    """The directory holding REQUIREMENTS for ``python`` (installing them on first use)."""
-    key = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()[:12]
+def deps_dir(python: str, version: str, requirements: tuple[str, ...] = REQUIREMENTS) -> Path:
+    """The directory holding ``requirements`` for ``python`` (installing them on first use)."""
+    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
     target = CACHE / f"{version}-{key}"
     if (target / ".complete").exists():
         return target
@@ -40,7 +40,7 @@ def deps_dir(python: str, version: str) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         subprocess.run(
             [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--target", str(partial), *REQUIREMENTS],
+             "--target", str(partial), *requirements],
             check=True,
             timeout=900,
         )

@@ -121,6 +121,19 @@ class ContextRuns:
 
 
 @dataclass(frozen=True)
+class Confinement:
+    """A way of making a client that keeps it off every loop but the one using it (see
+    ``confined-by`` in data/clients.toml): a keyword ``argument`` of its constructor, or an
+    ``attribute`` assigned on it afterwards, whose value is one of ``values`` (qualified names).
+    ``why``: what that does, as messages say it."""
+
+    argument: str | None
+    attribute: str | None
+    values: frozenset[str]
+    why: str
+
+
+@dataclass(frozen=True)
 class Client:
     """An async client that belongs to the event loop it first uses (see data/clients.toml)."""
 
@@ -135,6 +148,7 @@ class Client:
     async_context_manager: bool = False
     fix: str = "none"  # "per-loop-factory", "per-call" or "none"
     references: tuple[str, ...] = ()
+    confined_by: tuple[Confinement, ...] = ()
 
     def close_statement(self, name: str) -> str:
         """The statement that releases the client held by ``name``."""
@@ -273,6 +287,7 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
             async_context_manager=entry.get("async-context-manager", False),
             fix=entry.get("fix", "none"),
             references=tuple(entry.get("references", ())),
+            confined_by=client_confinements(entry.get("confined-by", []), f"clients.toml: [{key}] confined-by"),
         )
         for name in client.constructors:
             by_name[name] = (*by_name.get(name, ()), client)
@@ -283,6 +298,32 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
 
 class CatalogueError(ValueError):
     """A catalogue under loopcheck/data/ says something loopcheck cannot read."""
+
+
+# The keys of a client's confined-by entry: the Confinement field each fills and its type.
+CONFINEMENT_KEYS: dict[str, tuple[str, type]] = {
+    "argument": ("argument", str),
+    "attribute": ("attribute", str),
+    "values": ("values", list),
+    "why": ("why", str),
+}
+
+
+def client_confinements(entries: Any, source: str) -> tuple[Confinement, ...]:
+    """A client's ``confined-by`` list, each entry naming exactly one of an argument and an
+    attribute, with the values that confine it and why."""
+    if not isinstance(entries, list):
+        raise CatalogueError(f"{source}: must be a list of tables")
+    found = []
+    for number, entry in enumerate(entries, 1):
+        where = f"{source} #{number}"
+        values = _typed(entry, CONFINEMENT_KEYS, where)
+        if ("argument" in values) == ("attribute" in values):
+            raise CatalogueError(f"{where}: needs exactly one of 'argument' and 'attribute'")
+        if not values.get("values") or "why" not in values:
+            raise CatalogueError(f"{where}: needs 'values' (not empty) and 'why'")
+        found.append(Confinement(values.get("argument"), values.get("attribute"), values["values"], values["why"]))
+    return tuple(found)
 
 
 # The contexts a seed may hand a callable to (the values of ``analysis.contexts.Runs`` that only

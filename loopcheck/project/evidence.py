@@ -80,8 +80,8 @@ def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
     if reached.verdict == SHARED:
         message += f"; {_failure(chain, reached)}"
     elif reached.verdict == CONFINED:
-        message += "; the only loop that uses it: harmless in this program"
-    return Evidence(message, _shown(chain.loop.location), tuple(map(_shown, chain.steps)))
+        message += f"; {reached.made_confined or 'the only loop that uses it'}: harmless in this program"
+    return Evidence(message, shown(chain.loop.location), tuple(map(shown, chain.steps)))
 
 
 def _failure(chain: Chain, reached: ObjectReach) -> str:
@@ -97,7 +97,7 @@ def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
     ...``, located at the object."""
     holder = reached.holder
     here = f"{holder.what} '{holder.name}' is created here"
-    created = _shown(Location(reached.path, holder.line, holder.column + 1, here))
+    created = shown(Location(reached.path, holder.line, holder.column + 1, here))
     others = [other.loop.describe for other in reached.chains if other.loop.key != chain.loop.key]
     # The failure of this process, whatever the loop rule says of threads: two kept loops of a
     # prefork worker fail on the object they share, not with "already running".
@@ -106,10 +106,10 @@ def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
     else:
         also = _failure(chain, reached)
     message = f"this loop reaches {holder.what} '{holder.name}' ({created.path}:{created.line}), {also}"
-    return Evidence(message, created, tuple(map(_shown, chain.steps)))
+    return Evidence(message, created, tuple(map(shown, chain.steps)))
 
 
-def _shown(location: Location) -> Location:
+def shown(location: Location) -> Location:
     """``location`` with its path relative to the working directory when the file is under it."""
     absolute = os.path.abspath(location.path)
     relative = os.path.relpath(absolute)

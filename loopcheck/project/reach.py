@@ -65,6 +65,17 @@ function (for "called from two places", the contexts above a function, the calle
 lines name it, loaded for the question: a caller in any other module (one that reaches the
 function through a package's re-export, say) is seen only when something else loaded it.
 
+Some objects are confined however many loops reach them (``ObjectReach.made_confined`` says
+why): one made so that it keeps nothing for another loop (``Holder.confined_by``, from the
+catalogue's ``confined-by``: an async engine with ``poolclass=NullPool``, a Motor client whose
+``get_io_loop`` is ``asyncio.get_running_loop``), and a global that a function of its module sets
+back to None (``Holder.cleared_by``) when every loop that reaches it calls such a function where
+the call runs however the work ends (``Function.cleanups``: a ``finally:`` block around a task's
+work or around the ``asyncio.run()`` itself, a lifespan's exit after its ``yield``) in a function
+the loop's walk visits or in the one that starts the loop: each loop then makes its own. Loops
+that would run at once (two threads between the start and the stop) are not told apart from
+loops that follow one another.
+
 An instance attribute (``Manager.pool`` set on ``self``) is made once per process only when its
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
@@ -108,6 +119,19 @@ NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
 
+
+def closed_loop_error(catalogue: Catalogue, holder: Holder) -> str:
+    """What a client bound to a loop that was closed after its run meets under the next loop:
+    the catalogue's error for it (or the default). ``holder.what`` is the call that made it, or
+    the client's key or display name."""
+    for client in catalogue.clients.get(holder.what, ()):
+        return client.error
+    for clients in catalogue.clients.values():
+        for client in clients:
+            if holder.what in (client.display, client.key):
+                return client.error
+    return DEFAULT_ERROR
+
 FunctionKey = tuple[str, str]  # (module, qualified name in the module)
 HolderKey = tuple[str, str]  # (module, the holder's name)
 # What a function leads to: the holders it uses and the functions it calls, with a reference each.
@@ -144,7 +168,9 @@ class Chain:
 @dataclass(frozen=True)
 class ObjectReach:
     """The loops that reach one holder (one chain per loop), and the verdict with its reason.
-    ``error``: what the object's misuse reads as, from the catalogue (its first line)."""
+    ``error``: what the object's misuse reads as, from the catalogue (its first line).
+    ``made_confined``: for an object confined however many loops reach it (made so that it
+    keeps nothing for another loop, or cleared by every loop that reaches it), the reason."""
 
     module: str
     path: str
@@ -153,6 +179,7 @@ class ObjectReach:
     verdict: str
     why: str
     error: str = DEFAULT_ERROR
+    made_confined: str = ""
 
 
 @dataclass
@@ -195,8 +222,13 @@ def real_path(path: str) -> str:
     return os.path.realpath(os.path.abspath(path))
 
 
-def _chain_order(chain: Chain) -> tuple[str, int, str]:
-    return (chain.loop.location.path, chain.loop.location.line, chain.loop.key)
+def loop_order(loop: Loop) -> tuple[str, int, int, str]:
+    """Loops in the order of where they start, whichever way the run named their files."""
+    return (real_path(loop.location.path), loop.location.line, loop.location.column, loop.key)
+
+
+def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
+    return loop_order(chain.loop)
 
 
 def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:
@@ -226,6 +258,12 @@ class _Reacher:
         # Holders a loop start uses with no call between (``run_until_complete(client.ping())``).
         self.direct: list[tuple[HolderKey, Loop, Chain]] = []
         self._nest: dict[str, bool] = {}
+        # The functions each loop's walk visited, by loop key.
+        self.walked: dict[str, set[FunctionKey]] = {}
+        self._cleanups: dict[FunctionKey, frozenset[FunctionKey]] = {}
+        self._loop_cleanups: dict[str, frozenset[FunctionKey]] = {}
+        # The functions that start each loop (or call the helper that does), by loop key.
+        self.runners: dict[str, set[FunctionKey]] = {}
 
     def index_loaded(self) -> None:
         """Index the modules the model has loaded since the last call (the model loads a module
@@ -467,7 +505,14 @@ class _Reacher:
 
     def loop(self, key: FunctionKey, start: LoopStart, runner: FunctionKey, helper: FunctionKey | None) -> Loop:
         """The loop ``start`` (in function ``key``) runs code on, as called from ``runner`` (the
-        function holding the start, or the caller of the helper that holds it)."""
+        function holding the start, or the caller of the helper that holds it); both are noted
+        as running it (what they do however the run ends is done for every run)."""
+        found = self.new_loop(key, start, runner, helper)
+        self.runners.setdefault(found.key, set()).update((key, runner))
+        return found
+
+    def new_loop(self, key: FunctionKey, start: LoopStart, runner: FunctionKey, helper: FunctionKey | None) -> Loop:
+        """:meth:`loop`'s loop."""
         location = self.site(key[0], start.line, start.column, f"{start.entry} starts running code")
         site = f"site:{location.path}:{location.line}:{location.column}"
         if helper is not None:
@@ -588,6 +633,7 @@ class _Reacher:
                 visited.add(key)
                 nodes.append((key, -1 - index, None, len(steps)))
         loop_key = roots[0][0].key
+        self.walked[loop_key] = visited
         edges = self.edges
         position = 0
         while position < len(nodes) and position < MAX_VISITS:
@@ -647,15 +693,56 @@ class _Reacher:
             return primitive.error
         if chains and all(chain.loop.lifetime != "per-call" for chain in chains):
             return DEFAULT_ERROR
-        for clients in self.catalogue.clients.values():
-            for client in clients:
-                if holder.what in (client.display, client.key):
-                    return client.error
-        return DEFAULT_ERROR
+        return closed_loop_error(self.catalogue, holder)
+
+    def cleanups(self, key: FunctionKey) -> frozenset[FunctionKey]:
+        """The functions function ``key`` calls however its work ends (``Function.cleanups``)."""
+        found = self._cleanups.get(key)
+        if found is None:
+            within = self.class_of(key)
+            targets = (self.resolve_in(key, dotted, within) for dotted in self.functions[key].cleanups)
+            found = frozenset((t.module, t.name) for t in targets if t is not None and t.kind == "function")
+            self._cleanups[key] = found
+        return found
+
+    def loop_cleanups(self, loop_key: str) -> frozenset[FunctionKey]:
+        """The functions called however a run of the loop ends: by a function it runs, or by the
+        function that starts it (``try: asyncio.run(work()) finally: clients.reset()``)."""
+        found = self._loop_cleanups.get(loop_key)
+        if found is None:
+            functions = self.walked.get(loop_key, set()) | self.runners.get(loop_key, set())
+            found = self._loop_cleanups[loop_key] = frozenset().union(*(self.cleanups(key) for key in functions))
+        return found
+
+    def cleared_on_every_loop(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> str | None:
+        """The function that sets the global ``holder`` back to None, when every loop that
+        reaches it calls one however its work ends (in a ``finally:`` around the task's work,
+        in a lifespan's shutdown half): each loop then starts its own object. None when a loop
+        reaches it without."""
+        clearing = {(module, function) for function in holder.cleared_by}
+        if not clearing:
+            return None
+        called = [clearing & self.loop_cleanups(chain.loop.key) for chain in chains]
+        if not chains or not all(called):
+            return None
+        return self.named(min(called[0]))
+
+    def made_confined(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> str:
+        """Why no loop that reaches ``holder`` meets another's object, however many do: how it
+        was made (the catalogue's ``confined-by``), or that every loop clears it; else ""."""
+        if holder.confined_by:
+            return holder.confined_by
+        cleared = self.cleared_on_every_loop(module, holder, chains)
+        if cleared is not None:
+            return f"every loop that reaches it calls {cleared}, which sets it back to None"
+        return ""
 
     def verdict(self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set) -> tuple[str, str]:
         if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:
             return UNREACHED, "an instance per call is possible: no instance kept for the process was seen"
+        made_confined = self.made_confined(module, holder, chains)
+        if made_confined:
+            return CONFINED, made_confined
         if not chains:
             return UNREACHED, "no event loop the model sees reaches it"
         if len(chains) >= 2:
@@ -687,7 +774,9 @@ class _Reacher:
                 chains = tuple(sorted(reached.values(), key=_chain_order))
                 verdict, why = self.verdict(summary.module, holder, chains, singletons)
                 error = self.error(holder, chains)
-                objects.append(ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error))
+                made_confined = self.made_confined(summary.module, holder, chains) if verdict == CONFINED else ""
+                reached = ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error, made_confined)
+                objects.append(reached)
         # Each start of a loop reaches what its loop (its key) reaches.
         starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
         for reached in objects:

@@ -65,7 +65,11 @@ class Holder:
     inside a function), ``class-attribute``, ``registry`` (a dict or list kept at module or class
     level that calls store into), ``instance-attribute``, ``cached`` (what a function under
     ``functools.cache``/``lru_cache`` returns; ``name`` is the function's). ``line``/``column``:
-    the expression that creates the object (where the per-file rules report it)."""
+    the expression that creates the object (where the per-file rules report it).
+    ``confined_by``: how it was made so that it keeps nothing for another loop, as written and
+    why (``poolclass=NullPool (no connection is kept ...)``, from the catalogue's ``confined-by``),
+    else "". ``cleared_by``: for a global, the functions of the module that set it back to None
+    (a stop function: the next loop to start it makes a new one)."""
 
     name: str
     kind: str
@@ -73,6 +77,8 @@ class Holder:
     how: str
     line: int
     column: int
+    confined_by: str = ""
+    cleared_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,10 @@ class Function:
     ``contexts``: the execution contexts of data/contexts.toml that run it (``celery-task``,
     ``thread``, ``lifespan``, ...). ``references``: the names it calls or reads, in source order.
     ``starts``: the loops it starts running code on. ``parameters``: its parameter names, in order
-    (``self`` included), so that a loop start that runs a parameter can be followed to callers."""
+    (``self`` included), so that a loop start that runs a parameter can be followed to callers.
+    ``cleanups``: the names it calls where the call runs however its work ends, as written: in a
+    ``finally:`` block, or after the ``yield`` of a context-manager function (a lifespan's
+    shutdown half)."""
 
     name: str
     is_async: bool
@@ -93,6 +102,7 @@ class Function:
     references: tuple[Reference, ...] = ()
     starts: tuple[LoopStart, ...] = ()
     parameters: tuple[str, ...] = ()
+    cleanups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field, replace
 
-from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, ContextSeed, holder_shapes
+from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
 from loopcheck.project.records import (
     MODULE_CODE,
@@ -45,6 +45,11 @@ _CONTAINER_CALLS = frozenset(
 _PARTIAL = "functools.partial"
 # Methods of a loop that wrap the coroutine they are given in a task.
 _LOOP_SCHEDULERS = ("create_task", "ensure_future")
+# The decorators that make a generator function a context manager (its code after `yield` is
+# its exit: a lifespan's shutdown).
+_CONTEXT_MANAGERS = frozenset({"contextmanager", "asynccontextmanager"})
+# How a holder is kept when it is a module global (what later code of the module can confine).
+_GLOBAL_HOWS = ("global", "lazy-global")
 # The node types of holders.toml's pass-through expressions, and the operands they hand on.
 _PASS_THROUGH = {
     "boolean-operation": (ast.BoolOp, lambda node: node.values),
@@ -92,6 +97,8 @@ class _Code:
     bindings: list[tuple[str, ast.expr, int]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
     decorators: list[ast.expr] = field(default_factory=list)
+    cleanups: list[str] = field(default_factory=list)  # callees that run however the work ends
+    yielded: bool = False  # a context-manager function past its `yield`
 
     @property
     def is_function(self) -> bool:
@@ -156,10 +163,16 @@ class _Walker(ast.NodeVisitor):
         self.module_containers: set[str] = set()
         self.class_containers: dict[str, set[str]] = {}
         self.module_values: dict[str, ast.expr] = {}
+        # (global name, attribute, value, code) for `client.attribute = value` on a module global.
+        self.global_attribute_stores: list[tuple[str, str, ast.expr, _Code]] = []
+        # (global name, function) for `global name; name = None` in a function (a stop function).
+        self.cleared_globals: list[tuple[str, str]] = []
         # How many loop bodies (``for``, ``while``, comprehensions) of the current code enclose
         # the walk, and the calls made inside one: they may run many times per run of the code.
         self.repeating = 0
         self.repeated_calls: set[ast.Call] = set()
+        # How many `finally:` blocks of the current code enclose the walk.
+        self.finally_depth = 0
         self._handlers: dict[type, object] = {}
 
     # -- dispatch: NodeVisitor's, with each node class's handler looked up once --------
@@ -226,11 +239,12 @@ class _Walker(ast.NodeVisitor):
             if names & shapes.static_methods:
                 code.method_of = None
         self.codes.append(code)
-        saved = (self.code, self.prefix, self.class_body, self.repeating)
+        saved = (self.code, self.prefix, self.class_body, self.repeating, self.finally_depth)
         self.code, self.prefix, self.class_body, self.repeating = code, [*self.prefix, node.name], None, 0
+        self.finally_depth = 0
         for statement in node.body:
             self.visit(statement)
-        self.code, self.prefix, self.class_body, self.repeating = saved
+        self.code, self.prefix, self.class_body, self.repeating, self.finally_depth = saved
 
     def _visit_defaults(self, arguments: ast.arguments) -> None:
         for default in arguments.defaults:
@@ -297,6 +311,25 @@ class _Walker(ast.NodeVisitor):
         self._repeated([first.target, *first.ifs, *others, *elements])
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
+    def visit_Try(self, node: ast.Try) -> None:
+        for statement in (*node.body, *node.handlers, *node.orelse):
+            self.visit(statement)
+        self.finally_depth += 1
+        for statement in node.finalbody:
+            self.visit(statement)
+        self.finally_depth -= 1
+
+    visit_TryStar = visit_Try
+
+    def visit_Yield(self, node: ast.Yield | ast.YieldFrom) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        code = self.code
+        if code.is_function and any(_leaf(d) in _CONTEXT_MANAGERS for d in code.decorators):
+            code.yielded = True  # what follows is the context's exit
+
+    visit_YieldFrom = visit_Yield
 
     def visit_Global(self, node: ast.Global) -> None:
         self.code.globals.update(node.names)
@@ -374,6 +407,8 @@ class _Walker(ast.NodeVisitor):
             self.repeated_calls.add(node)
         if dotted is not None:
             self._reference(dotted, node, True)
+            if self.finally_depth or self.code.yielded:
+                self.code.cleanups.append(dotted)
         else:
             self.visit(node.func)
         for argument in node.args:
@@ -442,6 +477,8 @@ class _Walker(ast.NodeVisitor):
                     self.module_containers.add(name)
             elif name in code.globals:
                 self.candidates.append(("lazy-global", name, value, code))
+                if isinstance(value, ast.Constant) and value.value is None:
+                    self.cleared_globals.append((name, code.name))
             else:
                 code.bindings.append((name, value, target.lineno))
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
@@ -449,6 +486,8 @@ class _Walker(ast.NodeVisitor):
             if owner is not None and code.method_of is not None and target.value.id == code.receiver_parameter():
                 how = "class-attribute" if code.class_method else "instance-attribute"
                 self.candidates.append((how, f"{owner}.{target.attr}", value, code))
+            elif not code.is_local(target.value.id):
+                self.global_attribute_stores.append((target.value.id, target.attr, value, code))
         elif isinstance(target, ast.Subscript):
             self.subscript_stores.append((target.value, value, code))
 
@@ -477,6 +516,7 @@ class _Resolver:
         self.functions = {code.name: code for code in walker.codes if code.is_function}
         self.class_names = {name for name, _, _ in walker.classes}
         self.holders: dict[str, Holder] = {}
+        self.made_by: dict[str, ast.Call] = {}  # the call that makes each holder's object
         self._qualified: dict[str, str] = {}
         # Every call, by the qualified name of its callee and by the method it calls: the seeds
         # and loop starts look their names up here instead of testing every call.
@@ -560,8 +600,46 @@ class _Resolver:
         if made is None:
             return False
         kind, what, call = made
-        self.holders.setdefault(name, Holder(name, kind, what, how, call.lineno, call.col_offset))
+        if name not in self.holders:
+            confined_by = self.confined_by_argument(call) if kind == "client" else ""
+            self.holders[name] = Holder(name, kind, what, how, call.lineno, call.col_offset, confined_by)
+            self.made_by[name] = call
         return True
+
+    def confinements(self, call: ast.Call) -> tuple[Confinement, ...]:
+        """The catalogue's ways of confining what ``call`` makes (a client's constructor)."""
+        made_by = self.qualified(call.func)
+        if made_by is None:
+            return ()
+        clients = [c for c in self.catalogue.clients_of(frozenset({made_by})) if not c.through]
+        return clients[0].confined_by if clients else ()
+
+    def confined_by_argument(self, call: ast.Call) -> str:
+        """``poolclass=NullPool (why)`` when a keyword argument of ``call`` confines the client."""
+        for confinement in self.confinements(call):
+            for keyword in call.keywords:
+                if keyword.arg == confinement.argument and self.qualified(keyword.value) in confinement.values:
+                    return f"{keyword.arg}={ast.unparse(keyword.value)} ({confinement.why})"
+        return ""
+
+    def confine_globals(self) -> None:
+        """Note on the module's global holders what later code of the module does to them: an
+        attribute assigned that confines a client (``client.get_io_loop =
+        asyncio.get_running_loop``), a function that sets the global back to None."""
+        for name, attribute, value, _code in self.w.global_attribute_stores:
+            held = self.holders.get(name)
+            if held is None or held.kind != "client" or held.confined_by or held.how not in _GLOBAL_HOWS:
+                continue
+            for confinement in self.confinements(self.made_by[name]):
+                if confinement.attribute == attribute and self.qualified(value) in confinement.values:
+                    written = f"{name}.{attribute} = {ast.unparse(value)}"
+                    self.holders[name] = replace(held, confined_by=f"{written} ({confinement.why})")
+                    break
+        for name, function in self.w.cleared_globals:
+            held = self.holders.get(name)
+            if held is not None and held.kind != "loop" and held.how in _GLOBAL_HOWS:
+                if function not in held.cleared_by:
+                    self.holders[name] = replace(held, cleared_by=(*held.cleared_by, function))
 
     def collect_holders(self) -> list[tuple[str, str]]:
         """The holders, and the module-level instances that are not holders."""
@@ -590,6 +668,7 @@ class _Resolver:
                         value = code.binding(value.id, value.lineno) or value
                     if self.add_holder(code.name, "cached", value, code):
                         break
+        self.confine_globals()
         return [(name, callee) for name, callee in instances if name not in self.holders]
 
     def container(self, node: ast.expr, code: _Code) -> str | None:
@@ -932,6 +1011,7 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
                 references=resolver.references(code),
                 starts=starts.get(code, ()),
                 parameters=code.parameters,
+                cleanups=tuple(dict.fromkeys(code.cleanups)),
             )
         )
     classes = tuple(

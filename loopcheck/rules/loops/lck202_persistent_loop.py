@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis import Holder
+from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
@@ -221,7 +222,7 @@ running there would make a program that exits today hang.""",
             self.report(
                 call,
                 f"event loop kept in {self.label(holder)} and reused by run_until_complete() "
-                f"(line{'s' if len(runs) > 1 else ''} {lines}){self.where(runs)}: a second thread "
+                f"(line{'s' if len(runs) > 1 else ''} {lines}){self.where(runs)}: {self.second_thread(runs)} "
                 f"fails with 'This event loop is already running'; run each call with asyncio.run()",
                 fix,
             )
@@ -243,6 +244,15 @@ running there would make a program that exits today hang.""",
             return ""
         unit, context = runner
         return f", by `{unit.name.value}`, which runs {RUNS_WHERE[context]}"
+
+    def second_thread(self, runs: list[LoopUse]) -> str:
+        """Who runs the loop while it runs: a Celery worker's tasks share a thread only in a
+        prefork process, where one kept loop alone never meets itself (two kept loops that reach
+        one object do: the project model's evidence says so)."""
+        runner = self.analysis.thread_reach.task_per_thread_runner([run.node for run in runs])
+        if runner is not None and runner[1] is Runs.CELERY_TASK:
+            return "under `--pool threads` a second task"
+        return "a second thread"
 
     def unfollowable(self, found: KeptLoop) -> str | None:
         """Why the fix cannot follow the loop's holder, in words; None when it can."""

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence
 from loopcheck.engine.rule import Rule
-from loopcheck.project.reach import SHARED, Chain, Loop, ObjectReach
+from loopcheck.project.evidence import shown
+from loopcheck.project.reach import SHARED, Chain, Loop, ObjectReach, loop_order
 from loopcheck.project.records import MODULE_CODE, ModuleSummary
 
 if TYPE_CHECKING:
@@ -23,15 +24,6 @@ PLACED_MESSAGE = re.compile(r"^[^:\s]+\.py:[0-9]+:[0-9]+ ")
 
 # The width of a finding at a holder's creation: the records keep where it starts, not its end.
 START_ONLY = 1
-
-# The error each kind of loop-bound object raises under a loop it does not belong to (clients
-# name theirs in data/clients.toml).
-FAILURE = {
-    "primitive": "is bound to a different event loop",
-    "future": "attached to a different loop",
-    "loop": "attached to a different loop",
-}
-
 
 @dataclass(frozen=True)
 class ProjectExample:
@@ -90,7 +82,7 @@ def loops_of(chains: Iterable[Chain]) -> list[Loop]:
     seen: dict[str, Loop] = {}
     for chain in chains:
         seen.setdefault(chain.loop.key, chain.loop)
-    return sorted(seen.values(), key=lambda loop: (loop.location.path, loop.location.line, loop.location.column))
+    return sorted(seen.values(), key=loop_order)
 
 
 def name_loops(loops: list[Loop]) -> str:
@@ -105,19 +97,15 @@ def evidence_of(chains: Iterable[Chain]) -> tuple[Evidence, ...]:
     for chain in chains:
         via = " -> ".join(step.message for step in chain.steps if step.message)
         message = f"reached from {chain.loop.describe}" + (f" via {via}" if via else "")
-        found.append(Evidence(message, chain.loop.location, chain.steps))
+        found.append(Evidence(message, shown(chain.loop.location), tuple(map(shown, chain.steps))))
     return tuple(found)
 
 
-def failure(reached: ObjectReach, catalogue: Catalogue) -> str:
-    """The error the object raises under a loop it does not belong to."""
-    holder = reached.holder
-    if holder.kind == "client":
-        for client in catalogue.clients.get(holder.what, ()):
-            return client.error
-        known = next((c for found in catalogue.clients.values() for c in found if c.display == holder.what), None)
-        return known.error if known is not None else "attached to a different loop"
-    return FAILURE.get(holder.kind, "attached to a different loop")
+def failure(reached: ObjectReach) -> str:
+    """The error the object raises under a loop it does not belong to: the reach's, which knows
+    whether the loops that reach it are closed after their run (kept loops meet the first loop's
+    live objects: 'attached to a different loop')."""
+    return reached.error
 
 
 def objects_of(reach: Reach) -> list[ObjectReach]:

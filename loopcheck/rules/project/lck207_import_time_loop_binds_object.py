@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.rule import RuleDocs
+from loopcheck.project.reach import closed_loop_error
 from loopcheck.project.records import MODULE_CODE, LoopStart, ModuleSummary
 from loopcheck.rules.project.base import (
     START_ONLY,
     ProjectExample,
     ProjectRule,
-    failure,
     holder_of,
     loops_of,
     name_loops,
@@ -120,6 +120,6 @@ on the loop that uses the object afterwards, or make the object there.""",
             message = (
                 f"the event loop run here at import binds `{reached.holder.name}` ({reached.holder.what}) to"
                 f" itself, and never runs it again; {name_loops(loops)} use{'s' if one else ''} it later,"
-                f" and fail{'s' if one else ''} with '{failure(reached, catalogue)}'"
+                f" and fail{'s' if one else ''} with '{closed_loop_error(catalogue, reached.holder)}'"
             )
             yield self.diagnostic(summary.path, start.line, start.column, START_ONLY, message, later)

@@ -130,6 +130,6 @@ start/stop pair around one kept loop), or keep the instance per loop.""",
                     f"`{instance}`, a module-level instance of {reached.module}.{cls}, keeps"
                     f" {reached.holder.what} in `{attribute}`, which {loops} reach"
                     f"{'es' if len(loops_of(reached.chains)) == 1 else ''}: it belongs to the first loop"
-                    f" that uses it, and under another it fails with '{failure(reached, catalogue)}'"
+                    f" that uses it, and under another it fails with '{failure(reached)}'"
                 )
                 yield self.diagnostic(summary.path, where[0], where[1], len(callee) + 2, message, reached.chains)

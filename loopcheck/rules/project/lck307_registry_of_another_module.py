@@ -101,7 +101,7 @@ the entries of closed loops, or make the object inside the loop that uses it and
             message = (
                 f"{reached.holder.what} stored in `{reached.holder.name}`, a registry {target.module} keeps for"
                 f" the whole process, is reached by {name_loops(loops)}: it belongs to the loop it was made"
-                f" under, and under any other it fails with '{failure(reached, catalogue)}'"
+                f" under, and under any other it fails with '{failure(reached)}'"
             )
             holder = reached.holder
             yield self.diagnostic(reached.path, holder.line, holder.column, START_ONLY, message, reached.chains)

@@ -1,0 +1,125 @@
+"""The catalogue's ``confined-by`` facts (data/clients.toml), checked against the real library on
+every supported interpreter found on the machine, installed from the registry as the runtime
+tests install theirs (tests/runtime_deps.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from loopcheck.data.catalogue import Catalogue
+from tests import servers
+from tests.helpers import interpreters
+from tests.runtime_deps import deps_dir
+
+MOTOR = ("motor>=3.3",)
+SQLALCHEMY = ("sqlalchemy[asyncio]>=2.0", "asyncpg>=0.29")
+
+# Motor runs each operation with run_in_executor on the loop get_io_loop() returns; the default
+# keeps the first loop it looked up. start_session() reaches that executor without a server.
+MOTOR_SCRIPT = """
+import asyncio
+
+from motor.motor_asyncio import AsyncIOMotorClient
+
+
+async def use(client):
+    session = await client.start_session()
+    await session.end_session()
+
+
+def second_run(client):
+    try:
+        for _ in range(2):
+            asyncio.run(use(client))
+    except RuntimeError as error:
+        return str(error)
+    finally:
+        client.close()
+    return "clean"
+
+
+def client():
+    return AsyncIOMotorClient("mongodb://127.0.0.1:1", connect=False, serverSelectionTimeoutMS=100)
+
+
+overridden = client()
+overridden.{attribute} = {value}
+print(second_run(client()))
+print(second_run(overridden))
+"""
+
+
+def run(python: str, requirements: tuple[str, ...], arguments: list[str]) -> list[str]:
+    """The lines ``python`` prints running ``arguments`` with ``requirements`` installed."""
+    version = next(v for v, p in interpreters().items() if p == python)
+    completed = subprocess.run(
+        [python, "-X", "dev", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(deps_dir(python, version, requirements))},
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.splitlines()
+
+
+def test_motor_with_its_loop_lookup_set_to_the_running_loop_serves_every_loop(python):
+    (confinement,) = Catalogue.load().clients["motor.motor_asyncio.AsyncIOMotorClient"][0].confined_by
+    (value,) = confinement.values
+    script = MOTOR_SCRIPT.format(attribute=confinement.attribute, value=value)
+    # the default client fails under the second loop; the confined one does not
+    assert run(python, MOTOR, ["-W", "error::ResourceWarning", "-c", script]) == ["Event loop is closed", "clean"]
+
+
+# An engine's pooled asyncpg connection waits on futures of the loop that opened it; NullPool
+# opens one per checkout. The catalogue's values are imported by their qualified names.
+SQLALCHEMY_SCRIPT = """
+import asyncio
+import importlib
+import sys
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+url, argument, *values = sys.argv[1:]
+pools = {{getattr(importlib.import_module(v.rpartition(".")[0]), v.rpartition(".")[2]) for v in values}}
+assert len(pools) == 1, pools
+
+
+async def query(engine):
+    async with engine.connect() as connection:
+        return (await connection.execute(text("select 1"))).scalar()
+
+
+def second_run(engine):
+    try:
+        for _ in range(2):
+            asyncio.run(query(engine))
+    except RuntimeError as error:
+        return "attached to a different loop" if "attached to a different loop" in str(error) else str(error)
+    return "clean"
+
+
+print(second_run(create_async_engine(url)))
+print(second_run(create_async_engine(url, **{{argument: pools.pop()}})))
+"""
+
+
+@pytest.fixture(scope="module")
+def postgresql_url():
+    try:
+        with servers.postgresql() as url:
+            yield url
+    except LookupError as missing:
+        pytest.skip(f"needs a PostgreSQL server: {missing}")
+
+
+def test_an_async_engine_with_null_pool_serves_every_loop(python, postgresql_url):
+    (confinement,) = Catalogue.load().clients["sqlalchemy.ext.asyncio.create_async_engine"][0].confined_by
+    script = SQLALCHEMY_SCRIPT.format()
+    arguments = ["-c", script, postgresql_url, confinement.argument, *sorted(confinement.values)]
+    # the default pool fails under the second loop; NullPool does not
+    assert run(python, SQLALCHEMY, arguments) == ["attached to a different loop", "clean"]
