@@ -72,31 +72,35 @@ class OutcomeStore:
 
         self._cache = cache
         self._files = files
+        self.file: Path | None = None
+        self._base: list[Any] = []
+        if directory is None:
+            return  # nothing is kept: no key is needed
         cwd = os.getcwd()
         rules = sorted(set(enabled))
         roots = files.roots
         # What every key starts with: loopcheck, the catalogue, the rules, the working directory,
         # the projects' layout (the project of each directory holding a listed file).
+        base = summaries_base(catalogue_key(catalogue))
         self._base = [
             FORMAT,
-            summaries_base(catalogue_key(catalogue)),
+            base,
             cwd,
             rules,
             [sorted(map(str, found)) for found in (roots.roots, roots.declared, roots.listed, roots.beside)],
-            sorted([str(directory), name] for directory, name in roots.packages.items()),
+            sorted([str(folder), name] for folder, name in roots.packages.items()),
             [[name, str(roots.project_of_directory(Path(name)))] for name in directories_of(files.paths)],
         ]
-        self.file = None
-        if directory is not None:
-            name = _digest([cwd, rules, sorted(map(str, roots.listed))])
-            self.file = Path(directory) / SUBDIRECTORY / self._base[1][:16] / f"{name[:32]}.json"
+        name = _digest([cwd, rules, sorted(map(str, roots.listed))])
+        self.file = Path(directory) / SUBDIRECTORY / base[:16] / f"{name[:32]}.json"
 
     def quick_key(self, identities: Sequence[Identity | None]) -> str | None:
         """The quick key of the listed files with these stats (in their order); None when one
         is not known (or a file's text is not on disk): no quick key, then."""
         if self._files.texts or any(identity is None for identity in identities):
             return None
-        return _digest([*self._base, [[path, list(identity or ())] for path, identity in zip(self._files.paths, identities)]])
+        stats = [[path, list(identity or ())] for path, identity in zip(self._files.paths, identities)]
+        return _digest([*self._base, stats])
 
     def listing_key(self, listing: Listing) -> str:
         return _digest(
