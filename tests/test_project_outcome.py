@@ -134,12 +134,31 @@ def test_a_changed_module_the_model_never_asked_for_keeps_the_outcome(tmp_path, 
     assert lock_finding(runs.view()) == lock_finding(first)
 
 
+def test_a_comment_in_a_module_the_model_asked_for_keeps_the_outcome(tmp_path, monkeypatch):
+    trust_every_stat(monkeypatch)
+    runs = Runs(project(tmp_path), monkeypatch)
+    first = runs.view()
+    write(tmp_path / "app" / "store.py", STORE + "# a comment: the same summary\n")
+    assert not runs.made_again()
+    assert runs.listings == 2  # its text changed: listed again, and summarised again
+    assert not runs.made_again() and runs.listings == 2  # kept under its new text
+    assert lock_finding(runs.view()) == lock_finding(first)
+    # A change its summary keeps: the lock's line moves.
+    write(tmp_path / "app" / "store.py", "\n" + STORE)
+    assert runs.made_again()
+    (moved,) = lock_finding(runs.view(), line=4)
+    assert moved.evidence
+
+
 @pytest.mark.parametrize(
     "change",
     [
         pytest.param(lambda root: write(root / "app" / "new.py", OTHER), id="a file added"),
         pytest.param(lambda root: (root / "app" / "other.py").unlink(), id="a file deleted"),
-        pytest.param(lambda root: write(root / "app" / "store.py", STORE + "\n_more = 1\n"), id="a module asked for"),
+        pytest.param(
+            lambda root: write(root / "app" / "store.py", STORE + "\n\nasync def more():\n    await guarded()\n"),
+            id="a module asked for",
+        ),
         pytest.param(lambda root: write(root / "app" / "other.py", OTHER + KEPT_LOOP), id="a module becomes an entry"),
         pytest.param(
             lambda root: write(root / "app" / "other.py", "from app import store\n" + OTHER), id="a module's imports"

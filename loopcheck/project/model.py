@@ -269,7 +269,9 @@ class Listing:
     module's content key (summaries of the same key are the same); ``load``: a module's
     summary, or None when it cannot be read or parsed. Everything the model is made of but the
     summaries themselves. ``identities``: by path, the stat each file had when it was read
-    (None: not known, or too close to the file's last change to tell a later change)."""
+    (None: not known, or too close to the file's last change to tell a later change).
+    ``cached``: the summary the cache keeps for a module under a content key (its text of an
+    earlier run), or None."""
 
     modules: dict[str, tuple[str, bool]]
     importers: dict[str, set[str]]
@@ -277,6 +279,7 @@ class Listing:
     keys: dict[str, str]
     load: Callable[[str], ModuleSummary | None]
     identities: dict[str, Identity | None]
+    cached: Callable[[str, str], ModuleSummary | None]
 
     def model(self) -> ProjectModel:
         """The model: the entry modules summarised, the others when asked for."""
@@ -350,9 +353,13 @@ def list_project(
             store, read_source, path, module, package, catalogue, settings
         )
 
+    def cached(module: str, key: str) -> ModuleSummary | None:
+        path, package = modules[module]
+        return store.load(key, module, path, package)
+
     entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
     keys = {module: known[path].key for module, (path, _) in modules.items()}
-    return Listing(modules, importers, entries, keys, load, identities)
+    return Listing(modules, importers, entries, keys, load, identities, cached)
 
 
 def _summarise_text(text: str, module: str, path: str, package: bool, catalogue: Catalogue) -> ModuleSummary | None:

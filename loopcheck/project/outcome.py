@@ -3,10 +3,11 @@ reused while nothing they depend on has changed, so that a warm run neither load
 walks the loops again.
 
 The outcome depends on what the model is made of (``model.Listing``): the modules with their
-paths, which modules import which, the entry modules (from the seed flags), and the texts of the
-modules the model summarised or asked for (:meth:`ProjectModel.asked`). A module the model never
-asked for is no part of the outcome, whatever its text says, as long as its imports and seed
-flags leave the listing as it was: editing the body of such a module reuses the outcome. Besides
+paths, which modules import which, the entry modules (from the seed flags), and the summaries
+of the modules the model summarised or asked for (:meth:`ProjectModel.asked`): a text changed in
+nothing its summary keeps (a comment) changes nothing. A module the model never asked for is no
+part of the outcome, whatever its text says, as long as its imports and seed flags leave the
+listing as it was: editing the body of such a module reuses the outcome. Besides
 those: loopcheck's version, code, data and interpreter and the clients the configuration adds to
 the catalogue (the summaries cache's base), the project rules that run, and the working
 directory (findings' paths are written as the run names the files).
@@ -18,8 +19,9 @@ Two keys say whether a kept outcome is still this run's:
   file changed (as the stat index of the summaries cache judges it, a stat taken within a
   timestamp tick of the file's last change is not trusted), the listing is what it was;
 - the *listing's* key, when some file changed: the modules, their importers and the entry
-  modules, and the content key of each module the outcome asked for. A kept outcome that still
-  fits is kept again under the new quick key.
+  modules; and each module the outcome asked for has the content key it had, or the summary the
+  cache keeps under that key is the one its text gives now. A kept outcome that still fits is
+  kept again under the files' new stats and content keys.
 
 Under ``CACHE_DIR/outcomes/BASE/NAME.json``, ``NAME`` naming the projects' directories, the working
 directory and the rules (one file per way of running the same projects, rewritten when its
@@ -130,8 +132,9 @@ class OutcomeStore:
             asked = data.get("asked")
             if data.get("key") != self.listing_key(listing) or type(asked) is not dict:
                 return None
-            if any(listing.keys.get(module) != key for module, key in asked.items()):
+            if not all(_summarised_alike(listing, module, key) for module, key in asked.items()):
                 return None
+            data["asked"] = {module: listing.keys[module] for module in asked}
         reach = decode_reach(data.get("reach"))
         found = _decode_found(data.get("found"))
         if reach is None or found is None:
@@ -166,6 +169,19 @@ class OutcomeStore:
             self._cache._write_atomically(self.file, json.dumps(data))
         except OSError:
             pass  # a read-only cache: the next run makes the outcome again
+
+
+def _summarised_alike(listing: Listing, module: Any, key: Any) -> bool:
+    """Whether ``module``, whose text had content ``key`` when the outcome was made, has the
+    same summary now: its text is the same, or what changed is nothing the summary keeps (a
+    comment, say): the model would answer every question as it did."""
+    now = listing.keys.get(module) if type(module) is str else None
+    if now is None or type(key) is not str:
+        return False
+    if now == key:
+        return True
+    before = listing.cached(module, key)
+    return before is not None and before == listing.load(module)
 
 
 def _digest(data: Any) -> str:
