@@ -398,3 +398,151 @@ def test_a_client_the_lifespan_starts_and_stops_is_confined_to_the_server_loop(t
     shown = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
     assert [f["code"] for f in shown] == ["LCK303"]
     assert len(shown[0]["evidence"]) == 2
+
+
+NOTIFY = """\
+from telegram import Bot
+
+bot = Bot("123:abc")
+
+
+async def send(chat, text):
+    await bot.send_message(chat, text)
+"""
+
+ALERTS = """\
+import asyncio
+
+from celery import shared_task
+
+from app.notify import send
+
+
+@shared_task
+def alert(chat):
+    asyncio.run(send(chat, "down"))
+"""
+
+
+def test_a_module_level_telegram_bot_a_celery_task_reaches_fails_as_the_catalogue_says(tmp_path):
+    # python-telegram-bot's Bot keeps its httpx pool on the first loop (data/clients.toml).
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "notify.py", NOTIFY)
+    write(tmp_path / "app" / "tasks.py", ALERTS)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert (finding["code"], finding["location"]["row"]) == ("LCK301", 3)
+    assert [e["message"] for e in finding["evidence"]] == [
+        "reached from the Celery task 'alert' (asyncio.run: a new event loop per call) via notify.send; each run"
+        " is a new loop; a later run fails with \"Unknown error in HTTP implementation: RuntimeError('Event loop"
+        " is closed')\""
+    ]
+
+
+DATABASE = """\
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from app.repository import Repository
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+session_factory = async_sessionmaker(engine, expire_on_commit=False)
+repository = Repository(engine)
+"""
+
+REPOSITORY = """\
+import redis.asyncio as aioredis
+
+cache = aioredis.Redis()
+
+
+class Repository:
+    def __init__(self, engine):
+        self.engine = engine
+
+    async def count(self):
+        return await cache.get("count")
+"""
+
+REPORTS = """\
+import asyncio
+
+from celery import shared_task
+
+from app.database import repository, session_factory
+
+
+async def evaluate():
+    async with session_factory() as session:
+        await session.execute("SELECT 1")
+    return await repository.count()
+
+
+@shared_task
+def run_evaluator():
+    return asyncio.run(evaluate())
+"""
+
+
+def test_a_library_object_made_from_a_holder_uses_it_and_a_project_instance_is_followed(tmp_path):
+    # `session_factory = async_sessionmaker(engine)`: a session of it uses the engine's pool.
+    # `repository = Repository(engine)` is a project class's instance: its methods are followed.
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "database.py", DATABASE)
+    write(tmp_path / "app" / "repository.py", REPOSITORY)
+    write(tmp_path / "app" / "reports.py", REPORTS)
+    findings = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    evidence = {
+        (f["filename"].rpartition("/")[2], f["location"]["row"]): [e["message"] for e in f["evidence"]]
+        for f in findings
+    }
+    task = "reached from the Celery task 'run_evaluator' (asyncio.run: a new event loop per call) via "
+    assert evidence == {
+        ("database.py", 5): [task + 'reports.evaluate; each run is a new loop; a later run fails with'
+                             ' "attached to a different loop"'],
+        ("repository.py", 3): [task + 'reports.evaluate -> repository.Repository.count; each run is a new loop;'
+                               ' a later run fails with "Event loop is closed"'],
+    }
+
+
+SCRIPT_DB = """\
+import redis.asyncio as aioredis
+
+client = aioredis.Redis()
+
+
+async def count():
+    return await client.get("n")
+"""
+
+SCRIPT_API = """\
+from fastapi import FastAPI
+
+from app.db import count
+
+app = FastAPI()
+
+
+@app.get("/n")
+async def n():
+    return await count()
+"""
+
+
+def test_a_loop_under_the_main_guard_of_a_package_module_is_its_program_not_its_import(tmp_path):
+    # `python -m app.scripts.report` runs its own loop: LCK207 (a loop run at import that binds
+    # what other loops use later) is only for the module whose import runs one.
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "scripts" / "__init__.py", "")
+    write(tmp_path / "app" / "db.py", SCRIPT_DB)
+    write(tmp_path / "app" / "api.py", SCRIPT_API)
+    run = "import asyncio\n\nfrom app.db import count\n\n"
+    write(tmp_path / "app" / "scripts" / "report.py", run + 'if __name__ == "__main__":\n    asyncio.run(count())\n')
+    write(tmp_path / "app" / "scripts" / "warm.py", run + "asyncio.run(count())\n")
+    findings = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert [(f["code"], f["filename"].rpartition("/")[2]) for f in findings] == [
+        ("LCK301", "db.py"), ("LCK207", "warm.py"),
+    ]
+    assert [e["message"].partition(" via ")[0] for e in findings[0]["evidence"]] == [
+        "reached from the async route handler 'n' (the server's loop)",
+        "reached from app.scripts.report run as a program (asyncio.run: a new event loop per call)",
+        "reached from the import of app.scripts.warm (asyncio.run: a new event loop per call)",
+    ]

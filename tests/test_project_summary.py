@@ -756,3 +756,79 @@ def test_a_store_into_a_registry_an_imported_class_keeps_is_held_under_the_name_
         "    local[name] = await asyncpg.create_pool(dsn=name)\n"
     )
     assert found.holders == (Holder("ClientManager._pools", "client", "asyncpg.Pool", "registry", 5, 39),)
+
+
+# -- methods of objects made by a call --------------------------------------------------------
+
+MADE_BY_A_CALL = """
+import redis.asyncio as aioredis
+from app.tools import MCPTool, Runner, Other
+
+def job(config):
+    from app.tasks import Deferred
+    tool = MCPTool(config)
+    async def inner():
+        await tool.discover()
+    tool.setup()
+    Deferred().start(inner)
+    make = factory
+    make.run()
+
+class Agent:
+    def __init__(self):
+        self.runner = Runner()
+        self.pool = aioredis.Redis()
+        self.either = Runner()
+        self.task = None
+
+    def reset(self):
+        self.either = Other()
+        self.task = Runner()
+
+    def go(self):
+        self.runner.run(self.step)
+        self.pool.get()
+        self.either.run()
+        self.task.stop()
+        self.step()
+
+    async def step(self):
+        pass
+"""
+
+
+def test_a_method_of_an_object_a_call_made_reads_as_the_callees():
+    found = summary(MADE_BY_A_CALL)
+    # A local made by a call, used here or in a nested function, or the call itself: the method
+    # on the callee. A local bound to a name is not followed.
+    assert [r.dotted for r in found.function("job").references] == [
+        "MCPTool", "MCPTool.setup", "Deferred.start", "Deferred", "inner", "factory",
+    ]
+    assert [r.dotted for r in found.function("job.inner").references] == ["MCPTool.discover"]
+    # An attribute set on self to a call: the method on that callee; a holder stays as written,
+    # and so does an attribute set to calls of two callees.
+    assert [r.dotted for r in found.function("Agent.go").references] == [
+        "Runner.run", "self.step", "self.pool.get", "self.either.run", "Runner.stop",
+    ]
+    assert found.holder("Agent.pool") is not None
+
+
+DERIVED = """
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from app.db import Repository
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+session_factory = async_sessionmaker(engine, expire_on_commit=False)
+bound = Repository(bind=engine)
+settings = make_settings("x")
+
+def later():
+    local = async_sessionmaker(engine)
+"""
+
+
+def test_a_module_level_object_made_from_a_holder_is_derived_from_it():
+    found = summary(DERIVED)
+    assert [h.name for h in found.holders] == ["engine"]
+    # Given the holder, as an argument or a keyword; a local or a call given no holder is not.
+    assert found.derived == (("session_factory", "engine"), ("bound", "engine"))

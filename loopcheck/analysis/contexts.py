@@ -1,6 +1,7 @@
 """Where each function runs: at import, under ``__main__``, in a coroutine, called from one, in a
 thread, as an executor job, a Celery task, a worker start-up hook, a scheduler job, an ASGI
-lifespan handler, or somewhere unknown.
+lifespan handler, a dramatiq actor, an arq job, an AsyncIOScheduler job, a pytest-asyncio test, or
+somewhere unknown.
 
 The seeds are data (``data/contexts.toml``): the calls and decorators that hand a callable to
 something that runs it. Contexts then flow along the calls inside the module to a fixpoint: what a
@@ -33,6 +34,13 @@ class Runs(str, enum.Enum):
     WORKER_HOOK = "worker-hook"
     SCHEDULER_JOB = "scheduler-job"
     LIFESPAN = "lifespan"
+    DRAMATIQ_ACTOR = "dramatiq-actor"
+    DRAMATIQ_ASYNC_ACTOR = "dramatiq-async-actor"
+    ARQ_JOB = "arq-job"
+    LOOP_SCHEDULER_JOB = "loop-scheduler-job"
+    ASYNCIO_TEST = "asyncio-test"
+    ASYNCIO_MODULE_TEST = "asyncio-module-test"
+    ASYNCIO_SESSION_TEST = "asyncio-session-test"
     UNKNOWN = "unknown"
 
 # Contexts a callee inherits from its caller as they are (a coroutine's callee is told apart below).
@@ -110,9 +118,8 @@ class ExecutionContexts:
         for seed in seeds:
             context = Runs(seed.context)
             for function in self._seeded(seed):
-                if seed.sync_only and self.tree.is_coroutine_function(function):
-                    continue
-                self._add(function, context)
+                if seed.applies_to(self.tree.is_coroutine_function(function)):
+                    self._add(function, context)
 
     def _seeded(self, seed: ContextSeed) -> Iterable[Function]:
         """The functions the seed's calls and decorators hand over."""
@@ -135,6 +142,42 @@ class ExecutionContexts:
                         method = self.definitions.methods(class_def).get(name)
                         if method is not None:
                             yield method
+        if seed.class_attributes:
+            for class_def in self.index.classes:
+                if class_def.name.value in seed.class_names:
+                    for value in self._assigned(class_def.body.body, seed.class_attributes):
+                        yield from self.definitions.functions(value, seed.wrappers)
+        if seed.module_variable is not None:
+            yield from self._marked(seed)
+
+    @staticmethod
+    def _assigned(statements: Iterable[cst.CSTNode], names: frozenset[str]) -> Iterable[cst.BaseExpression]:
+        """The values ``statements`` assign to one of ``names`` (``functions = [download]``)."""
+        for statement in statements:
+            for small in statement.body if isinstance(statement, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.Assign) and any(
+                    isinstance(target.target, cst.Name) and target.target.value in names for target in small.targets
+                ):
+                    yield small.value
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    if isinstance(small.target, cst.Name) and small.target.value in names:
+                        yield small.value
+
+    def _marked(self, seed: ContextSeed) -> Iterable[Function]:
+        """The functions a module-level variable marks (``pytestmark = pytest.mark.asyncio``):
+        those without a mark of their own (the closest mark wins)."""
+        for value in self._assigned(self.tree.module.body, frozenset({seed.module_variable})):
+            listed = isinstance(value, (cst.List, cst.Tuple))
+            marks = [element.value for element in value.elements] if listed else [value]
+            if any(self._decorator_matches(seed, mark) for mark in marks):
+                prefix = seed.name_prefix or ""
+                for function in self.index.functions:
+                    if function.name.value.startswith(prefix) and not any(
+                        self.names.qualified(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                        & seed.decorators
+                        for d in function.decorators
+                    ):
+                        yield function
 
     def _handed_over(self, seed: ContextSeed, call: cst.Call) -> Iterable[Function]:
         if not self._first_argument_matches(seed, call):
@@ -148,11 +191,18 @@ class ExecutionContexts:
                 arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == seed.keyword
             )
         for candidate in candidates:
-            yield from self.definitions.functions(candidate)
+            yield from self.definitions.functions(candidate, seed.wrappers)
 
     def _first_argument_matches(self, seed: ContextSeed, call: cst.CSTNode) -> bool:
         first = call.args[0].value if isinstance(call, cst.Call) and call.args else None
-        return seed.first_argument_matches(first.evaluated_value if isinstance(first, cst.SimpleString) else None)
+        if not seed.first_argument_matches(first.evaluated_value if isinstance(first, cst.SimpleString) else None):
+            return False
+        written = frozenset(
+            f"{arg.keyword.value}={arg.value.evaluated_value}"
+            for arg in (call.args if isinstance(call, cst.Call) else ())
+            if arg.keyword is not None and isinstance(arg.value, cst.SimpleString)
+        )
+        return seed.keywords_match(written)
 
     def _decorator_matches(self, seed: ContextSeed, decorator: cst.BaseExpression) -> bool:
         target = decorator.func if isinstance(decorator, cst.Call) else decorator
@@ -167,7 +217,7 @@ class ExecutionContexts:
         return False
 
     def _receiver_matches(self, seed: ContextSeed, receiver: cst.BaseExpression) -> bool:
-        if not seed.receivers and not seed.receiver_names:
+        if not seed.receivers and not seed.receiver_names and not seed.except_receivers:
             return True
         qualified = {name for part in self._receiver_parts(receiver) for name in self.names.qualified(part)}
         return seed.receiver_matches(leaf_name(receiver), qualified)

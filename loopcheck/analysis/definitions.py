@@ -144,9 +144,10 @@ class Definitions:
 
     # -- functions -----------------------------------------------------------------------
 
-    def functions(self, node: cst.BaseExpression) -> list[Function]:
+    def functions(self, node: cst.BaseExpression, wrappers: frozenset[str] = frozenset()) -> list[Function]:
         """The functions of this module a callable expression may be: ``f``, a method through
-        ``self``/``cls``/a class/an instance, a lambda, ``partial(f, ...)``, a list of those."""
+        ``self``/``cls``/a class/an instance, a lambda, ``partial(f, ...)`` (or a call of one of
+        ``wrappers`` with ``f`` first), a list of those."""
         if isinstance(node, cst.Lambda):
             return [node]
         if isinstance(node, cst.Name):
@@ -165,10 +166,10 @@ class Definitions:
                 for class_def in self.receiver_classes(node.value)
                 if (method := self.method(class_def, node.attr.value)) is not None
             ]
-        if isinstance(node, cst.Call) and self.names.calls(node, PARTIAL) and node.args:
-            return self.functions(node.args[0].value)
+        if isinstance(node, cst.Call) and self.names.calls(node, PARTIAL | wrappers) and node.args:
+            return self.functions(node.args[0].value, wrappers)
         if isinstance(node, (cst.List, cst.Tuple)):
-            return [f for element in node.elements for f in self.functions(element.value)]
+            return [f for element in node.elements for f in self.functions(element.value, wrappers)]
         return []
 
     def callees(self, call: cst.Call) -> list[Function]:

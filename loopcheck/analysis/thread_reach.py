@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 # Code that runs in a thread of its own, where a loop it starts is not the application's.
 OWN_THREAD = (Runs.THREAD, Runs.EXECUTOR, Runs.SCHEDULER_JOB)
 # Code that runs one task at a time per thread, where a loop kept across calls meets a second
-# thread (a threaded Celery pool as well as the above).
-TASK_PER_THREAD = (*OWN_THREAD, Runs.CELERY_TASK)
+# thread (a threaded Celery pool, dramatiq's worker threads as well as the above).
+TASK_PER_THREAD = (*OWN_THREAD, Runs.CELERY_TASK, Runs.DRAMATIQ_ACTOR)
 # Where loop-bound objects are shared by every loop of the process.
 SHARED = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE)
 # Loop methods that hand work to a loop from another thread (the calls: LoopApi.threadsafe).

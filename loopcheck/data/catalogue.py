@@ -70,8 +70,38 @@ class ContextSeed:
     subclass_of: frozenset[str] = frozenset()
     subclass_methods: frozenset[str] = frozenset()
     sync_only: bool = False
+    # The seed applies only to ``async def`` functions.
+    async_only: bool = False
     # Receivers that never match, whatever their name (a Flask app named ``app``).
     except_receivers: frozenset[str] = frozenset()
+    # Class-level assignments that hand callables over: in the body of a class named one of
+    # ``class_names``, the value of an attribute named one of ``class_attributes`` (arq's
+    # ``class WorkerSettings: functions = [download]``).
+    class_attributes: frozenset[str] = frozenset()
+    class_names: frozenset[str] = frozenset()
+    # A module-level variable whose value is (or lists) one of ``decorators`` marks every
+    # function of the module whose name starts with ``name_prefix`` (``pytestmark =
+    # pytest.mark.asyncio`` marks the tests).
+    module_variable: str | None = None
+    name_prefix: str | None = None
+    # Calls whose first argument is the callable handed over (``arq.func(download, ...)``), as
+    # ``functools.partial`` is.
+    wrappers: frozenset[str] = frozenset()
+    # ``name=value`` keywords a decorator (or mark) call must carry one of, and those it must not
+    # (``@pytest.mark.asyncio(loop_scope="module")``).
+    keyword_values: frozenset[str] = frozenset()
+    except_keyword_values: frozenset[str] = frozenset()
+
+    def keywords_match(self, written: frozenset[str]) -> bool:
+        """Whether a decorator call whose string keywords are ``written`` (``name=value``; none
+        for a bare decorator) meets the seed's ``keyword-value`` and ``except-keyword-value``."""
+        if self.keyword_values and not self.keyword_values & written:
+            return False
+        return not self.except_keyword_values & written
+
+    def applies_to(self, is_async: bool) -> bool:
+        """Whether the seed puts a function that is (or is not) ``async def`` in its context."""
+        return not (self.sync_only and is_async) and not (self.async_only and not is_async)
 
     def first_argument_matches(self, first: str | None) -> bool:
         """Whether a call (or decorator call) whose first argument is the string ``first`` (None:
@@ -116,8 +146,15 @@ class ContextRuns:
 
     context: str
     repeats: bool
-    loop: str  # "server" or "none"
+    loop: str  # "server", "per-call" or "none"
     describe: str
+    # How evidence names the loop an ``async def`` of the context runs on.
+    loop_describe: str = ""
+
+    @property
+    def runs_on_loop(self) -> bool:
+        """Whether the ``async def`` functions it runs are awaited on an event loop it provides."""
+        return self.loop != "none"
 
 
 @dataclass(frozen=True)
@@ -328,7 +365,21 @@ def client_confinements(entries: Any, source: str) -> tuple[Confinement, ...]:
 
 # The contexts a seed may hand a callable to (the values of ``analysis.contexts.Runs`` that only
 # a seed gives; a test keeps the two in step).
-SEED_CONTEXTS = ("thread", "executor", "celery-task", "worker-hook", "scheduler-job", "lifespan")
+SEED_CONTEXTS = (
+    "thread",
+    "executor",
+    "celery-task",
+    "worker-hook",
+    "scheduler-job",
+    "lifespan",
+    "dramatiq-actor",
+    "dramatiq-async-actor",
+    "arq-job",
+    "loop-scheduler-job",
+    "asyncio-test",
+    "asyncio-module-test",
+    "asyncio-session-test",
+)
 # The keys of a [[seed]] of data/contexts.toml: the ContextSeed field each fills and its type
 # (a list is one of strings, kept as a frozenset).
 SEED_KEYS: dict[str, tuple[str, type]] = {
@@ -345,6 +396,15 @@ SEED_KEYS: dict[str, tuple[str, type]] = {
     "subclass-of": ("subclass_of", list),
     "methods": ("subclass_methods", list),
     "sync-only": ("sync_only", bool),
+    "async-only": ("async_only", bool),
+    "except-receiver": ("except_receivers", list),
+    "class-attribute": ("class_attributes", list),
+    "class-name": ("class_names", list),
+    "module-variable": ("module_variable", str),
+    "name-prefix": ("name_prefix", str),
+    "wrapper": ("wrappers", list),
+    "keyword-value": ("keyword_values", list),
+    "except-keyword-value": ("except_keyword_values", list),
 }
 _TYPE_NAMES = {str: "a string", list: "a list of strings", int: "an integer", bool: "true or false"}
 
@@ -369,6 +429,19 @@ def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
     values = _typed(entry, SEED_KEYS, where)
     if values["context"] not in SEED_CONTEXTS:
         raise CatalogueError(f"{where}: key 'context': unknown context (known: {', '.join(SEED_CONTEXTS)})")
+    if values.get("sync_only") and values.get("async_only"):
+        raise CatalogueError(f"{where}: 'sync-only' and 'async-only' exclude each other")
+    if bool(values.get("class_attributes")) != bool(values.get("class_names")):
+        raise CatalogueError(f"{where}: 'class-attribute' and 'class-name' go together")
+    if "module_variable" in values and not values.get("decorators"):
+        raise CatalogueError(f"{where}: a 'module-variable' needs the 'decorator' its value names")
+    if "name_prefix" in values and "module_variable" not in values:
+        raise CatalogueError(f"{where}: a 'name-prefix' needs a 'module-variable'")
+    for key in ("keyword_values", "except_keyword_values"):
+        malformed = sorted(v for v in values.get(key, ()) if not v.partition("=")[0] or "=" not in v)
+        if malformed:
+            name = key.replace("_", "-")[:-1]
+            raise CatalogueError(f"{where}: key {name!r}: {malformed[0]!r} is not name=value")
     return ContextSeed(**values)
 
 
@@ -383,7 +456,13 @@ SERVED_KEYS = {
     key: SEED_KEYS[key]
     for key in ("decorator-method", "call", "method", "position", "keyword", "receiver", "receiver-names")
 } | {"except-receiver": ("except_receivers", list)}
-CONTEXT_LOOPS = ("server", "none")
+CONTEXT_LOOPS = ("server", "per-module", "per-call", "none")
+# How evidence names the loop of a context that gives none of its own ``loop-describe``.
+LOOP_DESCRIPTIONS = {
+    "server": "the server's loop",
+    "per-module": "one event loop per module",
+    "per-call": "a new event loop per call",
+}
 # The keys of a [[start]] of data/entries.toml: the LoopStart field each fills and its type.
 START_KEYS: dict[str, tuple[str, type]] = {
     "name": ("name", str),
@@ -403,6 +482,7 @@ CONTEXT_RUNS_KEYS: dict[str, tuple[str, type]] = {
     "repeats": ("repeats", bool),
     "loop": ("loop", str),
     "describe": ("describe", str),
+    "loop-describe": ("loop_describe", str),
 }
 
 
@@ -440,11 +520,14 @@ def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str
         if context not in ENTRY_CONTEXTS:
             raise CatalogueError(f"{where}: unknown context (known: {', '.join(ENTRY_CONTEXTS)})")
         values = _typed(entry, CONTEXT_RUNS_KEYS, where)
-        missing = [key for key in CONTEXT_RUNS_KEYS if CONTEXT_RUNS_KEYS[key][0] not in values]
+        missing = [key for key in ("repeats", "loop", "describe") if CONTEXT_RUNS_KEYS[key][0] not in values]
         if missing:
             raise CatalogueError(f"{where}: no key {missing[0]!r}")
         if values["loop"] not in CONTEXT_LOOPS:
             raise CatalogueError(f"{where}: key 'loop' must be one of {', '.join(CONTEXT_LOOPS)}")
+        if values["loop"] == "none" and "loop_describe" in values:
+            raise CatalogueError(f"{where}: a 'loop-describe' needs a 'loop' other than none")
+        values.setdefault("loop_describe", LOOP_DESCRIPTIONS.get(values["loop"], ""))
         runs[context] = ContextRuns(context=context, **values)
     absent = [context for context in ENTRY_CONTEXTS if context not in runs]
     if absent:

@@ -89,6 +89,8 @@ def _failure(chain: Chain, reached: ObjectReach) -> str:
     object binds it, and the others, or the later runs of a loop new on each run, fail."""
     if len(reached.chains) >= 2:
         return f'{len(reached.chains)} loops use it; the first binds it, the others fail with "{reached.error}"'
+    if chain.loop.lifetime != "per-call":  # a loop each instance of a class keeps
+        return f'each instance keeps its own loop; the second to use it fails with "{reached.error}"'
     return f'each run is a new loop; a later run fails with "{reached.error}"'
 
 

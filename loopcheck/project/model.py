@@ -127,6 +127,11 @@ class ProjectModel:
                     made_by = self._absolute(f"{imported}{instance[len(name) :]}", hops + 1)
             elif hops < MAX_ALIAS_HOPS:
                 made_by = self._dotted(summary, instance, hops + 1)
+            derived = dict(summary.derived).get(name)
+            if made_by is None and derived is not None:
+                # A library's object made from a holder (``async_sessionmaker(engine)``): using
+                # it uses the holder's object. A project class's instance is followed instead.
+                return Target("holder", summary.module, derived)
             return Target("instance", summary.module, name, made_by)
         if imported is not None and hops < MAX_ALIAS_HOPS:
             return self._absolute(imported, hops + 1)

@@ -30,7 +30,14 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   current loop, one loop for every such start, as a worker process runs them on its main
   thread), or the start's site when that cannot be resolved. A loop built in the call itself
   (``asyncio.new_event_loop().run_until_complete(...)``) is a new loop per call.
-- a function run by a server context (``lifespan``) runs on the server's one loop: key ``server``.
+- a function run by a server context (``lifespan``; a route handler; an arq job, an ``async def``
+  dramatiq actor, an AsyncIOScheduler job: the worker's or application's one loop) runs on the
+  process's one loop: key ``server`` (a process serves or runs one worker, on one loop); one a
+  ``per-call`` context runs (a pytest-asyncio test) runs on a loop of its own: its key is the
+  function's site; one a ``per-module`` context runs (a test with ``loop_scope="module"``) on
+  its module's loop, closed after the module's functions ran: key ``module:`` and the module.
+  A function of another module handed to such a context (``ModuleSummary.handed``: Django's
+  ``path("x/", views.index)``) is run by it as well.
 - where the module of an ``asyncio.run()`` calls ``nest_asyncio.apply()``, that run is on the
   thread's current loop, left open: one loop, the key of ``get_event_loop()``'s.
 
@@ -39,7 +46,14 @@ parameter of the function holding the start (``def run_async(coro): return async
 the loop runs what the callers pass: for every caller of that helper, the ``async`` functions the
 caller references (in a sync function, a coroutine function named there is all but always handed
 to the runner), one loop per caller (a new loop per call, or the one kept loop), described and
-judged by the caller's own contexts.
+judged by the caller's own contexts. The callers of such a caller, up to
+:data:`MAX_HANDOVER_DEPTH` calls up, that hand it an ``async`` function by name (uncalled, on the
+line of the call: ``task.start_task(self._run_task, job)``, where ``start_task`` keeps the callable
+and schedules a coroutine that calls it) run that function on the same loop.
+
+A loop kept in an instance attribute (``self.loop = asyncio.new_event_loop()``) is one loop per
+instance: when its class may have more than one instance (no module-level instance, no singleton
+method), an object it reaches is shared even when no other loop reaches it.
 
 From there calls and reads are followed breadth first, through :meth:`ProjectModel.resolve`
 (a bare name first among the functions nested in the function it is written in, or in those
@@ -103,6 +117,8 @@ MAX_VISITS = 5_000
 MAX_CALLER_DEPTH = 10
 # How many calls a loop getter (``get_worker_loop()``) is followed to the loop holder it returns.
 MAX_GETTER_DEPTH = 3
+# How many calls up from a loop-running helper an async function handed on by name is looked for.
+MAX_HANDOVER_DEPTH = 3
 # Methods that make a class a process-wide singleton (its instance attributes live as long).
 SINGLETON_METHODS = frozenset({"__new__", "get_instance", "instance", "get_or_create", "singleton"})
 # The context name a summary may give a function served on the server's loop, besides those
@@ -241,7 +257,11 @@ class _Reacher:
         self.model = model
         self.catalogue = catalogue
         self.entries = {entry.name: entry for entry in catalogue.loop_starts}
-        self.server_contexts = {SERVER} | {c for c, runs in catalogue.context_runs.items() if runs.loop == "server"}
+        # The contexts whose `async def` functions run on a loop they provide (a server's, a
+        # worker's, a new one per test): each such function is where a loop starts running code.
+        self.loop_contexts = {SERVER} | {c for c, runs in catalogue.context_runs.items() if runs.runs_on_loop}
+        # Contexts other modules hand functions to (``ModuleSummary.handed``), by function.
+        self.contexts_handed: dict[FunctionKey, tuple[str, ...]] = {}
         self.functions: dict[FunctionKey, Function] = {}
         self.classes: dict[str, frozenset[str]] = {}
         # The references of every function by the last part of their name: a function's callers
@@ -373,7 +393,7 @@ class _Reacher:
             for _ in range(MAX_CALLER_DEPTH + 1):
                 following = []
                 for function in level:
-                    for context in self.functions[function].contexts:
+                    for context in self.contexts_of(function):
                         found.setdefault(context, function)
                     for caller, _reference in self.callers(function):
                         if caller not in seen:
@@ -385,7 +405,39 @@ class _Reacher:
             self._contexts[key] = found
         return self._contexts[key]
 
+    def contexts_of(self, key: FunctionKey) -> tuple[str, ...]:
+        """The contexts function ``key`` runs in by its own module's seeds or by another's."""
+        return self.functions[key].contexts + self.contexts_handed.get(key, ())
+
+    def hand_over(self) -> None:
+        """Resolve the functions the loaded modules hand to a context from another module
+        (``path("x/", views.index)`` in urls.py): resolving loads their modules. Only an ``async
+        def`` is awaited on the context's loop (a plain job of an AsyncIOScheduler runs in a
+        thread, a plain view under async_to_sync's thread)."""
+        for summary in list(self.model.modules.values()):
+            for dotted, context in summary.handed:
+                target = self.resolve(summary.module, dotted, None)
+                if target is not None and target.kind == "function":
+                    key = (target.module, target.name)
+                    if self.functions[key].is_async and context not in self.contexts_of(key):
+                        self.contexts_handed[key] = (*self.contexts_handed.get(key, ()), context)
+
     # Loops
+
+    def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
+        """The loop an execution context runs function ``key`` on: the server's (or worker's) one
+        loop, or a new loop for each function (a pytest-asyncio test)."""
+        runs = self.catalogue.context_runs.get(context)
+        who = runs.describe if runs is not None else "the server"
+        which = runs.loop_describe if runs is not None else "the server's loop"
+        location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
+        describe = f"{who} '{key[1].rsplit('.', 1)[-1]}' ({which})"
+        if runs is not None and runs.loop == "per-call":
+            site = f"site:{location.path}:{location.line}:{location.column}"
+            return Loop(site, "per-call", runs.repeats, describe, location)
+        if runs is not None and runs.loop == "per-module":  # closed after the module's functions
+            return Loop(f"module:{key[0]}", "per-call", False, describe, location)
+        return Loop(SERVER, SERVER, False, describe, location)
 
     def site(self, module: str, line: int, column: int, message: str) -> Location:
         return Location(self.model.modules[module].path, line, column + 1, message)
@@ -402,7 +454,7 @@ class _Reacher:
         if key[1] == MODULE_CODE:
             return True
         runs = self.catalogue.context_runs
-        own = [context for context in self.functions[key].contexts if context in runs]
+        own = [context for context in self.contexts_of(key) if context in runs]
         if any(runs[context].repeats for context in own) or depth > MAX_CALLER_DEPTH:
             return False
         found = self.callers(key)
@@ -433,7 +485,8 @@ class _Reacher:
         if fresh and (entry is None or entry.lifetime != "per-call"):
             what = "a new event loop per call"
         how = start.entry if helper is None else f"{start.entry} in {helper[1]}"
-        return f"{self.who(runner)} ({how}: {what})"
+        who = f"{runner[0]} run as a program" if start.as_program and helper is None else self.who(runner)
+        return f"{who} ({how}: {what})"
 
     def kept_key(self, key: FunctionKey, start: LoopStart) -> str | None:
         """The holder a kept loop is kept in, as a key (:data:`CURRENT_LOOP` for the thread's
@@ -539,15 +592,12 @@ class _Reacher:
     def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """Every loop with each function it runs first and the steps that led there."""
         roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]] = []
+        self.hand_over()
         for key, function in list(self.functions.items()):  # the entry modules; resolving loads more
             module = key[0]
-            served = [c for c in function.contexts if c in self.server_contexts]
-            if served and key[1] != MODULE_CODE:
-                runs = self.catalogue.context_runs.get(served[0])
-                who = runs.describe if runs is not None else "the server"
-                location = self.site(module, function.line, function.column, f"{who} runs {key[1]}")
-                loop = Loop(SERVER, SERVER, False, f"{who} '{key[1].rsplit('.', 1)[-1]}' (the server's loop)", location)
-                roots.append((loop, key, ()))
+            on_loop = [c for c in self.contexts_of(key) if c in self.loop_contexts]
+            if on_loop and key[1] != MODULE_CODE:
+                roots.append((self.context_loop(key, function, on_loop[0]), key, ()))
             within = self.class_of(key)
             for start in function.starts:
                 entry = self.entries.get(start.entry)
@@ -592,7 +642,45 @@ class _Reacher:
                     continue
                 step = self.site(caller[0], reference.line, reference.column, f"runs {self.named(callee)}")
                 roots.append((loop, callee, (step,)))
+            roots.extend(self.handed_on(caller, loop))
         return roots
+
+    def handed_on(self, function: FunctionKey, loop: Loop) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+        """The ``async`` functions handed by name (not called) to ``function``, which leads to a
+        loop's start, or to one of its callers, up to :data:`MAX_HANDOVER_DEPTH` calls up: they
+        run on that loop (``task.start_task(self._run_task, job)``, where ``start_task`` keeps
+        the callable and schedules a coroutine that calls it on the task's loop). A function
+        counts as handed when it is named, uncalled, on the line of the call."""
+        roots = []
+        seen = {function}
+        level = [function]
+        for _ in range(MAX_HANDOVER_DEPTH):
+            following = []
+            for receiver in level:
+                for caller, call in self.callers(receiver):
+                    for handed, reference in self.handed(caller, call):
+                        message = f"hands {self.named(handed)} to {self.named(receiver)}"
+                        roots.append((loop, handed, (self.site(caller[0], reference.line, reference.column, message),)))
+                    if caller not in seen:
+                        seen.add(caller)
+                        following.append(caller)
+            level = following
+        return roots
+
+    def handed(self, caller: FunctionKey, call: Reference) -> list[tuple[FunctionKey, Reference]]:
+        """The ``async`` functions ``caller`` names without calling them on the line of ``call``."""
+        found = []
+        within = self.class_of(caller)
+        for reference in self.functions[caller].references:
+            if reference.called or reference.line != call.line:
+                continue
+            target = self.resolve_in(caller, reference.dotted, within)
+            if target is None or target.kind != "function":
+                continue
+            handed = (target.module, target.name)
+            if self.functions[handed].is_async:
+                found.append((handed, reference))
+        return found
 
     @staticmethod
     def named(key: FunctionKey) -> str:
@@ -750,7 +838,23 @@ class _Reacher:
         loop = chains[0].loop
         if loop.lifetime == "per-call" and loop.repeats:
             return SHARED, f"a new event loop on each run of {loop.describe}"
+        owner = self.loop_per_instance(loop, singletons)
+        if owner is not None:
+            return SHARED, f"each {owner} keeps its own loop, and more than one may be made"
         return CONFINED, f"only {loop.describe} reaches it"
+
+    def loop_per_instance(self, loop: Loop, singletons: set) -> str | None:
+        """The class whose every instance keeps its own loop, when ``loop`` is kept in an
+        instance attribute (``self.loop = asyncio.new_event_loop()``) of a class that may have
+        more than one instance: many loops, not one."""
+        if not loop.key.startswith(HOLDER):
+            return None
+        module, name = loop.key[len(HOLDER) :].split(":", 1)
+        held = self.model.modules[module].holder(name)
+        owner = name.rpartition(".")[0]
+        if held is None or held.how != "instance-attribute" or (module, owner) in singletons:
+            return None
+        return owner
 
     def run(self) -> Reach:
         by_key: dict[str, list[tuple[Loop, FunctionKey, tuple[Location, ...]]]] = {}
@@ -787,6 +891,8 @@ class _Reacher:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
-        seen = sum(len(f.starts) + any(c in self.server_contexts for c in f.contexts) for f in self.functions.values())
+        seen = sum(
+            len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
+        )
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
         return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)

@@ -42,7 +42,8 @@ class LoopStart:
     ``repeated``: the call sits in the body of a loop or comprehension of its function (many
     loops per run of it). ``loop_line``: for a start on a local loop bound in the same function
     (``loop = asyncio.new_event_loop()``, ``loop = asyncio.get_event_loop()``), the line that
-    bound it (where the loop rules report), else None."""
+    bound it (where the loop rules report), else None. ``as_program``: the call sits in the
+    module's ``if __name__ == "__main__":`` block (the module run as a program, not imported)."""
 
     entry: str
     lifetime: str
@@ -52,6 +53,7 @@ class LoopStart:
     column: int
     repeated: bool = False
     loop_line: int | None = None
+    as_program: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,13 @@ class ModuleSummary:
     ``app.services.redis.client``; ``import app.db`` gives ``app`` -> ``app``).
     ``instances``: module-level names bound to a call of a class or factory, to that callee as
     written (``redis_client = RedisClient()`` gives ``redis_client`` -> ``RedisClient``).
-    ``functions``, ``classes``, ``holders``: by qualified name within the module."""
+    ``functions``, ``classes``, ``holders``: by qualified name within the module.
+    ``derived``: module-level names bound to a call given a holder of the module, to that holder
+    (``session_factory = async_sessionmaker(engine)`` gives ``session_factory`` -> ``engine``):
+    using the one uses the other.
+    ``handed``: functions of other modules this one hands to an execution context that runs
+    them on a loop, as written, with the context (``path("x/", views.index)`` gives
+    ``views.index`` -> ``server``)."""
 
     module: str
     path: str
@@ -135,6 +143,8 @@ class ModuleSummary:
     classes: tuple[Class, ...]
     holders: tuple[Holder, ...]
     instances: tuple[tuple[str, str], ...]
+    derived: tuple[tuple[str, str], ...] = ()
+    handed: tuple[tuple[str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

@@ -14,10 +14,12 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
    edges backwards: the modules that import a module are where its callers are looked for.
 2. **Seeds**, two flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
-     ``run(`` with the first part ``asyncio`` in the file; ``run_until_complete``; ``Runner``);
-   - *serves*: it names an execution context whose code runs on the server's loop (a lifespan
-     seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; a route decorator of
-     data/entries.toml's ``[[served]]``: ``@app.get``).
+     ``run(`` with every part before it, ``asyncio``, in the file; ``run_until_complete``;
+     ``Runner``);
+   - *serves*: it names an execution context whose code runs on a loop it provides (a lifespan
+     seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; an arq
+     ``WorkerSettings``, ``@pytest.mark.asyncio``; a route decorator or URL pattern of
+     data/entries.toml's ``[[served]]``: ``@app.get``, ``path(``).
    The entry modules are those with either: every loop the reach follows starts in one of them.
    The contexts that run no loop (a thread, a Celery task) and the objects are not looked for:
    they matter only where the reach's walk or a function's callers lead, loaded then.
@@ -103,22 +105,32 @@ class Flags:
 
 
 class _Words:
-    """Qualified names (``asyncio.run``: the last part as a word, the first part somewhere in the
-    text), method names (``.name`` on something) and decorator methods (``@anything.name``).
-    One pattern per kind, each searched once: the engine scans for the words' literals."""
+    """Qualified names (``asyncio.run``: the last part as a word, every part before it somewhere in
+    the text; for ``calls``, the word followed by ``(``), method names (``.name`` on something)
+    and decorator methods (``@anything.name``). One pattern per kind, each searched once: the
+    engine scans for the words' literals."""
 
-    def __init__(self, qualified: Iterable[str], methods: Iterable[str], decorators: Iterable[str] = ()) -> None:
-        self.firsts: dict[str, set[str]] = {}
-        for name in qualified:
-            first, _, last = name.rpartition(".")
-            self.firsts.setdefault(last, set()).add(first.partition(".")[0])
-        self.words = {word: re.compile(r"(?<![\w])" + re.escape(word) + r"\b") for word in self.firsts}
+    def __init__(
+        self, qualified: Iterable[str], methods: Iterable[str], decorators: Iterable[str] = (), calls: Iterable[str] = ()
+    ) -> None:
+        # By last part (and whether it must be called), the parts before it, every one of which
+        # an import of the name writes (``django`` and ``urls`` for ``django.urls.path``: the
+        # word ``path`` and ``django`` alone are in most files of a Django project).
+        self.firsts: dict[tuple[str, bool], set[tuple[str, ...]]] = {}
+        for names, called in ((qualified, False), (calls, True)):
+            for name in names:
+                first, _, last = name.rpartition(".")
+                self.firsts.setdefault((last, called), set()).add(tuple(first.split(".")) if first else ())
+        self.words = {
+            (word, called): re.compile(r"(?<![\w])" + re.escape(word) + (r"[ \t]*\(" if called else r"\b"))
+            for word, called in self.firsts
+        }
         self.methods = _alternation(r"\.[ \t]*(?:", methods, r")\b", 0)
         self.decorators = _alternation(r"^[ \t]*@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", re.MULTILINE)
 
     def found_in(self, text: str) -> bool:
-        for word, pattern in self.words.items():
-            if word in text and any(not first or first in text for first in self.firsts[word]):
+        for (word, called), pattern in self.words.items():
+            if word in text and any(all(part in text for part in parts) for parts in self.firsts[word, called]):
                 if pattern.search(text):
                     return True
         return any(pattern is not None and pattern.search(text) for pattern in (self.methods, self.decorators))
@@ -142,16 +154,18 @@ class SeedTest:
             else:
                 starts_methods |= start.methods
         self.starts = _Words(starts_qualified, starts_methods)
-        server = {name for name, runs in catalogue.context_runs.items() if runs.loop == "server"}
+        server = {name for name, runs in catalogue.context_runs.items() if runs.runs_on_loop}
         qualified: set[str] = set()
+        calls: set[str] = set()
         methods: set[str] = set()
         decorators: set[str] = set()
         for seed in [*(s for s in catalogue.context_seeds if s.context in server), *catalogue.served]:
-            qualified |= seed.calls | seed.decorators | seed.subclass_of
+            calls |= seed.calls  # a route or an application is handed its function in a call
+            qualified |= seed.decorators | seed.subclass_of | seed.class_names
             if not seed.subclass_of:  # ``run`` of a ``Thread`` subclass: the base is named
                 methods |= seed.methods
             decorators |= seed.decorator_methods
-        self.serves = _Words(qualified, methods, decorators)
+        self.serves = _Words(qualified, methods, decorators, calls)
 
     def flags(self, text: str) -> Flags:
         return Flags(starts=self.starts.found_in(text), serves=self.serves.found_in(text))

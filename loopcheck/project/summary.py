@@ -14,7 +14,10 @@ Choices the records leave open:
 - a holder is a direct creation (``Lock()``, ``await create_pool()``, ``Ctor().through()``);
   a creation wrapped in another call (``Wrapper(Lock())``) is not followed;
 - contexts are those the module's own seeds give (no propagation along calls: the reach does
-  that across modules); a callable from another module handed to a seed is not recorded here.
+  that across modules); a callable imported from another module and handed to a seed is
+  recorded (``ModuleSummary.handed``, as written) only when the seed's context runs ``async
+  def`` functions on a loop (a Django URL pattern, arq's ``WorkerSettings.functions``): those
+  start loops the reach follows, where a thread target from elsewhere only adds a context.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
@@ -171,6 +175,10 @@ class _Walker(ast.NodeVisitor):
         # the walk, and the calls made inside one: they may run many times per run of the code.
         self.repeating = 0
         self.repeated_calls: set[ast.Call] = set()
+        # Calls of the module's top level under `if __name__ == "__main__":`: the module run as
+        # a program, not imported.
+        self.in_main_guard = False
+        self.main_calls: set[ast.Call] = set()
         # How many `finally:` blocks of the current code enclose the walk.
         self.finally_depth = 0
         self._handlers: dict[type, object] = {}
@@ -377,6 +385,15 @@ class _Walker(ast.NodeVisitor):
             for statement in node.orelse:
                 self.visit(statement)
             return
+        if not self.code.is_function and _is_main_guard(node.test):
+            self.visit(node.test)
+            self.in_main_guard = True
+            for statement in node.body:
+                self.visit(statement)
+            self.in_main_guard = False
+            for statement in node.orelse:
+                self.visit(statement)
+            return
         self.generic_visit(node)
 
     # -- names, calls and stores -------------------------------------------------------
@@ -405,12 +422,20 @@ class _Walker(ast.NodeVisitor):
         self.code.calls.append((node, dotted))
         if self.repeating:
             self.repeated_calls.add(node)
+        if self.in_main_guard and not self.code.is_function:
+            self.main_calls.add(node)
         if dotted is not None:
             self._reference(dotted, node, True)
             if self.finally_depth or self.code.yielded:
                 self.code.cleanups.append(dotted)
         else:
-            self.visit(node.func)
+            func = node.func
+            made_by = dotted_name(func.value.func) if isinstance(func, ast.Attribute) and isinstance(
+                func.value, ast.Call
+            ) else None
+            if made_by is not None:  # `Deferred(...).start(fn)`: the method on the class called
+                self._reference(f"{made_by}.{func.attr}", node, True)  # type: ignore[union-attr]
+            self.visit(func)
         for argument in node.args:
             self.visit(argument)
         for keyword in node.keywords:
@@ -517,6 +542,10 @@ class _Resolver:
         self.class_names = {name for name, _, _ in walker.classes}
         self.holders: dict[str, Holder] = {}
         self.made_by: dict[str, ast.Call] = {}  # the call that makes each holder's object
+        # Callables of other modules handed to a seed that runs them on a loop: (as written,
+        # context); ``imported`` collects them while one such seed is matched.
+        self.handed: list[tuple[str, str]] = []
+        self.imported: list[str] | None = None
         self._qualified: dict[str, str] = {}
         # Every call, by the qualified name of its callee and by the method it calls: the seeds
         # and loop starts look their names up here instead of testing every call.
@@ -671,6 +700,20 @@ class _Resolver:
         self.confine_globals()
         return [(name, callee) for name, callee in instances if name not in self.holders]
 
+    def derived(self) -> dict[str, str]:
+        """Module-level names bound to a call given a module-level holder of this module as an
+        argument (``session_factory = async_sessionmaker(engine)``), to that holder: what the
+        call makes uses the holder's object (a session of the factory, the engine's pool)."""
+        found: dict[str, str] = {}
+        for how, name, value, _code in self.w.candidates:
+            if how != "global" or name in self.holders or not isinstance(value, ast.Call):
+                continue
+            arguments = [*value.args, *(keyword.value for keyword in value.keywords)]
+            given = [a.id for a in arguments if isinstance(a, ast.Name) and a.id in self.holders]
+            if given:
+                found.setdefault(name, given[0])
+        return found
+
     def container(self, node: ast.expr, code: _Code) -> str | None:
         """The module- or class-level container ``node`` names, as a holder name."""
         if isinstance(node, ast.Name):
@@ -699,20 +742,26 @@ class _Resolver:
     # -- contexts ----------------------------------------------------------------------
 
     def contexts(self) -> dict[str, set[str]]:
-        """The contexts the module's seeds (and its served routes) put each function in."""
+        """The contexts the module's seeds (and its served routes) put each function in; the
+        callables from other modules handed to a seed whose context runs them on a loop go to
+        ``self.handed``."""
         found: dict[str, set[str]] = {}
         seeds = [*((seed, seed.context) for seed in self.catalogue.context_seeds),
                  *((seed, SERVED_CONTEXT) for seed in self.catalogue.served)]
+        runs = self.catalogue.context_runs
         for seed, context in seeds:
+            self.imported = [] if context == SERVED_CONTEXT or runs[context].runs_on_loop else None
             for name in self.seeded(seed):
                 function = self.functions.get(name)
                 if function is None:
                     continue
-                if seed.sync_only and function.is_async:
+                if not seed.applies_to(function.is_async):
                     continue
                 if context == SERVED_CONTEXT and not function.is_async:
                     continue
                 found.setdefault(name, set()).add(context)
+            self.handed.extend((dotted, context) for dotted in self.imported or ())
+        self.imported = None
         return found
 
     def seeded(self, seed: ContextSeed) -> list[str]:
@@ -732,7 +781,35 @@ class _Resolver:
             for name, _, bases in self.w.classes:
                 if {self.qualify(base) for base in bases} & seed.subclass_of:
                     names.extend(f"{name}.{method}" for method in seed.subclass_methods)
+        if seed.class_attributes or seed.module_variable is not None:
+            names.extend(self.assigned_callables(seed))
         return names
+
+    def assigned_callables(self, seed: ContextSeed) -> list[str]:
+        """The functions a seed's class attributes hand over (``class WorkerSettings: functions =
+        [download]``), and those its module variable marks (``pytestmark = pytest.mark.asyncio``
+        marks every function named ``test...``)."""
+        names: list[str] = []
+        for how, name, value, code in self.w.candidates:
+            owner, _, attribute = name.rpartition(".")
+            if how == "class-attribute" and attribute in seed.class_attributes:
+                if owner.rpartition(".")[2] in seed.class_names:
+                    names.extend(self.callables(value, code, seed.wrappers))
+            elif how == "global" and name == seed.module_variable:
+                marks = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+                if any(self.decorator_matches(seed, mark, code) for mark in marks):
+                    prefix = seed.name_prefix or ""
+                    names.extend(
+                        name
+                        for name, function in self.functions.items()
+                        if name.rpartition(".")[2].startswith(prefix) and not self.marked_itself(seed, function)
+                    )
+        return names
+
+    def marked_itself(self, seed: ContextSeed, code: _Code) -> bool:
+        """Whether a function carries one of the seed's decorators, whatever its arguments: its
+        own mark, which wins over the module's."""
+        return any(self.qualified(d.func if isinstance(d, ast.Call) else d) in seed.decorators for d in code.decorators)
 
     def handed_over(self, seed: ContextSeed, call: ast.Call, code: _Code) -> list[str]:
         if not seed.first_argument_matches(_first_string(call)):
@@ -743,20 +820,18 @@ class _Resolver:
             candidates.append(positional[seed.position])
         if seed.keyword is not None:
             candidates.extend(k.value for k in call.keywords if k.arg == seed.keyword)
-        return [name for candidate in candidates for name in self.callables(candidate, code)]
+        return [name for candidate in candidates for name in self.callables(candidate, code, seed.wrappers)]
 
     def decorator_matches(self, seed: ContextSeed, decorator: ast.expr, code: _Code) -> bool:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         first = _first_string(decorator) if isinstance(decorator, ast.Call) else None
-        if seed.decorators and self.qualified(target) in seed.decorators:
-            return seed.first_argument_matches(first)
-        if (
+        if not (seed.decorators and self.qualified(target) in seed.decorators) and not (
             isinstance(target, ast.Attribute)
             and target.attr in seed.decorator_methods
             and self.receiver_matches(seed, target.value, code)
         ):
-            return seed.first_argument_matches(first)
-        return False
+            return False
+        return seed.first_argument_matches(first) and seed.keywords_match(_string_keywords(decorator))
 
     def receiver_matches(self, seed: ContextSeed, receiver: ast.expr, code: _Code) -> bool:
         qualified = {self.qualified(part) for part in self.receiver_parts(receiver, code)}
@@ -788,31 +863,48 @@ class _Resolver:
             return None
         return self.w.module_values.get(name) or self.w.top.binding(name, line)
 
-    def callables(self, node: ast.expr, code: _Code) -> list[str]:
+    def callables(self, node: ast.expr, code: _Code, wrappers: frozenset[str] = frozenset()) -> list[str]:
         """The functions of this module a callable expression may be: ``f``, ``outer.f``,
-        ``self.m``/``cls.m``/``C.m``/``instance.m``, ``partial(f, ...)``, what a lambda calls, a list
-        of those."""
+        ``self.m``/``cls.m``/``C.m``/``instance.m``, ``partial(f, ...)`` (or a call of one of
+        ``wrappers`` with ``f`` first), what a lambda calls, a list of those. While
+        ``self.imported`` is a list, a name imported from elsewhere (``views.index``) goes there."""
         if isinstance(node, ast.Name):
             scope: _Code | None = code
             while scope is not None and scope.is_function:
                 if f"{scope.name}.{node.id}" in self.functions:
                     return [f"{scope.name}.{node.id}"]
                 scope = scope.parent
-            return [node.id] if node.id in self.functions else []
+            if node.id in self.functions:
+                return [node.id]
+            self.note_imported(node, code)
+            return []
         if isinstance(node, ast.Attribute):
             cls = self.class_of(node.value, code)
             method = f"{cls}.{node.attr}"
-            return [method] if cls is not None and method in self.functions else []
+            if cls is not None and method in self.functions:
+                return [method]
+            self.note_imported(node, code)
+            return []
         if isinstance(node, ast.Call):
-            if self.qualified(node.func) == _PARTIAL and node.args:
-                return self.callables(node.args[0], code)
+            if (self.qualified(node.func) == _PARTIAL or self.qualified(node.func) in wrappers) and node.args:
+                return self.callables(node.args[0], code, wrappers)
             return []
         if isinstance(node, ast.Lambda):
             return [name for call in ast.walk(node.body) if isinstance(call, ast.Call)
                     for name in self.callables(call.func, code)]
         if isinstance(node, (ast.List, ast.Tuple)):
-            return [name for element in node.elts for name in self.callables(element, code)]
+            return [name for element in node.elts for name in self.callables(element, code, wrappers)]
         return []
+
+    def note_imported(self, node: ast.expr, code: _Code) -> None:
+        """Keep ``node`` as written when its first name is an import of the module (not rebound
+        where it is read): a function of another module handed over."""
+        if self.imported is None:
+            return
+        written = dotted_name(node)
+        head = (written or "").partition(".")[0]
+        if written is not None and head in self.w.imports and not code.is_local(head):
+            self.imported.append(written)
 
     def class_of(self, node: ast.expr, code: _Code) -> str | None:
         """The class of this module ``node`` is, or is an instance of."""
@@ -895,7 +987,10 @@ class _Resolver:
         argument = _argument(call, entry.position, entry.keyword)
         runs = self.runs(argument, entry.callable, code) if argument is not None else ()
         repeated = call in self.w.repeated_calls
-        return LoopStart(entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at)
+        as_program = call in self.w.main_calls
+        return LoopStart(
+            entry.name, lifetime, written, tuple(runs), call.lineno, call.col_offset, repeated, made_at, as_program
+        )
 
     def runs(self, node: ast.expr, is_callable: bool, code: _Code) -> list[Reference]:
         """What a loop start runs: the callee of the coroutine it is given (through ``gather``
@@ -936,19 +1031,56 @@ class _Resolver:
         seen: dict[str, Reference] = {}
         globals_ = self.w.module_names
         for dotted, line, column, called, repeated in code.references:
+            head = dotted.partition(".")[0]
+            if head in _RECEIVER_PARAMETERS and code.is_function:
+                dotted = self.through_instance(dotted, line, code) or dotted
+            elif code.is_local(head) and not self.nested_function(code, head):
+                dotted = self.through_instance(dotted, line, code)  # type: ignore[assignment]
+                if dotted is None:
+                    continue
+            elif head in _BUILTINS and head not in globals_:
+                continue
             if dotted in seen:
                 if repeated and not seen[dotted].repeated:  # one reference a name: repeated if any use is
                     seen[dotted] = replace(seen[dotted], repeated=True)
                 continue
-            head = dotted.partition(".")[0]
-            if head in _RECEIVER_PARAMETERS and code.is_function:
-                pass
-            elif (code.is_local(head) and not self.nested_function(code, head)) or (
-                head in _BUILTINS and head not in globals_
-            ):
-                continue
             seen[dotted] = Reference(dotted, line, column, called, repeated)
         return tuple(seen.values())
+
+    def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
+        """A method or attribute of an object made by a call, written on the call's callee, so
+        that the model can resolve it: ``tool.discover`` after ``tool = MCPTool(...)`` in this
+        function (or one around it) reads ``MCPTool.discover``; ``self.runner.run`` after
+        ``self.runner = Runner(...)`` in a method of the class reads ``Runner.run``. None when
+        the object is not known to be made by a call (or is a holder, whose uses stay as
+        written)."""
+        parts = dotted.split(".")
+        if parts[0] == code.receiver_parameter():
+            attribute = f"{code.owner_class()}.{parts[1]}" if len(parts) > 2 else ""
+            bound = None if attribute in self.holders else self.attribute_values.get(attribute)
+            rest = parts[2:]
+        elif code.is_local(parts[0]):
+            bound, rest = self.bound_value(parts[0], line, code), parts[1:]
+        else:
+            return None
+        if not rest or not isinstance(bound, ast.Call):
+            return None
+        callee = dotted_name(bound.func)
+        if callee is None or code.is_local(callee.partition(".")[0]):
+            return None
+        return ".".join([callee, *rest])
+
+    @cached_property
+    def attribute_values(self) -> dict[str, ast.expr]:
+        """``Class.attribute`` to the call an attribute set on ``self`` is made by, where every
+        call assigned to it has one callee (``self.task = None`` aside)."""
+        found: dict[str, ast.expr] = {}
+        callees: dict[str, set[str | None]] = {}
+        for how, name, value, _code in self.w.candidates:
+            if how == "instance-attribute" and isinstance(value, ast.Call):
+                found.setdefault(name, value)
+                callees.setdefault(name, set()).add(dotted_name(value.func))
+        return {name: value for name, value in found.items() if len(callees[name]) == 1}
 
 
     def nested_function(self, code: _Code, name: str) -> bool:
@@ -966,6 +1098,16 @@ class _Resolver:
         return False
 
 
+def _is_main_guard(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [side for side in sides if isinstance(side, ast.Name) and side.id == "__name__"]
+    mains = [side for side in sides if isinstance(side, ast.Constant) and side.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
+
+
 def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.expr | None:
     positional = [a for a in call.args if not isinstance(a, ast.Starred)]
     if position is not None and position < len(positional):
@@ -973,6 +1115,16 @@ def _argument(call: ast.Call, position: int | None, keyword: str | None) -> ast.
     if keyword is not None:
         return next((k.value for k in call.keywords if k.arg == keyword), None)
     return None
+
+
+def _string_keywords(node: ast.expr) -> frozenset[str]:
+    """The keywords of a call given a string, as ``name=value`` (none for anything else)."""
+    keywords = node.keywords if isinstance(node, ast.Call) else ()
+    return frozenset(
+        f"{k.arg}={k.value.value}"
+        for k in keywords
+        if isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
+    )
 
 
 def _first_string(call: ast.Call) -> str | None:
@@ -1033,4 +1185,6 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         classes=classes,
         holders=tuple(sorted(resolver.holders.values(), key=lambda h: (h.line, h.column))),
         instances=tuple(instances),
+        derived=tuple(resolver.derived().items()),
+        handed=tuple(dict.fromkeys(resolver.handed)),
     )

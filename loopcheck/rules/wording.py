@@ -45,6 +45,13 @@ RUNS_WHERE = {
     Runs.WORKER_HOOK: "in a worker start-up hook",
     Runs.SCHEDULER_JOB: "as a scheduler job",
     Runs.LIFESPAN: "in an ASGI lifespan or startup handler",
+    Runs.DRAMATIQ_ACTOR: "as a dramatiq actor (on a worker thread)",
+    Runs.DRAMATIQ_ASYNC_ACTOR: "as a dramatiq actor (on the AsyncIO middleware's loop)",
+    Runs.ARQ_JOB: "as an arq job (on the worker's loop)",
+    Runs.LOOP_SCHEDULER_JOB: "as an AsyncIOScheduler job (on the scheduler's loop)",
+    Runs.ASYNCIO_TEST: "as a pytest-asyncio test (on a new event loop per test)",
+    Runs.ASYNCIO_MODULE_TEST: "as a pytest-asyncio test (on its module's loop)",
+    Runs.ASYNCIO_SESSION_TEST: "as a pytest-asyncio test (on the session's loop)",
     Runs.UNKNOWN: "where no caller in this module says",
 }
 

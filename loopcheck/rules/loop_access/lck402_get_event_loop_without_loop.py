@@ -14,6 +14,7 @@ NO_CURRENT_LOOP = (
     Runs.EXECUTOR,
     Runs.SCHEDULER_JOB,
     Runs.CELERY_TASK,
+    Runs.DRAMATIQ_ACTOR,
     Runs.WORKER_HOOK,
     Runs.IMPORT,
     Runs.MAIN,
@@ -34,8 +35,8 @@ class GetEventLoopWithoutLoop(Rule):
 Finds `asyncio.get_event_loop()` in synchronous code that runs where the thread may have no
 current event loop: at import time or under `if __name__ == "__main__":`, in a thread target, an
 executor job (`submit`, `run_in_executor`, `asyncio.to_thread`, a plain `def` FastAPI endpoint), a
-scheduler job (APScheduler, `schedule`), a Celery task or worker hook, and the functions of the
-module they call. Calls whose loop runs a coroutine with `run_until_complete()` are LCK203's, and
+scheduler job (APScheduler, `schedule`), a Celery task or worker hook, a dramatiq actor, and the
+functions of the module they call. Calls whose loop runs a coroutine with `run_until_complete()` are LCK203's, and
 calls inside a `try` that catches the `RuntimeError` are left alone.""",
         why_is_this_bad="""\
 `get_event_loop()` only works where a loop is current. In a worker thread there is none: it

@@ -67,7 +67,8 @@ Finds an event loop run by a module's top-level code (`loop = asyncio.new_event_
 loop.run_until_complete(client.admin.command("ping"))`, or `asyncio.run(...)` at import) that
 uses an async client the process keeps (a module-level client), when the project model sees
 another loop use that object later. It is reported at the call that runs the loop, naming the
-objects and the loops that use them afterwards.""",
+objects and the loops that use them afterwards. A loop under `if __name__ == "__main__":`, or in
+a top-level script, is the program's own loop, not one run at import: it is not reported.""",
         why_is_this_bad="""\
 The object binds to the loop that first uses it: the import-time loop, which is closed, or never
 runs again, before the application's own loop starts. Every later use, on the loop that serves
@@ -93,7 +94,9 @@ on the loop that uses the object afterwards, or make the object there.""",
                 continue
             code = summary.function(MODULE_CODE)
             for start in code.starts if code is not None else ():
-                yield from self._start(model, summary, start, reach, catalogue)
+                # Nor does a package module's `if __name__ == "__main__":` block (`python -m`).
+                if not start.as_program:
+                    yield from self._start(model, summary, start, reach, catalogue)
 
     def _start(
         self, model: ProjectModel, summary: ModuleSummary, start: LoopStart, reach: Reach, catalogue: Catalogue
