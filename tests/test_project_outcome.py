@@ -123,28 +123,29 @@ def test_files_written_within_a_tick_are_listed_again_but_the_outcome_is_kept(tm
     assert (runs.reaches, runs.listings) == (1, 2)
 
 
-def test_a_changed_module_the_model_never_asked_for_keeps_the_outcome(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        pytest.param("other.py", OTHER + "\n\ndef more():\n    return _other\n", id="a module never asked for"),
+        pytest.param("store.py", STORE + "# a comment: the same summary\n", id="a comment in a module asked for"),
+    ],
+)
+def test_a_change_the_model_does_not_depend_on_keeps_the_outcome(tmp_path, monkeypatch, name, text):
     trust_every_stat(monkeypatch)
     runs = Runs(project(tmp_path), monkeypatch)
     first = runs.view()
-    write(tmp_path / "app" / "other.py", OTHER + "\n\ndef more():\n    return _other\n")
+    write(tmp_path / "app" / name, text)
     assert not runs.made_again()
     assert runs.listings == 2  # its stat changed: listed again, and found to change nothing
     assert not runs.made_again() and runs.listings == 2  # kept under the new stat
     assert lock_finding(runs.view()) == lock_finding(first)
 
 
-def test_a_comment_in_a_module_the_model_asked_for_keeps_the_outcome(tmp_path, monkeypatch):
+def test_a_line_moved_in_a_module_the_model_asked_for_makes_the_outcome_again(tmp_path, monkeypatch):
     trust_every_stat(monkeypatch)
     runs = Runs(project(tmp_path), monkeypatch)
-    first = runs.view()
-    write(tmp_path / "app" / "store.py", STORE + "# a comment: the same summary\n")
-    assert not runs.made_again()
-    assert runs.listings == 2  # its text changed: listed again, and summarised again
-    assert not runs.made_again() and runs.listings == 2  # kept under its new text
-    assert lock_finding(runs.view()) == lock_finding(first)
-    # A change its summary keeps: the lock's line moves.
-    write(tmp_path / "app" / "store.py", "\n" + STORE)
+    runs.view()
+    write(tmp_path / "app" / "store.py", "\n" + STORE)  # the summary keeps the lock's line
     assert runs.made_again()
     (moved,) = lock_finding(runs.view(), line=4)
     assert moved.evidence
