@@ -39,6 +39,8 @@ class Folder:
     settings: Settings
     checker: Checker
     view: ProjectView = field(default_factory=ProjectView)
+    # The documents the view was built from (a document opened since needs it built again).
+    built_from: frozenset[str] = frozenset()
 
     @property
     def enabled(self) -> tuple[str, ...]:
@@ -63,6 +65,7 @@ def open_folder(root: str) -> Folder:
 
 def rebuild_model(folder: Folder, texts: Mapping[str, str], notify: Callable[[str], None]) -> None:
     """The folder's project model from its open documents (``texts``, by absolute path)."""
+    folder.built_from = frozenset(texts)
     folder.view = project_view(
         sorted(texts),
         folder.settings,
@@ -75,9 +78,8 @@ def rebuild_model(folder: Folder, texts: Mapping[str, str], notify: Callable[[st
 
 
 def knows(folder: Folder, path: str) -> bool:
-    """Whether the folder's model holds ``path`` (a document opened since is not in it)."""
-    model = folder.view.model
-    return model is not None and os.path.abspath(path) in model.by_path
+    """Whether the folder's model was built with ``path`` among its documents."""
+    return os.path.abspath(path) in folder.built_from
 
 
 def _checkable(folder: Folder, path: str, text: str) -> bool:
@@ -117,8 +119,11 @@ def fix_edits(folder: Folder, path: str, text: str, code: str, line: int, column
 
 def fix_all(folder: Folder, path: str, text: str) -> str:
     """``text`` with every safe fix applied, as ``--fix`` writes it (objects one loop only
-    reaches left alone). SourceError when it cannot be checked or a fix breaks it."""
+    reaches, and those whose fixes the model declines, left alone). SourceError when it cannot
+    be checked or a fix breaks it."""
     if not _checkable(folder, path, text):
         return text
     held_back = folder.view.held_back().get(real_path(path), frozenset())
-    return pipeline.fix_file(folder.checker.linter(path), text, path, unsafe=False, held_back=held_back).source
+    declined = folder.view.declined().get(real_path(path), {})
+    linter = folder.checker.linter(path)
+    return pipeline.fix_file(linter, text, path, unsafe=False, held_back=held_back, declined=declined).source
