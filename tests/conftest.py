@@ -6,6 +6,10 @@ import pytest
 
 from tests.helpers import interpreters
 
+# The fixtures are code loopcheck reads, never tests of its own (a scenario's pytest-asyncio
+# test module is a project to check, not something for this suite to run).
+collect_ignore_glob = ["fixtures/*"]
+
 
 @pytest.fixture(params=sorted(interpreters()), ids=lambda v: f"py{v}")
 def python(request):
