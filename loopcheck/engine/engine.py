@@ -85,6 +85,9 @@ class Linter:
     ) -> None:
         # A project rule reads the project model, not one file: the run checks it once, apart.
         self.rules = [rule for rule in rules if rule.scope == "file"]
+        # The rule about the `# noqa` comments themselves, when it is enabled: it judges them
+        # by the findings of the rules above, before suppression.
+        self.noqa_rule = next((rule for rule in rules if rule.scope == "noqa"), None)
         self.honour_noqa = honour_noqa
         # Off where the host has already compiled the file (flake8 reports E999 itself).
         self.syntax_check = syntax_check
@@ -95,6 +98,29 @@ class Linter:
         self.catalogue = catalogue or Catalogue.load()
         # Off only to prove that it never changes a result.
         self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else EveryRule(self.rules)
+
+    def noqa_results(self, text: str, path: str, found: list[Result]) -> list[Result]:
+        """The findings of the ``# noqa`` rule on ``text``, given the other rules' findings
+        before suppression (none without that rule): each loopcheck code that silences nothing
+        here, or names no rule."""
+        if self.noqa_rule is None:
+            return []
+        from loopcheck.engine.registry import rule_index
+        from loopcheck.settings.suppression import noqa_problems
+
+        judged = {rule.code for rule in self.rules}
+        problems = noqa_problems(text, [(r.diagnostic.line, r.diagnostic.code) for r in found], judged, rule_index())
+        return [
+            Result(
+                Diagnostic(
+                    path, p.line, p.column, p.line, p.end_column, self.noqa_rule.code,
+                    f"{'unknown' if p.unknown else 'unused'} noqa code {p.code}: "
+                    + ("no loopcheck rule has this code" if p.unknown else f"no {p.code} finding on this line"),
+                ),
+                None,
+            )
+            for p in problems
+        ]
 
     def run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first

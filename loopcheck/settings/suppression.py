@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -60,3 +61,68 @@ def unsuppressed(found: Sequence[T], source: str, diagnostic: Callable[[T], Diag
         if not is_suppressed(noqa, d.line, d.code):
             kept.append(item)
     return kept
+
+
+@dataclass(frozen=True)
+class NoqaProblem:
+    """A loopcheck code in a ``# noqa: ...`` list that silences nothing, or names no rule.
+    Lines 1-based, columns 1-based (of the code in the comment), end exclusive."""
+
+    line: int
+    column: int
+    end_column: int
+    code: str
+    unknown: bool  # no rule has the code (else: no finding of it on this line)
+
+
+def noqa_problems(
+    source: str,
+    found: Iterable[tuple[int, str]],
+    judged: Collection[str],
+    known: Collection[str],
+    prefix: str = "LCK",
+) -> list[NoqaProblem]:
+    """The codes of ``# noqa: ...`` comments that start with ``prefix`` (loopcheck's; other
+    tools' codes are theirs) and either match no code in ``known`` or match only rules in
+    ``judged`` (those this run checked the file for) of which ``found`` (line, code: the
+    findings before suppression) has none on the comment's line. A code that also names a rule
+    not judged is left alone: its findings may come from elsewhere (the project rules) or were
+    not looked for."""
+    found_on: dict[int, set[str]] = {}
+    for line, code in found:
+        found_on.setdefault(line, set()).add(code)
+    problems = []
+    for line, column, listed in _listed_codes(source):
+        for code, start in listed.items():
+            if not code.startswith(prefix):
+                continue
+            matching = [k for k in known if k.startswith(code)]
+            end = start + len(code)
+            if not matching:
+                problems.append(NoqaProblem(line, column + start + 1, column + end + 1, code, True))
+            elif all(k in judged for k in matching) and not any(
+                f.startswith(code) for f in found_on.get(line, ())
+            ):
+                problems.append(NoqaProblem(line, column + start + 1, column + end + 1, code, False))
+    return problems
+
+
+def _listed_codes(source: str) -> list[tuple[int, int, dict[str, int]]]:
+    """Each ``# noqa: CODES`` comment: its line, its 0-based column and each code listed with
+    its offset in the comment (upper-cased)."""
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = NOQA.search(token.string)
+            if match is None or match.group("codes") is None:
+                continue
+            offsets = {
+                code.group().upper(): match.start("codes") + code.start()
+                for code in re.finditer(r"[A-Za-z]+[0-9]+", match.group("codes"))
+            }
+            found.append((token.start[0], token.start[1], offsets))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
