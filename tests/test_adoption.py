@@ -291,3 +291,58 @@ def test_text_marks_fixable_findings_and_show_fixes_lists_them(tmp_path):
     assert any(line.startswith("app.py:3:8: LCK101 asyncio.Lock created") for line in lines)
     assert "1 fix available:" in lines
     assert "  app.py:5:10: LCK101 [*] Create one Event per event loop with `_get_event()` (--fix --unsafe-fixes)" in lines
+
+
+# -- LCK901: unused and unknown noqa codes --------------------------------------------------
+
+NOQA_SOURCE = """\
+import asyncio
+
+
+async def main():
+    lock = asyncio.Lock()  # noqa: LCK101
+    ready = asyncio.Event()  # noqa: E501, LCK999
+
+
+shared = asyncio.Lock()  # noqa: LCK101
+kept = 1  # noqa: LCK101, LCK901
+"""
+
+
+def test_noqa_codes_are_judged_only_when_selected(tmp_path):
+    write(tmp_path / "app.py", NOQA_SOURCE)
+    write(tmp_path / "plain.py", "x = 1  # noqa: LCK998\n")  # no rule can report here
+    default = invoke("--no-cache", cwd=tmp_path)
+    assert default.exit_code == 0, default.output
+    assert "LCK901" not in default.output
+    selected = invoke("--no-cache", "--extend-select", "LCK901", cwd=tmp_path)
+    assert selected.exit_code == 1
+    assert _findings(selected.output) == ["app.py:5: LCK901", "app.py:6: LCK901", "plain.py:1: LCK901"]
+    lines = selected.output.splitlines()
+    assert "app.py:5:36: LCK901 unused noqa code LCK101: no LCK101 finding on this line" in lines
+    assert "app.py:6:44: LCK901 unknown noqa code LCK999: no loopcheck rule has this code" in lines
+    assert "plain.py:1:16: LCK901 unknown noqa code LCK998: no loopcheck rule has this code" in lines
+
+
+def test_noqa_codes_of_rules_not_run_are_not_judged(tmp_path):
+    write(tmp_path / "app.py", NOQA_SOURCE)
+    # Only LCK901 runs: LCK101 was not looked for, so its codes cannot be called unused.
+    result = invoke("--no-cache", "--select", "LCK9", cwd=tmp_path)
+    assert _findings(result.output) == ["app.py:6: LCK901"]
+
+
+def test_opt_in_rules_need_a_selector(tmp_path):
+    write(tmp_path / "pyproject.toml", PYPROJECT + 'extend-select = ["LCK901"]\n')
+    write(tmp_path / "app.py", NOQA_SOURCE)
+    assert "LCK901" in invoke("--no-cache", cwd=tmp_path).output
+    write(tmp_path / "pyproject.toml", PYPROJECT + 'select = ["LCK"]\n')
+    assert "LCK901" in invoke("--no-cache", cwd=tmp_path).output
+    write(tmp_path / "pyproject.toml", PYPROJECT + 'select = ["LCK1"]\n')
+    assert "LCK901" not in invoke("--no-cache", cwd=tmp_path).output
+
+
+def test_add_noqa_then_lck901_finds_nothing(tmp_path):
+    project = _project(tmp_path)
+    assert invoke("--no-cache", "--add-noqa", cwd=project).exit_code == 0
+    result = invoke("--no-cache", "--extend-select", "LCK901", cwd=project)
+    assert result.exit_code == 0, result.output
