@@ -64,6 +64,12 @@ def _entries(tmp_path: Path, name: str = BASELINE) -> dict[str, list[str]]:
     return {path: [e["code"] for e in entries] for path, entries in data["files"].items()}
 
 
+def _reported(project: Path, *args: str) -> tuple[int, list[str], str]:
+    """A run's exit status, its findings (``_findings``) and its whole output."""
+    result = invoke("--no-cache", *args, cwd=project)
+    return result.exit_code, _findings(result.output), result.output
+
+
 def _baselined(tmp_path: Path) -> Path:
     project = _project(tmp_path)
     result = invoke("--no-cache", "--write-baseline", cwd=project)
@@ -90,10 +96,9 @@ def test_a_run_with_a_baseline_reports_only_new_findings(tmp_path):
     assert clean.exit_code == 0, clean.output
     assert "All checks passed. 3 findings in the baseline not shown." in clean.output
     write(project / "extra.py", NEW_FINDING)
-    result = invoke("--no-cache", cwd=project)
-    assert result.exit_code == 1
-    assert _findings(result.output) == ["extra.py:3: LCK101"]
-    assert "Found 1 finding." in result.output
+    status, found, output = _reported(project)
+    assert (status, found) == (1, ["extra.py:3: LCK101"])
+    assert "Found 1 finding." in output
 
 
 def test_moved_code_stays_baselined(tmp_path):
@@ -111,10 +116,9 @@ def test_the_same_construct_elsewhere_is_a_new_finding(tmp_path):
     project = _baselined(tmp_path)
     # The same line in another function: its anchor (the enclosing name) differs.
     write(project / "worker.py", WORKER.replace("class Worker", "class Runner"))
-    result = invoke("--no-cache", cwd=project)
-    assert result.exit_code == 1
-    assert _findings(result.output) == ["worker.py:6: LCK201"]
-    assert "Removed 1 stale baseline entry." in result.output
+    status, found, output = _reported(project)
+    assert (status, found) == (1, ["worker.py:6: LCK201"])
+    assert "Removed 1 stale baseline entry." in output
 
 
 def test_a_fixed_finding_shrinks_the_baseline(tmp_path):
