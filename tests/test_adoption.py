@@ -350,3 +350,12 @@ def test_add_noqa_then_lck901_finds_nothing(tmp_path):
     assert invoke("--no-cache", "--add-noqa", cwd=project).exit_code == 0
     result = invoke("--no-cache", "--extend-select", "LCK901", cwd=project)
     assert result.exit_code == 0, result.output
+
+
+def test_standard_input_is_matched_by_its_own_text(tmp_path):
+    project = _baselined(tmp_path)
+    write(project / "app.py", "x = 1\n")  # what is on disk no longer has the findings
+    result = invoke("--no-cache", "-", "--stdin-filename", "app.py", cwd=project, stdin="# moved\n" + APP)
+    assert result.exit_code == 0, result.output
+    assert "2 findings in the baseline not shown." in result.output
+    assert _entries(project)["app.py"] == ["LCK101", "LCK101"]  # standard input never rewrites it

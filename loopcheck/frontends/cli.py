@@ -389,7 +389,11 @@ def _main(
             unsafe=unsafe_fixes,
             diff=diff,
             build_fixes=output_format in FORMATS_WITH_EDITS,
-            keep_sources=report.excerpts or output_format in FORMATS_WITH_EDITS,
+            # The baseline anchors findings in the text they are about: standard input's, and
+            # with --diff the fixed text, which is not on disk.
+            keep_sources=report.excerpts
+            or output_format in FORMATS_WITH_EDITS
+            or ((reading_stdin or diff) and bool(baseline.entries)),
         )
         # Standard input's findings are never cached (nor is the cache's index read for it); the
         # summaries of the rest of its project are. Fixing files starts from the files themselves,
