@@ -7,7 +7,6 @@ internal errors, 130 when interrupted (SIGINT), 128 + N on SIGTERM (143) and SIG
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import signal
@@ -370,48 +369,47 @@ def _main(
     except OSError as error:
         _note(f"{output_file}: cannot write: {error.strerror or error}")
         return EXIT_ERROR
-    with output if output is not None else contextlib.nullcontext():
-        report = Report(
-            output_format,
-            statistics=statistics,
-            quiet=quiet,
-            fix=fix,
-            unsafe=unsafe_fixes,
-            diff=diff,
-            to_stderr=reading_stdin and fix,  # stdout carries the fixed source
-            output=output,
-            adoption=adoption,
-            show_fixes=show_fixes,
-            exit_zero=exit_zero,
-        )
-        mode = Mode(
-            fix=fix,
-            unsafe=unsafe_fixes,
-            diff=diff,
-            build_fixes=output_format in FORMATS_WITH_EDITS,
-            # The baseline anchors findings in the text they are about: standard input's, and
-            # with --diff the fixed text, which is not on disk.
-            keep_sources=report.excerpts
-            or output_format in FORMATS_WITH_EDITS
-            or ((reading_stdin or diff) and bool(baseline.entries)),
-        )
-        # Standard input's findings are never cached (nor is the cache's index read for it); the
-        # summaries of the rest of its project are. Fixing files starts from the files themselves,
-        # the project's included: no cache at all.
-        directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
-        job = Job(
-            settings,
-            tuple(rule.code for rule in enabled),
-            mode,
-            None if reading_stdin else directory,
-            model_cache_dir=None if (fix or diff) and not reading_stdin else directory,
-            include_confined=include_confined,
-        )
-        if reading_stdin:
-            _check_stdin(job, stdin_filename, report, give_back=fix)
-        else:
-            _check_paths(list(paths) or ["."], settings, job, jobs or _default_jobs(), report)
-        return report.finish()
+    report = Report(
+        output_format,
+        statistics=statistics,
+        quiet=quiet,
+        fix=fix,
+        unsafe=unsafe_fixes,
+        diff=diff,
+        to_stderr=reading_stdin and fix,  # stdout carries the fixed source
+        output=output,
+        adoption=adoption,
+        show_fixes=show_fixes,
+        exit_zero=exit_zero,
+    )
+    mode = Mode(
+        fix=fix,
+        unsafe=unsafe_fixes,
+        diff=diff,
+        build_fixes=output_format in FORMATS_WITH_EDITS,
+        # The baseline anchors findings in the text they are about: standard input's, and
+        # with --diff the fixed text, which is not on disk.
+        keep_sources=report.excerpts
+        or output_format in FORMATS_WITH_EDITS
+        or ((reading_stdin or diff) and bool(baseline.entries)),
+    )
+    # Standard input's findings are never cached (nor is the cache's index read for it); the
+    # summaries of the rest of its project are. Fixing files starts from the files themselves,
+    # the project's included: no cache at all.
+    directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
+    job = Job(
+        settings,
+        tuple(rule.code for rule in enabled),
+        mode,
+        None if reading_stdin else directory,
+        model_cache_dir=None if (fix or diff) and not reading_stdin else directory,
+        include_confined=include_confined,
+    )
+    if reading_stdin:
+        _check_stdin(job, stdin_filename, report, give_back=fix)
+    else:
+        _check_paths(list(paths) or ["."], settings, job, jobs or _default_jobs(), report)
+    return report.finish()
 
 
 def _check_adoption_options(reading_stdin: bool, *, fix: bool, diff: bool, write_baseline: bool, add_noqa: bool) -> None:
@@ -562,6 +560,13 @@ class Report:
 
     def finish(self) -> int:
         """Print what was held back and the summary; the exit status."""
+        try:
+            return self._finish()
+        finally:
+            if self.output is not None:
+                self.output.close()
+
+    def _finish(self) -> int:
         totals = self.totals
         diagnostics = sorted(totals.remaining, key=Diagnostic.sort_key)
         if self.statistics and self.human:
