@@ -359,3 +359,21 @@ def test_standard_input_is_matched_by_its_own_text(tmp_path):
     assert result.exit_code == 0, result.output
     assert "2 findings in the baseline not shown." in result.output
     assert _entries(project)["app.py"] == ["LCK101", "LCK101"]  # standard input never rewrites it
+
+
+def test_baseline_through_worker_processes(tmp_path):
+    """Findings that come back from worker processes (no source with them) are anchored too."""
+    from tests.helpers import run_loopcheck
+
+    for number in range(40):
+        write(tmp_path / f"m{number:02}.py", f"import asyncio\n\nlock_{number} = asyncio.Lock()\n")
+    written = run_loopcheck("--write-baseline", "-j", "2", ".", cwd=tmp_path, text=True)
+    assert written.returncode == 0, written.stderr
+    for number in range(0, 40, 2):  # every other file gains two lines above its lock
+        write(tmp_path / f"m{number:02}.py", f"import asyncio\n\n# moved\n\nlock_{number} = asyncio.Lock()\n")
+    write(tmp_path / "m39.py", "import asyncio\n")
+    result = run_loopcheck("-j", "2", ".", cwd=tmp_path, text=True)
+    assert result.returncode == 0, result.stderr
+    assert _findings(result.stdout) == []
+    assert "39 findings in the baseline not shown. Removed 1 stale baseline entry." in result.stdout
+    assert len(_entries(tmp_path)) == 39
