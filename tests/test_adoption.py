@@ -136,6 +136,15 @@ def test_a_fixed_finding_shrinks_the_baseline(tmp_path):
     assert _entries(project) == {"app.py": ["LCK101", "LCK101"]}
 
 
+def test_a_deleted_file_leaves_the_baseline(tmp_path):
+    project = _baselined(tmp_path)
+    (project / "worker.py").unlink()
+    result = invoke("--no-cache", "app.py", cwd=project)  # even when not among the paths checked
+    assert result.exit_code == 0, result.output
+    assert "Removed 1 stale baseline entry." in result.output
+    assert _entries(project) == {"app.py": ["LCK101", "LCK101"]}
+
+
 def test_entries_outside_the_run_are_kept(tmp_path):
     project = _baselined(tmp_path)
     # Only LCK2 selected, and only one file checked: the other entries were not looked at.

@@ -84,6 +84,8 @@ class Adoption:
 
     def finish(self) -> None:
         """Write the baseline when it was asked for or lost stale entries; BaselineError."""
+        if not self.keep_file:
+            self.baseline.forget_missing_files()
         if self.write_baseline or (self.baseline.stale and not self.keep_file):
             self.baseline.save()
 

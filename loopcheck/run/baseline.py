@@ -105,6 +105,11 @@ class Baseline:
             kept[anchors.anchor(d)] += 1
         self._set(key, kept)
 
+    def forget_missing_files(self) -> None:
+        """Drop (as stale) the entries of files that no longer exist: no run checks them again."""
+        for key in [key for key in self.entries if not os.path.lexists(self.path.parent / key)]:
+            self.stale += sum(self.entries.pop(key).values())
+
     def _set(self, key: str, anchors: Counter[Anchor]) -> None:
         if anchors:
             self.entries[key] = anchors
