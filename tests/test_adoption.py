@@ -295,6 +295,9 @@ def test_an_unwritable_output_file_is_one_line(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0
     assert "missing/report.txt: cannot write" in result.output
+    into_directory = invoke("--no-cache", "-o", "out", cwd=project)
+    assert into_directory.exit_code == 2
+    assert "Error: Invalid value for '-o' / '--output-file': File 'out' is a directory." in into_directory.output
 
 
 def test_text_marks_fixable_findings_and_show_fixes_lists_them(tmp_path):
