@@ -193,6 +193,8 @@ def test_a_broken_baseline_file_is_one_line(tmp_path, content, reason):
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0
     assert reason in result.output
+    assert invoke("--no-cache", "--write-baseline", cwd=project).exit_code == 0  # rewritten
+    assert invoke("--no-cache", cwd=project).exit_code == 0
 
 
 @pytest.mark.parametrize("other", [["--fix"], ["--diff"], ["--add-noqa"], ["-"]])

@@ -354,8 +354,10 @@ def _main(
     try:
         baseline = Baseline.load(baseline_path(settings))
     except BaselineError as error:
-        _note(str(error))
-        return EXIT_ERROR
+        if not write_baseline:  # which rewrites a broken file from scratch
+            _note(str(error))
+            return EXIT_ERROR
+        baseline = Baseline(baseline_path(settings))
     adoption = Adoption(
         baseline,
         settings,
