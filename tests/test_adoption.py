@@ -337,9 +337,9 @@ def test_noqa_codes_are_judged_only_when_selected(tmp_path):
     assert selected.exit_code == 1
     assert _findings(selected.output) == ["app.py:5: LCK901", "app.py:6: LCK901", "plain.py:1: LCK901"]
     lines = selected.output.splitlines()
-    assert "app.py:5:36: LCK901 unused noqa code LCK101: no LCK101 finding on this line" in lines
-    assert "app.py:6:44: LCK901 unknown noqa code LCK999: no loopcheck rule has this code" in lines
-    assert "plain.py:1:16: LCK901 unknown noqa code LCK998: no loopcheck rule has this code" in lines
+    assert "app.py:5:36: LCK901 [*] unused noqa code LCK101: no LCK101 finding on this line" in lines
+    assert "app.py:6:44: LCK901 [*] unknown noqa code LCK999: no loopcheck rule has this code" in lines
+    assert "plain.py:1:16: LCK901 [*] unknown noqa code LCK998: no loopcheck rule has this code" in lines
 
 
 def test_noqa_codes_of_rules_not_run_are_not_judged(tmp_path):
@@ -391,3 +391,24 @@ def test_baseline_through_worker_processes(tmp_path):
     assert _findings(result.stdout) == []
     assert "39 findings in the baseline not shown. Removed 1 stale baseline entry." in result.stdout
     assert len(_entries(tmp_path)) == 39
+
+
+def test_lck901_fix_removes_the_codes_that_silence_nothing(tmp_path):
+    source = """\
+import asyncio
+
+
+async def main():
+    lock = asyncio.Lock()  # noqa: LCK101
+    ready = asyncio.Event()  # noqa: E501, LCK999
+    again = asyncio.Event()  # type: ignore  # noqa:LCK101,LCK102
+    why = asyncio.Event()  # noqa: LCK101 (kept for now)
+"""
+    write(tmp_path / "app.py", source)
+    result = invoke("--no-cache", "--extend-select", "LCK901", "--fix", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "Fixed 4 findings." in result.output
+    assert _findings(result.output) == ["app.py:8: LCK901"]  # no fix: it would become a bare noqa
+    assert (tmp_path / "app.py").read_text() == source.replace("  # noqa: LCK101\n", "\n", 1).replace(
+        "  # noqa: E501, LCK999", "  # noqa: E501"
+    ).replace("  # noqa:LCK101,LCK102", "")

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
+from loopcheck.engine.edits import split_lines
 from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
 from loopcheck.files import SourceError
@@ -102,7 +103,7 @@ class Linter:
     def noqa_results(self, text: str, path: str, found: list[Result]) -> list[Result]:
         """The findings of the ``# noqa`` rule on ``text``, given the other rules' findings
         before suppression (none without that rule): each loopcheck code that silences nothing
-        here, or names no rule."""
+        here, or names no rule, with the safe fix that removes it where one can."""
         if self.noqa_rule is None:
             return []
         from loopcheck.engine.registry import rule_index
@@ -110,17 +111,21 @@ class Linter:
 
         judged = {rule.code for rule in self.rules}
         problems = noqa_problems(text, [(r.diagnostic.line, r.diagnostic.code) for r in found], judged, rule_index())
-        return [
-            Result(
-                Diagnostic(
-                    path, p.line, p.column, p.line, p.end_column, self.noqa_rule.code,
-                    f"{'unknown' if p.unknown else 'unused'} noqa code {p.code}: "
-                    + ("no loopcheck rule has this code" if p.unknown else f"no {p.code} finding on this line"),
-                ),
-                None,
+        starts = _line_starts(text) if problems else []
+        results = []
+        for p in problems:
+            message = f"{'unknown' if p.unknown else 'unused'} noqa code {p.code}: " + (
+                "no loopcheck rule has this code" if p.unknown else f"no {p.code} finding on this line"
             )
-            for p in problems
-        ]
+            proposal = None
+            if p.removal is not None and p.line <= len(starts):
+                start, end, content = p.removal
+                edit = Edit(starts[p.line - 1] + start, starts[p.line - 1] + end, content)
+                proposal = FixProposal(Safety.SAFE, f"Remove {p.code} from the noqa comment", lambda edit=edit: (edit,))
+            fix = None if proposal is None else Fix(proposal.safety, proposal.title)
+            diagnostic = Diagnostic(path, p.line, p.column, p.line, p.end_column, self.noqa_rule.code, message, fix)
+            results.append(Result(diagnostic, proposal))
+        return results
 
     def run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first
@@ -165,3 +170,12 @@ class Linter:
             )
             results.append(Result(diagnostic, proposal))
         return sorted(results, key=lambda r: r.diagnostic.sort_key())
+
+
+def _line_starts(text: str) -> list[int]:
+    """The offset in ``text`` where each line starts (lines as Python ends them)."""
+    starts, offset = [], 0
+    for line in split_lines(text):
+        starts.append(offset)
+        offset += len(line)
+    return starts

@@ -73,6 +73,40 @@ class NoqaProblem:
     end_column: int
     code: str
     unknown: bool  # no rule has the code (else: no finding of it on this line)
+    # What removes the code: (0-based start and end column on the line, replacement); None
+    # when removing it would change what the comment says (``# noqa: LCK101 (why)`` would
+    # become a bare ``# noqa (why)``, which silences everything).
+    removal: tuple[int, int, str] | None = None
+
+
+@dataclass(frozen=True)
+class _NoqaComment:
+    line: int
+    column: int  # 0-based, of the comment's '#'
+    text: str
+    match: re.Match[str]
+    code_before: str  # the line's text before the comment
+
+    def codes(self) -> dict[str, int]:
+        """Each code listed, upper-cased, with its offset in the comment."""
+        return {
+            code.group().upper(): self.match.start("codes") + code.start()
+            for code in re.finditer(r"[A-Za-z]+[0-9]+", self.match.group("codes"))
+        }
+
+    def without(self, code: str) -> tuple[int, int, str] | None:
+        """The edit that removes ``code`` from the comment (see NoqaProblem.removal)."""
+        listed = list(self.codes())
+        if len(listed) > 1:
+            start, end = self.match.span("codes")
+            kept = ", ".join(c for c in listed if c != code)
+            return self.column + start, self.column + end, kept
+        if self.text[self.match.end() :].strip():
+            return None
+        # The whole directive goes, with the spaces before it (another comment before it stays).
+        before = self.text[: self.match.start()].rstrip()
+        start = self.column + len(before) if before else len(self.code_before.rstrip())
+        return start, self.column + len(self.text), ""
 
 
 def noqa_problems(
@@ -92,37 +126,34 @@ def noqa_problems(
     for line, code in found:
         found_on.setdefault(line, set()).add(code)
     problems = []
-    for line, column, listed in _listed_codes(source):
-        for code, start in listed.items():
+    for comment in _noqa_comments(source):
+        for code, start in comment.codes().items():
             if not code.startswith(prefix):
                 continue
             matching = [k for k in known if k.startswith(code)]
-            end = start + len(code)
-            if not matching:
-                problems.append(NoqaProblem(line, column + start + 1, column + end + 1, code, True))
-            elif all(k in judged for k in matching) and not any(
-                f.startswith(code) for f in found_on.get(line, ())
-            ):
-                problems.append(NoqaProblem(line, column + start + 1, column + end + 1, code, False))
+            unused = all(k in judged for k in matching) and not any(
+                f.startswith(code) for f in found_on.get(comment.line, ())
+            )
+            if not matching or unused:
+                column = comment.column + start + 1
+                problems.append(
+                    NoqaProblem(comment.line, column, column + len(code), code, not matching, comment.without(code))
+                )
     return problems
 
 
-def _listed_codes(source: str) -> list[tuple[int, int, dict[str, int]]]:
-    """Each ``# noqa: CODES`` comment: its line, its 0-based column and each code listed with
-    its offset in the comment (upper-cased)."""
+def _noqa_comments(source: str) -> list[_NoqaComment]:
+    """The comments with a ``# noqa: CODES`` directive."""
     found = []
+    lines = io.StringIO(source, newline=None).read().split("\n")  # as the tokenizer numbers them
     try:
         for token in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
             if token.type != tokenize.COMMENT:
                 continue
             match = NOQA.search(token.string)
-            if match is None or match.group("codes") is None:
-                continue
-            offsets = {
-                code.group().upper(): match.start("codes") + code.start()
-                for code in re.finditer(r"[A-Za-z]+[0-9]+", match.group("codes"))
-            }
-            found.append((token.start[0], token.start[1], offsets))
+            if match is not None and match.group("codes") is not None:
+                before = lines[token.start[0] - 1][: token.start[1]]
+                found.append(_NoqaComment(token.start[0], token.start[1], token.string, match, before))
     except (tokenize.TokenError, SyntaxError):
         pass
     return found

@@ -11,7 +11,7 @@ class UnusedNoqa(Rule):
     code = "LCK901"
     name = "unused-noqa"
     summary = "a loopcheck code in a `# noqa` comment silences no finding on its line, or names no rule"
-    fix_kind = "none"
+    fix_kind = "safe"
     scope = "noqa"
     opt_in = True
     runtime_failure = False
@@ -47,7 +47,12 @@ class UnusedNoqa(Rule):
             "Off by default; turn it on in CI with `--extend-select LCK901`. A line can keep a\n"
             "code on purpose with `# noqa: LCK101, LCK901`."
         ),
-        fix_safety="No fix: which codes to remove is left to the reader.",
+        fix_safety=(
+            "Safe: the fix removes the code from the comment, or the whole `# noqa: CODE`\n"
+            "directive when it was the only code (another comment before it stays). A comment\n"
+            "with text after its codes (`# noqa: LCK101 (why)`) gets no fix: without its codes it\n"
+            "would be a bare `# noqa`, which silences everything."
+        ),
         affected_versions="All: it is about comments, not about asyncio.",
     )
 
