@@ -126,6 +126,19 @@ def files_to_change(files: Sequence[Path], percent: float = 1.0) -> list[Path]:
     return list(files[::stride])
 
 
+# A module whose text starts a loop: the project model always summarises it (an entry module).
+LOOP_START = b"asyncio.run("
+
+
+def file_with_loop_start(files: Sequence[Path]) -> Path:
+    """The first of ``files`` (sorted) whose text starts a loop with ``asyncio.run()``: a
+    module the project model loads on every run, so that changing it makes the model again."""
+    for path in sorted(files):
+        if LOOP_START in path.read_bytes():
+            return path
+    raise BenchmarkError(f"no file of the corpus calls {LOOP_START.decode()}")
+
+
 @contextmanager
 def changed_files(files: Sequence[Path]) -> Iterator[Callable[[str], None]]:
     """Yields ``change(tag)``, which appends a comment line carrying ``tag`` to every file (a new

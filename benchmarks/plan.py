@@ -140,23 +140,30 @@ class Planner:
                  LOOPCHECK_CHECK, extrapolate=False)
 
     def add_cache_runs(self) -> None:
-        """loopcheck filling an empty cache, warm, and after 1% of the files changed: on a scratch
-        copy of the corpus (the pinned corpus is never changed), with a fresh cache every round."""
+        """loopcheck filling an empty cache, warm, after 1% of the files changed and after one
+        file changed: on a scratch copy of the corpus (the pinned corpus is never changed), with a
+        fresh cache every round."""
         copies = corpus_files.make_scratch_copy(self.corpus_dirs, self.scratch_dir / "corpus")
         copy_files = corpus_files.python_files(copies)
         scratch = corpus_files.whole_corpus(copies, copy_files)
         to_change = corpus_files.files_to_change(copy_files, percent=CHANGED_PERCENT)
+        # One module the project model loads on every run (it starts a loop): its change makes
+        # the model's outcome again, as an edit between two runs does.
+        one = corpus_files.file_with_loop_start(copy_files)
+        one_name = one.relative_to(self.scratch_dir / "corpus").as_posix()
         cache_dir = self.scratch_dir / "cache"
         argv = [*self.loopcheck_argv("--cache-dir", str(cache_dir)), *scratch.arguments]
-        fill, warm, changed = (
+        fill, warm, changed, changed_one = (
             _benchmark(key, label, argv, scratch) for key, label in (
                 ("loopcheck-fill", "loopcheck, filling an empty `--cache-dir`"),
                 ("loopcheck-warm", "loopcheck, warm (cache, nothing changed)"),
                 ("loopcheck-1%", f"loopcheck, warm cache, {CHANGED_PERCENT:g}% of the files changed "
                                  f"({len(to_change)} files)"),
+                ("loopcheck-one", f"loopcheck, warm cache, one file changed (`{one_name}`, a module with a "
+                                  "loop start)"),
             )
         )
-        self.benchmarks.extend((fill, warm, changed))
+        self.benchmarks.extend((fill, warm, changed, changed_one))
 
         def empty_cache(_: int) -> None:
             shutil.rmtree(cache_dir, ignore_errors=True)
@@ -164,10 +171,12 @@ class Planner:
         def run(round_no: int) -> None:
             self.runner.measure(fill, argv, round_no, LOOPCHECK_CHECK, before_each=empty_cache)
             self.runner.measure(warm, argv, round_no, LOOPCHECK_CHECK)
-            with corpus_files.changed_files(to_change) as change:
-                # A new comment each time: every repeat finds the same files changed again.
-                self.runner.measure(changed, argv, round_no, LOOPCHECK_CHECK,
-                                    before_each=lambda repeat: change(f"round {round_no}, run {repeat + 1}"))
+            # The one file first: the warm run before it left the cache as the files are.
+            for files, benchmark in (([one], changed_one), (to_change, changed)):
+                with corpus_files.changed_files(files) as change:
+                    # A new comment each time: every repeat finds the same files changed again.
+                    self.runner.measure(benchmark, argv, round_no, LOOPCHECK_CHECK,
+                                        before_each=lambda repeat: change(f"round {round_no}, run {repeat + 1}"))
 
         self.steps.append(Step("loopcheck-cache", run))
 

@@ -155,7 +155,7 @@ def render_markdown(run: BenchmarkRun) -> str:
         out += ["## How loopcheck grows with the corpus", ""] + scaling + [""]
     targets = _targets(run)
     if targets:
-        out += ["## Against the targets of issue 12", ""] + targets + [""]
+        out += ["## Against the targets of issues 12 and 18", ""] + targets + [""]
     return "\n".join(out)
 
 
@@ -286,14 +286,16 @@ def _scaling_table(run: BenchmarkRun) -> list[str]:
 
 
 def _targets(run: BenchmarkRun) -> list[str]:
-    """Each target of issue 12 with what this run measured ('–' where it cannot be measured)."""
+    """Each target of issues 12 and 18 with what this run measured ('–' where it cannot be
+    measured)."""
     rows: list[list[str]] = []
+    issue = "12"
 
     def target(text: str, value: Any, shown: Callable[[Any], str], met: Callable[[Any], bool]) -> None:
         if value is None:
-            rows.append([text, "–", "–"])
+            rows.append([issue, text, "–", "–"])
         else:
-            rows.append([text, shown(value), "✅ pass" if met(value) else "❌ fail"])
+            rows.append([issue, text, shown(value), "✅ pass" if met(value) else "❌ fail"])
 
     def ratio(key: str) -> tuple[float, float] | None:
         benchmark = run.get(key)
@@ -324,7 +326,15 @@ def _targets(run: BenchmarkRun) -> list[str]:
         target("memory grows sublinearly (each added line costs less)", last,
                lambda _: f"{first:+.1f} → {last:+.1f} MB per 100 k lines (1/8→1/4, 1/2→all)",
                lambda _: last < first)
-    return _table(["Target", "Measured", "Result"], rows, right_from=3)
+    # With the project model: what a run costs in each of the ways it is run.
+    issue = "18"
+    target("cold run ≤ 10× Ruff's wall time", ratio("loopcheck-cold"), as_times, lambda r: r[0] <= 10)
+    target("warm run, nothing changed, ≤ Ruff's wall time", ratio("loopcheck-warm"), as_times, lambda r: r[0] <= 1)
+    target("warm run, one file changed, ≤ 1.5× Ruff's wall time", ratio("loopcheck-one"), as_times,
+           lambda r: r[0] <= 1.5)
+    target("peak memory < 300 MB (whole corpus)", cold.peak_rss_mb if cold else None,
+           lambda mb: f"{mb:.0f} MB", lambda mb: mb < 300)
+    return _table(["Issue", "Target", "Measured", "Result"], rows, right_from=4)
 
 
 def _figures_of(run: BenchmarkRun, key: str) -> Figures | None:

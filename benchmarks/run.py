@@ -4,11 +4,12 @@
     python benchmarks/run.py --quick    # a smoke run: aiohttp + httpx, one round, about 2 minutes
 
 Rows: Ruff (`ruff check --select ASYNC,RUF006 --no-cache`, the reference); loopcheck cold
-(`--no-cache`), filling an empty `--cache-dir`, warm, and with 1% of the files changed (on a
-scratch copy); flake8-async and Fixit (on every 32nd file, extrapolated per line); flake8's
-default checks without and with the loopcheck plugin; loopcheck cold on 1/8, 1/4 and 1/2 of the
-corpus. Every figure is a median over alternating rounds: wall s, CPU s, lines/s, peak MB (the
-children's maxrss), each as a ratio to Ruff's, and the targets of issue 12 pass or fail.
+(`--no-cache`), filling an empty `--cache-dir`, warm, with 1% of the files changed and with one
+module with a loop start changed (on a scratch copy); flake8-async and Fixit (on every 32nd
+file, extrapolated per line); flake8's default checks without and with the loopcheck plugin;
+loopcheck cold on 1/8, 1/4 and 1/2 of the corpus. Every figure is a median over alternating
+rounds: wall s, CPU s, lines/s, peak MB (the children's maxrss), each as a ratio to Ruff's, and
+the targets of issues 12 and 18 pass or fail.
 
 It builds its own virtual environments (~/.cache/loopcheck-bench; kept while the pins and the
 interpreter stay the same, loopcheck reinstalled from this tree every run), fetches the corpus

@@ -52,6 +52,7 @@ def fake_run() -> BenchmarkRun:
         bench("ruff", [0.5, 0.4, 0.6], lines=8000, files=40, mb=20),
         bench("loopcheck-cold", [4.0, 6.0, 5.0], lines=8000, files=40, mb=200),
         bench("loopcheck-warm", [0.3, 0.4, 0.5], lines=8000, files=40, mb=30),
+        bench("loopcheck-one", [0.8, 0.7, 0.9], lines=8000, files=40, mb=40),
         bench("fixit", []),  # not run
         bench("flake8-async", [1.0, 1.2, 0.8], lines=1000, files=5, extrapolate_to=8000),
         bench("flake8-default", [2.0, 2.0, 2.0], lines=8000, files=40),
@@ -97,7 +98,13 @@ def test_the_report_has_the_header_the_ratios_the_overhead_the_scaling_and_the_t
     assert "| ≥ 100× flake8-async's lines per second (wall) | 1.60× (CPU 1.60×) | ❌ fail |" in text
     assert "| ≥ 100× Fixit's lines per second (wall) | – | – |" in text
     assert "| flake8 plugin adds ≤ 10% (wall) | +50% (CPU +50%) | ❌ fail |" in text
-    assert "| peak memory < 300 MB (whole corpus) | 200 MB | ✅ pass |" in text
+    assert "| 12 | peak memory < 300 MB (whole corpus) | 200 MB | ✅ pass |" in text
+    # The targets with the project model, in the same table.
+    assert "| 18 | cold run ≤ 10× Ruff's wall time | 10.0× (CPU 10.0×) | ✅ pass |" in text
+    assert "| 18 | warm run, nothing changed, ≤ Ruff's wall time | 0.80× (CPU 0.80×) | ✅ pass |" in text
+    # 0.8 s against Ruff's 0.5 s.
+    assert "| 18 | warm run, one file changed, ≤ 1.5× Ruff's wall time | 1.60× (CPU 1.60×) | ❌ fail |" in text
+    assert "| 18 | peak memory < 300 MB (whole corpus) | 200 MB | ✅ pass |" in text
     # MB per 100 k lines: (140-100)/1000 lines first, (200-170)/4000 lines last.
     assert "+4000.0 → +750.0 MB per 100 k lines" in text
 
@@ -160,6 +167,15 @@ def test_changed_files_get_a_new_comment_each_time_and_are_restored(tmp_path):
     assert [p.read_bytes() for p in files] == before
 
 
+def test_the_file_changed_alone_is_the_first_that_starts_a_loop(tmp_path):
+    files = corpus_files.python_files(make_corpus(tmp_path))
+    with pytest.raises(BenchmarkError, match="no file of the corpus calls asyncio.run"):
+        corpus_files.file_with_loop_start(files)
+    files[7].write_text("asyncio.run(main())\n")
+    files[3].write_text("import asyncio\n\nasyncio.run(main())\n")
+    assert corpus_files.file_with_loop_start(files) == files[3]
+
+
 FAKE_LOOPCHECK = """\
 import argparse, hashlib
 from pathlib import Path
@@ -200,21 +216,25 @@ def planner_for(tmp_path: Path, dirs: list[Path]) -> Planner:
     )
 
 
-def test_cache_runs_fill_warm_and_change_one_percent_on_a_scratch_copy(tmp_path, monkeypatch):
+def test_cache_runs_fill_warm_and_change_one_percent_and_one_file_on_a_scratch_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(plan, "MAX_REPEATS", 2)  # repeats, but few: fast
     dirs = make_corpus(tmp_path / "pinned")
+    (dirs[1] / "beta" / "m05.py").write_text("import asyncio\n\nasyncio.run(main())\n")
     pinned = {p: p.read_bytes() for p in corpus_files.python_files(dirs)}
     planner = planner_for(tmp_path, dirs)
     planner.add_cache_runs()
-    assert [b.key for b in planner.benchmarks] == ["loopcheck-fill", "loopcheck-warm", "loopcheck-1%"]
+    keys = ["loopcheck-fill", "loopcheck-warm", "loopcheck-1%", "loopcheck-one"]
+    assert [b.key for b in planner.benchmarks] == keys
     assert planner.benchmarks[2].label.endswith("(1 files)")
+    assert planner.benchmarks[3].label.endswith("(`beta/beta/m05.py`, a module with a loop start)")
     [step] = planner.steps
     step.run(1)
     logs = tmp_path / "logs"
     assert (logs / "loopcheck-fill.out").read_text() == "20 files analysed\n"
     assert (logs / "loopcheck-warm.out").read_text() == "0 files analysed\n"
+    assert (logs / "loopcheck-one.out").read_text() == "1 files analysed\n"
     assert (logs / "loopcheck-1%.out").read_text() == "1 files analysed\n"
-    assert [len(b.samples) for b in planner.benchmarks] == [2, 2, 2]
+    assert [len(b.samples) for b in planner.benchmarks] == [2, 2, 2, 2]
     assert {p: p.read_bytes() for p in pinned} == pinned  # the pinned corpus is never touched
     scratch = corpus_files.python_files([tmp_path / "scratch" / "corpus"])
     assert [p.read_bytes() for p in scratch] == list(pinned.values())  # restored after the run

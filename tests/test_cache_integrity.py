@@ -23,6 +23,8 @@ QUIET = BAD.replace("Lock()", "Lonk()")
 CLEAN = "import asyncio\n\n\ndef main():\n    asyncio.run(work())\n"
 IN_COROUTINE = "import asyncio\n\n\nasync def now():\n    return asyncio.get_event_loop().time()\n"
 HANG_GUARD = 120  # seconds
+# The project model's caches beside the results cache.
+MODEL_CACHES = frozenset({"summaries", "outcomes"})
 
 
 def run(*args: object, cwd: Path) -> subprocess.CompletedProcess:
@@ -209,7 +211,7 @@ def _cached_project(root: Path) -> tuple[subprocess.CompletedProcess, Path]:
     settle(root / "bad.py", root / "clean.py")
     fresh = run(".", cwd=root)
     assert fresh.returncode == 1 and "bad.py:3:8: LCK101" in fresh.stdout, fresh.stderr
-    (directory,) = [path for path in root.glob(".loopcheck_cache/*") if path.is_dir() and path.name != "summaries"]
+    (directory,) = [path for path in root.glob(".loopcheck_cache/*") if path.is_dir() and path.name not in MODEL_CACHES]
     return fresh, directory
 
 
@@ -320,7 +322,7 @@ def test_an_entry_stored_under_another_key_is_a_miss(tmp_path):
     write(tmp_path / "two.py", BAD.replace("lock", "other"))
     fresh = run(".", cwd=tmp_path)
     assert fresh.returncode == 1
-    one, two = sorted(p for p in tmp_path.glob(".loopcheck_cache/*/*/*.json") if "summaries" not in p.parts)
+    one, two = sorted(p for p in tmp_path.glob(".loopcheck_cache/*/*/*.json") if MODEL_CACHES.isdisjoint(p.parts))
     two.write_text(one.read_text())
     _same_as_fresh(fresh, tmp_path)
 

@@ -124,7 +124,7 @@ def test_a_model_that_cannot_be_built_costs_the_evidence_never_the_findings(tmp_
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(run_project, "build_model", broken)
+    monkeypatch.setattr(run_project, "list_project", broken)
     notes: list[str] = []
     app = str(write(tmp_path / "app.py", ONE_LOOP))
     view = project_view([app], Settings(), Catalogue.load(), (), None, notes.append)

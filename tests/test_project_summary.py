@@ -636,6 +636,27 @@ def test_the_summaries_cache_reads_the_loop_fields_and_rebuilds_entries_written_
     assert store.load("key", found.module, found.path, found.is_package) is None
 
 
+def test_the_stat_index_forgets_the_files_that_are_gone(tmp_path):
+    from loopcheck.project.selection import Flags
+    from loopcheck.project.store import Known
+
+    files = {name: tmp_path / f"{name}.py" for name in ("kept", "gone", "elsewhere")}
+    store = SummaryStore(tmp_path / "cache")
+    for path in files.values():
+        path.write_text("x = 1\n")
+        info = os.stat(path)
+        identity = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev, info.st_ino)
+        # Read well after the file's last change: a stat the index trusts.
+        store.remember(str(path), identity, info.st_ctime_ns + 10**10, Known("key", (), Flags(False, False)))
+    store.save_index(map(str, files.values()))
+    index = tmp_path / "cache" / "summaries" / store.base[:16] / "index.json"
+    assert set(json.loads(index.read_text())) == {str(path) for path in files.values()}
+    files["gone"].unlink()
+    # A run that lists only ``kept``: ``elsewhere`` (another project's, say) is still on disk.
+    SummaryStore(tmp_path / "cache").save_index([str(files["kept"])])
+    assert set(json.loads(index.read_text())) == {str(files["kept"]), str(files["elsewhere"])}
+
+
 # -- input --------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,21 @@ def test_a_missing_expectation_is_refused(tmp_path):
     path = scenario(tmp_path, '"""A worker."""\n')
     with pytest.raises(AssertionError, match="says no `expect: <regex>`"):
         load(path)
+
+
+CONFINED = [s for s in SCENARIOS if s.confined]
+
+
+@pytest.mark.parametrize("scenario", CONFINED, ids=lambda s: s.name)
+def test_a_working_single_loop_design_still_runs_after_every_fix_loopcheck_offers(scenario, tmp_path):
+    """`--fix --unsafe-fixes` leaves each confined design working: the fixes never touch an
+    object one loop only uses, nor turn the one loop that keeps it into a loop per call."""
+    copy = tmp_path / scenario.name
+    shutil.copytree(scenario.path, copy)
+    fixed = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--fix", "--unsafe-fixes", "."],
+        cwd=copy, capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert fixed.returncode in (0, 1), fixed.stderr
+    result, stderr = run_scenario(sys.executable, copy)
+    assert failure(scenario, result) is None, failure(scenario, result) + "\n" + fixed.stdout + stderr

@@ -165,14 +165,19 @@ def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path):
 def test_a_change_to_loopcheck_itself_invalidates_the_cache(tmp_path, monkeypatch):
     from loopcheck.run import cache
 
+    # Taken once per run (process): each call below stands for a new run.
+    cache._data_fingerprint.cache_clear()
     first = cache._data_fingerprint()
     rule = Path(cache.__file__).parents[1] / "rules" / "primitives" / "lck101_module_level_primitive.py"
     info = rule.stat()
     try:
         os.utime(rule, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert cache._data_fingerprint() == first  # the same run: the same fingerprint
+        cache._data_fingerprint.cache_clear()
         assert cache._data_fingerprint() != first
     finally:
         os.utime(rule, ns=(info.st_atime_ns, info.st_mtime_ns))
+        cache._data_fingerprint.cache_clear()
     assert cache._data_fingerprint() == first
 
 

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Mapping
 from operator import attrgetter
+from types import MappingProxyType
+from typing import NamedTuple
 
 from loopcheck.engine import formfeed, guard
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
@@ -72,24 +75,36 @@ def fix_file(
     unsafe: bool,
     build_fixes: bool = False,
     held_back: frozenset[int] = frozenset(),
+    declined: Mapping[int, str] = MappingProxyType({}),
 ) -> FixOutcome:
     """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
     left. The result compiles: a fix that produced invalid code raises SourceError, and the
     caller writes nothing. ``held_back``: lines of ``text`` whose findings are neither fixed nor
-    reported (objects the project model shows one loop only reaches)."""
+    reported (objects the project model shows one loop only reaches). ``declined``: lines whose
+    findings are reported without their fix, with the reason the message gives."""
     if not linter.candidates.may_match(text):
         found = _only_noqa(linter, text, path)
         return FixOutcome(text, 0, found, found)
-    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back))
+    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back, declined))
 
 
 def _fix(
-    linter: Linter, text: str, path: str, unsafe: bool, build_fixes: bool, held_back: frozenset[int]
+    linter: Linter,
+    text: str,
+    path: str,
+    unsafe: bool,
+    build_fixes: bool,
+    held_back: frozenset[int],
+    declined: Mapping[int, str],
 ) -> FixOutcome:
     normalised = formfeed.normalise(text)
     given = text if normalised is None else normalised.text
     # By the lines' text: the fixes of one pass move the lines below them.
-    kept_lines = _line_texts(given, held_back)
+    lines = given.splitlines()
+    kept_lines = Lines(
+        _line_texts(given, held_back),
+        {lines[n - 1].strip(): reason for n, reason in declined.items() if 0 < n <= len(lines)},
+    )
     outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines)
     if normalised is not None:
         restored = formfeed.restore(normalised, outcome.source)
@@ -112,15 +127,37 @@ def _line_texts(text: str, numbers: frozenset[int]) -> frozenset[str]:
     return frozenset(lines[n - 1].strip() for n in numbers if 0 < n <= len(lines))
 
 
-def _not_held_back(results: list[Result], source: str, held_back: frozenset[str]) -> list[Result]:
-    if not held_back or not results:
+class Lines(NamedTuple):
+    """The lines (by their stripped text) the project model keeps from the fixes: ``held_back``,
+    findings neither fixed nor reported; ``declined``, findings reported without their fix."""
+
+    held_back: frozenset[str] = frozenset()
+    declined: Mapping[str, str] = MappingProxyType({})
+
+
+def _not_held_back(results: list[Result], source: str, kept: Lines) -> list[Result]:
+    """``results`` without the held-back ones, and with the declined ones' fixes (and every
+    finding that shares such a fix: it rewrites both lines) turned into their reason."""
+    if not (kept.held_back or kept.declined) or not results:
         return results
     lines = source.splitlines()
-    return [r for r in results if not 0 < r.diagnostic.line <= len(lines) or lines[r.diagnostic.line - 1].strip() not in held_back]
+
+    def text(result: Result) -> str | None:
+        line = result.diagnostic.line
+        return lines[line - 1].strip() if 0 < line <= len(lines) else None
+
+    results = [r for r in results if text(r) not in kept.held_back]
+    reasons = {id(r.proposal): kept.declined[t] for r in results if r.proposal and (t := text(r)) in kept.declined}
+    return [_without_fix(r, reasons[id(r.proposal)]) if id(r.proposal) in reasons else r for r in results]
+
+
+def _without_fix(result: Result, reason: str) -> Result:
+    message = f"{result.diagnostic.message}; no fix: {reason}"
+    return Result(dataclasses.replace(result.diagnostic, message=message, fix=None), None)
 
 
 def _fix_passes(
-    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool, held_back: frozenset[str]
+    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool, held_back: Lines
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     # Of the text as given: its errors are its own.

@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
-from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, real_path
+from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, keeps_confined, real_path
 
 # The rule families whose findings are about the object created on their line.
 OBJECT_FAMILIES = ("LCK1", "LCK3", "LCK4")
@@ -61,10 +61,40 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
             # Its module was never loaded: no loop's calls resolve into it.
             diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
         elif family == LOOP_FAMILY and at in starts:
-            evidence = tuple(_loop_reaches(reached, chain) for reached, chain in starts[at])
+            shared = [(reached, chain) for reached, chain in starts[at] if reached.verdict == SHARED]
+            evidence = tuple(_loop_reaches(reached, chain) for reached, chain in shared)
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
+            kept = [reached for reached, _chain in starts[at] if keeps_confined(reached)]
+            if kept and diagnostic.fix is not None and not keep_confined:
+                diagnostic = _fix_declined(diagnostic, kept[0])
         attached.append(diagnostic)
     return attached
+
+
+def _fix_declined(diagnostic: Diagnostic, kept: ObjectReach) -> Diagnostic:
+    """``diagnostic`` without its fix: its loop is the one loop that uses ``kept``, and a new
+    loop per call (what the loop rules' fixes make of it) would share the object across loops."""
+    return replace(diagnostic, message=f"{diagnostic.message}; no fix: {_kept_by_loop(kept)}", fix=None)
+
+
+def _kept_by_loop(kept: ObjectReach) -> str:
+    holder = kept.holder
+    created = shown(Location(kept.path, holder.line, holder.column + 1, ""))
+    return (
+        f"asyncio.run() per call would share {holder.what} '{holder.name}' ({created.path}:{created.line})"
+        " across loops: this kept loop is the only loop that uses it"
+    )
+
+
+def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
+    """By real path, the lines of kept loops that alone use an object, each with why the loop
+    rules' fixes are declined there (:func:`_fix_declined`): fixing must leave them alone."""
+    lines: dict[str, dict[int, str]] = {}
+    for (path, line), found in reach.starts_at.items():
+        kept = [reached for reached, _chain in found if keeps_confined(reached)]
+        if kept:
+            lines.setdefault(path, {})[line] = _kept_by_loop(kept[0])
+    return lines
 
 
 def _unloaded(path: str, reach: Reach) -> bool:

@@ -9,6 +9,7 @@ library, installed packages) resolve to None: the reach stops there.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from loopcheck.files import SourceError
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
 from loopcheck.project.selection import SeedTest, import_edges, import_specs
-from loopcheck.project.store import Known, SummaryStore
+from loopcheck.project.store import Identity, Known, SummaryStore, catalogue_key
 from loopcheck.settings.config import Settings
 
 if TYPE_CHECKING:
@@ -82,6 +83,11 @@ class ProjectModel:
             self.modules[module] = found
             self.by_path[found.path] = found
         return found
+
+    def asked(self) -> frozenset[str]:
+        """The modules whose summaries were made or asked for so far (those that could not be
+        read or parsed included): all the model's answers depend on of the modules' texts."""
+        return frozenset(self._tried)
 
     def importers(self, module: str) -> frozenset[str]:
         """The modules of ``module``'s project whose import lines name it (read from their text)."""
@@ -221,48 +227,123 @@ def build_model(
     texts: Mapping[str, str] | None = None,
 ) -> ProjectModel:
     """The model of the projects ``files`` (the files the run checks, as the runner names them)
-    belong to: their roots are found (``roots``), every Python file under them is listed (as
-    the run's ``discover`` walks, with ``settings``' excludes) with its import lines and seed
-    flags (``selection``), and the *entry modules* (those whose text may start a loop or run
-    code on a server's loop) are summarised; every other module is summarised the first
-    time a name resolves into it (:meth:`ProjectModel.summary`). Summaries go through the cache
-    under ``cache_dir`` (``store``; None: in memory only). Nothing is imported or run; a file
-    that cannot be read or parsed is left out. ``walked``: directories the run has walked
-    already (with the same ``settings``): the files under them are the checked ones, and they
-    are not walked again. ``texts``: files whose text is not on disk (standard input's buffer
-    stands for the file of that name), by absolute path: their facts and summaries are made
-    from that text, never cached."""
-    from loopcheck.run.sources import read_source  # the run sits above the model: its reader
+    belong to: their files are found (:func:`project_files`) and their modules listed
+    (:func:`list_project`), and the *entry modules* (those whose text may start a loop or run
+    code on a server's loop) are summarised; every other module is summarised the first time a
+    name resolves into it (:meth:`ProjectModel.summary`). Nothing is imported or run; a file
+    that cannot be read or parsed is left out."""
+    found = project_files(files, settings=settings, walked=walked, texts=texts)
+    return list_project(found, catalogue, cache_dir, settings=settings).model()
 
-    settings = settings or Settings()
-    given = {os.path.abspath(path): text for path, text in (texts or {}).items()}
+
+@dataclass
+class ProjectFiles:
+    """The files of the projects a run's files belong to, before any is read: ``roots``, their
+    layout; ``paths``, the checked files first, then the others of their projects (as the
+    runner names them); ``texts``: files whose text is not on disk, by absolute path."""
+
+    roots: Roots
+    paths: list[str]
+    texts: dict[str, str]
+
+
+def project_files(
+    files: Iterable[str],
+    *,
+    settings: Settings | None = None,
+    walked: Iterable[str] = (),
+    texts: Mapping[str, str] | None = None,
+) -> ProjectFiles:
+    """The files of the projects ``files`` (the files the run checks, as the runner names them)
+    belong to: their roots are found (``roots``), and every Python file under them is listed
+    (as the run's ``discover`` walks, with ``settings``' excludes). ``walked``: directories the
+    run has walked already (with the same ``settings``): the files under them are the checked
+    ones, and they are not walked again. ``texts``: files whose text is not on disk (standard
+    input's buffer stands for the file of that name), by absolute path."""
     checked = [path for path in files if path.endswith(".py")]
     found = find_roots(checked)
-    store = SummaryStore(cache_dir, repr(sorted(catalogue.extra_clients)))
+    given = {os.path.abspath(path): text for path, text in (texts or {}).items()}
+    return ProjectFiles(found, _project_files(checked, found, settings or Settings(), walked), given)
+
+
+@dataclass
+class Listing:
+    """The modules of the projects, as their texts list them, before any is summarised:
+    ``modules``: each module's path and whether it is a package; ``importers``: by module, the
+    modules whose import lines name it; ``entries``: the entry modules, in order; ``keys``: each
+    module's content key (summaries of the same key are the same); ``load``: a module's
+    summary, or None when it cannot be read or parsed. Everything the model is made of but the
+    summaries themselves. ``identities``: by path, the stat each file had when it was read
+    (None: not known, or too close to the file's last change to tell a later change).
+    ``cached``: the summary the cache keeps for a module under a content key (its text of an
+    earlier run), or None."""
+
+    modules: dict[str, tuple[str, bool]]
+    importers: dict[str, set[str]]
+    entries: list[str]
+    keys: dict[str, str]
+    load: Callable[[str], ModuleSummary | None]
+    identities: dict[str, Identity | None]
+    cached: Callable[[str, str], ModuleSummary | None]
+
+    def model(self) -> ProjectModel:
+        """The model: the entry modules summarised, the others when asked for."""
+        entries = [summary for summary in map(self.load, self.entries) if summary is not None]
+        return ProjectModel(entries, self.modules, self.load, self.importers)
+
+
+def list_project(
+    files: ProjectFiles, catalogue: Catalogue, cache_dir: Path | None = None, *, settings: Settings | None = None
+) -> Listing:
+    """The modules of the projects' ``files``, each with its import lines and seed flags
+    (``selection``) and the module name they give it (``roots``). Files whose stat has not
+    changed are not read (the stat index of ``store``); summaries go through the cache under
+    ``cache_dir`` (None: in memory only). A file that cannot be read is left out. The files given
+    as ``texts`` have their facts and summaries made from that text, never cached."""
+    from loopcheck.run.cache import identity_now, trusted  # the run sits above the model
+    from loopcheck.run.sources import read_source
+
+    settings = settings or Settings()
+    given = files.texts
+    found = files.roots
+    store = SummaryStore(cache_dir, catalogue_key(catalogue))
     seeds = SeedTest(catalogue)
     known: dict[str, Known] = {}
-    for path in _project_files(checked, found, settings, walked):
-        text = given.get(os.path.abspath(path))
+    identities: dict[str, Identity | None] = {}
+    for path in files.paths:
+        identities[path] = None
+        text = given.get(os.path.abspath(path)) if given else None
         if text is not None:
-            known[path] = Known("", tuple(import_specs(text)), seeds.flags(text))
+            key = store.content_key(text.encode("utf-8", "surrogatepass"))
+            known[path] = Known(key, tuple(import_specs(text)), seeds.flags(text))
             continue
         entry = store.unchanged(path)
         if entry is None:
+            read_at = time.time_ns()
             try:
                 source = read_source(path, settings.max_file_size)
             except SourceError:
+                # Left out; as long as its stat stays as it is now, it cannot be read either.
+                identity = identity_now(path)
+                identities[path] = identity if trusted(identity, read_at) else None
                 continue
             assert source.data is not None
             entry = Known(store.content_key(source.data), tuple(import_specs(source.text)), seeds.flags(source.text))
             store.remember(path, source.identity, source.read_at, entry)
+            if trusted(source.identity, source.read_at):
+                identities[path] = source.identity
+        else:
+            identities[path] = entry.identity
         known[path] = entry
+    store.save_index(files.paths)
     found.use_imports({name for entry in known.values() for level, name in entry.specs if not level})
     modules: dict[str, tuple[str, bool]] = {}
     for path in known:  # the checked files first: theirs is the name a module goes by
         named = found.module_name(path, {name.partition(".")[0] for level, name in known[path].specs if not level})
         if named is not None:
             modules.setdefault(named[0], (path, named[1]))
-    projects = {module: found.project_of_file(path) for module, (path, _) in modules.items()}
+    # Compared for every import line: as text.
+    projects = {module: str(found.project_of_file(path)) for module, (path, _) in modules.items()}
     importers: dict[str, set[str]] = {}
     for module, (path, package) in modules.items():
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
@@ -277,14 +358,13 @@ def build_model(
             store, read_source, path, module, package, catalogue, settings
         )
 
-    entries = []
-    for module in sorted(modules):
-        if known[modules[module][0]].flags.entry:
-            summary = load(module)
-            if summary is not None:
-                entries.append(summary)
-    store.save_index()
-    return ProjectModel(entries, modules, load, importers)
+    def cached(module: str, key: str) -> ModuleSummary | None:
+        path, package = modules[module]
+        return store.load(key, module, path, package)
+
+    entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
+    keys = {module: known[path].key for module, (path, _) in modules.items()}
+    return Listing(modules, importers, entries, keys, load, identities, cached)
 
 
 def _summarise_text(text: str, module: str, path: str, package: bool, catalogue: Catalogue) -> ModuleSummary | None:

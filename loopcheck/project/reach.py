@@ -209,8 +209,9 @@ class Reach:
     """The loops of a project and the holders they reach. ``objects``: every holder the model
     knows, with its verdict. ``loops``: every loop seen. ``starts``: by (path, line) of a loop's
     start (or of a line that names its loop: ``Loop.named_at``), the shared holders that loop
-    reaches, each with one chain on that loop (the loop, not the start alone: starts with one key
-    are one loop, walked together)."""
+    reaches, and those a kept loop alone uses (:func:`keeps_confined`), each with one chain on
+    that loop (the loop, not the start alone: starts with one key are one loop, walked
+    together)."""
 
     objects: tuple[ObjectReach, ...]
     loops: tuple[Loop, ...]
@@ -237,6 +238,18 @@ class Reach:
     @property
     def saw_loops(self) -> bool:
         return self.loop_starts > 0 or bool(self.loops)
+
+
+def keeps_confined(reached: ObjectReach) -> bool:
+    """Whether ``reached`` is confined by the one kept loop that uses it (a Lambda handler's
+    module-level loop that keeps its engine's pool on it): that loop turned into a new loop per
+    call would share the object across loops."""
+    return (
+        reached.verdict == CONFINED
+        and not reached.made_confined
+        and len(reached.chains) == 1
+        and reached.chains[0].loop.lifetime == "kept"
+    )
 
 
 def real_path(path: str) -> str:
@@ -948,7 +961,7 @@ class _Reacher:
         # Each start of a loop reaches what its loop (its key) reaches.
         starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
         for reached in objects:
-            if reached.verdict != SHARED:
+            if reached.verdict != SHARED and not keeps_confined(reached):
                 continue
             for chain in reached.chains:
                 for loop, _key, _steps in by_key[chain.loop.key]:

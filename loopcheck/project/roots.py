@@ -85,6 +85,7 @@ class Roots:
     projects: dict[Path, Path | None] = field(default_factory=dict)
     units: dict[Path, Path] = field(default_factory=dict)
     prefixes: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    directories: dict[str, Path] = field(default_factory=dict)  # each directory's Path, made once
 
     def use_imports(self, names: Iterable[str]) -> None:
         """The absolute dotted names the project's modules import (they decide namespace
@@ -101,7 +102,10 @@ class Roots:
         directory (a lone script's own directory). An import resolves to a module of its own
         project only: another project checked in the same run is not what the import finds when
         the code runs (that is the installed one)."""
-        directory = Path(os.path.abspath(path)).parent
+        return self.project_of_directory(Path(os.path.dirname(os.path.abspath(path))))
+
+    def project_of_directory(self, directory: Path) -> Path:
+        """The project of the files in ``directory`` (see :meth:`project_of_file`)."""
         unit = self.units.get(directory)
         if unit is None:
             unit = self.units[directory] = self._unit(directory)
@@ -131,14 +135,19 @@ class Roots:
         """The dotted module name of the Python file ``path`` and whether it is a package's
         ``__init__``, or None when it has none (not a ``.py`` file). ``imports``: the top-level
         names the file itself imports (it never takes one of them as its own name)."""
-        file = Path(os.path.abspath(path))
-        if file.suffix != ".py":
+        directory, name = os.path.split(os.path.abspath(path))
+        dot = name.rfind(".")  # the stem and suffix as pathlib splits them
+        stem, suffix = (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
+        if suffix != ".py":
             return None
-        prefix = self._prefix(file.parent)
-        is_package = file.stem == "__init__"
-        if not prefix and not is_package and file.stem in set(imports):
-            prefix = self._package_name(file.parent, any_folder=True)
-        parts = prefix if is_package else (*prefix, file.stem)
+        parent = self.directories.get(directory)
+        if parent is None:
+            parent = self.directories[directory] = Path(directory)
+        prefix = self._prefix(parent)
+        is_package = stem == "__init__"
+        if not prefix and not is_package and stem in set(imports):
+            prefix = self._package_name(parent, any_folder=True)
+        parts = prefix if is_package else (*prefix, stem)
         if not parts:  # an __init__.py whose directory is not a package name
             return None
         return ".".join(parts), is_package
@@ -183,7 +192,7 @@ def _within(directory: Path, root: Path) -> bool:
 
 
 def _is_regular_package(directory: Path) -> bool:
-    return directory.name.isidentifier() and (directory / "__init__.py").is_file()
+    return directory.name.isidentifier() and os.path.isfile(os.path.join(directory, "__init__.py"))
 
 
 def project_of(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
@@ -198,7 +207,7 @@ def project_of(directory: Path, known: dict[Path, Path | None] | None = None) ->
             found = known[candidate]
             break
         passed.append(candidate)
-        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+        if any(os.path.exists(os.path.join(candidate, marker)) for marker in PROJECT_MARKERS):
             found = candidate
             break
         if candidate.parent == candidate:
@@ -213,18 +222,19 @@ def find_roots(files: Iterable[str]) -> Roots:
     """The roots of the projects ``files`` belong to (see the module's description)."""
     found = Roots()
     layouts: dict[Path, Layout] = {}
-    for given in files:
-        file = Path(os.path.abspath(given))
-        top = file.parent
+    # What follows depends on a file's directory only: each directory is looked at once.
+    for name in directories_of(files):
+        directory = Path(name)
+        top = directory
         while found.is_package_directory(top):
             top = top.parent
         found.roots.add(top)
-        project = project_of(file.parent, found.projects)
+        project = project_of(directory, found.projects)
         if project is None:
             # No project: its package, or the modules beside a lone script.
-            package = found.project_of_file(file)
+            package = found.project_of_directory(directory)
             found.listed.add(package)
-            if package == file.parent and top == file.parent:
+            if package == directory and top == directory:
                 found.beside.add(package)
             continue
         found.listed.add(project)
@@ -237,6 +247,11 @@ def find_roots(files: Iterable[str]) -> Roots:
         for directory, _ in layout.packages:
             found.roots.add(directory.parent)
     return found
+
+
+def directories_of(files: Iterable[str]) -> list[str]:
+    """The absolute directories of ``files``, each once, in order (made absolute once each)."""
+    return list(dict.fromkeys(os.path.abspath(name) for name in dict.fromkeys(map(os.path.dirname, files))))
 
 
 def module_name(path: str | os.PathLike[str]) -> tuple[str, bool] | None:

@@ -22,17 +22,20 @@ turns the cache off for the rest of the run.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import hashlib
 import json
 import os
 import sys
 import typing
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from loopcheck import __version__
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.project import records
 from loopcheck.project.selection import Flags, ImportSpec
 
@@ -40,13 +43,34 @@ SUBDIRECTORY = "summaries"
 T = TypeVar("T")
 
 
+# A file's stat as the caches compare it: size, mtime, ctime, device, inode.
+Identity = tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class Known:
-    """What the stat index knows of an unchanged file."""
+    """What the stat index knows of an unchanged file; ``identity``: the stat it knows it for."""
 
     key: str
     specs: tuple[ImportSpec, ...]
     flags: Flags
+    identity: Identity | None = None
+
+
+def catalogue_key(catalogue: Catalogue) -> str:
+    """What the configuration adds to ``catalogue`` (extra clients), as the caches key it."""
+    return repr(sorted(catalogue.extra_clients))
+
+
+def summaries_base(catalogue: str = "") -> str:
+    """What every cached summary depends on: loopcheck's version, its code and data, the
+    interpreter, and ``catalogue``: what the configuration adds to the catalogue
+    (:func:`catalogue_key`)."""
+    from loopcheck.run import cache
+
+    interpreter = f"{sys.implementation.name}{tuple(sys.version_info[:3])}"
+    identity = f"{__version__}\0{cache._data_fingerprint()}\0{interpreter}\0{catalogue}"
+    return hashlib.sha256(identity.encode()).hexdigest()
 
 
 class SummaryStore:
@@ -58,11 +82,7 @@ class SummaryStore:
         from loopcheck.run import cache
 
         self._cache = cache
-        interpreter = f"{sys.implementation.name}{tuple(sys.version_info[:3])}"
-        # ``catalogue``: what the configuration adds to the catalogue (extra clients).
-        identity = f"{__version__}\0{cache._data_fingerprint()}\0{interpreter}\0{catalogue}"
-        base = hashlib.sha256(identity.encode()).hexdigest()
-        self.base = base
+        base = self.base = summaries_base(catalogue)
         self.directory = None if directory is None else Path(directory) / SUBDIRECTORY / base[:16]
         self.usable = self.directory is not None
         self.index: dict[str, list[Any]] = {}
@@ -83,7 +103,7 @@ class SummaryStore:
         if entry is None or tuple(entry[:5]) != self._cache.identity_now(path):
             return None
         key, specs, flags = entry[5:]
-        return Known(key, tuple((level, name) for level, name in specs), Flags(*flags))
+        return Known(key, tuple(map(tuple, specs)), Flags(*flags), tuple(entry[:5]))
 
     def remember(self, path: str, identity: tuple[int, ...] | None, read_at: int | None, known: Known) -> None:
         """Record a file that was read (``identity``: its stat as opened, taken after
@@ -96,10 +116,18 @@ class SummaryStore:
             entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
         self.updates[os.path.abspath(path)] = entry
 
-    def save_index(self) -> None:
-        if not (self.usable and self.updates) or self.directory is None:
+    def save_index(self, listed: Iterable[str] = ()) -> None:
+        """Write what was learned; the entries of files gone since (neither ``listed`` in this
+        run nor on disk) are dropped, so that the index does not grow with every deleted file."""
+        if not self.usable or self.directory is None:
+            return
+        here = {os.path.abspath(path) for path in listed}
+        gone = [path for path in self.index if path not in here and not os.path.lexists(path)]
+        if not (self.updates or gone):
             return
         merged = dict(self.index)
+        for path in gone:
+            del merged[path]
         for path, entry in self.updates.items():
             if entry is None:
                 merged.pop(path, None)
@@ -143,11 +171,14 @@ class SummaryStore:
 
 
 def encode(value: Any) -> Any:
-    """A record as JSON data: each record a list of its fields' values, tuples as lists."""
+    """A record as JSON data: each record a list of its fields' values, tuples as lists, an
+    enumeration's member as its value."""
     if dataclasses.is_dataclass(value):
         return [encode(getattr(value, item.name)) for item in dataclasses.fields(value)]
     if isinstance(value, tuple):
         return [encode(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
     return value
 
 
@@ -156,43 +187,117 @@ class _NotTheShape(Exception):
 
 
 def decode(data: Any, cls: type[T]) -> T | None:
-    """The record of class ``cls`` :func:`encode` gave ``data``, or None when ``data`` is not
-    exactly such a record."""
+    """The record of class ``cls`` (or of a type such as ``tuple[Record, ...]``) :func:`encode`
+    gave ``data``, or None when ``data`` is not exactly such a record."""
     try:
-        return _decode(data, cls)  # type: ignore[no-any-return]
+        return _decoder(cls)(data)  # type: ignore[no-any-return]
     except (_NotTheShape, RecursionError):
         return None
 
 
-def _decode(data: Any, hint: Any) -> Any:
-    if hint in (str, int, bool):
-        if type(data) is not hint:
-            raise _NotTheShape
-        return data
+Decoder = Callable[[Any], Any]
+EXACT = (str, int, bool)
+
+
+@functools.cache
+def _decoder(hint: Any) -> Decoder:
+    """A function that checks ``data`` against ``hint`` and builds its value, made once per
+    type: the types are looked at here, not for every value (a warm run decodes a few hundred
+    summaries, hundreds of thousands of values)."""
+    if hint in EXACT:
+        return functools.partial(_exact, hint)
     if hint is type(None):
-        if data is not None:
-            raise _NotTheShape
-        return None
+        return _none
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return functools.partial(_member, hint)
     if dataclasses.is_dataclass(hint):
-        fields = _hints(hint)
-        if type(data) is not list or len(data) != len(fields):
-            raise _NotTheShape
-        return hint(*(_decode(item, field_hint) for item, field_hint in zip(data, fields)))
+        return _record_decoder(hint)
     arguments = typing.get_args(hint)
     if typing.get_origin(hint) is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return _many_decoder(arguments[0])
+        return _fixed_decoder(arguments)
+    if arguments:  # a union: ``str | None``
+        return _union_decoder(arguments)
+    raise TypeError(f"no decoder for {hint!r}")
+
+
+def _exact(kind: type, data: Any) -> Any:
+    if type(data) is not kind:
+        raise _NotTheShape
+    return data
+
+
+def _none(data: Any) -> None:
+    if data is not None:
+        raise _NotTheShape
+
+
+def _member(kind: type[enum.Enum], data: Any) -> Any:
+    try:
+        return kind(data)
+    except ValueError:
+        raise _NotTheShape from None
+
+
+def _record_decoder(cls: type) -> Decoder:
+    # The fields' decoders are made on the first record (a record type may refer to itself).
+    fields: list[tuple[type | None, Decoder]] = []
+    count = len(dataclasses.fields(cls))
+
+    def record(data: Any) -> Any:
+        if type(data) is not list or len(data) != count:
+            raise _NotTheShape
+        if not fields:
+            fields.extend((hint if hint in EXACT else None, _decoder(hint)) for hint in _hints(cls))
+        values = []
+        for (exact, decoder), item in zip(fields, data):
+            if exact is None:
+                values.append(decoder(item))
+            elif type(item) is exact:  # strings and numbers checked here: most of the values
+                values.append(item)
+            else:
+                raise _NotTheShape
+        return cls(*values)
+
+    return record
+
+
+def _many_decoder(hint: Any) -> Decoder:
+    def many(data: Any) -> tuple[Any, ...]:
         if type(data) is not list:
             raise _NotTheShape
-        if len(arguments) == 2 and arguments[1] is Ellipsis:
-            return tuple(_decode(item, arguments[0]) for item in data)
-        if len(data) != len(arguments):
+        if hint in EXACT:
+            if any(type(item) is not hint for item in data):
+                raise _NotTheShape
+            return tuple(data)
+        item = _decoder(hint)
+        return tuple([item(value) for value in data])
+
+    return many
+
+
+def _fixed_decoder(hints: tuple[Any, ...]) -> Decoder:
+    def fixed(data: Any) -> tuple[Any, ...]:
+        if type(data) is not list or len(data) != len(hints):
             raise _NotTheShape
-        return tuple(_decode(item, item_hint) for item, item_hint in zip(data, arguments))
-    for option in arguments:  # a union: ``str | None``
-        try:
-            return _decode(data, option)
-        except _NotTheShape:
-            continue
-    raise _NotTheShape
+        return tuple([_decoder(hint)(value) for hint, value in zip(hints, data)])
+
+    return fixed
+
+
+def _union_decoder(options: tuple[Any, ...]) -> Decoder:
+    def either(data: Any) -> Any:
+        if data is None and type(None) in options:
+            return None
+        for option in options:
+            try:
+                return _decoder(option)(data)
+            except _NotTheShape:
+                continue
+        raise _NotTheShape
+
+    return either
 
 
 @functools.cache

@@ -23,6 +23,7 @@ with a ``.gitignore`` of its own; ``--cache-dir`` or ``LOOPCHECK_CACHE_DIR`` put
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -52,6 +53,7 @@ COARSE_RACY_MARGIN_NS = 3_000_000_000
 ENTRY_FORMAT = 2
 
 
+@functools.cache  # the same for the whole run: the results cache and the model's caches ask
 def _data_fingerprint() -> str:
     """The catalogues, the rule index, loopcheck's own code (by size and modification time, so
     that an editable install being worked on never serves results of older code) and LibCST's

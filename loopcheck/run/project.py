@@ -8,7 +8,9 @@ With fixing, the confined objects' findings must not be fixed either: :meth:`hel
 lines the pipeline leaves alone in each file.
 
 The per-file results cache keeps findings without evidence (evidence depends on other files):
-evidence is attached here, after the cache, on every run; the model caches its own summaries.
+evidence is attached here, after the cache, on every run; the model caches its own summaries,
+and its outcome (the reach and the project rules' findings) is kept for the next run, reused
+while nothing it depends on has changed (``project.outcome``).
 A model that cannot be built (an unexpected error) costs the evidence, never the findings: the
 run says so in one line and goes on as before.
 """
@@ -23,8 +25,9 @@ from pathlib import Path
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.limits import describe
-from loopcheck.project.evidence import attach, confined_lines
-from loopcheck.project.model import ProjectModel, build_model
+from loopcheck.project.evidence import attach, confined_lines, declined_fixes
+from loopcheck.project.model import ProjectModel, list_project, project_files
+from loopcheck.project.outcome import Outcome, OutcomeStore
 from loopcheck.project.reach import Reach, compute_reach
 from loopcheck.rules.project import check_project
 from loopcheck.settings.config import Settings
@@ -54,6 +57,10 @@ class ProjectView:
         """The lines of each file (by real path) whose findings the fixes leave alone."""
         return confined_lines(self.reach) if self.reach is not None and not self.keep_confined else {}
 
+    def declined(self) -> dict[str, dict[int, str]]:
+        """The lines of each file (by real path) whose findings keep no fix, with the reason."""
+        return declined_fixes(self.reach) if self.reach is not None and not self.keep_confined else {}
+
 
 def project_view(
     files: Sequence[str],
@@ -71,19 +78,32 @@ def project_view(
     directories the run has listed already; ``texts``: files whose text is not on disk
     (standard input), by absolute path."""
     try:
-        model = build_model(
-            files,
-            catalogue,
-            Path(cache_dir) if cache_dir else None,
-            settings=settings,
-            walked=[path for path in walked if os.path.isdir(path)],
-            texts=texts,
+        directory = Path(cache_dir) if cache_dir else None
+        files_of = project_files(
+            files, settings=settings, walked=[path for path in walked if os.path.isdir(path)], texts=texts
         )
-        reach = compute_reach(model, catalogue)
-        found: dict[str, list[Diagnostic]] = {}
-        for d in check_project(model, reach, catalogue, frozenset(enabled)):
-            found.setdefault(os.path.abspath(d.path), []).append(d)
-        return ProjectView(model, reach, found, keep_confined)
+        # The last run's reach and findings, when nothing they depend on has changed: no file
+        # at all, or nothing the listing of the modules shows.
+        kept = OutcomeStore(directory, files_of, catalogue, enabled)
+        outcome = kept.load()
+        model = None
+        if outcome is None:
+            listing = list_project(files_of, catalogue, directory, settings=settings)
+            outcome = kept.load(listing)
+            if outcome is None:
+                model = listing.model()
+                outcome = _outcome(model, catalogue, enabled)
+                kept.save(listing, model.asked(), outcome)
+        return ProjectView(model, outcome.reach, outcome.found, keep_confined)
     except Exception as error:  # the findings stand without evidence
         notify(f"the project model could not be built ({describe(error)}); findings carry no evidence")
         return ProjectView()
+
+
+def _outcome(model: ProjectModel, catalogue: Catalogue, enabled: Sequence[str]) -> Outcome:
+    """The reach over ``model``, and the findings of the ``enabled`` project rules by absolute path."""
+    reach = compute_reach(model, catalogue)
+    found: dict[str, list[Diagnostic]] = {}
+    for d in check_project(model, reach, catalogue, frozenset(enabled)):
+        found.setdefault(os.path.abspath(d.path), []).append(d)
+    return Outcome(reach, found)

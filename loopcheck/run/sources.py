@@ -87,17 +87,21 @@ def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], resul
             except OSError:
                 is_directory = False
             (directories if is_directory else files).append(entry)
+        # ``root`` as pathlib names it (``./src`` is ``src``), so that a file's name is
+        # ``str(Path(root, name))`` without a Path made for each entry.
+        shown = str(Path(root))
+        prefix = "" if shown == "." else shown if shown.endswith(os.sep) else shown + os.sep
         subdirectories = sorted(
             entry.name
             for entry in directories
             if not _is_symlink(entry)  # listed, but never walked into
-            and not settings.excluded(Path(root, entry.name), within_included=tested)
-            and not _is_virtualenv(Path(root, entry.name))
+            and not settings.excluded(prefix + entry.name, within_included=tested)
+            and not _is_virtualenv(Path(prefix + entry.name))
         )
         for name in sorted(entry.name for entry in files):
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
-            path = str(Path(root, name))
+            path = prefix + name
             if settings.excluded(path, within_included=tested):
                 continue
             status = stat_or_reason(path)

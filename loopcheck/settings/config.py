@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import configparser
 import fnmatch
+import functools
 import os
 import re
 import sys
@@ -106,24 +107,41 @@ class Settings:
         """Glob patterns, as in Ruff: a pattern matches the path relative to the configuration's
         directory, one of its leading directories, or the name of any component (so `build`
         matches every directory called build). Outside that directory only the name counts."""
-        absolute = Path(os.path.abspath(path))
-        candidates = {absolute.name}
-        try:
-            relative = absolute.relative_to(self.root)
-        except ValueError:
-            relative = None
-        if relative is not None:
-            parts = relative.parts
+        absolute = os.path.abspath(path)
+        candidates = {os.path.basename(absolute)}
+        parts = _relative_parts(absolute, self.root)
+        if parts is not None:
             if within_included:  # the leading directories' candidates matched nothing
                 candidates.add("/".join(parts))
             else:
                 candidates.update(parts)
                 candidates.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-        return any(
-            fnmatch.fnmatchcase(candidate, pattern.rstrip("/"))
-            for pattern in patterns
-            for candidate in candidates
-        )
+        matches = _globs(tuple(patterns)).match
+        return any(matches(candidate) for candidate in candidates)
+
+
+@functools.lru_cache(maxsize=256)
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One expression matching what ``fnmatch.fnmatchcase`` matches with any of ``patterns``
+    (trailing slashes left out): a walk tests every file and directory against them."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern.rstrip('/'))})" for pattern in patterns) or "(?!)")
+
+
+def _relative_parts(absolute: str, root: Path) -> tuple[str, ...] | None:
+    """The parts of the absolute, normalised ``absolute`` below ``root`` (as
+    ``PurePath.relative_to`` gives them), or None when it is not under ``root``."""
+    if os.sep != "/" or os.altsep:  # a drive or case-insensitive names: as pathlib compares them
+        try:
+            return Path(absolute).relative_to(root).parts
+        except ValueError:
+            return None
+    top = str(root)
+    if absolute == top:
+        return ()
+    prefix = top if top.endswith("/") else top + "/"
+    if not absolute.startswith(prefix) or top.startswith("//") != absolute.startswith("//"):
+        return None
+    return tuple(part for part in absolute[len(prefix) :].split("/") if part)
 
 
 def find_config(start: Path) -> Path | None:
