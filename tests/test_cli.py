@@ -23,7 +23,7 @@ def test_findings_are_path_line_col_code_message(tmp_path):
     result = invoke("app.py", cwd=tmp_path)
     assert result.exit_code == 1
     first = result.output.splitlines()[0]
-    assert first.startswith("app.py:3:9: LCK101 asyncio.Lock created at module level")
+    assert first.startswith("app.py:3:9: LCK101 [*] asyncio.Lock created at module level")
     assert "Found 1 finding." in result.output
     assert "1 fixable with --fix --unsafe-fixes" in result.output
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
+from loopcheck.engine.edits import split_lines
 from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
 from loopcheck.files import SourceError
@@ -85,6 +86,9 @@ class Linter:
     ) -> None:
         # A project rule reads the project model, not one file: the run checks it once, apart.
         self.rules = [rule for rule in rules if rule.scope == "file"]
+        # The rule about the `# noqa` comments themselves, when it is enabled: it judges them
+        # by the findings of the rules above, before suppression.
+        self.noqa_rule = next((rule for rule in rules if rule.scope == "noqa"), None)
         self.honour_noqa = honour_noqa
         # Off where the host has already compiled the file (flake8 reports E999 itself).
         self.syntax_check = syntax_check
@@ -95,6 +99,33 @@ class Linter:
         self.catalogue = catalogue or Catalogue.load()
         # Off only to prove that it never changes a result.
         self.candidates = Candidates(self.rules, self.catalogue) if candidate_stage else EveryRule(self.rules)
+
+    def noqa_results(self, text: str, path: str, found: list[Result]) -> list[Result]:
+        """The findings of the ``# noqa`` rule on ``text``, given the other rules' findings
+        before suppression (none without that rule): each loopcheck code that silences nothing
+        here, or names no rule, with the safe fix that removes it where one can."""
+        if self.noqa_rule is None:
+            return []
+        from loopcheck.engine.registry import rule_index
+        from loopcheck.settings.suppression import noqa_problems
+
+        judged = {rule.code for rule in self.rules}
+        problems = noqa_problems(text, [(r.diagnostic.line, r.diagnostic.code) for r in found], judged, rule_index())
+        starts = _line_starts(text) if problems else []
+        results = []
+        for p in problems:
+            message = f"{'unknown' if p.unknown else 'unused'} noqa code {p.code}: " + (
+                "no loopcheck rule has this code" if p.unknown else f"no {p.code} finding on this line"
+            )
+            proposal = None
+            if p.removal is not None and p.line <= len(starts):
+                start, end, content = p.removal
+                edit = Edit(starts[p.line - 1] + start, starts[p.line - 1] + end, content)
+                proposal = FixProposal(Safety.SAFE, f"Remove {p.code} from the noqa comment", lambda edit=edit: (edit,))
+            fix = None if proposal is None else Fix(proposal.safety, proposal.title)
+            diagnostic = Diagnostic(path, p.line, p.column, p.line, p.end_column, self.noqa_rule.code, message, fix)
+            results.append(Result(diagnostic, proposal))
+        return results
 
     def run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first
@@ -139,3 +170,12 @@ class Linter:
             )
             results.append(Result(diagnostic, proposal))
         return sorted(results, key=lambda r: r.diagnostic.sort_key())
+
+
+def _line_starts(text: str) -> list[int]:
+    """The offset in ``text`` where each line starts (lines as Python ends them)."""
+    starts, offset = [], 0
+    for line in split_lines(text):
+        starts.append(offset)
+        offset += len(line)
+    return starts

@@ -47,8 +47,15 @@ def check_file(
     """The findings in ``text``; their fixes' edits are built only with ``build_fixes``.
     ``tree``: the file as the ``ast`` module parsed it, where the caller has it (flake8)."""
     if not linter.candidates.may_match(text):
-        return []
+        return _only_noqa(linter, text, path)
     return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree))
+
+
+def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:
+    """The findings of a file no rule can report on: the ``# noqa`` rule's alone."""
+    if linter.noqa_rule is None or not linter.honour_noqa:
+        return []
+    return [r.diagnostic for r in unsuppressed(linter.noqa_results(text, path, []), text, attrgetter("diagnostic"))]
 
 
 def _check(linter: Linter, text: str, path: str, build_fixes: bool, tree: ast.AST | None) -> list[Diagnostic]:
@@ -76,7 +83,8 @@ def fix_file(
     reported (objects the project model shows one loop only reaches). ``declined``: lines whose
     findings are reported without their fix, with the reason the message gives."""
     if not linter.candidates.may_match(text):
-        return FixOutcome(text, 0, [], [])
+        found = _only_noqa(linter, text, path)
+        return FixOutcome(text, 0, found, found)
     return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back, declined))
 
 
@@ -186,11 +194,17 @@ def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None)
         tree = ast.parse(text)
     codes = linter.candidates.rules_for(tree)
     active = [rule for rule in linter.rules if rule.code in codes]
-    if not active:
-        return []
-    check_complexity(tree)  # LibCST's time and stack, bounded before it starts
-    found = linter.run_rules(text, path, active)
-    return unsuppressed(found, text, attrgetter("diagnostic")) if linter.honour_noqa else found
+    found = []
+    if active:
+        check_complexity(tree)  # LibCST's time and stack, bounded before it starts
+        found = linter.run_rules(text, path, active)
+    if not linter.honour_noqa:
+        return found
+    # The noqa rule's findings pass through # noqa too (`# noqa: LCK901` silences them).
+    about_noqa = linter.noqa_results(text, path, found)
+    if about_noqa:
+        found = sorted([*found, *about_noqa], key=lambda r: r.diagnostic.sort_key())
+    return unsuppressed(found, text, attrgetter("diagnostic")) if found else found
 
 
 def _with_edits(results: list[Result], built: dict[int, tuple[Edit, ...]]) -> list[Diagnostic]:

@@ -27,6 +27,7 @@ class RuleInfo:
     fix_kind: str
     starts_from: tuple[Start, ...]
     scope: str = "file"  # or "project": a rule over the project model, never run per file
+    opt_in: bool = False  # off unless selected (see Rule.opt_in)
 
     @property
     def rule(self) -> type[Rule]:
@@ -48,6 +49,7 @@ def rule_index() -> dict[str, RuleInfo]:
             fix_kind=entry["fix_kind"],
             starts_from=tuple(_start_of(start) for start in entry["starts_from"]),
             scope=entry.get("scope", "file"),
+            opt_in=entry.get("opt_in", False),
         )
         for entry in data
     }
@@ -78,5 +80,7 @@ def index_of(rules: dict[str, type[Rule]]) -> str:
                                  "fix_kind": rule.fix_kind, "starts_from": starts}
         if rule.scope != "file":
             entry["scope"] = rule.scope
+        if rule.opt_in:
+            entry["opt_in"] = True
         entries.append(entry)
     return json.dumps(entries, indent=1) + "\n"

@@ -109,6 +109,9 @@ class Rule:
     # What a rule looks at: "file" (one file's LibCST tree, in the per-file stage) or "project"
     # (the project model and its loop reach, once per run; see loopcheck/rules/project/).
     scope: ClassVar[str] = "file"
+    # Off by default: only a selector that names it (``--extend-select LCK901``, ``select``)
+    # turns it on. For findings about the project's tooling rather than its event loops.
+    opt_in: ClassVar[bool] = False
     # Fixit-style examples: no rule reports on a Valid one; on an Invalid one the rule reports
     # exactly the messages, at the positions, and fixes to exactly the code it states.
     valid: ClassVar[tuple[Valid, ...]] = ()

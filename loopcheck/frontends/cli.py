@@ -25,6 +25,8 @@ from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
+from loopcheck.run.adoption import Adoption, baseline_path
+from loopcheck.run.baseline import Baseline, BaselineError
 from loopcheck.run.cache import default_directory
 from loopcheck.run.runner import FileResult, Job, Mode, check_files, check_stdin
 from loopcheck.run.sources import discover
@@ -140,6 +142,18 @@ def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
         stream.write(f"{count:>5}  {code}  {mark} {rules[code].name}\n")
 
 
+def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
+    """``--show-fixes``: the fix of each finding that has one, with what applies it."""
+    fixable = [d for d in diagnostics if d.fix is not None]
+    if not fixable:
+        return
+    stream.write(f"\n{len(fixable)} {'fix' if len(fixable) == 1 else 'fixes'} available:\n")
+    for d in fixable:
+        assert d.fix is not None
+        how = "--fix" if d.fix.safety is Safety.SAFE else "--fix --unsafe-fixes"
+        stream.write(f"  {d.path}:{d.line}:{d.column}: {d.code} [*] {d.fix.description} ({how})\n")
+
+
 class Progress:
     """``checked N/M files`` on a terminal's stderr, for long runs; nothing elsewhere."""
 
@@ -217,6 +231,21 @@ class Progress:
     help="Keep the results cache here (default: .loopcheck_cache, or $LOOPCHECK_CACHE_DIR).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print findings and errors only: no summary, no progress.")
+@click.option(
+    "--write-baseline",
+    is_flag=True,
+    help="Record the findings in the baseline file; later runs report only findings not in it.",
+)
+@click.option("--add-noqa", is_flag=True, help="Add a `# noqa: CODE` comment to every line with a finding.")
+@click.option("--exit-zero", is_flag=True, help="Exit with status 0 even when findings remain.")
+@click.option(
+    "-o",
+    "--output-file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the findings and the summary to FILE instead of standard output.",
+)
+@click.option("--show-fixes", is_flag=True, help="List the fixes of the findings after them.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule code and exit.")
 @click.version_option(__version__, prog_name="loopcheck")
@@ -300,6 +329,11 @@ def _main(
     no_cache: bool,
     cache_dir: str | None,
     quiet: bool,
+    write_baseline: bool,
+    add_noqa: bool,
+    exit_zero: bool,
+    output_file: str | None,
+    show_fixes: bool,
     explain: str | None,
     list_rules: bool,
 ) -> int:
@@ -311,11 +345,32 @@ def _main(
         _explain(rules, explain)
         return EXIT_CLEAN
     reading_stdin = _reads_stdin(paths, fix=fix, diff=diff)
+    _check_adoption_options(reading_stdin, fix=fix, diff=diff, write_baseline=write_baseline, add_noqa=add_noqa)
     names = [stdin_filename] if reading_stdin and stdin_filename else list(paths) or ["."]
     settings = _settings(names, config, rules)
     if settings is None:
         return EXIT_ERROR
     enabled = _enabled_rules(rules, settings, select, extend_select, ignore)
+    try:
+        baseline = Baseline.load(baseline_path(settings))
+    except BaselineError as error:
+        if not write_baseline:  # which rewrites a broken file from scratch
+            _note(str(error))
+            return EXIT_ERROR
+        baseline = Baseline(baseline_path(settings))
+    adoption = Adoption(
+        baseline,
+        settings,
+        frozenset(rule.code for rule in enabled),
+        write_baseline=write_baseline,
+        add_noqa=add_noqa,
+        keep_file=diff or reading_stdin,
+    )
+    try:
+        output = open(output_file, "w", encoding="utf-8") if output_file is not None else None
+    except OSError as error:
+        _note(f"{output_file}: cannot write: {error.strerror or error}")
+        return EXIT_ERROR
     report = Report(
         output_format,
         statistics=statistics,
@@ -324,13 +379,21 @@ def _main(
         unsafe=unsafe_fixes,
         diff=diff,
         to_stderr=reading_stdin and fix,  # stdout carries the fixed source
+        output=output,
+        adoption=adoption,
+        show_fixes=show_fixes,
+        exit_zero=exit_zero,
     )
     mode = Mode(
         fix=fix,
         unsafe=unsafe_fixes,
         diff=diff,
         build_fixes=output_format in FORMATS_WITH_EDITS,
-        keep_sources=report.excerpts or output_format in FORMATS_WITH_EDITS,
+        # The baseline anchors findings in the text they are about: standard input's, and
+        # with --diff the fixed text, which is not on disk.
+        keep_sources=report.excerpts
+        or output_format in FORMATS_WITH_EDITS
+        or ((reading_stdin or diff) and bool(baseline.entries)),
     )
     # Standard input's findings are never cached (nor is the cache's index read for it); the
     # summaries of the rest of its project are. Fixing files starts from the files themselves,
@@ -349,6 +412,21 @@ def _main(
     else:
         _check_paths(list(paths) or ["."], settings, job, jobs or _default_jobs(), report)
     return report.finish()
+
+
+def _check_adoption_options(reading_stdin: bool, *, fix: bool, diff: bool, write_baseline: bool, add_noqa: bool) -> None:
+    """UsageError for adoption options that cannot go with the others: each writes files of its
+    own, from the findings of a plain check of files."""
+    for flag, given in (("--write-baseline", write_baseline), ("--add-noqa", add_noqa)):
+        if not given:
+            continue
+        if write_baseline and add_noqa:
+            raise click.UsageError("--write-baseline and --add-noqa cannot be used together")
+        for other, also in (("--fix", fix), ("--diff", diff)):
+            if also:
+                raise click.UsageError(f"{flag} and {other} cannot be used together")
+        if reading_stdin:
+            raise click.UsageError(f"{flag} cannot be used with `-` (standard input)")
 
 
 def _explain(rules: dict[str, RuleInfo], explain: str) -> None:
@@ -442,12 +520,20 @@ class Report:
         unsafe: bool,
         diff: bool,
         to_stderr: bool,
+        output: TextIO | None = None,
+        adoption: Adoption | None = None,
+        show_fixes: bool = False,
+        exit_zero: bool = False,
     ) -> None:
         self.statistics = statistics
         self.quiet = quiet
         self.fix, self.unsafe, self.diff = fix, unsafe, diff
         self.to_stderr = to_stderr
-        self.stream = sys.stderr if to_stderr else sys.stdout
+        self.output = output  # -o FILE: the findings and the summary go there
+        self.stream = output or (sys.stderr if to_stderr else sys.stdout)
+        self.adoption = adoption
+        self.show_fixes = show_fixes
+        self.exit_zero = exit_zero
         self.human = output_format in ("text", "concise")
         # Source lines under each finding: for a reader at a terminal.
         self.excerpts = output_format == "text" and self.stream.isatty() and not statistics
@@ -459,6 +545,8 @@ class Report:
         self.held: dict[str, str] = {}  # the sources reporters that print at the end need
 
     def take(self, result: FileResult) -> None:
+        if self.adoption is not None and result.error is None:
+            result.diagnostics = self.adoption.take(result)
         self.totals.add(result)
         for problem in (result.error, result.write_error):
             if problem is not None:
@@ -474,17 +562,47 @@ class Report:
 
     def finish(self) -> int:
         """Print what was held back and the summary; the exit status."""
+        try:
+            return self._finish()
+        finally:
+            if self.output is not None:
+                self.output.close()
+
+    def _finish(self) -> int:
         totals = self.totals
         diagnostics = sorted(totals.remaining, key=Diagnostic.sort_key)
         if self.statistics and self.human:
             _statistics(diagnostics, self.stream)
         elif not self.streaming and not (self.diff and self.human):
             self.reporter(diagnostics, self.held, self.stream)
+        if self.show_fixes and self.human:
+            _fixes(diagnostics, self.stream)
+        adopted = self._finish_adoption()
         if self.human and not self.quiet:
             summary = _summary(totals, fix=self.fix, unsafe=self.unsafe, diff=self.diff)
-            click.echo(summary, err=self.diff or self.to_stderr)
-        if totals.errors or totals.unwritten:
+            if adopted and self.adoption is not None and self.adoption.write_baseline and not totals.errors:
+                summary = adopted  # nothing is reported: "All checks passed." would mislead
+            elif adopted:
+                summary = f"{summary} {adopted}".strip()
+            if self.output is not None:
+                self.output.write(summary + "\n")
+            else:
+                click.echo(summary, err=self.diff or self.to_stderr)
+        if totals.errors or totals.unwritten or adopted is None:
             return EXIT_ERROR
         if self.diff:
-            return EXIT_FINDINGS if totals.changed else EXIT_CLEAN
-        return EXIT_FINDINGS if totals.remaining else EXIT_CLEAN
+            return EXIT_FINDINGS if totals.changed and not self.exit_zero else EXIT_CLEAN
+        return EXIT_FINDINGS if totals.remaining and not self.exit_zero else EXIT_CLEAN
+
+    def _finish_adoption(self) -> str | None:
+        """Write the baseline if needed; what the summary adds, None when it failed (said)."""
+        if self.adoption is None:
+            return ""
+        for note in self.adoption.notes:
+            _note(note)
+        try:
+            self.adoption.finish()
+        except BaselineError as error:
+            _note(str(error))
+            return None
+        return self.adoption.summary()

@@ -1,5 +1,6 @@
 """SARIF 2.1.0 output, as GitHub code scanning and other SARIF viewers read it: one run, the
-rules with their documentation, each finding with its location and, when it has one, its fix.
+rules with their documentation, each finding with its location, a fingerprint of its content (not
+of its line) and, when it has one, its fix.
 
 A finding's evidence (the loops that reach its object) becomes ``relatedLocations``, one per loop
 at the place the loop starts, each linked from the result's message (code scanning shows related
@@ -18,10 +19,13 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from loopcheck import __version__
+from loopcheck.engine.anchors import fingerprints
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
 from loopcheck.reporters.json import locator
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# The key of the content fingerprint in ``partialFingerprints`` (versioned, as §3.27.17 asks).
+FINGERPRINT = "loopcheckAnchor/v1"
 
 
 def _uri(path: str) -> str:
@@ -107,13 +111,26 @@ def _code_flow(evidence: Evidence) -> dict[str, Any]:
     return {"message": {"text": evidence.message}, "threadFlows": [{"locations": steps}]}
 
 
-def _result(d: Diagnostic, source: str, index: int) -> dict[str, Any]:
+def _fingerprints(diagnostics: list[Diagnostic], sources: dict[str, str]) -> dict[int, str]:
+    """Each finding's content fingerprint (``engine.anchors``), by ``id``: results keep theirs
+    when lines are added above them, so code scanning does not see them as new."""
+    by_path: dict[str, list[Diagnostic]] = {}
+    for d in diagnostics:
+        by_path.setdefault(d.path, []).append(d)
+    found = {}
+    for path, ds in by_path.items():
+        found.update(zip(map(id, ds), fingerprints(ds, sources.get(path, ""))))
+    return found
+
+
+def _result(d: Diagnostic, source: str, index: int, fingerprint: str) -> dict[str, Any]:
     location = {"artifactLocation": _artifact(d.path)}
     result: dict[str, Any] = {
         "ruleId": d.code,
         "ruleIndex": index,
         "level": "error",
         "message": {"text": _message(d)},
+        "partialFingerprints": {FINGERPRINT: fingerprint},
         "locations": [
             {
                 "physicalLocation": {
@@ -156,6 +173,7 @@ def _result(d: Diagnostic, source: str, index: int) -> dict[str, Any]:
 def report_sarif(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
     codes = sorted({d.code for d in diagnostics})
     index = {code: i for i, code in enumerate(codes)}
+    prints = _fingerprints(diagnostics, sources)
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -173,7 +191,7 @@ def report_sarif(diagnostics: list[Diagnostic], sources: dict[str, str], stream:
                     "%SRCROOT%": {"uri": Path(os.getcwd()).as_uri().rstrip("/") + "/"}
                 },
                 "results": [
-                    _result(d, sources.get(d.path, ""), index[d.code]) for d in diagnostics
+                    _result(d, sources.get(d.path, ""), index[d.code], prints[id(d)]) for d in diagnostics
                 ],
             }
         ],

@@ -1,4 +1,5 @@
-"""Text output: ``path:line:col: CODE message`` per finding, the format editors and CI parse, and
+"""Text output: ``path:line:col: CODE message`` per finding (``CODE [*] message`` when it has a
+fix), the format editors and CI parse, and
 under it one indented ``path:line:col: message`` line per loop that reaches the finding's object
 (its evidence: where the loop starts, and the calls it goes through in the message). On a
 terminal each finding also shows its source line with a caret under the span (``show_source``)."""
@@ -20,7 +21,7 @@ def report_text(
     show_source: bool = False,
 ) -> None:
     for d in diagnostics:
-        stream.write(f"{d.path}:{d.line}:{d.column}: {d.code} {d.message}\n")
+        stream.write(finding_line(d))
         stream.write(evidence_lines(d))
         if show_source:
             stream.write(source_excerpt(d, sources.get(d.path, "")))
@@ -92,9 +93,14 @@ def source_excerpt(d: Diagnostic, source: str) -> str:
     )
 
 
+def finding_line(d: Diagnostic) -> str:
+    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a fix."""
+    mark = "[*] " if d.fix is not None else ""
+    return f"{d.path}:{d.line}:{d.column}: {d.code} {mark}{d.message}\n"
+
+
 def report_concise(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
-    """One line per finding, ``[*]`` marking those with a fix: ``path:line:col: CODE [*] message``."""
+    """One line per finding (:func:`finding_line`), without evidence or source lines."""
     del sources
     for d in diagnostics:
-        mark = "[*] " if d.fix is not None else ""
-        stream.write(f"{d.path}:{d.line}:{d.column}: {d.code} {mark}{d.message}\n")
+        stream.write(finding_line(d))

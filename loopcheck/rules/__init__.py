@@ -5,7 +5,8 @@
 - ``clients/`` LCK3xx: async clients created once and shared by every loop;
 - ``loop_access/`` LCK4xx: the current loop looked up, captured or reached from other threads;
 - ``project/``: rules over the project model, whose loop and object are in different modules
-  (codes in the families above).
+  (codes in the families above);
+- ``noqa/`` LCK9xx: the ``# noqa`` comments themselves (opt-in).
 
 Importing a rule module registers its rule; ``docs`` renders the rules' pages and ``--explain``;
 ``creations`` is the base the LCK1xx and LCK3xx families share.
@@ -20,7 +21,7 @@ from loopcheck.engine.rule import Rule
 
 # The families of the per-file rules, then the project rules (over the project model).
 FILE_FAMILIES = ("primitives", "loops", "clients", "loop_access")
-FAMILIES = (*FILE_FAMILIES, "project")
+FAMILIES = (*FILE_FAMILIES, "project", "noqa")
 
 
 def all_rules(families: tuple[str, ...] = FAMILIES) -> dict[str, type[Rule]]:

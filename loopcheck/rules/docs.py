@@ -17,6 +17,11 @@ def render_rule(rule: type[Rule]) -> str:
     sections = [
         f"# {rule.code}: {rule.name}\n",
         f"{rule.summary[0].upper()}{rule.summary[1:]}.\n",
+        *(
+            [f"Off by default: select it with `--extend-select {rule.code}` (or `extend-select` in the configuration).\n"]
+            if rule.opt_in
+            else []
+        ),
         f"## What it does\n\n{docs.what_it_does}\n",
         f"## Why is this bad\n\n{docs.why_is_this_bad}\n",
         f"## Example\n\n```python\n{docs.example}\n```\n",

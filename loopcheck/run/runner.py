@@ -163,7 +163,9 @@ def settings_key(job: Job) -> str:
     ``source``: patterns are resolved into the codes above), and the options that only choose
     how results are printed or where the cache is (``--output-format``, ``--statistics``,
     ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
-    is keyed as above). ``--fix``, ``--unsafe-fixes`` and ``--diff`` do not use the cache, nor
+    is keyed as above), and the baseline with the options that act on findings after they are
+    found (``baseline``, ``--write-baseline``, ``--add-noqa``, ``--exit-zero``, ``-o``,
+    ``--show-fixes``). ``--fix``, ``--unsafe-fixes`` and ``--diff`` do not use the cache, nor
     does standard input (``-``, ``--stdin-filename``); ``--explain``, ``--list-rules`` and
     ``--version`` check nothing. Output formats that print fixes' edits or source lines take only
     empty results from the cache (``Mode.needs_text``). Loopcheck's code and data, LibCST's

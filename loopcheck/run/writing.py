@@ -327,3 +327,27 @@ def _write_in_place(target: str, data: bytes, status: os.stat_result, was: _AsRe
             os.fsync(handle)
         finally:
             os.close(handle)
+
+
+def write_generated(path: str, data: bytes) -> None:
+    """Write a file loopcheck generates (its baseline), whether or not it exists yet: an existing
+    file is replaced as a fixed file is (:func:`write_file`); a new one is written under a
+    temporary name and renamed into place, so that a reader never sees part of it."""
+    if os.path.lexists(path):
+        write_file(path, data)
+        return
+    name = temporary_name(os.path.realpath(path))
+    try:
+        with signals_held():  # the name exists only once it can be removed again
+            handle = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            _write_all(handle, data)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        with signals_held():
+            os.replace(name, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise SourceError(f"cannot write: {error.strerror or error}") from None

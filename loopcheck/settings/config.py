@@ -80,6 +80,7 @@ class Settings:
     target_version: tuple[int, int] | None = None
     # Larger files are not read (one line, exit status 2); None: no limit.
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
+    baseline: Path | None = None  # the baseline file; None: .loopcheck-baseline.json at the root
 
     def excluded(self, path: str | PurePath, *, within_included: bool = False) -> bool:
         """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``.
@@ -370,6 +371,7 @@ class _Reader:
         "extra-clients",
         "target-version",
         "max-file-size",
+        "baseline",
     )
 
     def __init__(self, path: Path, table: dict[str, Any], known_codes: list[str]) -> None:
@@ -405,6 +407,9 @@ class _Reader:
         size = self.table.get("max-file-size", DEFAULT_MAX_FILE_SIZE)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise self.error("max-file-size", "must be a number of bytes (0: no limit)")
+        baseline = self.table.get("baseline")
+        if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+            raise self.error("baseline", "must be a file name (relative to this file's directory)")
         return Settings(
             root=self.path.parent.resolve(),
             source=self.path,
@@ -417,6 +422,7 @@ class _Reader:
             extra_clients=tuple(clients),
             target_version=None if version is None else TARGET_VERSIONS[version],
             max_file_size=size or None,
+            baseline=None if baseline is None else self.path.parent.resolve() / baseline,
         )
 
     def strings(self, key: str, value: Any = None) -> list[str]:

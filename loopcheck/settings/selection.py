@@ -42,8 +42,9 @@ def select_rules(
     ignore: Sequence[str],
     extend_select: Sequence[str] = (),
 ) -> list[type[Rule]]:
-    """The rules ``select`` (default: all) plus ``extend_select``, minus ``ignore``."""
-    chosen = set(rules)
+    """The rules ``select`` (default: all but the opt-in ones) plus ``extend_select``, minus
+    ``ignore``."""
+    chosen = {code for code, rule in rules.items() if not getattr(rule, "opt_in", False)}
     if select:
         chosen = set().union(*(_matching(rules, s, "--select") for s in select))
     for selector in extend_select:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -60,3 +61,99 @@ def unsuppressed(found: Sequence[T], source: str, diagnostic: Callable[[T], Diag
         if not is_suppressed(noqa, d.line, d.code):
             kept.append(item)
     return kept
+
+
+@dataclass(frozen=True)
+class NoqaProblem:
+    """A loopcheck code in a ``# noqa: ...`` list that silences nothing, or names no rule.
+    Lines 1-based, columns 1-based (of the code in the comment), end exclusive."""
+
+    line: int
+    column: int
+    end_column: int
+    code: str
+    unknown: bool  # no rule has the code (else: no finding of it on this line)
+    # What removes the code: (0-based start and end column on the line, replacement); None
+    # when removing it would change what the comment says (``# noqa: LCK101 (why)`` would
+    # become a bare ``# noqa (why)``, which silences everything).
+    removal: tuple[int, int, str] | None = None
+
+
+@dataclass(frozen=True)
+class _NoqaComment:
+    line: int
+    column: int  # 0-based, of the comment's '#'
+    text: str
+    match: re.Match[str]
+    code_before: str  # the line's text before the comment
+
+    def codes(self) -> dict[str, int]:
+        """Each code listed, upper-cased, with its offset in the comment."""
+        return {
+            code.group().upper(): self.match.start("codes") + code.start()
+            for code in re.finditer(r"[A-Za-z]+[0-9]+", self.match.group("codes"))
+        }
+
+    def without(self, code: str) -> tuple[int, int, str] | None:
+        """The edit that removes ``code`` from the comment (see NoqaProblem.removal)."""
+        listed = list(self.codes())
+        if len(listed) > 1:
+            start, end = self.match.span("codes")
+            kept = ", ".join(c for c in listed if c != code)
+            return self.column + start, self.column + end, kept
+        if self.text[self.match.end() :].strip():
+            return None
+        # The whole directive goes, with the spaces before it (another comment before it stays).
+        before = self.text[: self.match.start()].rstrip()
+        start = self.column + len(before) if before else len(self.code_before.rstrip())
+        return start, self.column + len(self.text), ""
+
+
+def noqa_problems(
+    source: str,
+    found: Iterable[tuple[int, str]],
+    judged: Collection[str],
+    known: Collection[str],
+    prefix: str = "LCK",
+) -> list[NoqaProblem]:
+    """The codes of ``# noqa: ...`` comments that start with ``prefix`` (loopcheck's; other
+    tools' codes are theirs) and either match no code in ``known`` or match only rules in
+    ``judged`` (those this run checked the file for) of which ``found`` (line, code: the
+    findings before suppression) has none on the comment's line. A code that also names a rule
+    not judged is left alone: its findings may come from elsewhere (the project rules) or were
+    not looked for."""
+    found_on: dict[int, set[str]] = {}
+    for line, code in found:
+        found_on.setdefault(line, set()).add(code)
+    problems = []
+    for comment in _noqa_comments(source):
+        for code, start in comment.codes().items():
+            if not code.startswith(prefix):
+                continue
+            matching = [k for k in known if k.startswith(code)]
+            unused = all(k in judged for k in matching) and not any(
+                f.startswith(code) for f in found_on.get(comment.line, ())
+            )
+            if not matching or unused:
+                column = comment.column + start + 1
+                problems.append(
+                    NoqaProblem(comment.line, column, column + len(code), code, not matching, comment.without(code))
+                )
+    return problems
+
+
+def _noqa_comments(source: str) -> list[_NoqaComment]:
+    """The comments with a ``# noqa: CODES`` directive."""
+    found = []
+    lines = io.StringIO(source, newline=None).read().split("\n")  # as the tokenizer numbers them
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = NOQA.search(token.string)
+            if match is not None and match.group("codes") is not None:
+                before = lines[token.start[0] - 1][: token.start[1]]
+                found.append(_NoqaComment(token.start[0], token.start[1], token.string, match, before))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
