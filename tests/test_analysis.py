@@ -962,3 +962,26 @@ def test_an_event_nothing_waits_on_never_binds_to_a_loop(source, never_waited):
 )
 def test_whether_importing_the_module_runs_a_loop(source, runs):
     assert analyse(source).loop_uses.import_runs_a_loop is runs
+
+
+POSITIONED = [
+    # comments and blank lines before the first statement (the module's header), a decorated
+    # class, nested blocks, a statement of several lines, two statements on one line
+    '#!/usr/bin/env python\n# a comment\n\nimport asyncio\n\n@decorate(\n    1)\nclass A:\n'
+    '    def f(self):\n        if x:\n            loop = asyncio.new_event_loop(); loop.run_forever()\n\n'
+    'value = call(\n    a,\n    b)  # trailing\nlast = 1',  # no newline at the end
+    "x = 1\r\nif x:\r\n    y = f(\r\n        2)\r\n",  # CRLF
+    "def g():\n\tpass\n# a comment at the end\n\n",  # tab indentation, the module's footer
+]
+
+
+@pytest.mark.parametrize("source", POSITIONED)
+def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source):
+    module = cst.parse_module(source)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    analysis = FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load())
+    nodes = list(analysis.index.parents)
+    assert len(nodes) > 20
+    for node in reversed(nodes):  # the last statements first: each is started where it starts
+        assert analysis.positions[node] == expected[node], node
+    assert analysis.positions[module] == expected[module]

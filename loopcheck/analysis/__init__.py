@@ -24,6 +24,7 @@ from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.kept_loops import KeptLoops
 from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
+from loopcheck.analysis.positions import Positions
 from loopcheck.analysis.quiet_locks import never_waits
 from loopcheck.analysis.thread_reach import ThreadReach
 from loopcheck.analysis.tree import Tree
@@ -47,7 +48,7 @@ class FileAnalysis:
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, cst.metadata.CodeRange]:
-        return self.wrapper.resolve(PositionProvider)
+        return Positions(self.module, self.index.parents, lambda: self.wrapper.resolve(PositionProvider))
 
     @cached_property
     def exports(self) -> frozenset[str]:
