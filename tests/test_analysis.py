@@ -985,3 +985,61 @@ def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(
     for node in reversed(nodes):  # the last statements first: each is started where it starts
         assert analysis.positions[node] == expected[node], node
     assert analysis.positions[module] == expected[module]
+
+
+SCOPED = textwrap.dedent('''
+    import asyncio as aio, os.path
+    from typing import TYPE_CHECKING, cast
+    from collections import *
+    x = 1
+    def f(a, *args, b=x, **kw) -> "aio.Lock":
+        global x
+        x = cast("aio.Event", a)
+        lock = aio.Lock()
+        def g():
+            nonlocal lock
+            return [lock for lock in args if (y := lock)]
+        return lock, os.path.join, deque
+    class C:
+        attribute: "aio.Queue[int]" = aio.Queue()
+        def m(self):
+            return attribute, C, {k: v for k, v in kw}
+    lambda q: q + x
+    try:
+        pass
+    except Exception as error:
+        del error
+''')
+
+
+def _scope_shape(scopes, node, own):
+    """What a rule can read of ``node``'s scope: its kind and name, what it binds and reads, and
+    the qualified names ``node`` has in it (the scopes themselves are new objects each time)."""
+    scope = scopes.get(node)
+    if scope is None:
+        return None
+    return (
+        type(scope).__name__,
+        scope._name_prefix,
+        sorted((a.name, type(a).__name__, getattr(a, "node", None) in own) for a in scope.assignments),
+        sorted((name, len(accesses)) for name, accesses in scope._accesses_by_name.items()),
+        sorted(q.name for q in scope.get_qualified_names_for(node)),
+    )
+
+
+def test_scopes_are_those_of_the_scope_provider():
+    from libcst.metadata import ScopeProvider
+
+    module = cst.parse_module(SCOPED)
+    analysis = FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load())
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    own = {module, *analysis.index.parents}
+    assert {node for node in expected if node in own} == {node for node in analysis.scopes if node in own}
+    assert len(analysis.scopes) == len(expected)  # the string annotations' own nodes too
+    qualified = 0
+    for node in own:
+        assert _scope_shape(analysis.scopes, node, own) == _scope_shape(expected, node, own), node
+        qualified += bool(expected.get(node) and expected[node].get_qualified_names_for(node))
+    assert qualified > 20
+    # the same scope object for nodes that share one
+    assert analysis.scopes[module] is analysis.scopes[module.body[0]]

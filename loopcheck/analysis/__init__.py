@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cached_property
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider, ScopeProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.scope_provider import Scope
 
 from loopcheck.analysis.contexts import ExecutionContexts, Runs
@@ -26,6 +26,7 @@ from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
 from loopcheck.analysis.positions import Positions
 from loopcheck.analysis.quiet_locks import never_waits
+from loopcheck.analysis.scopes import resolve_scopes
 from loopcheck.analysis.thread_reach import ThreadReach
 from loopcheck.analysis.tree import Tree
 from loopcheck.data.catalogue import Catalogue, Client, Primitive
@@ -44,7 +45,7 @@ class FileAnalysis:
 
     @cached_property
     def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
-        return self.wrapper.resolve(ScopeProvider)
+        return resolve_scopes(self.module)
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, cst.metadata.CodeRange]:
