@@ -1043,3 +1043,33 @@ def test_scopes_are_those_of_the_scope_provider():
     assert qualified > 20
     # the same scope object for nodes that share one
     assert analysis.scopes[module] is analysis.scopes[module.body[0]]
+
+
+class _VisitOrder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.nodes.append(node)
+        return True
+
+
+def test_the_index_walks_the_nodes_a_visitor_meets_in_its_order_with_their_parents(monkeypatch):
+    from libcst.metadata import ParentNodeProvider
+
+    from loopcheck.analysis import children
+    from loopcheck.analysis.index import FileIndex
+
+    monkeypatch.setattr(children, "_VISITED", {})  # learned from this module's nodes
+    # An f-string part visits its format spec only when it has one: the first has none.
+    module = cst.parse_module(
+        SCOPED + 'text = f"{a!r}" + f"{b:>{width}}"\nfrom . import (c as d)\n@f()\nasync def h(): ...\n'
+    )
+    visitor = _VisitOrder()
+    module.visit(visitor)
+    index = FileIndex.of(module)
+    assert [module, *index.parents] == visitor.nodes
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ParentNodeProvider)
+    assert all(index.parents[node] is expected[node] for node in visitor.nodes[1:])
+    assert any(isinstance(node, cst.FormattedStringExpression) and node.format_spec for node in index.parents)

@@ -39,8 +39,7 @@ class FileAnalysis:
         self.wrapper = wrapper
         self.module = wrapper.module
         self.catalogue = catalogue
-        self.index = FileIndex()
-        self.module.visit(self.index)
+        self.index = FileIndex.of(self.module)
         self.tree = Tree(self.module, self.index.parents)
 
     @cached_property

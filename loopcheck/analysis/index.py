@@ -8,6 +8,8 @@ from collections import defaultdict
 
 import libcst as cst
 
+from loopcheck.analysis.children import preorder
+
 
 def leaf_name(node: cst.BaseExpression) -> str | None:
     """The last name of a dotted expression: ``Lock`` for ``asyncio.Lock`` and ``Lock``."""
@@ -18,14 +20,12 @@ def leaf_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
-class FileIndex(cst.CSTVisitor):
-    """Filled by ``module.visit(FileIndex())``: a parent map built with a stack, the way LibCST's
-    ParentNodeProvider builds it, in the same walk that collects the index."""
+class FileIndex:
+    """Made by :meth:`of`: a parent map (what LibCST's ParentNodeProvider gives, in the order a
+    visitor meets the nodes), in the same walk that collects the index."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self._stack: list[cst.CSTNode] = []
         self.calls_by_leaf: defaultdict[str, list[cst.Call]] = defaultdict(list)
         self.attributes_by_name: defaultdict[str, list[cst.Attribute]] = defaultdict(list)
         self.functions: list[cst.FunctionDef] = []
@@ -34,10 +34,18 @@ class FileIndex(cst.CSTVisitor):
         self.imports: list[cst.Import | cst.ImportFrom] = []
         self.scope_declarations: list[cst.Global | cst.Nonlocal] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self._stack:
-            self.parents[node] = self._stack[-1]
-        self._stack.append(node)
+    @classmethod
+    def of(cls, module: cst.Module) -> FileIndex:
+        """The index of ``module``, walked without a LibCST visit's rebuilding of every node."""
+        index = cls()
+        parents = index.parents
+        for node, parent in preorder(module):
+            if parent is not None:
+                parents[node] = parent
+            index._note(node)
+        return index
+
+    def _note(self, node: cst.CSTNode) -> None:
         kind = type(node)
         if kind is cst.Call:
             leaf = leaf_name(node.func)  # type: ignore[attr-defined]
@@ -55,7 +63,3 @@ class FileIndex(cst.CSTVisitor):
             self.imports.append(node)  # type: ignore[arg-type]
         elif kind is cst.Global or kind is cst.Nonlocal:
             self.scope_declarations.append(node)  # type: ignore[arg-type]
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._stack.pop()
