@@ -54,7 +54,8 @@ class Adoption:
                 return found
             self.baseline.record(result.path, found, text, self.in_scope)
             return []
-        found = self.baseline.filter(result.path, found, lambda: self._text(result), self.in_scope)
+        if self.baseline.entries:  # without one, no file's findings are looked up
+            found = self.baseline.filter(result.path, found, lambda: self._text(result), self.in_scope)
         if self.add_noqa and found:
             return self._add_noqa(result.path, found)
         return found
