@@ -319,3 +319,10 @@ def test_an_unknown_argument_is_one_line_and_exit_2() -> None:
     done = subprocess.run([*SERVER, "--tcp"], capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 2
     assert done.stderr == "loopcheck server: unexpected argument '--tcp' (only --stdio)\n"
+
+
+def test_help_says_how_to_run_the_server_and_exits_0() -> None:
+    done = subprocess.run([*SERVER, "--help"], capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0
+    assert done.stdout.startswith("Usage: loopcheck server [--stdio]\n")
+    assert "pip install 'loopcheck[lsp]'" in done.stdout

@@ -180,7 +180,10 @@ class Progress:
             sys.stderr.flush()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Editors: `loopcheck server` runs the language server (see `loopcheck server --help`).",
+)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place (on stdin: print the result).")
 @click.option(

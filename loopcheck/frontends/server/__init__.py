@@ -18,10 +18,20 @@ EXIT_ERROR = 2
 
 # What clients may pass: stdio is the only transport, and the one LSP clients name so.
 ACCEPTED = ("--stdio",)
+HELP = ("-h", "--help")
+USAGE = """\
+Usage: loopcheck server [--stdio]
+
+  Serve loopcheck's findings, quick fixes and rule documentation to an editor, as a language
+  server over standard input and output (needs the lsp extra: pip install 'loopcheck[lsp]').
+"""
 
 
 def main(arguments: Sequence[str]) -> None:
     """Serve one client over stdio until it says ``exit``."""
+    if any(argument in HELP for argument in arguments):
+        sys.stdout.write(USAGE)
+        sys.exit(0)
     unexpected = [argument for argument in arguments if argument not in ACCEPTED]
     if unexpected:
         sys.stderr.write(f"loopcheck server: unexpected argument {unexpected[0]!r} (only --stdio)\n")
