@@ -140,6 +140,8 @@ def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
         "per_file_ignores": (("a.py", ("LCK1",)),),
         "exclude": ("x",),
         "extend_exclude": ("y",),
+        # The baseline filters what is reported after the cache: a file's result is the same.
+        "baseline": Path("/elsewhere/baseline.json"),
     }
     assert set(deciding) | set(not_deciding) == {f.name for f in fields(Settings)}  # a new field: decide
     key = runner.settings_key(base)

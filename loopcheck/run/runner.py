@@ -159,7 +159,8 @@ def settings_key(job: Job) -> str:
     Python its fixes target (which fixes exist, and how safe they are: its own project's).
 
     Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` (which
-    files are checked, not what a file gives), the configuration's location (``root``,
+    files are checked, not what a file gives), ``baseline`` (which findings are shown, after
+    the cache), the configuration's location (``root``,
     ``source``: patterns are resolved into the codes above), and the options that only choose
     how results are printed or where the cache is (``--output-format``, ``--statistics``,
     ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
