@@ -102,8 +102,8 @@ def _fix(
     # By the lines' text: the fixes of one pass move the lines below them.
     lines = given.splitlines()
     kept_lines = Lines(
-        _line_texts(given, held_back),
-        {lines[n - 1].strip(): reason for n, reason in declined.items() if 0 < n <= len(lines)},
+        frozenset(_line_texts(lines, dict.fromkeys(held_back))),
+        _line_texts(lines, declined),
     )
     outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines)
     if normalised is not None:
@@ -122,9 +122,9 @@ def _fix(
     return outcome
 
 
-def _line_texts(text: str, numbers: frozenset[int]) -> frozenset[str]:
-    lines = text.splitlines()
-    return frozenset(lines[n - 1].strip() for n in numbers if 0 < n <= len(lines))
+def _line_texts(lines: list[str], numbered: Mapping[int, str | None]) -> dict[str, str | None]:
+    """``numbered`` (by line number) by the stripped text of each line instead."""
+    return {lines[n - 1].strip(): value for n, value in numbered.items() if 0 < n <= len(lines)}
 
 
 class Lines(NamedTuple):
@@ -135,7 +135,7 @@ class Lines(NamedTuple):
     declined: Mapping[str, str] = MappingProxyType({})
 
 
-def _not_held_back(results: list[Result], source: str, kept: Lines) -> list[Result]:
+def _as_kept(results: list[Result], source: str, kept: Lines) -> list[Result]:
     """``results`` without the held-back ones, and with the declined ones' fixes (and every
     finding that shares such a fix: it rewrites both lines) turned into their reason."""
     if not (kept.held_back or kept.declined) or not results:
@@ -161,7 +161,7 @@ def _fix_passes(
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     # Of the text as given: its errors are its own.
-    results = _not_held_back(_findings(linter, source, path), source, held_back)
+    results = _as_kept(_findings(linter, source, path), source, held_back)
     compiled = source if linter.syntax_check else None
     found: list[Diagnostic] = []
     fixed = 0
@@ -169,7 +169,7 @@ def _fix_passes(
         if number:  # the previous pass's output (the fixes may have removed every start)
             matched = linter.candidates.may_match(source)
             try:
-                results = _not_held_back(_findings(linter, source, path), source, held_back) if matched else []
+                results = _as_kept(_findings(linter, source, path), source, held_back) if matched else []
             except SourceError as error:
                 raise _invalid_fix(error) from None
             if matched and linter.syntax_check:
