@@ -101,13 +101,6 @@ def evidence_of(chains: Iterable[Chain]) -> tuple[Evidence, ...]:
     return tuple(found)
 
 
-def failure(reached: ObjectReach) -> str:
-    """The error the object raises under a loop it does not belong to: the reach's, which knows
-    whether the loops that reach it are closed after their run (kept loops meet the first loop's
-    live objects: 'attached to a different loop')."""
-    return reached.error
-
-
 def objects_of(reach: Reach) -> list[ObjectReach]:
     """Every object the reach knows (``Reach.objects``, by (module, holder name) or in a tuple)."""
     objects = reach.objects

@@ -11,7 +11,6 @@ from loopcheck.project.reach import ObjectReach
 from loopcheck.rules.project.base import (
     ProjectExample,
     ProjectRule,
-    failure,
     loops_of,
     module_call,
     name_loops,
@@ -108,10 +107,10 @@ start/stop pair around one kept loop), or keep the instance per loop.""",
         for reached in shared(reach, ("instance-attribute",)):
             cls, _, attribute = reached.holder.name.rpartition(".")
             if cls:
-                yield from self._instances(model, reached, cls, attribute, catalogue)
+                yield from self._instances(model, reached, cls, attribute)
 
     def _instances(
-        self, model: ProjectModel, reached: ObjectReach, cls: str, attribute: str, catalogue: Catalogue
+        self, model: ProjectModel, reached: ObjectReach, cls: str, attribute: str
     ) -> Iterator[Diagnostic]:
         """The module-level instances of ``cls`` in other modules (an instance in the class's
         own module is LCK105's and LCK305's)."""
@@ -130,6 +129,6 @@ start/stop pair around one kept loop), or keep the instance per loop.""",
                     f"`{instance}`, a module-level instance of {reached.module}.{cls}, keeps"
                     f" {reached.holder.what} in `{attribute}`, which {loops} reach"
                     f"{'es' if len(loops_of(reached.chains)) == 1 else ''}: it belongs to the first loop"
-                    f" that uses it, and under another it fails with '{failure(reached)}'"
+                    f" that uses it, and under another it fails with '{reached.error}'"
                 )
                 yield self.diagnostic(summary.path, where[0], where[1], len(callee) + 2, message, reached.chains)

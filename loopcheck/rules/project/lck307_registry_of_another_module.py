@@ -11,7 +11,6 @@ from loopcheck.rules.project.base import (
     START_ONLY,
     ProjectExample,
     ProjectRule,
-    failure,
     loops_of,
     name_loops,
     render_modules,
@@ -101,7 +100,7 @@ the entries of closed loops, or make the object inside the loop that uses it and
             message = (
                 f"{reached.holder.what} stored in `{reached.holder.name}`, a registry {target.module} keeps for"
                 f" the whole process, is reached by {name_loops(loops)}: it belongs to the loop it was made"
-                f" under, and under any other it fails with '{failure(reached)}'"
+                f" under, and under any other it fails with '{reached.error}'"
             )
             holder = reached.holder
             yield self.diagnostic(reached.path, holder.line, holder.column, START_ONLY, message, reached.chains)
