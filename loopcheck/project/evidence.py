@@ -64,20 +64,19 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
             shared = [(reached, chain) for reached, chain in starts[at] if reached.verdict == SHARED]
             evidence = tuple(_loop_reaches(reached, chain) for reached, chain in shared)
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
-            kept = [reached for reached, _chain in starts[at] if keeps_confined(reached)]
-            if kept and diagnostic.fix is not None and not keep_confined:
-                diagnostic = _fix_declined(diagnostic, kept[0])
+            reason = _declined_at(starts[at])
+            if reason is not None and diagnostic.fix is not None and not keep_confined:
+                diagnostic = replace(diagnostic, message=f"{diagnostic.message}; no fix: {reason}", fix=None)
         attached.append(diagnostic)
     return attached
 
 
-def _fix_declined(diagnostic: Diagnostic, kept: ObjectReach) -> Diagnostic:
-    """``diagnostic`` without its fix: its loop is the one loop that uses ``kept``, and a new
-    loop per call (what the loop rules' fixes make of it) would share the object across loops."""
-    return replace(diagnostic, message=f"{diagnostic.message}; no fix: {_kept_by_loop(kept)}", fix=None)
-
-
-def _kept_by_loop(kept: ObjectReach) -> str:
+def _declined_at(found: Iterable[tuple[ObjectReach, Chain]]) -> str | None:
+    """Why the loop rules' fixes are declined on a loop's line: it is a kept loop that alone uses
+    an object, and a new loop per call (what those fixes make of it) would share the object."""
+    kept = next((reached for reached, _chain in found if keeps_confined(reached)), None)
+    if kept is None:
+        return None
     holder = kept.holder
     created = shown(Location(kept.path, holder.line, holder.column + 1, ""))
     return (
@@ -88,12 +87,12 @@ def _kept_by_loop(kept: ObjectReach) -> str:
 
 def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
     """By real path, the lines of kept loops that alone use an object, each with why the loop
-    rules' fixes are declined there (:func:`_fix_declined`): fixing must leave them alone."""
+    rules' fixes are declined there (:func:`_declined_at`): fixing must leave them alone."""
     lines: dict[str, dict[int, str]] = {}
     for (path, line), found in reach.starts_at.items():
-        kept = [reached for reached, _chain in found if keeps_confined(reached)]
-        if kept:
-            lines.setdefault(path, {})[line] = _kept_by_loop(kept[0])
+        reason = _declined_at(found)
+        if reason is not None:
+            lines.setdefault(path, {})[line] = reason
     return lines
 
 
