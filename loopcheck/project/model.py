@@ -8,6 +8,7 @@ library, installed packages) resolve to None: the reach stops there.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -349,6 +350,7 @@ def list_project(
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
             importers.setdefault(imported, set()).add(module)
 
+    @functools.cache  # the outcome's check and the model ask for the same modules
     def load(module: str) -> ModuleSummary | None:
         path, package = modules[module]
         text = given.get(os.path.abspath(path))
