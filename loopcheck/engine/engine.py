@@ -104,7 +104,9 @@ class Linter:
         """The findings of the ``# noqa`` rule on ``text``, given the other rules' findings
         before suppression (none without that rule): each loopcheck code that silences nothing
         here, or names no rule, with the safe fix that removes it where one can."""
-        if self.noqa_rule is None:
+        from loopcheck.settings.suppression import NOQA
+
+        if self.noqa_rule is None or NOQA.search(text) is None:  # most files: not tokenized again
             return []
         from loopcheck.engine.registry import rule_index
         from loopcheck.settings.suppression import noqa_problems

@@ -25,7 +25,6 @@ import dataclasses
 from collections.abc import Mapping
 from operator import attrgetter
 from types import MappingProxyType
-from typing import NamedTuple
 
 from loopcheck.engine import formfeed, guard
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
@@ -53,9 +52,13 @@ def check_file(
 
 def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:
     """The findings of a file no rule can report on: the ``# noqa`` rule's alone."""
+    return [r.diagnostic for r in _noqa_results_alone(linter, text, path)]
+
+
+def _noqa_results_alone(linter: Linter, text: str, path: str) -> list[Result]:
     if linter.noqa_rule is None or not linter.honour_noqa:
         return []
-    return [r.diagnostic for r in unsuppressed(linter.noqa_results(text, path, []), text, attrgetter("diagnostic"))]
+    return unsuppressed(linter.noqa_results(text, path, []), text, attrgetter("diagnostic"))
 
 
 def _check(linter: Linter, text: str, path: str, build_fixes: bool, tree: ast.AST | None) -> list[Diagnostic]:
@@ -101,10 +104,7 @@ def _fix(
     given = text if normalised is None else normalised.text
     # By the lines' text: the fixes of one pass move the lines below them.
     lines = given.splitlines()
-    kept_lines = Lines(
-        frozenset(_line_texts(lines, dict.fromkeys(held_back))),
-        _line_texts(lines, declined),
-    )
+    kept_lines = _line_texts(lines, {**dict.fromkeys(held_back), **declined})
     outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines)
     if normalised is not None:
         restored = formfeed.restore(normalised, outcome.source)
@@ -127,28 +127,27 @@ def _line_texts(lines: list[str], numbered: Mapping[int, str | None]) -> dict[st
     return {lines[n - 1].strip(): value for n, value in numbered.items() if 0 < n <= len(lines)}
 
 
-class Lines(NamedTuple):
-    """The lines (by their stripped text) the project model keeps from the fixes: ``held_back``,
-    findings neither fixed nor reported; ``declined``, findings reported without their fix."""
-
-    held_back: frozenset[str] = frozenset()
-    declined: Mapping[str, str] = MappingProxyType({})
+# By the stripped text of a line: None, its findings are neither fixed nor reported (held back);
+# a reason, they are reported without their fix (declined).
+Kept = Mapping[str, "str | None"]
 
 
-def _as_kept(results: list[Result], source: str, kept: Lines) -> list[Result]:
+def _as_kept(results: list[Result], source: str, kept: Kept) -> list[Result]:
     """``results`` without the held-back ones, and with the declined ones' fixes (and every
     finding that shares such a fix: it rewrites both lines) turned into their reason."""
-    if not (kept.held_back or kept.declined) or not results:
+    if not kept or not results:
         return results
     lines = source.splitlines()
-
-    def text(result: Result) -> str | None:
+    left, reasons = [], {}
+    for result in results:
         line = result.diagnostic.line
-        return lines[line - 1].strip() if 0 < line <= len(lines) else None
-
-    results = [r for r in results if text(r) not in kept.held_back]
-    reasons = {id(r.proposal): kept.declined[t] for r in results if r.proposal and (t := text(r)) in kept.declined}
-    return [_without_fix(r, reasons[id(r.proposal)]) if id(r.proposal) in reasons else r for r in results]
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else None
+        if text in kept and kept[text] is None:
+            continue
+        if text in kept and result.proposal is not None:
+            reasons[id(result.proposal)] = kept[text]
+        left.append(result)
+    return [_without_fix(r, reasons[id(r.proposal)]) if id(r.proposal) in reasons else r for r in left]
 
 
 def _without_fix(result: Result, reason: str) -> Result:
@@ -157,7 +156,7 @@ def _without_fix(result: Result, reason: str) -> Result:
 
 
 def _fix_passes(
-    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool, held_back: Lines
+    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool, held_back: Kept
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     # Of the text as given: its errors are its own.
@@ -169,7 +168,11 @@ def _fix_passes(
         if number:  # the previous pass's output (the fixes may have removed every start)
             matched = linter.candidates.may_match(source)
             try:
-                results = _as_kept(_findings(linter, source, path), source, held_back) if matched else []
+                results = (
+                    _as_kept(_findings(linter, source, path), source, held_back)
+                    if matched
+                    else _noqa_results_alone(linter, source, path)  # as check_file reports it
+                )
             except SourceError as error:
                 raise _invalid_fix(error) from None
             if matched and linter.syntax_check:
