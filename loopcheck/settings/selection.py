@@ -44,7 +44,7 @@ def select_rules(
 ) -> list[type[Rule]]:
     """The rules ``select`` (default: all but the opt-in ones) plus ``extend_select``, minus
     ``ignore``."""
-    chosen = {code for code, rule in rules.items() if not getattr(rule, "opt_in", False)}
+    chosen = {code for code, rule in rules.items() if not rule.opt_in}
     if select:
         chosen = set().union(*(_matching(rules, s, "--select") for s in select))
     for selector in extend_select:

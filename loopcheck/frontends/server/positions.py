@@ -55,6 +55,3 @@ class Lines:
                 return position.line + 1, index + 1
             units += self._units(char)
         return position.line + 1, len(body) + 1
-
-    def end(self) -> types.Position:
-        return self.at_offset(len(self.text))
