@@ -884,13 +884,13 @@ class _Reacher:
         return ""
 
     def verdict(
-        self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set
+        self, module: str, holder: Holder, chains: tuple[Chain, ...], singletons: set, made_confined: str
     ) -> tuple[str, str, tuple[Chain, ...]]:
         """Shared, confined or unreached, why, and the chains that say so: those of the processes
-        where the object meets more than one loop (loops of other processes never meet it)."""
+        where the object meets more than one loop (loops of other processes never meet it).
+        ``made_confined``: how the object was made confined however many loops reach it, if so."""
         if holder.how == "instance-attribute" and (module, holder.name.rsplit(".", 1)[0]) not in singletons:
             return UNREACHED, "an instance per call is possible: no instance kept for the process was seen", chains
-        made_confined = self.made_confined(module, holder, chains)
         if made_confined:
             return CONFINED, made_confined, chains
         if not chains:
@@ -953,9 +953,10 @@ class _Reacher:
             for holder in summary.holders:
                 reached = found.get((summary.module, holder.name), {})
                 chains = tuple(sorted(reached.values(), key=_chain_order))
-                verdict, why, chains = self.verdict(summary.module, holder, chains, singletons)
+                made_confined = self.made_confined(summary.module, holder, chains)
+                verdict, why, chains = self.verdict(summary.module, holder, chains, singletons, made_confined)
                 error = self.error(holder, chains)
-                made_confined = self.made_confined(summary.module, holder, chains) if verdict == CONFINED else ""
+                made_confined = made_confined if verdict == CONFINED else ""
                 reached = ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error, made_confined)
                 objects.append(reached)
         # Each start of a loop reaches what its loop (its key) reaches.
