@@ -434,6 +434,11 @@ def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[
     semaphores (a read-only /dev/shm), no memory for another process or thread."""
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
+    if _FORKS and jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
+        # Loaded once here, the rules and LibCST are every forked worker's without a cost.
+        from loopcheck.rules import all_rules
+
+        all_rules()
     context = multiprocessing.get_context("fork" if _FORKS else "spawn")
     try:
         pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
