@@ -94,6 +94,8 @@ class Diagnostic:
     message: str
     fix: Fix | None = None
     evidence: tuple[Evidence, ...] = ()  # the loops that reach the object, where the model knows
+    # In a notebook: the cell's number (1-based, among all its cells); the lines are the cell's.
+    cell: int | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.code)

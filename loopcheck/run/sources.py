@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, not_regular, read_regular, stat_or_reason
+from loopcheck.notebooks import Notebook, is_notebook
 from loopcheck.settings.config import Settings
 
-SOURCE_SUFFIXES = (".py", ".pyi")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 
 
 def _is_virtualenv(directory: Path) -> bool:
@@ -36,7 +37,7 @@ class Discovery:
 
 
 def discover(paths: Iterable[str], settings: Settings | None = None) -> Discovery:
-    """Directories are walked for ``*.py`` and ``*.pyi`` files, skipping what ``exclude`` and
+    """Directories are walked for ``*.py``, ``*.pyi`` and ``*.ipynb`` files, skipping what ``exclude`` and
     ``extend-exclude`` name (by default version control, caches, build output) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
     checked unless the configuration excludes them. Nothing is opened here: every candidate is
@@ -137,6 +138,8 @@ class SourceFile:
     identity: Identity | None = None
     data: bytes | None = None  # the bytes as read
     read_at: int | None = None  # time.time_ns() just before the identity was taken
+    # A notebook's cells (``text`` is their joined code; fixes are written back through it).
+    notebook: Notebook | None = None
 
 
 def identity_of(status: os.stat_result) -> Identity:
@@ -220,5 +223,13 @@ def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> Sour
     a fifo is never waited on)."""
     read_at = time.time_ns()  # before the file's stat is taken (see SourceFile.read_at)
     data, status = read_regular(path, max_size, too_large)
-    decoded = decode_source(path, data)
-    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at)
+    decoded = decode(path, data)
+    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at, decoded.notebook)
+
+
+def decode(path: str, data: bytes) -> SourceFile:
+    """A file's bytes as the text to check: a notebook's joined code cells, else Python source."""
+    if is_notebook(path):
+        notebook = Notebook(data)
+        return SourceFile(path, notebook.text, "utf-8", data=data, notebook=notebook)
+    return decode_source(path, data)
