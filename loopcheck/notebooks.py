@@ -198,8 +198,10 @@ class Notebook:
                 lines[n] = original
             joined = "".join(lines)
             original_text = _joined(document["cells"][cell.index].get("source", ""))
-            if not original_text.endswith(("\n", "\r")) and joined.endswith("\n"):
-                joined = joined[:-1]  # the cell's last line had no line ending: it keeps none
+            if not original_text.endswith(("\n", "\r")):
+                # The cell's last line had no line ending: it keeps none, and the blank lines a
+                # fix leaves before the next cell (which separate them in the joined text) go.
+                joined = joined.rstrip("\r\n")
             document["cells"][cell.index]["source"] = (
                 _split(joined) if cell.as_list else joined
             )
