@@ -148,14 +148,16 @@ class Notebook:
             raise SourceError(f"not a valid notebook: bad JSON at {error.lineno}:{error.colno}: {error.msg}") from None
         except RecursionError:
             raise SourceError("not a valid notebook: JSON nested too deeply") from None
-        if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
-            raise SourceError("not a valid notebook: no list of cells")
+        if not isinstance(document, dict):
+            raise SourceError("not a valid notebook: not a JSON object")
         version = document.get("nbformat")
         if version != 4:
             raise SourceError(
                 f"unsupported notebook format {version!r} (loopcheck reads nbformat 4; upgrade it with"
                 " `jupyter nbconvert --to notebook --nbformat 4`)"
             )
+        if not isinstance(document.get("cells"), list):
+            raise SourceError("not a valid notebook: no list of cells")
         self.data = data
         self.document = document
         self.cells: list[_Cell] = []
