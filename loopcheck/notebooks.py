@@ -271,12 +271,17 @@ class CellMap:
                 self.markers.append(number)
                 self.cells.append(int(match[1]))
 
-    def position(self, line: int) -> tuple[int, int] | None:
-        """The cell of joined line ``line`` and its line in the cell; None on a marker line or
-        above the first."""
+    def position(self, line: int, edge: bool = False) -> tuple[int, int] | None:
+        """The cell of joined line ``line`` and its line in the cell; None above the first
+        marker, and on a marker line unless ``edge``: then the line just past the cell before
+        (the start of a marker line is where the cell before ends)."""
         place = bisect.bisect_right(self.markers, line) - 1
-        if place < 0 or self.markers[place] == line:
+        if place < 0:
             return None
+        if self.markers[place] == line:
+            if not edge or place == 0:
+                return None
+            place -= 1
         return self.cells[place], line - self.markers[place]
 
     def joined_line(self, cell: int, line: int) -> int:

@@ -35,7 +35,8 @@ def locator(source: str, notebook: bool = False):  # type: ignore[no-untyped-def
     def locate(offset: int) -> dict[str, int]:
         row = bisect.bisect_right(starts, offset) - 1
         column = offset - starts[row] + 1
-        where = cells.position(row + 1) if cells is not None else None
+        # At the start of a marker line, an edit ends (or inserts) at the end of the cell before.
+        where = cells.position(row + 1, edge=column == 1) if cells is not None else None
         if where is not None:
             return {"cell": where[0], "row": where[1], "column": column}
         return {"row": row + 1, "column": column}
