@@ -62,22 +62,20 @@ def _continued(line: str) -> bool:
 
 
 def _placeholders(lines: list[str]) -> set[int]:
-    """The lines (0-based) of a cell that are IPython syntax: each candidate (and the lines a
-    trailing backslash continues it on), kept only where it starts a logical line of the text
-    with the placeholders in, outside any string or bracket (``%`` starting a continuation line
-    inside brackets is the modulo operator; a line of a docstring may start with ``!``)."""
+    """The lines (0-based) of a cell that are IPython syntax: each candidate that starts a
+    logical line of the text above it (with the placeholders chosen so far), outside any string
+    or bracket (``%`` starting a continuation line inside brackets is the modulo operator; a line
+    of a docstring may start with ``!``), and the lines a trailing backslash continues it on."""
     chosen: set[int] = set()
     number = 0
     while number < len(lines):
-        if _is_magic(lines[number]):
+        if _is_magic(lines[number]) and _at_logical_start(_replaced(lines[:number], chosen)):
             start = number
             while _continued(lines[number]) and number + 1 < len(lines):
                 number += 1
             chosen.update(range(start, number + 1))
         number += 1
-    if not chosen:
-        return chosen
-    return chosen & _logical_starts(_replaced(lines, chosen), chosen)
+    return chosen
 
 
 def _replaced(lines: list[str], chosen: set[int]) -> list[str]:
@@ -89,30 +87,18 @@ def _placeholder(line: str) -> str:
     return f"{indent}{PLACEHOLDER}\n"
 
 
-def _logical_starts(lines: list[str], chosen: set[int]) -> set[int]:
-    """Of ``chosen``, the lines that start a logical line (outside brackets and strings); all of
-    them when the text cannot be tokenized (its syntax error is reported by the parse)."""
-    starts: set[int] = set()
-    depth = 0
-    at_start = True
+def _at_logical_start(above: list[str]) -> bool:
+    """Whether the line after ``above`` starts a logical line: the tokenizer ends ``above``
+    outside any string, bracket or backslash continuation. (Other errors above are the parse's
+    to report: the line is taken to start one.)"""
     try:
-        for token in tokenize.generate_tokens(io.StringIO("".join(lines)).readline):
-            row = token.start[0] - 1
-            if token.type in (tokenize.NEWLINE, tokenize.NL) and depth == 0:
-                at_start = True
-                continue
-            if token.type in (tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
-                continue
-            if at_start and depth == 0 and row in chosen:
-                starts.add(row)
-            at_start = False
-            if token.type == tokenize.OP and token.string in "([{":
-                depth += 1
-            elif token.type == tokenize.OP and token.string in ")]}":
-                depth = max(depth - 1, 0)
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return chosen
-    return starts
+        for _ in tokenize.generate_tokens(io.StringIO("".join(above)).readline):
+            pass
+    except tokenize.TokenError as error:
+        return "multi-line" not in str(error)  # EOF in a multi-line string or statement
+    except SyntaxError:  # IndentationError too
+        return True
+    return True
 
 
 @dataclass
