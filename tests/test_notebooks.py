@@ -215,3 +215,23 @@ def test_cell_map_positions():
     assert [cells.position(n) for n in range(1, 6)] == [None, (2, 1), (2, 2), None, (5, 1)]
     assert cells.position(4, edge=True) == (2, 3)
     assert cells.joined_line(5, 1) == 5
+
+
+def test_max_file_size_bounds_the_code_cells_not_the_outputs(tmp_path):
+    write(tmp_path / "pyproject.toml", "[tool.loopcheck]\nmax-file-size = 2000\n")
+    picture = {"data": {"image/png": "A" * 20_000}, "metadata": {}, "output_type": "display_data"}
+    write(tmp_path / "small.ipynb", notebook(code("import asyncio\n_lock = asyncio.Lock()", outputs=[picture])))
+    write(tmp_path / "large.ipynb", notebook(code("import asyncio\n_lock = asyncio.Lock()\n" + "x = 1\n" * 400)))
+    write(tmp_path / "huge.ipynb", notebook(code("import asyncio", outputs=[{**picture, "data": {"image/png": "A" * 70_000}}])))
+    result = invoke("small.ipynb", "large.ipynb", "huge.ipynb", cwd=tmp_path)
+    assert "small.ipynb:cell 1:2:9: LCK101" in result.output
+    assert "large.ipynb: code cells of 2,4" in result.output and "more than max-file-size (2,000 bytes)" in result.output
+    assert "huge.ipynb: notebook of 70,4" in result.output and "larger than 32 times max-file-size" in result.output
+
+
+def test_a_cached_result_keeps_its_cell(tmp_path):
+    write(tmp_path / "n.ipynb", LOCKED)
+    first = invoke("--cache-dir", "cache", "n.ipynb", cwd=tmp_path)
+    second = invoke("--cache-dir", "cache", "n.ipynb", cwd=tmp_path)
+    assert "n.ipynb:cell 3:2:9: LCK101" in first.output
+    assert second.output == first.output
