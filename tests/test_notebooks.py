@@ -235,3 +235,19 @@ def test_a_cached_result_keeps_its_cell(tmp_path):
     second = invoke("--cache-dir", "cache", "n.ipynb", cwd=tmp_path)
     assert "n.ipynb:cell 3:2:9: LCK101" in first.output
     assert second.output == first.output
+
+
+def test_a_notebook_of_another_language_has_no_code_checked(tmp_path):
+    document = json.loads(LOCKED)
+    document["metadata"]["language_info"] = {"name": "R"}
+    write(tmp_path / "n.ipynb", json.dumps(document))
+    assert invoke("n.ipynb", cwd=tmp_path).output.startswith("All checks passed.")
+
+
+def test_ascii_escapes_and_four_spaces_are_kept_by_a_fix(tmp_path):
+    text = json.dumps(json.loads(LOCKED), indent=4) + "\n"
+    assert "\\u00e9" in text
+    target = write(tmp_path / "n.ipynb", text)
+    assert invoke("--fix", "--unsafe-fixes", "n.ipynb", cwd=tmp_path).exit_code == 0
+    fixed = target.read_text(encoding="utf-8")
+    assert fixed != text and fixed == json.dumps(json.loads(fixed), indent=4) + "\n"
