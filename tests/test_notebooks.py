@@ -251,3 +251,18 @@ def test_ascii_escapes_and_four_spaces_are_kept_by_a_fix(tmp_path):
     assert invoke("--fix", "--unsafe-fixes", "n.ipynb", cwd=tmp_path).exit_code == 0
     fixed = target.read_text(encoding="utf-8")
     assert fixed != text and fixed == json.dumps(json.loads(fixed), indent=4) + "\n"
+
+
+def test_findings_are_listed_in_cell_order(tmp_path):
+    write(
+        tmp_path / "n.ipynb",
+        notebook(
+            code("import asyncio\n\n\n\n_first = asyncio.Lock()"),
+            code("_second = asyncio.Event()"),
+            code("async def work():\n    async with _first:\n        await _second.wait()"),
+        ),
+    )
+    lines = [line for line in invoke("n.ipynb", cwd=tmp_path).output.splitlines() if "LCK" in line]
+    assert [line.split(": LCK")[0] for line in lines] == ["n.ipynb:cell 1:5:10", "n.ipynb:cell 2:1:11"]
+    found = json.loads(invoke("--output-format", "json", "n.ipynb", cwd=tmp_path).output)
+    assert [(d["location"]["cell"], d["location"]["row"]) for d in found] == [(1, 5), (2, 1)]
