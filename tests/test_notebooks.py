@@ -7,8 +7,11 @@ import json
 
 import pytest
 
+from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.files import SourceError
 from loopcheck.notebooks import PLACEHOLDER, CellMap, Notebook
+from loopcheck.reporters.text import source_excerpt
+from loopcheck.run.sources import decode
 from tests.helpers import invoke, write
 
 OUTPUT = {"name": "stdout", "output_type": "stream", "text": ["r\u00e9sultat 1\n"]}
@@ -266,3 +269,30 @@ def test_findings_are_listed_in_cell_order(tmp_path):
     assert [line.split(": LCK")[0] for line in lines] == ["n.ipynb:cell 1:5:10", "n.ipynb:cell 2:1:11"]
     found = json.loads(invoke("--output-format", "json", "n.ipynb", cwd=tmp_path).output)
     assert [(d["location"]["cell"], d["location"]["row"]) for d in found] == [(1, 5), (2, 1)]
+
+
+def test_sarif_github_and_show_fixes_name_the_cell(tmp_path):
+    write(tmp_path / "n.ipynb", LOCKED)
+    sarif = json.loads(invoke("--output-format", "sarif", "--unsafe-fixes", "n.ipynb", cwd=tmp_path).output)
+    (result,) = sarif["runs"][0]["results"]
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 2, "startColumn": 9, "endLine": 2, "endColumn": 23, "properties": {"cell": 3}}
+    replacements = result["fixes"][0]["artifactChanges"][0]["replacements"]
+    assert all(r["deletedRegion"]["properties"]["cell"] in (3, 4) for r in replacements)
+    github = invoke("--output-format", "github", "n.ipynb", cwd=tmp_path).output
+    assert "file=n.ipynb,line=2,col=9,endLine=2,endColumn=23::cell 3:2:9: LCK101 " in github
+    shown = invoke("--show-fixes", "n.ipynb", cwd=tmp_path).output
+    assert "  n.ipynb:cell 3:2:9: LCK101 [*] " in shown
+
+
+def test_the_source_excerpt_shows_the_cell_line():
+    finding = Diagnostic("n.ipynb", 2, 9, 2, 23, "LCK101", "message", cell=3)
+    text = decode("n.ipynb", LOCKED.encode()).text
+    assert source_excerpt(finding, text) == "  |\n2 | _lock = asyncio.Lock()\n  |         ^^^^^^^^^^^^^^\n\n"
+
+
+def test_standard_input_named_as_a_notebook_is_read_as_one(tmp_path):
+    result = invoke("--fix", "--unsafe-fixes", "--stdin-filename", "n.ipynb", "-", cwd=tmp_path, stdin=LOCKED)
+    fixed = json.loads(result.stdout)
+    assert "_get_lock" in "".join(fixed["cells"][3]["source"])
+    assert fixed["cells"][2]["outputs"] == [OUTPUT]
