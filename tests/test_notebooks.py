@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 
 from loopcheck.engine.diagnostics import Diagnostic
@@ -13,6 +14,7 @@ from loopcheck.notebooks import PLACEHOLDER, CellMap, Notebook
 from loopcheck.reporters.text import source_excerpt
 from loopcheck.run.sources import decode
 from tests.helpers import invoke, write
+from tests.test_output_formats import sarif_schema
 
 OUTPUT = {"name": "stdout", "output_type": "stream", "text": ["r\u00e9sultat 1\n"]}
 
@@ -277,6 +279,7 @@ def test_sarif_github_and_show_fixes_name_the_cell(tmp_path):
     (result,) = sarif["runs"][0]["results"]
     region = result["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 2, "startColumn": 9, "endLine": 2, "endColumn": 23, "properties": {"cell": 3}}
+    jsonschema.Draft4Validator(sarif_schema()).validate(sarif)
     replacements = result["fixes"][0]["artifactChanges"][0]["replacements"]
     assert all(r["deletedRegion"]["properties"]["cell"] in (3, 4) for r in replacements)
     github = invoke("--output-format", "github", "n.ipynb", cwd=tmp_path).output
