@@ -147,10 +147,11 @@ class Notebook:
         self.data = data
         self.document = document
         self.cells: list[_Cell] = []
+        python = _is_python(document)
         for index, cell in enumerate(document["cells"]):
             if not isinstance(cell, dict):
                 raise SourceError(f"not a valid notebook: cell {index + 1} is not an object")
-            if cell.get("cell_type") != "code" or not _is_python(document):
+            if cell.get("cell_type") != "code" or not python:
                 continue
             lines, as_list = _source_lines(cell.get("source", ""), f"cell {index + 1}")
             first = next((line for line in lines if line.strip()), "")
@@ -185,14 +186,14 @@ class Notebook:
             for n, original in zip(placeholders, (cell.magic[k] for k in sorted(cell.magic))):
                 lines[n] = original
             joined = "".join(lines)
-            original_text = _joined(document["cells"][cell.index].get("source", ""))
+            original = document["cells"][cell.index]
+            original_text = _joined(original.get("source", ""))
             if not original_text.endswith(("\n", "\r")):
                 # The cell's last line had no line ending: it keeps none, and the blank lines a
                 # fix leaves before the next cell (which separate them in the joined text) go.
                 joined = joined.rstrip("\r\n")
-            document["cells"][cell.index]["source"] = (
-                _split(joined) if cell.as_list else joined
-            )
+            if joined != original_text:  # an unchanged cell keeps its source as it was split
+                original["source"] = _split(joined) if cell.as_list else joined
         return _dump(document, layout)
 
 

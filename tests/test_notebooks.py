@@ -299,3 +299,12 @@ def test_standard_input_named_as_a_notebook_is_read_as_one(tmp_path):
     fixed = json.loads(result.stdout)
     assert "_get_lock" in "".join(fixed["cells"][3]["source"])
     assert fixed["cells"][2]["outputs"] == [OUTPUT]
+
+
+def test_cells_a_fix_does_not_change_keep_their_source_as_split():
+    # One list item holding two lines: json would split it differently if it were rewritten.
+    text = notebook(code(["import asyncio\nx = 1\n", "y = 2"]), code(["_lock = asyncio.Lock()"]))
+    parsed = Notebook(text.encode())
+    fixed = json.loads(parsed.render(parsed.text.replace("_lock = asyncio.Lock()", "_lock = None")))
+    assert fixed["cells"][0]["source"] == ["import asyncio\nx = 1\n", "y = 2"]
+    assert fixed["cells"][1]["source"] == ["_lock = None"]
