@@ -31,7 +31,7 @@ from loopcheck.files import SourceError
 SUFFIX = ".ipynb"
 MARKER = "# loopcheck-cell: "
 PLACEHOLDER = "pass  # loopcheck-magic"
-_MARKER_LINE = re.compile(r"# loopcheck-cell: ([0-9]+)\n")
+_MARKER_LINE = re.compile(r"^# loopcheck-cell: ([0-9]+)\n", re.MULTILINE)
 # A line with its ending, ended where Python ends one (not at form feeds and other separators).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 # Help: ``obj?``, ``obj??``, ``?obj``, ``np.*load*?`` (a whole line; Python never has one).

@@ -308,3 +308,10 @@ def test_cells_a_fix_does_not_change_keep_their_source_as_split():
     fixed = json.loads(parsed.render(parsed.text.replace("_lock = asyncio.Lock()", "_lock = None")))
     assert fixed["cells"][0]["source"] == ["import asyncio\nx = 1\n", "y = 2"]
     assert fixed["cells"][1]["source"] == ["_lock = None"]
+
+
+def test_only_whole_marker_lines_split_the_cells():
+    parsed = Notebook(notebook(code("import asyncio"), code("x = 1")).encode())
+    changed = parsed.text.replace("x = 1", "x = 1  # loopcheck-cell: 9")
+    cells = json.loads(parsed.render(changed))["cells"]
+    assert cells[1]["source"] == "x = 1  # loopcheck-cell: 9"
