@@ -315,3 +315,10 @@ def test_only_whole_marker_lines_split_the_cells():
     changed = parsed.text.replace("x = 1", "x = 1  # loopcheck-cell: 9")
     cells = json.loads(parsed.render(changed))["cells"]
     assert cells[1]["source"] == "x = 1  # loopcheck-cell: 9"
+
+
+def test_jupyter_checkpoints_are_not_walked(tmp_path):
+    write(tmp_path / "n.ipynb", LOCKED)
+    write(tmp_path / ".ipynb_checkpoints" / "n-checkpoint.ipynb", LOCKED)
+    found = [line for line in invoke(".", cwd=tmp_path).output.splitlines() if "LCK101" in line]
+    assert [line.split(":")[0] for line in found] == ["n.ipynb"]
