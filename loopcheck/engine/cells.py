@@ -20,9 +20,10 @@ def in_cells(diagnostics: list[Diagnostic], text: str) -> list[Diagnostic]:
         if start is None:  # on a marker line: no finding is; kept as it is
             mapped.append(d)
             continue
+        cell, line = start
         end = cells.position(d.end_line)
-        end_line, end_column = (end[1], d.end_column) if end is not None and end[0] == start[0] else (start[1], d.column)
-        mapped.append(dataclasses.replace(d, line=start[1], end_line=end_line, end_column=end_column, cell=start[0]))
+        end_line, end_column = (end[1], d.end_column) if end is not None and end[0] == cell else (line, d.column)
+        mapped.append(dataclasses.replace(d, line=line, end_line=end_line, end_column=end_column, cell=cell))
     return mapped
 
 

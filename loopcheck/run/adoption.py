@@ -12,11 +12,11 @@ from pathlib import Path
 from loopcheck.engine.cells import in_text
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.files import SourceError
+from loopcheck.reporters.text import place
 from loopcheck.run.baseline import DEFAULT_NAME, Baseline
 from loopcheck.run.noqa import add_noqa
 from loopcheck.run.runner import FileResult, encode
 from loopcheck.run.sources import read_source
-from loopcheck.reporters.text import place
 from loopcheck.run.writing import write_file
 from loopcheck.settings.config import Settings
 

@@ -18,7 +18,7 @@ from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, not_regular, rea
 from loopcheck.notebooks import Notebook, is_notebook
 from loopcheck.settings.config import Settings
 
-SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")  # and Jupyter notebooks (``loopcheck.notebooks``)
 
 
 def _is_virtualenv(directory: Path) -> bool:
@@ -37,7 +37,7 @@ class Discovery:
 
 
 def discover(paths: Iterable[str], settings: Settings | None = None) -> Discovery:
-    """Directories are walked for ``*.py``, ``*.pyi`` and ``*.ipynb`` files, skipping what ``exclude`` and
+    """Directories are walked for ``*.py`` and ``*.pyi`` files, skipping what ``exclude`` and
     ``extend-exclude`` name (by default version control, caches, build output) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
     checked unless the configuration excludes them. Nothing is opened here: every candidate is
@@ -225,8 +225,8 @@ def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> Sour
     if is_notebook(path):
         return _read_notebook(path, max_size, read_at)
     data, status = read_regular(path, max_size, too_large)
-    decoded = decode(path, data)
-    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at, decoded.notebook)
+    decoded = decode_source(path, data)
+    return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at)
 
 
 # A notebook's outputs (images, tables) can dwarf its code: ``max-file-size`` bounds its joined
