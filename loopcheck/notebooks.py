@@ -63,18 +63,48 @@ def _continued(line: str) -> bool:
 
 def _placeholders(lines: list[str]) -> set[int]:
     """The lines (0-based) of a cell that are IPython syntax: each candidate that starts a
-    logical line of the text above it (with the placeholders chosen so far), outside any string
-    or bracket (``%`` starting a continuation line inside brackets is the modulo operator; a line
-    of a docstring may start with ``!``), and the lines a trailing backslash continues it on."""
+    logical line, outside any string or bracket (``%`` starting a continuation line inside
+    brackets is the modulo operator; a line of a docstring may start with ``!``), and the lines a
+    trailing backslash continues it on.
+
+    One pass of the tokenizer, which asks for each line once the tokens of the line before are
+    out: a line starts a logical line when the line before ended with a NEWLINE or NL token
+    outside brackets (not inside a string, after a backslash or in brackets). Each magic line is
+    handed to it as its placeholder. Past a tokenizer error (the parse reports it), every
+    candidate counts."""
     chosen: set[int] = set()
-    number = 0
-    while number < len(lines):
-        if _is_magic(lines[number]) and _at_logical_start(_replaced(lines[:number], chosen)):
-            start = number
-            while _continued(lines[number]) and number + 1 < len(lines):
-                number += 1
-            chosen.update(range(start, number + 1))
-        number += 1
+    depth = 0
+    ended = -1  # the last line (0-based) a NEWLINE or NL token outside brackets ended
+    asked = 0
+
+    def readline() -> str:
+        nonlocal asked
+        number = asked
+        if number >= len(lines):
+            return ""
+        asked += 1
+        if number in chosen or (_is_magic(lines[number]) and ended == number - 1 and depth == 0):
+            chosen.add(number)
+            if _continued(lines[number]) and number + 1 < len(lines):
+                chosen.add(number + 1)
+            return _placeholder(lines[number])
+        return lines[number]
+
+    try:
+        for token in tokenize.generate_tokens(readline):
+            if token.type in (tokenize.NEWLINE, tokenize.NL) and depth == 0:
+                ended = token.start[0] - 1
+            elif token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth = max(depth - 1, 0)
+    except (tokenize.TokenError, SyntaxError):  # IndentationError too
+        pass
+    for number in range(asked, len(lines)):  # not reached: by the candidates alone
+        if number in chosen or _is_magic(lines[number]):
+            chosen.add(number)
+            if _continued(lines[number]) and number + 1 < len(lines):
+                chosen.add(number + 1)
     return chosen
 
 
@@ -85,20 +115,6 @@ def _replaced(lines: list[str], chosen: set[int]) -> list[str]:
 def _placeholder(line: str) -> str:
     indent = line[: len(line) - len(line.lstrip(" \t"))]
     return f"{indent}{PLACEHOLDER}\n"
-
-
-def _at_logical_start(above: list[str]) -> bool:
-    """Whether the line after ``above`` starts a logical line: the tokenizer ends ``above``
-    outside any string, bracket or backslash continuation. (Other errors above are the parse's
-    to report: the line is taken to start one.)"""
-    try:
-        for _ in tokenize.generate_tokens(io.StringIO("".join(above)).readline):
-            pass
-    except tokenize.TokenError as error:
-        return "multi-line" not in str(error)  # EOF in a multi-line string or statement
-    except SyntaxError:  # IndentationError too
-        return True
-    return True
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.files import SourceError
-from loopcheck.notebooks import PLACEHOLDER, CellMap, Notebook
+from loopcheck.notebooks import PLACEHOLDER, CellMap, Notebook, _placeholders
 from loopcheck.reporters.text import source_excerpt
 from loopcheck.run.sources import decode
 from tests.helpers import invoke, write
@@ -322,3 +322,15 @@ def test_jupyter_checkpoints_are_not_walked(tmp_path):
     write(tmp_path / ".ipynb_checkpoints" / "n-checkpoint.ipynb", LOCKED)
     found = [line for line in invoke(".", cwd=tmp_path).output.splitlines() if "LCK101" in line]
     assert [line.split(":")[0] for line in found] == ["n.ipynb"]
+
+
+@pytest.mark.parametrize(
+    ("source", "chosen"),
+    [
+        ("x = 1 + \\\n%y\n%cd \\\n  dir\nx\n", [2, 3]),  # a backslash continues Python and magics alike
+        ("\n\n# c\n%a\nx = [\n%b]\n", [3]),
+        ('"""\n% not a magic\n!nor this\n"""\n%but this\n', [4]),
+    ],
+)
+def test_what_counts_as_ipython_syntax(source, chosen):
+    assert sorted(_placeholders(source.splitlines(keepends=True))) == chosen
