@@ -7,7 +7,7 @@ placeholder line of the same indentation (``pass  # loopcheck-magic``), so every
 place: line magics (``%time f()``), shell escapes (``!ls``, ``x = !ls``), help (``obj?``,
 ``??obj``); a cell whose first line is a cell magic (``%%bash``) is left out whole. The markers
 make the joined text describe itself: a position in it maps back to its cell and line
-(:func:`cell_position`), and a fixed text splits back into the cells (:meth:`Notebook.render`),
+(:class:`CellMap`), and a fixed text splits back into the cells (:meth:`Notebook.render`),
 the placeholders given back their original lines. Everything else in the file (outputs,
 metadata, execution counts, other cells) is written back as it was read; a file whose JSON
 layout cannot be reproduced byte for byte is never rewritten.

@@ -334,3 +334,16 @@ def test_jupyter_checkpoints_are_not_walked(tmp_path):
 )
 def test_what_counts_as_ipython_syntax(source, chosen):
     assert sorted(_placeholders(source.splitlines(keepends=True))) == chosen
+
+
+def test_a_line_a_message_names_is_named_in_its_cell(tmp_path):
+    write(
+        tmp_path / "n.ipynb",
+        notebook(
+            code("import asyncio\n\n_loop = asyncio.new_event_loop()"),
+            code("def job():\n    return _loop.run_until_complete(asyncio.sleep(0))"),
+        ),
+    )
+    result = invoke("n.ipynb", cwd=tmp_path)
+    assert "n.ipynb:cell 1:3:9: LCK202 " in result.output
+    assert "reused by run_until_complete() (line 2 of cell 2)" in result.output

@@ -5,9 +5,13 @@ See ``loopcheck.notebooks``."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.notebooks import CellMap
+
+# Where a message names another line of the file ("reused by run_until_complete() (line 60)").
+_LINE_REFERENCE = re.compile(r"\bline ([0-9]+)\b")
 
 
 def in_cells(diagnostics: list[Diagnostic], text: str) -> list[Diagnostic]:
@@ -23,8 +27,16 @@ def in_cells(diagnostics: list[Diagnostic], text: str) -> list[Diagnostic]:
         cell, line = start
         end = cells.position(d.end_line)
         end_line, end_column = (end[1], d.end_column) if end is not None and end[0] == cell else (line, d.column)
-        mapped.append(dataclasses.replace(d, line=line, end_line=end_line, end_column=end_column, cell=cell))
+        message = _LINE_REFERENCE.sub(lambda match: _in_cell(cells, int(match[1])) or match[0], d.message)
+        mapped.append(
+            dataclasses.replace(d, line=line, end_line=end_line, end_column=end_column, cell=cell, message=message)
+        )
     return mapped
+
+
+def _in_cell(cells: CellMap, line: int) -> str | None:
+    where = cells.position(line)
+    return None if where is None else f"line {where[1]} of cell {where[0]}"
 
 
 def in_text(diagnostics: list[Diagnostic], text: str) -> list[Diagnostic]:
