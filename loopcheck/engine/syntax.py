@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from loopcheck.engine.limits import TooComplex, interpreter_recursion_limit
 from loopcheck.files import SourceError
+from loopcheck.notebooks import is_notebook
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -41,7 +42,9 @@ def check_syntax(
 
     The tree is parsed once and compiled from the tree (the parser's work is not done twice);
     where the tree is too deep to hand back to the compiler, the source is compiled instead.
+    A notebook's cells may ``await`` at the top level, as IPython runs them.
     """
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if is_notebook(path) else 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # invalid escape sequences and the like
         try:
@@ -57,11 +60,11 @@ def check_syntax(
         try:
             with interpreter_recursion_limit():
                 try:
-                    compile(source if tree is None else tree, path, "exec", dont_inherit=True)
+                    compile(source if tree is None else tree, path, "exec", flags, dont_inherit=True)
                 except RecursionError:
                     if tree is None:
                         raise
-                    compile(source, path, "exec", dont_inherit=True)
+                    compile(source, path, "exec", flags, dont_inherit=True)
         except SyntaxError as error:
             raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
         except (RecursionError, MemoryError) as error:

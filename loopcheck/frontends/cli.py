@@ -24,7 +24,7 @@ from loopcheck.engine.diagnostics import Diagnostic, Safety
 from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.reporters import REPORTERS, STREAMING
-from loopcheck.reporters.text import report_text
+from loopcheck.reporters.text import place, report_text
 from loopcheck.run.adoption import Adoption, baseline_path
 from loopcheck.run.baseline import Baseline, BaselineError
 from loopcheck.run.cache import default_directory
@@ -151,7 +151,7 @@ def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     for d in fixable:
         assert d.fix is not None
         how = "--fix" if d.fix.safety is Safety.SAFE else "--fix --unsafe-fixes"
-        stream.write(f"  {d.path}:{d.line}:{d.column}: {d.code} [*] {d.fix.description} ({how})\n")
+        stream.write(f"  {place(d)}: {d.code} [*] {d.fix.description} ({how})\n")
 
 
 class Progress:

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.edits import split_lines
+from loopcheck.notebooks import CellMap
 
 
 def report_text(
@@ -80,9 +81,11 @@ def source_excerpt(d: Diagnostic, source: str) -> str:
     """The finding's first source line, numbered, with carets under the reported span, aligned
     on a terminal: tabs are expanded in both lines, and wide characters take two columns."""
     lines = split_lines(source)  # numbered as findings are: CR, LF and CRLF end a line
-    if not 0 < d.line <= len(lines):
+    # A notebook's source is its joined cells; the finding's line is its cell's.
+    row = d.line if d.cell is None else CellMap(source).joined_line(d.cell, d.line)
+    if not 0 < row <= len(lines):
         return ""
-    text = lines[d.line - 1].rstrip("\r\n")
+    text = lines[row - 1].rstrip("\r\n")
     shown, starts = _display(text)
     first = min(max(d.column - 1, 0), len(text))
     last = min(max(d.end_column - 1, first), len(text)) if d.end_line == d.line else len(text)
@@ -94,9 +97,16 @@ def source_excerpt(d: Diagnostic, source: str) -> str:
 
 
 def finding_line(d: Diagnostic) -> str:
-    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a fix."""
+    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a fix; in a notebook
+    ``path:cell N:line:col`` (the line in the cell), as Ruff prints it."""
     mark = "[*] " if d.fix is not None else ""
-    return f"{d.path}:{d.line}:{d.column}: {d.code} {mark}{d.message}\n"
+    return f"{place(d)}: {d.code} {mark}{d.message}\n"
+
+
+def place(d: Diagnostic) -> str:
+    """``path:line:col``, or ``path:cell N:line:col`` for a notebook's finding."""
+    cell = "" if d.cell is None else f"cell {d.cell}:"
+    return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
 def report_concise(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
+from loopcheck.engine.cells import in_cells
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
@@ -31,7 +32,7 @@ from loopcheck.run.collector import tune_collector
 from loopcheck.run.project import ProjectView, project_view
 from loopcheck.run.sources import (
     SourceFile,
-    decode_source,
+    decode,
     read_source,
     too_large,
 )
@@ -201,7 +202,9 @@ def unified_diff(path: str, before: bytes, after: bytes) -> bytes:
 
 
 def encode(source: SourceFile, text: str) -> bytes:
-    """A fixed text in the file's own encoding."""
+    """A fixed text in the file's own encoding (a notebook's: the notebook with its cells fixed)."""
+    if source.notebook is not None:
+        return source.notebook.render(text)
     try:
         return text.encode(source.encoding)
     except UnicodeEncodeError as error:
@@ -247,6 +250,8 @@ def check_source(
                 shown, result.diagnostics, result.fixed = source.text, outcome.found, 0
     if mode.keep_sources and result.diagnostics:
         result.source = shown
+    if source.notebook is not None:
+        result.diagnostics = in_cells(result.diagnostics, shown)
     return result
 
 
@@ -522,7 +527,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
     try:
         if limit is not None and len(data) > limit:
             raise too_large(len(data), limit)
-        source = decode_source(filename, data)
+        source = decode(filename, data)
         if checker.settings.excluded_by_user(filename):
             return FileResult(filename), data
         # The buffer stands for the file of that name in the project's model, whatever is on disk.
