@@ -126,10 +126,15 @@ def _summary(totals: Totals, *, fix: bool, unsafe: bool, diff: bool) -> str:
 
 
 def _list_rules() -> None:
+    """One line per rule: code, name, tier (``(opt-in)``: off unless selected), fix, summary."""
     rules = rule_index()
     width = max(len(rule.name) for rule in rules.values())
+    tiers = {code: rule.tier + " (opt-in)" * rule.opt_in for code, rule in rules.items()}
+    tier_width = max(map(len, tiers.values()))
     for code, rule in rules.items():
-        click.echo(f"{code}  {rule.name:<{width}}  fix: {rule.fix_kind:<16}  {rule.summary}")
+        click.echo(
+            f"{code}  {rule.name:<{width}}  tier: {tiers[code]:<{tier_width}}  fix: {rule.fix_kind:<16}  {rule.summary}"
+        )
 
 
 def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
