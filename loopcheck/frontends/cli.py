@@ -25,7 +25,7 @@ from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.frontends.color import CHOICES as COLOR_CHOICES
 from loopcheck.frontends.color import use_color
-from loopcheck.frontends.show import file_lines, settings_lines
+from loopcheck.frontends.show import settings_lines
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import report_text
 from loopcheck.run.adoption import Adoption, baseline_path
@@ -451,8 +451,8 @@ def _show_files(paths: list[str], settings: Settings) -> int:
     """``--show-files``: the files a run would check; paths that cannot be checked, one line each
     on stderr (exit status 2)."""
     found = discover(paths, settings)
-    for line in file_lines(found.files):
-        click.echo(line)
+    for path in sorted(found.files):
+        click.echo(path)
     for path, reason in found.errors:
         click.echo(_error_line(path, reason), err=True)
     return EXIT_ERROR if found.errors else EXIT_CLEAN

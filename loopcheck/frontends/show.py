@@ -1,5 +1,5 @@
-"""``--show-files`` and ``--show-settings``: what a run would check, and with which settings,
-printed instead of checking (as Ruff's options of the same names)."""
+"""``--show-settings``: the settings a run would check with, printed instead of checking (as
+Ruff's option of the same name)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,6 @@ from loopcheck.run.adoption import baseline_path
 from loopcheck.settings.config import TARGET_VERSIONS, Settings, fix_target
 
 TARGET_NAMES = {version: name for name, version in TARGET_VERSIONS.items()}
-
-
-def file_lines(files: Iterable[str]) -> list[str]:
-    """The files a run would check, sorted, one per line."""
-    return sorted(files)
 
 
 def _listed(values: Iterable[str]) -> str:
