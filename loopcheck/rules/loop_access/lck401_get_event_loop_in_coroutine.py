@@ -20,9 +20,8 @@ class GetEventLoopInCoroutine(Rule):
     docs = RuleDocs(
         tier_reason=(
             "Inside a coroutine `get_event_loop()` returns the running loop, exactly as "
-            "`get_running_loop()` does, on every supported Python; the finding is about intent and about "
-            "code that may move, never a failure. On nine real applications it was 43% of all findings "
-            "and none was a bug."
+            "`get_running_loop()` does, on every supported Python (3.10 to 3.13 measured, no warning); "
+            "the finding is about intent and about code that may move, never a failure."
         ),
         what_it_does="""\
 Finds `asyncio.get_event_loop()` called in the body of an `async def`: on its own, as an argument
