@@ -22,8 +22,9 @@ HANG_GUARD = 120  # seconds: a run that takes longer is a hang, not a slow run
 
 
 def run(*args: object, cwd: Path, stdin: bytes | None = None, timeout: float = HANG_GUARD):
-    """``loopcheck ARGS`` in a process of its own (bytes out)."""
-    return run_loopcheck(*args, cwd=cwd, input=stdin, timeout=timeout)
+    """``loopcheck ARGS`` in a process of its own (bytes out), with LCK401 (opt-in) selected: its
+    safe fix is the one these tests write under links, permissions and signals."""
+    return run_loopcheck("--extend-select", "LCK401", *args, cwd=cwd, input=stdin, timeout=timeout)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -91,9 +92,9 @@ def test_a_form_feed_before_an_indented_block_is_valid_python(tmp_path):
     source = "import asyncio\n\n\nasync def now():\n\f    return asyncio.get_event_loop().time()\n"
     compile(source, "ff.py", "exec")
     target = write(tmp_path / "ff.py", source)
-    result = run("--extend-select", "LCK401", "ff.py", cwd=tmp_path)
+    result = run("ff.py", cwd=tmp_path)
     assert result.returncode == 1 and b"ff.py:5:13: LCK401" in result.stdout, result.stderr
-    result = run("--fix", "--extend-select", "LCK401", "ff.py", cwd=tmp_path)
+    result = run("--fix", "ff.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     fixed = target.read_text()
     compile(fixed, "ff.py", "exec")
@@ -120,7 +121,7 @@ def test_deep_but_valid_code_is_analysed_and_the_run_goes_on(tmp_path, source):
     compile(source, "deep.py", "exec")
     write(tmp_path / "a_deep.py", source)
     write(tmp_path / "b_next.py", BAD)
-    result = run("--extend-select", "LCK401", ".", cwd=tmp_path)
+    result = run(".", cwd=tmp_path)
     no_traceback(result)
     out, err = result.stdout.decode(), result.stderr.decode()
     assert "b_next.py:3:8: LCK101" in out  # the file after the deep one is checked
@@ -292,7 +293,7 @@ def many_files(root: Path, count: int) -> list[Path]:
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *args],
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--extend-select", "LCK401", *args],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
