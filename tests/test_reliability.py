@@ -22,8 +22,9 @@ HANG_GUARD = 120  # seconds: a run that takes longer is a hang, not a slow run
 
 
 def run(*args: object, cwd: Path, stdin: bytes | None = None, timeout: float = HANG_GUARD):
-    """``loopcheck ARGS`` in a process of its own (bytes out)."""
-    return run_loopcheck(*args, cwd=cwd, input=stdin, timeout=timeout)
+    """``loopcheck ARGS`` in a process of its own (bytes out), with LCK401 (opt-in) selected: its
+    safe fix is the one these tests write under links, permissions and signals."""
+    return run_loopcheck("--extend-select", "LCK401", *args, cwd=cwd, input=stdin, timeout=timeout)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -309,7 +310,7 @@ def many_files(root: Path, count: int) -> list[Path]:
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *args],
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--extend-select", "LCK401", *args],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 

@@ -125,6 +125,12 @@ WRONG_DECLARATIONS = [
         {"name": "misdeclared", "invalid": (Invalid("import asyncio\n", message="1:1message"),)},
         "Misdeclared (LCK990): invalid[0]: message '1:1message' does not start with the finding's 'line:col '",
     ),
+    ({"name": "misdeclared", "tier": "style"}, "Misdeclared (LCK990): tier 'style' is not one of ('bug', "),
+    ({"name": "misdeclared", "opt_in": True}, "Misdeclared (LCK990): declare tier, not opt_in"),
+    (
+        {"name": "misdeclared", "runtime_failure": False},
+        "Misdeclared (LCK990): runtime_failure is False, so its findings are not bugs: tier 'bug'",
+    ),
 ]
 
 

@@ -89,6 +89,7 @@ def test_the_cache_is_used_only_where_nothing_that_decides_results_changed(tmp_p
 
 def test_fix_runs_never_take_results_from_the_cache(tmp_path):
     target = write(tmp_path / "app.py", "import asyncio\n\n\nasync def now():\n    return asyncio.get_event_loop()\n")
+    write(tmp_path / "pyproject.toml", '[tool.loopcheck]\nextend-select = ["LCK401"]\n')
     assert invoke(".", cwd=tmp_path).exit_code == 1
     assert invoke("--fix", ".", cwd=tmp_path).exit_code == 0
     assert "get_running_loop" in target.read_text()

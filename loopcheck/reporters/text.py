@@ -2,12 +2,16 @@
 fix), the format editors and CI parse, and
 under it one indented ``path:line:col: message`` line per loop that reaches the finding's object
 (its evidence: where the loop starts, and the calls it goes through in the message). On a
-terminal each finding also shows its source line with a caret under the span (``show_source``)."""
+terminal each finding also shows its source line with a caret under the span (``show_source``).
+With ``color`` the path is bold, the code red, ``[*]`` cyan and the evidence dim (ANSI escapes,
+for a terminal: the command line decides, see ``--color``)."""
 
 from __future__ import annotations
 
 import unicodedata
 from typing import TextIO
+
+import click
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.edits import split_lines
@@ -20,10 +24,11 @@ def report_text(
     stream: TextIO,
     *,
     show_source: bool = False,
+    color: bool = False,
 ) -> None:
     for d in diagnostics:
-        stream.write(finding_line(d))
-        stream.write(evidence_lines(d))
+        stream.write(finding_line(d, color=color))
+        stream.write(evidence_lines(d, color=color))
         if show_source:
             stream.write(source_excerpt(d, sources.get(d.path, "")))
 
@@ -32,18 +37,21 @@ def report_text(
 SHOWN_EVIDENCE = 8
 
 
-def evidence_lines(d: Diagnostic) -> str:
+def _styled(text: str, color: bool, **style: object) -> str:
+    return click.style(text, **style) if color else text  # type: ignore[arg-type]
+
+
+def evidence_lines(d: Diagnostic, *, color: bool = False) -> str:
     """One indented line per evidence: where the loop starts and how it reaches the object (the
     steps are not listed: the message names the calls, ``via a.f -> b.g``); past
     :data:`SHOWN_EVIDENCE`, one line that counts the others."""
-    shown = "".join(
-        f"    {e.location.path}:{e.location.line}:{e.location.column}: {e.message}\n"
-        for e in d.evidence[:SHOWN_EVIDENCE]
-    )
+    lines = [
+        f"{e.location.path}:{e.location.line}:{e.location.column}: {e.message}" for e in d.evidence[:SHOWN_EVIDENCE]
+    ]
     more = len(d.evidence) - SHOWN_EVIDENCE
     if more > 0:
-        shown += f"    ... and {more} more loop{'s' if more > 1 else ''} (the JSON and SARIF outputs list every one)\n"
-    return shown
+        lines.append(f"... and {more} more loop{'s' if more > 1 else ''} (the JSON and SARIF outputs list every one)")
+    return "".join(f"    {_styled(line, color, dim=True)}\n" for line in lines)
 
 
 TAB_SIZE = 8  # as Python's tokenizer and most terminals count a tab
@@ -96,11 +104,12 @@ def source_excerpt(d: Diagnostic, source: str) -> str:
     )
 
 
-def finding_line(d: Diagnostic) -> str:
+def finding_line(d: Diagnostic, *, color: bool = False) -> str:
     """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a fix; in a notebook
     ``path:cell N:line:col`` (the line in the cell), as Ruff prints it."""
-    mark = "[*] " if d.fix is not None else ""
-    return f"{place(d)}: {d.code} {mark}{d.message}\n"
+    mark = _styled("[*]", color, fg="cyan") + " " if d.fix is not None else ""
+    code = _styled(d.code, color, fg="red", bold=True)
+    return f"{_styled(d.path, color, bold=True)}{place(d)[len(d.path):]}: {code} {mark}{d.message}\n"
 
 
 def place(d: Diagnostic) -> str:
@@ -109,8 +118,10 @@ def place(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
-def report_concise(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
+def report_concise(
+    diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO, *, color: bool = False
+) -> None:
     """One line per finding (:func:`finding_line`), without evidence or source lines."""
     del sources
     for d in diagnostics:
-        stream.write(finding_line(d))
+        stream.write(finding_line(d, color=color))

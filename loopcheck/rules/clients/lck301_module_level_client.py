@@ -28,6 +28,10 @@ class ModuleLevelClient(ClientRule):
     starts_from = (Start(calls=("clients",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "After the first loop ends, the client fails under the next one (`Event loop is closed`, "
+            "`attached to a different loop`) or leaks the dead loop's connections."
+        ),
         what_it_does="""\
 Finds async clients created at module level: `aiohttp.ClientSession`, `httpx.AsyncClient`,
 `redis.asyncio` clients and pools, `pymongo.AsyncMongoClient`, Motor, the Neo4j async driver,

@@ -18,6 +18,10 @@ class ClassAttributeClient(ClientRule):
     starts_from = (Start(calls=("clients",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Every instance shares the client, which fails under any loop but the first (`Event loop is "
+            "closed`, `attached to a different loop`)."
+        ),
         what_it_does="""\
 Finds async clients (see LCK301 for the catalogue) created in a class body: one client, made at
 import time, shared by every instance of the class and every event loop of the process.""",

@@ -24,6 +24,10 @@ class LazilyKeptClient(ClientRule):
     starts_from = (Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Every loop after the first gets the client the first one made and fails with `Event loop is "
+            "closed` or `attached to a different loop`."
+        ),
         what_it_does="""\
 Finds async clients (see LCK301 for the catalogue) created lazily and kept for the life of the
 process: the singleton getter (`global _client; if _client is None: _client = Client()`, in a plain

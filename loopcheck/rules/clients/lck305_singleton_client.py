@@ -22,6 +22,10 @@ class SingletonClient(ClientRule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "Every loop after the first uses a client of a dead loop: `Event loop is closed` or `attached "
+            "to a different loop`."
+        ),
         what_it_does="""\
 Finds async clients (see LCK301 for the catalogue) kept on `self` by a method (`__init__`, or an
 `async def initialize()` run later) of a class whose one instance the whole process shares: a

@@ -28,6 +28,12 @@ class HandBuiltLoop(Rule):
     starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Closing the loop by hand destroys the tasks still running (`Task was destroyed but it is "
+            "pending!`), skips async generators' `finally` blocks, and leaves a closed loop current, so "
+            "the thread's next `get_event_loop()` returns a loop that raises `RuntimeError: Event loop is "
+            "closed`."
+        ),
         what_it_does="""\
 Finds functions that build an event loop by hand to run one coroutine:
 `new_event_loop()`, usually `set_event_loop()`, `run_until_complete()` and `close()`, in a

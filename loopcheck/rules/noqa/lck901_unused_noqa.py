@@ -13,9 +13,13 @@ class UnusedNoqa(Rule):
     summary = "a loopcheck code in a `# noqa` comment silences no finding on its line, or names no rule"
     fix_kind = "safe"
     scope = "noqa"
-    opt_in = True
+    tier = "tooling"
     runtime_failure = False
     docs: ClassVar[RuleDocs] = RuleDocs(
+        tier_reason=(
+            "A stale or unknown `# noqa` code is a comment that silences nothing; the program behaves the "
+            "same with or without it."
+        ),
         what_it_does=(
             "Reports each loopcheck code (`LCK...`) listed in a `# noqa: ...` comment that\n"
             "silences nothing: no rule has the code (`# noqa: LCK999`, a typo that silences\n"

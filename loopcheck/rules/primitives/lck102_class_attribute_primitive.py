@@ -22,6 +22,10 @@ class ClassAttributePrimitive(PrimitiveRule):
     starts_from = (Start(calls=("primitives",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "The attribute is one object for every instance and every loop; contended use under a second "
+            "loop raises `RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives created in a class body: one object, made at import time and shared by
 every instance of the class and every event loop of the process. An `Event` in a module that never waits on anything is not reported: set, cleared and

@@ -27,6 +27,10 @@ class SingletonPrimitive(PrimitiveRule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "The shared instance hands the object to every loop; contended use under a second loop raises "
+            "`RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives created in a method (usually `__init__`) and kept on `self`, where the
 instance is shared by the whole process: a module-level instance (`manager =

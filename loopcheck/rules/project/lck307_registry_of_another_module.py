@@ -68,6 +68,10 @@ class RegistryOfAnotherModule(ProjectRule):
     name = "registry-of-another-module-keeps-loop-object"
     summary = "loop-bound object stored in a registry another module keeps, reached by several event loops"
     docs = RuleDocs(
+        tier_reason=(
+            "The next loop that takes the object from the registry fails with `attached to a different "
+            "loop` or `Event loop is closed`."
+        ),
         what_it_does="""\
 Finds a loop-bound object stored in a class-level or module-level registry that another module
 defines (`ClientManager._pools[name] = await asyncpg.create_pool(...)`, where `ClientManager`
