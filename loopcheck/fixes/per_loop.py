@@ -96,6 +96,9 @@ def only_written_there(holder: Holder) -> NoFix | None:
     return None
 
 
+NOT_STORED_BY_A_METHOD = "it is not stored in the body of a method of its own class"
+IN_A_REGISTRY = "it is kept in a registry, not in an attribute of its own"
+
 # What the per-loop accessor and property name (see FixProposal.names).
 ACCESSOR_NAMES = ("asyncio.get_running_loop",)
 
@@ -161,6 +164,35 @@ class PerLoopFixes:
                 ):
                     return f"the constructor reads `{name.value}`, which the module binds again later"
         return None
+
+    def stored_by_own_method(
+        self, class_def: cst.CSTNode, method: cst.FunctionDef, line: cst.SimpleStatementLine
+    ) -> bool:
+        """True when ``line`` is a statement of the body of ``method``, a method of ``class_def``:
+        the store a per-loop property of ``class_def`` takes over."""
+        tree = self.tree
+        return (
+            isinstance(class_def, cst.ClassDef)
+            and tree.method_class(method) is class_def
+            and tree.parents.get(tree.parents.get(line)) is method
+        )
+
+    def property_declined(self, call: cst.Call, class_def: cst.ClassDef, attribute: str, cache: str) -> str | None:
+        """Why ``attribute`` cannot become a per-loop property of ``class_def`` kept in
+        ``cache``, if it cannot."""
+        holders, definitions = self.analysis.holders, self.analysis.definitions
+        if holders.defined_in_class_body(class_def, "__slots__"):
+            # A property cannot share its name with a slot (ValueError when the class is made),
+            # and the cache needs a slot of its own.
+            return f"`{class_def.name.value}` declares `__slots__`"
+        if not self.analysis.tree.is_top_level(class_def):
+            return f"`{class_def.name.value}` is not defined at the module's top level"
+        methods = set(definitions.methods(class_def))
+        if holders.defined_in_class_body(class_def, attribute) or attribute in methods:
+            return f"the body of `{class_def.name.value}` also defines `{attribute}`"
+        if cache in methods | {attribute} or self.analysis.index.attributes_by_name.get(cache):
+            return f"the module already uses `{cache}`, the name the fix needs"
+        return self.cannot_move(call, keeps_self=True)
 
     def all_in_coroutines(self, references: Sequence[cst.CSTNode]) -> bool:
         """True when every reference runs under a running loop."""
