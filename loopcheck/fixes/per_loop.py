@@ -22,7 +22,7 @@ from loopcheck.analysis.names import variable_names
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.statements import place_at_top_level
+from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
@@ -122,6 +122,23 @@ def install_accessor(
     place_at_top_level(builder, tree, anchor, statements, where=where)
     for reference in references:
         builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+
+
+def move_after_class(
+    builder: FixBuilder,
+    tree: Tree,
+    line: cst.SimpleStatementLine,
+    class_def: cst.ClassDef,
+    statements: list[cst.BaseStatement],
+    references: Sequence[cst.CSTNode],
+    accessor: str,
+) -> None:
+    """Take ``line`` out of the body of ``class_def`` and put the accessor's ``statements`` after
+    the class, with the line's comments; every read becomes a call of ``accessor``."""
+    comments = [empty for empty in line.leading_lines if empty.comment is not None]
+    statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
+    builder.replace(line, cst.RemoveFromParent())
+    install_accessor(builder, tree, class_def, statements, references, accessor, where="after")
 
 
 class PerLoopFixes:

@@ -31,6 +31,7 @@ from loopcheck.fixes.per_loop import (
     PerLoopFixes,
     install_accessor,
     lone_store,
+    move_after_class,
     only_written_there,
     snake_case,
 )
@@ -71,26 +72,37 @@ class ClientFixes:
         name: str,
         anchor: cst.BaseStatement,
         references: Sequence[cst.CSTNode],
+        moved: cst.SimpleStatementLine | None = None,
     ) -> FixProposal | NoFix:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
-        factory, and every reference by a call of it."""
+        factory, and every reference by a call of it. With ``moved``, the line of a class body
+        that made it, ``anchor`` is that class: the line goes (its comments move to the
+        factory), and the factory follows the class, private, shared by all its instances."""
         declined = unfixable(client, creation)
         if declined is not None:
             return declined
         base = snake_case(name)
         cache = self.context.naming.fresh_module_name(f"_{base}_by_loop")
-        accessor = self.context.naming.fresh_module_name(f"{'_' if name.startswith('_') else ''}get_{base}")
+        private = name.startswith("_") or moved is not None
+        # A class's methods read the accessor where a local of theirs could shadow it.
+        used_at = references if moved is not None else ()
+        accessor = self.context.naming.fresh_module_name(f"{'_' if private else ''}get_{base}", used_at)
         closers = self.closer_names(base)
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
             statements = _per_loop_statements(builder, cst.Name(cache), accessor, closers, client, creation)
-            install_accessor(builder, self.tree, anchor, statements, references, accessor)
+            if moved is None:
+                install_accessor(builder, self.tree, anchor, statements, references, accessor)
+                return builder.build()
+            assert isinstance(anchor, cst.ClassDef)
+            move_after_class(builder, self.tree, moved, anchor, statements, references, accessor)
             return builder.build()
 
+        shared = ", shared by all instances" if moved is not None else ""
         return FixProposal(
             Safety.UNSAFE,
-            f"Create one client per event loop with `{accessor}()`, closed when its loop ends",
+            f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends",
             build,
             CLIENT_NAMES,
         )
