@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.holders import SingletonRegistry
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter
-from loopcheck.analysis import Held, Holder
-from loopcheck.analysis.holders import SingletonRegistry
 from loopcheck.fixes.per_loop import (
     IN_A_REGISTRY,
     NOT_STORED_BY_A_METHOD,
