@@ -91,7 +91,10 @@ class ClientFixes:
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            statements = _per_loop_statements(builder, cst.Name(cache), accessor, closers, client, creation)
+            made, function, closing = _per_loop_parts(
+                builder, cst.Name(cache), accessor, closers, client, creation
+            )
+            statements = [made, function, *closing]
             if moved is None:
                 install_accessor(builder, self.tree, anchor, statements, references, accessor)
                 return builder.build()
@@ -128,9 +131,10 @@ class ClientFixes:
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            generated = _per_loop_statements(
+            made, accessor, closing = _per_loop_parts(
                 builder, cst.Name(cache), function.name.value, closers, client, creation
             )
+            generated = [made, accessor, *closing]
             rewrite_getter(builder, self.tree, function, generated, initial, drop_decorators=drop_decorators)
             return builder.build()
 
@@ -232,19 +236,6 @@ class ClientFixes:
         )
 
 
-def _per_loop_statements(
-    builder: FixBuilder,
-    cache: cst.BaseExpression,
-    accessor: str,
-    closers: tuple[str, str],
-    client: Client,
-    creation: cst.BaseExpression,
-) -> list[cst.BaseStatement]:
-    """The per-loop cache, its accessor and the closers, naming asyncio through the module's imports."""
-    creation_line, function, closing = _per_loop_parts(builder, cache, accessor, closers, client, creation)
-    return [creation_line, function, *closing]
-
-
 def _per_loop_parts(
     builder: FixBuilder,
     cache: cst.BaseExpression,
@@ -253,6 +244,8 @@ def _per_loop_parts(
     client: Client,
     creation: cst.BaseExpression,
 ) -> tuple[cst.SimpleStatementLine, cst.FunctionDef, list[cst.BaseStatement]]:
+    """The per-loop cache's creation, its accessor and the closers, naming asyncio and threading
+    through the module's imports."""
     return per_loop_client(
         cache, accessor, *closers, client.display, creation, client.close_statement("client"), builder.name
     )
