@@ -51,8 +51,9 @@ class _:
 # asyncio.Runner call while the loop still runs, after cancelling its tasks. A loop closed by hand
 # without that call has its client closed on the next access, from whatever loop makes it: on a
 # loop of its own in a thread, waited for, since a task on the accessing loop is destroyed pending
-# when that loop is closed by hand before the close finishes. The client's connections went with
-# its own loop, so closing it may fail, and is then quiet.
+# when that loop is closed by hand before the close finishes. A closer that has run (its frame is
+# gone) needs nothing more, so a loop per asyncio.run() costs no thread. The client's connections
+# went with its own loop, so closing it may fail, and is then quiet.
 PER_LOOP_CLIENT = '''\
 {cache} = {}
 
@@ -61,10 +62,11 @@ def {accessor}():
     """The running loop's WHAT: made on first use, closed when its loop ends."""
     loop = {running_loop}()
     # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
-    # and close those of loops closed by hand, which did not.
+    # and close those of loops closed by hand, whose closer never ran: on a loop of their own in
+    # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).
     for stale in [other for other in list({cache}) if other.is_closed()]:
-        entry = {cache}.pop(stale, None)
-        if entry is not None:  # another thread's loop may have taken it
+        entry = {cache}.pop(stale, None)  # None: another thread's loop took it
+        if entry is not None and entry[1].ag_frame is not None:
             closing = {thread}(target={run}, args=({close_now}(entry[1]),))
             closing.start()
             closing.join()

@@ -73,10 +73,11 @@ def _get_redis():
     \"\"\"The running loop's redis.asyncio.Redis: made on first use, closed when its loop ends.\"\"\"
     loop = asyncio.get_running_loop()
     # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
-    # and close those of loops closed by hand, which did not.
+    # and close those of loops closed by hand, whose closer never ran: on a loop of their own in
+    # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).
     for stale in [other for other in list(_redis_by_loop) if other.is_closed()]:
-        entry = _redis_by_loop.pop(stale, None)
-        if entry is not None:  # another thread's loop may have taken it
+        entry = _redis_by_loop.pop(stale, None)  # None: another thread's loop took it
+        if entry is not None and entry[1].ag_frame is not None:
             closing = threading.Thread(target=asyncio.run, args=(_close_redis_now(entry[1]),))
             closing.start()
             closing.join()
@@ -127,7 +128,8 @@ task does not wait for it). A loop closed by hand (`loop.run_until_complete(...)
 `loop.close()`, without `loop.shutdown_asyncgens()`) logs nothing; its client is closed on the
 next access, from any other loop: on a loop of its own in a short-lived thread, which the access
 waits for, so no task is left pending on a loop that may itself be closed by hand (a task there
-would be "destroyed but it is pending"). Closing may fail, since the client's connections
+would be "destroyed but it is pending"); a loop that shut down as asyncio.run() does costs no
+thread. Closing may fail, since the client's connections
 belonged to the closed loop: that failure is silent, and the connections' sockets close when
 they are collected. The client of the last loop closed by hand is closed by no later access: an
 application that closes its loops by hand should call `loop.shutdown_asyncgens()` before

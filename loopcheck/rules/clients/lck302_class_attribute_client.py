@@ -32,10 +32,11 @@ def _get_api_http():
     \"\"\"The running loop's httpx.AsyncClient: made on first use, closed when its loop ends.\"\"\"
     loop = asyncio.get_running_loop()
     # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
-    # and close those of loops closed by hand, which did not.
+    # and close those of loops closed by hand, whose closer never ran: on a loop of their own in
+    # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).
     for stale in [other for other in list(_api_http_by_loop) if other.is_closed()]:
-        entry = _api_http_by_loop.pop(stale, None)
-        if entry is not None:  # another thread's loop may have taken it
+        entry = _api_http_by_loop.pop(stale, None)  # None: another thread's loop took it
+        if entry is not None and entry[1].ag_frame is not None:
             closing = threading.Thread(target=asyncio.run, args=(_close_api_http_now(entry[1]),))
             closing.start()
             closing.join()

@@ -29,10 +29,11 @@ class Store:
         \"\"\"The running loop's redis.asyncio.Redis: made on first use, closed when its loop ends.\"\"\"
         loop = asyncio.get_running_loop()
         # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
-        # and close those of loops closed by hand, which did not.
+        # and close those of loops closed by hand, whose closer never ran: on a loop of their own in
+        # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).
         for stale in [other for other in list(self._client_by_loop) if other.is_closed()]:
-            entry = self._client_by_loop.pop(stale, None)
-            if entry is not None:  # another thread's loop may have taken it
+            entry = self._client_by_loop.pop(stale, None)  # None: another thread's loop took it
+            if entry is not None and entry[1].ag_frame is not None:
                 closing = threading.Thread(target=asyncio.run, args=(_close_client_now(entry[1]),))
                 closing.start()
                 closing.join()
