@@ -27,6 +27,24 @@ sys.modules["compat_asyncio"] = _compat
 from compat_asyncio import asyncio  # noqa: E402
 '''
 
+# A client under redis.asyncio's name, for the per-loop client accessor.
+REDIS_STAND_IN = '''
+_redis = types.ModuleType("redis")
+_redis.asyncio = types.ModuleType("redis.asyncio")
+
+
+class _Client:
+    async def get(self, key):
+        return key
+
+    async def aclose(self):
+        pass
+
+
+_redis.asyncio.from_url = lambda url: _Client()
+sys.modules.update({"redis": _redis, "redis.asyncio": _redis.asyncio})
+'''
+
 CASES = {
     "LCK401": SHIM.format(stdlib="from asyncio import get_event_loop, run, sleep") + '''
 
@@ -93,21 +111,7 @@ def busy():
 print(busy())
 ''',
     # The per-loop client accessor (a stand-in client under redis.asyncio's name).
-    "LCK301": SHIM.format(stdlib="from asyncio import run, sleep") + '''
-_redis = types.ModuleType("redis")
-_redis.asyncio = types.ModuleType("redis.asyncio")
-
-
-class _Client:
-    async def get(self, key):
-        return key
-
-    async def aclose(self):
-        pass
-
-
-_redis.asyncio.from_url = lambda url: _Client()
-sys.modules.update({"redis": _redis, "redis.asyncio": _redis.asyncio})
+    "LCK301": SHIM.format(stdlib="from asyncio import run, sleep") + REDIS_STAND_IN + '''
 
 import redis.asyncio as redis  # noqa: E402
 
@@ -137,20 +141,7 @@ import types
 _compat = types.ModuleType("compat_threading")
 _compat.threading = types.SimpleNamespace(name="compat helpers")
 sys.modules["compat_threading"] = _compat
-_redis = types.ModuleType("redis")
-_redis.asyncio = types.ModuleType("redis.asyncio")
-
-
-class _Client:
-    async def get(self, key):
-        return key
-
-    async def aclose(self):
-        pass
-
-
-_redis.asyncio.from_url = lambda url: _Client()
-sys.modules.update({"redis": _redis, "redis.asyncio": _redis.asyncio})
+''' + REDIS_STAND_IN + '''
 
 from compat_threading import threading  # noqa: E402
 
