@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 
@@ -27,14 +27,42 @@ class Edit:
     content: str
 
 
+# A function (qualified within its module, as the project model names it: ``run_async``,
+# ``outer.inner``) and one of its parameters.
+Parameter = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SafeWhen:
+    """What makes an unsafe fix safe, where the project model shows it: every caller of each of
+    ``parameters``' functions passes a coroutine there (a call of an ``async def`` it resolves),
+    so ``asyncio.run()`` is given what ``run_until_complete()`` was. ``title``: the fix's title
+    then (without the reason it was unsafe)."""
+
+    parameters: tuple[Parameter, ...]
+    title: str
+
+    def holds(self, proven: Collection[Parameter]) -> bool:
+        return all(parameter in proven for parameter in self.parameters)
+
+
 @dataclass(frozen=True)
 class Fix:
     """A finding's fix: its safety and title always; its edits only when they were asked for
-    (``--fix``, ``--diff``, JSON and SARIF output), else None."""
+    (``--fix``, ``--diff``, JSON and SARIF output), else None. ``safe_when``: for an unsafe fix,
+    what would make it safe (see :class:`SafeWhen`)."""
 
     safety: Safety
     description: str
     edits: tuple[Edit, ...] | None = None
+    safe_when: SafeWhen | None = None
+
+    def proven(self, parameters: Collection[Parameter]) -> Fix:
+        """This fix, safe when ``parameters`` (those the project model proves are always given
+        a coroutine) make it so."""
+        if self.safe_when is None or not self.safe_when.holds(parameters):
+            return self
+        return Fix(Safety.SAFE, self.safe_when.title, self.edits)
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,17 @@ class FixProposal:
     # The standard library objects the edits name (``asyncio.get_running_loop``): a fix that
     # cannot name one of them for sure is declined when the finding is reported.
     names: tuple[str, ...] = ()
+    safe_when: SafeWhen | None = None
+
+    def proven(self, parameters: Collection[Parameter]) -> FixProposal:
+        """This proposal, safe when ``parameters`` make it so (see :meth:`Fix.proven`)."""
+        if self.safe_when is None or not self.safe_when.holds(parameters):
+            return self
+        return FixProposal(Safety.SAFE, self.safe_when.title, self.build, self.names)
+
+    def shown(self) -> Fix:
+        """The fix as a finding shows it, without its edits."""
+        return Fix(self.safety, self.title, safe_when=self.safe_when)
 
 
 

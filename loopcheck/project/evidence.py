@@ -96,6 +96,15 @@ def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
     return lines
 
 
+def proven_parameters(reach: Reach) -> dict[str, frozenset[tuple[str, str]]]:
+    """By real path, the (function, parameter) pairs that every caller gives a coroutine: the
+    fixes that were unsafe only for want of that are safe there (``SafeWhen``)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for path, function, parameter in reach.coroutine_parameters:
+        found.setdefault(path, set()).add((function, parameter))
+    return {path: frozenset(pairs) for path, pairs in found.items()}
+
+
 def _unloaded(path: str, reach: Reach) -> bool:
     """Whether the module at (real) ``path`` was never loaded by the model."""
     return reach.loaded is not None and path not in reach.loaded

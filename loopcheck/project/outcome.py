@@ -196,20 +196,24 @@ def encode_reach(reach: Reach) -> list[Any]:
         [[path, line, encode(found)] for (path, line), found in reach.starts.items()],
         reach.loop_starts,
         None if reach.loaded is None else sorted(reach.loaded),
+        sorted(map(list, reach.coroutine_parameters)),
     ]
 
 
 def decode_reach(data: Any) -> Reach | None:
     """The reach :func:`encode_reach` gave ``data``, or None when ``data`` is not exactly one."""
-    if type(data) is not list or len(data) != 5:
+    if type(data) is not list or len(data) != 6:
         return None
-    objects, loops, starts, loop_starts, loaded = data
+    objects, loops, starts, loop_starts, loaded, parameters = data
     found_objects = decode(objects, tuple[ObjectReach, ...])  # type: ignore[arg-type]
     found_loops = decode(loops, tuple[Loop, ...])  # type: ignore[arg-type]
     found_loaded = decode(loaded, tuple[str, ...] | None)  # type: ignore[arg-type]
     if found_objects is None or found_loops is None or type(loop_starts) is not int or type(starts) is not list:
         return None
     if found_loaded is None and loaded is not None:
+        return None
+    found_parameters = decode(parameters, tuple[tuple[str, str, str], ...])  # type: ignore[arg-type]
+    if found_parameters is None:
         return None
     found_starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = {}
     for item in starts:
@@ -225,6 +229,7 @@ def decode_reach(data: Any) -> Reach | None:
         found_starts,
         loop_starts,
         None if found_loaded is None else frozenset(found_loaded),
+        frozenset(found_parameters),
     )
 
 

@@ -221,6 +221,9 @@ class Reach:
     # The real paths of the modules the model loaded (the entry modules and those the walk
     # resolved into); None: every module's holders are in ``objects``.
     loaded: frozenset[str] | None = None
+    # The parameters a loop start runs (``def run_async(coro): ... run_until_complete(coro)``)
+    # that every caller of their function gives a coroutine: (real path, function, parameter).
+    coroutine_parameters: frozenset[tuple[str, str, str]] = frozenset()
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -703,6 +706,56 @@ class _Reacher:
             roots.extend(self.handed_on(caller, loop))
         return roots
 
+    def coroutine_parameters(self) -> frozenset[tuple[str, str, str]]:
+        """The parameters loop starts run that every caller gives a coroutine (see
+        :meth:`always_coroutine`), by the real path of their module."""
+        found = set()
+        for key, function in list(self.functions.items()):
+            for start in function.starts:
+                for run in start.runs:
+                    if run.dotted in function.parameters and self.always_coroutine(key, run.dotted):
+                        found.add((real_path(self.model.modules[key[0]].path), key[1], run.dotted))
+        return frozenset(found)
+
+    def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
+        """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
+        ``async def`` the model resolves: it has callers, and is never used otherwise than
+        called (passed on, kept, given to ``functools.partial``), under any name a module
+        imports it as. A method's is never proven (its callers pass the instance too)."""
+        if self.class_of(helper) is not None or parameter in ("self", "cls"):
+            return False
+        self.load_importers(helper[0])
+        position = self.functions[helper].parameters.index(parameter)
+        qualified = f"{helper[0]}.{helper[1]}"
+        names = {helper[1].rsplit(".", 1)[-1]}
+        names |= {name for imports in self.imports.values() for name, target in imports.items() if target == qualified}
+        calls = 0
+        for name in names:
+            for caller, reference in list(self.by_last.get(name.rsplit(".", 1)[-1], ())):
+                target = self.use(caller, reference)
+                if target is None or self.callee(caller, reference, target) != helper:
+                    continue
+                for passed in reference.uses:
+                    if passed is None or not self.passes_coroutine(caller, passed, position, parameter):
+                        return False
+                    calls += 1
+        return calls > 0
+
+    def passes_coroutine(self, caller: FunctionKey, passed: tuple[str, ...], position: int, parameter: str) -> bool:
+        """Whether a call in ``caller`` that passes ``passed`` (:attr:`Reference.uses`) gives the
+        parameter at ``position`` (named ``parameter``) a call of an ``async def``."""
+        positional = [argument for argument in passed if "=" not in argument and argument != "**"]
+        if "*" in positional[: position + 1] or "**" in passed:
+            return False  # unpacked: what lands there is not known
+        if position < len(positional):
+            written = positional[position]
+        else:
+            written = next((a.partition("=")[2] for a in passed if a.partition("=")[0] == parameter), "")
+        if not written:
+            return False
+        target = self.resolve_in(caller, written, self.class_of(caller))
+        return target is not None and target.kind == "function" and self.functions[(target.module, target.name)].is_async
+
     def handed_on(self, function: FunctionKey, loop: Loop) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """The ``async`` functions handed by name (not called) to ``function``, which leads to a
         loop's start, or to one of its callers, up to :data:`MAX_HANDOVER_DEPTH` calls up: they
@@ -973,4 +1026,7 @@ class _Reacher:
             len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
         )
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
-        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)
+        passed = self.coroutine_parameters()
+        return Reach(
+            tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded, passed
+        )

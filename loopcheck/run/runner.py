@@ -89,6 +89,9 @@ class Job:
     # Lines of each file (by real path) whose findings keep no fix, with the reason: a kept loop
     # that alone uses an object (reported, never fixed; see run/project.py).
     declined: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # The parameters of each file's functions (by real path) that every caller gives a
+    # coroutine: fixes unsafe only for want of that are safe (see run/project.py).
+    proven: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
     model_cache_dir: str | None = None
     # Report the objects one loop only reaches too (they are dropped by default).
@@ -231,6 +234,7 @@ def check_source(
             build_fixes=mode.build_fixes,
             held_back=checker.job.held_back.get(real_path(path), frozenset()),
             declined=checker.job.declined.get(real_path(path), {}),
+            proven=checker.job.proven.get(real_path(path), frozenset()),
         )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:
@@ -368,7 +372,7 @@ def check_files(
     view = None
     if job.mode.fix or job.mode.diff:
         view = model()
-        job = replace(job, held_back=view.held_back(), declined=view.declined())
+        job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
         checker = Checker(job)
     known: dict[str, FileResult] = {}
     for path in files:
@@ -514,7 +518,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
             keep_confined=job.include_confined,
         )
         if job.mode.fix or job.mode.diff:
-            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined()))
+            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
         result = _finished(check_source(checker, source, job.mode, keep), view)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data

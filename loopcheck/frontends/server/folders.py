@@ -125,5 +125,9 @@ def fix_all(folder: Folder, path: str, text: str) -> str:
         return text
     held_back = folder.view.held_back().get(real_path(path), frozenset())
     declined = folder.view.declined().get(real_path(path), {})
+    proven = folder.view.proven().get(real_path(path), frozenset())
     linter = folder.checker.linter(path)
-    return pipeline.fix_file(linter, text, path, unsafe=False, held_back=held_back, declined=declined).source
+    outcome = pipeline.fix_file(
+        linter, text, path, unsafe=False, held_back=held_back, declined=declined, proven=proven
+    )
+    return outcome.source

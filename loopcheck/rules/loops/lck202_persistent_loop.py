@@ -6,14 +6,16 @@ from loopcheck.analysis import Holder
 from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, SafeWhen, Safety
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.prefilter.starts import Start
 from loopcheck.rules.loops.wording import (
     SAME_ON_EVERY_VERSION,
     beyond_runs,
+    callers_note,
     executor_wait_reason,
+    helper_parameters,
     refused_by_asyncio_run,
     unproven_note,
 )
@@ -299,10 +301,10 @@ running there would make a program that exits today hang.""",
         def build() -> tuple:
             return asyncio_run_instead(self.context, runs, retired, teardowns)
 
-        why = unproven_note(self.analysis, [run.args[0].value for run in runs])
-        return self.propose(
-            Safety.UNSAFE,
-            f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",
-            build,
-            RUN_NAMES,
-        )
+        arguments = [run.args[0].value for run in runs]
+        title = f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}"
+        parameters = helper_parameters(self.analysis, arguments)
+        if parameters:
+            safe_when = SafeWhen(parameters, title)
+            return self.propose(Safety.UNSAFE, title + callers_note(parameters), build, RUN_NAMES, safe_when)
+        return self.propose(Safety.UNSAFE, title + unproven_note(self.analysis, arguments), build, RUN_NAMES)

@@ -3,11 +3,18 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, SafeWhen, Safety
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import (
+    beyond_runs,
+    callers_note,
+    executor_wait_reason,
+    helper_parameters,
+    refused_by_asyncio_run,
+    unproven_note,
+)
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
 ALIASED = "its `run_until_complete` is kept in a variable and called from there"
@@ -224,5 +231,10 @@ measured here) the call raises in the main thread as well.""",
         def build() -> tuple:
             return asyncio_run_instead(self.context, runs, retired)
 
-        why = unproven_note(analysis, [run_call.args[0].value for run_call in runs])
-        return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
+        arguments = [run_call.args[0].value for run_call in runs]
+        title = "Run the coroutine with asyncio.run()"
+        parameters = helper_parameters(analysis, arguments)
+        if parameters:
+            safe_when = SafeWhen(parameters, title)
+            return self.propose(Safety.UNSAFE, title + callers_note(parameters), build, RUN_NAMES, safe_when)
+        return self.propose(Safety.UNSAFE, title + unproven_note(analysis, arguments), build, RUN_NAMES)
