@@ -25,7 +25,8 @@ class Reference:
     call, what it passes (each positional argument, then ``name=...`` for each keyword one: the
     callee as written when the argument is a call, ``generate`` for ``generate(user_id)``, else
     ``""``; ``*`` and ``**`` for unpacked ones); None for a use that does not call it (the name
-    passed on or kept), so that what every caller gives a parameter can be told."""
+    passed on or kept), so that what every caller gives a parameter can be told. Kept only
+    where a use passes a call: ``()`` says no use does."""
 
     dotted: str
     line: int

@@ -1053,7 +1053,7 @@ class _Resolver:
                 seen[dotted] = replace(known, repeated=repeated, as_program=as_program, uses=uses)
                 continue
             seen[dotted] = Reference(dotted, line, column, called, repeated, as_program, (arguments,))
-        return tuple(seen.values())
+        return tuple(r if _passes_a_call(r.uses) else replace(r, uses=()) for r in seen.values())
 
     def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
         """A method or attribute of an object made by a call, written on the call's callee, so
@@ -1196,6 +1196,12 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         derived=tuple(resolver.derived().items()),
         handed=tuple(dict.fromkeys(resolver.handed)),
     )
+
+
+def _passes_a_call(uses: tuple[tuple[str, ...] | None, ...]) -> bool:
+    """Whether one of ``uses`` passes a call as an argument (only then are they kept: what a
+    parameter is given is a coroutine only where it is a call)."""
+    return any(argument.rpartition("=")[2] not in ("", "*", "**") for use in uses if use for argument in use)
 
 
 def _arguments(call: ast.Call) -> tuple[str, ...]:
