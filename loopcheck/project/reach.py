@@ -735,6 +735,8 @@ class _Reacher:
                 target = self.use(caller, reference)
                 if target is None or self.callee(caller, reference, target) != helper:
                     continue
+                if not reference.uses:  # no use of it here passes a call
+                    return False
                 for passed in reference.uses:
                     if passed is None or not self.passes_coroutine(caller, passed, position, parameter):
                         return False
