@@ -1,7 +1,8 @@
 """The multi-module scenarios of tests/fixtures/projects/: where they are, and what each
 `main.py` docstring says it does (`expect: <regex>` for the exception it ends with, or
 `expect: clean`; `raised while handling: <regex>` for an exception that exception was raised
-while handling)."""
+while handling; `fixed with: <loopcheck options>` for an incident that runs clean once loopcheck
+has fixed it with those options)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class Scenario:
     path: Path
     expect: str  # a regex for the final exception, or CLEAN
     while_handling: str | None
+    fixed_with: tuple[str, ...] = ()  # loopcheck's options that make the incident run clean
 
     @property
     def name(self) -> str:
@@ -40,4 +42,10 @@ def load(path: Path) -> Scenario:
     if expect is None:
         raise AssertionError(f"{path.name}/main.py: its docstring says no `expect: <regex>` or `expect: clean`")
     handling = re.search(r"^raised while handling:\s*(.+)$", doc, re.MULTILINE)
-    return Scenario(path, expect.group(1).strip(), handling.group(1).strip() if handling else None)
+    fixed = re.search(r"^fixed with:\s*(.+)$", doc, re.MULTILINE)
+    return Scenario(
+        path,
+        expect.group(1).strip(),
+        handling.group(1).strip() if handling else None,
+        tuple(fixed.group(1).split()) if fixed else (),
+    )

@@ -149,3 +149,30 @@ def test_a_working_single_loop_design_still_runs_after_every_fix_loopcheck_offer
     assert fixed.returncode in (0, 1), fixed.stderr
     result, stderr = run_scenario(sys.executable, copy)
     assert failure(scenario, result) is None, failure(scenario, result) + "\n" + fixed.stdout + stderr
+
+
+FIXED = [s for s in SCENARIOS if s.fixed_with]
+
+
+def fixed_copy(scenario: Scenario, tmp_path: Path) -> Path:
+    """A copy of ``scenario`` that loopcheck fixed with the options its docstring gives."""
+    copy = tmp_path / scenario.name
+    shutil.copytree(scenario.path, copy)
+    fixed = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", *scenario.fixed_with, "."],
+        cwd=copy, capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr  # and no finding left
+    return copy
+
+
+def test_some_incidents_say_what_fixes_them():
+    assert FIXED and all(not s.confined for s in FIXED)
+
+
+@pytest.mark.parametrize("scenario", FIXED, ids=lambda s: s.name)
+def test_an_incident_runs_clean_once_loopcheck_fixed_it(scenario, python, tmp_path):
+    copy = fixed_copy(scenario, tmp_path)
+    result, stderr = run_scenario(python, copy)
+    assert result["error"] is None and not result["problems"], (result, stderr)
+    assert "Traceback" not in stderr, stderr

@@ -74,7 +74,8 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
 def _declined_at(found: Iterable[tuple[ObjectReach, Chain]]) -> str | None:
     """Why the loop rules' fixes are declined on a loop's line: it is a kept loop that alone uses
     an object, and a new loop per call (what those fixes make of it) would share the object."""
-    kept = next((reached for reached, _chain in found if keeps_confined(reached)), None)
+    # The loop's own holder is what the fix removes, not an object it would share.
+    kept = next((r for r, _chain in found if keeps_confined(r) and r.holder.kind != LOOP), None)
     if kept is None:
         return None
     holder = kept.holder
