@@ -98,7 +98,15 @@ that created, set and closed the loop are removed when nothing else in the file 
 getter imported by another module would break). No fix (the message says
 why) when the loop is used for anything other
 than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
-(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses. When an
+(`asyncio.gather(...)`) or a variable that may hold one, which `asyncio.run()` refuses. A helper that
+runs its own parameter (`def run_async(coro): return get_worker_loop().run_until_complete(coro)`,
+the Celery roadmap incident) gets `return asyncio.run(coro)`: unsafe, its title saying that a caller
+passing a Future or another awaitable would fail with 'a coroutine was expected', unless the
+project model shows that every caller of the helper passes a call of an `async def` there (never
+passed on, never given unpacked arguments), and no object only this loop uses is reached by what it
+runs (then there is no fix at all, the message names the object): then it is safe, and only the
+thread's current loop after the call differs (above), which only code that calls
+`asyncio.get_event_loop()` outside a coroutine can see, and loopcheck reports that code. When an
 argument is a call but not provably a coroutine (a call of anything but an `async def` of the
 module), the fix's title says that it may return a Future. No fix, with the reason in the message,
 when a coroutine it runs reaches `run_in_executor(None, ...)` or `asyncio.to_thread()` in the

@@ -79,9 +79,15 @@ calls `asyncio.get_event_loop()` in the same thread gets `RuntimeError: There is
 loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left its loop current.
 The local holding the loop is removed when running coroutines was its only use. No fix (the message says
 why) when the
-argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
-that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
-is used for anything else. When the argument is a call but not provably a coroutine (a call of
+argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a variable that may
+hold one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
+is used for anything else. A helper that runs its own parameter (`def run_async(coro): return
+asyncio.get_event_loop().run_until_complete(coro)`) gets `return asyncio.run(coro)`: unsafe, its
+title saying that a caller passing a Future or another awaitable would fail with 'a coroutine was
+expected', unless the project model shows that every caller of the helper passes a call of an
+`async def` there (never passed on, never given unpacked arguments): then it is safe, and only the
+thread's current loop after the call differs (above), which only code that calls
+`asyncio.get_event_loop()` outside a coroutine can see, and loopcheck reports that code. When the argument is a call but not provably a coroutine (a call of
 anything but an `async def` of the module), the fix's title says that it may return a Future.
 No fix, with the reason in the message, when the coroutine reaches `run_in_executor(None, ...)` or
 `asyncio.to_thread()` in the module: `asyncio.run()` waits for the default executor's threads when
