@@ -136,17 +136,35 @@ def test_the_proven_parameters_are_kept_with_the_cached_reach(tmp_path):
     reach = reach_of(project(tmp_path, KEPT_LOOP_HELPER, COROUTINE_CALLER))
     data = json.loads(json.dumps(encode_reach(reach)))
     assert decode_reach(data).coroutine_parameters == reach.coroutine_parameters != frozenset()
-    data[-1] = [["only", "two"]]
+    data[-2] = [["only", "two"]]
     assert decode_reach(data) is None
 
 
 def test_a_fix_that_would_be_safe_is_kept_so_by_the_results_cache():
-    safe_when = SafeWhen((("run_async", "coro"),), "Run it")
+    safe_when = SafeWhen((("run_async", "coro"),), "Run it", ("get_worker_loop",))
     found = Diagnostic("m.py", 1, 1, 1, 2, "LCK202", "m", Fix(Safety.UNSAFE, "Run it (unsafe)", safe_when=safe_when))
     item = json.loads(json.dumps(cache._plain(found)))
     assert cache._diagnostic("m.py", item, {"LCK202"}) == found
     item["fix"][2] = [["run_async"]]
     assert cache._diagnostic("m.py", item, {"LCK202"}) is None
+
+
+# Modules that use a name the fix deletes with the loop: the fix would break them.
+IMPORTERS = {
+    "from-import": "from app.helpers import get_worker_loop\n\n\ndef now():\n    return get_worker_loop().time()\n",
+    "module attribute": "import app.helpers\n\n\ndef loop():\n    return app.helpers._worker_loop\n",
+    "star import": "from app.helpers import *\n",
+}
+
+
+@pytest.mark.parametrize("importer", sorted(IMPORTERS))
+def test_a_name_the_fix_deletes_that_another_module_imports_keeps_the_fix_unsafe(tmp_path, importer):
+    root = project(tmp_path, KEPT_LOOP_HELPER, COROUTINE_CALLER, IMPORTERS[importer])
+    helpers = real_path(str(root / "app" / "helpers.py"))
+    reach = reach_of(root)
+    assert reach.coroutine_parameters == {(helpers, "run_async", "coro")}
+    assert {name for path, name in reach.imported_names if path == helpers} & {"get_worker_loop", "_worker_loop", "*"}
+    assert {safety for _code, safety in fixes(root, ".")} == {"unsafe"}
 
 
 # -- through the command line ------------------------------------------------------------------

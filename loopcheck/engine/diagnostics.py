@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -30,20 +30,37 @@ class Edit:
 # A function (qualified within its module, as the project model names it: ``run_async``,
 # ``outer.inner``) and one of its parameters.
 Parameter = tuple[str, str]
+# What :attr:`Proven.imported` holds for ``from module import *``.
+STAR = "*"
+
+
+@dataclass(frozen=True)
+class Proven:
+    """What the project model shows about one file, for :class:`SafeWhen`: the parameters of
+    its functions that every caller gives a coroutine, and the names other modules import from
+    it."""
+
+    parameters: frozenset[Parameter] = frozenset()
+    imported: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class SafeWhen:
     """What makes an unsafe fix safe, where the project model shows it: every caller of each of
     ``parameters``' functions passes a coroutine there (a call of an ``async def`` it resolves),
-    so ``asyncio.run()`` is given what ``run_until_complete()`` was. ``title``: the fix's title
+    so ``asyncio.run()`` is given what ``run_until_complete()`` was, and no other module imports
+    a name of ``removes`` (the module-level names the fix deletes). ``title``: the fix's title
     then (without the reason it was unsafe)."""
 
     parameters: tuple[Parameter, ...]
     title: str
+    removes: tuple[str, ...] = ()
 
-    def holds(self, proven: Collection[Parameter]) -> bool:
-        return all(parameter in proven for parameter in self.parameters)
+    def holds(self, proven: Proven) -> bool:
+        imported = set(proven.imported)
+        if STAR in imported:  # `from module import *` takes every public name
+            imported.update(name for name in self.removes if not name.startswith("_"))
+        return set(self.parameters) <= proven.parameters and not imported.intersection(self.removes)
 
 
 @dataclass(frozen=True)
@@ -57,10 +74,9 @@ class Fix:
     edits: tuple[Edit, ...] | None = None
     safe_when: SafeWhen | None = None
 
-    def proven(self, parameters: Collection[Parameter]) -> Fix:
-        """This fix, safe when ``parameters`` (those the project model proves are always given
-        a coroutine) make it so."""
-        if self.safe_when is None or not self.safe_when.holds(parameters):
+    def proven(self, proven: Proven) -> Fix:
+        """This fix, safe when what the project model shows of its file makes it so."""
+        if self.safe_when is None or not self.safe_when.holds(proven):
             return self
         return Fix(Safety.SAFE, self.safe_when.title, self.edits)
 
@@ -86,9 +102,9 @@ class FixProposal:
     names: tuple[str, ...] = ()
     safe_when: SafeWhen | None = None
 
-    def proven(self, parameters: Collection[Parameter]) -> FixProposal:
-        """This proposal, safe when ``parameters`` make it so (see :meth:`Fix.proven`)."""
-        if self.safe_when is None or not self.safe_when.holds(parameters):
+    def proven(self, proven: Proven) -> FixProposal:
+        """This proposal, safe when ``proven`` makes it so (see :meth:`Fix.proven`)."""
+        if self.safe_when is None or not self.safe_when.holds(proven):
             return self
         return FixProposal(Safety.SAFE, self.safe_when.title, self.build, self.names)
 

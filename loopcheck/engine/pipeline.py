@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from operator import attrgetter
 from types import MappingProxyType
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Parameter, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Proven, Safety
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -79,15 +79,14 @@ def fix_file(
     build_fixes: bool = False,
     held_back: frozenset[int] = frozenset(),
     declined: Mapping[int, str] = MappingProxyType({}),
-    proven: Collection[Parameter] = frozenset(),
+    proven: Proven = Proven(),
 ) -> FixOutcome:
     """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
     left. The result compiles: a fix that produced invalid code raises SourceError, and the
     caller writes nothing. ``held_back``: lines of ``text`` whose findings are neither fixed nor
     reported (objects the project model shows one loop only reaches). ``declined``: lines whose
-    findings are reported without their fix, with the reason the message gives. ``proven``: the
-    parameters of the file's functions that the project model shows are always given a
-    coroutine (fixes that are unsafe only for want of that are safe, see ``SafeWhen``)."""
+    findings are reported without their fix, with the reason the message gives. ``proven``: what
+    the project model shows of the file (fixes unsafe only for want of it are safe: ``SafeWhen``)."""
     if not linter.candidates.may_match(text):
         found = _only_noqa(linter, text, path)
         return FixOutcome(text, 0, found, found)
@@ -102,7 +101,7 @@ def _fix(
     build_fixes: bool,
     held_back: frozenset[int],
     declined: Mapping[int, str],
-    proven: Collection[Parameter],
+    proven: Proven,
 ) -> FixOutcome:
     normalised = formfeed.normalise(text)
     given = text if normalised is None else normalised.text
@@ -136,10 +135,10 @@ def _line_texts(lines: list[str], numbered: Mapping[int, str | None]) -> dict[st
 Kept = Mapping[str, "str | None"]
 
 
-def _as_proven(results: list[Result], proven: Collection[Parameter]) -> list[Result]:
+def _as_proven(results: list[Result], proven: Proven) -> list[Result]:
     """``results`` with the fixes ``proven`` makes safe made so (a proposal shared by several
     findings stays shared)."""
-    if not proven:
+    if not proven.parameters:
         return results
     made: dict[int, FixProposal] = {}
     judged = []
@@ -185,7 +184,7 @@ def _fix_passes(
     unsafe: bool,
     build_fixes: bool,
     held_back: Kept,
-    proven: Collection[Parameter],
+    proven: Proven,
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     # Of the text as given: its errors are its own.

@@ -23,7 +23,7 @@ import os
 from dataclasses import replace
 from typing import Iterable
 
-from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location, Proven
 from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, keeps_confined, real_path
 
 # The rule families whose findings are about the object created on their line.
@@ -97,13 +97,17 @@ def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
     return lines
 
 
-def proven_parameters(reach: Reach) -> dict[str, frozenset[tuple[str, str]]]:
-    """By real path, the (function, parameter) pairs that every caller gives a coroutine: the
-    fixes that were unsafe only for want of that are safe there (``SafeWhen``)."""
-    found: dict[str, set[tuple[str, str]]] = {}
+def proven_facts(reach: Reach) -> dict[str, Proven]:
+    """By real path, the (function, parameter) pairs every caller gives a coroutine and the
+    names other modules import from the file: the fixes unsafe only for want of such facts are
+    safe there (``SafeWhen``)."""
+    parameters: dict[str, set[tuple[str, str]]] = {}
     for path, function, parameter in reach.coroutine_parameters:
-        found.setdefault(path, set()).add((function, parameter))
-    return {path: frozenset(pairs) for path, pairs in found.items()}
+        parameters.setdefault(path, set()).add((function, parameter))
+    imported: dict[str, set[str]] = {}
+    for path, name in reach.imported_names:
+        imported.setdefault(path, set()).add(name)
+    return {path: Proven(frozenset(pairs), frozenset(imported.get(path, ()))) for path, pairs in parameters.items()}
 
 
 def _unloaded(path: str, reach: Reach) -> bool:

@@ -103,7 +103,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Location
+from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
@@ -224,6 +224,9 @@ class Reach:
     # The parameters a loop start runs (``def run_async(coro): ... run_until_complete(coro)``)
     # that every caller of their function gives a coroutine: (real path, function, parameter).
     coroutine_parameters: frozenset[tuple[str, str, str]] = frozenset()
+    # For the modules of those parameters, the names other modules import from them (``*`` for a
+    # star import): (real path, name).
+    imported_names: frozenset[tuple[str, str]] = frozenset()
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -706,16 +709,42 @@ class _Reacher:
             roots.extend(self.handed_on(caller, loop))
         return roots
 
-    def coroutine_parameters(self) -> frozenset[tuple[str, str, str]]:
+    def coroutine_parameters(self) -> tuple[frozenset[tuple[str, str, str]], set[str]]:
         """The parameters loop starts run that every caller gives a coroutine (see
-        :meth:`always_coroutine`), by the real path of their module."""
-        found = set()
+        :meth:`always_coroutine`), by the real path of their module; and those modules."""
+        found, modules = set(), set()
         for key, function in list(self.functions.items()):
             for start in function.starts:
                 for run in start.runs:
                     if run.dotted in function.parameters and self.always_coroutine(key, run.dotted):
                         found.add((real_path(self.model.modules[key[0]].path), key[1], run.dotted))
+                        modules.add(key[0])
+        return frozenset(found), modules
+
+    def imported_names(self, modules: set[str]) -> frozenset[tuple[str, str]]:
+        """The names the other loaded modules import from each of ``modules`` (``from m import
+        x``, or ``m.x`` read through ``import m``; ``*`` for ``from m import *``), by the real
+        path of the module."""
+        found = set()
+        for summary in list(self.model.modules.values()):
+            imports = self.imports.get(summary.module, {})
+            written = [*imports.values()]
+            for function in summary.functions:
+                for reference in function.references:
+                    head, _, rest = reference.dotted.partition(".")
+                    if head in imports and rest:
+                        written.append(f"{imports[head]}.{rest}")
+            for module in modules - {summary.module}:
+                path = real_path(self.model.modules[module].path)
+                if module in summary.star_imports:
+                    found.add((path, STAR))
+                found.update((path, name.partition(".")[0]) for name in self.names_in(module, written))
         return frozenset(found)
+
+    @staticmethod
+    def names_in(module: str, written: list[str]) -> list[str]:
+        """What follows ``module.`` in each of the absolute names ``written``."""
+        return [name[len(module) + 1 :] for name in written if name.startswith(module + ".")]
 
     def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
         """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
@@ -1028,7 +1057,14 @@ class _Reacher:
             len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
         )
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
-        passed = self.coroutine_parameters()
+        passed, modules = self.coroutine_parameters()
+        imported = self.imported_names(modules)
         return Reach(
-            tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded, passed
+            tuple(objects),
+            tuple(loops),
+            {at: tuple(v.values()) for at, v in starts.items()},
+            seen,
+            loaded,
+            passed,
+            imported,
         )

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.limits import describe
-from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_parameters
+from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_facts
 from loopcheck.project.model import ProjectModel, list_project, project_files
 from loopcheck.project.outcome import Outcome, OutcomeStore
 from loopcheck.project.reach import Reach, compute_reach, real_path
@@ -45,7 +45,7 @@ class ProjectView:
     found: Mapping[str, list[Diagnostic]] = field(default_factory=dict)
     # Report objects one loop only reaches too (``--include-confined``), with that loop.
     keep_confined: bool = False
-    _proven: dict[str, frozenset[tuple[str, str]]] | None = field(default=None, init=False, repr=False)
+    _proven: dict[str, Proven] | None = field(default=None, init=False, repr=False)
 
     def finish(self, diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:
         """``diagnostics`` of ``path`` with their evidence, without those about confined objects,
@@ -53,7 +53,7 @@ class ProjectView:
         if self.reach is None:
             return diagnostics
         proven = self.proven().get(real_path(path))
-        if proven:  # as fixing applies them (the results cache keeps them as the file alone has them)
+        if proven is not None:  # as fixing applies them (the results cache keeps them as the file alone has them)
             diagnostics = [replace(d, fix=d.fix.proven(proven)) if d.fix is not None else d for d in diagnostics]
         attached = attach(diagnostics, self.reach, keep_confined=self.keep_confined)
         extra = self.found.get(os.path.abspath(path), [])
@@ -63,11 +63,12 @@ class ProjectView:
         """The lines of each file (by real path) whose findings the fixes leave alone."""
         return confined_lines(self.reach) if self.reach is not None and not self.keep_confined else {}
 
-    def proven(self) -> dict[str, frozenset[tuple[str, str]]]:
-        """The parameters of each file's functions (by real path) that every caller gives a
-        coroutine: the fixes unsafe only for want of that are safe."""
+    def proven(self) -> dict[str, Proven]:
+        """What the model shows of each file (by real path) that makes fixes unsafe only for
+        want of it safe: the parameters every caller gives a coroutine, the names other modules
+        import from it."""
         if self._proven is None:
-            self._proven = proven_parameters(self.reach) if self.reach is not None else {}
+            self._proven = proven_facts(self.reach) if self.reach is not None else {}
         return self._proven
 
     def declined(self) -> dict[str, dict[int, str]]:

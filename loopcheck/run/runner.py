@@ -20,7 +20,7 @@ from typing import Any
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
@@ -89,9 +89,9 @@ class Job:
     # Lines of each file (by real path) whose findings keep no fix, with the reason: a kept loop
     # that alone uses an object (reported, never fixed; see run/project.py).
     declined: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
-    # The parameters of each file's functions (by real path) that every caller gives a
-    # coroutine: fixes unsafe only for want of that are safe (see run/project.py).
-    proven: Mapping[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    # What the project model shows of each file (by real path) that makes fixes unsafe only for
+    # want of it safe (see run/project.py).
+    proven: Mapping[str, Proven] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
     model_cache_dir: str | None = None
     # Report the objects one loop only reaches too (they are dropped by default).
@@ -234,7 +234,7 @@ def check_source(
             build_fixes=mode.build_fixes,
             held_back=checker.job.held_back.get(real_path(path), frozenset()),
             declined=checker.job.declined.get(real_path(path), {}),
-            proven=checker.job.proven.get(real_path(path), frozenset()),
+            proven=checker.job.proven.get(real_path(path), Proven()),
         )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:

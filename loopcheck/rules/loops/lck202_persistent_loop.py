@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Holder
+from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
@@ -277,6 +277,19 @@ running there would make a program that exits today hang.""",
 
     # -- the fix ---------------------------------------------------------------------------
 
+    def removed_names(self, found: KeptLoop) -> tuple[str, ...]:
+        """The module-level names the fix deletes (the global and its getters): another module
+        that imports one would break."""
+        tree = self.analysis.tree
+        names = [
+            node.name.value
+            for node in found.retired
+            if isinstance(node, cst.FunctionDef) and tree.enclosing_function(node) is None and tree.method_class(node) is None
+        ]
+        if found.holder.kind is Held.MODULE_GLOBAL:
+            names.append(found.holder.name)
+        return tuple(dict.fromkeys(names))
+
     def only_deleted(self, guard: cst.If, gone: list[cst.CSTNode]) -> bool:
         """Whether everything ``guard`` does is deleted by the fix anyway."""
         deleted = {id(node) for node in gone}
@@ -313,6 +326,6 @@ running there would make a program that exits today hang.""",
         title = f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}"
         parameters = helper_parameters(self.analysis, arguments)
         if parameters:
-            safe_when = SafeWhen(parameters, title)
+            safe_when = SafeWhen(parameters, title, self.removed_names(found))
             return self.propose(Safety.UNSAFE, title + callers_note(parameters), build, RUN_NAMES, safe_when)
         return self.propose(Safety.UNSAFE, title + unproven_note(self.analysis, arguments), build, RUN_NAMES)
