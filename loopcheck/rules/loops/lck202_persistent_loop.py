@@ -103,8 +103,9 @@ runs its own parameter (`def run_async(coro): return get_worker_loop().run_until
 the Celery roadmap incident) gets `return asyncio.run(coro)`: unsafe, its title saying that a caller
 passing a Future or another awaitable would fail with 'a coroutine was expected', unless the
 project model shows that every caller of the helper passes a call of an `async def` there (never
-passed on, never given unpacked arguments), and no object only this loop uses is reached by what it
-runs (then there is no fix at all, the message names the object): then it is safe, and only the
+passed on, never given unpacked arguments), that no other module imports the getter or the global
+the fix deletes, and that no object only this loop uses is reached by what it runs (then there is
+no fix at all, the message names the object): then it is safe, and only the
 thread's current loop after the call differs (above), which only code that calls
 `asyncio.get_event_loop()` outside a coroutine can see, and loopcheck reports that code. When an
 argument is a call but not provably a coroutine (a call of anything but an `async def` of the
