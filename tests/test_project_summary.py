@@ -273,11 +273,42 @@ def test_a_function_defined_in_a_function_is_kept_as_a_reference_to_it():
     found = summary(NESTED_FUNCTIONS)
     assert found.function("task").references == (
         Reference("helper", 11, 4),
-        Reference("asyncio.run", 12, 4),
+        Reference("asyncio.run", 12, 4, uses=(("run",),)),
         Reference("run", 12, 16),
     )
     assert found.function("task.helper").references == (Reference("run", 9, 15, called=False),)
     assert found.function("task").starts[0].runs == (Reference("run", 12, 16),)
+
+
+PASSED_ARGUMENTS = """
+from app.loop import run_async
+import functools
+
+
+async def generate(n):
+    return n
+
+
+def task(n, rest, options):
+    run_async(generate(n))
+    run_async(coro=generate(n), timeout=n)
+    run_async(*rest)
+    run_async(generate(n), **options)
+    functools.partial(run_async)
+    logger.info(n)
+"""
+
+
+def test_what_each_call_passes_is_kept_where_a_use_passes_a_call():
+    found = {r.dotted: r for r in summary(PASSED_ARGUMENTS).function("task").references}
+    assert found["run_async"].uses == (
+        ("generate",),
+        ("coro=generate", "timeout="),
+        ("*",),
+        ("generate", "**"),
+        None,  # named without being called: handed on
+    )
+    assert found["logger.info"].uses == found["generate"].uses == ()  # no use passes a call
 
 
 # -- contexts -----------------------------------------------------------------------------------

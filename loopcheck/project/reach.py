@@ -103,7 +103,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Location
+from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
@@ -221,6 +221,12 @@ class Reach:
     # The real paths of the modules the model loaded (the entry modules and those the walk
     # resolved into); None: every module's holders are in ``objects``.
     loaded: frozenset[str] | None = None
+    # The parameters a loop start runs (``def run_async(coro): ... run_until_complete(coro)``)
+    # that every caller of their function gives a coroutine: (real path, function, parameter).
+    coroutine_parameters: frozenset[tuple[str, str, str]] = frozenset()
+    # For the modules of those parameters, the names other modules import from them (``*`` for a
+    # star import): (real path, name).
+    imported_names: frozenset[tuple[str, str]] = frozenset()
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -703,6 +709,84 @@ class _Reacher:
             roots.extend(self.handed_on(caller, loop))
         return roots
 
+    def coroutine_parameters(self) -> tuple[frozenset[tuple[str, str, str]], set[str]]:
+        """The parameters loop starts run that every caller gives a coroutine (see
+        :meth:`always_coroutine`), by the real path of their module; and those modules."""
+        found, modules = set(), set()
+        for key, function in list(self.functions.items()):
+            for start in function.starts:
+                for run in start.runs:
+                    if run.dotted in function.parameters and self.always_coroutine(key, run.dotted):
+                        found.add((real_path(self.model.modules[key[0]].path), key[1], run.dotted))
+                        modules.add(key[0])
+        return frozenset(found), modules
+
+    def imported_names(self, modules: set[str]) -> frozenset[tuple[str, str]]:
+        """The names the other loaded modules import from each of ``modules`` (``from m import
+        x``, or ``m.x`` read through ``import m``; ``*`` for ``from m import *``), by the real
+        path of the module."""
+        found = set()
+        for summary in list(self.model.modules.values()):
+            imports = self.imports.get(summary.module, {})
+            written = [*imports.values()]
+            for function in summary.functions:
+                for reference in function.references:
+                    head, _, rest = reference.dotted.partition(".")
+                    if head in imports and rest:
+                        written.append(f"{imports[head]}.{rest}")
+            for module in modules - {summary.module}:
+                path = real_path(self.model.modules[module].path)
+                if module in summary.star_imports:
+                    found.add((path, STAR))
+                found.update((path, name.partition(".")[0]) for name in self.names_in(module, written))
+        return frozenset(found)
+
+    @staticmethod
+    def names_in(module: str, written: list[str]) -> list[str]:
+        """What follows ``module.`` in each of the absolute names ``written``."""
+        return [name[len(module) + 1 :] for name in written if name.startswith(module + ".")]
+
+    def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
+        """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
+        ``async def`` the model resolves: it has callers, and is never used otherwise than
+        called (passed on, kept, given to ``functools.partial``), under any name a module
+        imports it as. A method's is never proven (its callers pass the instance too)."""
+        if self.class_of(helper) is not None or parameter in ("self", "cls"):
+            return False
+        self.load_importers(helper[0])
+        position = self.functions[helper].parameters.index(parameter)
+        qualified = f"{helper[0]}.{helper[1]}"
+        names = {helper[1].rsplit(".", 1)[-1]}
+        names |= {name for imports in self.imports.values() for name, target in imports.items() if target == qualified}
+        calls = 0
+        for name in names:
+            for caller, reference in list(self.by_last.get(name.rsplit(".", 1)[-1], ())):
+                target = self.use(caller, reference)
+                if target is None or self.callee(caller, reference, target) != helper:
+                    continue
+                if not reference.uses:  # no use of it here passes a call
+                    return False
+                for passed in reference.uses:
+                    if passed is None or not self.passes_coroutine(caller, passed, position, parameter):
+                        return False
+                    calls += 1
+        return calls > 0
+
+    def passes_coroutine(self, caller: FunctionKey, passed: tuple[str, ...], position: int, parameter: str) -> bool:
+        """Whether a call in ``caller`` that passes ``passed`` (:attr:`Reference.uses`) gives the
+        parameter at ``position`` (named ``parameter``) a call of an ``async def``."""
+        positional = [argument for argument in passed if "=" not in argument and argument != "**"]
+        if "*" in positional[: position + 1] or "**" in passed:
+            return False  # unpacked: what lands there is not known
+        if position < len(positional):
+            written = positional[position]
+        else:
+            written = next((a.partition("=")[2] for a in passed if a.partition("=")[0] == parameter), "")
+        if not written:
+            return False
+        target = self.resolve_in(caller, written, self.class_of(caller))
+        return target is not None and target.kind == "function" and self.functions[(target.module, target.name)].is_async
+
     def handed_on(self, function: FunctionKey, loop: Loop) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """The ``async`` functions handed by name (not called) to ``function``, which leads to a
         loop's start, or to one of its callers, up to :data:`MAX_HANDOVER_DEPTH` calls up: they
@@ -973,4 +1057,14 @@ class _Reacher:
             len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
         )
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
-        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)
+        passed, modules = self.coroutine_parameters()
+        imported = self.imported_names(modules)
+        return Reach(
+            tuple(objects),
+            tuple(loops),
+            {at: tuple(v.values()) for at, v in starts.items()},
+            seen,
+            loaded,
+            passed,
+            imported,
+        )

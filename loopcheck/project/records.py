@@ -21,7 +21,12 @@ class Reference:
     ``repeated``: (one of) its uses sits in the body of a ``for``/``while`` loop or in a
     comprehension of the function: a call there may run many times per run of the function.
     ``as_program``: every use sits in the module's ``if __name__ == "__main__":`` block (the
-    module run as a program, not imported)."""
+    module run as a program, not imported). ``uses``: one entry per use, in source order: for a
+    call, what it passes (each positional argument, then ``name=...`` for each keyword one: the
+    callee as written when the argument is a call, ``generate`` for ``generate(user_id)``, else
+    ``""``; ``*`` and ``**`` for unpacked ones); None for a use that does not call it (the name
+    passed on or kept), so that what every caller gives a parameter can be told. Kept only
+    where a use passes a call: ``()`` says no use does."""
 
     dotted: str
     line: int
@@ -29,6 +34,7 @@ class Reference:
     called: bool = True
     repeated: bool = False
     as_program: bool = False
+    uses: tuple[tuple[str, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)

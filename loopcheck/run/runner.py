@@ -21,7 +21,7 @@ from typing import Any
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
 from loopcheck.engine.cells import in_cells
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
@@ -92,6 +92,9 @@ class Job:
     # Lines of each file (by real path) whose findings keep no fix, with the reason: a kept loop
     # that alone uses an object (reported, never fixed; see run/project.py).
     declined: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # What the project model shows of each file (by real path) that makes fixes unsafe only for
+    # want of it safe (see run/project.py).
+    proven: Mapping[str, Proven] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
     model_cache_dir: str | None = None
     # Report the objects one loop only reaches too (they are dropped by default).
@@ -236,6 +239,7 @@ def check_source(
             build_fixes=mode.build_fixes,
             held_back=checker.job.held_back.get(real_path(path), frozenset()),
             declined=checker.job.declined.get(real_path(path), {}),
+            proven=checker.job.proven.get(real_path(path), Proven()),
         )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:
@@ -375,7 +379,7 @@ def check_files(
     view = None
     if job.mode.fix or job.mode.diff:
         view = model()
-        job = replace(job, held_back=view.held_back(), declined=view.declined())
+        job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
         checker = Checker(job)
     known: dict[str, FileResult] = {}
     for path in files:
@@ -542,7 +546,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
             keep_confined=job.include_confined,
         )
         if job.mode.fix or job.mode.diff:
-            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined()))
+            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
         result = _finished(check_source(checker, source, job.mode, keep), view)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data
