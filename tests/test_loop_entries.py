@@ -519,6 +519,56 @@ def test_a_django_async_view_and_a_celery_task_share_the_client(tmp_path):
     ]
 
 
+def test_async_to_sync_in_a_view_and_asyncio_run_in_a_sync_to_async_job_are_new_loops_per_call(tmp_path):
+    views = """
+    from asgiref.sync import async_to_sync
+
+    from app.clients import fetch
+
+
+    def report(request):
+        return async_to_sync(fetch)(request)
+    """
+    exports = """
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from app import clients
+
+
+    def build(key):
+        return asyncio.run(clients.fetch(key))
+
+
+    async def export(key):
+        return await sync_to_async(build)(key)
+    """
+    assert evidence(tmp_path, {"app/views.py": views, "app/exports.py": exports}) == [
+        "reached from the executor job 'build' (asyncio.run: a new event loop per call) via clients.fetch;"
+        ' 2 loops use it; the first binds it, the others fail with "Event loop is closed"',
+        "reached from app.views.report (async_to_sync: a new event loop per call) via clients.fetch;"
+        ' 2 loops use it; the first binds it, the others fail with "Event loop is closed"',
+    ]
+
+
+def test_a_client_only_async_to_sync_reaches_is_still_shared_by_its_calls(tmp_path):
+    # one call site, but each call is a new loop: not confined
+    views = """
+    from asgiref.sync import async_to_sync
+
+    from app import clients
+
+
+    def report(request):
+        return async_to_sync(clients.fetch)(request)
+    """
+    assert evidence(tmp_path, {"app/views.py": views}) == [
+        "reached from app.views.report (async_to_sync: a new event loop per call) via clients.fetch;"
+        ' each run is a new loop; a later run fails with "Event loop is closed"',
+    ]
+
+
 SCOPED_TESTS = """
 import pytest
 
