@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from loopcheck import __version__
-from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import Linter
@@ -81,7 +80,7 @@ class Plugin:
     @classmethod
     def linter(cls, settings: Settings | None = None, target: tuple[int, int] | None = None) -> Linter:
         settings = settings or Settings()
-        key = (settings.extra_clients, settings.target_version, target)
+        key = (settings.extra_clients, settings.celery_pool, settings.target_version, target)
         if key not in cls._linters:
             # The rule index: a rule's module (and LibCST) is imported only for a file that needs it.
             cls._linters[key] = Linter(
@@ -90,7 +89,7 @@ class Plugin:
                 syntax_check=False,
                 target_version=settings.target_version,
                 fix_target=target,
-                catalogue=Catalogue.load(tuple(settings.extra_clients)),
+                catalogue=settings.catalogue(),
             )
         return cls._linters[key]
 
@@ -120,7 +119,7 @@ class Plugin:
             cls._views[project] = project_view(
                 [filename],
                 settings,
-                Catalogue.load(tuple(settings.extra_clients)),
+                settings.catalogue(),
                 tuple(rule_index()),
                 str(default_directory(settings.root)),
                 lambda note: LOG.warning("loopcheck: %s", note),
