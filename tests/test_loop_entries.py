@@ -569,6 +569,108 @@ def test_a_client_only_async_to_sync_reaches_is_still_shared_by_its_calls(tmp_pa
     ]
 
 
+# -- Celery's worker pool: which one makes a task's loop fail, and the asyncio pool's one loop -
+
+CELERY_TASK = """
+import asyncio
+
+from celery import shared_task
+
+from app.clients import fetch
+
+
+@shared_task
+def refresh():
+    asyncio.run(fetch("k"))
+"""
+ASYNC_CELERY_TASK = """
+from celery import shared_task
+
+from app.clients import fetch
+
+
+@shared_task
+async def refresh():
+    await fetch("k")
+"""
+PROJECT = '[project]\nname = "app"\nversion = "0"\n'
+CELERY_APP = 'from celery import Celery\n\napp = Celery("app")\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "under"),
+    [
+        ({}, "under the prefork pool (Celery's default), the next task of the same worker process"),
+        (
+            # a configuration module nothing imports (app.config_from_object("app.celeryconfig"))
+            {"app/celeryconfig.py": 'broker_url = "redis://"\nworker_pool = "threads"\n'},
+            "under the threads pool (app.celeryconfig sets it), a task running beside it in another of the"
+            " worker's threads, or a later one,",
+        ),
+        (
+            {"app/celery.py": CELERY_APP + 'app.conf.update(broker_url="redis://", worker_pool="gevent")\n'},
+            "under the gevent pool (app.celery sets it), a task running beside it in another of the worker's"
+            " greenlets, or a later one,",
+        ),
+        (
+            {
+                "app/celery.py": CELERY_APP + 'app.conf.worker_pool = "threads"\n',
+                "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "solo"\n',
+            },
+            "under the solo pool, the worker's next task",
+        ),
+    ],
+    ids=["default", "config-module", "conf-update", "setting-over-code"],
+)
+def test_a_celery_tasks_new_loop_per_call_names_the_pool_that_makes_the_next_task_fail(tmp_path, files, under):
+    assert evidence(tmp_path, {"app/tasks.py": CELERY_TASK, **files}) == [
+        "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call) via clients.fetch;"
+        f' each run is a new loop; {under} fails with "Event loop is closed"'
+    ]
+
+
+def test_under_the_asyncio_pool_an_async_task_runs_on_the_worker_processs_one_loop(tmp_path):
+    asyncio_pool = PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n'
+    files = {"app/tasks.py": ASYNC_CELERY_TASK, "pyproject.toml": asyncio_pool}
+    assert evidence(tmp_path, files, "--include-confined") == [
+        "reached from the Celery task 'refresh' (the asyncio pool's loop, one per worker process) via"
+        " tasks.refresh -> clients.fetch; the only loop that uses it: harmless in this program",
+    ]
+    # confined: no finding without --include-confined
+    assert json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout) == []
+    # prefork, the default, does not run an `async def` task at all: no loop reaches the client
+    files["pyproject.toml"] = PROJECT
+    assert evidence(tmp_path, files) == []
+
+
+def test_under_the_asyncio_pool_a_plain_task_runs_on_no_loop(tmp_path):
+    plain = """
+    from celery import shared_task
+
+    from app import clients
+
+
+    @shared_task
+    def reset():
+        clients.client.connection_pool.reset()
+    """
+    files = {"app/tasks.py": plain, "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n'}
+    assert evidence(tmp_path, files, "--include-confined") == []
+
+
+def test_under_the_asyncio_pool_a_plain_task_running_asyncio_run_is_a_second_loop(tmp_path):
+    plain = CELERY_TASK.replace("def refresh", "def warm")
+    files = {
+        "app/tasks.py": ASYNC_CELERY_TASK,
+        "app/warm.py": plain,
+        "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n',
+    }
+    assert [message.split(" via ")[0] for message in evidence(tmp_path, files)] == [
+        "reached from the Celery task 'refresh' (the asyncio pool's loop, one per worker process)",
+        "reached from the Celery task 'warm' (asyncio.run: a new event loop per call)",
+    ]
+
+
 SCOPED_TESTS = """
 import pytest
 
