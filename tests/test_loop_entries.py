@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.data.catalogue import Catalogue, CatalogueError, context_runs, context_seeds, tomllib
+from loopcheck.data.catalogue import Catalogue, CatalogueError, celery_pools, context_runs, context_seeds, tomllib
 from loopcheck.project.selection import SeedTest
 from loopcheck.project.summary import summarise
 from tests.helpers import all_rules_linter, check_text, write
@@ -250,6 +250,24 @@ def test_a_context_loop_is_checked_and_described_when_the_catalogue_loads():
     data["context"]["arq-job"]["loop"] = "worker"
     with pytest.raises(CatalogueError, match=r"^entries.toml: \[context.arq-job\]: key 'loop' must be one of"):
         context_runs(data)
+
+
+def test_the_celery_pools_are_checked_when_the_catalogue_loads():
+    pools = celery_pools(entries_data())
+    assert pools["asyncio"].loop == "server" and pools["threads"].loop == "none"
+    for change, message in [
+        (lambda d: d["celery-pool"]["solo"].pop("fails"), r"\[celery-pool.solo\]: no key 'fails'"),
+        (lambda d: d["celery-pool"]["solo"].update(loop="thread"), r"\[celery-pool.solo\]: key 'loop' must be one of"),
+        (lambda d: d["celery-pool"]["asyncio"].pop("loop-describe"), r"\[celery-pool.asyncio\]: a 'loop' other than"),
+        (lambda d: d["celery-pool"]["solo"].update(faills="x"), r"\[celery-pool.solo\]: unknown key 'faills'"),
+        (lambda d: d["celery-pool"].pop("prefork"), r"no \[celery-pool.prefork\] table \(Celery's default pool\)"),
+    ]:
+        data = entries_data()
+        change(data)
+        with pytest.raises(CatalogueError, match=message):
+            celery_pools(data)
+    with pytest.raises(CatalogueError, match=r"^unknown Celery pool 'processes' \(known: prefork, "):
+        Catalogue.load((), "processes")
 
 
 # -- a project: which loop the evidence names, and its verdict ------------------------------
