@@ -542,12 +542,8 @@ def loop_starts(data: dict[str, Any], source: str = "entries.toml") -> tuple[Loo
 
 def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str, ContextRuns]:
     """The [context.NAME] tables of ``data``: one for every context a seed may name."""
-    tables = data.get("context", {})
-    if not isinstance(tables, dict):
-        raise CatalogueError(f"{source}: context must be a table of tables ([context.NAME])")
     runs = {}
-    for context, entry in tables.items():
-        where = f"{source}: [context.{context}]"
+    for context, where, entry in _table_of_tables(data, "context", source):
         if context not in ENTRY_CONTEXTS:
             raise CatalogueError(f"{where}: unknown context (known: {', '.join(ENTRY_CONTEXTS)})")
         values = _typed(entry, CONTEXT_RUNS_KEYS, where)
@@ -581,12 +577,8 @@ DEFAULT_CELERY_POOL = "prefork"
 
 def celery_pools(data: dict[str, Any], source: str = "entries.toml") -> dict[str, CeleryPool]:
     """The [celery-pool.NAME] tables of ``data``; Celery's default pool among them."""
-    tables = data.get("celery-pool", {})
-    if not isinstance(tables, dict):
-        raise CatalogueError(f"{source}: celery-pool must be a table of tables ([celery-pool.NAME])")
     pools = {}
-    for name, entry in tables.items():
-        where = f"{source}: [celery-pool.{name}]"
+    for name, where, entry in _table_of_tables(data, "celery-pool", source):
         values = _typed(entry, CELERY_POOL_KEYS, where)
         if "fails" not in values:
             raise CatalogueError(f"{where}: no key 'fails'")
@@ -613,6 +605,14 @@ def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[C
             raise CatalogueError(f"{where}: a 'call' or 'method' needs the endpoint's 'position' or 'keyword'")
         served.append(ContextSeed(context=SERVED_CONTEXT, **values))
     return tuple(served)
+
+
+def _table_of_tables(data: dict[str, Any], key: str, source: str) -> list[tuple[str, str, Any]]:
+    """The tables ``[key.NAME]``, each with its name and where it is for messages."""
+    tables = data.get(key, {})
+    if not isinstance(tables, dict):
+        raise CatalogueError(f"{source}: {key} must be a table of tables ([{key}.NAME])")
+    return [(name, f"{source}: [{key}.{name}]", entry) for name, entry in tables.items()]
 
 
 def _array_of_tables(data: dict[str, Any], key: str, source: str) -> list[tuple[str, Any]]:
