@@ -3,7 +3,7 @@
 flake8 selects, ignores and honours ``# noqa`` itself, so the plugin runs every rule and filters
 nothing. What decides the findings themselves comes from the project's ``[tool.loopcheck]``, found
 as the command line finds it (the nearest ``pyproject.toml`` with the table, from the file's
-directory up): ``extra-clients``, and ``target-version`` (else ``requires-python``) for the Python
+directory up): ``extra-clients``, ``celery-pool``, and ``target-version`` (else ``requires-python``) for the Python
 that fixes, and so the messages' fix notes, target (a broken table: one warning line, and the
 defaults). The candidate stage skips a file that cannot hold a finding (a text test, then a scan
 of the tree flake8 has already parsed), and the syntax check is left to flake8 (E999).
