@@ -674,6 +674,9 @@ def test_under_the_asyncio_pool_a_plain_task_runs_on_no_loop(tmp_path):
     """
     files = {"app/tasks.py": plain, "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n'}
     assert evidence(tmp_path, files, "--include-confined") == []
+    # nor is it counted as a loop the project has (which would note the client as unreached)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert "no event loop" not in finding["message"]
 
 
 def test_under_the_asyncio_pool_a_plain_task_running_asyncio_run_is_a_second_loop(tmp_path):

@@ -468,6 +468,15 @@ class _Reacher:
         """The contexts function ``key`` runs in by its own module's seeds or by another's."""
         return self.functions[key].contexts + self.contexts_handed.get(key, ())
 
+    def loop_contexts_of(self, key: FunctionKey, function: Function) -> list[str]:
+        """The contexts that run function ``key`` on a loop they provide (a Celery pool's loop
+        runs only an ``async def`` task)."""
+        return [
+            c
+            for c in self.contexts_of(key)
+            if c in self.loop_contexts and (function.is_async or c not in self.async_only)
+        ]
+
     def hand_over(self) -> None:
         """Resolve the functions the loaded modules hand to a context from another module
         (``path("x/", views.index)`` in urls.py): resolving loads their modules. Only an ``async
@@ -674,11 +683,7 @@ class _Reacher:
         self.hand_over()
         for key, function in list(self.functions.items()):  # the entry modules; resolving loads more
             module = key[0]
-            on_loop = [
-                c
-                for c in self.contexts_of(key)
-                if c in self.loop_contexts and (function.is_async or c not in self.async_only)
-            ]
+            on_loop = self.loop_contexts_of(key, function)
             if on_loop and key[1] != MODULE_CODE:
                 roots.append((self.context_loop(key, function, on_loop[0]), key, ()))
             within = self.class_of(key)
@@ -994,8 +999,6 @@ class _Reacher:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
-        seen = sum(
-            len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
-        )
+        seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
         return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)
