@@ -72,6 +72,13 @@ def test_flake8_select_extend_ignore_per_file_ignores_and_noqa(tmp_path):
     assert len(no_noqa.stdout.splitlines()) == 2  # flake8, not the plugin, handles noqa
 
 
+def test_flake8_lists_the_plugin():
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert "loopcheck: " in result.stdout
+
+
 CLIENT_APP = """import asyncio
 from mylib import Client
 
@@ -98,13 +105,6 @@ def test_flake8_reads_the_extra_clients_of_each_files_project(tmp_path):
     (line,) = result.stdout.splitlines()
     assert line.startswith("./with/app.py:4:10: LCK301 mylib.Client created at module level"), line
     assert line.endswith("[reached from app.task]"), line
-
-
-def test_flake8_lists_the_plugin():
-    result = subprocess.run(
-        [sys.executable, "-m", "flake8", "--version"], capture_output=True, text=True, timeout=60
-    )
-    assert "loopcheck: " in result.stdout
 
 
 def test_the_plugin_does_not_parse_files_without_loop_words(monkeypatch):
