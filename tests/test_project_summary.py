@@ -863,3 +863,21 @@ def test_a_module_level_object_made_from_a_holder_is_derived_from_it():
     assert [h.name for h in found.holders] == ["engine"]
     # Given the holder, as an argument or a keyword; a local or a call given no holder is not.
     assert found.derived == (("session_factory", "engine"), ("bound", "engine"))
+
+
+@pytest.mark.parametrize(
+    ("text", "pool"),
+    [
+        ('worker_pool = "threads"\n', "threads"),
+        ('CELERY_WORKER_POOL = "solo"\n', "solo"),
+        ('from app.celery import app\napp.conf.worker_pool = "gevent"\n', "gevent"),
+        ('app.conf.update(broker_url="redis://", worker_pool="eventlet")\n', "eventlet"),
+        ('import os\nif os.environ.get("X"):\n    worker_pool = "threads"\n', "threads"),
+        ('worker_pool = "threads"\nworker_pool = "solo"\n', "solo"),  # the last one, as at import
+        ('def configure(app):\n    app.conf.worker_pool = "threads"\n', None),  # not at import
+        ("worker_pool = POOL\n", None),  # not a string: unknown
+        ('app.worker_pool = "threads"\nsettings.update(worker_pool="solo")\n', None),  # not a conf
+    ],
+)
+def test_the_celery_pool_a_module_sets_at_import_is_recorded(text, pool):
+    assert summarise(text, "app.config", "/p/app/config.py", False, Catalogue.load()).celery_pool == pool

@@ -134,7 +134,8 @@ def _failure(chain: Chain, reached: ObjectReach) -> str:
         return f'{len(reached.chains)} loops use it; the first binds it, the others fail with "{reached.error}"'
     if chain.loop.lifetime != "per-call":  # a loop each instance of a class keeps
         return f'each instance keeps its own loop; the second to use it fails with "{reached.error}"'
-    return f'each run is a new loop; a later run fails with "{reached.error}"'
+    later = chain.loop.fails or "a later run"
+    return f'each run is a new loop; {later} fails with "{reached.error}"'
 
 
 def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:

@@ -102,7 +102,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from loopcheck.data.catalogue import Catalogue
+from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
 from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
@@ -175,6 +175,9 @@ class Loop:
     # The process the loop runs in: the application's (""), the test session's (TESTS), or a
     # module's run as a program (``program:MODULE``). Loops of different processes never meet.
     process: str = ""
+    # Who meets what a new loop per call left behind, when a Celery pool decides it (``under
+    # the prefork pool (Celery's default), the next task of the same worker process``).
+    fails: str = ""
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,12 @@ class _Reacher:
         self.entries = {entry.name: entry for entry in catalogue.loop_starts}
         # The contexts whose `async def` functions run on a loop they provide (a server's, a
         # worker's, a new one per test): each such function is where a loop starts running code.
-        self.loop_contexts = {SERVER} | {c for c, runs in catalogue.context_runs.items() if runs.runs_on_loop}
+        self.pool, self.pool_fails = self.celery_pool()
+        # How each context runs its functions, the Celery task's as the project's pool does.
+        self.context_runs = catalogue.context_runs_under(self.pool)
+        self.loop_contexts = {SERVER} | {c for c, runs in self.context_runs.items() if runs.runs_on_loop}
+        # The contexts whose loop only an `async def` runs on (a Celery pool's): not a plain task.
+        self.async_only = {CELERY_CONTEXT} - {c for c, r in catalogue.context_runs.items() if r.runs_on_loop}
         # Contexts other modules hand functions to (``ModuleSummary.handed``), by function.
         self.contexts_handed: dict[FunctionKey, tuple[str, ...]] = {}
         self.functions: dict[FunctionKey, Function] = {}
@@ -346,6 +354,17 @@ class _Reacher:
                 for reference in function.references:
                     self.by_last.setdefault(reference.dotted.rsplit(".", 1)[-1], []).append((key, reference))
         self._indexed = len(loaded)
+
+    def celery_pool(self) -> tuple[str, str]:
+        """The Celery pool the project's workers run: the configuration's, else the last one
+        the summarised modules set (in module order), else Celery's default; and who meets an
+        object a task's loop left behind under it, as evidence says it."""
+        name, origin = self.catalogue.celery_pool, ""
+        if name is None:
+            stated = [(s.module, s.celery_pool) for s in self.model.modules.values() if s.celery_pool]
+            known = [(module, pool) for module, pool in sorted(stated) if pool in self.catalogue.celery_pools]
+            name, origin = (known[-1][1], f" ({known[-1][0]} sets it)") if known else (DEFAULT_CELERY_POOL, " (Celery's default)")
+        return name, f"under the {name} pool{origin}, {self.catalogue.celery_pools[name].fails}"
 
     def load_importers(self, module: str) -> None:
         """Load the modules that import ``module``: a function's callers are in its own module
@@ -455,6 +474,15 @@ class _Reacher:
         """The contexts function ``key`` runs in by its own module's seeds or by another's."""
         return self.functions[key].contexts + self.contexts_handed.get(key, ())
 
+    def loop_contexts_of(self, key: FunctionKey, function: Function) -> list[str]:
+        """The contexts that run function ``key`` on a loop they provide (a Celery pool's loop
+        runs only an ``async def`` task)."""
+        return [
+            c
+            for c in self.contexts_of(key)
+            if c in self.loop_contexts and (function.is_async or c not in self.async_only)
+        ]
+
     def hand_over(self) -> None:
         """Resolve the functions the loaded modules hand to a context from another module
         (``path("x/", views.index)`` in urls.py): resolving loads their modules. Only an ``async
@@ -473,7 +501,7 @@ class _Reacher:
     def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
         """The loop an execution context runs function ``key`` on: the server's (or worker's) one
         loop, or a new loop for each function (a pytest-asyncio test)."""
-        runs = self.catalogue.context_runs.get(context)
+        runs = self.context_runs.get(context)
         who = runs.describe if runs is not None else "the server"
         which = runs.loop_describe if runs is not None else "the server's loop"
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
@@ -500,7 +528,7 @@ class _Reacher:
         called from anywhere (an API, a command's entry point): not known to run once."""
         if key[1] == MODULE_CODE or is_test_function(key):
             return True
-        runs = self.catalogue.context_runs
+        runs = self.context_runs
         own = [context for context in self.contexts_of(key) if context in runs]
         if any(runs[context].repeats for context in own) or depth > MAX_CALLER_DEPTH:
             return False
@@ -518,7 +546,7 @@ class _Reacher:
         module, name = key
         if name == MODULE_CODE:
             return f"the import of {module}"
-        runs = self.catalogue.context_runs
+        runs = self.context_runs
         for context, function in self.contexts(key).items():
             if context in runs:
                 named = f"{runs[context].describe} '{function[1].rsplit('.', 1)[-1]}'"
@@ -626,7 +654,9 @@ class _Reacher:
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
         if fresh:
-            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at, process)
+            fails = self.pool_fails if CELERY_CONTEXT in self.contexts(runner) else ""
+            repeats = start.repeated or self.repeats(runner)
+            return Loop(site, "per-call", repeats, describe, location, named_at, process, fails)
         if start.lifetime == SERVER:
             return Loop(SERVER, SERVER, False, describe, location, named_at, process)
         kept = self.kept_key(key, start)
@@ -659,7 +689,7 @@ class _Reacher:
         self.hand_over()
         for key, function in list(self.functions.items()):  # the entry modules; resolving loads more
             module = key[0]
-            on_loop = [c for c in self.contexts_of(key) if c in self.loop_contexts]
+            on_loop = self.loop_contexts_of(key, function)
             if on_loop and key[1] != MODULE_CODE:
                 roots.append((self.context_loop(key, function, on_loop[0]), key, ()))
             within = self.class_of(key)
@@ -1053,9 +1083,7 @@ class _Reacher:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
-        seen = sum(
-            len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
-        )
+        seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
         passed, modules = self.coroutine_parameters()
         imported = self.imported_names(modules)

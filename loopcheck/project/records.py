@@ -141,7 +141,9 @@ class ModuleSummary:
     using the one uses the other.
     ``handed``: functions of other modules this one hands to an execution context that runs
     them on a loop, as written, with the context (``path("x/", views.index)`` gives
-    ``views.index`` -> ``server``)."""
+    ``views.index`` -> ``server``).
+    ``celery_pool``: the Celery worker pool its import-time code sets (``worker_pool =
+    "threads"``), as written; None: it sets none."""
 
     module: str
     path: str
@@ -154,6 +156,7 @@ class ModuleSummary:
     instances: tuple[tuple[str, str], ...]
     derived: tuple[tuple[str, str], ...] = ()
     handed: tuple[tuple[str, str], ...] = ()
+    celery_pool: str | None = None
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

@@ -29,6 +29,7 @@ from functools import cached_property
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
+from loopcheck.project.celery_config import stated_pool
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
@@ -1195,6 +1196,7 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         instances=tuple(instances),
         derived=tuple(resolver.derived().items()),
         handed=tuple(dict.fromkeys(resolver.handed)),
+        celery_pool=stated_pool(tree),
     )
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
 from loopcheck.engine.cells import in_cells
 from loopcheck.engine.diagnostics import Diagnostic, Proven
@@ -111,7 +110,7 @@ class Checker:
         self._linters: dict[tuple[tuple[str, ...], tuple[int, int]], Linter] = {}
         self._targets: dict[str, tuple[int, int]] = {}
         self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
-        self.catalogue = Catalogue.load(tuple(self.settings.extra_clients))
+        self.catalogue = self.settings.catalogue()
         # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (
             Cache(Path(job.cache_dir), settings_key(job))
@@ -178,7 +177,9 @@ def settings_key(job: Job) -> str:
     empty results from the cache (``Mode.needs_text``). Loopcheck's code and data, LibCST's
     version and the interpreter's are keyed by the cache itself (``Cache.__init__``)."""
     settings = job.settings
-    return json.dumps([settings.target_version, list(settings.extra_clients), settings.max_file_size], default=str)
+    return json.dumps(
+        [settings.target_version, list(settings.extra_clients), settings.max_file_size, settings.celery_pool], default=str
+    )
 
 
 # A line as patch tools read one: up to and including LF, or the unterminated rest. (Python
