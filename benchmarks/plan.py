@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from benchmarks.measure import (
     LOOPCHECK_CHECK,
     RUFF_CHECK,
     FailureCheck,
+    Sample,
+    exit_status_check,
     run_measured,
 )
 from benchmarks.report import Benchmark
@@ -33,6 +37,11 @@ RUFF_SELECT = "ASYNC,RUF006"
 FLAKE8_DEFAULT_SELECT = "E,F,W,C90"
 CHANGED_PERCENT = 1.0
 SCALING_SAMPLES = ((8, "1/8"), (4, "1/4"), (2, "1/2"))
+# The language server's re-check: a file of about this many lines, edited this many times a round.
+SERVER_FILE_LINES = 2000
+SERVER_EDITS = 10
+SERVER_SCRIPT = Path(__file__).with_name("server_recheck.py")
+SERVER_CHECK = exit_status_check(0)
 
 
 def progress(message: str) -> None:
@@ -205,6 +214,65 @@ class Planner:
         for every, part in SCALING_SAMPLES:
             self.add_cold(f"loopcheck-{part}", f"loopcheck, cold, {part} of the corpus",
                           corpus_files.every_nth_file(all_files, every))
+
+
+    def add_single(self, all_files: Sequence[Path]) -> None:
+        """One file on its own, as pre-commit and editors run it, Ruff and loopcheck side by side:
+        a file with no candidate construct and one loopcheck reports on; then the language
+        server's re-check of a 2,000-line file after an edit, timed in-process."""
+        plain = corpus_files.file_without_candidate(all_files)
+        candidate = corpus_files.file_reported_on(all_files, self._reports_on)
+        for kind, path, what in (("plain", plain, "no candidate construct"),
+                                 ("candidate", candidate, "a file loopcheck reports on")):
+            files = corpus_files.single_file(path, self._name_in_corpus(path))
+            ruff = [str(self.venvs.peers.bin("ruff")), "check", "--isolated", "--no-cache", "--select",
+                    RUFF_SELECT, str(path)]
+            self.add(f"single-ruff-{kind}", f"`ruff check` on one file, {what} (`{files.description}`)",
+                     ruff, files, RUFF_CHECK, extrapolate=False)
+            self.add(f"single-loopcheck-{kind}", f"`loopcheck` on one file, {what} (`{files.description}`)",
+                     self.single_loopcheck_argv(path), files, LOOPCHECK_CHECK, extrapolate=False)
+        self.add_server_recheck(corpus_files.file_nearest_lines(all_files, SERVER_FILE_LINES))
+
+    def single_loopcheck_argv(self, path: Path) -> list[str]:
+        """loopcheck as a pre-commit hook runs it on one file: default --jobs, no cache."""
+        return [str(self.venvs.loopcheck.bin("loopcheck")), "-q", "--no-cache", str(path)]
+
+    def _reports_on(self, path: Path) -> bool:
+        argv = self.single_loopcheck_argv(path)
+        sample = run_measured(argv, round_no=0, cwd=self.runner.work_dir, env=self.runner.env,
+                              log_stem=self.runner.log_dir / "single-choice", failure_check=LOOPCHECK_CHECK)
+        return sample.exit_code == 1
+
+    def _name_in_corpus(self, path: Path) -> str:
+        for directory in self.corpus_dirs:
+            if path.is_relative_to(directory):
+                return path.relative_to(directory.parent).as_posix()
+        return path.name
+
+    def add_server_recheck(self, path: Path) -> None:
+        """The server's re-check after an edit (benchmarks/server_recheck.py in loopcheck's venv):
+        each edit of a round is a sample; the process around them is not timed."""
+        folder = next((d for d in self.corpus_dirs if path.is_relative_to(d)), path.parent)
+        files = corpus_files.single_file(path, self._name_in_corpus(path))
+        argv = [str(self.venvs.loopcheck.python), str(SERVER_SCRIPT), str(folder), str(path), str(SERVER_EDITS)]
+        bench = _benchmark("server-recheck", f"language server, re-check after an edit (`{files.description}`)",
+                           argv, files)
+        bench.command = f"server_recheck.py <{files.description}> {SERVER_EDITS}"
+        self.benchmarks.append(bench)
+
+        def run(round_no: int) -> None:
+            log_stem = self.runner.log_dir / "server-recheck"
+            process = run_measured(argv, round_no=round_no, cwd=self.runner.work_dir, env=self.runner.env,
+                                   log_stem=log_stem, failure_check=SERVER_CHECK)
+            measured = json.loads(log_stem.with_suffix(".out").read_text("utf-8"))
+            for wall, cpu in measured["samples"]:
+                bench.samples.append(Sample(round=round_no, wall_s=wall, user_s=cpu, sys_s=0.0,
+                                            peak_rss_mb=process.peak_rss_mb, exit_code=0,
+                                            output_lines=measured["findings"]))
+            progress(f"  {bench.key:<26} {len(measured['samples'])} edits, median "
+                     f"{statistics.median(w for w, _ in measured['samples']) * 1000:.0f} ms wall")
+
+        self.steps.append(Step("server-recheck", run))
 
 
 def _benchmark(key: str, label: str, argv: Sequence[str], files: FileSet, *,

@@ -1,0 +1,53 @@
+"""The language server's re-check of one document after an edit, timed in-process.
+
+    python benchmarks/server_recheck.py FOLDER FILE EDITS
+
+Run with the interpreter of the venv loopcheck is installed in (with its ``lsp`` extra). It does
+what ``loopcheck server`` does for a document: the folder opened (its settings read), the project
+model built from the open document (as on opening it), one check untimed (LibCST and the rules
+loaded, as after the first check of a session), then EDITS edits, each a new comment line
+appended to the text, each followed by the check the server runs after typing pauses
+(``folders.check_text``: the text parsed, analysed and checked against the model of the last
+save). Only those checks are timed: the server's pause before checking (its debounce) and the
+JSON-RPC exchange are not in the figures. Prints one JSON object: per edit the wall and CPU
+seconds of its check, and the findings of the last check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def recheck_times(folder_root: str, path: str, edits: int) -> dict[str, object]:
+    from loopcheck.frontends.server import folders
+
+    path = os.path.abspath(path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    folder = folders.open_folder(folder_root)
+    folders.rebuild_model(folder, {path: text}, lambda note: None)
+    folders.check_text(folder, path, text)
+    samples = []
+    found: list[object] = []
+    for edit in range(edits):
+        separator = "" if text.endswith("\n") else "\n"
+        text = f"{text}{separator}# edit {edit + 1}\n"
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = folders.check_text(folder, path, text)
+        samples.append((time.perf_counter() - wall, time.process_time() - cpu))
+    return {"samples": samples, "findings": len(found)}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or not argv[2].isdigit() or int(argv[2]) < 1:
+        print("usage: server_recheck.py FOLDER FILE EDITS", file=sys.stderr)
+        return 2
+    print(json.dumps(recheck_times(argv[0], argv[1], int(argv[2]))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
