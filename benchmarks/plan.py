@@ -231,7 +231,10 @@ class Planner:
                      ruff, files, RUFF_CHECK, extrapolate=False)
             self.add(f"single-loopcheck-{kind}", f"`loopcheck` on one file, {what} (`{files.description}`)",
                      self.single_loopcheck_argv(path), files, LOOPCHECK_CHECK, extrapolate=False)
-        self.add_server_recheck(corpus_files.file_nearest_lines(all_files, SERVER_FILE_LINES))
+        self.add_server_recheck("server-recheck", corpus_files.file_nearest_lines(all_files, SERVER_FILE_LINES))
+        # The corpus's files near 2,000 lines end at the candidate stage: the candidate, grown to
+        # 2,000 lines with copies of itself, goes through LibCST, the analysis and the rules.
+        self.add_server_recheck("server-recheck-grown", candidate, grow_to=SERVER_FILE_LINES)
 
     def single_loopcheck_argv(self, path: Path) -> list[str]:
         """loopcheck as a pre-commit hook runs it on one file: default --jobs, no cache."""
@@ -249,22 +252,26 @@ class Planner:
                 return path.relative_to(directory.parent).as_posix()
         return path.name
 
-    def add_server_recheck(self, path: Path) -> None:
-        """The server's re-check after an edit (benchmarks/server_recheck.py in loopcheck's venv):
-        each edit of a round is a sample; the process around them is not timed."""
+    def add_server_recheck(self, key: str, path: Path, *, grow_to: int = 0) -> None:
+        """The server's re-check after an edit (benchmarks/server_recheck.py in loopcheck's venv),
+        of ``path`` or of ``path`` grown to ``grow_to`` lines with copies of itself: each edit
+        of a round is a sample; the process around them is not timed."""
         folder = next((d for d in self.corpus_dirs if path.is_relative_to(d)), path.parent)
         files = corpus_files.single_file(path, self._name_in_corpus(path))
-        argv = [str(self.venvs.loopcheck.python), str(SERVER_SCRIPT), str(folder), str(path), str(SERVER_EDITS)]
-        bench = _benchmark("server-recheck", f"language server, re-check after an edit (`{files.description}`)",
-                           argv, files)
-        bench.command = f"server_recheck.py <{files.description}> {SERVER_EDITS}"
+        grown = [str(grow_to)] if grow_to else []
+        argv = [str(self.venvs.loopcheck.python), str(SERVER_SCRIPT), str(folder), str(path), str(SERVER_EDITS),
+                *grown]
+        what = f"`{files.description}` grown to {grow_to:,} lines" if grow_to else f"`{files.description}`"
+        bench = _benchmark(key, f"language server, re-check after an edit ({what})", argv, files)
+        bench.command = " ".join(["server_recheck.py", f"<{files.description}>", str(SERVER_EDITS), *grown])
         self.benchmarks.append(bench)
 
         def run(round_no: int) -> None:
-            log_stem = self.runner.log_dir / "server-recheck"
+            log_stem = self.runner.log_dir / key
             process = run_measured(argv, round_no=round_no, cwd=self.runner.work_dir, env=self.runner.env,
                                    log_stem=log_stem, failure_check=SERVER_CHECK)
             measured = json.loads(log_stem.with_suffix(".out").read_text("utf-8"))
+            bench.lines = measured["lines"]  # the document checked, grown or not
             for wall, cpu in measured["samples"]:
                 bench.samples.append(Sample(round=round_no, wall_s=wall, user_s=cpu, sys_s=0.0,
                                             peak_rss_mb=process.peak_rss_mb, exit_code=0,
@@ -272,7 +279,7 @@ class Planner:
             progress(f"  {bench.key:<26} {len(measured['samples'])} edits, median "
                      f"{statistics.median(w for w, _ in measured['samples']) * 1000:.0f} ms wall")
 
-        self.steps.append(Step("server-recheck", run))
+        self.steps.append(Step(key, run))
 
 
 def _benchmark(key: str, label: str, argv: Sequence[str], files: FileSet, *,

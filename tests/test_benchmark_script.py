@@ -314,9 +314,10 @@ def test_the_single_files_are_chosen_by_their_text_and_loopchecks_verdict(tmp_pa
 
 FAKE_RECHECK = """\
 import json, sys
-folder, path, edits = sys.argv[1:]
+folder, path, edits, *grow = sys.argv[1:]
 assert path.startswith(folder)
-print(json.dumps({"samples": [[0.01 * (i + 1), 0.005] for i in range(int(edits))], "findings": 2}))
+lines = int(grow[0]) if grow else 1990
+print(json.dumps({"samples": [[0.01 * (i + 1), 0.005] for i in range(int(edits))], "findings": 2, "lines": lines}))
 """
 
 
@@ -336,17 +337,20 @@ def test_single_file_rows_run_ruff_and_loopcheck_alone_and_the_server_rechecks(t
     planner.add_single(files)
     assert [b.key for b in planner.benchmarks] == [
         "single-ruff-plain", "single-loopcheck-plain", "single-ruff-candidate", "single-loopcheck-candidate",
-        "server-recheck"]
+        "server-recheck", "server-recheck-grown"]
     by_key = {b.key: b for b in planner.benchmarks}
     assert by_key["single-loopcheck-plain"].command == "loopcheck -q --no-cache <alpha/alpha/m01.py>"
     assert by_key["single-ruff-candidate"].command == (
         "ruff check --isolated --no-cache --select ASYNC,RUF006 <beta/beta/m02.py>")
     assert by_key["single-loopcheck-candidate"].lines == candidate.read_bytes().count(b"\n")
     assert by_key["server-recheck"].label.endswith(f"(`beta/beta/m05.py`)") and large == files[15]
+    assert by_key["server-recheck-grown"].label.endswith("(`beta/beta/m02.py` grown to 2,000 lines)")
+    assert by_key["server-recheck-grown"].command == "server_recheck.py <beta/beta/m02.py> 10 2000"
     assert all(b.extrapolate_to_lines is None for b in planner.benchmarks)
     for step in planner.steps:
         step.run(1)
-    assert [len(b.samples) for b in planner.benchmarks] == [1, 1, 1, 1, plan.SERVER_EDITS]
+    assert [len(b.samples) for b in planner.benchmarks] == [1, 1, 1, 1, plan.SERVER_EDITS, plan.SERVER_EDITS]
+    assert by_key["server-recheck-grown"].lines == 2000  # the document checked
     assert [s.exit_code for s in by_key["single-loopcheck-candidate"].samples] == [1]  # it reports
     assert [s.exit_code for s in by_key["single-loopcheck-plain"].samples] == [0]
     recheck = by_key["server-recheck"].samples
@@ -362,6 +366,7 @@ def test_the_single_file_table_and_the_targets_of_issue_20():
         bench("single-ruff-candidate", [0.01, 0.01, 0.01], lines=500, files=1),
         bench("single-loopcheck-candidate", [0.36, 0.4, 0.38], lines=500, files=1),
         bench("server-recheck", [0.02, 0.03, 0.05], lines=1900, files=1),
+        bench("server-recheck-grown", [0.2, 0.3, 0.5], lines=2100, files=1),
     ]
     text = render_markdown(run)
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
@@ -373,6 +378,7 @@ def test_the_single_file_table_and_the_targets_of_issue_20():
     assert "| 20 | one file with no candidate construct < 150 ms (no cache) | 140 ms (CPU 280 ms) | ✅ pass |" in text
     assert "| 20 | one file with a candidate < 350 ms (no cache) | 380 ms (CPU 760 ms) | ❌ fail |" in text
     assert "| 20 | language server re-checks a 2,000-line file < 100 ms after an edit | 30 ms (CPU 60 ms) | ✅ pass |" in text
+    assert "| 20 | the same, a 2,000-line file with findings (the candidate grown) | 300 ms (CPU 600 ms) | ❌ fail |" in text
 
 
 def test_the_server_recheck_times_the_check_of_each_edit_with_its_findings(tmp_path):
@@ -380,5 +386,9 @@ def test_the_server_recheck_times_the_check_of_each_edit_with_its_findings(tmp_p
     path.write_text("import asyncio\n\nlock = asyncio.Lock()\n")
     measured = recheck_times(str(tmp_path), str(path), 3)
     assert measured["findings"] == 1  # the LCK101 finding: a real check, edit after edit
-    assert len(measured["samples"]) == 3
+    assert len(measured["samples"]) == 3 and measured["lines"] == 6  # three comment lines added
+    path.write_text("from __future__ import annotations\n" + path.read_text())
+    grown = recheck_times(str(tmp_path), str(path), 1, 20)
+    # The first copy and six more without the __future__ import (still valid: 7 findings).
+    assert grown["findings"] == 7 and grown["lines"] == 4 + 6 * 3 + 1  # one edit
     assert all(wall > 0 and cpu >= 0 for wall, cpu in measured["samples"])
