@@ -1,6 +1,6 @@
 """The language server's re-check of one document after an edit, timed in-process.
 
-    python benchmarks/server_recheck.py FOLDER FILE EDITS [GROW_TO_LINES]
+    python benchmarks/server_recheck.py [--every-rule] FOLDER FILE EDITS [GROW_TO_LINES]
 
 Run with the interpreter of the venv loopcheck is installed in (with its ``lsp`` extra). It does
 what ``loopcheck server`` does for a document: the folder opened (its settings read), the project
@@ -14,7 +14,8 @@ seconds of its check, the findings of the last check and the document's lines.
 
 With GROW_TO_LINES the document is the file followed by copies of itself up to that many lines
 (a large module whose constructs go through every stage of the check: the corpus has few files of
-2,000 lines that do, and none near that length).
+2,000 lines that do, and none near that length). With --every-rule the folder checks with every
+rule, the opt-in tiers included, as with ``select = ["LCK"]`` in its configuration.
 """
 
 from __future__ import annotations
@@ -40,13 +41,21 @@ def grown_to(text: str, lines: int) -> str:
     return grown
 
 
-def recheck_times(folder_root: str, path: str, edits: int, grow_to: int = 0) -> dict[str, object]:
+def recheck_times(folder_root: str, path: str, edits: int, grow_to: int = 0, *,
+                  every_rule: bool = False) -> dict[str, object]:
+    from dataclasses import replace
+
+    from loopcheck.engine.registry import rule_index
     from loopcheck.frontends.server import folders
+    from loopcheck.run.runner import Checker
 
     path = os.path.abspath(path)
     with open(path, encoding="utf-8") as handle:
         text = grown_to(handle.read(), grow_to) if grow_to else handle.read()
     folder = folders.open_folder(folder_root)
+    if every_rule:  # as `select = ["LCK"]` in the folder's configuration
+        job = replace(folder.checker.job, enabled=tuple(rule_index()))
+        folder = replace(folder, checker=Checker(job))
     folders.rebuild_model(folder, {path: text}, lambda note: None)
     folders.check_text(folder, path, text)
     samples = []
@@ -61,12 +70,17 @@ def recheck_times(folder_root: str, path: str, edits: int, grow_to: int = 0) -> 
 
 
 def main(argv: list[str]) -> int:
+    every_rule = EVERY_RULE in argv
+    argv = [a for a in argv if a != EVERY_RULE]
     numbers = argv[2:]
     if len(argv) not in (3, 4) or not all(n.isdigit() for n in numbers) or int(argv[2]) < 1:
-        print("usage: server_recheck.py FOLDER FILE EDITS [GROW_TO_LINES]", file=sys.stderr)
+        print(f"usage: server_recheck.py [{EVERY_RULE}] FOLDER FILE EDITS [GROW_TO_LINES]", file=sys.stderr)
         return 2
-    print(json.dumps(recheck_times(argv[0], argv[1], *map(int, numbers))))
+    print(json.dumps(recheck_times(argv[0], argv[1], *map(int, numbers), every_rule=every_rule)))
     return 0
+
+
+EVERY_RULE = "--every-rule"
 
 
 if __name__ == "__main__":

@@ -185,6 +185,7 @@ parser.add_argument("-q", action="store_true", required=True)
 parser.add_argument("--jobs", type=int)
 parser.add_argument("--no-cache", action="store_true")
 parser.add_argument("--cache-dir", type=Path)
+parser.add_argument("--select")
 parser.add_argument("paths", nargs="+", type=Path)
 args = parser.parse_args()
 files = [p for a in args.paths for p in ([a] if a.is_file() else sorted(a.rglob("*.py")))]
@@ -314,7 +315,7 @@ def test_the_single_files_are_chosen_by_their_text_and_loopchecks_verdict(tmp_pa
 
 FAKE_RECHECK = """\
 import json, sys
-folder, path, edits, *grow = sys.argv[1:]
+folder, path, edits, *grow = [a for a in sys.argv[1:] if a != "--every-rule"]
 assert path.startswith(folder)
 lines = int(grow[0]) if grow else 1990
 print(json.dumps({"samples": [[0.01 * (i + 1), 0.005] for i in range(int(edits))], "findings": 2, "lines": lines}))
@@ -340,12 +341,13 @@ def test_single_file_rows_run_ruff_and_loopcheck_alone_and_the_server_rechecks(t
         "server-recheck", "server-recheck-grown"]
     by_key = {b.key: b for b in planner.benchmarks}
     assert by_key["single-loopcheck-plain"].command == "loopcheck -q --no-cache <alpha/alpha/m01.py>"
+    assert by_key["single-loopcheck-candidate"].command == "loopcheck -q --no-cache --select LCK <beta/beta/m02.py>"
     assert by_key["single-ruff-candidate"].command == (
         "ruff check --isolated --no-cache --select ASYNC,RUF006 <beta/beta/m02.py>")
     assert by_key["single-loopcheck-candidate"].lines == candidate.read_bytes().count(b"\n")
     assert by_key["server-recheck"].label.endswith(f"(`beta/beta/m05.py`)") and large == files[15]
-    assert by_key["server-recheck-grown"].label.endswith("(`beta/beta/m02.py` grown to 2,000 lines)")
-    assert by_key["server-recheck-grown"].command == "server_recheck.py <beta/beta/m02.py> 10 2000"
+    assert by_key["server-recheck-grown"].label.endswith("(`beta/beta/m02.py` grown to 2,000 lines, `--select LCK`)")
+    assert by_key["server-recheck-grown"].command == "server_recheck.py --every-rule <beta/beta/m02.py> 10 2000"
     assert all(b.extrapolate_to_lines is None for b in planner.benchmarks)
     for step in planner.steps:
         step.run(1)
@@ -387,6 +389,10 @@ def test_the_server_recheck_times_the_check_of_each_edit_with_its_findings(tmp_p
     measured = recheck_times(str(tmp_path), str(path), 3)
     assert measured["findings"] == 1  # the LCK101 finding: a real check, edit after edit
     assert len(measured["samples"]) == 3 and measured["lines"] == 6  # three comment lines added
+    # An opt-in rule's finding only with every rule.
+    (tmp_path / "later.py").write_text("import asyncio\n\nasync def f():\n    return asyncio.get_event_loop()\n")
+    assert recheck_times(str(tmp_path), str(tmp_path / "later.py"), 1)["findings"] == 0
+    assert recheck_times(str(tmp_path), str(tmp_path / "later.py"), 1, every_rule=True)["findings"] == 1
     path.write_text("from __future__ import annotations\n" + path.read_text())
     grown = recheck_times(str(tmp_path), str(path), 1, 20)
     # The first copy and six more without the __future__ import (still valid: 7 findings).
