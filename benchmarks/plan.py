@@ -227,7 +227,7 @@ class Planner:
         candidate = corpus_files.file_reported_on(all_files, self._reports_on)
         for kind, path, what, options in (
             ("plain", plain, "no candidate construct", ()),
-            ("candidate", candidate, f"a file loopcheck reports on (`--select {EVERY_RULE}`)", ("--select", EVERY_RULE)),
+            ("candidate", candidate, f"a file loopcheck reports on with `--select {EVERY_RULE}`", ("--select", EVERY_RULE)),
         ):
             files = corpus_files.single_file(path, self._name_in_corpus(path))
             ruff = [str(self.venvs.peers.bin("ruff")), "check", "--isolated", "--no-cache", "--select",
