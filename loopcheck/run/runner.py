@@ -389,7 +389,7 @@ def check_files(
             known[path] = result
     todo = [path for path in files if path not in known]
     fresh: Generator[FileResult, None, None] | None = None
-    workers = _workers_for(len(todo), jobs, overlap=view is None)
+    workers = _workers_for(len(todo), jobs, overlap=view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
             fresh = _check_in_processes(todo, job, workers)
@@ -424,6 +424,24 @@ def _workers_for(files: int, jobs: int, *, overlap: bool) -> int:
     if overlap and _FORKS:
         return min(jobs, -(-files // CHUNK))
     return 0
+
+
+def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
+    """Whether a few files are worth a forked worker while the model is built: only when one of
+    them passes the candidate stage's text test (the worker loads LibCST and the rules and runs
+    them). A file no rule can report on is done here in a moment; starting a process for it
+    costs more than its check (a one-file run, as pre-commit makes on a file without any loop
+    or client). A file that cannot be read goes the usual way, which reports it."""
+    if len(files) >= PARALLEL_THRESHOLD:
+        return True
+    for path in files:
+        try:
+            text = read_source(path, checker.settings.max_file_size).text
+        except (SourceError, OSError):
+            return True
+        if checker.linter(path).candidates.may_match(text):
+            return True
+    return False
 
 
 def _finished(result: FileResult, view: ProjectView) -> FileResult:
