@@ -528,8 +528,13 @@ def _check_paths(paths: list[str], settings: Settings, job: Job, jobs: int, repo
     if not found.files and not found.errors:
         report.nothing_to_check()
     progress = Progress(len(found.files), sys.stderr, enabled=report.human and not report.quiet)
+
+    def note(text: str) -> None:  # said while files are checked: never on the progress line
+        with progress.hidden():
+            _note(text)
+
     try:
-        for result in check_files(found.files, job, jobs, _note, walked=paths, checked=progress.advance):
+        for result in check_files(found.files, job, jobs, note, walked=paths, checked=progress.advance):
             with progress.hidden(when=report.shows(result)):
                 report.take(result)
     finally:
