@@ -61,6 +61,18 @@ def test_the_repository_exclude_file_counts_below_the_gitignore_files(tmp_path):
     assert checked(invoke(".", cwd=root)) == {"b.py", "c.py"}
 
 
+def test_a_worktree_reads_the_exclude_file_of_the_repository_it_shares(tmp_path):
+    main = repository(tmp_path / "main")
+    write(main / ".git" / "info" / "exclude", "scratch.py\n")
+    own = main / ".git" / "worktrees" / "side"
+    write(own / "commondir", "../..\n")  # as `git worktree add` writes them
+    side = tmp_path / "side"
+    write(side / ".git", f"gitdir: {own}\n")
+    write(side / "app.py", BAD)
+    write(side / "scratch.py", BAD)
+    assert checked(invoke(".", cwd=side)) == {"app.py"}
+
+
 def test_a_walk_below_the_top_applies_the_gitignore_files_above_it(tmp_path):
     root = repository(tmp_path)
     write(root / "src" / "pkg" / "gen_api.py", BAD)

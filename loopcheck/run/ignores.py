@@ -53,6 +53,26 @@ def _repository_top(directory: str) -> str | None:
         current = parent
 
 
+def _shared_git_directory(repository: str) -> str | None:
+    """Where the repository's ``info/exclude`` is: ``.git`` itself, or for a worktree (whose
+    ``.git`` is a file, ``gitdir: ...``) the directory its ``commondir`` file names."""
+    dot_git = os.path.join(repository, ".git")
+    if os.path.isdir(dot_git):
+        return dot_git
+    try:
+        first = read_regular(dot_git, 4096)[0].decode("utf-8", "surrogateescape").splitlines()[0]
+    except (SourceError, IndexError):
+        return None
+    if not first.startswith("gitdir:"):
+        return None
+    own = os.path.join(repository, first[len("gitdir:") :].strip())
+    try:
+        common = read_regular(os.path.join(own, "commondir"), 4096)[0].decode("utf-8", "surrogateescape").strip()
+    except SourceError:
+        return own  # a submodule's: its own directory is the whole repository
+    return os.path.normpath(os.path.join(own, common))
+
+
 def layers_above(top: str, project_root: str) -> Layers:
     """The layers in force in the walked directory ``top``: ``.git/info/exclude``, then the
     ``.gitignore`` of each directory from the project's top down to ``top``'s parent (``top``'s
@@ -63,7 +83,8 @@ def layers_above(top: str, project_root: str) -> Layers:
     if absolute != start and not absolute.startswith(start.rstrip(os.sep) + os.sep):
         return ()  # outside the project: only what lies inside the walked directory counts
     layers = []
-    exclude = _read_layer(start, os.path.join(start, ".git", "info", "exclude")) if repository else None
+    shared = _shared_git_directory(repository) if repository else None
+    exclude = _read_layer(start, os.path.join(shared, "info", "exclude")) if shared else None
     if exclude is not None:
         layers.append(exclude)
     directory, between = absolute, []
