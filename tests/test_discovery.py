@@ -150,6 +150,15 @@ def test_the_warning_is_not_given_when_files_were_checked_or_a_path_failed(tmp_p
     assert missing.exit_code == 2 and "warning" not in missing.output
 
 
+def test_named_files_the_configuration_excludes_are_no_surprise(tmp_path):
+    """pre-commit names the staged files; that all of them are excluded is the configuration's
+    doing, and a warning at every commit would be noise."""
+    write(tmp_path / "pyproject.toml", '[tool.loopcheck]\nextend-exclude = ["migrations"]\n')
+    write(tmp_path / "migrations" / "0001.py", BAD)
+    result = invoke("migrations/0001.py", cwd=tmp_path)
+    assert result.exit_code == 0 and result.stderr == ""
+
+
 def test_machine_formats_still_print_their_empty_report(tmp_path):
     (tmp_path / "empty").mkdir()
     result = invoke("--output-format", "json", "empty", cwd=tmp_path)

@@ -525,7 +525,8 @@ def _check_paths(paths: list[str], settings: Settings, job: Job, jobs: int, repo
     for path, reason in found.skipped:
         click.echo(_error_line(path, f"skipped: {reason}"), err=True)
     report.totals.skipped = len(found.skipped)
-    if not found.files and not found.errors:
+    # Named files the configuration excludes (pre-commit names every staged file): no surprise.
+    if found.walked and not found.files and not found.errors:
         report.nothing_to_check()
     progress = Progress(len(found.files), sys.stderr, enabled=report.human and not report.quiet)
 

@@ -30,11 +30,13 @@ def _is_virtualenv(directory: Path) -> bool:
 class Discovery:
     """The files to check, the paths that could not be checked (named on the command line, or
     unreadable directories) and the entries skipped while walking (fifos, devices, sockets,
-    broken or looping symbolic links named like Python files), each with its reason."""
+    broken or looping symbolic links named like Python files), each with its reason; and the
+    directories named that were walked."""
 
     files: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    walked: list[str] = field(default_factory=list)
 
 
 def discover(paths: Iterable[str], settings: Settings | None = None) -> Discovery:
@@ -55,6 +57,7 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
         if isinstance(status, str):
             result.errors.append((given, status))
         elif stat.S_ISDIR(status.st_mode):
+            result.walked.append(given)
             _walk(given, settings, found, result)
         elif not stat.S_ISREG(status.st_mode):
             result.errors.append((given, not_regular(status.st_mode)))
