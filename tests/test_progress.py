@@ -57,10 +57,12 @@ class Counter:
             return sum(self.counts)
 
 
-def test_worker_processes_count_files_while_the_model_holds_the_results_back(tmp_path, monkeypatch):
-    """The results wait for the project model, and the workers take the largest files first:
-    counting what is yielded showed nothing until the end. Here the model waits until every file
-    is counted, which only counting as the workers finish can satisfy."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_files_are_counted_while_the_model_holds_the_results_back(tmp_path, monkeypatch, jobs):
+    """The results wait for the project model (and worker processes take the largest files
+    first): counting what is given out showed nothing until the end. Here the model waits until
+    every file is counted, which only counting files as they are checked can satisfy: in worker
+    processes while this one builds the model, in one process before it."""
     files = project(tmp_path, ENOUGH_FOR_WORKERS)
     counter = Counter(len(files))
     seen_by_the_model: list[int] = []
@@ -72,16 +74,19 @@ def test_worker_processes_count_files_while_the_model_holds_the_results_back(tmp
         return real_view(*args, **kwargs)
 
     monkeypatch.setattr(runner, "project_view", model_after_the_checks)
-    results = list(runner.check_files(files, job(tmp_path), 2, checked=counter))
+    results = list(runner.check_files(files, job(tmp_path), jobs, checked=counter))
     assert seen_by_the_model == [len(files)]
-    assert len(counter.counts) > 1  # chunk by chunk, not once at the end
+    assert len(counter.counts) > 1  # file by file or chunk by chunk, not once at the end
     assert [r.path for r in results] == files and all(r.diagnostics for r in results)
 
 
-def test_in_one_process_each_file_is_counted_before_its_result(tmp_path):
+def test_fixing_in_one_process_counts_each_file_before_its_result(tmp_path):
+    """Fixing builds the model first (it decides what is left unfixed); each file is then fixed
+    and given out in turn."""
     files = project(tmp_path, 5)
     counter = Counter(len(files))
-    counted_at_each_result = [counter.done for _ in runner.check_files(files, job(tmp_path), 1, checked=counter)]
+    fixing = runner.Job(Settings(root=tmp_path), ("LCK101",), runner.Mode(fix=True, unsafe=True), None)
+    counted_at_each_result = [counter.done for _ in runner.check_files(files, fixing, 1, checked=counter)]
     assert counted_at_each_result == [1, 2, 3, 4, 5]
 
 

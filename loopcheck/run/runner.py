@@ -366,7 +366,8 @@ def check_files(
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
     started: ``notify`` is told why) in this one. The project model gives the findings their
     evidence before any is shown: it is built while the worker processes check the files, or
-    first when fixing (it decides which findings are left unfixed)."""
+    first when fixing (it decides which findings are left unfixed), and in one process after
+    the files are checked."""
     checker = Checker(job)
 
     def model() -> ProjectView:
@@ -403,6 +404,11 @@ def check_files(
             notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
         fresh = _check_here(checker, todo, checked)
+        if view is None:
+            # Checked before the model is built: no result goes out before it anyway, and the
+            # progress advances from the start. (Fixing built it first: each file is fixed and
+            # reported in turn.)
+            fresh = _results_of(list(fresh))
     updates: dict[str, Any] = {}
     try:
         view = view or model()
@@ -457,6 +463,10 @@ def _check_here(
         result = check_file(checker, path)
         checked(1)
         yield result
+
+
+def _results_of(results: list[FileResult]) -> Generator[FileResult, None, None]:
+    yield from results
 
 
 def _finished(result: FileResult, view: ProjectView) -> FileResult:
