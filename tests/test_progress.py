@@ -166,7 +166,12 @@ def test_nothing_is_drawn_off_a_terminal_or_when_not_asked(enabled):
 
 @pytest.mark.parametrize(
     ("options", "drawn"),
-    [((), True), (("-q",), False), (("--output-format", "json"), False), (("--output-format", "sarif"), False)],
+    [
+        ((), True),
+        (("-q",), False),
+        (("--output-format", "json"), False),
+        (("--output-format", "sarif"), False),
+    ],
 )
 def test_the_command_line_draws_progress_for_people_only(tmp_path, monkeypatch, options, drawn):
     project(tmp_path, ENOUGH_FOR_WORKERS)
@@ -180,6 +185,7 @@ def test_the_command_line_draws_progress_for_people_only(tmp_path, monkeypatch, 
     assert result.exit_code == 1
     shown = terminal.getvalue()
     if drawn:
-        assert f"checked {ENOUGH_FOR_WORKERS}/{ENOUGH_FOR_WORKERS} files" in shown and shown.endswith("\r\033[K")
+        assert f"checked {ENOUGH_FOR_WORKERS}/{ENOUGH_FOR_WORKERS} files" in shown
+        assert shown.endswith("\r\033[K")  # erased at the end
     else:
         assert shown == ""

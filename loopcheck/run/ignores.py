@@ -59,18 +59,22 @@ def _shared_git_directory(repository: str) -> str | None:
     dot_git = os.path.join(repository, ".git")
     if os.path.isdir(dot_git):
         return dot_git
-    try:
-        first = read_regular(dot_git, 4096)[0].decode("utf-8", "surrogateescape").splitlines()[0]
-    except (SourceError, IndexError):
+    pointer = _first_line(dot_git)
+    if pointer is None or not pointer.startswith("gitdir:"):
         return None
-    if not first.startswith("gitdir:"):
-        return None
-    own = os.path.join(repository, first[len("gitdir:") :].strip())
-    try:
-        common = read_regular(os.path.join(own, "commondir"), 4096)[0].decode("utf-8", "surrogateescape").strip()
-    except SourceError:
+    own = os.path.join(repository, pointer[len("gitdir:") :].strip())
+    common = _first_line(os.path.join(own, "commondir"))
+    if common is None:
         return own  # a submodule's: its own directory is the whole repository
-    return os.path.normpath(os.path.join(own, common))
+    return os.path.normpath(os.path.join(own, common.strip()))
+
+
+def _first_line(path: str) -> str | None:
+    try:
+        lines = read_regular(path, 4096)[0].decode("utf-8", "surrogateescape").splitlines()
+    except SourceError:
+        return None
+    return lines[0] if lines else None
 
 
 def layers_above(top: str, project_root: str) -> Layers:

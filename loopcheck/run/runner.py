@@ -165,8 +165,8 @@ def settings_key(job: Job) -> str:
     Python its fixes target (which fixes exist, and how safe they are: its own project's).
 
     Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` and
-    ``respect-gitignore`` (which files are checked, not what a file gives), ``baseline`` (which findings are shown, after
-    the cache), the configuration's location (``root``,
+    ``respect-gitignore`` (which files are checked, not what a file gives), ``baseline`` (which
+    findings are shown, after the cache), the configuration's location (``root``,
     ``source``: patterns are resolved into the codes above), and the options that only choose
     how results are printed or where the cache is (``--output-format``, ``--statistics``,
     ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
@@ -360,14 +360,14 @@ def check_files(
     checked: Callable[[int], None] = lambda count: None,
 ) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
-    done. ``checked`` is told how many more files are checked as they finish, in any order (from
-    another thread with worker processes): the results wait for the project model, and worker
-    processes take the largest files first, so the first result in order may come last. Unchanged files come from the cache's stat index here; the others are checked in
+    done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
     started: ``notify`` is told why) in this one. The project model gives the findings their
     evidence before any is shown: it is built while the worker processes check the files, or
     first when fixing (it decides which findings are left unfixed), and in one process after
-    the files are checked."""
+    the files are checked. ``checked`` is told how many more files are checked as they finish
+    (from another thread with worker processes), for a progress display: the results wait for
+    the model, and workers take the largest files first, so the first result may come last."""
     checker = Checker(job)
 
     def model() -> ProjectView:

@@ -44,11 +44,11 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
     ``extend-exclude`` name (by default version control, caches, build output), what
     ``.gitignore`` files ignore (unless ``respect-gitignore`` is off; see ``ignores``) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
-    checked unless the configuration excludes them (``.gitignore`` never leaves them out). Nothing is opened here: every candidate is
-    looked at with ``stat`` first, so a fifo or a device is never read (a read would block). A file
-    reached more than once (``a.py``, ``./a.py``, ``dir/../a.py``, its absolute path, a hard or
-    symbolic link, a file named and inside a directory named) is checked once, under the first
-    name it was reached by."""
+    checked unless the configuration excludes them (``.gitignore`` never leaves them out).
+    Nothing is opened here: every candidate is looked at with ``stat`` first, so a fifo or a
+    device is never read (a read would block). A file reached more than once (``a.py``,
+    ``./a.py``, ``dir/../a.py``, its absolute path, a hard or symbolic link, a file named and
+    inside a directory named) is checked once, under the first name it was reached by."""
     settings = settings or Settings()
     found: dict[tuple[int, int], str] = {}  # (device, inode) -> the first name of the file
     result = Discovery()
