@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,3 +220,17 @@ def test_an_unreadable_path_is_one_line_and_the_others_are_checked(tmp_path, unr
     assert result.stderr.splitlines() == [line]
     assert checked(result) == {"first.py", "last.py"}
     assert "could not be checked" in result.stdout and "Usage" not in result.output
+
+
+def test_only_a_walk_that_meets_a_gitignore_file_imports_pathspec(tmp_path):
+    """pathspec (about 17 ms to import) is imported only when a .gitignore file is met."""
+    root = repository(tmp_path)
+    write(root / "app.py", BAD)
+
+    def imports() -> str:
+        command = [sys.executable, "-X", "importtime", "-m", "loopcheck", "--no-cache", "."]
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300).stderr
+
+    assert "pathspec" not in imports()
+    write(root / ".gitignore", "scratch.py\n")
+    assert "pathspec" in imports()

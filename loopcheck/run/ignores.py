@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from loopcheck.files import SourceError, read_regular
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ def _read_layer(directory: str, file: str) -> _Layer | None:
         data = read_regular(file)[0]  # never waits on a fifo named .gitignore
     except SourceError:
         return None  # none, or unreadable: git too goes on without it
+    import pathspec  # here: a run that walks no directory with a .gitignore does not pay for it
+
     lines = data.decode("utf-8", "surrogateescape").splitlines()
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
     if not spec.patterns:
