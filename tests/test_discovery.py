@@ -119,6 +119,17 @@ def test_the_option_and_the_setting_turn_it_off(tmp_path):
     assert checked(invoke("--respect-gitignore", ".", cwd=root)) == {"app.py"}
 
 
+def test_show_files_and_show_settings_say_what_gitignore_files_leave_out(tmp_path):
+    root = repository(tmp_path)
+    write(root / "app.py", BAD)
+    write(root / "scratch.py", BAD)
+    write(root / ".gitignore", "scratch.py\n")
+    assert invoke("--show-files", ".", cwd=root).output.splitlines() == ["app.py"]
+    assert "respect-gitignore: true" in invoke("--show-settings", cwd=root).output.splitlines()
+    off = invoke("--show-settings", "--no-respect-gitignore", cwd=root)
+    assert "respect-gitignore: false" in off.output.splitlines()
+
+
 def test_respect_gitignore_must_be_true_or_false(tmp_path):
     write(tmp_path / "pyproject.toml", '[tool.loopcheck]\nrespect-gitignore = "no"\n')
     write(tmp_path / "app.py", BAD)

@@ -25,8 +25,8 @@ from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.frontends.color import CHOICES as COLOR_CHOICES
 from loopcheck.frontends.color import use_color
-from loopcheck.frontends.show import settings_lines
 from loopcheck.frontends.progress import Progress
+from loopcheck.frontends.show import settings_lines
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import place, report_text
 from loopcheck.run.adoption import Adoption, baseline_path
