@@ -155,6 +155,57 @@ def test_other_output_erases_the_line_first():
     )
 
 
+class Timer:
+    """threading.Timer's part that Progress uses, fired by the test."""
+
+    started: list[Timer] = []
+
+    def __init__(self, delay: float, function) -> None:
+        self.delay, self.function, self.cancelled, self.daemon = delay, function, False, False
+        Timer.started.append(self)
+
+    def start(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def fire(self) -> None:
+        if not self.cancelled:
+            self.function()
+
+
+def test_the_line_appears_after_half_a_second_even_when_no_file_finishes_then():
+    """At -j 1 every file may be checked before half a second, and the model built after."""
+    Timer.started.clear()
+    terminal, clock = Terminal(), Clock()
+    progress = Progress(4, terminal, enabled=True, after=0.5, clock=clock, timer=Timer)
+    progress.start()
+    [timer] = Timer.started
+    assert timer.delay == 0.5 and timer.daemon
+    progress.advance(4)
+    assert terminal.getvalue() == ""
+    clock.now = 0.5
+    timer.fire()
+    progress.clear()
+    assert terminal.getvalue() == "\rloopcheck: checked 4/4 files\r\033[K" and timer.cancelled
+
+
+@pytest.mark.parametrize("late", ["finished", "reporting"])
+def test_the_late_line_is_not_drawn_after_the_end_or_over_the_results(late):
+    Timer.started.clear()
+    terminal = Terminal()
+    progress = Progress(4, terminal, enabled=True, after=0.5, clock=Clock(), timer=Timer)
+    progress.start()
+    if late == "finished":
+        progress.clear()
+    else:
+        with progress.hidden():
+            terminal.write("app.py:1:1: LCK101 ...\n")
+    Timer.started[0].function()  # as if it fired all the same
+    assert "checked" not in terminal.getvalue()
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_nothing_is_drawn_off_a_terminal_or_when_not_asked(enabled):
     stream = io.StringIO() if enabled else Terminal()

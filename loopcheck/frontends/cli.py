@@ -529,6 +529,7 @@ def _check_paths(paths: list[str], settings: Settings, job: Job, jobs: int, repo
     if found.walked and not found.files and not found.errors:
         report.nothing_to_check()
     progress = Progress(len(found.files), sys.stderr, enabled=report.human and not report.quiet)
+    progress.start()
 
     def note(text: str) -> None:  # said while files are checked: never on the progress line
         with progress.hidden():

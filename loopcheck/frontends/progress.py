@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 PROGRESS_AFTER = 0.5  # seconds before a progress line appears (short runs stay quiet)
 REDRAW_EVERY = 0.1  # seconds between two redraws
@@ -26,6 +26,7 @@ class Progress:
         after: float = PROGRESS_AFTER,
         every: float = REDRAW_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        timer: Callable[[float, Callable[[], None]], Any] = threading.Timer,
     ) -> None:
         self.total = total
         self.stream = stream
@@ -35,7 +36,24 @@ class Progress:
         self.drawn_at: float | None = None
         self.showing = False  # the line is on the terminal now
         self.done = 0
+        self.finished = False
+        self.reporting = False  # other output has begun: the line only follows files now
+        self._timer = timer
+        self._pending: Any = None  # the timer that shows the line late (see start)
         self._lock = threading.RLock()
+
+    def start(self) -> None:
+        """Show the line once ``after`` seconds have passed even if no file finishes then: the
+        files may all be checked early, and the project model built after them."""
+        if self.enabled:
+            self._pending = self._timer(self.after, self._show_late)
+            self._pending.daemon = True
+            self._pending.start()
+
+    def _show_late(self) -> None:
+        with self._lock:
+            if self.enabled and not (self.finished or self.reporting or self.showing):
+                self._draw(self.clock())
 
     def advance(self, count: int) -> None:
         with self._lock:
@@ -47,9 +65,12 @@ class Progress:
                 return
             last = self.done >= self.total  # always shown: the model may still take a while
             if last or self.drawn_at is None or now - self.drawn_at >= self.every:
-                self.drawn_at = now
-                self._write(f"\rloopcheck: checked {min(self.done, self.total)}/{self.total} files")
-                self.showing = True
+                self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        self.drawn_at = now
+        self._write(f"\rloopcheck: checked {min(self.done, self.total)}/{self.total} files")
+        self.showing = True
 
     @contextmanager
     def hidden(self, when: bool = True) -> Iterator[None]:
@@ -57,10 +78,19 @@ class Progress:
         terminal until the block is done; the next :meth:`advance` draws it again."""
         with self._lock:
             if when:
-                self.clear()
+                self.reporting = True
+                self._erase()
             yield
 
     def clear(self) -> None:
+        """Erase the line for good: the run is over."""
+        with self._lock:
+            self.finished = True
+            if self._pending is not None:
+                self._pending.cancel()
+            self._erase()
+
+    def _erase(self) -> None:
         with self._lock:
             if self.showing:
                 self._write("\r\033[K")
