@@ -142,6 +142,7 @@ def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
         "per_file_ignores": (("a.py", ("LCK1",)),),
         "exclude": ("x",),
         "extend_exclude": ("y",),
+        "respect_gitignore": False,
         # The baseline filters what is reported after the cache: a file's result is the same.
         "baseline": Path("/elsewhere/baseline.json"),
     }

@@ -5,6 +5,7 @@ results on in a stable order as they come. Nothing here prints findings."""
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import multiprocessing
 import os
@@ -163,9 +164,9 @@ def settings_key(job: Job) -> str:
     ``extend-select``, ``ignore``, their command-line options and ``per-file-ignores``, and the
     Python its fixes target (which fixes exist, and how safe they are: its own project's).
 
-    Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` (which
-    files are checked, not what a file gives), ``baseline`` (which findings are shown, after
-    the cache), the configuration's location (``root``,
+    Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` and
+    ``respect-gitignore`` (which files are checked, not what a file gives), ``baseline`` (which
+    findings are shown, after the cache), the configuration's location (``root``,
     ``source``: patterns are resolved into the codes above), and the options that only choose
     how results are printed or where the cache is (``--output-format``, ``--statistics``,
     ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
@@ -356,13 +357,17 @@ def check_files(
     jobs: int,
     notify: Callable[[str], None] = lambda note: None,
     walked: Sequence[str] = (),
+    checked: Callable[[int], None] = lambda count: None,
 ) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
     started: ``notify`` is told why) in this one. The project model gives the findings their
     evidence before any is shown: it is built while the worker processes check the files, or
-    first when fixing (it decides which findings are left unfixed)."""
+    first when fixing (it decides which findings are left unfixed), and in one process after
+    the files are checked. ``checked`` is told how many more files are checked as they finish
+    (from another thread with worker processes), for a progress display: the results wait for
+    the model, and workers take the largest files first, so the first result may come last."""
     checker = Checker(job)
 
     def model() -> ProjectView:
@@ -388,15 +393,22 @@ def check_files(
         if result is not None:
             known[path] = result
     todo = [path for path in files if path not in known]
+    if known:
+        checked(len(known))
     fresh: Generator[FileResult, None, None] | None = None
     workers = _workers_for(len(todo), jobs, overlap=view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
-            fresh = _check_in_processes(todo, job, workers)
+            fresh = _check_in_processes(todo, job, workers, checked)
         except NoWorkers as error:
             notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
-        fresh = (check_file(checker, path) for path in todo)
+        fresh = _check_here(checker, todo, checked)
+        if view is None:
+            # Checked before the model is built: no result goes out before it anyway, and the
+            # progress advances from the start. (Fixing built it first: each file is fixed and
+            # reported in turn.)
+            fresh = _results_of(list(fresh))
     updates: dict[str, Any] = {}
     try:
         view = view or model()
@@ -444,6 +456,19 @@ def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
     return False
 
 
+def _check_here(
+    checker: Checker, files: Sequence[str], checked: Callable[[int], None]
+) -> Generator[FileResult, None, None]:
+    for path in files:
+        result = check_file(checker, path)
+        checked(1)
+        yield result
+
+
+def _results_of(results: list[FileResult]) -> Generator[FileResult, None, None]:
+    yield from results
+
+
 def _finished(result: FileResult, view: ProjectView) -> FileResult:
     if result.error is None:
         result.diagnostics = view.finish(result.diagnostics, result.path)
@@ -455,7 +480,9 @@ class NoWorkers(Exception):
     why in a few words."""
 
 
-def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[FileResult, None, None]:
+def _check_in_processes(
+    files: Sequence[str], job: Job, jobs: int, checked: Callable[[int], None]
+) -> Generator[FileResult, None, None]:
     """The results of ``files`` in their order; the largest files are handed out first, so that
     one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
     leaves no process behind) when the pool cannot be started: too few file descriptors, no
@@ -478,7 +505,15 @@ def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[
     except (OSError, RuntimeError) as error:
         _abandon(pool)
         raise NoWorkers(_why(error)) from None
+    for future, chunk in zip(futures, chunks):
+        # Run by the pool's thread as each chunk comes back, while this one builds the model.
+        future.add_done_callback(functools.partial(_chunk_done, checked, len(chunk)))
     return _results(pool, futures, chunks, files)
+
+
+def _chunk_done(checked: Callable[[int], None], count: int, future: Any) -> None:
+    if not future.cancelled():  # cancelled: the run was interrupted, nothing was checked
+        checked(count)
 
 
 def _why(error: Exception) -> str:

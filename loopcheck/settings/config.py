@@ -85,6 +85,7 @@ class Settings:
     baseline: Path | None = None  # the baseline file; None: .loopcheck-baseline.json at the root
     # The Celery pool the project's workers run (data/entries.toml); None: what its code sets.
     celery_pool: str | None = None
+    respect_gitignore: bool = True  # walks leave out what .gitignore files ignore
 
     def catalogue(self) -> Catalogue:
         """The catalogue with what these settings add to it."""
@@ -381,6 +382,7 @@ class _Reader:
         "max-file-size",
         "baseline",
         "celery-pool",
+        "respect-gitignore",
     )
 
     def __init__(self, path: Path, table: dict[str, Any], known_codes: list[str]) -> None:
@@ -423,6 +425,9 @@ class _Reader:
         pools = Catalogue.load().celery_pools
         if pool is not None and (not isinstance(pool, str) or pool not in pools):
             raise self.error("celery-pool", f"{pool!r} is not one of {', '.join(pools)}")
+        respect_gitignore = self.table.get("respect-gitignore", True)
+        if not isinstance(respect_gitignore, bool):
+            raise self.error("respect-gitignore", "must be true or false")
         return Settings(
             root=self.path.parent.resolve(),
             source=self.path,
@@ -437,6 +442,7 @@ class _Reader:
             max_file_size=size or None,
             baseline=None if baseline is None else self.path.parent.resolve() / baseline,
             celery_pool=pool,
+            respect_gitignore=respect_gitignore,
         )
 
     def strings(self, key: str, value: Any = None) -> list[str]:
