@@ -137,8 +137,8 @@ def test_json_output_from_the_cache_still_carries_the_fixes_edits(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path):
-    project(tmp_path, count=80)
-    env = dict(os.environ)  # 80 files of findings, one process: past the half second it waits
+    project(tmp_path, count=400)
+    env = dict(os.environ)  # 400 files of findings, one process: well past the half second it waits
     command = [sys.executable, "-m", "loopcheck", "--no-cache", "-j", "1", "."]
     piped = subprocess.run(command, cwd=tmp_path, capture_output=True, env=env, timeout=300)
     assert b"checked" not in piped.stderr

@@ -52,11 +52,12 @@ class ProjectView:
         with the project rules' findings in ``path``; in the order findings are shown."""
         if self.reach is None:
             return diagnostics
-        proven = self.proven().get(real_path(path))
+        # Most files have no finding: no path is made real for them.
+        proven = self.proven().get(real_path(path)) if any(d.fix is not None for d in diagnostics) else None
         if proven is not None:  # as fixing applies them (the results cache keeps them as the file alone has them)
             diagnostics = [replace(d, fix=d.fix.proven(proven)) if d.fix is not None else d for d in diagnostics]
         attached = attach(diagnostics, self.reach, keep_confined=self.keep_confined)
-        extra = self.found.get(os.path.abspath(path), [])
+        extra = self.found.get(os.path.abspath(path), []) if self.found else []
         return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached
 
     def held_back(self) -> dict[str, frozenset[int]]:

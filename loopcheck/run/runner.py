@@ -128,12 +128,12 @@ class Checker:
     def fix_target_for(self, path: str) -> tuple[int, int]:
         """The oldest Python the fixes of ``path`` must run on: its own project's (see
         config.fix_target), looked up once per directory."""
-        directory = os.path.dirname(os.path.abspath(path))
-        target = self._targets.get(directory)
+        # By the directory as written (made absolute once per directory, not per file).
+        written = os.path.dirname(path)
+        target = self._targets.get(written)
         if target is None:
-            target = self._targets[directory] = fix_target(
-                Path(directory), self.settings.target_version, self._declared
-            )
+            directory = os.path.dirname(os.path.abspath(path))
+            target = self._targets[written] = fix_target(Path(directory), self.settings.target_version, self._declared)
         return target
 
     def profile(self, path: str, codes: tuple[str, ...]) -> str:
