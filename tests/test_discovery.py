@@ -88,6 +88,19 @@ def test_a_walk_below_the_top_applies_the_gitignore_files_above_it(tmp_path):
     assert checked(invoke(".", cwd=root / "src" / "pkg")) == {"more.py"}
 
 
+def test_a_directory_named_on_the_command_line_is_walked_though_a_gitignore_above_leaves_it_out(tmp_path):
+    # pyenv's repository ignores `/versions/`: an interpreter's library under it is still walked
+    # when named, and what the .gitignore files say about what lies inside it still applies.
+    root = repository(tmp_path)
+    write(root / ".gitignore", "/versions/\n*_pb2.py\n")
+    library = root / "versions" / "3.11" / "lib" / "asyncio"
+    write(library / "locks.py", BAD)
+    write(library / "api_pb2.py", BAD)
+    assert checked(invoke(".", cwd=library)) == {"locks.py"}
+    assert checked(invoke("versions", cwd=root)) == {"versions/3.11/lib/asyncio/locks.py"}
+    assert not checked(invoke(".", cwd=root))  # walked from above, it is left out
+
+
 def test_outside_a_repository_gitignore_files_apply_from_the_project_down(tmp_path):
     write(tmp_path / ".gitignore", "*\n")  # above the project (a home directory's): not its own
     project = tmp_path / "project"

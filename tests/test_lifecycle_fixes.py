@@ -468,8 +468,11 @@ LOOP_RULE_CASES = "import asyncio\n\n\nasync def work(*args):\n    return args\n
          "no fix: `await` in a generator expression would make it an async generator"),
         ("LCK203", "def f():\n    run = asyncio.get_event_loop().run_until_complete\n    return run(work())\n",
          "no fix: its `run_until_complete` is kept in a variable and called from there"),
-        ("LCK203", "def f(c):\n    loop = asyncio.get_event_loop()\n    return loop.run_until_complete(c)\n",
-         "no fix: `c` may be a Future, which asyncio.run() refuses"),
+        # (A parameter of the function gets an unsafe fix, safe where every caller passes a
+        # coroutine: tests/test_helper_fix_safety.py.)
+        ("LCK203", "pending = None\ndef f():\n    loop = asyncio.get_event_loop()\n"
+         "    return loop.run_until_complete(pending)\n",
+         "no fix: `pending` may be a Future, which asyncio.run() refuses"),
         ("LCK203", "def f(c):\n    loop = asyncio.get_event_loop()\n    if c:\n"
          "        loop = asyncio.new_event_loop()\n    return loop.run_until_complete(work())\n",
          "no fix: `loop` may also hold another loop where it is run"),

@@ -103,7 +103,22 @@ def layers_above(top: str, project_root: str) -> Layers:
         layer = _read_layer(directory, os.path.join(directory, ".gitignore"))
         if layer is not None:
             layers.append(layer)
-    return tuple(layers)
+    return tuple(kept for kept in (_inside(layer, absolute) for layer in layers) if kept is not None)
+
+
+def _inside(layer: _Layer, top: str) -> _Layer | None:
+    """``layer`` as it applies inside the walked directory ``top``: without the patterns that
+    ignore ``top`` itself or a directory above it. A directory named on the command line is
+    walked even where a ``.gitignore`` above it leaves it out (a pyenv interpreter's standard
+    library, under pyenv's ignored ``versions/``), as Ruff and ripgrep walk it; the patterns
+    about what lies inside it still apply."""
+    import pathspec
+
+    relative = top[len(layer.base) :].replace(os.sep, "/").strip("/") + "/"
+    kept = [pattern for pattern in layer.spec.patterns if not (pattern.include and pattern.match_file(relative))]
+    if len(kept) == len(layer.spec.patterns):
+        return layer
+    return _Layer(layer.base, pathspec.GitIgnoreSpec(kept)) if kept else None
 
 
 def enter(layers: Layers, directory: str) -> Layers:
