@@ -130,4 +130,5 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
             builder.drop_imports_used_by(call.func)
             return builder.build()
 
-        return self.propose(Safety.SAFE, "Use asyncio.get_running_loop()", build, ("asyncio.get_running_loop",))
+        title = "Replace asyncio.get_event_loop() with asyncio.get_running_loop()"
+        return self.propose(Safety.SAFE, title, build, ("asyncio.get_running_loop",))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from loopcheck.analysis.loop_uses import (
@@ -13,6 +15,9 @@ from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
+
+if TYPE_CHECKING:
+    from loopcheck.analysis import Holder
 
 
 class RunInsideCoroutine(Rule):
@@ -164,7 +169,15 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
                 rewrite.statements.delete_all(teardown)
             return rewrite.build()
 
-        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead", build)
+        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, self.title(runs, holder), build)
+
+    def title(self, runs: list[cst.Call], holder: Holder | None) -> str:
+        """``Await the coroutine instead of calling run_until_complete()``, and the loop that
+        goes with it."""
+        api = self.analysis.catalogue.loop_api
+        called = sorted({run_name(run, api) for run in runs})
+        title = f"Await the coroutine instead of calling {' and '.join(called)}"
+        return title if holder is None else f"{title}, and drop the loop `{holder.name}`"
 
     def not_awaitable(self, call: cst.Call) -> str | None:
         """Why ``await`` cannot simply take the call's place; None when it can."""
