@@ -27,7 +27,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety, declined
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -151,7 +151,7 @@ def _as_kept(results: list[Result], source: str, kept: Kept) -> list[Result]:
 
 
 def _without_fix(result: Result, reason: str) -> Result:
-    message = f"{result.diagnostic.message}; no fix: {reason}"
+    message = declined(result.diagnostic.message, reason)
     return Result(dataclasses.replace(result.diagnostic, message=message, fix=None), None)
 
 

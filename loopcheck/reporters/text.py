@@ -1,16 +1,20 @@
 """Text output: ``path:line:col: CODE message`` per finding (``CODE [*] message`` when it has a
-fix), the format editors and CI parse, and
-under it one indented ``path:line:col: message`` line per loop that reaches the finding's object
-(its evidence: where the loop starts, and the calls it goes through in the message). On a
-terminal each finding also shows its source line with a caret under the span (``show_source``)."""
+safe fix, which ``--fix`` applies), the format editors and CI parse. Under it, indented: one
+``path:line:col: message`` line per loop that reaches the finding's object (its evidence: where
+the loop starts, and the calls it goes through in the message); then, for a finding with no fix,
+why and what to write instead (``no fix: <reason>; instead, <advice>``), for one whose fix is
+unsafe, that fix (``--unsafe-fixes`` applies it). On a terminal each finding also shows its source
+line with a caret under the span (``show_source``). The concise output is the finding lines
+alone, each message whole (with its "no fix" reason)."""
 
 from __future__ import annotations
 
 import unicodedata
 from typing import TextIO
 
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Safety, declined_reason
 from loopcheck.engine.edits import split_lines
+from loopcheck.engine.registry import rule_index
 
 
 def report_text(
@@ -21,8 +25,9 @@ def report_text(
     show_source: bool = False,
 ) -> None:
     for d in diagnostics:
-        stream.write(finding_line(d))
+        stream.write(finding_line(d, reason=False))
         stream.write(evidence_lines(d))
+        stream.write(fix_line(d))
         if show_source:
             stream.write(source_excerpt(d, sources.get(d.path, "")))
 
@@ -93,14 +98,34 @@ def source_excerpt(d: Diagnostic, source: str) -> str:
     )
 
 
-def finding_line(d: Diagnostic) -> str:
-    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a fix."""
-    mark = "[*] " if d.fix is not None else ""
-    return f"{d.path}:{d.line}:{d.column}: {d.code} {mark}{d.message}\n"
+def finding_line(d: Diagnostic, *, reason: bool = True) -> str:
+    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a safe fix; without
+    ``reason``, the message stops before why the finding has no fix (:func:`fix_line` says it)."""
+    mark = "[*] " if d.fix is not None and d.fix.safety is Safety.SAFE else ""
+    message = d.message if reason else declined_reason(d.message)[0]
+    return f"{d.path}:{d.line}:{d.column}: {d.code} {mark}{message}\n"
+
+
+# The reason of a finding whose rule offers no fix for it and whose message says nothing more.
+NO_AUTOMATIC_FIX = "loopcheck has no automatic fix for this"
+
+
+def fix_line(d: Diagnostic) -> str:
+    """The indented line under a finding that ``--fix`` leaves: why it has no fix and what to
+    write instead (the rule's ``instead``), or its unsafe fix; nothing for a safe fix."""
+    if d.fix is not None:
+        if d.fix.safety is Safety.SAFE:
+            return ""
+        return f"    unsafe fix (--unsafe-fixes applies it): {d.fix.description}\n"
+    reason = declined_reason(d.message)[1] or NO_AUTOMATIC_FIX
+    rule = rule_index().get(d.code)
+    instead = f"; instead, {rule.instead}" if rule is not None and rule.instead else ""
+    return f"    no fix: {reason}{instead}\n"
 
 
 def report_concise(diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO) -> None:
-    """One line per finding (:func:`finding_line`), without evidence or source lines."""
+    """One line per finding (:func:`finding_line`, its message whole), without the fix line,
+    evidence or source lines."""
     del sources
     for d in diagnostics:
         stream.write(finding_line(d))

@@ -13,6 +13,7 @@ class GetEventLoopInCoroutine(Rule):
     name = "get-event-loop-in-coroutine"
     summary = "asyncio.get_event_loop() inside a coroutine; use asyncio.get_running_loop()"
     fix_kind = "safe"
+    instead = "call asyncio.get_running_loop()"
     starts_from = (Start(calls=("loop.current",), where=(Where.COROUTINE,)),)
     runtime_failure = False
 

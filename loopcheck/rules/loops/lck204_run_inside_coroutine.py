@@ -25,6 +25,7 @@ class RunInsideCoroutine(Rule):
     name = "run-inside-coroutine"
     summary = "asyncio.run() or run_until_complete() inside a coroutine; await it instead"
     fix_kind = "safe or unsafe"
+    instead = "make the caller async and await the coroutine"
     starts_from = (
         Start(calls=("loop.run",), where=(Where.COROUTINE,)),
         Start(methods=("run_until_complete",), where=(Where.COROUTINE,)),
