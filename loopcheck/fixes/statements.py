@@ -202,7 +202,8 @@ def _collapse_empty_finally(updated: cst.CSTNode, footer: list[cst.EmptyLine]) -
 
 def body_in_place(statement: cst.Try | cst.With, footer: list[cst.EmptyLine]) -> cst.FlattenSentinel:
     """The statements of a block statement's body in its place, with the statement's comments;
-    the comment lines that ended the body are added to ``footer`` (for the statement after)."""
+    ``footer`` becomes the comment lines that ended the body (for the statement after; the same
+    lines however often the statement is rewritten: a runner's body is rewritten on its own)."""
     block = statement.body
     body = list(block.body) if isinstance(block, cst.IndentedBlock) else []
     if body:
@@ -210,7 +211,7 @@ def body_in_place(statement: cst.Try | cst.With, footer: list[cst.EmptyLine]) ->
             leading_lines=[*statement.leading_lines, *body[0].leading_lines]
         )
     if isinstance(block, cst.IndentedBlock):
-        footer.extend(line for line in block.footer if line.comment is not None)
+        footer[:] = [line for line in block.footer if line.comment is not None]
     return cst.FlattenSentinel(body)
 
 
