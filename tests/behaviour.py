@@ -28,6 +28,7 @@ from pathlib import Path
 from hypothesis import reject
 from hypothesis import strategies as st
 
+from loopcheck.engine.registry import rule_index
 from loopcheck.settings.config import TARGET_VERSIONS
 from tests.helpers import interpreters, invoke
 from tests.runtime_deps import REQUIREMENTS, deps_dir
@@ -176,12 +177,21 @@ def _local(output: bytes | str | None, directory: Path) -> str:
     return (output or "").replace(str(directory), ".")
 
 
+MODERNISATIONS = tuple(
+    option
+    for code, rule in rule_index().items()
+    if rule.tier == "modernisation"
+    for option in ("--extend-select", code)
+)
+
+
 def loopcheck(*args: str, cwd: Path) -> Result:
     """loopcheck's command line, from ``cwd``, without a cache. In this process (click's runner):
     a process of its own would cost a second per call, importing LibCST. A working program runs
     its objects on one loop, where the project model finds them confined and reports (and fixes)
-    them only with ``--include-confined``: every fix must keep the program's behaviour."""
-    result = invoke("--no-cache", "--include-confined", *args, cwd=cwd)
+    them only with ``--include-confined``: every fix must keep the program's behaviour, the
+    modernisation tier's (opt-in) too."""
+    result = invoke("--no-cache", "--include-confined", *MODERNISATIONS, *args, cwd=cwd)
     return Result(result.exit_code, result.stdout, result.stderr)
 
 

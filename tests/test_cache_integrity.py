@@ -364,7 +364,7 @@ def test_an_edit_made_while_fix_runs_survives_and_the_write_is_refused(tmp_path,
 
     monkeypatch.setattr(writing, "_cleaned", set())
     monkeypatch.setattr(writing, "remove_stale_temporaries", edit_then_clean)
-    result = invoke("--no-cache", "--fix", "app.py", cwd=tmp_path)
+    result = invoke("--no-cache", "--extend-select", "LCK401", "--fix", "app.py", cwd=tmp_path)
     edited = IN_COROUTINE + "# saved by the user\n" if how == "append" else IN_COROUTINE.replace("now", "mow")
     assert target.read_text() == edited
     assert result.exit_code == 2, result.output
@@ -382,7 +382,7 @@ def test_an_edit_made_just_before_the_rename_survives(tmp_path, monkeypatch):
         return original(path, handle)
 
     monkeypatch.setattr(writing, "_copy_attributes", edit_then_copy)
-    result = invoke("--no-cache", "--fix", "app.py", cwd=tmp_path)
+    result = invoke("--no-cache", "--extend-select", "LCK401", "--fix", "app.py", cwd=tmp_path)
     assert target.read_text() == IN_COROUTINE.replace("now", "mow")
     assert result.exit_code == 2, result.output
     assert "app.py: changed on disk while loopcheck ran; fix not written" in result.output
@@ -393,6 +393,6 @@ def test_an_unchanged_file_is_still_fixed(tmp_path):
     target = write(tmp_path / "app.py", IN_COROUTINE)
     other = write(tmp_path / "linked.py", IN_COROUTINE)
     os.link(other, tmp_path / "other-name")
-    result = invoke("--no-cache", "--fix", "app.py", "linked.py", cwd=tmp_path)
+    result = invoke("--no-cache", "--extend-select", "LCK401", "--fix", "app.py", "linked.py", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert target.read_text() == other.read_text() == IN_COROUTINE.replace("get_event_loop", "get_running_loop")

@@ -44,7 +44,7 @@ def test_flake8_reports_what_the_cli_reports(path):
     result = flake8("--select", "LCK", str(path), cwd=REPO)
     assert result.returncode == 1, result.stderr
     cli = subprocess.run(
-        [sys.executable, "-m", "loopcheck", "--no-cache", "--output-format", "json", str(path)],
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--select", "LCK", "--output-format", "json", str(path)],
         cwd=REPO, capture_output=True, text=True,
     )
     expected = set()
@@ -70,6 +70,20 @@ def test_flake8_select_extend_ignore_per_file_ignores_and_noqa(tmp_path):
     assert [line.split(":")[0] for line in per_file.stdout.splitlines()] == ["./app.py"]
     no_noqa = flake8("--select", "LCK", "--disable-noqa", "app.py", cwd=tmp_path)
     assert len(no_noqa.stdout.splitlines()) == 2  # flake8, not the plugin, handles noqa
+
+
+def test_flake8_leaves_the_opt_in_rules_off_unless_its_selection_names_them(tmp_path):
+    write(tmp_path / "app.py", MODULE_LOCK + "\n\nasync def now():\n    return asyncio.get_event_loop().time()\n")
+    codes = {
+        args: [line.split()[1] for line in flake8(*args, "app.py", cwd=tmp_path).stdout.splitlines()]
+        for args in ((), ("--select", "LCK"), ("--extend-select", "LCK401"), ("--select", "LCK1"))
+    }
+    assert codes == {
+        (): ["LCK101"],
+        ("--select", "LCK"): ["LCK101", "LCK401"],
+        ("--extend-select", "LCK401"): ["LCK101", "LCK401"],
+        ("--select", "LCK1"): ["LCK101"],
+    }
 
 
 def test_flake8_lists_the_plugin():

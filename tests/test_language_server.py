@@ -50,7 +50,8 @@ async def main():
     return loop
 """
 
-PYPROJECT = '[project]\nname = "demo"\nrequires-python = ">=3.10"\n\n[tool.loopcheck]\n'
+# LCK401 is opt-in: the configuration turns it on, as a project would.
+PYPROJECT = '[project]\nname = "demo"\nrequires-python = ">=3.10"\n\n[tool.loopcheck]\nextend-select = ["LCK401"]\n'
 
 
 @pytest.fixture(scope="module")

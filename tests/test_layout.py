@@ -30,7 +30,7 @@ LAYERS = (
     ("settings",),  # what the user decided
     ("analysis",),  # shared per-file facts
     ("prefilter",),  # rules per file, before LibCST
-    ("files", "data", "__init__"),  # safe file reading; catalogues; the version
+    ("files", "notebooks", "data", "__init__"),  # safe file reading; notebooks; catalogues; the version
 )
 DEPTH = {name: depth for depth, names in enumerate(LAYERS) for name in names}
 

@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,8 +108,11 @@ def test_statistics_count_per_code(tmp_path):
 
 def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
     write(tmp_path / "app.py", SOURCE)
+    # --color auto: only the terminal decides (a terminal that can show colours).
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    env["TERM"] = "xterm"
     piped = subprocess.run(
-        [sys.executable, "-m", "loopcheck", "app.py"], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, "-m", "loopcheck", "app.py"], cwd=tmp_path, capture_output=True, text=True, env=env
     )
     lines = piped.stdout.splitlines()
     # Under the lock's finding, only its evidence (the loop in task() reaches it), no excerpt.
@@ -118,7 +122,7 @@ def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
     leader, follower = pty.openpty()
     with subprocess.Popen(
         [sys.executable, "-m", "loopcheck", "app.py"],
-        cwd=tmp_path, stdout=follower, stderr=subprocess.DEVNULL,
+        cwd=tmp_path, stdout=follower, stderr=subprocess.DEVNULL, env=env,
     ) as process:
         os.close(follower)
         output = b""
@@ -132,7 +136,9 @@ def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
             output += chunk
         process.wait(timeout=60)
     os.close(leader)
-    lines = output.decode().replace("\r\n", "\n").splitlines()
+    shown = output.decode().replace("\r\n", "\n")
+    assert "\x1b" not in piped.stdout and "\x1b[31m\x1b[1mLCK101\x1b[0m" in shown  # coloured on the terminal only
+    lines = re.sub("\x1b\\[[0-9;]*m", "", shown).splitlines()
     assert lines[1].startswith("    app.py:10:16: reached from app.task")  # the evidence, the fix, then the excerpt
     assert lines[2].startswith("    unsafe fix ")
     del lines[1:3]

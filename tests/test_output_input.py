@@ -31,8 +31,9 @@ NOQA_SOURCE = (
 
 
 def run(*args: object, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """``loopcheck ARGS`` in a process of its own (bytes out)."""
-    return run_loopcheck(*args, cwd=cwd, input=stdin)
+    """``loopcheck ARGS`` in a process of its own (bytes out), with LCK401 (opt-in) selected: its
+    safe fix is the one these tests write through every kind of input."""
+    return run_loopcheck("--extend-select", "LCK401", *args, cwd=cwd, input=stdin)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -384,7 +385,7 @@ def terminal_output(*args: object, cwd: Path) -> str:
     leader, follower = os.openpty()
     try:
         process = subprocess.run(
-            [sys.executable, "-m", "loopcheck", "--no-cache", *map(str, args)],
+            [sys.executable, "-m", "loopcheck", "--no-cache", "--extend-select", "LCK401", "--color", "never", *map(str, args)],
             cwd=cwd, stdout=follower, stderr=subprocess.PIPE, timeout=HANG_GUARD,
         )
         os.close(follower)

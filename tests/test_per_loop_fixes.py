@@ -364,10 +364,31 @@ def test_a_working_program_prints_the_same_after_the_unsafe_fixes(tmp_path, name
          "it is used outside coroutines, where no loop may be running"),
         ("LCK301", "import httpx\nhttp = httpx.AsyncClient()\nasync def f():\n    return await http.get('x')\n",
          "`http` is public; modules importing it would need changing too"),
+        ("LCK302", "import httpx\nclass C:\n    http = httpx.AsyncClient()\n    def get(self):\n        return self.http\n",
+         "it is used outside coroutines, where no loop may be running"),
+        ("LCK302", "import httpx\nclass C:\n    http = httpx.AsyncClient()\nasync def f():\n    return await C.http.get('x')\n",
+         "moving it out would leave the body of `C` empty"),
+        ("LCK305", "import httpx\nclass Api:\n    def __init__(self, url):\n        self.http = httpx.AsyncClient(base_url=url)\n"
+         "    async def get(self):\n        return await self.http.get('x')\napi = Api('u')\n",
+         "the constructor reads `url`, which the per-loop property cannot see"),
+        ("LCK305", "import httpx\nclass Api:\n    def __init__(self):\n        self.http = httpx.AsyncClient()\n"
+         "    def get(self):\n        return self.http\napi = Api()\n",
+         "it is used outside coroutines, where no loop may be running"),
+        ("LCK305", "import httpx\nclass Api:\n    __slots__ = ('http',)\n    def __init__(self):\n"
+         "        self.http = httpx.AsyncClient()\n    async def get(self):\n        return await self.http.get('x')\napi = Api()\n",
+         "`Api` declares `__slots__`"),
+        ("LCK305", "import asyncpg\nclass Db:\n    def __init__(self):\n        self.pool = asyncpg.create_pool()\n"
+         "    async def get(self):\n        return await self.pool.fetch('x')\ndb = Db()\n",
+         "loopcheck does not know how to make and close asyncpg.Pool clients per loop"),
+        ("LCK305", "import httpx\nclass Api:\n    def __init__(self):\n        self.loop = 1\n        self.http = httpx.AsyncClient(base_url=loop)\n"
+         "    async def get(self):\n        return await self.http.get('x')\nloop = 'u'\napi = Api()\n",
+         "the constructor reads `loop`, a name the per-loop accessor uses as a local"),
     ],
     ids=["101-unused", "101-no-twin", "101-mixed", "101-block", "101-two-names", "102-empty-class",
          "103-plain-function", "104-container", "303-try-getter", "303-accessor-local", "303-arguments",
-         "303-sync-caller", "303-uncatalogued-close", "301-accessor-local", "301-sync-use", "301-public"],
+         "303-sync-caller", "303-uncatalogued-close", "301-accessor-local", "301-sync-use", "301-public",
+         "302-sync-use", "302-empty-class", "305-method-variable", "305-sync-use", "305-slots",
+         "305-uncatalogued-close", "305-accessor-local"],
 )
 def test_a_declined_per_loop_fix_says_why(code, source, reason):
     found = [d for d in check_text(linter(), source, "module.py") if d.code == code]

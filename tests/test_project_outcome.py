@@ -191,8 +191,88 @@ def test_the_rules_that_run_are_part_of_the_outcome(tmp_path, monkeypatch):
 
 
 def outcome_file(root: Path) -> Path:
-    (found,) = (root / ".cache" / SUBDIRECTORY).rglob("*.json")
+    (found,) = (path for path in (root / ".cache" / SUBDIRECTORY).rglob("*.json") if not path.name.endswith(".shape.json"))
     return found
+
+
+def shape_file(root: Path) -> Path:
+    (found,) = (root / ".cache" / SUBDIRECTORY).rglob("*.shape.json")
+    return found
+
+
+class ShapeCounts:
+    """How often a listing names the modules and follows their import lines (``_shape``), which a
+    kept shape spares."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from loopcheck.project import model
+
+        self.made = 0
+        original = model._shape
+
+        def counted(*args, **kwargs):
+            self.made += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(model, "_shape", counted)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "made_again"),
+    [
+        pytest.param("other.py", OTHER + "\n\ndef more():\n    return _other\n", False, id="a body"),
+        pytest.param("store.py", STORE + "\n\ndef more():\n    return 1\n", False, id="a body of a module asked for"),
+        pytest.param("other.py", "import app.store\n" + OTHER, True, id="an import line"),
+        pytest.param("other.py", OTHER + "\n\nasyncio.run(None)\n", True, id="a seed: a loop start"),
+    ],
+)
+def test_the_listing_keeps_its_shape_while_no_import_line_or_seed_changed(tmp_path, monkeypatch, name, text, made_again):
+    trust_every_stat(monkeypatch)
+    shapes = ShapeCounts(monkeypatch)
+    runs = Runs(project(tmp_path), monkeypatch)
+    runs.view()
+    assert shapes.made == 1 and shape_file(tmp_path).is_file()
+    write(tmp_path / "app" / name, text)
+    with_shape = runs.view()
+    assert runs.listings == 2 and shapes.made == (2 if made_again else 1)
+    without = runs.view(cache=False)
+    assert with_shape.reach == without.reach and with_shape.found == without.found
+    assert lock_finding(with_shape) == lock_finding(without)
+
+
+def test_a_new_module_is_a_new_shape(tmp_path, monkeypatch):
+    trust_every_stat(monkeypatch)
+    shapes = ShapeCounts(monkeypatch)
+    runs = Runs(project(tmp_path), monkeypatch)
+    runs.view()
+    write(tmp_path / "app" / "jobs.py", KEPT_LOOP)
+    with_shape = runs.view()
+    assert shapes.made == 2
+    without = runs.view(cache=False)
+    assert with_shape.reach == without.reach and with_shape.found == without.found
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda data: "{not json", id="not JSON"),
+        pytest.param(lambda data: json.dumps({**data, "modules": {"app": ["app/__init__.py", 1]}}), id="a module"),
+        pytest.param(lambda data: json.dumps({**data, "importers": {"app.store": "app.tasks"}}), id="importers"),
+        pytest.param(lambda data: json.dumps({**data, "entries": ["nowhere"]}), id="an entry not listed"),
+        pytest.param(lambda data: json.dumps({**data, "key": "another"}), id="another layout"),
+    ],
+)
+def test_a_corrupt_or_foreign_shape_file_is_ignored(tmp_path, monkeypatch, spoil):
+    trust_every_stat(monkeypatch)
+    shapes = ShapeCounts(monkeypatch)
+    runs = Runs(project(tmp_path), monkeypatch)
+    first = runs.view()
+    kept = shape_file(tmp_path)
+    kept.write_text(spoil(json.loads(kept.read_text())))
+    write(tmp_path / "app" / "other.py", OTHER + "\n\ndef more():\n    return _other\n")
+    again = runs.view()
+    assert shapes.made == 2  # made again, not taken from the spoiled file
+    assert again.reach == first.reach and again.found == first.found
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import invoke
 from tests.projects import PROJECTS, Scenario, load, scenarios
 from tests.projects_harness import RESULT
 
@@ -54,6 +55,26 @@ def test_scenario_runs_as_its_main_says(scenario, python):
     assert failure(scenario, result) is None, failure(scenario, result) + "\n" + stderr
     if scenario.confined:
         assert "Traceback" not in stderr, stderr
+
+
+FIXED_CLEAN = [s for s in SCENARIOS if s.fixed_runs_clean]
+
+
+def fixed_copy(scenario: Scenario, directory: Path) -> Path:
+    """A copy of ``scenario`` after ``loopcheck --fix --unsafe-fixes``."""
+    copy = directory / scenario.name
+    shutil.copytree(scenario.path, copy, ignore=shutil.ignore_patterns("expected.txt", "__pycache__"))
+    completed = invoke("--no-cache", "--fix", "--unsafe-fixes", ".", cwd=copy)
+    assert completed.exit_code == 0, completed.output  # no finding remains
+    return copy
+
+
+@pytest.mark.parametrize("scenario", FIXED_CLEAN, ids=lambda s: s.name)
+def test_an_incident_runs_clean_after_the_unsafe_fixes(scenario, python, tmp_path):
+    assert not scenario.confined
+    result, stderr = run_scenario(python, fixed_copy(scenario, tmp_path))
+    assert result["error"] is None and not result["problems"], (result, stderr)
+    assert "Traceback" not in stderr, stderr
 
 
 def test_there_are_incident_and_confined_scenarios():

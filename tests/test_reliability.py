@@ -22,8 +22,9 @@ HANG_GUARD = 120  # seconds: a run that takes longer is a hang, not a slow run
 
 
 def run(*args: object, cwd: Path, stdin: bytes | None = None, timeout: float = HANG_GUARD):
-    """``loopcheck ARGS`` in a process of its own (bytes out)."""
-    return run_loopcheck(*args, cwd=cwd, input=stdin, timeout=timeout)
+    """``loopcheck ARGS`` in a process of its own (bytes out), with LCK401 (opt-in) selected: its
+    safe fix is the one these tests write under links, permissions and signals."""
+    return run_loopcheck("--extend-select", "LCK401", *args, cwd=cwd, input=stdin, timeout=timeout)
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -68,15 +69,16 @@ def test_a_fifo_named_on_the_command_line_is_an_error_not_a_wait(tmp_path):
 @pytest.mark.parametrize(
     "source",
     [
-        "import asyncio\n\ndef f(a, a):\n    return asyncio.get_event_loop()\n",
-        "import asyncio\nnonlocal asyncio\nLOOP = asyncio.get_event_loop()\n",
-        "import asyncio\nreturn asyncio.get_event_loop()\n",
-        "import asyncio\n\nasync def f():\n    yield 1\n    return asyncio.get_event_loop()\n",
+        "import asyncio\n\nLOCK = asyncio.Lock()\n\ndef f(a, a):\n    return asyncio.get_event_loop()\n",
+        "import asyncio\nnonlocal asyncio\nLOCK = asyncio.Lock()\n",
+        "import asyncio\nLOCK = asyncio.Lock()\nreturn asyncio.get_event_loop()\n",
+        "import asyncio\nLOCK = asyncio.Lock()\n\nasync def f():\n    yield 1\n    return asyncio.get_event_loop()\n",
     ],
     ids=["duplicate-argument", "module-nonlocal", "return-outside-function", "return-in-async-generator"],
 )
 def test_what_the_interpreter_refuses_is_a_syntax_error_and_is_never_fixed(tmp_path, source):
-    # (Files in which no rule could find anything are not parsed at all: see README.)
+    # A file a rule analyses (its module-level lock). Files in which no rule could find anything
+    # are not parsed at all, nor compiled where the parse shows nothing a rule looks at (README).
     with pytest.raises(SyntaxError):
         compile(source, "x.py", "exec")
     target = write(tmp_path / "x.py", source)
@@ -85,6 +87,22 @@ def test_what_the_interpreter_refuses_is_a_syntax_error_and_is_never_fixed(tmp_p
     assert result.returncode == 2
     assert "x.py: syntax error at" in result.stderr.decode()
     assert target.read_text() == source
+
+
+def test_a_file_no_rule_analyses_is_parsed_not_compiled(tmp_path):
+    # It mentions what the text test looks for, but its parse holds nothing a rule starts from.
+    refused = "import asyncio\n\nasync def main():\n    pass\n\nreturn asyncio.run(main)\n"
+    unparsable = "import asyncio\n\nasync def main(:\n    pass\n\nasyncio.run(main())\n"
+    for source in (refused, unparsable):
+        with pytest.raises(SyntaxError):
+            compile(source, "x.py", "exec")
+    write(tmp_path / "refused.py", refused)
+    write(tmp_path / "unparsable.py", unparsable)
+    result = run("refused.py", "unparsable.py", cwd=tmp_path)
+    no_traceback(result)
+    err = result.stderr.decode()
+    assert "unparsable.py: syntax error at" in err and "refused.py" not in err
+    assert result.returncode == 2
 
 
 def test_a_form_feed_before_an_indented_block_is_valid_python(tmp_path):
@@ -292,7 +310,7 @@ def many_files(root: Path, count: int) -> list[Path]:
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "loopcheck", "--no-cache", *args],
+        [sys.executable, "-m", "loopcheck", "--no-cache", "--extend-select", "LCK401", *args],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 

@@ -138,6 +138,12 @@ WRONG_DECLARATIONS = [
         {"name": "misdeclared", "instead": "Await the coroutine."},
         "Misdeclared (LCK990): instead continues a sentence: 'Await the coroutine.'",
     ),
+    ({"name": "misdeclared", "tier": "style"}, "Misdeclared (LCK990): tier 'style' is not one of ('bug', "),
+    ({"name": "misdeclared", "opt_in": True}, "Misdeclared (LCK990): declare tier, not opt_in"),
+    (
+        {"name": "misdeclared", "runtime_failure": False},
+        "Misdeclared (LCK990): runtime_failure is False, so its findings are not bugs: tier 'bug'",
+    ),
 ]
 
 

@@ -60,7 +60,7 @@ def test_a_warm_run_gives_the_cold_runs_results_from_the_cache(tmp_path):
 
 def test_the_cache_is_used_only_where_nothing_that_decides_results_changed(tmp_path, monkeypatch):
     project(tmp_path, count=6)
-    invoke(".", cwd=tmp_path)
+    invoke("-j", "1", ".", cwd=tmp_path)
     checked: list[str] = []
     original = runner.check_source
 
@@ -68,27 +68,28 @@ def test_the_cache_is_used_only_where_nothing_that_decides_results_changed(tmp_p
         checked.append(Path(source.path).name)
         return original(checker, source, mode, write)
 
-    monkeypatch.setattr(runner, "check_source", counting)
-    invoke(".", cwd=tmp_path)
+    monkeypatch.setattr(runner, "check_source", counting)  # counted in this process: -j 1
+    invoke("-j", "1", ".", cwd=tmp_path)
     assert checked == []  # all six from the cache
     changed = tmp_path / "pkg1" / "mod001.py"
     changed.write_text(changed.read_text() + "\n# edited\n")
-    invoke(".", cwd=tmp_path)
+    invoke("-j", "1", ".", cwd=tmp_path)
     assert checked == ["mod001.py"]
     checked.clear()
-    invoke("--select", "LCK101", ".", cwd=tmp_path)  # other rules: other entries
+    invoke("-j", "1", "--select", "LCK101", ".", cwd=tmp_path)  # other rules: other entries
     assert len(checked) == 6
     checked.clear()
     (tmp_path / "pyproject.toml").write_text('[tool.loopcheck]\nextra-clients = ["shop.Client"]\n')
-    invoke(".", cwd=tmp_path)  # other configuration: other entries
+    invoke("-j", "1", ".", cwd=tmp_path)  # other configuration: other entries
     assert len(checked) == 6
     checked.clear()
-    invoke("--no-cache", ".", cwd=tmp_path)
+    invoke("-j", "1", "--no-cache", ".", cwd=tmp_path)
     assert len(checked) == 6
 
 
 def test_fix_runs_never_take_results_from_the_cache(tmp_path):
     target = write(tmp_path / "app.py", "import asyncio\n\n\nasync def now():\n    return asyncio.get_event_loop()\n")
+    write(tmp_path / "pyproject.toml", '[tool.loopcheck]\nextend-select = ["LCK401"]\n')
     assert invoke(".", cwd=tmp_path).exit_code == 1
     assert invoke("--fix", ".", cwd=tmp_path).exit_code == 0
     assert "get_running_loop" in target.read_text()
@@ -223,3 +224,25 @@ CORPUS = Path(os.environ.get("LOOPCHECK_CORPUS", Path.home() / ".cache/loopcheck
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="run ../shared/bench/corpus.sh first")
 def test_the_corpus_gives_the_same_findings_with_and_without_cache_and_parallelism(tmp_path):
     _findings_every_way(CORPUS, tmp_path)
+
+
+def test_a_few_files_are_checked_beside_the_model_only_where_a_worker_forks_at_once():
+    # Many files: every job. A few: one worker per chunk while this process builds the model,
+    # if a worker can be forked; none when the model is built first (fixing) or with -j 1.
+    assert runner._workers_for(100, 2, overlap=False) == 2
+    assert runner._workers_for(1, 2, overlap=True) == (1 if runner._FORKS else 0)
+    assert runner._workers_for(runner.CHUNK + 1, 4, overlap=True) == (2 if runner._FORKS else 0)
+    assert runner._workers_for(1, 2, overlap=False) == 0
+    assert runner._workers_for(1, 1, overlap=True) == 0
+    assert runner._workers_for(0, 2, overlap=True) == 0
+
+
+def test_a_changed_file_checked_in_a_worker_gives_what_this_process_gives(tmp_path):
+    project(tmp_path, count=3)
+    invoke(".", cwd=tmp_path)
+    changed = tmp_path / "pkg1" / "mod001.py"
+    changed.write_text(changed.read_text() + "\n# edited\n")
+    beside = invoke("-j", "2", ".", cwd=tmp_path)  # the changed file in a forked worker
+    changed.write_text(changed.read_text() + "\n# edited again\n")
+    alone = invoke("-j", "1", ".", cwd=tmp_path)
+    assert lines(beside) == lines(alone) and beside.exit_code == alone.exit_code == 1

@@ -18,6 +18,7 @@ from loopcheck.analysis.contexts import ExecutionContexts, Runs
 from loopcheck.analysis.coroutines import Coroutines
 from loopcheck.analysis.current_or_new import CurrentOrNewLoops
 from loopcheck.analysis.definitions import Definitions
+from loopcheck.analysis.exports import exported_names
 from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
 from loopcheck.analysis.index import FileIndex
@@ -54,12 +55,7 @@ class FileAnalysis:
     def exports(self) -> frozenset[str]:
         """The names ``__all__`` lists: public whatever their spelling, since ``from module
         import *`` imports them."""
-        from libcst.codemod import CodemodContext
-        from libcst.codemod.visitors import GatherExportsVisitor
-
-        visitor = GatherExportsVisitor(CodemodContext())
-        self.module.visit(visitor)
-        return frozenset(visitor.explicit_exported_objects)
+        return exported_names(self.module)
 
     @cached_property
     def names(self) -> Names:

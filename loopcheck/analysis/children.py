@@ -53,11 +53,11 @@ def _fields(node: cst.CSTNode) -> tuple[str, ...]:
     return visited
 
 
-def preorder(module: cst.Module) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | None]]:
-    """Every node of ``module`` with its parent (None for the module), in the order a visitor's
-    ``on_visit`` meets them."""
+def preorder(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | None]]:
+    """``root`` (a module or any node) and every node below it, each with its parent (None for
+    ``root``), in the order a visitor's ``on_visit`` meets them."""
     node_type = cst.CSTNode
-    stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(module, None)]
+    stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(root, None)]
     pop, push = stack.pop, stack.append
     while stack:
         node, parent = pop()

@@ -9,10 +9,9 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.definitions import Function
-from loopcheck.analysis.tree import argument
+from loopcheck.analysis.tree import argument, is_name
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -119,7 +118,7 @@ class Coroutines:
                         targets = [target.target for target in small.targets]
                     else:
                         targets = [small.target] if isinstance(small, cst.AnnAssign) else []
-                    if any(m.matches(target, m.Name(name)) for target in targets):
+                    if any(is_name(target, name) for target in targets):
                         return True
         return False
 

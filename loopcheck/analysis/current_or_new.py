@@ -19,10 +19,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.holders import Held, Holder
 from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.analysis.tree import descendants, is_name, sole_statement, sole_target
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -128,12 +128,14 @@ class CurrentOrNewLoops:
             ):
                 return statement, statement.body.body[0]  # type: ignore[union-attr]
             return None, None
-        closed_check = m.Call(m.Attribute(m.Name(name), m.Name("is_closed")))
         if (
             isinstance(owner, cst.If)
             and block is owner.body
             and owner.orelse is None
-            and m.matches(owner.test, closed_check)
+            and isinstance(owner.test, cst.Call)  # `name.is_closed()`
+            and isinstance(owner.test.func, cst.Attribute)
+            and is_name(owner.test.func.value, name)
+            and owner.test.func.attr.value == "is_closed"
         ):
             siblings, index = tree.position_in_block(owner)
             if index:
@@ -144,15 +146,25 @@ class CurrentOrNewLoops:
         """``block`` makes a new loop in ``name`` and does nothing else but make it current."""
         analysis = self.analysis
         api = analysis.catalogue.loop_api
-        new_loop = m.SimpleStatementLine(
-            [m.Assign([m.AssignTarget(m.Name(name))], m.MatchIfTrue(lambda v: analysis.names.calls(v, api.new_loop)))]
-        )
-        set_loop = m.SimpleStatementLine([m.Expr(m.Call(args=[m.Arg(m.Name(name))]))])
         statements = list(block.body)
-        return m.matches(statements[0], new_loop) and all(
-            m.matches(s, set_loop) and analysis.names.calls(s.body[0].value, api.set_loop)  # type: ignore[attr-defined]
-            for s in statements[1:]
-        )
+        first = sole_statement(statements[0])  # `name = new_event_loop()`
+        if not (
+            isinstance(first, cst.Assign)
+            and is_name(sole_target(first), name)
+            and analysis.names.calls(first.value, api.new_loop)
+        ):
+            return False
+        for statement in statements[1:]:
+            small = sole_statement(statement)  # `set_event_loop(name)`
+            call = small.value if isinstance(small, cst.Expr) else None
+            if not (
+                isinstance(call, cst.Call)
+                and len(call.args) == 1
+                and is_name(call.args[0].value, name)
+                and analysis.names.calls(call, api.set_loop)
+            ):
+                return False
+        return True
 
     def _helper(self, creation: cst.Call) -> cst.FunctionDef | None:
         """The synchronous function that returns the new loop ``creation`` makes (kept in a local,
@@ -175,8 +187,7 @@ class CurrentOrNewLoops:
         analysis = self.analysis
         api = analysis.catalogue.loop_api
         wanted = api.current_loop | api.running_loop
-        for node in m.findall(function.body, m.Return()):
-            assert isinstance(node, cst.Return)
+        for node in descendants(function.body, cst.Return):
             if node.value is None or analysis.tree.enclosing_function(node) is not function:
                 continue
             if analysis.names.calls(node.value, wanted):

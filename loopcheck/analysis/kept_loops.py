@@ -11,10 +11,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.holders import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use
+from loopcheck.analysis.tree import comparison_parts, is_none
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 # `__init__`/`__enter__`, closed in `close()`/`__exit__`) is what asyncio.Runner is; it becomes a
 # process-wide loop only when the instance is process-wide (SINGLETON_ATTRIBUTE).
 KEPT = (Held.MODULE_GLOBAL, Held.CLASS_ATTRIBUTE, Held.SINGLETON_ATTRIBUTE, Held.CLOSURE)
-NONE = m.Name("None")
 
 
 class Obstacle(enum.Enum):
@@ -180,7 +179,7 @@ class KeptLoops:
         )
         if single and (
             value is None
-            or m.matches(value, NONE)
+            or is_none(value)
             or self.analysis.names.calls(value, api.loop_factories)
             or self.is_local_copy_of_new_loop(value)
         ):
@@ -247,9 +246,8 @@ class KeptLoops:
         test: cst.CSTNode = ref
         while True:
             up = tree.parents.get(test)
-            if isinstance(up, cst.Comparison) and m.matches(
-                up, m.Comparison(comparisons=[m.ComparisonTarget(m.Is() | m.IsNot(), NONE)])
-            ):
+            parts = comparison_parts(up)
+            if parts is not None and isinstance(parts[1], (cst.Is, cst.IsNot)) and is_none(parts[2]):
                 test = up
             elif isinstance(up, cst.UnaryOperation) and isinstance(up.operator, cst.Not):
                 test = up

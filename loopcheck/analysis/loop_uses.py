@@ -11,16 +11,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.holders import Held, Holder
+from loopcheck.analysis.tree import descendants, is_none, sole_statement
 from loopcheck.prefilter.starts import Where
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
 
 # What `except` takes a missing or running loop's RuntimeError with.
-RUNTIME_ERROR = m.Name("RuntimeError") | m.Name("Exception") | m.Name("BaseException")
+RUNTIME_ERROR = frozenset({"RuntimeError", "Exception", "BaseException"})
 
 
 class Use(enum.Enum):
@@ -64,7 +64,7 @@ def sole_argument(call: cst.Call) -> cst.BaseExpression | None:
 
 def catches_runtime_error(handler: cst.ExceptHandler) -> bool:
     """``except:``, ``except RuntimeError:`` or a handler of a base class of it."""
-    return handler.type is None or m.matches(handler.type, RUNTIME_ERROR)
+    return handler.type is None or (isinstance(handler.type, cst.Name) and handler.type.value in RUNTIME_ERROR)
 
 
 def plain_operand(node: cst.BaseExpression) -> bool:
@@ -218,7 +218,7 @@ class LoopUses:
             self.calls(call, self.api.set_loop)
             and isinstance(call, cst.Call)
             and len(call.args) == 1
-            and m.matches(call.args[0].value, m.Name("None"))
+            and is_none(call.args[0].value)
         )
 
     def set_current_none_statements(self, function: cst.CSTNode) -> list[cst.Expr]:
@@ -296,8 +296,8 @@ class LoopUses:
     def _shuts_down(self, function: cst.CSTNode) -> bool:
         if not (isinstance(function, cst.FunctionDef) and function.asynchronous is not None):
             return False
-        shutdown = m.Call(func=m.Attribute(attr=m.OneOf(*(m.Name(n) for n in self.api.shutdown_methods))))
-        return bool(m.findall(function.body, shutdown))
+        methods = self.api.shutdown_methods
+        return any(method_call(call, methods) is not None for call in descendants(function.body, cst.Call))
 
     def coroutine_argument(self, node: cst.BaseExpression) -> bool | None:
         """Whether ``node`` is a coroutine, as asyncio.run() requires: True for a call of anything
@@ -357,7 +357,7 @@ class LoopUses:
                 return False
             body = handler.body.body if isinstance(handler.body, cst.IndentedBlock) else []
             last = body[-1] if body else None
-            if not m.matches(last, m.SimpleStatementLine([m.Return() | m.Raise()])):
+            if not isinstance(sole_statement(last), (cst.Return, cst.Raise)):
                 return False
         return True
 
@@ -367,10 +367,10 @@ class LoopUses:
         for child, up in self.tree.ancestors(call):
             if isinstance(up, (cst.FunctionDef, cst.Lambda)):
                 return None
-            if isinstance(up, cst.If) and child is up.body and m.matches(
-                up.test, m.Call(func=m.Attribute(attr=m.Name("is_running")), args=[])
-            ):
-                return up.test
+            if isinstance(up, cst.If) and child is up.body:
+                test = method_call(up.test, ("is_running",))
+                if test is not None and not test.args:
+                    return test
         return None
 
     def on_running_loop(self, call: cst.Call) -> bool:

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import BuiltinScope, GlobalScope, Scope
 from libcst.metadata.scope_provider import ImportAssignment
 
 from loopcheck.analysis.index import FileIndex, leaf_name
+from loopcheck.analysis.tree import descendants
 
 
 class Names:
@@ -74,8 +74,7 @@ class Names:
         """The names in ``expression`` bound in a function or class scope (not module globals,
         builtins, attribute names or keywords): what ties the expression to where it stands."""
         found = []
-        for name in m.findall(expression, m.Name()):
-            assert isinstance(name, cst.Name)
+        for name in descendants(expression, cst.Name):
             scope = self.scopes.get(name)
             if scope is None:
                 continue  # an attribute or keyword name, not a variable

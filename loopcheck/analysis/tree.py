@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import libcst as cst
-import libcst.matchers as m
 
+from loopcheck.analysis.children import preorder
 from loopcheck.prefilter.starts import Where
 
 FunctionLike = (cst.FunctionDef, cst.Lambda)
-DOCSTRING = m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
-MAIN_STRING = m.SimpleString(value=m.MatchIfTrue(lambda v: v.strip("'\"") == "__main__"))
-MAIN_GUARD = m.Comparison(
-    left=m.Name("__name__"), comparisons=[m.ComparisonTarget(m.Equal(), MAIN_STRING)]
-) | m.Comparison(left=MAIN_STRING, comparisons=[m.ComparisonTarget(m.Equal(), m.Name("__name__"))])
-TYPE_CHECKING = m.Name("TYPE_CHECKING") | m.Attribute(attr=m.Name("TYPE_CHECKING"))
+NodeT = TypeVar("NodeT", bound=cst.CSTNode)
 
 
 @dataclass(frozen=True)
@@ -92,9 +88,9 @@ class Tree:
             if isinstance(up, FunctionLike):
                 return None
             if isinstance(up, cst.If) and child is up.body:
-                if m.matches(up.test, MAIN_GUARD):
+                if is_main_guard(up.test):
                     return "main"
-                if m.matches(up.test, TYPE_CHECKING):
+                if is_type_checking(up.test):
                     return "type-checking"
         return None
 
@@ -119,7 +115,7 @@ class Tree:
             elif isinstance(up, cst.ClassDef) and child is up.body and owner_class is None:
                 owner_class = up
             elif isinstance(up, cst.If) and child is up.body:
-                if m.matches(up.test, MAIN_GUARD) or m.matches(up.test, TYPE_CHECKING):
+                if is_main_guard(up.test) or is_type_checking(up.test):
                     return Site(Where.ELSEWHERE)
         if owner_class is not None:
             return Site(Where.CLASS, owner=owner_class)
@@ -209,10 +205,79 @@ def argument(call: cst.Call, position: int | None = None, keyword: str | None = 
 
 
 def has_docstring(body: Sequence[cst.BaseStatement]) -> bool:
-    return bool(body) and m.matches(body[0], DOCSTRING)
+    return bool(body) and is_docstring(body[0])
 
 
 def all_params(params: cst.Parameters) -> list[cst.Param]:
     star = [params.star_arg] if isinstance(params.star_arg, cst.Param) else []
     star_kwarg = [params.star_kwarg] if params.star_kwarg is not None else []
     return [*params.posonly_params, *params.params, *star, *params.kwonly_params, *star_kwarg]
+
+
+# Shapes of code, as plain predicates (LibCST's matchers cost every process a fifth of a second
+# to import).
+
+
+def descendants(node: cst.CSTNode, kind: type[NodeT]) -> Iterator[NodeT]:
+    """``node`` itself and every node below it that is a ``kind``, in source order; nested
+    functions, lambdas and comprehensions included."""
+    return (found for found, _ in preorder(node) if isinstance(found, kind))
+
+
+def is_name(node: cst.CSTNode | None, value: str) -> bool:
+    """``node`` is the bare name ``value``."""
+    return isinstance(node, cst.Name) and node.value == value
+
+
+def is_none(node: cst.CSTNode | None) -> bool:
+    return is_name(node, "None")
+
+
+def sole_statement(line: cst.CSTNode | None) -> cst.BaseSmallStatement | None:
+    """The statement of a line that holds exactly one (``x = 1``; not ``x = 1; y = 2``)."""
+    if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        return line.body[0]
+    return None
+
+
+def sole_target(statement: cst.CSTNode | None) -> cst.BaseAssignTargetExpression | None:
+    """What an assignment to one target binds (``x`` in ``x = 1``; None for ``x = y = 1``)."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        return statement.targets[0].target
+    return None
+
+
+def comparison_parts(
+    node: cst.CSTNode | None,
+) -> tuple[cst.BaseExpression, cst.BaseCompOp, cst.BaseExpression] | None:
+    """``(left, operator, right)`` of a comparison with one operator (not ``a < b < c``)."""
+    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+        target = node.comparisons[0]
+        return node.left, target.operator, target.comparator
+    return None
+
+
+def is_docstring(statement: cst.CSTNode | None) -> bool:
+    """A line holding only a string literal (plain or implicitly concatenated)."""
+    small = sole_statement(statement)
+    return isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
+
+
+def is_main_guard(test: cst.CSTNode) -> bool:
+    """``__name__ == "__main__"``, either way round."""
+    parts = comparison_parts(test)
+    if parts is None or not isinstance(parts[1], cst.Equal):
+        return False
+    left, _, right = parts
+    return (is_name(left, "__name__") and _is_main_string(right)) or (
+        _is_main_string(left) and is_name(right, "__name__")
+    )
+
+
+def _is_main_string(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.SimpleString) and node.value.strip("'\"") == "__main__"
+
+
+def is_type_checking(test: cst.CSTNode) -> bool:
+    """``TYPE_CHECKING`` or ``<anything>.TYPE_CHECKING``."""
+    return is_name(test, "TYPE_CHECKING") or (isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING")

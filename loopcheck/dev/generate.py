@@ -32,9 +32,10 @@ def repository_root() -> Path:
 
 def readme_table(rules: dict[str, type[Rule]]) -> str:
     rows = "".join(
-        f"| [{code}](rules/{code}.md) | {rule.summary} | {rule.fix_kind} |\n" for code, rule in rules.items()
+        f"| [{code}](rules/{code}.md) | {rule.summary} | {rule.fix_kind} | {rule.tier} |\n"
+        for code, rule in rules.items()
     )
-    return "| Code | What it finds | Fix |\n| --- | --- | --- |\n" + rows
+    return "| Code | What it finds | Fix | Tier |\n| --- | --- | --- | --- |\n" + rows
 
 
 def with_readme_table(readme: str, table: str) -> str:

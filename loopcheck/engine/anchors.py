@@ -12,8 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from loopcheck.engine.cells import to_text
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.edits import split_lines
+from loopcheck.notebooks import CellMap
 
 _WHITESPACE = re.compile(r"\s+")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -54,6 +56,8 @@ class FileAnchors:
 
     def __init__(self, source: str) -> None:
         self.lines = split_lines(source)
+        self._source = source
+        self._cells: CellMap | None = None  # a notebook's, when a finding names a cell
         self._scopes: list[tuple[int, int, int, str]] = []  # (first line, last line, depth, name)
         try:
             tree = ast.parse(source)
@@ -77,6 +81,9 @@ class FileAnchors:
         return max(found)[1] if found else ""
 
     def anchor(self, d: Diagnostic) -> Anchor:
+        if d.cell is not None:  # a notebook's finding: by the lines of the text it was found in
+            self._cells = self._cells or CellMap(self._source)
+            d = to_text(d, self._cells)
         return Anchor(d.code, self.scope(d.line), _digest(construct_text(d, self.lines)))
 
 

@@ -109,6 +109,9 @@ class Diagnostic:
     message: str
     fix: Fix | None = None
     evidence: tuple[Evidence, ...] = ()  # the loops that reach the object, where the model knows
+    # In a notebook: the cell's number (1-based, among all its cells); the lines are the cell's.
+    cell: int | None = None
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        """By place: a notebook's findings by cell first (their lines are their cells')."""
+        return (self.path, self.cell or 0, self.line, self.column, self.code)

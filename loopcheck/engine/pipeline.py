@@ -201,11 +201,19 @@ def _fix_passes(
 def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None) -> list[Result]:
     """One pass over a text the text test kept: parse, ``ast`` pre-filter, limits, LibCST and
     the rules, ``# noqa``."""
+    codes: set[str] | None = None
+
+    def analysed(parsed: ast.Module) -> bool:
+        nonlocal codes
+        codes = linter.candidates.rules_for(parsed)
+        return bool(codes)
+
     if linter.syntax_check:
-        tree = check_syntax(text, path, linter.target_version)
+        tree = check_syntax(text, path, linter.target_version, compile_if=analysed)
     elif tree is None:
         tree = ast.parse(text)
-    codes = linter.candidates.rules_for(tree)
+    if codes is None:
+        codes = linter.candidates.rules_for(tree)
     active = [rule for rule in linter.rules if rule.code in codes]
     found = []
     if active:

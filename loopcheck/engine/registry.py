@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where
 
 if TYPE_CHECKING:
@@ -27,8 +28,13 @@ class RuleInfo:
     fix_kind: str
     starts_from: tuple[Start, ...]
     scope: str = "file"  # or "project": a rule over the project model, never run per file
-    opt_in: bool = False  # off unless selected (see Rule.opt_in)
+    tier: str = DEFAULT_TIER  # see loopcheck/engine/tiers.py
     instead: str = ""  # what to write where a finding has no fix (see Rule.instead)
+
+    @property
+    def opt_in(self) -> bool:
+        """Off unless a selector names the rule (see Rule.tier)."""
+        return TIERS[self.tier].opt_in
 
     @property
     def rule(self) -> type[Rule]:
@@ -50,7 +56,7 @@ def rule_index() -> dict[str, RuleInfo]:
             fix_kind=entry["fix_kind"],
             starts_from=tuple(_start_of(start) for start in entry["starts_from"]),
             scope=entry.get("scope", "file"),
-            opt_in=entry.get("opt_in", False),
+            tier=entry.get("tier", DEFAULT_TIER),
             instead=entry.get("instead", ""),
         )
         for entry in data
@@ -82,8 +88,8 @@ def index_of(rules: dict[str, type[Rule]]) -> str:
                                  "fix_kind": rule.fix_kind, "starts_from": starts}
         if rule.scope != "file":
             entry["scope"] = rule.scope
-        if rule.opt_in:
-            entry["opt_in"] = True
+        if rule.tier != DEFAULT_TIER:
+            entry["tier"] = rule.tier
         if rule.instead:
             entry["instead"] = rule.instead
         entries.append(entry)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, declined
+from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ class RuleDocs:
     use_instead: str
     fix_safety: str
     affected_versions: str
+    # Why the rule is in its tier (loopcheck/engine/tiers.py): for the default one, the context
+    # in which a finding fails; for an opt-in one, why findings are not bugs.
+    tier_reason: str
     references: tuple[str, ...] = ()
 
 
@@ -113,8 +117,10 @@ class Rule:
     # What a rule looks at: "file" (one file's LibCST tree, in the per-file stage) or "project"
     # (the project model and its loop reach, once per run; see loopcheck/rules/project/).
     scope: ClassVar[str] = "file"
-    # Off by default: only a selector that names it (``--extend-select LCK901``, ``select``)
-    # turns it on. For findings about the project's tooling rather than its event loops.
+    # The rule's tier (loopcheck/engine/tiers.py): "bug", on by default, or an opt-in one
+    # ("modernisation", "tooling") that only a selector naming the rule turns on.
+    tier: ClassVar[str] = DEFAULT_TIER
+    # Whether the rule is off by default: derived from ``tier``, never declared.
     opt_in: ClassVar[bool] = False
     # Fixit-style examples: no rule reports on a Valid one; on an Invalid one the rule reports
     # exactly the messages, at the positions, and fixes to exactly the code it states.
@@ -138,9 +144,11 @@ class Rule:
                 f"{cls.__name__} ({code}): bad rule name {name!r}: lower-case words joined by dashes"
                 " (module-level-async-client)"
             )
+        cls._check_tier(code)
         cls._check_examples(code)
         cls._check_starts(code)
         cls._check_instead(code)
+        cls.opt_in = TIERS[cls.tier].opt_in
         cls.places = frozenset(place for start in cls.starts_from for place in start.places)
         if code in Rule.registry:
             raise ValueError(f"rule code {code} is registered twice")
@@ -148,6 +156,20 @@ class Rule:
         if taken is not None:
             raise ValueError(f"{cls.__name__} ({code}): the name {name} is taken by {taken.code}")
         Rule.registry[code] = cls
+
+    @classmethod
+    def _check_tier(cls, code: str) -> None:
+        """A known tier, declared instead of ``opt_in``; the default tier only for rules whose
+        findings are failures (their exercises are checked to fail at run time)."""
+        if "opt_in" in cls.__dict__:
+            raise ValueError(f"{cls.__name__} ({code}): declare tier, not opt_in (it follows from the tier)")
+        if cls.tier not in TIERS:
+            raise ValueError(f"{cls.__name__} ({code}): tier {cls.tier!r} is not one of {tuple(TIERS)}")
+        if not TIERS[cls.tier].opt_in and not cls.runtime_failure:
+            raise ValueError(
+                f"{cls.__name__} ({code}): runtime_failure is False, so its findings are not bugs: "
+                f"tier {cls.tier!r} is for rules whose findings fail; choose an opt-in tier"
+            )
 
     @classmethod
     def _check_examples(cls, code: str) -> None:

@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Union
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.names import is_import_binding
-from loopcheck.analysis.tree import has_docstring
+from loopcheck.analysis.tree import descendants, has_docstring
 from loopcheck.engine.diagnostics import Edit
 from loopcheck.engine.edits import diff_edits
 from loopcheck.fixes.imports import ImportRequest, add_imports, remove_unused
@@ -89,8 +88,7 @@ class FixBuilder:
         scopes = self.context.analysis.scopes
         found: set[str] = set()
         for node in nodes:
-            for name in m.findall(node, m.Name()):
-                assert isinstance(name, cst.Name)
+            for name in descendants(node, cst.Name):
                 scope = scopes.get(name)
                 if scope is not None and any(is_import_binding(a) for a in scope[name.value]):
                     found.add(name.value)

@@ -9,9 +9,8 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
-from loopcheck.analysis.tree import has_docstring
+from loopcheck.analysis.tree import has_docstring, is_none
 from loopcheck.engine.diagnostics import NoFix
 from loopcheck.fixes.per_loop import (
     initial_none_reason,
@@ -48,7 +47,7 @@ def _none_line(tree: Tree, target: cst.CSTNode) -> cst.SimpleStatementLine | Non
     """The line of its own that binds ``target`` to None (``name = None``, ``name: T = None``)."""
     up = tree.parents.get(target)
     assign = tree.parents.get(up) if isinstance(up, cst.AssignTarget) else up
-    if not m.matches(assign, m.Assign(value=m.Name("None")) | m.AnnAssign(value=m.Name("None"))):
+    if not (isinstance(assign, (cst.Assign, cst.AnnAssign)) and is_none(assign.value)):
         return None
     line = tree.parents.get(assign)
     return line if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None

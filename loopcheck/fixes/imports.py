@@ -14,7 +14,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from loopcheck.analysis.names import Bindings, ImportTable
-from loopcheck.analysis.tree import DOCSTRING
+from loopcheck.analysis.tree import has_docstring
 from loopcheck.fixes.layout import ModuleText, visit_statements
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threading", "functools"}
@@ -173,7 +173,7 @@ def _before(body: list[cst.BaseStatement], index: int, new: cst.SimpleStatementL
 
 def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
     """The module's first import: after the docstring, before the code (PEP 8 spacing)."""
-    index = 1 if body and m.matches(body[0], DOCSTRING) else 0
+    index = 1 if has_docstring(body) else 0
     if index:
         new = new.with_changes(leading_lines=[cst.EmptyLine()])
     if index < len(body):

@@ -22,7 +22,7 @@ from loopcheck.analysis.names import variable_names
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.statements import place_at_top_level
+from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
@@ -96,6 +96,9 @@ def only_written_there(holder: Holder) -> NoFix | None:
     return None
 
 
+NOT_STORED_BY_A_METHOD = "it is not stored in the body of a method of its own class"
+IN_A_REGISTRY = "it is kept in a registry, not in an attribute of its own"
+
 # What the per-loop accessor and property name (see FixProposal.names).
 ACCESSOR_NAMES = ("asyncio.get_running_loop",)
 
@@ -119,6 +122,23 @@ def install_accessor(
     place_at_top_level(builder, tree, anchor, statements, where=where)
     for reference in references:
         builder.replace(reference, cst.Call(func=cst.Name(accessor)))
+
+
+def move_after_class(
+    builder: FixBuilder,
+    tree: Tree,
+    line: cst.SimpleStatementLine,
+    class_def: cst.ClassDef,
+    statements: list[cst.BaseStatement],
+    references: Sequence[cst.CSTNode],
+    accessor: str,
+) -> None:
+    """Take ``line`` out of the body of ``class_def`` and put the accessor's ``statements`` after
+    the class, with the line's comments; every read becomes a call of ``accessor``."""
+    comments = [empty for empty in line.leading_lines if empty.comment is not None]
+    statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
+    builder.replace(line, cst.RemoveFromParent())
+    install_accessor(builder, tree, class_def, statements, references, accessor, where="after")
 
 
 class PerLoopFixes:
@@ -161,6 +181,35 @@ class PerLoopFixes:
                 ):
                     return f"the constructor reads `{name.value}`, which the module binds again later"
         return None
+
+    def stored_by_own_method(
+        self, class_def: cst.CSTNode, method: cst.FunctionDef, line: cst.SimpleStatementLine
+    ) -> bool:
+        """True when ``line`` is a statement of the body of ``method``, a method of ``class_def``:
+        the store a per-loop property of ``class_def`` takes over."""
+        tree = self.tree
+        return (
+            isinstance(class_def, cst.ClassDef)
+            and tree.method_class(method) is class_def
+            and tree.parents.get(tree.parents.get(line)) is method
+        )
+
+    def property_declined(self, call: cst.Call, class_def: cst.ClassDef, attribute: str, cache: str) -> str | None:
+        """Why ``attribute`` cannot become a per-loop property of ``class_def`` kept in
+        ``cache``, if it cannot."""
+        holders, definitions = self.analysis.holders, self.analysis.definitions
+        if holders.defined_in_class_body(class_def, "__slots__"):
+            # A property cannot share its name with a slot (ValueError when the class is made),
+            # and the cache needs a slot of its own.
+            return f"`{class_def.name.value}` declares `__slots__`"
+        if not self.analysis.tree.is_top_level(class_def):
+            return f"`{class_def.name.value}` is not defined at the module's top level"
+        methods = set(definitions.methods(class_def))
+        if holders.defined_in_class_body(class_def, attribute) or attribute in methods:
+            return f"the body of `{class_def.name.value}` also defines `{attribute}`"
+        if cache in methods | {attribute} or self.analysis.index.attributes_by_name.get(cache):
+            return f"the module already uses `{cache}`, the name the fix needs"
+        return self.cannot_move(call, keeps_self=True)
 
     def all_in_coroutines(self, references: Sequence[cst.CSTNode]) -> bool:
         """True when every reference runs under a running loop."""

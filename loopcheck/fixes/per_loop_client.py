@@ -1,8 +1,10 @@
 """The fixes of an async client shared across event loops (LCK3xx), both unsafe:
 
 - the per-loop factory: the client is created by, and cached for, the running loop, closed when
-  that loop shuts down (see templates.PER_LOOP_CLIENT), and every read becomes a call of the
-  factory;
+  that loop ends, however it ends (see templates.PER_LOOP_CLIENT), and every read becomes a call
+  of the factory;
+- the loop-aware holder: the same accessor as a property of the class whose instance keeps the
+  client, so every ``self.client`` and ``instance.client`` read stays as it is;
 - the per-call client: where one coroutine uses the client, it opens it with ``async with`` for
   the call, so each call (and each loop) has its own, closed at the end.
 """
@@ -14,24 +16,37 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from loopcheck.analysis import Held, Holder
+from loopcheck.analysis.holders import SingletonRegistry
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter
-from loopcheck.fixes.per_loop import install_accessor, snake_case
-from loopcheck.fixes.templates import per_loop_client
+from loopcheck.fixes.per_loop import (
+    IN_A_REGISTRY,
+    NOT_STORED_BY_A_METHOD,
+    UNUSED,
+    PerLoopFixes,
+    install_accessor,
+    lone_store,
+    move_after_class,
+    only_written_there,
+    snake_case,
+)
+from loopcheck.fixes.statements import keep_comments, place_at_top_level
+from loopcheck.fixes.templates import as_property, per_loop_client
 
 if TYPE_CHECKING:
     from loopcheck.engine.context import LintContext
 
 
 # What the per-loop client code names (see FixProposal.names).
-CLIENT_NAMES = ("asyncio.get_running_loop",)
+CLIENT_NAMES = ("asyncio.get_running_loop", "asyncio.run", "threading.Thread")
 # The accessor's locals: a constructor that reads a global of one of these names would see the
 # local instead.
-ACCESSOR_LOCALS = frozenset({"loop", "stale", "other", "entry", "client", "closer"})
+ACCESSOR_LOCALS = frozenset({"loop", "stale", "other", "entry", "closing", "client", "closer"})
 
 
 def unfixable(client: Client, creation: cst.BaseExpression) -> NoFix | None:
@@ -57,26 +72,40 @@ class ClientFixes:
         name: str,
         anchor: cst.BaseStatement,
         references: Sequence[cst.CSTNode],
+        moved: cst.SimpleStatementLine | None = None,
     ) -> FixProposal | NoFix:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
-        factory, and every reference by a call of it."""
+        factory, and every reference by a call of it. With ``moved``, the line of a class body
+        that made it, ``anchor`` is that class: the line goes (its comments move to the
+        factory), and the factory follows the class, private, shared by all its instances."""
         declined = unfixable(client, creation)
         if declined is not None:
             return declined
         base = snake_case(name)
         cache = self.context.naming.fresh_module_name(f"_{base}_by_loop")
-        accessor = self.context.naming.fresh_module_name(f"{'_' if name.startswith('_') else ''}get_{base}")
-        closer = self.context.naming.fresh_module_name(f"_close_{base}")
+        private = name.startswith("_") or moved is not None
+        # A class's methods read the accessor where a local of theirs could shadow it.
+        used_at = references if moved is not None else ()
+        accessor = self.context.naming.fresh_module_name(f"{'_' if private else ''}get_{base}", used_at)
+        closers = self.closer_names(base)
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            statements = _per_loop_statements(builder, cache, accessor, closer, client, creation)
-            install_accessor(builder, self.tree, anchor, statements, references, accessor)
+            made, function, closing = _per_loop_parts(
+                builder, cst.Name(cache), accessor, closers, client, creation
+            )
+            statements = [made, function, *closing]
+            if moved is None:
+                install_accessor(builder, self.tree, anchor, statements, references, accessor)
+                return builder.build()
+            assert isinstance(anchor, cst.ClassDef)
+            move_after_class(builder, self.tree, moved, anchor, statements, references, accessor)
             return builder.build()
 
+        shared = ", shared by all instances" if moved is not None else ""
         return FixProposal(
             Safety.UNSAFE,
-            f"Create one client per event loop with `{accessor}()`, closed when its loop ends",
+            f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends",
             build,
             CLIENT_NAMES,
         )
@@ -98,17 +127,73 @@ class ClientFixes:
             return declined
         base = snake_case(function.name.value)
         cache = self.context.naming.fresh_module_name(f"_{base}_by_loop")
-        closer = self.context.naming.fresh_module_name(f"_close_{base}")
+        closers = self.closer_names(base)
 
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
-            generated = _per_loop_statements(builder, cache, function.name.value, closer, client, creation)
+            made, accessor, closing = _per_loop_parts(
+                builder, cst.Name(cache), function.name.value, closers, client, creation
+            )
+            generated = [made, accessor, *closing]
             rewrite_getter(builder, self.tree, function, generated, initial, drop_decorators=drop_decorators)
             return builder.build()
 
         return FixProposal(
             Safety.UNSAFE,
             f"Make {function.name.value}() keep one client per event loop, closed when its loop ends",
+            build,
+            CLIENT_NAMES,
+        )
+
+    def closer_names(self, base: str) -> tuple[str, str]:
+        """Fresh module-level names for the functions that close ``base``'s clients: at their
+        loop's shutdown, and when their loop was closed by hand."""
+        naming = self.context.naming
+        return naming.fresh_module_name(f"_close_{base}"), naming.fresh_module_name(f"_close_{base}_now")
+
+    def holder(
+        self, client: Client, creation: cst.BaseExpression, holder: Holder, method: cst.FunctionDef
+    ) -> FixProposal | NoFix:
+        """The loop-aware holder: the attribute of the shared instance that keeps the client
+        becomes a property that keeps one client per running loop (made, on first use under a
+        loop, by the constructor the method ran; closed when that loop ends), so every read of
+        it stays as it is. The method now sets the property's cache to an empty dict. The rule
+        has checked that every read runs in a coroutine (the property needs a running loop)."""
+        if isinstance(holder, SingletonRegistry):
+            return NoFix(IN_A_REGISTRY)
+        if isinstance(self.tree.parents.get(creation), cst.Await):
+            return NoFix("the client is made by an awaited call, which a property cannot wait for")
+        line = lone_store(self.tree, creation, holder, Held.SINGLETON_ATTRIBUTE)
+        if isinstance(line, NoFix):
+            return line
+        declined = only_written_there(holder) or unfixable(client, creation)
+        if declined is not None:
+            return declined
+        class_def, fixes = holder.owner, PerLoopFixes(self.context)
+        if not fixes.stored_by_own_method(class_def, method, line):
+            return NoFix(NOT_STORED_BY_A_METHOD)
+        assert isinstance(class_def, cst.ClassDef) and holder.name is not None
+        if not holder.reads:
+            return NoFix(UNUSED)
+        attribute, cache = holder.name, f"_{holder.name.lstrip('_')}_by_loop"
+        reason = fixes.property_declined(creation, class_def, attribute, cache)  # type: ignore[arg-type]
+        if reason is not None:
+            return NoFix(reason)
+        closers = self.closer_names(snake_case(attribute))
+
+        def build() -> tuple[Edit, ...]:
+            builder = FixBuilder(self.context)
+            receiver = cst.Attribute(value=holder.target.value, attr=cst.Name(cache))  # type: ignore[union-attr]
+            emptied, accessor, closing = _per_loop_parts(builder, receiver, attribute, closers, client, creation)
+            builder.replace(line, keep_comments(line, emptied))
+            builder.insert_after(method, [as_property(accessor, attribute)])
+            closing[0] = closing[0].with_changes(leading_lines=[])  # the placing spaces it
+            place_at_top_level(builder, self.tree, class_def, closing, where="after")
+            return builder.build()
+
+        return FixProposal(
+            Safety.UNSAFE,
+            f"Make `{attribute}` a property keeping one client per event loop, closed when its loop ends",
             build,
             CLIENT_NAMES,
         )
@@ -151,16 +236,16 @@ class ClientFixes:
         )
 
 
-def _per_loop_statements(
-    builder: FixBuilder, cache: str, accessor: str, closer: str, client: Client, creation: cst.BaseExpression
-) -> list[cst.BaseStatement]:
-    """The per-loop cache, its accessor and the closer, naming asyncio through the module's imports."""
+def _per_loop_parts(
+    builder: FixBuilder,
+    cache: cst.BaseExpression,
+    accessor: str,
+    closers: tuple[str, str],
+    client: Client,
+    creation: cst.BaseExpression,
+) -> tuple[cst.SimpleStatementLine, cst.FunctionDef, list[cst.BaseStatement]]:
+    """The per-loop cache's creation, its accessor and the closers, naming asyncio and threading
+    through the module's imports."""
     return per_loop_client(
-        cache,
-        accessor,
-        closer,
-        client.display,
-        creation,
-        client.close_statement("client"),
-        builder.name("asyncio.get_running_loop"),
+        cache, accessor, *closers, client.display, creation, client.close_statement("client"), builder.name
     )

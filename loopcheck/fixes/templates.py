@@ -3,6 +3,8 @@ own constructor call, with its formatting and comments), never with pasted text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 from libcst.helpers import parse_template_module
 
@@ -47,21 +49,27 @@ class _:
 # every task, and be destroyed pending by a loop closed by hand): an async generator, run to its
 # `yield` under the loop, is closed by loop.shutdown_asyncgens(), which asyncio.run() and
 # asyncio.Runner call while the loop still runs, after cancelling its tasks. A loop closed by hand
-# without that call has its client closed on the next access, from whatever loop makes it; the
-# client's connections went with its own loop, so closing it there may fail, and is then quiet.
+# without that call has its client closed on the next access, from whatever loop makes it: on a
+# loop of its own in a thread, waited for, since a task on the accessing loop is destroyed pending
+# when that loop is closed by hand before the close finishes. A closer that has run (its frame is
+# gone) needs nothing more, so a loop per asyncio.run() costs no thread. The client's connections
+# went with its own loop, so closing it may fail, and is then quiet.
 PER_LOOP_CLIENT = '''\
 {cache} = {}
 
 
 def {accessor}():
-    """The running loop's WHAT: made on first use, closed at its shutdown."""
+    """The running loop's WHAT: made on first use, closed when its loop ends."""
     loop = {running_loop}()
     # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
-    # and close those of loops closed by hand, which did not.
+    # and close those of loops closed by hand, whose closer never ran: on a loop of their own in
+    # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).
     for stale in [other for other in list({cache}) if other.is_closed()]:
-        entry = {cache}.pop(stale, None)
-        if entry is not None:  # another thread's loop may have taken it
-            loop.create_task(entry[1].aclose())
+        entry = {cache}.pop(stale, None)  # None: another thread's loop took it
+        if entry is not None and entry[1].ag_frame is not None:
+            closing = {thread}(target={run}, args=({close_now}(entry[1]),))
+            closing.start()
+            closing.join()
     if loop not in {cache}:
         client = {constructor}
         closer = {closer}(loop, client)
@@ -83,29 +91,52 @@ async def {closer}(loop, client):
         except Exception:
             if not loop.is_closed():
                 raise  # else its connections went with the loop, closed by hand
+
+
+async def {close_now}(closer):
+    """Closes the client of a loop closed by hand (its async generators never shut down)."""
+    await closer.aclose()
 '''
 
 
 def per_loop_client(
-    cache: str,
+    cache: cst.BaseExpression,
     accessor: str,
     closer: str,
+    close_now: str,
     what: str,
     constructor: cst.BaseExpression,
     close: str,
-    running_loop: str,
-) -> list[cst.BaseStatement]:
-    """The per-loop cache, its accessor and the async generator that closes each loop's client."""
+    spell: Callable[[str], str],
+) -> tuple[cst.SimpleStatementLine, cst.FunctionDef, list[cst.BaseStatement]]:
+    """The per-loop cache's creation (``cache = {}``), its accessor, and the functions that
+    close each loop's client; ``spell`` names asyncio and threading through the module's imports.
+    ``cache`` is a module global, or an attribute of ``self`` for an accessor made a property."""
     module = parse_template_module(
         PER_LOOP_CLIENT.replace("WHAT", what),
-        cache=cst.Name(cache),
+        cache=cache,
         accessor=cst.Name(accessor),
         closer=cst.Name(closer),
+        close_now=cst.Name(close_now),
         constructor=constructor,
         close=cst.parse_statement(close).body[0],  # type: ignore[attr-defined]
-        running_loop=cst.parse_expression(running_loop),
+        running_loop=cst.parse_expression(spell("asyncio.get_running_loop")),
+        thread=cst.parse_expression(spell("threading.Thread")),
+        run=cst.parse_expression(spell("asyncio.run")),
     )
-    return list(module.body)
+    creation, function, *closing = module.body
+    assert isinstance(creation, cst.SimpleStatementLine) and isinstance(function, cst.FunctionDef)
+    return creation, function, closing
+
+
+def as_property(function: cst.FunctionDef, attribute: str) -> cst.FunctionDef:
+    """``function``, an accessor of no parameters, as the property ``attribute`` of a class."""
+    return function.with_changes(
+        name=cst.Name(attribute),
+        params=cst.Parameters(params=[cst.Param(cst.Name("self"))]),
+        decorators=[cst.Decorator(cst.Name("property"))],
+        leading_lines=[cst.EmptyLine(indent=False)],
+    )
 
 
 # The variables of the per-loop templates, renamed where the code put into them names the same.

@@ -23,8 +23,11 @@ from loopcheck import __version__
 from loopcheck.engine.diagnostics import Diagnostic, Safety
 from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
+from loopcheck.frontends.color import CHOICES as COLOR_CHOICES
+from loopcheck.frontends.color import use_color
+from loopcheck.frontends.show import settings_lines
 from loopcheck.reporters import REPORTERS, STREAMING
-from loopcheck.reporters.text import report_text
+from loopcheck.reporters.text import place, report_text
 from loopcheck.run.adoption import Adoption, baseline_path
 from loopcheck.run.baseline import Baseline, BaselineError
 from loopcheck.run.cache import default_directory
@@ -126,10 +129,15 @@ def _summary(totals: Totals, *, fix: bool, unsafe: bool, diff: bool) -> str:
 
 
 def _list_rules() -> None:
+    """One line per rule: code, name, tier (``(opt-in)``: off unless selected), fix, summary."""
     rules = rule_index()
     width = max(len(rule.name) for rule in rules.values())
+    tiers = {code: rule.tier + " (opt-in)" * rule.opt_in for code, rule in rules.items()}
+    tier_width = max(map(len, tiers.values()))
     for code, rule in rules.items():
-        click.echo(f"{code}  {rule.name:<{width}}  fix: {rule.fix_kind:<16}  {rule.summary}")
+        click.echo(
+            f"{code}  {rule.name:<{width}}  tier: {tiers[code]:<{tier_width}}  fix: {rule.fix_kind:<16}  {rule.summary}"
+        )
 
 
 def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
@@ -151,7 +159,7 @@ def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     for d in fixable:
         assert d.fix is not None
         how = "--fix" if d.fix.safety is Safety.SAFE else "--fix --unsafe-fixes"
-        stream.write(f"  {d.path}:{d.line}:{d.column}: {d.code} [*] {d.fix.description} ({how})\n")
+        stream.write(f"  {place(d)}: {d.code} [*] {d.fix.description} ({how})\n")
 
 
 class Progress:
@@ -249,6 +257,15 @@ class Progress:
     help="Write the findings and the summary to FILE instead of standard output.",
 )
 @click.option("--show-fixes", is_flag=True, help="List the fixes of the findings after them.")
+@click.option(
+    "--color",
+    type=click.Choice(COLOR_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Colour the text output: auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces it), always, never.",
+)
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked, one per line, and exit.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings for PATHS and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule code and exit.")
 @click.version_option(__version__, prog_name="loopcheck")
@@ -337,6 +354,9 @@ def _main(
     exit_zero: bool,
     output_file: str | None,
     show_fixes: bool,
+    color: str,
+    show_files: bool,
+    show_settings: bool,
     explain: str | None,
     list_rules: bool,
 ) -> int:
@@ -354,6 +374,12 @@ def _main(
     if settings is None:
         return EXIT_ERROR
     enabled = _enabled_rules(rules, settings, select, extend_select, ignore)
+    directory = _cache_directory(settings, no_cache, cache_dir)
+    if show_settings:
+        click.echo("\n".join(settings_lines(names, settings, enabled, directory)))
+        return EXIT_CLEAN
+    if show_files:
+        return _show_files(list(paths) or ["."], settings)
     try:
         baseline = Baseline.load(baseline_path(settings))
     except BaselineError as error:
@@ -386,6 +412,7 @@ def _main(
         adoption=adoption,
         show_fixes=show_fixes,
         exit_zero=exit_zero,
+        color=color,
     )
     mode = Mode(
         fix=fix,
@@ -401,7 +428,6 @@ def _main(
     # Standard input's findings are never cached (nor is the cache's index read for it); the
     # summaries of the rest of its project are. Fixing files starts from the files themselves,
     # the project's included: no cache at all.
-    directory = None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
     job = Job(
         settings,
         tuple(rule.code for rule in enabled),
@@ -415,6 +441,21 @@ def _main(
     else:
         _check_paths(list(paths) or ["."], settings, job, jobs or _default_jobs(), report)
     return report.finish()
+
+
+def _cache_directory(settings: Settings, no_cache: bool, cache_dir: str | None) -> str | None:
+    return None if no_cache else str(Path(cache_dir) if cache_dir else default_directory(settings.root))
+
+
+def _show_files(paths: list[str], settings: Settings) -> int:
+    """``--show-files``: the files a run would check; paths that cannot be checked, one line each
+    on stderr (exit status 2)."""
+    found = discover(paths, settings)
+    for path in sorted(found.files):
+        click.echo(path)
+    for path, reason in found.errors:
+        click.echo(_error_line(path, reason), err=True)
+    return EXIT_ERROR if found.errors else EXIT_CLEAN
 
 
 def _check_adoption_options(reading_stdin: bool, *, fix: bool, diff: bool, write_baseline: bool, add_noqa: bool) -> None:
@@ -527,6 +568,7 @@ class Report:
         adoption: Adoption | None = None,
         show_fixes: bool = False,
         exit_zero: bool = False,
+        color: str = "never",
     ) -> None:
         self.statistics = statistics
         self.quiet = quiet
@@ -543,6 +585,9 @@ class Report:
         self.reporter = REPORTERS[output_format]
         if self.excerpts:
             self.reporter = functools.partial(report_text, show_source=True)
+        # Escapes only for a reader at a terminal: never in a file (-o) nor in machine formats.
+        if self.human and output is None and use_color(color, self.stream):
+            self.reporter = functools.partial(self.reporter, color=True)
         self.streaming = output_format in STREAMING and not statistics and not (diff and self.human)
         self.totals = Totals()
         self.held: dict[str, str] = {}  # the sources reporters that print at the end need

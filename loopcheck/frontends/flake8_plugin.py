@@ -51,6 +51,12 @@ class Plugin:
     _views: ClassVar[dict[Path, ProjectView]] = {}
     _projects: ClassVar[dict[Path, Path | None]] = {}
 
+    @classmethod
+    def add_options(cls, parser: Any) -> None:
+        """The opt-in tiers' rules are off unless flake8's selection names them (``--select LCK``,
+        ``--extend-select LCK401``), as on the command line."""
+        parser.extend_default_ignore([code for code, rule in rule_index().items() if rule.opt_in])
+
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
         # flake8 hands every tree plugin the parsed tree: the candidate stage scans it, and
         # LibCST parses only files where a rule may report.

@@ -286,6 +286,7 @@ class Listing:
     load: Callable[[str], ModuleSummary | None]
     identities: dict[str, Identity | None]
     cached: Callable[[str, str], ModuleSummary | None]
+    shape: Shape | None = None
 
     def model(self) -> ProjectModel:
         """The model: the entry modules summarised, the others when asked for."""
@@ -293,14 +294,33 @@ class Listing:
         return ProjectModel(entries, self.modules, self.load, self.importers)
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What a listing's modules, importers and entry modules are made of, beside the projects'
+    layout: every listed file's import lines and seed flags. A run whose files have the same
+    paths and, where a file changed, the same import lines and seed flags as before has the
+    same modules, importers and entries (``list_project`` takes them from ``kept``)."""
+
+    modules: dict[str, tuple[str, bool]]
+    importers: dict[str, set[str]]
+    entries: list[str]
+
+
 def list_project(
-    files: ProjectFiles, catalogue: Catalogue, cache_dir: Path | None = None, *, settings: Settings | None = None
+    files: ProjectFiles,
+    catalogue: Catalogue,
+    cache_dir: Path | None = None,
+    *,
+    settings: Settings | None = None,
+    kept: Shape | None = None,
 ) -> Listing:
     """The modules of the projects' ``files``, each with its import lines and seed flags
     (``selection``) and the module name they give it (``roots``). Files whose stat has not
     changed are not read (the stat index of ``store``); summaries go through the cache under
     ``cache_dir`` (None: in memory only). A file that cannot be read is left out. The files given
-    as ``texts`` have their facts and summaries made from that text, never cached."""
+    as ``texts`` have their facts and summaries made from that text, never cached. ``kept``: the
+    shape of the last listing of the same files in the same layout (``Shape``), taken as it is
+    when no file's import lines or seed flags changed since."""
     from loopcheck.run.cache import identity_now, trusted  # the run sits above the model
     from loopcheck.run.sources import read_source
 
@@ -311,6 +331,7 @@ def list_project(
     seeds = SeedTest(catalogue)
     known: dict[str, Known] = {}
     identities: dict[str, Identity | None] = {}
+    reshaped = kept is None or bool(given)  # whether the kept shape cannot stand
     for path in files.paths:
         identities[path] = None
         text = given.get(os.path.abspath(path)) if given else None
@@ -327,9 +348,12 @@ def list_project(
                 # Left out; as long as its stat stays as it is now, it cannot be read either.
                 identity = identity_now(path)
                 identities[path] = identity if trusted(identity, read_at) else None
+                reshaped = True
                 continue
             assert source.data is not None
             entry = Known(store.content_key(source.data), tuple(import_specs(source.text)), seeds.flags(source.text))
+            before = store.known_before(path)
+            reshaped = reshaped or before is None or (before.specs, before.flags) != (entry.specs, entry.flags)
             store.remember(path, source.identity, source.read_at, entry)
             if trusted(source.identity, source.read_at):
                 identities[path] = source.identity
@@ -337,6 +361,20 @@ def list_project(
             identities[path] = entry.identity
         known[path] = entry
     store.save_index(files.paths)
+    if kept is not None and not reshaped:
+        shape = kept
+    else:
+        shape = _shape(files, known)
+    modules = shape.modules
+    load, cached = _loaders(modules, known, given, store, catalogue, settings)
+    entries = shape.entries
+    keys = {module: known[path].key for module, (path, _) in modules.items()}
+    return Listing(modules, shape.importers, entries, keys, load, identities, cached, shape)
+
+
+def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:
+    """The modules, importers and entry modules of the ``known`` files."""
+    found = files.roots
     found.use_imports({name for entry in known.values() for level, name in entry.specs if not level})
     modules: dict[str, tuple[str, bool]] = {}
     for path in known:  # the checked files first: theirs is the name a module goes by
@@ -349,6 +387,20 @@ def list_project(
     for module, (path, package) in modules.items():
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
             importers.setdefault(imported, set()).add(module)
+    entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
+    return Shape(modules, importers, entries)
+
+
+def _loaders(
+    modules: Mapping[str, tuple[str, bool]],
+    known: Mapping[str, Known],
+    given: Mapping[str, str],
+    store: SummaryStore,
+    catalogue: Catalogue,
+    settings: Settings,
+) -> tuple[Callable[[str], ModuleSummary | None], Callable[[str, str], ModuleSummary | None]]:
+    """A module's summary (``load``), and the one the cache keeps under a content key (``cached``)."""
+    from loopcheck.run.sources import read_source
 
     @functools.cache  # the outcome's check and the model ask for the same modules
     def load(module: str) -> ModuleSummary | None:
@@ -364,9 +416,7 @@ def list_project(
         path, package = modules[module]
         return store.load(key, module, path, package)
 
-    entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
-    keys = {module: known[path].key for module, (path, _) in modules.items()}
-    return Listing(modules, importers, entries, keys, load, identities, cached)
+    return load, cached
 
 
 def _summarise_text(text: str, module: str, path: str, package: bool, catalogue: Catalogue) -> ModuleSummary | None:

@@ -23,6 +23,11 @@ Two keys say whether a kept outcome is still this run's:
   cache keeps under that key is the one its text gives now. A kept outcome that still fits is
   kept again under the files' new stats and content keys.
 
+Beside it, ``NAME.shape.json`` keeps the listing's shape (``model.Shape``: the modules, their
+importers, the entry modules) under the layout and the files' paths: when files changed but none
+in its import lines or seed flags (an edited function body), the next listing takes that shape
+instead of naming every module and following every import line again.
+
 Under ``CACHE_DIR/outcomes/BASE/NAME.json``, ``NAME`` naming the projects' directories, the working
 directory and the rules (one file per way of running the same projects, rewritten when its
 outcome changes). JSON, not pickle (a file planted in the cache directory must not run code when
@@ -47,7 +52,7 @@ from loopcheck.project.roots import directories_of
 from loopcheck.project.store import Identity, catalogue_key, decode, encode, summaries_base
 
 if TYPE_CHECKING:
-    from loopcheck.project.model import Listing, ProjectFiles
+    from loopcheck.project.model import Listing, ProjectFiles, Shape
 
 SUBDIRECTORY = "outcomes"
 # The shape of the file: changed whenever what is written changes.
@@ -74,6 +79,7 @@ class OutcomeStore:
 
         self._cache = cache
         self._files = files
+        self._data: list[Any] | None = None  # the file as read, once
         self.file: Path | None = None
         self._base: list[Any] = []
         if directory is None:
@@ -104,6 +110,53 @@ class OutcomeStore:
         stats = [[path, list(identity or ())] for path, identity in zip(self._files.paths, identities)]
         return _digest([*self._base, stats])
 
+    def shape(self) -> Shape | None:
+        """The shape of the last listing of these files in this layout (see ``model.Shape``);
+        None when there is none, or the file is not exactly one."""
+        from loopcheck.project.model import Shape
+
+        if self.file is None or self._files.texts:
+            return None
+        data = self._cache._read_json(self._shape_file())
+        if type(data) is not dict or data.get("key") != self._shape_key():
+            return None
+        modules, importers, entries = data.get("modules"), data.get("importers"), data.get("entries")
+        if type(modules) is not dict or type(importers) is not dict or type(entries) is not list:
+            return None
+        if not all(
+            type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is bool
+            for item in modules.values()
+        ):
+            return None
+        if not all(type(found) is list and all(type(name) is str for name in found) for found in importers.values()):
+            return None
+        if not all(type(name) is str and name in modules for name in entries):
+            return None
+        return Shape(
+            {module: (path, package) for module, (path, package) in modules.items()},
+            {module: set(found) for module, found in importers.items()},
+            entries,
+        )
+
+    def keep_shape(self, shape: Shape) -> None:
+        """Keep ``shape`` for the next listing of these files (see :meth:`shape`)."""
+        if self.file is None or self._files.texts:
+            return
+        data = {
+            "key": self._shape_key(),
+            "modules": {module: [path, package] for module, (path, package) in shape.modules.items()},
+            "importers": {module: sorted(found) for module, found in shape.importers.items()},
+            "entries": shape.entries,
+        }
+        self._write(data, self._shape_file())
+
+    def _shape_file(self) -> Path:
+        assert self.file is not None
+        return self.file.with_suffix(".shape.json")
+
+    def _shape_key(self) -> str:
+        return _digest([*self._base, self._files.paths])
+
     def listing_key(self, listing: Listing) -> str:
         return _digest(
             [
@@ -119,7 +172,7 @@ class OutcomeStore:
         (made because some did) is still what the outcome was made of; else None."""
         if self.file is None:
             return None
-        data = self._cache._read_json(self.file)
+        data = self._kept()
         if type(data) is not dict:
             return None
         if listing is None:
@@ -145,6 +198,13 @@ class OutcomeStore:
             self._write(data)
         return Outcome(reach, found)
 
+    def _kept(self) -> Any:
+        """The outcome file as read (once per run: read again only after a write)."""
+        if self._data is None:
+            assert self.file is not None
+            self._data = [self._cache._read_json(self.file)]
+        return self._data[0]
+
     def save(self, listing: Listing, asked: Iterable[str], outcome: Outcome) -> None:
         """Keep ``outcome``, made from ``listing`` with the modules ``asked`` for summarised."""
         if self.file is None:
@@ -160,13 +220,16 @@ class OutcomeStore:
             }
         )
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def _write(self, data: dict[str, Any], file: Path | None = None) -> None:
         if self.file is None:
             return
+        file = file or self.file
+        if file == self.file:
+            self._data = None
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            self._cache._ignore_in_git(self.file.parent.parent.parent)
-            self._cache._write_atomically(self.file, json.dumps(data))
+            file.parent.mkdir(parents=True, exist_ok=True)
+            self._cache._ignore_in_git(file.parent.parent.parent)
+            self._cache._write_atomically(file, json.dumps(data))
         except OSError:
             pass  # a read-only cache: the next run makes the outcome again
 

@@ -87,6 +87,7 @@ class SummaryStore:
         self.usable = self.directory is not None
         self.index: dict[str, list[Any]] = {}
         self.updates: dict[str, list[Any] | None] = {}
+        self._absolute: dict[str, str] = {}  # each path as the index names it, made once
         if self.directory is not None:
             loaded = cache._read_json(self.directory / "index.json")
             if isinstance(loaded, dict):
@@ -99,11 +100,21 @@ class SummaryStore:
 
     def unchanged(self, path: str) -> Known | None:
         """What the index knows of ``path`` when its stat has not changed since."""
-        entry = self.index.get(os.path.abspath(path))
+        entry = self.index.get(self.absolute(path))
         if entry is None or tuple(entry[:5]) != self._cache.identity_now(path):
             return None
-        key, specs, flags = entry[5:]
-        return Known(key, tuple(map(tuple, specs)), Flags(*flags), tuple(entry[:5]))
+        return _known(entry)
+
+    def known_before(self, path: str) -> Known | None:
+        """What the index knew of ``path`` when this run started, whatever its stat is now."""
+        entry = self.index.get(self.absolute(path))
+        return None if entry is None else _known(entry)
+
+    def absolute(self, path: str) -> str:
+        found = self._absolute.get(path)
+        if found is None:
+            found = self._absolute[path] = os.path.abspath(path)
+        return found
 
     def remember(self, path: str, identity: tuple[int, ...] | None, read_at: int | None, known: Known) -> None:
         """Record a file that was read (``identity``: its stat as opened, taken after
@@ -114,14 +125,14 @@ class SummaryStore:
         if self._cache.trusted(identity, read_at):
             flags = [known.flags.starts, known.flags.serves]
             entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
-        self.updates[os.path.abspath(path)] = entry
+        self.updates[self.absolute(path)] = entry
 
     def save_index(self, listed: Iterable[str] = ()) -> None:
         """Write what was learned; the entries of files gone since (neither ``listed`` in this
         run nor on disk) are dropped, so that the index does not grow with every deleted file."""
         if not self.usable or self.directory is None:
             return
-        here = {os.path.abspath(path) for path in listed}
+        here = set(map(self.absolute, listed))
         gone = [path for path in self.index if path not in here and not os.path.lexists(path)]
         if not (self.updates or gone):
             return
@@ -323,3 +334,8 @@ def _index_entry(entry: Any) -> bool:
         and len(flags) == 2
         and all(type(flag) is bool for flag in flags)
     )
+
+
+def _known(entry: list[Any]) -> Known:
+    key, specs, flags = entry[5:]
+    return Known(key, tuple(map(tuple, specs)), Flags(*flags), tuple(entry[:5]))

@@ -34,5 +34,7 @@ def report_github(diagnostics: list[Diagnostic], sources: dict[str, str], stream
                 ("endColumn", d.end_column),
             )
         )
-        message = f"{d.code} {d.message}\n{evidence_lines(d)}".rstrip("\n")
+        # A notebook's annotation names the cell: its line is the cell's, not the file's.
+        cell = "" if d.cell is None else f"cell {d.cell}:{d.line}:{d.column}: "
+        message = f"{cell}{d.code} {d.message}\n{evidence_lines(d)}".rstrip("\n")
         stream.write(f"::error {properties}::{_escape_data(message)}\n")

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from loopcheck import __version__
 from loopcheck.engine.anchors import fingerprints
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
-from loopcheck.reporters.json import locator
+from loopcheck.reporters.json import at, locator
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # The key of the content fingerprint in ``partialFingerprints`` (versioned, as §3.27.17 asks).
@@ -58,13 +58,19 @@ def _rule(code: str) -> dict[str, Any]:
     }
 
 
-def _region(start: dict[str, int], end: dict[str, int]) -> dict[str, int]:
-    return {
+def _region(start: dict[str, int], end: dict[str, int]) -> dict[str, Any]:
+    """A region; in a notebook its lines are those of the cell that the region's property bag
+    names (``"properties": {"cell": N}``, 1-based among all cells, as the text output's
+    ``cell N``): SARIF has no notion of cells, and the file's own lines are its JSON's."""
+    region: dict[str, Any] = {
         "startLine": start["row"],
         "startColumn": start["column"],
         "endLine": end["row"],
         "endColumn": end["column"],
     }
+    if "cell" in start:
+        region["properties"] = {"cell": start["cell"]}
+    return region
 
 
 def _artifact(path: str) -> dict[str, str]:
@@ -135,10 +141,7 @@ def _result(d: Diagnostic, source: str, index: int, fingerprint: str) -> dict[st
             {
                 "physicalLocation": {
                     **location,
-                    "region": _region(
-                        {"row": d.line, "column": d.column},
-                        {"row": d.end_line, "column": d.end_column},
-                    ),
+                    "region": _region(at(d, d.line, d.column), at(d, d.end_line, d.end_column)),
                 }
             }
         ],
@@ -149,7 +152,7 @@ def _result(d: Diagnostic, source: str, index: int, fingerprint: str) -> dict[st
     if flows:
         result["codeFlows"] = flows
     if d.fix is not None:
-        locate = locator(source)
+        locate = locator(source, d.cell is not None)
         result["fixes"] = [
             {
                 "description": {"text": f"{d.fix.description} ({d.fix.safety.value} fix)"},

@@ -9,8 +9,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loopcheck.engine.cells import in_text
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.files import SourceError
+from loopcheck.reporters.text import place
 from loopcheck.run.baseline import DEFAULT_NAME, Baseline
 from loopcheck.run.noqa import add_noqa
 from loopcheck.run.runner import FileResult, encode
@@ -71,7 +73,9 @@ class Adoption:
     def _add_noqa(self, path: str, found: list[Diagnostic]) -> list[Diagnostic]:
         try:
             source = read_source(path, self.settings.max_file_size)
-            edit = add_noqa(source.text, found)
+            # A notebook's findings name their cells: the comments go on the joined text's lines.
+            in_source = in_text(found, source.text)
+            edit = add_noqa(source.text, in_source)
             if edit.text != source.text:
                 write_file(path, encode(source, edit.text), source.identity, source.data)
         except SourceError as error:
@@ -79,9 +83,11 @@ class Adoption:
             return found
         self.noqa_added += edit.added
         self.noqa_files += edit.text != source.text
-        for d, reason in edit.skipped:
-            self.notes.append(f"{d.path}:{d.line}:{d.column}: no noqa comment added for {d.code}: {reason}")
-        return [d for d, _ in edit.skipped]
+        as_found = {id(mapped): d for mapped, d in zip(in_source, found)}
+        skipped = [(as_found[id(d)], reason) for d, reason in edit.skipped]
+        for d, reason in skipped:
+            self.notes.append(f"{place(d)}: no noqa comment added for {d.code}: {reason}")
+        return [d for d, _ in skipped]
 
     def finish(self) -> None:
         """Write the baseline when it was asked for or lost stale entries; BaselineError."""

@@ -280,6 +280,7 @@ def _plain(d: Diagnostic) -> dict[str, Any]:
     fix = None if d.fix is None else [d.fix.safety.value, d.fix.description]
     return {
         "at": [d.line, d.column, d.end_line, d.end_column],
+        "cell": d.cell,
         "code": d.code,
         "message": d.message,
         "fix": fix,
@@ -299,12 +300,15 @@ _SAFETIES = {safety.value: safety for safety in Safety}
 
 def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
     """The finding :func:`_plain` stored, or None when ``item`` is not one."""
-    if not isinstance(item, dict) or set(item) != {"at", "code", "message", "fix", "evidence"}:
+    if not isinstance(item, dict) or set(item) != {"at", "cell", "code", "message", "fix", "evidence"}:
         return None
     at, code, message, fix = item["at"], item["code"], item["message"], item["fix"]
     if not (isinstance(at, list) and len(at) == 4 and all(_is_int(n) for n in at)):
         return None
     if not isinstance(code, str) or code not in codes or not isinstance(message, str):
+        return None
+    cell = item["cell"]
+    if cell is not None and not _is_int(cell):
         return None
     if fix is not None:
         if not (
@@ -319,7 +323,7 @@ def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
     evidence = _evidence(item["evidence"])
     if evidence is None:
         return None
-    return Diagnostic(path, *at, code, message, fix, evidence)
+    return Diagnostic(path, *at, code, message, fix, evidence, cell)
 
 
 def _evidence(items: Any) -> tuple[Evidence, ...] | None:

@@ -88,7 +88,10 @@ def project_view(
         outcome = kept.load()
         model = None
         if outcome is None:
-            listing = list_project(files_of, catalogue, directory, settings=settings)
+            shape = kept.shape()
+            listing = list_project(files_of, catalogue, directory, settings=settings, kept=shape)
+            if listing.shape is not shape and listing.shape is not None:
+                kept.keep_shape(listing.shape)
             outcome = kept.load(listing)
             if outcome is None:
                 model = listing.model()

@@ -20,6 +20,7 @@ from typing import Any
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
+from loopcheck.engine.cells import in_cells
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
@@ -31,7 +32,7 @@ from loopcheck.run.collector import tune_collector
 from loopcheck.run.project import ProjectView, project_view
 from loopcheck.run.sources import (
     SourceFile,
-    decode_source,
+    decode,
     read_source,
     too_large,
 )
@@ -42,6 +43,8 @@ from loopcheck.settings.selection import select_rules
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
 CHUNK = 8  # files a worker takes at a time
+# A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
+_FORKS = "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass(frozen=True)
@@ -199,7 +202,9 @@ def unified_diff(path: str, before: bytes, after: bytes) -> bytes:
 
 
 def encode(source: SourceFile, text: str) -> bytes:
-    """A fixed text in the file's own encoding."""
+    """A fixed text in the file's own encoding (a notebook's: the notebook with its cells fixed)."""
+    if source.notebook is not None:
+        return source.notebook.render(text)
     try:
         return text.encode(source.encoding)
     except UnicodeEncodeError as error:
@@ -245,6 +250,8 @@ def check_source(
                 shown, result.diagnostics, result.fixed = source.text, outcome.found, 0
     if mode.keep_sources and result.diagnostics:
         result.source = shown
+    if source.notebook is not None:
+        result.diagnostics = in_cells(result.diagnostics, shown)
     return result
 
 
@@ -377,9 +384,10 @@ def check_files(
             known[path] = result
     todo = [path for path in files if path not in known]
     fresh: Generator[FileResult, None, None] | None = None
-    if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
+    workers = _workers_for(len(todo), jobs, overlap=view is None)
+    if workers:
         try:
-            fresh = _check_in_processes(todo, job, jobs)
+            fresh = _check_in_processes(todo, job, workers)
         except NoWorkers as error:
             notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
@@ -396,6 +404,21 @@ def check_files(
     finally:
         fresh.close()
     _save(checker, updates)
+
+
+def _workers_for(files: int, jobs: int, *, overlap: bool) -> int:
+    """How many worker processes check ``files`` files (0: this process does). Many files are
+    shared among ``jobs`` workers. A few files are checked in a forked worker too when the model
+    is still to be built (``overlap``): the worker loads LibCST and the rules and checks them while
+    this process builds the model (a changed file in a warm run; a run over one file), instead
+    of one after the other."""
+    if jobs < 2 or not files:
+        return 0
+    if files >= PARALLEL_THRESHOLD:
+        return jobs
+    if overlap and _FORKS:
+        return min(jobs, -(-files // CHUNK))
+    return 0
 
 
 def _finished(result: FileResult, view: ProjectView) -> FileResult:
@@ -416,7 +439,12 @@ def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[
     semaphores (a read-only /dev/shm), no memory for another process or thread."""
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    if _FORKS and jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
+        # Loaded once here, the rules and LibCST are every forked worker's without a cost.
+        from loopcheck.rules import all_rules
+
+        all_rules()
+    context = multiprocessing.get_context("fork" if _FORKS else "spawn")
     try:
         pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
     except (OSError, NotImplementedError, RuntimeError) as error:
@@ -499,7 +527,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
     try:
         if limit is not None and len(data) > limit:
             raise too_large(len(data), limit)
-        source = decode_source(filename, data)
+        source = decode(filename, data)
         if checker.settings.excluded_by_user(filename):
             return FileResult(filename), data
         # The buffer stands for the file of that name in the project's model, whatever is on disk.

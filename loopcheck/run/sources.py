@@ -11,13 +11,14 @@ import string
 import time
 import tokenize
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, not_regular, read_regular, stat_or_reason
+from loopcheck.notebooks import Notebook, is_notebook
 from loopcheck.settings.config import Settings
 
-SOURCE_SUFFIXES = (".py", ".pyi")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")  # and Jupyter notebooks (``loopcheck.notebooks``)
 
 
 def _is_virtualenv(directory: Path) -> bool:
@@ -137,6 +138,8 @@ class SourceFile:
     identity: Identity | None = None
     data: bytes | None = None  # the bytes as read
     read_at: int | None = None  # time.time_ns() just before the identity was taken
+    # A notebook's cells (``text`` is their joined code; fixes are written back through it).
+    notebook: Notebook | None = None
 
 
 def identity_of(status: os.stat_result) -> Identity:
@@ -219,6 +222,40 @@ def read_source(path: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> Sour
     """Read and decode a regular file of at most ``max_size`` bytes (see ``files.read_regular``:
     a fifo is never waited on)."""
     read_at = time.time_ns()  # before the file's stat is taken (see SourceFile.read_at)
+    if is_notebook(path):
+        return _read_notebook(path, max_size, read_at)
     data, status = read_regular(path, max_size, too_large)
     decoded = decode_source(path, data)
     return SourceFile(path, decoded.text, decoded.encoding, identity_of(status), data, read_at)
+
+
+# A notebook's outputs (images, tables) can dwarf its code: ``max-file-size`` bounds its joined
+# code cells, and the file may be this many times larger.
+NOTEBOOK_FILE_FACTOR = 32
+
+
+def _read_notebook(path: str, max_size: int | None, read_at: int) -> SourceFile:
+    def too_large_file(size: int, limit: int) -> SourceError:
+        return SourceError(
+            f"notebook of {size:,} bytes, larger than {NOTEBOOK_FILE_FACTOR} times max-file-size"
+            f" ({limit:,} bytes); not checked (raise max-file-size in [tool.loopcheck], or set it to 0)"
+        )
+
+    limit = None if max_size is None else max_size * NOTEBOOK_FILE_FACTOR
+    data, status = read_regular(path, limit, too_large_file)
+    decoded = decode(path, data)
+    size = len(decoded.text.encode("utf-8"))
+    if max_size is not None and size > max_size:
+        raise SourceError(
+            f"code cells of {size:,} bytes, more than max-file-size ({max_size:,} bytes); not checked"
+            " (to check it, raise max-file-size in [tool.loopcheck], or set it to 0 for no limit)"
+        )
+    return replace(decoded, identity=identity_of(status), read_at=read_at)
+
+
+def decode(path: str, data: bytes) -> SourceFile:
+    """A file's bytes as the text to check: a notebook's joined code cells, else Python source."""
+    if is_notebook(path):
+        notebook = Notebook(data)
+        return SourceFile(path, notebook.text, "utf-8", data=data, notebook=notebook)
+    return decode_source(path, data)

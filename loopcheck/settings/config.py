@@ -41,6 +41,7 @@ DEFAULT_EXCLUDE = (
     "dist",
     "node_modules",
     "site-packages",
+    ".ipynb_checkpoints",  # Jupyter's saved copies of the notebooks beside it
 )
 TARGET_VERSIONS = {f"py3{minor}": (3, minor) for minor in range(8, 14)}
 DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.holders.kinds import (
     ClassAttribute,
@@ -26,7 +25,16 @@ from loopcheck.analysis.holders.kinds import (
     SingletonAttribute,
     SingletonRegistry,
 )
-from loopcheck.analysis.tree import DOCSTRING, all_params
+from loopcheck.analysis.tree import (
+    all_params,
+    comparison_parts,
+    descendants,
+    has_docstring,
+    is_name,
+    is_none,
+    sole_statement,
+    sole_target,
+)
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -92,7 +100,7 @@ class Accesses:
                 for small in line.body:
                     targets = small.targets if isinstance(small, cst.Assign) else [small] if isinstance(small, cst.AnnAssign) else []
                     for target in targets:
-                        if m.matches(target.target, m.Name(name)):
+                        if is_name(target.target, name):
                             found.append(target.target)
         return sorted(found, key=self.analysis.names.index_order)
 
@@ -118,10 +126,10 @@ class Accesses:
             if len(all_params(function.params)) > (1 if method else 0):
                 continue
             returns = [
-                r for r in m.findall(function.body, m.Return())
+                r for r in descendants(function.body, cst.Return)
                 if self.tree.enclosing_function(r) is function
             ]
-            if all(isinstance(r, cst.Return) and id(r.value) in reads for r in returns):
+            if all(id(r.value) in reads for r in returns):
                 found.append(function)
         return found
 
@@ -130,26 +138,30 @@ def lazy_global_getter(function: cst.FunctionDef, creation: cst.CSTNode) -> str 
     """The global's name when ``function`` is exactly the lazy-getter idiom around ``creation``:
     ``global name`` / ``if name is None: name = <creation>`` / ``return name``."""
     body = list(function.body.body)
-    if body and m.matches(body[0], DOCSTRING):
+    if has_docstring(body):
         body = body[1:]
     if len(body) != 3:
         return None
     declare, check, give = body
-    if not (
-        isinstance(declare, cst.SimpleStatementLine)
-        and m.matches(declare, m.SimpleStatementLine(body=[m.Global(names=[m.NameItem()])]))
-        and isinstance(declare.body[0], cst.Global)
-    ):
+    declared = sole_statement(declare)
+    if not (isinstance(declared, cst.Global) and len(declared.names) == 1):
         return None
-    name = declare.body[0].names[0].name.value
-    is_unset = m.Comparison(
-        left=m.Name(name), comparisons=[m.ComparisonTarget(m.Is(), m.Name("None"))]
-    ) | m.UnaryOperation(operator=m.Not(), expression=m.Name(name))
-    store = m.SimpleStatementLine(
-        body=[m.Assign(targets=[m.AssignTarget(m.Name(name))], value=m.MatchIfTrue(lambda v: v is creation))]
-    )
-    if not m.matches(check, m.If(test=is_unset, body=m.IndentedBlock(body=[store]), orelse=None)):
+    name = declared.names[0].name.value
+    if not (isinstance(check, cst.If) and check.orelse is None and _is_unset(check.test, name)):
         return None
-    if not m.matches(give, m.SimpleStatementLine(body=[m.Return(value=m.Name(name))])):
+    block = check.body
+    stored = sole_statement(block.body[0]) if isinstance(block, cst.IndentedBlock) and len(block.body) == 1 else None
+    if not (isinstance(stored, cst.Assign) and is_name(sole_target(stored), name) and stored.value is creation):
+        return None
+    given = sole_statement(give)
+    if not (isinstance(given, cst.Return) and is_name(given.value, name)):
         return None
     return name
+
+
+def _is_unset(test: cst.BaseExpression, name: str) -> bool:
+    """``name is None`` or ``not name``."""
+    if isinstance(test, cst.UnaryOperation):
+        return isinstance(test.operator, cst.Not) and is_name(test.expression, name)
+    parts = comparison_parts(test)
+    return parts is not None and is_name(parts[0], name) and isinstance(parts[1], cst.Is) and is_none(parts[2])

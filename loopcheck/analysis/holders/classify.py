@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import ClassScope, FunctionScope, GlobalScope
 from libcst.metadata.scope_provider import Scope
 
@@ -32,6 +31,7 @@ from loopcheck.analysis.holders.kinds import (
 )
 from loopcheck.analysis.holders.singletons import SharedInstances
 from loopcheck.analysis.holders.values import BoundValues
+from loopcheck.analysis.tree import is_name, sole_statement, sole_target
 from loopcheck.data.catalogue import holder_shapes
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ class Classifier:
         definitions = self.analysis.definitions
         if isinstance(receiver, cst.Attribute) and receiver.attr.value == "__class__":
             return definitions.is_self(receiver.value)
-        if isinstance(receiver, cst.Call) and m.matches(receiver, m.Call(func=m.Name("type"), args=[m.Arg()])):
+        if isinstance(receiver, cst.Call) and is_name(receiver.func, "type") and len(receiver.args) == 1:
             return definitions.is_self(receiver.args[0].value)
         if not definitions.is_self(receiver):
             return False
@@ -258,15 +258,17 @@ class Classifier:
         shapes = holder_shapes()
         return function.name.value in shapes.class_taking_methods or any(
             self.analysis.names.qualified(d.decorator) & shapes.class_methods
-            or m.matches(d.decorator, m.Name("classmethod"))
+            or is_name(d.decorator, "classmethod")
             for d in function.decorators
         )
 
     def defined_in_class_body(self, class_def: cst.ClassDef, name: str) -> bool:
-        return any(
-            m.matches(line, m.SimpleStatementLine([m.Assign([m.AssignTarget(m.Name(name))]) | m.AnnAssign(m.Name(name))]))
-            for line in class_def.body.body
-        )
+        for line in class_def.body.body:
+            statement = sole_statement(line)  # `name = ...` or `name: T = ...`, alone on its line
+            target = statement.target if isinstance(statement, cst.AnnAssign) else sole_target(statement)
+            if is_name(target, name):
+                return True
+        return False
 
     def is_cached_function(self, function: cst.FunctionDef) -> bool:
         """Decorated with functools.cache / lru_cache: its result outlives the loop that made it."""

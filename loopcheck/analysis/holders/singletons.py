@@ -9,9 +9,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.holders.kinds import ClassAttribute, FunctionCache, ModuleGlobal, SharedBy, Singleton
+from loopcheck.analysis.tree import is_name
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -59,7 +59,7 @@ class SharedInstances:
             if (
                 class_def in definitions.classes_named(call.func)
                 or definitions.is_self(call.func)
-                or m.matches(call.func, m.Name("cls"))
+                or is_name(call.func, "cls")
             ):
                 yield call
         for call in calls_by_leaf.get("cls", ()):

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import libcst as cst
-import libcst.matchers as m
+
+from loopcheck.analysis.tree import descendants
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
@@ -63,9 +64,7 @@ class BoundValues:
     def tells_loops_apart(self, test: cst.BaseExpression) -> bool:
         """A comparison ``x is not loop`` / ``x != loop`` (either way round) with the running
         loop, anywhere in ``test`` (``self._sem is None or self._loop is not loop``)."""
-        for comparison in m.findall(test, m.Comparison()):
-            if not isinstance(comparison, cst.Comparison):
-                continue
+        for comparison in descendants(test, cst.Comparison):
             left = comparison.left
             for target in comparison.comparisons:
                 if isinstance(target.operator, (cst.IsNot, cst.NotEqual)) and (

@@ -29,6 +29,10 @@ class ModuleLevelClient(ClientRule):
     starts_from = (Start(calls=("clients",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "After the first loop ends, the client fails under the next one (`Event loop is closed`, "
+            "`attached to a different loop`) or leaks the dead loop's connections."
+        ),
         what_it_does="""\
 Finds async clients created at module level: `aiohttp.ClientSession`, `httpx.AsyncClient`,
 `redis.asyncio` clients and pools, `pymongo.AsyncMongoClient`, Motor, the Neo4j async driver,
@@ -63,6 +67,7 @@ Create the client where the loop runs. Which design fits depends on the program:
 
 ```python
 import asyncio
+import threading
 
 import redis.asyncio as redis
 
@@ -70,14 +75,17 @@ _redis_by_loop = {}
 
 
 def _get_redis():
-    \"\"\"The running loop's redis.asyncio.Redis: made on first use, closed at its shutdown.\"\"\"
+    \"\"\"The running loop's redis.asyncio.Redis: made on first use, closed when its loop ends.\"\"\"
     loop = asyncio.get_running_loop()
     # Forget the clients of closed loops (they hold their loop, so nothing else would free it),
-    # and close those of loops closed by hand, which did not.
+    # and close those of loops closed by hand, whose closer never ran: on a loop of their own in
+    # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).
     for stale in [other for other in list(_redis_by_loop) if other.is_closed()]:
-        entry = _redis_by_loop.pop(stale, None)
-        if entry is not None:  # another thread's loop may have taken it
-            loop.create_task(entry[1].aclose())
+        entry = _redis_by_loop.pop(stale, None)  # None: another thread's loop took it
+        if entry is not None and entry[1].ag_frame is not None:
+            closing = threading.Thread(target=asyncio.run, args=(_close_redis_now(entry[1]),))
+            closing.start()
+            closing.join()
     if loop not in _redis_by_loop:
         client = redis.from_url("redis://localhost")
         closer = _close_redis(loop, client)
@@ -99,6 +107,11 @@ async def _close_redis(loop, client):
         except Exception:
             if not loop.is_closed():
                 raise  # else its connections went with the loop, closed by hand
+
+
+async def _close_redis_now(closer):
+    \"\"\"Closes the client of a loop closed by hand (its async generators never shut down).\"\"\"
+    await closer.aclose()
 ```
 
 - **A client used by one coroutine**: open it there, `async with httpx.AsyncClient() as client:`,
@@ -111,15 +124,22 @@ bound once, by a line of its own, to a private name (a leading underscore, and n
 of this module and whose constructor uses only module-level names; and only for clients the
 catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
 says what to write instead.
-The per-loop accessor keeps one client per running loop, made on first use under that loop. It
-starts no task: it registers an async generator with the loop, which `loop.shutdown_asyncgens()`
-closes; asyncio.run() and asyncio.Runner call that after cancelling the loop's tasks and before
-closing it, and the generator then closes the client on its loop (so a graceful shutdown that
-waits for every other task does not wait for it). A loop closed by hand without
-`loop.shutdown_asyncgens()` logs nothing; its client is closed at the latest on the next access,
-from the loop making it (closing may fail there, since the client's connections belonged to the
-closed loop: that failure is silent, and the connections' sockets close when they are
-collected). Each access forgets the clients of closed loops, which frees those loops.""",
+The per-loop accessor keeps one client per running loop, made on first use under that loop, and
+closes it when that loop ends, however it ends. It starts no task: it registers an async
+generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and
+asyncio.Runner call that after cancelling the loop's tasks and before closing it, and the
+generator then closes the client on its loop (so a graceful shutdown that waits for every other
+task does not wait for it). A loop closed by hand (`loop.run_until_complete(...)` then
+`loop.close()`, without `loop.shutdown_asyncgens()`) logs nothing; its client is closed on the
+next access, from any other loop: on a loop of its own in a short-lived thread, which the access
+waits for, so no task is left pending on a loop that may itself be closed by hand (a task there
+would be "destroyed but it is pending"); a loop that shut down as asyncio.run() does costs no
+thread. Closing may fail, since the client's connections
+belonged to the closed loop: that failure is silent, and the connections' sockets close when
+they are collected. The client of the last loop closed by hand is closed by no later access: an
+application that closes its loops by hand should call `loop.shutdown_asyncgens()` before
+`loop.close()`, or use asyncio.run(). Each access forgets the clients of closed loops, which
+frees those loops.""",
         affected_versions="""\
 All supported versions (measured on 3.10 to 3.13 with the clients' current releases against real
 local servers). The error text depends on the library and its version.""",

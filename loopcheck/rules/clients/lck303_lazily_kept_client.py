@@ -25,6 +25,10 @@ class LazilyKeptClient(ClientRule):
     starts_from = (Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Every loop after the first gets the client the first one made and fails with `Event loop is "
+            "closed` or `attached to a different loop`."
+        ),
         what_it_does="""\
 Finds async clients (see LCK301 for the catalogue) created lazily and kept for the life of the
 process: the singleton getter (`global _client; if _client is None: _client = Client()`, in a plain
@@ -72,7 +76,8 @@ def get_http():
     return _get_http_by_loop[loop][0]
 ```
 
-(with `_close_get_http` the task that closes the client when its loop ends, as in LCK301). In a
+(simplified: the generated getter also closes each loop's client when that loop ends, however it
+ends, with the closers LCK301's fix writes, `_close_get_http` and `_close_get_http_now`). In a
 web application, create the client in the lifespan handler instead.""",
         fix_safety="""\
 Unsafe, and offered only for the `lru_cache`/`cache` factory without arguments and for the
@@ -128,18 +133,22 @@ All supported versions (see LCK301).""",
             ),
             fix=(
                 "import asyncio\n"
+                "import threading\n"
                 "\n"
                 "import httpx\n"
                 "_get_http_by_loop = {}\n"
                 "def get_http():\n"
-                '    """The running loop\'s httpx.AsyncClient: made on first use, closed at its shutdown."""\n'
+                '    """The running loop\'s httpx.AsyncClient: made on first use, closed when its loop ends."""\n'
                 "    loop = asyncio.get_running_loop()\n"
                 "    # Forget the clients of closed loops (they hold their loop, so nothing else would free it),\n"
-                "    # and close those of loops closed by hand, which did not.\n"
+                "    # and close those of loops closed by hand, whose closer never ran: on a loop of their own in\n"
+                "    # a thread, waited for (a task on this loop is lost if it, too, is closed by hand).\n"
                 "    for stale in [other for other in list(_get_http_by_loop) if other.is_closed()]:\n"
-                "        entry = _get_http_by_loop.pop(stale, None)\n"
-                "        if entry is not None:  # another thread's loop may have taken it\n"
-                "            loop.create_task(entry[1].aclose())\n"
+                "        entry = _get_http_by_loop.pop(stale, None)  # None: another thread's loop took it\n"
+                "        if entry is not None and entry[1].ag_frame is not None:\n"
+                "            closing = threading.Thread(target=asyncio.run, args=(_close_get_http_now(entry[1]),))\n"
+                "            closing.start()\n"
+                "            closing.join()\n"
                 "    if loop not in _get_http_by_loop:\n"
                 "        client = httpx.AsyncClient()\n"
                 "        closer = _close_get_http(loop, client)\n"
@@ -161,6 +170,11 @@ All supported versions (see LCK301).""",
                 "        except Exception:\n"
                 "            if not loop.is_closed():\n"
                 "                raise  # else its connections went with the loop, closed by hand\n"
+                "\n"
+                "\n"
+                "async def _close_get_http_now(closer):\n"
+                '    """Closes the client of a loop closed by hand (its async generators never shut down)."""\n'
+                "    await closer.aclose()\n"
                 "\n"
                 "\n"
                 "async def fetch(url):\n"

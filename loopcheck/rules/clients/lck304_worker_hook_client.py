@@ -32,6 +32,10 @@ class WorkerHookClient(ClientRule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "Each task's loop uses a client of the start-up hook's loop, which is gone: `Event loop is "
+            "closed` or `attached to a different loop`."
+        ),
         what_it_does="""\
 Finds async clients (see LCK301 for the catalogue) created in a worker or process start-up hook
 (Celery's `worker_process_init`, `worker_init`, `celeryd_init`, `worker_ready`, ... connected with

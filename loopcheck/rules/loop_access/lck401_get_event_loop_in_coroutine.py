@@ -15,9 +15,15 @@ class GetEventLoopInCoroutine(Rule):
     fix_kind = "safe"
     instead = "call asyncio.get_running_loop()"
     starts_from = (Start(calls=("loop.current",), where=(Where.COROUTINE,)),)
+    tier = "modernisation"
     runtime_failure = False
 
     docs = RuleDocs(
+        tier_reason=(
+            "Inside a coroutine `get_event_loop()` returns the running loop, exactly as "
+            "`get_running_loop()` does, on every supported Python (3.10 to 3.13 measured, no warning); "
+            "the finding is about intent and about code that may move, never a failure."
+        ),
         what_it_does="""\
 Finds `asyncio.get_event_loop()` called in the body of an `async def`: on its own, as an argument
 (`asyncio.all_tasks(asyncio.get_event_loop())`), or before `.run_in_executor(...)`,

@@ -32,6 +32,10 @@ class GetEventLoopWithoutLoop(Rule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "In a thread without a current loop the call raises `RuntimeError: There is no current event "
+            "loop` (Python 3.10 to 3.13), and from 3.14 it raises in the main thread too."
+        ),
         what_it_does="""\
 Finds `asyncio.get_event_loop()` in synchronous code that runs where the thread may have no
 current event loop: at import time or under `if __name__ == "__main__":`, in a thread target, an

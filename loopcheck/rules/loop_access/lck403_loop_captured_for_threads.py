@@ -20,6 +20,10 @@ class LoopCapturedForThreads(Rule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "The captured loop never runs, so coroutines sent to it never start and `future.result()` "
+            "waits forever."
+        ),
         what_it_does="""\
 Finds an event loop captured where the application does not run (at import time, under
 `__main__`, in a thread or a worker hook), kept in a module global or an attribute, and later

@@ -21,6 +21,10 @@ class ObjectOfAnotherLoopInAThread(Rule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "The job's own loop uses an object bound to another loop and fails (`attached to a different "
+            "loop`, `Event loop is closed`), or touches that loop's connections from another thread."
+        ),
         what_it_does="""\
 Finds code that runs in a thread of its own (a `threading.Thread` target, an executor job, a
 scheduler job, and what they call in the module) and uses, on an event loop of that thread, an

@@ -13,6 +13,10 @@ class LoopGetOrCreateHelper(Rule):
     starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,), also_calls=("loop.set",)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Each thread that calls the helper gets a loop nobody closes, and objects made on it fail "
+            "under any other loop (`attached to a different loop`)."
+        ),
         what_it_does="""\
 Finds helpers that hand an event loop out for reuse: they return the thread's current (or
 running) loop, or else a new loop they make current and never close, as in

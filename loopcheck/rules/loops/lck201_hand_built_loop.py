@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
+from loopcheck.analysis.tree import descendants
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
@@ -29,6 +29,12 @@ class HandBuiltLoop(Rule):
     starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Closing the loop by hand destroys the tasks still running (`Task was destroyed but it is "
+            "pending!`), skips async generators' `finally` blocks, and leaves a closed loop current, so "
+            "the thread's next `get_event_loop()` returns a loop that raises `RuntimeError: Event loop is "
+            "closed`."
+        ),
         what_it_does="""\
 Finds functions that build an event loop by hand to run one coroutine:
 `new_event_loop()`, usually `set_event_loop()`, `run_until_complete()` and `close()`, in a
@@ -322,7 +328,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         skip = [*sets, *teardown, run_call, *self.analysis.loop_uses.set_current_none_statements(function)]
         between = [
             node
-            for node in m.findall(function.body, m.Call())
+            for node in descendants(function.body, cst.Call)
             if tree.precedes(start, node)
             and (tree.precedes(node, end) or tree.within(node, end))
             and not tree.within(node, *skip)

@@ -29,6 +29,10 @@ class PersistentLoop(Rule):
     starts_from = (Start(calls=("loop.new", "loop.current"), also_methods=("run_until_complete",)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Two threads running the kept loop at once raise `RuntimeError: This event loop is already "
+            "running`, and objects made on it fail under any other loop."
+        ),
         what_it_does="""\
 Finds event loops created once and kept for reuse: in a module global (the `_worker_loop` with
 its `get_worker_loop()` getter), a class attribute (`cls._loop`, built lazily or in the class

@@ -25,6 +25,11 @@ class RunOnCurrentLoop(Rule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "In a thread without a current loop (a thread pool, a scheduler, after an `asyncio.run()`) "
+            "`get_event_loop()` raises `RuntimeError: There is no current event loop`, and from Python "
+            "3.14 it raises in the main thread too."
+        ),
         what_it_does="""\
 Finds synchronous code that runs a coroutine with
 `asyncio.get_event_loop().run_until_complete(...)`, directly or through a local variable,

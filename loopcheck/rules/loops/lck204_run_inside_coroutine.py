@@ -32,6 +32,10 @@ class RunInsideCoroutine(Rule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "The call always fails when reached: `RuntimeError: asyncio.run() cannot be called from a "
+            "running event loop` (or `This event loop is already running`)."
+        ),
         what_it_does="""\
 Finds `asyncio.run(x)` and `loop.run_until_complete(x)` called from the body of an `async def`.""",
         why_is_this_bad="""\

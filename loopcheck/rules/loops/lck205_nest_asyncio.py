@@ -13,6 +13,10 @@ class NestAsyncio(Rule):
     starts_from = (Start(calls=("loop.nest",)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "A nested run that needs what its caller holds hangs the program, and `asyncio.run()` reuses "
+            "the current loop, so loop-bound objects carry over between runs."
+        ),
         what_it_does="""\
 Finds calls of `nest_asyncio.apply()`, and of `nest_asyncio2.apply()` (the maintained fork,
 which patches asyncio the same way).""",

@@ -19,6 +19,10 @@ class RunOnRunningLoop(Rule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "The call always fails when reached: a running loop cannot be re-entered (`RuntimeError: This "
+            "event loop is already running`)."
+        ),
         what_it_does="""\
 Finds synchronous code that runs a coroutine where the code itself has just shown that an event
 loop is running in this thread: `asyncio.get_running_loop().run_until_complete(...)`, a

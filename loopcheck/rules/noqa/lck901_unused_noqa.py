@@ -14,9 +14,13 @@ class UnusedNoqa(Rule):
     fix_kind = "safe"
     instead = "remove the codes that silence nothing"
     scope = "noqa"
-    opt_in = True
+    tier = "tooling"
     runtime_failure = False
     docs: ClassVar[RuleDocs] = RuleDocs(
+        tier_reason=(
+            "A stale or unknown `# noqa` code is a comment that silences nothing; the program behaves the "
+            "same with or without it."
+        ),
         what_it_does=(
             "Reports each loopcheck code (`LCK...`) listed in a `# noqa: ...` comment that\n"
             "silences nothing: no rule has the code (`# noqa: LCK999`, a typo that silences\n"

@@ -25,6 +25,10 @@ class ModuleLevelPrimitive(PrimitiveRule):
     starts_from = (Start(calls=("primitives",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Contended use under a second event loop (the next `asyncio.run()`, Celery task, worker "
+            "thread or test) raises `RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives (`Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`,
 `Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`, `Future`) created at module level, that is when

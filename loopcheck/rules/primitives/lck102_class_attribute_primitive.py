@@ -8,8 +8,7 @@ from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, snake_case
-from loopcheck.fixes.statements import keep_comments
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, move_after_class, snake_case
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
 
@@ -23,6 +22,10 @@ class ClassAttributePrimitive(PrimitiveRule):
     starts_from = (Start(calls=("primitives",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "The attribute is one object for every instance and every loop; contended use under a second "
+            "loop raises `RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives created in a class body: one object, made at import time and shared by
 every instance of the class and every event loop of the process. An `Event` in a module that never waits on anything is not reported: set, cleared and
@@ -173,10 +176,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         def build() -> tuple:
             builder = FixBuilder(self.context)
             statements = fixes.accessor_statements(builder, primitive, call, cache, accessor)
-            comments = [empty for empty in line.leading_lines if empty.comment is not None]
-            statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
-            builder.replace(line, cst.RemoveFromParent())
-            install_accessor(builder, tree, class_def, statements, references, accessor, where="after")
+            move_after_class(builder, tree, line, class_def, statements, references, accessor)
             return builder.build()
 
         return self.propose(

@@ -24,6 +24,10 @@ class DefaultArgumentPrimitive(PrimitiveRule):
     starts_from = (Start(calls=("primitives",), where=(Where.DEFAULT,)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "Every call that omits the argument shares the object; contended use under a second loop "
+            "raises `RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives created in the default value of a function parameter, as in
 `async def fetch(url, limit=asyncio.Semaphore(10))`. An `Event` in a module that never waits on anything is not reported: set, cleared and

@@ -25,6 +25,10 @@ class LazilyStoredPrimitive(PrimitiveRule):
     starts_from = (Start(calls=("primitives",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "The first loop to use the object owns it; contended use under any later loop raises "
+            "`RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives created inside a function and kept beyond it: in a module global (the
 `global _lock; if _lock is None: _lock = asyncio.Lock()` idiom), in a class attribute

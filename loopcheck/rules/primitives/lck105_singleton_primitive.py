@@ -9,7 +9,7 @@ from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.per_loop import ACCESSOR_NAMES
+from loopcheck.fixes.per_loop import ACCESSOR_NAMES, IN_A_REGISTRY, NOT_STORED_BY_A_METHOD
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.prefilter.starts import Start, Where
@@ -28,6 +28,10 @@ class SingletonPrimitive(PrimitiveRule):
     )
 
     docs = RuleDocs(
+        tier_reason=(
+            "The shared instance hands the object to every loop; contended use under a second loop raises "
+            "`RuntimeError: ... is bound to a different event loop`."
+        ),
         what_it_does="""\
 Finds asyncio primitives created in a method (usually `__init__`) and kept on `self`, where the
 instance is shared by the whole process: a module-level instance (`manager =
@@ -220,48 +224,27 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
     def fix_for(
         self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
     ) -> FixProposal | NoFix | None:
-        tree = self.analysis.tree
         method = site.owner
         assert isinstance(method, cst.FunctionDef)
         if isinstance(holder, SingletonRegistry):
-            return NoFix("it is kept in a registry, not in an attribute of its own")
+            return NoFix(IN_A_REGISTRY)
         line = self.single_store(call, holder, Held.SINGLETON_ATTRIBUTE)
         if isinstance(line, NoFix):
             return line
         class_def = holder.owner
-        if (
-            not isinstance(class_def, cst.ClassDef)
-            or tree.method_class(method) is not class_def
-            or tree.parents.get(tree.parents.get(line)) is not method
-        ):
-            return NoFix("it is not stored in the body of a method of its own class")
+        if not self.fixes.stored_by_own_method(class_def, method, line):
+            return NoFix(NOT_STORED_BY_A_METHOD)
+        assert isinstance(class_def, cst.ClassDef)
         references = holder.reads
         if not self.fixes.all_in_coroutines(references):
             return self.fixes.threading_twin(primitive, call, references)
         attribute = holder.name
         assert attribute is not None
         cache = f"_{attribute.lstrip('_')}_by_loop"
-        declined = self.property_declined(call, class_def, attribute, cache)
+        declined = self.fixes.property_declined(call, class_def, attribute, cache)
         if declined is not None:
             return NoFix(declined)
         return self.property_fix(call, primitive, holder, line, method, cache)
-
-    def property_declined(self, call: cst.Call, class_def: cst.ClassDef, attribute: str, cache: str) -> str | None:
-        """Why ``attribute`` cannot become a per-loop property of ``class_def`` kept in
-        ``cache``, if it cannot."""
-        holders, definitions = self.analysis.holders, self.analysis.definitions
-        if holders.defined_in_class_body(class_def, "__slots__"):
-            # A property cannot share its name with a slot (ValueError when the class is made),
-            # and the cache needs a slot of its own.
-            return f"`{class_def.name.value}` declares `__slots__`"
-        if not self.analysis.tree.is_top_level(class_def):
-            return f"`{class_def.name.value}` is not defined at the module's top level"
-        methods = set(definitions.methods(class_def))
-        if holders.defined_in_class_body(class_def, attribute) or attribute in methods:
-            return f"the body of `{class_def.name.value}` also defines `{attribute}`"
-        if cache in methods | {attribute} or self.analysis.index.attributes_by_name.get(cache):
-            return f"the module already uses `{cache}`, the name the fix needs"
-        return self.fixes.cannot_move(call, keeps_self=True)
 
     def property_fix(
         self,

@@ -17,6 +17,10 @@ class ModuleLevelTask(Rule):
     starts_from = (Start(calls=("loop.schedule",), where=(Where.MODULE, Where.CLASS)),)
 
     docs = RuleDocs(
+        tier_reason=(
+            "The task or future belongs to a loop that never runs; awaiting it under any running loop "
+            "raises `RuntimeError: ... attached to a different loop`."
+        ),
         what_it_does="""\
 Finds `asyncio.ensure_future()`, `asyncio.gather()` and `asyncio.shield()` called at module level
 or in a class body, that is when the module is imported, where no event loop runs.""",

@@ -82,6 +82,10 @@ class GlobalTaskAcrossLoops(ProjectRule):
     instead = "keep the task per event loop, or await the work directly in each call"
     summary = "task or future kept in a module global and awaited by another event loop"
     docs = RuleDocs(
+        tier_reason=(
+            "Awaiting the task under another loop, after the loop that made it stopped, raises "
+            "`RuntimeError: ... attached to a different loop`."
+        ),
         what_it_does="""\
 Finds a Task or Future made on first use and kept in a module global (`global _refresh;
 _refresh = asyncio.ensure_future(...)`) that the project model sees reached by two different

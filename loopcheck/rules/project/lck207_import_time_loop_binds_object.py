@@ -63,6 +63,10 @@ class ImportTimeLoopBindsObject(ProjectRule):
     instead = "check or make the object in the application's start-up, on the loop that uses it"
     summary = "event loop run at import binds a module-level object that other event loops use later"
     docs = RuleDocs(
+        tier_reason=(
+            "Every use of the object on the application's loop fails with `attached to a different loop` "
+            "or `Event loop is closed`."
+        ),
         what_it_does="""\
 Finds an event loop run by a module's top-level code (`loop = asyncio.new_event_loop();
 loop.run_until_complete(client.admin.command("ping"))`, or `asyncio.run(...)` at import) that

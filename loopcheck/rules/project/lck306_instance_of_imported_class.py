@@ -68,6 +68,10 @@ class InstanceOfImportedClass(ProjectRule):
     instead = "make the object inside the loop that uses it, or keep the instance per loop"
     summary = "module-level instance of a class from another module keeps a loop-bound object that several event loops reach"
     docs = RuleDocs(
+        tier_reason=(
+            "The next loop that reaches the instance's object fails with `Event loop is closed` or "
+            "`attached to a different loop`."
+        ),
         what_it_does="""\
 Finds a module-level instance (`cookie_browser = CookieBrowser()`) of a class defined in another
 module whose methods keep a loop-bound object in an attribute (`self.playwright = await

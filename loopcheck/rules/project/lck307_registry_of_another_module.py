@@ -69,6 +69,10 @@ class RegistryOfAnotherModule(ProjectRule):
     instead = "key the registry by the running loop as well, or make the object inside that loop"
     summary = "loop-bound object stored in a registry another module keeps, reached by several event loops"
     docs = RuleDocs(
+        tier_reason=(
+            "The next loop that takes the object from the registry fails with `attached to a different "
+            "loop` or `Event loop is closed`."
+        ),
         what_it_does="""\
 Finds a loop-bound object stored in a class-level or module-level registry that another module
 defines (`ClientManager._pools[name] = await asyncpg.create_pool(...)`, where `ClientManager`

@@ -66,6 +66,10 @@ class RunOnImportedGetOrCreateLoop(ProjectRule):
     instead = "write asyncio.run(coro) with the objects made inside it, or keep one asyncio.Runner"
     summary = "loop handed out by a get-or-create helper of another module, then run with run_until_complete()"
     docs = RuleDocs(
+        tier_reason=(
+            "Objects used under the helper's loop bind to whichever loop that is and fail under the next "
+            "(`attached to a different loop`)."
+        ),
         what_it_does="""\
 Finds `loop.run_until_complete(...)` on a loop returned by a helper defined in another module
 that gets the thread's current loop or makes a new one and sets it as current
