@@ -84,6 +84,11 @@ def whole_corpus(dirs: Sequence[Path], files: Sequence[Path]) -> FileSet:
     )
 
 
+def single_file(path: Path, name: str) -> FileSet:
+    """One file, described by ``name`` (its path within the corpus)."""
+    return FileSet(description=name, files=(path,), lines=count_lines([path]), arguments=(str(path),))
+
+
 def every_nth_file(files: Sequence[Path], n: int) -> FileSet:
     """Every n-th file of the sorted list, starting with the first: a deterministic sample that
     spreads over every package (a prefix would take whole packages). The sample for 2n is a
@@ -137,6 +142,62 @@ def file_with_loop_start(files: Sequence[Path]) -> Path:
         if LOOP_START in path.read_bytes():
             return path
     raise BenchmarkError(f"no file of the corpus calls {LOOP_START.decode()}")
+
+
+# Text of the constructs loopcheck looks for (event loops, asyncio and anyio primitives, clients,
+# pools, threads): a file with none of these words has no candidate construct at all, so a run
+# over it measures what loopcheck costs a file it has nothing to say about.
+CANDIDATE_WORDS = (b"async", b"await", b"loop", b"Lock", b"Semaphore", b"Event", b"Queue",
+                   b"Condition", b"Barrier", b"Client", b"Session", b"Pool", b"Future", b"Task",
+                   b"Thread", b"Executor", b"trio")
+# A file of the single-file rows has at least this many lines: a module of some size, not an
+# empty __init__.py.
+SINGLE_FILE_MIN_LINES = 100
+# The text a candidate of a single-file row must have before loopcheck is asked about it.
+CANDIDATE_TEXT = b"asyncio."
+CANDIDATE_TRIES = 50
+
+
+def file_without_candidate(files: Sequence[Path]) -> Path:
+    """The first of ``files`` (sorted) with at least SINGLE_FILE_MIN_LINES lines and none of the
+    CANDIDATE_WORDS."""
+    for path in sorted(files):
+        text = path.read_bytes()
+        if text.count(b"\n") >= SINGLE_FILE_MIN_LINES and not any(word in text for word in CANDIDATE_WORDS):
+            return path
+    raise BenchmarkError("no file of the corpus is without a candidate construct")
+
+
+def file_reported_on(files: Sequence[Path], reports: Callable[[Path], bool]) -> Path:
+    """The first of ``files`` (sorted) with at least SINGLE_FILE_MIN_LINES lines and the text
+    ``asyncio.`` that loopcheck reports on when it checks the file alone (``reports(path)``);
+    at most CANDIDATE_TRIES files are tried."""
+    tried = 0
+    for path in sorted(files):
+        text = path.read_bytes()
+        if text.count(b"\n") < SINGLE_FILE_MIN_LINES or CANDIDATE_TEXT not in text:
+            continue
+        if reports(path):
+            return path
+        tried += 1
+        if tried == CANDIDATE_TRIES:
+            break
+    raise BenchmarkError(f"loopcheck reports on none of the first {CANDIDATE_TRIES} files that use asyncio")
+
+
+# The text the file of the server's re-check must have: coroutines and asyncio, so that the rules
+# have work to do (a file without them is done by the candidate stage's text test alone).
+ASYNC_TEXTS = (CANDIDATE_TEXT, b"async def")
+
+
+def file_nearest_lines(files: Sequence[Path], lines: int) -> Path:
+    """Of the files with every one of ASYNC_TEXTS, the one whose line count is nearest
+    ``lines``; the first in sorted order among equals."""
+    counted = [(abs(text.count(b"\n") - lines), path) for path in sorted(files)
+               if all(word in (text := path.read_bytes()) for word in ASYNC_TEXTS)]
+    if not counted:
+        raise BenchmarkError("no file of the corpus has coroutines and uses asyncio")
+    return min(counted)[1]
 
 
 @contextmanager

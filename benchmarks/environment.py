@@ -96,7 +96,8 @@ def install_loopcheck(venv: Venv, repo_root: Path) -> None:
         # The same version number is already installed from the previous run: force the
         # package itself, then let pip add any dependency the tree now declares.
         _run([*pip, "--force-reinstall", "--no-deps", wheels[0]], "installing loopcheck")
-        _run([*pip, wheels[0]], "installing loopcheck's dependencies")
+        # With the lsp extra: the server's re-check is measured too.
+        _run([*pip, f"{wheels[0]}[lsp]"], "installing loopcheck's dependencies")
 
 
 def package_versions(venv: Venv, names: list[str]) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from benchmarks.measure import (
     LOOPCHECK_CHECK,
     RUFF_CHECK,
     FailureCheck,
+    Sample,
+    exit_status_check,
     run_measured,
 )
 from benchmarks.report import Benchmark
@@ -33,6 +37,14 @@ RUFF_SELECT = "ASYNC,RUF006"
 FLAKE8_DEFAULT_SELECT = "E,F,W,C90"
 CHANGED_PERCENT = 1.0
 SCALING_SAMPLES = ((8, "1/8"), (4, "1/4"), (2, "1/2"))
+# The language server's re-check: a file of about this many lines, edited this many times a round.
+SERVER_FILE_LINES = 2000
+SERVER_EDITS = 10
+SERVER_SCRIPT = Path(__file__).with_name("server_recheck.py")
+SERVER_CHECK = exit_status_check(0)
+# The corpus (libraries) has no finding of the default rules: the file with a candidate is one
+# loopcheck reports on with every rule, the opt-in tiers included, and its row runs them all.
+EVERY_RULE = "LCK"
 
 
 def progress(message: str) -> None:
@@ -205,6 +217,76 @@ class Planner:
         for every, part in SCALING_SAMPLES:
             self.add_cold(f"loopcheck-{part}", f"loopcheck, cold, {part} of the corpus",
                           corpus_files.every_nth_file(all_files, every))
+
+
+    def add_single(self, all_files: Sequence[Path]) -> None:
+        """One file on its own, as pre-commit and editors run it, Ruff and loopcheck side by side:
+        a file with no candidate construct and one loopcheck reports on; then the language
+        server's re-check of a 2,000-line file after an edit, timed in-process."""
+        plain = corpus_files.file_without_candidate(all_files)
+        candidate = corpus_files.file_reported_on(all_files, self._reports_on)
+        for kind, path, what, options in (
+            ("plain", plain, "no candidate construct", ()),
+            ("candidate", candidate, f"a file loopcheck reports on with `--select {EVERY_RULE}`", ("--select", EVERY_RULE)),
+        ):
+            files = corpus_files.single_file(path, self._name_in_corpus(path))
+            ruff = [str(self.venvs.peers.bin("ruff")), "check", "--isolated", "--no-cache", "--select",
+                    RUFF_SELECT, str(path)]
+            self.add(f"single-ruff-{kind}", f"`ruff check` on one file, {what} (`{files.description}`)",
+                     ruff, files, RUFF_CHECK, extrapolate=False)
+            self.add(f"single-loopcheck-{kind}", f"`loopcheck` on one file, {what} (`{files.description}`)",
+                     self.single_loopcheck_argv(path, *options), files, LOOPCHECK_CHECK, extrapolate=False)
+        self.add_server_recheck("server-recheck", corpus_files.file_nearest_lines(all_files, SERVER_FILE_LINES))
+        # The corpus's files near 2,000 lines end at the candidate stage: the candidate, grown to
+        # 2,000 lines with copies of itself, goes through LibCST, the analysis and the rules.
+        self.add_server_recheck("server-recheck-grown", candidate, grow_to=SERVER_FILE_LINES, every_rule=True)
+
+    def single_loopcheck_argv(self, path: Path, *options: str) -> list[str]:
+        """loopcheck as a pre-commit hook runs it on one file: default --jobs, no cache."""
+        return [str(self.venvs.loopcheck.bin("loopcheck")), "-q", "--no-cache", *options, str(path)]
+
+    def _reports_on(self, path: Path) -> bool:
+        argv = self.single_loopcheck_argv(path, "--select", EVERY_RULE)
+        sample = run_measured(argv, round_no=0, cwd=self.runner.work_dir, env=self.runner.env,
+                              log_stem=self.runner.log_dir / "single-choice", failure_check=LOOPCHECK_CHECK)
+        return sample.exit_code == 1
+
+    def _name_in_corpus(self, path: Path) -> str:
+        for directory in self.corpus_dirs:
+            if path.is_relative_to(directory):
+                return path.relative_to(directory.parent).as_posix()
+        return path.name
+
+    def add_server_recheck(self, key: str, path: Path, *, grow_to: int = 0, every_rule: bool = False) -> None:
+        """The server's re-check after an edit (benchmarks/server_recheck.py in loopcheck's venv),
+        of ``path`` or of ``path`` grown to ``grow_to`` lines with copies of itself: each edit
+        of a round is a sample; the process around them is not timed."""
+        folder = next((d for d in self.corpus_dirs if path.is_relative_to(d)), path.parent)
+        files = corpus_files.single_file(path, self._name_in_corpus(path))
+        grown = [str(grow_to)] if grow_to else []
+        rules = ["--every-rule"] if every_rule else []
+        argv = [str(self.venvs.loopcheck.python), str(SERVER_SCRIPT), *rules, str(folder), str(path),
+                str(SERVER_EDITS), *grown]
+        what = f"`{files.description}` grown to {grow_to:,} lines" if grow_to else f"`{files.description}`"
+        what += f", `--select {EVERY_RULE}`" if every_rule else ""
+        bench = _benchmark(key, f"language server, re-check after an edit ({what})", argv, files)
+        bench.command = " ".join(["server_recheck.py", *rules, f"<{files.description}>", str(SERVER_EDITS), *grown])
+        self.benchmarks.append(bench)
+
+        def run(round_no: int) -> None:
+            log_stem = self.runner.log_dir / key
+            process = run_measured(argv, round_no=round_no, cwd=self.runner.work_dir, env=self.runner.env,
+                                   log_stem=log_stem, failure_check=SERVER_CHECK)
+            measured = json.loads(log_stem.with_suffix(".out").read_text("utf-8"))
+            bench.lines = measured["lines"]  # the document checked, grown or not
+            for wall, cpu in measured["samples"]:
+                bench.samples.append(Sample(round=round_no, wall_s=wall, user_s=cpu, sys_s=0.0,
+                                            peak_rss_mb=process.peak_rss_mb, exit_code=0,
+                                            output_lines=measured["findings"]))
+            progress(f"  {bench.key:<26} {len(measured['samples'])} edits, median "
+                     f"{statistics.median(w for w, _ in measured['samples']) * 1000:.0f} ms wall")
+
+        self.steps.append(Step(key, run))
 
 
 def _benchmark(key: str, label: str, argv: Sequence[str], files: FileSet, *,

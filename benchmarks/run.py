@@ -7,9 +7,11 @@ Rows: Ruff (`ruff check --select ASYNC,RUF006 --no-cache`, the reference); loopc
 (`--no-cache`), filling an empty `--cache-dir`, warm, with 1% of the files changed and with one
 module with a loop start changed (on a scratch copy); flake8-async and Fixit (on every 32nd
 file, extrapolated per line); flake8's default checks without and with the loopcheck plugin;
-loopcheck cold on 1/8, 1/4 and 1/2 of the corpus. Every figure is a median over alternating
+loopcheck cold on 1/8, 1/4 and 1/2 of the corpus; Ruff and loopcheck on one file each (one with no
+candidate construct, one loopcheck reports on) and the language server's re-check of a 2,000-line
+file after an edit. Every figure is a median over alternating
 rounds: wall s, CPU s, lines/s, peak MB (the children's maxrss), each as a ratio to Ruff's, and
-the targets of issues 12 and 18 pass or fail.
+the targets of issues 12, 18 and 20 pass or fail.
 
 It builds its own virtual environments (~/.cache/loopcheck-bench; kept while the pins and the
 interpreter stay the same, loopcheck reinstalled from this tree every run), fetches the corpus
@@ -45,7 +47,7 @@ CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 DEFAULT_ROUNDS = 3
 DEFAULT_SAMPLE_EVERY = 32  # flake8-async and Fixit: every 32nd file, about 130 files
 QUICK_SAMPLE_EVERY = 8
-SKIPPABLE = ("cache", "peers", "plugin", "scaling")
+SKIPPABLE = ("cache", "peers", "plugin", "scaling", "single")
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -172,6 +174,9 @@ def benchmark(options: argparse.Namespace) -> int:
         planner.add_plugin_comparison(sample(options.flake8_sample_every))
     if "scaling" not in options.skip:
         planner.add_scaling(all_files)
+    if "single" not in options.skip:
+        progress("choosing the single files ...")
+        planner.add_single(all_files)
     steps = planner.steps
 
     # The first timed run must not pay for the disk: read the corpus, start every tool once.

@@ -1,8 +1,8 @@
 """The multi-module scenarios of tests/fixtures/projects/: where they are, and what each
 `main.py` docstring says it does (`expect: <regex>` for the exception it ends with, or
 `expect: clean`; `raised while handling: <regex>` for an exception that exception was raised
-while handling; `after fix: clean` for an incident that runs clean after `loopcheck --fix
---unsafe-fixes`)."""
+while handling; `fixed with: <loopcheck options>` for an incident that runs clean once loopcheck
+has fixed it with those options)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Scenario:
     path: Path
     expect: str  # a regex for the final exception, or CLEAN
     while_handling: str | None
-    fixed_runs_clean: bool = False
+    fixed_with: tuple[str, ...] = ()  # loopcheck's options that make the incident run clean
 
     @property
     def name(self) -> str:
@@ -42,9 +42,10 @@ def load(path: Path) -> Scenario:
     if expect is None:
         raise AssertionError(f"{path.name}/main.py: its docstring says no `expect: <regex>` or `expect: clean`")
     handling = re.search(r"^raised while handling:\s*(.+)$", doc, re.MULTILINE)
-    after_fix = re.search(r"^after fix:\s*(.+)$", doc, re.MULTILINE)
-    if after_fix is not None and after_fix.group(1).strip() != CLEAN:
-        raise AssertionError(f"{path.name}/main.py: `after fix:` says `{CLEAN}` or is left out")
+    fixed = re.search(r"^fixed with:\s*(.+)$", doc, re.MULTILINE)
     return Scenario(
-        path, expect.group(1).strip(), handling.group(1).strip() if handling else None, after_fix is not None
+        path,
+        expect.group(1).strip(),
+        handling.group(1).strip() if handling else None,
+        tuple(fixed.group(1).split()) if fixed else (),
     )

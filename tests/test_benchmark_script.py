@@ -21,6 +21,7 @@ from benchmarks.measure import (
 )
 from benchmarks.plan import Planner, Runner, Venvs
 from benchmarks.report import Benchmark, BenchmarkRun, figures, render_markdown
+from benchmarks.server_recheck import recheck_times
 from benchmarks.run import parse_arguments
 
 
@@ -181,9 +182,10 @@ import argparse, hashlib
 from pathlib import Path
 parser = argparse.ArgumentParser()
 parser.add_argument("-q", action="store_true", required=True)
-parser.add_argument("--jobs", type=int, required=True)
+parser.add_argument("--jobs", type=int)
 parser.add_argument("--no-cache", action="store_true")
 parser.add_argument("--cache-dir", type=Path)
+parser.add_argument("--select")
 parser.add_argument("paths", nargs="+", type=Path)
 args = parser.parse_args()
 files = [p for a in args.paths for p in ([a] if a.is_file() else sorted(a.rglob("*.py")))]
@@ -195,6 +197,7 @@ if not args.no_cache:
     cached = set(cache.read_text().splitlines()) if cache.exists() else set()
     cache.write_text("\\n".join(seen))
 print(len(seen - cached), "files analysed")
+raise SystemExit(1 if any(b"asyncio.Lock(" in p.read_bytes() for p in files) else 0)
 """
 
 
@@ -271,3 +274,127 @@ def test_a_crash_fails_loudly_and_findings_do_not(tmp_path):
     assert "plugin broke" in str(raised.value) and "tool.err" in str(raised.value)
     with pytest.raises(BenchmarkError, match="on stdout"):
         run("print('There was a critical error during execution of Flake8:'); raise SystemExit(1)")
+
+
+def long_file(path: Path, text: str, lines: int) -> Path:
+    path.write_text(text + "x = 1\n" * lines)
+    return path
+
+
+def test_the_single_files_are_chosen_by_their_text_and_loopchecks_verdict(tmp_path):
+    files = corpus_files.python_files(make_corpus(tmp_path))
+    with pytest.raises(BenchmarkError, match="without a candidate construct"):
+        corpus_files.file_without_candidate(files)  # all shorter than 100 lines
+    long_file(files[2], "async def f(): pass\n", 150)  # has "async"
+    long_file(files[5], "", 150)
+    long_file(files[9], "", 150)
+    assert corpus_files.file_without_candidate(files) == files[5]
+
+    asked = []
+
+    def reports(path: Path) -> bool:
+        asked.append(path)
+        return path == files[8]
+
+    long_file(files[7], "import asyncio\nasyncio.sleep\n", 120)  # not reported on
+    long_file(files[8], "import asyncio\nlock = asyncio.Lock()\n", 120)
+    long_file(files[11], "import asyncio\nlock = asyncio.Lock()\n", 120)
+    assert corpus_files.file_reported_on(files, reports) == files[8]
+    assert asked == [files[7], files[8]]  # only files with enough lines and asyncio text
+    with pytest.raises(BenchmarkError, match="reports on none"):
+        corpus_files.file_reported_on(files, lambda path: False)
+
+    # Nearest 2,000 lines among files with coroutines and asyncio; the first among equals.
+    long_file(files[12], "import asyncio\nasync def f(): asyncio.sleep\n", 1_900)
+    long_file(files[13], "import asyncio\nasync def f(): asyncio.sleep\n", 2_098)
+    long_file(files[14], "import asyncio\n", 2_000)  # no coroutine
+    assert corpus_files.file_nearest_lines(files, 2_000) == files[12]
+    with pytest.raises(BenchmarkError, match="no file of the corpus has coroutines"):
+        corpus_files.file_nearest_lines(files[:5], 2_000)
+
+
+FAKE_RECHECK = """\
+import json, sys
+folder, path, edits, *grow = [a for a in sys.argv[1:] if a != "--every-rule"]
+assert path.startswith(folder)
+lines = int(grow[0]) if grow else 1990
+print(json.dumps({"samples": [[0.01 * (i + 1), 0.005] for i in range(int(edits))], "findings": 2, "lines": lines}))
+"""
+
+
+def test_single_file_rows_run_ruff_and_loopcheck_alone_and_the_server_rechecks(tmp_path, monkeypatch):
+    monkeypatch.setattr(plan, "MAX_REPEATS", 1)
+    monkeypatch.setattr(plan, "SERVER_SCRIPT", tmp_path / "recheck.py")
+    (tmp_path / "recheck.py").write_text(FAKE_RECHECK)
+    dirs = make_corpus(tmp_path / "pinned")
+    files = corpus_files.python_files(dirs)
+    plain = long_file(files[1], "", 120)
+    candidate = long_file(files[12], "import asyncio\nlock = asyncio.Lock()\n", 120)
+    large = long_file(files[15], "import asyncio\nasync def f(): asyncio.sleep\n", 1_990)
+    planner = planner_for(tmp_path, dirs)
+    for name, body in (("ruff", "exit 0"), ("python", f'exec {sys.executable} "$@"')):
+        planner.venvs.peers.bin(name).write_text(f"#!/bin/sh\n{body}\n")
+        planner.venvs.peers.bin(name).chmod(0o755)
+    planner.add_single(files)
+    assert [b.key for b in planner.benchmarks] == [
+        "single-ruff-plain", "single-loopcheck-plain", "single-ruff-candidate", "single-loopcheck-candidate",
+        "server-recheck", "server-recheck-grown"]
+    by_key = {b.key: b for b in planner.benchmarks}
+    assert by_key["single-loopcheck-plain"].command == "loopcheck -q --no-cache <alpha/alpha/m01.py>"
+    assert by_key["single-loopcheck-candidate"].command == "loopcheck -q --no-cache --select LCK <beta/beta/m02.py>"
+    assert by_key["single-ruff-candidate"].command == (
+        "ruff check --isolated --no-cache --select ASYNC,RUF006 <beta/beta/m02.py>")
+    assert by_key["single-loopcheck-candidate"].lines == candidate.read_bytes().count(b"\n")
+    assert by_key["server-recheck"].label.endswith(f"(`beta/beta/m05.py`)") and large == files[15]
+    assert by_key["server-recheck-grown"].label.endswith("(`beta/beta/m02.py` grown to 2,000 lines, `--select LCK`)")
+    assert by_key["server-recheck-grown"].command == "server_recheck.py --every-rule <beta/beta/m02.py> 10 2000"
+    assert all(b.extrapolate_to_lines is None for b in planner.benchmarks)
+    for step in planner.steps:
+        step.run(1)
+    assert [len(b.samples) for b in planner.benchmarks] == [1, 1, 1, 1, plan.SERVER_EDITS, plan.SERVER_EDITS]
+    assert by_key["server-recheck-grown"].lines == 2000  # the document checked
+    assert [s.exit_code for s in by_key["single-loopcheck-candidate"].samples] == [1]  # it reports
+    assert [s.exit_code for s in by_key["single-loopcheck-plain"].samples] == [0]
+    recheck = by_key["server-recheck"].samples
+    assert [s.wall_s for s in recheck[:2]] == [0.01, 0.02] and recheck[0].cpu_s == 0.005
+    assert plain != candidate
+
+
+def test_the_single_file_table_and_the_targets_of_issue_20():
+    run = fake_run()
+    run.benchmarks += [
+        bench("single-ruff-plain", [0.005, 0.004, 0.006], lines=400, files=1),
+        bench("single-loopcheck-plain", [0.12, 0.14, 0.16], lines=400, files=1),
+        bench("single-ruff-candidate", [0.01, 0.01, 0.01], lines=500, files=1),
+        bench("single-loopcheck-candidate", [0.36, 0.4, 0.38], lines=500, files=1),
+        bench("server-recheck", [0.02, 0.03, 0.05], lines=1900, files=1),
+        bench("server-recheck-grown", [0.2, 0.3, 0.5], lines=2100, files=1),
+    ]
+    text = render_markdown(run)
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    # Each loopcheck row against Ruff on the same file: 140 ms / 5 ms, 380 ms / 10 ms.
+    assert rows["label of single-loopcheck-plain"] == "| label of single-loopcheck-plain | 400 | 140 | 120–160 | 280 | 50 | 28.0 |"
+    assert rows["label of single-loopcheck-candidate"].endswith("| 380 | 360–400 | 760 | 50 | 38.0 |")
+    assert rows["label of server-recheck"].endswith("| 30 | 20–50 | 60 | 50 | – |")
+    assert text.count("label of single-loopcheck-plain") == 1  # not in the main table
+    assert "| 20 | one file with no candidate construct < 150 ms (no cache) | 140 ms (CPU 280 ms) | ✅ pass |" in text
+    assert "| 20 | one file with a candidate < 350 ms (no cache) | 380 ms (CPU 760 ms) | ❌ fail |" in text
+    assert "| 20 | language server re-checks a 2,000-line file < 100 ms after an edit | 30 ms (CPU 60 ms) | ✅ pass |" in text
+    assert "| 20 | the same, a 2,000-line file with findings (the candidate grown) | 300 ms (CPU 600 ms) | ❌ fail |" in text
+
+
+def test_the_server_recheck_times_the_check_of_each_edit_with_its_findings(tmp_path):
+    path = tmp_path / "app.py"
+    path.write_text("import asyncio\n\nlock = asyncio.Lock()\n")
+    measured = recheck_times(str(tmp_path), str(path), 3)
+    assert measured["findings"] == 1  # the LCK101 finding: a real check, edit after edit
+    assert len(measured["samples"]) == 3 and measured["lines"] == 6  # three comment lines added
+    # An opt-in rule's finding only with every rule.
+    (tmp_path / "later.py").write_text("import asyncio\n\nasync def f():\n    return asyncio.get_event_loop()\n")
+    assert recheck_times(str(tmp_path), str(tmp_path / "later.py"), 1)["findings"] == 0
+    assert recheck_times(str(tmp_path), str(tmp_path / "later.py"), 1, every_rule=True)["findings"] == 1
+    path.write_text("from __future__ import annotations\n" + path.read_text())
+    grown = recheck_times(str(tmp_path), str(path), 1, 20)
+    # The first copy and six more without the __future__ import (still valid: 7 findings).
+    assert grown["findings"] == 7 and grown["lines"] == 4 + 6 * 3 + 1  # one edit
+    assert all(wall > 0 and cpu >= 0 for wall, cpu in measured["samples"])

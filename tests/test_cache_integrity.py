@@ -128,6 +128,8 @@ def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
         "target_version": (3, 11),
         "extra_clients": ("shop.Client",),
         "max_file_size": 10,
+        # which pool makes a Celery task's loop fail is in the findings' evidence
+        "celery_pool": "threads",
     }
     # What a file is checked for, and the Python its fixes target, are keyed per file (see
     # Checker.profile); the rest is not a result.
@@ -140,6 +142,7 @@ def test_every_setting_that_decides_a_result_is_in_the_key_and_no_other():
         "per_file_ignores": (("a.py", ("LCK1",)),),
         "exclude": ("x",),
         "extend_exclude": ("y",),
+        "respect_gitignore": False,
         # The baseline filters what is reported after the cache: a file's result is the same.
         "baseline": Path("/elsewhere/baseline.json"),
     }

@@ -127,6 +127,8 @@ def test_an_explicit_config_file(tmp_path):
         ('ignore = ["E501"]', "ignore: unknown rule code or prefix 'E501'"),
         ('target-version = "py27"', "target-version: 'py27' is not one of"),
         ('extra-clients = ["Client"]', "extra-clients: 'Client' is not a qualified name"),
+        ('celery-pool = "processes"', "celery-pool: 'processes' is not one of prefork, solo, threads"),
+        ("celery-pool = 4", "celery-pool: 4 is not one of"),
         ('per-file-ignores = ["x"]', "per-file-ignores: must be a table"),
         ('[tool.loopcheck.per-file-ignores]\n"a.py" = ["NOPE"]', "per-file-ignores.'a.py'"),
         ("select = [", "invalid TOML"),

@@ -1,6 +1,7 @@
-"""The catalogue's ``confined-by`` facts (data/clients.toml), checked against the real library on
-every supported interpreter found on the machine, installed from the registry as the runtime
-tests install theirs (tests/runtime_deps.py)."""
+"""The catalogue's ``confined-by`` facts (data/clients.toml), and the loop binding of the clients
+checked against a PostgreSQL server, checked against the real library on every supported
+interpreter found on the machine, installed from the registry as the runtime tests install theirs
+(tests/runtime_deps.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.runtime_deps import deps_dir
 
 MOTOR = ("motor>=3.3",)
 SQLALCHEMY = ("sqlalchemy[asyncio]>=2.0", "asyncpg>=0.29")
+PSYCOPG = ("psycopg[binary]>=3.2", "psycopg-pool>=3.2")
 
 # Motor runs each operation with run_in_executor on the loop get_io_loop() returns; the default
 # keeps the first loop it looked up. start_session() reaches that executor without a server.
@@ -123,3 +125,97 @@ def test_an_async_engine_with_null_pool_serves_every_loop(python, postgresql_url
     arguments = ["-c", script, postgresql_url, confinement.argument, *sorted(confinement.values)]
     # the default pool fails under the second loop; NullPool does not
     assert run(python, SQLALCHEMY, arguments) == ["attached to a different loop", "clean"]
+
+
+# A psycopg client made (or first opened) under one asyncio.run() and used under the next. Each
+# way of using it runs twice: under two loops, then twice under one loop (which must be clean, so
+# that the error is the second loop's). The constructor is imported by its catalogued name.
+PSYCOPG_SCRIPT = """
+import asyncio
+import importlib
+import sys
+
+url, constructor, use = sys.argv[1:]
+owner, _, name = constructor.rpartition(".")
+if owner.endswith("AsyncConnection"):  # a class method: psycopg.AsyncConnection.connect
+    module, _, cls = owner.rpartition(".")
+    make = getattr(getattr(importlib.import_module(module), cls), name)
+else:
+    make = getattr(importlib.import_module(owner), name)
+box = {}
+
+
+async def client():
+    if "client" not in box:
+        if use == "connection":
+            box["client"] = await make(url)
+        else:
+            box["client"] = make(url, open=False, min_size=0, max_size=3, timeout=2)
+            await box["client"].open()
+    return box["client"]
+
+
+async def hold_three_at_once(first):
+    # one connection under the first loop; three held together under the next, which the pool
+    # must open
+    pool, held = await client(), []
+
+    async def take(count):
+        async with pool.connection() as connection:
+            held.append(connection)
+            while len(held) < count:
+                await asyncio.sleep(0.01)
+            await connection.execute("select 1")
+
+    count = 1 if first else 3
+    await asyncio.gather(*(take(count) for _ in range(count)))
+
+
+async def three_queries_at_once(first):
+    target = await client()
+    if use == "connection":
+        queries = [target.execute("select pg_sleep(0.1)") for _ in range(3)]
+    else:
+        async def query():
+            async with target.connection() as connection:
+                await connection.execute("select pg_sleep(0.1)")
+        queries = [query() for _ in range(3)]
+    await asyncio.gather(*queries)
+
+
+step = hold_three_at_once if use == "grow" else three_queries_at_once
+
+
+async def both():
+    await step(True)
+    await step(False)
+
+
+def outcome(runs):
+    box.clear()
+    try:
+        runs()
+    except Exception as error:
+        return str(error)
+    return "clean"
+
+
+print(outcome(lambda: (asyncio.run(step(True)), asyncio.run(step(False)))))
+print(outcome(lambda: asyncio.run(both())))
+"""
+
+
+@pytest.mark.parametrize(
+    ("constructor", "use"),
+    [
+        ("psycopg_pool.AsyncConnectionPool", "grow"),
+        ("psycopg_pool.AsyncNullConnectionPool", "null-pool"),
+        ("psycopg.AsyncConnection.connect", "connection"),
+    ],
+)
+def test_psycopg_clients_fail_under_a_second_loop_with_the_catalogued_error(python, postgresql_url, constructor, use):
+    (client,) = Catalogue.load().clients[constructor]
+    url = postgresql_url.replace("postgresql+asyncpg://", "postgresql://")
+    second_loop, one_loop = run(python, PSYCOPG, ["-c", PSYCOPG_SCRIPT, url, constructor, use])
+    # the script's pools wait 2 s for a connection, not the default 30 s the catalogue quotes
+    assert client.error.replace("after 30.00 sec", "after 2.00 sec") in second_loop and one_loop == "clean", (second_loop, one_loop)

@@ -138,8 +138,8 @@ def test_checking_builds_no_fix(path, monkeypatch):
     built = []
     original = FixProposal.__init__
 
-    def spy(self, safety, title, build, names=()):  # type: ignore[no-untyped-def]
-        original(self, safety, title, lambda: built.append(title) or build(), names)
+    def spy(self, safety, title, build, names=(), safe_when=None):  # type: ignore[no-untyped-def]
+        original(self, safety, title, lambda: built.append(title) or build(), names, safe_when)
 
     monkeypatch.setattr(FixProposal, "__init__", spy)
     diagnostics = check_text(fixture_linter(path), path.read_text(), path.name)

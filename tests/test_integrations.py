@@ -93,6 +93,34 @@ def test_flake8_lists_the_plugin():
     assert "loopcheck: " in result.stdout
 
 
+CLIENT_APP = """import asyncio
+from mylib import Client
+
+client = Client()
+
+
+async def fetch():
+    return await client.get("x")
+
+
+def task():
+    return asyncio.run(fetch())
+"""
+
+
+def test_flake8_reads_the_extra_clients_of_each_files_project(tmp_path):
+    # Two projects checked in one flake8 run from above both: only the one whose
+    # [tool.loopcheck] adds the client reports it, with its evidence.
+    for name, table in [("with", 'extra-clients = ["mylib.Client"]'), ("without", "")]:
+        write(tmp_path / name / "pyproject.toml", f"[tool.loopcheck]\n{table}\n")
+        write(tmp_path / name / "app.py", CLIENT_APP)
+    result = flake8("--select", "LCK", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("./with/app.py:4:10: LCK301 mylib.Client created at module level"), line
+    assert line.endswith("[reached from app.task]"), line
+
+
 def test_the_plugin_does_not_parse_files_without_loop_words(monkeypatch):
     def parse_forbidden(*args, **kwargs):
         raise AssertionError("the plugin parsed a file that mentions no event loop")

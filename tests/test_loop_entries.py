@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.data.catalogue import Catalogue, CatalogueError, context_runs, context_seeds, tomllib
+from loopcheck.data.catalogue import Catalogue, CatalogueError, celery_pools, context_runs, context_seeds, tomllib
 from loopcheck.project.selection import SeedTest
 from loopcheck.project.summary import summarise
 from tests.helpers import all_rules_linter, check_text, write
@@ -250,6 +250,24 @@ def test_a_context_loop_is_checked_and_described_when_the_catalogue_loads():
     data["context"]["arq-job"]["loop"] = "worker"
     with pytest.raises(CatalogueError, match=r"^entries.toml: \[context.arq-job\]: key 'loop' must be one of"):
         context_runs(data)
+
+
+def test_the_celery_pools_are_checked_when_the_catalogue_loads():
+    pools = celery_pools(entries_data())
+    assert pools["asyncio"].loop == "server" and pools["threads"].loop == "none"
+    for change, message in [
+        (lambda d: d["celery-pool"]["solo"].pop("fails"), r"\[celery-pool.solo\]: no key 'fails'"),
+        (lambda d: d["celery-pool"]["solo"].update(loop="thread"), r"\[celery-pool.solo\]: key 'loop' must be one of"),
+        (lambda d: d["celery-pool"]["asyncio"].pop("loop-describe"), r"\[celery-pool.asyncio\]: a 'loop' other than"),
+        (lambda d: d["celery-pool"]["solo"].update(faills="x"), r"\[celery-pool.solo\]: unknown key 'faills'"),
+        (lambda d: d["celery-pool"].pop("prefork"), r"no \[celery-pool.prefork\] table \(Celery's default pool\)"),
+    ]:
+        data = entries_data()
+        change(data)
+        with pytest.raises(CatalogueError, match=message):
+            celery_pools(data)
+    with pytest.raises(CatalogueError, match=r"^unknown Celery pool 'processes' \(known: prefork, "):
+        Catalogue.load((), "processes")
 
 
 # -- a project: which loop the evidence names, and its verdict ------------------------------
@@ -516,6 +534,161 @@ def test_a_django_async_view_and_a_celery_task_share_the_client(tmp_path):
     assert [message.split(" via ")[0] for message in evidence(tmp_path, files)] == [
         "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call)",
         "reached from the async route handler 'my_view' (the server's loop)",
+    ]
+
+
+def test_async_to_sync_in_a_view_and_asyncio_run_in_a_sync_to_async_job_are_new_loops_per_call(tmp_path):
+    views = """
+    from asgiref.sync import async_to_sync
+
+    from app.clients import fetch
+
+
+    def report(request):
+        return async_to_sync(fetch)(request)
+    """
+    exports = """
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from app import clients
+
+
+    def build(key):
+        return asyncio.run(clients.fetch(key))
+
+
+    async def export(key):
+        return await sync_to_async(build)(key)
+    """
+    assert evidence(tmp_path, {"app/views.py": views, "app/exports.py": exports}) == [
+        "reached from the executor job 'build' (asyncio.run: a new event loop per call) via clients.fetch;"
+        ' 2 loops use it; the first binds it, the others fail with "Event loop is closed"',
+        "reached from app.views.report (async_to_sync: a new event loop per call) via clients.fetch;"
+        ' 2 loops use it; the first binds it, the others fail with "Event loop is closed"',
+    ]
+
+
+def test_a_client_only_async_to_sync_reaches_is_still_shared_by_its_calls(tmp_path):
+    # one call site, but each call is a new loop: not confined
+    views = """
+    from asgiref.sync import async_to_sync
+
+    from app import clients
+
+
+    def report(request):
+        return async_to_sync(clients.fetch)(request)
+    """
+    assert evidence(tmp_path, {"app/views.py": views}) == [
+        "reached from app.views.report (async_to_sync: a new event loop per call) via clients.fetch;"
+        ' each run is a new loop; a later run fails with "Event loop is closed"',
+    ]
+
+
+# -- Celery's worker pool: which one makes a task's loop fail, and the asyncio pool's one loop -
+
+CELERY_TASK = """
+import asyncio
+
+from celery import shared_task
+
+from app.clients import fetch
+
+
+@shared_task
+def refresh():
+    asyncio.run(fetch("k"))
+"""
+ASYNC_CELERY_TASK = """
+from celery import shared_task
+
+from app.clients import fetch
+
+
+@shared_task
+async def refresh():
+    await fetch("k")
+"""
+PROJECT = '[project]\nname = "app"\nversion = "0"\n'
+CELERY_APP = 'from celery import Celery\n\napp = Celery("app")\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "under"),
+    [
+        ({}, "under the prefork pool (Celery's default), the next task of the same worker process"),
+        (
+            # a configuration module nothing imports (app.config_from_object("app.celeryconfig"))
+            {"app/celeryconfig.py": 'broker_url = "redis://"\nworker_pool = "threads"\n'},
+            "under the threads pool (app.celeryconfig sets it), a task running beside it in another of the"
+            " worker's threads, or a later one,",
+        ),
+        (
+            {"app/celery.py": CELERY_APP + 'app.conf.update(broker_url="redis://", worker_pool="gevent")\n'},
+            "under the gevent pool (app.celery sets it), a task running beside it in another of the worker's"
+            " greenlets, or a later one,",
+        ),
+        (
+            {
+                "app/celery.py": CELERY_APP + 'app.conf.worker_pool = "threads"\n',
+                "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "solo"\n',
+            },
+            "under the solo pool, the worker's next task",
+        ),
+    ],
+    ids=["default", "config-module", "conf-update", "setting-over-code"],
+)
+def test_a_celery_tasks_new_loop_per_call_names_the_pool_that_makes_the_next_task_fail(tmp_path, files, under):
+    assert evidence(tmp_path, {"app/tasks.py": CELERY_TASK, **files}) == [
+        "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call) via clients.fetch;"
+        f' each run is a new loop; {under} fails with "Event loop is closed"'
+    ]
+
+
+def test_under_the_asyncio_pool_an_async_task_runs_on_the_worker_processs_one_loop(tmp_path):
+    asyncio_pool = PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n'
+    files = {"app/tasks.py": ASYNC_CELERY_TASK, "pyproject.toml": asyncio_pool}
+    assert evidence(tmp_path, files, "--include-confined") == [
+        "reached from the Celery task 'refresh' (the asyncio pool's loop, one per worker process) via"
+        " tasks.refresh -> clients.fetch; the only loop that uses it: harmless in this program",
+    ]
+    # confined: no finding without --include-confined
+    assert json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout) == []
+    # prefork, the default, does not run an `async def` task at all: no loop reaches the client
+    files["pyproject.toml"] = PROJECT
+    assert evidence(tmp_path, files) == []
+
+
+def test_under_the_asyncio_pool_a_plain_task_runs_on_no_loop(tmp_path):
+    plain = """
+    from celery import shared_task
+
+    from app import clients
+
+
+    @shared_task
+    def reset():
+        clients.client.connection_pool.reset()
+    """
+    files = {"app/tasks.py": plain, "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n'}
+    assert evidence(tmp_path, files, "--include-confined") == []
+    # nor is it counted as a loop the project has (which would note the client as unreached)
+    (finding,) = json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout)
+    assert "no event loop" not in finding["message"]
+
+
+def test_under_the_asyncio_pool_a_plain_task_running_asyncio_run_is_a_second_loop(tmp_path):
+    plain = CELERY_TASK.replace("def refresh", "def warm")
+    files = {
+        "app/tasks.py": ASYNC_CELERY_TASK,
+        "app/warm.py": plain,
+        "pyproject.toml": PROJECT + '[tool.loopcheck]\ncelery-pool = "asyncio"\n',
+    }
+    assert [message.split(" via ")[0] for message in evidence(tmp_path, files)] == [
+        "reached from the Celery task 'refresh' (the asyncio pool's loop, one per worker process)",
+        "reached from the Celery task 'warm' (asyncio.run: a new event loop per call)",
     ]
 
 

@@ -364,7 +364,8 @@ def test_attach_adds_one_evidence_per_loop_with_its_chain():
     (evidence,) = diagnostic.evidence
     assert evidence.message == (
         "reached from the Celery task 'refresh' (asyncio.run: a new event loop per call) via adapter.fetch -> "
-        'client.get_redis; each run is a new loop; a later run fails with "Event loop is closed"'
+        "client.get_redis; each run is a new loop; under the prefork pool (Celery's default), the next task of"
+        ' the same worker process fails with "Event loop is closed"'
     )
     assert (evidence.location.path, evidence.location.line) == ("/project/app/tasks.py", 5)
     assert [s.line for s in evidence.steps] == [5, 3, 12]
@@ -500,8 +501,9 @@ def test_attach_names_the_failure_of_a_loop_new_on_each_run_at_its_start():
     reach = reach_of(celery_task(), ADAPTER, CLIENT)
     (diagnostic,) = attach([finding("/project/app/tasks.py", 5, "LCK201", "asyncio.run in a task")], reach)
     assert diagnostic.evidence[0].message == (
-        "this loop reaches redis.asyncio.Redis '_redis' (/project/app/client.py:10), "
-        'each run is a new loop; a later run fails with "Event loop is closed"'
+        "this loop reaches redis.asyncio.Redis '_redis' (/project/app/client.py:10), each run is a new loop;"
+        " under the prefork pool (Celery's default), the next task of the same worker process fails with"
+        ' "Event loop is closed"'
     )
 
 

@@ -433,8 +433,8 @@ def test_a_module_level_telegram_bot_a_celery_task_reaches_fails_as_the_catalogu
     assert (finding["code"], finding["location"]["row"]) == ("LCK301", 3)
     assert [e["message"] for e in finding["evidence"]] == [
         "reached from the Celery task 'alert' (asyncio.run: a new event loop per call) via notify.send; each run"
-        " is a new loop; a later run fails with \"Unknown error in HTTP implementation: RuntimeError('Event loop"
-        " is closed')\""
+        " is a new loop; under the prefork pool (Celery's default), the next task of the same worker process"
+        " fails with \"Unknown error in HTTP implementation: RuntimeError('Event loop is closed')\""
     ]
 
 
@@ -495,11 +495,12 @@ def test_a_library_object_made_from_a_holder_uses_it_and_a_project_instance_is_f
         for f in findings
     }
     task = "reached from the Celery task 'run_evaluator' (asyncio.run: a new event loop per call) via "
+    prefork = "under the prefork pool (Celery's default), the next task of the same worker process"
     assert evidence == {
-        ("database.py", 5): [task + 'reports.evaluate; each run is a new loop; a later run fails with'
+        ("database.py", 5): [task + f'reports.evaluate; each run is a new loop; {prefork} fails with'
                              ' "attached to a different loop"'],
         ("repository.py", 3): [task + 'reports.evaluate -> repository.Repository.count; each run is a new loop;'
-                               ' a later run fails with "Event loop is closed"'],
+                               f' {prefork} fails with "Event loop is closed"'],
     }
 
 

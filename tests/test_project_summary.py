@@ -273,11 +273,42 @@ def test_a_function_defined_in_a_function_is_kept_as_a_reference_to_it():
     found = summary(NESTED_FUNCTIONS)
     assert found.function("task").references == (
         Reference("helper", 11, 4),
-        Reference("asyncio.run", 12, 4),
+        Reference("asyncio.run", 12, 4, uses=(("run",),)),
         Reference("run", 12, 16),
     )
     assert found.function("task.helper").references == (Reference("run", 9, 15, called=False),)
     assert found.function("task").starts[0].runs == (Reference("run", 12, 16),)
+
+
+PASSED_ARGUMENTS = """
+from app.loop import run_async
+import functools
+
+
+async def generate(n):
+    return n
+
+
+def task(n, rest, options):
+    run_async(generate(n))
+    run_async(coro=generate(n), timeout=n)
+    run_async(*rest)
+    run_async(generate(n), **options)
+    functools.partial(run_async)
+    logger.info(n)
+"""
+
+
+def test_what_each_call_passes_is_kept_where_a_use_passes_a_call():
+    found = {r.dotted: r for r in summary(PASSED_ARGUMENTS).function("task").references}
+    assert found["run_async"].uses == (
+        ("generate",),
+        ("coro=generate", "timeout="),
+        ("*",),
+        ("generate", "**"),
+        None,  # named without being called: handed on
+    )
+    assert found["logger.info"].uses == found["generate"].uses == ()  # no use passes a call
 
 
 # -- contexts -----------------------------------------------------------------------------------
@@ -832,3 +863,21 @@ def test_a_module_level_object_made_from_a_holder_is_derived_from_it():
     assert [h.name for h in found.holders] == ["engine"]
     # Given the holder, as an argument or a keyword; a local or a call given no holder is not.
     assert found.derived == (("session_factory", "engine"), ("bound", "engine"))
+
+
+@pytest.mark.parametrize(
+    ("text", "pool"),
+    [
+        ('worker_pool = "threads"\n', "threads"),
+        ('CELERY_WORKER_POOL = "solo"\n', "solo"),
+        ('from app.celery import app\napp.conf.worker_pool = "gevent"\n', "gevent"),
+        ('app.conf.update(broker_url="redis://", worker_pool="eventlet")\n', "eventlet"),
+        ('import os\nif os.environ.get("X"):\n    worker_pool = "threads"\n', "threads"),
+        ('worker_pool = "threads"\nworker_pool = "solo"\n', "solo"),  # the last one, as at import
+        ('def configure(app):\n    app.conf.worker_pool = "threads"\n', None),  # not at import
+        ("worker_pool = POOL\n", None),  # not a string: unknown
+        ('app.worker_pool = "threads"\nsettings.update(worker_pool="solo")\n', None),  # not a conf
+    ],
+)
+def test_the_celery_pool_a_module_sets_at_import_is_recorded(text, pool):
+    assert summarise(text, "app.config", "/p/app/config.py", False, Catalogue.load()).celery_pool == pool

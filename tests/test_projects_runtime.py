@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import invoke
 from tests.projects import PROJECTS, Scenario, load, scenarios
 from tests.projects_harness import RESULT
 
@@ -55,26 +54,6 @@ def test_scenario_runs_as_its_main_says(scenario, python):
     assert failure(scenario, result) is None, failure(scenario, result) + "\n" + stderr
     if scenario.confined:
         assert "Traceback" not in stderr, stderr
-
-
-FIXED_CLEAN = [s for s in SCENARIOS if s.fixed_runs_clean]
-
-
-def fixed_copy(scenario: Scenario, directory: Path) -> Path:
-    """A copy of ``scenario`` after ``loopcheck --fix --unsafe-fixes``."""
-    copy = directory / scenario.name
-    shutil.copytree(scenario.path, copy, ignore=shutil.ignore_patterns("expected.txt", "__pycache__"))
-    completed = invoke("--no-cache", "--fix", "--unsafe-fixes", ".", cwd=copy)
-    assert completed.exit_code == 0, completed.output  # no finding remains
-    return copy
-
-
-@pytest.mark.parametrize("scenario", FIXED_CLEAN, ids=lambda s: s.name)
-def test_an_incident_runs_clean_after_the_unsafe_fixes(scenario, python, tmp_path):
-    assert not scenario.confined
-    result, stderr = run_scenario(python, fixed_copy(scenario, tmp_path))
-    assert result["error"] is None and not result["problems"], (result, stderr)
-    assert "Traceback" not in stderr, stderr
 
 
 def test_there_are_incident_and_confined_scenarios():
@@ -170,3 +149,30 @@ def test_a_working_single_loop_design_still_runs_after_every_fix_loopcheck_offer
     assert fixed.returncode in (0, 1), fixed.stderr
     result, stderr = run_scenario(sys.executable, copy)
     assert failure(scenario, result) is None, failure(scenario, result) + "\n" + fixed.stdout + stderr
+
+
+FIXED = [s for s in SCENARIOS if s.fixed_with]
+
+
+def fixed_copy(scenario: Scenario, tmp_path: Path) -> Path:
+    """A copy of ``scenario`` that loopcheck fixed with the options its docstring gives."""
+    copy = tmp_path / scenario.name
+    shutil.copytree(scenario.path, copy)
+    fixed = subprocess.run(
+        [sys.executable, "-m", "loopcheck", "--no-cache", *scenario.fixed_with, "."],
+        cwd=copy, capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr  # and no finding left
+    return copy
+
+
+def test_some_incidents_say_what_fixes_them():
+    assert FIXED and all(not s.confined for s in FIXED)
+
+
+@pytest.mark.parametrize("scenario", FIXED, ids=lambda s: s.name)
+def test_an_incident_runs_clean_once_loopcheck_fixed_it(scenario, python, tmp_path):
+    copy = fixed_copy(scenario, tmp_path)
+    result, stderr = run_scenario(python, copy)
+    assert result["error"] is None and not result["problems"], (result, stderr)
+    assert "Traceback" not in stderr, stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.run import runner
+from loopcheck.settings.config import Settings
 from tests.helpers import invoke, write
 
 PRIMITIVE = "import asyncio\n\nlock_{i} = asyncio.Lock()\n\n\nasync def use():\n    async with lock_{i}:\n        pass\n"
@@ -235,6 +236,19 @@ def test_a_few_files_are_checked_beside_the_model_only_where_a_worker_forks_at_o
     assert runner._workers_for(1, 2, overlap=False) == 0
     assert runner._workers_for(1, 1, overlap=True) == 0
     assert runner._workers_for(0, 2, overlap=True) == 0
+
+
+def test_only_a_file_some_rule_may_report_on_is_worth_a_forked_worker(tmp_path):
+    # A file the candidate stage's text test drops is checked here: a process started for it
+    # would cost more than its check. One a rule may report on, or one that cannot be read
+    # (the usual path reports it), and many files go to the workers as before.
+    checker = runner.Checker(runner.Job(Settings(), ("LCK101",), runner.Mode(), None))
+    plain = write(tmp_path / "plain.py", "import os\n\nvalue = os.sep\n")
+    candidate = write(tmp_path / "candidate.py", PRIMITIVE.format(i=1))
+    assert not runner._worth_a_worker(checker, [str(plain)])
+    assert runner._worth_a_worker(checker, [str(plain), str(candidate)])
+    assert runner._worth_a_worker(checker, [str(tmp_path / "missing.py")])
+    assert runner._worth_a_worker(checker, [str(plain)] * runner.PARALLEL_THRESHOLD)
 
 
 def test_a_changed_file_checked_in_a_worker_gives_what_this_process_gives(tmp_path):

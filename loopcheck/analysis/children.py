@@ -36,10 +36,23 @@ def _learn(node: cst.CSTNode) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return visited, others
 
 
+# Whether values of a type are nodes, by type: ``isinstance`` against CSTNode, an abstract base
+# class, goes through ``ABCMeta.__instancecheck__`` on every call, a dictionary look-up does not.
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(value: object) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
 def _holds_nodes(value: object) -> bool:
-    if isinstance(value, cst.CSTNode):
+    if _is_node(value):
         return True
-    return isinstance(value, (list, tuple)) and any(isinstance(item, cst.CSTNode) for item in value)
+    return isinstance(value, (list, tuple)) and any(_is_node(item) for item in value)
 
 
 def _fields(node: cst.CSTNode) -> tuple[str, ...]:
@@ -56,7 +69,7 @@ def _fields(node: cst.CSTNode) -> tuple[str, ...]:
 def preorder(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | None]]:
     """``root`` (a module or any node) and every node below it, each with its parent (None for
     ``root``), in the order a visitor's ``on_visit`` meets them."""
-    node_type = cst.CSTNode
+    is_node = _is_node
     stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(root, None)]
     pop, push = stack.pop, stack.append
     while stack:
@@ -65,9 +78,9 @@ def preorder(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | Non
         found = []
         for name in _fields(node):
             value = getattr(node, name)
-            if isinstance(value, node_type):
+            if is_node(value):
                 found.append(value)
             elif type(value) is tuple or type(value) is list:
-                found.extend(item for item in value if isinstance(item, node_type))
+                found.extend(item for item in value if is_node(item))
         for child in reversed(found):
             push((child, node))

@@ -59,6 +59,24 @@ class Coroutines:
         call = self.call_of(argument)
         return call is not None and self.coroutine_functions(call) is not None
 
+    def passed_parameter(self, argument: cst.BaseExpression) -> tuple[str, str] | None:
+        """The function (qualified within the module: ``run_async``, ``Worker.run``) and the
+        parameter ``argument`` reads, when it is a parameter of the function it is read in that
+        nothing else binds (``def run_async(coro): ... run_until_complete(coro)``): what runs is
+        what the function's callers pass. None for anything else."""
+        if not isinstance(argument, cst.Name):
+            return None
+        function = self.analysis.tree.enclosing_function(argument)
+        if not isinstance(function, cst.FunctionDef):
+            return None
+        params = function.params
+        named = [*params.posonly_params, *params.params, *params.kwonly_params]
+        scope = self.analysis.scopes.get(argument)
+        bindings = list(scope[argument.value]) if scope is not None else []
+        if len(bindings) != 1 or not any(getattr(bindings[0], "node", None) is param for param in named):
+            return None
+        return self.analysis.tree.qualified_name(function), argument.value
+
     def coroutine_functions(self, call: cst.Call) -> list[cst.FunctionDef] | None:
         """The ``async def`` functions of this module ``call`` runs, when every one it may run
         is one (and none is an async generator or wrapped by a decorator), or a coroutine

@@ -55,6 +55,14 @@ class Tree:
                 return up
         return None
 
+    def qualified_name(self, definition: cst.FunctionDef | cst.ClassDef) -> str:
+        """``definition``'s name within the module, as the project model names functions: the
+        names of the functions and classes around it and its own, joined by dots
+        (``Worker.run``, ``outer.inner``)."""
+        names = [definition.name.value]
+        names += [up.name.value for _, up in self.ancestors(definition) if isinstance(up, (cst.FunctionDef, cst.ClassDef))]
+        return ".".join(reversed(names))
+
     def enclosing_class(self, node: cst.CSTNode) -> cst.ClassDef | None:
         """The class whose body holds ``node`` directly or through its methods."""
         for child, up in self.ancestors(node):

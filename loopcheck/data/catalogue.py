@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -158,6 +158,19 @@ class ContextRuns:
 
 
 @dataclass(frozen=True)
+class CeleryPool:
+    """How one of Celery's worker pools runs tasks (data/entries.toml ``[celery-pool.NAME]``).
+    ``fails``: who meets a task's object under the next loop, as evidence says it.
+    ``loop``: where it awaits an ``async def`` task ("server": one loop per worker process;
+    "none": it does not run one)."""
+
+    name: str
+    fails: str
+    loop: str = "none"
+    loop_describe: str = ""
+
+
+@dataclass(frozen=True)
 class Confinement:
     """A way of making a client that keeps it off every loop but the one using it (see
     ``confined-by`` in data/clients.toml): a keyword ``argument`` of its constructor, or an
@@ -204,10 +217,17 @@ class Catalogue:
     extra_clients: tuple[str, ...] = ()
     # The decorators that make an `async def` a route handler run on the server loop.
     served: tuple[ContextSeed, ...] = ()
+    # Celery's worker pools by name, and the one the configuration names (None: not named there;
+    # the project's code may state it).
+    celery_pools: Mapping[str, CeleryPool] = field(default_factory=dict)
+    celery_pool: str | None = None
 
     @staticmethod
     @cache
-    def load(extra_clients: tuple[str, ...] = ()) -> Catalogue:
+    def load(extra_clients: tuple[str, ...] = (), celery_pool: str | None = None) -> Catalogue:
+        pools = celery_pools(_data("entries.toml"))
+        if celery_pool is not None and celery_pool not in pools:
+            raise CatalogueError(f"unknown Celery pool {celery_pool!r} (known: {', '.join(pools)})")
         return Catalogue(
             primitives=_primitives(_data("primitives.toml")),
             loop_api=_loop_api(_data("loops.toml")),
@@ -217,7 +237,18 @@ class Catalogue:
             clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
             served=served_routes(_data("entries.toml")),
+            celery_pools=pools,
+            celery_pool=celery_pool,
         )
+
+    def context_runs_under(self, pool: str) -> Mapping[str, ContextRuns]:
+        """How each context runs its functions when Celery's workers run ``pool``: a pool with a
+        loop awaits the ``async def`` tasks on it."""
+        runs = self.celery_pools[pool]
+        if runs.loop == "none":
+            return self.context_runs
+        celery = replace(self.context_runs[CELERY_CONTEXT], loop=runs.loop, loop_describe=runs.loop_describe)
+        return {**self.context_runs, CELERY_CONTEXT: celery}
 
     def clients_of(self, qualified_names: frozenset[str]) -> tuple[Client, ...]:
         """The clients a constructor of one of ``qualified_names`` makes (several when their
@@ -446,7 +477,7 @@ def _context_seed(entry: dict[str, Any], where: str) -> ContextSeed:
 
 
 LIFETIMES = ("per-call", "kept")
-ENTRY_TABLES = ("start", "context", "served")
+ENTRY_TABLES = ("start", "context", "served", "celery-pool")
 # The context of an `async def` a [[served]] entry names: it runs on the server's loop.
 SERVED_CONTEXT = "server"
 # Every context data/entries.toml says how it runs: the seeds' and the served routes'.
@@ -511,12 +542,8 @@ def loop_starts(data: dict[str, Any], source: str = "entries.toml") -> tuple[Loo
 
 def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str, ContextRuns]:
     """The [context.NAME] tables of ``data``: one for every context a seed may name."""
-    tables = data.get("context", {})
-    if not isinstance(tables, dict):
-        raise CatalogueError(f"{source}: context must be a table of tables ([context.NAME])")
     runs = {}
-    for context, entry in tables.items():
-        where = f"{source}: [context.{context}]"
+    for context, where, entry in _table_of_tables(data, "context", source):
         if context not in ENTRY_CONTEXTS:
             raise CatalogueError(f"{where}: unknown context (known: {', '.join(ENTRY_CONTEXTS)})")
         values = _typed(entry, CONTEXT_RUNS_KEYS, where)
@@ -535,6 +562,36 @@ def context_runs(data: dict[str, Any], source: str = "entries.toml") -> dict[str
     return runs
 
 
+CELERY_POOL_KEYS: dict[str, tuple[str, type]] = {
+    "fails": ("fails", str),
+    "loop": ("loop", str),
+    "loop-describe": ("loop_describe", str),
+}
+# The context of a Celery task (contexts.toml), which the worker's pool runs.
+CELERY_CONTEXT = "celery-task"
+# Where a Celery pool may await an `async def` task: on one loop per worker process, or nowhere.
+CELERY_POOL_LOOPS = ("server", "none")
+# The pool a Celery worker runs when nothing names one (Celery's `worker_pool` default).
+DEFAULT_CELERY_POOL = "prefork"
+
+
+def celery_pools(data: dict[str, Any], source: str = "entries.toml") -> dict[str, CeleryPool]:
+    """The [celery-pool.NAME] tables of ``data``; Celery's default pool among them."""
+    pools = {}
+    for name, where, entry in _table_of_tables(data, "celery-pool", source):
+        values = _typed(entry, CELERY_POOL_KEYS, where)
+        if "fails" not in values:
+            raise CatalogueError(f"{where}: no key 'fails'")
+        if values.get("loop", "none") not in CELERY_POOL_LOOPS:
+            raise CatalogueError(f"{where}: key 'loop' must be one of {', '.join(CELERY_POOL_LOOPS)}")
+        if ("loop_describe" in values) != (values.get("loop", "none") != "none"):
+            raise CatalogueError(f"{where}: a 'loop' other than none and a 'loop-describe' go together")
+        pools[name] = CeleryPool(name=name, **values)
+    if DEFAULT_CELERY_POOL not in pools:
+        raise CatalogueError(f"{source}: no [celery-pool.{DEFAULT_CELERY_POOL}] table (Celery's default pool)")
+    return pools
+
+
 def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[ContextSeed, ...]:
     """The [[served]] entries of ``data``, as seeds of the ``server`` context (for `async def`
     only); a :class:`CatalogueError` names the first thing wrong."""
@@ -548,6 +605,14 @@ def served_routes(data: dict[str, Any], source: str = "entries.toml") -> tuple[C
             raise CatalogueError(f"{where}: a 'call' or 'method' needs the endpoint's 'position' or 'keyword'")
         served.append(ContextSeed(context=SERVED_CONTEXT, **values))
     return tuple(served)
+
+
+def _table_of_tables(data: dict[str, Any], key: str, source: str) -> list[tuple[str, str, Any]]:
+    """The tables ``[key.NAME]``, each with its name and where it is for messages."""
+    tables = data.get(key, {})
+    if not isinstance(tables, dict):
+        raise CatalogueError(f"{source}: {key} must be a table of tables ([{key}.NAME])")
+    return [(name, f"{source}: [{key}.{name}]", entry) for name, entry in tables.items()]
 
 
 def _array_of_tables(data: dict[str, Any], key: str, source: str) -> list[tuple[str, Any]]:

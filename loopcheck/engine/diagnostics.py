@@ -27,14 +27,58 @@ class Edit:
     content: str
 
 
+# A function (qualified within its module, as the project model names it: ``run_async``,
+# ``outer.inner``) and one of its parameters.
+Parameter = tuple[str, str]
+# What :attr:`Proven.imported` holds for ``from module import *``.
+STAR = "*"
+
+
+@dataclass(frozen=True)
+class Proven:
+    """What the project model shows about one file, for :class:`SafeWhen`: the parameters of
+    its functions that every caller gives a coroutine, and the names other modules import from
+    it."""
+
+    parameters: frozenset[Parameter] = frozenset()
+    imported: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class SafeWhen:
+    """What makes an unsafe fix safe, where the project model shows it: every caller of each of
+    ``parameters``' functions passes a coroutine there (a call of an ``async def`` it resolves),
+    so ``asyncio.run()`` is given what ``run_until_complete()`` was, and no other module imports
+    a name of ``removes`` (the module-level names the fix deletes). ``title``: the fix's title
+    then (without the reason it was unsafe)."""
+
+    parameters: tuple[Parameter, ...]
+    title: str
+    removes: tuple[str, ...] = ()
+
+    def holds(self, proven: Proven) -> bool:
+        imported = set(proven.imported)
+        if STAR in imported:  # `from module import *` takes every public name
+            imported.update(name for name in self.removes if not name.startswith("_"))
+        return set(self.parameters) <= proven.parameters and not imported.intersection(self.removes)
+
+
 @dataclass(frozen=True)
 class Fix:
     """A finding's fix: its safety and title always; its edits only when they were asked for
-    (``--fix``, ``--diff``, JSON and SARIF output), else None."""
+    (``--fix``, ``--diff``, JSON and SARIF output), else None. ``safe_when``: for an unsafe fix,
+    what would make it safe (see :class:`SafeWhen`)."""
 
     safety: Safety
     description: str
     edits: tuple[Edit, ...] | None = None
+    safe_when: SafeWhen | None = None
+
+    def proven(self, proven: Proven) -> Fix:
+        """This fix, safe when what the project model shows of its file makes it so."""
+        if self.safe_when is None or not self.safe_when.holds(proven):
+            return self
+        return Fix(Safety.SAFE, self.safe_when.title, self.edits)
 
 
 @dataclass(frozen=True)
@@ -71,6 +115,17 @@ class FixProposal:
     # The standard library objects the edits name (``asyncio.get_running_loop``): a fix that
     # cannot name one of them for sure is declined when the finding is reported.
     names: tuple[str, ...] = ()
+    safe_when: SafeWhen | None = None
+
+    def proven(self, proven: Proven) -> FixProposal:
+        """This proposal, safe when ``proven`` makes it so (see :meth:`Fix.proven`)."""
+        if self.safe_when is None or not self.safe_when.holds(proven):
+            return self
+        return FixProposal(Safety.SAFE, self.safe_when.title, self.build, self.names)
+
+    def shown(self) -> Fix:
+        """The fix as a finding shows it, without its edits."""
+        return Fix(self.safety, self.title, safe_when=self.safe_when)
 
 
 

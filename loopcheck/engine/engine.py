@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Safety
 from loopcheck.engine.edits import split_lines
 from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
@@ -124,7 +124,7 @@ class Linter:
                 start, end, content = p.removal
                 edit = Edit(starts[p.line - 1] + start, starts[p.line - 1] + end, content)
                 proposal = FixProposal(Safety.SAFE, f"Remove {p.code} from the noqa comment", lambda edit=edit: (edit,))
-            fix = None if proposal is None else Fix(proposal.safety, proposal.title)
+            fix = None if proposal is None else proposal.shown()
             diagnostic = Diagnostic(path, p.line, p.column, p.line, p.end_column, self.noqa_rule.code, message, fix)
             results.append(Result(diagnostic, proposal))
         return results
@@ -159,7 +159,7 @@ class Linter:
         results = []
         for code, finding, where in run_rules(context, active):
             proposal = finding.fix
-            fix = None if proposal is None else Fix(proposal.safety, proposal.title)
+            fix = None if proposal is None else proposal.shown()
             diagnostic = Diagnostic(
                 path=path,
                 line=where.start.line,

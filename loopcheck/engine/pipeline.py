@@ -27,7 +27,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Safety, declined
+from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Proven, Safety, declined
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -79,16 +79,18 @@ def fix_file(
     build_fixes: bool = False,
     held_back: frozenset[int] = frozenset(),
     declined: Mapping[int, str] = MappingProxyType({}),
+    proven: Proven = Proven(),
 ) -> FixOutcome:
     """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
     left. The result compiles: a fix that produced invalid code raises SourceError, and the
     caller writes nothing. ``held_back``: lines of ``text`` whose findings are neither fixed nor
     reported (objects the project model shows one loop only reaches). ``declined``: lines whose
-    findings are reported without their fix, with the reason the message gives."""
+    findings are reported without their fix, with the reason the message gives. ``proven``: what
+    the project model shows of the file (fixes unsafe only for want of it are safe: ``SafeWhen``)."""
     if not linter.candidates.may_match(text):
         found = _only_noqa(linter, text, path)
         return FixOutcome(text, 0, found, found)
-    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back, declined))
+    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back, declined, proven))
 
 
 def _fix(
@@ -99,13 +101,14 @@ def _fix(
     build_fixes: bool,
     held_back: frozenset[int],
     declined: Mapping[int, str],
+    proven: Proven,
 ) -> FixOutcome:
     normalised = formfeed.normalise(text)
     given = text if normalised is None else normalised.text
     # By the lines' text: the fixes of one pass move the lines below them.
     lines = given.splitlines()
     kept_lines = _line_texts(lines, {**dict.fromkeys(held_back), **declined})
-    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines)
+    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines, proven)
     if normalised is not None:
         restored = formfeed.restore(normalised, outcome.source)
         outcome = FixOutcome(
@@ -132,6 +135,25 @@ def _line_texts(lines: list[str], numbered: Mapping[int, str | None]) -> dict[st
 Kept = Mapping[str, "str | None"]
 
 
+def _as_proven(results: list[Result], proven: Proven) -> list[Result]:
+    """``results`` with the fixes ``proven`` makes safe made so (a proposal shared by several
+    findings stays shared)."""
+    if not proven.parameters:
+        return results
+    made: dict[int, FixProposal] = {}
+    judged = []
+    for result in results:
+        proposal = result.proposal
+        if proposal is not None and proposal.safe_when is not None:
+            if id(proposal) not in made:
+                made[id(proposal)] = proposal.proven(proven)
+            proposal = made[id(proposal)]
+            fix = result.diagnostic.fix
+            result = Result(dataclasses.replace(result.diagnostic, fix=fix and fix.proven(proven)), proposal)
+        judged.append(result)
+    return judged
+
+
 def _as_kept(results: list[Result], source: str, kept: Kept) -> list[Result]:
     """``results`` without the held-back ones, and with the declined ones' fixes (and every
     finding that shares such a fix: it rewrites both lines) turned into their reason."""
@@ -156,11 +178,17 @@ def _without_fix(result: Result, reason: str) -> Result:
 
 
 def _fix_passes(
-    linter: Linter, source: str, path: str, unsafe: bool, build_fixes: bool, held_back: Kept
+    linter: Linter,
+    source: str,
+    path: str,
+    unsafe: bool,
+    build_fixes: bool,
+    held_back: Kept,
+    proven: Proven,
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     # Of the text as given: its errors are its own.
-    results = _as_kept(_findings(linter, source, path), source, held_back)
+    results = _as_kept(_as_proven(_findings(linter, source, path), proven), source, held_back)
     compiled = source if linter.syntax_check else None
     found: list[Diagnostic] = []
     fixed = 0
@@ -170,7 +198,7 @@ def _fix_passes(
             matched = linter.candidates.may_match(source)
             try:
                 results = (
-                    _as_kept(_findings(linter, source, path), source, held_back)
+                    _as_kept(_as_proven(_findings(linter, source, path), proven), source, held_back)
                     if matched
                     else _noqa_results_alone(linter, source, path)  # as check_file reports it
                 )
@@ -235,7 +263,7 @@ def _with_edits(results: list[Result], built: dict[int, tuple[Edit, ...]]) -> li
     for d, proposal in results:
         if proposal is not None:
             edits = _built(proposal, built)
-            fix = Fix(proposal.safety, proposal.title, edits) if edits else None
+            fix = dataclasses.replace(proposal.shown(), edits=edits) if edits else None
             d = dataclasses.replace(d, fix=fix)
         diagnostics.append(d)
     return diagnostics

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, declined
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, SafeWhen, Safety, declined
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 
@@ -237,11 +237,15 @@ class Rule:
 
     @staticmethod
     def propose(
-        safety: Safety, title: str, build: Callable[[], tuple[Edit, ...]], names: tuple[str, ...] = ()
+        safety: Safety,
+        title: str,
+        build: Callable[[], tuple[Edit, ...]],
+        names: tuple[str, ...] = (),
+        safe_when: SafeWhen | None = None,
     ) -> FixProposal:
         """A fix whose edits ``build`` makes later; ``names``: the standard library objects
-        they name (see FixBuilder.name)."""
-        return FixProposal(safety, title, build, names)
+        they name (see FixBuilder.name); ``safe_when``: what would make an unsafe one safe."""
+        return FixProposal(safety, title, build, names, safe_when)
 
 
 def run_rules(

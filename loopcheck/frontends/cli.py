@@ -7,12 +7,12 @@ internal errors, 130 when interrupted (SIGINT), 128 + N on SIGTERM (143) and SIG
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import signal
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +25,7 @@ from loopcheck.engine.limits import HANDLED_SIGNALS, describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.frontends.color import CHOICES as COLOR_CHOICES
 from loopcheck.frontends.color import use_color
+from loopcheck.frontends.progress import Progress
 from loopcheck.frontends.show import settings_lines
 from loopcheck.reporters import REPORTERS, STREAMING
 from loopcheck.reporters.text import place, report_text
@@ -39,7 +40,6 @@ from loopcheck.settings.selection import SelectionError, parse_codes, select_rul
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Output formats that print each fix's edits; the others only say whether a fix exists.
 FORMATS_WITH_EDITS = ("json", "sarif")
-PROGRESS_AFTER = 0.5  # seconds before a progress line appears (short runs stay quiet)
 
 
 class Terminated(BaseException):
@@ -162,37 +162,12 @@ def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
         stream.write(f"  {place(d)}: {d.code} [*] {d.fix.description} ({how})\n")
 
 
-class Progress:
-    """``checked N/M files`` on a terminal's stderr, for long runs; nothing elsewhere."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled and total > 1
-        self.started = time.monotonic()
-        self.shown = 0.0
-        self.done = 0
-
-    def step(self) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.started > PROGRESS_AFTER and now - self.shown > 0.1:
-            self.shown = now
-            sys.stderr.write(f"\rloopcheck: checked {self.done}/{self.total} files")
-            sys.stderr.flush()
-
-    def clear(self) -> None:
-        if self.enabled and self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 @click.command(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Editors: `loopcheck server` runs the language server (see `loopcheck server --help`).",
 )
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+# Not readable=True (click's default): an unreadable file is one line, and the others are checked.
+@click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=str))
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place (on stdin: print the result).")
 @click.option(
     "--unsafe-fixes",
@@ -234,6 +209,12 @@ class Progress:
     "--jobs",
     type=click.IntRange(min=1),
     help="Check files in this many processes (default: one per core).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=None,
+    help="Leave out of directory walks what .gitignore files ignore (default: on; "
+    "respect-gitignore in [tool.loopcheck]). Files named on the command line are always checked.",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache.")
 @click.option(
@@ -346,6 +327,7 @@ def _main(
     config: str | None,
     stdin_filename: str | None,
     jobs: int | None,
+    respect_gitignore: bool | None,
     no_cache: bool,
     cache_dir: str | None,
     quiet: bool,
@@ -373,6 +355,8 @@ def _main(
     settings = _settings(names, config, rules)
     if settings is None:
         return EXIT_ERROR
+    if respect_gitignore is not None:
+        settings = dataclasses.replace(settings, respect_gitignore=respect_gitignore)
     enabled = _enabled_rules(rules, settings, select, extend_select, ignore)
     directory = _cache_directory(settings, no_cache, cache_dir)
     if show_settings:
@@ -541,11 +525,20 @@ def _check_paths(paths: list[str], settings: Settings, job: Job, jobs: int, repo
     for path, reason in found.skipped:
         click.echo(_error_line(path, f"skipped: {reason}"), err=True)
     report.totals.skipped = len(found.skipped)
-    progress = Progress(len(found.files), sys.stderr.isatty() and not report.quiet)
+    # Named files the configuration excludes (pre-commit names every staged file): no surprise.
+    if found.walked and not found.files and not found.errors:
+        report.nothing_to_check()
+    progress = Progress(len(found.files), sys.stderr, enabled=report.human and not report.quiet)
+    progress.start()
+
+    def note(text: str) -> None:  # said while files are checked: never on the progress line
+        with progress.hidden():
+            _note(text)
+
     try:
-        for result in check_files(found.files, job, jobs, _note, walked=paths):
-            report.take(result)
-            progress.step()
+        for result in check_files(found.files, job, jobs, note, walked=paths, checked=progress.advance):
+            with progress.hidden(when=report.shows(result)):
+                report.take(result)
     finally:
         progress.clear()
 
@@ -591,6 +584,17 @@ class Report:
         self.streaming = output_format in STREAMING and not statistics and not (diff and self.human)
         self.totals = Totals()
         self.held: dict[str, str] = {}  # the sources reporters that print at the end need
+        self.found_nothing = False  # no Python file under the paths: a warning, not a pass
+
+    def nothing_to_check(self) -> None:
+        self.found_nothing = True
+        if not self.quiet:
+            _note("warning: no Python files found under the given paths")
+
+    def shows(self, result: FileResult) -> bool:
+        """Whether taking ``result`` may write to the terminal."""
+        streamed = self.streaming and bool(result.diagnostics)
+        return bool(result.error or result.write_error or result.diff or streamed)
 
     def take(self, result: FileResult) -> None:
         if self.adoption is not None and result.error is None:
@@ -626,7 +630,7 @@ class Report:
         if self.show_fixes and self.human:
             _fixes(diagnostics, self.stream)
         adopted = self._finish_adoption()
-        if self.human and not self.quiet:
+        if self.human and not self.quiet and not self.found_nothing:
             summary = _summary(totals, fix=self.fix, unsafe=self.unsafe, diff=self.diff)
             if adopted and self.adoption is not None and self.adoption.write_baseline and not totals.errors:
                 summary = adopted  # nothing is reported: "All checks passed." would mislead

@@ -3,7 +3,7 @@
 flake8 selects, ignores and honours ``# noqa`` itself, so the plugin runs every rule and filters
 nothing. What decides the findings themselves comes from the project's ``[tool.loopcheck]``, found
 as the command line finds it (the nearest ``pyproject.toml`` with the table, from the file's
-directory up): ``extra-clients``, and ``target-version`` (else ``requires-python``) for the Python
+directory up): ``extra-clients``, ``celery-pool``, and ``target-version`` (else ``requires-python``) for the Python
 that fixes, and so the messages' fix notes, target (a broken table: one warning line, and the
 defaults). The candidate stage skips a file that cannot hold a finding (a text test, then a scan
 of the tree flake8 has already parsed), and the syntax check is left to flake8 (E999).
@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from loopcheck import __version__
-from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.engine import Linter
@@ -87,7 +86,7 @@ class Plugin:
     @classmethod
     def linter(cls, settings: Settings | None = None, target: tuple[int, int] | None = None) -> Linter:
         settings = settings or Settings()
-        key = (settings.extra_clients, settings.target_version, target)
+        key = (settings.extra_clients, settings.celery_pool, settings.target_version, target)
         if key not in cls._linters:
             # The rule index: a rule's module (and LibCST) is imported only for a file that needs it.
             cls._linters[key] = Linter(
@@ -96,7 +95,7 @@ class Plugin:
                 syntax_check=False,
                 target_version=settings.target_version,
                 fix_target=target,
-                catalogue=Catalogue.load(tuple(settings.extra_clients)),
+                catalogue=settings.catalogue(),
             )
         return cls._linters[key]
 
@@ -126,7 +125,7 @@ class Plugin:
             cls._views[project] = project_view(
                 [filename],
                 settings,
-                Catalogue.load(tuple(settings.extra_clients)),
+                settings.catalogue(),
                 tuple(rule_index()),
                 str(default_directory(settings.root)),
                 lambda note: LOG.warning("loopcheck: %s", note),

@@ -40,6 +40,7 @@ def settings_lines(
         f"per-file-ignores: {_listed(f'{pattern} = {_listed(codes)}' for pattern, codes in settings.per_file_ignores)}",
         f"exclude: {_listed(settings.exclude)}",
         f"extend-exclude: {_listed(settings.extend_exclude)}",
+        f"respect-gitignore: {'true' if settings.respect_gitignore else 'false'}",
         f"target-version: {TARGET_NAMES[target]} (for {start}: the nearest target-version, requires-python"
         " or python_requires, else the configured or the oldest one)",
         f"extra-clients: {_listed(settings.extra_clients)}",

@@ -23,7 +23,7 @@ import os
 from dataclasses import replace
 from typing import Iterable
 
-from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location, declined, declined_reason
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location, Proven, declined, declined_reason
 from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, keeps_confined, real_path
 
 # The rule families whose findings are about the object created on their line.
@@ -81,7 +81,8 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
 def _declined_at(found: Iterable[tuple[ObjectReach, Chain]]) -> str | None:
     """Why the loop rules' fixes are declined on a loop's line: it is a kept loop that alone uses
     an object, and a new loop per call (what those fixes make of it) would share the object."""
-    kept = next((reached for reached, _chain in found if keeps_confined(reached)), None)
+    # The loop's own holder is what the fix removes, not an object it would share.
+    kept = next((r for r, _chain in found if keeps_confined(r) and r.holder.kind != LOOP), None)
     if kept is None:
         return None
     holder = kept.holder
@@ -101,6 +102,19 @@ def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
         if reason is not None:
             lines.setdefault(path, {})[line] = reason
     return lines
+
+
+def proven_facts(reach: Reach) -> dict[str, Proven]:
+    """By real path, the (function, parameter) pairs every caller gives a coroutine and the
+    names other modules import from the file: the fixes unsafe only for want of such facts are
+    safe there (``SafeWhen``)."""
+    parameters: dict[str, set[tuple[str, str]]] = {}
+    for path, function, parameter in reach.coroutine_parameters:
+        parameters.setdefault(path, set()).add((function, parameter))
+    imported: dict[str, set[str]] = {}
+    for path, name in reach.imported_names:
+        imported.setdefault(path, set()).add(name)
+    return {path: Proven(frozenset(pairs), frozenset(imported.get(path, ()))) for path, pairs in parameters.items()}
 
 
 def _unloaded(path: str, reach: Reach) -> bool:
@@ -127,7 +141,8 @@ def _failure(chain: Chain, reached: ObjectReach) -> str:
         return f'{len(reached.chains)} loops use it; the first binds it, the others fail with "{reached.error}"'
     if chain.loop.lifetime != "per-call":  # a loop each instance of a class keeps
         return f'each instance keeps its own loop; the second to use it fails with "{reached.error}"'
-    return f'each run is a new loop; a later run fails with "{reached.error}"'
+    later = chain.loop.fails or "a later run"
+    return f'each run is a new loop; {later} fails with "{reached.error}"'
 
 
 def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:

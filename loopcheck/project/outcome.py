@@ -259,20 +259,26 @@ def encode_reach(reach: Reach) -> list[Any]:
         [[path, line, encode(found)] for (path, line), found in reach.starts.items()],
         reach.loop_starts,
         None if reach.loaded is None else sorted(reach.loaded),
+        sorted(map(list, reach.coroutine_parameters)),
+        sorted(map(list, reach.imported_names)),
     ]
 
 
 def decode_reach(data: Any) -> Reach | None:
     """The reach :func:`encode_reach` gave ``data``, or None when ``data`` is not exactly one."""
-    if type(data) is not list or len(data) != 5:
+    if type(data) is not list or len(data) != 7:
         return None
-    objects, loops, starts, loop_starts, loaded = data
+    objects, loops, starts, loop_starts, loaded, parameters, imported = data
     found_objects = decode(objects, tuple[ObjectReach, ...])  # type: ignore[arg-type]
     found_loops = decode(loops, tuple[Loop, ...])  # type: ignore[arg-type]
     found_loaded = decode(loaded, tuple[str, ...] | None)  # type: ignore[arg-type]
     if found_objects is None or found_loops is None or type(loop_starts) is not int or type(starts) is not list:
         return None
     if found_loaded is None and loaded is not None:
+        return None
+    found_parameters = decode(parameters, tuple[tuple[str, str, str], ...])  # type: ignore[arg-type]
+    found_imported = decode(imported, tuple[tuple[str, str], ...])  # type: ignore[arg-type]
+    if found_parameters is None or found_imported is None:
         return None
     found_starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = {}
     for item in starts:
@@ -288,6 +294,8 @@ def decode_reach(data: Any) -> Reach | None:
         found_starts,
         loop_starts,
         None if found_loaded is None else frozenset(found_loaded),
+        frozenset(found_parameters),
+        frozenset(found_imported),
     )
 
 

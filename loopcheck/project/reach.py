@@ -102,8 +102,8 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Location
+from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
+from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
@@ -175,6 +175,9 @@ class Loop:
     # The process the loop runs in: the application's (""), the test session's (TESTS), or a
     # module's run as a program (``program:MODULE``). Loops of different processes never meet.
     process: str = ""
+    # Who meets what a new loop per call left behind, when a Celery pool decides it (``under
+    # the prefork pool (Celery's default), the next task of the same worker process``).
+    fails: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,12 @@ class Reach:
     # The real paths of the modules the model loaded (the entry modules and those the walk
     # resolved into); None: every module's holders are in ``objects``.
     loaded: frozenset[str] | None = None
+    # The parameters a loop start runs (``def run_async(coro): ... run_until_complete(coro)``)
+    # that every caller of their function gives a coroutine: (real path, function, parameter).
+    coroutine_parameters: frozenset[tuple[str, str, str]] = frozenset()
+    # For the modules of those parameters, the names other modules import from them (``*`` for a
+    # star import): (real path, name).
+    imported_names: frozenset[tuple[str, str]] = frozenset()
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -299,7 +308,12 @@ class _Reacher:
         self.entries = {entry.name: entry for entry in catalogue.loop_starts}
         # The contexts whose `async def` functions run on a loop they provide (a server's, a
         # worker's, a new one per test): each such function is where a loop starts running code.
-        self.loop_contexts = {SERVER} | {c for c, runs in catalogue.context_runs.items() if runs.runs_on_loop}
+        self.pool, self.pool_fails = self.celery_pool()
+        # How each context runs its functions, the Celery task's as the project's pool does.
+        self.context_runs = catalogue.context_runs_under(self.pool)
+        self.loop_contexts = {SERVER} | {c for c, runs in self.context_runs.items() if runs.runs_on_loop}
+        # The contexts whose loop only an `async def` runs on (a Celery pool's): not a plain task.
+        self.async_only = {CELERY_CONTEXT} - {c for c, r in catalogue.context_runs.items() if r.runs_on_loop}
         # Contexts other modules hand functions to (``ModuleSummary.handed``), by function.
         self.contexts_handed: dict[FunctionKey, tuple[str, ...]] = {}
         self.functions: dict[FunctionKey, Function] = {}
@@ -340,6 +354,17 @@ class _Reacher:
                 for reference in function.references:
                     self.by_last.setdefault(reference.dotted.rsplit(".", 1)[-1], []).append((key, reference))
         self._indexed = len(loaded)
+
+    def celery_pool(self) -> tuple[str, str]:
+        """The Celery pool the project's workers run: the configuration's, else the last one
+        the summarised modules set (in module order), else Celery's default; and who meets an
+        object a task's loop left behind under it, as evidence says it."""
+        name, origin = self.catalogue.celery_pool, ""
+        if name is None:
+            stated = [(s.module, s.celery_pool) for s in self.model.modules.values() if s.celery_pool]
+            known = [(module, pool) for module, pool in sorted(stated) if pool in self.catalogue.celery_pools]
+            name, origin = (known[-1][1], f" ({known[-1][0]} sets it)") if known else (DEFAULT_CELERY_POOL, " (Celery's default)")
+        return name, f"under the {name} pool{origin}, {self.catalogue.celery_pools[name].fails}"
 
     def load_importers(self, module: str) -> None:
         """Load the modules that import ``module``: a function's callers are in its own module
@@ -449,6 +474,15 @@ class _Reacher:
         """The contexts function ``key`` runs in by its own module's seeds or by another's."""
         return self.functions[key].contexts + self.contexts_handed.get(key, ())
 
+    def loop_contexts_of(self, key: FunctionKey, function: Function) -> list[str]:
+        """The contexts that run function ``key`` on a loop they provide (a Celery pool's loop
+        runs only an ``async def`` task)."""
+        return [
+            c
+            for c in self.contexts_of(key)
+            if c in self.loop_contexts and (function.is_async or c not in self.async_only)
+        ]
+
     def hand_over(self) -> None:
         """Resolve the functions the loaded modules hand to a context from another module
         (``path("x/", views.index)`` in urls.py): resolving loads their modules. Only an ``async
@@ -467,7 +501,7 @@ class _Reacher:
     def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
         """The loop an execution context runs function ``key`` on: the server's (or worker's) one
         loop, or a new loop for each function (a pytest-asyncio test)."""
-        runs = self.catalogue.context_runs.get(context)
+        runs = self.context_runs.get(context)
         who = runs.describe if runs is not None else "the server"
         which = runs.loop_describe if runs is not None else "the server's loop"
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
@@ -494,7 +528,7 @@ class _Reacher:
         called from anywhere (an API, a command's entry point): not known to run once."""
         if key[1] == MODULE_CODE or is_test_function(key):
             return True
-        runs = self.catalogue.context_runs
+        runs = self.context_runs
         own = [context for context in self.contexts_of(key) if context in runs]
         if any(runs[context].repeats for context in own) or depth > MAX_CALLER_DEPTH:
             return False
@@ -512,7 +546,7 @@ class _Reacher:
         module, name = key
         if name == MODULE_CODE:
             return f"the import of {module}"
-        runs = self.catalogue.context_runs
+        runs = self.context_runs
         for context, function in self.contexts(key).items():
             if context in runs:
                 named = f"{runs[context].describe} '{function[1].rsplit('.', 1)[-1]}'"
@@ -620,7 +654,9 @@ class _Reacher:
         fresh = self.fresh(key, start)
         describe = self.describe(runner, start, helper, fresh)
         if fresh:
-            return Loop(site, "per-call", start.repeated or self.repeats(runner), describe, location, named_at, process)
+            fails = self.pool_fails if CELERY_CONTEXT in self.contexts(runner) else ""
+            repeats = start.repeated or self.repeats(runner)
+            return Loop(site, "per-call", repeats, describe, location, named_at, process, fails)
         if start.lifetime == SERVER:
             return Loop(SERVER, SERVER, False, describe, location, named_at, process)
         kept = self.kept_key(key, start)
@@ -653,7 +689,7 @@ class _Reacher:
         self.hand_over()
         for key, function in list(self.functions.items()):  # the entry modules; resolving loads more
             module = key[0]
-            on_loop = [c for c in self.contexts_of(key) if c in self.loop_contexts]
+            on_loop = self.loop_contexts_of(key, function)
             if on_loop and key[1] != MODULE_CODE:
                 roots.append((self.context_loop(key, function, on_loop[0]), key, ()))
             within = self.class_of(key)
@@ -702,6 +738,84 @@ class _Reacher:
                 roots.append((loop, callee, (step,)))
             roots.extend(self.handed_on(caller, loop))
         return roots
+
+    def coroutine_parameters(self) -> tuple[frozenset[tuple[str, str, str]], set[str]]:
+        """The parameters loop starts run that every caller gives a coroutine (see
+        :meth:`always_coroutine`), by the real path of their module; and those modules."""
+        found, modules = set(), set()
+        for key, function in list(self.functions.items()):
+            for start in function.starts:
+                for run in start.runs:
+                    if run.dotted in function.parameters and self.always_coroutine(key, run.dotted):
+                        found.add((real_path(self.model.modules[key[0]].path), key[1], run.dotted))
+                        modules.add(key[0])
+        return frozenset(found), modules
+
+    def imported_names(self, modules: set[str]) -> frozenset[tuple[str, str]]:
+        """The names the other loaded modules import from each of ``modules`` (``from m import
+        x``, or ``m.x`` read through ``import m``; ``*`` for ``from m import *``), by the real
+        path of the module."""
+        found = set()
+        for summary in list(self.model.modules.values()):
+            imports = self.imports.get(summary.module, {})
+            written = [*imports.values()]
+            for function in summary.functions:
+                for reference in function.references:
+                    head, _, rest = reference.dotted.partition(".")
+                    if head in imports and rest:
+                        written.append(f"{imports[head]}.{rest}")
+            for module in modules - {summary.module}:
+                path = real_path(self.model.modules[module].path)
+                if module in summary.star_imports:
+                    found.add((path, STAR))
+                found.update((path, name.partition(".")[0]) for name in self.names_in(module, written))
+        return frozenset(found)
+
+    @staticmethod
+    def names_in(module: str, written: list[str]) -> list[str]:
+        """What follows ``module.`` in each of the absolute names ``written``."""
+        return [name[len(module) + 1 :] for name in written if name.startswith(module + ".")]
+
+    def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
+        """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
+        ``async def`` the model resolves: it has callers, and is never used otherwise than
+        called (passed on, kept, given to ``functools.partial``), under any name a module
+        imports it as. A method's is never proven (its callers pass the instance too)."""
+        if self.class_of(helper) is not None or parameter in ("self", "cls"):
+            return False
+        self.load_importers(helper[0])
+        position = self.functions[helper].parameters.index(parameter)
+        qualified = f"{helper[0]}.{helper[1]}"
+        names = {helper[1].rsplit(".", 1)[-1]}
+        names |= {name for imports in self.imports.values() for name, target in imports.items() if target == qualified}
+        calls = 0
+        for name in names:
+            for caller, reference in list(self.by_last.get(name.rsplit(".", 1)[-1], ())):
+                target = self.use(caller, reference)
+                if target is None or self.callee(caller, reference, target) != helper:
+                    continue
+                if not reference.uses:  # no use of it here passes a call
+                    return False
+                for passed in reference.uses:
+                    if passed is None or not self.passes_coroutine(caller, passed, position, parameter):
+                        return False
+                    calls += 1
+        return calls > 0
+
+    def passes_coroutine(self, caller: FunctionKey, passed: tuple[str, ...], position: int, parameter: str) -> bool:
+        """Whether a call in ``caller`` that passes ``passed`` (:attr:`Reference.uses`) gives the
+        parameter at ``position`` (named ``parameter``) a call of an ``async def``."""
+        positional = [argument for argument in passed if "=" not in argument and argument != "**"]
+        if "*" in positional[: position + 1] or "**" in passed:
+            return False  # unpacked: what lands there is not known
+        if position < len(positional):
+            written = positional[position]
+        else:
+            written = next((a.partition("=")[2] for a in passed if a.partition("=")[0] == parameter), "")
+        if not written:
+            return False
+        target = self.resolve_in(caller, written, self.class_of(caller))
+        return target is not None and target.kind == "function" and self.functions[(target.module, target.name)].is_async
 
     def handed_on(self, function: FunctionKey, loop: Loop) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
         """The ``async`` functions handed by name (not called) to ``function``, which leads to a
@@ -969,8 +1083,16 @@ class _Reacher:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
-        seen = sum(
-            len(f.starts) + any(c in self.loop_contexts for c in self.contexts_of(k)) for k, f in self.functions.items()
-        )
+        seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
-        return Reach(tuple(objects), tuple(loops), {at: tuple(v.values()) for at, v in starts.items()}, seen, loaded)
+        passed, modules = self.coroutine_parameters()
+        imported = self.imported_names(modules)
+        return Reach(
+            tuple(objects),
+            tuple(loops),
+            {at: tuple(v.values()) for at, v in starts.items()},
+            seen,
+            loaded,
+            passed,
+            imported,
+        )

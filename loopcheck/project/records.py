@@ -21,7 +21,12 @@ class Reference:
     ``repeated``: (one of) its uses sits in the body of a ``for``/``while`` loop or in a
     comprehension of the function: a call there may run many times per run of the function.
     ``as_program``: every use sits in the module's ``if __name__ == "__main__":`` block (the
-    module run as a program, not imported)."""
+    module run as a program, not imported). ``uses``: one entry per use, in source order: for a
+    call, what it passes (each positional argument, then ``name=...`` for each keyword one: the
+    callee as written when the argument is a call, ``generate`` for ``generate(user_id)``, else
+    ``""``; ``*`` and ``**`` for unpacked ones); None for a use that does not call it (the name
+    passed on or kept), so that what every caller gives a parameter can be told. Kept only
+    where a use passes a call: ``()`` says no use does."""
 
     dotted: str
     line: int
@@ -29,6 +34,7 @@ class Reference:
     called: bool = True
     repeated: bool = False
     as_program: bool = False
+    uses: tuple[tuple[str, ...] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,9 @@ class ModuleSummary:
     using the one uses the other.
     ``handed``: functions of other modules this one hands to an execution context that runs
     them on a loop, as written, with the context (``path("x/", views.index)`` gives
-    ``views.index`` -> ``server``)."""
+    ``views.index`` -> ``server``).
+    ``celery_pool``: the Celery worker pool its import-time code sets (``worker_pool =
+    "threads"``), as written; None: it sets none."""
 
     module: str
     path: str
@@ -148,6 +156,7 @@ class ModuleSummary:
     instances: tuple[tuple[str, str], ...]
     derived: tuple[tuple[str, str], ...] = ()
     handed: tuple[tuple[str, str], ...] = ()
+    celery_pool: str | None = None
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

@@ -12,17 +12,22 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
    listed module of the importing module's own project (``roots.Roots.project_of_file``);
    relative imports are resolved against the importing module's package. The model reads the
    edges backwards: the modules that import a module are where its callers are looked for.
-2. **Seeds**, two flags per file:
+2. **Seeds**, three flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
      ``run(`` with every part before it, ``asyncio``, in the file; ``run_until_complete``;
      ``Runner``);
    - *serves*: it names an execution context whose code runs on a loop it provides (a lifespan
      seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; an arq
      ``WorkerSettings``, ``@pytest.mark.asyncio``; a route decorator or URL pattern of
-     data/entries.toml's ``[[served]]``: ``@app.get``, ``path(``).
-   The entry modules are those with either: every loop the reach follows starts in one of them.
+     data/entries.toml's ``[[served]]``: ``@app.get``, ``path(``; a Celery task where
+     ``[tool.loopcheck] celery-pool`` names a pool that awaits ``async def`` tasks on its loop);
+   - *configures*: it names a setting of Celery's worker pool (``worker_pool``), which decides
+     how the Celery tasks' loops meet.
+   The entry modules are those with any: every loop the reach follows starts in one of them.
    The contexts that run no loop (a thread, a Celery task) and the objects are not looked for:
-   they matter only where the reach's walk or a function's callers lead, loaded then.
+   they matter only where the reach's walk or a function's callers lead, loaded then. (So the
+   ``async def`` tasks of a Celery pool with a loop that only the code sets are seen where the
+   walk or a function's callers lead.)
 """
 
 from __future__ import annotations
@@ -31,8 +36,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from loopcheck.data.catalogue import Catalogue
+from loopcheck.data.catalogue import DEFAULT_CELERY_POOL, Catalogue
 from loopcheck.prefilter.candidates import parts_in
+from loopcheck.project.celery_config import POOL_NAMES
+
+# The names that set Celery's worker pool (project/celery_config.py), as words.
+POOL_WORDS = re.compile(r"\b(?:" + "|".join(sorted(POOL_NAMES)) + r")\b")
 
 # ``from X import names`` (names possibly a parenthesised, multi-line list) or ``import names``.
 IMPORT_LINE = re.compile(
@@ -119,10 +128,13 @@ class Flags:
 
     starts: bool
     serves: bool
+    # It may set the Celery worker pool (``worker_pool = "threads"``), which decides how the
+    # project's Celery tasks meet each other's loops.
+    configures: bool = False
 
     @property
     def entry(self) -> bool:
-        return self.starts or self.serves
+        return self.starts or self.serves or self.configures
 
 
 class _Words:
@@ -191,7 +203,10 @@ class SeedTest:
             else:
                 starts_methods |= start.methods
         self.starts = _Words(starts_qualified, starts_methods)
-        server = {name for name, runs in catalogue.context_runs.items() if runs.runs_on_loop}
+        # The Celery task's among them where the configuration names a pool that awaits an
+        # `async def` task on its loop (a pool the code sets is known only once summarised).
+        pool = catalogue.celery_pool or DEFAULT_CELERY_POOL
+        server = {name for name, runs in catalogue.context_runs_under(pool).items() if runs.runs_on_loop}
         qualified: set[str] = set()
         calls: set[str] = set()
         methods: set[str] = set()
@@ -205,4 +220,5 @@ class SeedTest:
         self.serves = _Words(qualified, methods, decorators, calls)
 
     def flags(self, text: str) -> Flags:
-        return Flags(starts=self.starts.found_in(text), serves=self.serves.found_in(text))
+        configures = any(name in text for name in POOL_NAMES) and POOL_WORDS.search(text) is not None
+        return Flags(starts=self.starts.found_in(text), serves=self.serves.found_in(text), configures=configures)

@@ -58,8 +58,9 @@ class Known:
 
 
 def catalogue_key(catalogue: Catalogue) -> str:
-    """What the configuration adds to ``catalogue`` (extra clients), as the caches key it."""
-    return repr(sorted(catalogue.extra_clients))
+    """What the configuration adds to ``catalogue`` (extra clients, the Celery pool), as the
+    caches key it."""
+    return repr((sorted(catalogue.extra_clients), catalogue.celery_pool))
 
 
 def summaries_base(catalogue: str = "") -> str:

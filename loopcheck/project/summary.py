@@ -29,6 +29,7 @@ from functools import cached_property
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
+from loopcheck.project.celery_config import stated_pool
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
@@ -97,7 +98,8 @@ class _Code:
     locals: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
     # (dotted, line, column, called, repeated, under the `__main__` guard)
-    references: list[tuple[str, int, int, bool, bool, bool]] = field(default_factory=list)
+    # (dotted, line, column, called, repeated, as_program, the call's arguments or None)
+    references: list[tuple[str, int, int, bool, bool, bool, tuple[str, ...] | None]] = field(default_factory=list)
     calls: list[tuple[ast.Call, str | None]] = field(default_factory=list)  # with the callee as written
     bindings: list[tuple[str, ast.expr, int]] = field(default_factory=list)
     returns: list[ast.expr] = field(default_factory=list)
@@ -401,7 +403,10 @@ class _Walker(ast.NodeVisitor):
 
     def _reference(self, dotted: str, node: ast.expr, called: bool) -> None:
         as_program = self.in_main_guard and not self.code.is_function
-        self.code.references.append((dotted, node.lineno, node.col_offset, called, self.repeating > 0, as_program))
+        arguments = _arguments(node) if called and isinstance(node, ast.Call) else None
+        self.code.references.append(
+            (dotted, node.lineno, node.col_offset, called, self.repeating > 0, as_program, arguments)
+        )
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -1032,7 +1037,7 @@ class _Resolver:
     def references(self, code: _Code) -> tuple[Reference, ...]:
         seen: dict[str, Reference] = {}
         globals_ = self.w.module_names
-        for dotted, line, column, called, repeated, as_program in code.references:
+        for dotted, line, column, called, repeated, as_program, arguments in code.references:
             head = dotted.partition(".")[0]
             if head in _RECEIVER_PARAMETERS and code.is_function:
                 dotted = self.through_instance(dotted, line, code) or dotted
@@ -1045,10 +1050,11 @@ class _Resolver:
             if dotted in seen:  # one reference a name: repeated if any use is, the program's if all are
                 known = seen[dotted]
                 repeated, as_program = known.repeated or repeated, known.as_program and as_program
-                seen[dotted] = replace(known, repeated=repeated, as_program=as_program)
+                uses = (*known.uses, arguments)
+                seen[dotted] = replace(known, repeated=repeated, as_program=as_program, uses=uses)
                 continue
-            seen[dotted] = Reference(dotted, line, column, called, repeated, as_program)
-        return tuple(seen.values())
+            seen[dotted] = Reference(dotted, line, column, called, repeated, as_program, (arguments,))
+        return tuple(r if _passes_a_call(r.uses) else replace(r, uses=()) for r in seen.values())
 
     def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
         """A method or attribute of an object made by a call, written on the call's callee, so
@@ -1190,4 +1196,26 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
         instances=tuple(instances),
         derived=tuple(resolver.derived().items()),
         handed=tuple(dict.fromkeys(resolver.handed)),
+        celery_pool=stated_pool(tree),
     )
+
+
+def _passes_a_call(uses: tuple[tuple[str, ...] | None, ...]) -> bool:
+    """Whether one of ``uses`` passes a call as an argument (only then are they kept: what a
+    parameter is given is a coroutine only where it is a call)."""
+    return any(argument.rpartition("=")[2] not in ("", "*", "**") for use in uses if use for argument in use)
+
+
+def _arguments(call: ast.Call) -> tuple[str, ...]:
+    """What ``call`` passes, as :attr:`Reference.uses` records it: each positional argument,
+    then each keyword one (``name=...``), as the callee it calls when it is a call of a name
+    (``generate`` for ``generate(user_id)``), else ``""``; ``*`` for ``*args``, ``**`` for
+    ``**kwargs``."""
+
+    def made_by(value: ast.expr) -> str:
+        called = dotted_name(value.func) if isinstance(value, ast.Call) else None
+        return called or ""
+
+    positional = ["*" if isinstance(a, ast.Starred) else made_by(a) for a in call.args]
+    keywords = ["**" if k.arg is None else f"{k.arg}={made_by(k.value)}" for k in call.keywords]
+    return (*positional, *keywords)

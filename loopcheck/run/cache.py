@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, SafeWhen, Safety
 from loopcheck.files import SourceError, read_regular
 from loopcheck.run.sources import Identity, identity_of
 
@@ -278,6 +278,9 @@ def _ignore_in_git(directory: Path) -> None:
 
 def _plain(d: Diagnostic) -> dict[str, Any]:
     fix = None if d.fix is None else [d.fix.safety.value, d.fix.description]
+    if d.fix is not None and d.fix.safe_when is not None:
+        safe_when = d.fix.safe_when
+        fix += [[list(parameter) for parameter in safe_when.parameters], safe_when.title, list(safe_when.removes)]
     return {
         "at": [d.line, d.column, d.end_line, d.end_column],
         "cell": d.cell,
@@ -313,17 +316,33 @@ def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
     if fix is not None:
         if not (
             isinstance(fix, list)
-            and len(fix) == 2
+            and len(fix) in (2, 5)
             and isinstance(fix[0], str)
             and fix[0] in _SAFETIES
             and isinstance(fix[1], str)
         ):
             return None
-        fix = Fix(_SAFETIES[fix[0]], fix[1])
+        safe_when = _safe_when(fix[2:])
+        if len(fix) == 5 and safe_when is None:
+            return None
+        fix = Fix(_SAFETIES[fix[0]], fix[1], safe_when=safe_when)
     evidence = _evidence(item["evidence"])
     if evidence is None:
         return None
     return Diagnostic(path, *at, code, message, fix, evidence, cell)
+
+
+def _safe_when(item: list[Any]) -> SafeWhen | None:
+    """What :func:`_plain` stored of a fix's ``safe_when`` (``[[[function, parameter], ...],
+    title, [removed name, ...]]``), or None when ``item`` is not that."""
+    if len(item) != 3 or not all(isinstance(part, t) for part, t in zip(item, (list, str, list))):
+        return None
+    pairs, title, removes = item
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in pairs):
+        return None
+    if not all(isinstance(name, str) for name in removes):
+        return None
+    return SafeWhen(tuple((function, parameter) for function, parameter in pairs), title, tuple(removes))
 
 
 def _evidence(items: Any) -> tuple[Evidence, ...] | None:

@@ -1,9 +1,11 @@
 """The project model in a run: built once, before any file's findings are shown, from the files
 the run checks and the rest of the projects they belong to.
 
-It changes a file's result in three ways (:meth:`ProjectView.finish`): findings about an object
+It changes a file's result in four ways (:meth:`ProjectView.finish`): findings about an object
 get the loops that reach it as evidence; findings about an object one loop only ever reaches are
-dropped (a single-loop design, not a bug); and the project rules add what only the model can see.
+dropped (a single-loop design, not a bug); a fix that is unsafe only because a helper's parameter
+may not be a coroutine is safe where every caller passes one (:meth:`proven`); and the project
+rules add what only the model can see.
 With fixing, the confined objects' findings must not be fixed either: :meth:`held_back` gives the
 lines the pipeline leaves alone in each file.
 
@@ -19,16 +21,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.limits import describe
-from loopcheck.project.evidence import attach, confined_lines, declined_fixes
+from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_facts
 from loopcheck.project.model import ProjectModel, list_project, project_files
 from loopcheck.project.outcome import Outcome, OutcomeStore
-from loopcheck.project.reach import Reach, compute_reach
+from loopcheck.project.reach import Reach, compute_reach, real_path
 from loopcheck.rules.project import check_project
 from loopcheck.settings.config import Settings
 
@@ -43,12 +45,16 @@ class ProjectView:
     found: Mapping[str, list[Diagnostic]] = field(default_factory=dict)
     # Report objects one loop only reaches too (``--include-confined``), with that loop.
     keep_confined: bool = False
+    _proven: dict[str, Proven] | None = field(default=None, init=False, repr=False)
 
     def finish(self, diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:
         """``diagnostics`` of ``path`` with their evidence, without those about confined objects,
         with the project rules' findings in ``path``; in the order findings are shown."""
         if self.reach is None:
             return diagnostics
+        proven = self.proven().get(real_path(path))
+        if proven is not None:  # as fixing applies them (the results cache keeps them as the file alone has them)
+            diagnostics = [replace(d, fix=d.fix.proven(proven)) if d.fix is not None else d for d in diagnostics]
         attached = attach(diagnostics, self.reach, keep_confined=self.keep_confined)
         extra = self.found.get(os.path.abspath(path), [])
         return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached
@@ -56,6 +62,14 @@ class ProjectView:
     def held_back(self) -> dict[str, frozenset[int]]:
         """The lines of each file (by real path) whose findings the fixes leave alone."""
         return confined_lines(self.reach) if self.reach is not None and not self.keep_confined else {}
+
+    def proven(self) -> dict[str, Proven]:
+        """What the model shows of each file (by real path) that makes fixes unsafe only for
+        want of it safe: the parameters every caller gives a coroutine, the names other modules
+        import from it."""
+        if self._proven is None:
+            self._proven = proven_facts(self.reach) if self.reach is not None else {}
+        return self._proven
 
     def declined(self) -> dict[str, dict[int, str]]:
         """The lines of each file (by real path) whose findings keep no fix, with the reason."""

@@ -5,6 +5,7 @@ results on in a stable order as they come. Nothing here prints findings."""
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import multiprocessing
 import os
@@ -18,10 +19,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine import pipeline
 from loopcheck.engine.cells import in_cells
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
@@ -92,6 +92,9 @@ class Job:
     # Lines of each file (by real path) whose findings keep no fix, with the reason: a kept loop
     # that alone uses an object (reported, never fixed; see run/project.py).
     declined: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+    # What the project model shows of each file (by real path) that makes fixes unsafe only for
+    # want of it safe (see run/project.py).
+    proven: Mapping[str, Proven] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
     model_cache_dir: str | None = None
     # Report the objects one loop only reaches too (they are dropped by default).
@@ -108,7 +111,7 @@ class Checker:
         self._linters: dict[tuple[tuple[str, ...], tuple[int, int]], Linter] = {}
         self._targets: dict[str, tuple[int, int]] = {}
         self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
-        self.catalogue = Catalogue.load(tuple(self.settings.extra_clients))
+        self.catalogue = self.settings.catalogue()
         # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (
             Cache(Path(job.cache_dir), settings_key(job))
@@ -161,9 +164,9 @@ def settings_key(job: Job) -> str:
     ``extend-select``, ``ignore``, their command-line options and ``per-file-ignores``, and the
     Python its fixes target (which fixes exist, and how safe they are: its own project's).
 
-    Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` (which
-    files are checked, not what a file gives), ``baseline`` (which findings are shown, after
-    the cache), the configuration's location (``root``,
+    Not keyed, because no file's result depends on them: ``exclude``/``extend-exclude`` and
+    ``respect-gitignore`` (which files are checked, not what a file gives), ``baseline`` (which
+    findings are shown, after the cache), the configuration's location (``root``,
     ``source``: patterns are resolved into the codes above), and the options that only choose
     how results are printed or where the cache is (``--output-format``, ``--statistics``,
     ``--quiet``, ``-j``, ``--no-cache``, ``--cache-dir``, and ``--config`` itself: what it reads
@@ -175,7 +178,9 @@ def settings_key(job: Job) -> str:
     empty results from the cache (``Mode.needs_text``). Loopcheck's code and data, LibCST's
     version and the interpreter's are keyed by the cache itself (``Cache.__init__``)."""
     settings = job.settings
-    return json.dumps([settings.target_version, list(settings.extra_clients), settings.max_file_size], default=str)
+    return json.dumps(
+        [settings.target_version, list(settings.extra_clients), settings.max_file_size, settings.celery_pool], default=str
+    )
 
 
 # A line as patch tools read one: up to and including LF, or the unterminated rest. (Python
@@ -236,6 +241,7 @@ def check_source(
             build_fixes=mode.build_fixes,
             held_back=checker.job.held_back.get(real_path(path), frozenset()),
             declined=checker.job.declined.get(real_path(path), {}),
+            proven=checker.job.proven.get(real_path(path), Proven()),
         )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:
@@ -351,13 +357,17 @@ def check_files(
     jobs: int,
     notify: Callable[[str], None] = lambda note: None,
     walked: Sequence[str] = (),
+    checked: Callable[[int], None] = lambda count: None,
 ) -> Iterator[FileResult]:
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
     started: ``notify`` is told why) in this one. The project model gives the findings their
     evidence before any is shown: it is built while the worker processes check the files, or
-    first when fixing (it decides which findings are left unfixed)."""
+    first when fixing (it decides which findings are left unfixed), and in one process after
+    the files are checked. ``checked`` is told how many more files are checked as they finish
+    (from another thread with worker processes), for a progress display: the results wait for
+    the model, and workers take the largest files first, so the first result may come last."""
     checker = Checker(job)
 
     def model() -> ProjectView:
@@ -375,7 +385,7 @@ def check_files(
     view = None
     if job.mode.fix or job.mode.diff:
         view = model()
-        job = replace(job, held_back=view.held_back(), declined=view.declined())
+        job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
         checker = Checker(job)
     known: dict[str, FileResult] = {}
     for path in files:
@@ -383,15 +393,22 @@ def check_files(
         if result is not None:
             known[path] = result
     todo = [path for path in files if path not in known]
+    if known:
+        checked(len(known))
     fresh: Generator[FileResult, None, None] | None = None
-    workers = _workers_for(len(todo), jobs, overlap=view is None)
+    workers = _workers_for(len(todo), jobs, overlap=view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
-            fresh = _check_in_processes(todo, job, workers)
+            fresh = _check_in_processes(todo, job, workers, checked)
         except NoWorkers as error:
             notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
-        fresh = (check_file(checker, path) for path in todo)
+        fresh = _check_here(checker, todo, checked)
+        if view is None:
+            # Checked before the model is built: no result goes out before it anyway, and the
+            # progress advances from the start. (Fixing built it first: each file is fixed and
+            # reported in turn.)
+            fresh = _results_of(list(fresh))
     updates: dict[str, Any] = {}
     try:
         view = view or model()
@@ -421,6 +438,37 @@ def _workers_for(files: int, jobs: int, *, overlap: bool) -> int:
     return 0
 
 
+def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
+    """Whether a few files are worth a forked worker while the model is built: only when one of
+    them passes the candidate stage's text test (the worker loads LibCST and the rules and runs
+    them). A file no rule can report on is done here in a moment; starting a process for it
+    costs more than its check (a one-file run, as pre-commit makes on a file without any loop
+    or client). A file that cannot be read goes the usual way, which reports it."""
+    if len(files) >= PARALLEL_THRESHOLD:
+        return True
+    for path in files:
+        try:
+            text = read_source(path, checker.settings.max_file_size).text
+        except (SourceError, OSError):
+            return True
+        if checker.linter(path).candidates.may_match(text):
+            return True
+    return False
+
+
+def _check_here(
+    checker: Checker, files: Sequence[str], checked: Callable[[int], None]
+) -> Generator[FileResult, None, None]:
+    for path in files:
+        result = check_file(checker, path)
+        checked(1)
+        yield result
+
+
+def _results_of(results: list[FileResult]) -> Generator[FileResult, None, None]:
+    yield from results
+
+
 def _finished(result: FileResult, view: ProjectView) -> FileResult:
     if result.error is None:
         result.diagnostics = view.finish(result.diagnostics, result.path)
@@ -432,7 +480,9 @@ class NoWorkers(Exception):
     why in a few words."""
 
 
-def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[FileResult, None, None]:
+def _check_in_processes(
+    files: Sequence[str], job: Job, jobs: int, checked: Callable[[int], None]
+) -> Generator[FileResult, None, None]:
     """The results of ``files`` in their order; the largest files are handed out first, so that
     one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
     leaves no process behind) when the pool cannot be started: too few file descriptors, no
@@ -455,7 +505,15 @@ def _check_in_processes(files: Sequence[str], job: Job, jobs: int) -> Generator[
     except (OSError, RuntimeError) as error:
         _abandon(pool)
         raise NoWorkers(_why(error)) from None
+    for future, chunk in zip(futures, chunks):
+        # Run by the pool's thread as each chunk comes back, while this one builds the model.
+        future.add_done_callback(functools.partial(_chunk_done, checked, len(chunk)))
     return _results(pool, futures, chunks, files)
+
+
+def _chunk_done(checked: Callable[[int], None], count: int, future: Any) -> None:
+    if not future.cancelled():  # cancelled: the run was interrupted, nothing was checked
+        checked(count)
 
 
 def _why(error: Exception) -> str:
@@ -542,7 +600,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
             keep_confined=job.include_confined,
         )
         if job.mode.fix or job.mode.diff:
-            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined()))
+            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
         result = _finished(check_source(checker, source, job.mode, keep), view)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data

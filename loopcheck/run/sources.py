@@ -16,6 +16,7 @@ from pathlib import Path
 
 from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, not_regular, read_regular, stat_or_reason
 from loopcheck.notebooks import Notebook, is_notebook
+from loopcheck.run import ignores
 from loopcheck.settings.config import Settings
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")  # and Jupyter notebooks (``loopcheck.notebooks``)
@@ -29,22 +30,25 @@ def _is_virtualenv(directory: Path) -> bool:
 class Discovery:
     """The files to check, the paths that could not be checked (named on the command line, or
     unreadable directories) and the entries skipped while walking (fifos, devices, sockets,
-    broken or looping symbolic links named like Python files), each with its reason."""
+    broken or looping symbolic links named like Python files), each with its reason; and the
+    directories named that were walked."""
 
     files: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    walked: list[str] = field(default_factory=list)
 
 
 def discover(paths: Iterable[str], settings: Settings | None = None) -> Discovery:
     """Directories are walked for ``*.py`` and ``*.pyi`` files, skipping what ``exclude`` and
-    ``extend-exclude`` name (by default version control, caches, build output) and virtual
+    ``extend-exclude`` name (by default version control, caches, build output), what
+    ``.gitignore`` files ignore (unless ``respect-gitignore`` is off; see ``ignores``) and virtual
     environments; symbolic links to directories are not followed. Files named explicitly are
-    checked unless the configuration excludes them. Nothing is opened here: every candidate is
-    looked at with ``stat`` first, so a fifo or a device is never read (a read would block). A file
-    reached more than once (``a.py``, ``./a.py``, ``dir/../a.py``, its absolute path, a hard or
-    symbolic link, a file named and inside a directory named) is checked once, under the first
-    name it was reached by."""
+    checked unless the configuration excludes them (``.gitignore`` never leaves them out).
+    Nothing is opened here: every candidate is looked at with ``stat`` first, so a fifo or a
+    device is never read (a read would block). A file reached more than once (``a.py``,
+    ``./a.py``, ``dir/../a.py``, its absolute path, a hard or symbolic link, a file named and
+    inside a directory named) is checked once, under the first name it was reached by."""
     settings = settings or Settings()
     found: dict[tuple[int, int], str] = {}  # (device, inode) -> the first name of the file
     result = Discovery()
@@ -53,6 +57,7 @@ def discover(paths: Iterable[str], settings: Settings | None = None) -> Discover
         if isinstance(status, str):
             result.errors.append((given, status))
         elif stat.S_ISDIR(status.st_mode):
+            result.walked.append(given)
             _walk(given, settings, found, result)
         elif not stat.S_ISREG(status.st_mode):
             result.errors.append((given, not_regular(status.st_mode)))
@@ -70,10 +75,12 @@ def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], resul
     """Depth first, each directory's files (sorted) before its subdirectories (sorted), as
     ``os.walk`` gives them; iterative, so that no depth of directories overflows the stack
     (``os.walk`` recurses on Python 3.10 and 3.11)."""
-    # (directory, whether it was tested against the exclusions: the one named was not)
-    pending = [(top, False)]
+    # (directory, whether it was tested against the exclusions: the one named was not, the
+    # .gitignore layers in force in it)
+    above = ignores.layers_above(top, str(settings.root)) if settings.respect_gitignore else None
+    pending = [(top, False, above)]
     while pending:
-        root, tested = pending.pop()
+        root, tested, layers = pending.pop()
         try:
             with os.scandir(root) as entries:
                 listed = list(entries)
@@ -92,18 +99,24 @@ def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], resul
         # ``str(Path(root, name))`` without a Path made for each entry.
         shown = str(Path(root))
         prefix = "" if shown == "." else shown if shown.endswith(os.sep) else shown + os.sep
+        absolute = os.path.abspath(root) + os.sep  # what .gitignore patterns are matched below
+        if layers is not None:
+            layers = ignores.enter(layers, absolute)
         subdirectories = sorted(
             entry.name
             for entry in directories
             if not _is_symlink(entry)  # listed, but never walked into
             and not settings.excluded(prefix + entry.name, within_included=tested)
             and not _is_virtualenv(Path(prefix + entry.name))
+            and not (layers and ignores.ignored(layers, absolute + entry.name, is_directory=True))
         )
         for name in sorted(entry.name for entry in files):
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
             path = prefix + name
             if settings.excluded(path, within_included=tested):
+                continue
+            if layers and ignores.ignored(layers, absolute + name, is_directory=False):
                 continue
             status = stat_or_reason(path)
             if isinstance(status, str):
@@ -112,7 +125,7 @@ def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], resul
                 result.skipped.append((path, not_regular(status.st_mode)))
             else:
                 found.setdefault(_file_identity(status), path)
-        pending.extend((os.path.join(root, name), True) for name in reversed(subdirectories))
+        pending.extend((os.path.join(root, name), True, layers) for name in reversed(subdirectories))
 
 
 def _is_symlink(entry: os.DirEntry[str]) -> bool:

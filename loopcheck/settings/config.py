@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from loopcheck.data.catalogue import Catalogue
 from loopcheck.files import DEFAULT_MAX_FILE_SIZE, SourceError, read_regular
 from loopcheck.settings.selection import SelectionError, parse_codes, validate_codes
 
@@ -82,6 +83,13 @@ class Settings:
     # Larger files are not read (one line, exit status 2); None: no limit.
     max_file_size: int | None = DEFAULT_MAX_FILE_SIZE
     baseline: Path | None = None  # the baseline file; None: .loopcheck-baseline.json at the root
+    # The Celery pool the project's workers run (data/entries.toml); None: what its code sets.
+    celery_pool: str | None = None
+    respect_gitignore: bool = True  # walks leave out what .gitignore files ignore
+
+    def catalogue(self) -> Catalogue:
+        """The catalogue with what these settings add to it."""
+        return Catalogue.load(self.extra_clients, self.celery_pool)
 
     def excluded(self, path: str | PurePath, *, within_included: bool = False) -> bool:
         """Whether ``path`` (a file or directory) matches ``exclude`` or ``extend-exclude``.
@@ -373,6 +381,8 @@ class _Reader:
         "target-version",
         "max-file-size",
         "baseline",
+        "celery-pool",
+        "respect-gitignore",
     )
 
     def __init__(self, path: Path, table: dict[str, Any], known_codes: list[str]) -> None:
@@ -411,6 +421,13 @@ class _Reader:
         baseline = self.table.get("baseline")
         if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
             raise self.error("baseline", "must be a file name (relative to this file's directory)")
+        pool = self.table.get("celery-pool")
+        pools = Catalogue.load().celery_pools
+        if pool is not None and (not isinstance(pool, str) or pool not in pools):
+            raise self.error("celery-pool", f"{pool!r} is not one of {', '.join(pools)}")
+        respect_gitignore = self.table.get("respect-gitignore", True)
+        if not isinstance(respect_gitignore, bool):
+            raise self.error("respect-gitignore", "must be true or false")
         return Settings(
             root=self.path.parent.resolve(),
             source=self.path,
@@ -424,6 +441,8 @@ class _Reader:
             target_version=None if version is None else TARGET_VERSIONS[version],
             max_file_size=size or None,
             baseline=None if baseline is None else self.path.parent.resolve() / baseline,
+            celery_pool=pool,
+            respect_gitignore=respect_gitignore,
         )
 
     def strings(self, key: str, value: Any = None) -> list[str]:

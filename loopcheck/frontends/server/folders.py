@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from loopcheck.engine import pipeline
-from loopcheck.engine.diagnostics import Diagnostic, Edit
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Proven
 from loopcheck.engine.edits import apply_edits
 from loopcheck.engine.registry import rule_index
 from loopcheck.engine.syntax import check_syntax
@@ -125,5 +125,9 @@ def fix_all(folder: Folder, path: str, text: str) -> str:
         return text
     held_back = folder.view.held_back().get(real_path(path), frozenset())
     declined = folder.view.declined().get(real_path(path), {})
+    proven = folder.view.proven().get(real_path(path), Proven())
     linter = folder.checker.linter(path)
-    return pipeline.fix_file(linter, text, path, unsafe=False, held_back=held_back, declined=declined).source
+    outcome = pipeline.fix_file(
+        linter, text, path, unsafe=False, held_back=held_back, declined=declined, proven=proven
+    )
+    return outcome.source

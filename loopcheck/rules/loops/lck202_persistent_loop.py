@@ -2,18 +2,20 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Holder
+from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, SafeWhen, Safety
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.prefilter.starts import Start
 from loopcheck.rules.loops.wording import (
     SAME_ON_EVERY_VERSION,
     beyond_runs,
+    callers_note,
     executor_wait_reason,
+    helper_parameters,
     refused_by_asyncio_run,
     unproven_note,
 )
@@ -101,7 +103,16 @@ that created, set and closed the loop are removed when nothing else in the file 
 getter imported by another module would break). No fix (the message says
 why) when the loop is used for anything other
 than running, setting and closing, or when the argument is not visibly a coroutine call: a Future
-(`asyncio.gather(...)`) or a parameter that may be one, which `asyncio.run()` refuses. When an
+(`asyncio.gather(...)`) or a variable that may hold one, which `asyncio.run()` refuses. A helper that
+runs its own parameter (`def run_async(coro): return get_worker_loop().run_until_complete(coro)`,
+the Celery roadmap incident) gets `return asyncio.run(coro)`: unsafe, its title saying that a caller
+passing a Future or another awaitable would fail with 'a coroutine was expected', unless the
+project model shows that every caller of the helper passes a call of an `async def` there (never
+passed on, never given unpacked arguments), that no other module imports the getter or the global
+the fix deletes, and that no object only this loop uses is reached by what it runs (then there is
+no fix at all, the message names the object): then it is safe, and only the
+thread's current loop after the call differs (above), which only code that calls
+`asyncio.get_event_loop()` outside a coroutine can see, and loopcheck reports that code. When an
 argument is a call but not provably a coroutine (a call of anything but an `async def` of the
 module), the fix's title says that it may return a Future. No fix, with the reason in the message,
 when a coroutine it runs reaches `run_in_executor(None, ...)` or `asyncio.to_thread()` in the
@@ -272,6 +283,19 @@ running there would make a program that exits today hang.""",
 
     # -- the fix ---------------------------------------------------------------------------
 
+    def removed_names(self, found: KeptLoop) -> tuple[str, ...]:
+        """The module-level names the fix deletes (the global and its getters): another module
+        that imports one would break."""
+        tree = self.analysis.tree
+        names = [
+            node.name.value
+            for node in found.retired
+            if isinstance(node, cst.FunctionDef) and tree.enclosing_function(node) is None and tree.method_class(node) is None
+        ]
+        if found.holder.kind is Held.MODULE_GLOBAL:
+            names.append(found.holder.name)
+        return tuple(dict.fromkeys(names))
+
     def only_deleted(self, guard: cst.If, gone: list[cst.CSTNode]) -> bool:
         """Whether everything ``guard`` does is deleted by the fix anyway."""
         deleted = {id(node) for node in gone}
@@ -304,10 +328,10 @@ running there would make a program that exits today hang.""",
         def build() -> tuple:
             return asyncio_run_instead(self.context, runs, retired, teardowns)
 
-        why = unproven_note(self.analysis, [run.args[0].value for run in runs])
-        return self.propose(
-            Safety.UNSAFE,
-            f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}{why}",
-            build,
-            RUN_NAMES,
-        )
+        arguments = [run.args[0].value for run in runs]
+        title = f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}"
+        parameters = helper_parameters(self.analysis, arguments)
+        if parameters:
+            safe_when = SafeWhen(parameters, title, self.removed_names(found))
+            return self.propose(Safety.UNSAFE, title + callers_note(parameters), build, RUN_NAMES, safe_when)
+        return self.propose(Safety.UNSAFE, title + unproven_note(self.analysis, arguments), build, RUN_NAMES)

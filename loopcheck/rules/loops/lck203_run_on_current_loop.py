@@ -3,11 +3,18 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, SafeWhen, Safety
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import (
+    beyond_runs,
+    callers_note,
+    executor_wait_reason,
+    helper_parameters,
+    refused_by_asyncio_run,
+    unproven_note,
+)
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
 ALIASED = "its `run_until_complete` is kept in a variable and called from there"
@@ -78,9 +85,15 @@ calls `asyncio.get_event_loop()` in the same thread gets `RuntimeError: There is
 loop in thread 'MainThread'` (measured on 3.10 to 3.13), where the original left its loop current.
 The local holding the loop is removed when running coroutines was its only use. No fix (the message says
 why) when the
-argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a helper's parameter
-that may be one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
-is used for anything else. When the argument is a call but not provably a coroutine (a call of
+argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a variable that may
+hold one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
+is used for anything else. A helper that runs its own parameter (`def run_async(coro): return
+asyncio.get_event_loop().run_until_complete(coro)`) gets `return asyncio.run(coro)`: unsafe, its
+title saying that a caller passing a Future or another awaitable would fail with 'a coroutine was
+expected', unless the project model shows that every caller of the helper passes a call of an
+`async def` there (never passed on, never given unpacked arguments): then it is safe, and only the
+thread's current loop after the call differs (above), which only code that calls
+`asyncio.get_event_loop()` outside a coroutine can see, and loopcheck reports that code. When the argument is a call but not provably a coroutine (a call of
 anything but an `async def` of the module), the fix's title says that it may return a Future.
 No fix, with the reason in the message, when the coroutine reaches `run_in_executor(None, ...)` or
 `asyncio.to_thread()` in the module: `asyncio.run()` waits for the default executor's threads when
@@ -230,5 +243,10 @@ measured here) the call raises in the main thread as well.""",
         def build() -> tuple:
             return asyncio_run_instead(self.context, runs, retired)
 
-        why = unproven_note(analysis, [run_call.args[0].value for run_call in runs])
-        return self.propose(Safety.UNSAFE, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
+        arguments = [run_call.args[0].value for run_call in runs]
+        title = "Run the coroutine with asyncio.run()"
+        parameters = helper_parameters(analysis, arguments)
+        if parameters:
+            safe_when = SafeWhen(parameters, title)
+            return self.propose(Safety.UNSAFE, title + callers_note(parameters), build, RUN_NAMES, safe_when)
+        return self.propose(Safety.UNSAFE, title + unproven_note(analysis, arguments), build, RUN_NAMES)

@@ -41,8 +41,10 @@ def beyond_runs(analysis: FileAnalysis, use: LoopUse) -> str:
 def refused_by_asyncio_run(analysis: FileAnalysis, run_call: cst.Call, unknown: bool = False) -> str | None:
     """Why ``<loop>.run_until_complete(x)`` may not become ``asyncio.run(x)``, for a finding's
     "no fix" reason: ``x`` is known to be a Future, or with ``unknown``, is not visibly a
-    coroutine call (a helper's parameter may be a Future, which ``run_until_complete()`` takes
-    and ``asyncio.run()`` refuses). None when asyncio.run() takes it."""
+    coroutine call (a variable that may hold a Future, which ``run_until_complete()`` takes and
+    ``asyncio.run()`` refuses). A parameter of the helper that runs it is not refused: what it
+    holds is what the helper's callers pass (see :func:`callers_note`). None when asyncio.run()
+    takes it."""
     argument = sole_argument(run_call)
     if argument is None:
         return "run_until_complete() is not given exactly one argument"
@@ -52,7 +54,7 @@ def refused_by_asyncio_run(analysis: FileAnalysis, run_call: cst.Call, unknown: 
             made_by = analysis.module.code_for_node(argument.func)
             return f"`{made_by}()` returns a Future, which asyncio.run() refuses"
         return "the argument is a Future, which asyncio.run() refuses"
-    if accepted is None and unknown:
+    if accepted is None and unknown and analysis.coroutines.passed_parameter(argument) is None:
         what = f"`{argument.value}`" if isinstance(argument, cst.Name) else "the argument"
         return f"{what} may be a Future, which asyncio.run() refuses"
     return None
@@ -72,6 +74,27 @@ def unproven_note(analysis: FileAnalysis, arguments: list[cst.BaseExpression]) -
                 what = f"`{code(call.func)}` may return a Future"
             return f" (unsafe: asyncio.run() and asyncio.Runner run only coroutines; {what})"
     return ""
+
+
+def helper_parameters(analysis: FileAnalysis, arguments: list[cst.BaseExpression]) -> tuple[tuple[str, str], ...]:
+    """The parameters of the helpers that run them, when ``arguments`` are each provably a
+    coroutine or such a parameter (the fix is then safe if every caller of each helper passes a
+    coroutine there, which the project model knows); else nothing."""
+    coroutines = analysis.coroutines
+    passed = [coroutines.passed_parameter(argument) for argument in arguments]
+    if not any(passed) or not all(p is not None or coroutines.proven(a) for p, a in zip(passed, arguments)):
+        return ()
+    return tuple(dict.fromkeys(p for p in passed if p is not None))
+
+
+def callers_note(parameters: tuple[tuple[str, str], ...]) -> str:
+    """For the title of a fix that hands helpers' ``parameters`` to asyncio.run(): what changes
+    where a caller passes something other than a coroutine (measured on 3.10 to 3.13)."""
+    function, parameter = parameters[0]
+    return (
+        f" (unsafe: asyncio.run() takes only coroutines; a caller of `{function}` that passes a Future or"
+        f" another awaitable as `{parameter}` would fail with 'a coroutine was expected')"
+    )
 
 
 def executor_wait_reason(analysis: FileAnalysis, arguments: Iterable[cst.BaseExpression]) -> str | None:
