@@ -287,7 +287,7 @@ def test_output_file_takes_the_report(tmp_path):
     assert result.output == ""
     report = (project / "report.txt").read_text()
     assert _findings(report) == ["app.py:3: LCK101", "app.py:5: LCK101", "worker.py:6: LCK201"]
-    assert report.endswith("Found 3 findings. [*] 1 fixable with --fix --unsafe-fixes.\n")
+    assert report.endswith("Found 3 findings. 1 fixable with --fix --unsafe-fixes.\n")
 
 
 def test_an_unwritable_output_file_is_one_line(tmp_path):
@@ -302,11 +302,21 @@ def test_an_unwritable_output_file_is_one_line(tmp_path):
     assert "Error: Invalid value for '-o' / '--output-file': File 'out' is a directory." in into_directory.output
 
 
+def _under(lines: list[str], finding: str) -> list[str]:
+    """The indented lines under the one finding line that starts with ``finding``."""
+    (at,) = [n for n, line in enumerate(lines) if line.startswith(finding)]
+    end = next((n for n in range(at + 1, len(lines)) if not lines[n].startswith("    ")), len(lines))
+    return lines[at + 1 : end]
+
+
 def test_text_marks_fixable_findings_and_show_fixes_lists_them(tmp_path):
     result = invoke("--no-cache", "--show-fixes", cwd=_project(tmp_path))
     lines = result.output.splitlines()
-    assert any(line.startswith("app.py:5:10: LCK101 [*] asyncio.Event created") for line in lines)
-    assert any(line.startswith("app.py:3:8: LCK101 asyncio.Lock created") for line in lines)
+    # No [*]: the fix is unsafe, which the last line under the finding says.
+    assert _under(lines, "app.py:5:10: LCK101 asyncio.Event created")[-1].startswith(
+        "    unsafe fix (--unsafe-fixes applies it): Create one Event per event loop"
+    )
+    assert _under(lines, "app.py:3:8: LCK101 asyncio.Lock created")[-1].startswith("    no fix: ")
     assert "1 fix available:" in lines
     assert "  app.py:5:10: LCK101 [*] Create one Event per event loop with `_get_event()` (--fix --unsafe-fixes)" in lines
 

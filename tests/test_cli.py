@@ -22,10 +22,10 @@ def test_findings_are_path_line_col_code_message(tmp_path):
     write(tmp_path / "app.py", BAD)
     result = invoke("app.py", cwd=tmp_path)
     assert result.exit_code == 1
-    first = result.output.splitlines()[0]
-    assert first.startswith("app.py:3:9: LCK101 [*] asyncio.Lock created at module level")
-    assert "Found 1 finding." in result.output
-    assert "1 fixable with --fix --unsafe-fixes" in result.output
+    first, under = result.output.splitlines()[:2]
+    assert first.startswith("app.py:3:9: LCK101 asyncio.Lock created at module level")  # no [*]: its fix is unsafe
+    assert under == "    unsafe fix (--unsafe-fixes applies it): Create one Lock per event loop with `_get_lock()`"
+    assert "Found 1 finding. 1 fixable with --fix --unsafe-fixes." in result.output
 
 
 def test_clean_code_exits_zero(tmp_path):

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from loopcheck.engine import formfeed
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Evidence, Fix, FixProposal, Location, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Evidence, Fix, FixProposal, Location, Safety, declined
 from loopcheck.engine.engine import Result
 from loopcheck.engine.pipeline import _with_edits
 from loopcheck.frontends.flake8_plugin import evidence_tail
@@ -47,6 +47,10 @@ SOURCES = {"app/client.py": "import asyncio\n\n_lock = asyncio.Lock()\n"}
 USES_LOCK = SOURCES["app/client.py"] + "\n\nasync def use():\n    async with _lock:\n        await asyncio.sleep(0)\n"
 EVIDENCE_LINES = [f"    app/tasks.py:12:5: {CELERY.message}", f"    app/worker.py:3:1: {WORKER.message}"]
 CHECK_FILE = runner.pipeline.check_file
+# What the text output says under a finding of these (LCK101, with no fix), after its evidence.
+NO_FIX_LINE = "    no fix: loopcheck has no automatic fix for this; instead, create it inside the coroutine that uses it, or keep one per event loop"
+# ... and under the finding of USES_LOCK, whose fix is unsafe.
+UNSAFE_FIX_LINE = "    unsafe fix (--unsafe-fixes applies it): Create one Lock per event loop with `_get_lock()`"
 
 
 def _found_with_evidence(*args, **kwargs):
@@ -68,7 +72,9 @@ def test_text_shows_one_indented_line_per_evidence_under_its_finding():
         "app/client.py:3:9: LCK101 asyncio.Lock() at module level",
         f"    app/tasks.py:12:5: {CELERY.message}",
         f"    app/worker.py:3:1: {WORKER.message}",
+        NO_FIX_LINE,
         "app/client.py:8:1: LCK101 asyncio.Lock() at module level",
+        NO_FIX_LINE,
     ]
 
 
@@ -76,7 +82,7 @@ def test_text_shows_the_first_evidence_lines_and_counts_the_others():
     many = dataclasses.replace(EVIDENCED, evidence=(CELERY,) * (SHOWN_EVIDENCE + 3))
     lines = report("text", [many]).splitlines()
     assert lines[1 : SHOWN_EVIDENCE + 1] == [f"    app/tasks.py:12:5: {CELERY.message}"] * SHOWN_EVIDENCE
-    assert lines[SHOWN_EVIDENCE + 1:] == ["    ... and 3 more loops (the JSON and SARIF outputs list every one)"]
+    assert lines[SHOWN_EVIDENCE + 1:] == ["    ... and 3 more loops (the JSON and SARIF outputs list every one)", NO_FIX_LINE]
     assert len(json.loads(report("json", [many]))[0]["evidence"]) == SHOWN_EVIDENCE + 3
 
 
@@ -86,7 +92,36 @@ def test_the_source_excerpt_comes_after_the_evidence_lines():
     lines = stream.getvalue().splitlines()
     assert lines[1].startswith("    app/tasks.py:12:5: ")
     assert lines[2].startswith("    app/worker.py:3:1: ")
-    assert lines[3:6] == ["  |", "3 | _lock = asyncio.Lock()", "  |         ^^^^^^^^^^^^^^"]
+    assert lines[3] == NO_FIX_LINE
+    assert lines[4:7] == ["  |", "3 | _lock = asyncio.Lock()", "  |         ^^^^^^^^^^^^^^"]
+
+
+DECLINED = dataclasses.replace(EVIDENCED, message=declined(EVIDENCED.message, "`_lock` is public"), evidence=())
+SAFE = dataclasses.replace(PLAIN, fix=Fix(Safety.SAFE, "Remove the lock"))
+UNSAFE = dataclasses.replace(PLAIN, fix=Fix(Safety.UNSAFE, "Create one Lock per event loop with `_get_lock()`"))
+
+
+def test_text_says_under_a_finding_why_it_has_no_fix_and_what_to_write_instead():
+    assert report("text", [DECLINED]).splitlines() == [
+        "app/client.py:3:9: LCK101 asyncio.Lock() at module level",
+        "    no fix: `_lock` is public; instead, create it inside the coroutine that uses it, or keep one per event loop",
+    ]
+
+
+def test_text_marks_only_a_safe_fix_and_names_an_unsafe_one_under_its_finding():
+    assert report("text", [SAFE, UNSAFE]).splitlines() == [
+        "app/client.py:8:1: LCK101 [*] asyncio.Lock() at module level",
+        "app/client.py:8:1: LCK101 asyncio.Lock() at module level",
+        "    unsafe fix (--unsafe-fixes applies it): Create one Lock per event loop with `_get_lock()`",
+    ]
+
+
+def test_concise_keeps_the_reason_for_no_fix_in_its_one_line():
+    assert report("concise", [DECLINED, SAFE, UNSAFE]).splitlines() == [
+        "app/client.py:3:9: LCK101 asyncio.Lock() at module level; no fix: `_lock` is public",
+        "app/client.py:8:1: LCK101 [*] asyncio.Lock() at module level",
+        "app/client.py:8:1: LCK101 asyncio.Lock() at module level",
+    ]
 
 
 def test_concise_stays_one_line_per_finding():
@@ -317,7 +352,7 @@ def test_the_command_line_prints_evidence_as_found_and_as_served_from_the_cache(
     found = invoke(*options, cwd=tmp_path).output.splitlines()
     monkeypatch.setattr(runner.pipeline, "check_file", never)
     served = invoke(*options, cwd=tmp_path).output.splitlines()
-    assert found[1:] == EVIDENCE_LINES
+    assert found[1:] == [*EVIDENCE_LINES, UNSAFE_FIX_LINE]
     assert served == found
 
 
@@ -325,4 +360,4 @@ def test_standard_input_keeps_the_evidence(tmp_path, monkeypatch):
     monkeypatch.setattr(runner.pipeline, "check_file", _found_with_evidence)
     result = invoke("-q", "--stdin-filename", "app.py", "-", cwd=tmp_path, stdin=USES_LOCK)
     assert result.output.splitlines()[0].startswith("app.py:3:9: LCK101 ")
-    assert result.output.splitlines()[1:] == EVIDENCE_LINES
+    assert result.output.splitlines()[1:] == [*EVIDENCE_LINES, UNSAFE_FIX_LINE]

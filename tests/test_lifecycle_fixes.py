@@ -288,7 +288,7 @@ SUPPRESSED_TEARDOWN = (
 )
 SET_UP_IN_TRY = (
     "import asyncio\n\n\nasync def work():\n    return 1\n\n\n"
-    "def main():\n    try:\n        # Make sure this thread has a loop.\n"
+    "def main():\n    # Make sure this thread has a loop.\n    try:\n        # A new loop, made current.\n"
     "        asyncio.set_event_loop(asyncio.new_event_loop())\n    except RuntimeError:\n        pass\n"
     "    else:\n        print('made')\n"
     "    return asyncio.get_event_loop().run_until_complete(work())\n"
@@ -321,6 +321,7 @@ def test_the_cli_writes_no_pass_where_a_block_was_emptied(tmp_path):
         text = (tmp_path / name).read_text()
         assert "pass" not in text and "suppress" not in text and "try:" not in text, text
     assert "# Make sure this thread has a loop." in (tmp_path / "b.py").read_text()
+    assert "# A new loop, made current." not in (tmp_path / "b.py").read_text()
 
 
 # -- through the command line, on working programs ------------------------------------------

@@ -83,12 +83,16 @@ def test_github_annotations_escape_their_separators(tmp_path):
     assert "file=a%2Cb%3Ac%25.py," in line
 
 
-def test_concise_marks_findings_with_a_fix(tmp_path):
+def test_concise_marks_findings_with_a_safe_fix(tmp_path):
     write(tmp_path / "app.py", "import nest_asyncio\n\nnest_asyncio.apply()\n\n\n" + SOURCE)
-    lines = invoke("--output-format", "concise", "app.py", cwd=tmp_path).stdout.splitlines()
+    write(tmp_path / "plain.py", SOURCE)
+    lines = invoke("--output-format", "concise", "app.py", "plain.py", cwd=tmp_path).stdout.splitlines()
     assert lines[0].startswith("app.py:3:1: LCK205 nest_asyncio.apply()")  # LCK205 has no fix
-    assert lines[1].startswith("app.py:8:9: LCK101 [*] asyncio.Lock")
-    assert lines[3].startswith("Found 3 findings.")
+    assert lines[1].startswith("app.py:8:9: LCK101 asyncio.Lock")  # an unsafe fix
+    assert lines[2].startswith("app.py:12:12: LCK201 event loop")  # unsafe where nest_asyncio is applied
+    assert lines[3].startswith("plain.py:3:9: LCK101 asyncio.Lock")
+    assert lines[4].startswith("plain.py:7:12: LCK201 [*] event loop")  # safe
+    assert lines[5] == "Found 5 findings. [*] 1 fixable with --fix, 3 fixable with --fix --unsafe-fixes."
 
 
 def test_statistics_count_per_code(tmp_path):
@@ -113,7 +117,8 @@ def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
     lines = piped.stdout.splitlines()
     # Under the lock's finding, only its evidence (the loop in task() reaches it), no excerpt.
     assert lines[1].startswith("    app.py:10:16: reached from app.task (run_until_complete: a new event loop per call)")
-    assert lines[2].startswith("app.py:7:12: LCK201")
+    assert lines[2] == "    unsafe fix (--unsafe-fixes applies it): Create one Lock per event loop with `_get_lock()`"
+    assert lines[3].startswith("app.py:7:12: LCK201 [*] ")
     leader, follower = pty.openpty()
     with subprocess.Popen(
         [sys.executable, "-m", "loopcheck", "app.py"],
@@ -134,8 +139,9 @@ def test_plain_text_when_piped_and_a_source_excerpt_on_a_terminal(tmp_path):
     shown = output.decode().replace("\r\n", "\n")
     assert "\x1b" not in piped.stdout and "\x1b[31m\x1b[1mLCK101\x1b[0m" in shown  # coloured on the terminal only
     lines = re.sub("\x1b\\[[0-9;]*m", "", shown).splitlines()
-    assert lines[1].startswith("    app.py:10:16: reached from app.task")  # the evidence, then the excerpt
-    del lines[1]
+    assert lines[1].startswith("    app.py:10:16: reached from app.task")  # the evidence, the fix, then the excerpt
+    assert lines[2].startswith("    unsafe fix ")
+    del lines[1:3]
     assert lines[:4] == [
         lines[0],
         "  |",

@@ -6,7 +6,7 @@ import dataclasses
 import os
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, declined
 from loopcheck.project import reach as reach_module
 from loopcheck.project.evidence import UNREACHED_NOTE, attach
 from loopcheck.project.model import ProjectModel
@@ -397,6 +397,15 @@ def test_attach_says_no_loop_reaches_an_unreached_object_when_the_project_has_lo
     without_loops = reach_of(lonely)
     unchanged = finding("/project/app/lonely.py", 3, "LCK101", "asyncio.Lock at module level")
     assert attach([unchanged], without_loops) == [unchanged]
+
+
+def test_the_unreached_note_goes_before_the_reason_a_finding_has_no_fix():
+    """The reason ends the message: the text output prints it on a line of its own."""
+    lonely = mod("app.lonely", holders=[holder("_lock", 3, kind="primitive", what="asyncio.Lock")])
+    with_loops = reach_of(celery_task(), ADAPTER, CLIENT, lonely)
+    message = declined("asyncio.Lock at module level", "`_lock` is public")
+    (diagnostic,) = attach([finding("/project/app/lonely.py", 3, "LCK101", message)], with_loops)
+    assert diagnostic.message == declined("asyncio.Lock at module level" + UNREACHED_NOTE, "`_lock` is public")
 
 
 def test_attach_leaves_other_rules_and_lines_alone():

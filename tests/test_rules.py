@@ -11,6 +11,7 @@ import pytest
 from loopcheck.dev.generate import COMMAND, stale_files
 from loopcheck.dev.scaffold import placeholders
 from loopcheck.engine.engine import Linter
+from loopcheck.engine.registry import rule_index
 from loopcheck.engine.rule import Invalid, Rule, Valid
 from loopcheck.rules import file_rules
 from tests.helpers import check_text, fix_text
@@ -125,6 +126,18 @@ WRONG_DECLARATIONS = [
         {"name": "misdeclared", "invalid": (Invalid("import asyncio\n", message="1:1message"),)},
         "Misdeclared (LCK990): invalid[0]: message '1:1message' does not start with the finding's 'line:col '",
     ),
+    (
+        {"name": "misdeclared", "instead": "await it\nor not"},
+        "Misdeclared (LCK990): instead must be one line of at most 100 characters",
+    ),
+    (
+        {"name": "misdeclared", "instead": "await it " * 12},
+        "Misdeclared (LCK990): instead must be one line of at most 100 characters",
+    ),
+    (
+        {"name": "misdeclared", "instead": "Await the coroutine."},
+        "Misdeclared (LCK990): instead continues a sentence: 'Await the coroutine.'",
+    ),
     ({"name": "misdeclared", "tier": "style"}, "Misdeclared (LCK990): tier 'style' is not one of ('bug', "),
     ({"name": "misdeclared", "opt_in": True}, "Misdeclared (LCK990): declare tier, not opt_in"),
     (
@@ -140,6 +153,14 @@ def test_a_misdeclared_rule_is_refused_where_it_is_declared(declared, message):
         type("Misdeclared", (Rule,), {"code": "LCK990", **declared})
     assert str(raised.value).startswith(message), str(raised.value)
     assert "LCK990" not in Rule.registry
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_rule_says_what_to_write_where_it_has_no_fix(code):
+    """The text output prints it under each finding without a fix; the index a run reads
+    before importing the rules carries it."""
+    assert RULES[code].instead, f"{code} has no `instead`"
+    assert rule_index()[code].instead == RULES[code].instead
 
 
 @pytest.mark.parametrize("code", sorted(RULES))

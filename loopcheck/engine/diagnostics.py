@@ -84,9 +84,24 @@ class Fix:
 @dataclass(frozen=True)
 class NoFix:
     """A fix declined for a reason the finding's message states (one the user can act on):
-    ``...; no fix: <reason>``."""
+    ``...; no fix: <reason>`` (see :func:`declined`)."""
 
     reason: str
+
+
+NO_FIX = "; no fix: "
+
+
+def declined(message: str, reason: str) -> str:
+    """A finding's message that says why it has no fix: ``<message>; no fix: <reason>``."""
+    return f"{message}{NO_FIX}{reason}"
+
+
+def declined_reason(message: str) -> tuple[str, str | None]:
+    """A finding's message without the reason its fix was declined, and that reason (None when
+    the message states none)."""
+    head, found, reason = message.partition(NO_FIX)
+    return (head, reason) if found else (message, None)
 
 
 @dataclass(eq=False)

@@ -27,7 +27,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Proven, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Proven, Safety, declined
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -173,7 +173,7 @@ def _as_kept(results: list[Result], source: str, kept: Kept) -> list[Result]:
 
 
 def _without_fix(result: Result, reason: str) -> Result:
-    message = f"{result.diagnostic.message}; no fix: {reason}"
+    message = declined(result.diagnostic.message, reason)
     return Result(dataclasses.replace(result.diagnostic, message=message, fix=None), None)
 
 
@@ -192,6 +192,7 @@ def _fix_passes(
     compiled = source if linter.syntax_check else None
     found: list[Diagnostic] = []
     fixed = 0
+    given, together, tidied = source, False, False
     for number in range(MAX_FIX_PASSES):
         if number:  # the previous pass's output (the fixes may have removed every start)
             matched = linter.candidates.may_match(source)
@@ -208,11 +209,20 @@ def _fix_passes(
         built: dict[int, tuple[Edit, ...]] = {}  # each proposal is built once per pass
         remaining = _with_edits(results, built) if build_fixes else [r.diagnostic for r in results]
         found = found if number else remaining
-        edits, resolved = _compatible_fixes(results, unsafe, built)
+        edits, resolved, fixes = _compatible_fixes(results, unsafe, built)
         if not edits:
+            if together and not tidied:
+                # Fixes applied together may have left an import unused that each kept for the
+                # other; one more pass reports on the text without it.
+                tidied = True
+                without = _imports_left_unused_dropped(given, source)
+                if without != source:
+                    source = without
+                    continue
             return FixOutcome(source, fixed, remaining, found), compiled
         source = apply_edits(source, edits)
         fixed += resolved
+        together = together or fixes > 1
     raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")
 
 
@@ -267,9 +277,9 @@ def _built(proposal: FixProposal, built: dict[int, tuple[Edit, ...]]) -> tuple[E
 
 def _compatible_fixes(
     results: list[Result], unsafe: bool, built: dict[int, tuple[Edit, ...]]
-) -> tuple[list[Edit], int]:
-    """The edits of one pass: of the fixes ``unsafe`` allows, those that do not overlap; and how
-    many findings they resolve."""
+) -> tuple[list[Edit], int, int]:
+    """The edits of one pass: of the fixes ``unsafe`` allows, those that do not overlap; how
+    many findings they resolve, and how many fixes they are."""
     # Several findings can share one proposal (a loop and each of its uses): build and apply it
     # once, count every finding it resolves.
     proposals = list(
@@ -290,7 +300,15 @@ def _compatible_fixes(
     chosen = [groups[i] for i in select_compatible([edits for edits, _ in groups])]
     applied = {id(proposal) for _, group in chosen for proposal in group}
     resolved = sum(1 for r in results if r.proposal is not None and id(r.proposal) in applied)
-    return [edit for edits, _ in chosen for edit in edits], resolved
+    return [edit for edits, _ in chosen for edit in edits], resolved, len(chosen)
+
+
+def _imports_left_unused_dropped(before: str, after: str) -> str:
+    # The fix builders' import handling, which the engine does not otherwise need (it sits
+    # below them), imported where it is used.
+    from loopcheck.fixes.imports import drop_imports_left_unused
+
+    return drop_imports_left_unused(before, after)
 
 
 def _invalid_fix(error: SourceError) -> SourceError:

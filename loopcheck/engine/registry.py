@@ -1,5 +1,5 @@
 """What a run needs to know of the rules before any file needs LibCST: each rule's code, name,
-summary, fix kind and what it starts from. It is read from ``data/rules.json``, which
+summary, fix kind, what it starts from and what to write where it has no fix. It is read from ``data/rules.json``, which
 ``python -m loopcheck.dev generate`` writes from the rule classes (a test fails when it is stale), so
 that a run over files no rule can report on never imports LibCST or a rule module."""
 
@@ -29,6 +29,7 @@ class RuleInfo:
     starts_from: tuple[Start, ...]
     scope: str = "file"  # or "project": a rule over the project model, never run per file
     tier: str = DEFAULT_TIER  # see loopcheck/engine/tiers.py
+    instead: str = ""  # what to write where a finding has no fix (see Rule.instead)
 
     @property
     def opt_in(self) -> bool:
@@ -56,6 +57,7 @@ def rule_index() -> dict[str, RuleInfo]:
             starts_from=tuple(_start_of(start) for start in entry["starts_from"]),
             scope=entry.get("scope", "file"),
             tier=entry.get("tier", DEFAULT_TIER),
+            instead=entry.get("instead", ""),
         )
         for entry in data
     }
@@ -88,5 +90,7 @@ def index_of(rules: dict[str, type[Rule]]) -> str:
             entry["scope"] = rule.scope
         if rule.tier != DEFAULT_TIER:
             entry["tier"] = rule.tier
+        if rule.instead:
+            entry["instead"] = rule.instead
         entries.append(entry)
     return json.dumps(entries, indent=1) + "\n"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, SafeWhen, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, SafeWhen, Safety, declined
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 
@@ -23,6 +23,7 @@ CODE_PATTERN = re.compile(r"^LCK[0-9]{3}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 # An Invalid example's message: each finding's 1-based line and column, then what it says.
 POSITIONED_MESSAGE = re.compile(r"^[0-9]+:[0-9]+ ")
+MAX_INSTEAD = 100  # characters of a rule's ``instead``
 FIX_KINDS = ("safe", "unsafe", "safe or unsafe", "sometimes unsafe", "none")
 
 
@@ -100,6 +101,9 @@ class Rule:
     # What --fix can do about a finding: "safe", "unsafe", "safe or unsafe" (depends on the
     # code), "sometimes unsafe" (no fix for some shapes) or "none". Checked against the fixtures.
     fix_kind: ClassVar[str] = "none"
+    # What to write instead, for a finding that has no fix: one short line the text output
+    # prints under it after the reason (``no fix: <reason>; instead, <this>``).
+    instead: ClassVar[str] = ""
     # What the rule's findings start from: the candidate stage runs the rule only on files that
     # hold one of these (most files never touch an event loop; they are not even parsed).
     starts_from: ClassVar[tuple[Start, ...]] = ()
@@ -143,6 +147,7 @@ class Rule:
         cls._check_tier(code)
         cls._check_examples(code)
         cls._check_starts(code)
+        cls._check_instead(code)
         cls.opt_in = TIERS[cls.tier].opt_in
         cls.places = frozenset(place for start in cls.starts_from for place in start.places)
         if code in Rule.registry:
@@ -179,6 +184,16 @@ class Rule:
                     )
 
     @classmethod
+    def _check_instead(cls, code: str) -> None:
+        """``instead`` is printed on one indented line under a finding: a single line, short
+        enough for a terminal, that continues the reason (lower-case, no final full stop)."""
+        advice = cls.instead
+        if not isinstance(advice, str) or "\n" in advice or len(advice) > MAX_INSTEAD:
+            raise ValueError(f"{cls.__name__} ({code}): instead must be one line of at most {MAX_INSTEAD} characters")
+        if advice and (advice[0].isupper() or advice.endswith(".")):
+            raise ValueError(f"{cls.__name__} ({code}): instead continues a sentence: {advice!r}")
+
+    @classmethod
     def _check_starts(cls, code: str) -> None:
         """A wrong declaration would keep the rule from running on the files it is about, and so
         would a start none of the rule's Invalid examples holds: nothing would test it. (No start
@@ -213,11 +228,11 @@ class Rule:
     ) -> None:
         message = message or self.summary
         if isinstance(fix, NoFix):
-            message, fix = f"{message}; no fix: {fix.reason}", None
+            message, fix = declined(message, fix.reason), None
         if fix is not None and fix.names:
             reason = self.context.naming.unspellable(fix.names)
             if reason is not None:
-                message, fix = f"{message}; no fix: {reason}", None
+                message, fix = declined(message, reason), None
         self.findings.append(Finding(node, message, fix))
 
     @staticmethod

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+import libcst.matchers as m
 
 from loopcheck.analysis.names import Bindings, ImportTable
 from loopcheck.analysis.tree import has_docstring
@@ -207,6 +208,22 @@ def remove_unused(module: cst.Module, names: set[str], text: ModuleText | None =
         if (words := text.words_of(statement)) is None or not words.isdisjoint(unused)
     ]
     return module.with_changes(body=visit_statements(module.body, chosen, _DropImports(unused)))
+
+
+def drop_imports_left_unused(before: str, after: str) -> str:
+    """``after`` without the imports ``before`` used and ``after`` no longer mentions. Fixes
+    applied in one pass are each built on ``before``: where two remove the last uses of one
+    import, each sees the other's and keeps it. An import ``before`` did not use stays: no fix
+    made it unused."""
+    old, new = cst.parse_module(before), cst.parse_module(after)
+    imported = {
+        alias.evaluated_alias or alias.evaluated_name.partition(".")[0]
+        for statement in m.findall(new, m.Import() | m.ImportFrom())
+        if not isinstance(statement.names, cst.ImportStar)  # type: ignore[union-attr]
+        for alias in statement.names  # type: ignore[union-attr]
+    }
+    tidied = remove_unused(new, {name for name in imported if _mentioned(old, name)})
+    return after if tidied is new else tidied.code
 
 
 def _mentioned(module: cst.Module, name: str, text: ModuleText | None = None) -> bool:

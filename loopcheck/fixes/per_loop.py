@@ -238,7 +238,7 @@ class PerLoopFixes:
 
         return FixProposal(
             Safety.UNSAFE,
-            f"Use `{twin}`: the object only guards synchronous code, where asyncio's cannot work",
+            f"Replace asyncio.{primitive.name} with `{twin}`: it only guards synchronous code",
             build,
             (twin,),
         )

@@ -32,6 +32,9 @@ class StatementEditor:
         # `try` and `with contextlib.suppress(...)` statements whose body a deletion may empty.
         self._owners: dict[int, cst.Try | cst.With] = {}
         self._carried: dict[int, list[cst.EmptyLine]] = {}
+        # Block statements replaced by their body, with the comment lines that ended the body
+        # (filled in when the replacement happens: a `try` collapses only if its `finally` empties).
+        self._unwrapped: list[tuple[cst.BaseStatement, list[cst.EmptyLine]]] = []
 
     def delete(self, statement: cst.BaseSmallStatement) -> None:
         """Delete a small statement, and the imports only it used; a ``try`` whose ``finally``
@@ -54,7 +57,9 @@ class StatementEditor:
         for try_statement in self.tree.enclosing_try_finally(statement):
             if id(try_statement) not in self._collapsing:
                 self._collapsing.add(id(try_statement))
-                self.builder.change(try_statement, _collapse_empty_finally)
+                footer: list[cst.EmptyLine] = []
+                self._unwrapped.append((try_statement, footer))
+                self.builder.change(try_statement, functools.partial(_collapse_empty_finally, footer=footer))
 
     def remove(self, statement: cst.BaseStatement) -> None:
         """Delete a whole statement (a function, a class-body line, an ``if`` block), and the
@@ -81,7 +86,9 @@ class StatementEditor:
 
     def unwrap_with(self, statement: cst.With) -> None:
         """``with x as name:`` whose body stays in its place."""
-        self.builder.change(statement, _unwrap_with)
+        footer: list[cst.EmptyLine] = []
+        self._unwrapped.append((statement, footer))
+        self.builder.change(statement, functools.partial(_unwrap_with, footer=footer))
         self.builder.drop_imports_used_by(statement.items[0].item)
 
     def _only_suppresses(self, statement: cst.With) -> bool:
@@ -94,15 +101,15 @@ class StatementEditor:
 
     def _drop_emptied_blocks(self) -> None:
         """A ``try`` whose body is all deleted cannot raise, so its handlers never run: its
-        ``else`` and ``finally`` statements take its place; a ``with contextlib.suppress()``
-        left empty goes. Their comments, and those of the deleted body, go to what follows
-        (instead of a ``pass`` under the statement)."""
+        ``else`` and ``finally`` statements take its place, under the comments above the
+        ``try``; a ``with contextlib.suppress()`` left empty goes, like a deleted statement
+        (never a ``pass`` under the statement). The comments of the deleted body go with it."""
         deleted = {id(line) for line in self._deleted_lines}
         for owner in self._owners.values():
             body = list(owner.body.body) if isinstance(owner.body, cst.IndentedBlock) else []
             if not body or not all(id(line) in deleted for line in body):
                 continue
-            comments = [*owner.leading_lines, *(e for line in body for e in line.leading_lines if e.comment)]
+            comments = list(owner.leading_lines)
             rest: list[cst.BaseStatement] = []
             if isinstance(owner, cst.Try):
                 for suite in (owner.orelse, owner.finalbody):
@@ -120,27 +127,46 @@ class StatementEditor:
 
     def finish(self) -> None:
         """The next statement that stays takes over the blank lines above a deleted statement
-        (so the spacing between statements survives) and, for a deleted step of a function, its
-        comments (definitions that go take their comments with them)."""
+        (so the spacing between statements survives) and, for a deleted step of a function, the
+        comments above it that are not its own; its own comments (those right above it) go with
+        it, as do a deleted definition's. The comments that ended an unwrapped block's body go
+        to the statement after the block. Comments keep their order."""
         self._drop_emptied_blocks()
         deleted = {id(line) for line in self._deleted_lines}
         carriers = {id(line) for line in self._comment_carriers}
-        for line in self._deleted_lines:
-            siblings, index = self.tree.position_in_block(line)
+        # By the statement that takes them over: the comment lines it gets, in source order.
+        carried: dict[int, tuple[cst.BaseStatement, list[tuple[int, Callable[[], list[cst.EmptyLine]]]]]] = {}
+
+        def carry(statement: cst.BaseStatement, lines: Callable[[], list[cst.EmptyLine]]) -> bool:
+            siblings, index = self.tree.position_in_block(statement)
             if index is None:
-                continue
+                return False
             following = [s for s in siblings[index + 1 :] if id(s) not in deleted]
             if not following:
-                continue
+                return False
+            carried.setdefault(id(following[0]), (following[0], []))[1].append((index, lines))
+            return True
+
+        for statement, footer in self._unwrapped:
+            if id(statement) not in deleted:
+                carry(statement, lambda footer=footer: footer)  # type: ignore[misc]
+        for line in self._deleted_lines:
             if id(line) in carriers:
-                above = self._carried.get(id(line), list(line.leading_lines))
-                change = functools.partial(prepend_lines, above=above)
-            else:
-                blanks = sum(1 for e in line.leading_lines if e.comment is None)
-                # The statement that becomes first in its block takes the block's spacing.
-                first = all(id(s) in deleted for s in siblings[:index])
-                change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
+                above = not_its_own(self._carried.get(id(line), list(line.leading_lines)))
+                carry(line, lambda above=above: above)  # type: ignore[misc]
+                continue
+            siblings, index = self.tree.position_in_block(line)
+            following = [s for s in siblings[index + 1 :] if id(s) not in deleted] if index is not None else []
+            if not following:
+                continue
+            blanks = sum(1 for e in line.leading_lines if e.comment is None)
+            # The statement that becomes first in its block takes the block's spacing.
+            first = all(id(s) in deleted for s in siblings[:index])
+            change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
             self.builder.change(following[0], _on_first_statement(change))
+        for target, pieces in carried.values():
+            pieces.sort(key=lambda piece: piece[0])
+            self.builder.change(target, _on_first_statement(functools.partial(_prepend_pieces, pieces=pieces)))
 
     def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
         for statement in statements:
@@ -164,29 +190,50 @@ def _in_place_of_try(updated: cst.CSTNode, comments: list[cst.EmptyLine]) -> Rep
     return cst.FlattenSentinel(nodes)
 
 
-def _collapse_empty_finally(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel:
+def _collapse_empty_finally(updated: cst.CSTNode, footer: list[cst.EmptyLine]) -> cst.CSTNode | cst.FlattenSentinel:
     assert isinstance(updated, cst.Try)
     if updated.finalbody is None or updated.finalbody.body.body:
         return updated
     if updated.handlers:
         return updated.with_changes(finalbody=None)
     # try/finally with nothing left to finalise: its body takes its place.
-    return body_in_place(updated)
+    return body_in_place(updated, footer)
 
 
-def body_in_place(statement: cst.Try | cst.With) -> cst.FlattenSentinel:
-    """The statements of a block statement's body in its place, with the statement's comments."""
-    body = list(statement.body.body) if isinstance(statement.body, cst.IndentedBlock) else []
+def body_in_place(statement: cst.Try | cst.With, footer: list[cst.EmptyLine]) -> cst.FlattenSentinel:
+    """The statements of a block statement's body in its place, with the statement's comments;
+    ``footer`` becomes the comment lines that ended the body (for the statement after; the same
+    lines however often the statement is rewritten: a runner's body is rewritten on its own)."""
+    block = statement.body
+    body = list(block.body) if isinstance(block, cst.IndentedBlock) else []
     if body:
         body[0] = body[0].with_changes(
             leading_lines=[*statement.leading_lines, *body[0].leading_lines]
         )
+    if isinstance(block, cst.IndentedBlock):
+        footer[:] = [line for line in block.footer if line.comment is not None]
     return cst.FlattenSentinel(body)
 
 
-def _unwrap_with(updated: cst.CSTNode) -> Replacement:
+def _unwrap_with(updated: cst.CSTNode, footer: list[cst.EmptyLine]) -> Replacement:
     assert isinstance(updated, cst.With)
-    return body_in_place(updated)
+    return body_in_place(updated, footer)
+
+
+def not_its_own(lines: list[cst.EmptyLine]) -> list[cst.EmptyLine]:
+    """The lines above a statement without the comments right above it (no blank line
+    between), which describe the statement itself."""
+    end = len(lines)
+    while end and lines[end - 1].comment is not None:
+        end -= 1
+    return lines[:end]
+
+
+def _prepend_pieces(
+    statement: cst.BaseStatement, pieces: list[tuple[int, Callable[[], list[cst.EmptyLine]]]]
+) -> cst.BaseStatement:
+    """``statement`` under the comment lines of the statements before it that went."""
+    return prepend_lines(statement, [line for _, lines in pieces for line in lines()])
 
 
 def _on_first_statement(change: Callable[[cst.BaseStatement], cst.BaseStatement]) -> Change:

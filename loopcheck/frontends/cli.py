@@ -123,8 +123,8 @@ def _summary(totals: Totals, *, fix: bool, unsafe: bool, diff: bool) -> str:
             if not unsafe
             else f"{unsafe_count} more fixable with --fix --unsafe-fixes"
         )
-    if hints and not fix:
-        parts.append("[*] " + ", ".join(hints) + ".")
+    if hints and not fix:  # `[*]` marks what --fix applies, as on the findings
+        parts.append(("[*] " if safe else "") + ", ".join(hints) + ".")
     return " ".join(parts) + unchecked
 
 

@@ -23,7 +23,7 @@ import os
 from dataclasses import replace
 from typing import Iterable
 
-from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location, Proven
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location, Proven, declined, declined_reason
 from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, keeps_confined, real_path
 
 # The rule families whose findings are about the object created on their line.
@@ -35,6 +35,13 @@ LOOP_FAMILY = "LCK2"
 # The kind of holder that keeps a loop: what a finding says of it is not about which loops use it.
 LOOP = "loop"
 UNREACHED_NOTE = " (no event loop in this project was seen reaching it)"
+
+
+def _with_note(message: str) -> str:
+    """The message with :data:`UNREACHED_NOTE` after what it says of the object (before the
+    reason it has no fix, which ends a message)."""
+    said, reason = declined_reason(message)
+    return said + UNREACHED_NOTE if reason is None else declined(said + UNREACHED_NOTE, reason)
 
 
 def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bool = False) -> list[Diagnostic]:
@@ -56,17 +63,17 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
             if evidence:
                 diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
             elif reach.saw_loops and not loops:
-                diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
+                diagnostic = replace(diagnostic, message=_with_note(diagnostic.message))
         elif family in OBJECT_FAMILIES and family != LOOP_LOOKUPS and reach.saw_loops and _unloaded(at[0], reach):
             # Its module was never loaded: no loop's calls resolve into it.
-            diagnostic = replace(diagnostic, message=diagnostic.message + UNREACHED_NOTE)
+            diagnostic = replace(diagnostic, message=_with_note(diagnostic.message))
         elif family == LOOP_FAMILY and at in starts:
             shared = [(reached, chain) for reached, chain in starts[at] if reached.verdict == SHARED]
             evidence = tuple(_loop_reaches(reached, chain) for reached, chain in shared)
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
             reason = _declined_at(starts[at])
             if reason is not None and diagnostic.fix is not None and not keep_confined:
-                diagnostic = replace(diagnostic, message=f"{diagnostic.message}; no fix: {reason}", fix=None)
+                diagnostic = replace(diagnostic, message=declined(diagnostic.message, reason), fix=None)
         attached.append(diagnostic)
     return attached
 

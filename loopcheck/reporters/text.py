@@ -1,10 +1,13 @@
 """Text output: ``path:line:col: CODE message`` per finding (``CODE [*] message`` when it has a
-fix), the format editors and CI parse, and
-under it one indented ``path:line:col: message`` line per loop that reaches the finding's object
-(its evidence: where the loop starts, and the calls it goes through in the message). On a
-terminal each finding also shows its source line with a caret under the span (``show_source``).
-With ``color`` the path is bold, the code red, ``[*]`` cyan and the evidence dim (ANSI escapes,
-for a terminal: the command line decides, see ``--color``)."""
+safe fix, which ``--fix`` applies), the format editors and CI parse. Under it, indented: one
+``path:line:col: message`` line per loop that reaches the finding's object (its evidence: where
+the loop starts, and the calls it goes through in the message); then, for a finding with no fix,
+why and what to write instead (``no fix: <reason>; instead, <advice>``), for one whose fix is
+unsafe, that fix (``--unsafe-fixes`` applies it). On a terminal each finding also shows its source
+line with a caret under the span (``show_source``). The concise output is the finding lines
+alone, each message whole (with its "no fix" reason). With ``color`` the path is bold, the code
+red, ``[*]`` cyan and the evidence dim (ANSI escapes, for a terminal: the command line decides,
+see ``--color``)."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from typing import TextIO
 
 import click
 
-from loopcheck.engine.diagnostics import Diagnostic
+from loopcheck.engine.diagnostics import Diagnostic, Safety, declined_reason
 from loopcheck.engine.edits import split_lines
+from loopcheck.engine.registry import rule_index
 from loopcheck.notebooks import CellMap
 
 
@@ -27,8 +31,9 @@ def report_text(
     color: bool = False,
 ) -> None:
     for d in diagnostics:
-        stream.write(finding_line(d, color=color))
+        stream.write(finding_line(d, reason=False, color=color))
         stream.write(evidence_lines(d, color=color))
+        stream.write(fix_line(d, color=color))
         if show_source:
             stream.write(source_excerpt(d, sources.get(d.path, "")))
 
@@ -104,12 +109,15 @@ def source_excerpt(d: Diagnostic, source: str) -> str:
     )
 
 
-def finding_line(d: Diagnostic, *, color: bool = False) -> str:
-    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a fix; in a notebook
-    ``path:cell N:line:col`` (the line in the cell), as Ruff prints it."""
-    mark = _styled("[*]", color, fg="cyan") + " " if d.fix is not None else ""
+def finding_line(d: Diagnostic, *, reason: bool = True, color: bool = False) -> str:
+    """``path:line:col: CODE [*] message``, ``[*]`` marking a finding with a safe fix; in a
+    notebook ``path:cell N:line:col`` (the line in the cell), as Ruff prints it. Without
+    ``reason``, the message stops before why the finding has no fix (:func:`fix_line` says it)."""
+    safe = d.fix is not None and d.fix.safety is Safety.SAFE
+    mark = _styled("[*]", color, fg="cyan") + " " if safe else ""
     code = _styled(d.code, color, fg="red", bold=True)
-    return f"{_styled(d.path, color, bold=True)}{place(d)[len(d.path):]}: {code} {mark}{d.message}\n"
+    message = d.message if reason else declined_reason(d.message)[0]
+    return f"{_styled(d.path, color, bold=True)}{place(d)[len(d.path):]}: {code} {mark}{message}\n"
 
 
 def place(d: Diagnostic) -> str:
@@ -118,10 +126,28 @@ def place(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
+# The reason of a finding whose rule offers no fix for it and whose message says nothing more.
+NO_AUTOMATIC_FIX = "loopcheck has no automatic fix for this"
+
+
+def fix_line(d: Diagnostic, *, color: bool = False) -> str:
+    """The indented line under a finding that ``--fix`` leaves: why it has no fix and what to
+    write instead (the rule's ``instead``), or its unsafe fix; nothing for a safe fix."""
+    if d.fix is not None:
+        if d.fix.safety is Safety.SAFE:
+            return ""
+        return f"    {_styled(f'unsafe fix (--unsafe-fixes applies it): {d.fix.description}', color, dim=True)}\n"
+    reason = declined_reason(d.message)[1] or NO_AUTOMATIC_FIX
+    rule = rule_index().get(d.code)
+    instead = f"; instead, {rule.instead}" if rule is not None and rule.instead else ""
+    return f"    {_styled(f'no fix: {reason}{instead}', color, dim=True)}\n"
+
+
 def report_concise(
     diagnostics: list[Diagnostic], sources: dict[str, str], stream: TextIO, *, color: bool = False
 ) -> None:
-    """One line per finding (:func:`finding_line`), without evidence or source lines."""
+    """One line per finding (:func:`finding_line`, its message whole), without the fix line,
+    evidence or source lines."""
     del sources
     for d in diagnostics:
         stream.write(finding_line(d, color=color))

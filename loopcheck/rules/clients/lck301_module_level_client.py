@@ -25,6 +25,7 @@ class ModuleLevelClient(ClientRule):
     name = "module-level-async-client"
     summary = "async client created at module level"
     fix_kind = "unsafe"
+    instead = "create the client in the lifespan handler, per task, or once per event loop"
     starts_from = (Start(calls=("clients",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(

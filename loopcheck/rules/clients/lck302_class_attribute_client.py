@@ -74,6 +74,7 @@ class ClassAttributeClient(ClientRule):
     name = "class-attribute-async-client"
     summary = "async client created as a class attribute"
     fix_kind = "unsafe"
+    instead = "give each instance its client, created inside the loop that uses it"
     starts_from = (Start(calls=("clients",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(

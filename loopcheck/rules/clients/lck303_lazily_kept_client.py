@@ -21,6 +21,7 @@ class LazilyKeptClient(ClientRule):
     name = "lazily-kept-async-client"
     summary = "async client created on first use and kept for every later event loop"
     fix_kind = "sometimes unsafe"
+    instead = "keep one client per event loop, closed when that loop ends"
     starts_from = (Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(

@@ -25,6 +25,7 @@ class WorkerHookClient(ClientRule):
     name = "worker-hook-async-client"
     summary = "async client created in a worker start-up hook and kept for the tasks"
     fix_kind = "none"
+    instead = "create the client inside the task's loop (`async with`), or once per event loop"
     starts_from = (
         Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),
         Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),

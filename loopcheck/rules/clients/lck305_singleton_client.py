@@ -76,6 +76,7 @@ class SingletonClient(ClientRule):
     name = "singleton-async-client"
     summary = "async client kept by an instance the whole process shares"
     fix_kind = "unsafe"
+    instead = "create the instance per task or per event loop, started and stopped on that loop"
     starts_from = (
         Start(calls=("clients",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),
     )

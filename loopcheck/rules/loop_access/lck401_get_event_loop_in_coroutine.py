@@ -13,6 +13,7 @@ class GetEventLoopInCoroutine(Rule):
     name = "get-event-loop-in-coroutine"
     summary = "asyncio.get_event_loop() inside a coroutine; use asyncio.get_running_loop()"
     fix_kind = "safe"
+    instead = "call asyncio.get_running_loop()"
     starts_from = (Start(calls=("loop.current",), where=(Where.COROUTINE,)),)
     tier = "modernisation"
     runtime_failure = False
@@ -136,4 +137,5 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
             builder.drop_imports_used_by(call.func)
             return builder.build()
 
-        return self.propose(Safety.SAFE, "Use asyncio.get_running_loop()", build, ("asyncio.get_running_loop",))
+        title = "Replace asyncio.get_event_loop() with asyncio.get_running_loop()"
+        return self.propose(Safety.SAFE, title, build, ("asyncio.get_running_loop",))

@@ -26,6 +26,7 @@ class GetEventLoopWithoutLoop(Rule):
     name = "get-event-loop-without-current-loop"
     summary = "asyncio.get_event_loop() in synchronous code that can run with no current loop"
     fix_kind = "none"
+    instead = "run coroutines with asyncio.run() and use asyncio.get_running_loop() inside them"
     starts_from = (
         Start(calls=("loop.current",), where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), in_known_context=True),
     )

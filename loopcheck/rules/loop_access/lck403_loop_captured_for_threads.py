@@ -13,6 +13,7 @@ class LoopCapturedForThreads(Rule):
     name = "loop-captured-outside-the-application"
     summary = "loop captured outside the running application, then handed work from other threads"
     fix_kind = "none"
+    instead = "capture the loop where the application starts, and hand that one out"
     starts_from = (
         Start(calls=("loop.new", "loop.current"), also_calls=("loop.threadsafe",)),
         Start(calls=("loop.new", "loop.current"), also_methods=("call_soon_threadsafe",)),

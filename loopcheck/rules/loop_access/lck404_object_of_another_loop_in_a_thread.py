@@ -14,6 +14,7 @@ class ObjectOfAnotherLoopInAThread(Rule):
     name = "object-of-another-loop-in-a-thread"
     summary = "thread, executor or scheduler job uses an async client or primitive another loop owns"
     fix_kind = "none"
+    instead = "give the job a client on its own loop, or hand the work to the owning loop"
     starts_from = tuple(
         Start(calls=(group,), where=(Where.MODULE, Where.CLASS))
         for group in ("clients", "primitives")

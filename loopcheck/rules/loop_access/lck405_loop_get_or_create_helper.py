@@ -9,6 +9,7 @@ class LoopGetOrCreateHelper(Rule):
     name = "loop-get-or-create-helper"
     summary = "helper hands out the current loop, or a new one it sets and never closes"
     fix_kind = "none"
+    instead = "run coroutines with asyncio.run() and use asyncio.get_running_loop() inside them"
     starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,), also_calls=("loop.set",)),)
 
     docs = RuleDocs(

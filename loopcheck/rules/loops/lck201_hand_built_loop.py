@@ -25,6 +25,7 @@ class HandBuiltLoop(Rule):
     name = "hand-built-event-loop"
     summary = "event loop created, run and closed by hand; use asyncio.run()"
     fix_kind = "safe or unsafe"
+    instead = "run a coroutine with asyncio.run() in place of the loop, or hold an asyncio.Runner (3.11+)"
     starts_from = (Start(calls=("loop.new",), where=(Where.FUNCTION,)),)
 
     docs = RuleDocs(

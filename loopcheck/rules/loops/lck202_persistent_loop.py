@@ -27,6 +27,7 @@ class PersistentLoop(Rule):
     name = "persistent-event-loop"
     summary = "event loop kept in a global or class attribute and reused by run_until_complete()"
     fix_kind = "unsafe"
+    instead = "keep one asyncio.Runner for the worker's life, or asyncio.run() per call with per-loop objects"
     starts_from = (Start(calls=("loop.new", "loop.current"), also_methods=("run_until_complete",)),)
 
     docs = RuleDocs(

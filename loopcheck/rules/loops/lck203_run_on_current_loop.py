@@ -25,6 +25,7 @@ class RunOnCurrentLoop(Rule):
     name = "run-until-complete-on-current-loop"
     summary = "asyncio.get_event_loop().run_until_complete() in synchronous code; use asyncio.run()"
     fix_kind = "unsafe"
+    instead = "run a coroutine with asyncio.run(), or hold an asyncio.Runner where one loop is kept on purpose"
     starts_from = (
         Start(calls=("loop.current",), where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION),
               also_methods=("run_until_complete",)),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from loopcheck.analysis.loop_uses import (
@@ -14,12 +16,16 @@ from loopcheck.fixes.lifecycle import LifecycleRewrite
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
+if TYPE_CHECKING:
+    from loopcheck.analysis import Holder
+
 
 class RunInsideCoroutine(Rule):
     code = "LCK204"
     name = "run-inside-coroutine"
     summary = "asyncio.run() or run_until_complete() inside a coroutine; await it instead"
     fix_kind = "safe or unsafe"
+    instead = "make the caller async and await the coroutine"
     starts_from = (
         Start(calls=("loop.run",), where=(Where.COROUTINE,)),
         Start(methods=("run_until_complete",), where=(Where.COROUTINE,)),
@@ -168,7 +174,15 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
                 rewrite.statements.delete_all(teardown)
             return rewrite.build()
 
-        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, "Await the coroutine instead", build)
+        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, self.title(runs, holder), build)
+
+    def title(self, runs: list[cst.Call], holder: Holder | None) -> str:
+        """``Await the coroutine instead of calling run_until_complete()``, and the loop that
+        goes with it."""
+        api = self.analysis.catalogue.loop_api
+        called = sorted({run_name(run, api) for run in runs})
+        title = f"Await the coroutine instead of calling {' and '.join(called)}"
+        return title if holder is None else f"{title}, and drop the loop `{holder.name}`"
 
     def not_awaitable(self, call: cst.Call) -> str | None:
         """Why ``await`` cannot simply take the call's place; None when it can."""

@@ -9,6 +9,7 @@ class NestAsyncio(Rule):
     name = "nest-asyncio"
     summary = "nest_asyncio.apply() makes event loops re-entrant and hides loop misuse"
     fix_kind = "none"
+    instead = "make the chain async and await it; run blocking parts with asyncio.to_thread()"
     starts_from = (Start(calls=("loop.nest",)),)
 
     docs = RuleDocs(

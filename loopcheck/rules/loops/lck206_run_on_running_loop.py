@@ -10,6 +10,7 @@ class RunOnRunningLoop(Rule):
     name = "run-on-running-loop"
     summary = "run_until_complete() or asyncio.run() where a loop is known to be running"
     fix_kind = "none"
+    instead = "await the coroutine, or run it with asyncio.run() in a worker thread"
     starts_from = (
         Start(calls=("loop.run",), methods=("run_until_complete",),
               where=(Where.MODULE, Where.CLASS, Where.DEFAULT, Where.FUNCTION), also_calls=("loop.running",)),

@@ -12,6 +12,7 @@ class UnusedNoqa(Rule):
     name = "unused-noqa"
     summary = "a loopcheck code in a `# noqa` comment silences no finding on its line, or names no rule"
     fix_kind = "safe"
+    instead = "remove the codes that silence nothing"
     scope = "noqa"
     tier = "tooling"
     runtime_failure = False

@@ -21,6 +21,7 @@ class ModuleLevelPrimitive(PrimitiveRule):
     name = "module-level-asyncio-primitive"
     summary = "asyncio primitive created at module level"
     fix_kind = "unsafe"
+    instead = "create it inside the coroutine that uses it, or keep one per event loop"
     starts_from = (Start(calls=("primitives",), where=(Where.MODULE,)),)
 
     docs = RuleDocs(

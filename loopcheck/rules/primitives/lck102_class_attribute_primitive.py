@@ -18,6 +18,7 @@ class ClassAttributePrimitive(PrimitiveRule):
     name = "class-attribute-asyncio-primitive"
     summary = "asyncio primitive created as a class attribute"
     fix_kind = "unsafe"
+    instead = "create it in `__init__` or inside the coroutine, or keep one per event loop"
     starts_from = (Start(calls=("primitives",), where=(Where.CLASS,)),)
 
     docs = RuleDocs(

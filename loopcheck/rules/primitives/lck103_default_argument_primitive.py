@@ -20,6 +20,7 @@ class DefaultArgumentPrimitive(PrimitiveRule):
     name = "default-argument-asyncio-primitive"
     summary = "asyncio primitive created in a default argument value"
     fix_kind = "unsafe"
+    instead = "default to None and create it inside the coroutine"
     starts_from = (Start(calls=("primitives",), where=(Where.DEFAULT,)),)
 
     docs = RuleDocs(

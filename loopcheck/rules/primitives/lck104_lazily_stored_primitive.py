@@ -21,6 +21,7 @@ class LazilyStoredPrimitive(PrimitiveRule):
     name = "lazily-stored-asyncio-primitive"
     summary = "asyncio primitive created lazily and kept in a global or class attribute"
     fix_kind = "unsafe"
+    instead = "keep one per event loop (a dict keyed by asyncio.get_running_loop())"
     starts_from = (Start(calls=("primitives",), where=(Where.FUNCTION, Where.COROUTINE), kept=True),)
 
     docs = RuleDocs(

@@ -22,6 +22,7 @@ class SingletonPrimitive(PrimitiveRule):
     name = "singleton-asyncio-primitive"
     summary = "asyncio primitive kept by an instance the whole process shares"
     fix_kind = "unsafe"
+    instead = "create it per event loop: in the lifespan handler, per task, or keyed by the loop"
     starts_from = (
         Start(calls=("primitives",), where=(Where.FUNCTION, Where.COROUTINE), on_shared_instance=True),
     )

@@ -13,6 +13,7 @@ class ModuleLevelTask(Rule):
     name = "module-level-task"
     summary = "asyncio task or future scheduled at import time, on a loop that never runs it"
     fix_kind = "none"
+    instead = "start the work in a coroutine or in the application's startup hook"
     starts_from = (Start(calls=("loop.schedule",), where=(Where.MODULE, Where.CLASS)),)
 
     docs = RuleDocs(

@@ -79,6 +79,7 @@ MESSAGE = (
 class GlobalTaskAcrossLoops(ProjectRule):
     code = "LCK107"
     name = "global-task-across-loops"
+    instead = "keep the task per event loop, or await the work directly in each call"
     summary = "task or future kept in a module global and awaited by another event loop"
     docs = RuleDocs(
         tier_reason=(

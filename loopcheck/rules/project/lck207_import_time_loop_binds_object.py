@@ -60,6 +60,7 @@ MESSAGE = (
 class ImportTimeLoopBindsObject(ProjectRule):
     code = "LCK207"
     name = "import-time-loop-binds-object"
+    instead = "check or make the object in the application's start-up, on the loop that uses it"
     summary = "event loop run at import binds a module-level object that other event loops use later"
     docs = RuleDocs(
         tier_reason=(

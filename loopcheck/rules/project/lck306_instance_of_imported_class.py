@@ -65,6 +65,7 @@ MESSAGE = (
 class InstanceOfImportedClass(ProjectRule):
     code = "LCK306"
     name = "instance-of-imported-class-keeps-loop-object"
+    instead = "make the object inside the loop that uses it, or keep the instance per loop"
     summary = "module-level instance of a class from another module keeps a loop-bound object that several event loops reach"
     docs = RuleDocs(
         tier_reason=(

@@ -66,6 +66,7 @@ MESSAGE = (
 class RegistryOfAnotherModule(ProjectRule):
     code = "LCK307"
     name = "registry-of-another-module-keeps-loop-object"
+    instead = "key the registry by the running loop as well, or make the object inside that loop"
     summary = "loop-bound object stored in a registry another module keeps, reached by several event loops"
     docs = RuleDocs(
         tier_reason=(

@@ -63,6 +63,7 @@ MESSAGE = (
 class RunOnImportedGetOrCreateLoop(ProjectRule):
     code = "LCK406"
     name = "run-on-imported-get-or-create-loop"
+    instead = "write asyncio.run(coro) with the objects made inside it, or keep one asyncio.Runner"
     summary = "loop handed out by a get-or-create helper of another module, then run with run_until_complete()"
     docs = RuleDocs(
         tier_reason=(
