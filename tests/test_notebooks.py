@@ -46,7 +46,7 @@ def test_a_module_level_lock_is_reported_by_cell_and_line(tmp_path):
     write(tmp_path / "n.ipynb", LOCKED)
     result = invoke("n.ipynb", cwd=tmp_path)
     assert result.exit_code == 1
-    assert result.output.splitlines()[0].startswith("n.ipynb:cell 3:2:9: LCK101 [*] asyncio.Lock created at module level")
+    assert result.output.splitlines()[0].startswith("n.ipynb:cell 3:2:9: LCK101 asyncio.Lock created at module level")  # an unsafe fix: no [*]
 
 
 def test_json_output_puts_the_cell_in_each_location(tmp_path):
