@@ -19,7 +19,6 @@ or write the few keys used here.
 from __future__ import annotations
 
 import bisect
-import io
 import json
 import re
 import tokenize

@@ -21,8 +21,8 @@ from benchmarks.measure import (
 )
 from benchmarks.plan import Planner, Runner, Venvs
 from benchmarks.report import Benchmark, BenchmarkRun, figures, render_markdown
-from benchmarks.server_recheck import recheck_times
 from benchmarks.run import parse_arguments
+from benchmarks.server_recheck import recheck_times
 
 
 def sample(wall: float, cpu: float = 1.0, mb: float = 50.0, round_no: int = 1) -> Sample:
@@ -345,7 +345,7 @@ def test_single_file_rows_run_ruff_and_loopcheck_alone_and_the_server_rechecks(t
     assert by_key["single-ruff-candidate"].command == (
         "ruff check --isolated --no-cache --select ASYNC,RUF006 <beta/beta/m02.py>")
     assert by_key["single-loopcheck-candidate"].lines == candidate.read_bytes().count(b"\n")
-    assert by_key["server-recheck"].label.endswith(f"(`beta/beta/m05.py`)") and large == files[15]
+    assert by_key["server-recheck"].label.endswith("(`beta/beta/m05.py`)") and large == files[15]
     assert by_key["server-recheck-grown"].label.endswith("(`beta/beta/m02.py` grown to 2,000 lines, `--select LCK`)")
     assert by_key["server-recheck-grown"].command == "server_recheck.py --every-rule <beta/beta/m02.py> 10 2000"
     assert all(b.extrapolate_to_lines is None for b in planner.benchmarks)

@@ -9,7 +9,6 @@ The default suite runs a short fuzz; ``pytest -m slow tests/test_fuzz.py`` runs 
 from __future__ import annotations
 
 import ast
-
 import asyncio
 import os
 import warnings

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic, Fix, SafeWhen, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Fix, Safety, SafeWhen
 from loopcheck.project.model import ProjectModel
 from loopcheck.project.outcome import decode_reach, encode_reach
 from loopcheck.project.reach import compute_reach, real_path

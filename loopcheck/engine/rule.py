@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, SafeWhen, Safety, declined
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, SafeWhen, declined
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 

@@ -326,7 +326,6 @@ def list_project(
 
     settings = settings or Settings()
     given = files.texts
-    found = files.roots
     store = SummaryStore(cache_dir, catalogue_key(catalogue))
     seeds = SeedTest(catalogue)
     known: dict[str, Known] = {}

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, SafeWhen, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety, SafeWhen
 from loopcheck.files import SourceError, read_regular
 from loopcheck.run.sources import Identity, identity_of
 

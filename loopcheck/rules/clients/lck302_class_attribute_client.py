@@ -13,7 +13,6 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE
 
-
 # The per-loop accessor the fix makes of the last invalid example's class attribute.
 FIXED_API = """\
 import asyncio

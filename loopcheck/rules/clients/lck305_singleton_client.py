@@ -7,12 +7,11 @@ from loopcheck.analysis.holders import SingletonAttribute, SingletonRegistry
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
 from loopcheck.engine.diagnostics import FixProposal, NoFix
-from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
+from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, held_in, shared_instance
-
 
 # The loop-aware holder the fix makes of the last invalid example.
 FIXED_STORE = """\

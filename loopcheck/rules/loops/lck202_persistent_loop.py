@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.contexts import Runs
 from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
-from loopcheck.engine.diagnostics import FixProposal, NoFix, SafeWhen, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.prefilter.starts import Start

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
-from loopcheck.engine.diagnostics import FixProposal, NoFix, SafeWhen, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
 from loopcheck.prefilter.starts import Start, Where
