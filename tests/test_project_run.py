@@ -106,7 +106,7 @@ def test_standard_input_stands_for_its_file_in_the_model(tmp_path):
     piped = loopcheck("--output-format", "json", "--stdin-filename", "app/store.py", "-", cwd=root, stdin=unused)
     (finding,) = json.loads(piped.stdout)
     assert finding["evidence"] == []
-    assert finding["message"].endswith("(no event loop in this project was seen reaching it)")
+    assert "(no event loop in this project was seen reaching it)" in finding["message"]
 
 
 def test_the_flake8_plugin_sees_the_rest_of_the_project(tmp_path):

@@ -11,10 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
 from loopcheck.analysis.names import Bindings, ImportTable
-from loopcheck.analysis.tree import has_docstring
+from loopcheck.analysis.tree import descendants, has_docstring
 from loopcheck.fixes.layout import ModuleText, visit_statements
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threading", "functools"}
@@ -218,9 +217,10 @@ def drop_imports_left_unused(before: str, after: str) -> str:
     old, new = cst.parse_module(before), cst.parse_module(after)
     imported = {
         alias.evaluated_alias or alias.evaluated_name.partition(".")[0]
-        for statement in m.findall(new, m.Import() | m.ImportFrom())
-        if not isinstance(statement.names, cst.ImportStar)  # type: ignore[union-attr]
-        for alias in statement.names  # type: ignore[union-attr]
+        for kind in (cst.Import, cst.ImportFrom)
+        for statement in descendants(new, kind)
+        if not isinstance(statement.names, cst.ImportStar)
+        for alias in statement.names
     }
     tidied = remove_unused(new, {name for name in imported if _mentioned(old, name)})
     return after if tidied is new else tidied.code
