@@ -43,6 +43,9 @@ from loopcheck.settings.selection import select_rules
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
 CHUNK = 8  # files a worker takes at a time
+# From this many files to check on, the rules are loaded before the workers fork (see
+# _check_in_processes).
+PRELOAD_THRESHOLD = 512
 # A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
 _FORKS = "fork" in multiprocessing.get_all_start_methods()
 
@@ -489,8 +492,10 @@ def _check_in_processes(
     semaphores (a read-only /dev/shm), no memory for another process or thread."""
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
-    if _FORKS and jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
-        # Loaded once here, the rules and LibCST are every forked worker's without a cost.
+    if _FORKS and jobs > 1 and len(files) >= PRELOAD_THRESHOLD:
+        # Loaded once here, the rules and LibCST are every forked worker's without a cost. Only
+        # for many files: this process builds the model next, and for a few changed files that
+        # model, not the workers' checks, is what the run waits for.
         from loopcheck.rules import all_rules
 
         all_rules()
