@@ -270,8 +270,8 @@ def project_files(
 @dataclass
 class Listing:
     """The modules of the projects, as their texts list them, before any is summarised:
-    ``modules``: each module's path and whether it is a package; ``importers``: by module, the
-    modules whose import lines name it; ``entries``: the entry modules, in order; ``keys``: each
+    ``shape``: the modules (each one's path and whether it is a package), their importers and the
+    entry modules (see ``Shape``); ``keys``: each
     module's content key (summaries of the same key are the same); ``load``: a module's
     summary, or None when it cannot be read or parsed. Everything the model is made of but the
     summaries themselves. ``identities``: by path, the stat each file had when it was read
@@ -279,14 +279,23 @@ class Listing:
     ``cached``: the summary the cache keeps for a module under a content key (its text of an
     earlier run), or None."""
 
-    modules: dict[str, tuple[str, bool]]
-    importers: dict[str, set[str]]
-    entries: list[str]
+    shape: Shape
     keys: dict[str, str]
     load: Callable[[str], ModuleSummary | None]
     identities: dict[str, Identity | None]
     cached: Callable[[str, str], ModuleSummary | None]
-    shape: Shape | None = None
+
+    @property
+    def modules(self) -> dict[str, tuple[str, bool]]:
+        return self.shape.modules
+
+    @property
+    def importers(self) -> dict[str, set[str]]:
+        return self.shape.importers
+
+    @property
+    def entries(self) -> list[str]:
+        return self.shape.entries
 
     def model(self) -> ProjectModel:
         """The model: the entry modules summarised, the others when asked for."""
@@ -364,11 +373,9 @@ def list_project(
         shape = kept
     else:
         shape = _shape(files, known)
-    modules = shape.modules
-    load, cached = _loaders(modules, known, given, store, catalogue, settings)
-    entries = shape.entries
-    keys = {module: known[path].key for module, (path, _) in modules.items()}
-    return Listing(modules, shape.importers, entries, keys, load, identities, cached, shape)
+    load, cached = _loaders(shape.modules, known, given, store, catalogue, settings)
+    keys = {module: known[path].key for module, (path, _) in shape.modules.items()}
+    return Listing(shape, keys, load, identities, cached)
 
 
 def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:

@@ -105,7 +105,7 @@ def project_view(
         if outcome is None:
             shape = kept.shape()
             listing = list_project(files_of, catalogue, directory, settings=settings, kept=shape)
-            if listing.shape is not shape and listing.shape is not None:
+            if listing.shape is not shape:
                 kept.keep_shape(listing.shape)
             outcome = kept.load(listing)
             if outcome is None:
