@@ -230,12 +230,12 @@ def test_the_corpus_gives_the_same_findings_with_and_without_cache_and_paralleli
 def test_a_few_files_are_checked_beside_the_model_only_where_a_worker_forks_at_once():
     # Many files: every job. A few: one worker per chunk while this process builds the model,
     # if a worker can be forked; none when the model is built first (fixing) or with -j 1.
-    assert runner._workers_for(100, 2, overlap=False) == 2
-    assert runner._workers_for(1, 2, overlap=True) == (1 if runner._FORKS else 0)
-    assert runner._workers_for(runner.CHUNK + 1, 4, overlap=True) == (2 if runner._FORKS else 0)
-    assert runner._workers_for(1, 2, overlap=False) == 0
-    assert runner._workers_for(1, 1, overlap=True) == 0
-    assert runner._workers_for(0, 2, overlap=True) == 0
+    assert runner._workers_for(100, 2, overlap=lambda: False) == 2
+    assert runner._workers_for(1, 2, overlap=lambda: True) == (1 if runner._FORKS else 0)
+    assert runner._workers_for(runner.CHUNK + 1, 4, overlap=lambda: True) == (2 if runner._FORKS else 0)
+    assert runner._workers_for(1, 2, overlap=lambda: False) == 0
+    assert runner._workers_for(1, 1, overlap=lambda: True) == 0
+    assert runner._workers_for(0, 2, overlap=lambda: True) == 0
 
 
 def test_only_a_file_some_rule_may_report_on_is_worth_a_forked_worker(tmp_path):
@@ -248,7 +248,8 @@ def test_only_a_file_some_rule_may_report_on_is_worth_a_forked_worker(tmp_path):
     assert not runner._worth_a_worker(checker, [str(plain)])
     assert runner._worth_a_worker(checker, [str(plain), str(candidate)])
     assert runner._worth_a_worker(checker, [str(tmp_path / "missing.py")])
-    assert runner._worth_a_worker(checker, [str(plain)] * runner.PARALLEL_THRESHOLD)
+    many = [str(plain)] * runner.PARALLEL_THRESHOLD  # go to the workers whatever they hold
+    assert runner._workers_for(len(many), 2, overlap=lambda: runner._worth_a_worker(checker, many)) == 2
 
 
 def test_a_changed_file_checked_in_a_worker_gives_what_this_process_gives(tmp_path):

@@ -399,7 +399,7 @@ def check_files(
     if known:
         checked(len(known))
     fresh: Generator[FileResult, None, None] | None = None
-    workers = _workers_for(len(todo), jobs, overlap=view is None and _worth_a_worker(checker, todo))
+    workers = _workers_for(len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
             fresh = _check_in_processes(todo, job, workers, checked)
@@ -426,17 +426,17 @@ def check_files(
     _save(checker, updates)
 
 
-def _workers_for(files: int, jobs: int, *, overlap: bool) -> int:
+def _workers_for(files: int, jobs: int, *, overlap: Callable[[], bool]) -> int:
     """How many worker processes check ``files`` files (0: this process does). Many files are
     shared among ``jobs`` workers. A few files are checked in a forked worker too when the model
-    is still to be built (``overlap``): the worker loads LibCST and the rules and checks them while
-    this process builds the model (a changed file in a warm run; a run over one file), instead
-    of one after the other."""
+    is still to be built and a worker is worth it (``overlap``, asked only then: it reads the
+    files): the worker loads LibCST and the rules and checks them while this process builds the
+    model (a changed file in a warm run; a run over one file), instead of one after the other."""
     if jobs < 2 or not files:
         return 0
     if files >= PARALLEL_THRESHOLD:
         return jobs
-    if overlap and _FORKS:
+    if _FORKS and overlap():
         return min(jobs, -(-files // CHUNK))
     return 0
 
@@ -447,8 +447,6 @@ def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
     them). A file no rule can report on is done here in a moment; starting a process for it
     costs more than its check (a one-file run, as pre-commit makes on a file without any loop
     or client). A file that cannot be read goes the usual way, which reports it."""
-    if len(files) >= PARALLEL_THRESHOLD:
-        return True
     for path in files:
         try:
             text = read_source(path, checker.settings.max_file_size).text
