@@ -141,13 +141,21 @@ def _list_rules() -> None:
 
 
 def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
-    """Counts per code, most frequent first: ``count  CODE  [*] name`` ([*]: has fixes)."""
+    """Counts per code, most frequent first: ``count  CODE  [*] name``, with Ruff's marks: ``[*]``
+    when ``--fix`` fixes some of them, ``[-]`` when only ``--unsafe-fixes`` does."""
     rules = rule_index()
     counts = Counter(d.code for d in diagnostics)
-    fixable = {d.code for d in diagnostics if d.fix is not None}
+    marks: dict[str, str] = {}
+    for d in diagnostics:
+        if d.fix is not None and marks.get(d.code) != "[*]":
+            marks[d.code] = _fix_mark(d.fix.safety)
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        mark = "[*]" if code in fixable else "   "
-        stream.write(f"{count:>5}  {code}  {mark} {rules[code].name}\n")
+        stream.write(f"{count:>5}  {code}  {marks.get(code, '   ')} {rules[code].name}\n")
+
+
+def _fix_mark(safety: Safety) -> str:
+    """``[*]``: ``--fix`` applies it (the mark on the findings); ``[-]``: only with ``--unsafe-fixes``."""
+    return "[*]" if safety is Safety.SAFE else "[-]"
 
 
 def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
@@ -159,7 +167,7 @@ def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     for d in fixable:
         assert d.fix is not None
         how = "--fix" if d.fix.safety is Safety.SAFE else "--fix --unsafe-fixes"
-        stream.write(f"  {place(d)}: {d.code} [*] {d.fix.description} ({how})\n")
+        stream.write(f"  {place(d)}: {d.code} {_fix_mark(d.fix.safety)} {d.fix.description} ({how})\n")
 
 
 @click.command(
