@@ -14,6 +14,12 @@ from loopcheck.fixes.constructor_argument import argument_fix
 from loopcheck.rules.creations import CreationRule
 
 
+# What the pages of the rules that offer fixes say of the library's own fix (see offered_fix).
+LIBRARY_FIX_SAFETY = """
+A SQLAlchemy async engine is fixed as SQLAlchemy advises, wherever it is kept: made with
+`poolclass=NullPool` (unsafe: no pooling), its name and every reference unchanged (see LCK301)."""
+
+
 class ClientRule(CreationRule[Client]):
     """Reports catalogued async clients made where the rule's starts say whose holder
     :meth:`matches`."""
@@ -27,7 +33,9 @@ class ClientRule(CreationRule[Client]):
         """The library's own fix where the catalogue has one (``poolclass=NullPool``): it keeps
         the client, its name and its importers, wherever it is kept. Where the call rules it out,
         the rule's per-loop fix, and failing that the reason the library's fix was declined,
-        which says more than the per-loop fix's."""
+        which says more than the per-loop fix's. A rule that documents no fix offers none."""
+        if self.fix_kind == "none":
+            return self.fix_for(creation, client, site, holder)
         library = argument_fix(self.context, creation, client)
         if isinstance(library, FixProposal):
             return library
