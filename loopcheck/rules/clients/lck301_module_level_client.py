@@ -257,6 +257,8 @@ local servers). The error text depends on the library and its version.""",
             "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n\n"
             'engine = create_async_engine("postgresql+asyncpg://app@db/app", poolclass=NullPool)\n'
         ),
+        # A synchronous engine belongs to no event loop.
+        Valid('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n'),
         Valid(
             "import httpx\nasync def fetch(url):\n    async with httpx.AsyncClient() as client:\n"
             "        return await client.get(url)\n",
