@@ -70,6 +70,17 @@ def test_the_argument_is_laid_out_as_the_call_is(call, after):
     assert fixed(source).endswith(f"engine = {after}\n")
 
 
+def test_an_engine_made_inside_the_session_factory_call_is_fixed_in_place():
+    source = (
+        "from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n"
+        "Session = async_sessionmaker(create_async_engine(URL), expire_on_commit=False)\n"
+    )
+    assert findings(source) == [("LCK301", "", TITLE)]
+    assert fixed(source).endswith(
+        "Session = async_sessionmaker(create_async_engine(URL, poolclass=NullPool), expire_on_commit=False)\n"
+    )
+
+
 def test_an_import_the_module_has_of_null_pool_is_used():
     source = IMPORT + "from sqlalchemy import NullPool as NP\nengine = create_async_engine(URL)\n"
     assert fixed(source).endswith("engine = create_async_engine(URL, poolclass=NP)\n")
