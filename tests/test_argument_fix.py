@@ -102,9 +102,10 @@ def test_an_engine_kept_elsewhere_gets_the_same_fix(kept, code):
 
 
 DECLINED = [
-    ("URL, poolclass=AsyncAdaptedQueuePool", "it is made with `poolclass=AsyncAdaptedQueuePool`, its own choice"),
-    ("URL, pool_size=20, max_overflow=0", "it is made with `pool_size=20`, an option `poolclass=NullPool` refuses"),
-    ("URL, pool_timeout=5", "it is made with `pool_timeout=5`, an option"),
+    ("URL, poolclass=AsyncAdaptedQueuePool", "it is made with `poolclass=AsyncAdaptedQueuePool`, which configures"),
+    ("URL, pool=POOL", "it is made with `pool=POOL`, which configures what `poolclass=NullPool` would replace"),
+    ("URL, pool_size=20, max_overflow=0", "it is made with `pool_size=20`, which configures what `poolclass=NullPool`"),
+    ("URL, pool_timeout=5", "it is made with `pool_timeout=5`, which configures"),
     ("URL, **OPTIONS", "its keyword arguments come from `**OPTIONS`, which may set `poolclass`"),
     ('"sqlite+aiosqlite:///:memory:"', "SQLite's connections are not bound to an event loop"),
     ('url=f"sqlite+aiosqlite:///{URL}"', "SQLite's connections are not bound to an event loop"),

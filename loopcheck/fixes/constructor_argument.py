@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from loopcheck.data.catalogue import ArgumentFix, Client
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.imports import ImportRequest
 
@@ -37,7 +37,7 @@ def argument_fix(context: LintContext, creation: cst.BaseExpression, client: Cli
         return NoFix(f"`{name}` names something else in this module, so `{fix.argument}={name}` cannot be added")
     text, request = spelling
 
-    def build() -> tuple:
+    def build() -> tuple[Edit, ...]:
         builder = FixBuilder(context)
         builder.change(creation, lambda updated: with_keyword(updated, fix.argument, text))
         if request is not None:
@@ -56,9 +56,8 @@ def _declined(context: LintContext, call: cst.Call, fix: ArgumentFix) -> NoFix |
             return NoFix(f"its keyword arguments come from `**{module.code_for_node(arg.value)}`, which may set `{fix.argument}`")
         if arg.keyword is not None and arg.keyword.value in fix.declined_by:
             written = f"{arg.keyword.value}={module.code_for_node(arg.value)}"
-            if arg.keyword.value == fix.argument:
-                return NoFix(f"it is made with `{written}`, its own choice of what `{fix.argument}` sets")
-            return NoFix(f"it is made with `{written}`, an option `{fix.argument}={fix.value.rpartition('.')[2]}` refuses")
+            added = f"{fix.argument}={fix.value.rpartition('.')[2]}"
+            return NoFix(f"it is made with `{written}`, which configures what `{added}` would replace")
     url = _literal_url(call)
     if url is not None and url.startswith(tuple(fix.declined_urls)):
         return NoFix(fix.url_why)

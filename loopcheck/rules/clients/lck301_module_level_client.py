@@ -247,7 +247,7 @@ local servers). The error text depends on the library and its version.""",
                 "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
                 "event loop: it binds to the first event loop that uses it, and under any other loop "
                 "it fails with 'attached to a different loop'; no fix: it is made with `pool_size=20`, "
-                "an option `poolclass=NullPool` refuses"
+                "which configures what `poolclass=NullPool` would replace"
             ),
         ),
     )
