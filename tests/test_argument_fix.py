@@ -180,3 +180,15 @@ def test_an_argument_fix_is_refused_for_a_client_made_through_a_method():
     (client,) = [c for clients in Catalogue.load().clients.values() for c in clients if c.through][:1]
     with pytest.raises(CatalogueError, match="not by a call it could add to"):
         argument_fix(tomllib.loads(GOOD), client, "f")
+
+
+def test_a_client_rule_offers_the_library_fix_only_where_its_page_documents_fixes():
+    source = (
+        f"{IMPORT}from celery.signals import worker_process_init\n\nengine = None\n\n\n"
+        "@worker_process_init.connect\ndef init_worker(**kwargs):\n"
+        "    global engine\n    engine = create_async_engine(URL)\n"
+    )
+    reported = check_text(linter(), source, "app.py")
+    assert [d.code for d in reported] == ["LCK304"]
+    kinds = {rule.code: rule.fix_kind for rule in all_rules().values()}
+    assert all((d.fix is None) == (kinds[d.code] == "none") for d in reported)
