@@ -7,7 +7,8 @@ input (``run/project.py``), from the folder's open documents, their unsaved text
 the rest of the projects they belong to. The model is rebuilt when a document is saved or opened
 (not on every keystroke: an edit is checked file by file against the model of the last save, so
 the evidence of a finding is that of the saved code), and the whole folder when its
-configuration changes.
+configuration changes. An edit of comments and blank lines only keeps the last check's findings,
+moved with their lines (``recheck``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from loopcheck.engine.edits import apply_edits
 from loopcheck.engine.registry import rule_index
 from loopcheck.engine.syntax import check_syntax
 from loopcheck.files import SourceError
+from loopcheck.frontends.server import recheck
 from loopcheck.project.reach import real_path
 from loopcheck.run.cache import default_directory
 from loopcheck.run.project import ProjectView, project_view
@@ -41,6 +43,8 @@ class Folder:
     view: ProjectView = field(default_factory=ProjectView)
     # The documents the view was built from (a document opened since needs it built again).
     built_from: frozenset[str] = frozenset()
+    # Each open document's last check (by absolute path), before the model's evidence.
+    checked: dict[str, recheck.Checked] = field(default_factory=dict)
 
     @property
     def enabled(self) -> tuple[str, ...]:
@@ -96,8 +100,19 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
     fixes with their titles only. SourceError when it cannot be checked (a syntax error)."""
     if not _checkable(folder, path, text):
         return []
-    found = pipeline.check_file(folder.checker.linter(path), text, path)
-    return folder.view.finish(found, path)
+    linter = folder.checker.linter(path)
+    before = folder.checked.get(path)
+    now = None if before is None else recheck.moved(before, text, linter.candidates.may_match)
+    if now is None:
+        found = pipeline.check_file(linter, text, path)
+        now = recheck.Checked(text, linter.candidates.may_match(text), tuple(found))
+    folder.checked[path] = now
+    return folder.view.finish(list(now.found), path)
+
+
+def forget(folder: Folder, path: str) -> None:
+    """The document at ``path`` is closed: its last check is not kept."""
+    folder.checked.pop(path, None)
 
 
 def fix_edits(folder: Folder, path: str, text: str, code: str, line: int, column: int) -> tuple[Edit, ...]:
