@@ -13,28 +13,11 @@ import pytest
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.frontends.server import folders
 from loopcheck.frontends.server.model_lines import at_lines_now, kept_lines
+from tests.test_language_server import TWO_RUNS
 
 PYPROJECT = '[project]\nname = "demo"\nrequires-python = ">=3.10"\n'
 
-SHARED = '''\
-"""Jobs."""
-import asyncio
-
-_lock = asyncio.Lock()
-
-
-async def work():
-    async with _lock:
-        await asyncio.sleep(0)
-
-
-def first():
-    asyncio.run(work())
-
-
-def second():
-    asyncio.run(work())
-'''
+SHARED = '"""Jobs."""\n' + TWO_RUNS  # the lock two loops use, its lines moved by a docstring
 # One loop only ever uses the lock: its finding is not a bug here, and is left out.
 CONFINED = SHARED.split("\n\ndef second")[0] + "\n"
 

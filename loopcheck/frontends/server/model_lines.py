@@ -13,7 +13,7 @@ and is not dropped; a project rule's finding on such a line waits for the next s
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
@@ -24,12 +24,18 @@ from loopcheck.project.reach import real_path
 T = TypeVar("T")
 
 
-def kept_lines(old: str, new: str) -> dict[int, int]:
-    """The lines of ``old`` that ``new`` still has, unchanged: ``old``'s number → ``new``'s."""
-    before, after = split_lines(old), split_lines(new)
+def unchanged_ends(before: Sequence[str], after: Sequence[str]) -> tuple[int, int]:
+    """How many lines ``before`` and ``after`` have in common at their start, and then at their end."""
     same = min(len(before), len(after))
     head = next((n for n in range(same) if before[n] != after[n]), same)
     tail = next((n for n in range(same - head) if before[-1 - n] != after[-1 - n]), same - head)
+    return head, tail
+
+
+def kept_lines(old: str, new: str) -> dict[int, int]:
+    """The lines of ``old`` that ``new`` still has, unchanged: ``old``'s number → ``new``'s."""
+    before, after = split_lines(old), split_lines(new)
+    head, tail = unchanged_ends(before, after)
     kept = {n: n for n in range(1, head + 1)}
     kept.update({len(before) - n: len(after) - n for n in range(tail)})
     # Between the unchanged head and tail (usually a few lines), the lines the edits kept.

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.edits import split_lines
+from loopcheck.frontends.server.model_lines import unchanged_ends
 
 # The first lines may declare the source's encoding, which a comment there could change.
 ENCODING_LINES = 2
@@ -101,9 +102,7 @@ def moved(before: Checked, text: str, matches: Callable[[str], bool]) -> Checked
     if "\f" in text:  # form feeds in indentation move columns (``formfeed``)
         return None
     old, new = split_lines(before.text), split_lines(text)
-    same = min(len(old), len(new))
-    head = next((n for n in range(same) if old[n] != new[n]), same)
-    tail = next((n for n in range(same - head) if old[-1 - n] != new[-1 - n]), same - head)
+    head, tail = unchanged_ends(old, new)
     # The run: old lines head+1 .. len(old)-tail become new lines head+1 .. len(new)-tail (1-based).
     start, removed, added = head + 1, old[head : len(old) - tail], new[head : len(new) - tail]
     if start <= ENCODING_LINES or not all(_plain_comment_or_blank(line) for line in [*removed, *added]):
