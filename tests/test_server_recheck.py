@@ -140,19 +140,35 @@ def test_the_random_edits_catch_an_unsound_shortcut(monkeypatch: pytest.MonkeyPa
     assert mismatches(sources(), first=True).wrong != []
 
 
+HEAD = "import os\nimport sys\n"  # the lines a coding declaration may be on, unchanged
+
+
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        ('x = """\n# in a string\n"""\n', 'x = """\n# in a string\n\n"""\n'),  # inside a string
-        ("x = 1 + \\\n    2\n", "x = 1 + \\\n# c\n    2\n"),  # after a backslash
+        (HEAD + 'x = """\n# in a string\n"""\n', HEAD + 'x = """\n# in a string\n\n"""\n'),  # inside a string
+        (HEAD + 'x = f"""{\n1\n}"""\n', HEAD + 'x = f"""{\n1\n# c\n}"""\n'),  # inside an f-string
+        (HEAD + "x = 1 + \\\n    2\n", HEAD + "x = 1 + \\\n# c\n    2\n"),  # after a backslash
         ("# -*- coding: utf-8 -*-\nx = 1\n", "# -*- coding: latin-1 -*-\nx = 1\n"),  # the encoding
-        ("import os\n\nx = 1\n", "import os\n\n# noqa\nx = 1\n"),  # a noqa comment
-        ("import os\n\nx = 1\n", "import os\n\n# a\x00b\nx = 1\n"),  # a character compile refuses
+        (HEAD + "\nx = 1\n", HEAD + "\n# noqa\nx = 1\n"),  # a noqa comment
+        (HEAD + "\nx = 1\n", HEAD + "\n# a\x00b\nx = 1\n"),  # a character compile refuses
+        (HEAD + "\nx = 1\n", HEAD + "\n# a\udcffb\nx = 1\n"),  # a lone surrogate
+        (HEAD + "\nx = 1\n", HEAD + "\nx = 2\n"),  # code
     ],
 )
 def test_edits_it_refuses(before: str, after: str) -> None:
     checked = recheck.Checked(before, True, ())
     assert recheck.moved(checked, after, lambda text: True) is None
+
+
+@pytest.mark.parametrize(
+    "after",
+    [HEAD + "\n# c\n\nx = 1\n", HEAD + "x = 1\n", HEAD + "\n    # indented\nx = 1\n", HEAD + "\nx = 1\n# end"],
+)
+def test_edits_it_takes(after: str) -> None:
+    checked = recheck.Checked(HEAD + "\nx = 1\n", True, ())
+    kept = recheck.moved(checked, after, lambda text: True)
+    assert kept is not None and kept.layout() == recheck.layout_of(after)
 
 
 def test_an_edit_of_comments_moves_the_findings_below_it() -> None:
