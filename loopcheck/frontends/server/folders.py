@@ -111,8 +111,6 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
         now = recheck.Checked(text, linter.candidates.may_match(text), tuple(found))
     folder.checked[path] = now
     built = folder.built_from.get(os.path.abspath(path))
-    if built is None:
-        return folder.view.finish(list(now.found), path)
     return finished_at_built_lines(folder.view.finish, list(now.found), path, text, built)
 
 

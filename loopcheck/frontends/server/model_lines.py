@@ -48,10 +48,13 @@ def kept_lines(old: str, new: str) -> dict[int, int]:
 Finish = Callable[[list[Diagnostic], str], "list[Diagnostic]"]
 
 
-def finished_at_built_lines(finish: Finish, found: list[Diagnostic], path: str, text: str, built: str) -> list[Diagnostic]:
+def finished_at_built_lines(
+    finish: Finish, found: list[Diagnostic], path: str, text: str, built: str | None
+) -> list[Diagnostic]:
     """``finish(found, path)`` (the model's evidence, confined objects' findings dropped, the
-    project rules' findings added) for ``text``, by a model built from ``built``."""
-    if text == built:
+    project rules' findings added) for ``text``, by a model built from ``built`` (None: a model
+    built without the document)."""
+    if built is None or text == built:
         return finish(found, path)
     to_built = kept_lines(text, built)
     to_text = {line_built: line for line, line_built in to_built.items()}
