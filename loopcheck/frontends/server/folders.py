@@ -108,7 +108,7 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
     now = None if before is None else recheck.moved(before, text, linter.candidates.may_match)
     if now is None:
         found = pipeline.check_file(linter, text, path)
-        now = recheck.Checked(text, linter.candidates.may_match(text), tuple(found))
+        now = recheck.Checked(text, None, tuple(found))
     folder.checked[path] = now
     built = folder.built_from.get(os.path.abspath(path))
     return finished_at_built_lines(folder.view.finish, list(now.found), path, text, built)

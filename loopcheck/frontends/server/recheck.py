@@ -79,11 +79,12 @@ def layout_of(text: str) -> Layout | None:
 
 @dataclass
 class Checked:
-    """A text as it was checked: the text test's answer and the findings; its layout is read
-    only when an edit may be one of comments and blank lines (most edits while typing are not)."""
+    """A text as it was checked: the text test's answer and the findings; the answer (None: not
+    asked yet) and the layout are read only when an edit may be one of comments and blank lines
+    (most edits while typing are not)."""
 
     text: str
-    matched: bool
+    matched: bool | None
     found: tuple[Diagnostic, ...]
     known_layout: Layout | None = None
 
@@ -112,7 +113,7 @@ def moved(before: Checked, text: str, matches: Callable[[str], bool]) -> Checked
         layout is None
         or not layout.fresh[start]
         or not all(layout.quiet[line] for line in range(start, start + len(removed)))
-        or matches(text) != before.matched
+        or matches(text) != _matched(before, matches)
     ):
         return None
     near = range(start - 1, start + len(removed) + 1)  # the line before the run, the run, the line after
@@ -135,6 +136,12 @@ def moved(before: Checked, text: str, matches: Callable[[str], bool]) -> Checked
     quiet = (*layout.quiet[:start], *(True,) * len(added), *layout.quiet[after:])
     fresh = (*layout.fresh[:start], *(True,) * len(added), *layout.fresh[after:])
     return Checked(text, before.matched, found, Layout(quiet, fresh))
+
+
+def _matched(checked: Checked, matches: Callable[[str], bool]) -> bool:
+    if checked.matched is None:
+        checked.matched = matches(checked.text)
+    return checked.matched
 
 
 def _plain_comment_or_blank(line: str) -> bool:
