@@ -78,7 +78,8 @@ def main(argv: list[str]) -> int:
     argv = [a for a in argv if a not in (EVERY_RULE, CODE_EDIT)]
     numbers = argv[2:]
     if len(argv) not in (3, 4) or not all(n.isdigit() for n in numbers) or int(argv[2]) < 1:
-        print(f"usage: server_recheck.py [{EVERY_RULE}] [{CODE_EDIT}] FOLDER FILE EDITS [GROW_TO_LINES]", file=sys.stderr)
+        print(f"usage: server_recheck.py [{EVERY_RULE}] [{CODE_EDIT}] FOLDER FILE EDITS [GROW_TO_LINES]",
+              file=sys.stderr)
         return 2
     print(json.dumps(recheck_times(argv[0], argv[1], *map(int, numbers), every_rule=every_rule, code_edit=code_edit)))
     return 0
