@@ -1151,7 +1151,13 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
     walk (two frames a level) go: the caller skips such a file, which the per-file stage reports
     (or runs this under the deep stack of ``engine/limits``).
     """
-    tree = ast.parse(text, filename=path)
+    return summarise_tree(ast.parse(text, filename=path), module, path, is_package, catalogue)
+
+
+def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, catalogue: Catalogue) -> ModuleSummary:
+    """The summary of the module :func:`summarise` parses as ``tree`` (``ast.parse`` of its text:
+    a tree parsed for another purpose is summarised without a second parse); RecursionError as
+    there."""
     walker = _Walker(module, is_package)
     for statement in tree.body:
         walker.visit(statement)
