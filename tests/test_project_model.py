@@ -217,6 +217,16 @@ def test_a_seed_named_without_its_module_is_not_one():
     assert not seeds.flags("from runners import run\nrun(main)\n").starts
 
 
+def test_a_seed_is_a_whole_word():
+    seeds = SeedTest(CATALOGUE)
+    assert seeds.flags("import asyncio\nasyncio.run(main())\n").starts
+    assert not seeds.flags("import asyncio\nrerun(main())\n").starts
+    assert not seeds.flags("import asyncio\n_run(main())\n").starts
+    assert seeds.flags("import fastapi\napp = fastapi.FastAPI ()\n").serves
+    assert not seeds.flags("import fastapi\napp = MyFastAPI()\n").serves
+    assert not seeds.flags("import fastapi\napp = éFastAPI()\n").serves  # a word character too
+
+
 def test_a_route_decorator_serves_only_where_it_starts_a_line():
     seeds = SeedTest(CATALOGUE)
     assert seeds.flags("@app.get('/')\nasync def root(): ...\n").serves
