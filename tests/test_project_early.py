@@ -21,6 +21,7 @@ from loopcheck.run import runner
 from loopcheck.run.runner import Job, Mode, check_files
 from loopcheck.settings.config import Settings
 from tests.helpers import write
+from tests.test_project_run import STORE  # a lock the task's loop reaches
 
 CATALOGUE = Catalogue.load()
 
@@ -36,16 +37,6 @@ _unused = asyncio.Lock()
 
 def task():
     asyncio.run(guarded())
-"""
-STORE = """\
-import asyncio
-
-_lock = asyncio.Lock()
-
-
-async def guarded():
-    async with _lock:
-        await asyncio.sleep(0)
 """
 PLAIN = "def title(text):\n    return text.title()\n"
 

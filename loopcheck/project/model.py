@@ -306,8 +306,8 @@ class Listing:
         the offers have the most time to arrive."""
         offered = self.offered
         if offered is not None:
-            paths = {module: self.modules[module][0] for module in self.entries}
-            for module in sorted(self.entries, key=lambda module: (offered.expected(paths[module]), self._size(module))):
+            expected = {module: offered.expected(self.modules[module][0]) for module in self.entries}
+            for module in sorted(self.entries, key=lambda module: (expected[module], self._size(module))):
                 self.load(module)
             offered.settled()
         entries = [summary for summary in map(self.load, self.entries) if summary is not None]
