@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -234,6 +235,16 @@ def test_a_route_decorator_serves_only_where_it_starts_a_line():
     assert not seeds.flags("x = a @app.get\n").serves  # a matrix product
     assert not seeds.flags("# see @app.get\n").serves
     assert not seeds.flags("@app.getter\ndef f(): ...\n").serves
+
+
+def test_the_model_parses_without_warnings(tmp_path):
+    write(tmp_path / "pyproject.toml", "")
+    write(tmp_path / "app" / "__init__.py", "")
+    tasks = write(tmp_path / "app" / "tasks.py", 'import asyncio\n\nDIGITS = "\\d+"\n\n\ndef main():\n    asyncio.run(go())\n')
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert set(build_model([str(tasks)], CATALOGUE).modules) == {"app.tasks"}
+    assert shown == []
 
 
 # -- no user code runs ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -456,7 +457,11 @@ def _summarise_text(text: str, module: str, path: str, package: bool, catalogue:
     from loopcheck.project.summary import summarise
 
     try:
-        return summarise(text, module, path, package, catalogue)
+        with warnings.catch_warnings():
+            # Invalid escape sequences and the like: the per-file stage's to judge, and a check
+            # that summarises the module from its own parse (``early``) prints none either.
+            warnings.simplefilter("ignore")
+            return summarise(text, module, path, package, catalogue)
     except UNPARSABLE:
         return None
 
