@@ -59,8 +59,8 @@ def test_a_file_replaced_while_it_is_checked_is_checked_again_next_run(tmp_path,
     original = runner.check_source
     replaced = []
 
-    def replace_while_checking(checker, source, mode, write_back):
-        result = original(checker, source, mode, write_back)
+    def replace_while_checking(checker, source, mode, write_back, *more):
+        result = original(checker, source, mode, write_back, *more)
         if not replaced:  # between the read and the store: an editor saves by rename
             fresh = write(tmp_path / "app.py.new", QUIET)
             os.replace(fresh, target)

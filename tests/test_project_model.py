@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -217,6 +218,16 @@ def test_a_seed_named_without_its_module_is_not_one():
     assert not seeds.flags("from runners import run\nrun(main)\n").starts
 
 
+def test_a_seed_is_a_whole_word():
+    seeds = SeedTest(CATALOGUE)
+    assert seeds.flags("import asyncio\nasyncio.run(main())\n").starts
+    assert not seeds.flags("import asyncio\nrerun(main())\n").starts
+    assert not seeds.flags("import asyncio\n_run(main())\n").starts
+    assert seeds.flags("import fastapi\napp = fastapi.FastAPI ()\n").serves
+    assert not seeds.flags("import fastapi\napp = MyFastAPI()\n").serves
+    assert not seeds.flags("import fastapi\napp = éFastAPI()\n").serves  # a word character too
+
+
 def test_a_route_decorator_serves_only_where_it_starts_a_line():
     seeds = SeedTest(CATALOGUE)
     assert seeds.flags("@app.get('/')\nasync def root(): ...\n").serves
@@ -224,6 +235,16 @@ def test_a_route_decorator_serves_only_where_it_starts_a_line():
     assert not seeds.flags("x = a @app.get\n").serves  # a matrix product
     assert not seeds.flags("# see @app.get\n").serves
     assert not seeds.flags("@app.getter\ndef f(): ...\n").serves
+
+
+def test_the_model_parses_without_warnings(tmp_path):
+    write(tmp_path / "pyproject.toml", "")
+    write(tmp_path / "app" / "__init__.py", "")
+    tasks = write(tmp_path / "app" / "tasks.py", 'import asyncio\n\nDIGITS = "\\d+"\n\n\ndef main():\n    asyncio.run(go())\n')
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert set(build_model([str(tasks)], CATALOGUE).modules) == {"app.tasks"}
+    assert shown == []
 
 
 # -- no user code runs ------------------------------------------------------------------------

@@ -65,9 +65,9 @@ def test_the_cache_is_used_only_where_nothing_that_decides_results_changed(tmp_p
     checked: list[str] = []
     original = runner.check_source
 
-    def counting(checker, source, mode, write):
+    def counting(checker, source, mode, write, *more):
         checked.append(Path(source.path).name)
-        return original(checker, source, mode, write)
+        return original(checker, source, mode, write, *more)
 
     monkeypatch.setattr(runner, "check_source", counting)  # counted in this process: -j 1
     invoke("-j", "1", ".", cwd=tmp_path)

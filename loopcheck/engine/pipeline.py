@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from operator import attrgetter
 from types import MappingProxyType
 
@@ -41,13 +41,21 @@ MAX_FIX_PASSES = 100
 
 
 def check_file(
-    linter: Linter, text: str, path: str, *, build_fixes: bool = False, tree: ast.AST | None = None
+    linter: Linter,
+    text: str,
+    path: str,
+    *,
+    build_fixes: bool = False,
+    tree: ast.AST | None = None,
+    parsed: Callable[[ast.Module], None] | None = None,
 ) -> list[Diagnostic]:
     """The findings in ``text``; their fixes' edits are built only with ``build_fixes``.
-    ``tree``: the file as the ``ast`` module parsed it, where the caller has it (flake8)."""
+    ``tree``: the file as the ``ast`` module parsed it, where the caller has it (flake8).
+    ``parsed``: given the tree of ``text`` when the parse stage made one (as
+    ``ast.parse(text)`` gives it), for the caller to use it too."""
     if not linter.candidates.may_match(text):
         return _only_noqa(linter, text, path)
-    return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree))
+    return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree, parsed))
 
 
 def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:
@@ -61,11 +69,19 @@ def _noqa_results_alone(linter: Linter, text: str, path: str) -> list[Result]:
     return unsuppressed(linter.noqa_results(text, path, []), text, attrgetter("diagnostic"))
 
 
-def _check(linter: Linter, text: str, path: str, build_fixes: bool, tree: ast.AST | None) -> list[Diagnostic]:
+def _check(
+    linter: Linter,
+    text: str,
+    path: str,
+    build_fixes: bool,
+    tree: ast.AST | None,
+    parsed: Callable[[ast.Module], None] | None,
+) -> list[Diagnostic]:
     normalised = formfeed.normalise(text)
     if normalised is not None:
-        text, tree = normalised.text, None  # a given tree is of the text with its form feeds
-    found = _findings(linter, text, path, tree)
+        # A given tree is of the text with its form feeds; the one parsed here is not of it.
+        text, tree, parsed = normalised.text, None, None
+    found = _findings(linter, text, path, tree, parsed)
     diagnostics = _with_edits(found, {}) if build_fixes else [r.diagnostic for r in found]
     return diagnostics if normalised is None else [normalised.diagnostic(d) for d in diagnostics]
 
@@ -226,7 +242,13 @@ def _fix_passes(
     raise SourceError(f"fixes did not settle after {MAX_FIX_PASSES} passes, file left unchanged")
 
 
-def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None) -> list[Result]:
+def _findings(
+    linter: Linter,
+    text: str,
+    path: str,
+    tree: ast.AST | None = None,
+    parsed: Callable[[ast.Module], None] | None = None,
+) -> list[Result]:
     """One pass over a text the text test kept: parse, ``ast`` pre-filter, limits, LibCST and
     the rules, ``# noqa``."""
     codes: set[str] | None = None
@@ -237,7 +259,10 @@ def _findings(linter: Linter, text: str, path: str, tree: ast.AST | None = None)
         return bool(codes)
 
     if linter.syntax_check:
+        # With a target version the parser rejects newer grammar; a tree it gives is the same.
         tree = check_syntax(text, path, linter.target_version, compile_if=analysed)
+        if parsed is not None:
+            parsed(tree)
     elif tree is None:
         tree = ast.parse(text)
     if codes is None:

@@ -117,7 +117,7 @@ class Candidates:
             return False
         for tail, rests in self.others.items():
             if any(parts_in(rest, present, text) for rest in rests) and tail in text:
-                if any(_starts_word(text, m.start()) for m in self.calls[tail].finditer(text)):
+                if any(starts_word(text, m.start()) for m in self.calls[tail].finditer(text)):
                     return True
         return False
 
@@ -167,7 +167,8 @@ def parts_in(parts: tuple[str, ...], present: set[str], text: str) -> bool:
     return not parts or (parts[0] in present and all(part in text for part in parts[1:]))
 
 
-def _starts_word(text: str, index: int) -> bool:
+def starts_word(text: str, index: int) -> bool:
+    """Whether no word character (``\\w``) stands right before ``index``."""
     return index == 0 or not (text[index - 1].isalnum() or text[index - 1] == "_")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from loopcheck.project.store import Identity, Known, SummaryStore, catalogue_key
 from loopcheck.settings.config import Settings
 
 if TYPE_CHECKING:
+    from loopcheck.project.early import Offered, Offers
     from loopcheck.run.sources import SourceFile
 
 # How many re-exports (``from .x import y`` in a package ``__init__``) a name is followed through.
@@ -277,13 +279,14 @@ class Listing:
     summaries themselves. ``identities``: by path, the stat each file had when it was read
     (None: not known, or too close to the file's last change to tell a later change).
     ``cached``: the summary the cache keeps for a module under a content key (its text of an
-    earlier run), or None."""
+    earlier run), or None. ``offered``: the summaries made where the files were checked."""
 
     shape: Shape
     keys: dict[str, str]
     load: Callable[[str], ModuleSummary | None]
     identities: dict[str, Identity | None]
     cached: Callable[[str, str], ModuleSummary | None]
+    offered: Offers | None = None
 
     @property
     def modules(self) -> dict[str, tuple[str, bool]]:
@@ -298,9 +301,24 @@ class Listing:
         return self.shape.entries
 
     def model(self) -> ProjectModel:
-        """The model: the entry modules summarised, the others when asked for."""
+        """The model: the entry modules summarised, the others when asked for. Where checks
+        offer summaries (``early``), the entries none is expected for are summarised first,
+        then the others, each smallest first (the checks take the largest files first): so
+        the offers have the most time to arrive."""
+        offered = self.offered
+        if offered is not None:
+            expected = {module: offered.expected(self.modules[module][0]) for module in self.entries}
+            for module in sorted(self.entries, key=lambda module: (expected[module], self._size(module))):
+                self.load(module)
+            offered.settled()
         entries = [summary for summary in map(self.load, self.entries) if summary is not None]
         return ProjectModel(entries, self.modules, self.load, self.importers)
+
+    def _size(self, module: str) -> int:
+        try:
+            return os.stat(self.modules[module][0]).st_size
+        except OSError:
+            return 0
 
 
 @dataclass(frozen=True)
@@ -322,6 +340,7 @@ def list_project(
     *,
     settings: Settings | None = None,
     kept: Shape | None = None,
+    offered: Offers | None = None,
 ) -> Listing:
     """The modules of the projects' ``files``, each with its import lines and seed flags
     (``selection``) and the module name they give it (``roots``). Files whose stat has not
@@ -329,7 +348,8 @@ def list_project(
     ``cache_dir`` (None: in memory only). A file that cannot be read is left out. The files given
     as ``texts`` have their facts and summaries made from that text, never cached. ``kept``: the
     shape of the last listing of the same files in the same layout (``Shape``), taken as it is
-    when no file's import lines or seed flags changed since."""
+    when no file's import lines or seed flags changed since. ``offered``: summaries made
+    elsewhere (``early``), by path as listed, taken where they fit."""
     from loopcheck.run.cache import identity_now, trusted  # the run sits above the model
     from loopcheck.run.sources import read_source
 
@@ -373,9 +393,9 @@ def list_project(
         shape = kept
     else:
         shape = _shape(files, known)
-    load, cached = _loaders(shape.modules, known, given, store, catalogue, settings)
+    load, cached = _loaders(shape.modules, known, given, store, catalogue, settings, offered.found if offered else {})
     keys = {module: known[path].key for module, (path, _) in shape.modules.items()}
-    return Listing(shape, keys, load, identities, cached)
+    return Listing(shape, keys, load, identities, cached, offered)
 
 
 def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:
@@ -404,6 +424,7 @@ def _loaders(
     store: SummaryStore,
     catalogue: Catalogue,
     settings: Settings,
+    offered: Mapping[str, Offered],
 ) -> tuple[Callable[[str], ModuleSummary | None], Callable[[str, str], ModuleSummary | None]]:
     """A module's summary (``load``), and the one the cache keeps under a content key (``cached``)."""
     from loopcheck.run.sources import read_source
@@ -414,9 +435,15 @@ def _loaders(
         text = given.get(os.path.abspath(path))
         if text is not None:
             return _summarise_text(text, module, path, package, catalogue)
-        return store.load(known[path].key, module, path, package) or _summarise(
-            store, read_source, path, module, package, catalogue, settings
-        )
+        key = known[path].key
+        found = store.load(key, module, path, package)
+        if found is not None:
+            return found
+        early = offered.get(path)
+        if early is not None and early.fits(key, module, path, package):
+            store.store(key, early.summary)
+            return early.summary
+        return _summarise(store, read_source, path, module, package, catalogue, settings)
 
     def cached(module: str, key: str) -> ModuleSummary | None:
         path, package = modules[module]
@@ -430,7 +457,11 @@ def _summarise_text(text: str, module: str, path: str, package: bool, catalogue:
     from loopcheck.project.summary import summarise
 
     try:
-        return summarise(text, module, path, package, catalogue)
+        with warnings.catch_warnings():
+            # Invalid escape sequences and the like: the per-file stage's to judge, and a check
+            # that summarises the module from its own parse (``early``) prints none either.
+            warnings.simplefilter("ignore")
+            return summarise(text, module, path, package, catalogue)
     except UNPARSABLE:
         return None
 

@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import DEFAULT_CELERY_POOL, Catalogue
-from loopcheck.prefilter.candidates import parts_in
+from loopcheck.prefilter.candidates import parts_in, starts_word
 from loopcheck.project.celery_config import POOL_NAMES
 
 # The names that set Celery's worker pool (project/celery_config.py), as words.
@@ -154,8 +154,10 @@ class _Words:
             for name in names:
                 first, _, last = name.rpartition(".")
                 self.firsts.setdefault((last, called), set()).add(tuple(first.split(".")) if first else ())
+        # Each pattern starts with its word, a literal the engine scans for (a pattern starting
+        # with a look-behind is tried at every position); the word's start is tested on each match.
         self.words = {
-            (word, called): re.compile(r"(?<![\w])" + re.escape(word) + (r"[ \t]*\(" if called else r"\b"))
+            (word, called): re.compile(re.escape(word) + (r"[ \t]*\(" if called else r"\b"))
             for word, called in self.firsts
         }
         # Fewer than the words (``fastapi`` for ``FastAPI``, ``APIRouter``, ``APIRoute``...): looked
@@ -171,7 +173,7 @@ class _Words:
         present = {module for module in self.modules if module in text}
         for (word, called), pattern in self.words.items():
             if any(parts_in(parts, present, text) for parts in self.firsts[word, called]) and word in text:
-                if pattern.search(text):
+                if any(starts_word(text, match.start()) for match in pattern.finditer(text)):
                     return True
         if self.methods is not None and self.methods.search(text):
             return True

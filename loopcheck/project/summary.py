@@ -26,6 +26,7 @@ import ast
 import builtins
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
@@ -1035,7 +1036,9 @@ class _Resolver:
     # -- references --------------------------------------------------------------------
 
     def references(self, code: _Code) -> tuple[Reference, ...]:
-        seen: dict[str, Reference] = {}
+        # By name: [line, column, called, repeated, as_program, uses] of one reference (each
+        # record made once, at the end: most names are used more than once).
+        seen: dict[str, list[Any]] = {}
         globals_ = self.w.module_names
         for dotted, line, column, called, repeated, as_program, arguments in code.references:
             head = dotted.partition(".")[0]
@@ -1047,14 +1050,17 @@ class _Resolver:
                     continue
             elif head in _BUILTINS and head not in globals_:
                 continue
-            if dotted in seen:  # one reference a name: repeated if any use is, the program's if all are
-                known = seen[dotted]
-                repeated, as_program = known.repeated or repeated, known.as_program and as_program
-                uses = (*known.uses, arguments)
-                seen[dotted] = replace(known, repeated=repeated, as_program=as_program, uses=uses)
+            known = seen.get(dotted)
+            if known is not None:  # one reference a name: repeated if any use is, the program's if all are
+                known[3] = known[3] or repeated
+                known[4] = known[4] and as_program
+                known[5].append(arguments)
                 continue
-            seen[dotted] = Reference(dotted, line, column, called, repeated, as_program, (arguments,))
-        return tuple(r if _passes_a_call(r.uses) else replace(r, uses=()) for r in seen.values())
+            seen[dotted] = [line, column, called, repeated, as_program, [arguments]]
+        return tuple(
+            Reference(dotted, line, column, called, repeated, as_program, tuple(uses) if _passes_a_call(uses) else ())
+            for dotted, (line, column, called, repeated, as_program, uses) in seen.items()
+        )
 
     def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
         """A method or attribute of an object made by a call, written on the call's callee, so
@@ -1151,7 +1157,13 @@ def summarise(text: str, module: str, path: str, is_package: bool, catalogue: Ca
     walk (two frames a level) go: the caller skips such a file, which the per-file stage reports
     (or runs this under the deep stack of ``engine/limits``).
     """
-    tree = ast.parse(text, filename=path)
+    return summarise_tree(ast.parse(text, filename=path), module, path, is_package, catalogue)
+
+
+def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, catalogue: Catalogue) -> ModuleSummary:
+    """The summary of the module :func:`summarise` parses as ``tree`` (``ast.parse`` of its text:
+    a tree parsed for another purpose is summarised without a second parse); RecursionError as
+    there."""
     walker = _Walker(module, is_package)
     for statement in tree.body:
         walker.visit(statement)

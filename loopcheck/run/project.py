@@ -28,7 +28,8 @@ from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.limits import describe
 from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_facts
-from loopcheck.project.model import ProjectModel, list_project, project_files
+from loopcheck.project.early import Offers
+from loopcheck.project.model import ProjectFiles, ProjectModel, list_project, project_files
 from loopcheck.project.outcome import Outcome, OutcomeStore
 from loopcheck.project.reach import Reach, compute_reach, real_path
 from loopcheck.rules.project import check_project
@@ -88,15 +89,17 @@ def project_view(
     walked: Sequence[str] = (),
     texts: Mapping[str, str] | None = None,
     keep_confined: bool = False,
+    found: ProjectFiles | None = None,
+    offered: Offers | None = None,
 ) -> ProjectView:
     """The model of the projects ``files`` belong to, and the reach over it. ``walked``: the
     directories the run has listed already; ``texts``: files whose text is not on disk
-    (standard input), by absolute path."""
+    (standard input), by absolute path; ``found``: the projects' files, where
+    :func:`model_files` found them already; ``offered``: summaries made where the files were
+    checked (``project.early``)."""
     try:
         directory = Path(cache_dir) if cache_dir else None
-        files_of = project_files(
-            files, settings=settings, walked=[path for path in walked if os.path.isdir(path)], texts=texts
-        )
+        files_of = found or model_files(files, settings, walked, texts)
         # The last run's reach and findings, when nothing they depend on has changed: no file
         # at all, or nothing the listing of the modules shows.
         kept = OutcomeStore(directory, files_of, catalogue, enabled)
@@ -104,7 +107,7 @@ def project_view(
         model = None
         if outcome is None:
             shape = kept.shape()
-            listing = list_project(files_of, catalogue, directory, settings=settings, kept=shape)
+            listing = list_project(files_of, catalogue, directory, settings=settings, kept=shape, offered=offered)
             if listing.shape is not shape:
                 kept.keep_shape(listing.shape)
             outcome = kept.load(listing)
@@ -116,6 +119,13 @@ def project_view(
     except Exception as error:  # the findings stand without evidence
         notify(f"the project model could not be built ({describe(error)}); findings carry no evidence")
         return ProjectView()
+
+
+def model_files(
+    files: Sequence[str], settings: Settings, walked: Sequence[str] = (), texts: Mapping[str, str] | None = None
+) -> ProjectFiles:
+    """The files of the projects ``files`` belong to and their layout (``model.project_files``)."""
+    return project_files(files, settings=settings, walked=[path for path in walked if os.path.isdir(path)], texts=texts)
 
 
 def _outcome(model: ProjectModel, catalogue: Catalogue, enabled: Sequence[str]) -> Outcome:

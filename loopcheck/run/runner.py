@@ -4,6 +4,7 @@ results on in a stable order as they come. Nothing here prints findings."""
 
 from __future__ import annotations
 
+import ast
 import difflib
 import functools
 import json
@@ -26,10 +27,13 @@ from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
+from loopcheck.project.early import EarlySummaries, Offered, Offers
+from loopcheck.project.model import ProjectFiles
 from loopcheck.project.reach import real_path
+from loopcheck.project.roots import Roots
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.run.collector import tune_collector
-from loopcheck.run.project import ProjectView, project_view
+from loopcheck.run.project import ProjectView, model_files, project_view
 from loopcheck.run.sources import (
     SourceFile,
     decode,
@@ -79,6 +83,7 @@ class FileResult:
     changed: bool = False
     diff: bytes | None = None  # the patch, in the file's own encoding
     cached: Remembered | None = None  # what the cache learned, for the parent to save
+    offered: Offered | None = None  # its module's summary, for the model (taken by the parent)
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,9 @@ class Job:
     model_cache_dir: str | None = None
     # Report the objects one loop only reaches too (they are dropped by default).
     include_confined: bool = False
+    # The projects' layout, where the model is built after the files are checked: the entry
+    # modules the checks parse are summarised from the same tree for it (project/early.py).
+    model_roots: Roots | None = None
 
 
 class Checker:
@@ -115,6 +123,14 @@ class Checker:
         self._targets: dict[str, tuple[int, int]] = {}
         self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
         self.catalogue = self.settings.catalogue()
+        # Fixing builds the model first: no summary is offered then.
+        self.early = (
+            EarlySummaries(job.model_roots, self.catalogue)
+            if job.model_roots is not None and not (job.mode.fix or job.mode.diff)
+            else None
+        )
+        # Whether the model has taken all the summaries it takes (none is offered then).
+        self.settled: Callable[[], bool] = lambda: False
         # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (
             Cache(Path(job.cache_dir), settings_key(job))
@@ -225,16 +241,21 @@ def write_source(source: SourceFile, text: str) -> None:
 
 
 def check_source(
-    checker: Checker, source: SourceFile, mode: Mode, write: Callable[[SourceFile, str], None]
+    checker: Checker,
+    source: SourceFile,
+    mode: Mode,
+    write: Callable[[SourceFile, str], None],
+    parsed: Callable[[ast.Module], None] | None = None,
 ) -> FileResult:
     """Check (or fix) one decoded file; ``write`` stores a fixed text, or raises SourceError
-    (the file then keeps its findings, and the result says why it was not written)."""
+    (the file then keeps its findings, and the result says why it was not written).
+    ``parsed``: given the file's tree when checking parses it."""
     path = source.path
     linter = checker.linter(path)
     result = FileResult(path)
     if not (mode.fix or mode.diff):
         shown = source.text
-        result.diagnostics = pipeline.check_file(linter, shown, path, build_fixes=mode.build_fixes)
+        result.diagnostics = pipeline.check_file(linter, shown, path, build_fixes=mode.build_fixes, parsed=parsed)
     else:
         outcome = pipeline.fix_file(
             linter,
@@ -302,10 +323,14 @@ def check_file(checker: Checker, path: str) -> FileResult:
             if _servable(found, checker.job.mode):
                 learned = cache.remember(source.identity, source.read_at, profile, key, not found)
                 return FileResult(path, diagnostics=found, cached=learned)
+        trees: list[ast.Module] = []
+        offering = checker.early is not None and source.notebook is None
         try:
-            result = check_source(checker, source, checker.job.mode, write_source)
+            result = check_source(checker, source, checker.job.mode, write_source, trees.append if offering else None)
         except SourceError as error:
             result = FileResult(path, error=str(error))
+        if trees and checker.early is not None and source.data is not None and not checker.settled():
+            result.offered = checker.early.offer(path, source.data, source.text, trees[0])
         if cache is not None and key is not None and result.error is None:
             cache.store(key, result.diagnostics)
             # The stat taken when the bytes were read: a file replaced since is checked again.
@@ -326,13 +351,14 @@ _busy = threading.Lock()
 ORPHAN_CHECK_INTERVAL = 0.2  # seconds
 
 
-def _start_worker(job: Job) -> None:
+def _start_worker(job: Job, settled: Any) -> None:
     global _worker_checker
     # Interruption is the parent's to handle: it stops handing out files and waits for the
     # workers' current files, so that no fix is cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_collector()  # forked workers have it from the parent already, spawned ones do not
     _worker_checker = Checker(job)
+    _worker_checker.settled = settled.is_set
     parent = os.getppid()
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
 
@@ -370,8 +396,14 @@ def check_files(
     first when fixing (it decides which findings are left unfixed), and in one process after
     the files are checked. ``checked`` is told how many more files are checked as they finish
     (from another thread with worker processes), for a progress display: the results wait for
-    the model, and workers take the largest files first, so the first result may come last."""
+    the model, and workers take the largest files first, so the first result may come last.
+    Checks that parse an entry module of the model offer its summary (``project.early``)."""
+    found = _files_of_model(files, job.settings, walked)
+    if found is not None and not (job.mode.fix or job.mode.diff):
+        # A copy: the model goes on to learn the projects' import lines into its own.
+        job = replace(job, model_roots=replace(found.roots))
     checker = Checker(job)
+    offers = Offers()
 
     def model() -> ProjectView:
         return project_view(
@@ -383,6 +415,8 @@ def check_files(
             notify,
             walked=walked,
             keep_confined=job.include_confined,
+            found=found,
+            offered=offers,
         )
 
     view = None
@@ -402,7 +436,8 @@ def check_files(
     workers = _workers_for(len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
-            fresh = _check_in_processes(todo, job, workers, checked)
+            fresh, offers.settled = _check_in_processes(todo, job, workers, checked, offers.found)
+            offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
         except NoWorkers as error:
             notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
@@ -411,7 +446,10 @@ def check_files(
             # Checked before the model is built: no result goes out before it anyway, and the
             # progress advances from the start. (Fixing built it first: each file is fixed and
             # reported in turn.)
-            fresh = _results_of(list(fresh))
+            done = list(fresh)
+            for result in done:
+                _take_offer(result, offers.found)
+            fresh = _results_of(done)
     updates: dict[str, Any] = {}
     try:
         view = view or model()
@@ -424,6 +462,22 @@ def check_files(
     finally:
         fresh.close()
     _save(checker, updates)
+
+
+def _files_of_model(files: Sequence[str], settings: Settings, walked: Sequence[str]) -> ProjectFiles | None:
+    """The files of the projects ``files`` belong to, for the model (see ``run.project``);
+    None when they cannot be found (the model, trying again, says why)."""
+    try:
+        return model_files(files, settings, walked)
+    except Exception:
+        return None
+
+
+def _take_offer(result: FileResult, offers: dict[str, Offered]) -> None:
+    """Move the summary a check offers the model into ``offers``."""
+    if result.offered is not None:
+        offers[result.path] = result.offered
+        result.offered = None
 
 
 def _workers_for(files: int, jobs: int, *, overlap: Callable[[], bool]) -> int:
@@ -447,14 +501,23 @@ def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
     them). A file no rule can report on is done here in a moment; starting a process for it
     costs more than its check (a one-file run, as pre-commit makes on a file without any loop
     or client). A file that cannot be read goes the usual way, which reports it."""
-    for path in files:
-        try:
-            text = read_source(path, checker.settings.max_file_size).text
-        except (SourceError, OSError):
-            return True
-        if checker.linter(path).candidates.may_match(text):
-            return True
-    return False
+    return any(_kept_by_text_test(checker, path) is not False for path in files)
+
+
+def _may_offer(checker: Checker, checking: frozenset[str], path: str) -> bool:
+    """Whether a worker may offer the summary of ``path`` (``project.early``): it checks the
+    file, and its check parses it (the text test keeps it)."""
+    return path in checking and bool(_kept_by_text_test(checker, path))
+
+
+def _kept_by_text_test(checker: Checker, path: str) -> bool | None:
+    """Whether the text of ``path`` passes the candidate stage's text test; None when the file
+    cannot be read."""
+    try:
+        text = read_source(path, checker.settings.max_file_size).text
+    except (SourceError, OSError):
+        return None
+    return checker.linter(path).candidates.may_match(text)
 
 
 def _check_here(
@@ -482,12 +545,14 @@ class NoWorkers(Exception):
 
 
 def _check_in_processes(
-    files: Sequence[str], job: Job, jobs: int, checked: Callable[[int], None]
-) -> Generator[FileResult, None, None]:
+    files: Sequence[str], job: Job, jobs: int, checked: Callable[[int], None], offers: dict[str, Offered]
+) -> tuple[Generator[FileResult, None, None], Callable[[], None]]:
     """The results of ``files`` in their order; the largest files are handed out first, so that
     one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
     leaves no process behind) when the pool cannot be started: too few file descriptors, no
-    semaphores (a read-only /dev/shm), no memory for another process or thread."""
+    semaphores (a read-only /dev/shm), no memory for another process or thread. The summaries
+    the checks offer go into ``offers`` as each chunk comes back, until the function returned
+    beside the results is called (the model has taken what it takes)."""
     by_size = sorted(files, key=_size, reverse=True)
     chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
     if _FORKS and jobs > 1 and len(files) >= PRELOAD_THRESHOLD:
@@ -499,7 +564,8 @@ def _check_in_processes(
         all_rules()
     context = multiprocessing.get_context("fork" if _FORKS else "spawn")
     try:
-        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
+        settled = context.Event()
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job, settled))
     except (OSError, NotImplementedError, RuntimeError) as error:
         raise NoWorkers(_why(error)) from None
     try:
@@ -510,13 +576,17 @@ def _check_in_processes(
         raise NoWorkers(_why(error)) from None
     for future, chunk in zip(futures, chunks):
         # Run by the pool's thread as each chunk comes back, while this one builds the model.
-        future.add_done_callback(functools.partial(_chunk_done, checked, len(chunk)))
-    return _results(pool, futures, chunks, files)
+        future.add_done_callback(functools.partial(_chunk_done, checked, len(chunk), offers))
+    return _results(pool, futures, chunks, files), settled.set
 
 
-def _chunk_done(checked: Callable[[int], None], count: int, future: Any) -> None:
-    if not future.cancelled():  # cancelled: the run was interrupted, nothing was checked
-        checked(count)
+def _chunk_done(checked: Callable[[int], None], count: int, offers: dict[str, Offered], future: Any) -> None:
+    if future.cancelled():  # the run was interrupted, nothing was checked
+        return
+    checked(count)
+    if future.exception() is None:  # else it is raised where the results are read
+        for result in future.result():
+            _take_offer(result, offers)
 
 
 def _why(error: Exception) -> str:

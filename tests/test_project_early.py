@@ -1,0 +1,155 @@
+"""Summaries made where a file is parsed anyway (project/early.py): a check offers the summary of
+an entry module it parsed, the model takes it only where it is exactly the one it would make,
+and a run's findings are the same whoever made the summaries."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+from loopcheck.data.catalogue import Catalogue
+from loopcheck.frontends.cli import _enabled_rules
+from loopcheck.engine.registry import rule_index
+from loopcheck.project import model as project_model
+from loopcheck.project.early import EarlySummaries, Offered, Offers
+from loopcheck.project.model import list_project, project_files
+from loopcheck.project.roots import find_roots
+from loopcheck.project.store import SummaryStore, catalogue_key
+from loopcheck.project.summary import summarise
+from loopcheck.run import runner
+from loopcheck.run.runner import Job, Mode, check_files
+from loopcheck.settings.config import Settings
+from tests.helpers import write
+from tests.test_project_run import STORE  # a lock the task's loop reaches
+
+CATALOGUE = Catalogue.load()
+
+# An entry module (it starts a loop) that the text test keeps (it makes a lock): its check
+# parses it.
+TASKS = """\
+import asyncio
+
+from app.store import guarded
+
+_unused = asyncio.Lock()
+
+
+def task():
+    asyncio.run(guarded())
+"""
+PLAIN = "def title(text):\n    return text.title()\n"
+
+
+def project(root: Path, padding: int = 0) -> dict[str, str]:
+    write(root / "pyproject.toml", '[project]\nname = "app"\nversion = "0"\n')
+    files = {
+        "app": write(root / "app" / "__init__.py", ""),
+        "tasks": write(root / "app" / "tasks.py", TASKS),
+        "store": write(root / "app" / "store.py", STORE),
+    }
+    for number in range(padding):  # enough files for worker processes
+        files[f"plain{number}"] = write(root / "app" / f"plain{number}.py", PLAIN)
+    return {name: str(path) for name, path in files.items()}
+
+
+def offer(path: str) -> Offered | None:
+    text = Path(path).read_text()
+    return EarlySummaries(find_roots([path]), CATALOGUE).offer(path, text.encode(), text, ast.parse(text))
+
+
+def key(path: str) -> str:
+    return SummaryStore(None, catalogue_key(CATALOGUE)).content_key(Path(path).read_bytes())
+
+
+def test_an_entry_module_parsed_for_its_check_is_offered_as_the_model_summarises_it(tmp_path):
+    files = project(tmp_path)
+    offered = offer(files["tasks"])
+    assert offered is not None
+    assert offered.summary == summarise(TASKS, "app.tasks", files["tasks"], False, CATALOGUE)
+    assert offered.fits(key(files["tasks"]), "app.tasks", files["tasks"], False)
+    # Of other bytes, or as another module, path or package: not the model's summary.
+    assert not offered.fits(key(files["store"]), "app.tasks", files["tasks"], False)
+    assert not offered.fits(key(files["tasks"]), "tasks", files["tasks"], False)
+    assert not offered.fits(key(files["tasks"]), "app.tasks", files["store"], False)
+    assert not offered.fits(key(files["tasks"]), "app.tasks", files["tasks"], True)
+
+
+def test_a_module_that_is_not_an_entry_module_is_not_offered(tmp_path):
+    files = project(tmp_path)
+    assert offer(files["store"]) is None  # no loop starts there: summarised only if reached
+
+
+def listing(files: dict[str, str], offers: Offers) -> project_model.Listing:
+    found = project_files([files["tasks"], files["store"]])
+    return list_project(found, CATALOGUE, None, offered=offers)
+
+
+def test_the_model_takes_an_offered_summary_that_fits_and_ignores_any_other(tmp_path, monkeypatch):
+    files = project(tmp_path)
+    made: list[str] = []
+    summarise_file = project_model._summarise
+    monkeypatch.setattr(
+        project_model, "_summarise", lambda *args: made.append(args[3]) or summarise_file(*args)
+    )
+    real = summarise(TASKS, "app.tasks", files["tasks"], False, CATALOGUE)
+    # Told apart from the model's own summary by its functions.
+    stand_in = dataclasses.replace(real, functions=real.functions[:1])
+    settled: list[bool] = []
+    fitting = Offers(settled=lambda: settled.append(True))
+    fitting.found[files["tasks"]] = Offered(key(files["tasks"]), stand_in)
+    assert listing(files, fitting).model().modules["app.tasks"] == stand_in
+    assert made == [] and settled == [True]
+
+    other_bytes = Offers()
+    other_bytes.found[files["tasks"]] = Offered(key(files["store"]), stand_in)
+    assert listing(files, other_bytes).model().modules["app.tasks"] == real
+    assert made == ["app.tasks"]
+
+
+def test_the_entries_no_summary_is_expected_for_are_summarised_first(tmp_path, monkeypatch):
+    files = project(tmp_path)
+    write(Path(files["store"]), STORE + "\n\ndef main():\n    asyncio.run(guarded())\n")  # an entry too
+    made: list[str] = []
+    summarise_file = project_model._summarise
+    monkeypatch.setattr(
+        project_model, "_summarise", lambda *args: made.append(args[3]) or summarise_file(*args)
+    )
+    # app.tasks sorts first and is the smaller file: it comes last only as the one expected.
+    listing(files, Offers(expected=lambda path: path == files["tasks"])).model()
+    assert made == ["app.store", "app.tasks"]
+    made.clear()
+    listing(files, Offers()).model()
+    assert made == ["app.tasks", "app.store"]
+
+
+def run(files: dict[str, str], jobs: int) -> list[tuple[str, str, tuple[str, ...]]]:
+    settings = Settings()
+    enabled = tuple(rule.code for rule in _enabled_rules(rule_index(), settings, (), (), ()))
+    job = Job(settings, enabled, Mode(), None)
+    paths = sorted(files.values())
+    return [
+        (result.path, d.code, tuple(e.message for e in d.evidence))
+        for result in check_files(paths, job, jobs)
+        for d in result.diagnostics
+    ]
+
+
+def test_a_run_finds_the_same_whoever_summarised_the_entry_modules(tmp_path, monkeypatch):
+    files = project(tmp_path, padding=runner.PARALLEL_THRESHOLD)
+    made: list[str] = []
+    summarise_file = project_model._summarise
+    monkeypatch.setattr(
+        project_model, "_summarise", lambda *args: made.append(args[3]) or summarise_file(*args)
+    )
+    one_process = run(files, jobs=1)
+    # The check of app.tasks parsed it: the model did not (app.store it summarised when reached).
+    assert made == ["app.store"]
+    with monkeypatch.context() as patched:
+        patched.setattr(runner, "EarlySummaries", lambda *args: None)  # no summary offered
+        made.clear()
+        assert run(files, jobs=1) == one_process
+        assert made == ["app.tasks", "app.store"]
+    assert run(files, jobs=2) == one_process
+    assert {(Path(path).name, code) for path, code, _ in one_process} >= {("store.py", "LCK101")}
+    assert any(evidence for path, code, evidence in one_process if path == files["store"])
