@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Primitive
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, Withheld
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_reason, snake_case
+from loopcheck.fixes.public_names import proxy_fix, public_fixes
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
@@ -184,13 +188,29 @@ event loop`).""",
 
     def fix_for(
         self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
-    ) -> FixProposal | NoFix | None:
-        tree = self.analysis.tree
+    ) -> FixProposal | NoFix | Withheld[FixProposal] | None:
         # Neither fix (a renamed per-loop accessor, a `threading` object of another type) can
-        # update a module that imports the name.
+        # update a module that imports a public name: the project model offers them where no
+        # module does, and the accessor with a proxy that keeps the name where one does.
         public = public_reason(holder.name, self.analysis.exports) if isinstance(holder, ModuleGlobal) else None
-        if public is not None:
-            return public
+        fix = self.private_fix(call, primitive, holder)
+        if not isinstance(fix, AccessorFix):
+            return fix if public is None else public_fixes(public, holder.name, fix)
+        if public is None:
+            return fix.proposal
+        alone, accessor, build = fix
+        what = f"asyncio.{primitive.name}"
+        proxy = self.context.naming.fresh_module_name(f"_{primitive.name}PerLoop")
+        return public_fixes(
+            public,
+            holder.name,
+            alone,
+            lambda: proxy_fix(alone, holder.name, what, proxy, accessor, primitive.special_methods, build),
+        )
+
+    def private_fix(self, call: cst.Call, primitive: Primitive, holder: Holder) -> AccessorFix | FixProposal | NoFix:
+        """The fix of a private name: the per-loop accessor, or another."""
+        tree = self.analysis.tree
         line = self.single_store(call, holder, Held.MODULE_GLOBAL)
         if isinstance(line, NoFix):
             return line
@@ -206,12 +226,22 @@ event loop`).""",
         name = holder.name
         cache, accessor = fixes.names(snake_case(name), references)
 
-        def build() -> tuple:
+        def build(after: Sequence[cst.BaseStatement] = ()) -> tuple:
             builder = FixBuilder(self.context)
             statements = fixes.accessor_statements(builder, primitive, call, cache, accessor)
-            install_accessor(builder, tree, line, statements, references, accessor)
+            install_accessor(builder, tree, line, [*statements, *after], references, accessor)
             return builder.build()
 
-        return self.propose(
+        proposal = self.propose(
             Safety.UNSAFE, f"Create one {primitive.name} per event loop with `{accessor}()`", build, ACCESSOR_NAMES
         )
+        return AccessorFix(proposal, accessor, build)
+
+
+class AccessorFix(NamedTuple):
+    """The per-loop accessor fix, with the accessor's name, and its build, which puts the
+    statements it is given after the accessor (a proxy's: see public_names)."""
+
+    proposal: FixProposal
+    accessor: str
+    build: Callable[[Sequence[cst.BaseStatement]], tuple[Edit, ...]]

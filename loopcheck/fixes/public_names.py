@@ -1,0 +1,68 @@
+"""The fixes of a public module global (a name without a leading underscore, or one ``__all__``
+lists), which other modules may import. The file alone cannot tell whether one does, so the fix
+is withheld (the finding says why) for the project model to offer (see ``Withheld``):
+
+- where no module of the project imports the name, the fix a private one gets;
+- where one does, the per-loop accessor with a proxy that keeps the name importable: the
+  importers' ``from m import lock`` and ``m.client.get(...)`` stay as they are, and every use
+  goes through the proxy to the running loop's own object. The proxy is not the object
+  (``isinstance(lock, asyncio.Lock)`` becomes false), so that fix is unsafe.
+
+A module outside the checked projects cannot be seen: the titles say what the proof covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, Withheld
+from loopcheck.fixes.templates import per_loop_proxy
+
+
+def unimported_title(title: str, name: str) -> str:
+    return f"{title} (no module of the project imports `{name}`)"
+
+
+def proxy_title(title: str, name: str, what: str) -> str:
+    return (
+        f"{title}, and keep `{name}` importable as a proxy to it (modules importing it are left "
+        f"as they are; `isinstance({name}, {what})` becomes false)"
+    )
+
+
+def public_fixes(
+    public: NoFix,
+    name: str,
+    alone: FixProposal | NoFix | None,
+    proxied: Callable[[], FixProposal | None] = lambda: None,
+) -> Withheld[FixProposal] | NoFix | None:
+    """For the public global ``name``: the fix ``alone`` (the one a private name gets), offered
+    where the project model shows no module imports ``name``, and ``proxied()``'s, that keeps it
+    importable, where one does; ``public`` (why the file alone cannot fix it) without the model,
+    and wherever ``alone`` is no fix."""
+    if not isinstance(alone, FixProposal):
+        return public
+    offered = FixProposal(alone.safety, unimported_title(alone.title, name), alone.build, alone.names)
+    return Withheld((name,), public.reason, offered, proxied())
+
+
+def proxy_fix(
+    alone: FixProposal,
+    name: str,
+    what: str,
+    proxy: str,
+    accessor: str,
+    specials: tuple[str, ...],
+    build: Callable[[list[cst.BaseStatement]], tuple[Edit, ...]],
+) -> FixProposal:
+    """``alone`` (the per-loop accessor ``accessor``, which ``build`` installs given statements
+    to put after it), with the class ``proxy``, whose instance ``name`` stands for the running
+    loop's ``what`` and defines its type's special methods ``specials``."""
+    return FixProposal(
+        Safety.UNSAFE,
+        proxy_title(alone.title, name, what),
+        lambda: build(per_loop_proxy(proxy, accessor, name, what, specials)),
+        alone.names,
+    )
