@@ -35,6 +35,7 @@ from loopcheck.fixes.per_loop import (
     only_written_there,
     snake_case,
 )
+from loopcheck.fixes.public_names import AccessorFix
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.fixes.templates import as_property, per_loop_client
 
@@ -78,6 +79,20 @@ class ClientFixes:
         factory, and every reference by a call of it. With ``moved``, the line of a class body
         that made it, ``anchor`` is that class: the line goes (its comments move to the
         factory), and the factory follows the class, private, shared by all its instances."""
+        found = self.factory_parts(client, creation, name, anchor, references, moved)
+        return found if isinstance(found, NoFix) else found.proposal
+
+    def factory_parts(
+        self,
+        client: Client,
+        creation: cst.BaseExpression,
+        name: str,
+        anchor: cst.BaseStatement,
+        references: Sequence[cst.CSTNode],
+        moved: cst.SimpleStatementLine | None = None,
+    ) -> AccessorFix | NoFix:
+        """The per-loop factory (see :meth:`factory`), with its name and a build that puts the
+        statements it is given after it."""
         declined = unfixable(client, creation)
         if declined is not None:
             return declined
@@ -89,12 +104,12 @@ class ClientFixes:
         accessor = self.context.naming.fresh_module_name(f"{'_' if private else ''}get_{base}", used_at)
         closers = self.closer_names(base)
 
-        def build() -> tuple[Edit, ...]:
+        def build(after: Sequence[cst.BaseStatement] = ()) -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
             made, function, closing = _per_loop_parts(
                 builder, cst.Name(cache), accessor, closers, client, creation
             )
-            statements = [made, function, *closing]
+            statements = [made, function, *closing, *after]
             if moved is None:
                 install_accessor(builder, self.tree, anchor, statements, references, accessor)
                 return builder.build()
@@ -103,12 +118,13 @@ class ClientFixes:
             return builder.build()
 
         shared = ", shared by all instances" if moved is not None else ""
-        return FixProposal(
+        proposal = FixProposal(
             Safety.UNSAFE,
             f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends",
             build,
             CLIENT_NAMES,
         )
+        return AccessorFix(proposal, accessor, build)
 
     def getter(
         self,

@@ -13,12 +13,22 @@ A module outside the checked projects cannot be seen: the titles say what the pr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import libcst as cst
 
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, Withheld
 from loopcheck.fixes.templates import per_loop_proxy
+
+
+class AccessorFix(NamedTuple):
+    """A per-loop accessor fix, with the accessor's name, and its build, which puts the
+    statements it is given after the accessor (a proxy's)."""
+
+    proposal: FixProposal
+    accessor: str
+    build: Callable[[Sequence[cst.BaseStatement]], tuple[Edit, ...]]
 
 
 def unimported_title(title: str, name: str) -> str:
@@ -48,21 +58,13 @@ def public_fixes(
     return Withheld((name,), public.reason, offered, proxied())
 
 
-def proxy_fix(
-    alone: FixProposal,
-    name: str,
-    what: str,
-    proxy: str,
-    accessor: str,
-    specials: tuple[str, ...],
-    build: Callable[[list[cst.BaseStatement]], tuple[Edit, ...]],
-) -> FixProposal:
-    """``alone`` (the per-loop accessor ``accessor``, which ``build`` installs given statements
-    to put after it), with the class ``proxy``, whose instance ``name`` stands for the running
-    loop's ``what`` and defines its type's special methods ``specials``."""
+def proxy_fix(accessor: AccessorFix, name: str, what: str, proxy: str, specials: tuple[str, ...]) -> FixProposal:
+    """The per-loop ``accessor`` fix, with the class ``proxy``, whose instance ``name`` stands
+    for the running loop's ``what`` and defines its type's special methods ``specials``."""
+    made = accessor.proposal
     return FixProposal(
         Safety.UNSAFE,
-        proxy_title(alone.title, name, what),
-        lambda: build(per_loop_proxy(proxy, accessor, name, what, specials)),
-        alone.names,
+        proxy_title(made.title, name, what),
+        lambda: accessor.build(per_loop_proxy(proxy, accessor.accessor, name, what, specials)),
+        made.names,
     )

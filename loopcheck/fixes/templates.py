@@ -135,8 +135,10 @@ def per_loop_client(
 # proxy defines those of the object's type (SPECIAL, one per special method) itself.
 PER_LOOP_PROXY = '''\
 class {proxy}:
-    """Stands for the running event loop's WHAT, made by ACCESSOR() on first use under
-    that loop, so that code importing the name keeps working; isinstance() sees the proxy."""
+    """Stands for the running event loop's WHAT.
+
+    ACCESSOR() makes it on first use under that loop. Code that imported the name keeps
+    working through this proxy, which isinstance() sees instead."""
 
     __slots__ = ()
 

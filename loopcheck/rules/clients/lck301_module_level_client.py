@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Withheld
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.per_loop import (
     UNUSED,
@@ -13,8 +13,10 @@ from loopcheck.fixes.per_loop import (
     lone_store,
     only_written_there,
     public_reason,
+    snake_case,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
+from loopcheck.fixes.public_names import proxy_fix, public_fixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
@@ -223,19 +225,45 @@ local servers). The error text depends on the library and its version.""",
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | NoFix:
+    ) -> FixProposal | NoFix | Withheld[FixProposal]:
         tree = self.analysis.tree
         line = lone_store(tree, creation, holder, Held.MODULE_GLOBAL)
         if isinstance(line, NoFix):
             return line
         assert holder.name is not None
+        # A public name keeps its fix for the project model to offer (see public_names).
         public = public_reason(holder.name, self.analysis.exports)
-        if public is not None:
-            return public
+        declined = self.not_per_loop(creation, holder, line)
+        if declined is not None:
+            return public or declined
+        references = holder.reads
+        fixes = ClientFixes(self.context)
+        users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
+        per_call = None
+        if len(users) == 1:
+            (user,) = users.values()
+            assert isinstance(user, cst.FunctionDef)
+            per_call = fixes.per_call(client, creation, holder.name, line, user)
+        if public is None:
+            return per_call or fixes.factory(client, creation, holder.name, line, references)
+        factory = fixes.factory_parts(client, creation, holder.name, line, references)
+        if isinstance(factory, NoFix):
+            return public_fixes(public, holder.name, per_call)
+        proxy = self.context.naming.fresh_module_name(f"_{snake_case(holder.name).title().replace('_', '')}PerLoop")
+        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
+        return public_fixes(
+            public,
+            holder.name,
+            per_call or factory.proposal,
+            lambda: proxy_fix(factory, holder.name, client.display, proxy, specials),
+        )
+
+    def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, line: cst.SimpleStatementLine) -> NoFix | None:
+        """Why the client cannot be made per loop (or per call) where it is used; None if it can."""
         declined = only_written_there(holder)
         if declined is not None:
             return declined
-        if not tree.is_top_level(line):
+        if not self.analysis.tree.is_top_level(line):
             return NoFix(NOT_TOP_LEVEL)
         hidden = self.analysis.names.free_variables(creation)
         if hidden:
@@ -243,14 +271,6 @@ local servers). The error text depends on the library and its version.""",
         references = holder.reads
         if not references:
             return NoFix(UNUSED)
-        if not all(tree.in_coroutine(r) for r in references):
+        if not all(self.analysis.tree.in_coroutine(r) for r in references):
             return NoFix(NO_LOOP_THERE)
-        fixes = ClientFixes(self.context)
-        users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
-        if len(users) == 1:
-            (user,) = users.values()
-            assert isinstance(user, cst.FunctionDef)
-            proposal = fixes.per_call(client, creation, holder.name, line, user)
-            if proposal is not None:
-                return proposal
-        return fixes.factory(client, creation, holder.name, line, references)
+        return None

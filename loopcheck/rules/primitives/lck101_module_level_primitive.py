@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
 
 import libcst as cst
 
@@ -9,11 +8,11 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Primitive
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, Withheld
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, Withheld
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_reason, snake_case
-from loopcheck.fixes.public_names import proxy_fix, public_fixes
+from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
@@ -198,14 +197,9 @@ event loop`).""",
             return fix if public is None else public_fixes(public, holder.name, fix)
         if public is None:
             return fix.proposal
-        alone, accessor, build = fix
-        what = f"asyncio.{primitive.name}"
-        proxy = self.context.naming.fresh_module_name(f"_{primitive.name}PerLoop")
+        what, proxy = f"asyncio.{primitive.name}", self.context.naming.fresh_module_name(f"_{primitive.name}PerLoop")
         return public_fixes(
-            public,
-            holder.name,
-            alone,
-            lambda: proxy_fix(alone, holder.name, what, proxy, accessor, primitive.special_methods, build),
+            public, holder.name, fix.proposal, lambda: proxy_fix(fix, holder.name, what, proxy, primitive.special_methods)
         )
 
     def private_fix(self, call: cst.Call, primitive: Primitive, holder: Holder) -> AccessorFix | FixProposal | NoFix:
@@ -237,11 +231,3 @@ event loop`).""",
         )
         return AccessorFix(proposal, accessor, build)
 
-
-class AccessorFix(NamedTuple):
-    """The per-loop accessor fix, with the accessor's name, and its build, which puts the
-    statements it is given after the accessor (a proxy's: see public_names)."""
-
-    proposal: FixProposal
-    accessor: str
-    build: Callable[[Sequence[cst.BaseStatement]], tuple[Edit, ...]]
