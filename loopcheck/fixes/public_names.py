@@ -2,7 +2,8 @@
 lists), which other modules may import. The file alone cannot tell whether one does, so the fix
 is withheld (the finding says why) for the project model to offer (see ``Withheld``):
 
-- where no module of the project imports the name, the fix a private one gets;
+- where no module of the project imports the name, the fix a private one gets (unless
+  ``__all__`` lists it: the module's declared interface may be imported from anywhere);
 - where one does, the per-loop accessor with a proxy that keeps the name importable: the
   importers' ``from m import lock`` and ``m.client.get(...)`` stay as they are, and every use
   goes through the proxy to the running loop's own object. The proxy is not the object
@@ -47,15 +48,21 @@ def public_fixes(
     name: str,
     alone: FixProposal | NoFix | None,
     proxied: Callable[[], FixProposal | None] = lambda: None,
+    exported: bool = False,
 ) -> Withheld[FixProposal] | NoFix | None:
     """For the public global ``name``: the fix ``alone`` (the one a private name gets), offered
     where the project model shows no module imports ``name``, and ``proxied()``'s, that keeps it
     importable, where one does; ``public`` (why the file alone cannot fix it) without the model,
-    and wherever ``alone`` is no fix."""
+    and wherever ``alone`` is no fix. A name ``__all__`` lists (``exported``) is the module's
+    interface, for importers the model cannot see too (``import *`` anywhere, a dynamic import):
+    it is kept importable wherever it is fixed."""
     if not isinstance(alone, FixProposal):
         return public
+    proxy = proxied()
+    if exported:
+        return public if proxy is None else Withheld((name,), public.reason, proxy, proxy)
     offered = FixProposal(alone.safety, unimported_title(alone.title, name), alone.build, alone.names)
-    return Withheld((name,), public.reason, offered, proxied())
+    return Withheld((name,), public.reason, offered, proxy)
 
 
 def proxy_fix(accessor: AccessorFix, name: str, what: str, proxy: str, specials: tuple[str, ...]) -> FixProposal:

@@ -121,11 +121,17 @@ async def _close_redis_now(closer):
         fix_safety="""\
 Unsafe: every loop (or every call) gets a client of its own, so connection pools are no longer
 shared, and state set on the client (headers, cookies) is not carried over. Offered for a client
-bound once, by a line of its own, to a private name (a leading underscore, and not listed in
-`__all__`: a public name may be imported by other modules, which would keep the shared client), whose every read is in a coroutine
-of this module and whose constructor uses only module-level names; and only for clients the
-catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
-says what to write instead.
+bound once, by a line of its own, whose every read is in a coroutine of this module and whose
+constructor uses only module-level names; and only for clients the catalogue knows how to close.
+Otherwise there is no fix, the message says why, and this page says what to write instead.
+A public name (no leading underscore, or listed in `__all__`) may be imported by other modules,
+which would keep the shared client: the file alone gets no fix for it. With the project model,
+where no module of the project imports it (by name, as a module's attribute, by `import *` or
+through a package's re-export), it gets the fix a private name gets (the proof covers the
+project's modules, not code outside them); where one does, or `__all__` lists it (the
+module's declared interface, which code outside the project may import), the per-loop factory comes with a
+proxy that keeps the name, whose attributes and `async with` go to the running loop's client,
+so the importers stay as they are (`isinstance()` sees the proxy, not the client).
 The per-loop accessor keeps one client per running loop, made on first use under that loop, and
 closes it when that loop ends, however it ends. It starts no task: it registers an async
 generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and
@@ -256,6 +262,7 @@ local servers). The error text depends on the library and its version.""",
             holder.name,
             per_call or factory.proposal,
             lambda: proxy_fix(factory, holder.name, client.display, proxy, specials),
+            exported=holder.name in self.analysis.exports,
         )
 
     def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, line: cst.SimpleStatementLine) -> NoFix | None:

@@ -77,9 +77,19 @@ it, the lock holds a strong reference to its loop, so the key never dies (checke
 Where the object only guards synchronous code (`with _lock:` in a plain function), use
 `threading.Lock` instead: the asyncio lock cannot work there at all.""",
         fix_safety="""\
-Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`, and
-not listed in `__all__`): a public name (`LOCK`, `jobs`) may be imported by other modules, which
-neither fix can update, so it gets no fix. The per-loop
+Unsafe (applied with `--fix --unsafe-fixes`). A public name (`LOCK`, `jobs`: no leading
+underscore, or listed in `__all__`) may be imported by other modules, which neither fix can
+update: the file alone gets no fix for it. With the project model (a run over the project's
+files, not standard input), where no module of the project imports the name (`from m import
+lock`, `m.lock` through `import m` or `from pkg import m`, `from m import *`, a re-export in an
+`__init__.py`), it gets the fix a private name gets; the proof covers the project's modules,
+not code outside them that imports it. Where a module does import it, or `__all__` lists it
+(the module's declared interface, which code outside the project may import), the per-loop accessor
+comes with a proxy that keeps the name: `lock = _LockPerLoop()`, whose attributes and `async
+with` (the special methods of the type, looked up on the type) go to the running loop's own
+lock, so the importers stay as they are. The proxy is not an `asyncio.Lock`
+(`isinstance(lock, asyncio.Lock)` becomes false, and outside a running loop it raises
+`RuntimeError: no running event loop`). The per-loop
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
@@ -199,7 +209,11 @@ event loop`).""",
             return fix.proposal
         what, proxy = f"asyncio.{primitive.name}", self.context.naming.fresh_module_name(f"_{primitive.name}PerLoop")
         return public_fixes(
-            public, holder.name, fix.proposal, lambda: proxy_fix(fix, holder.name, what, proxy, primitive.special_methods)
+            public,
+            holder.name,
+            fix.proposal,
+            lambda: proxy_fix(fix, holder.name, what, proxy, primitive.special_methods),
+            exported=holder.name in self.analysis.exports,
         )
 
     def private_fix(self, call: cst.Call, primitive: Primitive, holder: Holder) -> AccessorFix | FixProposal | NoFix:
