@@ -74,25 +74,13 @@ class ClientFixes:
         anchor: cst.BaseStatement,
         references: Sequence[cst.CSTNode],
         moved: cst.SimpleStatementLine | None = None,
-    ) -> FixProposal | NoFix:
+    ) -> AccessorFix | NoFix:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
         factory, and every reference by a call of it. With ``moved``, the line of a class body
         that made it, ``anchor`` is that class: the line goes (its comments move to the
-        factory), and the factory follows the class, private, shared by all its instances."""
-        found = self.factory_parts(client, creation, name, anchor, references, moved)
-        return found if isinstance(found, NoFix) else found.proposal
-
-    def factory_parts(
-        self,
-        client: Client,
-        creation: cst.BaseExpression,
-        name: str,
-        anchor: cst.BaseStatement,
-        references: Sequence[cst.CSTNode],
-        moved: cst.SimpleStatementLine | None = None,
-    ) -> AccessorFix | NoFix:
-        """The per-loop factory (see :meth:`factory`), with its name and a build that puts the
-        statements it is given after it."""
+        factory), and the factory follows the class, private, shared by all its instances.
+        The fix comes with the factory's name, and a build that puts the statements it is
+        given after the factory."""
         declined = unfixable(client, creation)
         if declined is not None:
             return declined

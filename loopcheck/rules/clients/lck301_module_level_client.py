@@ -250,11 +250,13 @@ local servers). The error text depends on the library and its version.""",
             (user,) = users.values()
             assert isinstance(user, cst.FunctionDef)
             per_call = fixes.per_call(client, creation, holder.name, line, user)
-        if public is None:
-            return per_call or fixes.factory(client, creation, holder.name, line, references)
-        factory = fixes.factory_parts(client, creation, holder.name, line, references)
+        if public is None and per_call is not None:
+            return per_call
+        factory = fixes.factory(client, creation, holder.name, line, references)
         if isinstance(factory, NoFix):
-            return public_fixes(public, holder.name, per_call)
+            return factory if public is None else public_fixes(public, holder.name, per_call)
+        if public is None:
+            return factory.proposal
         proxy = self.context.naming.fresh_module_name(f"_{snake_case(holder.name).title().replace('_', '')}PerLoop")
         specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
         return public_fixes(
