@@ -123,6 +123,12 @@ def test_an_imported_public_name_gets_the_proxy_that_keeps_it_importable(tmp_pat
     assert {path: path.read_text() for path in importers} == importers  # left as they are
 
 
+def test_checked_alone_in_its_project_the_file_is_seen_imported_by_modules_not_checked(tmp_path):
+    root = with_importer(tmp_path, "from-import")
+    (found,) = fixes_of(root, "app/locks.py")  # app/user0.py, not checked, is read for its imports
+    assert "keep `lock` importable as a proxy" in found["fix"]["message"]
+
+
 def test_a_private_name_is_fixed_as_before_whoever_imports_it(tmp_path):
     root = project(tmp_path, LOCKS.replace("lock", "_lock"), "from app.locks import _lock\n")
     (found,) = fixes_of(root, ".")
