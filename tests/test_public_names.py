@@ -95,6 +95,7 @@ def test_a_public_name_no_module_imports_gets_the_private_fix(tmp_path):
     (found,) = fixes_of(root, ".")
     assert found["fix"]["applicability"] == "unsafe"  # as the private name's
     assert found["fix"]["message"] == f"{ACCESSOR} (no module of the project imports `lock`)"
+    assert any("def _get_lock():" in edit["content"] for edit in found["fix"]["edits"])
     assert "no fix" not in found["message"]
     assert run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root).returncode == 0
     fixed = (root / "app" / "locks.py").read_text()
@@ -116,6 +117,7 @@ def test_an_imported_public_name_gets_the_proxy_that_keeps_it_importable(tmp_pat
     assert found["fix"]["applicability"] == "unsafe"
     assert found["fix"]["message"].startswith(f"{ACCESSOR}, and keep `lock` importable as a proxy")
     assert "`isinstance(lock, asyncio.Lock)` becomes false" in found["fix"]["message"]
+    assert any("lock = _LockPerLoop()" in edit["content"] for edit in found["fix"]["edits"])
     importers = {path: path.read_text() for path in (root / "app").glob("*.py") if path.name != "locks.py"}
     assert run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root).returncode == 0
     fixed = (root / "app" / "locks.py").read_text()

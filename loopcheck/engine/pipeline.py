@@ -27,7 +27,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Proven, Safety, declined
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Proven, Safety, Withheld, declined
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -264,13 +264,22 @@ def _with_edits(results: list[Result], built: dict[int, tuple[Edit, ...]]) -> li
     """The diagnostics with their fixes' edits, each proposal built once (``built``: the edits
     of proposals already built, by id, and where those built here are kept)."""
     diagnostics = []
-    for d, proposal, _withheld in results:
+    for d, proposal, withheld in results:
         if proposal is not None:
-            edits = _built(proposal, built)
-            fix = dataclasses.replace(proposal.shown(), edits=edits) if edits else None
-            d = dataclasses.replace(d, fix=fix)
+            d = dataclasses.replace(d, fix=_built_fix(proposal, built))
+        elif withheld is not None:  # for the project model to choose (see Diagnostic.proven)
+            alone = _built_fix(withheld.alone, built)
+            imported = withheld.imported and _built_fix(withheld.imported, built)
+            shown = Withheld(withheld.names, withheld.reason, alone, imported) if alone is not None else None
+            d = dataclasses.replace(d, withheld=shown)
         diagnostics.append(d)
     return diagnostics
+
+
+def _built_fix(proposal: FixProposal, built: dict[int, tuple[Edit, ...]]) -> Fix | None:
+    """The fix ``proposal`` makes, with its edits; None when it has none."""
+    edits = _built(proposal, built)
+    return dataclasses.replace(proposal.shown(), edits=edits) if edits else None
 
 
 def _built(proposal: FixProposal, built: dict[int, tuple[Edit, ...]]) -> tuple[Edit, ...]:
