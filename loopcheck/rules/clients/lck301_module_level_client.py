@@ -131,7 +131,9 @@ through a package's re-export), it gets the fix a private name gets (the proof c
 project's modules, not code outside them); where one does, or `__all__` lists it (the
 module's declared interface, which code outside the project may import), the per-loop factory comes with a
 proxy that keeps the name, whose attributes and `async with` go to the running loop's client,
-so the importers stay as they are (`isinstance()` sees the proxy, not the client).
+so the importers stay as they are (`isinstance()` sees the proxy, not the client, and code that
+replaces the module's attribute, such as a test's monkeypatch, no longer reaches the module's own
+uses, which call the factory).
 The per-loop accessor keeps one client per running loop, made on first use under that loop, and
 closes it when that loop ends, however it ends. It starts no task: it registers an async
 generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and

@@ -89,7 +89,8 @@ comes with a proxy that keeps the name: `lock = _LockPerLoop()`, whose attribute
 with` (the special methods of the type, looked up on the type) go to the running loop's own
 lock, so the importers stay as they are. The proxy is not an `asyncio.Lock`
 (`isinstance(lock, asyncio.Lock)` becomes false, and outside a running loop it raises
-`RuntimeError: no running event loop`). The per-loop
+`RuntimeError: no running event loop`; code that replaces `m.lock`, such as a test's
+monkeypatch, no longer reaches the module's own uses, which call the accessor). The per-loop
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
