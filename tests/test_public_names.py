@@ -102,10 +102,11 @@ def test_a_public_name_no_module_imports_gets_the_private_fix(tmp_path):
     assert "async with _get_lock():" in fixed and "lock =" not in fixed and "PerLoop" not in fixed
 
 
-def test_the_file_alone_in_its_project_and_the_results_cache_give_the_same_fix(tmp_path):
+def test_the_file_alone_in_its_project_workers_and_the_results_cache_give_the_same_fix(tmp_path):
     root = project(tmp_path)
     (found,) = fixes_of(root, ".")
     assert [d["fix"] for d in fixes_of(root, "app/locks.py")] == [found["fix"]]
+    assert [d["fix"] for d in fixes_of(root, "-j", "2", ".")] == [found["fix"]]
     stored = fixes_of(root, ".", cache=True)
     assert [d["fix"] for d in fixes_of(root, ".", cache=True)] == [d["fix"] for d in stored] == [found["fix"]]
 
