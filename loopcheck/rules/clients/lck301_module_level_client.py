@@ -129,11 +129,28 @@ which would keep the shared client: the file alone gets no fix for it. With the 
 where no module of the project imports it (by name, as a module's attribute, by `import *` or
 through a package's re-export), it gets the fix a private name gets (the proof covers the
 project's modules, not code outside them); where one does, or `__all__` lists it (the
-module's declared interface, which code outside the project may import), the per-loop factory comes with a
-proxy that keeps the name, whose attributes and `async with` go to the running loop's client,
-so the importers stay as they are (`isinstance()` sees the proxy, not the client, and code that
+module's declared interface, which code outside the project may import), the per-loop factory
+comes with a proxy that keeps the name, whose attributes and `async with` go to the running
+loop's client, so the importers stay as they are (`isinstance()` sees the proxy, not the client, and code that
 replaces the module's attribute, such as a test's monkeypatch, no longer reaches the module's own
 uses, which call the factory).
+A SQLAlchemy async engine gets the fix SQLAlchemy itself advises for an engine several event
+loops share ("Using multiple asyncio event loops" in its asyncio documentation): `poolclass=NullPool`
+added to the `create_async_engine(...)` call, with `from sqlalchemy.pool import NullPool`. It is
+unsafe too: each checkout then opens a new connection, which its release closes, under every loop
+(no pooling). But the engine, its name, an `async_sessionmaker(engine)` and every module
+importing it stay as they are, so it is offered for a public name too, and wherever the engine is
+kept (a class attribute, a cached getter, an instance: LCK302, LCK303, LCK305). It is declined,
+with the reason, where the call already chooses its pool (`poolclass=`, `pool=`) or sets an option
+NullPool refuses (`pool_size`, `max_overflow`, `pool_timeout`, `pool_use_lifo`: the call raises
+TypeError), where its keyword arguments come from `**options`, and for a literal SQLite URL
+(aiosqlite's connections are bound to no loop, and an in-memory database would be a new, empty
+one per checkout); a private engine (with the project model, a public one too: see above) then
+gets the per-loop accessor below, which disposes each loop's engine when that loop ends. An engine made with `NullPool` is not reported. SQLAlchemy's
+other advice, `await engine.dispose()` before the engine is used on another loop, is not offered:
+it is right only where no two loops use the engine at once (no thread, no server loop beside the
+tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one module
+cannot know.
 The per-loop accessor keeps one client per running loop, made on first use under that loop, and
 closes it when that loop ends, however it ends. It starts no task: it registers an async
 generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and
@@ -157,6 +174,7 @@ local servers). The error text depends on the library and its version.""",
             "https://github.com/encode/httpx/discussions/2473",
             "https://github.com/redis/redis-py/issues/2838",
             "https://github.com/openai/openai-python/issues/1777",
+            "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#using-multiple-asyncio-event-loops",
         ),
     )
     invalid = (
@@ -215,9 +233,42 @@ local servers). The error text depends on the library and its version.""",
             ),
             safety="unsafe",
         ),
+        Invalid(
+            "from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n\n"
+            'engine = create_async_engine("postgresql+asyncpg://app@db/app")\n'
+            "Session = async_sessionmaker(engine)\n",
+            message=(
+                "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
+                "event loop: it binds to the first event loop that uses it, and under any other loop "
+                "it fails with 'attached to a different loop'"
+            ),
+            fix=(
+                "from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n"
+                "from sqlalchemy.pool import NullPool\n\n"
+                'engine = create_async_engine("postgresql+asyncpg://app@db/app", poolclass=NullPool)\n'
+                "Session = async_sessionmaker(engine)\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+            'engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_size=20)\n',
+            message=(
+                "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
+                "event loop: it binds to the first event loop that uses it, and under any other loop "
+                "it fails with 'attached to a different loop'; no fix: it is made with `pool_size=20`, "
+                "which configures what `poolclass=NullPool` would replace"
+            ),
+        ),
     )
     valid = (
         Valid("import httpx\nclient = httpx.Client()\n"),
+        Valid(
+            "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n\n"
+            'engine = create_async_engine("postgresql+asyncpg://app@db/app", poolclass=NullPool)\n'
+        ),
+        # A synchronous engine belongs to no event loop.
+        Valid('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n'),
         Valid(
             "import httpx\nasync def fetch(url):\n    async with httpx.AsyncClient() as client:\n"
             "        return await client.get(url)\n",
