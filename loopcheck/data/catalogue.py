@@ -4,6 +4,7 @@ execution-context analysis (and, from configuration, more names to treat as asyn
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ class Primitive:
     sync_methods: frozenset[str]
     since: str | None
     error: str
+    special_methods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,10 +328,18 @@ def _primitives(data: dict[str, Any]) -> dict[str, Primitive]:
             sync_methods=frozenset(entry.get("sync-methods", ())),
             since=entry.get("since"),
             error=entry.get("error", "is bound to a different event loop"),
+            special_methods=_special_methods(name, entry.get("special-methods", [])),
         )
         for qualified_name in primitive.qualified_names:
             by_name[qualified_name] = primitive
     return by_name
+
+
+def _special_methods(primitive: str, names: Any) -> tuple[str, ...]:
+    """A primitive's ``special-methods``: names of the form ``__name__`` (a proxy defines each)."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"__[a-z]+__", n) for n in names):
+        raise CatalogueError(f"primitives.toml: [{primitive}] special-methods must be a list of `__name__` strings")
+    return tuple(names)
 
 
 def _loop_api(data: dict[str, Any]) -> LoopApi:

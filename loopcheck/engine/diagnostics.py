@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 
 class Safety(str, enum.Enum):
@@ -42,6 +43,17 @@ class Proven:
 
     parameters: frozenset[Parameter] = frozenset()
     imported: frozenset[str] = frozenset()
+    # The model loaded the file and the modules of the project that import it: ``imported`` is
+    # all they import from it (without the model nothing is known, and nothing is proven).
+    modelled: bool = False
+
+    def imports_any(self, names: Iterable[str], by_star: Callable[[str], bool] = lambda name: True) -> bool:
+        """Whether another module imports one of ``names``; ``from module import *`` takes
+        those ``by_star`` accepts."""
+        names = set(names)
+        if STAR in self.imported and any(by_star(name) for name in names):
+            return True
+        return not names.isdisjoint(self.imported)
 
 
 @dataclass(frozen=True)
@@ -57,10 +69,9 @@ class SafeWhen:
     removes: tuple[str, ...] = ()
 
     def holds(self, proven: Proven) -> bool:
-        imported = set(proven.imported)
-        if STAR in imported:  # `from module import *` takes every public name
-            imported.update(name for name in self.removes if not name.startswith("_"))
-        return set(self.parameters) <= proven.parameters and not imported.intersection(self.removes)
+        # `from module import *` takes every public name
+        public = proven.imports_any(self.removes, by_star=lambda name: not name.startswith("_"))
+        return set(self.parameters) <= proven.parameters and not public
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,40 @@ class FixProposal:
 
 
 
+# A fix as a finding shows it (Fix), or as the rule proposes it (FixProposal).
+Offered = TypeVar("Offered", "Fix", "FixProposal")
+
+
+@dataclass(frozen=True)
+class Withheld(Generic[Offered]):
+    """A fix the file alone cannot justify, for the project model to offer: it replaces the
+    module-level ``names``, public ones other modules may import, so that without the model the
+    finding has no fix, for ``reason``. Where the model shows that no module of the project
+    imports one of them, ``alone`` is offered (the fix a private name gets); where one does,
+    ``imported`` (a fix that keeps the names importable), or no fix when that is None."""
+
+    names: tuple[str, ...]
+    reason: str
+    alone: Offered
+    imported: Offered | None = None
+
+    def chosen(self, proven: Proven) -> Offered | None:
+        """The fix ``proven`` (what the model shows of the file) lets the finding offer."""
+        if not proven.modelled:
+            return None
+        return self.imported if proven.imports_any(self.names) else self.alone
+
+    def shown(self) -> Withheld[Fix]:
+        """As a finding shows it, without the edits (of proposals: see FixProposal.shown)."""
+        alone, imported = self.alone, self.imported
+        return Withheld(
+            self.names,
+            self.reason,
+            alone.shown() if isinstance(alone, FixProposal) else alone,
+            imported.shown() if isinstance(imported, FixProposal) else imported,
+        )
+
+
 @dataclass(frozen=True)
 class Location:
     """A place in a file, with what happens there. Lines and columns are 1-based."""
@@ -166,6 +211,19 @@ class Diagnostic:
     evidence: tuple[Evidence, ...] = ()  # the loops that reach the object, where the model knows
     # In a notebook: the cell's number (1-based, among all its cells); the lines are the cell's.
     cell: int | None = None
+    # A fix only the project model can offer (the message says why there is none without it).
+    withheld: Withheld[Fix] | None = None
+
+    def proven(self, proven: Proven) -> Diagnostic:
+        """This finding with the fix ``proven`` (what the project model shows of its file) makes
+        safe, or offers where the file alone could not."""
+        if self.fix is not None:
+            fixed = self.fix.proven(proven)
+            return self if fixed is self.fix else replace(self, fix=fixed)
+        chosen = self.withheld.chosen(proven) if self.withheld is not None else None
+        if chosen is None:
+            return self
+        return replace(self, message=declined_reason(self.message)[0], fix=chosen, withheld=None)
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         """By place: a notebook's findings by cell first (their lines are their cells')."""

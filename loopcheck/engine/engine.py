@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Safety
+from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Safety, Withheld
 from loopcheck.engine.edits import split_lines
 from loopcheck.engine.registry import RuleInfo
 from loopcheck.engine.syntax import PYTHON
@@ -68,6 +68,8 @@ class Result(NamedTuple):
 
     diagnostic: Diagnostic
     proposal: FixProposal | None
+    # A fix only the project model can offer (see Withheld).
+    withheld: Withheld[FixProposal] | None = None
 
 
 class Linter:
@@ -169,8 +171,9 @@ class Linter:
                 code=code,
                 message=finding.message,
                 fix=fix,
+                withheld=finding.withheld and finding.withheld.shown(),
             )
-            results.append(Result(diagnostic, proposal))
+            results.append(Result(diagnostic, proposal, finding.withheld))
         return sorted(results, key=lambda r: r.diagnostic.sort_key())
 
 

@@ -27,7 +27,7 @@ from operator import attrgetter
 from types import MappingProxyType
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, FixProposal, Proven, Safety, declined
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Proven, Safety, Withheld, declined
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -152,20 +152,24 @@ Kept = Mapping[str, "str | None"]
 
 
 def _as_proven(results: list[Result], proven: Proven) -> list[Result]:
-    """``results`` with the fixes ``proven`` makes safe made so (a proposal shared by several
-    findings stays shared)."""
-    if not proven.parameters:
+    """``results`` with the fixes ``proven`` makes safe made so, and those only the project
+    model can offer offered where it shows they may be (a proposal shared by several findings
+    stays shared)."""
+    if not proven.parameters and not proven.modelled:
         return results
-    made: dict[int, FixProposal] = {}
+    made: dict[int, FixProposal | None] = {}
     judged = []
     for result in results:
-        proposal = result.proposal
+        proposal, withheld = result.proposal, result.withheld
         if proposal is not None and proposal.safe_when is not None:
             if id(proposal) not in made:
                 made[id(proposal)] = proposal.proven(proven)
-            proposal = made[id(proposal)]
-            fix = result.diagnostic.fix
-            result = Result(dataclasses.replace(result.diagnostic, fix=fix and fix.proven(proven)), proposal)
+            result = Result(result.diagnostic.proven(proven), made[id(proposal)])
+        elif proposal is None and withheld is not None:
+            if id(withheld) not in made:
+                made[id(withheld)] = withheld.chosen(proven)
+            if made[id(withheld)] is not None:
+                result = Result(result.diagnostic.proven(proven), made[id(withheld)])
         judged.append(result)
     return judged
 
@@ -285,13 +289,22 @@ def _with_edits(results: list[Result], built: dict[int, tuple[Edit, ...]]) -> li
     """The diagnostics with their fixes' edits, each proposal built once (``built``: the edits
     of proposals already built, by id, and where those built here are kept)."""
     diagnostics = []
-    for d, proposal in results:
+    for d, proposal, withheld in results:
         if proposal is not None:
-            edits = _built(proposal, built)
-            fix = dataclasses.replace(proposal.shown(), edits=edits) if edits else None
-            d = dataclasses.replace(d, fix=fix)
+            d = dataclasses.replace(d, fix=_built_fix(proposal, built))
+        elif withheld is not None:  # for the project model to choose (see Diagnostic.proven)
+            alone = _built_fix(withheld.alone, built)
+            imported = withheld.imported and _built_fix(withheld.imported, built)
+            shown = Withheld(withheld.names, withheld.reason, alone, imported) if alone is not None else None
+            d = dataclasses.replace(d, withheld=shown)
         diagnostics.append(d)
     return diagnostics
+
+
+def _built_fix(proposal: FixProposal, built: dict[int, tuple[Edit, ...]]) -> Fix | None:
+    """The fix ``proposal`` makes, with its edits; None when it has none."""
+    edits = _built(proposal, built)
+    return dataclasses.replace(proposal.shown(), edits=edits) if edits else None
 
 
 def _built(proposal: FixProposal, built: dict[int, tuple[Edit, ...]]) -> tuple[Edit, ...]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, SafeWhen, declined
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, SafeWhen, Withheld, declined
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
 
@@ -83,6 +83,7 @@ class Finding:
     node: cst.CSTNode
     message: str
     fix: FixProposal | None = None
+    withheld: Withheld[FixProposal] | None = None
 
 
 class Rule:
@@ -224,16 +225,24 @@ class Rule:
         raise NotImplementedError
 
     def report(
-        self, node: cst.CSTNode, message: str | None = None, fix: FixProposal | NoFix | None = None
+        self,
+        node: cst.CSTNode,
+        message: str | None = None,
+        fix: FixProposal | NoFix | Withheld[FixProposal] | None = None,
     ) -> None:
         message = message or self.summary
+        withheld = None
+        if isinstance(fix, Withheld):  # offered where the project model shows it may be
+            names = (*fix.alone.names, *(fix.imported.names if fix.imported else ()))
+            withheld = fix if self.context.naming.unspellable(names) is None else None
+            fix = NoFix(fix.reason)
         if isinstance(fix, NoFix):
             message, fix = declined(message, fix.reason), None
         if fix is not None and fix.names:
             reason = self.context.naming.unspellable(fix.names)
             if reason is not None:
                 message, fix = declined(message, reason), None
-        self.findings.append(Finding(node, message, fix))
+        self.findings.append(Finding(node, message, fix, withheld))
 
     @staticmethod
     def propose(

@@ -35,6 +35,7 @@ from loopcheck.fixes.per_loop import (
     only_written_there,
     snake_case,
 )
+from loopcheck.fixes.public_names import AccessorFix
 from loopcheck.fixes.statements import keep_comments, place_at_top_level
 from loopcheck.fixes.templates import as_property, per_loop_client
 
@@ -73,11 +74,13 @@ class ClientFixes:
         anchor: cst.BaseStatement,
         references: Sequence[cst.CSTNode],
         moved: cst.SimpleStatementLine | None = None,
-    ) -> FixProposal | NoFix:
+    ) -> AccessorFix | NoFix:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
         factory, and every reference by a call of it. With ``moved``, the line of a class body
         that made it, ``anchor`` is that class: the line goes (its comments move to the
-        factory), and the factory follows the class, private, shared by all its instances."""
+        factory), and the factory follows the class, private, shared by all its instances.
+        The fix comes with the factory's name, and a build that puts the statements it is
+        given after the factory."""
         declined = unfixable(client, creation)
         if declined is not None:
             return declined
@@ -89,12 +92,12 @@ class ClientFixes:
         accessor = self.context.naming.fresh_module_name(f"{'_' if private else ''}get_{base}", used_at)
         closers = self.closer_names(base)
 
-        def build() -> tuple[Edit, ...]:
+        def build(after: Sequence[cst.BaseStatement] = ()) -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
             made, function, closing = _per_loop_parts(
                 builder, cst.Name(cache), accessor, closers, client, creation
             )
-            statements = [made, function, *closing]
+            statements = [made, function, *closing, *after]
             if moved is None:
                 install_accessor(builder, self.tree, anchor, statements, references, accessor)
                 return builder.build()
@@ -103,12 +106,13 @@ class ClientFixes:
             return builder.build()
 
         shared = ", shared by all instances" if moved is not None else ""
-        return FixProposal(
+        proposal = FixProposal(
             Safety.UNSAFE,
             f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends",
             build,
             CLIENT_NAMES,
         )
+        return AccessorFix(proposal, accessor, build)
 
     def getter(
         self,

@@ -129,6 +129,53 @@ def per_loop_client(
     return creation, function, closing
 
 
+# A module global that stands for the running loop's object, for the modules that import it
+# (``from m import lock``, ``m.client.get(...)``): each use asks the accessor, so each loop gets
+# its own object. Python looks special methods up on the type, never through __getattr__, so the
+# proxy defines those of the object's type (SPECIAL, one per special method) itself.
+PER_LOOP_PROXY = '''\
+class {proxy}:
+    """Stands for the running event loop's WHAT.
+
+    ACCESSOR() makes it on first use under that loop. Code that imported the name keeps
+    working through this proxy, which isinstance() sees instead."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        return getattr({accessor}(), name)
+
+
+{name} = {proxy}()
+'''
+SPECIAL = '''\
+def {special}(self, *args):
+    return {accessor}().{special}(*args)
+'''
+
+
+def per_loop_proxy(
+    proxy: str, accessor: str, name: str, what: str, specials: tuple[str, ...]
+) -> list[cst.BaseStatement]:
+    """The class ``proxy``, whose instance ``name`` stands for what ``accessor()`` returns under
+    the running loop, with the special methods ``specials`` of that object's type."""
+    names = {"proxy": cst.Name(proxy), "accessor": cst.Name(accessor)}
+    # The docstring names the accessor as text (templates fill code, not strings).
+    text = PER_LOOP_PROXY.replace("WHAT", what).replace("ACCESSOR", accessor)
+    module = parse_template_module(text, name=cst.Name(name), **names)
+    class_def, instance = module.body
+    assert isinstance(class_def, cst.ClassDef) and isinstance(class_def.body, cst.IndentedBlock)
+    methods = [
+        parse_template_module(SPECIAL, special=cst.Name(special), accessor=names["accessor"]).body[0].with_changes(
+            leading_lines=[cst.EmptyLine(indent=False)]
+        )
+        for special in specials
+    ]
+    body = class_def.body.with_changes(body=[*class_def.body.body, *methods])
+    apart = [cst.EmptyLine(indent=False)] * 2  # from the accessor it follows
+    return [class_def.with_changes(body=body, leading_lines=apart), instance]
+
+
 def as_property(function: cst.FunctionDef, attribute: str) -> cst.FunctionDef:
     """``function``, an accessor of no parameters, as the property ``attribute`` of a class."""
     return function.with_changes(

@@ -107,14 +107,20 @@ def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
 def proven_facts(reach: Reach) -> dict[str, Proven]:
     """By real path, the (function, parameter) pairs every caller gives a coroutine and the
     names other modules import from the file: the fixes unsafe only for want of such facts are
-    safe there (``SafeWhen``)."""
+    safe there (``SafeWhen``); where the model knows every module of the project that imports
+    the file, the fixes of its public names are offered (``Withheld``)."""
     parameters: dict[str, set[tuple[str, str]]] = {}
     for path, function, parameter in reach.coroutine_parameters:
         parameters.setdefault(path, set()).add((function, parameter))
     imported: dict[str, set[str]] = {}
     for path, name in reach.imported_names:
         imported.setdefault(path, set()).add(name)
-    return {path: Proven(frozenset(pairs), frozenset(imported.get(path, ()))) for path, pairs in parameters.items()}
+    return {
+        path: Proven(
+            frozenset(parameters.get(path, ())), frozenset(imported.get(path, ())), path in reach.importers_known
+        )
+        for path in parameters.keys() | reach.importers_known
+    }
 
 
 def _unloaded(path: str, reach: Reach) -> bool:

@@ -261,14 +261,15 @@ def encode_reach(reach: Reach) -> list[Any]:
         None if reach.loaded is None else sorted(reach.loaded),
         sorted(map(list, reach.coroutine_parameters)),
         sorted(map(list, reach.imported_names)),
+        sorted(reach.importers_known),
     ]
 
 
 def decode_reach(data: Any) -> Reach | None:
     """The reach :func:`encode_reach` gave ``data``, or None when ``data`` is not exactly one."""
-    if type(data) is not list or len(data) != 7:
+    if type(data) is not list or len(data) != 8:
         return None
-    objects, loops, starts, loop_starts, loaded, parameters, imported = data
+    objects, loops, starts, loop_starts, loaded, parameters, imported, known = data
     found_objects = decode(objects, tuple[ObjectReach, ...])  # type: ignore[arg-type]
     found_loops = decode(loops, tuple[Loop, ...])  # type: ignore[arg-type]
     found_loaded = decode(loaded, tuple[str, ...] | None)  # type: ignore[arg-type]
@@ -278,7 +279,8 @@ def decode_reach(data: Any) -> Reach | None:
         return None
     found_parameters = decode(parameters, tuple[tuple[str, str, str], ...])  # type: ignore[arg-type]
     found_imported = decode(imported, tuple[tuple[str, str], ...])  # type: ignore[arg-type]
-    if found_parameters is None or found_imported is None:
+    found_known = decode(known, tuple[str, ...])  # type: ignore[arg-type]
+    if found_parameters is None or found_imported is None or found_known is None:
         return None
     found_starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = {}
     for item in starts:
@@ -296,6 +298,7 @@ def decode_reach(data: Any) -> Reach | None:
         None if found_loaded is None else frozenset(found_loaded),
         frozenset(found_parameters),
         frozenset(found_imported),
+        frozenset(found_known),
     )
 
 

@@ -227,9 +227,12 @@ class Reach:
     # The parameters a loop start runs (``def run_async(coro): ... run_until_complete(coro)``)
     # that every caller of their function gives a coroutine: (real path, function, parameter).
     coroutine_parameters: frozenset[tuple[str, str, str]] = frozenset()
-    # For the modules of those parameters, the names other modules import from them (``*`` for a
-    # star import): (real path, name).
+    # For the modules of those parameters and of ``importers_known``, the names other modules
+    # import from them (``*`` for a star import): (real path, name).
     imported_names: frozenset[tuple[str, str]] = frozenset()
+    # The modules keeping a primitive or client in a module global, whose importers the model
+    # loaded: the names they import from them are in ``imported_names`` too (real paths).
+    importers_known: frozenset[str] = frozenset()
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -755,6 +758,7 @@ class _Reacher:
         """The names the other loaded modules import from each of ``modules`` (``from m import
         x``, or ``m.x`` read through ``import m``; ``*`` for ``from m import *``), by the real
         path of the module."""
+        paths = {module: real_path(self.model.modules[module].path) for module in modules}
         found = set()
         for summary in list(self.model.modules.values()):
             imports = self.imports.get(summary.module, {})
@@ -764,17 +768,23 @@ class _Reacher:
                     head, _, rest = reference.dotted.partition(".")
                     if head in imports and rest:
                         written.append(f"{imports[head]}.{rest}")
-            for module in modules - {summary.module}:
-                path = real_path(self.model.modules[module].path)
-                if module in summary.star_imports:
-                    found.add((path, STAR))
-                found.update((path, name.partition(".")[0]) for name in self.names_in(module, written))
+            found.update((paths[m], STAR) for m in summary.star_imports if m in paths and m != summary.module)
+            for name in written:  # each module it names (a prefix), with the name that follows
+                parts = name.split(".")
+                for cut in range(1, len(parts)):
+                    module = ".".join(parts[:cut])
+                    if module in paths and module != summary.module:
+                        found.add((paths[module], parts[cut]))
         return frozenset(found)
 
-    @staticmethod
-    def names_in(module: str, written: list[str]) -> list[str]:
-        """What follows ``module.`` in each of the absolute names ``written``."""
-        return [name[len(module) + 1 :] for name in written if name.startswith(module + ".")]
+    def keeping_globals(self) -> set[str]:
+        """The loaded modules that keep a primitive or client in a module global: the fixes of a
+        public one need to know what other modules import from them."""
+        return {
+            summary.module
+            for summary in list(self.model.modules.values())
+            if any(h.how == "global" and h.kind in ("primitive", "client") for h in summary.holders)
+        }
 
     def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
         """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
@@ -1086,7 +1096,11 @@ class _Reacher:
         seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
         passed, modules = self.coroutine_parameters()
-        imported = self.imported_names(modules)
+        keeping = self.keeping_globals()
+        for module in sorted(keeping):
+            self.load_importers(module)
+        imported = self.imported_names(modules | keeping)
+        importers_known = frozenset(real_path(self.model.modules[module].path) for module in keeping)
         return Reach(
             tuple(objects),
             tuple(loops),
@@ -1095,4 +1109,5 @@ class _Reacher:
             loaded,
             passed,
             imported,
+            importers_known,
         )

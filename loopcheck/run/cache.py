@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
-from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety, SafeWhen
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety, SafeWhen, Withheld
 from loopcheck.files import SourceError, read_regular
 from loopcheck.run.sources import Identity, identity_of
 
@@ -49,8 +49,9 @@ ENVIRONMENT = "LOOPCHECK_CACHE_DIR"
 RACY_MARGIN_NS = 100_000_000
 COARSE_RACY_MARGIN_NS = 3_000_000_000
 # The shape of a stored finding (see _plain): raised when it changes, so that a run never reads
-# entries an older loopcheck wrote as misses one by one (2: with the finding's evidence).
-ENTRY_FORMAT = 2
+# entries an older loopcheck wrote as misses one by one (2: with the finding's evidence; 3: with
+# the fix only the project model offers).
+ENTRY_FORMAT = 3
 
 
 @functools.cache  # the same for the whole run: the results cache and the model's caches ask
@@ -276,17 +277,27 @@ def _ignore_in_git(directory: Path) -> None:
         marker.write_text("# Created by loopcheck: its results cache.\n*\n", encoding="utf-8")
 
 
+def _plain_fix(fix: Fix | None) -> list[Any] | None:
+    if fix is None:
+        return None
+    plain: list[Any] = [fix.safety.value, fix.description]
+    if fix.safe_when is not None:
+        safe_when = fix.safe_when
+        plain += [[list(parameter) for parameter in safe_when.parameters], safe_when.title, list(safe_when.removes)]
+    return plain
+
+
 def _plain(d: Diagnostic) -> dict[str, Any]:
-    fix = None if d.fix is None else [d.fix.safety.value, d.fix.description]
-    if d.fix is not None and d.fix.safe_when is not None:
-        safe_when = d.fix.safe_when
-        fix += [[list(parameter) for parameter in safe_when.parameters], safe_when.title, list(safe_when.removes)]
+    withheld = d.withheld
     return {
         "at": [d.line, d.column, d.end_line, d.end_column],
         "cell": d.cell,
         "code": d.code,
         "message": d.message,
-        "fix": fix,
+        "fix": _plain_fix(d.fix),
+        "withheld": None if withheld is None else [
+            list(withheld.names), withheld.reason, _plain_fix(withheld.alone), _plain_fix(withheld.imported)
+        ],
         "evidence": [
             [e.message, _plain_location(e.location), [_plain_location(step) for step in e.steps]]
             for e in d.evidence
@@ -303,9 +314,9 @@ _SAFETIES = {safety.value: safety for safety in Safety}
 
 def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
     """The finding :func:`_plain` stored, or None when ``item`` is not one."""
-    if not isinstance(item, dict) or set(item) != {"at", "cell", "code", "message", "fix", "evidence"}:
+    if not isinstance(item, dict) or set(item) != {"at", "cell", "code", "message", "fix", "withheld", "evidence"}:
         return None
-    at, code, message, fix = item["at"], item["code"], item["message"], item["fix"]
+    at, code, message = item["at"], item["code"], item["message"]
     if not (isinstance(at, list) and len(at) == 4 and all(_is_int(n) for n in at)):
         return None
     if not isinstance(code, str) or code not in codes or not isinstance(message, str):
@@ -313,23 +324,42 @@ def _diagnostic(path: str, item: Any, codes: set[str]) -> Diagnostic | None:
     cell = item["cell"]
     if cell is not None and not _is_int(cell):
         return None
-    if fix is not None:
-        if not (
-            isinstance(fix, list)
-            and len(fix) in (2, 5)
-            and isinstance(fix[0], str)
-            and fix[0] in _SAFETIES
-            and isinstance(fix[1], str)
-        ):
-            return None
-        safe_when = _safe_when(fix[2:])
-        if len(fix) == 5 and safe_when is None:
-            return None
-        fix = Fix(_SAFETIES[fix[0]], fix[1], safe_when=safe_when)
+    fix = _fix(item["fix"])
+    if fix is None and item["fix"] is not None:
+        return None
+    withheld = _withheld(item["withheld"])
+    if withheld is None and item["withheld"] is not None:
+        return None
     evidence = _evidence(item["evidence"])
     if evidence is None:
         return None
-    return Diagnostic(path, *at, code, message, fix, evidence, cell)
+    return Diagnostic(path, *at, code, message, fix, evidence, cell, withheld)
+
+
+def _fix(fix: Any) -> Fix | None:
+    """The fix :func:`_plain_fix` stored, or None when ``fix`` is not one."""
+    if not (
+        isinstance(fix, list)
+        and len(fix) in (2, 5)
+        and isinstance(fix[0], str)
+        and fix[0] in _SAFETIES
+        and isinstance(fix[1], str)
+    ):
+        return None
+    safe_when = _safe_when(fix[2:])
+    if len(fix) == 5 and safe_when is None:
+        return None
+    return Fix(_SAFETIES[fix[0]], fix[1], safe_when=safe_when)
+
+
+def _withheld(item: Any) -> Withheld[Fix] | None:
+    """What :func:`_plain` stored of a finding's ``withheld`` fix, or None when ``item`` is not that."""
+    if not (isinstance(item, list) and len(item) == 4 and isinstance(item[0], list) and isinstance(item[1], str)):
+        return None
+    names, reason, alone, imported = item[0], item[1], _fix(item[2]), _fix(item[3])
+    if not all(isinstance(name, str) for name in names) or alone is None or (imported is None and item[3] is not None):
+        return None
+    return Withheld(tuple(names), reason, alone, imported)
 
 
 def _safe_when(item: list[Any]) -> SafeWhen | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopcheck.data.catalogue import Catalogue
@@ -54,9 +54,10 @@ class ProjectView:
         if self.reach is None:
             return diagnostics
         # Most files have no finding: no path is made real for them.
-        proven = self.proven().get(real_path(path)) if any(d.fix is not None for d in diagnostics) else None
+        fixable = any(d.fix is not None or d.withheld is not None for d in diagnostics)
+        proven = self.proven().get(real_path(path)) if fixable else None
         if proven is not None:  # as fixing applies them (the results cache keeps them as the file alone has them)
-            diagnostics = [replace(d, fix=d.fix.proven(proven)) if d.fix is not None else d for d in diagnostics]
+            diagnostics = [d.proven(proven) for d in diagnostics]
         attached = attach(diagnostics, self.reach, keep_confined=self.keep_confined)
         extra = self.found.get(os.path.abspath(path), []) if self.found else []
         return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached

@@ -126,7 +126,9 @@ def fix_edits(folder: Folder, path: str, text: str, code: str, line: int, column
     if not _checkable(folder, path, text):
         return ()
     linter = folder.checker.linter(path)
+    proven = folder.view.proven().get(real_path(path), Proven())  # a public name's fix is the model's
     for d in pipeline.check_file(linter, text, path, build_fixes=True):
+        d = d.proven(proven)
         if (d.code, d.line, d.column) == (code, line, column) and d.fix is not None and d.fix.edits:
             try:
                 check_syntax(apply_edits(text, list(d.fix.edits)), path, linter.target_version)

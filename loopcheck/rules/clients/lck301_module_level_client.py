@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Withheld
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.per_loop import (
     UNUSED,
@@ -13,8 +13,10 @@ from loopcheck.fixes.per_loop import (
     lone_store,
     only_written_there,
     public_reason,
+    snake_case,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
+from loopcheck.fixes.public_names import proxy_fix, public_fixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
@@ -119,11 +121,19 @@ async def _close_redis_now(closer):
         fix_safety="""\
 Unsafe: every loop (or every call) gets a client of its own, so connection pools are no longer
 shared, and state set on the client (headers, cookies) is not carried over. Offered for a client
-bound once, by a line of its own, to a private name (a leading underscore, and not listed in
-`__all__`: a public name may be imported by other modules, which would keep the shared client), whose every read is in a coroutine
-of this module and whose constructor uses only module-level names; and only for clients the
-catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
-says what to write instead.
+bound once, by a line of its own, whose every read is in a coroutine of this module and whose
+constructor uses only module-level names; and only for clients the catalogue knows how to close.
+Otherwise there is no fix, the message says why, and this page says what to write instead.
+A public name (no leading underscore, or listed in `__all__`) may be imported by other modules,
+which would keep the shared client: the file alone gets no fix for it. With the project model,
+where no module of the project imports it (by name, as a module's attribute, by `import *` or
+through a package's re-export), it gets the fix a private name gets (the proof covers the
+project's modules, not code outside them); where one does, or `__all__` lists it (the
+module's declared interface, which code outside the project may import), the per-loop factory
+comes with a proxy that keeps the name, whose attributes and `async with` go to the running
+loop's client, so the importers stay as they are (`isinstance()` sees the proxy, not the client, and code that
+replaces the module's attribute, such as a test's monkeypatch, no longer reaches the module's own
+uses, which call the factory).
 A SQLAlchemy async engine gets the fix SQLAlchemy itself advises for an engine several event
 loops share ("Using multiple asyncio event loops" in its asyncio documentation): `poolclass=NullPool`
 added to the `create_async_engine(...)` call, with `from sqlalchemy.pool import NullPool`. It is
@@ -135,8 +145,8 @@ with the reason, where the call already chooses its pool (`poolclass=`, `pool=`)
 NullPool refuses (`pool_size`, `max_overflow`, `pool_timeout`, `pool_use_lifo`: the call raises
 TypeError), where its keyword arguments come from `**options`, and for a literal SQLite URL
 (aiosqlite's connections are bound to no loop, and an in-memory database would be a new, empty
-one per checkout); a private engine then gets the per-loop accessor below, which disposes each
-loop's engine when that loop ends. An engine made with `NullPool` is not reported. SQLAlchemy's
+one per checkout); a private engine (with the project model, a public one too: see above) then
+gets the per-loop accessor below, which disposes each loop's engine when that loop ends. An engine made with `NullPool` is not reported. SQLAlchemy's
 other advice, `await engine.dispose()` before the engine is used on another loop, is not offered:
 it is right only where no two loops use the engine at once (no thread, no server loop beside the
 tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one module
@@ -274,19 +284,48 @@ local servers). The error text depends on the library and its version.""",
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | NoFix:
+    ) -> FixProposal | NoFix | Withheld[FixProposal]:
         tree = self.analysis.tree
         line = lone_store(tree, creation, holder, Held.MODULE_GLOBAL)
         if isinstance(line, NoFix):
             return line
         assert holder.name is not None
+        # A public name keeps its fix for the project model to offer (see public_names).
         public = public_reason(holder.name, self.analysis.exports)
-        if public is not None:
-            return public
+        declined = self.not_per_loop(creation, holder, line)
+        if declined is not None:
+            return public or declined
+        references = holder.reads
+        fixes = ClientFixes(self.context)
+        users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
+        per_call = None
+        if len(users) == 1:
+            (user,) = users.values()
+            assert isinstance(user, cst.FunctionDef)
+            per_call = fixes.per_call(client, creation, holder.name, line, user)
+        if public is None and per_call is not None:
+            return per_call
+        factory = fixes.factory(client, creation, holder.name, line, references)
+        if isinstance(factory, NoFix):
+            return factory if public is None else public_fixes(public, holder.name, per_call)
+        if public is None:
+            return factory.proposal
+        proxy = self.context.naming.fresh_module_name(f"_{snake_case(holder.name).title().replace('_', '')}PerLoop")
+        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
+        return public_fixes(
+            public,
+            holder.name,
+            per_call or factory.proposal,
+            lambda: proxy_fix(factory, holder.name, client.display, proxy, specials),
+            exported=holder.name in self.analysis.exports,
+        )
+
+    def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, line: cst.SimpleStatementLine) -> NoFix | None:
+        """Why the client cannot be made per loop (or per call) where it is used; None if it can."""
         declined = only_written_there(holder)
         if declined is not None:
             return declined
-        if not tree.is_top_level(line):
+        if not self.analysis.tree.is_top_level(line):
             return NoFix(NOT_TOP_LEVEL)
         hidden = self.analysis.names.free_variables(creation)
         if hidden:
@@ -294,14 +333,6 @@ local servers). The error text depends on the library and its version.""",
         references = holder.reads
         if not references:
             return NoFix(UNUSED)
-        if not all(tree.in_coroutine(r) for r in references):
+        if not all(self.analysis.tree.in_coroutine(r) for r in references):
             return NoFix(NO_LOOP_THERE)
-        fixes = ClientFixes(self.context)
-        users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
-        if len(users) == 1:
-            (user,) = users.values()
-            assert isinstance(user, cst.FunctionDef)
-            proposal = fixes.per_call(client, creation, holder.name, line, user)
-            if proposal is not None:
-                return proposal
-        return fixes.factory(client, creation, holder.name, line, references)
+        return None

@@ -190,7 +190,8 @@ All supported versions (see LCK301).""",
             return NoFix(reason)
         assert holder.name is not None
         name = f"{class_def.name.value}_{holder.name}"
-        return ClientFixes(self.context).factory(client, creation, name, class_def, references, moved=line)
+        found = ClientFixes(self.context).factory(client, creation, name, class_def, references, moved=line)
+        return found if isinstance(found, NoFix) else found.proposal
 
     def message_for(self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder) -> str:
         assert isinstance(site.owner, cst.ClassDef)

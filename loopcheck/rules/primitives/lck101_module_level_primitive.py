@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import ModuleGlobal
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Primitive
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, Withheld
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_reason, snake_case
+from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.primitives.base import PrimitiveRule
@@ -74,9 +77,20 @@ it, the lock holds a strong reference to its loop, so the key never dies (checke
 Where the object only guards synchronous code (`with _lock:` in a plain function), use
 `threading.Lock` instead: the asyncio lock cannot work there at all.""",
         fix_safety="""\
-Unsafe (applied with `--fix --unsafe-fixes`), and offered only for private names (`_lock`, and
-not listed in `__all__`): a public name (`LOCK`, `jobs`) may be imported by other modules, which
-neither fix can update, so it gets no fix. The per-loop
+Unsafe (applied with `--fix --unsafe-fixes`). A public name (`LOCK`, `jobs`: no leading
+underscore, or listed in `__all__`) may be imported by other modules, which neither fix can
+update: the file alone gets no fix for it. With the project model (a run over the project's
+files, not standard input), where no module of the project imports the name (`from m import
+lock`, `m.lock` through `import m` or `from pkg import m`, `from m import *`, a re-export in an
+`__init__.py`), it gets the fix a private name gets; the proof covers the project's modules,
+not code outside them that imports it. Where a module does import it, or `__all__` lists it
+(the module's declared interface, which code outside the project may import), the per-loop accessor
+comes with a proxy that keeps the name: `lock = _LockPerLoop()`, whose attributes and `async
+with` (the special methods of the type, looked up on the type) go to the running loop's own
+lock, so the importers stay as they are. The proxy is not an `asyncio.Lock`
+(`isinstance(lock, asyncio.Lock)` becomes false, and outside a running loop it raises
+`RuntimeError: no running event loop`; code that replaces `m.lock`, such as a test's
+monkeypatch, no longer reaches the module's own uses, which call the accessor). The per-loop
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are
@@ -184,13 +198,28 @@ event loop`).""",
 
     def fix_for(
         self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder
-    ) -> FixProposal | NoFix | None:
-        tree = self.analysis.tree
+    ) -> FixProposal | NoFix | Withheld[FixProposal] | None:
         # Neither fix (a renamed per-loop accessor, a `threading` object of another type) can
-        # update a module that imports the name.
+        # update a module that imports a public name: the project model offers them where no
+        # module does, and the accessor with a proxy that keeps the name where one does.
         public = public_reason(holder.name, self.analysis.exports) if isinstance(holder, ModuleGlobal) else None
-        if public is not None:
-            return public
+        fix = self.private_fix(call, primitive, holder)
+        if not isinstance(fix, AccessorFix):
+            return fix if public is None else public_fixes(public, holder.name, fix)
+        if public is None:
+            return fix.proposal
+        what, proxy = f"asyncio.{primitive.name}", self.context.naming.fresh_module_name(f"_{primitive.name}PerLoop")
+        return public_fixes(
+            public,
+            holder.name,
+            fix.proposal,
+            lambda: proxy_fix(fix, holder.name, what, proxy, primitive.special_methods),
+            exported=holder.name in self.analysis.exports,
+        )
+
+    def private_fix(self, call: cst.Call, primitive: Primitive, holder: Holder) -> AccessorFix | FixProposal | NoFix:
+        """The fix of a private name: the per-loop accessor, or another."""
+        tree = self.analysis.tree
         line = self.single_store(call, holder, Held.MODULE_GLOBAL)
         if isinstance(line, NoFix):
             return line
@@ -206,12 +235,14 @@ event loop`).""",
         name = holder.name
         cache, accessor = fixes.names(snake_case(name), references)
 
-        def build() -> tuple:
+        def build(after: Sequence[cst.BaseStatement] = ()) -> tuple:
             builder = FixBuilder(self.context)
             statements = fixes.accessor_statements(builder, primitive, call, cache, accessor)
-            install_accessor(builder, tree, line, statements, references, accessor)
+            install_accessor(builder, tree, line, [*statements, *after], references, accessor)
             return builder.build()
 
-        return self.propose(
+        proposal = self.propose(
             Safety.UNSAFE, f"Create one {primitive.name} per event loop with `{accessor}()`", build, ACCESSOR_NAMES
         )
+        return AccessorFix(proposal, accessor, build)
+
