@@ -37,7 +37,12 @@ from loopcheck.fixes.per_loop import (
     only_written_there,
     snake_case,
 )
-from loopcheck.fixes.statements import StatementEditor, keep_comments, place_at_top_level
+from loopcheck.fixes.statements import (
+    StatementEditor,
+    keep_comments,
+    place_at_top_level,
+    removed_comments_note,
+)
 from loopcheck.fixes.templates import as_property, per_loop_client
 
 if TYPE_CHECKING:
@@ -115,7 +120,7 @@ class ClientFixes:
         return FixProposal(
             Safety.UNSAFE,
             f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends"
-            f"{hook.note if hook is not None else ''}",
+            f"{hook.note(self.context) if hook is not None else ''}",
             build,
             CLIENT_NAMES,
         )
@@ -239,9 +244,10 @@ class ClientFixes:
             builder.change(function, wrap)
             return builder.build()
 
+        removes = removed_comments_note([e.comment.value for e in line.leading_lines if e.comment is not None])
         return FixProposal(
             Safety.UNSAFE,
-            f"Open the client for each call of {function.name.value}() with `async with`",
+            f"Open the client for each call of {function.name.value}() with `async with`{removes}",
             build,
         )
 
@@ -282,15 +288,17 @@ class HookStore:
             return None
         return NoFix(f"it would leave `{self.function.name.value}()` empty, and something calls it")
 
-    @property
-    def note(self) -> str:
-        """What the fix's title says of the hook."""
+    def note(self, context: LintContext) -> str:
+        """What the fix's title says of the hook, and of the comments that go with its lines
+        (planned on a builder of their own, which nothing builds)."""
         name = self.function.name.value
+        editor = self.retire(FixBuilder(context), context.analysis.tree)
+        removes = removed_comments_note(editor.dropped)
         if self.emptied:
-            return f", instead of one per worker process; `{name}()`, which made only that, goes"
-        return f", instead of one per worker process made by `{name}()`"
+            return f", instead of one per worker process; `{name}()`, which made only that, goes{removes}"
+        return f", instead of one per worker process made by `{name}()`{removes}"
 
-    def retire(self, builder: FixBuilder, tree: Tree) -> None:
+    def retire(self, builder: FixBuilder, tree: Tree) -> StatementEditor:
         editor = StatementEditor(builder, tree)
         if self.emptied:
             editor.remove(self.function)  # its decorator connected it: nothing is left to run
@@ -303,6 +311,7 @@ class HookStore:
                 else:
                     builder.change(declaration, functools.partial(_without_name, name=self.name))
         editor.finish()
+        return editor
 
 
 def _steps(function: cst.FunctionDef) -> list[cst.BaseStatement]:
