@@ -508,3 +508,14 @@ def test_a_client_a_method_the_hook_calls_keeps_on_a_shared_instance_becomes_a_p
     ], found
     after = fixed(source)
     assert "        self._http_by_loop = {}\n\n    @property\n    def http(self):\n" in after, after
+
+
+def test_the_worker_hook_fix_names_the_comment_that_goes_with_the_hook():
+    source = (
+        HOOK_IMPORTS + "_http = None\n\n\n@worker_process_init.connect\ndef open_http(**kwargs):\n"
+        "    global _http\n    # One client per worker process.\n    _http = httpx.AsyncClient()\n\n\n" + HOOK_USE
+    )
+    (found,) = [d for d in check_text(linter(), source, "module.py") if d.code == "LCK304"]
+    assert found.fix.description.endswith(
+        "`open_http()`, which made only that, goes; removes the comment `# One client per worker process.`"
+    ), found.fix.description
