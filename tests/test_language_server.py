@@ -6,6 +6,7 @@ session tests (two workspace folders); each test opens its own documents."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -199,6 +200,36 @@ async def test_fix_all_applies_the_safe_fixes(client: LanguageClient, workspace:
     assert "_lock = asyncio.Lock()" in fixed  # the unsafe fix is left alone, as --fix does
     change(client, uri, 2, fixed)
     await until(client, lambda: codes(client, uri) == ["LCK101"])
+
+
+HELPER_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "runasync_kept_loop_helper" / "app"
+
+
+@in_session
+async def test_fix_all_takes_the_project_models_proof(client: LanguageClient, workspace: Path) -> None:
+    """``run_async(coro)`` over a kept loop becomes ``asyncio.run(coro)`` in fix-all only where
+    the project model shows every caller passes a coroutine (folder a); where one passes
+    something else (folder b) the fix is unsafe and fix-all leaves it."""
+    for name, caller in (("a", "generate(user_id)"), ("b", "pending(user_id)")):
+        shutil.copytree(HELPER_PROJECT, workspace / name / "app")
+        roadmap = workspace / name / "app" / "roadmap.py"
+        roadmap.write_text(
+            "import asyncio\n"
+            + roadmap.read_text().replace("run_async(generate(user_id))", f"run_async({caller})")
+            + "\n\ndef pending(user_id):\n    return asyncio.ensure_future(generate(user_id))\n"
+        )
+    fixed = {}
+    for name in ("a", "b"):
+        path = workspace / name / "app" / "loop.py"
+        text = path.read_text()
+        uri = await open_document(client, path, text)
+        assert codes(client, uri) == ["LCK202", "LCK202"]
+        (fix_all,) = await actions_for(client, uri, only=[types.CodeActionKind.SourceFixAll])
+        resolved = (await client.code_action_resolve_async(fix_all)).edit
+        fixed[name] = applied(text, resolved, uri) if resolved and resolved.document_changes else text
+    assert "return asyncio.run(coro)" in fixed["a"]
+    assert "_worker_loop" not in fixed["a"]
+    assert fixed["b"] == (workspace / "b" / "app" / "loop.py").read_text()  # only an unsafe fix: left
 
 
 @in_session
