@@ -246,9 +246,11 @@ All supported versions (see LCK301).""",
                 return NoFix(NO_LOOP_THERE)
             assert isinstance(site.owner, cst.FunctionDef)
             return ClientFixes(self.context).holder(client, creation, holder, site.owner)
+        if holder.kind is not Held.MODULE_GLOBAL:
+            return NoFix(HOLDERS_FIXED)
         line = lone_store(tree, creation, holder, Held.MODULE_GLOBAL)
         if isinstance(line, NoFix):
-            return NoFix(HOLDERS_FIXED)
+            return line
         hook = site.owner
         if not isinstance(hook, cst.FunctionDef) or tree.parents.get(line) is not hook.body:
             return NoFix("it is not made by a statement of the hook's own body")
@@ -256,9 +258,8 @@ All supported versions (see LCK301).""",
         initial = self.initial_line(holder)
         if isinstance(initial, NoFix):
             return initial
-        declined = public_reason(holder.name, self.analysis.exports) or HookStore(hook, line, holder.name).declined(
-            self.analysis
-        )
+        store = HookStore(hook, line, holder.name)
+        declined = public_reason(holder.name, self.analysis.exports) or store.declined(self.analysis)
         if declined is not None:
             return declined
         if not holder.reads:
@@ -268,7 +269,6 @@ All supported versions (see LCK301).""",
         reason = PerLoopFixes(self.context).cannot_move(creation)  # type: ignore[arg-type]
         if reason is not None:
             return NoFix(reason)
-        store = HookStore(hook, line, holder.name)
         return ClientFixes(self.context).factory(client, creation, holder.name, initial, holder.reads, hook=store)
 
     @staticmethod
