@@ -269,6 +269,36 @@ async def test_saving_rebuilds_the_project_model(client: LanguageClient, workspa
 
 
 @in_session
+async def test_edits_are_checked_as_a_fresh_open_checks_them(client: LanguageClient, workspace: Path) -> None:
+    """Comments and blank lines added above a finding (whose findings the server keeps, moved),
+    removed again, then code changed: after each edit the diagnostics, and the lines of their
+    evidence, are those of the same text opened anew (its model built from that text)."""
+
+    def shown(uri: str) -> list[tuple[object, ...]]:
+        return [(d.range.start.line, d.range.start.character, d.range.end.line, str(d.code), d.message,
+                 [r.location.range.start.line for r in d.related_information or ()])
+                for d in client.diagnostics[uri]]
+
+    documented = '"""Jobs."""\n' + TWO_RUNS
+    uri = await open_document(client, workspace / "a" / "edited.py", documented)
+    commented = documented.replace("import asyncio\n", "import asyncio\n# one\n\n# two\n", 1)
+    without_lock = commented.replace("asyncio.Lock()", "None")
+    seen = []
+    for version, text in enumerate([commented, documented, commented, without_lock], start=2):
+        client.diagnostics.pop(uri, None)
+        change(client, uri, version, text)
+        await until(client, lambda: uri in client.diagnostics)
+        seen.append(shown(uri))
+        fresh = await open_document(client, workspace / "a" / f"edited_{version}.py", text)
+        assert shown(uri) == shown(fresh)
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(fresh)))
+    moved, back = seen[0][0], seen[1][0]
+    assert moved[:4] == (6, 8, 6, "LCK101") and back[:4] == (3, 8, 3, "LCK101")  # three lines down, and back
+    assert [line - 3 for line in moved[5]] == back[5] != []  # with the evidence
+    assert seen[3] == []
+
+
+@in_session
 async def test_malformed_documents_never_stop_the_server(client: LanguageClient, workspace: Path) -> None:
     broken = workspace / "a" / "broken.py"
     uri = broken.as_uri()
