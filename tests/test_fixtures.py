@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,31 @@ def test_plain_fix_applies_only_safe_fixes(path):
     assert (outcome.fixed > 0) == bool(safe)
     assert all(d.fix is None or d.fix.safety is Safety.UNSAFE for d in outcome.remaining)
     assert (outcome.source != run.source) == bool(safe)
+
+
+REMOVES = re.compile(
+    r"; removes (?:the comment `(?P<one>[^`]*)`|(?P<many>\d+) comment lines, the first `(?P<first>[^`]*)`)"
+)
+
+
+def comment_lines(source: str) -> Counter[str]:
+    return Counter(line.strip() for line in source.splitlines() if line.strip().startswith("#"))
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_every_comment_line_a_fix_removes_is_counted_in_its_title(path):
+    """No comment goes silently: the titles of the fixes --fix --unsafe-fixes applies count the
+    comment lines missing from the fixed file, and name a line that is missing."""
+    run = checked(path)
+    gone = comment_lines(run.source) - comment_lines(run.all_fixes.source)
+    titles = {d.fix.edits: d.fix.description for d in run.diagnostics if d.fix is not None}
+    counted = 0
+    for title in titles.values():
+        found = REMOVES.search(title)
+        if found is not None:
+            counted += int(found["many"] or 1)
+            assert (found["one"] or found["first"]) in gone, title
+    assert counted == sum(gone.values()), sorted(gone.elements())
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)

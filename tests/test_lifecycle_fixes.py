@@ -585,3 +585,56 @@ def test_runners_take_a_name_free_in_their_own_function():
     first, second = fixed.split("def second():")
     assert first.count("as runner:") == 1 and "runner_2" not in first, fixed
     assert second.count("as runner_2:") == 1, fixed
+
+
+# -- comments that go with the statements a fix deletes -----------------------------------
+
+KEPT_LOOP_BODY = (
+    "{above}loop = asyncio.new_event_loop()\nasyncio.set_event_loop(loop)\n"
+    "try:\n    return loop.run_until_complete(work(job))\nfinally:\n    loop.close()\n    asyncio.set_event_loop(None)\n"
+)
+
+
+def test_the_title_names_the_comment_that_goes_with_the_deleted_loop():
+    source = function(KEPT_LOOP_BODY.format(above="# keep one loop for the pool\n"))
+    found = lck201(source)
+    assert found.fix.description == (
+        "Run the coroutine with asyncio.run(); removes the comment `# keep one loop for the pool`"
+    )
+    assert "keep one loop" not in fix_text(Linter(RULES), source).source
+
+
+def test_a_comment_a_blank_line_parts_from_the_deleted_loop_stays_and_is_not_named():
+    source = function(KEPT_LOOP_BODY.format(above="# What follows runs the job.\n\n"))
+    found = lck201(source)
+    assert found.fix.description == "Run the coroutine with asyncio.run()"
+    fixed = fix_text(Linter(RULES), source).source
+    assert "    # What follows runs the job.\n\n    return asyncio.run(work(job))\n" in fixed, fixed
+
+
+def test_the_title_counts_several_removed_comment_lines_and_names_the_first():
+    source = function(
+        KEPT_LOOP_BODY.format(above="# A loop for this job.\n")
+        .replace("finally:\n", "finally:\n    # Closed whatever happened.\n    # (it was never made current)\n")
+    )
+    found = lck201(source)
+    assert found.fix.description == (
+        "Run the coroutine with asyncio.run(); removes 3 comment lines, the first `# A loop for this job.`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "source"),
+    [
+        ("LCK202", "import asyncio\n\n# One loop for every task.\n_loop = asyncio.new_event_loop()\n\n\n"
+         "async def work():\n    return 1\n\n\ndef task():\n    return _loop.run_until_complete(work())\n"),
+        ("LCK203", "import asyncio\n\n\nasync def work():\n    return 1\n\n\ndef task():\n"
+         "    # The thread's loop.\n    loop = asyncio.get_event_loop()\n    return loop.run_until_complete(work())\n"),
+    ],
+)
+def test_lck202_and_lck203_titles_name_the_comment_of_the_deleted_loop(code, source):
+    found = [d for d in check_text(Linter(RULES), source) if d.code == code]
+    assert found and found[0].fix is not None, found
+    assert "; removes the comment `# " in found[0].fix.description, found[0].fix.description
+    comment = found[0].fix.description.split("`")[-2]
+    assert comment in source and comment not in fix_text(Linter(RULES), source, unsafe=True).source

@@ -432,3 +432,90 @@ def test_the_rewritten_getter_keeps_its_name_its_docstring_and_the_comments_of_i
     assert re.search(r"# kept\n_\w+_by_loop = \{\}  # lazily\n", after), after
     assert 'def get():\n    """The one."""\n    loop = ' in after, after
     assert not re.search(r"\b_x\b", after), after
+
+
+# -- LCK304: a client a worker start-up hook makes -------------------------------------------
+
+HOOK_IMPORTS = "import httpx\nfrom celery.signals import worker_process_init\n"
+HOOK_USE = "async def fetch():\n    return await _http.get('x')\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (HOOK_IMPORTS + "_http = None\ndef open_http(**kwargs):\n    global _http\n    _http = httpx.AsyncClient()\n"
+         "worker_process_init.connect(open_http)\n" + HOOK_USE,
+         "it would leave `open_http()` empty, and something calls it"),
+        (HOOK_IMPORTS + "@worker_process_init.connect\ndef open_http(**kwargs):\n    global _http\n"
+         "    _http = httpx.AsyncClient()\n" + HOOK_USE,
+         "`_http = None` is not on a line of its own at the module's top level"),
+        (HOOK_IMPORTS + "_http = None\n@worker_process_init.connect\ndef open_http(**kwargs):\n    global _http\n"
+         "    _http = httpx.AsyncClient()\ndef close_http():\n    global _http\n    _http = None\n" + HOOK_USE,
+         "`_http` is assigned elsewhere too"),
+        (HOOK_IMPORTS + "_http = None\n@worker_process_init.connect\ndef open_http(**kwargs):\n    global _http\n"
+         "    _http = httpx.AsyncClient(base_url=kwargs['url'])\n" + HOOK_USE,
+         "the constructor reads `kwargs`, which the per-loop accessor cannot see"),
+        (HOOK_IMPORTS + "_http = None\n@worker_process_init.connect\ndef open_http(**kwargs):\n    global _http\n"
+         "    if True:\n        _http = httpx.AsyncClient()\n" + HOOK_USE,
+         "it is not made by a statement of the hook's own body"),
+        (HOOK_IMPORTS + "_http = None\n@worker_process_init.connect\ndef open_http(**kwargs):\n    global _http\n"
+         "    _http = httpx.AsyncClient()\n    _http.headers['a'] = 'b'\n" + HOOK_USE,
+         "it is used outside coroutines, where no loop may be running"),
+        (HOOK_IMPORTS + "http = None\n@worker_process_init.connect\ndef open_http(**kwargs):\n    global http\n"
+         "    http = httpx.AsyncClient()\nasync def fetch():\n    return await http.get('x')\n",
+         "`http` is public; modules importing it would need changing too"),
+    ],
+    ids=["connected-by-call", "no-initial-none", "reset-elsewhere", "hook-argument", "in-a-block",
+         "used-in-the-hook", "public"],
+)
+def test_a_declined_worker_hook_fix_says_why(source, reason):
+    found = [d for d in check_text(linter(), source, "module.py") if d.code == "LCK304"]
+    assert len(found) == 1, found
+    assert found[0].fix is None
+    assert found[0].message.endswith(f"; no fix: {reason}")
+
+
+def test_the_hook_keeps_what_else_it_does_and_the_other_names_it_declares():
+    source = (
+        HOOK_IMPORTS + "import logging\n_http = None\n_ready = False\n\n\n"
+        "@worker_process_init.connect\ndef open_http(**kwargs):\n    global _ready, _http\n"
+        "    _http = httpx.AsyncClient()\n    _ready = True\n    logging.info('started')\n\n\n" + HOOK_USE
+    )
+    after = fixed(source)
+    assert "@worker_process_init.connect\ndef open_http(**kwargs):\n    global _ready\n    _ready = True\n" in after, after
+    assert "return await _get_http().get('x')" in after and not re.search(r"\b_http\b", after), after
+
+
+def test_an_async_hook_that_made_only_the_client_goes_with_its_connection():
+    source = (
+        HOOK_IMPORTS + "_http = None\n\n\n@worker_process_init.connect\nasync def open_http(**kwargs):\n"
+        "    global _http\n    _http = httpx.AsyncClient()\n\n\n" + HOOK_USE
+    )
+    after = fixed(source)
+    assert "open_http" not in after and "worker_process_init" not in after, after
+    assert "def _get_http():" in after and "return await _get_http().get('x')" in after, after
+
+
+def test_a_client_a_method_the_hook_calls_keeps_on_a_shared_instance_becomes_a_per_loop_property():
+    source = (
+        HOOK_IMPORTS + "class Services:\n    def connect(self):\n        self.http = httpx.AsyncClient()\n\n"
+        "    async def fetch(self):\n        return await self.http.get('x')\n\n\nservices = Services()\n\n\n"
+        "@worker_process_init.connect\ndef init_worker(**kwargs):\n    services.connect()\n"
+    )
+    found = [d for d in check_text(linter(), source, "module.py") if d.code == "LCK304"]
+    assert [d.fix.description for d in found] == [
+        "Make `http` a property keeping one client per event loop, closed when its loop ends"
+    ], found
+    after = fixed(source)
+    assert "        self._http_by_loop = {}\n\n    @property\n    def http(self):\n" in after, after
+
+
+def test_the_worker_hook_fix_names_the_comment_that_goes_with_the_hook():
+    source = (
+        HOOK_IMPORTS + "_http = None\n\n\n@worker_process_init.connect\ndef open_http(**kwargs):\n"
+        "    global _http\n    # One client per worker process.\n    _http = httpx.AsyncClient()\n\n\n" + HOOK_USE
+    )
+    (found,) = [d for d in check_text(linter(), source, "module.py") if d.code == "LCK304"]
+    assert found.fix.description.endswith(
+        "`open_http()`, which made only that, goes; removes the comment `# One client per worker process.`"
+    ), found.fix.description

@@ -37,13 +37,13 @@ def sole_initial_none(
     outside = [n for n in holder.accesses or () if not tree.within(n, function)]
     if len(holder.writes) != 2 or len(outside) != 1 or outside[0] not in holder.writes:
         return NoFix(used_outside_getter_reason(holder.name, function.name.value))
-    line = _none_line(tree, outside[0])
+    line = none_line(tree, outside[0])
     if line is None or not tree.is_top_level(line):
         return NoFix(initial_none_reason(holder.name))
     return public_reason(holder.name, exports) or line
 
 
-def _none_line(tree: Tree, target: cst.CSTNode) -> cst.SimpleStatementLine | None:
+def none_line(tree: Tree, target: cst.CSTNode) -> cst.SimpleStatementLine | None:
     """The line of its own that binds ``target`` to None (``name = None``, ``name: T = None``)."""
     up = tree.parents.get(target)
     assign = tree.parents.get(up) if isinstance(up, cst.AssignTarget) else up

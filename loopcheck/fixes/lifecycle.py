@@ -12,7 +12,7 @@ import libcst as cst
 
 from loopcheck.engine.diagnostics import Edit
 from loopcheck.fixes.builder import FixBuilder, rewrite_subtree
-from loopcheck.fixes.statements import StatementEditor
+from loopcheck.fixes.statements import StatementEditor, removed_comments_note
 
 if TYPE_CHECKING:
     from loopcheck.analysis import Holder
@@ -115,6 +115,14 @@ class LifecycleRewrite:
             assert isinstance(holder.store, cst.BaseSmallStatement)
             self.statements.delete(holder.store)
 
+    def retire(self, binding: Holder | None, *deleted: Sequence[cst.CSTNode]) -> None:
+        """Retire the loop variable ``binding`` (if any) and delete each group of ``deleted``: the
+        deletions a fix makes, and plans for its title (see :func:`removed_comments`)."""
+        if binding is not None:
+            self.retire_binding(binding)
+        for statements in deleted:
+            self.statements.delete_all(statements)
+
     def build(self) -> tuple[Edit, ...]:
         self.statements.finish()
         if self._runner_block is not None:
@@ -161,6 +169,23 @@ def outermost(tree: Tree, nodes: Sequence[cst.CSTNode]) -> list[cst.CSTNode]:
     ]
 
 
+def removed_comments(context: LintContext, binding: Holder | None, *deleted: Sequence[cst.CSTNode]) -> str:
+    """The note of the title of a fix that makes the deletions of ``retire(binding, *deleted)``:
+    the comments they remove (see removed_comments_note). The deletions are planned on a
+    builder of their own, which nothing builds."""
+    rewrite = LifecycleRewrite(context)
+    rewrite.retire(binding, *deleted)
+    rewrite.statements.finish()
+    return removed_comments_note(rewrite.statements.dropped)
+
+
+def loop_statements(
+    tree: Tree, retired: Sequence[cst.CSTNode], teardowns: Sequence[cst.CSTNode] = ()
+) -> tuple[Sequence[cst.CSTNode], ...]:
+    """What :func:`asyncio_run_instead` deletes, in groups for ``LifecycleRewrite.retire``."""
+    return teardowns, outermost(tree, retired)
+
+
 def asyncio_run_instead(
     context: LintContext,
     runs: Sequence[cst.Call],
@@ -173,6 +198,5 @@ def asyncio_run_instead(
     rewrite = LifecycleRewrite(context)
     for run in runs:
         rewrite.run_with_asyncio_run(run)
-    rewrite.statements.delete_all(teardowns)
-    rewrite.statements.delete_all(outermost(rewrite.tree, retired))
+    rewrite.retire(None, *loop_statements(rewrite.tree, retired, teardowns))
     return rewrite.build()

@@ -2,7 +2,8 @@
 
 - the per-loop factory: the client is created by, and cached for, the running loop, closed when
   that loop ends, however it ends (see templates.PER_LOOP_CLIENT), and every read becomes a call
-  of the factory;
+  of the factory; a global a worker start-up hook made takes it over, and the hook stops making
+  it;
 - the loop-aware holder: the same accessor as a property of the class whose instance keeps the
   client, so every ``self.client`` and ``instance.client`` read stays as it is;
 - the per-call client: where one coroutine uses the client, it opens it with ``async with`` for
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -36,10 +38,17 @@ from loopcheck.fixes.per_loop import (
     snake_case,
 )
 from loopcheck.fixes.public_names import AccessorFix
-from loopcheck.fixes.statements import keep_comments, place_at_top_level
+from loopcheck.fixes.statements import (
+    StatementEditor,
+    keep_comments,
+    place_at_top_level,
+    removed_comments_note,
+)
 from loopcheck.fixes.templates import as_property, per_loop_client
 
 if TYPE_CHECKING:
+    from loopcheck.analysis import FileAnalysis
+    from loopcheck.analysis.tree import Tree
     from loopcheck.engine.context import LintContext
 
 
@@ -74,13 +83,15 @@ class ClientFixes:
         anchor: cst.BaseStatement,
         references: Sequence[cst.CSTNode],
         moved: cst.SimpleStatementLine | None = None,
+        hook: HookStore | None = None,
     ) -> AccessorFix | NoFix:
         """Replace ``anchor`` (the top-level statement that made the client) by a per-loop
         factory, and every reference by a call of it. With ``moved``, the line of a class body
         that made it, ``anchor`` is that class: the line goes (its comments move to the
         factory), and the factory follows the class, private, shared by all its instances.
-        The fix comes with the factory's name, and a build that puts the statements it is
-        given after the factory."""
+        With ``hook``, a start-up hook made it and ``anchor`` is the global's ``name = None``
+        line: the hook's statements that made it go. The fix comes with the factory's name, and a
+        build that puts the statements it is given after the factory."""
         declined = unfixable(client, creation)
         if declined is not None:
             return declined
@@ -100,6 +111,8 @@ class ClientFixes:
             statements = [made, function, *closing, *after]
             if moved is None:
                 install_accessor(builder, self.tree, anchor, statements, references, accessor)
+                if hook is not None:
+                    hook.retire(builder, self.tree)
                 return builder.build()
             assert isinstance(anchor, cst.ClassDef)
             move_after_class(builder, self.tree, moved, anchor, statements, references, accessor)
@@ -108,7 +121,8 @@ class ClientFixes:
         shared = ", shared by all instances" if moved is not None else ""
         proposal = FixProposal(
             Safety.UNSAFE,
-            f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends",
+            f"Create one client per event loop with `{accessor}()`{shared}, closed when its loop ends"
+            f"{hook.note(self.context) if hook is not None else ''}",
             build,
             CLIENT_NAMES,
         )
@@ -233,11 +247,90 @@ class ClientFixes:
             builder.change(function, wrap)
             return builder.build()
 
+        removes = removed_comments_note([e.comment.value for e in line.leading_lines if e.comment is not None])
         return FixProposal(
             Safety.UNSAFE,
-            f"Open the client for each call of {function.name.value}() with `async with`",
+            f"Open the client for each call of {function.name.value}() with `async with`{removes}",
             build,
         )
+
+
+class HookStore:
+    """The statements of a start-up hook (a function) that make a module global's client:
+    ``global name`` and ``name = <creation>``. The per-loop factory takes the global over, so
+    they go, and the hook with them when nothing else is left in it."""
+
+    def __init__(self, function: cst.FunctionDef, line: cst.SimpleStatementLine, name: str) -> None:
+        self.function, self.line, self.name = function, line, name
+        self.declarations = [
+            small
+            for statement in _steps(function)
+            if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+            if isinstance(small, cst.Global) and any(n.name.value == name for n in small.names)
+        ]
+        lone = {id(d) for d in self.declarations if len(d.names) == 1}  # type: ignore[attr-defined]
+        self.emptied = all(
+            statement is line
+            or (isinstance(statement, cst.SimpleStatementLine) and all(id(s) in lone for s in statement.body))
+            for statement in _steps(function)
+        )
+
+    def declined(self, analysis: FileAnalysis) -> NoFix | None:
+        """Why the hook cannot lose these statements: it would be left empty, and its name is
+        used (it is connected by a call, not by a decorator)."""
+        if not self.emptied:
+            return None
+        scope = analysis.scopes.get(self.function)
+        if (
+            analysis.tree.is_top_level(self.function)
+            and self.function.decorators
+            and scope is not None
+            and not scope.accesses[self.function.name.value]
+        ):
+            return None
+        return NoFix(f"it would leave `{self.function.name.value}()` empty, and something calls it")
+
+    def note(self, context: LintContext) -> str:
+        """What the fix's title says of the hook, and of the comments that go with its lines
+        (planned on a builder of their own, which nothing builds)."""
+        name = self.function.name.value
+        editor = self.retire(FixBuilder(context), context.analysis.tree)
+        removes = removed_comments_note(editor.dropped)
+        if self.emptied:
+            return f", instead of one per worker process; `{name}()`, which made only that, goes{removes}"
+        return f", instead of one per worker process made by `{name}()`{removes}"
+
+    def retire(self, builder: FixBuilder, tree: Tree) -> StatementEditor:
+        editor = StatementEditor(builder, tree)
+        if self.emptied:
+            editor.remove(self.function)  # its decorator connected it: nothing is left to run
+        else:
+            editor.delete(self.line.body[0])
+            for declaration in self.declarations:
+                assert isinstance(declaration, cst.Global)
+                if len(declaration.names) == 1:
+                    editor.delete(declaration)
+                else:
+                    builder.change(declaration, functools.partial(_without_name, name=self.name))
+        editor.finish()
+        return editor
+
+
+def _steps(function: cst.FunctionDef) -> list[cst.BaseStatement]:
+    """The statements of ``function``'s body but its docstring."""
+    if not isinstance(function.body, cst.IndentedBlock):
+        return []
+    body = list(function.body.body)
+    return body[1:] if has_docstring(body) else body
+
+
+def _without_name(declaration: cst.CSTNode, name: str) -> cst.CSTNode:
+    """``global a, name, b`` as ``global a, b``."""
+    assert isinstance(declaration, cst.Global)
+    kept = [n for n in declaration.names if n.name.value != name]
+    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return declaration.with_changes(names=kept)
 
 
 def _per_loop_parts(

@@ -1,5 +1,6 @@
 """Statement edits on a :class:`FixBuilder`: deleting statements without losing the comments and
-spacing around them, unwrapping a ``try``/``finally`` or ``with`` whose body stays, and placing
+spacing around them (a comment that describes a deleted statement goes with it, and the fix's
+title names it), unwrapping a ``try``/``finally`` or ``with`` whose body stays, and placing
 generated top-level code with PEP 8 spacing."""
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class StatementEditor:
         # Block statements replaced by their body, with the comment lines that ended the body
         # (filled in when the replacement happens: a `try` collapses only if its `finally` empties).
         self._unwrapped: list[tuple[cst.BaseStatement, list[cst.EmptyLine]]] = []
+        # The comment lines the deletions take with them, by identity, in the order found.
+        self._dropped: dict[int, cst.EmptyLine] = {}
 
     def delete(self, statement: cst.BaseSmallStatement) -> None:
         """Delete a small statement, and the imports only it used; a ``try`` whose ``finally``
@@ -152,9 +155,15 @@ class StatementEditor:
                 carry(statement, lambda footer=footer: footer)  # type: ignore[misc]
         for line in self._deleted_lines:
             if id(line) in carriers:
-                above = not_its_own(self._carried.get(id(line), list(line.leading_lines)))
-                carry(line, lambda above=above: above)  # type: ignore[misc]
+                lines = self._carried.get(id(line), list(line.leading_lines))
+                above = not_its_own(lines)
+                self._drop(lines[len(above) :])
+                if not carry(line, lambda above=above: above):  # type: ignore[misc]
+                    self._drop(above)  # nothing follows in the block to take them
+                self._drop(comments_inside(line))
                 continue
+            self._drop(line.leading_lines)
+            self._drop(comments_inside(line))
             pass_on_spacing(self.builder, self.tree, line, deleted)
         for target, pieces in carried.values():
             pieces.sort(key=lambda piece: piece[0])
@@ -163,6 +172,40 @@ class StatementEditor:
     def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
         for statement in statements:
             self.discard(statement)
+
+    def _drop(self, lines: Iterable[cst.EmptyLine]) -> None:
+        for line in lines:
+            if line.comment is not None:
+                self._dropped.setdefault(id(line), line)
+
+    @property
+    def dropped(self) -> list[str]:
+        """The comment lines the deletions remove (known once :meth:`finish` has run)."""
+        return [line.comment.value for line in self._dropped.values()]  # type: ignore[union-attr]
+
+
+def comments_inside(statement: cst.CSTNode) -> list[cst.EmptyLine]:
+    """The comment lines within ``statement`` (a block's), not those above it."""
+    found: list[cst.EmptyLine] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_EmptyLine(self, node: cst.EmptyLine) -> None:
+            if node.comment is not None:
+                found.append(node)
+
+    own = set(map(id, getattr(statement, "leading_lines", ())))
+    statement.visit(Collect())
+    return [line for line in found if id(line) not in own]
+
+
+def removed_comments_note(comments: list[str]) -> str:
+    """For a fix's title: the comment lines its deletions remove, by the first of them."""
+    if not comments:
+        return ""
+    first = comments[0].strip()
+    if len(comments) == 1:
+        return f"; removes the comment `{first}`"
+    return f"; removes {len(comments)} comment lines, the first `{first}`"
 
 
 def pass_on_spacing(builder: FixBuilder, tree: Tree, line: cst.BaseStatement, deleted: Container[int]) -> None:

@@ -9,7 +9,13 @@ from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.analysis.tree import descendants
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
+from loopcheck.fixes.lifecycle import (
+    RUN_NAMES,
+    RUN_WITH_FACTORY_NAMES,
+    RUNNER_NAMES,
+    LifecycleRewrite,
+    removed_comments,
+)
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import (
     beyond_runs,
@@ -435,14 +441,14 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         def build() -> tuple:
             rewrite = LifecycleRewrite(self.context)
             rewrite.run_with_asyncio_run(run_call, loop_factory=loop_factory)
-            rewrite.retire_binding(holder)
-            rewrite.statements.delete_all(deleted)
+            rewrite.retire(holder, deleted)
             return rewrite.build()
 
+        removes = removed_comments(self.context, holder, deleted)
         if loop_factory:
             title = "Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop)"
-            return self.offer(verdict, title, build, RUN_WITH_FACTORY_NAMES)
-        return self.offer(verdict, "Run the coroutine with asyncio.run()", build, RUN_NAMES)
+            return self.offer(verdict, f"{title}{removes}", build, RUN_WITH_FACTORY_NAMES)
+        return self.offer(verdict, f"Run the coroutine with asyncio.run(){removes}", build, RUN_NAMES)
 
     def runner_fix(
         self,
@@ -465,10 +471,11 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 rewrite.builder.replace(holder.store, rewrite.runner_with_item(runner))
                 rewrite.builder.drop_imports_used_by(holder.store)
                 rewrite.run_in_runner(run_call, runner)
-                rewrite.statements.delete_all(teardown)
+                rewrite.retire(None, teardown)
                 return rewrite.build()
 
-            return self.offer(verdict, "Run the coroutine in an asyncio.Runner", build_with, RUNNER_NAMES)
+            title = f"Run the coroutine in an asyncio.Runner{removed_comments(self.context, None, teardown)}"
+            return self.offer(verdict, title, build_with, RUNNER_NAMES)
         line = tree.parents.get(holder.store)
         block = tree.parents.get(line) if line is not None else None
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(
@@ -489,8 +496,9 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         def build() -> tuple:
             rewrite = LifecycleRewrite(self.context)
             rewrite.run_in_runner(run_call, runner)
-            rewrite.statements.delete_all(teardown)
+            rewrite.retire(None, teardown)
             rewrite.wrap_in_runner(line, statements[last], runner)
             return rewrite.build()
 
-        return self.offer(verdict, "Run the coroutine in an asyncio.Runner", build, RUNNER_NAMES)
+        title = f"Run the coroutine in an asyncio.Runner{removed_comments(self.context, None, teardown)}"
+        return self.offer(verdict, title, build, RUNNER_NAMES)

@@ -8,7 +8,7 @@ from loopcheck.analysis.kept_loops import KeptLoop, Obstacle
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
+from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead, loop_statements, removed_comments
 from loopcheck.prefilter.starts import Start
 from loopcheck.rules.loops.wording import (
     SAME_ON_EVERY_VERSION,
@@ -330,6 +330,7 @@ running there would make a program that exits today hang.""",
 
         arguments = [run.args[0].value for run in runs]
         title = f"Run each call with asyncio.run() and drop the loop in {self.label(found.holder)}"
+        title += removed_comments(self.context, None, *loop_statements(self.analysis.tree, retired, teardowns))
         parameters = helper_parameters(self.analysis, arguments)
         if parameters:
             safe_when = SafeWhen(parameters, title, self.removed_names(found))

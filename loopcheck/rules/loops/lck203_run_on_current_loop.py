@@ -5,7 +5,7 @@ import libcst as cst
 from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead
+from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead, loop_statements, removed_comments
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import (
     beyond_runs,
@@ -244,7 +244,8 @@ measured here) the call raises in the main thread as well.""",
             return asyncio_run_instead(self.context, runs, retired)
 
         arguments = [run_call.args[0].value for run_call in runs]
-        title = "Run the coroutine with asyncio.run()"
+        removes = removed_comments(self.context, None, *loop_statements(analysis.tree, retired))
+        title = f"Run the coroutine with asyncio.run(){removes}"
         parameters = helper_parameters(analysis, arguments)
         if parameters:
             safe_when = SafeWhen(parameters, title)

@@ -12,7 +12,7 @@ from loopcheck.analysis.loop_uses import (
 )
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.fixes.lifecycle import LifecycleRewrite
+from loopcheck.fixes.lifecycle import LifecycleRewrite, removed_comments
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import SAME_ON_EVERY_VERSION, run_name
 
@@ -169,12 +169,11 @@ that needs parentheses. Like every safe fix, it assumes the coroutine runs on an
             rewrite = LifecycleRewrite(self.context)
             for run in runs:
                 rewrite.await_instead(run)
-            if holder is not None:
-                rewrite.retire_binding(holder)
-                rewrite.statements.delete_all(teardown)
+            rewrite.retire(holder, teardown)
             return rewrite.build()
 
-        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, self.title(runs, holder), build)
+        title = self.title(runs, holder) + removed_comments(self.context, holder, teardown)
+        return self.propose(Safety.UNSAFE if risky else Safety.SAFE, title, build)
 
     def title(self, runs: list[cst.Call], holder: Holder | None) -> str:
         """``Await the coroutine instead of calling run_until_complete()``, and the loop that
