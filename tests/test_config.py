@@ -3,6 +3,7 @@ command line overrides it, and every mistake is one line naming the key, with ex
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -358,3 +359,18 @@ def test_the_cache_keys_each_file_on_its_own_target(tmp_path):
     write(tmp_path / "old" / "pyproject.toml", '[project]\nname = "old"\nrequires-python = ">=3.12"\n')
     write(tmp_path / "new" / "pyproject.toml", '[project]\nname = "new"\nrequires-python = ">=3.10"\n')
     assert fixable(cli(*cache, ".", cwd=tmp_path).stdout) == ["old/src/app.py"]
+
+
+@pytest.mark.parametrize("below", ["", "pkg", "pkg/sub", "../elsewhere", "../elsewhere/pkg"])
+def test_a_walk_excludes_a_directorys_files_as_excluded_does(tmp_path, below):
+    # The walk asks once per directory (files_excluded_in) what excluded() works out per file.
+    from loopcheck.settings.config import Settings
+
+    patterns = ("gen_*.py", "pkg/skip.py", "pkg/sub/*.py", "sub", "*/elsewhere/pkg/*.py", "elsewhere/pkg/x.py")
+    settings = Settings(root=tmp_path / "root", exclude=(), extend_exclude=patterns)
+    directory = os.path.normpath(tmp_path / "root" / below)
+    excluded = settings.files_excluded_in(directory)
+    names = ["app.py", "gen_a.py", "skip.py", "x.py", "sub", "pkg"]
+    expected = [settings.excluded(os.path.join(directory, name), within_included=True) for name in names]
+    assert [excluded(name) for name in names] == expected
+    assert any(expected) and not all(expected)

@@ -10,7 +10,7 @@ import functools
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -96,6 +96,17 @@ class Settings:
         ``within_included``: its directory was tested and is not excluded, so only what ``path``
         adds (its name, its own relative path) is tested: a walk stays linear in the depth."""
         return self._matches(path, (*self.exclude, *self.extend_exclude), within_included)
+
+    def files_excluded_in(self, directory: str) -> Callable[[str], bool]:
+        """For a walk: whether the file ``name`` in ``directory`` (absolute and normalised, tested
+        and not excluded itself) is excluded, as ``excluded(path, within_included=True)`` says.
+        What the directory adds to its files' names is worked out once, not for each file."""
+        matches = _globs((*self.exclude, *self.extend_exclude)).match
+        parts = _relative_parts(directory, self.root)
+        if parts is None:  # outside the root: only the name counts
+            return lambda name: matches(name) is not None
+        prefix = "".join(part + "/" for part in parts)
+        return lambda name: matches(name) is not None or matches(prefix + name) is not None
 
     def excluded_by_user(self, path: str | PurePath) -> bool:
         """Whether ``path`` matches a pattern the configuration sets. Files named on the command
