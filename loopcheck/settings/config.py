@@ -7,6 +7,7 @@ import ast
 import configparser
 import fnmatch
 import functools
+import itertools
 import os
 import re
 import sys
@@ -213,7 +214,8 @@ def fix_target(
     what each directory declares across calls (a run asks for many files of few projects)."""
     known = {} if declared is None else declared
     directory = start if start.is_dir() else start.parent
-    for candidate_dir in (directory, *directory.parents):
+    # The parents made one by one: most searches end a level or two up.
+    for candidate_dir in itertools.chain((directory,), directory.parents):
         if candidate_dir not in known:
             known[candidate_dir] = _declared_target(candidate_dir)
         if known[candidate_dir] is not None:
@@ -224,13 +226,16 @@ def fix_target(
 def _declared_target(directory: Path) -> tuple[int, int] | None:
     """The target a directory's own project files declare, None when they declare none. A
     specifier without a readable floor counts as declared: its project allows any Python."""
-    version = _pyproject_loopcheck_target(directory)
+    pyproject = _pyproject_data(directory) or {}  # read once for both of its keys
+    version = _pyproject_loopcheck_target(pyproject)
     if version is not None:
         return version
-    for read in (_pyproject_requires, _setup_cfg_requires, _setup_py_requires):
-        specifier = read(directory)
-        if specifier is not None:
-            return max(python_floor(specifier) or OLDEST_TARGET, OLDEST_TARGET)
+    specifier = _pyproject_requires(pyproject)
+    for read in (_setup_cfg_requires, _setup_py_requires):
+        if specifier is None:
+            specifier = read(directory)
+    if specifier is not None:
+        return max(python_floor(specifier) or OLDEST_TARGET, OLDEST_TARGET)
     return None
 
 
@@ -312,17 +317,16 @@ def _pyproject_data(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def _pyproject_loopcheck_target(directory: Path) -> tuple[int, int] | None:
-    """A valid ``[tool.loopcheck] target-version`` in the directory's pyproject.toml."""
-    data = _pyproject_data(directory) or {}
+def _pyproject_loopcheck_target(data: dict[str, Any]) -> tuple[int, int] | None:
+    """A valid ``[tool.loopcheck] target-version`` in a pyproject.toml's ``data``."""
     tool = data.get("tool")
     table = tool.get("loopcheck") if isinstance(tool, dict) else None
     version = table.get("target-version") if isinstance(table, dict) else None
     return TARGET_VERSIONS.get(version) if isinstance(version, str) else None
 
 
-def _pyproject_requires(directory: Path) -> str | None:
-    project = (_pyproject_data(directory) or {}).get("project", {})
+def _pyproject_requires(data: dict[str, Any]) -> str | None:
+    project = data.get("project", {})
     specifier = project.get("requires-python") if isinstance(project, dict) else None
     return specifier if isinstance(specifier, str) else None
 
