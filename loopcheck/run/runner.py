@@ -113,7 +113,7 @@ class Checker:
         self.rules: dict[str, RuleInfo] = rule_index()
         self._linters: dict[tuple[tuple[str, ...], tuple[int, int]], Linter] = {}
         self._targets: dict[str, tuple[int, int]] = {}
-        self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
+        self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory resolves to
         self.catalogue = self.settings.catalogue()
         # Fixing and diffing always start from the file itself: no cache then.
         self.cache = (

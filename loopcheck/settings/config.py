@@ -211,16 +211,23 @@ def fix_target(
     bound, else ``python_requires`` in setup.cfg or setup.py. Where nothing declares one,
     ``configured`` (the run's target-version), else the oldest target: never the running
     interpreter, since a fix must run on every Python the project allows. ``declared`` keeps
-    what each directory declares across calls (a run asks for many files of few projects)."""
+    across calls (a run asks for many files of few projects) what each directory searched
+    resolves to: the nearest declaration at or above it, None where there is none."""
     known = {} if declared is None else declared
     directory = start if start.is_dir() else start.parent
-    # The parents made one by one: most searches end a level or two up.
+    below: list[Path] = []  # searched, declaring nothing themselves: theirs is what is found above
+    found = None
+    # Up to the first directory searched before or declaring one (the parents made one by one).
     for candidate_dir in itertools.chain((directory,), directory.parents):
-        if candidate_dir not in known:
-            known[candidate_dir] = _declared_target(candidate_dir)
-        if known[candidate_dir] is not None:
-            return known[candidate_dir]  # type: ignore[return-value]
-    return configured or OLDEST_TARGET
+        if candidate_dir in known:
+            found = known[candidate_dir]
+            break
+        found = known[candidate_dir] = _declared_target(candidate_dir)
+        if found is not None:
+            break
+        below.append(candidate_dir)
+    known.update(dict.fromkeys(below, found))
+    return found or configured or OLDEST_TARGET
 
 
 def _declared_target(directory: Path) -> tuple[int, int] | None:
