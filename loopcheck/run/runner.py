@@ -367,7 +367,9 @@ def check_files(
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
-    started: ``notify`` is told why) in this one. The project model gives the findings their
+    started: ``notify`` is told why) in this one; in a warm run the workers start at the first
+    changed file a rule may report on, before the stat index has answered for the files after
+    it (see :func:`_starts_early`). The project model gives the findings their
     evidence before any is shown: it is built while the worker processes check the files, or
     first when fixing (it decides which findings are left unfixed), and in one process after
     the files are checked. ``checked`` is told how many more files are checked as they finish
