@@ -3,6 +3,7 @@ command line overrides it, and every mistake is one line naming the key, with ex
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -358,3 +359,33 @@ def test_the_cache_keys_each_file_on_its_own_target(tmp_path):
     write(tmp_path / "old" / "pyproject.toml", '[project]\nname = "old"\nrequires-python = ">=3.12"\n')
     write(tmp_path / "new" / "pyproject.toml", '[project]\nname = "new"\nrequires-python = ">=3.10"\n')
     assert fixable(cli(*cache, ".", cwd=tmp_path).stdout) == ["old/src/app.py"]
+
+
+@pytest.mark.parametrize("below", ["", "pkg", "pkg/sub", "../elsewhere", "../elsewhere/pkg"])
+def test_a_walk_excludes_a_directorys_files_as_excluded_does(tmp_path, below):
+    # The walk asks once per directory (files_excluded_in) what excluded() works out per file.
+    from loopcheck.settings.config import Settings
+
+    patterns = ("gen_*.py", "pkg/skip.py", "pkg/sub/*.py", "sub", "*/elsewhere/pkg/*.py", "elsewhere/pkg/x.py")
+    settings = Settings(root=tmp_path / "root", exclude=(), extend_exclude=patterns)
+    directory = os.path.normpath(tmp_path / "root" / below)
+    excluded = settings.files_excluded_in(directory)
+    names = ["app.py", "gen_a.py", "skip.py", "x.py", "sub", "pkg"]
+    expected = [settings.excluded(os.path.join(directory, name), within_included=True) for name in names]
+    assert [excluded(name) for name in names] == expected
+    assert any(expected) and not all(expected)
+
+
+def test_the_fix_targets_remembered_across_searches_are_those_of_each_search_alone(tmp_path):
+    # One memo for a run's searches: each directory keeps what it resolves to (the nearest
+    # declaration at or above it), whatever was asked before it.
+    write(tmp_path / "repo" / "pyproject.toml", "[project]\nname = 'repo'\nrequires-python = '>=3.9'\n")
+    write(tmp_path / "repo" / "sub" / "pyproject.toml", "[tool.loopcheck]\ntarget-version = 'py311'\n")
+    places = ["repo/a/b/c", "repo/sub/d/e", "repo/a", "repo/sub", "repo/a/b", "repo", "elsewhere/x", "repo/sub/d"]
+    for place in places:
+        (tmp_path / place).mkdir(parents=True, exist_ok=True)
+    alone = {place: fix_target(tmp_path / place) for place in places}
+    assert alone["repo/a/b/c"] == (3, 9) and alone["repo/sub/d/e"] == (3, 11)
+    for order in (places, places[::-1], sorted(places)):
+        memo: dict = {}
+        assert {place: fix_target(tmp_path / place, None, memo) for place in order} == alone

@@ -42,7 +42,8 @@ class Plugin:
     name = "loopcheck"
     version = __version__
     # Per process: the settings and fix target of each directory a checked file is in, what
-    # each directory declares, and one linter per set of settings that decide findings.
+    # each directory resolves to (see fix_target), and one linter per set of settings that
+    # decide findings.
     _settings: ClassVar[dict[str, tuple[Settings, tuple[int, int]]]] = {}
     _declared: ClassVar[dict[Path, tuple[int, int] | None]] = {}
     _linters: ClassVar[dict[tuple[Any, ...], Linter]] = {}

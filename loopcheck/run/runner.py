@@ -121,7 +121,7 @@ class Checker:
         self.rules: dict[str, RuleInfo] = rule_index()
         self._linters: dict[tuple[tuple[str, ...], tuple[int, int]], Linter] = {}
         self._targets: dict[str, tuple[int, int]] = {}
-        self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory declares
+        self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory resolves to
         self.catalogue = self.settings.catalogue()
         # Fixing builds the model first: no summary is offered then.
         self.early = (
@@ -351,13 +351,15 @@ _busy = threading.Lock()
 ORPHAN_CHECK_INTERVAL = 0.2  # seconds
 
 
-def _start_worker(job: Job, settled: Any) -> None:
+def _start_worker(job: Job, settled: Any, checker: Checker | None = None) -> None:
     global _worker_checker
     # Interruption is the parent's to handle: it stops handing out files and waits for the
     # workers' current files, so that no fix is cut short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_collector()  # forked workers have it from the parent already, spawned ones do not
-    _worker_checker = Checker(job)
+    # A forked worker has the parent's checker (``job``'s) in its memory: its cache's index is
+    # not read again.
+    _worker_checker = checker if checker is not None else Checker(job)
     _worker_checker.settled = settled.is_set
     parent = os.getppid()
     threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
@@ -391,7 +393,9 @@ def check_files(
     """Each file's result, in the order of ``files``, as soon as it and those before it are
     done. Unchanged files come from the cache's stat index here; the others are checked in
     ``jobs`` processes when there are enough of them, else (or when no worker process can be
-    started: ``notify`` is told why) in this one. The project model gives the findings their
+    started: ``notify`` is told why) in this one; in a warm run the workers start at the first
+    changed file a rule may report on, before the stat index has answered for the files after
+    it (see :func:`_starts_early`). The project model gives the findings their
     evidence before any is shown: it is built while the worker processes check the files, or
     first when fixing (it decides which findings are left unfixed), and in one process after
     the files are checked. ``checked`` is told how many more files are checked as they finish
@@ -425,21 +429,50 @@ def check_files(
         job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
         checker = Checker(job)
     known: dict[str, FileResult] = {}
-    for path in files:
-        result = cached_result(checker, path)
-        if result is not None:
-            known[path] = result
-    todo = [path for path in files if path not in known]
-    if known:
-        checked(len(known))
-    fresh: Generator[FileResult, None, None] | None = None
-    workers = _workers_for(len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo))
-    if workers:
-        try:
-            fresh, offers.settled = _check_in_processes(todo, job, workers, checked, offers.found)
+    todo: list[str] = []
+    early: Workers | None = None
+    # In a warm run the first changed file worth a worker starts the workers at once: they load
+    # LibCST and the rules and check it while this process asks the stat index about the files
+    # after it (a tenth of a second for thousands) and builds the model. Every file missed is
+    # then asked about here (none is left to ask about below).
+    asked = start_early = view is None and _starts_early(checker, jobs)
+    failed = False  # the workers could not start: not tried again
+    try:
+        for path in files:
+            result = cached_result(checker, path)
+            if result is not None:
+                known[path] = result
+                continue
+            todo.append(path)
+            if start_early and _worth_a_worker(checker, [path]):
+                start_early = False
+                try:
+                    workers = Workers(job, jobs, checked, checker, offers.found)
+                    workers.submit([path])
+                    early = workers
+                except NoWorkers as error:
+                    failed = True
+                    notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
+        if known:
+            checked(len(known))
+        fresh: Generator[FileResult, None, None] | None = None
+        if early is not None:
+            fresh, offers.settled = early.results(todo), early.settled.set
             offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
-        except NoWorkers as error:
-            notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+    if early is None and not failed:
+        workers = _workers_for(
+            len(todo), jobs, overlap=lambda: view is None and not asked and _worth_a_worker(checker, todo)
+        )
+        if workers:
+            try:
+                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers.found)
+                offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
+            except NoWorkers as error:
+                notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
         fresh = _check_here(checker, todo, checked)
         if view is None:
@@ -545,16 +578,17 @@ class NoWorkers(Exception):
 
 
 def _check_in_processes(
-    files: Sequence[str], job: Job, jobs: int, checked: Callable[[int], None], offers: dict[str, Offered]
+    files: Sequence[str],
+    job: Job,
+    jobs: int,
+    checked: Callable[[int], None],
+    checker: Checker,
+    offers: dict[str, Offered],
 ) -> tuple[Generator[FileResult, None, None], Callable[[], None]]:
-    """The results of ``files`` in their order; the largest files are handed out first, so that
-    one large file does not keep a worker busy after the others are done. Raises NoWorkers (and
-    leaves no process behind) when the pool cannot be started: too few file descriptors, no
-    semaphores (a read-only /dev/shm), no memory for another process or thread. The summaries
-    the checks offer go into ``offers`` as each chunk comes back, until the function returned
-    beside the results is called (the model has taken what it takes)."""
-    by_size = sorted(files, key=_size, reverse=True)
-    chunks = [by_size[i : i + CHUNK] for i in range(0, len(by_size), CHUNK)]
+    """The results of ``files`` in their order, checked in ``jobs`` worker processes (see
+    :class:`Workers`), and the function that tells the workers the model has taken the
+    summaries it takes (no more is offered then). Raises NoWorkers (and leaves no process
+    behind) when they cannot start."""
     if _FORKS and jobs > 1 and len(files) >= PRELOAD_THRESHOLD:
         # Loaded once here, the rules and LibCST are every forked worker's without a cost. Only
         # for many files: this process builds the model next, and for a few changed files that
@@ -562,22 +596,83 @@ def _check_in_processes(
         from loopcheck.rules import all_rules
 
         all_rules()
-    context = multiprocessing.get_context("fork" if _FORKS else "spawn")
-    try:
-        settled = context.Event()
-        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job, settled))
-    except (OSError, NotImplementedError, RuntimeError) as error:
-        raise NoWorkers(_why(error)) from None
-    try:
-        # The workers start here (all of them at the first submission with fork).
-        futures = [pool.submit(_check_chunk, chunk) for chunk in chunks]
-    except (OSError, RuntimeError) as error:
-        _abandon(pool)
-        raise NoWorkers(_why(error)) from None
-    for future, chunk in zip(futures, chunks):
-        # Run by the pool's thread as each chunk comes back, while this one builds the model.
-        future.add_done_callback(functools.partial(_chunk_done, checked, len(chunk), offers))
-    return _results(pool, futures, chunks, files), settled.set
+    workers = Workers(job, jobs, checked, checker, offers)
+    return workers.results(files), workers.settled.set
+
+
+def _starts_early(checker: Checker, jobs: int) -> bool:
+    """Whether the workers may start at the first file the stat index does not answer for (see
+    check_files): in a warm run (a stat index to ask), with a worker forked at once. Without an
+    index every file is checked; the workers start after the stat pass, which takes no time
+    then, with the rules loaded first for many files."""
+    return jobs > 1 and _FORKS and checker.cache is not None and bool(checker.cache.index)
+
+
+class Workers:
+    """Worker processes checking the files handed to them, in chunks, the largest files first,
+    so that one large file does not keep a worker busy after the others are done; their
+    results in the order of the files. The workers start at the first chunk (all of them with
+    fork), so files can be handed out as they become known. A forked worker takes ``checker``
+    (the cache's index read, the linters made) as it is. The summaries the checks offer go into
+    ``offers`` as each chunk comes back, until ``settled`` is set (the model has taken what it
+    takes)."""
+
+    def __init__(
+        self, job: Job, jobs: int, checked: Callable[[int], None], checker: Checker, offers: dict[str, Offered]
+    ) -> None:
+        """Raises NoWorkers when the pool cannot be made: too few file descriptors, no
+        semaphores (a read-only /dev/shm)."""
+        context = multiprocessing.get_context("fork" if _FORKS else "spawn")
+        try:
+            self.settled = context.Event()
+            self.pool = ProcessPoolExecutor(
+                jobs,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(job, self.settled, checker if _FORKS else None),
+            )
+        except (OSError, NotImplementedError, RuntimeError) as error:
+            raise NoWorkers(_why(error)) from None
+        self.checked = checked
+        self.offers = offers
+        self.where: dict[str, tuple[Any, int]] = {}  # each file's chunk (its future) and place in it
+
+    def submit(self, files: Sequence[str]) -> None:
+        """Hand ``files`` out, in chunks. Raises NoWorkers (and leaves no process behind) when
+        the workers cannot start (at the first chunk): no memory for another process or thread."""
+        by_size = sorted(files, key=_size, reverse=True)
+        for start in range(0, len(by_size), CHUNK):
+            chunk = by_size[start : start + CHUNK]
+            try:
+                future = self.pool.submit(_check_chunk, chunk)
+            except (OSError, RuntimeError) as error:
+                if self.where:  # running already: the pool broke, as a result would say
+                    raise
+                _abandon(self.pool)
+                raise NoWorkers(_why(error)) from None
+            # Run by the pool's thread as each chunk comes back, while this one builds the model.
+            future.add_done_callback(functools.partial(_chunk_done, self.checked, len(chunk), self.offers))
+            self.where.update((path, (future, place)) for place, path in enumerate(chunk))
+
+    def results(self, files: Sequence[str]) -> Generator[FileResult, None, None]:
+        """The results of ``files``: those not handed out yet are handed out now (NoWorkers when
+        none was and the workers cannot start), the generator yields the rest."""
+        self.submit([path for path in files if path not in self.where])
+        return self._results(files)
+
+    def _results(self, files: Sequence[str]) -> Generator[FileResult, None, None]:
+        try:
+            for path in files:
+                future, place = self.where[path]
+                yield future.result()[place]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        # Always with wait=True, also when interrupted: the executor's manager thread must be
+        # joined here. Left running, it races the interpreter's exit hook for its wake-up pipe
+        # ("Bad file descriptor" at exit). Workers finish the files in hand (no fix cut short).
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chunk_done(checked: Callable[[int], None], count: int, offers: dict[str, Offered], future: Any) -> None:
@@ -608,21 +703,6 @@ def _abandon(pool: ProcessPoolExecutor) -> None:
             process.join()
             process.close()
     pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _results(
-    pool: ProcessPoolExecutor, futures: list[Any], chunks: list[list[str]], files: Sequence[str]
-) -> Generator[FileResult, None, None]:
-    try:
-        where = {path: (number, place) for number, chunk in enumerate(chunks) for place, path in enumerate(chunk)}
-        for path in files:
-            number, place = where[path]
-            yield futures[number].result()[place]
-    finally:
-        # Always with wait=True, also when interrupted: the executor's manager thread must be
-        # joined here. Left running, it races the interpreter's exit hook for its wake-up pipe
-        # ("Bad file descriptor" at exit). Workers finish the files in hand (no fix cut short).
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _size(path: str) -> int:

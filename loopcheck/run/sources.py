@@ -110,11 +110,12 @@ def _walk(top: str, settings: Settings, found: dict[tuple[int, int], str], resul
             and not _is_virtualenv(Path(prefix + entry.name))
             and not (layers and ignores.ignored(layers, absolute + entry.name, is_directory=True))
         )
+        file_excluded = settings.files_excluded_in(os.path.abspath(root)) if tested else None
         for name in sorted(entry.name for entry in files):
             if not name.endswith(SOURCE_SUFFIXES):
                 continue
             path = prefix + name
-            if settings.excluded(path, within_included=tested):
+            if file_excluded(name) if file_excluded is not None else settings.excluded(path):
                 continue
             if layers and ignores.ignored(layers, absolute + name, is_directory=False):
                 continue

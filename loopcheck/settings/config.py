@@ -7,10 +7,11 @@ import ast
 import configparser
 import fnmatch
 import functools
+import itertools
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -96,6 +97,17 @@ class Settings:
         ``within_included``: its directory was tested and is not excluded, so only what ``path``
         adds (its name, its own relative path) is tested: a walk stays linear in the depth."""
         return self._matches(path, (*self.exclude, *self.extend_exclude), within_included)
+
+    def files_excluded_in(self, directory: str) -> Callable[[str], bool]:
+        """For a walk: whether the file ``name`` in ``directory`` (absolute and normalised, tested
+        and not excluded itself) is excluded, as ``excluded(path, within_included=True)`` says.
+        What the directory adds to its files' names is worked out once, not for each file."""
+        matches = _globs((*self.exclude, *self.extend_exclude)).match
+        parts = _relative_parts(directory, self.root)
+        if parts is None:  # outside the root: only the name counts
+            return lambda name: matches(name) is not None
+        prefix = "".join(part + "/" for part in parts)
+        return lambda name: matches(name) is not None or matches(prefix + name) is not None
 
     def excluded_by_user(self, path: str | PurePath) -> bool:
         """Whether ``path`` matches a pattern the configuration sets. Files named on the command
@@ -199,27 +211,38 @@ def fix_target(
     bound, else ``python_requires`` in setup.cfg or setup.py. Where nothing declares one,
     ``configured`` (the run's target-version), else the oldest target: never the running
     interpreter, since a fix must run on every Python the project allows. ``declared`` keeps
-    what each directory declares across calls (a run asks for many files of few projects)."""
+    across calls (a run asks for many files of few projects) what each directory searched
+    resolves to: the nearest declaration at or above it, None where there is none."""
     known = {} if declared is None else declared
     directory = start if start.is_dir() else start.parent
-    for candidate_dir in (directory, *directory.parents):
-        if candidate_dir not in known:
-            known[candidate_dir] = _declared_target(candidate_dir)
-        if known[candidate_dir] is not None:
-            return known[candidate_dir]  # type: ignore[return-value]
-    return configured or OLDEST_TARGET
+    below: list[Path] = []  # searched, declaring nothing themselves: theirs is what is found above
+    found = None
+    # Up to the first directory searched before or declaring one (the parents made one by one).
+    for candidate_dir in itertools.chain((directory,), directory.parents):
+        if candidate_dir in known:
+            found = known[candidate_dir]
+            break
+        found = known[candidate_dir] = _declared_target(candidate_dir)
+        if found is not None:
+            break
+        below.append(candidate_dir)
+    known.update(dict.fromkeys(below, found))
+    return found or configured or OLDEST_TARGET
 
 
 def _declared_target(directory: Path) -> tuple[int, int] | None:
     """The target a directory's own project files declare, None when they declare none. A
     specifier without a readable floor counts as declared: its project allows any Python."""
-    version = _pyproject_loopcheck_target(directory)
+    pyproject = _pyproject_data(directory) or {}  # read once for both of its keys
+    version = _pyproject_loopcheck_target(pyproject)
     if version is not None:
         return version
-    for read in (_pyproject_requires, _setup_cfg_requires, _setup_py_requires):
-        specifier = read(directory)
-        if specifier is not None:
-            return max(python_floor(specifier) or OLDEST_TARGET, OLDEST_TARGET)
+    specifier = _pyproject_requires(pyproject)
+    for read in (_setup_cfg_requires, _setup_py_requires):
+        if specifier is None:
+            specifier = read(directory)
+    if specifier is not None:
+        return max(python_floor(specifier) or OLDEST_TARGET, OLDEST_TARGET)
     return None
 
 
@@ -301,17 +324,16 @@ def _pyproject_data(directory: Path) -> dict[str, Any] | None:
         return None
 
 
-def _pyproject_loopcheck_target(directory: Path) -> tuple[int, int] | None:
-    """A valid ``[tool.loopcheck] target-version`` in the directory's pyproject.toml."""
-    data = _pyproject_data(directory) or {}
+def _pyproject_loopcheck_target(data: dict[str, Any]) -> tuple[int, int] | None:
+    """A valid ``[tool.loopcheck] target-version`` in a pyproject.toml's ``data``."""
     tool = data.get("tool")
     table = tool.get("loopcheck") if isinstance(tool, dict) else None
     version = table.get("target-version") if isinstance(table, dict) else None
     return TARGET_VERSIONS.get(version) if isinstance(version, str) else None
 
 
-def _pyproject_requires(directory: Path) -> str | None:
-    project = (_pyproject_data(directory) or {}).get("project", {})
+def _pyproject_requires(data: dict[str, Any]) -> str | None:
+    project = data.get("project", {})
     specifier = project.get("requires-python") if isinstance(project, dict) else None
     return specifier if isinstance(specifier, str) else None
 
