@@ -29,7 +29,8 @@ from loopcheck.files import SourceError
 from loopcheck.project.reach import real_path
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.run.collector import tune_collector
-from loopcheck.run.project import ProjectView, project_view
+from loopcheck.project.relevance import findings_need_reach
+from loopcheck.run.project import FEW_FILES, ProjectView, model_may_matter, project_view
 from loopcheck.run.sources import (
     SourceFile,
     decode,
@@ -398,8 +399,13 @@ def check_files(
     todo = [path for path in files if path not in known]
     if known:
         checked(len(known))
+    # A few files the project rules cannot report in need the model only for their findings,
+    # asked once they are known: no model at all for most of them.
+    later = view is None and len(files) <= FEW_FILES and not model_may_matter(
+        files, job.settings, checker.catalogue, job.model_cache_dir
+    )
     fresh: Generator[FileResult, None, None] | None = None
-    workers = _workers_for(len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo))
+    workers = 0 if later else _workers_for(len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
             fresh = _check_in_processes(todo, job, workers, checked)
@@ -411,7 +417,10 @@ def check_files(
             # Checked before the model is built: no result goes out before it anyway, and the
             # progress advances from the start. (Fixing built it first: each file is fixed and
             # reported in turn.)
-            fresh = _results_of(list(fresh))
+            done = list(fresh)
+            fresh = _results_of(done)
+            if later and not any(findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None):
+                view = ProjectView()
     updates: dict[str, Any] = {}
     try:
         view = view or model()
