@@ -38,10 +38,10 @@ class RuleInfo:
 
     @property
     def rule(self) -> type[Rule]:
-        """The rule class itself (this imports LibCST and the rule modules)."""
-        from loopcheck.rules import all_rules
+        """The rule class itself (this imports LibCST and the rule's module)."""
+        from loopcheck.rules import rule_class
 
-        return all_rules()[self.code]
+        return rule_class(self.code, self.scope)
 
 
 @cache
