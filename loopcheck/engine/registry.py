@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from loopcheck.data import data_text
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where
 
@@ -47,7 +47,7 @@ class RuleInfo:
 @cache
 def rule_index() -> dict[str, RuleInfo]:
     """Every rule, by code, in code order."""
-    data = json.loads(resources.files("loopcheck.data").joinpath(INDEX).read_text("utf-8"))
+    data = json.loads(data_text(INDEX))
     return {
         entry["code"]: RuleInfo(
             code=entry["code"],

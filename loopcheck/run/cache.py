@@ -29,10 +29,8 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +57,8 @@ def _data_fingerprint() -> str:
     that an editable install being worked on never serves results of older code) and LibCST's
     version: a change to any of them changes every result."""
     digest = hashlib.sha256()
+    from importlib import resources  # (tempfile, zipfile: only a run with a cache pays for them)
+
     data = resources.files("loopcheck.data")
     for name in sorted(entry.name for entry in data.iterdir() if entry.name.endswith((".toml", ".json"))):
         digest.update(name.encode())
@@ -260,6 +260,8 @@ def _index_entry(entry: Any) -> bool:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

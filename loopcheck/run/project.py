@@ -23,22 +23,24 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.limits import describe
 from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_facts
 from loopcheck.project.model import ProjectModel, list_project, project_files
-from loopcheck.project.outcome import Outcome, OutcomeStore
 from loopcheck.project.reach import Reach, compute_reach, real_path
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.relevance import may_hold_project_findings, project_parts
 from loopcheck.project.roots import Roots
 from loopcheck.project.selection import import_specs
 from loopcheck.project.store import SummaryStore, catalogue_key
-from loopcheck.rules.project import check_project
 from loopcheck.run.sources import read_source
 from loopcheck.settings.config import Settings
+
+if TYPE_CHECKING:
+    from loopcheck.project.outcome import Outcome
 
 
 @dataclass
@@ -98,6 +100,9 @@ def project_view(
     """The model of the projects ``files`` belong to, and the reach over it. ``walked``: the
     directories the run has listed already; ``texts``: files whose text is not on disk
     (standard input), by absolute path."""
+    # Imported here: a run whose files the model cannot touch never builds it.
+    from loopcheck.project.outcome import OutcomeStore
+
     try:
         directory = Path(cache_dir) if cache_dir else None
         files_of = project_files(
@@ -145,7 +150,8 @@ def model_may_matter(
     found = project_files(files, settings=settings, texts=texts)
     roots = found.roots
     in_project = project_parts(found.paths, roots.packages.values()).__contains__
-    store = SummaryStore(Path(cache_dir) if cache_dir else None, catalogue_key(catalogue))
+    # Without a cache, no store: its key fingerprints loopcheck's code and data.
+    store = SummaryStore(Path(cache_dir), catalogue_key(catalogue)) if cache_dir else None
     for path in files:
         if not path.endswith(".py"):
             continue  # the model lists Python files only: no project finding is in another
@@ -159,7 +165,7 @@ def model_may_matter(
 
 
 def _own_summary(
-    path: str, given: str | None, roots: Roots, store: SummaryStore, settings: Settings, catalogue: Catalogue
+    path: str, given: str | None, roots: Roots, store: SummaryStore | None, settings: Settings, catalogue: Catalogue
 ) -> ModuleSummary | None:
     """The summary the model would make of the file at ``path`` (``given``: its text, when not on
     disk; never cached then), under the module name the model would give it; None when that name
@@ -174,13 +180,13 @@ def _own_summary(
     if named is None or asked.asked:
         return None
     module, package = named
-    key = store.content_key(data) if given is None and data is not None else None
-    summary = store.load(key, module, path, package) if key is not None else None
+    key = store.content_key(data) if store is not None and given is None and data is not None else None
+    summary = store.load(key, module, path, package) if store is not None and key is not None else None
     if summary is None:
         from loopcheck.project.summary import summarise
 
         summary = summarise(text, module, path, package, catalogue)
-        if key is not None:
+        if store is not None and key is not None:
             store.store(key, summary)
     return summary
 
@@ -198,6 +204,9 @@ class _Asked:
 
 def _outcome(model: ProjectModel, catalogue: Catalogue, enabled: Sequence[str]) -> Outcome:
     """The reach over ``model``, and the findings of the ``enabled`` project rules by absolute path."""
+    from loopcheck.project.outcome import Outcome
+    from loopcheck.rules.project import check_project
+
     reach = compute_reach(model, catalogue)
     found: dict[str, list[Diagnostic]] = {}
     for d in check_project(model, reach, catalogue, frozenset(enabled)):

@@ -4,23 +4,20 @@ results on in a stable order as they come. Nothing here prints findings."""
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
-import multiprocessing
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopcheck.engine import pipeline
-from loopcheck.engine.cells import in_cells
 from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
@@ -37,9 +34,11 @@ from loopcheck.run.sources import (
     read_source,
     too_large,
 )
-from loopcheck.run.writing import write_file
 from loopcheck.settings.config import Settings, fix_target
 from loopcheck.settings.selection import select_rules
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
@@ -48,7 +47,9 @@ CHUNK = 8  # files a worker takes at a time
 # _check_in_processes).
 PRELOAD_THRESHOLD = 512
 # A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
-_FORKS = "fork" in multiprocessing.get_all_start_methods()
+# (Where os.fork exists, multiprocessing offers "fork": asked so, a run that starts no worker never
+# imports multiprocessing.)
+_FORKS = hasattr(os, "fork") and sys.platform != "win32"
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,8 @@ def unified_diff(path: str, before: bytes, after: bytes) -> bytes:
     encoding), lines split at LF only (not at the form feeds, U+2028 and other separators
     ``str.splitlines`` knows), and the marker for a last line without one."""
     name = os.fsencode(path).lstrip(b"/")
+    import difflib
+
     lines = difflib.diff_bytes(
         difflib.unified_diff,
         _PATCH_LINE.findall(before),
@@ -222,6 +225,8 @@ def encode(source: SourceFile, text: str) -> bytes:
 
 def write_source(source: SourceFile, text: str) -> None:
     """Write a fixed text back (see ``writing``), unless the file is no longer what was read."""
+    from loopcheck.run.writing import write_file  # (tempfile and the rest: for fixing only)
+
     write_file(source.path, encode(source, text), source.identity, source.data)
 
 
@@ -261,6 +266,8 @@ def check_source(
     if mode.keep_sources and result.diagnostics:
         result.source = shown
     if source.notebook is not None:
+        from loopcheck.engine.cells import in_cells
+
         result.diagnostics = in_cells(result.diagnostics, shown)
     return result
 
@@ -506,6 +513,9 @@ def _check_in_processes(
         from loopcheck.rules import all_rules
 
         all_rules()
+    import multiprocessing  # (and the pool: only a run that starts workers imports them)
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if _FORKS else "spawn")
     try:
         pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(job,))
