@@ -240,6 +240,9 @@ class Planner:
         # The corpus's files near 2,000 lines end at the candidate stage: the candidate, grown to
         # 2,000 lines with copies of itself, goes through LibCST, the analysis and the rules.
         self.add_server_recheck("server-recheck-grown", candidate, grow_to=SERVER_FILE_LINES, every_rule=True)
+        # The same with a statement appended at each edit: the whole check, not the findings kept.
+        self.add_server_recheck("server-recheck-grown-code", candidate, grow_to=SERVER_FILE_LINES, every_rule=True,
+                                code_edit=True)
 
     def single_loopcheck_argv(self, path: Path, *options: str) -> list[str]:
         """loopcheck as a pre-commit hook runs it on one file: default --jobs, no cache."""
@@ -257,7 +260,8 @@ class Planner:
                 return path.relative_to(directory.parent).as_posix()
         return path.name
 
-    def add_server_recheck(self, key: str, path: Path, *, grow_to: int = 0, every_rule: bool = False) -> None:
+    def add_server_recheck(self, key: str, path: Path, *, grow_to: int = 0, every_rule: bool = False,
+                           code_edit: bool = False) -> None:
         """The server's re-check after an edit (benchmarks/server_recheck.py in loopcheck's venv),
         of ``path`` or of ``path`` grown to ``grow_to`` lines with copies of itself: each edit
         of a round is a sample; the process around them is not timed."""
@@ -265,10 +269,12 @@ class Planner:
         files = corpus_files.single_file(path, self._name_in_corpus(path))
         grown = [str(grow_to)] if grow_to else []
         rules = ["--every-rule"] if every_rule else []
+        rules += ["--code-edit"] if code_edit else []
         argv = [str(self.venvs.loopcheck.python), str(SERVER_SCRIPT), *rules, str(folder), str(path),
                 str(SERVER_EDITS), *grown]
         what = f"`{files.description}` grown to {grow_to:,} lines" if grow_to else f"`{files.description}`"
         what += f", `--select {EVERY_RULE}`" if every_rule else ""
+        what += ", a statement added at each edit" if code_edit else ""
         bench = _benchmark(key, f"language server, re-check after an edit ({what})", argv, files)
         bench.command = " ".join(["server_recheck.py", *rules, f"<{files.description}>", str(SERVER_EDITS), *grown])
         self.benchmarks.append(bench)

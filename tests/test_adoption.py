@@ -318,7 +318,7 @@ def test_text_marks_fixable_findings_and_show_fixes_lists_them(tmp_path):
     )
     assert _under(lines, "app.py:3:8: LCK101 asyncio.Lock created")[-1].startswith("    no fix: ")
     assert "1 fix available:" in lines
-    assert "  app.py:5:10: LCK101 [*] Create one Event per event loop with `_get_event()` (--fix --unsafe-fixes)" in lines
+    assert "  app.py:5:10: LCK101 [-] Create one Event per event loop with `_get_event()` (--fix --unsafe-fixes)" in lines
 
 
 # -- LCK901: unused and unknown noqa codes --------------------------------------------------

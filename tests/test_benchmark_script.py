@@ -315,7 +315,7 @@ def test_the_single_files_are_chosen_by_their_text_and_loopchecks_verdict(tmp_pa
 
 FAKE_RECHECK = """\
 import json, sys
-folder, path, edits, *grow = [a for a in sys.argv[1:] if a != "--every-rule"]
+folder, path, edits, *grow = [a for a in sys.argv[1:] if a not in ("--every-rule", "--code-edit")]
 assert path.startswith(folder)
 lines = int(grow[0]) if grow else 1990
 print(json.dumps({"samples": [[0.01 * (i + 1), 0.005] for i in range(int(edits))], "findings": 2, "lines": lines}))
@@ -338,7 +338,7 @@ def test_single_file_rows_run_ruff_and_loopcheck_alone_and_the_server_rechecks(t
     planner.add_single(files)
     assert [b.key for b in planner.benchmarks] == [
         "single-ruff-plain", "single-loopcheck-plain", "single-ruff-candidate", "single-loopcheck-candidate",
-        "server-recheck", "server-recheck-grown"]
+        "server-recheck", "server-recheck-grown", "server-recheck-grown-code"]
     by_key = {b.key: b for b in planner.benchmarks}
     assert by_key["single-loopcheck-plain"].command == "loopcheck -q --no-cache <alpha/alpha/m01.py>"
     assert by_key["single-loopcheck-candidate"].command == "loopcheck -q --no-cache --select LCK <beta/beta/m02.py>"
@@ -348,10 +348,12 @@ def test_single_file_rows_run_ruff_and_loopcheck_alone_and_the_server_rechecks(t
     assert by_key["server-recheck"].label.endswith("(`beta/beta/m05.py`)") and large == files[15]
     assert by_key["server-recheck-grown"].label.endswith("(`beta/beta/m02.py` grown to 2,000 lines, `--select LCK`)")
     assert by_key["server-recheck-grown"].command == "server_recheck.py --every-rule <beta/beta/m02.py> 10 2000"
+    assert by_key["server-recheck-grown-code"].command == (
+        "server_recheck.py --every-rule --code-edit <beta/beta/m02.py> 10 2000")
     assert all(b.extrapolate_to_lines is None for b in planner.benchmarks)
     for step in planner.steps:
         step.run(1)
-    assert [len(b.samples) for b in planner.benchmarks] == [1, 1, 1, 1, plan.SERVER_EDITS, plan.SERVER_EDITS]
+    assert [len(b.samples) for b in planner.benchmarks] == [1, 1, 1, 1, *[plan.SERVER_EDITS] * 3]
     assert by_key["server-recheck-grown"].lines == 2000  # the document checked
     assert [s.exit_code for s in by_key["single-loopcheck-candidate"].samples] == [1]  # it reports
     assert [s.exit_code for s in by_key["single-loopcheck-plain"].samples] == [0]
@@ -369,6 +371,7 @@ def test_the_single_file_table_and_the_targets_of_issue_20():
         bench("single-loopcheck-candidate", [0.36, 0.4, 0.38], lines=500, files=1),
         bench("server-recheck", [0.02, 0.03, 0.05], lines=1900, files=1),
         bench("server-recheck-grown", [0.2, 0.3, 0.5], lines=2100, files=1),
+        bench("server-recheck-grown-code", [0.4, 0.5, 0.6], lines=2100, files=1),
     ]
     text = render_markdown(run)
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
@@ -381,6 +384,7 @@ def test_the_single_file_table_and_the_targets_of_issue_20():
     assert "| 20 | one file with a candidate < 350 ms (no cache) | 380 ms (CPU 760 ms) | ❌ fail |" in text
     assert "| 20 | language server re-checks a 2,000-line file < 100 ms after an edit | 30 ms (CPU 60 ms) | ✅ pass |" in text
     assert "| 20 | the same, a 2,000-line file with findings (the candidate grown) | 300 ms (CPU 600 ms) | ❌ fail |" in text
+    assert "| 20 | the same, each edit a statement added (checked in full) | 500 ms (CPU 1,000 ms) | ❌ fail |" in text
 
 
 def test_the_server_recheck_times_the_check_of_each_edit_with_its_findings(tmp_path):

@@ -1,4 +1,4 @@
-"""The catalogue's ``confined-by`` facts (data/clients.toml), and the loop binding of the clients
+"""The catalogue's ``confined-by`` and ``argument-fix`` facts (data/clients.toml), and the loop binding of the clients
 checked against a PostgreSQL server, checked against the real library on every supported
 interpreter found on the machine, installed from the registry as the runtime tests install theirs
 (tests/runtime_deps.py)."""
@@ -219,3 +219,76 @@ def test_psycopg_clients_fail_under_a_second_loop_with_the_catalogued_error(pyth
     second_loop, one_loop = run(python, PSYCOPG, ["-c", PSYCOPG_SCRIPT, url, constructor, use])
     # the script's pools wait 2 s for a connection, not the default 30 s the catalogue quotes
     assert client.error.replace("after 30.00 sec", "after 2.00 sec") in second_loop and one_loop == "clean", (second_loop, one_loop)
+
+
+# The catalogue's argument-fix of the async engine (poolclass=NullPool) is declined where the call
+# passes an option NullPool refuses: create_async_engine() raises TypeError for exactly those of
+# the queue pool; the options every pool takes are accepted. No connection is opened.
+POOL_OPTIONS_SCRIPT = """
+import sys
+
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+VALUES = {"pool_size": 5, "max_overflow": 1, "pool_timeout": 3, "pool_use_lifo": True, "pool_pre_ping": True,
+          "pool_recycle": 3600, "echo_pool": True}
+for option in sys.argv[1:]:
+    try:
+        create_async_engine("postgresql+asyncpg://app@127.0.0.1/app", poolclass=NullPool, **{option: VALUES[option]})
+    except TypeError:
+        print(option, "refused")
+    else:
+        print(option, "accepted")
+"""
+# aiosqlite runs each connection in a thread of its own and binds none to a loop: the default pool
+# of a file database serves every asyncio.run(); under NullPool an in-memory database is a new,
+# empty one per checkout (the table made by one is gone for the next).
+SQLITE_SCRIPT = """
+import asyncio
+import os
+import sys
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+async def query(engine):
+    async with engine.connect() as connection:
+        return (await connection.execute(text("select 1"))).scalar()
+
+
+async def make_then_count(engine):
+    async with engine.begin() as connection:
+        await connection.execute(text("create table t (x int)"))
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text("select count(*) from t"))).scalar()
+    except Exception as error:
+        return type(error).__name__
+    finally:
+        await engine.dispose()
+
+
+engine = create_async_engine("sqlite+aiosqlite:///" + os.path.join(sys.argv[1], "app.db"))
+print([asyncio.run(query(engine)) for _ in range(3)])
+asyncio.run(engine.dispose())
+print(asyncio.run(make_then_count(create_async_engine("sqlite+aiosqlite:///:memory:"))))
+print(asyncio.run(make_then_count(create_async_engine("sqlite+aiosqlite:///:memory:", poolclass=NullPool))))
+"""
+AIOSQLITE = ("sqlalchemy[asyncio]>=2.0", "aiosqlite>=0.19")
+
+
+def test_the_async_engine_fix_is_declined_for_the_options_null_pool_refuses(python):
+    fix = Catalogue.load().clients["sqlalchemy.ext.asyncio.create_async_engine"][0].argument_fix
+    refused = sorted(fix.declined_by - {fix.argument, "pool"})
+    taken = ["pool_pre_ping", "pool_recycle", "echo_pool"]
+    lines = run(python, SQLALCHEMY, ["-c", POOL_OPTIONS_SCRIPT, *refused, *taken])
+    assert lines == [f"{o} refused" for o in refused] + [f"{o} accepted" for o in taken]
+
+
+def test_the_async_engine_fix_is_declined_for_sqlite_which_binds_no_loop(python, tmp_path):
+    fix = Catalogue.load().clients["sqlalchemy.ext.asyncio.create_async_engine"][0].argument_fix
+    assert fix.declined_urls == {"sqlite"}
+    # a file database under three loops; an in-memory one with the default pool, then NullPool
+    assert run(python, AIOSQLITE, ["-c", SQLITE_SCRIPT, str(tmp_path)]) == ["[1, 1, 1]", "0", "OperationalError"]

@@ -63,6 +63,30 @@ def test_the_repository_exclude_file_counts_below_the_gitignore_files(tmp_path):
     assert checked(invoke(".", cwd=root)) == {"b.py", "c.py"}
 
 
+def test_the_users_global_excludes_file_counts_below_the_repository_ones(tmp_path, monkeypatch):
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    root = repository(tmp_path / "repo")
+    for name in ("app.py", "scratch.py", "notes.py", "kept.py"):
+        write(root / name, BAD)
+    write(xdg / "git" / "ignore", "scratch.py\nkept.py\n")  # git's default place
+    write(root / ".gitignore", "!kept.py\n")  # outranks the global file
+    assert checked(invoke(".", cwd=root)) == {"app.py", "notes.py", "kept.py"}
+    # core.excludesFile in the user's configuration (tab-indented, `~`) replaces the default.
+    write(home / ".gitconfig", '[user]\n\tname = someone\n[core]\n\texcludesFile = "~/global-ignore" ; mine\n')
+    write(home / "global-ignore", "notes.py\n")
+    assert checked(invoke(".", cwd=root)) == {"app.py", "scratch.py", "kept.py"}
+    # The repository's own configuration outranks the user's.
+    write(root / ".git" / "config", f"[core]\n\texcludesfile = {tmp_path / 'repo-ignore'}\n")
+    write(tmp_path / "repo-ignore", "app.py\n")
+    assert checked(invoke(".", cwd=root)) == {"scratch.py", "notes.py", "kept.py"}
+    # Outside a repository git reads no excludes file, nor does loopcheck.
+    outside = tmp_path / "plain"
+    write(outside / "app.py", BAD)
+    assert checked(invoke(".", cwd=outside)) == {"app.py"}
+
+
 def test_a_worktree_reads_the_exclude_file_of_the_repository_it_shares(tmp_path):
     main = repository(tmp_path / "main")
     write(main / ".git" / "info" / "exclude", "scratch.py\n")

@@ -1,5 +1,5 @@
-"""A `run_async(coro)` helper over a kept loop (LCK202) or over `get_event_loop()` (LCK203) gets
-`return asyncio.run(coro)`: unsafe as the file alone shows it (a caller may pass a Future, which
+"""A `run_async(coro)` helper over a kept loop (LCK202), over `get_event_loop()` (LCK203) or over
+a loop it makes and closes (LCK201) gets `return asyncio.run(coro)`: unsafe as the file alone shows it (a caller may pass a Future, which
 asyncio.run() refuses), safe where the project model shows every caller passes a call of an
 `async def` it resolves; the same through a plain run, the cache, -j, standard input and fixing."""
 
@@ -46,6 +46,21 @@ import asyncio
 
 def run_async(coro):
     return asyncio.get_event_loop().run_until_complete(coro)
+"""
+
+# LCK201: the loop made, run and closed by hand in the helper.
+HAND_BUILT_HELPER = """\
+import asyncio
+
+
+def run_async(coro):
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 """
 
 COROUTINE_CALLER = """\
@@ -170,7 +185,9 @@ def test_a_name_the_fix_deletes_that_another_module_imports_keeps_the_fix_unsafe
 # -- through the command line ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("helper", [KEPT_LOOP_HELPER, CURRENT_LOOP_HELPER], ids=["kept", "current"])
+@pytest.mark.parametrize(
+    "helper", [KEPT_LOOP_HELPER, CURRENT_LOOP_HELPER, HAND_BUILT_HELPER], ids=["kept", "current", "hand-built"]
+)
 def test_the_fix_is_safe_where_every_caller_passes_a_coroutine(tmp_path, helper):
     root = project(tmp_path, helper, COROUTINE_CALLER)
     found = fixes(root, ".")
@@ -188,15 +205,16 @@ def test_the_fix_is_safe_where_every_caller_passes_a_coroutine(tmp_path, helper)
     assert "return asyncio.run(coro)" in written and "run_until_complete" not in written
 
 
-def test_the_fix_stays_unsafe_where_a_caller_may_pass_a_future(tmp_path):
+@pytest.mark.parametrize("helper", [KEPT_LOOP_HELPER, HAND_BUILT_HELPER], ids=["kept", "hand-built"])
+def test_the_fix_stays_unsafe_where_a_caller_may_pass_a_future(tmp_path, helper):
     caller = UNPROVEN_CALLERS["a Future, through an alias"]
-    root = project(tmp_path, KEPT_LOOP_HELPER, COROUTINE_CALLER, caller)
+    root = project(tmp_path, helper, COROUTINE_CALLER, caller)
     found = run_loopcheck("--output-format", "json", ".", cwd=root, text=True)
     helper_fixes = [d["fix"] for d in json.loads(found.stdout) if d["filename"].endswith("helpers.py")]
     assert helper_fixes and all(fix["applicability"] == "unsafe" for fix in helper_fixes)
     assert "a caller of `run_async` that passes a Future" in helper_fixes[0]["message"]
     run_loopcheck("--fix", ".", cwd=root)
-    assert (root / "app" / "helpers.py").read_text() == KEPT_LOOP_HELPER
+    assert (root / "app" / "helpers.py").read_text() == helper
     run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root)
     assert "return asyncio.run(coro)" in (root / "app" / "helpers.py").read_text()
 

@@ -6,6 +6,7 @@ session tests (two workspace folders); each test opens its own documents."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -201,6 +202,36 @@ async def test_fix_all_applies_the_safe_fixes(client: LanguageClient, workspace:
     await until(client, lambda: codes(client, uri) == ["LCK101"])
 
 
+HELPER_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "runasync_kept_loop_helper" / "app"
+
+
+@in_session
+async def test_fix_all_takes_the_project_models_proof(client: LanguageClient, workspace: Path) -> None:
+    """``run_async(coro)`` over a kept loop becomes ``asyncio.run(coro)`` in fix-all only where
+    the project model shows every caller passes a coroutine (folder a); where one passes
+    something else (folder b) the fix is unsafe and fix-all leaves it."""
+    for name, caller in (("a", "generate(user_id)"), ("b", "pending(user_id)")):
+        shutil.copytree(HELPER_PROJECT, workspace / name / "app")
+        roadmap = workspace / name / "app" / "roadmap.py"
+        roadmap.write_text(
+            "import asyncio\n"
+            + roadmap.read_text().replace("run_async(generate(user_id))", f"run_async({caller})")
+            + "\n\ndef pending(user_id):\n    return asyncio.ensure_future(generate(user_id))\n"
+        )
+    fixed = {}
+    for name in ("a", "b"):
+        path = workspace / name / "app" / "loop.py"
+        text = path.read_text()
+        uri = await open_document(client, path, text)
+        assert codes(client, uri) == ["LCK202", "LCK202"]
+        (fix_all,) = await actions_for(client, uri, only=[types.CodeActionKind.SourceFixAll])
+        resolved = (await client.code_action_resolve_async(fix_all)).edit
+        fixed[name] = applied(text, resolved, uri) if resolved and resolved.document_changes else text
+    assert "return asyncio.run(coro)" in fixed["a"]
+    assert "_worker_loop" not in fixed["a"]
+    assert fixed["b"] == (workspace / "b" / "app" / "loop.py").read_text()  # only an unsafe fix: left
+
+
 @in_session
 async def test_hover_on_a_noqa_code_shows_its_explanation(client: LanguageClient, workspace: Path) -> None:
     text = "x = 1  # noqa: E501, LCK401\n"
@@ -235,6 +266,36 @@ async def test_saving_rebuilds_the_project_model(client: LanguageClient, workspa
     client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
     await until(client, lambda: len(loops()) == 2)
     assert "saved.second" in loops()[1]
+
+
+@in_session
+async def test_edits_are_checked_as_a_fresh_open_checks_them(client: LanguageClient, workspace: Path) -> None:
+    """Comments and blank lines added above a finding (whose findings the server keeps, moved),
+    removed again, then code changed: after each edit the diagnostics, and the lines of their
+    evidence, are those of the same text opened anew (its model built from that text)."""
+
+    def shown(uri: str) -> list[tuple[object, ...]]:
+        return [(d.range.start.line, d.range.start.character, d.range.end.line, str(d.code), d.message,
+                 [r.location.range.start.line for r in d.related_information or ()])
+                for d in client.diagnostics[uri]]
+
+    documented = '"""Jobs."""\n' + TWO_RUNS
+    uri = await open_document(client, workspace / "a" / "edited.py", documented)
+    commented = documented.replace("import asyncio\n", "import asyncio\n# one\n\n# two\n", 1)
+    without_lock = commented.replace("asyncio.Lock()", "None")
+    seen = []
+    for version, text in enumerate([commented, documented, commented, without_lock], start=2):
+        client.diagnostics.pop(uri, None)
+        change(client, uri, version, text)
+        await until(client, lambda: uri in client.diagnostics)
+        seen.append(shown(uri))
+        fresh = await open_document(client, workspace / "a" / f"edited_{version}.py", text)
+        assert shown(uri) == shown(fresh)
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(fresh)))
+    moved, back = seen[0][0], seen[1][0]
+    assert moved[:4] == (6, 8, 6, "LCK101") and back[:4] == (3, 8, 3, "LCK101")  # three lines down, and back
+    assert [line - 3 for line in moved[5]] == back[5] != []  # with the evidence
+    assert seen[3] == []
 
 
 @in_session

@@ -285,7 +285,7 @@ def test_sarif_github_and_show_fixes_name_the_cell(tmp_path):
     github = invoke("--output-format", "github", "n.ipynb", cwd=tmp_path).output
     assert "file=n.ipynb,line=2,col=9,endLine=2,endColumn=23::cell 3:2:9: LCK101 " in github
     shown = invoke("--show-fixes", "n.ipynb", cwd=tmp_path).output
-    assert "  n.ipynb:cell 3:2:9: LCK101 [*] " in shown
+    assert "  n.ipynb:cell 3:2:9: LCK101 [-] " in shown  # an unsafe fix
 
 
 def test_the_source_excerpt_shows_the_cell_line():

@@ -101,7 +101,7 @@ def test_statistics_count_per_code(tmp_path):
     result = invoke("--statistics", ".", cwd=tmp_path)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[:2] == [
-        "    2  LCK101  [*] module-level-asyncio-primitive",
+        "    2  LCK101  [-] module-level-asyncio-primitive",  # unsafe fixes only
         "    2  LCK201  [*] hand-built-event-loop",
     ]
 

@@ -5,7 +5,9 @@ by the interpreter and no ResourceWarning (tests/projects_harness.py runs them a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,20 +16,27 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import PROJECTS, Scenario, load, scenarios
+from tests import servers
+from tests.helpers import interpreters
+from tests.projects import PROJECTS, SERVERS, Scenario, load, scenarios
 from tests.projects_harness import RESULT
+from tests.runtime_deps import deps_dir
 
 HARNESS = Path(__file__).parent / "projects_harness.py"
 SCENARIOS = scenarios()
 TIMEOUT = 60  # seconds; a scenario takes well under one
 
 
-def run_scenario(python: str, path: Path) -> tuple[dict, str]:
-    """The harness's result for ``path`` under ``python``, and what the scenario wrote to stderr."""
+def run_scenario(
+    python: str, path: Path, libraries: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[dict, str]:
+    """The harness's result for ``path`` under ``python`` (with the real ``libraries`` before
+    the stand-ins, and ``env`` added to the environment), and what the scenario wrote to stderr."""
     # -I: nothing from the environment or the checkout on sys.path but what the harness puts
     # there; -B: no __pycache__ written into the fixtures.
     completed = subprocess.run(
-        [python, "-I", "-B", str(HARNESS), str(path)], capture_output=True, text=True, timeout=TIMEOUT
+        [python, "-I", "-B", str(HARNESS), str(path), *([str(libraries)] if libraries else [])],
+        capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, **(env or {})},
     )
     assert completed.returncode == 0, completed.stderr
     last = completed.stdout.rstrip("\n").splitlines()[-1]
@@ -133,6 +142,21 @@ def test_a_missing_expectation_is_refused(tmp_path):
         load(path)
 
 
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ("real libraries: sqlalchemy\nreal server: mysql\n", r"unknown `real server: mysql` \(known: postgresql\)"),
+        ("real libraries: sqlalchemy\n", "`real libraries:` and `real server:` go together, with `fixed with:`"),
+        ("real server: postgresql\n", "`real libraries:` and `real server:` go together"),
+        ("real libraries: sqlalchemy\nreal server: postgresql\n", "go together, with `fixed with:`"),
+    ],
+)
+def test_a_real_library_run_is_refused_unless_it_names_a_known_server_and_a_fix(keys, message, tmp_path):
+    path = scenario(tmp_path, f'"""expect: Event loop is closed\n{keys}"""\n')
+    with pytest.raises(AssertionError, match=message):
+        load(path)
+
+
 CONFINED = [s for s in SCENARIOS if s.confined]
 
 
@@ -174,5 +198,48 @@ def test_some_incidents_say_what_fixes_them():
 def test_an_incident_runs_clean_once_loopcheck_fixed_it(scenario, python, tmp_path):
     copy = fixed_copy(scenario, tmp_path)
     result, stderr = run_scenario(python, copy)
+    assert result["error"] is None and not result["problems"], (result, stderr)
+    assert "Traceback" not in stderr, stderr
+
+
+REAL = [s for s in SCENARIOS if s.real_libraries]
+
+
+@pytest.fixture(scope="module")
+def real_servers():
+    """The URL of each server a scenario may name, started on first use; None where the
+    machine cannot run it (why, for the skip)."""
+    started: dict[str, str | LookupError] = {}
+    with contextlib.ExitStack() as stack:
+
+        def url(name: str) -> str:
+            if name not in started:
+                try:
+                    started[name] = stack.enter_context(servers.postgresql())
+                except LookupError as missing:
+                    started[name] = missing
+            found = started[name]
+            if isinstance(found, LookupError):
+                pytest.skip(f"needs a {name} server: {found}")
+            return found
+
+        yield url
+
+
+def test_some_incidents_run_with_the_real_libraries_too():
+    assert REAL and all(s.real_server in SERVERS for s in REAL)
+
+
+@pytest.mark.parametrize("scenario", REAL, ids=lambda s: s.name)
+def test_an_incident_fails_as_written_and_runs_clean_fixed_with_the_real_libraries(
+    scenario, python, tmp_path, real_servers
+):
+    """What the stand-ins show, with the libraries themselves against a real server."""
+    env = {servers.POSTGRESQL_URL: real_servers(scenario.real_server)}
+    version = next(v for v, p in interpreters().items() if p == python)
+    libraries = deps_dir(python, version, scenario.real_libraries)
+    result, stderr = run_scenario(python, scenario.path, libraries, env)
+    assert failure(scenario, result) is None, failure(scenario, result) + "\n" + stderr
+    result, stderr = run_scenario(python, fixed_copy(scenario, tmp_path), libraries, env)
     assert result["error"] is None and not result["problems"], (result, stderr)
     assert "Traceback" not in stderr, stderr

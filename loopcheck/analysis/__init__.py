@@ -117,10 +117,23 @@ class FileAnalysis:
         for call in self.names.calls_to(self.catalogue.clients):
             for client in self.catalogue.clients_of(self.names.qualified(call.func)):
                 if not client.through:
-                    found.append((call, client))
+                    if not self.confined_by_argument(call, client):
+                        found.append((call, client))
                     continue
                 found.extend((made, client) for made in self._made_through(call, client.through))
         return found
+
+    def confined_by_argument(self, call: cst.Call, client: Client) -> bool:
+        """Whether a keyword argument of ``call``, the client's constructor, keeps it off every
+        loop but the one using it (the catalogue's ``confined-by``: an async engine made with
+        ``poolclass=NullPool``): such a client is never shared, however many loops use it."""
+        return any(
+            arg.keyword is not None
+            and arg.keyword.value == confinement.argument
+            and not self.names.qualified(arg.value).isdisjoint(confinement.values)
+            for confinement in client.confined_by
+            for arg in call.args
+        )
 
     def _made_through(self, call: cst.Call, methods: tuple[str, ...]) -> list[cst.BaseExpression]:
         """The calls of ``methods`` (in turn) on what ``call`` returns, inline or through a

@@ -185,6 +185,22 @@ class Confinement:
 
 
 @dataclass(frozen=True)
+class ArgumentFix:
+    """The library's own fix for a client several loops share (``argument-fix`` in
+    data/clients.toml): ``argument=value`` added to the constructor call, ``value`` a qualified
+    name imported from its module. ``title``: what it costs. Declined where the call already
+    passes one of ``declined_by`` or a literal URL starting with one of ``declined_urls``
+    (``url_why`` says why)."""
+
+    argument: str
+    value: str
+    title: str
+    declined_by: frozenset[str] = frozenset()
+    declined_urls: frozenset[str] = frozenset()
+    url_why: str = ""
+
+
+@dataclass(frozen=True)
 class Client:
     """An async client that belongs to the event loop it first uses (see data/clients.toml)."""
 
@@ -200,6 +216,7 @@ class Client:
     fix: str = "none"  # "per-loop-factory", "per-call" or "none"
     references: tuple[str, ...] = ()
     confined_by: tuple[Confinement, ...] = ()
+    argument_fix: ArgumentFix | None = None
 
     def close_statement(self, name: str) -> str:
         """The statement that releases the client held by ``name``."""
@@ -358,6 +375,10 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
             references=tuple(entry.get("references", ())),
             confined_by=client_confinements(entry.get("confined-by", []), f"clients.toml: [{key}] confined-by"),
         )
+        if "argument-fix" in entry:
+            client = replace(
+                client, argument_fix=argument_fix(entry["argument-fix"], client, f"clients.toml: [{key}.argument-fix]")
+            )
         for name in client.constructors:
             by_name[name] = (*by_name.get(name, ()), client)
     for name in extra:
@@ -393,6 +414,37 @@ def client_confinements(entries: Any, source: str) -> tuple[Confinement, ...]:
             raise CatalogueError(f"{where}: needs 'values' (not empty) and 'why'")
         found.append(Confinement(values.get("argument"), values.get("attribute"), values["values"], values["why"]))
     return tuple(found)
+
+
+# The keys of a client's argument-fix table: the ArgumentFix field each fills and its type.
+ARGUMENT_FIX_KEYS: dict[str, tuple[str, type]] = {
+    "argument": ("argument", str),
+    "value": ("value", str),
+    "title": ("title", str),
+    "declined-by": ("declined_by", list),
+    "declined-urls": ("declined_urls", list),
+    "url-why": ("url_why", str),
+}
+
+
+def argument_fix(entry: Any, client: Client, source: str) -> ArgumentFix:
+    """A client's ``argument-fix``: what it adds must confine the client (one of its
+    ``confined-by`` arguments and values), or the fixed client would still be reported."""
+    values = _typed(entry, ARGUMENT_FIX_KEYS, source)
+    missing = [key for key in ("argument", "value", "title") if key not in entry]
+    if missing:
+        raise CatalogueError(f"{source}: no key {missing[0]!r}")
+    if client.through:
+        raise CatalogueError(f"{source}: the client is made through {client.through[0]}(), not by a call it could add to")
+    if not any(c.argument == values["argument"] and values["value"] in c.values for c in client.confined_by):
+        raise CatalogueError(
+            f"{source}: {values['argument']}={values['value']} is none of the client's confined-by arguments and values"
+        )
+    if "." not in values["value"]:
+        raise CatalogueError(f"{source}: key 'value' must be a qualified name (module.Name), not {values['value']!r}")
+    if bool(values.get("declined_urls")) != ("url_why" in values):
+        raise CatalogueError(f"{source}: 'declined-urls' and 'url-why' go together")
+    return ArgumentFix(**values)
 
 
 # The contexts a seed may hand a callable to (the values of ``analysis.contexts.Runs`` that only

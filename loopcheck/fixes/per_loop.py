@@ -22,7 +22,7 @@ from loopcheck.analysis.names import variable_names
 from loopcheck.data.catalogue import Primitive
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
 from loopcheck.fixes.builder import FixBuilder
-from loopcheck.fixes.statements import keep_comments, place_at_top_level
+from loopcheck.fixes.statements import keep_comments, pass_on_spacing, place_at_top_level
 from loopcheck.fixes.templates import per_loop_accessor
 
 if TYPE_CHECKING:
@@ -138,6 +138,7 @@ def move_after_class(
     comments = [empty for empty in line.leading_lines if empty.comment is not None]
     statements[0] = keep_comments(line.with_changes(leading_lines=comments), statements[0])
     builder.replace(line, cst.RemoveFromParent())
+    pass_on_spacing(builder, tree, line, {id(line)})
     install_accessor(builder, tree, class_def, statements, references, accessor, where="after")
 
 

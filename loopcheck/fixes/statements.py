@@ -5,7 +5,7 @@ generated top-level code with PEP 8 spacing."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -155,15 +155,7 @@ class StatementEditor:
                 above = not_its_own(self._carried.get(id(line), list(line.leading_lines)))
                 carry(line, lambda above=above: above)  # type: ignore[misc]
                 continue
-            siblings, index = self.tree.position_in_block(line)
-            following = [s for s in siblings[index + 1 :] if id(s) not in deleted] if index is not None else []
-            if not following:
-                continue
-            blanks = sum(1 for e in line.leading_lines if e.comment is None)
-            # The statement that becomes first in its block takes the block's spacing.
-            first = all(id(s) in deleted for s in siblings[:index])
-            change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
-            self.builder.change(following[0], _on_first_statement(change))
+            pass_on_spacing(self.builder, self.tree, line, deleted)
         for target, pieces in carried.values():
             pieces.sort(key=lambda piece: piece[0])
             self.builder.change(target, _on_first_statement(functools.partial(_prepend_pieces, pieces=pieces)))
@@ -171,6 +163,20 @@ class StatementEditor:
     def delete_all(self, statements: Iterable[cst.CSTNode]) -> None:
         for statement in statements:
             self.discard(statement)
+
+
+def pass_on_spacing(builder: FixBuilder, tree: Tree, line: cst.BaseStatement, deleted: Container[int]) -> None:
+    """The statement after ``line``, which the fix takes out (``deleted``: the ids of every
+    statement it takes out), keeps the blank lines above ``line``; when it becomes the first
+    of its block, exactly those (none atop a class body)."""
+    siblings, index = tree.position_in_block(line)
+    following = [s for s in siblings[index + 1 :] if id(s) not in deleted] if index is not None else []
+    if not following:
+        return
+    blanks = sum(1 for e in line.leading_lines if e.comment is None)
+    first = all(id(s) in deleted for s in siblings[:index])
+    change = functools.partial(_blank_lines, blanks=blanks, exactly=first)
+    builder.change(following[0], _on_first_statement(change))
 
 
 def _in_place_of_try(updated: cst.CSTNode, comments: list[cst.EmptyLine]) -> Replacement:

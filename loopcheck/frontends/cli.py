@@ -141,13 +141,21 @@ def _list_rules() -> None:
 
 
 def _statistics(diagnostics: list[Diagnostic], stream: TextIO) -> None:
-    """Counts per code, most frequent first: ``count  CODE  [*] name`` ([*]: has fixes)."""
+    """Counts per code, most frequent first: ``count  CODE  [*] name``, with Ruff's marks: ``[*]``
+    when ``--fix`` fixes some of them, ``[-]`` when only ``--unsafe-fixes`` does."""
     rules = rule_index()
     counts = Counter(d.code for d in diagnostics)
-    fixable = {d.code for d in diagnostics if d.fix is not None}
+    marks: dict[str, str] = {}
+    for d in diagnostics:
+        if d.fix is not None and marks.get(d.code) != "[*]":
+            marks[d.code] = _fix_mark(d.fix.safety)
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        mark = "[*]" if code in fixable else "   "
-        stream.write(f"{count:>5}  {code}  {mark} {rules[code].name}\n")
+        stream.write(f"{count:>5}  {code}  {marks.get(code, '   ')} {rules[code].name}\n")
+
+
+def _fix_mark(safety: Safety) -> str:
+    """``[*]``: ``--fix`` applies it (the mark on the findings); ``[-]``: only with ``--unsafe-fixes``."""
+    return "[*]" if safety is Safety.SAFE else "[-]"
 
 
 def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
@@ -159,7 +167,7 @@ def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     for d in fixable:
         assert d.fix is not None
         how = "--fix" if d.fix.safety is Safety.SAFE else "--fix --unsafe-fixes"
-        stream.write(f"  {place(d)}: {d.code} [*] {d.fix.description} ({how})\n")
+        stream.write(f"  {place(d)}: {d.code} {_fix_mark(d.fix.safety)} {d.fix.description} ({how})\n")
 
 
 @click.command(
@@ -245,6 +253,7 @@ def _fixes(diagnostics: list[Diagnostic], stream: TextIO) -> None:
     show_default=True,
     help="Colour the text output: auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces it), always, never.",
 )
+@click.option("--watch", is_flag=True, help="Check again whenever a checked file or the configuration changes, until Ctrl-C.")
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked, one per line, and exit.")
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings for PATHS and exit.")
 @click.option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")
@@ -254,7 +263,7 @@ def main(**options: Any) -> None:
     """Find asyncio objects shared across event loops in PATHS (default: .), and fix them.
 
     A PATH of `-` reads standard input."""
-    status = _run_guarded(options)
+    status = _watch(options) if options.pop("watch") else _run_guarded(options)
     if status > 128 and threading.current_thread() is threading.main_thread():
         _leave_at_once(status)
     sys.exit(status)
@@ -304,6 +313,43 @@ def _run_guarded(options: dict[str, Any]) -> int:
         for signum, handler in handlers.items():
             if handler is not None:  # None: installed outside Python, cannot be put back
                 signal.signal(signum, handler)
+
+
+# Options that end the run before any check, or write files of their own from one check.
+NOT_WITH_WATCH = ("write_baseline", "add_noqa", "show_files", "show_settings", "explain", "list_rules")
+
+
+def _watch(options: dict[str, Any]) -> int:
+    """``--watch``: the run again each time a file it checks or the configuration changes;
+    exit status 0 when Ctrl-C stops it (between checks or during one)."""
+    from loopcheck.frontends.watch import stamps, watch
+
+    for name in NOT_WITH_WATCH:
+        if options[name]:
+            raise click.UsageError(f"--watch and --{name.replace('_', '-')} cannot be used together")
+    if "-" in options["paths"]:
+        raise click.UsageError("--watch cannot be used with `-` (standard input)")
+    paths = list(options["paths"]) or ["."]
+
+    def look() -> dict[str, tuple[int, int]]:
+        try:
+            settings = load_settings(paths, options["config"], rule_index())
+        except ConfigError:  # the check says why; a fixed configuration is a change
+            settings = None
+        files: list[str | Path] = list(discover(paths, settings).files)
+        files += [settings.source] if settings is not None and settings.source else []
+        files += [options["config"]] if options["config"] else []
+        return stamps(files)
+
+    def check() -> int:
+        status = _run_guarded(dict(options))
+        if status == 128 + signal.SIGINT:
+            raise KeyboardInterrupt  # Ctrl-C during a check stops the watch as between checks
+        return status
+
+    if threading.current_thread() is threading.main_thread():  # between checks too, not at once
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return watch(check, look, sys.stderr)
 
 
 def _quiet_line(text: str) -> None:

@@ -37,7 +37,7 @@ class CreationRule(Rule, Generic[Made]):
                 self.report(
                     creation,
                     self.message_for(creation, made, site, holder),
-                    self.fix_for(creation, made, site, holder),
+                    self.offered_fix(creation, made, site, holder),
                 )
 
     def matches(self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder) -> bool:
@@ -45,6 +45,13 @@ class CreationRule(Rule, Generic[Made]):
 
     def message_for(self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder) -> str:
         raise NotImplementedError
+
+    def offered_fix(
+        self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
+        """The fix a finding offers: the rule's own (:meth:`fix_for`), unless its family has
+        one that comes first."""
+        return self.fix_for(creation, made, site, holder)
 
     def fix_for(
         self, creation: cst.BaseExpression, made: Made, site: Site, holder: Holder

@@ -1,7 +1,9 @@
 """What ``.gitignore`` files leave out of a directory walk, matched by ``pathspec`` the way git
 matches them: each directory's ``.gitignore`` speaks of the paths below it and outranks those of
 the directories above, the last matching pattern of a file decides (``!`` re-includes), and the
-repository's ``.git/info/exclude`` ranks below every ``.gitignore``. The files above the walked
+repository's ``.git/info/exclude`` ranks below every ``.gitignore``, and the user's global excludes
+file (``core.excludesFile``, by default ``$XDG_CONFIG_HOME/git/ignore``) below that, in a
+repository only, as git reads it. The files above the walked
 directory count from the project's top down: the git repository's top, or outside a repository
 the configuration's directory (a ``.gitignore`` in a home directory does not hide a project)."""
 
@@ -81,6 +83,47 @@ def _first_line(path: str) -> str | None:
     return lines[0] if lines else None
 
 
+def _global_excludes_file(shared: str) -> str | None:
+    """The user's global ignore file: ``core.excludesFile`` as the repository's, the user's
+    or the XDG git configuration sets it (the first of those that does), else git's default
+    ``$XDG_CONFIG_HOME/git/ignore`` (``~/.config/git/ignore``)."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    configs = (os.path.join(shared, "config"), os.path.join(home, ".gitconfig"), os.path.join(xdg, "git", "config"))
+    for config in configs:
+        value = _git_config_value(config, "core", "excludesfile")
+        if value is not None:
+            return os.path.expanduser(value) if value else None
+    return os.path.join(xdg, "git", "ignore")
+
+
+def _git_config_value(path: str, section: str, key: str) -> str | None:
+    """The last value of ``section.key`` (both lower case) in the git configuration file
+    ``path``: a plain reading of its ``[section]`` and ``key = value`` lines (quotes and
+    trailing comments removed), enough for a file path; None when it is not set."""
+    try:
+        lines = read_regular(path, 1 << 20)[0].decode("utf-8", "surrogateescape").splitlines()
+    except SourceError:
+        return None
+    current, found = None, None
+    for raw in lines:
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            current = line[1 : line.find("]")].strip().lower() if "]" in line else None
+            continue
+        name, _, value = line.partition("=")
+        if current == section and name.strip().lower() == key:
+            value = value.strip()
+            if value.startswith('"'):
+                value = value[1:].partition('"')[0]
+            else:
+                value = value.split("#")[0].split(";")[0].strip()
+            found = value
+    return found
+
+
 def layers_above(top: str, project_root: str) -> Layers:
     """The layers in force in the walked directory ``top``: ``.git/info/exclude``, then the
     ``.gitignore`` of each directory from the project's top down to ``top``'s parent (``top``'s
@@ -92,9 +135,11 @@ def layers_above(top: str, project_root: str) -> Layers:
         return ()  # outside the project: only what lies inside the walked directory counts
     layers = []
     shared = _shared_git_directory(repository) if repository else None
-    exclude = _read_layer(start, os.path.join(shared, "info", "exclude")) if shared else None
-    if exclude is not None:
-        layers.append(exclude)
+    if shared is not None:
+        for file in (_global_excludes_file(shared), os.path.join(shared, "info", "exclude")):
+            exclude = _read_layer(start, file) if file else None
+            if exclude is not None:
+                layers.append(exclude)
     directory, between = absolute, []
     while directory != start:
         directory = os.path.dirname(directory)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,23 +23,27 @@ def noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
     """Line number → the codes suppressed there (``None``: all), numbered as findings are: a
     line ends at CR, LF or CRLF (universal newlines, as for Python and LibCST)."""
     found: dict[int, frozenset[str] | None] = {}
+    for token, match in _noqa_tokens(source):
+        line = token.start[0]
+        if match.group("codes") is None:
+            found[line] = ALL_CODES
+        elif found.get(line, frozenset()) is not ALL_CODES:
+            codes = frozenset(c.upper() for c in re.split(r"[,\s]+", match.group("codes")) if c)
+            found[line] = found.get(line, frozenset()) | codes
+    return found
+
+
+def _noqa_tokens(source: str) -> Iterator[tuple[tokenize.TokenInfo, re.Match[str]]]:
+    """Each comment token with a ``# noqa`` directive, and the directive's match."""
     try:
         lines = io.StringIO(source, newline=None)  # a lone CR ends a line too
         for token in tokenize.generate_tokens(lines.readline):
-            if token.type != tokenize.COMMENT:
-                continue
-            match = NOQA.search(token.string)
-            if match is None:
-                continue
-            line = token.start[0]
-            if match.group("codes") is None:
-                found[line] = ALL_CODES
-            elif found.get(line, frozenset()) is not ALL_CODES:
-                codes = frozenset(c.upper() for c in re.split(r"[,\s]+", match.group("codes")) if c)
-                found[line] = found.get(line, frozenset()) | codes
+            if token.type == tokenize.COMMENT:
+                match = NOQA.search(token.string)
+                if match is not None:
+                    yield token, match
     except (tokenize.TokenError, SyntaxError):
         pass  # the parser has already accepted the file; keep what was read
-    return found
 
 
 def is_suppressed(noqa: dict[int, frozenset[str] | None], line: int, code: str) -> bool:
@@ -144,16 +148,9 @@ def noqa_problems(
 
 def _noqa_comments(source: str) -> list[_NoqaComment]:
     """The comments with a ``# noqa: CODES`` directive."""
-    found = []
     lines = io.StringIO(source, newline=None).read().split("\n")  # as the tokenizer numbers them
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source, newline=None).readline):
-            if token.type != tokenize.COMMENT:
-                continue
-            match = NOQA.search(token.string)
-            if match is not None and match.group("codes") is not None:
-                before = lines[token.start[0] - 1][: token.start[1]]
-                found.append(_NoqaComment(token.start[0], token.start[1], token.string, match, before))
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
+    return [
+        _NoqaComment(token.start[0], token.start[1], token.string, match, lines[token.start[0] - 1][: token.start[1]])
+        for token, match in _noqa_tokens(source)
+        if match.group("codes") is not None
+    ]

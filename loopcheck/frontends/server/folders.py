@@ -7,7 +7,9 @@ input (``run/project.py``), from the folder's open documents, their unsaved text
 the rest of the projects they belong to. The model is rebuilt when a document is saved or opened
 (not on every keystroke: an edit is checked file by file against the model of the last save, so
 the evidence of a finding is that of the saved code), and the whole folder when its
-configuration changes.
+configuration changes; an edited document's findings are read in the model at the lines they
+had in the text it was built from (``model_lines``). An edit of comments and blank lines only
+keeps the last check's findings, moved with their lines (``recheck``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from loopcheck.engine.edits import apply_edits
 from loopcheck.engine.registry import rule_index
 from loopcheck.engine.syntax import check_syntax
 from loopcheck.files import SourceError
+from loopcheck.frontends.server import recheck
+from loopcheck.frontends.server.model_lines import at_lines_now, finished_at_built_lines
 from loopcheck.project.reach import real_path
 from loopcheck.run.cache import default_directory
 from loopcheck.run.project import ProjectView, project_view
@@ -39,8 +43,11 @@ class Folder:
     settings: Settings
     checker: Checker
     view: ProjectView = field(default_factory=ProjectView)
-    # The documents the view was built from (a document opened since needs it built again).
-    built_from: frozenset[str] = frozenset()
+    # The documents the view was built from, with their text then, by absolute path (a document
+    # opened since needs it built again; an edited one is read at the lines it had).
+    built_from: Mapping[str, str] = field(default_factory=dict)
+    # Each open document's last check (by absolute path), before the model's evidence.
+    checked: dict[str, recheck.Checked] = field(default_factory=dict)
 
     @property
     def enabled(self) -> tuple[str, ...]:
@@ -65,7 +72,7 @@ def open_folder(root: str) -> Folder:
 
 def rebuild_model(folder: Folder, texts: Mapping[str, str], notify: Callable[[str], None]) -> None:
     """The folder's project model from its open documents (``texts``, by absolute path)."""
-    folder.built_from = frozenset(texts)
+    folder.built_from = dict(texts)
     folder.view = project_view(
         sorted(texts),
         folder.settings,
@@ -96,8 +103,20 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
     fixes with their titles only. SourceError when it cannot be checked (a syntax error)."""
     if not _checkable(folder, path, text):
         return []
-    found = pipeline.check_file(folder.checker.linter(path), text, path)
-    return folder.view.finish(found, path)
+    linter = folder.checker.linter(path)
+    before = folder.checked.get(path)
+    now = None if before is None else recheck.moved(before, text, linter.candidates.may_match)
+    if now is None:
+        found = pipeline.check_file(linter, text, path)
+        now = recheck.Checked(text, None, tuple(found))
+    folder.checked[path] = now
+    built = folder.built_from.get(os.path.abspath(path))
+    return finished_at_built_lines(folder.view.finish, list(now.found), path, text, built)
+
+
+def forget(folder: Folder, path: str) -> None:
+    """The document at ``path`` is closed: its last check is not kept."""
+    folder.checked.pop(path, None)
 
 
 def fix_edits(folder: Folder, path: str, text: str, code: str, line: int, column: int) -> tuple[Edit, ...]:
@@ -123,8 +142,9 @@ def fix_all(folder: Folder, path: str, text: str) -> str:
     be checked or a fix breaks it."""
     if not _checkable(folder, path, text):
         return text
-    held_back = folder.view.held_back().get(real_path(path), frozenset())
-    declined = folder.view.declined().get(real_path(path), {})
+    built = folder.built_from.get(os.path.abspath(path))
+    held_back = frozenset(at_lines_now(dict.fromkeys(folder.view.held_back().get(real_path(path), ())), text, built))
+    declined = at_lines_now(folder.view.declined().get(real_path(path), {}), text, built)
     proven = folder.view.proven().get(real_path(path), Proven())
     linter = folder.checker.linter(path)
     outcome = pipeline.fix_file(

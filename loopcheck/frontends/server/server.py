@@ -222,6 +222,10 @@ def build_server() -> LoopcheckServer:
         waiting = ls.pending.pop(params.text_document.uri, None)
         if waiting is not None:
             waiting.cancel()
+        path = _path(params.text_document.uri)
+        folder = ls.folders.get(ls.root_of(path)) if path else None
+        if path and folder is not None:
+            folders.forget(folder, path)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(params.text_document.uri, []))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis import Runs
+from loopcheck.analysis import Holder, Runs
+from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
+from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.fixes.constructor_argument import argument_fix
 from loopcheck.rules.creations import CreationRule
+
+
+# What the pages of the rules that offer fixes say of the library's own fix (see offered_fix).
+LIBRARY_FIX_SAFETY = """
+A SQLAlchemy async engine is fixed as SQLAlchemy advises, wherever it is kept: made with
+`poolclass=NullPool` (unsafe: no pooling), its name and every reference unchanged (see LCK301)."""
 
 
 class ClientRule(CreationRule[Client]):
@@ -17,6 +26,21 @@ class ClientRule(CreationRule[Client]):
 
     def creations(self) -> list[tuple[cst.BaseExpression, Client]]:
         return self.analysis.client_creations
+
+    def offered_fix(
+        self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
+    ) -> FixProposal | NoFix | None:
+        """The library's own fix where the catalogue has one (``poolclass=NullPool``): it keeps
+        the client, its name and its importers, wherever it is kept. Where the call rules it out,
+        the rule's per-loop fix, and failing that the reason the library's fix was declined,
+        which says more than the per-loop fix's. A rule that documents no fix offers none."""
+        if self.fix_kind == "none":
+            return self.fix_for(creation, client, site, holder)
+        library = argument_fix(self.context, creation, client)
+        if isinstance(library, FixProposal):
+            return library
+        own = self.fix_for(creation, client, site, holder)
+        return own if isinstance(own, FixProposal) or library is None else library
 
     def in_worker_hook(self, creation: cst.BaseExpression) -> bool:
         return Runs.WORKER_HOOK in self.analysis.contexts.at(creation)

@@ -124,6 +124,23 @@ bound once, by a line of its own, to a private name (a leading underscore, and n
 of this module and whose constructor uses only module-level names; and only for clients the
 catalogue knows how to close. Otherwise there is no fix, the message says why, and this page
 says what to write instead.
+A SQLAlchemy async engine gets the fix SQLAlchemy itself advises for an engine several event
+loops share ("Using multiple asyncio event loops" in its asyncio documentation): `poolclass=NullPool`
+added to the `create_async_engine(...)` call, with `from sqlalchemy.pool import NullPool`. It is
+unsafe too: each checkout then opens a new connection, which its release closes, under every loop
+(no pooling). But the engine, its name, an `async_sessionmaker(engine)` and every module
+importing it stay as they are, so it is offered for a public name too, and wherever the engine is
+kept (a class attribute, a cached getter, an instance: LCK302, LCK303, LCK305). It is declined,
+with the reason, where the call already chooses its pool (`poolclass=`, `pool=`) or sets an option
+NullPool refuses (`pool_size`, `max_overflow`, `pool_timeout`, `pool_use_lifo`: the call raises
+TypeError), where its keyword arguments come from `**options`, and for a literal SQLite URL
+(aiosqlite's connections are bound to no loop, and an in-memory database would be a new, empty
+one per checkout); a private engine then gets the per-loop accessor below, which disposes each
+loop's engine when that loop ends. An engine made with `NullPool` is not reported. SQLAlchemy's
+other advice, `await engine.dispose()` before the engine is used on another loop, is not offered:
+it is right only where no two loops use the engine at once (no thread, no server loop beside the
+tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one module
+cannot know.
 The per-loop accessor keeps one client per running loop, made on first use under that loop, and
 closes it when that loop ends, however it ends. It starts no task: it registers an async
 generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and
@@ -147,6 +164,7 @@ local servers). The error text depends on the library and its version.""",
             "https://github.com/encode/httpx/discussions/2473",
             "https://github.com/redis/redis-py/issues/2838",
             "https://github.com/openai/openai-python/issues/1777",
+            "https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#using-multiple-asyncio-event-loops",
         ),
     )
     invalid = (
@@ -205,9 +223,42 @@ local servers). The error text depends on the library and its version.""",
             ),
             safety="unsafe",
         ),
+        Invalid(
+            "from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n\n"
+            'engine = create_async_engine("postgresql+asyncpg://app@db/app")\n'
+            "Session = async_sessionmaker(engine)\n",
+            message=(
+                "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
+                "event loop: it binds to the first event loop that uses it, and under any other loop "
+                "it fails with 'attached to a different loop'"
+            ),
+            fix=(
+                "from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine\n"
+                "from sqlalchemy.pool import NullPool\n\n"
+                'engine = create_async_engine("postgresql+asyncpg://app@db/app", poolclass=NullPool)\n'
+                "Session = async_sessionmaker(engine)\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+            'engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_size=20)\n',
+            message=(
+                "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
+                "event loop: it binds to the first event loop that uses it, and under any other loop "
+                "it fails with 'attached to a different loop'; no fix: it is made with `pool_size=20`, "
+                "which configures what `poolclass=NullPool` would replace"
+            ),
+        ),
     )
     valid = (
         Valid("import httpx\nclient = httpx.Client()\n"),
+        Valid(
+            "from sqlalchemy.ext.asyncio import create_async_engine\nfrom sqlalchemy.pool import NullPool\n\n"
+            'engine = create_async_engine("postgresql+asyncpg://app@db/app", poolclass=NullPool)\n'
+        ),
+        # A synchronous engine belongs to no event loop.
+        Valid('from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n'),
         Valid(
             "import httpx\nasync def fetch(url):\n    async with httpx.AsyncClient() as client:\n"
             "        return await client.get(url)\n",

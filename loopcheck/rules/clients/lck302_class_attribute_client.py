@@ -10,7 +10,7 @@ from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.per_loop import UNUSED, PerLoopFixes, lone_store, only_written_there
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.clients.base import LIBRARY_FIX_SAFETY, ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE
 
 # The per-loop accessor the fix makes of the last invalid example's class attribute.
@@ -128,7 +128,7 @@ class body, of its own, makes the client, nothing else assigns the attribute, ev
 in this module is inside a coroutine (the accessor needs a running loop), its constructor uses
 only module-level names that keep their value, the class is at the module's top level and keeps
 a statement once the line is gone, and the catalogue knows how to close the client. Otherwise
-there is no fix and the message says why.""",
+there is no fix and the message says why.""" + LIBRARY_FIX_SAFETY,
         affected_versions="""\
 All supported versions (see LCK301).""",
         references=("https://github.com/encode/httpx/discussions/2473",),

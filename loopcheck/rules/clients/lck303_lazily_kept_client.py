@@ -12,7 +12,7 @@ from loopcheck.fixes.getter import sole_initial_none
 from loopcheck.fixes.per_loop import hidden_reason
 from loopcheck.fixes.per_loop_client import ClientFixes, unfixable
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.clients.base import LIBRARY_FIX_SAFETY, ClientRule
 from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
 
@@ -89,7 +89,7 @@ so connection pools are no longer shared. Other shapes get no fix, and the messa
 getter becomes the
 per-loop accessor of LCK301 and keeps its name: a client is closed when its loop shuts down under
 asyncio.run() or asyncio.Runner, and that of a loop closed by hand at the latest on the next call
-from another loop (see LCK301).""",
+from another loop (see LCK301).""" + LIBRARY_FIX_SAFETY,
         affected_versions="""\
 All supported versions (see LCK301).""",
         references=(

@@ -10,7 +10,7 @@ from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.per_loop_client import ClientFixes
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.clients.base import ClientRule
+from loopcheck.rules.clients.base import LIBRARY_FIX_SAFETY, ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, held_in, shared_instance
 
 # The loop-aware holder the fix makes of the last invalid example.
@@ -160,7 +160,7 @@ coroutine (the property needs a running loop), the constructor uses no variable 
 but `self`, and the catalogue knows how to close the client. There is no fix, and the message
 says why, for a client made by an awaited call (`await async_playwright().start()`: a property
 cannot wait), an attribute assigned elsewhere too (`self.client = None` first), a class with
-`__slots__`, or a client kept in a registry.""",
+`__slots__`, or a client kept in a registry.""" + LIBRARY_FIX_SAFETY,
         affected_versions="""\
 All supported versions (see LCK301).""",
         references=("https://github.com/microsoft/playwright-python/issues/2115",),

@@ -1,15 +1,28 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import libcst as cst
 
 from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.loop_uses import LoopUse, Use, of_kind, sole_argument
 from loopcheck.analysis.tree import descendants
-from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
 from loopcheck.fixes.lifecycle import RUN_NAMES, RUN_WITH_FACTORY_NAMES, RUNNER_NAMES, LifecycleRewrite
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.loops.wording import beyond_runs, executor_wait_reason, refused_by_asyncio_run, unproven_note
+from loopcheck.rules.loops.wording import (
+    beyond_runs,
+    callers_note,
+    executor_wait_reason,
+    helper_parameters,
+    refused_by_asyncio_run,
+    unproven_note,
+)
+
+# A fix's safety, its title's note on why it is unsafe, and the helper parameters that would make
+# it safe where every caller passes a coroutine.
+Verdict = tuple[Safety, str, tuple[tuple[str, str], ...]]
 
 # nest_asyncio's asyncio.run() reuses a running loop, and asyncio.Runner refuses to start in one.
 REENTRANT_NOTE = " (unsafe: the module applies nest_asyncio, under which the new run may not get a loop of its own)"
@@ -100,7 +113,10 @@ no fix where the code must run on 3.10, which has neither). Both additionally ca
 running. Safe needs the argument to be provably a coroutine: a call of an `async def` the module
 defines (or `self.method()` of an async method of the class), since `asyncio.run()` accepts only
 coroutines. Unsafe, with the title saying why, when it is anything else (a parameter, a call of
-a parameter, an imported function, a client's method, which may return a Future as Motor's do),
+a parameter, an imported function, a client's method, which may return a Future as Motor's do);
+a helper's parameter (`def run(coro): ... loop.run_until_complete(coro)`) is safe again where
+the project model shows every caller of the helper passes a call of an `async def` and nothing
+passes the helper on;
 when the function does not close the loop (later code may have relied on it staying current), when
 a loop made current is not unset with `asyncio.set_event_loop(None)` beside its close
 (`asyncio.run()` leaves the thread with no current loop, where the original left its closed loop
@@ -363,45 +379,54 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         # asyncio.run() leaves the thread with no current loop; a loop made current and never
         # unset stays the current one, closed, for later get_event_loop() calls to find.
         unsets = self.analysis.loop_uses.own_unsets(function, uses)
-        safety, why = self.safety(holder, uses, run_call, left_current=made_current and not unsets)
+        verdict = self.safety(holder, uses, run_call, left_current=made_current and not unsets)
         teardown = [use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)]
         if made_current:
-            return self.asyncio_run_fix(run_call, holder, [*teardown, *unsets], safety, why, loop_factory=False)
+            return self.asyncio_run_fix(run_call, holder, [*teardown, *unsets], verdict, loop_factory=False)
         if self.context.supports((3, 12)):
-            return self.asyncio_run_fix(run_call, holder, teardown, safety, why, loop_factory=True)
+            return self.asyncio_run_fix(run_call, holder, teardown, verdict, loop_factory=True)
         if self.context.supports((3, 11)):
-            return self.runner_fix(function, holder, run_call, teardown, safety, why)
+            return self.runner_fix(function, holder, run_call, teardown, verdict)
         major, minor = self.context.oldest_python
         return NoFix(
             f"the code must run on Python {major}.{minor}, which has no runner that leaves the current"
             " loop alone (asyncio.Runner is 3.11+: see target-version)"
         )
 
-    def safety(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call, left_current: bool) -> tuple[Safety, str]:
+    def safety(self, holder: Holder, uses: list[LoopUse], run_call: cst.Call, left_current: bool) -> Verdict:
         """Safe when the argument is provably a coroutine, the loop is closed, nothing patches
         asyncio for re-entry and no closed loop is left current; else unsafe, with the title's
-        note saying why."""
+        note saying why, and the helper's parameter the argument is when the project model can
+        still prove it (every caller passes a coroutine: :class:`SafeWhen`)."""
         argument = sole_argument(run_call)
         assert argument is not None
         proven = self.analysis.coroutines.proven(argument)
         reentrant = self.analysis.loop_uses.reentry_patched()
         closed = self.closed(holder, uses)
-        safety = Safety.SAFE if closed and proven and not reentrant and not left_current else Safety.UNSAFE
+        otherwise_safe = closed and not reentrant and not left_current
+        safety = Safety.SAFE if otherwise_safe and proven else Safety.UNSAFE
+        parameters = helper_parameters(self.analysis, [argument]) if otherwise_safe and not proven else ()
         why = (
-            unproven_note(self.analysis, [argument])
+            (callers_note(parameters) if parameters else unproven_note(self.analysis, [argument]))
             or (REENTRANT_NOTE if reentrant else "")
             or ("" if closed else LEFT_OPEN_NOTE)
             or (LEFT_CURRENT_NOTE if left_current else "")
         )
-        return safety, why
+        return safety, why, parameters
+
+    def offer(self, verdict: Verdict, title: str, build: Callable[[], tuple], names: frozenset[str]) -> FixProposal:
+        """The fix with ``title``, unsafe with the verdict's note, or safe where the project model
+        proves what the note doubts."""
+        safety, why, parameters = verdict
+        safe_when = SafeWhen(parameters, title) if parameters else None
+        return self.propose(safety, f"{title}{why}", build, names, safe_when)
 
     def asyncio_run_fix(
         self,
         run_call: cst.Call,
         holder: Holder,
         deleted: list[cst.CSTNode],
-        safety: Safety,
-        why: str,
+        verdict: Verdict,
         loop_factory: bool,
     ) -> FixProposal:
         """``asyncio.run()`` (with ``loop_factory=asyncio.new_event_loop`` where the loop was
@@ -416,8 +441,8 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
 
         if loop_factory:
             title = "Run the coroutine with asyncio.run(loop_factory=asyncio.new_event_loop)"
-            return self.propose(safety, f"{title}{why}", build, RUN_WITH_FACTORY_NAMES)
-        return self.propose(safety, f"Run the coroutine with asyncio.run(){why}", build, RUN_NAMES)
+            return self.offer(verdict, title, build, RUN_WITH_FACTORY_NAMES)
+        return self.offer(verdict, "Run the coroutine with asyncio.run()", build, RUN_NAMES)
 
     def runner_fix(
         self,
@@ -425,8 +450,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
         holder: Holder,
         run_call: cst.Call,
         teardown: list[cst.CSTNode],
-        safety: Safety,
-        why: str,
+        verdict: Verdict,
     ) -> FixProposal | NoFix:
         """``with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:`` around the
         statements that use the loop (3.11, where asyncio.run() has no loop_factory)."""
@@ -444,7 +468,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
                 rewrite.statements.delete_all(teardown)
                 return rewrite.build()
 
-            return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build_with, RUNNER_NAMES)
+            return self.offer(verdict, "Run the coroutine in an asyncio.Runner", build_with, RUNNER_NAMES)
         line = tree.parents.get(holder.store)
         block = tree.parents.get(line) if line is not None else None
         if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or not isinstance(
@@ -469,4 +493,4 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             rewrite.wrap_in_runner(line, statements[last], runner)
             return rewrite.build()
 
-        return self.propose(safety, f"Run the coroutine in an asyncio.Runner{why}", build, RUNNER_NAMES)
+        return self.offer(verdict, "Run the coroutine in an asyncio.Runner", build, RUNNER_NAMES)
