@@ -127,6 +127,7 @@ def words(text):
 SHARED = """\
 import asyncio
 
+from app.store import guarded
 from app.words import words
 
 
@@ -135,6 +136,7 @@ def task(text):
 
 
 async def count(text):
+    await guarded()
     return len(words(text))
 """
 
@@ -169,3 +171,36 @@ def test_a_notebook_s_finding_is_noted_where_the_project_has_loops_and_none_reac
     (found,) = json.loads(result.output)
     assert found["code"] == "LCK101"
     assert found["message"].endswith("(no event loop in this project was seen reaching it)")
+
+
+def test_standard_input_builds_the_model_only_where_it_can_change_the_buffer_s_findings(tmp_path, monkeypatch):
+    root = example_project(tmp_path, {"app/words.py": PLAIN, "app/tasks.py": SHARED, "app/store.py": STORE})
+    monkeypatch.chdir(root)
+    built = []
+    real = run_project.project_view
+
+    def watched(files, *args, **kwargs):
+        built.append(list(files))
+        return real(files, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "project_view", watched)
+    job = runner.Job(Settings(), ("LCK101", "LCK306"), runner.Mode(), None)
+    result, _ = runner.check_stdin(PLAIN.encode(), "app/words.py", job)
+    assert result.diagnostics == [] and built == []
+    # A lock the loop of app/tasks.py reaches: the finding carries that loop.
+    result, _ = runner.check_stdin(STORE.encode(), "app/store.py", job)
+    assert built == [["app/store.py"]]
+    (found,) = result.diagnostics
+    assert found.code == "LCK101" and len(found.evidence) == 1
+
+
+STORE = """\
+import asyncio
+
+_lock = asyncio.Lock()
+
+
+async def guarded():
+    async with _lock:
+        await asyncio.sleep(0)
+"""

@@ -624,19 +624,28 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         if checker.settings.excluded_by_user(filename):
             return FileResult(filename), data
         # The buffer stands for the file of that name in the project's model, whatever is on disk.
-        view = project_view(
+        texts = {os.path.abspath(filename): source.text}
+        model = functools.partial(
+            project_view,
             [filename],
             job.settings,
             checker.catalogue,
             job.enabled,
             job.model_cache_dir,
             lambda note: None,
-            texts={os.path.abspath(filename): source.text},
+            texts=texts,
             keep_confined=job.include_confined,
         )
-        if job.mode.fix or job.mode.diff:
+        fixing = job.mode.fix or job.mode.diff
+        # Without fixing, the model is built only where it can change the buffer's findings (as
+        # for a few files: check_files).
+        view = model() if fixing or model_may_matter([filename], job.settings, checker.catalogue, job.model_cache_dir, texts=texts) else None
+        if fixing and view is not None:
             checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
-        result = _finished(check_source(checker, source, job.mode, keep), view)
+        checked = check_source(checker, source, job.mode, keep)
+        if view is None:
+            view = model() if checked.error is None and findings_need_reach(checked.diagnostics) else ProjectView()
+        result = _finished(checked, view)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data
     except Exception as error:  # a bug: one line, and the input back unchanged
