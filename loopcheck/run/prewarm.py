@@ -162,14 +162,16 @@ def _kept(path: str) -> set[str]:
     file at ``path`` (none: it never reaches LibCST)."""
     import ast
 
-    from loopcheck.data.catalogue import Catalogue
     from loopcheck.engine.registry import rule_index
     from loopcheck.prefilter.candidates import Candidates
     from loopcheck.run.sources import read_source
+    from loopcheck.settings.config import Settings
 
     try:
         text = read_source(path).text
-        candidates = Candidates([rule for rule in rule_index().values() if rule.scope == "file"], Catalogue.load())
+        # The catalogue as the run loads it where no configuration adds to it (loaded once).
+        catalogue = Settings().catalogue()
+        candidates = Candidates([rule for rule in rule_index().values() if rule.scope == "file"], catalogue)
         return set(candidates.rules_for(ast.parse(text))) if candidates.may_match(text) else set()
     except Exception:  # unreadable, not Python: the run says why
         return set()
