@@ -141,10 +141,9 @@ async def count(text):
 """
 
 
-def test_a_file_the_model_cannot_touch_is_checked_without_it(tmp_path, monkeypatch):
-    root = example_project(tmp_path, {"app/words.py": PLAIN, "app/tasks.py": SHARED})
-    monkeypatch.chdir(root)
-    built = []
+def models_built(monkeypatch) -> list[list[str]]:
+    """The files of each project model the runner builds from now on."""
+    built: list[list[str]] = []
     real = run_project.project_view
 
     def watched(files, *args, **kwargs):
@@ -152,6 +151,13 @@ def test_a_file_the_model_cannot_touch_is_checked_without_it(tmp_path, monkeypat
         return real(files, *args, **kwargs)
 
     monkeypatch.setattr(runner, "project_view", watched)
+    return built
+
+
+def test_a_file_the_model_cannot_touch_is_checked_without_it(tmp_path, monkeypatch):
+    root = example_project(tmp_path, {"app/words.py": PLAIN, "app/tasks.py": SHARED})
+    monkeypatch.chdir(root)
+    built = models_built(monkeypatch)
     job = runner.Job(Settings(), ("LCK101", "LCK306", "LCK401"), runner.Mode(), None)
     assert [r.diagnostics for r in runner.check_files(["app/words.py"], job, 1)] == [[]]
     assert built == []
@@ -176,14 +182,7 @@ def test_a_notebook_s_finding_is_noted_where_the_project_has_loops_and_none_reac
 def test_standard_input_builds_the_model_only_where_it_can_change_the_buffer_s_findings(tmp_path, monkeypatch):
     root = example_project(tmp_path, {"app/words.py": PLAIN, "app/tasks.py": SHARED, "app/store.py": STORE})
     monkeypatch.chdir(root)
-    built = []
-    real = run_project.project_view
-
-    def watched(files, *args, **kwargs):
-        built.append(list(files))
-        return real(files, *args, **kwargs)
-
-    monkeypatch.setattr(runner, "project_view", watched)
+    built = models_built(monkeypatch)
     job = runner.Job(Settings(), ("LCK101", "LCK306"), runner.Mode(), None)
     result, _ = runner.check_stdin(PLAIN.encode(), "app/words.py", job)
     assert result.diagnostics == [] and built == []
