@@ -34,10 +34,6 @@ def main() -> None:
     # Nothing made while the command line is imported is garbage: no collection runs until the
     # imported objects are frozen (``tune_collector``), which also turns the collector back on.
     gc.disable()
-    # A run over a few files LibCST will check: LibCST is imported by a worker meanwhile.
-    from loopcheck.run import prewarm
-
-    prewarm.start(sys.argv[1:])
     from loopcheck.frontends.cli import main as command
     from loopcheck.run.collector import tune_collector
 

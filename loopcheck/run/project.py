@@ -129,6 +129,11 @@ def project_view(
         return ProjectView()
 
 
+# Up to this many files, a run asks each of them whether the model can change what it reports
+# before building it (a summary each); more files all but always hold a place it can.
+FEW_FILES = 8
+
+
 def model_may_matter(
     files: Sequence[str],
     settings: Settings,

@@ -25,11 +25,9 @@ from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
 from loopcheck.project.reach import real_path
 from loopcheck.project.relevance import findings_need_reach
-from loopcheck.run import prewarm
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.run.collector import tune_collector
-from loopcheck.run.prewarm import FEW_FILES
-from loopcheck.run.project import ProjectView, model_may_matter, project_view
+from loopcheck.run.project import FEW_FILES, ProjectView, model_may_matter, project_view
 from loopcheck.run.sources import (
     SourceFile,
     decode,
@@ -414,16 +412,7 @@ def check_files(
         files, job.settings, checker.catalogue, job.model_cache_dir
     )
     fresh: Generator[FileResult, None, None] | None = None
-    # The worker the command started as it started (run/prewarm.py), for these few files.
-    early = prewarm.take()
-    if early is not None and todo and view is None and jobs > 1 and len(todo) <= FEW_FILES:
-        early.hand(job, todo)
-        fresh = early.results(todo, checked, functools.partial(check_file, checker))
-    elif early is not None:
-        early.stop()
-    workers = 0 if later or fresh is not None else _workers_for(
-        len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo)
-    )
+    workers = 0 if later else _workers_for(len(todo), jobs, overlap=lambda: view is None and _worth_a_worker(checker, todo))
     if workers:
         try:
             fresh = _check_in_processes(todo, job, workers, checked)
@@ -435,12 +424,10 @@ def check_files(
             # Checked before the model is built: no result goes out before it anyway, and the
             # progress advances from the start. (Fixing built it first: each file is fixed and
             # reported in turn.)
-            fresh = _results_of(list(fresh))
-    if later:  # whether the model is needed is known once the findings are
-        done = list(fresh)
-        fresh = _results_of(done)
-        if not any(findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None):
-            view = ProjectView()
+            done = list(fresh)
+            fresh = _results_of(done)
+            if later and not any(findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None):
+                view = ProjectView()
     updates: dict[str, Any] = {}
     try:
         view = view or model()
