@@ -5,6 +5,7 @@ checked again by the next run, and a run with nothing changed starts no process 
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import time
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_a_warm_run_with_nothing_changed_starts_no_worker(tmp_path, monkeypatch)
     def no_process(*args, **kwargs):
         raise AssertionError("a worker process was started")
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_process)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_process)
     results = list(runner.check_files(files, job, 2))
     assert findings(results) == in_one_process(files, job) and len(results) == 5
 
@@ -156,7 +157,7 @@ def test_workers_that_cannot_start_early_leave_the_changed_files_to_this_process
         started.append(jobs)
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(runner, "ProcessPoolExecutor", too_few_descriptors)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", too_few_descriptors)
     notes: list[str] = []
     results = list(runner.check_files(files, job, 2, notify=notes.append))
     assert started == [2]  # tried once, at the first changed file; not again for the rest

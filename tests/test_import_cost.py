@@ -47,3 +47,26 @@ def test_checking_and_fixing_do_not_import_libcst_matchers():
     findings, changed, imported = completed.stdout.split()
     assert int(findings) > 0 and int(changed) > 0, "the files checked must have findings and fixes"
     assert imported == "False", "something imports libcst.matchers"
+
+
+# A run over one file no rule can report on, in a project the model cannot change it in (the
+# pre-commit and editor path): what it must not import.
+ONE_FILE = """
+import atexit, sys
+sys.argv = ["loopcheck", "-q", "--no-cache", sys.argv[1]]
+never = ("libcst", "multiprocessing", "concurrent.futures", "tempfile", "loopcheck.project.outcome",
+         "loopcheck.rules.project", "loopcheck.reporters.sarif", "loopcheck.run.writing")
+atexit.register(lambda: print(" ".join(name for name in never if name in sys.modules)))
+from loopcheck.frontends.entry import main
+main()
+"""
+
+
+def test_a_one_file_run_imports_neither_libcst_nor_the_pool_nor_the_model_s_outcome(tmp_path):
+    plain = tmp_path / "plain.py"
+    plain.write_text("import re\n\nPATTERN = re.compile('[a-z]+')\n\n\ndef words(text):\n    return PATTERN.findall(text)\n")
+    completed = subprocess.run(
+        [sys.executable, "-c", ONE_FILE, str(plain)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == ""

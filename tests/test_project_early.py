@@ -9,8 +9,8 @@ import dataclasses
 from pathlib import Path
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.frontends.cli import _enabled_rules
 from loopcheck.engine.registry import rule_index
+from loopcheck.frontends.cli import _enabled_rules
 from loopcheck.project import model as project_model
 from loopcheck.project.early import EarlySummaries, Offered, Offers
 from loopcheck.project.model import list_project, project_files

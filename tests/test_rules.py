@@ -186,6 +186,32 @@ def test_generated_files_are_current():
     )
 
 
+def test_each_rule_is_in_the_module_its_code_gives():
+    """A run imports only the rules a file needs, each from the module its code and scope give
+    (``rules.rule_module``): a rule elsewhere would be found only by importing every rule."""
+    from loopcheck.rules import all_rules, rule_module
+
+    rules = all_rules()
+    misplaced = {
+        code: rules[code].__module__
+        for code, info in rule_index().items()
+        if rules[code].__module__ != rule_module(code, info.scope)
+    }
+    assert not misplaced
+
+
+def test_a_file_one_rule_reports_on_imports_that_rule_alone():
+    import subprocess
+    import sys
+
+    script = (
+        "from loopcheck.engine.registry import rule_index; from loopcheck.engine.rule import Rule;"
+        "rule = rule_index()['LCK401'].rule; print(rule.code, sorted(Rule.registry))"
+    )
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert shown.split() == ["LCK401", "['LCK401']"]
+
+
 @pytest.mark.parametrize("code", sorted(RULES))
 def test_no_placeholder_of_the_scaffold_is_left(code):
     """`python -m loopcheck.dev new-rule` writes placeholders; a rule cannot pass with them."""

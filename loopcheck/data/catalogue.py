@@ -9,13 +9,14 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from importlib import resources
 from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
+
+from loopcheck.data import data_text
 
 
 @dataclass(frozen=True)
@@ -315,7 +316,7 @@ def holder_shapes() -> HolderShapes:
 
 
 def _data(name: str) -> dict[str, Any]:
-    return tomllib.loads(resources.files("loopcheck.data").joinpath(name).read_text("utf-8"))
+    return tomllib.loads(data_text(name))
 
 
 def _primitives(data: dict[str, Any]) -> dict[str, Primitive]:

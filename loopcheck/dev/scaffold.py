@@ -12,13 +12,11 @@ from pathlib import Path
 from string import Template
 
 from loopcheck.engine.rule import CODE_PATTERN, NAME_PATTERN
-from loopcheck.rules import FILE_FAMILIES, all_rules
+from loopcheck.rules import FAMILY_DIGITS, all_rules
 
 PLACEHOLDER = "TODO(new-rule)"
 TEMPLATES = Path(__file__).parent / "templates"
-# The hundreds digit of a code names its family: LCK1xx primitives, LCK2xx loops, ...
 # (Project rules, over the project model, have no single-file fixture: they are written by hand.)
-FAMILY_DIGITS = dict(zip(FILE_FAMILIES, "1234"))
 
 
 @dataclass(frozen=True)

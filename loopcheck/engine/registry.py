@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from loopcheck.data import data_text
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
 from loopcheck.prefilter.starts import Start, Where
 
@@ -38,16 +38,16 @@ class RuleInfo:
 
     @property
     def rule(self) -> type[Rule]:
-        """The rule class itself (this imports LibCST and the rule modules)."""
-        from loopcheck.rules import all_rules
+        """The rule class itself (this imports LibCST and the rule's module)."""
+        from loopcheck.rules import rule_class
 
-        return all_rules()[self.code]
+        return rule_class(self.code, self.scope)
 
 
 @cache
 def rule_index() -> dict[str, RuleInfo]:
     """Every rule, by code, in code order."""
-    data = json.loads(resources.files("loopcheck.data").joinpath(INDEX).read_text("utf-8"))
+    data = json.loads(data_text(INDEX))
     return {
         entry["code"]: RuleInfo(
             code=entry["code"],

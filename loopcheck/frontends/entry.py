@@ -8,6 +8,7 @@ the process at once with 128 + N. Nothing has been read or written yet, so nothi
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -30,6 +31,9 @@ def main() -> None:
 
         serve(sys.argv[2:])
         return
+    # Nothing made while the command line is imported is garbage: no collection runs until the
+    # imported objects are frozen (``tune_collector``), which also turns the collector back on.
+    gc.disable()
     from loopcheck.frontends.cli import main as command
     from loopcheck.run.collector import tune_collector
 

@@ -16,6 +16,7 @@ name differs, and the offer does not fit.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,7 +70,12 @@ class EarlySummaries:
         self.roots = roots
         self.catalogue = catalogue
         self.seeds = SeedTest(catalogue)
-        self.keys = SummaryStore(None, catalogue_key(catalogue))  # content keys only
+
+    @functools.cached_property
+    def keys(self) -> SummaryStore:
+        """For content keys only; made at the first offer (its key fingerprints loopcheck's code
+        and data: a run that offers nothing does not pay for it)."""
+        return SummaryStore(None, catalogue_key(self.catalogue))
 
     def offer(self, path: str, data: bytes, text: str, tree: ast.Module) -> Offered | None:
         """The summary of the file at ``path`` (its bytes ``data``, decoded ``text``, parsed as

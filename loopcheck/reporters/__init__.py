@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
 from loopcheck.engine.diagnostics import Diagnostic
-from loopcheck.reporters.github import report_github
-from loopcheck.reporters.json import report_json
-from loopcheck.reporters.sarif import report_sarif
-from loopcheck.reporters.text import report_concise, report_text
 
 Reporter = Callable[[list[Diagnostic], dict[str, str], TextIO], None]
 
 # Formats that can print each file's findings as soon as they come (the others print one document).
 STREAMING = frozenset({"text", "concise", "github"})
 
-REPORTERS: dict[str, Reporter] = {
-    "text": report_text,
-    "concise": report_concise,
-    "json": report_json,
-    "sarif": report_sarif,
-    "github": report_github,
-}
+
+class _Reporters(Mapping[str, Reporter]):
+    """Each format's reporter by name, its module imported when it is asked for: a run prints in
+    one format (SARIF's fingerprints alone import hashlib)."""
+
+    WHERE = {
+        "text": ("text", "report_text"),
+        "concise": ("text", "report_concise"),
+        "json": ("json", "report_json"),
+        "sarif": ("sarif", "report_sarif"),
+        "github": ("github", "report_github"),
+    }
+
+    def __getitem__(self, name: str) -> Reporter:
+        module, function = self.WHERE[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.WHERE)
+
+    def __len__(self) -> int:
+        return len(self.WHERE)
+
+
+REPORTERS: Mapping[str, Reporter] = _Reporters()

@@ -22,6 +22,8 @@ from loopcheck.engine.rule import Rule
 # The families of the per-file rules, then the project rules (over the project model).
 FILE_FAMILIES = ("primitives", "loops", "clients", "loop_access")
 FAMILIES = (*FILE_FAMILIES, "project", "noqa")
+# The hundreds digit of a per-file rule's code names its family: LCK1xx primitives, LCK2xx loops, ...
+FAMILY_DIGITS = dict(zip(FILE_FAMILIES, "1234"))
 
 
 def all_rules(families: tuple[str, ...] = FAMILIES) -> dict[str, type[Rule]]:
@@ -32,6 +34,32 @@ def all_rules(families: tuple[str, ...] = FAMILIES) -> dict[str, type[Rule]]:
             if module.name.startswith("lck"):
                 importlib.import_module(f"{package.__name__}.{module.name}")
     return dict(sorted(Rule.registry.items()))
+
+
+def rule_module(code: str, scope: str = "file") -> str | None:
+    """The module of the rule ``code`` (of ``scope``): the one whose name starts with its code in
+    its family's package (``primitives/lck101_....py``, as ``python -m loopcheck.dev new-rule``
+    writes it); None when there is none."""
+    family = scope if scope in ("project", "noqa") else next((f for f, d in FAMILY_DIGITS.items() if d == code[3:4]), None)
+    if family is None:
+        return None
+    package = importlib.import_module(f"{__name__}.{family}")
+    prefix = f"{code.lower()}_"
+    found = (module.name for module in pkgutil.iter_modules(package.__path__) if module.name.startswith(prefix))
+    name = next(found, None)
+    return None if name is None else f"{package.__name__}.{name}"
+
+
+def rule_class(code: str, scope: str = "file") -> type[Rule]:
+    """The class of the rule ``code``, importing its own module only (:func:`rule_module`): a
+    file one rule can report on does not import the others. Every rule, when its module is not
+    there."""
+    if code not in Rule.registry:
+        module = rule_module(code, scope)
+        if module is not None:
+            importlib.import_module(module)
+    found = Rule.registry.get(code)
+    return found if found is not None else all_rules()[code]
 
 
 def file_rules() -> dict[str, type[Rule]]:

@@ -17,7 +17,6 @@ from loopcheck.run.baseline import DEFAULT_NAME, Baseline
 from loopcheck.run.noqa import add_noqa
 from loopcheck.run.runner import FileResult, encode
 from loopcheck.run.sources import read_source
-from loopcheck.run.writing import write_file
 from loopcheck.settings.config import Settings
 
 
@@ -77,6 +76,8 @@ class Adoption:
             in_source = in_text(found, source.text)
             edit = add_noqa(source.text, in_source)
             if edit.text != source.text:
+                from loopcheck.run.writing import write_file  # (--add-noqa only)
+
                 write_file(path, encode(source, edit.text), source.identity, source.data)
         except SourceError as error:
             self.notes.append(f"{path}: {error}; no noqa comment added")

@@ -19,11 +19,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from loopcheck.engine.anchors import Anchor, FileAnchors
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.files import SourceError, read_regular
-from loopcheck.run.writing import write_generated
+
+if TYPE_CHECKING:
+    from loopcheck.engine.anchors import Anchor
 
 DEFAULT_NAME = ".loopcheck-baseline.json"
 FORMAT = 1
@@ -74,6 +76,8 @@ class Baseline:
         text = source() if diagnostics else ""
         if text is None:  # unreadable now: report everything, keep every entry
             return diagnostics
+        from loopcheck.engine.anchors import FileAnchors  # (hashlib: only where a baseline is used)
+
         anchors = FileAnchors(text)
         left = Counter(recorded)
         kept: Counter[Anchor] = Counter()
@@ -99,6 +103,8 @@ class Baseline:
         the text they are about); entries of codes that did not apply are kept."""
         key = self.key(path)
         kept = Counter({a: c for a, c in self.entries.get(key, Counter()).items() if not in_scope(path, a.code)})
+        from loopcheck.engine.anchors import FileAnchors
+
         anchors = FileAnchors(source) if diagnostics else None
         for d in diagnostics:
             assert anchors is not None
@@ -130,6 +136,8 @@ class Baseline:
         return json.dumps({"loopcheck-baseline": FORMAT, "files": files}, indent=2, sort_keys=True) + "\n"
 
     def save(self) -> None:
+        from loopcheck.run.writing import write_generated
+
         try:
             write_generated(str(self.path), self.text().encode("utf-8"))
         except SourceError as error:
@@ -141,6 +149,8 @@ def _entries(data: object) -> dict[str, Counter[Anchor]]:
     shape."""
     if not isinstance(data, dict) or data["loopcheck-baseline"] != FORMAT:
         raise ValueError("not a baseline")
+    from loopcheck.engine.anchors import Anchor
+
     entries: dict[str, Counter[Anchor]] = {}
     for key, items in data["files"].items():
         anchors: Counter[Anchor] = Counter()

@@ -29,14 +29,13 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from loopcheck import __version__
+from loopcheck.data import DIRECTORY as DATA_DIRECTORY
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety, SafeWhen, Withheld
 from loopcheck.files import SourceError, read_regular
 from loopcheck.run.sources import Identity, identity_of
@@ -60,10 +59,10 @@ def _data_fingerprint() -> str:
     that an editable install being worked on never serves results of older code) and LibCST's
     version: a change to any of them changes every result."""
     digest = hashlib.sha256()
-    data = resources.files("loopcheck.data")
+    data = Path(DATA_DIRECTORY)  # as the catalogues are read (``loopcheck.data.data_text``)
     for name in sorted(entry.name for entry in data.iterdir() if entry.name.endswith((".toml", ".json"))):
         digest.update(name.encode())
-        digest.update(data.joinpath(name).read_bytes())
+        digest.update((data / name).read_bytes())
     package = Path(__file__).parents[1]
     for module in sorted(package.rglob("*.py")):
         info = module.stat()
@@ -261,6 +260,8 @@ def _index_entry(entry: Any) -> bool:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:

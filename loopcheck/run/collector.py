@@ -17,7 +17,9 @@ YOUNG_THRESHOLD = 10_000
 
 
 def tune_collector() -> None:
-    """Freeze what exists now (imported code and data) and collect young objects less often."""
+    """Freeze what exists now (imported code and data) and collect young objects less often
+    (the collector on, where start-up turned it off)."""
     gc.freeze()
+    gc.enable()
     young, middle, oldest = gc.get_threshold()
     gc.set_threshold(max(young, YOUNG_THRESHOLD), middle, oldest)

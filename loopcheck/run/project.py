@@ -23,17 +23,25 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.limits import describe
-from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_facts
 from loopcheck.project.early import Offers
+from loopcheck.project.evidence import attach, confined_lines, declined_fixes, proven_facts
 from loopcheck.project.model import ProjectFiles, ProjectModel, list_project, project_files
-from loopcheck.project.outcome import Outcome, OutcomeStore
 from loopcheck.project.reach import Reach, compute_reach, real_path
-from loopcheck.rules.project import check_project
+from loopcheck.project.records import ModuleSummary
+from loopcheck.project.relevance import may_hold_project_findings, project_parts
+from loopcheck.project.roots import Roots
+from loopcheck.project.selection import import_specs
+from loopcheck.project.store import SummaryStore, catalogue_key
+from loopcheck.run.sources import read_source
 from loopcheck.settings.config import Settings
+
+if TYPE_CHECKING:
+    from loopcheck.project.outcome import Outcome
 
 
 @dataclass
@@ -98,6 +106,9 @@ def project_view(
     (standard input), by absolute path; ``found``: the projects' files, where
     :func:`model_files` found them already; ``offered``: summaries made where the files were
     checked (``project.early``)."""
+    # Imported here: a run whose files the model cannot touch never builds it.
+    from loopcheck.project.outcome import OutcomeStore
+
     try:
         directory = Path(cache_dir) if cache_dir else None
         files_of = found or model_files(files, settings, walked, texts)
@@ -129,8 +140,84 @@ def model_files(
     return project_files(files, settings=settings, walked=[path for path in walked if os.path.isdir(path)], texts=texts)
 
 
+# Up to this many files, a run asks each of them whether the model can change what it reports
+# before building it (a summary each); more files all but always hold a place it can.
+FEW_FILES = 8
+
+
+def model_may_matter(
+    files: Sequence[str],
+    settings: Settings,
+    catalogue: Catalogue,
+    cache_dir: str | None,
+    *,
+    texts: Mapping[str, str] | None = None,
+) -> bool:
+    """Whether the project model may add a finding in one of ``files`` (see
+    ``project/relevance.py``), asked of each file's own summary before the model is built. True
+    where it cannot be told: a file that cannot be read or parsed, or whose module name depends on
+    the import lines of the rest of its project (a folder without ``__init__.py``). ``texts``:
+    files whose text is not on disk (standard input), by absolute path."""
+    found = project_files(files, settings=settings, texts=texts)
+    roots = found.roots
+    in_project = project_parts(found.paths, roots.packages.values()).__contains__
+    # Without a cache, no store: its key fingerprints loopcheck's code and data.
+    store = SummaryStore(Path(cache_dir), catalogue_key(catalogue)) if cache_dir else None
+    for path in files:
+        if not path.endswith(".py"):
+            continue  # the model lists Python files only: no project finding is in another
+        try:
+            summary = _own_summary(path, found.texts.get(os.path.abspath(path)), roots, store, settings, catalogue)
+        except Exception:  # unreadable, unparsable: the model decides, as without this question
+            return True
+        if summary is None or may_hold_project_findings(summary, in_project):
+            return True
+    return False
+
+
+def _own_summary(
+    path: str, given: str | None, roots: Roots, store: SummaryStore | None, settings: Settings, catalogue: Catalogue
+) -> ModuleSummary | None:
+    """The summary the model would make of the file at ``path`` (``given``: its text, when not on
+    disk; never cached then), under the module name the model would give it; None when that name
+    depends on the import lines of other files (``Roots.imported``) or there is none."""
+    text, data = given, None
+    if text is None:
+        source = read_source(path, settings.max_file_size)
+        text, data = source.text, source.data
+    asked = _Asked()
+    roots.imported = asked  # type: ignore[assignment]
+    named = roots.module_name(path, {name.partition(".")[0] for level, name in import_specs(text) if not level})
+    if named is None or asked.asked:
+        return None
+    module, package = named
+    key = store.content_key(data) if store is not None and given is None and data is not None else None
+    summary = store.load(key, module, path, package) if store is not None and key is not None else None
+    if summary is None:
+        from loopcheck.project.summary import summarise
+
+        summary = summarise(text, module, path, package, catalogue)
+        if store is not None and key is not None:
+            store.store(key, summary)
+    return summary
+
+
+class _Asked:
+    """Stands for the import lines of the rest of the project while one file's module name is
+    found: records that the name depends on them."""
+
+    asked = False
+
+    def __contains__(self, name: object) -> bool:
+        self.asked = True
+        return False
+
+
 def _outcome(model: ProjectModel, catalogue: Catalogue, enabled: Sequence[str]) -> Outcome:
     """The reach over ``model``, and the findings of the ``enabled`` project rules by absolute path."""
+    from loopcheck.project.outcome import Outcome
+    from loopcheck.rules.project import check_project
+
     reach = compute_reach(model, catalogue)
     found: dict[str, list[Diagnostic]] = {}
     for d in check_project(model, reach, catalogue, frozenset(enabled)):

@@ -5,23 +5,20 @@ results on in a stable order as they come. Nothing here prints findings."""
 from __future__ import annotations
 
 import ast
-import difflib
 import functools
 import json
-import multiprocessing
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopcheck.engine import pipeline
-from loopcheck.engine.cells import in_cells
 from loopcheck.engine.diagnostics import Diagnostic, Proven
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.limits import describe
@@ -30,19 +27,22 @@ from loopcheck.files import SourceError
 from loopcheck.project.early import EarlySummaries, Offered, Offers
 from loopcheck.project.model import ProjectFiles
 from loopcheck.project.reach import real_path
+from loopcheck.project.relevance import findings_need_reach
 from loopcheck.project.roots import Roots
 from loopcheck.run.cache import Cache, Remembered
 from loopcheck.run.collector import tune_collector
-from loopcheck.run.project import ProjectView, model_files, project_view
+from loopcheck.run.project import FEW_FILES, ProjectView, model_files, model_may_matter, project_view
 from loopcheck.run.sources import (
     SourceFile,
     decode,
     read_source,
     too_large,
 )
-from loopcheck.run.writing import write_file
 from loopcheck.settings.config import Settings, fix_target
 from loopcheck.settings.selection import select_rules
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
@@ -51,7 +51,9 @@ CHUNK = 8  # files a worker takes at a time
 # _check_in_processes).
 PRELOAD_THRESHOLD = 512
 # A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
-_FORKS = "fork" in multiprocessing.get_all_start_methods()
+# (Where os.fork exists, multiprocessing offers "fork": asked so, a run that starts no worker never
+# imports multiprocessing.)
+_FORKS = hasattr(os, "fork") and sys.platform != "win32"
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,8 @@ def unified_diff(path: str, before: bytes, after: bytes) -> bytes:
     encoding), lines split at LF only (not at the form feeds, U+2028 and other separators
     ``str.splitlines`` knows), and the marker for a last line without one."""
     name = os.fsencode(path).lstrip(b"/")
+    import difflib
+
     lines = difflib.diff_bytes(
         difflib.unified_diff,
         _PATCH_LINE.findall(before),
@@ -237,6 +241,8 @@ def encode(source: SourceFile, text: str) -> bytes:
 
 def write_source(source: SourceFile, text: str) -> None:
     """Write a fixed text back (see ``writing``), unless the file is no longer what was read."""
+    from loopcheck.run.writing import write_file  # (tempfile and the rest: for fixing only)
+
     write_file(source.path, encode(source, text), source.identity, source.data)
 
 
@@ -281,6 +287,8 @@ def check_source(
     if mode.keep_sources and result.diagnostics:
         result.source = shown
     if source.notebook is not None:
+        from loopcheck.engine.cells import in_cells
+
         result.diagnostics = in_cells(result.diagnostics, shown)
     return result
 
@@ -429,13 +437,18 @@ def check_files(
         job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
         checker = Checker(job)
     known: dict[str, FileResult] = {}
+    # A few files the project rules cannot report in need the model only for their findings,
+    # asked once they are known: no model at all for most of them.
+    later = view is None and len(files) <= FEW_FILES and not model_may_matter(
+        files, job.settings, checker.catalogue, job.model_cache_dir
+    )
     todo: list[str] = []
     early: Workers | None = None
     # In a warm run the first changed file worth a worker starts the workers at once: they load
     # LibCST and the rules and check it while this process asks the stat index about the files
     # after it (a tenth of a second for thousands) and builds the model. Every file missed is
     # then asked about here (none is left to ask about below).
-    asked = start_early = view is None and _starts_early(checker, jobs)
+    asked = start_early = view is None and not later and _starts_early(checker, jobs)
     failed = False  # the workers could not start: not tried again
     try:
         for path in files:
@@ -463,7 +476,7 @@ def check_files(
         if early is not None:
             early.close()
         raise
-    if early is None and not failed:
+    if early is None and not failed and not later:
         workers = _workers_for(
             len(todo), jobs, overlap=lambda: view is None and not asked and _worth_a_worker(checker, todo)
         )
@@ -483,6 +496,11 @@ def check_files(
             for result in done:
                 _take_offer(result, offers.found)
             fresh = _results_of(done)
+            fresh = _results_of(done)
+            if later and not any(
+                findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None
+            ):
+                view = ProjectView()
     updates: dict[str, Any] = {}
     try:
         view = view or model()
@@ -622,6 +640,9 @@ class Workers:
     ) -> None:
         """Raises NoWorkers when the pool cannot be made: too few file descriptors, no
         semaphores (a read-only /dev/shm)."""
+        import multiprocessing  # (and the pool: only a run that starts workers imports them)
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork" if _FORKS else "spawn")
         try:
             self.settled = context.Event()
@@ -742,19 +763,28 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         if checker.settings.excluded_by_user(filename):
             return FileResult(filename), data
         # The buffer stands for the file of that name in the project's model, whatever is on disk.
-        view = project_view(
+        texts = {os.path.abspath(filename): source.text}
+        model = functools.partial(
+            project_view,
             [filename],
             job.settings,
             checker.catalogue,
             job.enabled,
             job.model_cache_dir,
             lambda note: None,
-            texts={os.path.abspath(filename): source.text},
+            texts=texts,
             keep_confined=job.include_confined,
         )
-        if job.mode.fix or job.mode.diff:
+        fixing = job.mode.fix or job.mode.diff
+        # Without fixing, the model is built only where it can change the buffer's findings (as
+        # for a few files: check_files).
+        view = model() if fixing or model_may_matter([filename], job.settings, checker.catalogue, job.model_cache_dir, texts=texts) else None
+        if fixing and view is not None:
             checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
-        result = _finished(check_source(checker, source, job.mode, keep), view)
+        checked = check_source(checker, source, job.mode, keep)
+        if view is None:
+            view = model() if checked.error is None and findings_need_reach(checked.diagnostics) else ProjectView()
+        result = _finished(checked, view)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data
     except Exception as error:  # a bug: one line, and the input back unchanged

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import tokenize
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from loopcheck.engine.diagnostics import Diagnostic

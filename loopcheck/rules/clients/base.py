@@ -13,7 +13,6 @@ from loopcheck.engine.diagnostics import FixProposal, NoFix
 from loopcheck.fixes.constructor_argument import argument_fix
 from loopcheck.rules.creations import CreationRule
 
-
 # What the pages of the rules that offer fixes say of the library's own fix (see offered_fix).
 LIBRARY_FIX_SAFETY = """
 A SQLAlchemy async engine is fixed as SQLAlchemy advises, wherever it is kept: made with
