@@ -221,7 +221,6 @@ def test_a_default_executor_the_coroutine_never_reaches_does_not_matter():
     ("setup", "argument", "what"),
     [
         ("", "job(1)", "`job` may return a Future"),
-        ("", "job", "`job` may be a Future"),
         ("from motor_like import fetch\n", "fetch(1)", "`fetch` may return a Future"),
         ("client = object()\n", "client.find_one(1)", "`client.find_one` may return a Future"),
         ("def sync_work():\n    return asyncio.sleep(0)\n", "sync_work()", "`sync_work` may return a Future"),
@@ -232,7 +231,7 @@ def test_a_default_executor_the_coroutine_never_reaches_does_not_matter():
         ),
         ("async def rows():\n    yield 1\n", "rows()", "`rows` may return a Future"),
     ],
-    ids=["call-of-parameter", "parameter", "imported", "client-method", "sync-function", "decorated", "async-generator"],
+    ids=["call-of-parameter", "imported", "client-method", "sync-function", "decorated", "async-generator"],
 )
 def test_an_argument_not_provably_a_coroutine_is_unsafe_and_says_why(setup, argument, what):
     source = function(
@@ -244,6 +243,20 @@ def test_an_argument_not_provably_a_coroutine_is_unsafe_and_says_why(setup, argu
     assert finding.fix.description == (
         f"Run the coroutine with asyncio.run() (unsafe: asyncio.run() and asyncio.Runner run only coroutines; {what})"
     )
+
+
+def test_a_parameter_is_unsafe_unless_the_project_model_shows_every_caller_passes_a_coroutine():
+    source = function(
+        SET_AND_CLOSE + "try:\n    return loop.run_until_complete(job)\nfinally:\n    asyncio.set_event_loop(None)\n    loop.close()\n"
+    )
+    fix = lck201(source).fix
+    assert fix is not None and fix.safety.value == "unsafe"
+    assert fix.description == (
+        "Run the coroutine with asyncio.run() (unsafe: asyncio.run() takes only coroutines; a caller of `main`"
+        " that passes a Future or another awaitable as `job` would fail with 'a coroutine was expected')"
+    )
+    assert fix.safe_when is not None and fix.safe_when.parameters == (("main", "job"),)
+    assert fix.safe_when.title == "Run the coroutine with asyncio.run()"
 
 
 def test_an_async_method_of_the_class_through_self_is_provably_a_coroutine():
