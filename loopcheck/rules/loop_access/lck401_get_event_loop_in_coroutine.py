@@ -51,9 +51,11 @@ async def resize(image):
 ```""",
         fix_safety="""\
 Safe: in the body of a coroutine both calls return the running loop. Only calls in the
-coroutine's own body are rewritten, not in functions nested in it, which may run elsewhere. The
-fix names `get_running_loop` the way the module already imports asyncio, unless something else in
-the module binds that name too (`from compat import asyncio`, a parameter called `asyncio`): then
+coroutine's own body are rewritten, not in functions nested in it, which may run elsewhere. A call
+written `asyncio.get_event_loop()` (or `aio.`) becomes `asyncio.get_running_loop()` through the same
+name, wherever asyncio was imported (a function's own `import asyncio` too), when only imports of
+asyncio bind that name. Otherwise the fix names `get_running_loop` the way the module already
+imports asyncio, unless something else in the module binds that name too (`from compat import asyncio`, a parameter called `asyncio`): then
 it imports `get_running_loop` under a name the module does not use. Where a star import from
 another module could rebind any new name, there is no fix. Like every safe fix, it assumes the
 coroutine runs on an event loop: a coroutine driven by hand with `send()`, where no loop runs,
@@ -109,6 +111,21 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
             ),
             safety="safe",
         ),
+        Invalid(
+            "async def resize(image):\n    import asyncio\n\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    return await loop.run_in_executor(None, image.resize, (64, 64))\n",
+            message=(
+                "4:12 asyncio.get_event_loop() inside a coroutine returns the running loop; "
+                "asyncio.get_running_loop() says so, and fails clearly where no loop runs"
+            ),
+            fix=(
+                "async def resize(image):\n    import asyncio\n\n"
+                "    loop = asyncio.get_running_loop()\n"
+                "    return await loop.run_in_executor(None, image.resize, (64, 64))\n"
+            ),
+            safety="safe",
+        ),
     )
     valid = (
         Valid("import asyncio\nasync def now():\n    return asyncio.get_running_loop().time()\n"),
@@ -131,11 +148,32 @@ difference is outside one, where 3.12 and 3.13 warn and 3.14 raises (see LCK402)
                 )
 
     def fix(self, call: cst.Call) -> FixProposal:
+        title = "Replace asyncio.get_event_loop() with asyncio.get_running_loop()"
+        if self._through_the_module(call.func):
+            # `asyncio.get_event_loop()`: the name that reads the module here reads it for the
+            # new call too, wherever it was imported (a function's own `import asyncio` as well);
+            # a module-level import would only duplicate it.
+            def rename() -> tuple:
+                builder = FixBuilder(self.context)
+                new_func = call.func.with_changes(attr=cst.Name("get_running_loop"))  # type: ignore[attr-defined]
+                return builder.replace(call.func, new_func).build()
+
+            return self.propose(Safety.SAFE, title, rename)
+
         def build() -> tuple:
             builder = FixBuilder(self.context)
             builder.replace(call.func, builder.expression("asyncio.get_running_loop"))
             builder.drop_imports_used_by(call.func)
             return builder.build()
 
-        title = "Replace asyncio.get_event_loop() with asyncio.get_running_loop()"
         return self.propose(Safety.SAFE, title, build, ("asyncio.get_running_loop",))
+
+    def _through_the_module(self, func: cst.BaseExpression) -> bool:
+        """Whether ``func`` is ``<name>.get_event_loop`` with ``<name>`` bound, everywhere in the
+        module, only by imports of asyncio (``import asyncio``, ``import asyncio as aio``)."""
+        return (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.attr.value == "get_event_loop"
+            and self.analysis.bindings.only_imports_of(func.value.value, "asyncio")
+        )
