@@ -89,6 +89,21 @@ def test_what_the_interpreter_refuses_is_a_syntax_error_and_is_never_fixed(tmp_p
     assert target.read_text() == source
 
 
+def test_a_syntax_error_says_which_python_read_the_file(tmp_path):
+    write(tmp_path / "broken.py", "import asyncio\n\ndef broken(:\n    asyncio.run(main())\n")
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    result = run("--no-cache", "broken.py", cwd=tmp_path)
+    (line,) = [line for line in result.stderr.decode().splitlines() if "broken.py" in line]
+    assert "broken.py: syntax error at 3:" in line
+    assert line.endswith(f"(read as Python {running}, which runs loopcheck)")
+    # Newer grammar than the target version: the target version is named.
+    write(tmp_path / "p" / "pyproject.toml", '[tool.loopcheck]\ntarget-version = "py39"\n')
+    write(tmp_path / "p" / "m.py", "import asyncio\nmatch 1:\n    case 1:\n        asyncio.run(main())\n")
+    result = run("--no-cache", "m.py", cwd=tmp_path / "p")
+    assert result.returncode == 2
+    assert "(read as Python 3.9, the target-version)" in result.stderr.decode()
+
+
 def test_a_file_no_rule_analyses_is_parsed_not_compiled(tmp_path):
     # It mentions what the text test looks for, but its parse holds nothing a rule starts from.
     refused = "import asyncio\n\nasync def main():\n    pass\n\nreturn asyncio.run(main)\n"

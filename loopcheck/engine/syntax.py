@@ -17,8 +17,14 @@ from loopcheck.notebooks import is_notebook
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
-def _syntax_error(message: str, line: int, column: int) -> SourceError:
-    return SourceError(f"syntax error at {line}:{column}: {message}")
+def _syntax_error(message: str, line: int, column: int, target_version: tuple[int, int] | None = None) -> SourceError:
+    """The error, with the grammar it was read in: a file written for a newer Python than the
+    one running loopcheck (or than ``target-version``) says so."""
+    if target_version is None:
+        grammar = f"Python {PYTHON}, which runs loopcheck"
+    else:
+        grammar = f"Python {target_version[0]}.{target_version[1]}, the target-version"
+    return SourceError(f"syntax error at {line}:{column}: {message} (read as {grammar})")
 
 
 def check_syntax(
@@ -50,7 +56,7 @@ def check_syntax(
         try:
             tree = ast.parse(source, filename=path, feature_version=target_version)
         except SyntaxError as error:
-            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1) from None
+            raise _syntax_error(error.msg, error.lineno or 1, error.offset or 1, target_version) from None
         except (RecursionError, MemoryError):
             tree = None  # the compiler below says whether Python itself accepts it
         except ValueError as error:
