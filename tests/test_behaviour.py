@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from loopcheck.engine import pipeline
 from loopcheck.files import SourceError
 from loopcheck.fixes.builder import FixBuilder
+from loopcheck.rules.loop_access.lck401_get_event_loop_in_coroutine import GetEventLoopInCoroutine
 from loopcheck.run.sources import discover, read_source
 from tests import behaviour
 from tests.behaviour import (
@@ -360,14 +361,21 @@ def test_a_fix_that_changes_the_output_is_reported(tmp_path):
     assert "-print(asyncio.run(later(1)))\n+print(asyncio.run(later(2)))" in report  # the fix
 
 
-def test_a_rule_whose_fix_changes_behaviour_is_caught(tmp_path, monkeypatch):
-    """The real command line, with LCK401's rewrite broken on purpose: the coroutine then gets a
-    new loop instead of the running one, and its future belongs to another loop."""
+def break_lck401(monkeypatch) -> None:
+    """LCK401's fix made to write `asyncio.new_event_loop()` where it writes get_running_loop()."""
     expression = FixBuilder.expression
     monkeypatch.setattr(
         FixBuilder, "expression",
         lambda self, name: expression(self, name.replace("get_running_loop", "new_event_loop")),
     )
+    # The rewrite that keeps `asyncio.` as written does not go through FixBuilder.expression.
+    monkeypatch.setattr(GetEventLoopInCoroutine, "_through_the_module", lambda self, func: False)
+
+
+def test_a_rule_whose_fix_changes_behaviour_is_caught(tmp_path, monkeypatch):
+    """The real command line, with LCK401's rewrite broken on purpose: the coroutine then gets a
+    new loop instead of the running one, and its future belongs to another loop."""
+    break_lck401(monkeypatch)
     comparison = compare_program(read_program(program_file(tmp_path, WORKING)), tmp_path / "work")
     report = comparison.report()
     assert not comparison
@@ -377,11 +385,7 @@ def test_a_rule_whose_fix_changes_behaviour_is_caught(tmp_path, monkeypatch):
 
 def test_an_exercise_a_broken_fix_changes_is_reported(tmp_path, monkeypatch, fixture_modules, local_servers):  # noqa: F811
     """The fixture check, with LCK401's rewrite broken as above: its clean exercise then fails."""
-    expression = FixBuilder.expression
-    monkeypatch.setattr(
-        FixBuilder, "expression",
-        lambda self, name: expression(self, name.replace("get_running_loop", "new_event_loop")),
-    )
+    break_lck401(monkeypatch)
     with pytest.raises(AssertionError, match=r"(?s)exercise_running_loop_is_what_the_code_gets: .*different loop"):
         test_exercises_do_the_same_or_better_after_the_safe_fixes(FIXTURES / "LCK401.py", tmp_path, fixture_modules, local_servers)
 
