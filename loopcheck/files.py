@@ -25,6 +25,24 @@ _KINDS = (
 )
 
 
+# ``absolute``'s answers for the current directory they were made in.
+_absolute: dict[str, str] = {}
+_absolute_in: list[str] = [""]
+
+
+def absolute(path: str) -> str:
+    """``os.path.abspath(path)``, made once per path and current directory: the results cache,
+    the summaries index and the project listing each look every file up by its absolute path."""
+    here = os.getcwd()
+    if here != _absolute_in[0]:
+        _absolute.clear()
+        _absolute_in[0] = here
+    found = _absolute.get(path)
+    if found is None:
+        found = _absolute[path] = os.path.abspath(path)
+    return found
+
+
 def kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 

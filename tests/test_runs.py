@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from loopcheck.files import absolute
 from loopcheck.run import runner
 from loopcheck.settings.config import Settings
 from tests.helpers import invoke, write
@@ -86,6 +87,20 @@ def test_the_cache_is_used_only_where_nothing_that_decides_results_changed(tmp_p
     checked.clear()
     invoke("-j", "1", "--no-cache", ".", cwd=tmp_path)
     assert len(checked) == 6
+
+
+def test_the_same_relative_path_is_looked_up_from_each_current_directory(tmp_path, monkeypatch):
+    """Two runs in one process (an editor, a test runner) from two directories: the cache's
+    absolute paths follow the current directory, so one's results are never the other's."""
+    for name, source in (("a", "import asyncio\n\nlock = asyncio.Lock()\n"), ("b", "x = 1\n")):
+        write(tmp_path / name / "app.py", source)
+    assert absolute("app.py") == os.path.abspath("app.py")
+    cache = str(tmp_path / "cache")
+    for name, findings in (("a", 1), ("b", 0), ("a", 1)):
+        monkeypatch.chdir(tmp_path / name)
+        assert absolute("app.py") == str(tmp_path / name / "app.py")
+        result = invoke("--cache-dir", cache, "--output-format", "json", "app.py", cwd=tmp_path / name)
+        assert len(json.loads(result.output)) == findings
 
 
 def test_fix_runs_never_take_results_from_the_cache(tmp_path):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.files import SourceError
+from loopcheck.files import SourceError, absolute
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
 from loopcheck.project.selection import SeedTest, import_edges, import_specs
@@ -495,7 +495,7 @@ def _project_files(checked: list[str], found: Roots, settings: Settings, walked:
 
     listed: dict[str, str] = {}
     for path in checked:
-        listed.setdefault(os.path.abspath(path), path)
+        listed.setdefault(absolute(path), path)
     done = [Path(os.path.abspath(directory)) for directory in walked]
     deep = sorted(
         str(directory)
@@ -507,7 +507,7 @@ def _project_files(checked: list[str], found: Roots, settings: Settings, walked:
             # Hidden directories (tool caches, editor backups) hold no module of the project.
             inside = os.path.relpath(path, directory).split(os.sep)
             if path.endswith(".py") and not any(part.startswith(".") for part in inside[:-1]):
-                listed.setdefault(os.path.abspath(path), path)
+                listed.setdefault(absolute(path), path)
     for directory in sorted(found.beside):
         try:
             with os.scandir(directory) as entries:
@@ -517,5 +517,5 @@ def _project_files(checked: list[str], found: Roots, settings: Settings, walked:
         for name in names:
             path = str(directory / name)
             if not settings.excluded(path):
-                listed.setdefault(os.path.abspath(path), path)
+                listed.setdefault(absolute(path), path)
     return list(listed.values())

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
+from loopcheck.files import absolute
 from loopcheck.project import records
 from loopcheck.project.selection import Flags, ImportSpec
 
@@ -88,7 +89,6 @@ class SummaryStore:
         self.usable = self.directory is not None
         self.index: dict[str, list[Any]] = {}
         self.updates: dict[str, list[Any] | None] = {}
-        self._absolute: dict[str, str] = {}  # each path as the index names it, made once
         if self.directory is not None:
             loaded = cache._read_json(self.directory / "index.json")
             if isinstance(loaded, dict):
@@ -112,10 +112,7 @@ class SummaryStore:
         return None if entry is None else _known(entry)
 
     def absolute(self, path: str) -> str:
-        found = self._absolute.get(path)
-        if found is None:
-            found = self._absolute[path] = os.path.abspath(path)
-        return found
+        return absolute(path)
 
     def remember(self, path: str, identity: tuple[int, ...] | None, read_at: int | None, known: Known) -> None:
         """Record a file that was read (``identity``: its stat as opened, taken after

@@ -37,7 +37,7 @@ from typing import Any
 from loopcheck import __version__
 from loopcheck.data import DIRECTORY as DATA_DIRECTORY
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety, SafeWhen, Withheld
-from loopcheck.files import SourceError, read_regular
+from loopcheck.files import SourceError, absolute, read_regular
 from loopcheck.run.sources import Identity, identity_of
 
 DIRECTORY = ".loopcheck_cache"
@@ -134,7 +134,7 @@ class Cache:
     def unchanged(self, path: str, profile: str) -> tuple[str, bool] | None:
         """The entry key of ``path``, and whether the entry is empty (no finding), when its stat
         says it has not changed since it was read and stored with this profile, else None."""
-        known = self.index.get(os.path.abspath(path))
+        known = self.index.get(absolute(path))
         if known is None:
             return None
         *identity, stored_profile, key, empty = known
