@@ -496,7 +496,6 @@ def check_files(
             for result in done:
                 _take_offer(result, offers.found)
             fresh = _results_of(done)
-            fresh = _results_of(done)
             if later and not any(
                 findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None
             ):
@@ -778,7 +777,10 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         fixing = job.mode.fix or job.mode.diff
         # Without fixing, the model is built only where it can change the buffer's findings (as
         # for a few files: check_files).
-        view = model() if fixing or model_may_matter([filename], job.settings, checker.catalogue, job.model_cache_dir, texts=texts) else None
+        matters = fixing or model_may_matter(
+            [filename], job.settings, checker.catalogue, job.model_cache_dir, texts=texts
+        )
+        view = model() if matters else None
         if fixing and view is not None:
             checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
         checked = check_source(checker, source, job.mode, keep)
