@@ -471,6 +471,7 @@ SEED_CONTEXTS = (
     "arq-job",
     "loop-scheduler-job",
     "asyncio-test",
+    "asyncio-function-test",
     "asyncio-module-test",
     "asyncio-session-test",
 )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.files import SourceError, absolute
+from loopcheck.project.pytest_config import TestLoopScope
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
 from loopcheck.project.selection import SeedTest, import_edges, import_specs
@@ -58,6 +59,7 @@ class ProjectModel:
         listed: Iterable[str] = (),
         loader: Callable[[str], ModuleSummary | None] | None = None,
         importers: Mapping[str, Iterable[str]] | None = None,
+        test_loop_scope: Callable[[str], TestLoopScope | None] | None = None,
     ) -> None:
         # The summaries loaded so far: the entry modules, then those a name resolved into.
         self.modules: dict[str, ModuleSummary] = {s.module: s for s in summaries}
@@ -68,6 +70,8 @@ class ProjectModel:
         self._loader = loader
         self._tried: set[str] = set(self.modules)
         self._importers = {module: frozenset(found) for module, found in (importers or {}).items()}
+        # By a file's path, the loop scope its project's pytest configuration gives tests by default.
+        self.test_loop_scope: Callable[[str], TestLoopScope | None] = test_loop_scope or (lambda path: None)
 
     def entry_modules(self) -> frozenset[str]:
         """The modules summarised when the model was built: those whose text may start a loop or
@@ -287,6 +291,7 @@ class Listing:
     identities: dict[str, Identity | None]
     cached: Callable[[str, str], ModuleSummary | None]
     offered: Offers | None = None
+    roots: Roots | None = None
 
     @property
     def modules(self) -> dict[str, tuple[str, bool]]:
@@ -312,7 +317,8 @@ class Listing:
                 self.load(module)
             offered.settled()
         entries = [summary for summary in map(self.load, self.entries) if summary is not None]
-        return ProjectModel(entries, self.modules, self.load, self.importers)
+        scopes = self.roots.test_loop_scope_of if self.roots is not None else None
+        return ProjectModel(entries, self.modules, self.load, self.importers, scopes)
 
     def _size(self, module: str) -> int:
         try:
@@ -395,7 +401,7 @@ def list_project(
         shape = _shape(files, known)
     load, cached = _loaders(shape.modules, known, given, store, catalogue, settings, offered.found if offered else {})
     keys = {module: known[path].key for module, (path, _) in shape.modules.items()}
-    return Listing(shape, keys, load, identities, cached, offered)
+    return Listing(shape, keys, load, identities, cached, offered, files.roots)
 
 
 def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:

@@ -134,6 +134,8 @@ HOLDER = "holder:"
 NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
+# The context of a pytest-asyncio test whose mark names no loop scope: its project's default.
+TEST_DEFAULT = "asyncio-test"
 # The process of loops started in test modules (pytest's default file names, their packages).
 TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
@@ -504,9 +506,13 @@ class _Reacher:
     def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
         """The loop an execution context runs function ``key`` on: the server's (or worker's) one
         loop, or a new loop for each function (a pytest-asyncio test)."""
+        configured = self.model.test_loop_scope(self.model.modules[key[0]].path) if context == TEST_DEFAULT else None
+        if configured is not None:  # the project's tests share a loop by default
+            context, which = configured.context()
         runs = self.context_runs.get(context)
         who = runs.describe if runs is not None else "the server"
-        which = runs.loop_describe if runs is not None else "the server's loop"
+        if configured is None:
+            which = runs.loop_describe if runs is not None else "the server's loop"
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
         describe = f"{who} '{key[1].rsplit('.', 1)[-1]}' ({which})"
         process = process_of(key[0], False)
