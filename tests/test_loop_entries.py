@@ -796,6 +796,43 @@ def test_a_test_whose_mark_names_the_function_scope_keeps_a_loop_of_its_own(tmp_
     ]
 
 
+UNMARKED_TESTS = UNSCOPED_TESTS.replace("pytestmark = pytest.mark.asyncio\n", "")
+AUTO_MODE = '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
+
+
+def test_unmarked_async_tests_run_on_a_loop_each_in_auto_mode(tmp_path):
+    files = {
+        "app/test_a.py": UNMARKED_TESTS.format(name="a"),
+        "app/test_b.py": UNMARKED_TESTS.format(name="b"),
+        # neither a module pytest collects tests from, nor a test pytest-asyncio runs
+        "app/tests_helpers.py": "from app.clients import fetch\n\n\nasync def test_helper():\n    await fetch('h')\n",
+        "app/test_c.py": "from app.clients import client\n\n\ndef test_plain():\n    client.close()\n",
+        "pyproject.toml": PROJECT + AUTO_MODE,
+    }
+    found = evidence(tmp_path, files)
+    assert [m.split(" via ")[0] for m in found] == [
+        f"reached from the pytest-asyncio test 'test_{name}' (a new event loop per test)"
+        for name in ("a_one", "a_two", "b_one", "b_two")
+    ]
+
+
+def test_unmarked_async_tests_are_not_run_in_strict_mode(tmp_path):
+    files = {"app/test_a.py": UNMARKED_TESTS.format(name="a"), "app/test_b.py": UNMARKED_TESTS.format(name="b")}
+    assert evidence(tmp_path, files) == []
+
+
+def test_unmarked_async_tests_share_the_default_scopes_loop_in_auto_mode(tmp_path):
+    files = {
+        "app/test_a.py": UNMARKED_TESTS.format(name="a"),
+        "app/test_b.py": UNMARKED_TESTS.format(name="b"),
+        "pyproject.toml": PROJECT + AUTO_MODE + 'asyncio_default_test_loop_scope = "session"\n',
+    }
+    assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
+        "reached from the pytest-asyncio test 'test_a_one' (the session's loop, by"
+        ' asyncio_default_test_loop_scope = "session" in pyproject.toml)',
+    ]
+
+
 def test_a_change_of_the_pytest_configuration_is_seen_by_a_cached_run(tmp_path):
     files = {"app/test_a.py": UNSCOPED_TESTS.format(name="a"), "app/test_b.py": UNSCOPED_TESTS.format(name="b")}
     assert len(evidence(tmp_path, files)) == 4

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.project.pytest_config import configured_test_loop_scope
+from loopcheck.project.pytest_config import configured_pytest_asyncio
 from tests.helpers import write
 
 SESSION_INI = "[pytest]\nasyncio_default_test_loop_scope = session\n"
@@ -42,6 +42,11 @@ LAYOUTS = {
     "unset": ({"p/pytest.ini": "[pytest]\naddopts = -q\n"}, None, None),
 }
 
+# pytest-asyncio refuses to run with these (a usage error): loopcheck takes its defaults.
+REFUSED = {
+    "an unknown scope": ({"p/pytest.ini": "[pytest]\nasyncio_default_test_loop_scope = everywhere\n"}, None, None),
+}
+
 COUNTING_TESTS = """
 import asyncio
 
@@ -72,12 +77,13 @@ def lay_out(root: Path, files: dict[str, str]) -> Path:
     return root / "p"
 
 
-@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("layout", sorted({**LAYOUTS, **REFUSED}))
 def test_the_configured_scope_is_the_one_pytest_takes(tmp_path, layout):
-    files, scope, name = LAYOUTS[layout]
+    files, scope, name = {**LAYOUTS, **REFUSED}[layout]
     project = lay_out(tmp_path, files)
-    found = configured_test_loop_scope(project)
+    found = configured_pytest_asyncio(project)
     assert (found and found.scope, found and found.path.name) == (scope, name)
+    assert found is None or found.auto is False
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
@@ -100,13 +106,60 @@ def test_pytest_asyncio_shares_a_loop_exactly_where_the_configured_scope_says(tm
 def test_a_configuration_that_cannot_be_parsed_states_nothing(tmp_path, name, text):
     """(pytest stops there too, with an error, rather than look further up.)"""
     project = lay_out(tmp_path, {f"p/{name}": text, "pytest.ini": SESSION_INI})
-    assert configured_test_loop_scope(project) is None
+    assert configured_pytest_asyncio(project) is None
 
 
 def test_answers_are_shared_between_directories(tmp_path):
     lay_out(tmp_path, {"pytest.ini": SESSION_INI, "p/a/x.py": "", "p/b/x.py": ""})
     known: dict = {}
-    first = configured_test_loop_scope(tmp_path / "p" / "a", known)
+    first = configured_pytest_asyncio(tmp_path / "p" / "a", known)
     assert first is not None and first.scope == "session"
     assert known[tmp_path] == first and known[tmp_path / "p"] == first
-    assert configured_test_loop_scope(tmp_path / "p" / "b", known) is first
+    assert configured_pytest_asyncio(tmp_path / "p" / "b", known) is first
+
+
+@pytest.mark.parametrize(("text", "auto"), [
+    ('[tool.pytest.ini_options]\nasyncio_mode = "auto"\n', True),
+    ('[tool.pytest.ini_options]\nasyncio_mode = "strict"\n', False),
+    ('[tool.pytest]\nasyncio_mode = "auto"\nasyncio_default_test_loop_scope = "session"\n', True),
+])
+def test_the_mode_is_read(tmp_path, text, auto):
+    project = lay_out(tmp_path, {"p/pyproject.toml": PROJECT + text})
+    found = configured_pytest_asyncio(project)
+    assert (found is not None and found.auto) is auto
+
+
+AUTO_TESTS = """
+import asyncio
+
+LOOPS = set()
+
+
+async def test_one():
+    LOOPS.add(id(asyncio.get_running_loop()))
+
+
+async def test_two():
+    LOOPS.add(id(asyncio.get_running_loop()))
+
+
+def test_loops():
+    print(f"LOOPS={len(LOOPS)}")
+"""
+
+
+@pytest.mark.parametrize(("text", "printed"), [
+    ('[tool.pytest.ini_options]\nasyncio_mode = "auto"\n', "LOOPS=2"),
+    ('[tool.pytest.ini_options]\nasyncio_mode = "auto"\nasyncio_default_test_loop_scope = "session"\n', "LOOPS=1"),
+])
+def test_pytest_asyncio_runs_unmarked_tests_in_auto_mode(tmp_path, text, printed):
+    """Unmarked ``async def`` tests run, each on its own loop unless the default scope is wider."""
+    pytest.importorskip("pytest_asyncio")
+    project = lay_out(tmp_path, {"p/pyproject.toml": PROJECT + text})
+    write(project / "tests" / "test_loops.py", AUTO_TESTS)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", "tests/test_loops.py"],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout + run.stderr
+    assert printed in run.stdout

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.files import SourceError, absolute
-from loopcheck.project.pytest_config import TestLoopScope
+from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
 from loopcheck.project.selection import SeedTest, import_edges, import_specs
@@ -59,7 +59,7 @@ class ProjectModel:
         listed: Iterable[str] = (),
         loader: Callable[[str], ModuleSummary | None] | None = None,
         importers: Mapping[str, Iterable[str]] | None = None,
-        test_loop_scope: Callable[[str], TestLoopScope | None] | None = None,
+        pytest_asyncio: Callable[[str], PytestAsyncio | None] | None = None,
     ) -> None:
         # The summaries loaded so far: the entry modules, then those a name resolved into.
         self.modules: dict[str, ModuleSummary] = {s.module: s for s in summaries}
@@ -70,8 +70,8 @@ class ProjectModel:
         self._loader = loader
         self._tried: set[str] = set(self.modules)
         self._importers = {module: frozenset(found) for module, found in (importers or {}).items()}
-        # By a file's path, the loop scope its project's pytest configuration gives tests by default.
-        self.test_loop_scope: Callable[[str], TestLoopScope | None] = test_loop_scope or (lambda path: None)
+        # By a file's path, what its project's pytest configuration changes of pytest-asyncio's defaults.
+        self.pytest_asyncio: Callable[[str], PytestAsyncio | None] = pytest_asyncio or (lambda path: None)
 
     def entry_modules(self) -> frozenset[str]:
         """The modules summarised when the model was built: those whose text may start a loop or
@@ -317,8 +317,8 @@ class Listing:
                 self.load(module)
             offered.settled()
         entries = [summary for summary in map(self.load, self.entries) if summary is not None]
-        scopes = self.roots.test_loop_scope_of if self.roots is not None else None
-        return ProjectModel(entries, self.modules, self.load, self.importers, scopes)
+        configured = self.roots.pytest_asyncio_of if self.roots is not None else None
+        return ProjectModel(entries, self.modules, self.load, self.importers, configured)
 
     def _size(self, module: str) -> int:
         try:
@@ -419,8 +419,21 @@ def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:
     for module, (path, package) in modules.items():
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
             importers.setdefault(imported, set()).add(module)
-    entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
+    entries = [
+        module
+        for module in sorted(modules)
+        if known[modules[module][0]].flags.entry or _auto_tests(found, module, modules[module][0])
+    ]
     return Shape(modules, importers, entries)
+
+
+def _auto_tests(roots: Roots, module: str, path: str) -> bool:
+    """Whether ``module`` is a test module pytest-asyncio's ``auto`` mode runs the ``async def``
+    tests of, marked or not: each may run on a loop of its own."""
+    if not collects_tests(module):
+        return False
+    configured = roots.pytest_asyncio_of(path)
+    return configured is not None and configured.auto
 
 
 def _loaders(

@@ -15,7 +15,7 @@ directory (findings' paths are written as the run names the files).
 Two keys say whether a kept outcome is still this run's:
 
 - the *quick* key, taken before any file is read: the projects' layout (``roots``: the roots,
-  the project each listed directory belongs to, the tests' loop scope pytest's configuration states), every listed file's path and stat. When no
+  the project each listed directory belongs to, what pytest's configuration says of pytest-asyncio), every listed file's path and stat. When no
   file changed (as the stat index of the summaries cache judges it, a stat taken within a
   timestamp tick of the file's last change is not trusted), the listing is what it was;
 - the *listing's* key, when some file changed: the modules, their importers and the entry
@@ -98,8 +98,8 @@ class OutcomeStore:
             [sorted(map(str, found)) for found in (roots.roots, roots.declared, roots.listed, roots.beside)],
             sorted([str(folder), name] for folder, name in roots.packages.items()),
             [[name, str(roots.project_of_directory(Path(name)))] for name in directories_of(files.paths)],
-            # the tests' default loop scope each project's pytest configuration states
-            sorted([str(project), scope.scope, str(scope.path)] for project, scope in roots.test_loop_scopes.items()),
+            # what each project's pytest configuration says of pytest-asyncio
+            sorted([str(project), str(said.path), said.scope, said.auto] for project, said in roots.pytest_asyncio.items()),
         ]
         name = _digest([cwd, rules, sorted(map(str, roots.listed))])
         self.file = Path(directory) / SUBDIRECTORY / base[:16] / f"{name[:32]}.json"

@@ -1,10 +1,11 @@
-"""The event loop scope pytest-asyncio gives a test whose mark names none, read from the project's
-pytest configuration (read, never run).
+"""What a project's pytest configuration tells pytest-asyncio (read, never run): which tests it
+runs, and on which loop.
 
-pytest-asyncio runs a test marked ``@pytest.mark.asyncio`` without ``loop_scope`` on the loop of
-the ``asyncio_default_test_loop_scope`` option (``function`` when unset: a new loop per test). A
-project that sets it to ``session`` runs all such tests on one loop, and a loop-bound object they
-share is then used by one loop only.
+- ``asyncio_mode``: in ``auto`` mode pytest-asyncio runs every ``async def`` test, marked
+  ``@pytest.mark.asyncio`` or not (``strict``, the default: only the marked ones).
+- ``asyncio_default_test_loop_scope``: the loop a test whose mark names no ``loop_scope`` runs on
+  (``function`` when unset: a new loop per test). A project that sets it to ``session`` runs all
+  such tests on one loop, and a loop-bound object they share is then used by one loop only.
 
 The configuration is the file pytest itself takes when run from the project's directory: the first
 directory at or above it holding one of ``CONFIG_FILES`` that pytest accepts (``pytest.toml`` and
@@ -31,6 +32,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 OPTION = "asyncio_default_test_loop_scope"
 DEFAULT_SCOPE = "function"
+MODE = "asyncio_mode"
+AUTO = "auto"
 # pytest's configuration files, in the order it looks for them in each directory.
 CONFIG_FILES = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 # The execution context (data/contexts.toml) and loop a scope runs its tests on: a class's or a
@@ -44,23 +47,29 @@ SCOPE_CONTEXTS = {
 
 
 @dataclass(frozen=True)
-class TestLoopScope:
-    """A default test loop scope other than ``function``, and the file that states it."""
+class PytestAsyncio:
+    """What a project's pytest configuration (the file ``path``) changes of pytest-asyncio's
+    defaults: its default test loop scope, where it shares a loop across tests, and whether it
+    runs every ``async def`` test (``auto``)."""
 
-    scope: str
     path: Path
+    scope: str = DEFAULT_SCOPE
+    auto: bool = False
 
-    def context(self) -> tuple[str, str]:
-        """The context a test of this scope runs in, and its loop in words (naming the file)."""
+    def context(self) -> tuple[str, str] | None:
+        """The context a test without a ``loop_scope`` runs in, and its loop in words (naming the
+        file); None for a loop per test, the default."""
+        if self.scope not in SCOPE_CONTEXTS:
+            return None
         context, loop = SCOPE_CONTEXTS[self.scope]
         return context, f'{loop}, by {OPTION} = "{self.scope}" in {self.path.name}'
 
 
-def configured_test_loop_scope(directory: Path, known: dict[Path, TestLoopScope | None] | None = None) -> TestLoopScope | None:
-    """The default test loop scope the pytest configuration of ``directory`` states, when it is
-    one pytest-asyncio shares a loop across tests with; None for ``function``, an unknown value,
-    no configuration, or one that cannot be read. ``known``: the answers found so far, by
-    directory (projects of one run share their parents)."""
+def configured_pytest_asyncio(directory: Path, known: dict[Path, PytestAsyncio | None] | None = None) -> PytestAsyncio | None:
+    """What the pytest configuration of ``directory`` changes of pytest-asyncio's defaults; None
+    when nothing (no configuration, one that cannot be read, a ``function`` scope or an unknown
+    value, ``strict`` mode). ``known``: the answers found so far, by directory (projects of one
+    run share their parents)."""
     known = {} if known is None else known
     if directory in known:
         return known[directory]
@@ -68,13 +77,24 @@ def configured_test_loop_scope(directory: Path, known: dict[Path, TestLoopScope 
     configuration = _configuration_in(directory)
     if configuration is not None:
         path, options = configuration
-        scope = options.get(OPTION)
-        if isinstance(scope, str) and scope.strip() in SCOPE_CONTEXTS:
-            found = TestLoopScope(scope.strip(), path)
+        scope, mode = (_text(options.get(name)) for name in (OPTION, MODE))
+        stated = PytestAsyncio(path, scope if scope in SCOPE_CONTEXTS else DEFAULT_SCOPE, mode == AUTO)
+        found = stated if stated != PytestAsyncio(path) else None
     elif directory.parent != directory:
-        found = configured_test_loop_scope(directory.parent, known)
+        found = configured_pytest_asyncio(directory.parent, known)
     known[directory] = found
     return found
+
+
+def collects_tests(module: str) -> bool:
+    """Whether pytest collects tests from ``module`` (its default ``python_files``: ``test_*.py``,
+    ``*_test.py``)."""
+    name = module.rpartition(".")[2]
+    return name.startswith("test_") or name.endswith("_test")
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) else None
 
 
 def _configuration_in(directory: Path) -> tuple[Path, dict[str, Any]] | None:

@@ -105,6 +105,7 @@ from functools import cached_property
 from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
 from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
+from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
@@ -136,6 +137,8 @@ NESTED_RUNS = frozenset({"asyncio.run"})
 DEFAULT_ERROR = "attached to a different loop"
 # The context of a pytest-asyncio test whose mark names no loop scope: its project's default.
 TEST_DEFAULT = "asyncio-test"
+# The contexts of pytest-asyncio's tests (data/contexts.toml).
+TEST_CONTEXTS = frozenset({TEST_DEFAULT, "asyncio-function-test", "asyncio-module-test", "asyncio-session-test"})
 # The process of loops started in test modules (pytest's default file names, their packages).
 TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
@@ -476,8 +479,19 @@ class _Reacher:
         return self._contexts[key]
 
     def contexts_of(self, key: FunctionKey) -> tuple[str, ...]:
-        """The contexts function ``key`` runs in by its own module's seeds or by another's."""
-        return self.functions[key].contexts + self.contexts_handed.get(key, ())
+        """The contexts function ``key`` runs in by its own module's seeds or by another's, and
+        pytest-asyncio's for an ``async def`` test it runs unmarked (its ``auto`` mode)."""
+        function = self.functions[key]
+        found = function.contexts + self.contexts_handed.get(key, ())
+        if function.is_async and not TEST_CONTEXTS & set(found) and is_test_function(key) and collects_tests(key[0]):
+            configured = self.pytest_asyncio(key[0])
+            if configured is not None and configured.auto:
+                return (*found, TEST_DEFAULT)
+        return found
+
+    def pytest_asyncio(self, module: str) -> PytestAsyncio | None:
+        """What the pytest configuration of ``module``'s project changes of pytest-asyncio's defaults."""
+        return self.model.pytest_asyncio(self.model.modules[module].path)
 
     def loop_contexts_of(self, key: FunctionKey, function: Function) -> list[str]:
         """The contexts that run function ``key`` on a loop they provide (a Celery pool's loop
@@ -506,12 +520,13 @@ class _Reacher:
     def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
         """The loop an execution context runs function ``key`` on: the server's (or worker's) one
         loop, or a new loop for each function (a pytest-asyncio test)."""
-        configured = self.model.test_loop_scope(self.model.modules[key[0]].path) if context == TEST_DEFAULT else None
-        if configured is not None:  # the project's tests share a loop by default
-            context, which = configured.context()
+        configured = self.pytest_asyncio(key[0]) if context == TEST_DEFAULT else None
+        shared = configured.context() if configured is not None else None
+        if shared is not None:  # the project's tests share a loop by default
+            context, which = shared
         runs = self.context_runs.get(context)
         who = runs.describe if runs is not None else "the server"
-        if configured is None:
+        if shared is None:
             which = runs.loop_describe if runs is not None else "the server's loop"
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
         describe = f"{who} '{key[1].rsplit('.', 1)[-1]}' ({which})"
