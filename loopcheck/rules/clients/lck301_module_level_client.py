@@ -16,7 +16,7 @@ from loopcheck.fixes.per_loop import (
     snake_case,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.fixes.public_names import proxy_fix, public_fixes
+from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
@@ -292,11 +292,15 @@ local servers). The error text depends on the library and its version.""",
         assert holder.name is not None
         # A public name keeps its fix for the project model to offer (see public_names).
         public = public_reason(holder.name, self.analysis.exports)
-        declined = self.not_per_loop(creation, holder, line)
+        kept = self.kept_at_import(holder, client)
+        declined = self.not_per_loop(creation, holder, line, kept)
         if declined is not None:
             return public or declined
-        references = holder.reads
+        followed = {id(read) for read, _ in kept}
+        references = [r for r in holder.reads if id(r) not in followed]
         fixes = ClientFixes(self.context)
+        if kept:
+            return self.followed_by_proxy(fixes, creation, client, holder, line, references, kept[0][1], public)
         users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
         per_call = None
         if len(users) == 1:
@@ -310,18 +314,63 @@ local servers). The error text depends on the library and its version.""",
             return factory if public is None else public_fixes(public, holder.name, per_call)
         if public is None:
             return factory.proposal
-        proxy = self.context.naming.fresh_module_name(f"_{snake_case(holder.name).title().replace('_', '')}PerLoop")
-        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
         return public_fixes(
             public,
             holder.name,
             per_call or factory.proposal,
-            lambda: proxy_fix(factory, holder.name, client.display, proxy, specials),
+            lambda: self.proxied(factory, client, holder.name),
             exported=holder.name in self.analysis.exports,
         )
 
-    def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, line: cst.SimpleStatementLine) -> NoFix | None:
-        """Why the client cannot be made per loop (or per call) where it is used; None if it can."""
+    def proxied(self, factory: AccessorFix, client: Client, name: str, followed_by: str = "") -> FixProposal:
+        """The per-loop ``factory`` fix with a proxy that keeps ``name`` for the running loop's client."""
+        proxy = self.context.naming.fresh_module_name(f"_{snake_case(name).title().replace('_', '')}PerLoop")
+        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
+        return proxy_fix(factory, name, client.display, proxy, specials, followed_by)
+
+    def kept_at_import(self, holder: Holder, client: Client) -> list[tuple[cst.CSTNode, str]]:
+        """The reads of the client outside coroutines that are an argument of a call the
+        catalogue says keeps it for later (``kept-by``: a session factory), each with how the
+        title names that call (``async_sessionmaker(engine)``)."""
+        found = []
+        tree, names = self.analysis.tree, self.analysis.names
+        for read in holder.reads:
+            arg = tree.parents.get(read)
+            call = tree.parents.get(arg) if isinstance(arg, cst.Arg) and not arg.star else None
+            if isinstance(call, cst.Call) and names.calls(call, client.kept_by) and not tree.in_coroutine(read):
+                found.append((read, f"{self.context.module.code_for_node(call.func)}({holder.name})"))
+        return found
+
+    def followed_by_proxy(
+        self,
+        fixes: ClientFixes,
+        creation: cst.BaseExpression,
+        client: Client,
+        holder: Holder,
+        line: cst.SimpleStatementLine,
+        references: list[cst.CSTNode],
+        follower: str,
+        public: NoFix | None,
+    ) -> FixProposal | NoFix | Withheld[FixProposal]:
+        """The per-loop factory where code made at import keeps the client (a session factory
+        given the engine): the name stays, as a proxy to the running loop's client, which that
+        code then follows; the coroutines' reads call the factory."""
+        assert holder.name is not None
+        factory = fixes.factory(client, creation, holder.name, line, references)
+        if isinstance(factory, NoFix):
+            return public or factory
+        proxied = self.proxied(factory, client, holder.name, follower)
+        return proxied if public is None else Withheld((holder.name,), public.reason, proxied, proxied)
+
+    def not_per_loop(
+        self,
+        creation: cst.BaseExpression,
+        holder: Holder,
+        line: cst.SimpleStatementLine,
+        kept: list[tuple[cst.CSTNode, str]],
+    ) -> NoFix | None:
+        """Why the client cannot be made per loop (or per call) where it is used; None if it
+        can. The reads ``kept`` by a session factory made at import follow a proxy."""
         declined = only_written_there(holder)
         if declined is not None:
             return declined
@@ -333,6 +382,7 @@ local servers). The error text depends on the library and its version.""",
         references = holder.reads
         if not references:
             return NoFix(UNUSED)
-        if not all(self.analysis.tree.in_coroutine(r) for r in references):
+        followed = {id(read) for read, _ in kept}
+        if not all(self.analysis.tree.in_coroutine(r) for r in references if id(r) not in followed):
             return NoFix(NO_LOOP_THERE)
         return None
