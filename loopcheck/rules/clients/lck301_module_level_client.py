@@ -145,12 +145,22 @@ with the reason, where the call already chooses its pool (`poolclass=`, `pool=`)
 NullPool refuses (`pool_size`, `max_overflow`, `pool_timeout`, `pool_use_lifo`: the call raises
 TypeError), where its keyword arguments come from `**options`, and for a literal SQLite URL
 (aiosqlite's connections are bound to no loop, and an in-memory database would be a new, empty
-one per checkout); a private engine (with the project model, a public one too: see above) then
-gets the per-loop accessor below, which disposes each loop's engine when that loop ends. An engine made with `NullPool` is not reported. SQLAlchemy's
-other advice, `await engine.dispose()` before the engine is used on another loop, is not offered:
-it is right only where no two loops use the engine at once (no thread, no server loop beside the
-tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one module
-cannot know.
+one per checkout). The engine then gets SQLAlchemy's other answer, an engine that no two loops
+share: the per-loop accessor below, which makes each loop's engine with the call as written (its
+pool's options kept: pooling stays, within each loop) and disposes it (`await engine.dispose()`)
+when that loop ends. A private engine gets it from the file alone, a public one with the project
+model (see above). A session factory made at import with the engine
+(`Session = async_sessionmaker(engine)`, or `sessionmaker(engine, class_=AsyncSession)`: the
+catalogue's `kept-by`) keeps what it was given, so there the name stays, as a proxy to the running
+loop's engine, and the factory is left as it is: each session asks the proxy for its engine when
+it is made, under the loop that uses it (a session made outside a running loop fails with "no
+running event loop"). Any other read at import rules the per-loop engine out, and so does a pool
+object given to the call (`pool=`), which every loop's engine would share; the message then says
+both reasons. An engine made with `NullPool` is not reported. SQLAlchemy's advice to call
+`await engine.dispose()` before one engine is used on another loop is not offered as a rewrite of
+the tasks: it is right only where no two loops use the engine at once (no thread, no server loop
+beside the tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one
+module cannot know; the per-loop engine disposes each loop's own whenever that loop ends.
 The per-loop accessor keeps one client per running loop, made on first use under that loop, and
 closes it when that loop ends, however it ends. It starts no task: it registers an async
 generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and
@@ -257,7 +267,8 @@ local servers). The error text depends on the library and its version.""",
                 "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
                 "event loop: it binds to the first event loop that uses it, and under any other loop "
                 "it fails with 'attached to a different loop'; no fix: it is made with `pool_size=20`, "
-                "which configures what `poolclass=NullPool` would replace"
+                "which configures what `poolclass=NullPool` would replace, and it cannot be made per "
+                "event loop: `engine` is public; modules importing it would need changing too"
             ),
         ),
     )
