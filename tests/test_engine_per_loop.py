@@ -160,3 +160,24 @@ def test_a_wrong_list_of_names_is_refused_when_the_catalogue_loads(entry, qualif
 def test_a_right_list_of_names_is_read():
     assert names_list(["sqlalchemy.orm.sessionmaker"], "s", qualified=True) == ("sqlalchemy.orm.sessionmaker",)
     assert names_list(["pool"], "s") == ("pool",)
+
+
+@pytest.mark.parametrize(
+    "made_elsewhere",
+    [
+        "\nsession = Session()\n",  # at import: no loop runs
+        "\n\ndef make():\n    return Session()\n",  # a plain function, maybe with no loop running
+        "\nFACTORIES = [Session]\n",  # handed on at import
+    ],
+)
+def test_a_session_factory_used_outside_coroutines_rules_the_fix_out(made_elsewhere):
+    ((_, said, title),) = findings(module() + made_elsewhere)
+    assert title is None and said.endswith("it is used outside coroutines, where no loop may be running")
+
+
+def test_a_session_factory_made_in_a_function_is_not_followed():
+    source = module().replace("Session = async_sessionmaker(_engine, expire_on_commit=False)\n", "") + (
+        "\n\ndef sessions():\n    return async_sessionmaker(_engine)\n"
+    )
+    ((_, said, title),) = findings(source)
+    assert title is None and said.endswith("it is used outside coroutines, where no loop may be running")

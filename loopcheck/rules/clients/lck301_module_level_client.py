@@ -153,8 +153,9 @@ model (see above). A session factory made at import with the engine
 (`Session = async_sessionmaker(engine)`, or `sessionmaker(engine, class_=AsyncSession)`: the
 catalogue's `kept-by`) keeps what it was given, so there the name stays, as a proxy to the running
 loop's engine, and the factory is left as it is: each session asks the proxy for its engine when
-it is made, under the loop that uses it (a session made outside a running loop fails with "no
-running event loop"). Any other read at import rules the per-loop engine out, and so does a pool
+it is made, under the loop that uses it. A session made where no loop runs would fail ("no running
+event loop"), so the fix requires that only coroutines of the module use the factory (what other
+modules do with it is not checked). Any other read at import rules the per-loop engine out, and so does a pool
 object given to the call (`pool=`), which every loop's engine would share; the message then says
 both reasons. An engine made with `NullPool` is not reported. SQLAlchemy's advice to call
 `await engine.dispose()` before one engine is used on another loop is not offered as a rewrite of
@@ -340,17 +341,37 @@ local servers). The error text depends on the library and its version.""",
         return proxy_fix(factory, name, client.display, proxy, specials, followed_by)
 
     def kept_at_import(self, holder: Holder, client: Client) -> list[tuple[cst.CSTNode, str]]:
-        """The reads of the client outside coroutines that are an argument of a call the
-        catalogue says keeps it for later (``kept-by``: a session factory), each with how the
-        title names that call (``async_sessionmaker(engine)``)."""
+        """The reads of the client by module code that make a session factory of it (a call the
+        catalogue says keeps it for later, ``kept-by``, assigned to a module global only
+        coroutines of this module use), each with how the title names that call
+        (``async_sessionmaker(engine)``)."""
         found = []
         tree, names = self.analysis.tree, self.analysis.names
         for read in holder.reads:
             arg = tree.parents.get(read)
             call = tree.parents.get(arg) if isinstance(arg, cst.Arg) and not arg.star else None
-            if isinstance(call, cst.Call) and names.calls(call, client.kept_by) and not tree.in_coroutine(read):
+            if (
+                isinstance(call, cst.Call)
+                and names.calls(call, client.kept_by)
+                and tree.enclosing_function(read) is None
+                and self.used_in_coroutines_only(call)
+            ):
                 found.append((read, f"{self.context.module.code_for_node(call.func)}({holder.name})"))
         return found
+
+    def used_in_coroutines_only(self, call: cst.Call) -> bool:
+        """Whether ``call``'s value is a module global's (``Session = ...``) that only coroutines
+        read: a session made anywhere else may be made with no loop running, when the proxy
+        would have no engine to give it."""
+        tree = self.analysis.tree
+        assign = tree.parents.get(call)
+        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+            return False
+        target = assign.targets[0].target
+        if not isinstance(target, cst.Name) or not tree.is_top_level(tree.parents.get(assign)):
+            return False
+        accesses = self.analysis.holders.name_accesses(target)
+        return all(access is target or tree.in_coroutine(access) for access in accesses)
 
     def followed_by_proxy(
         self,
