@@ -155,9 +155,9 @@ catalogue's `kept-by`) keeps what it was given, so there the name stays, as a pr
 loop's engine, and the factory is left as it is: each session asks the proxy for its engine when
 it is made, under the loop that uses it. A session made where no loop runs would fail ("no running
 event loop"), so the fix requires that only coroutines of the module use the factory (what other
-modules do with it is not checked). Any other read at import rules the per-loop engine out, and so does a pool
-object given to the call (`pool=`), which every loop's engine would share; the message then says
-both reasons. An engine made with `NullPool` is not reported. SQLAlchemy's advice to call
+modules do with it is not checked). Any other read at import rules the per-loop engine out, and
+so does a pool object given to the call (`pool=`), which every loop's engine would share; the
+message then says both reasons. An engine made with `NullPool` is not reported. SQLAlchemy's advice to call
 `await engine.dispose()` before one engine is used on another loop is not offered as a rewrite of
 the tasks: it is right only where no two loops use the engine at once (no thread, no server loop
 beside the tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one
