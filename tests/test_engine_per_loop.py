@@ -14,7 +14,7 @@ import json
 import libcst as cst
 import pytest
 
-from loopcheck.data.catalogue import Catalogue, CatalogueError, names_list
+from loopcheck.data.catalogue import Catalogue, CatalogueError, _argument_name, names_list
 from loopcheck.fixes.per_loop_client import unfixable
 from loopcheck.rules.wording import NO_LOOP_THERE
 from tests.helpers import check_text, fix_text, run_loopcheck
@@ -61,7 +61,9 @@ def test_pool_options_get_the_per_loop_engine_which_a_session_factory_follows(fa
     assert f"keep `_engine` as a proxy to it, which `{follower}(_engine)` follows" in title
     after = fixed(source)
     assert "client = create_async_engine(URL, pool_size=5)" in after  # the pool's options kept
-    assert "await client.dispose()" in after  # when its loop ends
+    # when its loop ends; once closed by hand, its connections are left alone (closing them
+    # would fail, and SQLAlchemy would log it)
+    assert "await client.dispose(close=not loop.is_closed())" in after
     assert "_engine = _EnginePerLoop()" in after
     assert FACTORIES[factory][1].format(name="_engine") in after  # the factory is left as it is
     assert after.index("_engine = _EnginePerLoop()") < after.index("Session = ")
@@ -201,3 +203,19 @@ def test_a_session_factory_made_in_a_function_is_not_followed():
     )
     ((_, said, title),) = findings(source)
     assert title is None and said.endswith(NO_LOOP_THERE)
+
+
+def test_only_a_client_whose_close_can_leave_its_connections_alone_is_told_to():
+    catalogue = Catalogue.load()
+    (engine,) = catalogue.clients[ENGINE]
+    (redis,) = catalogue.clients["redis.asyncio.from_url"]
+    assert engine.close_statement("client", "loop") == "await client.dispose(close=not loop.is_closed())"
+    assert engine.close_statement("client") == "await client.dispose()"
+    assert redis.close_statement("client", "loop") == "await client.aclose()"
+
+
+@pytest.mark.parametrize("wrong", [["close"], "close=False", 1])
+def test_a_wrong_close_connections_argument_is_refused(wrong):
+    with pytest.raises(CatalogueError, match=r"^s: must be an argument's name$"):
+        _argument_name(wrong, "s")
+    assert _argument_name("close", "s") == "close" and _argument_name(None, "s") is None

@@ -224,11 +224,18 @@ class Client:
     # Keyword arguments that hand the client an object of its own (a pool): a client per loop
     # made with one would share it.
     shared_arguments: tuple[str, ...] = ()
+    # The keyword argument of `close` that, False, releases the client without closing its
+    # connections (which would fail, and be logged, once their loop is closed).
+    close_connections_argument: str | None = None
 
-    def close_statement(self, name: str) -> str:
-        """The statement that releases the client held by ``name``."""
+    def close_statement(self, name: str, loop: str | None = None) -> str:
+        """The statement that releases the client held by ``name``; with ``loop``, the name of
+        the loop it belongs to, leaving its connections alone once that loop is closed, where
+        the client's close takes an argument that says so (``close-connections-argument``)."""
         assert self.close is not None
-        return f"{'await ' if self.close_awaitable else ''}{name}.{self.close}()"
+        keep = self.close_connections_argument if loop is not None else None
+        arguments = f"{keep}=not {loop}.is_closed()" if keep else ""
+        return f"{'await ' if self.close_awaitable else ''}{name}.{self.close}({arguments})"
 
 
 @dataclass(frozen=True)
@@ -391,6 +398,9 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
             confined_by=client_confinements(entry.get("confined-by", []), f"clients.toml: [{key}] confined-by"),
             kept_by=names_list(entry.get("kept-by", []), f"clients.toml: [{key}] kept-by", qualified=True),
             shared_arguments=names_list(entry.get("shared-arguments", []), f"clients.toml: [{key}] shared-arguments"),
+            close_connections_argument=_argument_name(
+                entry.get("close-connections-argument"), f"clients.toml: [{key}] close-connections-argument"
+            ),
         )
         if "argument-fix" in entry:
             client = replace(
@@ -439,6 +449,12 @@ def names_list(entry: Any, source: str, qualified: bool = False) -> tuple[str, .
     if not isinstance(entry, list) or not all(_is_name(name, qualified) for name in entry):
         raise CatalogueError(f"{source}: must be a list of {'qualified names (module.name)' if qualified else 'names'}")
     return tuple(entry)
+
+
+def _argument_name(entry: Any, source: str) -> str | None:
+    if entry is not None and not _is_name(entry, qualified=False):
+        raise CatalogueError(f"{source}: must be an argument's name")
+    return entry
 
 
 def _is_name(name: Any, qualified: bool) -> bool:

@@ -358,5 +358,5 @@ def _per_loop_parts(
     """The per-loop cache's creation, its accessor and the closers, naming asyncio and threading
     through the module's imports."""
     return per_loop_client(
-        cache, accessor, *closers, client.display, creation, client.close_statement("client"), builder.name
+        cache, accessor, *closers, client.display, creation, client.close_statement("client", "loop"), builder.name
     )

@@ -148,7 +148,9 @@ TypeError), where its keyword arguments come from `**options`, and for a literal
 one per checkout). The engine then gets SQLAlchemy's other answer, an engine that no two loops
 share: the per-loop accessor below, which makes each loop's engine with the call as written (its
 pool's options kept: pooling stays, within each loop) and disposes it (`await engine.dispose()`)
-when that loop ends. A private engine gets it from the file alone, a public one with the project
+when that loop ends; an engine whose loop was closed by hand is disposed with `close=False`, which
+leaves its connections, bound to that loop, to be collected (closing them would fail, and
+SQLAlchemy would log it). A private engine gets it from the file alone, a public one with the project
 model (see above). A session factory made at import with the engine
 (`Session = async_sessionmaker(engine)`, or `sessionmaker(engine, class_=AsyncSession)`: the
 catalogue's `kept-by`) keeps what it was given, so there the name stays, as a proxy to the running
