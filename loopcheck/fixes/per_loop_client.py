@@ -66,6 +66,20 @@ def unfixable(client: Client, creation: cst.BaseExpression) -> NoFix | None:
     clash = sorted({name.value for name in variable_names(creation)} & ACCESSOR_LOCALS)
     if clash:
         return NoFix(f"the constructor reads `{clash[0]}`, a name the per-loop accessor uses as a local")
+    shared = _shared_argument(client, creation)
+    if shared is not None:
+        return NoFix(f"it is made with `{shared}`, which every event loop's {client.display} would share")
+    return None
+
+
+def _shared_argument(client: Client, creation: cst.BaseExpression) -> str | None:
+    """The argument of ``creation`` (as written) that hands the client an object of its own
+    (the catalogue's ``shared-arguments``), or None."""
+    if not isinstance(creation, cst.Call):
+        return None
+    for arg in creation.args:
+        if arg.keyword is not None and arg.keyword.value in client.shared_arguments:
+            return f"{arg.keyword.value}={cst.Module([]).code_for_node(arg.value)}"
     return None
 
 
@@ -344,5 +358,5 @@ def _per_loop_parts(
     """The per-loop cache's creation, its accessor and the closers, naming asyncio and threading
     through the module's imports."""
     return per_loop_client(
-        cache, accessor, *closers, client.display, creation, client.close_statement("client"), builder.name
+        cache, accessor, *closers, client.display, creation, client.close_statement("client", "loop"), builder.name
     )
