@@ -233,6 +233,15 @@ class Reach:
     # The modules keeping a primitive or client in a module global, whose importers the model
     # loaded: the names they import from them are in ``imported_names`` too (real paths).
     importers_known: frozenset[str] = frozenset()
+    # By (path, line) of a kept loop's start (or of a line that names its loop), a function its
+    # walk visits that returns an object it looks up by a key in kept state the model cannot
+    # follow (``Function.lookups``), as ``module.function``, with the call as written.
+    unfollowed: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    @cached_property
+    def unfollowed_at(self) -> dict[tuple[str, int], tuple[str, str]]:
+        """``unfollowed`` by real path and line."""
+        return {(real_path(path), line): found for (path, line), found in self.unfollowed.items()}
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -1095,6 +1104,7 @@ class _Reacher:
                         at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
+        unfollowed = self.unfollowed(by_key, singletons)
         passed, modules = self.coroutine_parameters()
         keeping = self.keeping_globals()
         for module in sorted(keeping):
@@ -1110,4 +1120,33 @@ class _Reacher:
             passed,
             imported,
             importers_known,
+            unfollowed,
         )
+
+    def unfollowed(self, by_key: dict, singletons: set) -> dict[tuple[str, int], tuple[str, str]]:
+        """By (path, line) of each start of a kept loop (and of the lines that name it), a
+        function the loop's walk visits that returns an object it looks up by a key in kept
+        state (``Function.lookups``: a registry of services made on first request), when that
+        state lives as long as the process (a module-level function's, or a method's of a class
+        kept for the process): the object may be a loop-bound client the model cannot see, which
+        the kept loop alone keeps alive."""
+        found: dict[tuple[str, int], tuple[str, str]] = {}
+        for loop_key, roots in by_key.items():
+            kept = [loop for loop, _key, _steps in roots if loop.lifetime == "kept"]
+            if not kept:
+                continue
+            lookup = next(
+                (
+                    (self.named(key), written)
+                    for key in sorted(self.walked.get(loop_key, ()))
+                    for written in self.functions[key].lookups
+                    if self.class_of(key) is None or (key[0], self.class_of(key)) in singletons
+                ),
+                None,
+            )
+            if lookup is None:
+                continue
+            for loop in kept:
+                for named in ((loop.location.path, loop.location.line), *loop.named_at):
+                    found.setdefault(named, lookup)
+        return found

@@ -31,6 +31,7 @@ from typing import Any
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
 from loopcheck.project.celery_config import stated_pool
+from loopcheck.project.lookups import keyed_lookups
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
@@ -1185,6 +1186,7 @@ def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, c
                 starts=starts.get(code, ()),
                 parameters=code.parameters,
                 cleanups=tuple(dict.fromkeys(code.cleanups)),
+                lookups=keyed_lookups(code.returns, code.parameters, code.is_local, code.binding) if code.is_async else (),
             )
         )
     classes = tuple(
