@@ -261,6 +261,11 @@ class Reach:
         return self.loop_starts > 0 or bool(self.loops)
 
 
+# By ``Function.binding``, how many leading parameters of a method no call passes: a
+# @staticmethod none, a @classmethod ``cls``, however it is called.
+BOUND_PARAMETERS = {"static": 0, "class": 1}
+
+
 def keeps_confined(reached: ObjectReach) -> bool:
     """Whether ``reached`` is confined by the one kept loop that uses it (a Lambda handler's
     module-level loop that keeps its engine's pool on it): that loop turned into a new loop per
@@ -799,11 +804,18 @@ class _Reacher:
         """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
         ``async def`` the model resolves: it has callers, and is never used otherwise than
         called (passed on, kept, given to ``functools.partial``), under any name a module
-        imports it as. A method's is never proven (its callers pass the instance too)."""
-        if self.class_of(helper) is not None or parameter in ("self", "cls"):
+        imports it as. A plain method's is never proven (``Class.m(instance, x)`` passes the
+        instance where ``instance.m(x)`` does not); a ``@staticmethod``'s and a
+        ``@classmethod``'s are, as every form of call maps its arguments the same way
+        (``Function.binding``)."""
+        function = self.functions[helper]
+        skipped = BOUND_PARAMETERS.get(function.binding)
+        if skipped is None and self.class_of(helper) is not None:
+            return False
+        position = function.parameters.index(parameter) - (skipped or 0)
+        if position < 0 or (skipped is None and parameter in ("self", "cls")):
             return False
         self.load_importers(helper[0])
-        position = self.functions[helper].parameters.index(parameter)
         qualified = f"{helper[0]}.{helper[1]}"
         names = {helper[1].rsplit(".", 1)[-1]}
         names |= {name for imports in self.imports.values() for name, target in imports.items() if target == qualified}

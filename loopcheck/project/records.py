@@ -106,7 +106,10 @@ class Function:
     shutdown half). ``lookups``: for an ``async def``, the calls it returns the awaited result of
     whose object it picks by a parameter from kept state, as written
     (``self._registry[name].instance()``: a registry the model cannot follow; see
-    :mod:`loopcheck.project.lookups`)."""
+    :mod:`loopcheck.project.lookups`). ``binding``: for a method whose callers' arguments map to
+    its parameters whatever the form of the call (``Class.m(...)``, ``instance.m(...)``),
+    ``static`` (a ``@staticmethod``: from the first) or ``class`` (a ``@classmethod``: from the
+    one after ``cls``, which every form binds); "" otherwise."""
 
     name: str
     is_async: bool
@@ -118,6 +121,7 @@ class Function:
     parameters: tuple[str, ...] = ()
     cleanups: tuple[str, ...] = ()
     lookups: tuple[str, ...] = ()
+    binding: str = ""
 
 
 @dataclass(frozen=True)
