@@ -94,6 +94,12 @@ An instance attribute (``Manager.pool`` set on ``self``) is made once per proces
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
 never judged shared or confined (verdict unreached, with the chains that reach it kept).
+
+Where the walk of a kept loop visits a registry lookup it cannot follow (``Function.lookups``:
+``return await self._registry[name].instance()`` in a module-level function or in a method of a
+class kept for the process), the object handed back may be a client the kept loop alone keeps
+alive: ``Reach.unfollowed`` names the lookup at each start of that loop, and the loop rules'
+fixes are declined there (project/evidence.py).
 """
 
 from __future__ import annotations
