@@ -240,6 +240,27 @@ def test_functions_are_named_within_the_module_and_keep_their_parameters():
     assert found.classes == (Class("Outer", (), ("run",), 5), Class("Outer.Inner", (), ("method",), 6))
 
 
+def test_static_and_class_methods_say_how_calls_bind_their_parameters():
+    found = summary(
+        """
+        import builtins
+
+        class C:
+            def plain(self, x): ...
+            @staticmethod
+            def static(x): ...
+            @builtins.classmethod
+            def made(cls, x): ...
+            def __init_subclass__(cls): ...
+
+        def function(x): ...
+        """
+    )
+    assert [(f.name, f.binding) for f in found.functions[1:]] == [
+        ("C.plain", ""), ("C.static", "static"), ("C.made", "class"), ("C.__init_subclass__", ""), ("function", ""),
+    ]
+
+
 def test_references_are_calls_and_reads_of_names_not_bound_in_the_function():
     found = summary(NESTING)
     assert found.function("Outer.Inner.method").references == (Reference("self.pool.acquire", 8, 19),)

@@ -94,6 +94,12 @@ An instance attribute (``Manager.pool`` set on ``self``) is made once per proces
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
 never judged shared or confined (verdict unreached, with the chains that reach it kept).
+
+Where the walk of a kept loop visits a registry lookup it cannot follow (``Function.lookups``:
+``return await self._registry[name].instance()`` in a module-level function or in a method of a
+class kept for the process), the object handed back may be a client the kept loop alone keeps
+alive: ``Reach.unfollowed`` names the lookup at each start of that loop, and the loop rules'
+fixes are declined there (project/evidence.py).
 """
 
 from __future__ import annotations
@@ -238,6 +244,15 @@ class Reach:
     # The modules keeping a primitive or client in a module global, whose importers the model
     # loaded: the names they import from them are in ``imported_names`` too (real paths).
     importers_known: frozenset[str] = frozenset()
+    # By (path, line) of a kept loop's start (or of a line that names its loop), a function its
+    # walk visits that returns an object it looks up by a key in kept state the model cannot
+    # follow (``Function.lookups``), as ``module.function``, with the call as written.
+    unfollowed: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    @cached_property
+    def unfollowed_at(self) -> dict[tuple[str, int], tuple[str, str]]:
+        """``unfollowed`` by real path and line."""
+        return {(real_path(path), line): found for (path, line), found in self.unfollowed.items()}
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -255,6 +270,11 @@ class Reach:
     @property
     def saw_loops(self) -> bool:
         return self.loop_starts > 0 or bool(self.loops)
+
+
+# By ``Function.binding``, how many leading parameters of a method no call passes: a
+# @staticmethod none, a @classmethod ``cls``, however it is called.
+BOUND_PARAMETERS = {"static": 0, "class": 1}
 
 
 def keeps_confined(reached: ObjectReach) -> bool:
@@ -811,11 +831,18 @@ class _Reacher:
         """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
         ``async def`` the model resolves: it has callers, and is never used otherwise than
         called (passed on, kept, given to ``functools.partial``), under any name a module
-        imports it as. A method's is never proven (its callers pass the instance too)."""
-        if self.class_of(helper) is not None or parameter in ("self", "cls"):
+        imports it as. A plain method's is never proven (``Class.m(instance, x)`` passes the
+        instance where ``instance.m(x)`` does not); a ``@staticmethod``'s and a
+        ``@classmethod``'s are, as every form of call maps its arguments the same way
+        (``Function.binding``)."""
+        function = self.functions[helper]
+        skipped = BOUND_PARAMETERS.get(function.binding)
+        if skipped is None and self.class_of(helper) is not None:
+            return False
+        position = function.parameters.index(parameter) - (skipped or 0)
+        if position < 0 or (skipped is None and parameter in ("self", "cls")):
             return False
         self.load_importers(helper[0])
-        position = self.functions[helper].parameters.index(parameter)
         qualified = f"{helper[0]}.{helper[1]}"
         names = {helper[1].rsplit(".", 1)[-1]}
         names |= {name for imports in self.imports.values() for name, target in imports.items() if target == qualified}
@@ -1116,6 +1143,7 @@ class _Reacher:
                         at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
+        unfollowed = self.unfollowed(by_key, singletons)
         passed, modules = self.coroutine_parameters()
         keeping = self.keeping_globals()
         for module in sorted(keeping):
@@ -1131,4 +1159,33 @@ class _Reacher:
             passed,
             imported,
             importers_known,
+            unfollowed,
         )
+
+    def unfollowed(self, by_key: dict, singletons: set) -> dict[tuple[str, int], tuple[str, str]]:
+        """By (path, line) of each start of a kept loop (and of the lines that name it), a
+        function the loop's walk visits that returns an object it looks up by a key in kept
+        state (``Function.lookups``: a registry of services made on first request), when that
+        state lives as long as the process (a module-level function's, or a method's of a class
+        kept for the process): the object may be a loop-bound client the model cannot see, which
+        the kept loop alone keeps alive."""
+        found: dict[tuple[str, int], tuple[str, str]] = {}
+        for loop_key, roots in by_key.items():
+            kept = [loop for loop, _key, _steps in roots if loop.lifetime == "kept"]
+            if not kept:
+                continue
+            lookup = next(
+                (
+                    (self.named(key), written)
+                    for key in sorted(self.walked.get(loop_key, ()))
+                    for written in self.functions[key].lookups
+                    if self.class_of(key) is None or (key[0], self.class_of(key)) in singletons
+                ),
+                None,
+            )
+            if lookup is None:
+                continue
+            for loop in kept:
+                for named in ((loop.location.path, loop.location.line), *loop.named_at):
+                    found.setdefault(named, lookup)
+        return found
