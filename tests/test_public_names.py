@@ -253,3 +253,98 @@ def test_the_proxy_defines_the_special_methods_it_is_given():
             return proxy.locked()
 
     assert asyncio.run(use()) is True and not isinstance(proxy, asyncio.Lock)
+
+
+# -- a client a worker start-up hook keeps in a public global (LCK304) -------------------------
+
+HOOKED = """\
+import httpx
+from celery.signals import worker_process_init
+
+http = None
+
+
+@worker_process_init.connect
+def open_http(**kwargs):
+    global http
+    http = httpx.AsyncClient()
+
+
+async def fetch(url):
+    return await http.get(url)
+"""
+
+# A Celery task that runs `clients.fetch` with asyncio.run(): the model loads app/clients.py.
+TASKS = """\
+import asyncio
+
+from celery import shared_task
+
+from app import clients
+
+
+@shared_task
+def get(url):
+    return asyncio.run(clients.fetch(url))
+"""
+
+FACTORY = (
+    "Create one client per event loop with `get_http()`, closed when its loop ends, instead of one per "
+    "worker process; `open_http()`, which made only that, goes"
+)
+
+
+def hooked_project(tmp_path: Path, *importers: str) -> Path:
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "clients.py").write_text(HOOKED)
+    (root / "app" / "tasks.py").write_text(TASKS)
+    for number, importer in enumerate(importers):
+        (root / "app" / f"user{number}.py").write_text(importer)
+    return root
+
+
+def hook_finding(root: Path, *args: str) -> dict:
+    completed = run_loopcheck("--output-format", "json", *args, ".", cwd=root, text=True)
+    (found,) = [d for d in json.loads(completed.stdout) if d["code"] == "LCK304"]
+    return found
+
+
+def test_a_public_global_a_worker_hook_sets_no_module_imports_gets_the_private_fix(tmp_path):
+    root = hooked_project(tmp_path)
+    found = hook_finding(root)
+    assert found["fix"]["applicability"] == "unsafe" and "no fix" not in found["message"]
+    assert found["fix"]["message"] == f"{FACTORY} (no module of the project imports `http`)"
+    assert run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root).returncode == 0
+    fixed = (root / "app" / "clients.py").read_text()
+    assert "return await get_http().get(url)" in fixed
+    assert "def open_http" not in fixed and "http =" not in fixed and "PerLoop" not in fixed
+
+
+@pytest.mark.parametrize(
+    "importer",
+    [
+        "from app import clients\n\n\nasync def head(url):\n    return await clients.http.head(url)\n",
+        "from app.clients import http\n",
+    ],
+    ids=["module attribute", "from-import"],
+)
+def test_an_imported_public_global_a_worker_hook_sets_gets_the_proxy(tmp_path, importer):
+    root = hooked_project(tmp_path, importer)
+    found = hook_finding(root)
+    assert found["fix"]["message"].startswith(f"{FACTORY}, and keep `http` importable as a proxy")
+    assert "`isinstance(http, httpx.AsyncClient)` becomes false" in found["fix"]["message"]
+    assert run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root).returncode == 0
+    fixed = (root / "app" / "clients.py").read_text()
+    assert "http = _HttpPerLoop()" in fixed and "return await get_http().get(url)" in fixed
+    assert "def open_http" not in fixed
+    assert (root / "app" / "user0.py").read_text() == importer  # left as it is
+
+
+def test_without_the_model_a_public_global_a_worker_hook_sets_is_declined_with_the_reason(tmp_path):
+    completed = run_loopcheck("--output-format", "json", "-", cwd=tmp_path, input=HOOKED, text=True)
+    (found,) = json.loads(completed.stdout)  # standard input, no project
+    assert found["code"] == "LCK304" and found["fix"] is None
+    assert "no fix: `http` is public; modules importing it would need changing too" in found["message"]

@@ -108,6 +108,8 @@ from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
+# How a module global keeps its object (``Holder.how``): bound at import, or set in a function.
+GLOBAL_HOWS = ("global", "lazy-global")
 
 # How many calls a chain may have from the loop's start to the use of an object.
 MAX_DEPTH = 10
@@ -778,12 +780,13 @@ class _Reacher:
         return frozenset(found)
 
     def keeping_globals(self) -> set[str]:
-        """The loaded modules that keep a primitive or client in a module global: the fixes of a
-        public one need to know what other modules import from them."""
+        """The loaded modules that keep a primitive or client in a module global (made at import,
+        or set in a function: a worker start-up hook's): the fixes of a public one need to know
+        what other modules import from them."""
         return {
             summary.module
             for summary in list(self.model.modules.values())
-            if any(h.how == "global" and h.kind in ("primitive", "client") for h in summary.holders)
+            if any(h.how in GLOBAL_HOWS and h.kind in ("primitive", "client") for h in summary.holders)
         }
 
     def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:

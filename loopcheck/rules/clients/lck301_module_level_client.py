@@ -13,10 +13,9 @@ from loopcheck.fixes.per_loop import (
     lone_store,
     only_written_there,
     public_reason,
-    snake_case,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.fixes.public_names import proxy_fix, public_fixes
+from loopcheck.fixes.public_names import public_fixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
@@ -310,15 +309,7 @@ local servers). The error text depends on the library and its version.""",
             return factory if public is None else public_fixes(public, holder.name, per_call)
         if public is None:
             return factory.proposal
-        proxy = self.context.naming.fresh_module_name(f"_{snake_case(holder.name).title().replace('_', '')}PerLoop")
-        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
-        return public_fixes(
-            public,
-            holder.name,
-            per_call or factory.proposal,
-            lambda: proxy_fix(factory, holder.name, client.display, proxy, specials),
-            exported=holder.name in self.analysis.exports,
-        )
+        return fixes.public(public, holder.name, client, per_call or factory.proposal, factory)
 
     def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, line: cst.SimpleStatementLine) -> NoFix | None:
         """Why the client cannot be made per loop (or per call) where it is used; None if it can."""
