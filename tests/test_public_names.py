@@ -348,3 +348,55 @@ def test_without_the_model_a_public_global_a_worker_hook_sets_is_declined_with_t
     (found,) = json.loads(completed.stdout)  # standard input, no project
     assert found["code"] == "LCK304" and found["fix"] is None
     assert "no fix: `http` is public; modules importing it would need changing too" in found["message"]
+
+
+# -- a public global in a module no loop reaches -----------------------------------------------
+
+# A module no loop reaches, whose other names other modules import (fides's ctl_session.py).
+SESSIONS = """\
+import asyncio
+
+POOL_LOCK = asyncio.Lock()
+
+
+async def warm():
+    async with POOL_LOCK:
+        await asyncio.sleep(0)
+
+
+def get_session():
+    return object()
+"""
+
+
+def unreached_project(tmp_path: Path, *importers: str, runner: bool = True) -> Path:
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "sessions.py").write_text(SESSIONS)
+    if runner:  # a loop of the project, which reaches nothing of app/sessions.py
+        (root / "app" / "runner.py").write_text("import asyncio\n\n\ndef main():\n    asyncio.run(asyncio.sleep(0))\n")
+    for number, importer in enumerate(importers):
+        (root / "app" / f"user{number}.py").write_text(importer)
+    return root
+
+
+def pool_lock_fix(root: Path, *args: str) -> dict | None:
+    completed = run_loopcheck("--output-format", "json", *args, cwd=root, text=True)
+    (found,) = [d for d in json.loads(completed.stdout) if d["code"] == "LCK101"]
+    return found["fix"]
+
+
+@pytest.mark.parametrize("runner", [True, False], ids=["a loop elsewhere", "no loop"])
+def test_a_public_name_in_a_module_no_loop_reaches_is_proven_unimported(tmp_path, runner):
+    root = unreached_project(tmp_path, "from app.sessions import get_session\n", runner=runner)
+    for args in ((".",), ("app/sessions.py",)):
+        fix = pool_lock_fix(root, *args)
+        assert fix is not None and fix["message"].endswith("(no module of the project imports `POOL_LOCK`)"), args
+
+
+def test_a_public_name_a_module_imports_from_a_module_no_loop_reaches_gets_the_proxy(tmp_path):
+    root = unreached_project(tmp_path, "from app import sessions\n\n\nasync def f():\n    await sessions.POOL_LOCK.acquire()\n")
+    fix = pool_lock_fix(root, ".")
+    assert fix is not None and "keep `POOL_LOCK` importable as a proxy" in fix["message"]

@@ -50,7 +50,8 @@ class ProjectModel:
     """The summaries of one project, by module name: those given (the entry modules, when built
     by :func:`build_model`), and each other listed module once a name resolves into it
     (``loader``: a module's summary, or None when it cannot be read or parsed). ``importers``:
-    by module, the modules whose import lines name it."""
+    by module, the modules whose import lines name it. ``objects``: the modules whose text may
+    make a primitive or client of the catalogue (``selection.Flags.objects``)."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class ProjectModel:
         listed: Iterable[str] = (),
         loader: Callable[[str], ModuleSummary | None] | None = None,
         importers: Mapping[str, Iterable[str]] | None = None,
+        objects: Iterable[str] = (),
     ) -> None:
         # The summaries loaded so far: the entry modules, then those a name resolved into.
         self.modules: dict[str, ModuleSummary] = {s.module: s for s in summaries}
@@ -68,6 +70,7 @@ class ProjectModel:
         self._loader = loader
         self._tried: set[str] = set(self.modules)
         self._importers = {module: frozenset(found) for module, found in (importers or {}).items()}
+        self.objects: frozenset[str] = frozenset(objects) & self.listed
 
     def entry_modules(self) -> frozenset[str]:
         """The modules summarised when the model was built: those whose text may start a loop or
@@ -312,7 +315,7 @@ class Listing:
                 self.load(module)
             offered.settled()
         entries = [summary for summary in map(self.load, self.entries) if summary is not None]
-        return ProjectModel(entries, self.modules, self.load, self.importers)
+        return ProjectModel(entries, self.modules, self.load, self.importers, self.shape.objects)
 
     def _size(self, module: str) -> int:
         try:
@@ -326,11 +329,13 @@ class Shape:
     """What a listing's modules, importers and entry modules are made of, beside the projects'
     layout: every listed file's import lines and seed flags. A run whose files have the same
     paths and, where a file changed, the same import lines and seed flags as before has the
-    same modules, importers and entries (``list_project`` takes them from ``kept``)."""
+    same modules, importers and entries (``list_project`` takes them from ``kept``).
+    ``objects``: the modules whose text may make a primitive or client (their ``objects`` flag)."""
 
     modules: dict[str, tuple[str, bool]]
     importers: dict[str, set[str]]
     entries: list[str]
+    objects: list[str]
 
 
 def list_project(
@@ -365,7 +370,8 @@ def list_project(
         text = given.get(os.path.abspath(path)) if given else None
         if text is not None:
             key = store.content_key(text.encode("utf-8", "surrogatepass"))
-            known[path] = Known(key, tuple(import_specs(text)), seeds.flags(text))
+            specs = tuple(import_specs(text))
+            known[path] = Known(key, specs, seeds.flags(text, specs))
             continue
         entry = store.unchanged(path)
         if entry is None:
@@ -379,7 +385,8 @@ def list_project(
                 reshaped = True
                 continue
             assert source.data is not None
-            entry = Known(store.content_key(source.data), tuple(import_specs(source.text)), seeds.flags(source.text))
+            specs = tuple(import_specs(source.text))
+            entry = Known(store.content_key(source.data), specs, seeds.flags(source.text, specs))
             before = store.known_before(path)
             reshaped = reshaped or before is None or (before.specs, before.flags) != (entry.specs, entry.flags)
             store.remember(path, source.identity, source.read_at, entry)
@@ -414,7 +421,8 @@ def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
             importers.setdefault(imported, set()).add(module)
     entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
-    return Shape(modules, importers, entries)
+    objects = [module for module in sorted(modules) if known[modules[module][0]].flags.objects]
+    return Shape(modules, importers, entries, objects)
 
 
 def _loaders(
