@@ -1,5 +1,5 @@
 """Imports for generated code: use what the module already imports (``import asyncio as aio``,
-``from asyncio import Lock``), and put a new import where an import sorter (isort, Ruff's ``I``
+``from asyncio import Lock``), or the function the code goes in (its own ``import asyncio``), and put a new import where an import sorter (isort, Ruff's ``I``
 rules, default settings) would: in its section (future, standard library, third party, local),
 plain ``import x`` lines before ``from x import y`` lines, each group sorted by module name."""
 
@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import FunctionScope, GlobalScope, Scope
 
-from loopcheck.analysis.names import Bindings, ImportTable
+from loopcheck.analysis.names import Bindings, ImportTable, imports_as
 from loopcheck.analysis.tree import descendants, has_docstring
 from loopcheck.fixes.layout import ModuleText, visit_statements
 
@@ -62,6 +63,39 @@ def name_for(
         if free(candidate):
             return candidate, ImportRequest(module, attribute, None if candidate == attribute else candidate)
     return None
+
+
+def local_name_for(
+    scope: Scope | None, qualified: str, usable: Callable[[cst.CSTNode], bool]
+) -> str | None:
+    """The text that names ``qualified`` at a place of ``scope`` through an import of the
+    function it is in (or of a function around it): ``asyncio.run`` after the function's own
+    ``import asyncio``, ``aio.run`` after ``import asyncio as aio``, ``run`` after ``from asyncio
+    import run``; None when no function there imports it (the module's names then serve, see
+    :func:`name_for`). A module-level import would only repeat such an import, and a linter
+    would report the two. The name must mean that wherever it is read in that function: every
+    binding of it there is such an import, each one ``usable`` (it runs before the place), and
+    no scope in between binds it."""
+    module, _, attribute = qualified.rpartition(".")
+    inner: list[Scope] = []
+    while scope is not None and not isinstance(scope, GlobalScope):
+        if isinstance(scope, FunctionScope):
+            for assignment in scope.assignments:
+                local = assignment.name.partition(".")[0]
+                node = getattr(assignment, "node", None)
+                if node is None or any(local in _bound_in(between) for between in inner):
+                    continue
+                for target, text in ((qualified, local), (module, f"{local}.{attribute}")):
+                    bindings = [getattr(a, "node", None) for a in scope.assignments[local] if a.scope is scope]
+                    if all(b is not None and imports_as(b, local, target) and usable(b) for b in bindings):
+                        return text
+        inner.append(scope)
+        scope = scope.parent
+    return None
+
+
+def _bound_in(scope: Scope) -> set[str]:
+    return {assignment.name.partition(".")[0] for assignment in scope.assignments if assignment.scope is scope}
 
 
 def _from_module(star: cst.ImportFrom, module: str) -> bool:
