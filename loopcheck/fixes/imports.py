@@ -1,7 +1,8 @@
 """Imports for generated code: use what the module already imports (``import asyncio as aio``,
-``from asyncio import Lock``), or the function the code goes in (its own ``import asyncio``), and put a new import where an import sorter (isort, Ruff's ``I``
-rules, default settings) would: in its section (future, standard library, third party, local),
-plain ``import x`` lines before ``from x import y`` lines, each group sorted by module name."""
+``from asyncio import Lock``), or what the function the code goes in imports itself, and put a
+new import where an import sorter (isort, Ruff's ``I`` rules, default settings) would: in its
+section (future, standard library, third party, local), plain ``import x`` lines before ``from
+x import y`` lines, each group sorted by module name."""
 
 from __future__ import annotations
 
