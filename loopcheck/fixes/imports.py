@@ -6,6 +6,7 @@ x import y`` lines, each group sorted by module name."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -278,8 +279,20 @@ def _mentioned(module: cst.Module, name: str, text: ModuleText | None = None) ->
             # the only mentions on this line are the imports that bind it
             if not any(word.search(_without_binding(module, small, name)) for small in statement.body):  # type: ignore[attr-defined]
                 continue
+        elif not _import_line(statement) and not word.search(_without_nested_imports(module, statement, code, name)):
+            continue  # the only mentions are a function's own imports that bind it
         return True
     return False
+
+
+def _without_nested_imports(module: cst.Module, statement: cst.CSTNode, code: str, name: str) -> str:
+    """``code``, the code of the compound ``statement``, without the imports in it that bind
+    ``name`` (a function's own ``from asyncio import new_event_loop``)."""
+    for kind in (cst.Import, cst.ImportFrom):
+        for nested in descendants(statement, kind):
+            if _binds(nested, name):
+                code = code.replace(module.code_for_node(nested), "", 1)
+    return code
 
 
 def _binds(statement: cst.BaseSmallStatement, name: str) -> bool:
@@ -306,6 +319,20 @@ class _DropImports(cst.CSTTransformer):
 
     def leave_Import(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         return self._filtered(updated_node)
+
+    def leave_IndentedBlock(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        # A function's first line dropped: the blank lines under it go too, not up to its `def`.
+        first = original_node.body[0] if original_node.body else None
+        if not updated_node.body or not _import_line(first) or len(updated_node.body) == len(original_node.body):
+            return updated_node
+        small_statements = first.body  # type: ignore[union-attr]
+        if not any(isinstance(small.names, cst.ImportStar) for small in small_statements) and not any(
+            self._keep(alias) for small in small_statements for alias in small.names
+        ):
+            below = updated_node.body[0]
+            kept = list(itertools.dropwhile(lambda line: line.comment is None, below.leading_lines))
+            return updated_node.with_changes(body=[below.with_changes(leading_lines=kept), *updated_node.body[1:]])
+        return updated_node
 
     def leave_ImportFrom(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         if isinstance(updated_node.names, cst.ImportStar):
