@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from loopcheck.data.catalogue import Catalogue, CatalogueError, _special_methods
 from loopcheck.engine.diagnostics import STAR, Diagnostic, Fix, Proven, Safety, Withheld
 from loopcheck.fixes.templates import per_loop_proxy
 from loopcheck.project.reach import real_path
+from loopcheck.rules.clients.lck304_worker_hook_client import HOOKED_GLOBAL
 from loopcheck.run import cache
 from tests.helpers import run_loopcheck
 from tests.test_helper_fix_safety import reach_of
@@ -257,22 +259,8 @@ def test_the_proxy_defines_the_special_methods_it_is_given():
 
 # -- a client a worker start-up hook keeps in a public global (LCK304) -------------------------
 
-HOOKED = """\
-import httpx
-from celery.signals import worker_process_init
-
-http = None
-
-
-@worker_process_init.connect
-def open_http(**kwargs):
-    global http
-    http = httpx.AsyncClient()
-
-
-async def fetch(url):
-    return await http.get(url)
-"""
+# LCK304's own example of a global a hook sets, with a public name.
+HOOKED = re.sub(r"\b_http\b", "http", HOOKED_GLOBAL)
 
 # A Celery task that runs `clients.fetch` with asyncio.run(): the model loads app/clients.py.
 TASKS = """\
