@@ -451,6 +451,19 @@ def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
         ),
         ("import asyncio\nx = asyncio.run\n", {"asyncio"}, "import asyncio\nx = asyncio.run\n"),
         ("import asyncio as aio\n'''aio'''\n", {"aio"}, "import asyncio as aio\n'''aio'''\n"),
+        # A function's own import, now mentioned by nothing else, goes; with a second name, the line stays.
+        (
+            "def f():\n    from asyncio import new_event_loop, run\n\n    return run(g())\n",
+            {"new_event_loop"},
+            "def f():\n    from asyncio import run\n\n    return run(g())\n",
+        ),
+        ("def f():\n    import asyncio\n\n    return 1\n", {"asyncio"}, "def f():\n    return 1\n"),
+        # Still read in another function: both stay.
+        (
+            "def f():\n    import asyncio\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
+            {"asyncio"},
+            "def f():\n    import asyncio\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
+        ),
     ],
 )
 def test_imports_a_fix_left_unused_are_removed(before, names, after):

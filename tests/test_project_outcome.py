@@ -21,11 +21,14 @@ from loopcheck.settings.config import Settings
 from tests.helpers import write
 from tests.test_project_run import ONE_LOOP, STORE, TASK
 
-# Neither an entry module nor one the reach resolves into: the model never asks for it.
+# Neither an entry module, nor one the reach resolves into, nor one that may keep an object in
+# a global (its lock is made in a function): the model never asks for it.
 OTHER = """\
 import asyncio
 
-_other = asyncio.Lock()
+
+def other():
+    return asyncio.Lock()
 """
 
 KEPT_LOOP = """\
@@ -126,7 +129,7 @@ def test_files_written_within_a_tick_are_listed_again_but_the_outcome_is_kept(tm
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        pytest.param("other.py", OTHER + "\n\ndef more():\n    return _other\n", id="a module never asked for"),
+        pytest.param("other.py", OTHER + "\n\ndef more():\n    return other()\n", id="a module never asked for"),
         pytest.param("store.py", STORE + "# a comment: the same summary\n", id="a comment in a module asked for"),
     ],
 )
@@ -220,10 +223,11 @@ class ShapeCounts:
 @pytest.mark.parametrize(
     ("name", "text", "made_again"),
     [
-        pytest.param("other.py", OTHER + "\n\ndef more():\n    return _other\n", False, id="a body"),
+        pytest.param("other.py", OTHER + "\n\ndef more():\n    return other()\n", False, id="a body"),
         pytest.param("store.py", STORE + "\n\ndef more():\n    return 1\n", False, id="a body of a module asked for"),
         pytest.param("other.py", "import app.store\n" + OTHER, True, id="an import line"),
         pytest.param("other.py", OTHER + "\n\nasyncio.run(None)\n", True, id="a seed: a loop start"),
+        pytest.param("other.py", OTHER + "\n\nlock = asyncio.Lock()\n", True, id="a flag: an object in a global"),
     ],
 )
 def test_the_listing_keeps_its_shape_while_no_import_line_or_seed_changed(tmp_path, monkeypatch, name, text, made_again):
@@ -269,7 +273,7 @@ def test_a_corrupt_or_foreign_shape_file_is_ignored(tmp_path, monkeypatch, spoil
     first = runs.view()
     kept = shape_file(tmp_path)
     kept.write_text(spoil(json.loads(kept.read_text())))
-    write(tmp_path / "app" / "other.py", OTHER + "\n\ndef more():\n    return _other\n")
+    write(tmp_path / "app" / "other.py", OTHER + "\n\ndef more():\n    return other()\n")
     again = runs.view()
     assert shapes.made == 2  # made again, not taken from the spoiled file
     assert again.reach == first.reach and again.found == first.found
@@ -340,7 +344,7 @@ def test_findings_and_evidence_are_the_same_with_and_without_the_kept_outcome(tm
     ]
     piped = loopcheck(root, "--cache-dir", cache, "--stdin-filename", "app/store.py", "-", stdin=STORE)
     assert piped == [f for f in cold if f["filename"] == "app/store.py"]
-    write(root / "app" / "other.py", OTHER + "\n\ndef more():\n    return _other\n")
+    write(root / "app" / "other.py", OTHER + "\n\ndef more():\n    return other()\n")
     assert loopcheck(root, "--cache-dir", cache, "-j", "2", ".") == loopcheck(root, "--no-cache", "-j", "2", ".")
 
 

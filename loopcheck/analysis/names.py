@@ -153,10 +153,12 @@ class Bindings:
         binds it to ``qualified`` (a module, or ``module.object``): then ``name`` means that at
         any place the generated code can be, whatever runs before."""
         found = self.of.get(name)
-        return bool(found) and all(_imports_as(node, name, qualified) for node in found)
+        return bool(found) and all(imports_as(node, name, qualified) for node in found)
 
 
-def _imports_as(node: cst.CSTNode, name: str, qualified: str) -> bool:
+def imports_as(node: cst.CSTNode, name: str, qualified: str) -> bool:
+    """Whether ``node`` is an import that binds ``name`` to ``qualified`` (a module, or
+    ``module.object``)."""
     if isinstance(node, cst.Import):
         return any(
             (alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) == name
@@ -210,6 +212,6 @@ def is_import_binding(assignment: object) -> bool:
 
 
 __all__ = [
-    "Bindings", "ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name",
+    "Bindings", "ImportTable", "Names", "imports_as", "is_import_binding", "is_module_global", "leaf_name",
     "variable_names",
 ]

@@ -23,7 +23,7 @@ from loopcheck.analysis.holders import SingletonRegistry
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, Withheld
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter
 from loopcheck.fixes.per_loop import (
@@ -37,7 +37,7 @@ from loopcheck.fixes.per_loop import (
     only_written_there,
     snake_case,
 )
-from loopcheck.fixes.public_names import AccessorFix
+from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.fixes.statements import (
     StatementEditor,
     keep_comments,
@@ -141,6 +141,24 @@ class ClientFixes:
             CLIENT_NAMES,
         )
         return AccessorFix(proposal, accessor, build)
+
+    def public(
+        self, public: NoFix, name: str, client: Client, alone: FixProposal, factory: AccessorFix
+    ) -> Withheld[FixProposal] | NoFix | None:
+        """The fixes of the public global ``name`` (see public_names): ``alone``, the fix a
+        private name gets, where no module of the project imports it; where one does, the
+        per-loop ``factory`` with a proxy that keeps ``name`` importable (``async with`` too,
+        for a client that is an async context manager)."""
+        return public_fixes(
+            public, name, alone, lambda: self.proxied(factory, client, name), exported=name in self.analysis.exports
+        )
+
+    def proxied(self, factory: AccessorFix, client: Client, name: str, followed_by: str = "") -> FixProposal:
+        """The per-loop ``factory`` fix with a proxy that keeps ``name`` for the running loop's
+        client (``followed_by``: the code made at import that follows the proxy, for the title)."""
+        proxy = self.context.naming.fresh_module_name(f"_{snake_case(name).title().replace('_', '')}PerLoop")
+        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
+        return proxy_fix(factory, name, client.display, proxy, specials, followed_by)
 
     def getter(
         self,

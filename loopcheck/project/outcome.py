@@ -18,13 +18,13 @@ Two keys say whether a kept outcome is still this run's:
   the project each listed directory belongs to, what pytest's configuration says of pytest-asyncio), every listed file's path and stat. When no
   file changed (as the stat index of the summaries cache judges it, a stat taken within a
   timestamp tick of the file's last change is not trusted), the listing is what it was;
-- the *listing's* key, when some file changed: the modules, their importers and the entry
-  modules; and each module the outcome asked for has the content key it had, or the summary the
+- the *listing's* key, when some file changed: the modules, their importers, the entry
+  modules and those that may make objects; and each module the outcome asked for has the content key it had, or the summary the
   cache keeps under that key is the one its text gives now. A kept outcome that still fits is
   kept again under the files' new stats and content keys.
 
 Beside it, ``NAME.shape.json`` keeps the listing's shape (``model.Shape``: the modules, their
-importers, the entry modules) under the layout and the files' paths: when files changed but none
+importers, the entry modules, those that may make objects) under the layout and the files' paths: when files changed but none
 in its import lines or seed flags (an edited function body), the next listing takes that shape
 instead of naming every module and following every import line again.
 
@@ -123,6 +123,7 @@ class OutcomeStore:
         if type(data) is not dict or data.get("key") != self._shape_key():
             return None
         modules, importers, entries = data.get("modules"), data.get("importers"), data.get("entries")
+        objects = data.get("objects")
         if type(modules) is not dict or type(importers) is not dict or type(entries) is not list:
             return None
         if not all(
@@ -132,12 +133,13 @@ class OutcomeStore:
             return None
         if not all(type(found) is list and all(type(name) is str for name in found) for found in importers.values()):
             return None
-        if not all(type(name) is str and name in modules for name in entries):
+        if type(objects) is not list or not all(type(name) is str and name in modules for name in [*entries, *objects]):
             return None
         return Shape(
             {module: (path, package) for module, (path, package) in modules.items()},
             {module: set(found) for module, found in importers.items()},
             entries,
+            objects,
         )
 
     def keep_shape(self, shape: Shape) -> None:
@@ -149,6 +151,7 @@ class OutcomeStore:
             "modules": {module: [path, package] for module, (path, package) in shape.modules.items()},
             "importers": {module: sorted(found) for module, found in shape.importers.items()},
             "entries": shape.entries,
+            "objects": shape.objects,
         }
         self._write(data, self._shape_file())
 
@@ -166,6 +169,7 @@ class OutcomeStore:
                 sorted([module, path, package] for module, (path, package) in listing.modules.items()),
                 sorted([module, sorted(found)] for module, found in listing.importers.items()),
                 listing.entries,
+                listing.shape.objects,
             ]
         )
 

@@ -78,6 +78,9 @@ function (for "called from two places", the contexts above a function, the calle
 ``run_async(coro)`` helper) are looked for in its own module and in the modules whose import
 lines name it, loaded for the question: a caller in any other module (one that reaches the
 function through a package's re-export, say) is seen only when something else loaded it.
+After the walk, the modules whose text may make a primitive or client are loaded, and so are
+the importers of each that keeps one in a module global (``Reach.importers_known``): what they
+import from it decides the fix of a public name there, reached by a loop or not.
 
 Some objects are confined however many loops reach them (``ObjectReach.made_confined`` says
 why): one made so that it keeps nothing for another loop (``Holder.confined_by``, from the
@@ -115,6 +118,8 @@ from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
+# How a module global keeps its object (``Holder.how``): bound at import, or set in a function.
+GLOBAL_HOWS = ("global", "lazy-global")
 
 # How many calls a chain may have from the loop's start to the use of an object.
 MAX_DEPTH = 10
@@ -819,12 +824,17 @@ class _Reacher:
         return frozenset(found)
 
     def keeping_globals(self) -> set[str]:
-        """The loaded modules that keep a primitive or client in a module global: the fixes of a
-        public one need to know what other modules import from them."""
+        """The modules that keep a primitive or client in a module global (made at import, or set
+        in a function: a worker start-up hook's): the fixes of a public one need to know what
+        other modules import from them, whether or not a loop reaches it. Those not loaded yet
+        are among the modules whose text may make one (``ProjectModel.objects``), loaded now."""
+        for module in sorted(self.model.objects):
+            self.model.summary(module)
+        self.index_loaded()
         return {
             summary.module
             for summary in list(self.model.modules.values())
-            if any(h.how == "global" and h.kind in ("primitive", "client") for h in summary.holders)
+            if any(h.how in GLOBAL_HOWS and h.kind in ("primitive", "client") for h in summary.holders)
         }
 
     def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:

@@ -121,7 +121,7 @@ class SummaryStore:
             return
         entry = None
         if self._cache.trusted(identity, read_at):
-            flags = [known.flags.starts, known.flags.serves]
+            flags = [known.flags.starts, known.flags.serves, known.flags.configures, known.flags.objects]
             entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
         self.updates[self.absolute(path)] = entry
 
@@ -329,7 +329,7 @@ def _index_entry(entry: Any) -> bool:
             type(spec) is list and len(spec) == 2 and type(spec[0]) is int and type(spec[1]) is str for spec in specs
         )
         and type(flags) is list
-        and len(flags) == 2
+        and len(flags) == 4
         and all(type(flag) is bool for flag in flags)
     )
 

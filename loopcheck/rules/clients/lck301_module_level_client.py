@@ -13,10 +13,9 @@ from loopcheck.fixes.per_loop import (
     lone_store,
     only_written_there,
     public_reason,
-    snake_case,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
+from loopcheck.fixes.public_names import public_fixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
@@ -328,19 +327,7 @@ local servers). The error text depends on the library and its version.""",
             return factory if public is None else public_fixes(public, holder.name, per_call)
         if public is None:
             return factory.proposal
-        return public_fixes(
-            public,
-            holder.name,
-            per_call or factory.proposal,
-            lambda: self.proxied(factory, client, holder.name),
-            exported=holder.name in self.analysis.exports,
-        )
-
-    def proxied(self, factory: AccessorFix, client: Client, name: str, followed_by: str = "") -> FixProposal:
-        """The per-loop ``factory`` fix with a proxy that keeps ``name`` for the running loop's client."""
-        proxy = self.context.naming.fresh_module_name(f"_{snake_case(name).title().replace('_', '')}PerLoop")
-        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
-        return proxy_fix(factory, name, client.display, proxy, specials, followed_by)
+        return fixes.public(public, holder.name, client, per_call or factory.proposal, factory)
 
     def kept_at_import(self, holder: Holder, client: Client) -> list[tuple[cst.CSTNode, str]]:
         """The reads of the client by module code that make a session factory of it (a call the
@@ -393,7 +380,7 @@ local servers). The error text depends on the library and its version.""",
         factory = fixes.factory(client, creation, holder.name, line, references)
         if isinstance(factory, NoFix):
             return public or factory
-        proxied = self.proxied(factory, client, holder.name, follower)
+        proxied = fixes.proxied(factory, client, holder.name, follower)
         return proxied if public is None else Withheld((holder.name,), public.reason, proxied, proxied)
 
     def not_per_loop(
