@@ -763,6 +763,26 @@ def test_a_journal_line_cut_short_or_of_another_shape_is_a_miss(tmp_path):
     assert read.unchanged(str(files[5])) is not None
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["import a.b as c, d\n", "from .. import (a,\n b)\n", "from . .x import y\n", "from ...pkg.mod import *\n", "x = 1\n"],
+)
+def test_import_lines_come_back_from_the_stat_index_as_they_were_found(tmp_path, text):
+    from loopcheck.project.selection import Flags, import_specs
+    from loopcheck.project.store import Known
+
+    path = tmp_path / "m.py"
+    path.write_text(text)
+    info = os.stat(path)
+    identity = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev, info.st_ino)
+    store = SummaryStore(tmp_path / "cache")
+    specs = tuple(import_specs(text))
+    store.remember(str(path), identity, info.st_ctime_ns + 10**10, Known("key", specs, Flags(False, False)))
+    store.save_index([str(path)])
+    known = SummaryStore(tmp_path / "cache").unchanged(str(path))
+    assert known is not None and known.specs == specs
+
+
 def test_every_seed_flag_survives_the_stat_index(tmp_path):
     """A file that sets the Celery worker pool is an entry module on a warm run too."""
     from loopcheck.project.selection import Flags
