@@ -699,16 +699,22 @@ def _remember_all(store, paths, flags=None):
         store.remember(str(path), identity, info.st_ctime_ns + 10**10, known)
 
 
+def _indexed(root: Path) -> list[Path]:
+    """Forty files, remembered in the stat index under ``root / "cache"``."""
+    files = [root / f"m{n}.py" for n in range(40)]
+    for path in files:
+        path.write_text("x = 1\n")
+    store = SummaryStore(root / "cache")
+    _remember_all(store, files)
+    store.save_index(map(str, files))
+    return files
+
+
 def test_a_few_changed_files_are_appended_to_the_journal_and_read_back(tmp_path):
     from loopcheck.project import store as stores
 
-    files = [tmp_path / f"m{n}.py" for n in range(40)]
-    for path in files:
-        path.write_text("x = 1\n")
-    first = SummaryStore(tmp_path / "cache")
-    _remember_all(first, files)
-    first.save_index(map(str, files))
-    directory = tmp_path / "cache" / "summaries" / first.base[:16]
+    files = _indexed(tmp_path)
+    directory = tmp_path / "cache" / "summaries" / SummaryStore(None).base[:16]
     index = (directory / "index.json").read_bytes()
     assert list(directory.glob("*.journal")) == []
     # One file changed: the index stays as it is, one line goes into its journal.
@@ -740,12 +746,7 @@ def test_a_few_changed_files_are_appended_to_the_journal_and_read_back(tmp_path)
 
 
 def test_a_journal_line_cut_short_or_of_another_shape_is_a_miss(tmp_path):
-    files = [tmp_path / f"m{n}.py" for n in range(40)]
-    for path in files:
-        path.write_text("x = 1\n")
-    store = SummaryStore(tmp_path / "cache")
-    _remember_all(store, files)
-    store.save_index(map(str, files))
+    files = _indexed(tmp_path)
     files[1].write_text("x = 2\n")
     files[2].write_text("x = 3\n")
     for path in files[1:3]:
