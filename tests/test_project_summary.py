@@ -784,6 +784,21 @@ def test_import_lines_come_back_from_the_stat_index_as_they_were_found(tmp_path,
     assert known is not None and known.specs == specs
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs fifos")
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_journal_of_another_kind_is_never_waited_for_nor_an_error(tmp_path, kind):
+    files = _indexed(tmp_path)
+    directory = tmp_path / "cache" / "summaries" / SummaryStore(None).base[:16]
+    journal = directory / f"{json.loads((directory / 'index.json').read_text())['journal']}.journal"
+    os.mkfifo(journal) if kind == "fifo" else journal.mkdir()
+    files[1].write_text("x = 2\n")
+    store = SummaryStore(tmp_path / "cache")  # reads the index, not the fifo
+    assert store.unchanged(str(files[2])) is not None
+    _remember_all(store, files[1:2])
+    store.save_index(map(str, files))  # cannot append: the cache is off for the rest of the run
+    assert not store.usable
+
+
 def test_every_seed_flag_survives_the_stat_index(tmp_path):
     """A file that sets the Celery worker pool is an entry module on a warm run too."""
     from loopcheck.project.selection import Flags

@@ -40,6 +40,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import sys
 import typing
 from collections.abc import Callable, Iterable
@@ -423,9 +424,13 @@ def _json(data: bytes) -> Any:
 
 
 def _append(path: Path, line: bytes) -> None:
-    """Append ``line`` with one write: lines of runs appending at once do not interleave."""
-    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """Append ``line`` with one write: lines of runs appending at once do not interleave. Only
+    to a regular file: opening a fifo in its place to write fails at once (no reader) instead
+    of waiting for one."""
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
     try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise OSError("the journal of the summaries index is not a regular file")
         written = os.write(handle, line)
     finally:
         os.close(handle)
