@@ -279,6 +279,31 @@ def test_a_corrupt_or_foreign_shape_file_is_ignored(tmp_path, monkeypatch, spoil
     assert again.reach == first.reach and again.found == first.found
 
 
+def test_a_kept_shape_brings_its_listing_key_and_a_wrong_one_only_costs_the_outcome(tmp_path, monkeypatch):
+    from loopcheck.project.outcome import OutcomeStore
+
+    trust_every_stat(monkeypatch)
+    hashed = []
+    original = OutcomeStore._listing_key
+    monkeypatch.setattr(OutcomeStore, "_listing_key", lambda self, shape: hashed.append(shape) or original(self, shape))
+    runs = Runs(project(tmp_path), monkeypatch)
+    first = runs.view()
+    assert len(hashed) == 1
+    body = OTHER + "\n\ndef more():\n    return _other\n"
+    write(tmp_path / "app" / "other.py", body)
+    assert not runs.made_again() and len(hashed) == 1  # the shape taken with its key: not hashed again
+    # The shape made again: its key, hashed afresh, is the one the outcome was kept under.
+    shape_file(tmp_path).unlink()
+    write(tmp_path / "app" / "other.py", body + "\n# more\n")
+    assert not runs.made_again() and len(hashed) == 2
+    kept = shape_file(tmp_path)
+    kept.write_text(json.dumps({**json.loads(kept.read_text()), "listing": "another"}))
+    write(tmp_path / "app" / "other.py", body + "\n# most\n")
+    again = runs.view()
+    assert runs.reaches == 2  # no kept outcome has that key: made again
+    assert again.reach == first.reach and again.found == first.found
+
+
 @pytest.mark.parametrize(
     "spoil",
     [

@@ -24,9 +24,11 @@ Two keys say whether a kept outcome is still this run's:
   kept again under the files' new stats and content keys.
 
 Beside it, ``NAME.shape.json`` keeps the listing's shape (``model.Shape``: the modules, their
-importers, the entry modules, those that may make objects) under the layout and the files' paths: when files changed but none
-in its import lines or seed flags (an edited function body), the next listing takes that shape
-instead of naming every module and following every import line again.
+importers, the entry modules, those that may make objects) under the layout and the files'
+paths: when files changed but none in its import lines or seed flags (an edited function body),
+the next listing takes that shape instead of naming every module and following every import line
+again. The shape's part of the
+listing's key is kept with it, so that a listing that takes the shape does not hash it again.
 
 Under ``CACHE_DIR/outcomes/BASE/NAME.json``, ``NAME`` naming the projects' directories, the working
 directory and the rules (one file per way of running the same projects, rewritten when its
@@ -80,6 +82,8 @@ class OutcomeStore:
         self._cache = cache
         self._files = files
         self._data: list[Any] | None = None  # the file as read, once
+        # The shape last read or kept, with its listing key (see listing_key).
+        self._shape: tuple[Shape, str] | None = None
         self.file: Path | None = None
         self._base: list[Any] = []
         if directory is None:
@@ -135,23 +139,29 @@ class OutcomeStore:
             return None
         if type(objects) is not list or not all(type(name) is str and name in modules for name in [*entries, *objects]):
             return None
-        return Shape(
+        shape = Shape(
             {module: (path, package) for module, (path, package) in modules.items()},
             {module: set(found) for module, found in importers.items()},
             entries,
             objects,
         )
+        listing = data.get("listing")
+        self._shape = (shape, listing) if type(listing) is str else None
+        return shape
 
     def keep_shape(self, shape: Shape) -> None:
         """Keep ``shape`` for the next listing of these files (see :meth:`shape`)."""
         if self.file is None or self._files.texts:
             return
+        listing = self._listing_key(shape)
+        self._shape = (shape, listing)
         data = {
             "key": self._shape_key(),
             "modules": {module: [path, package] for module, (path, package) in shape.modules.items()},
             "importers": {module: sorted(found) for module, found in shape.importers.items()},
             "entries": shape.entries,
             "objects": shape.objects,
+            "listing": listing,
         }
         self._write(data, self._shape_file())
 
@@ -163,13 +173,18 @@ class OutcomeStore:
         return _digest([*self._base, self._files.paths])
 
     def listing_key(self, listing: Listing) -> str:
+        if self._shape is not None and listing.shape is self._shape[0]:
+            return self._shape[1]  # the shape as read or kept: its key with it
+        return self._listing_key(listing.shape)
+
+    def _listing_key(self, shape: Shape) -> str:
         return _digest(
             [
                 *self._base,
-                sorted([module, path, package] for module, (path, package) in listing.modules.items()),
-                sorted([module, sorted(found)] for module, found in listing.importers.items()),
-                listing.entries,
-                listing.shape.objects,
+                sorted([module, path, package] for module, (path, package) in shape.modules.items()),
+                sorted([module, sorted(found)] for module, found in shape.importers.items()),
+                shape.entries,
+                shape.objects,
             ]
         )
 
