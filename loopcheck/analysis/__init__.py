@@ -21,6 +21,7 @@ from loopcheck.analysis.definitions import Definitions
 from loopcheck.analysis.exports import exported_names
 from loopcheck.analysis.flow import ReachingBindings
 from loopcheck.analysis.holders import Held, Holder, Holders
+from loopcheck.analysis.imported_names import ImportedNames
 from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.kept_loops import KeptLoops
 from loopcheck.analysis.loop_uses import LoopUses
@@ -58,8 +59,12 @@ class FileAnalysis:
         return exported_names(self.module)
 
     @cached_property
+    def imported_names(self) -> ImportedNames:
+        return ImportedNames(self.index)
+
+    @cached_property
     def names(self) -> Names:
-        return Names(self.scopes, self.index)
+        return Names(lambda: self.scopes, self.index, self.imported_names)
 
     @cached_property
     def imports(self) -> ImportTable:
@@ -67,7 +72,7 @@ class FileAnalysis:
 
     @cached_property
     def bindings(self) -> Bindings:
-        return Bindings(self.scopes)
+        return Bindings(lambda: self.scopes, self.imported_names)
 
     @cached_property
     def definitions(self) -> Definitions:
