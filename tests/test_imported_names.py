@@ -68,8 +68,9 @@ def test_a_dotted_name_through_module_level_imports_is_answered_as_the_scopes_an
         ("import asyncio\nclass asyncio:\n    pass\nasyncio.x\n", "asyncio.x"),
         ("import asyncio\ndel asyncio\nasyncio.x\n", "asyncio.x"),
         ("import asyncio\na, asyncio = 1, 2\nasyncio.x\n", "asyncio.x"),
-        # The scopes record the read of `a.b` at the node itself: where it is matters.
-        ("import a.b\na.b\n", "a.b"),
+        # The scopes record the read of `a.b` at the node itself, so where it is matters: a read
+        # before the import sees no binding.
+        ("a.b\nimport a.b\n", "a.b"),
         # Nodes of an import statement have no scope.
         ("import a.b\n", "a.b"),
         ("from a.b import c\n", "a.b"),
