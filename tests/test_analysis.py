@@ -989,13 +989,16 @@ POSITIONED = [
 
 
 @pytest.mark.parametrize("source", POSITIONED)
-def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source):
+@pytest.mark.parametrize("first", ["last", "first"])
+def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source, first):
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     analysis = FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load())
     nodes = list(analysis.index.parents)
     assert len(nodes) > 20
-    for node in reversed(nodes):  # the last statements first: each is started where it starts
+    # The last statements first (each is started where it starts), or in source order (the
+    # statements before each are followed as far as it only).
+    for node in reversed(nodes) if first == "last" else nodes:
         assert analysis.positions[node] == expected[node], node
     assert analysis.positions[module] == expected[module]
 

@@ -257,18 +257,19 @@ class Catalogue:
     @staticmethod
     @cache
     def load(extra_clients: tuple[str, ...] = (), celery_pool: str | None = None) -> Catalogue:
-        pools = celery_pools(_data("entries.toml"))
+        entries = _data("entries.toml")  # parsed once: four parts of the catalogue read it
+        pools = celery_pools(entries)
         if celery_pool is not None and celery_pool not in pools:
             raise CatalogueError(f"unknown Celery pool {celery_pool!r} (known: {', '.join(pools)})")
         return Catalogue(
             primitives=_primitives(_data("primitives.toml")),
             loop_api=_loop_api(_data("loops.toml")),
             context_seeds=context_seeds(_data("contexts.toml")),
-            loop_starts=loop_starts(_data("entries.toml")),
-            context_runs=context_runs(_data("entries.toml")),
+            loop_starts=loop_starts(entries),
+            context_runs=context_runs(entries),
             clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
-            served=served_routes(_data("entries.toml")),
+            served=served_routes(entries),
             celery_pools=pools,
             celery_pool=celery_pool,
         )
