@@ -258,7 +258,7 @@ def test_a_module_that_makes_objects_only_in_functions_is_not_flagged(text):
 def test_the_stat_index_keeps_every_flag_and_takes_no_entry_of_the_earlier_shape():
     from loopcheck.project.store import _index_entry, _known
 
-    entry = [1, 2, 3, 4, 5, "key", [[0, "asyncio"]], [False, False, True, True]]
+    entry = [1, 2, 3, 4, 5, "key", ":asyncio", [False, False, True, True]]
     assert _index_entry(entry) and _known(entry).flags == Flags(False, False, configures=True, objects=True)
     assert not _index_entry([*entry[:7], [False, False]])  # starts and serves only: a miss
 
