@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
@@ -187,16 +188,20 @@ class _Walker(ast.NodeVisitor):
         self.main_calls: set[ast.Call] = set()
         # How many `finally:` blocks of the current code enclose the walk.
         self.finally_depth = 0
-        self._handlers: dict[type, object] = {}
 
     # -- dispatch: NodeVisitor's, with each node class's handler looked up once --------
+
+    # By node class, the function that visits it: plain functions of the class, shared by every
+    # walk. (Bound methods kept on a walker would make a reference cycle through it that keeps
+    # the module's whole tree alive until the garbage collector finds it.)
+    _handlers: ClassVar[dict[type, Callable[[_Walker, Any], None]]] = {}
 
     def visit(self, node: ast.AST) -> None:
         handler = self._handlers.get(node.__class__)
         if handler is None:
-            handler = getattr(self, f"visit_{node.__class__.__name__}", self.generic_visit)
+            handler = getattr(type(self), f"visit_{node.__class__.__name__}", type(self).generic_visit)
             self._handlers[node.__class__] = handler
-        handler(node)
+        handler(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
         for name in node._fields:
