@@ -30,7 +30,7 @@ from loopcheck.project.reach import real_path
 from loopcheck.project.relevance import findings_need_reach
 from loopcheck.project.roots import Roots
 from loopcheck.run.cache import Cache, Remembered
-from loopcheck.run.collector import tune_collector
+from loopcheck.run.collector import collection_paused, tune_collector
 from loopcheck.run.project import FEW_FILES, ProjectView, model_files, model_may_matter, project_view
 from loopcheck.run.sources import (
     SourceFile,
@@ -329,7 +329,13 @@ def cached_result(checker: Checker, path: str) -> FileResult | None:
 
 def check_file(checker: Checker, path: str) -> FileResult:
     """Check one file that :func:`cached_result` did not answer for (the content-addressed
-    entries may still hold its bytes' findings): never raises (but KeyboardInterrupt)."""
+    entries may still hold its bytes' findings): never raises (but KeyboardInterrupt). No
+    garbage collection runs meanwhile (see ``run.collector``)."""
+    with collection_paused():
+        return _check_file(checker, path)
+
+
+def _check_file(checker: Checker, path: str) -> FileResult:
     cache = checker.cache
     try:
         codes = checker.codes_for(path)
@@ -428,18 +434,19 @@ def check_files(
     offers = Offers()
 
     def model() -> ProjectView:
-        return project_view(
-            files,
-            job.settings,
-            checker.catalogue,
-            job.enabled,
-            job.model_cache_dir,
-            notify,
-            walked=walked,
-            keep_confined=job.include_confined,
-            found=found,
-            offered=offers,
-        )
+        with collection_paused():  # (see run.collector)
+            return project_view(
+                files,
+                job.settings,
+                checker.catalogue,
+                job.enabled,
+                job.model_cache_dir,
+                notify,
+                walked=walked,
+                keep_confined=job.include_confined,
+                found=found,
+                offered=offers,
+            )
 
     view = None
     if job.mode.fix or job.mode.diff:
