@@ -207,3 +207,19 @@ def test_a_rule_with_starts_and_no_invalid_example_is_refused():
         "NoExample (LCK990): starts_from is declared but no Invalid example shows a finding"
     )
     assert "LCK990" not in Rule.registry
+
+
+def test_the_scan_leaves_no_reference_cycle():
+    """The scan keeps nothing that refers back to it: the file's tree is freed with the check,
+    without waiting for the garbage collector."""
+    import gc
+
+    candidates = Candidates(file_rules().values(), Catalogue.load())
+    tree = ast.parse("import asyncio\nlock = asyncio.Lock()\nclass C:\n    async def m(self):\n        await lock.acquire()\n")
+    gc.collect()
+    gc.disable()
+    try:
+        assert candidates.rules_for(tree)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

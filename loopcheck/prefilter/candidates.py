@@ -252,19 +252,22 @@ class _Walk:
         # a call's holder can be looked for above them
         self.outer: dict[int, _Frame] = {}
         self.stack: list[tuple[ast.AST, _Frame]] = []
+        # By node type, what the walk does there: functions of the class, given the walk when
+        # called (bound methods kept on the walk would make a reference cycle through it, which
+        # keeps the file's tree alive after the scan until the garbage collector finds it).
         self.scopes: dict[type, Callable[..., None]] = {
-            ast.FunctionDef: self.enter_function,
-            ast.AsyncFunctionDef: self.enter_function,
-            ast.Lambda: self.enter_lambda,
-            ast.ClassDef: self.enter_class,
+            ast.FunctionDef: _Walk.enter_function,
+            ast.AsyncFunctionDef: _Walk.enter_function,
+            ast.Lambda: _Walk.enter_lambda,
+            ast.ClassDef: _Walk.enter_class,
         }
         self.notes: dict[type, Callable[..., None]] = {
-            ast.Import: self.note_import,
-            ast.ImportFrom: self.note_import_from,
-            ast.Global: self.note_scope_declaration,
-            ast.Nonlocal: self.note_scope_declaration,
-            ast.Attribute: self.note_method_reference,
-            ast.Call: self.note_call,
+            ast.Import: _Walk.note_import,
+            ast.ImportFrom: _Walk.note_import_from,
+            ast.Global: _Walk.note_scope_declaration,
+            ast.Nonlocal: _Walk.note_scope_declaration,
+            ast.Attribute: _Walk.note_method_reference,
+            ast.Call: _Walk.note_call,
         }
 
     def walk(self, tree: ast.AST) -> None:
@@ -276,11 +279,11 @@ class _Walk:
             kind = type(node)
             enter = scopes.get(kind)
             if enter is not None:
-                enter(node, frame)
+                enter(self, node, frame)
                 continue
             note = notes.get(kind)
             if note is not None:
-                note(node, frame)
+                note(self, node, frame)
             if kind in PASS_THROUGH_TYPES:
                 outer[id(node)] = frame
             child_frame = _Frame(frame.where, node, frame.function, frame.klass)
