@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -33,17 +34,23 @@ def noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
     return found
 
 
-def _noqa_tokens(source: str) -> Iterator[tuple[tokenize.TokenInfo, re.Match[str]]]:
-    """Each comment token with a ``# noqa`` directive, and the directive's match."""
+@lru_cache(maxsize=1)
+def _noqa_tokens(source: str) -> tuple[tuple[tokenize.TokenInfo, re.Match[str]], ...]:
+    """Each comment token with a ``# noqa`` directive, and the directive's match. Kept for the
+    last text: a check reads them twice (the ``# noqa`` rule's findings, then suppression)."""
+    if NOQA.search(source) is None:  # no directive anywhere (most files): nothing to tokenize
+        return ()
+    found = []
     try:
         lines = io.StringIO(source, newline=None)  # a lone CR ends a line too
         for token in tokenize.generate_tokens(lines.readline):
             if token.type == tokenize.COMMENT:
                 match = NOQA.search(token.string)
                 if match is not None:
-                    yield token, match
+                    found.append((token, match))
     except (tokenize.TokenError, SyntaxError):
         pass  # the parser has already accepted the file; keep what was read
+    return tuple(found)
 
 
 def is_suppressed(noqa: dict[int, frozenset[str] | None], line: int, code: str) -> bool:
