@@ -28,6 +28,9 @@ class LintContext:
     # The oldest Python the checked code must run on; None: the oldest target there is (never the
     # running interpreter's: a fix must run on every Python the project allows).
     target_version: tuple[int, int] | None = None
+    # The line of each top-level statement of the interpreter's tree of ``source``, where the
+    # pipeline has that tree (positions are then found without a pass over the whole module).
+    statement_lines: tuple[int, ...] | None = None
 
     @property
     def module(self) -> cst.Module:
@@ -35,7 +38,7 @@ class LintContext:
 
     @cached_property
     def analysis(self) -> FileAnalysis:
-        return FileAnalysis(self.wrapper, self.catalogue)
+        return FileAnalysis(self.wrapper, self.catalogue, self.statement_lines)
 
     @cached_property
     def module_text(self) -> ModuleText:

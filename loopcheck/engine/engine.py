@@ -131,10 +131,13 @@ class Linter:
             results.append(Result(diagnostic, proposal))
         return results
 
-    def run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[Result]:
+    def run_rules(
+        self, source: str, path: str, active: list[AnyRule], tree: ast.Module | None = None
+    ) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first
         use): the module parsed, the rules in ``active`` run over one shared analysis, their
-        findings in position order."""
+        findings in position order. ``tree``: the ``ast`` module of ``source``, where the caller
+        has it."""
         import libcst as cst
         from libcst.metadata import MetadataWrapper
 
@@ -157,6 +160,7 @@ class Linter:
             MetadataWrapper(module, unsafe_skip_copy=True),
             self.catalogue,
             self.fix_target,
+            None if tree is None else tuple(statement.lineno for statement in tree.body),
         )
         results = []
         for code, finding, where in run_rules(context, active):

@@ -275,7 +275,7 @@ def _findings(
     found = []
     if active:
         check_complexity(tree)  # LibCST's time and stack, bounded before it starts
-        found = linter.run_rules(text, path, active)
+        found = linter.run_rules(text, path, active, tree if isinstance(tree, ast.Module) else None)
     if not linter.honour_noqa:
         return found
     # The noqa rule's findings pass through # noqa too (`# noqa: LCK901` silences them).
