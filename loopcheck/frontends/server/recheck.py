@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from loopcheck.engine.diagnostics import Diagnostic
-from loopcheck.engine.edits import split_lines
-from loopcheck.frontends.server.model_lines import unchanged_ends
+from loopcheck.engine.edits import split_lines, unchanged_ends
 
 # The first lines may declare the source's encoding, which a comment there could change.
 ENCODING_LINES = 2
