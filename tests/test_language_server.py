@@ -299,6 +299,36 @@ async def test_edits_are_checked_as_a_fresh_open_checks_them(client: LanguageCli
 
 
 @in_session
+async def test_code_edits_inside_functions_are_checked_as_a_fresh_open_checks_them(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """Code typed in one function's body (which the server parses alone, keeping the rest of
+    the last check's module), a name changed, a statement added at the top level, then taken
+    away: after each edit the diagnostics are those of the same text opened anew."""
+
+    def shown(uri: str) -> list[tuple[object, ...]]:
+        return [(d.range.start.line, d.range.start.character, str(d.code), d.message) for d in client.diagnostics[uri]]
+
+    text = CURRENT_LOOP + "\n\nasync def later():\n    return 2\n"
+    uri = await open_document(client, workspace / "a" / "typed.py", text)
+    second_call = text.replace("    return 2\n", "    asyncio.get_event_loop()\n    return 2\n")
+    renamed = second_call.replace("loop = ", "running = ").replace("return loop", "return running")
+    with_top = renamed + "LIMIT = 3\n"
+    seen = []
+    for version, edited in enumerate([second_call, renamed, with_top, text], start=2):
+        client.diagnostics.pop(uri, None)
+        change(client, uri, version, edited)
+        await until(client, lambda: uri in client.diagnostics)
+        seen.append(shown(uri))
+        fresh = await open_document(client, workspace / "a" / f"typed_{version}.py", edited)
+        assert shown(uri) == shown(fresh)
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(fresh)))
+    assert [(line, code) for line, _, code, _ in seen[0]] == [(4, "LCK401"), (9, "LCK401")]
+    assert seen[1] == seen[2] and [(line, column) for line, column, _, _ in seen[1]] == [(4, 14), (9, 4)]
+    assert [(line, code) for line, _, code, _ in seen[3]] == [(4, "LCK401")]
+
+
+@in_session
 async def test_malformed_documents_never_stop_the_server(client: LanguageClient, workspace: Path) -> None:
     broken = workspace / "a" / "broken.py"
     uri = broken.as_uri()
