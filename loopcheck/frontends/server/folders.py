@@ -9,7 +9,9 @@ the rest of the projects they belong to. The model is rebuilt when a document is
 the evidence of a finding is that of the saved code), and the whole folder when its
 configuration changes; an edited document's findings are read in the model at the lines they
 had in the text it was built from (``model_lines``). An edit of comments and blank lines only
-keeps the last check's findings, moved with their lines (``recheck``).
+keeps the last check's findings, moved with their lines (``recheck``); an edit of code is checked
+in full, from a module in which LibCST parsed only the top-level statements the edit touched
+(``engine.reparse``).
 """
 
 from __future__ import annotations
