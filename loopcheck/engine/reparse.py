@@ -93,7 +93,8 @@ def reparsed(before: _Parsed, text: str) -> cst.Module | None:
     if not chunk.body or not _defaults_agree(chunk, module, module.body[:first]):
         return None
     opening = chunk.body[0]
-    body = (*module.body[:first], opening.with_changes(leading_lines=(*chunk.header, *opening.leading_lines)), *chunk.body[1:])
+    opening = opening.with_changes(leading_lines=(*chunk.header, *opening.leading_lines))
+    body = (*module.body[:first], opening, *chunk.body[1:])
     if last == count:  # the touched statements end the module: its footer is theirs
         return module.with_changes(body=body, footer=chunk.footer, has_trailing_newline=chunk.has_trailing_newline)
     if not _owns_its_lines(chunk):
