@@ -52,6 +52,26 @@ def test_a_text_without_noqa_is_not_tokenized_for_it(tokenized):
     assert tokenized == []
 
 
+def test_other_tools_noqa_comments_away_from_the_findings_are_not_tokenized(tokenized):
+    found = check_text(all_rules_linter(), SOURCE.replace("  # noqa: LCK101", ""), "m.py")
+    assert [(d.line, d.code) for d in found] == [(6, "LCK401")]
+    assert tokenized == []
+
+
+@pytest.mark.parametrize(
+    ("comment", "codes"),
+    [
+        ("  # noqa", []),  # on the finding's line: silences it
+        ("  # NoQA: lck401", []),  # the code, in lower case
+        ("  # noqa: E501", [(6, "LCK401")]),  # another code: the finding stays
+    ],
+)
+def test_a_noqa_comment_on_a_findings_line_is_still_read(tokenized, comment, codes):
+    text = SOURCE.replace("  # noqa: LCK101", "").replace("get_event_loop()\n", f"get_event_loop(){comment}\n")
+    assert [(d.line, d.code) for d in check_text(all_rules_linter(), text, "m.py")] == codes
+    assert len(tokenized) == 1
+
+
 def test_a_check_reads_statement_starts_from_the_parse_stages_tree(monkeypatch):
     asked = []
     real = positions._starts_from_lines
