@@ -15,6 +15,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from loopcheck.analysis.index import FileIndex
 from loopcheck.engine import reparse
 from loopcheck.engine.pipeline import check_file
 from loopcheck.files import SourceError
@@ -93,7 +94,19 @@ def mismatches(paths: list[Path], *, first: bool = False) -> tuple[int, list[str
             module = parser.parse("m.py", text, statement_lines(text))
             if not (module.deep_equals(cst.parse_module(text)) and module.code == text):
                 wrong.append(f"{path.name} edit {step + 1}")
+            elif _index(FileIndex.of(module, parser.index_parts("m.py"))) != _index(FileIndex.of(module)):
+                wrong.append(f"{path.name} edit {step + 1}: the index")
     return taken, wrong
+
+
+def _index(index: FileIndex) -> list[object]:
+    """The index's entries, in order, its nodes by identity."""
+    def ids(nodes):
+        return [id(node) for node in nodes]
+
+    by_name = [{key: ids(nodes) for key, nodes in table.items()} for table in (index.calls_by_leaf, index.attributes_by_name)]
+    listed = [ids(nodes) for nodes in (index.functions, index.lambdas, index.classes, index.imports, index.scope_declarations)]
+    return [[(id(node), id(up)) for node, up in index.parents.items()], by_name, [list(t) for t in by_name], listed]
 
 
 def test_the_module_after_random_edits_is_the_whole_texts() -> None:
@@ -146,6 +159,14 @@ def test_an_edit_inside_a_function_parses_only_that_function() -> None:
     assert again.deep_equals(cst.parse_module(edited))
     kept = [a is b for a, b in zip(module.body, again.body)]
     assert kept == [True, True, False, True]  # the import, f and x kept; g parsed again
+    parts = parser.index_parts("m.py")
+    assert parts == {}  # filled by the analysis's index of each module
+    FileIndex.of(module, parts)
+    first = dict(parts)
+    index = FileIndex.of(again, parts)
+    assert {id(s) for s in parts} == {id(s) for s in again.body}  # g's old statement dropped
+    assert [parts[s] is first.get(s) for s in again.body] == kept  # the others' kept
+    assert _index(index) == _index(FileIndex.of(again))
 
 
 def test_findings_after_random_edits_are_those_of_a_whole_parse() -> None:

@@ -37,7 +37,11 @@ __all__ = ["FileAnalysis", "Held", "Holder", "Runs"]
 
 class FileAnalysis:
     def __init__(
-        self, wrapper: MetadataWrapper, catalogue: Catalogue, statement_lines: Sequence[int] | None = None
+        self,
+        wrapper: MetadataWrapper,
+        catalogue: Catalogue,
+        statement_lines: Sequence[int] | None = None,
+        index_parts: dict[cst.CSTNode, FileIndex] | None = None,
     ) -> None:
         self.wrapper = wrapper
         # The line of each top-level statement of the interpreter's tree of the same text, where
@@ -45,7 +49,7 @@ class FileAnalysis:
         self.statement_lines = statement_lines
         self.module = wrapper.module
         self.catalogue = catalogue
-        self.index = FileIndex.of(self.module)
+        self.index = FileIndex.of(self.module, index_parts)  # parts: see FileIndex.of
         self.tree = Tree(self.module, self.index.parents)
 
     @cached_property

@@ -11,6 +11,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
+from loopcheck.analysis.index import FileIndex
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import OLDEST_TARGET
 
@@ -31,6 +32,8 @@ class LintContext:
     # The line of each top-level statement of the interpreter's tree of ``source``, where the
     # pipeline has that tree (positions are then found without a pass over the whole module).
     statement_lines: tuple[int, ...] | None = None
+    # The index of each top-level statement of the document's earlier modules (FileIndex.of).
+    index_parts: dict[cst.CSTNode, FileIndex] | None = None
 
     @property
     def module(self) -> cst.Module:
@@ -38,7 +41,7 @@ class LintContext:
 
     @cached_property
     def analysis(self) -> FileAnalysis:
-        return FileAnalysis(self.wrapper, self.catalogue, self.statement_lines)
+        return FileAnalysis(self.wrapper, self.catalogue, self.statement_lines, self.index_parts)
 
     @cached_property
     def module_text(self) -> ModuleText:

@@ -169,6 +169,7 @@ class Linter:
             self.catalogue,
             self.fix_target,
             lines,
+            None if reparse is None else reparse.index_parts(path),
         )
         results = []
         for code, finding, where in run_rules(context, active):

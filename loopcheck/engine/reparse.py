@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from loopcheck.analysis.index import FileIndex
 from loopcheck.analysis.positions import _starts_from_lines
 from loopcheck.engine.edits import split_lines, unchanged_ends
 
@@ -38,6 +39,9 @@ class _Parsed:
     module: cst.Module
     # The line where each top-level statement's code starts (its leading lines included).
     starts: tuple[int, ...]
+    # The analysis's index of each top-level statement (``FileIndex.of``), kept from module to
+    # module with the statements.
+    index_parts: dict[cst.CSTNode, FileIndex]
 
 
 class Reparse:
@@ -56,10 +60,16 @@ class Reparse:
             module = cst.parse_module(text)
         starts = None if statement_lines is None else _starts_from_lines(module, statement_lines)
         if starts is not None:
-            self._last[path] = _Parsed(text, module, tuple(line for line, _ in starts.values()))
+            parts = {} if before is None else before.index_parts
+            self._last[path] = _Parsed(text, module, tuple(line for line, _ in starts.values()), parts)
             while len(self._last) > KEPT:
                 del self._last[next(iter(self._last))]  # the longest unused
         return module
+
+    def index_parts(self, path: str) -> dict[cst.CSTNode, FileIndex] | None:
+        """The index of each top-level statement of the last module of ``path`` (None: not kept)."""
+        last = self._last.get(path)
+        return None if last is None else last.index_parts
 
     def forget(self, path: str) -> None:
         self._last.pop(path, None)
