@@ -453,6 +453,19 @@ def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
         ),
         ("import asyncio\nx = asyncio.run\n", {"asyncio"}, "import asyncio\nx = asyncio.run\n"),
         ("import asyncio as aio\n'''aio'''\n", {"aio"}, "import asyncio as aio\n'''aio'''\n"),
+        # A function's own import, now mentioned by nothing else, goes; with a second name, the line stays.
+        (
+            "def f():\n    from asyncio import new_event_loop, run\n\n    return run(g())\n",
+            {"new_event_loop"},
+            "def f():\n    from asyncio import run\n\n    return run(g())\n",
+        ),
+        ("def f():\n    import asyncio\n\n    return 1\n", {"asyncio"}, "def f():\n    return 1\n"),
+        # Still read in another function: both stay.
+        (
+            "def f():\n    import asyncio\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
+            {"asyncio"},
+            "def f():\n    import asyncio\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
+        ),
     ],
 )
 def test_imports_a_fix_left_unused_are_removed(before, names, after):
@@ -985,14 +998,17 @@ POSITIONED = [
 
 @pytest.mark.parametrize("with_tree", [False, True], ids=["alone", "with-ast-lines"])
 @pytest.mark.parametrize("source", POSITIONED)
-def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source, with_tree):
+@pytest.mark.parametrize("first", ["last", "first"])
+def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source, first, with_tree):
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     lines = [statement.lineno for statement in ast.parse(source).body] if with_tree else None
     analysis = FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load(), lines)
     nodes = list(analysis.index.parents)
     assert len(nodes) > 20
-    for node in reversed(nodes):  # the last statements first: each is started where it starts
+    # The last statements first (each is started where it starts), or in source order (the
+    # statements before each are followed as far as it only).
+    for node in reversed(nodes) if first == "last" else nodes:
         assert analysis.positions[node] == expected[node], node
     assert analysis.positions[module] == expected[module]
 
@@ -1000,7 +1016,8 @@ def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(
 @pytest.mark.parametrize("source", POSITIONED)
 def test_statement_starts_read_from_the_ast_lines_are_those_of_the_pass_over_the_code(source):
     module = cst.parse_module(source)
-    by_code = Positions(module, {}, dict)._statement_starts()
+    counted = Positions(module, {}, dict)
+    by_code = {statement: counted._start_of(statement) for statement in module.body}
     assert _starts_from_lines(module, [statement.lineno for statement in ast.parse(source).body]) == by_code
 
 

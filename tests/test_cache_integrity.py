@@ -44,8 +44,10 @@ def settle(*paths: Path) -> None:
 
 
 def index_of(root: Path) -> dict:
+    """The stat index, each entry with its profile (as the cache reads it)."""
     (index,) = root.glob(".loopcheck_cache/*/index.json")
-    return json.loads(index.read_text())
+    assert set(json.loads(index.read_text())) == {"profiles", "entries"}
+    return cache._read_index(index)
 
 
 # -- a file replaced while it is checked --------------------------------------------------------
@@ -189,7 +191,10 @@ def test_a_file_named_several_ways_is_checked_and_reported_once(tmp_path):
 
 # Valid JSON (and some not) that the cache never writes: each must be a miss, never an error.
 NOT_JSON = ["", "{", "\xff", "[" * 100_000]
-INDEX_SHAPES = ["[]", "5", "null", '"index"', '{"x": 5}', *NOT_JSON]
+INDEX_SHAPES = [
+    "[]", "5", "null", '"index"', '{"x": 5}', '{"profiles": [], "entries": {"x": 5}}', '{"profiles": [5], "entries": {}}',
+    '{"profiles": [], "entries": []}', *NOT_JSON,
+]
 EMPTY_SHAPES = ["{}", '{"a": 1}', "5", "null", "[1, 2]", "[[1]]", "[null]", *NOT_JSON]
 ENTRY_SHAPES = [
     "[]",
@@ -232,7 +237,7 @@ def test_an_index_of_another_shape_is_a_miss_and_is_rewritten(tmp_path, shape):
     fresh, directory = _cached_project(tmp_path)
     (directory / "index.json").write_text(shape, errors="surrogateescape")
     _same_as_fresh(fresh, tmp_path)
-    assert len(json.loads((directory / "index.json").read_text())) == 2
+    assert len(index_of(tmp_path)) == 2
 
 
 def _mutations(entry: list) -> list[list]:
@@ -244,18 +249,20 @@ def _mutations(entry: list) -> list[list]:
         entry[:-1],
         [*entry, 1],
         [None if isinstance(value, bool) else value for value in entry],
+        [*entry[:5], 99, *entry[6:]],  # a profile the index does not have
     ]
 
 
 def test_index_entries_of_the_wrong_types_are_misses_and_are_rewritten(tmp_path):
     fresh, directory = _cached_project(tmp_path)
-    index = json.loads((directory / "index.json").read_text())
-    assert len(index) == 2
-    for mutation in range(len(_mutations([]))):
-        wrong = {path: _mutations(entry)[mutation] for path, entry in index.items()}
+    stored = json.loads((directory / "index.json").read_text())
+    index = stored["entries"]
+    assert len(index) == 2 and len(stored["profiles"]) == 1  # both files checked alike: one profile
+    for mutation in range(len(_mutations([0] * 8))):
+        wrong = {**stored, "entries": {path: _mutations(entry)[mutation] for path, entry in index.items()}}
         (directory / "index.json").write_text(json.dumps(wrong))
         _same_as_fresh(fresh, tmp_path)
-        assert json.loads((directory / "index.json").read_text()) == index, mutation
+        assert json.loads((directory / "index.json").read_text()) == stored, mutation
 
 
 @pytest.mark.parametrize("shape", EMPTY_SHAPES, ids=range(len(EMPTY_SHAPES)))

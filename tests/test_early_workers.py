@@ -74,6 +74,37 @@ def test_the_first_changed_file_starts_the_workers_before_the_files_after_it_are
     assert any("lock_101" in message for *_, message in findings(results))
 
 
+def test_workers_started_early_are_not_kept_waiting_for_the_projects_files(tmp_path, monkeypatch):
+    """The model finds the projects' files once the workers have started (their checks offer it
+    no summary then: it is ahead of them); a run whose workers do not start early finds them
+    first, for its checks to offer."""
+    files, job = warm_project(tmp_path, 6)
+    change(files[1], 101)
+    events: list[str] = []
+    real_files, real_submit = runner.model_files, runner.Workers.submit
+
+    def found(*args, **kwargs):
+        events.append("projects' files found")
+        return real_files(*args, **kwargs)
+
+    def handed_out(workers, paths):
+        events.append("handed out" if workers.pool._initargs[2].early is None else "handed out, offering")
+        return real_submit(workers, paths)
+
+    from loopcheck.run import project
+
+    monkeypatch.setattr(runner, "model_files", found)  # the runner's lookup, and the model's own
+    monkeypatch.setattr(project, "model_files", found)
+    monkeypatch.setattr(runner.Workers, "submit", handed_out)
+    results = list(runner.check_files(files, job, 2))
+    assert events[0] == "handed out" and "projects' files found" in events
+    assert findings(results) == in_one_process(files, job)
+    events.clear()
+    cold = runner.Job(job.settings, job.enabled, job.mode, str(tmp_path / "another cache"))
+    assert findings(runner.check_files(files, cold, 2)) == in_one_process(files, job)  # no index: no early start
+    assert events[:2] == ["projects' files found", "handed out, offering"]
+
+
 def test_the_findings_are_those_of_one_process_when_the_first_files_worker_finishes_last(tmp_path, monkeypatch):
     files, job = warm_project(tmp_path, 6)
     first, others = files[1], files[3:5]

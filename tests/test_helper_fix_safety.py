@@ -147,11 +147,60 @@ def test_a_helper_nobody_calls_or_a_method_is_never_proven(tmp_path):
     assert reach_of(project(tmp_path / "b", method)).coroutine_parameters == frozenset()
 
 
+STATIC_HELPER = """\
+import asyncio
+
+
+class Client:
+    async def fetch(self, key):
+        return key
+
+    @staticmethod
+    def _run(coro):
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(coro)
+        finally:
+            loop.close()
+
+    def fetch_sync(self, key):
+        return self._run(self.fetch(key))
+
+    def fetch_twice(self, key):
+        return Client._run(self.fetch(key)), self._run(coro=self.fetch(key))
+"""
+
+# The same helper as a class method: `cls` is bound whether it is called on the class, on an
+# instance or on `cls`.
+CLASS_HELPER = STATIC_HELPER.replace("@staticmethod\n    def _run(coro)", "@classmethod\n    def _run(cls, coro)")
+
+
+@pytest.mark.parametrize("helper", [STATIC_HELPER, CLASS_HELPER], ids=["staticmethod", "classmethod"])
+def test_a_static_or_class_methods_parameter_every_caller_gives_a_coroutine_is_proven(tmp_path, helper):
+    root = project(tmp_path, helper)
+    helpers = real_path(str(root / "app" / "helpers.py"))
+    assert reach_of(root).coroutine_parameters == {(helpers, "Client._run", "coro")}
+    # 3.12+: asyncio.run(loop_factory=...) leaves the thread's current loop alone, as the helper does.
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\nrequires-python = ">=3.12"\n')
+    assert fixes(root, "--select", "LCK201") == [("LCK201", "safe")]
+
+
+@pytest.mark.parametrize("helper", [STATIC_HELPER, CLASS_HELPER], ids=["staticmethod", "classmethod"])
+def test_a_static_or_class_method_one_caller_may_give_something_else_is_unproven(tmp_path, helper):
+    other = "from app.helpers import Client\n\n\ndef job(x):\n    return Client._run(x)\n"
+    assert reach_of(project(tmp_path, helper, other)).coroutine_parameters == frozenset()
+
+
+def test_a_class_methods_cls_is_never_proven(tmp_path):
+    helper = CLASS_HELPER.replace("run_until_complete(coro)", "run_until_complete(cls)")
+    assert reach_of(project(tmp_path, helper)).coroutine_parameters == frozenset()
+
+
 def test_the_proven_parameters_are_kept_with_the_cached_reach(tmp_path):
     reach = reach_of(project(tmp_path, KEPT_LOOP_HELPER, COROUTINE_CALLER))
     data = json.loads(json.dumps(encode_reach(reach)))
     assert decode_reach(data).coroutine_parameters == reach.coroutine_parameters != frozenset()
-    data[-3] = [["only", "two"]]
+    data[5] = [["only", "two"]]  # the proven parameters
     assert decode_reach(data) is None
 
 

@@ -5,6 +5,8 @@ analysis and by the project model alike, and a project's evidence names the loop
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -127,7 +129,7 @@ EXPECTED = {
     "compact": {"scheduler-job"},
     "never_awaited": {"coroutine", "scheduler-job"},
     "test_marked": {"coroutine", "asyncio-test"},
-    "test_decorated": {"coroutine", "asyncio-test"},
+    "test_decorated": {"coroutine", "asyncio-function-test"},
     "test_module_scoped": {"coroutine", "asyncio-module-test"},
     "test_session_scoped": {"coroutine", "asyncio-session-test"},
     "helper": {"coroutine"},
@@ -737,6 +739,116 @@ def test_tests_of_two_modules_with_a_session_loop_scope_are_one_loop(tmp_path):
     assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
         "reached from the pytest-asyncio test 'test_a_one' (the session's loop, by its loop_scope)",
     ]
+
+
+UNSCOPED_TESTS = SCOPED_TESTS.replace('(loop_scope="{scope}")', "")
+SESSION_BY_DEFAULT = '[tool.pytest.ini_options]\nasyncio_default_test_loop_scope = "session"\n'
+
+
+def test_tests_without_a_loop_scope_run_on_a_loop_each_by_default(tmp_path):
+    files = {"app/test_a.py": UNSCOPED_TESTS.format(name="a"), "app/test_b.py": UNSCOPED_TESTS.format(name="b")}
+    found = evidence(tmp_path, files)
+    assert [m.split(" via ")[0] for m in found] == [
+        f"reached from the pytest-asyncio test 'test_{name}' (a new event loop per test)"
+        for name in ("a_one", "a_two", "b_one", "b_two")
+    ]
+
+
+def test_tests_without_a_loop_scope_share_the_loop_the_projects_pytest_configuration_gives(tmp_path):
+    files = {
+        "app/test_a.py": UNSCOPED_TESTS.format(name="a"),
+        "app/test_b.py": UNSCOPED_TESTS.format(name="b"),
+        "pyproject.toml": PROJECT + SESSION_BY_DEFAULT,
+    }
+    # one loop for the session: the client is confined to it (its finding shown only on request)
+    assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
+        "reached from the pytest-asyncio test 'test_a_one' (the session's loop, by"
+        ' asyncio_default_test_loop_scope = "session" in pyproject.toml)',
+    ]
+    assert json.loads(loopcheck("--output-format", "json", ".", cwd=tmp_path).stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pytest.ini", "[pytest]\nasyncio_default_test_loop_scope = module\n"),
+        ("tox.ini", "[tox]\nenvlist = py3\n\n[pytest]\nasyncio_default_test_loop_scope = module\n"),
+        ("setup.cfg", "[metadata]\nname = app\n\n[tool:pytest]\nasyncio_default_test_loop_scope = module\n"),
+        ("pytest.toml", '[pytest]\nasyncio_default_test_loop_scope = "module"\n'),
+    ],
+)
+def test_the_default_test_loop_scope_is_read_from_each_of_pytests_files(tmp_path, name, text):
+    files = {"app/test_a.py": UNSCOPED_TESTS.format(name="a"), "app/test_b.py": UNSCOPED_TESTS.format(name="b"), name: text}
+    found = evidence(tmp_path, files)
+    assert [m.split(" via ")[0] for m in found] == [
+        f"reached from the pytest-asyncio test 'test_{name_}_one' (the module's loop, by"
+        f' asyncio_default_test_loop_scope = "module" in {name})'
+        for name_ in ("a", "b")
+    ]
+
+
+def test_a_test_whose_mark_names_the_function_scope_keeps_a_loop_of_its_own(tmp_path):
+    scoped = SCOPED_TESTS.format(scope="function", name="a")
+    files = {"app/test_a.py": scoped, "pyproject.toml": PROJECT + SESSION_BY_DEFAULT}
+    assert [m.split(" via ")[0] for m in evidence(tmp_path, files)] == [
+        "reached from the pytest-asyncio test 'test_a_one' (a new event loop per test, by its loop_scope)",
+        "reached from the pytest-asyncio test 'test_a_two' (a new event loop per test, by its loop_scope)",
+    ]
+
+
+UNMARKED_TESTS = UNSCOPED_TESTS.replace("pytestmark = pytest.mark.asyncio\n", "")
+AUTO_MODE = '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
+
+
+def test_unmarked_async_tests_run_on_a_loop_each_in_auto_mode(tmp_path):
+    files = {
+        "app/test_a.py": UNMARKED_TESTS.format(name="a"),
+        "app/test_b.py": UNMARKED_TESTS.format(name="b"),
+        # neither a module pytest collects tests from, nor a test pytest-asyncio runs
+        "app/tests_helpers.py": "from app.clients import fetch\n\n\nasync def test_helper():\n    await fetch('h')\n",
+        "app/test_c.py": "from app.clients import client\n\n\ndef test_plain():\n    client.close()\n",
+        "pyproject.toml": PROJECT + AUTO_MODE,
+    }
+    found = evidence(tmp_path, files)
+    assert [m.split(" via ")[0] for m in found] == [
+        f"reached from the pytest-asyncio test 'test_{name}' (a new event loop per test)"
+        for name in ("a_one", "a_two", "b_one", "b_two")
+    ]
+
+
+def test_unmarked_async_tests_are_not_run_in_strict_mode(tmp_path):
+    files = {"app/test_a.py": UNMARKED_TESTS.format(name="a"), "app/test_b.py": UNMARKED_TESTS.format(name="b")}
+    assert evidence(tmp_path, files) == []
+
+
+def test_unmarked_async_tests_share_the_default_scopes_loop_in_auto_mode(tmp_path):
+    files = {
+        "app/test_a.py": UNMARKED_TESTS.format(name="a"),
+        "app/test_b.py": UNMARKED_TESTS.format(name="b"),
+        "pyproject.toml": PROJECT + AUTO_MODE + 'asyncio_default_test_loop_scope = "session"\n',
+    }
+    assert [m.split(" via ")[0] for m in evidence(tmp_path, files, "--include-confined")] == [
+        "reached from the pytest-asyncio test 'test_a_one' (the session's loop, by"
+        ' asyncio_default_test_loop_scope = "session" in pyproject.toml)',
+    ]
+
+
+def test_a_change_of_the_pytest_configuration_is_seen_by_a_cached_run(tmp_path):
+    files = {"app/test_a.py": UNSCOPED_TESTS.format(name="a"), "app/test_b.py": UNSCOPED_TESTS.format(name="b")}
+    assert len(evidence(tmp_path, files)) == 4
+
+    def cached_run() -> list[object]:
+        run = subprocess.run(
+            [sys.executable, "-m", "loopcheck", "--output-format", "json", "--cache-dir", "cache", "."],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )
+        return json.loads(run.stdout)
+
+    assert len(cached_run()) == 1
+    (tmp_path / "pyproject.toml").write_text(PROJECT + SESSION_BY_DEFAULT)
+    assert cached_run() == []
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    assert len(cached_run()) == 1
 
 
 def test_a_plain_job_of_another_module_is_not_run_on_the_asyncioschedulers_loop(tmp_path):

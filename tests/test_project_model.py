@@ -18,7 +18,7 @@ from loopcheck.data.catalogue import Catalogue
 from loopcheck.project.model import ProjectModel, Target, build_model
 from loopcheck.project.reach import compute_reach
 from loopcheck.project.records import MODULE_CODE, Class, Function, ModuleSummary
-from loopcheck.project.selection import SeedTest, absolute, import_specs
+from loopcheck.project.selection import Flags, SeedTest, absolute, import_specs
 from loopcheck.run import cache as results_cache
 from loopcheck.run import sources
 from tests.helpers import write
@@ -141,8 +141,9 @@ def test_the_entry_modules_are_summarised_and_the_others_when_the_walk_reaches_t
 def test_a_module_no_call_reaches_is_never_summarised_nor_cached(tmp_path, summarised):
     files = project(tmp_path)
     cache = tmp_path / "cache"
-    # Checked, and it names an object-making call; but no loop's calls resolve into it.
-    write(files["reports"], "import asyncio\n\nother = asyncio.Lock()\n")
+    # Checked, and it makes an object; but no loop's calls resolve into it, and it keeps the
+    # object in no global (a module that may is summarised for the importers of its global).
+    write(files["reports"], "import asyncio\n\n\ndef other():\n    return asyncio.Lock()\n")
     built = walked([str(files["reports"]), str(files["texts"])], cache=cache)
     assert not {"app.reports", "app.texts"} & set(built.modules)
     assert not {"app.reports", "app.texts"} & set(summarised)
@@ -178,10 +179,15 @@ def test_hidden_directories_virtual_environments_and_excluded_directories_are_no
     assert listed[0] == str(files["tasks"])  # the checked files first
 
 
-def test_without_a_loop_or_a_context_nothing_is_summarised(tmp_path, summarised):
+def test_without_a_loop_or_a_context_only_a_global_object_and_its_importers_are_summarised(tmp_path, summarised):
     files = project(tmp_path)
     write(files["tasks"], "from app import service\n")
     write(files["helpers"], "def run_async(coro):\n    return coro\n")
+    built = walked([str(files["service"])])
+    # The fix of clients's public `client` needs to know who imports it, even where no loop is.
+    assert set(built.modules) == set(summarised) == {"app.clients", "app.service", "app.reports"}
+    write(files["clients"], "import asyncio\n\n\ndef make():\n    return asyncio.Lock()\n")
+    summarised.clear()
     built = walked([str(files["service"])])
     assert (set(built.modules), summarised) == (set(), [])
 
@@ -217,6 +223,44 @@ def test_a_seed_named_without_its_module_is_not_one():
     assert not seeds.flags("app = FastAPI()\n").serves  # some other FastAPI
     assert seeds.flags("from anyio import run\nrun(main)\n").starts
     assert not seeds.flags("from runners import run\nrun(main)\n").starts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import asyncio\n\nlock = asyncio.Lock()\n",
+        "from asyncio import Lock\n\nif True:\n    lock = Lock()\n",  # a module-level block
+        "import httpx\n\nclient = None\n\n\ndef hook():\n    global client\n    client = httpx.AsyncClient()\n",
+        "import redis.asyncio as aioredis\n\nredis_client = aioredis.from_url(\n    'redis://'\n)\n",
+    ],
+    ids=["module level", "module-level block", "global a hook sets", "call over lines"],
+)
+def test_a_module_that_may_keep_an_object_in_a_global_is_flagged(text):
+    assert SeedTest(CATALOGUE).flags(text).objects
+    assert not SeedTest(CATALOGUE).flags(text).entry  # loaded for its importers, not walked from
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import asyncio\n\n\nasync def f():\n    lock = asyncio.Lock()\n",
+        "import asyncio\n\n\nclass C:\n    def __init__(self):\n        self.lock = asyncio.Lock()\n",
+        "import asyncio\n\n\n@decorated\ndef f():\n    return asyncio.Lock()\n",
+        "from locks import Lock\n\nlock = Lock()\n",  # not asyncio's
+        "import asyncio\n\nlock = asyncio.Locked()\nunlock = asyncio.Lock\n",  # no call of it
+    ],
+    ids=["in a coroutine", "in a method", "in a decorated function", "another package", "no call"],
+)
+def test_a_module_that_makes_objects_only_in_functions_is_not_flagged(text):
+    assert not SeedTest(CATALOGUE).flags(text).objects
+
+
+def test_the_stat_index_keeps_every_flag_and_takes_no_entry_of_the_earlier_shape():
+    from loopcheck.project.store import _index_entry, _known
+
+    entry = [1, 2, 3, 4, 5, "key", [[0, "asyncio"]], [False, False, True, True]]
+    assert _index_entry(entry) and _known(entry).flags == Flags(False, False, configures=True, objects=True)
+    assert not _index_entry([*entry[:7], [False, False]])  # starts and serves only: a miss
 
 
 def test_a_seed_is_a_whole_word():
@@ -455,7 +499,7 @@ def test_an_import_of_another_project_checked_in_the_same_run_is_not_followed(tm
 def test_a_folder_a_project_module_imports_is_a_namespace_package_of_the_model(tmp_path, summarised):
     files = project(tmp_path)
     write(tmp_path / "jobs" / "nightly.py", CLIENT)
-    write(tmp_path / "scripts" / "once.py", CLIENT)
+    write(tmp_path / "scripts" / "once.py", TEXTS)
     write(files["service"], SERVICE + "    await nightly.client.acquire()\n\nfrom jobs import nightly\n")
     built = walked([str(files["tasks"])])
     assert {"jobs.nightly", "once"} <= built.listed  # scripts/ is imported by nobody

@@ -21,11 +21,14 @@ from loopcheck.settings.config import Settings
 from tests.helpers import write
 from tests.test_project_run import ONE_LOOP, STORE, TASK
 
-# Neither an entry module nor one the reach resolves into: the model never asks for it.
+# Neither an entry module, nor one the reach resolves into, nor one that may keep an object in
+# a global (its lock is made in a function): the model never asks for it.
 OTHER = """\
 import asyncio
 
-_other = asyncio.Lock()
+
+def other():
+    return asyncio.Lock()
 """
 
 KEPT_LOOP = """\
@@ -126,7 +129,7 @@ def test_files_written_within_a_tick_are_listed_again_but_the_outcome_is_kept(tm
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        pytest.param("other.py", OTHER + "\n\ndef more():\n    return _other\n", id="a module never asked for"),
+        pytest.param("other.py", OTHER + "\n\ndef more():\n    return other()\n", id="a module never asked for"),
         pytest.param("store.py", STORE + "# a comment: the same summary\n", id="a comment in a module asked for"),
     ],
 )
@@ -220,10 +223,11 @@ class ShapeCounts:
 @pytest.mark.parametrize(
     ("name", "text", "made_again"),
     [
-        pytest.param("other.py", OTHER + "\n\ndef more():\n    return _other\n", False, id="a body"),
+        pytest.param("other.py", OTHER + "\n\ndef more():\n    return other()\n", False, id="a body"),
         pytest.param("store.py", STORE + "\n\ndef more():\n    return 1\n", False, id="a body of a module asked for"),
         pytest.param("other.py", "import app.store\n" + OTHER, True, id="an import line"),
         pytest.param("other.py", OTHER + "\n\nasyncio.run(None)\n", True, id="a seed: a loop start"),
+        pytest.param("other.py", OTHER + "\n\nlock = asyncio.Lock()\n", True, id="a flag: an object in a global"),
     ],
 )
 def test_the_listing_keeps_its_shape_while_no_import_line_or_seed_changed(tmp_path, monkeypatch, name, text, made_again):
@@ -269,9 +273,34 @@ def test_a_corrupt_or_foreign_shape_file_is_ignored(tmp_path, monkeypatch, spoil
     first = runs.view()
     kept = shape_file(tmp_path)
     kept.write_text(spoil(json.loads(kept.read_text())))
-    write(tmp_path / "app" / "other.py", OTHER + "\n\ndef more():\n    return _other\n")
+    write(tmp_path / "app" / "other.py", OTHER + "\n\ndef more():\n    return other()\n")
     again = runs.view()
     assert shapes.made == 2  # made again, not taken from the spoiled file
+    assert again.reach == first.reach and again.found == first.found
+
+
+def test_a_kept_shape_brings_its_listing_key_and_a_wrong_one_only_costs_the_outcome(tmp_path, monkeypatch):
+    from loopcheck.project.outcome import OutcomeStore
+
+    trust_every_stat(monkeypatch)
+    hashed = []
+    original = OutcomeStore._listing_key
+    monkeypatch.setattr(OutcomeStore, "_listing_key", lambda self, shape: hashed.append(shape) or original(self, shape))
+    runs = Runs(project(tmp_path), monkeypatch)
+    first = runs.view()
+    assert len(hashed) == 1
+    body = OTHER + "\n\ndef more():\n    return _other\n"
+    write(tmp_path / "app" / "other.py", body)
+    assert not runs.made_again() and len(hashed) == 1  # the shape taken with its key: not hashed again
+    # The shape made again: its key, hashed afresh, is the one the outcome was kept under.
+    shape_file(tmp_path).unlink()
+    write(tmp_path / "app" / "other.py", body + "\n# more\n")
+    assert not runs.made_again() and len(hashed) == 2
+    kept = shape_file(tmp_path)
+    kept.write_text(json.dumps({**json.loads(kept.read_text()), "listing": "another"}))
+    write(tmp_path / "app" / "other.py", body + "\n# most\n")
+    again = runs.view()
+    assert runs.reaches == 2  # no kept outcome has that key: made again
     assert again.reach == first.reach and again.found == first.found
 
 
@@ -340,7 +369,7 @@ def test_findings_and_evidence_are_the_same_with_and_without_the_kept_outcome(tm
     ]
     piped = loopcheck(root, "--cache-dir", cache, "--stdin-filename", "app/store.py", "-", stdin=STORE)
     assert piped == [f for f in cold if f["filename"] == "app/store.py"]
-    write(root / "app" / "other.py", OTHER + "\n\ndef more():\n    return _other\n")
+    write(root / "app" / "other.py", OTHER + "\n\ndef more():\n    return other()\n")
     assert loopcheck(root, "--cache-dir", cache, "-j", "2", ".") == loopcheck(root, "--no-cache", "-j", "2", ".")
 
 

@@ -240,6 +240,27 @@ def test_functions_are_named_within_the_module_and_keep_their_parameters():
     assert found.classes == (Class("Outer", (), ("run",), 5), Class("Outer.Inner", (), ("method",), 6))
 
 
+def test_static_and_class_methods_say_how_calls_bind_their_parameters():
+    found = summary(
+        """
+        import builtins
+
+        class C:
+            def plain(self, x): ...
+            @staticmethod
+            def static(x): ...
+            @builtins.classmethod
+            def made(cls, x): ...
+            def __init_subclass__(cls): ...
+
+        def function(x): ...
+        """
+    )
+    assert [(f.name, f.binding) for f in found.functions[1:]] == [
+        ("C.plain", ""), ("C.static", "static"), ("C.made", "class"), ("C.__init_subclass__", ""), ("function", ""),
+    ]
+
+
 def test_references_are_calls_and_reads_of_names_not_bound_in_the_function():
     found = summary(NESTING)
     assert found.function("Outer.Inner.method").references == (Reference("self.pool.acquire", 8, 19),)
@@ -680,12 +701,136 @@ def test_the_stat_index_forgets_the_files_that_are_gone(tmp_path):
         # Read well after the file's last change: a stat the index trusts.
         store.remember(str(path), identity, info.st_ctime_ns + 10**10, Known("key", (), Flags(False, False)))
     store.save_index(map(str, files.values()))
-    index = tmp_path / "cache" / "summaries" / store.base[:16] / "index.json"
-    assert set(json.loads(index.read_text())) == {str(path) for path in files.values()}
+    assert set(SummaryStore(tmp_path / "cache").index) == {str(path) for path in files.values()}
     files["gone"].unlink()
     # A run that lists only ``kept``: ``elsewhere`` (another project's, say) is still on disk.
     SummaryStore(tmp_path / "cache").save_index([str(files["kept"])])
-    assert set(json.loads(index.read_text())) == {str(files["kept"]), str(files["elsewhere"])}
+    assert set(SummaryStore(tmp_path / "cache").index) == {str(files["kept"]), str(files["elsewhere"])}
+
+
+def _remember_all(store, paths, flags=None):
+    """Remember each file as read well after its last change (a stat the index trusts)."""
+    from loopcheck.project.selection import Flags
+    from loopcheck.project.store import Known
+
+    for path in paths:
+        info = os.stat(path)
+        identity = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev, info.st_ino)
+        known = Known(f"key of {path.name}", ((0, "asyncio"), (1, "sibling")), flags or Flags(True, False))
+        store.remember(str(path), identity, info.st_ctime_ns + 10**10, known)
+
+
+def _indexed(root: Path) -> list[Path]:
+    """Forty files, remembered in the stat index under ``root / "cache"``."""
+    files = [root / f"m{n}.py" for n in range(40)]
+    for path in files:
+        path.write_text("x = 1\n")
+    store = SummaryStore(root / "cache")
+    _remember_all(store, files)
+    store.save_index(map(str, files))
+    return files
+
+
+def test_a_few_changed_files_are_appended_to_the_journal_and_read_back(tmp_path):
+    from loopcheck.project import store as stores
+
+    files = _indexed(tmp_path)
+    directory = tmp_path / "cache" / "summaries" / SummaryStore(None).base[:16]
+    index = (directory / "index.json").read_bytes()
+    assert list(directory.glob("*.journal")) == []
+    # One file changed: the index stays as it is, one line goes into its journal.
+    files[3].write_text("x = 2\n")
+    second = SummaryStore(tmp_path / "cache")
+    _remember_all(second, files[3:4])
+    second.save_index(map(str, files))
+    assert (directory / "index.json").read_bytes() == index
+    (journal,) = directory.glob("*.journal")
+    assert len(journal.read_bytes().splitlines()) == 1
+    read = SummaryStore(tmp_path / "cache")
+    assert read.unchanged(str(files[3])) is not None and read.unchanged(str(files[4])) is not None
+    assert read.unchanged(str(files[3])).specs == ((0, "asyncio"), (1, "sibling"))
+    # A file deleted: its entry leaves through the journal too.
+    files[5].unlink()
+    SummaryStore(tmp_path / "cache").save_index(map(str, files[:5]))
+    assert str(files[5]) not in SummaryStore(tmp_path / "cache").index
+    # Past its share of the index's size, the journal is folded into a new index and removed.
+    for round_ in range(int(1 / stores.COMPACT_SHARE) + 1):
+        files[3].write_text(f"x = {round_}\n" * (round_ + 2))
+        again = SummaryStore(tmp_path / "cache")
+        _remember_all(again, files[:5])
+        again.save_index(map(str, files[:5]))
+    assert (directory / "index.json").read_bytes() != index
+    assert not journal.exists()
+    final = SummaryStore(tmp_path / "cache")
+    assert set(final.index) == set(map(str, files)) - {str(files[5])}
+    assert final.unchanged(str(files[3])) is not None
+
+
+def test_a_journal_line_cut_short_or_of_another_shape_is_a_miss(tmp_path):
+    files = _indexed(tmp_path)
+    files[1].write_text("x = 2\n")
+    files[2].write_text("x = 3\n")
+    for path in files[1:3]:
+        changed = SummaryStore(tmp_path / "cache")
+        _remember_all(changed, [path])
+        changed.save_index(map(str, files))
+    (journal,) = (tmp_path / "cache").rglob("*.journal")
+    first, second = journal.read_bytes().splitlines()
+    # The second line cut short, then a line of another shape: skipped, their files unknown.
+    journal.write_bytes(first + b"\n" + second[: len(second) // 2] + b"\n" + b'{"%s": [1, 2]}\n' % str(files[4]).encode())
+    read = SummaryStore(tmp_path / "cache")
+    assert read.unchanged(str(files[1])) is not None
+    assert read.unchanged(str(files[2])) is None  # its old entry has the old stat
+    assert str(files[4]) not in read.index
+    assert read.unchanged(str(files[5])) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["import a.b as c, d\n", "from .. import (a,\n b)\n", "from . .x import y\n", "from ...pkg.mod import *\n", "x = 1\n"],
+)
+def test_import_lines_come_back_from_the_stat_index_as_they_were_found(tmp_path, text):
+    from loopcheck.project.selection import Flags, import_specs
+    from loopcheck.project.store import Known
+
+    path = tmp_path / "m.py"
+    path.write_text(text)
+    info = os.stat(path)
+    identity = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev, info.st_ino)
+    store = SummaryStore(tmp_path / "cache")
+    specs = tuple(import_specs(text))
+    store.remember(str(path), identity, info.st_ctime_ns + 10**10, Known("key", specs, Flags(False, False)))
+    store.save_index([str(path)])
+    known = SummaryStore(tmp_path / "cache").unchanged(str(path))
+    assert known is not None and known.specs == specs
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs fifos")
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_journal_of_another_kind_is_never_waited_for_nor_an_error(tmp_path, kind):
+    files = _indexed(tmp_path)
+    directory = tmp_path / "cache" / "summaries" / SummaryStore(None).base[:16]
+    journal = directory / f"{json.loads((directory / 'index.json').read_text())['journal']}.journal"
+    os.mkfifo(journal) if kind == "fifo" else journal.mkdir()
+    files[1].write_text("x = 2\n")
+    store = SummaryStore(tmp_path / "cache")  # reads the index, not the fifo
+    assert store.unchanged(str(files[2])) is not None
+    _remember_all(store, files[1:2])
+    store.save_index(map(str, files))  # cannot append: the cache is off for the rest of the run
+    assert not store.usable
+
+
+def test_every_seed_flag_survives_the_stat_index(tmp_path):
+    """A file that sets the Celery worker pool is an entry module on a warm run too."""
+    from loopcheck.project.selection import Flags
+
+    path = tmp_path / "celeryconfig.py"
+    path.write_text('worker_pool = "threads"\n')
+    store = SummaryStore(tmp_path / "cache")
+    _remember_all(store, [path], Flags(False, False, True))
+    store.save_index([str(path)])
+    known = SummaryStore(tmp_path / "cache").unchanged(str(path))
+    assert known is not None and known.flags == Flags(False, False, True) and known.flags.entry
 
 
 # -- input --------------------------------------------------------------------------------------

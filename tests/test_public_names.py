@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from loopcheck.data.catalogue import Catalogue, CatalogueError, _special_methods
 from loopcheck.engine.diagnostics import STAR, Diagnostic, Fix, Proven, Safety, Withheld
 from loopcheck.fixes.templates import per_loop_proxy
 from loopcheck.project.reach import real_path
+from loopcheck.rules.clients.lck304_worker_hook_client import HOOKED_GLOBAL
 from loopcheck.run import cache
 from tests.helpers import run_loopcheck
 from tests.test_helper_fix_safety import reach_of
@@ -253,3 +255,136 @@ def test_the_proxy_defines_the_special_methods_it_is_given():
             return proxy.locked()
 
     assert asyncio.run(use()) is True and not isinstance(proxy, asyncio.Lock)
+
+
+# -- a client a worker start-up hook keeps in a public global (LCK304) -------------------------
+
+# LCK304's own example of a global a hook sets, with a public name.
+HOOKED = re.sub(r"\b_http\b", "http", HOOKED_GLOBAL)
+
+# A Celery task that runs `clients.fetch` with asyncio.run(): the model loads app/clients.py.
+TASKS = """\
+import asyncio
+
+from celery import shared_task
+
+from app import clients
+
+
+@shared_task
+def get(url):
+    return asyncio.run(clients.fetch(url))
+"""
+
+FACTORY = (
+    "Create one client per event loop with `get_http()`, closed when its loop ends, instead of one per "
+    "worker process; `open_http()`, which made only that, goes"
+)
+
+
+def hooked_project(tmp_path: Path, *importers: str) -> Path:
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "clients.py").write_text(HOOKED)
+    (root / "app" / "tasks.py").write_text(TASKS)
+    for number, importer in enumerate(importers):
+        (root / "app" / f"user{number}.py").write_text(importer)
+    return root
+
+
+def hook_finding(root: Path, *args: str) -> dict:
+    completed = run_loopcheck("--output-format", "json", *args, ".", cwd=root, text=True)
+    (found,) = [d for d in json.loads(completed.stdout) if d["code"] == "LCK304"]
+    return found
+
+
+def test_a_public_global_a_worker_hook_sets_no_module_imports_gets_the_private_fix(tmp_path):
+    root = hooked_project(tmp_path)
+    found = hook_finding(root)
+    assert found["fix"]["applicability"] == "unsafe" and "no fix" not in found["message"]
+    assert found["fix"]["message"] == f"{FACTORY} (no module of the project imports `http`)"
+    assert run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root).returncode == 0
+    fixed = (root / "app" / "clients.py").read_text()
+    assert "return await get_http().get(url)" in fixed
+    assert "def open_http" not in fixed and "http =" not in fixed and "PerLoop" not in fixed
+
+
+@pytest.mark.parametrize(
+    "importer",
+    [
+        "from app import clients\n\n\nasync def head(url):\n    return await clients.http.head(url)\n",
+        "from app.clients import http\n",
+    ],
+    ids=["module attribute", "from-import"],
+)
+def test_an_imported_public_global_a_worker_hook_sets_gets_the_proxy(tmp_path, importer):
+    root = hooked_project(tmp_path, importer)
+    found = hook_finding(root)
+    assert found["fix"]["message"].startswith(f"{FACTORY}, and keep `http` importable as a proxy")
+    assert "`isinstance(http, httpx.AsyncClient)` becomes false" in found["fix"]["message"]
+    assert run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root).returncode == 0
+    fixed = (root / "app" / "clients.py").read_text()
+    assert "http = _HttpPerLoop()" in fixed and "return await get_http().get(url)" in fixed
+    assert "def open_http" not in fixed
+    assert (root / "app" / "user0.py").read_text() == importer  # left as it is
+
+
+def test_without_the_model_a_public_global_a_worker_hook_sets_is_declined_with_the_reason(tmp_path):
+    completed = run_loopcheck("--output-format", "json", "-", cwd=tmp_path, input=HOOKED, text=True)
+    (found,) = json.loads(completed.stdout)  # standard input, no project
+    assert found["code"] == "LCK304" and found["fix"] is None
+    assert "no fix: `http` is public; modules importing it would need changing too" in found["message"]
+
+
+# -- a public global in a module no loop reaches -----------------------------------------------
+
+# A module no loop reaches, whose other names other modules import (fides's ctl_session.py).
+SESSIONS = """\
+import asyncio
+
+POOL_LOCK = asyncio.Lock()
+
+
+async def warm():
+    async with POOL_LOCK:
+        await asyncio.sleep(0)
+
+
+def get_session():
+    return object()
+"""
+
+
+def unreached_project(tmp_path: Path, *importers: str, runner: bool = True) -> Path:
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "sessions.py").write_text(SESSIONS)
+    if runner:  # a loop of the project, which reaches nothing of app/sessions.py
+        (root / "app" / "runner.py").write_text("import asyncio\n\n\ndef main():\n    asyncio.run(asyncio.sleep(0))\n")
+    for number, importer in enumerate(importers):
+        (root / "app" / f"user{number}.py").write_text(importer)
+    return root
+
+
+def pool_lock_fix(root: Path, *args: str) -> dict | None:
+    completed = run_loopcheck("--output-format", "json", *args, cwd=root, text=True)
+    (found,) = [d for d in json.loads(completed.stdout) if d["code"] == "LCK101"]
+    return found["fix"]
+
+
+@pytest.mark.parametrize("runner", [True, False], ids=["a loop elsewhere", "no loop"])
+def test_a_public_name_in_a_module_no_loop_reaches_is_proven_unimported(tmp_path, runner):
+    root = unreached_project(tmp_path, "from app.sessions import get_session\n", runner=runner)
+    for args in ((".",), ("app/sessions.py",)):
+        fix = pool_lock_fix(root, *args)
+        assert fix is not None and fix["message"].endswith("(no module of the project imports `POOL_LOCK`)"), args
+
+
+def test_a_public_name_a_module_imports_from_a_module_no_loop_reaches_gets_the_proxy(tmp_path):
+    root = unreached_project(tmp_path, "from app import sessions\n\n\nasync def f():\n    await sessions.POOL_LOCK.acquire()\n")
+    fix = pool_lock_fix(root, ".")
+    assert fix is not None and "keep `POOL_LOCK` importable as a proxy" in fix["message"]

@@ -7,32 +7,49 @@ computed the first time a rule asks, so a file pays only for the facts its candi
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 from libcst.metadata.scope_provider import Scope
 
-from loopcheck.analysis.contexts import ExecutionContexts, Runs
-from loopcheck.analysis.coroutines import Coroutines
-from loopcheck.analysis.current_or_new import CurrentOrNewLoops
-from loopcheck.analysis.definitions import Definitions
 from loopcheck.analysis.exports import exported_names
-from loopcheck.analysis.flow import ReachingBindings
-from loopcheck.analysis.holders import Held, Holder, Holders
+from loopcheck.analysis.imported_names import ImportedNames
 from loopcheck.analysis.index import FileIndex
-from loopcheck.analysis.kept_loops import KeptLoops
-from loopcheck.analysis.loop_uses import LoopUses
 from loopcheck.analysis.names import Bindings, ImportTable, Names
 from loopcheck.analysis.positions import Positions
-from loopcheck.analysis.quiet_locks import never_waits
 from loopcheck.analysis.scopes import resolve_scopes
-from loopcheck.analysis.thread_reach import ThreadReach
 from loopcheck.analysis.tree import Tree
 from loopcheck.data.catalogue import Catalogue, Client, Primitive
 
+if TYPE_CHECKING:
+    from loopcheck.analysis.contexts import ExecutionContexts, Runs
+    from loopcheck.analysis.coroutines import Coroutines
+    from loopcheck.analysis.current_or_new import CurrentOrNewLoops
+    from loopcheck.analysis.definitions import Definitions
+    from loopcheck.analysis.flow import ReachingBindings
+    from loopcheck.analysis.holders import Held, Holder, Holders
+    from loopcheck.analysis.kept_loops import KeptLoops
+    from loopcheck.analysis.loop_uses import LoopUses
+    from loopcheck.analysis.thread_reach import ThreadReach
+
 __all__ = ["FileAnalysis", "Held", "Holder", "Runs"]
+
+# The module of each fact is imported by the property that computes it, so that a check imports
+# only what its file's rules ask for (the holders' many frozen classes take longer to import
+# than many files take to check). The names this package exports from them, likewise:
+_EXPORTED_FROM = {"Held": "loopcheck.analysis.holders", "Holder": "loopcheck.analysis.holders",
+                  "Runs": "loopcheck.analysis.contexts"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTED_FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 class FileAnalysis:
@@ -69,8 +86,12 @@ class FileAnalysis:
         return exported_names(self.module)
 
     @cached_property
+    def imported_names(self) -> ImportedNames:
+        return ImportedNames(self.index)
+
+    @cached_property
     def names(self) -> Names:
-        return Names(self.scopes, self.index)
+        return Names(lambda: self.scopes, self.index, self.imported_names)
 
     @cached_property
     def imports(self) -> ImportTable:
@@ -78,24 +99,32 @@ class FileAnalysis:
 
     @cached_property
     def bindings(self) -> Bindings:
-        return Bindings(self.scopes)
+        return Bindings(lambda: self.scopes, self.imported_names)
 
     @cached_property
     def definitions(self) -> Definitions:
+        from loopcheck.analysis.definitions import Definitions
+
         return Definitions(self.tree, self.names, self.scopes, self.index.classes)
 
     @cached_property
     def flow(self) -> ReachingBindings:
+        from loopcheck.analysis.flow import ReachingBindings
+
         return ReachingBindings(self.tree, self.scopes)
 
     @cached_property
     def contexts(self) -> ExecutionContexts:
+        from loopcheck.analysis.contexts import ExecutionContexts
+
         return ExecutionContexts(
             self.tree, self.index, self.names, self.definitions, self.catalogue.context_seeds
         )
 
     @cached_property
     def holders(self) -> Holders:
+        from loopcheck.analysis.holders import Holders
+
         return Holders(self)
 
     @cached_property
@@ -117,6 +146,8 @@ class FileAnalysis:
     def never_waiting_lock(self, creation: cst.Call, primitive: Primitive) -> bool:
         """Whether ``creation`` makes a Lock that never waits, so never binds to a loop (see
         ``quiet_locks``)."""
+        from loopcheck.analysis.quiet_locks import never_waits
+
         return primitive.name == "Lock" and never_waits(self.holders.of(creation), self.tree, self.exports)
 
     @cached_property
@@ -149,6 +180,8 @@ class FileAnalysis:
     def _made_through(self, call: cst.Call, methods: tuple[str, ...]) -> list[cst.BaseExpression]:
         """The calls of ``methods`` (in turn) on what ``call`` returns, inline or through a
         variable bound to it once."""
+        from loopcheck.analysis.holders import Held
+
         made: list[cst.BaseExpression] = [call]
         for method in methods:
             following: list[cst.BaseExpression] = []
@@ -171,22 +204,32 @@ class FileAnalysis:
 
     @cached_property
     def loop_uses(self) -> LoopUses:
+        from loopcheck.analysis.loop_uses import LoopUses
+
         return LoopUses(self)
 
     @cached_property
     def coroutines(self) -> Coroutines:
+        from loopcheck.analysis.coroutines import Coroutines
+
         return Coroutines(self)
 
     @cached_property
     def current_or_new(self) -> CurrentOrNewLoops:
+        from loopcheck.analysis.current_or_new import CurrentOrNewLoops
+
         return CurrentOrNewLoops(self)
 
     @cached_property
     def kept_loops(self) -> KeptLoops:
+        from loopcheck.analysis.kept_loops import KeptLoops
+
         return KeptLoops(self)
 
     @cached_property
     def thread_reach(self) -> ThreadReach:
+        from loopcheck.analysis.thread_reach import ThreadReach
+
         return ThreadReach(self)
 
     def line_of(self, node: cst.CSTNode) -> int:

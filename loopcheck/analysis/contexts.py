@@ -39,6 +39,7 @@ class Runs(str, enum.Enum):
     ARQ_JOB = "arq-job"
     LOOP_SCHEDULER_JOB = "loop-scheduler-job"
     ASYNCIO_TEST = "asyncio-test"
+    ASYNCIO_FUNCTION_TEST = "asyncio-function-test"
     ASYNCIO_MODULE_TEST = "asyncio-module-test"
     ASYNCIO_SESSION_TEST = "asyncio-session-test"
     UNKNOWN = "unknown"

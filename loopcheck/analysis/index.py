@@ -1,6 +1,6 @@
 """One walk over the module that every later question starts from: each node's parent, and the
 nodes the rules start from (calls by the name they call, functions, classes, attribute accesses,
-imports). Rules query this index instead of walking the tree again."""
+imports, names). Rules query this index instead of walking the tree again."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class FileIndex:
         self.classes: list[cst.ClassDef] = []
         self.imports: list[cst.Import | cst.ImportFrom] = []
         self.scope_declarations: list[cst.Global | cst.Nonlocal] = []
+        # Every Name node by its text, wherever it stands (reads, bindings, attribute names).
+        self.names_by_value: defaultdict[str, list[cst.Name]] = defaultdict(list)
 
     @classmethod
     def of(cls, module: cst.Module, parts: dict[cst.CSTNode, FileIndex] | None = None) -> FileIndex:
@@ -83,7 +85,9 @@ class FileIndex:
 
     def _note(self, node: cst.CSTNode) -> None:
         kind = type(node)
-        if kind is cst.Call:
+        if kind is cst.Name:
+            self.names_by_value[node.value].append(node)  # type: ignore[attr-defined]
+        elif kind is cst.Call:
             leaf = leaf_name(node.func)  # type: ignore[attr-defined]
             if leaf is not None:
                 self.calls_by_leaf[leaf].append(node)  # type: ignore[arg-type]

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from loopcheck.analysis.holders import Held, Holder
 from loopcheck.analysis.tree import descendants, is_none, sole_statement
 from loopcheck.prefilter.starts import Where
 
 if TYPE_CHECKING:
     from loopcheck.analysis import FileAnalysis
+    from loopcheck.analysis.holders import Holder
+
+# The holders (``Held``) are imported where a holder is asked for: finding a loop call does not
+# need them, and they take long to import.
 
 # What `except` takes a missing or running loop's RuntimeError with.
 RUNTIME_ERROR = frozenset({"RuntimeError", "Exception", "BaseException"})
@@ -130,6 +133,8 @@ class LoopUses:
             and attribute.attr.value == self.api.run_method
         ):
             return []
+        from loopcheck.analysis.holders import Held
+
         alias = self.analysis.holders.of(attribute)
         if alias.kind is not Held.LOCAL or not isinstance(alias.target, cst.Name):
             return []
@@ -182,6 +187,8 @@ class LoopUses:
         analysis = self.analysis
         if self.classify(call).kind is Use.RUN:
             return True
+        from loopcheck.analysis.holders import Held
+
         holder = analysis.holders.of(call)
         if holder.value is not call or not holder.followable:
             return False
@@ -394,6 +401,8 @@ class LoopUses:
         if not isinstance(receiver, cst.Name):
             return None
         analysis = self.analysis
+        from loopcheck.analysis.holders import Held
+
         loop_calls = self.api.loop_factories | self.api.running_loop
         for value in analysis.holders.assigned_values(receiver):
             if value is not None and analysis.names.calls(value, loop_calls):

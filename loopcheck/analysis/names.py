@@ -4,29 +4,42 @@ asks about, and matching calls against the catalogues."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import cached_property
 
 import libcst as cst
 from libcst.metadata import BuiltinScope, GlobalScope, Scope
 from libcst.metadata.scope_provider import ImportAssignment
 
+from loopcheck.analysis.imported_names import ImportedNames
 from loopcheck.analysis.index import FileIndex, leaf_name
 from loopcheck.analysis.tree import descendants
 
 
 class Names:
-    def __init__(self, scopes: Mapping[cst.CSTNode, Scope | None], index: FileIndex) -> None:
-        self.scopes = scopes
+    def __init__(
+        self, scopes: Callable[[], Mapping[cst.CSTNode, Scope | None]], index: FileIndex, imported: ImportedNames
+    ) -> None:
+        # The scopes are resolved on first use: names only imports bind are answered without.
+        self._scopes = scopes
         self.index = index
+        self.imported = imported
         self._qualified: dict[cst.CSTNode, frozenset[str]] = {}
+
+    @property
+    def scopes(self) -> Mapping[cst.CSTNode, Scope | None]:
+        return self._scopes()
 
     def qualified(self, node: cst.CSTNode) -> frozenset[str]:
         """Every qualified name ``node`` (a name or dotted name) may refer to."""
         found = self._qualified.get(node)
         if found is None:
-            scope = self.scopes.get(node)
-            names = scope.get_qualified_names_for(node) if scope is not None else ()
-            found = self._qualified[node] = frozenset(q.name for q in names)
+            found = self.imported.qualified(node)
+            if found is None:
+                scope = self.scopes.get(node)
+                names = scope.get_qualified_names_for(node) if scope is not None else ()
+                found = frozenset(q.name for q in names)
+            self._qualified[node] = found
         return found
 
     def calls(self, call: cst.CSTNode, names: Collection[str]) -> bool:
@@ -126,23 +139,43 @@ class Bindings:
     definitions, loop and ``with`` targets...), and every name the module reads: what decides
     whether a name generated code uses means what it should wherever it is used."""
 
-    def __init__(self, scopes: Mapping[cst.CSTNode, Scope | None]) -> None:
-        self.of: dict[str, list[cst.CSTNode]] = {}
-        self.read: set[str] = set()
-        # `from x import *`: the names it binds are unknown here.
-        self.star_imports: list[cst.ImportFrom] = []
+    def __init__(self, scopes: Callable[[], Mapping[cst.CSTNode, Scope | None]], imported: ImportedNames) -> None:
+        # The scopes are resolved on first use: names only imports bind are answered without.
+        self._scopes = scopes
+        self.imported = imported
+
+    @cached_property
+    def of(self) -> dict[str, list[cst.CSTNode]]:
+        return self._table[0]
+
+    @cached_property
+    def read(self) -> set[str]:
+        return self._table[1]
+
+    @cached_property
+    def star_imports(self) -> list[cst.ImportFrom]:
+        """``from x import *``: the names it binds are unknown here."""
+        return self._table[2]
+
+    @cached_property
+    def _table(self) -> tuple[dict[str, list[cst.CSTNode]], set[str], list[cst.ImportFrom]]:
+        of: dict[str, list[cst.CSTNode]] = {}
+        read: set[str] = set()
+        star_imports: list[cst.ImportFrom] = []
+        scopes = self._scopes()
         for scope in {scope for scope in scopes.values() if scope is not None}:
             for assignment in scope.assignments:
                 local = assignment.name.partition(".")[0]  # `import a.b` binds `a`
                 node = getattr(assignment, "node", None)
                 if node is not None:
-                    self.of.setdefault(local, []).append(node)
+                    of.setdefault(local, []).append(node)
             for access in scope.accesses:
                 if isinstance(access.node, cst.Name):
-                    self.read.add(access.node.value)
+                    read.add(access.node.value)
         for node in scopes:
             if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
-                self.star_imports.append(node)
+                star_imports.append(node)
+        return of, read, star_imports
 
     def taken(self, name: str) -> bool:
         """Whether ``name`` is bound or read anywhere in the module."""
@@ -152,11 +185,15 @@ class Bindings:
         """Whether every binding of ``name`` in the module, wherever it is, is an import that
         binds it to ``qualified`` (a module, or ``module.object``): then ``name`` means that at
         any place the generated code can be, whatever runs before."""
-        found = self.of.get(name)
-        return bool(found) and all(_imports_as(node, name, qualified) for node in found)
+        found = self.imported.statements_binding(name)
+        if found is None:
+            found = self.of.get(name)
+        return bool(found) and all(imports_as(node, name, qualified) for node in found)
 
 
-def _imports_as(node: cst.CSTNode, name: str, qualified: str) -> bool:
+def imports_as(node: cst.CSTNode, name: str, qualified: str) -> bool:
+    """Whether ``node`` is an import that binds ``name`` to ``qualified`` (a module, or
+    ``module.object``)."""
     if isinstance(node, cst.Import):
         return any(
             (alias.evaluated_alias or alias.evaluated_name.partition(".")[0]) == name
@@ -210,6 +247,6 @@ def is_import_binding(assignment: object) -> bool:
 
 
 __all__ = [
-    "Bindings", "ImportTable", "Names", "is_import_binding", "is_module_global", "leaf_name",
+    "Bindings", "ImportTable", "Names", "imports_as", "is_import_binding", "is_module_global", "leaf_name",
     "variable_names",
 ]

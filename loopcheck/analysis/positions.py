@@ -57,7 +57,13 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self.statement_lines = statement_lines
         self.parents = parents
         self._resolve_whole_module = whole_module
-        self._starts: dict[cst.CSTNode, tuple[int, int]] | None = None
+        self._statements = set(module.body)
+        # Where the top-level statements start, counted in order up to the last one asked about:
+        # the counting state, and the last statement counted up to (not yet through).
+        self._starts: dict[cst.CSTNode, tuple[int, int]] = {}
+        self._counting: _LineCounting | None = None
+        self._following: Iterator[cst.CSTNode] = iter(module.body)
+        self._last: cst.CSTNode | None = None
         self._computed: dict[cst.CSTNode, CodeRange] = {}
         self._done: set[cst.CSTNode] = set()
         self._whole: Mapping[cst.CSTNode, CodeRange] | None = None
@@ -79,24 +85,27 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
             if up is None:
                 return None
             if up is self.module:
-                return child if child in self._statement_starts() else None
+                return child if child in self._statements else None
             child = up
 
-    def _statement_starts(self) -> dict[cst.CSTNode, tuple[int, int]]:
-        """Where each top-level statement's code starts: one pass that generates no text."""
-        if self._starts is None and self.statement_lines is not None:
-            self._starts = _starts_from_lines(self.module, self.statement_lines)
-        if self._starts is None:
+    def _start_of(self, statement: cst.CSTNode) -> tuple[int, int]:
+        """Where a top-level statement's code starts: read from the ``ast`` lines where they are
+        given, else the statements before it are followed once, in order, generating no text
+        (those after the last one asked about never are)."""
+        if self.statement_lines is not None:
+            self._starts = _starts_from_lines(self.module, self.statement_lines) or {}
+            self.statement_lines = None  # read once
+        if self._counting is None:
             module = self.module
-            state = _LineCounting(module.default_indent, module.default_newline)
-            starts = {}
+            self._counting = _LineCounting(module.default_indent, module.default_newline)
             for header in module.header:
-                header._codegen(state)
-            for statement in module.body:
-                starts[statement] = (state.line, state.column)
-                statement._codegen(state)
-            self._starts = starts
-        return self._starts
+                header._codegen(self._counting)
+        while statement not in self._starts:
+            if self._last is not None:
+                self._last._codegen(self._counting)
+            self._last = next(self._following)
+            self._starts[self._last] = (self._counting.line, self._counting.column)
+        return self._starts[statement]
 
     def _generate(self, statement: cst.CSTNode) -> None:
         provider = PositionProvider()
@@ -105,7 +114,7 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
             default_newline=self.module.default_newline,
             provider=provider,
         )
-        state.line, state.column = self._statement_starts()[statement]
+        state.line, state.column = self._start_of(statement)
         statement._codegen(state)
         for node, where in provider._computed.items():
             self._computed.setdefault(node, where)

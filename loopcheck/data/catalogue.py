@@ -219,11 +219,23 @@ class Client:
     references: tuple[str, ...] = ()
     confined_by: tuple[Confinement, ...] = ()
     argument_fix: ArgumentFix | None = None
+    # Calls that keep the client and use it only when what they made is used (a session factory).
+    kept_by: tuple[str, ...] = ()
+    # Keyword arguments that hand the client an object of its own (a pool): a client per loop
+    # made with one would share it.
+    shared_arguments: tuple[str, ...] = ()
+    # The keyword argument of `close` that, False, releases the client without closing its
+    # connections (which would fail, and be logged, once their loop is closed).
+    close_connections_argument: str | None = None
 
-    def close_statement(self, name: str) -> str:
-        """The statement that releases the client held by ``name``."""
+    def close_statement(self, name: str, loop: str | None = None) -> str:
+        """The statement that releases the client held by ``name``; with ``loop``, the name of
+        the loop it belongs to, leaving its connections alone once that loop is closed, where
+        the client's close takes an argument that says so (``close-connections-argument``)."""
         assert self.close is not None
-        return f"{'await ' if self.close_awaitable else ''}{name}.{self.close}()"
+        keep = self.close_connections_argument if loop is not None else None
+        arguments = f"{keep}=not {loop}.is_closed()" if keep else ""
+        return f"{'await ' if self.close_awaitable else ''}{name}.{self.close}({arguments})"
 
 
 @dataclass(frozen=True)
@@ -245,18 +257,19 @@ class Catalogue:
     @staticmethod
     @cache
     def load(extra_clients: tuple[str, ...] = (), celery_pool: str | None = None) -> Catalogue:
-        pools = celery_pools(_data("entries.toml"))
+        entries = _data("entries.toml")  # parsed once: four parts of the catalogue read it
+        pools = celery_pools(entries)
         if celery_pool is not None and celery_pool not in pools:
             raise CatalogueError(f"unknown Celery pool {celery_pool!r} (known: {', '.join(pools)})")
         return Catalogue(
             primitives=_primitives(_data("primitives.toml")),
             loop_api=_loop_api(_data("loops.toml")),
             context_seeds=context_seeds(_data("contexts.toml")),
-            loop_starts=loop_starts(_data("entries.toml")),
-            context_runs=context_runs(_data("entries.toml")),
+            loop_starts=loop_starts(entries),
+            context_runs=context_runs(entries),
             clients=_clients(_data("clients.toml"), extra_clients),
             extra_clients=extra_clients,
-            served=served_routes(_data("entries.toml")),
+            served=served_routes(entries),
             celery_pools=pools,
             celery_pool=celery_pool,
         )
@@ -384,6 +397,11 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
             fix=entry.get("fix", "none"),
             references=tuple(entry.get("references", ())),
             confined_by=client_confinements(entry.get("confined-by", []), f"clients.toml: [{key}] confined-by"),
+            kept_by=names_list(entry.get("kept-by", []), f"clients.toml: [{key}] kept-by", qualified=True),
+            shared_arguments=names_list(entry.get("shared-arguments", []), f"clients.toml: [{key}] shared-arguments"),
+            close_connections_argument=_argument_name(
+                entry.get("close-connections-argument"), f"clients.toml: [{key}] close-connections-argument"
+            ),
         )
         if "argument-fix" in entry:
             client = replace(
@@ -424,6 +442,25 @@ def client_confinements(entries: Any, source: str) -> tuple[Confinement, ...]:
             raise CatalogueError(f"{where}: needs 'values' (not empty) and 'why'")
         found.append(Confinement(values.get("argument"), values.get("attribute"), values["values"], values["why"]))
     return tuple(found)
+
+
+def names_list(entry: Any, source: str, qualified: bool = False) -> tuple[str, ...]:
+    """A list of names (``qualified``: of the form ``module.name``), such as a client's
+    ``kept-by`` or ``shared-arguments``."""
+    if not isinstance(entry, list) or not all(_is_name(name, qualified) for name in entry):
+        raise CatalogueError(f"{source}: must be a list of {'qualified names (module.name)' if qualified else 'names'}")
+    return tuple(entry)
+
+
+def _argument_name(entry: Any, source: str) -> str | None:
+    if entry is not None and not _is_name(entry, qualified=False):
+        raise CatalogueError(f"{source}: must be an argument's name")
+    return entry
+
+
+def _is_name(name: Any, qualified: bool) -> bool:
+    parts = name.split(".") if isinstance(name, str) else [""]
+    return all(part.isidentifier() for part in parts) and (len(parts) > 1) == qualified
 
 
 # The keys of a client's argument-fix table: the ArgumentFix field each fills and its type.
@@ -471,6 +508,7 @@ SEED_CONTEXTS = (
     "arq-job",
     "loop-scheduler-job",
     "asyncio-test",
+    "asyncio-function-test",
     "asyncio-module-test",
     "asyncio-session-test",
 )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import os
 import queue
 import signal
 import sys
@@ -121,14 +122,22 @@ def recursion_limit_for(stack: int) -> int:
     return max(INTERPRETER_RECURSION_LIMIT, min(RECURSION_LIMIT, stack // STACK_PER_FRAME))
 
 
+class _Closed(Exception):
+    """The worker was closed before it took the call: another one takes it."""
+
+
 class _Worker:
     """One daemon thread with a large stack; runs the calls handed to it, one at a time.
     RuntimeError when the thread cannot start."""
 
     def __init__(self, stack: int = STACK_SIZE) -> None:
-        self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], dict[str, Any], threading.Event]]
+        self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], dict[str, Any], threading.Event] | None]
         self.jobs = queue.SimpleQueue()
         self.recursion_limit = recursion_limit_for(stack)
+        # Held while a call is handed over and while the thread is told to stop: every call
+        # taken is ahead of the stop in the queue, and none is taken after it.
+        self.handing = threading.Lock()
+        self.closed = False
         previous = threading.stack_size()
         try:
             threading.stack_size(stack)
@@ -141,7 +150,10 @@ class _Worker:
         if HANDLED_SIGNALS and hasattr(signal, "pthread_sigmask"):
             signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
         while True:
-            call, outcome, done = self.jobs.get()
+            job = self.jobs.get()
+            if job is None:
+                return  # closed (see close)
+            call, outcome, done = job
             # Process-wide, so only while a job runs (the caller waits meanwhile).
             previous = sys.getrecursionlimit()
             sys.setrecursionlimit(max(previous, self.recursion_limit))
@@ -154,9 +166,13 @@ class _Worker:
                 done.set()
 
     def run(self, call: Callable[[], T]) -> T:
+        """The value of ``call()`` run on the thread; _Closed when it was closed before."""
         outcome: dict[str, Any] = {}
         done = threading.Event()
-        self.jobs.put((call, outcome, done))
+        with self.handing:
+            if self.closed:
+                raise _Closed
+            self.jobs.put((call, outcome, done))
         done.wait()  # interruptible: SIGINT in the main thread raises KeyboardInterrupt here
         if "error" in outcome:
             error = outcome.pop("error")
@@ -165,6 +181,13 @@ class _Worker:
             finally:
                 del error
         return outcome["value"]
+
+    def close(self) -> None:
+        """Stop the thread once the calls it took are done, and wait for it."""
+        with self.handing:
+            self.closed = True
+            self.jobs.put(None)
+        self.thread.join()
 
 
 _worker: _Worker | None = None
@@ -211,13 +234,30 @@ def run_deep(call: Callable[[], T]) -> T:
     global _worker
     if threading.current_thread().name == "loopcheck-analysis":
         return call()  # already there (nested use)
-    with _worker_lock:
-        if not _threadless and (_worker is None or not _worker.thread.is_alive()):
-            _worker = _start_worker()
-        worker = None if _threadless else _worker
-    if worker is None:
-        return _run_here(call)
-    return worker.run(call)
+    while True:
+        with _worker_lock:
+            if not _threadless and (_worker is None or _worker.closed or not _worker.thread.is_alive()):
+                _worker = _start_worker()
+            worker = None if _threadless else _worker
+        if worker is None:
+            return _run_here(call)
+        try:
+            return worker.run(call)
+        except _Closed:  # closed for a fork meanwhile: a new thread takes it
+            continue
+
+
+def _close_before_fork() -> None:
+    """Close the analysis thread before this process forks (the check's worker processes): a
+    process forked while a thread runs may deadlock in the child (Python 3.12 warns of it), and
+    the thread would not be in the child anyway. The next deep call starts a new one."""
+    worker = _worker
+    if worker is not None and worker.thread.is_alive() and worker.thread is not threading.current_thread():
+        worker.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_close_before_fork)
 
 
 def caused_by_depth(error: BaseException) -> bool:

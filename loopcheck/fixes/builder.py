@@ -67,12 +67,13 @@ class FixBuilder:
     def insert_after(self, statement: cst.BaseStatement, new: list[cst.BaseStatement]) -> FixBuilder:
         return self.change(statement, lambda updated: cst.FlattenSentinel([updated, *new]))
 
-    def name(self, qualified: str) -> str:
+    def name(self, qualified: str, at: cst.CSTNode | None = None) -> str:
         """How generated code refers to ``qualified`` (``asyncio.run``) in this module: through
         an import it already has (``aio.run``, ``run``) whose name nothing else rebinds, else
-        through one this fix adds (see imports.name_for). The proposal names ``qualified`` in
-        its ``names``, so a fix that cannot name it is declined before it is built."""
-        found = self.context.naming.spelling(qualified)
+        through one this fix adds (see imports.name_for); ``at``, the node the code replaces or
+        goes beside, through an import of the function there first. The proposal names
+        ``qualified`` in its ``names``, so a fix that cannot name it is declined before it is built."""
+        found = self.context.naming.spelling(qualified, at)
         if found is None:
             raise AssertionError(f"a fix named {qualified} without declaring it in its proposal")
         text, request = found
@@ -80,8 +81,8 @@ class FixBuilder:
             self.imports.append(request)
         return text
 
-    def expression(self, qualified: str) -> cst.BaseExpression:
-        return cst.parse_expression(self.name(qualified))
+    def expression(self, qualified: str, at: cst.CSTNode | None = None) -> cst.BaseExpression:
+        return cst.parse_expression(self.name(qualified, at))
 
     def _imported_names_in(self, nodes: list[cst.CSTNode]) -> set[str]:
         """The local names the imports of the module bind that ``nodes`` use."""

@@ -1,18 +1,21 @@
 """Imports for generated code: use what the module already imports (``import asyncio as aio``,
-``from asyncio import Lock``), and put a new import where an import sorter (isort, Ruff's ``I``
-rules, default settings) would: in its section (future, standard library, third party, local),
-plain ``import x`` lines before ``from x import y`` lines, each group sorted by module name."""
+``from asyncio import Lock``), or what the function the code goes in imports itself, and put a
+new import where an import sorter (isort, Ruff's ``I`` rules, default settings) would: in its
+section (future, standard library, third party, local), plain ``import x`` lines before ``from
+x import y`` lines, each group sorted by module name."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import FunctionScope, GlobalScope, Scope
 
-from loopcheck.analysis.names import Bindings, ImportTable
+from loopcheck.analysis.names import Bindings, ImportTable, imports_as
 from loopcheck.analysis.tree import descendants, has_docstring
 from loopcheck.fixes.layout import ModuleText, visit_statements
 
@@ -62,6 +65,39 @@ def name_for(
         if free(candidate):
             return candidate, ImportRequest(module, attribute, None if candidate == attribute else candidate)
     return None
+
+
+def local_name_for(
+    scope: Scope | None, qualified: str, usable: Callable[[cst.CSTNode], bool]
+) -> str | None:
+    """The text that names ``qualified`` at a place of ``scope`` through an import of the
+    function it is in (or of a function around it): ``asyncio.run`` after the function's own
+    ``import asyncio``, ``aio.run`` after ``import asyncio as aio``, ``run`` after ``from asyncio
+    import run``; None when no function there imports it (the module's names then serve, see
+    :func:`name_for`). A module-level import would only repeat such an import, and a linter
+    would report the two. The name must mean that wherever it is read in that function: every
+    binding of it there is such an import, each one ``usable`` (it runs before the place), and
+    no scope in between binds it."""
+    module, _, attribute = qualified.rpartition(".")
+    inner: list[Scope] = []
+    while scope is not None and not isinstance(scope, GlobalScope):
+        if isinstance(scope, FunctionScope):
+            for assignment in scope.assignments:
+                local = assignment.name.partition(".")[0]
+                node = getattr(assignment, "node", None)
+                if node is None or any(local in _bound_in(between) for between in inner):
+                    continue
+                for target, text in ((qualified, local), (module, f"{local}.{attribute}")):
+                    bindings = [getattr(a, "node", None) for a in scope.assignments[local] if a.scope is scope]
+                    if all(b is not None and imports_as(b, local, target) and usable(b) for b in bindings):
+                        return text
+        inner.append(scope)
+        scope = scope.parent
+    return None
+
+
+def _bound_in(scope: Scope) -> set[str]:
+    return {assignment.name.partition(".")[0] for assignment in scope.assignments if assignment.scope is scope}
 
 
 def _from_module(star: cst.ImportFrom, module: str) -> bool:
@@ -243,8 +279,20 @@ def _mentioned(module: cst.Module, name: str, text: ModuleText | None = None) ->
             # the only mentions on this line are the imports that bind it
             if not any(word.search(_without_binding(module, small, name)) for small in statement.body):  # type: ignore[attr-defined]
                 continue
+        elif not _import_line(statement) and not word.search(_without_nested_imports(module, statement, code, name)):
+            continue  # the only mentions are a function's own imports that bind it
         return True
     return False
+
+
+def _without_nested_imports(module: cst.Module, statement: cst.CSTNode, code: str, name: str) -> str:
+    """``code``, the code of the compound ``statement``, without the imports in it that bind
+    ``name`` (a function's own ``from asyncio import new_event_loop``)."""
+    for kind in (cst.Import, cst.ImportFrom):
+        for nested in descendants(statement, kind):
+            if _binds(nested, name):
+                code = code.replace(module.code_for_node(nested), "", 1)
+    return code
 
 
 def _binds(statement: cst.BaseSmallStatement, name: str) -> bool:
@@ -271,6 +319,20 @@ class _DropImports(cst.CSTTransformer):
 
     def leave_Import(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         return self._filtered(updated_node)
+
+    def leave_IndentedBlock(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        # A function's first line dropped: the blank lines under it go too, not up to its `def`.
+        first = original_node.body[0] if original_node.body else None
+        if not updated_node.body or not _import_line(first) or len(updated_node.body) == len(original_node.body):
+            return updated_node
+        small_statements = first.body  # type: ignore[union-attr]
+        if not any(isinstance(small.names, cst.ImportStar) for small in small_statements) and not any(
+            self._keep(alias) for small in small_statements for alias in small.names
+        ):
+            below = updated_node.body[0]
+            kept = list(itertools.dropwhile(lambda line: line.comment is None, below.leading_lines))
+            return updated_node.with_changes(body=[below.with_changes(leading_lines=kept), *updated_node.body[1:]])
+        return updated_node
 
     def leave_ImportFrom(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         if isinstance(updated_node.names, cst.ImportStar):

@@ -38,13 +38,13 @@ class LifecycleRewrite:
         """``<loop>.run_until_complete(x)`` → ``asyncio.run(x)``; with ``loop_factory``,
         ``asyncio.run(x, loop_factory=asyncio.new_event_loop)`` (3.12+), which never touches the
         thread's current loop."""
-        run = self.builder.expression("asyncio.run")
+        run = self.builder.expression("asyncio.run", run_call)
         extra = []
         if loop_factory:
             extra = [
                 cst.Arg(
                     keyword=cst.Name("loop_factory"),
-                    value=self.builder.expression("asyncio.new_event_loop"),
+                    value=self.builder.expression("asyncio.new_event_loop", run_call),
                     equal=cst.AssignEqual(
                         whitespace_before=cst.SimpleWhitespace(""),
                         whitespace_after=cst.SimpleWhitespace(""),
@@ -73,11 +73,12 @@ class LifecycleRewrite:
             ),
         )
 
-    def runner_with_item(self, runner: str) -> cst.WithItem:
-        """``asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner`` (3.11+)."""
+    def runner_with_item(self, runner: str, at: cst.CSTNode) -> cst.WithItem:
+        """``asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner`` (3.11+), in place
+        of ``at``."""
         call = cst.parse_expression(
-            f"{self.builder.name('asyncio.Runner')}"
-            f"(loop_factory={self.builder.name('asyncio.new_event_loop')})"
+            f"{self.builder.name('asyncio.Runner', at)}"
+            f"(loop_factory={self.builder.name('asyncio.new_event_loop', at)})"
         )
         return cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(runner)))
 
@@ -87,7 +88,7 @@ class LifecycleRewrite:
         siblings, start = self.tree.position_in_block(binding)
         _, end = self.tree.position_in_block(last)
         assert start is not None and end is not None
-        self._runner_block = (binding, list(siblings[start + 1 : end + 1]), self.runner_with_item(runner))
+        self._runner_block = (binding, list(siblings[start + 1 : end + 1]), self.runner_with_item(runner, binding))
 
     def await_instead(self, run_call: cst.Call) -> None:
         """``<loop>.run_until_complete(x)`` or ``asyncio.run(x)`` → ``await x``."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from loopcheck.fixes.imports import ImportRequest, name_for
+from loopcheck.fixes.imports import ImportRequest, local_name_for, name_for
 
 if TYPE_CHECKING:
     from loopcheck.engine.context import LintContext
@@ -53,10 +53,15 @@ class FixNaming:
     def _free(self, name: str) -> bool:
         return not self.context.analysis.bindings.taken(name) and name not in self.names_given
 
-    def spelling(self, qualified: str) -> tuple[str, ImportRequest | None] | None:
+    def spelling(self, qualified: str, at: cst.CSTNode | None = None) -> tuple[str, ImportRequest | None] | None:
         """How generated code names ``qualified`` (a standard library object) wherever it puts
         it, and the import that adds the name; None when no spelling is sure (fixes that need
-        it are then declined, see :meth:`unspellable`)."""
+        it are then declined, see :meth:`unspellable`). ``at``: where this code goes, when the
+        function there may import it itself (see ``imports.local_name_for``)."""
+        if at is not None:
+            local = local_name_for(self.context.analysis.scopes.get(at), qualified, lambda node: self._before(node, at))
+            if local is not None and self.spelling(qualified) is not None:
+                return local, None
         if qualified not in self.spellings:
             analysis = self.context.analysis
             found = self.spellings[qualified] = name_for(analysis.imports, analysis.bindings, qualified, self._free)
@@ -65,6 +70,15 @@ class FixNaming:
             elif found is not None and found[1] is not None and found[1].name is not None:
                 self.names_given.add(found[1].name)
         return self.spellings[qualified]
+
+    def _before(self, imported: cst.CSTNode, at: cst.CSTNode) -> bool:
+        """Whether the import ``imported`` is a statement of its function's own body that runs
+        before ``at`` (not one that a branch may skip)."""
+        tree = self.context.analysis.tree
+        line = tree.parents.get(imported)
+        block = tree.parents.get(line) if line is not None else None
+        names = self.context.analysis.names
+        return isinstance(tree.parents.get(block), cst.FunctionDef) and names.index_order(imported) < names.index_order(at)
 
     def unspellable(self, qualified_names: tuple[str, ...]) -> str | None:
         """Why generated code cannot name one of ``qualified_names`` for sure; None if it can."""

@@ -23,7 +23,7 @@ from loopcheck.analysis.holders import SingletonRegistry
 from loopcheck.analysis.names import variable_names
 from loopcheck.analysis.tree import has_docstring
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety
+from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, Withheld
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter
 from loopcheck.fixes.per_loop import (
@@ -37,7 +37,7 @@ from loopcheck.fixes.per_loop import (
     only_written_there,
     snake_case,
 )
-from loopcheck.fixes.public_names import AccessorFix
+from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.fixes.statements import (
     StatementEditor,
     keep_comments,
@@ -66,6 +66,20 @@ def unfixable(client: Client, creation: cst.BaseExpression) -> NoFix | None:
     clash = sorted({name.value for name in variable_names(creation)} & ACCESSOR_LOCALS)
     if clash:
         return NoFix(f"the constructor reads `{clash[0]}`, a name the per-loop accessor uses as a local")
+    shared = _shared_argument(client, creation)
+    if shared is not None:
+        return NoFix(f"it is made with `{shared}`, which every event loop's {client.display} would share")
+    return None
+
+
+def _shared_argument(client: Client, creation: cst.BaseExpression) -> str | None:
+    """The argument of ``creation`` (as written) that hands the client an object of its own
+    (the catalogue's ``shared-arguments``), or None."""
+    if not isinstance(creation, cst.Call):
+        return None
+    for arg in creation.args:
+        if arg.keyword is not None and arg.keyword.value in client.shared_arguments:
+            return f"{arg.keyword.value}={cst.Module([]).code_for_node(arg.value)}"
     return None
 
 
@@ -127,6 +141,24 @@ class ClientFixes:
             CLIENT_NAMES,
         )
         return AccessorFix(proposal, accessor, build)
+
+    def public(
+        self, public: NoFix, name: str, client: Client, alone: FixProposal, factory: AccessorFix
+    ) -> Withheld[FixProposal] | NoFix | None:
+        """The fixes of the public global ``name`` (see public_names): ``alone``, the fix a
+        private name gets, where no module of the project imports it; where one does, the
+        per-loop ``factory`` with a proxy that keeps ``name`` importable (``async with`` too,
+        for a client that is an async context manager)."""
+        return public_fixes(
+            public, name, alone, lambda: self.proxied(factory, client, name), exported=name in self.analysis.exports
+        )
+
+    def proxied(self, factory: AccessorFix, client: Client, name: str, followed_by: str = "") -> FixProposal:
+        """The per-loop ``factory`` fix with a proxy that keeps ``name`` for the running loop's
+        client (``followed_by``: the code made at import that follows the proxy, for the title)."""
+        proxy = self.context.naming.fresh_module_name(f"_{snake_case(name).title().replace('_', '')}PerLoop")
+        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
+        return proxy_fix(factory, name, client.display, proxy, specials, followed_by)
 
     def getter(
         self,
@@ -344,5 +376,5 @@ def _per_loop_parts(
     """The per-loop cache's creation, its accessor and the closers, naming asyncio and threading
     through the module's imports."""
     return per_loop_client(
-        cache, accessor, *closers, client.display, creation, client.close_statement("client"), builder.name
+        cache, accessor, *closers, client.display, creation, client.close_statement("client", "loop"), builder.name
     )

@@ -36,9 +36,12 @@ def unimported_title(title: str, name: str) -> str:
     return f"{title} (no module of the project imports `{name}`)"
 
 
-def proxy_title(title: str, name: str, what: str) -> str:
+def proxy_title(title: str, name: str, what: str, followed_by: str = "") -> str:
+    """``followed_by``: the module-level code, made with the name at import, that the proxy
+    lets follow the running loop's object."""
+    kept = f" as a proxy to it, which `{followed_by}` follows" if followed_by else " importable as a proxy to it"
     return (
-        f"{title}, and keep `{name}` importable as a proxy to it (modules importing it are left "
+        f"{title}, and keep `{name}`{kept} (modules importing it are left "
         f"as they are; `isinstance({name}, {what})` becomes false)"
     )
 
@@ -65,13 +68,15 @@ def public_fixes(
     return Withheld((name,), public.reason, offered, proxy)
 
 
-def proxy_fix(accessor: AccessorFix, name: str, what: str, proxy: str, specials: tuple[str, ...]) -> FixProposal:
+def proxy_fix(
+    accessor: AccessorFix, name: str, what: str, proxy: str, specials: tuple[str, ...], followed_by: str = ""
+) -> FixProposal:
     """The per-loop ``accessor`` fix, with the class ``proxy``, whose instance ``name`` stands
     for the running loop's ``what`` and defines its type's special methods ``specials``."""
     made = accessor.proposal
     return FixProposal(
         Safety.UNSAFE,
-        proxy_title(made.title, name, what),
+        proxy_title(made.title, name, what, followed_by),
         lambda: accessor.build(per_loop_proxy(proxy, accessor.accessor, name, what, specials)),
         made.names,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
@@ -40,15 +42,37 @@ class Progress:
         self.reporting = False  # other output has begun: the line only follows files now
         self._timer = timer
         self._pending: Any = None  # the timer that shows the line late (see start)
+        self._paused = False  # its thread was stopped for a fork (see _pause)
         self._lock = threading.RLock()
 
     def start(self) -> None:
         """Show the line once ``after`` seconds have passed even if no file finishes then: the
-        files may all be checked early, and the project model built after them."""
+        files may all be checked early, and the project model built after them. The timer's
+        thread is stopped while the worker processes are forked (see _pause_for_fork)."""
         if self.enabled:
-            self._pending = self._timer(self.after, self._show_late)
-            self._pending.daemon = True
-            self._pending.start()
+            self._start_timer(self.after)
+            _waiting.add(self)
+
+    def _start_timer(self, delay: float) -> None:
+        self._pending = self._timer(delay, self._show_late)
+        self._pending.daemon = True
+        self._pending.start()
+
+    def _pause(self) -> None:
+        """Stop the timer's thread (and wait for it), to be started again by :meth:`_resume`."""
+        pending = self._pending
+        if isinstance(pending, threading.Timer) and pending.is_alive():
+            pending.cancel()
+            pending.join()
+            self._paused = True
+
+    def _resume(self) -> None:
+        """Start the timer :meth:`_pause` stopped again, for the time it had left, if the line
+        is still to be shown."""
+        with self._lock:
+            paused, self._paused = self._paused, False
+            if paused and self.enabled and not (self.finished or self.reporting or self.drawn_at is not None):
+                self._start_timer(max(0.0, self.after - (self.clock() - self.started)))
 
     def _show_late(self) -> None:
         with self._lock:
@@ -88,6 +112,7 @@ class Progress:
             self.finished = True
             if self._pending is not None:
                 self._pending.cancel()
+            _waiting.discard(self)
             self._erase()
 
     def _erase(self) -> None:
@@ -102,6 +127,25 @@ class Progress:
             self.stream.flush()
         except (OSError, ValueError):  # a closed or vanished terminal: progress is not worth a failure
             self.enabled = False
+
+
+# The lines whose timer may still be waiting: their threads must not be running when the
+# process forks (a child forked while a thread runs may deadlock; Python 3.12 warns of it).
+_waiting: weakref.WeakSet[Progress] = weakref.WeakSet()
+
+
+def _pause_for_fork() -> None:
+    for progress in list(_waiting):
+        progress._pause()
+
+
+def _resume_after_fork() -> None:
+    for progress in list(_waiting):
+        progress._resume()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_pause_for_fork, after_in_parent=_resume_after_fork)
 
 
 def _is_terminal(stream: TextIO) -> bool:

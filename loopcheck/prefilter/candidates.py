@@ -20,7 +20,6 @@ import ast
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from loopcheck.data.catalogue import Catalogue, holder_shapes
 from loopcheck.prefilter.starts import FUNCTION_BODIES, Start, Where, groups
@@ -88,22 +87,21 @@ class Candidates:
         self.others = {tail: tuple(found) for tail, found in sorted(others.items())}
         # First, cheaply: the files that name none of the modules and methods at all.
         self.words = tuple(sorted({name.partition(".")[0] for name in names} | methods))
+        self.calls: dict[str, re.Pattern[str]] = {}  # by last part of a name (call_pattern)
 
-    @cached_property
-    def calls(self) -> dict[str, re.Pattern[str]]:
-        """The text test's pattern for each last part of a name (built on first use: a rule's
-        declaration, checked against its examples, needs only the ``ast`` scan)."""
-        # Between a name and its call's `(` may stand white space, a line continuation or `)`.
-        # One pattern per name, starting with the name itself: the regular expression engine
-        # then scans for that literal (much faster than one alternation of every name).
-        # A method counts when merely referenced (`run = loop.run_until_complete`).
-        methods = self.method_names
-        return {
-            tail: re.compile(
-                re.escape(tail) + (r"\b" if tail in methods else r"[\s\\)]*\(|" + re.escape(tail) + r"\s+as\s")
-            )
-            for tail in self.others
-        }
+    def call_pattern(self, tail: str) -> re.Pattern[str]:
+        """The text test's pattern for a last part of a name, made on first use: a file needs
+        those of the names it holds only, and a rule's declaration, checked against its
+        examples, none (it needs only the ``ast`` scan)."""
+        pattern = self.calls.get(tail)
+        if pattern is None:
+            # Between a name and its call's `(` may stand white space, a line continuation or
+            # `)`. One pattern per name, starting with the name itself: the regular expression
+            # engine then scans for that literal (much faster than one alternation of every
+            # name). A method counts when merely referenced (`run = loop.run_until_complete`).
+            ending = r"\b" if tail in self.method_names else r"[\s\\)]*\(|" + re.escape(tail) + r"\s+as\s"
+            pattern = self.calls[tail] = re.compile(re.escape(tail) + ending)
+        return pattern
 
     # -- 1. words -------------------------------------------------------------------------
 
@@ -117,7 +115,7 @@ class Candidates:
             return False
         for tail, rests in self.others.items():
             if any(parts_in(rest, present, text) for rest in rests) and tail in text:
-                if any(starts_word(text, m.start()) for m in self.calls[tail].finditer(text)):
+                if any(starts_word(text, m.start()) for m in self.call_pattern(tail).finditer(text)):
                     return True
         return False
 

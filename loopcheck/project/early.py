@@ -80,7 +80,7 @@ class EarlySummaries:
     def offer(self, path: str, data: bytes, text: str, tree: ast.Module) -> Offered | None:
         """The summary of the file at ``path`` (its bytes ``data``, decoded ``text``, parsed as
         ``tree``) when it is an entry module; None otherwise, or when it cannot be summarised."""
-        if not path.endswith(".py") or not self.seeds.flags(text).entry:
+        if not path.endswith(".py") or not self.seeds.entry(text):
             return None
         imported = {name.partition(".")[0] for level, name in import_specs(text) if not level}
         named = self.roots.module_name(path, imported)

@@ -11,7 +11,9 @@ never loaded (no loop's calls resolve into it). A finding about a holder of a lo
 (``_loop = asyncio.get_event_loop()``) is about how the loop was looked up, not about which loops
 use it: it is never dropped nor noted, only given the evidence of the loops that read it. A
 finding of a loop rule (LCK2xx) on the line
-where a loop starts gets one evidence per shared object that loop reaches.
+where a loop starts gets one evidence per shared object that loop reaches; its fix is declined
+when that loop is kept and would, as a new loop per call, share an object only it uses, or
+leave an object it looks up in a registry the model cannot follow bound to a closed loop.
 
 Findings and summaries are matched by real path and line; evidence paths are shown as findings'
 paths are: relative to the working directory when the file is under it.
@@ -47,7 +49,7 @@ def _with_note(message: str) -> str:
 def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bool = False) -> list[Diagnostic]:
     """``diagnostics`` with the evidence ``reach`` has for them; those about confined objects
     left out, or with ``keep_confined`` kept with the one loop that reaches them as evidence."""
-    objects, starts = reach.objects_at, reach.starts_at
+    objects, starts, unfollowed = reach.objects_at, reach.starts_at, reach.unfollowed_at
     attached = []
     for diagnostic in diagnostics:
         at = (real_path(diagnostic.path), diagnostic.line)
@@ -67,11 +69,11 @@ def attach(diagnostics: Iterable[Diagnostic], reach: Reach, *, keep_confined: bo
         elif family in OBJECT_FAMILIES and family != LOOP_LOOKUPS and reach.saw_loops and _unloaded(at[0], reach):
             # Its module was never loaded: no loop's calls resolve into it.
             diagnostic = replace(diagnostic, message=_with_note(diagnostic.message))
-        elif family == LOOP_FAMILY and at in starts:
-            shared = [(reached, chain) for reached, chain in starts[at] if reached.verdict == SHARED]
+        elif family == LOOP_FAMILY and (at in starts or at in unfollowed):
+            shared = [(reached, chain) for reached, chain in starts.get(at, ()) if reached.verdict == SHARED]
             evidence = tuple(_loop_reaches(reached, chain) for reached, chain in shared)
             diagnostic = replace(diagnostic, evidence=diagnostic.evidence + evidence)
-            reason = _declined_at(starts[at])
+            reason = _declined_at(starts.get(at, ())) or _unfollowed(unfollowed.get(at))
             if reason is not None and diagnostic.fix is not None and not keep_confined:
                 diagnostic = replace(diagnostic, message=declined(diagnostic.message, reason), fix=None)
         attached.append(diagnostic)
@@ -93,12 +95,27 @@ def _declined_at(found: Iterable[tuple[ObjectReach, Chain]]) -> str | None:
     )
 
 
+def _unfollowed(lookup: tuple[str, str] | None) -> str | None:
+    """Why the loop rules' fixes are declined on a kept loop's line whose coroutines reach an
+    object looked up by a key the model cannot follow (``Reach.unfollowed``)."""
+    if lookup is None:
+        return None
+    function, written = lookup
+    return (
+        f"its coroutines reach {function}, which returns `{written}`, an object looked up by a key"
+        " that the project model cannot follow: it may be a process-wide loop-bound object, which"
+        " asyncio.run() per call would leave bound to a closed loop"
+    )
+
+
 def declined_fixes(reach: Reach) -> dict[str, dict[int, str]]:
-    """By real path, the lines of kept loops that alone use an object, each with why the loop
-    rules' fixes are declined there (:func:`_declined_at`): fixing must leave them alone."""
+    """By real path, the lines of kept loops that alone use an object, or whose coroutines reach
+    an object the model cannot follow, each with why the loop rules' fixes are declined there
+    (:func:`_declined_at`, :func:`_unfollowed`): fixing must leave them alone."""
     lines: dict[str, dict[int, str]] = {}
-    for (path, line), found in reach.starts_at.items():
-        reason = _declined_at(found)
+    starts, unfollowed = reach.starts_at, reach.unfollowed_at
+    for path, line in starts.keys() | unfollowed.keys():
+        reason = _declined_at(starts.get((path, line), ())) or _unfollowed(unfollowed.get((path, line)))
         if reason is not None:
             lines.setdefault(path, {})[line] = reason
     return lines

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.files import SourceError, absolute
+from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
 from loopcheck.project.selection import SeedTest, import_edges, import_specs
@@ -50,7 +51,8 @@ class ProjectModel:
     """The summaries of one project, by module name: those given (the entry modules, when built
     by :func:`build_model`), and each other listed module once a name resolves into it
     (``loader``: a module's summary, or None when it cannot be read or parsed). ``importers``:
-    by module, the modules whose import lines name it."""
+    by module, the modules whose import lines name it. ``objects``: the modules whose text may
+    make a primitive or client of the catalogue (``selection.Flags.objects``)."""
 
     def __init__(
         self,
@@ -58,6 +60,8 @@ class ProjectModel:
         listed: Iterable[str] = (),
         loader: Callable[[str], ModuleSummary | None] | None = None,
         importers: Mapping[str, Iterable[str]] | None = None,
+        objects: Iterable[str] = (),
+        pytest_asyncio: Callable[[str], PytestAsyncio | None] | None = None,
     ) -> None:
         # The summaries loaded so far: the entry modules, then those a name resolved into.
         self.modules: dict[str, ModuleSummary] = {s.module: s for s in summaries}
@@ -68,6 +72,9 @@ class ProjectModel:
         self._loader = loader
         self._tried: set[str] = set(self.modules)
         self._importers = {module: frozenset(found) for module, found in (importers or {}).items()}
+        self.objects: frozenset[str] = frozenset(objects) & self.listed
+        # By a file's path, what its project's pytest configuration changes of pytest-asyncio's defaults.
+        self.pytest_asyncio: Callable[[str], PytestAsyncio | None] = pytest_asyncio or (lambda path: None)
 
     def entry_modules(self) -> frozenset[str]:
         """The modules summarised when the model was built: those whose text may start a loop or
@@ -287,6 +294,7 @@ class Listing:
     identities: dict[str, Identity | None]
     cached: Callable[[str, str], ModuleSummary | None]
     offered: Offers | None = None
+    roots: Roots | None = None
 
     @property
     def modules(self) -> dict[str, tuple[str, bool]]:
@@ -312,7 +320,8 @@ class Listing:
                 self.load(module)
             offered.settled()
         entries = [summary for summary in map(self.load, self.entries) if summary is not None]
-        return ProjectModel(entries, self.modules, self.load, self.importers)
+        configured = self.roots.pytest_asyncio_of if self.roots is not None else None
+        return ProjectModel(entries, self.modules, self.load, self.importers, self.shape.objects, configured)
 
     def _size(self, module: str) -> int:
         try:
@@ -326,11 +335,13 @@ class Shape:
     """What a listing's modules, importers and entry modules are made of, beside the projects'
     layout: every listed file's import lines and seed flags. A run whose files have the same
     paths and, where a file changed, the same import lines and seed flags as before has the
-    same modules, importers and entries (``list_project`` takes them from ``kept``)."""
+    same modules, importers and entries (``list_project`` takes them from ``kept``).
+    ``objects``: the modules whose text may make a primitive or client (their ``objects`` flag)."""
 
     modules: dict[str, tuple[str, bool]]
     importers: dict[str, set[str]]
     entries: list[str]
+    objects: list[str]
 
 
 def list_project(
@@ -365,7 +376,8 @@ def list_project(
         text = given.get(os.path.abspath(path)) if given else None
         if text is not None:
             key = store.content_key(text.encode("utf-8", "surrogatepass"))
-            known[path] = Known(key, tuple(import_specs(text)), seeds.flags(text))
+            specs = tuple(import_specs(text))
+            known[path] = Known(key, specs, seeds.flags(text, specs))
             continue
         entry = store.unchanged(path)
         if entry is None:
@@ -379,7 +391,8 @@ def list_project(
                 reshaped = True
                 continue
             assert source.data is not None
-            entry = Known(store.content_key(source.data), tuple(import_specs(source.text)), seeds.flags(source.text))
+            specs = tuple(import_specs(source.text))
+            entry = Known(store.content_key(source.data), specs, seeds.flags(source.text, specs))
             before = store.known_before(path)
             reshaped = reshaped or before is None or (before.specs, before.flags) != (entry.specs, entry.flags)
             store.remember(path, source.identity, source.read_at, entry)
@@ -395,7 +408,7 @@ def list_project(
         shape = _shape(files, known)
     load, cached = _loaders(shape.modules, known, given, store, catalogue, settings, offered.found if offered else {})
     keys = {module: known[path].key for module, (path, _) in shape.modules.items()}
-    return Listing(shape, keys, load, identities, cached, offered)
+    return Listing(shape, keys, load, identities, cached, offered, files.roots)
 
 
 def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:
@@ -413,8 +426,22 @@ def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:
     for module, (path, package) in modules.items():
         for imported in import_edges(known[path].specs, module, package, projects, projects[module]):
             importers.setdefault(imported, set()).add(module)
-    entries = [module for module in sorted(modules) if known[modules[module][0]].flags.entry]
-    return Shape(modules, importers, entries)
+    entries = [
+        module
+        for module in sorted(modules)
+        if known[modules[module][0]].flags.entry or _auto_tests(found, module, modules[module][0])
+    ]
+    objects = [module for module in sorted(modules) if known[modules[module][0]].flags.objects]
+    return Shape(modules, importers, entries, objects)
+
+
+def _auto_tests(roots: Roots, module: str, path: str) -> bool:
+    """Whether ``module`` is a test module pytest-asyncio's ``auto`` mode runs the ``async def``
+    tests of, marked or not: each may run on a loop of its own."""
+    if not collects_tests(module):
+        return False
+    configured = roots.pytest_asyncio_of(path)
+    return configured is not None and configured.auto
 
 
 def _loaders(

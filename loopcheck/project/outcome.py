@@ -15,18 +15,20 @@ directory (findings' paths are written as the run names the files).
 Two keys say whether a kept outcome is still this run's:
 
 - the *quick* key, taken before any file is read: the projects' layout (``roots``: the roots,
-  and the project each listed directory belongs to), every listed file's path and stat. When no
+  the project each listed directory belongs to, what pytest's configuration says of pytest-asyncio), every listed file's path and stat. When no
   file changed (as the stat index of the summaries cache judges it, a stat taken within a
   timestamp tick of the file's last change is not trusted), the listing is what it was;
-- the *listing's* key, when some file changed: the modules, their importers and the entry
-  modules; and each module the outcome asked for has the content key it had, or the summary the
+- the *listing's* key, when some file changed: the modules, their importers, the entry
+  modules and those that may make objects; and each module the outcome asked for has the content key it had, or the summary the
   cache keeps under that key is the one its text gives now. A kept outcome that still fits is
   kept again under the files' new stats and content keys.
 
 Beside it, ``NAME.shape.json`` keeps the listing's shape (``model.Shape``: the modules, their
-importers, the entry modules) under the layout and the files' paths: when files changed but none
-in its import lines or seed flags (an edited function body), the next listing takes that shape
-instead of naming every module and following every import line again.
+importers, the entry modules, those that may make objects) under the layout and the files'
+paths: when files changed but none in its import lines or seed flags (an edited function body),
+the next listing takes that shape instead of naming every module and following every import line
+again. The shape's part of the
+listing's key is kept with it, so that a listing that takes the shape does not hash it again.
 
 Under ``CACHE_DIR/outcomes/BASE/NAME.json``, ``NAME`` naming the projects' directories, the working
 directory and the rules (one file per way of running the same projects, rewritten when its
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
 
 SUBDIRECTORY = "outcomes"
 # The shape of the file: changed whenever what is written changes.
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class OutcomeStore:
         self._cache = cache
         self._files = files
         self._data: list[Any] | None = None  # the file as read, once
+        # The shape last read or kept, with its listing key (see listing_key).
+        self._shape: tuple[Shape, str] | None = None
         self.file: Path | None = None
         self._base: list[Any] = []
         if directory is None:
@@ -98,6 +102,8 @@ class OutcomeStore:
             [sorted(map(str, found)) for found in (roots.roots, roots.declared, roots.listed, roots.beside)],
             sorted([str(folder), name] for folder, name in roots.packages.items()),
             [[name, str(roots.project_of_directory(Path(name)))] for name in directories_of(files.paths)],
+            # what each project's pytest configuration says of pytest-asyncio
+            sorted([str(project), str(said.path), said.scope, said.auto] for project, said in roots.pytest_asyncio.items()),
         ]
         name = _digest([cwd, rules, sorted(map(str, roots.listed))])
         self.file = Path(directory) / SUBDIRECTORY / base[:16] / f"{name[:32]}.json"
@@ -121,6 +127,7 @@ class OutcomeStore:
         if type(data) is not dict or data.get("key") != self._shape_key():
             return None
         modules, importers, entries = data.get("modules"), data.get("importers"), data.get("entries")
+        objects = data.get("objects")
         if type(modules) is not dict or type(importers) is not dict or type(entries) is not list:
             return None
         if not all(
@@ -130,23 +137,31 @@ class OutcomeStore:
             return None
         if not all(type(found) is list and all(type(name) is str for name in found) for found in importers.values()):
             return None
-        if not all(type(name) is str and name in modules for name in entries):
+        if type(objects) is not list or not all(type(name) is str and name in modules for name in [*entries, *objects]):
             return None
-        return Shape(
+        shape = Shape(
             {module: (path, package) for module, (path, package) in modules.items()},
             {module: set(found) for module, found in importers.items()},
             entries,
+            objects,
         )
+        listing = data.get("listing")
+        self._shape = (shape, listing) if type(listing) is str else None
+        return shape
 
     def keep_shape(self, shape: Shape) -> None:
         """Keep ``shape`` for the next listing of these files (see :meth:`shape`)."""
         if self.file is None or self._files.texts:
             return
+        listing = self._listing_key(shape)
+        self._shape = (shape, listing)
         data = {
             "key": self._shape_key(),
             "modules": {module: [path, package] for module, (path, package) in shape.modules.items()},
             "importers": {module: sorted(found) for module, found in shape.importers.items()},
             "entries": shape.entries,
+            "objects": shape.objects,
+            "listing": listing,
         }
         self._write(data, self._shape_file())
 
@@ -158,12 +173,18 @@ class OutcomeStore:
         return _digest([*self._base, self._files.paths])
 
     def listing_key(self, listing: Listing) -> str:
+        if self._shape is not None and listing.shape is self._shape[0]:
+            return self._shape[1]  # the shape as read or kept: its key with it
+        return self._listing_key(listing.shape)
+
+    def _listing_key(self, shape: Shape) -> str:
         return _digest(
             [
                 *self._base,
-                sorted([module, path, package] for module, (path, package) in listing.modules.items()),
-                sorted([module, sorted(found)] for module, found in listing.importers.items()),
-                listing.entries,
+                sorted([module, path, package] for module, (path, package) in shape.modules.items()),
+                sorted([module, sorted(found)] for module, found in shape.importers.items()),
+                shape.entries,
+                shape.objects,
             ]
         )
 
@@ -262,14 +283,15 @@ def encode_reach(reach: Reach) -> list[Any]:
         sorted(map(list, reach.coroutine_parameters)),
         sorted(map(list, reach.imported_names)),
         sorted(reach.importers_known),
+        [[path, line, list(found)] for (path, line), found in reach.unfollowed.items()],
     ]
 
 
 def decode_reach(data: Any) -> Reach | None:
     """The reach :func:`encode_reach` gave ``data``, or None when ``data`` is not exactly one."""
-    if type(data) is not list or len(data) != 8:
+    if type(data) is not list or len(data) != 9:
         return None
-    objects, loops, starts, loop_starts, loaded, parameters, imported, known = data
+    objects, loops, starts, loop_starts, loaded, parameters, imported, known, unfollowed = data
     found_objects = decode(objects, tuple[ObjectReach, ...])  # type: ignore[arg-type]
     found_loops = decode(loops, tuple[Loop, ...])  # type: ignore[arg-type]
     found_loaded = decode(loaded, tuple[str, ...] | None)  # type: ignore[arg-type]
@@ -280,7 +302,8 @@ def decode_reach(data: Any) -> Reach | None:
     found_parameters = decode(parameters, tuple[tuple[str, str, str], ...])  # type: ignore[arg-type]
     found_imported = decode(imported, tuple[tuple[str, str], ...])  # type: ignore[arg-type]
     found_known = decode(known, tuple[str, ...])  # type: ignore[arg-type]
-    if found_parameters is None or found_imported is None or found_known is None:
+    found_unfollowed = decode(unfollowed, tuple[tuple[str, int, tuple[str, str]], ...])  # type: ignore[arg-type]
+    if found_parameters is None or found_imported is None or found_known is None or found_unfollowed is None:
         return None
     found_starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = {}
     for item in starts:
@@ -299,6 +322,7 @@ def decode_reach(data: Any) -> Reach | None:
         frozenset(found_parameters),
         frozenset(found_imported),
         frozenset(found_known),
+        {(path, line): found for path, line, found in found_unfollowed},
     )
 
 

@@ -78,6 +78,9 @@ function (for "called from two places", the contexts above a function, the calle
 ``run_async(coro)`` helper) are looked for in its own module and in the modules whose import
 lines name it, loaded for the question: a caller in any other module (one that reaches the
 function through a package's re-export, say) is seen only when something else loaded it.
+After the walk, the modules whose text may make a primitive or client are loaded, and so are
+the importers of each that keeps one in a module global (``Reach.importers_known``): what they
+import from it decides the fix of a public name there, reached by a loop or not.
 
 Some objects are confined however many loops reach them (``ObjectReach.made_confined`` says
 why): one made so that it keeps nothing for another loop (``Holder.confined_by``, from the
@@ -94,6 +97,12 @@ An instance attribute (``Manager.pool`` set on ``self``) is made once per proces
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
 never judged shared or confined (verdict unreached, with the chains that reach it kept).
+
+Where the walk of a kept loop visits a registry lookup it cannot follow (``Function.lookups``:
+``return await self._registry[name].instance()`` in a module-level function or in a method of a
+class kept for the process), the object handed back may be a client the kept loop alone keeps
+alive: ``Reach.unfollowed`` names the lookup at each start of that loop, and the loop rules'
+fixes are declined there (project/evidence.py).
 """
 
 from __future__ import annotations
@@ -105,9 +114,12 @@ from functools import cached_property
 from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
 from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
+from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
+# How a module global keeps its object (``Holder.how``): bound at import, or set in a function.
+GLOBAL_HOWS = ("global", "lazy-global")
 
 # How many calls a chain may have from the loop's start to the use of an object.
 MAX_DEPTH = 10
@@ -134,6 +146,10 @@ HOLDER = "holder:"
 NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
+# The context of a pytest-asyncio test whose mark names no loop scope: its project's default.
+TEST_DEFAULT = "asyncio-test"
+# The contexts of pytest-asyncio's tests (data/contexts.toml).
+TEST_CONTEXTS = frozenset({TEST_DEFAULT, "asyncio-function-test", "asyncio-module-test", "asyncio-session-test"})
 # The process of loops started in test modules (pytest's default file names, their packages).
 TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
@@ -233,6 +249,15 @@ class Reach:
     # The modules keeping a primitive or client in a module global, whose importers the model
     # loaded: the names they import from them are in ``imported_names`` too (real paths).
     importers_known: frozenset[str] = frozenset()
+    # By (path, line) of a kept loop's start (or of a line that names its loop), a function its
+    # walk visits that returns an object it looks up by a key in kept state the model cannot
+    # follow (``Function.lookups``), as ``module.function``, with the call as written.
+    unfollowed: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    @cached_property
+    def unfollowed_at(self) -> dict[tuple[str, int], tuple[str, str]]:
+        """``unfollowed`` by real path and line."""
+        return {(real_path(path), line): found for (path, line), found in self.unfollowed.items()}
 
     @cached_property
     def objects_at(self) -> dict[tuple[str, int], list[ObjectReach]]:
@@ -250,6 +275,11 @@ class Reach:
     @property
     def saw_loops(self) -> bool:
         return self.loop_starts > 0 or bool(self.loops)
+
+
+# By ``Function.binding``, how many leading parameters of a method no call passes: a
+# @staticmethod none, a @classmethod ``cls``, however it is called.
+BOUND_PARAMETERS = {"static": 0, "class": 1}
 
 
 def keeps_confined(reached: ObjectReach) -> bool:
@@ -474,8 +504,19 @@ class _Reacher:
         return self._contexts[key]
 
     def contexts_of(self, key: FunctionKey) -> tuple[str, ...]:
-        """The contexts function ``key`` runs in by its own module's seeds or by another's."""
-        return self.functions[key].contexts + self.contexts_handed.get(key, ())
+        """The contexts function ``key`` runs in by its own module's seeds or by another's, and
+        pytest-asyncio's for an ``async def`` test it runs unmarked (its ``auto`` mode)."""
+        function = self.functions[key]
+        found = function.contexts + self.contexts_handed.get(key, ())
+        if function.is_async and not TEST_CONTEXTS & set(found) and is_test_function(key) and collects_tests(key[0]):
+            configured = self.pytest_asyncio(key[0])
+            if configured is not None and configured.auto:
+                return (*found, TEST_DEFAULT)
+        return found
+
+    def pytest_asyncio(self, module: str) -> PytestAsyncio | None:
+        """What the pytest configuration of ``module``'s project changes of pytest-asyncio's defaults."""
+        return self.model.pytest_asyncio(self.model.modules[module].path)
 
     def loop_contexts_of(self, key: FunctionKey, function: Function) -> list[str]:
         """The contexts that run function ``key`` on a loop they provide (a Celery pool's loop
@@ -504,9 +545,14 @@ class _Reacher:
     def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
         """The loop an execution context runs function ``key`` on: the server's (or worker's) one
         loop, or a new loop for each function (a pytest-asyncio test)."""
+        configured = self.pytest_asyncio(key[0]) if context == TEST_DEFAULT else None
+        shared = configured.context() if configured is not None else None
+        if shared is not None:  # the project's tests share a loop by default
+            context, which = shared
         runs = self.context_runs.get(context)
         who = runs.describe if runs is not None else "the server"
-        which = runs.loop_describe if runs is not None else "the server's loop"
+        if shared is None:
+            which = runs.loop_describe if runs is not None else "the server's loop"
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
         describe = f"{who} '{key[1].rsplit('.', 1)[-1]}' ({which})"
         process = process_of(key[0], False)
@@ -778,23 +824,35 @@ class _Reacher:
         return frozenset(found)
 
     def keeping_globals(self) -> set[str]:
-        """The loaded modules that keep a primitive or client in a module global: the fixes of a
-        public one need to know what other modules import from them."""
+        """The modules that keep a primitive or client in a module global (made at import, or set
+        in a function: a worker start-up hook's): the fixes of a public one need to know what
+        other modules import from them, whether or not a loop reaches it. Those not loaded yet
+        are among the modules whose text may make one (``ProjectModel.objects``), loaded now."""
+        for module in sorted(self.model.objects):
+            self.model.summary(module)
+        self.index_loaded()
         return {
             summary.module
             for summary in list(self.model.modules.values())
-            if any(h.how == "global" and h.kind in ("primitive", "client") for h in summary.holders)
+            if any(h.how in GLOBAL_HOWS and h.kind in ("primitive", "client") for h in summary.holders)
         }
 
     def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
         """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
         ``async def`` the model resolves: it has callers, and is never used otherwise than
         called (passed on, kept, given to ``functools.partial``), under any name a module
-        imports it as. A method's is never proven (its callers pass the instance too)."""
-        if self.class_of(helper) is not None or parameter in ("self", "cls"):
+        imports it as. A plain method's is never proven (``Class.m(instance, x)`` passes the
+        instance where ``instance.m(x)`` does not); a ``@staticmethod``'s and a
+        ``@classmethod``'s are, as every form of call maps its arguments the same way
+        (``Function.binding``)."""
+        function = self.functions[helper]
+        skipped = BOUND_PARAMETERS.get(function.binding)
+        if skipped is None and self.class_of(helper) is not None:
+            return False
+        position = function.parameters.index(parameter) - (skipped or 0)
+        if position < 0 or (skipped is None and parameter in ("self", "cls")):
             return False
         self.load_importers(helper[0])
-        position = self.functions[helper].parameters.index(parameter)
         qualified = f"{helper[0]}.{helper[1]}"
         names = {helper[1].rsplit(".", 1)[-1]}
         names |= {name for imports in self.imports.values() for name, target in imports.items() if target == qualified}
@@ -1095,6 +1153,7 @@ class _Reacher:
                         at.setdefault(id(reached), (reached, chain))
         seen = sum(len(f.starts) + bool(self.loop_contexts_of(k, f)) for k, f in self.functions.items())
         loaded = frozenset(real_path(s.path) for s in self.model.modules.values())
+        unfollowed = self.unfollowed(by_key, singletons)
         passed, modules = self.coroutine_parameters()
         keeping = self.keeping_globals()
         for module in sorted(keeping):
@@ -1110,4 +1169,33 @@ class _Reacher:
             passed,
             imported,
             importers_known,
+            unfollowed,
         )
+
+    def unfollowed(self, by_key: dict, singletons: set) -> dict[tuple[str, int], tuple[str, str]]:
+        """By (path, line) of each start of a kept loop (and of the lines that name it), a
+        function the loop's walk visits that returns an object it looks up by a key in kept
+        state (``Function.lookups``: a registry of services made on first request), when that
+        state lives as long as the process (a module-level function's, or a method's of a class
+        kept for the process): the object may be a loop-bound client the model cannot see, which
+        the kept loop alone keeps alive."""
+        found: dict[tuple[str, int], tuple[str, str]] = {}
+        for loop_key, roots in by_key.items():
+            kept = [loop for loop, _key, _steps in roots if loop.lifetime == "kept"]
+            if not kept:
+                continue
+            lookup = next(
+                (
+                    (self.named(key), written)
+                    for key in sorted(self.walked.get(loop_key, ()))
+                    for written in self.functions[key].lookups
+                    if self.class_of(key) is None or (key[0], self.class_of(key)) in singletons
+                ),
+                None,
+            )
+            if lookup is None:
+                continue
+            for loop in kept:
+                for named in ((loop.location.path, loop.location.line), *loop.named_at):
+                    found.setdefault(named, lookup)
+        return found

@@ -103,7 +103,13 @@ class Function:
     (``self`` included), so that a loop start that runs a parameter can be followed to callers.
     ``cleanups``: the names it calls where the call runs however its work ends, as written: in a
     ``finally:`` block, or after the ``yield`` of a context-manager function (a lifespan's
-    shutdown half)."""
+    shutdown half). ``lookups``: for an ``async def``, the calls it returns the awaited result of
+    whose object it picks by a parameter from kept state, as written
+    (``self._registry[name].instance()``: a registry the model cannot follow; see
+    :mod:`loopcheck.project.lookups`). ``binding``: for a method whose callers' arguments map to
+    its parameters whatever the form of the call (``Class.m(...)``, ``instance.m(...)``),
+    ``static`` (a ``@staticmethod``: from the first) or ``class`` (a ``@classmethod``: from the
+    one after ``cls``, which every form binds); "" otherwise."""
 
     name: str
     is_async: bool
@@ -114,6 +120,8 @@ class Function:
     starts: tuple[LoopStart, ...] = ()
     parameters: tuple[str, ...] = ()
     cleanups: tuple[str, ...] = ()
+    lookups: tuple[str, ...] = ()
+    binding: str = ""
 
 
 @dataclass(frozen=True)

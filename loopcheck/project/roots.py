@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from loopcheck.files import SourceError, read_regular
+from loopcheck.project.pytest_config import PytestAsyncio, configured_pytest_asyncio
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +59,8 @@ class Layout:
 
     roots: frozenset[Path] = frozenset()
     packages: tuple[tuple[Path, str], ...] = ()
+    # What the project's pytest configuration changes of pytest-asyncio's defaults.
+    pytest_asyncio: PytestAsyncio | None = None
 
 
 @dataclass
@@ -75,6 +78,9 @@ class Roots:
     packages: dict[Path, str] = field(default_factory=dict)
     listed: set[Path] = field(default_factory=set)
     beside: set[Path] = field(default_factory=set)  # of ``listed``: only their own files count
+    # By project directory, what its pytest configuration changes of pytest-asyncio's defaults
+    # (project/pytest_config.py).
+    pytest_asyncio: dict[Path, PytestAsyncio] = field(default_factory=dict)
     # Dotted names project modules import and their prefixes (``import ns.mod`` gives ``ns`` and
     # ``ns.mod``): a folder of such a name, without ``__init__.py``, is a namespace package (set
     # with ``use_imports``).
@@ -103,6 +109,11 @@ class Roots:
         project only: another project checked in the same run is not what the import finds when
         the code runs (that is the installed one)."""
         return self.project_of_directory(Path(os.path.dirname(os.path.abspath(path))))
+
+    def pytest_asyncio_of(self, path: str | os.PathLike[str]) -> PytestAsyncio | None:
+        """What the pytest configuration of the project ``path`` belongs to changes of pytest-asyncio's
+        defaults."""
+        return self.pytest_asyncio.get(self.project_of_file(path)) if self.pytest_asyncio else None
 
     def project_of_directory(self, directory: Path) -> Path:
         """The project of the files in ``directory`` (see :meth:`project_of_file`)."""
@@ -222,6 +233,7 @@ def find_roots(files: Iterable[str]) -> Roots:
     """The roots of the projects ``files`` belong to (see the module's description)."""
     found = Roots()
     layouts: dict[Path, Layout] = {}
+    pytests: dict[Path, PytestAsyncio | None] = {}  # pytest's configuration, by directory
     # What follows depends on a file's directory only: each directory is looked at once.
     for name in directories_of(files):
         directory = Path(name)
@@ -240,7 +252,9 @@ def find_roots(files: Iterable[str]) -> Roots:
         found.listed.add(project)
         if project in layouts:
             continue
-        layout = layouts[project] = read_layout(project)
+        layout = layouts[project] = read_layout(project, pytests)
+        if layout.pytest_asyncio is not None:
+            found.pytest_asyncio[project] = layout.pytest_asyncio
         found.roots |= layout.roots
         found.declared |= layout.roots
         found.packages.update(layout.packages)
@@ -260,8 +274,9 @@ def module_name(path: str | os.PathLike[str]) -> tuple[str, bool] | None:
     return find_roots([os.fspath(path)]).module_name(path)
 
 
-def read_layout(project: Path) -> Layout:
-    """The roots and package directories ``project``'s configuration declares."""
+def read_layout(project: Path, pytests: dict[Path, PytestAsyncio | None] | None = None) -> Layout:
+    """The roots and package directories ``project``'s configuration declares, and what its
+    pytest configuration says of pytest-asyncio (``pytests``: found so far, by directory)."""
     roots: set[Path] = set()
     packages: dict[Path, str] = {}
     if (project / "src").is_dir() and not _is_regular_package(project / "src"):
@@ -286,7 +301,7 @@ def read_layout(project: Path) -> Layout:
             roots.add(_inside(project, directory).parent)
     _package_dirs(project, _setup_cfg_package_dir(project / "setup.cfg"), roots, packages)
     roots.discard(project)  # the project directory itself is a root found by walking up
-    return Layout(frozenset(roots), tuple(sorted(packages.items())))
+    return Layout(frozenset(roots), tuple(sorted(packages.items())), configured_pytest_asyncio(project, pytests))
 
 
 def _package_dirs(project: Path, mapping: Any, roots: set[Path], packages: dict[Path, str]) -> None:

@@ -23,7 +23,15 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
      ``[tool.loopcheck] celery-pool`` names a pool that awaits ``async def`` tasks on its loop);
    - *configures*: it names a setting of Celery's worker pool (``worker_pool``), which decides
      how the Celery tasks' loops meet.
-   The entry modules are those with any: every loop the reach follows starts in one of them.
+   The entry modules are those with any of these three: every loop the reach follows starts in
+   one of them. A fourth flag makes no entry:
+   - *objects*: it may keep a primitive or client of the catalogue in a module global, whose
+     public name's fix needs to know which modules import it, whether or not a loop reaches the
+     module (``reach``): an import line names the object's package (``asyncio``), the text holds
+     every part of its name, and a call of it (``Lock(``) stands outside every function and class
+     (after a top-level line that is no ``def``, ``class`` or decorator), or anywhere in a module
+     with a ``global`` statement (a start-up hook's global). A call in a module-level block that
+     starts with one of those (a ``def`` in an ``if``) is missed: that name's fix stays withheld.
    The contexts that run no loop (a thread, a Celery task) and the objects are not looked for:
    they matter only where the reach's walk or a function's callers lead, loaded then. (So the
    ``async def`` tasks of a Celery pool with a loop that only the code sets are seen where the
@@ -32,6 +40,7 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +59,12 @@ IMPORT_LINE = re.compile(
 )
 # One imported name, before any ``as``.
 IMPORTED_NAME = re.compile(r"([\w.]+)(?:\s+as\s+\w+)?")
+# A line that begins at the top level (the newline before it, then code), and the top-level lines
+# that open a function or class (a decorator's function follows it).
+TOP_LEVEL_LINE = re.compile(r"\n[^ \t\n\r\f#]")
+DEFINITIONS = ("def ", "def\t", "async ", "class ", "class\t", "@")
+# A ``global`` statement, in a function.
+GLOBAL_STATEMENT = re.compile(r"\n[ \t]+global[ \t]")
 
 # An import as written: how many leading dots, the dotted name after them.
 ImportSpec = tuple[int, str]
@@ -131,6 +146,8 @@ class Flags:
     # It may set the Celery worker pool (``worker_pool = "threads"``), which decides how the
     # project's Celery tasks meet each other's loops.
     configures: bool = False
+    # It may make a loop-bound object of the catalogue (no entry for that).
+    objects: bool = False
 
     @property
     def entry(self) -> bool:
@@ -182,6 +199,51 @@ class _Words:
         )
 
 
+class _Kept:
+    """The *objects* flag (see the module's description) for the qualified names of the
+    catalogue's primitives and clients."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        # By the first part of each name (the package an import line names), its last part and
+        # the parts before it.
+        self.by_root: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
+        for name in names:
+            first, _, last = name.rpartition(".")
+            parts = tuple(first.split(".")) if first else ()
+            self.by_root.setdefault(parts[0] if parts else "", set()).add((last, parts))
+
+    def found_in(self, text: str, specs: Iterable[ImportSpec]) -> bool:
+        roots = {name.partition(".")[0] for level, name in specs if not level} | {""}
+        tops: list[int] | None = None  # where each top-level line begins, found once asked for
+        for root in roots & self.by_root.keys():
+            for last, parts in self.by_root[root]:
+                if not all(part in text for part in parts):
+                    continue
+                found = text.find(last)
+                while found != -1:
+                    after = found + len(last)
+                    if starts_word(text, found) and text[after : after + 40].lstrip(" \t").startswith("("):
+                        if tops is None:
+                            if GLOBAL_STATEMENT.search(text):
+                                return True
+                            tops = [match.start() + 1 for match in TOP_LEVEL_LINE.finditer(text)]
+                        if _outside_definitions(text, tops, found):
+                            return True
+                    found = text.find(last, after)
+        return False
+
+
+def _outside_definitions(text: str, tops: list[int], index: int) -> bool:
+    """Whether ``index`` stands on a top-level line, or on an indented one under a top-level line
+    that opens no function or class (``tops``: where each top-level line after the first begins)."""
+    line = text.rfind("\n", 0, index) + 1
+    if text[line] not in " \t":
+        return True
+    above = bisect.bisect_right(tops, line) - 1
+    opener = text[tops[above] :] if above >= 0 else text if text[:1] not in " \t" else ""
+    return not opener.startswith(DEFINITIONS)
+
+
 def _indentation_only(text: str, index: int) -> bool:
     """Whether only spaces and tabs stand between the start of its line and ``index``."""
     return not text[text.rfind("\n", 0, index) + 1 : index].strip(" \t")
@@ -220,7 +282,21 @@ class SeedTest:
                 methods |= seed.methods
             decorators |= seed.decorator_methods
         self.serves = _Words(qualified, methods, decorators, calls)
+        self.objects = _Kept([*catalogue.primitives, *catalogue.clients])
 
-    def flags(self, text: str) -> Flags:
-        configures = any(name in text for name in POOL_NAMES) and POOL_WORDS.search(text) is not None
-        return Flags(starts=self.starts.found_in(text), serves=self.serves.found_in(text), configures=configures)
+    def flags(self, text: str, specs: Iterable[ImportSpec] | None = None) -> Flags:
+        """The flags of ``text``, whose import lines are ``specs`` (read from it when None)."""
+        return Flags(
+            starts=self.starts.found_in(text),
+            serves=self.serves.found_in(text),
+            configures=_configures(text),
+            objects=self.objects.found_in(text, import_specs(text) if specs is None else specs),
+        )
+
+    def entry(self, text: str) -> bool:
+        """Whether ``text`` is an entry module's (``Flags.entry``), its other flags untold."""
+        return self.starts.found_in(text) or self.serves.found_in(text) or _configures(text)
+
+
+def _configures(text: str) -> bool:
+    return any(name in text for name in POOL_NAMES) and POOL_WORDS.search(text) is not None

@@ -5,10 +5,21 @@ Under ``CACHE_DIR/summaries/BASE/`` (``BASE``: loopcheck's version, its code and
 and the interpreter, as the results cache keys them, and the clients the configuration adds to
 the catalogue):
 
-- ``index.json``: a stat index, absolute path -> [size, mtime, ctime, device, inode, content key,
-  import lines, seed flags]. A file whose stat is unchanged is not read at all: its import lines
-  and flags are taken from here (the model needs nothing else to list it). As in the results cache, a
-  stat taken within a timestamp tick of the file's last change is not trusted.
+- ``index.json``: a stat index, ``{"journal": NAME, "entries": {absolute path: [size, mtime,
+  ctime, device, inode, content key, import lines, seed flags]}}``, the import lines in one
+  string (``import a.b`` and ``from .. import c`` as ``:a.b ..:c``: each string is some list of
+  imports, so it needs no check when read, and it parses in a fraction of the time of a list of
+  lists). A file whose stat is
+  unchanged is not read at all: its import lines and flags are taken from here (the model needs
+  nothing else to list it). As in the results cache, a stat taken within a timestamp tick of the
+  file's last change is not trusted.
+- ``NAME.journal``: what runs learned since ``index.json`` was written, one JSON object a line
+  (path -> entry, or null for a path gone), applied in order when the index is read. A run that
+  changed a few files appends one line instead of rewriting the whole index (megabytes for a
+  large project); once the journal grows past a quarter of the index (``COMPACT_SHARE``), the
+  run that would append writes a new ``index.json`` under a new journal name instead. A line
+  cut short or of another shape (two runs appending at once, a crash) is skipped: its files
+  are read again, as for any miss.
 - ``XX/KEY.json``: one summary, under the hash of the content key, the module name, the path
   and whether it is a package (a summary records all three). JSON, not pickle: a file planted in
   the cache directory must not be able to run code when it is read.
@@ -27,35 +38,71 @@ import functools
 import hashlib
 import json
 import os
+import re
+import secrets
+import stat
 import sys
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.files import absolute
+from loopcheck.files import SourceError, absolute, read_regular
 from loopcheck.project import records
 from loopcheck.project.selection import Flags, ImportSpec
 
 SUBDIRECTORY = "summaries"
 T = TypeVar("T")
+# The journal is folded into a new index once it is this share of the index's size: a read
+# then parses at most a quarter more than the index itself.
+COMPACT_SHARE = 0.25
 
 
 # A file's stat as the caches compare it: size, mtime, ctime, device, inode.
 Identity = tuple[int, ...]
 
 
-@dataclass(frozen=True)
 class Known:
-    """What the stat index knows of an unchanged file; ``identity``: the stat it knows it for."""
+    """What the stat index knows of an unchanged file; ``identity``: the stat it knows it for.
+    The import lines of an entry read from the index are made into tuples when first asked for:
+    a run whose files kept their import lines (most) never asks, but for the files that changed."""
 
-    key: str
-    specs: tuple[ImportSpec, ...]
-    flags: Flags
-    identity: Identity | None = None
+    __slots__ = ("key", "flags", "identity", "_specs", "_stored")
+
+    def __init__(
+        self, key: str, specs: tuple[ImportSpec, ...], flags: Flags, identity: Identity | None = None
+    ) -> None:
+        self.key, self.flags, self.identity = key, flags, identity
+        self._specs: tuple[ImportSpec, ...] | None = specs
+        self._stored = ""
+
+    @classmethod
+    def stored(cls, key: str, specs: str, flags: Flags, identity: Identity) -> Known:
+        """An entry of the index, its import lines as they were written (``_plain_specs``)."""
+        known = cls(key, (), flags, identity)
+        known._specs, known._stored = None, specs
+        return known
+
+    @property
+    def specs(self) -> tuple[ImportSpec, ...]:
+        if self._specs is None:
+            self._specs = _read_specs(self._stored)
+        return self._specs
+
+
+def _plain_specs(specs: Iterable[ImportSpec]) -> str:
+    """Import lines as the index writes them: ``from .. import c`` as ``..:c``, space between.
+    (Names as the import lines' pattern finds them hold neither spaces nor colons.)"""
+    return " ".join(f"{'.' * level}:{name}" for level, name in specs)
+
+
+def _read_specs(text: str) -> tuple[ImportSpec, ...]:
+    """What :func:`_plain_specs` wrote; any string gives a list of imports."""
+    if not text:
+        return ()
+    return tuple([(len(dots), name) for dots, _, name in (item.partition(":") for item in text.split(" "))])
 
 
 def catalogue_key(catalogue: Catalogue) -> str:
@@ -89,10 +136,36 @@ class SummaryStore:
         self.usable = self.directory is not None
         self.index: dict[str, list[Any]] = {}
         self.updates: dict[str, list[Any] | None] = {}
+        # The journal the index names (None: no index to extend), and the sizes that decide
+        # whether the next save appends to it or writes a new index.
+        self._journal: str | None = None
+        self._index_size = self._journal_size = 0
         if self.directory is not None:
-            loaded = cache._read_json(self.directory / "index.json")
-            if isinstance(loaded, dict):
-                self.index = {path: entry for path, entry in loaded.items() if _index_entry(entry)}
+            self._read_index(self.directory)
+
+    def _read_index(self, directory: Path) -> None:
+        """The index as written, then each line of its journal applied in turn."""
+        data = _read_bytes(directory / "index.json")
+        loaded = _json(data) if data is not None else None
+        if type(loaded) is not dict or set(loaded) != {"journal", "entries"}:
+            return
+        journal, entries = loaded["journal"], loaded["entries"]
+        if type(journal) is not str or not JOURNAL_NAME.fullmatch(journal) or type(entries) is not dict:
+            return
+        assert data is not None
+        self.index = {path: entry for path, entry in entries.items() if _index_entry(entry)}
+        self._journal, self._index_size = journal, len(data)
+        lines = _read_bytes(directory / f"{journal}.journal") or b""
+        self._journal_size = len(lines)
+        for line in lines.splitlines():
+            changes = _json(line)
+            if type(changes) is not dict:
+                continue  # cut short by a crash, or two runs' lines run together
+            for path, entry in changes.items():
+                if _index_entry(entry):
+                    self.index[path] = entry
+                else:  # gone, or of another shape: unknown
+                    self.index.pop(path, None)
 
     def content_key(self, data: bytes) -> str:
         return hashlib.sha256(self.base.encode() + b"\0" + data).hexdigest()
@@ -121,33 +194,48 @@ class SummaryStore:
             return
         entry = None
         if self._cache.trusted(identity, read_at):
-            flags = [known.flags.starts, known.flags.serves]
-            entry = [*identity, known.key, [list(spec) for spec in known.specs], flags]
+            flags = [known.flags.starts, known.flags.serves, known.flags.configures, known.flags.objects]
+            entry = [*identity, known.key, _plain_specs(known.specs), flags]
         self.updates[self.absolute(path)] = entry
 
     def save_index(self, listed: Iterable[str] = ()) -> None:
         """Write what was learned; the entries of files gone since (neither ``listed`` in this
-        run nor on disk) are dropped, so that the index does not grow with every deleted file."""
+        run nor on disk) are dropped, so that the index does not grow with every deleted file.
+        Appended to the journal while it is small beside the index, else a new index."""
         if not self.usable or self.directory is None:
             return
         here = set(map(self.absolute, listed))
-        gone = [path for path in self.index if path not in here and not os.path.lexists(path)]
-        if not (self.updates or gone):
+        changes: dict[str, list[Any] | None] = {
+            path: None for path in self.index if path not in here and not os.path.lexists(path)
+        }
+        changes.update(self.updates)
+        if not changes:
             return
+        line = (json.dumps(changes) + "\n").encode()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._cache._ignore_in_git(self.directory.parent.parent)
+            if self._journal is not None and self._journal_size + len(line) <= COMPACT_SHARE * self._index_size:
+                _append(self.directory / f"{self._journal}.journal", line)
+            else:
+                self._compact(self.directory, changes)
+        except OSError:
+            self.usable = False
+
+    def _compact(self, directory: Path, changes: dict[str, list[Any] | None]) -> None:
+        """A new index with ``changes`` applied, under a new journal name; the journals of
+        earlier indexes (this one's, and any a crash or another run left) are removed."""
         merged = dict(self.index)
-        for path in gone:
-            del merged[path]
-        for path, entry in self.updates.items():
+        for path, entry in changes.items():
             if entry is None:
                 merged.pop(path, None)
             else:
                 merged[path] = entry
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._cache._ignore_in_git(self.directory.parent.parent)
-            self._cache._write_atomically(self.directory / "index.json", json.dumps(merged))
-        except OSError:
-            self.usable = False
+        journal = secrets.token_hex(8)
+        self._cache._write_atomically(directory / "index.json", json.dumps({"journal": journal, "entries": merged}))
+        for old in directory.glob("*.journal"):
+            if old.name != f"{journal}.journal":
+                old.unlink(missing_ok=True)
 
     # -- summaries -------------------------------------------------------------------------
 
@@ -316,6 +404,40 @@ def _hints(cls: type) -> tuple[Any, ...]:
     return tuple(hints[item.name] for item in dataclasses.fields(cls))
 
 
+# The name of a journal, as :meth:`SummaryStore._compact` makes it: a file name, nothing else.
+JOURNAL_NAME = re.compile(r"[0-9a-f]{16}")
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    """The bytes of the regular file ``path`` (read without blocking on a fifo), or None."""
+    try:
+        return read_regular(str(path))[0]
+    except SourceError:
+        return None
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+        return None
+
+
+def _append(path: Path, line: bytes) -> None:
+    """Append ``line`` with one write: lines of runs appending at once do not interleave. Only
+    to a regular file: opening a fifo in its place to write fails at once (no reader) instead
+    of waiting for one."""
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            raise OSError("the journal of the summaries index is not a regular file")
+        written = os.write(handle, line)
+    finally:
+        os.close(handle)
+    if written != len(line):
+        raise OSError("the journal of the summaries index could not be written whole")
+
+
 def _index_entry(entry: Any) -> bool:
     """Whether ``entry`` has the shape :meth:`SummaryStore.remember` writes."""
     if type(entry) is not list or len(entry) != 8:
@@ -323,17 +445,18 @@ def _index_entry(entry: Any) -> bool:
     *identity, key, specs, flags = entry
     return (
         all(type(number) is int for number in identity)
-        and type(key) is str
-        and type(specs) is list
-        and all(
-            type(spec) is list and len(spec) == 2 and type(spec[0]) is int and type(spec[1]) is str for spec in specs
-        )
+        and type(key) is type(specs) is str
         and type(flags) is list
-        and len(flags) == 2
+        and len(flags) == 4
         and all(type(flag) is bool for flag in flags)
     )
 
 
+@functools.cache  # sixteen of them: one each, not one per file
+def _flags(starts: bool, serves: bool, configures: bool, objects: bool) -> Flags:
+    return Flags(starts, serves, configures, objects)
+
+
 def _known(entry: list[Any]) -> Known:
     key, specs, flags = entry[5:]
-    return Known(key, tuple(map(tuple, specs)), Flags(*flags), tuple(entry[:5]))
+    return Known.stored(key, specs, _flags(*flags), tuple(entry[:5]))

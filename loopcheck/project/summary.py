@@ -31,6 +31,7 @@ from typing import Any
 from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, ContextSeed, holder_shapes
 from loopcheck.data.catalogue import LoopStart as StartEntry
 from loopcheck.project.celery_config import stated_pool
+from loopcheck.project.lookups import keyed_lookups
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
@@ -96,6 +97,7 @@ class _Code:
     parameters: tuple[str, ...] = ()
     method_of: str | None = None  # the class, when this is one of its methods
     class_method: bool = False
+    bound_as: str = ""  # "static" or "class": records.Function.binding
     locals: set[str] = field(default_factory=set)
     globals: set[str] = field(default_factory=set)
     # (dotted, line, column, called, repeated, under the `__main__` guard)
@@ -248,8 +250,11 @@ class _Walker(ast.NodeVisitor):
             shapes = holder_shapes()
             names = {dotted_name(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list}
             code.class_method = bool(names & shapes.class_methods) or node.name in shapes.class_taking_methods
+            if names & shapes.class_methods:
+                code.bound_as = "class"
             if names & shapes.static_methods:
                 code.method_of = None
+                code.bound_as = "static"
         self.codes.append(code)
         saved = (self.code, self.prefix, self.class_body, self.repeating, self.finally_depth)
         self.code, self.prefix, self.class_body, self.repeating = code, [*self.prefix, node.name], None, 0
@@ -1185,6 +1190,8 @@ def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, c
                 starts=starts.get(code, ()),
                 parameters=code.parameters,
                 cleanups=tuple(dict.fromkeys(code.cleanups)),
+                lookups=keyed_lookups(code.returns, code.parameters, code.is_local, code.binding) if code.is_async else (),
+                binding=code.bound_as,
             )
         )
     classes = tuple(

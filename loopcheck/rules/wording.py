@@ -50,6 +50,7 @@ RUNS_WHERE = {
     Runs.ARQ_JOB: "as an arq job (on the worker's loop)",
     Runs.LOOP_SCHEDULER_JOB: "as an AsyncIOScheduler job (on the scheduler's loop)",
     Runs.ASYNCIO_TEST: "as a pytest-asyncio test (on a new event loop per test)",
+    Runs.ASYNCIO_FUNCTION_TEST: "as a pytest-asyncio test (on a new event loop per test)",
     Runs.ASYNCIO_MODULE_TEST: "as a pytest-asyncio test (on its module's loop)",
     Runs.ASYNCIO_SESSION_TEST: "as a pytest-asyncio test (on the session's loop)",
     Runs.UNKNOWN: "where no caller in this module says",

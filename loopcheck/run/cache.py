@@ -5,8 +5,10 @@ checked again.
 
 Entries are files written atomically (a temporary file renamed into place), so concurrent runs
 can share a cache: two runs storing one entry store the same thing. A stat index (size, mtime,
-ctime, device and inode of each path, with its entry's key and whether the entry is empty) lets a
-run that finds a file unchanged skip reading it, and most entries too, as Ruff's cache does; a
+ctime, device and inode of each path, with the profile it was checked with, its entry's key and
+whether the entry is empty) lets a run that finds a file unchanged skip reading it, and most
+entries too, as Ruff's cache does; its profiles (a file's codes and fix target: one or a few per
+run, each a long string) are written once, each entry naming its own by number. A
 file whose stat changed is read and hashed again. The stat recorded is the one taken on the open
 file when its bytes were read, so a file replaced or edited while it was checked is read again
 next time. The ctime is in it because nothing but a change sets it (``os.utime`` can put an mtime
@@ -110,10 +112,8 @@ class Cache:
         # Keys of files with no finding: most files, kept in one file rather than one each.
         self.empty_path = self.directory / "empty.json"
         self.usable = True
-        loaded = _read_json(self.index_path)
-        self.index: dict[str, list[Any]] = {}
-        if isinstance(loaded, dict):  # entries of another shape are dropped (rewritten on save)
-            self.index = {path: entry for path, entry in loaded.items() if _index_entry(entry)}
+        # By absolute path: [size, mtime, ctime, device, inode, profile, key, empty].
+        self.index: dict[str, list[Any]] = _read_index(self.index_path)
         loaded = _read_json(self.empty_path)
         valid = type(loaded) is list and all(type(key) is str for key in loaded)
         self.empty_keys: set[str] = set(loaded) if valid else set()
@@ -199,7 +199,7 @@ class Cache:
                     merged.pop(path, None)
                 else:
                     merged[path] = learned.entry
-            _write_atomically(self.index_path, json.dumps(merged))
+            _write_atomically(self.index_path, json.dumps(_plain_index(merged)))
             # Every key known to be empty, also those only the index still holds (a list of
             # another shape was dropped when read).
             empty = self.empty_keys | {learned.key for learned in updates.values() if learned.empty}
@@ -240,21 +240,48 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+def _read_index(path: Path) -> dict[str, list[Any]]:
+    """The stat index :func:`_plain_index` wrote at ``path``, each entry with its profile
+    again; entries of another shape are dropped (the next save rewrites the file)."""
+    loaded = _read_json(path)
+    if type(loaded) is not dict or set(loaded) != {"profiles", "entries"}:
+        return {}
+    profiles, entries = loaded["profiles"], loaded["entries"]
+    if type(profiles) is not list or type(entries) is not dict or not all(type(p) is str for p in profiles):
+        return {}
+    index = {}
+    for path, entry in entries.items():
+        if _index_entry(entry) and 0 <= entry[5] < len(profiles):
+            entry[5] = profiles[entry[5]]
+            index[path] = entry
+    return index
+
+
+def _plain_index(index: dict[str, list[Any]]) -> dict[str, Any]:
+    """``index`` as written: each distinct profile once, each entry naming its own by number."""
+    numbers: dict[str, int] = {}
+    entries = {}
+    for path, entry in index.items():
+        number = numbers.setdefault(entry[5], len(numbers))
+        entries[path] = [*entry[:5], number, *entry[6:]]
+    return {"profiles": list(numbers), "entries": entries}
+
+
 def _is_int(value: Any) -> bool:
     return type(value) is int  # JSON gives exact ints; a bool is not one
 
 
 def _index_entry(entry: Any) -> bool:
-    """Whether ``entry`` is a stat-index entry as :meth:`Cache.remember` makes them: the five
-    numbers of the stat, the profile (codes and fix target), the entry key, whether it is empty.
-    (Run on every entry of the index at each run: kept to exact type tests, about 0.5
-    microseconds an entry.)"""
+    """Whether ``entry`` is a stat-index entry as :func:`_plain_index` writes them: the five
+    numbers of the stat, the number of its profile (codes and fix target), the entry key,
+    whether it is empty. (Run on every entry of the index at each run: kept to exact type tests,
+    about 0.5 microseconds an entry.)"""
     if type(entry) is not list or len(entry) != 8:
         return False
     size, mtime, ctime, device, inode, profile, key, empty = entry
     return (
-        type(size) is type(mtime) is type(ctime) is type(device) is type(inode) is int
-        and type(profile) is type(key) is str
+        type(size) is type(mtime) is type(ctime) is type(device) is type(inode) is type(profile) is int
+        and type(key) is str
         and type(empty) is bool
     )
 

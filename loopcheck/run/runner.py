@@ -44,6 +44,8 @@ from loopcheck.settings.selection import select_rules
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+    from loopcheck.data.catalogue import Catalogue
+
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
 CHUNK = 8  # files a worker takes at a time
@@ -125,12 +127,7 @@ class Checker:
         self._targets: dict[str, tuple[int, int]] = {}
         self._declared: dict[Path, tuple[int, int] | None] = {}  # what each directory resolves to
         self.catalogue = self.settings.catalogue()
-        # Fixing builds the model first: no summary is offered then.
-        self.early = (
-            EarlySummaries(job.model_roots, self.catalogue)
-            if job.model_roots is not None and not (job.mode.fix or job.mode.diff)
-            else None
-        )
+        self.early = _early_summaries(job, self.catalogue)
         # Whether the model has taken all the summaries it takes (none is offered then).
         self.settled: Callable[[], bool] = lambda: False
         # Fixing and diffing always start from the file itself: no cache then.
@@ -139,6 +136,12 @@ class Checker:
             if job.cache_dir is not None and not (job.mode.fix or job.mode.diff)
             else None
         )
+
+    def offering(self, job: Job) -> None:
+        """Take ``job``: this checker's with the projects' layout (``model_roots``) found since,
+        so that the checks offer the summaries of the modules they parse."""
+        self.job = job
+        self.early = _early_summaries(job, self.catalogue)
 
     def codes_for(self, path: str) -> tuple[str, ...]:
         ignored = self.settings.ignored_codes(path)
@@ -174,6 +177,13 @@ class Checker:
                 catalogue=self.catalogue,
             )
         return self._linters[key]
+
+
+def _early_summaries(job: Job, catalogue: Catalogue) -> EarlySummaries | None:
+    """What the checks of ``job`` offer the model; fixing builds the model first: nothing then."""
+    if job.model_roots is None or job.mode.fix or job.mode.diff:
+        return None
+    return EarlySummaries(job.model_roots, catalogue)
 
 
 def settings_key(job: Job) -> str:
@@ -409,12 +419,12 @@ def check_files(
     the files are checked. ``checked`` is told how many more files are checked as they finish
     (from another thread with worker processes), for a progress display: the results wait for
     the model, and workers take the largest files first, so the first result may come last.
-    Checks that parse an entry module of the model offer its summary (``project.early``)."""
-    found = _files_of_model(files, job.settings, walked)
-    if found is not None and not (job.mode.fix or job.mode.diff):
-        # A copy: the model goes on to learn the projects' import lines into its own.
-        job = replace(job, model_roots=replace(found.roots))
+    Checks that parse an entry module of the model offer its summary (``project.early``),
+    but for those of workers started early: the model, built meanwhile, is ahead of them."""
     checker = Checker(job)
+    # The projects' files, for the model; found below, but for workers started early (see
+    # start_early): the model finds them once the workers have started, not on their way.
+    found: ProjectFiles | None = None
     offers = Offers()
 
     def model() -> ProjectView:
@@ -433,6 +443,7 @@ def check_files(
 
     view = None
     if job.mode.fix or job.mode.diff:
+        found = _files_of_model(files, job.settings, walked)
         view = model()
         job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
         checker = Checker(job)
@@ -449,6 +460,12 @@ def check_files(
     # after it (a tenth of a second for thousands) and builds the model. Every file missed is
     # then asked about here (none is left to ask about below).
     asked = start_early = view is None and not later and _starts_early(checker, jobs)
+    if view is None and not start_early:
+        found = _files_of_model(files, job.settings, walked)
+        if found is not None:
+            # A copy: the model goes on to learn the projects' import lines into its own.
+            job = replace(job, model_roots=replace(found.roots))
+            checker.offering(job)
     failed = False  # the workers could not start: not tried again
     try:
         for path in files:
@@ -555,9 +572,9 @@ def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
 
 
 def _may_offer(checker: Checker, checking: frozenset[str], path: str) -> bool:
-    """Whether a worker may offer the summary of ``path`` (``project.early``): it checks the
-    file, and its check parses it (the text test keeps it)."""
-    return path in checking and bool(_kept_by_text_test(checker, path))
+    """Whether a worker may offer the summary of ``path`` (``project.early``): its checks offer
+    summaries, it checks the file, and its check parses it (the text test keeps it)."""
+    return checker.early is not None and path in checking and bool(_kept_by_text_test(checker, path))
 
 
 def _kept_by_text_test(checker: Checker, path: str) -> bool | None:

@@ -34,10 +34,11 @@ def noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
     return found
 
 
+# A check reads one file's directives several times (which codes its comments silence, which
+# of them silence nothing): the file is tokenized once.
 @lru_cache(maxsize=1)
 def _noqa_tokens(source: str) -> tuple[tuple[tokenize.TokenInfo, re.Match[str]], ...]:
-    """Each comment token with a ``# noqa`` directive, and the directive's match. Kept for the
-    last text: a check reads them twice (the ``# noqa`` rule's findings, then suppression)."""
+    """Each comment token with a ``# noqa`` directive, and the directive's match."""
     if NOQA.search(source) is None:  # no directive anywhere (most files): nothing to tokenize
         return ()
     found = []

@@ -9,14 +9,16 @@ import libcst as cst
 from loopcheck.analysis import Holder, Runs
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Withheld
 from loopcheck.fixes.constructor_argument import argument_fix
 from loopcheck.rules.creations import CreationRule
 
 # What the pages of the rules that offer fixes say of the library's own fix (see offered_fix).
 LIBRARY_FIX_SAFETY = """
 A SQLAlchemy async engine is fixed as SQLAlchemy advises, wherever it is kept: made with
-`poolclass=NullPool` (unsafe: no pooling), its name and every reference unchanged (see LCK301)."""
+`poolclass=NullPool` (unsafe: no pooling), its name and every reference unchanged; where its
+pool's options rule that out, the rule's per-loop fix: one engine per event loop, disposed when
+that loop ends (see LCK301)."""
 
 
 class ClientRule(CreationRule[Client]):
@@ -28,18 +30,22 @@ class ClientRule(CreationRule[Client]):
 
     def offered_fix(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | NoFix | None:
+    ) -> FixProposal | NoFix | Withheld[FixProposal] | None:
         """The library's own fix where the catalogue has one (``poolclass=NullPool``): it keeps
         the client, its name and its importers, wherever it is kept. Where the call rules it out,
-        the rule's per-loop fix, and failing that the reason the library's fix was declined,
-        which says more than the per-loop fix's. A rule that documents no fix offers none."""
+        the rule's per-loop fix (also one the project model offers for a public name), and
+        failing that the reasons both were declined. A rule that documents no fix offers none."""
         if self.fix_kind == "none":
             return self.fix_for(creation, client, site, holder)
         library = argument_fix(self.context, creation, client)
         if isinstance(library, FixProposal):
             return library
         own = self.fix_for(creation, client, site, holder)
-        return own if isinstance(own, FixProposal) or library is None else library
+        if isinstance(own, (FixProposal, Withheld)) or library is None:
+            return own
+        if isinstance(own, NoFix):
+            return NoFix(f"{library.reason}, and it cannot be made per event loop: {own.reason}")
+        return library
 
     def in_worker_hook(self, creation: cst.BaseExpression) -> bool:
         return Runs.WORKER_HOOK in self.analysis.contexts.at(creation)

@@ -13,10 +13,9 @@ from loopcheck.fixes.per_loop import (
     lone_store,
     only_written_there,
     public_reason,
-    snake_case,
 )
 from loopcheck.fixes.per_loop_client import ClientFixes
-from loopcheck.fixes.public_names import proxy_fix, public_fixes
+from loopcheck.fixes.public_names import public_fixes
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
@@ -145,12 +144,25 @@ with the reason, where the call already chooses its pool (`poolclass=`, `pool=`)
 NullPool refuses (`pool_size`, `max_overflow`, `pool_timeout`, `pool_use_lifo`: the call raises
 TypeError), where its keyword arguments come from `**options`, and for a literal SQLite URL
 (aiosqlite's connections are bound to no loop, and an in-memory database would be a new, empty
-one per checkout); a private engine (with the project model, a public one too: see above) then
-gets the per-loop accessor below, which disposes each loop's engine when that loop ends. An engine made with `NullPool` is not reported. SQLAlchemy's
-other advice, `await engine.dispose()` before the engine is used on another loop, is not offered:
-it is right only where no two loops use the engine at once (no thread, no server loop beside the
-tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one module
-cannot know.
+one per checkout). The engine then gets SQLAlchemy's other answer, an engine that no two loops
+share: the per-loop accessor below, which makes each loop's engine with the call as written (its
+pool's options kept: pooling stays, within each loop) and disposes it (`await engine.dispose()`)
+when that loop ends; an engine whose loop was closed by hand is disposed with `close=False`, which
+leaves its connections, bound to that loop, to be collected (closing them would fail, and
+SQLAlchemy would log it). A private engine gets it from the file alone, a public one with the project
+model (see above). A session factory made at import with the engine
+(`Session = async_sessionmaker(engine)`, or `sessionmaker(engine, class_=AsyncSession)`: the
+catalogue's `kept-by`) keeps what it was given, so there the name stays, as a proxy to the running
+loop's engine, and the factory is left as it is: each session asks the proxy for its engine when
+it is made, under the loop that uses it. A session made where no loop runs would fail ("no running
+event loop"), so the fix requires that only coroutines of the module use the factory (what other
+modules do with it is not checked). Any other read at import rules the per-loop engine out, and
+so does a pool object given to the call (`pool=`), which every loop's engine would share; the
+message then says both reasons. An engine made with `NullPool` is not reported. SQLAlchemy's advice to call
+`await engine.dispose()` before one engine is used on another loop is not offered as a rewrite of
+the tasks: it is right only where no two loops use the engine at once (no thread, no server loop
+beside the tasks) and the dispose runs however each task's coroutine ends, which a rewrite of one
+module cannot know; the per-loop engine disposes each loop's own whenever that loop ends.
 The per-loop accessor keeps one client per running loop, made on first use under that loop, and
 closes it when that loop ends, however it ends. It starts no task: it registers an async
 generator with the loop, which `loop.shutdown_asyncgens()` closes; asyncio.run() and
@@ -257,7 +269,8 @@ local servers). The error text depends on the library and its version.""",
                 "3:10 sqlalchemy.ext.asyncio.AsyncEngine created at module level is shared by every "
                 "event loop: it binds to the first event loop that uses it, and under any other loop "
                 "it fails with 'attached to a different loop'; no fix: it is made with `pool_size=20`, "
-                "which configures what `poolclass=NullPool` would replace"
+                "which configures what `poolclass=NullPool` would replace, and it cannot be made per "
+                "event loop: `engine` is public; modules importing it would need changing too"
             ),
         ),
     )
@@ -292,11 +305,15 @@ local servers). The error text depends on the library and its version.""",
         assert holder.name is not None
         # A public name keeps its fix for the project model to offer (see public_names).
         public = public_reason(holder.name, self.analysis.exports)
-        declined = self.not_per_loop(creation, holder, line)
+        kept = self.kept_at_import(holder, client)
+        declined = self.not_per_loop(creation, holder, line, kept)
         if declined is not None:
             return public or declined
-        references = holder.reads
+        followed = {id(read) for read, _ in kept}
+        references = [r for r in holder.reads if id(r) not in followed]
         fixes = ClientFixes(self.context)
+        if kept:
+            return self.followed_by_proxy(fixes, creation, client, holder, line, references, kept[0][1], public)
         users = {id(tree.enclosing_function(r)): tree.enclosing_function(r) for r in references}
         per_call = None
         if len(users) == 1:
@@ -310,18 +327,71 @@ local servers). The error text depends on the library and its version.""",
             return factory if public is None else public_fixes(public, holder.name, per_call)
         if public is None:
             return factory.proposal
-        proxy = self.context.naming.fresh_module_name(f"_{snake_case(holder.name).title().replace('_', '')}PerLoop")
-        specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
-        return public_fixes(
-            public,
-            holder.name,
-            per_call or factory.proposal,
-            lambda: proxy_fix(factory, holder.name, client.display, proxy, specials),
-            exported=holder.name in self.analysis.exports,
-        )
+        return fixes.public(public, holder.name, client, per_call or factory.proposal, factory)
 
-    def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, line: cst.SimpleStatementLine) -> NoFix | None:
-        """Why the client cannot be made per loop (or per call) where it is used; None if it can."""
+    def kept_at_import(self, holder: Holder, client: Client) -> list[tuple[cst.CSTNode, str]]:
+        """The reads of the client by module code that make a session factory of it (a call the
+        catalogue says keeps it for later, ``kept-by``, assigned to a module global only
+        coroutines of this module use), each with how the title names that call
+        (``async_sessionmaker(engine)``)."""
+        found = []
+        tree, names = self.analysis.tree, self.analysis.names
+        for read in holder.reads:
+            arg = tree.parents.get(read)
+            call = tree.parents.get(arg) if isinstance(arg, cst.Arg) and not arg.star else None
+            if (
+                isinstance(call, cst.Call)
+                and names.calls(call, client.kept_by)
+                and tree.enclosing_function(read) is None
+                and self.used_in_coroutines_only(call)
+            ):
+                found.append((read, f"{self.context.module.code_for_node(call.func)}({holder.name})"))
+        return found
+
+    def used_in_coroutines_only(self, call: cst.Call) -> bool:
+        """Whether ``call``'s value is a module global's (``Session = ...``) that only coroutines
+        read: a session made anywhere else may be made with no loop running, when the proxy
+        would have no engine to give it."""
+        tree = self.analysis.tree
+        assign = tree.parents.get(call)
+        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+            return False
+        target = assign.targets[0].target
+        if not isinstance(target, cst.Name) or not tree.is_top_level(tree.parents.get(assign)):
+            return False
+        accesses = self.analysis.holders.name_accesses(target)
+        return all(access is target or tree.in_coroutine(access) for access in accesses)
+
+    def followed_by_proxy(
+        self,
+        fixes: ClientFixes,
+        creation: cst.BaseExpression,
+        client: Client,
+        holder: Holder,
+        line: cst.SimpleStatementLine,
+        references: list[cst.CSTNode],
+        follower: str,
+        public: NoFix | None,
+    ) -> FixProposal | NoFix | Withheld[FixProposal]:
+        """The per-loop factory where code made at import keeps the client (a session factory
+        given the engine): the name stays, as a proxy to the running loop's client, which that
+        code then follows; the coroutines' reads call the factory."""
+        assert holder.name is not None
+        factory = fixes.factory(client, creation, holder.name, line, references)
+        if isinstance(factory, NoFix):
+            return public or factory
+        proxied = fixes.proxied(factory, client, holder.name, follower)
+        return proxied if public is None else Withheld((holder.name,), public.reason, proxied, proxied)
+
+    def not_per_loop(
+        self,
+        creation: cst.BaseExpression,
+        holder: Holder,
+        line: cst.SimpleStatementLine,
+        kept: list[tuple[cst.CSTNode, str]],
+    ) -> NoFix | None:
+        """Why the client cannot be made per loop (or per call) where it is used; None if it
+        can. The reads ``kept`` by a session factory made at import follow a proxy."""
         declined = only_written_there(holder)
         if declined is not None:
             return declined
@@ -333,6 +403,7 @@ local servers). The error text depends on the library and its version.""",
         references = holder.reads
         if not references:
             return NoFix(UNUSED)
-        if not all(self.analysis.tree.in_coroutine(r) for r in references):
+        followed = {id(read) for read, _ in kept}
+        if not all(self.analysis.tree.in_coroutine(r) for r in references if id(r) not in followed):
             return NoFix(NO_LOOP_THERE)
         return None

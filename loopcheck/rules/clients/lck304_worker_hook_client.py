@@ -6,7 +6,7 @@ from loopcheck.analysis import Held, Holder
 from loopcheck.analysis.holders import SingletonAttribute, SingletonRegistry
 from loopcheck.analysis.tree import Site
 from loopcheck.data.catalogue import Client
-from loopcheck.engine.diagnostics import FixProposal, NoFix
+from loopcheck.engine.diagnostics import FixProposal, NoFix, Withheld
 from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.getter import none_line
 from loopcheck.fixes.per_loop import (
@@ -178,10 +178,13 @@ state set on one client is not carried over; each is closed when its loop ends, 
 For a client a method the hook calls keeps on a shared instance, the fix is LCK305's loop-aware
 holder (the attribute becomes a property keeping one client per loop). Offered where every read
 is inside a coroutine (the factory needs a running loop), the constructor reads only module
-globals bound before it, and the catalogue knows how to close the client. No fix, and the message
-says why, for a public global (modules importing it would need changing too), a global without
-its `= None` line or assigned elsewhere too, a hook left empty that something else calls (it is
-connected by `.connect(hook)`), or a client made inside a block of the hook.""",
+globals bound before it, and the catalogue knows how to close the client. A public global (no
+leading underscore, or listed in `__all__`) may be imported by other modules: the file alone gets
+no fix for it; with the project model it gets the same fix where no module of the project imports
+it, and where one does, the factory with a proxy that keeps the name importable, as LCK301's
+public clients do. No fix, and the message says why, for a global without its `= None` line or
+assigned elsewhere too, a hook left empty that something else calls (it is connected by
+`.connect(hook)`), or a client made inside a block of the hook.""",
         affected_versions="""\
 All supported versions (see LCK301).""",
         references=(
@@ -238,7 +241,7 @@ All supported versions (see LCK301).""",
 
     def fix_for(
         self, creation: cst.BaseExpression, client: Client, site: Site, holder: Holder
-    ) -> FixProposal | NoFix:
+    ) -> FixProposal | NoFix | Withheld[FixProposal] | None:
         tree = self.analysis.tree
         if isinstance(holder, (SingletonAttribute, SingletonRegistry)):
             # A method the hook calls keeps it on a shared instance: the loop-aware holder.
@@ -258,19 +261,29 @@ All supported versions (see LCK301).""",
         initial = self.initial_line(holder)
         if isinstance(initial, NoFix):
             return initial
+        # A public name keeps its fix for the project model to offer (see public_names).
+        public = public_reason(holder.name, self.analysis.exports)
         store = HookStore(hook, line, holder.name)
-        declined = public_reason(holder.name, self.analysis.exports) or store.declined(self.analysis)
+        declined = self.not_per_loop(creation, holder, store)
+        if declined is not None:
+            return public or declined
+        fixes = ClientFixes(self.context)
+        found = fixes.factory(client, creation, holder.name, initial, holder.reads, hook=store)
+        if isinstance(found, NoFix):
+            return public or found
+        return found.proposal if public is None else fixes.public(public, holder.name, client, found.proposal, found)
+
+    def not_per_loop(self, creation: cst.BaseExpression, holder: Holder, store: HookStore) -> NoFix | None:
+        """Why the per-loop factory cannot take the hook's global over; None if it can."""
+        declined = store.declined(self.analysis)
         if declined is not None:
             return declined
         if not holder.reads:
             return NoFix(UNUSED)
-        if not all(tree.in_coroutine(read) for read in holder.reads):
+        if not all(self.analysis.tree.in_coroutine(read) for read in holder.reads):
             return NoFix(NO_LOOP_THERE)
         reason = PerLoopFixes(self.context).cannot_move(creation)  # type: ignore[arg-type]
-        if reason is not None:
-            return NoFix(reason)
-        found = ClientFixes(self.context).factory(client, creation, holder.name, initial, holder.reads, hook=store)
-        return found if isinstance(found, NoFix) else found.proposal
+        return None if reason is None else NoFix(reason)
 
     @staticmethod
     def initial_line(holder: Holder) -> cst.SimpleStatementLine | NoFix:

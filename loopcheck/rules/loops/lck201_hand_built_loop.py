@@ -468,7 +468,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
 
             def build_with() -> tuple:
                 rewrite = LifecycleRewrite(self.context)
-                rewrite.builder.replace(holder.store, rewrite.runner_with_item(runner))
+                rewrite.builder.replace(holder.store, rewrite.runner_with_item(runner, holder.store))
                 rewrite.builder.drop_imports_used_by(holder.store)
                 rewrite.run_in_runner(run_call, runner)
                 rewrite.retire(None, teardown)
