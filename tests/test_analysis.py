@@ -3,6 +3,7 @@ sees, where a loop-bound object is held, and how generated code names and import
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import libcst as cst
@@ -12,6 +13,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from loopcheck.analysis import FileAnalysis, Held, Runs
 from loopcheck.analysis.holders import SharedBy, Singleton
+from loopcheck.analysis.positions import Positions, _starts_from_lines
 from loopcheck.data.catalogue import SEED_CONTEXTS, Catalogue, CatalogueError, context_seeds, tomllib
 from loopcheck.fixes.imports import ImportRequest, add_imports, name_for
 from loopcheck.prefilter.starts import Where
@@ -985,15 +987,23 @@ POSITIONED = [
     'value = call(\n    a,\n    b)  # trailing\nlast = 1',  # no newline at the end
     "x = 1\r\nif x:\r\n    y = f(\r\n        2)\r\n",  # CRLF
     "def g():\n\tpass\n# a comment at the end\n\n",  # tab indentation, the module's footer
+    # comments between and after decorators, a decorator in brackets over lines (its ``ast`` line
+    # is not the ``@``'s), a block's indented trailing comment, a string whose lines start at
+    # column 0, a lone CR ending lines
+    "import a\n\n# before\n@(\n    deco\n)\n# between\n@other\n\n# after\nasync def f():\n    x = 1\n"
+    "        # the block's\n# the next one's\nS = '''\nclass B:\n'''\n@d\nclass C: pass\n",
+    "x = 1\ry = (\r    2)\r\r@d\rdef h(): pass\r",
 ]
 
 
+@pytest.mark.parametrize("with_tree", [False, True], ids=["alone", "with-ast-lines"])
 @pytest.mark.parametrize("source", POSITIONED)
 @pytest.mark.parametrize("first", ["last", "first"])
-def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source, first):
+def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(source, first, with_tree):
     module = cst.parse_module(source)
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    analysis = FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load())
+    lines = [statement.lineno for statement in ast.parse(source).body] if with_tree else None
+    analysis = FileAnalysis(MetadataWrapper(module, unsafe_skip_copy=True), Catalogue.load(), lines)
     nodes = list(analysis.index.parents)
     assert len(nodes) > 20
     # The last statements first (each is started where it starts), or in source order (the
@@ -1001,6 +1011,20 @@ def test_positions_are_those_of_position_provider_whichever_node_is_asked_first(
     for node in reversed(nodes) if first == "last" else nodes:
         assert analysis.positions[node] == expected[node], node
     assert analysis.positions[module] == expected[module]
+
+
+@pytest.mark.parametrize("source", POSITIONED)
+def test_statement_starts_read_from_the_ast_lines_are_those_of_the_pass_over_the_code(source):
+    module = cst.parse_module(source)
+    counted = Positions(module, {}, dict)
+    by_code = {statement: counted._start_of(statement) for statement in module.body}
+    assert _starts_from_lines(module, [statement.lineno for statement in ast.parse(source).body]) == by_code
+
+
+def test_statement_starts_are_not_read_from_lines_that_do_not_line_up():
+    module = cst.parse_module("a = 1; b = 2\nc = 3\n")
+    assert _starts_from_lines(module, [1, 1]) is None  # a statement short
+    assert _starts_from_lines(module, [1, 1, 2, 3]) is None  # one too many
 
 
 SCOPED = textwrap.dedent('''

@@ -268,34 +268,64 @@ async def test_saving_rebuilds_the_project_model(client: LanguageClient, workspa
     assert "saved.second" in loops()[1]
 
 
+def shown(client: LanguageClient, uri: str) -> list[tuple[object, ...]]:
+    """The document's diagnostics: where, code, message and the lines of their evidence."""
+    return [(d.range.start.line, d.range.start.character, d.range.end.line, str(d.code), d.message,
+             [r.location.range.start.line for r in d.related_information or ()])
+            for d in client.diagnostics[uri]]
+
+
+async def shown_after_edits(
+    client: LanguageClient, uri: str, path: Path, texts: list[str]
+) -> list[list[tuple[object, ...]]]:
+    """The diagnostics of the open document ``uri`` (at ``path``) after each edit to one of
+    ``texts`` in turn, each asserted to be those of the same text opened anew beside it."""
+    seen = []
+    for version, text in enumerate(texts, start=2):
+        client.diagnostics.pop(uri, None)
+        change(client, uri, version, text)
+        await until(client, lambda: uri in client.diagnostics)
+        seen.append(shown(client, uri))
+        fresh = await open_document(client, path.with_name(f"{path.stem}_{version}.py"), text)
+        assert shown(client, uri) == shown(client, fresh)
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(fresh)))
+    return seen
+
+
 @in_session
 async def test_edits_are_checked_as_a_fresh_open_checks_them(client: LanguageClient, workspace: Path) -> None:
     """Comments and blank lines added above a finding (whose findings the server keeps, moved),
     removed again, then code changed: after each edit the diagnostics, and the lines of their
     evidence, are those of the same text opened anew (its model built from that text)."""
-
-    def shown(uri: str) -> list[tuple[object, ...]]:
-        return [(d.range.start.line, d.range.start.character, d.range.end.line, str(d.code), d.message,
-                 [r.location.range.start.line for r in d.related_information or ()])
-                for d in client.diagnostics[uri]]
-
     documented = '"""Jobs."""\n' + TWO_RUNS
-    uri = await open_document(client, workspace / "a" / "edited.py", documented)
+    path = workspace / "a" / "edited.py"
+    uri = await open_document(client, path, documented)
     commented = documented.replace("import asyncio\n", "import asyncio\n# one\n\n# two\n", 1)
     without_lock = commented.replace("asyncio.Lock()", "None")
-    seen = []
-    for version, text in enumerate([commented, documented, commented, without_lock], start=2):
-        client.diagnostics.pop(uri, None)
-        change(client, uri, version, text)
-        await until(client, lambda: uri in client.diagnostics)
-        seen.append(shown(uri))
-        fresh = await open_document(client, workspace / "a" / f"edited_{version}.py", text)
-        assert shown(uri) == shown(fresh)
-        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(fresh)))
+    seen = await shown_after_edits(client, uri, path, [commented, documented, commented, without_lock])
     moved, back = seen[0][0], seen[1][0]
     assert moved[:4] == (6, 8, 6, "LCK101") and back[:4] == (3, 8, 3, "LCK101")  # three lines down, and back
     assert [line - 3 for line in moved[5]] == back[5] != []  # with the evidence
     assert seen[3] == []
+
+
+@in_session
+async def test_code_edits_inside_functions_are_checked_as_a_fresh_open_checks_them(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """Code typed in one function's body (which the server parses alone, keeping the rest of
+    the last check's module), a name changed, a statement added at the top level, then taken
+    away: after each edit the diagnostics are those of the same text opened anew."""
+    text = CURRENT_LOOP + "\n\nasync def later():\n    return 2\n"
+    path = workspace / "a" / "typed.py"
+    uri = await open_document(client, path, text)
+    second_call = text.replace("    return 2\n", "    asyncio.get_event_loop()\n    return 2\n")
+    renamed = second_call.replace("loop = ", "running = ").replace("return loop", "return running")
+    with_top = renamed + "LIMIT = 3\n"
+    seen = await shown_after_edits(client, uri, path, [second_call, renamed, with_top, text])
+    assert [(d[0], d[3]) for d in seen[0]] == [(4, "LCK401"), (9, "LCK401")]
+    assert seen[1] == seen[2] and [(d[0], d[1]) for d in seen[1]] == [(4, 14), (9, 4)]
+    assert [(d[0], d[3]) for d in seen[3]] == [(4, "LCK401")]
 
 
 @in_session

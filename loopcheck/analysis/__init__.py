@@ -8,7 +8,7 @@ computed the first time a rule asks, so a file pays only for the facts its candi
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +53,20 @@ def __getattr__(name: str) -> Any:
 
 
 class FileAnalysis:
-    def __init__(self, wrapper: MetadataWrapper, catalogue: Catalogue) -> None:
+    def __init__(
+        self,
+        wrapper: MetadataWrapper,
+        catalogue: Catalogue,
+        statement_lines: Sequence[int] | None = None,
+        index_parts: dict[cst.CSTNode, FileIndex] | None = None,
+    ) -> None:
         self.wrapper = wrapper
+        # The line of each top-level statement of the interpreter's tree of the same text, where
+        # the caller has it (see Positions).
+        self.statement_lines = statement_lines
         self.module = wrapper.module
         self.catalogue = catalogue
-        self.index = FileIndex.of(self.module)
+        self.index = FileIndex.of(self.module, index_parts)  # parts: see FileIndex.of
         self.tree = Tree(self.module, self.index.parents)
 
     @cached_property
@@ -66,7 +75,9 @@ class FileAnalysis:
 
     @cached_property
     def positions(self) -> Mapping[cst.CSTNode, cst.metadata.CodeRange]:
-        return Positions(self.module, self.index.parents, lambda: self.wrapper.resolve(PositionProvider))
+        return Positions(
+            self.module, self.index.parents, lambda: self.wrapper.resolve(PositionProvider), self.statement_lines
+        )
 
     @cached_property
     def exports(self) -> frozenset[str]:

@@ -55,7 +55,7 @@ def _holds_nodes(value: object) -> bool:
     return isinstance(value, (list, tuple)) and any(_is_node(item) for item in value)
 
 
-def _fields(node: cst.CSTNode) -> tuple[str, ...]:
+def visited_fields(node: cst.CSTNode) -> tuple[str, ...]:
     """The fields ``node`` visits, in order."""
     known = _VISITED.get(type(node))
     if known is None:
@@ -76,7 +76,7 @@ def preorder(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | Non
         node, parent = pop()
         yield node, parent
         found = []
-        for name in _fields(node):
+        for name in visited_fields(node):
             value = getattr(node, name)
             if is_node(value):
                 found.append(value)

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import libcst as cst
 
-from loopcheck.analysis.children import preorder
+from loopcheck.analysis.children import preorder, visited_fields
 
 
 def leaf_name(node: cst.BaseExpression) -> str | None:
@@ -37,15 +37,51 @@ class FileIndex:
         self.names_by_value: defaultdict[str, list[cst.Name]] = defaultdict(list)
 
     @classmethod
-    def of(cls, module: cst.Module) -> FileIndex:
-        """The index of ``module``, walked without a LibCST visit's rebuilding of every node."""
+    def of(cls, module: cst.Module, parts: dict[cst.CSTNode, FileIndex] | None = None) -> FileIndex:
+        """The index of ``module``, walked without a LibCST visit's rebuilding of every node.
+        ``parts``: the index of each top-level statement below it (without its own parent), of
+        earlier modules that share statements with this one (a document after an edit): those
+        are not walked again, the others are added, and those no longer in the module dropped."""
+        if parts is None:
+            return cls._walked(module)
+        index = cls()
+        for name in visited_fields(module):  # its header, body and footer, in a visit's order
+            for child in getattr(module, name):
+                index.parents[child] = module
+                part = parts.get(child) if name == "body" else None
+                if part is None:
+                    part = cls._walked(child)
+                    if name == "body":
+                        parts[child] = part
+                index._add(part)
+        body = set(module.body)
+        for statement in [s for s in parts if s not in body]:
+            del parts[statement]
+        return index
+
+    @classmethod
+    def _walked(cls, root: cst.CSTNode) -> FileIndex:
+        """The index of ``root`` and the nodes below it (``root``'s own parent left out)."""
         index = cls()
         parents = index.parents
-        for node, parent in preorder(module):
-            if parent is not None:
-                parents[node] = parent
+        for node, up in preorder(root):
+            if up is not None:
+                parents[node] = up
             index._note(node)
         return index
+
+    def _add(self, part: FileIndex) -> None:
+        """``part``'s nodes after those already here, in order."""
+        self.parents.update(part.parents)
+        for leaf, calls in part.calls_by_leaf.items():
+            self.calls_by_leaf[leaf].extend(calls)
+        for name, attributes in part.attributes_by_name.items():
+            self.attributes_by_name[name].extend(attributes)
+        self.functions += part.functions
+        self.lambdas += part.lambdas
+        self.classes += part.classes
+        self.imports += part.imports
+        self.scope_declarations += part.scope_declarations
 
     def _note(self, node: cst.CSTNode) -> None:
         kind = type(node)

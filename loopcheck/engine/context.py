@@ -11,6 +11,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper
 
 from loopcheck.analysis import FileAnalysis
+from loopcheck.analysis.index import FileIndex
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.settings.config import OLDEST_TARGET
 
@@ -28,6 +29,11 @@ class LintContext:
     # The oldest Python the checked code must run on; None: the oldest target there is (never the
     # running interpreter's: a fix must run on every Python the project allows).
     target_version: tuple[int, int] | None = None
+    # The line of each top-level statement of the interpreter's tree of ``source``, where the
+    # pipeline has that tree (positions are then found without a pass over the whole module).
+    statement_lines: tuple[int, ...] | None = None
+    # The index of each top-level statement of the document's earlier modules (FileIndex.of).
+    index_parts: dict[cst.CSTNode, FileIndex] | None = None
 
     @property
     def module(self) -> cst.Module:
@@ -35,7 +41,7 @@ class LintContext:
 
     @cached_property
     def analysis(self) -> FileAnalysis:
-        return FileAnalysis(self.wrapper, self.catalogue)
+        return FileAnalysis(self.wrapper, self.catalogue, self.statement_lines, self.index_parts)
 
     @cached_property
     def module_text(self) -> ModuleText:

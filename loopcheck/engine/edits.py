@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from loopcheck.engine.diagnostics import Edit
 
@@ -17,6 +17,14 @@ _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
 def split_lines(text: str) -> list[str]:
     """Lines with their endings, split only where Python itself ends a line (not at \\f etc.)."""
     return [line for line in _LINE_END.split(text) if line]
+
+
+def unchanged_ends(before: Sequence[str], after: Sequence[str]) -> tuple[int, int]:
+    """How many lines ``before`` and ``after`` have in common at their start, and then at their end."""
+    same = min(len(before), len(after))
+    head = next((n for n in range(same) if before[n] != after[n]), same)
+    tail = next((n for n in range(same - head) if before[-1 - n] != after[-1 - n]), same - head)
+    return head, tail
 
 
 def diff_edits(old: str, new: str) -> tuple[Edit, ...]:

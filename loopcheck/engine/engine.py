@@ -19,6 +19,7 @@ from loopcheck.files import SourceError
 from loopcheck.prefilter.candidates import Candidates
 
 if TYPE_CHECKING:
+    from loopcheck.engine.reparse import Reparse
     from loopcheck.engine.rule import Rule
 
 # A rule as the index describes it (its class is imported only when a file needs it), or the
@@ -131,10 +132,19 @@ class Linter:
             results.append(Result(diagnostic, proposal))
         return results
 
-    def run_rules(self, source: str, path: str, active: list[AnyRule]) -> list[Result]:
+    def run_rules(
+        self,
+        source: str,
+        path: str,
+        active: list[AnyRule],
+        tree: ast.Module | None = None,
+        reparse: Reparse | None = None,
+    ) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first
         use): the module parsed, the rules in ``active`` run over one shared analysis, their
-        findings in position order."""
+        findings in position order. ``tree``: the ``ast`` module of ``source``, where the caller
+        has it; ``reparse``: the last module parsed of ``path``, to parse only what changed
+        since (the language server's edits)."""
         import libcst as cst
         from libcst.metadata import MetadataWrapper
 
@@ -142,8 +152,9 @@ class Linter:
         from loopcheck.engine.rule import run_rules
 
         _freeze_imported_objects()
+        lines = None if tree is None else tuple(statement.lineno for statement in tree.body)
         try:
-            module = cst.parse_module(source)
+            module = cst.parse_module(source) if reparse is None else reparse.parse(path, source, lines)
         except cst.ParserSyntaxError as error:
             where = f"{error.raw_line}:{error.raw_column + 1}: {error.message}"
             if self.syntax_check:  # the interpreter has compiled the file
@@ -157,6 +168,8 @@ class Linter:
             MetadataWrapper(module, unsafe_skip_copy=True),
             self.catalogue,
             self.fix_target,
+            lines,
+            None if reparse is None else reparse.index_parts(path),
         )
         results = []
         for code, finding, where in run_rules(context, active):

@@ -25,6 +25,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from operator import attrgetter
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from loopcheck.engine import formfeed, guard
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Proven, Safety, Withheld, declined
@@ -34,6 +35,9 @@ from loopcheck.engine.limits import check_complexity
 from loopcheck.engine.syntax import check_syntax
 from loopcheck.files import SourceError
 from loopcheck.settings.suppression import unsuppressed
+
+if TYPE_CHECKING:
+    from loopcheck.engine.reparse import Reparse  # LibCST's: imported where it is used
 
 # Each pass applies the fixes that do not overlap, then re-checks the result; a file whose fixes
 # keep producing new fixes past this many passes is left untouched.
@@ -48,14 +52,16 @@ def check_file(
     build_fixes: bool = False,
     tree: ast.AST | None = None,
     parsed: Callable[[ast.Module], None] | None = None,
+    reparse: Reparse | None = None,
 ) -> list[Diagnostic]:
     """The findings in ``text``; their fixes' edits are built only with ``build_fixes``.
     ``tree``: the file as the ``ast`` module parsed it, where the caller has it (flake8).
     ``parsed``: given the tree of ``text`` when the parse stage made one (as
-    ``ast.parse(text)`` gives it), for the caller to use it too."""
+    ``ast.parse(text)`` gives it), for the caller to use it too. ``reparse``: the last LibCST
+    module of ``path``, from which LibCST parses only the statements an edit changed."""
     if not linter.candidates.may_match(text):
         return _only_noqa(linter, text, path)
-    return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree, parsed))
+    return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree, parsed, reparse))
 
 
 def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:
@@ -76,12 +82,13 @@ def _check(
     build_fixes: bool,
     tree: ast.AST | None,
     parsed: Callable[[ast.Module], None] | None,
+    reparse: Reparse | None = None,
 ) -> list[Diagnostic]:
     normalised = formfeed.normalise(text)
     if normalised is not None:
         # A given tree is of the text with its form feeds; the one parsed here is not of it.
         text, tree, parsed = normalised.text, None, None
-    found = _findings(linter, text, path, tree, parsed)
+    found = _findings(linter, text, path, tree, parsed, reparse)
     diagnostics = _with_edits(found, {}) if build_fixes else [r.diagnostic for r in found]
     return diagnostics if normalised is None else [normalised.diagnostic(d) for d in diagnostics]
 
@@ -252,6 +259,7 @@ def _findings(
     path: str,
     tree: ast.AST | None = None,
     parsed: Callable[[ast.Module], None] | None = None,
+    reparse: Reparse | None = None,
 ) -> list[Result]:
     """One pass over a text the text test kept: parse, ``ast`` pre-filter, limits, LibCST and
     the rules, ``# noqa``."""
@@ -275,7 +283,7 @@ def _findings(
     found = []
     if active:
         check_complexity(tree)  # LibCST's time and stack, bounded before it starts
-        found = linter.run_rules(text, path, active)
+        found = linter.run_rules(text, path, active, tree if isinstance(tree, ast.Module) else None, reparse)
     if not linter.honour_noqa:
         return found
     # The noqa rule's findings pass through # noqa too (`# noqa: LCK901` silences them).

@@ -39,6 +39,8 @@ def noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
 @lru_cache(maxsize=1)
 def _noqa_tokens(source: str) -> tuple[tuple[tokenize.TokenInfo, re.Match[str]], ...]:
     """Each comment token with a ``# noqa`` directive, and the directive's match."""
+    if NOQA.search(source) is None:  # no directive anywhere (most files): nothing to tokenize
+        return ()
     found = []
     try:
         lines = io.StringIO(source, newline=None)  # a lone CR ends a line too
@@ -62,6 +64,8 @@ def is_suppressed(noqa: dict[int, frozenset[str] | None], line: int, code: str) 
 def unsuppressed(found: Sequence[T], source: str, diagnostic: Callable[[T], Diagnostic]) -> list[T]:
     """``found`` without what a ``# noqa`` comment in ``source`` silences (``diagnostic``: the
     finding each item stands for)."""
+    if not found or not _said_on_any(source, [diagnostic(item).line for item in found]):
+        return list(found)  # no finding's line mentions noqa (most files): nothing to tokenize
     noqa = noqa_lines(source)
     if not noqa:
         return list(found)
@@ -71,6 +75,13 @@ def unsuppressed(found: Sequence[T], source: str, diagnostic: Callable[[T], Diag
         if not is_suppressed(noqa, d.line, d.code):
             kept.append(item)
     return kept
+
+
+def _said_on_any(source: str, lines: Iterable[int]) -> bool:
+    """Whether any of ``lines`` (numbered as the tokenizer numbers them) holds the word noqa: a
+    comment that silences a line is on it."""
+    numbered = io.StringIO(source, newline=None).read().split("\n")
+    return any(0 < line <= len(numbered) and "noqa" in numbered[line - 1].lower() for line in lines)
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,8 @@ def noqa_problems(
     findings before suppression) has none on the comment's line. A code that also names a rule
     not judged is left alone: its findings may come from elsewhere (the project rules) or were
     not looked for."""
+    if re.search(r"noqa[^\r\n]*" + re.escape(prefix), source, re.I) is None:
+        return []  # no noqa comment names a code of loopcheck's: its lines would say so
     found_on: dict[int, set[str]] = {}
     for line, code in found:
         found_on.setdefault(line, set()).add(code)

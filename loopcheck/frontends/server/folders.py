@@ -9,7 +9,9 @@ the rest of the projects they belong to. The model is rebuilt when a document is
 the evidence of a finding is that of the saved code), and the whole folder when its
 configuration changes; an edited document's findings are read in the model at the lines they
 had in the text it was built from (``model_lines``). An edit of comments and blank lines only
-keeps the last check's findings, moved with their lines (``recheck``).
+keeps the last check's findings, moved with their lines (``recheck``); an edit of code is checked
+in full, from a module in which LibCST parsed only the top-level statements the edit touched
+(``engine.reparse``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Proven
 from loopcheck.engine.edits import apply_edits
+from loopcheck.engine.reparse import Reparse
 from loopcheck.engine.registry import rule_index
 from loopcheck.engine.syntax import check_syntax
 from loopcheck.files import SourceError
@@ -48,6 +51,8 @@ class Folder:
     built_from: Mapping[str, str] = field(default_factory=dict)
     # Each open document's last check (by absolute path), before the model's evidence.
     checked: dict[str, recheck.Checked] = field(default_factory=dict)
+    # The LibCST module of each open document's last check, which an edit's check parses from.
+    reparse: Reparse = field(default_factory=Reparse)
 
     @property
     def enabled(self) -> tuple[str, ...]:
@@ -107,7 +112,7 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
     before = folder.checked.get(path)
     now = None if before is None else recheck.moved(before, text, linter.candidates.may_match)
     if now is None:
-        found = pipeline.check_file(linter, text, path)
+        found = pipeline.check_file(linter, text, path, reparse=folder.reparse)
         now = recheck.Checked(text, None, tuple(found))
     folder.checked[path] = now
     built = folder.built_from.get(os.path.abspath(path))
@@ -117,6 +122,7 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
 def forget(folder: Folder, path: str) -> None:
     """The document at ``path`` is closed: its last check is not kept."""
     folder.checked.pop(path, None)
+    folder.reparse.forget(path)
 
 
 def fix_edits(folder: Folder, path: str, text: str, code: str, line: int, column: int) -> tuple[Edit, ...]:

@@ -13,23 +13,15 @@ and is not dropped; a project rule's finding on such a line waits for the next s
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location
-from loopcheck.engine.edits import split_lines
+from loopcheck.engine.edits import split_lines, unchanged_ends
 from loopcheck.project.reach import real_path
 
 T = TypeVar("T")
-
-
-def unchanged_ends(before: Sequence[str], after: Sequence[str]) -> tuple[int, int]:
-    """How many lines ``before`` and ``after`` have in common at their start, and then at their end."""
-    same = min(len(before), len(after))
-    head = next((n for n in range(same) if before[n] != after[n]), same)
-    tail = next((n for n in range(same - head) if before[-1 - n] != after[-1 - n]), same - head)
-    return head, tail
 
 
 def kept_lines(old: str, new: str) -> dict[int, int]:

@@ -16,6 +16,10 @@ check, moved. The shortcut is taken only where that is certain, else the text is
 - no finding is on the lines next to the run or inside it (where a range could take in the lines
   around a node), and where lines move, no message or fix title holds a digit (a message may name
   another line by its number).
+
+An edit of code is checked in full: the findings of the statements it leaves alone cannot be
+kept, since the analysis reads the whole module (``await x.wait()`` typed in one coroutine makes a
+module-level ``asyncio.Event()`` elsewhere one that binds to a loop, and a finding appears there).
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from loopcheck.engine.diagnostics import Diagnostic
-from loopcheck.engine.edits import split_lines
-from loopcheck.frontends.server.model_lines import unchanged_ends
+from loopcheck.engine.edits import split_lines, unchanged_ends
 
 # The first lines may declare the source's encoding, which a comment there could change.
 ENCODING_LINES = 2
