@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from loopcheck.engine import pipeline
 from loopcheck.engine.diagnostics import Diagnostic, Edit, Proven
 from loopcheck.engine.edits import apply_edits
-from loopcheck.engine.reparse import Reparse
 from loopcheck.engine.registry import rule_index
+from loopcheck.engine.reparse import Reparse
 from loopcheck.engine.syntax import check_syntax
 from loopcheck.files import SourceError
 from loopcheck.frontends.server import recheck
