@@ -163,3 +163,14 @@ def test_pytest_asyncio_runs_unmarked_tests_in_auto_mode(tmp_path, text, printed
     )
     assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout + run.stderr
     assert printed in run.stdout
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[tool.pytest.ini_options]\nx = " + "[" * 100_000 + "\n", "[tool.pytest.ini_options]\nx = 1\n\xff\n"],
+    ids=["nested too deeply", "not UTF-8"],
+)
+def test_a_pyproject_that_cannot_be_read_states_nothing(tmp_path, text):
+    project = lay_out(tmp_path, {"pytest.ini": SESSION_INI})
+    (project / "pyproject.toml").write_bytes(text.encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"))
+    assert configured_pytest_asyncio(project) is None

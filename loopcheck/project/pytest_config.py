@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loopcheck.files import SourceError, read_regular
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -116,8 +118,10 @@ def _pytest_options(path: Path) -> dict[str, Any] | None:
     """The pytest options ``path`` states; None when pytest would not take it as its configuration
     (or it cannot be read: then it states nothing, as an empty configuration)."""
     try:
+        data, _ = read_regular(str(path))  # as the settings read it: a fifo in its place never blocks
+        text = data.decode("utf-8")
         if path.suffix == ".toml":
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
+            document = tomllib.loads(text)
             if path.name == "pyproject.toml":
                 table = document.get("tool", {}).get("pytest")
                 if not isinstance(table, dict):
@@ -127,8 +131,8 @@ def _pytest_options(path: Path) -> dict[str, Any] | None:
             table = document.get("pytest")
             return table if isinstance(table, dict) else None
         parser = configparser.RawConfigParser(strict=False)
-        parser.read_string(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, configparser.Error, AttributeError):
+        parser.read_string(text)
+    except (SourceError, UnicodeDecodeError, tomllib.TOMLDecodeError, configparser.Error, AttributeError, RecursionError):
         return {}
     section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
     if parser.has_section(section):
