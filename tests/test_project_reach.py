@@ -562,6 +562,19 @@ def test_the_threads_current_loop_is_one_loop_for_every_start():
     assert found.verdict == CONFINED and found.chains[0].loop.key == reach_module.CURRENT_LOOP
 
 
+def test_a_helper_finishing_the_callers_loop_is_not_another_loop():
+    # `finally: shutdown(loop)`, where `def shutdown(loop): loop.run_until_complete(
+    # loop.shutdown_asyncgens())`: the helper runs the loop's own coroutine on the task's loop.
+    finish = start("run_until_complete", "kept", "loop.shutdown_asyncgens", 22, loop="loop")
+    task = loop_written("asyncio.get_event_loop()", contexts=["celery-task"])
+    task[0] = dataclasses.replace(task[0], references=(*task[0].references, ref("shutdown()", 3)))
+    jobs = mod("app.jobs", *task, fn("shutdown", line=21, parameters=["loop"], starts=[finish]), imports=["client", ("asyncio", "asyncio")])
+    reach = reach_of(jobs, CLIENT)
+    found = object_reach(reach, "_redis")
+    assert found.verdict == CONFINED
+    assert [c.loop.key for c in found.chains] == [reach_module.CURRENT_LOOP]
+
+
 def test_a_loop_built_inline_is_a_new_loop_per_call():
     task = loop_written("asyncio.new_event_loop()", contexts=["celery-task"])
     jobs = mod("app.jobs", *task, imports=["client", ("asyncio", "asyncio")])
