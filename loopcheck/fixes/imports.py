@@ -9,11 +9,11 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import FunctionScope, GlobalScope, Scope
+from libcst.metadata import ComprehensionScope, FunctionScope, GlobalScope, Scope
 
 from loopcheck.analysis.names import Bindings, ImportTable, imports_as
 from loopcheck.analysis.tree import descendants, has_docstring
@@ -36,7 +36,11 @@ class ImportRequest:
 
 
 def name_for(
-    table: ImportTable, bindings: Bindings, qualified: str, free: Callable[[str], bool]
+    table: ImportTable,
+    bindings: Bindings,
+    qualified: str,
+    free: Callable[[str], bool],
+    shadowed: Collection[str] = frozenset(),
 ) -> tuple[str, ImportRequest | None] | None:
     """The text that names ``qualified`` (``asyncio.get_running_loop``) wherever generated code
     puts it, and the import to add when the module has none; None when no spelling is sure.
@@ -46,23 +50,25 @@ def name_for(
     asyncio`` after ``import asyncio`` makes ``asyncio`` useless, and so would a parameter called
     ``asyncio`` where the code goes. Then the object is imported under a name the module does
     not use (``free``): ``from asyncio import get_running_loop``, else an alias. A star import
-    from elsewhere may bind any name, so then only names that are already sure are used."""
+    from elsewhere may bind any name, so then only names that are already sure are used.
+    ``shadowed``: the names the functions around the place bind (a function's own ``import
+    asyncio`` after the place makes ``asyncio`` a local not yet set there): none of them is used."""
     module, _, attribute = qualified.rpartition(".")
     local = table.objects.get(qualified)
-    if local is not None and bindings.only_imports_of(local, qualified):
+    if local is not None and local not in shadowed and bindings.only_imports_of(local, qualified):
         return local, None
     local = table.modules.get(module)
-    if local is not None and bindings.only_imports_of(local, module):
+    if local is not None and local not in shadowed and bindings.only_imports_of(local, module):
         return f"{local}.{attribute}", None
     if any(not _from_module(star, module) for star in bindings.star_imports):
         return None
     top = module.partition(".")[0]
-    if bindings.only_imports_of(top, top) or free(top):
+    if top not in shadowed and (bindings.only_imports_of(top, top) or free(top)):
         return qualified, ImportRequest(module)
     candidates = [attribute, f"_{top}_{attribute}"]
     candidates += [f"_{top}_{attribute}_{number}" for number in range(2, 100)]
     for candidate in candidates:
-        if free(candidate):
+        if candidate not in shadowed and free(candidate):
             return candidate, ImportRequest(module, attribute, None if candidate == attribute else candidate)
     return None
 
@@ -94,6 +100,17 @@ def local_name_for(
         inner.append(scope)
         scope = scope.parent
     return None
+
+
+def function_bindings(scope: Scope | None) -> set[str]:
+    """The names the functions (and comprehensions) around a place of ``scope`` bind: each is a
+    local there, whatever the module binds it to."""
+    found: set[str] = set()
+    while scope is not None and not isinstance(scope, GlobalScope):
+        if isinstance(scope, (FunctionScope, ComprehensionScope)):
+            found |= _bound_in(scope)
+        scope = scope.parent
+    return found
 
 
 def _bound_in(scope: Scope) -> set[str]:
@@ -214,10 +231,11 @@ def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatement
     if index < len(body):
         following = body[index]
         blanks, rest = _split_blanks(following.leading_lines)
-        if not index:
-            new = new.with_changes(leading_lines=blanks)
         wanted = 2 if isinstance(following, (cst.FunctionDef, cst.ClassDef)) else 1
-        spacing = [cst.EmptyLine()] * max(wanted, len(blanks) if index else wanted)
+        header = any(line.comment is not None for line in blanks)
+        if not index or header:  # the lines above the code, comments too, stay above the import
+            new = new.with_changes(leading_lines=blanks)
+        spacing = [cst.EmptyLine()] * max(wanted, len(blanks) if index and not header else wanted)
         body = [*body[:index], new, following.with_changes(leading_lines=[*spacing, *rest]), *body[index + 1 :]]
         return body
     return [*body, new]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from loopcheck.fixes.imports import ImportRequest, local_name_for, name_for
+from loopcheck.fixes.imports import ImportRequest, function_bindings, local_name_for, name_for
 
 if TYPE_CHECKING:
     from loopcheck.engine.context import LintContext
@@ -23,6 +23,9 @@ class FixNaming:
         self.local_names_given: dict[cst.FunctionDef, set[str]] = {}
         # How generated code names each standard library object.
         self.spellings: dict[str, tuple[str, ImportRequest | None] | None] = {}
+        # ... and where the functions around the code bind the module's name for it, by the
+        # names they bind.
+        self.shadowed_spellings: dict[tuple[str, frozenset[str]], tuple[str, ImportRequest | None] | None] = {}
 
     def fresh_module_name(self, wanted: str, used_at: Iterable[cst.CSTNode] = ()) -> str:
         """``wanted``, or ``wanted_2``..., a name no module-level binding or other fix uses, and
@@ -59,17 +62,34 @@ class FixNaming:
         it are then declined, see :meth:`unspellable`). ``at``: where this code goes, when the
         function there may import it itself (see ``imports.local_name_for``)."""
         if at is not None:
-            local = local_name_for(self.context.analysis.scopes.get(at), qualified, lambda node: self._before(node, at))
-            if local is not None and self.spelling(qualified) is not None:
+            scope = self.context.analysis.scopes.get(at)
+            local = local_name_for(scope, qualified, lambda node: self._before(node, at))
+            found = self.spelling(qualified)
+            if local is not None and found is not None:
                 return local, None
+            shadowed = frozenset(function_bindings(scope))
+            if found is None or found[0].partition(".")[0] not in shadowed:
+                return found
+            # The module's name is a local of the function there, set later or to something else.
+            key = (qualified, shadowed)
+            if key not in self.shadowed_spellings:
+                self.shadowed_spellings[key] = self._given(self._module_spelling(qualified, shadowed))
+            return self.shadowed_spellings[key]
         if qualified not in self.spellings:
-            analysis = self.context.analysis
-            found = self.spellings[qualified] = name_for(analysis.imports, analysis.bindings, qualified, self._free)
-            if found is not None and found[1] is not None and found[1].asname is not None:
-                self.names_given.add(found[1].asname)
-            elif found is not None and found[1] is not None and found[1].name is not None:
-                self.names_given.add(found[1].name)
+            self.spellings[qualified] = self._given(self._module_spelling(qualified))
         return self.spellings[qualified]
+
+    def _module_spelling(self, qualified: str, shadowed: frozenset[str] = frozenset()) -> tuple[str, ImportRequest | None] | None:
+        analysis = self.context.analysis
+        return name_for(analysis.imports, analysis.bindings, qualified, self._free, shadowed)
+
+    def _given(self, found: tuple[str, ImportRequest | None] | None) -> tuple[str, ImportRequest | None] | None:
+        """``found``, its imported name taken (no other fix gives that name to something else)."""
+        if found is not None and found[1] is not None and found[1].asname is not None:
+            self.names_given.add(found[1].asname)
+        elif found is not None and found[1] is not None and found[1].name is not None:
+            self.names_given.add(found[1].name)
+        return found
 
     def _before(self, imported: cst.CSTNode, at: cst.CSTNode) -> bool:
         """Whether the import ``imported`` is a statement of its function's own body that runs
