@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loopcheck.project.pytest_config import configured_pytest_asyncio
+from loopcheck.project.pytest_config import SCOPE_CONTEXTS, TEST_CONTEXTS, configured_pytest_asyncio
 from tests.helpers import write
 
 SESSION_INI = "[pytest]\nasyncio_default_test_loop_scope = session\n"
@@ -174,3 +174,11 @@ def test_a_pyproject_that_cannot_be_read_states_nothing(tmp_path, text):
     project = lay_out(tmp_path, {"pytest.ini": SESSION_INI})
     (project / "pyproject.toml").write_bytes(text.encode("utf-8", "surrogateescape").replace(b"\xc3\xbf", b"\xff"))
     assert configured_pytest_asyncio(project) is None
+
+
+def test_the_test_contexts_are_the_catalogues_pytest_asyncio_contexts():
+    from loopcheck.data.catalogue import Catalogue
+
+    seeded = {seed.context for seed in Catalogue.load().context_seeds if "pytest.mark.asyncio" in seed.decorators}
+    assert TEST_CONTEXTS == seeded
+    assert {context for context, _ in SCOPE_CONTEXTS.values()} <= TEST_CONTEXTS

@@ -38,13 +38,20 @@ MODE = "asyncio_mode"
 AUTO = "auto"
 # pytest's configuration files, in the order it looks for them in each directory.
 CONFIG_FILES = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
-# The execution context (data/contexts.toml) and loop a scope runs its tests on: a class's or a
-# package's loop is taken as the module's, as the ``loop_scope`` marks are.
+# pytest-asyncio's execution contexts (data/contexts.toml): a test whose mark names no loop
+# scope (the project's default scope), and one whose mark names ``function``, ``module`` (or
+# ``class``, ``package``) or ``session``.
+DEFAULT_TEST = "asyncio-test"
+MODULE_TEST = "asyncio-module-test"
+SESSION_TEST = "asyncio-session-test"
+TEST_CONTEXTS = frozenset({DEFAULT_TEST, "asyncio-function-test", MODULE_TEST, SESSION_TEST})
+# The context and loop a default scope runs its tests on: a class's or a package's loop is taken
+# as the module's, as the ``loop_scope`` marks are.
 SCOPE_CONTEXTS = {
-    "class": ("asyncio-module-test", "the module's loop"),
-    "module": ("asyncio-module-test", "the module's loop"),
-    "package": ("asyncio-module-test", "the module's loop"),
-    "session": ("asyncio-session-test", "the session's loop"),
+    "class": (MODULE_TEST, "the module's loop"),
+    "module": (MODULE_TEST, "the module's loop"),
+    "package": (MODULE_TEST, "the module's loop"),
+    "session": (SESSION_TEST, "the session's loop"),
 }
 
 

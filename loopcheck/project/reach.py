@@ -114,7 +114,7 @@ from functools import cached_property
 from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
 from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
-from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
+from loopcheck.project.pytest_config import DEFAULT_TEST, TEST_CONTEXTS, PytestAsyncio, collects_tests
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
@@ -146,10 +146,6 @@ HOLDER = "holder:"
 NESTED_RUNS = frozenset({"asyncio.run"})
 # The failure when the catalogue has no error for an object.
 DEFAULT_ERROR = "attached to a different loop"
-# The context of a pytest-asyncio test whose mark names no loop scope: its project's default.
-TEST_DEFAULT = "asyncio-test"
-# The contexts of pytest-asyncio's tests (data/contexts.toml).
-TEST_CONTEXTS = frozenset({TEST_DEFAULT, "asyncio-function-test", "asyncio-module-test", "asyncio-session-test"})
 # The process of loops started in test modules (pytest's default file names, their packages).
 TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
@@ -511,7 +507,7 @@ class _Reacher:
         if function.is_async and not TEST_CONTEXTS & set(found) and is_test_function(key) and collects_tests(key[0]):
             configured = self.pytest_asyncio(key[0])
             if configured is not None and configured.auto:
-                return (*found, TEST_DEFAULT)
+                return (*found, DEFAULT_TEST)
         return found
 
     def pytest_asyncio(self, module: str) -> PytestAsyncio | None:
@@ -545,7 +541,7 @@ class _Reacher:
     def context_loop(self, key: FunctionKey, function: Function, context: str) -> Loop:
         """The loop an execution context runs function ``key`` on: the server's (or worker's) one
         loop, or a new loop for each function (a pytest-asyncio test)."""
-        configured = self.pytest_asyncio(key[0]) if context == TEST_DEFAULT else None
+        configured = self.pytest_asyncio(key[0]) if context == DEFAULT_TEST else None
         shared = configured.context() if configured is not None else None
         if shared is not None:  # the project's tests share a loop by default
             context, which = shared
