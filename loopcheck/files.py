@@ -9,6 +9,7 @@ import errno
 import os
 import stat
 from collections.abc import Callable
+from typing import Any
 
 DEFAULT_MAX_FILE_SIZE = 1 << 20  # bytes; ``max-file-size``, see engine/limits.py
 
@@ -65,6 +66,26 @@ def stat_or_reason(path: str) -> os.stat_result | str:
 
 def _too_large(size: int, limit: int) -> SourceError:
     return SourceError(f"{size:,} bytes, larger than {limit:,} bytes")
+
+
+def regular_bytes(path: str | os.PathLike[str]) -> bytes | None:
+    """The bytes of the regular file ``path`` (:func:`read_regular`: a fifo in its place never
+    blocks), or None when it cannot be read."""
+    try:
+        return read_regular(os.fspath(path))[0]
+    except SourceError:
+        return None
+
+
+def json_of(data: bytes) -> Any:
+    """The JSON value ``data`` holds (UTF-8), or None when it holds none (the caller checks its
+    shape)."""
+    import json  # the caches' files only: not every run reads one
+
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+        return None
 
 
 def read_regular(

@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 
 from loopcheck import __version__
 from loopcheck.data.catalogue import Catalogue
-from loopcheck.files import SourceError, absolute, read_regular
+from loopcheck.files import absolute, json_of, regular_bytes
 from loopcheck.project import records
 from loopcheck.project.selection import Flags, ImportSpec
 
@@ -145,8 +145,8 @@ class SummaryStore:
 
     def _read_index(self, directory: Path) -> None:
         """The index as written, then each line of its journal applied in turn."""
-        data = _read_bytes(directory / "index.json")
-        loaded = _json(data) if data is not None else None
+        data = regular_bytes(directory / "index.json")
+        loaded = json_of(data) if data is not None else None
         if type(loaded) is not dict or set(loaded) != {"journal", "entries"}:
             return
         journal, entries = loaded["journal"], loaded["entries"]
@@ -155,10 +155,10 @@ class SummaryStore:
         assert data is not None
         self.index = {path: entry for path, entry in entries.items() if _index_entry(entry)}
         self._journal, self._index_size = journal, len(data)
-        lines = _read_bytes(directory / f"{journal}.journal") or b""
+        lines = regular_bytes(directory / f"{journal}.journal") or b""
         self._journal_size = len(lines)
         for line in lines.splitlines():
-            changes = _json(line)
+            changes = json_of(line)
             if type(changes) is not dict:
                 continue  # cut short by a crash, or two runs' lines run together
             for path, entry in changes.items():
@@ -406,21 +406,6 @@ def _hints(cls: type) -> tuple[Any, ...]:
 
 # The name of a journal, as :meth:`SummaryStore._compact` makes it: a file name, nothing else.
 JOURNAL_NAME = re.compile(r"[0-9a-f]{16}")
-
-
-def _read_bytes(path: Path) -> bytes | None:
-    """The bytes of the regular file ``path`` (read without blocking on a fifo), or None."""
-    try:
-        return read_regular(str(path))[0]
-    except SourceError:
-        return None
-
-
-def _json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
-        return None
 
 
 def _append(path: Path, line: bytes) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 from loopcheck import __version__
 from loopcheck.data import DIRECTORY as DATA_DIRECTORY
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Fix, Location, Safety, SafeWhen, Withheld
-from loopcheck.files import SourceError, absolute, read_regular
+from loopcheck.files import absolute, json_of, regular_bytes
 from loopcheck.run.sources import Identity, identity_of
 
 DIRECTORY = ".loopcheck_cache"
@@ -233,11 +233,8 @@ def _read_json(path: Path) -> Any:
     """The JSON in the regular file ``path``, or None when it cannot be read or is not JSON
     (shape is checked by the caller). Read as source files are (``files.read_regular``): a fifo
     in the cache's place must not hang every run."""
-    try:
-        data, _ = read_regular(str(path))
-        return json.loads(data.decode("utf-8"))
-    except (SourceError, ValueError, RecursionError):  # RecursionError: absurdly nested arrays
-        return None
+    data = regular_bytes(path)
+    return None if data is None else json_of(data)
 
 
 def _read_index(path: Path) -> dict[str, list[Any]]:
