@@ -95,12 +95,12 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         if self.statement_lines is not None:
             self._starts = _starts_from_lines(self.module, self.statement_lines) or {}
             self.statement_lines = None  # read once
-        if self._counting is None:
-            module = self.module
-            self._counting = _LineCounting(module.default_indent, module.default_newline)
-            for header in module.header:
-                header._codegen(self._counting)
         while statement not in self._starts:
+            if self._counting is None:  # no lines given, or they did not line up
+                module = self.module
+                self._counting = _LineCounting(module.default_indent, module.default_newline)
+                for header in module.header:
+                    header._codegen(self._counting)
             if self._last is not None:
                 self._last._codegen(self._counting)
             self._last = next(self._following)
