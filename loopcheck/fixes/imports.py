@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -241,26 +241,37 @@ def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatement
     return [*body, new]
 
 
-def remove_unused(module: cst.Module, names: set[str], text: ModuleText | None = None) -> cst.Module:
+def remove_unused(
+    module: cst.Module, names: Collection[str] | Mapping[str, Collection[tuple[str, ...]]], text: ModuleText | None = None
+) -> cst.Module:
     """Drop from ``module``'s imports each of ``names`` (local names an import binds) that its
     code no longer mentions. A mention in a string or comment keeps the import: the test is on
-    words, which can only keep an import too many, never break code. With ``text`` (the text of
-    the statements ``module`` shares with the parsed file), statements it knows are not read
-    again, and only those that mention a dropped name are rewritten."""
+    words, which can only keep an import too many, never break code. Where ``names`` maps a
+    name to the functions (paths of ``def`` names) whose imports bound it for the removed code,
+    such a function's import of it also goes when that function no longer mentions it, though
+    another function does. With ``text`` (the text of the statements ``module`` shares with the
+    parsed file), statements it knows are not read again, and only those that mention a dropped
+    name are rewritten."""
     if not names:
         return module
     unused = {name for name in names if not _mentioned(module, name, text)}
-    if not unused:
+    local: dict[str, set[tuple[str, ...]]] = {}
+    if isinstance(names, Mapping):
+        local = {name: {path for path in names[name] if path} for name in names if name not in unused}
+        local = {name: paths for name, paths in local.items() if paths}
+    if not unused and not local:
         return module
+    dropping = _DropImports(unused, local)
     if text is None:
-        return module.visit(_DropImports(unused))
+        return module.visit(dropping)
     # An import that binds a name mentions it as a word: the other statements are left alone.
+    # A function whose own import may go is one the fix changed: its words are not known.
     chosen = [
         number
         for number, statement in enumerate(module.body)
         if (words := text.words_of(statement)) is None or not words.isdisjoint(unused)
     ]
-    return module.with_changes(body=visit_statements(module.body, chosen, _DropImports(unused)))
+    return module.with_changes(body=visit_statements(module.body, chosen, dropping))
 
 
 def drop_imports_left_unused(before: str, after: str) -> str:
@@ -282,7 +293,7 @@ def drop_imports_left_unused(before: str, after: str) -> str:
 
 def _mentioned(module: cst.Module, name: str, text: ModuleText | None = None) -> bool:
     """Whether ``name`` is a word of ``module`` outside the imports that bind it."""
-    word = re.compile(rf"(?<![\w.]){re.escape(name)}\b")  # not an attribute of something
+    word = _word(name)
     for statement in module.body:
         words = None if text is None else text.words_of(statement)
         if words is not None and name not in words:
@@ -301,6 +312,10 @@ def _mentioned(module: cst.Module, name: str, text: ModuleText | None = None) ->
             continue  # the only mentions are a function's own imports that bind it
         return True
     return False
+
+
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(name)}\b")  # not an attribute of something
 
 
 def _without_nested_imports(module: cst.Module, statement: cst.CSTNode, code: str, name: str) -> str:
@@ -327,13 +342,38 @@ def _without_binding(module: cst.Module, statement: cst.BaseSmallStatement, name
 
 
 class _DropImports(cst.CSTTransformer):
-    def __init__(self, names: set[str]) -> None:
+    """Drops the imports of ``names`` everywhere, and a function's own imports of a name of
+    ``local`` (in the functions, as paths of ``def`` names, it gives for the name) where that
+    function no longer mentions the name but in those imports."""
+
+    def __init__(self, names: set[str], local: Mapping[str, set[tuple[str, ...]]] | None = None) -> None:
         super().__init__()
         self.names = names
+        self.local = local or {}
+        self.functions: list[cst.FunctionDef] = []
+        self.unused_here: list[set[str]] = []  # per function visited, the names of ``local`` it no longer uses
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # Decided once per function, from its code with the fix's changes.
+        self.functions.append(node)
+        self.unused_here.append(self._unused_in(node.body))
+
+    def leave_FunctionDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        self.functions.pop()
+        self.unused_here.pop()
+        return updated_node
+
+    def _unused_in(self, block: cst.BaseSuite) -> set[str]:
+        path = tuple(function.name.value for function in self.functions)
+        wanted = [name for name, paths in self.local.items() if path in paths]
+        if not wanted:
+            return set()
+        code = _EMPTY.code_for_node(block)
+        return {name for name in wanted if not _word(name).search(_without_nested_imports(_EMPTY, block, code, name))}
 
     def _keep(self, alias: cst.ImportAlias) -> bool:
         bound = alias.evaluated_alias or alias.evaluated_name.partition(".")[0]
-        return bound not in self.names
+        return bound not in self.names and not (self.unused_here and bound in self.unused_here[-1])
 
     def leave_Import(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         return self._filtered(updated_node)
@@ -365,3 +405,6 @@ class _DropImports(cst.CSTTransformer):
             return cst.RemoveFromParent()
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return node.with_changes(names=kept)
+
+
+_EMPTY = cst.Module([])  # code_for_node of nodes outside a module: the default settings
