@@ -3,7 +3,8 @@ another thread runs may deadlock in the child (a lock that thread held stays hel
 Python 3.12 warns of it ("This process is multi-threaded, use of fork() may lead to
 deadlocks"). Two threads could: the progress line's timer (a run on a terminal), and the
 analysis thread an earlier check in the same process left (``--watch``, or loopcheck used as a
-library), both started before the workers are forked.
+library), both started before the workers are forked. They are stopped, and waited for until
+the system has no thread of theirs left.
 
 Each run is in a process of its own, whose first act is a before-fork hook that records every
 other live thread: hooks registered first run last, after loopcheck's own."""
@@ -98,3 +99,18 @@ def test_the_progress_line_leaves_no_thread_running_at_the_fork(tmp_path):
         os.close(leader)
     assert alive == []
     assert b"multi-threaded" not in shown and b"Traceback" not in shown
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="the system does not list a process's threads")
+def test_a_stopped_thread_is_gone_from_the_system_before_the_fork_goes_on():
+    """``Thread.join`` returns as the thread's Python code ends, a moment before the system's
+    thread exits (here, in about two joins of five): a fork then is still a fork with a thread."""
+    import threading
+
+    from loopcheck.engine.limits import join_to_the_end
+
+    for _ in range(200):
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        join_to_the_end(thread)
+        assert not os.path.exists(f"/proc/self/task/{thread.native_id}")

@@ -36,6 +36,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -187,7 +188,7 @@ class _Worker:
         with self.handing:
             self.closed = True
             self.jobs.put(None)
-        self.thread.join()
+        join_to_the_end(self.thread)
 
 
 _worker: _Worker | None = None
@@ -245,6 +246,20 @@ def run_deep(call: Callable[[], T]) -> T:
             return worker.run(call)
         except _Closed:  # closed for a fork meanwhile: a new thread takes it
             continue
+
+
+def join_to_the_end(thread: threading.Thread, wait: float = 0.05) -> None:
+    """Join ``thread``, then wait (``wait`` seconds at most) for the system's thread to be gone
+    too: ``join`` returns as the thread's Python code ends, a moment before the thread exits, and
+    a fork in between is a fork with a thread alive (Python 3.12 warns of it). Where the
+    system does not list a process's threads (``/proc``), only the join."""
+    thread.join()
+    if thread.native_id is None:
+        return
+    task = f"/proc/self/task/{thread.native_id}"
+    deadline = time.monotonic() + wait
+    while os.path.exists(task) and time.monotonic() < deadline:
+        time.sleep(0.0002)
 
 
 def _close_before_fork() -> None:

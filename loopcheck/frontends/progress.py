@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from loopcheck.engine.limits import join_to_the_end
+
 PROGRESS_AFTER = 0.5  # seconds before a progress line appears (short runs stay quiet)
 REDRAW_EVERY = 0.1  # seconds between two redraws
 
@@ -63,7 +65,7 @@ class Progress:
         pending = self._pending
         if isinstance(pending, threading.Timer) and pending.is_alive():
             pending.cancel()
-            pending.join()
+            join_to_the_end(pending)
             self._paused = True
 
     def _resume(self) -> None:
@@ -110,10 +112,13 @@ class Progress:
         """Erase the line for good: the run is over."""
         with self._lock:
             self.finished = True
-            if self._pending is not None:
-                self._pending.cancel()
+            pending = self._pending
+            if pending is not None:
+                pending.cancel()
             _waiting.discard(self)
             self._erase()
+        if isinstance(pending, threading.Thread) and pending.ident is not None:
+            join_to_the_end(pending)  # outside the lock, which the timer's call may be waiting for
 
     def _erase(self) -> None:
         with self._lock:
