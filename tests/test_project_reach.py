@@ -593,3 +593,73 @@ def test_attach_notes_a_finding_in_a_module_the_model_never_loaded_when_the_proj
     assert attach([lookup], with_loops) == [lookup]
     # No loop anywhere: as before.
     assert attach([lock], reach_of(mod("app.alone"))) == [lock]
+
+
+# Two module-level instances of one class, each with a client of its own, each used by a kept
+# loop of its own: no client meets two loops (LCK305 and LCK105 report the attribute on its
+# class's verdict, LCK306 an instance on its own).
+TWO_STORES = """\
+import redis.asyncio as redis
+
+
+class Store:
+    def __init__(self):
+        self.client = redis.Redis()
+
+    async def get(self, key):
+        return await self.client.get(key)
+
+
+orders = Store()
+carts = Store()
+"""
+TWO_LOOPS = """\
+import asyncio
+
+from app.store import carts, orders
+
+_orders_loop = asyncio.new_event_loop()
+_carts_loop = asyncio.new_event_loop()
+
+
+def sync_orders():
+    return _orders_loop.run_until_complete(orders.get("o"))
+
+
+def sync_carts():
+    return _carts_loop.run_until_complete(carts.get("c"))
+"""
+
+
+def reach_of_sources(modules: dict[str, str]):
+    from loopcheck.project.summary import summarise
+
+    return reach_of(*(summarise(text, path[:-3].replace("/", "."), path, False, CATALOGUE) for path, text in modules.items()))
+
+
+def test_instances_of_a_class_each_reached_by_one_loop_keep_their_objects_confined():
+    found = object_reach(reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS}), "Store.client")
+    assert found.verdict == CONFINED
+    assert [(i.name, i.verdict, [c.loop.key for c in i.chains]) for i in found.instances] == [
+        ("orders", CONFINED, ["holder:app.jobs:_orders_loop"]),
+        ("carts", CONFINED, ["holder:app.jobs:_carts_loop"]),
+    ]
+
+
+def test_an_instance_two_loops_reach_is_shared_and_its_chains_are_the_class_s():
+    crossed = TWO_LOOPS + '\n\ndef sync_orders_again():\n    return _carts_loop.run_until_complete(orders.get("o"))\n'
+    found = object_reach(reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": crossed}), "Store.client")
+    assert found.verdict == SHARED and found.why == "reached by 2 event loops"
+    assert sorted(c.loop.key for c in found.chains) == ["holder:app.jobs:_carts_loop", "holder:app.jobs:_orders_loop"]
+    assert all(c.steps[0].message == "runs store.Store.get" for c in found.chains)
+    assert [(i.name, i.verdict) for i in found.instances] == [("orders", SHARED), ("carts", CONFINED)]
+
+
+def test_a_loop_started_inside_the_class_may_be_on_any_instance():
+    inside = TWO_STORES.replace(
+        "    async def get(self, key):",
+        "    def sync_get(self, key):\n        return _own_loop.run_until_complete(self.get(key))\n\n    async def get(self, key):",
+    ).replace("class Store:", "import asyncio\n\n_own_loop = asyncio.new_event_loop()\n\n\nclass Store:")
+    found = object_reach(reach_of_sources({"app/store.py": inside, "app/jobs.py": TWO_LOOPS}), "Store.client")
+    assert found.verdict == SHARED
+    assert [(i.name, i.verdict) for i in found.instances] == [("orders", SHARED), ("carts", SHARED)]

@@ -233,3 +233,51 @@ def test_an_import_time_loop_alone_on_a_shared_object_is_not_reported():
 
     reach = HandReach(reached("app.db", CLIENT, chain(IMPORT_LOOP), chain(IMPORT_LOOP)))
     assert check_project(ProjectModel([DB]), reach, CATALOGUE, {"LCK207"}, {}) == []
+
+
+def project_findings(modules: dict[str, str], code: str) -> list[str]:
+    """``code``'s findings on ``modules``, summarised, modelled and reached as a run does."""
+    from loopcheck.project.model import ProjectModel
+    from loopcheck.project.reach import compute_reach
+    from loopcheck.project.summary import summarise
+
+    summaries = [summarise(text, path[:-3].replace("/", "."), path, False, CATALOGUE) for path, text in modules.items()]
+    model = ProjectModel(summaries)
+    return placed(check_project(model, compute_reach(model, CATALOGUE), CATALOGUE, {code}, modules))
+
+
+# LCK306's example with a second module-level instance, in a module of its own: only what the
+# Celery task calls (crawl.py's instance, or the one it imports from spare.py) is reported.
+SPARE = """\
+from app.browser import CookieBrowser
+
+spare_browser = CookieBrowser()
+"""
+CALLS_SPARE = """\
+import asyncio
+
+from app.spare import spare_browser
+from celery import shared_task
+
+
+@shared_task
+def crawl(url):
+    return asyncio.run(spare_browser.start())
+"""
+
+
+def test_an_instance_no_loop_uses_is_not_reported_with_the_one_a_loop_does():
+    example = RULES["LCK306"].examples[0]
+    found = project_findings({**example.modules, "app/spare.py": SPARE}, "LCK306")
+    assert found == list(example.findings)
+
+
+def test_an_instance_is_reported_when_a_loop_calls_it_by_its_imported_name():
+    from loopcheck.rules.project.lck306_instance_of_imported_class import BROWSER
+
+    found = project_findings({"app/browser.py": BROWSER, "app/spare.py": SPARE, "app/tasks.py": CALLS_SPARE}, "LCK306")
+    assert found == [
+        "app/spare.py:3:17 `spare_browser`, a module-level instance of app.browser.CookieBrowser, keeps Playwright in"
+        " `playwright`, which the Celery task 'crawl' (asyncio.run: a new event loop per call) reaches: it belongs to"
+        " the first loop that uses it, and under another it fails with 'Target page, context or browser has been closed'"
+    ]

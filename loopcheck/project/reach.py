@@ -97,6 +97,12 @@ An instance attribute (``Manager.pool`` set on ``self``) is made once per proces
 class has a module-level instance or is a singleton (it defines ``__new__`` or one of
 :data:`SINGLETON_METHODS`); otherwise each call may make its own instance, and the attribute is
 never judged shared or confined (verdict unreached, with the chains that reach it kept).
+Each module-level instance of such a class keeps an object of its own: the walk notes the
+instance a chain goes through (the module-level instance a call or use names, ``browser.start()``
+or ``crawl.browser.start()``, kept through the ``self.`` calls of its methods), and each instance
+is judged on the chains through it and those whose instance is not known (a loop started inside a
+method may be on any instance): ``ObjectReach.instances``. The attribute's verdict is the worst
+of theirs, with that instance's chains.
 
 Where the walk of a kept loop visits a registry lookup it cannot follow (``Function.lookups``:
 ``return await self._registry[name].instance()`` in a module-level function or in a method of a
@@ -110,12 +116,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
 from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.pytest_config import DEFAULT_TEST, TEST_CONTEXTS, PytestAsyncio, collects_tests
-from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, Reference
+from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, ModuleSummary, Reference
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
 # How a module global keeps its object (``Holder.how``): bound at import, or set in a function.
@@ -165,6 +172,7 @@ def closed_loop_error(catalogue: Catalogue, holder: Holder) -> str:
 
 FunctionKey = tuple[str, str]  # (module, qualified name in the module)
 HolderKey = tuple[str, str]  # (module, the holder's name)
+InstanceKey = tuple[str, str]  # (module, the global name of a module-level instance)
 # What a function leads to: the holders it uses and the functions it calls, with a reference each.
 Edges = tuple[tuple[tuple[HolderKey, Reference], ...], tuple[tuple[FunctionKey, Reference], ...]]
 
@@ -202,6 +210,30 @@ class Chain:
     through: tuple[str, ...] = ()
 
 
+class Root(NamedTuple):
+    """Where a loop starts running the project's code: ``function``, reached by ``steps`` from
+    the start; ``instance``: the module-level instance it is a method of, when the start names
+    one (``asyncio.run(browser.start())``)."""
+
+    loop: Loop
+    function: FunctionKey
+    steps: tuple[Location, ...]
+    instance: InstanceKey | None = None
+
+
+@dataclass(frozen=True)
+class InstanceReach:
+    """The loops that reach an instance attribute through one module-level instance of its
+    class (``module``.``name``): the chains that go through that instance, and those whose
+    receiver the model does not know (they may be on any instance), with the verdict they give."""
+
+    module: str
+    name: str
+    chains: tuple[Chain, ...]
+    verdict: str
+    why: str
+
+
 @dataclass(frozen=True)
 class ObjectReach:
     """The loops that reach one holder (one chain per loop), and the verdict with its reason.
@@ -217,6 +249,11 @@ class ObjectReach:
     why: str
     error: str = DEFAULT_ERROR
     made_confined: str = ""
+    # For an instance attribute of a class kept for the process, the reach of each module-level
+    # instance of the class (and of each other instance a chain goes through), in the order of
+    # the summaries: each instance keeps its own object, which only the loops that go through
+    # it (or through an instance not known) reach. The verdict above is the worst of theirs.
+    instances: tuple[InstanceReach, ...] = ()
 
 
 @dataclass
@@ -325,6 +362,15 @@ def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
     return loop_order(chain.loop)
 
 
+def first_per_loop(reached: dict[tuple[str, InstanceKey | None], Chain]) -> tuple[Chain, ...]:
+    """The first chain of each loop key among ``reached`` (by loop key and instance), in the
+    order of where their loops start."""
+    chains: dict[str, Chain] = {}
+    for (loop_key, _instance), chain in reached.items():
+        chains.setdefault(loop_key, chain)
+    return tuple(sorted(chains.values(), key=_chain_order))
+
+
 def compute_reach(model: ProjectModel, catalogue: Catalogue) -> Reach:
     """Every loop of ``model``, walked to the holders it reaches, and each holder's verdict."""
     return _Reacher(model, catalogue).run()
@@ -357,9 +403,13 @@ class _Reacher:
         self._callers: dict[FunctionKey, tuple[tuple[FunctionKey, Reference], ...]] = {}
         self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
         self._edges: dict[FunctionKey, Edges] = {}
+        self._receivers: dict[tuple[FunctionKey, str], InstanceKey | None] = {}
+        self._per_instance: dict[HolderKey, bool] = {}
+        # The module-level instances of each class (module, name), as :meth:`singletons` found them.
+        self.kept_instances: dict[tuple[str, str], list[InstanceKey]] = {}
         self._classes_of: dict[FunctionKey, str | None] = {}
         # Holders a loop start uses with no call between (``run_until_complete(client.ping())``).
-        self.direct: list[tuple[HolderKey, Loop, Chain]] = []
+        self.direct: list[tuple[HolderKey, Loop, Chain, InstanceKey | None]] = []
         self._nest: dict[str, bool] = {}
         # The functions each loop's walk visited, by loop key.
         self.walked: dict[str, set[FunctionKey]] = {}
@@ -728,20 +778,20 @@ class _Reacher:
                 return own  # the application calls it too
         return process_of(min(programs), True) if programs else TESTS
 
-    def starts(self) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+    def starts(self) -> list[Root]:
         """Every loop with each function it runs first and the steps that led there."""
-        roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]] = []
+        roots: list[Root] = []
         self.hand_over()
         for key, function in list(self.functions.items()):  # the entry modules; resolving loads more
             module = key[0]
             on_loop = self.loop_contexts_of(key, function)
             if on_loop and key[1] != MODULE_CODE:
-                roots.append((self.context_loop(key, function, on_loop[0]), key, ()))
+                roots.append(Root(self.context_loop(key, function, on_loop[0]), key, ()))
             within = self.class_of(key)
             for start in function.starts:
                 entry = self.entries.get(start.entry)
                 if entry is not None and entry.decorator_methods:  # it runs the function it decorates
-                    roots.append((self.loop(key, start, key, None), key, ()))
+                    roots.append(Root(self.loop(key, start, key, None), key, ()))
                     continue
                 passed = False
                 for run in start.runs:
@@ -757,7 +807,8 @@ class _Reacher:
                     callee = self.callee(key, run, target) if target is not None else None
                     if callee is not None:
                         step = self.site(module, run.line, run.column, f"runs {self.named(callee)}")
-                        roots.append((self.loop(key, start, key, None), callee, (step,)))
+                        loop = self.loop(key, start, key, None)
+                        roots.append(Root(loop, callee, (step,), self.receiver(key, run)))
                     elif callee is None:
                         self.run_directly(key, start, run)
                 if passed:
@@ -772,9 +823,9 @@ class _Reacher:
             loop = self.loop(key, start, key, None)
             step = self.site(key[0], run.line, run.column, f"uses {run.dotted}")
             chain = Chain(loop, (step,), ())
-            self.direct.append(((target.module, target.name), loop, chain))
+            self.direct.append(((target.module, target.name), loop, chain, self.receiver(key, run)))
 
-    def passed_in(self, helper: FunctionKey, start: LoopStart) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+    def passed_in(self, helper: FunctionKey, start: LoopStart) -> list[Root]:
         """The loops a helper that runs its parameter starts: one per caller, running the
         ``async`` functions that caller names."""
         roots = []
@@ -784,7 +835,7 @@ class _Reacher:
                 if callee == helper or not self.functions[callee].is_async:
                     continue
                 step = self.site(caller[0], reference.line, reference.column, f"runs {self.named(callee)}")
-                roots.append((loop, callee, (step,)))
+                roots.append(Root(loop, callee, (step,), self.receiver(caller, reference)))
             roots.extend(self.handed_on(caller, loop))
         return roots
 
@@ -885,7 +936,7 @@ class _Reacher:
         target = self.resolve_in(caller, written, self.class_of(caller))
         return target is not None and target.kind == "function" and self.functions[(target.module, target.name)].is_async
 
-    def handed_on(self, function: FunctionKey, loop: Loop) -> list[tuple[Loop, FunctionKey, tuple[Location, ...]]]:
+    def handed_on(self, function: FunctionKey, loop: Loop) -> list[Root]:
         """The ``async`` functions handed by name (not called) to ``function``, which leads to a
         loop's start, or to one of its callers, up to :data:`MAX_HANDOVER_DEPTH` calls up: they
         run on that loop (``task.start_task(self._run_task, job)``, where ``start_task`` keeps
@@ -900,7 +951,8 @@ class _Reacher:
                 for caller, call in self.callers(receiver):
                     for handed, reference in self.handed(caller, call):
                         message = f"hands {self.named(handed)} to {self.named(receiver)}"
-                        roots.append((loop, handed, (self.site(caller[0], reference.line, reference.column, message),)))
+                        step = self.site(caller[0], reference.line, reference.column, message)
+                        roots.append(Root(loop, handed, (step,), self.receiver(caller, reference)))
                     if caller not in seen:
                         seen.add(caller)
                         following.append(caller)
@@ -949,51 +1001,100 @@ class _Reacher:
         known = self._edges[key] = (tuple(holders.items()), tuple(calls.items()))
         return known
 
-    def walk(self, roots: list[tuple[Loop, FunctionKey, tuple[Location, ...]]], found: dict) -> None:
+    def walk(self, roots: list[Root], found: dict) -> None:
         """Breadth first from ``roots`` (all on one loop key): each function once, the first
-        chain to each holder (the shortest, breadth first) into ``found[holder][loop key]``."""
+        chain to each holder (the shortest, breadth first) into ``found[holder][loop key,
+        instance]``. The instance is the module-level instance whose method the chain is in (the
+        one named by the call into it, kept through ``self.`` calls), for an instance attribute:
+        a method is walked once more for each other instance it is reached through."""
         # A node: (function, parent node or the root's index as -1 - index, reference from the
-        # parent, calls so far); chains are built from the parents only for the holders reached.
-        nodes: list[tuple[FunctionKey, int, Reference | None, int]] = []
-        visited: set[FunctionKey] = set()
-        for index, (_loop, key, steps) in enumerate(roots):
-            if key not in visited:
-                visited.add(key)
-                nodes.append((key, -1 - index, None, len(steps)))
-        loop_key = roots[0][0].key
-        self.walked[loop_key] = visited
+        # parent, calls so far, instance); chains are built from the parents only for the
+        # holders reached.
+        nodes: list[tuple[FunctionKey, int, Reference | None, int, InstanceKey | None]] = []
+        visited: set[tuple[FunctionKey, InstanceKey | None]] = set()
+        functions: set[FunctionKey] = set()  # those a node was made for
+        walked: set[FunctionKey] = set()  # those a node was walked for: at most MAX_VISITS
+        for index, root in enumerate(roots):
+            if (root.function, root.instance) not in visited:
+                visited.add((root.function, root.instance))
+                functions.add(root.function)
+                nodes.append((root.function, -1 - index, None, len(root.steps), root.instance))
+        loop_key = roots[0].loop.key
+        self.walked[loop_key] = functions
         edges = self.edges
         position = 0
-        while position < len(nodes) and position < MAX_VISITS:
-            key, _parent, _reference, depth = nodes[position]
+        while position < len(nodes) and len(walked) < MAX_VISITS:
+            key, _parent, _reference, depth, instance = nodes[position]
+            walked.add(key)
             holders, calls = edges(key)
             for to, reference in holders:
                 chains = found.get(to)
                 if chains is None:
                     chains = found[to] = {}
-                if loop_key not in chains:
-                    chains[loop_key] = self.chain(roots, nodes, position, reference)
+                on = (loop_key, self.instance_through(key, reference, instance) if self.per_instance(to) else None)
+                if on not in chains:
+                    chains[on] = self.chain(roots, nodes, position, reference)
             if depth < MAX_DEPTH:
                 for to, reference in calls:
-                    if to not in visited:
-                        visited.add(to)
-                        nodes.append((to, position, reference, depth + 1))
+                    through = self.instance_through(key, reference, instance)
+                    if (to, through) not in visited:
+                        visited.add((to, through))
+                        functions.add(to)
+                        nodes.append((to, position, reference, depth + 1, through))
             position += 1
 
-    def chain(self, roots: list, nodes: list, position: int, use: Reference) -> Chain:
+    def chain(self, roots: list[Root], nodes: list, position: int, use: Reference) -> Chain:
         """The chain from a root to node ``position``, which uses a holder by ``use``."""
         key = nodes[position][0]
         steps = [self.site(key[0], use.line, use.column, f"uses {use.dotted}")]
         through = []
         while position >= 0:
-            key, parent, reference, _depth = nodes[position]
+            key, parent, reference, _depth, _instance = nodes[position]
             through.append(self.named(key))
             if parent >= 0:
                 caller = nodes[parent][0]
                 steps.append(self.site(caller[0], reference.line, reference.column, f"calls {self.named(key)}"))
             position = parent
-        loop, _key, root_steps = roots[-1 - position]
-        return Chain(loop, root_steps + tuple(reversed(steps)), tuple(reversed(through)))
+        root = roots[-1 - position]
+        return Chain(root.loop, root.steps + tuple(reversed(steps)), tuple(reversed(through)))
+
+    def per_instance(self, holder: HolderKey) -> bool:
+        """Whether each instance of its class keeps its own object in ``holder`` (an instance
+        attribute): the instance a chain reaches it through is told apart."""
+        found = self._per_instance.get(holder)
+        if found is None:
+            kept = self.model.modules[holder[0]].holder(holder[1])
+            found = self._per_instance[holder] = kept is not None and kept.how == "instance-attribute"
+        return found
+
+    def instance_through(self, key: FunctionKey, reference: Reference, instance: InstanceKey | None) -> InstanceKey | None:
+        """The module-level instance a call or use by ``reference`` in function ``key`` is on:
+        the one it names (``browser.start()``, ``crawl.browser.page``), or, for ``self.x``,
+        ``instance``, the one function ``key`` was reached through."""
+        head = reference.dotted.partition(".")[0]
+        if head in ("self", "cls"):
+            return instance
+        return self.receiver(key, reference)
+
+    def receiver(self, key: FunctionKey, reference: Reference) -> InstanceKey | None:
+        """The module-level instance (module, global name) whose member ``reference``, written
+        in function ``key``, names: ``browser`` of ``browser.start()`` or of
+        ``crawl.browser.start()``, wherever the instance is made; None for any other name."""
+        memo = (key, reference.dotted)
+        if memo in self._receivers:
+            return self._receivers[memo]
+        found = None
+        parts = reference.dotted.split(".")
+        if parts[0] not in ("self", "cls"):
+            within = self.class_of(key)
+            for cut in range(1, len(parts)):
+                target = self.resolve_in(key, ".".join(parts[:cut]), within)
+                if target is not None and target.kind == "instance":
+                    found = (target.module, target.name)
+                if target is not None and target.kind != "module":
+                    break
+        self._receivers[memo] = found
+        return found
 
     # Verdicts
 
@@ -1002,10 +1103,11 @@ class _Reacher:
         them exists, or they are written as singletons."""
         found = set()
         for summary in list(self.model.modules.values()):  # resolving may load more
-            for _name, callee in summary.instances:
+            for name, callee in summary.instances:
                 target = self.resolve(summary.module, callee, None)
                 if target is not None and target.kind == "class":
                     found.add((target.module, target.name))
+                    self.kept_instances.setdefault((target.module, target.name), []).append((summary.module, name))
             for record in summary.classes:
                 if SINGLETON_METHODS & set(record.methods):
                     found.add((summary.module, record.name))
@@ -1116,38 +1218,32 @@ class _Reacher:
         return owner
 
     def run(self) -> Reach:
-        by_key: dict[str, list[tuple[Loop, FunctionKey, tuple[Location, ...]]]] = {}
+        by_key: dict[str, list[Root]] = {}
         loops: dict[Loop, None] = {}
         for root in self.starts():
-            by_key.setdefault(root[0].key, []).append(root)
-            loops[root[0]] = None
-        found: dict[tuple[str, str], dict[str, Chain]] = {}
-        for holder, loop, chain in self.direct:
+            by_key.setdefault(root.loop.key, []).append(root)
+            loops[root.loop] = None
+        found: dict[HolderKey, dict[tuple[str, InstanceKey | None], Chain]] = {}
+        for holder, loop, chain, instance in self.direct:
             by_key.setdefault(loop.key, [])
             loops[loop] = None
-            found.setdefault(holder, {}).setdefault(loop.key, chain)
+            found.setdefault(holder, {}).setdefault((loop.key, instance if self.per_instance(holder) else None), chain)
         for roots in by_key.values():
             if roots:
                 self.walk(roots, found)
         singletons = self.singletons()
-        objects = []
-        for summary in list(self.model.modules.values()):
-            for holder in summary.holders:
-                reached = found.get((summary.module, holder.name), {})
-                chains = tuple(sorted(reached.values(), key=_chain_order))
-                made_confined = self.made_confined(summary.module, holder, chains)
-                verdict, why, chains = self.verdict(summary.module, holder, chains, singletons, made_confined)
-                error = self.error(holder, chains)
-                made_confined = made_confined if verdict == CONFINED else ""
-                reached = ObjectReach(summary.module, summary.path, holder, chains, verdict, why, error, made_confined)
-                objects.append(reached)
+        objects = [
+            self.judge(summary, holder, found.get((summary.module, holder.name), {}), singletons)
+            for summary in list(self.model.modules.values())
+            for holder in summary.holders
+        ]
         # Each start of a loop reaches what its loop (its key) reaches.
         starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
         for reached in objects:
             if reached.verdict != SHARED and not keeps_confined(reached):
                 continue
             for chain in reached.chains:
-                for loop, _key, _steps in by_key[chain.loop.key]:
+                for loop, *_rest in by_key[chain.loop.key]:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
                         at.setdefault(id(reached), (reached, chain))
@@ -1172,6 +1268,45 @@ class _Reacher:
             unfollowed,
         )
 
+    def judge(
+        self, summary: ModuleSummary, holder: Holder, reached: dict[tuple[str, InstanceKey | None], Chain], singletons: set
+    ) -> ObjectReach:
+        """The verdict on ``holder`` of ``summary``'s module from the chains that reach it, by
+        loop key and instance: for an instance attribute of a class kept for the process, the
+        worst of the verdicts on each module-level instance of the class."""
+        module = summary.module
+        chains = first_per_loop(reached)
+        made_confined = self.made_confined(module, holder, chains)
+        verdict, why, chains = self.verdict(module, holder, chains, singletons, made_confined)
+        instances: tuple[InstanceReach, ...] = ()
+        if holder.how == "instance-attribute" and verdict != UNREACHED:
+            instances = self.instance_reach(module, holder, reached, singletons)
+        if instances:
+            worst = next((i for i in instances if i.verdict == SHARED), None)
+            if worst is not None:
+                verdict, why, chains = SHARED, worst.why, worst.chains
+            elif verdict == SHARED:  # only instances seen apart share it
+                verdict, why = CONFINED, "each module-level instance of its class is reached by one event loop at most"
+        error = self.error(holder, chains)
+        made_confined = made_confined if verdict == CONFINED else ""
+        return ObjectReach(module, summary.path, holder, chains, verdict, why, error, made_confined, instances)
+
+    def instance_reach(
+        self, module: str, holder: Holder, reached: dict[tuple[str, InstanceKey | None], Chain], singletons: set
+    ) -> tuple[InstanceReach, ...]:
+        """The reach of instance attribute ``holder`` on each module-level instance of its class
+        and on each other instance a chain goes through: the chains through it and those whose
+        instance is not known."""
+        owner = holder.name.rpartition(".")[0]
+        named = [*self.kept_instances.get((module, owner), ()), *(instance for _key, instance in reached if instance)]
+        found = []
+        for instance in dict.fromkeys(named):
+            chains = first_per_loop({on: c for on, c in reached.items() if on[1] in (instance, None)})
+            made_confined = self.made_confined(module, holder, chains)
+            verdict, why, chains = self.verdict(module, holder, chains, singletons, made_confined)
+            found.append(InstanceReach(instance[0], instance[1], chains, verdict, why))
+        return tuple(found)
+
     def unfollowed(self, by_key: dict, singletons: set) -> dict[tuple[str, int], tuple[str, str]]:
         """By (path, line) of each start of a kept loop (and of the lines that name it), a
         function the loop's walk visits that returns an object it looks up by a key in kept
@@ -1181,7 +1316,7 @@ class _Reacher:
         the kept loop alone keeps alive."""
         found: dict[tuple[str, int], tuple[str, str]] = {}
         for loop_key, roots in by_key.items():
-            kept = [loop for loop, _key, _steps in roots if loop.lifetime == "kept"]
+            kept = [root.loop for root in roots if root.loop.lifetime == "kept"]
             if not kept:
                 continue
             lookup = next(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.rule import RuleDocs
-from loopcheck.project.reach import ObjectReach
+from loopcheck.project.reach import SHARED, ObjectReach
 from loopcheck.rules.project.base import (
     ProjectExample,
     ProjectRule,
@@ -76,7 +76,9 @@ class InstanceOfImportedClass(ProjectRule):
 Finds a module-level instance (`cookie_browser = CookieBrowser()`) of a class defined in another
 module whose methods keep a loop-bound object in an attribute (`self.playwright = await
 async_playwright().start()`), when the project model sees more than one event loop reach that
-object, or a loop made anew on each call (a Celery task's `asyncio.run()`). It is reported where
+object through that instance (calling its methods, by its own name or imported), or a loop made
+anew on each call (a Celery task's `asyncio.run()`); an instance no loop is seen using is not
+reported with it. It is reported where
 the instance is made, naming the attribute, the class's module and the loops, with a call chain
 for each loop.""",
         why_is_this_bad="""\
@@ -118,7 +120,9 @@ start/stop pair around one kept loop), or keep the instance per loop.""",
         self, model: ProjectModel, reached: ObjectReach, cls: str, attribute: str
     ) -> Iterator[Diagnostic]:
         """The module-level instances of ``cls`` in other modules (an instance in the class's
-        own module is LCK105's and LCK305's)."""
+        own module is LCK105's and LCK305's) whose own object loops share: those the reach of
+        the attribute judges shared on that instance (when the reach tells instances apart)."""
+        on_instance = {(i.module, i.name): i for i in reached.instances}
         for summary in sorted(model.modules.values(), key=lambda s: s.path):
             if summary.module == reached.module:
                 continue
@@ -127,13 +131,15 @@ start/stop pair around one kept loop), or keep the instance per loop.""",
                 if target is None or (target.kind, target.module, target.name) != ("class", reached.module, cls):
                     continue
                 where = module_call(summary, callee)
-                if where is None:
+                own = on_instance.get((summary.module, instance))
+                if where is None or (own is not None and own.verdict != SHARED):
                     continue
-                loops = name_loops(loops_of(reached.chains))
+                chains = reached.chains if own is None else own.chains
+                loops = name_loops(loops_of(chains))
                 message = (
                     f"`{instance}`, a module-level instance of {reached.module}.{cls}, keeps"
                     f" {reached.holder.what} in `{attribute}`, which {loops} reach"
-                    f"{'es' if len(loops_of(reached.chains)) == 1 else ''}: it belongs to the first loop"
+                    f"{'es' if len(loops_of(chains)) == 1 else ''}: it belongs to the first loop"
                     f" that uses it, and under another it fails with '{reached.error}'"
                 )
-                yield self.diagnostic(summary.path, where[0], where[1], len(callee) + 2, message, reached.chains)
+                yield self.diagnostic(summary.path, where[0], where[1], len(callee) + 2, message, chains)
