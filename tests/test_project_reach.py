@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import pytest
+
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.diagnostics import Diagnostic, declined
 from loopcheck.project import reach as reach_module
@@ -115,7 +117,11 @@ SERVICES = mod(
 def test_two_kept_worker_loops_share_a_module_level_instances_client():
     found = object_reach(reach_of(worker_module("app.tasks_a"), worker_module("app.tasks_b"), SERVICES), "RedisClient.client")
     assert found.verdict == SHARED
-    assert sorted(c.loop.key for c in found.chains) == ["holder:app.tasks_a:_worker_loop", "holder:app.tasks_b:_worker_loop"]
+    assert sorted(c.loop.key_in_any_process for c in found.chains) == [
+        "holder:app.tasks_a:_worker_loop",
+        "holder:app.tasks_b:_worker_loop",
+    ]
+    assert {c.loop.process_kind for c in found.chains} == {"celery-worker"}
     assert all(not c.loop.repeats for c in found.chains)
     assert found.chains[0].steps[-1].message == "uses self.client.get"
     assert found.chains[0].through == ("tasks_a.work", "services.RedisClient.get")
@@ -154,7 +160,7 @@ def test_an_object_only_the_server_loop_reaches_is_confined():
     )
     found = object_reach(reach_of(app, db), "_pool")
     assert found.verdict == CONFINED
-    assert {c.loop.key for c in found.chains} == {"server"}
+    assert {c.loop.key_in_any_process for c in found.chains} == {"server"}
 
 
 def to_browser_loop(runs, line):
@@ -180,7 +186,7 @@ def test_run_coroutine_threadsafe_always_to_one_getter_loop_is_confined():
     )
     found = object_reach(reach_of(caller, browser), "_browser")
     assert found.verdict == CONFINED
-    assert {c.loop.key for c in found.chains} == {"holder:app.browser:_loop"}
+    assert {c.loop.key_in_any_process for c in found.chains} == {"holder:app.browser:_loop"}
 
 
 def cli(calls_of_main=1):
@@ -572,7 +578,7 @@ def test_a_helper_finishing_the_callers_loop_is_not_another_loop():
     reach = reach_of(jobs, CLIENT)
     found = object_reach(reach, "_redis")
     assert found.verdict == CONFINED
-    assert [c.loop.key for c in found.chains] == [reach_module.CURRENT_LOOP]
+    assert [c.loop.key_in_any_process for c in found.chains] == [reach_module.CURRENT_LOOP]
 
 
 def test_a_loop_built_inline_is_a_new_loop_per_call():
@@ -663,3 +669,123 @@ def test_a_loop_started_inside_the_class_may_be_on_any_instance():
     found = object_reach(reach_of_sources({"app/store.py": inside, "app/jobs.py": TWO_LOOPS}), "Store.client")
     assert found.verdict == SHARED
     assert [(i.name, i.verdict) for i in found.instances] == [("orders", SHARED), ("carts", SHARED)]
+
+
+# A web server and a Celery worker: each process imports app.state and has its own client.
+STATE = """\
+import redis.asyncio as aioredis
+
+cache = aioredis.Redis()
+
+
+async def refresh(page):
+    return await cache.get(page)
+"""
+ROUTES = """\
+from fastapi import FastAPI
+
+from app.state import refresh
+
+app = FastAPI()
+
+
+@app.get("/{page}")
+async def show(page):
+    return await refresh(page)
+"""
+KEPT_LOOP_TASK = """\
+import asyncio
+
+from celery import shared_task
+
+from app.state import refresh
+
+_worker_loop = asyncio.new_event_loop()
+
+
+@shared_task
+def warm(page):
+    return _worker_loop.run_until_complete(refresh(page))
+"""
+
+
+def test_a_server_loop_and_a_worker_s_kept_loop_are_one_loop_in_each_process():
+    found = object_reach(reach_of_sources({"app/state.py": STATE, "app/web.py": ROUTES, "app/tasks.py": KEPT_LOOP_TASK}), "cache")
+    assert found.verdict == CONFINED and found.why == "one loop in each of the 2 processes that use it"
+    assert [(c.loop.describe, c.loop.process_kind) for c in found.chains] == [
+        ("the Celery task 'warm' (run_until_complete: the loop it is called on)", "celery-worker"),
+        ("the async route handler 'show' (the server's loop)", "web-server"),
+    ]
+
+
+def test_the_worker_s_kept_loop_alone_on_its_process_s_client_keeps_it_confined():
+    """Its fix (asyncio.run() per call) would share the worker's client across loops."""
+    reach = reach_of_sources({"app/state.py": STATE, "app/web.py": ROUTES, "app/tasks.py": KEPT_LOOP_TASK})
+    assert reach_module.keeps_confined(object_reach(reach, "cache"))
+    [(reached, chain)] = [pair for pair in reach.starts[("app/tasks.py", 12)] if pair[0].holder.name == "cache"]
+    assert chain.loop.process_kind == "celery-worker"
+    assert ("app/web.py", 9) not in reach.starts  # the server's loop is not what the fix would change
+
+
+@pytest.mark.parametrize(
+    ("tasks", "why"),
+    [
+        # A new loop per call in the worker: its tasks share the worker's client.
+        (
+            KEPT_LOOP_TASK.replace("_worker_loop.run_until_complete(", "asyncio.run("),
+            "a new event loop on each run of the Celery task 'warm' (asyncio.run: a new event loop per call)",
+        ),
+        # Two kept loops in the worker.
+        (
+            KEPT_LOOP_TASK + "\n\n_other_loop = asyncio.new_event_loop()\n\n\n@shared_task\ndef cool(page):\n"
+            "    return _other_loop.run_until_complete(refresh(page))\n",
+            "reached by 2 event loops",
+        ),
+        # A kept loop whose function nothing the model sees runs: in any process, the server's too.
+        (KEPT_LOOP_TASK.replace("@shared_task\n", ""), "reached by 2 event loops"),
+        # A function a Celery task and a plain route (in the server's thread pool) both call
+        # runs in both processes.
+        (
+            KEPT_LOOP_TASK + "\n\nfrom app.web import app\n\n\n@app.get('/warm/{page}')\ndef warm_now(page):\n"
+            "    return warm(page)\n",
+            "reached by 2 event loops",
+        ),
+        # A dramatiq worker's actors: an `async def` one on the middleware's loop, a plain one
+        # on a loop it keeps.
+        (
+            "import asyncio\n\nimport dramatiq\n\nfrom app.state import refresh\n\n_loop = asyncio.new_event_loop()\n\n\n"
+            "@dramatiq.actor\nasync def show(page):\n    return await refresh(page)\n\n\n"
+            "@dramatiq.actor\ndef warm(page):\n    return _loop.run_until_complete(refresh(page))\n",
+            "reached by 2 event loops",
+        ),
+    ],
+)
+def test_loops_of_one_process_still_share_its_client(tasks, why):
+    found = object_reach(reach_of_sources({"app/state.py": STATE, "app/web.py": ROUTES, "app/tasks.py": tasks}), "cache")
+    assert (found.verdict, found.why) == (SHARED, why)
+
+
+@pytest.mark.parametrize(
+    ("worker", "describe", "kind"),
+    [
+        (
+            "from app.state import refresh\n\n\nasync def job(ctx, page):\n    return await refresh(page)\n\n\n"
+            "class WorkerSettings:\n    functions = [job]\n",
+            "the arq job 'job' (the arq worker's loop)",
+            "arq-worker",
+        ),
+        (
+            "import dramatiq\n\nfrom app.state import refresh\n\n\n@dramatiq.actor\nasync def job(page):\n"
+            "    return await refresh(page)\n",
+            "the dramatiq actor 'job' (the AsyncIO middleware's loop, one per worker process)",
+            "dramatiq-worker",
+        ),
+    ],
+)
+def test_a_worker_s_loop_and_the_server_s_are_in_different_processes(worker, describe, kind):
+    modules = {"app/state.py": STATE, "app/web.py": ROUTES, "app/worker.py": worker}
+    found = object_reach(reach_of_sources(modules), "cache")
+    assert (found.verdict, found.why) == (CONFINED, "one loop in each of the 2 processes that use it")
+    assert sorted((c.loop.describe, c.loop.process_kind) for c in found.chains) == sorted(
+        [(describe, kind), ("the async route handler 'show' (the server's loop)", "web-server")]
+    )

@@ -153,6 +153,9 @@ class ContextRuns:
     describe: str
     # How evidence names the loop an ``async def`` of the context runs on.
     loop_describe: str = ""
+    # The kind of process that runs the functions handed to it (``web-server``, ``celery-worker``);
+    # "": the process of the code that hands them over, whichever it is.
+    process: str = ""
 
     @property
     def runs_on_loop(self) -> bool:
@@ -615,6 +618,7 @@ CONTEXT_RUNS_KEYS: dict[str, tuple[str, type]] = {
     "loop": ("loop", str),
     "describe": ("describe", str),
     "loop-describe": ("loop_describe", str),
+    "process": ("process", str),
 }
 
 

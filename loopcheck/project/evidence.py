@@ -91,8 +91,14 @@ def _declined_at(found: Iterable[tuple[ObjectReach, Chain]]) -> str | None:
     created = shown(Location(kept.path, holder.line, holder.column + 1, ""))
     return (
         f"asyncio.run() per call would share {holder.what} '{holder.name}' ({created.path}:{created.line})"
-        " across loops: this kept loop is the only loop that uses it"
+        f" across loops: this kept loop is {_alone(kept)}"
     )
+
+
+def _alone(reached: ObjectReach) -> str:
+    """How a confined object's one loop is named: the only one, or the only one of its process
+    (the others' processes, a web server's and a Celery worker's, each have the object)."""
+    return "the only loop of its process that uses it" if len(reached.chains) > 1 else "the only loop that uses it"
 
 
 def _unfollowed(lookup: tuple[str, str] | None) -> str | None:
@@ -153,7 +159,7 @@ def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
     if reached.verdict == SHARED:
         message += f"; {_failure(chain, reached)}"
     elif reached.verdict == CONFINED:
-        message += f"; {reached.made_confined or 'the only loop that uses it'}: harmless in this program"
+        message += f"; {reached.made_confined or _alone(reached)}: harmless in this program"
     return Evidence(message, shown(chain.loop.location), tuple(map(shown, chain.steps)))
 
 

@@ -32,7 +32,8 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   (``asyncio.new_event_loop().run_until_complete(...)``) is a new loop per call.
 - a function run by a server context (``lifespan``; a route handler; an arq job, an ``async def``
   dramatiq actor, an AsyncIOScheduler job: the worker's or application's one loop) runs on the
-  process's one loop: key ``server`` (a process serves or runs one worker, on one loop); one a
+  process's one loop: key ``server`` (a process serves or runs one worker, on one loop), with
+  the kind of that process (below); one a
   ``per-call`` context runs (a pytest-asyncio test) runs on a loop of its own: its key is the
   function's site; one a ``per-module`` context runs (a test with ``loop_scope="module"``) on
   its module's loop, closed after the module's functions ran: key ``module:`` and the module.
@@ -40,6 +41,16 @@ server's loop (a context whose ``loop`` is ``server`` in data/entries.toml):
   ``path("x/", views.index)``) is run by it as well.
 - where the module of an ``asyncio.run()`` calls ``nest_asyncio.apply()``, that run is on the
   thread's current loop, left open: one loop, the key of ``get_event_loop()``'s.
+
+The processes. A loop started in a test module runs in the test session, one under a module's
+``if __name__ == "__main__":`` in that program, the rest in the application (:func:`process_of`).
+The application's processes are told apart by kind (data/entries.toml's ``process``: a web
+server's, a Celery worker's, a dramatiq or arq worker's) where every context that runs the
+function starting the loop, or one of its callers, names the same kind
+(:meth:`_Reacher.process_kind`): the loop's key then ends with ``@kind``, as each such process has
+its own server loop, current loop and kept globals. Loops of different processes never meet an
+object (each process has its own); a loop of no known kind may be in any of the application's,
+and two loops with one key but for the kind are one loop (``Loop.key_in_any_process``).
 
 What a loop runs: the start's ``runs`` references, resolved in the start's module. When one is a
 parameter of the function holding the start (``def run_async(coro): return asyncio.run(coro)``),
@@ -114,7 +125,7 @@ fixes are declined there (project/evidence.py).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import NamedTuple
 
@@ -148,6 +159,8 @@ SERVER = "server"
 CURRENT_LOOP = "current-loop"
 # The prefix of the key of a loop kept in a holder: ``holder:module:name``.
 HOLDER = "holder:"
+# Between a loop's key and the kind of process it runs in (``server@web-server``).
+PROCESS_KIND_MARK = "@"
 # The loop starts nest_asyncio.apply() turns into runs on the thread's current loop (checked on
 # 3.10-3.13: two asyncio.run() calls in one thread then share one loop, left open).
 NESTED_RUNS = frozenset({"asyncio.run"})
@@ -198,6 +211,16 @@ class Loop:
     # Who meets what a new loop per call left behind, when a Celery pool decides it (``under
     # the prefork pool (Celery's default), the next task of the same worker process``).
     fails: str = ""
+    # Which kind of the application's processes runs it, when every context above its start
+    # says (data/entries.toml's ``process``: ``web-server``, ``celery-worker``); its key then
+    # ends with it, as each such process has its loop. "": any of the application's processes.
+    process_kind: str = ""
+
+    @property
+    def key_in_any_process(self) -> str:
+        """The key without its process kind: two loops of one process with this key are one loop
+        (the server's, the loop kept in a global), whichever kind the model saw each in."""
+        return self.key[: -len(PROCESS_KIND_MARK + self.process_kind)] if self.process_kind else self.key
 
 
 @dataclass(frozen=True)
@@ -316,15 +339,16 @@ BOUND_PARAMETERS = {"static": 0, "class": 1}
 
 
 def keeps_confined(reached: ObjectReach) -> bool:
-    """Whether ``reached`` is confined by the one kept loop that uses it (a Lambda handler's
-    module-level loop that keeps its engine's pool on it): that loop turned into a new loop per
-    call would share the object across loops."""
-    return (
-        reached.verdict == CONFINED
-        and not reached.made_confined
-        and len(reached.chains) == 1
-        and reached.chains[0].loop.lifetime == "kept"
-    )
+    """Whether ``reached`` is confined by a kept loop that alone uses it in its process (a Lambda
+    handler's module-level loop that keeps its engine's pool on it; a Celery worker's kept loop
+    on an object the web server's loop uses in its own process): that loop turned into a new
+    loop per call would share the object across loops."""
+    return reached.verdict == CONFINED and not reached.made_confined and bool(kept_chains(reached))
+
+
+def kept_chains(reached: ObjectReach) -> list[Chain]:
+    """The chains of ``reached`` whose loop is kept."""
+    return [chain for chain in reached.chains if chain.loop.lifetime == "kept"]
 
 
 def real_path(path: str) -> str:
@@ -335,6 +359,14 @@ def real_path(path: str) -> str:
 def loop_order(loop: Loop) -> tuple[str, int, int, str]:
     """Loops in the order of where they start, whichever way the run named their files."""
     return (real_path(loop.location.path), loop.location.line, loop.location.column, loop.key)
+
+
+def in_process(loop: Loop, kind: str) -> Loop:
+    """``loop`` run by a process of ``kind`` (a web server's, a Celery worker's): its key made
+    that process's. A loop of the test session or of a program keeps its own."""
+    if not kind or loop.process:
+        return loop
+    return replace(loop, key=f"{loop.key}{PROCESS_KIND_MARK}{kind}", process_kind=kind)
 
 
 def process_of(module: str, as_program: bool) -> str:
@@ -356,6 +388,15 @@ def is_test_function(key: tuple[str, str]) -> bool:
     if process_of(module, False) != TESTS or not function.startswith("test"):
         return False
     return not owners or (len(owners) == 1 and owners[0].startswith("Test"))
+
+
+def by_kind(chains: list[Chain]) -> list[list[Chain]]:
+    """The chains of one process by the kind of process their loops run in (``Loop.process_kind``),
+    a loop of no known kind in each group (it may run in any); one group when no kind is known."""
+    kinds = sorted({chain.loop.process_kind for chain in chains} - {""})
+    if not kinds:
+        return [chains]
+    return [[chain for chain in chains if chain.loop.process_kind in (kind, "")] for kind in kinds]
 
 
 def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
@@ -405,6 +446,7 @@ class _Reacher:
         self._edges: dict[FunctionKey, Edges] = {}
         self._receivers: dict[tuple[FunctionKey, str], InstanceKey | None] = {}
         self._per_instance: dict[HolderKey, bool] = {}
+        self._process_kinds: dict[FunctionKey, str] = {}
         # The module-level instances of each class (module, name), as :meth:`singletons` found them.
         self.kept_instances: dict[tuple[str, str], list[InstanceKey]] = {}
         self._classes_of: dict[FunctionKey, str | None] = {}
@@ -602,12 +644,13 @@ class _Reacher:
         location = self.site(key[0], function.line, function.column, f"{who} runs {key[1]}")
         describe = f"{who} '{key[1].rsplit('.', 1)[-1]}' ({which})"
         process = process_of(key[0], False)
+        kind = runs.process if runs is not None else ""
         if runs is not None and runs.loop == "per-call":
             site = f"site:{location.path}:{location.line}:{location.column}"
-            return Loop(site, "per-call", runs.repeats, describe, location, process=process)
+            return in_process(Loop(site, "per-call", runs.repeats, describe, location, process=process), kind)
         if runs is not None and runs.loop == "per-module":  # closed after the module's functions
-            return Loop(f"module:{key[0]}", "per-call", False, describe, location, process=process)
-        return Loop(SERVER, SERVER, False, describe, location, process=process)
+            return in_process(Loop(f"module:{key[0]}", "per-call", False, describe, location, process=process), kind)
+        return in_process(Loop(SERVER, SERVER, False, describe, location, process=process), kind)
 
     def site(self, module: str, line: int, column: int, message: str) -> Location:
         return Location(self.model.modules[module].path, line, column + 1, message)
@@ -730,7 +773,7 @@ class _Reacher:
         """The loop ``start`` (in function ``key``) runs code on, as called from ``runner`` (the
         function holding the start, or the caller of the helper that holds it); both are noted
         as running it (what they do however the run ends is done for every run)."""
-        found = self.new_loop(key, start, runner, helper)
+        found = in_process(self.new_loop(key, start, runner, helper), self.process_kind(runner))
         self.runners.setdefault(found.key, set()).update((key, runner))
         return found
 
@@ -777,6 +820,38 @@ class _Reacher:
             elif process_of(caller[0], False) != TESTS:
                 return own  # the application calls it too
         return process_of(min(programs), True) if programs else TESTS
+
+    def process_kind(self, key: FunctionKey) -> str:
+        """The kind of the application's processes that runs function ``key`` (data/entries.toml's
+        ``process``): the one every context that runs it or a caller (up to
+        :data:`MAX_CALLER_DEPTH` calls up; the calls of tests and of a module's ``__main__``
+        block left out: they run in a process of their own) says; "" when two kinds do, or a
+        function on the way may run in any process (a context of no kind runs it, a thread's,
+        or nothing in the project calls it)."""
+        found = self._process_kinds.get(key)
+        if found is not None:
+            return found
+        runs = self.context_runs
+        kinds: set[str] = set()
+        seen = {key}
+        level = [key]
+        for _ in range(MAX_CALLER_DEPTH + 1):
+            following = []
+            for function in level:
+                own = {runs[context].process for context in self.contexts_of(function) if context in runs}
+                callers = self.callers(function)
+                kinds |= own if own or callers else {""}
+                for caller, reference in callers:
+                    if process_of(caller[0], False) == TESTS or (caller[1] == MODULE_CODE and reference.as_program):
+                        continue
+                    if caller not in seen:
+                        seen.add(caller)
+                        following.append(caller)
+            level = following
+            if not level or len(kinds) > 1:
+                break
+        found = self._process_kinds[key] = kinds.pop() if len(kinds) == 1 and not level else ""
+        return found
 
     def starts(self) -> list[Root]:
         """Every loop with each function it runs first and the steps that led there."""
@@ -1184,18 +1259,20 @@ class _Reacher:
             processes.setdefault(chain.loop.process, []).append(chain)
         # The application's failure first, then a program's, then the test session's: the
         # evidence is that of the first process where the object meets more than one loop.
-        for process in sorted(processes, key=lambda p: (p == TESTS, p != "", p)):
-            why = self.shares(processes[process], singletons)
+        groups = [group for p in sorted(processes, key=lambda p: (p == TESTS, p != "", p)) for group in by_kind(processes[p])]
+        for group in groups:
+            why = self.shares(group, singletons)
             if why:
-                return SHARED, why, tuple(processes[process])
-        if len(processes) > 1:
-            return CONFINED, f"one loop in each of the {len(processes)} processes that use it", chains
+                return SHARED, why, tuple(group)
+        if len(groups) > 1:
+            return CONFINED, f"one loop in each of the {len(groups)} processes that use it", chains
         return CONFINED, f"only {chains[0].loop.describe} reaches it", chains
 
     def shares(self, chains: list[Chain], singletons: set) -> str:
         """Why the loops of ``chains`` (of one process) share the object; empty when they don't."""
-        if len(chains) >= 2:
-            return f"reached by {len(chains)} event loops"
+        loops = {chain.loop.key_in_any_process for chain in chains}
+        if len(loops) >= 2:
+            return f"reached by {len(loops)} event loops"
         loop = chains[0].loop
         if loop.lifetime == "per-call" and loop.repeats:
             return f"a new event loop on each run of {loop.describe}"
@@ -1208,9 +1285,10 @@ class _Reacher:
         """The class whose every instance keeps its own loop, when ``loop`` is kept in an
         instance attribute (``self.loop = asyncio.new_event_loop()``) of a class that may have
         more than one instance: many loops, not one."""
-        if not loop.key.startswith(HOLDER):
+        key = loop.key_in_any_process
+        if not key.startswith(HOLDER):
             return None
-        module, name = loop.key[len(HOLDER) :].split(":", 1)
+        module, name = key[len(HOLDER) :].split(":", 1)
         held = self.model.modules[module].holder(name)
         owner = name.rpartition(".")[0]
         if held is None or held.how != "instance-attribute" or (module, owner) in singletons:
@@ -1240,9 +1318,13 @@ class _Reacher:
         # Each start of a loop reaches what its loop (its key) reaches.
         starts: dict[tuple[str, int], dict[int, tuple[ObjectReach, Chain]]] = {}
         for reached in objects:
-            if reached.verdict != SHARED and not keeps_confined(reached):
+            if reached.verdict == SHARED:
+                chains = list(reached.chains)
+            elif keeps_confined(reached):
+                chains = kept_chains(reached)
+            else:
                 continue
-            for chain in reached.chains:
+            for chain in chains:
                 for loop, *_rest in by_key[chain.loop.key]:
                     for named in ((loop.location.path, loop.location.line), *loop.named_at):
                         at = starts.setdefault(named, {})
