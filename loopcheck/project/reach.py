@@ -125,6 +125,7 @@ fixes are declined there (project/evidence.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import NamedTuple
@@ -159,6 +160,12 @@ SERVER = "server"
 CURRENT_LOOP = "current-loop"
 # The prefix of the key of a loop kept in a holder: ``holder:module:name``.
 HOLDER = "holder:"
+# What a use or call through ``self`` is on: the instance its function was reached through.
+SELF = object()
+# What a holder that is not an instance attribute is on (its object is the same on every instance).
+NOT_PER_INSTANCE = object()
+# What :meth:`_Reacher.receivers` gives a function that uses no instance attribute and calls no method.
+NO_RECEIVERS: tuple[tuple[object, ...], tuple[object, ...]] = ((), ())
 # Between a loop's key and the kind of process it runs in (``server@web-server``).
 PROCESS_KIND_MARK = "@"
 # The loop starts nest_asyncio.apply() turns into runs on the thread's current loop (checked on
@@ -403,11 +410,11 @@ def _chain_order(chain: Chain) -> tuple[str, int, int, str]:
     return loop_order(chain.loop)
 
 
-def first_per_loop(reached: dict[tuple[str, InstanceKey | None], Chain]) -> tuple[Chain, ...]:
+def first_per_loop(reached: Iterable[tuple[tuple[str, InstanceKey | None], Chain]]) -> tuple[Chain, ...]:
     """The first chain of each loop key among ``reached`` (by loop key and instance), in the
     order of where their loops start."""
     chains: dict[str, Chain] = {}
-    for (loop_key, _instance), chain in reached.items():
+    for (loop_key, _instance), chain in reached:
         chains.setdefault(loop_key, chain)
     return tuple(sorted(chains.values(), key=_chain_order))
 
@@ -445,6 +452,10 @@ class _Reacher:
         self._contexts: dict[FunctionKey, dict[str, FunctionKey]] = {}
         self._edges: dict[FunctionKey, Edges] = {}
         self._receivers: dict[tuple[FunctionKey, str], InstanceKey | None] = {}
+        self._receivers_of: dict[FunctionKey, tuple[tuple[object, ...], tuple[object, ...]]] = {}
+        # By instance attribute, the first chain of each loop on each instance (None: on no
+        # instance known), as the walks found them.
+        self.on_instances: dict[HolderKey, dict[tuple[str, InstanceKey | None], Chain]] = {}
         self._per_instance: dict[HolderKey, bool] = {}
         self._process_kinds: dict[FunctionKey, str] = {}
         # The module-level instances of each class (module, name), as :meth:`singletons` found them.
@@ -1078,45 +1089,62 @@ class _Reacher:
 
     def walk(self, roots: list[Root], found: dict) -> None:
         """Breadth first from ``roots`` (all on one loop key): each function once, the first
-        chain to each holder (the shortest, breadth first) into ``found[holder][loop key,
-        instance]``. The instance is the module-level instance whose method the chain is in (the
-        one named by the call into it, kept through ``self.`` calls), for an instance attribute:
-        a method is walked once more for each other instance it is reached through."""
+        chain to each holder (the shortest, breadth first) into ``found[holder][loop key]``.
+        For an instance attribute, also the first chain on each module-level instance of its
+        class, and on none known, into ``self.on_instances[holder][loop key, instance]``: the
+        instance whose method the chain is in (the one named by the call into it, kept through
+        ``self.`` calls); a method is walked once more for each instance it is reached through."""
         # A node: (function, parent node or the root's index as -1 - index, reference from the
         # parent, calls so far, instance); chains are built from the parents only for the
         # holders reached.
         nodes: list[tuple[FunctionKey, int, Reference | None, int, InstanceKey | None]] = []
-        visited: set[tuple[FunctionKey, InstanceKey | None]] = set()
-        functions: set[FunctionKey] = set()  # those a node was made for
-        walked: set[FunctionKey] = set()  # those a node was walked for: at most MAX_VISITS
+        visited: set[FunctionKey] = set()  # the functions of nodes on no instance
+        visited_on: set[tuple[FunctionKey, InstanceKey]] = set()  # those on an instance
         for index, root in enumerate(roots):
-            if (root.function, root.instance) not in visited:
-                visited.add((root.function, root.instance))
-                functions.add(root.function)
-                nodes.append((root.function, -1 - index, None, len(root.steps), root.instance))
+            if root.instance is None and root.function not in visited:
+                visited.add(root.function)
+            elif root.instance is None or (root.function, root.instance) in visited_on:
+                continue
+            else:
+                visited_on.add((root.function, root.instance))
+            nodes.append((root.function, -1 - index, None, len(root.steps), root.instance))
         loop_key = roots[0].loop.key
-        self.walked[loop_key] = functions
-        edges = self.edges
-        position = 0
-        while position < len(nodes) and len(walked) < MAX_VISITS:
+        edges, receivers = self.edges, self.receivers
+        on_instances = self.on_instances
+        position = on_instance = 0  # nodes walked, and those of them on an instance
+        while position < len(nodes) and position - on_instance < MAX_VISITS:
             key, _parent, _reference, depth, instance = nodes[position]
-            walked.add(key)
+            if instance is not None:
+                on_instance += 1
             holders, calls = edges(key)
-            for to, reference in holders:
+            held_on, called_on = receivers(key)
+            for index, (to, reference) in enumerate(holders):
                 chains = found.get(to)
                 if chains is None:
                     chains = found[to] = {}
-                on = (loop_key, self.instance_through(key, reference, instance) if self.per_instance(to) else None)
-                if on not in chains:
-                    chains[on] = self.chain(roots, nodes, position, reference)
+                if loop_key not in chains:
+                    chains[loop_key] = self.chain(roots, nodes, position, reference)
+                on = held_on[index] if held_on else NOT_PER_INSTANCE
+                if on is not NOT_PER_INSTANCE:
+                    at = (loop_key, instance if on is SELF else on)
+                    per_instance = on_instances.setdefault(to, {})
+                    if at not in per_instance:
+                        per_instance[at] = self.chain(roots, nodes, position, reference)
             if depth < MAX_DEPTH:
-                for to, reference in calls:
-                    through = self.instance_through(key, reference, instance)
-                    if (to, through) not in visited:
-                        visited.add((to, through))
-                        functions.add(to)
-                        nodes.append((to, position, reference, depth + 1, through))
+                for index, (to, reference) in enumerate(calls):
+                    on = called_on[index] if called_on else None
+                    through = instance if on is SELF else on
+                    if through is None:
+                        if to in visited:
+                            continue
+                        visited.add(to)
+                    elif (to, through) in visited_on:
+                        continue
+                    else:
+                        visited_on.add((to, through))
+                    nodes.append((to, position, reference, depth + 1, through))
             position += 1
+        self.walked[loop_key] = visited | {function for function, _instance in visited_on} if visited_on else visited
 
     def chain(self, roots: list[Root], nodes: list, position: int, use: Reference) -> Chain:
         """The chain from a root to node ``position``, which uses a holder by ``use``."""
@@ -1142,14 +1170,30 @@ class _Reacher:
             found = self._per_instance[holder] = kept is not None and kept.how == "instance-attribute"
         return found
 
-    def instance_through(self, key: FunctionKey, reference: Reference, instance: InstanceKey | None) -> InstanceKey | None:
-        """The module-level instance a call or use by ``reference`` in function ``key`` is on:
-        the one it names (``browser.start()``, ``crawl.browser.page``), or, for ``self.x``,
-        ``instance``, the one function ``key`` was reached through."""
-        head = reference.dotted.partition(".")[0]
-        if head in ("self", "cls"):
-            return instance
-        return self.receiver(key, reference)
+    def receivers(self, key: FunctionKey) -> tuple[tuple[object, ...], tuple[object, ...]]:
+        """For the holders and the calls of :meth:`edges` (``key``): the instance each is on, or
+        () for all when none is an instance attribute's use or a method's call. The module-level
+        instance its reference names (``browser.page``, ``crawl.browser.start``), :data:`SELF`
+        for ``self.x`` (the instance function ``key`` was reached through), or None (none known,
+        or not a method's call); :data:`NOT_PER_INSTANCE` for a holder that is not an instance
+        attribute."""
+        known = self._receivers_of.get(key)
+        if known is None:
+            holders, calls = self.edges(key)
+            held_on = called_on = ()
+            # Only a method (``Class.name``) has an instance; an instance attribute is ``Class.name`` too.
+            if any("." in to[1] and self.per_instance(to) for to, _ref in holders):
+                held_on = tuple(
+                    self.on_instance(key, ref) if self.per_instance(to) else NOT_PER_INSTANCE for to, ref in holders
+                )
+            if any("." in to[1] and self.class_of(to) for to, _ref in calls):
+                called_on = tuple(self.on_instance(key, ref) if self.class_of(to) else None for to, ref in calls)
+            known = self._receivers_of[key] = (held_on, called_on) if held_on or called_on else NO_RECEIVERS
+        return known
+
+    def on_instance(self, key: FunctionKey, reference: Reference) -> object:
+        """:data:`SELF` for a reference through ``self`` or ``cls``, else :meth:`receiver`'s."""
+        return SELF if reference.dotted.partition(".")[0] in ("self", "cls") else self.receiver(key, reference)
 
     def receiver(self, key: FunctionKey, reference: Reference) -> InstanceKey | None:
         """The module-level instance (module, global name) whose member ``reference``, written
@@ -1301,11 +1345,13 @@ class _Reacher:
         for root in self.starts():
             by_key.setdefault(root.loop.key, []).append(root)
             loops[root.loop] = None
-        found: dict[HolderKey, dict[tuple[str, InstanceKey | None], Chain]] = {}
+        found: dict[HolderKey, dict[str, Chain]] = {}
         for holder, loop, chain, instance in self.direct:
             by_key.setdefault(loop.key, [])
             loops[loop] = None
-            found.setdefault(holder, {}).setdefault((loop.key, instance if self.per_instance(holder) else None), chain)
+            found.setdefault(holder, {}).setdefault(loop.key, chain)
+            if self.per_instance(holder):
+                self.on_instances.setdefault(holder, {}).setdefault((loop.key, instance), chain)
         for roots in by_key.values():
             if roots:
                 self.walk(roots, found)
@@ -1350,19 +1396,17 @@ class _Reacher:
             unfollowed,
         )
 
-    def judge(
-        self, summary: ModuleSummary, holder: Holder, reached: dict[tuple[str, InstanceKey | None], Chain], singletons: set
-    ) -> ObjectReach:
+    def judge(self, summary: ModuleSummary, holder: Holder, reached: dict[str, Chain], singletons: set) -> ObjectReach:
         """The verdict on ``holder`` of ``summary``'s module from the chains that reach it, by
-        loop key and instance: for an instance attribute of a class kept for the process, the
-        worst of the verdicts on each module-level instance of the class."""
+        loop key: for an instance attribute of a class kept for the process, the worst of the
+        verdicts on each module-level instance of the class."""
         module = summary.module
-        chains = first_per_loop(reached)
+        chains = tuple(sorted(reached.values(), key=_chain_order))
         made_confined = self.made_confined(module, holder, chains)
         verdict, why, chains = self.verdict(module, holder, chains, singletons, made_confined)
         instances: tuple[InstanceReach, ...] = ()
         if holder.how == "instance-attribute" and verdict != UNREACHED:
-            instances = self.instance_reach(module, holder, reached, singletons)
+            instances = self.instance_reach(module, holder, self.on_instances.get((module, holder.name), {}), singletons)
         if instances:
             worst = next((i for i in instances if i.verdict == SHARED), None)
             if worst is not None:
@@ -1383,7 +1427,7 @@ class _Reacher:
         named = [*self.kept_instances.get((module, owner), ()), *(instance for _key, instance in reached if instance)]
         found = []
         for instance in dict.fromkeys(named):
-            chains = first_per_loop({on: c for on, c in reached.items() if on[1] in (instance, None)})
+            chains = first_per_loop({on: c for on, c in reached.items() if on[1] in (instance, None)}.items())
             made_confined = self.made_confined(module, holder, chains)
             verdict, why, chains = self.verdict(module, holder, chains, singletons, made_confined)
             found.append(InstanceReach(instance[0], instance[1], chains, verdict, why))
