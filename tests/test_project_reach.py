@@ -789,3 +789,13 @@ def test_a_worker_s_loop_and_the_server_s_are_in_different_processes(worker, des
     assert sorted((c.loop.describe, c.loop.process_kind) for c in found.chains) == sorted(
         [(describe, kind), ("the async route handler 'show' (the server's loop)", "web-server")]
     )
+
+
+def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_dropped():
+    reach = reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS})
+    on_attribute = finding("app/store.py", 6, "LCK305", "redis.asyncio.Redis kept in `Store.client`")
+    assert attach([on_attribute], reach) == []
+    (kept,) = attach([on_attribute], reach, keep_confined=True)
+    assert [e.message.rpartition("; ")[2] for e in kept.evidence] == [
+        "alone on it (each module-level instance of its class is reached by one event loop at most): harmless in this program"
+    ] * 2

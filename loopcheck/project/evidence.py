@@ -96,9 +96,9 @@ def _declined_at(found: Iterable[tuple[ObjectReach, Chain]]) -> str | None:
 
 
 def _alone(reached: ObjectReach) -> str:
-    """How a confined object's one loop is named: the only one, or the only one of its process
-    (the others' processes, a web server's and a Celery worker's, each have the object)."""
-    return "the only loop of its process that uses it" if len(reached.chains) > 1 else "the only loop that uses it"
+    """How a confined object's loop is named: the only one that uses it, or, where other loops
+    use another copy (another process's, another instance's), alone on it, and why."""
+    return "the only loop that uses it" if len(reached.chains) == 1 else f"alone on it ({reached.why})"
 
 
 def _unfollowed(lookup: tuple[str, str] | None) -> str | None:
