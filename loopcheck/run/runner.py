@@ -49,9 +49,6 @@ if TYPE_CHECKING:
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
 CHUNK = 8  # files a worker takes at a time
-# From this many files to check on, the rules are loaded before the workers fork (see
-# _check_in_processes).
-PRELOAD_THRESHOLD = 512
 # A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
 # (Where os.fork exists, multiprocessing offers "fork": asked so, a run that starts no worker never
 # imports multiprocessing.)
@@ -629,14 +626,10 @@ def _check_in_processes(
     """The results of ``files`` in their order, checked in ``jobs`` worker processes (see
     :class:`Workers`), and the function that tells the workers the model has taken the
     summaries it takes (no more is offered then). Raises NoWorkers (and leaves no process
-    behind) when they cannot start."""
-    if _FORKS and jobs > 1 and len(files) >= PRELOAD_THRESHOLD:
-        # Loaded once here, the rules and LibCST are every forked worker's without a cost. Only
-        # for many files: this process builds the model next, and for a few changed files that
-        # model, not the workers' checks, is what the run waits for.
-        from loopcheck.rules import all_rules
-
-        all_rules()
+    behind) when they cannot start. The workers fork before LibCST and the rules are loaded:
+    each loads them once a file needs them, while this process builds the model (it never needs
+    them), which is what the run waits for; loaded here first, they would hold back the model
+    and the workers alike."""
     workers = Workers(job, jobs, checked, checker, offers)
     return workers.results(files), workers.settled.set
 
@@ -645,7 +638,7 @@ def _starts_early(checker: Checker, jobs: int) -> bool:
     """Whether the workers may start at the first file the stat index does not answer for (see
     check_files): in a warm run (a stat index to ask), with a worker forked at once. Without an
     index every file is checked; the workers start after the stat pass, which takes no time
-    then, with the rules loaded first for many files."""
+    then."""
     return jobs > 1 and _FORKS and checker.cache is not None and bool(checker.cache.index)
 
 
