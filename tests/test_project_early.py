@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from pathlib import Path
 
 from loopcheck.data.catalogue import Catalogue
@@ -121,6 +122,29 @@ def test_the_entries_no_summary_is_expected_for_are_summarised_first(tmp_path, m
     made.clear()
     listing(files, Offers()).model()
     assert made == ["app.tasks", "app.store"]
+
+
+def test_a_summary_is_expected_of_a_checked_file_until_its_check_comes_back(tmp_path, monkeypatch):
+    """Of a file its check parses (the text test keeps it); once the check is back, told without
+    reading the file again."""
+    files = project(tmp_path)
+    write(tmp_path / "app" / "plain.py", PLAIN)
+    files["plain"] = str(tmp_path / "app" / "plain.py")
+    job = Job(Settings(), ("LCK101",), Mode(), None, model_roots=find_roots(list(files.values())))
+    offers = Offers()
+    checking = frozenset([files["tasks"], files["store"], files["plain"]])
+    expected = functools.partial(runner._may_offer, runner.Checker(job), checking, offers.returned)
+    assert expected(files["tasks"]) and expected(files["store"])
+    assert not expected(files["plain"]) and not expected(files["app"])  # not parsed; not checked
+
+    def unread(path, *args):
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr(runner, "read_source", unread)
+    runner._take_offer(runner.FileResult(files["store"]), offers)  # came back without an offer
+    runner._take_offer(runner.FileResult(files["tasks"], offered=offer(files["tasks"])), offers)
+    assert not expected(files["store"]) and not expected(files["tasks"])
+    assert set(offers.found) == {files["tasks"]}
 
 
 def run(files: dict[str, str], jobs: int) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -50,7 +50,8 @@ class Offered:
 
 class Offers:
     """The summaries offered to the model so far, by path as the run names the files (filled
-    as they arrive, from another thread). ``expected``: whether a summary of a file may still be
+    as they arrive, from another thread), and the files whose checks have come back, with or
+    without an offer (``returned``). ``expected``: whether a summary of a file may still be
     offered (the model summarises the others first, giving those time to arrive); ``settled``
     is called once the model takes no more (its entry modules are summarised)."""
 
@@ -58,6 +59,7 @@ class Offers:
         self, expected: Callable[[str], bool] = lambda path: False, settled: Callable[[], None] = lambda: None
     ) -> None:
         self.found: dict[str, Offered] = {}
+        self.returned: set[str] = set()
         self.expected = expected
         self.settled = settled
 

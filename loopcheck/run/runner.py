@@ -481,7 +481,7 @@ def check_files(
             if start_early and _worth_a_worker(checker, [path]):
                 start_early = False
                 try:
-                    workers = Workers(job, jobs, checked, checker, offers.found)
+                    workers = Workers(job, jobs, checked, checker, offers)
                     workers.submit([path])
                     early = workers
                 except NoWorkers as error:
@@ -492,7 +492,7 @@ def check_files(
         fresh: Generator[FileResult, None, None] | None = None
         if early is not None:
             fresh, offers.settled = early.results(todo), early.settled.set
-            offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
+            offers.expected = functools.partial(_may_offer, checker, frozenset(todo), offers.returned)
     except BaseException:
         if early is not None:
             early.close()
@@ -503,8 +503,8 @@ def check_files(
         )
         if workers:
             try:
-                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers.found)
-                offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
+                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers)
+                offers.expected = functools.partial(_may_offer, checker, frozenset(todo), offers.returned)
             except NoWorkers as error:
                 notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
@@ -515,7 +515,7 @@ def check_files(
             # reported in turn.)
             done = list(fresh)
             for result in done:
-                _take_offer(result, offers.found)
+                _take_offer(result, offers)
             fresh = _results_of(done)
             if later and not any(
                 findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None
@@ -544,11 +544,12 @@ def _files_of_model(files: Sequence[str], settings: Settings, walked: Sequence[s
         return None
 
 
-def _take_offer(result: FileResult, offers: dict[str, Offered]) -> None:
-    """Move the summary a check offers the model into ``offers``."""
+def _take_offer(result: FileResult, offers: Offers) -> None:
+    """Move the summary a check offers the model into ``offers``, and note the check came back."""
     if result.offered is not None:
-        offers[result.path] = result.offered
+        offers.found[result.path] = result.offered
         result.offered = None
+    offers.returned.add(result.path)
 
 
 def _workers_for(files: int, jobs: int, *, overlap: Callable[[], bool]) -> int:
@@ -575,10 +576,13 @@ def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
     return any(_kept_by_text_test(checker, path) is not False for path in files)
 
 
-def _may_offer(checker: Checker, checking: frozenset[str], path: str) -> bool:
-    """Whether a worker may offer the summary of ``path`` (``project.early``): its checks offer
-    summaries, it checks the file, and its check parses it (the text test keeps it)."""
-    return checker.early is not None and path in checking and bool(_kept_by_text_test(checker, path))
+def _may_offer(checker: Checker, checking: frozenset[str], returned: set[str], path: str) -> bool:
+    """Whether a worker may still offer the summary of ``path`` (``project.early``): its checks
+    offer summaries, it checks the file, that check has not come back yet (one that has brought
+    its offer, if any), and it parses the file (the text test keeps it: read again for that)."""
+    if checker.early is None or path not in checking or path in returned:
+        return False
+    return bool(_kept_by_text_test(checker, path))
 
 
 def _kept_by_text_test(checker: Checker, path: str) -> bool | None:
@@ -621,7 +625,7 @@ def _check_in_processes(
     jobs: int,
     checked: Callable[[int], None],
     checker: Checker,
-    offers: dict[str, Offered],
+    offers: Offers,
 ) -> tuple[Generator[FileResult, None, None], Callable[[], None]]:
     """The results of ``files`` in their order, checked in ``jobs`` worker processes (see
     :class:`Workers`), and the function that tells the workers the model has taken the
@@ -652,7 +656,7 @@ class Workers:
     takes)."""
 
     def __init__(
-        self, job: Job, jobs: int, checked: Callable[[int], None], checker: Checker, offers: dict[str, Offered]
+        self, job: Job, jobs: int, checked: Callable[[int], None], checker: Checker, offers: Offers
     ) -> None:
         """Raises NoWorkers when the pool cannot be made: too few file descriptors, no
         semaphores (a read-only /dev/shm)."""
@@ -712,7 +716,7 @@ class Workers:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _chunk_done(checked: Callable[[int], None], count: int, offers: dict[str, Offered], future: Any) -> None:
+def _chunk_done(checked: Callable[[int], None], count: int, offers: Offers, future: Any) -> None:
     if future.cancelled():  # the run was interrupted, nothing was checked
         return
     checked(count)
