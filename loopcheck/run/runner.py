@@ -25,7 +25,7 @@ from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
 from loopcheck.project.early import EarlySummaries, Offered, Offers
-from loopcheck.project.model import ProjectFiles
+from loopcheck.project.model import FileRead, ProjectFiles
 from loopcheck.project.reach import real_path
 from loopcheck.project.relevance import findings_need_reach
 from loopcheck.project.roots import Roots
@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
 CHUNK = 8  # files a worker takes at a time
+# Files a worker reads at a time for the model's listing (project.early), and which of the
+# projects' files it reads in a cold run: two in five (see _read_by_workers).
+READ_CHUNK = 64
+READ_BY_WORKERS = (1, 3)  # positions out of READ_EVERY
+READ_EVERY = 5
 # A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
 # (Where os.fork exists, multiprocessing offers "fork": asked so, a run that starts no worker never
 # imports multiprocessing.)
@@ -394,6 +399,16 @@ def _exit_when_orphaned(parent: int) -> None:
         os._exit(1)
 
 
+def _read_chunk(max_file_size: int | None, paths: Sequence[str]) -> list[FileRead]:
+    """``paths`` read for the model's listing (``project.early``)."""
+    assert _worker_checker is not None and _worker_checker.early is not None
+    return [_worker_checker.early.read(path, max_file_size) for path in paths]
+
+
+def _result_at(future: Any, place: int) -> Any:
+    return future.result()[place]
+
+
 def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
     assert _worker_checker is not None
     results = []
@@ -503,7 +518,8 @@ def check_files(
         )
         if workers:
             try:
-                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers)
+                reads = _read_by_workers(found, checker)
+                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers, reads)
                 offers.expected = functools.partial(_may_offer, checker, frozenset(todo), offers.returned)
             except NoWorkers as error:
                 notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
@@ -542,6 +558,16 @@ def _files_of_model(files: Sequence[str], settings: Settings, walked: Sequence[s
         return model_files(files, settings, walked)
     except Exception:
         return None
+
+
+def _read_by_workers(found: ProjectFiles | None, checker: Checker) -> list[str]:
+    """The projects' files the workers read for the model's listing before they check theirs
+    (``project.early``): in a cold run (the stat index answers for no file), two in five. This
+    process reads the others meanwhile; its share is the larger, as the workers' checks are
+    less than the model, which it goes on to build."""
+    if found is None or checker.early is None or (checker.cache is not None and checker.cache.index):
+        return []
+    return [path for number, path in enumerate(found.paths) if number % READ_EVERY in READ_BY_WORKERS]
 
 
 def _take_offer(result: FileResult, offers: Offers) -> None:
@@ -626,15 +652,18 @@ def _check_in_processes(
     checked: Callable[[int], None],
     checker: Checker,
     offers: Offers,
+    reads: Sequence[str] = (),
 ) -> tuple[Generator[FileResult, None, None], Callable[[], None]]:
     """The results of ``files`` in their order, checked in ``jobs`` worker processes (see
     :class:`Workers`), and the function that tells the workers the model has taken the
-    summaries it takes (no more is offered then). Raises NoWorkers (and leaves no process
-    behind) when they cannot start. The workers fork before LibCST and the rules are loaded:
+    summaries it takes (no more is offered then). ``reads``: files they read for the model's
+    listing first (see _read_by_workers). Raises NoWorkers (and leaves no process behind) when
+    they cannot start. The workers fork before LibCST and the rules are loaded:
     each loads them once a file needs them, while this process builds the model (it never needs
     them), which is what the run waits for; loaded here first, they would hold back the model
     and the workers alike."""
     workers = Workers(job, jobs, checked, checker, offers)
+    workers.read_first(reads, checker.settings.max_file_size)
     return workers.results(files), workers.settled.set
 
 
@@ -677,6 +706,18 @@ class Workers:
         self.checked = checked
         self.offers = offers
         self.where: dict[str, tuple[Any, int]] = {}  # each file's chunk (its future) and place in it
+        self.running = False  # a chunk was handed out (the workers have started)
+
+    def read_first(self, paths: Sequence[str], max_file_size: int | None) -> None:
+        """Hand ``paths`` out to be read for the model's listing ahead of any check, in chunks;
+        what reading each gives goes into ``offers.read_elsewhere``. Raises NoWorkers as
+        :meth:`submit` does."""
+        for start in range(0, len(paths), READ_CHUNK):
+            chunk = list(paths[start : start + READ_CHUNK])
+            future = self._hand_out(functools.partial(_read_chunk, max_file_size), chunk)
+            self.offers.read_elsewhere.update(
+                (path, functools.partial(_result_at, future, place)) for place, path in enumerate(chunk)
+            )
 
     def submit(self, files: Sequence[str]) -> None:
         """Hand ``files`` out, in chunks. Raises NoWorkers (and leaves no process behind) when
@@ -684,16 +725,22 @@ class Workers:
         by_size = sorted(files, key=_size, reverse=True)
         for start in range(0, len(by_size), CHUNK):
             chunk = by_size[start : start + CHUNK]
-            try:
-                future = self.pool.submit(_check_chunk, chunk)
-            except (OSError, RuntimeError) as error:
-                if self.where:  # running already: the pool broke, as a result would say
-                    raise
-                _abandon(self.pool)
-                raise NoWorkers(_why(error)) from None
+            future = self._hand_out(_check_chunk, chunk)
             # Run by the pool's thread as each chunk comes back, while this one builds the model.
             future.add_done_callback(functools.partial(_chunk_done, self.checked, len(chunk), self.offers))
             self.where.update((path, (future, place)) for place, path in enumerate(chunk))
+
+    def _hand_out(self, work: Callable[[list[str]], Any], chunk: list[str]) -> Any:
+        """The future of ``work`` on ``chunk`` in a worker."""
+        try:
+            future = self.pool.submit(work, chunk)
+        except (OSError, RuntimeError) as error:
+            if self.running:  # the pool broke, as a result would say
+                raise
+            _abandon(self.pool)
+            raise NoWorkers(_why(error)) from None
+        self.running = True
+        return future
 
     def results(self, files: Sequence[str]) -> Generator[FileResult, None, None]:
         """The results of ``files``: those not handed out yet are handed out now (NoWorkers when
