@@ -223,3 +223,26 @@ def test_the_scan_leaves_no_reference_cycle():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+class _Asked(str):
+    """A text that notes each word looked for in it."""
+
+    def __init__(self, text: str) -> None:
+        self.asked: list[str] = []
+
+    def __contains__(self, word: object) -> bool:
+        self.asked.append(str(word))
+        return super().__contains__(word)
+
+
+def test_the_text_test_does_not_look_for_a_word_whose_part_is_missing():
+    """``httpx2`` holds ``httpx``, ``nest_asyncio`` holds ``asyncio``: where the shorter word is
+    missing, the longer one is not looked for (each look reads the whole text)."""
+    stage = Candidates(RULES.values(), Catalogue.load())
+    text = _Asked("import json\n\nprint(json.dumps({}))\n")
+    assert not stage.may_match(text)
+    assert {"httpx", "asyncio", "psycopg"} <= set(text.asked)
+    assert not {"httpx2", "nest_asyncio", "nest_asyncio2", "psycopg_pool"} & set(text.asked)
+    found = _Asked("import httpx2\n\nclient = httpx2.AsyncClient()\n")
+    assert stage.may_match(found) and "httpx2" in found.asked

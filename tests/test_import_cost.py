@@ -70,3 +70,28 @@ def test_a_one_file_run_imports_neither_libcst_nor_the_pool_nor_the_model_s_outc
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == ""
+
+
+# A cold run over many files (the benchmark's shape): the model, built here while the workers
+# check, is what the run waits for; it never needs LibCST, which each worker loads for itself.
+MANY_FILES = """
+import atexit, sys
+sys.argv = ["loopcheck", "-q", "--no-cache", "-j", "2", sys.argv[1]]
+atexit.register(lambda: print("concurrent.futures" in sys.modules, "libcst" in sys.modules))
+from loopcheck.frontends.entry import main
+main()
+"""
+
+
+def test_a_cold_run_over_many_files_forks_its_workers_without_loading_libcst(tmp_path):
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for number in range(600):
+        (package / f"module_{number}.py").write_text(f"VALUE = {number}\n")
+    (package / "runs.py").write_text("import asyncio\n\nasyncio.run(main())\n")
+    completed = subprocess.run(
+        [sys.executable, "-c", MANY_FILES, str(tmp_path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["True", "False"], "workers started, and LibCST stayed out of this process"

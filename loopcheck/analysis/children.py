@@ -69,18 +69,23 @@ def visited_fields(node: cst.CSTNode) -> tuple[str, ...]:
 def preorder(root: cst.CSTNode) -> Iterator[tuple[cst.CSTNode, cst.CSTNode | None]]:
     """``root`` (a module or any node) and every node below it, each with its parent (None for
     ``root``), in the order a visitor's ``on_visit`` meets them."""
-    is_node = _is_node
     stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(root, None)]
     pop, push = stack.pop, stack.append
     while stack:
         node, parent = pop()
         yield node, parent
-        found = []
-        for name in visited_fields(node):
-            value = getattr(node, name)
-            if is_node(value):
-                found.append(value)
-            elif type(value) is tuple or type(value) is list:
-                found.extend(item for item in value if is_node(item))
-        for child in reversed(found):
+        for child in reversed(visited_children(node)):
             push((child, node))
+
+
+def visited_children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes a visit of ``node`` visits next, in order: the nodes of its visited fields."""
+    is_node = _is_node
+    found: list[cst.CSTNode] = []
+    for name in visited_fields(node):
+        value = getattr(node, name)
+        if is_node(value):
+            found.append(value)
+        elif type(value) is tuple or type(value) is list:
+            found.extend(item for item in value if is_node(item))
+    return found

@@ -85,8 +85,11 @@ class Candidates:
             *rest, tail = name.split(".")
             others.setdefault(tail, set()).add(tuple(rest))
         self.others = {tail: tuple(found) for tail, found in sorted(others.items())}
-        # First, cheaply: the files that name none of the modules and methods at all.
-        self.words = tuple(sorted({name.partition(".")[0] for name in names} | methods))
+        # First, cheaply: the files that name none of the modules and methods at all. Shortest
+        # first, each with the others inside it (``httpx`` in ``httpx2``, ``asyncio`` in
+        # ``nest_asyncio``): where one of those is missing, so is the word, not looked for then.
+        words = sorted({name.partition(".")[0] for name in names} | methods, key=lambda word: (len(word), word))
+        self.words = tuple((word, tuple(other for other in words if other != word and other in word)) for word in words)
         self.calls: dict[str, re.Pattern[str]] = {}  # by last part of a name (call_pattern)
 
     def call_pattern(self, tail: str) -> re.Pattern[str]:
@@ -110,7 +113,10 @@ class Candidates:
         and the other parts of its name are in ``text``."""
         # Each `in` reads the whole text where the word is missing: the first parts of the names
         # are looked for once, and a last part only where one of its names' first parts is there.
-        present = {word for word in self.words if word in text}
+        present: set[str] = set()
+        for word, inside in self.words:
+            if (not inside or all(part in present for part in inside)) and word in text:
+                present.add(word)
         if not present:
             return False
         for tail, rests in self.others.items():

@@ -11,6 +11,11 @@ and one that has not arrived yet is not waited for: the model makes that summary
 The worker names the module as the projects' layout does before their import lines are known
 (``roots.Roots`` before ``use_imports``); where those lines make a folder a namespace package the
 name differs, and the offer does not fit.
+
+Likewise in a cold run, the workers first read a share of the projects' files for the model's
+listing (their import lines, seed flags and content keys: ``model.read_file``, as the model
+reads them), while the process building the model reads the others (``Offers.read_elsewhere``);
+then they check the files. A read that failed there is made again here.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loopcheck.data.catalogue import Catalogue
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots
 from loopcheck.project.selection import SeedTest, import_specs
 from loopcheck.project.store import SummaryStore, catalogue_key
+
+if TYPE_CHECKING:
+    from loopcheck.project.model import FileRead
 
 # Frames of recursion a summary made here leaves unused: the model's own summary of the same
 # module runs deeper in the call stack, and an offer must never exist where the model's own
@@ -50,16 +59,21 @@ class Offered:
 
 class Offers:
     """The summaries offered to the model so far, by path as the run names the files (filled
-    as they arrive, from another thread). ``expected``: whether a summary of a file may still be
+    as they arrive, from another thread), and the files whose checks have come back, with or
+    without an offer (``returned``). ``expected``: whether a summary of a file may still be
     offered (the model summarises the others first, giving those time to arrive); ``settled``
-    is called once the model takes no more (its entry modules are summarised)."""
+    is called once the model takes no more (its entry modules are summarised).
+    ``read_elsewhere``: files the workers read for the model's listing before their checks, by
+    path: what reading each gave (``model.FileRead``; waits for it, raises where it failed)."""
 
     def __init__(
         self, expected: Callable[[str], bool] = lambda path: False, settled: Callable[[], None] = lambda: None
     ) -> None:
         self.found: dict[str, Offered] = {}
+        self.returned: set[str] = set()
         self.expected = expected
         self.settled = settled
+        self.read_elsewhere: dict[str, Callable[[], FileRead]] = {}
 
 
 class EarlySummaries:
@@ -76,6 +90,12 @@ class EarlySummaries:
         """For content keys only; made at the first offer (its key fingerprints loopcheck's code
         and data: a run that offers nothing does not pay for it)."""
         return SummaryStore(None, catalogue_key(self.catalogue))
+
+    def read(self, path: str, max_file_size: int | None) -> FileRead:
+        """The file at ``path`` read for the model's listing, as the model reads it."""
+        from loopcheck.project.model import read_file
+
+        return read_file(path, self.keys, self.seeds, max_file_size)
 
     def offer(self, path: str, data: bytes, text: str, tree: ast.Module) -> Offered | None:
         """The summary of the file at ``path`` (its bytes ``data``, decoded ``text``, parsed as

@@ -361,8 +361,7 @@ def list_project(
     shape of the last listing of the same files in the same layout (``Shape``), taken as it is
     when no file's import lines or seed flags changed since. ``offered``: summaries made
     elsewhere (``early``), by path as listed, taken where they fit."""
-    from loopcheck.run.cache import identity_now, trusted  # the run sits above the model
-    from loopcheck.run.sources import read_source
+    from loopcheck.run.cache import trusted  # the run sits above the model
 
     settings = settings or Settings()
     given = files.texts
@@ -371,6 +370,9 @@ def list_project(
     known: dict[str, Known] = {}
     identities: dict[str, Identity | None] = {}
     reshaped = kept is None or bool(given)  # whether the kept shape cannot stand
+    # The files to read, each read here or taken as another process read it (``read_elsewhere``:
+    # those last, giving them time to be read).
+    unknown: list[str] = []
     for path in files.paths:
         identities[path] = None
         text = given.get(os.path.abspath(path)) if given else None
@@ -381,26 +383,30 @@ def list_project(
             continue
         entry = store.unchanged(path)
         if entry is None:
-            read_at = time.time_ns()
-            try:
-                source = read_source(path, settings.max_file_size)
-            except SourceError:
-                # Left out; as long as its stat stays as it is now, it cannot be read either.
-                identity = identity_now(path)
-                identities[path] = identity if trusted(identity, read_at) else None
-                reshaped = True
-                continue
-            assert source.data is not None
-            specs = tuple(import_specs(source.text))
-            entry = Known(store.content_key(source.data), specs, seeds.flags(source.text, specs))
-            before = store.known_before(path)
-            reshaped = reshaped or before is None or (before.specs, before.flags) != (entry.specs, entry.flags)
-            store.remember(path, source.identity, source.read_at, entry)
-            if trusted(source.identity, source.read_at):
-                identities[path] = source.identity
+            unknown.append(path)
         else:
             identities[path] = entry.identity
+            known[path] = entry
+    elsewhere = offered.read_elsewhere if offered is not None else {}
+    read = {path: read_file(path, store, seeds, settings.max_file_size) for path in unknown if path not in elsewhere}
+    for path in unknown:
+        found = read[path] if path in read else _read_elsewhere(elsewhere[path])
+        if found is None:  # when it was read elsewhere, it cannot be read here either
+            found = read_file(path, store, seeds, settings.max_file_size)
+        if found.known is None:
+            # Left out; as long as its stat stays as it is now, it cannot be read either.
+            identities[path] = found.identity if trusted(found.identity, found.read_at) else None
+            reshaped = True
+            continue
+        entry = found.known
+        before = store.known_before(path)
+        reshaped = reshaped or before is None or (before.specs, before.flags) != (entry.specs, entry.flags)
+        store.remember(path, found.identity, found.read_at, entry)
+        if trusted(found.identity, found.read_at):
+            identities[path] = found.identity
         known[path] = entry
+    # In the order of the files (the checked files first: theirs is the name a module goes by).
+    known = {path: known[path] for path in files.paths if path in known}
     store.save_index(files.paths)
     if kept is not None and not reshaped:
         shape = kept
@@ -409,6 +415,41 @@ def list_project(
     load, cached = _loaders(shape.modules, known, given, store, catalogue, settings, offered.found if offered else {})
     keys = {module: known[path].key for module, (path, _) in shape.modules.items()}
     return Listing(shape, keys, load, identities, cached, offered, files.roots)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What the listing learns of a file by reading it: ``known``, its content key, import lines
+    and seed flags (None: it cannot be read); its stat then (``identity``: as opened, or as it
+    is now when it cannot be read), taken after ``read_at`` (``time.time_ns()``)."""
+
+    known: Known | None
+    identity: Identity | None
+    read_at: int | None
+
+
+def read_file(path: str, store: SummaryStore, seeds: SeedTest, max_file_size: int | None) -> FileRead:
+    """The file at ``path`` read for the listing (in whichever process reads it)."""
+    from loopcheck.run.cache import identity_now  # the run sits above the model
+    from loopcheck.run.sources import read_source
+
+    read_at = time.time_ns()
+    try:
+        source = read_source(path, max_file_size)
+    except SourceError:
+        return FileRead(None, identity_now(path), read_at)
+    assert source.data is not None
+    specs = tuple(import_specs(source.text))
+    known = Known(store.content_key(source.data), specs, seeds.flags(source.text, specs))
+    return FileRead(known, source.identity, source.read_at)
+
+
+def _read_elsewhere(result: Callable[[], FileRead]) -> FileRead | None:
+    """What another process's read gave; None when it failed (the file is read here then)."""
+    try:
+        return result()
+    except Exception:
+        return None
 
 
 def _shape(files: ProjectFiles, known: Mapping[str, Known]) -> Shape:

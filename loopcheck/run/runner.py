@@ -25,7 +25,7 @@ from loopcheck.engine.limits import describe
 from loopcheck.engine.registry import RuleInfo, rule_index
 from loopcheck.files import SourceError
 from loopcheck.project.early import EarlySummaries, Offered, Offers
-from loopcheck.project.model import ProjectFiles
+from loopcheck.project.model import FileRead, ProjectFiles
 from loopcheck.project.reach import real_path
 from loopcheck.project.relevance import findings_need_reach
 from loopcheck.project.roots import Roots
@@ -49,9 +49,11 @@ if TYPE_CHECKING:
 # Below this many files, one process checks them all (a pool costs more than it saves).
 PARALLEL_THRESHOLD = 32
 CHUNK = 8  # files a worker takes at a time
-# From this many files to check on, the rules are loaded before the workers fork (see
-# _check_in_processes).
-PRELOAD_THRESHOLD = 512
+# Files a worker reads at a time for the model's listing (project.early), and which of the
+# projects' files it reads in a cold run: two in five (see _read_by_workers).
+READ_CHUNK = 64
+READ_BY_WORKERS = (1, 3)  # positions out of READ_EVERY
+READ_EVERY = 5
 # A forked worker starts at once; a spawned one imports loopcheck first (too slow for a few files).
 # (Where os.fork exists, multiprocessing offers "fork": asked so, a run that starts no worker never
 # imports multiprocessing.)
@@ -397,6 +399,16 @@ def _exit_when_orphaned(parent: int) -> None:
         os._exit(1)
 
 
+def _read_chunk(max_file_size: int | None, paths: Sequence[str]) -> list[FileRead]:
+    """``paths`` read for the model's listing (``project.early``)."""
+    assert _worker_checker is not None and _worker_checker.early is not None
+    return [_worker_checker.early.read(path, max_file_size) for path in paths]
+
+
+def _result_at(future: Any, place: int) -> Any:
+    return future.result()[place]
+
+
 def _check_chunk(paths: Sequence[str]) -> list[FileResult]:
     assert _worker_checker is not None
     results = []
@@ -484,7 +496,7 @@ def check_files(
             if start_early and _worth_a_worker(checker, [path]):
                 start_early = False
                 try:
-                    workers = Workers(job, jobs, checked, checker, offers.found)
+                    workers = Workers(job, jobs, checked, checker, offers)
                     workers.submit([path])
                     early = workers
                 except NoWorkers as error:
@@ -495,7 +507,7 @@ def check_files(
         fresh: Generator[FileResult, None, None] | None = None
         if early is not None:
             fresh, offers.settled = early.results(todo), early.settled.set
-            offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
+            offers.expected = functools.partial(_may_offer, checker, frozenset(todo), offers.returned)
     except BaseException:
         if early is not None:
             early.close()
@@ -506,8 +518,9 @@ def check_files(
         )
         if workers:
             try:
-                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers.found)
-                offers.expected = functools.partial(_may_offer, checker, frozenset(todo))
+                reads = _read_by_workers(found, checker)
+                fresh, offers.settled = _check_in_processes(todo, job, workers, checked, checker, offers, reads)
+                offers.expected = functools.partial(_may_offer, checker, frozenset(todo), offers.returned)
             except NoWorkers as error:
                 notify(f"cannot start {jobs} worker processes ({error}); checking in one process")
     if fresh is None:
@@ -518,7 +531,7 @@ def check_files(
             # reported in turn.)
             done = list(fresh)
             for result in done:
-                _take_offer(result, offers.found)
+                _take_offer(result, offers)
             fresh = _results_of(done)
             if later and not any(
                 findings_need_reach(r.diagnostics) for r in (*known.values(), *done) if r.error is None
@@ -547,11 +560,22 @@ def _files_of_model(files: Sequence[str], settings: Settings, walked: Sequence[s
         return None
 
 
-def _take_offer(result: FileResult, offers: dict[str, Offered]) -> None:
-    """Move the summary a check offers the model into ``offers``."""
+def _read_by_workers(found: ProjectFiles | None, checker: Checker) -> list[str]:
+    """The projects' files the workers read for the model's listing before they check theirs
+    (``project.early``): in a cold run (the stat index answers for no file), two in five. This
+    process reads the others meanwhile; its share is the larger, as the workers' checks are
+    less than the model, which it goes on to build."""
+    if found is None or checker.early is None or (checker.cache is not None and checker.cache.index):
+        return []
+    return [path for number, path in enumerate(found.paths) if number % READ_EVERY in READ_BY_WORKERS]
+
+
+def _take_offer(result: FileResult, offers: Offers) -> None:
+    """Move the summary a check offers the model into ``offers``, and note the check came back."""
     if result.offered is not None:
-        offers[result.path] = result.offered
+        offers.found[result.path] = result.offered
         result.offered = None
+    offers.returned.add(result.path)
 
 
 def _workers_for(files: int, jobs: int, *, overlap: Callable[[], bool]) -> int:
@@ -578,10 +602,13 @@ def _worth_a_worker(checker: Checker, files: Sequence[str]) -> bool:
     return any(_kept_by_text_test(checker, path) is not False for path in files)
 
 
-def _may_offer(checker: Checker, checking: frozenset[str], path: str) -> bool:
-    """Whether a worker may offer the summary of ``path`` (``project.early``): its checks offer
-    summaries, it checks the file, and its check parses it (the text test keeps it)."""
-    return checker.early is not None and path in checking and bool(_kept_by_text_test(checker, path))
+def _may_offer(checker: Checker, checking: frozenset[str], returned: set[str], path: str) -> bool:
+    """Whether a worker may still offer the summary of ``path`` (``project.early``): its checks
+    offer summaries, it checks the file, that check has not come back yet (one that has brought
+    its offer, if any), and it parses the file (the text test keeps it: read again for that)."""
+    if checker.early is None or path not in checking or path in returned:
+        return False
+    return bool(_kept_by_text_test(checker, path))
 
 
 def _kept_by_text_test(checker: Checker, path: str) -> bool | None:
@@ -624,20 +651,19 @@ def _check_in_processes(
     jobs: int,
     checked: Callable[[int], None],
     checker: Checker,
-    offers: dict[str, Offered],
+    offers: Offers,
+    reads: Sequence[str] = (),
 ) -> tuple[Generator[FileResult, None, None], Callable[[], None]]:
     """The results of ``files`` in their order, checked in ``jobs`` worker processes (see
     :class:`Workers`), and the function that tells the workers the model has taken the
-    summaries it takes (no more is offered then). Raises NoWorkers (and leaves no process
-    behind) when they cannot start."""
-    if _FORKS and jobs > 1 and len(files) >= PRELOAD_THRESHOLD:
-        # Loaded once here, the rules and LibCST are every forked worker's without a cost. Only
-        # for many files: this process builds the model next, and for a few changed files that
-        # model, not the workers' checks, is what the run waits for.
-        from loopcheck.rules import all_rules
-
-        all_rules()
+    summaries it takes (no more is offered then). ``reads``: files they read for the model's
+    listing first (see _read_by_workers). Raises NoWorkers (and leaves no process behind) when
+    they cannot start. The workers fork before LibCST and the rules are loaded:
+    each loads them once a file needs them, while this process builds the model (it never needs
+    them), which is what the run waits for; loaded here first, they would hold back the model
+    and the workers alike."""
     workers = Workers(job, jobs, checked, checker, offers)
+    workers.read_first(reads, checker.settings.max_file_size)
     return workers.results(files), workers.settled.set
 
 
@@ -645,7 +671,7 @@ def _starts_early(checker: Checker, jobs: int) -> bool:
     """Whether the workers may start at the first file the stat index does not answer for (see
     check_files): in a warm run (a stat index to ask), with a worker forked at once. Without an
     index every file is checked; the workers start after the stat pass, which takes no time
-    then, with the rules loaded first for many files."""
+    then."""
     return jobs > 1 and _FORKS and checker.cache is not None and bool(checker.cache.index)
 
 
@@ -659,7 +685,7 @@ class Workers:
     takes)."""
 
     def __init__(
-        self, job: Job, jobs: int, checked: Callable[[int], None], checker: Checker, offers: dict[str, Offered]
+        self, job: Job, jobs: int, checked: Callable[[int], None], checker: Checker, offers: Offers
     ) -> None:
         """Raises NoWorkers when the pool cannot be made: too few file descriptors, no
         semaphores (a read-only /dev/shm)."""
@@ -680,6 +706,18 @@ class Workers:
         self.checked = checked
         self.offers = offers
         self.where: dict[str, tuple[Any, int]] = {}  # each file's chunk (its future) and place in it
+        self.running = False  # a chunk was handed out (the workers have started)
+
+    def read_first(self, paths: Sequence[str], max_file_size: int | None) -> None:
+        """Hand ``paths`` out to be read for the model's listing ahead of any check, in chunks;
+        what reading each gives goes into ``offers.read_elsewhere``. Raises NoWorkers as
+        :meth:`submit` does."""
+        for start in range(0, len(paths), READ_CHUNK):
+            chunk = list(paths[start : start + READ_CHUNK])
+            future = self._hand_out(functools.partial(_read_chunk, max_file_size), chunk)
+            self.offers.read_elsewhere.update(
+                (path, functools.partial(_result_at, future, place)) for place, path in enumerate(chunk)
+            )
 
     def submit(self, files: Sequence[str]) -> None:
         """Hand ``files`` out, in chunks. Raises NoWorkers (and leaves no process behind) when
@@ -687,16 +725,22 @@ class Workers:
         by_size = sorted(files, key=_size, reverse=True)
         for start in range(0, len(by_size), CHUNK):
             chunk = by_size[start : start + CHUNK]
-            try:
-                future = self.pool.submit(_check_chunk, chunk)
-            except (OSError, RuntimeError) as error:
-                if self.where:  # running already: the pool broke, as a result would say
-                    raise
-                _abandon(self.pool)
-                raise NoWorkers(_why(error)) from None
+            future = self._hand_out(_check_chunk, chunk)
             # Run by the pool's thread as each chunk comes back, while this one builds the model.
             future.add_done_callback(functools.partial(_chunk_done, self.checked, len(chunk), self.offers))
             self.where.update((path, (future, place)) for place, path in enumerate(chunk))
+
+    def _hand_out(self, work: Callable[[list[str]], Any], chunk: list[str]) -> Any:
+        """The future of ``work`` on ``chunk`` in a worker."""
+        try:
+            future = self.pool.submit(work, chunk)
+        except (OSError, RuntimeError) as error:
+            if self.running:  # the pool broke, as a result would say
+                raise
+            _abandon(self.pool)
+            raise NoWorkers(_why(error)) from None
+        self.running = True
+        return future
 
     def results(self, files: Sequence[str]) -> Generator[FileResult, None, None]:
         """The results of ``files``: those not handed out yet are handed out now (NoWorkers when
@@ -719,7 +763,7 @@ class Workers:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _chunk_done(checked: Callable[[int], None], count: int, offers: dict[str, Offered], future: Any) -> None:
+def _chunk_done(checked: Callable[[int], None], count: int, offers: Offers, future: Any) -> None:
     if future.cancelled():  # the run was interrupted, nothing was checked
         return
     checked(count)
