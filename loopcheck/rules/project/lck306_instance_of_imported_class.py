@@ -273,23 +273,32 @@ def _closes(method: Function | None) -> bool:
 def _used_outside_coroutines(model: ProjectModel, module: str, instance: str) -> str | None:
     """The first function (``module.function``) of ``module`` or of a module importing it that
     uses ``instance``, the module's global, outside a coroutine; None when every use is in one."""
+    qualified = f"{module}.{instance}"
     for name in sorted({module, *model.importers(module)}):
         user = model.summary(name)
-        for function in user.functions if user is not None else ():
+        if user is None:
+            continue
+        # The names a reference to the instance starts with there (only those are resolved): the
+        # instance's own, or an import of it, of its module or of a package above.
+        heads = {local for local, imported in user.imports if f"{qualified}.".startswith(f"{imported}.")}
+        if name == module or module in user.star_imports:
+            heads.add(instance)
+        for function in user.functions:
             if function.is_async:
                 continue
             for reference in function.references:
-                if _names_instance(model, name, reference.dotted, module, instance):
+                head = reference.dotted.partition(".")[0]
+                if head in heads and _names_instance(model, name, reference.dotted, qualified):
                     where = "its import-time code" if function.name == MODULE_CODE else f"{function.name}()"
                     return f"{name}: {where}" if name != module else where
     return None
 
 
-def _names_instance(model: ProjectModel, written_in: str, dotted: str, module: str, instance: str) -> bool:
-    """Whether ``dotted``, written in ``written_in``, goes through ``module``'s global ``instance``."""
+def _names_instance(model: ProjectModel, written_in: str, dotted: str, qualified: str) -> bool:
+    """Whether ``dotted``, written in ``written_in``, goes through the module global ``qualified``."""
     parts = dotted.split(".")
     for cut in range(1, len(parts) + 1):
         target = model.resolve(written_in, ".".join(parts[:cut]))
-        if target is not None and target.kind == "instance" and (target.module, target.name) == (module, instance):
+        if target is not None and target.kind == "instance" and f"{target.module}.{target.name}" == qualified:
             return True
     return False
