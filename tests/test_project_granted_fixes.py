@@ -165,6 +165,10 @@ def test_no_fix_where_the_model_shows_it_would_not_work(tmp_path, change, reason
         ),
         (MEMORY.replace("connector = Connector()", "connector = Connector()\nconnector = Connector()"),
          "no fix: `connector` is assigned elsewhere too"),
+        (MEMORY.replace("connector = Connector()", "connector = default = Connector()"),
+         "no fix: the fix needs it assigned to one name, on a line of its own"),
+        (MEMORY.replace("connector = Connector()", "if True:\n    connector = Connector()"),
+         "no fix: the fix needs it assigned to one name, on a line of its own"),
     ],
 )
 def test_no_fix_where_the_file_shows_it_would_not_work(tmp_path, memory, reason):

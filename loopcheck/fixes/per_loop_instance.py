@@ -29,22 +29,33 @@ OUTSIDE_COROUTINES = "it is used outside coroutines, where no loop runs to pick 
 ATTRIBUTE_SET = "code sets or deletes an attribute of it, which the proxy standing for it would not pass on"
 
 
-def instance_statement(module: cst.Module, name: str, callee: str) -> tuple[cst.SimpleStatementLine, cst.Call] | None:
-    """The top-level statement ``name = callee(...)`` of ``module`` (``callee`` as written),
-    and its call; None when there is none (the fix has replaced it)."""
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+def instance_statement(
+    context: LintContext, name: str, callee: str
+) -> tuple[cst.SimpleStatementLine, cst.Call] | cst.Call | None:
+    """Where the module binds its global ``name`` to a call of ``callee`` (as written): the
+    statement ``name = callee(...)``, on a line of its own at the top level, and its call; the call
+    alone where it is bound otherwise (``a = b = callee()``, inside an ``if``: a shape the fix does
+    not rewrite); None when nothing binds it so (the fix has replaced it)."""
+    analysis, module = context.analysis, context.module
+    scope, parents = analysis.scopes[module], analysis.tree.parents
+    for binding in scope[name] if name in scope else ():  # type: ignore[index]
+        target = getattr(binding, "node", None)
+        store = parents.get(target) if isinstance(target, cst.Name) else None
+        if isinstance(store, cst.AssignTarget):
+            store = parents.get(store)
+        value = store.value if isinstance(store, (cst.Assign, cst.AnnAssign)) else None
+        if not (isinstance(value, cst.Call) and module.code_for_node(value.func) == callee):
             continue
-        assign = statement.body[0]
+        line = parents.get(store)
         if (
-            isinstance(assign, cst.Assign)
-            and len(assign.targets) == 1
-            and isinstance(assign.targets[0].target, cst.Name)
-            and assign.targets[0].target.value == name
-            and isinstance(assign.value, cst.Call)
-            and module.code_for_node(assign.value.func) == callee
+            isinstance(store, cst.Assign)
+            and len(store.targets) == 1
+            and isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+            and analysis.tree.is_top_level(line)
         ):
-            return statement, assign.value
+            return line, value
+        return value
     return None
 
 

@@ -213,11 +213,12 @@ awaited call (`await async_playwright().start()`).""",
 
     def fix_in_file(self, granted: Granted) -> tuple[cst.CSTNode, FixProposal | NoFix] | None:
         # The fix builders (and LibCST) are imported where a file is fixed, not by the project stage.
+        from loopcheck.fixes.per_loop import NOT_ALONE
         from loopcheck.fixes.per_loop_instance import instance_statement, per_loop_instance
 
-        found = instance_statement(self.context.module, granted.name, granted.callee)
-        if found is None:
-            return None
+        found = instance_statement(self.context, granted.name, granted.callee)
+        if found is None or not isinstance(found, tuple):
+            return found and (found, NoFix(NOT_ALONE))
         line, call = found
         cls, close = granted.fact(CLASS), granted.fact(CLOSE)
         assert cls is not None and close is not None
