@@ -72,11 +72,19 @@ def crawl(instances=True, task=True):
                    instances={"cookie_browser": "CookieBrowser"} if instances else {})
 
 
+STOPPED_BROWSER = summary(
+    "app/browser.py",
+    imports=dict(BROWSER.imports),
+    classes=[Class("CookieBrowser", (), ("__init__", "start", "stop"), 4)],
+    functions=[*BROWSER.functions, Function("CookieBrowser.stop", True, 12, 4, parameters=("self",))],
+    holders=BROWSER.holders,
+)
 BROWSER_REACH = chain(CELERY_CRAWL, ("app/crawl.py", 11, 24, "crawl.fetch"), ("app/crawl.py", 15, 11, "cookie_browser.start"))
 LCK306 = [
     ([BROWSER, crawl()], reached("app.browser", BROWSER.holders[0], BROWSER_REACH, error=PLAYWRIGHT_CLOSED)),
     ([BROWSER, crawl(task=False)], reached("app.browser", BROWSER.holders[0], chain(SERVER), verdict=CONFINED)),
     ([BROWSER, crawl(instances=False)], reached("app.browser", BROWSER.holders[0], BROWSER_REACH, error=PLAYWRIGHT_CLOSED)),
+    ([STOPPED_BROWSER, crawl()], reached("app.browser", BROWSER.holders[0], BROWSER_REACH, error=PLAYWRIGHT_CLOSED)),
 ]
 
 # -- LCK307 -----------------------------------------------------------------------------------

@@ -108,6 +108,15 @@ def test_text_says_under_a_finding_why_it_has_no_fix_and_what_to_write_instead()
     ]
 
 
+def test_text_says_why_a_rule_without_fixes_has_none_from_its_documentation():
+    """A rule that offers no fix at all documents why (``No fix: <why>.``): its findings say it."""
+    helper = dataclasses.replace(PLAIN, code="LCK405", message="`get_loop()` hands out the current loop")
+    assert report("text", [helper]).splitlines()[1] == (
+        "    no fix: every caller has to change, and how depends on what it does with the loop; instead, run"
+        " coroutines with asyncio.run() and use asyncio.get_running_loop() inside them"
+    )
+
+
 def test_text_marks_only_a_safe_fix_and_names_an_unsafe_one_under_its_finding():
     assert report("text", [SAFE, UNSAFE]).splitlines() == [
         "app/client.py:8:1: LCK101 [*] asyncio.Lock() at module level",

@@ -197,6 +197,22 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Granted:
+    """A project rule's fix, built where its finding's file is fixed (the project stage reads
+    summaries, not the file's syntax; see ``ProjectRule.fix_in_file``): the module-level ``name``
+    bound to a call of ``callee`` (as written) that the fix rewrites, wherever the statement is
+    by then, and what the fix needs of other modules that only the model knows (``facts``, the
+    rule's own keys and values)."""
+
+    name: str
+    callee: str
+    facts: tuple[tuple[str, str], ...] = ()
+
+    def fact(self, key: str) -> str | None:
+        return dict(self.facts).get(key)
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding. Lines and columns are 1-based; the end is exclusive."""
 
@@ -213,6 +229,8 @@ class Diagnostic:
     cell: int | None = None
     # A fix only the project model can offer (the message says why there is none without it).
     withheld: Withheld[Fix] | None = None
+    # A project rule's fix, for the fixing of the finding's file to build (its ``fix`` shows it).
+    granted: Granted | None = None
 
     def proven(self, proven: Proven) -> Diagnostic:
         """This finding with the fix ``proven`` (what the project model shows of its file) makes

@@ -139,12 +139,14 @@ class Linter:
         active: list[AnyRule],
         tree: ast.Module | None = None,
         reparse: Reparse | None = None,
+        granted: Sequence[Diagnostic] = (),
     ) -> list[Result]:
         """The LibCST stage, for a file the candidate stage kept (LibCST is imported on first
         use): the module parsed, the rules in ``active`` run over one shared analysis, their
         findings in position order. ``tree``: the ``ast`` module of ``source``, where the caller
         has it; ``reparse``: the last module parsed of ``path``, to parse only what changed
-        since (the language server's edits)."""
+        since (the language server's edits); ``granted``: project rules' findings in the file
+        whose fixes are built here (``Diagnostic.granted``)."""
         import libcst as cst
         from libcst.metadata import MetadataWrapper
 
@@ -187,6 +189,11 @@ class Linter:
                 withheld=finding.withheld and finding.withheld.shown(),
             )
             results.append(Result(diagnostic, proposal, finding.withheld))
+        if granted:
+            # The project rules are above the engine: imported where a file has such a finding.
+            from loopcheck.rules.project.checking import granted_findings
+
+            results.extend(Result(diagnostic, proposal) for diagnostic, proposal in granted_findings(context, granted))
         return sorted(results, key=lambda r: r.diagnostic.sort_key())
 
 

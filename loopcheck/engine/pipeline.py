@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -103,17 +103,21 @@ def fix_file(
     held_back: frozenset[int] = frozenset(),
     declined: Mapping[int, str] = MappingProxyType({}),
     proven: Proven = Proven(),
+    granted: Sequence[Diagnostic] = (),
 ) -> FixOutcome:
     """Every applicable fix (the unsafe ones too with ``unsafe``), pass after pass, until none is
     left. The result compiles: a fix that produced invalid code raises SourceError, and the
     caller writes nothing. ``held_back``: lines of ``text`` whose findings are neither fixed nor
     reported (objects the project model shows one loop only reaches). ``declined``: lines whose
     findings are reported without their fix, with the reason the message gives. ``proven``: what
-    the project model shows of the file (fixes unsafe only for want of it are safe: ``SafeWhen``)."""
-    if not linter.candidates.may_match(text):
+    the project model shows of the file (fixes unsafe only for want of it are safe: ``SafeWhen``).
+    ``granted``: the project rules' findings in the file whose fixes are built on its text, pass
+    after pass, as the per-file rules' are (``Diagnostic.granted``); they are among the findings
+    returned while their fix is not applied."""
+    if not granted and not linter.candidates.may_match(text):
         found = _only_noqa(linter, text, path)
         return FixOutcome(text, 0, found, found)
-    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back, declined, proven))
+    return guard.guarded(lambda: _fix(linter, text, path, unsafe, build_fixes, held_back, declined, proven, granted))
 
 
 def _fix(
@@ -125,13 +129,14 @@ def _fix(
     held_back: frozenset[int],
     declined: Mapping[int, str],
     proven: Proven,
+    granted: Sequence[Diagnostic],
 ) -> FixOutcome:
     normalised = formfeed.normalise(text)
     given = text if normalised is None else normalised.text
     # By the lines' text: the fixes of one pass move the lines below them.
     lines = given.splitlines()
     kept_lines = _line_texts(lines, {**dict.fromkeys(held_back), **declined})
-    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines, proven)
+    outcome, compiled = _fix_passes(linter, given, path, unsafe, build_fixes, kept_lines, proven, granted)
     if normalised is not None:
         restored = formfeed.restore(normalised, outcome.source)
         outcome = FixOutcome(
@@ -212,20 +217,21 @@ def _fix_passes(
     build_fixes: bool,
     held_back: Kept,
     proven: Proven,
+    granted: Sequence[Diagnostic],
 ) -> tuple[FixOutcome, str | None]:
     """The fixes applied to ``source``, pass after pass; and the last text a pass compiled."""
     # Of the text as given: its errors are its own.
-    results = _as_kept(_as_proven(_findings(linter, source, path), proven), source, held_back)
+    results = _as_kept(_as_proven(_findings(linter, source, path, granted=granted), proven), source, held_back)
     compiled = source if linter.syntax_check else None
     found: list[Diagnostic] = []
     fixed = 0
     given, together, tidied = source, False, False
     for number in range(MAX_FIX_PASSES):
         if number:  # the previous pass's output (the fixes may have removed every start)
-            matched = linter.candidates.may_match(source)
+            matched = bool(granted) or linter.candidates.may_match(source)
             try:
                 results = (
-                    _as_kept(_as_proven(_findings(linter, source, path), proven), source, held_back)
+                    _as_kept(_as_proven(_findings(linter, source, path, granted=granted), proven), source, held_back)
                     if matched
                     else _noqa_results_alone(linter, source, path)  # as check_file reports it
                 )
@@ -260,9 +266,10 @@ def _findings(
     tree: ast.AST | None = None,
     parsed: Callable[[ast.Module], None] | None = None,
     reparse: Reparse | None = None,
+    granted: Sequence[Diagnostic] = (),
 ) -> list[Result]:
     """One pass over a text the text test kept: parse, ``ast`` pre-filter, limits, LibCST and
-    the rules, ``# noqa``."""
+    the rules (and the ``granted`` project findings, see ``fix_file``), ``# noqa``."""
     codes: set[str] | None = None
 
     def analysed(parsed: ast.Module) -> bool:
@@ -281,9 +288,10 @@ def _findings(
         codes = linter.candidates.rules_for(tree)
     active = [rule for rule in linter.rules if rule.code in codes]
     found = []
-    if active:
+    if active or granted:
         check_complexity(tree)  # LibCST's time and stack, bounded before it starts
-        found = linter.run_rules(text, path, active, tree if isinstance(tree, ast.Module) else None, reparse)
+        module = tree if isinstance(tree, ast.Module) else None
+        found = linter.run_rules(text, path, active, module, reparse, granted)
     if not linter.honour_noqa:
         return found
     # The noqa rule's findings pass through # noqa too (`# noqa: LCK901` silences them).

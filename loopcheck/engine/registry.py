@@ -30,6 +30,9 @@ class RuleInfo:
     scope: str = "file"  # or "project": a rule over the project model, never run per file
     tier: str = DEFAULT_TIER  # see loopcheck/engine/tiers.py
     instead: str = ""  # what to write where a finding has no fix (see Rule.instead)
+    # For a rule that offers no fix, why (the first sentence of its documented fix safety): what
+    # the text output says of each finding.
+    no_fix: str = ""
 
     @property
     def opt_in(self) -> bool:
@@ -58,6 +61,7 @@ def rule_index() -> dict[str, RuleInfo]:
             scope=entry.get("scope", "file"),
             tier=entry.get("tier", DEFAULT_TIER),
             instead=entry.get("instead", ""),
+            no_fix=entry.get("no_fix", ""),
         )
         for entry in data
     }
@@ -92,5 +96,19 @@ def index_of(rules: dict[str, type[Rule]]) -> str:
             entry["tier"] = rule.tier
         if rule.instead:
             entry["instead"] = rule.instead
+        if rule.fix_kind == "none":
+            entry["no_fix"] = no_fix_reason(rule.docs.fix_safety)
         entries.append(entry)
     return json.dumps(entries, indent=1) + "\n"
+
+
+# How a rule without fixes documents its fix safety: "No fix: <why>. <more>".
+NO_FIX_OPENING = "No fix: "
+
+
+def no_fix_reason(fix_safety: str) -> str:
+    """The first sentence of a "No fix: ..." section, after its opening, on one line and without
+    its full stop: why the rule's findings have no fix."""
+    text = " ".join(fix_safety.removeprefix(NO_FIX_OPENING).split())
+    first, _, _ = text.partition(". ")
+    return first.removesuffix(".")

@@ -126,7 +126,8 @@ def place(d: Diagnostic) -> str:
     return f"{d.path}:{cell}{d.line}:{d.column}"
 
 
-# The reason of a finding whose rule offers no fix for it and whose message says nothing more.
+# The reason of a finding whose message says nothing more of why it has no fix, where its rule
+# documents none either.
 NO_AUTOMATIC_FIX = "loopcheck has no automatic fix for this"
 
 
@@ -137,8 +138,8 @@ def fix_line(d: Diagnostic, *, color: bool = False) -> str:
         if d.fix.safety is Safety.SAFE:
             return ""
         return f"    {_styled(f'unsafe fix (--unsafe-fixes applies it): {d.fix.description}', color, dim=True)}\n"
-    reason = declined_reason(d.message)[1] or NO_AUTOMATIC_FIX
     rule = rule_index().get(d.code)
+    reason = declined_reason(d.message)[1] or (rule is not None and rule.no_fix) or NO_AUTOMATIC_FIX
     instead = f"; instead, {rule.instead}" if rule is not None and rule.instead else ""
     return f"    {_styled(f'no fix: {reason}{instead}', color, dim=True)}\n"
 

@@ -54,6 +54,9 @@ class ProjectView:
     found: Mapping[str, list[Diagnostic]] = field(default_factory=dict)
     # Report objects one loop only reaches too (``--include-confined``), with that loop.
     keep_confined: bool = False
+    # The files are fixed: the findings whose fix the fixing of their file builds (granted())
+    # come back among that file's findings.
+    fixing: bool = False
     _proven: dict[str, Proven] | None = field(default=None, init=False, repr=False)
 
     def finish(self, diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:
@@ -68,6 +71,8 @@ class ProjectView:
             diagnostics = [d.proven(proven) for d in diagnostics]
         attached = attach(diagnostics, self.reach, keep_confined=self.keep_confined)
         extra = self.found.get(os.path.abspath(path), []) if self.found else []
+        if self.fixing:
+            extra = [d for d in extra if d.granted is None]
         return sorted([*attached, *extra], key=Diagnostic.sort_key) if extra else attached
 
     def held_back(self) -> dict[str, frozenset[int]]:
@@ -81,6 +86,16 @@ class ProjectView:
         if self._proven is None:
             self._proven = proven_facts(self.reach) if self.reach is not None else {}
         return self._proven
+
+    def granted(self) -> dict[str, tuple[Diagnostic, ...]]:
+        """By real path, the project rules' findings whose fix is built where their file is fixed
+        (``Diagnostic.granted``)."""
+        granted: dict[str, tuple[Diagnostic, ...]] = {}
+        for path, found in self.found.items():
+            mine = tuple(d for d in found if d.granted is not None)
+            if mine:
+                granted[real_path(path)] = mine
+        return granted
 
     def declined(self) -> dict[str, dict[int, str]]:
         """The lines of each file (by real path) whose findings keep no fix, with the reason."""

@@ -109,6 +109,9 @@ class Job:
     # What the project model shows of each file (by real path) that makes fixes unsafe only for
     # want of it safe (see run/project.py).
     proven: Mapping[str, Proven] = field(default_factory=dict)
+    # The project rules' findings in each file (by real path) whose fixes its fixing builds (see
+    # run/project.py).
+    granted: Mapping[str, tuple[Diagnostic, ...]] = field(default_factory=dict)
     # Where the project model keeps its summaries (None: built in memory).
     model_cache_dir: str | None = None
     # Report the objects one loop only reaches too (they are dropped by default).
@@ -284,6 +287,7 @@ def check_source(
             held_back=checker.job.held_back.get(real_path(path), frozenset()),
             declined=checker.job.declined.get(real_path(path), {}),
             proven=checker.job.proven.get(real_path(path), Proven()),
+            granted=checker.job.granted.get(real_path(path), ()),
         )
         shown, result.diagnostics, result.fixed = outcome.source, outcome.remaining, outcome.fixed
         if outcome.source != source.text:
@@ -464,7 +468,7 @@ def check_files(
     if job.mode.fix or job.mode.diff:
         found = _files_of_model(files, job.settings, walked)
         view = model()
-        job = replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven())
+        job = _fixing_job(job, view)
         checker = Checker(job)
     known: dict[str, FileResult] = {}
     # A few files the project rules cannot report in need the model only for their findings,
@@ -549,6 +553,15 @@ def check_files(
     finally:
         fresh.close()
     _save(checker, updates)
+
+
+def _fixing_job(job: Job, view: ProjectView) -> Job:
+    """``job`` with what the model says of fixing each file; ``view`` then leaves the findings
+    whose fixes the files' fixing builds to it."""
+    view.fixing = True
+    return replace(
+        job, held_back=view.held_back(), declined=view.declined(), proven=view.proven(), granted=view.granted()
+    )
 
 
 def _files_of_model(files: Sequence[str], settings: Settings, walked: Sequence[str]) -> ProjectFiles | None:
@@ -850,7 +863,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         )
         view = model() if matters else None
         if fixing and view is not None:
-            checker = Checker(replace(job, held_back=view.held_back(), declined=view.declined(), proven=view.proven()))
+            checker = Checker(_fixing_job(job, view))
         checked = check_source(checker, source, job.mode, keep)
         if view is None:
             view = model() if checked.error is None and findings_need_reach(checked.diagnostics) else ProjectView()

@@ -7,14 +7,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from loopcheck.engine.diagnostics import Diagnostic, Evidence
+from loopcheck.engine.diagnostics import Diagnostic, Evidence, FixProposal, Granted, NoFix
 from loopcheck.engine.rule import Rule
 from loopcheck.project.evidence import shown
 from loopcheck.project.reach import SHARED, Chain, Loop, ObjectReach, loop_order
 from loopcheck.project.records import MODULE_CODE, ModuleSummary
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from loopcheck.data.catalogue import Catalogue
+    from loopcheck.engine.context import LintContext
     from loopcheck.project.model import ProjectModel, Target
     from loopcheck.project.reach import Reach
 
@@ -50,18 +53,28 @@ def render_modules(modules: Mapping[str, str]) -> str:
 
 class ProjectRule(Rule):
     """Base class of the rules that read the project model: the same metadata as every rule
-    (code, name, summary, docs, ``fix_kind`` "none"), no ``starts_from`` (the per-file stage never
-    runs them), and :meth:`check` over the model and its reach instead of one file."""
+    (code, name, summary, docs, ``fix_kind``), no ``starts_from`` (the per-file stage never runs
+    them), and :meth:`check` over the model and its reach instead of one file; a fix it grants is
+    built in the finding's file (:meth:`fix_in_file`)."""
 
     scope = "project"
     # Small projects: at least one the rule reports on and one it leaves alone.
     examples: ClassVar[tuple[ProjectExample, ...]] = ()
 
-    def __init__(self) -> None:  # a project rule has no file of its own
+    def __init__(self, context: LintContext | None = None) -> None:
+        # A project rule has a file of its own only where it builds a fix it granted (fix_in_file).
+        self.context = context  # type: ignore[assignment]
         self.findings = []
 
     def check(self, model: ProjectModel, reach: Reach, catalogue: Catalogue) -> Iterable[Diagnostic]:  # type: ignore[override]
         raise NotImplementedError
+
+    def fix_in_file(self, granted: Granted) -> tuple[cst.CSTNode, FixProposal | NoFix] | None:
+        """The fix :meth:`check` granted a finding (``Diagnostic.granted``), built on the file of
+        ``self.context`` as it is now (fixing goes pass after pass): the node the finding is now
+        at and the fix, or why there is none after all; None when what the fix rewrites is gone
+        (it was applied). A rule that grants no fix builds none."""
+        return None
 
     def diagnostic(
         self, path: str, line: int, column: int, width: int, message: str, chains: Iterable[Chain] = ()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import tokenize
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from loopcheck.files import SourceError, read_regular
@@ -15,7 +16,8 @@ from loopcheck.settings.suppression import unsuppressed
 
 if TYPE_CHECKING:
     from loopcheck.data.catalogue import Catalogue
-    from loopcheck.engine.diagnostics import Diagnostic
+    from loopcheck.engine.context import LintContext
+    from loopcheck.engine.diagnostics import Diagnostic, FixProposal
     from loopcheck.project.model import ProjectModel
     from loopcheck.project.reach import Reach
 
@@ -57,3 +59,37 @@ def check_project(
         text = text_of(path)
         kept.extend(mine if text is None else unsuppressed(mine, text, lambda d: d))
     return sorted(kept, key=lambda d: d.sort_key())
+
+
+def granted_findings(
+    context: LintContext, granted: Sequence[Diagnostic]
+) -> list[tuple[Diagnostic, FixProposal | None]]:
+    """The findings ``granted`` (the project rules' findings in the file of ``context`` whose fix
+    the model granted, ``Diagnostic.granted``) as they stand in the file's text now, each where
+    its rule finds it, with the fix built on that text, or without one and saying why; none for
+    a finding whose fix has been applied."""
+    rules = project_rules()
+    found = []
+    for diagnostic in granted:
+        assert diagnostic.granted is not None
+        rule = rules[diagnostic.code](context)
+        made = rule.fix_in_file(diagnostic.granted)
+        if made is None:
+            continue
+        node, fix = made
+        rule.report(node, diagnostic.message, fix)  # declined as any rule's fix is: the message says why
+        finding = rule.findings[-1]
+        where = context.analysis.positions[node]
+        shown = replace(
+            diagnostic,
+            path=context.path,
+            line=where.start.line,
+            column=where.start.column + 1,
+            end_line=where.end.line,
+            end_column=where.end.column + 1,
+            message=finding.message,
+            fix=finding.fix and finding.fix.shown(),
+            granted=None,
+        )
+        found.append((shown, finding.fix))
+    return found

@@ -1,0 +1,194 @@
+"""A project rule's fix, granted by the project model and built where the finding's file is fixed
+(``Diagnostic.granted``): LCK306's per-loop instance. ``--fix``, ``--diff``, several processes and
+the model's kept outcome give the same file; where the fix cannot work, the finding says why.
+The fixed scenario's runtime proof is tests/test_projects_runtime.py
+(``instance_connector_per_task``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_loopcheck, write
+
+SCENARIO = Path(__file__).parent / "fixtures" / "projects" / "instance_connector_per_task"
+
+GRAPH = '''\
+from neo4j import AsyncGraphDatabase
+
+
+class Connector:
+    def __init__(self):
+        self.driver = AsyncGraphDatabase.driver("neo4j://localhost")
+CLOSE
+    async def query(self, cypher):
+        return await self.driver.execute_query(cypher)
+'''
+CLOSE = '''
+    async def close(self):
+        await self.driver.close()
+'''
+MEMORY = '''\
+import asyncio
+
+from app.graph import Connector
+
+connector = Connector()
+
+
+async def recall(user):
+    return await connector.query(user)
+'''
+TASKS = '''\
+import asyncio
+
+from celery import shared_task
+
+from app import memory
+
+
+@shared_task
+def recall(user):
+    return asyncio.run(memory.recall(user))
+'''
+
+
+def project(tmp_path: Path, graph: str = GRAPH.replace("CLOSE", CLOSE), memory: str = MEMORY, **more: str) -> Path:
+    root = tmp_path / "project"
+    write(root / "pyproject.toml", '[project]\nname = "p"\nversion = "0"\n')
+    write(root / "app" / "__init__.py", "")
+    for name, text in {"graph": graph, "memory": memory, "tasks": TASKS, **more}.items():
+        write(root / "app" / f"{name}.py", text)
+    return root
+
+
+def texts(root: Path) -> dict[str, str]:
+    return {str(path.relative_to(root)): path.read_text() for path in sorted(root.rglob("*.py"))}
+
+
+def lck306(root: Path, *args: object) -> str:
+    """The LCK306 lines of a concise check of ``root``."""
+    result = run_loopcheck("--output-format", "concise", *args, ".", cwd=root, text=True)
+    return "\n".join(line for line in result.stdout.splitlines() if " LCK306 " in line)
+
+
+def test_the_fix_makes_the_instance_per_loop_in_its_module_only(tmp_path):
+    root = project(tmp_path)
+    before = texts(root)
+    assert "unsafe fix" in run_loopcheck(".", cwd=root, text=True).stdout
+    fixed = run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root, text=True)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "Fixed 1 finding" in fixed.stdout
+    after = texts(root)
+    assert {name for name in after if after[name] != before[name]} == {"app/memory.py"}
+    memory = after["app/memory.py"]
+    assert "connector = _ConnectorPerLoop()" in memory and "await client.close()" in memory
+    assert "async def recall(user):\n    return await connector.query(user)\n" in memory
+
+
+def test_without_unsafe_fixes_the_finding_stays_with_its_fix(tmp_path):
+    root = project(tmp_path)
+    before = texts(root)
+    result = run_loopcheck("--fix", ".", cwd=root, text=True)
+    assert texts(root) == before
+    assert " LCK306 " in result.stdout
+    assert "unsafe fix (--unsafe-fixes applies it): Make one `Connector`" in result.stdout
+
+
+def test_fix_diff_processes_and_the_kept_outcome_agree(tmp_path):
+    root = project(tmp_path)
+    diff = run_loopcheck("--diff", "--unsafe-fixes", ".", cwd=root).stdout
+    assert b"+connector = _ConnectorPerLoop()" in diff
+    results = []
+    for args, cache in ((("-j", "1"), False), (("-j", "2"), False), ((), True), ((), True)):
+        copy = tmp_path / f"copy{len(results)}"
+        shutil.copytree(root, copy)
+        if cache:  # the second run takes the model's kept outcome from the first's cache
+            run_loopcheck("--cache-dir", tmp_path / "cache", ".", cwd=copy, cache=True)
+            run_loopcheck("--cache-dir", tmp_path / "cache", ".", cwd=copy, cache=True)
+        options = ("--cache-dir", tmp_path / "cache") if cache else ()
+        fixed = run_loopcheck("--fix", "--unsafe-fixes", *args, *options, ".", cwd=copy, cache=cache)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        results.append((copy / "app" / "memory.py").read_text())
+    assert len(set(results)) == 1
+    patched = run_loopcheck("--diff", "--unsafe-fixes", ".", cwd=root).stdout
+    assert patched == diff and texts(root)["app/memory.py"] == MEMORY  # --diff writes nothing
+    given = run_loopcheck(
+        "--fix", "--unsafe-fixes", "--stdin-filename", "app/memory.py", "-", cwd=root, input=MEMORY, text=True
+    )
+    assert given.stdout == results[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"graph": GRAPH.replace("CLOSE", "")}, "`Connector` has no `async def close(self)` (nor `aclose`, `stop`)"),
+        (
+            {"graph": GRAPH.replace("CLOSE", CLOSE + "\n    def __call__(self):\n        return self\n")},
+            "`Connector` defines `__call__`, which a proxy for its instances would not forward",
+        ),
+        (
+            {"graph": GRAPH.replace("CLOSE", CLOSE).replace("class Connector:", "class Connector(Base):")},
+            "`Connector` derives from `Base`",
+        ),
+        ({"memory": MEMORY + "\n\ndef name():\n    return connector.driver\n"}, "no fix: name() uses it outside"),
+        (
+            {"report": "from app.memory import connector\n\n\ndef describe():\n    return connector.driver\n"},
+            "no fix: app.report: describe() uses it outside coroutines",
+        ),
+        (
+            {"report": "from app import memory\n\n\ndef describe():\n    return memory.connector.driver\n"},
+            "no fix: app.report: describe() uses it outside coroutines",
+        ),
+        (
+            {"report": "from app.memory import *\n\n\ndef describe():\n    return connector.driver\n"},
+            "no fix: app.report: describe() uses it outside coroutines",
+        ),
+    ],
+)
+def test_no_fix_where_the_model_shows_it_would_not_work(tmp_path, change, reason):
+    root = project(tmp_path, **change)
+    assert reason in lck306(root)
+    before = texts(root)
+    run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root)
+    assert texts(root) == before
+
+
+@pytest.mark.parametrize(
+    ("memory", "reason"),
+    [
+        (
+            MEMORY + "\n\nasync def rename(user):\n    connector.user = user\n",
+            "no fix: code sets or deletes an attribute",
+        ),
+        (MEMORY.replace("connector = Connector()", "connector = Connector()\nconnector = Connector()"),
+         "no fix: `connector` is assigned elsewhere too"),
+        (MEMORY.replace("connector = Connector()", "connector = default = Connector()"),
+         "no fix: the fix needs it assigned to one name, on a line of its own"),
+        (MEMORY.replace("connector = Connector()", "if True:\n    connector = Connector()"),
+         "no fix: the fix needs it assigned to one name, on a line of its own"),
+    ],
+)
+def test_no_fix_where_the_file_shows_it_would_not_work(tmp_path, memory, reason):
+    """What the summaries do not keep is seen where the file is fixed: the finding stays, saying
+    why, and the file is left as it is."""
+    root = project(tmp_path, memory=memory)
+    before = texts(root)
+    result = run_loopcheck("--fix", "--unsafe-fixes", "--output-format", "concise", ".", cwd=root, text=True)
+    assert texts(root) == before
+    assert reason in "\n".join(line for line in result.stdout.splitlines() if " LCK306 " in line)
+
+
+def test_the_fix_goes_with_the_per_file_fixes_of_the_same_file(tmp_path):
+    """The granted fix is rebuilt on each pass's text, as the per-file rules' fixes are."""
+    memory = MEMORY.replace("connector = Connector()", "_lock = asyncio.Lock()\nconnector = Connector()").replace(
+        "    return await connector.query(user)", "    async with _lock:\n        return await connector.query(user)"
+    )
+    root = project(tmp_path, memory=memory)
+    fixed = run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root, text=True)
+    assert "Fixed 2 findings. No findings remain." in fixed.stdout, fixed.stdout + fixed.stderr
+    after = texts(root)["app/memory.py"]
+    assert "def _get_lock():" in after and "connector = _ConnectorPerLoop()" in after
+    compile(after, "memory.py", "exec")
