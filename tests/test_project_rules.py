@@ -283,3 +283,76 @@ def test_an_instance_is_reported_when_a_loop_calls_it_by_its_imported_name():
         " the first loop that uses it, and under another it fails with 'Target page, context or browser has been closed'"
         + NO_CLOSE
     ]
+
+
+# The Celery task uses an instance it makes itself (a local, or an attribute of an object it
+# makes): no module-level instance is on that chain, so the spare one is not reported.
+MAKES_ITS_OWN = """\
+import asyncio
+
+from app.browser import CookieBrowser
+from celery import shared_task
+
+
+class Crawler:
+    def __init__(self):
+        self.browser = CookieBrowser()
+
+    async def run(self):
+        await self.browser.start()
+
+
+async def fetch(url):
+    browser = CookieBrowser()
+    await browser.start()
+
+
+@shared_task
+def crawl(url):
+    return asyncio.run(fetch(url))
+
+
+async def fetch_again(url):
+    crawler = Crawler()
+    await crawler.run()
+
+
+@shared_task
+def crawl_again(url):
+    return asyncio.run(fetch_again(url))
+"""
+
+# A method of a subclass calling its base's method on itself: not an instance made by a call, so
+# the chain may be on any instance (the subclass's own instance is not one of the base class's).
+SUBCLASS = """\
+import asyncio
+
+from app.browser import CookieBrowser
+from celery import shared_task
+
+
+class PageBrowser(CookieBrowser):
+    async def start(self):
+        await CookieBrowser.start(self)
+
+
+page_browser = PageBrowser()
+
+
+@shared_task
+def crawl(url):
+    return asyncio.run(page_browser.start())
+"""
+
+
+def test_an_instance_a_loop_makes_for_itself_is_not_a_module_level_one():
+    from loopcheck.rules.project.lck306_instance_of_imported_class import BROWSER
+
+    assert project_findings({"app/browser.py": BROWSER, "app/spare.py": SPARE, "app/tasks.py": MAKES_ITS_OWN}, "LCK306") == []
+
+
+def test_a_base_method_called_on_an_instance_of_a_subclass_is_not_taken_for_a_new_instance():
+    from loopcheck.rules.project.lck306_instance_of_imported_class import BROWSER
+
+    found = project_findings({"app/browser.py": BROWSER, "app/spare.py": SPARE, "app/tasks.py": SUBCLASS}, "LCK306")
+    assert [line.partition(" ")[0] for line in found] == ["app/spare.py:3:17"]

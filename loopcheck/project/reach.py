@@ -112,7 +112,9 @@ Each module-level instance of such a class keeps an object of its own: the walk 
 instance a chain goes through (the module-level instance a call or use names, ``browser.start()``
 or ``crawl.browser.start()``, kept through the ``self.`` calls of its methods), and each instance
 is judged on the chains through it and those whose instance is not known (a loop started inside a
-method may be on any instance): ``ObjectReach.instances``. The attribute's verdict is the worst
+method may be on any instance); an object made by a call where it is used (``connector =
+Connector()``, ``self.db = Connector()``) is an instance of its own, on no module-level one:
+``ObjectReach.instances``. The attribute's verdict is the worst
 of theirs, with that instance's chains.
 
 Where the walk of a kept loop visits a registry lookup it cannot follow (``Function.lookups``:
@@ -162,6 +164,9 @@ CURRENT_LOOP = "current-loop"
 HOLDER = "holder:"
 # What a use or call through ``self`` is on: the instance its function was reached through.
 SELF = object()
+# After a class's name, the instances of it made by calls (``Connector()``), as opposed to its
+# module-level instances: the instance key of a use on one (see _Reacher.made_by_a_call).
+MADE = "()"
 # What a holder that is not an instance attribute is on (its object is the same on every instance).
 NOT_PER_INSTANCE = object()
 # What :meth:`_Reacher.receivers` gives a function that uses no instance attribute and calls no method.
@@ -1210,10 +1215,37 @@ class _Reacher:
                 target = self.resolve_in(key, ".".join(parts[:cut]), within)
                 if target is not None and target.kind == "instance":
                     found = (target.module, target.name)
+                elif target is not None and target.kind == "class" and cut == len(parts) - 1:
+                    found = self.made_by_a_call(key, target, within)
                 if target is not None and target.kind != "module":
                     break
         self._receivers[memo] = found
         return found
+
+    def made_by_a_call(self, key: FunctionKey, cls: Target, within: str | None) -> InstanceKey | None:
+        """The instance of ``Class.member`` written in function ``key``: the summaries write a
+        member of an object made by calling its class there that way (``connector.query`` after
+        ``connector = Connector()``, ``self.db.query`` after ``self.db = Connector()``), an
+        instance of its own, never a module-level one (``Connector()`` under :data:`MADE`);
+        unknown (None) where the member may be read on an instance of the method's own class
+        (``Base.close(self)`` in a method of the class or of a subclass)."""
+        if within is not None:
+            own = self.resolve(key[0], within, None)
+            if own is not None and (own.module, own.name) == (cls.module, cls.name) or self.derives(key[0], within, cls):
+                return None
+        return (cls.module, f"{cls.name}{MADE}")
+
+    def derives(self, module: str, cls: str, base: Target, depth: int = 0) -> bool:
+        """Whether class ``cls`` of ``module`` has ``base`` among its bases the project defines."""
+        summary = self.model.summary(module)
+        record = next((c for c in summary.classes if c.name == cls), None) if summary is not None else None
+        for written in record.bases if record is not None and depth < MAX_DEPTH else ():
+            found = self.resolve(module, written, None)
+            if found is not None and found.kind == "class" and (
+                (found.module, found.name) == (base.module, base.name) or self.derives(found.module, found.name, base, depth + 1)
+            ):
+                return True
+        return False
 
     # Verdicts
 
