@@ -434,6 +434,38 @@ def test_new_imports_go_where_an_import_sorter_puts_them(before, after):
     assert result.code == after
 
 
+@pytest.mark.parametrize(
+    "before, requests, after",
+    [
+        # Two names from one module: one line, in the sorter's order.
+        (
+            "import json\n\nx = 1\n",
+            [ImportRequest("asyncio", "run"), ImportRequest("asyncio", "new_event_loop")],
+            "import json\nfrom asyncio import new_event_loop, run\n\nx = 1\n",
+        ),
+        # Added to the module's own line for the module (constants, classes, then the others).
+        (
+            "from asyncio import Lock, sleep\n\nx = 1\n",
+            [ImportRequest("asyncio", "run"), ImportRequest("asyncio", "TIMEOUT")],
+            "from asyncio import TIMEOUT, Lock, run, sleep\n\nx = 1\n",
+        ),
+        # A line with a comment, or one that would grow past the line length, is left alone.
+        (
+            "from asyncio import sleep  # pacing\n\nx = 1\n",
+            [ImportRequest("asyncio", "run")],
+            "from asyncio import sleep  # pacing\nfrom asyncio import run\n\nx = 1\n",
+        ),
+        (
+            "from asyncio import " + ", ".join(f"name{i}" for i in range(11)) + "\n\nx = 1\n",
+            [ImportRequest("asyncio", "run")],
+            "from asyncio import " + ", ".join(f"name{i}" for i in range(11)) + "\nfrom asyncio import run\n\nx = 1\n",
+        ),
+    ],
+)
+def test_names_from_one_module_go_on_one_line(before, requests, after):
+    assert add_imports(cst.parse_module(before), requests).code == after
+
+
 def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
     """As when a fix has just removed the import that stood first."""
     module = cst.parse_module("import functools\n\nimport httpx\n\nx = 1\n")

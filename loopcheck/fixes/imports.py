@@ -182,15 +182,66 @@ def _split_blanks(lines: Sequence[cst.EmptyLine]) -> tuple[list[cst.EmptyLine], 
 
 
 def add_imports(module: cst.Module, requests: Sequence[ImportRequest]) -> cst.Module:
+    """``module`` with the imports ``requests`` asks for that it lacks: the names from one module
+    on one ``from`` line, added to the module's own line for it where the sorter would keep it
+    within the line length, else a line of their own in its place."""
     body = list(module.body)
-    for request in requests:
-        if not _satisfied(body, request):
-            body = _insert(body, request)
+    missing = [request for request in dict.fromkeys(requests) if not _satisfied(body, request)]
+    names_from: dict[str, list[str]] = {}
+    for request in missing:
+        if request.name is not None and request.asname is None:
+            names_from.setdefault(request.module, []).append(request.name)
+    for request in missing:
+        if request.name is None or request.asname is not None:
+            body = _insert(body, request.code())
+        elif request.module in names_from:
+            names = names_from.pop(request.module)
+            joined = _joined_from_line(body, request.module, names)
+            if joined is not None:
+                index, line = joined
+                body[index] = line
+            else:
+                body = _insert(body, f"from {request.module} import {', '.join(sorted(names, key=_name_order))}")
     return module.with_changes(body=body)
 
 
-def _insert(body: list[cst.BaseStatement], request: ImportRequest) -> list[cst.BaseStatement]:
-    new = cst.parse_statement(request.code())
+# The line length an import sorter keeps (isort's and Ruff's default).
+LINE_LENGTH = 88
+
+
+def _name_order(name: str) -> tuple[int, str]:
+    """Where an import sorter puts a name on a ``from`` line (Ruff's and isort's order by type):
+    constants, then classes, then the others, each alphabetically."""
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    return (1 if name[:1].isupper() else 2), name
+
+
+def _joined_from_line(body: Sequence[cst.BaseStatement], module: str, names: list[str]) -> tuple[int, cst.SimpleStatementLine] | None:
+    """The module's own top-level ``from module import ...`` line (one statement, plain names,
+    no comment) with ``names`` added, and its position; None when it has none, or the line
+    would pass the sorter's line length."""
+    for index, statement in enumerate(body):
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            continue
+        small = statement.body[0]
+        if not (isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative):
+            continue
+        if _EMPTY.code_for_node(small.module) != module or isinstance(small.names, cst.ImportStar):
+            continue
+        if small.lpar is not None or statement.trailing_whitespace.comment is not None:
+            return None
+        written = [_EMPTY.code_for_node(alias) .rstrip(", ") for alias in small.names]
+        line = f"from {module} import {', '.join(sorted([*written, *names], key=_name_order))}"
+        if len(line) > LINE_LENGTH:
+            return None
+        new = cst.parse_statement(line)
+        return index, new.with_changes(leading_lines=statement.leading_lines)  # type: ignore[return-value]
+    return None
+
+
+def _insert(body: list[cst.BaseStatement], code: str) -> list[cst.BaseStatement]:
+    new = cst.parse_statement(code)
     assert isinstance(new, cst.SimpleStatementLine)
     key = _key(new)
     first = next((i for i, s in enumerate(body) if _import_line(s)), None)
