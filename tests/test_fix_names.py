@@ -232,3 +232,10 @@ def test_a_star_import_from_elsewhere_declines_a_fix_that_needs_a_new_name(tmp_p
     result = loopcheck("--fix", "app.py", cwd=tmp_path)
     assert result.returncode == 1 and (tmp_path / "app.py").read_text() == source
     assert "no fix: `from compat import *` may rebind any name given to `asyncio.get_running_loop`" in result.stdout
+
+
+def test_a_proxy_class_is_named_as_a_class_from_a_name_with_digits():
+    from loopcheck.fixes.per_loop import class_case
+
+    assert class_case("_neo4j_connector") == "Neo4jConnector"
+    assert class_case("redisClient") == "RedisClient"

@@ -107,6 +107,11 @@ def snake_case(name: str) -> str:
     return re.sub(r"_+", "_", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)).strip("_").lower()
 
 
+def class_case(name: str) -> str:
+    """``neo4j_connector`` as a class's name: ``Neo4jConnector`` (not ``str.title``'s ``Neo4J``)."""
+    return "".join(part[:1].upper() + part[1:] for part in snake_case(name).split("_"))
+
+
 def install_accessor(
     builder: FixBuilder,
     tree: Tree,

@@ -31,6 +31,7 @@ from loopcheck.fixes.per_loop import (
     NOT_STORED_BY_A_METHOD,
     UNUSED,
     PerLoopFixes,
+    class_case,
     install_accessor,
     lone_store,
     move_after_class,
@@ -156,7 +157,7 @@ class ClientFixes:
     def proxied(self, factory: AccessorFix, client: Client, name: str, followed_by: str = "") -> FixProposal:
         """The per-loop ``factory`` fix with a proxy that keeps ``name`` for the running loop's
         client (``followed_by``: the code made at import that follows the proxy, for the title)."""
-        proxy = self.context.naming.fresh_module_name(f"_{snake_case(name).title().replace('_', '')}PerLoop")
+        proxy = self.context.naming.fresh_module_name(f"_{class_case(name)}PerLoop")
         specials = ("__aenter__", "__aexit__") if client.async_context_manager else ()
         return proxy_fix(factory, name, client.display, proxy, specials, followed_by)
 
