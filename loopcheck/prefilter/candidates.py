@@ -205,6 +205,13 @@ def dotted_name(node: ast.AST) -> str | None:
 
 # Expressions whose frames are kept, to find a value's holder above them.
 PASS_THROUGH_TYPES = frozenset({*PASS_THROUGH, ast.Attribute, ast.Call})
+# Nodes the walk neither notes nor enters and that hold no node it does: names, constants,
+# contexts and operators (three in five of a tree's nodes) are not walked at all.
+BARE_TYPES = frozenset(
+    {ast.Name, ast.Constant}.union(
+        *(base.__subclasses__() for base in (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop))
+    )
+)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -278,7 +285,7 @@ class _Walk:
 
     def walk(self, tree: ast.AST) -> None:
         stack, scopes, notes, outer = self.stack, self.scopes, self.notes, self.outer
-        push, AST = stack.append, ast.AST
+        push, AST, bare = stack.append, ast.AST, BARE_TYPES
         push((tree, _Frame(Where.MODULE, None, None, None)))
         while stack:
             node, frame = stack.pop()
@@ -297,10 +304,11 @@ class _Walk:
             for name in node._fields:
                 field = getattr(node, name, None)
                 if isinstance(field, AST):
-                    push((field, child_frame))
+                    if type(field) not in bare:
+                        push((field, child_frame))
                 elif isinstance(field, list):
                     for item in field:
-                        if isinstance(item, AST):
+                        if isinstance(item, AST) and type(item) not in bare:
                             push((item, child_frame))
 
     # -- scopes ---------------------------------------------------------------------------
