@@ -266,3 +266,14 @@ def test_the_scan_does_not_walk_nodes_with_nothing_to_note(monkeypatch):
     monkeypatch.setattr(stage, "BARE_TYPES", frozenset())
     assert [scanner.shape_of(tree) for tree in trees] == shapes
     assert any(shape.calls for shape in shapes) and any(shape.methods for shape in shapes)
+
+
+def test_the_text_test_looks_for_a_method_name_once():
+    """A method's name is one of the words looked for first: whether it is in the text is known
+    then, and it is not looked for again as the last part of a name."""
+    stage = Candidates(RULES.values(), Catalogue.load())
+    text = _Asked("import asyncio\n\nasyncio.sleep(1)\n")
+    assert not stage.may_match(text)
+    methods = [word for word in text.asked if word in stage.method_names]
+    assert "asyncio" in text.asked and "run_until_complete" in methods
+    assert len(methods) == len(set(methods))

@@ -90,6 +90,9 @@ class Candidates:
         # ``nest_asyncio``): where one of those is missing, so is the word, not looked for then.
         words = sorted({name.partition(".")[0] for name in names} | methods, key=lambda word: (len(word), word))
         self.words = tuple((word, tuple(other for other in words if other != word and other in word)) for word in words)
+        # Whether such a word is in a text is known once they are looked for (a method's name, as
+        # the last part of its names): not looked for again.
+        self.looked_for = frozenset(words)
         self.calls: dict[str, re.Pattern[str]] = {}  # by last part of a name (call_pattern)
 
     def call_pattern(self, tail: str) -> re.Pattern[str]:
@@ -119,8 +122,11 @@ class Candidates:
                 present.add(word)
         if not present:
             return False
+        looked_for = self.looked_for
         for tail, rests in self.others.items():
-            if any(parts_in(rest, present, text) for rest in rests) and tail in text:
+            if any(parts_in(rest, present, text) for rest in rests) and (
+                tail in present if tail in looked_for else tail in text
+            ):
                 if any(starts_word(text, m.start()) for m in self.call_pattern(tail).finditer(text)):
                     return True
         return False
