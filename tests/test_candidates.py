@@ -246,3 +246,34 @@ def test_the_text_test_does_not_look_for_a_word_whose_part_is_missing():
     assert not {"httpx2", "nest_asyncio", "nest_asyncio2", "psycopg_pool"} & set(text.asked)
     found = _Asked("import httpx2\n\nclient = httpx2.AsyncClient()\n")
     assert stage.may_match(found) and "httpx2" in found.asked
+
+
+def test_the_scan_does_not_walk_nodes_with_nothing_to_note(monkeypatch):
+    """Names, constants, contexts and operators are not walked (three in five of a tree's nodes):
+    the walk neither notes nor enters them, they hold no other node, and every fixture's shape is
+    the one a walk over every node gives."""
+    from loopcheck.prefilter import candidates as stage
+
+    walk = stage._Walk(frozenset(), stage.ContextSeeds(Catalogue.load()))
+    assert not stage.BARE_TYPES & (walk.scopes.keys() | walk.notes.keys() | stage.PASS_THROUGH_TYPES)
+    scanner = Candidates(RULES.values(), Catalogue.load())
+    trees = [ast.parse(path.read_text()) for path in fixtures()]
+    for tree in trees:
+        for node in ast.walk(tree):
+            if type(node) in stage.BARE_TYPES:
+                assert all(type(child) in stage.BARE_TYPES for child in ast.iter_child_nodes(node))
+    shapes = [scanner.shape_of(tree) for tree in trees]
+    monkeypatch.setattr(stage, "BARE_TYPES", frozenset())
+    assert [scanner.shape_of(tree) for tree in trees] == shapes
+    assert any(shape.calls for shape in shapes) and any(shape.methods for shape in shapes)
+
+
+def test_the_text_test_looks_for_a_method_name_once():
+    """A method's name is one of the words looked for first: whether it is in the text is known
+    then, and it is not looked for again as the last part of a name."""
+    stage = Candidates(RULES.values(), Catalogue.load())
+    text = _Asked("import asyncio\n\nasyncio.sleep(1)\n")
+    assert not stage.may_match(text)
+    methods = [word for word in text.asked if word in stage.method_names]
+    assert "asyncio" in text.asked and "run_until_complete" in methods
+    assert len(methods) == len(set(methods))

@@ -90,6 +90,9 @@ class Candidates:
         # ``nest_asyncio``): where one of those is missing, so is the word, not looked for then.
         words = sorted({name.partition(".")[0] for name in names} | methods, key=lambda word: (len(word), word))
         self.words = tuple((word, tuple(other for other in words if other != word and other in word)) for word in words)
+        # Whether such a word is in a text is known once they are looked for (a method's name, as
+        # the last part of its names): not looked for again.
+        self.looked_for = frozenset(words)
         self.calls: dict[str, re.Pattern[str]] = {}  # by last part of a name (call_pattern)
 
     def call_pattern(self, tail: str) -> re.Pattern[str]:
@@ -119,8 +122,11 @@ class Candidates:
                 present.add(word)
         if not present:
             return False
+        looked_for = self.looked_for
         for tail, rests in self.others.items():
-            if any(parts_in(rest, present, text) for rest in rests) and tail in text:
+            if any(parts_in(rest, present, text) for rest in rests) and (
+                tail in present if tail in looked_for else tail in text
+            ):
                 if any(starts_word(text, m.start()) for m in self.call_pattern(tail).finditer(text)):
                     return True
         return False
@@ -205,6 +211,13 @@ def dotted_name(node: ast.AST) -> str | None:
 
 # Expressions whose frames are kept, to find a value's holder above them.
 PASS_THROUGH_TYPES = frozenset({*PASS_THROUGH, ast.Attribute, ast.Call})
+# Nodes the walk neither notes nor enters and that hold no node it does: names, constants,
+# contexts and operators (three in five of a tree's nodes) are not walked at all.
+BARE_TYPES = frozenset(
+    {ast.Name, ast.Constant}.union(
+        *(base.__subclasses__() for base in (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop))
+    )
+)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -278,7 +291,7 @@ class _Walk:
 
     def walk(self, tree: ast.AST) -> None:
         stack, scopes, notes, outer = self.stack, self.scopes, self.notes, self.outer
-        push, AST = stack.append, ast.AST
+        push, AST, bare = stack.append, ast.AST, BARE_TYPES
         push((tree, _Frame(Where.MODULE, None, None, None)))
         while stack:
             node, frame = stack.pop()
@@ -297,10 +310,11 @@ class _Walk:
             for name in node._fields:
                 field = getattr(node, name, None)
                 if isinstance(field, AST):
-                    push((field, child_frame))
+                    if type(field) not in bare:
+                        push((field, child_frame))
                 elif isinstance(field, list):
                     for item in field:
-                        if isinstance(item, AST):
+                        if isinstance(item, AST) and type(item) not in bare:
                             push((item, child_frame))
 
     # -- scopes ---------------------------------------------------------------------------

@@ -180,6 +180,14 @@ class _Words:
         # Fewer than the words (``fastapi`` for ``FastAPI``, ``APIRouter``, ``APIRoute``...): looked
         # for first, once each, as each `in` reads the whole text where the word is missing.
         self.modules = sorted({parts[0] for found in self.firsts.values() for parts in found if parts})
+        # The words to look at once the modules found are known: those some name of which has no
+        # module part, then by module those some name of which starts with it (most texts name
+        # none of the modules, and most words are not looked at then).
+        self.unqualified = [key for key, found in self.firsts.items() if () in found]
+        self.by_module = {
+            module: [key for key, found in self.firsts.items() if any(parts[:1] == (module,) for parts in found)]
+            for module in self.modules
+        }
         self.methods = _alternation(r"\.[ \t]*(?:", methods, r")\b", 0)
         # Only at the start of a line, after its indentation: tested on each match (a pattern
         # that starts with `^` is tried at every position of the text; one that starts with `@`
@@ -188,9 +196,13 @@ class _Words:
 
     def found_in(self, text: str) -> bool:
         present = {module for module in self.modules if module in text}
-        for (word, called), pattern in self.words.items():
+        keys = self.unqualified
+        if present:
+            found = (key for module in self.modules if module in present for key in self.by_module[module])
+            keys = list(dict.fromkeys([*keys, *found]))
+        for word, called in keys:
             if any(parts_in(parts, present, text) for parts in self.firsts[word, called]) and word in text:
-                if any(starts_word(text, match.start()) for match in pattern.finditer(text)):
+                if any(starts_word(text, match.start()) for match in self.words[word, called].finditer(text)):
                     return True
         if self.methods is not None and self.methods.search(text):
             return True
