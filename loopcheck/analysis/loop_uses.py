@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from loopcheck.analysis.tree import descendants, is_none, sole_statement
+from loopcheck.analysis.tree import descendants, is_none, sole_statement, sole_target
 from loopcheck.prefilter.starts import Where
 
 if TYPE_CHECKING:
@@ -41,6 +41,20 @@ class LoopUse:
     # RUN: the run_until_complete() call; TEARDOWN and SET_CURRENT: the statement to delete;
     # otherwise the reference itself.
     node: cst.CSTNode
+
+
+@dataclass(frozen=True)
+class RunningBranch:
+    """``if loop.is_running(): <a task of x> else: <loop.run_until_complete(x)>``, each branch
+    one statement returning its call (or assigning it to the same name): a task on the loop the
+    thread is running, else a run of the same ``x`` on the loop, which is not running."""
+
+    branch: cst.If
+    task: cst.Call  # loop.create_task(x), asyncio.ensure_future(x) or asyncio.create_task(x)
+    run: cst.Call
+    returns: bool  # both branches return (else both assign)
+    task_on_loop: bool  # the task is made by a method of the loop
+    loop: str  # the variable holding the loop
 
 
 def method_call(node: cst.CSTNode | None, methods: Iterable[str]) -> cst.Call | None:
@@ -146,6 +160,56 @@ class LoopUses:
     def _teardown_statement(self, call: cst.Call, ref: cst.CSTNode) -> LoopUse:
         statement = self.tree.expression_statement(call)
         return LoopUse(Use.TEARDOWN, statement) if statement else LoopUse(Use.OTHER, ref)
+
+    def running_branch(self, uses: list[LoopUse]) -> RunningBranch | None:
+        """The ``if loop.is_running():`` branch between a task and a run of the same argument,
+        when the loop's ``uses`` are that test, that run and the task's ``loop.create_task()``
+        (if the task is made that way) and nothing else."""
+        api, parents = self.api, self.tree.parents
+        runs, other = of_kind(uses, Use.RUN), of_kind(uses, Use.OTHER)
+        if len(runs) != 1 or len(runs) + len(other) != len(uses):
+            return None
+        tests = [call for use in other if (call := self._called_on(use.node, api.running_method)) and not call.args]
+        branch = parents.get(tests[0]) if len(tests) == 1 else None
+        if not (isinstance(branch, cst.If) and branch.test is tests[0] and isinstance(branch.orelse, cst.Else)):
+            return None
+        loop = tests[0].func.value  # type: ignore[attr-defined]
+        if not isinstance(loop, cst.Name):
+            return None
+        running = self._sole_result(branch.body)
+        not_running = self._sole_result(branch.orelse.body)
+        if running is None or not_running is None or running[0] != not_running[0] or not_running[1] is not runs[0].node:
+            return None
+        run, task = not_running[1], running[1]
+        loop_tasks = [call for use in other if (call := self._called_on(use.node, api.task_method))]
+        task_on_loop = loop_tasks == [task]
+        if len(other) != 1 + task_on_loop or not (task_on_loop or self.calls(task, api.task)):
+            return None
+        argument, task_argument = sole_argument(run), sole_argument(task)
+        if argument is None or task_argument is None or not argument.deep_equals(task_argument):
+            return None
+        return RunningBranch(branch, task, run, running[0] is None, task_on_loop, loop.value)
+
+    def _called_on(self, ref: cst.CSTNode, method: str) -> cst.Call | None:
+        """The call ``ref.<method>(...)``."""
+        attribute = self.tree.parents.get(ref)
+        call = self.tree.parents.get(attribute) if isinstance(attribute, cst.Attribute) else None
+        if isinstance(call, cst.Call) and isinstance(attribute, cst.Attribute) and attribute.attr.value == method:
+            return call if call.func is attribute else None
+        return None
+
+    @staticmethod
+    def _sole_result(block: cst.BaseSuite) -> tuple[str | None, cst.Call] | None:
+        """A block of one statement, ``return <call>`` (None) or ``<name> = <call>`` (the name),
+        with that call."""
+        lines = block.body if isinstance(block, cst.IndentedBlock) else ()
+        statement = sole_statement(lines[0]) if len(lines) == 1 else None
+        target = sole_target(statement)
+        if isinstance(statement, cst.Return) and isinstance(statement.value, cst.Call):
+            return None, statement.value
+        if isinstance(statement, cst.Assign) and isinstance(target, cst.Name) and isinstance(statement.value, cst.Call):
+            return target.value, statement.value
+        return None
 
     def uses_of(self, refs: Iterable[cst.CSTNode]) -> list[LoopUse]:
         """The distinct uses of a loop (two references can share one teardown statement)."""

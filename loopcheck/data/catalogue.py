@@ -44,11 +44,14 @@ class LoopApi:
     coroutine_functions: frozenset[str]
     default_executor: frozenset[str]
     threadsafe: frozenset[str]
+    task: frozenset[str]
     run_method: str
     serve_method: str
     close_methods: frozenset[str]
     shutdown_methods: frozenset[str]
     executor_method: str
+    task_method: str
+    running_method: str
 
     @property
     def loop_factories(self) -> frozenset[str]:
@@ -374,11 +377,14 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
         coroutine_functions=frozenset(calls["coroutine-functions"]),
         default_executor=frozenset(calls["default-executor"]),
         threadsafe=frozenset(calls["threadsafe"]),
+        task=frozenset(calls["task"]),
         run_method=methods["run"],
         serve_method=methods["serve"],
         close_methods=frozenset(methods["close"]),
         shutdown_methods=frozenset(methods["shutdown"]),
         executor_method=methods["executor"],
+        task_method=methods["task"],
+        running_method=methods["running"],
     )
 
 

@@ -16,6 +16,7 @@ from loopcheck.fixes.statements import StatementEditor, removed_comments_note
 
 if TYPE_CHECKING:
     from loopcheck.analysis import Holder
+    from loopcheck.analysis.loop_uses import RunningBranch
     from loopcheck.analysis.tree import Tree
     from loopcheck.engine.context import LintContext
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 RUN_NAMES = ("asyncio.run",)
 RUN_WITH_FACTORY_NAMES = ("asyncio.run", "asyncio.new_event_loop")
 RUNNER_NAMES = ("asyncio.Runner", "asyncio.new_event_loop")
+RUN_UNLESS_RUNNING_NAMES = ("asyncio.run", "asyncio.get_running_loop")
 
 
 class LifecycleRewrite:
@@ -63,6 +65,29 @@ class LifecycleRewrite:
 
         self.builder.change(run_call, rewrite)
         self.builder.drop_imports_used_by(run_call.func)
+
+    def run_unless_running(self, found: RunningBranch) -> None:
+        """``if loop.is_running(): <task> else: <run>`` → ``try: loop = asyncio.get_running_loop()
+        except RuntimeError: <run with asyncio.run()>``, then the task (after the ``try`` where
+        both return, else in its ``else``). The loop's variable is bound only where the task uses it."""
+        self.run_with_asyncio_run(found.run)
+        running = self.builder.name("asyncio.get_running_loop", found.branch)
+        probe = cst.parse_statement(f"{found.loop} = {running}()" if found.task_on_loop else f"{running}()")
+
+        def rewrite(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel:
+            assert isinstance(updated, cst.If) and isinstance(updated.orelse, cst.Else)
+            # The comments of the `if` and `else` lines go to the `try` and `except` lines.
+            otherwise = updated.orelse
+            handler = cst.ExceptHandler(
+                body=otherwise.body, type=cst.Name("RuntimeError"), leading_lines=otherwise.leading_lines
+            )
+            probe_block = cst.IndentedBlock([probe], header=updated.body.header)  # type: ignore[attr-defined]
+            attempt = cst.Try(body=probe_block, handlers=[handler], leading_lines=updated.leading_lines)
+            if found.returns:
+                return cst.FlattenSentinel([attempt, *updated.body.body])  # type: ignore[list-item]
+            return attempt.with_changes(orelse=cst.Else(body=updated.body))
+
+        self.builder.change(found.branch, rewrite)
 
     def run_in_runner(self, run_call: cst.Call, runner: str) -> None:
         """``<loop>.run_until_complete(x)`` → ``<runner>.run(x)``."""
@@ -200,4 +225,16 @@ def asyncio_run_instead(
     for run in runs:
         rewrite.run_with_asyncio_run(run)
     rewrite.retire(None, *loop_statements(rewrite.tree, retired, teardowns))
+    return rewrite.build()
+
+
+def asyncio_run_unless_running(
+    context: LintContext, found: RunningBranch, retired: Sequence[cst.CSTNode]
+) -> tuple[Edit, ...]:
+    """The edits that make a task on the running loop, or else run the coroutine with
+    ``asyncio.run()`` (see :meth:`LifecycleRewrite.run_unless_running`), and delete the statements
+    that only held or set up the kept loop."""
+    rewrite = LifecycleRewrite(context)
+    rewrite.run_unless_running(found)
+    rewrite.retire(None, *loop_statements(rewrite.tree, retired))
     return rewrite.build()

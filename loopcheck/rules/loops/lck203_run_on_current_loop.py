@@ -2,18 +2,27 @@ from __future__ import annotations
 
 import libcst as cst
 
-from loopcheck.analysis.loop_uses import Use, of_kind, sole_argument
+from loopcheck.analysis.loop_uses import RunningBranch, Use, of_kind, sole_argument
 from loopcheck.engine.diagnostics import FixProposal, NoFix, Safety, SafeWhen
 from loopcheck.engine.rule import Invalid, Rule, RuleDocs, Valid
-from loopcheck.fixes.lifecycle import RUN_NAMES, asyncio_run_instead, loop_statements, removed_comments
+from loopcheck.fixes.lifecycle import (
+    RUN_NAMES,
+    RUN_UNLESS_RUNNING_NAMES,
+    asyncio_run_instead,
+    asyncio_run_unless_running,
+    loop_statements,
+    removed_comments,
+)
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.loops.wording import (
     beyond_runs,
     callers_note,
+    callers_reason,
     executor_wait_reason,
     helper_parameters,
     refused_by_asyncio_run,
     unproven_note,
+    unproven_reason,
 )
 
 # `run = asyncio.get_event_loop().run_until_complete`: the alias would name a loop that is gone.
@@ -97,7 +106,18 @@ thread's current loop after the call differs (above), which only code that calls
 anything but an `async def` of the module), the fix's title says that it may return a Future.
 No fix, with the reason in the message, when the coroutine reaches `run_in_executor(None, ...)` or
 `asyncio.to_thread()` in the module: `asyncio.run()` waits for the default executor's threads when
-it ends, so a job left running there would make a program that exits today hang.""",
+it ends, so a job left running there would make a program that exits today hang.
+
+A helper that makes a task when the loop is already running (`if loop.is_running(): return
+loop.create_task(coro) else: return loop.run_until_complete(coro)`, also with
+`asyncio.ensure_future(coro)` or both branches assigning one name) gets `try: loop =
+asyncio.get_running_loop() except RuntimeError: return asyncio.run(coro)`, then the task as
+before: `get_event_loop()` returns a running loop exactly when `get_running_loop()` succeeds
+(measured on 3.10 to 3.13), so that branch is unchanged. Unsafe, never safe: where no loop runs,
+each call gets a new loop instead of the thread's current loop kept from call to call (objects
+bound to it no longer carry over), no loop is current afterwards, and a Future passed as the
+argument would fail. Only that shape: anything else that uses the loop (closing it, another
+method) keeps no fix.""",
         affected_versions="""\
 All supported versions: in a non-main thread the call fails on 3.10 to 3.13 alike; 3.12 and
 3.13 also warn in the main thread when no loop is set; from 3.14 (documented in its changelog, not
@@ -137,6 +157,30 @@ measured here) the call raises in the main thread as well.""",
                 "import asyncio\n"
                 "def fetch(symbols):\n"
                 "    return asyncio.run(download(symbols))\n"
+            ),
+            safety="unsafe",
+        ),
+        Invalid(
+            "import asyncio\n"
+            "def run_async(coro):\n"
+            "    loop = asyncio.get_event_loop()\n"
+            "    if loop.is_running():\n"
+            "        return loop.create_task(coro)\n"
+            "    else:\n"
+            "        return loop.run_until_complete(coro)\n",
+            message=(
+                "3:12 run_until_complete() on asyncio.get_event_loop() (through `loop`) in "
+                "synchronous code: there is no current loop in worker threads or after "
+                "asyncio.run(); use asyncio.run()"
+            ),
+            fix=(
+                "import asyncio\n"
+                "def run_async(coro):\n"
+                "    try:\n"
+                "        loop = asyncio.get_running_loop()\n"
+                "    except RuntimeError:\n"
+                "        return asyncio.run(coro)\n"
+                "    return loop.create_task(coro)\n"
             ),
             safety="unsafe",
         ),
@@ -191,8 +235,10 @@ measured here) the call raises in the main thread as well.""",
                 continue  # no runs, or only ones that shut the thread's existing loop down
             exclusive = analysis.flow.sole_binding_of(holder.reads, holder.target)  # type: ignore[arg-type]
             other = of_kind(uses, Use.OTHER)
+            # `if loop.is_running(): <a task> else: <the run>`
+            branch = uses_of.running_branch(uses) if other else None
             declined = None
-            if other:
+            if other and branch is None:
                 declined = NoFix(beyond_runs(analysis, other[0]))
             elif not exclusive and fallback is None:
                 declined = NoFix(f"`{holder.name}` may also hold another loop where it is run")
@@ -205,16 +251,53 @@ measured here) the call raises in the main thread as well.""",
             retired.extend(uses_of.loop_set_up(call))
             message = self.fallback_message(holder.name) if fallback is not None else self.message(holder.name)
             if declined is None:
-                self.report_run(call, message, runs, retired)
+                self.report_run(call, message, runs, retired, branch)
             else:
                 self.report(call, message, declined)
 
-    def report_run(self, call: cst.Call, message: str, runs: list[cst.Call], retired: list[cst.CSTNode]) -> None:
+    def report_run(
+        self,
+        call: cst.Call,
+        message: str,
+        runs: list[cst.Call],
+        retired: list[cst.CSTNode],
+        branch: RunningBranch | None = None,
+    ) -> None:
         """The finding with its fix, or with the reason there is none where asyncio.run() would
-        wait for a job the coroutine left in the default executor (the program would hang)."""
+        wait for a job the coroutine left in the default executor (the program would hang).
+        ``branch``: the ``is_running()`` branch the runs are in."""
         arguments = [arg for run in runs if (arg := sole_argument(run)) is not None]
         reason = executor_wait_reason(self.analysis, arguments)
-        self.report(call, message, self.fix(runs, retired) if reason is None else NoFix(reason))
+        if reason is not None:
+            self.report(call, message, NoFix(reason))
+        elif branch is not None:
+            self.report(call, message, self.fix_unless_running(branch, retired))
+        else:
+            self.report(call, message, self.fix(runs, retired))
+
+    def fix_unless_running(self, found: RunningBranch, retired: list[cst.CSTNode]) -> FixProposal | NoFix:
+        """The task stays for a running loop; otherwise asyncio.run() runs the coroutine on a
+        loop of its own. Never safe: the kept loop no longer carries over from call to call."""
+        analysis = self.analysis
+        refused = refused_by_asyncio_run(analysis, found.run, unknown=True)
+        if refused is not None:
+            return NoFix(refused)
+
+        def build() -> tuple:
+            return asyncio_run_unless_running(self.context, found, retired)
+
+        argument = found.run.args[0].value
+        removes = removed_comments(self.context, None, *loop_statements(analysis.tree, retired))
+        title = (
+            "Run the coroutine with asyncio.run() where no loop is running; a running loop still gets "
+            f"the task{removes} (unsafe: each such call runs on a new loop instead of the thread's "
+            "current loop kept from call to call, and leaves no loop current"
+        )
+        parameters = helper_parameters(analysis, [argument])
+        argument_reason = callers_reason(parameters) if parameters else unproven_reason(analysis, [argument])
+        if argument_reason:
+            title += f"; {argument_reason}"
+        return self.propose(Safety.UNSAFE, title + ")", build, RUN_UNLESS_RUNNING_NAMES)
 
     def message(self, name: str | None = None) -> str:
         through = f" (through `{name}`)" if name else ""

@@ -63,6 +63,13 @@ def refused_by_asyncio_run(analysis: FileAnalysis, run_call: cst.Call, unknown: 
 def unproven_note(analysis: FileAnalysis, arguments: list[cst.BaseExpression]) -> str:
     """For the title of a fix that hands ``arguments`` to asyncio.run(): why it is unsafe when
     one of them is not provably a coroutine, else nothing."""
+    reason = unproven_reason(analysis, arguments)
+    return f" (unsafe: {reason})" if reason else ""
+
+
+def unproven_reason(analysis: FileAnalysis, arguments: list[cst.BaseExpression]) -> str | None:
+    """What :func:`unproven_note` says, without its parentheses; None when every argument is
+    provably a coroutine."""
     coroutines = analysis.coroutines
     for argument in arguments:
         if not coroutines.proven(argument):
@@ -72,8 +79,8 @@ def unproven_note(analysis: FileAnalysis, arguments: list[cst.BaseExpression]) -
                 what = f"`{code(argument)}` may be a Future"
             else:
                 what = f"`{code(call.func)}` may return a Future"
-            return f" (unsafe: asyncio.run() and asyncio.Runner run only coroutines; {what})"
-    return ""
+            return f"asyncio.run() and asyncio.Runner run only coroutines; {what}"
+    return None
 
 
 def helper_parameters(analysis: FileAnalysis, arguments: list[cst.BaseExpression]) -> tuple[tuple[str, str], ...]:
@@ -90,10 +97,15 @@ def helper_parameters(analysis: FileAnalysis, arguments: list[cst.BaseExpression
 def callers_note(parameters: tuple[tuple[str, str], ...]) -> str:
     """For the title of a fix that hands helpers' ``parameters`` to asyncio.run(): what changes
     where a caller passes something other than a coroutine (measured on 3.10 to 3.13)."""
+    return f" (unsafe: {callers_reason(parameters)})"
+
+
+def callers_reason(parameters: tuple[tuple[str, str], ...]) -> str:
+    """What :func:`callers_note` says, without its parentheses."""
     function, parameter = parameters[0]
     return (
-        f" (unsafe: asyncio.run() takes only coroutines; a caller of `{function}` that passes a Future or"
-        f" another awaitable as `{parameter}` would fail with 'a coroutine was expected')"
+        f"asyncio.run() takes only coroutines; a caller of `{function}` that passes a Future or"
+        f" another awaitable as `{parameter}` would fail with 'a coroutine was expected'"
     )
 
 
