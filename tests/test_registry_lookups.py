@@ -221,3 +221,35 @@ def test_the_lookups_a_kept_loop_reaches_are_kept_with_the_reach_across_runs():
     assert decode_reach(data) == reach
     data[8] = [["a.py", "20", ["f", "g"]]]
     assert decode_reach(data) is None
+
+
+# A module of the project loopcheck cannot read (here a syntax error; in real projects most often
+# the syntax of a newer Python than the one running loopcheck): what the kept loop reaches through
+# the module that imports it is not known, so the loop keeps no fix.
+UNREAD_IMPORTER = """\
+from app.engine import session
+
+
+async def get_redis_client():
+    return session
+"""
+
+
+def test_a_kept_loop_reaching_a_module_that_imports_an_unreadable_one_gets_no_fix_and_says_why(tmp_path):
+    root = project(tmp_path, KEPT, UNREAD_IMPORTER)
+    write(root / "app/engine.py", "def session(:\n    pass\n")
+    completed = fixed(root)
+    assert "app/saver.py:12:12: LCK203" in completed.stdout, completed.stdout
+    assert (
+        "no fix: its coroutines run code of app.context, which imports app.engine, a module of the project"
+        " loopcheck could not read" in completed.stdout
+    )
+    assert (root / "app/saver.py").read_text("utf-8") == KEPT
+
+
+def test_a_readable_import_leaves_the_kept_loop_its_fix(tmp_path):
+    root = project(tmp_path, KEPT, UNREAD_IMPORTER)
+    write(root / "app/engine.py", "session = None\n")
+    completed = fixed(root)
+    assert "no fix" not in completed.stdout, completed.stdout
+    assert "asyncio.run(aput(key))" in (root / "app/saver.py").read_text("utf-8")

@@ -104,6 +104,21 @@ def test_a_syntax_error_says_which_python_read_the_file(tmp_path):
     assert "(read as Python 3.9, the target-version)" in result.stderr.decode()
 
 
+def test_a_syntax_error_in_a_project_for_a_newer_python_says_which_python_checks_it(tmp_path):
+    """The Python running loopcheck reads the file; where the file's project requires a newer
+    one (whose syntax it may use), the message says to run loopcheck on that Python."""
+    newer = (sys.version_info[0], sys.version_info[1] + 1)
+    write(tmp_path / "pyproject.toml", f'[project]\nname = "x"\nrequires-python = ">={newer[0]}.{newer[1]}"\n')
+    write(tmp_path / "broken.py", "import asyncio\n\ndef broken(:\n    asyncio.run(main())\n")
+    result = run("--no-cache", "broken.py", cwd=tmp_path)
+    assert result.returncode == 2
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert (
+        f"(read as Python {running}, which runs loopcheck; its project requires Python {newer[0]}.{newer[1]} or later:"
+        f" run loopcheck on Python {newer[0]}.{newer[1]} to check it)"
+    ) in result.stderr.decode()
+
+
 def test_a_file_no_rule_analyses_is_parsed_not_compiled(tmp_path):
     # It mentions what the text test looks for, but its parse holds nothing a rule starts from.
     refused = "import asyncio\n\nasync def main():\n    pass\n\nreturn asyncio.run(main)\n"

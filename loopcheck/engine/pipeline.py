@@ -147,7 +147,7 @@ def _fix(
         )
     if outcome.source != text and outcome.source != compiled:  # no pass compiled it as it is
         try:
-            check_syntax(outcome.source, path, linter.target_version)
+            check_syntax(outcome.source, path, linter.target_version, project_python=linter.fix_target)
         except SourceError as error:
             raise _invalid_fix(error) from None
     return outcome
@@ -279,7 +279,7 @@ def _findings(
 
     if linter.syntax_check:
         # With a target version the parser rejects newer grammar; a tree it gives is the same.
-        tree = check_syntax(text, path, linter.target_version, compile_if=analysed)
+        tree = check_syntax(text, path, linter.target_version, compile_if=analysed, project_python=linter.fix_target)
         if parsed is not None:
             parsed(tree)
     elif tree is None:

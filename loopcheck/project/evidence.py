@@ -107,6 +107,12 @@ def _unfollowed(lookup: tuple[str, str] | None) -> str | None:
     if lookup is None:
         return None
     function, written = lookup
+    if written.startswith("import "):  # Reach.unread_import's
+        return (
+            f"its coroutines run code of {function}, which imports {written.removeprefix('import ')}, a"
+            " module of the project loopcheck could not read: what it keeps may be a process-wide"
+            " loop-bound object, which asyncio.run() per call would leave bound to a closed loop"
+        )
     return (
         f"its coroutines reach {function}, which returns `{written}`, an object looked up by a key"
         " that the project model cannot follow: it may be a process-wide loop-bound object, which"

@@ -183,6 +183,12 @@ TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
 
 
+def _prefixes(dotted: str) -> list[str]:
+    """``a.b.c``, ``a.b``, ``a``: the longest first."""
+    parts = dotted.split(".")
+    return [".".join(parts[:cut]) for cut in range(len(parts), 0, -1)]
+
+
 def closed_loop_error(catalogue: Catalogue, holder: Holder) -> str:
     """What a client bound to a loop that was closed after its run meets under the next loop:
     the catalogue's error for it (or the default). ``holder.what`` is the call that made it, or
@@ -1465,13 +1471,32 @@ class _Reacher:
             found.append(InstanceReach(instance[0], instance[1], chains, verdict, why))
         return tuple(found)
 
+    def unread_import(self, loop_key: str) -> tuple[str, str] | None:
+        """A module the walk of ``loop_key`` visits and a module of the project it imports that
+        could not be read or parsed (newer syntax than the Python running loopcheck, say), as
+        (importer, ``import <module>``): what the loop reaches through it is not known."""
+        seen: set[str] = set()
+        for module, _function in sorted(self.walked.get(loop_key, ())):
+            if module in seen:
+                continue
+            seen.add(module)
+            summary = self.model.modules.get(module)
+            for _name, dotted in summary.imports if summary is not None else ():
+                imported = next(
+                    (prefix for prefix in _prefixes(dotted) if prefix in self.model.listed), None
+                )
+                if imported is not None and imported != module and self.model.summary(imported) is None:
+                    return module, f"import {imported}"
+        return None
+
     def unfollowed(self, by_key: dict, singletons: set) -> dict[tuple[str, int], tuple[str, str]]:
         """By (path, line) of each start of a kept loop (and of the lines that name it), a
         function the loop's walk visits that returns an object it looks up by a key in kept
         state (``Function.lookups``: a registry of services made on first request), when that
         state lives as long as the process (a module-level function's, or a method's of a class
         kept for the process): the object may be a loop-bound client the model cannot see, which
-        the kept loop alone keeps alive."""
+        the kept loop alone keeps alive. Else a module the walk visits that imports a module of
+        the project the model could not read (:meth:`unread_import`)."""
         found: dict[tuple[str, int], tuple[str, str]] = {}
         for loop_key, roots in by_key.items():
             kept = [root.loop for root in roots if root.loop.lifetime == "kept"]
@@ -1486,6 +1511,8 @@ class _Reacher:
                 ),
                 None,
             )
+            if lookup is None:
+                lookup = self.unread_import(loop_key)
             if lookup is None:
                 continue
             for loop in kept:
