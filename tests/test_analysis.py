@@ -502,29 +502,35 @@ def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
         # though another function still reads the name; the other function's import stays.
         (
             "def f():\n    import asyncio\n\n    return 1\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
-            {"asyncio": {("f",)}},
+            {"asyncio": {"f"}},
             "def f():\n    return 1\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
         ),
         (
             "def f():\n    from asyncio import new_event_loop, run\n    return run(g())\n\n\n"
             "def k():\n    from asyncio import new_event_loop\n    return new_event_loop()\n",
-            {"new_event_loop": {("f",)}},
+            {"new_event_loop": {"f"}},
             "def f():\n    from asyncio import run\n    return run(g())\n\n\n"
             "def k():\n    from asyncio import new_event_loop\n    return new_event_loop()\n",
+        ),
+        # A method, by its qualified name.
+        (
+            "class W:\n    def f(self):\n        import asyncio\n\n        return 1\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
+            {"asyncio": {"W.f"}},
+            "class W:\n    def f(self):\n        return 1\n\n\ndef g():\n    import asyncio\n    asyncio.run(h())\n",
         ),
         # A nested function's own import is its own: the outer function's decision leaves it
         # alone (and the outer one's stays too: a word test keeps an import too many, never one too few).
         (
             "def f():\n    import asyncio\n    def inner(): import asyncio; return asyncio.run(g())\n"
             "    return inner\n\n\ndef k():\n    asyncio = 1\n    return asyncio\n",
-            {"asyncio": {("f",)}},
+            {"asyncio": {"f"}},
             "def f():\n    import asyncio\n    def inner(): import asyncio; return asyncio.run(g())\n"
             "    return inner\n\n\ndef k():\n    asyncio = 1\n    return asyncio\n",
         ),
         (
             "def f():\n    import asyncio\n    def inner(): import asyncio; return asyncio.run(g())\n"
             "    return inner\n\n\ndef k():\n    asyncio = 1\n    return asyncio\n",
-            {"asyncio": {("f", "inner")}},
+            {"asyncio": {"f.inner"}},
             "def f():\n    import asyncio\n    def inner(): import asyncio; return asyncio.run(g())\n"
             "    return inner\n\n\ndef k():\n    asyncio = 1\n    return asyncio\n",
         ),
@@ -532,7 +538,7 @@ def test_an_import_placed_first_in_the_file_has_no_blank_line_above_it():
         (
             "def f():\n    import asyncio\n    def inner():\n        return asyncio.run(g())\n    return inner\n\n\n"
             "asyncio = None\n",
-            {"asyncio": {("f",)}},
+            {"asyncio": {"f"}},
             "def f():\n    import asyncio\n    def inner():\n        return asyncio.run(g())\n    return inner\n\n\n"
             "asyncio = None\n",
         ),

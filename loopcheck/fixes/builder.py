@@ -84,11 +84,11 @@ class FixBuilder:
     def expression(self, qualified: str, at: cst.CSTNode | None = None) -> cst.BaseExpression:
         return cst.parse_expression(self.name(qualified, at))
 
-    def _imported_names_in(self, nodes: list[cst.CSTNode]) -> dict[str, set[tuple[str, ...]]]:
+    def _imported_names_in(self, nodes: list[cst.CSTNode]) -> dict[str, set[str]]:
         """The local names the imports of the module bind that ``nodes`` use, each with the
-        functions (as paths of ``def`` names; the module is ``()``) whose imports bind it there."""
-        scopes = self.context.analysis.scopes
-        found: dict[str, set[tuple[str, ...]]] = {}
+        functions (qualified names; the module is ``""``) whose imports bind it there."""
+        scopes, tree = self.context.analysis.scopes, self.context.analysis.tree
+        found: dict[str, set[str]] = {}
         for node in nodes:
             for name in descendants(node, cst.Name):
                 scope = scopes.get(name)
@@ -96,17 +96,10 @@ class FixBuilder:
                     continue
                 for assignment in scope[name.value]:
                     if is_import_binding(assignment):
-                        found.setdefault(name.value, set()).add(self._function_path(assignment.node))
+                        function = tree.enclosing_function(assignment.node)
+                        qualified = tree.qualified_name(function) if isinstance(function, cst.FunctionDef) else ""
+                        found.setdefault(name.value, set()).add(qualified)
         return found
-
-    def _function_path(self, node: cst.CSTNode) -> tuple[str, ...]:
-        parents = self.context.analysis.tree.parents
-        path: list[str] = []
-        while node in parents:
-            node = parents[node]
-            if isinstance(node, cst.FunctionDef):
-                path.append(node.name.value)
-        return tuple(reversed(path))
 
     def drop_imports_used_by(self, node: cst.CSTNode) -> FixBuilder:
         """Remove the imports ``node`` refers to, if nothing else uses them after the fix."""

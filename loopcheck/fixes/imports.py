@@ -18,6 +18,7 @@ from libcst.metadata import ComprehensionScope, FunctionScope, GlobalScope, Scop
 from loopcheck.analysis.names import Bindings, ImportTable, imports_as
 from loopcheck.analysis.tree import descendants, has_docstring
 from loopcheck.fixes.layout import ModuleText, visit_statements
+from loopcheck.fixes.templates import code_of
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"asyncio", "threading", "functools"}
 
@@ -119,7 +120,7 @@ def _bound_in(scope: Scope) -> set[str]:
 
 def _from_module(star: cst.ImportFrom, module: str) -> bool:
     """Whether the star import is ``from <module> import *`` itself (it binds only its names)."""
-    return not star.relative and star.module is not None and cst.Module(body=[]).code_for_node(star.module) == module
+    return not star.relative and star.module is not None and code_of(star.module) == module
 
 
 def _import_line(statement: cst.CSTNode) -> bool:
@@ -135,7 +136,7 @@ def _modules(statement: cst.SimpleStatementLine) -> list[tuple[bool, str, int]]:
         if isinstance(small, cst.Import):
             found.extend((False, alias.evaluated_name, 0) for alias in small.names)
         elif isinstance(small, cst.ImportFrom):
-            module = cst.Module(body=[]).code_for_node(small.module) if small.module else ""
+            module = code_of(small.module) if small.module else ""
             found.append((True, module, len(small.relative)))
     return found
 
@@ -162,7 +163,7 @@ def _satisfied(body: Sequence[cst.BaseStatement], request: ImportRequest) -> boo
                 if any(a.evaluated_name == request.module and a.asname is None for a in small.names):
                     return True
             if request.name is not None and isinstance(small, cst.ImportFrom) and small.module:
-                module = cst.Module(body=[]).code_for_node(small.module)
+                module = code_of(small.module)
                 if module == request.module and not isinstance(small.names, cst.ImportStar) and any(
                     a.evaluated_name == request.name and a.evaluated_alias == request.asname
                     for a in small.names
@@ -227,11 +228,11 @@ def _joined_from_line(body: Sequence[cst.BaseStatement], module: str, names: lis
         small = statement.body[0]
         if not (isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative):
             continue
-        if _EMPTY.code_for_node(small.module) != module or isinstance(small.names, cst.ImportStar):
+        if code_of(small.module) != module or isinstance(small.names, cst.ImportStar):
             continue
         if small.lpar is not None or statement.trailing_whitespace.comment is not None:
             return None
-        written = [_EMPTY.code_for_node(alias) .rstrip(", ") for alias in small.names]
+        written = [code_of(alias).rstrip(", ") for alias in small.names]
         line = f"from {module} import {', '.join(sorted([*written, *names], key=_name_order))}"
         if len(line) > LINE_LENGTH:
             return None
@@ -293,12 +294,13 @@ def _insert_first_import(body: list[cst.BaseStatement], new: cst.SimpleStatement
 
 
 def remove_unused(
-    module: cst.Module, names: Collection[str] | Mapping[str, Collection[tuple[str, ...]]], text: ModuleText | None = None
+    module: cst.Module, names: Collection[str] | Mapping[str, Collection[str]], text: ModuleText | None = None
 ) -> cst.Module:
     """Drop from ``module``'s imports each of ``names`` (local names an import binds) that its
     code no longer mentions. A mention in a string or comment keeps the import: the test is on
     words, which can only keep an import too many, never break code. Where ``names`` maps a
-    name to the functions (paths of ``def`` names) whose imports bound it for the removed code,
+    name to the functions (qualified names, ``Worker.run``; the module is ``""``) whose imports
+    bound it for the removed code,
     such a function's import of it also goes when that function no longer mentions it, though
     another function does. With ``text`` (the text of the statements ``module`` shares with the
     parsed file), statements it knows are not read again, and only those that mention a dropped
@@ -306,10 +308,10 @@ def remove_unused(
     if not names:
         return module
     unused = {name for name in names if not _mentioned(module, name, text)}
-    local: dict[str, set[tuple[str, ...]]] = {}
+    local: dict[str, set[str]] = {}
     if isinstance(names, Mapping):
-        local = {name: {path for path in names[name] if path} for name in names if name not in unused}
-        local = {name: paths for name, paths in local.items() if paths}
+        local = {name: {function for function in names[name] if function} for name in names if name not in unused}
+        local = {name: functions for name, functions in local.items() if functions}
     if not unused and not local:
         return module
     dropping = _DropImports(unused, local)
@@ -394,33 +396,40 @@ def _without_binding(module: cst.Module, statement: cst.BaseSmallStatement, name
 
 class _DropImports(cst.CSTTransformer):
     """Drops the imports of ``names`` everywhere, and a function's own imports of a name of
-    ``local`` (in the functions, as paths of ``def`` names, it gives for the name) where that
+    ``local`` (in the functions, by qualified name, it gives for the name) where that
     function no longer mentions the name but in those imports."""
 
-    def __init__(self, names: set[str], local: Mapping[str, set[tuple[str, ...]]] | None = None) -> None:
+    def __init__(self, names: set[str], local: Mapping[str, set[str]] | None = None) -> None:
         super().__init__()
         self.names = names
         self.local = local or {}
-        self.functions: list[cst.FunctionDef] = []
+        self.scopes: list[str] = []  # the names of the classes and functions around, outermost first
         self.unused_here: list[set[str]] = []  # per function visited, the names of ``local`` it no longer uses
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        self.scopes.pop()
+        return updated_node
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # Decided once per function, from its code with the fix's changes.
-        self.functions.append(node)
+        self.scopes.append(node.name.value)
         self.unused_here.append(self._unused_in(node.body))
 
     def leave_FunctionDef(self, original_node, updated_node):  # type: ignore[no-untyped-def]
-        self.functions.pop()
+        self.scopes.pop()
         self.unused_here.pop()
         return updated_node
 
     def _unused_in(self, block: cst.BaseSuite) -> set[str]:
-        path = tuple(function.name.value for function in self.functions)
-        wanted = [name for name, paths in self.local.items() if path in paths]
+        qualified = ".".join(self.scopes)
+        wanted = [name for name, functions in self.local.items() if qualified in functions]
         if not wanted:
             return set()
-        code = _EMPTY.code_for_node(block)
-        return {name for name in wanted if not _word(name).search(_without_nested_imports(_EMPTY, block, code, name))}
+        code = code_of(block)
+        return {name for name in wanted if not _word(name).search(_without_nested_imports(cst.Module([]), block, code, name))}
 
     def _keep(self, alias: cst.ImportAlias) -> bool:
         bound = alias.evaluated_alias or alias.evaluated_name.partition(".")[0]
@@ -457,5 +466,3 @@ class _DropImports(cst.CSTTransformer):
         kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return node.with_changes(names=kept)
 
-
-_EMPTY = cst.Module([])  # code_for_node of nodes outside a module: the default settings
