@@ -29,6 +29,12 @@ from loopcheck.rules.loops.wording import (
 ALIASED = "its `run_until_complete` is kept in a variable and called from there"
 
 
+# What the examples whose loop comes from asyncio.get_event_loop() in a plain function report.
+GET_EVENT_LOOP_IN_SYNC_CODE = (
+    "3:12 run_until_complete() on asyncio.get_event_loop() (through `loop`) in synchronous code: there is no"
+    " current loop in worker threads or after asyncio.run(); use asyncio.run()"
+)
+
 class RunOnCurrentLoop(Rule):
     code = "LCK203"
     name = "run-until-complete-on-current-loop"
@@ -148,11 +154,7 @@ measured here) the call raises in the main thread as well.""",
             "def fetch(symbols):\n"
             "    loop = asyncio.get_event_loop()\n"
             "    return loop.run_until_complete(download(symbols))\n",
-            message=(
-                "3:12 run_until_complete() on asyncio.get_event_loop() (through `loop`) in "
-                "synchronous code: there is no current loop in worker threads or after "
-                "asyncio.run(); use asyncio.run()"
-            ),
+            message=GET_EVENT_LOOP_IN_SYNC_CODE,
             fix=(
                 "import asyncio\n"
                 "def fetch(symbols):\n"
@@ -168,11 +170,7 @@ measured here) the call raises in the main thread as well.""",
             "        return loop.create_task(coro)\n"
             "    else:\n"
             "        return loop.run_until_complete(coro)\n",
-            message=(
-                "3:12 run_until_complete() on asyncio.get_event_loop() (through `loop`) in "
-                "synchronous code: there is no current loop in worker threads or after "
-                "asyncio.run(); use asyncio.run()"
-            ),
+            message=GET_EVENT_LOOP_IN_SYNC_CODE,
             fix=(
                 "import asyncio\n"
                 "def run_async(coro):\n"
