@@ -146,6 +146,17 @@ def test_fix_diff_processes_and_the_kept_outcome_agree(tmp_path):
             {"report": "from app.memory import *\n\n\ndef describe():\n    return connector.driver\n"},
             "no fix: app.report: describe() uses it outside coroutines",
         ),
+        (
+            {
+                "__init__": "from app.memory import connector\n",
+                "report": "from app import connector\n\n\ndef describe():\n    return connector.driver\n",
+            },
+            "no fix: app.report: describe() uses it outside coroutines",
+        ),
+        (
+            {"report": "from app.memory import connector\n\n\ndef describe(:\n    pass\n"},
+            "no fix: app.report may import it, and loopcheck could not read or parse that module",
+        ),
     ],
 )
 def test_no_fix_where_the_model_shows_it_would_not_work(tmp_path, change, reason):

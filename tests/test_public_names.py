@@ -18,7 +18,7 @@ import libcst as cst
 import pytest
 
 from loopcheck.data.catalogue import Catalogue, CatalogueError, _special_methods
-from loopcheck.engine.diagnostics import STAR, Diagnostic, Fix, Proven, Safety, Withheld
+from loopcheck.engine.diagnostics import STAR, Diagnostic, Fix, NoFix, Proven, Safety, Withheld
 from loopcheck.fixes.templates import per_loop_proxy
 from loopcheck.project.reach import real_path
 from loopcheck.rules.clients.lck304_worker_hook_client import HOOKED_GLOBAL
@@ -128,6 +128,65 @@ def test_an_imported_public_name_gets_the_proxy_that_keeps_it_importable(tmp_pat
     assert {path: path.read_text() for path in importers} == importers  # left as they are
 
 
+# Modules that import `lock` from app/locks.py and use it where no loop runs, each with the place
+# the declined fix names.
+OUTSIDE = {
+    "sync function": ("from app.locks import lock\n\n\ndef held():\n    return lock.locked()\n", "app.user0: held()"),
+    "import-time code": ("import app.locks\n\nLOCKED = app.locks.lock.locked()\n", "app.user0: its import-time code"),
+    "lambda": ("from app.locks import *\n\nheld = lambda: lock.locked()\n", "app.user0: its import-time code"),
+    "class body": (
+        "from app import locks\n\n\nclass Guard:\n    held = locks.lock.locked()\n", "app.user0: its import-time code"
+    ),
+}
+PROXY_OUTSIDE = "where the proxy that would keep it importable finds no running loop (RuntimeError)"
+
+
+@pytest.mark.parametrize("importer", sorted(OUTSIDE))
+def test_no_proxy_where_an_importer_uses_the_name_outside_coroutines(tmp_path, importer):
+    text, place = OUTSIDE[importer]
+    root = project(tmp_path, LOCKS, text)
+    (found,) = fixes_of(root, ".")
+    assert found["fix"] is None
+    assert found["message"].endswith(f"; no fix: {place} uses it outside coroutines, {PROXY_OUTSIDE}")
+    before = (root / "app" / "locks.py").read_text()
+    run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root)
+    assert (root / "app" / "locks.py").read_text() == before
+
+
+def test_no_proxy_where_a_module_importing_a_package_that_re_exports_it_uses_it_outside_coroutines(tmp_path):
+    user = "from app import lock\n\n\ndef held():\n    return lock.locked()\n"
+    root = project(tmp_path, LOCKS, user, init="from app.locks import lock\n")
+    (found,) = fixes_of(root, ".")
+    assert found["fix"] is None and "no fix: app.user0: held() uses it outside coroutines" in found["message"]
+
+
+def test_an_importer_that_uses_the_name_in_coroutines_only_keeps_the_proxy(tmp_path):
+    user = (
+        "from app.locks import lock\n\n\ndef make():\n    return other()\n\n\n"
+        "async def held():\n    return lock.locked()\n"
+    )
+    (found,) = fixes_of(project(tmp_path, LOCKS, user), ".")
+    assert "keep `lock` importable as a proxy" in found["fix"]["message"]
+
+
+@pytest.mark.parametrize("imports", ["from app.locks import lock\n", "from app.locks import guarded\n", "import app\n"])
+def test_no_fix_where_an_importer_could_not_be_read(tmp_path, imports):
+    """A module that cannot be parsed may import the name and use it anywhere: neither the proxy
+    nor the private name's fix (which deletes the name) stands."""
+    root = project(tmp_path, LOCKS, imports + "\n\ndef broken(:\n    pass\n")
+    if imports == "import app\n":  # the package re-exports it
+        (root / "app" / "__init__.py").write_text("from app.locks import lock\n")
+    (found,) = fixes_of(root, ".")
+    assert found["fix"] is None
+    reason = "no fix: app.user0 may import it, and loopcheck could not read or parse that module"
+    assert reason in found["message"]
+    stored = fixes_of(root, ".", cache=True)  # the model's kept outcome says the same
+    assert fixes_of(root, ".", cache=True) == stored == [found]
+    (root / "app" / "user0.py").write_text(imports)  # once it reads, the kept outcome is not taken
+    (offered,) = fixes_of(root, ".", cache=True)
+    assert offered["fix"] is not None and "no fix" not in offered["message"]
+
+
 def test_checked_alone_in_its_project_the_file_is_seen_imported_by_modules_not_checked(tmp_path):
     root = with_importer(tmp_path, "from-import")
     (found,) = fixes_of(root, "app/locks.py")  # app/user0.py, not checked, is read for its imports
@@ -199,6 +258,10 @@ def test_the_model_chooses_by_what_other_modules_import():
     assert withheld.chosen(Proven(imported=frozenset({"lock"}), modelled=True)) is imported
     assert withheld.chosen(Proven(imported=frozenset({STAR}), modelled=True)) is imported
     assert Withheld(("lock",), "public", alone).chosen(Proven(imported=frozenset({"lock"}), modelled=True)) is None
+    for declined in ("lock", STAR):
+        proven = Proven(imported=frozenset({"lock"}), modelled=True, declined=frozenset({(declined, "used")}))
+        assert withheld.chosen(proven) == NoFix("used")
+    assert withheld.chosen(Proven(modelled=True, declined=frozenset({("other", "used")}))) is alone
 
 
 def test_a_finding_the_model_offers_a_fix_loses_its_reason():
@@ -207,6 +270,8 @@ def test_a_finding_the_model_offers_a_fix_loses_its_reason():
     assert found.proven(Proven()) is found
     offered = found.proven(Proven(modelled=True))
     assert (offered.message, offered.fix, offered.withheld) == ("shared", withheld.alone, None)
+    refused = found.proven(Proven(modelled=True, declined=frozenset({("lock", "used")})))
+    assert (refused.message, refused.fix, refused.withheld) == ("shared; no fix: used", None, None)
 
 
 def test_a_withheld_fix_is_kept_by_the_results_cache():

@@ -46,6 +46,14 @@ class Proven:
     # The model loaded the file and the modules of the project that import it: ``imported`` is
     # all they import from it (without the model nothing is known, and nothing is proven).
     modelled: bool = False
+    # The module-level names (``*``: every name) whose fixes the model declines, each with why
+    # (a module importing it uses it where no loop runs, or could not be read).
+    declined: frozenset[tuple[str, str]] = frozenset()
+
+    def declined_for(self, names: Iterable[str]) -> str | None:
+        """Why the fixes of ``names`` are declined, or None when they are not."""
+        names = {*names, STAR}
+        return next((reason for name, reason in sorted(self.declined) if name in names), None)
 
     def imports_any(self, names: Iterable[str], by_star: Callable[[str], bool] = lambda name: True) -> bool:
         """Whether another module imports one of ``names``; ``from module import *`` takes
@@ -157,10 +165,14 @@ class Withheld(Generic[Offered]):
     alone: Offered
     imported: Offered | None = None
 
-    def chosen(self, proven: Proven) -> Offered | None:
-        """The fix ``proven`` (what the model shows of the file) lets the finding offer."""
+    def chosen(self, proven: Proven) -> Offered | NoFix | None:
+        """The fix ``proven`` (what the model shows of the file) lets the finding offer, or why
+        the model declines it; None when it offers none (the finding keeps ``reason``)."""
         if not proven.modelled:
             return None
+        reason = proven.declined_for(self.names)
+        if reason is not None:
+            return NoFix(reason)
         return self.imported if proven.imports_any(self.names) else self.alone
 
     def shown(self) -> Withheld[Fix]:
@@ -241,7 +253,10 @@ class Diagnostic:
         chosen = self.withheld.chosen(proven) if self.withheld is not None else None
         if chosen is None:
             return self
-        return replace(self, message=declined_reason(self.message)[0], fix=chosen, withheld=None)
+        said = declined_reason(self.message)[0]
+        if isinstance(chosen, NoFix):
+            return replace(self, message=declined(said, chosen.reason), withheld=None)
+        return replace(self, message=said, fix=chosen, withheld=None)
 
     def sort_key(self) -> tuple[str, int, int, int, str]:
         """By place: a notebook's findings by cell first (their lines are their cells')."""

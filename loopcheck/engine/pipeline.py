@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, Proven, Safety, Withheld, declined
+from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, NoFix, Proven, Safety, Withheld, declined
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -169,7 +169,7 @@ def _as_proven(results: list[Result], proven: Proven) -> list[Result]:
     stays shared)."""
     if not proven.parameters and not proven.modelled:
         return results
-    made: dict[int, FixProposal | None] = {}
+    made: dict[int, FixProposal | NoFix | None] = {}
     judged = []
     for result in results:
         proposal, withheld = result.proposal, result.withheld
@@ -180,8 +180,9 @@ def _as_proven(results: list[Result], proven: Proven) -> list[Result]:
         elif proposal is None and withheld is not None:
             if id(withheld) not in made:
                 made[id(withheld)] = withheld.chosen(proven)
-            if made[id(withheld)] is not None:
-                result = Result(result.diagnostic.proven(proven), made[id(withheld)])
+            chosen = made[id(withheld)]
+            if chosen is not None:  # offered, or declined for the reason the message now gives
+                result = Result(result.diagnostic.proven(proven), None if isinstance(chosen, NoFix) else chosen)
         judged.append(result)
     return judged
 

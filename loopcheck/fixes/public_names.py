@@ -7,7 +7,10 @@ is withheld (the finding says why) for the project model to offer (see ``Withhel
 - where one does, the per-loop accessor with a proxy that keeps the name importable: the
   importers' ``from m import lock`` and ``m.client.get(...)`` stay as they are, and every use
   goes through the proxy to the running loop's own object. The proxy is not the object
-  (``isinstance(lock, asyncio.Lock)`` becomes false), so that fix is unsafe.
+  (``isinstance(lock, asyncio.Lock)`` becomes false), so that fix is unsafe;
+- where a module importing the name uses it outside coroutines (the proxy finds no running
+  loop there), or a module importing the name's module could not be read, no fix
+  (``Proven.declined``, from ``loopcheck.project.uses``).
 
 A module outside the checked projects cannot be seen: the titles say what the proof covers.
 """

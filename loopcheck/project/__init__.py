@@ -16,5 +16,7 @@ files with ``ast`` only: it never imports or runs the code it describes.
 - ``summary``: one module's text to its summary.
 - ``model``: the summaries of a project, names resolved across modules.
 - ``reach``: from loop starts to objects, with the chain each step took.
+- ``uses``: where a module global a per-loop fix would replace is used outside coroutines, and
+  the importers the model could not read.
 - ``evidence``: the reach of the objects of one file, as lines under its findings.
 """

@@ -27,6 +27,7 @@ from typing import Iterable
 
 from loopcheck.engine.diagnostics import Diagnostic, Evidence, Location, Proven, declined, declined_reason
 from loopcheck.project.reach import CONFINED, SHARED, Chain, ObjectReach, Reach, keeps_confined, real_path
+from loopcheck.project.uses import OutsideUse
 
 # The rule families whose findings are about the object created on their line.
 OBJECT_FAMILIES = ("LCK1", "LCK3", "LCK4")
@@ -37,6 +38,8 @@ LOOP_FAMILY = "LCK2"
 # The kind of holder that keeps a loop: what a finding says of it is not about which loops use it.
 LOOP = "loop"
 UNREACHED_NOTE = " (no event loop in this project was seen reaching it)"
+# What the proxy that keeps a public name importable does where no loop runs.
+PROXY_OUTSIDE = "the proxy that would keep it importable finds no running loop (RuntimeError)"
 
 
 def _with_note(message: str) -> str:
@@ -137,16 +140,23 @@ def proven_facts(reach: Reach) -> dict[str, Proven]:
     """By real path, the (function, parameter) pairs every caller gives a coroutine and the
     names other modules import from the file: the fixes unsafe only for want of such facts are
     safe there (``SafeWhen``); where the model knows every module of the project that imports
-    the file, the fixes of its public names are offered (``Withheld``)."""
+    the file, the fixes of its public names are offered (``Withheld``), or declined where a
+    module importing one uses it outside coroutines or could not be read."""
     parameters: dict[str, set[tuple[str, str]]] = {}
     for path, function, parameter in reach.coroutine_parameters:
         parameters.setdefault(path, set()).add((function, parameter))
     imported: dict[str, set[str]] = {}
     for path, name in reach.imported_names:
         imported.setdefault(path, set()).add(name)
+    declined: dict[str, set[tuple[str, str]]] = {}
+    for path, name, place, unread in reach.outside_uses:
+        declined.setdefault(path, set()).add((name, OutsideUse(place, unread).reason(PROXY_OUTSIDE)))
     return {
         path: Proven(
-            frozenset(parameters.get(path, ())), frozenset(imported.get(path, ())), path in reach.importers_known
+            frozenset(parameters.get(path, ())),
+            frozenset(imported.get(path, ())),
+            path in reach.importers_known,
+            frozenset(declined.get(path, ())),
         )
         for path in parameters.keys() | reach.importers_known
     }

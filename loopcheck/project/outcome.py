@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 SUBDIRECTORY = "outcomes"
 # The shape of the file: changed whenever what is written changes.
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass(frozen=True)
@@ -284,14 +284,15 @@ def encode_reach(reach: Reach) -> list[Any]:
         sorted(map(list, reach.imported_names)),
         sorted(reach.importers_known),
         [[path, line, list(found)] for (path, line), found in reach.unfollowed.items()],
+        sorted(map(list, reach.outside_uses)),
     ]
 
 
 def decode_reach(data: Any) -> Reach | None:
     """The reach :func:`encode_reach` gave ``data``, or None when ``data`` is not exactly one."""
-    if type(data) is not list or len(data) != 9:
+    if type(data) is not list or len(data) != 10:
         return None
-    objects, loops, starts, loop_starts, loaded, parameters, imported, known, unfollowed = data
+    objects, loops, starts, loop_starts, loaded, parameters, imported, known, unfollowed, outside = data
     found_objects = decode(objects, tuple[ObjectReach, ...])  # type: ignore[arg-type]
     found_loops = decode(loops, tuple[Loop, ...])  # type: ignore[arg-type]
     found_loaded = decode(loaded, tuple[str, ...] | None)  # type: ignore[arg-type]
@@ -303,7 +304,10 @@ def decode_reach(data: Any) -> Reach | None:
     found_imported = decode(imported, tuple[tuple[str, str], ...])  # type: ignore[arg-type]
     found_known = decode(known, tuple[str, ...])  # type: ignore[arg-type]
     found_unfollowed = decode(unfollowed, tuple[tuple[str, int, tuple[str, str]], ...])  # type: ignore[arg-type]
+    found_outside = decode(outside, tuple[tuple[str, str, str, bool], ...])  # type: ignore[arg-type]
     if found_parameters is None or found_imported is None or found_known is None or found_unfollowed is None:
+        return None
+    if found_outside is None:
         return None
     found_starts: dict[tuple[str, int], tuple[tuple[ObjectReach, Chain], ...]] = {}
     for item in starts:
@@ -323,6 +327,7 @@ def decode_reach(data: Any) -> Reach | None:
         frozenset(found_imported),
         frozenset(found_known),
         {(path, line): found for path, line, found in found_unfollowed},
+        frozenset(found_outside),
     )
 
 

@@ -137,6 +137,7 @@ from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
 from loopcheck.project.pytest_config import DEFAULT_TEST, TEST_CONTEXTS, PytestAsyncio, collects_tests
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, ModuleSummary, Reference
+from loopcheck.project.uses import outside_use, unread_importer
 
 SHARED, CONFINED, UNREACHED = "shared", "confined", "unreached"
 # How a module global keeps its object (``Holder.how``): bound at import, or set in a function.
@@ -181,6 +182,12 @@ DEFAULT_ERROR = "attached to a different loop"
 # The process of loops started in test modules (pytest's default file names, their packages).
 TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
+
+
+def _kept_global(holder: Holder) -> bool:
+    """Whether ``holder`` keeps a primitive or client in a module global (what the fixes of a
+    public name replace)."""
+    return holder.how in GLOBAL_HOWS and holder.kind in ("primitive", "client")
 
 
 def _prefixes(dotted: str) -> list[str]:
@@ -327,6 +334,11 @@ class Reach:
     # walk visits that returns an object it looks up by a key in kept state the model cannot
     # follow (``Function.lookups``), as ``module.function``, with the call as written.
     unfollowed: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    # Of the modules of ``importers_known``, the globals whose per-loop fix cannot stand, each
+    # with the first place that keeps it from standing (``uses.OutsideUse``): (real path, name,
+    # place, unread). The name is ``*`` where an importer of the module could not be read: no
+    # fix of its globals stands, the private name's included (that importer may import it).
+    outside_uses: frozenset[tuple[str, str, str, bool]] = frozenset()
 
     @cached_property
     def unfollowed_at(self) -> dict[tuple[str, int], tuple[str, str]]:
@@ -982,8 +994,27 @@ class _Reacher:
         return {
             summary.module
             for summary in list(self.model.modules.values())
-            if any(h.how in GLOBAL_HOWS and h.kind in ("primitive", "client") for h in summary.holders)
+            if any(map(_kept_global, summary.holders))
         }
+
+    def outside_uses(self, keeping: set[str]) -> frozenset[tuple[str, str, str, bool]]:
+        """Of the modules ``keeping`` globals, the globals a per-loop fix cannot make per-loop
+        (``Reach.outside_uses``): used outside coroutines by a module importing them, or imported
+        by a module that could not be read."""
+        found = set()
+        for module in sorted(keeping):
+            summary = self.model.modules[module]
+            path = real_path(summary.path)
+            unread = unread_importer(self.model, module)
+            if unread is not None:
+                found.add((path, STAR, unread.place, True))
+                continue
+            for holder in filter(_kept_global, summary.holders):
+                outside = outside_use(self.model, module, holder.name, own=False)
+                if outside is not None:
+                    found.add((path, holder.name, outside.place, outside.unread))
+        self.index_loaded()
+        return frozenset(found)
 
     def always_coroutine(self, helper: FunctionKey, parameter: str) -> bool:
         """Whether every caller of function ``helper`` passes, as ``parameter``, a call of an
@@ -1422,6 +1453,7 @@ class _Reacher:
             self.load_importers(module)
         imported = self.imported_names(modules | keeping)
         importers_known = frozenset(real_path(self.model.modules[module].path) for module in keeping)
+        outside = self.outside_uses(keeping)
         return Reach(
             tuple(objects),
             tuple(loops),
@@ -1432,6 +1464,7 @@ class _Reacher:
             imported,
             importers_known,
             unfollowed,
+            outside,
         )
 
     def judge(self, summary: ModuleSummary, holder: Holder, reached: dict[str, Chain], singletons: set) -> ObjectReach:

@@ -132,7 +132,12 @@ module's declared interface, which code outside the project may import), the per
 comes with a proxy that keeps the name, whose attributes and `async with` go to the running
 loop's client, so the importers stay as they are (`isinstance()` sees the proxy, not the client, and code that
 replaces the module's attribute, such as a test's monkeypatch, no longer reaches the module's own
-uses, which call the factory).
+uses, which call the factory). There is no fix, and the message says why,
+where a module importing the name uses it outside coroutines (a plain function, import-time
+code, a lambda or class body: no loop runs there, and the proxy would raise `RuntimeError`), and
+where a module of the project that imports the name's module could not be read or parsed (newer
+syntax than the Python running loopcheck, say): its uses are not known, so neither fix is
+offered then.
 A SQLAlchemy async engine gets the fix SQLAlchemy itself advises for an engine several event
 loops share ("Using multiple asyncio event loops" in its asyncio documentation): `poolclass=NullPool`
 added to the `create_async_engine(...)` call, with `from sqlalchemy.pool import NullPool`. It is

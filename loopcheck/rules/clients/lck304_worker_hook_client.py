@@ -182,7 +182,8 @@ globals bound before it, and the catalogue knows how to close the client. A publ
 leading underscore, or listed in `__all__`) may be imported by other modules: the file alone gets
 no fix for it; with the project model it gets the same fix where no module of the project imports
 it, and where one does, the factory with a proxy that keeps the name importable, as LCK301's
-public clients do. No fix, and the message says why, for a global without its `= None` line or
+public clients do (and, as theirs, no fix where an importer uses the name outside coroutines or
+could not be read). No fix, and the message says why, for a global without its `= None` line or
 assigned elsewhere too, a hook left empty that something else calls (it is connected by
 `.connect(hook)`), or a client made inside a block of the hook.""",
         affected_versions="""\

@@ -90,7 +90,12 @@ with` (the special methods of the type, looked up on the type) go to the running
 lock, so the importers stay as they are. The proxy is not an `asyncio.Lock`
 (`isinstance(lock, asyncio.Lock)` becomes false, and outside a running loop it raises
 `RuntimeError: no running event loop`; code that replaces `m.lock`, such as a test's
-monkeypatch, no longer reaches the module's own uses, which call the accessor). The per-loop
+monkeypatch, no longer reaches the module's own uses, which call the accessor). There is no fix,
+and the message says why, where a module importing the name uses it outside coroutines (a plain function, import-time
+code, a lambda or class body: no loop runs there, and the proxy would raise `RuntimeError`), and
+where a module of the project that imports the name's module could not be read or parsed (newer
+syntax than the Python running loopcheck, say): its uses are not known, so neither fix is
+offered then. The per-loop
 accessor is offered when every use of the name is inside a coroutine in the same module; it
 renames the object. The accessor takes a name no variable hides where it is called (`_get_lock_2`
 where a coroutine has a local `_get_lock`), and its own variables (`loop`, `stale`, `other`) are

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from loopcheck.engine.diagnostics import Diagnostic, Fix, FixProposal, Granted, NoFix, Safety, declined
 from loopcheck.engine.rule import RuleDocs
 from loopcheck.project.reach import SHARED, ObjectReach
-from loopcheck.project.records import MODULE_CODE, Function, ModuleSummary
+from loopcheck.project.records import Function, ModuleSummary
+from loopcheck.project.uses import outside_use
 from loopcheck.rules.project.base import (
     ProjectExample,
     ProjectRule,
@@ -146,8 +147,9 @@ on it fails. The fix is built where the instance is made, by `--fix --unsafe-fix
 why, when the class has no such close method (closing each loop's instance could not be left to
 the loop's end), derives from another class or defines special methods the proxy would not
 forward (`__call__`, `__iter__`...), when code reads the instance outside a coroutine (here or in
-a module importing it: no loop runs there to pick an instance by), when the name is bound again,
-or when the call reads a variable the per-loop factory cannot see. The class's module could
+a module importing it: no loop runs there to pick an instance by), when a module of the project
+importing its module could not be read or parsed (its uses are not known), when the name is
+bound again, or when the call reads a variable the per-loop factory cannot see. The class's module could
 instead keep one client per loop in the attribute (LCK305's loop-aware holder), but only for a
 client made by a plain call from `self` alone; the per-loop instance also covers one made by an
 awaited call (`await async_playwright().start()`).""",
@@ -260,46 +262,12 @@ def _granted(
         return NoFix(
             f"`{cls}` has no `async def close(self)` (nor `aclose`, `stop`) to close each event loop's instance with"
         )
-    user = _used_outside_coroutines(model, summary.module, instance)
-    if user is not None:
-        return NoFix(f"{user} uses it outside coroutines, where no loop runs to pick an instance by")
+    outside = outside_use(model, summary.module, instance)
+    if outside is not None:
+        return NoFix(outside.reason("no loop runs to pick an instance by"))
     async_with = "yes" if {"__aenter__", "__aexit__"} <= set(record.methods) else ""
     return Granted(instance, callee, ((CLASS, f"{module}.{cls}"), (CLOSE, close), (ASYNC_WITH, async_with)))
 
 
 def _closes(method: Function | None) -> bool:
     return method is not None and method.is_async and method.parameters == ("self",)
-
-
-def _used_outside_coroutines(model: ProjectModel, module: str, instance: str) -> str | None:
-    """The first function (``module.function``) of ``module`` or of a module importing it that
-    uses ``instance``, the module's global, outside a coroutine; None when every use is in one."""
-    qualified = f"{module}.{instance}"
-    for name in sorted({module, *model.importers(module)}):
-        user = model.summary(name)
-        if user is None:
-            continue
-        # The names a reference to the instance starts with there (only those are resolved): the
-        # instance's own, or an import of it, of its module or of a package above.
-        heads = {local for local, imported in user.imports if f"{qualified}.".startswith(f"{imported}.")}
-        if name == module or module in user.star_imports:
-            heads.add(instance)
-        for function in user.functions:
-            if function.is_async:
-                continue
-            for reference in function.references:
-                head = reference.dotted.partition(".")[0]
-                if head in heads and _names_instance(model, name, reference.dotted, qualified):
-                    where = "its import-time code" if function.name == MODULE_CODE else f"{function.name}()"
-                    return f"{name}: {where}" if name != module else where
-    return None
-
-
-def _names_instance(model: ProjectModel, written_in: str, dotted: str, qualified: str) -> bool:
-    """Whether ``dotted``, written in ``written_in``, goes through the module global ``qualified``."""
-    parts = dotted.split(".")
-    for cut in range(1, len(parts) + 1):
-        target = model.resolve(written_in, ".".join(parts[:cut]))
-        if target is not None and target.kind == "instance" and f"{target.module}.{target.name}" == qualified:
-            return True
-    return False
