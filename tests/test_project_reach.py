@@ -791,6 +791,54 @@ def test_a_worker_s_loop_and_the_server_s_are_in_different_processes(worker, des
     )
 
 
+COMMANDS = """\
+import asyncio
+
+import typer
+
+from app.state import refresh
+
+cli = typer.Typer()
+
+
+@cli.command()
+def warm(page: str) -> None:
+    asyncio.run(refresh(page))
+
+
+@cli.command()
+def report(page: str) -> None:
+    asyncio.run(refresh(page))
+"""
+
+
+def test_each_command_of_a_command_line_program_is_a_process_with_one_loop():
+    found = object_reach(reach_of_sources({"app/state.py": STATE, "app/cli.py": COMMANDS}), "cache")
+    assert (found.verdict, found.why) == (CONFINED, "one loop in each of the 2 processes that use it")
+    assert sorted((c.loop.describe, c.loop.process_kind) for c in found.chains) == [
+        ("the command-line command 'report' (asyncio.run: a new event loop per call)", "own:app.cli.report"),
+        ("the command-line command 'warm' (asyncio.run: a new event loop per call)", "own:app.cli.warm"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("commands", "why"),
+    [
+        # A command that runs a loop per item shares the client within its one process.
+        (
+            COMMANDS.replace("    asyncio.run(refresh(page))\n\n\n@cli.command()", "    for p in page.split():\n"
+            "        asyncio.run(refresh(p))\n\n\n@cli.command()"),
+            "a new event loop on each run of the command-line command 'warm' (asyncio.run: a new event loop per call)",
+        ),
+        # Functions no command-line program runs may run many times in one process.
+        (COMMANDS.replace("@cli.command()\n", ""), "reached by 2 event loops"),
+    ],
+)
+def test_a_command_line_program_s_loops_that_may_meet_share_its_client(commands, why):
+    found = object_reach(reach_of_sources({"app/state.py": STATE, "app/cli.py": commands}), "cache")
+    assert (found.verdict, found.why) == (SHARED, why)
+
+
 def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_dropped():
     reach = reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS})
     on_attribute = finding("app/store.py", 6, "LCK305", "redis.asyncio.Redis kept in `Store.client`")

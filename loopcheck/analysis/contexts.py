@@ -42,6 +42,7 @@ class Runs(str, enum.Enum):
     ASYNCIO_FUNCTION_TEST = "asyncio-function-test"
     ASYNCIO_MODULE_TEST = "asyncio-module-test"
     ASYNCIO_SESSION_TEST = "asyncio-session-test"
+    COMMAND_LINE = "command-line"
     UNKNOWN = "unknown"
 
 # Contexts a callee inherits from its caller as they are (a coroutine's callee is told apart below).

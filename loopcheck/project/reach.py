@@ -860,7 +860,8 @@ class _Reacher:
         for _ in range(MAX_CALLER_DEPTH + 1):
             following = []
             for function in level:
-                own = {runs[context].process for context in self.contexts_of(function) if context in runs}
+                name = f"{function[0]}.{function[1]}"
+                own = {runs[context].process_of(name) for context in self.contexts_of(function) if context in runs}
                 callers = self.callers(function)
                 kinds |= own if own or callers else {""}
                 for caller, reference in callers:
