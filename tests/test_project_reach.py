@@ -839,6 +839,40 @@ def test_a_command_line_program_s_loops_that_may_meet_share_its_client(commands,
     assert (found.verdict, found.why) == (SHARED, why)
 
 
+DEPENDENCY_DB = """\
+import asyncio
+
+refresh_lock = asyncio.Lock()
+
+
+async def get_db():
+    async with refresh_lock:
+        yield None
+"""
+DEPENDENCY_ROUTES = """\
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+
+from app.db import get_db
+
+app = FastAPI()
+
+
+@app.get("/{page}")
+async def show(page, db: Annotated[object, Depends(get_db)]):
+    return page
+"""
+
+
+@pytest.mark.parametrize("routes", [DEPENDENCY_ROUTES, DEPENDENCY_ROUTES.replace(
+    "db: Annotated[object, Depends(get_db)]", "db=Depends(get_db)")])
+def test_a_fastapi_dependency_runs_on_the_server_s_loop(routes):
+    found = object_reach(reach_of_sources({"app/db.py": DEPENDENCY_DB, "app/web.py": routes}), "refresh_lock")
+    assert found.verdict == CONFINED
+    assert [c.loop.describe for c in found.chains] == ["the FastAPI dependency 'get_db' (the server's loop)"]
+
+
 def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_dropped():
     reach = reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS})
     on_attribute = finding("app/store.py", 6, "LCK305", "redis.asyncio.Redis kept in `Store.client`")

@@ -472,6 +472,42 @@ def test_route_lists_and_route_methods_put_async_endpoints_on_the_server():
     }
 
 
+DEPENDENCIES = """
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Security
+
+from app import db
+
+app = FastAPI()
+
+async def get_session():
+    yield None
+
+async def current_user():
+    return None
+
+def settings():
+    return {}
+
+@app.get("/")
+async def index(session=Depends(get_session), user: Annotated[object, Security(current_user)] = None,
+                conf=Depends(settings), other=Depends(db.get_db)):
+    pass
+"""
+
+
+def test_fastapi_dependencies_run_on_the_server_s_loop():
+    found = summary(DEPENDENCIES)
+    assert {f.name: f.contexts for f in found.functions if f.contexts} == {
+        "get_session": ("fastapi-dependency",),
+        "current_user": ("fastapi-dependency",),
+        "settings": ("executor",),
+        "index": ("server",),
+    }
+    assert found.handed == (("db.get_db", "fastapi-dependency"),)
+
+
 FLASK_VIEWS = """
 from fastapi import FastAPI
 from flask import Blueprint, Flask

@@ -531,6 +531,7 @@ SEED_CONTEXTS = (
     "asyncio-module-test",
     "asyncio-session-test",
     "command-line",
+    "fastapi-dependency",
 )
 # The keys of a [[seed]] of data/contexts.toml: the ContextSeed field each fills and its type
 # (a list is one of strings, kept as a frozenset).

@@ -274,6 +274,9 @@ class _Walker(ast.NodeVisitor):
         for default in arguments.kw_defaults:
             if default is not None:
                 self.visit(default)
+        for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+            for value in _annotated_metadata(argument.annotation):
+                self.visit(value)
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function
@@ -1243,3 +1246,14 @@ def _arguments(call: ast.Call) -> tuple[str, ...]:
     positional = ["*" if isinstance(a, ast.Starred) else made_by(a) for a in call.args]
     keywords = ["**" if k.arg is None else f"{k.arg}={made_by(k.value)}" for k in call.keywords]
     return (*positional, *keywords)
+
+
+def _annotated_metadata(annotation: ast.expr | None) -> list[ast.expr]:
+    """The metadata of an ``Annotated[T, x, ...]`` annotation (``x, ...``): values made when the
+    function is defined, as its defaults are (FastAPI's ``Annotated[Session, Depends(get_db)]``);
+    the rest of an annotation names types, not references."""
+    if not isinstance(annotation, ast.Subscript) or not isinstance(annotation.slice, ast.Tuple):
+        return []
+    value = annotation.value
+    name = value.id if isinstance(value, ast.Name) else value.attr if isinstance(value, ast.Attribute) else None
+    return annotation.slice.elts[1:] if name == "Annotated" else []
