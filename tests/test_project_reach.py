@@ -873,6 +873,57 @@ def test_a_fastapi_dependency_runs_on_the_server_s_loop(routes):
     assert [c.loop.describe for c in found.chains] == ["the FastAPI dependency 'get_db' (the server's loop)"]
 
 
+LAZY_ENGINE = """\
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class Engine:
+    def __init__(self):
+        self._engine = create_async_engine("postgresql+asyncpg://db/app", pool_size=5)
+
+    async def count(self):
+        return self._engine
+
+
+_engine = None
+
+
+def get_engine():
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+"""
+OWN_ENGINE_TESTS = """\
+import asyncio
+
+from app.engine import Engine
+
+
+async def _count():
+    engine = Engine()
+    return await engine.count()
+
+
+def test_one():
+    asyncio.run(_count())
+
+
+def test_two():
+    asyncio.run(_count())
+"""
+
+
+def test_loops_that_use_instances_they_make_themselves_are_no_evidence_about_a_kept_one():
+    """Tests making their own Engine() say nothing of the one the getter keeps: the finding on
+    its attribute says no loop was seen reaching it, rather than naming them."""
+    reach = reach_of_sources({"app/engine.py": LAZY_ENGINE, "tests/test_engine.py": OWN_ENGINE_TESTS})
+    found = object_reach(reach, "Engine._engine")
+    assert (found.verdict, found.chains) == (UNREACHED, ())
+    (diagnostic,) = attach([finding("app/engine.py", 6, "LCK305", "AsyncEngine kept in `Engine._engine`")], reach)
+    assert (diagnostic.evidence, diagnostic.message) == ((), "AsyncEngine kept in `Engine._engine`" + UNREACHED_NOTE)
+
+
 def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_dropped():
     reach = reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS})
     on_attribute = finding("app/store.py", 6, "LCK305", "redis.asyncio.Redis kept in `Store.client`")

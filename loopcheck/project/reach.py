@@ -1443,6 +1443,8 @@ class _Reacher:
         chains = tuple(sorted(reached.values(), key=_chain_order))
         made_confined = self.made_confined(module, holder, chains)
         verdict, why, chains = self.verdict(module, holder, chains, singletons, made_confined)
+        if holder.how == "instance-attribute" and verdict == UNREACHED:
+            chains = self.not_on_made_instances(module, holder, chains)
         instances: tuple[InstanceReach, ...] = ()
         if holder.how == "instance-attribute" and verdict != UNREACHED:
             instances = self.instance_reach(module, holder, self.on_instances.get((module, holder.name), {}), singletons)
@@ -1455,6 +1457,14 @@ class _Reacher:
         error = self.error(holder, chains)
         made_confined = made_confined if verdict == CONFINED else ""
         return ObjectReach(module, summary.path, holder, chains, verdict, why, error, made_confined, instances)
+
+    def not_on_made_instances(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> tuple[Chain, ...]:
+        """The ``chains`` to instance attribute ``holder`` that may go through an instance kept
+        for the process: not those whose every way there is an instance the loop made by calling
+        the class (``engine = Engine(); await engine.count()``), which say nothing of another."""
+        on = self.on_instances.get((module, holder.name), {})
+        kept = {key for key, instance in on if instance is None or not instance[1].endswith(MADE)}
+        return tuple(chain for chain in chains if chain.loop.key in kept)
 
     def instance_reach(
         self, module: str, holder: Holder, reached: dict[tuple[str, InstanceKey | None], Chain], singletons: set
