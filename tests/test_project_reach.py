@@ -914,12 +914,21 @@ def test_two():
 """
 
 
-def test_loops_that_use_instances_they_make_themselves_are_no_evidence_about_a_kept_one():
-    """Tests making their own Engine() say nothing of the one the getter keeps: the finding on
+@pytest.mark.parametrize(
+    "engine_module",
+    [
+        LAZY_ENGINE,
+        # A module-level instance: the tests' own two instances were taken for one both loops share.
+        LAZY_ENGINE[: LAZY_ENGINE.index("_engine = None")] + "engine = Engine()\n",
+    ],
+)
+def test_loops_that_use_instances_they_make_themselves_are_no_evidence_about_a_kept_one(engine_module):
+    """Tests making their own Engine() say nothing of the one the module keeps: the finding on
     its attribute says no loop was seen reaching it, rather than naming them."""
-    reach = reach_of_sources({"app/engine.py": LAZY_ENGINE, "tests/test_engine.py": OWN_ENGINE_TESTS})
+    reach = reach_of_sources({"app/engine.py": engine_module, "tests/test_engine.py": OWN_ENGINE_TESTS})
     found = object_reach(reach, "Engine._engine")
     assert (found.verdict, found.chains) == (UNREACHED, ())
+    assert [i.verdict for i in found.instances] in ([], [UNREACHED])
     (diagnostic,) = attach([finding("app/engine.py", 6, "LCK305", "AsyncEngine kept in `Engine._engine`")], reach)
     assert (diagnostic.evidence, diagnostic.message) == ((), "AsyncEngine kept in `Engine._engine`" + UNREACHED_NOTE)
 

@@ -26,7 +26,9 @@ class Reference:
     callee as written when the argument is a call, ``generate`` for ``generate(user_id)``, else
     ``""``; ``*`` and ``**`` for unpacked ones); None for a use that does not call it (the name
     passed on or kept), so that what every caller gives a parameter can be told. Kept only
-    where a use passes a call: ``()`` says no use does."""
+    where a use passes a call: ``()`` says no use does. ``fresh``: every use is a member of an
+    object the function makes by a call and keeps in a local (``tool.discover`` after ``tool =
+    MCPTool()``, written ``MCPTool.discover``): an object of its own each time it runs."""
 
     dotted: str
     line: int
@@ -35,6 +37,7 @@ class Reference:
     repeated: bool = False
     as_program: bool = False
     uses: tuple[tuple[str, ...] | None, ...] = ()
+    fresh: bool = False
 
 
 @dataclass(frozen=True)

@@ -1055,12 +1055,14 @@ class _Resolver:
         globals_ = self.w.module_names
         for dotted, line, column, called, repeated, as_program, arguments in code.references:
             head = dotted.partition(".")[0]
+            fresh = False
             if head in _RECEIVER_PARAMETERS and code.is_function:
                 dotted = self.through_instance(dotted, line, code) or dotted
             elif code.is_local(head) and not self.nested_function(code, head):
                 dotted = self.through_instance(dotted, line, code)  # type: ignore[assignment]
                 if dotted is None:
                     continue
+                fresh = True
             elif head in _BUILTINS and head not in globals_:
                 continue
             known = seen.get(dotted)
@@ -1068,11 +1070,14 @@ class _Resolver:
                 known[3] = known[3] or repeated
                 known[4] = known[4] and as_program
                 known[5].append(arguments)
+                known[6] = known[6] and fresh
                 continue
-            seen[dotted] = [line, column, called, repeated, as_program, [arguments]]
+            seen[dotted] = [line, column, called, repeated, as_program, [arguments], fresh]
         return tuple(
-            Reference(dotted, line, column, called, repeated, as_program, tuple(uses) if _passes_a_call(uses) else ())
-            for dotted, (line, column, called, repeated, as_program, uses) in seen.items()
+            Reference(
+                dotted, line, column, called, repeated, as_program, tuple(uses) if _passes_a_call(uses) else (), fresh
+            )
+            for dotted, (line, column, called, repeated, as_program, uses, fresh) in seen.items()
         )
 
     def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
