@@ -933,6 +933,41 @@ def test_loops_that_use_instances_they_make_themselves_are_no_evidence_about_a_k
     assert (diagnostic.evidence, diagnostic.message) == ((), "AsyncEngine kept in `Engine._engine`" + UNREACHED_NOTE)
 
 
+GETTER_JOBS = """\
+import asyncio
+
+from app.engine import get_engine
+
+
+async def _count():
+    return await get_engine().count()
+
+
+async def _count_through_a_local():
+    engine = get_engine()
+    return await engine.count()
+
+
+def count_job():
+    return asyncio.run(_count())
+
+
+def count_through_a_local_job():
+    return asyncio.run(_count_through_a_local())
+"""
+
+
+def test_a_getter_s_lazily_kept_instance_is_the_one_its_callers_share():
+    modules = {"app/engine.py": LAZY_ENGINE, "app/jobs.py": GETTER_JOBS, "tests/test_engine.py": OWN_ENGINE_TESTS}
+    found = object_reach(reach_of_sources(modules), "Engine._engine")
+    assert (found.verdict, found.why) == (SHARED, "reached by 2 event loops")
+    assert sorted(c.loop.describe for c in found.chains) == [
+        "app.jobs.count_job (asyncio.run: a new event loop per call)",
+        "app.jobs.count_through_a_local_job (asyncio.run: a new event loop per call)",
+    ]
+    assert [(i.module, i.name, i.verdict) for i in found.instances] == [("app.engine", "_engine", SHARED)]
+
+
 def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_dropped():
     reach = reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS})
     on_attribute = finding("app/store.py", 6, "LCK305", "redis.asyncio.Redis kept in `Store.client`")

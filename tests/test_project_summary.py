@@ -508,6 +508,43 @@ def test_fastapi_dependencies_run_on_the_server_s_loop():
     assert found.handed == (("db.get_db", "fastapi-dependency"),)
 
 
+LAZY_INSTANCES = """
+from app.engine import Engine
+
+_engine = None
+_cache = None
+_other = None
+
+
+def get_engine():
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+
+
+def warm():
+    global _cache, _other
+    _cache = dict()
+    _other = None
+
+
+class Holder:
+    def get(self):
+        global _other
+        _other = Engine()
+        return _other
+"""
+
+
+def test_globals_bound_to_a_call_on_first_use_are_lazy_instances_with_their_getter():
+    assert summary(LAZY_INSTANCES).lazy_instances == (
+        ("_engine", "Engine", "get_engine"),
+        ("_cache", "dict", ""),
+        ("_other", "Engine", ""),  # a method is not a getter the model follows
+    )
+
+
 FLASK_VIEWS = """
 from fastapi import FastAPI
 from flask import Blueprint, Flask

@@ -1227,6 +1227,9 @@ class _Reacher:
                     found = (target.module, target.name)
                 elif target is not None and target.kind == "class" and cut == len(parts) - 1:
                     found = self.made_by_a_call(key, target, within, reference.fresh)
+                elif target is not None and target.kind == "function" and cut == len(parts) - 1:
+                    handed = self.model.handed_out(target)  # ``get_engine().count()``
+                    found = (handed.module, handed.name) if handed is not None and handed.kind == "instance" else None
                 if target is not None and target.kind != "module":
                     break
         self._receivers[memo] = found
@@ -1262,10 +1265,12 @@ class _Reacher:
 
     def singletons(self) -> set[tuple[str, str]]:
         """The classes whose instances live as long as the process: a module-level instance of
-        them exists, or they are written as singletons."""
+        them exists (or a global a function binds to one on first use), or they are written as
+        singletons."""
         found = set()
         for summary in list(self.model.modules.values()):  # resolving may load more
-            for name, callee in summary.instances:
+            lazy = [(name, callee) for name, callee, _getter in summary.lazy_instances]
+            for name, callee in [*summary.instances, *lazy]:
                 target = self.resolve(summary.module, callee, None)
                 if target is not None and target.kind == "class":
                     found.add((target.module, target.name))

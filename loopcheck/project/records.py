@@ -154,7 +154,11 @@ class ModuleSummary:
     them on a loop, as written, with the context (``path("x/", views.index)`` gives
     ``views.index`` -> ``server``).
     ``celery_pool``: the Celery worker pool its import-time code sets (``worker_pool =
-    "threads"``), as written; None: it sets none."""
+    "threads"``), as written; None: it sets none.
+    ``lazy_instances``: module globals a function of the module binds, on first use, to a call of
+    a class or factory (``global engine; if engine is None: engine = Engine()``), that are not
+    holders: each with the callee as written and the module-level function that returns it
+    (``get_engine``; "" where none does)."""
 
     module: str
     path: str
@@ -168,6 +172,7 @@ class ModuleSummary:
     derived: tuple[tuple[str, str], ...] = ()
     handed: tuple[tuple[str, str], ...] = ()
     celery_pool: str | None = None
+    lazy_instances: tuple[tuple[str, str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

@@ -562,6 +562,7 @@ class _Resolver:
         self.functions = {code.name: code for code in walker.codes if code.is_function}
         self.class_names = {name for name, _, _ in walker.classes}
         self.holders: dict[str, Holder] = {}
+        self.lazy_instances: list[tuple[str, str, str]] = []
         self.made_by: dict[str, ast.Call] = {}  # the call that makes each holder's object
         # Callables of other modules handed to a seed that runs them on a loop: (as written,
         # context); ``imported`` collects them while one such seed is matched.
@@ -692,15 +693,25 @@ class _Resolver:
                     self.holders[name] = replace(held, cleared_by=(*held.cleared_by, function))
 
     def collect_holders(self) -> list[tuple[str, str]]:
-        """The holders, and the module-level instances that are not holders."""
+        """The holders, and the module-level instances that are not holders (and those made on
+        first use: ``self.lazy_instances``)."""
         instances = []
+        lazy: dict[str, tuple[str, str]] = {}
         for how, name, value, code in self.w.candidates:
-            if self.add_holder(name, how, value, code) or how != "global":
+            if self.add_holder(name, how, value, code) or how not in _GLOBAL_HOWS:
                 continue
-            if isinstance(value, ast.Call):
-                callee = dotted_name(value.func)
-                if callee is not None and name not in dict(instances):
-                    instances.append((name, callee))
+            callee = dotted_name(value.func) if isinstance(value, ast.Call) else None
+            if callee is None:
+                continue
+            if how == "global" and name not in dict(instances):
+                instances.append((name, callee))
+            elif how == "lazy-global" and name not in lazy:
+                lazy[name] = (callee, "")
+        for code in self.w.codes:  # the module-level functions that hand one out
+            if code.is_function and code.parent is not None and not code.parent.is_function and code.method_of is None:
+                for value in code.returns:
+                    if isinstance(value, ast.Name) and value.id in lazy and value.id in code.globals:
+                        lazy[value.id] = (lazy[value.id][0], lazy[value.id][1] or code.name)
         stores = list(self.w.subscript_stores)
         for method in self.shapes.container_stores:
             position = 1 if method == self.shapes.keyed_store else 0
@@ -719,6 +730,7 @@ class _Resolver:
                     if self.add_holder(code.name, "cached", value, code):
                         break
         self.confine_globals()
+        self.lazy_instances = [(name, callee, getter) for name, (callee, getter) in lazy.items() if name not in self.holders]
         return [(name, callee) for name, callee in instances if name not in self.holders]
 
     def derived(self) -> dict[str, str]:
@@ -1229,6 +1241,7 @@ def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, c
         derived=tuple(resolver.derived().items()),
         handed=tuple(dict.fromkeys(resolver.handed)),
         celery_pool=stated_pool(tree),
+        lazy_instances=tuple(resolver.lazy_instances),
     )
 
 
