@@ -791,6 +791,183 @@ def test_a_worker_s_loop_and_the_server_s_are_in_different_processes(worker, des
     )
 
 
+COMMANDS = """\
+import asyncio
+
+import typer
+
+from app.state import refresh
+
+cli = typer.Typer()
+
+
+@cli.command()
+def warm(page: str) -> None:
+    asyncio.run(refresh(page))
+
+
+@cli.command()
+def report(page: str) -> None:
+    asyncio.run(refresh(page))
+"""
+
+
+def test_each_command_of_a_command_line_program_is_a_process_with_one_loop():
+    found = object_reach(reach_of_sources({"app/state.py": STATE, "app/cli.py": COMMANDS}), "cache")
+    assert (found.verdict, found.why) == (CONFINED, "one loop in each of the 2 processes that use it")
+    assert sorted((c.loop.describe, c.loop.process_kind) for c in found.chains) == [
+        ("the command-line command 'report' (asyncio.run: a new event loop per call)", "own:app.cli.report"),
+        ("the command-line command 'warm' (asyncio.run: a new event loop per call)", "own:app.cli.warm"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("commands", "why"),
+    [
+        # A command that runs a loop per item shares the client within its one process.
+        (
+            COMMANDS.replace("    asyncio.run(refresh(page))\n\n\n@cli.command()", "    for p in page.split():\n"
+            "        asyncio.run(refresh(p))\n\n\n@cli.command()"),
+            "a new event loop on each run of the command-line command 'warm' (asyncio.run: a new event loop per call)",
+        ),
+        # Functions no command-line program runs may run many times in one process.
+        (COMMANDS.replace("@cli.command()\n", ""), "reached by 2 event loops"),
+    ],
+)
+def test_a_command_line_program_s_loops_that_may_meet_share_its_client(commands, why):
+    found = object_reach(reach_of_sources({"app/state.py": STATE, "app/cli.py": commands}), "cache")
+    assert (found.verdict, found.why) == (SHARED, why)
+
+
+DEPENDENCY_DB = """\
+import asyncio
+
+refresh_lock = asyncio.Lock()
+
+
+async def get_db():
+    async with refresh_lock:
+        yield None
+"""
+DEPENDENCY_ROUTES = """\
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+
+from app.db import get_db
+
+app = FastAPI()
+
+
+@app.get("/{page}")
+async def show(page, db: Annotated[object, Depends(get_db)]):
+    return page
+"""
+
+
+@pytest.mark.parametrize("routes", [DEPENDENCY_ROUTES, DEPENDENCY_ROUTES.replace(
+    "db: Annotated[object, Depends(get_db)]", "db=Depends(get_db)")])
+def test_a_fastapi_dependency_runs_on_the_server_s_loop(routes):
+    found = object_reach(reach_of_sources({"app/db.py": DEPENDENCY_DB, "app/web.py": routes}), "refresh_lock")
+    assert found.verdict == CONFINED
+    assert [c.loop.describe for c in found.chains] == ["the FastAPI dependency 'get_db' (the server's loop)"]
+
+
+LAZY_ENGINE = """\
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class Engine:
+    def __init__(self):
+        self._engine = create_async_engine("postgresql+asyncpg://db/app", pool_size=5)
+
+    async def count(self):
+        return self._engine
+
+
+_engine = None
+
+
+def get_engine():
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+"""
+OWN_ENGINE_TESTS = """\
+import asyncio
+
+from app.engine import Engine
+
+
+async def _count():
+    engine = Engine()
+    return await engine.count()
+
+
+def test_one():
+    asyncio.run(_count())
+
+
+def test_two():
+    asyncio.run(_count())
+"""
+
+
+@pytest.mark.parametrize(
+    "engine_module",
+    [
+        LAZY_ENGINE,
+        # A module-level instance: the tests' own two instances were taken for one both loops share.
+        LAZY_ENGINE[: LAZY_ENGINE.index("_engine = None")] + "engine = Engine()\n",
+    ],
+)
+def test_loops_that_use_instances_they_make_themselves_are_no_evidence_about_a_kept_one(engine_module):
+    """Tests making their own Engine() say nothing of the one the module keeps: the finding on
+    its attribute says no loop was seen reaching it, rather than naming them."""
+    reach = reach_of_sources({"app/engine.py": engine_module, "tests/test_engine.py": OWN_ENGINE_TESTS})
+    found = object_reach(reach, "Engine._engine")
+    assert (found.verdict, found.chains) == (UNREACHED, ())
+    assert [i.verdict for i in found.instances] in ([], [UNREACHED])
+    (diagnostic,) = attach([finding("app/engine.py", 6, "LCK305", "AsyncEngine kept in `Engine._engine`")], reach)
+    assert (diagnostic.evidence, diagnostic.message) == ((), "AsyncEngine kept in `Engine._engine`" + UNREACHED_NOTE)
+
+
+GETTER_JOBS = """\
+import asyncio
+
+from app.engine import get_engine
+
+
+async def _count():
+    return await get_engine().count()
+
+
+async def _count_through_a_local():
+    engine = get_engine()
+    return await engine.count()
+
+
+def count_job():
+    return asyncio.run(_count())
+
+
+def count_through_a_local_job():
+    return asyncio.run(_count_through_a_local())
+"""
+
+
+def test_a_getter_s_lazily_kept_instance_is_the_one_its_callers_share():
+    modules = {"app/engine.py": LAZY_ENGINE, "app/jobs.py": GETTER_JOBS, "tests/test_engine.py": OWN_ENGINE_TESTS}
+    found = object_reach(reach_of_sources(modules), "Engine._engine")
+    assert (found.verdict, found.why) == (SHARED, "reached by 2 event loops")
+    assert sorted(c.loop.describe for c in found.chains) == [
+        "app.jobs.count_job (asyncio.run: a new event loop per call)",
+        "app.jobs.count_through_a_local_job (asyncio.run: a new event loop per call)",
+    ]
+    assert [(i.module, i.name, i.verdict) for i in found.instances] == [("app.engine", "_engine", SHARED)]
+
+
 def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_dropped():
     reach = reach_of_sources({"app/store.py": TWO_STORES, "app/jobs.py": TWO_LOOPS})
     on_attribute = finding("app/store.py", 6, "LCK305", "redis.asyncio.Redis kept in `Store.client`")

@@ -472,6 +472,79 @@ def test_route_lists_and_route_methods_put_async_endpoints_on_the_server():
     }
 
 
+DEPENDENCIES = """
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Security
+
+from app import db
+
+app = FastAPI()
+
+async def get_session():
+    yield None
+
+async def current_user():
+    return None
+
+def settings():
+    return {}
+
+@app.get("/")
+async def index(session=Depends(get_session), user: Annotated[object, Security(current_user)] = None,
+                conf=Depends(settings), other=Depends(db.get_db)):
+    pass
+"""
+
+
+def test_fastapi_dependencies_run_on_the_server_s_loop():
+    found = summary(DEPENDENCIES)
+    assert {f.name: f.contexts for f in found.functions if f.contexts} == {
+        "get_session": ("fastapi-dependency",),
+        "current_user": ("fastapi-dependency",),
+        "settings": ("executor",),
+        "index": ("server",),
+    }
+    assert found.handed == (("db.get_db", "fastapi-dependency"),)
+
+
+LAZY_INSTANCES = """
+from app.engine import Engine
+
+_engine = None
+_cache = None
+_other = None
+
+
+def get_engine():
+    global _engine
+    if _engine is None:
+        _engine = Engine()
+    return _engine
+
+
+def warm():
+    global _cache, _other
+    _cache = dict()
+    _other = None
+
+
+class Holder:
+    def get(self):
+        global _other
+        _other = Engine()
+        return _other
+"""
+
+
+def test_globals_bound_to_a_call_on_first_use_are_lazy_instances_with_their_getter():
+    assert summary(LAZY_INSTANCES).lazy_instances == (
+        ("_engine", "Engine", "get_engine"),
+        ("_cache", "dict", ""),
+        ("_other", "Engine", ""),  # a method is not a getter the model follows
+    )
+
+
 FLASK_VIEWS = """
 from fastapi import FastAPI
 from flask import Blueprint, Flask

@@ -42,6 +42,8 @@ class Runs(str, enum.Enum):
     ASYNCIO_FUNCTION_TEST = "asyncio-function-test"
     ASYNCIO_MODULE_TEST = "asyncio-module-test"
     ASYNCIO_SESSION_TEST = "asyncio-session-test"
+    COMMAND_LINE = "command-line"
+    FASTAPI_DEPENDENCY = "fastapi-dependency"
     UNKNOWN = "unknown"
 
 # Contexts a callee inherits from its caller as they are (a coroutine's callee is told apart below).

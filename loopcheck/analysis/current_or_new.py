@@ -4,7 +4,8 @@ that runs it keeps a loop nobody closes. Each ``new_event_loop()`` call is match
 in the two places the alternatives meet:
 
 - one variable (``bound``): ``try: loop = get_event_loop() / except RuntimeError: loop =
-  new_event_loop(); set_event_loop(loop)``, or ``loop = get_event_loop() / if loop.is_closed():
+  new_event_loop(); set_event_loop(loop)`` (the ``try`` may also raise ``RuntimeError`` when
+  ``loop.is_closed()``), or ``loop = get_event_loop() / if loop.is_closed():
   loop = new_event_loop(); set_event_loop(loop)``: exactly these statements, the fallback block
   making the new loop and only setting it current (a call of ``get_running_loop()`` is not this
   form; the ``set_event_loop()`` lines may be absent);
@@ -14,6 +15,7 @@ in the two places the alternatives meet:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -121,7 +123,7 @@ class CurrentOrNewLoops:
             statement = tree.parents.get(owner)
             if (
                 isinstance(statement, cst.Try)
-                and len(statement.body.body) == 1  # type: ignore[union-attr]
+                and self._takes_current(statement.body.body, name)  # type: ignore[union-attr]
                 and len(statement.handlers) == 1
                 and statement.orelse is None
                 and statement.finalbody is None
@@ -132,15 +134,30 @@ class CurrentOrNewLoops:
             isinstance(owner, cst.If)
             and block is owner.body
             and owner.orelse is None
-            and isinstance(owner.test, cst.Call)  # `name.is_closed()`
-            and isinstance(owner.test.func, cst.Attribute)
-            and is_name(owner.test.func.value, name)
-            and owner.test.func.attr.value == "is_closed"
+            and _is_closed_test(owner.test, name)
         ):
             siblings, index = tree.position_in_block(owner)
             if index:
                 return owner, siblings[index - 1]
         return None, None
+
+    @staticmethod
+    def _takes_current(statements: Sequence[cst.BaseStatement], name: str) -> bool:
+        """A ``try`` body of the one-variable form: the line binding ``name`` (to the current
+        loop), alone or followed by ``if name.is_closed(): raise RuntimeError(...)``, which sends a
+        closed current loop to the same fallback."""
+        if len(statements) == 1:
+            return True
+        if len(statements) != 2 or not isinstance(statements[1], cst.If) or statements[1].orelse is not None:
+            return False
+        check = statements[1]
+        raised = sole_statement(check.body.body[0]) if len(check.body.body) == 1 else None  # type: ignore[union-attr]
+        return (
+            _is_closed_test(check.test, name)
+            and isinstance(raised, cst.Raise)
+            and isinstance(raised.exc, cst.Call)
+            and is_name(raised.exc.func, "RuntimeError")
+        )
 
     def _creates(self, block: cst.IndentedBlock, name: str) -> bool:
         """``block`` makes a new loop in ``name`` and does nothing else but make it current."""
@@ -198,3 +215,13 @@ class CurrentOrNewLoops:
             ):
                 return True
         return False
+
+
+def _is_closed_test(test: cst.BaseExpression, name: str) -> bool:
+    """``name.is_closed()``."""
+    return (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Attribute)
+        and is_name(test.func.value, name)
+        and test.func.attr.value == "is_closed"
+    )

@@ -146,6 +146,10 @@ class LoopStart:
     loop_keyword: str | None = None
 
 
+# How a process kind of a context whose functions each run in a process of their own starts.
+OWN_PROCESS_MARK = "own:"
+
+
 @dataclass(frozen=True)
 class ContextRuns:
     """How an execution context runs the functions handed to it (data/entries.toml)."""
@@ -159,6 +163,12 @@ class ContextRuns:
     # The kind of process that runs the functions handed to it (``web-server``, ``celery-worker``);
     # "": the process of the code that hands them over, whichever it is.
     process: str = ""
+    # Each function it runs is a process of its own (a command-line command: one per run).
+    own_process: bool = False
+
+    def process_of(self, function: str) -> str:
+        """The kind of process that runs ``function`` (``module.name``), one it is handed."""
+        return f"{OWN_PROCESS_MARK}{function}" if self.own_process else self.process
 
     @property
     def runs_on_loop(self) -> bool:
@@ -520,6 +530,8 @@ SEED_CONTEXTS = (
     "asyncio-function-test",
     "asyncio-module-test",
     "asyncio-session-test",
+    "command-line",
+    "fastapi-dependency",
 )
 # The keys of a [[seed]] of data/contexts.toml: the ContextSeed field each fills and its type
 # (a list is one of strings, kept as a frozenset).
@@ -625,6 +637,7 @@ CONTEXT_RUNS_KEYS: dict[str, tuple[str, type]] = {
     "describe": ("describe", str),
     "loop-describe": ("loop_describe", str),
     "process": ("process", str),
+    "own-process": ("own_process", bool),
 }
 
 

@@ -128,7 +128,9 @@ class ProjectModel:
             return Target("function", summary.module, name)
         if any(c.name == name for c in summary.classes):
             return Target("class", summary.module, name)
-        instance = dict(summary.instances).get(name)
+        instance = dict(summary.instances).get(name) or next(
+            (callee for lazy, callee, _getter in summary.lazy_instances if lazy == name), None
+        )
         imported = dict(summary.imports).get(name)
         if instance is not None:
             made_by = None
@@ -195,9 +197,21 @@ class ProjectModel:
             return found
         if target.kind == "instance":
             return self._member(target.of, name, hops) if target.of is not None else None
+        if target.kind == "function":  # ``get_engine().count``: a member of the instance it hands out
+            handed = self.handed_out(target, hops + 1) if hops < MAX_ALIAS_HOPS else None
+            return self._member(handed, name, hops + 1) if handed is not None else None
         if target.kind == "class":
             return self._class_member(target.module, target.name, name, set())
         return None
+
+    def handed_out(self, function: Target, hops: int = 0) -> Target | None:
+        """The instance a getter hands out: the module global it binds on first use and returns
+        (``get_engine`` of ``global _engine; if _engine is None: _engine = Engine(); return
+        _engine``); None for any other function."""
+        summary = self.summary(function.module)
+        records = summary.lazy_instances if summary is not None else ()
+        kept = next((name for name, _callee, getter in records if getter == function.name), None)
+        return self._global(summary, kept, hops) if summary is not None and kept is not None else None
 
     def _class_member(self, module: str, cls: str, name: str, seen: set[tuple[str, str]]) -> Target | None:
         """``name`` on class ``cls`` of ``module``, or on one of its bases the project defines."""

@@ -168,6 +168,9 @@ SELF = object()
 # After a class's name, the instances of it made by calls (``Connector()``), as opposed to its
 # module-level instances: the instance key of a use on one (see _Reacher.made_by_a_call).
 MADE = "()"
+# ... and those a function makes and keeps in a local: one for each run of the function, which no
+# other loop meets.
+FRESH = "() in a local"
 # What a holder that is not an instance attribute is on (its object is the same on every instance).
 NOT_PER_INSTANCE = object()
 # What :meth:`_Reacher.receivers` gives a function that uses no instance attribute and calls no method.
@@ -872,7 +875,8 @@ class _Reacher:
         for _ in range(MAX_CALLER_DEPTH + 1):
             following = []
             for function in level:
-                own = {runs[context].process for context in self.contexts_of(function) if context in runs}
+                name = f"{function[0]}.{function[1]}"
+                own = {runs[context].process_of(name) for context in self.contexts_of(function) if context in runs}
                 callers = self.callers(function)
                 kinds |= own if own or callers else {""}
                 for caller, reference in callers:
@@ -1253,24 +1257,28 @@ class _Reacher:
                 if target is not None and target.kind == "instance":
                     found = (target.module, target.name)
                 elif target is not None and target.kind == "class" and cut == len(parts) - 1:
-                    found = self.made_by_a_call(key, target, within)
+                    found = self.made_by_a_call(key, target, within, reference.fresh)
+                elif target is not None and target.kind == "function" and cut == len(parts) - 1:
+                    handed = self.model.handed_out(target)  # ``get_engine().count()``
+                    found = (handed.module, handed.name) if handed is not None and handed.kind == "instance" else None
                 if target is not None and target.kind != "module":
                     break
         self._receivers[memo] = found
         return found
 
-    def made_by_a_call(self, key: FunctionKey, cls: Target, within: str | None) -> InstanceKey | None:
+    def made_by_a_call(self, key: FunctionKey, cls: Target, within: str | None, fresh: bool) -> InstanceKey | None:
         """The instance of ``Class.member`` written in function ``key``: the summaries write a
         member of an object made by calling its class there that way (``connector.query`` after
         ``connector = Connector()``, ``self.db.query`` after ``self.db = Connector()``), an
-        instance of its own, never a module-level one (``Connector()`` under :data:`MADE`);
+        instance of its own, never a module-level one (``Connector()`` under :data:`MADE`, and
+        under :data:`FRESH` where the function keeps it in a local: one per run, ``fresh``);
         unknown (None) where the member may be read on an instance of the method's own class
         (``Base.close(self)`` in a method of the class or of a subclass)."""
         if within is not None:
             own = self.resolve(key[0], within, None)
             if own is not None and (own.module, own.name) == (cls.module, cls.name) or self.derives(key[0], within, cls):
                 return None
-        return (cls.module, f"{cls.name}{MADE}")
+        return (cls.module, f"{cls.name}{FRESH if fresh else MADE}")
 
     def derives(self, module: str, cls: str, base: Target, depth: int = 0) -> bool:
         """Whether class ``cls`` of ``module`` has ``base`` among its bases the project defines."""
@@ -1288,10 +1296,12 @@ class _Reacher:
 
     def singletons(self) -> set[tuple[str, str]]:
         """The classes whose instances live as long as the process: a module-level instance of
-        them exists, or they are written as singletons."""
+        them exists (or a global a function binds to one on first use), or they are written as
+        singletons."""
         found = set()
         for summary in list(self.model.modules.values()):  # resolving may load more
-            for name, callee in summary.instances:
+            lazy = [(name, callee) for name, callee, _getter in summary.lazy_instances]
+            for name, callee in [*summary.instances, *lazy]:
                 target = self.resolve(summary.module, callee, None)
                 if target is not None and target.kind == "class":
                     found.add((target.module, target.name))
@@ -1473,6 +1483,8 @@ class _Reacher:
         verdicts on each module-level instance of the class."""
         module = summary.module
         chains = tuple(sorted(reached.values(), key=_chain_order))
+        if holder.how == "instance-attribute":
+            chains = self.not_on_fresh_instances(module, holder, chains)
         made_confined = self.made_confined(module, holder, chains)
         verdict, why, chains = self.verdict(module, holder, chains, singletons, made_confined)
         instances: tuple[InstanceReach, ...] = ()
@@ -1488,6 +1500,14 @@ class _Reacher:
         made_confined = made_confined if verdict == CONFINED else ""
         return ObjectReach(module, summary.path, holder, chains, verdict, why, error, made_confined, instances)
 
+    def not_on_fresh_instances(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> tuple[Chain, ...]:
+        """The ``chains`` to instance attribute ``holder`` but those of loops that reach it only on
+        instances their own functions make (``engine = Engine(); await engine.count()``, under
+        :data:`FRESH`): one per run, which says nothing of an instance another loop uses."""
+        on = self.on_instances.get((module, holder.name), {})
+        elsewhere = {key for key, instance in on if instance is None or not instance[1].endswith(FRESH)}
+        return tuple(chain for chain in chains if chain.loop.key in elsewhere)
+
     def instance_reach(
         self, module: str, holder: Holder, reached: dict[tuple[str, InstanceKey | None], Chain], singletons: set
     ) -> tuple[InstanceReach, ...]:
@@ -1495,7 +1515,10 @@ class _Reacher:
         and on each other instance a chain goes through: the chains through it and those whose
         instance is not known."""
         owner = holder.name.rpartition(".")[0]
-        named = [*self.kept_instances.get((module, owner), ()), *(instance for _key, instance in reached if instance)]
+        named = [
+            *self.kept_instances.get((module, owner), ()),
+            *(instance for _key, instance in reached if instance and not instance[1].endswith(FRESH)),
+        ]
         found = []
         for instance in dict.fromkeys(named):
             chains = first_per_loop({on: c for on, c in reached.items() if on[1] in (instance, None)}.items())

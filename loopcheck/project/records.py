@@ -26,7 +26,9 @@ class Reference:
     callee as written when the argument is a call, ``generate`` for ``generate(user_id)``, else
     ``""``; ``*`` and ``**`` for unpacked ones); None for a use that does not call it (the name
     passed on or kept), so that what every caller gives a parameter can be told. Kept only
-    where a use passes a call: ``()`` says no use does."""
+    where a use passes a call: ``()`` says no use does. ``fresh``: every use is a member of an
+    object the function makes by a call and keeps in a local (``tool.discover`` after ``tool =
+    MCPTool()``, written ``MCPTool.discover``): an object of its own each time it runs."""
 
     dotted: str
     line: int
@@ -35,6 +37,7 @@ class Reference:
     repeated: bool = False
     as_program: bool = False
     uses: tuple[tuple[str, ...] | None, ...] = ()
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,11 @@ class ModuleSummary:
     them on a loop, as written, with the context (``path("x/", views.index)`` gives
     ``views.index`` -> ``server``).
     ``celery_pool``: the Celery worker pool its import-time code sets (``worker_pool =
-    "threads"``), as written; None: it sets none."""
+    "threads"``), as written; None: it sets none.
+    ``lazy_instances``: module globals a function of the module binds, on first use, to a call of
+    a class or factory (``global engine; if engine is None: engine = Engine()``), that are not
+    holders: each with the callee as written and the module-level function that returns it
+    (``get_engine``; "" where none does)."""
 
     module: str
     path: str
@@ -165,6 +172,7 @@ class ModuleSummary:
     derived: tuple[tuple[str, str], ...] = ()
     handed: tuple[tuple[str, str], ...] = ()
     celery_pool: str | None = None
+    lazy_instances: tuple[tuple[str, str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.functions if f.name == name), None)

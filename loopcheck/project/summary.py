@@ -274,6 +274,9 @@ class _Walker(ast.NodeVisitor):
         for default in arguments.kw_defaults:
             if default is not None:
                 self.visit(default)
+        for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+            for value in _annotated_metadata(argument.annotation):
+                self.visit(value)
 
     visit_FunctionDef = _function
     visit_AsyncFunctionDef = _function
@@ -559,6 +562,7 @@ class _Resolver:
         self.functions = {code.name: code for code in walker.codes if code.is_function}
         self.class_names = {name for name, _, _ in walker.classes}
         self.holders: dict[str, Holder] = {}
+        self.lazy_instances: list[tuple[str, str, str]] = []
         self.made_by: dict[str, ast.Call] = {}  # the call that makes each holder's object
         # Callables of other modules handed to a seed that runs them on a loop: (as written,
         # context); ``imported`` collects them while one such seed is matched.
@@ -689,15 +693,25 @@ class _Resolver:
                     self.holders[name] = replace(held, cleared_by=(*held.cleared_by, function))
 
     def collect_holders(self) -> list[tuple[str, str]]:
-        """The holders, and the module-level instances that are not holders."""
+        """The holders, and the module-level instances that are not holders (and those made on
+        first use: ``self.lazy_instances``)."""
         instances = []
+        lazy: dict[str, tuple[str, str]] = {}
         for how, name, value, code in self.w.candidates:
-            if self.add_holder(name, how, value, code) or how != "global":
+            if self.add_holder(name, how, value, code) or how not in _GLOBAL_HOWS:
                 continue
-            if isinstance(value, ast.Call):
-                callee = dotted_name(value.func)
-                if callee is not None and name not in dict(instances):
-                    instances.append((name, callee))
+            callee = dotted_name(value.func) if isinstance(value, ast.Call) else None
+            if callee is None:
+                continue
+            if how == "global" and name not in dict(instances):
+                instances.append((name, callee))
+            elif how == "lazy-global" and name not in lazy:
+                lazy[name] = (callee, "")
+        for code in self.w.codes:  # the module-level functions that hand one out
+            if code.is_function and code.parent is not None and not code.parent.is_function and code.method_of is None:
+                for value in code.returns:
+                    if isinstance(value, ast.Name) and value.id in lazy and value.id in code.globals:
+                        lazy[value.id] = (lazy[value.id][0], lazy[value.id][1] or code.name)
         stores = list(self.w.subscript_stores)
         for method in self.shapes.container_stores:
             position = 1 if method == self.shapes.keyed_store else 0
@@ -716,6 +730,7 @@ class _Resolver:
                     if self.add_holder(code.name, "cached", value, code):
                         break
         self.confine_globals()
+        self.lazy_instances = [(name, callee, getter) for name, (callee, getter) in lazy.items() if name not in self.holders]
         return [(name, callee) for name, callee in instances if name not in self.holders]
 
     def derived(self) -> dict[str, str]:
@@ -1052,12 +1067,14 @@ class _Resolver:
         globals_ = self.w.module_names
         for dotted, line, column, called, repeated, as_program, arguments in code.references:
             head = dotted.partition(".")[0]
+            fresh = False
             if head in _RECEIVER_PARAMETERS and code.is_function:
                 dotted = self.through_instance(dotted, line, code) or dotted
             elif code.is_local(head) and not self.nested_function(code, head):
                 dotted = self.through_instance(dotted, line, code)  # type: ignore[assignment]
                 if dotted is None:
                     continue
+                fresh = True
             elif head in _BUILTINS and head not in globals_:
                 continue
             known = seen.get(dotted)
@@ -1065,11 +1082,14 @@ class _Resolver:
                 known[3] = known[3] or repeated
                 known[4] = known[4] and as_program
                 known[5].append(arguments)
+                known[6] = known[6] and fresh
                 continue
-            seen[dotted] = [line, column, called, repeated, as_program, [arguments]]
+            seen[dotted] = [line, column, called, repeated, as_program, [arguments], fresh]
         return tuple(
-            Reference(dotted, line, column, called, repeated, as_program, tuple(uses) if _passes_a_call(uses) else ())
-            for dotted, (line, column, called, repeated, as_program, uses) in seen.items()
+            Reference(
+                dotted, line, column, called, repeated, as_program, tuple(uses) if _passes_a_call(uses) else (), fresh
+            )
+            for dotted, (line, column, called, repeated, as_program, uses, fresh) in seen.items()
         )
 
     def through_instance(self, dotted: str, line: int, code: _Code) -> str | None:
@@ -1221,6 +1241,7 @@ def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, c
         derived=tuple(resolver.derived().items()),
         handed=tuple(dict.fromkeys(resolver.handed)),
         celery_pool=stated_pool(tree),
+        lazy_instances=tuple(resolver.lazy_instances),
     )
 
 
@@ -1243,3 +1264,14 @@ def _arguments(call: ast.Call) -> tuple[str, ...]:
     positional = ["*" if isinstance(a, ast.Starred) else made_by(a) for a in call.args]
     keywords = ["**" if k.arg is None else f"{k.arg}={made_by(k.value)}" for k in call.keywords]
     return (*positional, *keywords)
+
+
+def _annotated_metadata(annotation: ast.expr | None) -> list[ast.expr]:
+    """The metadata of an ``Annotated[T, x, ...]`` annotation (``x, ...``): values made when the
+    function is defined, as its defaults are (FastAPI's ``Annotated[Session, Depends(get_db)]``);
+    the rest of an annotation names types, not references."""
+    if not isinstance(annotation, ast.Subscript) or not isinstance(annotation.slice, ast.Tuple):
+        return []
+    value = annotation.value
+    name = value.id if isinstance(value, ast.Name) else value.attr if isinstance(value, ast.Attribute) else None
+    return annotation.slice.elts[1:] if name == "Annotated" else []

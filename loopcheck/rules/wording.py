@@ -53,6 +53,8 @@ RUNS_WHERE = {
     Runs.ASYNCIO_FUNCTION_TEST: "as a pytest-asyncio test (on a new event loop per test)",
     Runs.ASYNCIO_MODULE_TEST: "as a pytest-asyncio test (on its module's loop)",
     Runs.ASYNCIO_SESSION_TEST: "as a pytest-asyncio test (on the session's loop)",
+    Runs.FASTAPI_DEPENDENCY: "as a FastAPI dependency (on the server's loop)",
+    Runs.COMMAND_LINE: "as a command-line command (once per process)",
     Runs.UNKNOWN: "where no caller in this module says",
 }
 
