@@ -325,6 +325,31 @@ def test_an_lck203_fix_drops_an_emptied_try_and_keeps_its_comments():
     )
 
 
+def test_a_negated_running_branch_keeps_each_comment_with_its_branch():
+    # The `if not` line leads into the run (now `except`), the `else` line into the task (now `try`).
+    source = (
+        "import asyncio\n\n\ndef run_async(coro):\n"
+        "    loop = asyncio.get_event_loop()\n"
+        "    if not loop.is_running():  # no loop runs\n"
+        "        result = loop.run_until_complete(coro)\n"
+        "    # a running loop\n"
+        "    else:  # from a coroutine\n"
+        "        result = asyncio.ensure_future(coro, loop=loop)\n"
+        "    return result\n"
+    )
+    assert fix_text(Linter(RULES), source, unsafe=True).source == (
+        "import asyncio\n\n\ndef run_async(coro):\n"
+        "    try:  # from a coroutine\n"
+        "        loop = asyncio.get_running_loop()\n"
+        "    except RuntimeError:  # no loop runs\n"
+        "        result = asyncio.run(coro)\n"
+        "    # a running loop\n"
+        "    else:\n"
+        "        result = asyncio.ensure_future(coro, loop=loop)\n"
+        "    return result\n"
+    )
+
+
 def test_the_cli_writes_no_pass_where_a_block_was_emptied(tmp_path):
     (tmp_path / "a.py").write_text(SUPPRESSED_TEARDOWN)
     (tmp_path / "b.py").write_text(SET_UP_IN_TRY)

@@ -6,6 +6,7 @@ The fixed scenario's runtime proof is tests/test_projects_runtime.py
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -167,21 +168,22 @@ def test_no_fix_where_the_model_shows_it_would_not_work(tmp_path, change, reason
     assert texts(root) == before
 
 
-@pytest.mark.parametrize(
-    ("memory", "reason"),
-    [
-        (
-            MEMORY + "\n\nasync def rename(user):\n    connector.user = user\n",
-            "no fix: code sets or deletes an attribute",
-        ),
-        (MEMORY.replace("connector = Connector()", "connector = Connector()\nconnector = Connector()"),
-         "no fix: `connector` is assigned elsewhere too"),
-        (MEMORY.replace("connector = Connector()", "connector = default = Connector()"),
-         "no fix: the fix needs it assigned to one name, on a line of its own"),
-        (MEMORY.replace("connector = Connector()", "if True:\n    connector = Connector()"),
-         "no fix: the fix needs it assigned to one name, on a line of its own"),
-    ],
-)
+# What only the file's syntax shows (the summaries do not keep it), with the reason there is no fix.
+DECLINED_BY_THE_FILE = [
+    (
+        MEMORY + "\n\nasync def rename(user):\n    connector.user = user\n",
+        "no fix: code sets or deletes an attribute",
+    ),
+    (MEMORY.replace("connector = Connector()", "connector = Connector()\nconnector = Connector()"),
+     "no fix: `connector` is assigned elsewhere too"),
+    (MEMORY.replace("connector = Connector()", "connector = default = Connector()"),
+     "no fix: the fix needs it assigned to one name, on a line of its own"),
+    (MEMORY.replace("connector = Connector()", "if True:\n    connector = Connector()"),
+     "no fix: the fix needs it assigned to one name, on a line of its own"),
+]
+
+
+@pytest.mark.parametrize(("memory", "reason"), DECLINED_BY_THE_FILE)
 def test_no_fix_where_the_file_shows_it_would_not_work(tmp_path, memory, reason):
     """What the summaries do not keep is seen where the file is fixed: the finding stays, saying
     why, and the file is left as it is."""
@@ -203,3 +205,60 @@ def test_the_fix_goes_with_the_per_file_fixes_of_the_same_file(tmp_path):
     after = texts(root)["app/memory.py"]
     assert "def _get_lock():" in after and "connector = _ConnectorPerLoop()" in after
     compile(after, "memory.py", "exec")
+
+
+@pytest.mark.parametrize(("memory", "reason"), DECLINED_BY_THE_FILE)
+def test_a_plain_check_shows_the_fix_declined_as_fix_does(tmp_path, memory, reason):
+    """Checking without --fix says what --fix does: no fix, and why (the file is read for it),
+    in text, JSON and SARIF alike."""
+    root = project(tmp_path, memory=memory)
+    checked = lck306(root)
+    assert reason in checked
+    assert checked == lck306(root, "--fix", "--unsafe-fixes")
+    given = run_loopcheck(
+        "--output-format", "concise", "--stdin-filename", "app/memory.py", "-", cwd=root, input=memory, text=True
+    )
+    assert [line for line in given.stdout.splitlines() if " LCK306 " in line] == checked.splitlines()
+    text = run_loopcheck(".", cwd=root, text=True).stdout
+    assert "unsafe fix" not in text and "fixable" not in text
+    (found,) = [f for f in report(root, "json") if f["code"] == "LCK306"]
+    assert found["fix"] is None and reason in found["message"]
+    (result,) = [r for r in report(root, "sarif")["runs"][0]["results"] if r["ruleId"] == "LCK306"]
+    assert "fixes" not in result and reason in result["message"]["text"]
+
+
+def test_json_and_sarif_give_the_edits_that_fix_applies(tmp_path):
+    """A plain check's JSON and SARIF carry the granted fix's edits, built on the file as other
+    rules' fixes are: applied, they give the file --fix writes."""
+    root = project(tmp_path)
+    (found,) = [f for f in report(root, "json") if f["code"] == "LCK306"]
+    from_json = edited(
+        MEMORY,
+        [(e["location"]["row"], e["location"]["column"], e["end_location"]["row"], e["end_location"]["column"],
+          e["content"]) for e in found["fix"]["edits"]],
+    )
+    (result,) = [r for r in report(root, "sarif")["runs"][0]["results"] if r["ruleId"] == "LCK306"]
+    (change,) = result["fixes"][0]["artifactChanges"]
+    from_sarif = edited(
+        MEMORY,
+        [(r["deletedRegion"]["startLine"], r["deletedRegion"]["startColumn"], r["deletedRegion"]["endLine"],
+          r["deletedRegion"]["endColumn"], r["insertedContent"]["text"]) for r in change["replacements"]],
+    )
+    fixed = run_loopcheck("--fix", "--unsafe-fixes", ".", cwd=root, text=True)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert from_json == from_sarif == texts(root)["app/memory.py"] != MEMORY
+
+
+def report(root: Path, output_format: str):  # type: ignore[no-untyped-def]
+    return json.loads(run_loopcheck("--output-format", output_format, ".", cwd=root, text=True).stdout)
+
+
+def edited(text: str, edits: list[tuple[int, int, int, int, str]]) -> str:
+    """``text`` with each edit (1-based start row and column, exclusive end, new content) made."""
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    for row, column, end_row, end_column, content in sorted(edits, reverse=True):
+        start, end = starts[row - 1] + column - 1, starts[end_row - 1] + end_column - 1
+        text = text[:start] + content + text[end:]
+    return text

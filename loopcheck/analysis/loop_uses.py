@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from loopcheck.analysis.tree import descendants, is_none, sole_statement, sole_target
+from loopcheck.analysis.tree import descendants, is_name, is_none, sole_statement, sole_target
 from loopcheck.prefilter.starts import Where
 
 if TYPE_CHECKING:
@@ -47,14 +47,18 @@ class LoopUse:
 class RunningBranch:
     """``if loop.is_running(): <a task of x> else: <loop.run_until_complete(x)>``, each branch
     one statement returning its call (or assigning it to the same name): a task on the loop the
-    thread is running, else a run of the same ``x`` on the loop, which is not running."""
+    thread is running, else a run of the same ``x`` on the loop, which is not running. Also with
+    the test negated (``if not loop.is_running():``, the run first), and without ``else`` where
+    the ``if`` returns and the statement after it returns the other call."""
 
     branch: cst.If
-    task: cst.Call  # loop.create_task(x), asyncio.ensure_future(x) or asyncio.create_task(x)
+    task: cst.Call  # loop.create_task(x), asyncio.ensure_future(x[, loop=loop]) or asyncio.create_task(x)
     run: cst.Call
     returns: bool  # both branches return (else both assign)
-    task_on_loop: bool  # the task is made by a method of the loop
+    task_uses_loop: bool  # the task's call names the loop (its method, or ensure_future's `loop=`)
     loop: str  # the variable holding the loop
+    negated: bool  # `if not loop.is_running():`: the `if` runs, the other branch makes the task
+    after: cst.SimpleStatementLine | None  # the other branch, after an `if` without `else`
 
 
 def method_call(node: cst.CSTNode | None, methods: Iterable[str]) -> cst.Call | None:
@@ -163,32 +167,72 @@ class LoopUses:
 
     def running_branch(self, uses: list[LoopUse]) -> RunningBranch | None:
         """The ``if loop.is_running():`` branch between a task and a run of the same argument,
-        when the loop's ``uses`` are that test, that run and the task's ``loop.create_task()``
-        (if the task is made that way) and nothing else."""
+        when the loop's ``uses`` are that test, that run and the task's own use of the loop
+        (``loop.create_task(x)``, ``asyncio.ensure_future(x, loop=loop)``), if any, and nothing else."""
         api, parents = self.api, self.tree.parents
         runs, other = of_kind(uses, Use.RUN), of_kind(uses, Use.OTHER)
         if len(runs) != 1 or len(runs) + len(other) != len(uses):
             return None
         tests = [call for use in other if (call := self._called_on(use.node, api.running_method)) and not call.args]
-        branch = parents.get(tests[0]) if len(tests) == 1 else None
-        if not (isinstance(branch, cst.If) and branch.test is tests[0] and isinstance(branch.orelse, cst.Else)):
+        if len(tests) != 1 or not isinstance(loop := tests[0].func.value, cst.Name):  # type: ignore[attr-defined]
             return None
-        loop = tests[0].func.value  # type: ignore[attr-defined]
-        if not isinstance(loop, cst.Name):
+        negation = parents.get(tests[0])
+        negated = isinstance(negation, cst.UnaryOperation) and isinstance(negation.operator, cst.Not)
+        condition = negation if negated else tests[0]
+        branch = parents.get(condition)  # type: ignore[arg-type]
+        if not (isinstance(branch, cst.If) and branch.test is condition):
             return None
-        running = self._sole_result(branch.body)
-        not_running = self._sole_result(branch.orelse.body)
-        if running is None or not_running is None or running[0] != not_running[0] or not_running[1] is not runs[0].node:
+        arms = self._branches(branch)
+        if arms is None:
+            return None
+        first, second, after = arms
+        running, not_running = (second, first) if negated else (first, second)
+        if running[0] != not_running[0] or not_running[1] is not runs[0].node:
             return None
         run, task = not_running[1], running[1]
-        loop_tasks = [call for use in other if (call := self._called_on(use.node, api.task_method))]
-        task_on_loop = loop_tasks == [task]
-        if len(other) != 1 + task_on_loop or not (task_on_loop or self.calls(task, api.task)):
+        in_task = [use.node for use in other if use.node is not loop]
+        if not self._task_of(task, run, in_task):
             return None
-        argument, task_argument = sole_argument(run), sole_argument(task)
-        if argument is None or task_argument is None or not argument.deep_equals(task_argument):
+        return RunningBranch(branch, task, run, running[0] is None, bool(in_task), loop.value, negated, after)
+
+    def _branches(
+        self, branch: cst.If
+    ) -> tuple[tuple[str | None, cst.Call], tuple[str | None, cst.Call], cst.SimpleStatementLine | None] | None:
+        """The results (see :meth:`_sole_result`) of the ``if``'s block and of the other branch:
+        its ``else`` block, or where it has none and its block returns, the ``return`` after it
+        (then also that statement)."""
+        first = self._sole_result(branch.body)
+        if first is None:
             return None
-        return RunningBranch(branch, task, run, running[0] is None, task_on_loop, loop.value)
+        if isinstance(branch.orelse, cst.Else):
+            second = self._sole_result(branch.orelse.body)
+            return None if second is None else (first, second, None)
+        siblings, index = self.tree.position_in_block(branch)
+        has_next = branch.orelse is None and index is not None and index + 1 < len(siblings)
+        after = siblings[index + 1] if has_next else None  # type: ignore[operator]
+        second = self._sole_result(cst.IndentedBlock([after])) if isinstance(after, cst.SimpleStatementLine) else None
+        if second is None or first[0] is not None or second[0] is not None:
+            return None  # without `else`, only a `return` in the `if` keeps the other branch from running
+        return first, second, after  # type: ignore[return-value]
+
+    def _task_of(self, task: cst.Call, run: cst.Call, loop_refs: list[cst.CSTNode]) -> bool:
+        """``task`` wraps what ``run`` runs in a task, using the loop (``loop_refs``) only as
+        ``loop.create_task(x)`` or as asyncio.ensure_future()'s ``loop=``: nothing else."""
+        api = self.api
+        on_loop = [ref for ref in loop_refs if self._called_on(ref, api.task_method) is task]
+        if not (on_loop or self.calls(task, api.task)):
+            return False
+        argument, positional = sole_argument(run), [arg for arg in task.args if arg.keyword is None]
+        keywords = [arg for arg in task.args if arg.keyword is not None]
+        passed = [arg.value for arg in keywords if is_name(arg.keyword, "loop")]
+        return (
+            argument is not None
+            and len(positional) == 1
+            and not positional[0].star
+            and argument.deep_equals(positional[0].value)
+            and len(passed) == len(keywords)
+            and sorted(map(id, loop_refs)) == sorted(map(id, [*on_loop, *passed]))
+        )
 
     def _called_on(self, ref: cst.CSTNode, method: str) -> cst.Call | None:
         """The call ``ref.<method>(...)``."""

@@ -28,7 +28,18 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from loopcheck.engine import formfeed, guard
-from loopcheck.engine.diagnostics import Diagnostic, Edit, Fix, FixProposal, NoFix, Proven, Safety, Withheld, declined
+from loopcheck.engine.diagnostics import (
+    Diagnostic,
+    Edit,
+    Fix,
+    FixProposal,
+    NoFix,
+    Proven,
+    Safety,
+    Withheld,
+    declined,
+    declined_reason,
+)
 from loopcheck.engine.edits import apply_edits, select_compatible
 from loopcheck.engine.engine import FixOutcome, Linter, Result
 from loopcheck.engine.limits import check_complexity
@@ -64,6 +75,19 @@ def check_file(
     return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree, parsed, reparse))
 
 
+def check_granted(
+    linter: Linter, text: str, path: str, granted: Sequence[Diagnostic], *, build_fixes: bool = False
+) -> list[Diagnostic]:
+    """Each of the project rules' ``granted`` findings in ``text`` as fixing it shows them before
+    it fixes anything (see ``fix_file``): where its rule finds it, with the fix built on the file,
+    or without one and saying why (the edits only with ``build_fixes``); as it is where the
+    file does not show it. A plain check shows them so: the file's syntax decides, as for --fix."""
+    found = guard.guarded(lambda: _check(linter, text, path, build_fixes, None, None, granted=granted, rules=False))
+    # The fixing reports a granted finding with its message, and the reason where it declines.
+    shown = {(d.code, declined_reason(d.message)[0]): d for d in found}
+    return [shown.get((d.code, declined_reason(d.message)[0]), d) for d in granted]
+
+
 def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:
     """The findings of a file no rule can report on: the ``# noqa`` rule's alone."""
     return [r.diagnostic for r in _noqa_results_alone(linter, text, path)]
@@ -83,12 +107,14 @@ def _check(
     tree: ast.AST | None,
     parsed: Callable[[ast.Module], None] | None,
     reparse: Reparse | None = None,
+    granted: Sequence[Diagnostic] = (),
+    rules: bool = True,
 ) -> list[Diagnostic]:
     normalised = formfeed.normalise(text)
     if normalised is not None:
         # A given tree is of the text with its form feeds; the one parsed here is not of it.
         text, tree, parsed = normalised.text, None, None
-    found = _findings(linter, text, path, tree, parsed, reparse)
+    found = _findings(linter, text, path, tree, parsed, reparse, granted, rules)
     diagnostics = _with_edits(found, {}) if build_fixes else [r.diagnostic for r in found]
     return diagnostics if normalised is None else [normalised.diagnostic(d) for d in diagnostics]
 
@@ -268,9 +294,11 @@ def _findings(
     parsed: Callable[[ast.Module], None] | None = None,
     reparse: Reparse | None = None,
     granted: Sequence[Diagnostic] = (),
+    rules: bool = True,
 ) -> list[Result]:
     """One pass over a text the text test kept: parse, ``ast`` pre-filter, limits, LibCST and
-    the rules (and the ``granted`` project findings, see ``fix_file``), ``# noqa``."""
+    the rules (without ``rules``, none of the per-file rules) and the ``granted`` project
+    findings (see ``fix_file``), ``# noqa``."""
     codes: set[str] | None = None
 
     def analysed(parsed: ast.Module) -> bool:
@@ -287,7 +315,7 @@ def _findings(
         tree = ast.parse(text)
     if codes is None:
         codes = linter.candidates.rules_for(tree)
-    active = [rule for rule in linter.rules if rule.code in codes]
+    active = [rule for rule in linter.rules if rule.code in codes] if rules else []
     found = []
     if active or granted:
         check_complexity(tree)  # LibCST's time and stack, bounded before it starts

@@ -6,6 +6,7 @@ and closed the loop go."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -69,25 +70,52 @@ class LifecycleRewrite:
     def run_unless_running(self, found: RunningBranch) -> None:
         """``if loop.is_running(): <task> else: <run>`` → ``try: loop = asyncio.get_running_loop()
         except RuntimeError: <run with asyncio.run()>``, then the task (after the ``try`` where
-        both return, else in its ``else``). The loop's variable is bound only where the task uses it."""
+        both return, else in its ``else``). The loop's variable is bound only where the task uses it.
+        A negated test, or the branch after an ``if`` without ``else``, ends the same way (a task
+        after the ``if`` stays where it is)."""
         self.run_with_asyncio_run(found.run)
         running = self.builder.name("asyncio.get_running_loop", found.branch)
-        probe = cst.parse_statement(f"{found.loop} = {running}()" if found.task_on_loop else f"{running}()")
+        probe = cst.parse_statement(f"{found.loop} = {running}()" if found.task_uses_loop else f"{running}()")
+        after, changes = found.after, self.builder.changes
+        moved_after = after is not None and not found.negated  # the run: it moves into the `except`
 
         def rewrite(updated: cst.CSTNode) -> cst.CSTNode | cst.FlattenSentinel:
-            assert isinstance(updated, cst.If) and isinstance(updated.orelse, cst.Else)
-            # The comments of the `if` and `else` lines go to the `try` and `except` lines.
-            otherwise = updated.orelse
+            assert isinstance(updated, cst.If)
+            # The comments of the line that leads into each branch (`if`, `else`) go to the line
+            # that leads into it after the fix (`try` for the task, `except` for the run).
+            arms = [_Arm([], updated.body)]  # type: ignore[arg-type]
+            if isinstance(updated.orelse, cst.Else):
+                arms.append(_Arm(list(updated.orelse.leading_lines), updated.orelse.body))  # type: ignore[arg-type]
+            elif moved_after:
+                assert after is not None
+                # As every other change rewrites it (but without the removal below).
+                others = {node: change for node, change in changes.items() if node is not after}
+                statement = rewrite_subtree(after, others)
+                assert isinstance(statement, cst.SimpleStatementLine)
+                kept = [line for line in statement.leading_lines if line.comment is not None]
+                arms.append(_Arm([], cst.IndentedBlock([statement.with_changes(leading_lines=kept)])))
+            running_arm, run_arm = (arms[1:], arms[0]) if found.negated else (arms[:1], arms[1])
             handler = cst.ExceptHandler(
-                body=otherwise.body, type=cst.Name("RuntimeError"), leading_lines=otherwise.leading_lines
+                body=run_arm.block, type=cst.Name("RuntimeError"), leading_lines=run_arm.leading
             )
-            probe_block = cst.IndentedBlock([probe], header=updated.body.header)  # type: ignore[attr-defined]
-            attempt = cst.Try(body=probe_block, handlers=[handler], leading_lines=updated.leading_lines)
-            if found.returns:
-                return cst.FlattenSentinel([attempt, *updated.body.body])  # type: ignore[list-item]
-            return attempt.with_changes(orelse=cst.Else(body=updated.body))
+            header = running_arm[0].block.header if running_arm else cst.TrailingWhitespace()
+            attempt = cst.Try(
+                body=cst.IndentedBlock([probe], header=header), handlers=[handler], leading_lines=updated.leading_lines
+            )
+            if not running_arm:
+                return attempt  # the task is the statement after the `if`
+            task = running_arm[0]
+            if not found.returns:
+                block = task.block.with_changes(header=cst.TrailingWhitespace())
+                return attempt.with_changes(orelse=cst.Else(body=block, leading_lines=task.leading))
+            first, *rest = task.block.body
+            first = first.with_changes(leading_lines=[*task.leading, *first.leading_lines])
+            return cst.FlattenSentinel([attempt, first, *rest])
 
         self.builder.change(found.branch, rewrite)
+        if moved_after:
+            assert after is not None
+            self.builder.replace(after, cst.RemoveFromParent())
 
     def run_in_runner(self, run_call: cst.Call, runner: str) -> None:
         """``<loop>.run_until_complete(x)`` → ``<runner>.run(x)``."""
@@ -186,6 +214,15 @@ class LifecycleRewrite:
         )
         for statement in covered:
             self.builder.replace(statement, cst.RemoveFromParent())
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """A branch of an ``if loop.is_running():`` test as the fix moves it: the lines above the
+    line that leads into it, and its block (with that line's comment)."""
+
+    leading: list[cst.EmptyLine]
+    block: cst.IndentedBlock
 
 
 def outermost(tree: Tree, nodes: Sequence[cst.CSTNode]) -> list[cst.CSTNode]:

@@ -547,7 +547,7 @@ def check_files(
         for path in files:
             result = known.get(path) or next(fresh)
             _collect(result, updates)
-            yield _finished(result, view)
+            yield _finished(result, view, checker)
         for _ in fresh:  # runs the checks' own ending (the process pool shuts down)
             raise AssertionError("more results than files")
     finally:
@@ -647,10 +647,38 @@ def _results_of(results: list[FileResult]) -> Generator[FileResult, None, None]:
     yield from results
 
 
-def _finished(result: FileResult, view: ProjectView) -> FileResult:
+def _finished(
+    result: FileResult, view: ProjectView, checker: Checker, read: Callable[[], SourceFile] | None = None
+) -> FileResult:
+    """``result`` as the run shows it (see ProjectView.finish). ``read``: how to read the
+    file's text again (standard input's is not on disk), where it has to be."""
     if result.error is None:
         result.diagnostics = view.finish(result.diagnostics, result.path)
+        if not view.fixing and any(d.granted is not None for d in result.diagnostics):
+            read = read or functools.partial(read_source, result.path, checker.settings.max_file_size)
+            _granted_as_fixing_shows(result, checker, read)
     return result
+
+
+def _granted_as_fixing_shows(result: FileResult, checker: Checker, read: Callable[[], SourceFile]) -> None:
+    """A plain check: the project rules' findings in the file whose fix its fixing builds
+    (``Diagnostic.granted``) as that fixing shows them, fix or no fix and why, from the file's
+    syntax the summaries do not keep (see pipeline.check_granted); as the model found them where
+    the file cannot be read or checked (its own check says why)."""
+    mode = checker.job.mode
+    granted = [d for d in result.diagnostics if d.granted is not None]
+    try:
+        source = read()
+        if source.notebook is not None:
+            return  # the model reads no notebook
+        linter = checker.linter(result.path)
+        shown = pipeline.check_granted(linter, source.text, result.path, granted, build_fixes=mode.build_fixes)
+    except SourceError:
+        return
+    instead = {id(d): found for d, found in zip(granted, shown)}
+    result.diagnostics = [instead.get(id(d), d) for d in result.diagnostics]
+    if mode.keep_sources and result.source is None:
+        result.source = source.text  # where the file had no finding of its own
 
 
 class NoWorkers(Exception):
@@ -867,7 +895,7 @@ def check_stdin(data: bytes, filename: str, job: Job) -> tuple[FileResult, bytes
         checked = check_source(checker, source, job.mode, keep)
         if view is None:
             view = model() if checked.error is None and findings_need_reach(checked.diagnostics) else ProjectView()
-        result = _finished(checked, view)
+        result = _finished(checked, view, checker, lambda: source)
     except SourceError as error:
         return FileResult(filename, error=str(error)), data
     except Exception as error:  # a bug: one line, and the input back unchanged

@@ -143,7 +143,9 @@ attribute reads (and `async with`, where the class is an async context manager) 
 loop's instance, so the module's code and the modules importing it are left as they are, and the
 class's module is not touched; `isinstance(name, Class)` becomes false, and setting an attribute
 on it fails. The fix is built where the instance is made, by `--fix --unsafe-fixes` (and
-`--diff`), from what the project model shows of the class. There is no fix, and the message says
+`--diff`), from what the project model shows of the class; a check without them reads the file
+too, so it shows the fix, or why there is none, as `--fix` decides (JSON and SARIF give its
+edits). There is no fix, and the message says
 why, when the class has no such close method (closing each loop's instance could not be left to
 the loop's end), derives from another class or defines special methods the proxy would not
 forward (`__call__`, `__iter__`...), when code reads the instance outside a coroutine (here or in
