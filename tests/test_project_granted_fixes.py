@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -221,6 +223,11 @@ def test_a_plain_check_shows_the_fix_declined_as_fix_does(tmp_path, memory, reas
     assert [line for line in given.stdout.splitlines() if " LCK306 " in line] == checked.splitlines()
     text = run_loopcheck(".", cwd=root, text=True).stdout
     assert "unsafe fix" not in text and "fixable" not in text
+    plugin = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "LCK306", "app/memory.py"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+    assert plugin.stdout.count(reason) == 1, plugin.stdout + plugin.stderr
     (found,) = [f for f in report(root, "json") if f["code"] == "LCK306"]
     assert found["fix"] is None and reason in found["message"]
     (result,) = [r for r in report(root, "sarif")["runs"][0]["results"] if r["ruleId"] == "LCK306"]

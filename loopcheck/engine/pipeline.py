@@ -88,6 +88,18 @@ def check_granted(
     return [shown.get((d.code, declined_reason(d.message)[0]), d) for d in granted]
 
 
+def with_granted_shown(
+    linter: Linter, text: str, path: str, diagnostics: Sequence[Diagnostic], *, build_fixes: bool = False
+) -> list[Diagnostic]:
+    """``diagnostics`` (a file's, from the project stage) with the granted ones among them as
+    fixing ``text`` shows them (:func:`check_granted`); the others as they are."""
+    granted = [d for d in diagnostics if d.granted is not None]
+    if not granted:
+        return list(diagnostics)
+    instead = {id(d): shown for d, shown in zip(granted, check_granted(linter, text, path, granted, build_fixes=build_fixes))}
+    return [instead.get(id(d), d) for d in diagnostics]
+
+
 def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:
     """The findings of a file no rule can report on: the ``# noqa`` rule's alone."""
     return [r.diagnostic for r in _noqa_results_alone(linter, text, path)]

@@ -112,6 +112,8 @@ class Plugin:
             diagnostics = self.project_view(self.filename, *self.settings_for(self.filename)).finish(
                 diagnostics, self.filename
             )
+            # A project rule's fix, or why there is none, as the file's syntax decides it.
+            diagnostics = pipeline.with_granted_shown(linter, source, self.filename, diagnostics)
         for d in diagnostics:
             yield d.line, d.column - 1, f"{d.code} {d.message}{evidence_tail(d)}", type(self)
 

@@ -666,17 +666,16 @@ def _granted_as_fixing_shows(result: FileResult, checker: Checker, read: Callabl
     syntax the summaries do not keep (see pipeline.check_granted); as the model found them where
     the file cannot be read or checked (its own check says why)."""
     mode = checker.job.mode
-    granted = [d for d in result.diagnostics if d.granted is not None]
     try:
         source = read()
         if source.notebook is not None:
             return  # the model reads no notebook
         linter = checker.linter(result.path)
-        shown = pipeline.check_granted(linter, source.text, result.path, granted, build_fixes=mode.build_fixes)
+        result.diagnostics = pipeline.with_granted_shown(
+            linter, source.text, result.path, result.diagnostics, build_fixes=mode.build_fixes
+        )
     except SourceError:
         return
-    instead = {id(d): found for d, found in zip(granted, shown)}
-    result.diagnostics = [instead.get(id(d), d) for d in result.diagnostics]
     if mode.keep_sources and result.source is None:
         result.source = source.text  # where the file had no finding of its own
 
