@@ -232,6 +232,25 @@ async def test_fix_all_takes_the_project_models_proof(client: LanguageClient, wo
     assert fixed["b"] == (workspace / "b" / "app" / "loop.py").read_text()  # only an unsafe fix: left
 
 
+CONNECTOR_PROJECT = Path(__file__).parent / "fixtures" / "projects" / "instance_connector_per_task" / "app"
+
+
+@in_session
+async def test_a_project_rule_s_fix_is_decided_on_the_text_as_the_command_line_decides_it(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """LCK306's fix is granted by the project model and built on the file: where the text shows
+    it would not work (an attribute set on the instance), the finding says so, as a plain check
+    of the command line does."""
+    shutil.copytree(CONNECTOR_PROJECT, workspace / "a" / "app")
+    path = workspace / "a" / "app" / "memory.py"
+    text = path.read_text() + "\n\nasync def rename(user):\n    _neo4j_connector.user = user\n"
+    path.write_text(text)
+    uri = await open_document(client, path, text)
+    (found,) = [d for d in client.diagnostics[uri] if d.code == "LCK306"]
+    assert "no fix: code sets or deletes an attribute" in found.message
+
+
 @in_session
 async def test_hover_on_a_noqa_code_shows_its_explanation(client: LanguageClient, workspace: Path) -> None:
     text = "x = 1  # noqa: E501, LCK401\n"

@@ -116,7 +116,9 @@ def check_text(folder: Folder, path: str, text: str) -> list[Diagnostic]:
         now = recheck.Checked(text, None, tuple(found))
     folder.checked[path] = now
     built = folder.built_from.get(os.path.abspath(path))
-    return finished_at_built_lines(folder.view.finish, list(now.found), path, text, built)
+    finished = finished_at_built_lines(folder.view.finish, list(now.found), path, text, built)
+    # A project rule's fix, or why there is none, as the text's syntax decides it.
+    return pipeline.with_granted_shown(linter, text, path, finished)
 
 
 def forget(folder: Folder, path: str) -> None:
