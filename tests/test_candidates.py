@@ -155,19 +155,50 @@ WRONG_STARTS = [
 ]
 
 
+@pytest.fixture
+def declare():
+    """Declares a rule LCK990 and says why it is refused: where it is declared (its class), else
+    its ``start_mistakes`` (what ``python -m loopcheck.dev generate`` refuses to write); None when
+    nothing is wrong. The registry forgets it afterwards."""
+
+    def declared(starts, invalid=()) -> str | None:
+        try:
+
+            class WronglyDeclared(Rule):
+                code = "LCK990"
+                name = "wrongly-declared"
+                starts_from = starts
+
+            WronglyDeclared.invalid = tuple(invalid)
+        except ValueError as error:
+            assert "LCK990" not in Rule.registry
+            return str(error)
+        return WronglyDeclared.start_mistakes()
+
+    yield declared
+    Rule.registry.pop("LCK990", None)
+
+
 @pytest.mark.parametrize(("starts", "message"), WRONG_STARTS, ids=[m for _, m in WRONG_STARTS])
-def test_a_rule_with_a_wrong_start_is_refused_where_it_is_declared(starts, message):
+def test_a_rule_with_a_wrong_start_is_refused(declare, starts, message):
     """A misspelled group, place or method would match nothing, and switch the rule off."""
-    with pytest.raises(ValueError) as raised:
+    refused = declare(starts)
+    assert refused is not None and refused.startswith("WronglyDeclared (LCK990): ")
+    assert message in refused
 
-        class WronglyDeclared(Rule):
-            code = "LCK990"
-            name = "wrongly-declared"
-            starts_from = starts
 
-    assert str(raised.value).startswith("WronglyDeclared (LCK990): ")
-    assert message in str(raised.value)
-    assert "LCK990" not in Rule.registry
+def test_generate_refuses_a_rule_with_a_wrong_start(declare, tmp_path):
+    """The rule index a run reads the starts from is never written with a wrong one."""
+    from loopcheck.dev.generate import GenerateError, expected_files
+
+    declare((Start(methods=("run_until_completed",)),))
+    with pytest.raises(GenerateError, match=r"WronglyDeclared \(LCK990\): starts_from\[0\]: methods"):
+        expected_files(tmp_path)
+
+
+def test_every_rule_declares_its_starts_right():
+    """What ``generate`` checks, for the rules as they are (a run no longer checks them)."""
+    assert [found for rule in file_rules().values() if (found := rule.start_mistakes())] == []
 
 
 def test_a_rule_states_once_where_its_construct_sits():
@@ -177,36 +208,34 @@ def test_a_rule_states_once_where_its_construct_sits():
     assert RULES["LCK205"].places == set(Where) - {Where.ELSEWHERE}  # no `where`: anywhere
 
 
-def test_a_rule_whose_start_no_invalid_example_holds_is_refused_where_it_is_declared():
+def test_a_rule_whose_start_no_invalid_example_holds_is_refused(declare):
     """A start no example holds is a start nothing tests: the stage could drop the files it
     stands for unnoticed."""
     class_start = Start(calls=("primitives",), where=(Where.CLASS,))
-    with pytest.raises(ValueError) as raised:
-
-        class ModuleLockOnly(Rule):
-            code = "LCK990"
-            name = "module-lock-only"
-            starts_from = (Start(calls=("primitives",), where=(Where.MODULE,)), class_start)
-            invalid = (Invalid("import asyncio\nlock = asyncio.Lock()\n", message="2:8 a lock"),)
-
-    assert str(raised.value) == (
-        f"ModuleLockOnly (LCK990): no invalid example holds starts_from[1] = {class_start}"
+    refused = declare(
+        (Start(calls=("primitives",), where=(Where.MODULE,)), class_start),
+        (Invalid("import asyncio\nlock = asyncio.Lock()\n", message="2:8 a lock"),),
     )
-    assert "LCK990" not in Rule.registry
+    assert refused == f"WronglyDeclared (LCK990): no invalid example holds starts_from[1] = {class_start}"
 
 
-def test_a_rule_with_starts_and_no_invalid_example_is_refused():
-    with pytest.raises(ValueError) as raised:
+def test_a_rule_with_starts_and_no_invalid_example_is_refused(declare):
+    refused = declare((Start(calls=("primitives",)),))
+    assert refused == "WronglyDeclared (LCK990): starts_from is declared but no Invalid example shows a finding"
 
-        class NoExample(Rule):
-            code = "LCK990"
-            name = "no-example"
-            starts_from = (Start(calls=("primitives",)),)
 
-    assert str(raised.value) == (
-        "NoExample (LCK990): starts_from is declared but no Invalid example shows a finding"
+def test_a_run_does_not_check_the_starts_of_the_rules_it_imports():
+    """Importing a rule (as a run does, for a file that needs it) neither parses its examples
+    nor imports asyncio to look up its methods."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from loopcheck.rules import rule_class; rule_class('LCK202'); rule_class('LCK403'); "
+        "print('asyncio' in sys.modules)"
     )
-    assert "LCK990" not in Rule.registry
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_the_scan_leaves_no_reference_cycle():

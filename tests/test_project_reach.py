@@ -440,7 +440,7 @@ def test_attach_matches_paths_as_given_and_shows_them_relative(tmp_path, monkeyp
         (tmp_path / "real" / "app" / f"{name}.py").write_text("")
 
     def located(summary):
-        return ModuleSummary(**{**summary.__dict__, "path": str(tmp_path / "real" / "app" / os.path.basename(summary.path))})
+        return dataclasses.replace(summary, path=str(tmp_path / "real" / "app" / os.path.basename(summary.path)))
 
     reach = reach_of(located(celery_task()), located(ADAPTER), located(CLIENT))
     monkeypatch.chdir(tmp_path / "link")

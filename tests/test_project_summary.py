@@ -1114,3 +1114,28 @@ def test_a_summary_leaves_no_reference_cycle():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_summarys_function_is_the_first_of_its_name_and_its_index_is_neither_stored_nor_compared():
+    """``ModuleSummary.function`` looks names up in an index made at the first call, not in a scan
+    of ``functions`` each time: the first function of a name; the summary's data and equality
+    stay those of its fields."""
+    from loopcheck.project.records import Function
+
+    class Scanned(tuple):  # counts the scans of the functions (the reach asks thousands a run)
+        scans = 0
+
+        def __iter__(self):
+            Scanned.scans += 1
+            return super().__iter__()
+
+    first, second = Function("run", False, 1, 0), Function("run", True, 5, 0)
+    found = ModuleSummary("app.m", "app/m.py", False, (), (), Scanned((first, second)), (), (), ())
+    untouched = ModuleSummary("app.m", "app/m.py", False, (), (), (first, second), (), (), ())
+    data = encode(found)
+    Scanned.scans = 0
+    assert found.function("run") is first and found.function("other") is None and found.function("run") is first
+    assert Scanned.scans == 1
+    assert encode(found) == data and found == untouched and hash(found) == hash(untouched)
+    asked = ModuleSummary("app.m", "app/m.py", False, (), (), (first, second), (), (), ())
+    assert asked.function("run") is first and pickle.loads(pickle.dumps(asked)) == untouched

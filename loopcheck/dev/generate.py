@@ -19,7 +19,8 @@ TABLE_END = "<!-- End of the generated rule table. -->"
 
 
 class GenerateError(Exception):
-    """A file the generator writes into cannot take the generated text."""
+    """A file the generator writes into cannot take the generated text, or a rule's declaration
+    is wrong."""
 
 
 def repository_root() -> Path:
@@ -47,8 +48,13 @@ def with_readme_table(readme: str, table: str) -> str:
 
 
 def expected_files(root: Path) -> dict[Path, str]:
-    """Every generated file under ``root``, with the text it must hold."""
+    """Every generated file under ``root``, with the text it must hold. Raises GenerateError
+    when a rule's starts are wrong (``Rule.start_mistakes``): the rule index would hand them to
+    every run."""
     rules = all_rules()
+    mistaken = [found for rule in rules.values() if (found := rule.start_mistakes())]
+    if mistaken:
+        raise GenerateError("; ".join(mistaken))
     files = {root / "rules" / name: text for name, text in expected_pages().items()}
     files[root / "loopcheck" / "data" / INDEX] = index_of(rules)
     readme = root / "README.md"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from loopcheck.engine.diagnostics import Edit, FixProposal, NoFix, Safety, SafeWhen, Withheld, declined
 from loopcheck.engine.tiers import DEFAULT_TIER, TIERS
-from loopcheck.prefilter.starts import Start, Where, mistakes, unreached
+from loopcheck.prefilter.starts import Start, Where, declaration_mistakes
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -196,22 +196,24 @@ class Rule:
 
     @classmethod
     def _check_starts(cls, code: str) -> None:
-        """A wrong declaration would keep the rule from running on the files it is about, and so
-        would a start none of the rule's Invalid examples holds: nothing would test it. (No start
-        at all is let through: a new rule imports, and its examples' test says it reports
-        nothing.)"""
+        """``starts_from`` is a tuple of Start (the places are read from it). What each start
+        says is checked by :meth:`start_mistakes` where the rules are generated and tested, not
+        each time a run imports a rule."""
         starts = cls.starts_from
         if not isinstance(starts, tuple):
             raise ValueError(f"{cls.__name__} ({code}): starts_from must be a tuple of Start, not {starts!r}")
-        found = [f"starts_from[{position}]: {mistake}" for position, start in enumerate(starts)
-                 for mistake in mistakes(start)]
-        if not found and starts:
-            if not cls.invalid:
-                found = ["starts_from is declared but no Invalid example shows a finding"]
-            else:
-                found = unreached(starts, tuple(example.code for example in cls.invalid))
+        found = [f"starts_from[{position}]: {start!r} is not a Start"
+                 for position, start in enumerate(starts) if not isinstance(start, Start)]
         if found:
             raise ValueError(f"{cls.__name__} ({code}): " + "; ".join(found))
+
+    @classmethod
+    def start_mistakes(cls) -> str | None:
+        """What is wrong with the rule's ``starts_from`` (``starts.declaration_mistakes``), in one
+        line naming the rule; None when nothing is. ``python -m loopcheck.dev generate`` refuses
+        to write the rule index (the starts a run reads) while a rule has one."""
+        found = declaration_mistakes(cls.starts_from, tuple(example.code for example in cls.invalid))
+        return f"{cls.__name__} ({cls.code}): " + "; ".join(found) if found else None
 
     def __init__(self, context: LintContext) -> None:
         self.context = context

@@ -4,8 +4,9 @@ stage (``candidates``) reads these declarations. :class:`Where` is also what the
 for a LibCST node (``Tree.site``): a rule states once where its construct sits, and the
 candidate stage and the rule's ``check()`` (``Rule.places``) both read it from there.
 
-A declaration is checked when its rule class is defined (:func:`mistakes`): a misspelled group,
-place or method would otherwise match nothing and switch the rule off without a word."""
+A declaration is checked where the rules are generated and tested (:func:`declaration_mistakes`;
+a run reads the starts from the generated rule index): a misspelled group, place or method, or a
+start no example holds, would otherwise match nothing and switch the rule off without a word."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ class Start:
 
 def is_loop_method(name: str) -> bool:
     """A public method of asyncio's event loop (``run_until_complete``, ``call_soon_threadsafe``)."""
-    import asyncio  # only where rules are declared: a run that needs no rule never imports it
+    import asyncio  # only where declarations are checked (generate, the tests): never in a run
 
     return not name.startswith("_") and callable(getattr(asyncio.AbstractEventLoop, name, None))
 
@@ -129,6 +130,20 @@ def mistakes(start: object) -> list[str]:
     if start.in_known_context and not any(place in FUNCTION_BODIES for place in start.places):
         found.append("in_known_context narrows calls in functions and coroutines only, and where holds neither")
     return found
+
+
+def declaration_mistakes(starts: tuple[object, ...], examples: tuple[str, ...]) -> list[str]:
+    """What is wrong with a rule's ``starts_from``, given the code of its Invalid ``examples``: a
+    wrong start (:func:`mistakes`), or one no example holds (:func:`unreached`): nothing would test
+    it. (No start at all is let through: a new rule imports, and its examples' test says it
+    reports nothing.)"""
+    found = [f"starts_from[{position}]: {mistake}" for position, start in enumerate(starts)
+             for mistake in mistakes(start)]
+    if found or not starts:
+        return found
+    if not examples:
+        return ["starts_from is declared but no Invalid example shows a finding"]
+    return unreached(starts, examples)  # type: ignore[arg-type]  # (no mistake: each is a Start)
 
 
 def unreached(starts: tuple[Start, ...], examples: tuple[str, ...]) -> list[str]:

@@ -9,6 +9,7 @@ and can be cached by the content of its module. Names are kept *as written* in t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 # The name of the pseudo-function that holds a module's top-level code (run once, at import).
 MODULE_CODE = "<module>"
@@ -175,7 +176,16 @@ class ModuleSummary:
     lazy_instances: tuple[tuple[str, str, str], ...] = ()
 
     def function(self, name: str) -> Function | None:
-        return next((f for f in self.functions if f.name == name), None)
+        return self._functions_by_name.get(name)
+
+    @cached_property
+    def _functions_by_name(self) -> dict[str, Function]:
+        """The first of ``functions`` of each name, for :meth:`function`, which the model and the
+        reach ask thousands of times a run. Not a field: neither stored nor compared."""
+        found: dict[str, Function] = {}
+        for function in self.functions:
+            found.setdefault(function.name, function)
+        return found
 
     def holder(self, name: str) -> Holder | None:
         return next((h for h in self.holders if h.name == name), None)
