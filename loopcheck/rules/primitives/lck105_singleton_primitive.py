@@ -89,8 +89,9 @@ class ConnectionManager:
 Where the object only guards synchronous code, use the `threading` primitive instead.""",
         fix_safety="""\
 Unsafe. The property is offered when the attribute is assigned once, in a plain statement of a
-method, with a constructor that uses no variable of that method but `self` (nor a module global
-bound again later), and every read of it
+method, with a constructor that uses no variable of that method but `self` and parameters the
+method keeps in an attribute written nowhere else (`self.size = size`: the property reads
+`self.size`; nor a module global bound again later), and every read of it
 (through `self`, `cls` or the shared instance, in this module) is inside a coroutine: reading the
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
@@ -265,7 +266,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             new_line = parse_statements(f"{receiver}.{cache} = {{}}\n")[0]
             builder.replace(line, keep_comments(line, new_line))
             accessor = per_loop_property(
-                attribute, cache, primitive.name.lower(), call, builder.name("asyncio.get_running_loop")
+                attribute,
+                cache,
+                primitive.name.lower(),
+                self.fixes.read_from_self(call),
+                builder.name("asyncio.get_running_loop"),
             )
             accessor = accessor.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
             builder.insert_after(method, [accessor])
