@@ -15,7 +15,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_re
 from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 from loopcheck.rules.wording import NOT_TOP_LEVEL
 
 
@@ -35,9 +35,7 @@ class ModuleLevelPrimitive(PrimitiveRule):
         what_it_does="""\
 Finds asyncio primitives (`Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`,
 `Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`, `Future`) created at module level, that is when
-the module is imported, where no event loop runs. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop. Nor is a private `Lock` whose every use is `async with`
-around code that never awaits: no acquire ever has to wait, so it never binds (3.10+).""",
+the module is imported, where no event loop runs. """ + NEVER_BOUND,
         why_is_this_bad="""\
 An asyncio primitive belongs to the event loop that first makes it wait. A module-level object is
 shared by every loop of the process: the second `asyncio.run()`, the next Celery task, a worker

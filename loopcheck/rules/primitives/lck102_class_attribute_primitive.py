@@ -10,7 +10,7 @@ from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, move_after_class, snake_case
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 
 
 class ClassAttributePrimitive(PrimitiveRule):
@@ -28,8 +28,7 @@ class ClassAttributePrimitive(PrimitiveRule):
         ),
         what_it_does="""\
 Finds asyncio primitives created in a class body: one object, made at import time and shared by
-every instance of the class and every event loop of the process. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop.""",
+every instance of the class and every event loop of the process. """ + NEVER_BOUND,
         why_is_this_bad="""\
 A class attribute is evaluated once, when the class statement runs at import. `self._lock` then
 names the same lock in every instance, under every loop: the first loop that makes a task wait on

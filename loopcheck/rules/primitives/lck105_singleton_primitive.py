@@ -13,7 +13,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, IN_A_REGISTRY, NOT_STORED_B
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 from loopcheck.rules.wording import shared_instance
 
 
@@ -39,8 +39,7 @@ ConnectionManager()`), a global singleton made by a getter (`global _client; if 
 _client = Client()`), an instance cached by `functools.lru_cache`/`cache`, or a class-level
 `_instance`. An attribute replaced (or cleared) whenever the running loop is not the one stored
 beside it (`if self._sem is None or self._loop is not asyncio.get_running_loop(): ...`) holds one
-object per loop and is not reported. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop.""",
+object per loop and is not reported. """ + NEVER_BOUND,
         why_is_this_bad="""\
 The object is created once, for the one shared instance, and every event loop of the process then
 uses it: the next `asyncio.run()`, Celery task, worker thread or test. The first loop that makes a
