@@ -115,32 +115,35 @@ event loop`).""",
             "import asyncio\n_lock = asyncio.Lock()\n",
             message=(
                 "2:9 asyncio.Lock created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: nothing in this "
-                "module uses it"
+                "loop fails with 'is bound to a different event loop' once tasks have had to wait "
+                "for it under two loops; no fix: nothing in this module uses it"
             ),
         ),
         Invalid(
             "import asyncio\nLOCK = asyncio.Lock()\n",
             message=(
                 "2:8 asyncio.Lock created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: `LOCK` is public; "
-                "modules importing it would need changing too"
+                "loop fails with 'is bound to a different event loop' once tasks have had to wait "
+                "for it under two loops; no fix: `LOCK` is public; modules importing it would need "
+                "changing too"
             ),
         ),
         Invalid(
             "from asyncio import Queue\njobs = Queue()\n",
             message=(
                 "2:8 asyncio.Queue created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: `jobs` is public; "
-                "modules importing it would need changing too"
+                "loop fails with 'is bound to a different event loop' once tasks have waited on it "
+                "under two loops (get() while it is empty, put() while it is full); no fix: `jobs` "
+                "is public; modules importing it would need changing too"
             ),
         ),
         Invalid(
             "import asyncio as aio\nready = aio.Event()\nasync def started():\n    await ready.wait()\n",
             message=(
                 "2:9 asyncio.Event created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: `ready` is public; "
-                "modules importing it would need changing too"
+                "loop fails with 'is bound to a different event loop' once tasks have waited on it "
+                "under two loops; no fix: `ready` is public; modules importing it would need "
+                "changing too"
             ),
         ),
         Invalid(
@@ -150,8 +153,9 @@ event loop`).""",
             "    async with _lock:\n"
             "        await ...\n",
             message=(
-                "2:9 asyncio.Lock created at module level is shared by every event loop; a second loop "
-                "fails with 'is bound to a different event loop'"
+                "2:9 asyncio.Lock created at module level is shared by every event loop; a second "
+                "loop fails with 'is bound to a different event loop' once tasks have had to wait "
+                "for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -191,7 +195,7 @@ event loop`).""",
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
             f"asyncio.{primitive.name} created at module level is shared by every event "
-            f"loop; a second loop fails with '{primitive.error}'"
+            f"loop; a second loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

@@ -79,7 +79,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "3:12 asyncio.Lock created as a class attribute of Cache is shared by every "
                 "instance and every event loop; a second loop fails with 'is bound to a different "
-                "event loop'; no fix: nothing in this module uses it"
+                "event loop' once tasks have had to wait for it under two loops; no fix: nothing "
+                "in this module uses it"
             ),
         ),
         Invalid(
@@ -87,7 +88,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "3:27 asyncio.Queue created as a class attribute of Worker is shared by every "
                 "instance and every event loop; a second loop fails with 'is bound to a different "
-                "event loop'; no fix: nothing in this module uses it"
+                "event loop' once tasks have waited on it under two loops (get() while it is "
+                "empty, put() while it is full); no fix: nothing in this module uses it"
             ),
         ),
         Invalid(
@@ -98,8 +100,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "        async with self._lock:\n"
             "            await ...\n",
             message=(
-                "3:13 asyncio.Lock created as a class attribute of TokenCache is shared by every instance "
-                "and every event loop; a second loop fails with 'is bound to a different event loop'"
+                "3:13 asyncio.Lock created as a class attribute of TokenCache is shared by every "
+                "instance and every event loop; a second loop fails with 'is bound to a different "
+                "event loop' once tasks have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -143,7 +146,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         return (
             f"asyncio.{primitive.name} created as a class attribute of "
             f"{site.owner.name.value} is shared by every instance and every event loop; a "
-            f"second loop fails with '{primitive.error}'"
+            f"second loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

@@ -79,7 +79,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "2:28 asyncio.Semaphore in the default of `limit` is created once, at definition, "
                 "and shared by every event loop; a second loop fails with 'is bound to a different "
-                "event loop'"
+                "event loop' once tasks have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -110,8 +110,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "2:15 asyncio.Event in the default of `done` is created once, at definition, and "
                 "shared by every event loop; a second loop fails with 'is bound to a different "
-                "event loop'; no fix: `make()` is not a coroutine, and a per-loop object needs a "
-                "running loop"
+                "event loop' once tasks have waited on it under two loops; no fix: `make()` is not "
+                "a coroutine, and a per-loop object needs a running loop"
             ),
         ),
     )
@@ -133,7 +133,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         return (
             f"asyncio.{primitive.name} in the default of `{site.param.name.value}` is "
             f"created once, at definition, and shared by every event loop; a second loop fails "
-            f"with '{primitive.error}'"
+            f"with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

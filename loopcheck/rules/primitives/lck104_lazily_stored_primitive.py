@@ -92,7 +92,8 @@ All supported versions; the failure appears under the second loop that uses the 
             "        _lock = asyncio.Lock()\n    return _lock\n",
             message=(
                 "6:17 asyncio.Lock kept in the module global `_lock` outlives the event loop that "
-                "created it; the next loop fails with 'is bound to a different event loop'"
+                "created it; the next loop fails with 'is bound to a different event loop' once "
+                "tasks have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -114,8 +115,8 @@ All supported versions; the failure appears under the second loop that uses the 
             message=(
                 "4:39 asyncio.Lock kept in the module-level container `_locks` outlives the event "
                 "loop that created it; the next loop fails with 'is bound to a different event "
-                "loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x = "
-                "...`, `return x`)"
+                "loop' once tasks have had to wait for it under two loops; no fix: the fix "
+                "rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
             ),
         ),
         Invalid(
@@ -124,8 +125,8 @@ All supported versions; the failure appears under the second loop that uses the 
             message=(
                 "6:32 asyncio.Semaphore kept in the class attribute `Pool._sem` outlives the event "
                 "loop that created it; the next loop fails with 'is bound to a different event "
-                "loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x = "
-                "...`, `return x`)"
+                "loop' once tasks have had to wait for it under two loops; no fix: the fix "
+                "rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
             ),
         ),
         Invalid(
@@ -135,8 +136,8 @@ All supported versions; the failure appears under the second loop that uses the 
             message=(
                 "7:32 asyncio.Lock kept in the class-level container `Locks._by_key` outlives the "
                 "event loop that created it; the next loop fails with 'is bound to a different "
-                "event loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x "
-                "= ...`, `return x`)"
+                "event loop' once tasks have had to wait for it under two loops; no fix: the fix "
+                "rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
             ),
         ),
     )
@@ -168,7 +169,7 @@ All supported versions; the failure appears under the second loop that uses the 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
             f"asyncio.{primitive.name} kept in {kept_in_words(holder)} outlives the event loop "
-            f"that created it; the next loop fails with '{primitive.error}'"
+            f"that created it; the next loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

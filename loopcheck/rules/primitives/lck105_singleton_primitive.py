@@ -113,8 +113,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` "
                 "of the module-level instance `manager`, which every event loop of the process "
-                "shares; a second loop fails with 'is bound to a different event loop'; no fix: "
-                "nothing in this module uses it"
+                "shares; a second loop fails with 'is bound to a different event loop' once tasks "
+                "have had to wait for it under two loops; no fix: nothing in this module uses it"
             ),
         ),
         Invalid(
@@ -124,8 +124,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "4:22 asyncio.Semaphore created in Limiter.__init__() is kept in the attribute "
                 "`slots` of the instance cached by `get_limiter()`, which every event loop of the "
-                "process shares; a second loop fails with 'is bound to a different event loop'; no "
-                "fix: nothing in this module uses it"
+                "process shares; a second loop fails with 'is bound to a different event loop' "
+                "once tasks have had to wait for it under two loops; no fix: nothing in this "
+                "module uses it"
             ),
         ),
         Invalid(
@@ -137,8 +138,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "4:22 asyncio.Event created in Cache.__init__() is kept in the attribute `ready` "
                 "of the global singleton `_cache`, which every event loop of the process shares; a "
-                "second loop fails with 'is bound to a different event loop'; no fix: not every "
-                "use of `ready` can be found"
+                "second loop fails with 'is bound to a different event loop' once tasks have "
+                "waited on it under two loops; no fix: not every use of `ready` can be found"
             ),
         ),
         Invalid(
@@ -151,9 +152,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "            ...\n"
             "manager = Manager()\n",
             message=(
-                "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` of the "
-                "module-level instance `manager`, which every event loop of the process shares; a second "
-                "loop fails with 'is bound to a different event loop'"
+                "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` "
+                "of the module-level instance `manager`, which every event loop of the process "
+                "shares; a second loop fails with 'is bound to a different event loop' once tasks "
+                "have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -218,7 +220,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         return (
             f"asyncio.{primitive.name} created in {holder.owner.name.value}.{site.owner.name.value}() "
             f"is kept in {kept} `{holder.name}` of {shared_instance(holder.singleton)}, which every event "
-            f"loop of the process shares; a second loop fails with '{primitive.error}'"
+            f"loop of the process shares; a second loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(
