@@ -282,6 +282,28 @@ def test_each_read_sees_the_bindings_that_reach_it(name, binding, lines):
     assert read_lines(analyse(FLOW), name, binding) == lines
 
 
+MODULE_FLOW = """
+import asyncio
+
+loop = asyncio.get_event_loop()
+try:
+    loop.run_until_complete(start())
+except KeyboardInterrupt:
+    loop.run_until_complete(stop())
+finally:
+    loop.close()
+loop = None
+print(loop)
+"""
+
+
+def test_module_level_reads_see_the_bindings_that_reach_them():
+    analysis = analyse(MODULE_FLOW)
+    first, second = (target.target for target in m.findall(analysis.module, m.AssignTarget(target=m.Name("loop"))))
+    assert sorted(analysis.line_of(read) for read in analysis.flow.reads_of(first)) == [6, 8, 10]
+    assert [analysis.line_of(read) for read in analysis.flow.reads_of(second)] == [12]
+
+
 HOLDERS = """
 import asyncio, functools
 

@@ -91,7 +91,8 @@ def test_a_file_checked_alone_sees_the_loops_of_the_rest_of_its_project(tmp_path
     assert finding["code"] == "LCK101"
     assert [e["message"] for e in finding["evidence"]] == [
         "reached from app.tasks.task (asyncio.run: a new event loop per call) via store.guarded;"
-        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+        ' each run is a new loop; a later run fails with "is bound to a different event loop" once tasks'
+        " have had to wait for it under two loops"
     ]
     assert finding["evidence"][0]["location"] == {"path": "app/tasks.py", "row": 7, "column": 5}
 
@@ -178,7 +179,8 @@ def lock_evidence(tmp_path: Path, source: str) -> list[str]:
 def test_a_task_called_in_a_loop_under_main_runs_many_loops(tmp_path):
     assert lock_evidence(tmp_path, LOOPED_TASK) == [
         "reached from app.task (asyncio.run: a new event loop per call) via app.guarded;"
-        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+        ' each run is a new loop; a later run fails with "is bound to a different event loop" once tasks'
+        " have had to wait for it under two loops"
     ]
     # Called once, the same task is one loop: nothing to report.
     write(tmp_path / "app.py", LOOPED_TASK.replace("    for _ in range(2):\n        task()", "    task()"))
@@ -237,7 +239,8 @@ def task(name):
 def test_a_loop_running_an_async_function_nested_in_the_task_is_followed(tmp_path):
     assert lock_evidence(tmp_path, NESTED_RUN) == [
         "reached from app.task (asyncio.run: a new event loop per call) via app.task.run;"
-        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+        ' each run is a new loop; a later run fails with "is bound to a different event loop" once tasks'
+        " have had to wait for it under two loops"
     ]
 
 
@@ -305,7 +308,8 @@ def test_a_flask_async_view_runs_on_a_new_loop_per_request_not_on_a_server_loop(
     assert [e["message"] for e in finding["evidence"]] == [
         "reached from app.views.index (Flask async view: a new event loop per request)"
         " via views.index -> store.guarded;"
-        ' each run is a new loop; a later run fails with "is bound to a different event loop"'
+        ' each run is a new loop; a later run fails with "is bound to a different event loop" once tasks'
+        " have had to wait for it under two loops"
     ]
     assert finding["evidence"][0]["location"] == {"path": "app/views.py", "row": 8, "column": 2}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import libcst as cst
-from libcst.metadata import Scope
+from libcst.metadata import GlobalScope, Scope
 
 from loopcheck.analysis.tree import Tree
 
@@ -189,8 +189,8 @@ class ReachingBindings:
         scope_node = getattr(scope, "node", None)
         if isinstance(scope_node, (cst.FunctionDef, cst.Lambda)):
             return scope_node.body
-        if isinstance(scope_node, cst.Module):
-            return scope_node
+        if isinstance(scope, GlobalScope):  # it keeps no node: the module is the tree's
+            return self.tree.module
         return None
 
     def reads_of(self, binding: cst.Name) -> list[cst.CSTNode]:

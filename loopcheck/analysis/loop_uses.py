@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from loopcheck.analysis.names import is_import_binding
 from loopcheck.analysis.tree import descendants, is_name, is_none, sole_statement, sole_target
 from loopcheck.prefilter.starts import Where
 
@@ -262,6 +263,31 @@ class LoopUses:
             use = self.classify(ref)
             seen.setdefault((use.kind, id(use.node)), use)
         return list(seen.values())
+
+    def shared_receiver(self, runs: Iterable[cst.Call]) -> str | None:
+        """The variable whose methods make the coroutines of two of ``runs``
+        (``loop.run_until_complete(client.start())``, later ``...(client.close())``): an object
+        that the first run may bind to the loop and a later run uses again. Not a module or a
+        class an import or a ``class`` statement binds (``tasks.fetch()``). None when no two
+        runs share one."""
+        seen: set[str] = set()
+        for run in runs:
+            argument = sole_argument(run)
+            func = argument.func if isinstance(argument, cst.Call) else None
+            receiver = func.value if isinstance(func, cst.Attribute) else None
+            if not isinstance(receiver, cst.Name) or self._names_a_module_or_class(receiver):
+                continue
+            if receiver.value in seen:
+                return receiver.value
+            seen.add(receiver.value)
+        return None
+
+    def _names_a_module_or_class(self, name: cst.Name) -> bool:
+        scope = self.analysis.scopes.get(name)
+        return scope is None or all(
+            is_import_binding(binding) or isinstance(getattr(binding, "node", None), cst.ClassDef)
+            for binding in scope[name.value]
+        )
 
     def run_calls(self, in_coroutine: bool | None = None) -> list[cst.Call]:
         """Every ``asyncio.run(...)`` and ``<loop>.run_until_complete(...)``, in source order;

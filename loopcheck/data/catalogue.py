@@ -27,6 +27,7 @@ class Primitive:
     sync_methods: frozenset[str]
     since: str | None
     error: str
+    fails_once: str
     special_methods: tuple[str, ...] = ()
 
 
@@ -358,6 +359,7 @@ def _primitives(data: dict[str, Any]) -> dict[str, Primitive]:
             sync_methods=frozenset(entry.get("sync-methods", ())),
             since=entry.get("since"),
             error=entry.get("error", "is bound to a different event loop"),
+            fails_once=entry["fails-once"],
             special_methods=_special_methods(name, entry.get("special-methods", [])),
         )
         for qualified_name in primitive.qualified_names:

@@ -173,9 +173,9 @@ class PerLoopFixes:
         variable of a class body or function the accessor cannot see, or a module global that
         may hold another value by then (bound again further down, or by a function). None when
         it can move."""
-        names, definitions = self.analysis.names, self.analysis.definitions
+        names = self.analysis.names
         for name in names.free_variables(constructor):
-            if not (keeps_self and name.value == "self" and definitions.is_self(name)):
+            if not self.bound_within(name, constructor) and not (keeps_self and self.on_self(name) is not None):
                 return hidden_reason(name.value, "property" if keeps_self else "accessor")
         scopes, here = self.analysis.scopes, names.index_order(constructor)
         for name in variable_names(constructor):
@@ -187,6 +187,32 @@ class PerLoopFixes:
                 ):
                     return f"the constructor reads `{name.value}`, which the module binds again later"
         return None
+
+    def bound_within(self, name: cst.Name, constructor: cst.CSTNode) -> bool:
+        """Whether every binding of ``name`` lies inside ``constructor`` (a lambda's parameter, a
+        comprehension's variable), which moves with it."""
+        scope = self.analysis.scopes.get(name)
+        bindings = list(scope[name.value]) if scope is not None else []
+        nodes = [getattr(binding, "node", None) for binding in bindings]
+        return bool(nodes) and all(node is not None and self.tree.within(node, constructor) for node in nodes)
+
+    def on_self(self, name: cst.Name) -> cst.BaseExpression | None:
+        """What a property reads for the variable ``name`` of the method that makes the object:
+        ``self`` for its ``self``, ``self.attr`` for a parameter the method keeps unchanged in
+        ``self.attr``; None for any other variable (the property cannot see it)."""
+        if name.value == "self" and self.analysis.definitions.is_self(name):
+            return name
+        kept = self.analysis.holders.kept_parameter(name)
+        return cst.Attribute(value=cst.Name("self"), attr=cst.Name(kept)) if kept is not None else None
+
+    def read_from_self(self, constructor: cst.BaseExpression) -> cst.BaseExpression:
+        """``constructor`` as a property runs it: each parameter of the method it reads, which
+        the method keeps in an attribute of ``self``, read from that attribute."""
+        read = {id(name): self.on_self(name) for name in self.analysis.names.free_variables(constructor)}
+        stand_ins = {key: value for key, value in read.items() if value is not None}
+        if not stand_ins:
+            return constructor
+        return constructor.visit(_StandIns(stand_ins))  # type: ignore[return-value]
 
     def stored_by_own_method(
         self, class_def: cst.CSTNode, method: cst.FunctionDef, line: cst.SimpleStatementLine
@@ -263,3 +289,14 @@ class PerLoopFixes:
             call = parents.get(up)
             return isinstance(call, cst.Call) and not isinstance(parents.get(call), cst.Await)
         return False
+
+
+class _StandIns(cst.CSTTransformer):
+    """Replaces the names (by identity) the map gives expressions for."""
+
+    def __init__(self, stand_ins: dict[int, cst.BaseExpression]) -> None:
+        super().__init__()
+        self.stand_ins = stand_ins
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        return self.stand_ins.get(id(original_node), updated_node)

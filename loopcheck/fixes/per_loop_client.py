@@ -235,7 +235,8 @@ class ClientFixes:
         def build() -> tuple[Edit, ...]:
             builder = FixBuilder(self.context)
             receiver = cst.Attribute(value=holder.target.value, attr=cst.Name(cache))  # type: ignore[union-attr]
-            emptied, accessor, closing = _per_loop_parts(builder, receiver, attribute, closers, client, creation)
+            made = fixes.read_from_self(creation)
+            emptied, accessor, closing = _per_loop_parts(builder, receiver, attribute, closers, client, made)
             builder.replace(line, keep_comments(line, emptied))
             builder.insert_after(method, [as_property(accessor, attribute)])
             closing[0] = closing[0].with_changes(leading_lines=[])  # the placing spaces it

@@ -181,13 +181,22 @@ def _reached_from(chain: Chain, reached: ObjectReach) -> Evidence:
 
 def _failure(chain: Chain, reached: ObjectReach) -> str:
     """What the program sees (the object's error from the catalogue): the first loop to use the
-    object binds it, and the others, or the later runs of a loop new on each run, fail."""
+    object binds it, and the others, or the later runs of a loop new on each run, fail (a
+    primitive once tasks have waited on it under two loops)."""
+    error = f'"{reached.error}"{_once(reached)}'
     if len(reached.chains) >= 2:
-        return f'{len(reached.chains)} loops use it; the first binds it, the others fail with "{reached.error}"'
+        if reached.fails_once:  # it binds to the first loop that waits on it, not to the first user
+            return f"{len(reached.chains)} loops use it; it fails with {error}"
+        return f"{len(reached.chains)} loops use it; the first binds it, the others fail with {error}"
     if chain.loop.lifetime != "per-call":  # a loop each instance of a class keeps
-        return f'each instance keeps its own loop; the second to use it fails with "{reached.error}"'
+        return f"each instance keeps its own loop; the second to use it fails with {error}"
     later = chain.loop.fails or "a later run"
-    return f'each run is a new loop; {later} fails with "{reached.error}"'
+    return f"each run is a new loop; {later} fails with {error}"
+
+
+def _once(reached: ObjectReach) -> str:
+    """`` once tasks have had to wait for it under two loops`` for a primitive; else nothing."""
+    return f" {reached.fails_once}" if reached.fails_once else ""
 
 
 def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
@@ -200,7 +209,7 @@ def _loop_reaches(reached: ObjectReach, chain: Chain) -> Evidence:
     # The failure of this process, whatever the loop rule says of threads: two kept loops of a
     # prefork worker fail on the object they share, not with "already running".
     if others:
-        also = f'also reached by {others[0]}, and the second to use it fails with "{reached.error}"'
+        also = f'also reached by {others[0]}, and the second to use it fails with "{reached.error}"{_once(reached)}'
     else:
         also = _failure(chain, reached)
     message = f"this loop reaches {holder.what} '{holder.name}' ({created.path}:{created.line}), {also}"

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 SUBDIRECTORY = "outcomes"
 # The shape of the file: changed whenever what is written changes.
-FORMAT = 5
+FORMAT = 6
 
 
 @dataclass(frozen=True)

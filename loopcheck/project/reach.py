@@ -300,6 +300,9 @@ class ObjectReach:
     why: str
     error: str = DEFAULT_ERROR
     made_confined: str = ""
+    # For an asyncio primitive, when the error comes (the catalogue's words, after the error):
+    # it binds to a loop only once a task waits on it.
+    fails_once: str = ""
     # For an instance attribute of a class kept for the process, the reach of each module-level
     # instance of the class (and of each other instance a chain goes through), in the order of
     # the summaries: each instance keeps its own object, which only the loops that go through
@@ -1498,7 +1501,11 @@ class _Reacher:
                 verdict, why = CONFINED, "each module-level instance of its class is reached by one event loop at most"
         error = self.error(holder, chains)
         made_confined = made_confined if verdict == CONFINED else ""
-        return ObjectReach(module, summary.path, holder, chains, verdict, why, error, made_confined, instances)
+        primitive = self.catalogue.primitives.get(holder.what)
+        fails_once = primitive.fails_once if primitive is not None else ""
+        return ObjectReach(
+            module, summary.path, holder, chains, verdict, why, error, made_confined, fails_once, instances
+        )
 
     def not_on_fresh_instances(self, module: str, holder: Holder, chains: tuple[Chain, ...]) -> tuple[Chain, ...]:
         """The ``chains`` to instance attribute ``holder`` but those of loops that reach it only on

@@ -100,6 +100,9 @@ class Holders:
     def attribute_accesses(self, class_def: cst.ClassDef, name: str) -> list[cst.CSTNode] | None:
         return self.accesses.attribute_accesses(class_def, name)
 
+    def kept_parameter(self, name: cst.Name) -> str | None:
+        return self.accesses.kept_parameter(name)
+
     def calls_of(self, function: cst.FunctionDef) -> Iterator[cst.Call]:
         return self.accesses.calls_of(function)
 

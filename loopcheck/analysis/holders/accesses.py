@@ -24,6 +24,7 @@ from loopcheck.analysis.holders.kinds import (
     ModuleRegistry,
     SingletonAttribute,
     SingletonRegistry,
+    is_store,
 )
 from loopcheck.analysis.tree import (
     all_params,
@@ -103,6 +104,35 @@ class Accesses:
                         if is_name(target.target, name):
                             found.append(target.target)
         return sorted(found, key=self.analysis.names.index_order)
+
+    def kept_parameter(self, name: cst.Name) -> str | None:
+        """The attribute of ``self`` in which a method keeps its parameter ``name`` reads:
+        ``self.attr = name``, a statement of the method's own body before the one that reads
+        ``name``, where the parameter is bound nowhere else and the attribute is written
+        nowhere else in this module, so that ``self.attr`` holds the argument from then on.
+        None otherwise."""
+        scope, tree = self.analysis.scopes.get(name), self.tree
+        bindings = list(scope[name.value]) if scope is not None else []
+        param = getattr(bindings[0], "node", None) if len(bindings) == 1 else None
+        method = tree.parents.get(tree.parents.get(param)) if isinstance(param, cst.Param) else None
+        if not isinstance(method, cst.FunctionDef) or not isinstance(method.body, cst.IndentedBlock):
+            return None
+        class_def = tree.method_class(method)
+        body = list(method.body.body)
+        reading = next((i for i, statement in enumerate(body) if tree.within(name, statement)), len(body))
+        for statement in body[:reading] if class_def is not None else ():
+            assign = sole_statement(statement)
+            target = sole_target(assign)
+            if (
+                isinstance(assign, cst.Assign)
+                and isinstance(target, cst.Attribute)
+                and is_name(assign.value, name.value)
+                and self.analysis.definitions.is_self(target.value)
+            ):
+                accesses = self.attribute_accesses(class_def, target.attr.value)
+                if accesses is not None and [a for a in accesses if is_store(tree.parents, a)] == [target]:
+                    return target.attr.value
+        return None
 
     def calls_of(self, function: cst.FunctionDef) -> Iterator[cst.Call]:
         for call in self.analysis.index.calls_by_leaf.get(function.name.value, ()):

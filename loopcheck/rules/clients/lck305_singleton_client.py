@@ -157,7 +157,9 @@ closed by hand, on the next access from another loop (see LCK301, which generate
 accessor). Offered when one plain statement of a method of the class stores the client in the
 attribute, nothing else writes the attribute, every read of it in this module is inside a
 coroutine (the property needs a running loop), the constructor uses no variable of the method
-but `self`, and the catalogue knows how to close the client. There is no fix, and the message
+but `self` and parameters the method keeps in an attribute written nowhere else (`self._url =
+url`: the property reads `self._url`, so a later change of that attribute from outside this
+module changes the next loop's client), and the catalogue knows how to close the client. There is no fix, and the message
 says why, for a client made by an awaited call (`await async_playwright().start()`: a property
 cannot wait), an attribute assigned elsewhere too (`self.client = None` first), a class with
 `__slots__`, or a client kept in a registry.""" + LIBRARY_FIX_SAFETY,

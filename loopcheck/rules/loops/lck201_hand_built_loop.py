@@ -131,8 +131,9 @@ current for a later `get_event_loop()` to return), or when the module applies `n
 the loop runs more than once (in a `for` or `while` loop, a comprehension or a nested function:
 a fresh loop per run would end the tasks an earlier run left running); the `with` that closes it
 also enters other context managers; the loop was made current and the argument, or other code
-that runs while it is current, calls anything but a coroutine function of the module or a plain
-builtin (`asyncio.Future()` there would belong to another loop once `set_event_loop()` is gone
+that runs while it is current (not the body of a function defined there, which runs when it is
+called: a nested `async def` the loop runs runs on the loop either way), calls anything but a
+coroutine function of the module or a plain builtin (`asyncio.Future()` there would belong to another loop once `set_event_loop()` is gone
 and `asyncio.run()` makes its loop current only when it starts); or the coroutine reaches
 `run_in_executor(None, ...)` or `asyncio.to_thread()` in the module (`asyncio.run()` and the
 runner wait for the default executor's threads when they end, where `loop.close()` did not: a
@@ -354,6 +355,7 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
             if tree.precedes(start, node)
             and (tree.precedes(node, end) or tree.within(node, end))
             and not tree.within(node, *skip)
+            and tree.enclosing_function(node) is function  # a nested def's body runs when called
         ]
         return self.analysis.coroutines.first_loop_dependent(between)
 

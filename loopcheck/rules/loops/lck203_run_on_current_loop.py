@@ -21,6 +21,7 @@ from loopcheck.rules.loops.wording import (
     executor_wait_reason,
     helper_parameters,
     refused_by_asyncio_run,
+    shared_by_runs_reason,
     unproven_note,
     unproven_reason,
 )
@@ -102,7 +103,9 @@ The local holding the loop is removed when running coroutines was its only use. 
 why) when the
 argument is not visibly a coroutine call: a Future (`asyncio.gather(...)`) or a variable that may
 hold one, which `run_until_complete()` takes and `asyncio.run()` refuses; nor when the local
-is used for anything else. A helper that runs its own parameter (`def run_async(coro): return
+is used for anything else; nor when two runs call methods of one object (`client.start()`, then
+`client.close()` after it fails): what the first binds to its loop, the second could not use on
+a loop of its own (run them from one coroutine). A helper that runs its own parameter (`def run_async(coro): return
 asyncio.get_event_loop().run_until_complete(coro)`) gets `return asyncio.run(coro)`: unsafe, its
 title saying that a caller passing a Future or another awaitable would fail with 'a coroutine was
 expected', unless the project model shows that every caller of the helper passes a call of an
@@ -245,6 +248,8 @@ measured here) the call raises in the main thread as well.""",
                 declined = NoFix(beyond_runs(analysis, other[0]))
             elif not exclusive and fallback is None:
                 declined = NoFix(f"`{holder.name}` may also hold another loop where it is run")
+            elif (shared := uses_of.shared_receiver(runs)) is not None:
+                declined = NoFix(shared_by_runs_reason(shared))
             retired: list[cst.CSTNode] = [
                 holder.store,  # type: ignore[list-item]
                 *(use.node for use in of_kind(uses, Use.TEARDOWN, Use.SET_CURRENT)),

@@ -118,3 +118,12 @@ def executor_wait_reason(analysis: FileAnalysis, arguments: Iterable[cst.BaseExp
             line = analysis.line_of(use)
             return f"the coroutine hands work to the default executor (line {line}), which asyncio.run() waits for"
     return None
+
+
+def shared_by_runs_reason(receiver: str) -> str:
+    """Why several runs of one loop cannot each get a loop of their own: two of them run
+    coroutines of one object, which the first may bind to the loop."""
+    return (
+        f"two of its runs call methods of `{receiver}`, which the first may bind to the loop; each"
+        " asyncio.run() would make a loop of its own; run them from one coroutine"
+    )

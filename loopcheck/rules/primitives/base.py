@@ -11,6 +11,13 @@ from loopcheck.engine.diagnostics import NoFix
 from loopcheck.fixes.per_loop import PerLoopFixes, lone_store, only_written_there
 from loopcheck.rules.creations import CreationRule
 
+# What every LCK1xx rule leaves alone, for its documentation: the objects :meth:`creations` skips.
+NEVER_BOUND = """\
+An `Event` in a module that never waits on anything is not reported: set, cleared and tested, an
+event never binds to a loop. Nor is a private `Lock` whose every use is `async with` around code
+that never suspends (no `await`, `async for` or `async with` inside): no acquire ever has to
+wait, so it never binds (3.10+). The same Lock around code that awaits is reported."""
+
 
 class PrimitiveRule(CreationRule[Primitive]):
     """Reports asyncio primitives constructed where the rule's starts say (``places``)."""

@@ -15,7 +15,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, install_accessor, public_re
 from loopcheck.fixes.public_names import AccessorFix, proxy_fix, public_fixes
 from loopcheck.fixes.templates import accessor_code
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 from loopcheck.rules.wording import NOT_TOP_LEVEL
 
 
@@ -35,9 +35,7 @@ class ModuleLevelPrimitive(PrimitiveRule):
         what_it_does="""\
 Finds asyncio primitives (`Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`,
 `Barrier`, `Queue`, `LifoQueue`, `PriorityQueue`, `Future`) created at module level, that is when
-the module is imported, where no event loop runs. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop. Nor is a private `Lock` whose every use is `async with`
-around code that never awaits: no acquire ever has to wait, so it never binds (3.10+).""",
+the module is imported, where no event loop runs. """ + NEVER_BOUND,
         why_is_this_bad="""\
 An asyncio primitive belongs to the event loop that first makes it wait. A module-level object is
 shared by every loop of the process: the second `asyncio.run()`, the next Celery task, a worker
@@ -122,32 +120,35 @@ event loop`).""",
             "import asyncio\n_lock = asyncio.Lock()\n",
             message=(
                 "2:9 asyncio.Lock created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: nothing in this "
-                "module uses it"
+                "loop fails with 'is bound to a different event loop' once tasks have had to wait "
+                "for it under two loops; no fix: nothing in this module uses it"
             ),
         ),
         Invalid(
             "import asyncio\nLOCK = asyncio.Lock()\n",
             message=(
                 "2:8 asyncio.Lock created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: `LOCK` is public; "
-                "modules importing it would need changing too"
+                "loop fails with 'is bound to a different event loop' once tasks have had to wait "
+                "for it under two loops; no fix: `LOCK` is public; modules importing it would need "
+                "changing too"
             ),
         ),
         Invalid(
             "from asyncio import Queue\njobs = Queue()\n",
             message=(
                 "2:8 asyncio.Queue created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: `jobs` is public; "
-                "modules importing it would need changing too"
+                "loop fails with 'is bound to a different event loop' once tasks have waited on it "
+                "under two loops (get() while it is empty, put() while it is full); no fix: `jobs` "
+                "is public; modules importing it would need changing too"
             ),
         ),
         Invalid(
             "import asyncio as aio\nready = aio.Event()\nasync def started():\n    await ready.wait()\n",
             message=(
                 "2:9 asyncio.Event created at module level is shared by every event loop; a second "
-                "loop fails with 'is bound to a different event loop'; no fix: `ready` is public; "
-                "modules importing it would need changing too"
+                "loop fails with 'is bound to a different event loop' once tasks have waited on it "
+                "under two loops; no fix: `ready` is public; modules importing it would need "
+                "changing too"
             ),
         ),
         Invalid(
@@ -157,8 +158,9 @@ event loop`).""",
             "    async with _lock:\n"
             "        await ...\n",
             message=(
-                "2:9 asyncio.Lock created at module level is shared by every event loop; a second loop "
-                "fails with 'is bound to a different event loop'"
+                "2:9 asyncio.Lock created at module level is shared by every event loop; a second "
+                "loop fails with 'is bound to a different event loop' once tasks have had to wait "
+                "for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -198,7 +200,7 @@ event loop`).""",
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
             f"asyncio.{primitive.name} created at module level is shared by every event "
-            f"loop; a second loop fails with '{primitive.error}'"
+            f"loop; a second loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

@@ -10,7 +10,7 @@ from loopcheck.engine.rule import Invalid, RuleDocs, Valid
 from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, move_after_class, snake_case
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 
 
 class ClassAttributePrimitive(PrimitiveRule):
@@ -28,8 +28,7 @@ class ClassAttributePrimitive(PrimitiveRule):
         ),
         what_it_does="""\
 Finds asyncio primitives created in a class body: one object, made at import time and shared by
-every instance of the class and every event loop of the process. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop.""",
+every instance of the class and every event loop of the process. """ + NEVER_BOUND,
         why_is_this_bad="""\
 A class attribute is evaluated once, when the class statement runs at import. `self._lock` then
 names the same lock in every instance, under every loop: the first loop that makes a task wait on
@@ -80,7 +79,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "3:12 asyncio.Lock created as a class attribute of Cache is shared by every "
                 "instance and every event loop; a second loop fails with 'is bound to a different "
-                "event loop'; no fix: nothing in this module uses it"
+                "event loop' once tasks have had to wait for it under two loops; no fix: nothing "
+                "in this module uses it"
             ),
         ),
         Invalid(
@@ -88,7 +88,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "3:27 asyncio.Queue created as a class attribute of Worker is shared by every "
                 "instance and every event loop; a second loop fails with 'is bound to a different "
-                "event loop'; no fix: nothing in this module uses it"
+                "event loop' once tasks have waited on it under two loops (get() while it is "
+                "empty, put() while it is full); no fix: nothing in this module uses it"
             ),
         ),
         Invalid(
@@ -99,8 +100,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "        async with self._lock:\n"
             "            await ...\n",
             message=(
-                "3:13 asyncio.Lock created as a class attribute of TokenCache is shared by every instance "
-                "and every event loop; a second loop fails with 'is bound to a different event loop'"
+                "3:13 asyncio.Lock created as a class attribute of TokenCache is shared by every "
+                "instance and every event loop; a second loop fails with 'is bound to a different "
+                "event loop' once tasks have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -144,7 +146,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         return (
             f"asyncio.{primitive.name} created as a class attribute of "
             f"{site.owner.name.value} is shared by every instance and every event loop; a "
-            f"second loop fails with '{primitive.error}'"
+            f"second loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

@@ -12,7 +12,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.fixes.statements import place_at_top_level
 from loopcheck.fixes.templates import code_of, parse_statements
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 
 
 class DefaultArgumentPrimitive(PrimitiveRule):
@@ -30,8 +30,7 @@ class DefaultArgumentPrimitive(PrimitiveRule):
         ),
         what_it_does="""\
 Finds asyncio primitives created in the default value of a function parameter, as in
-`async def fetch(url, limit=asyncio.Semaphore(10))`. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop.""",
+`async def fetch(url, limit=asyncio.Semaphore(10))`. """ + NEVER_BOUND,
         why_is_this_bad="""\
 A default value is evaluated once, when the `def` statement runs (usually at import), and the same
 object is passed to every call that omits the argument. Every event loop of the process then shares
@@ -80,7 +79,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "2:28 asyncio.Semaphore in the default of `limit` is created once, at definition, "
                 "and shared by every event loop; a second loop fails with 'is bound to a different "
-                "event loop'"
+                "event loop' once tasks have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -111,8 +110,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "2:15 asyncio.Event in the default of `done` is created once, at definition, and "
                 "shared by every event loop; a second loop fails with 'is bound to a different "
-                "event loop'; no fix: `make()` is not a coroutine, and a per-loop object needs a "
-                "running loop"
+                "event loop' once tasks have waited on it under two loops; no fix: `make()` is not "
+                "a coroutine, and a per-loop object needs a running loop"
             ),
         ),
     )
@@ -134,7 +133,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         return (
             f"asyncio.{primitive.name} in the default of `{site.param.name.value}` is "
             f"created once, at definition, and shared by every event loop; a second loop fails "
-            f"with '{primitive.error}'"
+            f"with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

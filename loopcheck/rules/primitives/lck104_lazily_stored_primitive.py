@@ -12,7 +12,7 @@ from loopcheck.fixes.builder import FixBuilder
 from loopcheck.fixes.getter import rewrite_getter, sole_initial_none
 from loopcheck.fixes.per_loop import ACCESSOR_NAMES, snake_case
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 from loopcheck.rules.wording import GETTER_ONLY, kept_in_words
 
 
@@ -36,11 +36,9 @@ Finds asyncio primitives created inside a function and kept beyond it: in a modu
 asyncio.Lock()`, `_locks.setdefault(key, asyncio.Lock())`, `cls._locks[key] = asyncio.Lock()`), or
 as the result of a `functools.cache` / `functools.lru_cache` function. A registry keyed by the
 running loop (`_locks[asyncio.get_running_loop()]`) is one object per loop, as it should be, and is
-not reported; nor is an `Event` in a module that never waits on anything (set, cleared and tested
-from synchronous code, an event never binds to a loop); nor is an object replaced whenever the
-running loop is not the one stored beside it
+not reported; nor is an object replaced whenever the running loop is not the one stored beside it
 (`if cls._lock is None or cls._lock_loop is not asyncio.get_running_loop(): cls._lock =
-asyncio.Lock(); cls._lock_loop = loop`).""",
+asyncio.Lock(); cls._lock_loop = loop`). """ + NEVER_BOUND,
         why_is_this_bad="""\
 Creating the object lazily, inside a coroutine, looks like the cure for LCK101, but the object is
 still kept for the life of the process. The first event loop that uses it owns it; every later
@@ -94,7 +92,8 @@ All supported versions; the failure appears under the second loop that uses the 
             "        _lock = asyncio.Lock()\n    return _lock\n",
             message=(
                 "6:17 asyncio.Lock kept in the module global `_lock` outlives the event loop that "
-                "created it; the next loop fails with 'is bound to a different event loop'"
+                "created it; the next loop fails with 'is bound to a different event loop' once "
+                "tasks have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -116,8 +115,8 @@ All supported versions; the failure appears under the second loop that uses the 
             message=(
                 "4:39 asyncio.Lock kept in the module-level container `_locks` outlives the event "
                 "loop that created it; the next loop fails with 'is bound to a different event "
-                "loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x = "
-                "...`, `return x`)"
+                "loop' once tasks have had to wait for it under two loops; no fix: the fix "
+                "rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
             ),
         ),
         Invalid(
@@ -126,8 +125,8 @@ All supported versions; the failure appears under the second loop that uses the 
             message=(
                 "6:32 asyncio.Semaphore kept in the class attribute `Pool._sem` outlives the event "
                 "loop that created it; the next loop fails with 'is bound to a different event "
-                "loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x = "
-                "...`, `return x`)"
+                "loop' once tasks have had to wait for it under two loops; no fix: the fix "
+                "rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
             ),
         ),
         Invalid(
@@ -137,8 +136,8 @@ All supported versions; the failure appears under the second loop that uses the 
             message=(
                 "7:32 asyncio.Lock kept in the class-level container `Locks._by_key` outlives the "
                 "event loop that created it; the next loop fails with 'is bound to a different "
-                "event loop'; no fix: the fix rewrites only a getter (`global x`, `if x is None: x "
-                "= ...`, `return x`)"
+                "event loop' once tasks have had to wait for it under two loops; no fix: the fix "
+                "rewrites only a getter (`global x`, `if x is None: x = ...`, `return x`)"
             ),
         ),
     )
@@ -170,7 +169,7 @@ All supported versions; the failure appears under the second loop that uses the 
     def message_for(self, call: cst.Call, primitive: Primitive, site: Site, holder: Holder) -> str:
         return (
             f"asyncio.{primitive.name} kept in {kept_in_words(holder)} outlives the event loop "
-            f"that created it; the next loop fails with '{primitive.error}'"
+            f"that created it; the next loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(

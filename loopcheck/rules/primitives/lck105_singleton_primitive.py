@@ -13,7 +13,7 @@ from loopcheck.fixes.per_loop import ACCESSOR_NAMES, IN_A_REGISTRY, NOT_STORED_B
 from loopcheck.fixes.statements import keep_comments
 from loopcheck.fixes.templates import parse_statements, per_loop_property
 from loopcheck.prefilter.starts import Start, Where
-from loopcheck.rules.primitives.base import PrimitiveRule
+from loopcheck.rules.primitives.base import NEVER_BOUND, PrimitiveRule
 from loopcheck.rules.wording import shared_instance
 
 
@@ -39,8 +39,7 @@ ConnectionManager()`), a global singleton made by a getter (`global _client; if 
 _client = Client()`), an instance cached by `functools.lru_cache`/`cache`, or a class-level
 `_instance`. An attribute replaced (or cleared) whenever the running loop is not the one stored
 beside it (`if self._sem is None or self._loop is not asyncio.get_running_loop(): ...`) holds one
-object per loop and is not reported. An `Event` in a module that never waits on anything is not reported: set, cleared and
-tested, an event never binds to a loop.""",
+object per loop and is not reported. """ + NEVER_BOUND,
         why_is_this_bad="""\
 The object is created once, for the one shared instance, and every event loop of the process then
 uses it: the next `asyncio.run()`, Celery task, worker thread or test. The first loop that makes a
@@ -89,8 +88,9 @@ class ConnectionManager:
 Where the object only guards synchronous code, use the `threading` primitive instead.""",
         fix_safety="""\
 Unsafe. The property is offered when the attribute is assigned once, in a plain statement of a
-method, with a constructor that uses no variable of that method but `self` (nor a module global
-bound again later), and every read of it
+method, with a constructor that uses no variable of that method but `self` and parameters the
+method keeps in an attribute written nowhere else (`self.size = size`: the property reads
+`self.size`; nor a module global bound again later), and every read of it
 (through `self`, `cls` or the shared instance, in this module) is inside a coroutine: reading the
 property outside a running loop raises `RuntimeError: no running event loop`. The `threading`
 replacement is offered when every use is synchronous. Attributes read through objects this module
@@ -113,8 +113,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` "
                 "of the module-level instance `manager`, which every event loop of the process "
-                "shares; a second loop fails with 'is bound to a different event loop'; no fix: "
-                "nothing in this module uses it"
+                "shares; a second loop fails with 'is bound to a different event loop' once tasks "
+                "have had to wait for it under two loops; no fix: nothing in this module uses it"
             ),
         ),
         Invalid(
@@ -124,8 +124,9 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "4:22 asyncio.Semaphore created in Limiter.__init__() is kept in the attribute "
                 "`slots` of the instance cached by `get_limiter()`, which every event loop of the "
-                "process shares; a second loop fails with 'is bound to a different event loop'; no "
-                "fix: nothing in this module uses it"
+                "process shares; a second loop fails with 'is bound to a different event loop' "
+                "once tasks have had to wait for it under two loops; no fix: nothing in this "
+                "module uses it"
             ),
         ),
         Invalid(
@@ -137,8 +138,8 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             message=(
                 "4:22 asyncio.Event created in Cache.__init__() is kept in the attribute `ready` "
                 "of the global singleton `_cache`, which every event loop of the process shares; a "
-                "second loop fails with 'is bound to a different event loop'; no fix: not every "
-                "use of `ready` can be found"
+                "second loop fails with 'is bound to a different event loop' once tasks have "
+                "waited on it under two loops; no fix: not every use of `ready` can be found"
             ),
         ),
         Invalid(
@@ -151,9 +152,10 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             "            ...\n"
             "manager = Manager()\n",
             message=(
-                "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` of the "
-                "module-level instance `manager`, which every event loop of the process shares; a second "
-                "loop fails with 'is bound to a different event loop'"
+                "4:21 asyncio.Lock created in Manager.__init__() is kept in the attribute `lock` "
+                "of the module-level instance `manager`, which every event loop of the process "
+                "shares; a second loop fails with 'is bound to a different event loop' once tasks "
+                "have had to wait for it under two loops"
             ),
             fix=(
                 "import asyncio\n"
@@ -218,7 +220,7 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
         return (
             f"asyncio.{primitive.name} created in {holder.owner.name.value}.{site.owner.name.value}() "
             f"is kept in {kept} `{holder.name}` of {shared_instance(holder.singleton)}, which every event "
-            f"loop of the process shares; a second loop fails with '{primitive.error}'"
+            f"loop of the process shares; a second loop fails with '{primitive.error}' {primitive.fails_once}"
         )
 
     def fix_for(
@@ -265,7 +267,11 @@ All supported versions; from 3.10 the failure appears under the second loop (laz
             new_line = parse_statements(f"{receiver}.{cache} = {{}}\n")[0]
             builder.replace(line, keep_comments(line, new_line))
             accessor = per_loop_property(
-                attribute, cache, primitive.name.lower(), call, builder.name("asyncio.get_running_loop")
+                attribute,
+                cache,
+                primitive.name.lower(),
+                self.fixes.read_from_self(call),
+                builder.name("asyncio.get_running_loop"),
             )
             accessor = accessor.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
             builder.insert_after(method, [accessor])
