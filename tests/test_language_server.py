@@ -242,8 +242,10 @@ async def test_a_project_rule_s_fix_is_decided_on_the_text_as_the_command_line_d
     """LCK306's fix is granted by the project model and built on the file: where the text shows
     it would not work (an attribute set on the instance), the finding says so, as a plain check
     of the command line does."""
-    shutil.copytree(CONNECTOR_PROJECT, workspace / "a" / "app")
-    path = workspace / "a" / "app" / "memory.py"
+    project = workspace / "a" / "connector"  # a project of its own in the folder
+    shutil.copytree(CONNECTOR_PROJECT, project / "app")
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    path = project / "app" / "memory.py"
     text = path.read_text() + "\n\nasync def rename(user):\n    _neo4j_connector.user = user\n"
     path.write_text(text)
     uri = await open_document(client, path, text)
