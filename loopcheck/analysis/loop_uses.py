@@ -434,6 +434,22 @@ class LoopUses:
         functions = self.analysis.definitions.functions(argument)
         return bool(functions) and all(self._shuts_down(f) for f in functions)
 
+    def gathers_leftover_tasks(self, run_call: cst.Call) -> bool:
+        """``loop.run_until_complete(asyncio.gather(*pending, ...))`` where ``pending`` holds the
+        loop's tasks (``asyncio.all_tasks(loop)``, or a list made from them): the run finishes
+        what the loop's work left behind, as asyncio.run() does, rather than doing work."""
+        argument = sole_argument(run_call)
+        if not (isinstance(argument, cst.Call) and self.calls(argument, self.api.future_factories)):
+            return False
+        starred = [arg.value for arg in argument.args if arg.star == "*"]
+        if len(starred) != 1 or not isinstance(starred[0], cst.Name):
+            return False
+        values = self.analysis.holders.assigned_values(starred[0])
+        return bool(values) and all(
+            value is not None and any(self.calls(call, self.api.all_tasks) for call in descendants(value, cst.Call))
+            for value in values
+        )
+
     def _shuts_down(self, function: cst.CSTNode) -> bool:
         if not (isinstance(function, cst.FunctionDef) and function.asynchronous is not None):
             return False

@@ -46,6 +46,7 @@ class LoopApi:
     default_executor: frozenset[str]
     threadsafe: frozenset[str]
     task: frozenset[str]
+    all_tasks: frozenset[str]
     run_method: str
     serve_method: str
     close_methods: frozenset[str]
@@ -390,6 +391,7 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
         default_executor=frozenset(calls["default-executor"]),
         threadsafe=frozenset(calls["threadsafe"]),
         task=frozenset(calls["task"]),
+        all_tasks=frozenset(calls["all-tasks"]),
         run_method=methods["run"],
         serve_method=methods["serve"],
         close_methods=frozenset(methods["close"]),

@@ -285,16 +285,32 @@ All supported versions (measured on 3.10 to 3.13: the same messages on each).
 
     def message(self, holder: Holder, uses: list[LoopUse]) -> str:
         lifecycle = "created, run and closed" if self.closed(holder, uses) else "created and run"
+        if self.leftover_runs(uses):
+            return (
+                f"event loop `{holder.name}` {lifecycle} by hand, its leftover tasks cancelled and "
+                "gathered by hand too: asyncio.run() does all of this in one call"
+            )
         return (
             f"event loop `{holder.name}` {lifecycle} by hand; asyncio.run() does this and also "
             "cancels leftover tasks, finalises async generators and closes the loop"
         )
 
+    def leftover_runs(self, uses: list[LoopUse]) -> list[LoopUse]:
+        """The runs that gather the tasks the work left on the loop (a teardown written by hand)."""
+        gathers = self.analysis.loop_uses.gathers_leftover_tasks
+        return [use for use in of_kind(uses, Use.RUN) if isinstance(use.node, cst.Call) and gathers(use.node)]
+
     def fixable_run(self, holder: Holder, uses: list[LoopUse], others: set[cst.CSTNode]) -> cst.Call | NoFix:
         """The one run a fix would rewrite, when the loop's uses allow one at all; else why not."""
         runs = of_kind(uses, Use.RUN)
+        leftover = self.leftover_runs(uses)
+        if leftover and len(runs) - len(leftover) == 1:
+            return NoFix(
+                "it also cancels and gathers the loop's leftover tasks by hand, a teardown the fix does not rewrite"
+            )
         if len(runs) != 1:
-            return NoFix(f"it runs {len(runs)} coroutines that may share its objects; run them from one coroutine")
+            work = len(runs) - len(leftover)
+            return NoFix(f"it runs {work} coroutines that may share its objects; run them from one coroutine")
         other = of_kind(uses, Use.OTHER)
         if other:
             return NoFix(beyond_runs(self.analysis, other[0]))
