@@ -18,7 +18,7 @@ from loopcheck.engine.engine import Linter
 from loopcheck.engine.pipeline import check_file
 from loopcheck.files import SourceError
 from loopcheck.frontends.server import recheck
-from tests.helpers import all_rules_linter, fixture_linter, fixtures
+from tests.helpers import all_rules, all_rules_linter, fixture_linter, fixtures
 
 # Real modules, where the corpus is unpacked (benchmarks/README.md): long, with findings of the
 # opt-in rules and many comments.
@@ -179,3 +179,18 @@ def test_an_edit_of_comments_moves_the_findings_below_it() -> None:
     after = "import asyncio\n\n# one\n# two\n\nlock = asyncio.Lock()\n"
     kept = recheck.moved(checked, after, linter.candidates.may_match)
     assert kept is not None and [d.line for d in kept.found] == [6]
+
+
+def test_an_edit_of_a_comment_a_fix_title_quotes_is_checked_in_full() -> None:
+    """A fix that deletes a statement names the comments it removes with it: editing one (far
+    from the finding's line) changes the title, so the findings are not carried over."""
+    before = (
+        "import asyncio\n\n\ndef run(job):\n    loop = asyncio.new_event_loop()\n    try:\n"
+        "        return loop.run_until_complete(job())\n    finally:\n"
+        "        # The loop goes with the call.\n        loop.close()\n"
+    )
+    linter = Linter(list(all_rules().values()), target_version=(3, 11))
+    checked = full(linter, before, "x.py")
+    assert checked is not None and any("removes the comment" in d.fix.description for d in checked.found if d.fix)
+    after = before.replace("# The loop goes with the call.", "# The loop goes with each call.")
+    assert recheck.moved(checked, after, linter.candidates.may_match) is None

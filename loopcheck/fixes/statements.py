@@ -204,8 +204,18 @@ def removed_comments_note(comments: list[str]) -> str:
         return ""
     first = comments[0].strip()
     if len(comments) == 1:
-        return f"; removes the comment `{first}`"
-    return f"; removes {len(comments)} comment lines, the first `{first}`"
+        return f"{REMOVES_COMMENTS}the comment `{first}`"
+    return f"{REMOVES_COMMENTS}{len(comments)} comment lines, the first `{first}`"
+
+
+# How a fix's title starts to say which comments it removes (``removed_comments_note``): a title
+# that says so changes with those comments.
+REMOVES_COMMENTS = "; removes "
+
+
+def quotes_comments(title: str) -> bool:
+    """Whether a fix's title names comments its deletions remove."""
+    return REMOVES_COMMENTS in title and " comment" in title.partition(REMOVES_COMMENTS)[2]
 
 
 def pass_on_spacing(builder: FixBuilder, tree: Tree, line: cst.BaseStatement, deleted: Container[int]) -> None:

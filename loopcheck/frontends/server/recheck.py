@@ -15,7 +15,8 @@ check, moved. The shortcut is taken only where that is certain, else the text is
 - the text test answers as before (it reads comments too);
 - no finding is on the lines next to the run or inside it (where a range could take in the lines
   around a node), and where lines move, no message or fix title holds a digit (a message may name
-  another line by its number).
+  another line by its number), and no fix title names the comments the fix removes (an edit of
+  comments may change them).
 
 An edit of code is checked in full: the findings of the statements it leaves alone cannot be
 kept, since the analysis reads the whole module (``await x.wait()`` typed in one coroutine makes a
@@ -31,6 +32,7 @@ from dataclasses import dataclass, replace
 
 from loopcheck.engine.diagnostics import Diagnostic
 from loopcheck.engine.edits import split_lines, unchanged_ends
+from loopcheck.fixes.statements import quotes_comments
 
 # The first lines may declare the source's encoding, which a comment there could change.
 ENCODING_LINES = 2
@@ -127,6 +129,8 @@ def moved(before: Checked, text: str, matches: Callable[[str], bool]) -> Checked
         return None
     if any(d.fix is not None and d.fix.edits for d in before.found):  # offsets: never asked for here
         return None
+    if any(d.fix is not None and quotes_comments(d.fix.description) for d in before.found):
+        return None  # a title quoting the comments a fix removes changes with them
     after = start + len(removed)  # the first line below the run, as numbered before
     found = tuple(
         replace(
