@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from loopcheck.analysis.holders import Held, Holder
-from loopcheck.analysis.loop_uses import Use, of_kind
+from loopcheck.analysis.loop_uses import Use, method_call, of_kind
 from loopcheck.analysis.tree import descendants, is_name, sole_statement, sole_target
 
 if TYPE_CHECKING:
@@ -219,9 +219,5 @@ class CurrentOrNewLoops:
 
 def _is_closed_test(test: cst.BaseExpression, name: str) -> bool:
     """``name.is_closed()``."""
-    return (
-        isinstance(test, cst.Call)
-        and isinstance(test.func, cst.Attribute)
-        and is_name(test.func.value, name)
-        and test.func.attr.value == "is_closed"
-    )
+    call = method_call(test, ("is_closed",))
+    return call is not None and is_name(call.func.value, name)  # type: ignore[attr-defined]

@@ -171,6 +171,11 @@ MADE = "()"
 # ... and those a function makes and keeps in a local: one for each run of the function, which no
 # other loop meets.
 FRESH = "() in a local"
+
+
+def _fresh(instance: InstanceKey | None) -> bool:
+    """Whether ``instance`` is one a function makes for each of its runs (:data:`FRESH`)."""
+    return instance is not None and instance[1].endswith(FRESH)
 # What a holder that is not an instance attribute is on (its object is the same on every instance).
 NOT_PER_INSTANCE = object()
 # What :meth:`_Reacher.receivers` gives a function that uses no instance attribute and calls no method.
@@ -1512,7 +1517,7 @@ class _Reacher:
         instances their own functions make (``engine = Engine(); await engine.count()``, under
         :data:`FRESH`): one per run, which says nothing of an instance another loop uses."""
         on = self.on_instances.get((module, holder.name), {})
-        elsewhere = {key for key, instance in on if instance is None or not instance[1].endswith(FRESH)}
+        elsewhere = {key for key, instance in on if not _fresh(instance)}
         return tuple(chain for chain in chains if chain.loop.key in elsewhere)
 
     def instance_reach(
@@ -1524,7 +1529,7 @@ class _Reacher:
         owner = holder.name.rpartition(".")[0]
         named = [
             *self.kept_instances.get((module, owner), ()),
-            *(instance for _key, instance in reached if instance and not instance[1].endswith(FRESH)),
+            *(instance for _key, instance in reached if instance and not _fresh(instance)),
         ]
         found = []
         for instance in dict.fromkeys(named):
