@@ -15,7 +15,7 @@ from loopcheck.data.catalogue import Catalogue
 from loopcheck.engine.engine import Linter
 from loopcheck.engine.rule import Invalid, Rule
 from loopcheck.files import SourceError
-from loopcheck.prefilter.candidates import Candidates
+from loopcheck.prefilter.candidates import Candidates, import_lines
 from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules import file_rules
 from loopcheck.run.sources import discover, read_source
@@ -265,16 +265,56 @@ class _Asked(str):
         return super().__contains__(word)
 
 
-def test_the_text_test_does_not_look_for_a_word_whose_part_is_missing():
+def test_the_text_test_does_not_look_for_a_word_whose_part_is_missing(monkeypatch):
     """``httpx2`` holds ``httpx``, ``nest_asyncio`` holds ``asyncio``: where the shorter word is
-    missing, the longer one is not looked for (each look reads the whole text)."""
+    missing, the longer one is not looked for (each look reads the whole text). Modules are
+    looked for in the import lines, methods in the whole text."""
+    from loopcheck.prefilter import candidates as stage_module
+
+    lines: list[_Asked] = []
+    monkeypatch.setattr(
+        stage_module, "import_lines", lambda text: lines.append(_Asked(import_lines(text))) or lines[-1]
+    )
     stage = Candidates(RULES.values(), Catalogue.load())
     text = _Asked("import json\n\nprint(json.dumps({}))\n")
     assert not stage.may_match(text)
-    assert {"httpx", "asyncio", "psycopg"} <= set(text.asked)
-    assert not {"httpx2", "nest_asyncio", "nest_asyncio2", "psycopg_pool"} & set(text.asked)
+    assert {"httpx", "asyncio", "psycopg"} <= set(lines[-1].asked)
+    assert "run_until_complete" in text.asked and "asyncio" not in text.asked
+    assert not {"httpx2", "nest_asyncio", "nest_asyncio2", "psycopg_pool"} & {*lines[-1].asked, *text.asked}
     found = _Asked("import httpx2\n\nclient = httpx2.AsyncClient()\n")
-    assert stage.may_match(found) and "httpx2" in found.asked
+    assert stage.may_match(found) and "httpx2" in lines[-1].asked
+
+
+# (source, whether the text test keeps it): a module counts where an import line names it.
+IMPORT_LINE_CASES = [
+    ("import asyncio\nlock = asyncio.Lock()\n", True),
+    ("import os, \\\n    asyncio\nlock = asyncio.Lock()\n", True),
+    ("import os, \\\r\n    asyncio\r\nlock = asyncio.Lock()\r\n", True),
+    ("from asyncio \\\n    import Lock\nlock = Lock()\n", True),
+    ("from asyncio import (\n    Queue,\n    Lock,\n)\nlock = Lock()\n", True),
+    ("from compat import (\n    json,\n    asyncio,\n)\nlock = asyncio.Lock()\n", True),
+    ("aio = __import__('asyncio')\nlock = aio.Lock()\n", True),
+    ("if True: import asyncio\nlock = asyncio.Lock()\n", True),
+    # Named only in a comment or a string: no import binds it, no rule resolves the call to it.
+    ("# asyncio, never brought in\nlock = asyncio.Lock()\n", False),
+    ("import json\nNOTE = 'asyncio'\nlock = Lock()\n", False),
+    # A method is looked for anywhere.
+    ("def run(loop, coro):\n    return loop.run_until_complete(coro)\n", True),
+]
+
+
+@pytest.mark.parametrize(("source", "kept"), IMPORT_LINE_CASES)
+def test_the_text_test_looks_for_modules_in_import_lines(source, kept):
+    stage = Candidates(RULES.values(), Catalogue.load())
+    assert stage.may_match(source) is kept
+    on, off = both_ways(source)
+    assert on == off
+
+
+def test_import_lines_are_the_lines_that_say_import():
+    text = "x = 1\nimport a\ny = (\n  2)\nfrom b import (\n  c,\n  d)\nz = 3\nfrom e \\\n  import f\nw = 4"
+    assert import_lines(text) == "import a\nfrom b import (\n  c,\n  d)\nfrom e \\\n  import f"
+    assert import_lines("print(1)\n") == ""
 
 
 def test_the_scan_does_not_walk_nodes_with_nothing_to_note(monkeypatch):
@@ -304,5 +344,5 @@ def test_the_text_test_looks_for_a_method_name_once():
     text = _Asked("import asyncio\n\nasyncio.sleep(1)\n")
     assert not stage.may_match(text)
     methods = [word for word in text.asked if word in stage.method_names]
-    assert "asyncio" in text.asked and "run_until_complete" in methods
+    assert "run_until_complete" in methods
     assert len(methods) == len(set(methods))

@@ -3,9 +3,9 @@ work. Each rule declares what its findings start from (``starts.Start``: calls o
 or the loop API, method calls, where they stand, how their result is kept); from those
 declarations come
 
-1. a text test: a call of ``asyncio.Lock`` needs the words ``asyncio`` and ``Lock`` in the file
-   (an import names the module, and the call or an import names the object), a method call its
-   name; a file without the words of any start is done;
+1. a text test: a call of ``asyncio.Lock`` needs the word ``asyncio`` in an import line (only an
+   import binds a module's name) and ``Lock`` in the file (the call or an import names the
+   object), a method call its name; a file without the words of any start is done;
 2. an ``ast`` scan (the C parser): the calls and methods, resolved through the file's imports, where
    each stands (module level, class body, default value, function, coroutine), and the shapes some
    rules need (the result stored beyond the call, a process-wide instance of a class of the file).
@@ -85,11 +85,22 @@ class Candidates:
             *rest, tail = name.split(".")
             others.setdefault(tail, set()).add(tuple(rest))
         self.others = {tail: tuple(found) for tail, found in sorted(others.items())}
-        # First, cheaply: the files that name none of the modules and methods at all. Shortest
-        # first, each with the others inside it (``httpx`` in ``httpx2``, ``asyncio`` in
-        # ``nest_asyncio``): where one of those is missing, so is the word, not looked for then.
-        words = sorted({name.partition(".")[0] for name in names} | methods, key=lambda word: (len(word), word))
-        self.words = tuple((word, tuple(other for other in words if other != word and other in word)) for word in words)
+        # First, cheaply: the files that name none of the modules and methods at all. A name's
+        # first part is a module only an import binds (scopes resolve nothing else to it): it
+        # is looked for in the file's import lines, a method's name in the whole text. Shortest
+        # first, each with the others looked for where it is and inside it (``httpx`` in
+        # ``httpx2``, ``asyncio`` in ``nest_asyncio``): where one of those is missing, so is the
+        # word, not looked for then.
+        modules = {name.partition(".")[0] for name in names} - methods
+        words = sorted(modules | methods, key=lambda word: (len(word), word))
+        self.words = tuple(
+            (
+                word,
+                tuple(o for o in words if o != word and o in word and (o in modules) == (word in modules)),
+                word in modules,
+            )
+            for word in words
+        )
         # Whether such a word is in a text is known once they are looked for (a method's name, as
         # the last part of its names): not looked for again.
         self.looked_for = frozenset(words)
@@ -117,8 +128,9 @@ class Candidates:
         # Each `in` reads the whole text where the word is missing: the first parts of the names
         # are looked for once, and a last part only where one of its names' first parts is there.
         present: set[str] = set()
-        for word, inside in self.words:
-            if (not inside or all(part in present for part in inside)) and word in text:
+        imports = import_lines(text)
+        for word, inside, module in self.words:
+            if (not inside or all(part in present for part in inside)) and word in (imports if module else text):
                 present.add(word)
         if not present:
             return False
@@ -175,6 +187,40 @@ def parts_in(parts: tuple[str, ...], present: set[str], text: str) -> bool:
     one being looked up among the words already found ``present`` there (each `in` reads the
     whole text where the word is missing: a first part shared by many names is looked for once)."""
     return not parts or (parts[0] in present and all(part in text for part in parts[1:]))
+
+
+def import_lines(text: str) -> str:
+    """The lines of ``text`` that say ``import`` (``import_module`` and ``__import__`` too), each
+    with the lines a backslash joins to it, and a parenthesised list's lines up to its ``)``: all
+    the text that can name a module an import binds, and little more (most lines say no such
+    thing, and looking for a word in them is cheaper than in the whole text)."""
+    found = text.find("import")
+    if found == -1:
+        return ""
+    spans: list[str] = []
+    while found != -1:
+        start = text.rfind("\n", 0, found) + 1
+        # A statement a backslash continues onto this line (``from asyncio \`` then ``import x``).
+        while _continued(text, start - 1):
+            start = text.rfind("\n", 0, start - 1) + 1
+        end = text.find("\n", found)
+        while end != -1 and _continued(text, end):
+            end = text.find("\n", end + 1)
+        if end == -1:
+            end = len(text)
+        opened = text.rfind("(", start, end)
+        if opened != -1 and text.find(")", opened, end) == -1:
+            closed = text.find(")", end)
+            end = len(text) if closed == -1 else closed + 1
+        spans.append(text[start:end])
+        found = text.find("import", end)
+    return "\n".join(spans)
+
+
+def _continued(text: str, newline: int) -> bool:
+    """Whether a backslash ends the line that ends at ``newline`` (an index of ``\\n``)."""
+    before = text[max(newline - 2, 0) : max(newline, 0)]
+    return before.endswith("\\") or before == "\\\r"
 
 
 def starts_word(text: str, index: int) -> bool:

@@ -22,7 +22,7 @@ from loopcheck.files import SourceError, absolute
 from loopcheck.project.pytest_config import PytestAsyncio, collects_tests
 from loopcheck.project.records import ModuleSummary
 from loopcheck.project.roots import Roots, find_roots
-from loopcheck.project.selection import SeedTest, import_edges, import_specs
+from loopcheck.project.selection import SeedTest, import_edges, import_lines, import_specs
 from loopcheck.project.store import Identity, Known, SummaryStore, catalogue_key
 from loopcheck.settings.config import Settings
 
@@ -392,8 +392,9 @@ def list_project(
         text = given.get(os.path.abspath(path)) if given else None
         if text is not None:
             key = store.content_key(text.encode("utf-8", "surrogatepass"))
-            specs = tuple(import_specs(text))
-            known[path] = Known(key, specs, seeds.flags(text, specs))
+            imports = import_lines(text)
+            specs = tuple(import_specs(imports))
+            known[path] = Known(key, specs, seeds.flags(text, specs, imports))
             continue
         entry = store.unchanged(path)
         if entry is None:
@@ -453,8 +454,9 @@ def read_file(path: str, store: SummaryStore, seeds: SeedTest, max_file_size: in
     except SourceError:
         return FileRead(None, identity_now(path), read_at)
     assert source.data is not None
-    specs = tuple(import_specs(source.text))
-    known = Known(store.content_key(source.data), specs, seeds.flags(source.text, specs))
+    imports = import_lines(source.text)
+    specs = tuple(import_specs(imports))
+    known = Known(store.content_key(source.data), specs, seeds.flags(source.text, specs, imports))
     return FileRead(known, source.identity, source.read_at)
 
 

@@ -14,8 +14,8 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
    edges backwards: the modules that import a module are where its callers are looked for.
 2. **Seeds**, three flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
-     ``run(`` with every part before it, ``asyncio``, in the file; ``run_until_complete``;
-     ``Runner``);
+     ``run(`` with every part before it in the file, the first, a module, ``asyncio``, in an
+     import line; ``run_until_complete``; ``Runner``);
    - *serves*: it names an execution context whose code runs on a loop it provides (a lifespan
      seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; an arq
      ``WorkerSettings``, ``@pytest.mark.asyncio``; a route decorator or URL pattern of
@@ -46,7 +46,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import DEFAULT_CELERY_POOL, Catalogue
-from loopcheck.prefilter.candidates import parts_in, starts_word
+from loopcheck.prefilter.candidates import import_lines, parts_in, starts_word
 from loopcheck.project.celery_config import POOL_NAMES
 
 # The names that set Celery's worker pool (project/celery_config.py), as words.
@@ -71,7 +71,8 @@ ImportSpec = tuple[int, str]
 
 
 def import_specs(text: str) -> list[ImportSpec]:
-    """The modules (and possible submodules) the import lines of ``text`` name, as written."""
+    """The modules (and possible submodules) the import lines of ``text`` name, as written
+    (``text``: a module's, or its ``import_lines``)."""
     specs: list[ImportSpec] = []
     end = 0
     for start in _lines_naming(text, "import"):
@@ -194,8 +195,10 @@ class _Words:
         # only where there is one).
         self.decorators = _alternation(r"@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", 0)
 
-    def found_in(self, text: str) -> bool:
-        present = {module for module in self.modules if module in text}
+    def found_in(self, text: str, imports: str) -> bool:
+        """Whether ``text``, whose import lines are ``imports``, names one of the words (a
+        name's first part, a module, is one an import binds: looked for in the import lines)."""
+        present = {module for module in self.modules if module in imports}
         keys = self.unqualified
         if present:
             found = (key for module in self.modules if module in present for key in self.by_module[module])
@@ -296,18 +299,21 @@ class SeedTest:
         self.serves = _Words(qualified, methods, decorators, calls)
         self.objects = _Kept([*catalogue.primitives, *catalogue.clients])
 
-    def flags(self, text: str, specs: Iterable[ImportSpec] | None = None) -> Flags:
-        """The flags of ``text``, whose import lines are ``specs`` (read from it when None)."""
+    def flags(self, text: str, specs: Iterable[ImportSpec] | None = None, imports: str | None = None) -> Flags:
+        """The flags of ``text``, whose import lines are ``imports`` and name ``specs`` (read
+        from it when None)."""
+        imports = import_lines(text) if imports is None else imports
         return Flags(
-            starts=self.starts.found_in(text),
-            serves=self.serves.found_in(text),
+            starts=self.starts.found_in(text, imports),
+            serves=self.serves.found_in(text, imports),
             configures=_configures(text),
-            objects=self.objects.found_in(text, import_specs(text) if specs is None else specs),
+            objects=self.objects.found_in(text, import_specs(imports) if specs is None else specs),
         )
 
     def entry(self, text: str) -> bool:
         """Whether ``text`` is an entry module's (``Flags.entry``), its other flags untold."""
-        return self.starts.found_in(text) or self.serves.found_in(text) or _configures(text)
+        imports = import_lines(text)
+        return self.starts.found_in(text, imports) or self.serves.found_in(text, imports) or _configures(text)
 
 
 def _configures(text: str) -> bool:
