@@ -75,29 +75,21 @@ def check_file(
     return guard.guarded(lambda: _check(linter, text, path, build_fixes, tree, parsed, reparse))
 
 
-def check_granted(
-    linter: Linter, text: str, path: str, granted: Sequence[Diagnostic], *, build_fixes: bool = False
-) -> list[Diagnostic]:
-    """Each of the project rules' ``granted`` findings in ``text`` as fixing it shows them before
-    it fixes anything (see ``fix_file``): where its rule finds it, with the fix built on the file,
-    or without one and saying why (the edits only with ``build_fixes``); as it is where the
-    file does not show it. A plain check shows them so: the file's syntax decides, as for --fix."""
-    found = guard.guarded(lambda: _check(linter, text, path, build_fixes, None, None, granted=granted, rules=False))
-    # The fixing reports a granted finding with its message, and the reason where it declines.
-    shown = {(d.code, declined_reason(d.message)[0]): d for d in found}
-    return [shown.get((d.code, declined_reason(d.message)[0]), d) for d in granted]
-
-
 def with_granted_shown(
     linter: Linter, text: str, path: str, diagnostics: Sequence[Diagnostic], *, build_fixes: bool = False
 ) -> list[Diagnostic]:
-    """``diagnostics`` (a file's, from the project stage) with the granted ones among them as
-    fixing ``text`` shows them (:func:`check_granted`); the others as they are."""
+    """``diagnostics`` (a file's, from the project stage) with the project rules' granted ones
+    among them as fixing ``text`` shows them before it fixes anything (see ``fix_file``): where
+    its rule finds one, with the fix built on the file, or without one and saying why (the edits
+    only with ``build_fixes``); as it is where the file does not show it. A plain check shows
+    them so: the file's syntax decides, as for --fix. The others are as they are."""
     granted = [d for d in diagnostics if d.granted is not None]
     if not granted:
         return list(diagnostics)
-    instead = {id(d): shown for d, shown in zip(granted, check_granted(linter, text, path, granted, build_fixes=build_fixes))}
-    return [instead.get(id(d), d) for d in diagnostics]
+    found = guard.guarded(lambda: _check(linter, text, path, build_fixes, None, None, granted=granted, rules=False))
+    # The fixing reports a granted finding with its message, and the reason where it declines.
+    shown = {(d.code, declined_reason(d.message)[0]): d for d in found}
+    return [shown.get((d.code, declined_reason(d.message)[0]), d) if d.granted is not None else d for d in diagnostics]
 
 
 def _only_noqa(linter: Linter, text: str, path: str) -> list[Diagnostic]:

@@ -128,9 +128,7 @@ class ProjectModel:
             return Target("function", summary.module, name)
         if any(c.name == name for c in summary.classes):
             return Target("class", summary.module, name)
-        instance = dict(summary.instances).get(name) or next(
-            (callee for lazy, callee, _getter in summary.lazy_instances if lazy == name), None
-        )
+        instance = summary.kept_instance(name)
         imported = dict(summary.imports).get(name)
         if instance is not None:
             made_by = None
@@ -209,8 +207,7 @@ class ProjectModel:
         (``get_engine`` of ``global _engine; if _engine is None: _engine = Engine(); return
         _engine``); None for any other function."""
         summary = self.summary(function.module)
-        records = summary.lazy_instances if summary is not None else ()
-        kept = next((name for name, _callee, getter in records if getter == function.name), None)
+        kept = summary.handed_out_by(function.name) if summary is not None else None
         return self._global(summary, kept, hops) if summary is not None and kept is not None else None
 
     def _class_member(self, module: str, cls: str, name: str, seen: set[tuple[str, str]]) -> Target | None:

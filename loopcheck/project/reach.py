@@ -1308,8 +1308,7 @@ class _Reacher:
         singletons."""
         found = set()
         for summary in list(self.model.modules.values()):  # resolving may load more
-            lazy = [(name, callee) for name, callee, _getter in summary.lazy_instances]
-            for name, callee in [*summary.instances, *lazy]:
+            for name, callee in summary.kept_instances():
                 target = self.resolve(summary.module, callee, None)
                 if target is not None and target.kind == "class":
                     found.add((target.module, target.name))

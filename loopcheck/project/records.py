@@ -189,3 +189,19 @@ class ModuleSummary:
 
     def holder(self, name: str) -> Holder | None:
         return next((h for h in self.holders if h.name == name), None)
+
+    def kept_instances(self) -> list[tuple[str, str]]:
+        """Each module global kept for the process that holds an instance, with its callee as
+        written: made at import (``instances``), then those a function binds on first use."""
+        return [*self.instances, *((name, callee) for name, callee, _getter in self.lazy_instances)]
+
+    def kept_instance(self, name: str) -> str | None:
+        """The callee, as written, of the instance the module global ``name`` is kept as (None:
+        it is none)."""
+        return dict(self.instances).get(name) or next(
+            (callee for lazy, callee, _getter in self.lazy_instances if lazy == name), None
+        )
+
+    def handed_out_by(self, getter: str) -> str | None:
+        """The module global the module-level function ``getter`` binds on first use and returns."""
+        return next((name for name, _callee, hands in self.lazy_instances if hands == getter), None)

@@ -663,7 +663,7 @@ def _finished(
 def _granted_as_fixing_shows(result: FileResult, checker: Checker, read: Callable[[], SourceFile]) -> None:
     """A plain check: the project rules' findings in the file whose fix its fixing builds
     (``Diagnostic.granted``) as that fixing shows them, fix or no fix and why, from the file's
-    syntax the summaries do not keep (see pipeline.check_granted); as the model found them where
+    syntax the summaries do not keep (see pipeline.with_granted_shown); as the model found them where
     the file cannot be read or checked (its own check says why)."""
     mode = checker.job.mode
     try:
