@@ -976,3 +976,108 @@ def test_an_lck305_finding_on_an_attribute_each_instance_keeps_for_one_loop_is_d
     assert [e.message.rpartition("; ")[2] for e in kept.evidence] == [
         "alone on it (each module-level instance of its class is reached by one event loop at most): harmless in this program"
     ] * 2
+
+
+# -- contexts the reach decides across modules ---------------------------------------------------
+
+
+def summarised(sources: dict[str, str], root: str = "/project") -> list[ModuleSummary]:
+    """The summaries of ``sources`` (module name -> text), laid out as packages under ``root``."""
+    from loopcheck.project.summary import summarise
+
+    return [
+        summarise(text, name, f"{root}/{name.replace('.', '/')}.py", False, CATALOGUE) for name, text in sources.items()
+    ]
+
+
+CACHE_MODULE = 'from redis.asyncio import Redis\n\ncache = Redis()\n'
+ROUTED_VISITS = """
+from app.db import cache
+from app.routing import Router
+
+SYSTEM = Router(prefix="/system")
+
+
+@SYSTEM.get("/visits")
+async def visits():
+    return await cache.incr("visits")
+"""
+# Each: the router module's text, and whether the routes' handler runs on the server's loop.
+ROUTERS = {
+    "a subclass of FastAPI's router": ("from fastapi import APIRouter\n\nclass Router(APIRouter):\n    pass\n", True),
+    "a subclass of a subclass": (
+        "from fastapi.routing import APIRouter as Base\n\nclass Mid(Base):\n    pass\n\nclass Router(Mid):\n    pass\n",
+        True,
+    ),
+    "a class of its own with a get method": ("class Router:\n    def get(self, path):\n        return lambda f: f\n", False),
+    "a subclass of a router that never serves": ("from flask import Blueprint\n\nclass Router(Blueprint):\n    pass\n", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ROUTERS))
+def test_routes_on_a_router_of_a_project_class_run_on_the_server_loop_when_it_derives_from_one(case):
+    routing, served = ROUTERS[case]
+    model = ProjectModel(summarised({"app.db": CACHE_MODULE, "app.routing": routing, "app.systems": ROUTED_VISITS}))
+    found = object_reach(compute_reach(model, CATALOGUE), "cache")
+    if served:
+        assert found.verdict == CONFINED
+        assert [c.loop.describe for c in found.chains] == ["the async route handler 'visits' (the server's loop)"]
+    else:
+        assert found.verdict == UNREACHED and not found.chains
+
+
+TWO_TESTS = """
+import pytest
+
+from app.db import cache
+
+
+@pytest.mark.asyncio
+async def test_one():
+    await cache.incr("one")
+
+
+@pytest.mark.asyncio
+async def test_two():
+    await cache.incr("two")
+"""
+
+
+def fixture_module(scope: str) -> str:
+    return f'import asyncio\nimport pytest\n\n@pytest.fixture(scope="{scope}")\ndef event_loop():\n    yield asyncio.new_event_loop()\n'
+
+
+# Each: the conftest modules (name -> the event_loop fixture's scope), and the loop the tests of
+# tests.api.test_visits share (None: a loop per test).
+FIXTURES = {
+    "a session fixture above": ({"tests.conftest": "session"}, "the session's loop, by the session-scoped event_loop fixture of tests.conftest"),
+    "a module fixture beside": ({"tests.api.conftest": "module"}, "the module's loop, by the module-scoped event_loop fixture of tests.api.conftest"),
+    "the nearest fixture wins": ({"tests.conftest": "session", "tests.api.conftest": "function"}, None),
+    "a fixture in another directory": ({"tests.other.conftest": "session"}, None),
+    "the test module's own fixture wins": ({"tests.conftest": "session", "tests.api.test_visits": "function"}, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIXTURES))
+def test_pytest_asyncio_tests_run_on_the_loop_of_the_event_loop_fixture_they_get(case):
+    conftests, shared = FIXTURES[case]
+    sources = {"app.db": CACHE_MODULE, "tests.api.test_visits": TWO_TESTS}
+    for name, scope in conftests.items():
+        sources[name] = sources.get(name, "") + fixture_module(scope)
+    found = object_reach(compute_reach(ProjectModel(summarised(sources)), CATALOGUE), "cache")
+    loops = {c.loop.describe.partition(" (")[2].rstrip(")") for c in found.chains}
+    if shared:
+        assert (found.verdict, loops) == (CONFINED, {shared})
+    else:
+        assert (found.verdict, loops) == (SHARED, {"a new event loop per test"})
+
+
+def test_the_configured_default_loop_scope_wins_over_an_event_loop_fixture(tmp_path):
+    from loopcheck.project.pytest_config import PytestAsyncio
+
+    sources = {"app.db": CACHE_MODULE, "tests.api.test_visits": TWO_TESTS, "tests.conftest": fixture_module("session")}
+    configured = PytestAsyncio(tmp_path / "pytest.ini", "module")
+    model = ProjectModel(summarised(sources), pytest_asyncio=lambda path: configured)
+    found = object_reach(compute_reach(model, CATALOGUE), "cache")
+    loops = {c.loop.describe.partition(" (")[2].rstrip(")") for c in found.chains}
+    assert (found.verdict, loops) == (CONFINED, {'the module\'s loop, by asyncio_default_test_loop_scope = "module" in pytest.ini'})

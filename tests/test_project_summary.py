@@ -1083,6 +1083,82 @@ def test_a_module_level_object_made_from_a_holder_is_derived_from_it():
     assert found.derived == (("session_factory", "engine"), ("bound", "engine"))
 
 
+def test_another_name_of_a_derived_object_or_a_holder_is_derived_from_the_holder():
+    found = summary(
+        DERIVED
+        + "async_session: Callable[[], AsyncSession] = session_factory\n"
+        + "db = engine\nsettings_too = settings\n"
+        + "def later():\n    global late\n    late = session_factory\n"
+    )
+    assert found.derived == (
+        ("session_factory", "engine"), ("bound", "engine"), ("async_session", "engine"), ("db", "engine")
+    )
+
+
+# -- pytest's event_loop fixture ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        ('import pytest\n@pytest.fixture(scope="session")\ndef event_loop():\n    yield\n', "session"),
+        ('import pytest_asyncio\n@pytest_asyncio.fixture(scope="module")\ndef event_loop():\n    yield\n', "module"),
+        ("from pytest import fixture\n@fixture\ndef event_loop():\n    yield\n", "function"),
+        ('import pytest\n@pytest.fixture(autouse=True, scope="package")\ndef event_loop():\n    yield\n', "package"),
+        # Not the fixture: another name, no fixture decorator, a method, a nested function.
+        ('import pytest\n@pytest.fixture(scope="session")\ndef loop():\n    yield\n', None),
+        ("def event_loop():\n    yield\n", None),
+        ('import pytest\nclass T:\n    @pytest.fixture(scope="session")\n    def event_loop(self):\n        yield\n', None),
+        ('import pytest\ndef f():\n    @pytest.fixture(scope="session")\n    def event_loop():\n        yield\n', None),
+    ],
+)
+def test_the_scope_of_a_modules_event_loop_fixture_is_recorded(text, scope):
+    assert summary(text, module="tests.conftest").loop_fixture == scope
+
+
+# -- routes on a receiver made by a class the seed does not name --------------------------------
+
+ROUTED = """
+from fastapi import APIRouter as Router
+from app.routing import APIRouter
+from app import routing
+
+SYSTEM = APIRouter(prefix="/system")
+OTHER = routing.Router()
+plain = Router()
+
+@SYSTEM.get("/a")
+async def a():
+    pass
+
+@OTHER.post("/b")
+async def b():
+    pass
+
+@SYSTEM.get("/c")
+def c():
+    pass
+
+@plain.get("/d")
+async def d():
+    pass
+"""
+
+
+def test_a_route_on_a_receiver_of_another_class_is_recorded_for_the_reach():
+    """``a`` and ``b`` may be routes (the class may derive from FastAPI's router): on the server's
+    loop; ``c`` is no ``async def``: the server would run it in its thread pool; ``d``'s receiver
+    is FastAPI's router, a route already."""
+    found = summary(ROUTED)
+    assert set(found.routed) == {
+        ("a", "server", "APIRouter", "get"),
+        ("b", "server", "routing.Router", "post"),
+        ("c", "executor", "APIRouter", "get"),
+    }
+    assert found.function("d").contexts == ("server",)
+    assert found.function("a").contexts == found.function("c").contexts == ()
+
+
 @pytest.mark.parametrize(
     ("text", "pool"),
     [

@@ -130,6 +130,7 @@ class ProjectModel:
             return Target("class", summary.module, name)
         instance = summary.kept_instance(name)
         imported = dict(summary.imports).get(name)
+        derived = dict(summary.derived).get(name)
         if instance is not None:
             made_by = None
             if instance.partition(".")[0] == name:  # ``client = client()``: the name's import made it
@@ -137,12 +138,13 @@ class ProjectModel:
                     made_by = self._absolute(f"{imported}{instance[len(name) :]}", hops + 1)
             elif hops < MAX_ALIAS_HOPS:
                 made_by = self._dotted(summary, instance, hops + 1)
-            derived = dict(summary.derived).get(name)
             if made_by is None and derived is not None:
                 # A library's object made from a holder (``async_sessionmaker(engine)``): using
                 # it uses the holder's object. A project class's instance is followed instead.
                 return Target("holder", summary.module, derived)
             return Target("instance", summary.module, name, made_by)
+        if derived is not None:  # ``async_session = session_factory``: another name for it
+            return Target("holder", summary.module, derived)
         if imported is not None and hops < MAX_ALIAS_HOPS:
             return self._absolute(imported, hops + 1)
         if not name.startswith("_") and hops < MAX_ALIAS_HOPS:

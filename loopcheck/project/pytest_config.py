@@ -6,6 +6,9 @@ runs, and on which loop.
 - ``asyncio_default_test_loop_scope``: the loop a test whose mark names no ``loop_scope`` runs on
   (``function`` when unset: a new loop per test). A project that sets it to ``session`` runs all
   such tests on one loop, and a loop-bound object they share is then used by one loop only.
+- An ``event_loop`` fixture of a wider scope (``@pytest.fixture(scope="session")``) in a
+  ``conftest.py`` above the test module, or in the module, does the same where the option is
+  unset: before pytest-asyncio 1.0 (which no longer reads it) that fixture is the tests' loop.
 
 The configuration is the file pytest itself takes when run from the project's directory: the first
 directory at or above it holding one of ``CONFIG_FILES`` that pytest accepts (``pytest.toml`` and
@@ -33,6 +36,10 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 OPTION = "asyncio_default_test_loop_scope"
+# Before pytest-asyncio 1.0, a fixture of this name (in a conftest.py or the test module) is the
+# loop its tests run on; its scope decides how long that loop lives.
+LOOP_FIXTURE = "event_loop"
+FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 DEFAULT_SCOPE = "function"
 MODE = "asyncio_mode"
 AUTO = "auto"
@@ -72,6 +79,16 @@ class PytestAsyncio:
             return None
         context, loop = SCOPE_CONTEXTS[self.scope]
         return context, f'{loop}, by {OPTION} = "{self.scope}" in {self.path.name}'
+
+
+def fixture_context(scope: str, module: str) -> tuple[str, str] | None:
+    """The context a test without a ``loop_scope`` runs in, and its loop in words, where the
+    ``event_loop`` fixture it gets, of ``module``, has ``scope`` (and the option is unset); None
+    for a loop per test."""
+    if scope not in SCOPE_CONTEXTS:
+        return None
+    context, loop = SCOPE_CONTEXTS[scope]
+    return context, f"{loop}, by the {scope}-scoped {LOOP_FIXTURE} fixture of {module}"
 
 
 def configured_pytest_asyncio(directory: Path, known: dict[Path, PytestAsyncio | None] | None = None) -> PytestAsyncio | None:

@@ -132,10 +132,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import NamedTuple
 
-from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, Catalogue
+from loopcheck.data.catalogue import CELERY_CONTEXT, DEFAULT_CELERY_POOL, SERVED_CONTEXT, Catalogue
 from loopcheck.engine.diagnostics import STAR, Location
 from loopcheck.project.model import ProjectModel, Target
-from loopcheck.project.pytest_config import DEFAULT_TEST, TEST_CONTEXTS, PytestAsyncio, collects_tests
+from loopcheck.project.pytest_config import DEFAULT_TEST, TEST_CONTEXTS, PytestAsyncio, collects_tests, fixture_context
 from loopcheck.project.records import MODULE_CODE, Function, Holder, LoopStart, ModuleSummary, Reference
 from loopcheck.project.uses import outside_use, unread_importer
 
@@ -473,6 +473,7 @@ class _Reacher:
         self.async_only = {CELERY_CONTEXT} - {c for c, r in catalogue.context_runs.items() if r.runs_on_loop}
         # Contexts other modules hand functions to (``ModuleSummary.handed``), by function.
         self.contexts_handed: dict[FunctionKey, tuple[str, ...]] = {}
+        self._fixture_loops: dict[str, tuple[str, str] | None] = {}  # by test module (fixture_loop)
         self.functions: dict[FunctionKey, Function] = {}
         self.classes: dict[str, frozenset[str]] = {}
         # The references of every function by the last part of their name: a function's callers
@@ -672,6 +673,41 @@ class _Reacher:
                     key = (target.module, target.name)
                     if self.functions[key].is_async and context not in self.contexts_of(key):
                         self.contexts_handed[key] = (*self.contexts_handed.get(key, ()), context)
+            for name, context, written, method in summary.routed:
+                key = (summary.module, name)
+                if context not in self.contexts_of(key) and self.made_by_receiver(summary.module, written, context, method):
+                    self.contexts_handed[key] = (*self.contexts_handed.get(key, ()), context)
+
+    def made_by_receiver(self, module: str, written: str, context: str, method: str) -> bool:
+        """Whether ``written`` in ``module`` is a class of the project that derives from a
+        receiver of a seed of ``context`` whose decorator methods hold ``method``, and from none
+        it excludes (``ModuleSummary.routed``: the project's own ``APIRouter``)."""
+        target = self.resolve(module, written, None)
+        if target is None or target.kind != "class":
+            return False
+        bases = self.outside_bases(target.module, target.name)
+        seeds = self.catalogue.served if context == SERVED_CONTEXT else self.catalogue.context_seeds
+        return any(
+            seed.context == context and method in seed.decorator_methods
+            and seed.receivers & bases and not seed.except_receivers & bases
+            for seed in seeds
+        )
+
+    def outside_bases(self, module: str, cls: str, depth: int = 0) -> set[str]:
+        """The bases of class ``cls`` of ``module`` that the project does not define, qualified,
+        through those it does."""
+        summary = self.model.summary(module)
+        record = next((c for c in summary.classes if c.name == cls), None) if summary is not None else None
+        found: set[str] = set()
+        for written in record.bases if record is not None and depth < MAX_DEPTH else ():
+            target = self.resolve(module, written, None)
+            if target is not None and target.kind == "class":
+                found |= self.outside_bases(target.module, target.name, depth + 1)
+            elif target is None:
+                head, dot, rest = written.partition(".")
+                imported = dict(summary.imports).get(head)  # type: ignore[union-attr]
+                found.add(written if imported is None else f"{imported}{dot}{rest}")
+        return found
 
     # Loops
 
@@ -680,6 +716,8 @@ class _Reacher:
         loop, or a new loop for each function (a pytest-asyncio test)."""
         configured = self.pytest_asyncio(key[0]) if context == DEFAULT_TEST else None
         shared = configured.context() if configured is not None else None
+        if context == DEFAULT_TEST and shared is None:
+            shared = self.fixture_loop(key[0])
         if shared is not None:  # the project's tests share a loop by default
             context, which = shared
         runs = self.context_runs.get(context)
@@ -696,6 +734,26 @@ class _Reacher:
         if runs is not None and runs.loop == "per-module":  # closed after the module's functions
             return in_process(Loop(f"module:{key[0]}", "per-call", False, describe, location, process=process), kind)
         return in_process(Loop(SERVER, SERVER, False, describe, location, process=process), kind)
+
+    def fixture_loop(self, module: str) -> tuple[str, str] | None:
+        """The context and loop (in words) of the tests of ``module`` by the ``event_loop``
+        fixture they get: the module's own, else that of the nearest ``conftest.py`` above it
+        that defines one; None for a loop per test."""
+        if module not in self._fixture_loops:
+            summary = self.model.summary(module)
+            directory = os.path.dirname(summary.path) if summary is not None else ""
+            package = module.split(".")[:-1]
+            found = None
+            for name in (module, *(".".join([*package[:end], "conftest"]) for end in range(len(package), -1, -1))):
+                conftest = self.model.summary(name)
+                if conftest is None or conftest.loop_fixture is None:
+                    continue
+                above = os.path.dirname(conftest.path)
+                if name == module or os.path.commonpath([above, directory]) == above:
+                    found = fixture_context(conftest.loop_fixture, name)
+                    break
+            self._fixture_loops[module] = found
+        return self._fixture_loops[module]
 
     def site(self, module: str, line: int, column: int, message: str) -> Location:
         return Location(self.model.modules[module].path, line, column + 1, message)

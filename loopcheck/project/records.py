@@ -159,7 +159,14 @@ class ModuleSummary:
     ``lazy_instances``: module globals a function of the module binds, on first use, to a call of
     a class or factory (``global engine; if engine is None: engine = Engine()``), that are not
     holders: each with the callee as written and the module-level function that returns it
-    (``get_engine``; "" where none does)."""
+    (``get_engine``; "" where none does).
+    ``routed``: functions a seed's decorator method marks on a receiver made by a class the seed
+    does not name, maybe the project's subclass of one it names (``@SYSTEM_ROUTER.post("/")``
+    after ``SYSTEM_ROUTER = APIRouter()``, the project's ``APIRouter``): each with the context,
+    the class as written and the method; the reach puts the function in the context where the
+    class derives from a receiver the seed names.
+    ``loop_fixture``: the scope of the module's pytest ``event_loop`` fixture, as written
+    (``function`` where it gives none); None: it defines none."""
 
     module: str
     path: str
@@ -174,6 +181,8 @@ class ModuleSummary:
     handed: tuple[tuple[str, str], ...] = ()
     celery_pool: str | None = None
     lazy_instances: tuple[tuple[str, str, str], ...] = ()
+    routed: tuple[tuple[str, str, str, str], ...] = ()
+    loop_fixture: str | None = None
 
     def function(self, name: str) -> Function | None:
         return self._functions_by_name.get(name)

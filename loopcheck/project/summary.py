@@ -33,6 +33,7 @@ from loopcheck.data.catalogue import SERVED_CONTEXT, Catalogue, Confinement, Con
 from loopcheck.data.catalogue import LoopStart as StartEntry
 from loopcheck.project.celery_config import stated_pool
 from loopcheck.project.lookups import keyed_lookups
+from loopcheck.project.pytest_config import FIXTURE_DECORATORS, LOOP_FIXTURE
 from loopcheck.project.records import (
     MODULE_CODE,
     Class,
@@ -77,6 +78,12 @@ def dotted_name(node: ast.expr) -> str | None:
         return None
     parts.append(node.id)
     return ".".join(reversed(parts))
+
+
+def decorator_method(decorator: ast.expr) -> str:
+    """The method a decorator calls or is (``post`` of ``@router.post("/")``)."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return target.attr if isinstance(target, ast.Attribute) else ""
 
 
 def _leaf(node: ast.expr) -> str | None:
@@ -568,6 +575,15 @@ class _Resolver:
         # context); ``imported`` collects them while one such seed is matched.
         self.handed: list[tuple[str, str]] = []
         self.imported: list[str] | None = None
+        # (function, context, class as written, decorator method) for ``subclassed``: while a
+        # seed is looked at, the functions its decorator methods mark on a receiver made by a
+        # class the seed does not name (None: not collected).
+        self.routed: list[tuple[str, str, str, str]] = []
+        self.through_classes: list[tuple[str, str, str]] | None = None
+        # The library classes some seed names as a receiver (or excludes): never the project's.
+        self.known_receivers = frozenset().union(
+            *(seed.receivers | seed.except_receivers for seed in (*catalogue.context_seeds, *catalogue.served))
+        )
         self._qualified: dict[str, str] = {}
         # Every call, by the qualified name of its callee and by the method it calls: the seeds
         # and loop starts look their names up here instead of testing every call.
@@ -736,10 +752,19 @@ class _Resolver:
     def derived(self) -> dict[str, str]:
         """Module-level names bound to a call given a module-level holder of this module as an
         argument (``session_factory = async_sessionmaker(engine)``), to that holder: what the
-        call makes uses the holder's object (a session of the factory, the engine's pool)."""
+        call makes uses the holder's object (a session of the factory, the engine's pool); and
+        names bound to one of those or to a holder (``async_session = session_factory``), to
+        the same holder."""
         found: dict[str, str] = {}
         for how, name, value, _code in self.w.candidates:
-            if how != "global" or name in self.holders or not isinstance(value, ast.Call):
+            if how != "global" or name in self.holders:
+                continue
+            if isinstance(value, ast.Name):
+                held = value.id if value.id in self.holders else found.get(value.id)
+                if held is not None:
+                    found.setdefault(name, held)
+                continue
+            if not isinstance(value, ast.Call):
                 continue
             arguments = [*value.args, *(keyword.value for keyword in value.keywords)]
             given = [a.id for a in arguments if isinstance(a, ast.Name) and a.id in self.holders]
@@ -784,18 +809,24 @@ class _Resolver:
         runs = self.catalogue.context_runs
         for seed, context in seeds:
             self.imported = [] if context == SERVED_CONTEXT or runs[context].runs_on_loop else None
+            self.through_classes = [] if seed.receivers and seed.decorator_methods else None
             for name in self.seeded(seed):
-                function = self.functions.get(name)
-                if function is None:
-                    continue
-                if not seed.applies_to(function.is_async):
-                    continue
-                if context == SERVED_CONTEXT and not function.is_async:
-                    continue
-                found.setdefault(name, set()).add(context)
+                if self.in_context(seed, context, name):
+                    found.setdefault(name, set()).add(context)
             self.handed.extend((dotted, context) for dotted in self.imported or ())
-        self.imported = None
+            for name, written, method in self.through_classes or ():
+                if self.in_context(seed, context, name):
+                    self.routed.append((name, context, written, method))
+        self.imported = self.through_classes = None
         return found
+
+    def in_context(self, seed: ContextSeed, context: str, name: str) -> bool:
+        """Whether the seed puts the module's function ``name`` in ``context`` (a server runs
+        only an ``async def`` on its loop)."""
+        function = self.functions.get(name)
+        if function is None or not seed.applies_to(function.is_async):
+            return False
+        return context != SERVED_CONTEXT or function.is_async
 
     def seeded(self, seed: ContextSeed) -> list[str]:
         names: list[str] = []
@@ -810,6 +841,11 @@ class _Resolver:
             for code in self.w.codes:
                 if code.decorators and any(self.decorator_matches(seed, d, code.parent) for d in code.decorators):
                     names.append(code.name)
+                elif code.decorators and self.through_classes is not None:
+                    for decorator in code.decorators:
+                        made_by = self.receiver_class(seed, decorator, code.parent)
+                        if made_by is not None:
+                            self.through_classes.append((code.name, made_by, decorator_method(decorator)))
         if seed.subclass_of:
             for name, _, bases in self.w.classes:
                 if {self.qualify(base) for base in bases} & seed.subclass_of:
@@ -865,6 +901,39 @@ class _Resolver:
         ):
             return False
         return seed.first_argument_matches(first) and seed.keywords_match(_string_keywords(decorator))
+
+    def loop_fixture(self) -> str | None:
+        """The scope of the module's ``event_loop`` fixture (``function`` where its decorator
+        gives none), None where it has none (see pytest_config)."""
+        for code in self.w.codes:
+            if code.name != LOOP_FIXTURE or code.method_of is not None or code.parent is not self.w.top:
+                continue
+            for decorator in code.decorators:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if self.qualified(target) in FIXTURE_DECORATORS:
+                    scopes = (k.partition("=")[2] for k in _string_keywords(decorator) if k.startswith("scope="))
+                    return next(scopes, "function")
+        return None
+
+    def receiver_class(self, seed: ContextSeed, decorator: ast.expr, code: _Code | None) -> str | None:
+        """The class, as written, that made the receiver of ``decorator``, a decorator method of
+        ``seed`` on a name bound to a call of a class the seed does not name
+        (``@SYSTEM_ROUTER.post("/")`` after ``SYSTEM_ROUTER = APIRouter()`` with the project's
+        own ``APIRouter``; not a library class some seed names): the reach sees whether that
+        class derives from one this seed names."""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if code is None or not (isinstance(target, ast.Attribute) and target.attr in seed.decorator_methods):
+            return None
+        if not isinstance(target.value, ast.Name):
+            return None
+        bound = self.bound_value(target.value.id, target.value.lineno, code)
+        written = dotted_name(bound.func) if isinstance(bound, ast.Call) else None
+        if written is None or self.qualified(bound.func) in self.known_receivers:  # type: ignore[union-attr]
+            return None
+        first = _first_string(decorator) if isinstance(decorator, ast.Call) else None
+        if not (seed.first_argument_matches(first) and seed.keywords_match(_string_keywords(decorator))):
+            return None
+        return written
 
     def receiver_matches(self, seed: ContextSeed, receiver: ast.expr, code: _Code) -> bool:
         qualified = {self.qualified(part) for part in self.receiver_parts(receiver, code)}
@@ -1240,6 +1309,8 @@ def summarise_tree(tree: ast.Module, module: str, path: str, is_package: bool, c
         instances=tuple(instances),
         derived=tuple(resolver.derived().items()),
         handed=tuple(dict.fromkeys(resolver.handed)),
+        routed=tuple(dict.fromkeys(resolver.routed)),
+        loop_fixture=resolver.loop_fixture(),
         celery_pool=stated_pool(tree),
         lazy_instances=tuple(resolver.lazy_instances),
     )
