@@ -197,6 +197,31 @@ def test_a_session_factory_used_outside_coroutines_rules_the_fix_out(made_elsewh
     assert title is None and said.endswith(NO_LOOP_THERE)
 
 
+ALIASES = "\nasync_session: Callable[[], AsyncSession] = Session\nnew_session = async_session\n"
+
+
+def test_a_session_factory_under_another_name_coroutines_use_follows_the_proxy():
+    """(The shape of ``async_session = async_session_factory`` in ethyca/fides.)"""
+    use = "\n\nasync def open_one():\n    async with new_session() as session:\n        return session\n"
+    source = module() + ALIASES + use
+    ((_, said, title),) = findings(source)
+    assert said == "" and "keep `_engine` as a proxy to it, which `async_sessionmaker(_engine)` follows" in title
+    assert ALIASES in fixed(source)
+
+
+@pytest.mark.parametrize(
+    "made_elsewhere",
+    [
+        "\nsession = new_session()\n",  # at import, through the last name
+        "\n\ndef make():\n    return async_session()\n",  # a plain function
+        "\nthird = new_session\nfourth = third\nfifth = fourth\n\nasync def f():\n    return fifth()\n",  # too many names
+    ],
+)
+def test_a_session_factory_another_name_of_which_is_used_outside_coroutines_rules_the_fix_out(made_elsewhere):
+    ((_, said, title),) = findings(module() + ALIASES + made_elsewhere)
+    assert title is None and said.endswith(NO_LOOP_THERE)
+
+
 def test_a_session_factory_made_in_a_function_is_not_followed():
     source = module().replace("Session = async_sessionmaker(_engine, expire_on_commit=False)\n", "") + (
         "\n\ndef sessions():\n    return async_sessionmaker(_engine)\n"

@@ -20,6 +20,10 @@ from loopcheck.prefilter.starts import Start, Where
 from loopcheck.rules.clients.base import ClientRule
 from loopcheck.rules.wording import NO_LOOP_THERE, NOT_TOP_LEVEL
 
+# How many names module code may give a session factory one after another
+# (``async_session = Session``) for the factory's users to be followed through them.
+MAX_ALIASES = 3
+
 
 class ModuleLevelClient(ClientRule):
     code = "LCK301"
@@ -355,17 +359,36 @@ local servers). The error text depends on the library and its version.""",
 
     def used_in_coroutines_only(self, call: cst.Call) -> bool:
         """Whether ``call``'s value is a module global's (``Session = ...``) that only coroutines
-        read: a session made anywhere else may be made with no loop running, when the proxy
-        would have no engine to give it."""
+        read, themselves or through other names module code gives it (``async_session =
+        Session``): a session made anywhere else may be made with no loop running, when the
+        proxy would have no engine to give it."""
+        target = self.global_assigned(call)
+        return target is not None and self.read_in_coroutines_only(target, MAX_ALIASES)
+
+    def global_assigned(self, value: cst.BaseExpression) -> cst.Name | None:
+        """The module global a top-level statement assigns ``value`` to, alone (``name = value``,
+        ``name: T = value``); None for any other place."""
         tree = self.analysis.tree
-        assign = tree.parents.get(call)
-        if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
-            return False
-        target = assign.targets[0].target
+        assign = tree.parents.get(value)
+        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+            target = assign.targets[0].target
+        elif isinstance(assign, cst.AnnAssign) and assign.value is value:
+            target = assign.target
+        else:
+            return None
         if not isinstance(target, cst.Name) or not tree.is_top_level(tree.parents.get(assign)):
-            return False
-        accesses = self.analysis.holders.name_accesses(target)
-        return all(access is target or tree.in_coroutine(access) for access in accesses)
+            return None
+        return target
+
+    def read_in_coroutines_only(self, target: cst.Name, aliases: int) -> bool:
+        tree = self.analysis.tree
+        for access in self.analysis.holders.name_accesses(target):
+            if access is target or tree.in_coroutine(access):
+                continue
+            alias = self.global_assigned(access) if aliases else None  # type: ignore[arg-type]
+            if alias is None or not self.read_in_coroutines_only(alias, aliases - 1):
+                return False
+        return True
 
     def followed_by_proxy(
         self,
