@@ -254,6 +254,29 @@ async def test_a_project_rule_s_fix_is_decided_on_the_text_as_the_command_line_d
 
 
 @in_session
+async def test_a_project_rule_s_quick_fix_is_resolved_to_the_edit_fixing_writes(
+    client: LanguageClient, workspace: Path
+) -> None:
+    """LCK306's quick fix: resolved on the document, it gives the edit ``--fix --unsafe-fixes``
+    writes to the file (the model granted the fix, the file's text builds it)."""
+    project = workspace / "b" / "connector"
+    shutil.copytree(CONNECTOR_PROJECT, project / "app")
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    path = project / "app" / "memory.py"
+    text = path.read_text()
+    uri = await open_document(client, path, text)
+    (found,) = [d for d in client.diagnostics[uri] if d.code == "LCK306"]
+    (fix,) = [a for a in await actions_for(client, uri) if a.diagnostics[0].code == found.code and "(unsafe)" in a.title]
+    assert fix.title.startswith("Make one `Neo4jConnector` per event loop")
+    fixed = applied(text, (await client.code_action_resolve_async(fix)).edit, uri)
+    copy = workspace / "fixed-connector"
+    shutil.copytree(project, copy)
+    subprocess.run([*SERVER[:-1], "--fix", "--unsafe-fixes", "--no-cache", str(copy)], capture_output=True, check=False)
+    assert fixed == (copy / "app" / "memory.py").read_text() != text
+    assert "_neo4j_connector = _Neo4jConnectorPerLoop()" in fixed
+
+
+@in_session
 async def test_hover_on_a_noqa_code_shows_its_explanation(client: LanguageClient, workspace: Path) -> None:
     text = "x = 1  # noqa: E501, LCK401\n"
     uri = await open_document(client, workspace / "a" / "hover.py", text)

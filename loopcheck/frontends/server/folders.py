@@ -129,14 +129,18 @@ def forget(folder: Folder, path: str) -> None:
 
 def fix_edits(folder: Folder, path: str, text: str, code: str, line: int, column: int) -> tuple[Edit, ...]:
     """The edits of the fix of the finding ``code`` at ``line``:``column`` in ``text`` (those
-    ``--diff`` and the JSON output show); none when the text no longer has it, or when the fixed
-    text would not compile."""
+    ``--diff`` and the JSON output show), a project rule's too (built on the text, as a plain
+    check shows it); none when the text no longer has it, or when the fixed text would not
+    compile."""
     if not _checkable(folder, path, text):
         return ()
     linter = folder.checker.linter(path)
     proven = folder.view.proven().get(real_path(path), Proven())  # a public name's fix is the model's
-    for d in pipeline.check_file(linter, text, path, build_fixes=True):
-        d = d.proven(proven)
+    found = [d.proven(proven) for d in pipeline.check_file(linter, text, path, build_fixes=True)]
+    built = folder.built_from.get(os.path.abspath(path))
+    granted = [d for d in finished_at_built_lines(folder.view.finish, [], path, text, built) if d.granted is not None]
+    found += pipeline.with_granted_shown(linter, text, path, granted, build_fixes=True)
+    for d in found:
         if (d.code, d.line, d.column) == (code, line, column) and d.fix is not None and d.fix.edits:
             try:
                 check_syntax(apply_edits(text, list(d.fix.edits)), path, linter.target_version)
