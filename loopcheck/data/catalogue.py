@@ -230,6 +230,8 @@ class Client:
     through: tuple[str, ...] = ()
     binds: str = "first-use"  # or "creation"
     error: str = "attached to a different loop"
+    # How that error shows, where it depends on the library's version or settings (a retry).
+    error_note: str = ""
     close: str | None = None
     close_awaitable: bool = True
     async_context_manager: bool = False
@@ -402,6 +404,12 @@ def _loop_api(data: dict[str, Any]) -> LoopApi:
     )
 
 
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise CatalogueError(f"{where}: must be a string")
+    return value
+
+
 def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Client, ...]]:
     """The catalogue's clients, and those `extra-clients` names (which the analysis cannot know
     how to close: they get no fix)."""
@@ -414,6 +422,7 @@ def _clients(data: dict[str, Any], extra: tuple[str, ...]) -> dict[str, tuple[Cl
             through=tuple(entry.get("through", ())),
             binds=entry.get("binds", "first-use"),
             error=entry.get("error", "attached to a different loop"),
+            error_note=_text(entry.get("error-note", ""), f"clients.toml: [{key}] error-note"),
             close=entry.get("close"),
             close_awaitable=entry.get("close-awaitable", True),
             async_context_manager=entry.get("async-context-manager", False),

@@ -57,4 +57,5 @@ class ClientRule(CreationRule[Client]):
             belongs = "it belongs to the loop it was created under"
         else:
             belongs = "it binds to the first event loop that uses it"
-        return f"{belongs}, and under any other loop it fails with '{client.error}'"
+        note = f"; {client.error_note}" if client.error_note else ""
+        return f"{belongs}, and under any other loop it fails with '{client.error}'{note}"
