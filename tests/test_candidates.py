@@ -295,9 +295,14 @@ IMPORT_LINE_CASES = [
     ("from compat import (\n    json,\n    asyncio,\n)\nlock = asyncio.Lock()\n", True),
     ("aio = __import__('asyncio')\nlock = aio.Lock()\n", True),
     ("if True: import asyncio\nlock = asyncio.Lock()\n", True),
-    # Named only in a comment or a string: no import binds it, no rule resolves the call to it.
+    # Bound otherwise than by an import, the module's name written as a string.
+    ("import lazy_loader as lazy\nhttpx = lazy.load('httpx')\nclient = httpx.AsyncClient()\n", True),
+    ("import sys\nasyncio = sys.modules[\"asyncio\"]\nLOCK = asyncio.Lock()\n", True),
+    ("import importlib\nNAME = 'asyncio'\nasyncio = (\n    importlib.import_module(NAME)\n)\nLOCK = asyncio.Lock()\n", True),
+    ("from util import optional\nhttpx = optional(\"httpx\")\nclient = httpx.AsyncClient()\n", True),
+    # Named only in a comment: nothing binds it, no rule resolves the call to it.
     ("# asyncio, never brought in\nlock = asyncio.Lock()\n", False),
-    ("import json\nNOTE = 'asyncio'\nlock = Lock()\n", False),
+    ("import json\nNOTE = 'about asyncio'\nlock = Lock()\n", False),
     # A method is looked for anywhere.
     ("def run(loop, coro):\n    return loop.run_until_complete(coro)\n", True),
 ]

@@ -79,7 +79,7 @@ def test_openai_on_httpx2_fails_with_the_catalogued_error_retries_or_not(python,
 
 def test_openai_on_httpx_wraps_the_error_and_retries_as_the_catalogue_notes(python, http_url):
     note = client("openai.AsyncOpenAI").error_note
-    assert note.startswith("openai 1 and 2 raise 'Connection error.' from it and retry")
+    assert note.startswith("with openai 1 and 2 that is the first attempt's cause, raised as 'Connection error.'")
     failed = second_run(python, OPENAI_ON_HTTPX, "openai", http_url, 0)
     assert failed == "APIConnectionError: Connection error. <- RuntimeError: Event loop is closed"
     assert second_run(python, OPENAI_ON_HTTPX, "openai", http_url, 2) == "status 200"
@@ -87,7 +87,7 @@ def test_openai_on_httpx_wraps_the_error_and_retries_as_the_catalogue_notes(pyth
 
 def test_anthropic_fails_with_the_catalogued_error_and_retries_as_it_notes(python, http_url):
     anthropic = client("anthropic.AsyncAnthropic")
-    assert anthropic.error_note.startswith("raised from 'Event loop is closed'")
+    assert anthropic.error_note.startswith("the first attempt's error, raised from 'Event loop is closed'")
     failed = second_run(python, ANTHROPIC, "anthropic", http_url, 0)
     assert failed == f"APIConnectionError: {anthropic.error} <- RuntimeError: Event loop is closed"
     assert second_run(python, ANTHROPIC, "anthropic", http_url, 2) == "status 200"

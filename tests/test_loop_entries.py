@@ -212,6 +212,21 @@ def test_a_module_is_an_entry_module_for_a_url_pattern_it_calls_not_for_words_of
     assert not seeds.flags("import django\n\nurlpatterns = [path('x/', index)]\n").serves
 
 
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        ("import asyncio\n\nasyncio.run(main())\n", True),
+        # a module's name bound otherwise than by an import, written as a string
+        ("import importlib\n\nasyncio = importlib.import_module('asyncio')\nasyncio.run(main())\n", True),
+        ("import lazy_loader\n\nasyncio = lazy_loader.load(\"asyncio\")\nasyncio.run(main())\n", True),
+        # named in a comment only: nothing binds it
+        ("# no asyncio here\nrun(main())\n", False),
+    ],
+)
+def test_a_module_is_an_entry_module_where_it_binds_the_module_of_a_loop_start(text, starts):
+    assert SeedTest(Catalogue.load()).flags(text).starts is starts
+
+
 # -- the catalogue refuses what it cannot read ----------------------------------------------
 
 BAD_SEEDS = [

@@ -1053,6 +1053,7 @@ FIXTURES = {
     "a session fixture above": ({"tests.conftest": "session"}, "the session's loop, by the session-scoped event_loop fixture of tests.conftest"),
     "a module fixture beside": ({"tests.api.conftest": "module"}, "the module's loop, by the module-scoped event_loop fixture of tests.api.conftest"),
     "the nearest fixture wins": ({"tests.conftest": "session", "tests.api.conftest": "function"}, None),
+    "a fixture per class": ({"tests.conftest": "class"}, None),
     "a fixture in another directory": ({"tests.other.conftest": "session"}, None),
     "the test module's own fixture wins": ({"tests.conftest": "session", "tests.api.test_visits": "function"}, None),
 }

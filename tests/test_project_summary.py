@@ -1105,6 +1105,9 @@ def test_another_name_of_a_derived_object_or_a_holder_is_derived_from_the_holder
         ('import pytest_asyncio\n@pytest_asyncio.fixture(scope="module")\ndef event_loop():\n    yield\n', "module"),
         ("from pytest import fixture\n@fixture\ndef event_loop():\n    yield\n", "function"),
         ('import pytest\n@pytest.fixture(autouse=True, scope="package")\ndef event_loop():\n    yield\n', "package"),
+        ('import pytest\n@pytest.fixture(scope="session", name="event_loop")\ndef loop():\n    yield\n', "session"),
+        # named otherwise by its decorator: not the fixture
+        ('import pytest\n@pytest.fixture(scope="session", name="spare_loop")\ndef event_loop():\n    yield\n', None),
         # Not the fixture: another name, no fixture decorator, a method, a nested function.
         ('import pytest\n@pytest.fixture(scope="session")\ndef loop():\n    yield\n', None),
         ("def event_loop():\n    yield\n", None),

@@ -3,9 +3,13 @@ work. Each rule declares what its findings start from (``starts.Start``: calls o
 or the loop API, method calls, where they stand, how their result is kept); from those
 declarations come
 
-1. a text test: a call of ``asyncio.Lock`` needs the word ``asyncio`` in an import line (only an
-   import binds a module's name) and ``Lock`` in the file (the call or an import names the
-   object), a method call its name; a file without the words of any start is done;
+1. a text test: a call of ``asyncio.Lock`` needs the word ``asyncio`` where a module's name is
+   bound (``module_words``: an import line, or the name written as a string, which a binding
+   other than an import all but always names: ``sys.modules["asyncio"]``,
+   ``importlib.import_module("asyncio")``, a lazy loader's ``load("httpx")``) and ``Lock`` in the
+   file (the call or an import names the object), a method call its name; a file without the
+   words of any start is done. (A module's name bound from something else, ``asyncio =
+   compat.asyncio``, is not seen: the file is done, as if it named no module.)
 2. an ``ast`` scan (the C parser): the calls and methods, resolved through the file's imports, where
    each stands (module level, class body, default value, function, coroutine), and the shapes some
    rules need (the result stored beyond the call, a process-wide instance of a class of the file).
@@ -86,8 +90,9 @@ class Candidates:
             others.setdefault(tail, set()).add(tuple(rest))
         self.others = {tail: tuple(found) for tail, found in sorted(others.items())}
         # First, cheaply: the files that name none of the modules and methods at all. A name's
-        # first part is a module only an import binds (scopes resolve nothing else to it): it
-        # is looked for in the file's import lines, a method's name in the whole text. Shortest
+        # first part is a module: it is looked for where a module's name is bound (the import
+        # lines, and the module names written as strings: module_words), a method's name in the
+        # whole text. Shortest
         # first, each with the others looked for where it is and inside it (``httpx`` in
         # ``httpx2``, ``asyncio`` in ``nest_asyncio``): where one of those is missing, so is the
         # word, not looked for then.
@@ -104,6 +109,7 @@ class Candidates:
         # Whether such a word is in a text is known once they are looked for (a method's name, as
         # the last part of its names): not looked for again.
         self.looked_for = frozenset(words)
+        self.quoted = quoted_pattern(modules)
         self.calls: dict[str, re.Pattern[str]] = {}  # by last part of a name (call_pattern)
 
     def call_pattern(self, tail: str) -> re.Pattern[str]:
@@ -128,7 +134,7 @@ class Candidates:
         # Each `in` reads the whole text where the word is missing: the first parts of the names
         # are looked for once, and a last part only where one of its names' first parts is there.
         present: set[str] = set()
-        imports = import_lines(text)
+        imports = module_words(text, import_lines(text), self.quoted)
         for word, inside, module in self.words:
             if (not inside or all(part in present for part in inside)) and word in (imports if module else text):
                 present.add(word)
@@ -215,6 +221,21 @@ def import_lines(text: str) -> str:
         spans.append(text[start:end])
         found = text.find("import", end)
     return "\n".join(spans)
+
+
+def quoted_pattern(modules: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern for each of ``modules`` written as a string (``"asyncio"``, ``'httpx'``)."""
+    names = sorted(set(modules), key=lambda name: (-len(name), name))
+    return re.compile(r"[\"'](?:" + "|".join(map(re.escape, names)) + r")[\"']") if names else None
+
+
+def module_words(text: str, imports: str, quoted: re.Pattern[str] | None) -> str:
+    """Where ``text`` may bind a module's name: its import lines (``imports``), then the module
+    names ``quoted`` finds written as strings (a module bound otherwise than by an import is all
+    but always named so: ``sys.modules["asyncio"]``, ``importlib.import_module("asyncio")``,
+    ``httpx = lazy.load("httpx")``)."""
+    found = quoted.findall(text) if quoted is not None else []
+    return "\n".join([imports, *found]) if found else imports
 
 
 def _continued(text: str, newline: int) -> bool:

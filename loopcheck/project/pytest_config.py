@@ -6,7 +6,8 @@ runs, and on which loop.
 - ``asyncio_default_test_loop_scope``: the loop a test whose mark names no ``loop_scope`` runs on
   (``function`` when unset: a new loop per test). A project that sets it to ``session`` runs all
   such tests on one loop, and a loop-bound object they share is then used by one loop only.
-- An ``event_loop`` fixture of a wider scope (``@pytest.fixture(scope="session")``) in a
+- An ``event_loop`` fixture of a wider scope (``@pytest.fixture(scope="session")``; ``module``
+  and ``package`` too, a ``class`` one being a loop per class, taken as a loop per test) in a
   ``conftest.py`` above the test module, or in the module, does the same where the option is
   unset: before pytest-asyncio 1.0 (which no longer reads it) that fixture is the tests' loop.
 
@@ -84,8 +85,8 @@ class PytestAsyncio:
 def fixture_context(scope: str, module: str) -> tuple[str, str] | None:
     """The context a test without a ``loop_scope`` runs in, and its loop in words, where the
     ``event_loop`` fixture it gets, of ``module``, has ``scope`` (and the option is unset); None
-    for a loop per test."""
-    if scope not in SCOPE_CONTEXTS:
+    for a loop per test, and for a fixture per class (the tests of two classes get two loops)."""
+    if scope not in SCOPE_CONTEXTS or scope == "class":
         return None
     context, loop = SCOPE_CONTEXTS[scope]
     return context, f"{loop}, by the {scope}-scoped {LOOP_FIXTURE} fixture of {module}"

@@ -14,8 +14,9 @@ the reach's calls resolve into them (``model.ProjectModel.summary``):
    edges backwards: the modules that import a module are where its callers are looked for.
 2. **Seeds**, three flags per file:
    - *starts*: the text names a loop start of data/entries.toml (the last part of a call such as
-     ``run(`` with every part before it in the file, the first, a module, ``asyncio``, in an
-     import line; ``run_until_complete``; ``Runner``);
+     ``run(`` with every part before it in the file, the first, a module, ``asyncio``, where a
+     module's name is bound: an import line, or written as a string, see candidates.module_words;
+     ``run_until_complete``; ``Runner``);
    - *serves*: it names an execution context whose code runs on a loop it provides (a lifespan
      seed of data/contexts.toml: ``FastAPI(lifespan=...)``, ``on_event``; an arq
      ``WorkerSettings``, ``@pytest.mark.asyncio``; a route decorator or URL pattern of
@@ -46,7 +47,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from loopcheck.data.catalogue import DEFAULT_CELERY_POOL, Catalogue
-from loopcheck.prefilter.candidates import import_lines, parts_in, starts_word
+from loopcheck.prefilter.candidates import import_lines, module_words, parts_in, quoted_pattern, starts_word
 from loopcheck.project.celery_config import POOL_NAMES
 
 # The names that set Celery's worker pool (project/celery_config.py), as words.
@@ -196,8 +197,8 @@ class _Words:
         self.decorators = _alternation(r"@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", 0)
 
     def found_in(self, text: str, imports: str) -> bool:
-        """Whether ``text``, whose import lines are ``imports``, names one of the words (a
-        name's first part, a module, is one an import binds: looked for in the import lines)."""
+        """Whether ``text`` names one of the words, a name's first part, a module, being looked
+        for where ``text`` may bind a module's name (``imports``: candidates.module_words)."""
         present = {module for module in self.modules if module in imports}
         keys = self.unqualified
         if present:
@@ -298,22 +299,24 @@ class SeedTest:
             decorators |= seed.decorator_methods
         self.serves = _Words(qualified, methods, decorators, calls)
         self.objects = _Kept([*catalogue.primitives, *catalogue.clients])
+        self.quoted = quoted_pattern([*self.starts.modules, *self.serves.modules])
 
     def flags(self, text: str, specs: Iterable[ImportSpec] | None = None, imports: str | None = None) -> Flags:
         """The flags of ``text``, whose import lines are ``imports`` and name ``specs`` (read
         from it when None)."""
         imports = import_lines(text) if imports is None else imports
+        bound = module_words(text, imports, self.quoted)
         return Flags(
-            starts=self.starts.found_in(text, imports),
-            serves=self.serves.found_in(text, imports),
+            starts=self.starts.found_in(text, bound),
+            serves=self.serves.found_in(text, bound),
             configures=_configures(text),
             objects=self.objects.found_in(text, import_specs(imports) if specs is None else specs),
         )
 
     def entry(self, text: str) -> bool:
         """Whether ``text`` is an entry module's (``Flags.entry``), its other flags untold."""
-        imports = import_lines(text)
-        return self.starts.found_in(text, imports) or self.serves.found_in(text, imports) or _configures(text)
+        bound = module_words(text, import_lines(text), self.quoted)
+        return self.starts.found_in(text, bound) or self.serves.found_in(text, bound) or _configures(text)
 
 
 def _configures(text: str) -> bool:

@@ -903,16 +903,19 @@ class _Resolver:
         return seed.first_argument_matches(first) and seed.keywords_match(_string_keywords(decorator))
 
     def loop_fixture(self) -> str | None:
-        """The scope of the module's ``event_loop`` fixture (``function`` where its decorator
-        gives none), None where it has none (see pytest_config)."""
+        """The scope of the module's ``event_loop`` fixture (a module-level function of that
+        name, or one its decorator's ``name=`` names so; ``function`` where the decorator gives
+        no scope), None where it has none (see pytest_config)."""
         for code in self.w.codes:
-            if code.name != LOOP_FIXTURE or code.method_of is not None or code.parent is not self.w.top:
+            if code.method_of is not None or code.parent is not self.w.top:
                 continue
             for decorator in code.decorators:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
-                if self.qualified(target) in FIXTURE_DECORATORS:
-                    scopes = (k.partition("=")[2] for k in _string_keywords(decorator) if k.startswith("scope="))
-                    return next(scopes, "function")
+                if self.qualified(target) not in FIXTURE_DECORATORS:
+                    continue
+                given = dict(k.split("=", 1) for k in _string_keywords(decorator))
+                if given.get("name", code.name) == LOOP_FIXTURE:
+                    return given.get("scope", "function")
         return None
 
     def receiver_class(self, seed: ContextSeed, decorator: ast.expr, code: _Code | None) -> str | None:

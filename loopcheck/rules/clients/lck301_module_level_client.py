@@ -221,9 +221,10 @@ local servers). The error text depends on the library and its version.""",
             message=(
                 "2:7 openai.AsyncOpenAI created at module level is shared by every event loop: it "
                 "binds to the first event loop that uses it, and under any other loop it fails "
-                "with 'Event loop is closed'; openai 1 and 2 raise 'Connection error.' from it and "
-                "retry the request on a new connection, which works while max_retries allows one, "
-                "after a back-off; no fix: `llm` is public; modules importing it would need changing too"
+                "with 'Event loop is closed'; with openai 1 and 2 that is the first attempt's cause, "
+                "raised as 'Connection error.', and the request is retried on a new connection, which "
+                "works while max_retries allows a retry, after a back-off; no fix: `llm` is public; "
+                "modules importing it would need changing too"
             ),
         ),
         # A private name that __all__ lists is imported elsewhere too.
