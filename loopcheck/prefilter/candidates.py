@@ -92,10 +92,9 @@ class Candidates:
         # First, cheaply: the files that name none of the modules and methods at all. A name's
         # first part is a module: it is looked for where a module's name is bound (the import
         # lines, and the module names written as strings: module_words), a method's name in the
-        # whole text. Shortest
-        # first, each with the others looked for where it is and inside it (``httpx`` in
-        # ``httpx2``, ``asyncio`` in ``nest_asyncio``): where one of those is missing, so is the
-        # word, not looked for then.
+        # whole text. Shortest first, each with the others looked for where it is and inside it
+        # (``httpx`` in ``httpx2``, ``asyncio`` in ``nest_asyncio``): where one of those is
+        # missing, so is the word, not looked for then.
         modules = {name.partition(".")[0] for name in names} - methods
         words = sorted(modules | methods, key=lambda word: (len(word), word))
         self.words = tuple(

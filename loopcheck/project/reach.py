@@ -171,11 +171,6 @@ MADE = "()"
 # ... and those a function makes and keeps in a local: one for each run of the function, which no
 # other loop meets.
 FRESH = "() in a local"
-
-
-def _fresh(instance: InstanceKey | None) -> bool:
-    """Whether ``instance`` is one a function makes for each of its runs (:data:`FRESH`)."""
-    return instance is not None and instance[1].endswith(FRESH)
 # What a holder that is not an instance attribute is on (its object is the same on every instance).
 NOT_PER_INSTANCE = object()
 # What :meth:`_Reacher.receivers` gives a function that uses no instance attribute and calls no method.
@@ -190,6 +185,11 @@ DEFAULT_ERROR = "attached to a different loop"
 # The process of loops started in test modules (pytest's default file names, their packages).
 TESTS = "tests"
 TEST_PACKAGES = frozenset({"test", "tests"})
+
+
+def _fresh(instance: InstanceKey | None) -> bool:
+    """Whether ``instance`` is one a function makes for each of its runs (:data:`FRESH`)."""
+    return instance is not None and instance[1].endswith(FRESH)
 
 
 def _kept_global(holder: Holder) -> bool:
@@ -704,9 +704,8 @@ class _Reacher:
             if target is not None and target.kind == "class":
                 found |= self.outside_bases(target.module, target.name, depth + 1)
             elif target is None:
-                head, dot, rest = written.partition(".")
-                imported = dict(summary.imports).get(head)  # type: ignore[union-attr]
-                found.add(written if imported is None else f"{imported}{dot}{rest}")
+                self.index_loaded()  # ``module`` may have been loaded here, by self.model.summary
+                found.add(self.qualify(module, written))
         return found
 
     # Loops

@@ -196,10 +196,10 @@ class _Words:
         # only where there is one).
         self.decorators = _alternation(r"@[\w. \t]*\.[ \t]*(?:", decorators, r")\b", 0)
 
-    def found_in(self, text: str, imports: str) -> bool:
+    def found_in(self, text: str, bound: str) -> bool:
         """Whether ``text`` names one of the words, a name's first part, a module, being looked
-        for where ``text`` may bind a module's name (``imports``: candidates.module_words)."""
-        present = {module for module in self.modules if module in imports}
+        for where ``text`` may bind a module's name (``bound``: candidates.module_words)."""
+        present = {module for module in self.modules if module in bound}
         keys = self.unqualified
         if present:
             found = (key for module in self.modules if module in present for key in self.by_module[module])

@@ -80,12 +80,6 @@ def dotted_name(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def decorator_method(decorator: ast.expr) -> str:
-    """The method a decorator calls or is (``post`` of ``@router.post("/")``)."""
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
-    return target.attr if isinstance(target, ast.Attribute) else ""
-
-
 def _leaf(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
@@ -575,9 +569,9 @@ class _Resolver:
         # context); ``imported`` collects them while one such seed is matched.
         self.handed: list[tuple[str, str]] = []
         self.imported: list[str] | None = None
-        # (function, context, class as written, decorator method) for ``subclassed``: while a
-        # seed is looked at, the functions its decorator methods mark on a receiver made by a
-        # class the seed does not name (None: not collected).
+        # (function, context, class as written, decorator method) for ``ModuleSummary.routed``;
+        # while a seed is looked at, the functions its decorator methods mark on a receiver made
+        # by a class the seed does not name (None: not collected).
         self.routed: list[tuple[str, str, str, str]] = []
         self.through_classes: list[tuple[str, str, str]] | None = None
         # The library classes some seed names as a receiver (or excludes): never the project's.
@@ -845,7 +839,7 @@ class _Resolver:
                     for decorator in code.decorators:
                         made_by = self.receiver_class(seed, decorator, code.parent)
                         if made_by is not None:
-                            self.through_classes.append((code.name, made_by, decorator_method(decorator)))
+                            self.through_classes.append((code.name, *made_by))
         if seed.subclass_of:
             for name, _, bases in self.w.classes:
                 if {self.qualify(base) for base in bases} & seed.subclass_of:
@@ -918,12 +912,12 @@ class _Resolver:
                     return given.get("scope", "function")
         return None
 
-    def receiver_class(self, seed: ContextSeed, decorator: ast.expr, code: _Code | None) -> str | None:
+    def receiver_class(self, seed: ContextSeed, decorator: ast.expr, code: _Code | None) -> tuple[str, str] | None:
         """The class, as written, that made the receiver of ``decorator``, a decorator method of
         ``seed`` on a name bound to a call of a class the seed does not name
         (``@SYSTEM_ROUTER.post("/")`` after ``SYSTEM_ROUTER = APIRouter()`` with the project's
-        own ``APIRouter``; not a library class some seed names): the reach sees whether that
-        class derives from one this seed names."""
+        own ``APIRouter``; not a library class some seed names), and that method: the reach sees
+        whether that class derives from one this seed names."""
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
         if code is None or not (isinstance(target, ast.Attribute) and target.attr in seed.decorator_methods):
             return None
@@ -936,7 +930,7 @@ class _Resolver:
         first = _first_string(decorator) if isinstance(decorator, ast.Call) else None
         if not (seed.first_argument_matches(first) and seed.keywords_match(_string_keywords(decorator))):
             return None
-        return written
+        return written, target.attr
 
     def receiver_matches(self, seed: ContextSeed, receiver: ast.expr, code: _Code) -> bool:
         qualified = {self.qualified(part) for part in self.receiver_parts(receiver, code)}
